@@ -1,0 +1,58 @@
+import { accessSync, constants } from "node:fs";
+import { delimiter, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { TestbedError } from "./errors.js";
+
+/** Pinned by scripts/setup; the testbed refuses nothing else silently, it reports what it found. */
+export const LIVEKIT_SERVER_VERSION = "1.13.5";
+
+/** The repository's tools folder, where scripts/setup installs livekit-server (from src/ or dist/). */
+export const TOOLS_BIN = fileURLToPath(new URL("../../../.tools/bin", import.meta.url));
+
+function isExecutable(path: string): boolean {
+  try {
+    accessSync(path, constants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function onPath(name: string): string | undefined {
+  const dirs = (process.env.PATH ?? "").split(delimiter).concat(["/usr/sbin", "/sbin", "/usr/bin"]);
+  for (const dir of dirs) {
+    if (dir === "") continue;
+    const candidate = join(dir, name);
+    if (isExecutable(candidate)) return candidate;
+  }
+  return undefined;
+}
+
+const FIX: Record<string, string> = {
+  "livekit-server":
+    "run `npm run setup` (it runs `go install github.com/livekit/livekit-server/cmd/server@v1.13.5`), or set LIVEKIT_SERVER_BIN",
+  "redis-server": "run `npm run setup` or `apt-get install redis-server`",
+  haproxy: "run `npm run setup` or `apt-get install haproxy`",
+  prometheus: "run `npm run setup` or `apt-get install prometheus`",
+  ip: "run `npm run setup` or `apt-get install iproute2`",
+};
+
+/**
+ * Finds a program: an explicit path first, then (for livekit-server) LIVEKIT_SERVER_BIN and the
+ * project's .tools/bin, then PATH. Throws a TestbedError naming the fix.
+ */
+export function findBinary(name: keyof typeof FIX, explicit?: string): string {
+  const candidates: string[] = [];
+  if (explicit !== undefined) candidates.push(explicit);
+  else if (name === "livekit-server") {
+    if (process.env.LIVEKIT_SERVER_BIN) candidates.push(process.env.LIVEKIT_SERVER_BIN);
+    else candidates.push(join(TOOLS_BIN, "livekit-server"));
+  }
+  for (const candidate of candidates) if (isExecutable(candidate)) return candidate;
+  if (explicit === undefined && (name !== "livekit-server" || !process.env.LIVEKIT_SERVER_BIN)) {
+    const found = onPath(name);
+    if (found !== undefined) return found;
+  }
+  const where = candidates.length > 0 ? ` at ${candidates.join(" or ")}` : " on PATH";
+  throw new TestbedError("missing-binary", `${name} not found${where}: ${FIX[name] ?? "install it"}`);
+}

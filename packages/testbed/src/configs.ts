@@ -1,0 +1,133 @@
+import { stringify } from "yaml";
+
+export interface NodeAddressing {
+  /** Address the node binds and advertises (127.0.0.1, or its network namespace's address). */
+  readonly ip: string;
+  /** Network interface ICE may use: `lo`, or the namespace's veth. */
+  readonly iface: string;
+  readonly httpPort: number;
+  readonly rtcTcpPort: number;
+  readonly rtcUdpPort: number;
+  readonly prometheusPort: number;
+}
+
+export type ConfigTree = { [key: string]: unknown };
+
+/**
+ * livekit-server config for one node of a testbed. Media stays on the node's own address: on a
+ * multi-homed host `node_ip` + `enable_loopback_candidate` alone still let ICE bind every interface;
+ * only `rtc.interfaces.includes` together with `rtc.ips.includes` confine it (measured, see
+ * shared/reference/node-failure-observed.md §2.4).
+ */
+export function livekitNodeConfig(options: {
+  addressing: NodeAddressing;
+  apiKey: string;
+  apiSecret: string;
+  redisAddress?: string;
+  overrides?: ConfigTree;
+}): string {
+  const { addressing: a } = options;
+  const config: ConfigTree = {
+    port: a.httpPort,
+    bind_addresses: [a.ip],
+    prometheus: { port: a.prometheusPort },
+    keys: { [options.apiKey]: options.apiSecret },
+    logging: { level: "info", json: true },
+    rtc: {
+      tcp_port: a.rtcTcpPort,
+      udp_port: a.rtcUdpPort,
+      use_external_ip: false,
+      node_ip: a.ip,
+      enable_loopback_candidate: a.ip.startsWith("127."),
+      interfaces: { includes: [a.iface] },
+      ips: { includes: [`${a.ip}/32`] },
+    },
+    // rooms spread deterministically: every node on one host reports the same system load
+    node_selector: { kind: "any", sort_by: "rooms" },
+    room: { empty_timeout: 300, departure_timeout: 20 },
+  };
+  if (options.redisAddress !== undefined) config.redis = { address: options.redisAddress };
+  return stringify(mergeConfig(config, options.overrides ?? {}));
+}
+
+/** Deep merge where `overrides` wins; arrays are replaced, not concatenated. */
+export function mergeConfig(base: ConfigTree, overrides: ConfigTree): ConfigTree {
+  const out: ConfigTree = { ...base };
+  for (const [key, value] of Object.entries(overrides)) {
+    const current = out[key];
+    if (isTree(current) && isTree(value)) out[key] = mergeConfig(current, value);
+    else out[key] = value;
+  }
+  return out;
+}
+
+function isTree(value: unknown): value is ConfigTree {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+/**
+ * HAProxy in front of the nodes' signalling ports. `retries` + `redispatch` send a reconnect that
+ * hits a dead node (still UP for 1-2 s after SIGKILL) to a live one, which turns signal-only failures
+ * into resumes instead of full reconnects (node-failure-observed.md §3.3). The log captures the
+ * Authorization header so a drill can tell which node carried whose signalling.
+ */
+export function haproxyConfig(options: {
+  listenPort: number;
+  statsPort: number;
+  backends: readonly { name: string; ip: string; port: number }[];
+}): string {
+  const servers = options.backends.map((b) => `    server ${b.name} ${b.ip}:${b.port} check`).join("\n");
+  return `global
+    log stdout len 16384 format raw local0 info
+defaults
+    mode http
+    log global
+    option logasap
+    log-format "%Ts.%ms %ci:%cp %b/%s %ST %Tw/%Tc/%Tr auth=%[capture.req.hdr(0)] %{+Q}r"
+    timeout connect 2s
+    timeout client 60s
+    timeout server 60s
+    timeout tunnel 1h
+    option http-server-close
+    retries 2
+    option redispatch 1
+frontend livekit
+    bind 127.0.0.1:${options.listenPort}
+    http-request capture req.hdr(Authorization) len 1000
+    default_backend livekit_nodes
+frontend stats
+    bind 127.0.0.1:${options.statsPort}
+    stats enable
+    stats uri /
+backend livekit_nodes
+    balance roundrobin
+    option httpchk GET /
+    http-check expect status 200
+    default-server inter 1s fall 2 rise 2
+${servers}
+`;
+}
+
+export function prometheusConfig(options: {
+  nodes: readonly { name: string; ip: string; port: number }[];
+  extraTargets: readonly string[];
+  ruleFiles: readonly string[];
+}): string {
+  const config: ConfigTree = {
+    global: { scrape_interval: "2s", evaluation_interval: "2s" },
+    rule_files: [...options.ruleFiles],
+    scrape_configs: [
+      {
+        job_name: "livekit",
+        static_configs: options.nodes.map((n) => ({
+          targets: [`${n.ip}:${n.port}`],
+          labels: { node: n.name },
+        })),
+      },
+      ...(options.extraTargets.length > 0
+        ? [{ job_name: "swarm", static_configs: [{ targets: [...options.extraTargets] }] }]
+        : []),
+    ],
+  };
+  return stringify(config);
+}

@@ -1,0 +1,9 @@
+export { Testbed, down, listTestbeds, waitFor, balancerServerStates, startNodeProcess } from "./testbed.js";
+export type { TestbedOptions, TestbedStatus, NodeView, DownReport } from "./testbed.js";
+export { TestbedError } from "./errors.js";
+export { findBinary, LIVEKIT_SERVER_VERSION, TOOLS_BIN } from "./binaries.js";
+export { redisCommand } from "./redis.js";
+export { defaultRunRoot, runDirFor } from "./state.js";
+export type { RunState, NodeRecord } from "./state.js";
+export { isOurProcess, signal } from "./processes.js";
+export type { ConfigTree } from "./configs.js";

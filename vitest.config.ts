@@ -1,0 +1,26 @@
+import { defineConfig } from "vitest/config";
+
+// Two projects: unit tests sit next to the code and run in parallel; end-to-end tests start real
+// livekit-server, redis and haproxy processes, so they run one file at a time on this 2-core machine.
+export default defineConfig({
+  test: {
+    reporters: ["default", "./scripts/vitest-summary-reporter.ts"],
+    projects: [
+      {
+        test: {
+          name: "unit",
+          include: ["packages/*/src/**/*.test.ts"],
+        },
+      },
+      {
+        test: {
+          name: "e2e",
+          include: ["packages/*/test/**/*.e2e.test.ts"],
+          fileParallelism: false,
+          testTimeout: 120_000,
+          hookTimeout: 120_000,
+        },
+      },
+    ],
+  },
+});
