@@ -8,6 +8,10 @@ interface Command {
 
 // Commands are imported lazily so that `swarm --help` does not load the media stack.
 const COMMANDS: Record<string, Command> = {
+  run: {
+    summary: "run a swarm of participants and report quality (the default command)",
+    load: () => import("./commands/run/index.js"),
+  },
   testbed: {
     summary: "start, inspect and stop a local LiveKit deployment",
     load: () => import("./commands/testbed/index.js"),
@@ -50,11 +54,13 @@ function isKnownError(err: unknown): err is KnownError {
 }
 
 async function main(argv: readonly string[]): Promise<number> {
-  const [name, ...rest] = argv;
-  if (name === undefined || name === "--help" || name === "-h" || name === "help") {
+  const [first, ...tail] = argv;
+  if (first === "--help" || first === "-h" || first === "help") {
     process.stdout.write(usage());
-    return name === undefined ? ExitCode.error : ExitCode.ok;
+    return ExitCode.ok;
   }
+  // `swarm --rooms 500` and a bare `swarm` run a swarm
+  const [name, rest] = first === undefined || first.startsWith("-") ? ["run", argv] : [first, tail];
   const command = COMMANDS[name];
   if (command === undefined) {
     process.stderr.write(`swarm: unknown command "${name}"\n\n${usage()}`);

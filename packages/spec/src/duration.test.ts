@@ -1,0 +1,66 @@
+import { describe, expect, it } from "vitest";
+import { DurationError, formatDuration, parseDuration } from "./duration.js";
+
+describe("parseDuration", () => {
+  it.each<[string | number, number]>([
+    ["30s", 30_000],
+    ["5m", 300_000],
+    ["1h30m", 5_400_000],
+    ["1m30s", 90_000],
+    ["250ms", 250],
+    ["1.5s", 1500],
+    ["2h0m5s", 7_205_000],
+    ["1s500ms", 1500],
+    [" 10s ", 10_000],
+    ["45", 45_000],
+    ["0", 0],
+    [90, 90_000],
+    [0.25, 250],
+    [0, 0],
+  ])("%j is %i ms", (input, ms) => {
+    expect(parseDuration(input)).toBe(ms);
+  });
+
+  it.each<[string | number, string]>([
+    ["5x", 'expected a duration like 30s, 5m or 1h30m (units h, m, s, ms), got "5x"'],
+    ["", 'expected a duration like 30s, 5m or 1h30m (units h, m, s, ms), got ""'],
+    ["5 min", 'expected a duration like 30s, 5m or 1h30m (units h, m, s, ms), got "5 min"'],
+    ["1h30", 'expected a duration like 30s, 5m or 1h30m (units h, m, s, ms), got "1h30"'],
+    ["s", 'expected a duration like 30s, 5m or 1h30m (units h, m, s, ms), got "s"'],
+    ["-5s", 'expected a duration that is not negative, got "-5s"'],
+    [-1, "expected a duration that is not negative, got -1"],
+    [Number.POSITIVE_INFINITY, "expected a duration like 30s, 5m or 1h30m (units h, m, s, ms), got Infinity"],
+  ])("rejects %j", (input, message) => {
+    expect(() => parseDuration(input)).toThrow(new DurationError(message.split(", got ")[0] ?? "", input));
+    expect(() => parseDuration(input)).toThrow(message);
+  });
+
+  it("carries a reason for journals", () => {
+    try {
+      parseDuration("soon");
+    } catch (error) {
+      expect(error).toBeInstanceOf(DurationError);
+      expect(JSON.parse(JSON.stringify(error))).toMatchObject({
+        name: "DurationError",
+        reason: "invalid-duration",
+      });
+      return;
+    }
+    throw new Error("parseDuration accepted soon");
+  });
+});
+
+describe("formatDuration", () => {
+  it.each([
+    [0, "0s"],
+    [250, "250ms"],
+    [1500, "1.5s"],
+    [30_000, "30s"],
+    [90_000, "1m30s"],
+    [5_400_000, "1h30m"],
+    [3_600_000, "1h"],
+  ])("%i ms is %s", (ms, text) => {
+    expect(formatDuration(ms)).toBe(text);
+    expect(parseDuration(text)).toBe(ms);
+  });
+});

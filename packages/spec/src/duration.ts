@@ -1,0 +1,83 @@
+/** A span of time in milliseconds. */
+export type Milliseconds = number;
+
+const UNIT_MS: Readonly<Record<string, number>> = { h: 3_600_000, m: 60_000, s: 1000, ms: 1 };
+const PLAIN_NUMBER = /^\d+(?:\.\d+)?$/;
+
+export const DURATION_EXPECTED = "expected a duration like 30s, 5m or 1h30m (units h, m, s, ms)";
+
+/** Shows a value the way the user wrote it: strings quoted, lists and mappings named. */
+export function describeValue(value: unknown): string {
+  if (value === undefined) return "nothing";
+  if (value === null) return "null";
+  if (typeof value === "string") return JSON.stringify(value);
+  if (Array.isArray(value)) return "a list";
+  if (typeof value === "object") return "a mapping";
+  if (typeof value === "number" || typeof value === "boolean" || typeof value === "bigint") {
+    return String(value);
+  }
+  return typeof value;
+}
+
+export class DurationError extends Error {
+  readonly reason = "invalid-duration";
+
+  constructor(
+    readonly expected: string,
+    readonly input: unknown,
+  ) {
+    super(`${expected}, got ${describeValue(input)}`);
+    this.name = "DurationError";
+  }
+
+  toJSON(): { name: string; reason: string; message: string; expected: string } {
+    return { name: this.name, reason: this.reason, message: this.message, expected: this.expected };
+  }
+}
+
+function fromSeconds(seconds: number, input: unknown): Milliseconds {
+  const ms = Math.round(seconds * 1000);
+  if (!Number.isSafeInteger(ms)) throw new DurationError(DURATION_EXPECTED, input);
+  return ms;
+}
+
+/**
+ * Parses `30s`, `5m`, `1h30m`, `250ms` or `1.5s` into milliseconds. A bare number, written as a
+ * number or a string, counts seconds, matching what `--duration 30` means on a command line.
+ * Results are rounded to whole milliseconds.
+ */
+export function parseDuration(input: string | number): Milliseconds {
+  if (typeof input === "number") {
+    if (!Number.isFinite(input)) throw new DurationError(DURATION_EXPECTED, input);
+    if (input < 0) throw new DurationError("expected a duration that is not negative", input);
+    return fromSeconds(input, input);
+  }
+  const text = input.trim();
+  if (text.startsWith("-")) throw new DurationError("expected a duration that is not negative", input);
+  if (PLAIN_NUMBER.test(text)) return fromSeconds(Number(text), input);
+  if (text === "") throw new DurationError(DURATION_EXPECTED, input);
+  const part = /(\d+(?:\.\d+)?)(ms|h|m|s)/y;
+  let total = 0;
+  while (part.lastIndex < text.length) {
+    const match = part.exec(text);
+    const [, amount, unit] = match ?? [];
+    const scale = unit === undefined ? undefined : UNIT_MS[unit];
+    if (amount === undefined || scale === undefined) throw new DurationError(DURATION_EXPECTED, input);
+    total += Number(amount) * scale;
+  }
+  return fromSeconds(total / 1000, input);
+}
+
+/** The shortest of `1h30m`, `45s`, `1.5s`, `250ms` that reads back to the same milliseconds. */
+export function formatDuration(ms: Milliseconds): string {
+  if (ms === 0) return "0s";
+  if (ms < 1000) return `${ms}ms`;
+  const hours = Math.floor(ms / 3_600_000);
+  const minutes = Math.floor((ms % 3_600_000) / 60_000);
+  const seconds = (ms % 60_000) / 1000;
+  return [
+    hours > 0 ? `${hours}h` : "",
+    minutes > 0 ? `${minutes}m` : "",
+    seconds > 0 ? `${seconds}s` : "",
+  ].join("");
+}

@@ -1,0 +1,62 @@
+export type {
+  Aggregation,
+  DefaultThreshold,
+  GrafanaUnit,
+  LivekitMetric,
+  LivekitMetricName,
+  MetricDefinition,
+  MetricName,
+  MetricSource,
+  MetricThreshold,
+  MetricType,
+  OptInLabel,
+  Population,
+  Presence,
+  SwarmLabel,
+  SwarmMetric,
+  SwarmMetricName,
+  ThresholdOp,
+} from "./catalog.js";
+export {
+  LIVEKIT_METRIC_PREFIX,
+  SWARM_METRIC_PREFIX,
+  aggregations,
+  catalog,
+  defaultThresholds,
+  grafanaUnits,
+  livekitConstLabels,
+  livekitMetrics,
+  metric,
+  metricByName,
+  optInLabelNames,
+  populations,
+  suggestMetric,
+  swarmLabelNames,
+  swarmMetrics,
+  thresholdOps,
+  validateCatalog,
+} from "./catalog.js";
+export type { Milliseconds } from "./duration.js";
+export { DurationError, describeValue, formatDuration, parseDuration } from "./duration.js";
+export type {
+  AudioSpec,
+  DataSpec,
+  Scenario,
+  ScenarioErrorReason,
+  ScenarioInput,
+  VideoCodec,
+  VideoResolutionPreset,
+  VideoSpec,
+} from "./scenario.js";
+export {
+  ScenarioError,
+  loadScenario,
+  parseScenario,
+  parseScenarioObject,
+  scenarioDefaults,
+  scenarioFields,
+  scenarioKeyPaths,
+  videoCodecs,
+  videoResolutions,
+} from "./scenario.js";
+export { closestMatches, editDistance } from "./suggest.js";

@@ -1,0 +1,341 @@
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { Scenario } from "./scenario.js";
+import {
+  ScenarioError,
+  loadScenario,
+  parseScenario,
+  parseScenarioObject,
+  scenarioFields,
+  scenarioKeyPaths,
+} from "./scenario.js";
+
+const SOURCE = "scenarios/x.yaml";
+
+function problemsOf(text: string): string[] {
+  try {
+    parseScenario(text, SOURCE);
+  } catch (error) {
+    if (error instanceof ScenarioError) return error.problems;
+    throw error;
+  }
+  throw new Error(`expected ${JSON.stringify(text)} to be rejected`);
+}
+
+const defaults: Scenario = {
+  name: "x",
+  rooms: 1,
+  videoPublishers: 1,
+  audioPublishers: 1,
+  subscribers: 1,
+  duration: 30_000,
+  numPerSecond: 5,
+  video: { resolution: "360p", width: 640, height: 360, codec: "vp8", simulcast: true, fps: 20 },
+  audio: { talk: null, silence: null },
+  subscribeLimit: null,
+  roomPrefix: "lkswarm-room-",
+  identityPrefix: "lkswarm-",
+  data: null,
+  latencyProbes: 1,
+  thresholds: [],
+  warmup: 0,
+};
+
+describe("parseScenario rejects malformed scenarios with one actionable line each", () => {
+  it.each<[string, string, string[]]>([
+    ["a word for a count", "rooms: ten", [`${SOURCE}: rooms: expected a positive integer, got "ten"`]],
+    ["a fraction for a count", "rooms: 1.5", [`${SOURCE}: rooms: expected a positive integer, got 1.5`]],
+    ["zero rooms", "rooms: 0", [`${SOURCE}: rooms: expected a positive integer, got 0`]],
+    [
+      "a negative publisher count",
+      "video-publishers: -1",
+      [`${SOURCE}: video-publishers: expected a whole number, 0 or more, got -1`],
+    ],
+    [
+      "an unknown codec",
+      "video:\n  codec: vp7",
+      [`${SOURCE}: video.codec: expected one of vp8, h264, vp9, av1, got "vp7"`],
+    ],
+    ["a misspelt key", "romos: 3", [`${SOURCE}: romos: unknown key (did you mean "rooms"?)`]],
+    [
+      "a camelCase key",
+      "videoPublishers: 2",
+      [`${SOURCE}: videoPublishers: unknown key (did you mean "video-publishers"?)`],
+    ],
+    [
+      "a misspelt nested key",
+      "video:\n  fsp: 15",
+      [`${SOURCE}: video.fsp: unknown key (did you mean "fps"?)`],
+    ],
+    [
+      "an unrelated key",
+      "colour: red",
+      [
+        `${SOURCE}: colour: unknown key (known keys: name, rooms, video-publishers, audio-publishers, subscribers, duration, num-per-second, video, audio, subscribe-limit, room-prefix, identity-prefix, data, latency-probes, thresholds, warmup)`,
+      ],
+    ],
+    [
+      "a duration without a unit it knows",
+      "duration: 5x",
+      [`${SOURCE}: duration: expected a duration like 30s, 5m or 1h30m (units h, m, s, ms), got "5x"`],
+    ],
+    ["a zero duration", "duration: 0s", [`${SOURCE}: duration: expected a duration above 0, got "0s"`]],
+    [
+      "a boolean duration",
+      "duration: true",
+      [`${SOURCE}: duration: expected a duration like 30s, 5m or 1h30m (units h, m, s, ms), got true`],
+    ],
+    [
+      "warm-up as long as the run",
+      "warmup: 1m",
+      [`${SOURCE}: warmup: expected less than duration (30s), got "1m"`],
+    ],
+    [
+      "more latency probes than subscribers",
+      "subscribers: 2\nlatency-probes: 3",
+      [`${SOURCE}: latency-probes: expected at most subscribers (2), got 3`],
+    ],
+    [
+      "talk without silence",
+      "audio:\n  talk: 5s",
+      [`${SOURCE}: audio: expected both talk and silence, or neither, got only talk`],
+    ],
+    [
+      "data as a word",
+      "data: yes",
+      [`${SOURCE}: data: expected true, false or a mapping with interval, got "yes"`],
+    ],
+    [
+      "a misspelt data key",
+      "data:\n  intervl: 1s",
+      [`${SOURCE}: data.intervl: unknown key (did you mean "interval"?)`],
+    ],
+    [
+      "an unknown resolution",
+      "video:\n  resolution: 4k",
+      [
+        `${SOURCE}: video.resolution: expected one of 180p, 360p, 540p, 720p, 1080p or WIDTHxHEIGHT such as 640x360, got "4k"`,
+      ],
+    ],
+    [
+      "an odd width",
+      "video:\n  resolution: 641x360",
+      [`${SOURCE}: video.resolution: expected even WIDTH and HEIGHT from 16 to 4096, got "641x360"`],
+    ],
+    [
+      "too many frames",
+      "video:\n  fps: 120",
+      [`${SOURCE}: video.fps: expected frames per second from 1 to 60, got 120`],
+    ],
+    [
+      "yes for a boolean",
+      "video:\n  simulcast: yes",
+      [`${SOURCE}: video.simulcast: expected true or false, got "yes"`],
+    ],
+    [
+      "an empty video mapping",
+      "video:",
+      [`${SOURCE}: video: expected a mapping with resolution, codec, simulcast or fps, got null`],
+    ],
+    [
+      "no participants at all",
+      "video-publishers: 0\naudio-publishers: 0\nsubscribers: 0",
+      [`${SOURCE}: no participants: set video-publishers, audio-publishers or subscribers above 0`],
+    ],
+    [
+      "a name with a space",
+      "name: my run",
+      [
+        `${SOURCE}: name: expected up to 64 letters, digits, ".", "_" or "-", starting with a letter or digit, got "my run"`,
+      ],
+    ],
+    [
+      "a prefix with a slash",
+      "room-prefix: a/b",
+      [`${SOURCE}: room-prefix: expected 1 to 64 letters, digits, ".", "_" or "-", got "a/b"`],
+    ],
+    [
+      "no join rate",
+      "num-per-second: 0",
+      [`${SOURCE}: num-per-second: expected a positive number of joins per second, got 0`],
+    ],
+    [
+      "a blank threshold",
+      'thresholds: ["p95(lkswarm_join_duration_seconds) < 1s", "  "]',
+      [`${SOURCE}: thresholds[1]: expected a non-empty threshold expression, got "  "`],
+    ],
+    [
+      "a threshold that is not a list",
+      "thresholds: p95 < 1",
+      [`${SOURCE}: thresholds: expected a list of threshold expressions, got "p95 < 1"`],
+    ],
+    [
+      "a list instead of a mapping",
+      "- rooms: 1",
+      [`${SOURCE}: expected a mapping of scenario keys such as rooms, subscribers, duration, got a list`],
+    ],
+    [
+      "an empty file",
+      "",
+      [`${SOURCE}: empty scenario: expected a mapping of scenario keys such as rooms, subscribers, duration`],
+    ],
+    [
+      "several mistakes at once",
+      "rooms: ten\nsubscribers: -2",
+      [
+        `${SOURCE}: rooms: expected a positive integer, got "ten"`,
+        `${SOURCE}: subscribers: expected a whole number, 0 or more, got -2`,
+      ],
+    ],
+  ])("%s", (_, text, expected) => {
+    expect(problemsOf(text)).toEqual(expected);
+  });
+
+  it.each<[string, string, string]>([
+    [
+      "an unclosed flow sequence",
+      "rooms: [1, 2\n",
+      `${SOURCE}:2:1: Flow sequence in block collection must be sufficiently indented and end with a ]`,
+    ],
+    ["a duplicate key", "rooms: 1\nrooms: 2\n", `${SOURCE}:2:1: Map keys must be unique`],
+    [
+      "misaligned keys",
+      "video:\n  codec: vp8\n fps: 3\n",
+      `${SOURCE}:3:1: All mapping items must start at the same column`,
+    ],
+  ])("gives line:column for %s", (_, text, expected) => {
+    expect(problemsOf(text)[0]).toBe(expected);
+  });
+});
+
+describe("parseScenario accepts valid scenarios", () => {
+  it("fills every default and names the run after its file", () => {
+    expect(parseScenario("rooms: 1", SOURCE)).toEqual(defaults);
+  });
+
+  it("names a run without a usable file name swarm", () => {
+    expect(parseScenario("rooms: 1", "<flags>").name).toBe("swarm");
+  });
+
+  it("reads a full scenario", () => {
+    const text = [
+      "name: town-hall",
+      "rooms: 10",
+      "video-publishers: 2",
+      "audio-publishers: 4",
+      "subscribers: 20",
+      "duration: 1h30m",
+      "num-per-second: 2.5",
+      "video: { resolution: 1280x720, codec: h264, simulcast: false, fps: 15 }",
+      "audio: { talk: 5s, silence: 10s }",
+      "subscribe-limit: 3",
+      "room-prefix: hall-",
+      "identity-prefix: load-",
+      "data: { interval: 250ms }",
+      "latency-probes: 2",
+      "thresholds: ['p95(lkswarm_inbound_loss_ratio) < 1%']",
+      "warmup: 30s",
+    ].join("\n");
+    expect(parseScenario(text, SOURCE)).toEqual({
+      name: "town-hall",
+      rooms: 10,
+      videoPublishers: 2,
+      audioPublishers: 4,
+      subscribers: 20,
+      duration: 5_400_000,
+      numPerSecond: 2.5,
+      video: { resolution: "1280x720", width: 1280, height: 720, codec: "h264", simulcast: false, fps: 15 },
+      audio: { talk: 5000, silence: 10_000 },
+      subscribeLimit: 3,
+      roomPrefix: "hall-",
+      identityPrefix: "load-",
+      data: { interval: 250 },
+      latencyProbes: 2,
+      thresholds: ["p95(lkswarm_inbound_loss_ratio) < 1%"],
+      warmup: 30_000,
+    } satisfies Scenario);
+  });
+
+  it("reads JSON", () => {
+    const scenario = parseScenario('{"rooms": 3, "duration": 90, "data": true}', "scenarios/x.json");
+    expect(scenario).toMatchObject({ name: "x", rooms: 3, duration: 90_000, data: { interval: 1000 } });
+  });
+
+  it.each([
+    ["180p", 20],
+    ["540p", 25],
+    ["720p", 30],
+    ["1080p", 30],
+  ])("takes LiveKit's preset frame rate for %s", (resolution, fps) => {
+    expect(parseScenario(`video: { resolution: ${resolution} }`, SOURCE).video.fps).toBe(fps);
+  });
+
+  it("needs no latency probe when nobody subscribes", () => {
+    expect(parseScenario("subscribers: 0", SOURCE).latencyProbes).toBe(0);
+  });
+
+  it("accepts an object built by the CLI", () => {
+    expect(parseScenarioObject({ rooms: 2, "video-publishers": 0 }, "<flags>")).toMatchObject({
+      rooms: 2,
+      videoPublishers: 0,
+      audioPublishers: 1,
+    });
+  });
+});
+
+describe("ScenarioError", () => {
+  it("serialises for journals", () => {
+    const error = (() => {
+      try {
+        parseScenario("rooms: ten", SOURCE);
+      } catch (e) {
+        return e;
+      }
+      return undefined;
+    })();
+    expect(error).toBeInstanceOf(ScenarioError);
+    expect(JSON.parse(JSON.stringify(error))).toEqual({
+      name: "ScenarioError",
+      reason: "invalid",
+      source: SOURCE,
+      message: `${SOURCE}: rooms: expected a positive integer, got "ten"`,
+      problems: [`${SOURCE}: rooms: expected a positive integer, got "ten"`],
+    });
+  });
+});
+
+describe("loadScenario", () => {
+  let dir = "";
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), "lkswarm-spec-"));
+  });
+  afterAll(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it("reads a file and names problems after its path", async () => {
+    const path = join(dir, "steady.yaml");
+    await writeFile(path, "rooms: 4\nsubscribers: 3\n");
+    await expect(loadScenario(path)).resolves.toMatchObject({ name: "steady", rooms: 4, subscribers: 3 });
+    await writeFile(path, "rooms: four\n");
+    await expect(loadScenario(path)).rejects.toThrow(
+      `${path}: rooms: expected a positive integer, got "four"`,
+    );
+  });
+
+  it("says when the file is missing", async () => {
+    const path = join(dir, "missing.yaml");
+    await expect(loadScenario(path)).rejects.toMatchObject({
+      reason: "unreadable",
+      problems: [`${path}: cannot read scenario: no such file`],
+    });
+  });
+});
+
+describe("scenarioFields", () => {
+  it("documents exactly the keys the schema accepts", () => {
+    expect(scenarioFields.map((f) => f.key).sort()).toEqual([...scenarioKeyPaths].sort());
+  });
+});

@@ -1,0 +1,486 @@
+import { readFile } from "node:fs/promises";
+import { basename } from "node:path";
+import { parseDocument } from "yaml";
+import * as z from "zod";
+import type { Milliseconds } from "./duration.js";
+import {
+  DURATION_EXPECTED,
+  DurationError,
+  describeValue,
+  formatDuration,
+  parseDuration,
+} from "./duration.js";
+import { closestMatches } from "./suggest.js";
+
+export const videoResolutions = ["180p", "360p", "540p", "720p", "1080p"] as const;
+export type VideoResolutionPreset = (typeof videoResolutions)[number];
+export const videoCodecs = ["vp8", "h264", "vp9", "av1"] as const;
+export type VideoCodec = (typeof videoCodecs)[number];
+
+export interface VideoSpec {
+  /** As written: a preset such as `360p`, or `WIDTHxHEIGHT`. */
+  readonly resolution: string;
+  readonly width: number;
+  readonly height: number;
+  readonly codec: VideoCodec;
+  readonly simulcast: boolean;
+  readonly fps: number;
+}
+
+/** Publishers alternate `talk` and `silence` when both are set; otherwise they talk throughout. */
+export interface AudioSpec {
+  readonly talk: Milliseconds | null;
+  readonly silence: Milliseconds | null;
+}
+
+export interface DataSpec {
+  /** How often each publisher sends a data packet. */
+  readonly interval: Milliseconds;
+}
+
+/**
+ * A swarm run, resolved: every default applied, every duration in milliseconds. Counts are per
+ * room. Publisher `i` of a room publishes video when `i < videoPublishers` and audio when
+ * `i < audioPublishers`, so a room has `max(videoPublishers, audioPublishers)` publishers plus
+ * `subscribers` participants that only subscribe.
+ */
+export interface Scenario {
+  readonly name: string;
+  readonly rooms: number;
+  readonly videoPublishers: number;
+  readonly audioPublishers: number;
+  readonly subscribers: number;
+  readonly duration: Milliseconds;
+  /** Join pacing across the whole run, in joins per second. */
+  readonly numPerSecond: number;
+  readonly video: VideoSpec;
+  readonly audio: AudioSpec;
+  /** The most publishers one subscriber subscribes to; `null` subscribes to all. */
+  readonly subscribeLimit: number | null;
+  readonly roomPrefix: string;
+  readonly identityPrefix: string;
+  readonly data: DataSpec | null;
+  /** Subscribers per room that decode media and measure end-to-end latency. */
+  readonly latencyProbes: number;
+  /** Threshold expressions as written; the gate parses them. */
+  readonly thresholds: readonly string[];
+  /** The start of the run that thresholds on windowed metrics leave out. */
+  readonly warmup: Milliseconds;
+}
+
+const RESOLUTION_SIZES: Readonly<Record<VideoResolutionPreset, readonly [number, number]>> = {
+  "180p": [320, 180],
+  "360p": [640, 360],
+  "540p": [960, 540],
+  "720p": [1280, 720],
+  "1080p": [1920, 1080],
+};
+
+/** livekit-client's VideoPresets frame rates, so a swarm publisher sends what a browser would. */
+function presetFps(height: number): number {
+  if (height <= 360) return 20;
+  if (height <= 540) return 25;
+  return 30;
+}
+
+export const scenarioDefaults = {
+  rooms: 1,
+  videoPublishers: 1,
+  audioPublishers: 1,
+  subscribers: 1,
+  duration: 30_000,
+  numPerSecond: 5,
+  video: { resolution: "360p", codec: "vp8", simulcast: true },
+  roomPrefix: "lkswarm-room-",
+  identityPrefix: "lkswarm-",
+  dataInterval: 1000,
+  latencyProbes: 1,
+  warmup: 0,
+  name: "swarm",
+} as const satisfies Record<string, unknown>;
+
+/** One line per key for `--help` and the README; tests keep it in step with the schema. */
+export const scenarioFields: readonly {
+  readonly key: string;
+  readonly summary: string;
+  readonly default: string;
+}[] = [
+  { key: "name", summary: "Run name, the `scenario` metric label", default: "file name, else swarm" },
+  { key: "rooms", summary: "Rooms to create", default: "1" },
+  { key: "video-publishers", summary: "Participants per room that publish video", default: "1" },
+  {
+    key: "audio-publishers",
+    summary: "Participants per room that publish audio (shared with video publishers)",
+    default: "1",
+  },
+  { key: "subscribers", summary: "Participants per room that only subscribe", default: "1" },
+  { key: "duration", summary: "Run length: 30s, 5m, 1h30m or seconds", default: "30s" },
+  { key: "num-per-second", summary: "Joins per second across the run", default: "5" },
+  { key: "video.resolution", summary: "180p, 360p, 540p, 720p, 1080p or WIDTHxHEIGHT", default: "360p" },
+  { key: "video.codec", summary: "vp8, h264, vp9 or av1", default: "vp8" },
+  { key: "video.simulcast", summary: "Publish simulcast layers", default: "true" },
+  { key: "video.fps", summary: "Frames per second, 1 to 60", default: "20 up to 360p, 25 at 540p, else 30" },
+  { key: "audio.talk", summary: "Talk period, with audio.silence", default: "talk throughout" },
+  { key: "audio.silence", summary: "Silence period, with audio.talk", default: "none" },
+  { key: "subscribe-limit", summary: "Most publishers one subscriber subscribes to", default: "all" },
+  { key: "room-prefix", summary: "Room names are this plus the room index", default: "lkswarm-room-" },
+  { key: "identity-prefix", summary: "Participant identities start with this", default: "lkswarm-" },
+  { key: "data", summary: "Publishers send data packets: true, or { interval }", default: "false" },
+  { key: "data.interval", summary: "Time between data packets", default: "1s" },
+  { key: "latency-probes", summary: "Subscribers per room that measure end-to-end latency", default: "1" },
+  { key: "thresholds", summary: "Gate expressions, in addition to the catalog's", default: "[]" },
+  { key: "warmup", summary: "Start of the run left out of windowed thresholds", default: "0s" },
+];
+
+export type ScenarioErrorReason = "unreadable" | "syntax" | "invalid";
+
+/** A scenario that cannot be used; each problem names the file, the key and what to change. */
+export class ScenarioError extends Error {
+  constructor(
+    readonly reason: ScenarioErrorReason,
+    readonly source: string,
+    readonly problems: string[],
+  ) {
+    super(problems.join("\n"));
+    this.name = "ScenarioError";
+  }
+
+  toJSON(): {
+    name: string;
+    reason: ScenarioErrorReason;
+    source: string;
+    message: string;
+    problems: string[];
+  } {
+    return {
+      name: this.name,
+      reason: this.reason,
+      source: this.source,
+      message: this.message,
+      problems: [...this.problems],
+    };
+  }
+}
+
+const POSITIVE_INT = "expected a positive integer";
+const COUNT = "expected a whole number, 0 or more";
+const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+const NAME = 'expected up to 64 letters, digits, ".", "_" or "-", starting with a letter or digit';
+const PREFIX_PATTERN = /^[A-Za-z0-9._-]{1,64}$/;
+const PREFIX = 'expected 1 to 64 letters, digits, ".", "_" or "-"';
+const RESOLUTION = `expected one of ${videoResolutions.join(", ")} or WIDTHxHEIGHT such as 640x360`;
+const WXH = /^(\d+)x(\d+)$/;
+
+const positiveInt = z.int({ error: POSITIVE_INT }).min(1, { error: POSITIVE_INT });
+const count = z.int({ error: COUNT }).min(0, { error: COUNT });
+
+function duration(options: { positive: boolean }) {
+  return z.unknown().transform((value, ctx): Milliseconds => {
+    const fail = (message: string): never => {
+      ctx.issues.push({ code: "custom", message, input: value });
+      return z.NEVER;
+    };
+    if (typeof value !== "string" && typeof value !== "number") {
+      return fail(`${DURATION_EXPECTED}, got ${describeValue(value)}`);
+    }
+    try {
+      const ms = parseDuration(value);
+      if (options.positive && ms === 0)
+        return fail(`expected a duration above 0, got ${describeValue(value)}`);
+      return ms;
+    } catch (error) {
+      if (error instanceof DurationError) return fail(error.message);
+      throw error;
+    }
+  });
+}
+
+const resolution = z.string({ error: RESOLUTION }).transform((value, ctx) => {
+  const preset = (videoResolutions as readonly string[]).includes(value)
+    ? RESOLUTION_SIZES[value as VideoResolutionPreset]
+    : undefined;
+  if (preset) return { resolution: value, width: preset[0], height: preset[1] };
+  const [, w, h] = WXH.exec(value) ?? [];
+  const width = Number(w);
+  const height = Number(h);
+  // Encoders want even sides; 16..4096 covers every camera and keeps a typo like 6400x360 out.
+  const fits = (side: number): boolean =>
+    Number.isInteger(side) && side >= 16 && side <= 4096 && side % 2 === 0;
+  if (fits(width) && fits(height)) return { resolution: value, width, height };
+  ctx.issues.push({
+    code: "custom",
+    message: WXH.test(value)
+      ? `expected even WIDTH and HEIGHT from 16 to 4096, got ${describeValue(value)}`
+      : `${RESOLUTION}, got ${describeValue(value)}`,
+    input: value,
+  });
+  return z.NEVER;
+});
+
+const videoSchema = z.strictObject(
+  {
+    resolution: resolution.optional(),
+    codec: z.enum(videoCodecs, { error: `expected one of ${videoCodecs.join(", ")}` }).optional(),
+    simulcast: z.boolean({ error: "expected true or false" }).optional(),
+    fps: z
+      .number({ error: "expected frames per second from 1 to 60" })
+      .min(1, { error: "expected frames per second from 1 to 60" })
+      .max(60, { error: "expected frames per second from 1 to 60" })
+      .optional(),
+  },
+  { error: "expected a mapping with resolution, codec, simulcast or fps" },
+);
+
+const audioSchema = z.strictObject(
+  {
+    talk: duration({ positive: true }).optional(),
+    silence: duration({ positive: true }).optional(),
+  },
+  { error: "expected a mapping with talk and silence" },
+);
+
+const dataObjectSchema = z.strictObject(
+  { interval: duration({ positive: true }).optional() },
+  { error: "expected a mapping with interval" },
+);
+
+const dataSchema = z.union([z.boolean(), dataObjectSchema], {
+  error: "expected true, false or a mapping with interval",
+});
+
+const scenarioSchema = z.strictObject(
+  {
+    name: z.string({ error: NAME }).regex(NAME_PATTERN, { error: NAME }).optional(),
+    rooms: positiveInt.optional(),
+    "video-publishers": count.optional(),
+    "audio-publishers": count.optional(),
+    subscribers: count.optional(),
+    duration: duration({ positive: true }).optional(),
+    "num-per-second": z
+      .number({ error: "expected a positive number of joins per second" })
+      .positive({ error: "expected a positive number of joins per second" })
+      .optional(),
+    video: videoSchema.optional(),
+    audio: audioSchema.optional(),
+    "subscribe-limit": positiveInt.optional(),
+    "room-prefix": z.string({ error: PREFIX }).regex(PREFIX_PATTERN, { error: PREFIX }).optional(),
+    "identity-prefix": z.string({ error: PREFIX }).regex(PREFIX_PATTERN, { error: PREFIX }).optional(),
+    data: dataSchema.optional(),
+    "latency-probes": count.optional(),
+    thresholds: z
+      .array(
+        z
+          .string({ error: "expected a threshold expression" })
+          .trim()
+          .min(1, { error: "expected a non-empty threshold expression" }),
+        { error: "expected a list of threshold expressions" },
+      )
+      .optional(),
+    warmup: duration({ positive: false }).optional(),
+  },
+  { error: "expected a mapping of scenario keys such as rooms, subscribers, duration" },
+);
+
+/** What a scenario file or the CLI hands in: kebab-case keys, durations as text or seconds. */
+export type ScenarioInput = z.input<typeof scenarioSchema>;
+
+const knownKeys: ReadonlyMap<string, readonly string[]> = new Map([
+  ["", Object.keys(scenarioSchema.shape)],
+  ["video", Object.keys(videoSchema.shape)],
+  ["audio", Object.keys(audioSchema.shape)],
+  ["data", Object.keys(dataObjectSchema.shape)],
+]);
+
+/**
+ * Every settable key as `key` or `parent.child`; `video` and `audio` only group their children.
+ * Lets the CLI map flags onto keys and tests hold `scenarioFields` to the schema.
+ */
+export const scenarioKeyPaths: readonly string[] = Object.keys(scenarioSchema.shape).flatMap((key) => {
+  const children = (knownKeys.get(key) ?? []).map((child) => `${key}.${child}`);
+  if (key === "video" || key === "audio") return children;
+  return [key, ...children];
+});
+
+type Path = readonly PropertyKey[];
+
+function formatPath(path: Path): string {
+  return path
+    .map((segment, i) => {
+      if (typeof segment === "number") return `[${segment}]`;
+      const key = String(segment);
+      return i === 0 ? key : `.${key}`;
+    })
+    .join("");
+}
+
+function valueAt(root: unknown, path: Path): unknown {
+  let value = root;
+  for (const segment of path) {
+    if (typeof value !== "object" || value === null) return undefined;
+    value = (value as Record<PropertyKey, unknown>)[segment];
+  }
+  return value;
+}
+
+function line(source: string, path: Path, message: string): string {
+  return path.length === 0 ? `${source}: ${message}` : `${source}: ${formatPath(path)}: ${message}`;
+}
+
+function describeIssue(issue: z.core.$ZodIssue, raw: unknown, source: string): string[] {
+  if (issue.code === "unrecognized_keys") {
+    const allowed = knownKeys.get(issue.path.map(String).join(".")) ?? [];
+    return issue.keys.map((key) => {
+      const [best] = closestMatches(key, allowed, 1);
+      const hint = best === undefined ? `known keys: ${allowed.join(", ")}` : `did you mean "${best}"?`;
+      return line(source, [...issue.path, key], `unknown key (${hint})`);
+    });
+  }
+  if (issue.code === "custom") return [line(source, issue.path, issue.message)];
+  return [line(source, issue.path, `${issue.message}, got ${describeValue(valueAt(raw, issue.path))}`)];
+}
+
+function nameFromSource(source: string): string {
+  const stem = basename(source).replace(/\.(ya?ml|json)$/i, "");
+  return NAME_PATTERN.test(stem) ? stem : scenarioDefaults.name;
+}
+
+type ParsedInput = z.output<typeof scenarioSchema>;
+
+function resolve(input: ParsedInput, raw: unknown, source: string): Scenario {
+  const problems: string[] = [];
+  const at = (path: Path, message: string): void => {
+    problems.push(line(source, path, message));
+  };
+
+  const videoPublishers = input["video-publishers"] ?? scenarioDefaults.videoPublishers;
+  const audioPublishers = input["audio-publishers"] ?? scenarioDefaults.audioPublishers;
+  const subscribers = input.subscribers ?? scenarioDefaults.subscribers;
+  const durationMs = input.duration ?? scenarioDefaults.duration;
+  const warmup = input.warmup ?? scenarioDefaults.warmup;
+  const latencyProbes = input["latency-probes"] ?? Math.min(scenarioDefaults.latencyProbes, subscribers);
+
+  if (Math.max(videoPublishers, audioPublishers) + subscribers === 0) {
+    at([], "no participants: set video-publishers, audio-publishers or subscribers above 0");
+  }
+  if (latencyProbes > subscribers) {
+    at(["latency-probes"], `expected at most subscribers (${subscribers}), got ${latencyProbes}`);
+  }
+  if (warmup >= durationMs) {
+    at(
+      ["warmup"],
+      `expected less than duration (${formatDuration(durationMs)}), got ${describeValue(valueAt(raw, ["warmup"]))}`,
+    );
+  }
+  const talk = input.audio?.talk ?? null;
+  const silence = input.audio?.silence ?? null;
+  if ((talk === null) !== (silence === null)) {
+    at(
+      ["audio"],
+      `expected both talk and silence, or neither, got only ${talk === null ? "silence" : "talk"}`,
+    );
+  }
+  if (problems.length > 0) throw new ScenarioError("invalid", source, problems);
+
+  const size = input.video?.resolution ?? {
+    resolution: scenarioDefaults.video.resolution,
+    width: RESOLUTION_SIZES[scenarioDefaults.video.resolution][0],
+    height: RESOLUTION_SIZES[scenarioDefaults.video.resolution][1],
+  };
+  const dataInterval =
+    input.data === undefined || input.data === false
+      ? null
+      : input.data === true
+        ? scenarioDefaults.dataInterval
+        : (input.data.interval ?? scenarioDefaults.dataInterval);
+
+  return {
+    name: input.name ?? nameFromSource(source),
+    rooms: input.rooms ?? scenarioDefaults.rooms,
+    videoPublishers,
+    audioPublishers,
+    subscribers,
+    duration: durationMs,
+    numPerSecond: input["num-per-second"] ?? scenarioDefaults.numPerSecond,
+    video: {
+      ...size,
+      codec: input.video?.codec ?? scenarioDefaults.video.codec,
+      simulcast: input.video?.simulcast ?? scenarioDefaults.video.simulcast,
+      fps: input.video?.fps ?? presetFps(size.height),
+    },
+    audio: { talk, silence },
+    subscribeLimit: input["subscribe-limit"] ?? null,
+    roomPrefix: input["room-prefix"] ?? scenarioDefaults.roomPrefix,
+    identityPrefix: input["identity-prefix"] ?? scenarioDefaults.identityPrefix,
+    data: dataInterval === null ? null : { interval: dataInterval },
+    latencyProbes,
+    thresholds: input.thresholds ?? [],
+    warmup,
+  };
+}
+
+/**
+ * Validates an already-parsed scenario object, e.g. one the CLI built from flags and a file.
+ * `source` names where it came from in every problem line.
+ */
+export function parseScenarioObject(value: unknown, source: string): Scenario {
+  const result = scenarioSchema.safeParse(value);
+  if (!result.success) {
+    const problems = result.error.issues.flatMap((issue) => describeIssue(issue, value, source));
+    throw new ScenarioError("invalid", source, problems);
+  }
+  return resolve(result.data, value, source);
+}
+
+function syntaxProblem(
+  source: string,
+  error: { message: string; linePos?: readonly { line: number; col: number }[] },
+): string {
+  const headline = (error.message.split("\n")[0] ?? "").replace(/ at line \d+, column \d+:?$/, "");
+  const start = error.linePos?.[0];
+  return start === undefined ? `${source}: ${headline}` : `${source}:${start.line}:${start.col}: ${headline}`;
+}
+
+/** Parses scenario text, YAML or JSON (JSON is YAML), and validates it. */
+export function parseScenario(text: string, sourceName: string): Scenario {
+  const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
+  if (doc.errors.length > 0) {
+    throw new ScenarioError(
+      "syntax",
+      sourceName,
+      doc.errors.map((error) => syntaxProblem(sourceName, error)),
+    );
+  }
+  let value: unknown;
+  try {
+    value = doc.toJS();
+  } catch (error) {
+    throw new ScenarioError("syntax", sourceName, [
+      syntaxProblem(sourceName, { message: error instanceof Error ? error.message : String(error) }),
+    ]);
+  }
+  if (value === null || value === undefined) {
+    throw new ScenarioError("invalid", sourceName, [
+      `${sourceName}: empty scenario: expected a mapping of scenario keys such as rooms, subscribers, duration`,
+    ]);
+  }
+  return parseScenarioObject(value, sourceName);
+}
+
+const READ_FAILURES: Readonly<Record<string, string>> = {
+  ENOENT: "no such file",
+  EISDIR: "is a directory, not a scenario file",
+  EACCES: "permission denied",
+};
+
+/** Reads and parses a scenario file; problems name `path` as given. */
+export async function loadScenario(path: string): Promise<Scenario> {
+  let text: string;
+  try {
+    text = await readFile(path, "utf8");
+  } catch (error) {
+    const code = error instanceof Error && "code" in error ? String(error.code) : "";
+    const why = READ_FAILURES[code] ?? (error instanceof Error ? error.message : String(error));
+    throw new ScenarioError("unreadable", path, [`${path}: cannot read scenario: ${why}`]);
+  }
+  return parseScenario(text, path);
+}

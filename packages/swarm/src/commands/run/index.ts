@@ -1,0 +1,461 @@
+import { randomBytes } from "node:crypto";
+import { readFile, writeFile } from "node:fs/promises";
+import { availableParallelism } from "node:os";
+import { join, resolve } from "node:path";
+import { parse as parseYaml } from "yaml";
+import { RoomServiceClient } from "livekit-server-sdk";
+import { loadScenario, parseScenarioObject, type Scenario } from "@livekit-swarm/spec";
+import { Testbed } from "@livekit-swarm/testbed";
+import { ExitCode } from "../../exit-codes.js";
+import { helpText, parseOptions, UsageError, type CommandSpec, type OptionValues } from "../../options.js";
+import { defaultWorkers, planRun } from "../../run/plan.js";
+import { orchestrate, type ProgressView, type RunOutcome, type RunTarget } from "../../run/orchestrator.js";
+import { summaryTable } from "../../report/table.js";
+import { reportHtml } from "../../report/html.js";
+import { formatValue } from "../../report/format.js";
+import { TargetError } from "./target-error.js";
+
+/** Flags that set scenario keys: flag name -> key path in the scenario file. */
+const SCENARIO_FLAGS: Record<string, string> = {
+  rooms: "rooms",
+  "video-publishers": "video-publishers",
+  "audio-publishers": "audio-publishers",
+  subscribers: "subscribers",
+  duration: "duration",
+  "num-per-second": "num-per-second",
+  "video-resolution": "video.resolution",
+  "video-codec": "video.codec",
+  "video-fps": "video.fps",
+  "subscribe-limit": "subscribe-limit",
+  "room-prefix": "room-prefix",
+  "identity-prefix": "identity-prefix",
+  "latency-probes": "latency-probes",
+  name: "name",
+};
+
+export const SPEC: CommandSpec = {
+  name: "run",
+  summary:
+    "Runs a swarm of headless participants (native @livekit/rtc-node engine) in many rooms, publishing audio and " +
+    "video, and reports what users would feel: join time, first frame, loss, jitter, RTT, freezes, bitrate, " +
+    "reconnects, end-to-end latency. Without --url it starts an embedded local LiveKit and runs against it. " +
+    "Flags override the scenario file. Writes summary.json, samples.jsonl, events.jsonl and report.html.",
+  usage: "swarm [run] [options]",
+  options: [
+    {
+      name: "url",
+      type: "string",
+      env: "LIVEKIT_URL",
+      placeholder: "ws://host:7880",
+      description: "LiveKit server; none: start an embedded local testbed",
+    },
+    { name: "api-key", type: "string", env: "LIVEKIT_API_KEY", description: "API key" },
+    {
+      name: "api-secret",
+      type: "string",
+      env: "LIVEKIT_API_SECRET",
+      description: "API secret (never printed)",
+    },
+    {
+      name: "scenario",
+      type: "string",
+      placeholder: "file.yaml",
+      description: "scenario file (see scenarios/)",
+    },
+    { name: "rooms", type: "integer", description: "rooms (default 1)" },
+    {
+      name: "video-publishers",
+      type: "integer",
+      description: "publishers per room sending video (default 1)",
+    },
+    {
+      name: "audio-publishers",
+      type: "integer",
+      description: "publishers per room sending audio, the same participants as video first (default 1)",
+    },
+    { name: "subscribers", type: "integer", description: "receive-only participants per room (default 1)" },
+    {
+      name: "publishers-subscribe",
+      type: "boolean",
+      description: "publishers also receive each other (a conference)",
+    },
+    {
+      name: "duration",
+      type: "string",
+      placeholder: "30s",
+      description: "how long the full swarm holds after the last join (default 30s)",
+    },
+    { name: "num-per-second", type: "number", description: "joins per second (default 5)" },
+    {
+      name: "video-resolution",
+      type: "string",
+      placeholder: "360p",
+      description: "180p, 360p, 540p, 720p, 1080p or WxH",
+    },
+    { name: "video-codec", type: "string", placeholder: "vp8", description: "vp8, h264, vp9 or av1" },
+    { name: "video-fps", type: "integer", description: "video frames per second" },
+    {
+      name: "no-simulcast",
+      type: "boolean",
+      description: "publish one video layer (cheaper for bulk publishers)",
+    },
+    { name: "simulcast", type: "boolean", description: "publish simulcast layers (the default)" },
+    {
+      name: "subscribe-limit",
+      type: "integer",
+      description: "publishers each subscriber subscribes to at most",
+    },
+    {
+      name: "latency-probes",
+      type: "integer",
+      description: "subscribers per room that decode video to measure latency (default 1)",
+    },
+    { name: "room-prefix", type: "string", description: "room name prefix (default: lkswarm-<run id>-)" },
+    { name: "identity-prefix", type: "string", description: "participant identity prefix" },
+    { name: "name", type: "string", description: "run name, the scenario label of metrics" },
+    {
+      name: "output",
+      type: "string",
+      short: "o",
+      placeholder: "dir",
+      description: "where reports go (default swarm-results/<run id>)",
+    },
+    { name: "json", type: "boolean", description: "print summary.json to stdout instead of the table" },
+    {
+      name: "workers",
+      type: "integer",
+      description: "worker processes (default: one per ~200 participants, at most one per core)",
+    },
+    {
+      name: "stats-interval",
+      type: "string",
+      placeholder: "5s",
+      default: "5s",
+      description: "getStats sampling interval (every 1 s costs +39% CPU)",
+    },
+  ],
+  examples: [
+    "swarm                                          # 1 room against an embedded local LiveKit",
+    "swarm --rooms 500 --video-publishers 1 --subscribers 4 --duration 5m",
+    "swarm --scenario scenarios/conference-720p.yaml --url wss://lk.example.com",
+    "LIVEKIT_URL=ws://127.0.0.1:7880 LIVEKIT_API_KEY=k LIVEKIT_API_SECRET=s swarm --rooms 10 --no-simulcast",
+    "swarm --rooms 3 --json > summary.json",
+  ],
+};
+
+function setPath(obj: Record<string, unknown>, path: string, value: unknown): void {
+  const [head, tail] = path.split(".", 2) as [string, string | undefined];
+  if (tail === undefined) {
+    obj[head] = value;
+    return;
+  }
+  const child = (obj[head] ?? {}) as Record<string, unknown>;
+  obj[head] = child;
+  child[tail] = value;
+}
+
+function deepMerge(base: Record<string, unknown>, over: Record<string, unknown>): Record<string, unknown> {
+  const out = { ...base };
+  for (const [k, v] of Object.entries(over)) {
+    const cur = out[k];
+    out[k] =
+      typeof cur === "object" &&
+      cur !== null &&
+      !Array.isArray(cur) &&
+      typeof v === "object" &&
+      v !== null &&
+      !Array.isArray(v)
+        ? deepMerge(cur as Record<string, unknown>, v as Record<string, unknown>)
+        : v;
+  }
+  return out;
+}
+
+/** The scenario from file and flags; flags win. Problems name the file or "command line". */
+async function resolveScenario(values: OptionValues, runId: string): Promise<Scenario> {
+  const fromFlags: Record<string, unknown> = {};
+  for (const [flag, path] of Object.entries(SCENARIO_FLAGS)) {
+    if (values[flag] !== undefined) setPath(fromFlags, path, values[flag]);
+  }
+  if (values["no-simulcast"] === true && values.simulcast === true) {
+    throw new UsageError("run: --simulcast and --no-simulcast contradict each other: pass one");
+  }
+  if (values["no-simulcast"] === true) setPath(fromFlags, "video.simulcast", false);
+  if (values.simulcast === true) setPath(fromFlags, "video.simulcast", true);
+  parseScenarioObject(fromFlags, "command line");
+  const file = values.scenario as string | undefined;
+  let merged = fromFlags;
+  let source = "command line";
+  if (file !== undefined) {
+    await loadScenario(file); // reports the file's own problems against the file
+    const raw = parseYaml(await readFile(file, "utf8")) as Record<string, unknown>;
+    merged = deepMerge(raw, fromFlags);
+    source = Object.keys(fromFlags).length > 0 ? `${file} with command-line overrides` : file;
+  }
+  if (merged["room-prefix"] === undefined) merged = { ...merged, "room-prefix": `lkswarm-${runId}-` };
+  return parseScenarioObject(merged, source);
+}
+
+async function resolveTarget(values: OptionValues): Promise<{ target: RunTarget; testbed?: Testbed }> {
+  const url = values.url as string | undefined;
+  if (url === undefined || url === "") {
+    const testbed = await Testbed.start({ name: `swarm-${process.pid}` });
+    return { target: { url: testbed.url, apiKey: testbed.apiKey, apiSecret: testbed.apiSecret }, testbed };
+  }
+  if (!/^wss?:\/\//.test(url) && !/^https?:\/\//.test(url)) {
+    throw new UsageError(
+      `run: --url: expected ws://, wss://, http:// or https://, got ${JSON.stringify(url)}`,
+    );
+  }
+  const apiKey = values["api-key"] as string | undefined;
+  const apiSecret = values["api-secret"] as string | undefined;
+  if (apiKey === undefined || apiSecret === undefined) {
+    throw new UsageError(
+      "run: --url needs --api-key and --api-secret (or LIVEKIT_API_KEY and LIVEKIT_API_SECRET)",
+    );
+  }
+  const wsUrl = url.replace(/^http/, "ws");
+  await preflight(wsUrl, apiKey, apiSecret);
+  return { target: { url: wsUrl, apiKey, apiSecret } };
+}
+
+/** Fails fast, with the fix, on an unreachable server or rejected keys, before any worker starts. */
+async function preflight(url: string, apiKey: string, apiSecret: string): Promise<void> {
+  const http = url.replace(/^ws/, "http");
+  try {
+    await new RoomServiceClient(http, apiKey, apiSecret).listRooms();
+  } catch (err) {
+    const message = err instanceof Error ? err.message : String(err);
+    const cause = err instanceof Error && err.cause instanceof Error ? err.cause.message : "";
+    if (/401|unauthori|invalid|signature/i.test(message)) {
+      throw new TargetError(
+        "unauthorized",
+        `${url} rejected the API key ${apiKey} (${message}): check --api-key/--api-secret or LIVEKIT_API_KEY/LIVEKIT_API_SECRET`,
+      );
+    }
+    throw new TargetError(
+      "unreachable",
+      `cannot reach ${url}: ${cause || message} - is the server running? pass --url (or unset it to use an embedded local LiveKit)`,
+    );
+  }
+}
+
+function progressLine(p: ProgressView): string {
+  const eta =
+    p.phase === "ramp" ? `, ramp ETA ${Math.max(0, (p.rampMs - p.elapsedMs) / 1000).toFixed(0)} s` : "";
+  return (
+    `[${(p.elapsedMs / 1000).toFixed(0).padStart(4)} s / ${(p.totalMs / 1000).toFixed(0)} s] ${p.phase}${eta}: ` +
+    `${p.joined}/${p.planned} joined, ${p.connected} connected, ${p.failed} failed; ` +
+    `loss p95 ${formatValue(p.lossP95, "ratio")}, jitter p95 ${formatValue(p.jitterP95S, "s")}, in ${formatValue(p.bitrateInBps, "bps")}`
+  );
+}
+
+export async function run(argv: readonly string[]): Promise<number> {
+  const { values } = parseOptions(SPEC, argv);
+  if (values.help === true) {
+    process.stdout.write(helpText(SPEC));
+    return ExitCode.ok;
+  }
+  const runId = `${new Date().toISOString().replace(/[-:]/g, "").replace("T", "-").slice(0, 15)}-${randomBytes(2).toString("hex")}`;
+  const scenario = await resolveScenario(values, runId);
+  const publishersSubscribe = values["publishers-subscribe"] === true;
+  const plan = planRun({
+    rooms: scenario.rooms,
+    videoPublishers: scenario.videoPublishers,
+    audioPublishers: scenario.audioPublishers,
+    subscribers: scenario.subscribers,
+    publishersSubscribe,
+    latencyProbes: scenario.latencyProbes,
+    numPerSecond: scenario.numPerSecond,
+    roomPrefix: scenario.roomPrefix,
+    identityPrefix: scenario.identityPrefix,
+    subscribeLimit: scenario.subscribeLimit ?? undefined,
+  });
+  if (plan.participants.length === 0) {
+    throw new UsageError(
+      "run: the scenario has no participants: set --video-publishers, --audio-publishers or --subscribers above 0",
+    );
+  }
+  const url = values.url as string | undefined;
+  if (url !== undefined && isLivekitCloud(url) && plan.participants.length > 50) {
+    throw new UsageError(
+      `run: ${plan.participants.length} participants against LiveKit Cloud: its acceptable-use policy allows at most 50 in a load test (as lk load-test enforces); lower --rooms/--subscribers or test a self-hosted server`,
+    );
+  }
+  const statsIntervalMs = parseInterval(values["stats-interval"] as string);
+  const outputDir = resolve((values.output as string | undefined) ?? join("swarm-results", runId));
+  const workers =
+    (values.workers as number | undefined) ??
+    defaultWorkers(plan.participants.length, availableParallelism());
+  const json = values.json === true;
+  const log = (line: string): void => {
+    process.stderr.write(`${line}\n`);
+  };
+
+  const interrupt = new AbortController();
+  const force = new AbortController();
+  let signalName: NodeJS.Signals | undefined;
+  const onSignal = (sig: NodeJS.Signals): void => {
+    if (signalName !== undefined) {
+      log("second signal: stopping now");
+      force.abort();
+      return;
+    }
+    signalName = sig;
+    log(`${sig}: stopping joins, disconnecting everyone and writing the report (again to force)`);
+    interrupt.abort();
+  };
+  process.on("SIGINT", onSignal);
+  process.on("SIGTERM", onSignal);
+
+  let testbed: Testbed | undefined;
+  try {
+    if (url === undefined || url === "") log("no --url: starting an embedded local LiveKit (testbed)...");
+    const resolved = await resolveTarget(values);
+    testbed = resolved.testbed;
+    if (interrupt.signal.aborted)
+      return signalName === "SIGTERM" ? ExitCode.terminated : ExitCode.interrupted;
+    log(
+      `run ${runId}: ${plan.rooms.length} room(s), ${plan.participants.length} participants against ${resolved.target.url}, ` +
+        `${workers} worker(s); ramp ${(plan.rampMs / 1000).toFixed(1)} s then hold ${(scenario.duration / 1000).toFixed(0)} s; reports in ${outputDir}`,
+    );
+    const tty = process.stderr.isTTY;
+    let lastPlain = 0;
+    const outcome = await orchestrate({
+      target: resolved.target,
+      plan,
+      media: {
+        video: {
+          width: scenario.video.width,
+          height: scenario.video.height,
+          fps: scenario.video.fps,
+          codec: scenario.video.codec,
+          simulcast: scenario.video.simulcast,
+          maxBitrate: videoBitrate(scenario.video.width * scenario.video.height, scenario.video.fps),
+        },
+        audio: {
+          ...(scenario.audio.talk !== null ? { talkMs: scenario.audio.talk } : {}),
+          ...(scenario.audio.silence !== null ? { silenceMs: scenario.audio.silence } : {}),
+        },
+        ...(scenario.subscribeLimit !== null ? { subscribeLimit: scenario.subscribeLimit } : {}),
+      },
+      holdMs: scenario.duration,
+      statsIntervalMs,
+      workers,
+      outputDir,
+      signal: interrupt.signal,
+      forceSignal: force.signal,
+      onProgress: (p) => {
+        if (tty) process.stderr.write(`\r\x1b[2K${progressLine(p)}`);
+        else if (p.elapsedMs - lastPlain >= 5000) {
+          lastPlain = p.elapsedMs;
+          log(progressLine(p));
+        }
+      },
+    });
+    if (tty) process.stderr.write("\n");
+    await writeReports(
+      outcome,
+      outputDir,
+      runId,
+      scenario,
+      resolved.target.url,
+      plan.participants.length,
+      workers,
+      json,
+    );
+    return exitCodeFor(outcome, signalName, log);
+  } finally {
+    process.removeListener("SIGINT", onSignal);
+    process.removeListener("SIGTERM", onSignal);
+    if (testbed !== undefined) await testbed.stop();
+  }
+}
+
+function exitCodeFor(
+  outcome: RunOutcome,
+  signalName: NodeJS.Signals | undefined,
+  log: (l: string) => void,
+): number {
+  if (outcome.workersLost.length > 0) {
+    log(
+      `${outcome.workersLost.length} worker process(es) died during the run; their participants are counted as disconnected (worker-died)`,
+    );
+  }
+  switch (outcome.endReason) {
+    case "interrupted":
+      return signalName === "SIGTERM" ? ExitCode.terminated : ExitCode.interrupted;
+    case "server-unreachable":
+      log("the server became unreachable during the run: the report holds what was measured until then");
+      return ExitCode.error;
+    case "no-participant-joined":
+      log("no participant could join: see join failures above and events.jsonl");
+      return ExitCode.error;
+    case "completed":
+      return ExitCode.ok;
+  }
+}
+
+async function writeReports(
+  outcome: RunOutcome,
+  outputDir: string,
+  runId: string,
+  scenario: Scenario,
+  url: string,
+  participants: number,
+  workers: number,
+  json: boolean,
+): Promise<void> {
+  const table = summaryTable(outcome);
+  const summary = {
+    run: {
+      id: runId,
+      scenario: scenario.name,
+      url,
+      engine: "native",
+      startedAt: outcome.startedAt,
+      endedAt: outcome.endedAt,
+      durationS: outcome.durationMs / 1000,
+      endReason: outcome.endReason,
+      participants,
+      workers,
+      workersLost: outcome.workersLost,
+    },
+    scenario,
+    ...outcome.summary,
+  };
+  await writeFile(join(outputDir, "summary.json"), `${JSON.stringify(summary, null, 2)}\n`);
+  await writeFile(
+    join(outputDir, "report.html"),
+    reportHtml(outcome, `livekit-swarm run ${runId} (${scenario.name})`, table),
+  );
+  if (json) process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
+  else
+    process.stdout.write(
+      `\n${table}\nreports: ${outputDir}/{summary.json,report.html,samples.jsonl,events.jsonl}\n`,
+    );
+}
+
+function isLivekitCloud(url: string): boolean {
+  try {
+    return new URL(url.replace(/^ws/, "http")).hostname.endsWith(".livekit.cloud");
+  } catch {
+    return false;
+  }
+}
+
+function parseInterval(text: string): number {
+  const match = /^(\d+(?:\.\d+)?)(ms|s)?$/.exec(text);
+  if (match === null)
+    throw new UsageError(
+      `run: --stats-interval: expected a duration like 5s or 500ms, got ${JSON.stringify(text)}`,
+    );
+  const ms = Number(match[1]) * (match[2] === "ms" ? 1 : 1000);
+  if (ms < 200) throw new UsageError(`run: --stats-interval: ${text} is too short; 200ms is the least`);
+  return ms;
+}
+
+/** Roughly what livekit-client's presets send: ~0.1 bit per pixel-frame, capped at 3 Mb/s. */
+function videoBitrate(pixels: number, fps: number): number {
+  return Math.min(3_000_000, Math.round(pixels * fps * 0.1));
+}

@@ -1,0 +1,39 @@
+import { describe, expect, it } from "vitest";
+import { isTalking, parseResolution, TestPattern, toneFrames } from "./media.js";
+import { readStamp } from "./stamp.js";
+
+describe("synthetic media", () => {
+  it("tone frames loop seamlessly over one second", () => {
+    const frames = toneFrames(440);
+    expect(frames).toHaveLength(10);
+    const first = frames[0]?.[0] ?? NaN;
+    const last = frames[9]?.[4799] ?? NaN;
+    // the sample after the last one is the first again: sin(2*pi*440*48000/48000) = sin(0)
+    expect(Math.abs(first)).toBe(0);
+    expect(Math.abs(last - Math.round(6000 * Math.sin((2 * Math.PI * 440 * 47999) / 48000)))).toBe(0);
+  });
+
+  it("talk/silence cycles", () => {
+    expect(isTalking(500, 1000, 2000)).toBe(true);
+    expect(isTalking(1500, 1000, 2000)).toBe(false);
+    expect(isTalking(3200, 1000, 2000)).toBe(true);
+    expect(isTalking(1500, undefined, undefined)).toBe(true);
+  });
+
+  it("resolutions by name or WxH, with clear errors", () => {
+    expect(parseResolution("360p")).toEqual({ width: 640, height: 360 });
+    expect(parseResolution("800x600")).toEqual({ width: 800, height: 600 });
+    expect(() => parseResolution("4k")).toThrow(/expected one of 180p, 360p/);
+    expect(() => parseResolution("641x360")).toThrow(/must be even/);
+  });
+
+  it("each pattern frame is a fresh I420 buffer carrying its stamp", () => {
+    const pattern = new TestPattern({ width: 640, height: 360 }, 15, 3);
+    const a = pattern.next(1000);
+    const b = pattern.next(1066);
+    expect(a.length).toBe(640 * 360 * 1.5);
+    expect(a.buffer).not.toBe(b.buffer);
+    expect(readStamp(a, 640, 360)).toEqual({ captureTimeMs: 1000, frame: 0 });
+    expect(readStamp(b, 640, 360)).toEqual({ captureTimeMs: 1066, frame: 1 });
+  });
+});

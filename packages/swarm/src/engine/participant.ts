@@ -1,0 +1,264 @@
+import type { RemoteTrack, Room, TrackPublication } from "@livekit/rtc-node";
+import { computeWindowDelta, emptySnapshot, fromRtcNodeStats, type Snapshot } from "../stats/index.js";
+import type { Kind, ParticipantEvent, ParticipantPlan, WindowSample } from "../run/messages.js";
+import { loadRtc } from "./rtc.js";
+import { readStamp, unwrapCaptureTime } from "./stamp.js";
+
+type Rtc = Awaited<ReturnType<typeof loadRtc>>;
+
+/** How often a joining subscriber polls its stats to time its first packet and frame. */
+export const FIRST_MEDIA_POLL_MS = 250;
+/** It stops after this long, whatever arrived: a track that never flows is a failure, not a wait. */
+const FIRST_MEDIA_WINDOW_MS = 20_000;
+
+export type EventSink = (event: ParticipantEvent) => void;
+
+/** Why a join failed, as a short stable word for counting (the message keeps the details). */
+export function joinFailureReason(message: string): string {
+  const m = message.toLowerCase();
+  if (/401|unauthori[sz]ed|invalid token|token is expired|signature/.test(m)) return "unauthorized";
+  if (/econnrefused|connection refused|failed to connect|could not connect|dns|enotfound|no route/.test(m))
+    return "unreachable";
+  if (/timed? ?out|timeout/.test(m)) return "timeout";
+  if (/limit|full|too many/.test(m)) return "server-limit";
+  return "error";
+}
+
+/**
+ * One headless participant on @livekit/rtc-node: joins, publishes what its plan says, records the
+ * events a user would feel (join time, first packet and frame, reconnects, disconnects) and turns
+ * its WebRTC stats into per-window deltas on demand.
+ */
+export class NativeParticipant {
+  private room: Room | undefined;
+  private previous: Snapshot | undefined;
+  private joinStartMs = 0;
+  private reconnectingSinceMs: number | undefined;
+  private latencies: number[] = [];
+  private left = false;
+  private readonly firstPacket = new Set<string>();
+  private readonly firstFrame = new Set<string>();
+  private allowedPublishers = new Set<string>();
+
+  constructor(
+    private readonly rtc: Rtc,
+    readonly plan: ParticipantPlan,
+    private readonly emit: EventSink,
+    private readonly subscribeLimit: number | undefined,
+  ) {}
+
+  get connected(): boolean {
+    return this.room !== undefined && !this.left;
+  }
+
+  get localRoom(): Room | undefined {
+    return this.room;
+  }
+
+  async join(url: string, token: string): Promise<boolean> {
+    const { Room, RoomEvent } = this.rtc;
+    const room = new Room();
+    this.wire(room);
+    this.joinStartMs = Date.now();
+    try {
+      await room.connect(url, token, {
+        autoSubscribe: this.plan.subscribe && this.subscribeLimit === undefined,
+        dynacast: true,
+      });
+    } catch (err) {
+      const message = err instanceof Error ? err.message : String(err);
+      this.emit({ type: "join-failed", reason: joinFailureReason(message), message });
+      await room.disconnect().catch(() => undefined);
+      return false;
+    }
+    this.room = room;
+    this.emit({ type: "joined", joinS: (Date.now() - this.joinStartMs) / 1000 });
+    this.previous = emptySnapshot(this.joinStartMs);
+    if (this.plan.subscribe && this.subscribeLimit !== undefined) {
+      for (const participant of room.remoteParticipants.values()) {
+        for (const publication of participant.trackPublications.values())
+          this.maybeSubscribe(publication, participant.identity);
+      }
+      room.on(RoomEvent.TrackPublished, (publication, participant) => {
+        this.maybeSubscribe(publication, participant.identity);
+      });
+    }
+    if (this.plan.expectedTracks.audio + this.plan.expectedTracks.video > 0) void this.timeFirstMedia();
+    return true;
+  }
+
+  private wire(room: Room): void {
+    const { RoomEvent, ConnectionQuality, DisconnectReason, TrackKind } = this.rtc;
+    room.on(RoomEvent.TrackSubscribed, (track: RemoteTrack) => {
+      const kind: Kind = track.kind === TrackKind.KIND_VIDEO ? "video" : "audio";
+      this.emit({ type: "track-subscribed", kind, afterJoinStartS: (Date.now() - this.joinStartMs) / 1000 });
+      if (this.plan.probe && kind === "video") void this.probeVideo(track);
+    });
+    room.on(RoomEvent.Reconnecting, () => {
+      this.reconnectingSinceMs = Date.now();
+      this.emit({ type: "reconnecting" });
+    });
+    room.on(RoomEvent.Reconnected, () => {
+      const since = this.reconnectingSinceMs ?? Date.now();
+      this.reconnectingSinceMs = undefined;
+      this.emit({ type: "reconnected", durationS: (Date.now() - since) / 1000 });
+    });
+    room.on(RoomEvent.Disconnected, (reason) => {
+      if (this.left) return;
+      this.left = true;
+      this.emit({ type: "disconnected", reason: DisconnectReason[reason] });
+    });
+    room.on(RoomEvent.ConnectionQualityChanged, (quality, participant) => {
+      if (participant.identity !== this.plan.identity) return;
+      this.emit({
+        type: "quality",
+        quality: ConnectionQuality[quality].replace(/^QUALITY_/, "").toLowerCase(),
+      });
+    });
+  }
+
+  private maybeSubscribe(publication: TrackPublication, publisher: string): void {
+    const limit = this.subscribeLimit ?? Infinity;
+    if (!this.allowedPublishers.has(publisher)) {
+      if (this.allowedPublishers.size >= limit) return;
+      this.allowedPublishers.add(publisher);
+    }
+    (publication as { setSubscribed?: (s: boolean) => void }).setSubscribed?.(true);
+  }
+
+  /** Polls stats briefly after joining to time each inbound stream's first packet and first frame. */
+  private async timeFirstMedia(): Promise<void> {
+    const deadline = this.joinStartMs + FIRST_MEDIA_WINDOW_MS;
+    const wantPackets = this.plan.expectedTracks.audio + this.plan.expectedTracks.video;
+    const wantFrames = this.plan.expectedTracks.video;
+    while (!this.left && Date.now() < deadline) {
+      if (this.firstPacket.size >= wantPackets && this.firstFrame.size >= wantFrames) return;
+      await new Promise((resolve) => setTimeout(resolve, FIRST_MEDIA_POLL_MS));
+      const room = this.room;
+      if (room === undefined || this.hasLeft()) return;
+      let snapshot: Snapshot;
+      try {
+        const stats = await room.getRtcStats();
+        snapshot = fromRtcNodeStats(stats.publisherStats, stats.subscriberStats, Date.now());
+      } catch {
+        continue;
+      }
+      const afterJoinStartS = (snapshot.timestampMs - this.joinStartMs) / 1000;
+      for (const stream of snapshot.inbound.values()) {
+        if (stream.kind === "unknown") continue;
+        if (stream.packetsReceived > 0 && !this.firstPacket.has(stream.key)) {
+          this.firstPacket.add(stream.key);
+          this.emit({ type: "first-packet", kind: stream.kind, afterJoinStartS });
+        }
+        if (stream.kind === "video" && (stream.framesDecoded ?? 0) > 0 && !this.firstFrame.has(stream.key)) {
+          this.firstFrame.add(stream.key);
+          // a probe times its first frame exactly from the decoded pixels instead
+          if (!this.plan.probe)
+            this.emit({ type: "first-frame", kind: "video", afterJoinStartS, exact: false });
+        }
+      }
+    }
+  }
+
+  /** Decodes a video track's frames and reads the publisher's capture time stamped in each one. */
+  private async probeVideo(track: RemoteTrack): Promise<void> {
+    const { VideoStream, VideoBufferType } = this.rtc;
+    let first = true;
+    const stream = new VideoStream(track);
+    try {
+      for await (const { frame } of stream) {
+        if (this.left) break;
+        const now = Date.now();
+        const i420 = frame.type === VideoBufferType.I420 ? frame : frame.convert(VideoBufferType.I420);
+        const stamp = readStamp(i420.data, i420.width, i420.height);
+        if (first) {
+          first = false;
+          this.emit({
+            type: "first-frame",
+            kind: "video",
+            afterJoinStartS: (now - this.joinStartMs) / 1000,
+            exact: true,
+          });
+        }
+        if (stamp !== undefined)
+          this.latencies.push((now - unwrapCaptureTime(stamp.captureTimeMs, now)) / 1000);
+      }
+    } catch {
+      // the track ended (unsubscribed, or the participant left)
+    }
+  }
+
+  /** The participant's stats since the previous call, or undefined when it is not connected. */
+  async sample(worker: number): Promise<WindowSample | undefined> {
+    const room = this.room;
+    if (room === undefined || this.left || this.previous === undefined) return undefined;
+    const stats = await room.getRtcStats();
+    const current = fromRtcNodeStats(stats.publisherStats, stats.subscriberStats, Date.now());
+    const delta = computeWindowDelta(this.previous, current);
+    this.previous = current;
+    const latencies = this.latencies.splice(0).sort((a, b) => a - b);
+    const rtts = [
+      ...delta.remoteInbound.map((r) => r.roundTripTime),
+      ...delta.candidatePairs.map((c) => c.currentRoundTripTime),
+    ].filter((v): v is number => v !== undefined && v > 0);
+    return {
+      t: delta.endMs,
+      durationMs: delta.durationMs,
+      room: this.plan.room,
+      participant: this.plan.identity,
+      role: this.plan.role,
+      worker,
+      inbound: delta.inbound
+        .filter((w) => w.kind !== "unknown")
+        .map((w) => ({
+          kind: w.kind as Kind,
+          expected: w.packetsExpected,
+          lost: w.packetsLost,
+          received: w.packetsReceived,
+          bytes: w.bytesReceived,
+          jitterS: w.jitter,
+          nack: w.nackCount ?? 0,
+          pli: w.pliCount ?? 0,
+          fir: w.firCount ?? 0,
+          framesDecoded: w.framesDecoded ?? 0,
+          framesDropped: w.framesDropped ?? 0,
+          freezes: w.freezeCount ?? 0,
+          freezeS: w.totalFreezesDuration ?? 0,
+          concealedSamples: w.concealedSamples ?? 0,
+          totalSamples: w.totalSamplesReceived ?? 0,
+        })),
+      outbound: delta.outbound
+        .filter((w) => w.kind !== "unknown")
+        .map((w) => ({
+          kind: w.kind as Kind,
+          packets: w.packetsSent,
+          bytes: w.bytesSent,
+          nack: w.nackCount ?? 0,
+          pli: w.pliCount ?? 0,
+          fir: w.firCount ?? 0,
+          qualityLimitation: w.qualityLimitationReason,
+        })),
+      rttS: rtts.length > 0 ? Math.max(...rtts) : undefined,
+      ...(latencies.length > 0
+        ? {
+            latencyS: {
+              p50: latencies[Math.ceil(latencies.length / 2) - 1] ?? 0,
+              max: latencies[latencies.length - 1] ?? 0,
+              n: latencies.length,
+            },
+          }
+        : {}),
+    };
+  }
+
+  /** A method, not a field read: `left` changes under awaits, which narrowing cannot see. */
+  private hasLeft(): boolean {
+    return this.left;
+  }
+
+  async leave(): Promise<void> {
+    if (this.room === undefined || this.left) return;
+    this.left = true;
+    await Promise.race([this.room.disconnect(), new Promise((resolve) => setTimeout(resolve, 5000))]);
+  }
+}

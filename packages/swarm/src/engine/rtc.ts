@@ -1,0 +1,27 @@
+import { createRequire } from "node:module";
+
+type RtcModule = typeof import("@livekit/rtc-node");
+let loaded: Promise<RtcModule> | undefined;
+
+/**
+ * Loads @livekit/rtc-node with the FFI's log capture off. rtc-node 1.1 hard-codes capture on, which
+ * turns every libwebrtc debug record into a JS event: -14% CPU and 27 -> 18 MiB RSS per participant
+ * when off (shared/reference/rtcnode-engine.md, rule 1). Its FfiClient reads `livekitInitialize`
+ * off the bindings' exports when the first Room is made, so wrapping the export before that point is
+ * enough. Its pino logger is quiet at info level only with NODE_ENV=production.
+ */
+export function loadRtc(): Promise<RtcModule> {
+  loaded ??= (async () => {
+    process.env.NODE_ENV ??= "production";
+    const requireFromRtc = createRequire(import.meta.resolve("@livekit/rtc-node"));
+    const bindings = requireFromRtc("@livekit/rtc-ffi-bindings") as {
+      livekitInitialize: (cb: (data: Uint8Array) => void, captureLogs: boolean, sdkVersion: string) => void;
+    };
+    const initialize = bindings.livekitInitialize;
+    bindings.livekitInitialize = (cb, _captureLogs, sdkVersion) => {
+      initialize(cb, false, sdkVersion);
+    };
+    return import("@livekit/rtc-node");
+  })();
+  return loaded;
+}

@@ -1,0 +1,411 @@
+/** Unit aliases: zero-cost, but they make every field's unit visible at the use site. */
+export type Seconds = number;
+export type Milliseconds = number;
+export type BitsPerSecond = number;
+export type Ratio = number;
+
+export type MediaKind = "audio" | "video" | "unknown";
+export type QualityLimitationReason = "none" | "cpu" | "bandwidth" | "other";
+
+/**
+ * One `inbound-rtp` stream (a subscriber's downlink) at one instant. Counter names follow W3C
+ * webrtc-stats so their definitions can be looked up there; values are cumulative since the stream's
+ * stats object was created.
+ */
+export interface InboundStreamSample {
+  /** Identity across snapshots: kind + ssrc + mid + trackIdentifier. */
+  readonly key: string;
+  readonly ssrc: number;
+  readonly kind: MediaKind;
+  readonly mid?: string;
+  readonly trackIdentifier?: string;
+  /** When libwebrtc collected this stream's stats, if the source says. */
+  readonly timestampMs?: Milliseconds;
+  readonly packetsReceived: number;
+  /** Signed: RFC 3550 cumulative loss goes negative when duplicates outnumber losses. */
+  readonly packetsLost: number;
+  readonly bytesReceived: number;
+  /** A smoothed estimate, not a counter. */
+  readonly jitter?: Seconds;
+  readonly nackCount?: number;
+  readonly pliCount?: number;
+  readonly firCount?: number;
+  readonly framesDecoded?: number;
+  readonly framesDropped?: number;
+  readonly freezeCount?: number;
+  readonly totalFreezesDuration?: Seconds;
+  readonly concealedSamples?: number;
+  readonly totalSamplesReceived?: number;
+  readonly jitterBufferDelay?: Seconds;
+  readonly jitterBufferEmittedCount?: number;
+}
+
+/** One `outbound-rtp` stream (a publisher's uplink, one per simulcast layer). */
+export interface OutboundStreamSample {
+  /** Identity across snapshots: kind + ssrc + mid + rid. */
+  readonly key: string;
+  readonly ssrc: number;
+  readonly kind: MediaKind;
+  readonly mid?: string;
+  readonly rid?: string;
+  readonly timestampMs?: Milliseconds;
+  readonly packetsSent: number;
+  readonly bytesSent: number;
+  /** NACK/PLI/FIR received from the SFU about this stream. */
+  readonly nackCount?: number;
+  readonly pliCount?: number;
+  readonly firCount?: number;
+  readonly framesEncoded?: number;
+  readonly qualityLimitationReason?: QualityLimitationReason;
+}
+
+/** The SFU's view of one of our outbound streams, from RTCP receiver reports. */
+export interface RemoteInboundSample {
+  readonly key: string;
+  readonly ssrc: number;
+  readonly kind: MediaKind;
+  readonly timestampMs?: Milliseconds;
+  /** Signed, cumulative, as reported in RTCP RR. */
+  readonly packetsLost: number;
+  /** Absent until an RR with a usable DLSR has arrived. */
+  readonly roundTripTime?: Seconds;
+  /** Over the last RR interval: already a rate, never diff it. */
+  readonly fractionLost?: Ratio;
+}
+
+/** The selected ICE candidate pair of one transport. */
+export interface CandidatePairSample {
+  readonly id: string;
+  readonly currentRoundTripTime?: Seconds;
+  readonly availableOutgoingBitrate?: BitsPerSecond;
+}
+
+/**
+ * Everything the swarm keeps from one `getStats()` call of one participant. Plain JSON-safe data
+ * (no bigint, no class instances) so it can cross the worker IPC and be written to samples.jsonl.
+ */
+export interface Snapshot {
+  /** Wall clock of the sampler when the stats were taken. */
+  readonly timestampMs: Milliseconds;
+  readonly inbound: readonly InboundStreamSample[];
+  readonly outbound: readonly OutboundStreamSample[];
+  readonly remoteInbound: readonly RemoteInboundSample[];
+  readonly candidatePairs: readonly CandidatePairSample[];
+}
+
+/**
+ * A snapshot with no streams. Used as the "previous" snapshot stamped at join time, it makes the first
+ * window run from join to the first poll instead of being spent as a baseline.
+ */
+export function emptySnapshot(timestampMs: Milliseconds): Snapshot {
+  return { timestampMs, inbound: [], outbound: [], remoteInbound: [], candidatePairs: [] };
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Adapter for @livekit/rtc-node `room.getRtcStats()`.
+//
+// The types below are a minimal structural mirror of rtc-ffi-bindings' `proto/stats_pb.d.ts` (0.12.73,
+// shipped with rtc-node 1.1.0), declared locally so this module has no runtime or type dependency on
+// the SDK. Every field is optional and every integer may be bigint or number, because protobuf-es
+// gives bigint for 64-bit fields and number for 32-bit ones, and other engines hand us plain numbers.
+
+type WireInt = bigint | number;
+
+interface RtcDataShape {
+  readonly id?: string;
+  /** libwebrtc's RTCStats::ToJson writes `timestamp_.us()`: microseconds. */
+  readonly timestamp?: WireInt;
+}
+
+interface RtpStreamShape {
+  readonly ssrc?: number;
+  readonly kind?: string;
+}
+
+interface ReceivedShape {
+  readonly packetsReceived?: WireInt;
+  readonly packetsLost?: WireInt;
+  readonly jitter?: number;
+}
+
+interface InboundRtpShape {
+  readonly rtc?: RtcDataShape;
+  readonly stream?: RtpStreamShape;
+  readonly received?: ReceivedShape;
+  readonly inbound?: {
+    readonly trackIdentifier?: string;
+    readonly mid?: string;
+    readonly bytesReceived?: WireInt;
+    readonly nackCount?: number;
+    readonly pliCount?: number;
+    readonly firCount?: number;
+    readonly framesDecoded?: number;
+    readonly framesDropped?: number;
+    readonly freezeCount?: number;
+    readonly totalFreezeDuration?: number;
+    readonly concealedSamples?: WireInt;
+    readonly totalSamplesReceived?: WireInt;
+    readonly jitterBufferDelay?: number;
+    readonly jitterBufferEmittedCount?: WireInt;
+  };
+}
+
+interface OutboundRtpShape {
+  readonly rtc?: RtcDataShape;
+  readonly stream?: RtpStreamShape;
+  readonly sent?: { readonly packetsSent?: WireInt; readonly bytesSent?: WireInt };
+  readonly outbound?: {
+    readonly mid?: string;
+    readonly rid?: string;
+    readonly nackCount?: number;
+    readonly pliCount?: number;
+    readonly firCount?: number;
+    readonly framesEncoded?: number;
+    /** proto enum: 0 none, 1 cpu, 2 bandwidth, 3 other. */
+    readonly qualityLimitationReason?: number | string;
+  };
+}
+
+interface RemoteInboundRtpShape {
+  readonly rtc?: RtcDataShape;
+  readonly stream?: RtpStreamShape;
+  readonly received?: ReceivedShape;
+  readonly remoteInbound?: {
+    readonly roundTripTime?: number;
+    readonly fractionLost?: number;
+    readonly roundTripTimeMeasurements?: WireInt;
+  };
+}
+
+interface CandidatePairShape {
+  readonly rtc?: RtcDataShape;
+  readonly candidatePair?: {
+    /** proto enum IceCandidatePairState: 4 is PAIR_SUCCEEDED. */
+    readonly state?: number;
+    readonly nominated?: boolean;
+    readonly currentRoundTripTime?: number;
+    readonly availableOutgoingBitrate?: number;
+    readonly responsesReceived?: WireInt;
+  };
+}
+
+interface TransportShape {
+  readonly transport?: { readonly selectedCandidatePairId?: string };
+}
+
+/** Structurally matches rtc-node's `RtcStats`: a protobuf oneof wrapped as `{ stats: { case, value } }`. */
+export interface RtcNodeStats {
+  readonly stats?: { readonly case?: string; readonly value?: unknown };
+}
+
+const PAIR_SUCCEEDED = 4;
+const QUALITY_LIMITATION_BY_ENUM: readonly QualityLimitationReason[] = ["none", "cpu", "bandwidth", "other"];
+
+/**
+ * Normalizes one rtc-node `getRtcStats()` result. Both arrays are read and filtered on `stats.case`,
+ * because livekit-server 1.13 runs one PeerConnection per participant and rust-sdks files everything,
+ * inbound included, under `publisherStats`; a stream reported in both arrays is kept once.
+ */
+export function fromRtcNodeStats(
+  publisherStats: readonly RtcNodeStats[],
+  subscriberStats: readonly RtcNodeStats[],
+  nowMs: Milliseconds,
+): Snapshot {
+  const inbound = new Map<string, InboundStreamSample>();
+  const outbound = new Map<string, OutboundStreamSample>();
+  const remoteInbound = new Map<string, RemoteInboundSample>();
+  const pairs: { sample: CandidatePairSample; selectedHint: boolean }[] = [];
+  const selectedPairIds = new Set<string>();
+
+  for (const entry of [...publisherStats, ...subscriberStats]) {
+    const value = entry.stats?.value;
+    // Beyond "is an object" nothing is trusted: every field goes through a reader that checks its
+    // runtime type, so a shape drift in a future SDK yields undefined fields, never NaN or a throw.
+    if (typeof value !== "object" || value === null) continue;
+    switch (entry.stats?.case) {
+      case "inboundRtp": {
+        const sample = inboundSample(value);
+        if (sample !== undefined && !inbound.has(sample.key)) inbound.set(sample.key, sample);
+        break;
+      }
+      case "outboundRtp": {
+        const sample = outboundSample(value);
+        if (sample !== undefined && !outbound.has(sample.key)) outbound.set(sample.key, sample);
+        break;
+      }
+      case "remoteInboundRtp": {
+        const sample = remoteInboundSample(value);
+        if (sample !== undefined && !remoteInbound.has(sample.key)) remoteInbound.set(sample.key, sample);
+        break;
+      }
+      case "candidatePair": {
+        const pair = candidatePairSample(value);
+        if (pair !== undefined) pairs.push(pair);
+        break;
+      }
+      case "transport": {
+        const id = (value as TransportShape).transport?.selectedCandidatePairId;
+        if (typeof id === "string" && id !== "") selectedPairIds.add(id);
+        break;
+      }
+      default:
+        break;
+    }
+  }
+
+  // The transport names its selected pair; only without one do we fall back to nominated+succeeded,
+  // since other pairs keep stale RTTs from connectivity checks.
+  const selected =
+    selectedPairIds.size > 0
+      ? pairs.filter((p) => selectedPairIds.has(p.sample.id))
+      : pairs.filter((p) => p.selectedHint);
+  const candidatePairs: CandidatePairSample[] = [];
+  const seenPairs = new Set<string>();
+  for (const { sample } of selected) {
+    if (seenPairs.has(sample.id)) continue;
+    seenPairs.add(sample.id);
+    candidatePairs.push(sample);
+  }
+
+  return {
+    timestampMs: nowMs,
+    inbound: [...inbound.values()],
+    outbound: [...outbound.values()],
+    remoteInbound: [...remoteInbound.values()],
+    candidatePairs,
+  };
+}
+
+function inboundSample(v: InboundRtpShape): InboundStreamSample | undefined {
+  const ssrc = toNumber(v.stream?.ssrc);
+  if (ssrc === undefined) return undefined;
+  const kind = toKind(v.stream?.kind);
+  const mid = nonEmpty(v.inbound?.mid);
+  const trackIdentifier = nonEmpty(v.inbound?.trackIdentifier);
+  const inb = v.inbound;
+  // libwebrtc reports every field for every kind (rust fills absent ones with 0); dropping the other
+  // kind's fields keeps audio windows out of video populations (freezes) and vice versa (concealment).
+  const video = kind !== "audio";
+  const audio = kind !== "video";
+  return {
+    key: `inbound:${kind}:${ssrc}:${mid ?? ""}:${trackIdentifier ?? ""}`,
+    ssrc,
+    kind,
+    mid,
+    trackIdentifier,
+    timestampMs: toTimestampMs(v.rtc?.timestamp),
+    packetsReceived: toNumber(v.received?.packetsReceived) ?? 0,
+    packetsLost: toSignedInt64(v.received?.packetsLost) ?? 0,
+    bytesReceived: toNumber(inb?.bytesReceived) ?? 0,
+    jitter: toNumber(v.received?.jitter),
+    nackCount: toNumber(inb?.nackCount),
+    pliCount: video ? toNumber(inb?.pliCount) : undefined,
+    firCount: video ? toNumber(inb?.firCount) : undefined,
+    framesDecoded: video ? toNumber(inb?.framesDecoded) : undefined,
+    framesDropped: video ? toNumber(inb?.framesDropped) : undefined,
+    freezeCount: video ? toNumber(inb?.freezeCount) : undefined,
+    totalFreezesDuration: video ? toNumber(inb?.totalFreezeDuration) : undefined,
+    concealedSamples: audio ? toNumber(inb?.concealedSamples) : undefined,
+    totalSamplesReceived: audio ? toNumber(inb?.totalSamplesReceived) : undefined,
+    jitterBufferDelay: toNumber(inb?.jitterBufferDelay),
+    jitterBufferEmittedCount: toNumber(inb?.jitterBufferEmittedCount),
+  };
+}
+
+function outboundSample(v: OutboundRtpShape): OutboundStreamSample | undefined {
+  const ssrc = toNumber(v.stream?.ssrc);
+  if (ssrc === undefined) return undefined;
+  const kind = toKind(v.stream?.kind);
+  const mid = nonEmpty(v.outbound?.mid);
+  const rid = nonEmpty(v.outbound?.rid);
+  const out = v.outbound;
+  const video = kind !== "audio";
+  return {
+    key: `outbound:${kind}:${ssrc}:${mid ?? ""}:${rid ?? ""}`,
+    ssrc,
+    kind,
+    mid,
+    rid,
+    timestampMs: toTimestampMs(v.rtc?.timestamp),
+    packetsSent: toNumber(v.sent?.packetsSent) ?? 0,
+    bytesSent: toNumber(v.sent?.bytesSent) ?? 0,
+    nackCount: toNumber(out?.nackCount),
+    pliCount: video ? toNumber(out?.pliCount) : undefined,
+    firCount: video ? toNumber(out?.firCount) : undefined,
+    framesEncoded: video ? toNumber(out?.framesEncoded) : undefined,
+    qualityLimitationReason: video ? toQualityLimitation(out?.qualityLimitationReason) : undefined,
+  };
+}
+
+function remoteInboundSample(v: RemoteInboundRtpShape): RemoteInboundSample | undefined {
+  const ssrc = toNumber(v.stream?.ssrc);
+  if (ssrc === undefined) return undefined;
+  const kind = toKind(v.stream?.kind);
+  const measurements = toNumber(v.remoteInbound?.roundTripTimeMeasurements);
+  return {
+    key: `remote-inbound:${kind}:${ssrc}`,
+    ssrc,
+    kind,
+    timestampMs: toTimestampMs(v.rtc?.timestamp),
+    packetsLost: toSignedInt64(v.received?.packetsLost) ?? 0,
+    // rust fills an unmeasured RTT with 0, which on a loopback testbed is also a real value: only the
+    // measurement count tells them apart.
+    roundTripTime: measurements === 0 ? undefined : toNumber(v.remoteInbound?.roundTripTime),
+    fractionLost: toNumber(v.remoteInbound?.fractionLost),
+  };
+}
+
+function candidatePairSample(
+  v: CandidatePairShape,
+): { sample: CandidatePairSample; selectedHint: boolean } | undefined {
+  const id = v.rtc?.id;
+  if (typeof id !== "string" || id === "") return undefined;
+  const cp = v.candidatePair;
+  const responses = toNumber(cp?.responsesReceived);
+  const outgoing = toNumber(cp?.availableOutgoingBitrate);
+  return {
+    sample: {
+      id,
+      currentRoundTripTime: responses === 0 ? undefined : toNumber(cp?.currentRoundTripTime),
+      // Absent when send-side BWE does not run; rust turns absent into 0, and 0 bits/s is no estimate.
+      availableOutgoingBitrate: outgoing === 0 ? undefined : outgoing,
+    },
+    selectedHint: cp?.nominated === true && cp.state === PAIR_SUCCEEDED,
+  };
+}
+
+/**
+ * bigint or finite number to number. Precision beyond 2^53 rounds to the nearest double; a real
+ * counter needs centuries at a million packets/s to get there, so only corrupt values are affected,
+ * and they stay finite and keep their sign instead of throwing (bigint/number mixing) or giving NaN.
+ */
+function toNumber(v: unknown): number | undefined {
+  if (typeof v === "bigint") return Number(v);
+  if (typeof v === "number" && Number.isFinite(v)) return v;
+  return undefined;
+}
+
+/** `packetsLost` is int64 on the wire; a two's-complement wrap seen as a huge unsigned value is read back as negative. */
+function toSignedInt64(v: unknown): number | undefined {
+  if (typeof v === "bigint") return Number(BigInt.asIntN(64, v));
+  return toNumber(v);
+}
+
+function toTimestampMs(v: unknown): Milliseconds | undefined {
+  const us = toNumber(v);
+  return us !== undefined && us > 0 ? us / 1000 : undefined;
+}
+
+function toKind(v: unknown): MediaKind {
+  return v === "audio" || v === "video" ? v : "unknown";
+}
+
+function toQualityLimitation(v: unknown): QualityLimitationReason | undefined {
+  if (typeof v === "number") return QUALITY_LIMITATION_BY_ENUM[v];
+  if (v === "none" || v === "cpu" || v === "bandwidth" || v === "other") return v;
+  return undefined;
+}
+
+function nonEmpty(v: unknown): string | undefined {
+  return typeof v === "string" && v !== "" ? v : undefined;
+}
