@@ -30,6 +30,7 @@ const defaults: Scenario = {
   videoPublishers: 1,
   audioPublishers: 1,
   subscribers: 1,
+  publishersSubscribe: false,
   duration: 30_000,
   numPerSecond: 5,
   video: { resolution: "360p", width: 640, height: 360, codec: "vp8", simulcast: true, fps: 20 },
@@ -73,7 +74,7 @@ describe("parseScenario rejects malformed scenarios with one actionable line eac
       "an unrelated key",
       "colour: red",
       [
-        `${SOURCE}: colour: unknown key (known keys: name, rooms, video-publishers, audio-publishers, subscribers, duration, num-per-second, video, audio, subscribe-limit, room-prefix, identity-prefix, data, latency-probes, thresholds, warmup)`,
+        `${SOURCE}: colour: unknown key (known keys: name, rooms, video-publishers, audio-publishers, subscribers, publishers-subscribe, duration, num-per-second, video, audio, subscribe-limit, room-prefix, identity-prefix, data, latency-probes, thresholds, warmup)`,
       ],
     ],
     [
@@ -244,6 +245,7 @@ describe("parseScenario accepts valid scenarios", () => {
       videoPublishers: 2,
       audioPublishers: 4,
       subscribers: 20,
+      publishersSubscribe: false,
       duration: 5_400_000,
       numPerSecond: 2.5,
       video: { resolution: "1280x720", width: 1280, height: 720, codec: "h264", simulcast: false, fps: 15 },

@@ -50,6 +50,9 @@ export interface Scenario {
   readonly videoPublishers: number;
   readonly audioPublishers: number;
   readonly subscribers: number;
+  /** Publishers also subscribe to each other, as in a conference; otherwise only subscribers receive. */
+  readonly publishersSubscribe: boolean;
+  /** How long the full swarm holds after the last participant joined. */
   readonly duration: Milliseconds;
   /** Join pacing across the whole run, in joins per second. */
   readonly numPerSecond: number;
@@ -88,6 +91,7 @@ export const scenarioDefaults = {
   videoPublishers: 1,
   audioPublishers: 1,
   subscribers: 1,
+  publishersSubscribe: false,
   duration: 30_000,
   numPerSecond: 5,
   video: { resolution: "360p", codec: "vp8", simulcast: true },
@@ -114,7 +118,12 @@ export const scenarioFields: readonly {
     default: "1",
   },
   { key: "subscribers", summary: "Participants per room that only subscribe", default: "1" },
-  { key: "duration", summary: "Run length: 30s, 5m, 1h30m or seconds", default: "30s" },
+  {
+    key: "publishers-subscribe",
+    summary: "Publishers also receive each other (a conference)",
+    default: "false",
+  },
+  { key: "duration", summary: "Hold after the last join: 30s, 5m, 1h30m or seconds", default: "30s" },
   { key: "num-per-second", summary: "Joins per second across the run", default: "5" },
   { key: "video.resolution", summary: "180p, 360p, 540p, 720p, 1080p or WIDTHxHEIGHT", default: "360p" },
   { key: "video.codec", summary: "vp8, h264, vp9 or av1", default: "vp8" },
@@ -255,6 +264,7 @@ const scenarioSchema = z.strictObject(
     "video-publishers": count.optional(),
     "audio-publishers": count.optional(),
     subscribers: count.optional(),
+    "publishers-subscribe": z.boolean({ error: "expected true or false" }).optional(),
     duration: duration({ positive: true }).optional(),
     "num-per-second": z
       .number({ error: "expected a positive number of joins per second" })
@@ -400,6 +410,7 @@ function resolve(input: ParsedInput, raw: unknown, source: string): Scenario {
     audioPublishers,
     subscribers,
     duration: durationMs,
+    publishersSubscribe: input["publishers-subscribe"] ?? scenarioDefaults.publishersSubscribe,
     numPerSecond: input["num-per-second"] ?? scenarioDefaults.numPerSecond,
     video: {
       ...size,

@@ -16,10 +16,6 @@ const COMMANDS: Record<string, Command> = {
     summary: "start, inspect and stop a local LiveKit deployment",
     load: () => import("./commands/testbed/index.js"),
   },
-  demo: {
-    summary: "a first run against an embedded local LiveKit",
-    load: () => import("./commands/demo/index.js"),
-  },
 };
 
 function usage(): string {

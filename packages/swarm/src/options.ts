@@ -58,7 +58,9 @@ export function parseOptions(
   }
   const values: OptionValues = {};
   for (const o of all) {
-    const raw = parsed.values[o.name] ?? (o.env !== undefined ? process.env[o.env] : undefined);
+    // an empty environment variable is unset, as in every LiveKit tool
+    const fromEnv = o.env !== undefined && process.env[o.env] !== "" ? process.env[o.env] : undefined;
+    const raw = parsed.values[o.name] ?? fromEnv;
     if (raw === undefined) {
       values[o.name] = o.default;
       continue;

@@ -7,3 +7,4 @@ export { defaultRunRoot, runDirFor } from "./state.js";
 export type { RunState, NodeRecord } from "./state.js";
 export { isOurProcess, signal } from "./processes.js";
 export type { ConfigTree } from "./configs.js";
+export { PacketLoss } from "./faults.js";

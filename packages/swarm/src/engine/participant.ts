@@ -35,6 +35,8 @@ export class NativeParticipant {
   private joinStartMs = 0;
   private reconnectingSinceMs: number | undefined;
   private latencies: number[] = [];
+  private dataSent = 0;
+  private dataReceived = 0;
   private left = false;
   private readonly firstPacket = new Set<string>();
   private readonly firstFrame = new Set<string>();
@@ -107,6 +109,9 @@ export class NativeParticipant {
       if (this.left) return;
       this.left = true;
       this.emit({ type: "disconnected", reason: DisconnectReason[reason] });
+    });
+    room.on(RoomEvent.DataReceived, () => {
+      this.dataReceived++;
     });
     room.on(RoomEvent.ConnectionQualityChanged, (quality, participant) => {
       if (participant.identity !== this.plan.identity) return;
@@ -197,6 +202,10 @@ export class NativeParticipant {
     const delta = computeWindowDelta(this.previous, current);
     this.previous = current;
     const latencies = this.latencies.splice(0).sort((a, b) => a - b);
+    const dataSent = this.dataSent;
+    const dataReceived = this.dataReceived;
+    this.dataSent = 0;
+    this.dataReceived = 0;
     const rtts = [
       ...delta.remoteInbound.map((r) => r.roundTripTime),
       ...delta.candidatePairs.map((c) => c.currentRoundTripTime),
@@ -239,6 +248,8 @@ export class NativeParticipant {
           qualityLimitation: w.qualityLimitationReason,
         })),
       rttS: rtts.length > 0 ? Math.max(...rtts) : undefined,
+      dataSent,
+      dataReceived,
       ...(latencies.length > 0
         ? {
             latencyS: {
@@ -249,6 +260,14 @@ export class NativeParticipant {
           }
         : {}),
     };
+  }
+
+  /** Sends one reliable data packet to the room (scenario `data`). */
+  async sendData(payload: Uint8Array): Promise<void> {
+    const room = this.room;
+    if (room?.localParticipant === undefined || this.left) return;
+    await room.localParticipant.publishData(payload, { reliable: true, topic: "lkswarm" });
+    this.dataSent++;
   }
 
   /** A method, not a field read: `left` changes under awaits, which narrowing cannot see. */

@@ -47,6 +47,9 @@ export function summaryTable(outcome: RunOutcome): string {
     c.total_samples !== undefined && c.total_samples > 0
       ? `audio concealed ${formatValue((c.concealed_samples ?? 0) / c.total_samples, "ratio")}`
       : "",
+    c.data_sent !== undefined && c.data_sent > 0
+      ? `data packets sent ${c.data_sent}, received ${c.data_received ?? 0}`
+      : "",
   ].filter((x) => x !== "");
   if (extra.length > 0) lines.push("", extra.join(", "));
   return `${lines.join("\n")}\n`;

@@ -192,6 +192,8 @@ export class RunAggregator {
       this.add(`out_pli_${track.kind}`, track.pli);
       this.add(`out_bytes_${track.kind}`, track.bytes);
     }
+    this.add("data_sent", s.dataSent);
+    this.add("data_received", s.dataReceived);
     if (s.rttS !== undefined) this.windowRtt.push(s.rttS);
     if (s.latencyS !== undefined) {
       this.windowLatency.push(s.latencyS.p50);

@@ -87,6 +87,9 @@ export interface WindowSample {
   readonly inbound: readonly InboundTrackSample[];
   readonly outbound: readonly OutboundTrackSample[];
   readonly rttS: number | undefined;
+  /** Data packets this participant sent and received in the window (scenario `data`). */
+  readonly dataSent: number;
+  readonly dataReceived: number;
   /** End-to-end video latency seen by a probe in this window, seconds. */
   readonly latencyS?: { readonly p50: number; readonly max: number; readonly n: number };
 }

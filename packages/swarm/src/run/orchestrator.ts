@@ -52,6 +52,8 @@ export interface RunOutcome {
   readonly endedAt: string;
   readonly durationMs: number;
   readonly workersLost: readonly { worker: number; code: number | null; signal: string | null }[];
+  /** Process ids of the workers, all ended by the time the outcome is returned. */
+  readonly workerPids: readonly number[];
 }
 
 const WORKER = fileURLToPath(new URL("./worker.js", import.meta.url));
@@ -194,6 +196,7 @@ export async function orchestrate(options: OrchestratorOptions): Promise<RunOutc
     endedAt: new Date(endedAtMs).toISOString(),
     durationMs: endedAtMs - startedAtMs,
     workersLost,
+    workerPids: children.map((c) => c.child.pid ?? -1),
   };
 }
 

@@ -71,6 +71,14 @@ class Worker {
         void this.sampleAll();
       }, this.plan.statsIntervalMs),
     );
+    const data = this.plan.media.data;
+    if (data !== undefined) {
+      this.timers.push(
+        setInterval(() => {
+          this.sendData();
+        }, data.intervalMs),
+      );
+    }
   }
 
   private async join(p: ParticipantPlan): Promise<void> {
@@ -177,6 +185,18 @@ class Worker {
         await source.captureFrame(new AudioFrame(data, AUDIO_SAMPLE_RATE, 1, data.length));
       } catch {
         return;
+      }
+    }
+  }
+
+  private sendData(): void {
+    const payload = new TextEncoder().encode(JSON.stringify({ t: Date.now() }));
+    for (const p of this.participants) {
+      if (p.plan.role === "publisher") {
+        void p.sendData(payload).catch((err: unknown) => {
+          // workers.log: a failed send is counted by its absence from data_sent
+          console.error(`data send failed for ${p.plan.identity}: ${String(err)}`);
+        });
       }
     }
   }

@@ -1,0 +1,105 @@
+import { describe, expect, it } from "vitest";
+import { RunAggregator } from "./aggregate.js";
+import type { InboundTrackSample, ParticipantPlan, WindowSample } from "./messages.js";
+
+const plan = (identity: string, role: "publisher" | "subscriber" = "subscriber"): ParticipantPlan => ({
+  room: "r1",
+  identity,
+  role,
+  publishAudio: role === "publisher",
+  publishVideo: false,
+  publisherIndex: 0,
+  subscribe: role === "subscriber",
+  probe: false,
+  expectedTracks: { audio: role === "subscriber" ? 1 : 0, video: 0 },
+  joinAtMs: 0,
+});
+
+const audio = (expected: number, lost: number, jitterS = 0.002): InboundTrackSample => ({
+  kind: "audio",
+  expected,
+  lost,
+  received: expected - lost,
+  bytes: 1000,
+  jitterS,
+  nack: 0,
+  pli: 0,
+  fir: 0,
+  framesDecoded: 0,
+  framesDropped: 0,
+  freezes: 0,
+  freezeS: 0,
+  concealedSamples: 0,
+  totalSamples: 48_000,
+});
+
+const sample = (participant: string, t: number, inbound: InboundTrackSample[]): WindowSample => ({
+  t,
+  durationMs: 5000,
+  room: "r1",
+  participant,
+  role: "subscriber",
+  worker: 0,
+  inbound,
+  outbound: [],
+  rttS: 0.01,
+  dataSent: 0,
+  dataReceived: 0,
+});
+
+describe("RunAggregator", () => {
+  it("loss over the run is a ratio of sums; per-participant loss is each one's own ratio of sums", () => {
+    const agg = new RunAggregator([plan("a"), plan("b")], 5000);
+    agg.onEvent("r1", "a", { type: "joined", joinS: 0.1 });
+    agg.onEvent("r1", "b", { type: "joined", joinS: 0.3 });
+    // a: 10 of 1000 lost; b: 50 of 100 lost. A mean of ratios would say 25.5%.
+    agg.onSample(sample("a", 5000, [audio(500, 5)]));
+    agg.onSample(sample("a", 10_000, [audio(500, 5)]));
+    agg.onSample(sample("b", 5000, [audio(100, 50)]));
+    const s = agg.summary();
+    expect(s.loss.audio).toEqual({ lost: 60, expected: 1100, ratio: 60 / 1100 });
+    const perParticipant = s.figures.find(
+      (f) => f.metric === "lkswarm_inbound_loss_ratio" && f.kind === "audio",
+    );
+    expect(perParticipant).toMatchObject({ population: "participants", n: 2, p50: 0.01, max: 0.5 });
+  });
+
+  it("jitter percentiles are over track-windows and leave out windows with no packets", () => {
+    const agg = new RunAggregator([plan("a")], 5000);
+    agg.onSample(sample("a", 5000, [audio(100, 0, 0.004)]));
+    agg.onSample(sample("a", 10_000, [audio(100, 0, 0.008)]));
+    agg.onSample(sample("a", 15_000, [{ ...audio(0, 0, 0.5), received: 0 }]));
+    const jitter = agg
+      .summary()
+      .figures.find((f) => f.metric === "lkswarm_inbound_jitter_seconds" && f.kind === "audio");
+    expect(jitter).toMatchObject({ population: "windows", n: 2, max: 0.008 });
+  });
+
+  it("counts join failures and disconnects by reason, and tracks that never received", () => {
+    const agg = new RunAggregator([plan("a"), plan("b"), plan("c")], 5000);
+    agg.onEvent("r1", "a", { type: "joined", joinS: 0.1 });
+    agg.onEvent("r1", "a", { type: "first-packet", kind: "audio", afterJoinStartS: 0.4 });
+    agg.onEvent("r1", "b", { type: "join-failed", reason: "unauthorized", message: "401" });
+    agg.onEvent("r1", "c", { type: "joined", joinS: 0.2 });
+    agg.onEvent("r1", "c", { type: "disconnected", reason: "SERVER_SHUTDOWN" });
+    const s = agg.summary();
+    expect(s.participants).toMatchObject({
+      planned: 3,
+      joined: 2,
+      connectedAtEnd: 1,
+      joinFailures: { unauthorized: 1 },
+      disconnects: { SERVER_SHUTDOWN: 1 },
+    });
+    expect(s.tracks.expected.audio).toBe(2);
+    expect(s.tracks.receiving.audio).toBe(1);
+  });
+
+  it("an empty run reports n = 0 and no values, never NaN", () => {
+    const s = new RunAggregator([plan("a")], 5000).summary();
+    for (const f of s.figures) {
+      expect(f.n).toBe(0);
+      expect(f.p50).toBeUndefined();
+    }
+    expect(s.loss.audio.ratio).toBeUndefined();
+  });
+});

@@ -1,0 +1,100 @@
+import { describe, expect, it } from "vitest";
+import { defaultWorkers, planRun, shardByRoom, type RunShape } from "./plan.js";
+
+const shape = (over: Partial<RunShape>): RunShape => ({
+  rooms: 1,
+  videoPublishers: 1,
+  audioPublishers: 1,
+  subscribers: 2,
+  publishersSubscribe: false,
+  latencyProbes: 1,
+  numPerSecond: 10,
+  roomPrefix: "r",
+  identityPrefix: "p-",
+  subscribeLimit: undefined,
+  ...over,
+});
+
+describe("planRun", () => {
+  it("counts publishers as max(video, audio), video and audio going to the lowest indexes", () => {
+    const plan = planRun(shape({ videoPublishers: 1, audioPublishers: 3, subscribers: 0 }));
+    expect(plan.participants.map((p) => [p.identity, p.publishVideo, p.publishAudio])).toEqual([
+      ["p-pub-1", true, true],
+      ["p-pub-2", false, true],
+      ["p-pub-3", false, true],
+    ]);
+  });
+
+  it("joins publishers before subscribers, room after room, at num-per-second", () => {
+    const plan = planRun(shape({ rooms: 2, numPerSecond: 4 }));
+    expect(plan.participants.map((p) => `${p.room}/${p.role}@${p.joinAtMs}`)).toEqual([
+      "r1/publisher@0",
+      "r1/subscriber@250",
+      "r1/subscriber@500",
+      "r2/publisher@750",
+      "r2/subscriber@1000",
+      "r2/subscriber@1250",
+    ]);
+    expect(plan.rampMs).toBe(1250);
+  });
+
+  it("subscribers expect every publisher's tracks; publishers expect none unless they subscribe", () => {
+    const plan = planRun(shape({ videoPublishers: 2, audioPublishers: 3, subscribers: 1 }));
+    const sub = plan.participants.find((p) => p.role === "subscriber");
+    expect(sub?.expectedTracks).toEqual({ audio: 3, video: 2 });
+    expect(
+      plan.participants
+        .filter((p) => p.role === "publisher")
+        .every((p) => p.expectedTracks.audio + p.expectedTracks.video === 0),
+    ).toBe(true);
+  });
+
+  it("a conference: each publisher expects the others' tracks, not its own", () => {
+    const plan = planRun(
+      shape({ videoPublishers: 4, audioPublishers: 4, subscribers: 0, publishersSubscribe: true }),
+    );
+    for (const p of plan.participants) expect(p.expectedTracks).toEqual({ audio: 3, video: 3 });
+  });
+
+  it("subscribe-limit caps expected tracks at the first publishers", () => {
+    const plan = planRun(
+      shape({ videoPublishers: 1, audioPublishers: 5, subscribers: 1, subscribeLimit: 2 }),
+    );
+    expect(plan.participants.find((p) => p.role === "subscriber")?.expectedTracks).toEqual({
+      audio: 2,
+      video: 1,
+    });
+  });
+
+  it("latency probes are the first subscribers, and only when there is video to decode", () => {
+    expect(
+      planRun(shape({ subscribers: 3, latencyProbes: 2 })).participants.filter((p) => p.probe),
+    ).toHaveLength(2);
+    expect(
+      planRun(shape({ videoPublishers: 0, subscribers: 3, latencyProbes: 2 })).participants.filter(
+        (p) => p.probe,
+      ),
+    ).toHaveLength(0);
+  });
+});
+
+describe("sharding", () => {
+  it("keeps each room in one worker and balances rooms round-robin", () => {
+    const plan = planRun(shape({ rooms: 5 }));
+    const shards = shardByRoom(plan, 2);
+    expect(shards).toHaveLength(2);
+    expect(shards.map((s) => new Set(s.map((p) => p.room)).size)).toEqual([3, 2]);
+    const roomsSeen = shards.flatMap((s) => [...new Set(s.map((p) => p.room))]);
+    expect(new Set(roomsSeen).size).toBe(5);
+  });
+
+  it("never makes empty workers", () => {
+    expect(shardByRoom(planRun(shape({ rooms: 1 })), 4)).toHaveLength(1);
+  });
+
+  it("defaults to one worker per ~200 participants, at most one per core", () => {
+    expect(defaultWorkers(50, 2)).toBe(1);
+    expect(defaultWorkers(201, 2)).toBe(2);
+    expect(defaultWorkers(5000, 2)).toBe(2);
+  });
+});
