@@ -121,6 +121,31 @@ describe("swarm testbed: bad input", () => {
     expect(leftovers(runDirFor(name))).toEqual([]);
   });
 
+  it("a node whose port is taken after it was picked: re-picked, and given up on with the cause after 3 tries", async () => {
+    const blocker: Server = createServer();
+    await new Promise<void>((resolve) => blocker.listen(0, "0.0.0.0", resolve));
+    const address = blocker.address();
+    const port = typeof address === "object" && address !== null ? address.port : 0;
+    const name = unique("taken");
+    let caught: unknown;
+    try {
+      // the override pins every attempt to the taken port, so each re-pick loses again
+      await Testbed.start({ name, serverConfig: { rtc: { tcp_port: port } } });
+    } catch (err) {
+      caught = err;
+    } finally {
+      blocker.close();
+    }
+    expect(caught).toBeInstanceOf(TestbedError);
+    const err = caught as TestbedError;
+    expect(err.reason).toBe("port-in-use");
+    expect(err.message).toContain("address already in use");
+    expect(err.details.join("\n")).toContain(`:${port}`);
+    const state = JSON.parse(readFileSync(join(runDirFor(name), "state.stopped.json"), "utf8")) as RunState;
+    expect(state.processes.filter((p) => p.role === "livekit"), "three attempts").toHaveLength(3);
+    expect(leftovers(runDirFor(name))).toEqual([]);
+  });
+
   it("an unknown action or a malformed option: exit 1 with the fix", async () => {
     const bogus = await swarm(["testbed", "sideways"]);
     expect(bogus.code).toBe(1);

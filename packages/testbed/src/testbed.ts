@@ -215,11 +215,10 @@ export class Testbed {
       }
 
       const singleNodeUrlPort = !useBalancer ? options.port : undefined;
-      for (let i = 0; i < nodeCount; i++) {
+      const prepare = async (i: number): Promise<NodeRecord> => {
         const net = networks[i];
-        const ip = net?.nodeIp ?? "127.0.0.1";
         const addressing: NodeAddressing = {
-          ip,
+          ip: net?.nodeIp ?? "127.0.0.1",
           iface: net?.nodeInterface ?? "lo",
           httpPort: i === 0 && singleNodeUrlPort !== undefined ? singleNodeUrlPort : await pickFreePort(),
           rtcTcpPort: await pickFreePort(),
@@ -240,7 +239,7 @@ export class Testbed {
           }),
           { mode: 0o600 },
         );
-        const node: NodeRecord = {
+        return {
           name: nodeName,
           index: i,
           ...addressing,
@@ -249,14 +248,34 @@ export class Testbed {
           ...(net !== undefined ? { network: net } : {}),
           pid: -1,
         };
-        state.nodes.push(node);
-      }
+      };
+      for (let i = 0; i < nodeCount; i++) state.nodes.push(await prepare(i));
       // start all nodes first, then wait: they boot in parallel
       const booting = state.nodes.map((node) => ({
         node,
         proc: startNodeProcess(state, node, bins.livekit),
       }));
-      for (const { node, proc } of booting) await waitForNode(state, node, proc, readyTimeoutMs);
+      for (const { node, proc } of booting) {
+        for (let attempt = 1; ; attempt++) {
+          const current = state.nodes[node.index] ?? node;
+          try {
+            await waitForNode(
+              state,
+              current,
+              attempt === 1 ? proc : startNodeProcess(state, current, bins.livekit),
+              readyTimeoutMs,
+            );
+            break;
+          } catch (err) {
+            // a port picked free can still be taken before the node binds it; a user-given one cannot be re-picked
+            const userPort = current.index === 0 && singleNodeUrlPort !== undefined;
+            if (!(err instanceof TestbedError && err.reason === "port-in-use") || userPort || attempt >= 3)
+              throw err;
+            state.nodes[current.index] = await prepare(current.index);
+            writeState(state);
+          }
+        }
+      }
       if (state.redis !== undefined) {
         const redis = state.redis;
         await waitFor(
