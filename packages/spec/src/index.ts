@@ -60,3 +60,13 @@ export {
   videoResolutions,
 } from "./scenario.js";
 export { closestMatches, editDistance } from "./suggest.js";
+export type {
+  Role,
+  Kind,
+  InboundTrackSample,
+  OutboundTrackSample,
+  WindowSample,
+  ParticipantEvent,
+  EventContext,
+  RunObserver,
+} from "./samples.js";

@@ -220,6 +220,7 @@ export class NativeParticipant {
       inbound: delta.inbound
         .filter((w) => w.kind !== "unknown")
         .map((w) => ({
+          key: w.key,
           kind: w.kind as Kind,
           expected: w.packetsExpected,
           lost: w.packetsLost,

@@ -16,6 +16,7 @@ const plan = (identity: string, role: "publisher" | "subscriber" = "subscriber")
 });
 
 const audio = (expected: number, lost: number, jitterS = 0.002): InboundTrackSample => ({
+  key: "a1",
   kind: "audio",
   expected,
   lost,

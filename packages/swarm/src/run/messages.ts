@@ -1,7 +1,15 @@
 /** What the orchestrator and its worker processes say to each other over IPC. */
 
-export type Role = "publisher" | "subscriber";
-export type Kind = "audio" | "video";
+import type { ParticipantEvent, Role, WindowSample } from "@livekit-swarm/spec";
+
+export type {
+  InboundTrackSample,
+  Kind,
+  OutboundTrackSample,
+  ParticipantEvent,
+  Role,
+  WindowSample,
+} from "@livekit-swarm/spec";
 
 export interface ParticipantPlan {
   readonly room: string;
@@ -47,68 +55,6 @@ export interface WorkerPlan {
   readonly participants: readonly ParticipantPlan[];
   readonly media: MediaPlan;
 }
-
-export interface InboundTrackSample {
-  readonly kind: Kind;
-  readonly expected: number;
-  readonly lost: number;
-  readonly received: number;
-  readonly bytes: number;
-  readonly jitterS: number | undefined;
-  readonly nack: number;
-  readonly pli: number;
-  readonly fir: number;
-  readonly framesDecoded: number;
-  readonly framesDropped: number;
-  readonly freezes: number;
-  readonly freezeS: number;
-  readonly concealedSamples: number;
-  readonly totalSamples: number;
-}
-
-export interface OutboundTrackSample {
-  readonly kind: Kind;
-  readonly packets: number;
-  readonly bytes: number;
-  readonly nack: number;
-  readonly pli: number;
-  readonly fir: number;
-  readonly qualityLimitation: string | undefined;
-}
-
-/** One participant's stats over one sampling window: a line of samples.jsonl. */
-export interface WindowSample {
-  readonly t: number;
-  readonly durationMs: number;
-  readonly room: string;
-  readonly participant: string;
-  readonly role: Role;
-  readonly worker: number;
-  readonly inbound: readonly InboundTrackSample[];
-  readonly outbound: readonly OutboundTrackSample[];
-  readonly rttS: number | undefined;
-  /** Data packets this participant sent and received in the window (scenario `data`). */
-  readonly dataSent: number;
-  readonly dataReceived: number;
-  /** End-to-end video latency seen by a probe in this window, seconds. */
-  readonly latencyS?: { readonly p50: number; readonly max: number; readonly n: number };
-}
-
-export type ParticipantEvent =
-  | { readonly type: "joined"; readonly joinS: number }
-  | { readonly type: "join-failed"; readonly reason: string; readonly message: string }
-  | { readonly type: "first-packet"; readonly kind: Kind; readonly afterJoinStartS: number }
-  | {
-      readonly type: "first-frame";
-      readonly kind: Kind;
-      readonly afterJoinStartS: number;
-      readonly exact: boolean;
-    }
-  | { readonly type: "track-subscribed"; readonly kind: Kind; readonly afterJoinStartS: number }
-  | { readonly type: "reconnecting" }
-  | { readonly type: "reconnected"; readonly durationS: number }
-  | { readonly type: "disconnected"; readonly reason: string }
-  | { readonly type: "quality"; readonly quality: string };
 
 export type WorkerMessage =
   | { readonly type: "ready"; readonly worker: number }

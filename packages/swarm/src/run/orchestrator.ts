@@ -2,6 +2,7 @@ import { fork, type ChildProcess } from "node:child_process";
 import { createWriteStream, mkdirSync, openSync, closeSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import type { RunObserver } from "@livekit-swarm/spec";
 import { RunAggregator, type RunSummary } from "./aggregate.js";
 import type { MediaPlan, OrchestratorMessage, ParticipantPlan, WorkerMessage } from "./messages.js";
 import { shardByRoom, type RunPlan } from "./plan.js";
@@ -21,6 +22,8 @@ export interface OrchestratorOptions {
   readonly statsIntervalMs: number;
   readonly workers: number;
   readonly outputDir: string;
+  /** See every event and sample as it arrives (the exporter). */
+  readonly observers?: readonly RunObserver[];
   /** Called about once a second with live figures. */
   readonly onProgress?: (p: ProgressView) => void;
   /** Aborting it ends the run early, as Ctrl-C does: stop joining, drain, report. */
@@ -68,6 +71,7 @@ const DRAIN_TIMEOUT_MS = 15_000;
  */
 export async function orchestrate(options: OrchestratorOptions): Promise<RunOutcome> {
   const { plan } = options;
+  const observers = options.observers ?? [];
   mkdirSync(options.outputDir, { recursive: true });
   const samplesOut = createWriteStream(join(options.outputDir, "samples.jsonl"));
   const eventsOut = createWriteStream(join(options.outputDir, "events.jsonl"));
@@ -110,10 +114,12 @@ export async function orchestrate(options: OrchestratorOptions): Promise<RunOutc
         if (message.type === "event") {
           eventsOut.write(`${JSON.stringify(message)}\n`);
           aggregator.onEvent(message.room, message.participant, message.event);
+          for (const o of observers) o.onEvent?.(message, message.event);
         } else if (message.type === "samples") {
           for (const s of message.samples) {
             samplesOut.write(`${JSON.stringify(s)}\n`);
             aggregator.onSample(s);
+            for (const o of observers) o.onSample?.(s);
           }
         }
       });

@@ -1,0 +1,88 @@
+/**
+ * The shape of what every engine measures: one participant's stats over one sampling window, and the
+ * events a participant lives through. Workers send these over IPC; the exporter turns them into
+ * Prometheus metrics, the gate into verdicts, samples.jsonl stores them. Both engines (native and
+ * browser) emit exactly this.
+ */
+
+export type Role = "publisher" | "subscriber";
+export type Kind = "audio" | "video";
+
+export interface InboundTrackSample {
+  /** Identifies the stream within its participant for the run (ssrc-based), for "over tracks". */
+  readonly key: string;
+  readonly kind: Kind;
+  readonly expected: number;
+  readonly lost: number;
+  readonly received: number;
+  readonly bytes: number;
+  readonly jitterS: number | undefined;
+  readonly nack: number;
+  readonly pli: number;
+  readonly fir: number;
+  readonly framesDecoded: number;
+  readonly framesDropped: number;
+  readonly freezes: number;
+  readonly freezeS: number;
+  readonly concealedSamples: number;
+  readonly totalSamples: number;
+}
+
+export interface OutboundTrackSample {
+  readonly kind: Kind;
+  readonly packets: number;
+  readonly bytes: number;
+  readonly nack: number;
+  readonly pli: number;
+  readonly fir: number;
+  readonly qualityLimitation: string | undefined;
+}
+
+/** One participant's stats over one sampling window: a line of samples.jsonl. */
+export interface WindowSample {
+  readonly t: number;
+  readonly durationMs: number;
+  readonly room: string;
+  readonly participant: string;
+  readonly role: Role;
+  readonly worker: number;
+  readonly inbound: readonly InboundTrackSample[];
+  readonly outbound: readonly OutboundTrackSample[];
+  readonly rttS: number | undefined;
+  /** Data packets this participant sent and received in the window (scenario `data`). */
+  readonly dataSent: number;
+  readonly dataReceived: number;
+  /** End-to-end video latency seen by a probe in this window, seconds. */
+  readonly latencyS?: { readonly p50: number; readonly max: number; readonly n: number };
+}
+
+export type ParticipantEvent =
+  | { readonly type: "joined"; readonly joinS: number }
+  | { readonly type: "join-failed"; readonly reason: string; readonly message: string }
+  | { readonly type: "first-packet"; readonly kind: Kind; readonly afterJoinStartS: number }
+  | {
+      readonly type: "first-frame";
+      readonly kind: Kind;
+      readonly afterJoinStartS: number;
+      readonly exact: boolean;
+    }
+  | { readonly type: "track-subscribed"; readonly kind: Kind; readonly afterJoinStartS: number }
+  | { readonly type: "reconnecting" }
+  | { readonly type: "reconnected"; readonly durationS: number }
+  | { readonly type: "disconnected"; readonly reason: string }
+  | { readonly type: "quality"; readonly quality: string };
+
+/** Who an event happened to, and when (epoch ms). */
+export interface EventContext {
+  readonly t: number;
+  readonly room: string;
+  readonly participant: string;
+  readonly role: Role;
+  readonly worker: number;
+}
+
+/** Watches a run as it happens: the exporter, a live abort. Called on the orchestrator's thread. */
+export interface RunObserver {
+  onEvent?(context: EventContext, event: ParticipantEvent): void;
+  onSample?(sample: WindowSample): void;
+}
