@@ -1,3 +1,4 @@
+import { lossRatioOfSums, percentile } from "@livekit-swarm/gate";
 import { describe, expect, it } from "vitest";
 
 import { computeWindowDelta } from "./delta.js";
@@ -509,5 +510,25 @@ describe("computeWindowDelta: outbound, remote-inbound and candidate pairs", () 
       snap(5_000, { inbound: [video({ packetsReceived: 10 }), video({ packetsReceived: 99 })] }),
     );
     expect(delta.inbound.map((w) => w.packetsReceived)).toEqual([10]);
+  });
+});
+
+describe("window deltas feed the gate's statistics", () => {
+  it("accepts inbound windows directly", () => {
+    const delta = computeWindowDelta(emptySnapshot(0), {
+      ...emptySnapshot(5_000),
+      inbound: [
+        { key: "a", ssrc: 1, kind: "audio", packetsReceived: 495, packetsLost: 5, bytesReceived: 0 },
+        { key: "v", ssrc: 2, kind: "video", packetsReceived: 1_485, packetsLost: 15, bytesReceived: 0 },
+      ],
+    });
+    expect(lossRatioOfSums(delta.inbound).value).toBeCloseTo(20 / 2_000, 12);
+    expect(
+      percentile(
+        delta.inbound.map((w) => w.lossRatio),
+        50,
+        "windows",
+      ).value,
+    ).toBeCloseTo(0.01, 12);
   });
 });

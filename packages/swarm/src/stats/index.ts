@@ -17,7 +17,7 @@ export { emptySnapshot, fromRtcNodeStats } from "./snapshot.js";
 export type { InboundWindow, OutboundWindow, RemoteInboundWindow, WindowDelta } from "./delta.js";
 export { computeWindowDelta } from "./delta.js";
 
-export type { LossCounts, LossRatioOfSums, Percentile, Population, Summary } from "./aggregate.js";
+export type { LossCounts, LossRatioOfSums, Percentile, Population, Summary } from "@livekit-swarm/gate";
 export {
   lossRatioByGroup,
   lossRatioOfSums,
@@ -25,4 +25,4 @@ export {
   percentile,
   percentiles,
   summarize,
-} from "./aggregate.js";
+} from "@livekit-swarm/gate";

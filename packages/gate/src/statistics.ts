@@ -1,4 +1,5 @@
-import type { Ratio } from "./snapshot.js";
+/** A dimensionless fraction in [0, 1]. */
+export type Ratio = number;
 
 /**
  * What one observation stands for. "p95 = 2%" means three different things over participants

@@ -7,10 +7,8 @@ import {
   percentile,
   percentiles,
   summarize,
-} from "./aggregate.js";
-import type { LossCounts } from "./aggregate.js";
-import { computeWindowDelta } from "./delta.js";
-import { emptySnapshot } from "./snapshot.js";
+} from "./statistics.js";
+import type { LossCounts } from "./statistics.js";
 
 describe("percentile (nearest rank)", () => {
   // Hand-computed: rank = ceil(p/100 * n), value = sorted[rank - 1], rank at least 1.
@@ -179,23 +177,5 @@ describe("loss aggregation", () => {
       n: 0,
       value: undefined,
     });
-  });
-
-  it("accepts inbound windows directly", () => {
-    const delta = computeWindowDelta(emptySnapshot(0), {
-      ...emptySnapshot(5_000),
-      inbound: [
-        { key: "a", ssrc: 1, kind: "audio", packetsReceived: 495, packetsLost: 5, bytesReceived: 0 },
-        { key: "v", ssrc: 2, kind: "video", packetsReceived: 1_485, packetsLost: 15, bytesReceived: 0 },
-      ],
-    });
-    expect(lossRatioOfSums(delta.inbound).value).toBeCloseTo(20 / 2_000, 12);
-    expect(
-      percentile(
-        delta.inbound.map((w) => w.lossRatio),
-        50,
-        "windows",
-      ).value,
-    ).toBeCloseTo(0.01, 12);
   });
 });
