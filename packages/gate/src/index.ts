@@ -7,3 +7,10 @@ export {
   percentiles,
   summarize,
 } from "./statistics.js";
+export { parseThreshold, defaultThresholds, compare, ThresholdError } from "./threshold.js";
+export type { Threshold, Op, Severity } from "./threshold.js";
+export { Measurements } from "./measurements.js";
+export type { Distribution, Selection } from "./measurements.js";
+export { evaluate, observe } from "./verdict.js";
+export type { Verdict, ThresholdResult, ThresholdStatus } from "./verdict.js";
+export { junitXml, markdownSummary, githubAnnotations } from "./outputs.js";

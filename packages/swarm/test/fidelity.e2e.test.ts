@@ -5,6 +5,8 @@ import { afterAll, describe, expect, it } from "vitest";
 import { PacketLoss, Testbed } from "@livekit-swarm/testbed";
 import { swarm } from "./cli.js";
 
+/** The same gate the loopback run in swarm.e2e.test.ts passes. */
+const LOSS_GATE = "lkswarm_inbound_loss_ratio p95 over participants < 2%";
 const isRoot = process.getuid?.() === 0;
 const skipped = isRoot ? "" : " [SKIPPED: needs root to create network namespaces and nftables rules]";
 
@@ -13,7 +15,7 @@ interface Summary {
   loss: Record<"audio" | "video", { lost: number; expected: number; ratio: number }>;
 }
 
-describe("numbers you can trust: injected loss is reported as that loss", () => {
+describe("numbers you can trust: injected loss is reported as that loss, and fails the gate", () => {
   let tb: Testbed | undefined;
   afterAll(async () => {
     await tb?.stop();
@@ -28,10 +30,29 @@ describe("numbers you can trust: injected loss is reported as that loss", () => 
       // 2 rooms x (1 audio+video publisher + 2 subscribers) for 20 s: ~8000 packets per kind, so the
       // binomial spread of a 10% drop is about 0.3 points, well inside the 2-point tolerance
       const result = await swarm(
-        ["--rooms", "2", "--subscribers", "2", "--duration", "20s", "--num-per-second", "10", "-o", out],
+        [
+          "--rooms",
+          "2",
+          "--subscribers",
+          "2",
+          "--duration",
+          "20s",
+          "--num-per-second",
+          "10",
+          "-o",
+          out,
+          "--threshold",
+          LOSS_GATE,
+        ],
         { LIVEKIT_URL: tb.url, LIVEKIT_API_KEY: tb.apiKey, LIVEKIT_API_SECRET: tb.apiSecret },
       );
-      expect(result.code, result.stderr).toBe(0);
+      // the gate sees the same loss: exit 99, and JUnit names the breached threshold
+      expect(result.code, result.stderr).toBe(99);
+      const junit = readFileSync(join(out, "junit.xml"), "utf8");
+      expect(junit).toContain('failures="1"');
+      expect(junit).toMatch(
+        /<failure message="lkswarm_inbound_loss_ratio p95 over participants &lt; 2%: observed 0\.\d+ over 4 participants, breaching &lt; 0\.02/,
+      );
       expect(loss.droppedPackets(), "packets the nftables rule dropped").toBeGreaterThan(500);
       const summary = JSON.parse(readFileSync(join(out, "summary.json"), "utf8")) as Summary;
       expect(summary.participants.joined).toBe(6);

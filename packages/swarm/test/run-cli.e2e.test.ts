@@ -121,6 +121,14 @@ describe("swarm run: bad input gets exit 1 and a message naming the fix", () => 
     expect(r.stderr).toContain("command line: rooms: expected a positive integer");
   });
 
+  it("a malformed threshold quotes the text and the fix", async () => {
+    const r = await swarm(["--threshold", "lkswarm_inbound_los_ratio p95 < 2%"]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(
+      'threshold "lkswarm_inbound_los_ratio p95 < 2%": unknown metric lkswarm_inbound_los_ratio (did you mean lkswarm_inbound_loss_ratio',
+    );
+  });
+
   it("more than 50 participants against LiveKit Cloud is refused before connecting", async () => {
     const r = await swarm([
       "--url",

@@ -68,6 +68,8 @@ describe("swarm against a real one-node LiveKit", () => {
         "-o",
         out,
         "--json",
+        "--threshold",
+        "lkswarm_inbound_loss_ratio p95 over participants < 2%",
       ],
       { LIVEKIT_URL: tb.url, LIVEKIT_API_KEY: tb.apiKey, LIVEKIT_API_SECRET: tb.apiSecret },
     );
@@ -108,6 +110,14 @@ describe("swarm against a real one-node LiveKit", () => {
     expect(latency?.n, "latency windows from the 3 probes").toBeGreaterThanOrEqual(3);
     expect(latency?.p50, "probe latency p50 on loopback").toBeGreaterThan(0);
     expect(latency?.p50).toBeLessThan(1);
+  });
+
+  it("passes the same loss gate that injected loss fails (fidelity.e2e.test.ts)", () => {
+    const junit = readFileSync(join(out, "junit.xml"), "utf8");
+    expect(junit).toContain('tests="1" failures="0"');
+    expect(junit).toContain(
+      "PASS: lkswarm_inbound_loss_ratio p95 over participants &lt; 2%: observed 0 over 6 participants",
+    );
   });
 
   it("writes report files that parse", () => {

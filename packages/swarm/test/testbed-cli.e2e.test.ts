@@ -142,7 +142,10 @@ describe("swarm testbed: bad input", () => {
     expect(err.message).toContain("address already in use");
     expect(err.details.join("\n")).toContain(`:${port}`);
     const state = JSON.parse(readFileSync(join(runDirFor(name), "state.stopped.json"), "utf8")) as RunState;
-    expect(state.processes.filter((p) => p.role === "livekit"), "three attempts").toHaveLength(3);
+    expect(
+      state.processes.filter((p) => p.role === "livekit"),
+      "three attempts",
+    ).toHaveLength(3);
     expect(leftovers(runDirFor(name))).toEqual([]);
   });
 

@@ -1,4 +1,6 @@
 import { describe, expect, it } from "vitest";
+import { Measurements } from "@livekit-swarm/gate";
+import type { ParticipantEvent } from "@livekit-swarm/spec";
 import { RunAggregator } from "./aggregate.js";
 import type { InboundTrackSample, ParticipantPlan, WindowSample } from "./messages.js";
 
@@ -48,15 +50,36 @@ const sample = (participant: string, t: number, inbound: InboundTrackSample[]): 
   dataReceived: 0,
 });
 
+/** Feeds the aggregator and the shared measurements together, as the orchestrator does. */
+function aggregator(plans: ParticipantPlan[]): {
+  agg: RunAggregator;
+  onEvent: (room: string, identity: string, event: ParticipantEvent) => void;
+  onSample: (s: WindowSample) => void;
+} {
+  const measurements = new Measurements();
+  const agg = new RunAggregator(plans, 5000, measurements);
+  return {
+    agg,
+    onEvent: (room, identity, event) => {
+      agg.onEvent(room, identity, event);
+      measurements.onEvent({ t: 0, room, participant: identity, role: "subscriber", worker: 0 }, event);
+    },
+    onSample: (s) => {
+      agg.onSample(s);
+      measurements.onSample(s);
+    },
+  };
+}
+
 describe("RunAggregator", () => {
   it("loss over the run is a ratio of sums; per-participant loss is each one's own ratio of sums", () => {
-    const agg = new RunAggregator([plan("a"), plan("b")], 5000);
-    agg.onEvent("r1", "a", { type: "joined", joinS: 0.1 });
-    agg.onEvent("r1", "b", { type: "joined", joinS: 0.3 });
+    const { agg, onEvent, onSample } = aggregator([plan("a"), plan("b")]);
+    onEvent("r1", "a", { type: "joined", joinS: 0.1 });
+    onEvent("r1", "b", { type: "joined", joinS: 0.3 });
     // a: 10 of 1000 lost; b: 50 of 100 lost. A mean of ratios would say 25.5%.
-    agg.onSample(sample("a", 5000, [audio(500, 5)]));
-    agg.onSample(sample("a", 10_000, [audio(500, 5)]));
-    agg.onSample(sample("b", 5000, [audio(100, 50)]));
+    onSample(sample("a", 5000, [audio(500, 5)]));
+    onSample(sample("a", 10_000, [audio(500, 5)]));
+    onSample(sample("b", 5000, [audio(100, 50)]));
     const s = agg.summary();
     expect(s.loss.audio).toEqual({ lost: 60, expected: 1100, ratio: 60 / 1100 });
     const perParticipant = s.figures.find(
@@ -66,10 +89,10 @@ describe("RunAggregator", () => {
   });
 
   it("jitter percentiles are over track-windows and leave out windows with no packets", () => {
-    const agg = new RunAggregator([plan("a")], 5000);
-    agg.onSample(sample("a", 5000, [audio(100, 0, 0.004)]));
-    agg.onSample(sample("a", 10_000, [audio(100, 0, 0.008)]));
-    agg.onSample(sample("a", 15_000, [{ ...audio(0, 0, 0.5), received: 0 }]));
+    const { agg, onSample } = aggregator([plan("a")]);
+    onSample(sample("a", 5000, [audio(100, 0, 0.004)]));
+    onSample(sample("a", 10_000, [audio(100, 0, 0.008)]));
+    onSample(sample("a", 15_000, [{ ...audio(0, 0, 0.5), received: 0 }]));
     const jitter = agg
       .summary()
       .figures.find((f) => f.metric === "lkswarm_inbound_jitter_seconds" && f.kind === "audio");
@@ -77,12 +100,12 @@ describe("RunAggregator", () => {
   });
 
   it("counts join failures and disconnects by reason, and tracks that never received", () => {
-    const agg = new RunAggregator([plan("a"), plan("b"), plan("c")], 5000);
-    agg.onEvent("r1", "a", { type: "joined", joinS: 0.1 });
-    agg.onEvent("r1", "a", { type: "first-packet", kind: "audio", afterJoinStartS: 0.4 });
-    agg.onEvent("r1", "b", { type: "join-failed", reason: "unauthorized", message: "401" });
-    agg.onEvent("r1", "c", { type: "joined", joinS: 0.2 });
-    agg.onEvent("r1", "c", { type: "disconnected", reason: "SERVER_SHUTDOWN" });
+    const { agg, onEvent } = aggregator([plan("a"), plan("b"), plan("c")]);
+    onEvent("r1", "a", { type: "joined", joinS: 0.1 });
+    onEvent("r1", "a", { type: "first-packet", kind: "audio", afterJoinStartS: 0.4 });
+    onEvent("r1", "b", { type: "join-failed", reason: "unauthorized", message: "401" });
+    onEvent("r1", "c", { type: "joined", joinS: 0.2 });
+    onEvent("r1", "c", { type: "disconnected", reason: "SERVER_SHUTDOWN" });
     const s = agg.summary();
     expect(s.participants).toMatchObject({
       planned: 3,
@@ -96,7 +119,7 @@ describe("RunAggregator", () => {
   });
 
   it("an empty run reports n = 0 and no values, never NaN", () => {
-    const s = new RunAggregator([plan("a")], 5000).summary();
+    const s = aggregator([plan("a")]).agg.summary();
     for (const f of s.figures) {
       expect(f.n).toBe(0);
       expect(f.p50).toBeUndefined();

@@ -1,4 +1,5 @@
-import { lossRatioOfSums, percentiles, summarize, type Population } from "../stats/index.js";
+import type { Measurements } from "@livekit-swarm/gate";
+import { lossRatioOfSums, percentiles, type Population } from "../stats/index.js";
 import type { Kind, ParticipantEvent, ParticipantPlan, Role, WindowSample } from "./messages.js";
 
 /** One figure of the summary: a catalog metric's distribution over a stated population. */
@@ -87,19 +88,14 @@ const zeroKinds = (): Record<Kind, number> => ({ audio: 0, video: 0 });
 export class RunAggregator {
   private readonly participants = new Map<string, ParticipantState>();
   private readonly timeline = new Map<number, TimelineBucket>();
-  private readonly reconnectS: number[] = [];
-  private readonly firstPacketS: Record<Kind, number[]> = { audio: [], video: [] };
-  private readonly firstFrameS: number[] = [];
-  private readonly windowJitter: Record<Kind, number[]> = { audio: [], video: [] };
-  private readonly windowLoss: Record<Kind, number[]> = { audio: [], video: [] };
-  private readonly windowRtt: number[] = [];
-  private readonly windowLatency: number[] = [];
   private readonly counters: Record<string, number> = {};
   private readonly quality: Record<string, number> = {};
 
   constructor(
     plans: readonly ParticipantPlan[],
     private readonly bucketMs: number,
+    /** The same raw observations the gate evaluates: figures here and verdicts there agree. */
+    private readonly measurements: Measurements,
   ) {
     for (const plan of plans) {
       this.participants.set(key(plan.room, plan.identity), {
@@ -129,15 +125,12 @@ export class RunAggregator {
         break;
       case "first-packet":
         p.tracksWithPackets[event.kind]++;
-        this.firstPacketS[event.kind].push(event.afterJoinStartS);
         break;
       case "first-frame":
         p.tracksWithFrames++;
-        this.firstFrameS.push(event.afterJoinStartS);
         break;
       case "reconnected":
         p.reconnects++;
-        this.reconnectS.push(event.durationS);
         break;
       case "disconnected":
         p.disconnected = event.reason;
@@ -166,11 +159,7 @@ export class RunAggregator {
       bucket.lost[track.kind] += track.lost;
       bucket.expected[track.kind] += track.expected;
       bucket.bytesIn += track.bytes;
-      if (track.expected > 0) this.windowLoss[track.kind].push(track.lost / track.expected);
-      if (track.jitterS !== undefined && track.received > 0) {
-        this.windowJitter[track.kind].push(track.jitterS);
-        bucket.jitter.push(track.jitterS);
-      }
+      if (track.jitterS !== undefined && track.received > 0) bucket.jitter.push(track.jitterS);
       this.add(`in_nack_${track.kind}`, track.nack);
       this.add(`in_pli_${track.kind}`, track.pli);
       this.add(`in_fir_${track.kind}`, track.fir);
@@ -194,11 +183,7 @@ export class RunAggregator {
     }
     this.add("data_sent", s.dataSent);
     this.add("data_received", s.dataReceived);
-    if (s.rttS !== undefined) this.windowRtt.push(s.rttS);
-    if (s.latencyS !== undefined) {
-      this.windowLatency.push(s.latencyS.p50);
-      bucket.latency.push(s.latencyS.p50);
-    }
+    if (s.latencyS !== undefined) bucket.latency.push(s.latencyS.p50);
   }
 
   /** Live figures for the progress display. */
@@ -248,59 +233,24 @@ export class RunAggregator {
       }),
     ) as RunSummary["loss"];
     const figures: Figure[] = [
-      figure(
-        "lkswarm_join_duration_seconds",
-        "join time",
-        "s",
-        "participants",
-        joined.map((p) => p.joinS),
-      ),
+      this.figure("lkswarm_join_duration_seconds", "join time", "s", "participants"),
       ...KINDS.map((k) =>
-        figure(
-          "lkswarm_time_to_first_packet_seconds",
-          "first packet",
-          "s",
-          "tracks",
-          this.firstPacketS[k],
-          k,
-        ),
+        this.figure("lkswarm_time_to_first_packet_seconds", "first packet", "s", "tracks", k),
       ),
-      figure("lkswarm_time_to_first_frame_seconds", "first frame", "s", "tracks", this.firstFrameS, "video"),
-      ...KINDS.map((k) =>
-        figure(
-          "lkswarm_inbound_loss_ratio",
-          "loss",
-          "ratio",
-          "participants",
-          all.filter((p) => p.lossByKind[k].expected > 0).map((p) => ratioOf(p.lossByKind[k])),
-          k,
-        ),
-      ),
-      ...KINDS.map((k) =>
-        figure("lkswarm_inbound_jitter_seconds", "jitter", "s", "windows", this.windowJitter[k], k),
-      ),
-      figure("lkswarm_round_trip_time_seconds", "round-trip time", "s", "windows", this.windowRtt),
-      figure(
-        "lkswarm_end_to_end_latency_seconds",
-        "end-to-end latency",
-        "s",
-        "windows",
-        this.windowLatency,
-        "video",
-      ),
-      figure("lkswarm_reconnect_duration_seconds", "reconnect time", "s", "participants", this.reconnectS),
-      figure(
+      this.figure("lkswarm_time_to_first_frame_seconds", "first frame", "s", "tracks", "video"),
+      ...KINDS.map((k) => this.figure("lkswarm_inbound_loss_ratio", "loss", "ratio", "participants", k)),
+      ...KINDS.map((k) => this.figure("lkswarm_inbound_jitter_seconds", "jitter", "s", "windows", k)),
+      this.figure("lkswarm_round_trip_time_seconds", "round-trip time", "s", "windows"),
+      this.figure("lkswarm_end_to_end_latency_seconds", "end-to-end latency", "s", "windows", "video"),
+      this.figure("lkswarm_reconnect_duration_seconds", "reconnect time", "s", "participants"),
+      bitrateFigure(
         "lkswarm_inbound_bytes_total",
         "bitrate in",
-        "bps",
-        "participants",
         all.filter((p) => p.plan.subscribe && p.lastSeenMs !== undefined).map((p) => bitrate(p.bytesIn, p)),
       ),
-      figure(
+      bitrateFigure(
         "lkswarm_outbound_bytes_total",
         "bitrate out",
-        "bps",
-        "participants",
         all
           .filter((p) => p.plan.role === "publisher" && p.lastSeenMs !== undefined)
           .map((p) => bitrate(p.bytesOut, p)),
@@ -345,8 +295,23 @@ export class RunAggregator {
           latencyP50S: percentiles(b.latency, [50], "windows")[0]?.value,
         })),
       joinSeconds: joined.map((p) => p.joinS ?? 0),
-      firstFrameSeconds: [...this.firstFrameS],
+      firstFrameSeconds: [
+        ...this.measurements.distribution("lkswarm_time_to_first_frame_seconds", "windows", {
+          where: { kind: "video" },
+        }).values,
+      ],
     };
+  }
+
+  private figure(
+    metric: string,
+    label: string,
+    unit: Figure["unit"],
+    population: Population,
+    kind?: Kind,
+  ): Figure {
+    const f = this.measurements.figure(metric, population, kind !== undefined ? { where: { kind } } : {});
+    return { metric, label, ...(kind !== undefined ? { kind } : {}), unit, population, ...f };
   }
 
   private add(name: string, value: number): void {
@@ -396,29 +361,21 @@ function bitrate(bytes: number, p: ParticipantState): number | undefined {
   return span > 0 ? (bytes * 8 * 1000) / span : undefined;
 }
 
-function figure(
-  metric: string,
-  label: string,
-  unit: Figure["unit"],
-  population: Population,
-  values: readonly (number | undefined)[],
-  kind?: Kind,
-): Figure {
-  const [p50, p95, p99] = percentiles(values, [50, 95, 99], population);
-  const s = summarize(values, population);
+function bitrateFigure(metric: string, label: string, values: readonly (number | undefined)[]): Figure {
+  const [p50, p95, p99] = percentiles(values, [50, 95, 99], "participants");
+  const finite = values.filter((v): v is number => v !== undefined);
   return {
     metric,
     label,
-    ...(kind !== undefined ? { kind } : {}),
-    unit,
-    population,
-    n: s.n,
+    unit: "bps",
+    population: "participants",
+    n: finite.length,
     p50: p50?.value,
     p95: p95?.value,
     p99: p99?.value,
-    max: s.max,
-    min: s.min,
-    avg: s.avg,
+    max: finite.length > 0 ? Math.max(...finite) : undefined,
+    min: finite.length > 0 ? Math.min(...finite) : undefined,
+    avg: finite.length > 0 ? finite.reduce((a, b) => a + b, 0) / finite.length : undefined,
   };
 }
 

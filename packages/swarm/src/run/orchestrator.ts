@@ -2,6 +2,7 @@ import { fork, type ChildProcess } from "node:child_process";
 import { createWriteStream, mkdirSync, openSync, closeSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { Measurements } from "@livekit-swarm/gate";
 import type { RunObserver } from "@livekit-swarm/spec";
 import { RunAggregator, type RunSummary } from "./aggregate.js";
 import type { MediaPlan, OrchestratorMessage, ParticipantPlan, WorkerMessage } from "./messages.js";
@@ -24,6 +25,8 @@ export interface OrchestratorOptions {
   readonly outputDir: string;
   /** See every event and sample as it arrives (the exporter). */
   readonly observers?: readonly RunObserver[];
+  /** Where raw observations go; the caller evaluates thresholds on it, live and at the end. */
+  readonly measurements?: Measurements;
   /** Called about once a second with live figures. */
   readonly onProgress?: (p: ProgressView) => void;
   /** Aborting it ends the run early, as Ctrl-C does: stop joining, drain, report. */
@@ -46,7 +49,8 @@ export interface ProgressView {
   readonly phase: "ramp" | "hold" | "drain";
 }
 
-export type EndReason = "completed" | "interrupted" | "server-unreachable" | "no-participant-joined";
+export type EndReason =
+  "completed" | "interrupted" | "aborted" | "server-unreachable" | "no-participant-joined";
 
 export interface RunOutcome {
   readonly summary: RunSummary;
@@ -71,13 +75,15 @@ const DRAIN_TIMEOUT_MS = 15_000;
  */
 export async function orchestrate(options: OrchestratorOptions): Promise<RunOutcome> {
   const { plan } = options;
-  const observers = options.observers ?? [];
+  const measurements = options.measurements ?? new Measurements();
+  const observers = [measurements, ...(options.observers ?? [])];
   mkdirSync(options.outputDir, { recursive: true });
   const samplesOut = createWriteStream(join(options.outputDir, "samples.jsonl"));
   const eventsOut = createWriteStream(join(options.outputDir, "events.jsonl"));
-  const aggregator = new RunAggregator(plan.participants, options.statsIntervalMs);
+  const aggregator = new RunAggregator(plan.participants, options.statsIntervalMs, measurements);
   const shards = shardByRoom(plan, options.workers);
   const startedAtMs = Date.now() + 1000; // workers need a moment to load rtc-node
+  measurements.setRunWindow(startedAtMs);
   const totalMs = plan.rampMs + options.holdMs;
   const workersLost: RunOutcome["workersLost"][number][] = [];
   const children: {
@@ -151,7 +157,8 @@ export async function orchestrate(options: OrchestratorOptions): Promise<RunOutc
       resolve();
     };
     options.signal?.addEventListener("abort", () => {
-      finish("interrupted");
+      // a threshold's abort= ends the run as "aborted"; Ctrl-C and SIGTERM as "interrupted"
+      finish(options.signal?.reason === "threshold" ? "aborted" : "interrupted");
     });
     const tick = setInterval(() => {
       const now = Date.now();
@@ -195,6 +202,7 @@ export async function orchestrate(options: OrchestratorOptions): Promise<RunOutc
     new Promise((resolve) => eventsOut.end(resolve)),
   ]);
   const endedAtMs = Date.now();
+  measurements.setRunWindow(startedAtMs, endedAtMs);
   return {
     summary: aggregator.summary(),
     endReason,

@@ -1,11 +1,22 @@
 import { randomBytes } from "node:crypto";
-import { readFile, writeFile } from "node:fs/promises";
+import { appendFile, readFile, writeFile } from "node:fs/promises";
 import { availableParallelism } from "node:os";
 import { join, resolve } from "node:path";
 import { parse as parseYaml } from "yaml";
 import { RoomServiceClient } from "livekit-server-sdk";
 import { loadScenario, parseScenarioObject, type Scenario } from "@livekit-swarm/spec";
 import { Testbed } from "@livekit-swarm/testbed";
+import {
+  Measurements,
+  defaultThresholds,
+  evaluate,
+  githubAnnotations,
+  junitXml,
+  markdownSummary,
+  parseThreshold,
+  type Threshold,
+  type Verdict,
+} from "@livekit-swarm/gate";
 import { ExitCode } from "../../exit-codes.js";
 import { helpText, parseOptions, UsageError, type CommandSpec, type OptionValues } from "../../options.js";
 import { defaultWorkers, planRun } from "../../run/plan.js";
@@ -117,6 +128,19 @@ export const SPEC: CommandSpec = {
     { name: "identity-prefix", type: "string", description: "participant identity prefix" },
     { name: "name", type: "string", description: "run name, the scenario label of metrics" },
     {
+      name: "threshold",
+      type: "strings",
+      placeholder: "expr",
+      description:
+        'quality gate, repeatable: "lkswarm_inbound_loss_ratio{kind=video} p95 over participants < 2%"; a fail breach exits 99',
+    },
+    {
+      name: "gate",
+      type: "string",
+      placeholder: "default",
+      description: "add the catalog's default thresholds",
+    },
+    {
       name: "output",
       type: "string",
       short: "o",
@@ -143,6 +167,7 @@ export const SPEC: CommandSpec = {
     "swarm --scenario scenarios/conference-720p.yaml --url wss://lk.example.com",
     "LIVEKIT_URL=ws://127.0.0.1:7880 LIVEKIT_API_KEY=k LIVEKIT_API_SECRET=s swarm --rooms 10 --no-simulcast",
     "swarm --rooms 3 --json > summary.json",
+    'swarm --rooms 20 --gate default --threshold "lkswarm_join_duration_seconds p99 < 2s"   # exit 99 on a breach',
   ],
 };
 
@@ -269,11 +294,7 @@ export async function run(argv: readonly string[]): Promise<number> {
   }
   const runId = `${new Date().toISOString().replace(/[-:]/g, "").replace("T", "-").slice(0, 15)}-${randomBytes(2).toString("hex")}`;
   const scenario = await resolveScenario(values, runId);
-  if (scenario.thresholds.length > 0) {
-    process.stderr.write(
-      `note: the scenario's ${scenario.thresholds.length} threshold(s) are not evaluated yet: this version reports figures and gates nothing\n`,
-    );
-  }
+  const thresholds = resolveThresholds(scenario, values);
   const plan = planRun({
     rooms: scenario.rooms,
     videoPublishers: scenario.videoPublishers,
@@ -323,6 +344,12 @@ export async function run(argv: readonly string[]): Promise<number> {
   process.on("SIGINT", onSignal);
   process.on("SIGTERM", onSignal);
 
+  const measurements = new Measurements();
+  const watchAbort = abortWatcher(thresholds, measurements, (t) => {
+    log(`threshold breached for its abort window, ending the run: ${t.text}`);
+    interrupt.abort("threshold");
+  });
+
   let testbed: Testbed | undefined;
   try {
     if (url === undefined || url === "") log("no --url: starting an embedded local LiveKit (testbed)...");
@@ -361,7 +388,9 @@ export async function run(argv: readonly string[]): Promise<number> {
       outputDir,
       signal: interrupt.signal,
       forceSignal: force.signal,
+      measurements,
       onProgress: (p) => {
+        watchAbort();
         if (tty) process.stderr.write(`\r\x1b[2K${progressLine(p)}`);
         else if (p.elapsedMs - lastPlain >= 5000) {
           lastPlain = p.elapsedMs;
@@ -370,6 +399,7 @@ export async function run(argv: readonly string[]): Promise<number> {
       },
     });
     if (tty) process.stderr.write("\n");
+    const verdict = thresholds.length > 0 ? evaluate(thresholds, measurements) : undefined;
     await writeReports(
       outcome,
       outputDir,
@@ -379,8 +409,9 @@ export async function run(argv: readonly string[]): Promise<number> {
       plan.participants.length,
       workers,
       json,
+      verdict,
     );
-    return exitCodeFor(outcome, signalName, log);
+    return exitCodeFor(outcome, signalName, log, verdict);
   } finally {
     process.removeListener("SIGINT", onSignal);
     process.removeListener("SIGTERM", onSignal);
@@ -392,6 +423,7 @@ function exitCodeFor(
   outcome: RunOutcome,
   signalName: NodeJS.Signals | undefined,
   log: (l: string) => void,
+  verdict: Verdict | undefined,
 ): number {
   if (outcome.workersLost.length > 0) {
     log(
@@ -407,9 +439,60 @@ function exitCodeFor(
     case "no-participant-joined":
       log("no participant could join: see join failures above and events.jsonl");
       return ExitCode.error;
+    case "aborted":
     case "completed":
-      return ExitCode.ok;
+      return verdict !== undefined && !verdict.passed ? ExitCode.thresholdsFailed : ExitCode.ok;
   }
+}
+
+/** Scenario thresholds, then --threshold flags, then the catalog's defaults with --gate default. */
+function resolveThresholds(scenario: Scenario, values: OptionValues): Threshold[] {
+  const gate = values.gate as string | undefined;
+  if (gate !== undefined && gate !== "default") {
+    throw new UsageError(
+      `run: --gate: expected "default" (the catalog's thresholds), got ${JSON.stringify(gate)}`,
+    );
+  }
+  const written = [...scenario.thresholds, ...((values.threshold as string[] | undefined) ?? [])].map(
+    parseThreshold,
+  );
+  const all = [...written, ...(gate === "default" ? defaultThresholds() : [])];
+  // the scenario's warm-up applies to every threshold that sets none of its own
+  return all.map((t) =>
+    t.warmupMs === undefined && scenario.warmup > 0 ? { ...t, warmupMs: scenario.warmup } : t,
+  );
+}
+
+/**
+ * Returns a check, called about once a second, that ends the run when a fail threshold with abort=
+ * has been breached without a break for its abort window.
+ */
+function abortWatcher(
+  thresholds: readonly Threshold[],
+  measurements: Measurements,
+  abort: (t: Threshold) => void,
+): () => void {
+  const watched = thresholds.filter((t) => t.abortAfterMs !== undefined);
+  const breachedSince = new Map<Threshold, number>();
+  let fired = false;
+  return () => {
+    if (fired || watched.length === 0) return;
+    const now = Date.now();
+    for (const r of evaluate(watched, measurements).results.map((res, i) => ({ res, t: watched[i] }))) {
+      if (r.t === undefined) continue;
+      if (r.res.status !== "fail") {
+        breachedSince.delete(r.t);
+        continue;
+      }
+      const since = breachedSince.get(r.t) ?? now;
+      breachedSince.set(r.t, since);
+      if (now - since >= (r.t.abortAfterMs ?? Infinity)) {
+        fired = true;
+        abort(r.t);
+        return;
+      }
+    }
+  };
 }
 
 async function writeReports(
@@ -421,8 +504,9 @@ async function writeReports(
   participants: number,
   workers: number,
   json: boolean,
+  verdict: Verdict | undefined,
 ): Promise<void> {
-  const table = summaryTable(outcome);
+  const table = summaryTable(outcome) + (verdict !== undefined ? `\n${verdictLines(verdict)}` : "");
   const summary = {
     run: {
       id: runId,
@@ -439,18 +523,41 @@ async function writeReports(
       workerPids: outcome.workerPids,
     },
     scenario,
+    ...(verdict !== undefined
+      ? { verdict: verdict.passed ? "pass" : "fail", thresholds: verdict.results }
+      : {}),
     ...outcome.summary,
   };
+  if (verdict !== undefined) {
+    const title = `livekit-swarm ${scenario.name} (run ${runId})`;
+    await writeFile(
+      join(outputDir, "junit.xml"),
+      junitXml(verdict, "livekit-swarm", outcome.durationMs / 1000),
+    );
+    const md = markdownSummary(verdict, title);
+    await writeFile(join(outputDir, "report.md"), md);
+    const stepSummary = process.env.GITHUB_STEP_SUMMARY;
+    if (stepSummary !== undefined && stepSummary !== "") await appendFile(stepSummary, `${md}\n`);
+    if (process.env.GITHUB_ACTIONS === "true")
+      for (const line of githubAnnotations(verdict)) process.stdout.write(`${line}\n`);
+  }
   await writeFile(join(outputDir, "summary.json"), `${JSON.stringify(summary, null, 2)}\n`);
   await writeFile(
     join(outputDir, "report.html"),
     reportHtml(outcome, `livekit-swarm run ${runId} (${scenario.name})`, table),
   );
   if (json) process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
-  else
-    process.stdout.write(
-      `\n${table}\nreports: ${outputDir}/{summary.json,report.html,samples.jsonl,events.jsonl}\n`,
-    );
+  else {
+    const files = ["summary.json", "report.html", "samples.jsonl", "events.jsonl"];
+    if (verdict !== undefined) files.push("junit.xml", "report.md");
+    process.stdout.write(`\n${table}\nreports: ${outputDir}/{${files.join(",")}}\n`);
+  }
+}
+
+function verdictLines(verdict: Verdict): string {
+  const mark = { pass: "pass   ", fail: "FAIL   ", warn: "warn   ", "no-data": "NO DATA" } as const;
+  const lines = verdict.results.map((r) => `  ${mark[r.status]} ${r.message}`);
+  return `thresholds: ${verdict.passed ? "passed" : "FAILED (exit 99)"}\n${lines.join("\n")}\n`;
 }
 
 function isLivekitCloud(url: string): boolean {

@@ -1,0 +1,270 @@
+import type { EventContext, ParticipantEvent, RunObserver, WindowSample } from "@livekit-swarm/spec";
+import { percentiles, summarize, type Population } from "./statistics.js";
+
+/**
+ * One raw observation of a catalog metric: a join, a track's first frame, one track's window, a
+ * counter increment. `lost`/`expected` ride along for loss, so every population can be a ratio of
+ * sums instead of a mean of ratios.
+ */
+interface Observation {
+  readonly t: number;
+  readonly participant: string;
+  readonly track: string | undefined;
+  readonly labels: Readonly<Record<string, string>>;
+  readonly value: number;
+  readonly lost?: number;
+  readonly expected?: number;
+}
+
+/** How one participant's (or track's) many observations become its one value. */
+type Reducer = "ratio-of-sums" | "max" | "mean";
+
+const REDUCERS: Readonly<Record<string, Reducer>> = {
+  lkswarm_inbound_loss_ratio: "ratio-of-sums",
+  lkswarm_join_duration_seconds: "max",
+  lkswarm_time_to_first_packet_seconds: "max",
+  lkswarm_time_to_first_frame_seconds: "max",
+  lkswarm_reconnect_duration_seconds: "max",
+  lkswarm_inbound_jitter_seconds: "mean",
+  lkswarm_round_trip_time_seconds: "mean",
+  lkswarm_end_to_end_latency_seconds: "mean",
+};
+
+export interface Distribution {
+  readonly population: Population;
+  readonly n: number;
+  readonly values: readonly number[];
+}
+
+export interface Selection {
+  readonly where?: Readonly<Record<string, string>>;
+  /** Observations before this epoch ms are left out (run start + warmup). */
+  readonly fromMs?: number;
+}
+
+/**
+ * Every observation of a run, kept raw so that thresholds and the summary compute exact quantiles
+ * over an explicit population, with label filters and warm-up, from the same data.
+ *
+ * Reduction to a population: windows are the raw per-track-window values; tracks and participants
+ * reduce their observations with the metric's reducer: loss as a ratio of sums; times-to-first and
+ * join/reconnect times as the worst (max); jitter, RTT and latency as the mean over windows.
+ */
+export class Measurements implements RunObserver {
+  private readonly observations = new Map<string, Observation[]>();
+  private startMs: number | undefined;
+  private endMs: number | undefined;
+
+  /** The run's clock: warm-up counts from the start, rates divide by start-to-end. */
+  setRunWindow(startMs: number, endMs?: number): void {
+    this.startMs = startMs;
+    this.endMs = endMs;
+  }
+
+  get runStartMs(): number | undefined {
+    return this.startMs;
+  }
+
+  onEvent(ctx: EventContext, event: ParticipantEvent): void {
+    const who = `${ctx.room}/${ctx.participant}`;
+    const role = { role: ctx.role };
+    switch (event.type) {
+      case "joined":
+        this.add("lkswarm_join_duration_seconds", ctx.t, who, undefined, role, event.joinS);
+        break;
+      case "join-failed":
+        this.add("lkswarm_join_failures_total", ctx.t, who, undefined, { ...role, reason: event.reason }, 1);
+        break;
+      case "first-packet":
+        this.add(
+          "lkswarm_time_to_first_packet_seconds",
+          ctx.t,
+          who,
+          undefined,
+          { kind: event.kind },
+          event.afterJoinStartS,
+        );
+        break;
+      case "first-frame":
+        this.add(
+          "lkswarm_time_to_first_frame_seconds",
+          ctx.t,
+          who,
+          undefined,
+          { kind: event.kind },
+          event.afterJoinStartS,
+        );
+        break;
+      case "reconnected":
+        this.add("lkswarm_reconnects_total", ctx.t, who, undefined, role, 1);
+        this.add("lkswarm_reconnect_duration_seconds", ctx.t, who, undefined, role, event.durationS);
+        break;
+      case "disconnected":
+        this.add("lkswarm_disconnects_total", ctx.t, who, undefined, { ...role, reason: event.reason }, 1);
+        break;
+      case "quality":
+        this.add(
+          "lkswarm_connection_quality_changes_total",
+          ctx.t,
+          who,
+          undefined,
+          { quality: event.quality },
+          1,
+        );
+        break;
+      case "reconnecting":
+      case "track-subscribed":
+        break;
+    }
+  }
+
+  onSample(s: WindowSample): void {
+    const who = `${s.room}/${s.participant}`;
+    const role = s.role;
+    for (const tr of s.inbound) {
+      const l = { kind: tr.kind, role };
+      if (tr.expected > 0) {
+        this.add("lkswarm_inbound_loss_ratio", s.t, who, tr.key, l, tr.lost / tr.expected, {
+          lost: tr.lost,
+          expected: tr.expected,
+        });
+      }
+      this.add("lkswarm_inbound_packets_expected_total", s.t, who, tr.key, l, tr.expected);
+      this.add("lkswarm_inbound_packets_lost_total", s.t, who, tr.key, l, tr.lost);
+      if (tr.jitterS !== undefined && tr.received > 0)
+        this.add("lkswarm_inbound_jitter_seconds", s.t, who, tr.key, l, tr.jitterS);
+      this.add("lkswarm_inbound_nack_total", s.t, who, tr.key, l, tr.nack);
+      this.add("lkswarm_inbound_pli_total", s.t, who, tr.key, l, tr.pli);
+      this.add("lkswarm_inbound_fir_total", s.t, who, tr.key, l, tr.fir);
+      this.add("lkswarm_inbound_bytes_total", s.t, who, tr.key, l, tr.bytes);
+      if (tr.kind === "video") {
+        this.add("lkswarm_inbound_frames_decoded_total", s.t, who, tr.key, l, tr.framesDecoded);
+        this.add("lkswarm_inbound_frames_dropped_total", s.t, who, tr.key, l, tr.framesDropped);
+        this.add("lkswarm_inbound_freezes_total", s.t, who, tr.key, l, tr.freezes);
+        this.add("lkswarm_inbound_freeze_seconds_total", s.t, who, tr.key, l, tr.freezeS);
+      } else {
+        this.add("lkswarm_inbound_audio_concealed_samples_total", s.t, who, tr.key, l, tr.concealedSamples);
+        this.add("lkswarm_inbound_audio_samples_total", s.t, who, tr.key, l, tr.totalSamples);
+      }
+    }
+    for (const tr of s.outbound) {
+      const l = { kind: tr.kind, role };
+      this.add("lkswarm_outbound_bytes_total", s.t, who, undefined, l, tr.bytes);
+      this.add("lkswarm_outbound_nack_total", s.t, who, undefined, l, tr.nack);
+      this.add("lkswarm_outbound_pli_total", s.t, who, undefined, l, tr.pli);
+      this.add("lkswarm_outbound_fir_total", s.t, who, undefined, l, tr.fir);
+    }
+    if (s.rttS !== undefined)
+      this.add("lkswarm_round_trip_time_seconds", s.t, who, undefined, { role }, s.rttS);
+    if (s.latencyS !== undefined) {
+      this.add(
+        "lkswarm_end_to_end_latency_seconds",
+        s.t,
+        who,
+        undefined,
+        { kind: "video", role },
+        s.latencyS.p50,
+      );
+    }
+    this.add("lkswarm_data_messages_sent_total", s.t, who, undefined, { role }, s.dataSent);
+    this.add("lkswarm_data_messages_received_total", s.t, who, undefined, { role }, s.dataReceived);
+  }
+
+  private add(
+    metric: string,
+    t: number,
+    participant: string,
+    track: string | undefined,
+    labels: Record<string, string>,
+    value: number,
+    loss?: { lost: number; expected: number },
+  ): void {
+    let list = this.observations.get(metric);
+    if (list === undefined) {
+      list = [];
+      this.observations.set(metric, list);
+    }
+    list.push({ t, participant, track, labels, value, ...(loss ?? {}) });
+  }
+
+  private select(metric: string, selection: Selection): Observation[] {
+    const where = Object.entries(selection.where ?? {});
+    const from = selection.fromMs ?? -Infinity;
+    return (this.observations.get(metric) ?? []).filter(
+      (o) => o.t >= from && where.every(([k, v]) => o.labels[k] === v),
+    );
+  }
+
+  /** The values a percentile, min, max or mean over `population` is taken from. */
+  distribution(metric: string, population: Population, selection: Selection = {}): Distribution {
+    const obs = this.select(metric, selection);
+    const reducer = REDUCERS[metric] ?? "mean";
+    if (population === "windows") {
+      return { population, n: obs.length, values: obs.map((o) => o.value) };
+    }
+    const groups = new Map<string, Observation[]>();
+    for (const [i, o] of obs.entries()) {
+      // events (joins, first frames) carry no track key: each is its own track-level observation
+      const key =
+        population === "participants" ? o.participant : `${o.participant}#${o.track ?? `event-${i}`}`;
+      const group = groups.get(key);
+      if (group === undefined) groups.set(key, [o]);
+      else group.push(o);
+    }
+    const values: number[] = [];
+    for (const group of groups.values()) {
+      const v = reduce(group, reducer);
+      if (v !== undefined) values.push(v);
+    }
+    return { population, n: values.length, values };
+  }
+
+  /** A counter's total over the selection (events after warm-up, matching labels). */
+  count(metric: string, selection: Selection = {}): { n: number; total: number } {
+    const obs = this.select(metric, selection);
+    return { n: obs.length, total: obs.reduce((a, o) => a + o.value, 0) };
+  }
+
+  /** A counter's total per second, over the evaluated part of the run. */
+  rate(metric: string, selection: Selection = {}): { n: number; perSecond: number | undefined } {
+    const { n, total } = this.count(metric, selection);
+    const from = selection.fromMs ?? this.startMs;
+    const to = this.endMs ?? Date.now();
+    const seconds = from !== undefined ? (to - from) / 1000 : undefined;
+    return { n, perSecond: seconds !== undefined && seconds > 0 ? total / seconds : undefined };
+  }
+
+  /** p50/p95/p99/min/max/avg of a distribution, for the summary table. */
+  figure(
+    metric: string,
+    population: Population,
+    selection: Selection = {},
+  ): {
+    n: number;
+    p50: number | undefined;
+    p95: number | undefined;
+    p99: number | undefined;
+    min: number | undefined;
+    max: number | undefined;
+    avg: number | undefined;
+  } {
+    const d = this.distribution(metric, population, selection);
+    const [p50, p95, p99] = percentiles(d.values, [50, 95, 99], population);
+    const s = summarize(d.values, population);
+    return { n: d.n, p50: p50?.value, p95: p95?.value, p99: p99?.value, min: s.min, max: s.max, avg: s.avg };
+  }
+}
+
+function reduce(group: readonly Observation[], reducer: Reducer): number | undefined {
+  switch (reducer) {
+    case "ratio-of-sums": {
+      const lost = group.reduce((a, o) => a + (o.lost ?? 0), 0);
+      const expected = group.reduce((a, o) => a + (o.expected ?? 0), 0);
+      return expected > 0 ? lost / expected : undefined;
+    }
+    case "max":
+      return Math.max(...group.map((o) => o.value));
+    case "mean":
+      return group.reduce((a, o) => a + o.value, 0) / group.length;
+  }
+}

@@ -1,0 +1,294 @@
+import {
+  catalog,
+  metricByName,
+  parseDuration,
+  suggestMetric,
+  type MetricDefinition,
+  type MetricThreshold,
+} from "@livekit-swarm/spec";
+import type { Population } from "./statistics.js";
+
+export type Op = "<" | "<=" | ">" | ">=" | "==" | "!=";
+export type Severity = "warn" | "fail";
+
+/**
+ * One quality threshold: `aggregation(metric{where}) over population  op  value`. Evaluated in-process
+ * from raw observations (exact quantiles), or through PromQL for sharded runs.
+ */
+export interface Threshold {
+  /** As written, for messages and reports. */
+  readonly text: string;
+  readonly metric: string;
+  /** Label equality filters, e.g. kind=video. */
+  readonly where: Readonly<Record<string, string>>;
+  /** p0..p100 as `p95`, or max, min, avg, count, rate. */
+  readonly aggregation: string;
+  /** Whose values a percentile or mean is over; undefined for count and rate. */
+  readonly population: Population | undefined;
+  readonly op: Op;
+  /** In the metric's base unit (ratio, seconds, bytes; count per second for rate). */
+  readonly value: number;
+  readonly severity: Severity;
+  /** Fewer observations than this fail the threshold: no data never passes. */
+  readonly minSamples: number;
+  /** Observations from the first `warmupMs` of the run are left out. */
+  readonly warmupMs: number | undefined;
+  /** Abort the run once the threshold has been breached for this long (fail severity only). */
+  readonly abortAfterMs: number | undefined;
+}
+
+/** A malformed threshold: the message quotes the text and says what to write instead. */
+export class ThresholdError extends Error {
+  override readonly name = "ThresholdError";
+  readonly reason = "threshold";
+  constructor(
+    readonly text: string,
+    problem: string,
+  ) {
+    super(`threshold "${text}": ${problem}`);
+  }
+  toJSON(): { name: string; reason: string; text: string; message: string } {
+    return { name: this.name, reason: this.reason, text: this.text, message: this.message };
+  }
+}
+
+const OPS: readonly Op[] = ["<=", ">=", "==", "!=", "<", ">"];
+const POPULATIONS: readonly Population[] = ["participants", "tracks", "windows"];
+const TIME_UNITS: Readonly<Record<string, number>> = { us: 1e-6, µs: 1e-6, ms: 1e-3, s: 1, m: 60, h: 3600 };
+const RATE_UNITS: Readonly<Record<string, number>> = {
+  "B/s": 1,
+  "kB/s": 1e3,
+  "MB/s": 1e6,
+  bps: 1 / 8,
+  kbps: 1e3 / 8,
+  Mbps: 1e6 / 8,
+};
+const EXAMPLE = 'e.g. "lkswarm_inbound_loss_ratio{kind=video} p95 over participants < 2%"';
+
+function grammar(): string {
+  return `write METRIC[{label=value,...}] AGGREGATION [over participants|tracks|windows] OP VALUE [severity=warn] [min_samples=N] [warmup=30s] [abort=20s], ${EXAMPLE}`;
+}
+
+/** Parses one threshold expression; every problem is a ThresholdError naming the text and the fix. */
+export function parseThreshold(text: string): Threshold {
+  const source = text.trim();
+  const fail = (problem: string): never => {
+    throw new ThresholdError(source, problem);
+  };
+  const match = /^([A-Za-z_:][A-Za-z0-9_:]*)(\{[^}]*\})?\s+(.*)$/.exec(source);
+  if (match === null) return fail(`expected a metric name first; ${grammar()}`);
+  const name = match[1] ?? "";
+  const metric = metricByName(name);
+  if (metric === undefined) {
+    const suggestions = suggestMetric(name);
+    return fail(
+      `unknown metric ${name}${suggestions.length > 0 ? ` (did you mean ${suggestions.join(" or ")}?)` : ""}; the metrics are listed in packages/spec/README.md`,
+    );
+  }
+  if (metric.source !== "swarm") {
+    return fail(
+      `${name} is a LiveKit server metric: gate it with \`swarm gate --prometheus URL\`, not in-process`,
+    );
+  }
+  const where = parseWhere(match[2], metric, fail);
+  const words = (match[3] ?? "").split(/\s+/).filter((w) => w !== "");
+
+  const aggregation = words.shift() ?? fail(`expected an aggregation after ${name}; ${grammar()}`);
+  validateAggregation(aggregation, metric, fail);
+  let population: Population | undefined;
+  if (words[0] === "over") {
+    words.shift();
+    const pop = words.shift();
+    if (pop === undefined || !(POPULATIONS as readonly string[]).includes(pop)) {
+      return fail(`expected "over participants", "over tracks" or "over windows", got "over ${pop ?? ""}"`);
+    }
+    if (aggregation === "count" || aggregation === "rate") {
+      return fail(`${aggregation} sums every event: drop "over ${pop}"`);
+    }
+    population = pop as Population;
+  } else if (aggregation !== "count" && aggregation !== "rate") {
+    population = defaultPopulation(metric);
+  }
+
+  // the comparison may be written with or without spaces: "< 2%", "<2%"
+  const rest = words.join(" ");
+  const cmp = /^(<=|>=|==|!=|<|>)\s*(\S+)(.*)$/.exec(rest);
+  if (cmp === null)
+    return fail(`expected a comparison (${OPS.join(" ")}) and a value after "${aggregation}"; ${grammar()}`);
+  const op = cmp[1] as Op;
+  const value = parseValue(cmp[2] ?? "", metric, aggregation, fail);
+
+  let severity: Severity = "fail";
+  let minSamples = 1;
+  let warmupMs: number | undefined;
+  let abortAfterMs: number | undefined;
+  for (const option of (cmp[3] ?? "").split(/\s+/).filter((w) => w !== "")) {
+    const [key, val] = option.split("=", 2) as [string, string | undefined];
+    if (val === undefined || val === "")
+      return fail(`option "${option}": expected key=value (severity, min_samples, warmup, abort)`);
+    switch (key) {
+      case "severity":
+        if (val !== "warn" && val !== "fail") return fail(`severity: expected warn or fail, got "${val}"`);
+        severity = val;
+        break;
+      case "min_samples":
+        if (!/^\d+$/.test(val) || Number(val) < 1)
+          return fail(`min_samples: expected a whole number of at least 1, got "${val}"`);
+        minSamples = Number(val);
+        break;
+      case "warmup":
+        warmupMs = duration(val, "warmup", fail);
+        break;
+      case "abort":
+        abortAfterMs = duration(val, "abort", fail);
+        break;
+      default:
+        return fail(`unknown option "${key}": expected severity, min_samples, warmup or abort`);
+    }
+  }
+  if (abortAfterMs !== undefined && severity === "warn")
+    return fail("abort applies to fail thresholds only: drop severity=warn or abort=");
+  return {
+    text: source,
+    metric: name,
+    where,
+    aggregation,
+    population,
+    op,
+    value,
+    severity,
+    minSamples,
+    warmupMs,
+    abortAfterMs,
+  };
+}
+
+function parseWhere(
+  block: string | undefined,
+  metric: MetricDefinition,
+  fail: (problem: string) => never,
+): Record<string, string> {
+  const where: Record<string, string> = {};
+  if (block === undefined) return where;
+  const inner = block.slice(1, -1).trim();
+  if (inner === "") return where;
+  for (const part of inner.split(",")) {
+    const m = /^\s*([a-z_]+)\s*=\s*"?([^"]*)"?\s*$/.exec(part);
+    if (m === null) return fail(`label filter "${part.trim()}": expected label=value, e.g. {kind=video}`);
+    const label = m[1] ?? "";
+    const allowed = [...metric.labels, ...(metric.source === "swarm" ? metric.optInLabels : [])].filter(
+      (l) => l !== "scenario" && l !== "run_id",
+    );
+    if (!(allowed as readonly string[]).includes(label)) {
+      return fail(
+        `${metric.name} has no label "${label}"${allowed.length > 0 ? `; its labels are ${allowed.join(", ")}` : " to filter on"}`,
+      );
+    }
+    where[label] = m[2] ?? "";
+  }
+  return where;
+}
+
+function validateAggregation(
+  aggregation: string,
+  metric: MetricDefinition,
+  fail: (problem: string) => never,
+): void {
+  const isPercentile = /^p(\d{1,2}(\.\d+)?|100)$/.test(aggregation);
+  const known = isPercentile || ["max", "min", "avg", "count", "rate"].includes(aggregation);
+  if (!known)
+    return fail(
+      `unknown aggregation "${aggregation}": expected p50, p95, p99 (any pNN), max, min, avg, count or rate`,
+    );
+  if (metric.type === "counter" && aggregation !== "count" && aggregation !== "rate") {
+    return fail(`${metric.name} is a counter: use count (total) or rate (per second), not ${aggregation}`);
+  }
+  if (metric.type === "gauge") {
+    return fail(
+      `${metric.name} is a gauge of the live swarm: gate it through Prometheus (\`swarm gate --prometheus\`)`,
+    );
+  }
+  if (metric.type === "histogram" && aggregation === "rate") {
+    return fail(`rate needs a counter; for ${metric.name} use a percentile, max, min, avg or count`);
+  }
+}
+
+/** The catalog's population for the metric's default threshold, else each metric's natural one. */
+function defaultPopulation(metric: MetricDefinition): Population {
+  const fromCatalog = metric.thresholds?.find(
+    (t: MetricThreshold) => t.aggregation !== "count" && t.aggregation !== "rate",
+  );
+  if (fromCatalog !== undefined) return fromCatalog.population;
+  return /join|reconnect/.test(metric.name) ? "participants" : "windows";
+}
+
+function parseValue(
+  token: string,
+  metric: MetricDefinition,
+  aggregation: string,
+  fail: (problem: string) => never,
+): number {
+  const m = /^(-?\d+(?:\.\d+)?)([A-Za-zµ%/]*)$/.exec(token);
+  if (m === null) return fail(`value "${token}": expected a number with an optional unit (2%, 30ms, 1.5s)`);
+  const n = Number(m[1]);
+  const unit = m[2] ?? "";
+  if (unit === "") return n;
+  if (aggregation === "count") return fail(`count is a number of events: write ${n}, not ${token}`);
+  if (unit === "%") {
+    if (metric.unit !== "ratio" && metric.unit !== "percent")
+      return fail(`% applies to ratio metrics; ${metric.name} is in ${metric.unit}`);
+    return metric.unit === "percent" ? n : n / 100;
+  }
+  if (unit in TIME_UNITS) {
+    if (metric.unit !== "seconds")
+      return fail(`${unit} applies to time metrics; ${metric.name} is in ${metric.unit}`);
+    return n * (TIME_UNITS[unit] ?? 1);
+  }
+  if (unit in RATE_UNITS) {
+    if (metric.unit !== "bytes" || aggregation !== "rate")
+      return fail(`${unit} applies to the rate of a bytes counter`);
+    return n * (RATE_UNITS[unit] ?? 1);
+  }
+  return fail(`unknown unit "${unit}" in "${token}": use %, us, ms, s, m, h, or B/s, kB/s, kbps, Mbps`);
+}
+
+function duration(text: string, key: string, fail: (problem: string) => never): number {
+  try {
+    return parseDuration(text);
+  } catch (err) {
+    return fail(`${key}: ${err instanceof Error ? err.message : String(err)}`);
+  }
+}
+
+/** The catalog's default thresholds (`--gate default`), written out as expressions. */
+export function defaultThresholds(): Threshold[] {
+  const out: Threshold[] = [];
+  for (const m of catalog) {
+    if (m.source !== "swarm") continue;
+    for (const t of m.thresholds ?? []) {
+      const over = t.aggregation === "count" || t.aggregation === "rate" ? "" : ` over ${t.population}`;
+      if (t.fail !== undefined)
+        out.push(parseThreshold(`${m.name} ${t.aggregation}${over} ${t.op} ${t.fail}`));
+      if (t.warn !== undefined)
+        out.push(parseThreshold(`${m.name} ${t.aggregation}${over} ${t.op} ${t.warn} severity=warn`));
+    }
+  }
+  return out;
+}
+
+export function compare(observed: number, op: Op, limit: number): boolean {
+  switch (op) {
+    case "<":
+      return observed < limit;
+    case "<=":
+      return observed <= limit;
+    case ">":
+      return observed > limit;
+    case ">=":
+      return observed >= limit;
+    case "==":
+      return observed === limit;
+    case "!=":
+      return observed !== limit;
+  }
+}
