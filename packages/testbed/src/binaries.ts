@@ -6,8 +6,12 @@ import { TestbedError } from "./errors.js";
 /** Pinned by scripts/setup; the testbed refuses nothing else silently, it reports what it found. */
 export const LIVEKIT_SERVER_VERSION = "1.13.5";
 
-/** The repository's tools folder, where scripts/setup installs livekit-server (from src/ or dist/). */
-export const TOOLS_BIN = fileURLToPath(new URL("../../../.tools/bin", import.meta.url));
+/**
+ * Where scripts/setup installs livekit-server: LIVEKIT_SWARM_TOOLS, else the repository's .tools/bin
+ * (resolved from src/ or dist/ alike).
+ */
+export const TOOLS_BIN =
+  process.env.LIVEKIT_SWARM_TOOLS ?? fileURLToPath(new URL("../../../.tools/bin", import.meta.url));
 
 function isExecutable(path: string): boolean {
   try {

@@ -1,0 +1,33 @@
+import { execFileSync, spawnSync } from "node:child_process";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { describe, expect, it } from "vitest";
+
+const SETUP = fileURLToPath(new URL("../../../scripts/setup", import.meta.url));
+
+describe("scripts/setup", () => {
+  it("is idempotent: a second run finds everything in place and changes nothing", () => {
+    const out = execFileSync("bash", [SETUP], { encoding: "utf8" });
+    expect(out).toContain("setup: everything is in place (livekit-server v1.13.5");
+  });
+
+  it("without Go it names what is missing and how to get it, and still succeeds", () => {
+    const tools = mkdtempSync(join(tmpdir(), "swarm-tools-"));
+    // PATH without the Go toolchain; an empty tools folder, so livekit-server is missing
+    const path = (process.env.PATH ?? "")
+      .split(":")
+      .filter((d) => !d.includes("go"))
+      .join(":");
+    const result = spawnSync("bash", [SETUP], {
+      encoding: "utf8",
+      env: { ...process.env, PATH: path, LIVEKIT_SWARM_TOOLS: tools },
+    });
+    expect(result.status, result.stderr).toBe(0);
+    expect(result.stdout).toContain(
+      `setup: MISSING livekit-server v1.13.5: install Go 1.24+ and run this again, or put the binary at ${tools}/livekit-server (or set LIVEKIT_SERVER_BIN)`,
+    );
+    expect(result.stdout).toContain("the parts that need these will say so when used");
+  });
+});
