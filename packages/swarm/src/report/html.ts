@@ -17,14 +17,20 @@ interface Series {
 }
 
 /** A line chart over run time; gaps (undefined) break the line rather than drawing zeros. */
-function lineChart(title: string, series: readonly Series[], format: (v: number) => string): string {
+function lineChart(
+  title: string,
+  series: readonly Series[],
+  format: (v: number) => string,
+  minTop = 0,
+): string {
   const xs = series.flatMap((s) => s.points.map(([x]) => x));
   const ys = series.flatMap((s) => s.points.map(([, y]) => y).filter((y): y is number => y !== undefined));
   if (xs.length === 0 || ys.length === 0)
     return `<figure><figcaption>${escapeHtml(title)}</figcaption><p class="empty">no data</p></figure>`;
   const x0 = Math.min(...xs);
   const x1 = Math.max(...xs, x0 + 1);
-  const y1 = Math.max(...ys) * 1.1 || 1;
+  // a floor on the scale: 0.3% loss on a 0-100% axis would be a flat line
+  const y1 = Math.max(Math.max(...ys) * 1.1, minTop) || 1;
   const sx = (x: number): number => PAD.left + ((x - x0) / (x1 - x0)) * (W - PAD.left - PAD.right);
   const sy = (y: number): number => H - PAD.bottom - (y / y1) * (H - PAD.top - PAD.bottom);
   const paths = series.map((s) => {
@@ -118,6 +124,7 @@ ${lineChart(
     { name: "video", color: "#4a7bd0", points: pick(t, (p) => p.lossVideo) },
   ],
   ratio,
+  0.05,
 )}
 ${lineChart("Jitter p95 over track-windows", [{ name: "jitter p95", color: "#8a4ad0", points: pick(t, (p) => p.jitterP95S) }], seconds)}
 ${lineChart(
