@@ -1,1 +1,3 @@
-export {};
+export { DEFAULT_JOB, SwarmExporter, type ExporterOptions } from "./exporter.js";
+export { ExporterError, type ExporterErrorReason } from "./errors.js";
+export type { MetricsServer, ServeOptions } from "./serve.js";

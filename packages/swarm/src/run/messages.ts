@@ -42,6 +42,8 @@ export interface MediaPlan {
   /** Publishers each subscriber subscribes to at most (a layout cap); undefined: all. */
   readonly subscribeLimit?: number;
   readonly data?: { readonly intervalMs: number };
+  /** Rejoin a participant that was disconnected or failed to join (the canary), with backoff. */
+  readonly rejoin?: boolean;
 }
 
 export interface WorkerPlan {

@@ -43,7 +43,7 @@ async function token(plan: WorkerPlan, p: ParticipantPlan): Promise<string> {
 class Worker {
   private readonly participants: NativeParticipant[] = [];
   private readonly timers: NodeJS.Timeout[] = [];
-  private readonly videoSources: { source: VideoSource; pattern: TestPattern }[] = [];
+  private videoSources: { source: VideoSource; pattern: TestPattern; owner: NativeParticipant }[] = [];
   private stopping = false;
 
   constructor(
@@ -81,12 +81,13 @@ class Worker {
     }
   }
 
-  private async join(p: ParticipantPlan): Promise<void> {
+  private async join(p: ParticipantPlan, attempt = 0): Promise<void> {
     if (this.stopping) return;
     const participant = new NativeParticipant(
       this.rtc,
       p,
       (event) => {
+        if (event.type === "disconnected") this.scheduleRejoin(p, participant, 0);
         send({
           type: "event",
           t: Date.now(),
@@ -101,8 +102,26 @@ class Worker {
     );
     this.participants.push(participant);
     const joined = await participant.join(this.plan.url, await token(this.plan, p));
+    if (!joined) this.scheduleRejoin(p, participant, attempt + 1);
     if (!joined || this.isStopping()) return;
     await this.publish(participant, p);
+  }
+
+  /**
+   * With `rejoin` (the canary), a participant that was disconnected or could not join comes back
+   * as a fresh one: 1 s after a disconnect, then backing off to 30 s while joins keep failing.
+   */
+  private scheduleRejoin(p: ParticipantPlan, gone: NativeParticipant, failures: number): void {
+    if (this.plan.media.rejoin !== true || this.stopping) return;
+    const index = this.participants.indexOf(gone);
+    if (index >= 0) this.participants.splice(index, 1);
+    this.videoSources = this.videoSources.filter((v) => v.owner !== gone);
+    const delayMs = Math.min(30_000, 1000 * 2 ** failures);
+    this.timers.push(
+      setTimeout(() => {
+        void this.join(p, failures);
+      }, delayMs),
+    );
   }
 
   private async publish(participant: NativeParticipant, p: ParticipantPlan): Promise<void> {
@@ -149,6 +168,7 @@ class Worker {
         this.videoSources.push({
           source,
           pattern: new TestPattern({ width, height }, fps, p.publisherIndex),
+          owner: participant,
         });
       }
     } catch (err) {

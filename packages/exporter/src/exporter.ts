@@ -1,0 +1,327 @@
+import type {
+  EventContext,
+  Kind,
+  ParticipantEvent,
+  Role,
+  RunObserver,
+  WindowSample,
+} from "@livekit-swarm/spec";
+import { Pushgateway, Registry } from "prom-client";
+import {
+  CatalogGauge,
+  CatalogMetrics,
+  type CatalogCounter,
+  type CatalogHistogram,
+  type LabelName,
+  type LabelSet,
+} from "./catalog-metrics.js";
+import { ExporterError, describeError } from "./errors.js";
+import { FreeTextLabel } from "./label-values.js";
+import { Roster, connectionStates, type ConnectionState, type QualityTime } from "./roster.js";
+import { serveMetrics, type MetricsServer, type ServeOptions } from "./serve.js";
+import { inboundCounts, outboundCounts, totalsByKind } from "./window-totals.js";
+
+export interface ExporterOptions {
+  /** Label value. */
+  readonly scenario: string;
+  /** Label value. */
+  readonly runId: string;
+  /** Adds room and participant labels where the catalog allows them (optInLabels): small runs only. */
+  readonly perParticipant?: boolean;
+}
+
+export const DEFAULT_JOB = "lkswarm";
+/** A Pushgateway that accepts the connection and never answers must not hold the end of a run. */
+const PUSH_TIMEOUT_MS = 10_000;
+const KINDS: readonly Kind[] = ["audio", "video"];
+/** Labels every event and sample supplies; metrics labelled only by these (and kind) are created at 0. */
+const SUBJECT_LABELS: ReadonlySet<LabelName> = new Set([
+  "scenario",
+  "run_id",
+  "worker",
+  "role",
+  "kind",
+  "room",
+  "participant",
+]);
+
+/** Who an event or a sample is about; `EventContext` and `WindowSample` both are one. */
+interface Subject {
+  readonly room: string;
+  readonly participant: string;
+  readonly role: Role;
+  readonly worker: number;
+}
+
+function instruments(catalog: CatalogMetrics) {
+  return {
+    participants: catalog.gauge("lkswarm_participants"),
+    joinDuration: catalog.histogram("lkswarm_join_duration_seconds"),
+    joinFailures: catalog.counter("lkswarm_join_failures_total"),
+    disconnects: catalog.counter("lkswarm_disconnects_total"),
+    reconnects: catalog.counter("lkswarm_reconnects_total"),
+    reconnectDuration: catalog.histogram("lkswarm_reconnect_duration_seconds"),
+    firstPacket: catalog.histogram("lkswarm_time_to_first_packet_seconds"),
+    firstFrame: catalog.histogram("lkswarm_time_to_first_frame_seconds"),
+    packetsExpected: catalog.counter("lkswarm_inbound_packets_expected_total"),
+    packetsLost: catalog.counter("lkswarm_inbound_packets_lost_total"),
+    lossRatio: catalog.histogram("lkswarm_inbound_loss_ratio"),
+    jitter: catalog.histogram("lkswarm_inbound_jitter_seconds"),
+    roundTripTime: catalog.histogram("lkswarm_round_trip_time_seconds"),
+    inboundNack: catalog.counter("lkswarm_inbound_nack_total"),
+    inboundPli: catalog.counter("lkswarm_inbound_pli_total"),
+    inboundFir: catalog.counter("lkswarm_inbound_fir_total"),
+    outboundNack: catalog.counter("lkswarm_outbound_nack_total"),
+    outboundPli: catalog.counter("lkswarm_outbound_pli_total"),
+    outboundFir: catalog.counter("lkswarm_outbound_fir_total"),
+    inboundBytes: catalog.counter("lkswarm_inbound_bytes_total"),
+    outboundBytes: catalog.counter("lkswarm_outbound_bytes_total"),
+    framesDecoded: catalog.counter("lkswarm_inbound_frames_decoded_total"),
+    framesDropped: catalog.counter("lkswarm_inbound_frames_dropped_total"),
+    freezes: catalog.counter("lkswarm_inbound_freezes_total"),
+    freezeSeconds: catalog.counter("lkswarm_inbound_freeze_seconds_total"),
+    concealedSamples: catalog.counter("lkswarm_inbound_audio_concealed_samples_total"),
+    audioSamples: catalog.counter("lkswarm_inbound_audio_samples_total"),
+    qualityChanges: catalog.counter("lkswarm_connection_quality_changes_total"),
+    qualitySeconds: catalog.counter("lkswarm_connection_quality_seconds_total"),
+    latency: catalog.histogram("lkswarm_end_to_end_latency_seconds"),
+    dataSent: catalog.counter("lkswarm_data_messages_sent_total"),
+    dataReceived: catalog.counter("lkswarm_data_messages_received_total"),
+  };
+}
+
+/**
+ * Turns a running swarm's events and window samples into the catalog's `lkswarm_*` metrics, in its
+ * own registry, for scraping (`serve`), pushing (`push`) or a final dump (`metrics`).
+ */
+export class SwarmExporter implements RunObserver {
+  readonly registry = new Registry();
+  private readonly m: ReturnType<typeof instruments>;
+  /** Metrics whose every label an event or sample supplies: created at 0 when a subject first shows up. */
+  private readonly createdEarly: readonly (CatalogCounter | CatalogHistogram)[];
+  private readonly subjectsSeen = new Set<string>();
+  private readonly roster = new Roster();
+  /** Participants per state, per lkswarm_participants series group (its labels without `state`). */
+  private readonly stateCounts = new Map<string, Record<ConnectionState, number>>();
+  private readonly joinFailureReasons = new FreeTextLabel();
+  private readonly disconnectReasons = new FreeTextLabel();
+  private readonly qualities = new FreeTextLabel();
+
+  constructor(private readonly options: ExporterOptions) {
+    const catalog = new CatalogMetrics(this.registry, options.perParticipant ?? false);
+    this.m = instruments(catalog);
+    this.createdEarly = catalog
+      .all()
+      .filter(
+        (metric): metric is CatalogCounter | CatalogHistogram =>
+          !(metric instanceof CatalogGauge) && metric.labelNames.every((name) => SUBJECT_LABELS.has(name)),
+      );
+  }
+
+  onEvent(context: EventContext, event: ParticipantEvent): void {
+    const subject = this.subject(context);
+    const m = this.m;
+    switch (event.type) {
+      case "joined":
+        m.joinDuration.observe(subject, event.joinS);
+        this.moveTo(context, subject, "connected");
+        break;
+      case "join-failed":
+        m.joinFailures.add({ ...subject, reason: this.joinFailureReasons.valueOf(event.reason) }, 1);
+        this.moveTo(context, subject, "failed");
+        break;
+      case "first-packet":
+        m.firstPacket.observe({ ...subject, kind: event.kind }, event.afterJoinStartS);
+        break;
+      case "first-frame":
+        // the catalog's first-frame histogram is about video; audio has first-packet instead
+        if (event.kind === "video") m.firstFrame.observe(subject, event.afterJoinStartS);
+        break;
+      case "reconnecting":
+        if (this.moveTo(context, subject, "reconnecting") !== "reconnecting") m.reconnects.add(subject, 1);
+        break;
+      case "reconnected":
+        m.reconnectDuration.observe(subject, event.durationS);
+        this.moveTo(context, subject, "connected");
+        break;
+      case "disconnected":
+        m.disconnects.add({ ...subject, reason: this.disconnectReasons.valueOf(event.reason) }, 1);
+        this.moveTo(context, subject, "disconnected");
+        break;
+      case "quality": {
+        const quality = this.qualities.valueOf(event.quality);
+        m.qualityChanges.add({ ...subject, quality }, 1);
+        this.addQualityTime(
+          subject,
+          this.roster.changeQuality(context.room, context.participant, quality, context.t),
+        );
+        break;
+      }
+      case "track-subscribed":
+        break;
+    }
+  }
+
+  onSample(sample: WindowSample): void {
+    const subject = this.subject(sample);
+    const m = this.m;
+    const byKind: Record<Kind, LabelSet> = {
+      audio: { ...subject, kind: "audio" },
+      video: { ...subject, kind: "video" },
+    };
+    const inbound = totalsByKind(sample.inbound, inboundCounts);
+    for (const kind of KINDS) {
+      const totals = inbound[kind];
+      if (totals.tracks === 0) continue;
+      const labels = byKind[kind];
+      m.packetsExpected.add(labels, totals.expected);
+      m.packetsLost.add(labels, totals.lost);
+      m.inboundBytes.add(labels, totals.bytes);
+      m.inboundNack.add(labels, totals.nack);
+      // one observation per participant, window and kind, over the sum of that kind's tracks
+      if (totals.expected > 0) m.lossRatio.observe(labels, totals.lost / totals.expected);
+    }
+    const { video, audio } = inbound;
+    // the catalog has these per video or per audio track only, without a kind label
+    if (video.tracks > 0) {
+      m.inboundPli.add(subject, video.pli);
+      m.inboundFir.add(subject, video.fir);
+      m.framesDecoded.add(subject, video.framesDecoded);
+      m.framesDropped.add(subject, video.framesDropped);
+      m.freezes.add(subject, video.freezes);
+      m.freezeSeconds.add(subject, video.freezeS);
+    }
+    if (audio.tracks > 0) {
+      m.concealedSamples.add(subject, audio.concealedSamples);
+      m.audioSamples.add(subject, audio.totalSamples);
+    }
+    for (const track of sample.inbound) {
+      // a track that received nothing in the window reports the jitter it last had, not a measurement
+      if (track.jitterS !== undefined && track.received > 0) {
+        m.jitter.observe(byKind[track.kind], track.jitterS);
+      }
+    }
+    const outbound = totalsByKind(sample.outbound, outboundCounts);
+    for (const kind of KINDS) {
+      const totals = outbound[kind];
+      if (totals.tracks === 0) continue;
+      m.outboundBytes.add(byKind[kind], totals.bytes);
+      m.outboundNack.add(byKind[kind], totals.nack);
+    }
+    // PLI and FIR ask for a video keyframe; the catalog's counters have no kind label
+    if (outbound.video.tracks > 0) {
+      m.outboundPli.add(subject, outbound.video.pli);
+      m.outboundFir.add(subject, outbound.video.fir);
+    }
+    if (sample.rttS !== undefined) m.roundTripTime.observe(subject, sample.rttS);
+    // one observation per window, of the window's median: the gate's latency figure is over windows too
+    if (sample.latencyS !== undefined && sample.latencyS.n > 0) {
+      m.latency.observe(byKind.video, sample.latencyS.p50);
+    }
+    m.dataSent.add(subject, sample.dataSent);
+    m.dataReceived.add(subject, sample.dataReceived);
+    this.addQualityTime(subject, this.roster.advance(sample.room, sample.participant, sample.t));
+  }
+
+  /** Starts serving GET /metrics on host:port (default host 127.0.0.1; port 0 = pick). */
+  serve(options: ServeOptions): Promise<MetricsServer> {
+    return serveMetrics(this.registry, options);
+  }
+
+  /** Pushes the current values to a Pushgateway (job name given), grouping by run_id. */
+  async push(gatewayUrl: string, job: string = DEFAULT_JOB): Promise<void> {
+    const where = gatewayAddress(gatewayUrl);
+    if (job.trim() === "") {
+      throw new ExporterError("push-failed", "cannot push metrics: the job name is empty - pass a job name");
+    }
+    const gateway = new Pushgateway(gatewayUrl, { timeout: PUSH_TIMEOUT_MS }, this.registry);
+    try {
+      await gateway.pushAdd({ jobName: job, groupings: { run_id: this.options.runId } });
+    } catch (err) {
+      throw new ExporterError(
+        "push-failed",
+        `cannot push metrics to ${where}: ${describeError(err)} - is the Pushgateway running at that address?`,
+        { cause: err },
+      );
+    }
+  }
+
+  /** The exposition text (for tests and for a final dump to a file). */
+  metrics(): Promise<string> {
+    return this.registry.metrics();
+  }
+
+  /** The label values an event or sample offers; the first sighting creates its series at 0. */
+  private subject(who: Subject): LabelSet {
+    const labels: LabelSet = {
+      scenario: this.options.scenario,
+      run_id: this.options.runId,
+      worker: String(who.worker),
+      role: who.role,
+      room: who.room,
+      participant: who.participant,
+    };
+    const key = this.options.perParticipant
+      ? [labels.worker, labels.role, labels.room, labels.participant].join("\u0000")
+      : `${labels.worker}\u0000${labels.role}`;
+    if (!this.subjectsSeen.has(key)) {
+      this.subjectsSeen.add(key);
+      for (const metric of this.createdEarly) {
+        if (!metric.labelNames.includes("kind")) metric.ensure(labels);
+        else for (const kind of KINDS) metric.ensure({ ...labels, kind });
+      }
+    }
+    return labels;
+  }
+
+  /** Moves a participant to `state` and recounts lkswarm_participants; returns the state it left. */
+  private moveTo(
+    context: EventContext,
+    subject: LabelSet,
+    state: ConnectionState,
+  ): ConnectionState | undefined {
+    const { previous, closed } = this.roster.move(context.room, context.participant, state, context.t);
+    this.addQualityTime(subject, closed);
+    if (previous === state) return previous;
+    const gauge = this.m.participants;
+    const group = gauge.keyOf(subject, ["state"]);
+    let counts = this.stateCounts.get(group);
+    if (counts === undefined) {
+      counts = { connected: 0, reconnecting: 0, disconnected: 0, failed: 0 };
+      this.stateCounts.set(group, counts);
+      for (const s of connectionStates) gauge.set({ ...subject, state: s }, 0);
+    }
+    if (previous !== undefined) {
+      counts[previous] = Math.max(0, counts[previous] - 1);
+      gauge.set({ ...subject, state: previous }, counts[previous]);
+    }
+    counts[state] += 1;
+    gauge.set({ ...subject, state }, counts[state]);
+    return previous;
+  }
+
+  private addQualityTime(subject: LabelSet, time: QualityTime | undefined): void {
+    if (time !== undefined) this.m.qualitySeconds.add({ ...subject, quality: time.quality }, time.seconds);
+  }
+}
+
+/** The gateway's address for messages: without credentials a URL may carry. */
+function gatewayAddress(gatewayUrl: string): string {
+  let url: URL;
+  try {
+    url = new URL(gatewayUrl);
+  } catch {
+    // not echoed: a URL the parser rejects may still hold a password
+    throw new ExporterError(
+      "push-failed",
+      "cannot push metrics: the Pushgateway address is not a URL - pass it with its scheme, e.g. http://127.0.0.1:9091",
+    );
+  }
+  if (url.protocol !== "http:" && url.protocol !== "https:") {
+    throw new ExporterError(
+      "push-failed",
+      `cannot push metrics: "${url.protocol}" is not http or https - pass the Pushgateway's address with its scheme, e.g. http://127.0.0.1:9091`,
+    );
+  }
+  return `${url.origin}${url.pathname === "/" ? "" : url.pathname}`;
+}
