@@ -346,18 +346,18 @@ describe("SwarmExporter", () => {
       expect(counters("1", "video")).toEqual([0, 0]);
     });
 
-    it("observes loss per participant per window and kind, summing that kind's tracks", async () => {
+    it("observes loss per track per window, as the catalog and the gate's windows define it", async () => {
       const m = await read;
       const name = "lkswarm_inbound_loss_ratio";
-      // window 1: audio 5/250 = 0.02 exactly on the GOOD boundary, video (20 + 0)/(1000 + 1000) = 0.01;
-      // window 2: no loss on either kind
+      // window 1: audio 5/250 = 0.02 exactly on the GOOD boundary; video tracks 20/1000 = 0.02 and 0/1000;
+      // window 2: one track of each kind, no loss
       expect(m.value(`${name}_count`, { worker: "0", kind: "audio" })).toBe(2);
       expect(m.buckets(name, { worker: "0", kind: "audio" })).toMatchObject({ "0": 1, "0.01": 1, "0.02": 2 });
-      expect(m.value(`${name}_count`, { worker: "0", kind: "video" })).toBe(2);
+      expect(m.value(`${name}_count`, { worker: "0", kind: "video" })).toBe(3);
       expect(m.buckets(name, { worker: "0", kind: "video" })).toMatchObject({
-        "0": 1,
-        "0.005": 1,
+        "0": 2,
         "0.01": 2,
+        "0.02": 3,
       });
       expect(m.buckets(name, { worker: "1", kind: "audio" })).toMatchObject({ "0.5": 0, "1": 1 });
       // worker 1 received no video: no window with expected > 0, no observation

@@ -178,8 +178,6 @@ export class SwarmExporter implements RunObserver {
       m.packetsLost.add(labels, totals.lost);
       m.inboundBytes.add(labels, totals.bytes);
       m.inboundNack.add(labels, totals.nack);
-      // one observation per participant, window and kind, over the sum of that kind's tracks
-      if (totals.expected > 0) m.lossRatio.observe(labels, totals.lost / totals.expected);
     }
     const { video, audio } = inbound;
     // the catalog has these per video or per audio track only, without a kind label
@@ -196,6 +194,8 @@ export class SwarmExporter implements RunObserver {
       m.audioSamples.add(subject, audio.totalSamples);
     }
     for (const track of sample.inbound) {
+      // one observation per track-window, as the catalog and the gate's "windows" population define it
+      if (track.expected > 0) m.lossRatio.observe(byKind[track.kind], track.lost / track.expected);
       // a track that received nothing in the window reports the jitter it last had, not a measurement
       if (track.jitterS !== undefined && track.received > 0) {
         m.jitter.observe(byKind[track.kind], track.jitterS);

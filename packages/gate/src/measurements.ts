@@ -52,6 +52,7 @@ export interface Selection {
  */
 export class Measurements implements RunObserver {
   private readonly observations = new Map<string, Observation[]>();
+  private readonly reconnecting = new Set<string>();
   private startMs: number | undefined;
   private endMs: number | undefined;
 
@@ -95,8 +96,13 @@ export class Measurements implements RunObserver {
           event.afterJoinStartS,
         );
         break;
+      case "reconnecting":
+        // a reconnect is an entry into Reconnecting (the catalog's definition), counted once per episode
+        if (!this.reconnecting.has(who)) this.add("lkswarm_reconnects_total", ctx.t, who, undefined, role, 1);
+        this.reconnecting.add(who);
+        break;
       case "reconnected":
-        this.add("lkswarm_reconnects_total", ctx.t, who, undefined, role, 1);
+        this.reconnecting.delete(who);
         this.add("lkswarm_reconnect_duration_seconds", ctx.t, who, undefined, role, event.durationS);
         break;
       case "disconnected":
@@ -112,7 +118,6 @@ export class Measurements implements RunObserver {
           1,
         );
         break;
-      case "reconnecting":
       case "track-subscribed":
         break;
     }

@@ -20,7 +20,7 @@ export function joinFailureReason(message: string): string {
   if (/econnrefused|connection refused|failed to connect|could not connect|dns|enotfound|no route/.test(m))
     return "unreachable";
   if (/timed? ?out|timeout/.test(m)) return "timeout";
-  if (/limit|full|too many/.test(m)) return "server-limit";
+  if (/limit|full|too many/.test(m)) return "server_limit";
   return "error";
 }
 
@@ -108,7 +108,8 @@ export class NativeParticipant {
     room.on(RoomEvent.Disconnected, (reason) => {
       if (this.left) return;
       this.left = true;
-      this.emit({ type: "disconnected", reason: DisconnectReason[reason] });
+      // snake_case, as every reason label in the catalog
+      this.emit({ type: "disconnected", reason: DisconnectReason[reason].toLowerCase() });
     });
     room.on(RoomEvent.DataReceived, () => {
       this.dataReceived++;

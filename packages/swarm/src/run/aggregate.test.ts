@@ -105,14 +105,14 @@ describe("RunAggregator", () => {
     onEvent("r1", "a", { type: "first-packet", kind: "audio", afterJoinStartS: 0.4 });
     onEvent("r1", "b", { type: "join-failed", reason: "unauthorized", message: "401" });
     onEvent("r1", "c", { type: "joined", joinS: 0.2 });
-    onEvent("r1", "c", { type: "disconnected", reason: "SERVER_SHUTDOWN" });
+    onEvent("r1", "c", { type: "disconnected", reason: "server_shutdown" });
     const s = agg.summary();
     expect(s.participants).toMatchObject({
       planned: 3,
       joined: 2,
       connectedAtEnd: 1,
       joinFailures: { unauthorized: 1 },
-      disconnects: { SERVER_SHUTDOWN: 1 },
+      disconnects: { server_shutdown: 1 },
     });
     expect(s.tracks.expected.audio).toBe(2);
     expect(s.tracks.receiving.audio).toBe(1);

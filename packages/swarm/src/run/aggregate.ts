@@ -25,6 +25,7 @@ interface ParticipantState {
   disconnected?: string;
   connected: boolean;
   reconnects: number;
+  reconnecting: boolean;
   lossByKind: Record<Kind, { lost: number; expected: number }>;
   bytesIn: number;
   bytesOut: number;
@@ -102,6 +103,7 @@ export class RunAggregator {
         plan,
         connected: false,
         reconnects: 0,
+        reconnecting: false,
         lossByKind: { audio: { lost: 0, expected: 0 }, video: { lost: 0, expected: 0 } },
         bytesIn: 0,
         bytesOut: 0,
@@ -129,8 +131,13 @@ export class RunAggregator {
       case "first-frame":
         p.tracksWithFrames++;
         break;
+      case "reconnecting":
+        // entries into Reconnecting, once per episode, as the catalog counts reconnects
+        if (!p.reconnecting) p.reconnects++;
+        p.reconnecting = true;
+        break;
       case "reconnected":
-        p.reconnects++;
+        p.reconnecting = false;
         break;
       case "disconnected":
         p.disconnected = event.reason;
@@ -139,7 +146,6 @@ export class RunAggregator {
       case "quality":
         this.quality[event.quality] = (this.quality[event.quality] ?? 0) + 1;
         break;
-      case "reconnecting":
       case "track-subscribed":
         break;
     }

@@ -109,8 +109,12 @@ export async function orchestrate(options: OrchestratorOptions): Promise<RunOutc
           if (!stopping) {
             workersLost.push({ worker, code, signal });
             // its participants are gone with it: count them as lost, the run goes on
+            const t = Date.now();
             for (const p of participants) {
-              aggregator.onEvent(p.room, p.identity, { type: "disconnected", reason: "worker-died" });
+              const event = { type: "disconnected", reason: "worker_died" } as const;
+              aggregator.onEvent(p.room, p.identity, event);
+              const context = { t, room: p.room, participant: p.identity, role: p.role, worker };
+              for (const o of observers) o.onEvent?.(context, event);
             }
           }
           resolve();

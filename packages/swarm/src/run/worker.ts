@@ -180,7 +180,7 @@ class Worker {
         room: p.room,
         participant: p.identity,
         role: p.role,
-        event: { type: "join-failed", reason: "publish-failed", message },
+        event: { type: "join-failed", reason: "publish_failed", message },
       });
     }
   }

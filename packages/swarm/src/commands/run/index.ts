@@ -427,7 +427,7 @@ function exitCodeFor(
 ): number {
   if (outcome.workersLost.length > 0) {
     log(
-      `${outcome.workersLost.length} worker process(es) died during the run; their participants are counted as disconnected (worker-died)`,
+      `${outcome.workersLost.length} worker process(es) died during the run; their participants are counted as disconnected (worker_died)`,
     );
   }
   switch (outcome.endReason) {
