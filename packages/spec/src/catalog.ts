@@ -140,7 +140,7 @@ const swarmEntries = [
   swarm({
     name: "lkswarm_participants",
     type: "gauge",
-    help: "Swarm participants right now, by role and connection state (connecting, connected, reconnecting, disconnected).",
+    help: "Swarm participants right now, by role and connection state (connected, reconnecting, disconnected, failed to join).",
     unit: "participants",
     labels: [...run, "role", "state"],
     optInLabels: ["room"],
@@ -198,7 +198,7 @@ const swarmEntries = [
   swarm({
     name: "lkswarm_time_to_first_packet_seconds",
     type: "histogram",
-    help: "Per subscribed track: time from the subscriber learning of the track to its first RTP packet.",
+    help: "Per subscribed track: time from the start of the subscriber's join to its first RTP packet (polled every 250 ms).",
     unit: "seconds",
     labels: [...run, "kind"],
     buckets: firstMediaBuckets,
@@ -208,7 +208,7 @@ const swarmEntries = [
   swarm({
     name: "lkswarm_time_to_first_frame_seconds",
     type: "histogram",
-    help: "Per subscribed video track: time from the subscriber learning of the track to its first decoded frame.",
+    help: "Per subscribed video track: time from the start of the subscriber's join to its first decoded frame (exact on latency probes, else polled every 250 ms).",
     unit: "seconds",
     labels: [...run],
     buckets: firstMediaBuckets,
@@ -256,7 +256,7 @@ const swarmEntries = [
   swarm({
     name: "lkswarm_round_trip_time_seconds",
     type: "histogram",
-    help: "Transport round-trip time to the SFU (selected candidate pair), one observation per peer connection per sampling window.",
+    help: "Round-trip time to the SFU, the larger of the RTCP remote-inbound and the selected candidate pair's, one observation per participant per sampling window.",
     unit: "seconds",
     labels: [...run, "role"],
     buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.15, 0.2, 0.3, 0.5, 1, 2],
@@ -397,7 +397,7 @@ const swarmEntries = [
   swarm({
     name: "lkswarm_end_to_end_latency_seconds",
     type: "histogram",
-    help: "Capture-to-decode latency measured by latency probes from timestamps carried in the media, one observation per probe.",
+    help: "Capture-to-decode video latency read by latency probes from the capture time stamped in the frames: one observation per probe per sampling window, the median of the frames it decoded.",
     unit: "seconds",
     labels: [...run, "kind"],
     buckets: [0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5, 0.75, 1, 2, 5],
