@@ -4,8 +4,9 @@ import { availableParallelism } from "node:os";
 import { join, resolve } from "node:path";
 import { parse as parseYaml } from "yaml";
 import { RoomServiceClient } from "livekit-server-sdk";
-import { loadScenario, parseScenarioObject, type Scenario } from "@livekit-swarm/spec";
+import { loadScenario, parseDuration, parseScenarioObject, type Scenario } from "@livekit-swarm/spec";
 import { Testbed } from "@livekit-swarm/testbed";
+import { SwarmExporter, type MetricsServer } from "@livekit-swarm/exporter";
 import {
   Measurements,
   defaultThresholds,
@@ -139,6 +140,29 @@ export const SPEC: CommandSpec = {
       type: "string",
       placeholder: "default",
       description: "add the catalog's default thresholds",
+    },
+    {
+      name: "metrics-port",
+      type: "integer",
+      description: "serve Prometheus /metrics on this port during the run (0: pick one)",
+    },
+    { name: "metrics-host", type: "string", default: "127.0.0.1", description: "address /metrics binds" },
+    {
+      name: "linger",
+      type: "string",
+      placeholder: "15s",
+      description: "keep /metrics up this long after the run, for a final scrape",
+    },
+    {
+      name: "pushgateway",
+      type: "string",
+      placeholder: "url",
+      description: "push final metrics to a Pushgateway",
+    },
+    {
+      name: "per-participant-labels",
+      type: "boolean",
+      description: "room and participant labels on metrics (small runs only: cardinality)",
     },
     {
       name: "output",
@@ -345,13 +369,30 @@ export async function run(argv: readonly string[]): Promise<number> {
   process.on("SIGTERM", onSignal);
 
   const measurements = new Measurements();
+  const exporter =
+    values["metrics-port"] !== undefined || values.pushgateway !== undefined
+      ? new SwarmExporter({
+          scenario: scenario.name,
+          runId,
+          perParticipant: values["per-participant-labels"] === true,
+        })
+      : undefined;
+  const lingerMs = values.linger !== undefined ? parseDurationFlag("linger", values.linger as string) : 0;
   const watchAbort = abortWatcher(thresholds, measurements, (t) => {
     log(`threshold breached for its abort window, ending the run: ${t.text}`);
     interrupt.abort("threshold");
   });
 
   let testbed: Testbed | undefined;
+  let metricsServer: MetricsServer | undefined;
   try {
+    if (exporter !== undefined && values["metrics-port"] !== undefined) {
+      metricsServer = await exporter.serve({
+        port: values["metrics-port"] as number,
+        host: values["metrics-host"] as string,
+      });
+      log(`metrics: ${metricsServer.url}`);
+    }
     if (url === undefined || url === "") log("no --url: starting an embedded local LiveKit (testbed)...");
     const resolved = await resolveTarget(values);
     testbed = resolved.testbed;
@@ -389,6 +430,7 @@ export async function run(argv: readonly string[]): Promise<number> {
       signal: interrupt.signal,
       forceSignal: force.signal,
       measurements,
+      ...(exporter !== undefined ? { observers: [exporter] } : {}),
       onProgress: (p) => {
         watchAbort();
         if (tty) process.stderr.write(`\r\x1b[2K${progressLine(p)}`);
@@ -411,8 +453,32 @@ export async function run(argv: readonly string[]): Promise<number> {
       json,
       verdict,
     );
+    if (exporter !== undefined) {
+      const gateway = values.pushgateway as string | undefined;
+      if (gateway !== undefined) {
+        await exporter.push(gateway);
+        log(`metrics pushed to ${gateway}`);
+      }
+      await writeFile(join(outputDir, "metrics.prom"), await exporter.metrics());
+    }
+    // a final scrape after a completed (or threshold-aborted) run; Ctrl-C means stop now
+    if (metricsServer !== undefined && lingerMs > 0 && signalName === undefined) {
+      log(`keeping ${metricsServer.url} up for ${lingerMs / 1000} s for a final scrape`);
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, lingerMs);
+        force.signal.addEventListener("abort", () => {
+          clearTimeout(timer);
+          resolve();
+        });
+        interrupt.signal.addEventListener("abort", () => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    }
     return exitCodeFor(outcome, signalName, log, verdict);
   } finally {
+    await metricsServer?.close();
     process.removeListener("SIGINT", onSignal);
     process.removeListener("SIGTERM", onSignal);
     if (testbed !== undefined) await testbed.stop();
@@ -565,6 +631,14 @@ function isLivekitCloud(url: string): boolean {
     return new URL(url.replace(/^ws/, "http")).hostname.endsWith(".livekit.cloud");
   } catch {
     return false;
+  }
+}
+
+function parseDurationFlag(flag: string, text: string): number {
+  try {
+    return parseDuration(text);
+  } catch (err) {
+    throw new UsageError(`run: --${flag}: ${err instanceof Error ? err.message : String(err)}`);
   }
 }
 
