@@ -12,6 +12,10 @@ const COMMANDS: Record<string, Command> = {
     summary: "run a swarm of participants and report quality (the default command)",
     load: () => import("./commands/run/index.js"),
   },
+  canary: {
+    summary: "a small swarm that stays connected and exports metrics: synthetic monitoring",
+    load: () => import("./commands/canary/index.js"),
+  },
   testbed: {
     summary: "start, inspect and stop a local LiveKit deployment",
     load: () => import("./commands/testbed/index.js"),

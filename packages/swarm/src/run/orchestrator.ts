@@ -20,6 +20,8 @@ export interface OrchestratorOptions {
   readonly media: MediaPlan;
   /** How long the full swarm holds after the last join, ms. */
   readonly holdMs: number;
+  /** Keep going while the server is unreachable or nobody has joined (the canary): no early end. */
+  readonly persistent?: boolean;
   readonly statsIntervalMs: number;
   readonly workers: number;
   readonly outputDir: string;
@@ -181,11 +183,17 @@ export async function orchestrate(options: OrchestratorOptions): Promise<RunOutc
       void reachable(options.target.url).then((ok) => {
         if (ok) unreachableSinceMs = undefined;
         else unreachableSinceMs ??= now;
-        if (unreachableSinceMs !== undefined && Date.now() - unreachableSinceMs > SERVER_GIVE_UP_MS) {
+        if (
+          options.persistent !== true &&
+          unreachableSinceMs !== undefined &&
+          Date.now() - unreachableSinceMs > SERVER_GIVE_UP_MS
+        ) {
           finish("server-unreachable");
         }
       });
-      if (elapsedMs > plan.rampMs + 10_000 && live.joined === 0) finish("no-participant-joined");
+      if (options.persistent !== true && elapsedMs > plan.rampMs + 10_000 && live.joined === 0) {
+        finish("no-participant-joined");
+      }
     }, 1000);
   });
   stopping = true;

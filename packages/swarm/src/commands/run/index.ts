@@ -301,13 +301,23 @@ async function preflight(url: string, apiKey: string, apiSecret: string): Promis
 }
 
 function progressLine(p: ProgressView): string {
+  const clock =
+    p.totalMs > 1e12
+      ? `[${(p.elapsedMs / 1000).toFixed(0).padStart(4)} s]`
+      : `[${(p.elapsedMs / 1000).toFixed(0).padStart(4)} s / ${(p.totalMs / 1000).toFixed(0)} s]`;
   const eta =
     p.phase === "ramp" ? `, ramp ETA ${Math.max(0, (p.rampMs - p.elapsedMs) / 1000).toFixed(0)} s` : "";
   return (
-    `[${(p.elapsedMs / 1000).toFixed(0).padStart(4)} s / ${(p.totalMs / 1000).toFixed(0)} s] ${p.phase}${eta}: ` +
+    `${clock} ${p.phase}${eta}: ` +
     `${p.joined}/${p.planned} joined, ${p.connected} connected, ${p.failed} failed; ` +
     `loss p95 ${formatValue(p.lossP95, "ratio")}, jitter p95 ${formatValue(p.jitterP95S, "s")}, in ${formatValue(p.bitrateInBps, "bps")}`
   );
+}
+
+/** What distinguishes a canary from a run: it never ends by itself and brings participants back. */
+export interface RunProfile {
+  readonly rejoin: boolean;
+  readonly forever: boolean;
 }
 
 export async function run(argv: readonly string[]): Promise<number> {
@@ -316,6 +326,10 @@ export async function run(argv: readonly string[]): Promise<number> {
     process.stdout.write(helpText(SPEC));
     return ExitCode.ok;
   }
+  return execute(values, { rejoin: false, forever: false });
+}
+
+export async function execute(values: OptionValues, profile: RunProfile): Promise<number> {
   const runId = `${new Date().toISOString().replace(/[-:]/g, "").replace("T", "-").slice(0, 15)}-${randomBytes(2).toString("hex")}`;
   const scenario = await resolveScenario(values, runId);
   const thresholds = resolveThresholds(scenario, values);
@@ -400,7 +414,7 @@ export async function run(argv: readonly string[]): Promise<number> {
       return signalName === "SIGTERM" ? ExitCode.terminated : ExitCode.interrupted;
     log(
       `run ${runId}: ${plan.rooms.length} room(s), ${plan.participants.length} participants against ${resolved.target.url}, ` +
-        `${workers} worker(s); ramp ${(plan.rampMs / 1000).toFixed(1)} s then hold ${(scenario.duration / 1000).toFixed(0)} s; reports in ${outputDir}`,
+        `${workers} worker(s); ramp ${(plan.rampMs / 1000).toFixed(1)} s then ${profile.forever ? "hold until stopped, rejoining" : `hold ${(scenario.duration / 1000).toFixed(0)} s`}; reports in ${outputDir}`,
     );
     const tty = process.stderr.isTTY;
     let lastPlain = 0;
@@ -422,8 +436,11 @@ export async function run(argv: readonly string[]): Promise<number> {
         },
         ...(scenario.subscribeLimit !== null ? { subscribeLimit: scenario.subscribeLimit } : {}),
         ...(scenario.data !== null ? { data: { intervalMs: scenario.data.interval } } : {}),
+        ...(profile.rejoin ? { rejoin: true } : {}),
       },
-      holdMs: scenario.duration,
+      // forever: about 285 000 years, and setTimeout-safe because nothing waits on it directly
+      holdMs: profile.forever ? Number.MAX_SAFE_INTEGER : scenario.duration,
+      persistent: profile.forever,
       statsIntervalMs,
       workers,
       outputDir,
