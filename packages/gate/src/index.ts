@@ -14,3 +14,6 @@ export type { Distribution, Selection } from "./measurements.js";
 export { evaluate, observe } from "./verdict.js";
 export type { Verdict, ThresholdResult, ThresholdStatus } from "./verdict.js";
 export { junitXml, markdownSummary, githubAnnotations } from "./outputs.js";
+export { judge } from "./verdict.js";
+export { toPromQL, evaluateThroughPrometheus, PrometheusError } from "./promql.js";
+export type { PromQuery, RunWindow } from "./promql.js";

@@ -70,7 +70,7 @@ function grammar(): string {
 }
 
 /** Parses one threshold expression; every problem is a ThresholdError naming the text and the fix. */
-export function parseThreshold(text: string): Threshold {
+export function parseThreshold(text: string, options: { allowServerMetrics?: boolean } = {}): Threshold {
   const source = text.trim();
   const fail = (problem: string): never => {
     throw new ThresholdError(source, problem);
@@ -85,7 +85,7 @@ export function parseThreshold(text: string): Threshold {
       `unknown metric ${name}${suggestions.length > 0 ? ` (did you mean ${suggestions.join(" or ")}?)` : ""}; the metrics are listed in packages/spec/README.md`,
     );
   }
-  if (metric.source !== "swarm") {
+  if (metric.source !== "swarm" && options.allowServerMetrics !== true) {
     return fail(
       `${name} is a LiveKit server metric: gate it with \`swarm gate --prometheus URL\`, not in-process`,
     );
@@ -94,7 +94,7 @@ export function parseThreshold(text: string): Threshold {
   const words = (match[3] ?? "").split(/\s+/).filter((w) => w !== "");
 
   const aggregation = words.shift() ?? fail(`expected an aggregation after ${name}; ${grammar()}`);
-  validateAggregation(aggregation, metric, fail);
+  validateAggregation(aggregation, metric, fail, options.allowServerMetrics === true);
   let population: Population | undefined;
   if (words[0] === "over") {
     words.shift();
@@ -193,6 +193,7 @@ function validateAggregation(
   aggregation: string,
   metric: MetricDefinition,
   fail: (problem: string) => never,
+  throughPrometheus: boolean,
 ): void {
   const isPercentile = /^p(\d{1,2}(\.\d+)?|100)$/.test(aggregation);
   const known = isPercentile || ["max", "min", "avg", "count", "rate"].includes(aggregation);
@@ -203,7 +204,7 @@ function validateAggregation(
   if (metric.type === "counter" && aggregation !== "count" && aggregation !== "rate") {
     return fail(`${metric.name} is a counter: use count (total) or rate (per second), not ${aggregation}`);
   }
-  if (metric.type === "gauge") {
+  if (metric.type === "gauge" && !throughPrometheus) {
     return fail(
       `${metric.name} is a gauge of the live swarm: gate it through Prometheus (\`swarm gate --prometheus\`)`,
     );

@@ -58,37 +58,42 @@ export function observe(
  * min_samples observations, fails the verdict; a warn-severity one only reports.
  */
 export function evaluate(thresholds: readonly Threshold[], measurements: Measurements): Verdict {
-  const results = thresholds.map((t): ThresholdResult => {
+  const results = thresholds.map((t) => {
     const { value, n } = observe(t, measurements);
-    const over = t.population !== undefined ? ` over ${n} ${t.population}` : ` from ${n} events`;
-    // counts of events: no event at all is a count of 0, a real observation
-    const enough = t.aggregation === "count" ? true : n >= t.minSamples;
-    let status: ThresholdStatus;
-    let message: string;
-    if (value === undefined || !enough) {
-      status = t.severity === "fail" ? "no-data" : "warn";
-      message = `${t.text}: only ${n} observation(s), min_samples is ${t.minSamples}: no data never passes`;
-    } else if (compare(value, t.op, t.value)) {
-      status = "pass";
-      message = `${t.text}: observed ${format(value)}${over}`;
-    } else {
-      status = t.severity === "fail" ? "fail" : "warn";
-      message = `${t.text}: observed ${format(value)}${over}, breaching ${t.op} ${format(t.value)}`;
-    }
-    return {
-      threshold: t.text,
-      metric: t.metric,
-      severity: t.severity,
-      status,
-      observed: value,
-      limit: t.value,
-      op: t.op,
-      population: t.population ?? "events",
-      n,
-      message,
-    };
+    return judge(t, value, n);
   });
   return { passed: results.every((r) => r.status === "pass" || r.status === "warn"), results };
+}
+
+/** A threshold's result from its observed value and how many observations that value rests on. */
+export function judge(t: Threshold, value: number | undefined, n: number): ThresholdResult {
+  const over = t.population !== undefined ? ` over ${n} ${t.population}` : ` from ${n} events`;
+  // counts of events: no event at all is a count of 0, a real observation
+  const enough = t.aggregation === "count" ? true : n >= t.minSamples;
+  let status: ThresholdStatus;
+  let message: string;
+  if (value === undefined || !enough) {
+    status = t.severity === "fail" ? "no-data" : "warn";
+    message = `${t.text}: only ${n} observation(s), min_samples is ${t.minSamples}: no data never passes`;
+  } else if (compare(value, t.op, t.value)) {
+    status = "pass";
+    message = `${t.text}: observed ${format(value)}${over}`;
+  } else {
+    status = t.severity === "fail" ? "fail" : "warn";
+    message = `${t.text}: observed ${format(value)}${over}, breaching ${t.op} ${format(t.value)}`;
+  }
+  return {
+    threshold: t.text,
+    metric: t.metric,
+    severity: t.severity,
+    status,
+    observed: value,
+    limit: t.value,
+    op: t.op,
+    population: t.population ?? "events",
+    n,
+    message,
+  };
 }
 
 function format(v: number): string {

@@ -16,6 +16,10 @@ const COMMANDS: Record<string, Command> = {
     summary: "a small swarm that stays connected and exports metrics: synthetic monitoring",
     load: () => import("./commands/canary/index.js"),
   },
+  gate: {
+    summary: "evaluate thresholds through PromQL (sharded runs, LiveKit server metrics)",
+    load: () => import("./commands/gate/index.js"),
+  },
   testbed: {
     summary: "start, inspect and stop a local LiveKit deployment",
     load: () => import("./commands/testbed/index.js"),

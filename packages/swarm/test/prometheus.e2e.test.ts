@@ -27,7 +27,15 @@ interface Summary {
   run: { id: string };
   loss: Record<"audio" | "video", { lost: number; expected: number }>;
   figures: { metric: string; p95?: number; n: number }[];
+  thresholds: { threshold: string; status: string }[];
 }
+
+const THRESHOLDS = [
+  "lkswarm_inbound_loss_ratio p95 over windows < 2%",
+  "lkswarm_join_duration_seconds p95 over participants < 1ms",
+  "lkswarm_join_failures_total count == 0",
+  "lkswarm_time_to_first_frame_seconds p50 over tracks < 10s",
+];
 
 describe("the swarm's /metrics in a real Prometheus", () => {
   let tb: Testbed | undefined;
@@ -60,10 +68,12 @@ describe("the swarm's /metrics in a real Prometheus", () => {
         "7s",
         "-o",
         out,
+        ...THRESHOLDS.flatMap((t) => ["--threshold", t]),
       ],
       { LIVEKIT_URL: tb.url, LIVEKIT_API_KEY: tb.apiKey, LIVEKIT_API_SECRET: tb.apiSecret },
     );
-    expect(result.code, result.stderr).toBe(0);
+    // one threshold is impossible on purpose: both gates must fail it, and only it
+    expect(result.code, result.stderr).toBe(99);
     const summary = JSON.parse(readFileSync(join(out, "summary.json"), "utf8")) as Summary;
     const prom = tb.prometheusUrl ?? "";
     const run = `run_id="${summary.run.id}"`;
@@ -96,5 +106,21 @@ describe("the swarm's /metrics in a real Prometheus", () => {
     ).toBeLessThanOrEqual(1);
     // every participant's join was observed once
     expect(await promql(prom, `sum(lkswarm_join_duration_seconds_count{${run}})`)).toBe(6);
+
+    // swarm gate --prometheus: the same thresholds over PromQL reach the same verdict, threshold by threshold
+    const gate = await swarm([
+      "gate",
+      "--prometheus",
+      prom,
+      "--summary",
+      join(out, "summary.json"),
+      "--json",
+      ...THRESHOLDS.flatMap((t) => ["--threshold", t]),
+    ]);
+    expect(gate.code, gate.stderr).toBe(99);
+    const overProm = JSON.parse(gate.stdout) as { results: { threshold: string; status: string }[] };
+    const inProcessVerdict = summary.thresholds.map((r) => [r.threshold, r.status]);
+    expect(overProm.results.map((r) => [r.threshold, r.status])).toEqual(inProcessVerdict);
+    expect(inProcessVerdict.map(([, status]) => status)).toEqual(["pass", "fail", "pass", "pass"]);
   }, 120_000);
 });

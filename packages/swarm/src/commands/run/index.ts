@@ -536,8 +536,8 @@ function resolveThresholds(scenario: Scenario, values: OptionValues): Threshold[
       `run: --gate: expected "default" (the catalog's thresholds), got ${JSON.stringify(gate)}`,
     );
   }
-  const written = [...scenario.thresholds, ...((values.threshold as string[] | undefined) ?? [])].map(
-    parseThreshold,
+  const written = [...scenario.thresholds, ...((values.threshold as string[] | undefined) ?? [])].map((t) =>
+    parseThreshold(t),
   );
   const all = [...written, ...(gate === "default" ? defaultThresholds() : [])];
   // the scenario's warm-up applies to every threshold that sets none of its own
