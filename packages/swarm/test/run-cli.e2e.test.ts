@@ -52,6 +52,54 @@ describe("swarm run: Ctrl-C against the embedded LiveKit", () => {
   }, 120_000);
 });
 
+describe("swarm run: a breached threshold with abort= ends the run early", () => {
+  it("exits 99 long before the hold ends, with the verdict in the GitHub step summary and annotations", async () => {
+    const tb = await Testbed.start({ name: `e2e-abort-${process.pid}` });
+    try {
+      const out = mkdtempSync(join(tmpdir(), "swarm-abort-"));
+      const stepSummary = join(out, "step-summary.md");
+      const started = Date.now();
+      const r = await swarm(
+        [
+          "--rooms",
+          "1",
+          "--subscribers",
+          "1",
+          "--duration",
+          "60s",
+          "-o",
+          out,
+          "--threshold",
+          "lkswarm_join_duration_seconds p95 < 1ms abort=3s",
+        ],
+        {
+          LIVEKIT_URL: tb.url,
+          LIVEKIT_API_KEY: tb.apiKey,
+          LIVEKIT_API_SECRET: tb.apiSecret,
+          GITHUB_STEP_SUMMARY: stepSummary,
+          GITHUB_ACTIONS: "true",
+        },
+      );
+      expect(r.code, r.stderr).toBe(99);
+      expect(r.stderr).toContain(
+        "threshold breached for its abort window, ending the run: lkswarm_join_duration_seconds p95 < 1ms abort=3s",
+      );
+      // 60 s hold; the abort comes 3 s after the first joins, the drain takes a few more
+      expect(Date.now() - started).toBeLessThan(40_000);
+      const summary = JSON.parse(readFileSync(join(out, "summary.json"), "utf8")) as {
+        run: { endReason: string };
+        verdict: string;
+      };
+      expect(summary.run.endReason).toBe("aborted");
+      expect(summary.verdict).toBe("fail");
+      expect(readFileSync(stepSummary, "utf8")).toContain("FAILED");
+      expect(r.stdout).toContain("::error title=threshold lkswarm_join_duration_seconds::");
+    } finally {
+      await tb.stop();
+    }
+  }, 90_000);
+});
+
 describe("swarm run: bad input gets exit 1 and a message naming the fix", () => {
   let tb: Testbed;
   const dir = mkdtempSync(join(tmpdir(), "swarm-bad-"));
