@@ -92,9 +92,10 @@ describe("sharding", () => {
     expect(shardByRoom(planRun(shape({ rooms: 1 })), 4)).toHaveLength(1);
   });
 
-  it("defaults to one worker per ~200 participants, at most one per core", () => {
+  it("defaults to one worker per ~100 participants, at most one per core", () => {
     expect(defaultWorkers(50, 2)).toBe(1);
-    expect(defaultWorkers(201, 2)).toBe(2);
+    expect(defaultWorkers(100, 2)).toBe(1);
+    expect(defaultWorkers(101, 2)).toBe(2);
     expect(defaultWorkers(5000, 2)).toBe(2);
   });
 });

@@ -99,12 +99,12 @@ export function shardByRoom(plan: RunPlan, workers: number): ParticipantPlan[][]
 }
 
 /**
- * Worker processes for a run: one per ~200 participants (rtc-node gets cheaper per participant as
- * rooms share a process, and one process uses about one core at 100-200 audio participants), at most
- * one per core.
+ * Worker processes for a run: one per ~100 participants, at most one per core. rtc-node gets cheaper
+ * per participant as rooms share a process, but one process holds about 100 audio participants per
+ * core (anchors.md rule 8); `npm run bench` saw a single worker fall behind at 200 (bench/results.md).
  */
 export function defaultWorkers(participants: number, cores: number): number {
-  return Math.max(1, Math.min(cores, Math.ceil(participants / 200)));
+  return Math.max(1, Math.min(cores, Math.ceil(participants / 100)));
 }
 
 export type { MediaPlan };

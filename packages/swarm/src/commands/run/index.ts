@@ -175,7 +175,7 @@ export const SPEC: CommandSpec = {
     {
       name: "workers",
       type: "integer",
-      description: "worker processes (default: one per ~200 participants, at most one per core)",
+      description: "worker processes (default: one per ~100 participants, at most one per core)",
     },
     {
       name: "stats-interval",
