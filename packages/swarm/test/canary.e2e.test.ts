@@ -1,20 +1,11 @@
 import { spawn } from "node:child_process";
 import { mkdtempSync, readFileSync } from "node:fs";
 import { get } from "node:http";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { Testbed } from "@livekit-swarm/testbed";
-import { CLI } from "./cli.js";
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const address = server.address();
-  await new Promise((resolve) => server.close(resolve));
-  return typeof address === "object" && address !== null ? address.port : 0;
-}
+import { CLI, freePort } from "./cli.js";
 
 /** The value of one series on a /metrics page, 0 when absent. */
 function value(text: string, name: string, labels: Record<string, string>): number {

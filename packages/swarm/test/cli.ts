@@ -1,5 +1,6 @@
 import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
+import { createServer } from "node:net";
 import { fileURLToPath } from "node:url";
 
 export const CLI = fileURLToPath(new URL("../dist/cli.js", import.meta.url));
@@ -40,4 +41,28 @@ export function swarm(
       resolve({ code, stdout, stderr });
     });
   });
+}
+
+/** Whether a process still exists (our tests check that runs leave none behind). */
+export function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** A port free right now on 127.0.0.1, for a server the test is about to start. */
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const address = server.address();
+  await new Promise((resolve) => server.close(resolve));
+  return typeof address === "object" && address !== null ? address.port : 0;
+}
+
+/** The environment variables every LiveKit tool reads, pointing at a testbed. */
+export function testbedEnv(tb: { url: string; apiKey: string; apiSecret: string }): NodeJS.ProcessEnv {
+  return { LIVEKIT_URL: tb.url, LIVEKIT_API_KEY: tb.apiKey, LIVEKIT_API_SECRET: tb.apiSecret };
 }

@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { PacketLoss, Testbed } from "@livekit-swarm/testbed";
-import { swarm } from "./cli.js";
+import { swarm, testbedEnv } from "./cli.js";
 
 /** The same gate the loopback run in swarm.e2e.test.ts passes. */
 const LOSS_GATE = "lkswarm_inbound_loss_ratio p95 over participants < 2%";
@@ -44,7 +44,7 @@ describe("numbers you can trust: injected loss is reported as that loss, and fai
           "--threshold",
           LOSS_GATE,
         ],
-        { LIVEKIT_URL: tb.url, LIVEKIT_API_KEY: tb.apiKey, LIVEKIT_API_SECRET: tb.apiSecret },
+        testbedEnv(tb),
       );
       // the gate sees the same loss: exit 99, and JUnit names the breached threshold
       expect(result.code, result.stderr).toBe(99);

@@ -1,19 +1,10 @@
 import { mkdtempSync, readFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { metric } from "@livekit-swarm/spec";
 import { Testbed } from "@livekit-swarm/testbed";
-import { swarm } from "./cli.js";
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const address = server.address();
-  await new Promise((resolve) => server.close(resolve));
-  return typeof address === "object" && address !== null ? address.port : 0;
-}
+import { freePort, swarm, testbedEnv } from "./cli.js";
 
 async function promql(base: string, query: string): Promise<number | undefined> {
   const res = await fetch(`${base}/api/v1/query?query=${encodeURIComponent(query)}`);
@@ -70,7 +61,7 @@ describe("the swarm's /metrics in a real Prometheus", () => {
         out,
         ...THRESHOLDS.flatMap((t) => ["--threshold", t]),
       ],
-      { LIVEKIT_URL: tb.url, LIVEKIT_API_KEY: tb.apiKey, LIVEKIT_API_SECRET: tb.apiSecret },
+      testbedEnv(tb),
     );
     // one threshold is impossible on purpose: both gates must fail it, and only it
     expect(result.code, result.stderr).toBe(99);

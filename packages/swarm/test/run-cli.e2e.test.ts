@@ -6,16 +6,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Testbed, runDirFor } from "@livekit-swarm/testbed";
 import { leftovers } from "../../testbed/test/leftovers.js";
-import { CLI, swarm } from "./cli.js";
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
+import { CLI, alive, swarm } from "./cli.js";
 
 describe("swarm run: Ctrl-C against the embedded LiveKit", () => {
   it("stops joining, writes the report, exits 130 and leaves nothing running", async () => {

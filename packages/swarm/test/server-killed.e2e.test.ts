@@ -4,20 +4,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { Testbed, signal } from "@livekit-swarm/testbed";
-import { CLI } from "./cli.js";
+import { CLI, alive } from "./cli.js";
 
 interface Summary {
   run: { endReason: string; workerPids: number[] };
   participants: { joined: number; connectedAtEnd: number; disconnects: Record<string, number> };
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 describe("a server that dies mid-run", () => {

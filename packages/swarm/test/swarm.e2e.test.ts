@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { livekitMetrics } from "@livekit-swarm/spec";
 import { Testbed } from "@livekit-swarm/testbed";
-import { swarm, type CliResult } from "./cli.js";
+import { swarm, testbedEnv, type CliResult } from "./cli.js";
 
 interface Summary {
   run: { endReason: string; participants: number };
@@ -71,7 +71,7 @@ describe("swarm against a real one-node LiveKit", () => {
         "--threshold",
         "lkswarm_inbound_loss_ratio p95 over participants < 2%",
       ],
-      { LIVEKIT_URL: tb.url, LIVEKIT_API_KEY: tb.apiKey, LIVEKIT_API_SECRET: tb.apiSecret },
+      testbedEnv(tb),
     );
     // mid-hold (1 s start + ~1 s ramp + 15 s hold): gauges of open signal streams exist only now
     await new Promise((resolve) => setTimeout(resolve, 11_000));

@@ -17,6 +17,7 @@ import {
 import { loadRtc } from "../engine/rtc.js";
 import type {
   OrchestratorMessage,
+  ParticipantEvent,
   ParticipantPlan,
   WindowSample,
   WorkerMessage,
@@ -88,15 +89,7 @@ class Worker {
       p,
       (event) => {
         if (event.type === "disconnected") this.scheduleRejoin(p, participant, 0);
-        send({
-          type: "event",
-          t: Date.now(),
-          worker: this.plan.worker,
-          room: p.room,
-          participant: p.identity,
-          role: p.role,
-          event,
-        });
+        this.report(p, event);
       },
       this.plan.media.subscribeLimit,
     );
@@ -173,16 +166,21 @@ class Worker {
       }
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
-      send({
-        type: "event",
-        t: Date.now(),
-        worker: this.plan.worker,
-        room: p.room,
-        participant: p.identity,
-        role: p.role,
-        event: { type: "join-failed", reason: "publish_failed", message },
-      });
+      this.report(p, { type: "join-failed", reason: "publish_failed", message });
     }
+  }
+
+  /** Tells the orchestrator what happened to one of this worker's participants. */
+  private report(p: ParticipantPlan, event: ParticipantEvent): void {
+    send({
+      type: "event",
+      t: Date.now(),
+      worker: this.plan.worker,
+      room: p.room,
+      participant: p.identity,
+      role: p.role,
+      event,
+    });
   }
 
   /** Paced by the source's 1 s queue: captureFrame resolves when there is room for 100 ms more. */
