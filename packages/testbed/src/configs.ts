@@ -41,6 +41,9 @@ export function livekitNodeConfig(options: {
       enable_loopback_candidate: a.ip.startsWith("127."),
       interfaces: { includes: [a.iface] },
       ips: { includes: [`${a.ip}/32`] },
+      // without stun_servers the server hands clients public STUN hosts (global.stun.twilio.com and
+      // Google's); every participant would look them up and try them. Loopback: nothing leaves the host.
+      stun_servers: ["127.0.0.1:3478"],
     },
     // rooms spread deterministically: every node on one host reports the same system load
     node_selector: { kind: "any", sort_by: "rooms" },

@@ -1,5 +1,5 @@
 import { spawn } from "node:child_process";
-import { openSync, closeSync, readFileSync } from "node:fs";
+import { openSync, closeSync, readFileSync, readdirSync } from "node:fs";
 
 export interface SpawnedProcess {
   readonly pid: number;
@@ -57,6 +57,37 @@ export function processStartTime(pid: number): string | undefined {
 /** True when the process that had `startTime` is still alive (not a zombie) under `pid`. */
 export function isOurProcess(pid: number, startTime: string | undefined): boolean {
   return startTime !== undefined && pid > 0 && processStartTime(pid) === startTime;
+}
+
+/**
+ * Processes whose command line names a file inside `dir` (every testbed process is given its config
+ * or data path there). Finds what a controller started but died before recording: a spawn and the
+ * state write that follows it are not atomic.
+ */
+export function processesMentioning(dir: string): { pid: number; startTime: string | undefined }[] {
+  const marker = `${dir.replace(/\/$/, "")}/`;
+  const found: { pid: number; startTime: string | undefined }[] = [];
+  let entries: string[];
+  try {
+    entries = readdirSync("/proc");
+  } catch {
+    return found;
+  }
+  for (const entry of entries) {
+    if (!/^\d+$/.test(entry)) continue;
+    const pid = Number(entry);
+    if (pid === process.pid) continue;
+    try {
+      const cmdline = readFileSync(`/proc/${entry}/cmdline`, "utf8").replaceAll("\0", " ");
+      if (cmdline.includes(marker)) {
+        const startTime = processStartTime(pid);
+        if (startTime !== undefined) found.push({ pid, startTime });
+      }
+    } catch {
+      // the process ended while we looked
+    }
+  }
+  return found;
 }
 
 export function sleep(ms: number): Promise<void> {

@@ -23,6 +23,7 @@ import {
 import { isTcpPortFree, pickFreePort } from "./ports.js";
 import {
   isOurProcess,
+  processesMentioning,
   processStartTime,
   sleep,
   spawnDetached,
@@ -200,6 +201,9 @@ export class Testbed {
           "no",
           "--dir",
           redisDir,
+          // redis rewrites its title: keep the run dir in it, so `down` can find an unrecorded one
+          "--proc-title-template",
+          `{title} {listen-addr} ${redisDir}/`,
         ]);
         state.redis = { host: "127.0.0.1", port };
         writeState(state);
@@ -622,6 +626,13 @@ export async function down(runDir: string): Promise<DownReport> {
       }),
     );
   }
+  // processes started but never recorded (the controller died between spawn and state write)
+  await Promise.all(
+    processesMentioning(state.runDir).map(async (p) => {
+      await terminate(p.pid, p.startTime, 2000);
+      stopped.push(`unrecorded process (pid ${p.pid})`);
+    }),
+  );
   const namespacesRemoved: string[] = [];
   for (const node of state.nodes) {
     if (node.network === undefined) continue;

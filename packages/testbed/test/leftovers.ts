@@ -1,7 +1,7 @@
 import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { isOurProcess } from "../src/processes.js";
+import { isOurProcess, processesMentioning } from "../src/processes.js";
 import type { RunState } from "../src/state.js";
 
 /** What a stopped testbed left behind: live processes it had started, and its network namespaces. */
@@ -15,5 +15,7 @@ export function leftovers(runDir: string): string[] {
     .map((p) => `process ${p.name} (pid ${p.pid})`);
   const namespaces = execFileSync("ip", ["netns", "list"], { encoding: "utf8" });
   const nsLeft = state.namespaces.filter((ns) => namespaces.includes(ns)).map((ns) => `netns ${ns}`);
-  return [...alive, ...nsLeft];
+  // also what was started but never recorded: anything still naming a file in the run directory
+  const unrecorded = processesMentioning(runDir).map((p) => `unrecorded process (pid ${p.pid})`);
+  return [...alive, ...unrecorded, ...nsLeft];
 }

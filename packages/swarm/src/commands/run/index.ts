@@ -5,7 +5,7 @@ import { join, resolve } from "node:path";
 import { parse as parseYaml } from "yaml";
 import { RoomServiceClient } from "livekit-server-sdk";
 import { loadScenario, parseDuration, parseScenarioObject, type Scenario } from "@livekit-swarm/spec";
-import { Testbed } from "@livekit-swarm/testbed";
+import { Testbed, down, listTestbeds } from "@livekit-swarm/testbed";
 import { SwarmExporter, type MetricsServer } from "@livekit-swarm/exporter";
 import {
   Measurements,
@@ -251,6 +251,7 @@ async function resolveScenario(values: OptionValues, runId: string): Promise<Sce
 async function resolveTarget(values: OptionValues): Promise<{ target: RunTarget; testbed?: Testbed }> {
   const url = values.url as string | undefined;
   if (url === undefined || url === "") {
+    await sweepOrphanedTestbeds();
     const testbed = await Testbed.start({ name: `swarm-${process.pid}` });
     return { target: { url: testbed.url, apiKey: testbed.apiKey, apiSecret: testbed.apiSecret }, testbed };
   }
@@ -269,6 +270,25 @@ async function resolveTarget(values: OptionValues): Promise<{ target: RunTarget;
   const wsUrl = url.replace(/^http/, "ws");
   await preflight(wsUrl, apiKey, apiSecret);
   return { target: { url: wsUrl, apiKey, apiSecret } };
+}
+
+/**
+ * Embedded testbeds are named swarm-<pid of the run>. A run killed hard (SIGKILL, a closed pipe)
+ * cannot stop its own; the next embedded run takes down those whose run is gone.
+ */
+async function sweepOrphanedTestbeds(): Promise<void> {
+  for (const tb of listTestbeds()) {
+    const owner = /^swarm-(\d+)$/.exec(tb.name);
+    if (owner === null) continue;
+    const pid = Number(owner[1]);
+    let alive = true;
+    try {
+      process.kill(pid, 0);
+    } catch {
+      alive = false;
+    }
+    if (!alive) await down(tb.runDir);
+  }
 }
 
 /** Fails fast, with the fix, on an unreachable server or rejected keys, before any worker starts. */
