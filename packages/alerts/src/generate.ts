@@ -1,0 +1,20 @@
+#!/usr/bin/env node
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { renderRules } from "./render.js";
+import { withAlertsTable } from "./table.js";
+
+/** dist/generate.js sits two levels under packages/alerts, so the repo root is three up from dist. */
+const repoRoot = fileURLToPath(new URL("../../../", import.meta.url));
+
+for (const [path, content] of renderRules()) {
+  const target = join(repoRoot, path);
+  mkdirSync(dirname(target), { recursive: true });
+  writeFileSync(target, content);
+  process.stdout.write(`wrote ${path}\n`);
+}
+
+const readme = join(repoRoot, "packages/alerts/README.md");
+writeFileSync(readme, withAlertsTable(readFileSync(readme, "utf8")));
+process.stdout.write("updated the alert table in packages/alerts/README.md\n");
