@@ -44,6 +44,7 @@ async function token(plan: WorkerPlan, p: ParticipantPlan): Promise<string> {
 class Worker {
   private readonly participants: NativeParticipant[] = [];
   private readonly timers: NodeJS.Timeout[] = [];
+  private readonly toneSources = new Map<number, AudioSource>();
   private videoSources: { source: VideoSource; pattern: TestPattern; owner: NativeParticipant }[] = [];
   private stopping = false;
 
@@ -131,13 +132,12 @@ class Worker {
     if (room === undefined) return;
     try {
       if (p.publishAudio) {
-        const source = new AudioSource(AUDIO_SAMPLE_RATE, 1, 1000);
+        const source = this.toneSource(p.publisherIndex, AudioSource);
         const track = LocalAudioTrack.createAudioTrack(`tone-${p.publisherIndex}`, source);
         await room.localParticipant?.publishTrack(
           track,
           new TrackPublishOptions({ source: TrackSource.SOURCE_MICROPHONE, dtx: false }),
         );
-        void this.feedAudio(source, p.publisherIndex, participant);
       }
       if (p.publishVideo) {
         const { width, height, fps, codec, simulcast, maxBitrate } = this.plan.media.video;
@@ -184,17 +184,28 @@ class Worker {
   }
 
   /** Paced by the source's 1 s queue: captureFrame resolves when there is room for 100 ms more. */
-  private async feedAudio(
-    source: AudioSource,
-    publisherIndex: number,
-    participant: NativeParticipant,
-  ): Promise<void> {
+  /**
+   * The AudioSource of publisher index `i`, shared by that publisher in every room of this worker:
+   * the tone still tells a room's publishers apart, and one capture loop feeds them all (one
+   * AudioSource across Rooms: -15% CPU, anchors.md rule 3).
+   */
+  private toneSource(publisherIndex: number, AudioSourceClass: Rtc["AudioSource"]): AudioSource {
+    let source = this.toneSources.get(publisherIndex);
+    if (source === undefined) {
+      source = new AudioSourceClass(AUDIO_SAMPLE_RATE, 1, 1000);
+      this.toneSources.set(publisherIndex, source);
+      void this.feedAudio(source, publisherIndex);
+    }
+    return source;
+  }
+
+  private async feedAudio(source: AudioSource, publisherIndex: number): Promise<void> {
     const { AudioFrame } = this.rtc;
     const frames = toneFrames(toneFrequency(publisherIndex));
     const { talkMs, silenceMs } = this.plan.media.audio;
     const started = Date.now();
     let i = 0;
-    while (!this.stopping && participant.connected) {
+    while (!this.stopping) {
       const data = isTalking(Date.now() - started, talkMs, silenceMs)
         ? (frames[i % frames.length] ?? SILENT_FRAME)
         : SILENT_FRAME;
