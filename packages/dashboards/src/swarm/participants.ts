@@ -1,0 +1,92 @@
+import { panel, type Row } from "../common.js";
+import { RUN } from "./selectors.js";
+
+export function participantsRow(): Row {
+  return {
+    title: "Participants and joins",
+    panels: [
+      panel({
+        title: "Participants by state",
+        description: "Swarm participants right now, by role and connection state.",
+        unitOf: "lkswarm_participants",
+        stack: true,
+        queries: [
+          {
+            expr: `sum by (role, state) (lkswarm_participants{${RUN}})`,
+            legend: "{{role}} {{state}}",
+          },
+        ],
+      }),
+      panel({
+        title: "Joins per second",
+        description: "Successful joins (observations of the join-time histogram) per second, by role.",
+        unitOf: "lkswarm_participants",
+        queries: [
+          {
+            expr: `sum by (role) (rate(lkswarm_join_duration_seconds_count{${RUN}}[$__rate_interval]))`,
+            legend: "{{role}}",
+          },
+        ],
+      }),
+      panel({
+        title: "Join failures per second",
+        description: "Failed join attempts per second by reason; the catalog gate allows none.",
+        unitOf: "lkswarm_join_failures_total",
+        queries: [
+          {
+            expr: `sum by (reason) (rate(lkswarm_join_failures_total{${RUN}}[$__rate_interval]))`,
+            legend: "{{reason}}",
+          },
+        ],
+      }),
+      panel({
+        title: "Join time",
+        description: "Time from the start of a join to the room being connected; dashed lines are the catalog's warn and fail bounds.",
+        unitOf: "lkswarm_join_duration_seconds",
+        thresholdsOf: "lkswarm_join_duration_seconds",
+        queries: [
+          {
+            expr: `histogram_quantile(0.5, sum by (le) (rate(lkswarm_join_duration_seconds_bucket{${RUN}}[$__rate_interval])))`,
+            legend: "p50",
+          },
+          {
+            expr: `histogram_quantile(0.95, sum by (le) (rate(lkswarm_join_duration_seconds_bucket{${RUN}}[$__rate_interval])))`,
+            legend: "p95",
+          },
+          {
+            expr: `histogram_quantile(0.99, sum by (le) (rate(lkswarm_join_duration_seconds_bucket{${RUN}}[$__rate_interval])))`,
+            legend: "p99",
+          },
+        ],
+      }),
+      panel({
+        title: "Time to first frame",
+        description: "Per subscribed video track: join start to first decoded frame.",
+        unitOf: "lkswarm_time_to_first_frame_seconds",
+        thresholdsOf: "lkswarm_time_to_first_frame_seconds",
+        queries: [
+          {
+            expr: `histogram_quantile(0.5, sum by (le) (rate(lkswarm_time_to_first_frame_seconds_bucket{${RUN}}[$__rate_interval])))`,
+            legend: "p50",
+          },
+          {
+            expr: `histogram_quantile(0.95, sum by (le) (rate(lkswarm_time_to_first_frame_seconds_bucket{${RUN}}[$__rate_interval])))`,
+            legend: "p95",
+          },
+        ],
+      }),
+      panel({
+        title: "Join time over the run",
+        description: "p95 of all joins in the selected range: the figure the gate checks, not a moving window.",
+        unitOf: "lkswarm_join_duration_seconds",
+        thresholdsOf: "lkswarm_join_duration_seconds",
+        queries: [
+          {
+            expr: `histogram_quantile(0.95, sum by (le, role) (increase(lkswarm_join_duration_seconds_bucket{${RUN}}[$__range])))`,
+            legend: "p95 {{role}}",
+          },
+        ],
+      }),
+    ],
+  };
+}
