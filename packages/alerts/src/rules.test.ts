@@ -10,6 +10,7 @@ import { isAlert } from "./rules.js";
 
 const repoRoot = fileURLToPath(new URL("../../../", import.meta.url));
 const PROMTOOL = "/usr/bin/promtool";
+const noPromtool = existsSync(PROMTOOL) ? "" : ` [SKIPPED: no promtool at ${PROMTOOL} - run npm run setup]`;
 
 function promtool(args: readonly string[]): { ok: boolean; output: string } {
   try {
@@ -49,7 +50,7 @@ describe("generated rule files", () => {
       );
   });
 
-  it.skipIf(!existsSync(PROMTOOL))("pass promtool check rules", () => {
+  it.skipIf(!existsSync(PROMTOOL))(`pass promtool check rules${noPromtool}`, () => {
     const dir = mkdtempSync(join(tmpdir(), "alerts-check-"));
     const files = [...rendered].map(([path, content]) => {
       const file = join(dir, path.replaceAll("/", "_"));
@@ -60,7 +61,7 @@ describe("generated rule files", () => {
     expect(result.ok, result.output).toBe(true);
   });
 
-  it.skipIf(!existsSync(PROMTOOL))("pass their promtool unit tests in alerts/tests", () => {
+  it.skipIf(!existsSync(PROMTOOL))(`pass their promtool unit tests in alerts/tests${noPromtool}`, () => {
     const tests = readdirSync(join(repoRoot, "alerts/tests"))
       .filter((f) => f.endsWith(".test.yaml"))
       .map((f) => join("alerts/tests", f));

@@ -23,6 +23,7 @@ interface Compose {
 const compose = parse(readFileSync(join(root, "docker-compose.yml"), "utf8")) as Compose;
 
 const hasGo = spawnSync("go", ["version"]).status === 0;
+const hasPromtool = spawnSync("promtool", ["--version"]).status === 0;
 
 /** Downloads (or finds in the module cache) the pinned compose-go and returns its JSON schema. */
 function composeSchema(): object {
@@ -39,7 +40,7 @@ interface AjvLike {
 }
 
 describe("docker-compose.yml", () => {
-  it.skipIf(!hasGo)(`is valid against the Compose specification schema (${COMPOSE_GO})`, () => {
+  it.skipIf(!hasGo)(`is valid against the Compose specification schema (${COMPOSE_GO})${hasGo ? "" : " [SKIPPED: no Go toolchain to fetch the schema module]"}`, () => {
     // ajv 6 comes with eslint; the schema is draft-07, which ajv 6 implements
     const Ajv = createRequire(import.meta.url)("ajv") as new (opts: object) => AjvLike;
     const ajv = new Ajv({ unknownFormats: "ignore", validateSchema: false, schemaId: "auto" });
@@ -92,7 +93,7 @@ describe("docker-compose.yml", () => {
     }
   });
 
-  it.skipIf(spawnSync("promtool", ["--version"]).status !== 0)("has a Prometheus config promtool accepts", () => {
+  it.skipIf(!hasPromtool)(`has a Prometheus config promtool accepts${hasPromtool ? "" : " [SKIPPED: no promtool - run npm run setup]"}`, () => {
     const check = spawnSync("promtool", ["check", "config", join(root, "deploy/prometheus/prometheus.yml")], {
       encoding: "utf8",
     });
