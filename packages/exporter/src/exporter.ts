@@ -46,7 +46,7 @@ const SUBJECT_LABELS: ReadonlySet<LabelName> = new Set([
 ]);
 
 /** Who an event or a sample is about; `EventContext` and `WindowSample` both are one. */
-interface Subject {
+export interface Subject {
   readonly room: string;
   readonly participant: string;
   readonly role: Role;
@@ -249,6 +249,15 @@ export class SwarmExporter implements RunObserver {
   /** The exposition text (for tests and for a final dump to a file). */
   metrics(): Promise<string> {
     return this.registry.metrics();
+  }
+
+  /**
+   * Creates, at zero, the series of the participants a run is about to start. A series first
+   * exported at 1 hides its first increase from rate() and increase(): Prometheus must scrape the 0
+   * before the first join. The run calls this with its plan before any worker starts.
+   */
+  prepare(subjects: Iterable<Subject>): void {
+    for (const who of subjects) this.subject(who);
   }
 
   /** The label values an event or sample offers; the first sighting creates its series at 0. */

@@ -20,7 +20,7 @@ import {
 } from "@livekit-swarm/gate";
 import { ExitCode } from "../../exit-codes.js";
 import { helpText, parseOptions, UsageError, type CommandSpec, type OptionValues } from "../../options.js";
-import { defaultWorkers, planRun } from "../../run/plan.js";
+import { defaultWorkers, planRun, shardByRoom } from "../../run/plan.js";
 import { orchestrate, type ProgressView, type RunOutcome, type RunTarget } from "../../run/orchestrator.js";
 import { summaryTable } from "../../report/table.js";
 import { reportHtml } from "../../report/html.js";
@@ -420,6 +420,12 @@ export async function execute(values: OptionValues, profile: RunProfile): Promis
   let testbed: Testbed | undefined;
   let metricsServer: MetricsServer | undefined;
   try {
+    // every series at zero before the first join, so rate() sees each participant's first event
+    exporter?.prepare(
+      shardByRoom(plan, workers).flatMap((shard, worker) =>
+        shard.map((p) => ({ worker, role: p.role, room: p.room, participant: p.identity })),
+      ),
+    );
     if (exporter !== undefined && values["metrics-port"] !== undefined) {
       metricsServer = await exporter.serve({
         port: values["metrics-port"] as number,
