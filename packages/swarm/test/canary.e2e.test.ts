@@ -1,6 +1,5 @@
 import { spawn } from "node:child_process";
 import { mkdtempSync, readFileSync } from "node:fs";
-import { get } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -58,16 +57,7 @@ describe("swarm canary", () => {
     let stderr = "";
     child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
     const exited = new Promise<number | null>((resolve) => child.once("exit", resolve));
-    const metrics = (): Promise<string> =>
-      new Promise((resolve, reject) => {
-        get(`http://127.0.0.1:${port}/metrics`, (res) => {
-          let body = "";
-          res.on("data", (d: Buffer) => (body += d.toString()));
-          res.on("end", () => {
-            resolve(body);
-          });
-        }).on("error", reject);
-      });
+    const metrics = async (): Promise<string> => (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
     try {
       // both participants in: publisher and subscriber joined (the join histogram counts joins)
       await waitFor(
