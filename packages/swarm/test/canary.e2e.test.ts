@@ -1,10 +1,9 @@
-import { spawn } from "node:child_process";
 import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { Testbed } from "@livekit-swarm/testbed";
-import { CLI, freePort } from "./cli.js";
+import { freePort, startSwarm, testbedEnv } from "./cli.js";
 
 /** The value of one series on a /metrics page, 0 when absent. */
 function value(text: string, name: string, labels: Record<string, string>): number {
@@ -41,22 +40,11 @@ describe("swarm canary", () => {
     tb = await Testbed.start({ name: `e2e-canary-${process.pid}` });
     const port = await freePort();
     const out = mkdtempSync(join(tmpdir(), "swarm-canary-"));
-    const child = spawn(
-      process.execPath,
-      [CLI, "canary", "--metrics-port", String(port), "--room", "canary-", "-o", out],
-      {
-        env: {
-          ...process.env,
-          LIVEKIT_URL: tb.url,
-          LIVEKIT_API_KEY: tb.apiKey,
-          LIVEKIT_API_SECRET: tb.apiSecret,
-        },
-        stdio: ["ignore", "pipe", "pipe"],
-      },
+    const run = startSwarm(
+      ["canary", "--metrics-port", String(port), "--room", "canary-", "-o", out],
+      testbedEnv(tb),
     );
-    let stderr = "";
-    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
-    const exited = new Promise<number | null>((resolve) => child.once("exit", resolve));
+    const { child, exited } = run;
     const metrics = async (): Promise<string> => (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
     try {
       // both participants in: publisher and subscriber joined (the join histogram counts joins)
@@ -91,11 +79,11 @@ describe("swarm canary", () => {
         "lkswarm-sub-1",
       ]);
     } catch (err) {
-      throw new Error(`${err instanceof Error ? err.message : String(err)}\ncanary stderr:\n${stderr}`);
+      throw new Error(`${err instanceof Error ? err.message : String(err)}\ncanary stderr:\n${run.stderr}`);
     } finally {
       child.kill("SIGINT");
     }
-    expect(await exited, stderr).toBe(130);
+    expect(await exited, run.stderr).toBe(130);
     const summary = JSON.parse(readFileSync(join(out, "summary.json"), "utf8")) as {
       participants: { disconnects: Record<string, number> };
     };

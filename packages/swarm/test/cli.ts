@@ -1,4 +1,4 @@
-import { spawn } from "node:child_process";
+import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync } from "node:fs";
 import { createServer } from "node:net";
 import { fileURLToPath } from "node:url";
@@ -11,36 +11,64 @@ export interface CliResult {
   readonly stderr: string;
 }
 
-/** Runs the built `swarm` CLI as a user would; the build is `npm run build` (npm test does it). */
-export function swarm(
+/** A `swarm` CLI process started by a test, with what it has printed so far. */
+export interface SwarmProcess {
+  readonly child: ChildProcess;
+  readonly stdout: string;
+  readonly stderr: string;
+  /** Resolves with the exit code once the process ends. */
+  readonly exited: Promise<number | null>;
+}
+
+/** Starts the built `swarm` CLI as a user would (an empty variable in `env` unsets it). */
+export function startSwarm(args: readonly string[], env: NodeJS.ProcessEnv = {}): SwarmProcess {
+  if (!existsSync(CLI))
+    throw new Error(`${CLI} is missing: run \`npm run build\` before the end-to-end tests`);
+  const child = spawn(process.execPath, [CLI, ...args], {
+    env: { ...process.env, ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let stdout = "";
+  let stderr = "";
+  child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
+  child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+  const exited = new Promise<number | null>((resolve) => child.once("exit", resolve));
+  return {
+    child,
+    get stdout() {
+      return stdout;
+    },
+    get stderr() {
+      return stderr;
+    },
+    exited,
+  };
+}
+
+/** Runs the built `swarm` CLI to its end; the build is `npm run build` (npm test does it). */
+export async function swarm(
   args: readonly string[],
   env: NodeJS.ProcessEnv = {},
   timeoutMs = 120_000,
 ): Promise<CliResult> {
-  if (!existsSync(CLI))
-    throw new Error(`${CLI} is missing: run \`npm run build\` before the end-to-end tests`);
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], {
-      env: { ...process.env, ...env },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
-    const timer = setTimeout(() => {
-      child.kill("SIGKILL");
+  const run = startSwarm(args, env);
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      run.child.kill("SIGKILL");
       reject(
         new Error(
-          `swarm ${args.join(" ")} did not finish within ${timeoutMs} ms\nstdout: ${stdout}\nstderr: ${stderr}`,
+          `swarm ${args.join(" ")} did not finish within ${timeoutMs} ms\nstdout: ${run.stdout}\nstderr: ${run.stderr}`,
         ),
       );
     }, timeoutMs);
-    child.once("exit", (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
   });
+  try {
+    const code = await Promise.race([run.exited, timedOut]);
+    return { code, stdout: run.stdout, stderr: run.stderr };
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /** Whether a process still exists (our tests check that runs leave none behind). */

@@ -1,4 +1,3 @@
-import { spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
@@ -6,32 +5,23 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Testbed, runDirFor } from "@livekit-swarm/testbed";
 import { leftovers } from "../../testbed/test/leftovers.js";
-import { CLI, alive, swarm } from "./cli.js";
+import { alive, startSwarm, swarm } from "./cli.js";
 
 describe("swarm run: Ctrl-C against the embedded LiveKit", () => {
   it("stops joining, writes the report, exits 130 and leaves nothing running", async () => {
     const out = mkdtempSync(join(tmpdir(), "swarm-sigint-"));
-    // no --url: the run starts (and must stop) its own testbed
-    const env = { ...process.env };
-    delete env.LIVEKIT_URL;
-    const child = spawn(
-      process.execPath,
-      [CLI, "--rooms", "2", "--subscribers", "1", "--duration", "300s", "-o", out],
-      {
-        env,
-        stdio: ["ignore", "pipe", "pipe"],
-      },
-    );
-    let stderr = "";
-    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
-    const exited = new Promise<number | null>((resolve) => child.once("exit", resolve));
+    // no --url (an empty LIVEKIT_URL is unset): the run starts, and must stop, its own testbed
+    const run = startSwarm(["--rooms", "2", "--subscribers", "1", "--duration", "300s", "-o", out], {
+      LIVEKIT_URL: "",
+    });
+    const { child, exited } = run;
     const deadline = Date.now() + 60_000;
-    while (!/4\/4 joined/.test(stderr)) {
-      if (Date.now() > deadline) throw new Error(`the swarm never got its 4 participants in:\n${stderr}`);
+    while (!/4\/4 joined/.test(run.stderr)) {
+      if (Date.now() > deadline) throw new Error(`the swarm never got its 4 participants in:\n${run.stderr}`);
       await new Promise((resolve) => setTimeout(resolve, 200));
     }
     child.kill("SIGINT");
-    expect(await exited, stderr).toBe(130);
+    expect(await exited, run.stderr).toBe(130);
     const summary = JSON.parse(readFileSync(join(out, "summary.json"), "utf8")) as {
       run: { endReason: string; workerPids: number[] };
       participants: { joined: number };

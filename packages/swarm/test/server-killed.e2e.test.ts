@@ -1,10 +1,9 @@
-import { spawn } from "node:child_process";
 import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { Testbed, signal } from "@livekit-swarm/testbed";
-import { CLI, alive } from "./cli.js";
+import { alive, startSwarm, testbedEnv } from "./cli.js";
 
 interface Summary {
   run: { endReason: string; workerPids: number[] };
@@ -20,26 +19,15 @@ describe("a server that dies mid-run", () => {
   it("ends the run with exit 1, writes the report, and leaves no worker behind", async () => {
     tb = await Testbed.start({ name: `e2e-killed-${process.pid}` });
     const out = mkdtempSync(join(tmpdir(), "swarm-killed-"));
-    const child = spawn(
-      process.execPath,
-      [CLI, "--rooms", "2", "--subscribers", "2", "--duration", "120s", "-o", out],
-      {
-        env: {
-          ...process.env,
-          LIVEKIT_URL: tb.url,
-          LIVEKIT_API_KEY: tb.apiKey,
-          LIVEKIT_API_SECRET: tb.apiSecret,
-        },
-        stdio: ["ignore", "pipe", "pipe"],
-      },
+    const run = startSwarm(
+      ["--rooms", "2", "--subscribers", "2", "--duration", "120s", "-o", out],
+      testbedEnv(tb),
     );
-    let stderr = "";
-    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
-    const exited = new Promise<number | null>((resolve) => child.once("exit", resolve));
+    const { exited } = run;
     // kill the node once everyone is in: the progress line says so (non-TTY: every 5 s)
     const deadline = Date.now() + 60_000;
-    while (!/6\/6 joined, 6 connected/.test(stderr)) {
-      if (Date.now() > deadline) throw new Error(`the swarm never got all 6 participants in:\n${stderr}`);
+    while (!/6\/6 joined, 6 connected/.test(run.stderr)) {
+      if (Date.now() > deadline) throw new Error(`the swarm never got all 6 participants in:\n${run.stderr}`);
       await new Promise((resolve) => setTimeout(resolve, 200));
     }
     const node = tb.nodes[0];
@@ -48,8 +36,8 @@ describe("a server that dies mid-run", () => {
 
     // the run gives the server 20 s to come back, then drains for at most 15 s
     const code = await exited;
-    expect(code, stderr).toBe(1);
-    expect(stderr).toContain("the server became unreachable during the run");
+    expect(code, run.stderr).toBe(1);
+    expect(run.stderr).toContain("the server became unreachable during the run");
     const summary = JSON.parse(readFileSync(join(out, "summary.json"), "utf8")) as Summary;
     expect(summary.run.endReason).toBe("server-unreachable");
     expect(summary.participants.joined).toBe(6);
