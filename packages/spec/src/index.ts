@@ -70,3 +70,24 @@ export type {
   EventContext,
   RunObserver,
 } from "./samples.js";
+export type {
+  AbortConditions,
+  ComposeTarget,
+  Drill,
+  DrillBackend,
+  DrillFault,
+  DrillTarget,
+  Expectations,
+  FaultParams,
+  FaultTarget,
+  FaultType,
+  KubernetesTarget,
+  LocalTarget,
+  Percentiles,
+  PrometheusProbe,
+  SimulateScenario,
+  SteadyState,
+} from "./drill-types.js";
+export { faultTypes, simulateScenarios, drillBackends } from "./drill-types.js";
+export type { DrillErrorReason, ParseDrillOptions } from "./drill.js";
+export { DrillError, loadDrill, parseDrill } from "./drill.js";
