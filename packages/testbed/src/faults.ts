@@ -1,71 +1,242 @@
 import { execFileSync } from "node:child_process";
 import { TestbedError } from "./errors.js";
 
-const TABLE = "lkswarm_fault";
+/** Every table our faults create starts with this, so a leftover check can find them. */
+export const FAULT_TABLE_PREFIX = "lkswarm_";
+const LOSS_TABLE = "lkswarm_fault";
 
-function nft(namespace: string, args: readonly string[], input?: string): string {
-  return execFileSync("ip", ["netns", "exec", namespace, "nft", ...args], {
+function inNamespace(namespace: string, command: string, args: readonly string[], input?: string): string {
+  return execFileSync("ip", ["netns", "exec", namespace, command, ...args], {
     encoding: "utf8",
     stdio: ["pipe", "pipe", "pipe"],
     ...(input !== undefined ? { input } : {}),
   });
 }
 
+function requireNamespace(namespace: string | undefined, what: string): string {
+  if (namespace === undefined) {
+    throw new TestbedError(
+      "bad-option",
+      `${what} needs the node in its own network namespace: start the testbed with --netns`,
+    );
+  }
+  return namespace;
+}
+
+/** A table name nftables accepts, unique per fault: `lkswarm_<tag>`. */
+export function faultTableName(tag: string): string {
+  return `${FAULT_TABLE_PREFIX}${tag.replace(/[^A-Za-z0-9_]/g, "_").slice(0, 40)}`;
+}
+
 /**
- * Random packet loss on a node's UDP (media) traffic, carried out by nftables inside the node's own
- * network namespace, so it touches that node alone. `egress` drops what the node sends (media toward
- * subscribers, RTCP toward publishers); `ingress` what it receives. The rule lives in the namespace
- * and goes with it, so a testbed's `down` leaves no rule behind.
+ * An nftables table of our own inside a node's network namespace: created whole (replacing a
+ * previous one of the same name), listed to prove it is there, deleted whole. It lives in the
+ * namespace and goes with it, so a testbed's `down` leaves no rule behind.
  */
-export class PacketLoss {
-  private constructor(
+export class NftFault {
+  protected constructor(
     readonly namespace: string,
-    readonly ratio: number,
+    readonly table: string,
   ) {}
 
-  static inject(
-    namespace: string | undefined,
-    ratio: number,
-    direction: "egress" | "ingress" = "egress",
-  ): PacketLoss {
-    if (namespace === undefined) {
-      throw new TestbedError(
-        "bad-option",
-        "packet loss needs the node in its own network namespace: start the testbed with --netns",
-      );
-    }
-    if (!(ratio > 0 && ratio <= 1))
-      throw new TestbedError("bad-option", `loss ratio: expected a number in (0, 1], got ${ratio}`);
-    const hook = direction === "egress" ? "output" : "input";
-    const perMille = Math.round(ratio * 1000);
-    nft(
+  static apply(namespace: string, table: string, chains: string): NftFault {
+    inNamespace(
       namespace,
+      "nft",
       ["-f", "-"],
-      `table inet ${TABLE}
-delete table inet ${TABLE}
-table inet ${TABLE} {
-  chain loss {
-    type filter hook ${hook} priority 0; policy accept;
-    meta l4proto udp numgen random mod 1000 < ${perMille} counter drop
-  }
+      `table inet ${table}
+delete table inet ${table}
+table inet ${table} {
+${chains}
 }
 `,
     );
-    return new PacketLoss(namespace, ratio);
+    return new NftFault(namespace, table);
   }
 
-  /** Packets the rule has dropped so far: proof the fault took effect. */
+  /** The table as nftables lists it now; throws when it is not there. */
+  listing(): string {
+    return inNamespace(this.namespace, "nft", ["list", "table", "inet", this.table]);
+  }
+
+  present(): boolean {
+    try {
+      this.listing();
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /** Packets the table's counters have dropped so far: proof the fault took effect. */
   droppedPackets(): number {
-    const listing = nft(this.namespace, ["list", "table", "inet", TABLE]);
-    const match = /counter packets (\d+)/.exec(listing);
-    return match === null ? 0 : Number(match[1]);
+    let total = 0;
+    for (const match of this.listing().matchAll(/counter packets (\d+)/g)) total += Number(match[1]);
+    return total;
   }
 
   remove(): void {
     try {
-      nft(this.namespace, ["delete", "table", "inet", TABLE]);
+      inNamespace(this.namespace, "nft", ["delete", "table", "inet", this.table]);
     } catch {
       // the table (or the whole namespace) is already gone
     }
+  }
+}
+
+/**
+ * Random packet loss on a node's UDP (media) traffic. `egress` drops what the node sends (media
+ * toward subscribers, RTCP toward publishers); `ingress` what it receives; `both` either.
+ */
+export class PacketLoss extends NftFault {
+  readonly ratio: number;
+
+  private constructor(namespace: string, table: string, ratio: number) {
+    super(namespace, table);
+    this.ratio = ratio;
+  }
+
+  static inject(
+    namespace: string | undefined,
+    ratio: number,
+    direction: "egress" | "ingress" | "both" = "egress",
+    table = LOSS_TABLE,
+  ): PacketLoss {
+    const ns = requireNamespace(namespace, "packet loss");
+    if (!(ratio > 0 && ratio <= 1))
+      throw new TestbedError("bad-option", `loss ratio: expected a number in (0, 1], got ${ratio}`);
+    const perMille = Math.round(ratio * 1000);
+    const hooks = direction === "both" ? ["output", "input"] : [direction === "egress" ? "output" : "input"];
+    const chains = hooks
+      .map(
+        (hook) => `  chain loss_${hook} {
+    type filter hook ${hook} priority 0; policy accept;
+    meta l4proto udp numgen random mod 1000 < ${perMille} counter drop
+  }`,
+      )
+      .join("\n");
+    const applied = NftFault.apply(ns, table, chains);
+    return new PacketLoss(applied.namespace, applied.table, ratio);
+  }
+}
+
+/**
+ * Cuts a node off: every packet to or from anything outside its namespace is dropped (its own
+ * loopback still works), or with `redisOnly` just its traffic with Redis at `redis`. The node
+ * process keeps running, as in a real partition.
+ */
+export class Partition extends NftFault {
+  static cut(
+    namespace: string | undefined,
+    options: {
+      readonly direction?: "egress" | "ingress" | "both";
+      readonly table?: string;
+      readonly redis?: { readonly host: string; readonly port: number };
+    } = {},
+  ): Partition {
+    const ns = requireNamespace(namespace, "a network partition");
+    const direction = options.direction ?? "both";
+    const hooks = direction === "both" ? ["output", "input"] : [direction === "egress" ? "output" : "input"];
+    const match = (hook: string): string => {
+      if (options.redis === undefined) return `${hook === "output" ? "oifname" : "iifname"} != "lo"`;
+      const { host, port } = options.redis;
+      return hook === "output" ? `ip daddr ${host} tcp dport ${port}` : `ip saddr ${host} tcp sport ${port}`;
+    };
+    const chains = hooks
+      .map(
+        (hook) => `  chain cut_${hook} {
+    type filter hook ${hook} priority 0; policy accept;
+    ${match(hook)} counter drop
+  }`,
+      )
+      .join("\n");
+    const applied = NftFault.apply(ns, options.table ?? faultTableName("partition"), chains);
+    return new Partition(applied.namespace, applied.table);
+  }
+}
+
+/**
+ * A traffic-control qdisc on the node's side of its veth (what the node sends): `tc tbf` for a
+ * bandwidth cap, `tc netem` for delay and jitter (netem needs the kernel's sch_netem module).
+ */
+export class Qdisc {
+  private constructor(
+    readonly namespace: string,
+    readonly device: string,
+    readonly kind: "tbf" | "netem",
+  ) {}
+
+  static bandwidth(namespace: string | undefined, device: string, rateKbit: number): Qdisc {
+    const ns = requireNamespace(namespace, "a bandwidth cap");
+    if (!(rateKbit > 0)) throw new TestbedError("bad-option", `rate: expected kbit/s > 0, got ${rateKbit}`);
+    // a burst of ~10 ms at the rate (at least 4 KB) and 200 ms of queue before tail drop
+    const burstBytes = Math.max(4096, Math.round((rateKbit * 1000) / 8 / 100));
+    Qdisc.replace(ns, device, [
+      "tbf",
+      "rate",
+      `${rateKbit}kbit`,
+      "burst",
+      String(burstBytes),
+      "latency",
+      "200ms",
+    ]);
+    return new Qdisc(ns, device, "tbf");
+  }
+
+  static delay(namespace: string | undefined, device: string, delayMs: number, jitterMs = 0): Qdisc {
+    const ns = requireNamespace(namespace, "delay");
+    try {
+      Qdisc.replace(ns, device, [
+        "netem",
+        "delay",
+        `${delayMs}ms`,
+        ...(jitterMs > 0 ? [`${jitterMs}ms`, "distribution", "normal"] : []),
+      ]);
+    } catch (err) {
+      const message = err instanceof Error ? err.message : String(err);
+      if (/unknown|not found|No such file|Specified qdisc kind/i.test(message)) {
+        throw new TestbedError(
+          "bad-option",
+          "delay and jitter need tc netem, and this kernel has no sch_netem module (modprobe sch_netem failed): run the drill on a host whose kernel has netem, or use net.loss / net.bandwidth",
+        );
+      }
+      throw err;
+    }
+    return new Qdisc(ns, device, "netem");
+  }
+
+  private static replace(namespace: string, device: string, spec: readonly string[]): void {
+    inNamespace(namespace, "tc", ["qdisc", "replace", "dev", device, "root", ...spec]);
+  }
+
+  /** Whether the qdisc is installed now (tc lists it on the device). */
+  present(): boolean {
+    try {
+      return inNamespace(this.namespace, "tc", ["qdisc", "show", "dev", this.device]).includes(
+        `qdisc ${this.kind} `,
+      );
+    } catch {
+      return false;
+    }
+  }
+
+  remove(): void {
+    try {
+      inNamespace(this.namespace, "tc", ["qdisc", "del", "dev", this.device, "root"]);
+    } catch {
+      // already gone (or the namespace with it)
+    }
+  }
+}
+
+/** Tables of ours left in a namespace (a leftover check). */
+export function faultTables(namespace: string): string[] {
+  try {
+    return inNamespace(namespace, "nft", ["list", "tables"])
+      .split("\n")
+      .map((l) => l.trim().split(/\s+/).pop() ?? "")
+      .filter((t) => t.startsWith(FAULT_TABLE_PREFIX));
+  } catch {
+    return [];
   }
 }

@@ -5,6 +5,14 @@ export { findBinary, LIVEKIT_SERVER_VERSION, TOOLS_BIN } from "./binaries.js";
 export { redisCommand } from "./redis.js";
 export { defaultRunRoot, runDirFor } from "./state.js";
 export type { RunState, NodeRecord } from "./state.js";
-export { isOurProcess, signal } from "./processes.js";
+export { isOurProcess, signal, processRunState } from "./processes.js";
 export type { ConfigTree } from "./configs.js";
-export { PacketLoss } from "./faults.js";
+export {
+  FAULT_TABLE_PREFIX,
+  NftFault,
+  PacketLoss,
+  Partition,
+  Qdisc,
+  faultTableName,
+  faultTables,
+} from "./faults.js";

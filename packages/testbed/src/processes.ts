@@ -54,6 +54,18 @@ export function processStartTime(pid: number): string | undefined {
   }
 }
 
+/** Whether the process is alive and running, stopped (SIGSTOP: state T), or gone. */
+export function processRunState(pid: number, startTime: string | undefined): "running" | "stopped" | "gone" {
+  if (!isOurProcess(pid, startTime)) return "gone";
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const state = stat.slice(stat.lastIndexOf(")") + 2).split(" ")[0];
+    return state === "T" || state === "t" ? "stopped" : "running";
+  } catch {
+    return "gone";
+  }
+}
+
 /** True when the process that had `startTime` is still alive (not a zombie) under `pid`. */
 export function isOurProcess(pid: number, startTime: string | undefined): boolean {
   return startTime !== undefined && pid > 0 && processStartTime(pid) === startTime;

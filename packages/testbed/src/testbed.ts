@@ -23,7 +23,9 @@ import {
 import { isTcpPortFree, pickFreePort } from "./ports.js";
 import {
   isOurProcess,
+  signal,
   processesMentioning,
+  processRunState,
   processStartTime,
   sleep,
   spawnDetached,
@@ -186,25 +188,8 @@ export class Testbed {
       if (bins.redis !== undefined) {
         const port = await pickFreePort();
         const bind = ["127.0.0.1", ...networks.map((n) => n.hostIp)];
-        const redisDir = join(runDir, "redis");
-        mkdirSync(redisDir);
-        const proc = launch(state, "redis", "redis", bins.redis, [
-          "--port",
-          String(port),
-          "--bind",
-          ...bind,
-          "--save",
-          "",
-          "--appendonly",
-          "no",
-          "--protected-mode",
-          "no",
-          "--dir",
-          redisDir,
-          // redis rewrites its title: keep the run dir in it, so `down` can find an unrecorded one
-          "--proc-title-template",
-          `{title} {listen-addr} ${redisDir}/`,
-        ]);
+        mkdirSync(join(runDir, "redis"));
+        const proc = launch(state, "redis", "redis", bins.redis, redisArgs(runDir, port, bind));
         state.redis = { host: "127.0.0.1", port };
         writeState(state);
         await waitFor(
@@ -431,9 +416,138 @@ export class Testbed {
     return statusOf(this.state);
   }
 
+  /** The process ids of a node and of Redis, as recorded (the current process after a restart). */
+  nodePid(index: number): number {
+    return this.nodeRecord(index).pid;
+  }
+
+  /** Sends `sig` to node `index` (0-based); false when it is not running (or not ours any more). */
+  signalNode(index: number, sig: NodeJS.Signals): boolean {
+    const node = this.nodeRecord(index);
+    return isOurProcess(node.pid, node.startTime) && signal(node.pid, sig);
+  }
+
+  /** Whether node `index`'s recorded process is alive, and whether it is stopped (SIGSTOP). */
+  nodeProcessState(index: number): "running" | "stopped" | "gone" {
+    const node = this.nodeRecord(index);
+    return processRunState(node.pid, node.startTime);
+  }
+
+  /**
+   * Starts node `index` again (after a kill) with its own config, and waits until it answers its
+   * health check and has registered itself in Redis under its new node id.
+   */
+  async restartNode(index: number, timeoutMs = DEFAULT_READY_TIMEOUT_MS): Promise<NodeView> {
+    const node = this.nodeRecord(index);
+    if (isOurProcess(node.pid, node.startTime)) {
+      throw new TestbedError(
+        "already-running",
+        `${node.name} is still running (pid ${node.pid}): stop it first`,
+      );
+    }
+    const previousId = node.nodeId;
+    const proc = startNodeProcess(this.state, node, findBinary("livekit-server"));
+    await waitForNode(this.state, node, proc, timeoutMs);
+    const redis = this.state.redis;
+    if (redis !== undefined) {
+      await waitFor(
+        async () =>
+          node.nodeId !== undefined &&
+          node.nodeId !== previousId &&
+          (await redisCommand(redis.host, redis.port, ["HEXISTS", "nodes", node.nodeId])) === 1,
+        { timeoutMs, debugName: `${node.name} registered in redis after restart` },
+      );
+    }
+    return nodeView(node);
+  }
+
+  /** Redis's process, for faults; undefined without Redis. */
+  private redisRecord(): ProcessRecord | undefined {
+    return this.state.processes.findLast((p) => p.role === "redis");
+  }
+
+  redisProcessState(): "running" | "stopped" | "gone" {
+    const record = this.redisRecord();
+    return record === undefined ? "gone" : processRunState(record.pid, record.startTime);
+  }
+
+  signalRedis(sig: NodeJS.Signals): boolean {
+    const record = this.redisRecord();
+    return record !== undefined && isOurProcess(record.pid, record.startTime) && signal(record.pid, sig);
+  }
+
+  /** Starts Redis again on its port (empty: the testbed keeps no persistence) and waits for PING. */
+  async restartRedis(timeoutMs = DEFAULT_READY_TIMEOUT_MS): Promise<void> {
+    const redis = this.state.redis;
+    if (redis === undefined) throw new TestbedError("bad-option", "this testbed has no Redis");
+    if (this.redisProcessState() !== "gone") {
+      throw new TestbedError("already-running", "redis is still running: stop it first");
+    }
+    const bind = ["127.0.0.1", ...this.state.nodes.flatMap((n) => (n.network ? [n.network.hostIp] : []))];
+    const proc = launch(
+      this.state,
+      "redis",
+      "redis",
+      findBinary("redis-server"),
+      redisArgs(this.state.runDir, redis.port, bind),
+    );
+    await waitFor(
+      async () => (await redisCommand(redis.host, redis.port, ["PING"]).catch(() => null)) === "PONG",
+      {
+        timeoutMs,
+        debugName: "redis PING after restart",
+        exited: proc.exited,
+        logFile: join(this.state.runDir, "redis.log"),
+      },
+    );
+  }
+
+  /** HAProxy's UP/DOWN view of each node; empty without a balancer. */
+  async balancerStates(): Promise<{ name: string; status: string }[]> {
+    const balancer = this.state.balancer;
+    return balancer === undefined ? [] : balancerServerStates(balancer.statsPort);
+  }
+
+  /** The node's side of its veth pair (for tc), when it has a namespace. */
+  nodeInterface(index: number): string | undefined {
+    return this.nodeRecord(index).network?.nodeInterface;
+  }
+
+  private nodeRecord(index: number): NodeRecord {
+    const node = this.state.nodes[index];
+    if (node === undefined) {
+      throw new TestbedError(
+        "bad-option",
+        `no node ${index + 1}: this testbed has ${this.state.nodes.length}`,
+      );
+    }
+    return node;
+  }
+
   async stop(): Promise<DownReport> {
     return down(this.state.runDir);
   }
+}
+
+function redisArgs(runDir: string, port: number, bind: readonly string[]): string[] {
+  const redisDir = join(runDir, "redis");
+  return [
+    "--port",
+    String(port),
+    "--bind",
+    ...bind,
+    "--save",
+    "",
+    "--appendonly",
+    "no",
+    "--protected-mode",
+    "no",
+    "--dir",
+    redisDir,
+    // redis rewrites its title: keep the run dir in it, so `down` can find an unrecorded one
+    "--proc-title-template",
+    `{title} {listen-addr} ${redisDir}/`,
+  ];
 }
 
 function nodeView(n: NodeRecord): NodeView {
