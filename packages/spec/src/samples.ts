@@ -68,9 +68,38 @@ export type ParticipantEvent =
     }
   | { readonly type: "track-subscribed"; readonly kind: Kind; readonly afterJoinStartS: number }
   | { readonly type: "reconnecting" }
-  | { readonly type: "reconnected"; readonly durationS: number }
+  | {
+      readonly type: "reconnected";
+      readonly durationS: number;
+      /**
+       * `full` when the SDK rejoined as a new session (it republished its tracks, or every remote
+       * participant left and came back); `resume` otherwise. A lagging sid change can still turn a
+       * resume into a full one: see the `session` event.
+       */
+      readonly path?: "resume" | "full";
+    }
   | { readonly type: "disconnected"; readonly reason: string }
-  | { readonly type: "quality"; readonly quality: string };
+  | { readonly type: "quality"; readonly quality: string }
+  /** The participant's server-side sid: at join, and whenever it is seen to change (a full reconnect). */
+  | { readonly type: "session"; readonly sid: string }
+  /**
+   * A subscribed track stopped or started receiving packets (watch mode, polled every 250 ms).
+   * `track` is `<publisher identity>/<kind>`, stable across republishing; `atMs` the poll's epoch ms.
+   */
+  | {
+      readonly type: "media";
+      readonly track: string;
+      readonly kind: Kind;
+      readonly flowing: boolean;
+      readonly atMs: number;
+    }
+  /** The participant ran rtc-node's simulateScenario (a client.simulate fault). */
+  | {
+      readonly type: "simulated";
+      readonly scenario: string;
+      readonly ok: boolean;
+      readonly message?: string;
+    };
 
 /** Who an event happened to, and when (epoch ms). */
 export interface EventContext {

@@ -1,4 +1,5 @@
-import type { RemoteTrack, Room, TrackPublication } from "@livekit/rtc-node";
+import type { RemoteTrack, Room, SimulateScenarioKind, TrackPublication } from "@livekit/rtc-node";
+import { simulateScenarios, type SimulateScenario } from "@livekit-swarm/spec";
 import { computeWindowDelta, emptySnapshot, fromRtcNodeStats, type Snapshot } from "../stats/index.js";
 import type { Kind, ParticipantEvent, ParticipantPlan, WindowSample } from "../run/messages.js";
 import { loadRtc } from "./rtc.js";
@@ -41,12 +42,26 @@ export class NativeParticipant {
   private readonly firstPacket = new Set<string>();
   private readonly firstFrame = new Set<string>();
   private allowedPublishers = new Set<string>();
+  /** The current reconnect episode: what it took to tell a resume from a full reconnect. */
+  private episode: { remotesAtStart: number; remotesLeft: number; republished: boolean } | undefined;
+  private sid: string | undefined;
+  /** Watch mode: per subscribed track, whether it flows; per inbound stream, its last packet count. */
+  private readonly trackFlow = new Map<
+    string,
+    { kind: Kind; flowing: boolean; lastIncreaseMs: number; idle: number }
+  >();
+  private readonly streamPackets = new Map<string, number>();
+  private readonly streamTrack = new Map<string, string>();
+  private readonly unmatched: Record<Kind, string[]> = { audio: [], video: [] };
+  private unknownStreams = 0;
 
   constructor(
     private readonly rtc: Rtc,
     readonly plan: ParticipantPlan,
     private readonly emit: EventSink,
     private readonly subscribeLimit: number | undefined,
+    /** Poll media flow and the session id this often (chaos drills); undefined: no watching. */
+    private readonly watchMs?: number,
   ) {}
 
   get connected(): boolean {
@@ -86,24 +101,57 @@ export class NativeParticipant {
       });
     }
     if (this.plan.expectedTracks.audio + this.plan.expectedTracks.video > 0) void this.timeFirstMedia();
+    this.noteSession();
+    if (this.watchMs !== undefined) void this.watch(this.watchMs);
     return true;
   }
 
   private wire(room: Room): void {
     const { RoomEvent, ConnectionQuality, DisconnectReason, TrackKind } = this.rtc;
-    room.on(RoomEvent.TrackSubscribed, (track: RemoteTrack) => {
+    room.on(RoomEvent.TrackSubscribed, (track: RemoteTrack, _publication, participant) => {
       const kind: Kind = track.kind === TrackKind.KIND_VIDEO ? "video" : "audio";
+      if (this.watchMs !== undefined) {
+        const name = `${participant.identity}/${kind}`;
+        // a track subscribed again (after a full reconnect) waits for its new stream
+        if (!this.unmatched[kind].includes(name)) this.unmatched[kind].push(name);
+      }
       this.emit({ type: "track-subscribed", kind, afterJoinStartS: (Date.now() - this.joinStartMs) / 1000 });
       if (this.plan.probe && kind === "video") void this.probeVideo(track);
     });
     room.on(RoomEvent.Reconnecting, () => {
       this.reconnectingSinceMs = Date.now();
+      this.episode = { remotesAtStart: room.remoteParticipants.size, remotesLeft: 0, republished: false };
       this.emit({ type: "reconnecting" });
+    });
+    // rtc-node has no "resume" vs "full" event: a full reconnect republishes our tracks and drops
+    // every remote participant (node-failure-observed.md 7); the sid changes too, but lags
+    room.on(RoomEvent.LocalTrackRepublished, () => {
+      if (this.episode !== undefined) this.episode.republished = true;
+    });
+    room.on(RoomEvent.ParticipantDisconnected, () => {
+      if (this.episode !== undefined) this.episode.remotesLeft++;
     });
     room.on(RoomEvent.Reconnected, () => {
       const since = this.reconnectingSinceMs ?? Date.now();
+      const episode = this.episode;
       this.reconnectingSinceMs = undefined;
-      this.emit({ type: "reconnected", durationS: (Date.now() - since) / 1000 });
+      this.episode = undefined;
+      const sidChanged = this.noteSession();
+      const full =
+        sidChanged ||
+        episode?.republished === true ||
+        (episode !== undefined &&
+          episode.remotesAtStart > 0 &&
+          episode.remotesLeft >= episode.remotesAtStart);
+      this.emit({
+        type: "reconnected",
+        durationS: (Date.now() - since) / 1000,
+        path: full ? "full" : "resume",
+      });
+      // the new sid shows up to 3 s after Reconnected: look again then
+      setTimeout(() => {
+        this.noteSession();
+      }, 3500).unref();
     });
     room.on(RoomEvent.Disconnected, (reason) => {
       if (this.left) return;
@@ -121,6 +169,124 @@ export class NativeParticipant {
         quality: ConnectionQuality[quality].replace(/^QUALITY_/, "").toLowerCase(),
       });
     });
+  }
+
+  /** Emits a `session` event when the server-side sid is new; returns whether it changed. */
+  private noteSession(): boolean {
+    const sid = this.room?.localParticipant?.sid;
+    if (sid === undefined || sid === "" || sid === this.sid || this.left) return false;
+    const changed = this.sid !== undefined;
+    this.sid = sid;
+    this.emit({ type: "session", sid });
+    return changed;
+  }
+
+  /**
+   * Watch mode (chaos drills): every `intervalMs`, reads which subscribed tracks received packets
+   * since the last look. A track that received nothing for two looks in a row is reported stalled
+   * (at its last packet's look), and flowing again at the first look that sees a packet. Tracks
+   * are named by publisher and kind, so a republished track (new sid, new SSRC) is the same track.
+   */
+  private async watch(intervalMs: number): Promise<void> {
+    while (!this.left) {
+      await new Promise((resolve) => setTimeout(resolve, intervalMs));
+      const room = this.room;
+      if (room === undefined || this.hasLeft()) return;
+      this.noteSession();
+      const now = Date.now();
+      let snapshot: Snapshot | undefined;
+      try {
+        const stats = await Promise.race([
+          room.getRtcStats(),
+          new Promise<never>((_, reject) =>
+            setTimeout(() => {
+              reject(new Error("stats timeout"));
+            }, intervalMs * 4),
+          ),
+        ]);
+        snapshot = fromRtcNodeStats(stats.publisherStats, stats.subscriberStats, now);
+      } catch {
+        // no stats while reconnecting: every track counts as idle this look
+      }
+      if (this.hasLeft()) return;
+      const increased = new Set<string>();
+      for (const stream of snapshot?.inbound.values() ?? []) {
+        if (stream.kind === "unknown") continue;
+        const track = this.trackOf(stream.key, stream.kind);
+        const before = this.streamPackets.get(stream.key) ?? 0;
+        this.streamPackets.set(stream.key, stream.packetsReceived);
+        if (!this.trackFlow.has(track))
+          this.trackFlow.set(track, { kind: stream.kind, flowing: false, lastIncreaseMs: now, idle: 0 });
+        if (stream.packetsReceived > before) increased.add(track);
+      }
+      for (const [track, flow] of this.trackFlow) {
+        if (increased.has(track)) {
+          flow.idle = 0;
+          flow.lastIncreaseMs = now;
+          if (!flow.flowing) {
+            flow.flowing = true;
+            this.emit({ type: "media", track, kind: flow.kind, flowing: true, atMs: now });
+          }
+        } else if (flow.flowing && ++flow.idle >= 2) {
+          flow.flowing = false;
+          this.emit({ type: "media", track, kind: flow.kind, flowing: false, atMs: flow.lastIncreaseMs });
+        }
+      }
+    }
+  }
+
+  /**
+   * Which subscribed track an inbound stream carries. WebRTC stats name a stream by SSRC and a
+   * receiver-side uuid, never by LiveKit track sid, so a new stream is matched to the oldest
+   * subscription of its kind that has no stream yet: subscriptions come before their packets.
+   * Tracks of one kind subscribed within the same 250 ms look are told apart by order only.
+   */
+  private trackOf(streamKey: string, kind: Kind): string {
+    let track = this.streamTrack.get(streamKey);
+    if (track === undefined) {
+      track = this.unmatched[kind].shift() ?? `unknown-${kind}-${++this.unknownStreams}`;
+      this.streamTrack.set(streamKey, track);
+    }
+    return track;
+  }
+
+  /** Runs rtc-node's simulateScenario (a client.simulate fault) and reports whether it was accepted. */
+  async simulate(scenario: string): Promise<void> {
+    const room = this.room;
+    const K = this.rtc.SimulateScenarioKind;
+    const kinds: Record<SimulateScenario, SimulateScenarioKind> = {
+      "signal-reconnect": K.SIMULATE_SIGNAL_RECONNECT,
+      "node-failure": K.SIMULATE_NODE_FAILURE,
+      "server-leave": K.SIMULATE_SERVER_LEAVE,
+      migration: K.SIMULATE_MIGRATION,
+      "force-tcp": K.SIMULATE_FORCE_TCP,
+      "force-tls": K.SIMULATE_FORCE_TLS,
+      "full-reconnect": K.SIMULATE_FULL_RECONNECT,
+      "disconnect-signal-on-resume": K.SIMULATE_DISCONNECT_SIGNAL_ON_RESUME,
+    };
+    const kind = (simulateScenarios as readonly string[]).includes(scenario)
+      ? kinds[scenario as SimulateScenario]
+      : undefined;
+    if (room === undefined || this.left || kind === undefined) {
+      this.emit({
+        type: "simulated",
+        scenario,
+        ok: false,
+        message: room === undefined ? "not connected" : "unknown scenario",
+      });
+      return;
+    }
+    try {
+      await room.simulateScenario(kind);
+      this.emit({ type: "simulated", scenario, ok: true });
+    } catch (err) {
+      this.emit({
+        type: "simulated",
+        scenario,
+        ok: false,
+        message: err instanceof Error ? err.message : String(err),
+      });
+    }
   }
 
   private maybeSubscribe(publication: TrackPublication, publisher: string): void {

@@ -44,6 +44,8 @@ export interface MediaPlan {
   readonly data?: { readonly intervalMs: number };
   /** Rejoin a participant that was disconnected or failed to join (the canary), with backoff. */
   readonly rejoin?: boolean;
+  /** Watch media flow and session ids this often, ms (chaos drills: 250). */
+  readonly watchMs?: number;
 }
 
 export interface WorkerPlan {
@@ -73,4 +75,11 @@ export type WorkerMessage =
   | { readonly type: "done"; readonly worker: number };
 
 export type OrchestratorMessage =
-  { readonly type: "start"; readonly plan: WorkerPlan } | { readonly type: "stop" };
+  | { readonly type: "start"; readonly plan: WorkerPlan }
+  | { readonly type: "stop" }
+  /** Run rtc-node's simulateScenario on these participants of the worker. */
+  | {
+      readonly type: "simulate";
+      readonly participants: readonly { readonly room: string; readonly identity: string }[];
+      readonly scenario: string;
+    };

@@ -35,6 +35,14 @@ export interface OrchestratorOptions {
   readonly signal?: AbortSignal;
   /** Aborting it kills the workers at once (a second Ctrl-C). */
   readonly forceSignal?: AbortSignal;
+  /** Receives a handle to steer the running swarm (chaos drills), once the workers are forked. */
+  readonly onControl?: (control: RunControl) => void;
+}
+
+/** Steers a running swarm. */
+export interface RunControl {
+  /** Asks these participants to run rtc-node's simulateScenario. */
+  simulate(participants: readonly { room: string; identity: string }[], scenario: string): void;
 }
 
 export interface ProgressView {
@@ -154,6 +162,18 @@ export async function orchestrate(options: OrchestratorOptions): Promise<RunOutc
   } finally {
     closeSync(logFd);
   }
+  options.onControl?.({
+    simulate(chosen, scenario) {
+      const wanted = new Set(chosen.map((c) => `${c.room}/${c.identity}`));
+      for (const { child, participants } of children) {
+        const mine = participants
+          .filter((p) => wanted.has(`${p.room}/${p.identity}`))
+          .map((p) => ({ room: p.room, identity: p.identity }));
+        if (mine.length > 0 && child.connected)
+          child.send({ type: "simulate", participants: mine, scenario } satisfies OrchestratorMessage);
+      }
+    },
+  });
 
   await new Promise<void>((resolve) => {
     const finish = (reason: EndReason): void => {
@@ -163,8 +183,10 @@ export async function orchestrate(options: OrchestratorOptions): Promise<RunOutc
       resolve();
     };
     options.signal?.addEventListener("abort", () => {
-      // a threshold's abort= ends the run as "aborted"; Ctrl-C and SIGTERM as "interrupted"
-      finish(options.signal?.reason === "threshold" ? "aborted" : "interrupted");
+      // a threshold's abort= ends the run as "aborted"; a drill ends it when done ("completed");
+      // Ctrl-C and SIGTERM as "interrupted"
+      const reason: unknown = options.signal?.reason;
+      finish(reason === "threshold" ? "aborted" : reason === "completed" ? "completed" : "interrupted");
     });
     const tick = setInterval(() => {
       const now = Date.now();

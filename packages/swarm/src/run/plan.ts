@@ -1,4 +1,46 @@
+import type { Scenario } from "@livekit-swarm/spec";
 import type { MediaPlan, ParticipantPlan } from "./messages.js";
+
+/** The scenario's run shape (who joins where and when). */
+export function shapeOf(scenario: Scenario): RunShape {
+  return {
+    rooms: scenario.rooms,
+    videoPublishers: scenario.videoPublishers,
+    audioPublishers: scenario.audioPublishers,
+    subscribers: scenario.subscribers,
+    publishersSubscribe: scenario.publishersSubscribe,
+    latencyProbes: scenario.latencyProbes,
+    numPerSecond: scenario.numPerSecond,
+    roomPrefix: scenario.roomPrefix,
+    identityPrefix: scenario.identityPrefix,
+    subscribeLimit: scenario.subscribeLimit ?? undefined,
+  };
+}
+
+/** What every publisher sends and how subscribers receive, from the scenario. */
+export function mediaPlanFor(scenario: Scenario): MediaPlan {
+  return {
+    video: {
+      width: scenario.video.width,
+      height: scenario.video.height,
+      fps: scenario.video.fps,
+      codec: scenario.video.codec,
+      simulcast: scenario.video.simulcast,
+      maxBitrate: videoBitrate(scenario.video.width * scenario.video.height, scenario.video.fps),
+    },
+    audio: {
+      ...(scenario.audio.talk !== null ? { talkMs: scenario.audio.talk } : {}),
+      ...(scenario.audio.silence !== null ? { silenceMs: scenario.audio.silence } : {}),
+    },
+    ...(scenario.subscribeLimit !== null ? { subscribeLimit: scenario.subscribeLimit } : {}),
+    ...(scenario.data !== null ? { data: { intervalMs: scenario.data.interval } } : {}),
+  };
+}
+
+/** Roughly what livekit-client's presets send: ~0.1 bit per pixel-frame, capped at 3 Mb/s. */
+function videoBitrate(pixels: number, fps: number): number {
+  return Math.min(3_000_000, Math.round(pixels * fps * 0.1));
+}
 
 /** A run's shape, resolved from flags and scenario file. */
 export interface RunShape {

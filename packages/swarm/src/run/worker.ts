@@ -93,6 +93,7 @@ class Worker {
         this.report(p, event);
       },
       this.plan.media.subscribeLimit,
+      this.plan.media.watchMs,
     );
     this.participants.push(participant);
     const joined = await participant.join(this.plan.url, await token(this.plan, p));
@@ -259,6 +260,15 @@ class Worker {
     if (samples.length > 0) send({ type: "samples", samples });
   }
 
+  async simulate(chosen: readonly { room: string; identity: string }[], scenario: string): Promise<void> {
+    const wanted = new Set(chosen.map((c) => `${c.room}/${c.identity}`));
+    await Promise.all(
+      this.participants
+        .filter((p) => wanted.has(`${p.plan.room}/${p.plan.identity}`))
+        .map((p) => p.simulate(scenario)),
+    );
+  }
+
   /** A method, not a field read: `stopping` changes under awaits, which narrowing cannot see. */
   private isStopping(): boolean {
     return this.stopping;
@@ -282,6 +292,8 @@ process.on("message", (message: OrchestratorMessage) => {
       worker = new Worker(rtc, message.plan);
       send({ type: "ready", worker: message.plan.worker });
       worker.start();
+    } else if (message.type === "simulate") {
+      await worker?.simulate(message.participants, message.scenario);
     } else {
       await worker?.stop();
       send({ type: "done", worker: worker === undefined ? -1 : 0 });

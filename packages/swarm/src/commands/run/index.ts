@@ -20,7 +20,7 @@ import {
 } from "@livekit-swarm/gate";
 import { ExitCode } from "../../exit-codes.js";
 import { helpText, parseOptions, UsageError, type CommandSpec, type OptionValues } from "../../options.js";
-import { defaultWorkers, planRun, shardByRoom } from "../../run/plan.js";
+import { defaultWorkers, mediaPlanFor, planRun, shapeOf, shardByRoom } from "../../run/plan.js";
 import { orchestrate, type ProgressView, type RunOutcome, type RunTarget } from "../../run/orchestrator.js";
 import { summaryTable } from "../../report/table.js";
 import { reportHtml } from "../../report/html.js";
@@ -353,18 +353,7 @@ export async function execute(values: OptionValues, profile: RunProfile): Promis
   const runId = `${new Date().toISOString().replace(/[-:]/g, "").replace("T", "-").slice(0, 15)}-${randomBytes(2).toString("hex")}`;
   const scenario = await resolveScenario(values, runId);
   const thresholds = resolveThresholds(scenario, values);
-  const plan = planRun({
-    rooms: scenario.rooms,
-    videoPublishers: scenario.videoPublishers,
-    audioPublishers: scenario.audioPublishers,
-    subscribers: scenario.subscribers,
-    publishersSubscribe: scenario.publishersSubscribe,
-    latencyProbes: scenario.latencyProbes,
-    numPerSecond: scenario.numPerSecond,
-    roomPrefix: scenario.roomPrefix,
-    identityPrefix: scenario.identityPrefix,
-    subscribeLimit: scenario.subscribeLimit ?? undefined,
-  });
+  const plan = planRun(shapeOf(scenario));
   if (plan.participants.length === 0) {
     throw new UsageError(
       "run: the scenario has no participants: set --video-publishers, --audio-publishers or --subscribers above 0",
@@ -447,23 +436,7 @@ export async function execute(values: OptionValues, profile: RunProfile): Promis
     const outcome = await orchestrate({
       target: resolved.target,
       plan,
-      media: {
-        video: {
-          width: scenario.video.width,
-          height: scenario.video.height,
-          fps: scenario.video.fps,
-          codec: scenario.video.codec,
-          simulcast: scenario.video.simulcast,
-          maxBitrate: videoBitrate(scenario.video.width * scenario.video.height, scenario.video.fps),
-        },
-        audio: {
-          ...(scenario.audio.talk !== null ? { talkMs: scenario.audio.talk } : {}),
-          ...(scenario.audio.silence !== null ? { silenceMs: scenario.audio.silence } : {}),
-        },
-        ...(scenario.subscribeLimit !== null ? { subscribeLimit: scenario.subscribeLimit } : {}),
-        ...(scenario.data !== null ? { data: { intervalMs: scenario.data.interval } } : {}),
-        ...(profile.rejoin ? { rejoin: true } : {}),
-      },
+      media: { ...mediaPlanFor(scenario), ...(profile.rejoin ? { rejoin: true } : {}) },
       // forever: about 285 000 years, and setTimeout-safe because nothing waits on it directly
       holdMs: profile.forever ? Number.MAX_SAFE_INTEGER : scenario.duration,
       persistent: profile.forever,
@@ -694,9 +667,4 @@ function parseInterval(text: string): number {
   const ms = Number(match[1]) * (match[2] === "ms" ? 1 : 1000);
   if (ms < 200) throw new UsageError(`run: --stats-interval: ${text} is too short; 200ms is the least`);
   return ms;
-}
-
-/** Roughly what livekit-client's presets send: ~0.1 bit per pixel-frame, capped at 3 Mb/s. */
-function videoBitrate(pixels: number, fps: number): number {
-  return Math.min(3_000_000, Math.round(pixels * fps * 0.1));
 }
