@@ -1,0 +1,74 @@
+/**
+ * What a backend (local processes, docker compose, Kubernetes) does for the drill runner: list the
+ * LiveKit nodes, tell which node hosts a room, inject a fault, confirm it took effect, revert it.
+ * client.simulate is not here: the runner asks the swarm's own participants to simulate.
+ */
+import type { DrillBackend, DrillFault } from "@livekit-swarm/spec";
+import type { FaultSubject } from "./journal.js";
+
+/** One livekit-server node as a backend knows it. */
+export interface NodeRef {
+  /** The backend's name: `node2` (local), a compose service, a pod name. */
+  readonly name: string;
+  /** 0-based position in the backend's node list. */
+  readonly index: number;
+  /** LiveKit's `ND_...` id when known (it changes at every process start). */
+  readonly nodeId: string | undefined;
+}
+
+export interface InjectedFault {
+  readonly subjects: readonly FaultSubject[];
+  /** What was issued (signals, commands), for the journal. */
+  readonly actions: readonly string[];
+  /**
+   * Resolves with the evidence once the fault is seen in effect (process gone, process stopped,
+   * rule present); rejects with a message naming what was not seen once `deadlineMs` has passed.
+   */
+  confirm(deadlineMs: number): Promise<string>;
+  /** Undoes the fault (restart, thaw, remove the rule). Idempotent; resolves with what it did. */
+  revert(): Promise<string>;
+}
+
+export interface FaultInjector {
+  readonly backend: DrillBackend;
+  nodes(): Promise<readonly NodeRef[]>;
+  /** The node hosting `room`, when the backend can tell; undefined when unplaced or unknown. */
+  roomNode(room: string): Promise<NodeRef | undefined>;
+  /** Issues the fault on `nodes` (empty for redis.* faults). Throws a FaultError when it cannot. */
+  inject(fault: DrillFault, nodes: readonly NodeRef[]): Promise<InjectedFault>;
+  /** The commands or signals `inject` would issue, without issuing them (dry run). */
+  describe(fault: DrillFault, nodes: readonly NodeRef[]): readonly string[];
+}
+
+/** A fault that cannot be injected here: the message names the fault and the fix. */
+export class FaultError extends Error {
+  constructor(
+    message: string,
+    readonly fault: string,
+  ) {
+    super(message);
+    this.name = "FaultError";
+  }
+}
+
+/** One command a compose or Kubernetes backend runs: argv (no shell), optional stdin. */
+export interface ShellStep {
+  readonly argv: readonly string[];
+  readonly stdin?: string;
+  /** Why this step runs, for the dry run and the journal. */
+  readonly why: string;
+  /** Confirm steps: the command's stdout must match this (a RegExp source) for the fault to count. */
+  readonly expect?: string;
+}
+
+export interface FaultCommands {
+  readonly inject: readonly ShellStep[];
+  /** Run (repeatedly, until the deadline) after inject; every step must exit 0 and match `expect`. */
+  readonly confirm: readonly ShellStep[];
+  readonly revert: readonly ShellStep[];
+}
+
+/** Runs one step; the compose and Kubernetes injectors take it as a parameter so tests can record. */
+export type StepRunner = (
+  step: ShellStep,
+) => Promise<{ readonly code: number; readonly stdout: string; readonly stderr: string }>;

@@ -1,0 +1,10 @@
+export * from "./journal.js";
+export * from "./backend.js";
+export * from "./analyze.js";
+export { LocalInjector, describeLocalFault } from "./backends/local.js";
+export * from "./verdict.js";
+export { renderDrillMarkdown, renderTimelinePlot } from "./report.js";
+export { renderDrillJUnit } from "./junit.js";
+export { ComposeInjector, composeFaultCommands } from "./backends/compose.js";
+export { KubernetesInjector, kubernetesFaultCommands, networkChaosManifest } from "./backends/kubernetes.js";
+export { execStep, formatStep } from "./backends/commands.js";

@@ -1,0 +1,260 @@
+/**
+ * The journal: everything a drill did and measured, as JSON (`journal.json`). Execution status
+ * (did the drill run?) is kept apart from the verdict (did the system cope?), as Chaos Toolkit
+ * does. Times named `...Ms` relative to T0 are milliseconds after the first fault was confirmed;
+ * `at` fields are RFC 3339 wall-clock times.
+ */
+import type { DrillBackend, FaultType } from "@livekit-swarm/spec";
+
+export const JOURNAL_SCHEMA = "livekit-swarm.chaos.journal/v1";
+
+export type DrillStatus = "completed" | "failed" | "aborted" | "interrupted";
+export type DrillVerdict = "pass" | "fail" | "deviated" | "inconclusive";
+
+/** Exit codes of `swarm chaos run`: documented in the README and `--help`. */
+export const DRILL_EXIT = {
+  pass: 0,
+  failOrDeviated: 1,
+  badInput: 1,
+  inconclusive: 2,
+  aborted: 3,
+  interrupted: 130,
+} as const;
+
+/** One of the things a fault hit: a node (by name and LiveKit node id), Redis, or participants. */
+export interface FaultSubject {
+  readonly kind: "node" | "redis" | "participant";
+  readonly name: string;
+  readonly nodeId?: string;
+  readonly pid?: number;
+}
+
+export interface FaultRun {
+  readonly id: string;
+  readonly type: FaultType;
+  /** How the target was chosen, in words ("node hosting the busiest room (room-0, 3 participants)"). */
+  readonly selection: string;
+  readonly subjects: readonly FaultSubject[];
+  /** The command(s) or signal(s) issued, for the record. */
+  readonly actions: readonly string[];
+  readonly injectedAt: string | null;
+  /** When the injector saw the fault in effect (process gone, stopped, rule present). */
+  readonly confirmedAt: string | null;
+  /** confirmedAt relative to T0. */
+  readonly confirmedMs: number | null;
+  /** Command issued to confirmed, ms. */
+  readonly injectLatencyMs: number | null;
+  /** What proved it ("pid 1234 gone", "process state T (stopped)", "nftables table present"). */
+  readonly evidence: string | null;
+  readonly revertedAt: string | null;
+  readonly revertedMs: number | null;
+  readonly error: string | null;
+}
+
+export interface RollbackRun {
+  readonly fault: string;
+  readonly action: string;
+  readonly at: string;
+  readonly ok: boolean;
+  readonly error: string | null;
+}
+
+export interface ProbeResult {
+  readonly name: string;
+  readonly observed: number | null;
+  /** The tolerance as written: ">= 1", "<= 0.02". */
+  readonly tolerance: string;
+  readonly met: boolean;
+  readonly detail: string | null;
+}
+
+export type TimelineKind =
+  | "phase"
+  | "fault"
+  | "revert"
+  | "reconnecting"
+  | "reconnected"
+  | "disconnected"
+  | "joined"
+  | "media-stalled"
+  | "media-resumed"
+  | "server"
+  | "abort"
+  | "finding";
+
+export interface TimelineEvent {
+  /** ms after T0 (negative: before the first fault). */
+  readonly tMs: number;
+  readonly kind: TimelineKind;
+  /** Who: a participant identity, a node name, "drill". */
+  readonly subject: string;
+  readonly detail: string;
+}
+
+export type ReconnectPath = "resume" | "full" | "rejoin";
+
+export interface ParticipantOutcome {
+  readonly identity: string;
+  readonly room: string;
+  readonly role: "publisher" | "subscriber";
+  /** The fault its worst disruption is attributed to (the latest fault injected before it began). */
+  readonly fault: string | null;
+  /** The node hosting its room before the first fault, and at the end. */
+  readonly roomNodeBefore: string | null;
+  readonly roomNodeAfter: string | null;
+  /** Did anything happen to it after T0 (reconnecting, disconnected, a media stall)? */
+  readonly affected: boolean;
+  /** First reconnecting or disconnected event, ms after T0. */
+  readonly detectMs: number | null;
+  /** Back: its last reconnected (or rejoin's joined) event, ms after T0; null: not back. */
+  readonly reconnectMs: number | null;
+  readonly path: ReconnectPath | null;
+  /** Reconnecting episodes after T0 (more than one: it was knocked down again). */
+  readonly episodes: number;
+  /** Its slowest subscribed track's media resume, ms after T0; null when no track stalled. */
+  readonly mediaResumeMs: number | null;
+  /** Connected at the end of the observation. */
+  readonly connectedAtEnd: boolean;
+  /** Why it is lost, when it is: a disconnect reason, or "stuck_reconnecting". */
+  readonly lostReason: string | null;
+  readonly sidBefore: string | null;
+  readonly sidAfter: string | null;
+}
+
+export interface TrackOutcome {
+  readonly subscriber: string;
+  /** The fault this stall is attributed to. */
+  readonly fault: string | null;
+  /** `<publisher identity>/<audio|video>`. */
+  readonly track: string;
+  /** Last packet before it stalled, ms after T0 (negative: it stalled before T0). */
+  readonly stalledMs: number | null;
+  /** First fresh packet after T0; null: it did not stall, or never came back. */
+  readonly resumedMs: number | null;
+  readonly resumed: boolean;
+}
+
+export interface ServerViewSample {
+  readonly tMs: number;
+  readonly room: string;
+  /** Participants ListParticipants returned (identity and sid), or the error when it failed. */
+  readonly participants: readonly { readonly identity: string; readonly sid: string }[] | null;
+  readonly error: string | null;
+}
+
+export interface RoomOutcome {
+  readonly room: string;
+  readonly nodeBefore: string | null;
+  readonly nodeAfter: string | null;
+  readonly relocated: boolean;
+  /** ms after T0 from which the server's view has matched the swarm's to the end; null: never. */
+  readonly consistentMs: number | null;
+  /** At the end: identities the server lists that no connected client owns (or with a stale sid). */
+  readonly ghosts: readonly string[];
+  /** At the end: identities listed more than once. */
+  readonly duplicates: readonly string[];
+  /** At the end: connected clients the server does not list. */
+  readonly missing: readonly string[];
+}
+
+export interface QualityWindow {
+  readonly fromMs: number;
+  readonly toMs: number;
+  readonly lossRatio: number | null;
+  readonly jitterP95S: number | null;
+  readonly bitrateInBps: number | null;
+  readonly samples: number;
+}
+
+export interface Distribution {
+  readonly n: number;
+  readonly p50: number | null;
+  readonly p95: number | null;
+  readonly max: number | null;
+}
+
+export interface ExpectationResult {
+  readonly name: string;
+  /** As written: "p95 <= 20s". */
+  readonly expected: string;
+  readonly observed: string;
+  /** null: not enough data to judge (counts as inconclusive). */
+  readonly met: boolean | null;
+}
+
+/** Something the drill saw LiveKit (or the SDK) do wrong: reported, never retried away. */
+export interface Finding {
+  readonly severity: "high" | "medium" | "low";
+  readonly title: string;
+  readonly detail: string;
+  readonly atMs: number | null;
+}
+
+export interface DrillQuality {
+  readonly before: QualityWindow | null;
+  readonly during: QualityWindow | null;
+  readonly after: QualityWindow | null;
+  /** after / before. */
+  readonly lossRatioVsBaseline: number | null;
+  readonly bitrateVsBaseline: number | null;
+}
+
+/** Each affected participant's worst disruption, over the drill. */
+export interface RecoveryAggregates {
+  readonly participants: number;
+  readonly affected: number;
+  readonly detect: Distribution;
+  readonly reconnect: Distribution;
+  readonly mediaResume: Distribution;
+  /** Stalled tracks that never resumed by the end (not in mediaResume). */
+  readonly tracksNotResumed: number;
+  /** Recoveries by path (a participant knocked down by two faults counts twice). */
+  readonly paths: Readonly<Record<ReconnectPath, number>>;
+  readonly lostByReason: Readonly<Record<string, number>>;
+  readonly ghosts: number;
+  readonly consistentMs: number | null;
+}
+
+export interface DrillJournal {
+  readonly schema: typeof JOURNAL_SCHEMA;
+  readonly drill: {
+    readonly name: string;
+    readonly file: string | null;
+    readonly description: string;
+    readonly backend: DrillBackend;
+  };
+  readonly runId: string;
+  readonly toolVersion: string;
+  readonly host: string;
+  readonly start: string;
+  readonly end: string;
+  readonly durationMs: number;
+  /** Wall-clock time of T0 (the first fault's confirmation); null when no fault was confirmed. */
+  readonly t0: string | null;
+  readonly status: DrillStatus;
+  readonly verdict: DrillVerdict;
+  /** One line: why this verdict. */
+  readonly reason: string;
+  readonly exitCode: number;
+  /** What the system under test was: URL, nodes and their ids, the balancer's retry policy. */
+  readonly deployment: Readonly<Record<string, unknown>>;
+  readonly workload: Readonly<Record<string, unknown>>;
+  readonly steadyState: { readonly before: readonly ProbeResult[]; readonly after: readonly ProbeResult[] };
+  readonly faults: readonly FaultRun[];
+  readonly rollbacks: readonly RollbackRun[];
+  readonly timeline: readonly TimelineEvent[];
+  readonly participants: readonly ParticipantOutcome[];
+  readonly tracks: readonly TrackOutcome[];
+  readonly rooms: readonly RoomOutcome[];
+  readonly quality: DrillQuality;
+  readonly aggregates: RecoveryAggregates;
+  readonly expectations: readonly ExpectationResult[];
+  readonly findings: readonly Finding[];
+  readonly abort: {
+    readonly condition: string;
+    readonly atMs: number | null;
+    readonly detail: string;
+  } | null;
+  /** Files written next to the journal. */
+  readonly artifacts: Readonly<Record<string, string>>;
+}

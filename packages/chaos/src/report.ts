@@ -1,0 +1,508 @@
+/**
+ * The human report of a drill (`report.md`): what was injected, what was expected and observed, and a
+ * timeline plot showing every participant's connection state around T0. Pure: a journal in, markdown out.
+ */
+import type {
+  Distribution,
+  DrillJournal,
+  FaultRun,
+  FaultSubject,
+  ProbeResult,
+  QualityWindow,
+  TimelineEvent,
+} from "./journal.js";
+
+const NONE = "–";
+
+export function renderDrillMarkdown(journal: DrillJournal): string {
+  const sections = [
+    header(journal),
+    faultsSection(journal.faults),
+    section(
+      "Expectations",
+      table(
+        ["name", "expected", "observed", "met"],
+        journal.expectations.map((e) => [e.name, e.expected, e.observed, met(e.met)]),
+        "No expectations were declared.",
+      ),
+    ),
+    steadyStateSection(journal),
+    recoverySection(journal),
+    section("Timeline", ["```", renderTimelinePlot(journal), "```"].join("\n")),
+    roomsSection(journal),
+    participantsSection(journal),
+    qualitySection(journal),
+    findingsSection(journal),
+    journal.abort === null ? null : abortSection(journal.abort),
+    section(
+      "Rollbacks",
+      table(
+        ["fault", "action", "at", "ok", "error"],
+        journal.rollbacks.map((r) => [r.fault, r.action, r.at, met(r.ok), r.error ?? NONE]),
+        "No rollbacks ran.",
+      ),
+    ),
+    section("Artifacts", artifactList(journal.artifacts)),
+  ];
+  return `${sections.filter((s) => s !== null).join("\n\n")}\n`;
+}
+
+function header(journal: DrillJournal): string {
+  const lines = [
+    `# Chaos drill: ${journal.drill.name}`,
+    "",
+    `**${journal.verdict.toUpperCase()}** · drill ${journal.status} · ${oneLine(journal.reason)}`,
+  ];
+  if (journal.drill.description.trim() !== "") lines.push("", oneLine(journal.drill.description));
+  lines.push(
+    "",
+    [
+      `Backend \`${journal.drill.backend}\``,
+      `started ${journal.start}`,
+      `duration ${seconds(journal.durationMs)}`,
+      journal.t0 === null ? "T0 none (no fault was confirmed)" : `T0 ${journal.t0} (first fault confirmed)`,
+    ].join(" · "),
+    "",
+    [
+      `run \`${journal.runId}\``,
+      `livekit-swarm ${journal.toolVersion}`,
+      `host ${journal.host}`,
+      ...(journal.drill.file === null ? [] : [`drill file \`${journal.drill.file}\``]),
+    ].join(" · "),
+  );
+  return lines.join("\n");
+}
+
+function faultsSection(faults: readonly FaultRun[]): string {
+  const rows = faults.map((f) => [
+    f.id,
+    f.type,
+    f.selection,
+    f.subjects.length === 0 ? NONE : f.subjects.map(subject).join(", "),
+    f.confirmedMs === null
+      ? "not confirmed"
+      : `${seconds(f.confirmedMs)}${f.injectLatencyMs === null ? "" : ` (inject ${milliseconds(f.injectLatencyMs)})`}`,
+    f.evidence ?? NONE,
+    seconds(f.revertedMs),
+    f.error ?? NONE,
+  ]);
+  return section(
+    "Faults",
+    table(
+      ["id", "type", "selection", "subjects", "confirmed at (after T0)", "evidence", "reverted at", "error"],
+      rows,
+      "No faults were injected.",
+    ),
+  );
+}
+
+function subject(s: FaultSubject): string {
+  const extra = [s.nodeId, s.pid === undefined ? undefined : `pid ${s.pid}`].filter((x) => x !== undefined);
+  return `${s.kind} ${s.name}${extra.length === 0 ? "" : ` (${extra.join(", ")})`}`;
+}
+
+function steadyStateSection(journal: DrillJournal): string {
+  const probes = (results: readonly ProbeResult[], when: string): string =>
+    table(
+      ["probe", "tolerance", "observed", "met", "detail"],
+      results.map((p) => [p.name, p.tolerance, num(p.observed), met(p.met), p.detail ?? NONE]),
+      `No steady-state probes ran ${when}.`,
+    );
+  return [
+    "## Steady state",
+    "",
+    "### Before",
+    "",
+    probes(journal.steadyState.before, "before"),
+    "",
+    "### After",
+    "",
+    probes(journal.steadyState.after, "after"),
+  ].join("\n");
+}
+
+function recoverySection(journal: DrillJournal): string {
+  const a = journal.aggregates;
+  const distribution = (name: string, d: Distribution): string[] => [
+    name,
+    String(d.n),
+    seconds(d.p50),
+    seconds(d.p95),
+    seconds(d.max),
+  ];
+  const lost = Object.entries(a.lostByReason);
+  return section(
+    "Recovery",
+    [
+      `Participants affected: **${a.affected}** of ${a.participants}.`,
+      "",
+      table(
+        ["after T0", "n", "p50", "p95", "max"],
+        [
+          distribution("detect", a.detect),
+          distribution("reconnect", a.reconnect),
+          distribution("media resume", a.mediaResume),
+        ],
+        "",
+      ),
+      "",
+      `Subscribed tracks that stalled and never resumed: ${a.tracksNotResumed}.`,
+      "",
+      `Reconnect paths: resume ${a.paths.resume} · full ${a.paths.full} · rejoin ${a.paths.rejoin}.`,
+      "",
+      `Lost: ${lost.length === 0 ? "none" : lost.map(([reason, n]) => `${reason} ${n}`).join(" · ")}.`,
+      "",
+      `Ghosts at the end: ${a.ghosts} · server view consistent from ${a.consistentMs === null ? "never" : seconds(a.consistentMs)}.`,
+    ].join("\n"),
+  );
+}
+
+function roomsSection(journal: DrillJournal): string {
+  const list = (xs: readonly string[]): string => (xs.length === 0 ? "none" : xs.join(", "));
+  return section(
+    "Rooms",
+    table(
+      ["room", "node before → after", "relocated", "consistent at", "ghosts", "duplicates", "missing"],
+      journal.rooms.map((r) => [
+        r.room,
+        `${r.nodeBefore ?? NONE} → ${r.nodeAfter ?? NONE}`,
+        r.relocated ? "yes" : "no",
+        r.consistentMs === null ? "never" : seconds(r.consistentMs),
+        list(r.ghosts),
+        list(r.duplicates),
+        list(r.missing),
+      ]),
+      "No rooms were observed.",
+    ),
+  );
+}
+
+function participantsSection(journal: DrillJournal): string {
+  // With several faults, say which one each participant's trouble is attributed to.
+  const byFault = journal.faults.length > 1;
+  const head = [
+    "identity",
+    "room",
+    "role",
+    "detect",
+    "reconnect",
+    "path",
+    "episodes",
+    "media resume",
+    "connected at end",
+    "lost reason",
+  ];
+  return section(
+    "Participants",
+    table(
+      byFault ? [...head, "fault"] : head,
+      journal.participants.map((p) => [
+        p.identity,
+        p.room,
+        p.role,
+        seconds(p.detectMs),
+        seconds(p.reconnectMs),
+        p.path ?? NONE,
+        String(p.episodes),
+        seconds(p.mediaResumeMs),
+        met(p.connectedAtEnd),
+        p.lostReason ?? NONE,
+        ...(byFault ? [p.fault ?? NONE] : []),
+      ]),
+      "No participants.",
+    ),
+  );
+}
+
+function qualitySection(journal: DrillJournal): string {
+  const q = journal.quality;
+  const row = (name: string, w: QualityWindow | null): string[] =>
+    w === null
+      ? [name, NONE, NONE, NONE, NONE, "0"]
+      : [
+          name,
+          `${seconds(w.fromMs)} … ${seconds(w.toMs)}`,
+          fixed(w.lossRatio === null ? null : w.lossRatio * 100, 2),
+          fixed(w.jitterP95S === null ? null : w.jitterP95S * 1000, 1),
+          fixed(w.bitrateInBps === null ? null : w.bitrateInBps / 1000, 0),
+          String(w.samples),
+        ];
+  const ratio = (x: number | null): string => (x === null ? NONE : `${x.toFixed(2)}×`);
+  return section(
+    "Quality",
+    [
+      table(
+        ["window", "after T0", "loss %", "jitter p95 (ms)", "bitrate in (kbit/s)", "samples"],
+        [row("before", q.before), row("during", q.during), row("after", q.after)],
+        "",
+      ),
+      "",
+      `Loss after vs before: ${ratio(q.lossRatioVsBaseline)} · bitrate after vs before: ${ratio(q.bitrateVsBaseline)}.`,
+    ].join("\n"),
+  );
+}
+
+function findingsSection(journal: DrillJournal): string {
+  if (journal.findings.length === 0) return section("Findings", "No LiveKit defects observed.");
+  return section(
+    "Findings",
+    table(
+      ["severity", "at", "title", "detail"],
+      journal.findings.map((f) => [f.severity, seconds(f.atMs), f.title, f.detail]),
+      "",
+    ),
+  );
+}
+
+function abortSection(abort: NonNullable<DrillJournal["abort"]>): string {
+  const at = abort.atMs === null ? "" : ` at ${seconds(abort.atMs)} after T0`;
+  return section("Abort", `Abort condition \`${abort.condition}\` fired${at}: ${oneLine(abort.detail)}`);
+}
+
+function artifactList(artifacts: Readonly<Record<string, string>>): string {
+  const entries = Object.entries(artifacts);
+  if (entries.length === 0) return "None.";
+  return entries.map(([name, path]) => `- ${oneLine(name)}: \`${oneLine(path)}\``).join("\n");
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Timeline plot
+
+/** The widest plot, in columns: it must stay readable in a terminal and a GitHub comment. */
+const MAX_COLUMNS = 100;
+/** At least this much before T0 is shown, so the steady state before the fault is visible. */
+const MIN_LEAD_MS = 10_000;
+const TICK_EVERY = 10;
+
+type Link = "absent" | "connected" | "reconnecting" | "lost";
+
+interface ParticipantState {
+  link: Link;
+  /** Subscribed tracks stalled and not yet resumed. */
+  stalls: number;
+}
+
+/** Cell glyphs, mildest first: a cell shows the worst state its participant was in during the bucket. */
+const GLYPHS = [" ", "█", "░", "~", "x"] as const;
+type Glyph = (typeof GLYPHS)[number];
+
+function glyph(state: ParticipantState): Glyph {
+  switch (state.link) {
+    case "absent":
+      return " ";
+    case "lost":
+      return "x";
+    case "reconnecting":
+      return "~";
+    case "connected":
+      return state.stalls > 0 ? "░" : "█";
+  }
+}
+
+function worse(a: Glyph, b: Glyph): Glyph {
+  return GLYPHS.indexOf(a) >= GLYPHS.indexOf(b) ? a : b;
+}
+
+function apply(state: ParticipantState, event: TimelineEvent): void {
+  switch (event.kind) {
+    case "joined":
+    case "reconnected":
+      state.link = "connected";
+      break;
+    case "reconnecting":
+      state.link = "reconnecting";
+      break;
+    case "disconnected":
+      state.link = "lost";
+      break;
+    case "media-stalled":
+      state.stalls += 1;
+      break;
+    case "media-resumed":
+      state.stalls = Math.max(0, state.stalls - 1);
+      break;
+    default:
+      break;
+  }
+}
+
+/** 1 s, 2 s, 5 s, 10 s, 20 s, 50 s, 100 s... */
+function* bucketSizes(): Generator<number> {
+  for (let unit = 1000; ; unit *= 10) {
+    yield unit;
+    yield 2 * unit;
+    yield 5 * unit;
+  }
+}
+
+interface PlotAxis {
+  readonly startMs: number;
+  readonly bucketMs: number;
+  readonly columns: number;
+  /** The column holding t = 0. */
+  readonly t0Column: number;
+}
+
+function plotAxis(journal: DrillJournal): PlotAxis {
+  let firstMs = -MIN_LEAD_MS;
+  let lastMs = 0;
+  for (const e of journal.timeline) {
+    firstMs = Math.min(firstMs, e.tMs);
+    lastMs = Math.max(lastMs, e.tMs);
+  }
+  for (const f of journal.faults) {
+    lastMs = Math.max(lastMs, f.confirmedMs ?? 0, f.revertedMs ?? 0);
+  }
+  if (journal.t0 !== null) {
+    const endMs = Date.parse(journal.end) - Date.parse(journal.t0);
+    if (Number.isFinite(endMs)) lastMs = Math.max(lastMs, endMs);
+  }
+  for (const bucketMs of bucketSizes()) {
+    const startMs = Math.floor(firstMs / bucketMs) * bucketMs;
+    const columns = Math.floor((lastMs - startMs) / bucketMs) + 1;
+    if (columns <= MAX_COLUMNS) return { startMs, bucketMs, columns, t0Column: -startMs / bucketMs };
+  }
+  throw new Error("unreachable: bucket sizes grow without bound");
+}
+
+function tickLabel(ms: number): string {
+  const s = Math.round(ms / 1000);
+  return s === 0 ? "0s" : `${s > 0 ? "+" : "-"}${Math.abs(s)}s`;
+}
+
+function participantCells(events: readonly TimelineEvent[], axis: PlotAxis): string {
+  // A participant whose first sign of life is a join before T0 was not there before it; anyone else
+  // (no events before T0, or a first event that is not a join) was connected when the plot starts.
+  const first = events[0];
+  const state: ParticipantState = {
+    link: first !== undefined && first.kind === "joined" && first.tMs < 0 ? "absent" : "connected",
+    stalls: 0,
+  };
+  let next = 0;
+  let cells = "";
+  for (let column = 0; column < axis.columns; column++) {
+    const from = axis.startMs + column * axis.bucketMs;
+    const to = from + axis.bucketMs;
+    for (let e = events[next]; e !== undefined && e.tMs <= from; e = events[++next]) apply(state, e);
+    let cell = glyph(state);
+    for (let e = events[next]; e !== undefined && e.tMs < to; e = events[++next]) {
+      apply(state, e);
+      cell = worse(cell, glyph(state));
+    }
+    cells += cell;
+  }
+  return cells;
+}
+
+function faultCells(faults: readonly FaultRun[], axis: PlotAxis): string {
+  const cells: string[] = Array.from({ length: axis.columns }, () => " ");
+  const mark = (ms: number | null, symbol: "▼" | "▲"): void => {
+    if (ms === null) return;
+    const column = Math.floor((ms - axis.startMs) / axis.bucketMs);
+    const current = cells[column];
+    if (current === undefined) return;
+    cells[column] = current === " " || current === symbol ? symbol : "◆";
+  };
+  for (const f of faults) {
+    mark(f.confirmedMs, "▼");
+    mark(f.revertedMs, "▲");
+  }
+  return cells.join("");
+}
+
+/**
+ * A fixed-width chart, one row per participant and one column per time bucket, of who was connected,
+ * stalled, reconnecting or lost around T0, with the faults marked above. Plain text, no code fence.
+ */
+export function renderTimelinePlot(journal: DrillJournal): string {
+  const axis = plotAxis(journal);
+  const bySubject = new Map<string, TimelineEvent[]>();
+  for (const e of journal.timeline) {
+    const list = bySubject.get(e.subject);
+    if (list === undefined) bySubject.set(e.subject, [e]);
+    else list.push(e);
+  }
+  for (const list of bySubject.values()) list.sort((a, b) => a.tMs - b.tMs);
+
+  const rows = journal.participants.map((p) => ({
+    label: `${p.room}/${p.identity}`,
+    cells: participantCells(
+      bySubject.get(`${p.room}/${p.identity}`) ?? bySubject.get(p.identity) ?? [],
+      axis,
+    ),
+  }));
+  const faults = faultCells(journal.faults, axis);
+  const width = Math.max("faults".length, ...rows.map((r) => r.label.length));
+  const line = (label: string, cells: string): string => `${label.padEnd(width)}  ${cells}`.trimEnd();
+
+  let labels = "";
+  const ticks: string[] = Array.from({ length: axis.columns }, () => "-");
+  for (let column = 0; column < axis.columns; column++) {
+    const offset = column - axis.t0Column;
+    if (offset % TICK_EVERY !== 0) continue;
+    ticks[column] = offset === 0 ? "|" : "+";
+    if (column === 0 || labels.length < column)
+      labels = labels.padEnd(column) + tickLabel(offset * axis.bucketMs);
+  }
+
+  const bucket = `${String(axis.bucketMs / 1000)} s`;
+  const legend = [
+    "█ connected, media flowing   ░ connected, subscribed media stalled   ~ reconnecting",
+    "x disconnected or lost       (blank) not joined yet",
+    `▼ fault confirmed   ▲ fault reverted${faults.includes("◆") ? "   ◆ confirmed and reverted" : ""}   | T0 (first fault confirmed)   + every ${TICK_EVERY} columns`,
+    `one column = ${bucket}; a cell shows the worst state within its ${bucket}`,
+  ];
+  return [
+    line("", labels),
+    line("", ticks.join("")),
+    line("faults", faults),
+    ...rows.map((r) => line(r.label, r.cells)),
+    "",
+    ...legend,
+  ].join("\n");
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Cells
+
+function section(title: string, body: string): string {
+  return `## ${title}\n\n${body}`;
+}
+
+function table(head: readonly string[], rows: readonly (readonly string[])[], empty: string): string {
+  if (rows.length === 0) return empty;
+  const row = (cells: readonly string[]): string => `| ${cells.map(cell).join(" | ")} |`;
+  return [row(head), row(head.map(() => "---")), ...rows.map(row)].join("\n");
+}
+
+function cell(text: string): string {
+  return oneLine(text).replace(/\|/g, "\\|");
+}
+
+function oneLine(text: string): string {
+  return text.replace(/\s*[\r\n]+\s*/g, " ").trim();
+}
+
+function met(value: boolean | null): string {
+  return value === null ? "n/a" : value ? "✅" : "❌";
+}
+
+/** `9.4 s`; null is `–`. */
+function seconds(ms: number | null): string {
+  if (ms === null) return NONE;
+  const tenths = Math.round(ms / 100);
+  return `${(tenths === 0 ? 0 : tenths / 10).toFixed(1)} s`;
+}
+
+function milliseconds(ms: number): string {
+  return `${String(Math.round(ms))} ms`;
+}
+
+function fixed(value: number | null, digits: number): string {
+  return value === null ? NONE : value.toFixed(digits);
+}
+
+function num(value: number | null): string {
+  if (value === null) return NONE;
+  return Number.isInteger(value) ? String(value) : String(Number(value.toPrecision(4)));
+}
