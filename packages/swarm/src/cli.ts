@@ -24,6 +24,10 @@ const COMMANDS: Record<string, Command> = {
     summary: "start, inspect and stop a local LiveKit deployment",
     load: () => import("./commands/testbed/index.js"),
   },
+  chaos: {
+    summary: "run a chaos drill: kill, freeze or cut off a node, lose Redis, and measure recovery",
+    load: () => import("./commands/chaos/index.js"),
+  },
 };
 
 function usage(): string {
