@@ -111,6 +111,7 @@ export function analyzeDrill(obs: DrillObservations): DrillAnalysis {
   const faults = [...obs.faults].sort((a, b) => a.injectedAt - b.injectedAt);
   const confirmed = faults.filter((f) => f.confirmedAt !== null);
   const t0 = confirmed[0]?.confirmedAt ?? null;
+  const w = obs.windows;
   const rel = (t: number): number => (t0 === null ? t - obs.windows.faultPhaseStart : t - t0);
   const firstInjection = confirmed[0]?.injectedAt ?? Infinity;
   const end = obs.windows.end;
@@ -435,11 +436,17 @@ export function analyzeDrill(obs: DrillObservations): DrillAnalysis {
     ghostTotal += lastResult.ghosts.length + lastResult.duplicates.length;
     const before = obs.roomNodes.before[room] ?? null;
     const after = obs.roomNodes.after[room] ?? null;
+    const roomSamples = obs.samples.filter((sample) => sample.room === room);
     rooms.push({
       room,
       nodeBefore: before,
       nodeAfter: after,
       relocated: before !== null && after !== null && before !== after,
+      loss: {
+        before: qualityWindow(roomSamples, w.baselineStart, w.faultPhaseStart, rel)?.lossRatio ?? null,
+        during: t0 === null ? null : (qualityWindow(roomSamples, t0, w.observeEnd, rel)?.lossRatio ?? null),
+        after: qualityWindow(roomSamples, w.afterStart, end, rel)?.lossRatio ?? null,
+      },
       consistentMs,
       ghosts: lastResult.ghosts,
       duplicates: lastResult.duplicates,
@@ -472,7 +479,6 @@ export function analyzeDrill(obs: DrillObservations): DrillAnalysis {
     previous = key;
   }
 
-  const w = obs.windows;
   const before = qualityWindow(obs.samples, w.baselineStart, w.faultPhaseStart, rel);
   const during = t0 === null ? null : qualityWindow(obs.samples, t0, w.observeEnd, rel);
   const after = qualityWindow(obs.samples, w.afterStart, end, rel);
@@ -526,7 +532,10 @@ function episodeSpan(ep: Episode): number {
   return (ep.endT ?? Infinity) - (ep.fault.confirmedAt ?? ep.fault.injectedAt);
 }
 
-/** Inbound quality over the samples whose window ended in [from, to). */
+/**
+ * Inbound quality over the samples whose whole window lies in [from, to]: a sample that straddles
+ * a fault's start or end would blend the two states.
+ */
 function qualityWindow(
   samples: readonly WindowSample[],
   from: number,
@@ -534,7 +543,7 @@ function qualityWindow(
   rel: (t: number) => number,
 ): QualityWindow | null {
   if (!(to > from)) return null;
-  const inWindow = samples.filter((s) => s.t >= from && s.t < to);
+  const inWindow = samples.filter((s) => s.t - s.durationMs >= from && s.t <= to);
   const inbound = inWindow.flatMap((s) => s.inbound);
   const loss = lossRatioOfSums(inbound.map((i) => ({ packetsLost: i.lost, packetsExpected: i.expected })));
   const jitters = inbound.map((i) => i.jitterS).filter((j): j is number => j !== undefined);

@@ -216,6 +216,7 @@ export function sampleJournal(overrides: Partial<DrillJournal> = {}): DrillJourn
       nodeBefore: node,
       nodeAfter: room === "room-0" ? "node1" : node,
       relocated: room === "room-0",
+      loss: { before: 0, during: room === "room-0" ? 0.12 : 0.001, after: 0.0005 },
       consistentMs: room === "room-0" ? 12_500 : -20_000,
       ghosts: [],
       duplicates: [],

@@ -147,6 +147,12 @@ export interface RoomOutcome {
   readonly nodeBefore: string | null;
   readonly nodeAfter: string | null;
   readonly relocated: boolean;
+  /** Inbound loss (ratio of sums) of the room's participants: baseline, T0 to end of observation, after. */
+  readonly loss: {
+    readonly before: number | null;
+    readonly during: number | null;
+    readonly after: number | null;
+  };
   /** ms after T0 from which the server's view has matched the swarm's to the end; null: never. */
   readonly consistentMs: number | null;
   /** At the end: identities the server lists that no connected client owns (or with a stale sid). */

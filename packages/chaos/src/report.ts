@@ -162,11 +162,23 @@ function roomsSection(journal: DrillJournal): string {
   return section(
     "Rooms",
     table(
-      ["room", "node before → after", "relocated", "consistent at", "ghosts", "duplicates", "missing"],
+      [
+        "room",
+        "node before → after",
+        "relocated",
+        "loss before / during / after",
+        "consistent at",
+        "ghosts",
+        "duplicates",
+        "missing",
+      ],
       journal.rooms.map((r) => [
         r.room,
         `${r.nodeBefore ?? NONE} → ${r.nodeAfter ?? NONE}`,
         r.relocated ? "yes" : "no",
+        [r.loss.before, r.loss.during, r.loss.after]
+          .map((v) => (v === null ? NONE : `${(v * 100).toFixed(2)}%`))
+          .join(" / "),
         r.consistentMs === null ? "never" : seconds(r.consistentMs),
         list(r.ghosts),
         list(r.duplicates),

@@ -176,10 +176,10 @@ expect:
       await tb?.stop();
     });
 
-    it("freeze, partition and Redis-loss drills each reach a verdict and roll their fault back", async () => {
+    it("freeze, partition, Redis-loss and 10% loss drills each reach a verdict and roll their fault back", async () => {
       tb = await Testbed.start({ name: `e2e-chaos-${process.pid}`, nodes: 3, netns: true });
       const attach = `target: { testbed: ${tb.name} }\n${WORKLOAD}`;
-      const drills = [
+      const drills: { name: string; body: string; evidence: RegExp }[] = [
         {
           name: "freeze",
           body: `${attach}observe: 20s
@@ -217,6 +217,20 @@ expect:
           evidence: /redis process gone/,
         },
       ];
+      drills.push({
+        name: "loss",
+        body: `${attach}observe: 14s
+faults:
+  - type: net.loss
+    target: busiest-room-node
+    ratio: 10%
+    direction: egress
+    duration: 14s
+expect:
+  participants-lost: 0
+`,
+        evidence: /nftables table lkswarm_\S+ present/,
+      });
       for (const d of drills) {
         const out = join(dir, `${d.name}-out`);
         const r = await swarm(["chaos", "run", drillFile(dir, d.name, d.body), "-o", out], {}, 180_000);
@@ -232,6 +246,20 @@ expect:
           JSON.stringify(j.rollbacks),
         ).toBe(true);
         expect(faultState(tb), `${d.name} left a fault behind`).toEqual([]);
+        if (d.name === "loss") {
+          // ground truth: 10% of what the node sends is dropped, so its rooms' subscribers lose 10%
+          // of their packets while the rule is in place, and the other rooms nothing
+          const node = j.faults[0]?.subjects[0]?.name ?? "?";
+          for (const room of j.rooms) {
+            const during = room.loss.during ?? NaN;
+            if (room.nodeBefore === node) {
+              expect(during, `${room.room} on the lossy ${node}`).toBeGreaterThan(0.07);
+              expect(during, `${room.room} on the lossy ${node}`).toBeLessThan(0.13);
+            } else {
+              expect(during, `${room.room} on ${String(room.nodeBefore)}`).toBeLessThan(0.01);
+            }
+          }
+        }
       }
     }, 600_000);
 

@@ -101,9 +101,9 @@ export class DrillRecorder implements RunObserver {
     return { expected: this.expectedTracks, flowing };
   }
 
-  /** Inbound loss (ratio of sums) over the samples whose window ended at or after `from`. */
+  /** Inbound loss (ratio of sums) over the samples whose whole window is at or after `from`. */
   lossSince(from: number): number | null {
-    const inbound = this.samples.filter((s) => s.t >= from).flatMap((s) => s.inbound);
+    const inbound = this.samples.filter((s) => s.t - s.durationMs >= from).flatMap((s) => s.inbound);
     return (
       lossRatioOfSums(inbound.map((i) => ({ packetsLost: i.lost, packetsExpected: i.expected }))).value ??
       null
