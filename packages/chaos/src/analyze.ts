@@ -77,6 +77,8 @@ export interface DrillAnalysis {
   readonly timeline: readonly TimelineEvent[];
 }
 
+/** A sid change this long after a recovery still tells about that recovery. */
+const SID_LAG_MS = 5000;
 /** A stall whose last packet came this long before the fault was issued still counts as the fault's. */
 const STALL_LEAD_MS = 500;
 
@@ -210,9 +212,9 @@ export function analyzeDrill(obs: DrillObservations): DrillAnalysis {
           break;
         case "session":
           if (sid !== null && sid !== event.sid) {
-            // the sid changed: whatever episode this follows was a full reconnect
-            const last = episodes[episodes.length - 1];
-            if (last !== undefined && last.path !== "rejoin") last.path = "full";
+            // a new sid (it lags Reconnected by up to 3.5 s): the recovery just before it was full
+            const recovered = episodes.findLast((ep) => ep.endT !== null && t - ep.endT <= SID_LAG_MS);
+            if (recovered !== undefined && recovered.path !== "rejoin") recovered.path = "full";
           }
           sid = event.sid;
           if (t < firstInjection) sidBefore = event.sid;
@@ -311,7 +313,7 @@ export function analyzeDrill(obs: DrillObservations): DrillAnalysis {
       fault: worst?.fault.id ?? stalled[0]?.fault ?? null,
       roomNodeBefore: obs.roomNodes.before[p.room] ?? null,
       roomNodeAfter: obs.roomNodes.after[p.room] ?? null,
-      affected: worst !== undefined || stalled.length > 0 || !connectedAtEnd,
+      affected: worst !== undefined || stalled.length > 0 || (!connectedAtEnd && state !== "none"),
       detectMs: worst === undefined || worstT0 === null ? null : Math.max(0, worst.startT - worstT0),
       reconnectMs:
         worst?.endT === null || worst === undefined || worstT0 === null || !connectedAtEnd
@@ -322,7 +324,7 @@ export function analyzeDrill(obs: DrillObservations): DrillAnalysis {
       mediaResumeMs:
         stalled.length === 0 || stalled.some((t) => !t.resumed)
           ? null
-          : Math.max(...stalled.map((t) => t.resumedMs ?? 0)),
+          : Math.max(0, ...stalled.map((t) => t.resumedMs ?? 0)),
       connectedAtEnd,
       lostReason,
       sidBefore,
@@ -361,8 +363,13 @@ export function analyzeDrill(obs: DrillObservations): DrillAnalysis {
   // the server's view against the swarm's, room by room
   const rooms: RoomOutcome[] = [];
   const roomNames = [...new Set(obs.participants.map((p) => p.room))].sort();
-  const swarmViewAt = (room: string, t: number): Map<string, string | null> => {
-    const view = new Map<string, string | null>();
+  /** The swarm's view of a room at `t`: connected participants with their sid, and those in flux. */
+  const swarmViewAt = (
+    room: string,
+    t: number,
+  ): { connected: Map<string, string | null>; reconnecting: Set<string> } => {
+    const connected = new Map<string, string | null>();
+    const reconnecting = new Set<string>();
     for (const p of obs.participants) {
       if (p.room !== room) continue;
       let last: { state: Lifecycle; sid: string | null } | undefined;
@@ -370,27 +377,37 @@ export function analyzeDrill(obs: DrillObservations): DrillAnalysis {
         if (h.t > t) break;
         last = h;
       }
-      if (last?.state === "connected") view.set(p.identity, last.sid);
+      if (last?.state === "connected") connected.set(p.identity, last.sid);
+      if (last?.state === "reconnecting") reconnecting.add(p.identity);
     }
-    return view;
+    return { connected, reconnecting };
   };
-  const compare = (
-    room: string,
-    v: ServerView,
-  ): { ok: boolean; ghosts: string[]; duplicates: string[]; missing: string[] } => {
-    if (v.participants === null) return { ok: false, ghosts: [], duplicates: [], missing: [] };
-    const swarm = swarmViewAt(room, v.t);
-    const seen = new Map<string, number>();
-    for (const sp of v.participants) seen.set(sp.identity, (seen.get(sp.identity) ?? 0) + 1);
-    const duplicates = [...seen].filter(([, n]) => n > 1).map(([id]) => id);
-    const ghosts = v.participants
-      .filter((sp) => {
-        if (!swarm.has(sp.identity)) return true;
-        const sid = swarm.get(sp.identity);
-        return sid !== null && sid !== undefined && sid !== sp.sid;
-      })
-      .map((sp) => sp.identity);
-    const missing = [...swarm.keys()].filter((id) => !seen.has(id));
+  interface Comparison {
+    readonly ok: boolean;
+    /** One entry per server-side participant no connected client owns. */
+    readonly ghosts: string[];
+    readonly duplicates: string[];
+    readonly missing: string[];
+  }
+  /**
+   * A server answer against the swarm at that moment. A participant in the middle of reconnecting
+   * may be listed or not: either is right, so it is neither a ghost nor missing.
+   */
+  const compare = (v: ServerView & { participants: NonNullable<ServerView["participants"]> }): Comparison => {
+    const { connected, reconnecting } = swarmViewAt(v.room, v.t);
+    const entries = new Map<string, string[]>();
+    for (const sp of v.participants) entries.set(sp.identity, [...(entries.get(sp.identity) ?? []), sp.sid]);
+    const ghosts: string[] = [];
+    for (const [identity, sids] of entries) {
+      if (reconnecting.has(identity)) continue;
+      const mine = connected.get(identity);
+      // a connected client owns one entry: the one with its sid, or any while its sid is unknown
+      const owned =
+        connected.has(identity) && (mine === null || mine === undefined || sids.includes(mine)) ? 1 : 0;
+      for (let n = owned; n < sids.length; n++) ghosts.push(identity);
+    }
+    const duplicates = [...entries].filter(([, sids]) => sids.length > 1).map(([id]) => id);
+    const missing = [...connected.keys()].filter((id) => !entries.has(id));
     return {
       ok: ghosts.length === 0 && duplicates.length === 0 && missing.length === 0,
       ghosts,
@@ -405,35 +422,36 @@ export function analyzeDrill(obs: DrillObservations): DrillAnalysis {
     const views = obs.serverViews.filter((v) => v.room === room).sort((a, b) => a.t - b.t);
     const from = t0 ?? obs.windows.faultPhaseStart;
     let consistentSince: number | null = null;
-    let lastResult = {
-      ok: false,
-      ghosts: [] as string[],
-      duplicates: [] as string[],
-      missing: [] as string[],
-    };
+    let answered = 0;
+    // the end state is the last answer the server gave: a failed call at the end does not clear it
+    let last: Comparison = { ok: false, ghosts: [], duplicates: [], missing: [] };
+    let previousDetail = "";
     for (const v of views) {
       if (v.t < from) continue;
-      lastResult = compare(room, v);
-      if (lastResult.ok) consistentSince ??= v.t;
-      else {
+      if (v.participants === null) {
         consistentSince = null;
-        if (
-          v.participants !== null &&
-          lastResult.ghosts.length + lastResult.duplicates.length + lastResult.missing.length > 0
-        ) {
-          timeline.push({
-            tMs: rel(v.t),
-            kind: "server",
-            subject: room,
-            detail: `server view differs: ghosts [${lastResult.ghosts.join(", ")}] missing [${lastResult.missing.join(", ")}]`,
-          });
-        }
+        previousDetail = "";
+        continue;
       }
+      answered++;
+      last = compare({ ...v, participants: v.participants });
+      if (last.ok) {
+        consistentSince ??= v.t;
+        previousDetail = "";
+        continue;
+      }
+      consistentSince = null;
+      const detail = `server view differs: ghosts [${last.ghosts.join(", ")}] duplicates [${last.duplicates.join(", ")}] missing [${last.missing.join(", ")}]`;
+      // one row per run of the same disagreement
+      if (detail !== previousDetail) timeline.push({ tMs: rel(v.t), kind: "server", subject: room, detail });
+      previousDetail = detail;
     }
     const consistentMs = consistentSince === null ? null : Math.max(0, rel(consistentSince));
-    if (consistentMs === null) everConsistent = false;
-    else consistency.push(consistentMs);
-    ghostTotal += lastResult.ghosts.length + lastResult.duplicates.length;
+    if (answered > 0) {
+      if (consistentMs === null) everConsistent = false;
+      else consistency.push(consistentMs);
+    }
+    ghostTotal += last.ghosts.length;
     const before = obs.roomNodes.before[room] ?? null;
     const after = obs.roomNodes.after[room] ?? null;
     const roomSamples = obs.samples.filter((sample) => sample.room === room);
@@ -447,36 +465,28 @@ export function analyzeDrill(obs: DrillObservations): DrillAnalysis {
         during: t0 === null ? null : (qualityWindow(roomSamples, t0, w.observeEnd, rel)?.lossRatio ?? null),
         after: qualityWindow(roomSamples, w.afterStart, end, rel)?.lossRatio ?? null,
       },
+      serverViews: answered,
       consistentMs,
-      ghosts: lastResult.ghosts,
-      duplicates: lastResult.duplicates,
-      missing: lastResult.missing,
+      ghosts: last.ghosts,
+      duplicates: last.duplicates,
+      missing: last.missing,
     });
-    if (lastResult.ghosts.length + lastResult.duplicates.length > 0) {
+    if (last.ghosts.length > 0) {
       findings.push({
         severity: "high",
         title: "ghost participants",
-        detail: `${room}: the server still lists ${[...lastResult.ghosts, ...lastResult.duplicates].join(", ")} that no connected client owns (stale sid, duplicate or gone)`,
+        detail: `${room}: the server still lists ${last.ghosts.join(", ")} that no connected client owns (a stale sid, a duplicate, or a participant that is gone)`,
         atMs: null,
       });
     }
-    if (lastResult.missing.length > 0) {
+    if (last.missing.length > 0) {
       findings.push({
         severity: "high",
         title: "live participants missing from the server's view",
-        detail: `${room}: ${lastResult.missing.join(", ")} are connected and receiving, but ListParticipants omits them (the room's state in Redis was lost or deleted)`,
+        detail: `${room}: ${last.missing.join(", ")} are connected, but ListParticipants omits them (the room's state in Redis was lost or deleted)`,
         atMs: null,
       });
     }
-  }
-  // timeline rows of server disagreement are noisy: keep the first of each run per room
-  const server = timeline.filter((e) => e.kind === "server");
-  const keepServer = new Set<TimelineEvent>();
-  let previous = "";
-  for (const e of server) {
-    const key = `${e.subject}|${e.detail}`;
-    if (key !== previous) keepServer.add(e);
-    previous = key;
   }
 
   const before = qualityWindow(obs.samples, w.baselineStart, w.faultPhaseStart, rel);
@@ -523,7 +533,7 @@ export function analyzeDrill(obs: DrillObservations): DrillAnalysis {
       consistentMs: everConsistent && consistency.length > 0 ? Math.max(...consistency) : null,
     },
     findings,
-    timeline: timeline.filter((e) => e.kind !== "server" || keepServer.has(e)).sort((a, b) => a.tMs - b.tMs),
+    timeline: timeline.sort((a, b) => a.tMs - b.tMs),
   };
 }
 

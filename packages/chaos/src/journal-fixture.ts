@@ -217,6 +217,7 @@ export function sampleJournal(overrides: Partial<DrillJournal> = {}): DrillJourn
       nodeAfter: room === "room-0" ? "node1" : node,
       relocated: room === "room-0",
       loss: { before: 0, during: room === "room-0" ? 0.12 : 0.001, after: 0.0005 },
+      serverViews: 60,
       consistentMs: room === "room-0" ? 12_500 : -20_000,
       ghosts: [],
       duplicates: [],

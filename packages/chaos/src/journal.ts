@@ -153,9 +153,17 @@ export interface RoomOutcome {
     readonly during: number | null;
     readonly after: number | null;
   };
-  /** ms after T0 from which the server's view has matched the swarm's to the end; null: never. */
+  /** ListParticipants answers for this room after T0 (0: the server view was never sampled). */
+  readonly serverViews: number;
+  /**
+   * ms after T0 from which the server's view has matched the swarm's to the end (the first answer
+   * after T0 when it never differed); null: it differed at the end, or was never sampled.
+   */
   readonly consistentMs: number | null;
-  /** At the end: identities the server lists that no connected client owns (or with a stale sid). */
+  /**
+   * At the end: one entry per server-side participant no connected client owns (a stale sid, a
+   * duplicate, or someone gone). A participant reconnecting at that moment is neither.
+   */
   readonly ghosts: readonly string[];
   /** At the end: identities listed more than once. */
   readonly duplicates: readonly string[];

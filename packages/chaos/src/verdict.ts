@@ -109,16 +109,21 @@ export function judgeExpectations(expect: Expectations, analysis: DrillAnalysis)
     });
   }
   if (expect.ghosts !== null) {
-    const ghostly = analysis.rooms.filter((r) => r.ghosts.length + r.duplicates.length > 0);
+    const ghostly = analysis.rooms.filter((r) => r.ghosts.length > 0);
     out.push({
       name: "ghost participants",
       expected: `<= ${expect.ghosts}`,
-      observed: `${analysis.aggregates.ghosts}${ghostly.length > 0 ? ` (${ghostly.map((r) => `${r.room}: ${[...r.ghosts, ...r.duplicates].join(", ")}`).join("; ")})` : ""}`,
-      met: analysis.rooms.length === 0 ? null : analysis.aggregates.ghosts <= expect.ghosts,
+      observed: `${analysis.aggregates.ghosts}${ghostly.length > 0 ? ` (${ghostly.map((r) => `${r.room}: ${r.ghosts.join(", ")}`).join("; ")})` : ""}`,
+      met: analysis.rooms.every((r) => r.serverViews === 0)
+        ? null
+        : analysis.aggregates.ghosts <= expect.ghosts,
     });
   }
   if (expect.consistentWithin !== null) {
-    const never = analysis.rooms.filter((r) => r.consistentMs === null).map((r) => r.room);
+    const never = analysis.rooms
+      .filter((r) => r.serverViews > 0 && r.consistentMs === null)
+      .map((r) => r.room);
+    const unsampled = analysis.rooms.filter((r) => r.serverViews === 0).map((r) => r.room);
     const consistent = analysis.aggregates.consistentMs;
     out.push({
       name: "server view consistent",
@@ -126,15 +131,15 @@ export function judgeExpectations(expect: Expectations, analysis: DrillAnalysis)
       observed:
         never.length > 0
           ? `never agreed in ${never.join(", ")}`
-          : consistent === null
-            ? "no server view sampled"
+          : unsampled.length > 0 || consistent === null
+            ? `no ListParticipants answer${unsampled.length > 0 ? ` for ${unsampled.join(", ")}` : ""}`
             : `after ${seconds(consistent)}`,
       met:
         analysis.rooms.length === 0
           ? null
           : never.length > 0
             ? false
-            : consistent === null
+            : unsampled.length > 0 || consistent === null
               ? null
               : consistent <= expect.consistentWithin,
     });

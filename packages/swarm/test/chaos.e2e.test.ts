@@ -14,7 +14,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import type { DrillJournal } from "@livekit-swarm/chaos";
 import { Testbed, faultTables, listTestbeds } from "@livekit-swarm/testbed";
 import { leftovers } from "../../testbed/test/leftovers.js";
-import { startSwarm, swarm } from "./cli.js";
+import { alive, freePort, startSwarm, swarm } from "./cli.js";
 
 function workload(extra = ""): string {
   return `workload:
@@ -73,7 +73,7 @@ function faultState(started: Testbed): string[] {
 const dir = mkdtempSync(join(tmpdir(), "chaos-e2e-"));
 
 describe("chaos drills on a 3-node testbed", () => {
-  it("a drill file with an error exits 1 naming the field; --dry-run prints the plan and starts nothing", async () => {
+  it("a drill file with an error, or an unreachable target, exits 1 naming the problem; --dry-run prints the plan and starts nothing", async () => {
     const bad = drillFile(
       dir,
       "bad",
@@ -83,6 +83,28 @@ describe("chaos drills on a 3-node testbed", () => {
     expect(r.code, r.stderr).toBe(1);
     expect(r.stderr).toContain("faults[0].type");
     expect(r.stderr).toContain('"node.kill"');
+
+    // an unreachable deployment is bad input too: named, exit 1, nothing injected
+    const port = await freePort();
+    const unreachable = drillFile(
+      dir,
+      "unreachable",
+      `target:
+  backend: compose
+  url: ws://127.0.0.1:${port}
+  api-key: key
+  api-secret: secret
+  project: lk
+  nodes: [livekit]
+${WORKLOAD}faults:
+  - type: node.kill
+    target: { node: 1 }
+`,
+    );
+    const u = await swarm(["chaos", "run", unreachable, "-o", join(dir, "unreachable-out")]);
+    expect(u.code, u.stderr).toBe(1);
+    expect(u.stderr).toContain(`cannot reach ws://127.0.0.1:${port}`);
+    expect(u.stderr).toContain("target.url");
 
     const before = listTestbeds().map((t) => t.name);
     const out = join(dir, "dry-out");
@@ -136,6 +158,12 @@ expect:
     }
     const hitRooms = j.rooms.filter((room) => room.nodeBefore === killed);
     for (const room of hitRooms) expect(room.relocated, room.room).toBe(true);
+    // rooms were spread over the nodes first: the others stay where they were, everyone still in
+    const spared = j.rooms.filter((room) => room.nodeBefore !== killed);
+    expect(spared.length, JSON.stringify(j.rooms)).toBeGreaterThan(0);
+    for (const room of spared) expect(room.nodeAfter, room.room).toBe(room.nodeBefore);
+    for (const p of j.participants.filter((x) => x.roomNodeBefore !== killed))
+      expect(p.connectedAtEnd, `${p.room}/${p.identity}`).toBe(true);
     // every subscribed track in those rooms stalled at the kill (ground truth: the SFU is gone) and resumed
     const hitSubscribers = new Set(
       hit.filter((p) => p.role === "subscriber").map((p) => `${p.room}/${p.identity}`),
@@ -240,7 +268,9 @@ expect:
         expect(["pass", "fail", "deviated"], `${d.name}: ${j.reason}`).toContain(j.verdict);
         expect(j.faults[0]?.evidence ?? "", d.name).toMatch(d.evidence);
         expect(j.faults[0]?.revertedAt, `${d.name} was not reverted`).not.toBeNull();
-        expect(j.aggregates.affected, `${d.name}: nobody was affected`).toBeGreaterThan(0);
+        // loss degrades without disconnecting anyone; the other faults knock participants down
+        if (d.name !== "loss")
+          expect(j.aggregates.affected, `${d.name}: nobody was affected`).toBeGreaterThan(0);
         expect(
           j.rollbacks.every((rb) => rb.ok),
           JSON.stringify(j.rollbacks),
@@ -296,6 +326,37 @@ faults:
       const j = readJournal(out);
       expect(j.status).toBe("interrupted");
       expect(j.rollbacks.map((rb) => rb.fault).sort()).toEqual(["cut", "freeze"]);
+      expect(faultState(tb)).toEqual([]);
+      const workers = j.workload.workerPids as number[];
+      expect(workers.length).toBeGreaterThan(0);
+      expect(workers.filter(alive), "swarm workers still alive").toEqual([]);
+    }, 150_000);
+
+    it("an abort condition ends the drill as aborted (exit 3) and rolls the fault back", async () => {
+      if (tb === undefined) throw new Error("the testbed did not start");
+      const out = join(dir, "abort-out");
+      const file = drillFile(
+        dir,
+        "abort",
+        `target: { testbed: ${tb.name} }
+${WORKLOAD}observe: 60s
+faults:
+  - id: kill
+    type: node.kill
+    target: busiest-room-node
+abort:
+  max-participants-down: 5%
+  down-for: 1s
+`,
+      );
+      const r = await swarm(["chaos", "run", file, "-o", out], {}, 150_000);
+      expect(r.code, r.stderr).toBe(3);
+      const j = readJournal(out);
+      expect(j.status).toBe("aborted");
+      expect(j.abort?.condition).toBe("max-participants-down");
+      // aborted within seconds of the kill, not at the end of the 60 s observation
+      expect(j.abort?.atMs ?? Infinity).toBeLessThan(20_000);
+      expect(j.rollbacks.map((rb) => [rb.fault, rb.ok])).toEqual([["kill", true]]);
       expect(faultState(tb)).toEqual([]);
     }, 150_000);
   });

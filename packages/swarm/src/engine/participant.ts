@@ -52,6 +52,9 @@ export class NativeParticipant {
   >();
   private readonly streamPackets = new Map<string, number>();
   private readonly streamTrack = new Map<string, string>();
+  /** Streams seen before their subscription: since when held, and when their packets started. */
+  private readonly heldStreams = new Map<string, number>();
+  private readonly earlyPackets = new Map<string, number>();
   private readonly unmatched: Record<Kind, string[]> = { audio: [], video: [] };
   private unknownStreams = 0;
 
@@ -209,23 +212,32 @@ export class NativeParticipant {
         // no stats while reconnecting: every track counts as idle this look
       }
       if (this.hasLeft()) return;
-      const increased = new Set<string>();
+      // per track, the first look in which it received new packets
+      const increased = new Map<string, number>();
       for (const stream of snapshot?.inbound.values() ?? []) {
         if (stream.kind === "unknown") continue;
-        const track = this.trackOf(stream.key, stream.kind);
         const before = this.streamPackets.get(stream.key) ?? 0;
         this.streamPackets.set(stream.key, stream.packetsReceived);
+        const fresh = stream.packetsReceived > before;
+        if (fresh && !this.streamTrack.has(stream.key) && !this.earlyPackets.has(stream.key))
+          this.earlyPackets.set(stream.key, now);
+        const track = this.trackOf(stream.key, stream.kind, now);
+        if (track === undefined) continue;
         if (!this.trackFlow.has(track))
           this.trackFlow.set(track, { kind: stream.kind, flowing: false, lastIncreaseMs: now, idle: 0 });
-        if (stream.packetsReceived > before) increased.add(track);
+        const early = this.earlyPackets.get(stream.key);
+        this.earlyPackets.delete(stream.key);
+        const since = early ?? (fresh ? now : undefined);
+        if (since !== undefined) increased.set(track, Math.min(increased.get(track) ?? since, since));
       }
       for (const [track, flow] of this.trackFlow) {
-        if (increased.has(track)) {
+        const since = increased.get(track);
+        if (since !== undefined) {
           flow.idle = 0;
           flow.lastIncreaseMs = now;
           if (!flow.flowing) {
             flow.flowing = true;
-            this.emit({ type: "media", track, kind: flow.kind, flowing: true, atMs: now });
+            this.emit({ type: "media", track, kind: flow.kind, flowing: true, atMs: since });
           }
         } else if (flow.flowing && ++flow.idle >= 2) {
           flow.flowing = false;
@@ -240,13 +252,22 @@ export class NativeParticipant {
    * receiver-side uuid, never by LiveKit track sid, so a new stream is matched to the oldest
    * subscription of its kind that has no stream yet: subscriptions come before their packets.
    * Tracks of one kind subscribed within the same 250 ms look are told apart by order only.
+   * Packets can show up a look before their subscription event does: such a stream is held
+   * (undefined) until the subscription names it, keeping the time of its first packets, and named
+   * `unknown-<kind>-<n>` only if no subscription comes within 2 s.
    */
-  private trackOf(streamKey: string, kind: Kind): string {
+  private trackOf(streamKey: string, kind: Kind, now: number): string | undefined {
     let track = this.streamTrack.get(streamKey);
+    if (track !== undefined) return track;
+    track = this.unmatched[kind].shift();
     if (track === undefined) {
-      track = this.unmatched[kind].shift() ?? `unknown-${kind}-${++this.unknownStreams}`;
-      this.streamTrack.set(streamKey, track);
+      const since = this.heldStreams.get(streamKey) ?? now;
+      this.heldStreams.set(streamKey, since);
+      if (now - since < 2000) return undefined;
+      track = `unknown-${kind}-${++this.unknownStreams}`;
     }
+    this.heldStreams.delete(streamKey);
+    this.streamTrack.set(streamKey, track);
     return track;
   }
 

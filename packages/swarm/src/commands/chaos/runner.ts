@@ -33,6 +33,7 @@ import { Testbed } from "@livekit-swarm/testbed";
 import { RoomServiceClient } from "livekit-server-sdk";
 import { orchestrate, type RunControl, type RunOutcome, type RunTarget } from "../../run/orchestrator.js";
 import { defaultWorkers, mediaPlanFor, planRun, shapeOf } from "../../run/plan.js";
+import { preflight, TargetError } from "../run/target-error.js";
 import { DrillRecorder } from "./recorder.js";
 import { commandInjector } from "./targets.js";
 
@@ -225,6 +226,29 @@ export async function runDrill(options: DrillRunOptions): Promise<DrillJournal> 
         nodes: (await injector.nodes()).map((n) => n.name),
       });
     }
+    // an unreachable server or rejected keys is bad input, not a drill result
+    await preflight(target.url, target.apiKey, target.apiSecret, {
+      url: "check the drill's target.url",
+      keys: "check the drill's target.api-key and target.api-secret",
+    });
+    if (current() !== undefined) return await finish();
+
+    // LiveKit places a room on the node with the fewest rooms by stats it refreshes every 2 s:
+    // rooms created faster all land on one node. Spaced, they spread, and a fault on one node
+    // leaves the others' rooms as a control group.
+    const nodeCount = (await injector.nodes()).length;
+    if (nodeCount > 1 && plan.rooms.length > 1) {
+      const gapMs = Math.min(2500, 20_000 / plan.rooms.length);
+      log(
+        `placing ${plan.rooms.length} rooms ${gapMs / 1000} s apart so they spread over ${nodeCount} nodes`,
+      );
+      const rooms = new RoomServiceClient(target.url.replace(/^ws/, "http"), target.apiKey, target.apiSecret);
+      for (const [i, room] of plan.rooms.entries()) {
+        if (i > 0) await wait(gapMs);
+        if (current() !== undefined) break;
+        await rooms.createRoom({ name: room, emptyTimeout: 300 });
+      }
+    }
     if (current() !== undefined) return await finish();
 
     // the steady state: the swarm joins, then holds for the baseline
@@ -408,6 +432,7 @@ export async function runDrill(options: DrillRunOptions): Promise<DrillJournal> 
       roomNodes.after[room] = (await injector.roomNode(room).catch(() => undefined))?.name ?? null;
     return await finish();
   } catch (err) {
+    if (err instanceof TargetError) throw err;
     const message = err instanceof Error ? err.message : String(err);
     if (current() === undefined)
       stop = { status: "failed", condition: "error", reason: message, at: Date.now() };
@@ -447,9 +472,10 @@ export async function runDrill(options: DrillRunOptions): Promise<DrillJournal> 
     for (const a of [...active].reverse()) await revert(a, "rollback");
     await Promise.all(pendingReverts.map((p) => Promise.race([p, new Promise((r) => setTimeout(r, 100))])));
     for (const t of timers) clearTimeout(t);
+    let workerPids: readonly number[] = [];
     if (swarm !== undefined) {
       swarmStop.abort("completed");
-      await swarm.catch(() => undefined);
+      workerPids = (await swarm.catch(() => undefined))?.workerPids ?? [];
     }
     windows.end = Date.now();
     if (windows.afterStart < windows.observeEnd) windows.afterStart = windows.observeEnd;
@@ -542,6 +568,7 @@ export async function runDrill(options: DrillRunOptions): Promise<DrillJournal> 
           ? "sdk, then the app rejoins after Disconnected"
           : "sdk only (rtc-node 1.1)",
         watchIntervalMs: WATCH_MS,
+        workerPids,
         serverViewIntervalMs: SERVER_VIEW_MS,
       },
       steadyState: { before, after },

@@ -3,7 +3,6 @@ import { appendFile, readFile, writeFile } from "node:fs/promises";
 import { availableParallelism } from "node:os";
 import { join, resolve } from "node:path";
 import { parse as parseYaml } from "yaml";
-import { RoomServiceClient } from "livekit-server-sdk";
 import { loadScenario, parseDuration, parseScenarioObject, type Scenario } from "@livekit-swarm/spec";
 import { Testbed, down, listTestbeds } from "@livekit-swarm/testbed";
 import { SwarmExporter, type MetricsServer } from "@livekit-swarm/exporter";
@@ -25,7 +24,7 @@ import { orchestrate, type ProgressView, type RunOutcome, type RunTarget } from 
 import { summaryTable } from "../../report/table.js";
 import { reportHtml } from "../../report/html.js";
 import { formatValue } from "../../report/format.js";
-import { TargetError } from "./target-error.js";
+import { preflight } from "./target-error.js";
 
 /** Flags that set scenario keys: flag name -> key path in the scenario file. */
 const SCENARIO_FLAGS: Record<string, string> = {
@@ -288,35 +287,6 @@ async function sweepOrphanedTestbeds(): Promise<void> {
       alive = false;
     }
     if (!alive) await down(tb.runDir);
-  }
-}
-
-/** Fails fast, with the fix, on an unreachable server or rejected keys, before any worker starts. */
-async function preflight(url: string, apiKey: string, apiSecret: string): Promise<void> {
-  const http = url.replace(/^ws/, "http");
-  try {
-    await new RoomServiceClient(http, apiKey, apiSecret).listRooms();
-  } catch (err) {
-    const message = err instanceof Error ? err.message : String(err);
-    const cause = err instanceof Error && err.cause instanceof Error ? err.cause.message : "";
-    if (/401|unauthori|invalid|signature/i.test(message)) {
-      throw new TargetError(
-        "unauthorized",
-        `${url} rejected the API key ${apiKey} (${message}): check --api-key/--api-secret or LIVEKIT_API_KEY/LIVEKIT_API_SECRET`,
-      );
-    }
-    if (
-      /fetch failed|ECONNREFUSED|ENOTFOUND|EHOSTUNREACH|ETIMEDOUT|timeout|socket/i.test(`${message} ${cause}`)
-    ) {
-      throw new TargetError(
-        "unreachable",
-        `cannot reach ${url}: ${cause || message} - is the server running? pass --url (or unset it to use an embedded local LiveKit)`,
-      );
-    }
-    throw new TargetError(
-      "unreachable",
-      `${url} answered RoomService.ListRooms with an error: ${message} - is this a LiveKit server?`,
-    );
   }
 }
 

@@ -1,0 +1,913 @@
+import type {
+  Expectations,
+  InboundTrackSample,
+  ParticipantEvent,
+  Role,
+  WindowSample,
+} from "@livekit-swarm/spec";
+import { describe, expect, it } from "vitest";
+import {
+  analyzeDrill,
+  type DrillAnalysis,
+  type DrillObservations,
+  type FaultTiming,
+  type ObservedEvent,
+  type ServerView,
+} from "./analyze.js";
+import type { ParticipantOutcome, RoomOutcome } from "./journal.js";
+import { judgeExpectations } from "./verdict.js";
+
+/** Epoch ms of the first fault's confirmation (T0): every time below is an offset from it. */
+const T0 = 1_000_000;
+const at = (ms: number): number => T0 + ms;
+
+const NO_EXPECTATIONS: Expectations = {
+  detect: null,
+  reconnect: null,
+  mediaResume: null,
+  participantsLost: null,
+  ghosts: null,
+  consistentWithin: null,
+  qualityAfter: null,
+};
+
+const KILL: FaultTiming = { id: "kill-node2", injectedAt: at(-50), confirmedAt: T0, revertedAt: null };
+
+const WINDOWS: DrillObservations["windows"] = {
+  baselineStart: at(-30_000),
+  faultPhaseStart: at(-10_000),
+  observeEnd: at(60_000),
+  afterStart: at(60_000),
+  end: at(90_000),
+};
+
+/** `room/identity` as the analysis keys participants: identities repeat across rooms. */
+function split(who: string): { room: string; identity: string } {
+  const slash = who.indexOf("/");
+  return { room: who.slice(0, slash), identity: who.slice(slash + 1) };
+}
+
+function roleOf(identity: string): Role {
+  return identity.startsWith("pub") ? "publisher" : "subscriber";
+}
+
+function on(ms: number, who: string, event: ParticipantEvent): ObservedEvent {
+  const { room, identity } = split(who);
+  return { t: at(ms), room, participant: identity, role: roleOf(identity), event };
+}
+
+function media(track: string, flowing: boolean, atMs: number): ParticipantEvent {
+  return { type: "media", track, kind: track.endsWith("/video") ? "video" : "audio", flowing, atMs };
+}
+
+/** The watcher reports a stall two 250 ms looks after the last packet, at that packet's look. */
+function stall(who: string, track: string, lastPacketMs: number): ObservedEvent {
+  return on(lastPacketMs + 500, who, media(track, false, at(lastPacketMs)));
+}
+
+function resume(who: string, track: string, firstPacketMs: number): ObservedEvent {
+  return on(firstPacketMs, who, media(track, true, at(firstPacketMs)));
+}
+
+/** Joined 20 s before T0 with `sid`, receiving `tracks` (`<publisher>/<kind>`) from then on. */
+function steady(who: string, sid: string, tracks: readonly string[] = []): ObservedEvent[] {
+  return [
+    on(-20_000, who, { type: "joined", joinS: 0.4 }),
+    on(-19_990, who, { type: "session", sid }),
+    ...tracks.map((track) => resume(who, track, -19_000)),
+  ];
+}
+
+/** reconnecting at `detect`, reconnected at `back`; a new sid (reported with Reconnected) when given. */
+function reconnects(
+  who: string,
+  detect: number,
+  back: number,
+  path: "resume" | "full",
+  newSid?: string,
+): ObservedEvent[] {
+  return [
+    on(detect, who, { type: "reconnecting" }),
+    ...(newSid === undefined ? [] : [on(back, who, { type: "session", sid: newSid })]),
+    on(back, who, { type: "reconnected", durationS: (back - detect) / 1000, path }),
+  ];
+}
+
+function observe(
+  who: readonly string[],
+  events: readonly ObservedEvent[],
+  more: Partial<DrillObservations> = {},
+): DrillObservations {
+  return {
+    participants: who.map((w) => {
+      const { room, identity } = split(w);
+      return { room, identity, role: roleOf(identity) };
+    }),
+    events,
+    samples: [],
+    faults: [KILL],
+    serverViews: [],
+    roomNodes: { before: {}, after: {} },
+    windows: WINDOWS,
+    ...more,
+  };
+}
+
+function outcome(analysis: DrillAnalysis, who: string): ParticipantOutcome {
+  const { room, identity } = split(who);
+  const found = analysis.participants.find((p) => p.room === room && p.identity === identity);
+  if (found === undefined) {
+    const known = analysis.participants.map((p) => `${p.room}/${p.identity}`).join(", ");
+    throw new Error(`no outcome for ${who} (have ${known})`);
+  }
+  return found;
+}
+
+function roomOf(analysis: DrillAnalysis, room: string): RoomOutcome {
+  const found = analysis.rooms.find((r) => r.room === room);
+  if (found === undefined)
+    throw new Error(`no room ${room} (have ${analysis.rooms.map((r) => r.room).join(", ")})`);
+  return found;
+}
+
+describe("analyzeDrill: a node kill", () => {
+  // room-0 lives on node2, which is killed; room-1 on node1 repeats room-0's identities
+  const who = ["room-0/pub-1", "room-0/sub-1", "room-0/sub-2", "room-1/pub-1", "room-1/sub-1"];
+  const analysis = analyzeDrill(
+    observe(
+      who,
+      [
+        ...steady("room-0/pub-1", "PA_0pub1"),
+        ...steady("room-0/sub-1", "PA_0sub1"),
+        ...steady("room-0/sub-2", "PA_0sub2"),
+        ...steady("room-1/pub-1", "PA_1pub1"),
+        ...steady("room-1/sub-1", "PA_1sub1"),
+        ...reconnects("room-0/pub-1", 10, 3400, "full", "PA_0pub1b"),
+        ...reconnects("room-0/sub-1", 10, 3400, "full", "PA_0sub1b"),
+        // its signal connection ran through node1: it notices only when the relay times out
+        ...reconnects("room-0/sub-2", 9000, 9600, "full", "PA_0sub2b"),
+      ],
+      {
+        roomNodes: {
+          before: { "room-0": "node2", "room-1": "node1" },
+          after: { "room-0": "node1", "room-1": "node1" },
+        },
+      },
+    ),
+  );
+
+  it("takes T0 from the fault's confirmation", () => {
+    expect(analysis.t0).toBe(T0);
+    expect(analysis.timeline).toContainEqual({
+      tMs: 0,
+      kind: "fault",
+      subject: "kill-node2",
+      detail: "kill-node2 confirmed",
+    });
+  });
+
+  it("times the killed room's participants from T0, with the full path and their new sid", () => {
+    expect(outcome(analysis, "room-0/pub-1")).toEqual({
+      identity: "pub-1",
+      room: "room-0",
+      role: "publisher",
+      fault: "kill-node2",
+      roomNodeBefore: "node2",
+      roomNodeAfter: "node1",
+      affected: true,
+      detectMs: 10,
+      reconnectMs: 3400,
+      path: "full",
+      episodes: 1,
+      mediaResumeMs: null,
+      connectedAtEnd: true,
+      lostReason: null,
+      sidBefore: "PA_0pub1",
+      sidAfter: "PA_0pub1b",
+    });
+    expect(outcome(analysis, "room-0/sub-1")).toMatchObject({
+      detectMs: 10,
+      reconnectMs: 3400,
+      path: "full",
+    });
+  });
+
+  it("times a participant whose signal was elsewhere from its late detection", () => {
+    expect(outcome(analysis, "room-0/sub-2")).toMatchObject({
+      fault: "kill-node2",
+      detectMs: 9000,
+      reconnectMs: 9600,
+      path: "full",
+      episodes: 1,
+    });
+  });
+
+  it("keeps the same identities in another room apart, and unaffected", () => {
+    expect(outcome(analysis, "room-1/pub-1")).toEqual({
+      identity: "pub-1",
+      room: "room-1",
+      role: "publisher",
+      fault: null,
+      roomNodeBefore: "node1",
+      roomNodeAfter: "node1",
+      affected: false,
+      detectMs: null,
+      reconnectMs: null,
+      path: null,
+      episodes: 0,
+      mediaResumeMs: null,
+      connectedAtEnd: true,
+      lostReason: null,
+      sidBefore: "PA_1pub1",
+      sidAfter: "PA_1pub1",
+    });
+    expect(outcome(analysis, "room-1/sub-1")).toMatchObject({ affected: false, sidAfter: "PA_1sub1" });
+  });
+
+  it("aggregates each participant's disruption", () => {
+    expect(analysis.aggregates).toEqual({
+      participants: 5,
+      affected: 3,
+      detect: { n: 3, p50: 10, p95: 9000, max: 9000 },
+      reconnect: { n: 3, p50: 3400, p95: 9600, max: 9600 },
+      mediaResume: { n: 0, p50: null, p95: null, max: null },
+      tracksNotResumed: 0,
+      paths: { resume: 0, full: 3, rejoin: 0 },
+      lostByReason: {},
+      ghosts: 0,
+      consistentMs: null,
+    });
+    expect(analysis.findings).toEqual([]);
+  });
+
+  it("puts each disruption on the timeline relative to T0", () => {
+    const rows = analysis.timeline.filter((e) => e.subject === "room-0/sub-2");
+    expect(rows.map((e) => [e.tMs, e.kind, e.detail])).toEqual([
+      [-20_000, "joined", "joined"],
+      [9000, "reconnecting", "reconnecting"],
+      [9600, "reconnected", "reconnected (full)"],
+    ]);
+  });
+});
+
+describe("analyzeDrill: knocked down twice by the same fault", () => {
+  const analysis = analyzeDrill(
+    observe(
+      ["room-0/sub-1"],
+      [
+        ...steady("room-0/sub-1", "PA_sub1"),
+        ...reconnects("room-0/sub-1", 10, 1200, "resume"),
+        // an abandoned resume completing late knocks it down again
+        ...reconnects("room-0/sub-1", 4000, 6500, "resume"),
+      ],
+    ),
+  );
+
+  it("has one outcome with two episodes, back at the second reconnected", () => {
+    expect(analysis.participants).toHaveLength(1);
+    expect(outcome(analysis, "room-0/sub-1")).toMatchObject({
+      fault: "kill-node2",
+      detectMs: 10,
+      reconnectMs: 6500,
+      path: "resume",
+      episodes: 2,
+      connectedAtEnd: true,
+    });
+    expect(analysis.aggregates.reconnect).toEqual({ n: 1, p50: 6500, p95: 6500, max: 6500 });
+  });
+
+  it("reports it as a finding at its first detection", () => {
+    expect(analysis.findings).toEqual([
+      {
+        severity: "medium",
+        title: "knocked down again after recovering",
+        detail:
+          "room-0/sub-1 went through 2 reconnect cycles for fault kill-node2 (an abandoned resume completing late is a known cause: node-failure-observed.md 8.3)",
+        atMs: 10,
+      },
+    ]);
+  });
+});
+
+describe("analyzeDrill: a rolling restart", () => {
+  const first: FaultTiming = {
+    id: "restart-node1",
+    injectedAt: at(-50),
+    confirmedAt: T0,
+    revertedAt: at(2000),
+  };
+  const second: FaultTiming = {
+    id: "restart-node2",
+    injectedAt: at(29_950),
+    confirmedAt: at(30_000),
+    revertedAt: at(32_000),
+  };
+  const who = ["room-a/sub-1", "room-b/sub-1", "room-c/sub-1", "room-d/sub-1"];
+  const analysis = analyzeDrill(
+    observe(
+      who,
+      [
+        // room-a is on node1: the first restart only
+        ...steady("room-a/sub-1", "PA_a", ["pub-1/audio"]),
+        ...reconnects("room-a/sub-1", 20, 2500, "resume"),
+        stall("room-a/sub-1", "pub-1/audio", -100),
+        resume("room-a/sub-1", "pub-1/audio", 3000),
+        // room-b is on node2: the second restart only, its last packet just before it was issued
+        ...steady("room-b/sub-1", "PA_b", ["pub-1/audio"]),
+        ...reconnects("room-b/sub-1", 30_020, 34_000, "resume"),
+        stall("room-b/sub-1", "pub-1/audio", 29_900),
+        resume("room-b/sub-1", "pub-1/audio", 35_000),
+        // room-c feels both, the second one longer
+        ...steady("room-c/sub-1", "PA_c", ["pub-1/audio"]),
+        ...reconnects("room-c/sub-1", 10, 1500, "resume"),
+        stall("room-c/sub-1", "pub-1/audio", 0),
+        resume("room-c/sub-1", "pub-1/audio", 1600),
+        ...reconnects("room-c/sub-1", 30_010, 36_000, "resume"),
+        stall("room-c/sub-1", "pub-1/audio", 30_000),
+        resume("room-c/sub-1", "pub-1/audio", 36_500),
+        // room-d feels both, the first one longer
+        ...steady("room-d/sub-1", "PA_d"),
+        ...reconnects("room-d/sub-1", 10, 8000, "resume"),
+        ...reconnects("room-d/sub-1", 30_010, 31_000, "resume"),
+      ],
+      { faults: [second, first] },
+    ),
+  );
+
+  it("attributes each disruption to the restart before it, timed from that restart's T0", () => {
+    expect(outcome(analysis, "room-a/sub-1")).toMatchObject({
+      fault: "restart-node1",
+      detectMs: 20,
+      reconnectMs: 2500,
+      episodes: 1,
+      mediaResumeMs: 3000,
+    });
+    expect(outcome(analysis, "room-b/sub-1")).toMatchObject({
+      fault: "restart-node2",
+      detectMs: 20,
+      reconnectMs: 4000,
+      episodes: 1,
+      mediaResumeMs: 5000,
+    });
+  });
+
+  it("lets the worst disruption speak for a participant hit by both", () => {
+    expect(outcome(analysis, "room-c/sub-1")).toMatchObject({
+      fault: "restart-node2",
+      detectMs: 10,
+      reconnectMs: 6000,
+      path: "resume",
+      episodes: 2,
+      // the second restart's track only
+      mediaResumeMs: 6500,
+    });
+    expect(outcome(analysis, "room-d/sub-1")).toMatchObject({
+      fault: "restart-node1",
+      detectMs: 10,
+      reconnectMs: 8000,
+      episodes: 2,
+    });
+    // two faults are not "knocked down again"
+    expect(analysis.findings).toEqual([]);
+  });
+
+  it("attributes each stall to its own restart", () => {
+    expect(analysis.tracks).toEqual([
+      {
+        subscriber: "room-a/sub-1",
+        fault: "restart-node1",
+        track: "pub-1/audio",
+        stalledMs: -100,
+        resumedMs: 3000,
+        resumed: true,
+      },
+      {
+        subscriber: "room-b/sub-1",
+        fault: "restart-node2",
+        track: "pub-1/audio",
+        stalledMs: -100,
+        resumedMs: 5000,
+        resumed: true,
+      },
+      {
+        subscriber: "room-c/sub-1",
+        fault: "restart-node1",
+        track: "pub-1/audio",
+        stalledMs: 0,
+        resumedMs: 1600,
+        resumed: true,
+      },
+      {
+        subscriber: "room-c/sub-1",
+        fault: "restart-node2",
+        track: "pub-1/audio",
+        stalledMs: 0,
+        resumedMs: 6500,
+        resumed: true,
+      },
+    ]);
+  });
+
+  it("counts every recovery by path, and every track's resume", () => {
+    expect(analysis.aggregates.paths).toEqual({ resume: 6, full: 0, rejoin: 0 });
+    expect(analysis.aggregates.detect).toEqual({ n: 4, p50: 10, p95: 20, max: 20 });
+    expect(analysis.aggregates.reconnect).toEqual({ n: 4, p50: 4000, p95: 8000, max: 8000 });
+    expect(analysis.aggregates.mediaResume).toEqual({ n: 4, p50: 3000, p95: 6500, max: 6500 });
+  });
+
+  it("takes T0 from the first restart and places the second one on the timeline after it", () => {
+    expect(analysis.t0).toBe(T0);
+    expect(analysis.timeline.filter((e) => e.kind === "fault" || e.kind === "revert")).toEqual([
+      { tMs: 0, kind: "fault", subject: "restart-node1", detail: "restart-node1 confirmed" },
+      { tMs: 2000, kind: "revert", subject: "restart-node1", detail: "restart-node1 reverted" },
+      { tMs: 30_000, kind: "fault", subject: "restart-node2", detail: "restart-node2 confirmed" },
+      { tMs: 32_000, kind: "revert", subject: "restart-node2", detail: "restart-node2 reverted" },
+    ]);
+  });
+});
+
+describe("analyzeDrill: reconnect paths", () => {
+  const analysis = analyzeDrill(
+    observe(
+      ["room-0/sub-1", "room-0/sub-2", "room-0/sub-3"],
+      [
+        ...steady("room-0/sub-1", "PA_sub1"),
+        ...steady("room-0/sub-2", "PA_sub2"),
+        ...steady("room-0/sub-3", "PA_sub3"),
+        // the new sid shows up seconds after Reconnected
+        ...reconnects("room-0/sub-1", 10, 1000, "resume"),
+        on(4500, "room-0/sub-1", { type: "session", sid: "PA_sub1b" }),
+        ...reconnects("room-0/sub-2", 10, 1000, "resume"),
+        // the SDK gives up; the app rejoins as a new participant
+        on(10, "room-0/sub-3", { type: "reconnecting" }),
+        on(15_000, "room-0/sub-3", { type: "disconnected", reason: "join_failure" }),
+        on(16_000, "room-0/sub-3", { type: "joined", joinS: 0.5 }),
+        on(16_000, "room-0/sub-3", { type: "session", sid: "PA_sub3b" }),
+      ],
+    ),
+  );
+
+  it("upgrades a resume to full when the sid changes after reconnected", () => {
+    expect(outcome(analysis, "room-0/sub-1")).toMatchObject({
+      reconnectMs: 1000,
+      path: "full",
+      sidBefore: "PA_sub1",
+      sidAfter: "PA_sub1b",
+    });
+  });
+
+  it("keeps a resume when the sid stays", () => {
+    expect(outcome(analysis, "room-0/sub-2")).toMatchObject({ reconnectMs: 1000, path: "resume" });
+  });
+
+  it("calls a disconnect followed by a join a rejoin, back when it joined", () => {
+    expect(outcome(analysis, "room-0/sub-3")).toMatchObject({
+      detectMs: 10,
+      reconnectMs: 16_000,
+      path: "rejoin",
+      episodes: 1,
+      connectedAtEnd: true,
+      lostReason: null,
+      sidAfter: "PA_sub3b",
+    });
+    expect(analysis.aggregates.paths).toEqual({ resume: 1, full: 1, rejoin: 1 });
+    expect(analysis.aggregates.lostByReason).toEqual({});
+  });
+});
+
+describe("analyzeDrill: media", () => {
+  const analysis = analyzeDrill(
+    observe(
+      ["room-0/pub-1", "room-0/sub-1", "room-0/sub-2", "room-0/sub-3"],
+      [
+        ...steady("room-0/pub-1", "PA_pub1"),
+        ...steady("room-0/sub-1", "PA_sub1", ["pub-1/audio"]),
+        stall("room-0/sub-1", "pub-1/audio", -200),
+        resume("room-0/sub-1", "pub-1/audio", 9500),
+        ...steady("room-0/sub-2", "PA_sub2", ["pub-1/audio", "pub-1/video"]),
+        stall("room-0/sub-2", "pub-1/audio", -200),
+        resume("room-0/sub-2", "pub-1/audio", 9500),
+        stall("room-0/sub-2", "pub-1/video", -150),
+        // a blip in the baseline, long before the fault: not the fault's
+        ...steady("room-0/sub-3", "PA_sub3", ["pub-1/audio"]),
+        stall("room-0/sub-3", "pub-1/audio", -5000),
+        resume("room-0/sub-3", "pub-1/audio", -4000),
+      ],
+    ),
+  );
+
+  it("times a stall from its last packet and a resume from its first, both against T0", () => {
+    expect(analysis.tracks.filter((t) => t.subscriber === "room-0/sub-1")).toEqual([
+      {
+        subscriber: "room-0/sub-1",
+        fault: "kill-node2",
+        track: "pub-1/audio",
+        stalledMs: -200,
+        resumedMs: 9500,
+        resumed: true,
+      },
+    ]);
+    expect(outcome(analysis, "room-0/sub-1")).toMatchObject({
+      fault: "kill-node2",
+      affected: true,
+      detectMs: null,
+      reconnectMs: null,
+      mediaResumeMs: 9500,
+    });
+  });
+
+  it("keeps a stall that never resumes, and then has no media resume for its subscriber", () => {
+    expect(analysis.tracks).toContainEqual({
+      subscriber: "room-0/sub-2",
+      fault: "kill-node2",
+      track: "pub-1/video",
+      stalledMs: -150,
+      resumedMs: null,
+      resumed: false,
+    });
+    expect(outcome(analysis, "room-0/sub-2")).toMatchObject({ affected: true, mediaResumeMs: null });
+    expect(analysis.aggregates.tracksNotResumed).toBe(1);
+    expect(analysis.aggregates.mediaResume).toEqual({ n: 2, p50: 9500, p95: 9500, max: 9500 });
+  });
+
+  it("reports a track that never resumed between two connected participants", () => {
+    expect(analysis.findings).toEqual([
+      {
+        severity: "high",
+        title: "media never resumed between connected participants",
+        detail:
+          "room-0/sub-2 <- pub-1/video: subscriber and publisher both report connected, yet no packet arrived after the fault (they are likely in different instances of the room)",
+        atMs: null,
+      },
+    ]);
+  });
+
+  it("ignores a stall that ended before the fault was issued", () => {
+    expect(analysis.tracks.filter((t) => t.subscriber === "room-0/sub-3")).toEqual([]);
+    expect(outcome(analysis, "room-0/sub-3")).toMatchObject({ affected: false, fault: null });
+  });
+
+  it("puts stalls and resumes on the timeline at the packet times", () => {
+    const rows = analysis.timeline.filter((e) => e.subject === "room-0/sub-1" && e.kind.startsWith("media"));
+    expect(rows.map((e) => [e.tMs, e.kind, e.detail])).toEqual([
+      [-200, "media-stalled", "pub-1/audio stalled"],
+      [9500, "media-resumed", "pub-1/audio resumed"],
+    ]);
+  });
+});
+
+describe("analyzeDrill: participants lost", () => {
+  const analysis = analyzeDrill(
+    observe(
+      ["room-0/pub-1", "room-0/sub-1", "room-0/sub-2", "room-0/sub-3"],
+      [
+        ...steady("room-0/pub-1", "PA_pub1"),
+        ...steady("room-0/sub-1", "PA_sub1"),
+        ...steady("room-0/sub-2", "PA_sub2"),
+        ...steady("room-0/sub-3", "PA_sub3"),
+        on(10, "room-0/pub-1", { type: "disconnected", reason: "server_shutdown" }),
+        on(10, "room-0/sub-1", { type: "reconnecting" }),
+        on(10, "room-0/sub-2", { type: "reconnecting" }),
+        on(15_000, "room-0/sub-2", { type: "disconnected", reason: "signal_close" }),
+        on(10, "room-0/sub-3", { type: "reconnecting" }),
+        on(15_000, "room-0/sub-3", { type: "disconnected", reason: "signal_close" }),
+      ],
+    ),
+  );
+
+  it("calls a participant still reconnecting at the end stuck, with a high finding", () => {
+    expect(outcome(analysis, "room-0/sub-1")).toMatchObject({
+      affected: true,
+      detectMs: 10,
+      reconnectMs: null,
+      path: null,
+      episodes: 1,
+      connectedAtEnd: false,
+      lostReason: "stuck_reconnecting",
+    });
+    expect(analysis.findings).toEqual([
+      {
+        severity: "high",
+        title: "stuck reconnecting",
+        detail:
+          "room-0/sub-1 was still reconnecting at the end of the drill without giving up (no SDK event tells the app to act)",
+        atMs: null,
+      },
+    ]);
+  });
+
+  it("gives a disconnected participant its reason, and counts the lost by reason", () => {
+    expect(outcome(analysis, "room-0/pub-1")).toMatchObject({
+      detectMs: 10,
+      reconnectMs: null,
+      path: null,
+      connectedAtEnd: false,
+      lostReason: "server_shutdown",
+    });
+    expect(outcome(analysis, "room-0/sub-2")).toMatchObject({ detectMs: 10, lostReason: "signal_close" });
+    expect(analysis.aggregates.lostByReason).toEqual({
+      server_shutdown: 1,
+      stuck_reconnecting: 1,
+      signal_close: 2,
+    });
+    expect(analysis.aggregates.paths).toEqual({ resume: 0, full: 0, rejoin: 0 });
+    // the lost never came back: they are in detect, not in reconnect
+    expect(analysis.aggregates.detect.n).toBe(4);
+    expect(analysis.aggregates.reconnect.n).toBe(0);
+  });
+});
+
+function listed(...entries: [identity: string, sid: string][]): ServerView["participants"] {
+  return entries.map(([identity, sid]) => ({ identity, sid }));
+}
+
+function view(ms: number, room: string, participants: ServerView["participants"]): ServerView {
+  return {
+    t: at(ms),
+    room,
+    participants,
+    error: participants === null ? "ListParticipants timed out" : null,
+  };
+}
+
+describe("analyzeDrill: the server's view", () => {
+  const who = ["room-0/pub-1", "room-0/sub-1", "room-1/sub-1", "room-2/sub-1", "room-3/sub-1"];
+  const events = [
+    ...steady("room-0/pub-1", "PA_pub1"),
+    ...steady("room-0/sub-1", "PA_0sub1"),
+    ...reconnects("room-0/pub-1", 10, 3400, "full", "PA_pub1b"),
+    ...steady("room-1/sub-1", "PA_1sub1"),
+    ...steady("room-2/sub-1", "PA_2sub1"),
+    // no session event: the swarm does not know its sid
+    on(-20_000, "room-3/sub-1", { type: "joined", joinS: 0.4 }),
+  ];
+  const room0 = [
+    // before T0: not judged
+    view(-2000, "room-0", listed(["pub-1", "PA_pub1"])),
+    // pub-1 is reconnecting, the server still lists it
+    view(1000, "room-0", listed(["pub-1", "PA_pub1"], ["sub-1", "PA_0sub1"])),
+    view(4000, "room-0", listed(["pub-1", "PA_pub1b"], ["sub-1", "PA_0sub1"])),
+    // the old session shows up again for a moment
+    view(6000, "room-0", listed(["pub-1", "PA_pub1"], ["sub-1", "PA_0sub1"])),
+    view(8000, "room-0", listed(["pub-1", "PA_pub1b"], ["sub-1", "PA_0sub1"])),
+    view(10_000, "room-0", listed(["pub-1", "PA_pub1b"], ["sub-1", "PA_0sub1"])),
+  ];
+  const analysis = analyzeDrill(
+    observe(who, events, {
+      serverViews: [
+        ...room0,
+        view(1000, "room-1", listed(["sub-1", "PA_1sub1"])),
+        view(10_000, "room-1", listed(["sub-1", "PA_1sub1old"])),
+        view(1000, "room-2", listed(["sub-1", "PA_2sub1"])),
+        view(10_000, "room-2", listed()),
+        view(10_000, "room-3", listed(["sub-1", "PA_3a"], ["sub-1", "PA_3b"])),
+      ],
+    }),
+  );
+
+  it("dates a room's consistency from the first view of its final agreeing run", () => {
+    expect(roomOf(analysis, "room-0")).toMatchObject({
+      consistentMs: 8000,
+      ghosts: [],
+      duplicates: [],
+      missing: [],
+    });
+  });
+
+  it("calls a listed identity with a stale sid a ghost, and the room never consistent", () => {
+    expect(roomOf(analysis, "room-1")).toMatchObject({
+      consistentMs: null,
+      ghosts: ["sub-1"],
+      duplicates: [],
+      missing: [],
+    });
+  });
+
+  it("calls a connected client the server omits missing, with a finding", () => {
+    expect(roomOf(analysis, "room-2")).toMatchObject({
+      consistentMs: null,
+      ghosts: [],
+      duplicates: [],
+      missing: ["sub-1"],
+    });
+    expect(analysis.findings).toContainEqual({
+      severity: "high",
+      title: "live participants missing from the server's view",
+      detail:
+        "room-2: sub-1 are connected, but ListParticipants omits them (the room's state in Redis was lost or deleted)",
+      atMs: null,
+    });
+  });
+
+  it("calls an identity listed twice a duplicate, and the entry its client does not own a ghost", () => {
+    expect(roomOf(analysis, "room-3")).toMatchObject({
+      consistentMs: null,
+      ghosts: ["sub-1"],
+      duplicates: ["sub-1"],
+      missing: [],
+    });
+  });
+
+  it("counts ghosts and duplicates, with a finding per room, and no overall consistency", () => {
+    expect(analysis.aggregates.ghosts).toBe(2);
+    expect(analysis.aggregates.consistentMs).toBeNull();
+    expect(analysis.findings.filter((f) => f.title === "ghost participants")).toEqual([
+      {
+        severity: "high",
+        title: "ghost participants",
+        detail:
+          "room-1: the server still lists sub-1 that no connected client owns (a stale sid, a duplicate, or a participant that is gone)",
+        atMs: null,
+      },
+      {
+        severity: "high",
+        title: "ghost participants",
+        detail:
+          "room-3: the server still lists sub-1 that no connected client owns (a stale sid, a duplicate, or a participant that is gone)",
+        atMs: null,
+      },
+    ]);
+  });
+
+  it("takes the slowest room when every room came to agree", () => {
+    const agreeing = analyzeDrill(
+      observe(["room-0/pub-1", "room-0/sub-1", "room-1/sub-1"], events, {
+        serverViews: [...room0, view(1000, "room-1", listed(["sub-1", "PA_1sub1"]))],
+      }),
+    );
+    expect(agreeing.rooms.map((r) => [r.room, r.consistentMs])).toEqual([
+      ["room-0", 8000],
+      ["room-1", 1000],
+    ]);
+    expect(agreeing.aggregates.consistentMs).toBe(8000);
+    expect(agreeing.aggregates.ghosts).toBe(0);
+  });
+
+  // one stale entry next to the live one is one ghost (and a duplicate), not two ghosts
+  it("counts a stale duplicate of a live participant as one ghost", () => {
+    const stale = analyzeDrill(
+      observe(["room-0/sub-1"], steady("room-0/sub-1", "PA_new"), {
+        serverViews: [view(1000, "room-0", listed(["sub-1", "PA_new"], ["sub-1", "PA_old"]))],
+      }),
+    );
+    expect(roomOf(stale, "room-0")).toMatchObject({ ghosts: ["sub-1"], duplicates: ["sub-1"] });
+    expect(stale.aggregates.ghosts).toBe(1);
+  });
+
+  // pub-1 listed while it reconnects (+1 s) is no disagreement: either answer is right then
+  it("shows each run of a disagreement on the timeline, and none while a participant reconnects", () => {
+    const rows = analysis.timeline.filter((e) => e.kind === "server" && e.subject === "room-0");
+    expect(rows.map((e) => e.tMs)).toEqual([6000]);
+    const again = analyzeDrill(
+      observe(["room-1/sub-1"], steady("room-1/sub-1", "PA_1sub1"), {
+        serverViews: [
+          view(1000, "room-1", listed(["sub-1", "PA_old"])),
+          view(2000, "room-1", listed(["sub-1", "PA_1sub1"])),
+          view(3000, "room-1", listed(["sub-1", "PA_old"])),
+        ],
+      }),
+    );
+    expect(again.timeline.filter((e) => e.kind === "server").map((e) => e.tMs)).toEqual([1000, 3000]);
+  });
+
+  // an error as the last answer keeps the last real answer's ghosts
+  it("does not let a failed last ListParticipants clear the ghosts seen before it", () => {
+    const failedLast = analyzeDrill(
+      observe(["room-1/sub-1"], steady("room-1/sub-1", "PA_1sub1"), {
+        serverViews: [view(1000, "room-1", listed(["sub-1", "PA_1sub1old"])), view(3000, "room-1", null)],
+      }),
+    );
+    const [ghosts] = judgeExpectations({ ...NO_EXPECTATIONS, ghosts: 0 }, failedLast);
+    expect(ghosts?.met).not.toBe(true);
+  });
+
+  // a room with no ListParticipants answer after T0 is unjudged (inconclusive), not "never agreed"
+  it("leaves consistency unjudged when the server's view was never sampled", () => {
+    const unsampled = analyzeDrill(observe(["room-0/sub-1"], steady("room-0/sub-1", "PA_sub1")));
+    expect(roomOf(unsampled, "room-0").serverViews).toBe(0);
+    const [consistent] = judgeExpectations({ ...NO_EXPECTATIONS, consistentWithin: 20_000 }, unsampled);
+    expect(consistent).toMatchObject({ observed: "no ListParticipants answer for room-0", met: null });
+  });
+});
+
+function inbound(expected: number, lost: number, bytes: number, jitterS?: number): InboundTrackSample {
+  return {
+    key: "ssrc-1",
+    kind: "audio",
+    expected,
+    lost,
+    received: expected - lost,
+    bytes,
+    jitterS,
+    nack: 0,
+    pli: 0,
+    fir: 0,
+    framesDecoded: 0,
+    framesDropped: 0,
+    freezes: 0,
+    freezeS: 0,
+    concealedSamples: 0,
+    totalSamples: 0,
+  };
+}
+
+function sample(endMs: number, who: string, tracks: readonly InboundTrackSample[]): WindowSample {
+  const { room, identity } = split(who);
+  return {
+    t: at(endMs),
+    durationMs: 2000,
+    room,
+    participant: identity,
+    role: roleOf(identity),
+    worker: 0,
+    inbound: tracks,
+    outbound: [],
+    rttS: undefined,
+    dataSent: 0,
+    dataReceived: 0,
+  };
+}
+
+describe("analyzeDrill: quality windows", () => {
+  const analysis = analyzeDrill(
+    observe(
+      ["room-0/pub-1", "room-0/sub-1"],
+      [...steady("room-0/pub-1", "PA_pub1"), ...steady("room-0/sub-1", "PA_sub1")],
+      {
+        samples: [
+          // baseline: 1 Mbit/s, 1% loss
+          sample(-28_000, "room-0/sub-1", [inbound(1000, 10, 250_000, 0.01)]),
+          sample(-26_000, "room-0/sub-1", [inbound(1000, 10, 250_000, 0.03)]),
+          // straddles the fault phase's start: in no window
+          sample(-9000, "room-0/sub-1", [inbound(1000, 500, 0)]),
+          sample(2000, "room-0/sub-1", [inbound(1000, 100, 50_000)]),
+          // after: 500 kbit/s, 3% of 1000 and 1% of 3000 packets lost
+          sample(62_000, "room-0/sub-1", [inbound(1000, 30, 125_000, 0.02)]),
+          sample(64_000, "room-0/sub-1", [inbound(3000, 30, 125_000, 0.02)]),
+          // a publisher receives nothing: not in the bitrate
+          sample(64_000, "room-0/pub-1", []),
+        ],
+      },
+    ),
+  );
+
+  it("measures loss as a ratio of sums over the samples wholly inside each window", () => {
+    expect(analysis.quality.before).toEqual({
+      fromMs: -30_000,
+      toMs: -10_000,
+      lossRatio: 0.01,
+      jitterP95S: 0.03,
+      bitrateInBps: 1_000_000,
+      samples: 2,
+    });
+    expect(analysis.quality.during).toEqual({
+      fromMs: 0,
+      toMs: 60_000,
+      lossRatio: 0.1,
+      jitterP95S: null,
+      bitrateInBps: 200_000,
+      samples: 1,
+    });
+    expect(analysis.quality.after).toEqual({
+      fromMs: 60_000,
+      toMs: 90_000,
+      lossRatio: 0.015,
+      jitterP95S: 0.02,
+      bitrateInBps: 500_000,
+      samples: 3,
+    });
+  });
+
+  it("compares the after window with the baseline", () => {
+    expect(analysis.quality.lossRatioVsBaseline).toBe(1.5);
+    expect(analysis.quality.bitrateVsBaseline).toBe(0.5);
+  });
+
+  it("measures each room's loss in the same windows", () => {
+    expect(roomOf(analysis, "room-0").loss).toEqual({ before: 0.01, during: 0.1, after: 0.015 });
+  });
+});
+
+describe("analyzeDrill: no fault confirmed", () => {
+  const analysis = analyzeDrill(
+    observe(
+      ["room-0/sub-1"],
+      [...steady("room-0/sub-1", "PA_sub1"), on(100, "room-0/sub-1", { type: "reconnecting" })],
+      {
+        faults: [{ id: "kill-node2", injectedAt: at(-50), confirmedAt: null, revertedAt: null }],
+      },
+    ),
+  );
+
+  it("has no T0, attributes nothing, and times the timeline from the fault phase's start", () => {
+    expect(analysis.t0).toBeNull();
+    expect(outcome(analysis, "room-0/sub-1")).toMatchObject({
+      fault: null,
+      detectMs: null,
+      episodes: 0,
+      lostReason: "stuck_reconnecting",
+    });
+    expect(analysis.quality.during).toBeNull();
+    expect(analysis.timeline.find((e) => e.kind === "reconnecting")?.tMs).toBe(10_100);
+  });
+});
