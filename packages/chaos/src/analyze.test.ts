@@ -615,6 +615,18 @@ describe("analyzeDrill: participants lost", () => {
     expect(analysis.aggregates.detect.n).toBe(4);
     expect(analysis.aggregates.reconnect.n).toBe(0);
   });
+
+  it("draws no finding from a drill stopped early: its end is a snapshot mid-recovery", () => {
+    const stopped = analyzeDrill({
+      ...observe(
+        ["room-0/sub-1"],
+        [...steady("room-0/sub-1", "PA_sub1"), on(10, "room-0/sub-1", { type: "reconnecting" })],
+      ),
+      settled: false,
+    });
+    expect(outcome(stopped, "room-0/sub-1").lostReason).toBe("stuck_reconnecting");
+    expect(stopped.findings).toEqual([]);
+  });
 });
 
 function listed(...entries: [identity: string, sid: string][]): ServerView["participants"] {

@@ -56,6 +56,11 @@ export interface DrillObservations {
     readonly after: Readonly<Record<string, string | null>>;
   };
   /** Epoch ms: the baseline's start, the fault phase's start, the end of observation, the after window. */
+  /**
+   * False when the drill stopped early (Ctrl-C, an abort, an error): the end state is then a
+   * snapshot mid-recovery, and no finding is drawn from it.
+   */
+  readonly settled?: boolean;
   readonly windows: {
     readonly baselineStart: number;
     readonly faultPhaseStart: number;
@@ -113,6 +118,7 @@ export function analyzeDrill(obs: DrillObservations): DrillAnalysis {
   const faults = [...obs.faults].sort((a, b) => a.injectedAt - b.injectedAt);
   const confirmed = faults.filter((f) => f.confirmedAt !== null);
   const t0 = confirmed[0]?.confirmedAt ?? null;
+  const settled = obs.settled ?? true;
   const w = obs.windows;
   const rel = (t: number): number => (t0 === null ? t - obs.windows.faultPhaseStart : t - t0);
   const firstInjection = confirmed[0]?.injectedAt ?? Infinity;
@@ -330,7 +336,7 @@ export function analyzeDrill(obs: DrillObservations): DrillAnalysis {
       sidBefore,
       sidAfter: sid,
     });
-    if (lostReason === "stuck_reconnecting") {
+    if (lostReason === "stuck_reconnecting" && settled) {
       findings.push({
         severity: "high",
         title: "stuck reconnecting",
@@ -351,7 +357,7 @@ export function analyzeDrill(obs: DrillObservations): DrillAnalysis {
     const publisher = t.track.slice(0, t.track.lastIndexOf("/"));
     return connectedAtEnd.has(`${room}/${publisher}`);
   });
-  if (silent.length > 0) {
+  if (silent.length > 0 && settled) {
     findings.push({
       severity: "high",
       title: "media never resumed between connected participants",
@@ -471,7 +477,7 @@ export function analyzeDrill(obs: DrillObservations): DrillAnalysis {
       duplicates: last.duplicates,
       missing: last.missing,
     });
-    if (last.ghosts.length > 0) {
+    if (last.ghosts.length > 0 && settled) {
       findings.push({
         severity: "high",
         title: "ghost participants",
@@ -479,7 +485,7 @@ export function analyzeDrill(obs: DrillObservations): DrillAnalysis {
         atMs: null,
       });
     }
-    if (last.missing.length > 0) {
+    if (last.missing.length > 0 && settled) {
       findings.push({
         severity: "high",
         title: "live participants missing from the server's view",

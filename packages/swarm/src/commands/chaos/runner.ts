@@ -492,6 +492,7 @@ export async function runDrill(options: DrillRunOptions): Promise<DrillJournal> 
       serverViews,
       roomNodes,
       windows,
+      settled: stopped === undefined,
     });
     const t0 = analysis.t0;
     const rel = (t: number | null): number | null => (t === null || t0 === null ? null : t - t0);
@@ -510,7 +511,13 @@ export async function runDrill(options: DrillRunOptions): Promise<DrillJournal> 
       revertedMs: rel(r.revertedAtMs),
       error: r.error,
     }));
-    const status: DrillStatus = stopped?.status ?? "completed";
+    // a rollback that failed leaves the deployment faulty: the drill did not run cleanly
+    const failedRollbacks = rollbacks.filter((r) => !r.ok);
+    const rollbackProblem =
+      failedRollbacks.length === 0
+        ? null
+        : `rollback failed, the deployment may still carry the fault: ${failedRollbacks.map((r) => `${r.fault}: ${r.error ?? "?"}`).join("; ")}`;
+    const status: DrillStatus = stopped?.status ?? (rollbackProblem !== null ? "failed" : "completed");
     const expectations = judgeExpectations(drill.expect, analysis);
     const verdict = decideVerdict({
       status,
@@ -518,7 +525,10 @@ export async function runDrill(options: DrillRunOptions): Promise<DrillJournal> 
       after,
       faults,
       expectations,
-      problem: problem ?? (stopped !== undefined ? `${stopped.condition}: ${stopped.reason}` : null),
+      problem:
+        rollbackProblem ??
+        problem ??
+        (stopped !== undefined ? `${stopped.condition}: ${stopped.reason}` : null),
     });
     const timeline = [...analysis.timeline];
     if (stopped !== undefined) {
