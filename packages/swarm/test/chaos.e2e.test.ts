@@ -6,6 +6,7 @@
  * rolled its fault back (node running again, no nftables table) and not merely that the testbed's
  * teardown cleaned up.
  */
+import { execFileSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -64,6 +65,10 @@ function faultState(started: Testbed): string[] {
     if (state !== "running") problems.push(`${n.name} is ${state}`);
     if (n.namespace !== undefined) {
       for (const table of faultTables(n.namespace)) problems.push(`${n.name}: nftables table ${table} left`);
+      const qdiscs = execFileSync("ip", ["netns", "exec", n.namespace, "tc", "qdisc", "show"], {
+        encoding: "utf8",
+      });
+      if (/qdisc (tbf|netem) /.test(qdiscs)) problems.push(`${n.name}: qdisc left: ${qdiscs.trim()}`);
     }
   });
   if (tb.redisProcessState() !== "running") problems.push(`redis is ${tb.redisProcessState()}`);
@@ -204,7 +209,7 @@ expect:
       await tb?.stop();
     });
 
-    it("freeze, partition, Redis-loss and 10% loss drills each reach a verdict and roll their fault back", async () => {
+    it("freeze, partition, Redis-loss, 10% loss and bandwidth drills each reach a verdict and roll their fault back", async () => {
       tb = await Testbed.start({ name: `e2e-chaos-${process.pid}`, nodes: 3, netns: true });
       const attach = `target: { testbed: ${tb.name} }\n${WORKLOAD}`;
       const drills: { name: string; body: string; evidence: RegExp }[] = [
@@ -259,6 +264,19 @@ expect:
 `,
         evidence: /nftables table lkswarm_\S+ present/,
       });
+      drills.push({
+        name: "bandwidth",
+        body: `${attach}observe: 12s
+faults:
+  - type: net.bandwidth
+    target: busiest-room-node
+    rate: 48kbit
+    duration: 12s
+expect:
+  participants-lost: 12
+`,
+        evidence: /qdisc tbf on lks\S+ in lks/,
+      });
       for (const d of drills) {
         const out = join(dir, `${d.name}-out`);
         const r = await swarm(["chaos", "run", drillFile(dir, d.name, d.body), "-o", out], {}, 180_000);
@@ -269,13 +287,19 @@ expect:
         expect(j.faults[0]?.evidence ?? "", d.name).toMatch(d.evidence);
         expect(j.faults[0]?.revertedAt, `${d.name} was not reverted`).not.toBeNull();
         // loss degrades without disconnecting anyone; the other faults knock participants down
-        if (d.name !== "loss")
+        if (d.name !== "loss" && d.name !== "bandwidth")
           expect(j.aggregates.affected, `${d.name}: nobody was affected`).toBeGreaterThan(0);
         expect(
           j.rollbacks.every((rb) => rb.ok),
           JSON.stringify(j.rollbacks),
         ).toBe(true);
         expect(faultState(tb), `${d.name} left a fault behind`).toEqual([]);
+        if (d.name === "bandwidth") {
+          // 48 kbit/s out of the node cannot carry its rooms' audio to two subscribers each
+          const node = j.faults[0]?.subjects[0]?.name ?? "?";
+          for (const room of j.rooms.filter((r) => r.nodeBefore === node))
+            expect(room.loss.during ?? 0, `${room.room} behind the cap`).toBeGreaterThan(0.05);
+        }
         if (d.name === "loss") {
           // ground truth: 10% of what the node sends is dropped, so its rooms' subscribers lose 10%
           // of their packets while the rule is in place, and the other rooms nothing
@@ -292,6 +316,58 @@ expect:
         }
       }
     }, 600_000);
+
+    it("client.simulate makes the chosen participants reconnect; net.delay fails here (no netem) as inconclusive", async () => {
+      if (tb === undefined) throw new Error("the testbed did not start");
+      const simulateOut = join(dir, "simulate-out");
+      const simulate = drillFile(
+        dir,
+        "simulate",
+        `target: { testbed: ${tb.name} }
+${WORKLOAD}observe: 10s
+faults:
+  - type: client.simulate
+    target: { participants: 25% }
+    scenario: signal-reconnect
+expect:
+  participants-lost: 0
+`,
+      );
+      const r = await swarm(["chaos", "run", simulate, "-o", simulateOut], {}, 150_000);
+      const j = readJournal(simulateOut);
+      expect(r.code, r.stderr).toBe(expectedExit(j));
+      expect(j.faults[0]?.evidence).toBe("3 participant(s) ran simulateScenario(signal-reconnect)");
+      const chosen = new Set(j.faults[0]?.subjects.map((s) => s.name));
+      expect(chosen.size).toBe(3);
+      const hit = j.participants.filter((x) => chosen.has(`${x.room}/${x.identity}`));
+      expect(hit.length).toBe(3);
+      for (const p of hit) {
+        // a closed signal channel is resumed, not rejoined
+        expect(p.path, JSON.stringify(p)).toBe("resume");
+        expect(p.connectedAtEnd).toBe(true);
+      }
+
+      const delayOut = join(dir, "delay-out");
+      const delay = drillFile(
+        dir,
+        "delay",
+        `target: { testbed: ${tb.name} }
+${WORKLOAD}observe: 10s
+faults:
+  - type: net.delay
+    target: busiest-room-node
+    delay: 100ms
+    jitter: 20ms
+    duration: 10s
+`,
+      );
+      const d = await swarm(["chaos", "run", delay, "-o", delayOut], {}, 150_000);
+      expect(d.code, d.stderr).toBe(2);
+      const dj = readJournal(delayOut);
+      expect(dj.verdict).toBe("inconclusive");
+      expect(dj.faults[0]?.error ?? "").toContain("need tc netem");
+      expect(faultState(tb)).toEqual([]);
+    }, 200_000);
 
     it("Ctrl-C in the middle of a freeze thaws the node, exits 130 and writes the journal", async () => {
       if (tb === undefined) throw new Error("the testbed did not start");

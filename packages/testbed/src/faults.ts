@@ -197,7 +197,7 @@ export class Qdisc {
       if (/unknown|not found|No such file|Specified qdisc kind/i.test(message)) {
         throw new TestbedError(
           "bad-option",
-          "delay and jitter need tc netem, and this kernel has no sch_netem module (modprobe sch_netem failed): run the drill on a host whose kernel has netem, or use net.loss / net.bandwidth",
+          "delay and jitter need tc netem, and this kernel has no netem qdisc (tc: Specified qdisc kind is unknown; the sch_netem module is missing): run the drill on a host whose kernel has netem, or use net.loss / net.bandwidth",
         );
       }
       throw err;
