@@ -67,7 +67,8 @@ interface ActiveFault {
   readonly fault: DrillFault;
   readonly run: MutableFaultRun;
   readonly injected: InjectedFault;
-  reverted: boolean;
+  /** Set when its revert starts; resolves when it is done (whoever started it waits on it). */
+  reverting: Promise<void> | undefined;
 }
 
 type MutableFaultRun = { -readonly [K in keyof FaultRun]: FaultRun[K] } & {
@@ -138,7 +139,6 @@ export async function runDrill(options: DrillRunOptions): Promise<DrillJournal> 
   const rollbacks: RollbackRun[] = [];
   const serverViews: ServerView[] = [];
   const timers: NodeJS.Timeout[] = [];
-  const pendingReverts: Promise<void>[] = [];
   let before: ProbeResult[] = [];
   let after: ProbeResult[] = [];
   let problem: string | null = null;
@@ -163,20 +163,22 @@ export async function runDrill(options: DrillRunOptions): Promise<DrillJournal> 
   };
   const deployment: Record<string, unknown> = { backend: drill.target.backend };
 
-  const revert = async (a: ActiveFault, why: string): Promise<void> => {
-    if (a.reverted) return;
-    a.reverted = true;
-    const at = Date.now();
-    try {
-      const did = await a.injected.revert();
-      a.run.revertedAtMs = Date.now();
-      rollbacks.push({ fault: a.fault.id, action: `${why}: ${did}`, at: iso(at), ok: true, error: null });
-      log(`${a.fault.id}: reverted (${did})`);
-    } catch (err) {
-      const message = err instanceof Error ? err.message : String(err);
-      rollbacks.push({ fault: a.fault.id, action: why, at: iso(at), ok: false, error: message });
-      log(`${a.fault.id}: ROLLBACK FAILED: ${message}`);
-    }
+  // a revert already under way (a timed one, when Ctrl-C comes) is waited for, never started twice
+  const revert = (a: ActiveFault, why: string): Promise<void> => {
+    a.reverting ??= (async () => {
+      const at = Date.now();
+      try {
+        const did = await a.injected.revert();
+        a.run.revertedAtMs = Date.now();
+        rollbacks.push({ fault: a.fault.id, action: `${why}: ${did}`, at: iso(at), ok: true, error: null });
+        log(`${a.fault.id}: reverted (${did})`);
+      } catch (err) {
+        const message = err instanceof Error ? err.message : String(err);
+        rollbacks.push({ fault: a.fault.id, action: why, at: iso(at), ok: false, error: message });
+        log(`${a.fault.id}: ROLLBACK FAILED: ${message}`);
+      }
+    })();
+    return a.reverting;
   };
 
   try {
@@ -375,7 +377,7 @@ export async function runDrill(options: DrillRunOptions): Promise<DrillJournal> 
           run.injectedAt = iso(run.injectedAtMs);
           run.subjects = injected.subjects;
           run.actions = injected.actions;
-          const a: ActiveFault = { fault, run, injected, reverted: false };
+          const a: ActiveFault = { fault, run, injected, reverting: undefined };
           active.push(a);
           run.evidence = await injected.confirm(Date.now() + fault.confirmWithin);
           run.confirmedAtMs = Date.now();
@@ -387,17 +389,11 @@ export async function runDrill(options: DrillRunOptions): Promise<DrillJournal> 
             await revert(a, "restart");
           } else if (fault.duration !== null) {
             const duration = fault.duration;
-            pendingReverts.push(
-              new Promise<void>((resolve) => {
-                const timer = setTimeout(() => {
-                  void revert(a, `after ${duration / 1000} s`).then(resolve);
-                }, duration);
-                timers.push(timer);
-                // an early stop rolls it back instead
-                options.interrupt.addEventListener("abort", () => {
-                  resolve();
-                });
-              }),
+            // an early stop clears the timer and rolls the fault back instead
+            timers.push(
+              setTimeout(() => {
+                void revert(a, `after ${duration / 1000} s`);
+              }, duration),
             );
           }
         } catch (err) {
@@ -409,8 +405,12 @@ export async function runDrill(options: DrillRunOptions): Promise<DrillJournal> 
       }
       // observe the recovery: until the last T0 + observe, and every timed revert done
       if (lastT0 !== undefined) await wait(lastT0 + drill.observe - Date.now());
-      while (current() === undefined && active.some((a) => !a.reverted && a.fault.duration !== null))
+      while (
+        current() === undefined &&
+        active.some((a) => a.fault.duration !== null && a.reverting === undefined)
+      )
         await wait(250);
+      await Promise.all(active.flatMap((a) => (a.reverting === undefined ? [] : [a.reverting])));
     } else {
       problem = "the steady state did not hold before the faults: no fault was injected";
       log(problem);
@@ -470,7 +470,6 @@ export async function runDrill(options: DrillRunOptions): Promise<DrillJournal> 
     const stopped = current();
     windows.observeEnd = Math.max(windows.observeEnd, windows.faultPhaseStart);
     for (const a of [...active].reverse()) await revert(a, "rollback");
-    await Promise.all(pendingReverts.map((p) => Promise.race([p, new Promise((r) => setTimeout(r, 100))])));
     for (const t of timers) clearTimeout(t);
     let workerPids: readonly number[] = [];
     if (swarm !== undefined) {
