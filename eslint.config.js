@@ -10,6 +10,7 @@ export default tseslint.config(
       ".tools/**",
       "eslint.config.js",
       "scripts/**/*.mjs",
+      "packages/*/bin/*.mjs",
       "dashboards/**",
     ],
   },
