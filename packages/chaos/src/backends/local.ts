@@ -221,7 +221,14 @@ export class LocalInjector implements FaultInjector {
                 PacketLoss.inject(ns, fault.params.ratio ?? 0, fault.params.direction ?? "egress", table),
               );
             } else {
-              const host = tb.nodes[n.index]?.ip === undefined ? undefined : this.redisFromNode(n.index);
+              const host = fault.params.from === "redis" ? this.redisFromNode(n.index) : undefined;
+              if (fault.params.from === "redis" && host === undefined) {
+                // never fall back to a full partition: that would be another fault
+                throw new TestbedError(
+                  "bad-option",
+                  `cannot tell how ${n.name} reaches Redis from its config`,
+                );
+              }
               tables.push(
                 Partition.cut(ns, {
                   direction: fault.params.direction ?? "both",
@@ -312,7 +319,7 @@ export class LocalInjector implements FaultInjector {
     if (redis === undefined || state?.namespace === undefined) return undefined;
     // the node's config points at the host end of its veth pair, on Redis's port
     const config = readFileSync(this.testbed.runDir + `/${state.name}.yaml`, "utf8");
-    const match = /address:\s*"?([\d.]+):(\d+)/.exec(config);
+    const match = /redis:\s*\n\s*address:\s*"?([\d.]+):(\d+)/.exec(config);
     return match?.[1] !== undefined ? { host: match[1], port: redis.port } : undefined;
   }
 
