@@ -31,7 +31,7 @@ import { parseArgs } from "node:util";
 import { setTimeout as sleep } from "node:timers/promises";
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
-const CLI = join(ROOT, "packages/swarm/dist/cli.js");
+const CLI = join(ROOT, "packages/cli/dist/cli.js");
 const LIVEKIT_SERVER = join(ROOT, ".tools/bin/livekit-server");
 
 const JOINS_PER_SECOND = 10;

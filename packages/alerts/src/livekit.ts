@@ -1,4 +1,4 @@
-import { metric } from "@livekit-swarm/spec";
+import { metric } from "@livekit-swarm/schema";
 import { catalogLimit, type AlertOptions, type RuleGroup } from "./rules.js";
 
 /** node_id changes at every restart, so a per-node series keeps job and instance and drops it. */

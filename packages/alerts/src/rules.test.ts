@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
-import { metric, metricByName, type MetricName } from "@livekit-swarm/spec";
+import { metric, metricByName, type MetricName } from "@livekit-swarm/schema";
 import { alertRules, metricNamesIn, renderRules, ruleFiles, runbookPath, withAlertsTable } from "./index.js";
 import { isAlert } from "./rules.js";
 

@@ -1,4 +1,4 @@
-import { metric, type MetricThreshold, type MetricName, type ThresholdOp } from "@livekit-swarm/spec";
+import { metric, type MetricThreshold, type MetricName, type ThresholdOp } from "@livekit-swarm/schema";
 
 export type Severity = "warning" | "critical";
 

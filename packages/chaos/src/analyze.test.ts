@@ -4,7 +4,7 @@ import type {
   ParticipantEvent,
   Role,
   WindowSample,
-} from "@livekit-swarm/spec";
+} from "@livekit-swarm/schema";
 import { describe, expect, it } from "vitest";
 import {
   analyzeDrill,

@@ -6,8 +6,8 @@
  * fault's T0 (its confirmation). A participant knocked down twice by one fault has one outcome with
  * two episodes; a rolling restart gives one outcome per participant and node restart it felt.
  */
-import { lossRatioOfSums, percentile } from "@livekit-swarm/gate";
-import type { ParticipantEvent, Role, WindowSample } from "@livekit-swarm/spec";
+import { lossRatioOfSums, percentile } from "@livekit-swarm/stats";
+import type { ParticipantEvent, Role, WindowSample } from "@livekit-swarm/schema";
 import type {
   Distribution,
   DrillQuality,

@@ -3,7 +3,7 @@
  * LiveKit nodes, tell which node hosts a room, inject a fault, confirm it took effect, revert it.
  * client.simulate is not here: the runner asks the swarm's own participants to simulate.
  */
-import type { DrillBackend, DrillFault } from "@livekit-swarm/spec";
+import type { DrillBackend, DrillFault } from "@livekit-swarm/schema";
 import type { FaultSubject } from "./journal.js";
 
 /** One livekit-server node as a backend knows it. */

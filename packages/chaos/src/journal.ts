@@ -4,7 +4,7 @@
  * does. Times named `...Ms` relative to T0 are milliseconds after the first fault was confirmed;
  * `at` fields are RFC 3339 wall-clock times.
  */
-import type { DrillBackend, FaultType } from "@livekit-swarm/spec";
+import type { DrillBackend, FaultType } from "@livekit-swarm/schema";
 
 export const JOURNAL_SCHEMA = "livekit-swarm.chaos.journal/v1";
 

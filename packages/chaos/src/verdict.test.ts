@@ -1,4 +1,4 @@
-import type { Expectations, SteadyState } from "@livekit-swarm/spec";
+import type { Expectations, SteadyState } from "@livekit-swarm/schema";
 import { describe, expect, it } from "vitest";
 import type { DrillAnalysis } from "./analyze.js";
 import type {

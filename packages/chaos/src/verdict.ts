@@ -3,7 +3,7 @@
  * anything at all; the expectations whether the system coped; the steady state after whether it
  * came back to where it was. Pure.
  */
-import type { Expectations, Percentiles, SteadyState } from "@livekit-swarm/spec";
+import type { Expectations, Percentiles, SteadyState } from "@livekit-swarm/schema";
 import type { DrillAnalysis } from "./analyze.js";
 import {
   DRILL_EXIT,

@@ -1,5 +1,5 @@
 import { VariableType, type Panel, type RowPanel, type VariableModel } from "@grafana/grafana-foundation-sdk/dashboard";
-import { metricByName, type MetricDefinition } from "@livekit-swarm/spec";
+import { metricByName, type MetricDefinition } from "@livekit-swarm/schema";
 import type { ClassicDashboard } from "./common.js";
 import { metricNames, rangeCalls, variableRefs } from "./promql.js";
 

@@ -5,7 +5,7 @@ import {
   type SwarmLabel,
   type SwarmMetric,
   type SwarmMetricName,
-} from "@livekit-swarm/spec";
+} from "@livekit-swarm/schema";
 import { Counter, Gauge, Histogram, type Registry } from "prom-client";
 
 export type LabelName = SwarmLabel | OptInLabel;

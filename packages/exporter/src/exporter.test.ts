@@ -6,7 +6,7 @@ import {
   type ParticipantEvent,
   type Role,
   type WindowSample,
-} from "@livekit-swarm/spec";
+} from "@livekit-swarm/schema";
 import { describe, expect, it } from "vitest";
 import { SwarmExporter } from "./exporter.js";
 

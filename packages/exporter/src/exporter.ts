@@ -5,7 +5,7 @@ import type {
   Role,
   RunObserver,
   WindowSample,
-} from "@livekit-swarm/spec";
+} from "@livekit-swarm/schema";
 import { Pushgateway, Registry } from "prom-client";
 import {
   CatalogGauge,

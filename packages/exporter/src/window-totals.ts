@@ -1,4 +1,4 @@
-import type { InboundTrackSample, Kind, OutboundTrackSample } from "@livekit-swarm/spec";
+import type { InboundTrackSample, Kind, OutboundTrackSample } from "@livekit-swarm/schema";
 
 export const inboundCounts = [
   "expected",

@@ -1,12 +1,3 @@
-export type { LossCounts, LossRatioOfSums, Percentile, Population, Summary, Ratio } from "./statistics.js";
-export {
-  lossRatioByGroup,
-  lossRatioOfSums,
-  lossRatioPercentile,
-  percentile,
-  percentiles,
-  summarize,
-} from "./statistics.js";
 export { parseThreshold, defaultThresholds, compare, ThresholdError } from "./threshold.js";
 export type { Threshold, Op, Severity } from "./threshold.js";
 export { Measurements } from "./measurements.js";

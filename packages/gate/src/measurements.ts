@@ -1,5 +1,5 @@
-import type { EventContext, ParticipantEvent, RunObserver, WindowSample } from "@livekit-swarm/spec";
-import { percentiles, summarize, type Population } from "./statistics.js";
+import type { EventContext, ParticipantEvent, RunObserver, WindowSample } from "@livekit-swarm/schema";
+import { percentiles, summarize, type Population } from "@livekit-swarm/stats";
 
 /**
  * One raw observation of a catalog metric: a join, a track's first frame, one track's window, a

@@ -1,4 +1,4 @@
-import { metricByName, type MetricDefinition } from "@livekit-swarm/spec";
+import { metricByName, type MetricDefinition } from "@livekit-swarm/schema";
 import { ThresholdError, type Threshold } from "./threshold.js";
 import { judge, type Verdict } from "./verdict.js";
 

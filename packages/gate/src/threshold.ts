@@ -5,8 +5,8 @@ import {
   suggestMetric,
   type MetricDefinition,
   type MetricThreshold,
-} from "@livekit-swarm/spec";
-import type { Population } from "./statistics.js";
+} from "@livekit-swarm/schema";
+import type { Population } from "@livekit-swarm/stats";
 
 export type Op = "<" | "<=" | ">" | ">=" | "==" | "!=";
 export type Severity = "warn" | "fail";
@@ -82,7 +82,7 @@ export function parseThreshold(text: string, options: { allowServerMetrics?: boo
   if (metric === undefined) {
     const suggestions = suggestMetric(name);
     return fail(
-      `unknown metric ${name}${suggestions.length > 0 ? ` (did you mean ${suggestions.join(" or ")}?)` : ""}; the metrics are listed in packages/spec/README.md`,
+      `unknown metric ${name}${suggestions.length > 0 ? ` (did you mean ${suggestions.join(" or ")}?)` : ""}; the metrics are listed in packages/schema/README.md`,
     );
   }
   if (metric.source !== "swarm" && options.allowServerMetrics !== true) {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import type { InboundTrackSample, WindowSample } from "@livekit-swarm/spec";
+import type { InboundTrackSample, WindowSample } from "@livekit-swarm/schema";
 import { Measurements } from "./measurements.js";
 import { githubAnnotations, junitXml, markdownSummary } from "./outputs.js";
 import { parseThreshold } from "./threshold.js";

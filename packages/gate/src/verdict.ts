@@ -1,4 +1,4 @@
-import { percentile, summarize } from "./statistics.js";
+import { percentile, summarize } from "@livekit-swarm/stats";
 import type { Measurements } from "./measurements.js";
 import { compare, type Threshold } from "./threshold.js";
 

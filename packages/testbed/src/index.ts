@@ -5,7 +5,7 @@ export { findBinary, LIVEKIT_SERVER_VERSION, TOOLS_BIN } from "./binaries.js";
 export { redisCommand } from "./redis.js";
 export { defaultRunRoot, runDirFor } from "./state.js";
 export type { RunState, NodeRecord } from "./state.js";
-export { isOurProcess, signal, processRunState } from "./processes.js";
+export { isOurProcess, processesMentioning, signal, processRunState } from "./processes.js";
 export type { ConfigTree } from "./configs.js";
 export {
   FAULT_TABLE_PREFIX,

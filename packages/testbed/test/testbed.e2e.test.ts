@@ -1,7 +1,7 @@
 import { setTimeout as delay } from "node:timers/promises";
 import { afterAll, describe, expect, it } from "vitest";
 import { Testbed } from "../src/index.js";
-import { leftovers } from "./leftovers.js";
+import { leftovers } from "@livekit-swarm/test-kit";
 
 const unique = (tag: string): string => `e2e-${tag}-${process.pid}-${Date.now().toString(36)}`;
 

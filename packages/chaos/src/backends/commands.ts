@@ -6,7 +6,7 @@
 import { execFile } from "node:child_process";
 import { createHash } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
-import type { DrillBackend, DrillFault } from "@livekit-swarm/spec";
+import type { DrillBackend, DrillFault } from "@livekit-swarm/schema";
 import {
   FaultError,
   type FaultCommands,

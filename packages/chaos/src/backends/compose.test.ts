@@ -1,4 +1,4 @@
-import type { ComposeTarget, DrillFault, FaultParams, FaultType } from "@livekit-swarm/spec";
+import type { ComposeTarget, DrillFault, FaultParams, FaultType } from "@livekit-swarm/schema";
 import { describe, expect, it } from "vitest";
 import { FaultError, type ShellStep, type StepRunner } from "../backend.js";
 import {

@@ -4,7 +4,7 @@
  * Pumba's netem in a container of its own. Each fault is confirmed by what Docker reports
  * (container state, network attachment, the qdisc listed in the node's namespace).
  */
-import type { ComposeTarget, DrillFault } from "@livekit-swarm/spec";
+import type { ComposeTarget, DrillFault } from "@livekit-swarm/schema";
 import { FaultError, type NodeRef, type StepRunner } from "../backend.js";
 import type { FaultSubject } from "../journal.js";
 import {

@@ -1,4 +1,4 @@
-import type { DrillFault, FaultParams, FaultType, KubernetesTarget } from "@livekit-swarm/spec";
+import type { DrillFault, FaultParams, FaultType, KubernetesTarget } from "@livekit-swarm/schema";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { FaultError, type ShellStep, type StepRunner } from "../backend.js";

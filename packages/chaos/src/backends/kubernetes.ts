@@ -3,7 +3,7 @@
  * them), network faults as Chaos Mesh NetworkChaos objects. Each fault is confirmed by what the
  * API server reports: the pod's uid gone, replaced or terminating; Chaos Mesh's AllInjected.
  */
-import type { DrillFault, KubernetesTarget } from "@livekit-swarm/spec";
+import type { DrillFault, KubernetesTarget } from "@livekit-swarm/schema";
 import { stringify } from "yaml";
 import { FaultError, type NodeRef, type StepRunner } from "../backend.js";
 import type { FaultSubject } from "../journal.js";

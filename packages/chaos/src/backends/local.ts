@@ -5,7 +5,7 @@
  * assumed from the command's success.
  */
 import { readFileSync, statSync } from "node:fs";
-import type { DrillFault } from "@livekit-swarm/spec";
+import type { DrillFault } from "@livekit-swarm/schema";
 import {
   PacketLoss,
   Partition,

@@ -1,0 +1,122 @@
+import { lossRatioOfSums } from "@livekit-swarm/stats";
+import type { EventContext, ParticipantEvent, RunObserver, WindowSample } from "@livekit-swarm/schema";
+import type { ObservedEvent } from "../analyze.js";
+import type { ParticipantPlan } from "@livekit-swarm/load";
+
+type Lifecycle = "none" | "connected" | "reconnecting" | "gone";
+
+/**
+ * Keeps everything the swarm reports during a drill (for the analysis afterwards) and the live
+ * state the drill steers by: who is connected, which subscribed tracks receive media.
+ */
+export class DrillRecorder implements RunObserver {
+  readonly events: ObservedEvent[] = [];
+  readonly samples: WindowSample[] = [];
+  private readonly life = new Map<string, Lifecycle>();
+  private readonly flowing = new Map<string, Map<string, boolean>>();
+  private readonly expectedTracks: number;
+
+  constructor(private readonly participants: readonly ParticipantPlan[]) {
+    this.expectedTracks = participants.reduce(
+      (n, p) => n + (p.subscribe ? p.expectedTracks.audio + p.expectedTracks.video : 0),
+      0,
+    );
+  }
+
+  onEvent(context: EventContext, event: ParticipantEvent): void {
+    this.events.push({
+      t: context.t,
+      room: context.room,
+      participant: context.participant,
+      role: context.role,
+      event,
+    });
+    // identities repeat across rooms: a participant is room/identity
+    const id = `${context.room}/${context.participant}`;
+    switch (event.type) {
+      case "joined":
+      case "reconnected":
+        this.life.set(id, "connected");
+        break;
+      case "reconnecting":
+        this.life.set(id, "reconnecting");
+        break;
+      case "disconnected":
+        this.life.set(id, "gone");
+        this.flowing.delete(id);
+        break;
+      case "media": {
+        const tracks = this.flowing.get(id) ?? new Map<string, boolean>();
+        tracks.set(event.track, event.flowing);
+        this.flowing.set(id, tracks);
+        break;
+      }
+      default:
+        break;
+    }
+  }
+
+  onSample(sample: WindowSample): void {
+    this.samples.push(sample);
+  }
+
+  get planned(): number {
+    return this.participants.length;
+  }
+
+  connected(): number {
+    let n = 0;
+    for (const state of this.life.values()) if (state === "connected") n++;
+    return n;
+  }
+
+  /** Participants that joined once and are now reconnecting or gone. */
+  down(): number {
+    let n = 0;
+    for (const state of this.life.values()) if (state === "reconnecting" || state === "gone") n++;
+    return n;
+  }
+
+  /** Connected participants of each room. */
+  connectedByRoom(): Map<string, string[]> {
+    const rooms = new Map<string, string[]>();
+    for (const p of this.participants) {
+      if (this.life.get(`${p.room}/${p.identity}`) !== "connected") continue;
+      rooms.set(p.room, [...(rooms.get(p.room) ?? []), p.identity]);
+    }
+    return rooms;
+  }
+
+  tracks(): { expected: number; flowing: number } {
+    let flowing = 0;
+    for (const p of this.participants) {
+      const id = `${p.room}/${p.identity}`;
+      if (this.life.get(id) !== "connected") continue;
+      const tracks = this.flowing.get(id);
+      if (tracks === undefined) continue;
+      let mine = 0;
+      for (const f of tracks.values()) if (f) mine++;
+      flowing += Math.min(mine, p.expectedTracks.audio + p.expectedTracks.video);
+    }
+    return { expected: this.expectedTracks, flowing };
+  }
+
+  /** Inbound loss (ratio of sums) over the samples whose whole window is at or after `from`. */
+  lossSince(from: number): number | null {
+    const inbound = this.samples.filter((s) => s.t - s.durationMs >= from).flatMap((s) => s.inbound);
+    return (
+      lossRatioOfSums(inbound.map((i) => ({ packetsLost: i.lost, packetsExpected: i.expected }))).value ??
+      null
+    );
+  }
+
+  /** Participants (room/identity) that reported `simulated` at or after `since`, with their outcome. */
+  simulated(since: number): Map<string, { ok: boolean; message: string | undefined }> {
+    const out = new Map<string, { ok: boolean; message: string | undefined }>();
+    for (const e of this.events) {
+      if (e.t >= since && e.event.type === "simulated")
+        out.set(`${e.room}/${e.participant}`, { ok: e.event.ok, message: e.event.message });
+    }
+    return out;
+  }
+}

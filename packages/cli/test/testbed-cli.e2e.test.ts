@@ -1,0 +1,159 @@
+import { spawn } from "node:child_process";
+import { existsSync, readFileSync } from "node:fs";
+import { createServer, type Server } from "node:net";
+import { join } from "node:path";
+import { setTimeout as delay } from "node:timers/promises";
+import { fileURLToPath } from "node:url";
+import { afterEach, describe, expect, it } from "vitest";
+import { Testbed, TestbedError, down, runDirFor, type RunState } from "@livekit-swarm/testbed";
+import { swarm, leftovers } from "@livekit-swarm/test-kit";
+
+const unique = (tag: string): string => `e2e-${tag}-${process.pid}-${Date.now().toString(36)}`;
+const isRoot = process.getuid?.() === 0;
+const TESTBED = fileURLToPath(new URL("../../testbed/dist/index.js", import.meta.url));
+
+const started: string[] = [];
+afterEach(async () => {
+  for (const name of started.splice(0)) await down(runDirFor(name));
+});
+
+/** Starts a testbed from a separate controller process, which the test then SIGKILLs. */
+function controller(name: string, nodes: number, netns: boolean): ReturnType<typeof spawn> {
+  const script = `import(${JSON.stringify(TESTBED)}).then(async ({ Testbed }) => {
+    await Testbed.start({ name: ${JSON.stringify(name)}, nodes: ${nodes}, netns: ${netns} });
+    process.stdout.write("ready\\n");
+    setInterval(() => {}, 1000);
+  });`;
+  return spawn(process.execPath, ["--input-type=module", "-e", script], {
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+}
+
+describe("swarm testbed: cleanup after the controller dies", () => {
+  it.each([
+    ["after the testbed is up", "up"],
+    ["while the nodes are starting", "starting"],
+  ] as const)(
+    "SIGKILL of the controller %s, then `swarm testbed down`, leaves nothing running",
+    async (_label, when) => {
+      const name = unique(when);
+      started.push(name);
+      const runDir = runDirFor(name);
+      const child = controller(name, 3, isRoot);
+      if (when === "up") {
+        await new Promise<void>((resolve, reject) => {
+          const timer = setTimeout(() => {
+            reject(new Error("controller never reported ready within 60 s"));
+          }, 60_000);
+          child.stdout?.on("data", (d: Buffer) => {
+            if (d.toString().includes("ready")) {
+              clearTimeout(timer);
+              resolve();
+            }
+          });
+        });
+      } else {
+        // kill as soon as the state file names a livekit-server process: mid-start, nodes not yet ready
+        const deadline = Date.now() + 60_000;
+        for (;;) {
+          const file = join(runDir, "state.json");
+          const state = existsSync(file) ? (JSON.parse(readFileSync(file, "utf8")) as RunState) : undefined;
+          if (state?.processes.some((p) => p.role === "livekit")) break;
+          if (Date.now() > deadline) throw new Error("no livekit-server process was recorded within 60 s");
+          await delay(20);
+        }
+      }
+      child.kill("SIGKILL");
+      await new Promise((resolve) => child.once("exit", resolve));
+      const before = JSON.parse(readFileSync(join(runDir, "state.json"), "utf8")) as RunState;
+      expect(before.processes.length, "processes recorded before the kill").toBeGreaterThan(0);
+
+      const result = await swarm(["testbed", "down", "--name", name]);
+      expect(result.code, result.stderr).toBe(0);
+      expect(leftovers(runDir)).toEqual([]);
+    },
+  );
+});
+
+describe("swarm testbed: bad input", () => {
+  it("a missing livekit-server binary: exit 1, one line naming the fix", async () => {
+    const result = await swarm(["testbed", "up", "--name", unique("nobin")], {
+      LIVEKIT_SERVER_BIN: "/nonexistent/livekit-server",
+    });
+    expect(result.code).toBe(1);
+    expect(result.stderr.trim().split("\n")).toHaveLength(1);
+    expect(result.stderr).toContain("livekit-server not found at /nonexistent/livekit-server");
+    expect(result.stderr).toContain("npm run setup");
+  });
+
+  it("a port in use: exit 1, the port and the fix named, nothing started", async () => {
+    const blocker: Server = createServer();
+    await new Promise<void>((resolve) => blocker.listen(0, "127.0.0.1", resolve));
+    const address = blocker.address();
+    const port = typeof address === "object" && address !== null ? address.port : 0;
+    try {
+      const name = unique("port");
+      const result = await swarm(["testbed", "up", "--name", name, "--port", String(port)]);
+      expect(result.code).toBe(1);
+      expect(result.stderr).toContain(`port ${port} on 127.0.0.1 is in use`);
+      expect(result.stderr).toContain("--port");
+      expect(existsSync(join(runDirFor(name), "state.json"))).toBe(false);
+    } finally {
+      blocker.close();
+    }
+  });
+
+  it("a server that exits at start: the cause with its last log lines, nothing left running", async () => {
+    const name = unique("exits");
+    let caught: unknown;
+    try {
+      // livekit-server parses its config strictly: an unknown key makes it exit at once (with status 0)
+      await Testbed.start({ name, nodes: 2, serverConfig: { no_such_option: true } });
+    } catch (err) {
+      caught = err;
+    }
+    expect(caught).toBeInstanceOf(TestbedError);
+    const err = caught as TestbedError;
+    expect(err.reason).toBe("server-exited");
+    expect(err.message).toMatch(/node\d health GET \/: the process exited \(\d+\) while starting/);
+    expect(err.details.join("\n")).toContain("no_such_option");
+    expect(leftovers(runDirFor(name))).toEqual([]);
+  });
+
+  it("a node whose port is taken after it was picked: re-picked, and given up on with the cause after 3 tries", async () => {
+    const blocker: Server = createServer();
+    await new Promise<void>((resolve) => blocker.listen(0, "0.0.0.0", resolve));
+    const address = blocker.address();
+    const port = typeof address === "object" && address !== null ? address.port : 0;
+    const name = unique("taken");
+    let caught: unknown;
+    try {
+      // the override pins every attempt to the taken port, so each re-pick loses again
+      await Testbed.start({ name, serverConfig: { rtc: { tcp_port: port } } });
+    } catch (err) {
+      caught = err;
+    } finally {
+      blocker.close();
+    }
+    expect(caught).toBeInstanceOf(TestbedError);
+    const err = caught as TestbedError;
+    expect(err.reason).toBe("port-in-use");
+    expect(err.message).toContain("address already in use");
+    expect(err.details.join("\n")).toContain(`:${port}`);
+    const state = JSON.parse(readFileSync(join(runDirFor(name), "state.stopped.json"), "utf8")) as RunState;
+    expect(
+      state.processes.filter((p) => p.role === "livekit"),
+      "three attempts",
+    ).toHaveLength(3);
+    expect(leftovers(runDirFor(name))).toEqual([]);
+  });
+
+  it("an unknown action or a malformed option: exit 1 with the fix", async () => {
+    const bogus = await swarm(["testbed", "sideways"]);
+    expect(bogus.code).toBe(1);
+    expect(bogus.stderr).toContain('expected an action (up, status, env, down), got "sideways"');
+    const nodes = await swarm(["testbed", "up", "--nodes", "three"]);
+    expect(nodes.code).toBe(1);
+    expect(nodes.stderr).toContain('--nodes: expected an integer, got "three"');
+  });
+});

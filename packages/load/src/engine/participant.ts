@@ -1,0 +1,472 @@
+import type { RemoteTrack, Room, SimulateScenarioKind, TrackPublication } from "@livekit/rtc-node";
+import { simulateScenarios, type SimulateScenario } from "@livekit-swarm/schema";
+import { computeWindowDelta, emptySnapshot, fromRtcNodeStats, type Snapshot } from "@livekit-swarm/stats";
+import type { Kind, ParticipantEvent, ParticipantPlan, WindowSample } from "../run/messages.js";
+import { loadRtc } from "./rtc.js";
+import { readStamp, unwrapCaptureTime } from "./stamp.js";
+
+type Rtc = Awaited<ReturnType<typeof loadRtc>>;
+
+/** How often a joining subscriber polls its stats to time its first packet and frame. */
+export const FIRST_MEDIA_POLL_MS = 250;
+/** It stops after this long, whatever arrived: a track that never flows is a failure, not a wait. */
+const FIRST_MEDIA_WINDOW_MS = 20_000;
+
+export type EventSink = (event: ParticipantEvent) => void;
+
+/** Why a join failed, as a short stable word for counting (the message keeps the details). */
+export function joinFailureReason(message: string): string {
+  const m = message.toLowerCase();
+  if (/401|unauthori[sz]ed|invalid token|token is expired|signature/.test(m)) return "unauthorized";
+  if (/econnrefused|connection refused|failed to connect|could not connect|dns|enotfound|no route/.test(m))
+    return "unreachable";
+  if (/timed? ?out|timeout/.test(m)) return "timeout";
+  if (/limit|full|too many/.test(m)) return "server_limit";
+  return "error";
+}
+
+/**
+ * One headless participant on @livekit/rtc-node: joins, publishes what its plan says, records the
+ * events a user would feel (join time, first packet and frame, reconnects, disconnects) and turns
+ * its WebRTC stats into per-window deltas on demand.
+ */
+export class NativeParticipant {
+  private room: Room | undefined;
+  private previous: Snapshot | undefined;
+  private joinStartMs = 0;
+  private reconnectingSinceMs: number | undefined;
+  private latencies: number[] = [];
+  private dataSent = 0;
+  private dataReceived = 0;
+  private left = false;
+  private readonly firstPacket = new Set<string>();
+  private readonly firstFrame = new Set<string>();
+  private allowedPublishers = new Set<string>();
+  /** The current reconnect episode: what it took to tell a resume from a full reconnect. */
+  private episode: { remotesAtStart: number; remotesLeft: number; republished: boolean } | undefined;
+  private sid: string | undefined;
+  /** Watch mode: per subscribed track, whether it flows; per inbound stream, its last packet count. */
+  private readonly trackFlow = new Map<
+    string,
+    { kind: Kind; flowing: boolean; lastIncreaseMs: number; idle: number }
+  >();
+  private readonly streamPackets = new Map<string, number>();
+  private readonly streamTrack = new Map<string, string>();
+  /** Streams seen before their subscription: since when held, and when their packets started. */
+  private readonly heldStreams = new Map<string, number>();
+  private readonly earlyPackets = new Map<string, number>();
+  private readonly unmatched: Record<Kind, string[]> = { audio: [], video: [] };
+  private unknownStreams = 0;
+
+  constructor(
+    private readonly rtc: Rtc,
+    readonly plan: ParticipantPlan,
+    private readonly emit: EventSink,
+    private readonly subscribeLimit: number | undefined,
+    /** Poll media flow and the session id this often (chaos drills); undefined: no watching. */
+    private readonly watchMs?: number,
+  ) {}
+
+  get connected(): boolean {
+    return this.room !== undefined && !this.left;
+  }
+
+  get localRoom(): Room | undefined {
+    return this.room;
+  }
+
+  async join(url: string, token: string): Promise<boolean> {
+    const { Room, RoomEvent } = this.rtc;
+    const room = new Room();
+    this.wire(room);
+    this.joinStartMs = Date.now();
+    try {
+      await room.connect(url, token, {
+        autoSubscribe: this.plan.subscribe && this.subscribeLimit === undefined,
+        dynacast: true,
+      });
+    } catch (err) {
+      const message = err instanceof Error ? err.message : String(err);
+      this.emit({ type: "join-failed", reason: joinFailureReason(message), message });
+      await room.disconnect().catch(() => undefined);
+      return false;
+    }
+    this.room = room;
+    this.emit({ type: "joined", joinS: (Date.now() - this.joinStartMs) / 1000 });
+    this.previous = emptySnapshot(this.joinStartMs);
+    if (this.plan.subscribe && this.subscribeLimit !== undefined) {
+      for (const participant of room.remoteParticipants.values()) {
+        for (const publication of participant.trackPublications.values())
+          this.maybeSubscribe(publication, participant.identity);
+      }
+      room.on(RoomEvent.TrackPublished, (publication, participant) => {
+        this.maybeSubscribe(publication, participant.identity);
+      });
+    }
+    if (this.plan.expectedTracks.audio + this.plan.expectedTracks.video > 0) void this.timeFirstMedia();
+    this.noteSession();
+    if (this.watchMs !== undefined) void this.watch(this.watchMs);
+    return true;
+  }
+
+  private wire(room: Room): void {
+    const { RoomEvent, ConnectionQuality, DisconnectReason, TrackKind } = this.rtc;
+    room.on(RoomEvent.TrackSubscribed, (track: RemoteTrack, _publication, participant) => {
+      const kind: Kind = track.kind === TrackKind.KIND_VIDEO ? "video" : "audio";
+      if (this.watchMs !== undefined) {
+        const name = `${participant.identity}/${kind}`;
+        // a track subscribed again (after a full reconnect) waits for its new stream
+        if (!this.unmatched[kind].includes(name)) this.unmatched[kind].push(name);
+      }
+      this.emit({ type: "track-subscribed", kind, afterJoinStartS: (Date.now() - this.joinStartMs) / 1000 });
+      if (this.plan.probe && kind === "video") void this.probeVideo(track);
+    });
+    room.on(RoomEvent.Reconnecting, () => {
+      this.reconnectingSinceMs = Date.now();
+      this.episode = { remotesAtStart: room.remoteParticipants.size, remotesLeft: 0, republished: false };
+      this.emit({ type: "reconnecting" });
+    });
+    // rtc-node has no "resume" vs "full" event: a full reconnect republishes our tracks and drops
+    // every remote participant (node-failure-observed.md 7); the sid changes too, but lags
+    room.on(RoomEvent.LocalTrackRepublished, () => {
+      if (this.episode !== undefined) this.episode.republished = true;
+    });
+    room.on(RoomEvent.ParticipantDisconnected, () => {
+      if (this.episode !== undefined) this.episode.remotesLeft++;
+    });
+    room.on(RoomEvent.Reconnected, () => {
+      const since = this.reconnectingSinceMs ?? Date.now();
+      const episode = this.episode;
+      this.reconnectingSinceMs = undefined;
+      this.episode = undefined;
+      const sidChanged = this.noteSession();
+      const full =
+        sidChanged ||
+        episode?.republished === true ||
+        (episode !== undefined &&
+          episode.remotesAtStart > 0 &&
+          episode.remotesLeft >= episode.remotesAtStart);
+      this.emit({
+        type: "reconnected",
+        durationS: (Date.now() - since) / 1000,
+        path: full ? "full" : "resume",
+      });
+      // the new sid shows up to 3 s after Reconnected: look again then
+      setTimeout(() => {
+        this.noteSession();
+      }, 3500).unref();
+    });
+    room.on(RoomEvent.Disconnected, (reason) => {
+      if (this.left) return;
+      this.left = true;
+      // snake_case, as every reason label in the catalog
+      this.emit({ type: "disconnected", reason: DisconnectReason[reason].toLowerCase() });
+    });
+    room.on(RoomEvent.DataReceived, () => {
+      this.dataReceived++;
+    });
+    room.on(RoomEvent.ConnectionQualityChanged, (quality, participant) => {
+      if (participant.identity !== this.plan.identity) return;
+      this.emit({
+        type: "quality",
+        quality: ConnectionQuality[quality].replace(/^QUALITY_/, "").toLowerCase(),
+      });
+    });
+  }
+
+  /** Emits a `session` event when the server-side sid is new; returns whether it changed. */
+  private noteSession(): boolean {
+    const sid = this.room?.localParticipant?.sid;
+    if (sid === undefined || sid === "" || sid === this.sid || this.left) return false;
+    const changed = this.sid !== undefined;
+    this.sid = sid;
+    this.emit({ type: "session", sid });
+    return changed;
+  }
+
+  /**
+   * Watch mode (chaos drills): every `intervalMs`, reads which subscribed tracks received packets
+   * since the last look. A track that received nothing for two looks in a row is reported stalled
+   * (at its last packet's look), and flowing again at the first look that sees a packet. Tracks
+   * are named by publisher and kind, so a republished track (new sid, new SSRC) is the same track.
+   */
+  private async watch(intervalMs: number): Promise<void> {
+    while (!this.left) {
+      await new Promise((resolve) => setTimeout(resolve, intervalMs));
+      const room = this.room;
+      if (room === undefined || this.hasLeft()) return;
+      this.noteSession();
+      const now = Date.now();
+      let snapshot: Snapshot | undefined;
+      try {
+        const stats = await Promise.race([
+          room.getRtcStats(),
+          new Promise<never>((_, reject) =>
+            setTimeout(() => {
+              reject(new Error("stats timeout"));
+            }, intervalMs * 4),
+          ),
+        ]);
+        snapshot = fromRtcNodeStats(stats.publisherStats, stats.subscriberStats, now);
+      } catch {
+        // no stats while reconnecting: every track counts as idle this look
+      }
+      if (this.hasLeft()) return;
+      // per track, the first look in which it received new packets
+      const increased = new Map<string, number>();
+      for (const stream of snapshot?.inbound.values() ?? []) {
+        if (stream.kind === "unknown") continue;
+        const before = this.streamPackets.get(stream.key) ?? 0;
+        this.streamPackets.set(stream.key, stream.packetsReceived);
+        const fresh = stream.packetsReceived > before;
+        if (fresh && !this.streamTrack.has(stream.key) && !this.earlyPackets.has(stream.key))
+          this.earlyPackets.set(stream.key, now);
+        const track = this.trackOf(stream.key, stream.kind, now);
+        if (track === undefined) continue;
+        if (!this.trackFlow.has(track))
+          this.trackFlow.set(track, { kind: stream.kind, flowing: false, lastIncreaseMs: now, idle: 0 });
+        const early = this.earlyPackets.get(stream.key);
+        this.earlyPackets.delete(stream.key);
+        const since = early ?? (fresh ? now : undefined);
+        if (since !== undefined) increased.set(track, Math.min(increased.get(track) ?? since, since));
+      }
+      for (const [track, flow] of this.trackFlow) {
+        const since = increased.get(track);
+        if (since !== undefined) {
+          flow.idle = 0;
+          flow.lastIncreaseMs = now;
+          if (!flow.flowing) {
+            flow.flowing = true;
+            this.emit({ type: "media", track, kind: flow.kind, flowing: true, atMs: since });
+          }
+        } else if (flow.flowing && ++flow.idle >= 2) {
+          flow.flowing = false;
+          this.emit({ type: "media", track, kind: flow.kind, flowing: false, atMs: flow.lastIncreaseMs });
+        }
+      }
+    }
+  }
+
+  /**
+   * Which subscribed track an inbound stream carries. WebRTC stats name a stream by SSRC and a
+   * receiver-side uuid, never by LiveKit track sid, so a new stream is matched to the oldest
+   * subscription of its kind that has no stream yet: subscriptions come before their packets.
+   * Tracks of one kind subscribed within the same 250 ms look are told apart by order only.
+   * Packets can show up a look before their subscription event does: such a stream is held
+   * (undefined) until the subscription names it, keeping the time of its first packets, and named
+   * `unknown-<kind>-<n>` only if no subscription comes within 2 s.
+   */
+  private trackOf(streamKey: string, kind: Kind, now: number): string | undefined {
+    let track = this.streamTrack.get(streamKey);
+    if (track !== undefined) return track;
+    track = this.unmatched[kind].shift();
+    if (track === undefined) {
+      const since = this.heldStreams.get(streamKey) ?? now;
+      this.heldStreams.set(streamKey, since);
+      if (now - since < 2000) return undefined;
+      track = `unknown-${kind}-${++this.unknownStreams}`;
+    }
+    this.heldStreams.delete(streamKey);
+    this.streamTrack.set(streamKey, track);
+    return track;
+  }
+
+  /** Runs rtc-node's simulateScenario (a client.simulate fault) and reports whether it was accepted. */
+  async simulate(scenario: string): Promise<void> {
+    const room = this.room;
+    const K = this.rtc.SimulateScenarioKind;
+    const kinds: Record<SimulateScenario, SimulateScenarioKind> = {
+      "signal-reconnect": K.SIMULATE_SIGNAL_RECONNECT,
+      "node-failure": K.SIMULATE_NODE_FAILURE,
+      "server-leave": K.SIMULATE_SERVER_LEAVE,
+      migration: K.SIMULATE_MIGRATION,
+      "force-tcp": K.SIMULATE_FORCE_TCP,
+      "force-tls": K.SIMULATE_FORCE_TLS,
+      "full-reconnect": K.SIMULATE_FULL_RECONNECT,
+      "disconnect-signal-on-resume": K.SIMULATE_DISCONNECT_SIGNAL_ON_RESUME,
+    };
+    const kind = (simulateScenarios as readonly string[]).includes(scenario)
+      ? kinds[scenario as SimulateScenario]
+      : undefined;
+    if (room === undefined || this.left || kind === undefined) {
+      this.emit({
+        type: "simulated",
+        scenario,
+        ok: false,
+        message: room === undefined ? "not connected" : "unknown scenario",
+      });
+      return;
+    }
+    try {
+      await room.simulateScenario(kind);
+      this.emit({ type: "simulated", scenario, ok: true });
+    } catch (err) {
+      this.emit({
+        type: "simulated",
+        scenario,
+        ok: false,
+        message: err instanceof Error ? err.message : String(err),
+      });
+    }
+  }
+
+  private maybeSubscribe(publication: TrackPublication, publisher: string): void {
+    const limit = this.subscribeLimit ?? Infinity;
+    if (!this.allowedPublishers.has(publisher)) {
+      if (this.allowedPublishers.size >= limit) return;
+      this.allowedPublishers.add(publisher);
+    }
+    (publication as { setSubscribed?: (s: boolean) => void }).setSubscribed?.(true);
+  }
+
+  /** Polls stats briefly after joining to time each inbound stream's first packet and first frame. */
+  private async timeFirstMedia(): Promise<void> {
+    const deadline = this.joinStartMs + FIRST_MEDIA_WINDOW_MS;
+    const wantPackets = this.plan.expectedTracks.audio + this.plan.expectedTracks.video;
+    const wantFrames = this.plan.expectedTracks.video;
+    while (!this.left && Date.now() < deadline) {
+      if (this.firstPacket.size >= wantPackets && this.firstFrame.size >= wantFrames) return;
+      await new Promise((resolve) => setTimeout(resolve, FIRST_MEDIA_POLL_MS));
+      const room = this.room;
+      if (room === undefined || this.hasLeft()) return;
+      let snapshot: Snapshot;
+      try {
+        const stats = await room.getRtcStats();
+        snapshot = fromRtcNodeStats(stats.publisherStats, stats.subscriberStats, Date.now());
+      } catch {
+        continue;
+      }
+      const afterJoinStartS = (snapshot.timestampMs - this.joinStartMs) / 1000;
+      for (const stream of snapshot.inbound.values()) {
+        if (stream.kind === "unknown") continue;
+        if (stream.packetsReceived > 0 && !this.firstPacket.has(stream.key)) {
+          this.firstPacket.add(stream.key);
+          this.emit({ type: "first-packet", kind: stream.kind, afterJoinStartS });
+        }
+        if (stream.kind === "video" && (stream.framesDecoded ?? 0) > 0 && !this.firstFrame.has(stream.key)) {
+          this.firstFrame.add(stream.key);
+          // a probe times its first frame exactly from the decoded pixels instead
+          if (!this.plan.probe)
+            this.emit({ type: "first-frame", kind: "video", afterJoinStartS, exact: false });
+        }
+      }
+    }
+  }
+
+  /** Decodes a video track's frames and reads the publisher's capture time stamped in each one. */
+  private async probeVideo(track: RemoteTrack): Promise<void> {
+    const { VideoStream, VideoBufferType } = this.rtc;
+    let first = true;
+    const stream = new VideoStream(track);
+    try {
+      for await (const { frame } of stream) {
+        if (this.left) break;
+        const now = Date.now();
+        const i420 = frame.type === VideoBufferType.I420 ? frame : frame.convert(VideoBufferType.I420);
+        const stamp = readStamp(i420.data, i420.width, i420.height);
+        if (first) {
+          first = false;
+          this.emit({
+            type: "first-frame",
+            kind: "video",
+            afterJoinStartS: (now - this.joinStartMs) / 1000,
+            exact: true,
+          });
+        }
+        if (stamp !== undefined)
+          this.latencies.push((now - unwrapCaptureTime(stamp.captureTimeMs, now)) / 1000);
+      }
+    } catch {
+      // the track ended (unsubscribed, or the participant left)
+    }
+  }
+
+  /** The participant's stats since the previous call, or undefined when it is not connected. */
+  async sample(worker: number): Promise<WindowSample | undefined> {
+    const room = this.room;
+    if (room === undefined || this.left || this.previous === undefined) return undefined;
+    const stats = await room.getRtcStats();
+    const current = fromRtcNodeStats(stats.publisherStats, stats.subscriberStats, Date.now());
+    const delta = computeWindowDelta(this.previous, current);
+    this.previous = current;
+    const latencies = this.latencies.splice(0).sort((a, b) => a - b);
+    const dataSent = this.dataSent;
+    const dataReceived = this.dataReceived;
+    this.dataSent = 0;
+    this.dataReceived = 0;
+    const rtts = [
+      ...delta.remoteInbound.map((r) => r.roundTripTime),
+      ...delta.candidatePairs.map((c) => c.currentRoundTripTime),
+    ].filter((v): v is number => v !== undefined && v > 0);
+    return {
+      t: delta.endMs,
+      durationMs: delta.durationMs,
+      room: this.plan.room,
+      participant: this.plan.identity,
+      role: this.plan.role,
+      worker,
+      inbound: delta.inbound
+        .filter((w) => w.kind !== "unknown")
+        .map((w) => ({
+          key: w.key,
+          kind: w.kind as Kind,
+          expected: w.packetsExpected,
+          lost: w.packetsLost,
+          received: w.packetsReceived,
+          bytes: w.bytesReceived,
+          jitterS: w.jitter,
+          nack: w.nackCount ?? 0,
+          pli: w.pliCount ?? 0,
+          fir: w.firCount ?? 0,
+          framesDecoded: w.framesDecoded ?? 0,
+          framesDropped: w.framesDropped ?? 0,
+          freezes: w.freezeCount ?? 0,
+          freezeS: w.totalFreezesDuration ?? 0,
+          concealedSamples: w.concealedSamples ?? 0,
+          totalSamples: w.totalSamplesReceived ?? 0,
+        })),
+      outbound: delta.outbound
+        .filter((w) => w.kind !== "unknown")
+        .map((w) => ({
+          kind: w.kind as Kind,
+          packets: w.packetsSent,
+          bytes: w.bytesSent,
+          nack: w.nackCount ?? 0,
+          pli: w.pliCount ?? 0,
+          fir: w.firCount ?? 0,
+          qualityLimitation: w.qualityLimitationReason,
+        })),
+      rttS: rtts.length > 0 ? Math.max(...rtts) : undefined,
+      dataSent,
+      dataReceived,
+      ...(latencies.length > 0
+        ? {
+            latencyS: {
+              p50: latencies[Math.ceil(latencies.length / 2) - 1] ?? 0,
+              max: latencies[latencies.length - 1] ?? 0,
+              n: latencies.length,
+            },
+          }
+        : {}),
+    };
+  }
+
+  /** Sends one reliable data packet to the room (scenario `data`). */
+  async sendData(payload: Uint8Array): Promise<void> {
+    const room = this.room;
+    if (room?.localParticipant === undefined || this.left) return;
+    await room.localParticipant.publishData(payload, { reliable: true, topic: "lkswarm" });
+    this.dataSent++;
+  }
+
+  /** A method, not a field read: `left` changes under awaits, which narrowing cannot see. */
+  private hasLeft(): boolean {
+    return this.left;
+  }
+
+  async leave(): Promise<void> {
+    if (this.room === undefined || this.left) return;
+    this.left = true;
+    await Promise.race([this.room.disconnect(), new Promise((resolve) => setTimeout(resolve, 5000))]);
+  }
+}

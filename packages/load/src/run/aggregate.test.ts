@@ -1,0 +1,129 @@
+import { describe, expect, it } from "vitest";
+import { Measurements } from "@livekit-swarm/gate";
+import type { ParticipantEvent } from "@livekit-swarm/schema";
+import { RunAggregator } from "./aggregate.js";
+import type { InboundTrackSample, ParticipantPlan, WindowSample } from "./messages.js";
+
+const plan = (identity: string, role: "publisher" | "subscriber" = "subscriber"): ParticipantPlan => ({
+  room: "r1",
+  identity,
+  role,
+  publishAudio: role === "publisher",
+  publishVideo: false,
+  publisherIndex: 0,
+  subscribe: role === "subscriber",
+  probe: false,
+  expectedTracks: { audio: role === "subscriber" ? 1 : 0, video: 0 },
+  joinAtMs: 0,
+});
+
+const audio = (expected: number, lost: number, jitterS = 0.002): InboundTrackSample => ({
+  key: "a1",
+  kind: "audio",
+  expected,
+  lost,
+  received: expected - lost,
+  bytes: 1000,
+  jitterS,
+  nack: 0,
+  pli: 0,
+  fir: 0,
+  framesDecoded: 0,
+  framesDropped: 0,
+  freezes: 0,
+  freezeS: 0,
+  concealedSamples: 0,
+  totalSamples: 48_000,
+});
+
+const sample = (participant: string, t: number, inbound: InboundTrackSample[]): WindowSample => ({
+  t,
+  durationMs: 5000,
+  room: "r1",
+  participant,
+  role: "subscriber",
+  worker: 0,
+  inbound,
+  outbound: [],
+  rttS: 0.01,
+  dataSent: 0,
+  dataReceived: 0,
+});
+
+/** Feeds the aggregator and the shared measurements together, as the orchestrator does. */
+function aggregator(plans: ParticipantPlan[]): {
+  agg: RunAggregator;
+  onEvent: (room: string, identity: string, event: ParticipantEvent) => void;
+  onSample: (s: WindowSample) => void;
+} {
+  const measurements = new Measurements();
+  const agg = new RunAggregator(plans, 5000, measurements);
+  return {
+    agg,
+    onEvent: (room, identity, event) => {
+      agg.onEvent(room, identity, event);
+      measurements.onEvent({ t: 0, room, participant: identity, role: "subscriber", worker: 0 }, event);
+    },
+    onSample: (s) => {
+      agg.onSample(s);
+      measurements.onSample(s);
+    },
+  };
+}
+
+describe("RunAggregator", () => {
+  it("loss over the run is a ratio of sums; per-participant loss is each one's own ratio of sums", () => {
+    const { agg, onEvent, onSample } = aggregator([plan("a"), plan("b")]);
+    onEvent("r1", "a", { type: "joined", joinS: 0.1 });
+    onEvent("r1", "b", { type: "joined", joinS: 0.3 });
+    // a: 10 of 1000 lost; b: 50 of 100 lost. A mean of ratios would say 25.5%.
+    onSample(sample("a", 5000, [audio(500, 5)]));
+    onSample(sample("a", 10_000, [audio(500, 5)]));
+    onSample(sample("b", 5000, [audio(100, 50)]));
+    const s = agg.summary();
+    expect(s.loss.audio).toEqual({ lost: 60, expected: 1100, ratio: 60 / 1100 });
+    const perParticipant = s.figures.find(
+      (f) => f.metric === "lkswarm_inbound_loss_ratio" && f.kind === "audio",
+    );
+    expect(perParticipant).toMatchObject({ population: "participants", n: 2, p50: 0.01, max: 0.5 });
+  });
+
+  it("jitter percentiles are over track-windows and leave out windows with no packets", () => {
+    const { agg, onSample } = aggregator([plan("a")]);
+    onSample(sample("a", 5000, [audio(100, 0, 0.004)]));
+    onSample(sample("a", 10_000, [audio(100, 0, 0.008)]));
+    onSample(sample("a", 15_000, [{ ...audio(0, 0, 0.5), received: 0 }]));
+    const jitter = agg
+      .summary()
+      .figures.find((f) => f.metric === "lkswarm_inbound_jitter_seconds" && f.kind === "audio");
+    expect(jitter).toMatchObject({ population: "windows", n: 2, max: 0.008 });
+  });
+
+  it("counts join failures and disconnects by reason, and tracks that never received", () => {
+    const { agg, onEvent } = aggregator([plan("a"), plan("b"), plan("c")]);
+    onEvent("r1", "a", { type: "joined", joinS: 0.1 });
+    onEvent("r1", "a", { type: "first-packet", kind: "audio", afterJoinStartS: 0.4 });
+    onEvent("r1", "b", { type: "join-failed", reason: "unauthorized", message: "401" });
+    onEvent("r1", "c", { type: "joined", joinS: 0.2 });
+    onEvent("r1", "c", { type: "disconnected", reason: "server_shutdown" });
+    const s = agg.summary();
+    expect(s.participants).toMatchObject({
+      planned: 3,
+      joined: 2,
+      connectedAtEnd: 1,
+      joinFailures: { unauthorized: 1 },
+      disconnects: { server_shutdown: 1 },
+    });
+    expect(s.tracks.expected.audio).toBe(2);
+    expect(s.tracks.receiving.audio).toBe(1);
+  });
+
+  it("an empty run reports n = 0 and no values, never NaN", () => {
+    const s = aggregator([plan("a")]).agg.summary();
+    for (const f of s.figures) {
+      expect(f.n).toBe(0);
+      expect(f.p50).toBeUndefined();
+    }
+    expect(s.loss.audio.ratio).toBeUndefined();
+  });
+});

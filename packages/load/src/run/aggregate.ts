@@ -1,0 +1,388 @@
+import type { Measurements } from "@livekit-swarm/gate";
+import { lossRatioOfSums, percentiles, type Population } from "@livekit-swarm/stats";
+import type { Kind, ParticipantEvent, ParticipantPlan, Role, WindowSample } from "./messages.js";
+
+/** One figure of the summary: a catalog metric's distribution over a stated population. */
+export interface Figure {
+  readonly metric: string;
+  readonly label: string;
+  readonly kind?: Kind;
+  readonly unit: "s" | "ratio" | "bps" | "count";
+  readonly population: Population;
+  readonly n: number;
+  readonly p50: number | undefined;
+  readonly p95: number | undefined;
+  readonly p99: number | undefined;
+  readonly max: number | undefined;
+  readonly min: number | undefined;
+  readonly avg: number | undefined;
+}
+
+interface ParticipantState {
+  readonly plan: ParticipantPlan;
+  joinS?: number;
+  joinFailure?: string;
+  disconnected?: string;
+  connected: boolean;
+  reconnects: number;
+  reconnecting: boolean;
+  lossByKind: Record<Kind, { lost: number; expected: number }>;
+  bytesIn: number;
+  bytesOut: number;
+  firstSeenMs?: number;
+  lastSeenMs?: number;
+  tracksWithPackets: Record<Kind, number>;
+  tracksWithFrames: number;
+}
+
+interface TimelineBucket {
+  readonly t: number;
+  lost: Record<Kind, number>;
+  expected: Record<Kind, number>;
+  bytesIn: number;
+  bytesOut: number;
+  jitter: number[];
+  latency: number[];
+  participants: Set<string>;
+}
+
+export interface TimelinePoint {
+  readonly t: number;
+  readonly participants: number;
+  readonly lossAudio: number | undefined;
+  readonly lossVideo: number | undefined;
+  readonly jitterP95S: number | undefined;
+  readonly bitrateInBps: number;
+  readonly bitrateOutBps: number;
+  readonly latencyP50S: number | undefined;
+}
+
+export interface RunSummary {
+  readonly participants: {
+    readonly planned: number;
+    readonly joined: number;
+    readonly connectedAtEnd: number;
+    readonly joinFailures: Record<string, number>;
+    readonly disconnects: Record<string, number>;
+    readonly reconnects: number;
+  };
+  readonly tracks: {
+    readonly expected: Record<Kind, number>;
+    readonly receiving: Record<Kind, number>;
+    readonly decodingVideo: number;
+  };
+  readonly loss: Record<
+    Kind,
+    { readonly lost: number; readonly expected: number; readonly ratio: number | undefined }
+  >;
+  readonly counters: Record<string, number>;
+  readonly figures: readonly Figure[];
+  readonly timeline: readonly TimelinePoint[];
+  readonly joinSeconds: readonly number[];
+  readonly firstFrameSeconds: readonly number[];
+}
+
+const KINDS: readonly Kind[] = ["audio", "video"];
+const zeroKinds = (): Record<Kind, number> => ({ audio: 0, video: 0 });
+
+/** Folds worker events and samples into what the run reports; raw samples go to samples.jsonl. */
+export class RunAggregator {
+  private readonly participants = new Map<string, ParticipantState>();
+  private readonly timeline = new Map<number, TimelineBucket>();
+  private readonly counters: Record<string, number> = {};
+  private readonly quality: Record<string, number> = {};
+
+  constructor(
+    plans: readonly ParticipantPlan[],
+    private readonly bucketMs: number,
+    /** The same raw observations the gate evaluates: figures here and verdicts there agree. */
+    private readonly measurements: Measurements,
+  ) {
+    for (const plan of plans) {
+      this.participants.set(key(plan.room, plan.identity), {
+        plan,
+        connected: false,
+        reconnects: 0,
+        reconnecting: false,
+        lossByKind: { audio: { lost: 0, expected: 0 }, video: { lost: 0, expected: 0 } },
+        bytesIn: 0,
+        bytesOut: 0,
+        tracksWithPackets: zeroKinds(),
+        tracksWithFrames: 0,
+      });
+    }
+  }
+
+  onEvent(room: string, identity: string, event: ParticipantEvent): void {
+    const p = this.participants.get(key(room, identity));
+    if (p === undefined) return;
+    switch (event.type) {
+      case "joined":
+        p.joinS = event.joinS;
+        p.connected = true;
+        break;
+      case "join-failed":
+        p.joinFailure ??= event.reason;
+        p.connected = false;
+        break;
+      case "first-packet":
+        p.tracksWithPackets[event.kind]++;
+        break;
+      case "first-frame":
+        p.tracksWithFrames++;
+        break;
+      case "reconnecting":
+        // entries into Reconnecting, once per episode, as the catalog counts reconnects
+        if (!p.reconnecting) p.reconnects++;
+        p.reconnecting = true;
+        break;
+      case "reconnected":
+        p.reconnecting = false;
+        break;
+      case "disconnected":
+        p.disconnected = event.reason;
+        p.connected = false;
+        break;
+      case "quality":
+        this.quality[event.quality] = (this.quality[event.quality] ?? 0) + 1;
+        break;
+      case "track-subscribed":
+        break;
+    }
+  }
+
+  onSample(s: WindowSample): void {
+    const p = this.participants.get(key(s.room, s.participant));
+    if (p === undefined) return;
+    p.firstSeenMs ??= s.t - s.durationMs;
+    p.lastSeenMs = s.t;
+    const bucket = this.bucket(s.t);
+    bucket.participants.add(key(s.room, s.participant));
+    for (const track of s.inbound) {
+      p.lossByKind[track.kind].lost += track.lost;
+      p.lossByKind[track.kind].expected += track.expected;
+      p.bytesIn += track.bytes;
+      bucket.lost[track.kind] += track.lost;
+      bucket.expected[track.kind] += track.expected;
+      bucket.bytesIn += track.bytes;
+      if (track.jitterS !== undefined && track.received > 0) bucket.jitter.push(track.jitterS);
+      this.add(`in_nack_${track.kind}`, track.nack);
+      this.add(`in_pli_${track.kind}`, track.pli);
+      this.add(`in_fir_${track.kind}`, track.fir);
+      this.add(`in_bytes_${track.kind}`, track.bytes);
+      if (track.kind === "video") {
+        this.add("frames_decoded", track.framesDecoded);
+        this.add("frames_dropped", track.framesDropped);
+        this.add("freezes", track.freezes);
+        this.add("freeze_seconds", track.freezeS);
+      } else {
+        this.add("concealed_samples", track.concealedSamples);
+        this.add("total_samples", track.totalSamples);
+      }
+    }
+    for (const track of s.outbound) {
+      p.bytesOut += track.bytes;
+      bucket.bytesOut += track.bytes;
+      this.add(`out_nack_${track.kind}`, track.nack);
+      this.add(`out_pli_${track.kind}`, track.pli);
+      this.add(`out_bytes_${track.kind}`, track.bytes);
+    }
+    this.add("data_sent", s.dataSent);
+    this.add("data_received", s.dataReceived);
+    if (s.latencyS !== undefined) bucket.latency.push(s.latencyS.p50);
+  }
+
+  /** Live figures for the progress display. */
+  progress(): {
+    joined: number;
+    failed: number;
+    connected: number;
+    lossP95: number | undefined;
+    jitterP95S: number | undefined;
+    bitrateInBps: number;
+  } {
+    let joined = 0;
+    let failed = 0;
+    let connected = 0;
+    for (const p of this.participants.values()) {
+      if (p.joinS !== undefined) joined++;
+      if (p.joinFailure !== undefined) failed++;
+      if (p.connected) connected++;
+    }
+    const recent = [...this.timeline.values()].sort((a, b) => b.t - a.t)[1] ?? [...this.timeline.values()][0];
+    const lossRatios = [...this.participants.values()].map((p) => ratioOf(sumKinds(p.lossByKind)));
+    return {
+      joined,
+      failed,
+      connected,
+      lossP95: percentiles(lossRatios, [95], "participants")[0]?.value,
+      jitterP95S: recent !== undefined ? percentiles(recent.jitter, [95], "windows")[0]?.value : undefined,
+      bitrateInBps: recent !== undefined ? (recent.bytesIn * 8 * 1000) / this.bucketMs : 0,
+    };
+  }
+
+  summary(): RunSummary {
+    const all = [...this.participants.values()];
+    const joinFailures: Record<string, number> = {};
+    const disconnects: Record<string, number> = {};
+    for (const p of all) {
+      if (p.joinFailure !== undefined) joinFailures[p.joinFailure] = (joinFailures[p.joinFailure] ?? 0) + 1;
+      if (p.disconnected !== undefined) disconnects[p.disconnected] = (disconnects[p.disconnected] ?? 0) + 1;
+    }
+    const joined = all.filter((p) => p.joinS !== undefined);
+    const loss = Object.fromEntries(
+      KINDS.map((k) => {
+        const r = lossRatioOfSums(
+          all.map((p) => ({ packetsLost: p.lossByKind[k].lost, packetsExpected: p.lossByKind[k].expected })),
+        );
+        return [k, { lost: r.packetsLost, expected: r.packetsExpected, ratio: r.value }];
+      }),
+    ) as RunSummary["loss"];
+    const figures: Figure[] = [
+      this.figure("lkswarm_join_duration_seconds", "join time", "s", "participants"),
+      ...KINDS.map((k) =>
+        this.figure("lkswarm_time_to_first_packet_seconds", "first packet", "s", "tracks", k),
+      ),
+      this.figure("lkswarm_time_to_first_frame_seconds", "first frame", "s", "tracks", "video"),
+      ...KINDS.map((k) => this.figure("lkswarm_inbound_loss_ratio", "loss", "ratio", "participants", k)),
+      ...KINDS.map((k) => this.figure("lkswarm_inbound_jitter_seconds", "jitter", "s", "windows", k)),
+      this.figure("lkswarm_round_trip_time_seconds", "round-trip time", "s", "windows"),
+      this.figure("lkswarm_end_to_end_latency_seconds", "end-to-end latency", "s", "windows", "video"),
+      this.figure("lkswarm_reconnect_duration_seconds", "reconnect time", "s", "participants"),
+      bitrateFigure(
+        "lkswarm_inbound_bytes_total",
+        "bitrate in",
+        all.filter((p) => p.plan.subscribe && p.lastSeenMs !== undefined).map((p) => bitrate(p.bytesIn, p)),
+      ),
+      bitrateFigure(
+        "lkswarm_outbound_bytes_total",
+        "bitrate out",
+        all
+          .filter((p) => p.plan.role === "publisher" && p.lastSeenMs !== undefined)
+          .map((p) => bitrate(p.bytesOut, p)),
+      ),
+    ];
+    const expected = zeroKinds();
+    const receiving = zeroKinds();
+    let decodingVideo = 0;
+    for (const p of joined) {
+      for (const k of KINDS) {
+        expected[k] += p.plan.expectedTracks[k];
+        receiving[k] += Math.min(p.tracksWithPackets[k], p.plan.expectedTracks[k]);
+      }
+      decodingVideo += Math.min(p.tracksWithFrames, p.plan.expectedTracks.video);
+    }
+    return {
+      participants: {
+        planned: all.length,
+        joined: joined.length,
+        connectedAtEnd: all.filter((p) => p.connected).length,
+        joinFailures,
+        disconnects,
+        reconnects: all.reduce((a, p) => a + p.reconnects, 0),
+      },
+      tracks: { expected, receiving, decodingVideo },
+      loss,
+      counters: {
+        ...this.counters,
+        ...Object.fromEntries(Object.entries(this.quality).map(([q, n]) => [`quality_${q}`, n])),
+      },
+      figures,
+      timeline: [...this.timeline.values()]
+        .sort((a, b) => a.t - b.t)
+        .map((b) => ({
+          t: b.t,
+          participants: b.participants.size,
+          lossAudio: b.expected.audio > 0 ? b.lost.audio / b.expected.audio : undefined,
+          lossVideo: b.expected.video > 0 ? b.lost.video / b.expected.video : undefined,
+          jitterP95S: percentiles(b.jitter, [95], "windows")[0]?.value,
+          bitrateInBps: (b.bytesIn * 8 * 1000) / this.bucketMs,
+          bitrateOutBps: (b.bytesOut * 8 * 1000) / this.bucketMs,
+          latencyP50S: percentiles(b.latency, [50], "windows")[0]?.value,
+        })),
+      joinSeconds: joined.map((p) => p.joinS ?? 0),
+      firstFrameSeconds: [
+        ...this.measurements.distribution("lkswarm_time_to_first_frame_seconds", "windows", {
+          where: { kind: "video" },
+        }).values,
+      ],
+    };
+  }
+
+  private figure(
+    metric: string,
+    label: string,
+    unit: Figure["unit"],
+    population: Population,
+    kind?: Kind,
+  ): Figure {
+    const f = this.measurements.figure(metric, population, kind !== undefined ? { where: { kind } } : {});
+    return { metric, label, ...(kind !== undefined ? { kind } : {}), unit, population, ...f };
+  }
+
+  private add(name: string, value: number): void {
+    this.counters[name] = (this.counters[name] ?? 0) + value;
+  }
+
+  private bucket(t: number): TimelineBucket {
+    const start = Math.floor(t / this.bucketMs) * this.bucketMs;
+    let b = this.timeline.get(start);
+    if (b === undefined) {
+      b = {
+        t: start,
+        lost: zeroKinds(),
+        expected: zeroKinds(),
+        bytesIn: 0,
+        bytesOut: 0,
+        jitter: [],
+        latency: [],
+        participants: new Set(),
+      };
+      this.timeline.set(start, b);
+    }
+    return b;
+  }
+}
+
+function key(room: string, identity: string): string {
+  return `${room}/${identity}`;
+}
+
+function ratioOf(c: { lost: number; expected: number }): number | undefined {
+  return c.expected > 0 ? c.lost / c.expected : undefined;
+}
+
+function sumKinds(byKind: Record<Kind, { lost: number; expected: number }>): {
+  lost: number;
+  expected: number;
+} {
+  return {
+    lost: byKind.audio.lost + byKind.video.lost,
+    expected: byKind.audio.expected + byKind.video.expected,
+  };
+}
+
+function bitrate(bytes: number, p: ParticipantState): number | undefined {
+  const span = (p.lastSeenMs ?? 0) - (p.firstSeenMs ?? 0);
+  return span > 0 ? (bytes * 8 * 1000) / span : undefined;
+}
+
+function bitrateFigure(metric: string, label: string, values: readonly (number | undefined)[]): Figure {
+  const [p50, p95, p99] = percentiles(values, [50, 95, 99], "participants");
+  const finite = values.filter((v): v is number => v !== undefined);
+  return {
+    metric,
+    label,
+    unit: "bps",
+    population: "participants",
+    n: finite.length,
+    p50: p50?.value,
+    p95: p95?.value,
+    p99: p99?.value,
+    max: finite.length > 0 ? Math.max(...finite) : undefined,
+    min: finite.length > 0 ? Math.min(...finite) : undefined,
+    avg: finite.length > 0 ? finite.reduce((a, b) => a + b, 0) / finite.length : undefined,
+  };
+}
+
+export type { Role };

@@ -1,0 +1,85 @@
+/** What the orchestrator and its worker processes say to each other over IPC. */
+
+import type { ParticipantEvent, Role, WindowSample } from "@livekit-swarm/schema";
+
+export type {
+  InboundTrackSample,
+  Kind,
+  OutboundTrackSample,
+  ParticipantEvent,
+  Role,
+  WindowSample,
+} from "@livekit-swarm/schema";
+
+export interface ParticipantPlan {
+  readonly room: string;
+  readonly identity: string;
+  readonly role: Role;
+  readonly publishAudio: boolean;
+  readonly publishVideo: boolean;
+  /** Index among the room's publishers: picks the tone frequency and pattern tint. */
+  readonly publisherIndex: number;
+  /** Subscribes to other participants' tracks. */
+  readonly subscribe: boolean;
+  /** Decodes video frames to measure end-to-end latency and first frame exactly. */
+  readonly probe: boolean;
+  /** Tracks this participant should receive once everyone is in. */
+  readonly expectedTracks: { readonly audio: number; readonly video: number };
+  /** Milliseconds after the run's start at which this participant joins. */
+  readonly joinAtMs: number;
+}
+
+export interface MediaPlan {
+  readonly video: {
+    readonly width: number;
+    readonly height: number;
+    readonly fps: number;
+    readonly codec: "vp8" | "h264" | "vp9" | "av1";
+    readonly simulcast: boolean;
+    readonly maxBitrate: number;
+  };
+  readonly audio: { readonly talkMs?: number; readonly silenceMs?: number };
+  /** Publishers each subscriber subscribes to at most (a layout cap); undefined: all. */
+  readonly subscribeLimit?: number;
+  readonly data?: { readonly intervalMs: number };
+  /** Rejoin a participant that was disconnected or failed to join (the canary), with backoff. */
+  readonly rejoin?: boolean;
+  /** Watch media flow and session ids this often, ms (chaos drills: 250). */
+  readonly watchMs?: number;
+}
+
+export interface WorkerPlan {
+  readonly worker: number;
+  readonly url: string;
+  readonly apiKey: string;
+  readonly apiSecret: string;
+  /** Epoch ms at which joinAtMs offsets start. */
+  readonly startAtMs: number;
+  readonly statsIntervalMs: number;
+  readonly participants: readonly ParticipantPlan[];
+  readonly media: MediaPlan;
+}
+
+export type WorkerMessage =
+  | { readonly type: "ready"; readonly worker: number }
+  | {
+      readonly type: "event";
+      readonly t: number;
+      readonly worker: number;
+      readonly room: string;
+      readonly participant: string;
+      readonly role: Role;
+      readonly event: ParticipantEvent;
+    }
+  | { readonly type: "samples"; readonly samples: readonly WindowSample[] }
+  | { readonly type: "done"; readonly worker: number };
+
+export type OrchestratorMessage =
+  | { readonly type: "start"; readonly plan: WorkerPlan }
+  | { readonly type: "stop" }
+  /** Run rtc-node's simulateScenario on these participants of the worker. */
+  | {
+      readonly type: "simulate";
+      readonly participants: readonly { readonly room: string; readonly identity: string }[];
+      readonly scenario: string;
+    };

@@ -1,0 +1,260 @@
+import { fork, type ChildProcess } from "node:child_process";
+import { createWriteStream, mkdirSync, openSync, closeSync } from "node:fs";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { Measurements } from "@livekit-swarm/gate";
+import type { RunObserver } from "@livekit-swarm/schema";
+import { RunAggregator, type RunSummary } from "./aggregate.js";
+import type { MediaPlan, OrchestratorMessage, ParticipantPlan, WorkerMessage } from "./messages.js";
+import { shardByRoom, type RunPlan } from "./plan.js";
+
+export interface RunTarget {
+  readonly url: string;
+  readonly apiKey: string;
+  readonly apiSecret: string;
+}
+
+export interface OrchestratorOptions {
+  readonly target: RunTarget;
+  readonly plan: RunPlan;
+  readonly media: MediaPlan;
+  /** How long the full swarm holds after the last join, ms. */
+  readonly holdMs: number;
+  /** Keep going while the server is unreachable or nobody has joined (the canary): no early end. */
+  readonly persistent?: boolean;
+  readonly statsIntervalMs: number;
+  readonly workers: number;
+  readonly outputDir: string;
+  /** See every event and sample as it arrives (the exporter). */
+  readonly observers?: readonly RunObserver[];
+  /** Where raw observations go; the caller evaluates thresholds on it, live and at the end. */
+  readonly measurements?: Measurements;
+  /** Called about once a second with live figures. */
+  readonly onProgress?: (p: ProgressView) => void;
+  /** Aborting it ends the run early, as Ctrl-C does: stop joining, drain, report. */
+  readonly signal?: AbortSignal;
+  /** Aborting it kills the workers at once (a second Ctrl-C). */
+  readonly forceSignal?: AbortSignal;
+  /** Receives a handle to steer the running swarm (chaos drills), once the workers are forked. */
+  readonly onControl?: (control: RunControl) => void;
+}
+
+/** Steers a running swarm. */
+export interface RunControl {
+  /** Asks these participants to run rtc-node's simulateScenario. */
+  simulate(participants: readonly { room: string; identity: string }[], scenario: string): void;
+}
+
+export interface ProgressView {
+  readonly elapsedMs: number;
+  readonly rampMs: number;
+  readonly totalMs: number;
+  readonly planned: number;
+  readonly joined: number;
+  readonly failed: number;
+  readonly connected: number;
+  readonly lossP95: number | undefined;
+  readonly jitterP95S: number | undefined;
+  readonly bitrateInBps: number;
+  readonly phase: "ramp" | "hold" | "drain";
+}
+
+export type EndReason =
+  "completed" | "interrupted" | "aborted" | "server-unreachable" | "no-participant-joined";
+
+export interface RunOutcome {
+  readonly summary: RunSummary;
+  readonly endReason: EndReason;
+  readonly startedAt: string;
+  readonly endedAt: string;
+  readonly durationMs: number;
+  readonly workersLost: readonly { worker: number; code: number | null; signal: string | null }[];
+  /** Process ids of the workers, all ended by the time the outcome is returned. */
+  readonly workerPids: readonly number[];
+}
+
+const WORKER = fileURLToPath(new URL("./worker.js", import.meta.url));
+/** A server is given up on after this long unreachable: reconnect budgets are spent by then. */
+const SERVER_GIVE_UP_MS = 20_000;
+const DRAIN_TIMEOUT_MS = 15_000;
+
+/**
+ * Runs a planned swarm: forks worker processes (a shard of rooms each), starts them on one clock,
+ * folds their events and samples, and ends on time, on request, or when the server is gone. Workers
+ * are never left behind: each is told to stop, then killed if it does not exit.
+ */
+export async function orchestrate(options: OrchestratorOptions): Promise<RunOutcome> {
+  const { plan } = options;
+  const measurements = options.measurements ?? new Measurements();
+  const observers = [measurements, ...(options.observers ?? [])];
+  mkdirSync(options.outputDir, { recursive: true });
+  const samplesOut = createWriteStream(join(options.outputDir, "samples.jsonl"));
+  const eventsOut = createWriteStream(join(options.outputDir, "events.jsonl"));
+  const aggregator = new RunAggregator(plan.participants, options.statsIntervalMs, measurements);
+  const shards = shardByRoom(plan, options.workers);
+  const startedAtMs = Date.now() + 1000; // workers need a moment to load rtc-node
+  measurements.setRunWindow(startedAtMs);
+  const totalMs = plan.rampMs + options.holdMs;
+  const workersLost: RunOutcome["workersLost"][number][] = [];
+  const children: {
+    child: ChildProcess;
+    worker: number;
+    done: Promise<void>;
+    participants: readonly ParticipantPlan[];
+  }[] = [];
+
+  let stopping = false;
+  let endReason: EndReason = "completed";
+  let unreachableSinceMs: number | undefined;
+  const logFd = openSync(join(options.outputDir, "workers.log"), "a");
+  try {
+    shards.forEach((participants, worker) => {
+      const child = fork(WORKER, [], {
+        serialization: "advanced",
+        stdio: ["ignore", logFd, logFd, "ipc"],
+        env: { ...process.env, NODE_ENV: "production" },
+      });
+      const exited = new Promise<void>((resolve) => {
+        child.once("exit", (code, signal) => {
+          if (!stopping) {
+            workersLost.push({ worker, code, signal });
+            // its participants are gone with it: count them as lost, the run goes on
+            const t = Date.now();
+            for (const p of participants) {
+              const event = { type: "disconnected", reason: "worker_died" } as const;
+              aggregator.onEvent(p.room, p.identity, event);
+              const context = { t, room: p.room, participant: p.identity, role: p.role, worker };
+              for (const o of observers) o.onEvent?.(context, event);
+            }
+          }
+          resolve();
+        });
+      });
+      child.on("message", (message: WorkerMessage) => {
+        if (message.type === "event") {
+          eventsOut.write(`${JSON.stringify(message)}\n`);
+          aggregator.onEvent(message.room, message.participant, message.event);
+          for (const o of observers) o.onEvent?.(message, message.event);
+        } else if (message.type === "samples") {
+          for (const s of message.samples) {
+            samplesOut.write(`${JSON.stringify(s)}\n`);
+            aggregator.onSample(s);
+            for (const o of observers) o.onSample?.(s);
+          }
+        }
+      });
+      const start: OrchestratorMessage = {
+        type: "start",
+        plan: {
+          worker,
+          url: options.target.url,
+          apiKey: options.target.apiKey,
+          apiSecret: options.target.apiSecret,
+          startAtMs: startedAtMs,
+          statsIntervalMs: options.statsIntervalMs,
+          participants,
+          media: options.media,
+        },
+      };
+      child.send(start);
+      children.push({ child, worker, done: exited, participants });
+    });
+  } finally {
+    closeSync(logFd);
+  }
+  options.onControl?.({
+    simulate(chosen, scenario) {
+      const wanted = new Set(chosen.map((c) => `${c.room}/${c.identity}`));
+      for (const { child, participants } of children) {
+        const mine = participants
+          .filter((p) => wanted.has(`${p.room}/${p.identity}`))
+          .map((p) => ({ room: p.room, identity: p.identity }));
+        if (mine.length > 0 && child.connected)
+          child.send({ type: "simulate", participants: mine, scenario } satisfies OrchestratorMessage);
+      }
+    },
+  });
+
+  await new Promise<void>((resolve) => {
+    const finish = (reason: EndReason): void => {
+      if (stopping) return;
+      endReason = reason;
+      clearInterval(tick);
+      resolve();
+    };
+    options.signal?.addEventListener("abort", () => {
+      // a threshold's abort= ends the run as "aborted"; a drill ends it when done ("completed");
+      // Ctrl-C and SIGTERM as "interrupted"
+      const reason: unknown = options.signal?.reason;
+      finish(reason === "threshold" ? "aborted" : reason === "completed" ? "completed" : "interrupted");
+    });
+    const tick = setInterval(() => {
+      const now = Date.now();
+      const elapsedMs = Math.max(0, now - startedAtMs);
+      const live = aggregator.progress();
+      options.onProgress?.({
+        elapsedMs,
+        rampMs: plan.rampMs,
+        totalMs,
+        planned: plan.participants.length,
+        ...live,
+        phase: elapsedMs < plan.rampMs ? "ramp" : "hold",
+      });
+      if (elapsedMs >= totalMs) finish("completed");
+      if (workersLost.length === children.length) finish("server-unreachable");
+      void reachable(options.target.url).then((ok) => {
+        if (ok) unreachableSinceMs = undefined;
+        else unreachableSinceMs ??= now;
+        if (
+          options.persistent !== true &&
+          unreachableSinceMs !== undefined &&
+          Date.now() - unreachableSinceMs > SERVER_GIVE_UP_MS
+        ) {
+          finish("server-unreachable");
+        }
+      });
+      if (options.persistent !== true && elapsedMs > plan.rampMs + 10_000 && live.joined === 0) {
+        finish("no-participant-joined");
+      }
+    }, 1000);
+  });
+  stopping = true;
+
+  // drain: workers take a last sample and disconnect; a second Ctrl-C or the timeout kills them
+  const kill = (): void => {
+    for (const { child } of children) child.kill("SIGKILL");
+  };
+  options.forceSignal?.addEventListener("abort", kill);
+  const timer = setTimeout(kill, DRAIN_TIMEOUT_MS);
+  for (const { child } of children) {
+    if (child.connected) child.send({ type: "stop" } satisfies OrchestratorMessage);
+  }
+  await Promise.all(children.map((c) => c.done));
+  clearTimeout(timer);
+  await Promise.all([
+    new Promise((resolve) => samplesOut.end(resolve)),
+    new Promise((resolve) => eventsOut.end(resolve)),
+  ]);
+  const endedAtMs = Date.now();
+  measurements.setRunWindow(startedAtMs, endedAtMs);
+  return {
+    summary: aggregator.summary(),
+    endReason,
+    startedAt: new Date(startedAtMs).toISOString(),
+    endedAt: new Date(endedAtMs).toISOString(),
+    durationMs: endedAtMs - startedAtMs,
+    workersLost,
+    workerPids: children.map((c) => c.child.pid ?? -1),
+  };
+}
+
+/** Whether the server's HTTP endpoint answers at all (any status): a TCP-level liveness check. */
+async function reachable(url: string): Promise<boolean> {
+  const http = url.replace(/^ws/, "http");
+  try {
+    await fetch(http, { signal: AbortSignal.timeout(3000) });
+    return true;
+  } catch {
+    return false;
+  }
+}

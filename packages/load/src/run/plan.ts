@@ -1,0 +1,152 @@
+import type { Scenario } from "@livekit-swarm/schema";
+import type { MediaPlan, ParticipantPlan } from "./messages.js";
+
+/** The scenario's run shape (who joins where and when). */
+export function shapeOf(scenario: Scenario): RunShape {
+  return {
+    rooms: scenario.rooms,
+    videoPublishers: scenario.videoPublishers,
+    audioPublishers: scenario.audioPublishers,
+    subscribers: scenario.subscribers,
+    publishersSubscribe: scenario.publishersSubscribe,
+    latencyProbes: scenario.latencyProbes,
+    numPerSecond: scenario.numPerSecond,
+    roomPrefix: scenario.roomPrefix,
+    identityPrefix: scenario.identityPrefix,
+    subscribeLimit: scenario.subscribeLimit ?? undefined,
+  };
+}
+
+/** What every publisher sends and how subscribers receive, from the scenario. */
+export function mediaPlanFor(scenario: Scenario): MediaPlan {
+  return {
+    video: {
+      width: scenario.video.width,
+      height: scenario.video.height,
+      fps: scenario.video.fps,
+      codec: scenario.video.codec,
+      simulcast: scenario.video.simulcast,
+      maxBitrate: videoBitrate(scenario.video.width * scenario.video.height, scenario.video.fps),
+    },
+    audio: {
+      ...(scenario.audio.talk !== null ? { talkMs: scenario.audio.talk } : {}),
+      ...(scenario.audio.silence !== null ? { silenceMs: scenario.audio.silence } : {}),
+    },
+    ...(scenario.subscribeLimit !== null ? { subscribeLimit: scenario.subscribeLimit } : {}),
+    ...(scenario.data !== null ? { data: { intervalMs: scenario.data.interval } } : {}),
+  };
+}
+
+/** Roughly what livekit-client's presets send: ~0.1 bit per pixel-frame, capped at 3 Mb/s. */
+function videoBitrate(pixels: number, fps: number): number {
+  return Math.min(3_000_000, Math.round(pixels * fps * 0.1));
+}
+
+/** A run's shape, resolved from flags and scenario file. */
+export interface RunShape {
+  readonly rooms: number;
+  readonly videoPublishers: number;
+  readonly audioPublishers: number;
+  readonly subscribers: number;
+  /** Publishers also receive each other, as in a conference. */
+  readonly publishersSubscribe: boolean;
+  readonly latencyProbes: number;
+  readonly numPerSecond: number;
+  readonly roomPrefix: string;
+  readonly identityPrefix: string;
+  readonly subscribeLimit: number | undefined;
+}
+
+export interface RunPlan {
+  readonly participants: readonly ParticipantPlan[];
+  /** When the last participant is scheduled to join, ms after the start. */
+  readonly rampMs: number;
+  readonly rooms: readonly string[];
+}
+
+/**
+ * Who joins which room and when. Each room has max(video, audio) publishers: publisher i sends
+ * video when i < videoPublishers and audio when i < audioPublishers (so `--video-publishers 1
+ * --audio-publishers 1` is one camera-and-mic participant, as `lk load-test` counts them), then
+ * `subscribers` receive-only participants. Rooms fill one after another, publishers first, at
+ * `numPerSecond` joins per second over the whole run.
+ */
+export function planRun(shape: RunShape): RunPlan {
+  const publishers = Math.max(shape.videoPublishers, shape.audioPublishers);
+  const participants: ParticipantPlan[] = [];
+  const rooms: string[] = [];
+  const gapMs = 1000 / shape.numPerSecond;
+  let order = 0;
+  for (let r = 0; r < shape.rooms; r++) {
+    const room = `${shape.roomPrefix}${r + 1}`;
+    rooms.push(room);
+    for (let i = 0; i < publishers; i++) {
+      const others = expectedFrom(shape, publishers, i);
+      participants.push({
+        room,
+        identity: `${shape.identityPrefix}pub-${i + 1}`,
+        role: "publisher",
+        publishVideo: i < shape.videoPublishers,
+        publishAudio: i < shape.audioPublishers,
+        publisherIndex: i,
+        subscribe: shape.publishersSubscribe,
+        probe: false,
+        expectedTracks: shape.publishersSubscribe ? others : { audio: 0, video: 0 },
+        joinAtMs: Math.round(order++ * gapMs),
+      });
+    }
+    for (let j = 0; j < shape.subscribers; j++) {
+      participants.push({
+        room,
+        identity: `${shape.identityPrefix}sub-${j + 1}`,
+        role: "subscriber",
+        publishVideo: false,
+        publishAudio: false,
+        publisherIndex: -1,
+        subscribe: true,
+        probe: j < shape.latencyProbes && shape.videoPublishers > 0,
+        expectedTracks: expectedFrom(shape, publishers, -1),
+        joinAtMs: Math.round(order++ * gapMs),
+      });
+    }
+  }
+  const last = participants[participants.length - 1];
+  return { participants, rampMs: last?.joinAtMs ?? 0, rooms };
+}
+
+/**
+ * The tracks a participant should end up receiving: from the first `subscribeLimit` publishers in
+ * join order, itself excluded (publishers join in index order, so those are the lowest indexes).
+ */
+function expectedFrom(shape: RunShape, publishers: number, self: number): { audio: number; video: number } {
+  const limit = shape.subscribeLimit ?? publishers;
+  let audio = 0;
+  let video = 0;
+  let taken = 0;
+  for (let i = 0; i < publishers && taken < limit; i++) {
+    if (i === self) continue;
+    taken++;
+    if (i < shape.audioPublishers) audio++;
+    if (i < shape.videoPublishers) video++;
+  }
+  return { audio, video };
+}
+
+/** Rooms dealt round-robin to `workers` processes; a room never spans two processes. */
+export function shardByRoom(plan: RunPlan, workers: number): ParticipantPlan[][] {
+  const index = new Map(plan.rooms.map((room, i) => [room, i % workers]));
+  const shards: ParticipantPlan[][] = Array.from({ length: workers }, () => []);
+  for (const p of plan.participants) shards[index.get(p.room) ?? 0]?.push(p);
+  return shards.filter((s) => s.length > 0);
+}
+
+/**
+ * Worker processes for a run: one per ~100 participants, at most one per core. rtc-node gets cheaper
+ * per participant as rooms share a process, but one process holds about 100 audio participants per
+ * core (anchors.md rule 8); `npm run bench` saw a single worker fall behind at 200 (bench/results.md).
+ */
+export function defaultWorkers(participants: number, cores: number): number {
+  return Math.max(1, Math.min(cores, Math.ceil(participants / 100)));
+}
+
+export type { MediaPlan };

@@ -1,0 +1,28 @@
+export type {
+  BitsPerSecond,
+  CandidatePairSample,
+  InboundStreamSample,
+  MediaKind,
+  Milliseconds,
+  OutboundStreamSample,
+  QualityLimitationReason,
+  Ratio,
+  RemoteInboundSample,
+  RtcNodeStats,
+  Seconds,
+  Snapshot,
+} from "./snapshot.js";
+export { emptySnapshot, fromRtcNodeStats } from "./snapshot.js";
+
+export type { InboundWindow, OutboundWindow, RemoteInboundWindow, WindowDelta } from "./delta.js";
+export { computeWindowDelta } from "./delta.js";
+
+export type { LossCounts, LossRatioOfSums, Percentile, Population, Summary } from "./statistics.js";
+export {
+  lossRatioByGroup,
+  lossRatioOfSums,
+  lossRatioPercentile,
+  percentile,
+  percentiles,
+  summarize,
+} from "./statistics.js";

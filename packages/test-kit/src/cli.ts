@@ -1,0 +1,96 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { existsSync } from "node:fs";
+import { createServer } from "node:net";
+import { fileURLToPath } from "node:url";
+
+export const CLI = fileURLToPath(new URL("../../cli/dist/cli.js", import.meta.url));
+
+export interface CliResult {
+  readonly code: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** A `swarm` CLI process started by a test, with what it has printed so far. */
+export interface SwarmProcess {
+  readonly child: ChildProcess;
+  readonly stdout: string;
+  readonly stderr: string;
+  /** Resolves with the exit code once the process ends. */
+  readonly exited: Promise<number | null>;
+}
+
+/** Starts the built `swarm` CLI as a user would (an empty variable in `env` unsets it). */
+export function startSwarm(args: readonly string[], env: NodeJS.ProcessEnv = {}): SwarmProcess {
+  if (!existsSync(CLI))
+    throw new Error(`${CLI} is missing: run \`npm run build\` before the end-to-end tests`);
+  const child = spawn(process.execPath, [CLI, ...args], {
+    env: { ...process.env, ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let stdout = "";
+  let stderr = "";
+  child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
+  child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+  const exited = new Promise<number | null>((resolve) => child.once("exit", resolve));
+  return {
+    child,
+    get stdout() {
+      return stdout;
+    },
+    get stderr() {
+      return stderr;
+    },
+    exited,
+  };
+}
+
+/** Runs the built `swarm` CLI to its end; the build is `npm run build` (npm test does it). */
+export async function swarm(
+  args: readonly string[],
+  env: NodeJS.ProcessEnv = {},
+  timeoutMs = 120_000,
+): Promise<CliResult> {
+  const run = startSwarm(args, env);
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      run.child.kill("SIGKILL");
+      reject(
+        new Error(
+          `swarm ${args.join(" ")} did not finish within ${timeoutMs} ms\nstdout: ${run.stdout}\nstderr: ${run.stderr}`,
+        ),
+      );
+    }, timeoutMs);
+  });
+  try {
+    const code = await Promise.race([run.exited, timedOut]);
+    return { code, stdout: run.stdout, stderr: run.stderr };
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Whether a process still exists (our tests check that runs leave none behind). */
+export function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** A port free right now on 127.0.0.1, for a server the test is about to start. */
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const address = server.address();
+  await new Promise((resolve) => server.close(resolve));
+  return typeof address === "object" && address !== null ? address.port : 0;
+}
+
+/** The environment variables every LiveKit tool reads, pointing at a testbed. */
+export function testbedEnv(tb: { url: string; apiKey: string; apiSecret: string }): NodeJS.ProcessEnv {
+  return { LIVEKIT_URL: tb.url, LIVEKIT_API_KEY: tb.apiKey, LIVEKIT_API_SECRET: tb.apiSecret };
+}
