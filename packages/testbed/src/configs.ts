@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { stringify } from "yaml";
 
 export interface NodeAddressing {
@@ -71,8 +72,10 @@ function isTree(value: unknown): value is ConfigTree {
 /**
  * HAProxy in front of the nodes' signalling ports. `retries` + `redispatch` send a reconnect that
  * hits a dead node (still UP for 1-2 s after SIGKILL) to a live one, which turns signal-only failures
- * into resumes instead of full reconnects (node-failure-observed.md §3.3). The log captures the
- * Authorization header so a drill can tell which node carried whose signalling.
+ * into resumes instead of full reconnects (node-failure-observed.md §3.3). The log says which node
+ * carried which signalling connection by a short hash of its access token (the client knows its own
+ * token, so it can find its line); the token itself, in the query string or the Authorization header,
+ * is never written: it would let anyone who reads the log join as that participant.
  */
 export function haproxyConfig(options: {
   listenPort: number;
@@ -86,7 +89,7 @@ defaults
     mode http
     log global
     option logasap
-    log-format "%Ts.%ms %ci:%cp %b/%s %ST %Tw/%Tc/%Tr auth=%[capture.req.hdr(0)] %{+Q}r"
+    log-format "%Ts.%ms %ci:%cp %b/%s %ST %Tw/%Tc/%Tr token=%[capture.req.hdr(0)] %HM %HPO"
     timeout connect 2s
     timeout client 60s
     timeout server 60s
@@ -96,7 +99,9 @@ defaults
     option redispatch 1
 frontend livekit
     bind 127.0.0.1:${options.listenPort}
-    http-request capture req.hdr(Authorization) len 1000
+    http-request set-var(txn.token) url_param(access_token)
+    http-request set-var(txn.token) req.hdr(Authorization),regsub("^Bearer ","") if !{ var(txn.token) -m found }
+    http-request capture var(txn.token),sha2(256),bytes(0,8),hex len 16
     default_backend livekit_nodes
 frontend stats
     bind 127.0.0.1:${options.statsPort}
@@ -133,4 +138,9 @@ export function prometheusConfig(options: {
     ],
   };
   return stringify(config);
+}
+
+/** How the balancer's log names a signalling connection: the first 8 bytes of SHA-256(token), in hex. */
+export function tokenTag(token: string): string {
+  return createHash("sha256").update(token).digest("hex").slice(0, 16).toUpperCase();
 }

@@ -13,7 +13,8 @@ export class TestbedError extends Error {
       | "already-running"
       | "not-running"
       | "needs-root"
-      | "bad-option",
+      | "bad-option"
+      | "bad-name",
     message: string,
     readonly details: readonly string[] = [],
   ) {

@@ -3,10 +3,11 @@ export type { TestbedOptions, TestbedStatus, NodeView, DownReport } from "./test
 export { TestbedError } from "./errors.js";
 export { findBinary, LIVEKIT_SERVER_VERSION, TOOLS_BIN } from "./binaries.js";
 export { redisCommand } from "./redis.js";
-export { defaultRunRoot, runDirFor } from "./state.js";
+export { checkTestbedName, defaultRunRoot, runDirFor } from "./state.js";
 export type { RunState, NodeRecord } from "./state.js";
 export { isOurProcess, processesMentioning, signal, processRunState } from "./processes.js";
 export type { ConfigTree } from "./configs.js";
+export { tokenTag } from "./configs.js";
 export {
   FAULT_TABLE_PREFIX,
   NftFault,

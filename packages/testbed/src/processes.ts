@@ -17,7 +17,8 @@ export function spawnDetached(
   logFile: string,
   env: NodeJS.ProcessEnv = process.env,
 ): SpawnedProcess {
-  const fd = openSync(logFile, "a");
+  // 0600: a log can name rooms, identities and ports; nothing in it is for other local users
+  const fd = openSync(logFile, "a", 0o600);
   try {
     const child = spawn(command, args, { detached: true, stdio: ["ignore", fd, fd], env });
     const exited = new Promise<number | string>((resolve) => {

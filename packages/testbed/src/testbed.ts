@@ -35,7 +35,9 @@ import {
 } from "./processes.js";
 import { redisCommand } from "./redis.js";
 import {
+  checkTestbedName,
   defaultRunRoot,
+  makePrivateDir,
   readState,
   runDirFor,
   stateFile,
@@ -143,7 +145,7 @@ export class Testbed {
       );
     }
 
-    const name = options.name ?? "default";
+    const name = checkTestbedName(options.name ?? "default");
     const runDir = options.runDir ?? runDirFor(name);
     const previous = readState(runDir);
     if (previous !== undefined && liveProcesses(previous).length > 0) {
@@ -153,8 +155,16 @@ export class Testbed {
       );
     }
     if (previous !== undefined) await down(runDir);
+    else if (existsSync(runDir) && readdirSync(runDir).length > 0) {
+      // Only a folder that holds a testbed's state is ours to empty: a name or path pointing at
+      // anything else is refused before a file is touched.
+      throw new TestbedError(
+        "bad-name",
+        `${runDir} exists and is not a testbed's run directory: pass another --name (nothing was changed)`,
+      );
+    }
     rmSync(runDir, { recursive: true, force: true });
-    mkdirSync(runDir, { recursive: true });
+    makePrivateDir(runDir);
 
     const state: RunState = {
       version: 1,

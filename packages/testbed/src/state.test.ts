@@ -1,0 +1,64 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { haproxyConfig, tokenTag } from "./configs.js";
+import { checkTestbedName, runDirFor } from "./state.js";
+
+const root = mkdtempSync(join(tmpdir(), "lkswarm-state-test-"));
+afterAll(() => {
+  rmSync(root, { recursive: true, force: true });
+});
+
+describe("testbed names", () => {
+  it.each(["default", "tb-1", "a", "drill_3.b", "X".repeat(64)])("accepts %j", (name) => {
+    expect(runDirFor(name, root)).toBe(join(root, name));
+  });
+
+  it.each([
+    "",
+    ".",
+    "..",
+    "../x",
+    "a/../../b",
+    "/etc",
+    "a/b",
+    "-rf",
+    ".hidden",
+    "a..b",
+    "x".repeat(65),
+    "name with space",
+    "tab\tname",
+    "new\nline",
+    "nul\u0000byte",
+    "é",
+  ])("refuses %j before touching the file system", (name) => {
+    expect(() => runDirFor(name, root)).toThrow(/testbed name .* is not allowed/);
+    let reason: unknown;
+    try {
+      checkTestbedName(name);
+    } catch (err) {
+      reason = (err as { reason?: unknown }).reason;
+    }
+    expect(reason).toBe("bad-name");
+  });
+
+  it("truncates a long name it echoes", () => {
+    expect(() => checkTestbedName("/".repeat(10_000))).toThrow(/^testbed name "\/{40}\.\.\." is not allowed/);
+  });
+});
+
+describe("balancer log", () => {
+  const config = haproxyConfig({ listenPort: 1, statsPort: 2, backends: [{ name: "n1", ip: "127.0.0.1", port: 3 }] });
+
+  it("logs a hash of the token, never the request's query string or headers", () => {
+    expect(config).toContain("%HPO");
+    expect(config).not.toMatch(/%\{\+Q\}r|%r\b|%HU|%HQ/);
+    expect(config).toContain("sha2(256),bytes(0,8),hex");
+  });
+
+  it("names a token by the first 8 bytes of its SHA-256", () => {
+    // sha256("abc.def.ghi") starts 6559e90b5dd57405: what HAProxy 2.6 logged for that token here
+    expect(tokenTag("abc.def.ghi")).toBe("6559E90B5DD57405");
+  });
+});
