@@ -6,6 +6,12 @@ const q = (text: string, run: string | undefined = "r1") =>
   toPromQL(parseThreshold(text, { allowServerMetrics: true }), 120, run);
 
 describe("toPromQL", () => {
+  it("escapes a run id read from a file, so it cannot rewrite the query", () => {
+    expect(q("lkswarm_join_failures_total count == 0", 'x"}) or vector(1) #\n').value).toBe(
+      '(sum(max_over_time(lkswarm_join_failures_total{run_id="x\\"}) or vector(1) #\\n"}[120s])) or vector(0))',
+    );
+  });
+
   it("swarm counters: exact final counts with max_over_time, 0 when no series exists", () => {
     expect(q("lkswarm_join_failures_total count == 0").value).toBe(
       '(sum(max_over_time(lkswarm_join_failures_total{run_id="r1"}[120s])) or vector(0))',

@@ -1,4 +1,4 @@
-import { metricByName, type MetricDefinition } from "@livekit-swarm/schema";
+import { labelMatcher, metricByName, type MetricDefinition } from "@livekit-swarm/schema";
 import { ThresholdError, type Threshold } from "./threshold.js";
 import { judge, type Verdict } from "./verdict.js";
 
@@ -32,8 +32,8 @@ export interface RunWindow {
 }
 
 function selector(t: Threshold, metric: MetricDefinition, runId: string | undefined): string {
-  const labels = Object.entries(t.where).map(([k, v]) => `${k}="${v.replace(/["\\]/g, "\\$&")}"`);
-  if (metric.source === "swarm" && runId !== undefined) labels.push(`run_id="${runId}"`);
+  const labels = Object.entries(t.where).map(([k, v]) => labelMatcher(k, v));
+  if (metric.source === "swarm" && runId !== undefined) labels.push(labelMatcher("run_id", runId));
   return `{${labels.join(",")}}`;
 }
 

@@ -91,3 +91,4 @@ export type {
 export { faultTypes, simulateScenarios, drillBackends } from "./drill-types.js";
 export type { DrillErrorReason, ParseDrillOptions } from "./drill.js";
 export { DrillError, loadDrill, parseDrill } from "./drill.js";
+export { labelMatcher, promqlString } from "./promql-string.js";
