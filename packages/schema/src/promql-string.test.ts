@@ -37,7 +37,7 @@ describe("promqlString", () => {
     expect(unquote(literal)).toBe(value);
     // no unescaped quote inside: every quote is preceded by an odd number of backslashes
     expect(literal.slice(1, -1)).not.toMatch(/(^|[^\\])(\\\\)*"/);
-    expect([...literal].some((c) => c.charCodeAt(0) < 0x20)).toBe(false);
+    expect(Array.from(literal, (c) => c.charCodeAt(0)).every((code) => code >= 0x20)).toBe(true);
   });
 
   it("refuses a label name that is not one", () => {
