@@ -56,6 +56,8 @@ export interface WorkerPlan {
   /** Epoch ms at which joinAtMs offsets start. */
   readonly startAtMs: number;
   readonly statsIntervalMs: number;
+  /** Lifetime of each join token, seconds (see joinTokenTtlS). */
+  readonly tokenTtlS: number;
   readonly participants: readonly ParticipantPlan[];
   readonly media: MediaPlan;
 }

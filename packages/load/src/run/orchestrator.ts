@@ -152,6 +152,7 @@ export async function orchestrate(options: OrchestratorOptions): Promise<RunOutc
           apiSecret: options.target.apiSecret,
           startAtMs: startedAtMs,
           statsIntervalMs: options.statsIntervalMs,
+          tokenTtlS: joinTokenTtlS(options),
           participants,
           media: options.media,
         },
@@ -249,6 +250,18 @@ export async function orchestrate(options: OrchestratorOptions): Promise<RunOutc
 }
 
 /** Whether the server's HTTP endpoint answers at all (any status): a TCP-level liveness check. */
+/**
+ * How long a join token stays valid. A leaked token (a log, a core dump) must not outlive the run
+ * by much: it lets anyone join as that participant. A connected participant is sent fresh tokens by
+ * the server, so this covers the join itself and reconnects until the run's planned end, plus ten
+ * minutes for the drain and reconnect back-off. A persistent swarm (the canary) mints a token per
+ * join, so an hour per token is enough there.
+ */
+export function joinTokenTtlS(options: Pick<OrchestratorOptions, "plan" | "holdMs" | "persistent">): number {
+  if (options.persistent === true) return 3600;
+  return Math.ceil((options.plan.rampMs + options.holdMs) / 1000) + 600;
+}
+
 async function reachable(url: string): Promise<boolean> {
   const http = url.replace(/^ws/, "http");
   try {

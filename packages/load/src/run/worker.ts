@@ -31,7 +31,7 @@ function send(message: WorkerMessage): void {
 }
 
 async function token(plan: WorkerPlan, p: ParticipantPlan): Promise<string> {
-  const at = new AccessToken(plan.apiKey, plan.apiSecret, { identity: p.identity, ttl: "24h" });
+  const at = new AccessToken(plan.apiKey, plan.apiSecret, { identity: p.identity, ttl: plan.tokenTtlS });
   at.addGrant({
     roomJoin: true,
     room: p.room,
