@@ -9,6 +9,7 @@ export default tseslint.config(
       "**/node_modules/**",
       ".tools/**",
       "eslint.config.js",
+      ".dependency-cruiser.cjs",
       "scripts/**/*.mjs",
       "packages/*/bin/*.mjs",
       "dashboards/**",

@@ -7,7 +7,7 @@
  * measures the CPU-seconds (user + sys, all threads) of the swarm's whole process tree - orchestrator
  * and workers - over the hold window only, so joins are not counted, plus the server's CPU over the
  * same window, RSS at mid-hold and per-thread CPU. Appends a dated section to bench/results.md and a
- * record to bench/results.json. The yardstick is shared/reference/anchors.md: CPU-seconds per
+ * record to bench/results.json. The yardstick is docs/engine-costs.md: CPU-seconds per
  * participant-minute, lk load-test 0.45 at 10 rooms of 1+4 audio.
  */
 import { spawn, spawnSync } from "node:child_process";
@@ -863,7 +863,7 @@ function markdownSection(record) {
       "",
       record.swarmArgs.length > 0
         ? `An A/B run with extra swarm flags (\`${record.swarmArgs.join(" ")}\`): ${fmt(v, 3)} CPU-s/p-min, no verdict on the target.`
-        : `Target (anchors.md: lk load-test 0.45 CPU-s/p-min at ${TARGET.rooms} rooms of 1+4 audio): **${v <= TARGET.cpuPerPMin ? "met" : "not met"}** - ${fmt(v, 3)} CPU-s/p-min (${v <= TARGET.cpuPerPMin ? "" : "+"}${fmt((v / TARGET.cpuPerPMin - 1) * 100, 0)}% vs 0.45).`,
+        : `Target (docs/engine-costs.md: lk load-test 0.45 CPU-s/p-min at ${TARGET.rooms} rooms of 1+4 audio): **${v <= TARGET.cpuPerPMin ? "met" : "not met"}** - ${fmt(v, 3)} CPU-s/p-min (${v <= TARGET.cpuPerPMin ? "" : "+"}${fmt((v / TARGET.cpuPerPMin - 1) * 100, 0)}% vs 0.45).`,
     );
   }
   return `${lines.join("\n")}\n`;
@@ -875,7 +875,7 @@ function writeResults(outDir, record) {
   if (!existsSync(md)) {
     writeFileSync(
       md,
-      "# Benchmark results\n\nWritten by `npm run bench` (scripts/bench.mjs); each run appends a section. Compare with shared/reference/anchors.md.\n",
+      "# Benchmark results\n\nWritten by `npm run bench` (scripts/bench.mjs); each run appends a section. Compare with docs/engine-costs.md.\n",
     );
   }
   appendFileSync(md, markdownSection(record));

@@ -73,7 +73,7 @@ export const defaultOptions: Required<AlertOptions> = {
   // No published per-node figure exists; 1000 participants in ~100 rooms is a conservative 8-vCPU node.
   participantsPerNode: 1000,
   roomsPerNode: 100,
-  // The 80% rule of thumb for capacity alerts, as in seeds/003.
+  // The 80% rule of thumb for capacity alerts, docs/engine-costs.md, capacity alerts.
   capacityShare: 0.8,
   twirpErrorShare: 0.05,
   poorQualityScore: 3.5,

@@ -36,7 +36,7 @@ export function swarmGroups(options: Required<AlertOptions>): RuleGroup[] {
         expr: `sum ${PER_RUN} (rate(lkswarm_inbound_packets_expected_total[${w}]))`,
       },
       {
-        // a ratio of sums, never an average of ratios (observability.md 1.5)
+        // a ratio of sums, never an average of ratios (docs/observability.md 1.2)
         record: lossRatio,
         expr: `scenario_run_kind:lkswarm_inbound_packets_lost:rate${w} / scenario_run_kind:lkswarm_inbound_packets_expected:rate${w}`,
       },

@@ -282,7 +282,7 @@ describe("analyzeDrill: knocked down twice by the same fault", () => {
         severity: "medium",
         title: "knocked down again after recovering",
         detail:
-          "room-0/sub-1 went through 2 reconnect cycles for fault kill-node2 (an abandoned resume completing late is a known cause: node-failure-observed.md 8.3)",
+          "room-0/sub-1 went through 2 reconnect cycles for fault kill-node2 (an abandoned resume completing late is a known cause: docs/livekit-behaviour.md 4.3)",
         atMs: 10,
       },
     ]);

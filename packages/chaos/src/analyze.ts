@@ -301,7 +301,7 @@ export function analyzeDrill(obs: DrillObservations): DrillAnalysis {
         findings.push({
           severity: "medium",
           title: "knocked down again after recovering",
-          detail: `${who} went through ${ep.count} reconnect cycles for fault ${ep.fault.id} (an abandoned resume completing late is a known cause: node-failure-observed.md 8.3)`,
+          detail: `${who} went through ${ep.count} reconnect cycles for fault ${ep.fault.id} (an abandoned resume completing late is a known cause: docs/livekit-behaviour.md 4.3)`,
           atMs: rel(ep.startT),
         });
       }

@@ -180,7 +180,7 @@ expect:
       expect(t.resumed, `${t.subscriber} ${t.track} never resumed`).toBe(true);
       expect(t.resumedMs ?? -1).toBeGreaterThan(t.stalledMs ?? 0);
     }
-    // a full reconnect for participants of a dead node's room (node-failure-observed.md 3.2)
+    // a full reconnect for participants of a dead node's room (docs/livekit-behaviour.md 2.2)
     const recovered = hit.filter((p) => p.reconnectMs !== null);
     expect(recovered.length).toBe(hit.length);
     for (const p of recovered) expect(["full", "rejoin"]).toContain(p.path);

@@ -23,7 +23,7 @@ export const grafanaUnits: readonly GrafanaUnit[] = [
 
 export type ThresholdOp = "<" | "<=" | ">" | ">=";
 export type Aggregation = "p50" | "p95" | "p99" | "max" | "min" | "avg" | "rate" | "count";
-/** What one observation stands for when a percentile is taken (observability.md §4.4). */
+/** What one observation stands for when a percentile is taken (docs/observability.md 2). */
 export type Population = "participants" | "tracks" | "windows";
 
 export const thresholdOps: readonly ThresholdOp[] = ["<", "<=", ">", ">="];

@@ -18,7 +18,7 @@ export type ConfigTree = { [key: string]: unknown };
  * livekit-server config for one node of a testbed. Media stays on the node's own address: on a
  * multi-homed host `node_ip` + `enable_loopback_candidate` alone still let ICE bind every interface;
  * only `rtc.interfaces.includes` together with `rtc.ips.includes` confine it (measured, see
- * shared/reference/node-failure-observed.md §2.4).
+ * docs/livekit-behaviour.md 1.1).
  */
 export function livekitNodeConfig(options: {
   addressing: NodeAddressing;
@@ -72,7 +72,7 @@ function isTree(value: unknown): value is ConfigTree {
 /**
  * HAProxy in front of the nodes' signalling ports. `retries` + `redispatch` send a reconnect that
  * hits a dead node (still UP for 1-2 s after SIGKILL) to a live one, which turns signal-only failures
- * into resumes instead of full reconnects (node-failure-observed.md §3.3). The log says which node
+ * into resumes instead of full reconnects (docs/livekit-behaviour.md 2.3). The log says which node
  * carried which signalling connection by a short hash of its access token (the client knows its own
  * token, so it can find its line); the token itself, in the query string or the Authorization header,
  * is never written: it would let anyone who reads the log join as that participant.

@@ -1,7 +1,7 @@
 import { writeStamp } from "./stamp.js";
 
 export const AUDIO_SAMPLE_RATE = 48_000;
-/** 100 ms frames: one FFI event per frame, a tenth of 10 ms framing's cost (anchors.md rule 2). */
+/** 100 ms frames: one FFI event per frame, a tenth of 10 ms framing's cost (docs/engine-costs.md rule 2). */
 export const AUDIO_FRAME_MS = 100;
 const SAMPLES_PER_FRAME = (AUDIO_SAMPLE_RATE * AUDIO_FRAME_MS) / 1000;
 

@@ -127,7 +127,7 @@ export class NativeParticipant {
       this.emit({ type: "reconnecting" });
     });
     // rtc-node has no "resume" vs "full" event: a full reconnect republishes our tracks and drops
-    // every remote participant (node-failure-observed.md 7); the sid changes too, but lags
+    // every remote participant (docs/livekit-behaviour.md 3.2); the sid changes too, but lags
     room.on(RoomEvent.LocalTrackRepublished, () => {
       if (this.episode !== undefined) this.episode.republished = true;
     });

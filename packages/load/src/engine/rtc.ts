@@ -6,7 +6,7 @@ let loaded: Promise<RtcModule> | undefined;
 /**
  * Loads @livekit/rtc-node with the FFI's log capture off. rtc-node 1.1 hard-codes capture on, which
  * turns every libwebrtc debug record into a JS event: -14% CPU and 27 -> 18 MiB RSS per participant
- * when off (shared/reference/rtcnode-engine.md, rule 1). Its FfiClient reads `livekitInitialize`
+ * when off (docs/engine-costs.md, rule 1). Its FfiClient reads `livekitInitialize`
  * off the bindings' exports when the first Room is made, so wrapping the export before that point is
  * enough. Its pino logger is quiet at info level only with NODE_ENV=production.
  */

@@ -143,7 +143,7 @@ export function shardByRoom(plan: RunPlan, workers: number): ParticipantPlan[][]
 /**
  * Worker processes for a run: one per ~100 participants, at most one per core. rtc-node gets cheaper
  * per participant as rooms share a process, but one process holds about 100 audio participants per
- * core (anchors.md rule 8); `npm run bench` saw a single worker fall behind at 200 (bench/results.md).
+ * core (docs/engine-costs.md rule 8); `npm run bench` saw a single worker fall behind at 200 (bench/results.md).
  */
 export function defaultWorkers(participants: number, cores: number): number {
   return Math.max(1, Math.min(cores, Math.ceil(participants / 100)));

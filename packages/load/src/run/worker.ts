@@ -188,7 +188,7 @@ class Worker {
   /**
    * The AudioSource of publisher index `i`, shared by that publisher in every room of this worker:
    * the tone still tells a room's publishers apart, and one capture loop feeds them all (one
-   * AudioSource across Rooms: -15% CPU, anchors.md rule 3).
+   * AudioSource across Rooms: -15% CPU, docs/engine-costs.md rule 3).
    */
   private toneSource(publisherIndex: number, AudioSourceClass: Rtc["AudioSource"]): AudioSource {
     let source = this.toneSources.get(publisherIndex);
