@@ -43,7 +43,7 @@ export class FaultSchedule {
   ) {}
 
   /** Injects the faults at their times from `phaseStart`, then observes until every timed revert is done. */
-  async run(phaseStart: number, control: RunControl | undefined): Promise<void> {
+  async run(phaseStart: number, control: () => RunControl | undefined): Promise<void> {
     const { drill, stop } = this;
     const hitNodes = new Set<string>();
     let lastT0: number | undefined;
@@ -60,7 +60,7 @@ export class FaultSchedule {
         });
         break;
       }
-      const t0 = await this.injectOne(fault, chosen, control);
+      const t0 = await this.injectOne(fault, chosen, control());
       if (t0 === undefined) break;
       lastT0 = t0;
     }

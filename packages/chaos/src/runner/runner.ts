@@ -183,7 +183,8 @@ async function runPhases(run: DrillRun): Promise<void> {
   if (run.before.every((p) => p.met)) {
     const schedule = new FaultSchedule(run.options.drill, system.injector, run.recorder, stop, run.options.log);
     run.schedule = schedule;
-    await schedule.run(run.windows.faultPhaseStart, run.swarm.control);
+    const swarm = run.swarm;
+    await schedule.run(run.windows.faultPhaseStart, () => swarm.control);
     run.problem = schedule.problem;
   } else {
     run.problem = "the steady state did not hold before the faults: no fault was injected";
