@@ -6,5 +6,7 @@ export { evaluate, observe } from "./verdict.js";
 export type { Verdict, ThresholdResult, ThresholdStatus } from "./verdict.js";
 export { junitXml, markdownSummary, githubAnnotations } from "./outputs.js";
 export { judge } from "./verdict.js";
-export { toPromQL, evaluateThroughPrometheus, PrometheusError } from "./promql.js";
+export { toPromQL, evaluateThroughPrometheus } from "./promql.js";
+export { queryInstant, PrometheusError } from "./prometheus.js";
+export type { InstantQueryOptions } from "./prometheus.js";
 export type { PromQuery, RunWindow } from "./promql.js";

@@ -1,4 +1,5 @@
 import { labelMatcher, metricByName, type MetricDefinition } from "@livekit-swarm/schema";
+import { queryInstant } from "./prometheus.js";
 import { ThresholdError, type Threshold } from "./threshold.js";
 import { judge, type Verdict } from "./verdict.js";
 
@@ -115,38 +116,6 @@ export function toPromQL(t: Threshold, rangeSeconds: number, runId: string | und
   throw new ThresholdError(t.text, `${t.aggregation} is not available over Prometheus`);
 }
 
-/** A failure to reach or query Prometheus: the message names the URL and the fix. */
-export class PrometheusError extends Error {
-  override readonly name = "PrometheusError";
-  readonly reason = "prometheus";
-  toJSON(): { name: string; reason: string; message: string } {
-    return { name: this.name, reason: this.reason, message: this.message };
-  }
-}
-
-async function instant(base: string, query: string, atMs: number): Promise<number | undefined> {
-  const url = `${base.replace(/\/$/, "")}/api/v1/query?query=${encodeURIComponent(query)}&time=${(atMs / 1000).toFixed(3)}`;
-  let res: Response;
-  try {
-    res = await fetch(url, { signal: AbortSignal.timeout(15_000) });
-  } catch (err) {
-    const cause = err instanceof Error && err.cause instanceof Error ? err.cause.message : String(err);
-    throw new PrometheusError(
-      `cannot reach Prometheus at ${base}: ${cause} - is it running? pass --prometheus URL`,
-    );
-  }
-  const body = (await res.json().catch(() => undefined)) as
-    { status?: string; error?: string; data?: { result?: { value?: [number, string] }[] } } | undefined;
-  if (body?.status !== "success") {
-    throw new PrometheusError(
-      `Prometheus at ${base} rejected ${query}: ${body?.error ?? `HTTP ${res.status}`}`,
-    );
-  }
-  const raw = body.data?.result?.[0]?.value?.[1];
-  const value = raw === undefined ? undefined : Number(raw);
-  return value === undefined || Number.isNaN(value) ? undefined : value;
-}
-
 /** Evaluates thresholds through PromQL at the end of the run's window: the same verdict shape as in-process. */
 export async function evaluateThroughPrometheus(
   thresholds: readonly Threshold[],
@@ -159,10 +128,10 @@ export async function evaluateThroughPrometheus(
   for (const [i, t] of thresholds.entries()) {
     const q = queries[i];
     if (q === undefined) continue;
-    const value = await instant(prometheusUrl, q.value, window.endMs);
+    const value = await queryInstant(prometheusUrl, q.value, { atMs: window.endMs, timeoutMs: 15_000 });
     const n =
       q.n !== undefined
-        ? ((await instant(prometheusUrl, q.n, window.endMs)) ?? 0)
+        ? ((await queryInstant(prometheusUrl, q.n, { atMs: window.endMs, timeoutMs: 15_000 })) ?? 0)
         : value === undefined
           ? 0
           : 1;

@@ -1,0 +1,139 @@
+import { parseDrill } from "@livekit-swarm/schema";
+import { describe, expect, it } from "vitest";
+import { sampleJournal } from "../journal-fixture.js";
+import { assembleJournal, type FaultRecord, type JournalInput } from "./assemble.js";
+import type { Stop } from "./stop.js";
+
+const ENV = { LIVEKIT_URL: "ws://127.0.0.1:7880", LIVEKIT_API_KEY: "k", LIVEKIT_API_SECRET: "s" };
+const FIXTURE = sampleJournal();
+const [KILL] = FIXTURE.faults;
+if (KILL === undefined) throw new Error("the journal fixture has no fault");
+const at = (iso: string | null): number => Date.parse(iso ?? "");
+const START = at(FIXTURE.start);
+const T0 = at(FIXTURE.t0);
+
+const DRILL = parseDrill(
+  [
+    `name: ${FIXTURE.drill.name}`,
+    "workload: { rooms: 4, subscribers: 2 }",
+    "faults:",
+    `  - { id: ${KILL.id}, type: node.kill }`,
+  ].join("\n"),
+  "kill-busiest-node.yaml",
+  { env: ENV },
+);
+
+/** The fixture's fault as the runner records it while it runs (epoch ms, relative times unknown). */
+function killRecord(): FaultRecord {
+  return {
+    ...KILL,
+    confirmedMs: null,
+    revertedAt: null,
+    revertedMs: null,
+    injectedAtMs: at(KILL.injectedAt),
+    confirmedAtMs: at(KILL.confirmedAt),
+    revertedAtMs: at(KILL.revertedAt),
+    nodes: [{ name: "node2", index: 1, nodeId: "ND_7fQk2" }],
+  };
+}
+
+function input(over: Partial<JournalInput> = {}): JournalInput {
+  return {
+    drill: DRILL,
+    runId: FIXTURE.runId,
+    host: FIXTURE.host,
+    scenarioName: "kill",
+    startedAt: START,
+    endedAt: at(FIXTURE.end),
+    stopped: undefined,
+    problem: null,
+    deployment: FIXTURE.deployment,
+    rooms: ["room-0", "room-1", "room-2", "room-3"],
+    workerPids: [101, 102],
+    serverViewIntervalMs: 1000,
+    observations: {
+      participants: [],
+      events: [],
+      samples: [],
+      serverViews: [],
+      roomNodes: { before: {}, after: {} },
+      windows: {
+        baselineStart: START + 10_000,
+        faultPhaseStart: START + 39_000,
+        observeEnd: T0 + 30_000,
+        afterStart: T0 + 30_000,
+        end: at(FIXTURE.end),
+      },
+    },
+    faultRuns: [killRecord()],
+    rollbacks: FIXTURE.rollbacks,
+    before: FIXTURE.steadyState.before,
+    after: FIXTURE.steadyState.after,
+    artifacts: FIXTURE.artifacts,
+    ...over,
+  };
+}
+
+describe("assembleJournal", () => {
+  it("writes the fixture's run: times, T0, faults relative to T0, rollbacks, steady state", () => {
+    const j = assembleJournal(input());
+    expect(j.schema).toBe(FIXTURE.schema);
+    expect(j.drill.name).toBe(FIXTURE.drill.name);
+    expect([j.runId, j.host, j.toolVersion]).toEqual([FIXTURE.runId, FIXTURE.host, FIXTURE.toolVersion]);
+    expect([j.start, j.end, j.durationMs, j.t0]).toEqual([FIXTURE.start, FIXTURE.end, FIXTURE.durationMs, FIXTURE.t0]);
+    expect(j.faults).toEqual(FIXTURE.faults);
+    expect(j.rollbacks).toEqual(FIXTURE.rollbacks);
+    expect(j.steadyState).toEqual(FIXTURE.steadyState);
+    expect(j.deployment).toEqual(FIXTURE.deployment);
+    expect(j.artifacts).toEqual(FIXTURE.artifacts);
+    expect(j.status).toBe("completed");
+    expect(j.abort).toBeNull();
+    expect(j.workload).toMatchObject({ scenario: "kill", workerPids: [101, 102], serverViewIntervalMs: 1000 });
+  });
+
+  it("is pure: the same input gives the same journal", () => {
+    expect(assembleJournal(input())).toEqual(assembleJournal(input()));
+  });
+
+  it("a failed rollback fails the drill and says the deployment may still carry the fault", () => {
+    const j = assembleJournal(
+      input({
+        rollbacks: [
+          { fault: KILL.id, action: "rollback", at: FIXTURE.end, ok: false, error: "start node2: exit 1" },
+        ],
+      }),
+    );
+    expect(j.status).toBe("failed");
+    expect(j.reason).toContain(
+      "rollback failed, the deployment may still carry the fault: kill-busiest: start node2: exit 1",
+    );
+    expect(j.abort).toBeNull();
+  });
+
+  it("an interrupt after T0 is an abort at its time from T0, also on the timeline", () => {
+    const stopped: Stop = {
+      status: "interrupted",
+      condition: "interrupted",
+      reason: "stopping: rolling back every fault",
+      at: T0 + 5000,
+    };
+    const j = assembleJournal(input({ stopped }));
+    expect(j.status).toBe("interrupted");
+    expect(j.abort).toEqual({ condition: "interrupted", atMs: 5000, detail: stopped.reason });
+    expect(j.timeline).toContainEqual({
+      tMs: 5000,
+      kind: "abort",
+      subject: "drill",
+      detail: "interrupted: stopping: rolling back every fault",
+    });
+  });
+
+  it("a stop before any fault is timed from the fault phase's start; an error is no abort", () => {
+    const stopped: Stop = { status: "failed", condition: "error", reason: "boom", at: START + 40_000 };
+    const j = assembleJournal(input({ stopped, faultRuns: [], rollbacks: [], problem: "boom" }));
+    expect(j.t0).toBeNull();
+    expect(j.status).toBe("failed");
+    expect(j.abort).toBeNull();
+    expect(j.timeline).toContainEqual({ tMs: 1000, kind: "abort", subject: "drill", detail: "error: boom" });
+  });
+});

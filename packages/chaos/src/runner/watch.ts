@@ -1,0 +1,89 @@
+/** What the drill watches besides the swarm's own reports: simulated client faults and the server's view. */
+import type { ServerView } from "../analyze.js";
+import type { InjectedFault } from "../backend.js";
+import type { DrillFault } from "@livekit-swarm/schema";
+import type { RunControl, RunTarget } from "@livekit-swarm/load";
+import { RoomServiceClient } from "livekit-server-sdk";
+import type { DrillRecorder } from "./recorder.js";
+import type { ChosenParticipant } from "./select.js";
+
+/** How often the drill asks the server who is in each room. */
+export const SERVER_VIEW_MS = 1000;
+
+/** client.simulate: the chosen participants run simulateScenario; confirmed by their reports. */
+export function simulate(
+  fault: DrillFault,
+  participants: readonly ChosenParticipant[],
+  control: RunControl | undefined,
+  recorder: DrillRecorder,
+): InjectedFault {
+  const scenario = fault.params.scenario ?? "signal-reconnect";
+  const since = Date.now();
+  if (control === undefined) throw new Error("the swarm is not running");
+  control.simulate(participants, scenario);
+  return {
+    subjects: participants.map((p) => ({ kind: "participant", name: `${p.room}/${p.identity}` })),
+    actions: [
+      `simulateScenario(${scenario}) on ${participants.map((p) => `${p.room}/${p.identity}`).join(", ")}`,
+    ],
+    async confirm(deadlineMs) {
+      for (;;) {
+        const seen = recorder.simulated(since);
+        const key = (p: ChosenParticipant): string => `${p.room}/${p.identity}`;
+        const failed = participants.filter((p) => seen.get(key(p))?.ok === false);
+        if (failed.length > 0) {
+          throw new Error(
+            `simulateScenario(${scenario}) failed for ${failed.map((p) => `${key(p)}: ${seen.get(key(p))?.message ?? "?"}`).join(", ")}`,
+          );
+        }
+        if (participants.every((p) => seen.get(key(p))?.ok === true)) {
+          return `${participants.length} participant(s) ran simulateScenario(${scenario})`;
+        }
+        if (Date.now() > deadlineMs) {
+          throw new Error(
+            `only ${[...seen.keys()].length} of ${participants.length} participants reported simulateScenario(${scenario}) in time`,
+          );
+        }
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    },
+    revert: () => Promise.resolve("nothing to undo (the SDK recovers by itself)"),
+  };
+}
+
+/** Asks the server who is in each room, every second, into `out`. */
+export function startServerViews(target: RunTarget, rooms: readonly string[], out: ServerView[]): NodeJS.Timeout {
+  const client = new RoomServiceClient(target.url.replace(/^ws/, "http"), target.apiKey, target.apiSecret);
+  let busy = false;
+  return setInterval(() => {
+    if (busy) return;
+    busy = true;
+    void Promise.all(
+      rooms.map(async (room) => {
+        try {
+          const list = await Promise.race([
+            client.listParticipants(room),
+            new Promise<never>((_, reject) =>
+              setTimeout(() => {
+                reject(new Error("ListParticipants timed out after 2.5 s"));
+              }, 2500),
+            ),
+          ]);
+          out.push({
+            t: Date.now(),
+            room,
+            participants: list.map((p) => ({ identity: p.identity, sid: p.sid })),
+            error: null,
+          });
+        } catch (err) {
+          const message = err instanceof Error ? err.message : String(err);
+          // a room the server does not know lists nobody: that is an answer, not a failure
+          const empty = /not.?found|does not exist|could not find/i.test(message);
+          out.push({ t: Date.now(), room, participants: empty ? [] : null, error: empty ? null : message });
+        }
+      }),
+    ).finally(() => {
+      busy = false;
+    });
+  }, SERVER_VIEW_MS);
+}
