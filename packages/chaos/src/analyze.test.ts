@@ -5,6 +5,7 @@ import type {
   Role,
   WindowSample,
 } from "@livekit-swarm/schema";
+import { inboundTrack, windowSample } from "@livekit-swarm/test-kit";
 import { describe, expect, it } from "vitest";
 import {
   analyzeDrill,
@@ -803,41 +804,19 @@ describe("analyzeDrill: the server's view", () => {
 });
 
 function inbound(expected: number, lost: number, bytes: number, jitterS?: number): InboundTrackSample {
-  return {
-    key: "ssrc-1",
-    kind: "audio",
-    expected,
-    lost,
-    received: expected - lost,
-    bytes,
-    jitterS,
-    nack: 0,
-    pli: 0,
-    fir: 0,
-    framesDecoded: 0,
-    framesDropped: 0,
-    freezes: 0,
-    freezeS: 0,
-    concealedSamples: 0,
-    totalSamples: 0,
-  };
+  return inboundTrack({ key: "ssrc-1", kind: "audio", expected, lost, bytes, jitterS });
 }
 
 function sample(endMs: number, who: string, tracks: readonly InboundTrackSample[]): WindowSample {
   const { room, identity } = split(who);
-  return {
+  return windowSample({
     t: at(endMs),
     durationMs: 2000,
     room,
     participant: identity,
     role: roleOf(identity),
-    worker: 0,
     inbound: tracks,
-    outbound: [],
-    rttS: undefined,
-    dataSent: 0,
-    dataReceived: 0,
-  };
+  });
 }
 
 describe("analyzeDrill: quality windows", () => {
