@@ -68,7 +68,18 @@ describe("the generated swarm loss alert in a real Prometheus", () => {
       // one run, two phases: long enough for the clean phase plus loss crossing 2% of a 1m rate
       // window (~15 s) plus the alert's 30 s `for:` plus evaluation slack
       const run = startSwarm(
-        ["--rooms", "2", "--subscribers", "2", "--duration", "80s", "--metrics-port", String(port), "-o", out],
+        [
+          "--rooms",
+          "2",
+          "--subscribers",
+          "2",
+          "--duration",
+          "80s",
+          "--metrics-port",
+          String(port),
+          "-o",
+          out,
+        ],
         testbedEnv(tb),
       );
       const swarm = run.child;
