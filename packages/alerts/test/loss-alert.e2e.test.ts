@@ -1,47 +1,16 @@
-import { spawn, type ChildProcess } from "node:child_process";
-import { existsSync, mkdtempSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
+import type { ChildProcess } from "node:child_process";
+import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
 import { PacketLoss, Testbed } from "@livekit-swarm/testbed";
+import { freePort, startSwarm, testbedEnv, waitFor } from "@livekit-swarm/test-kit";
 import { renderRules } from "../src/index.js";
 
 const ALERT = "LiveKitSwarmPacketLossHigh";
 const LOSS_RATIO = "scenario_run_kind:lkswarm_inbound_packets_lost_per_expected:ratio_rate1m";
-const SWARM_CLI = fileURLToPath(new URL("../../swarm/dist/cli.js", import.meta.url));
 const isRoot = process.getuid?.() === 0;
 const skipped = isRoot ? "" : " [SKIPPED: needs root to create network namespaces and nftables rules]";
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const address = server.address();
-  await new Promise((resolve) => server.close(resolve));
-  return typeof address === "object" && address !== null ? address.port : 0;
-}
-
-async function waitFor<T>(
-  probe: () => Promise<T | undefined>,
-  { timeoutMs, debugName }: { timeoutMs: number; debugName: string | (() => string) },
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: string | undefined;
-  for (;;) {
-    try {
-      const value = await probe();
-      if (value !== undefined) return value;
-    } catch (error) {
-      last = error instanceof Error ? error.message : JSON.stringify(error);
-    }
-    if (Date.now() > deadline)
-      throw new Error(
-        `${typeof debugName === "string" ? debugName : debugName()}: not reached within ${timeoutMs} ms${last === undefined ? "" : ` (last error: ${last})`}`,
-      );
-    await new Promise((r) => setTimeout(r, 1000));
-  }
-}
 
 interface PromAlert {
   labels: Record<string, string>;
@@ -80,7 +49,6 @@ describe("the generated swarm loss alert in a real Prometheus", () => {
   it.skipIf(!isRoot)(
     `stays inactive on a clean network, then fires under 10% injected egress loss${skipped}`,
     async () => {
-      if (!existsSync(SWARM_CLI)) throw new Error(`${SWARM_CLI} is missing: run \`npm run build\` first`);
       const rulesDir = mkdtempSync(join(tmpdir(), "alerts-e2e-"));
       const ruleFiles = [...renderRules()].map(([path, content]) => {
         const file = join(rulesDir, path.replaceAll("/", "_"));
@@ -99,10 +67,8 @@ describe("the generated swarm loss alert in a real Prometheus", () => {
       const out = mkdtempSync(join(tmpdir(), "alerts-e2e-swarm-"));
       // one run, two phases: long enough for the clean phase plus loss crossing 2% of a 1m rate
       // window (~15 s) plus the alert's 30 s `for:` plus evaluation slack
-      const swarm = spawn(
-        process.execPath,
+      const run = startSwarm(
         [
-          SWARM_CLI,
           "--rooms",
           "2",
           "--subscribers",
@@ -114,30 +80,23 @@ describe("the generated swarm loss alert in a real Prometheus", () => {
           "-o",
           out,
         ],
-        {
-          env: {
-            ...process.env,
-            LIVEKIT_URL: tb.url,
-            LIVEKIT_API_KEY: tb.apiKey,
-            LIVEKIT_API_SECRET: tb.apiSecret,
-          },
-          stdio: ["ignore", "ignore", "pipe"],
-        },
+        testbedEnv(tb),
       );
+      const swarm = run.child;
       child = swarm;
-      let stderr = "";
-      swarm.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
 
       // control: first the recorded ratio must exist for both kinds, so the rule has data to judge
       // (30 s covers joining and the first scrapes); then 12 s, six 2 s evaluations, with no alert
-      const clean = await waitFor(
+      let clean: { kind: string; value: number }[] = [];
+      await waitFor(
         async () => {
-          const r = await lossRatios(prom);
-          return r.length >= 2 && r.every((x) => Number.isFinite(x.value)) ? r : undefined;
+          clean = await lossRatios(prom);
+          return clean.length >= 2 && clean.every((x) => Number.isFinite(x.value));
         },
         {
           timeoutMs: 30_000,
-          debugName: () => `recorded ${LOSS_RATIO} for audio and video (swarm stderr: ${stderr})`,
+          intervalMs: 1000,
+          debugName: () => `recorded ${LOSS_RATIO} for audio and video (swarm stderr: ${run.stderr})`,
         },
       );
       const controlEnd = Date.now() + 12_000;
@@ -159,14 +118,16 @@ describe("the generated swarm loss alert in a real Prometheus", () => {
       // loss needs ~15 s to lift the 1m ratio past 2%, then 30 s of `for:`; 60 s leaves slack for
       // the 2 s scrape and evaluation cadence
       let seen: unknown = [];
-      const firing = await waitFor(
+      let firing: PromAlert[] = [];
+      await waitFor(
         async () => {
-          const a = await alerts(prom, ALERT);
-          seen = { alerts: a, ratios: await lossRatios(prom) };
-          return a.some((x) => x.state === "firing") ? a : undefined;
+          firing = await alerts(prom, ALERT);
+          seen = { alerts: firing, ratios: await lossRatios(prom) };
+          return firing.some((x) => x.state === "firing");
         },
         {
           timeoutMs: 60_000,
+          intervalMs: 1000,
           debugName: () => `${ALERT} firing after 10% loss (last seen ${JSON.stringify(seen)})`,
         },
       );

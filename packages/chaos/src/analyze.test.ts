@@ -1,10 +1,5 @@
-import type {
-  Expectations,
-  InboundTrackSample,
-  ParticipantEvent,
-  Role,
-  WindowSample,
-} from "@livekit-swarm/schema";
+import type { InboundTrackSample, ParticipantEvent, Role, WindowSample } from "@livekit-swarm/schema";
+import { inboundTrack, windowSample } from "@livekit-swarm/test-kit";
 import { describe, expect, it } from "vitest";
 import {
   analyzeDrill,
@@ -14,22 +9,13 @@ import {
   type ObservedEvent,
   type ServerView,
 } from "./analyze.js";
+import { NO_EXPECTATIONS, untouchedOutcome } from "./journal-fixture.js";
 import type { ParticipantOutcome, RoomOutcome } from "./journal.js";
 import { judgeExpectations } from "./verdict.js";
 
 /** Epoch ms of the first fault's confirmation (T0): every time below is an offset from it. */
 const T0 = 1_000_000;
 const at = (ms: number): number => T0 + ms;
-
-const NO_EXPECTATIONS: Expectations = {
-  detect: null,
-  reconnect: null,
-  mediaResume: null,
-  participantsLost: null,
-  ghosts: null,
-  consistentWithin: null,
-  qualityAfter: null,
-};
 
 const KILL: FaultTiming = { id: "kill-node2", injectedAt: at(-50), confirmedAt: T0, revertedAt: null };
 
@@ -203,24 +189,9 @@ describe("analyzeDrill: a node kill", () => {
   });
 
   it("keeps the same identities in another room apart, and unaffected", () => {
-    expect(outcome(analysis, "room-1/pub-1")).toEqual({
-      identity: "pub-1",
-      room: "room-1",
-      role: "publisher",
-      fault: null,
-      roomNodeBefore: "node1",
-      roomNodeAfter: "node1",
-      affected: false,
-      detectMs: null,
-      reconnectMs: null,
-      path: null,
-      episodes: 0,
-      mediaResumeMs: null,
-      connectedAtEnd: true,
-      lostReason: null,
-      sidBefore: "PA_1pub1",
-      sidAfter: "PA_1pub1",
-    });
+    expect(outcome(analysis, "room-1/pub-1")).toEqual(
+      untouchedOutcome({ identity: "pub-1", room: "room-1", role: "publisher" }, "node1", "PA_1pub1"),
+    );
     expect(outcome(analysis, "room-1/sub-1")).toMatchObject({ affected: false, sidAfter: "PA_1sub1" });
   });
 
@@ -803,41 +774,19 @@ describe("analyzeDrill: the server's view", () => {
 });
 
 function inbound(expected: number, lost: number, bytes: number, jitterS?: number): InboundTrackSample {
-  return {
-    key: "ssrc-1",
-    kind: "audio",
-    expected,
-    lost,
-    received: expected - lost,
-    bytes,
-    jitterS,
-    nack: 0,
-    pli: 0,
-    fir: 0,
-    framesDecoded: 0,
-    framesDropped: 0,
-    freezes: 0,
-    freezeS: 0,
-    concealedSamples: 0,
-    totalSamples: 0,
-  };
+  return inboundTrack({ key: "ssrc-1", kind: "audio", expected, lost, bytes, jitterS });
 }
 
 function sample(endMs: number, who: string, tracks: readonly InboundTrackSample[]): WindowSample {
   const { room, identity } = split(who);
-  return {
+  return windowSample({
     t: at(endMs),
     durationMs: 2000,
     room,
     participant: identity,
     role: roleOf(identity),
-    worker: 0,
     inbound: tracks,
-    outbound: [],
-    rttS: undefined,
-    dataSent: 0,
-    dataReceived: 0,
-  };
+  });
 }
 
 describe("analyzeDrill: quality windows", () => {

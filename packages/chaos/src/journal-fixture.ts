@@ -4,6 +4,7 @@
  * signal relay times out (~8-9 s, as measured in a hand-run node-kill study) and come back by a full
  * reconnect; one subscriber stays stuck reconnecting.
  */
+import type { Expectations } from "@livekit-swarm/schema";
 import { JOURNAL_SCHEMA } from "./journal.js";
 import type { DrillJournal, ParticipantOutcome, TimelineEvent } from "./journal.js";
 
@@ -20,13 +21,25 @@ const ROOM_NODE: Readonly<Record<string, string>> = {
   "room-3": "node1",
 };
 
-function unaffected(room: number, identity: string, role: ParticipantOutcome["role"]): ParticipantOutcome {
-  const node = ROOM_NODE[`room-${String(room)}`] ?? null;
-  const sid = `PA_${identity.replace(/-/g, "")}`;
+/** Every expectation left out, as a drill without `expect:` parses. */
+export const NO_EXPECTATIONS: Expectations = {
+  detect: null,
+  reconnect: null,
+  mediaResume: null,
+  participantsLost: null,
+  ghosts: null,
+  consistentWithin: null,
+  qualityAfter: null,
+};
+
+/** A participant no fault touched: on the same node and session from start to end. */
+export function untouchedOutcome(
+  who: Pick<ParticipantOutcome, "identity" | "room" | "role">,
+  node: string | null,
+  sid: string,
+): ParticipantOutcome {
   return {
-    identity,
-    room: `room-${String(room)}`,
-    role,
+    ...who,
     fault: null,
     roomNodeBefore: node,
     roomNodeAfter: node,
@@ -41,6 +54,15 @@ function unaffected(room: number, identity: string, role: ParticipantOutcome["ro
     sidBefore: sid,
     sidAfter: sid,
   };
+}
+
+function unaffected(room: number, identity: string, role: ParticipantOutcome["role"]): ParticipantOutcome {
+  const node = ROOM_NODE[`room-${String(room)}`] ?? null;
+  return untouchedOutcome(
+    { identity, room: `room-${String(room)}`, role },
+    node,
+    `PA_${identity.replace(/-/g, "")}`,
+  );
 }
 
 function roomMembers(room: number): ParticipantOutcome[] {

@@ -10,36 +10,13 @@ import type {
   RoomOutcome,
   TrackOutcome,
 } from "./journal.js";
+import { NO_EXPECTATIONS, untouchedOutcome } from "./journal-fixture.js";
 import { decideVerdict, judgeExpectations, probeSteadyState, type VerdictInput } from "./verdict.js";
-
-const NO_EXPECTATIONS: Expectations = {
-  detect: null,
-  reconnect: null,
-  mediaResume: null,
-  participantsLost: null,
-  ghosts: null,
-  consistentWithin: null,
-  qualityAfter: null,
-};
 
 function participant(n: number, over: Partial<ParticipantOutcome> = {}): ParticipantOutcome {
   return {
-    identity: `sub-${n}`,
-    room: "room-0",
-    role: "subscriber",
-    fault: null,
-    roomNodeBefore: "node2",
+    ...untouchedOutcome({ identity: `sub-${n}`, room: "room-0", role: "subscriber" }, "node2", `PA_${n}`),
     roomNodeAfter: "node1",
-    affected: false,
-    detectMs: null,
-    reconnectMs: null,
-    path: null,
-    episodes: 0,
-    mediaResumeMs: null,
-    connectedAtEnd: true,
-    lostReason: null,
-    sidBefore: `PA_${n}`,
-    sidAfter: `PA_${n}`,
     ...over,
   };
 }

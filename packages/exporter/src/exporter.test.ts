@@ -1,12 +1,12 @@
 import {
   swarmMetrics,
   type EventContext,
-  type InboundTrackSample,
   type OutboundTrackSample,
   type ParticipantEvent,
   type Role,
   type WindowSample,
 } from "@livekit-swarm/schema";
+import { inboundTrack, windowSample } from "@livekit-swarm/test-kit";
 import { describe, expect, it } from "vitest";
 import { SwarmExporter } from "./exporter.js";
 
@@ -30,25 +30,7 @@ function event(exporter: SwarmExporter, who: Who, atMs: number, e: ParticipantEv
   exporter.onEvent(context, e);
 }
 
-function inbound(track: Partial<InboundTrackSample> & Pick<InboundTrackSample, "key" | "kind">) {
-  return {
-    expected: 0,
-    lost: 0,
-    received: 0,
-    bytes: 0,
-    jitterS: undefined,
-    nack: 0,
-    pli: 0,
-    fir: 0,
-    framesDecoded: 0,
-    framesDropped: 0,
-    freezes: 0,
-    freezeS: 0,
-    concealedSamples: 0,
-    totalSamples: 0,
-    ...track,
-  } satisfies InboundTrackSample;
-}
+const inbound = inboundTrack;
 
 function outbound(track: Partial<OutboundTrackSample> & Pick<OutboundTrackSample, "kind">) {
   return {
@@ -63,17 +45,7 @@ function outbound(track: Partial<OutboundTrackSample> & Pick<OutboundTrackSample
 }
 
 function sample(who: Who, atMs: number, fields: Partial<WindowSample>): WindowSample {
-  return {
-    ...who,
-    t: T0 + atMs,
-    durationMs: 5000,
-    inbound: [],
-    outbound: [],
-    rttS: undefined,
-    dataSent: 0,
-    dataReceived: 0,
-    ...fields,
-  };
+  return windowSample({ ...who, t: T0 + atMs, ...fields });
 }
 
 type Step = { readonly atMs: number; readonly who: Who } & (

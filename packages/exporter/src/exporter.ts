@@ -6,6 +6,7 @@ import type {
   RunObserver,
   WindowSample,
 } from "@livekit-swarm/schema";
+import { connectionStates, type ConnectionState } from "@livekit-swarm/stats";
 import { Pushgateway, Registry } from "prom-client";
 import {
   CatalogGauge,
@@ -17,7 +18,7 @@ import {
 } from "./catalog-metrics.js";
 import { ExporterError, describeError } from "./errors.js";
 import { FreeTextLabel } from "./label-values.js";
-import { Roster, connectionStates, type ConnectionState, type QualityTime } from "./roster.js";
+import { QualityRoster, type QualityTime } from "./roster.js";
 import { serveMetrics, type MetricsServer, type ServeOptions } from "./serve.js";
 import { inboundCounts, outboundCounts, totalsByKind } from "./window-totals.js";
 
@@ -100,7 +101,7 @@ export class SwarmExporter implements RunObserver {
   /** Metrics whose every label an event or sample supplies: created at 0 when a subject first shows up. */
   private readonly createdEarly: readonly (CatalogCounter | CatalogHistogram)[];
   private readonly subjectsSeen = new Set<string>();
-  private readonly roster = new Roster();
+  private readonly roster = new QualityRoster();
   /** Participants per state, per lkswarm_participants series group (its labels without `state`). */
   private readonly stateCounts = new Map<string, Record<ConnectionState, number>>();
   private readonly joinFailureReasons = new FreeTextLabel();

@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type Server } from "node:http";
 import { afterEach, describe, expect, it } from "vitest";
 import { ExporterError } from "./errors.js";
-import { SwarmExporter } from "./exporter.js";
+import { exporterWithAJoin } from "./exporter-fixture.js";
 
 interface Received {
   readonly method: string | undefined;
@@ -43,15 +43,6 @@ class FakeGateway {
     for await (const chunk of req) body += String(chunk);
     this.received.push({ method: req.method, path: req.url, body });
   }
-}
-
-function exporterWithAJoin(): SwarmExporter {
-  const exporter = new SwarmExporter({ scenario: "smoke", runId: "run-42" });
-  exporter.onEvent(
-    { t: 1000, room: "room-a", participant: "sub-1", role: "subscriber", worker: 0 },
-    { type: "joined", joinS: 0.3 },
-  );
-  return exporter;
 }
 
 async function failureOf(promise: Promise<unknown>): Promise<ExporterError> {

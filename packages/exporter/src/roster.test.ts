@@ -1,9 +1,9 @@
 import { describe, expect, it } from "vitest";
-import { Roster } from "./roster.js";
+import { QualityRoster } from "./roster.js";
 
-describe("Roster", () => {
+describe("QualityRoster", () => {
   it("hands out quality time as the participant's clock moves, and stops at departure", () => {
-    const roster = new Roster();
+    const roster = new QualityRoster();
     roster.move("r", "p", "connected", 0);
     expect(roster.changeQuality("r", "p", "good", 1000)).toBeUndefined();
     expect(roster.advance("r", "p", 6000)).toEqual({ quality: "good", seconds: 5 });
@@ -18,7 +18,7 @@ describe("Roster", () => {
   });
 
   it("never hands out negative time when a timestamp arrives late", () => {
-    const roster = new Roster();
+    const roster = new QualityRoster();
     roster.changeQuality("r", "p", "good", 5000);
     expect(roster.advance("r", "p", 4000)).toBeUndefined();
     expect(roster.changeQuality("r", "p", "poor", 4500)).toBeUndefined();
@@ -27,7 +27,7 @@ describe("Roster", () => {
   });
 
   it("keeps participants apart", () => {
-    const roster = new Roster();
+    const roster = new QualityRoster();
     roster.changeQuality("r", "a", "good", 0);
     roster.changeQuality("r", "b", "poor", 0);
     expect(roster.advance("r", "a", 3000)).toEqual({ quality: "good", seconds: 3 });

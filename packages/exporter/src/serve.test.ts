@@ -1,17 +1,9 @@
 import { createServer, type Server } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
 import { ExporterError } from "./errors.js";
-import { SwarmExporter } from "./exporter.js";
+import { exporterWithAJoin } from "./exporter-fixture.js";
+import type { SwarmExporter } from "./exporter.js";
 import type { MetricsServer } from "./serve.js";
-
-function exporterWithAJoin(): SwarmExporter {
-  const exporter = new SwarmExporter({ scenario: "smoke", runId: "run-42" });
-  exporter.onEvent(
-    { t: 1000, room: "room-a", participant: "sub-1", role: "subscriber", worker: 0 },
-    { type: "joined", joinS: 0.3 },
-  );
-  return exporter;
-}
 
 function listen(server: Server, port: number): Promise<number> {
   return new Promise((resolve, reject) => {

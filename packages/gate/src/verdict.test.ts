@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { InboundTrackSample, WindowSample } from "@livekit-swarm/schema";
+import { inboundTrack, windowSample } from "@livekit-swarm/test-kit";
 import { Measurements } from "./measurements.js";
 import { githubAnnotations, junitXml, markdownSummary } from "./outputs.js";
 import { parseThreshold } from "./threshold.js";
@@ -11,38 +12,10 @@ const track = (
   expected: number,
   lost: number,
   jitterS = 0.005,
-): InboundTrackSample => ({
-  key,
-  kind,
-  expected,
-  lost,
-  received: expected - lost,
-  bytes: 1000,
-  jitterS,
-  nack: 0,
-  pli: 0,
-  fir: 0,
-  framesDecoded: 0,
-  framesDropped: 0,
-  freezes: 0,
-  freezeS: 0,
-  concealedSamples: 0,
-  totalSamples: 0,
-});
+): InboundTrackSample => inboundTrack({ key, kind, expected, lost, bytes: 1000, jitterS });
 
-const sample = (participant: string, t: number, inbound: InboundTrackSample[]): WindowSample => ({
-  t,
-  durationMs: 5000,
-  room: "r",
-  participant,
-  role: "subscriber",
-  worker: 0,
-  inbound,
-  outbound: [],
-  rttS: 0.01,
-  dataSent: 0,
-  dataReceived: 0,
-});
+const sample = (participant: string, t: number, inbound: InboundTrackSample[]): WindowSample =>
+  windowSample({ t, room: "r", participant, inbound, rttS: 0.01 });
 
 function run(): Measurements {
   const m = new Measurements();

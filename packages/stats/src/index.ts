@@ -26,3 +26,6 @@ export {
   percentiles,
   summarize,
 } from "./statistics.js";
+
+export type { ConnectionState, RosterEntry } from "./roster.js";
+export { Roster, connectionStates, isGone, isPresent } from "./roster.js";

@@ -1,4 +1,5 @@
 export { Testbed, down, listTestbeds, waitFor, balancerServerStates, startNodeProcess } from "./testbed.js";
+export type { WaitOptions } from "./testbed.js";
 export type { TestbedOptions, TestbedStatus, NodeView, DownReport } from "./testbed.js";
 export { TestbedError } from "./errors.js";
 export { findBinary, LIVEKIT_SERVER_VERSION, TOOLS_BIN } from "./binaries.js";

@@ -684,17 +684,22 @@ export async function balancerServerStates(statsPort: number): Promise<{ name: s
     .map((cols) => ({ name: cols[1] ?? "", status: cols[17] ?? "" }));
 }
 
-interface WaitOptions {
+export interface WaitOptions {
   readonly timeoutMs: number;
-  readonly debugName: string;
+  /** What is awaited, for the timeout's message; a function is read when the wait fails, so it can tell what was last seen. */
+  readonly debugName: string | (() => string);
+  /** Between attempts; 100 ms unless each attempt is costly (a Prometheus query, a scrape). */
+  readonly intervalMs?: number;
   /** When this resolves, the process we wait on has exited: fail at once with its log's tail. */
-  readonly exited?: Promise<number | string>;
+  readonly exited?: Promise<number | string | null>;
   readonly logFile?: string;
 }
 
-/** Polls `condition` every 100 ms until it returns true; a thrown error counts as "not yet". */
+/** Polls `condition` until it returns true; a thrown error counts as "not yet". */
 export async function waitFor(condition: () => Promise<boolean>, options: WaitOptions): Promise<void> {
-  let exitCode: number | string | undefined;
+  const debugName = (): string =>
+    typeof options.debugName === "string" ? options.debugName : options.debugName();
+  let exitCode: number | string | null | undefined;
   void options.exited?.then((code) => {
     exitCode = code;
   });
@@ -705,7 +710,7 @@ export async function waitFor(condition: () => Promise<boolean>, options: WaitOp
       const tail = options.logFile !== undefined ? tailLines(options.logFile, 15) : [];
       throw new TestbedError(
         "server-exited",
-        `${options.debugName}: the process exited (${String(exitCode)}) while starting; its last log lines follow${options.logFile !== undefined ? ` (${options.logFile})` : ""}`,
+        `${debugName()}: the process exited (${String(exitCode)}) while starting; its last log lines follow${options.logFile !== undefined ? ` (${options.logFile})` : ""}`,
         tail,
       );
     }
@@ -718,11 +723,11 @@ export async function waitFor(condition: () => Promise<boolean>, options: WaitOp
       const tail = options.logFile !== undefined ? tailLines(options.logFile, 15) : [];
       throw new TestbedError(
         "not-ready",
-        `${options.debugName} not ready after ${options.timeoutMs} ms${lastError !== "" ? ` (last error: ${lastError})` : ""}`,
+        `${debugName()} not ready after ${options.timeoutMs} ms${lastError !== "" ? ` (last error: ${lastError})` : ""}`,
         tail,
       );
     }
-    await sleep(100);
+    await sleep(options.intervalMs ?? 100);
   }
 }
 

@@ -1,9 +1,7 @@
-import { lossRatioOfSums } from "@livekit-swarm/stats";
+import { Roster, lossRatioOfSums } from "@livekit-swarm/stats";
 import type { EventContext, ParticipantEvent, RunObserver, WindowSample } from "@livekit-swarm/schema";
 import type { ObservedEvent } from "../analyze.js";
 import type { ParticipantPlan } from "@livekit-swarm/load";
-
-type Lifecycle = "none" | "connected" | "reconnecting" | "gone";
 
 /**
  * Keeps everything the swarm reports during a drill (for the analysis afterwards) and the live
@@ -12,7 +10,7 @@ type Lifecycle = "none" | "connected" | "reconnecting" | "gone";
 export class DrillRecorder implements RunObserver {
   readonly events: ObservedEvent[] = [];
   readonly samples: WindowSample[] = [];
-  private readonly life = new Map<string, Lifecycle>();
+  private readonly roster = new Roster();
   private readonly flowing = new Map<string, Map<string, boolean>>();
   private readonly expectedTracks: number;
 
@@ -36,13 +34,13 @@ export class DrillRecorder implements RunObserver {
     switch (event.type) {
       case "joined":
       case "reconnected":
-        this.life.set(id, "connected");
+        this.roster.move(context.room, context.participant, "connected");
         break;
       case "reconnecting":
-        this.life.set(id, "reconnecting");
+        this.roster.move(context.room, context.participant, "reconnecting");
         break;
       case "disconnected":
-        this.life.set(id, "gone");
+        this.roster.move(context.room, context.participant, "disconnected");
         this.flowing.delete(id);
         break;
       case "media": {
@@ -65,23 +63,19 @@ export class DrillRecorder implements RunObserver {
   }
 
   connected(): number {
-    let n = 0;
-    for (const state of this.life.values()) if (state === "connected") n++;
-    return n;
+    return this.roster.count((state) => state === "connected");
   }
 
   /** Participants that joined once and are now reconnecting or gone. */
   down(): number {
-    let n = 0;
-    for (const state of this.life.values()) if (state === "reconnecting" || state === "gone") n++;
-    return n;
+    return this.roster.count((state) => state !== "connected");
   }
 
   /** Connected participants of each room. */
   connectedByRoom(): Map<string, string[]> {
     const rooms = new Map<string, string[]>();
     for (const p of this.participants) {
-      if (this.life.get(`${p.room}/${p.identity}`) !== "connected") continue;
+      if (this.roster.stateOf(p.room, p.identity) !== "connected") continue;
       rooms.set(p.room, [...(rooms.get(p.room) ?? []), p.identity]);
     }
     return rooms;
@@ -90,9 +84,8 @@ export class DrillRecorder implements RunObserver {
   tracks(): { expected: number; flowing: number } {
     let flowing = 0;
     for (const p of this.participants) {
-      const id = `${p.room}/${p.identity}`;
-      if (this.life.get(id) !== "connected") continue;
-      const tracks = this.flowing.get(id);
+      if (this.roster.stateOf(p.room, p.identity) !== "connected") continue;
+      const tracks = this.flowing.get(`${p.room}/${p.identity}`);
       if (tracks === undefined) continue;
       let mine = 0;
       for (const f of tracks.values()) if (f) mine++;

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { Measurements } from "@livekit-swarm/gate";
 import type { ParticipantEvent } from "@livekit-swarm/schema";
+import { inboundTrack, windowSample } from "@livekit-swarm/test-kit";
 import { RunAggregator } from "./aggregate.js";
 import type { InboundTrackSample, ParticipantPlan, WindowSample } from "./messages.js";
 
@@ -17,38 +18,11 @@ const plan = (identity: string, role: "publisher" | "subscriber" = "subscriber")
   joinAtMs: 0,
 });
 
-const audio = (expected: number, lost: number, jitterS = 0.002): InboundTrackSample => ({
-  key: "a1",
-  kind: "audio",
-  expected,
-  lost,
-  received: expected - lost,
-  bytes: 1000,
-  jitterS,
-  nack: 0,
-  pli: 0,
-  fir: 0,
-  framesDecoded: 0,
-  framesDropped: 0,
-  freezes: 0,
-  freezeS: 0,
-  concealedSamples: 0,
-  totalSamples: 48_000,
-});
+const audio = (expected: number, lost: number, jitterS = 0.002): InboundTrackSample =>
+  inboundTrack({ key: "a1", kind: "audio", expected, lost, bytes: 1000, jitterS, totalSamples: 48_000 });
 
-const sample = (participant: string, t: number, inbound: InboundTrackSample[]): WindowSample => ({
-  t,
-  durationMs: 5000,
-  room: "r1",
-  participant,
-  role: "subscriber",
-  worker: 0,
-  inbound,
-  outbound: [],
-  rttS: 0.01,
-  dataSent: 0,
-  dataReceived: 0,
-});
+const sample = (participant: string, t: number, inbound: InboundTrackSample[]): WindowSample =>
+  windowSample({ t, room: "r1", participant, inbound, rttS: 0.01 });
 
 /** Feeds the aggregator and the shared measurements together, as the orchestrator does. */
 function aggregator(plans: ParticipantPlan[]): {

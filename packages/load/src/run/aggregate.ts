@@ -1,5 +1,5 @@
 import type { Measurements } from "@livekit-swarm/gate";
-import { lossRatioOfSums, percentiles, type Population } from "@livekit-swarm/stats";
+import { Roster, isPresent, lossRatioOfSums, percentiles, type Population } from "@livekit-swarm/stats";
 import type { Kind, ParticipantEvent, ParticipantPlan, Role, WindowSample } from "./messages.js";
 
 /** One figure of the summary: a catalog metric's distribution over a stated population. */
@@ -23,9 +23,6 @@ interface ParticipantState {
   joinS?: number;
   joinFailure?: string;
   disconnected?: string;
-  connected: boolean;
-  reconnects: number;
-  reconnecting: boolean;
   lossByKind: Record<Kind, { lost: number; expected: number }>;
   bytesIn: number;
   bytesOut: number;
@@ -88,6 +85,7 @@ const zeroKinds = (): Record<Kind, number> => ({ audio: 0, video: 0 });
 /** Folds worker events and samples into what the run reports; raw samples go to samples.jsonl. */
 export class RunAggregator {
   private readonly participants = new Map<string, ParticipantState>();
+  private readonly roster = new Roster();
   private readonly timeline = new Map<number, TimelineBucket>();
   private readonly counters: Record<string, number> = {};
   private readonly quality: Record<string, number> = {};
@@ -101,9 +99,6 @@ export class RunAggregator {
     for (const plan of plans) {
       this.participants.set(key(plan.room, plan.identity), {
         plan,
-        connected: false,
-        reconnects: 0,
-        reconnecting: false,
         lossByKind: { audio: { lost: 0, expected: 0 }, video: { lost: 0, expected: 0 } },
         bytesIn: 0,
         bytesOut: 0,
@@ -119,11 +114,11 @@ export class RunAggregator {
     switch (event.type) {
       case "joined":
         p.joinS = event.joinS;
-        p.connected = true;
+        this.roster.move(room, identity, "connected");
         break;
       case "join-failed":
         p.joinFailure ??= event.reason;
-        p.connected = false;
+        this.roster.move(room, identity, "failed");
         break;
       case "first-packet":
         p.tracksWithPackets[event.kind]++;
@@ -132,16 +127,14 @@ export class RunAggregator {
         p.tracksWithFrames++;
         break;
       case "reconnecting":
-        // entries into Reconnecting, once per episode, as the catalog counts reconnects
-        if (!p.reconnecting) p.reconnects++;
-        p.reconnecting = true;
+        this.roster.move(room, identity, "reconnecting");
         break;
       case "reconnected":
-        p.reconnecting = false;
+        this.roster.move(room, identity, "connected");
         break;
       case "disconnected":
         p.disconnected = event.reason;
-        p.connected = false;
+        this.roster.move(room, identity, "disconnected");
         break;
       case "quality":
         this.quality[event.quality] = (this.quality[event.quality] ?? 0) + 1;
@@ -203,18 +196,16 @@ export class RunAggregator {
   } {
     let joined = 0;
     let failed = 0;
-    let connected = 0;
     for (const p of this.participants.values()) {
       if (p.joinS !== undefined) joined++;
       if (p.joinFailure !== undefined) failed++;
-      if (p.connected) connected++;
     }
     const recent = [...this.timeline.values()].sort((a, b) => b.t - a.t)[1] ?? [...this.timeline.values()][0];
     const lossRatios = [...this.participants.values()].map((p) => ratioOf(sumKinds(p.lossByKind)));
     return {
       joined,
       failed,
-      connected,
+      connected: this.roster.count(isPresent),
       lossP95: percentiles(lossRatios, [95], "participants")[0]?.value,
       jitterP95S: recent !== undefined ? percentiles(recent.jitter, [95], "windows")[0]?.value : undefined,
       bitrateInBps: recent !== undefined ? (recent.bytesIn * 8 * 1000) / this.bucketMs : 0,
@@ -276,10 +267,10 @@ export class RunAggregator {
       participants: {
         planned: all.length,
         joined: joined.length,
-        connectedAtEnd: all.filter((p) => p.connected).length,
+        connectedAtEnd: this.roster.count(isPresent),
         joinFailures,
         disconnects,
-        reconnects: all.reduce((a, p) => a + p.reconnects, 0),
+        reconnects: [...this.roster.entries()].reduce((a, p) => a + p.reconnects, 0),
       },
       tracks: { expected, receiving, decodingVideo },
       loss,

@@ -1,0 +1,46 @@
+import type { InboundTrackSample, WindowSample } from "@livekit-swarm/schema";
+
+/**
+ * One inbound track's window, every counter zero unless given; `received` follows from `expected`
+ * and `lost`, as a real window's would. Tests name only the figures they are about.
+ */
+export function inboundTrack(
+  track: Partial<InboundTrackSample> & Pick<InboundTrackSample, "key" | "kind">,
+): InboundTrackSample {
+  const expected = track.expected ?? 0;
+  const lost = track.lost ?? 0;
+  return {
+    expected,
+    lost,
+    received: expected - lost,
+    bytes: 0,
+    jitterS: undefined,
+    nack: 0,
+    pli: 0,
+    fir: 0,
+    framesDecoded: 0,
+    framesDropped: 0,
+    freezes: 0,
+    freezeS: 0,
+    concealedSamples: 0,
+    totalSamples: 0,
+    ...track,
+  };
+}
+
+/** One participant's sampling window: a subscriber on worker 0 that received and sent nothing, unless given. */
+export function windowSample(
+  window: Partial<WindowSample> & Pick<WindowSample, "t" | "room" | "participant">,
+): WindowSample {
+  return {
+    durationMs: 5000,
+    role: "subscriber",
+    worker: 0,
+    inbound: [],
+    outbound: [],
+    rttS: undefined,
+    dataSent: 0,
+    dataReceived: 0,
+    ...window,
+  };
+}
