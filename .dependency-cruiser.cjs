@@ -28,7 +28,7 @@ module.exports = {
     arrows("alerts", ["schema"], "alerts are generated from the catalog alone (schema), so an alert can only query a catalogued metric"),
     arrows("dashboards", ["schema"], "dashboards are generated from the catalog alone (schema), so a panel can only query a catalogued metric"),
     arrows("bench", ["load", "testbed", "stats", "schema"], "bench measures the load engine's cost on a local testbed; it uses load, testbed, stats and schema, never the CLI"),
-    arrows("test-kit", ["testbed"], "test-kit holds end-to-end helpers over testbed processes; it uses testbed only"),
+    arrows("test-kit", ["testbed", "schema"], "test-kit holds end-to-end helpers over testbed processes and sample fixtures; it uses testbed and schema only"),
     arrows("cli", ["schema", "stats", "testbed", "gate", "exporter", "load", "chaos", "alerts", "dashboards", "bench"], "cli is the top: it parses, calls a library, renders and exits; it may use every package except test-kit, which is for tests"),
     {
       name: "test-kit-only-in-tests",

@@ -10,7 +10,7 @@ import { dashboards } from "../src/index.js";
 import { catalogEntry, panelsOf } from "../src/lint.js";
 import { metricNames } from "../src/promql.js";
 
-const CLI = fileURLToPath(new URL("../../swarm/dist/cli.js", import.meta.url));
+const CLI = fileURLToPath(new URL("../../cli/dist/cli.js", import.meta.url));
 const SCRAPE_SECONDS = 2;
 
 /**

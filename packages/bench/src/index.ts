@@ -1,0 +1,1 @@
+export { keptUp } from "./kept-up.js";
