@@ -26,6 +26,25 @@ describe("parseThreshold: valid expressions", () => {
     expect(parseThreshold(text).value).toBeCloseTo(value, 12);
   });
 
+  it.each([
+    ["lkswarm_join_duration_seconds p99 < 2 s", 2],
+    ["lkswarm_inbound_jitter_seconds p95 over windows <= 30 ms", 0.03],
+    ["lkswarm_inbound_loss_ratio p95 < 2 %", 0.02],
+    ["lkswarm_join_duration_seconds p99 < 2 s severity=warn", 2],
+  ])("a unit may follow its number after a space: %s", (text, value) => {
+    expect(parseThreshold(text).value).toBeCloseTo(value, 12);
+  });
+
+  it("keeps options after a spaced unit", () => {
+    expect(
+      parseThreshold("lkswarm_join_duration_seconds p99 < 2 s severity=warn min_samples=3"),
+    ).toMatchObject({
+      value: 2,
+      severity: "warn",
+      minSamples: 3,
+    });
+  });
+
   it("defaults the population from the catalog's own threshold for the metric", () => {
     expect(parseThreshold("lkswarm_inbound_loss_ratio p95 < 2%").population).toBe("participants");
     expect(parseThreshold("lkswarm_inbound_jitter_seconds p95 < 30ms").population).toBe("windows");
@@ -116,5 +135,17 @@ describe("parseThreshold: malformed expressions point at the text and the fix", 
     const message = (caught as ThresholdError).message;
     expect(message.startsWith(`threshold "${text.trim()}": `)).toBe(true);
     expect(message).toContain(expected);
+  });
+});
+
+describe("parseThreshold: negative limits", () => {
+  it.each([
+    "lkswarm_join_duration_seconds p95 < -2s",
+    "lkswarm_join_duration_seconds p95 < -2 s",
+    "lkswarm_inbound_loss_ratio p95 < -1%",
+    "lkswarm_join_failures_total count > -1",
+  ])("%s is refused, naming the metric and the fix", (text) => {
+    expect(() => parseThreshold(text)).toThrow(ThresholdError);
+    expect(() => parseThreshold(text)).toThrow(/is never negative; write a limit of 0 or more/);
   });
 });

@@ -110,13 +110,14 @@ export function parseThreshold(text: string, options: { allowServerMetrics?: boo
     population = defaultPopulation(metric);
   }
 
-  // the comparison may be written with or without spaces: "< 2%", "<2%"
+  // the comparison may be written with or without spaces: "< 2%", "<2%", "< 2 s"
   const rest = words.join(" ");
-  const cmp = /^(<=|>=|==|!=|<|>)\s*(\S+)(.*)$/.exec(rest);
+  const cmp =
+    /^(<=|>=|==|!=|<|>)\s*(\S+?(?:\s+(?:%|[µu]s|ms|s|m|h|[kM]?B\/s|[kM]?bps)(?=\s|$))?)(\s.*)?$/.exec(rest);
   if (cmp === null)
     return fail(`expected a comparison (${OPS.join(" ")}) and a value after "${aggregation}"; ${grammar()}`);
   const op = cmp[1] as Op;
-  const value = parseValue(cmp[2] ?? "", metric, aggregation, fail);
+  const value = parseValue((cmp[2] ?? "").replace(/\s+/, ""), metric, aggregation, fail);
 
   let severity: Severity = "fail";
   let minSamples = 1;
@@ -232,6 +233,9 @@ function parseValue(
   const m = /^(-?\d+(?:\.\d+)?)([A-Za-zµ%/]*)$/.exec(token);
   if (m === null) return fail(`value "${token}": expected a number with an optional unit (2%, 30ms, 1.5s)`);
   const n = Number(m[1]);
+  // Every catalogued figure (times, ratios, counts, bytes) is zero or more, so a negative limit
+  // would make a threshold that always passes or always fails whatever the run did.
+  if (n < 0) return fail(`value "${token}": ${metric.name} is never negative; write a limit of 0 or more`);
   const unit = m[2] ?? "";
   if (unit === "") return n;
   if (aggregation === "count") return fail(`count is a number of events: write ${n}, not ${token}`);
