@@ -7,6 +7,6 @@ export type { Verdict, ThresholdResult, ThresholdStatus } from "./verdict.js";
 export { junitXml, markdownSummary, githubAnnotations } from "./outputs.js";
 export { judge } from "./verdict.js";
 export { toPromQL, evaluateThroughPrometheus } from "./promql.js";
-export { queryInstant, PrometheusError } from "./prometheus.js";
+export { queryInstant, prometheusUrl, PrometheusError } from "./prometheus.js";
 export type { InstantQueryOptions } from "./prometheus.js";
 export type { PromQuery, RunWindow } from "./promql.js";
