@@ -2,6 +2,7 @@ import {
   catalog,
   metricByName,
   parseDuration,
+  quoted,
   suggestMetric,
   type MetricDefinition,
   type MetricThreshold,
@@ -45,7 +46,7 @@ export class ThresholdError extends Error {
     readonly text: string,
     problem: string,
   ) {
-    super(`threshold "${text}": ${problem}`);
+    super(`threshold ${quoted(text)}: ${problem}`);
   }
   toJSON(): { name: string; reason: string; text: string; message: string } {
     return { name: this.name, reason: this.reason, text: this.text, message: this.message };

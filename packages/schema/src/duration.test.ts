@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { DurationError, formatDuration, parseDuration } from "./duration.js";
+import { DurationError, describeValue, formatDuration, parseDuration, quoted } from "./duration.js";
 
 describe("parseDuration", () => {
   it.each<[string | number, number]>([
@@ -62,5 +62,29 @@ describe("formatDuration", () => {
   ])("%i ms is %s", (ms, text) => {
     expect(formatDuration(ms)).toBe(text);
     expect(parseDuration(text)).toBe(ms);
+  });
+});
+
+describe("quoted: a user's value in an error message", () => {
+  it("quotes short text as written", () => {
+    expect(quoted("5 rooms")).toBe('"5 rooms"');
+  });
+
+  it("cuts long text and says how much was left out", () => {
+    const text = quoted("x".repeat(10_000));
+    expect(text).toBe(`"${"x".repeat(60)}"... (9940 more characters)`);
+  });
+
+  it("calls binary data binary instead of echoing it", () => {
+    const bytes = Buffer.from(Array.from({ length: 4096 }, (_, i) => (i * 7919) % 256)).toString("utf8");
+    expect(quoted(bytes)).toMatch(/^binary data \(\d+ characters\)$/);
+  });
+
+  it("escapes a control character in otherwise readable text", () => {
+    expect(quoted("ro\u0007oms")).toBe('"ro\\u0007oms"');
+  });
+
+  it("describeValue uses it for strings", () => {
+    expect(describeValue("y".repeat(100))).toContain("(40 more characters)");
   });
 });

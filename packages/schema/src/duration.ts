@@ -6,11 +6,32 @@ const PLAIN_NUMBER = /^\d+(?:\.\d+)?$/;
 
 export const DURATION_EXPECTED = "expected a duration like 30s, 5m or 1h30m (units h, m, s, ms)";
 
-/** Shows a value the way the user wrote it: strings quoted, lists and mappings named. */
+/** How much of a user's value an error message repeats: enough to recognise it, never a whole file. */
+const ECHO_CHARACTERS = 60;
+
+/**
+ * A user's text quoted for an error message: control characters escaped, cut after
+ * {@link ECHO_CHARACTERS} characters with the count of the rest, and called binary when it is not
+ * text at all, so a wrong file or a pasted blob gives one readable line.
+ */
+export function quoted(text: string, max = ECHO_CHARACTERS): string {
+  const sample = text.slice(0, 512);
+  let unreadable = 0;
+  for (const ch of sample) {
+    const code = ch.codePointAt(0) ?? 0;
+    if (ch === "\ufffd" || (code < 0x20 && ch !== "\n" && ch !== "\r" && ch !== "\t")) unreadable += 1;
+  }
+  if (sample.length >= 32 && unreadable / sample.length > 0.1) return `binary data (${text.length} characters)`;
+  const chars = Array.from(text);
+  if (chars.length <= max) return JSON.stringify(text);
+  return `${JSON.stringify(chars.slice(0, max).join(""))}... (${chars.length - max} more characters)`;
+}
+
+/** Shows a value the way the user wrote it: strings quoted (and cut), lists and mappings named. */
 export function describeValue(value: unknown): string {
   if (value === undefined) return "nothing";
   if (value === null) return "null";
-  if (typeof value === "string") return JSON.stringify(value);
+  if (typeof value === "string") return quoted(value);
   if (Array.isArray(value)) return "a list";
   if (typeof value === "object") return "a mapping";
   if (typeof value === "number" || typeof value === "boolean" || typeof value === "bigint") {

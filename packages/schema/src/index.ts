@@ -37,7 +37,7 @@ export {
   validateCatalog,
 } from "./catalog.js";
 export type { Milliseconds } from "./duration.js";
-export { DurationError, describeValue, formatDuration, parseDuration } from "./duration.js";
+export { DurationError, describeValue, formatDuration, parseDuration, quoted } from "./duration.js";
 export type {
   AudioSpec,
   DataSpec,
