@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import { ExitCode } from "./exit-codes.js";
+import { ExitCode } from "@livekit-swarm/schema";
 
 interface Command {
   readonly summary: string;

@@ -1,4 +1,4 @@
-import { ExitCode } from "../../exit-codes.js";
+import { ExitCode } from "@livekit-swarm/schema";
 import { helpText, parseOptions, type CommandSpec } from "../../options.js";
 import { execute, SPEC as RUN_SPEC } from "../run/index.js";
 

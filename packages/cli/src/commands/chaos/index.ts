@@ -1,7 +1,8 @@
 import { randomBytes } from "node:crypto";
 import { resolve, join } from "node:path";
-import { describeFault, DRILL_EXIT, runDrill, type DrillJournal } from "@livekit-swarm/chaos";
+import { describeFault, runDrill, type DrillJournal } from "@livekit-swarm/chaos";
 import {
+  ExitCode,
   formatDuration,
   loadDrill,
   type Drill,
@@ -42,7 +43,7 @@ export async function run(argv: readonly string[]): Promise<number> {
   const { values, positionals } = parseOptions(SPEC, argv);
   if (values.help === true) {
     process.stdout.write(helpText(SPEC));
-    return DRILL_EXIT.pass;
+    return ExitCode.ok;
   }
   const [action, file, ...extra] = positionals;
   if (action !== "run" || file === undefined || extra.length > 0) {
@@ -54,7 +55,7 @@ export async function run(argv: readonly string[]): Promise<number> {
   const drill = await loadDrill(file);
   if (values["dry-run"] === true) {
     process.stdout.write(planText(drill));
-    return DRILL_EXIT.pass;
+    return ExitCode.ok;
   }
 
   const runId = `${new Date().toISOString().replace(/[-:]/g, "").replace("T", "-").slice(0, 15)}-${randomBytes(2).toString("hex")}`;
@@ -96,7 +97,8 @@ export async function run(argv: readonly string[]): Promise<number> {
   }
   if (values.json === true) process.stdout.write(`${JSON.stringify(journal, null, 2)}\n`);
   else process.stdout.write(summaryText(journal));
-  return signalName === "SIGTERM" ? 143 : journal.exitCode;
+  // the journal says interrupted (130) for either signal; SIGTERM exits 143 as every command does
+  return signalName === "SIGTERM" ? ExitCode.terminated : journal.exitCode;
 }
 
 function ms(value: number | null): string {

@@ -8,7 +8,7 @@ import {
   parseThreshold,
   type Threshold,
 } from "@livekit-swarm/gate";
-import { ExitCode } from "../../exit-codes.js";
+import { ExitCode } from "@livekit-swarm/schema";
 import { helpText, parseOptions, UsageError, type CommandSpec } from "../../options.js";
 
 const SPEC: CommandSpec = {

@@ -17,7 +17,7 @@ import {
   type Threshold,
   type Verdict,
 } from "@livekit-swarm/gate";
-import { ExitCode } from "../../exit-codes.js";
+import { ExitCode } from "@livekit-swarm/schema";
 import { helpText, parseOptions, UsageError, type CommandSpec, type OptionValues } from "../../options.js";
 import {
   defaultWorkers,

@@ -1,5 +1,5 @@
 import { Testbed, down, listTestbeds, runDirFor, type TestbedStatus } from "@livekit-swarm/testbed";
-import { ExitCode } from "../../exit-codes.js";
+import { ExitCode } from "@livekit-swarm/schema";
 import { helpText, parseOptions, UsageError, type CommandSpec } from "../../options.js";
 
 const SPEC: CommandSpec = {
