@@ -1,6 +1,7 @@
 import { ExitCode } from "@livekit-swarm/schema";
 import { helpText, parseOptions, type CommandSpec } from "../../options.js";
-import { execute, SPEC as RUN_SPEC } from "../run/index.js";
+import { parseScenarioObject } from "@livekit-swarm/schema";
+import { exporterMetrics, runAndRender, targetFrom } from "../../session/run-session.js";
 
 const SPEC: CommandSpec = {
   name: "canary",
@@ -59,30 +60,37 @@ export async function run(argv: readonly string[]): Promise<number> {
     process.stdout.write(helpText(SPEC));
     return ExitCode.ok;
   }
-  const runArgs = [
-    "--name",
-    "canary",
-    "--rooms",
-    "1",
-    "--video-publishers",
-    values["audio-only"] === true ? "0" : "1",
-    "--audio-publishers",
-    "1",
-    "--subscribers",
-    "1",
-    "--latency-probes",
-    values["audio-only"] === true ? "0" : "1",
-    "--no-simulcast",
-    "--room-prefix",
-    values.room as string,
-    "--metrics-port",
-    String(values["metrics-port"]),
-    "--metrics-host",
-    values["metrics-host"] as string,
-  ];
-  for (const flag of ["url", "api-key", "api-secret", "output"] as const) {
-    const v = values[flag];
-    if (typeof v === "string" && v !== "") runArgs.push(`--${flag}`, v);
-  }
-  return execute(parseOptions(RUN_SPEC, runArgs).values, { rejoin: true, forever: true });
+  const audioOnly = values["audio-only"] === true;
+  const scenario = parseScenarioObject(
+    {
+      name: "canary",
+      rooms: 1,
+      "video-publishers": audioOnly ? 0 : 1,
+      "audio-publishers": 1,
+      subscribers: 1,
+      "latency-probes": audioOnly ? 0 : 1,
+      video: { simulcast: false },
+      "room-prefix": values.room as string,
+    },
+    "canary --room",
+  );
+  const target = targetFrom("canary", {
+    url: values.url as string | undefined,
+    apiKey: values["api-key"] as string | undefined,
+    apiSecret: values["api-secret"] as string | undefined,
+  });
+  const output = values.output as string | undefined;
+  return runAndRender(
+    {
+      scenario,
+      forever: true,
+      ...(target !== undefined ? { target } : {}),
+      ...(output !== undefined ? { outputDir: output } : {}),
+      metrics: exporterMetrics(
+        { port: values["metrics-port"] as number, host: values["metrics-host"] as string },
+        false,
+      ),
+    },
+    false,
+  );
 }

@@ -1,4 +1,3 @@
-import { randomBytes } from "node:crypto";
 import { resolve, join } from "node:path";
 import { describeFault, runDrill, type DrillJournal } from "@livekit-swarm/chaos";
 import {
@@ -11,7 +10,7 @@ import {
   type Percentiles,
 } from "@livekit-swarm/schema";
 import { helpText, parseOptions, UsageError, type CommandSpec } from "../../options.js";
-import { planRun, shapeOf } from "@livekit-swarm/load";
+import { Interruption, newRunId, planRun, shapeOf } from "@livekit-swarm/load";
 
 const SPEC: CommandSpec = {
   name: "chaos",
@@ -58,28 +57,18 @@ export async function run(argv: readonly string[]): Promise<number> {
     return ExitCode.ok;
   }
 
-  const runId = `${new Date().toISOString().replace(/[-:]/g, "").replace("T", "-").slice(0, 15)}-${randomBytes(2).toString("hex")}`;
+  const runId = newRunId();
   const outputDir = resolve(
     (values.output as string | undefined) ?? join("chaos-results", `${drill.name}-${runId}`),
   );
   const log = (line: string): void => {
     process.stderr.write(`[${new Date().toISOString().slice(11, 23)}] ${line}\n`);
   };
-  const interrupt = new AbortController();
-  const force = new AbortController();
-  let signalName: NodeJS.Signals | undefined;
-  const onSignal = (sig: NodeJS.Signals): void => {
-    if (signalName !== undefined) {
-      log("second signal: killing the swarm's workers now (faults are still rolled back)");
-      force.abort();
-      return;
-    }
-    signalName = sig;
-    log(`${sig}: rolling back every fault, draining the swarm and writing the journal (again to hurry)`);
-    interrupt.abort();
-  };
-  process.on("SIGINT", onSignal);
-  process.on("SIGTERM", onSignal);
+  const interruption = new Interruption(log, {
+    first: (sig) =>
+      `${sig}: rolling back every fault, draining the swarm and writing the journal (again to hurry)`,
+    second: "second signal: killing the swarm's workers now (faults are still rolled back)",
+  }).listen();
   let journal: DrillJournal;
   try {
     log(`drill ${drill.name}: run ${runId}, results in ${outputDir}`);
@@ -88,17 +77,16 @@ export async function run(argv: readonly string[]): Promise<number> {
       runId,
       outputDir,
       log,
-      interrupt: interrupt.signal,
-      force: force.signal,
+      interrupt: interruption.interrupt,
+      force: interruption.force,
     });
   } finally {
-    process.removeListener("SIGINT", onSignal);
-    process.removeListener("SIGTERM", onSignal);
+    interruption.close();
   }
   if (values.json === true) process.stdout.write(`${JSON.stringify(journal, null, 2)}\n`);
   else process.stdout.write(summaryText(journal));
   // the journal says interrupted (130) for either signal; SIGTERM exits 143 as every command does
-  return signalName === "SIGTERM" ? ExitCode.terminated : journal.exitCode;
+  return interruption.signal === "SIGTERM" ? ExitCode.terminated : journal.exitCode;
 }
 
 function ms(value: number | null): string {

@@ -1,39 +1,9 @@
-import { randomBytes } from "node:crypto";
-import { appendFile, readFile, writeFile } from "node:fs/promises";
-import { availableParallelism } from "node:os";
-import { join, resolve } from "node:path";
-import { parse as parseYaml } from "yaml";
-import { loadScenario, parseDuration, parseScenarioObject, type Scenario } from "@livekit-swarm/schema";
-import { Testbed, down, listTestbeds } from "@livekit-swarm/testbed";
-import { SwarmExporter, type MetricsServer } from "@livekit-swarm/exporter";
-import {
-  Measurements,
-  defaultThresholds,
-  evaluate,
-  githubAnnotations,
-  junitXml,
-  markdownSummary,
-  parseThreshold,
-  type Threshold,
-  type Verdict,
-} from "@livekit-swarm/gate";
+import { parseDuration } from "@livekit-swarm/schema";
 import { ExitCode } from "@livekit-swarm/schema";
+import { defaultThresholds, parseThreshold, type Threshold } from "@livekit-swarm/gate";
 import { helpText, parseOptions, UsageError, type CommandSpec, type OptionValues } from "../../options.js";
-import {
-  defaultWorkers,
-  formatValue,
-  mediaPlanFor,
-  orchestrate,
-  planRun,
-  reportHtml,
-  shapeOf,
-  shardByRoom,
-  summaryTable,
-  type ProgressView,
-  type RunOutcome,
-  type RunTarget,
-} from "@livekit-swarm/load";
-import { preflight } from "@livekit-swarm/load";
+import { resolveScenario } from "../../session/scenario.js";
+import { exporterMetrics, runAndRender, targetFrom } from "../../session/run-session.js";
 
 /** Flags that set scenario keys: flag name -> key path in the scenario file. */
 const SCENARIO_FLAGS: Record<string, string> = {
@@ -203,120 +173,17 @@ export const SPEC: CommandSpec = {
   ],
 };
 
-function setPath(obj: Record<string, unknown>, path: string, value: unknown): void {
-  const [head, tail] = path.split(".", 2) as [string, string | undefined];
-  if (tail === undefined) {
-    obj[head] = value;
-    return;
-  }
-  const child = (obj[head] ?? {}) as Record<string, unknown>;
-  obj[head] = child;
-  child[tail] = value;
-}
-
-function deepMerge(base: Record<string, unknown>, over: Record<string, unknown>): Record<string, unknown> {
-  const out = { ...base };
-  for (const [k, v] of Object.entries(over)) {
-    const cur = out[k];
-    out[k] =
-      typeof cur === "object" &&
-      cur !== null &&
-      !Array.isArray(cur) &&
-      typeof v === "object" &&
-      v !== null &&
-      !Array.isArray(v)
-        ? deepMerge(cur as Record<string, unknown>, v as Record<string, unknown>)
-        : v;
-  }
-  return out;
-}
-
-/** The scenario from file and flags; flags win. Problems name the file or "command line". */
-async function resolveScenario(values: OptionValues, runId: string): Promise<Scenario> {
-  const fromFlags: Record<string, unknown> = {};
+function scenarioKeys(values: OptionValues): Map<string, unknown> {
+  const keys = new Map<string, unknown>();
   for (const [flag, path] of Object.entries(SCENARIO_FLAGS)) {
-    if (values[flag] !== undefined) setPath(fromFlags, path, values[flag]);
+    if (values[flag] !== undefined) keys.set(path, values[flag]);
   }
   if (values["no-simulcast"] === true && values.simulcast === true) {
     throw new UsageError("run: --simulcast and --no-simulcast contradict each other: pass one");
   }
-  if (values["no-simulcast"] === true) setPath(fromFlags, "video.simulcast", false);
-  if (values.simulcast === true) setPath(fromFlags, "video.simulcast", true);
-  parseScenarioObject(fromFlags, "command line");
-  const file = values.scenario as string | undefined;
-  let merged = fromFlags;
-  let source = "command line";
-  if (file !== undefined) {
-    await loadScenario(file); // reports the file's own problems against the file
-    const raw = parseYaml(await readFile(file, "utf8")) as Record<string, unknown>;
-    merged = deepMerge(raw, fromFlags);
-    source = Object.keys(fromFlags).length > 0 ? `${file} with command-line overrides` : file;
-  }
-  if (merged["room-prefix"] === undefined) merged = { ...merged, "room-prefix": `lkswarm-${runId}-` };
-  return parseScenarioObject(merged, source);
-}
-
-async function resolveTarget(values: OptionValues): Promise<{ target: RunTarget; testbed?: Testbed }> {
-  const url = values.url as string | undefined;
-  if (url === undefined || url === "") {
-    await sweepOrphanedTestbeds();
-    const testbed = await Testbed.start({ name: `swarm-${process.pid}` });
-    return { target: { url: testbed.url, apiKey: testbed.apiKey, apiSecret: testbed.apiSecret }, testbed };
-  }
-  if (!/^wss?:\/\//.test(url) && !/^https?:\/\//.test(url)) {
-    throw new UsageError(
-      `run: --url: expected ws://, wss://, http:// or https://, got ${JSON.stringify(url)}`,
-    );
-  }
-  const apiKey = values["api-key"] as string | undefined;
-  const apiSecret = values["api-secret"] as string | undefined;
-  if (apiKey === undefined || apiSecret === undefined) {
-    throw new UsageError(
-      "run: --url needs --api-key and --api-secret (or LIVEKIT_API_KEY and LIVEKIT_API_SECRET)",
-    );
-  }
-  const wsUrl = url.replace(/^http/, "ws");
-  await preflight(wsUrl, apiKey, apiSecret);
-  return { target: { url: wsUrl, apiKey, apiSecret } };
-}
-
-/**
- * Embedded testbeds are named swarm-<pid of the run>. A run killed hard (SIGKILL, a closed pipe)
- * cannot stop its own; the next embedded run takes down those whose run is gone.
- */
-async function sweepOrphanedTestbeds(): Promise<void> {
-  for (const tb of listTestbeds()) {
-    const owner = /^swarm-(\d+)$/.exec(tb.name);
-    if (owner === null) continue;
-    const pid = Number(owner[1]);
-    let alive = true;
-    try {
-      process.kill(pid, 0);
-    } catch {
-      alive = false;
-    }
-    if (!alive) await down(tb.runDir);
-  }
-}
-
-function progressLine(p: ProgressView): string {
-  const clock =
-    p.totalMs > 1e12
-      ? `[${(p.elapsedMs / 1000).toFixed(0).padStart(4)} s]`
-      : `[${(p.elapsedMs / 1000).toFixed(0).padStart(4)} s / ${(p.totalMs / 1000).toFixed(0)} s]`;
-  const eta =
-    p.phase === "ramp" ? `, ramp ETA ${Math.max(0, (p.rampMs - p.elapsedMs) / 1000).toFixed(0)} s` : "";
-  return (
-    `${clock} ${p.phase}${eta}: ` +
-    `${p.joined}/${p.planned} joined, ${p.connected} connected, ${p.failed} failed; ` +
-    `loss p95 ${formatValue(p.lossP95, "ratio")}, jitter p95 ${formatValue(p.jitterP95S, "s")}, in ${formatValue(p.bitrateInBps, "bps")}`
-  );
-}
-
-/** What distinguishes a canary from a run: it never ends by itself and brings participants back. */
-export interface RunProfile {
-  readonly rejoin: boolean;
-  readonly forever: boolean;
+  if (values["no-simulcast"] === true) keys.set("video.simulcast", false);
+  if (values.simulcast === true) keys.set("video.simulcast", true);
+  return keys;
 }
 
 export async function run(argv: readonly string[]): Promise<number> {
@@ -325,308 +192,58 @@ export async function run(argv: readonly string[]): Promise<number> {
     process.stdout.write(helpText(SPEC));
     return ExitCode.ok;
   }
-  return execute(values, { rejoin: false, forever: false });
-}
-
-export async function execute(values: OptionValues, profile: RunProfile): Promise<number> {
-  const runId = `${new Date().toISOString().replace(/[-:]/g, "").replace("T", "-").slice(0, 15)}-${randomBytes(2).toString("hex")}`;
-  const scenario = await resolveScenario(values, runId);
-  const thresholds = resolveThresholds(scenario, values);
-  const plan = planRun(shapeOf(scenario));
-  if (plan.participants.length === 0) {
-    throw new UsageError(
-      "run: the scenario has no participants: set --video-publishers, --audio-publishers or --subscribers above 0",
-    );
-  }
-  const url = values.url as string | undefined;
-  if (url !== undefined && isLivekitCloud(url) && plan.participants.length > 50) {
-    throw new UsageError(
-      `run: ${plan.participants.length} participants against LiveKit Cloud: its acceptable-use policy allows at most 50 in a load test (as lk load-test enforces); lower --rooms/--subscribers or test a self-hosted server`,
-    );
-  }
-  const statsIntervalMs = parseInterval(values["stats-interval"] as string);
-  const outputDir = resolve((values.output as string | undefined) ?? join("swarm-results", runId));
-  const workers =
-    (values.workers as number | undefined) ??
-    defaultWorkers(plan.participants.length, availableParallelism());
-  const json = values.json === true;
-  const log = (line: string): void => {
-    process.stderr.write(`${line}\n`);
-  };
-
-  const interrupt = new AbortController();
-  const force = new AbortController();
-  let signalName: NodeJS.Signals | undefined;
-  const onSignal = (sig: NodeJS.Signals): void => {
-    if (signalName !== undefined) {
-      log("second signal: stopping now");
-      force.abort();
-      return;
-    }
-    signalName = sig;
-    log(`${sig}: stopping joins, disconnecting everyone and writing the report (again to force)`);
-    interrupt.abort();
-  };
-  process.on("SIGINT", onSignal);
-  process.on("SIGTERM", onSignal);
-
-  const measurements = new Measurements();
-  const exporter =
-    values["metrics-port"] !== undefined || values.pushgateway !== undefined
-      ? new SwarmExporter({
-          scenario: scenario.name,
-          runId,
-          perParticipant: values["per-participant-labels"] === true,
-        })
-      : undefined;
-  const lingerMs = values.linger !== undefined ? parseDurationFlag("linger", values.linger as string) : 0;
-  const watchAbort = abortWatcher(thresholds, measurements, (t) => {
-    log(`threshold breached for its abort window, ending the run: ${t.text}`);
-    interrupt.abort("threshold");
+  const { scenario, roomPrefixPerRun } = await resolveScenario(
+    values.scenario as string | undefined,
+    scenarioKeys(values),
+  );
+  const thresholds = flagThresholds(values);
+  const target = targetFrom("run", {
+    url: values.url as string | undefined,
+    apiKey: values["api-key"] as string | undefined,
+    apiSecret: values["api-secret"] as string | undefined,
   });
-
-  let testbed: Testbed | undefined;
-  let metricsServer: MetricsServer | undefined;
-  try {
-    // every series at zero before the first join, so rate() sees each participant's first event
-    exporter?.prepare(
-      shardByRoom(plan, workers).flatMap((shard, worker) =>
-        shard.map((p) => ({ worker, role: p.role, room: p.room, participant: p.identity })),
-      ),
-    );
-    if (exporter !== undefined && values["metrics-port"] !== undefined) {
-      metricsServer = await exporter.serve({
-        port: values["metrics-port"] as number,
-        host: values["metrics-host"] as string,
-      });
-      log(`metrics: ${metricsServer.url}`);
-    }
-    if (url === undefined || url === "") log("no --url: starting an embedded local LiveKit (testbed)...");
-    const resolved = await resolveTarget(values);
-    testbed = resolved.testbed;
-    if (interrupt.signal.aborted)
-      return signalName === "SIGTERM" ? ExitCode.terminated : ExitCode.interrupted;
-    log(
-      `run ${runId}: ${plan.rooms.length} room(s), ${plan.participants.length} participants against ${resolved.target.url}, ` +
-        `${workers} worker(s); ramp ${(plan.rampMs / 1000).toFixed(1)} s then ${profile.forever ? "hold until stopped, rejoining" : `hold ${(scenario.duration / 1000).toFixed(0)} s`}; reports in ${outputDir}`,
-    );
-    const tty = process.stderr.isTTY;
-    let lastPlain = 0;
-    const outcome = await orchestrate({
-      target: resolved.target,
-      plan,
-      media: { ...mediaPlanFor(scenario), ...(profile.rejoin ? { rejoin: true } : {}) },
-      // forever: about 285 000 years, and setTimeout-safe because nothing waits on it directly
-      holdMs: profile.forever ? Number.MAX_SAFE_INTEGER : scenario.duration,
-      persistent: profile.forever,
-      statsIntervalMs,
-      workers,
-      outputDir,
-      signal: interrupt.signal,
-      forceSignal: force.signal,
-      measurements,
-      ...(exporter !== undefined ? { observers: [exporter] } : {}),
-      onProgress: (p) => {
-        watchAbort();
-        if (tty) process.stderr.write(`\r\x1b[2K${progressLine(p)}`);
-        else if (p.elapsedMs - lastPlain >= 5000) {
-          lastPlain = p.elapsedMs;
-          log(progressLine(p));
-        }
-      },
-    });
-    if (tty) process.stderr.write("\n");
-    const verdict = thresholds.length > 0 ? evaluate(thresholds, measurements) : undefined;
-    await writeReports(
-      outcome,
-      outputDir,
-      runId,
+  const metricsPort = values["metrics-port"] as number | undefined;
+  const pushgateway = values.pushgateway as string | undefined;
+  const linger = values.linger as string | undefined;
+  const output = values.output as string | undefined;
+  const workers = values.workers as number | undefined;
+  return runAndRender(
+    {
       scenario,
-      resolved.target.url,
-      plan.participants.length,
-      workers,
-      json,
-      verdict,
-    );
-    if (exporter !== undefined) {
-      const gateway = values.pushgateway as string | undefined;
-      if (gateway !== undefined) {
-        await exporter.push(gateway);
-        log(`metrics pushed to ${gateway}`);
-      }
-      await writeFile(join(outputDir, "metrics.prom"), await exporter.metrics());
-    }
-    // a final scrape after a completed (or threshold-aborted) run; Ctrl-C means stop now
-    if (metricsServer !== undefined && lingerMs > 0 && signalName === undefined) {
-      log(`keeping ${metricsServer.url} up for ${lingerMs / 1000} s for a final scrape`);
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, lingerMs);
-        force.signal.addEventListener("abort", () => {
-          clearTimeout(timer);
-          resolve();
-        });
-        interrupt.signal.addEventListener("abort", () => {
-          clearTimeout(timer);
-          resolve();
-        });
-      });
-    }
-    return exitCodeFor(outcome, signalName, log, verdict);
-  } finally {
-    await metricsServer?.close();
-    process.removeListener("SIGINT", onSignal);
-    process.removeListener("SIGTERM", onSignal);
-    if (testbed !== undefined) await testbed.stop();
-  }
+      roomPrefixPerRun,
+      ...(target !== undefined ? { target } : {}),
+      thresholds,
+      statsIntervalMs: parseInterval(values["stats-interval"] as string),
+      ...(output !== undefined ? { outputDir: output } : {}),
+      ...(workers !== undefined ? { workers } : {}),
+      ...(metricsPort !== undefined || pushgateway !== undefined
+        ? {
+            metrics: exporterMetrics(
+              {
+                ...(metricsPort !== undefined ? { port: metricsPort } : {}),
+                host: values["metrics-host"] as string,
+                ...(pushgateway !== undefined ? { pushgateway } : {}),
+                lingerMs: linger !== undefined ? parseDurationFlag("linger", linger) : 0,
+              },
+              values["per-participant-labels"] === true,
+            ),
+          }
+        : {}),
+    },
+    values.json === true,
+  );
 }
 
-function exitCodeFor(
-  outcome: RunOutcome,
-  signalName: NodeJS.Signals | undefined,
-  log: (l: string) => void,
-  verdict: Verdict | undefined,
-): number {
-  if (outcome.workersLost.length > 0) {
-    log(
-      `${outcome.workersLost.length} worker process(es) died during the run; their participants are counted as disconnected (worker_died)`,
-    );
-  }
-  switch (outcome.endReason) {
-    case "interrupted":
-      return signalName === "SIGTERM" ? ExitCode.terminated : ExitCode.interrupted;
-    case "server-unreachable":
-      log("the server became unreachable during the run: the report holds what was measured until then");
-      return ExitCode.error;
-    case "no-participant-joined":
-      log("no participant could join: see join failures above and events.jsonl");
-      return ExitCode.error;
-    case "aborted":
-    case "completed":
-      return verdict !== undefined && !verdict.passed ? ExitCode.thresholdsFailed : ExitCode.ok;
-  }
-}
-
-/** Scenario thresholds, then --threshold flags, then the catalog's defaults with --gate default. */
-function resolveThresholds(scenario: Scenario, values: OptionValues): Threshold[] {
+/** --threshold flags, then the catalog's defaults with --gate default (the scenario's come first). */
+function flagThresholds(values: OptionValues): Threshold[] {
   const gate = values.gate as string | undefined;
   if (gate !== undefined && gate !== "default") {
     throw new UsageError(
       `run: --gate: expected "default" (the catalog's thresholds), got ${JSON.stringify(gate)}`,
     );
   }
-  const written = [...scenario.thresholds, ...((values.threshold as string[] | undefined) ?? [])].map((t) =>
-    parseThreshold(t),
-  );
-  const all = [...written, ...(gate === "default" ? defaultThresholds() : [])];
-  // the scenario's warm-up applies to every threshold that sets none of its own
-  return all.map((t) =>
-    t.warmupMs === undefined && scenario.warmup > 0 ? { ...t, warmupMs: scenario.warmup } : t,
-  );
-}
-
-/**
- * Returns a check, called about once a second, that ends the run when a fail threshold with abort=
- * has been breached without a break for its abort window.
- */
-function abortWatcher(
-  thresholds: readonly Threshold[],
-  measurements: Measurements,
-  abort: (t: Threshold) => void,
-): () => void {
-  const watched = thresholds.filter((t) => t.abortAfterMs !== undefined);
-  const breachedSince = new Map<Threshold, number>();
-  let fired = false;
-  return () => {
-    if (fired || watched.length === 0) return;
-    const now = Date.now();
-    for (const r of evaluate(watched, measurements).results.map((res, i) => ({ res, t: watched[i] }))) {
-      if (r.t === undefined) continue;
-      if (r.res.status !== "fail") {
-        breachedSince.delete(r.t);
-        continue;
-      }
-      const since = breachedSince.get(r.t) ?? now;
-      breachedSince.set(r.t, since);
-      if (now - since >= (r.t.abortAfterMs ?? Infinity)) {
-        fired = true;
-        abort(r.t);
-        return;
-      }
-    }
-  };
-}
-
-async function writeReports(
-  outcome: RunOutcome,
-  outputDir: string,
-  runId: string,
-  scenario: Scenario,
-  url: string,
-  participants: number,
-  workers: number,
-  json: boolean,
-  verdict: Verdict | undefined,
-): Promise<void> {
-  const table = summaryTable(outcome) + (verdict !== undefined ? `\n${verdictLines(verdict)}` : "");
-  const summary = {
-    run: {
-      id: runId,
-      scenario: scenario.name,
-      url,
-      engine: "native",
-      startedAt: outcome.startedAt,
-      endedAt: outcome.endedAt,
-      durationS: outcome.durationMs / 1000,
-      endReason: outcome.endReason,
-      participants,
-      workers,
-      workersLost: outcome.workersLost,
-      workerPids: outcome.workerPids,
-    },
-    scenario,
-    ...(verdict !== undefined
-      ? { verdict: verdict.passed ? "pass" : "fail", thresholds: verdict.results }
-      : {}),
-    ...outcome.summary,
-  };
-  if (verdict !== undefined) {
-    const title = `livekit-swarm ${scenario.name} (run ${runId})`;
-    await writeFile(
-      join(outputDir, "junit.xml"),
-      junitXml(verdict, "livekit-swarm", outcome.durationMs / 1000),
-    );
-    const md = markdownSummary(verdict, title);
-    await writeFile(join(outputDir, "report.md"), md);
-    const stepSummary = process.env.GITHUB_STEP_SUMMARY;
-    if (stepSummary !== undefined && stepSummary !== "") await appendFile(stepSummary, `${md}\n`);
-    if (process.env.GITHUB_ACTIONS === "true")
-      for (const line of githubAnnotations(verdict)) process.stdout.write(`${line}\n`);
-  }
-  await writeFile(join(outputDir, "summary.json"), `${JSON.stringify(summary, null, 2)}\n`);
-  await writeFile(
-    join(outputDir, "report.html"),
-    reportHtml(outcome, `livekit-swarm run ${runId} (${scenario.name})`, table),
-  );
-  if (json) process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
-  else {
-    const files = ["summary.json", "report.html", "samples.jsonl", "events.jsonl"];
-    if (verdict !== undefined) files.push("junit.xml", "report.md");
-    process.stdout.write(`\n${table}\nreports: ${outputDir}/{${files.join(",")}}\n`);
-  }
-}
-
-function verdictLines(verdict: Verdict): string {
-  const mark = { pass: "pass   ", fail: "FAIL   ", warn: "warn   ", "no-data": "NO DATA" } as const;
-  const lines = verdict.results.map((r) => `  ${mark[r.status]} ${r.message}`);
-  return `thresholds: ${verdict.passed ? "passed" : "FAILED (exit 99)"}\n${lines.join("\n")}\n`;
-}
-
-function isLivekitCloud(url: string): boolean {
-  try {
-    return new URL(url.replace(/^ws/, "http")).hostname.endsWith(".livekit.cloud");
-  } catch {
-    return false;
-  }
+  const written = ((values.threshold as string[] | undefined) ?? []).map((t) => parseThreshold(t));
+  return [...written, ...(gate === "default" ? defaultThresholds() : [])];
 }
 
 function parseDurationFlag(flag: string, text: string): number {
