@@ -18,5 +18,10 @@ export {
   type RunSessionResult,
 } from "./session/session.js";
 export { Interruption, type InterruptionMessages, type StopSignal } from "./session/interruption.js";
-export { RunSessionError, LIVEKIT_CLOUD_MAX_PARTICIPANTS, isLivekitCloud } from "./session/target.js";
+export {
+  RunSessionError,
+  LIVEKIT_CLOUD_MAX_PARTICIPANTS,
+  MAX_RUN_PARTICIPANTS,
+  isLivekitCloud,
+} from "./session/target.js";
 export { runReport, verdictLines, type RunOutputs, type RunReport } from "./session/outputs.js";

@@ -7,7 +7,8 @@ import {
   type RunSessionOptions,
   type RunTarget,
 } from "@livekit-swarm/load";
-import { UsageError } from "../options.js";
+import { UsageError } from "../errors.js";
+import { fromEnv } from "../flags.js";
 import { Terminal } from "./terminal.js";
 
 /** --url, --api-key, --api-secret (or their LIVEKIT_* variables); no URL: an embedded testbed. */
@@ -18,7 +19,9 @@ export interface TargetFlags {
 }
 
 export function targetFrom(command: string, flags: TargetFlags): RunTarget | undefined {
-  const { url, apiKey, apiSecret } = flags;
+  const url = flags.url ?? fromEnv("LIVEKIT_URL");
+  const apiKey = flags.apiKey ?? fromEnv("LIVEKIT_API_KEY");
+  const apiSecret = flags.apiSecret ?? fromEnv("LIVEKIT_API_SECRET");
   if (url === undefined || url === "") return undefined;
   if (!/^wss?:\/\//.test(url) && !/^https?:\/\//.test(url)) {
     throw new UsageError(

@@ -2,19 +2,22 @@ import { readFile } from "node:fs/promises";
 import { parse as parseYaml } from "yaml";
 import { loadScenario, parseScenarioObject, type Scenario } from "@livekit-swarm/schema";
 
-function setPath(obj: Record<string, unknown>, path: string, value: unknown): void {
-  const [head, tail] = path.split(".", 2) as [string, string | undefined];
-  if (tail === undefined) {
-    obj[head] = value;
-    return;
-  }
-  const child = (obj[head] ?? {}) as Record<string, unknown>;
-  obj[head] = child;
-  child[tail] = value;
-}
-
 function isMapping(v: unknown): v is Record<string, unknown> {
   return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+/** Sets `video.codec` as { video: { codec } }: scenario keys are at most two deep. */
+function setPath(obj: Record<string, unknown>, path: string, value: unknown): void {
+  const dot = path.indexOf(".");
+  if (dot < 0) {
+    obj[path] = value;
+    return;
+  }
+  const head = path.slice(0, dot);
+  const existing = obj[head];
+  const child = isMapping(existing) ? existing : {};
+  obj[head] = child;
+  child[path.slice(dot + 1)] = value;
 }
 
 function deepMerge(base: Record<string, unknown>, over: Record<string, unknown>): Record<string, unknown> {

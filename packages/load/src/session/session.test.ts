@@ -53,6 +53,13 @@ describe("runSession refuses before starting anything", () => {
     expect(process.listenerCount("SIGINT"), "signal handlers left behind").toBe(0);
   });
 
+  it("a run over MAX_RUN_PARTICIPANTS, whatever the scenario file says", async () => {
+    const huge = parseScenarioObject({ rooms: 1_000_000_000, subscribers: 4 }, "t");
+    await expect(runSession({ scenario: huge, target: target("ws://127.0.0.1:1") })).rejects.toThrow(
+      /5000000000 participants \(1000000000 rooms x 5\): one run plans at most 100000/,
+    );
+  });
+
   it("a load test over LiveKit Cloud's limit, and a malformed scenario threshold", async () => {
     const big = parseScenarioObject({ rooms: 20, subscribers: 4 }, "t");
     await expect(

@@ -16,7 +16,7 @@ import { orchestrate, type ProgressView, type RunOutcome, type RunTarget } from 
 import { defaultWorkers, mediaPlanFor, planRun, shapeOf, shardByRoom, type RunPlan } from "../run/plan.js";
 import { Interruption } from "./interruption.js";
 import { writeRunOutputs, type RunOutputs } from "./outputs.js";
-import { RunSessionError, checkCloudLimit, openTarget } from "./target.js";
+import { RunSessionError, checkCloudLimit, checkRunSize, openTarget } from "./target.js";
 
 /**
  * A run's live Prometheus metrics. load does not depend on the exporter: the CLI passes
@@ -106,7 +106,8 @@ export function newRunId(now: Date = new Date()): string {
  * One swarm run from start to end: the run id, SIGINT/SIGTERM (drain, then 130/143; a second
  * forces), the embedded testbed when there is no target, live metrics, thresholds that abort,
  * the workers, and the reports in the output folder. Refuses, before starting anything, a
- * scenario without participants and a load test over LiveKit Cloud's limit.
+ * scenario without participants or over MAX_RUN_PARTICIPANTS, and a load test over LiveKit
+ * Cloud's limit.
  */
 export async function runSession(options: RunSessionOptions): Promise<RunSessionResult> {
   const log = options.log ?? ((): void => {});
@@ -118,6 +119,10 @@ export async function runSession(options: RunSessionOptions): Promise<RunSession
     ...scenario.thresholds.map((t) => parseThreshold(t)),
     ...(options.thresholds ?? []),
   ]);
+  checkRunSize(
+    scenario.rooms,
+    Math.max(scenario.videoPublishers, scenario.audioPublishers) + scenario.subscribers,
+  );
   const plan = planRun(shapeOf(scenario));
   if (plan.participants.length === 0) {
     throw new RunSessionError(

@@ -6,7 +6,7 @@ import type { RunTarget } from "../run/orchestrator.js";
 export class RunSessionError extends Error {
   override readonly name = "RunSessionError";
   constructor(
-    readonly reason: "no-participants" | "cloud-limit",
+    readonly reason: "no-participants" | "too-many-participants" | "cloud-limit",
     message: string,
   ) {
     super(message);
@@ -15,6 +15,22 @@ export class RunSessionError extends Error {
   toJSON(): { name: string; reason: string; message: string } {
     return { name: this.name, reason: this.reason, message: this.message };
   }
+}
+
+/**
+ * The most participants one run plans. The plan is built in memory before the first join, and one
+ * generator holds a few hundred participants per core (docs/engine-costs.md): past this a run is a
+ * typo, and refusing it beats running out of memory.
+ */
+export const MAX_RUN_PARTICIPANTS = 100_000;
+
+export function checkRunSize(rooms: number, perRoom: number): void {
+  const participants = rooms * perRoom;
+  if (participants <= MAX_RUN_PARTICIPANTS) return;
+  throw new RunSessionError(
+    "too-many-participants",
+    `${participants} participants (${rooms} rooms x ${perRoom}): one run plans at most ${MAX_RUN_PARTICIPANTS}; lower --rooms or the participants per room, or shard the load over several machines`,
+  );
 }
 
 /** LiveKit Cloud's acceptable-use policy caps a load test at this many participants (as `lk load-test`). */

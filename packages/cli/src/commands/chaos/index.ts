@@ -9,58 +9,29 @@ import {
   type FaultTarget,
   type Percentiles,
 } from "@livekit-swarm/schema";
-import { helpText, parseOptions, UsageError, type CommandSpec } from "../../options.js";
+import { UsageError } from "../../errors.js";
+import type { ChaosFlags } from "./options.js";
 import { Interruption, newRunId, planRun, shapeOf } from "@livekit-swarm/load";
 
-const SPEC: CommandSpec = {
-  name: "chaos",
-  summary:
-    "Runs a chaos drill (a YAML file, see chaos/): a swarm forms the steady state, faults are injected and " +
-    "confirmed, and the drill measures how every participant recovered. Every fault is rolled back, even on " +
-    "Ctrl-C. Writes journal.json, report.md and junit.xml.\n\n" +
-    "Exit codes: 0 pass, 1 fail or deviated (or a bad drill file), 2 inconclusive, 3 aborted, 130 interrupted.",
-  usage: "swarm chaos run <drill.yaml> [options]",
-  options: [
-    { name: "dry-run", type: "boolean", description: "print the plan and touch nothing" },
-    {
-      name: "output",
-      short: "o",
-      type: "string",
-      placeholder: "dir",
-      description: "where the journal and reports go (default chaos-results/<drill>-<run id>)",
-    },
-    { name: "json", type: "boolean", description: "print the journal as JSON on stdout" },
-  ],
-  examples: [
-    "swarm chaos run chaos/kill-room-node.yaml --dry-run",
-    "sudo swarm chaos run chaos/kill-room-node.yaml",
-    "swarm chaos run chaos/lose-redis.yaml -o results/redis",
-  ],
-};
-
-export async function run(argv: readonly string[]): Promise<number> {
-  const { values, positionals } = parseOptions(SPEC, argv);
-  if (values.help === true) {
-    process.stdout.write(helpText(SPEC));
-    return ExitCode.ok;
-  }
-  const [action, file, ...extra] = positionals;
-  if (action !== "run" || file === undefined || extra.length > 0) {
+export async function chaos(
+  action: string | undefined,
+  file: string | undefined,
+  flags: ChaosFlags,
+): Promise<number> {
+  if (action !== "run" || file === undefined) {
     throw new UsageError(
       `chaos: expected \`swarm chaos run <drill.yaml>\`${action !== undefined && action !== "run" ? `, got "${action}"` : ""}; see \`swarm chaos --help\``,
     );
   }
   // a DrillError names the file and field; the CLI prints it and exits 1
   const drill = await loadDrill(file);
-  if (values["dry-run"] === true) {
+  if (flags.dryRun === true) {
     process.stdout.write(planText(drill));
     return ExitCode.ok;
   }
 
   const runId = newRunId();
-  const outputDir = resolve(
-    (values.output as string | undefined) ?? join("chaos-results", `${drill.name}-${runId}`),
-  );
+  const outputDir = resolve(flags.output ?? join("chaos-results", `${drill.name}-${runId}`));
   const log = (line: string): void => {
     process.stderr.write(`[${new Date().toISOString().slice(11, 23)}] ${line}\n`);
   };
@@ -83,7 +54,7 @@ export async function run(argv: readonly string[]): Promise<number> {
   } finally {
     interruption.close();
   }
-  if (values.json === true) process.stdout.write(`${JSON.stringify(journal, null, 2)}\n`);
+  if (flags.json === true) process.stdout.write(`${JSON.stringify(journal, null, 2)}\n`);
   else process.stdout.write(summaryText(journal));
   // the journal says interrupted (130) for either signal; SIGTERM exits 143 as every command does
   return interruption.signal === "SIGTERM" ? ExitCode.terminated : journal.exitCode;
