@@ -1,3 +1,6 @@
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { parseScenarioObject } from "@livekit-swarm/schema";
 import { Interruption } from "./interruption.js";
@@ -58,6 +61,18 @@ describe("runSession refuses before starting anything", () => {
     await expect(runSession({ scenario: huge, target: target("ws://127.0.0.1:1") })).rejects.toThrow(
       /5000000000 participants \(1000000000 rooms x 5\): one run plans at most 100000/,
     );
+  });
+
+  it("an output folder that is a file", async () => {
+    const file = join(mkdtempSync(join(tmpdir(), "session-")), "summary.json");
+    writeFileSync(file, "{}");
+    await expect(
+      runSession({
+        scenario: parseScenarioObject({}, "t"),
+        target: target("ws://127.0.0.1:1"),
+        outputDir: file,
+      }),
+    ).rejects.toMatchObject({ reason: "output" });
   });
 
   it("a load test over LiveKit Cloud's limit, and a malformed scenario threshold", async () => {

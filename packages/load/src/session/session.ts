@@ -16,7 +16,7 @@ import { orchestrate, type ProgressView, type RunOutcome, type RunTarget } from 
 import { defaultWorkers, mediaPlanFor, planRun, shapeOf, shardByRoom, type RunPlan } from "../run/plan.js";
 import { Interruption } from "./interruption.js";
 import { writeRunOutputs, type RunOutputs } from "./outputs.js";
-import { RunSessionError, checkCloudLimit, checkRunSize, openTarget } from "./target.js";
+import { RunSessionError, checkCloudLimit, checkOutputDir, checkRunSize, openTarget } from "./target.js";
 
 /**
  * A run's live Prometheus metrics. load does not depend on the exporter: the CLI passes
@@ -132,6 +132,7 @@ export async function runSession(options: RunSessionOptions): Promise<RunSession
   }
   checkCloudLimit(options.target, plan.participants.length);
   const outputDir = resolve(options.outputDir ?? join("swarm-results", runId));
+  checkOutputDir(outputDir);
   const workers = options.workers ?? defaultWorkers(plan.participants.length, availableParallelism());
 
   const interruption = new Interruption(log).listen();

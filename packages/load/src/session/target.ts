@@ -1,3 +1,4 @@
+import { statSync } from "node:fs";
 import { Testbed, down, listTestbeds } from "@livekit-swarm/testbed";
 import { preflight } from "../preflight.js";
 import type { RunTarget } from "../run/orchestrator.js";
@@ -6,7 +7,7 @@ import type { RunTarget } from "../run/orchestrator.js";
 export class RunSessionError extends Error {
   override readonly name = "RunSessionError";
   constructor(
-    readonly reason: "no-participants" | "too-many-participants" | "cloud-limit",
+    readonly reason: "no-participants" | "too-many-participants" | "cloud-limit" | "output",
     message: string,
   ) {
     super(message);
@@ -87,4 +88,14 @@ async function sweepOrphanedTestbeds(): Promise<void> {
     }
     if (!alive) await down(tb.runDir);
   }
+}
+
+/** The output folder may be missing (it is created) but not a file. */
+export function checkOutputDir(dir: string): void {
+  const stat = statSync(dir, { throwIfNoEntry: false });
+  if (stat === undefined || stat.isDirectory()) return;
+  throw new RunSessionError(
+    "output",
+    `the output folder ${dir} is a file: pass a folder with --output (it is created if missing)`,
+  );
 }
