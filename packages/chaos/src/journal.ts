@@ -4,22 +4,22 @@
  * does. Times named `...Ms` relative to T0 are milliseconds after the first fault was confirmed;
  * `at` fields are RFC 3339 wall-clock times.
  */
-import type { DrillBackend, FaultType } from "@livekit-swarm/schema";
+import { ExitCode, type DrillBackend, type FaultType } from "@livekit-swarm/schema";
 
 export const JOURNAL_SCHEMA = "livekit-swarm.chaos.journal/v1";
 
 export type DrillStatus = "completed" | "failed" | "aborted" | "interrupted";
 export type DrillVerdict = "pass" | "fail" | "deviated" | "inconclusive";
 
-/** Exit codes of `swarm chaos run`: documented in the README and `--help`. */
+/** What each outcome of `swarm chaos run` exits with, named from schema's one exit-code table. */
 export const DRILL_EXIT = {
-  pass: 0,
-  failOrDeviated: 1,
-  badInput: 1,
-  inconclusive: 2,
-  aborted: 3,
-  interrupted: 130,
-} as const;
+  pass: ExitCode.ok,
+  failOrDeviated: ExitCode.error,
+  badInput: ExitCode.error,
+  inconclusive: ExitCode.inconclusive,
+  aborted: ExitCode.aborted,
+  interrupted: ExitCode.interrupted,
+} as const satisfies Record<string, ExitCode>;
 
 /** One of the things a fault hit: a node (by name and LiveKit node id), Redis, or participants. */
 export interface FaultSubject {
@@ -249,7 +249,7 @@ export interface DrillJournal {
   readonly verdict: DrillVerdict;
   /** One line: why this verdict. */
   readonly reason: string;
-  readonly exitCode: number;
+  readonly exitCode: ExitCode;
   /** What the system under test was: URL, nodes and their ids, the balancer's retry policy. */
   readonly deployment: Readonly<Record<string, unknown>>;
   readonly workload: Readonly<Record<string, unknown>>;

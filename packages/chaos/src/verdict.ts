@@ -3,7 +3,7 @@
  * anything at all; the expectations whether the system coped; the steady state after whether it
  * came back to where it was. Pure.
  */
-import type { Expectations, Percentiles, SteadyState } from "@livekit-swarm/schema";
+import type { ExitCode, Expectations, Percentiles, SteadyState } from "@livekit-swarm/schema";
 import type { DrillAnalysis } from "./analyze.js";
 import {
   DRILL_EXIT,
@@ -261,7 +261,7 @@ export interface VerdictInput {
 export interface Verdict {
   readonly verdict: DrillVerdict;
   readonly reason: string;
-  readonly exitCode: number;
+  readonly exitCode: ExitCode;
 }
 
 function failedProbes(probes: readonly ProbeResult[]): string {

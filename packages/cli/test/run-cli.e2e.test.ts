@@ -146,7 +146,7 @@ describe("swarm run: bad input gets exit 1 and a message naming the fix", () => 
       tb.apiSecret,
     ]);
     expect(r.code).toBe(1);
-    expect(r.stderr).toContain("command line: rooms: expected a positive integer");
+    expect(r.stderr).toContain('--rooms: expected an integer from 1 to 10000, got "0"');
   });
 
   it("a malformed threshold quotes the text and the fix", async () => {

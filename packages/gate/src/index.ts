@@ -10,3 +10,4 @@ export { toPromQL, evaluateThroughPrometheus } from "./promql.js";
 export { queryInstant, prometheusUrl, PrometheusError } from "./prometheus.js";
 export type { InstantQueryOptions } from "./prometheus.js";
 export type { PromQuery, RunWindow } from "./promql.js";
+export { AbortWatch } from "./abort-watch.js";

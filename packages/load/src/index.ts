@@ -8,3 +8,20 @@ export { preflight, TargetError } from "./preflight.js";
 export { summaryTable } from "./report/table.js";
 export { reportHtml } from "./report/html.js";
 export { formatValue } from "./report/format.js";
+export {
+  DEFAULT_STATS_INTERVAL_MS,
+  newRunId,
+  runSession,
+  type RunMetrics,
+  type RunMetricsOptions,
+  type RunSessionOptions,
+  type RunSessionResult,
+} from "./session/session.js";
+export { Interruption, type InterruptionMessages, type StopSignal } from "./session/interruption.js";
+export {
+  RunSessionError,
+  LIVEKIT_CLOUD_MAX_PARTICIPANTS,
+  MAX_RUN_PARTICIPANTS,
+  isLivekitCloud,
+} from "./session/target.js";
+export { runReport, verdictLines, type RunOutputs, type RunReport } from "./session/outputs.js";

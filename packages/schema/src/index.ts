@@ -92,3 +92,4 @@ export { faultTypes, simulateScenarios, drillBackends } from "./drill-types.js";
 export type { DrillErrorReason, ParseDrillOptions } from "./drill.js";
 export { DrillError, loadDrill, parseDrill } from "./drill.js";
 export { labelMatcher, promqlString } from "./promql-string.js";
+export { ExitCode, exitCodeForSignal } from "./exit-codes.js";

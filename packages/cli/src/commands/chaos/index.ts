@@ -1,7 +1,7 @@
-import { randomBytes } from "node:crypto";
 import { resolve, join } from "node:path";
-import { describeFault, DRILL_EXIT, runDrill, type DrillJournal } from "@livekit-swarm/chaos";
+import { describeFault, runDrill, type DrillJournal } from "@livekit-swarm/chaos";
 import {
+  ExitCode,
   formatDuration,
   loadDrill,
   type Drill,
@@ -9,76 +9,37 @@ import {
   type FaultTarget,
   type Percentiles,
 } from "@livekit-swarm/schema";
-import { helpText, parseOptions, UsageError, type CommandSpec } from "../../options.js";
-import { planRun, shapeOf } from "@livekit-swarm/load";
+import { UsageError } from "../../errors.js";
+import type { ChaosFlags } from "./options.js";
+import { Interruption, newRunId, planRun, shapeOf } from "@livekit-swarm/load";
 
-const SPEC: CommandSpec = {
-  name: "chaos",
-  summary:
-    "Runs a chaos drill (a YAML file, see chaos/): a swarm forms the steady state, faults are injected and " +
-    "confirmed, and the drill measures how every participant recovered. Every fault is rolled back, even on " +
-    "Ctrl-C. Writes journal.json, report.md and junit.xml.\n\n" +
-    "Exit codes: 0 pass, 1 fail or deviated (or a bad drill file), 2 inconclusive, 3 aborted, 130 interrupted.",
-  usage: "swarm chaos run <drill.yaml> [options]",
-  options: [
-    { name: "dry-run", type: "boolean", description: "print the plan and touch nothing" },
-    {
-      name: "output",
-      short: "o",
-      type: "string",
-      placeholder: "dir",
-      description: "where the journal and reports go (default chaos-results/<drill>-<run id>)",
-    },
-    { name: "json", type: "boolean", description: "print the journal as JSON on stdout" },
-  ],
-  examples: [
-    "swarm chaos run chaos/kill-room-node.yaml --dry-run",
-    "sudo swarm chaos run chaos/kill-room-node.yaml",
-    "swarm chaos run chaos/lose-redis.yaml -o results/redis",
-  ],
-};
-
-export async function run(argv: readonly string[]): Promise<number> {
-  const { values, positionals } = parseOptions(SPEC, argv);
-  if (values.help === true) {
-    process.stdout.write(helpText(SPEC));
-    return DRILL_EXIT.pass;
-  }
-  const [action, file, ...extra] = positionals;
-  if (action !== "run" || file === undefined || extra.length > 0) {
+export async function chaos(
+  action: string | undefined,
+  file: string | undefined,
+  flags: ChaosFlags,
+): Promise<number> {
+  if (action !== "run" || file === undefined) {
     throw new UsageError(
       `chaos: expected \`swarm chaos run <drill.yaml>\`${action !== undefined && action !== "run" ? `, got "${action}"` : ""}; see \`swarm chaos --help\``,
     );
   }
   // a DrillError names the file and field; the CLI prints it and exits 1
   const drill = await loadDrill(file);
-  if (values["dry-run"] === true) {
+  if (flags.dryRun === true) {
     process.stdout.write(planText(drill));
-    return DRILL_EXIT.pass;
+    return ExitCode.ok;
   }
 
-  const runId = `${new Date().toISOString().replace(/[-:]/g, "").replace("T", "-").slice(0, 15)}-${randomBytes(2).toString("hex")}`;
-  const outputDir = resolve(
-    (values.output as string | undefined) ?? join("chaos-results", `${drill.name}-${runId}`),
-  );
+  const runId = newRunId();
+  const outputDir = resolve(flags.output ?? join("chaos-results", `${drill.name}-${runId}`));
   const log = (line: string): void => {
     process.stderr.write(`[${new Date().toISOString().slice(11, 23)}] ${line}\n`);
   };
-  const interrupt = new AbortController();
-  const force = new AbortController();
-  let signalName: NodeJS.Signals | undefined;
-  const onSignal = (sig: NodeJS.Signals): void => {
-    if (signalName !== undefined) {
-      log("second signal: killing the swarm's workers now (faults are still rolled back)");
-      force.abort();
-      return;
-    }
-    signalName = sig;
-    log(`${sig}: rolling back every fault, draining the swarm and writing the journal (again to hurry)`);
-    interrupt.abort();
-  };
-  process.on("SIGINT", onSignal);
-  process.on("SIGTERM", onSignal);
+  const interruption = new Interruption(log, {
+    first: (sig) =>
+      `${sig}: rolling back every fault, draining the swarm and writing the journal (again to hurry)`,
+    second: "second signal: killing the swarm's workers now (faults are still rolled back)",
+  }).listen();
   let journal: DrillJournal;
   try {
     log(`drill ${drill.name}: run ${runId}, results in ${outputDir}`);
@@ -87,16 +48,16 @@ export async function run(argv: readonly string[]): Promise<number> {
       runId,
       outputDir,
       log,
-      interrupt: interrupt.signal,
-      force: force.signal,
+      interrupt: interruption.interrupt,
+      force: interruption.force,
     });
   } finally {
-    process.removeListener("SIGINT", onSignal);
-    process.removeListener("SIGTERM", onSignal);
+    interruption.close();
   }
-  if (values.json === true) process.stdout.write(`${JSON.stringify(journal, null, 2)}\n`);
+  if (flags.json === true) process.stdout.write(`${JSON.stringify(journal, null, 2)}\n`);
   else process.stdout.write(summaryText(journal));
-  return signalName === "SIGTERM" ? 143 : journal.exitCode;
+  // the journal says interrupted (130) for either signal; SIGTERM exits 143 as every command does
+  return interruption.signal === "SIGTERM" ? ExitCode.terminated : journal.exitCode;
 }
 
 function ms(value: number | null): string {

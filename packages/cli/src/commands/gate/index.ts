@@ -8,70 +8,9 @@ import {
   parseThreshold,
   type Threshold,
 } from "@livekit-swarm/gate";
-import { ExitCode } from "../../exit-codes.js";
-import { helpText, parseOptions, UsageError, type CommandSpec } from "../../options.js";
-
-const SPEC: CommandSpec = {
-  name: "gate",
-  summary:
-    "Evaluates quality thresholds through PromQL against a Prometheus that scraped the swarm (one process or many " +
-    "shards, e.g. a Kubernetes Indexed Job) and the LiveKit nodes. The same threshold language as `swarm run " +
-    "--threshold`, plus LiveKit server metrics (livekit_*). Exit 99 when a fail threshold is breached.",
-  usage:
-    "swarm gate --prometheus URL (--summary summary.json | --run-id ID --from T --to T) --threshold EXPR ...",
-  options: [
-    {
-      name: "prometheus",
-      type: "string",
-      placeholder: "url",
-      description: "Prometheus base URL, e.g. http://127.0.0.1:9090",
-    },
-    {
-      name: "summary",
-      type: "string",
-      placeholder: "file",
-      description: "a run's summary.json: its run id and time window",
-    },
-    { name: "run-id", type: "string", description: "select this run's series (run_id label)" },
-    {
-      name: "from",
-      type: "string",
-      placeholder: "time",
-      description: "start of the window: ISO time, or a duration ago (10m)",
-    },
-    {
-      name: "to",
-      type: "string",
-      placeholder: "time",
-      description: "end of the window: ISO time, or now (default)",
-    },
-    {
-      name: "threshold",
-      type: "strings",
-      placeholder: "expr",
-      description: "a threshold expression (repeatable)",
-    },
-    {
-      name: "thresholds",
-      type: "string",
-      placeholder: "file",
-      description: "YAML: a list of expressions, or a scenario with thresholds:",
-    },
-    {
-      name: "output",
-      type: "string",
-      short: "o",
-      placeholder: "dir",
-      description: "write junit.xml and report.md here",
-    },
-    { name: "json", type: "boolean", description: "print the verdict as JSON" },
-  ],
-  examples: [
-    "swarm gate --prometheus http://127.0.0.1:9090 --summary swarm-results/x/summary.json --threshold 'lkswarm_join_duration_seconds p95 < 1s'",
-    "swarm gate --prometheus http://prom:9090 --run-id 20261122-0600-ab12 --from 15m --thresholds scenarios/audio-radio.yaml",
-    "swarm gate --prometheus http://prom:9090 --from 10m --threshold 'livekit_packet_loss_total count < 100'",
-  ],
-};
+import { ExitCode } from "@livekit-swarm/schema";
+import { UsageError } from "../../errors.js";
+import type { GateFlags } from "./options.js";
 
 function parseTime(flag: string, text: string, now: number): number {
   const ago = /^(\d+(?:\.\d+)?)(s|m|h)$/.exec(text);
@@ -103,20 +42,15 @@ async function thresholdsFrom(file: string): Promise<string[]> {
   return list;
 }
 
-export async function run(argv: readonly string[]): Promise<number> {
-  const { values } = parseOptions(SPEC, argv);
-  if (values.help === true) {
-    process.stdout.write(helpText(SPEC));
-    return ExitCode.ok;
-  }
-  const prometheus = values.prometheus as string | undefined;
+export async function gate(flags: GateFlags): Promise<number> {
+  const { prometheus } = flags;
   if (prometheus === undefined)
     throw new UsageError("gate: --prometheus URL is required; see `swarm gate --help`");
   const now = Date.now();
-  let runId = values["run-id"] as string | undefined;
+  let runId = flags.runId;
   let startMs: number | undefined;
   let endMs: number | undefined;
-  const summaryFile = values.summary as string | undefined;
+  const summaryFile = flags.summary;
   if (summaryFile !== undefined) {
     const summary = JSON.parse(await readFile(summaryFile, "utf8")) as {
       run?: { id?: string; startedAt?: string; endedAt?: string };
@@ -125,21 +59,21 @@ export async function run(argv: readonly string[]): Promise<number> {
     startMs = summary.run?.startedAt !== undefined ? Date.parse(summary.run.startedAt) : undefined;
     endMs = summary.run?.endedAt !== undefined ? Date.parse(summary.run.endedAt) : undefined;
   }
-  if (values.from !== undefined) startMs = parseTime("from", values.from as string, now);
-  if (values.to !== undefined) endMs = parseTime("to", values.to as string, now);
+  if (flags.from !== undefined) startMs = parseTime("from", flags.from, now);
+  if (flags.to !== undefined) endMs = parseTime("to", flags.to, now);
   endMs ??= now;
   if (startMs === undefined)
     throw new UsageError("gate: the time window is unknown: pass --summary summary.json or --from");
   if (startMs >= endMs) throw new UsageError("gate: --from must be before --to");
 
-  const texts = [...((values.threshold as string[] | undefined) ?? [])];
-  if (values.thresholds !== undefined) texts.push(...(await thresholdsFrom(values.thresholds as string)));
+  const texts = [...(flags.threshold ?? [])];
+  if (flags.thresholds !== undefined) texts.push(...(await thresholdsFrom(flags.thresholds)));
   if (texts.length === 0)
     throw new UsageError("gate: no thresholds: pass --threshold EXPR or --thresholds FILE");
   const thresholds: Threshold[] = texts.map((t) => parseThreshold(t, { allowServerMetrics: true }));
 
   const verdict = await evaluateThroughPrometheus(thresholds, prometheus, { runId, startMs, endMs });
-  if (values.json === true) {
+  if (flags.json === true) {
     process.stdout.write(
       `${JSON.stringify({ verdict: verdict.passed ? "pass" : "fail", runId, results: verdict.results, queries: verdict.queries }, null, 2)}\n`,
     );
@@ -150,7 +84,7 @@ export async function run(argv: readonly string[]): Promise<number> {
     );
     for (const r of verdict.results) process.stdout.write(`  ${mark[r.status]} ${r.message}\n`);
   }
-  const output = values.output as string | undefined;
+  const output = flags.output;
   if (output !== undefined) {
     await mkdir(output, { recursive: true });
     await writeFile(

@@ -1,77 +1,28 @@
 import { Testbed, down, listTestbeds, runDirFor, type TestbedStatus } from "@livekit-swarm/testbed";
-import { ExitCode } from "../../exit-codes.js";
-import { helpText, parseOptions, UsageError, type CommandSpec } from "../../options.js";
+import { ExitCode } from "@livekit-swarm/schema";
+import { UsageError } from "../../errors.js";
+import type { TestbedFlags } from "./options.js";
 
-const SPEC: CommandSpec = {
-  name: "testbed",
-  summary:
-    "Starts a real LiveKit deployment on this machine (livekit-server nodes, Redis, HAProxy, optionally Prometheus), " +
-    "reports what runs where, and stops it. The processes outlive this command; `down` ends them.",
-  usage: "swarm testbed <up|status|env|down> [options]",
-  options: [
-    {
-      name: "name",
-      type: "string",
-      default: "default",
-      description: "testbed name; several can run at once",
-    },
-    {
-      name: "nodes",
-      type: "integer",
-      default: 1,
-      description: "livekit-server nodes (Redis and HAProxy when more than 1)",
-    },
-    {
-      name: "netns",
-      type: "boolean",
-      description: "run each node in its own network namespace (root), for network faults",
-    },
-    { name: "prometheus", type: "boolean", description: "also start a Prometheus that scrapes the nodes" },
-    {
-      name: "scrape",
-      type: "strings",
-      placeholder: "host:port",
-      description: "extra Prometheus scrape target (repeatable)",
-    },
-    {
-      name: "port",
-      type: "integer",
-      description: "port clients connect to (balancer, or the single node); default a free one",
-    },
-    { name: "all", type: "boolean", description: "with down: every testbed of this machine's run root" },
-    { name: "json", type: "boolean", description: "print machine-readable JSON" },
-  ],
-  examples: [
-    "swarm testbed up                       # one node on a free port",
-    "swarm testbed up --nodes 3 --prometheus",
-    "sudo swarm testbed up --nodes 3 --netns --name chaos",
-    'eval "$(swarm testbed env)"             # export LIVEKIT_URL, LIVEKIT_API_KEY, LIVEKIT_API_SECRET',
-    "swarm testbed status --json",
-    "swarm testbed down --all",
-  ],
-};
-
-export async function run(argv: readonly string[]): Promise<number> {
-  const { values, positionals } = parseOptions(SPEC, argv);
-  const action = positionals[0];
-  if (values.help === true) {
-    process.stdout.write(helpText(SPEC));
-    return ExitCode.ok;
-  }
-  const name = values.name as string;
+/** `nameGiven`: --name was on the command line, so status shows that testbed only. */
+export async function testbed(
+  action: string | undefined,
+  flags: TestbedFlags,
+  nameGiven: boolean,
+): Promise<number> {
+  const { name } = flags;
   switch (action) {
     case "up": {
       const started = Date.now();
       const tb = await Testbed.start({
         name,
-        nodes: values.nodes as number,
-        netns: values.netns === true,
-        prometheus: values.prometheus === true,
-        ...(values.scrape !== undefined ? { scrapeTargets: values.scrape as string[] } : {}),
-        ...(values.port !== undefined ? { port: values.port as number } : {}),
+        nodes: flags.nodes,
+        netns: flags.netns === true,
+        prometheus: flags.prometheus === true,
+        ...(flags.scrape !== undefined ? { scrapeTargets: flags.scrape } : {}),
+        ...(flags.port !== undefined ? { port: flags.port } : {}),
       });
       const status = tb.status();
-      if (values.json === true) {
+      if (flags.json === true) {
         process.stdout.write(`${JSON.stringify({ ...status, apiSecret: tb.apiSecret }, null, 2)}\n`);
       } else {
         process.stdout.write(describe(status, tb.apiSecret, Date.now() - started));
@@ -80,9 +31,8 @@ export async function run(argv: readonly string[]): Promise<number> {
     }
     case "status": {
       const all = listTestbeds();
-      const shown =
-        positionals[1] !== undefined || argv.includes("--name") ? all.filter((s) => s.name === name) : all;
-      if (values.json === true) process.stdout.write(`${JSON.stringify(shown, null, 2)}\n`);
+      const shown = nameGiven ? all.filter((s) => s.name === name) : all;
+      if (flags.json === true) process.stdout.write(`${JSON.stringify(shown, null, 2)}\n`);
       else if (shown.length === 0)
         process.stdout.write("no testbed is running (start one with `swarm testbed up`)\n");
       else for (const s of shown) process.stdout.write(describe(s));
@@ -96,10 +46,10 @@ export async function run(argv: readonly string[]): Promise<number> {
       return ExitCode.ok;
     }
     case "down": {
-      const dirs = values.all === true ? listTestbeds().map((s) => s.runDir) : [runDirFor(name)];
+      const dirs = flags.all === true ? listTestbeds().map((s) => s.runDir) : [runDirFor(name)];
       for (const dir of dirs) {
         const report = await down(dir);
-        if (values.json === true) process.stdout.write(`${JSON.stringify(report)}\n`);
+        if (flags.json === true) process.stdout.write(`${JSON.stringify(report)}\n`);
         else if (report.stopped.length === 0 && report.namespacesRemoved.length === 0)
           process.stdout.write(`${dir}: nothing was running\n`);
         else

@@ -1,0 +1,12 @@
+import { configure, rejectExtra } from "../../flags.js";
+import { EXAMPLES, define } from "./options.js";
+
+export function chaosCommand(exit: (code: number) => void) {
+  const command = define();
+  command.action(async (action, file, flags, cmd) => {
+    rejectExtra("chaos", cmd.args.slice(2));
+    const { chaos } = await import("./index.js");
+    exit(await chaos(action, file, flags));
+  });
+  return configure(command, EXAMPLES);
+}

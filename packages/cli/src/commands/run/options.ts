@@ -1,0 +1,73 @@
+import { Command, Option } from "@commander-js/extra-typings";
+import { collect, duration, integer, livekitOptions } from "../../flags.js";
+import { SCENARIO_OPTIONS } from "./scenario-flags.js";
+
+/** The most worker processes a run forks. */
+export const MAX_WORKERS = 256;
+
+export const EXAMPLES = [
+  "swarm                                          # 1 room against an embedded local LiveKit",
+  "swarm --rooms 500 --video-publishers 1 --subscribers 4 --duration 5m",
+  "swarm --scenario scenarios/conference-720p.yaml --url wss://lk.example.com",
+  "LIVEKIT_URL=ws://127.0.0.1:7880 LIVEKIT_API_KEY=k LIVEKIT_API_SECRET=s swarm --rooms 10 --no-simulcast",
+  "swarm --rooms 3 --json > summary.json",
+  'swarm --rooms 20 --gate default --threshold "lkswarm_join_duration_seconds p99 < 2s"   # exit 99 on a breach',
+];
+
+export function define() {
+  const [url, apiKey, apiSecret] = livekitOptions("LiveKit server; none: start an embedded local testbed");
+  const command = new Command("run")
+    .summary("run a swarm of participants and report quality (the default command)")
+    .description(
+      "Runs a swarm of headless participants (native @livekit/rtc-node engine) in many rooms, publishing audio and " +
+        "video, and reports what users would feel: join time, first frame, loss, jitter, RTT, freezes, bitrate, " +
+        "reconnects, end-to-end latency. Without --url it starts an embedded local LiveKit and runs against it. " +
+        "Flags override the scenario file. Writes summary.json, samples.jsonl, events.jsonl and report.html.",
+    )
+    .usage("[options]   (or: swarm [options])")
+    .allowExcessArguments(true)
+    .addOption(url)
+    .addOption(apiKey)
+    .addOption(apiSecret)
+    .option("--scenario <file.yaml>", "scenario file (see scenarios/)");
+  for (const { option } of SCENARIO_OPTIONS) command.addOption(option);
+  return command
+    .addOption(
+      new Option(
+        "--threshold <expr>",
+        'quality gate, repeatable: "lkswarm_inbound_loss_ratio{kind=video} p95 over participants < 2%"; a fail breach exits 99',
+      ).argParser(collect),
+    )
+    .addOption(
+      new Option("--gate <preset>", "add the catalog's default thresholds").choices(["default"] as const),
+    )
+    .addOption(
+      new Option(
+        "--metrics-port <port>",
+        "serve Prometheus /metrics on this port during the run (0: pick one)",
+      ).argParser(integer("run", "metrics-port", 0, 65535)),
+    )
+    .option("--metrics-host <address>", "address /metrics binds", "127.0.0.1")
+    .addOption(
+      new Option("--linger <15s>", "keep /metrics up this long after the run, for a final scrape").argParser(
+        duration("run", "linger"),
+      ),
+    )
+    .option("--pushgateway <url>", "push final metrics to a Pushgateway")
+    .option(
+      "--per-participant-labels",
+      "room and participant labels on metrics (small runs only: cardinality)",
+    )
+    .option("-o, --output <dir>", "where reports go (default swarm-results/<run id>)")
+    .option("--json", "print summary.json to stdout instead of the table")
+    .addOption(
+      new Option(
+        "--workers <n>",
+        `worker processes, 1 to ${MAX_WORKERS} (default: one per ~100 participants, at most one per core)`,
+      ).argParser(integer("run", "workers", 1, MAX_WORKERS)),
+    )
+    .option("--stats-interval <5s>", "getStats sampling interval (every 1 s costs +39% CPU)", "5s");
+}
+
+export type RunCommand = ReturnType<typeof define>;
+export type RunFlags = ReturnType<RunCommand["opts"]>;

@@ -1,0 +1,89 @@
+import { Option } from "@commander-js/extra-typings";
+import { scenarioFields } from "@livekit-swarm/schema";
+import { integer, positive } from "../../flags.js";
+
+/** The most rooms one run plans: `--rooms 1e9` is refused in one line, not by running out of memory. */
+export const MAX_ROOMS = 10_000;
+/** The most participants of one role per room a flag accepts. */
+export const MAX_PER_ROOM = 1_000;
+/** The fastest join pacing a flag accepts, joins per second. */
+export const MAX_JOINS_PER_SECOND = 1_000;
+
+/**
+ * A flag that sets a scenario key: the key is named once, the flag is the key with "." as "-"
+ * (video.codec: --video-codec), and its help line is the schema's own (scenarioFields). A number is
+ * range-checked here, naming the flag; every value is then validated by the scenario schema, so a
+ * flag and a scenario file accept the same values.
+ */
+interface ScenarioFlag {
+  readonly key: string;
+  /** When the flag is not the key's name. */
+  readonly flag?: string;
+  /** Placeholder of the value; absent: a switch (true when given). */
+  readonly value?: string;
+  /** An integer flag's accepted range. */
+  readonly int?: readonly [min: number, max: number];
+  /** A number flag's largest value (above 0). */
+  readonly upTo?: number;
+  /** When the schema's help line is about the file, not the flag. */
+  readonly help?: string;
+}
+
+const TABLE: readonly ScenarioFlag[] = [
+  { key: "name", value: "name" },
+  { key: "rooms", value: "n", int: [1, MAX_ROOMS] },
+  { key: "video-publishers", value: "n", int: [0, MAX_PER_ROOM] },
+  { key: "audio-publishers", value: "n", int: [0, MAX_PER_ROOM] },
+  { key: "subscribers", value: "n", int: [0, MAX_PER_ROOM] },
+  { key: "publishers-subscribe" },
+  { key: "duration", value: "30s" },
+  { key: "num-per-second", value: "n", upTo: MAX_JOINS_PER_SECOND },
+  { key: "video.resolution", value: "360p" },
+  { key: "video.codec", value: "vp8" },
+  { key: "video.fps", value: "n", int: [1, 60] },
+  { key: "video.simulcast", flag: "simulcast" },
+  { key: "subscribe-limit", value: "n", int: [1, MAX_PER_ROOM] },
+  {
+    key: "room-prefix",
+    value: "prefix",
+    help: "Room names are this plus the room index (default lkswarm-<run id>-)",
+  },
+  { key: "identity-prefix", value: "prefix" },
+  { key: "data", help: "Publishers send a reliable data packet every second (default false)" },
+  { key: "latency-probes", value: "n", int: [0, MAX_PER_ROOM] },
+];
+
+function describe(f: ScenarioFlag): string {
+  if (f.help !== undefined) return f.help;
+  const field = scenarioFields.find((s) => s.key === f.key);
+  if (field === undefined) throw new Error(`scenario key ${f.key} is not in scenarioFields`);
+  const range =
+    f.int !== undefined ? `, ${f.int[0]} to ${f.int[1]}` : f.upTo !== undefined ? `, at most ${f.upTo}` : "";
+  if (field.summary.includes(range.slice(2))) return `${field.summary} (default ${field.default})`;
+  return `${field.summary}${range} (default ${field.default})`;
+}
+
+function parserOf(flag: string, f: ScenarioFlag): ((text: string) => number) | undefined {
+  if (f.int !== undefined) return integer("run", flag, f.int[0], f.int[1]);
+  if (f.upTo !== undefined) return positive("run", flag, f.upTo);
+  return undefined;
+}
+
+/** The options, in help order, each with the scenario key it sets. */
+export const SCENARIO_OPTIONS: readonly { readonly key: string; readonly option: Option }[] = TABLE.flatMap(
+  (f) => {
+    const flag = f.flag ?? f.key.replace(".", "-");
+    const option = new Option(`--${flag}${f.value !== undefined ? ` <${f.value}>` : ""}`, describe(f));
+    const parse = parserOf(flag, f);
+    if (parse !== undefined) option.argParser(parse);
+    const options = [{ key: f.key, option }];
+    // video.simulcast is on by default: bulk publishers turn it off
+    if (f.key === "video.simulcast") {
+      options.push({
+        key: f.key,
+        option: new Option(`--no-${flag}`, "publish one video layer (cheaper for bulk publishers)"),
+      });
+    }
+    return options;
+  },
+);

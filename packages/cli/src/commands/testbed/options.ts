@@ -1,0 +1,50 @@
+import { Command, Option } from "@commander-js/extra-typings";
+import { collect, integer } from "../../flags.js";
+
+/** The most livekit-server nodes one testbed starts. */
+export const MAX_NODES = 16;
+
+export const EXAMPLES = [
+  "swarm testbed up                       # one node on a free port",
+  "swarm testbed up --nodes 3 --prometheus",
+  "sudo swarm testbed up --nodes 3 --netns --name chaos",
+  'eval "$(swarm testbed env)"             # export LIVEKIT_URL, LIVEKIT_API_KEY, LIVEKIT_API_SECRET',
+  "swarm testbed status --json",
+  "swarm testbed down --all",
+];
+
+export function define() {
+  return new Command("testbed")
+    .summary("start, inspect and stop a local LiveKit deployment")
+    .description(
+      "Starts a real LiveKit deployment on this machine (livekit-server nodes, Redis, HAProxy, optionally Prometheus), " +
+        "reports what runs where, and stops it. The processes outlive this command; `down` ends them.",
+    )
+    .argument("[action]", "up, status, env or down")
+    .allowExcessArguments(true)
+    .option("--name <name>", "testbed name; several can run at once", "default")
+    .addOption(
+      new Option(
+        "--nodes <n>",
+        `livekit-server nodes, 1 to ${MAX_NODES} (Redis and HAProxy when more than 1)`,
+      )
+        .default(1)
+        .argParser(integer("testbed", "nodes", 1, MAX_NODES)),
+    )
+    .option("--netns", "run each node in its own network namespace (root), for network faults")
+    .option("--prometheus", "also start a Prometheus that scrapes the nodes")
+    .addOption(
+      new Option("--scrape <host:port>", "extra Prometheus scrape target (repeatable)").argParser(collect),
+    )
+    .addOption(
+      new Option(
+        "--port <port>",
+        "port clients connect to (balancer, or the single node), 1 to 65535; default a free one",
+      ).argParser(integer("testbed", "port", 1, 65535)),
+    )
+    .option("--all", "with down: every testbed of this machine's run root")
+    .option("--json", "print machine-readable JSON");
+}
+
+export type TestbedCommand = ReturnType<typeof define>;
+export type TestbedFlags = ReturnType<TestbedCommand["opts"]>;

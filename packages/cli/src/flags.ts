@@ -1,0 +1,102 @@
+import { Option, type CommandUnknownOpts } from "@commander-js/extra-typings";
+import { parseDuration } from "@livekit-swarm/schema";
+import { UsageError } from "./errors.js";
+
+/** An environment variable; an empty one is unset, as in every LiveKit tool. */
+export function fromEnv(name: "LIVEKIT_URL" | "LIVEKIT_API_KEY" | "LIVEKIT_API_SECRET"): string | undefined {
+  const value = process.env[name];
+  return value === "" ? undefined : value;
+}
+
+/** `swarm run fast`: commander would say "too many arguments"; this names the word. */
+export function rejectExtra(command: string, extra: readonly string[]): void {
+  const [word] = extra;
+  if (word === undefined) return;
+  throw new UsageError(
+    `${command}: unexpected argument ${JSON.stringify(word)}; see \`swarm ${command} --help\``,
+  );
+}
+
+/** An integer flag within [min, max]; the message names the flag and the range. */
+export function integer(command: string, flag: string, min: number, max: number) {
+  return (text: string): number => {
+    const n = Number(text);
+    if (text.trim() === "" || !Number.isInteger(n)) {
+      throw new UsageError(`${command}: --${flag}: expected an integer, got ${JSON.stringify(text)}`);
+    }
+    if (n < min || n > max) {
+      throw new UsageError(
+        `${command}: --${flag}: expected an integer from ${min} to ${max}, got ${JSON.stringify(text)}`,
+      );
+    }
+    return n;
+  };
+}
+
+/** A positive number flag up to max. */
+export function positive(command: string, flag: string, max: number) {
+  return (text: string): number => {
+    const n = Number(text);
+    if (text.trim() === "" || !Number.isFinite(n) || n <= 0 || n > max) {
+      throw new UsageError(
+        `${command}: --${flag}: expected a number above 0 and at most ${max}, got ${JSON.stringify(text)}`,
+      );
+    }
+    return n;
+  };
+}
+
+/** A duration flag (30s, 5m, 1h30m), in milliseconds. */
+export function duration(command: string, flag: string) {
+  return (text: string): number => {
+    try {
+      return parseDuration(text);
+    } catch (err) {
+      throw new UsageError(`${command}: --${flag}: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  };
+}
+
+/** A repeatable flag: every value, in order. */
+export function collect(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), value];
+}
+
+/**
+ * --url, --api-key, --api-secret. Their LIVEKIT_* fallbacks are read where they are used
+ * (`fromEnv`), since commander's own env() takes an empty variable for a value.
+ */
+export function livekitOptions(urlHelp: string) {
+  return [
+    new Option("--url <ws://host:7880>", `${urlHelp} (env: LIVEKIT_URL)`),
+    new Option("--api-key <key>", "API key (env: LIVEKIT_API_KEY)"),
+    new Option("--api-secret <secret>", "API secret, never printed (env: LIVEKIT_API_SECRET)"),
+  ] as const;
+}
+
+/** commander's "error: X\n(Did you mean Y?)" as one line: "swarm: cmd: X (did you mean Y?); see ...". */
+export function oneLine(command: string, text: string): string {
+  const [first = "", ...rest] = text.trim().split("\n");
+  const hint = rest
+    .map((l) => l.trim().replace(/^\(Did you mean/, "(did you mean"))
+    .filter((l) => l !== "")
+    .join(" ");
+  const what = first.replace(/^error: /, "").replace(/\.$/, "");
+  const where = command === "swarm" ? "" : `${command}: `;
+  const help = command === "swarm" ? "`swarm --help`" : `\`swarm ${command} --help\``;
+  return `swarm: ${where}${what}${hint !== "" ? ` ${hint}` : ""}; see ${help}\n`;
+}
+
+/** The settings every command shares: errors as one line, suggestions, real examples after --help. */
+export function configure<C extends CommandUnknownOpts>(command: C, examples: readonly string[]): C {
+  command
+    .exitOverride()
+    .showSuggestionAfterError(true)
+    .configureOutput({
+      outputError: (str, write) => {
+        write(oneLine(command.name(), str));
+      },
+    })
+    .addHelpText("after", `\nExamples:\n${examples.map((e) => `  ${e}`).join("\n")}\n`);
+  return command;
+}

@@ -1,0 +1,39 @@
+import { Command } from "@commander-js/extra-typings";
+import { canaryCommand } from "./commands/canary/command.js";
+import { chaosCommand } from "./commands/chaos/command.js";
+import { gateCommand } from "./commands/gate/command.js";
+import { runCommand } from "./commands/run/command.js";
+import { testbedCommand } from "./commands/testbed/command.js";
+import { configure } from "./flags.js";
+
+const EXAMPLES = [
+  "swarm                                   # 1 room against an embedded local LiveKit",
+  "swarm --rooms 10 --url wss://lk.example.com --api-key K --api-secret S",
+  "swarm canary --metrics-host 0.0.0.0",
+  "swarm testbed up --nodes 3 && swarm chaos run chaos/kill-room-node.yaml --dry-run",
+];
+
+/**
+ * `swarm` and its commands. Each command's options are defined here, eagerly, for parsing and
+ * --help; its implementation is imported only when it runs, so `swarm --help` loads no media stack.
+ * `exit` receives the command's exit code.
+ */
+export function program(exit: (code: number) => void): Command {
+  const root = new Command("swarm")
+    .description("Tells how much a LiveKit deployment holds and how it fails.")
+    .usage("[command] [options]   (no command: run)")
+    .addCommand(runCommand(exit))
+    .addCommand(canaryCommand(exit))
+    .addCommand(gateCommand(exit))
+    .addCommand(testbedCommand(exit))
+    .addCommand(chaosCommand(exit));
+  return configure(root, EXAMPLES);
+}
+
+/** `swarm --rooms 500` and a bare `swarm` run a swarm. */
+export function withDefaultCommand(argv: readonly string[]): string[] {
+  const [first] = argv;
+  if (first === undefined) return ["run"];
+  if (first.startsWith("-") && first !== "-h" && first !== "--help") return ["run", ...argv];
+  return [...argv];
+}

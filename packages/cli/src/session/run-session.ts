@@ -1,0 +1,81 @@
+import { SwarmExporter } from "@livekit-swarm/exporter";
+import { githubAnnotations } from "@livekit-swarm/gate";
+import {
+  runSession,
+  type RunMetricsOptions,
+  type RunOutputs,
+  type RunSessionOptions,
+  type RunTarget,
+} from "@livekit-swarm/load";
+import { UsageError } from "../errors.js";
+import { fromEnv } from "../flags.js";
+import { Terminal } from "./terminal.js";
+
+/** --url, --api-key, --api-secret (or their LIVEKIT_* variables); no URL: an embedded testbed. */
+export interface TargetFlags {
+  readonly url?: string | undefined;
+  readonly apiKey?: string | undefined;
+  readonly apiSecret?: string | undefined;
+}
+
+export function targetFrom(command: string, flags: TargetFlags): RunTarget | undefined {
+  const url = flags.url ?? fromEnv("LIVEKIT_URL");
+  const apiKey = flags.apiKey ?? fromEnv("LIVEKIT_API_KEY");
+  const apiSecret = flags.apiSecret ?? fromEnv("LIVEKIT_API_SECRET");
+  if (url === undefined || url === "") return undefined;
+  if (!/^wss?:\/\//.test(url) && !/^https?:\/\//.test(url)) {
+    throw new UsageError(
+      `${command}: --url: expected ws://, wss://, http:// or https://, got ${JSON.stringify(url)}`,
+    );
+  }
+  if (apiKey === undefined || apiKey === "" || apiSecret === undefined || apiSecret === "") {
+    throw new UsageError(
+      `${command}: --url needs --api-key and --api-secret (or LIVEKIT_API_KEY and LIVEKIT_API_SECRET)`,
+    );
+  }
+  return { url: url.replace(/^http/, "ws"), apiKey, apiSecret };
+}
+
+/** The run's Prometheus metrics, through the exporter (load does not import it). */
+export function exporterMetrics(
+  options: Omit<RunMetricsOptions, "create">,
+  perParticipant: boolean,
+): RunMetricsOptions {
+  return {
+    ...options,
+    create: ({ runId, scenario }) => new SwarmExporter({ scenario, runId, perParticipant }),
+  };
+}
+
+function render(outputs: RunOutputs, json: boolean): void {
+  if (outputs.verdict !== undefined && process.env.GITHUB_ACTIONS === "true") {
+    for (const line of githubAnnotations(outputs.verdict)) process.stdout.write(`${line}\n`);
+  }
+  if (json) process.stdout.write(`${JSON.stringify(outputs.report, null, 2)}\n`);
+  else
+    process.stdout.write(`\n${outputs.table}\nreports: ${outputs.outputDir}/{${outputs.files.join(",")}}\n`);
+}
+
+/** Runs the session with progress on stderr and the summary on stdout; returns the exit code. */
+export async function runAndRender(
+  options: Omit<RunSessionOptions, "log" | "onProgress" | "onReport" | "stepSummaryFile">,
+  json: boolean,
+): Promise<number> {
+  const terminal = new Terminal();
+  const stepSummary = process.env.GITHUB_STEP_SUMMARY;
+  try {
+    const result = await runSession({
+      ...options,
+      ...(stepSummary !== undefined && stepSummary !== "" ? { stepSummaryFile: stepSummary } : {}),
+      log: terminal.log,
+      onProgress: terminal.progress,
+      onReport: (outputs) => {
+        terminal.end();
+        render(outputs, json);
+      },
+    });
+    return result.exitCode;
+  } finally {
+    terminal.end();
+  }
+}

@@ -1,0 +1,113 @@
+import { appendFile, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { junitXml, markdownSummary, type ThresholdResult, type Verdict } from "@livekit-swarm/gate";
+import type { Scenario } from "@livekit-swarm/schema";
+import { reportHtml } from "../report/html.js";
+import { summaryTable } from "../report/table.js";
+import type { RunSummary } from "../run/aggregate.js";
+import type { RunOutcome } from "../run/orchestrator.js";
+
+/** summary.json: the run's identity and outcome, the scenario, the verdict, then every figure. */
+export type RunReport = {
+  readonly run: {
+    readonly id: string;
+    readonly scenario: string;
+    readonly url: string;
+    readonly engine: "native";
+    readonly startedAt: string;
+    readonly endedAt: string;
+    readonly durationS: number;
+    readonly endReason: RunOutcome["endReason"];
+    readonly participants: number;
+    readonly workers: number;
+    readonly workersLost: RunOutcome["workersLost"];
+    readonly workerPids: RunOutcome["workerPids"];
+  };
+  readonly scenario: Scenario;
+  readonly verdict?: "pass" | "fail";
+  readonly thresholds?: readonly ThresholdResult[];
+} & RunSummary;
+
+/** What a finished run wrote, and what a caller shows. */
+export interface RunOutputs {
+  readonly outputDir: string;
+  readonly report: RunReport;
+  /** The summary table, with the thresholds' lines when there were any. */
+  readonly table: string;
+  readonly verdict?: Verdict;
+  /** File names written in `outputDir`, the workers' own included. */
+  readonly files: readonly string[];
+}
+
+export interface RunFacts {
+  readonly runId: string;
+  readonly scenario: Scenario;
+  readonly url: string;
+  readonly participants: number;
+  readonly workers: number;
+  readonly outcome: RunOutcome;
+  readonly verdict: Verdict | undefined;
+}
+
+export function runReport(f: RunFacts): RunReport {
+  const { outcome, verdict } = f;
+  return {
+    run: {
+      id: f.runId,
+      scenario: f.scenario.name,
+      url: f.url,
+      engine: "native",
+      startedAt: outcome.startedAt,
+      endedAt: outcome.endedAt,
+      durationS: outcome.durationMs / 1000,
+      endReason: outcome.endReason,
+      participants: f.participants,
+      workers: f.workers,
+      workersLost: outcome.workersLost,
+      workerPids: outcome.workerPids,
+    },
+    scenario: f.scenario,
+    ...(verdict !== undefined
+      ? { verdict: verdict.passed ? "pass" : "fail", thresholds: verdict.results }
+      : {}),
+    ...outcome.summary,
+  };
+}
+
+export function verdictLines(verdict: Verdict): string {
+  const mark = { pass: "pass   ", fail: "FAIL   ", warn: "warn   ", "no-data": "NO DATA" } as const;
+  const lines = verdict.results.map((r) => `  ${mark[r.status]} ${r.message}`);
+  return `thresholds: ${verdict.passed ? "passed" : "FAILED (exit 99)"}\n${lines.join("\n")}\n`;
+}
+
+/**
+ * Writes summary.json and report.html next to the workers' samples.jsonl and events.jsonl, and with
+ * thresholds junit.xml and report.md (appended to `stepSummaryFile` too, GitHub's step summary).
+ */
+export async function writeRunOutputs(
+  f: RunFacts,
+  outputDir: string,
+  stepSummaryFile: string | undefined,
+): Promise<RunOutputs> {
+  const { outcome, verdict } = f;
+  const table = summaryTable(outcome) + (verdict !== undefined ? `\n${verdictLines(verdict)}` : "");
+  const report = runReport(f);
+  const files = ["summary.json", "report.html", "samples.jsonl", "events.jsonl"];
+  if (verdict !== undefined) {
+    const title = `livekit-swarm ${f.scenario.name} (run ${f.runId})`;
+    await writeFile(
+      join(outputDir, "junit.xml"),
+      junitXml(verdict, "livekit-swarm", outcome.durationMs / 1000),
+    );
+    const md = markdownSummary(verdict, title);
+    await writeFile(join(outputDir, "report.md"), md);
+    if (stepSummaryFile !== undefined && stepSummaryFile !== "") await appendFile(stepSummaryFile, `${md}\n`);
+    files.push("junit.xml", "report.md");
+  }
+  await writeFile(join(outputDir, "summary.json"), `${JSON.stringify(report, null, 2)}\n`);
+  await writeFile(
+    join(outputDir, "report.html"),
+    reportHtml(outcome, `livekit-swarm run ${f.runId} (${f.scenario.name})`, table),
+  );
+  return { outputDir, report, table, files, ...(verdict !== undefined ? { verdict } : {}) };
+}

@@ -1,0 +1,122 @@
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { parseScenarioObject } from "@livekit-swarm/schema";
+import { Interruption } from "./interruption.js";
+import { newRunId, runSession } from "./session.js";
+import { RunSessionError, checkCloudLimit, isLivekitCloud } from "./target.js";
+
+const target = (url: string) => ({ url, apiKey: "k", apiSecret: "s" });
+
+describe("newRunId", () => {
+  it("is the UTC time to the second and four hex digits, sortable by time", () => {
+    const id = newRunId(new Date("2026-11-22T21:05:09Z"));
+    expect(id).toMatch(/^20261122-210509-[0-9a-f]{4}$/);
+    expect(newRunId(new Date("2026-11-22T21:06:00Z")) > id).toBe(true);
+  });
+});
+
+describe("the LiveKit Cloud limit", () => {
+  it("knows a cloud URL in any scheme", () => {
+    expect(isLivekitCloud("wss://x.livekit.cloud")).toBe(true);
+    expect(isLivekitCloud("https://x.livekit.cloud")).toBe(true);
+    expect(isLivekitCloud("ws://livekit.example.com")).toBe(false);
+    expect(isLivekitCloud("not a url")).toBe(false);
+  });
+
+  it("refuses more than 50 participants there, and nothing elsewhere", () => {
+    expect(() => {
+      checkCloudLimit(target("wss://x.livekit.cloud"), 50);
+    }).not.toThrow();
+    expect(() => {
+      checkCloudLimit(target("ws://127.0.0.1:7880"), 5000);
+    }).not.toThrow();
+    expect(() => {
+      checkCloudLimit(undefined, 5000);
+    }).not.toThrow();
+    expect(() => {
+      checkCloudLimit(target("wss://x.livekit.cloud"), 51);
+    }).toThrow(/51 participants against LiveKit Cloud: .* at most 50/);
+  });
+});
+
+describe("runSession refuses before starting anything", () => {
+  it("a scenario without participants", async () => {
+    // the schema refuses this too; the session must not rely on every caller having used it
+    const scenario = {
+      ...parseScenarioObject({}, "t"),
+      videoPublishers: 0,
+      audioPublishers: 0,
+      subscribers: 0,
+    };
+    const refused = runSession({ scenario, target: target("ws://127.0.0.1:1") });
+    await expect(refused).rejects.toBeInstanceOf(RunSessionError);
+    await expect(refused).rejects.toMatchObject({ reason: "no-participants" });
+    expect(process.listenerCount("SIGINT"), "signal handlers left behind").toBe(0);
+  });
+
+  it("a run over MAX_RUN_PARTICIPANTS, whatever the scenario file says", async () => {
+    const huge = parseScenarioObject({ rooms: 1_000_000_000, subscribers: 4 }, "t");
+    await expect(runSession({ scenario: huge, target: target("ws://127.0.0.1:1") })).rejects.toThrow(
+      /5000000000 participants \(1000000000 rooms x 5\): one run plans at most 100000/,
+    );
+  });
+
+  it("an output folder that is a file", async () => {
+    const file = join(mkdtempSync(join(tmpdir(), "session-")), "summary.json");
+    writeFileSync(file, "{}");
+    await expect(
+      runSession({
+        scenario: parseScenarioObject({}, "t"),
+        target: target("ws://127.0.0.1:1"),
+        outputDir: file,
+      }),
+    ).rejects.toMatchObject({ reason: "output" });
+  });
+
+  it("a load test over LiveKit Cloud's limit, and a malformed scenario threshold", async () => {
+    const big = parseScenarioObject({ rooms: 20, subscribers: 4 }, "t");
+    await expect(
+      runSession({ scenario: big, target: target("wss://a.livekit.cloud") }),
+    ).rejects.toMatchObject({
+      reason: "cloud-limit",
+    });
+    const bad = parseScenarioObject({ thresholds: ["lkswarm_nope p95 < 1s"] }, "t");
+    await expect(runSession({ scenario: bad, target: target("ws://127.0.0.1:1") })).rejects.toThrow(
+      /unknown metric lkswarm_nope/,
+    );
+  });
+});
+
+describe("Interruption", () => {
+  it("drains on the first signal, forces on the second, and maps SIGTERM to 143", () => {
+    const lines: string[] = [];
+    const interruption = new Interruption((l) => lines.push(l)).listen();
+    try {
+      expect(interruption.interrupt.aborted).toBe(false);
+      process.emit("SIGTERM", "SIGTERM");
+      expect(interruption.interrupt.aborted).toBe(true);
+      expect(interruption.force.aborted).toBe(false);
+      expect(interruption.exitCode).toBe(143);
+      process.emit("SIGINT", "SIGINT");
+      expect(interruption.force.aborted).toBe(true);
+      expect(interruption.signal).toBe("SIGTERM");
+      expect(lines).toEqual([
+        "SIGTERM: stopping joins, disconnecting everyone and writing the report (again to force)",
+        "second signal: stopping now",
+      ]);
+    } finally {
+      interruption.close();
+    }
+    expect(process.listenerCount("SIGTERM")).toBe(0);
+  });
+
+  it("stop() ends the run without a signal", () => {
+    const interruption = new Interruption(() => {});
+    interruption.stop("threshold");
+    expect(interruption.interrupt.reason).toBe("threshold");
+    expect(interruption.signal).toBeUndefined();
+    expect(interruption.exitCode).toBe(130);
+  });
+});

@@ -1,0 +1,269 @@
+import { randomBytes } from "node:crypto";
+import { writeFile } from "node:fs/promises";
+import { availableParallelism } from "node:os";
+import { join, resolve } from "node:path";
+import {
+  AbortWatch,
+  Measurements,
+  evaluate,
+  parseThreshold,
+  type Threshold,
+  type Verdict,
+} from "@livekit-swarm/gate";
+import { ExitCode, type Role, type RunObserver, type Scenario } from "@livekit-swarm/schema";
+import type { Testbed } from "@livekit-swarm/testbed";
+import { orchestrate, type ProgressView, type RunOutcome, type RunTarget } from "../run/orchestrator.js";
+import { defaultWorkers, mediaPlanFor, planRun, shapeOf, shardByRoom, type RunPlan } from "../run/plan.js";
+import { Interruption } from "./interruption.js";
+import { writeRunOutputs, type RunOutputs } from "./outputs.js";
+import { RunSessionError, checkCloudLimit, checkOutputDir, checkRunSize, openTarget } from "./target.js";
+
+/**
+ * A run's live Prometheus metrics. load does not depend on the exporter: the CLI passes
+ * `@livekit-swarm/exporter`'s SwarmExporter, which has this shape.
+ */
+export interface RunMetrics extends RunObserver {
+  /** Creates every participant's series at zero before the first join. */
+  prepare(
+    subjects: Iterable<{
+      readonly room: string;
+      readonly participant: string;
+      readonly role: Role;
+      readonly worker: number;
+    }>,
+  ): void;
+  serve(options: { readonly port: number; readonly host?: string }): Promise<{
+    readonly url: string;
+    close(): Promise<void>;
+  }>;
+  push(gatewayUrl: string): Promise<void>;
+  /** The exposition text, kept as metrics.prom. */
+  metrics(): Promise<string>;
+}
+
+export interface RunMetricsOptions {
+  /** Builds the run's metrics once its id is known. */
+  readonly create: (run: { readonly runId: string; readonly scenario: string }) => RunMetrics;
+  /** Serve /metrics on this port during the run (0: pick one). */
+  readonly port?: number;
+  readonly host?: string;
+  /** Push the final values to this Pushgateway. */
+  readonly pushgateway?: string;
+  /** Keep /metrics up this long after a run that was not interrupted, for a final scrape. */
+  readonly lingerMs?: number;
+}
+
+export interface RunSessionOptions {
+  /** Resolved: file, flags and defaults already merged and validated. */
+  readonly scenario: Scenario;
+  /** Name the rooms lkswarm-<run id>- instead of `scenario.roomPrefix` (when nobody chose a prefix). */
+  readonly roomPrefixPerRun?: boolean;
+  /** The server; absent, a one-node local LiveKit (a testbed) is started for the run and stopped after. */
+  readonly target?: RunTarget;
+  /** Thresholds in addition to the scenario's own; the scenario's warm-up applies to any without one. */
+  readonly thresholds?: readonly Threshold[];
+  /** Where reports go; default swarm-results/<run id>. */
+  readonly outputDir?: string;
+  /** Worker processes; default one per ~100 participants, at most one per core. */
+  readonly workers?: number;
+  readonly statsIntervalMs?: number;
+  /** A canary: hold until stopped, bring back participants that drop, never end early. */
+  readonly forever?: boolean;
+  readonly metrics?: RunMetricsOptions;
+  /** Appends the markdown verdict here (GitHub's $GITHUB_STEP_SUMMARY). */
+  readonly stepSummaryFile?: string;
+  /** One line of news for the user: start, signals, the end; never a secret. */
+  readonly log?: (line: string) => void;
+  /** About once a second, live figures. */
+  readonly onProgress?: (progress: ProgressView) => void;
+  /** As soon as the reports are written, before the final push and scrape. */
+  readonly onReport?: (outputs: RunOutputs) => void;
+}
+
+export type RunSessionResult =
+  | {
+      /** A signal came while the server was being checked or started: nobody joined, nothing written. */
+      readonly ran: false;
+      readonly runId: string;
+      readonly exitCode: ExitCode;
+    }
+  | (RunOutputs & {
+      readonly ran: true;
+      readonly runId: string;
+      readonly exitCode: ExitCode;
+      readonly outcome: RunOutcome;
+    });
+
+export const DEFAULT_STATS_INTERVAL_MS = 5000;
+
+/** 20261122-210509-ab12 (UTC): sortable, and unique enough to keep two runs' rooms apart. */
+export function newRunId(now: Date = new Date()): string {
+  const stamp = now.toISOString().replace(/[-:]/g, "").replace("T", "-").slice(0, 15);
+  return `${stamp}-${randomBytes(2).toString("hex")}`;
+}
+
+/**
+ * One swarm run from start to end: the run id, SIGINT/SIGTERM (drain, then 130/143; a second
+ * forces), the embedded testbed when there is no target, live metrics, thresholds that abort,
+ * the workers, and the reports in the output folder. Refuses, before starting anything, a
+ * scenario without participants or over MAX_RUN_PARTICIPANTS, and a load test over LiveKit
+ * Cloud's limit.
+ */
+export async function runSession(options: RunSessionOptions): Promise<RunSessionResult> {
+  const log = options.log ?? ((): void => {});
+  const runId = newRunId();
+  const scenario = options.roomPrefixPerRun
+    ? { ...options.scenario, roomPrefix: `lkswarm-${runId}-` }
+    : options.scenario;
+  const thresholds = withWarmup(scenario, [
+    ...scenario.thresholds.map((t) => parseThreshold(t)),
+    ...(options.thresholds ?? []),
+  ]);
+  checkRunSize(
+    scenario.rooms,
+    Math.max(scenario.videoPublishers, scenario.audioPublishers) + scenario.subscribers,
+  );
+  const plan = planRun(shapeOf(scenario));
+  if (plan.participants.length === 0) {
+    throw new RunSessionError(
+      "no-participants",
+      "the scenario has no participants: set --video-publishers, --audio-publishers or --subscribers above 0",
+    );
+  }
+  checkCloudLimit(options.target, plan.participants.length);
+  const outputDir = resolve(options.outputDir ?? join("swarm-results", runId));
+  checkOutputDir(outputDir);
+  const workers = options.workers ?? defaultWorkers(plan.participants.length, availableParallelism());
+
+  const interruption = new Interruption(log).listen();
+  const measurements = new Measurements();
+  const metrics = options.metrics?.create({ runId, scenario: scenario.name });
+  const abortWatch = new AbortWatch(thresholds, measurements);
+  let testbed: Testbed | undefined;
+  let server: { readonly url: string; close(): Promise<void> } | undefined;
+  try {
+    metrics?.prepare(subjectsOf(plan, workers));
+    if (metrics !== undefined && options.metrics?.port !== undefined) {
+      server = await metrics.serve({
+        port: options.metrics.port,
+        ...(options.metrics.host !== undefined ? { host: options.metrics.host } : {}),
+      });
+      log(`metrics: ${server.url}`);
+    }
+    const opened = await openTarget(options.target, log);
+    testbed = opened.testbed;
+    if (interruption.interrupt.aborted) return { ran: false, runId, exitCode: interruption.exitCode };
+    log(
+      `run ${runId}: ${plan.rooms.length} room(s), ${plan.participants.length} participants against ${opened.target.url}, ` +
+        `${workers} worker(s); ramp ${(plan.rampMs / 1000).toFixed(1)} s then ${options.forever === true ? "hold until stopped, rejoining" : `hold ${(scenario.duration / 1000).toFixed(0)} s`}; reports in ${outputDir}`,
+    );
+    const outcome = await orchestrate({
+      target: opened.target,
+      plan,
+      media: { ...mediaPlanFor(scenario), ...(options.forever === true ? { rejoin: true } : {}) },
+      // forever: about 285 000 years, and setTimeout-safe because nothing waits on it directly
+      holdMs: options.forever === true ? Number.MAX_SAFE_INTEGER : scenario.duration,
+      persistent: options.forever === true,
+      statsIntervalMs: options.statsIntervalMs ?? DEFAULT_STATS_INTERVAL_MS,
+      workers,
+      outputDir,
+      signal: interruption.interrupt,
+      forceSignal: interruption.force,
+      measurements,
+      ...(metrics !== undefined ? { observers: [metrics] } : {}),
+      onProgress: (p) => {
+        const breached = abortWatch.check(Date.now());
+        if (breached !== undefined) {
+          log(`threshold breached for its abort window, ending the run: ${breached.text}`);
+          interruption.stop("threshold");
+        }
+        options.onProgress?.(p);
+      },
+    });
+    const verdict = thresholds.length > 0 ? evaluate(thresholds, measurements) : undefined;
+    const outputs = await writeRunOutputs(
+      {
+        runId,
+        scenario,
+        url: opened.target.url,
+        participants: plan.participants.length,
+        workers,
+        outcome,
+        verdict,
+      },
+      outputDir,
+      options.stepSummaryFile,
+    );
+    options.onReport?.(outputs);
+    if (metrics !== undefined) {
+      const gateway = options.metrics?.pushgateway;
+      if (gateway !== undefined) {
+        await metrics.push(gateway);
+        log(`metrics pushed to ${gateway}`);
+      }
+      await writeFile(join(outputDir, "metrics.prom"), await metrics.metrics());
+    }
+    const lingerMs = options.metrics?.lingerMs ?? 0;
+    // a final scrape after a completed (or threshold-aborted) run; Ctrl-C means stop now
+    if (server !== undefined && lingerMs > 0 && interruption.signal === undefined) {
+      log(`keeping ${server.url} up for ${lingerMs / 1000} s for a final scrape`);
+      await linger(lingerMs, [interruption.interrupt, interruption.force]);
+    }
+    const exitCode = exitCodeFor(outcome, interruption, verdict, log);
+    return { ...outputs, ran: true, runId, exitCode, outcome };
+  } finally {
+    await server?.close();
+    interruption.close();
+    if (testbed !== undefined) await testbed.stop();
+  }
+}
+
+function withWarmup(scenario: Scenario, thresholds: readonly Threshold[]): Threshold[] {
+  return thresholds.map((t) =>
+    t.warmupMs === undefined && scenario.warmup > 0 ? { ...t, warmupMs: scenario.warmup } : t,
+  );
+}
+
+function subjectsOf(plan: RunPlan, workers: number) {
+  return shardByRoom(plan, workers).flatMap((shard, worker) =>
+    shard.map((p) => ({ worker, role: p.role, room: p.room, participant: p.identity })),
+  );
+}
+
+function linger(ms: number, stops: readonly AbortSignal[]): Promise<void> {
+  return new Promise<void>((done) => {
+    const timer = setTimeout(done, ms);
+    for (const stop of stops) {
+      stop.addEventListener("abort", () => {
+        clearTimeout(timer);
+        done();
+      });
+    }
+  });
+}
+
+function exitCodeFor(
+  outcome: RunOutcome,
+  interruption: Interruption,
+  verdict: Verdict | undefined,
+  log: (line: string) => void,
+): ExitCode {
+  if (outcome.workersLost.length > 0) {
+    log(
+      `${outcome.workersLost.length} worker process(es) died during the run; their participants are counted as disconnected (worker_died)`,
+    );
+  }
+  switch (outcome.endReason) {
+    case "interrupted":
+      return interruption.exitCode;
+    case "server-unreachable":
+      log("the server became unreachable during the run: the report holds what was measured until then");
+      return ExitCode.error;
+    case "no-participant-joined":
+      log("no participant could join: see join failures above and events.jsonl");
+      return ExitCode.error;
+    case "aborted":
+    case "completed":
+      return verdict !== undefined && !verdict.passed ? ExitCode.thresholdsFailed : ExitCode.ok;
+  }
+}

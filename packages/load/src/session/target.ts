@@ -1,0 +1,101 @@
+import { statSync } from "node:fs";
+import { Testbed, down, listTestbeds } from "@livekit-swarm/testbed";
+import { preflight } from "../preflight.js";
+import type { RunTarget } from "../run/orchestrator.js";
+
+/** A run the session refuses before it starts anything; the message names the fix. */
+export class RunSessionError extends Error {
+  override readonly name = "RunSessionError";
+  constructor(
+    readonly reason: "no-participants" | "too-many-participants" | "cloud-limit" | "output",
+    message: string,
+  ) {
+    super(message);
+  }
+
+  toJSON(): { name: string; reason: string; message: string } {
+    return { name: this.name, reason: this.reason, message: this.message };
+  }
+}
+
+/**
+ * The most participants one run plans. The plan is built in memory before the first join, and one
+ * generator holds a few hundred participants per core (docs/engine-costs.md): past this a run is a
+ * typo, and refusing it beats running out of memory.
+ */
+export const MAX_RUN_PARTICIPANTS = 100_000;
+
+export function checkRunSize(rooms: number, perRoom: number): void {
+  const participants = rooms * perRoom;
+  if (participants <= MAX_RUN_PARTICIPANTS) return;
+  throw new RunSessionError(
+    "too-many-participants",
+    `${participants} participants (${rooms} rooms x ${perRoom}): one run plans at most ${MAX_RUN_PARTICIPANTS}; lower --rooms or the participants per room, or shard the load over several machines`,
+  );
+}
+
+/** LiveKit Cloud's acceptable-use policy caps a load test at this many participants (as `lk load-test`). */
+export const LIVEKIT_CLOUD_MAX_PARTICIPANTS = 50;
+
+export function isLivekitCloud(url: string): boolean {
+  try {
+    return new URL(url.replace(/^ws/, "http")).hostname.endsWith(".livekit.cloud");
+  } catch {
+    return false;
+  }
+}
+
+export function checkCloudLimit(target: RunTarget | undefined, participants: number): void {
+  if (target === undefined || !isLivekitCloud(target.url)) return;
+  if (participants <= LIVEKIT_CLOUD_MAX_PARTICIPANTS) return;
+  throw new RunSessionError(
+    "cloud-limit",
+    `${participants} participants against LiveKit Cloud: its acceptable-use policy allows at most ${LIVEKIT_CLOUD_MAX_PARTICIPANTS} in a load test (as lk load-test enforces); lower --rooms/--subscribers or test a self-hosted server`,
+  );
+}
+
+/**
+ * The server a run goes against: the given one once preflight has checked its URL and keys, or
+ * else a one-node testbed started for the run (the caller stops it).
+ */
+export async function openTarget(
+  target: RunTarget | undefined,
+  log: (line: string) => void,
+): Promise<{ target: RunTarget; testbed?: Testbed }> {
+  if (target !== undefined) {
+    await preflight(target.url, target.apiKey, target.apiSecret);
+    return { target };
+  }
+  log("no --url: starting an embedded local LiveKit (testbed)...");
+  await sweepOrphanedTestbeds();
+  const testbed = await Testbed.start({ name: `swarm-${process.pid}` });
+  return { target: { url: testbed.url, apiKey: testbed.apiKey, apiSecret: testbed.apiSecret }, testbed };
+}
+
+/**
+ * Embedded testbeds are named swarm-<pid of the run>. A run killed hard (SIGKILL, a closed pipe)
+ * cannot stop its own; the next embedded run takes down those whose run is gone.
+ */
+async function sweepOrphanedTestbeds(): Promise<void> {
+  for (const tb of listTestbeds()) {
+    const owner = /^swarm-(\d+)$/.exec(tb.name);
+    if (owner === null) continue;
+    let alive = true;
+    try {
+      process.kill(Number(owner[1]), 0);
+    } catch {
+      alive = false;
+    }
+    if (!alive) await down(tb.runDir);
+  }
+}
+
+/** The output folder may be missing (it is created) but not a file. */
+export function checkOutputDir(dir: string): void {
+  const stat = statSync(dir, { throwIfNoEntry: false });
+  if (stat === undefined || stat.isDirectory()) return;
+  throw new RunSessionError(
+    "output",
+    `the output folder ${dir} is a file: pass a folder with --output (it is created if missing)`,
+  );
+}
