@@ -50,7 +50,7 @@ export async function run(argv: readonly string[]): Promise<number> {
       `chaos: expected \`swarm chaos run <drill.yaml>\`${action !== undefined && action !== "run" ? `, got "${action}"` : ""}; see \`swarm chaos --help\``,
     );
   }
-  // a DrillError names the file and field; the CLI prints it and exits 1
+  // a ConfigError names the file and key path; the error boundary prints it and exits 1
   const drill = await loadDrill(file);
   if (values["dry-run"] === true) {
     process.stdout.write(planText(drill));

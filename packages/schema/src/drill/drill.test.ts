@@ -3,10 +3,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { DrillError, loadDrill, parseDrill } from "./drill.js";
-import type { Drill, DrillFault } from "./drill-types.js";
-import { faultTypes } from "./drill-types.js";
-import { parseScenarioObject } from "./scenario.js";
+import { ConfigError } from "../config.js";
+import type { Drill, DrillFault } from "../drill-types.js";
+import { faultTypes } from "../drill-types.js";
+import { parseScenarioObject } from "../scenario.js";
+import { loadDrill, parseDrill } from "./index.js";
 
 const SOURCE = "kill.yaml";
 const HEAD = ["name: drill", "workload: { rooms: 1 }"];
@@ -38,11 +39,11 @@ function parse(lines: readonly string[]): Drill {
   return parseDrill(lines.join("\n"), SOURCE, { baseDir: dir, env });
 }
 
-function errorOf(lines: readonly string[], options: { env?: Record<string, string> } = {}): DrillError {
+function errorOf(lines: readonly string[], options: { env?: Record<string, string> } = {}): ConfigError {
   try {
     parseDrill(lines.join("\n"), SOURCE, { baseDir: dir, env: options.env ?? env });
   } catch (error) {
-    if (error instanceof DrillError) return error;
+    if (error instanceof ConfigError) return error;
     throw error;
   }
   throw new Error(`expected ${JSON.stringify(lines.join("\n"))} to be rejected`);
@@ -1117,11 +1118,11 @@ describe("parseDrill rejects mistakes with one line naming the path", () => {
   });
 });
 
-describe("DrillError", () => {
+describe("ConfigError", () => {
   it("serialises for journals", () => {
     const error = errorOf([...HEAD, ...KILL, "baseline: 1s"]);
     expect(JSON.parse(JSON.stringify(error))).toEqual({
-      name: "DrillError",
+      name: "ConfigError",
       reason: "invalid",
       source: SOURCE,
       message: `${SOURCE}: baseline: expected at least 5s, got "1s"`,
@@ -1156,7 +1157,7 @@ describe("loadDrill", () => {
 });
 
 describe("the ready drills in chaos/", () => {
-  const chaosDir = fileURLToPath(new URL("../../../chaos/", import.meta.url));
+  const chaosDir = fileURLToPath(new URL("../../../../chaos/", import.meta.url));
 
   it("all load", async () => {
     const files = (await readdir(chaosDir)).filter((file) => file.endsWith(".yaml"));
