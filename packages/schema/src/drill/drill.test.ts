@@ -1111,6 +1111,24 @@ describe("parseDrill rejects mistakes with one line naming the path", () => {
     expect(problemsOf(["name: x", `workload: { scenario: ${file} }`, ...KILL])).toEqual([expected(dir)]);
   });
 
+  it("lists a mapping's unknown keys before the problems with its values", () => {
+    expect(problemsOf(withFaults("{ type: net.loss, ratio: 500%, dirction: egress }"))).toEqual([
+      `${SOURCE}: faults[0].dirction: unknown key (did you mean "direction"?)`,
+      `${SOURCE}: faults[0].ratio: expected a share from 0% to 100%, got "500%"`,
+    ]);
+  });
+
+  it("reports every section's problems at once, in file order", () => {
+    expect(
+      problemsOf(["name: Bad", "workload: { rooms: 0 }", "baseline: 1s", "faults:", "  - type: node.kil"]),
+    ).toEqual([
+      `${SOURCE}: name: expected up to 64 lower-case letters, digits and "-", such as kill-room-node, got "Bad"`,
+      `${SOURCE}: workload.rooms: expected a positive integer, got 0`,
+      `${SOURCE}: baseline: expected at least 5s, got "1s"`,
+      `${SOURCE}: faults[0].type: unknown fault type "node.kil" (did you mean "node.kill"?); one of ${FAULT_TYPES}`,
+    ]);
+  });
+
   it("gives line:column for a syntax error", () => {
     const error = errorOf(["name: x", "name: y"]);
     expect(error.reason).toBe("syntax");
