@@ -102,16 +102,30 @@ const targetSpec = z
       });
       return z.NEVER;
     }
-    const read = nested(ctx, kindValues[kind], value[kind], [kind]);
-    if (kind === "participants") {
-      const room = nested(ctx, kindValues.room, value.room, ["room"]);
-      if (read === undefined || room === undefined || keysRead === undefined) return z.NEVER;
-      return { kind, share: read as number, busiestRoomOnly: room === "busiest" };
+    const read = <S extends z.ZodType>(schema: S, key: string): z.output<S> | undefined =>
+      nested(ctx, schema, value[key], [key]);
+    switch (kind) {
+      case "node": {
+        const index = read(kindValues.node, "node");
+        return index === undefined || keysRead === undefined ? z.NEVER : { kind, index };
+      }
+      case "share": {
+        const ratio = read(kindValues.share, "share");
+        return ratio === undefined || keysRead === undefined
+          ? z.NEVER
+          : { kind: "share-of-nodes", share: ratio };
+      }
+      case "ref": {
+        const fault = read(kindValues.ref, "ref");
+        return fault === undefined || keysRead === undefined ? z.NEVER : { kind, fault };
+      }
+      case "participants": {
+        const ratio = read(kindValues.participants, "participants");
+        const room = read(kindValues.room, "room");
+        if (ratio === undefined || room === undefined || keysRead === undefined) return z.NEVER;
+        return { kind, share: ratio, busiestRoomOnly: room === "busiest" };
+      }
     }
-    if (read === undefined || keysRead === undefined) return z.NEVER;
-    if (kind === "node") return { kind, index: read as number };
-    if (kind === "share") return { kind: "share-of-nodes", share: read as number };
-    return { kind, fault: read as string };
   });
 
 /** The target a fault of `type` may have, and its default. */
@@ -164,57 +178,69 @@ const direction = (fallback: (typeof directions)[number]) =>
   choice(directions, "direction").default(fallback);
 const grace = duration().default(10_000);
 
-/** Each type's own keys and how they become `FaultParams`. */
-const faultParams = {
-  "node.kill": { shape: {}, params: () => ({}) },
-  "node.freeze": { shape: {}, params: () => ({}) },
-  "node.thaw": { shape: {}, params: () => ({}) },
-  "node.drain": { shape: { grace }, params: (v) => ({ graceMs: v.grace as Milliseconds }) },
-  "node.restart": { shape: { grace }, params: (v) => ({ graceMs: v.grace as Milliseconds }) },
-  "redis.kill": { shape: {}, params: () => ({}) },
-  "redis.restart": { shape: {}, params: () => ({}) },
-  "net.partition": {
-    shape: { direction: direction("both"), from: choice(partitionSources, "from").default("all") },
-    params: (v) => ({ direction: v.direction, from: v.from }) as FaultParams,
-  },
-  "net.loss": {
-    shape: {
+interface ParamShape {
+  readonly shape: z.ZodRawShape;
+  readonly params: (values: Readonly<Record<string, unknown>>) => FaultParams;
+}
+
+/** A fault type's own keys, and how their parsed values become `FaultParams`. */
+function parameters<S extends z.ZodRawShape>(
+  shape: S,
+  toParams: (values: z.output<z.ZodObject<S>>) => FaultParams,
+): ParamShape {
+  // The fault's section parsed these keys with `shape`, so its output has their types.
+  return { shape, params: (values) => toParams(values as z.output<z.ZodObject<S>>) };
+}
+
+const none = parameters({}, () => ({}));
+const graceOnly = parameters({ grace }, (v) => ({ graceMs: v.grace }));
+
+const faultParams: Readonly<Record<FaultType, ParamShape>> = {
+  "node.kill": none,
+  "node.freeze": none,
+  "node.thaw": none,
+  "node.drain": graceOnly,
+  "node.restart": graceOnly,
+  "redis.kill": none,
+  "redis.restart": none,
+  "net.partition": parameters(
+    { direction: direction("both"), from: choice(partitionSources, "from").default("all") },
+    (v) => ({ direction: v.direction, from: v.from }),
+  ),
+  "net.loss": parameters(
+    {
       ratio: required(
         share({ positive: true }),
         "net.loss needs ratio, the share of packets dropped, such as 10%",
       ),
       direction: direction("egress"),
     },
-    params: (v) => ({ ratio: v.ratio, direction: v.direction }) as FaultParams,
-  },
-  "net.bandwidth": {
-    shape: { rate: required(rate, "net.bandwidth needs rate, such as 500kbit or 2mbit") },
-    params: (v) => ({ rateKbit: v.rate }) as FaultParams,
-  },
-  "net.delay": {
-    shape: {
+    (v) => ({ ratio: v.ratio, direction: v.direction }),
+  ),
+  "net.bandwidth": parameters(
+    { rate: required(rate, "net.bandwidth needs rate, such as 500kbit or 2mbit") },
+    (v) => ({ rateKbit: v.rate }),
+  ),
+  "net.delay": parameters(
+    {
       delay: required(
         duration({ positive: true }),
         "net.delay needs delay, the added one-way delay, such as 100ms",
       ),
       jitter: duration().nullable().default(null),
     },
-    params: (v) =>
-      (v.jitter === null ? { delayMs: v.delay } : { delayMs: v.delay, jitterMs: v.jitter }) as FaultParams,
-  },
-  "client.simulate": {
-    shape: {
+    (v) => (v.jitter === null ? { delayMs: v.delay } : { delayMs: v.delay, jitterMs: v.jitter }),
+  ),
+  "client.simulate": parameters(
+    {
       scenario: required(
         choice(simulateScenarios, "simulate scenario"),
         `client.simulate needs scenario, one of ${simulateScenarios.join(", ")}`,
       ),
     },
-    params: (v) => ({ scenario: v.scenario }) as FaultParams,
-  },
-} satisfies Record<
-  FaultType,
-  { shape: z.ZodRawShape; params: (values: Readonly<Record<string, unknown>>) => FaultParams }
->;
+    (v) => ({ scenario: v.scenario }),
+  ),
+};
 
 const idField = matching(FAULT_ID, 'expected up to 64 letters, digits, ".", "_" or "-", such as kill')
   .nullable()

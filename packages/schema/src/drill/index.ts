@@ -22,7 +22,7 @@ import { checkBackend, checkMaxNodes, checkRefs } from "./fault-rules.js";
 import { parseFaults } from "./faults.js";
 import { nodeCountOf, parseTarget } from "./target.js";
 import type { Env } from "./values.js";
-import { Problems, duration, matching, nonEmpty, required, section, valueAt } from "./values.js";
+import { Problems, duration, isMapping, matching, nonEmpty, required, section, valueAt } from "./values.js";
 import { parseWorkload } from "./workload.js";
 
 const DRILL_KEYS = [
@@ -68,7 +68,8 @@ function resolveDrill(value: unknown, source: string, file: string | null, baseD
   const p = new Problems(source);
   if (value === null || value === undefined)
     throw new ConfigError("invalid", source, [problemAt(source, [], `empty drill: ${DRILL_EXPECTED}`)]);
-  const raw = p.read(drillKeys, value, []) ?? valueOrNothing(value);
+  // Unknown top-level keys are reported; the sections around them are still worth reading.
+  const raw = p.read(drillKeys, value, []) ?? (isMapping(value) ? value : undefined);
   if (raw === undefined) throw new ConfigError("invalid", source, p.list);
   const readSection = <T>(
     key: (typeof DRILL_KEYS)[number],
@@ -175,13 +176,6 @@ function resolveDrill(value: unknown, source: string, file: string | null, baseD
     abort,
     expect,
   };
-}
-
-/** The top level of a drill whose only problems are unknown keys: its sections are still read. */
-function valueOrNothing(value: unknown): Readonly<Record<string, unknown>> | undefined {
-  return typeof value === "object" && value !== null && !Array.isArray(value)
-    ? (value as Readonly<Record<string, unknown>>)
-    : undefined;
 }
 
 function parseText(text: string, source: string, file: string | null, options: ParseDrillOptions): Drill {
