@@ -42,14 +42,12 @@ export type {
   AudioSpec,
   DataSpec,
   Scenario,
-  ScenarioErrorReason,
   ScenarioInput,
   VideoCodec,
   VideoResolutionPreset,
   VideoSpec,
 } from "./scenario.js";
 export {
-  ScenarioError,
   loadScenario,
   parseScenario,
   parseScenarioObject,
@@ -89,7 +87,9 @@ export type {
   SteadyState,
 } from "./drill-types.js";
 export { faultTypes, simulateScenarios, drillBackends } from "./drill-types.js";
-export type { DrillErrorReason, ParseDrillOptions } from "./drill.js";
-export { DrillError, loadDrill, parseDrill } from "./drill.js";
+export type { ParseDrillOptions } from "./drill/index.js";
+export { loadDrill, parseDrill } from "./drill/index.js";
+export type { ConfigErrorReason, ConfigProblem } from "./config.js";
+export { ConfigError } from "./config.js";
 export { labelMatcher, promqlString } from "./promql-string.js";
 export { ExitCode, exitCodeForSignal } from "./exit-codes.js";

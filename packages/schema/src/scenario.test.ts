@@ -2,9 +2,9 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ConfigError } from "./config.js";
 import type { Scenario } from "./scenario.js";
 import {
-  ScenarioError,
   loadScenario,
   parseScenario,
   parseScenarioObject,
@@ -18,7 +18,7 @@ function problemsOf(text: string): string[] {
   try {
     parseScenario(text, SOURCE);
   } catch (error) {
-    if (error instanceof ScenarioError) return error.problems;
+    if (error instanceof ConfigError) return error.problems;
     throw error;
   }
   throw new Error(`expected ${JSON.stringify(text)} to be rejected`);
@@ -287,7 +287,7 @@ describe("parseScenario accepts valid scenarios", () => {
   });
 });
 
-describe("ScenarioError", () => {
+describe("ConfigError", () => {
   it("serialises for journals", () => {
     const error = (() => {
       try {
@@ -297,9 +297,9 @@ describe("ScenarioError", () => {
       }
       return undefined;
     })();
-    expect(error).toBeInstanceOf(ScenarioError);
+    expect(error).toBeInstanceOf(ConfigError);
     expect(JSON.parse(JSON.stringify(error))).toEqual({
-      name: "ScenarioError",
+      name: "ConfigError",
       reason: "invalid",
       source: SOURCE,
       message: `${SOURCE}: rooms: expected a positive integer, got "ten"`,

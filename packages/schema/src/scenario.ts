@@ -1,7 +1,8 @@
 import { readFile } from "node:fs/promises";
 import { basename } from "node:path";
-import { parseDocument } from "yaml";
 import * as z from "zod";
+import type { ConfigProblem, KeyPath } from "./config.js";
+import { ConfigError, problemAt, readFailure, readYaml } from "./config.js";
 import type { Milliseconds } from "./duration.js";
 import {
   DURATION_EXPECTED,
@@ -140,36 +141,6 @@ export const scenarioFields: readonly {
   { key: "thresholds", summary: "Gate expressions, in addition to the catalog's", default: "[]" },
   { key: "warmup", summary: "Start of the run left out of windowed thresholds", default: "0s" },
 ];
-
-export type ScenarioErrorReason = "unreadable" | "syntax" | "invalid";
-
-/** A scenario that cannot be used; each problem names the file, the key and what to change. */
-export class ScenarioError extends Error {
-  constructor(
-    readonly reason: ScenarioErrorReason,
-    readonly source: string,
-    readonly problems: string[],
-  ) {
-    super(problems.join("\n"));
-    this.name = "ScenarioError";
-  }
-
-  toJSON(): {
-    name: string;
-    reason: ScenarioErrorReason;
-    source: string;
-    message: string;
-    problems: string[];
-  } {
-    return {
-      name: this.name,
-      reason: this.reason,
-      source: this.source,
-      message: this.message,
-      problems: [...this.problems],
-    };
-  }
-}
 
 const POSITIVE_INT = "expected a positive integer";
 const COUNT = "expected a whole number, 0 or more";
@@ -311,17 +282,7 @@ export const scenarioKeyPaths: readonly string[] = Object.keys(scenarioSchema.sh
   return [key, ...children];
 });
 
-type Path = readonly PropertyKey[];
-
-function formatPath(path: Path): string {
-  return path
-    .map((segment, i) => {
-      if (typeof segment === "number") return `[${segment}]`;
-      const key = String(segment);
-      return i === 0 ? key : `.${key}`;
-    })
-    .join("");
-}
+type Path = KeyPath;
 
 function valueAt(root: unknown, path: Path): unknown {
   let value = root;
@@ -332,21 +293,17 @@ function valueAt(root: unknown, path: Path): unknown {
   return value;
 }
 
-function line(source: string, path: Path, message: string): string {
-  return path.length === 0 ? `${source}: ${message}` : `${source}: ${formatPath(path)}: ${message}`;
-}
-
-function describeIssue(issue: z.core.$ZodIssue, raw: unknown, source: string): string[] {
+function describeIssue(issue: z.core.$ZodIssue, raw: unknown, source: string): ConfigProblem[] {
   if (issue.code === "unrecognized_keys") {
     const allowed = knownKeys.get(issue.path.map(String).join(".")) ?? [];
     return issue.keys.map((key) => {
       const [best] = closestMatches(key, allowed, 1);
       const hint = best === undefined ? `known keys: ${allowed.join(", ")}` : `did you mean "${best}"?`;
-      return line(source, [...issue.path, key], `unknown key (${hint})`);
+      return problemAt(source, [...issue.path, key], `unknown key (${hint})`);
     });
   }
-  if (issue.code === "custom") return [line(source, issue.path, issue.message)];
-  return [line(source, issue.path, `${issue.message}, got ${describeValue(valueAt(raw, issue.path))}`)];
+  if (issue.code === "custom") return [problemAt(source, issue.path, issue.message)];
+  return [problemAt(source, issue.path, `${issue.message}, got ${describeValue(valueAt(raw, issue.path))}`)];
 }
 
 function nameFromSource(source: string): string {
@@ -357,9 +314,9 @@ function nameFromSource(source: string): string {
 type ParsedInput = z.output<typeof scenarioSchema>;
 
 function resolve(input: ParsedInput, raw: unknown, source: string): Scenario {
-  const problems: string[] = [];
+  const problems: ConfigProblem[] = [];
   const at = (path: Path, message: string): void => {
-    problems.push(line(source, path, message));
+    problems.push(problemAt(source, path, message));
   };
 
   const videoPublishers = input["video-publishers"] ?? scenarioDefaults.videoPublishers;
@@ -389,7 +346,7 @@ function resolve(input: ParsedInput, raw: unknown, source: string): Scenario {
       `expected both talk and silence, or neither, got only ${talk === null ? "silence" : "talk"}`,
     );
   }
-  if (problems.length > 0) throw new ScenarioError("invalid", source, problems);
+  if (problems.length > 0) throw new ConfigError("invalid", source, problems);
 
   const size = input.video?.resolution ?? {
     resolution: scenarioDefaults.video.resolution,
@@ -437,51 +394,26 @@ export function parseScenarioObject(value: unknown, source: string): Scenario {
   const result = scenarioSchema.safeParse(value);
   if (!result.success) {
     const problems = result.error.issues.flatMap((issue) => describeIssue(issue, value, source));
-    throw new ScenarioError("invalid", source, problems);
+    throw new ConfigError("invalid", source, problems);
   }
   return resolve(result.data, value, source);
 }
 
-function syntaxProblem(
-  source: string,
-  error: { message: string; linePos?: readonly { line: number; col: number }[] },
-): string {
-  const headline = (error.message.split("\n")[0] ?? "").replace(/ at line \d+, column \d+:?$/, "");
-  const start = error.linePos?.[0];
-  return start === undefined ? `${source}: ${headline}` : `${source}:${start.line}:${start.col}: ${headline}`;
-}
-
 /** Parses scenario text, YAML or JSON (JSON is YAML), and validates it. */
 export function parseScenario(text: string, sourceName: string): Scenario {
-  const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
-  if (doc.errors.length > 0) {
-    throw new ScenarioError(
-      "syntax",
-      sourceName,
-      doc.errors.map((error) => syntaxProblem(sourceName, error)),
-    );
-  }
-  let value: unknown;
-  try {
-    value = doc.toJS();
-  } catch (error) {
-    throw new ScenarioError("syntax", sourceName, [
-      syntaxProblem(sourceName, { message: error instanceof Error ? error.message : String(error) }),
+  const read = readYaml(text, sourceName);
+  if ("problems" in read) throw new ConfigError("syntax", sourceName, read.problems);
+  if (read.value === null || read.value === undefined) {
+    throw new ConfigError("invalid", sourceName, [
+      problemAt(
+        sourceName,
+        [],
+        "empty scenario: expected a mapping of scenario keys such as rooms, subscribers, duration",
+      ),
     ]);
   }
-  if (value === null || value === undefined) {
-    throw new ScenarioError("invalid", sourceName, [
-      `${sourceName}: empty scenario: expected a mapping of scenario keys such as rooms, subscribers, duration`,
-    ]);
-  }
-  return parseScenarioObject(value, sourceName);
+  return parseScenarioObject(read.value, sourceName);
 }
-
-const READ_FAILURES: Readonly<Record<string, string>> = {
-  ENOENT: "no such file",
-  EISDIR: "is a directory, not a scenario file",
-  EACCES: "permission denied",
-};
 
 /** Reads and parses a scenario file; problems name `path` as given. */
 export async function loadScenario(path: string): Promise<Scenario> {
@@ -490,8 +422,8 @@ export async function loadScenario(path: string): Promise<Scenario> {
     text = await readFile(path, "utf8");
   } catch (error) {
     const code = error instanceof Error && "code" in error ? String(error.code) : "";
-    const why = READ_FAILURES[code] ?? (error instanceof Error ? error.message : String(error));
-    throw new ScenarioError("unreadable", path, [`${path}: cannot read scenario: ${why}`]);
+    const why = code === "EISDIR" ? "is a directory, not a scenario file" : readFailure(error);
+    throw new ConfigError("unreadable", path, [problemAt(path, [], `cannot read scenario: ${why}`)]);
   }
   return parseScenario(text, path);
 }

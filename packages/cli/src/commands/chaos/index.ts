@@ -23,7 +23,7 @@ export async function chaos(
       `chaos: expected \`swarm chaos run <drill.yaml>\`${action !== undefined && action !== "run" ? `, got "${action}"` : ""}; see \`swarm chaos --help\``,
     );
   }
-  // a DrillError names the file and field; the CLI prints it and exits 1
+  // a ConfigError names the file and key path; the error boundary prints it and exits 1
   const drill = await loadDrill(file);
   if (flags.dryRun === true) {
     process.stdout.write(planText(drill));

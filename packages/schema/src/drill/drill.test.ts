@@ -3,10 +3,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { DrillError, loadDrill, parseDrill } from "./drill.js";
-import type { Drill, DrillFault } from "./drill-types.js";
-import { faultTypes } from "./drill-types.js";
-import { parseScenarioObject } from "./scenario.js";
+import { ConfigError } from "../config.js";
+import type { Drill, DrillFault } from "../drill-types.js";
+import { faultTypes } from "../drill-types.js";
+import { parseScenarioObject } from "../scenario.js";
+import { loadDrill, parseDrill } from "./index.js";
 
 const SOURCE = "kill.yaml";
 const HEAD = ["name: drill", "workload: { rooms: 1 }"];
@@ -38,11 +39,11 @@ function parse(lines: readonly string[]): Drill {
   return parseDrill(lines.join("\n"), SOURCE, { baseDir: dir, env });
 }
 
-function errorOf(lines: readonly string[], options: { env?: Record<string, string> } = {}): DrillError {
+function errorOf(lines: readonly string[], options: { env?: Record<string, string> } = {}): ConfigError {
   try {
     parseDrill(lines.join("\n"), SOURCE, { baseDir: dir, env: options.env ?? env });
   } catch (error) {
-    if (error instanceof DrillError) return error;
+    if (error instanceof ConfigError) return error;
     throw error;
   }
   throw new Error(`expected ${JSON.stringify(lines.join("\n"))} to be rejected`);
@@ -1110,6 +1111,24 @@ describe("parseDrill rejects mistakes with one line naming the path", () => {
     expect(problemsOf(["name: x", `workload: { scenario: ${file} }`, ...KILL])).toEqual([expected(dir)]);
   });
 
+  it("lists a mapping's unknown keys before the problems with its values", () => {
+    expect(problemsOf(withFaults("{ type: net.loss, ratio: 500%, dirction: egress }"))).toEqual([
+      `${SOURCE}: faults[0].dirction: unknown key (did you mean "direction"?)`,
+      `${SOURCE}: faults[0].ratio: expected a share from 0% to 100%, got "500%"`,
+    ]);
+  });
+
+  it("reports every section's problems at once, in file order", () => {
+    expect(
+      problemsOf(["name: Bad", "workload: { rooms: 0 }", "baseline: 1s", "faults:", "  - type: node.kil"]),
+    ).toEqual([
+      `${SOURCE}: name: expected up to 64 lower-case letters, digits and "-", such as kill-room-node, got "Bad"`,
+      `${SOURCE}: workload.rooms: expected a positive integer, got 0`,
+      `${SOURCE}: baseline: expected at least 5s, got "1s"`,
+      `${SOURCE}: faults[0].type: unknown fault type "node.kil" (did you mean "node.kill"?); one of ${FAULT_TYPES}`,
+    ]);
+  });
+
   it("gives line:column for a syntax error", () => {
     const error = errorOf(["name: x", "name: y"]);
     expect(error.reason).toBe("syntax");
@@ -1117,11 +1136,11 @@ describe("parseDrill rejects mistakes with one line naming the path", () => {
   });
 });
 
-describe("DrillError", () => {
+describe("ConfigError", () => {
   it("serialises for journals", () => {
     const error = errorOf([...HEAD, ...KILL, "baseline: 1s"]);
     expect(JSON.parse(JSON.stringify(error))).toEqual({
-      name: "DrillError",
+      name: "ConfigError",
       reason: "invalid",
       source: SOURCE,
       message: `${SOURCE}: baseline: expected at least 5s, got "1s"`,
@@ -1156,7 +1175,7 @@ describe("loadDrill", () => {
 });
 
 describe("the ready drills in chaos/", () => {
-  const chaosDir = fileURLToPath(new URL("../../../chaos/", import.meta.url));
+  const chaosDir = fileURLToPath(new URL("../../../../chaos/", import.meta.url));
 
   it("all load", async () => {
     const files = (await readdir(chaosDir)).filter((file) => file.endsWith(".yaml"));

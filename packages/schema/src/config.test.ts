@@ -1,0 +1,64 @@
+import { describe, expect, it } from "vitest";
+import { ConfigError, formatPath, problemAt, readYaml } from "./config.js";
+import { parseDrill } from "./drill/index.js";
+import { parseScenario } from "./scenario.js";
+
+function caught(run: () => unknown): ConfigError {
+  try {
+    run();
+  } catch (error) {
+    if (error instanceof ConfigError) return error;
+    throw error;
+  }
+  throw new Error("expected a ConfigError");
+}
+
+describe("formatPath", () => {
+  it("writes keys with dots and list indices in brackets", () => {
+    expect(formatPath(["faults", 2, "target", "node"])).toBe("faults[2].target.node");
+    expect(formatPath([])).toBe("");
+  });
+});
+
+describe("ConfigError", () => {
+  it("holds one line per problem, and the same problems as file, path and message", () => {
+    const error = new ConfigError("invalid", "x.yaml", [
+      problemAt("x.yaml", ["video", "codec"], 'expected one of vp8, h264, vp9, av1, got "vp7"'),
+      problemAt("x.yaml", [], "no participants"),
+    ]);
+    expect(error.problems).toEqual([
+      'x.yaml: video.codec: expected one of vp8, h264, vp9, av1, got "vp7"',
+      "x.yaml: no participants",
+    ]);
+    expect(error.message).toBe(error.problems.join("\n"));
+    expect(error.issues[0]).toEqual({
+      file: "x.yaml",
+      at: "x.yaml",
+      path: "video.codec",
+      keys: ["video", "codec"],
+      message: 'expected one of vp8, h264, vp9, av1, got "vp7"',
+    });
+  });
+
+  it("is what scenarios and drills both throw", () => {
+    const scenario = caught(() => parseScenario("rooms: ten", "s.yaml"));
+    const drill = caught(() => parseDrill("name: Bad", "d.yaml", { env: {} }));
+    expect(scenario.name).toBe("ConfigError");
+    expect(drill.name).toBe("ConfigError");
+    expect(drill.issues.map((issue) => issue.path)).toEqual(["name", "workload", "faults"]);
+  });
+
+  it("names the line and column of a syntax error, with no key path", () => {
+    const error = caught(() => parseScenario("rooms: 1\nrooms: 2\n", "s.yaml"));
+    expect(error.reason).toBe("syntax");
+    expect(error.issues).toEqual([
+      { file: "s.yaml", at: "s.yaml:2:1", path: "", keys: [], message: "Map keys must be unique" },
+    ]);
+  });
+});
+
+describe("readYaml", () => {
+  it("reads JSON, which is YAML", () => {
+    expect(readYaml('{"rooms": 2}', "s.json")).toEqual({ value: { rooms: 2 } });
+  });
+});

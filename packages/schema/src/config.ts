@@ -1,0 +1,106 @@
+/**
+ * What scenario and drill files share: reading YAML, and the one error a configuration file raises.
+ * Every problem is one line naming the file, the key path and what to change.
+ */
+import { parseDocument } from "yaml";
+
+export type ConfigErrorReason = "unreadable" | "syntax" | "invalid";
+
+/** A key path as zod and YAML give it: keys and list indices. */
+export type KeyPath = readonly PropertyKey[];
+
+/** One thing wrong with a file: where, and what would be accepted. */
+export interface ConfigProblem {
+  readonly file: string;
+  /** `workload.video.codec`, `faults[2].target`; empty for the file as a whole or a syntax error. */
+  readonly path: string;
+  /** The same path as keys and list indices. */
+  readonly keys: readonly (string | number)[];
+  /** `file:line:col` of a syntax error, else the file. */
+  readonly at: string;
+  readonly message: string;
+}
+
+export function formatPath(path: KeyPath): string {
+  return path
+    .map((segment, i) => {
+      if (typeof segment === "number") return `[${segment}]`;
+      const key = String(segment);
+      return i === 0 ? key : `.${key}`;
+    })
+    .join("");
+}
+
+export function problemAt(file: string, path: KeyPath, message: string): ConfigProblem {
+  const keys = path.map((segment) => (typeof segment === "number" ? segment : String(segment)));
+  return { file, at: file, path: formatPath(keys), keys, message };
+}
+
+/** The line a user reads: `file: path: message`. */
+export function problemLine(problem: ConfigProblem): string {
+  return problem.path === ""
+    ? `${problem.at}: ${problem.message}`
+    : `${problem.at}: ${problem.path}: ${problem.message}`;
+}
+
+/** A scenario or drill file that cannot be used; `problems` holds one line per thing to fix. */
+export class ConfigError extends Error {
+  readonly problems: string[];
+
+  constructor(
+    readonly reason: ConfigErrorReason,
+    /** The file (or `<flags>`) the configuration came from. */
+    readonly source: string,
+    readonly issues: readonly ConfigProblem[],
+  ) {
+    const problems = issues.map(problemLine);
+    super(problems.join("\n"));
+    this.name = "ConfigError";
+    this.problems = problems;
+  }
+
+  toJSON(): { name: string; reason: ConfigErrorReason; source: string; message: string; problems: string[] } {
+    return {
+      name: this.name,
+      reason: this.reason,
+      source: this.source,
+      message: this.message,
+      problems: [...this.problems],
+    };
+  }
+}
+
+const READ_FAILURES: Readonly<Record<string, string>> = {
+  ENOENT: "no such file",
+  EISDIR: "is a directory",
+  EACCES: "permission denied",
+};
+
+/** Why a file could not be read, in a few words. */
+export function readFailure(error: unknown): string {
+  const code = error instanceof Error && "code" in error ? String(error.code) : "";
+  return READ_FAILURES[code] ?? (error instanceof Error ? error.message : String(error));
+}
+
+function syntaxProblem(
+  file: string,
+  error: { message: string; linePos?: readonly { line: number; col: number }[] },
+): ConfigProblem {
+  const headline = (error.message.split("\n")[0] ?? "").replace(/ at line \d+, column \d+:?$/, "");
+  const start = error.linePos?.[0];
+  const at = start === undefined ? file : `${file}:${start.line}:${start.col}`;
+  return { file, at, path: "", keys: [], message: headline };
+}
+
+/** YAML (or JSON, which is YAML) as a plain value; syntax problems as `file:line:col: what`. */
+export function readYaml(text: string, file: string): { value: unknown } | { problems: ConfigProblem[] } {
+  const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
+  if (doc.errors.length > 0) return { problems: doc.errors.map((error) => syntaxProblem(file, error)) };
+  try {
+    const value: unknown = doc.toJS();
+    return { value };
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    return { problems: [syntaxProblem(file, { message })] };
+  }
+}

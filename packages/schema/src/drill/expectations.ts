@@ -1,0 +1,197 @@
+/** `steady-state:`, `abort:` and `expect:`: what healthy means, when to give up, what must hold. */
+import * as z from "zod";
+import type { Expectations, Percentiles, SteadyState } from "../drill-types.js";
+import type { Milliseconds } from "../duration.js";
+import { describeValue, formatDuration } from "../duration.js";
+import {
+  count,
+  duration,
+  fail,
+  finiteNumber,
+  got,
+  isMapping,
+  nested,
+  nonEmpty,
+  positiveInt,
+  positiveRatio,
+  required,
+  section,
+  share,
+} from "./values.js";
+
+const probe = section(
+  {
+    query: required(
+      nonEmpty("expected a PromQL query"),
+      "missing: expected a PromQL query such as count(up == 1)",
+    ),
+    min: finiteNumber.nullable().default(null),
+    max: finiteNumber.nullable().default(null),
+  },
+  "expected a mapping with query, min and max",
+).superRefine(({ min, max }, ctx) => {
+  if (min === null && max === null) {
+    ctx.issues.push({ code: "custom", message: "expected min, max or both, got neither", input: undefined });
+  } else if (min !== null && max !== null && min > max) {
+    ctx.issues.push({
+      code: "custom",
+      path: ["min"],
+      message: `expected no more than max (${max}), got ${min}`,
+      input: min,
+    });
+  }
+});
+
+const ratio = share({ positive: false }).nullable();
+
+export const steadyStateSchema = section(
+  {
+    connected: ratio.default(1),
+    "media-flowing": ratio.default(1),
+    "max-loss": ratio.default(null),
+    prometheus: z.array(probe, got("expected a list of {query, min, max} checks")).default([]),
+  },
+  "expected a mapping with connected, media-flowing, max-loss or prometheus",
+).transform((s): SteadyState => ({
+  connected: s.connected,
+  mediaFlowing: s["media-flowing"],
+  maxLoss: s["max-loss"],
+  prometheus: s.prometheus,
+}));
+
+export const STEADY_STATE_DEFAULT: SteadyState = {
+  connected: 1,
+  mediaFlowing: 1,
+  maxLoss: null,
+  prometheus: [],
+};
+
+const abortFields = {
+  "max-duration": duration({ positive: true }).nullable().default(null),
+  "max-nodes": positiveInt.nullable().default(null),
+  "max-participants-down": share({ positive: true }).nullable().default(null),
+  "down-for": duration({ positive: true }).default(10_000),
+};
+
+/** `abort:` as written; a missing max-duration is derived from the drill's phases once they are known. */
+export interface AbortDraft {
+  readonly maxDuration: Milliseconds | null;
+  readonly maxNodes: number | null;
+  readonly maxParticipantsDown: number | null;
+  readonly downFor: Milliseconds;
+}
+
+export const abortSchema = section(
+  abortFields,
+  `expected a mapping with ${Object.keys(abortFields).join(", ")}`,
+).transform((a): AbortDraft => ({
+  maxDuration: a["max-duration"],
+  maxNodes: a["max-nodes"],
+  maxParticipantsDown: a["max-participants-down"],
+  downFor: a["down-for"],
+}));
+
+export const ABORT_DEFAULT: AbortDraft = {
+  maxDuration: null,
+  maxNodes: null,
+  maxParticipantsDown: null,
+  downFor: 10_000,
+};
+
+/** A mapping of which at least one key must be written. */
+function someOf<Shape extends z.ZodRawShape, T>(
+  shape: Shape,
+  expected: string,
+  then: (
+    values: z.output<z.ZodObject<Shape>>,
+    raw: Readonly<Record<string, unknown>>,
+    ctx: z.core.$RefinementCtx,
+  ) => T,
+) {
+  const keys = section(shape, expected);
+  return z
+    .unknown()
+    .optional()
+    .transform((value, ctx): T => {
+      const read = nested(ctx, keys, value);
+      if (!isMapping(value)) return z.NEVER;
+      if (!Object.keys(shape).some((key) => value[key] !== undefined))
+        return fail(ctx, value, `${expected}, got none`);
+      return read === undefined ? z.NEVER : then(read, value, ctx);
+    });
+}
+
+const PERCENTILE_KEYS = ["p50", "p95", "max"] as const;
+const bound = duration({ positive: true }).nullable().default(null);
+
+const percentiles = someOf(
+  { p50: bound, p95: bound, max: bound },
+  "expected a mapping with p50, p95 or max, such as {p95: 20s}",
+  (bounds, raw, ctx): Percentiles => {
+    // Each bound must leave room for the next: a p95 above the max can never be met together with it.
+    const given = PERCENTILE_KEYS.flatMap((key) => {
+      const ms = bounds[key];
+      return typeof ms === "number" ? [{ key, ms }] : [];
+    });
+    for (const [i, { key, ms }] of given.entries()) {
+      const next = given[i + 1];
+      if (next !== undefined && ms > next.ms) {
+        ctx.issues.push({
+          code: "custom",
+          path: [key],
+          message: `expected no more than ${next.key} (${formatDuration(next.ms)}), got ${describeValue(raw[key])}`,
+          input: raw[key],
+        });
+        return z.NEVER;
+      }
+    }
+    return bounds;
+  },
+);
+
+const qualityAfter = someOf(
+  {
+    "max-loss": share({ positive: false }).nullable().default(null),
+    "max-loss-vs-baseline": positiveRatio.nullable().default(null),
+    "min-bitrate-vs-baseline": positiveRatio.nullable().default(null),
+  },
+  "expected a mapping with max-loss, max-loss-vs-baseline, min-bitrate-vs-baseline",
+  (q): NonNullable<Expectations["qualityAfter"]> => ({
+    maxLoss: q["max-loss"],
+    maxLossVsBaseline: q["max-loss-vs-baseline"],
+    minBitrateVsBaseline: q["min-bitrate-vs-baseline"],
+  }),
+);
+
+const expectFields = {
+  detect: percentiles.nullable().default(null),
+  reconnect: percentiles.nullable().default(null),
+  "media-resume": percentiles.nullable().default(null),
+  "participants-lost": count.nullable().default(null),
+  ghosts: count.nullable().default(null),
+  "consistent-within": duration({ positive: true }).nullable().default(null),
+  "quality-after": qualityAfter.nullable().default(null),
+};
+
+export const expectSchema = section(
+  expectFields,
+  `expected a mapping with ${Object.keys(expectFields).join(", ")}`,
+).transform((e): Expectations => ({
+  detect: e.detect,
+  reconnect: e.reconnect,
+  mediaResume: e["media-resume"],
+  participantsLost: e["participants-lost"],
+  ghosts: e.ghosts,
+  consistentWithin: e["consistent-within"],
+  qualityAfter: e["quality-after"],
+}));
+
+export const EXPECT_DEFAULT: Expectations = {
+  detect: null,
+  reconnect: null,
+  mediaResume: null,
+  participantsLost: null,
+  ghosts: null,
+  consistentWithin: null,
+  qualityAfter: null,
+};
