@@ -85,7 +85,9 @@ export async function runBench(options: BenchOptions, root: string): Promise<num
   let testbed: Testbed | undefined;
   const onSignal = (sig: NodeJS.Signals): void => {
     if (signalName !== undefined) {
-      log("second signal: exiting now; `swarm testbed down` ends a testbed left behind");
+      const left =
+        testbed !== undefined ? `; \`swarm testbed down --name ${testbed.name}\` ends its testbed` : "";
+      log(`second signal: exiting now${left}`);
       process.exit(sig === "SIGTERM" ? 143 : 130);
     }
     signalName = sig;
