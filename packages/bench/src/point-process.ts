@@ -1,0 +1,75 @@
+/**
+ * A point process: one swarm run for the bench, in a process of its own so that the bench measures
+ * exactly the generator's process tree (this process is the orchestrator; its children the workers).
+ * Reads its PointSpec as JSON from argv, the target from LIVEKIT_URL/LIVEKIT_API_KEY/LIVEKIT_API_SECRET
+ * (the environment, not argv: `ps` would show a secret), and writes PointEvents as JSON lines on
+ * stdout. SIGINT ends the run early (drain, then the summary), as the bench does after its window.
+ */
+import { writeFileSync } from "node:fs";
+import { availableParallelism } from "node:os";
+import { join } from "node:path";
+import { defaultWorkers, mediaPlanFor, orchestrate, planRun, shapeOf } from "@livekit-swarm/load";
+import { parseScenarioObject } from "@livekit-swarm/schema";
+import { pointEventLine, type PointEvent, type PointSpec } from "./progress.js";
+
+function emit(event: PointEvent): void {
+  process.stdout.write(pointEventLine(event));
+}
+
+function env(name: string): string {
+  const value = process.env[name];
+  if (value === undefined || value === "") throw new Error(`point process: ${name} is not set`);
+  return value;
+}
+
+async function main(): Promise<void> {
+  const spec = JSON.parse(process.argv[2] ?? "") as PointSpec;
+  const scenario = parseScenarioObject(spec.scenario, "bench point");
+  const plan = planRun(shapeOf(scenario));
+  const workers = spec.workers ?? defaultWorkers(plan.participants.length, availableParallelism());
+  const stop = new AbortController();
+  const force = new AbortController();
+  const onSignal = (): void => {
+    if (stop.signal.aborted) force.abort();
+    else stop.abort();
+  };
+  process.on("SIGINT", onSignal);
+  process.on("SIGTERM", onSignal);
+  emit({ type: "started", participants: plan.participants.length, workers, rampMs: plan.rampMs });
+  const outcome = await orchestrate({
+    target: { url: env("LIVEKIT_URL"), apiKey: env("LIVEKIT_API_KEY"), apiSecret: env("LIVEKIT_API_SECRET") },
+    plan,
+    media: mediaPlanFor(scenario),
+    holdMs: scenario.duration,
+    statsIntervalMs: spec.statsIntervalMs,
+    workers,
+    outputDir: spec.outputDir,
+    signal: stop.signal,
+    forceSignal: force.signal,
+    onProgress: (p) => {
+      // the clock starts a moment after orchestrate() is called; elapsed stays 0 until then
+      if (p.elapsedMs <= 0) return;
+      emit({
+        type: "progress",
+        startedAtMs: Date.now() - p.elapsedMs,
+        phase: p.phase,
+        planned: p.planned,
+        joined: p.joined,
+        connected: p.connected,
+        failed: p.failed,
+      });
+    },
+  });
+  writeFileSync(join(spec.outputDir, "summary.json"), `${JSON.stringify(outcome.summary, null, 2)}\n`);
+  emit({ type: "ended", endReason: outcome.endReason, workers, summary: outcome.summary });
+}
+
+main().then(
+  () => {
+    process.exitCode = 0;
+  },
+  (err: unknown) => {
+    process.stderr.write(`${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.exitCode = 1;
+  },
+);

@@ -1,0 +1,58 @@
+/**
+ * What a point process tells the bench, one JSON object per line on its stdout: machine-readable,
+ * so the bench never matches human progress text.
+ */
+import type { RunSummary } from "@livekit-swarm/load";
+
+/** What a point process is asked to run; secrets travel apart, in its environment. */
+export interface PointSpec {
+  /** Scenario keys as in a scenario file: the workload's, plus rooms and timing. */
+  readonly scenario: Readonly<Record<string, unknown>>;
+  readonly statsIntervalMs: number;
+  readonly workers: number | undefined;
+  readonly outputDir: string;
+}
+
+export type PointEvent =
+  | {
+      readonly type: "started";
+      readonly participants: number;
+      readonly workers: number;
+      readonly rampMs: number;
+    }
+  | {
+      readonly type: "progress";
+      /** Epoch ms at which the run's clock started (its joinAtMs offsets count from here). */
+      readonly startedAtMs: number;
+      readonly phase: "ramp" | "hold" | "drain";
+      readonly planned: number;
+      readonly joined: number;
+      readonly connected: number;
+      readonly failed: number;
+    }
+  | {
+      readonly type: "ended";
+      readonly endReason: string;
+      readonly workers: number;
+      readonly summary: RunSummary;
+    };
+
+const TYPES = new Set(["started", "progress", "ended"]);
+
+/** Pure: a line of a point process's stdout as an event; undefined for anything else. */
+export function parsePointEvent(line: string): PointEvent | undefined {
+  if (!line.startsWith("{")) return undefined;
+  let value: unknown;
+  try {
+    value = JSON.parse(line);
+  } catch {
+    return undefined;
+  }
+  if (typeof value !== "object" || value === null || !("type" in value)) return undefined;
+  if (typeof value.type !== "string" || !TYPES.has(value.type)) return undefined;
+  return value as PointEvent;
+}
+
+export function pointEventLine(event: PointEvent): string {
+  return `${JSON.stringify(event)}\n`;
+}
