@@ -1,1 +1,1 @@
-export { keptUp } from "./kept-up.js";
+export { keptUp, keptUpFigures, type KeptUp, type KeptUpFigures } from "./kept-up.js";

@@ -59,12 +59,20 @@ export interface WindowSample {
 export type ParticipantEvent =
   | { readonly type: "joined"; readonly joinS: number }
   | { readonly type: "join-failed"; readonly reason: string; readonly message: string }
-  | { readonly type: "first-packet"; readonly kind: Kind; readonly afterJoinStartS: number }
+  | {
+      readonly type: "first-packet";
+      readonly kind: Kind;
+      readonly afterJoinStartS: number;
+      /** Seen by the regular sampler after the fast poll ended: the time is its window's end, an upper bound. */
+      readonly late?: true;
+    }
   | {
       readonly type: "first-frame";
       readonly kind: Kind;
       readonly afterJoinStartS: number;
       readonly exact: boolean;
+      /** As for first-packet: seen by the regular sampler, the time is an upper bound. */
+      readonly late?: true;
     }
   | { readonly type: "track-subscribed"; readonly kind: Kind; readonly afterJoinStartS: number }
   | { readonly type: "reconnecting" }

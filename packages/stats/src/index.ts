@@ -17,8 +17,16 @@ export { emptySnapshot, fromRtcNodeStats } from "./snapshot.js";
 export type { InboundWindow, OutboundWindow, RemoteInboundWindow, WindowDelta } from "./delta.js";
 export { computeWindowDelta } from "./delta.js";
 
-export type { LossCounts, LossRatioOfSums, Percentile, Population, Summary } from "./statistics.js";
+export type {
+  CensoredPercentile,
+  LossCounts,
+  LossRatioOfSums,
+  Percentile,
+  Population,
+  Summary,
+} from "./statistics.js";
 export {
+  censoredPercentiles,
   lossRatioByGroup,
   lossRatioOfSums,
   lossRatioPercentile,

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 
 import {
+  censoredPercentiles,
   lossRatioByGroup,
   lossRatioOfSums,
   lossRatioPercentile,
@@ -176,6 +177,66 @@ describe("loss aggregation", () => {
     expect(lossRatioPercentile(new Map<string, LossCounts[]>(), 95, "participants")).toMatchObject({
       n: 0,
       value: undefined,
+    });
+  });
+});
+
+describe("censoredPercentiles (nearest rank with right-censored observations)", () => {
+  // observed 1 2 3 4 5 6 7 8 (s), two tracks still silent at the end, known only to be > 20 and > 9
+  const observed = [3, 1, 2, 8, 4, 6, 5, 7];
+
+  it("counts censored observations in the population", () => {
+    const [p50] = censoredPercentiles(observed, [20, 9], [50], "tracks");
+    // n = 10, rank ceil(5) = 5: the fifth observed value
+    expect(p50).toEqual({
+      method: "nearest-rank",
+      p: 50,
+      population: "tracks",
+      n: 10,
+      value: 5,
+      censored: false,
+    });
+  });
+
+  it("gives a lower bound when the rank lands on a censored observation", () => {
+    const [p80, p90, p95, p100] = censoredPercentiles(observed, [20, 9], [80, 90, 95, 100], "tracks");
+    // rank 8 is the last observed value; ranks 9 and 10 are censored
+    expect(p80).toMatchObject({ n: 10, value: 8, censored: false });
+    // rank 9 of the lower bounds 1..8, 9, 20 is 9: the true p90 is > 9
+    expect(p90).toMatchObject({ n: 10, value: 9, censored: true });
+    expect(p95).toMatchObject({ n: 10, value: 20, censored: true });
+    expect(p100).toMatchObject({ n: 10, value: 20, censored: true });
+  });
+
+  it("ranks a censored observation above observed values larger than its bound", () => {
+    // one track joined late and was censored at 2 s; the others took 5 and 6 s
+    const [p50, p100] = censoredPercentiles([5, 6], [2], [50, 100], "tracks");
+    // rank ceil(1.5) = 2: the second observed value
+    expect(p50).toMatchObject({ n: 3, value: 6, censored: false });
+    // the true maximum is > 6 (an observed value) and the censored track is > 2: at least 6
+    expect(p100).toMatchObject({ n: 3, value: 6, censored: true });
+  });
+
+  it("equals percentile() when nothing is censored", () => {
+    for (const p of [0, 50, 95, 99, 100]) {
+      const [c] = censoredPercentiles(observed, [], [p], "tracks");
+      expect(c).toEqual({ ...percentile(observed, p, "tracks"), censored: false });
+    }
+  });
+
+  it("is empty, not zero, over an empty population", () => {
+    expect(censoredPercentiles([], [], [95], "participants")[0]).toMatchObject({
+      n: 0,
+      value: undefined,
+      censored: false,
+    });
+  });
+
+  it("is censored at every rank when nothing was observed", () => {
+    expect(censoredPercentiles([], [30, 30], [50], "tracks")[0]).toMatchObject({
+      n: 2,
+      value: 30,
+      censored: true,
     });
   });
 });

@@ -133,14 +133,10 @@ function percentilesOfSorted(
   population: Population,
 ): Percentile[] {
   return ps.map((p) => {
-    if (!(p >= 0 && p <= 100)) throw new RangeError(`percentile must be within [0, 100], got ${p}`);
+    checkP(p);
     const n = sorted.length;
     if (n === 0) return emptyPercentile(p, population);
-    // p*n/100 is often meant to be an integer but lands a hair above it in binary floating point
-    // (p = 0.07 * 100 gives 7.000000000000001); without the tolerance ceil would skip a rank.
-    const exact = (p * n) / 100;
-    const rank = Math.min(n, Math.max(1, Math.ceil(exact - exact * Number.EPSILON * 4)));
-    return { method: "nearest-rank", p, population, n, value: sorted[rank - 1] };
+    return { method: "nearest-rank", p, population, n, value: sorted[rankOf(p, n) - 1] };
   });
 }
 
@@ -156,4 +152,60 @@ function sortedFinite(values: Iterable<number | undefined>): number[] {
 
 function isFiniteNumber(v: number | undefined): v is number {
   return v !== undefined && Number.isFinite(v);
+}
+
+/**
+ * A nearest-rank percentile over a population where some observations are right-censored: known
+ * only to exceed a bound (a track that had received nothing when the run ended, a participant
+ * still joining). `censored: true` means the rank landed on such an observation and `value` is a
+ * lower bound ("> value"); otherwise `value` is an observed value (exact when every censored bound
+ * is at least that value, an upper bound otherwise).
+ */
+export interface CensoredPercentile extends Percentile {
+  readonly censored: boolean;
+}
+
+/**
+ * Percentiles over observed values plus censored ones, each censored observation given by its
+ * bound. `n` counts both, so a censored observation is never silently dropped. Censored
+ * observations rank above every observed value (their true value is unknown and may be anything
+ * above the bound); a rank that lands on them gives the rank-th smallest of all lower bounds
+ * (observed values and bounds together), which the true percentile is at least.
+ */
+export function censoredPercentiles(
+  observed: Iterable<number | undefined>,
+  censoredBounds: Iterable<number | undefined>,
+  ps: readonly number[],
+  population: Population,
+): CensoredPercentile[] {
+  const exact = sortedFinite(observed);
+  const bounds = sortedFinite(censoredBounds);
+  const lower = [...exact, ...bounds].sort((a, b) => a - b);
+  const n = lower.length;
+  return ps.map((p) => {
+    checkP(p);
+    if (n === 0) return { ...emptyPercentile(p, population), censored: false };
+    const rank = rankOf(p, n);
+    const censored = rank > exact.length;
+    return {
+      method: "nearest-rank",
+      p,
+      population,
+      n,
+      value: (censored ? lower : exact)[rank - 1],
+      censored,
+    };
+  });
+}
+
+function checkP(p: number): void {
+  if (!(p >= 0 && p <= 100)) throw new RangeError(`percentile must be within [0, 100], got ${p}`);
+}
+
+/** Nearest rank, 1-based: ceil(p/100 · n), at least 1. */
+function rankOf(p: number, n: number): number {
+  // p*n/100 is often meant to be an integer but lands a hair above it in binary floating point
+  // (p = 0.07 * 100 gives 7.000000000000001); without the tolerance ceil would skip a rank.
+  const exact = (p * n) / 100;
+  return Math.min(n, Math.max(1, Math.ceil(exact - exact * Number.EPSILON * 4)));
 }

@@ -9,8 +9,11 @@ type Rtc = Awaited<ReturnType<typeof loadRtc>>;
 
 /** How often a joining subscriber polls its stats to time its first packet and frame. */
 export const FIRST_MEDIA_POLL_MS = 250;
-/** It stops after this long, whatever arrived: a track that never flows is a failure, not a wait. */
-const FIRST_MEDIA_WINDOW_MS = 20_000;
+/**
+ * It stops after this long; a track whose first packet (or frame) comes later is timed by the
+ * regular sampler instead, at the end of the first window with packets (an upper bound).
+ */
+export const FIRST_MEDIA_WINDOW_MS = 20_000;
 
 export type EventSink = (event: ParticipantEvent) => void;
 
@@ -41,6 +44,9 @@ export class NativeParticipant {
   private left = false;
   private readonly firstPacket = new Set<string>();
   private readonly firstFrame = new Set<string>();
+  /** Per kind, first packets reported: a stream re-created by a reconnect is not a new track. */
+  private readonly firstPacketsOf: Record<Kind, number> = { audio: 0, video: 0 };
+  private fastPollDone = false;
   private allowedPublishers = new Set<string>();
   /** The current reconnect episode: what it took to tell a resume from a full reconnect. */
   private episode: { remotesAtStart: number; remotesLeft: number; republished: boolean } | undefined;
@@ -321,6 +327,14 @@ export class NativeParticipant {
 
   /** Polls stats briefly after joining to time each inbound stream's first packet and first frame. */
   private async timeFirstMedia(): Promise<void> {
+    try {
+      await this.pollFirstMedia();
+    } finally {
+      this.fastPollDone = true;
+    }
+  }
+
+  private async pollFirstMedia(): Promise<void> {
     const deadline = this.joinStartMs + FIRST_MEDIA_WINDOW_MS;
     const wantPackets = this.plan.expectedTracks.audio + this.plan.expectedTracks.video;
     const wantFrames = this.plan.expectedTracks.video;
@@ -339,17 +353,37 @@ export class NativeParticipant {
       const afterJoinStartS = (snapshot.timestampMs - this.joinStartMs) / 1000;
       for (const stream of snapshot.inbound.values()) {
         if (stream.kind === "unknown") continue;
-        if (stream.packetsReceived > 0 && !this.firstPacket.has(stream.key)) {
-          this.firstPacket.add(stream.key);
-          this.emit({ type: "first-packet", kind: stream.kind, afterJoinStartS });
-        }
-        if (stream.kind === "video" && (stream.framesDecoded ?? 0) > 0 && !this.firstFrame.has(stream.key)) {
-          this.firstFrame.add(stream.key);
-          // a probe times its first frame exactly from the decoded pixels instead
-          if (!this.plan.probe)
-            this.emit({ type: "first-frame", kind: "video", afterJoinStartS, exact: false });
-        }
+        this.noteFirstMedia(
+          stream.key,
+          stream.kind,
+          stream.packetsReceived,
+          stream.framesDecoded,
+          afterJoinStartS,
+        );
       }
+    }
+  }
+
+  /** Emits first-packet / first-frame for a stream seen with packets / decoded frames for the first time. */
+  private noteFirstMedia(
+    key: string,
+    kind: Kind,
+    packets: number,
+    frames: number | undefined,
+    afterJoinStartS: number,
+    late?: true,
+  ): void {
+    const extra = late !== undefined ? { late } : {};
+    if (packets > 0 && !this.firstPacket.has(key)) {
+      this.firstPacket.add(key);
+      if (this.firstPacketsOf[kind]++ < this.plan.expectedTracks[kind])
+        this.emit({ type: "first-packet", kind, afterJoinStartS, ...extra });
+    }
+    if (kind === "video" && (frames ?? 0) > 0 && !this.firstFrame.has(key)) {
+      this.firstFrame.add(key);
+      // a probe times its first frame exactly from the decoded pixels instead
+      if (!this.plan.probe && this.firstFrame.size <= this.plan.expectedTracks.video)
+        this.emit({ type: "first-frame", kind: "video", afterJoinStartS, exact: false, ...extra });
     }
   }
 
@@ -389,6 +423,14 @@ export class NativeParticipant {
     const current = fromRtcNodeStats(stats.publisherStats, stats.subscriberStats, Date.now());
     const delta = computeWindowDelta(this.previous, current);
     this.previous = current;
+    if (this.fastPollDone) {
+      // first media after the fast poll's window: never dropped, timed at this window's end
+      const afterJoinStartS = (delta.endMs - this.joinStartMs) / 1000;
+      for (const c of current.inbound.values()) {
+        if (c.kind === "unknown") continue;
+        this.noteFirstMedia(c.key, c.kind, c.packetsReceived, c.framesDecoded, afterJoinStartS, true);
+      }
+    }
     const latencies = this.latencies.splice(0).sort((a, b) => a - b);
     const dataSent = this.dataSent;
     const dataReceived = this.dataReceived;

@@ -1,3 +1,4 @@
+import type { CensorableStat, Figure } from "../run/aggregate.js";
 import type { RunOutcome } from "../run/orchestrator.js";
 import { formatValue } from "./format.js";
 
@@ -11,8 +12,10 @@ export function summaryTable(outcome: RunOutcome): string {
   );
   if (Object.keys(p.joinFailures).length > 0) lines.push(`join failures ${describeCounts(p.joinFailures)}`);
   if (Object.keys(p.disconnects).length > 0) lines.push(`disconnects   ${describeCounts(p.disconnects)}`);
+  const t = s.tracks;
+  const ever = (k: "audio" | "video"): string => ` (${t.everReceived[k]} ever)`;
   lines.push(
-    `tracks        audio ${s.tracks.receiving.audio}/${s.tracks.expected.audio} receiving, video ${s.tracks.receiving.video}/${s.tracks.expected.video} receiving (${s.tracks.decodingVideo} decoding)`,
+    `tracks        audio ${t.receiving.audio}/${t.expected.audio} receiving at the end${ever("audio")}, video ${t.receiving.video}/${t.expected.video} receiving at the end${ever("video")}, ${t.decodingVideo} decoding`,
   );
   for (const kind of ["audio", "video"] as const) {
     const l = s.loss[kind];
@@ -30,10 +33,10 @@ export function summaryTable(outcome: RunOutcome): string {
       f.label,
       f.kind ?? "",
       f.population,
-      String(f.n),
-      formatValue(f.p50, f.unit),
-      formatValue(f.p95, f.unit),
-      formatValue(f.max, f.unit),
+      f.censored !== undefined ? `${f.n} (${f.censored.n} censored)` : String(f.n),
+      cell(f, "p50"),
+      cell(f, "p95"),
+      cell(f, "max"),
     ]);
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
   const fmt = (r: readonly string[]): string =>
@@ -53,6 +56,12 @@ export function summaryTable(outcome: RunOutcome): string {
   ].filter((x) => x !== "");
   if (extra.length > 0) lines.push("", extra.join(", "));
   return `${lines.join("\n")}\n`;
+}
+
+/** A statistic that landed on a censored observation is a lower bound: "> 20.00 s". */
+function cell(f: Figure, stat: CensorableStat): string {
+  const v = formatValue(f[stat], f.unit);
+  return f.censored?.above.includes(stat) === true ? `> ${v}` : v;
 }
 
 function describeCounts(counts: Record<string, number>): string {

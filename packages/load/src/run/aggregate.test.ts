@@ -27,16 +27,17 @@ const sample = (participant: string, t: number, inbound: InboundTrackSample[]): 
 /** Feeds the aggregator and the shared measurements together, as the orchestrator does. */
 function aggregator(plans: ParticipantPlan[]): {
   agg: RunAggregator;
-  onEvent: (room: string, identity: string, event: ParticipantEvent) => void;
+  onEvent: (room: string, identity: string, event: ParticipantEvent, t?: number) => void;
   onSample: (s: WindowSample) => void;
 } {
   const measurements = new Measurements();
+  measurements.setRunWindow(0);
   const agg = new RunAggregator(plans, 5000, measurements);
   return {
     agg,
-    onEvent: (room, identity, event) => {
-      agg.onEvent(room, identity, event);
-      measurements.onEvent({ t: 0, room, participant: identity, role: "subscriber", worker: 0 }, event);
+    onEvent: (room, identity, event, t = 0) => {
+      agg.onEvent(room, identity, event, t);
+      measurements.onEvent({ t, room, participant: identity, role: "subscriber", worker: 0 }, event);
     },
     onSample: (s) => {
       agg.onSample(s);
@@ -54,7 +55,7 @@ describe("RunAggregator", () => {
     onSample(sample("a", 5000, [audio(500, 5)]));
     onSample(sample("a", 10_000, [audio(500, 5)]));
     onSample(sample("b", 5000, [audio(100, 50)]));
-    const s = agg.summary();
+    const s = agg.summary(20_000);
     expect(s.loss.audio).toEqual({ lost: 60, expected: 1100, ratio: 60 / 1100 });
     const perParticipant = s.figures.find(
       (f) => f.metric === "lkswarm_inbound_loss_ratio" && f.kind === "audio",
@@ -68,19 +69,20 @@ describe("RunAggregator", () => {
     onSample(sample("a", 10_000, [audio(100, 0, 0.008)]));
     onSample(sample("a", 15_000, [{ ...audio(0, 0, 0.5), received: 0 }]));
     const jitter = agg
-      .summary()
+      .summary(20_000)
       .figures.find((f) => f.metric === "lkswarm_inbound_jitter_seconds" && f.kind === "audio");
     expect(jitter).toMatchObject({ population: "windows", n: 2, max: 0.008 });
   });
 
   it("counts join failures and disconnects by reason, and tracks that never received", () => {
-    const { agg, onEvent } = aggregator([plan("a"), plan("b"), plan("c")]);
+    const { agg, onEvent, onSample } = aggregator([plan("a"), plan("b"), plan("c")]);
     onEvent("r1", "a", { type: "joined", joinS: 0.1 });
     onEvent("r1", "a", { type: "first-packet", kind: "audio", afterJoinStartS: 0.4 });
+    onSample(sample("a", 5000, [audio(100, 0)]));
     onEvent("r1", "b", { type: "join-failed", reason: "unauthorized", message: "401" });
     onEvent("r1", "c", { type: "joined", joinS: 0.2 });
     onEvent("r1", "c", { type: "disconnected", reason: "server_shutdown" });
-    const s = agg.summary();
+    const s = agg.summary(20_000);
     expect(s.participants).toMatchObject({
       planned: 3,
       joined: 2,
@@ -92,9 +94,63 @@ describe("RunAggregator", () => {
     expect(s.tracks.receiving.audio).toBe(1);
   });
 
+  it("says a track receives from its windows, not from its first-packet event", () => {
+    const { agg, onEvent, onSample } = aggregator([plan("a"), plan("b"), plan("c")]);
+    for (const id of ["a", "b", "c"]) onEvent("r1", id, { type: "joined", joinS: 0.1 }, 1000);
+    // a: packets throughout, first packet timed; b: packets but its first packet came after the
+    // fast poll (no event); c: received early, silent in its last window
+    onEvent("r1", "a", { type: "first-packet", kind: "audio", afterJoinStartS: 0.5 }, 1500);
+    for (const t of [5000, 10_000]) {
+      onSample(sample("a", t, [audio(100, 0)]));
+      onSample(sample("b", t, [audio(100, 0)]));
+    }
+    onSample(sample("c", 5000, [audio(100, 0)]));
+    onSample(sample("c", 10_000, [{ ...audio(0, 0), received: 0 }]));
+    const s = agg.summary(20_000);
+    expect(s.tracks.expected.audio).toBe(3);
+    expect(s.tracks.receiving.audio).toBe(2);
+    expect(s.tracks.everReceived.audio).toBe(3);
+  });
+
+  it("counts a track without a first packet by the end as censored, never drops it", () => {
+    const { agg, onEvent } = aggregator([plan("a"), plan("b"), plan("c"), plan("d")]);
+    for (const id of ["a", "b", "c"]) onEvent("r1", id, { type: "joined", joinS: 0.5 }, 2000);
+    onEvent("r1", "a", { type: "first-packet", kind: "audio", afterJoinStartS: 1 }, 2500);
+    // b's first packet came late, seen by the regular sampler at a window's end
+    onEvent("r1", "b", { type: "first-packet", kind: "audio", afterJoinStartS: 12, late: true }, 13_500);
+    // c never received: in the run from its join start (1.5 s) to the end (20 s), so > 18.5 s
+    const s = agg.summary(20_000);
+    const first = s.figures.find(
+      (f) => f.metric === "lkswarm_time_to_first_packet_seconds" && f.kind === "audio",
+    );
+    expect(first).toMatchObject({ population: "tracks", n: 3, p50: 12, max: 18.5, avg: undefined });
+    expect(first?.censored).toEqual({ n: 1, above: ["p95", "p99", "max"] });
+    // d (scheduled at 0) never joined: its join time is > 20 s, and the population is 4
+    const join = s.figures.find((f) => f.metric === "lkswarm_join_duration_seconds");
+    expect(join).toMatchObject({ population: "participants", n: 4, p50: 0.5, max: 20 });
+    // n = 4: p95 is rank 4, the censored one
+    expect(join?.censored).toEqual({ n: 1, above: ["p95", "p99", "max"] });
+  });
+
+  it("reports no censoring when every track and participant has its time", () => {
+    const { agg, onEvent } = aggregator([plan("a")]);
+    onEvent("r1", "a", { type: "joined", joinS: 0.5 }, 2000);
+    onEvent("r1", "a", { type: "first-packet", kind: "audio", afterJoinStartS: 1 }, 2500);
+    const first = agg
+      .summary(20_000)
+      .figures.find((f) => f.metric === "lkswarm_time_to_first_packet_seconds" && f.kind === "audio");
+    expect(first).toMatchObject({ n: 1, p95: 1, avg: 1 });
+    expect(first?.censored).toBeUndefined();
+  });
+
   it("an empty run reports n = 0 and no values, never NaN", () => {
-    const s = aggregator([plan("a")]).agg.summary();
+    const s = aggregator([plan("a")]).agg.summary(20_000);
     for (const f of s.figures) {
+      if (f.metric === "lkswarm_join_duration_seconds") {
+        // the participant never joined: counted, its join time only known to be > 20 s
+        expect(f).toMatchObject({ n: 1, p50: 20, censored: { n: 1, above: ["p50", "p95", "p99", "max"] } });
+        continue;
+      }
       expect(f.n).toBe(0);
       expect(f.p50).toBeUndefined();
     }

@@ -1,5 +1,12 @@
 import type { Measurements } from "@livekit-swarm/gate";
-import { Roster, isPresent, lossRatioOfSums, percentiles, type Population } from "@livekit-swarm/stats";
+import {
+  Roster,
+  censoredPercentiles,
+  isPresent,
+  lossRatioOfSums,
+  percentiles,
+  type Population,
+} from "@livekit-swarm/stats";
 import type { Kind, ParticipantEvent, ParticipantPlan, Role, WindowSample } from "./messages.js";
 
 /** One figure of the summary: a catalog metric's distribution over a stated population. */
@@ -16,7 +23,15 @@ export interface Figure {
   readonly max: number | undefined;
   readonly min: number | undefined;
   readonly avg: number | undefined;
+  /**
+   * Present when some of the population had no value by the end of the run (a track that never
+   * received, a participant that never joined): `n` counts them, and the statistics listed in
+   * `above` landed on one, so they are lower bounds ("> value"). `avg` is then undefined.
+   */
+  readonly censored?: { readonly n: number; readonly above: readonly CensorableStat[] };
 }
+
+export type CensorableStat = "p50" | "p95" | "p99" | "max";
 
 interface ParticipantState {
   readonly plan: ParticipantPlan;
@@ -28,8 +43,15 @@ interface ParticipantState {
   bytesOut: number;
   firstSeenMs?: number;
   lastSeenMs?: number;
+  /** Timing events received (first-packet per kind, first-frame); not what says "receiving". */
   tracksWithPackets: Record<Kind, number>;
   tracksWithFrames: number;
+  joinStartMs?: number;
+  leftMs?: number;
+  /** Inbound streams with packets in any window, per kind (keys). */
+  everReceived: Record<Kind, Set<string>>;
+  /** The participant's last window: tracks with packets, video tracks with decoded frames. */
+  lastWindow: { receiving: Record<Kind, number>; decodingVideo: number };
 }
 
 interface TimelineBucket {
@@ -63,9 +85,15 @@ export interface RunSummary {
     readonly disconnects: Record<string, number>;
     readonly reconnects: number;
   };
+  /**
+   * From the window samples, per joined participant capped at its expected tracks: `receiving`
+   * had packets in the participant's last window (receiving at the end), `everReceived` in any
+   * window; `decodingVideo` decoded frames in the last window. First-packet events only time them.
+   */
   readonly tracks: {
     readonly expected: Record<Kind, number>;
     readonly receiving: Record<Kind, number>;
+    readonly everReceived: Record<Kind, number>;
     readonly decodingVideo: number;
   };
   readonly loss: Record<
@@ -104,16 +132,21 @@ export class RunAggregator {
         bytesOut: 0,
         tracksWithPackets: zeroKinds(),
         tracksWithFrames: 0,
+        everReceived: { audio: new Set(), video: new Set() },
+        lastWindow: { receiving: zeroKinds(), decodingVideo: 0 },
       });
     }
   }
 
-  onEvent(room: string, identity: string, event: ParticipantEvent): void {
+  /** `t`: when the orchestrator received the event, epoch ms. */
+  onEvent(room: string, identity: string, event: ParticipantEvent, t: number): void {
     const p = this.participants.get(key(room, identity));
     if (p === undefined) return;
     switch (event.type) {
       case "joined":
         p.joinS = event.joinS;
+        p.joinStartMs = t - event.joinS * 1000;
+        p.leftMs = undefined;
         this.roster.move(room, identity, "connected");
         break;
       case "join-failed":
@@ -134,6 +167,7 @@ export class RunAggregator {
         break;
       case "disconnected":
         p.disconnected = event.reason;
+        p.leftMs = t;
         this.roster.move(room, identity, "disconnected");
         break;
       case "quality":
@@ -151,7 +185,13 @@ export class RunAggregator {
     p.lastSeenMs = s.t;
     const bucket = this.bucket(s.t);
     bucket.participants.add(key(s.room, s.participant));
+    p.lastWindow = { receiving: zeroKinds(), decodingVideo: 0 };
     for (const track of s.inbound) {
+      if (track.received > 0) {
+        p.everReceived[track.kind].add(track.key);
+        p.lastWindow.receiving[track.kind]++;
+      }
+      if (track.kind === "video" && track.framesDecoded > 0) p.lastWindow.decodingVideo++;
       p.lossByKind[track.kind].lost += track.lost;
       p.lossByKind[track.kind].expected += track.expected;
       p.bytesIn += track.bytes;
@@ -212,7 +252,8 @@ export class RunAggregator {
     };
   }
 
-  summary(): RunSummary {
+  /** `endMs`: when the run ended (epoch ms); what never happened by then is censored there. */
+  summary(endMs: number): RunSummary {
     const all = [...this.participants.values()];
     const joinFailures: Record<string, number> = {};
     const disconnects: Record<string, number> = {};
@@ -229,12 +270,41 @@ export class RunAggregator {
         return [k, { lost: r.packetsLost, expected: r.packetsExpected, ratio: r.value }];
       }),
     ) as RunSummary["loss"];
+    const startMs = this.measurements.runStartMs;
+    // a participant scheduled to join before the end and not joined: join time > end − schedule
+    const joinCensored =
+      startMs === undefined
+        ? []
+        : all
+            .filter((p) => p.joinS === undefined && startMs + p.plan.joinAtMs < endMs)
+            .map((p) => (endMs - startMs - p.plan.joinAtMs) / 1000);
+    // an expected track with no first packet (frame): > the time its subscriber was in the run
+    const tracksCensored = (missing: (p: ParticipantState) => number): number[] =>
+      joined.flatMap((p) => {
+        const n = Math.max(0, missing(p));
+        const bound = ((p.leftMs ?? endMs) - (p.joinStartMs ?? endMs)) / 1000;
+        return Array.from({ length: n }, () => Math.max(0, bound));
+      });
     const figures: Figure[] = [
-      this.figure("lkswarm_join_duration_seconds", "join time", "s", "participants"),
+      this.figure("lkswarm_join_duration_seconds", "join time", "s", "participants", undefined, joinCensored),
       ...KINDS.map((k) =>
-        this.figure("lkswarm_time_to_first_packet_seconds", "first packet", "s", "tracks", k),
+        this.figure(
+          "lkswarm_time_to_first_packet_seconds",
+          "first packet",
+          "s",
+          "tracks",
+          k,
+          tracksCensored((p) => p.plan.expectedTracks[k] - p.tracksWithPackets[k]),
+        ),
       ),
-      this.figure("lkswarm_time_to_first_frame_seconds", "first frame", "s", "tracks", "video"),
+      this.figure(
+        "lkswarm_time_to_first_frame_seconds",
+        "first frame",
+        "s",
+        "tracks",
+        "video",
+        tracksCensored((p) => p.plan.expectedTracks.video - p.tracksWithFrames),
+      ),
       ...KINDS.map((k) => this.figure("lkswarm_inbound_loss_ratio", "loss", "ratio", "participants", k)),
       ...KINDS.map((k) => this.figure("lkswarm_inbound_jitter_seconds", "jitter", "s", "windows", k)),
       this.figure("lkswarm_round_trip_time_seconds", "round-trip time", "s", "windows"),
@@ -255,13 +325,15 @@ export class RunAggregator {
     ];
     const expected = zeroKinds();
     const receiving = zeroKinds();
+    const everReceived = zeroKinds();
     let decodingVideo = 0;
     for (const p of joined) {
       for (const k of KINDS) {
         expected[k] += p.plan.expectedTracks[k];
-        receiving[k] += Math.min(p.tracksWithPackets[k], p.plan.expectedTracks[k]);
+        receiving[k] += Math.min(p.lastWindow.receiving[k], p.plan.expectedTracks[k]);
+        everReceived[k] += Math.min(p.everReceived[k].size, p.plan.expectedTracks[k]);
       }
-      decodingVideo += Math.min(p.tracksWithFrames, p.plan.expectedTracks.video);
+      decodingVideo += Math.min(p.lastWindow.decodingVideo, p.plan.expectedTracks.video);
     }
     return {
       participants: {
@@ -272,7 +344,7 @@ export class RunAggregator {
         disconnects,
         reconnects: [...this.roster.entries()].reduce((a, p) => a + p.reconnects, 0),
       },
-      tracks: { expected, receiving, decodingVideo },
+      tracks: { expected, receiving, everReceived, decodingVideo },
       loss,
       counters: {
         ...this.counters,
@@ -306,9 +378,29 @@ export class RunAggregator {
     unit: Figure["unit"],
     population: Population,
     kind?: Kind,
+    censoredBounds: readonly number[] = [],
   ): Figure {
-    const f = this.measurements.figure(metric, population, kind !== undefined ? { where: { kind } } : {});
-    return { metric, label, ...(kind !== undefined ? { kind } : {}), unit, population, ...f };
+    const selection = kind !== undefined ? { where: { kind } } : {};
+    const head = { metric, label, ...(kind !== undefined ? { kind } : {}), unit, population };
+    const f = this.measurements.figure(metric, population, selection);
+    if (censoredBounds.length === 0) return { ...head, ...f };
+    const observed = this.measurements.distribution(metric, population, selection).values;
+    const [p50, p95, p99, max] = censoredPercentiles(observed, censoredBounds, [50, 95, 99, 100], population);
+    const named = { p50, p95, p99, max };
+    return {
+      ...head,
+      n: p50?.n ?? 0,
+      p50: p50?.value,
+      p95: p95?.value,
+      p99: p99?.value,
+      max: max?.value,
+      min: Math.min(...observed, ...censoredBounds),
+      avg: undefined,
+      censored: {
+        n: censoredBounds.length,
+        above: (Object.keys(named) as CensorableStat[]).filter((s) => named[s]?.censored === true),
+      },
+    };
   }
 
   private add(name: string, value: number): void {

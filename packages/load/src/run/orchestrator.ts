@@ -122,7 +122,7 @@ export async function orchestrate(options: OrchestratorOptions): Promise<RunOutc
             const t = Date.now();
             for (const p of participants) {
               const event = { type: "disconnected", reason: "worker_died" } as const;
-              aggregator.onEvent(p.room, p.identity, event);
+              aggregator.onEvent(p.room, p.identity, event, t);
               const context = { t, room: p.room, participant: p.identity, role: p.role, worker };
               for (const o of observers) o.onEvent?.(context, event);
             }
@@ -133,7 +133,7 @@ export async function orchestrate(options: OrchestratorOptions): Promise<RunOutc
       child.on("message", (message: WorkerMessage) => {
         if (message.type === "event") {
           eventsOut.write(`${JSON.stringify(message)}\n`);
-          aggregator.onEvent(message.room, message.participant, message.event);
+          aggregator.onEvent(message.room, message.participant, message.event, message.t);
           for (const o of observers) o.onEvent?.(message, message.event);
         } else if (message.type === "samples") {
           for (const s of message.samples) {
@@ -239,7 +239,7 @@ export async function orchestrate(options: OrchestratorOptions): Promise<RunOutc
   const endedAtMs = Date.now();
   measurements.setRunWindow(startedAtMs, endedAtMs);
   return {
-    summary: aggregator.summary(),
+    summary: aggregator.summary(endedAtMs),
     endReason,
     startedAt: new Date(startedAtMs).toISOString(),
     endedAt: new Date(endedAtMs).toISOString(),

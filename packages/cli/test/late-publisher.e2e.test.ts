@@ -1,0 +1,116 @@
+import { mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  FIRST_MEDIA_WINDOW_MS,
+  orchestrate,
+  planRun,
+  shapeOf,
+  mediaPlanFor,
+  type RunOutcome,
+  type WindowSample,
+} from "@livekit-swarm/load";
+import { parseScenarioObject } from "@livekit-swarm/schema";
+import { Testbed } from "@livekit-swarm/testbed";
+
+/** Tracks with packets in their participant's last window, capped at its expected tracks. */
+function receivingFromSamples(
+  lines: readonly WindowSample[],
+  expected: ReadonlyMap<string, number>,
+): { atEnd: number; ever: number } {
+  const last = new Map<string, WindowSample>();
+  const ever = new Map<string, Set<string>>();
+  for (const s of lines) {
+    const who = `${s.room}/${s.participant}`;
+    if ((last.get(who)?.t ?? -Infinity) <= s.t) last.set(who, s);
+    for (const tr of s.inbound) if (tr.received > 0) ever.set(who, (ever.get(who) ?? new Set()).add(tr.key));
+  }
+  let atEnd = 0;
+  let everN = 0;
+  for (const [who, cap] of expected) {
+    atEnd += Math.min(cap, last.get(who)?.inbound.filter((t) => t.received > 0).length ?? 0);
+    everN += Math.min(cap, ever.get(who)?.size ?? 0);
+  }
+  return { atEnd, ever: everN };
+}
+
+// 2 rooms x (1 audio publisher + 2 subscribers); subscribers join first and publishers only
+// FIRST_MEDIA_WINDOW_MS + 5 s later, after the subscribers' fast first-media poll has stopped: the
+// first packets are seen only by the regular 5 s sampler (issue 22)
+describe("publishers joining after the first-media window", () => {
+  const publisherDelayMs = FIRST_MEDIA_WINDOW_MS + 5000;
+  let tb: Testbed;
+  let out: string;
+  let outcome: RunOutcome;
+  let samples: WindowSample[];
+
+  beforeAll(async () => {
+    tb = await Testbed.start({ name: `e2e-late-pub-${process.pid}` });
+    out = mkdtempSync(join(tmpdir(), "swarm-late-pub-"));
+    const scenario = parseScenarioObject(
+      {
+        rooms: 2,
+        "audio-publishers": 1,
+        "video-publishers": 0,
+        subscribers: 2,
+        "num-per-second": 10,
+        "room-prefix": "r",
+        "identity-prefix": "u-",
+        "latency-probes": 0,
+      },
+      "late-publisher test",
+    );
+    const planned = planRun(shapeOf(scenario));
+    const participants = planned.participants.map((p) =>
+      p.role === "publisher" ? { ...p, joinAtMs: p.joinAtMs + publisherDelayMs } : p,
+    );
+    outcome = await orchestrate({
+      target: { url: tb.url, apiKey: tb.apiKey, apiSecret: tb.apiSecret },
+      plan: { ...planned, participants, rampMs: Math.max(...participants.map((p) => p.joinAtMs)) },
+      media: mediaPlanFor(scenario),
+      // three 5 s windows after the publishers are in: the first with packets times them
+      holdMs: 15_000,
+      statsIntervalMs: 5000,
+      workers: 1,
+      outputDir: out,
+    });
+    samples = readFileSync(join(out, "samples.jsonl"), "utf8")
+      .split("\n")
+      .filter((l) => l !== "")
+      .map((l) => JSON.parse(l) as WindowSample);
+  }, 120_000);
+
+  afterAll(async () => {
+    await tb.stop();
+  });
+
+  it("counts every subscriber's track receiving, as its samples show", () => {
+    const s = outcome.summary;
+    expect(outcome.endReason).toBe("completed");
+    expect(s.participants.joined, JSON.stringify(s.participants)).toBe(6);
+    expect(s.tracks.expected.audio).toBe(4);
+    const expected = new Map(
+      ["r1", "r2"].flatMap((room) => [`${room}/u-sub-1`, `${room}/u-sub-2`].map((w) => [w, 1] as const)),
+    );
+    const fromSamples = receivingFromSamples(samples, expected);
+    expect(fromSamples, `samples: ${samples.length} lines`).toEqual({ atEnd: 4, ever: 4 });
+    expect(s.tracks.receiving.audio).toBe(fromSamples.atEnd);
+    expect(s.tracks.everReceived.audio).toBe(fromSamples.ever);
+  });
+
+  it("times the late first packets instead of dropping them", () => {
+    const first = outcome.summary.figures.find(
+      (f) => f.metric === "lkswarm_time_to_first_packet_seconds" && f.kind === "audio",
+    );
+    // all four tracks in the population, none censored, every time after the fast poll stopped
+    expect(first, JSON.stringify(first)).toMatchObject({ population: "tracks", n: 4 });
+    expect(first?.censored).toBeUndefined();
+    expect(first?.min ?? 0).toBeGreaterThan(FIRST_MEDIA_WINDOW_MS / 1000);
+    const events = readFileSync(join(out, "events.jsonl"), "utf8")
+      .split("\n")
+      .filter((l) => l.includes('"first-packet"'))
+      .map((l) => JSON.parse(l) as { event: { late?: boolean } });
+    expect(events.map((e) => e.event.late)).toEqual([true, true, true, true]);
+  });
+});
