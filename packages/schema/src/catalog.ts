@@ -218,7 +218,7 @@ const swarmEntries = [
   swarm({
     name: "lkswarm_inbound_packets_expected_total",
     type: "counter",
-    help: "RTP packets expected on subscribed tracks (received + lost, RFC 3550); loss = sum(rate(lost)) / sum(rate(expected)).",
+    help: "Original RTP packets expected on subscribed tracks: received minus retransmitted, plus lost (docs/observability.md 1.1); loss = sum(rate(lost)) / sum(rate(expected)).",
     unit: "packets",
     labels: [...run, "kind"],
     grafanaUnit: "pps",
@@ -226,7 +226,7 @@ const swarmEntries = [
   swarm({
     name: "lkswarm_inbound_packets_lost_total",
     type: "counter",
-    help: "RTP packets lost on subscribed tracks (positive increments of packetsLost).",
+    help: "Original RTP packets lost on the way to subscribed tracks (positive increments of packetsLost); one repaired by a retransmission still counts, so this is the path's loss, not what the decoder missed.",
     unit: "packets",
     labels: [...run, "kind"],
     grafanaUnit: "pps",
@@ -234,7 +234,7 @@ const swarmEntries = [
   swarm({
     name: "lkswarm_inbound_loss_ratio",
     type: "histogram",
-    help: "Packet loss of one subscribed track over one sampling window (lost / expected); gates use each participant's lost / expected.",
+    help: "Loss of original packets on one subscribed track over one sampling window (lost / expected, retransmissions in neither); gates use each participant's lost / expected.",
     unit: "ratio",
     labels: [...run, "kind"],
     // 0.02 and 0.06 are LiveKit's video GOOD and POOR boundaries, 0.025 and 0.075 the Opus ones
@@ -269,7 +269,7 @@ const swarmEntries = [
   swarm({
     name: "lkswarm_inbound_nack_total",
     type: "counter",
-    help: "NACKs sent by subscribers for subscribed tracks (inbound-rtp nackCount).",
+    help: "NACK feedback packets sent by subscribers for subscribed tracks (inbound-rtp nackCount): RTCP packets, each naming one or more sequence numbers, so not comparable with livekit_nack_total.",
     unit: "nacks",
     labels: [...run, "kind"],
     grafanaUnit: "short",
@@ -293,7 +293,7 @@ const swarmEntries = [
   swarm({
     name: "lkswarm_outbound_nack_total",
     type: "counter",
-    help: "NACKs received by publishers for their published tracks (outbound-rtp nackCount).",
+    help: "NACK feedback packets received by publishers for their published tracks (outbound-rtp nackCount): RTCP packets, not sequence numbers.",
     unit: "nacks",
     labels: [...run, "kind"],
     grafanaUnit: "short",
@@ -501,7 +501,7 @@ const livekitEntries = [
   livekit({
     name: "livekit_nack_total",
     type: "counter",
-    help: "NACKs by direction.",
+    help: "Sequence numbers NACKed, by direction (the SFU adds up the packet lists of NACK feedback, not feedback packets).",
     unit: "nacks",
     labels: ["direction", "country"],
     grafanaUnit: "short",
