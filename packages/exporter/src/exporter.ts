@@ -188,7 +188,13 @@ export class SwarmExporter implements RunObserver {
       m.framesDecoded.add(subject, video.framesDecoded);
       m.framesDropped.add(subject, video.framesDropped);
       m.freezes.add(subject, video.freezes);
-      m.freezeSeconds.add(subject, video.freezeS);
+      // only measured freeze time: a track without it adds nothing rather than a claimed 0 s
+      const frozen = sample.inbound.filter((t) => t.kind === "video" && t.freezeS !== undefined);
+      if (frozen.length > 0)
+        m.freezeSeconds.add(
+          subject,
+          frozen.reduce((sum, t) => sum + (t.freezeS ?? 0), 0),
+        );
     }
     if (audio.tracks > 0) {
       m.concealedSamples.add(subject, audio.concealedSamples);

@@ -163,11 +163,17 @@ export class RunAggregator {
       this.add(`in_pli_${track.kind}`, track.pli);
       this.add(`in_fir_${track.kind}`, track.fir);
       this.add(`in_bytes_${track.kind}`, track.bytes);
+      this.add(`in_header_bytes_${track.kind}`, track.headerBytes ?? 0);
+      this.add(`in_retransmitted_${track.kind}`, track.retransmitted ?? 0);
       if (track.kind === "video") {
         this.add("frames_decoded", track.framesDecoded);
         this.add("frames_dropped", track.framesDropped);
         this.add("freezes", track.freezes);
-        this.add("freeze_seconds", track.freezeS);
+        // counted only where measured, so a run that measured none reads "unknown", never 0 s
+        if (track.freezeS !== undefined) {
+          this.add("freeze_seconds", track.freezeS);
+          this.add("freeze_measured_windows", 1);
+        }
       } else {
         this.add("concealed_samples", track.concealedSamples);
         this.add("total_samples", track.totalSamples);
