@@ -25,7 +25,7 @@ interface Summary {
  * subscribers and a longer run at the heavier drops.
  */
 const LEVELS = [
-  { ratio: 0.02, subscribers: 3, duration: "15s" },
+  { ratio: 0.02, subscribers: 3, duration: "20s" },
   { ratio: 0.1, subscribers: 4, duration: "20s" },
   { ratio: 0.25, subscribers: 5, duration: "35s" },
 ] as const;
@@ -84,7 +84,12 @@ describe("numbers you can trust: injected loss is reported as that loss, and fai
             `; nftables dropped ${dropped} UDP packets; 1 point needs ${minExpected(ratio)} per kind`,
         );
         expect(summary.participants.joined).toBe(ROOMS * (1 + subscribers));
-        expect(dropped, "packets the nftables rule dropped").toBeGreaterThan(100);
+        // on loopback nothing else loses packets: every original reported lost was dropped by the rule
+        // (which also drops retransmissions and RTCP, so it dropped more)
+        const lost = summary.loss.audio.lost + summary.loss.video.lost;
+        expect(lost, `originals reported lost vs ${dropped} UDP packets dropped`).toBeLessThanOrEqual(
+          dropped,
+        );
         // a drop at or above 10% breaches the 2% gate: exit 99, and JUnit names the threshold
         if (ratio >= 0.1) {
           expect(result.code, result.stderr).toBe(99);
