@@ -5,10 +5,7 @@ import { PrometheusError, queryInstant } from "./prometheus.js";
 
 /** Answers each query with the body registered for it: a stand-in Prometheus. */
 const ANSWERS: Readonly<Record<string, { status: number; body: unknown }>> = {
-  vector: {
-    status: 200,
-    body: { status: "success", data: { resultType: "vector", result: [{ value: [1, "0.25"] }] } },
-  },
+  vector: { status: 200, body: { status: "success", data: { resultType: "vector", result: [{ value: [1, "0.25"] }] } } },
   scalar: { status: 200, body: { status: "success", data: { resultType: "scalar", result: [1, "7"] } } },
   empty: { status: 200, body: { status: "success", data: { resultType: "vector", result: [] } } },
   bad: { status: 400, body: { status: "error", error: "parse error at char 4" } },
@@ -51,12 +48,8 @@ describe("queryInstant", () => {
   });
 
   it("an unreachable server names the URL and the fix", async () => {
-    const error = await queryInstant("http://127.0.0.1:1", "vector", { timeoutMs: 2000 }).catch(
-      (e: unknown) => e,
-    );
+    const error = await queryInstant("http://127.0.0.1:1", "vector", { timeoutMs: 2000 }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(PrometheusError);
-    expect((error as Error).message).toMatch(
-      /^cannot reach Prometheus at http:\/\/127\.0\.0\.1:1: .* - is it running\? pass --prometheus URL$/,
-    );
+    expect((error as Error).message).toMatch(/^cannot reach Prometheus at http:\/\/127\.0\.0\.1:1: .* - is it running\? pass --prometheus URL$/);
   });
 });

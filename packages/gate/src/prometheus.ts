@@ -36,7 +36,8 @@ export async function queryInstant(
     );
   }
   const body = (await res.json().catch(() => undefined)) as
-    { status?: string; error?: string; data?: { resultType?: string; result?: unknown } } | undefined;
+    | { status?: string; error?: string; data?: { resultType?: string; result?: unknown } }
+    | undefined;
   if (body?.status !== "success") {
     throw new PrometheusError(
       `Prometheus at ${base} rejected ${query}: ${body?.error ?? `HTTP ${res.status}`}`,
