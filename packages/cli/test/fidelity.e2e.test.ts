@@ -1,7 +1,7 @@
 import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PacketLoss, Testbed } from "@livekit-swarm/testbed";
 import { swarm, testbedEnv } from "@livekit-swarm/test-kit";
 
@@ -10,64 +10,113 @@ const LOSS_GATE = "lkswarm_inbound_loss_ratio p95 over participants < 2%";
 const isRoot = process.getuid?.() === 0;
 const skipped = isRoot ? "" : " [SKIPPED: needs root to create network namespaces and nftables rules]";
 
+type LossCount = { lost: number; expected: number; ratio: number };
+
 interface Summary {
   participants: { joined: number };
-  loss: Record<"audio" | "video", { lost: number; expected: number; ratio: number }>;
+  loss: Record<"audio" | "video", LossCount>;
+  counters: Record<string, number>;
 }
+
+/**
+ * Each level is sized so that 1 point is at least two binomial standard deviations of its drop:
+ * sqrt(p(1-p)/n) <= 0.5 point needs n >= 4 p(1-p) / 0.01^2 expected packets per kind (784 at 2%, 3600
+ * at 10%, 7500 at 25%). A subscriber receives some 30 packets/s per kind here (measured), hence more
+ * subscribers and a longer run at the heavier drops. At 25% the SFU also sends less video (its
+ * allocator backs off under loss): one 5-subscriber, 35 s run got 14 000 video packets, another on
+ * a busier machine 7 300, so that level runs longer with one more subscriber.
+ */
+const LEVELS = [
+  { ratio: 0.02, subscribers: 3, duration: "20s" },
+  { ratio: 0.1, subscribers: 4, duration: "20s" },
+  { ratio: 0.25, subscribers: 6, duration: "45s" },
+] as const;
+const ROOMS = 3;
+const TOLERANCE = 0.01;
+const minExpected = (p: number): number => Math.ceil((4 * p * (1 - p)) / TOLERANCE ** 2);
 
 describe("numbers you can trust: injected loss is reported as that loss, and fails the gate", () => {
   let tb: Testbed | undefined;
+  beforeAll(async () => {
+    if (isRoot) tb = await Testbed.start({ name: `e2e-fidelity-${process.pid}`, netns: true });
+  });
   afterAll(async () => {
     await tb?.stop();
   });
 
-  it.skipIf(!isRoot)(
-    `10% random drop of the node's outgoing UDP shows as 10% +-2 points at the subscribers${skipped}`,
-    async () => {
-      tb = await Testbed.start({ name: `e2e-fidelity-${process.pid}`, netns: true });
-      const loss = PacketLoss.inject(tb.nodes[0]?.namespace, 0.1, "egress");
-      const out = mkdtempSync(join(tmpdir(), "swarm-fidelity-"));
-      // 2 rooms x (1 audio+video publisher + 2 subscribers) for 20 s: ~8000 packets per kind, so the
-      // binomial spread of a 10% drop is about 0.3 points, well inside the 2-point tolerance
-      const result = await swarm(
-        [
-          "--rooms",
-          "2",
-          "--subscribers",
-          "2",
-          "--duration",
-          "20s",
-          "--num-per-second",
-          "10",
-          "-o",
-          out,
-          "--threshold",
-          LOSS_GATE,
-        ],
-        testbedEnv(tb),
-      );
-      // the gate sees the same loss: exit 99, and JUnit names the breached threshold
-      expect(result.code, result.stderr).toBe(99);
-      const junit = readFileSync(join(out, "junit.xml"), "utf8");
-      expect(junit).toContain('failures="1"');
-      expect(junit).toMatch(
-        /<failure message="lkswarm_inbound_loss_ratio p95 over participants &lt; 2%: observed 0\.\d+ over 4 participants, breaching &lt; 0\.02/,
-      );
-      expect(loss.droppedPackets(), "packets the nftables rule dropped").toBeGreaterThan(500);
-      const summary = JSON.parse(readFileSync(join(out, "summary.json"), "utf8")) as Summary;
-      expect(summary.participants.joined).toBe(6);
-      // audio has no retransmission: what is dropped is lost
-      expect(summary.loss.audio.expected).toBeGreaterThan(3000);
-      expect(
-        Math.abs(summary.loss.audio.ratio - 0.1),
-        `audio loss ${JSON.stringify(summary.loss.audio)}`,
-      ).toBeLessThanOrEqual(0.02);
-      // video: NACK retransmissions recover some drops, so the residual loss sits a little below 10%
-      expect(summary.loss.video.expected).toBeGreaterThan(3000);
-      expect(
-        Math.abs(summary.loss.video.ratio - 0.1),
-        `video loss ${JSON.stringify(summary.loss.video)}`,
-      ).toBeLessThanOrEqual(0.02);
+  // The drop is on the node's outgoing UDP, so it hits media toward subscribers (retransmissions
+  // too) and nothing the publishers send. Every kind must read the drop of original packets, video
+  // included: a packet that NACK repaired still crossed a lossy path (docs/observability.md 1.1).
+  it.skipIf(!isRoot).each(LEVELS)(
+    `a $ratio random drop of the node's outgoing UDP reads as that drop within 1 point, per kind${skipped}`,
+    async ({ ratio, subscribers, duration }) => {
+      if (tb === undefined) throw new Error("the testbed did not start");
+      const loss = PacketLoss.inject(tb.nodes[0]?.namespace, ratio, "egress");
+      try {
+        const out = mkdtempSync(join(tmpdir(), "swarm-fidelity-"));
+        const result = await swarm(
+          [
+            "--rooms",
+            String(ROOMS),
+            "--subscribers",
+            String(subscribers),
+            "--duration",
+            duration,
+            "--num-per-second",
+            "10",
+            "-o",
+            out,
+            "--threshold",
+            LOSS_GATE,
+          ],
+          testbedEnv(tb),
+        );
+        const summary = JSON.parse(readFileSync(join(out, "summary.json"), "utf8")) as Summary;
+        const dropped = loss.droppedPackets();
+        const c = summary.counters;
+        // the figures a reader needs to judge the claim: what each level rests on
+        console.log(
+          `injected ${(ratio * 100).toFixed(0)}%: ` +
+            (["audio", "video"] as const)
+              .map(
+                (k) =>
+                  `${k} ${(summary.loss[k].ratio * 100).toFixed(2)}% (${summary.loss[k].lost} lost of ${summary.loss[k].expected} original packets, ${c[`in_retransmitted_${k}`] ?? 0} retransmissions received)`,
+              )
+              .join(", ") +
+            `; nftables dropped ${dropped} UDP packets; 1 point needs ${minExpected(ratio)} per kind`,
+        );
+        expect(summary.participants.joined).toBe(ROOMS * (1 + subscribers));
+        // on loopback nothing else loses packets: every original reported lost was dropped by the rule
+        // (which also drops retransmissions and RTCP, so it dropped more)
+        const lost = summary.loss.audio.lost + summary.loss.video.lost;
+        expect(lost, `originals reported lost vs ${dropped} UDP packets dropped`).toBeLessThanOrEqual(
+          dropped,
+        );
+        // a drop at or above 10% breaches the 2% gate: exit 99, and JUnit names the threshold
+        if (ratio >= 0.1) {
+          expect(result.code, result.stderr).toBe(99);
+          const junit = readFileSync(join(out, "junit.xml"), "utf8");
+          expect(junit).toContain('failures="1"');
+          expect(junit).toMatch(
+            /<failure message="lkswarm_inbound_loss_ratio p95 over participants &lt; 2%: observed 0\.\d+ over \d+ participants, breaching &lt; 0\.02/,
+          );
+        } else {
+          expect([0, 99], result.stderr).toContain(result.code);
+        }
+        for (const kind of ["audio", "video"] as const) {
+          const figure = summary.loss[kind];
+          expect(figure.expected, `${kind} original packets expected`).toBeGreaterThanOrEqual(
+            minExpected(ratio),
+          );
+          expect(
+            Math.abs(figure.ratio - ratio),
+            `${kind} loss at an injected ${ratio}: ${JSON.stringify(figure)}`,
+          ).toBeLessThanOrEqual(TOLERANCE);
+        }
+      } finally {
+        loss.remove();
+      }
     },
+    150_000,
   );
 });

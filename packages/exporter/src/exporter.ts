@@ -76,6 +76,9 @@ function instruments(catalog: CatalogMetrics) {
     outboundPli: catalog.counter("lkswarm_outbound_pli_total"),
     outboundFir: catalog.counter("lkswarm_outbound_fir_total"),
     inboundBytes: catalog.counter("lkswarm_inbound_bytes_total"),
+    inboundHeaderBytes: catalog.counter("lkswarm_inbound_header_bytes_total"),
+    retransmitted: catalog.counter("lkswarm_inbound_packets_retransmitted_total"),
+    frameHeight: catalog.histogram("lkswarm_inbound_frame_height_pixels"),
     outboundBytes: catalog.counter("lkswarm_outbound_bytes_total"),
     framesDecoded: catalog.counter("lkswarm_inbound_frames_decoded_total"),
     framesDropped: catalog.counter("lkswarm_inbound_frames_dropped_total"),
@@ -188,19 +191,38 @@ export class SwarmExporter implements RunObserver {
       m.framesDecoded.add(subject, video.framesDecoded);
       m.framesDropped.add(subject, video.framesDropped);
       m.freezes.add(subject, video.freezes);
-      m.freezeSeconds.add(subject, video.freezeS);
+      // only measured freeze time: a track without it adds nothing rather than a claimed 0 s
+      const frozen = sample.inbound.filter((t) => t.kind === "video" && t.freezeS !== undefined);
+      if (frozen.length > 0)
+        m.freezeSeconds.add(
+          subject,
+          frozen.reduce((sum, t) => sum + (t.freezeS ?? 0), 0),
+        );
     }
     if (audio.tracks > 0) {
       m.concealedSamples.add(subject, audio.concealedSamples);
       m.audioSamples.add(subject, audio.totalSamples);
     }
+    const headerBytes: Record<Kind, number | undefined> = { audio: undefined, video: undefined };
+    const retransmitted: Record<Kind, number | undefined> = { audio: undefined, video: undefined };
     for (const track of sample.inbound) {
+      if (track.headerBytes !== undefined)
+        headerBytes[track.kind] = (headerBytes[track.kind] ?? 0) + track.headerBytes;
+      if (track.retransmitted !== undefined)
+        retransmitted[track.kind] = (retransmitted[track.kind] ?? 0) + track.retransmitted;
+      if (track.height !== undefined && track.received > 0) m.frameHeight.observe(subject, track.height);
       // one observation per track-window, as the catalog and the gate's "windows" population define it
       if (track.expected > 0) m.lossRatio.observe(byKind[track.kind], track.lost / track.expected);
       // a track that received nothing in the window reports the jitter it last had, not a measurement
       if (track.jitterS !== undefined && track.received > 0) {
         m.jitter.observe(byKind[track.kind], track.jitterS);
       }
+    }
+    for (const kind of KINDS) {
+      const header = headerBytes[kind];
+      const rtx = retransmitted[kind];
+      if (header !== undefined) m.inboundHeaderBytes.add(byKind[kind], header);
+      if (rtx !== undefined) m.retransmitted.add(byKind[kind], rtx);
     }
     const outbound = totalsByKind(sample.outbound, outboundCounts);
     for (const kind of KINDS) {

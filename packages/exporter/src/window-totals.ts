@@ -11,7 +11,6 @@ export const inboundCounts = [
   "framesDecoded",
   "framesDropped",
   "freezes",
-  "freezeS",
   "concealedSamples",
   "totalSamples",
 ] as const satisfies readonly (keyof InboundTrackSample)[];

@@ -146,7 +146,9 @@ export class Measurements implements RunObserver {
         this.add("lkswarm_inbound_frames_decoded_total", s.t, who, tr.key, l, tr.framesDecoded);
         this.add("lkswarm_inbound_frames_dropped_total", s.t, who, tr.key, l, tr.framesDropped);
         this.add("lkswarm_inbound_freezes_total", s.t, who, tr.key, l, tr.freezes);
-        this.add("lkswarm_inbound_freeze_seconds_total", s.t, who, tr.key, l, tr.freezeS);
+        // unmeasured freeze time is unknown, not 0 s: it stays out of the population
+        if (tr.freezeS !== undefined)
+          this.add("lkswarm_inbound_freeze_seconds_total", s.t, who, tr.key, l, tr.freezeS);
       } else {
         this.add("lkswarm_inbound_audio_concealed_samples_total", s.t, who, tr.key, l, tr.concealedSamples);
         this.add("lkswarm_inbound_audio_samples_total", s.t, who, tr.key, l, tr.totalSamples);

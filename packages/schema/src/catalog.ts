@@ -218,7 +218,7 @@ const swarmEntries = [
   swarm({
     name: "lkswarm_inbound_packets_expected_total",
     type: "counter",
-    help: "RTP packets expected on subscribed tracks (received + lost, RFC 3550); loss = sum(rate(lost)) / sum(rate(expected)).",
+    help: "Original RTP packets expected on subscribed tracks: received minus retransmitted, plus lost (docs/observability.md 1.1); loss = sum(rate(lost)) / sum(rate(expected)).",
     unit: "packets",
     labels: [...run, "kind"],
     grafanaUnit: "pps",
@@ -226,7 +226,7 @@ const swarmEntries = [
   swarm({
     name: "lkswarm_inbound_packets_lost_total",
     type: "counter",
-    help: "RTP packets lost on subscribed tracks (positive increments of packetsLost).",
+    help: "Original RTP packets lost on the way to subscribed tracks (positive increments of packetsLost); one repaired by a retransmission still counts, so this is the path's loss, not what the decoder missed.",
     unit: "packets",
     labels: [...run, "kind"],
     grafanaUnit: "pps",
@@ -234,7 +234,7 @@ const swarmEntries = [
   swarm({
     name: "lkswarm_inbound_loss_ratio",
     type: "histogram",
-    help: "Packet loss of one subscribed track over one sampling window (lost / expected); gates use each participant's lost / expected.",
+    help: "Loss of original packets on one subscribed track over one sampling window (lost / expected, retransmissions in neither); gates use each participant's lost / expected.",
     unit: "ratio",
     labels: [...run, "kind"],
     // 0.02 and 0.06 are LiveKit's video GOOD and POOR boundaries, 0.025 and 0.075 the Opus ones
@@ -269,7 +269,7 @@ const swarmEntries = [
   swarm({
     name: "lkswarm_inbound_nack_total",
     type: "counter",
-    help: "NACKs sent by subscribers for subscribed tracks (inbound-rtp nackCount).",
+    help: "NACK feedback packets sent by subscribers for subscribed tracks (inbound-rtp nackCount): RTCP packets, each naming one or more sequence numbers, so not comparable with livekit_nack_total.",
     unit: "nacks",
     labels: [...run, "kind"],
     grafanaUnit: "short",
@@ -293,7 +293,7 @@ const swarmEntries = [
   swarm({
     name: "lkswarm_outbound_nack_total",
     type: "counter",
-    help: "NACKs received by publishers for their published tracks (outbound-rtp nackCount).",
+    help: "NACK feedback packets received by publishers for their published tracks (outbound-rtp nackCount): RTCP packets, not sequence numbers.",
     unit: "nacks",
     labels: [...run, "kind"],
     grafanaUnit: "short",
@@ -321,6 +321,31 @@ const swarmEntries = [
     unit: "bytes",
     labels: [...run, "kind"],
     grafanaUnit: "Bps",
+  }),
+  swarm({
+    name: "lkswarm_inbound_header_bytes_total",
+    type: "counter",
+    help: "RTP header and padding bytes received on subscribed tracks (inbound-rtp headerBytesReceived); wire bitrate = 8 * (rate(this) + rate(lkswarm_inbound_bytes_total)), without IP/UDP/SRTP overhead.",
+    unit: "bytes",
+    labels: [...run, "kind"],
+    grafanaUnit: "Bps",
+  }),
+  swarm({
+    name: "lkswarm_inbound_packets_retransmitted_total",
+    type: "counter",
+    help: "RTX packets received on subscribed tracks (inbound-rtp retransmittedPacketsReceived): repairs, and probes the SFU pads with; out of the loss maths (docs/observability.md 1.1).",
+    unit: "packets",
+    labels: [...run, "kind"],
+    grafanaUnit: "pps",
+  }),
+  swarm({
+    name: "lkswarm_inbound_frame_height_pixels",
+    type: "histogram",
+    help: "Height of the last decoded frame of one subscribed video track at the end of one sampling window (inbound-rtp frameHeight): the simulcast layer actually received.",
+    unit: "pixels",
+    labels: [...run],
+    buckets: [90, 180, 270, 360, 540, 720, 1080, 1440, 2160],
+    grafanaUnit: "none",
   }),
   swarm({
     name: "lkswarm_outbound_bytes_total",
@@ -357,7 +382,7 @@ const swarmEntries = [
   swarm({
     name: "lkswarm_inbound_freeze_seconds_total",
     type: "counter",
-    help: "Time subscribed video spent frozen (inbound-rtp totalFreezesDuration); rate() per track is the frozen fraction.",
+    help: "Time subscribed video spent frozen, measured from decoded frames by the W3C freeze rule where a participant decodes them (latency probes); other tracks add nothing, since rtc-node leaves totalFreezesDuration unfilled.",
     unit: "seconds",
     labels: [...run],
     grafanaUnit: "percentunit",
@@ -501,7 +526,7 @@ const livekitEntries = [
   livekit({
     name: "livekit_nack_total",
     type: "counter",
-    help: "NACKs by direction.",
+    help: "Sequence numbers NACKed, by direction (the SFU adds up the packet lists of NACK feedback, not feedback packets).",
     unit: "nacks",
     labels: ["direction", "country"],
     grafanaUnit: "short",

@@ -12,18 +12,31 @@ export interface InboundTrackSample {
   /** Identifies the stream within its participant for the run (ssrc-based), for "over tracks". */
   readonly key: string;
   readonly kind: Kind;
+  /** Original packets only: received minus retransmitted, plus lost (docs/observability.md 1.1). */
   readonly expected: number;
   readonly lost: number;
+  /** Originals and retransmissions, as the receiver counts them. */
   readonly received: number;
+  /** Packets that came on the RTX stream (a subset of received); absent when not reported. */
+  readonly retransmitted?: number;
+  /** RTP payload bytes. */
   readonly bytes: number;
+  /** RTP header and padding bytes: bytes + headerBytes is what RTP put on the wire. */
+  readonly headerBytes?: number;
+  /** Size of the last decoded video frame at the end of the window, when one was decoded. */
+  readonly width?: number;
+  readonly height?: number;
   readonly jitterS: number | undefined;
+  /** NACK feedback packets sent (not sequence numbers: docs/observability.md 1.3). */
   readonly nack: number;
   readonly pli: number;
   readonly fir: number;
   readonly framesDecoded: number;
   readonly framesDropped: number;
+  /** Measured from decoded frames where the engine sees them (W3C rule), else as libwebrtc reports. */
   readonly freezes: number;
-  readonly freezeS: number;
+  /** Frozen seconds, measured from decoded frames; undefined where no frames were seen (unknown, not 0). */
+  readonly freezeS: number | undefined;
   readonly concealedSamples: number;
   readonly totalSamples: number;
 }

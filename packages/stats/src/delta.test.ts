@@ -532,3 +532,121 @@ describe("window deltas feed the gate's statistics", () => {
     ).toBeCloseTo(0.01, 12);
   });
 });
+
+describe("computeWindowDelta: loss over original packets (retransmissions out)", () => {
+  // libwebrtc adds RTX packets to packetsReceived, while packetsLost counts on the media sequence
+  // numbers and keeps a repaired packet lost: 1000 originals sent, 100 dropped, 60 of them repaired
+  // by RTX gives received 900 + 60 = 960 and lost 100.
+  it("takes retransmissions out of the expected count, so the ratio is the drop of originals", () => {
+    const w = onlyInbound(
+      snap(0, { inbound: [video({ retransmittedPacketsReceived: 0 })] }),
+      snap(1_000, {
+        inbound: [video({ packetsReceived: 960, retransmittedPacketsReceived: 60, packetsLost: 100 })],
+      }),
+    );
+    expect(w).toMatchObject({ packetsReceived: 960, packetsRetransmitted: 60, packetsExpected: 1000 });
+    expect(w.lossRatio).toBe(0.1);
+  });
+
+  it("reads 0 in a window with retransmissions and no loss, and more retransmissions than losses stay exact", () => {
+    // probes and spurious retransmissions: 500 originals all arrived, 30 RTX packets besides
+    const clean = onlyInbound(
+      snap(0, {
+        inbound: [video({ packetsReceived: 1000, retransmittedPacketsReceived: 10, packetsLost: 5 })],
+      }),
+      snap(1_000, {
+        inbound: [video({ packetsReceived: 1530, retransmittedPacketsReceived: 40, packetsLost: 5 })],
+      }),
+    );
+    expect(clean).toMatchObject({ packetsRetransmitted: 30, packetsLost: 0, packetsExpected: 500 });
+    expect(clean.lossRatio).toBe(0);
+
+    // 200 originals, 8 dropped, 20 RTX packets (each drop asked for twice, plus padding)
+    const more = onlyInbound(
+      snap(0, { inbound: [video({ retransmittedPacketsReceived: 0 })] }),
+      snap(1_000, {
+        inbound: [video({ packetsReceived: 192 + 20, retransmittedPacketsReceived: 20, packetsLost: 8 })],
+      }),
+    );
+    expect(more.packetsExpected).toBe(200);
+    expect(more.lossRatio).toBe(0.04);
+  });
+
+  it("reads 1 when every original was lost, even if retransmissions arrived", () => {
+    const w = onlyInbound(
+      snap(0, {
+        inbound: [video({ packetsReceived: 100, retransmittedPacketsReceived: 0, packetsLost: 0 })],
+      }),
+      snap(1_000, {
+        inbound: [video({ packetsReceived: 112, retransmittedPacketsReceived: 12, packetsLost: 50 })],
+      }),
+    );
+    expect(w).toMatchObject({ packetsRetransmitted: 12, packetsExpected: 50, packetsLost: 50 });
+    expect(w.lossRatio).toBe(1);
+  });
+
+  it("never lets retransmissions push received originals below zero", () => {
+    const w = onlyInbound(
+      snap(0, { inbound: [video({ retransmittedPacketsReceived: 0 })] }),
+      snap(1_000, {
+        inbound: [video({ packetsReceived: 5, retransmittedPacketsReceived: 9, packetsLost: 3 })],
+      }),
+    );
+    expect(w.packetsExpected).toBe(3);
+    expect(w.lossRatio).toBe(1);
+  });
+
+  it("treats a stream without the counter (audio) as having no retransmissions", () => {
+    const w = onlyInbound(
+      snap(0, { inbound: [audio()] }),
+      snap(1_000, { inbound: [audio({ packetsReceived: 45, packetsLost: 5 })] }),
+    );
+    expect(w).toMatchObject({ packetsRetransmitted: 0, packetsExpected: 50 });
+    expect(w.lossRatio).toBe(0.1);
+  });
+
+  it("sums original packets across windows and kinds as a ratio of sums", () => {
+    const a = onlyInbound(
+      snap(0, { inbound: [video({ retransmittedPacketsReceived: 0 })] }),
+      snap(1_000, {
+        inbound: [video({ packetsReceived: 960, retransmittedPacketsReceived: 60, packetsLost: 100 })],
+      }),
+    );
+    const b = onlyInbound(
+      snap(0, { inbound: [audio()] }),
+      snap(1_000, { inbound: [audio({ packetsReceived: 250, packetsLost: 0 })] }),
+    );
+    expect(lossRatioOfSums([a, b])).toMatchObject({ packetsLost: 100, packetsExpected: 1250, value: 0.08 });
+  });
+});
+
+describe("computeWindowDelta: wire bitrate and received resolution", () => {
+  it("adds header bytes to payload bytes for the wire bitrate", () => {
+    const w = onlyInbound(
+      snap(0, { inbound: [video({ bytesReceived: 1000, headerBytesReceived: 100 })] }),
+      snap(2_000, { inbound: [video({ bytesReceived: 251_000, headerBytesReceived: 10_100 })] }),
+    );
+    expect(w).toMatchObject({
+      bitrate: 1_000_000, // 250 000 B * 8 / 2 s
+      headerBytesReceived: 10_000,
+      wireBitrate: 1_040_000, // (250 000 + 10 000) B * 8 / 2 s
+    });
+  });
+
+  it("has no wire bitrate when the header counter is missing", () => {
+    const w = onlyInbound(
+      snap(0, { inbound: [video({ bytesReceived: 1000 })] }),
+      snap(1_000, { inbound: [video({ bytesReceived: 2000 })] }),
+    );
+    expect(w.bitrate).toBe(8000);
+    expect(w.wireBitrate).toBeUndefined();
+  });
+
+  it("carries the end-of-window frame size", () => {
+    const w = onlyInbound(
+      snap(0, { inbound: [video({ frameWidth: 320, frameHeight: 180 })] }),
+      snap(1_000, { inbound: [video({ frameWidth: 640, frameHeight: 360 })] }),
+    );
+    expect(w).toMatchObject({ frameWidth: 640, frameHeight: 360 });
+  });
+});

@@ -27,15 +27,26 @@ export interface InboundWindow {
   /** A counter went down: the stream restarted inside the window and counts run from zero. */
   readonly reset: boolean;
   readonly durationMs: Milliseconds | undefined;
+  /** Originals and retransmissions, as reported. */
   readonly packetsReceived: number;
+  /** Received on the RTX stream; 0 when the stream has no RTX (audio) or does not say. */
+  readonly packetsRetransmitted: number;
   /** Clamped at 0: duplicates cannot make a window's loss negative. */
   readonly packetsLost: number;
   /** The signed difference, for exact reconciliation with cumulative counters. */
   readonly packetsLostRaw: number;
+  /** Original packets the sender's sequence numbers promised: received originals + lost. */
   readonly packetsExpected: number;
+  /** Original packets lost over original packets expected (docs/observability.md 1.1). */
   readonly lossRatio: Ratio | undefined;
+  /** RTP payload bytes, retransmissions included. */
   readonly bytesReceived: number;
+  /** Payload bitrate. */
   readonly bitrate: BitsPerSecond | undefined;
+  /** RTP header and padding bytes; undefined when either end lacks the counter. */
+  readonly headerBytesReceived: number | undefined;
+  /** (payload + header bytes) over the window: RTP on the wire, without IP, UDP and SRTP overhead. */
+  readonly wireBitrate: BitsPerSecond | undefined;
   /** Instantaneous value at the end of the window, as reported. */
   readonly jitter: Seconds | undefined;
   readonly nackCount: number | undefined;
@@ -44,6 +55,9 @@ export interface InboundWindow {
   readonly framesDecoded: number | undefined;
   readonly framesPerSecond: number | undefined;
   readonly framesDropped: number | undefined;
+  /** Size of the last decoded frame, as reported at the end of the window. */
+  readonly frameWidth: number | undefined;
+  readonly frameHeight: number | undefined;
   readonly freezeCount: number | undefined;
   readonly totalFreezesDuration: Seconds | undefined;
   /** Frozen time over window time. */
@@ -109,7 +123,9 @@ export interface WindowDelta {
 
 type InboundCounter =
   | "packetsReceived"
+  | "retransmittedPacketsReceived"
   | "bytesReceived"
+  | "headerBytesReceived"
   | "nackCount"
   | "pliCount"
   | "firCount"
@@ -125,7 +141,9 @@ type InboundCounter =
 // packetsLost is left out on purpose: it legitimately decreases, so it cannot signal a restart.
 const INBOUND_MONOTONIC: readonly InboundCounter[] = [
   "packetsReceived",
+  "retransmittedPacketsReceived",
   "bytesReceived",
+  "headerBytesReceived",
   "nackCount",
   "pliCount",
   "firCount",
@@ -203,8 +221,13 @@ function inboundWindow(
   const packetsReceived = delta("packetsReceived") ?? 0;
   const packetsLostRaw = cur.packetsLost - (base?.packetsLost ?? 0);
   const packetsLost = Math.max(0, packetsLostRaw);
-  const packetsExpected = packetsReceived + packetsLost;
+  const packetsRetransmitted = delta("retransmittedPacketsReceived") ?? 0;
+  // libwebrtc counts RTX packets in packetsReceived but computes packetsLost on the media stream's
+  // sequence numbers, where a repaired packet stays lost: received + lost would count a repaired
+  // packet twice in the denominator and read low under loss (docs/observability.md 1.1)
+  const packetsExpected = Math.max(0, packetsReceived - packetsRetransmitted) + packetsLost;
   const bytesReceived = delta("bytesReceived") ?? 0;
+  const headerBytesReceived = delta("headerBytesReceived");
   const framesDecoded = delta("framesDecoded");
   const totalFreezesDuration = delta("totalFreezesDuration");
   const concealedSamples = delta("concealedSamples");
@@ -220,12 +243,18 @@ function inboundWindow(
     reset,
     durationMs,
     packetsReceived,
+    packetsRetransmitted,
     packetsLost,
     packetsLostRaw,
     packetsExpected,
     lossRatio: ratio(packetsLost, packetsExpected),
     bytesReceived,
     bitrate: perSecond(bytesReceived * 8, durationMs),
+    headerBytesReceived,
+    wireBitrate:
+      headerBytesReceived === undefined
+        ? undefined
+        : perSecond((bytesReceived + headerBytesReceived) * 8, durationMs),
     jitter: cur.jitter,
     nackCount: delta("nackCount"),
     pliCount: delta("pliCount"),
@@ -233,6 +262,8 @@ function inboundWindow(
     framesDecoded,
     framesPerSecond: perSecond(framesDecoded, durationMs),
     framesDropped: delta("framesDropped"),
+    frameWidth: cur.frameWidth,
+    frameHeight: cur.frameHeight,
     freezeCount: delta("freezeCount"),
     totalFreezesDuration,
     freezeRatio: durationMs === undefined ? undefined : ratio(totalFreezesDuration, durationMs / 1000),

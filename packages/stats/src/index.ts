@@ -37,3 +37,6 @@ export {
 
 export type { ConnectionState, RosterEntry } from "./roster.js";
 export { Roster, connectionStates, isGone, isPresent } from "./roster.js";
+
+export type { FreezeTotals } from "./freeze.js";
+export { FreezeDetector } from "./freeze.js";

@@ -187,6 +187,12 @@ const publisherStats: RtcNodeStats[] = [
           trackIdentifier: "TR_VCx2KQp3RhQf",
           mid: "3",
           bytesReceived: 1_000_000n,
+          headerBytesReceived: 28_800n,
+          retransmittedPacketsReceived: 9n,
+          retransmittedBytesReceived: 8_100n,
+          frameWidth: 640,
+          frameHeight: 360,
+          framesPerSecond: 15,
           nackCount: 5,
           pliCount: 1,
           firCount: 0,
@@ -238,6 +244,21 @@ describe("fromRtcNodeStats", () => {
       jitterBufferEmittedCount: 283_200,
     });
     expect(typeof audio?.packetsLost).toBe("number");
+  });
+
+  it("reads retransmitted packets, header bytes and the received frame size and rate", () => {
+    const video = snapshot.inbound.find((s) => s.kind === "video");
+    expect(video).toMatchObject({
+      retransmittedPacketsReceived: 9,
+      headerBytesReceived: 28_800,
+      frameWidth: 640,
+      frameHeight: 360,
+      framesPerSecond: 15,
+    });
+    const audio = snapshot.inbound.find((s) => s.kind === "audio");
+    // rust fills an absent counter with 0; a frame size of 0 is no frame, so no size
+    expect(audio).toMatchObject({ headerBytesReceived: 3_540, retransmittedPacketsReceived: undefined });
+    expect(audio?.frameWidth).toBeUndefined();
   });
 
   it("passes jitter through unchanged: rtc-node already reports seconds", () => {

@@ -21,10 +21,22 @@ export interface InboundStreamSample {
   readonly trackIdentifier?: string;
   /** When libwebrtc collected this stream's stats, if the source says. */
   readonly timestampMs?: Milliseconds;
+  /**
+   * Original packets plus retransmissions: libwebrtc adds the RTX stream's packets to the media
+   * stream's count (docs/observability.md 1.1).
+   */
   readonly packetsReceived: number;
-  /** Signed: RFC 3550 cumulative loss goes negative when duplicates outnumber losses. */
+  /**
+   * Signed: RFC 3550 cumulative loss goes negative when duplicates outnumber losses. Counted on the
+   * media stream's sequence numbers, where a packet repaired by RTX still counts as lost.
+   */
   readonly packetsLost: number;
+  /** Packets received on the RTX stream (a subset of packetsReceived); absent without RTX. */
+  readonly retransmittedPacketsReceived?: number;
+  /** RTP payload bytes, retransmissions included. */
   readonly bytesReceived: number;
+  /** RTP header and padding bytes, retransmissions included: with bytesReceived, the wire volume. */
+  readonly headerBytesReceived?: number;
   /** A smoothed estimate, not a counter. */
   readonly jitter?: Seconds;
   readonly nackCount?: number;
@@ -32,6 +44,10 @@ export interface InboundStreamSample {
   readonly firCount?: number;
   readonly framesDecoded?: number;
   readonly framesDropped?: number;
+  /** Instantaneous values libwebrtc reports for the last decoded frames. */
+  readonly framesPerSecond?: number;
+  readonly frameWidth?: number;
+  readonly frameHeight?: number;
   readonly freezeCount?: number;
   readonly totalFreezesDuration?: Seconds;
   readonly concealedSamples?: number;
@@ -136,11 +152,16 @@ interface InboundRtpShape {
     readonly trackIdentifier?: string;
     readonly mid?: string;
     readonly bytesReceived?: WireInt;
+    readonly headerBytesReceived?: WireInt;
+    readonly retransmittedPacketsReceived?: WireInt;
     readonly nackCount?: number;
     readonly pliCount?: number;
     readonly firCount?: number;
     readonly framesDecoded?: number;
     readonly framesDropped?: number;
+    readonly framesPerSecond?: number;
+    readonly frameWidth?: number;
+    readonly frameHeight?: number;
     readonly freezeCount?: number;
     readonly totalFreezeDuration?: number;
     readonly concealedSamples?: WireInt;
@@ -296,13 +317,19 @@ function inboundSample(v: InboundRtpShape): InboundStreamSample | undefined {
     timestampMs: toTimestampMs(v.rtc?.timestamp),
     packetsReceived: toNumber(v.received?.packetsReceived) ?? 0,
     packetsLost: toSignedInt64(v.received?.packetsLost) ?? 0,
+    retransmittedPacketsReceived: toNumber(inb?.retransmittedPacketsReceived),
     bytesReceived: toNumber(inb?.bytesReceived) ?? 0,
+    headerBytesReceived: toNumber(inb?.headerBytesReceived),
     jitter: toNumber(v.received?.jitter),
     nackCount: toNumber(inb?.nackCount),
     pliCount: video ? toNumber(inb?.pliCount) : undefined,
     firCount: video ? toNumber(inb?.firCount) : undefined,
     framesDecoded: video ? toNumber(inb?.framesDecoded) : undefined,
     framesDropped: video ? toNumber(inb?.framesDropped) : undefined,
+    // 0 until a frame is decoded (rust fills absent with 0): no frame is no size
+    framesPerSecond: video ? toNumber(inb?.framesPerSecond) : undefined,
+    frameWidth: video ? positive(inb?.frameWidth) : undefined,
+    frameHeight: video ? positive(inb?.frameHeight) : undefined,
     freezeCount: video ? toNumber(inb?.freezeCount) : undefined,
     totalFreezesDuration: video ? toNumber(inb?.totalFreezeDuration) : undefined,
     concealedSamples: audio ? toNumber(inb?.concealedSamples) : undefined,
@@ -404,6 +431,11 @@ function toQualityLimitation(v: unknown): QualityLimitationReason | undefined {
   if (typeof v === "number") return QUALITY_LIMITATION_BY_ENUM[v];
   if (v === "none" || v === "cpu" || v === "bandwidth" || v === "other") return v;
   return undefined;
+}
+
+function positive(v: unknown): number | undefined {
+  const n = toNumber(v);
+  return n !== undefined && n > 0 ? n : undefined;
 }
 
 function nonEmpty(v: unknown): string | undefined {

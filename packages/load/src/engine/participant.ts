@@ -1,6 +1,12 @@
 import type { RemoteTrack, Room, SimulateScenarioKind, TrackPublication } from "@livekit/rtc-node";
 import { simulateScenarios, type SimulateScenario } from "@livekit-swarm/schema";
-import { computeWindowDelta, emptySnapshot, fromRtcNodeStats, type Snapshot } from "@livekit-swarm/stats";
+import {
+  FreezeDetector,
+  computeWindowDelta,
+  emptySnapshot,
+  fromRtcNodeStats,
+  type Snapshot,
+} from "@livekit-swarm/stats";
 import type { Kind, ParticipantEvent, ParticipantPlan, WindowSample } from "../run/messages.js";
 import { loadRtc } from "./rtc.js";
 import { readStamp, unwrapCaptureTime } from "./stamp.js";
@@ -39,6 +45,8 @@ export class NativeParticipant {
   private joinStartMs = 0;
   private reconnectingSinceMs: number | undefined;
   private latencies: number[] = [];
+  /** Probes only: freezes measured from decoded frames, per track sid (inbound-rtp trackIdentifier). */
+  private readonly freezeDetectors = new Map<string, FreezeDetector>();
   private dataSent = 0;
   private dataReceived = 0;
   private left = false;
@@ -392,10 +400,13 @@ export class NativeParticipant {
     const { VideoStream, VideoBufferType } = this.rtc;
     let first = true;
     const stream = new VideoStream(track);
+    const freezes = new FreezeDetector();
+    if (track.sid !== undefined) this.freezeDetectors.set(track.sid, freezes);
     try {
       for await (const { frame } of stream) {
         if (this.left) break;
         const now = Date.now();
+        freezes.onFrame(now);
         const i420 = frame.type === VideoBufferType.I420 ? frame : frame.convert(VideoBufferType.I420);
         const stamp = readStamp(i420.data, i420.width, i420.height);
         if (first) {
@@ -455,15 +466,18 @@ export class NativeParticipant {
           expected: w.packetsExpected,
           lost: w.packetsLost,
           received: w.packetsReceived,
+          retransmitted: w.packetsRetransmitted,
           bytes: w.bytesReceived,
+          headerBytes: w.headerBytesReceived,
+          width: w.frameWidth,
+          height: w.frameHeight,
           jitterS: w.jitter,
           nack: w.nackCount ?? 0,
           pli: w.pliCount ?? 0,
           fir: w.firCount ?? 0,
           framesDecoded: w.framesDecoded ?? 0,
           framesDropped: w.framesDropped ?? 0,
-          freezes: w.freezeCount ?? 0,
-          freezeS: w.totalFreezesDuration ?? 0,
+          ...this.freezesOf(w),
           concealedSamples: w.concealedSamples ?? 0,
           totalSamples: w.totalSamplesReceived ?? 0,
         })),
@@ -491,6 +505,25 @@ export class NativeParticipant {
           }
         : {}),
     };
+  }
+
+  /**
+   * A probe sees every frame of its video tracks and measures freezes itself; elsewhere the count is
+   * libwebrtc's and the duration unknown, because rtc-node never fills totalFreezesDuration and a 0
+   * would claim smooth video.
+   */
+  private freezesOf(w: {
+    readonly kind: string;
+    readonly trackIdentifier?: string;
+    readonly freezeCount: number | undefined;
+  }): { freezes: number; freezeS: number | undefined } {
+    const measured =
+      w.kind === "video" && w.trackIdentifier !== undefined
+        ? this.freezeDetectors.get(w.trackIdentifier)?.take()
+        : undefined;
+    if (measured !== undefined && measured.frames > 0)
+      return { freezes: measured.freezes, freezeS: measured.frozen };
+    return { freezes: w.freezeCount ?? 0, freezeS: undefined };
   }
 
   /** Sends one reliable data packet to the room (scenario `data`). */

@@ -44,7 +44,9 @@ export function summaryTable(outcome: RunOutcome): string {
   lines.push(fmt(header), ...rows.map(fmt));
   const c = s.counters;
   const extra = [
-    c.freezes !== undefined ? `freezes ${c.freezes} (${(c.freeze_seconds ?? 0).toFixed(1)} s)` : "",
+    c.freezes !== undefined
+      ? `freezes ${c.freezes} (${c.freeze_seconds !== undefined ? `${c.freeze_seconds.toFixed(1)} s` : "unknown"} frozen)`
+      : "",
     c.in_nack_video !== undefined ? `NACK in ${(c.in_nack_audio ?? 0) + c.in_nack_video}` : "",
     c.in_pli_video !== undefined ? `PLI in ${c.in_pli_video}` : "",
     c.total_samples !== undefined && c.total_samples > 0

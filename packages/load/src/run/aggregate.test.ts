@@ -157,3 +157,43 @@ describe("RunAggregator", () => {
     expect(s.loss.audio.ratio).toBeUndefined();
   });
 });
+
+describe("RunAggregator: wire bitrate, frame rate, received height and freeze time", () => {
+  const video = (fields: Partial<InboundTrackSample>): InboundTrackSample =>
+    inboundTrack({ key: "v1", kind: "video", expected: 100, received: 100, bytes: 10_000, ...fields });
+
+  it("reports the wire bitrate beside the payload one, and frame rate and height over video track-windows", () => {
+    const { agg, onEvent, onSample } = aggregator([plan("a")]);
+    onEvent("r1", "a", { type: "joined", joinS: 0.1 });
+    const w = (t: number, height: number): WindowSample => ({
+      ...sample("a", t, [video({ headerBytes: 1_000, framesDecoded: 75, height })]),
+      durationMs: 5000,
+    });
+    onSample(w(5000, 360));
+    onSample(w(10_000, 720));
+    const s = agg.summary();
+    const figure = (label: string) => s.figures.find((f) => f.label === label);
+    // 20 000 payload bytes over the 10 s the participant was seen: 16 kbit/s; 22 000 on the wire
+    expect(figure("bitrate in")?.p50).toBe(16_000);
+    expect(figure("wire bitrate in")?.p50).toBe(17_600);
+    expect(figure("frame rate")).toMatchObject({ kind: "video", population: "windows", n: 2, p50: 15 });
+    expect(figure("received height")).toMatchObject({ n: 2, min: 360, max: 720 });
+    expect(s.counters.in_retransmitted_video).toBe(0);
+  });
+
+  it("leaves freeze time unknown (absent) when no window measured it, and sums it when some did", () => {
+    const none = aggregator([plan("a")]);
+    none.onSample(sample("a", 5000, [video({ freezes: 3, freezeS: undefined })]));
+    expect(none.agg.summary().counters).toMatchObject({ freezes: 3 });
+    expect(none.agg.summary().counters.freeze_seconds).toBeUndefined();
+
+    const some = aggregator([plan("a")]);
+    some.onSample(sample("a", 5000, [video({ freezes: 1, freezeS: 0.4 })]));
+    some.onSample(sample("a", 10_000, [video({ freezes: 2, freezeS: undefined })]));
+    expect(some.agg.summary().counters).toMatchObject({
+      freezes: 3,
+      freeze_seconds: 0.4,
+      freeze_measured_windows: 1,
+    });
+  });
+});

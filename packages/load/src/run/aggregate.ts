@@ -40,6 +40,8 @@ interface ParticipantState {
   disconnected?: string;
   lossByKind: Record<Kind, { lost: number; expected: number }>;
   bytesIn: number;
+  /** RTP header bytes in, for the wire bitrate; undefined until a track reports them. */
+  headerBytesIn?: number;
   bytesOut: number;
   firstSeenMs?: number;
   lastSeenMs?: number;
@@ -117,6 +119,9 @@ export class RunAggregator {
   private readonly timeline = new Map<number, TimelineBucket>();
   private readonly counters: Record<string, number> = {};
   private readonly quality: Record<string, number> = {};
+  /** Per video track-window: decoded frame rate and the height of the last decoded frame. */
+  private readonly videoFps: number[] = [];
+  private readonly videoHeight: number[] = [];
 
   constructor(
     plans: readonly ParticipantPlan[],
@@ -195,6 +200,7 @@ export class RunAggregator {
       p.lossByKind[track.kind].lost += track.lost;
       p.lossByKind[track.kind].expected += track.expected;
       p.bytesIn += track.bytes;
+      if (track.headerBytes !== undefined) p.headerBytesIn = (p.headerBytesIn ?? 0) + track.headerBytes;
       bucket.lost[track.kind] += track.lost;
       bucket.expected[track.kind] += track.expected;
       bucket.bytesIn += track.bytes;
@@ -203,11 +209,21 @@ export class RunAggregator {
       this.add(`in_pli_${track.kind}`, track.pli);
       this.add(`in_fir_${track.kind}`, track.fir);
       this.add(`in_bytes_${track.kind}`, track.bytes);
+      this.add(`in_header_bytes_${track.kind}`, track.headerBytes ?? 0);
+      this.add(`in_retransmitted_${track.kind}`, track.retransmitted ?? 0);
       if (track.kind === "video") {
         this.add("frames_decoded", track.framesDecoded);
+        if (track.received > 0 && s.durationMs > 0) {
+          this.videoFps.push(track.framesDecoded / (s.durationMs / 1000));
+          if (track.height !== undefined) this.videoHeight.push(track.height);
+        }
         this.add("frames_dropped", track.framesDropped);
         this.add("freezes", track.freezes);
-        this.add("freeze_seconds", track.freezeS);
+        // counted only where measured, so a run that measured none reads "unknown", never 0 s
+        if (track.freezeS !== undefined) {
+          this.add("freeze_seconds", track.freezeS);
+          this.add("freeze_measured_windows", 1);
+        }
       } else {
         this.add("concealed_samples", track.concealedSamples);
         this.add("total_samples", track.totalSamples);
@@ -314,6 +330,29 @@ export class RunAggregator {
         "lkswarm_inbound_bytes_total",
         "bitrate in",
         all.filter((p) => p.plan.subscribe && p.lastSeenMs !== undefined).map((p) => bitrate(p.bytesIn, p)),
+      ),
+      bitrateFigure(
+        "lkswarm_inbound_header_bytes_total",
+        "wire bitrate in",
+        all
+          .filter((p) => p.plan.subscribe && p.lastSeenMs !== undefined && p.headerBytesIn !== undefined)
+          .map((p) => bitrate(p.bytesIn + (p.headerBytesIn ?? 0), p)),
+      ),
+      valueFigure(
+        "lkswarm_inbound_frames_decoded_total",
+        "frame rate",
+        "count",
+        "windows",
+        this.videoFps,
+        "video",
+      ),
+      valueFigure(
+        "lkswarm_inbound_frame_height_pixels",
+        "received height",
+        "count",
+        "windows",
+        this.videoHeight,
+        "video",
       ),
       bitrateFigure(
         "lkswarm_outbound_bytes_total",
@@ -451,13 +490,25 @@ function bitrate(bytes: number, p: ParticipantState): number | undefined {
 }
 
 function bitrateFigure(metric: string, label: string, values: readonly (number | undefined)[]): Figure {
-  const [p50, p95, p99] = percentiles(values, [50, 95, 99], "participants");
+  return valueFigure(metric, label, "bps", "participants", values);
+}
+
+function valueFigure(
+  metric: string,
+  label: string,
+  unit: Figure["unit"],
+  population: Population,
+  values: readonly (number | undefined)[],
+  kind?: Kind,
+): Figure {
+  const [p50, p95, p99] = percentiles(values, [50, 95, 99], population);
   const finite = values.filter((v): v is number => v !== undefined);
   return {
     metric,
     label,
-    unit: "bps",
-    population: "participants",
+    ...(kind !== undefined ? { kind } : {}),
+    unit,
+    population,
     n: finite.length,
     p50: p50?.value,
     p95: p95?.value,
