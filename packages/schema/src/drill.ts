@@ -15,11 +15,12 @@ import type {
   FaultParams,
   FaultTarget,
   FaultType,
+  FindingId,
   Percentiles,
   PrometheusProbe,
   SteadyState,
 } from "./drill-types.js";
-import { drillBackends, faultTypes, simulateScenarios } from "./drill-types.js";
+import { drillBackends, faultTypes, findingIds, simulateScenarios } from "./drill-types.js";
 import type { Milliseconds } from "./duration.js";
 import {
   DURATION_EXPECTED,
@@ -1137,7 +1138,16 @@ const EXPECT_KEYS = [
   "ghosts",
   "consistent-within",
   "quality-after",
+  "accept-findings",
 ];
+
+// issue 12: a list of finding ids, each known
+const acceptFindings: Reader<readonly FindingId[]> = (p, value, path) => {
+  const expected = `expected a list of finding ids (${findingIds.join(", ")})`;
+  if (!Array.isArray(value)) return p.at(path, `${expected}, got ${describeValue(value)}`);
+  const ids = value.map((item, i) => choice(findingIds, "finding id")(p, item, [...path, i]));
+  return ids.some((id) => id === INVALID) ? INVALID : (ids as FindingId[]);
+};
 
 function parseExpect(p: Problems, value: unknown): Expectations | Invalid {
   if (value === undefined) {
@@ -1149,6 +1159,7 @@ function parseExpect(p: Problems, value: unknown): Expectations | Invalid {
       ghosts: null,
       consistentWithin: null,
       qualityAfter: null,
+      acceptFindings: [],
     };
   }
   const f = fields(p, value, ["expect"], EXPECT_KEYS, `expected a mapping with ${EXPECT_KEYS.join(", ")}`);
@@ -1161,6 +1172,7 @@ function parseExpect(p: Problems, value: unknown): Expectations | Invalid {
     ghosts: f.opt("ghosts", nullable(count), null),
     consistentWithin: f.opt("consistent-within", nullable(duration({ positive: true })), null),
     qualityAfter: f.opt("quality-after", nullable(qualityAfter), null),
+    acceptFindings: f.opt("accept-findings", acceptFindings, []),
   });
 }
 

@@ -81,6 +81,7 @@ export type {
   FaultParams,
   FaultTarget,
   FaultType,
+  FindingId,
   KubernetesTarget,
   LocalTarget,
   Percentiles,
@@ -88,7 +89,7 @@ export type {
   SimulateScenario,
   SteadyState,
 } from "./drill-types.js";
-export { faultTypes, simulateScenarios, drillBackends } from "./drill-types.js";
+export { faultTypes, findingIds, simulateScenarios, drillBackends } from "./drill-types.js";
 export type { DrillErrorReason, ParseDrillOptions } from "./drill.js";
 export { DrillError, loadDrill, parseDrill } from "./drill.js";
 export { labelMatcher, promqlString } from "./promql-string.js";
