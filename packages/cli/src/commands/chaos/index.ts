@@ -35,10 +35,12 @@ const SPEC: CommandSpec = {
     "swarm chaos run chaos/kill-room-node.yaml --dry-run",
     "sudo swarm chaos run chaos/kill-room-node.yaml",
     "swarm chaos run chaos/lose-redis.yaml -o results/redis",
+    "swarm chaos rollback --testbed drill-freeze-room-node   # after a drill was killed",
   ],
 };
 
 export async function run(argv: readonly string[]): Promise<number> {
+  if (argv[0] === "rollback") return (await import("./rollback.js")).rollback(argv.slice(1));
   const { values, positionals } = parseOptions(SPEC, argv);
   if (values.help === true) {
     process.stdout.write(helpText(SPEC));
