@@ -197,7 +197,13 @@ async function runPhases(run: DrillRun): Promise<void> {
   if (!(await baseline(run, system))) return;
   watchAbortConditions(run);
   if (run.before.every((p) => p.met)) {
-    const schedule = new FaultSchedule(run.options.drill, system.injector, run.recorder, stop, run.options.log);
+    const schedule = new FaultSchedule(
+      run.options.drill,
+      system.injector,
+      run.recorder,
+      stop,
+      run.options.log,
+    );
     run.schedule = schedule;
     const swarm = run.swarm;
     await schedule.run(run.windows.faultPhaseStart, () => swarm.control);
