@@ -250,7 +250,9 @@ describe("analyzeDrill: knocked down twice by the same fault", () => {
   it("reports it as a finding at its first detection", () => {
     expect(analysis.findings).toEqual([
       {
+        id: "reconnect-cycles",
         severity: "medium",
+        accepted: false,
         title: "knocked down again after recovering",
         detail:
           "room-0/sub-1 went through 2 reconnect cycles for fault kill-node2 (an abandoned resume completing late is a known cause: docs/livekit-behaviour.md 4.3)",
@@ -504,7 +506,9 @@ describe("analyzeDrill: media", () => {
   it("reports a track that never resumed between two connected participants", () => {
     expect(analysis.findings).toEqual([
       {
+        id: "media-never-resumed",
         severity: "high",
+        accepted: false,
         title: "media never resumed between connected participants",
         detail:
           "room-0/sub-2 <- pub-1/video: subscriber and publisher both report connected, yet no packet arrived after the fault (they are likely in different instances of the room)",
@@ -558,7 +562,9 @@ describe("analyzeDrill: participants lost", () => {
     });
     expect(analysis.findings).toEqual([
       {
+        id: "stuck-reconnecting",
         severity: "high",
+        accepted: false,
         title: "stuck reconnecting",
         detail:
           "room-0/sub-1 was still reconnecting at the end of the drill without giving up (no SDK event tells the app to act)",
@@ -674,7 +680,9 @@ describe("analyzeDrill: the server's view", () => {
       missing: ["sub-1"],
     });
     expect(analysis.findings).toContainEqual({
+      id: "missing-from-server-view",
       severity: "high",
+      accepted: false,
       title: "live participants missing from the server's view",
       detail:
         "room-2: sub-1 are connected, but ListParticipants omits them (the room's state in Redis was lost or deleted)",
@@ -696,14 +704,18 @@ describe("analyzeDrill: the server's view", () => {
     expect(analysis.aggregates.consistentMs).toBeNull();
     expect(analysis.findings.filter((f) => f.title === "ghost participants")).toEqual([
       {
+        id: "ghost-participants",
         severity: "high",
+        accepted: false,
         title: "ghost participants",
         detail:
           "room-1: the server still lists sub-1 that no connected client owns (a stale sid, a duplicate, or a participant that is gone)",
         atMs: null,
       },
       {
+        id: "ghost-participants",
         severity: "high",
+        accepted: false,
         title: "ghost participants",
         detail:
           "room-3: the server still lists sub-1 that no connected client owns (a stale sid, a duplicate, or a participant that is gone)",

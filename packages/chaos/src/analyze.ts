@@ -299,7 +299,9 @@ export function analyzeDrill(obs: DrillObservations): DrillAnalysis {
       if (ep.endT !== null) paths[ep.path ?? "resume"]++;
       if (ep.count > 1) {
         findings.push({
+          id: "reconnect-cycles",
           severity: "medium",
+          accepted: false,
           title: "knocked down again after recovering",
           detail: `${who} went through ${ep.count} reconnect cycles for fault ${ep.fault.id} (an abandoned resume completing late is a known cause: docs/livekit-behaviour.md 4.3)`,
           atMs: rel(ep.startT),
@@ -338,7 +340,9 @@ export function analyzeDrill(obs: DrillObservations): DrillAnalysis {
     });
     if (lostReason === "stuck_reconnecting" && settled) {
       findings.push({
+        id: "stuck-reconnecting",
         severity: "high",
+        accepted: false,
         title: "stuck reconnecting",
         detail: `${who} was still reconnecting at the end of the drill without giving up (no SDK event tells the app to act)`,
         atMs: null,
@@ -359,7 +363,9 @@ export function analyzeDrill(obs: DrillObservations): DrillAnalysis {
   });
   if (silent.length > 0 && settled) {
     findings.push({
+      id: "media-never-resumed",
       severity: "high",
+      accepted: false,
       title: "media never resumed between connected participants",
       detail: `${silent.map((t) => `${t.subscriber} <- ${t.track}`).join(", ")}: subscriber and publisher both report connected, yet no packet arrived after the fault (they are likely in different instances of the room)`,
       atMs: null,
@@ -479,7 +485,9 @@ export function analyzeDrill(obs: DrillObservations): DrillAnalysis {
     });
     if (last.ghosts.length > 0 && settled) {
       findings.push({
+        id: "ghost-participants",
         severity: "high",
+        accepted: false,
         title: "ghost participants",
         detail: `${room}: the server still lists ${last.ghosts.join(", ")} that no connected client owns (a stale sid, a duplicate, or a participant that is gone)`,
         atMs: null,
@@ -487,7 +495,9 @@ export function analyzeDrill(obs: DrillObservations): DrillAnalysis {
     }
     if (last.missing.length > 0 && settled) {
       findings.push({
+        id: "missing-from-server-view",
         severity: "high",
+        accepted: false,
         title: "live participants missing from the server's view",
         detail: `${room}: ${last.missing.join(", ")} are connected, but ListParticipants omits them (the room's state in Redis was lost or deleted)`,
         atMs: null,

@@ -30,6 +30,7 @@ export const NO_EXPECTATIONS: Expectations = {
   ghosts: null,
   consistentWithin: null,
   qualityAfter: null,
+  acceptFindings: [],
 };
 
 /** A participant no fault touched: on the same node and session from start to end. */
@@ -299,7 +300,9 @@ export function sampleJournal(overrides: Partial<DrillJournal> = {}): DrillJourn
     ],
     findings: [
       {
-        severity: "medium",
+        id: "stuck-reconnecting",
+        severity: "high",
+        accepted: false,
         title: "subscriber stuck reconnecting after node kill",
         detail:
           "room-0/sub-0b entered reconnecting at +7.9 s and was still reconnecting at the end (+60.0 s); the SDK neither recovered nor gave up",

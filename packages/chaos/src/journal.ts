@@ -4,7 +4,7 @@
  * does. Times named `...Ms` relative to T0 are milliseconds after the first fault was confirmed;
  * `at` fields are RFC 3339 wall-clock times.
  */
-import { ExitCode, type DrillBackend, type FaultType } from "@livekit-swarm/schema";
+import { ExitCode, type DrillBackend, type FaultType, type FindingId } from "@livekit-swarm/schema";
 
 export const JOURNAL_SCHEMA = "livekit-swarm.chaos.journal/v1";
 
@@ -192,13 +192,22 @@ export interface ExpectationResult {
   /** As written: "p95 <= 20s". */
   readonly expected: string;
   readonly observed: string;
-  /** null: not enough data to judge (counts as inconclusive). */
+  /** null: not enough data to judge (counts as inconclusive), or not evaluated. */
   readonly met: boolean | null;
+  /**
+   * Why it was not evaluated: the drill stopped early (Ctrl-C, an abort, an error), so its data is
+   * incomplete and can neither pass nor fail it. Absent when it was evaluated.
+   */
+  readonly notEvaluated?: string;
 }
 
 /** Something the drill saw LiveKit (or the SDK) do wrong: reported, never retried away. */
 export interface Finding {
+  /** Stable: what `expect.accept-findings` names. */
+  readonly id: FindingId;
   readonly severity: "high" | "medium" | "low";
+  /** Listed in `expect.accept-findings`: reported, but does not fail the drill. */
+  readonly accepted: boolean;
   readonly title: string;
   readonly detail: string;
   readonly atMs: number | null;

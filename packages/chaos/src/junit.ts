@@ -37,6 +37,8 @@ function seconds(ms: number): string {
 function expectationCases(journal: DrillJournal): TestCase[] {
   return journal.expectations.map((e) => {
     const out = `expected ${e.expected}; observed ${e.observed}`;
+    if (e.notEvaluated !== undefined)
+      return { name: e.name, timeMs: 0, skipped: `not evaluated: ${e.notEvaluated}`, out };
     if (e.met === null) return { name: e.name, timeMs: 0, skipped: "not enough data", out };
     if (!e.met) {
       return {

@@ -128,7 +128,7 @@ describe("renderDrillMarkdown", () => {
 
   it("lists findings, or says there were none", () => {
     expect(md).toContain(
-      "| medium | 7.9 s | subscriber stuck reconnecting after node kill | room-0/sub-0b entered",
+      "| high | stuck-reconnecting | 7.9 s | subscriber stuck reconnecting after node kill | room-0/sub-0b entered",
     );
     const clean = renderDrillMarkdown(sampleJournal({ findings: [] }));
     expect(clean).toContain("## Findings\n\nNo LiveKit defects observed.");

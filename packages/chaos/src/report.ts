@@ -22,7 +22,12 @@ export function renderDrillMarkdown(journal: DrillJournal): string {
       "Expectations",
       table(
         ["name", "expected", "observed", "met"],
-        journal.expectations.map((e) => [e.name, e.expected, e.observed, met(e.met)]),
+        journal.expectations.map((e) => [
+          e.name,
+          e.expected,
+          e.observed,
+          e.notEvaluated === undefined ? met(e.met) : "not evaluated",
+        ]),
         "No expectations were declared.",
       ),
     ),
@@ -259,8 +264,14 @@ function findingsSection(journal: DrillJournal): string {
   return section(
     "Findings",
     table(
-      ["severity", "at", "title", "detail"],
-      journal.findings.map((f) => [f.severity, seconds(f.atMs), f.title, f.detail]),
+      ["severity", "id", "at", "title", "detail"],
+      journal.findings.map((f) => [
+        f.accepted ? `${f.severity} (accepted)` : f.severity,
+        f.id,
+        seconds(f.atMs),
+        f.title,
+        f.detail,
+      ]),
       "",
     ),
   );

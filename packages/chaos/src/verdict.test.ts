@@ -4,14 +4,22 @@ import type { DrillAnalysis } from "./analyze.js";
 import type {
   ExpectationResult,
   FaultRun,
+  Finding,
   ParticipantOutcome,
   ProbeResult,
   QualityWindow,
   RoomOutcome,
   TrackOutcome,
 } from "./journal.js";
-import { NO_EXPECTATIONS, untouchedOutcome } from "./journal-fixture.js";
-import { decideVerdict, judgeExpectations, probeSteadyState, type VerdictInput } from "./verdict.js";
+import { NO_EXPECTATIONS, sampleJournal, untouchedOutcome } from "./journal-fixture.js";
+import {
+  decideVerdict,
+  judgeExpectations,
+  judgeFindings,
+  notEvaluated,
+  probeSteadyState,
+  type VerdictInput,
+} from "./verdict.js";
 
 function participant(n: number, over: Partial<ParticipantOutcome> = {}): ParticipantOutcome {
   return {
@@ -559,5 +567,111 @@ describe("decideVerdict", () => {
       exitCode: 130,
     });
     expect(decideVerdict(input({ status: "interrupted" }))).toMatchObject({ verdict: "pass", exitCode: 130 });
+  });
+});
+
+describe("judgeFindings", () => {
+  // the fixture's run, plus what lose-redis leaves behind on v1.13.5 (docs/livekit-behaviour.md)
+  const FIXTURE = sampleJournal();
+  const MISSING: Finding = {
+    id: "missing-from-server-view",
+    severity: "high",
+    accepted: false,
+    title: "live participants missing from the server's view",
+    detail: "room-1: pub-1, sub-1a are connected, but ListParticipants omits them",
+    atMs: null,
+  };
+  const CYCLES: Finding = {
+    id: "reconnect-cycles",
+    severity: "medium",
+    accepted: false,
+    title: "knocked down again after recovering",
+    detail: "room-0/sub-0a went through 2 reconnect cycles",
+    atMs: 8000,
+  };
+  const FINDINGS = [...FIXTURE.findings, MISSING, CYCLES];
+
+  it("fails on every high-severity finding the drill does not accept, naming them", () => {
+    const { findings, expectation } = judgeFindings(FINDINGS, []);
+    expect(findings.every((f) => !f.accepted)).toBe(true);
+    expect(expectation).toEqual({
+      name: "high-severity findings",
+      expected: "none",
+      observed: "2 (stuck-reconnecting, missing-from-server-view)",
+      met: false,
+    });
+    // met expectations otherwise: the findings alone fail the drill
+    expect(decideVerdict(input({ expectations: [MET, expectation] }))).toEqual({
+      verdict: "fail",
+      reason: "high-severity findings: 2 (stuck-reconnecting, missing-from-server-view) (expected none)",
+      exitCode: 1,
+    });
+  });
+
+  it("passes findings the drill accepts, and marks them accepted in the journal", () => {
+    const { findings, expectation } = judgeFindings(FINDINGS, [
+      "stuck-reconnecting",
+      "missing-from-server-view",
+    ]);
+    expect(findings.map((f) => [f.id, f.accepted])).toEqual([
+      ["stuck-reconnecting", true],
+      ["missing-from-server-view", true],
+      ["reconnect-cycles", false],
+    ]);
+    expect(expectation).toEqual({
+      name: "high-severity findings",
+      expected: "none besides the accepted stuck-reconnecting, missing-from-server-view",
+      observed: "none; accepted: stuck-reconnecting, missing-from-server-view",
+      met: true,
+    });
+    expect(decideVerdict(input({ expectations: [MET, expectation] })).verdict).toBe("pass");
+  });
+
+  it("still fails on a high finding the drill did not list, and counts repeats", () => {
+    const twice = [...FINDINGS, { ...MISSING, detail: "room-2: pub-2 omitted" }];
+    const { expectation } = judgeFindings(twice, ["stuck-reconnecting"]);
+    expect(expectation).toMatchObject({
+      observed: "2 (missing-from-server-view x2); accepted: stuck-reconnecting",
+      met: false,
+    });
+  });
+
+  it("leaves medium and low findings to the report", () => {
+    expect(
+      judgeFindings(
+        FINDINGS.filter((f) => f.severity !== "high"),
+        [],
+      ).expectation,
+    ).toMatchObject({
+      observed: "none",
+      met: true,
+    });
+  });
+});
+
+describe("a drill stopped early", () => {
+  const reason = "the drill stopped early (interrupted: SIGINT): its data is incomplete";
+
+  it("evaluates none of its expectations: observed values stay, met is neither", () => {
+    const results = notEvaluated([MET, MISSED], reason);
+    expect(results).toEqual([
+      { ...MET, met: null, notEvaluated: reason },
+      { ...MISSED, met: null, notEvaluated: reason },
+    ]);
+  });
+
+  it("is inconclusive for the stop's reason, even without a steady state before", () => {
+    expect(
+      decideVerdict(
+        input({
+          status: "interrupted",
+          problem: "interrupted: SIGINT",
+          before: [],
+          after: [],
+          faults: [],
+          expectations: notEvaluated([MISSED], reason),
+        }),
+      ),
+    ).toEqual({ verdict: "inconclusive", reason: "interrupted: SIGINT", exitCode: 130 });
   });
 });

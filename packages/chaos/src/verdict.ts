@@ -3,7 +3,7 @@
  * anything at all; the expectations whether the system coped; the steady state after whether it
  * came back to where it was. Pure.
  */
-import type { ExitCode, Expectations, Percentiles, SteadyState } from "@livekit-swarm/schema";
+import type { ExitCode, Expectations, FindingId, Percentiles, SteadyState } from "@livekit-swarm/schema";
 import type { DrillAnalysis } from "./analyze.js";
 import {
   DRILL_EXIT,
@@ -11,6 +11,7 @@ import {
   type DrillVerdict,
   type ExpectationResult,
   type FaultRun,
+  type Finding,
   type ProbeResult,
 } from "./journal.js";
 
@@ -183,6 +184,45 @@ export function judgeExpectations(expect: Expectations, analysis: DrillAnalysis)
   return out;
 }
 
+/**
+ * Marks the findings the drill accepts, and judges the rest: one high-severity finding the drill
+ * does not accept fails it, whatever its other expectations say. Every drill has this expectation.
+ */
+export function judgeFindings(
+  findings: readonly Finding[],
+  accept: readonly FindingId[],
+): { readonly findings: Finding[]; readonly expectation: ExpectationResult } {
+  const marked = findings.map((f) => ({ ...f, accepted: accept.includes(f.id) }));
+  const high = marked.filter((f) => f.severity === "high");
+  const unaccepted = high.filter((f) => !f.accepted);
+  const accepted = [...new Set(high.filter((f) => f.accepted).map((f) => f.id))];
+  const ids = (list: readonly Finding[]): string => {
+    const counts = new Map<string, number>();
+    for (const f of list) counts.set(f.id, (counts.get(f.id) ?? 0) + 1);
+    return [...counts].map(([id, n]) => (n > 1 ? `${id} x${n}` : id)).join(", ");
+  };
+  return {
+    findings: marked,
+    expectation: {
+      name: "high-severity findings",
+      expected: accept.length === 0 ? "none" : `none besides the accepted ${accept.join(", ")}`,
+      observed: [
+        unaccepted.length === 0 ? "none" : `${unaccepted.length} (${ids(unaccepted)})`,
+        ...(accepted.length === 0 ? [] : [`accepted: ${accepted.join(", ")}`]),
+      ].join("; "),
+      met: unaccepted.length === 0,
+    },
+  };
+}
+
+/**
+ * A drill that stopped early (Ctrl-C, an abort, an error) measured only part of what its
+ * expectations are about: they can neither pass nor fail. Their observed values stay, for the record.
+ */
+export function notEvaluated(results: readonly ExpectationResult[], reason: string): ExpectationResult[] {
+  return results.map((e) => ({ ...e, met: null, notEvaluated: reason }));
+}
+
 /** What the steady-state probes read: live figures from the swarm and Prometheus answers. */
 export interface SteadyStateReading {
   readonly planned: number;
@@ -278,6 +318,9 @@ function failedProbes(probes: readonly ProbeResult[]): string {
  */
 export function decideVerdict(input: VerdictInput): Verdict {
   const judged = ((): { verdict: DrillVerdict; reason: string } => {
+    // stopped early: nothing measured can be trusted to be complete, not even the steady state
+    if (input.status !== "completed" && input.problem !== null)
+      return { verdict: "inconclusive", reason: input.problem };
     if (input.before.some((p) => !p.met))
       return {
         verdict: "inconclusive",
@@ -303,7 +346,7 @@ export function decideVerdict(input: VerdictInput): Verdict {
         verdict: "deviated",
         reason: `steady state not back after the drill: ${failedProbes(input.after)}`,
       };
-    const unjudged = input.expectations.filter((e) => e.met === null);
+    const unjudged = input.expectations.filter((e) => e.met === null && e.notEvaluated === undefined);
     if (unjudged.length > 0) {
       return {
         verdict: "inconclusive",

@@ -22,6 +22,21 @@ export const faultTypes = [
 ] as const;
 export type FaultType = (typeof faultTypes)[number];
 
+// --- drill verdict: findings (issue 12) -----------------------------------------------------------
+/**
+ * What a drill can find LiveKit (or the SDK) doing wrong, by id. A high-severity finding fails the
+ * drill unless `expect.accept-findings` lists its id.
+ */
+export const findingIds = [
+  "stuck-reconnecting",
+  "media-never-resumed",
+  "ghost-participants",
+  "missing-from-server-view",
+  "reconnect-cycles",
+] as const;
+export type FindingId = (typeof findingIds)[number];
+// --- end drill verdict: findings ------------------------------------------------------------------
+
 /** rtc-node's `Room.simulateScenario` kinds, in kebab-case. */
 export const simulateScenarios = [
   "signal-reconnect",
@@ -178,6 +193,8 @@ export interface Expectations {
     /** Inbound bitrate after / before, at least. */
     readonly minBitrateVsBaseline: number | null;
   } | null;
+  /** Findings (by id) that do not fail the drill: known defects the drill documents (issue 12). */
+  readonly acceptFindings: readonly FindingId[];
 }
 
 export interface AbortConditions {

@@ -79,6 +79,7 @@ export type {
   FaultParams,
   FaultTarget,
   FaultType,
+  FindingId,
   KubernetesTarget,
   LocalTarget,
   Percentiles,
@@ -86,7 +87,7 @@ export type {
   SimulateScenario,
   SteadyState,
 } from "./drill-types.js";
-export { faultTypes, simulateScenarios, drillBackends } from "./drill-types.js";
+export { faultTypes, findingIds, simulateScenarios, drillBackends } from "./drill-types.js";
 export type { ParseDrillOptions } from "./drill/index.js";
 export { loadDrill, parseDrill } from "./drill/index.js";
 export type { ConfigErrorReason, ConfigProblem } from "./config.js";

@@ -240,3 +240,27 @@ export function faultTables(namespace: string): string[] {
     return [];
   }
 }
+
+/** Root qdiscs of ours (tbf, netem) installed in a namespace (a leftover check). */
+export function faultQdiscs(namespace: string): { device: string; kind: string }[] {
+  try {
+    return inNamespace(namespace, "tc", ["qdisc", "show"])
+      .split("\n")
+      .flatMap((line) => {
+        const m = /^qdisc (tbf|netem) \S+ dev (\S+) root/.exec(line.trim());
+        return m?.[1] !== undefined && m[2] !== undefined ? [{ kind: m[1], device: m[2] }] : [];
+      });
+  } catch {
+    return [];
+  }
+}
+
+/** Deletes a table of ours by name (`swarm chaos rollback`, from the fault ledger). */
+export function removeFaultTable(namespace: string, table: string): void {
+  inNamespace(namespace, "nft", ["delete", "table", "inet", table]);
+}
+
+/** Deletes the root qdisc of a device (`swarm chaos rollback`, from the fault ledger). */
+export function removeRootQdisc(namespace: string, device: string): void {
+  inNamespace(namespace, "tc", ["qdisc", "del", "dev", device, "root"]);
+}

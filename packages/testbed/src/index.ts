@@ -17,4 +17,14 @@ export {
   Qdisc,
   faultTableName,
   faultTables,
+  faultQdiscs,
 } from "./faults.js";
+export {
+  clearFaults,
+  describeLedgerEntry,
+  ledgerFile,
+  readFaultLedger,
+  recordFaults,
+  rollBackFaultLedger,
+} from "./ledger.js";
+export type { LedgerEntry } from "./ledger.js";

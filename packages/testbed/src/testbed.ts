@@ -11,6 +11,8 @@ import {
   type NodeAddressing,
 } from "./configs.js";
 import { TestbedError } from "./errors.js";
+import { faultQdiscs, faultTables } from "./faults.js";
+import { readFaultLedger, type LedgerEntry } from "./ledger.js";
 import {
   createNodeNetwork,
   deleteNodeNetwork,
@@ -76,6 +78,8 @@ export interface NodeView {
   readonly index: number;
   readonly pid: number;
   readonly alive: boolean;
+  /** "stopped": alive but frozen (SIGSTOP, process state T). */
+  readonly state: "running" | "stopped" | "gone";
   readonly nodeId: string | undefined;
   readonly ip: string;
   readonly httpPort: number;
@@ -97,6 +101,8 @@ export interface TestbedStatus {
   readonly balancer: string | undefined;
   readonly prometheus: string | undefined;
   readonly processes: readonly (ProcessRecord & { alive: boolean })[];
+  /** Fault nftables tables and qdiscs found in the nodes' namespaces, and the fault ledger's entries. */
+  readonly faults: { readonly active: readonly string[]; readonly ledger: readonly LedgerEntry[] };
 }
 
 export interface DownReport {
@@ -566,6 +572,7 @@ function nodeView(n: NodeRecord): NodeView {
     index: n.index,
     pid: n.pid,
     alive: isOurProcess(n.pid, n.startTime),
+    state: processRunState(n.pid, n.startTime),
     nodeId: n.nodeId,
     ip: n.ip,
     httpPort: n.httpPort,
@@ -589,6 +596,17 @@ function statusOf(state: RunState): TestbedStatus {
     balancer: state.balancer !== undefined ? `127.0.0.1:${state.balancer.port}` : undefined,
     prometheus: state.prometheus?.url,
     processes: state.processes.map((p) => ({ ...p, alive: isOurProcess(p.pid, p.startTime) })),
+    faults: {
+      active: state.nodes.flatMap((n) => {
+        const ns = n.network?.namespace;
+        if (ns === undefined) return [];
+        return [
+          ...faultTables(ns).map((t) => `nftables table ${t} in ${ns}`),
+          ...faultQdiscs(ns).map((q) => `qdisc ${q.kind} on ${q.device} in ${ns}`),
+        ];
+      }),
+      ledger: readFaultLedger(state.runDir),
+    },
   };
 }
 

@@ -12,7 +12,10 @@ import {
   Qdisc,
   Testbed,
   TestbedError,
+  clearFaults,
   faultTableName,
+  recordFaults,
+  type LedgerEntry,
   type NftFault,
 } from "@livekit-swarm/testbed";
 import { FaultError, type FaultInjector, type InjectedFault, type NodeRef } from "../backend.js";
@@ -78,7 +81,67 @@ export class LocalInjector implements FaultInjector {
     );
   }
 
-  inject(fault: DrillFault, nodes: readonly NodeRef[]): Promise<InjectedFault> {
+  /**
+   * Writes what the fault will do to the testbed's fault ledger before doing it, and clears it when
+   * its revert succeeds, so that `swarm chaos rollback` can undo it if this process dies first.
+   */
+  async inject(fault: DrillFault, nodes: readonly NodeRef[]): Promise<InjectedFault> {
+    const runDir = this.testbed.runDir;
+    recordFaults(runDir, this.ledgerEntries(fault, nodes));
+    let injected: InjectedFault;
+    try {
+      injected = await this.injectNow(fault, nodes);
+    } catch (err) {
+      clearFaults(runDir, fault.id);
+      throw err;
+    }
+    return {
+      ...injected,
+      revert: async () => {
+        const did = await injected.revert();
+        clearFaults(runDir, fault.id);
+        return did;
+      },
+    };
+  }
+
+  private ledgerEntries(fault: DrillFault, nodes: readonly NodeRef[]): LedgerEntry[] {
+    const tb = this.testbed;
+    const id = fault.id;
+    switch (fault.type) {
+      case "node.freeze":
+        return nodes.map((n) => ({ fault: id, kind: "thaw-node", node: n.name, index: n.index }));
+      case "node.kill":
+      case "node.drain":
+      case "node.restart":
+        return nodes.map((n) => ({ fault: id, kind: "restart-node", node: n.name, index: n.index }));
+      case "redis.kill":
+      case "redis.restart":
+        return [{ fault: id, kind: "restart-redis" }];
+      case "net.partition":
+      case "net.loss":
+        return nodes.flatMap((n) => {
+          const ns = tb.nodes[n.index]?.namespace;
+          return ns === undefined
+            ? []
+            : [{ fault: id, kind: "nft-table", namespace: ns, table: faultTableName(`${id}_${n.name}`) }];
+        });
+      case "net.bandwidth":
+      case "net.delay":
+        return nodes.flatMap((n) => {
+          const ns = tb.nodes[n.index]?.namespace;
+          const device = tb.nodeInterface(n.index);
+          return ns === undefined || device === undefined
+            ? []
+            : [{ fault: id, kind: "qdisc", namespace: ns, device }];
+        });
+      case "node.thaw":
+      case "client.simulate":
+        return [];
+    }
+  }
+
+  private injectNow(fault: DrillFault, nodes: readonly NodeRef[]): Promise<InjectedFault> {
     const tb = this.testbed;
     const subjects = (): FaultSubject[] =>
       nodes.map((n) => ({ kind: "node", name: n.name, nodeId: n.nodeId, pid: tb.nodePid(n.index) }));

@@ -1,6 +1,7 @@
 import { parseDrill } from "@livekit-swarm/schema";
 import { describe, expect, it } from "vitest";
 import { sampleJournal } from "../journal-fixture.js";
+import { renderDrillJUnit } from "../junit.js";
 import { assembleJournal, type FaultRecord, type JournalInput } from "./assemble.js";
 import type { Stop } from "./stop.js";
 
@@ -80,7 +81,12 @@ describe("assembleJournal", () => {
     expect(j.schema).toBe(FIXTURE.schema);
     expect(j.drill.name).toBe(FIXTURE.drill.name);
     expect([j.runId, j.host, j.toolVersion]).toEqual([FIXTURE.runId, FIXTURE.host, FIXTURE.toolVersion]);
-    expect([j.start, j.end, j.durationMs, j.t0]).toEqual([FIXTURE.start, FIXTURE.end, FIXTURE.durationMs, FIXTURE.t0]);
+    expect([j.start, j.end, j.durationMs, j.t0]).toEqual([
+      FIXTURE.start,
+      FIXTURE.end,
+      FIXTURE.durationMs,
+      FIXTURE.t0,
+    ]);
     expect(j.faults).toEqual(FIXTURE.faults);
     expect(j.rollbacks).toEqual(FIXTURE.rollbacks);
     expect(j.steadyState).toEqual(FIXTURE.steadyState);
@@ -88,7 +94,11 @@ describe("assembleJournal", () => {
     expect(j.artifacts).toEqual(FIXTURE.artifacts);
     expect(j.status).toBe("completed");
     expect(j.abort).toBeNull();
-    expect(j.workload).toMatchObject({ scenario: "kill", workerPids: [101, 102], serverViewIntervalMs: 1000 });
+    expect(j.workload).toMatchObject({
+      scenario: "kill",
+      workerPids: [101, 102],
+      serverViewIntervalMs: 1000,
+    });
   });
 
   it("is pure: the same input gives the same journal", () => {
@@ -135,5 +145,83 @@ describe("assembleJournal", () => {
     expect(j.status).toBe("failed");
     expect(j.abort).toBeNull();
     expect(j.timeline).toContainEqual({ tMs: 1000, kind: "abort", subject: "drill", detail: "error: boom" });
+  });
+
+  it("Ctrl-C before anyone joined: every expectation not evaluated, none failing in JUnit", () => {
+    const drill = parseDrill(
+      [
+        "name: early",
+        "workload: { rooms: 2, subscribers: 2 }",
+        "faults: [{ id: kill, type: node.kill }]",
+        "expect: { participants-lost: 0, ghosts: 0, consistent-within: 30s }",
+      ].join("\n"),
+      "early.yaml",
+      { env: ENV },
+    );
+    const six = [0, 1].flatMap((r) =>
+      ["pub", "sub-a", "sub-b"].map((who) => ({
+        identity: `${who}-${r}`,
+        room: `room-${r}`,
+        role: who === "pub" ? ("publisher" as const) : ("subscriber" as const),
+      })),
+    );
+    const stopped: Stop = {
+      status: "interrupted",
+      condition: "interrupted",
+      reason: "SIGINT",
+      at: START + 2000,
+    };
+    const base = input();
+    const j = assembleJournal({
+      ...base,
+      drill,
+      stopped,
+      faultRuns: [],
+      rollbacks: [],
+      before: [],
+      after: [],
+      observations: { ...base.observations, participants: six },
+    });
+    expect(j.participants.filter((p) => p.lostReason === "never_joined")).toHaveLength(6);
+    expect([j.status, j.verdict, j.exitCode, j.reason]).toEqual([
+      "interrupted",
+      "inconclusive",
+      130,
+      "interrupted: SIGINT",
+    ]);
+    expect(j.expectations.map((e) => [e.name, e.met])).toEqual([
+      ["participants lost", null],
+      ["ghost participants", null],
+      ["server view consistent", null],
+      ["high-severity findings", null],
+    ]);
+    const reason = "the drill stopped early (interrupted: SIGINT): its data is incomplete";
+    expect(j.expectations.every((e) => e.notEvaluated === reason)).toBe(true);
+    const junit = renderDrillJUnit(j);
+    expect(junit).not.toContain("ExpectationNotMet");
+    expect(junit).toContain(
+      `<testcase classname="chaos.early" name="participants lost" time="0.000">\n      <skipped message="not evaluated: ${reason}"/>`,
+    );
+  });
+
+  it("a completed run judges its findings against expect.accept-findings", () => {
+    const accepting = parseDrill(
+      [
+        `name: ${FIXTURE.drill.name}`,
+        "workload: { rooms: 4, subscribers: 2 }",
+        "faults:",
+        `  - { id: ${KILL.id}, type: node.kill }`,
+        "expect: { accept-findings: [stuck-reconnecting] }",
+      ].join("\n"),
+      "kill-busiest-node.yaml",
+      { env: ENV },
+    );
+    const j = assembleJournal(input({ drill: accepting }));
+    expect(j.expectations).toContainEqual({
+      name: "high-severity findings",
+      expected: "none besides the accepted stuck-reconnecting",
+      observed: "none",
+      met: true,
+    });
   });
 });

@@ -12,7 +12,7 @@ import {
   type ProbeResult,
   type RollbackRun,
 } from "../journal.js";
-import { decideVerdict, judgeExpectations } from "../verdict.js";
+import { decideVerdict, judgeExpectations, judgeFindings, notEvaluated } from "../verdict.js";
 import type { Drill } from "@livekit-swarm/schema";
 import type { Stop } from "./stop.js";
 
@@ -90,17 +90,20 @@ export function assembleJournal(input: JournalInput): DrillJournal {
       ? null
       : `rollback failed, the deployment may still carry the fault: ${failedRollbacks.map((r) => `${r.fault}: ${r.error ?? "?"}`).join("; ")}`;
   const status: DrillStatus = stopped?.status ?? (rollbackProblem !== null ? "failed" : "completed");
-  const expectations = judgeExpectations(drill.expect, analysis);
+  const judgedFindings = judgeFindings(analysis.findings, drill.expect.acceptFindings);
+  const judged = [...judgeExpectations(drill.expect, analysis), judgedFindings.expectation];
+  const stoppedEarly = stopped === undefined ? null : `${stopped.condition}: ${stopped.reason}`;
+  const expectations =
+    stoppedEarly === null
+      ? judged
+      : notEvaluated(judged, `the drill stopped early (${stoppedEarly}): its data is incomplete`);
   const verdict = decideVerdict({
     status,
     before: input.before,
     after: input.after,
     faults,
     expectations,
-    problem:
-      rollbackProblem ??
-      input.problem ??
-      (stopped !== undefined ? `${stopped.condition}: ${stopped.reason}` : null),
+    problem: rollbackProblem ?? input.problem ?? stoppedEarly,
   });
   const timeline = [...analysis.timeline];
   if (stopped !== undefined) {
@@ -155,7 +158,7 @@ export function assembleJournal(input: JournalInput): DrillJournal {
     quality: analysis.quality,
     aggregates: analysis.aggregates,
     expectations,
-    findings: analysis.findings,
+    findings: judgedFindings.findings,
     abort:
       stopped === undefined || stopped.status === "failed"
         ? null

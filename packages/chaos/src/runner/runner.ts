@@ -36,6 +36,7 @@ import {
 } from "@livekit-swarm/load";
 import { assembleJournal, WATCH_MS } from "./assemble.js";
 import { FaultSchedule } from "./faults.js";
+import { PartialJournalWriter } from "./partial.js";
 import { DrillRecorder } from "./recorder.js";
 import { DrillStop } from "./stop.js";
 import { commandInjector } from "./targets.js";
@@ -112,12 +113,26 @@ export async function runDrill(options: DrillRunOptions): Promise<DrillJournal> 
   };
   const plan = planRun(shapeOf(scenario));
   mkdirSync(options.outputDir, { recursive: true });
+  const journalFile = join(options.outputDir, "journal.json");
+  const partial = new PartialJournalWriter(journalFile, {
+    drill: { name: drill.name, file: drill.file },
+    runId: options.runId,
+    start: new Date(startedAt).toISOString(),
+  });
+  // every line the drill logs also rewrites the partial journal: a killed drill leaves a record
+  const logged: DrillRunOptions = {
+    ...options,
+    log: (line) => {
+      options.log(line);
+      partial.write(line, run.schedule?.runs ?? [], run.system?.deployment ?? null);
+    },
+  };
   const run: DrillRun = {
-    options,
+    options: logged,
     scenario,
     plan,
     recorder: new DrillRecorder(plan.participants),
-    stop: new DrillStop(options.log),
+    stop: new DrillStop(logged.log),
     startedAt,
     serverViews: [],
     timers: [],
@@ -145,6 +160,7 @@ export async function runDrill(options: DrillRunOptions): Promise<DrillJournal> 
     });
   };
   options.interrupt.addEventListener("abort", onInterrupt);
+  logged.log(`journal: ${journalFile} (partial until the drill ends)`);
   try {
     try {
       await runPhases(run);
@@ -153,7 +169,7 @@ export async function runDrill(options: DrillRunOptions): Promise<DrillJournal> 
       const message = err instanceof Error ? err.message : String(err);
       run.stop.fail(message);
       run.problem ??= message;
-      options.log(`drill failed: ${message}`);
+      logged.log(`drill failed: ${message}`);
     }
     return await finish(run);
   } finally {
@@ -181,7 +197,13 @@ async function runPhases(run: DrillRun): Promise<void> {
   if (!(await baseline(run, system))) return;
   watchAbortConditions(run);
   if (run.before.every((p) => p.met)) {
-    const schedule = new FaultSchedule(run.options.drill, system.injector, run.recorder, stop, run.options.log);
+    const schedule = new FaultSchedule(
+      run.options.drill,
+      system.injector,
+      run.recorder,
+      stop,
+      run.options.log,
+    );
     run.schedule = schedule;
     const swarm = run.swarm;
     await schedule.run(run.windows.faultPhaseStart, () => swarm.control);
@@ -227,6 +249,9 @@ async function prepare(options: DrillRunOptions): Promise<System> {
     });
     own = true;
   }
+  log(
+    `testbed ${testbed.name} (run dir ${testbed.runDir}); if this drill is killed, undo its faults with: swarm chaos rollback --testbed ${testbed.name}`,
+  );
   return {
     target: { url: testbed.url, apiKey: testbed.apiKey, apiSecret: testbed.apiSecret },
     injector: new LocalInjector(testbed),

@@ -106,6 +106,7 @@ describe("parseDrill fills the defaults", () => {
         ghosts: null,
         consistentWithin: null,
         qualityAfter: null,
+        acceptFindings: [],
       },
     } satisfies Drill);
   });
@@ -412,6 +413,13 @@ describe("parseDrill rejects mistakes with one line naming the path", () => {
     // the drill itself
     ["an empty file", [""], [`${S}: empty drill: expected a mapping with name, workload and faults`]],
     ["a list", ["- name: x"], [`${S}: expected a mapping with name, workload and faults, got a list`]],
+    [
+      "an unknown finding id in expect.accept-findings",
+      [...HEAD, ...KILL, "expect: { accept-findings: [missing-from-server-veiw] }"],
+      [
+        `${S}: expect.accept-findings[0]: unknown finding id "missing-from-server-veiw" (did you mean "missing-from-server-view"?); one of stuck-reconnecting, media-never-resumed, ghost-participants, missing-from-server-view, reconnect-cycles`,
+      ],
+    ],
     [
       "a misspelt top-level key",
       [...HEAD, ...KILL, "obsreve: 10s"],

@@ -1,9 +1,11 @@
 /** `steady-state:`, `abort:` and `expect:`: what healthy means, when to give up, what must hold. */
 import * as z from "zod";
 import type { Expectations, Percentiles, SteadyState } from "../drill-types.js";
+import { findingIds } from "../drill-types.js";
 import type { Milliseconds } from "../duration.js";
 import { describeValue, formatDuration } from "../duration.js";
 import {
+  choice,
   count,
   duration,
   fail,
@@ -171,6 +173,10 @@ const expectFields = {
   ghosts: count.nullable().default(null),
   "consistent-within": duration({ positive: true }).nullable().default(null),
   "quality-after": qualityAfter.nullable().default(null),
+  // high-severity findings this drill expects and accepts (shown as accepted, not failing the drill)
+  "accept-findings": z
+    .array(choice(findingIds, "finding id"), got(`expected a list of finding ids (${findingIds.join(", ")})`))
+    .default([]),
 };
 
 export const expectSchema = section(
@@ -184,6 +190,7 @@ export const expectSchema = section(
   ghosts: e.ghosts,
   consistentWithin: e["consistent-within"],
   qualityAfter: e["quality-after"],
+  acceptFindings: e["accept-findings"],
 }));
 
 export const EXPECT_DEFAULT: Expectations = {
@@ -194,4 +201,5 @@ export const EXPECT_DEFAULT: Expectations = {
   ghosts: null,
   consistentWithin: null,
   qualityAfter: null,
+  acceptFindings: [],
 };

@@ -80,12 +80,17 @@ function describe(s: TestbedStatus, secret?: string, tookMs?: number): string {
   if (secret !== undefined) lines.push(`  api secret  ${secret}`);
   for (const n of s.nodes) {
     lines.push(
-      `  ${n.name.padEnd(6)} ${(n.nodeId ?? "?").padEnd(16)} ${n.alive ? "running" : "DOWN   "} pid ${n.pid}  ${n.ip}:${n.httpPort}  rtc tcp ${n.rtcTcpPort} udp ${n.rtcUdpPort}  ${n.metricsUrl}${n.namespace !== undefined ? `  netns ${n.namespace}` : ""}`,
+      `  ${n.name.padEnd(6)} ${(n.nodeId ?? "?").padEnd(16)} ${n.state === "stopped" ? "stopped (frozen)" : n.alive ? "running" : "DOWN   "} pid ${n.pid}  ${n.ip}:${n.httpPort}  rtc tcp ${n.rtcTcpPort} udp ${n.rtcUdpPort}  ${n.metricsUrl}${n.namespace !== undefined ? `  netns ${n.namespace}` : ""}`,
     );
   }
   if (s.redis !== undefined) lines.push(`  redis       ${s.redis}`);
   if (s.balancer !== undefined) lines.push(`  balancer    ${s.balancer}`);
   if (s.prometheus !== undefined) lines.push(`  prometheus  ${s.prometheus}`);
+  for (const f of s.faults.active) lines.push(`  fault       ${f}`);
+  if (s.faults.ledger.length > 0)
+    lines.push(
+      `  ledger      ${s.faults.ledger.length} fault step(s) not undone: swarm chaos rollback --testbed ${s.name}`,
+    );
   lines.push(`  run dir     ${s.runDir}`);
   lines.push(
     `  use it:     eval "$(swarm testbed env --name ${s.name})"   stop it: swarm testbed down --name ${s.name}`,

@@ -1,0 +1,130 @@
+/**
+ * Crash safety: a drill SIGKILLed during a freeze cannot roll back, so the node stays stopped.
+ * `swarm testbed status` must show it, the partial journal must say the drill did not finish, and
+ * `swarm chaos rollback` must thaw it from the fault ledger, once (a second run has nothing to do).
+ */
+import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { Testbed, faultTables, ledgerFile, signal } from "@livekit-swarm/testbed";
+import { alive, startSwarm, swarm } from "@livekit-swarm/test-kit";
+
+const dir = mkdtempSync(join(tmpdir(), "chaos-rollback-e2e-"));
+
+/** Every process whose ancestry leads to `root` (the drill and its swarm workers). */
+function descendants(root: number): number[] {
+  const parents = new Map<number, number>();
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
+      const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+      parents.set(Number(entry), ppid);
+    } catch {
+      // gone meanwhile
+    }
+  }
+  const out: number[] = [];
+  const walk = (pid: number): void => {
+    for (const [child, ppid] of parents) {
+      if (ppid === pid) {
+        out.push(child);
+        walk(child);
+      }
+    }
+  };
+  walk(root);
+  return out;
+}
+
+async function waitFor(cond: () => boolean, timeoutMs: number, what: () => string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error(what());
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
+
+describe("a drill killed with SIGKILL during a freeze", () => {
+  let tb: Testbed | undefined;
+  let workers: number[] = [];
+  afterAll(async () => {
+    // only processes this test started: the drill's own children, if any outlived it
+    for (const pid of workers.filter(alive)) signal(pid, "SIGKILL");
+    await tb?.stop();
+  });
+
+  it("leaves the node stopped, which status shows and swarm chaos rollback thaws", async () => {
+    tb = await Testbed.start({ name: `e2e-rollback-${process.pid}`, nodes: 3, netns: true });
+    const out = join(dir, "out");
+    const file = join(dir, "freeze.yaml");
+    writeFileSync(
+      file,
+      `name: killed-freeze
+target: { testbed: ${tb.name} }
+workload: { rooms: 2, audio-publishers: 1, video-publishers: 0, subscribers: 1, num-per-second: 6, duration: 5m }
+baseline: 6s
+observe: 60s
+after: 6s
+faults:
+  - id: freeze
+    type: node.freeze
+    target: busiest-room-node
+    duration: 60s
+`,
+    );
+    const run = startSwarm(["chaos", "run", file, "-o", out]);
+    // the baseline is 6 s and joining takes a few on a busy 2-core machine: 90 s is generous
+    await waitFor(
+      () => {
+        if (run.child.exitCode !== null) throw new Error(`the drill exited early:\n${run.stderr}`);
+        return /freeze: confirmed/.test(run.stderr);
+      },
+      90_000,
+      () => `the freeze was never confirmed:\n${run.stderr}`,
+    );
+    expect(run.stderr).toContain(`testbed ${tb.name}`);
+    expect(run.stderr).toContain(`swarm chaos rollback --testbed ${tb.name}`);
+    expect(run.stderr).toContain(`journal: ${join(out, "journal.json")}`);
+    expect(existsSync(ledgerFile(tb.runDir)), "the fault ledger").toBe(true);
+    const pid = run.child.pid ?? -1;
+    workers = descendants(pid);
+    run.child.kill("SIGKILL");
+    await run.exited;
+
+    const partial = JSON.parse(readFileSync(join(out, "journal.json"), "utf8")) as Record<string, unknown>;
+    expect(partial.partial).toBe(true);
+    expect(partial.note).toContain(`swarm chaos rollback --testbed ${tb.name}`);
+    expect(partial.faults).toMatchObject([{ id: "freeze", reverted: false }]);
+
+    const frozen = Testbed.attach(tb.runDir);
+    const stoppedNodes = frozen.nodes.filter((_, i) => frozen.nodeProcessState(i) === "stopped");
+    expect(stoppedNodes.map((n) => n.name)).toHaveLength(1);
+    const stoppedName = stoppedNodes[0]?.name ?? "?";
+    const before = await swarm(["testbed", "status", "--name", tb.name]);
+    expect(before.code, before.stderr).toBe(0);
+    expect(before.stdout).toMatch(new RegExp(`${stoppedName} .*stopped \\(frozen\\)`));
+    expect(before.stdout).toContain(`swarm chaos rollback --testbed ${tb.name}`);
+
+    const rb = await swarm(["chaos", "rollback", "--testbed", tb.name]);
+    expect(rb.code, rb.stderr).toBe(0);
+    expect(rb.stdout).toContain(`undone: SIGCONT ${stoppedName}`);
+    const again = await swarm(["chaos", "rollback", "--testbed", tb.name]);
+    expect(again.stdout).toContain("no fault to roll back");
+
+    const after = await swarm(["testbed", "status", "--name", tb.name]);
+    expect(after.stdout).not.toContain("stopped (frozen)");
+    expect(after.stdout).not.toContain("fault  ");
+    const thawed = Testbed.attach(tb.runDir);
+    expect(thawed.nodes.map((_, i) => thawed.nodeProcessState(i))).toEqual(["running", "running", "running"]);
+    for (const n of thawed.nodes)
+      if (n.namespace !== undefined) expect(faultTables(n.namespace), n.name).toEqual([]);
+    // the swarm's workers go when their parent does (they watch its IPC channel)
+    await waitFor(
+      () => workers.filter(alive).length === 0,
+      20_000,
+      () => `the drill's children still alive: ${workers.filter(alive).join(", ")}`,
+    );
+  }, 240_000);
+});

@@ -1,0 +1,127 @@
+/**
+ * The fault ledger: what a drill has done to a testbed and not yet undone, written to the run
+ * directory before each injection and cleared by its revert, so that `swarm chaos rollback` can
+ * undo it after the drill itself died (SIGKILL, a crash). Writes are atomic: a temporary file
+ * renamed over the ledger, so a reader never sees half a file.
+ */
+import { existsSync, readFileSync, renameSync, unlinkSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { faultQdiscs, faultTables, removeFaultTable, removeRootQdisc } from "./faults.js";
+
+/** What rolling the ledger back needs of a testbed (a `Testbed`; an interface to keep imports one-way). */
+export interface LedgerTestbed {
+  readonly runDir: string;
+  nodeProcessState(index: number): "running" | "stopped" | "gone";
+  signalNode(index: number, sig: NodeJS.Signals): boolean;
+  restartNode(index: number): Promise<unknown>;
+  redisProcessState(): "running" | "stopped" | "gone";
+  signalRedis(sig: NodeJS.Signals): boolean;
+  restartRedis(): Promise<void>;
+}
+
+/** One thing to undo: thaw a stopped node, delete a table, remove a qdisc, restart what was killed. */
+export type LedgerEntry =
+  | { readonly fault: string; readonly kind: "thaw-node"; readonly node: string; readonly index: number }
+  | { readonly fault: string; readonly kind: "restart-node"; readonly node: string; readonly index: number }
+  | { readonly fault: string; readonly kind: "restart-redis" }
+  | { readonly fault: string; readonly kind: "nft-table"; readonly namespace: string; readonly table: string }
+  | { readonly fault: string; readonly kind: "qdisc"; readonly namespace: string; readonly device: string };
+
+export function ledgerFile(runDir: string): string {
+  return join(runDir, "faults.json");
+}
+
+export function readFaultLedger(runDir: string): LedgerEntry[] {
+  try {
+    return JSON.parse(readFileSync(ledgerFile(runDir), "utf8")) as LedgerEntry[];
+  } catch {
+    return [];
+  }
+}
+
+function writeLedger(runDir: string, entries: readonly LedgerEntry[]): void {
+  const file = ledgerFile(runDir);
+  if (entries.length === 0) {
+    if (existsSync(file)) unlinkSync(file);
+    return;
+  }
+  const tmp = `${file}.${process.pid}.tmp`;
+  writeFileSync(tmp, `${JSON.stringify(entries, null, 2)}\n`, { mode: 0o600 });
+  renameSync(tmp, file);
+}
+
+/** Adds what a fault is about to do; call it before the fault is injected. */
+export function recordFaults(runDir: string, entries: readonly LedgerEntry[]): void {
+  writeLedger(runDir, [...readFaultLedger(runDir), ...entries]);
+}
+
+/** Removes a fault's entries once its revert succeeded. */
+export function clearFaults(runDir: string, fault: string): void {
+  writeLedger(
+    runDir,
+    readFaultLedger(runDir).filter((e) => e.fault !== fault),
+  );
+}
+
+/** What the ledger asks to undo, in words. */
+export function describeLedgerEntry(e: LedgerEntry): string {
+  switch (e.kind) {
+    case "thaw-node":
+      return `${e.fault}: SIGCONT ${e.node}`;
+    case "restart-node":
+      return `${e.fault}: restart ${e.node} if it is gone`;
+    case "restart-redis":
+      return `${e.fault}: restart redis if it is gone`;
+    case "nft-table":
+      return `${e.fault}: delete nftables table ${e.table} in ${e.namespace}`;
+    case "qdisc":
+      return `${e.fault}: delete the root qdisc of ${e.device} in ${e.namespace}`;
+  }
+}
+
+/**
+ * Undoes every entry of the ledger, newest first; each step looks before it acts, so running it
+ * twice does nothing the second time. The entries that failed stay in the ledger.
+ */
+export async function rollBackFaultLedger(tb: LedgerTestbed): Promise<{ done: string[]; failed: string[] }> {
+  const done: string[] = [];
+  const failed: string[] = [];
+  const left: LedgerEntry[] = [];
+  for (const e of [...readFaultLedger(tb.runDir)].reverse()) {
+    try {
+      done.push(await undo(tb, e));
+    } catch (err) {
+      failed.push(`${describeLedgerEntry(e)}: ${err instanceof Error ? err.message : String(err)}`);
+      left.unshift(e);
+    }
+  }
+  writeLedger(tb.runDir, left);
+  return { done, failed };
+}
+
+async function undo(tb: LedgerTestbed, e: LedgerEntry): Promise<string> {
+  switch (e.kind) {
+    case "thaw-node":
+      if (tb.nodeProcessState(e.index) !== "stopped") return `${e.node} was not stopped`;
+      tb.signalNode(e.index, "SIGCONT");
+      return `SIGCONT ${e.node}`;
+    case "restart-node":
+      if (tb.nodeProcessState(e.index) !== "gone") return `${e.node} is running`;
+      await tb.restartNode(e.index);
+      return `restarted ${e.node}`;
+    case "restart-redis":
+      if (tb.redisProcessState() === "stopped") tb.signalRedis("SIGCONT");
+      if (tb.redisProcessState() !== "gone") return "redis is running";
+      await tb.restartRedis();
+      return "restarted redis (empty)";
+    case "nft-table":
+      if (!faultTables(e.namespace).includes(e.table)) return `table ${e.table} was gone`;
+      removeFaultTable(e.namespace, e.table);
+      return `deleted table ${e.table} in ${e.namespace}`;
+    case "qdisc":
+      if (!faultQdiscs(e.namespace).some((q) => q.device === e.device))
+        return `no qdisc of ours on ${e.device}`;
+      removeRootQdisc(e.namespace, e.device);
+      return `deleted the qdisc of ${e.device} in ${e.namespace}`;
+  }
+}
