@@ -39,11 +39,6 @@ export class Pacer {
 
   constructor(private readonly now: () => number = () => performance.now()) {}
 
-  /** The tick the next call will carry (for a publisher to anchor its RTP timestamps). */
-  get tick(): number {
-    return this.done;
-  }
-
   /** Adds a handler; returns its removal. The clock runs while any handler is registered. */
   add(handler: TickHandler): () => void {
     this.handlers.add(handler);

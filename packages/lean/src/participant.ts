@@ -227,12 +227,14 @@ export class LeanParticipant {
 
   private startSending(sender: RTCRtpSender, loop: OpusLoop): void {
     const pacer = this.options.pacer ?? processPacer;
-    const first = pacer.tick;
+    // anchored on the first tick this handler sees: the pacer restarts its count when it idles
+    let first: number | undefined;
     // random bases, as RFC 3550 asks; werift adds its own offsets on top
     let sequenceNumber = Math.floor(Math.random() * 0x1_0000);
     const timestampBase = Math.floor(Math.random() * 0x1_0000_0000);
     const { packets } = loop;
     this.stopPacing = pacer.add((tick) => {
+      first ??= tick;
       const n = tick - first;
       const payload = packets[n % packets.length];
       if (payload === undefined) return;
