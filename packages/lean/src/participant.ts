@@ -65,6 +65,8 @@ export class LeanParticipant {
   private sentAtLastSample = { packets: 0, bytes: 0 };
   private lastSampleMs: number;
   private left = false;
+  /** Addresses of the ICE candidates this participant offered, for checking what it exposes. */
+  readonly offeredAddresses = new Set<string>();
   /** Packets received on a payload type other than Opus (RTX, RED): not counted as media. */
   otherPackets = 0;
   sid = "";
@@ -161,7 +163,11 @@ export class LeanParticipant {
       headerExtensions: { audio: [useSdesMid()] },
     });
     pc.onIceCandidate.subscribe((candidate) => {
-      if (candidate !== undefined) this.signal?.sendTrickle(target, candidate.toJSON());
+      if (candidate === undefined) return;
+      // candidate:<foundation> <component> <transport> <priority> <address> <port> typ <type>
+      const address = candidate.candidate.split(" ")[4];
+      if (address !== undefined) this.offeredAddresses.add(address);
+      this.signal?.sendTrickle(target, candidate.toJSON());
     });
     return pc;
   }

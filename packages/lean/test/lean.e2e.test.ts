@@ -99,6 +99,8 @@ describe("lean participants on a real livekit-server", () => {
     expect(events.filter((e) => e.event.type === "join-failed" || e.event.type === "disconnected")).toEqual(
       [],
     );
+    // host candidates only on the address that reaches the server, never eth0 or a veth
+    for (const p of [publisher, ...subscribers]) expect([...p.offeredAddresses]).toEqual([hostAddress]);
 
     // the server sees the publisher's track and four subscriptions
     const listed = await bed.roomService().listParticipants(room);
