@@ -60,11 +60,14 @@ export class LeanParticipant {
   private subscriberChain: Promise<void> = Promise.resolve();
   private readonly published = new Map<string, () => void>();
   private readonly streams = new Map<number, InboundStream>();
+  private readonly tapped = new WeakSet<MediaStreamTrack>();
   private stopPacing: (() => void) | undefined;
   private sent = { packets: 0, bytes: 0 };
   private sentAtLastSample = { packets: 0, bytes: 0 };
   private lastSampleMs: number;
   private left = false;
+  /** The server or the network ended the session. */
+  private gone = false;
   /** Addresses of the ICE candidates this participant offered, for checking what it exposes. */
   readonly offeredAddresses = new Set<string>();
   /** Packets received on a payload type other than Opus (RTX, RED): not counted as media. */
@@ -114,10 +117,14 @@ export class LeanParticipant {
         offer: (sdp) => {
           this.subscriberChain = this.subscriberChain
             .then(() => this.answerOffer(sdp))
-            .catch(() => undefined);
+            .catch((err: unknown) => {
+              this.broken("subscriber offer", err);
+            });
         },
         answer: (sdp) => {
-          void this.applyAnswer(sdp);
+          this.applyAnswer(sdp).catch((err: unknown) => {
+            this.broken("publisher answer", err);
+          });
         },
         trickle: (target, candidate) => {
           void this.addRemoteCandidate(target, candidate);
@@ -126,7 +133,7 @@ export class LeanParticipant {
           this.published.get(cid)?.();
         },
         closed: (reason) => {
-          if (!this.left) this.emit({ type: "disconnected", reason });
+          this.ended(reason);
         },
       },
       timeoutMs,
@@ -259,7 +266,10 @@ export class LeanParticipant {
 
   private onTrack(track: MediaStreamTrack): void {
     const afterJoinStartS = (Date.now() - this.joinStartMs) / 1000;
-    if (track.kind !== "audio") return;
+    // werift fires onTrack again, with the same track, at every server re-offer that still sends
+    // on the transceiver: tapping it twice counted every packet twice
+    if (track.kind !== "audio" || this.tapped.has(track)) return;
+    this.tapped.add(track);
     this.emit({ type: "track-subscribed", kind: "audio", afterJoinStartS });
     track.onReceiveRtp.subscribe((rtp) => {
       const { header } = rtp;
@@ -325,6 +335,20 @@ export class LeanParticipant {
     this.stopPacing?.();
     await this.signal?.leave();
     await Promise.allSettled([this.subscriber.pc.close(), this.publisher?.pc.close()]);
+  }
+
+  /** A negotiation step failed: the session cannot carry media as asked, so it ends. */
+  private broken(step: string, err: unknown): void {
+    this.ended(`${step} failed: ${err instanceof Error ? err.message : String(err)}`);
+    void this.signal?.leave();
+  }
+
+  /** The session ended without our leave: say so once and stop sending; `leave()` still cleans up. */
+  private ended(reason: string): void {
+    if (this.left || this.gone) return;
+    this.gone = true;
+    this.stopPacing?.();
+    this.emit({ type: "disconnected", reason });
   }
 
   private emit(event: ParticipantEvent): void {

@@ -79,6 +79,7 @@ export class SignalConnection {
   private leaving = false;
   /** Messages that arrived between the upgrade and the JoinResponse, held until `start`. */
   private early: SignalResponse[] = [];
+  private lastMessageMs = Date.now();
 
   private constructor(
     private readonly ws: WebSocket,
@@ -86,6 +87,7 @@ export class SignalConnection {
     private readonly handlers: SignalHandlers,
   ) {
     ws.on("message", (data: Buffer) => {
+      this.lastMessageMs = Date.now();
       this.dispatch(SignalResponse.fromBinary(data));
     });
     ws.on("close", (code, reason) => {
@@ -98,6 +100,12 @@ export class SignalConnection {
     });
     if (join.pingInterval > 0) {
       this.pingTimer = setInterval(() => {
+        // a server that answered nothing, not even pongResp, for pingTimeout is gone: end the
+        // socket as a client SDK would, so the close handler reports it
+        if (join.pingTimeout > 0 && Date.now() - this.lastMessageMs > join.pingTimeout * 1000) {
+          this.ws.terminate();
+          return;
+        }
         // pingReq, not the deprecated int64 ping; the server answers pongResp
         this.send(request("pingReq", new Ping({ timestamp: BigInt(Date.now()) })));
       }, join.pingInterval * 1000);

@@ -171,4 +171,34 @@ describe("lean participants on a real livekit-server", () => {
       await dispose();
     }
   });
+
+  it("says disconnected, once, when the server removes it, and stops sending", async () => {
+    const bed = tb;
+    if (bed === undefined) throw new Error("no testbed");
+    const room = "lean-removed";
+    const events: ParticipantEvent[] = [];
+    const p = await LeanParticipant.join({
+      url: bed.url,
+      token: await token(bed, room, "pub", true),
+      room,
+      identity: "pub",
+      role: "publisher",
+      audio: loop,
+      subscribe: false,
+      hostAddress,
+      onEvent: (event) => events.push(event),
+    });
+    participants.push(p);
+    await bed.roomService().removeParticipant(room, "pub");
+    // the server sends leave at once; 10 s leaves room for a busy machine
+    await waitFor(async () => Promise.resolve(events.some((e) => e.type === "disconnected")), {
+      timeoutMs: 10_000,
+      debugName: () => `a disconnected event (events: ${events.map((e) => e.type).join(",")})`,
+    });
+    const sent = p.outboundTotals.packets;
+    await delay(200);
+    expect(p.outboundTotals.packets, "packets sent after the server removed the participant").toBe(sent);
+    expect(events.filter((e) => e.type === "disconnected")).toHaveLength(1);
+    await p.leave();
+  });
 });
