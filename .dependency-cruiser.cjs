@@ -20,6 +20,7 @@ module.exports = {
   forbidden: [
     arrows("schema", [], "schema is the bottom of the stack: the catalog and schemas every other package derives from; it imports nothing of ours, or a catalog change would drag in runtime code"),
     arrows("stats", ["schema"], "stats is pure arithmetic over samples (no clock, no I/O); it may read schema's shapes and nothing else of ours"),
+    arrows("lean", ["schema", "stats"], "lean is an engine of pre-encoded participants (werift, LiveKit signalling over ws); it emits schema's sample and event shapes and may use stats, nothing else of ours, so load can import it behind its Engine interface without a cycle"),
     arrows("testbed", ["schema"], "testbed starts a local LiveKit deployment; it knows schema's shapes and nothing about load, chaos or the CLI, so any tool can use it"),
     arrows("gate", ["stats", "schema"], "gate turns statistics into verdicts; it reads stats and schema only, so a verdict never depends on how load was generated"),
     arrows("exporter", ["schema", "stats"], "exporter registers the catalog's metrics with prom-client; it reads schema and stats only"),

@@ -1,0 +1,80 @@
+import { describe, expect, it } from "vitest";
+import { InboundStream } from "./inbound.js";
+
+/** Feeds packets 20 ms apart with timestamps 960 apart (Opus at 48 kHz), skipping `drop`. */
+function feed(
+  stream: InboundStream,
+  firstSeq: number,
+  count: number,
+  drop: ReadonlySet<number> = new Set(),
+): void {
+  for (let i = 0; i < count; i++) {
+    if (drop.has(i)) continue;
+    stream.onPacket((firstSeq + i) % 65536, (1000 + i * 960) >>> 0, 80, i * 20);
+  }
+}
+
+describe("InboundStream", () => {
+  it("counts a clean stream with no loss and no jitter", () => {
+    const s = new InboundStream("a", "audio", 48000);
+    feed(s, 100, 50);
+    expect(s.totals()).toEqual({
+      received: 50,
+      expected: 50,
+      lost: 0,
+      bytes: 4000,
+      jitterS: 0,
+      firstPacketMs: 0,
+    });
+  });
+
+  it("counts sequence gaps as lost, across a sequence wrap", () => {
+    const s = new InboundStream("a", "audio", 48000);
+    feed(s, 65530, 20, new Set([3, 8, 9]));
+    const t = s.totals();
+    expect(t).toMatchObject({ received: 17, expected: 20, lost: 3 });
+  });
+
+  it("lets a late packet fill its gap, and a duplicate makes lost negative", () => {
+    const s = new InboundStream("a", "audio", 48000);
+    s.onPacket(1, 0, 10, 0);
+    s.onPacket(3, 1920, 10, 40);
+    expect(s.totals().lost).toBe(1);
+    s.onPacket(2, 960, 10, 45); // late original (or its unwrapped retransmission)
+    expect(s.totals()).toMatchObject({ received: 3, expected: 3, lost: 0 });
+    s.onPacket(3, 1920, 10, 50);
+    expect(s.totals().lost).toBe(-1);
+  });
+
+  it("computes RFC 3550 jitter: one packet 16 ms late moves J by D/16 twice", () => {
+    const s = new InboundStream("a", "audio", 48000);
+    s.onPacket(0, 0, 10, 0);
+    s.onPacket(1, 960, 10, 36); // 16 ms late: D = 768 RTP units
+    // J1 = 768/16 = 48; the next packet is on time again: D = 768, J2 = 48 + (768-48)/16 = 93
+    s.onPacket(2, 1920, 10, 40);
+    expect(s.totals().jitterS).toBeCloseTo(93 / 48000, 9);
+  });
+
+  it("handles RTP timestamp wrap without a jitter spike", () => {
+    const s = new InboundStream("a", "audio", 48000);
+    s.onPacket(0, 0xffff_ffff - 959, 10, 0);
+    s.onPacket(1, 0, 10, 20);
+    s.onPacket(2, 960, 10, 40);
+    expect(s.totals().jitterS).toBeCloseTo(0, 9);
+  });
+
+  it("windows: counts since the previous window; loss never negative; duplicates do not hide later loss", () => {
+    const s = new InboundStream("k", "audio", 48000);
+    expect(s.window()).toMatchObject({ received: 0, expected: 0, lost: 0, jitterS: undefined });
+    s.onPacket(10, 0, 50, 0);
+    s.onPacket(11, 960, 50, 20);
+    s.onPacket(11, 960, 50, 21); // duplicate
+    const w1 = s.window();
+    expect(w1).toMatchObject({ key: "k", kind: "audio", received: 3, lost: 0, expected: 3, bytes: 150 });
+    s.onPacket(13, 2880, 50, 60); // 12 missing
+    // raw totals went from lost -1 (the duplicate) to 0: the window shows the one real loss, not
+    // a clamped 0 hidden by the earlier duplicate
+    expect(s.window()).toMatchObject({ received: 1, lost: 1, expected: 2 });
+    expect(s.totals().lost).toBe(0);
+  });
+});

@@ -1,0 +1,114 @@
+import type { InboundTrackSample, Kind } from "@livekit-swarm/schema";
+
+/** Cumulative counters of one received stream since its first packet. */
+export interface InboundTotals {
+  readonly received: number;
+  readonly expected: number;
+  /** expected - received; negative while duplicates outnumber gaps (RFC 3550 A.3). */
+  readonly lost: number;
+  readonly bytes: number;
+  /** RFC 3550 interarrival jitter, seconds; undefined before two packets. */
+  readonly jitterS: number | undefined;
+  /** Arrival time of the first packet, ms on the caller's clock. */
+  readonly firstPacketMs: number | undefined;
+}
+
+const SEQ_MOD = 0x1_0000;
+/** A forward jump larger than this is a late or reordered packet, not new sequence space. */
+const MAX_FORWARD = 0x8000;
+
+/**
+ * What one subscribed RTP stream looked like, without decoding it. Loss counts original packets
+ * from sequence gaps: retransmissions arrive on their own RTX payload type and are not fed here,
+ * and a late original that fills a gap counts as received (RFC 3550 A.1, A.3). Jitter is RFC
+ * 3550's interarrival jitter (A.8), from the RTP timestamps and the arrival clock. No clock of
+ * its own: arrival times are passed in, so every figure is testable by hand.
+ */
+export class InboundStream {
+  private baseSeq = 0;
+  private maxSeq = 0;
+  private cycles = 0;
+  private started = false;
+  private received = 0;
+  private bytes = 0;
+  private jitter = 0;
+  private lastTransit: number | undefined;
+  private firstPacketMs: number | undefined;
+  private previous: InboundTotals | undefined;
+
+  constructor(
+    readonly key: string,
+    readonly kind: Kind,
+    readonly clockRate: number,
+  ) {}
+
+  /** One RTP packet: its sequence number, RTP timestamp, payload size and arrival time (ms). */
+  onPacket(sequenceNumber: number, rtpTimestamp: number, payloadBytes: number, arrivalMs: number): void {
+    if (!this.started) {
+      this.started = true;
+      this.baseSeq = sequenceNumber;
+      this.maxSeq = sequenceNumber;
+      this.firstPacketMs = arrivalMs;
+    } else {
+      const forward = (sequenceNumber - this.maxSeq + SEQ_MOD) % SEQ_MOD;
+      if (forward !== 0 && forward < MAX_FORWARD) {
+        if (sequenceNumber < this.maxSeq) this.cycles += SEQ_MOD;
+        this.maxSeq = sequenceNumber;
+      }
+    }
+    this.received++;
+    this.bytes += payloadBytes;
+    // transit in RTP units; 32-bit timestamps wrap, so the difference is taken modulo 2^32
+    const arrival = (arrivalMs * this.clockRate) / 1000;
+    const transit = arrival - rtpTimestamp;
+    if (this.lastTransit !== undefined) {
+      let d = Math.abs(transit - this.lastTransit);
+      if (d > 0x8000_0000) d = 0x1_0000_0000 - d;
+      this.jitter += (d - this.jitter) / 16;
+    }
+    this.lastTransit = transit;
+  }
+
+  totals(): InboundTotals {
+    const expected = this.started ? this.cycles + this.maxSeq - this.baseSeq + 1 : 0;
+    return {
+      received: this.received,
+      expected,
+      lost: expected - this.received,
+      bytes: this.bytes,
+      jitterS: this.received >= 2 ? this.jitter / this.clockRate : undefined,
+      firstPacketMs: this.firstPacketMs,
+    };
+  }
+
+  /**
+   * The stream's counts since the previous call, in the engine-wide sample shape. Loss in a window
+   * is max(0, Δlost) while the next window diffs the raw totals, as stats/delta.ts does, so
+   * duplicates in one window never hide loss in a later one.
+   */
+  window(): InboundTrackSample {
+    const now = this.totals();
+    const before = this.previous;
+    this.previous = now;
+    const received = now.received - (before?.received ?? 0);
+    const lost = Math.max(0, now.lost - (before?.lost ?? 0));
+    return {
+      key: this.key,
+      kind: this.kind,
+      expected: received + lost,
+      lost,
+      received,
+      bytes: now.bytes - (before?.bytes ?? 0),
+      jitterS: now.jitterS,
+      nack: 0,
+      pli: 0,
+      fir: 0,
+      framesDecoded: 0,
+      framesDropped: 0,
+      freezes: 0,
+      freezeS: 0,
+      concealedSamples: 0,
+      totalSamples: 0,
+    };
+  }
+}

@@ -1,0 +1,8 @@
+export { LeanError, type LeanErrorReason } from "./errors.js";
+export { InboundStream, type InboundTotals } from "./inbound.js";
+export { MediaError, SAMPLES_PER_PACKET, defaultCacheDir, opusLoop, type OpusLoop } from "./media.js";
+export { restrictHostCandidates, sourceAddressFor } from "./network.js";
+export { OggError, oggPackets, opusAudioPackets, opusPacketSamples } from "./ogg.js";
+export { PACKET_MS, Pacer, processPacer, ticksDue, type TickHandler } from "./pacer.js";
+export { LeanParticipant, withMsid, type LeanParticipantOptions } from "./participant.js";
+export { joinUrl } from "./signal.js";

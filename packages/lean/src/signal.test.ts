@@ -1,0 +1,44 @@
+import { describe, expect, it } from "vitest";
+import { withMsid } from "./participant.js";
+import { joinUrl } from "./signal.js";
+
+describe("joinUrl", () => {
+  it("joins on /rtc with protocol 16, the token as access_token and auto_subscribe as asked", () => {
+    const url = new URL(joinUrl("ws://127.0.0.1:7880", "tok.en", true));
+    expect(url.protocol).toBe("ws:");
+    expect(url.pathname).toBe("/rtc");
+    expect(Object.fromEntries(url.searchParams)).toEqual({
+      access_token: "tok.en",
+      auto_subscribe: "1",
+      sdk: "js",
+      version: "2.9.0",
+      protocol: "16",
+      adaptive_stream: "0",
+    });
+    expect(new URL(joinUrl("ws://h:1", "t", false)).searchParams.get("auto_subscribe")).toBe("0");
+  });
+
+  it("maps http(s) to ws(s) and keeps a path prefix", () => {
+    expect(joinUrl("https://lk.example.com/base/", "t", true)).toMatch(
+      /^wss:\/\/lk\.example\.com\/base\/rtc\?/,
+    );
+    expect(joinUrl("http://h:7880", "t", true)).toMatch(/^ws:\/\/h:7880\/rtc\?/);
+  });
+});
+
+describe("withMsid", () => {
+  const sdp = ["v=0", "m=audio 9 UDP/TLS/RTP/SAVPF 111", "a=mid:0", "a=sendonly", ""].join("\r\n");
+
+  it("names the track after the mid line when werift wrote no msid", () => {
+    expect(withMsid(sdp, "alice", "lean-mic")).toBe(
+      ["v=0", "m=audio 9 UDP/TLS/RTP/SAVPF 111", "a=mid:0", "a=msid:alice lean-mic", "a=sendonly", ""].join(
+        "\r\n",
+      ),
+    );
+  });
+
+  it("leaves an SDP that already has an msid alone", () => {
+    const with_ = sdp.replace("a=sendonly", "a=msid:s t\r\na=sendonly");
+    expect(withMsid(with_, "alice", "lean-mic")).toBe(with_);
+  });
+});

@@ -1,0 +1,204 @@
+import type { ParticipantEvent, WindowSample } from "@livekit-swarm/schema";
+import { fromRtcNodeStats } from "@livekit-swarm/stats";
+import { leftovers, waitFor } from "@livekit-swarm/test-kit";
+import { Testbed } from "@livekit-swarm/testbed";
+import { AccessToken } from "livekit-server-sdk";
+import { setTimeout as delay } from "node:timers/promises";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { LeanParticipant, opusLoop, sourceAddressFor, type OpusLoop } from "../src/index.js";
+
+const unique = (tag: string): string => `e2e-lean-${tag}-${process.pid}-${Date.now().toString(36)}`;
+
+async function token(tb: Testbed, room: string, identity: string, publish: boolean): Promise<string> {
+  const at = new AccessToken(tb.apiKey, tb.apiSecret, { identity, ttl: "10m" });
+  at.addGrant({ roomJoin: true, room, canPublish: publish, canSubscribe: true });
+  return at.toJwt();
+}
+
+describe("lean participants on a real livekit-server", () => {
+  let tb: Testbed | undefined;
+  let loop: OpusLoop;
+  let hostAddress: string;
+  const participants: LeanParticipant[] = [];
+
+  beforeAll(async () => {
+    loop = await opusLoop();
+    tb = await Testbed.start({ name: unique("one") });
+    hostAddress = await sourceAddressFor(new URL(tb.url).hostname);
+  });
+  afterAll(async () => {
+    await Promise.allSettled(participants.map((p) => p.leave()));
+    await tb?.stop();
+    if (tb !== undefined) expect(leftovers(tb.runDir)).toEqual([]);
+  });
+
+  it("a lean publisher is received by four lean subscribers with no loss, 50 packets per second of media", async () => {
+    const bed = tb;
+    if (bed === undefined) throw new Error("no testbed");
+    const room = "lean-room";
+    const events: { who: string; event: ParticipantEvent }[] = [];
+    const join = async (identity: string, publish: boolean): Promise<LeanParticipant> => {
+      const p = await LeanParticipant.join({
+        url: bed.url,
+        token: await token(bed, room, identity, publish),
+        room,
+        identity,
+        role: publish ? "publisher" : "subscriber",
+        audio: publish ? loop : undefined,
+        subscribe: !publish,
+        hostAddress,
+        onEvent: (event) => events.push({ who: identity, event }),
+      });
+      participants.push(p);
+      return p;
+    };
+    const publisher = await join("pub", true);
+    const subscribers: LeanParticipant[] = [];
+    for (let i = 0; i < 4; i++) subscribers.push(await join(`sub${i}`, false));
+
+    // the server subscribes each subscriber after it joins; 10 s is far beyond the ~100 ms it takes
+    // on loopback, and leaves room for a machine shared with other test runs
+    await waitFor(async () => Promise.resolve(subscribers.every((s) => s.inboundTotals().size === 1)), {
+      timeoutMs: 10_000,
+      debugName: () =>
+        `every subscriber receiving (${subscribers.map((s) => s.inboundTotals().size).join(",")})`,
+    });
+    const baseline = subscribers.map((s) => s.sample(0));
+    publisher.sample(0);
+    const startedMs = Date.now();
+    await delay(10_000);
+    const windows: WindowSample[] = subscribers.map((s) => s.sample(0));
+    const elapsedS = (Date.now() - startedMs) / 1000;
+    const sent = publisher.sample(0);
+
+    for (const [i, s] of subscribers.entries()) {
+      const totals = [...s.inboundTotals().values()][0];
+      const w = windows[i]?.inbound[0];
+      const context = JSON.stringify({ totals, window: w, baseline: baseline[i]?.inbound[0], elapsedS });
+      expect(totals, context).toBeDefined();
+      expect(w, context).toBeDefined();
+      if (totals === undefined || w === undefined) continue;
+      expect(totals.lost, `lost packets, ${context}`).toBe(0);
+      expect(w.lost, `window loss, ${context}`).toBe(0);
+      expect(w.expected, context).toBe(w.received);
+      // 50 packets per second of wall clock, loosely: a shared machine delays timers, not packets
+      expect(w.received / elapsedS, `packets/s, ${context}`).toBeGreaterThan(40);
+      expect(w.received / elapsedS, `packets/s, ${context}`).toBeLessThan(60);
+      expect(w.bytes, context).toBeGreaterThan(0);
+      expect(w.jitterS, context).toBeDefined();
+      expect(s.otherPackets, "packets on a payload type other than Opus").toBe(0);
+      expect(windows[i]).toMatchObject({ room, role: "subscriber", participant: `sub${i}`, outbound: [] });
+    }
+    expect(sent.outbound[0]?.packets, JSON.stringify(sent)).toBeGreaterThan(0);
+    for (const who of ["sub0", "sub1", "sub2", "sub3"]) {
+      const mine = events.filter((e) => e.who === who).map((e) => e.event.type);
+      expect(mine, who).toEqual(
+        expect.arrayContaining(["session", "joined", "track-subscribed", "first-packet"]),
+      );
+    }
+    expect(events.filter((e) => e.event.type === "join-failed" || e.event.type === "disconnected")).toEqual(
+      [],
+    );
+    // host candidates only on the address that reaches the server, never eth0 or a veth
+    for (const p of [publisher, ...subscribers]) expect([...p.offeredAddresses]).toEqual([hostAddress]);
+
+    // the server sees the publisher's track and four subscriptions
+    const listed = await bed.roomService().listParticipants(room);
+    expect(listed.map((p) => p.identity).sort()).toEqual(["pub", "sub0", "sub1", "sub2", "sub3"]);
+    expect(listed.find((p) => p.identity === "pub")?.tracks.length).toBe(1);
+
+    await Promise.all(participants.splice(0).map((p) => p.leave()));
+  });
+
+  it("a native @livekit/rtc-node subscriber decodes the lean publisher's Opus with no loss", async () => {
+    const bed = tb;
+    if (bed === undefined) throw new Error("no testbed");
+    const room = "lean-native";
+    const publisher = await LeanParticipant.join({
+      url: bed.url,
+      token: await token(bed, room, "pub", true),
+      room,
+      identity: "pub",
+      role: "publisher",
+      audio: loop,
+      subscribe: false,
+      hostAddress,
+    });
+    participants.push(publisher);
+
+    process.env.NODE_ENV ??= "production"; // rtc-node's logger is quiet only then
+    const { Room, RoomEvent, AudioStream, TrackKind, dispose } = await import("@livekit/rtc-node");
+    const native = new Room();
+    let frames = 0;
+    let samples = 0;
+    let absSum = 0;
+    let reading: Promise<void> | undefined;
+    native.on(RoomEvent.TrackSubscribed, (track) => {
+      if (track.kind !== TrackKind.KIND_AUDIO) return;
+      reading = (async () => {
+        for await (const frame of new AudioStream(track, 48000, 1)) {
+          frames++;
+          for (const v of frame.data) absSum += Math.abs(v);
+          samples += frame.data.length;
+        }
+      })().catch(() => undefined);
+    });
+    try {
+      await native.connect(bed.url, await token(bed, room, "native", false), {
+        autoSubscribe: true,
+        dynacast: false,
+      });
+      // subscription and the first decoded frame take well under a second on loopback; 10 s covers
+      // a machine shared with other runs
+      await waitFor(async () => Promise.resolve(frames > 0), {
+        timeoutMs: 10_000,
+        debugName: "the native subscriber decoding a first frame",
+      });
+      await delay(5000);
+      const stats = await native.getRtcStats();
+      const snapshot = fromRtcNodeStats(stats.publisherStats, stats.subscriberStats, Date.now());
+      const inbound = [...snapshot.inbound.values()].filter((s) => s.kind === "audio");
+      const context = JSON.stringify({ inbound, frames, samples, sent: publisher.outboundTotals });
+      expect(inbound.length, context).toBe(1);
+      expect(inbound[0]?.packetsReceived, context).toBeGreaterThan(200);
+      expect(inbound[0]?.packetsLost, context).toBe(0);
+      // a 440 Hz tone decodes to real audio, not silence or concealment noise
+      expect(samples, context).toBeGreaterThan(48000 * 4);
+      expect(absSum / samples, `mean absolute sample, ${context}`).toBeGreaterThan(500);
+    } finally {
+      await native.disconnect();
+      await reading;
+      await dispose();
+    }
+  });
+
+  it("says disconnected, once, when the server removes it, and stops sending", async () => {
+    const bed = tb;
+    if (bed === undefined) throw new Error("no testbed");
+    const room = "lean-removed";
+    const events: ParticipantEvent[] = [];
+    const p = await LeanParticipant.join({
+      url: bed.url,
+      token: await token(bed, room, "pub", true),
+      room,
+      identity: "pub",
+      role: "publisher",
+      audio: loop,
+      subscribe: false,
+      hostAddress,
+      onEvent: (event) => events.push(event),
+    });
+    participants.push(p);
+    await bed.roomService().removeParticipant(room, "pub");
+    // the server sends leave at once; 10 s leaves room for a busy machine
+    await waitFor(async () => Promise.resolve(events.some((e) => e.type === "disconnected")), {
+      timeoutMs: 10_000,
+      debugName: () => `a disconnected event (events: ${events.map((e) => e.type).join(",")})`,
+    });
+    const sent = p.outboundTotals.packets;
+    await delay(200);
+    expect(p.outboundTotals.packets, "packets sent after the server removed the participant").toBe(sent);
+    expect(events.filter((e) => e.type === "disconnected")).toHaveLength(1);
+    await p.leave();
+  });
+});
