@@ -20,6 +20,10 @@ const COMMANDS: Record<string, Command> = {
     summary: "evaluate thresholds through PromQL (sharded runs, LiveKit server metrics)",
     load: () => import("./commands/gate/index.js"),
   },
+  compare: {
+    summary: "compare two runs figure by figure, saying which differences are within run-to-run noise",
+    load: () => import("./commands/compare/index.js"),
+  },
   testbed: {
     summary: "start, inspect and stop a local LiveKit deployment",
     load: () => import("./commands/testbed/index.js"),

@@ -2,7 +2,9 @@ import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { parse as parseYaml } from "yaml";
 import {
+  applyBaseline,
   evaluateThroughPrometheus,
+  loadBaseline,
   junitXml,
   markdownSummary,
   parseThreshold,
@@ -63,6 +65,12 @@ const SPEC: CommandSpec = {
       short: "o",
       placeholder: "dir",
       description: "write junit.xml and report.md here",
+    },
+    {
+      name: "baseline",
+      type: "string",
+      placeholder: "file|dir",
+      description: 'an earlier run\'s summary.json or folder, for thresholds like "<= baseline + 20%"',
     },
     { name: "json", type: "boolean", description: "print the verdict as JSON" },
   ],
@@ -136,7 +144,11 @@ export async function run(argv: readonly string[]): Promise<number> {
   if (values.thresholds !== undefined) texts.push(...(await thresholdsFrom(values.thresholds as string)));
   if (texts.length === 0)
     throw new UsageError("gate: no thresholds: pass --threshold EXPR or --thresholds FILE");
-  const thresholds: Threshold[] = texts.map((t) => parseThreshold(t, { allowServerMetrics: true }));
+  const baseline = await loadBaseline(values.baseline as string | undefined, undefined, true);
+  const thresholds: Threshold[] = applyBaseline(
+    texts.map((t) => parseThreshold(t, { allowServerMetrics: true })),
+    baseline,
+  );
 
   const verdict = await evaluateThroughPrometheus(thresholds, prometheus, { runId, startMs, endMs });
   if (values.json === true) {

@@ -8,8 +8,10 @@ import { Testbed, down, listTestbeds } from "@livekit-swarm/testbed";
 import { SwarmExporter, type MetricsServer } from "@livekit-swarm/exporter";
 import {
   Measurements,
+  applyBaseline,
   defaultThresholds,
   evaluate,
+  loadBaseline,
   githubAnnotations,
   junitXml,
   markdownSummary,
@@ -150,6 +152,17 @@ export const SPEC: CommandSpec = {
       description: "add the catalog's default thresholds",
     },
     {
+      name: "baseline",
+      type: "string",
+      placeholder: "file|dir",
+      description: 'an earlier run\'s summary.json or folder, for thresholds like "<= baseline + 20%"',
+    },
+    {
+      name: "force-compare",
+      type: "boolean",
+      description: "compare with a --baseline of a different workload (rooms, roles, media)",
+    },
+    {
       name: "metrics-port",
       type: "integer",
       description: "serve Prometheus /metrics on this port during the run (0: pick one)",
@@ -200,6 +213,7 @@ export const SPEC: CommandSpec = {
     "LIVEKIT_URL=ws://127.0.0.1:7880 LIVEKIT_API_KEY=k LIVEKIT_API_SECRET=s swarm --rooms 10 --no-simulcast",
     "swarm --rooms 3 --json > summary.json",
     'swarm --rooms 20 --gate default --threshold "lkswarm_join_duration_seconds p99 < 2s"   # exit 99 on a breach',
+    'swarm --rooms 20 -o out/v2 --baseline out/v1 --threshold "lkswarm_join_duration_seconds p95 <= baseline + 20%"',
   ],
 };
 
@@ -331,7 +345,12 @@ export async function run(argv: readonly string[]): Promise<number> {
 export async function execute(values: OptionValues, profile: RunProfile): Promise<number> {
   const runId = `${new Date().toISOString().replace(/[-:]/g, "").replace("T", "-").slice(0, 15)}-${randomBytes(2).toString("hex")}`;
   const scenario = await resolveScenario(values, runId);
-  const thresholds = resolveThresholds(scenario, values);
+  const baseline = await loadBaseline(
+    values.baseline as string | undefined,
+    scenario,
+    values["force-compare"] === true,
+  );
+  const thresholds = applyBaseline(resolveThresholds(scenario, values), baseline);
   const plan = planRun(shapeOf(scenario));
   if (plan.participants.length === 0) {
     throw new UsageError(
