@@ -55,7 +55,8 @@ export class BaselineError extends Error {
 /**
  * Per-participant and per-track values of every in-process histogram metric, overall and per kind.
  * Windows are left out: a track's consecutive windows are not independent observations, so the
- * noise test of a threshold over windows uses the per-track values instead.
+ * noise test of a threshold over windows uses the per-participant values instead (metrics without
+ * a track, like round-trip time, have no per-track grouping).
  */
 export function sampleSets(measurements: Measurements): SampleSet[] {
   const out: SampleSet[] = [];
@@ -79,9 +80,9 @@ export function sampleSets(measurements: Measurements): SampleSet[] {
   return out;
 }
 
-/** The population the noise test of a threshold compares: windows become tracks (see sampleSets). */
+/** The population the noise test of a threshold compares: windows become participants (see sampleSets). */
 export function noisePopulation(population: Population | undefined): Population | undefined {
-  return population === "windows" ? "tracks" : population;
+  return population === "windows" ? "participants" : population;
 }
 
 function sameWhere(a: Readonly<Record<string, string>>, b: Readonly<Record<string, string>>): boolean {
