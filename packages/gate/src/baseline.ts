@@ -280,7 +280,10 @@ export function compareRuns(a: RunRecord, b: RunRecord): ComparisonRow[] {
       (f) => f.metric === fb.metric && f.population === fb.population && f.kind === fb.kind,
     );
     if (fa === undefined) continue;
-    const where: Record<string, string> = fb.kind !== undefined ? { kind: fb.kind } : {};
+    // a figure's kind is a filter only where the metric has the label (first frame is video-only)
+    const kindLabel = (metricByName(fb.metric)?.labels as readonly string[] | undefined)?.includes("kind");
+    const where: Record<string, string> =
+      fb.kind !== undefined && kindLabel === true ? { kind: fb.kind } : {};
     const pop = noisePopulation(fb.population);
     const sa = findSamples(a.samples, fb.metric, pop, where);
     const sb = findSamples(b.samples, fb.metric, pop, where);
