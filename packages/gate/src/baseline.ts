@@ -281,7 +281,7 @@ export function compareRuns(a: RunRecord, b: RunRecord): ComparisonRow[] {
     );
     if (fa === undefined) continue;
     // a figure's kind is a filter only where the metric has the label (first frame is video-only)
-    const kindLabel = (metricByName(fb.metric)?.labels as readonly string[] | undefined)?.includes("kind");
+    const kindLabel = metricByName(fb.metric)?.labels.includes("kind");
     const where: Record<string, string> =
       fb.kind !== undefined && kindLabel === true ? { kind: fb.kind } : {};
     const pop = noisePopulation(fb.population);
