@@ -1,6 +1,7 @@
 import { Command } from "@commander-js/extra-typings";
 import { canaryCommand } from "./commands/canary/command.js";
 import { chaosCommand } from "./commands/chaos/command.js";
+import { compareCommand } from "./commands/compare/command.js";
 import { gateCommand } from "./commands/gate/command.js";
 import { runCommand } from "./commands/run/command.js";
 import { testbedCommand } from "./commands/testbed/command.js";
@@ -25,6 +26,7 @@ export function program(exit: (code: number) => void): Command {
     .addCommand(runCommand(exit))
     .addCommand(canaryCommand(exit))
     .addCommand(gateCommand(exit))
+    .addCommand(compareCommand(exit))
     .addCommand(testbedCommand(exit))
     .addCommand(chaosCommand(exit));
   return configure(root, EXAMPLES);

@@ -11,3 +11,22 @@ export { queryInstant, prometheusUrl, PrometheusError } from "./prometheus.js";
 export type { InstantQueryOptions } from "./prometheus.js";
 export type { PromQuery, RunWindow } from "./promql.js";
 export { AbortWatch } from "./abort-watch.js";
+export {
+  applyBaseline,
+  assertComparable,
+  baselineValue,
+  BaselineError,
+  compareRuns,
+  comparisonTable,
+  loadBaseline,
+  loadRunRecord,
+  parseRunRecord,
+  sampleSets,
+  workloadDifferences,
+} from "./baseline.js";
+export type { ComparisonRow, RecordedFigure, RunRecord, SampleSet } from "./baseline.js";
+export { mannWhitney, NOISE_ALPHA } from "./noise.js";
+export type { NoiseTest } from "./noise.js";
+export type { BaselineComparison } from "./verdict.js";
+export type { RelativeLimit, ResolvedBaseline } from "./threshold.js";
+export { relativeLimit } from "./threshold.js";

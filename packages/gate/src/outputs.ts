@@ -1,4 +1,19 @@
+import { noiseText } from "./baseline.js";
 import type { ThresholdResult, Verdict } from "./verdict.js";
+
+function figure(v: number | undefined, signed = false): string {
+  if (v === undefined) return "-";
+  return `${signed && v > 0 ? "+" : ""}${Number.isInteger(v) ? String(v) : v.toPrecision(4)}`;
+}
+
+/** "baseline 0.41, observed 0.52, delta +0.11 (+26.8%), within noise (p=0.300, n=20/20)" */
+function againstBaseline(r: ThresholdResult): string | undefined {
+  const b = r.baseline;
+  if (b === undefined) return undefined;
+  const pct =
+    b.deltaRatio !== undefined ? ` (${b.deltaRatio > 0 ? "+" : ""}${(b.deltaRatio * 100).toFixed(1)}%)` : "";
+  return `baseline ${figure(b.value)}, observed ${figure(r.observed)}, delta ${figure(b.delta, true)}${pct}, ${noiseText(b.noise)}`;
+}
 
 function xml(text: string): string {
   return text.replace(
@@ -9,12 +24,16 @@ function xml(text: string): string {
 
 /**
  * JUnit XML, one test case per threshold: CI systems show a breached threshold as a failed test
- * whose message carries the observed value, the limit and the population.
+ * whose message carries the observed value, the limit and the population. A relative threshold's
+ * case name also states the baseline value, the observed value and the delta, so a CI test list
+ * answers "worse than the last release?" without opening the case.
  */
 export function junitXml(verdict: Verdict, suiteName: string, timeSeconds: number): string {
   const failures = verdict.results.filter((r) => r.status === "fail" || r.status === "no-data").length;
   const cases = verdict.results.map((r) => {
-    const open = `    <testcase classname="${xml(suiteName)}.${xml(r.metric)}" name="${xml(r.threshold)}" time="0">`;
+    const vs = againstBaseline(r);
+    const name = vs === undefined ? r.threshold : `${r.threshold} [${vs}]`;
+    const open = `    <testcase classname="${xml(suiteName)}.${xml(r.metric)}" name="${xml(name)}" time="0">`;
     if (r.status === "fail" || r.status === "no-data") {
       return `${open}\n      <failure message="${xml(r.message)}" type="${r.status === "no-data" ? "NoData" : "ThresholdBreached"}">${xml(r.message)}</failure>\n    </testcase>`;
     }
@@ -36,17 +55,38 @@ const ICON: Record<ThresholdResult["status"], string> = {
   "no-data": "❌ no data",
 };
 
-/** A markdown table of the verdict, for $GITHUB_STEP_SUMMARY and report.md. */
+/**
+ * A markdown table of the verdict, for $GITHUB_STEP_SUMMARY and report.md. With relative
+ * thresholds, the baseline value sits beside the observed one, with the delta and the noise test.
+ */
 export function markdownSummary(verdict: Verdict, title: string): string {
-  const rows = verdict.results.map(
-    (r) =>
-      `| ${ICON[r.status]} | \`${r.threshold.replace(/\|/g, "\\|")}\` | ${r.observed === undefined ? "-" : r.observed.toPrecision(4)} | ${r.n} ${r.population} |`,
-  );
+  const withBaseline = verdict.results.some((r) => r.baseline !== undefined);
+  const rows = verdict.results.map((r) => {
+    const cells = [
+      ICON[r.status],
+      `\`${r.threshold.replace(/\|/g, "\\|")}\``,
+      ...(withBaseline ? [r.baseline === undefined ? "" : figure(r.baseline.value)] : []),
+      r.observed === undefined ? "-" : r.observed.toPrecision(4),
+      ...(withBaseline
+        ? r.baseline === undefined
+          ? ["", ""]
+          : [
+              `${figure(r.baseline.delta, true)}${r.baseline.deltaRatio !== undefined ? ` (${r.baseline.deltaRatio > 0 ? "+" : ""}${(r.baseline.deltaRatio * 100).toFixed(1)}%)` : ""}`,
+              noiseText(r.baseline.noise),
+            ]
+        : []),
+      `${r.n} ${r.population}`,
+    ];
+    return `| ${cells.join(" | ")} |`;
+  });
+  const header = withBaseline
+    ? ["result", "threshold", "baseline", "observed", "delta", "noise", "over"]
+    : ["result", "threshold", "observed", "over"];
   return [
     `### ${title}: ${verdict.passed ? "passed" : "FAILED"}`,
     "",
-    "| result | threshold | observed | over |",
-    "| --- | --- | --- | --- |",
+    `| ${header.join(" | ")} |`,
+    `| ${header.map(() => "---").join(" | ")} |`,
     ...rows,
     "",
   ].join("\n");

@@ -36,6 +36,33 @@ export interface Threshold {
   readonly warmupMs: number | undefined;
   /** Abort the run once the threshold has been breached for this long (fail severity only). */
   readonly abortAfterMs: number | undefined;
+  /** `baseline + 20%`, `baseline + 0.5pt`, `baseline * 1.2`: the limit comes from a baseline run. */
+  readonly relative?: RelativeLimit;
+  /** Status of a breach within run-to-run noise (relative thresholds): warn unless noise=fail. */
+  readonly noiseSeverity?: Severity;
+  /** Set by `applyBaseline`: the baseline's value of this threshold, and `value` is then the limit. */
+  readonly baseline?: ResolvedBaseline;
+}
+
+/** How a relative threshold's limit follows from the baseline value b. */
+export interface RelativeLimit {
+  readonly op: "+" | "-" | "*";
+  /** percent: b·(1 ± amount/100); points: b ± amount (in the metric's unit); factor: b·amount; absolute: b ± amount. */
+  readonly unit: "percent" | "points" | "factor" | "absolute";
+  readonly amount: number;
+  /** As written after the operator, e.g. "baseline + 20%". */
+  readonly text: string;
+}
+
+/** The baseline run's side of a relative threshold. */
+export interface ResolvedBaseline {
+  /** The summary it came from (file or run id), for messages. */
+  readonly source: string;
+  /** The threshold's aggregation over the baseline run; undefined when the baseline lacks it. */
+  readonly value: number | undefined;
+  readonly n: number;
+  /** Per-participant or per-track values for the noise test; undefined when the summary has none. */
+  readonly samples: readonly number[] | undefined;
 }
 
 /** A malformed threshold: the message quotes the text and says what to write instead. */
@@ -67,7 +94,7 @@ const RATE_UNITS: Readonly<Record<string, number>> = {
 const EXAMPLE = 'e.g. "lkswarm_inbound_loss_ratio{kind=video} p95 over participants < 2%"';
 
 function grammar(): string {
-  return `write METRIC[{label=value,...}] AGGREGATION [over participants|tracks|windows] OP VALUE [severity=warn] [min_samples=N] [warmup=30s] [abort=20s], ${EXAMPLE}`;
+  return `write METRIC[{label=value,...}] AGGREGATION [over participants|tracks|windows] OP VALUE|baseline [+ 20%|+ 0.5pt|* 1.2] [severity=warn] [min_samples=N] [warmup=30s] [abort=20s], ${EXAMPLE}`;
 }
 
 /** Parses one threshold expression; every problem is a ThresholdError naming the text and the fix. */
@@ -113,21 +140,37 @@ export function parseThreshold(text: string, options: { allowServerMetrics?: boo
 
   // the comparison may be written with or without spaces: "< 2%", "<2%", "< 2 s"
   const rest = words.join(" ");
+  const rel =
+    /^(<=|>=|==|!=|<|>)\s*baseline\b\s*(?:([+*-])\s*(\d+(?:\.\d+)?)\s*(%|pt|[A-Za-zµ/]+)?)?(?=\s|$)(\s.*)?$/.exec(
+      rest,
+    );
   const cmp =
-    /^(<=|>=|==|!=|<|>)\s*(\S+?(?:\s+(?:%|[µu]s|ms|s|m|h|[kM]?B\/s|[kM]?bps)(?=\s|$))?)(\s.*)?$/.exec(rest);
-  if (cmp === null)
+    rel !== null
+      ? null
+      : /^(<=|>=|==|!=|<|>)\s*(\S+?(?:\s+(?:%|[µu]s|ms|s|m|h|[kM]?B\/s|[kM]?bps)(?=\s|$))?)(\s.*)?$/.exec(
+          rest,
+        );
+  if (cmp === null && rel === null)
     return fail(`expected a comparison (${OPS.join(" ")}) and a value after "${aggregation}"; ${grammar()}`);
-  const op = cmp[1] as Op;
-  const value = parseValue((cmp[2] ?? "").replace(/\s+/, ""), metric, aggregation, fail);
+  const op = ((cmp ?? rel)?.[1] ?? "<") as Op;
+  let value: number;
+  let relative: RelativeLimit | undefined;
+  if (rel !== null) {
+    relative = parseRelative(rel, metric, aggregation, fail);
+    value = Number.NaN;
+  } else {
+    value = parseValue((cmp?.[2] ?? "").replace(/\s+/, ""), metric, aggregation, fail);
+  }
+  let noiseSeverity: Severity | undefined;
 
   let severity: Severity = "fail";
   let minSamples = 1;
   let warmupMs: number | undefined;
   let abortAfterMs: number | undefined;
-  for (const option of (cmp[3] ?? "").split(/\s+/).filter((w) => w !== "")) {
+  for (const option of ((cmp ?? rel)?.[cmp !== null ? 3 : 5] ?? "").split(/\s+/).filter((w) => w !== "")) {
     const [key, val] = option.split("=", 2) as [string, string | undefined];
     if (val === undefined || val === "")
-      return fail(`option "${option}": expected key=value (severity, min_samples, warmup, abort)`);
+      return fail(`option "${option}": expected key=value (severity, min_samples, warmup, abort, noise)`);
     switch (key) {
       case "severity":
         if (val !== "warn" && val !== "fail") return fail(`severity: expected warn or fail, got "${val}"`);
@@ -144,8 +187,14 @@ export function parseThreshold(text: string, options: { allowServerMetrics?: boo
       case "abort":
         abortAfterMs = duration(val, "abort", fail);
         break;
+      case "noise":
+        if (relative === undefined)
+          return fail('noise= applies to thresholds relative to a baseline ("<= baseline + 20%")');
+        if (val !== "warn" && val !== "fail") return fail(`noise: expected warn or fail, got "${val}"`);
+        noiseSeverity = val;
+        break;
       default:
-        return fail(`unknown option "${key}": expected severity, min_samples, warmup or abort`);
+        return fail(`unknown option "${key}": expected severity, min_samples, warmup, abort or noise`);
     }
   }
   if (abortAfterMs !== undefined && severity === "warn")
@@ -162,7 +211,54 @@ export function parseThreshold(text: string, options: { allowServerMetrics?: boo
     minSamples,
     warmupMs,
     abortAfterMs,
+    ...(relative !== undefined ? { relative } : {}),
+    ...(noiseSeverity !== undefined ? { noiseSeverity } : {}),
   };
+}
+
+function parseRelative(
+  m: RegExpExecArray,
+  metric: MetricDefinition,
+  aggregation: string,
+  fail: (problem: string) => never,
+): RelativeLimit {
+  const sign = m[2] as "+" | "-" | "*" | undefined;
+  const text = sign === undefined ? "baseline" : `baseline ${sign} ${m[3]}${m[4] ?? ""}`;
+  if (sign === undefined) return { op: "+", unit: "absolute", amount: 0, text };
+  const number = Number(m[3]);
+  const unit = m[4] ?? "";
+  if (sign === "*") {
+    if (unit !== "") return fail(`"baseline * ${m[3]}${unit}": a factor takes no unit, e.g. baseline * 1.2`);
+    return { op: sign, unit: "factor", amount: number, text };
+  }
+  if (unit === "%") return { op: sign, unit: "percent", amount: number, text };
+  if (unit === "pt") {
+    if (metric.unit !== "ratio" && metric.unit !== "percent")
+      return fail(
+        `pt (percentage points) applies to ratio metrics; ${metric.name} is in ${metric.unit}: write baseline + 20% or baseline + 100ms`,
+      );
+    return { op: sign, unit: "points", amount: metric.unit === "ratio" ? number / 100 : number, text };
+  }
+  return {
+    op: sign,
+    unit: "absolute",
+    amount: parseValue(`${m[3]}${unit}`, metric, aggregation, fail),
+    text,
+  };
+}
+
+/** A relative threshold's limit from the baseline value. */
+export function relativeLimit(relative: RelativeLimit, baseline: number): number {
+  const sign = relative.op === "-" ? -1 : 1;
+  switch (relative.unit) {
+    case "percent":
+      return baseline * (1 + (sign * relative.amount) / 100);
+    case "factor":
+      return baseline * relative.amount;
+    case "points":
+    case "absolute":
+      return baseline + sign * relative.amount;
+  }
 }
 
 function parseWhere(

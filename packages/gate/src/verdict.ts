@@ -1,5 +1,7 @@
 import { percentile, summarize } from "@livekit-swarm/stats";
+import { BaselineError, noisePopulation } from "./baseline.js";
 import type { Measurements } from "./measurements.js";
+import { mannWhitney, type NoiseTest } from "./noise.js";
 import { compare, type Threshold } from "./threshold.js";
 
 export type ThresholdStatus = "pass" | "fail" | "warn" | "no-data";
@@ -17,6 +19,20 @@ export interface ThresholdResult {
   readonly n: number;
   /** One line for CI logs: what was measured, over what, against which limit. */
   readonly message: string;
+  /** Relative thresholds only: the baseline's side and whether the difference is noise. */
+  readonly baseline?: BaselineComparison;
+}
+
+export interface BaselineComparison {
+  readonly source: string;
+  readonly value: number | undefined;
+  readonly n: number;
+  /** observed - baseline, in the metric's unit. */
+  readonly delta: number | undefined;
+  /** delta / baseline; undefined when the baseline is 0 or missing. */
+  readonly deltaRatio: number | undefined;
+  /** Undefined when either side has no per-participant or per-track values. */
+  readonly noise: NoiseTest | undefined;
 }
 
 export interface Verdict {
@@ -60,27 +76,80 @@ export function observe(
 export function evaluate(thresholds: readonly Threshold[], measurements: Measurements): Verdict {
   const results = thresholds.map((t) => {
     const { value, n } = observe(t, measurements);
-    return judge(t, value, n);
+    return judge(t, value, n, currentSamples(t, measurements));
   });
   return { passed: results.every((r) => r.status === "pass" || r.status === "warn"), results };
 }
 
-/** A threshold's result from its observed value and how many observations that value rests on. */
-export function judge(t: Threshold, value: number | undefined, n: number): ThresholdResult {
+/** The run's per-participant or per-track values a relative threshold's noise test compares. */
+function currentSamples(t: Threshold, measurements: Measurements): readonly number[] | undefined {
+  const population = noisePopulation(t.population);
+  if (t.baseline?.samples === undefined || population === undefined) return undefined;
+  const start = measurements.runStartMs;
+  return measurements.distribution(t.metric, population, {
+    where: t.where,
+    ...(start !== undefined ? { fromMs: start + (t.warmupMs ?? 0) } : {}),
+  }).values;
+}
+
+/**
+ * A threshold's result from its observed value and how many observations that value rests on.
+ * Relative thresholds must have been through `applyBaseline`; `samples` are this run's values for
+ * their noise test. A breach within run-to-run noise is a warn (noise=fail makes it fail).
+ */
+export function judge(
+  t: Threshold,
+  value: number | undefined,
+  n: number,
+  samples?: readonly number[],
+): ThresholdResult {
+  if (t.relative !== undefined && t.baseline === undefined)
+    throw new BaselineError(
+      `threshold "${t.text}" compares with a baseline: pass --baseline <summary.json or run folder>`,
+    );
   const over = t.population !== undefined ? ` over ${n} ${t.population}` : ` from ${n} events`;
   // counts of events: no event at all is a count of 0, a real observation
   const enough = t.aggregation === "count" ? true : n >= t.minSamples;
+  const b = t.baseline;
+  const noise =
+    b?.samples !== undefined && samples !== undefined ? mannWhitney(b.samples, samples) : undefined;
+  const baseline: BaselineComparison | undefined =
+    b === undefined
+      ? undefined
+      : {
+          source: b.source,
+          value: b.value,
+          n: b.n,
+          delta: value !== undefined && b.value !== undefined ? value - b.value : undefined,
+          deltaRatio:
+            value !== undefined && b.value !== undefined && b.value !== 0
+              ? (value - b.value) / b.value
+              : undefined,
+          noise,
+        };
+  const against =
+    baseline === undefined
+      ? ""
+      : ` (baseline ${baseline.value === undefined ? "-" : format(baseline.value)}, delta ${signed(baseline.delta)}${baseline.deltaRatio !== undefined ? ` = ${signed(baseline.deltaRatio * 100, 3)}%` : ""})`;
   let status: ThresholdStatus;
   let message: string;
-  if (value === undefined || !enough) {
+  if (b !== undefined && b.value === undefined) {
+    status = t.severity === "fail" ? "no-data" : "warn";
+    message = `${t.text}: the baseline ${b.source} has no ${t.aggregation} of ${t.metric}${t.population !== undefined ? ` over ${t.population}` : ""}: record it in the baseline run, or write an absolute limit`;
+  } else if (value === undefined || !enough) {
     status = t.severity === "fail" ? "no-data" : "warn";
     message = `${t.text}: only ${n} observation(s), min_samples is ${t.minSamples}: no data never passes`;
   } else if (compare(value, t.op, t.value)) {
     status = "pass";
-    message = `${t.text}: observed ${format(value)}${over}`;
+    message = `${t.text}: observed ${format(value)}${over}${against}`;
+  } else if (noise?.withinNoise === true) {
+    status = t.severity === "fail" && t.noiseSeverity === "fail" ? "fail" : "warn";
+    message = `${t.text}: observed ${format(value)}${over}, breaching ${t.op} ${format(t.value)}${against}, within run-to-run noise (Mann-Whitney p=${noise.p.toFixed(3)}, n=${noise.nA} vs ${noise.nB})`;
   } else {
     status = t.severity === "fail" ? "fail" : "warn";
-    message = `${t.text}: observed ${format(value)}${over}, breaching ${t.op} ${format(t.value)}`;
+    const real =
+      noise !== undefined ? `, beyond run-to-run noise (Mann-Whitney p=${noise.p.toFixed(3)})` : "";
+    message = `${t.text}: observed ${format(value)}${over}, breaching ${t.op} ${format(t.value)}${against}${real}`;
   }
   return {
     threshold: t.text,
@@ -93,7 +162,13 @@ export function judge(t: Threshold, value: number | undefined, n: number): Thres
     population: t.population ?? "events",
     n,
     message,
+    ...(baseline !== undefined ? { baseline } : {}),
   };
+}
+
+function signed(v: number | undefined, digits = 4): string {
+  if (v === undefined) return "-";
+  return `${v > 0 ? "+" : ""}${Number.isInteger(v) ? String(v) : v.toPrecision(digits)}`;
 }
 
 function format(v: number): string {

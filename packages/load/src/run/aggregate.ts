@@ -1,4 +1,4 @@
-import type { Measurements } from "@livekit-swarm/gate";
+import { sampleSets, type Measurements, type SampleSet } from "@livekit-swarm/gate";
 import {
   Roster,
   censoredPercentiles,
@@ -107,6 +107,8 @@ export interface RunSummary {
   readonly timeline: readonly TimelinePoint[];
   readonly joinSeconds: readonly number[];
   readonly firstFrameSeconds: readonly number[];
+  /** Per-participant and per-track values, for comparing a later run with this one (--baseline). */
+  readonly samples: readonly SampleSet[];
 }
 
 const KINDS: readonly Kind[] = ["audio", "video"];
@@ -408,6 +410,7 @@ export class RunAggregator {
           where: { kind: "video" },
         }).values,
       ],
+      samples: sampleSets(this.measurements),
     };
   }
 

@@ -5,8 +5,10 @@ import { join, resolve } from "node:path";
 import {
   AbortWatch,
   Measurements,
+  applyBaseline,
   evaluate,
   parseThreshold,
+  type RunRecord,
   type Threshold,
   type Verdict,
 } from "@livekit-swarm/gate";
@@ -62,6 +64,8 @@ export interface RunSessionOptions {
   readonly target?: RunTarget;
   /** Thresholds in addition to the scenario's own; the scenario's warm-up applies to any without one. */
   readonly thresholds?: readonly Threshold[];
+  /** An earlier run (gate's loadBaseline) that relative thresholds (`<= baseline + 20%`) read. */
+  readonly baseline?: RunRecord;
   /** Where reports go; default swarm-results/<run id>. */
   readonly outputDir?: string;
   /** Worker processes; default one per ~100 participants, at most one per core. */
@@ -115,10 +119,13 @@ export async function runSession(options: RunSessionOptions): Promise<RunSession
   const scenario = options.roomPrefixPerRun
     ? { ...options.scenario, roomPrefix: `lkswarm-${runId}-` }
     : options.scenario;
-  const thresholds = withWarmup(scenario, [
-    ...scenario.thresholds.map((t) => parseThreshold(t)),
-    ...(options.thresholds ?? []),
-  ]);
+  const thresholds = withWarmup(
+    scenario,
+    applyBaseline(
+      [...scenario.thresholds.map((t) => parseThreshold(t)), ...(options.thresholds ?? [])],
+      options.baseline,
+    ),
+  );
   checkRunSize(
     scenario.rooms,
     Math.max(scenario.videoPublishers, scenario.audioPublishers) + scenario.subscribers,

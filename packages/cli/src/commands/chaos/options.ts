@@ -24,7 +24,10 @@ export function define() {
     .option("--dry-run", "print the plan and touch nothing")
     .option("-o, --output <dir>", "where the journal and reports go (default chaos-results/<drill>-<run id>)")
     .option("--json", "print the journal as JSON on stdout")
-    .option("--testbed <name>", "rollback: the testbed whose fault ledger to undo (the name the drill printed)");
+    .option(
+      "--testbed <name>",
+      "rollback: the testbed whose fault ledger to undo (the name the drill printed)",
+    );
 }
 
 export type ChaosFlags = ReturnType<ReturnType<typeof define>["opts"]>;

@@ -2,7 +2,9 @@ import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { parse as parseYaml } from "yaml";
 import {
+  applyBaseline,
   evaluateThroughPrometheus,
+  loadBaseline,
   junitXml,
   markdownSummary,
   parseThreshold,
@@ -70,7 +72,11 @@ export async function gate(flags: GateFlags): Promise<number> {
   if (flags.thresholds !== undefined) texts.push(...(await thresholdsFrom(flags.thresholds)));
   if (texts.length === 0)
     throw new UsageError("gate: no thresholds: pass --threshold EXPR or --thresholds FILE");
-  const thresholds: Threshold[] = texts.map((t) => parseThreshold(t, { allowServerMetrics: true }));
+  const baseline = await loadBaseline(flags.baseline, undefined, true);
+  const thresholds: Threshold[] = applyBaseline(
+    texts.map((t) => parseThreshold(t, { allowServerMetrics: true })),
+    baseline,
+  );
 
   const verdict = await evaluateThroughPrometheus(thresholds, prometheus, { runId, startMs, endMs });
   if (flags.json === true) {

@@ -25,6 +25,10 @@ export function define() {
     .addOption(new Option("--threshold <expr>", "a threshold expression (repeatable)").argParser(collect))
     .option("--thresholds <file>", "YAML: a list of expressions, or a scenario with thresholds:")
     .option("-o, --output <dir>", "write junit.xml and report.md here")
+    .option(
+      "--baseline <file|dir>",
+      'an earlier run\'s summary.json or output folder, for thresholds like "<= baseline + 20%"',
+    )
     .option("--json", "print the verdict as JSON");
 }
 

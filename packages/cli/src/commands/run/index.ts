@@ -1,4 +1,4 @@
-import { defaultThresholds, parseThreshold, type Threshold } from "@livekit-swarm/gate";
+import { defaultThresholds, loadBaseline, parseThreshold, type Threshold } from "@livekit-swarm/gate";
 import { UsageError } from "../../errors.js";
 import { resolveScenario } from "../../session/scenario.js";
 import { exporterMetrics, runAndRender, targetFrom } from "../../session/run-session.js";
@@ -21,6 +21,9 @@ export async function run(flags: RunFlags, command: RunCommand): Promise<number>
     ...(flags.threshold ?? []).map((t) => parseThreshold(t)),
     ...(flags.gate === "default" ? defaultThresholds() : []),
   ];
+  // read before anything starts: a relative threshold without a baseline, or a baseline of another
+  // workload, is refused here rather than after the run
+  const baseline = await loadBaseline(flags.baseline, scenario, flags.forceCompare === true);
   const target = targetFrom("run", flags);
   const { metricsPort, pushgateway } = flags;
   return runAndRender(
@@ -29,6 +32,7 @@ export async function run(flags: RunFlags, command: RunCommand): Promise<number>
       roomPrefixPerRun,
       ...(target !== undefined ? { target } : {}),
       thresholds,
+      ...(baseline !== undefined ? { baseline } : {}),
       statsIntervalMs: parseInterval(flags.statsInterval),
       ...(flags.output !== undefined ? { outputDir: flags.output } : {}),
       ...(flags.workers !== undefined ? { workers: flags.workers } : {}),

@@ -41,6 +41,11 @@ export function define() {
     .addOption(
       new Option("--gate <preset>", "add the catalog's default thresholds").choices(["default"] as const),
     )
+    .option(
+      "--baseline <file|dir>",
+      'an earlier run\'s summary.json or output folder, for thresholds like "<= baseline + 20%"',
+    )
+    .option("--force-compare", "compare with a --baseline of a different workload (rooms, roles, media)")
     .addOption(
       new Option(
         "--metrics-port <port>",

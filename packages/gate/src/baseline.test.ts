@@ -1,0 +1,221 @@
+import { describe, expect, it } from "vitest";
+import {
+  applyBaseline,
+  assertComparable,
+  compareRuns,
+  comparisonTable,
+  parseRunRecord,
+  sampleSets,
+  workloadDifferences,
+  type RunRecord,
+} from "./baseline.js";
+import { Measurements } from "./measurements.js";
+import { junitXml, markdownSummary } from "./outputs.js";
+import { parseThreshold, relativeLimit, ThresholdError } from "./threshold.js";
+import { evaluate } from "./verdict.js";
+
+const SCENARIO = {
+  name: "s",
+  rooms: 2,
+  subscribers: 3,
+  videoPublishers: 1,
+  audioPublishers: 1,
+  duration: 5000,
+};
+
+/** A fixed pseudo-random sequence (LCG): reproducible join times. */
+function joins(n: number, seed: number, shift = 0): number[] {
+  let s = seed;
+  return Array.from({ length: n }, () => {
+    s = (s * 1664525 + 1013904223) % 4294967296;
+    return 0.5 + s / 4294967296 + shift;
+  });
+}
+
+function runWith(joinSeconds: readonly number[]): Measurements {
+  const m = new Measurements();
+  m.setRunWindow(0, 10_000);
+  joinSeconds.forEach((joinS, i) => {
+    m.onEvent(
+      { t: 100 + i, room: "r", participant: `p${i}`, role: "subscriber", worker: 0 },
+      { type: "joined", joinS },
+    );
+  });
+  return m;
+}
+
+function recordOf(m: Measurements, file = "base/summary.json", scenario: object = SCENARIO): RunRecord {
+  const figure = m.figure("lkswarm_join_duration_seconds", "participants");
+  return parseRunRecord(
+    JSON.stringify({
+      run: { id: "base-run" },
+      scenario,
+      figures: [
+        {
+          metric: "lkswarm_join_duration_seconds",
+          label: "join time",
+          unit: "s",
+          population: "participants",
+          ...figure,
+        },
+      ],
+      samples: sampleSets(m),
+    }),
+    file,
+  );
+}
+
+const JOIN = "lkswarm_join_duration_seconds p95 <= baseline + 20%";
+
+describe("relative thresholds: parsing", () => {
+  it("reads percent, points, factor, absolute and bare baseline", () => {
+    expect(parseThreshold(JOIN).relative).toEqual({
+      op: "+",
+      unit: "percent",
+      amount: 20,
+      text: "baseline + 20%",
+    });
+    expect(parseThreshold("lkswarm_inbound_loss_ratio p95 <= baseline + 0.5pt").relative).toMatchObject({
+      unit: "points",
+      amount: 0.005,
+    });
+    expect(parseThreshold("lkswarm_join_duration_seconds p95 <= baseline*1.2").relative).toMatchObject({
+      op: "*",
+      unit: "factor",
+      amount: 1.2,
+    });
+    expect(parseThreshold("lkswarm_join_duration_seconds p95 <= baseline + 100ms").relative).toMatchObject({
+      unit: "absolute",
+      amount: 0.1,
+    });
+    const bare = parseThreshold("lkswarm_join_duration_seconds p95 <= baseline severity=warn noise=fail");
+    expect(bare.relative).toMatchObject({ unit: "absolute", amount: 0 });
+    expect(bare.severity).toBe("warn");
+    expect(bare.noiseSeverity).toBe("fail");
+  });
+
+  it("refuses points on a time metric, a unit on a factor, and noise= on an absolute threshold", () => {
+    expect(() => parseThreshold("lkswarm_join_duration_seconds p95 <= baseline + 1pt")).toThrow(
+      /pt \(percentage points\) applies to ratio metrics/,
+    );
+    expect(() => parseThreshold("lkswarm_join_duration_seconds p95 <= baseline * 2s")).toThrow(
+      /takes no unit/,
+    );
+    expect(() => parseThreshold("lkswarm_join_duration_seconds p95 < 2s noise=fail")).toThrow(ThresholdError);
+  });
+
+  it("computes the limit from the baseline value", () => {
+    const limit = (text: string, b: number): number => {
+      const r = parseThreshold(text).relative;
+      if (r === undefined) throw new Error("not relative");
+      return relativeLimit(r, b);
+    };
+    expect(limit(JOIN, 1)).toBeCloseTo(1.2, 12);
+    expect(limit("lkswarm_inbound_loss_ratio p95 <= baseline + 0.5pt", 0.01)).toBeCloseTo(0.015, 12);
+    expect(limit("lkswarm_join_duration_seconds p95 >= baseline - 10%", 2)).toBeCloseTo(1.8, 12);
+    expect(limit("lkswarm_join_duration_seconds p95 <= baseline * 1.2", 2)).toBeCloseTo(2.4, 12);
+  });
+});
+
+describe("relative thresholds: evaluation", () => {
+  const base = recordOf(runWith(joins(40, 1)));
+
+  it("without a baseline is a one-line error naming --baseline", () => {
+    expect(() => applyBaseline([parseThreshold(JOIN)], undefined)).toThrow(
+      /compares with a baseline: pass --baseline <summary.json or run folder>$/,
+    );
+    expect(() => evaluate([parseThreshold(JOIN)], runWith([1]))).toThrow(/pass --baseline/);
+  });
+
+  it("passes a run like the baseline, naming the baseline value and the delta", () => {
+    const r = evaluate(applyBaseline([parseThreshold(JOIN)], base), runWith(joins(40, 2))).results[0];
+    expect(r?.status, r?.message).toBe("pass");
+    expect(r?.baseline?.value).toBeGreaterThan(1.3);
+    expect(r?.baseline?.noise?.withinNoise).toBe(true);
+    expect(r?.message).toMatch(/baseline 1\.\d+, delta/);
+  });
+
+  it("fails a breach beyond run-to-run noise", () => {
+    const r = evaluate(applyBaseline([parseThreshold(JOIN)], base), runWith(joins(40, 2, 1))).results[0];
+    expect(r?.status, r?.message).toBe("fail");
+    expect(r?.baseline?.noise?.withinNoise).toBe(false);
+    expect(r?.message).toMatch(/beyond run-to-run noise/);
+  });
+
+  it("warns on a breach within noise, and fails it with noise=fail", () => {
+    // three slow stragglers lift p95 (the 38th of 40) while the bulk of the distribution is the same
+    const current = runWith([...joins(37, 1), 3, 3, 3]);
+    const t = parseThreshold("lkswarm_join_duration_seconds p95 <= baseline + 5%");
+    const r = evaluate(applyBaseline([t], base), current).results[0];
+    expect(r?.status, r?.message).toBe("warn");
+    expect(r?.message).toMatch(/within run-to-run noise \(Mann-Whitney p=/);
+    const strict = parseThreshold("lkswarm_join_duration_seconds p95 <= baseline + 5% noise=fail");
+    expect(evaluate(applyBaseline([strict], base), current).results[0]?.status).toBe("fail");
+  });
+
+  it("a metric missing from the baseline is no data, naming the baseline file", () => {
+    const t = parseThreshold("lkswarm_inbound_loss_ratio p95 <= baseline + 0.5pt");
+    const r = evaluate(applyBaseline([t], base), runWith(joins(5, 3))).results[0];
+    expect(r?.status).toBe("no-data");
+    expect(r?.message).toMatch(/the baseline base\/summary.json has no p95 of lkswarm_inbound_loss_ratio/);
+  });
+
+  it("falls back to the summary's figures for a baseline written without samples", () => {
+    const old = { ...base, samples: undefined };
+    const r = evaluate(applyBaseline([parseThreshold(JOIN)], old), runWith(joins(40, 2))).results[0];
+    expect(r?.baseline?.value).toBe(base.figures[0]?.p95);
+    expect(r?.baseline?.noise).toBeUndefined();
+    expect(r?.status).toBe("pass");
+  });
+
+  it("renders baseline, observed and delta in JUnit and markdown", () => {
+    const verdict = evaluate(
+      applyBaseline([parseThreshold(JOIN), parseThreshold("lkswarm_join_duration_seconds max < 10s")], base),
+      runWith(joins(40, 2, 1)),
+    );
+    const xml = junitXml(verdict, "suite", 1);
+    expect(xml).toMatch(
+      /name="lkswarm_join_duration_seconds p95 &lt;= baseline \+ 20% \[baseline 1\.\d+, observed 2\.\d+, delta \+0\.\d+ \(\+\d+\.\d%\), DIFFERENT \(p=0\.000, n=40\/40\)\]"/,
+    );
+    const md = markdownSummary(verdict, "t");
+    expect(md).toContain("| result | threshold | baseline | observed | delta | noise | over |");
+    expect(md).toMatch(
+      /\| ❌ fail \| `lkswarm_join_duration_seconds p95 <= baseline \+ 20%` \| 1\.\d+ \| 2\.\d+ \| \+0\.\d+ \(\+\d+\.\d%\) \| DIFFERENT/,
+    );
+    expect(md).toMatch(/\| ✅ pass \| `lkswarm_join_duration_seconds max < 10s` \| {2}\| /);
+  });
+});
+
+describe("run records and comparison", () => {
+  it("names the file and the fix for non-JSON and non-summary input", () => {
+    expect(() => parseRunRecord("nope", "x.json")).toThrow(/^x.json: not JSON; pass the summary.json/);
+    expect(() => parseRunRecord('{"a":1}', "y.json")).toThrow(/^y.json: not a run summary/);
+  });
+
+  it("refuses different workloads unless forced", () => {
+    const a = recordOf(runWith(joins(5, 1)), "a.json");
+    const b = recordOf(runWith(joins(5, 1)), "b.json", { ...SCENARIO, rooms: 3, duration: 60000 });
+    expect(workloadDifferences(a, b)).toEqual(["rooms 2 vs 3"]);
+    expect(() => {
+      assertComparable(a, b, false);
+    }).toThrow(/a.json and b.json ran different workloads \(rooms 2 vs 3\).*--force-compare$/);
+    expect(() => {
+      assertComparable(a, b, true);
+    }).not.toThrow();
+  });
+
+  it("compares figure by figure: identical runs within noise, shifted ones not", () => {
+    const a = recordOf(runWith(joins(30, 1)), "a.json");
+    const same = compareRuns(a, recordOf(runWith(joins(30, 2)), "b.json"))[0];
+    expect(same?.noise?.withinNoise).toBe(true);
+    const slower = recordOf(runWith(joins(30, 2, 0.8)), "c.json");
+    const rows = compareRuns(a, slower);
+    expect(rows[0]?.noise?.withinNoise).toBe(false);
+    expect(rows[0]?.delta).toBeGreaterThan(0.5);
+    const table = comparisonTable(a, slower, rows);
+    expect(table).toMatch(/^A: a.json \(run base-run\)\nB: c.json/);
+    expect(table).toMatch(
+      /join time\s+participants\s+[\d.]+ s\s+[\d.]+ s\s+\+\d+\.\d ms\s+DIFFERENT \(p=0\.000, n=30\/30\)/,
+    );
+  });
+});

@@ -1,0 +1,379 @@
+import { readFile, stat } from "node:fs/promises";
+import { join } from "node:path";
+import { catalog, metricByName, quoted } from "@livekit-swarm/schema";
+import { percentile, summarize, type Population } from "@livekit-swarm/stats";
+import type { Measurements } from "./measurements.js";
+import { mannWhitney, type NoiseTest } from "./noise.js";
+import { relativeLimit, type ResolvedBaseline, type Threshold } from "./threshold.js";
+
+/**
+ * One metric's per-participant or per-track values in a run, as summary.json carries them under
+ * `samples`: what a later run is compared with, value for value.
+ */
+export interface SampleSet {
+  readonly metric: string;
+  readonly population: Population;
+  readonly where: Readonly<Record<string, string>>;
+  readonly values: readonly number[];
+}
+
+/** The parts of a summary.json a comparison reads; every other field is ignored. */
+export interface RunRecord {
+  /** The file it was read from, for messages. */
+  readonly file: string;
+  readonly runId: string | undefined;
+  readonly scenario: Readonly<Record<string, unknown>> | undefined;
+  readonly figures: readonly RecordedFigure[];
+  /** Absent from summaries written before baselines existed: comparisons then skip the noise test. */
+  readonly samples: readonly SampleSet[] | undefined;
+}
+
+export interface RecordedFigure {
+  readonly metric: string;
+  readonly label?: string;
+  readonly kind?: string;
+  readonly unit?: string;
+  readonly population: Population;
+  readonly n: number;
+  readonly p50?: number;
+  readonly p95?: number;
+  readonly p99?: number;
+  readonly min?: number;
+  readonly max?: number;
+  readonly avg?: number;
+}
+
+/** A baseline that cannot be used: one line naming the file and the fix. */
+export class BaselineError extends Error {
+  override readonly name = "BaselineError";
+  readonly reason = "baseline";
+  toJSON(): { name: string; reason: string; message: string } {
+    return { name: this.name, reason: this.reason, message: this.message };
+  }
+}
+
+/**
+ * Per-participant and per-track values of every in-process histogram metric, overall and per kind.
+ * Windows are left out: a track's consecutive windows are not independent observations, so the
+ * noise test of a threshold over windows uses the per-participant values instead (metrics without
+ * a track, like round-trip time, have no per-track grouping).
+ */
+export function sampleSets(measurements: Measurements): SampleSet[] {
+  const out: SampleSet[] = [];
+  for (const m of catalog) {
+    if (m.source !== "swarm" || m.type !== "histogram") continue;
+    const wheres: Record<string, string>[] = [{}];
+    if ((m.labels as readonly string[]).includes("kind")) wheres.push({ kind: "audio" }, { kind: "video" });
+    for (const population of ["participants", "tracks"] as const) {
+      for (const where of wheres) {
+        const d = measurements.distribution(m.name, population, { where });
+        if (d.values.length === 0) continue;
+        out.push({
+          metric: m.name,
+          population,
+          where,
+          values: d.values.map((v) => Number(v.toPrecision(6))),
+        });
+      }
+    }
+  }
+  return out;
+}
+
+/** The population the noise test of a threshold compares: windows become participants (see sampleSets). */
+export function noisePopulation(population: Population | undefined): Population | undefined {
+  return population === "windows" ? "participants" : population;
+}
+
+function sameWhere(a: Readonly<Record<string, string>>, b: Readonly<Record<string, string>>): boolean {
+  const ka = Object.keys(a);
+  return ka.length === Object.keys(b).length && ka.every((k) => a[k] === b[k]);
+}
+
+export function findSamples(
+  sets: readonly SampleSet[] | undefined,
+  metric: string,
+  population: Population | undefined,
+  where: Readonly<Record<string, string>>,
+): readonly number[] | undefined {
+  return sets?.find((s) => s.metric === metric && s.population === population && sameWhere(s.where, where))
+    ?.values;
+}
+
+/** Parses a summary.json's text; `file` is only for messages. */
+export function parseRunRecord(text: string, file: string): RunRecord {
+  let doc: unknown;
+  try {
+    doc = JSON.parse(text);
+  } catch {
+    throw new BaselineError(
+      `${file}: not JSON; pass the summary.json a run wrote (swarm -o DIR writes DIR/summary.json)`,
+    );
+  }
+  const d = doc as {
+    run?: { id?: unknown };
+    scenario?: unknown;
+    figures?: unknown;
+    samples?: unknown;
+  } | null;
+  if (d === null || typeof d !== "object" || !Array.isArray(d.figures) || typeof d.run !== "object") {
+    throw new BaselineError(
+      `${file}: not a run summary (no run and figures fields); pass the summary.json a run wrote`,
+    );
+  }
+  const figures = (d.figures as unknown[]).filter(
+    (f): f is RecordedFigure =>
+      typeof f === "object" && f !== null && typeof (f as RecordedFigure).metric === "string",
+  );
+  const samples = Array.isArray(d.samples)
+    ? (d.samples as unknown[]).filter(
+        (s): s is SampleSet =>
+          typeof s === "object" &&
+          s !== null &&
+          typeof (s as SampleSet).metric === "string" &&
+          Array.isArray((s as SampleSet).values),
+      )
+    : undefined;
+  return {
+    file,
+    runId: typeof d.run.id === "string" ? d.run.id : undefined,
+    scenario:
+      typeof d.scenario === "object" && d.scenario !== null
+        ? (d.scenario as Record<string, unknown>)
+        : undefined,
+    figures,
+    samples,
+  };
+}
+
+/** Reads a summary.json, or the summary.json inside a run folder. */
+export async function loadRunRecord(path: string): Promise<RunRecord> {
+  let file = path;
+  try {
+    if ((await stat(path)).isDirectory()) file = join(path, "summary.json");
+  } catch {
+    throw new BaselineError(
+      `${path}: no such file or folder; pass a run's summary.json or its output folder (swarm -o DIR)`,
+    );
+  }
+  let text: string;
+  try {
+    text = await readFile(file, "utf8");
+  } catch {
+    throw new BaselineError(
+      file === path
+        ? `${file}: cannot be read; pass a run's summary.json or its output folder`
+        : `${path}: a folder without summary.json; pass a run's output folder (swarm -o DIR) or its summary.json`,
+    );
+  }
+  return parseRunRecord(text, file);
+}
+
+/** The threshold's aggregation over the baseline run: exact from samples, else from a matching figure. */
+export function baselineValue(t: Threshold, record: RunRecord): { value: number | undefined; n: number } {
+  const samples =
+    t.population === "windows" ? undefined : findSamples(record.samples, t.metric, t.population, t.where);
+  const pm = /^p(.+)$/.exec(t.aggregation);
+  if (samples !== undefined && t.population !== undefined) {
+    if (pm !== null) {
+      const p = percentile(samples, Number(pm[1]), t.population);
+      return { value: p.value, n: p.n };
+    }
+    const s = summarize(samples, t.population);
+    const v = t.aggregation === "max" ? s.max : t.aggregation === "min" ? s.min : s.avg;
+    if (t.aggregation === "max" || t.aggregation === "min" || t.aggregation === "avg")
+      return { value: v, n: s.n };
+  }
+  const keys = Object.keys(t.where);
+  const kind = t.where.kind;
+  if (keys.some((k) => k !== "kind")) return { value: undefined, n: 0 };
+  const figure = record.figures.find(
+    (f) => f.metric === t.metric && f.population === t.population && f.kind === kind,
+  );
+  const field = t.aggregation as "p50" | "p95" | "p99" | "min" | "max" | "avg";
+  if (figure === undefined || !["p50", "p95", "p99", "min", "max", "avg"].includes(field))
+    return { value: undefined, n: 0 };
+  const value = figure[field];
+  return { value: typeof value === "number" ? value : undefined, n: figure.n };
+}
+
+/**
+ * Resolves every relative threshold against the baseline run: its `value` becomes the limit and
+ * `baseline` carries the baseline's value and samples. A relative threshold without a baseline is
+ * a BaselineError naming the fix; absolute thresholds pass through unchanged.
+ */
+export function applyBaseline(thresholds: readonly Threshold[], record: RunRecord | undefined): Threshold[] {
+  return thresholds.map((t) => {
+    if (t.relative === undefined) return t;
+    if (record === undefined)
+      throw new BaselineError(
+        `threshold ${quoted(t.text)} compares with a baseline: pass --baseline <summary.json or run folder>`,
+      );
+    const { value, n } = baselineValue(t, record);
+    const baseline: ResolvedBaseline = {
+      source: record.file,
+      value,
+      n,
+      samples: findSamples(record.samples, t.metric, noisePopulation(t.population), t.where),
+    };
+    return { ...t, value: value === undefined ? Number.NaN : relativeLimit(t.relative, value), baseline };
+  });
+}
+
+/** The workload fields that make two runs comparable: rooms, roles, media, ramp. */
+const SHAPE = [
+  "rooms",
+  "videoPublishers",
+  "audioPublishers",
+  "subscribers",
+  "publishersSubscribe",
+  "subscribeLimit",
+  "numPerSecond",
+  "video",
+  "audio",
+  "data",
+  "latencyProbes",
+] as const;
+
+/** What differs between two runs' workloads, one entry per field; empty when they are comparable. */
+export function workloadDifferences(a: RunRecord, b: RunRecord): string[] {
+  if (a.scenario === undefined || b.scenario === undefined)
+    return [`${a.scenario === undefined ? a.file : b.file} records no scenario`];
+  const out: string[] = [];
+  for (const key of SHAPE) {
+    const va = JSON.stringify(a.scenario[key] ?? null);
+    const vb = JSON.stringify(b.scenario[key] ?? null);
+    if (va !== vb) out.push(`${key} ${va} vs ${vb}`);
+  }
+  return out;
+}
+
+/** Refuses runs of different workloads unless forced: a different shape is not a regression. */
+export function assertComparable(a: RunRecord, b: RunRecord, force: boolean): void {
+  const diff = workloadDifferences(a, b);
+  if (diff.length > 0 && !force)
+    throw new BaselineError(
+      `${a.file} and ${b.file} ran different workloads (${diff.join("; ")}); compare runs of the same scenario, or pass --force-compare`,
+    );
+}
+
+/** One row of `swarm compare`: a summary figure of both runs. */
+export interface ComparisonRow {
+  readonly metric: string;
+  readonly label: string;
+  readonly kind: string | undefined;
+  readonly unit: string | undefined;
+  readonly population: Population;
+  readonly a: number | undefined;
+  readonly b: number | undefined;
+  /** b - a, in the metric's unit. */
+  readonly delta: number | undefined;
+  /** Undefined when either run carries no samples for it (summaries written before baselines). */
+  readonly noise: NoiseTest | undefined;
+}
+
+/** The p95 of every figure both runs report, B against A, with the noise test of its samples. */
+export function compareRuns(a: RunRecord, b: RunRecord): ComparisonRow[] {
+  const rows: ComparisonRow[] = [];
+  for (const fb of b.figures) {
+    const fa = a.figures.find(
+      (f) => f.metric === fb.metric && f.population === fb.population && f.kind === fb.kind,
+    );
+    if (fa === undefined) continue;
+    // a figure's kind is a filter only where the metric has the label (first frame is video-only)
+    const kindLabel = metricByName(fb.metric)?.labels.includes("kind");
+    const where: Record<string, string> =
+      fb.kind !== undefined && kindLabel === true ? { kind: fb.kind } : {};
+    const pop = noisePopulation(fb.population);
+    const sa = findSamples(a.samples, fb.metric, pop, where);
+    const sb = findSamples(b.samples, fb.metric, pop, where);
+    const va = fa.p95;
+    const vb = fb.p95;
+    rows.push({
+      metric: fb.metric,
+      label: fb.label ?? fb.metric,
+      kind: fb.kind,
+      unit: fb.unit ?? metricByName(fb.metric)?.unit,
+      population: fb.population,
+      a: va,
+      b: vb,
+      delta: va !== undefined && vb !== undefined ? vb - va : undefined,
+      noise: sa !== undefined && sb !== undefined ? mannWhitney(sa, sb) : undefined,
+    });
+  }
+  return rows;
+}
+
+/** A figure in its unit for people: ms or s, %, kb/s. */
+export function formatFigure(v: number | undefined, unit: string | undefined, signed = false): string {
+  if (v === undefined) return "-";
+  const sign = signed && v > 0 ? "+" : "";
+  switch (unit) {
+    case "s":
+    case "seconds":
+      return Math.abs(v) < 1 ? `${sign}${(v * 1000).toFixed(1)} ms` : `${sign}${v.toFixed(2)} s`;
+    case "ratio":
+      return `${sign}${(v * 100).toFixed(2)}%`;
+    case "bps":
+      return `${sign}${(v / 1000).toFixed(0)} kb/s`;
+    default:
+      return `${sign}${Number.isInteger(v) ? v : v.toPrecision(4)}`;
+  }
+}
+
+export function noiseText(noise: NoiseTest | undefined): string {
+  if (noise === undefined) return "no samples";
+  return `${noise.withinNoise ? "within noise" : "DIFFERENT"} (p=${noise.p.toFixed(3)}, n=${noise.nA}/${noise.nB})`;
+}
+
+/** The comparison as a plain-text table for the terminal. */
+export function comparisonTable(a: RunRecord, b: RunRecord, rows: readonly ComparisonRow[]): string {
+  const header = ["figure", "kind", "over", "A p95", "B p95", "delta", "noise (Mann-Whitney)"];
+  const body = rows.map((r) => [
+    r.label,
+    r.kind ?? "",
+    r.population,
+    formatFigure(r.a, r.unit),
+    formatFigure(r.b, r.unit),
+    formatFigure(r.delta, r.unit, true),
+    noiseText(r.noise),
+  ]);
+  const widths = header.map((h, i) => Math.max(h.length, ...body.map((row) => (row[i] ?? "").length)));
+  const line = (cells: readonly string[]): string =>
+    cells
+      .map((c, i) => (i >= 3 && i <= 5 ? c.padStart(widths[i] ?? 0) : c.padEnd(widths[i] ?? 0)))
+      .join("  ")
+      .trimEnd();
+  return [
+    `A: ${a.file}${a.runId !== undefined ? ` (run ${a.runId})` : ""}`,
+    `B: ${b.file}${b.runId !== undefined ? ` (run ${b.runId})` : ""}`,
+    "",
+    line(header),
+    ...body.map(line),
+    "",
+  ].join("\n");
+}
+
+/**
+ * `--baseline` of a run about to start: the baseline's record, refused when its workload differs
+ * from `scenario` (unless forced). Undefined without a path.
+ */
+export async function loadBaseline(
+  path: string | undefined,
+  scenario: object | undefined,
+  force: boolean,
+): Promise<RunRecord | undefined> {
+  if (path === undefined) return undefined;
+  const record = await loadRunRecord(path);
+  if (scenario !== undefined) {
+    const current: RunRecord = {
+      file: "this run",
+      runId: undefined,
+      scenario: JSON.parse(JSON.stringify(scenario)) as Record<string, unknown>,
+      figures: [],
+      samples: undefined,
+    };
+    assertComparable(record, current, force);
+  }
+  return record;
+}
