@@ -22,7 +22,14 @@ export function targetFrom(command: string, flags: TargetFlags): RunTarget | und
   const url = flags.url ?? fromEnv("LIVEKIT_URL");
   const apiKey = flags.apiKey ?? fromEnv("LIVEKIT_API_KEY");
   const apiSecret = flags.apiSecret ?? fromEnv("LIVEKIT_API_SECRET");
-  if (url === undefined || url === "") return undefined;
+  if (url === undefined || url === "") {
+    // keys typed on the command line for an embedded LiveKit (which makes its own) would be ignored
+    if (flags.apiKey !== undefined || flags.apiSecret !== undefined)
+      throw new UsageError(
+        `${command}: --api-key/--api-secret were given without --url, and an embedded LiveKit makes its own keys: pass --url for your server, or drop the keys`,
+      );
+    return undefined;
+  }
   if (!/^wss?:\/\//.test(url) && !/^https?:\/\//.test(url)) {
     throw new UsageError(
       `${command}: --url: expected ws://, wss://, http:// or https://, got ${JSON.stringify(url)}`,

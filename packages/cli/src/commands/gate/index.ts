@@ -10,7 +10,7 @@ import {
   parseThreshold,
   type Threshold,
 } from "@livekit-swarm/gate";
-import { ExitCode } from "@livekit-swarm/schema";
+import { ExitCode, quoted } from "@livekit-swarm/schema";
 import { UsageError } from "../../errors.js";
 import type { GateFlags } from "./options.js";
 
@@ -44,6 +44,41 @@ async function thresholdsFrom(file: string): Promise<string[]> {
   return list;
 }
 
+interface SummaryWindow {
+  readonly run?: { readonly id?: string; readonly startedAt?: string; readonly endedAt?: string };
+}
+
+/** A run's summary.json, read and checked inside the error boundary: every failure is one line naming the file. */
+async function readSummary(file: string): Promise<SummaryWindow> {
+  let text: string;
+  try {
+    text = await readFile(file, "utf8");
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    const why =
+      code === "ENOENT"
+        ? "no such file"
+        : code === "EISDIR"
+          ? "a folder, not a file (pass the summary.json inside it)"
+          : code === "EACCES"
+            ? "not readable"
+            : (code ?? "unreadable");
+    throw new UsageError(`gate: --summary ${quoted(file)}: ${why}; pass the summary.json a run wrote`);
+  }
+  let doc: unknown;
+  try {
+    doc = JSON.parse(text);
+  } catch {
+    throw new UsageError(`gate: --summary ${quoted(file)}: not JSON; pass the summary.json a run wrote`);
+  }
+  const run = (doc as { run?: unknown } | null)?.run;
+  if (typeof doc !== "object" || doc === null || typeof run !== "object" || run === null)
+    throw new UsageError(
+      `gate: --summary ${quoted(file)}: not a swarm summary (no "run" with its id and times); pass the summary.json a run wrote`,
+    );
+  return doc as SummaryWindow;
+}
+
 export async function gate(flags: GateFlags): Promise<number> {
   const { prometheus } = flags;
   if (prometheus === undefined)
@@ -54,9 +89,7 @@ export async function gate(flags: GateFlags): Promise<number> {
   let endMs: number | undefined;
   const summaryFile = flags.summary;
   if (summaryFile !== undefined) {
-    const summary = JSON.parse(await readFile(summaryFile, "utf8")) as {
-      run?: { id?: string; startedAt?: string; endedAt?: string };
-    };
+    const summary = await readSummary(summaryFile);
     runId ??= summary.run?.id;
     startMs = summary.run?.startedAt !== undefined ? Date.parse(summary.run.startedAt) : undefined;
     endMs = summary.run?.endedAt !== undefined ? Date.parse(summary.run.endedAt) : undefined;

@@ -1,0 +1,318 @@
+import { spawn } from "node:child_process";
+import { execFileSync } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { listTestbeds, processesMentioning } from "@livekit-swarm/testbed";
+import { CLI } from "@livekit-swarm/test-kit";
+
+/**
+ * A corpus of careless and hostile input. Each case must end with its documented exit code and one
+ * line naming the problem (plus optional indented detail lines), never a stack trace, never a whole
+ * echoed value, and leave nothing behind: no process, no testbed, no file in the working folder.
+ */
+interface Case {
+  readonly name: string;
+  readonly args: readonly string[];
+  readonly code: number;
+  /** What the first line of stderr must say. */
+  readonly says: RegExp;
+  readonly env?: NodeJS.ProcessEnv;
+}
+
+const FILES = mkdtempSync(join(tmpdir(), "swarm-hostile-files-"));
+const f = (name: string): string => join(FILES, name);
+const HUGE = "x".repeat(10 * 1024 * 1024);
+const UNREACHABLE = "ws://127.0.0.1:1";
+const KEYS = ["--api-key", "devkey", "--api-secret", "a-secret-that-must-never-be-printed-0123456789"];
+const GATE = ["gate", "--prometheus", "http://127.0.0.1:1"];
+const T = ["--threshold", "lkswarm_join_duration_seconds p95 < 1s"];
+
+const CASES: readonly Case[] = [
+  // numbers out of range
+  { name: "negative rooms", args: ["--rooms", "-1"], code: 1, says: /--rooms/ },
+  { name: "zero rooms", args: ["--rooms", "0"], code: 1, says: /--rooms/ },
+  { name: "a billion rooms", args: ["--rooms", "1e9"], code: 1, says: /--rooms/ },
+  { name: "rooms not a number", args: ["--rooms", "ten"], code: 1, says: /--rooms/ },
+  { name: "fractional rooms", args: ["--rooms", "1.5"], code: 1, says: /--rooms/ },
+  { name: "zero workers", args: ["--workers", "0"], code: 1, says: /--workers/ },
+  { name: "negative workers", args: ["--workers", "-1"], code: 1, says: /--workers/ },
+  { name: "metrics port too high", args: ["--metrics-port", "99999"], code: 1, says: /--metrics-port/ },
+  { name: "metrics port negative", args: ["--metrics-port", "-1"], code: 1, says: /--metrics-port/ },
+  { name: "metrics port text", args: ["--metrics-port", "http"], code: 1, says: /--metrics-port/ },
+  { name: "negative duration", args: ["--duration", "-5s"], code: 1, says: /--duration|duration/ },
+  { name: "duration not a duration", args: ["--duration", "forever"], code: 1, says: /duration/ },
+  {
+    name: "zero join rate",
+    args: ["--num-per-second", "0"],
+    code: 1,
+    says: /--num-per-second|num-per-second/,
+  },
+  { name: "negative join rate", args: ["--num-per-second", "-3"], code: 1, says: /num-per-second/ },
+  { name: "zero fps", args: ["--video-fps", "0"], code: 1, says: /fps/ },
+  { name: "absurd fps", args: ["--video-fps", "100000"], code: 1, says: /fps/ },
+  { name: "absurd resolution", args: ["--video-resolution", "99999x1"], code: 1, says: /resolution/ },
+  { name: "unknown codec", args: ["--video-codec", "mpeg2"], code: 1, says: /codec/ },
+  { name: "negative subscribers", args: ["--subscribers", "-2"], code: 1, says: /subscribers/ },
+  {
+    name: "participants over the ceiling",
+    args: ["--rooms", "5000", "--subscribers", "100"],
+    code: 1,
+    says: /participants|rooms/,
+  },
+  { name: "zero stats interval", args: ["--stats-interval", "0"], code: 1, says: /stats-interval/ },
+  // misspellings and stray words
+  {
+    name: "misspelt option",
+    args: ["--romos", "5"],
+    code: 1,
+    says: /--romos.*did you mean --rooms|did you mean --rooms/,
+  },
+  { name: "misspelt command", args: ["rnu"], code: 1, says: /rnu.*did you mean run|did you mean run/ },
+  { name: "extra positional word", args: ["run", "fast"], code: 1, says: /fast/ },
+  { name: "option without its value", args: ["--rooms"], code: 1, says: /--rooms/ },
+  {
+    name: "canary option misspelt names canary",
+    args: ["canary", "--romo", "x"],
+    code: 1,
+    says: /canary|--romo/,
+  },
+  // the server and keys
+  { name: "ftp URL", args: ["--url", "ftp://127.0.0.1", ...KEYS], code: 1, says: /ws:\/\/|wss:\/\/|http/ },
+  {
+    name: "port out of range in the URL",
+    args: ["--url", "ws://127.0.0.1:99999", ...KEYS],
+    code: 1,
+    says: /port|URL|url/,
+  },
+  {
+    name: "unreachable server",
+    args: ["--url", UNREACHABLE, ...KEYS, "--duration", "2s"],
+    code: 1,
+    says: /reach|connect/,
+  },
+  { name: "URL without keys", args: ["--url", UNREACHABLE], code: 1, says: /api-key|LIVEKIT_API_KEY/ },
+  { name: "keys without a URL", args: KEYS, code: 1, says: /--url/ },
+  {
+    name: "empty env vars mean unset",
+    args: ["--url", UNREACHABLE],
+    env: { LIVEKIT_API_KEY: "", LIVEKIT_API_SECRET: "" },
+    code: 1,
+    says: /api-key|LIVEKIT_API_KEY/,
+  },
+  // files
+  { name: "missing scenario", args: ["--scenario", "/nonexistent/s.yaml"], code: 1, says: /s\.yaml/ },
+  { name: "scenario is a folder", args: ["--scenario", FILES], code: 1, says: /folder|directory/ },
+  { name: "empty scenario", args: ["--scenario", f("empty.yaml")], code: 1, says: /empty\.yaml/ },
+  { name: "binary scenario", args: ["--scenario", f("binary.yaml")], code: 1, says: /binary\.yaml/ },
+  { name: "null scenario", args: ["--scenario", f("null.yaml")], code: 1, says: /null\.yaml/ },
+  { name: "scenario is a list", args: ["--scenario", f("list.yaml")], code: 1, says: /list\.yaml/ },
+  { name: "unknown scenario key", args: ["--scenario", f("roomz.yaml")], code: 1, says: /roomz.*rooms/ },
+  { name: "scenario value of the wrong type", args: ["--scenario", f("ten.yaml")], code: 1, says: /rooms/ },
+  { name: "huge scenario value", args: ["--scenario", f("huge.yaml")], code: 1, says: /huge\.yaml/ },
+  { name: "malformed YAML", args: ["--scenario", f("broken.yaml")], code: 1, says: /broken\.yaml/ },
+  // thresholds
+  { name: "garbage threshold", args: ["--threshold", "fast please"], code: 1, says: /threshold/ },
+  {
+    name: "negative threshold",
+    args: ["--threshold", "lkswarm_join_duration_seconds p95 < -1s"],
+    code: 1,
+    says: /negative/,
+  },
+  { name: "huge threshold", args: ["--threshold", HUGE.slice(0, 100_000)], code: 1, says: /threshold/ },
+  { name: "unknown gate preset", args: ["--gate", "strict"], code: 1, says: /--gate/ },
+  // output
+  { name: "output is an existing file", args: ["-o", f("empty.yaml")], code: 1, says: /-o|--output|output/ },
+  // gate
+  {
+    name: "gate without prometheus",
+    args: ["gate", ...T, "--summary", f("summary.json")],
+    code: 1,
+    says: /--prometheus/,
+  },
+  {
+    name: "gate with an ftp prometheus",
+    args: ["gate", "--prometheus", "ftp://x", "--summary", f("summary.json"), ...T],
+    code: 1,
+    says: /HTTP/,
+  },
+  {
+    name: "gate summary missing",
+    args: [...GATE, "--summary", "/nonexistent/summary.json", ...T],
+    code: 1,
+    says: /summary\.json/,
+  },
+  {
+    name: "gate summary is a folder",
+    args: [...GATE, "--summary", FILES, ...T],
+    code: 1,
+    says: /folder|directory/,
+  },
+  {
+    name: "gate summary not JSON",
+    args: [...GATE, "--summary", f("broken.yaml"), ...T],
+    code: 1,
+    says: /JSON|broken\.yaml/,
+  },
+  {
+    name: "gate summary is null",
+    args: [...GATE, "--summary", f("null.json"), ...T],
+    code: 1,
+    says: /null\.json/,
+  },
+  {
+    name: "gate summary without a run id",
+    args: [...GATE, "--summary", f("other.json"), ...T],
+    code: 1,
+    says: /other\.json.*not a swarm summary/,
+  },
+  {
+    name: "gate thresholds file missing",
+    args: [...GATE, "--summary", f("summary.json"), "--thresholds", "/nonexistent/t.yaml"],
+    code: 1,
+    says: /t\.yaml/,
+  },
+  {
+    name: "gate without thresholds",
+    args: [...GATE, "--summary", f("summary.json")],
+    code: 1,
+    says: /threshold/,
+  },
+  {
+    name: "gate with a bad time",
+    args: [...GATE, "--run-id", "x", "--from", "yesterday", ...T],
+    code: 1,
+    says: /--from|yesterday/,
+  },
+  {
+    name: "gate hostile run id is escaped, then Prometheus is unreachable",
+    args: [...GATE, "--run-id", 'x"} or vector(1) #', "--from", "5m", ...T],
+    code: 1,
+    says: /reach/,
+  },
+  // testbed
+  { name: "testbed name climbing out", args: ["testbed", "up", "--name", "../x"], code: 1, says: /name/ },
+  { name: "testbed name empty", args: ["testbed", "up", "--name", ""], code: 1, says: /name/ },
+  { name: "testbed name with a slash", args: ["testbed", "up", "--name", "a/b"], code: 1, says: /name/ },
+  { name: "testbed port negative", args: ["testbed", "up", "--port", "-1"], code: 1, says: /--port/ },
+  { name: "testbed port too high", args: ["testbed", "up", "--port", "99999"], code: 1, says: /--port/ },
+  { name: "testbed without nodes", args: ["testbed", "up", "--nodes", "0"], code: 1, says: /--nodes/ },
+  {
+    name: "testbed with a thousand nodes",
+    args: ["testbed", "up", "--nodes", "1000"],
+    code: 1,
+    says: /--nodes/,
+  },
+  {
+    name: "testbed down climbing out",
+    args: ["testbed", "down", "--name", "../../etc"],
+    code: 1,
+    says: /name/,
+  },
+  { name: "testbed unknown subcommand", args: ["testbed", "frobnicate"], code: 1, says: /frobnicate/ },
+  // chaos
+  { name: "chaos without a drill", args: ["chaos"], code: 1, says: /drill/ },
+  { name: "chaos drill missing", args: ["chaos", "run", "/nonexistent/d.yaml"], code: 1, says: /d\.yaml/ },
+  { name: "chaos drill is a folder", args: ["chaos", "run", FILES], code: 1, says: /folder|directory/ },
+  { name: "chaos drill empty", args: ["chaos", "run", f("empty.yaml")], code: 1, says: /empty\.yaml/ },
+  { name: "chaos drill binary", args: ["chaos", "run", f("binary.yaml")], code: 1, says: /binary\.yaml/ },
+  {
+    name: "chaos drill with an unknown fault",
+    args: ["chaos", "run", f("drill-unknown-fault.yaml")],
+    code: 1,
+    says: /melt/,
+  },
+];
+
+interface Result {
+  readonly code: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+function runIn(cwd: string, root: string, c: Case): Promise<Result> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [CLI, ...c.args], {
+      cwd,
+      env: {
+        ...process.env,
+        LIVEKIT_URL: "",
+        LIVEKIT_API_KEY: "",
+        LIVEKIT_API_SECRET: "",
+        LIVEKIT_SWARM_RUN_ROOT: root,
+        ...c.env,
+      },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+    // a case that hangs is a failure, not a stuck suite
+    const timer = setTimeout(() => child.kill("SIGKILL"), 60_000);
+    child.once("close", (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+const tables = (): string => execFileSync("nft", ["list", "tables"], { encoding: "utf8" });
+const namespaces = (): string => execFileSync("ip", ["netns", "list"], { encoding: "utf8" });
+
+describe(`hostile input: ${CASES.length} cases, each one clear line and nothing left behind`, () => {
+  let tablesBefore = "";
+  let namespacesBefore = "";
+  beforeAll(() => {
+    tablesBefore = tables();
+    namespacesBefore = namespaces();
+    writeFileSync(f("empty.yaml"), "");
+    writeFileSync(f("binary.yaml"), Buffer.from(Array.from({ length: 200_000 }, (_, i) => (i * 7919) % 256)));
+    writeFileSync(f("null.yaml"), "null\n");
+    writeFileSync(f("list.yaml"), "- rooms: 1\n");
+    writeFileSync(f("roomz.yaml"), "roomz: 3\n");
+    writeFileSync(f("ten.yaml"), "rooms: ten\n");
+    writeFileSync(f("huge.yaml"), `name: ${HUGE}\nrooms: nope\n`);
+    writeFileSync(f("broken.yaml"), "rooms: [1, 2\n  : : :\n");
+    writeFileSync(f("null.json"), "null");
+    writeFileSync(f("other.json"), JSON.stringify({ hello: "world" }));
+    writeFileSync(
+      f("summary.json"),
+      JSON.stringify({
+        run: { id: "20261122-0000-abcd", startedAt: "2026-11-22T00:00:00Z", endedAt: "2026-11-22T00:05:00Z" },
+      }),
+    );
+    writeFileSync(
+      f("drill-unknown-fault.yaml"),
+      "name: melt\nworkload: { rooms: 1 }\nfaults:\n  - { at: 5s, type: melt-node }\n",
+    );
+  });
+
+  afterAll(() => {
+    expect(tables(), "nft tables changed").toBe(tablesBefore);
+    expect(namespaces(), "network namespaces changed").toBe(namespacesBefore);
+  });
+
+  it.each(CASES.map((c) => [c.name, c] as const))(
+    "%s",
+    async (_name, c) => {
+      const cwd = mkdtempSync(join(tmpdir(), "swarm-hostile-cwd-"));
+      const root = join(mkdtempSync(join(tmpdir(), "swarm-hostile-root-")), "testbeds");
+      mkdirSync(root);
+      const res = await runIn(cwd, root, c);
+      const shown = `swarm ${c.args.map((a) => a.slice(0, 60)).join(" ")}\nexit ${res.code}\nstderr:\n${res.stderr.slice(0, 3000)}`;
+      expect(res.code, shown).toBe(c.code);
+      const lines = res.stderr.split("\n").filter((l) => l.trim() !== "");
+      expect(lines[0] ?? "", shown).toMatch(c.says);
+      expect(res.stderr, shown).not.toMatch(/^\s+at .+:\d+:\d+\)?$/m);
+      expect(res.stderr, shown).not.toMatch(/this is a bug/);
+      expect(res.stderr.length, `${shown}\n(the error echoes too much)`).toBeLessThan(2000);
+      expect(res.stderr + res.stdout, shown).not.toContain("a-secret-that-must-never-be-printed");
+      expect(readdirSync(cwd), `${shown}\n(files left in the working folder)`).toEqual([]);
+      expect(existsSync(root) ? listTestbeds(root).map((t) => t.name) : [], shown).toEqual([]);
+      expect(processesMentioning(root), shown).toEqual([]);
+    },
+    90_000,
+  );
+});
