@@ -76,7 +76,7 @@ async function readSummary(file: string): Promise<SummaryWindow> {
     throw new UsageError(
       `gate: --summary ${quoted(file)}: not a swarm summary (no "run" with its id and times); pass the summary.json a run wrote`,
     );
-  return doc as SummaryWindow;
+  return doc;
 }
 
 export async function gate(flags: GateFlags): Promise<number> {
