@@ -1,10 +1,10 @@
 import { spawn } from "node:child_process";
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { listTestbeds, processesMentioning } from "@livekit-swarm/testbed";
+import { down, listTestbeds, processesMentioning } from "@livekit-swarm/testbed";
 import { CLI } from "@livekit-swarm/test-kit";
 
 /**
@@ -301,6 +301,9 @@ describe(`hostile input: ${CASES.length} cases, each one clear line and nothing 
       const root = join(mkdtempSync(join(tmpdir(), "swarm-hostile-root-")), "testbeds");
       mkdirSync(root);
       const res = await runIn(cwd, root, c);
+      // whatever the assertions say, a testbed a failing case started does not outlive the test
+      const started = listTestbeds(root);
+      await Promise.all(started.map((t) => down(t.runDir)));
       const shown = `swarm ${c.args.map((a) => a.slice(0, 60)).join(" ")}\nexit ${res.code}\nstderr:\n${res.stderr.slice(0, 3000)}`;
       expect(res.code, shown).toBe(c.code);
       const lines = res.stderr.split("\n").filter((l) => l.trim() !== "");
@@ -310,7 +313,10 @@ describe(`hostile input: ${CASES.length} cases, each one clear line and nothing 
       expect(res.stderr.length, `${shown}\n(the error echoes too much)`).toBeLessThan(2000);
       expect(res.stderr + res.stdout, shown).not.toContain("a-secret-that-must-never-be-printed");
       expect(readdirSync(cwd), `${shown}\n(files left in the working folder)`).toEqual([]);
-      expect(existsSync(root) ? listTestbeds(root).map((t) => t.name) : [], shown).toEqual([]);
+      expect(
+        started.map((t) => t.name),
+        shown,
+      ).toEqual([]);
       expect(processesMentioning(root), shown).toEqual([]);
     },
     90_000,
