@@ -33,6 +33,14 @@ async function main(argv: readonly string[]): Promise<number> {
   return code;
 }
 
+// A closed pipe (`swarm ... 2>&1 | head -1`) must not end the run: the progress lines are lost, the
+// run still finishes, writes its reports and stops what it started.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on("error", (err: NodeJS.ErrnoException) => {
+    if (err.code !== "EPIPE") throw err;
+  });
+}
+
 // The one error boundary: a known error is one line and exit 1, anything else a bug with its trace.
 main(process.argv.slice(2)).then(
   (code) => {

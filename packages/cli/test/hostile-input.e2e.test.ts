@@ -322,3 +322,38 @@ describe(`hostile input: ${CASES.length} cases, each one clear line and nothing 
     90_000,
   );
 });
+
+describe("a closed pipe", () => {
+  it("`swarm ... 2>&1 | head -1`: the run still finishes, writes its summary and stops its LiveKit", async () => {
+    const root = join(mkdtempSync(join(tmpdir(), "swarm-epipe-root-")), "testbeds");
+    mkdirSync(root);
+    const out = mkdtempSync(join(tmpdir(), "swarm-epipe-out-"));
+    const child = spawn(process.execPath, [CLI, "--rooms", "1", "--duration", "3s", "-o", out], {
+      env: {
+        ...process.env,
+        LIVEKIT_URL: "",
+        LIVEKIT_API_KEY: "",
+        LIVEKIT_API_SECRET: "",
+        LIVEKIT_SWARM_RUN_ROOT: root,
+      },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    // like `head -1`: read the first chunk, then close both pipes
+    await new Promise<void>((resolve) =>
+      child.stderr.once("data", () => {
+        resolve();
+      }),
+    );
+    child.stdout.destroy();
+    child.stderr.destroy();
+    const timer = setTimeout(() => child.kill("SIGKILL"), 120_000);
+    const code = await new Promise<number | null>((resolve) => child.once("exit", resolve));
+    clearTimeout(timer);
+    const started = listTestbeds(root);
+    await Promise.all(started.map((t) => down(t.runDir)));
+    expect(code).toBe(0);
+    expect(readdirSync(out)).toContain("summary.json");
+    expect(started.map((t) => t.name)).toEqual([]);
+    expect(processesMentioning(root)).toEqual([]);
+  }, 150_000);
+});
