@@ -25,7 +25,7 @@ function processCpuS(pid: number): number {
   return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
-describe.runIf(rooms > 0)("lean CPU smoke", () => {
+describe.runIf(rooms > 0)("lean CPU smoke (a measurement, skipped unless LEAN_SMOKE_ROOMS=N is set)", () => {
   let tb: Testbed | undefined;
   const participants: LeanParticipant[] = [];
   afterAll(async () => {
