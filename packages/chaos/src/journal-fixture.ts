@@ -4,7 +4,7 @@
  * signal relay times out (~8-9 s, as measured in a hand-run node-kill study) and come back by a full
  * reconnect; one subscriber stays stuck reconnecting.
  */
-import type { Expectations } from "@livekit-swarm/schema";
+import { EXPECT_DEFAULT, type Expectations } from "@livekit-swarm/schema";
 import { JOURNAL_SCHEMA } from "./journal.js";
 import type { DrillJournal, ParticipantOutcome, TimelineEvent } from "./journal.js";
 
@@ -21,17 +21,8 @@ const ROOM_NODE: Readonly<Record<string, string>> = {
   "room-3": "node1",
 };
 
-/** Every expectation left out, as a drill without `expect:` parses. */
-export const NO_EXPECTATIONS: Expectations = {
-  detect: null,
-  reconnect: null,
-  mediaResume: null,
-  participantsLost: null,
-  ghosts: null,
-  consistentWithin: null,
-  qualityAfter: null,
-  acceptFindings: [],
-};
+/** Every expectation left out: what a drill without `expect:` parses to (the schema's own default). */
+export const NO_EXPECTATIONS: Expectations = EXPECT_DEFAULT;
 
 /** A participant no fault touched: on the same node and session from start to end. */
 export function untouchedOutcome(

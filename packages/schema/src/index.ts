@@ -90,6 +90,7 @@ export type {
 export { faultTypes, findingIds, simulateScenarios, drillBackends } from "./drill-types.js";
 export type { ParseDrillOptions } from "./drill/index.js";
 export { loadDrill, parseDrill } from "./drill/index.js";
+export { EXPECT_DEFAULT } from "./drill/expectations.js";
 export type { ConfigErrorReason, ConfigProblem } from "./config.js";
 export { ConfigError } from "./config.js";
 export { labelMatcher, promqlString } from "./promql-string.js";
