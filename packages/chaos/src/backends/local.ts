@@ -10,7 +10,7 @@ import {
   PacketLoss,
   Partition,
   Qdisc,
-  Testbed,
+  type Testbed,
   TestbedError,
   clearFaults,
   faultTableName,
@@ -57,10 +57,29 @@ function logSince(file: string, offset: number): string {
   }
 }
 
+/** What the local backend uses of a testbed: a Testbed, or a fake one in unit tests. */
+export type LocalTestbed = Pick<
+  Testbed,
+  | "runDir"
+  | "nodes"
+  | "redis"
+  | "status"
+  | "refreshNodeIds"
+  | "roomNode"
+  | "nodePid"
+  | "nodeInterface"
+  | "signalNode"
+  | "nodeProcessState"
+  | "restartNode"
+  | "signalRedis"
+  | "redisProcessState"
+  | "restartRedis"
+>;
+
 export class LocalInjector implements FaultInjector {
   readonly backend = "local" as const;
 
-  constructor(private readonly testbed: Testbed) {}
+  constructor(private readonly testbed: LocalTestbed) {}
 
   nodes(): Promise<readonly NodeRef[]> {
     this.testbed.refreshNodeIds();
