@@ -9,6 +9,7 @@ import type { FaultSubject } from "../journal.js";
 import { networkChaosManifest, renderManifest } from "./chaos-mesh.js";
 import {
   CommandInjector,
+  notABackendFault,
   execStep,
   formatStep,
   nodeIdFromLog,
@@ -118,25 +119,20 @@ export function kubernetesFaultCommands(
       };
     }
     case "client.simulate":
-      throw new FaultError(
-        `${fault.id}: client.simulate is run by the swarm's participants, not by the Kubernetes backend`,
-        fault.id,
-      );
+      throw notABackendFault(fault, "Kubernetes");
   }
 }
 
 /** Faults on a Kubernetes deployment, through kubectl and Chaos Mesh. */
 export class KubernetesInjector extends CommandInjector {
   readonly backend = "kubernetes" as const;
-  private readonly base: readonly string[];
 
   constructor(
     private readonly target: KubernetesTarget,
     run: StepRunner = execStep,
     timing: Partial<CommandTiming> = {},
   ) {
-    super(run, timing);
-    this.base = kubectlBase(target);
+    super(kubectlBase(target), run, timing);
   }
 
   /** The livekit pods that are not on their way out, by name. */
@@ -151,13 +147,7 @@ export class KubernetesInjector extends CommandInjector {
     if (this.target.redisSelector === null) return undefined;
     const redis = (await this.pods(this.target.redisSelector)).find((p) => live(p) && p.phase === "Running");
     if (redis === undefined) return undefined;
-    const out = await this.stdoutOf({
-      argv: [...this.base, "exec", redis.name, "--", "redis-cli", "HGET", "room_node_map", room],
-      why: `the node hosting ${room}, from Redis`,
-    });
-    const nodeId = out?.trim();
-    if (nodeId === undefined || nodeId === "") return undefined;
-    return (await this.nodes()).find((n) => n.nodeId === nodeId);
+    return this.nodeFromRoomMap(room, [...this.base, "exec", redis.name, "--", "redis-cli"]);
   }
 
   protected commands(fault: DrillFault, nodes: readonly NodeRef[]): StepCommands {
@@ -171,11 +161,7 @@ export class KubernetesInjector extends CommandInjector {
   protected subjects(fault: DrillFault, nodes: readonly NodeRef[]): readonly FaultSubject[] {
     if (fault.type.startsWith("redis."))
       return [{ kind: "redis", name: `pods ${this.target.redisSelector ?? "?"}` }];
-    return nodes.map((n) => ({
-      kind: "node",
-      name: n.name,
-      ...(n.nodeId !== undefined ? { nodeId: n.nodeId } : {}),
-    }));
+    return this.nodeSubjects(nodes);
   }
 
   /** Deletions are confirmed against the uids the pods had before, so those are read first. */
