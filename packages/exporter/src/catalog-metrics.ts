@@ -23,12 +23,28 @@ abstract class CatalogMetric {
   constructor(
     readonly definition: SwarmMetric,
     perParticipant: boolean,
+    private readonly registry: Registry,
   ) {
     this.labelNames = perParticipant ? [...definition.labels, ...definition.optInLabels] : definition.labels;
   }
 
   get name(): string {
     return this.definition.name;
+  }
+
+  /** What prom-client's metric constructors take from the catalog: name, help, labels, registry. */
+  protected promOptions(): {
+    name: string;
+    help: string;
+    labelNames: readonly LabelName[];
+    registers: Registry[];
+  } {
+    return {
+      name: this.definition.name,
+      help: this.definition.help,
+      labelNames: this.labelNames,
+      registers: [this.registry],
+    };
   }
 
   /** Identifies the series `labels` select, leaving out `omit`: for grouping series outside prom-client. */
@@ -64,17 +80,7 @@ abstract class CatalogMetric {
 }
 
 export class CatalogCounter extends CatalogMetric {
-  private readonly counter: Counter;
-
-  constructor(definition: SwarmMetric, perParticipant: boolean, registry: Registry) {
-    super(definition, perParticipant);
-    this.counter = new Counter({
-      name: definition.name,
-      help: definition.help,
-      labelNames: this.labelNames,
-      registers: [registry],
-    });
-  }
+  private readonly counter = new Counter(this.promOptions());
 
   /** Adds to the series; an amount that is negative, NaN or infinite adds nothing (counters only go up). */
   add(labels: LabelSet, amount: number): void {
@@ -89,18 +95,10 @@ export class CatalogCounter extends CatalogMetric {
 }
 
 export class CatalogHistogram extends CatalogMetric {
-  private readonly histogram: Histogram;
-
-  constructor(definition: SwarmMetric, perParticipant: boolean, registry: Registry) {
-    super(definition, perParticipant);
-    this.histogram = new Histogram({
-      name: definition.name,
-      help: definition.help,
-      labelNames: this.labelNames,
-      buckets: [...(definition.buckets ?? [])],
-      registers: [registry],
-    });
-  }
+  private readonly histogram = new Histogram({
+    ...this.promOptions(),
+    buckets: [...(this.definition.buckets ?? [])],
+  });
 
   /** Every catalog histogram measures a duration or a ratio, so NaN, infinite and negative values are dropped. */
   observe(labels: LabelSet, value: number): void {
@@ -116,17 +114,7 @@ export class CatalogHistogram extends CatalogMetric {
 }
 
 export class CatalogGauge extends CatalogMetric {
-  private readonly gauge: Gauge;
-
-  constructor(definition: SwarmMetric, perParticipant: boolean, registry: Registry) {
-    super(definition, perParticipant);
-    this.gauge = new Gauge({
-      name: definition.name,
-      help: definition.help,
-      labelNames: this.labelNames,
-      registers: [registry],
-    });
-  }
+  private readonly gauge = new Gauge(this.promOptions());
 
   set(labels: LabelSet, value: number): void {
     this.gauge.set(this.select(labels).values, value);

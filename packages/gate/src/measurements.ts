@@ -69,54 +69,41 @@ export class Measurements implements RunObserver {
   onEvent(ctx: EventContext, event: ParticipantEvent): void {
     const who = `${ctx.room}/${ctx.participant}`;
     const role = { role: ctx.role };
+    // an event is one observation of its participant, on no track
+    const observe = (metric: string, labels: Record<string, string>, value: number): void => {
+      this.add(metric, ctx.t, who, undefined, labels, value);
+    };
     switch (event.type) {
       case "joined":
-        this.add("lkswarm_join_duration_seconds", ctx.t, who, undefined, role, event.joinS);
+        observe("lkswarm_join_duration_seconds", role, event.joinS);
         break;
       case "join-failed":
-        this.add("lkswarm_join_failures_total", ctx.t, who, undefined, { ...role, reason: event.reason }, 1);
+        observe("lkswarm_join_failures_total", { ...role, reason: event.reason }, 1);
         break;
       case "first-packet":
-        this.add(
-          "lkswarm_time_to_first_packet_seconds",
-          ctx.t,
-          who,
-          undefined,
-          { kind: event.kind },
-          event.afterJoinStartS,
-        );
-        break;
       case "first-frame":
-        this.add(
-          "lkswarm_time_to_first_frame_seconds",
-          ctx.t,
-          who,
-          undefined,
+        observe(
+          event.type === "first-packet"
+            ? "lkswarm_time_to_first_packet_seconds"
+            : "lkswarm_time_to_first_frame_seconds",
           { kind: event.kind },
           event.afterJoinStartS,
         );
         break;
       case "reconnecting":
         // a reconnect is an entry into Reconnecting (the catalog's definition), counted once per episode
-        if (!this.reconnecting.has(who)) this.add("lkswarm_reconnects_total", ctx.t, who, undefined, role, 1);
+        if (!this.reconnecting.has(who)) observe("lkswarm_reconnects_total", role, 1);
         this.reconnecting.add(who);
         break;
       case "reconnected":
         this.reconnecting.delete(who);
-        this.add("lkswarm_reconnect_duration_seconds", ctx.t, who, undefined, role, event.durationS);
+        observe("lkswarm_reconnect_duration_seconds", role, event.durationS);
         break;
       case "disconnected":
-        this.add("lkswarm_disconnects_total", ctx.t, who, undefined, { ...role, reason: event.reason }, 1);
+        observe("lkswarm_disconnects_total", { ...role, reason: event.reason }, 1);
         break;
       case "quality":
-        this.add(
-          "lkswarm_connection_quality_changes_total",
-          ctx.t,
-          who,
-          undefined,
-          { quality: event.quality },
-          1,
-        );
+        observe("lkswarm_connection_quality_changes_total", { quality: event.quality }, 1);
         break;
       case "track-subscribed":
         break;

@@ -297,24 +297,32 @@ export function fromRtcNodeStats(
   };
 }
 
-function inboundSample(v: InboundRtpShape): InboundStreamSample | undefined {
+/** What every RTP stream's stats start with; undefined without an SSRC, which keys the stream. */
+function rtpStream(v: {
+  readonly rtc?: RtcDataShape;
+  readonly stream?: RtpStreamShape;
+}): { ssrc: number; kind: MediaKind; timestampMs: Milliseconds | undefined } | undefined {
   const ssrc = toNumber(v.stream?.ssrc);
   if (ssrc === undefined) return undefined;
-  const kind = toKind(v.stream?.kind);
-  const mid = nonEmpty(v.inbound?.mid);
-  const trackIdentifier = nonEmpty(v.inbound?.trackIdentifier);
+  return { ssrc, kind: toKind(v.stream?.kind), timestampMs: toTimestampMs(v.rtc?.timestamp) };
+}
+
+function inboundSample(v: InboundRtpShape): InboundStreamSample | undefined {
+  const stream = rtpStream(v);
+  if (stream === undefined) return undefined;
+  const { ssrc, kind } = stream;
   const inb = v.inbound;
+  const mid = nonEmpty(inb?.mid);
+  const trackIdentifier = nonEmpty(inb?.trackIdentifier);
   // libwebrtc reports every field for every kind (rust fills absent ones with 0); dropping the other
   // kind's fields keeps audio windows out of video populations (freezes) and vice versa (concealment).
   const video = kind !== "audio";
   const audio = kind !== "video";
   return {
     key: `inbound:${kind}:${ssrc}:${mid ?? ""}:${trackIdentifier ?? ""}`,
-    ssrc,
-    kind,
+    ...stream,
     mid,
     trackIdentifier,
-    timestampMs: toTimestampMs(v.rtc?.timestamp),
     packetsReceived: toNumber(v.received?.packetsReceived) ?? 0,
     packetsLost: toSignedInt64(v.received?.packetsLost) ?? 0,
     retransmittedPacketsReceived: toNumber(inb?.retransmittedPacketsReceived),
@@ -340,20 +348,18 @@ function inboundSample(v: InboundRtpShape): InboundStreamSample | undefined {
 }
 
 function outboundSample(v: OutboundRtpShape): OutboundStreamSample | undefined {
-  const ssrc = toNumber(v.stream?.ssrc);
-  if (ssrc === undefined) return undefined;
-  const kind = toKind(v.stream?.kind);
-  const mid = nonEmpty(v.outbound?.mid);
-  const rid = nonEmpty(v.outbound?.rid);
+  const stream = rtpStream(v);
+  if (stream === undefined) return undefined;
+  const { ssrc, kind } = stream;
   const out = v.outbound;
+  const mid = nonEmpty(out?.mid);
+  const rid = nonEmpty(out?.rid);
   const video = kind !== "audio";
   return {
     key: `outbound:${kind}:${ssrc}:${mid ?? ""}:${rid ?? ""}`,
-    ssrc,
-    kind,
+    ...stream,
     mid,
     rid,
-    timestampMs: toTimestampMs(v.rtc?.timestamp),
     packetsSent: toNumber(v.sent?.packetsSent) ?? 0,
     bytesSent: toNumber(v.sent?.bytesSent) ?? 0,
     nackCount: toNumber(out?.nackCount),
@@ -365,15 +371,12 @@ function outboundSample(v: OutboundRtpShape): OutboundStreamSample | undefined {
 }
 
 function remoteInboundSample(v: RemoteInboundRtpShape): RemoteInboundSample | undefined {
-  const ssrc = toNumber(v.stream?.ssrc);
-  if (ssrc === undefined) return undefined;
-  const kind = toKind(v.stream?.kind);
+  const stream = rtpStream(v);
+  if (stream === undefined) return undefined;
   const measurements = toNumber(v.remoteInbound?.roundTripTimeMeasurements);
   return {
-    key: `remote-inbound:${kind}:${ssrc}`,
-    ssrc,
-    kind,
-    timestampMs: toTimestampMs(v.rtc?.timestamp),
+    key: `remote-inbound:${stream.kind}:${stream.ssrc}`,
+    ...stream,
     packetsLost: toSignedInt64(v.received?.packetsLost) ?? 0,
     // rust fills an unmeasured RTT with 0, which on a loopback testbed is also a real value: only the
     // measurement count tells them apart.

@@ -1,6 +1,14 @@
-export { Testbed, down, listTestbeds, waitFor, balancerServerStates, startNodeProcess } from "./testbed.js";
-export type { WaitOptions } from "./testbed.js";
-export type { TestbedOptions, TestbedStatus, NodeView, DownReport } from "./testbed.js";
+export { Testbed } from "./testbed.js";
+export type { TestbedOptions } from "./testbed.js";
+export { down } from "./down.js";
+export type { DownReport } from "./down.js";
+export { listTestbeds } from "./status.js";
+export type { TestbedStatus } from "./status.js";
+export { startNodeProcess } from "./nodes.js";
+export type { NodeView } from "./nodes.js";
+export { balancerServerStates } from "./balancer.js";
+export { waitFor } from "./wait.js";
+export type { WaitOptions } from "./wait.js";
 export { TestbedError } from "./errors.js";
 export { findBinary, LIVEKIT_SERVER_VERSION, TOOLS_BIN } from "./binaries.js";
 export { redisCommand } from "./redis.js";

@@ -1,53 +1,32 @@
 import { randomBytes } from "node:crypto";
-import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { RoomServiceClient } from "livekit-server-sdk";
+import { startBalancer, balancerServerStates } from "./balancer.js";
 import { findBinary } from "./binaries.js";
-import {
-  haproxyConfig,
-  livekitNodeConfig,
-  prometheusConfig,
-  type ConfigTree,
-  type NodeAddressing,
-} from "./configs.js";
+import type { ConfigTree } from "./configs.js";
+import { down, liveProcesses, type DownReport } from "./down.js";
 import { TestbedError } from "./errors.js";
-import { faultQdiscs, faultTables } from "./faults.js";
-import { readFaultLedger, type LedgerEntry } from "./ledger.js";
-import {
-  createNodeNetwork,
-  deleteNodeNetwork,
-  namespaceExists,
-  nodeNetwork,
-  pickSubnetOctet,
-  requireRoot,
-  type NodeNetwork,
-} from "./netns.js";
+import { DEFAULT_READY_TIMEOUT_MS } from "./launch.js";
+import { createNodeNetwork, nodeNetwork, pickSubnetOctet, requireRoot, type NodeNetwork } from "./netns.js";
+import { lastNodeId, nodeView, startNodeProcess, startNodes, waitForNode, type NodeView } from "./nodes.js";
 import { isTcpPortFree, pickFreePort } from "./ports.js";
-import {
-  isOurProcess,
-  signal,
-  processesMentioning,
-  processRunState,
-  processStartTime,
-  sleep,
-  spawnDetached,
-  tailLines,
-  terminate,
-  type SpawnedProcess,
-} from "./processes.js";
+import { isOurProcess, signal, processRunState } from "./processes.js";
+import { startPrometheus } from "./prometheus.js";
 import { redisCommand } from "./redis.js";
+import { startRedis } from "./redis-server.js";
+import { statusOf, type TestbedStatus } from "./status.js";
 import {
   checkTestbedName,
-  defaultRunRoot,
   makePrivateDir,
   readState,
   runDirFor,
-  stateFile,
   writeState,
   type NodeRecord,
   type ProcessRecord,
   type RunState,
 } from "./state.js";
+import { waitFor } from "./wait.js";
 
 export interface TestbedOptions {
   /** Names the run directory; two testbeds with different names run side by side. Default "default". */
@@ -72,46 +51,6 @@ export interface TestbedOptions {
   readonly serverConfig?: ConfigTree;
   readonly readyTimeoutMs?: number;
 }
-
-export interface NodeView {
-  readonly name: string;
-  readonly index: number;
-  readonly pid: number;
-  readonly alive: boolean;
-  /** "stopped": alive but frozen (SIGSTOP, process state T). */
-  readonly state: "running" | "stopped" | "gone";
-  readonly nodeId: string | undefined;
-  readonly ip: string;
-  readonly httpPort: number;
-  readonly rtcTcpPort: number;
-  readonly rtcUdpPort: number;
-  readonly prometheusPort: number;
-  readonly metricsUrl: string;
-  readonly namespace: string | undefined;
-  readonly logFile: string;
-}
-
-export interface TestbedStatus {
-  readonly name: string;
-  readonly runDir: string;
-  readonly url: string;
-  readonly apiKey: string;
-  readonly nodes: readonly NodeView[];
-  readonly redis: string | undefined;
-  readonly balancer: string | undefined;
-  readonly prometheus: string | undefined;
-  readonly processes: readonly (ProcessRecord & { alive: boolean })[];
-  /** Fault nftables tables and qdiscs found in the nodes' namespaces, and the fault ledger's entries. */
-  readonly faults: { readonly active: readonly string[]; readonly ledger: readonly LedgerEntry[] };
-}
-
-export interface DownReport {
-  readonly runDir: string;
-  readonly stopped: readonly string[];
-  readonly namespacesRemoved: readonly string[];
-}
-
-const DEFAULT_READY_TIMEOUT_MS = 30_000;
 
 /**
  * A real LiveKit deployment on this machine: livekit-server nodes, Redis, an HAProxy balancer and
@@ -205,113 +144,25 @@ export class Testbed {
         const port = await pickFreePort();
         const bind = ["127.0.0.1", ...networks.map((n) => n.hostIp)];
         mkdirSync(join(runDir, "redis"));
-        const proc = launch(state, "redis", "redis", bins.redis, redisArgs(runDir, port, bind));
         state.redis = { host: "127.0.0.1", port };
-        writeState(state);
-        await waitFor(
-          async () => (await redisCommand("127.0.0.1", port, ["PING"]).catch(() => null)) === "PONG",
-          {
-            timeoutMs: readyTimeoutMs,
-            debugName: "redis PING",
-            exited: proc.exited,
-            logFile: join(runDir, "redis.log"),
-          },
-        );
+        await startRedis(state, bins.redis, port, bind, readyTimeoutMs, "redis PING");
       }
 
       const singleNodeUrlPort = !useBalancer ? options.port : undefined;
-      const prepare = async (i: number): Promise<NodeRecord> => {
-        const net = networks[i];
-        const addressing: NodeAddressing = {
-          ip: net?.nodeIp ?? "127.0.0.1",
-          iface: net?.nodeInterface ?? "lo",
-          httpPort: i === 0 && singleNodeUrlPort !== undefined ? singleNodeUrlPort : await pickFreePort(),
-          rtcTcpPort: await pickFreePort(),
-          rtcUdpPort: await pickFreePort(),
-          prometheusPort: await pickFreePort(),
-        };
-        const nodeName = `node${i + 1}`;
-        const configFile = join(runDir, `${nodeName}.yaml`);
-        const redisHost = net?.hostIp ?? "127.0.0.1";
-        writeFileSync(
-          configFile,
-          livekitNodeConfig({
-            addressing,
-            apiKey: state.apiKey,
-            apiSecret: state.apiSecret,
-            ...(state.redis !== undefined ? { redisAddress: `${redisHost}:${state.redis.port}` } : {}),
-            ...(options.serverConfig !== undefined ? { overrides: options.serverConfig } : {}),
-          }),
-          { mode: 0o600 },
-        );
-        return {
-          name: nodeName,
-          index: i,
-          ...addressing,
-          configFile,
-          logFile: join(runDir, `${nodeName}.log`),
-          ...(net !== undefined ? { network: net } : {}),
-          pid: -1,
-        };
-      };
-      for (let i = 0; i < nodeCount; i++) state.nodes.push(await prepare(i));
-      // start all nodes first, then wait: they boot in parallel
-      const booting = state.nodes.map((node) => ({
-        node,
-        proc: startNodeProcess(state, node, bins.livekit),
-      }));
-      for (const { node, proc } of booting) {
-        for (let attempt = 1; ; attempt++) {
-          const current = state.nodes[node.index] ?? node;
-          try {
-            await waitForNode(
-              state,
-              current,
-              attempt === 1 ? proc : startNodeProcess(state, current, bins.livekit),
-              readyTimeoutMs,
-            );
-            break;
-          } catch (err) {
-            // a port picked free can still be taken before the node binds it; a user-given one cannot be re-picked
-            const userPort = current.index === 0 && singleNodeUrlPort !== undefined;
-            if (!(err instanceof TestbedError && err.reason === "port-in-use") || userPort || attempt >= 3)
-              throw err;
-            state.nodes[current.index] = await prepare(current.index);
-            writeState(state);
-          }
-        }
-      }
-      if (state.redis !== undefined) {
-        const redis = state.redis;
-        await waitFor(
-          async () => Number(await redisCommand(redis.host, redis.port, ["HLEN", "nodes"])) >= nodeCount,
-          { timeoutMs: readyTimeoutMs, debugName: `${nodeCount} nodes registered in redis` },
-        );
-      }
+      await startNodes(
+        state,
+        {
+          livekitBin: bins.livekit,
+          networks,
+          userHttpPort: singleNodeUrlPort,
+          serverConfig: options.serverConfig,
+          readyTimeoutMs,
+        },
+        nodeCount,
+      );
 
       if (bins.haproxy !== undefined) {
-        const port = options.port ?? (await pickFreePort());
-        const statsPort = await pickFreePort();
-        const cfg = join(runDir, "haproxy.cfg");
-        writeFileSync(
-          cfg,
-          haproxyConfig({
-            listenPort: port,
-            statsPort,
-            backends: state.nodes.map((n) => ({ name: n.name, ip: n.ip, port: n.httpPort })),
-          }),
-        );
-        const proc = launch(state, "haproxy", "haproxy", bins.haproxy, ["-db", "-f", cfg]);
-        state.balancer = { port, statsPort };
-        state.url = `ws://127.0.0.1:${port}`;
-        writeState(state);
-        // every backend must be UP (2 health checks at 1 s) before clients are pointed at it
-        await waitFor(async () => (await balancerServerStates(statsPort)).every((s) => s.status === "UP"), {
-          timeoutMs: readyTimeoutMs,
-          debugName: "haproxy marks every node UP",
-          exited: proc.exited,
-          logFile: join(runDir, "haproxy.log"),
-        });
+        await startBalancer(state, bins.haproxy, options.port, readyTimeoutMs);
       } else {
         const only = state.nodes[0];
         if (only === undefined) throw new Error("no node started");
@@ -329,30 +180,13 @@ export class Testbed {
       );
 
       if (bins.prometheus !== undefined) {
-        const port = await pickFreePort();
-        const cfg = join(runDir, "prometheus.yml");
-        writeFileSync(
-          cfg,
-          prometheusConfig({
-            nodes: state.nodes.map((n) => ({ name: n.name, ip: n.ip, port: n.prometheusPort })),
-            extraTargets: options.scrapeTargets ?? [],
-            ruleFiles: options.ruleFiles ?? [],
-          }),
+        await startPrometheus(
+          state,
+          bins.prometheus,
+          options.scrapeTargets ?? [],
+          options.ruleFiles ?? [],
+          readyTimeoutMs,
         );
-        const proc = launch(state, "prometheus", "prometheus", bins.prometheus, [
-          `--config.file=${cfg}`,
-          `--storage.tsdb.path=${join(runDir, "prometheus-data")}`,
-          `--web.listen-address=127.0.0.1:${port}`,
-          "--web.enable-lifecycle",
-        ]);
-        state.prometheus = { url: `http://127.0.0.1:${port}` };
-        writeState(state);
-        await waitFor(async () => (await fetch(`http://127.0.0.1:${port}/-/ready`)).ok, {
-          timeoutMs: readyTimeoutMs,
-          debugName: "prometheus /-/ready",
-          exited: proc.exited,
-          logFile: join(runDir, "prometheus.log"),
-        });
       }
       return testbed;
     } catch (err) {
@@ -500,21 +334,13 @@ export class Testbed {
       throw new TestbedError("already-running", "redis is still running: stop it first");
     }
     const bind = ["127.0.0.1", ...this.state.nodes.flatMap((n) => (n.network ? [n.network.hostIp] : []))];
-    const proc = launch(
+    await startRedis(
       this.state,
-      "redis",
-      "redis",
       findBinary("redis-server"),
-      redisArgs(this.state.runDir, redis.port, bind),
-    );
-    await waitFor(
-      async () => (await redisCommand(redis.host, redis.port, ["PING"]).catch(() => null)) === "PONG",
-      {
-        timeoutMs,
-        debugName: "redis PING after restart",
-        exited: proc.exited,
-        logFile: join(this.state.runDir, "redis.log"),
-      },
+      redis.port,
+      bind,
+      timeoutMs,
+      "redis PING after restart",
     );
   }
 
@@ -543,271 +369,4 @@ export class Testbed {
   async stop(): Promise<DownReport> {
     return down(this.state.runDir);
   }
-}
-
-function redisArgs(runDir: string, port: number, bind: readonly string[]): string[] {
-  const redisDir = join(runDir, "redis");
-  return [
-    "--port",
-    String(port),
-    "--bind",
-    ...bind,
-    "--save",
-    "",
-    "--appendonly",
-    "no",
-    "--protected-mode",
-    "no",
-    "--dir",
-    redisDir,
-    // redis rewrites its title: keep the run dir in it, so `down` can find an unrecorded one
-    "--proc-title-template",
-    `{title} {listen-addr} ${redisDir}/`,
-  ];
-}
-
-function nodeView(n: NodeRecord): NodeView {
-  return {
-    name: n.name,
-    index: n.index,
-    pid: n.pid,
-    alive: isOurProcess(n.pid, n.startTime),
-    state: processRunState(n.pid, n.startTime),
-    nodeId: n.nodeId,
-    ip: n.ip,
-    httpPort: n.httpPort,
-    rtcTcpPort: n.rtcTcpPort,
-    rtcUdpPort: n.rtcUdpPort,
-    prometheusPort: n.prometheusPort,
-    metricsUrl: `http://${n.ip}:${n.prometheusPort}/metrics`,
-    namespace: n.network?.namespace,
-    logFile: n.logFile,
-  };
-}
-
-function statusOf(state: RunState): TestbedStatus {
-  return {
-    name: state.name,
-    runDir: state.runDir,
-    url: state.url,
-    apiKey: state.apiKey,
-    nodes: state.nodes.map((n) => nodeView(n)),
-    redis: state.redis !== undefined ? `${state.redis.host}:${state.redis.port}` : undefined,
-    balancer: state.balancer !== undefined ? `127.0.0.1:${state.balancer.port}` : undefined,
-    prometheus: state.prometheus?.url,
-    processes: state.processes.map((p) => ({ ...p, alive: isOurProcess(p.pid, p.startTime) })),
-    faults: {
-      active: state.nodes.flatMap((n) => {
-        const ns = n.network?.namespace;
-        if (ns === undefined) return [];
-        return [
-          ...faultTables(ns).map((t) => `nftables table ${t} in ${ns}`),
-          ...faultQdiscs(ns).map((q) => `qdisc ${q.kind} on ${q.device} in ${ns}`),
-        ];
-      }),
-      ledger: readFaultLedger(state.runDir),
-    },
-  };
-}
-
-function launch(
-  state: RunState,
-  role: ProcessRecord["role"],
-  name: string,
-  command: string,
-  args: readonly string[],
-  logFile = join(state.runDir, `${name}.log`),
-): SpawnedProcess {
-  const proc = spawnDetached(command, args, logFile);
-  if (proc.pid < 0)
-    throw new TestbedError("server-exited", `${command} could not be started`, tailLines(logFile, 10));
-  state.processes.push({ role, name, pid: proc.pid, startTime: processStartTime(proc.pid), logFile });
-  writeState(state);
-  return proc;
-}
-
-/** Starts (or restarts) one node's livekit-server, in its namespace when it has one. */
-export function startNodeProcess(state: RunState, node: NodeRecord, livekitBin: string): SpawnedProcess {
-  const args = ["--config", node.configFile];
-  const [command, fullArgs] =
-    node.network !== undefined
-      ? ["ip", ["netns", "exec", node.network.namespace, livekitBin, ...args]]
-      : [livekitBin, args];
-  const proc = launch(state, "livekit", node.name, command, fullArgs, node.logFile);
-  node.pid = proc.pid;
-  node.startTime = processStartTime(proc.pid);
-  writeState(state);
-  return proc;
-}
-
-async function waitForNode(
-  state: RunState,
-  node: NodeRecord,
-  proc: SpawnedProcess,
-  timeoutMs: number,
-): Promise<void> {
-  try {
-    await waitFor(
-      async () => {
-        const res = await fetch(`http://${node.ip}:${node.httpPort}/`);
-        return res.status === 200;
-      },
-      { timeoutMs, debugName: `${node.name} health GET /`, exited: proc.exited, logFile: node.logFile },
-    );
-  } catch (err) {
-    if (err instanceof TestbedError && err.reason === "server-exited") {
-      const log = err.details.join("\n");
-      if (/address already in use/i.test(log)) {
-        throw new TestbedError(
-          "port-in-use",
-          `${node.name} could not bind its ports (address already in use): another process holds one of ${node.httpPort}, ${node.rtcTcpPort}, ${node.rtcUdpPort}, ${node.prometheusPort}; stop it or pass another --port`,
-          err.details,
-        );
-      }
-    }
-    throw err;
-  }
-  const id = lastNodeId(node.logFile);
-  if (id !== undefined) node.nodeId = id;
-  writeState(state);
-}
-
-function lastNodeId(logFile: string): string | undefined {
-  let text: string;
-  try {
-    text = readFileSync(logFile, "utf8");
-  } catch {
-    return undefined;
-  }
-  let id: string | undefined;
-  for (const line of text.split("\n")) {
-    if (!line.includes("starting LiveKit server")) continue;
-    try {
-      const parsed = JSON.parse(line) as { nodeID?: unknown };
-      if (typeof parsed.nodeID === "string") id = parsed.nodeID;
-    } catch {
-      // a non-JSON line (e.g. a panic trace) carries no node id
-    }
-  }
-  return id;
-}
-
-/** HAProxy's view of each backend server, from its stats CSV. */
-export async function balancerServerStates(statsPort: number): Promise<{ name: string; status: string }[]> {
-  const res = await fetch(`http://127.0.0.1:${statsPort}/;csv`);
-  const rows = (await res.text()).split("\n").filter((l) => l !== "" && !l.startsWith("#"));
-  return rows
-    .map((l) => l.split(","))
-    .filter((cols) => cols[0] === "livekit_nodes" && cols[1] !== "BACKEND" && cols[1] !== "FRONTEND")
-    .map((cols) => ({ name: cols[1] ?? "", status: cols[17] ?? "" }));
-}
-
-export interface WaitOptions {
-  readonly timeoutMs: number;
-  /** What is awaited, for the timeout's message; a function is read when the wait fails, so it can tell what was last seen. */
-  readonly debugName: string | (() => string);
-  /** Between attempts; 100 ms unless each attempt is costly (a Prometheus query, a scrape). */
-  readonly intervalMs?: number;
-  /** When this resolves, the process we wait on has exited: fail at once with its log's tail. */
-  readonly exited?: Promise<number | string | null>;
-  readonly logFile?: string;
-}
-
-/** Polls `condition` until it returns true; a thrown error counts as "not yet". */
-export async function waitFor(condition: () => Promise<boolean>, options: WaitOptions): Promise<void> {
-  const debugName = (): string =>
-    typeof options.debugName === "string" ? options.debugName : options.debugName();
-  let exitCode: number | string | null | undefined;
-  void options.exited?.then((code) => {
-    exitCode = code;
-  });
-  const deadline = Date.now() + options.timeoutMs;
-  let lastError = "";
-  for (;;) {
-    if (exitCode !== undefined) {
-      const tail = options.logFile !== undefined ? tailLines(options.logFile, 15) : [];
-      throw new TestbedError(
-        "server-exited",
-        `${debugName()}: the process exited (${String(exitCode)}) while starting; its last log lines follow${options.logFile !== undefined ? ` (${options.logFile})` : ""}`,
-        tail,
-      );
-    }
-    try {
-      if (await condition()) return;
-    } catch (err) {
-      lastError = err instanceof Error ? err.message : String(err);
-    }
-    if (Date.now() > deadline) {
-      const tail = options.logFile !== undefined ? tailLines(options.logFile, 15) : [];
-      throw new TestbedError(
-        "not-ready",
-        `${debugName()} not ready after ${options.timeoutMs} ms${lastError !== "" ? ` (last error: ${lastError})` : ""}`,
-        tail,
-      );
-    }
-    await sleep(options.intervalMs ?? 100);
-  }
-}
-
-function liveProcesses(state: RunState): ProcessRecord[] {
-  return state.processes.filter((p) => isOurProcess(p.pid, p.startTime));
-}
-
-/**
- * Ends every process the testbed started and removes its network namespaces. Works from the run
- * directory alone, so it also cleans up after a controller that was SIGKILLed. Idempotent.
- */
-export async function down(runDir: string): Promise<DownReport> {
-  const state = readState(runDir);
-  if (state === undefined) return { runDir, stopped: [], namespacesRemoved: [] };
-  const stopped: string[] = [];
-  const byRole = (roles: readonly string[]): ProcessRecord[] =>
-    state.processes.filter((p) => roles.includes(p.role));
-  // nodes and the balancer first, so nothing writes to Redis while it goes away
-  for (const group of [byRole(["livekit", "haproxy", "prometheus"]), byRole(["redis"])]) {
-    await Promise.all(
-      group.map(async (p) => {
-        if (!isOurProcess(p.pid, p.startTime)) return;
-        await terminate(p.pid, p.startTime, p.role === "livekit" ? 3000 : 2000);
-        stopped.push(`${p.name} (pid ${p.pid})`);
-      }),
-    );
-  }
-  // processes started but never recorded (the controller died between spawn and state write)
-  await Promise.all(
-    processesMentioning(state.runDir).map(async (p) => {
-      await terminate(p.pid, p.startTime, 2000);
-      stopped.push(`unrecorded process (pid ${p.pid})`);
-    }),
-  );
-  const namespacesRemoved: string[] = [];
-  for (const node of state.nodes) {
-    if (node.network === undefined) continue;
-    if (namespaceExists(node.network.namespace)) namespacesRemoved.push(node.network.namespace);
-    deleteNodeNetwork(node.network);
-  }
-  for (const ns of state.namespaces) {
-    if (namespaceExists(ns)) {
-      deleteNodeNetwork({ namespace: ns, hostInterface: ns.replace(/n(\d+)$/, "h$1") });
-      namespacesRemoved.push(ns);
-    }
-  }
-  if (existsSync(stateFile(runDir))) renameSync(stateFile(runDir), join(runDir, "state.stopped.json"));
-  return { runDir, stopped, namespacesRemoved };
-}
-
-/** Testbeds with a state file under `root` (running or crashed, not yet taken down). */
-export function listTestbeds(root = defaultRunRoot()): TestbedStatus[] {
-  let names: string[];
-  try {
-    names = readdirSync(root);
-  } catch {
-    return [];
-  }
-  const out: TestbedStatus[] = [];
-  for (const name of names) {
-    const state = readState(join(root, name));
-    if (state !== undefined) out.push(statusOf(state));
-  }
-  return out;
 }

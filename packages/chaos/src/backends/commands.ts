@@ -159,6 +159,14 @@ export interface PlannedFault {
   readonly subjects: readonly FaultSubject[];
 }
 
+/** client.simulate is carried out by the swarm's own participants, on every backend. */
+export function notABackendFault(fault: DrillFault, backend: string): FaultError {
+  return new FaultError(
+    `${fault.id}: client.simulate is run by the swarm's participants, not by the ${backend} backend`,
+    fault.id,
+  );
+}
+
 /**
  * A FaultInjector that works by commands: `inject` runs the inject steps, `confirm` polls the
  * confirm steps until every one succeeds at once, `revert` runs the revert steps. A backend says
@@ -169,6 +177,8 @@ export abstract class CommandInjector implements FaultInjector {
   protected readonly timing: CommandTiming;
 
   protected constructor(
+    /** The argv every command starts with: `docker compose -p ... -f ...`, `kubectl -n ...`. */
+    protected readonly base: readonly string[],
     protected readonly run: StepRunner,
     timing: Partial<CommandTiming> = {},
   ) {
@@ -203,6 +213,29 @@ export abstract class CommandInjector implements FaultInjector {
       throw new FaultError(`${label}: ${failure(step, outcome.output)}${undone}`, fault.id);
     }
     return this.issued(label, commands, subjects);
+  }
+
+  /**
+   * The node Redis's `room_node_map` places `room` on; `redisCli` is the argv that runs redis-cli
+   * in the deployment. Undefined when unplaced, unreadable, or on a node not listed any more.
+   */
+  protected async nodeFromRoomMap(room: string, redisCli: readonly string[]): Promise<NodeRef | undefined> {
+    const out = await this.stdoutOf({
+      argv: [...redisCli, "HGET", "room_node_map", room],
+      why: `the node hosting ${room}, from Redis`,
+    });
+    const nodeId = out?.trim();
+    if (nodeId === undefined || nodeId === "") return undefined;
+    return (await this.nodes()).find((n) => n.nodeId === nodeId);
+  }
+
+  /** The journal's subjects for a fault on `nodes`, with their LiveKit node ids where known. */
+  protected nodeSubjects(nodes: readonly NodeRef[]): readonly FaultSubject[] {
+    return nodes.map((n) => ({
+      kind: "node",
+      name: n.name,
+      ...(n.nodeId !== undefined ? { nodeId: n.nodeId } : {}),
+    }));
   }
 
   /** A step's stdout when it succeeds; undefined when it fails (for best-effort reads). */

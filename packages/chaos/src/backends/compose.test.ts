@@ -1,6 +1,6 @@
-import type { ComposeTarget, DrillFault, FaultParams, FaultType } from "@livekit-swarm/schema";
+import type { ComposeTarget } from "@livekit-swarm/schema";
 import { describe, expect, it } from "vitest";
-import { FaultError, type ShellStep, type StepRunner } from "../backend.js";
+import { FaultError, type ShellStep } from "../backend.js";
 import {
   execStep,
   faultResourceName,
@@ -10,6 +10,7 @@ import {
   type CommandStep,
 } from "./commands.js";
 import { ComposeInjector, PUMBA_IMAGE, TC_IMAGE, composeFaultCommands } from "./compose.js";
+import { accepts, argv, expectFaultError, fault, recorder, type Respond } from "./steps-fixture.js";
 
 const target: ComposeTarget = {
   backend: "compose",
@@ -24,40 +25,8 @@ const target: ComposeTarget = {
 };
 const base = ["docker", "compose", "-p", "lkswarm", "-f", "deploy/compose.yml"];
 
-function fault(type: FaultType, params: FaultParams = {}, more: Partial<DrillFault> = {}): DrillFault {
-  return {
-    id: `${type}-1`,
-    type,
-    target: { kind: "busiest-room-node" },
-    at: 0,
-    duration: 30_000,
-    confirmWithin: 10_000,
-    params,
-    ...more,
-  };
-}
-
-const argv = (steps: readonly ShellStep[]): string[][] => steps.map((s) => [...s.argv]);
-
-/** Does `step`'s expect accept this stdout? */
-function accepts(step: ShellStep | undefined, stdout: string): boolean {
-  if (step?.expect === undefined) throw new Error("step has no expect");
-  return new RegExp(step.expect).test(stdout);
-}
-
 const ps = (state: string, status = "Up 3 minutes"): string =>
   `{"Command":"\\"/livekit-server\\"","ID":"ab12","Name":"lkswarm-livekit-1-1","Service":"livekit-1","State":"${state}","Status":"${status}","ExitCode":0}\n`;
-
-function expectFaultError(run: () => unknown, ...parts: string[]): void {
-  let caught: unknown;
-  try {
-    run();
-  } catch (err) {
-    caught = err;
-  }
-  expect(caught).toBeInstanceOf(FaultError);
-  for (const part of parts) expect((caught as FaultError).message).toContain(part);
-}
 
 describe("composeFaultCommands", () => {
   it("node.kill: SIGKILL, confirmed by the exited state, reverted by start", () => {
@@ -380,23 +349,6 @@ describe("helpers", () => {
     expect(result.stderr).toContain("killed after 0.2 s");
   });
 });
-
-type Respond = (argv: readonly string[], call: number) => { code?: number; stdout?: string; stderr?: string };
-
-/** A StepRunner that records every step and answers from `respond` (call: how often this argv ran before). */
-function recorder(respond: Respond): { run: StepRunner; steps: ShellStep[]; lines: () => string[] } {
-  const steps: ShellStep[] = [];
-  const seen = new Map<string, number>();
-  const run: StepRunner = (step) => {
-    steps.push(step);
-    const key = step.argv.join(" ");
-    const call = seen.get(key) ?? 0;
-    seen.set(key, call + 1);
-    const r = respond(step.argv, call);
-    return Promise.resolve({ code: r.code ?? 0, stdout: r.stdout ?? "", stderr: r.stderr ?? "" });
-  };
-  return { run, steps, lines: () => steps.map((s) => s.argv.join(" ")) };
-}
 
 const fast = { pollMs: 10, revertWithinMs: 300 };
 

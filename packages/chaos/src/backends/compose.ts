@@ -9,6 +9,7 @@ import { FaultError, type NodeRef, type StepRunner } from "../backend.js";
 import type { FaultSubject } from "../journal.js";
 import {
   CommandInjector,
+  notABackendFault,
   execStep,
   faultResourceName,
   goDuration,
@@ -381,25 +382,20 @@ export function composeFaultCommands(
     case "net.delay":
       return pumbaCommands(target, fault, requireServices(fault, services));
     case "client.simulate":
-      throw new FaultError(
-        `${fault.id}: client.simulate is run by the swarm's participants, not by the compose backend`,
-        fault.id,
-      );
+      throw notABackendFault(fault, "compose");
   }
 }
 
 /** Faults on a docker compose deployment, through the docker CLI. */
 export class ComposeInjector extends CommandInjector {
   readonly backend = "compose" as const;
-  private readonly base: readonly string[];
 
   constructor(
     private readonly target: ComposeTarget,
     run: StepRunner = execStep,
     timing: Partial<CommandTiming> = {},
   ) {
-    super(run, timing);
-    this.base = composeBase(target);
+    super(composeBase(target), run, timing);
   }
 
   async nodes(): Promise<readonly NodeRef[]> {
@@ -414,13 +410,7 @@ export class ComposeInjector extends CommandInjector {
 
   async roomNode(room: string): Promise<NodeRef | undefined> {
     if (this.target.redis === null) return undefined;
-    const out = await this.stdoutOf({
-      argv: [...this.base, "exec", "-T", this.target.redis, "redis-cli", "HGET", "room_node_map", room],
-      why: `the node hosting ${room}, from Redis`,
-    });
-    const nodeId = out?.trim();
-    if (nodeId === undefined || nodeId === "") return undefined;
-    return (await this.nodes()).find((n) => n.nodeId === nodeId);
+    return this.nodeFromRoomMap(room, [...this.base, "exec", "-T", this.target.redis, "redis-cli"]);
   }
 
   protected commands(fault: DrillFault, nodes: readonly NodeRef[]): StepCommands {
@@ -433,11 +423,7 @@ export class ComposeInjector extends CommandInjector {
 
   protected subjects(fault: DrillFault, nodes: readonly NodeRef[]): readonly FaultSubject[] {
     if (fault.type.startsWith("redis.")) return [{ kind: "redis", name: this.target.redis ?? "redis" }];
-    return nodes.map((n) => ({
-      kind: "node",
-      name: n.name,
-      ...(n.nodeId !== undefined ? { nodeId: n.nodeId } : {}),
-    }));
+    return this.nodeSubjects(nodes);
   }
 
   /** Best effort: a node whose log cannot be read has no known id. */

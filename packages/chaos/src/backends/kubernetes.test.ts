@@ -1,7 +1,7 @@
-import type { DrillFault, FaultParams, FaultType, KubernetesTarget } from "@livekit-swarm/schema";
+import type { DrillFault, KubernetesTarget } from "@livekit-swarm/schema";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
-import { FaultError, type ShellStep, type StepRunner } from "../backend.js";
+import { FaultError } from "../backend.js";
 import type { CommandStep } from "./commands.js";
 import {
   KubernetesInjector,
@@ -11,6 +11,7 @@ import {
   podsFromJson,
   type NetworkChaosManifest,
 } from "./kubernetes.js";
+import { accepts, argv, expectFaultError, fault, recorder, type Respond } from "./steps-fixture.js";
 
 const target: KubernetesTarget = {
   backend: "kubernetes",
@@ -24,37 +25,6 @@ const target: KubernetesTarget = {
 };
 const base = ["kubectl", "--context", "staging", "-n", "livekit"];
 const UID = "0b6c1f1e-9d4a-4a55-8c1e-2f4b7c9d0e11";
-
-function fault(type: FaultType, params: FaultParams = {}, more: Partial<DrillFault> = {}): DrillFault {
-  return {
-    id: `${type}-1`,
-    type,
-    target: { kind: "busiest-room-node" },
-    at: 0,
-    duration: 30_000,
-    confirmWithin: 10_000,
-    params,
-    ...more,
-  };
-}
-
-const argv = (steps: readonly ShellStep[]): string[][] => steps.map((s) => [...s.argv]);
-
-function accepts(step: ShellStep | undefined, stdout: string): boolean {
-  if (step?.expect === undefined) throw new Error("step has no expect");
-  return new RegExp(step.expect).test(stdout);
-}
-
-function expectFaultError(run: () => unknown, ...parts: string[]): void {
-  let caught: unknown;
-  try {
-    run();
-  } catch (err) {
-    caught = err;
-  }
-  expect(caught).toBeInstanceOf(FaultError);
-  for (const part of parts) expect((caught as FaultError).message).toContain(part);
-}
 
 /** The manifest as kubectl would receive it: the inject step's stdin, parsed back. */
 function applied(f: DrillFault, pods: readonly string[], t = target): NetworkChaosManifest {
@@ -330,22 +300,6 @@ describe("parseLabelSelector", () => {
     expect(parseLabelSelector("app=a,,b=c")).toBeUndefined();
   });
 });
-
-type Respond = (argv: readonly string[], call: number) => { code?: number; stdout?: string; stderr?: string };
-
-function recorder(respond: Respond): { run: StepRunner; lines: () => string[] } {
-  const steps: ShellStep[] = [];
-  const seen = new Map<string, number>();
-  const run: StepRunner = (step) => {
-    steps.push(step);
-    const key = step.argv.join(" ");
-    const call = seen.get(key) ?? 0;
-    seen.set(key, call + 1);
-    const r = respond(step.argv, call);
-    return Promise.resolve({ code: r.code ?? 0, stdout: r.stdout ?? "", stderr: r.stderr ?? "" });
-  };
-  return { run, lines: () => steps.map((s) => s.argv.join(" ")) };
-}
 
 interface Pod {
   name: string;

@@ -10,16 +10,18 @@ import {
   PacketLoss,
   Partition,
   Qdisc,
-  Testbed,
+  type Testbed,
   TestbedError,
   clearFaults,
   faultTableName,
   recordFaults,
-  type LedgerEntry,
   type NftFault,
 } from "@livekit-swarm/testbed";
 import { FaultError, type FaultInjector, type InjectedFault, type NodeRef } from "../backend.js";
 import type { FaultSubject } from "../journal.js";
+import { describeLocalFault, ledgerEntries } from "./local-plan.js";
+
+export { describeLocalFault } from "./local-plan.js";
 
 const POLL_MS = 50;
 
@@ -57,10 +59,29 @@ function logSince(file: string, offset: number): string {
   }
 }
 
+/** What the local backend uses of a testbed: a Testbed, or a fake one in unit tests. */
+export type LocalTestbed = Pick<
+  Testbed,
+  | "runDir"
+  | "nodes"
+  | "redis"
+  | "status"
+  | "refreshNodeIds"
+  | "roomNode"
+  | "nodePid"
+  | "nodeInterface"
+  | "signalNode"
+  | "nodeProcessState"
+  | "restartNode"
+  | "signalRedis"
+  | "redisProcessState"
+  | "restartRedis"
+>;
+
 export class LocalInjector implements FaultInjector {
   readonly backend = "local" as const;
 
-  constructor(private readonly testbed: Testbed) {}
+  constructor(private readonly testbed: LocalTestbed) {}
 
   nodes(): Promise<readonly NodeRef[]> {
     this.testbed.refreshNodeIds();
@@ -87,7 +108,7 @@ export class LocalInjector implements FaultInjector {
    */
   async inject(fault: DrillFault, nodes: readonly NodeRef[]): Promise<InjectedFault> {
     const runDir = this.testbed.runDir;
-    recordFaults(runDir, this.ledgerEntries(fault, nodes));
+    recordFaults(runDir, ledgerEntries(this.testbed, fault, nodes));
     let injected: InjectedFault;
     try {
       injected = await this.injectNow(fault, nodes);
@@ -105,42 +126,6 @@ export class LocalInjector implements FaultInjector {
     };
   }
 
-  private ledgerEntries(fault: DrillFault, nodes: readonly NodeRef[]): LedgerEntry[] {
-    const tb = this.testbed;
-    const id = fault.id;
-    switch (fault.type) {
-      case "node.freeze":
-        return nodes.map((n) => ({ fault: id, kind: "thaw-node", node: n.name, index: n.index }));
-      case "node.kill":
-      case "node.drain":
-      case "node.restart":
-        return nodes.map((n) => ({ fault: id, kind: "restart-node", node: n.name, index: n.index }));
-      case "redis.kill":
-      case "redis.restart":
-        return [{ fault: id, kind: "restart-redis" }];
-      case "net.partition":
-      case "net.loss":
-        return nodes.flatMap((n) => {
-          const ns = tb.nodes[n.index]?.namespace;
-          return ns === undefined
-            ? []
-            : [{ fault: id, kind: "nft-table", namespace: ns, table: faultTableName(`${id}_${n.name}`) }];
-        });
-      case "net.bandwidth":
-      case "net.delay":
-        return nodes.flatMap((n) => {
-          const ns = tb.nodes[n.index]?.namespace;
-          const device = tb.nodeInterface(n.index);
-          return ns === undefined || device === undefined
-            ? []
-            : [{ fault: id, kind: "qdisc", namespace: ns, device }];
-        });
-      case "node.thaw":
-      case "client.simulate":
-        return [];
-    }
-  }
-
   private injectNow(fault: DrillFault, nodes: readonly NodeRef[]): Promise<InjectedFault> {
     const tb = this.testbed;
     const subjects = (): FaultSubject[] =>
@@ -151,40 +136,22 @@ export class LocalInjector implements FaultInjector {
     switch (fault.type) {
       case "node.kill": {
         const pids = subjects();
-        for (const n of nodes) tb.signalNode(n.index, "SIGKILL");
-        return Promise.resolve({
+        return this.signalFault(nodes, "SIGKILL", "gone", {
           subjects: pids,
           actions,
-          confirm: (deadline) =>
-            confirmBy(
-              deadline,
-              () =>
-                nodes.every((n) => tb.nodeProcessState(n.index) === "gone")
-                  ? pids.map((s) => `${s.name} pid ${s.pid ?? "?"} gone`).join("; ")
-                  : undefined,
-              () => `a node was still running after SIGKILL: ${this.stateOf(nodes)}`,
-            ),
+          seen: () => pids.map((p) => `${p.name} pid ${p.pid ?? "?"} gone`).join("; "),
+          notSeen: "a node was still running after SIGKILL",
           revert: () => this.restartGone(nodes),
         });
       }
-      case "node.freeze": {
-        const pids = subjects();
-        for (const n of nodes) tb.signalNode(n.index, "SIGSTOP");
-        return Promise.resolve({
-          subjects: pids,
+      case "node.freeze":
+        return this.signalFault(nodes, "SIGSTOP", "stopped", {
+          subjects: subjects(),
           actions,
-          confirm: (deadline) =>
-            confirmBy(
-              deadline,
-              () =>
-                nodes.every((n) => tb.nodeProcessState(n.index) === "stopped")
-                  ? `${nodes.map((n) => n.name).join(", ")} in process state T (stopped)`
-                  : undefined,
-              () => `a node did not stop after SIGSTOP: ${this.stateOf(nodes)}`,
-            ),
+          seen: () => `${nodes.map((n) => n.name).join(", ")} in process state T (stopped)`,
+          notSeen: "a node did not stop after SIGSTOP",
           revert: () => Promise.resolve(this.thaw(nodes)),
         });
-      }
       case "node.thaw": {
         const pids = subjects();
         const done = this.thaw(nodes);
@@ -273,66 +240,49 @@ export class LocalInjector implements FaultInjector {
         });
       }
       case "net.partition":
-      case "net.loss": {
-        const tables: NftFault[] = [];
-        try {
-          for (const n of nodes) {
+      case "net.loss":
+        return this.ruleFault(
+          fault,
+          nodes,
+          (n): NftFault => {
             const ns = tb.nodes[n.index]?.namespace;
             const table = faultTableName(`${fault.id}_${n.name}`);
             if (fault.type === "net.loss") {
-              tables.push(
-                PacketLoss.inject(ns, fault.params.ratio ?? 0, fault.params.direction ?? "egress", table),
-              );
-            } else {
-              const host = fault.params.from === "redis" ? this.redisFromNode(n.index) : undefined;
-              if (fault.params.from === "redis" && host === undefined) {
-                // never fall back to a full partition: that would be another fault
-                throw new TestbedError(
-                  "bad-option",
-                  `cannot tell how ${n.name} reaches Redis from its config`,
-                );
-              }
-              tables.push(
-                Partition.cut(ns, {
-                  direction: fault.params.direction ?? "both",
-                  table,
-                  ...(fault.params.from === "redis" && host !== undefined ? { redis: host } : {}),
-                }),
+              return PacketLoss.inject(
+                ns,
+                fault.params.ratio ?? 0,
+                fault.params.direction ?? "egress",
+                table,
               );
             }
-          }
-        } catch (err) {
-          for (const t of tables) t.remove();
-          return Promise.reject(this.asFaultError(fault, err));
-        }
-        return Promise.resolve({
-          subjects: subjects(),
-          actions,
-          confirm: (deadline) =>
-            confirmBy(
-              deadline,
-              () =>
-                tables.every((t) => t.present())
-                  ? tables.map((t) => `nftables table ${t.table} present in ${t.namespace}`).join("; ")
-                  : undefined,
-              () => "an nftables table was not listed after it was created",
-            ),
-          revert: () => {
-            for (const t of tables) t.remove();
-            return Promise.resolve(
+            const host = fault.params.from === "redis" ? this.redisFromNode(n.index) : undefined;
+            if (fault.params.from === "redis" && host === undefined) {
+              // never fall back to a full partition: that would be another fault
+              throw new TestbedError("bad-option", `cannot tell how ${n.name} reaches Redis from its config`);
+            }
+            return Partition.cut(ns, {
+              direction: fault.params.direction ?? "both",
+              table,
+              ...(fault.params.from === "redis" && host !== undefined ? { redis: host } : {}),
+            });
+          },
+          {
+            subjects,
+            actions,
+            listed: (t) => `nftables table ${t.table} present in ${t.namespace}`,
+            notListed: "an nftables table was not listed after it was created",
+            removed: (tables) =>
               tables.some((t) => t.present())
                 ? "a table could not be removed"
                 : `removed ${tables.map((t) => t.table).join(", ")}`,
-            );
           },
-        });
-      }
+        );
       case "net.bandwidth":
-      case "net.delay": {
-        const qdiscs: Qdisc[] = [];
-        try {
-          for (const n of nodes) {
-            const view = tb.nodes[n.index];
+      case "net.delay":
+        return this.ruleFault(
+          fault,
+          nodes,
+          (n): Qdisc => {
             const device = tb.nodeInterface(n.index);
             if (device === undefined) {
               throw new TestbedError(
@@ -340,39 +290,92 @@ export class LocalInjector implements FaultInjector {
                 `${n.name} has no network namespace: start the testbed with --netns`,
               );
             }
-            qdiscs.push(
-              fault.type === "net.bandwidth"
-                ? Qdisc.bandwidth(view?.namespace, device, fault.params.rateKbit ?? 0)
-                : Qdisc.delay(view?.namespace, device, fault.params.delayMs ?? 0, fault.params.jitterMs ?? 0),
-            );
-          }
-        } catch (err) {
-          for (const q of qdiscs) q.remove();
-          return Promise.reject(this.asFaultError(fault, err));
-        }
-        return Promise.resolve({
-          subjects: subjects(),
-          actions,
-          confirm: (deadline) =>
-            confirmBy(
-              deadline,
-              () =>
-                qdiscs.every((q) => q.present())
-                  ? qdiscs.map((q) => `qdisc ${q.kind} on ${q.device} in ${q.namespace}`).join("; ")
-                  : undefined,
-              () => "a qdisc was not listed after it was installed",
-            ),
-          revert: () => {
-            for (const q of qdiscs) q.remove();
-            return Promise.resolve(`removed qdisc from ${qdiscs.map((q) => q.device).join(", ")}`);
+            const ns = tb.nodes[n.index]?.namespace;
+            return fault.type === "net.bandwidth"
+              ? Qdisc.bandwidth(ns, device, fault.params.rateKbit ?? 0)
+              : Qdisc.delay(ns, device, fault.params.delayMs ?? 0, fault.params.jitterMs ?? 0);
           },
-        });
-      }
+          {
+            subjects,
+            actions,
+            listed: (q) => `qdisc ${q.kind} on ${q.device} in ${q.namespace}`,
+            notListed: "a qdisc was not listed after it was installed",
+            removed: (qdiscs) => `removed qdisc from ${qdiscs.map((q) => q.device).join(", ")}`,
+          },
+        );
       case "client.simulate":
         return Promise.reject(
           new FaultError(`${fault.id}: client.simulate is run by the swarm, not the backend`, fault.id),
         );
     }
+  }
+
+  /** Sends `sig` to every node; confirmed once every one is in process state `state`. */
+  private signalFault(
+    nodes: readonly NodeRef[],
+    sig: NodeJS.Signals,
+    state: "gone" | "stopped",
+    how: {
+      readonly subjects: readonly FaultSubject[];
+      readonly actions: readonly string[];
+      readonly seen: () => string;
+      readonly notSeen: string;
+      readonly revert: () => Promise<string>;
+    },
+  ): Promise<InjectedFault> {
+    for (const n of nodes) this.testbed.signalNode(n.index, sig);
+    return Promise.resolve({
+      subjects: how.subjects,
+      actions: how.actions,
+      confirm: (deadline) =>
+        confirmBy(
+          deadline,
+          () =>
+            nodes.every((n) => this.testbed.nodeProcessState(n.index) === state) ? how.seen() : undefined,
+          () => `${how.notSeen}: ${this.stateOf(nodes)}`,
+        ),
+      revert: how.revert,
+    });
+  }
+
+  /**
+   * A fault made of rules in the nodes' namespaces (nftables tables, qdiscs): `install` puts one
+   * on each node in turn; if one fails, those already in place are removed and the fault is refused.
+   * Confirmed when every rule is listed, reverted by removing them all.
+   */
+  private ruleFault<R extends { present(): boolean; remove(): void }>(
+    fault: DrillFault,
+    nodes: readonly NodeRef[],
+    install: (node: NodeRef) => R,
+    how: {
+      readonly subjects: () => FaultSubject[];
+      readonly actions: readonly string[];
+      readonly listed: (rule: R) => string;
+      readonly notListed: string;
+      readonly removed: (rules: readonly R[]) => string;
+    },
+  ): Promise<InjectedFault> {
+    const rules: R[] = [];
+    try {
+      for (const n of nodes) rules.push(install(n));
+    } catch (err) {
+      for (const r of rules) r.remove();
+      return Promise.reject(this.asFaultError(fault, err));
+    }
+    return Promise.resolve({
+      subjects: how.subjects(),
+      actions: how.actions,
+      confirm: (deadline) =>
+        confirmBy(
+          deadline,
+          () => (rules.every((r) => r.present()) ? rules.map(how.listed).join("; ") : undefined),
+          () => how.notListed,
+        ),
+      revert: () => {
+        for (const r of rules) r.remove();
+        return Promise.resolve(how.removed(rules));
+      },
+    });
   }
 
   /** Redis as a node's namespace reaches it: the host side of its veth. */
@@ -411,52 +414,5 @@ export class LocalInjector implements FaultInjector {
   private asFaultError(fault: DrillFault, err: unknown): FaultError {
     const message = err instanceof Error ? err.message : String(err);
     return new FaultError(`${fault.id} (${fault.type}): ${message}`, fault.id);
-  }
-}
-
-/** What the local backend does for `fault` on the named nodes, in words (dry run, journal). */
-export function describeLocalFault(fault: DrillFault, nodes: readonly string[]): string[] {
-  const names = nodes.join(", ");
-  const p = fault.params;
-  switch (fault.type) {
-    case "node.kill":
-      return [
-        `SIGKILL ${names}`,
-        ...(fault.duration !== null ? [`restart after ${fault.duration / 1000} s`] : []),
-      ];
-    case "node.freeze":
-      return [
-        `SIGSTOP ${names}`,
-        `SIGCONT after ${fault.duration === null ? "the drill" : `${fault.duration / 1000} s`}`,
-      ];
-    case "node.thaw":
-      return [`SIGCONT ${names}`];
-    case "node.drain":
-      return [`SIGTERM ${names} (drain)`, `SIGKILL and restart at rollback if still draining`];
-    case "node.restart":
-      return [`SIGTERM ${names}, SIGKILL after ${(p.graceMs ?? 10_000) / 1000} s`, `start ${names} again`];
-    case "redis.kill":
-      return [
-        "SIGKILL redis",
-        ...(fault.duration !== null ? [`restart redis after ${fault.duration / 1000} s`] : []),
-      ];
-    case "redis.restart":
-      return ["SIGTERM redis", "start redis again (empty)"];
-    case "net.partition":
-      return nodes.map(
-        (n) =>
-          `nftables in ${n}'s namespace: drop ${p.from === "redis" ? "Redis traffic" : "all traffic but loopback"} (${p.direction ?? "both"})`,
-      );
-    case "net.loss":
-      return nodes.map(
-        (n) =>
-          `nftables in ${n}'s namespace: drop ${(p.ratio ?? 0) * 100}% of UDP (${p.direction ?? "egress"})`,
-      );
-    case "net.bandwidth":
-      return nodes.map((n) => `tc tbf on ${n}'s veth: ${p.rateKbit ?? 0} kbit/s`);
-    case "net.delay":
-      return nodes.map((n) => `tc netem on ${n}'s veth: delay ${p.delayMs ?? 0} ms ± ${p.jitterMs ?? 0} ms`);
-    case "client.simulate":
-      return [`simulateScenario(${p.scenario ?? "?"}) on the chosen participants`];
   }
 }

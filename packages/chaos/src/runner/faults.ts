@@ -3,7 +3,7 @@
  * duration. Every fault it injects stays on its books until reverted, and `rollBack()` is the one
  * path that reverts what is left, whichever way the drill ends.
  */
-import { randomInt } from "node:crypto";
+import { randomInt as cryptoRandomInt } from "node:crypto";
 import type { FaultInjector, InjectedFault, NodeRef } from "../backend.js";
 import type { RollbackRun } from "../journal.js";
 import type { Drill, DrillFault } from "@livekit-swarm/schema";
@@ -40,6 +40,8 @@ export class FaultSchedule {
     private readonly recorder: DrillRecorder,
     private readonly stop: DrillStop,
     private readonly log: (line: string) => void,
+    /** An integer in [0, n) for targets chosen at random; a fixed draw in a test. */
+    private readonly randomInt: (n: number) => number = (n) => cryptoRandomInt(n),
   ) {}
 
   /** Injects the faults at their times from `phaseStart`, then observes until every timed revert is done. */
@@ -90,7 +92,7 @@ export class FaultSchedule {
       byRoom,
       roomNodes,
       earlier: this.runs,
-      randomInt: (n) => randomInt(n),
+      randomInt: this.randomInt,
     });
   }
 
@@ -164,7 +166,13 @@ export class FaultSchedule {
       try {
         const did = await a.injected.revert();
         a.run.revertedAtMs = Date.now();
-        this.rollbacks.push({ fault: a.fault.id, action: `${why}: ${did}`, at: iso(at), ok: true, error: null });
+        this.rollbacks.push({
+          fault: a.fault.id,
+          action: `${why}: ${did}`,
+          at: iso(at),
+          ok: true,
+          error: null,
+        });
         this.log(`${a.fault.id}: reverted (${did})`);
       } catch (err) {
         const message = err instanceof Error ? err.message : String(err);

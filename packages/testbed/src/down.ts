@@ -1,0 +1,58 @@
+import { existsSync, renameSync } from "node:fs";
+import { join } from "node:path";
+import { deleteNodeNetwork, namespaceExists } from "./netns.js";
+import { isOurProcess, processesMentioning, terminate } from "./processes.js";
+import { readState, stateFile, type ProcessRecord, type RunState } from "./state.js";
+
+export interface DownReport {
+  readonly runDir: string;
+  readonly stopped: readonly string[];
+  readonly namespacesRemoved: readonly string[];
+}
+
+export function liveProcesses(state: RunState): ProcessRecord[] {
+  return state.processes.filter((p) => isOurProcess(p.pid, p.startTime));
+}
+
+/**
+ * Ends every process the testbed started and removes its network namespaces. Works from the run
+ * directory alone, so it also cleans up after a controller that was SIGKILLed. Idempotent.
+ */
+export async function down(runDir: string): Promise<DownReport> {
+  const state = readState(runDir);
+  if (state === undefined) return { runDir, stopped: [], namespacesRemoved: [] };
+  const stopped: string[] = [];
+  const byRole = (roles: readonly string[]): ProcessRecord[] =>
+    state.processes.filter((p) => roles.includes(p.role));
+  // nodes and the balancer first, so nothing writes to Redis while it goes away
+  for (const group of [byRole(["livekit", "haproxy", "prometheus"]), byRole(["redis"])]) {
+    await Promise.all(
+      group.map(async (p) => {
+        if (!isOurProcess(p.pid, p.startTime)) return;
+        await terminate(p.pid, p.startTime, p.role === "livekit" ? 3000 : 2000);
+        stopped.push(`${p.name} (pid ${p.pid})`);
+      }),
+    );
+  }
+  // processes started but never recorded (the controller died between spawn and state write)
+  await Promise.all(
+    processesMentioning(state.runDir).map(async (p) => {
+      await terminate(p.pid, p.startTime, 2000);
+      stopped.push(`unrecorded process (pid ${p.pid})`);
+    }),
+  );
+  const namespacesRemoved: string[] = [];
+  for (const node of state.nodes) {
+    if (node.network === undefined) continue;
+    if (namespaceExists(node.network.namespace)) namespacesRemoved.push(node.network.namespace);
+    deleteNodeNetwork(node.network);
+  }
+  for (const ns of state.namespaces) {
+    if (namespaceExists(ns)) {
+      deleteNodeNetwork({ namespace: ns, hostInterface: ns.replace(/n(\d+)$/, "h$1") });
+      namespacesRemoved.push(ns);
+    }
+  }
+  if (existsSync(stateFile(runDir))) renameSync(stateFile(runDir), join(runDir, "state.stopped.json"));
+  return { runDir, stopped, namespacesRemoved };
+}

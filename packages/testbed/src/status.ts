@@ -1,0 +1,62 @@
+import { readdirSync } from "node:fs";
+import { join } from "node:path";
+import { faultQdiscs, faultTables } from "./faults.js";
+import { readFaultLedger, type LedgerEntry } from "./ledger.js";
+import { nodeView, type NodeView } from "./nodes.js";
+import { isOurProcess } from "./processes.js";
+import { defaultRunRoot, readState, type ProcessRecord, type RunState } from "./state.js";
+
+export interface TestbedStatus {
+  readonly name: string;
+  readonly runDir: string;
+  readonly url: string;
+  readonly apiKey: string;
+  readonly nodes: readonly NodeView[];
+  readonly redis: string | undefined;
+  readonly balancer: string | undefined;
+  readonly prometheus: string | undefined;
+  readonly processes: readonly (ProcessRecord & { alive: boolean })[];
+  /** Fault nftables tables and qdiscs found in the nodes' namespaces, and the fault ledger's entries. */
+  readonly faults: { readonly active: readonly string[]; readonly ledger: readonly LedgerEntry[] };
+}
+
+export function statusOf(state: RunState): TestbedStatus {
+  return {
+    name: state.name,
+    runDir: state.runDir,
+    url: state.url,
+    apiKey: state.apiKey,
+    nodes: state.nodes.map((n) => nodeView(n)),
+    redis: state.redis !== undefined ? `${state.redis.host}:${state.redis.port}` : undefined,
+    balancer: state.balancer !== undefined ? `127.0.0.1:${state.balancer.port}` : undefined,
+    prometheus: state.prometheus?.url,
+    processes: state.processes.map((p) => ({ ...p, alive: isOurProcess(p.pid, p.startTime) })),
+    faults: {
+      active: state.nodes.flatMap((n) => {
+        const ns = n.network?.namespace;
+        if (ns === undefined) return [];
+        return [
+          ...faultTables(ns).map((t) => `nftables table ${t} in ${ns}`),
+          ...faultQdiscs(ns).map((q) => `qdisc ${q.kind} on ${q.device} in ${ns}`),
+        ];
+      }),
+      ledger: readFaultLedger(state.runDir),
+    },
+  };
+}
+
+/** Testbeds with a state file under `root` (running or crashed, not yet taken down). */
+export function listTestbeds(root = defaultRunRoot()): TestbedStatus[] {
+  let names: string[];
+  try {
+    names = readdirSync(root);
+  } catch {
+    return [];
+  }
+  const out: TestbedStatus[] = [];
+  for (const name of names) {
+    const state = readState(join(root, name));
+    if (state !== undefined) out.push(statusOf(state));
+  }
+  return out;
+}
