@@ -1,0 +1,36 @@
+/** The drill's recovery figures over all participants: distributions, paths, losses, consistency. */
+import type { RecoveryAggregates, ReconnectPath } from "../journal.js";
+import type { ParticipantWalk } from "./participant.js";
+import { distribution } from "./quality.js";
+import type { RoomServerView } from "./server-view.js";
+
+export function recoveryAggregates(
+  walks: readonly ParticipantWalk[],
+  rooms: readonly RoomServerView[],
+): RecoveryAggregates {
+  const participants = walks.map((w) => w.outcome);
+  const tracks = walks.flatMap((w) => w.tracks);
+  const paths: Record<ReconnectPath, number> = { resume: 0, full: 0, rejoin: 0 };
+  for (const ep of walks.flatMap((w) => w.episodes)) if (ep.endT !== null) paths[ep.path ?? "resume"]++;
+  const lostByReason: Record<string, number> = {};
+  for (const { lostReason } of participants)
+    if (lostReason !== null) lostByReason[lostReason] = (lostByReason[lostReason] ?? 0) + 1;
+  // a room the server answered for but never agreed with the swarm leaves the drill inconsistent
+  const answered = rooms.filter((r) => r.serverViews > 0);
+  const consistency = answered.flatMap((r) => (r.consistentMs === null ? [] : [r.consistentMs]));
+  const everConsistent = answered.every((r) => r.consistentMs !== null);
+  return {
+    participants: participants.length,
+    affected: participants.filter((p) => p.affected).length,
+    detect: distribution(participants.flatMap((p) => (p.detectMs === null ? [] : [p.detectMs]))),
+    reconnect: distribution(participants.flatMap((p) => (p.reconnectMs === null ? [] : [p.reconnectMs]))),
+    mediaResume: distribution(
+      tracks.flatMap((t) => (t.resumed && t.resumedMs !== null ? [Math.max(0, t.resumedMs)] : [])),
+    ),
+    tracksNotResumed: tracks.filter((t) => !t.resumed).length,
+    paths,
+    lostByReason,
+    ghosts: rooms.reduce((n, r) => n + r.ghosts.length, 0),
+    consistentMs: everConsistent && consistency.length > 0 ? Math.max(...consistency) : null,
+  };
+}
