@@ -35,7 +35,12 @@ export function parseSignalLog(text: string): SignalConnection[] {
     const [, seconds, millis, node, status, room, identity] = m;
     if (status !== "101" || room === undefined || identity === undefined || node === undefined) continue;
     if (room === "" || identity === "") continue;
-    out.push({ at: Number(seconds) * 1000 + Number(millis), node, room: unescape(room), identity: unescape(identity) });
+    out.push({
+      at: Number(seconds) * 1000 + Number(millis),
+      node,
+      room: unescape(room),
+      identity: unescape(identity),
+    });
   }
   return out;
 }

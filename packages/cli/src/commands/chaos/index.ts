@@ -8,6 +8,7 @@ import {
   type DrillFault,
   type FaultTarget,
   type Percentiles,
+  type RecoveryBounds,
 } from "@livekit-swarm/schema";
 import { UsageError } from "../../errors.js";
 import type { ChaosFlags } from "./options.js";
@@ -115,6 +116,10 @@ function percentilesText(name: string, p: Percentiles | null): string[] {
   ];
 }
 
+function byPopulation(name: string, b: RecoveryBounds): string {
+  return b.population === null ? name : `${name} (${b.population})`;
+}
+
 /** The dry run: what the drill would do, in order, with nothing started. */
 export function planText(drill: Drill): string {
   const s = drill.workload.scenario;
@@ -151,8 +156,8 @@ export function planText(drill: Drill): string {
     `  after      ${formatDuration(drill.after)} to compare quality with the baseline, then steady state again`,
     "expectations:",
     ...[
-      ...percentilesText("detect", drill.expect.detect),
-      ...percentilesText("reconnect", drill.expect.reconnect),
+      ...(drill.expect.detect ?? []).flatMap((b) => percentilesText(byPopulation("detect", b), b)),
+      ...(drill.expect.reconnect ?? []).flatMap((b) => percentilesText(byPopulation("reconnect", b), b)),
       ...percentilesText("media resume", drill.expect.mediaResume),
       ...(drill.expect.participantsLost !== null
         ? [`participants lost <= ${drill.expect.participantsLost}`]
