@@ -1,7 +1,7 @@
 /**
  * Which fault reached which participant, and how. A node fault reaches a participant whose room
- * was on the failed node or whose signalling ran through it; these notice at very different
- * times (docs/livekit-behaviour.md 3): the signal path within a second, the room alone only when
+ * was on the failed node or whose signalling ran through it; these notice at very different times
+ * (docs/livekit-behaviour.md 2.2, 3.1): the signal path within a second, the room alone only when
  * the signal relay times out, 7.5-12.5 s later. The signal path comes from the balancer's log
  * (local testbeds); without it a participant's population is unknown, never guessed.
  */

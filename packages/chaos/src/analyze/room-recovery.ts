@@ -1,7 +1,7 @@
 /**
  * Per-room recovery: a room's media is back once every subscriber whose media stalled receives
  * again. It is set by the publisher's own recovery, so it can be later than every subscriber's
- * reconnect (docs/livekit-behaviour.md 3).
+ * reconnect (docs/livekit-behaviour.md 2.4).
  */
 import type { RoomRecovery, TrackOutcome } from "../journal.js";
 
