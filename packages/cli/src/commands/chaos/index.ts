@@ -74,6 +74,9 @@ function summaryText(j: DrillJournal): string {
     `${j.verdict.toUpperCase()} (${j.status}): ${j.reason}`,
     `participants: ${a.affected} of ${a.participants} affected; paths resume ${a.paths.resume}, full ${a.paths.full}, rejoin ${a.paths.rejoin}; lost ${lost === "" ? "0" : lost}`,
     `detect p50 ${ms(a.detect.p50)} p95 ${ms(a.detect.p95)} | reconnect p50 ${ms(a.reconnect.p50)} p95 ${ms(a.reconnect.p95)} max ${ms(a.reconnect.max)} | media resume p50 ${ms(a.mediaResume.p50)} p95 ${ms(a.mediaResume.p95)} max ${ms(a.mediaResume.max)}`,
+    a.signalPaths === null
+      ? "by population: signal paths unknown for this backend"
+      : `by population: ${a.byPopulation.map((p) => `${p.population} ${p.affected}/${p.participants} detect p50 ${ms(p.detect.p50)} max ${ms(p.detect.max)}`).join(" | ")}`,
     ...j.expectations.map(
       (e) =>
         `  ${e.met === true ? "ok  " : e.met === false ? "FAIL" : "n/a "} ${e.name}: ${e.observed} (expected ${e.expected})`,
