@@ -1055,12 +1055,43 @@ describe("analyzeDrill: populations, attribution and room recovery from the bala
     expect(outcome(again, "room-c/sub-2")).toMatchObject({ population: "room-on-failed-node" });
   });
 
-  it("says unknown without a balancer log, attributes to the latest fault, and cannot judge a population", () => {
+  it("attributes a disruption to the signal node's fault and a stall to the room node's when both were hit", () => {
+    // room-a is on node1 (kill-a); sub-3 signalled through node2 (kill-b): it noticed kill-b at
+    // once, while its media stopped with kill-a's SFU
+    const both = [...who, "room-a/sub-3"];
+    const log = [...signalConnections, { at: at(-20_000), node: "node2", room: "room-a", identity: "sub-3" }];
+    const r = analyzeDrill(
+      observe(
+        both,
+        [
+          ...events,
+          ...steady("room-a/sub-3", "PA_as3", ["pub-1/audio"]),
+          ...reconnects("room-a/sub-3", 60, 3500, "full", "PA_as32"),
+          stall("room-a/sub-3", "pub-1/audio", 100),
+          resume("room-a/sub-3", "pub-1/audio", 9900),
+        ],
+        { faults: [KILL_A, KILL_B], roomNodes, signalConnections: log },
+      ),
+    );
+    expect(outcome(r, "room-a/sub-3")).toMatchObject({
+      fault: "kill-b",
+      population: "signal-via-failed-node",
+      detectMs: 40,
+    });
+    expect(r.tracks.filter((t) => t.subscriber === "room-a/sub-3").map((t) => t.fault)).toEqual(["kill-a"]);
+    expect(roomOf(r, "room-a").recoveries).toEqual([
+      { fault: "kill-a", subscribers: 3, recoveredMs: 10_200 },
+    ]);
+  });
+
+  it("says unknown without a balancer log, attributes by room node alone, and cannot judge a population", () => {
     const blind = analyzeDrill(observe(who, events, { faults: [KILL_A, KILL_B], roomNodes }));
     expect(blind.aggregates.signalPaths).toBeNull();
     expect(new Set(blind.participants.map((p) => p.population))).toEqual(new Set(["unknown"]));
     expect(blind.participants.every((p) => p.signalNode === null)).toBe(true);
-    expect(outcome(blind, "room-a/sub-1")).toMatchObject({ fault: "kill-b" });
+    // the room's node is known on every backend; a participant whose room was spared is the latest fault's
+    expect(outcome(blind, "room-a/sub-1")).toMatchObject({ fault: "kill-a" });
+    expect(outcome(blind, "room-c/sub-1")).toMatchObject({ fault: "kill-b" });
     const [result] = judgeExpectations(
       {
         ...NO_EXPECTATIONS,

@@ -1,6 +1,6 @@
 /**
  * Media stalls and resumes, track by track: a track that stops flowing after a fault was issued
- * is that fault's (the one that failed the room's node, the subscriber's or the publisher's
+ * is that fault's (the one that failed the room's node, else the subscriber's or the publisher's
  * signalling node, else the latest), and it resumes when its first packet arrives again.
  */
 import type { ParticipantEvent } from "@livekit-swarm/schema";
@@ -39,11 +39,9 @@ export class TrackFlows {
     let row: TimelineEvent | null = null;
     if (!event.flowing && flow.flowing) {
       // the track's id starts with its publisher's identity
-      const publisher = {
-        room: this.subscriber.room,
-        identity: event.track.slice(0, event.track.lastIndexOf("/")),
-      };
-      const fault = this.reach.attribute(event.atMs, [this.subscriber, publisher], STALL_LEAD_MS);
+      const { room, identity } = this.subscriber;
+      const publisher = event.track.slice(0, event.track.lastIndexOf("/"));
+      const fault = this.reach.attributeStall(event.atMs, room, identity, publisher, STALL_LEAD_MS);
       if (fault !== undefined) {
         flow.stall = { at: event.atMs, fault };
         row = {

@@ -1,6 +1,6 @@
 /**
  * One participant's drill, from its events: disruption episodes (each attributed to the fault that
- * failed its room's node or its signalling node, else the latest fault injected before it began),
+ * failed its signalling node or its room's node, else the latest fault injected before it began),
  * how each recovered, its media, and its outcome. A participant knocked down twice by one fault has
  * one episode counted twice.
  */
@@ -88,7 +88,7 @@ export function walkParticipant(
         break;
       case "reconnecting":
       case "disconnected": {
-        const fault = reach.attribute(t, [p]);
+        const fault = reach.attributeDisruption(t, p.room, p.identity);
         if (event.type === "disconnected") lastReason = event.reason;
         const wasUp = state === "connected";
         state = event.type === "reconnecting" ? "reconnecting" : "gone";

@@ -66,35 +66,70 @@ export class FaultReach {
     return nodes.includes(roomNode) ? "room-on-failed-node" : "other";
   }
 
-  /** Did `fault` fail the node of the participant's room or of its signalling? */
-  reached(fault: FaultTiming, room: string, identity: string): boolean {
-    const p = this.population(fault, room, identity);
-    return p === "signal-via-failed-node" || p === "room-on-failed-node";
+  /** Did `fault` fail the node hosting `room` when it was injected? */
+  failedRoom(fault: FaultTiming, room: string): boolean {
+    const roomNode = this.roomNodeAt(fault, room);
+    return roomNode !== null && (fault.nodes?.includes(roomNode) ?? false);
+  }
+
+  /** Did `fault` fail the node carrying the participant's signalling (known from the balancer's log)? */
+  failedSignal(fault: FaultTiming, room: string, identity: string): boolean {
+    const signal = this.signalNodeAt(room, identity, fault.injectedAt);
+    return signal !== null && (fault.nodes?.includes(signal) ?? false);
   }
 
   /**
-   * The fault a disruption at `t` is attributed to: of the confirmed faults issued by then (with
-   * `leadMs` of slack), the latest that reached one of `whom` (room/identity pairs); when none
-   * did (or the paths are unknown), the latest of all.
+   * The fault a participant's disruption at `t` is attributed to: of the confirmed faults issued by
+   * then, the latest that failed its signal node (that is what it notices first), else the latest
+   * that failed its room's node, else the latest of all.
    */
-  attribute(
+  attributeDisruption(t: number, room: string, identity: string): FaultTiming | undefined {
+    return this.latestBest(t, 0, (f) =>
+      this.failedSignal(f, room, identity) ? 2 : this.failedRoom(f, room) ? 1 : 0,
+    );
+  }
+
+  /**
+   * The fault a media stall at `t` is attributed to (issued up to `leadMs` after it): the latest
+   * that failed the room's node (its SFU), else the latest that failed the subscriber's or the
+   * publisher's signal node (a reconnect interrupts the track), else the latest of all.
+   */
+  attributeStall(
     t: number,
-    whom: readonly { readonly room: string; readonly identity: string }[],
-    leadMs = 0,
+    room: string,
+    subscriber: string,
+    publisher: string,
+    leadMs: number,
   ): FaultTiming | undefined {
-    let latest: FaultTiming | undefined;
-    let reaching: FaultTiming | undefined;
+    return this.latestBest(t, leadMs, (f) =>
+      this.failedRoom(f, room)
+        ? 2
+        : this.failedSignal(f, room, subscriber) || this.failedSignal(f, room, publisher)
+          ? 1
+          : 0,
+    );
+  }
+
+  /** Of the confirmed faults issued by `t` (with `leadMs` of slack), the latest of the highest rank. */
+  private latestBest(t: number, leadMs: number, rank: (f: FaultTiming) => number): FaultTiming | undefined {
+    let best: FaultTiming | undefined;
+    let bestRank = -1;
     for (const f of this.faults) {
       if (f.confirmedAt === null || f.injectedAt - leadMs > t) continue;
-      latest = f;
-      if (whom.some((w) => this.reached(f, w.room, w.identity))) reaching = f;
+      const r = rank(f);
+      if (r >= bestRank) {
+        best = f;
+        bestRank = r;
+      }
     }
-    return reaching ?? latest;
+    return best;
   }
 
   /** The fault a participant that was not disrupted is described against: the first that reached it, or the first. */
   firstFor(room: string, identity: string): FaultTiming | undefined {
     const confirmed = this.faults.filter((f) => f.confirmedAt !== null);
-    return confirmed.find((f) => this.reached(f, room, identity)) ?? confirmed[0];
+    return (
+      confirmed.find((f) => this.failedSignal(f, room, identity) || this.failedRoom(f, room)) ?? confirmed[0]
+    );
   }
 }
