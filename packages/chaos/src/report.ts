@@ -9,6 +9,8 @@ import type {
   FaultSubject,
   ProbeResult,
   QualityWindow,
+  RecoveryAggregates,
+  RoomOutcome,
   TimelineEvent,
 } from "./journal.js";
 
@@ -151,6 +153,8 @@ function recoverySection(journal: DrillJournal): string {
         "",
       ),
       "",
+      populationsText(a),
+      "",
       `Subscribed tracks that stalled and never resumed: ${a.tracksNotResumed}.`,
       "",
       `Reconnect paths: resume ${a.paths.resume} · full ${a.paths.full} · rejoin ${a.paths.rejoin}.`,
@@ -162,6 +166,35 @@ function recoverySection(journal: DrillJournal): string {
   );
 }
 
+/** Detect and reconnect apart for those whose signalling ran through the failed node and those whose room alone was on it. */
+function populationsText(a: RecoveryAggregates): string {
+  if (a.signalPaths === null)
+    return "Signal paths: unknown for this backend (no balancer log is read), so the participants are not split by how the fault reached them.";
+  return [
+    `By how the fault reached them (signal paths from ${a.signalPaths}):`,
+    "",
+    table(
+      ["population", "participants", "affected", "detect p50 / p95 / max", "reconnect p50 / p95 / max"],
+      a.byPopulation.map((p) => [
+        p.population,
+        String(p.participants),
+        String(p.affected),
+        [p.detect.p50, p.detect.p95, p.detect.max].map(seconds).join(" / "),
+        [p.reconnect.p50, p.reconnect.p95, p.reconnect.max].map(seconds).join(" / "),
+      ]),
+      "",
+    ),
+  ].join("\n");
+}
+
+/** When every subscriber of a room whose media stalled had it again, per fault. */
+export function mediaBack(r: RoomOutcome): string {
+  if (r.recoveries.length === 0) return "never stalled";
+  return r.recoveries
+    .map((x) => `${x.fault}: ${x.recoveredMs === null ? "never" : seconds(x.recoveredMs)}`)
+    .join(", ");
+}
+
 function roomsSection(journal: DrillJournal): string {
   const list = (xs: readonly string[]): string => (xs.length === 0 ? "none" : xs.join(", "));
   return section(
@@ -171,6 +204,7 @@ function roomsSection(journal: DrillJournal): string {
         "room",
         "node before → after",
         "relocated",
+        "media back (every subscriber)",
         "loss before / during / after",
         "consistent at",
         "ghosts",
@@ -181,6 +215,7 @@ function roomsSection(journal: DrillJournal): string {
         r.room,
         `${r.nodeBefore ?? NONE} → ${r.nodeAfter ?? NONE}`,
         r.relocated ? "yes" : "no",
+        mediaBack(r),
         [r.loss.before, r.loss.during, r.loss.after]
           .map((v) => (v === null ? NONE : `${(v * 100).toFixed(2)}%`))
           .join(" / "),
@@ -201,6 +236,8 @@ function participantsSection(journal: DrillJournal): string {
     "identity",
     "room",
     "role",
+    "signal via",
+    "population",
     "detect",
     "reconnect",
     "path",
@@ -217,6 +254,8 @@ function participantsSection(journal: DrillJournal): string {
         p.identity,
         p.room,
         p.role,
+        p.signalNode ?? "unknown",
+        p.population ?? NONE,
         seconds(p.detectMs),
         seconds(p.reconnectMs),
         p.path ?? NONE,

@@ -487,6 +487,7 @@ async function finish(run: DrillRun): Promise<DrillJournal> {
       events: run.recorder.events,
       samples: run.recorder.samples,
       serverViews: run.serverViews,
+      signalConnections: run.system?.injector.signalConnections?.() ?? null,
       roomNodes: run.roomNodes,
       windows,
     },
