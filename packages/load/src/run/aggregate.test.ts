@@ -153,6 +153,30 @@ describe("RunAggregator", () => {
     expect(result?.message).toContain("censored: at least 18.50 s, the run ended before it was observed");
   });
 
+  it("a participant still reconnecting at the end has a censored reconnect time", () => {
+    const { agg, measurements, onEvent } = aggregator([plan("a"), plan("b")]);
+    for (const id of ["a", "b"]) onEvent("r1", id, { type: "joined", joinS: 0.5 }, 1000);
+    onEvent("r1", "a", { type: "reconnecting" }, 5000);
+    onEvent("r1", "a", { type: "reconnected", durationS: 1.5 }, 6500);
+    onEvent("r1", "b", { type: "reconnecting" }, 12_000);
+    onEvent("r1", "b", { type: "reconnecting" }, 13_000);
+    const reconnect = agg
+      .summary(20_000)
+      .figures.find((f) => f.metric === "lkswarm_reconnect_duration_seconds");
+    // b began reconnecting at 12 s and had not reconnected at 20 s: > 8 s
+    expect(reconnect).toMatchObject({
+      n: 2,
+      p50: 1.5,
+      max: 8,
+      censored: { n: 1, above: ["p95", "p99", "max"] },
+    });
+    const [r] = evaluate(
+      [parseThreshold("lkswarm_reconnect_duration_seconds max over participants < 10s")],
+      measurements,
+    ).results;
+    expect(r).toMatchObject({ status: "fail", observed: 8, censored: true });
+  });
+
   it("reports no censoring when every track and participant has its time", () => {
     const { agg, onEvent } = aggregator([plan("a")]);
     onEvent("r1", "a", { type: "joined", joinS: 0.5 }, 2000);

@@ -1,5 +1,12 @@
 import { sampleSets, type CensoredObservation, type Measurements, type SampleSet } from "@livekit-swarm/gate";
-import { Roster, isPresent, lossRatioOfSums, percentiles, wireBytes, type Population } from "@livekit-swarm/stats";
+import {
+  Roster,
+  isPresent,
+  lossRatioOfSums,
+  percentiles,
+  wireBytes,
+  type Population,
+} from "@livekit-swarm/stats";
 import type { Kind, ParticipantEvent, ParticipantPlan, Role, WindowSample } from "./messages.js";
 
 /** One figure of the summary: a catalog metric's distribution over a stated population. */
@@ -43,6 +50,8 @@ interface ParticipantState {
   tracksWithFrames: number;
   joinStartMs?: number;
   leftMs?: number;
+  /** When its current reconnect began (the first `reconnecting` of the episode); undefined when connected. */
+  reconnectingSinceMs?: number;
   /** Inbound streams with packets in any window, per kind (keys). */
   everReceived: Record<Kind, Set<string>>;
   /** The participant's last window: tracks with packets, video tracks with decoded frames. */
@@ -164,13 +173,16 @@ export class RunAggregator {
         p.tracksWithFrames++;
         break;
       case "reconnecting":
+        p.reconnectingSinceMs ??= t;
         this.roster.move(room, identity, "reconnecting");
         break;
       case "reconnected":
+        p.reconnectingSinceMs = undefined;
         this.roster.move(room, identity, "connected");
         break;
       case "disconnected":
         p.disconnected = event.reason;
+        p.reconnectingSinceMs = undefined;
         p.leftMs = t;
         this.roster.move(room, identity, "disconnected");
         break;
@@ -376,7 +388,8 @@ export class RunAggregator {
           lossVideo: b.expected.video > 0 ? b.lost.video / b.expected.video : undefined,
           jitterP95S: percentiles(b.jitter, [95], "windows")[0]?.value,
           bitrateInBps: (b.bytesIn * 8 * 1000) / this.bucketMs,
-          wireBitrateInBps: b.wireBytesIn !== undefined ? (b.wireBytesIn * 8 * 1000) / this.bucketMs : undefined,
+          wireBitrateInBps:
+            b.wireBytesIn !== undefined ? (b.wireBytesIn * 8 * 1000) / this.bucketMs : undefined,
           bitrateOutBps: (b.bytesOut * 8 * 1000) / this.bucketMs,
           latencyP50S: percentiles(b.latency, [50], "windows")[0]?.value,
         })),
@@ -429,6 +442,23 @@ export class RunAggregator {
     this.measurements.censor(
       "lkswarm_time_to_first_packet_seconds",
       KINDS.flatMap((k) => tracksCensored(k, (p) => p.plan.expectedTracks[k] - p.tracksWithPackets[k])),
+    );
+    // still reconnecting at the end: its reconnect time is > the time since it began
+    this.measurements.censor(
+      "lkswarm_reconnect_duration_seconds",
+      all.flatMap((p) =>
+        p.reconnectingSinceMs === undefined
+          ? []
+          : [
+              {
+                t: endMs,
+                participant: key(p.plan.room, p.plan.identity),
+                track: "reconnect",
+                labels: { role: p.plan.role },
+                atLeastS: Math.max(0, (endMs - p.reconnectingSinceMs) / 1000),
+              },
+            ],
+      ),
     );
     this.measurements.censor(
       "lkswarm_time_to_first_frame_seconds",
