@@ -62,7 +62,7 @@ export function summaryTable(outcome: RunOutcome): string {
  * Freeze time is measured on latency probes only (docs/observability.md 4.1): their freezes with
  * the time, the other tracks' count (libwebrtc's) with "time unknown", never a 0 s for them.
  */
-function freezeText(c: Readonly<Record<string, number>>): string {
+export function freezeText(c: Readonly<Record<string, number>>): string {
   if (c.freezes === undefined) return "";
   const unknown = c.freezes_time_unknown ?? 0;
   if (c.freeze_seconds === undefined) return `freezes ${c.freezes} (time unknown)`;
