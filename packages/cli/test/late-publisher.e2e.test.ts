@@ -11,6 +11,7 @@ import {
   type RunOutcome,
   type WindowSample,
 } from "@livekit-swarm/load";
+import { Measurements, evaluate, junitXml, parseThreshold } from "@livekit-swarm/gate";
 import { parseScenarioObject } from "@livekit-swarm/schema";
 import { Testbed } from "@livekit-swarm/testbed";
 
@@ -112,5 +113,76 @@ describe("publishers joining after the first-media window", () => {
       .filter((l) => l.includes('"first-packet"'))
       .map((l) => JSON.parse(l) as { event: { late?: boolean } });
     expect(events.map((e) => e.event.late)).toEqual([true, true, true, true]);
+  });
+});
+
+// 2 rooms x (1 audio publisher + 2 subscribers), but room c2's publisher is left out of the plan: its
+// two subscribers expect an audio track that never comes. Before censored tracks reached the gate,
+// a p95 of first packet read the two observed tracks of c1 only (about 1 s) and passed.
+describe("a gate on first-packet p95 when tracks never received", () => {
+  let tb: Testbed;
+  let outcome: RunOutcome;
+  const measurements = new Measurements();
+  const P95_UNDER_BOUND = "lkswarm_time_to_first_packet_seconds{kind=audio} p95 over tracks < 120s";
+  const P95_BELOW_BOUND = "lkswarm_time_to_first_packet_seconds{kind=audio} p95 over tracks < 5s";
+  const P50 = "lkswarm_time_to_first_packet_seconds{kind=audio} p50 over tracks < 5s";
+
+  beforeAll(async () => {
+    tb = await Testbed.start({ name: `e2e-censored-gate-${process.pid}` });
+    const scenario = parseScenarioObject(
+      {
+        rooms: 2,
+        "audio-publishers": 1,
+        "video-publishers": 0,
+        subscribers: 2,
+        "num-per-second": 10,
+        "room-prefix": "c",
+        "identity-prefix": "u-",
+        "latency-probes": 0,
+      },
+      "censored gate test",
+    );
+    const planned = planRun(shapeOf(scenario));
+    const participants = planned.participants.filter((p) => !(p.room === "c2" && p.role === "publisher"));
+    outcome = await orchestrate({
+      target: { url: tb.url, apiKey: tb.apiKey, apiSecret: tb.apiSecret },
+      plan: { ...planned, participants },
+      media: mediaPlanFor(scenario),
+      // long enough that c2's subscribers were in the run longer than the 5 s limit below
+      holdMs: 15_000,
+      statsIntervalMs: 5000,
+      workers: 1,
+      outputDir: mkdtempSync(join(tmpdir(), "swarm-censored-gate-")),
+      measurements,
+    });
+  }, 120_000);
+
+  afterAll(async () => {
+    await tb.stop();
+  });
+
+  it("fails p95 on the censored tracks, whether their bound is under or over the limit", () => {
+    const first = outcome.summary.figures.find(
+      (f) => f.metric === "lkswarm_time_to_first_packet_seconds" && f.kind === "audio",
+    );
+    expect(outcome.summary.participants.joined).toBe(5);
+    // four expected tracks, two observed (c1), two censored (c2): p95 is rank 4, a censored one
+    expect(first, JSON.stringify(first)).toMatchObject({ n: 4, censored: { n: 2 } });
+    const bound = first?.p95 ?? 0;
+    expect(bound).toBeGreaterThan(5);
+    expect(bound).toBeLessThan(120);
+    const verdict = evaluate(
+      [P95_UNDER_BOUND, P95_BELOW_BOUND, P50].map((t) => parseThreshold(t)),
+      measurements,
+    );
+    const [under, below, p50] = verdict.results;
+    expect(verdict.passed).toBe(false);
+    expect(under, under?.message).toMatchObject({ status: "fail", censored: true, observed: bound, n: 4 });
+    expect(under?.message).toContain("the run ended before it was observed");
+    expect(junitXml(verdict, "swarm", 1)).toContain(`censored: at least ${bound.toPrecision(4)} s`);
+    expect(below, below?.message).toMatchObject({ status: "fail", censored: true, observed: bound });
+    // p50 (rank 2) lands on an observed track of c1: exact, and it passes
+    expect(p50, p50?.message).toMatchObject({ status: "pass", n: 4 });
+    expect(p50?.censored).toBeUndefined();
   });
 });

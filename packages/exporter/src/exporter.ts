@@ -6,7 +6,7 @@ import type {
   RunObserver,
   WindowSample,
 } from "@livekit-swarm/schema";
-import { connectionStates, type ConnectionState } from "@livekit-swarm/stats";
+import { connectionStates, wireBytes, type ConnectionState } from "@livekit-swarm/stats";
 import { Pushgateway, Registry } from "prom-client";
 import {
   CatalogGauge,
@@ -77,6 +77,7 @@ function instruments(catalog: CatalogMetrics) {
     outboundFir: catalog.counter("lkswarm_outbound_fir_total"),
     inboundBytes: catalog.counter("lkswarm_inbound_bytes_total"),
     inboundHeaderBytes: catalog.counter("lkswarm_inbound_header_bytes_total"),
+    inboundWireBytes: catalog.counter("lkswarm_inbound_wire_bytes_total"),
     retransmitted: catalog.counter("lkswarm_inbound_packets_retransmitted_total"),
     frameHeight: catalog.histogram("lkswarm_inbound_frame_height_pixels"),
     outboundBytes: catalog.counter("lkswarm_outbound_bytes_total"),
@@ -204,10 +205,13 @@ export class SwarmExporter implements RunObserver {
       m.audioSamples.add(subject, audio.totalSamples);
     }
     const headerBytes: Record<Kind, number | undefined> = { audio: undefined, video: undefined };
+    const onWire: Record<Kind, number | undefined> = { audio: undefined, video: undefined };
     const retransmitted: Record<Kind, number | undefined> = { audio: undefined, video: undefined };
     for (const track of sample.inbound) {
       if (track.headerBytes !== undefined)
         headerBytes[track.kind] = (headerBytes[track.kind] ?? 0) + track.headerBytes;
+      const wire = wireBytes(track);
+      if (wire !== undefined) onWire[track.kind] = (onWire[track.kind] ?? 0) + wire;
       if (track.retransmitted !== undefined)
         retransmitted[track.kind] = (retransmitted[track.kind] ?? 0) + track.retransmitted;
       if (track.height !== undefined && track.received > 0) m.frameHeight.observe(subject, track.height);
@@ -222,6 +226,8 @@ export class SwarmExporter implements RunObserver {
       const header = headerBytes[kind];
       const rtx = retransmitted[kind];
       if (header !== undefined) m.inboundHeaderBytes.add(byKind[kind], header);
+      const wire = onWire[kind];
+      if (wire !== undefined) m.inboundWireBytes.add(byKind[kind], wire);
       if (rtx !== undefined) m.retransmitted.add(byKind[kind], rtx);
     }
     const outbound = totalsByKind(sample.outbound, outboundCounts);

@@ -45,7 +45,16 @@ function runWith(joinSeconds: readonly number[]): Measurements {
 }
 
 function recordOf(m: Measurements, file = "base/summary.json", scenario: object = SCENARIO): RunRecord {
-  const figure = m.figure("lkswarm_join_duration_seconds", "participants");
+  const f = m.figure("lkswarm_join_duration_seconds", "participants");
+  const figure = {
+    n: f.n,
+    p50: f.p50.value,
+    p95: f.p95.value,
+    p99: f.p99.value,
+    min: f.min.value,
+    max: f.max.value,
+    avg: f.avg.value,
+  };
   return parseRunRecord(
     JSON.stringify({
       run: { id: "base-run" },

@@ -1,5 +1,5 @@
 import type { EventContext, ParticipantEvent, RunObserver, WindowSample } from "@livekit-swarm/schema";
-import { percentiles, summarize, type Population } from "@livekit-swarm/stats";
+import { censoredPercentiles, type CensoredPercentile, type Population } from "@livekit-swarm/stats";
 
 /**
  * One raw observation of a catalog metric: a join, a track's first frame, one track's window, a
@@ -14,6 +14,23 @@ interface Observation {
   readonly value: number;
   readonly lost?: number;
   readonly expected?: number;
+  /** Right-censored: nothing was observed by the end, `value` is only a lower bound. */
+  readonly censored?: boolean;
+}
+
+/**
+ * Something that should have happened and had not when the run ended: a participant that never
+ * joined, an expected track that never received. Its time is known only to exceed `atLeastS`.
+ */
+export interface CensoredObservation {
+  /** When it was known to be censored (epoch ms): the run's end, or the participant's disconnect. */
+  readonly t: number;
+  /** `room/identity`, as events and samples name participants. */
+  readonly participant: string;
+  /** Distinguishes a participant's several censored tracks. */
+  readonly track: string;
+  readonly labels: Readonly<Record<string, string>>;
+  readonly atLeastS: number;
 }
 
 /** How one participant's (or track's) many observations become its one value. */
@@ -32,9 +49,25 @@ const REDUCERS: Readonly<Record<string, Reducer>> = {
 
 export interface Distribution {
   readonly population: Population;
+  /** Observed and censored together: the whole population. */
   readonly n: number;
+  /** Observed values. */
   readonly values: readonly number[];
+  /** Lower bounds of the censored members (docs/observability.md 2.1). */
+  readonly censored: readonly number[];
 }
+
+/** A statistic over a population with censored members: `censored` means `value` is a lower bound. */
+export interface Statistic {
+  readonly value: number | undefined;
+  readonly n: number;
+  readonly censored: boolean;
+}
+
+export type Figure = Readonly<Record<"p50" | "p95" | "p99" | "max" | "min" | "avg", Statistic>> & {
+  readonly n: number;
+  readonly censored: number;
+};
 
 export interface Selection {
   readonly where?: Readonly<Record<string, string>>;
@@ -52,6 +85,7 @@ export interface Selection {
  */
 export class Measurements implements RunObserver {
   private readonly observations = new Map<string, Observation[]>();
+  private readonly censoredObservations = new Map<string, Observation[]>();
   private readonly reconnecting = new Set<string>();
   private startMs: number | undefined;
   private endMs: number | undefined;
@@ -181,20 +215,49 @@ export class Measurements implements RunObserver {
     list.push({ t, participant, track, labels, value, ...(loss ?? {}) });
   }
 
-  private select(metric: string, selection: Selection): Observation[] {
-    const where = Object.entries(selection.where ?? {});
-    const from = selection.fromMs ?? -Infinity;
-    return (this.observations.get(metric) ?? []).filter(
-      (o) => o.t >= from && where.every(([k, v]) => o.labels[k] === v),
+  /**
+   * Sets the metric's censored observations (replacing any set before), so that the summary's
+   * figures and every threshold over the metric read the same population.
+   */
+  censor(metric: string, censored: readonly CensoredObservation[]): void {
+    this.censoredObservations.set(
+      metric,
+      censored.map((c) => ({
+        t: c.t,
+        participant: c.participant,
+        track: c.track,
+        labels: c.labels,
+        value: c.atLeastS,
+        censored: true,
+      })),
     );
   }
 
-  /** The values a percentile, min, max or mean over `population` is taken from. */
+  private select(metric: string, selection: Selection): Observation[] {
+    const where = Object.entries(selection.where ?? {});
+    const from = selection.fromMs ?? -Infinity;
+    return [
+      ...(this.observations.get(metric) ?? []),
+      ...(this.censoredObservations.get(metric) ?? []),
+    ].filter((o) => o.t >= from && where.every(([k, v]) => o.labels[k] === v));
+  }
+
+  /**
+   * The values a percentile, min, max or mean over `population` is taken from. A participant (or
+   * track) with a censored observation among its own is censored: its reduced value is then a
+   * lower bound (the max, or the mean, of lower bounds).
+   */
   distribution(metric: string, population: Population, selection: Selection = {}): Distribution {
     const obs = this.select(metric, selection);
     const reducer = REDUCERS[metric] ?? "mean";
+    const values: number[] = [];
+    const censored: number[] = [];
+    const push = (v: number | undefined, isCensored: boolean): void => {
+      if (v !== undefined && Number.isFinite(v)) (isCensored ? censored : values).push(v);
+    };
     if (population === "windows") {
-      return { population, n: obs.length, values: obs.map((o) => o.value) };
+      for (const o of obs) push(o.value, o.censored === true);
+      return { population, n: values.length + censored.length, values, censored };
     }
     const groups = new Map<string, Observation[]>();
     for (const [i, o] of obs.entries()) {
@@ -205,12 +268,12 @@ export class Measurements implements RunObserver {
       if (group === undefined) groups.set(key, [o]);
       else group.push(o);
     }
-    const values: number[] = [];
-    for (const group of groups.values()) {
-      const v = reduce(group, reducer);
-      if (v !== undefined) values.push(v);
-    }
-    return { population, n: values.length, values };
+    for (const group of groups.values())
+      push(
+        reduce(group, reducer),
+        group.some((o) => o.censored === true),
+      );
+    return { population, n: values.length + censored.length, values, censored };
   }
 
   /** A counter's total over the selection (events after warm-up, matching labels). */
@@ -228,25 +291,57 @@ export class Measurements implements RunObserver {
     return { n, perSecond: seconds !== undefined && seconds > 0 ? total / seconds : undefined };
   }
 
-  /** p50/p95/p99/min/max/avg of a distribution, for the summary table. */
-  figure(
-    metric: string,
-    population: Population,
-    selection: Selection = {},
-  ): {
-    n: number;
-    p50: number | undefined;
-    p95: number | undefined;
-    p99: number | undefined;
-    min: number | undefined;
-    max: number | undefined;
-    avg: number | undefined;
-  } {
+  /** p50/p95/p99/min/max/avg of a distribution, for the summary table; the gate reads the same. */
+  figure(metric: string, population: Population, selection: Selection = {}): Figure {
     const d = this.distribution(metric, population, selection);
-    const [p50, p95, p99] = percentiles(d.values, [50, 95, 99], population);
-    const s = summarize(d.values, population);
-    return { n: d.n, p50: p50?.value, p95: p95?.value, p99: p99?.value, min: s.min, max: s.max, avg: s.avg };
+    const [p50, p95, p99] = censoredPercentiles(d.values, d.censored, [50, 95, 99], population);
+    return {
+      n: d.n,
+      censored: d.censored.length,
+      p50: statistic(p50),
+      p95: statistic(p95),
+      p99: statistic(p99),
+      ...extremes(d),
+    };
   }
+}
+
+function statistic(p: CensoredPercentile | undefined): Statistic {
+  return { value: p?.value, n: p?.n ?? 0, censored: p?.censored ?? false };
+}
+
+/**
+ * Max, min and mean of a population with censored members, each a lower bound when a censored
+ * member could change it: the max and the mean whenever there is one, the min when a bound is
+ * below every observed value.
+ */
+export function extremes(d: Distribution): Pick<Figure, "max" | "min" | "avg"> {
+  const n = d.n;
+  if (n === 0) {
+    const none = { value: undefined, n, censored: false };
+    return { max: none, min: none, avg: none };
+  }
+  // loops, not Math.max(...values): a run's windows can outnumber the arguments a call may take
+  let max = -Infinity;
+  let minObserved = Infinity;
+  let sum = 0;
+  for (const v of d.values) {
+    max = Math.max(max, v);
+    minObserved = Math.min(minObserved, v);
+    sum += v;
+  }
+  let min = minObserved;
+  for (const v of d.censored) {
+    max = Math.max(max, v);
+    min = Math.min(min, v);
+    sum += v;
+  }
+  const anyCensored = d.censored.length > 0;
+  return {
+    max: { value: max, n, censored: anyCensored },
+    min: { value: min, n, censored: min < minObserved },
+    avg: { value: sum / n, n, censored: anyCensored },
+  };
 }
 
 function reduce(group: readonly Observation[], reducer: Reducer): number | undefined {

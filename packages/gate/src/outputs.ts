@@ -66,7 +66,7 @@ export function markdownSummary(verdict: Verdict, title: string): string {
       ICON[r.status],
       `\`${r.threshold.replace(/\|/g, "\\|")}\``,
       ...(withBaseline ? [r.baseline === undefined ? "" : figure(r.baseline.value)] : []),
-      r.observed === undefined ? "-" : r.observed.toPrecision(4),
+      r.observed === undefined ? "-" : `${r.censored === true ? "> " : ""}${r.observed.toPrecision(4)}`,
       ...(withBaseline
         ? r.baseline === undefined
           ? ["", ""]

@@ -135,7 +135,7 @@ export async function evaluateThroughPrometheus(
         : value === undefined
           ? 0
           : 1;
-    results.push(judge(t, value, t.aggregation === "count" ? Math.max(n, 1) : n));
+    results.push(judge(t, { value, n: t.aggregation === "count" ? Math.max(n, 1) : n }));
   }
   return { passed: results.every((r) => r.status === "pass" || r.status === "warn"), results, queries };
 }

@@ -128,3 +128,107 @@ describe("outputs", () => {
     ]);
   });
 });
+
+describe("censored observations (docs/observability.md 2.1)", () => {
+  /** 20 audio tracks: `observed` first packets at 1 s each, then the censored ones with their bounds. */
+  function firstPackets(observed: number, bounds: readonly number[]): Measurements {
+    const m = new Measurements();
+    m.setRunWindow(0, 60_000);
+    for (let i = 0; i < observed; i++) {
+      m.onEvent(
+        { t: 1000 + i, room: "r", participant: `s${i}`, role: "subscriber", worker: 0 },
+        { type: "first-packet", kind: "audio", afterJoinStartS: 1 },
+      );
+    }
+    m.censor(
+      "lkswarm_time_to_first_packet_seconds",
+      bounds.map((atLeastS, i) => ({
+        t: 60_000,
+        participant: `r/never${i}`,
+        track: "never-audio-0",
+        labels: { kind: "audio" },
+        atLeastS,
+      })),
+    );
+    return m;
+  }
+  const P95 = "lkswarm_time_to_first_packet_seconds{kind=audio} p95 over tracks < 5s";
+  const judged = (threshold: string, m: Measurements) => evaluate([parseThreshold(threshold)], m).results[0];
+
+  it("a percentile below the censored ranks is exact and passes (19 of 20 observed, p95 = rank 19)", () => {
+    const r = judged(P95, firstPackets(19, [30]));
+    expect(r).toMatchObject({ status: "pass", observed: 1, n: 20 });
+    expect(r?.censored).toBeUndefined();
+  });
+
+  it("a percentile on a censored value whose bound breaches the limit is a breach, n counting it", () => {
+    const r = judged(P95, firstPackets(18, [30, 40]));
+    expect(r).toMatchObject({ status: "fail", observed: 30, censored: true, n: 20 });
+    expect(r?.message).toBe(
+      `${P95}: observed > 30 over 20 tracks, breaching < 5 (censored: the run ended before it was observed)`,
+    );
+  });
+
+  it("a percentile on a censored value whose bound is under the limit cannot pass", () => {
+    const r = judged(P95, firstPackets(18, [2, 3]));
+    expect(r).toMatchObject({ status: "fail", observed: 2, censored: true });
+    expect(r?.message).toBe(
+      `${P95}: censored: at least 2 s, the run ended before it was observed (20 tracks)`,
+    );
+    // before censoring reached the gate, this run read p95 = 1 s over 18 tracks and passed
+    expect(judged(P95, firstPackets(18, [])).status).toBe("pass");
+  });
+
+  it("a lower bound that already meets a > limit passes: every value above it would", () => {
+    const m = firstPackets(0, [2, 3]);
+    expect(judged("lkswarm_time_to_first_packet_seconds p50 over tracks > 1s", m)?.status).toBe("pass");
+    expect(judged("lkswarm_time_to_first_packet_seconds p50 over tracks > 2.5s", m)?.status).toBe("fail");
+  });
+
+  it("a warn-severity threshold on a censored value warns", () => {
+    const r = judged(`${P95} severity=warn`, firstPackets(18, [2, 3]));
+    expect(r?.status).toBe("warn");
+  });
+
+  it("max and avg with a censored member are lower bounds; min only when a bound is below every observed value", () => {
+    const m = firstPackets(3, [0.5]);
+    const max = judged("lkswarm_time_to_first_packet_seconds max over tracks < 60s", m);
+    expect(max).toMatchObject({ status: "fail", observed: 1, censored: true });
+    expect(judged("lkswarm_time_to_first_packet_seconds avg over tracks < 60s", m)?.censored).toBe(true);
+    expect(judged("lkswarm_time_to_first_packet_seconds min over tracks < 60s", m)?.censored).toBe(true);
+    const min = judged("lkswarm_time_to_first_packet_seconds min over tracks < 60s", firstPackets(3, [9]));
+    expect(min).toMatchObject({ status: "pass", observed: 1 });
+  });
+
+  it("a participant with one censored track is censored over participants", () => {
+    const m = new Measurements();
+    m.setRunWindow(0, 60_000);
+    m.onEvent(
+      { t: 1000, room: "r", participant: "a", role: "subscriber", worker: 0 },
+      { type: "first-packet", kind: "video", afterJoinStartS: 1 },
+    );
+    m.censor("lkswarm_time_to_first_packet_seconds", [
+      { t: 60_000, participant: "r/a", track: "never-video-0", labels: { kind: "video" }, atLeastS: 0.5 },
+    ]);
+    // its worst track is at least 1 s (its observed one), the other one unknown: > 1 s
+    expect(judged("lkswarm_time_to_first_packet_seconds p50 over participants < 3s", m)).toMatchObject({
+      status: "fail",
+      observed: 1,
+      censored: true,
+      n: 1,
+    });
+  });
+
+  it("JUnit and markdown carry the censored reason and print the bound as > x", () => {
+    const v = evaluate([parseThreshold(P95)], firstPackets(18, [2, 3]));
+    expect(junitXml(v, "s", 1)).toContain(
+      `<failure message="${P95.replace("<", "&lt;")}: censored: at least 2 s, the run ended before it was observed (20 tracks)"`,
+    );
+    expect(markdownSummary(v, "s")).toContain("| ❌ fail | `" + P95 + "` | > 2.000 | 20 tracks |");
+  });
+
+  it("a threshold's warm-up keeps the censored observations: they were known at the run's end", () => {
+    const r = judged(`${P95} warmup=10s`, firstPackets(18, [30, 40]));
+    expect(r).toMatchObject({ status: "fail", censored: true, n: 2 });
+  });
+});

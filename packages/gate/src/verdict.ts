@@ -1,6 +1,7 @@
-import { percentile, summarize } from "@livekit-swarm/stats";
+import { metricByName } from "@livekit-swarm/schema";
+import { censoredPercentiles } from "@livekit-swarm/stats";
 import { BaselineError, noisePopulation } from "./baseline.js";
-import type { Measurements } from "./measurements.js";
+import { extremes, type Measurements, type Statistic } from "./measurements.js";
 import { mannWhitney, type NoiseTest } from "./noise.js";
 import { compare, type Threshold } from "./threshold.js";
 
@@ -13,6 +14,12 @@ export interface ThresholdResult {
   readonly status: ThresholdStatus;
   /** In the metric's base unit; undefined when there was no data. */
   readonly observed: number | undefined;
+  /**
+   * The aggregation landed on a censored observation (docs/observability.md 2.1): `observed` is a
+   * lower bound, the true value is at least that. Such a result passes only when every value
+   * above the bound would (a `>` or `>=` limit the bound already meets).
+   */
+  readonly censored?: true;
   readonly limit: number;
   readonly op: Threshold["op"];
   readonly population: string;
@@ -40,11 +47,12 @@ export interface Verdict {
   readonly results: readonly ThresholdResult[];
 }
 
-/** The observed value of a threshold's aggregation, and how many observations it rests on. */
-export function observe(
-  threshold: Threshold,
-  measurements: Measurements,
-): { value: number | undefined; n: number } {
+/**
+ * The observed value of a threshold's aggregation, how many observations it rests on, and whether
+ * it is only a lower bound: over the same population as the summary's figures, censored
+ * observations (never joined, never received) included.
+ */
+export function observe(threshold: Threshold, measurements: Measurements): Statistic {
   const start = measurements.runStartMs;
   const selection = {
     where: threshold.where,
@@ -52,21 +60,20 @@ export function observe(
   };
   if (threshold.aggregation === "count") {
     const c = measurements.count(threshold.metric, selection);
-    return { value: c.total, n: c.n };
+    return { value: c.total, n: c.n, censored: false };
   }
   if (threshold.aggregation === "rate") {
     const r = measurements.rate(threshold.metric, selection);
-    return { value: r.perSecond, n: r.n };
+    return { value: r.perSecond, n: r.n, censored: false };
   }
   const d = measurements.distribution(threshold.metric, threshold.population ?? "windows", selection);
   const pm = /^p(.+)$/.exec(threshold.aggregation);
   if (pm !== null) {
-    const p = percentile(d.values, Number(pm[1]), d.population);
-    return { value: p.value, n: p.n };
+    const [p] = censoredPercentiles(d.values, d.censored, [Number(pm[1])], d.population);
+    return { value: p?.value, n: p?.n ?? 0, censored: p?.censored ?? false };
   }
-  const s = summarize(d.values, d.population);
-  const value = threshold.aggregation === "max" ? s.max : threshold.aggregation === "min" ? s.min : s.avg;
-  return { value, n: s.n };
+  const { max, min, avg } = extremes(d);
+  return threshold.aggregation === "max" ? max : threshold.aggregation === "min" ? min : avg;
 }
 
 /**
@@ -75,8 +82,7 @@ export function observe(
  */
 export function evaluate(thresholds: readonly Threshold[], measurements: Measurements): Verdict {
   const results = thresholds.map((t) => {
-    const { value, n } = observe(t, measurements);
-    return judge(t, value, n, currentSamples(t, measurements));
+    return judge(t, observe(t, measurements), currentSamples(t, measurements));
   });
   return { passed: results.every((r) => r.status === "pass" || r.status === "warn"), results };
 }
@@ -93,16 +99,19 @@ function currentSamples(t: Threshold, measurements: Measurements): readonly numb
 }
 
 /**
- * A threshold's result from its observed value and how many observations that value rests on.
- * Relative thresholds must have been through `applyBaseline`; `samples` are this run's values for
- * their noise test. A breach within run-to-run noise is a warn (noise=fail makes it fail).
+ * A threshold's result from its observed value, how many observations that value rests on, and
+ * whether it is a lower bound (censored). Relative thresholds must have been through
+ * `applyBaseline`; `samples` are this run's values for their noise test. A breach within
+ * run-to-run noise is a warn (noise=fail makes it fail). A censored value that cannot show the
+ * limit is met is a breach, noise or not: the run ended before the value could be seen.
  */
 export function judge(
   t: Threshold,
-  value: number | undefined,
-  n: number,
+  observed: { readonly value: number | undefined; readonly n: number; readonly censored?: boolean },
   samples?: readonly number[],
 ): ThresholdResult {
+  const { value, n } = observed;
+  const censored = observed.censored === true && value !== undefined;
   if (t.relative !== undefined && t.baseline === undefined)
     throw new BaselineError(
       `threshold "${t.text}" compares with a baseline: pass --baseline <summary.json or run folder>`,
@@ -139,9 +148,14 @@ export function judge(
   } else if (value === undefined || !enough) {
     status = t.severity === "fail" ? "no-data" : "warn";
     message = `${t.text}: only ${n} observation(s), min_samples is ${t.minSamples}: no data never passes`;
+  } else if (censored && !(t.op.startsWith(">") && compare(value, t.op, t.value))) {
+    status = t.severity === "fail" ? "fail" : "warn";
+    message = compare(value, t.op, t.value)
+      ? `${t.text}: censored: at least ${format(value)}${unitOf(t.metric)}, the run ended before it was observed (${n} ${t.population ?? "events"})${against}`
+      : `${t.text}: observed > ${format(value)}${over}, breaching ${t.op} ${format(t.value)} (censored: the run ended before it was observed)${against}`;
   } else if (compare(value, t.op, t.value)) {
     status = "pass";
-    message = `${t.text}: observed ${format(value)}${over}${against}`;
+    message = `${t.text}: observed ${censored ? "> " : ""}${format(value)}${over}${against}`;
   } else if (noise?.withinNoise === true) {
     status = t.severity === "fail" && t.noiseSeverity === "fail" ? "fail" : "warn";
     message = `${t.text}: observed ${format(value)}${over}, breaching ${t.op} ${format(t.value)}${against}, within run-to-run noise (Mann-Whitney p=${noise.p.toFixed(3)}, n=${noise.nA} vs ${noise.nB})`;
@@ -157,6 +171,7 @@ export function judge(
     severity: t.severity,
     status,
     observed: value,
+    ...(censored ? { censored: true as const } : {}),
     limit: t.value,
     op: t.op,
     population: t.population ?? "events",
@@ -164,6 +179,10 @@ export function judge(
     message,
     ...(baseline !== undefined ? { baseline } : {}),
   };
+}
+
+function unitOf(metric: string): string {
+  return metricByName(metric)?.unit === "seconds" ? " s" : "";
 }
 
 function signed(v: number | undefined, digits = 4): string {

@@ -325,7 +325,15 @@ const swarmEntries = [
   swarm({
     name: "lkswarm_inbound_header_bytes_total",
     type: "counter",
-    help: "RTP header and padding bytes received on subscribed tracks (inbound-rtp headerBytesReceived); wire bitrate = 8 * (rate(this) + rate(lkswarm_inbound_bytes_total)), without IP/UDP/SRTP overhead.",
+    help: "RTP header and padding bytes received on subscribed tracks (inbound-rtp headerBytesReceived); the RTP bitrate = 8 * (rate(this) + rate(lkswarm_inbound_bytes_total)), without IP/UDP/SRTP overhead (lkswarm_inbound_wire_bytes_total has it).",
+    unit: "bytes",
+    labels: [...run, "kind"],
+    grafanaUnit: "Bps",
+  }),
+  swarm({
+    name: "lkswarm_inbound_wire_bytes_total",
+    type: "counter",
+    help: "Bytes received on subscribed tracks as an IP-level link cap counts them: RTP payload + RTP header and padding + 38 bytes a packet (IPv4 20, UDP 8, SRTP auth tag 10), retransmissions included; no link-layer framing (14 more a packet on Ethernet or veth), no RTCP. Wire bitrate = 8 * rate() (docs/observability.md 4.2).",
     unit: "bytes",
     labels: [...run, "kind"],
     grafanaUnit: "Bps",

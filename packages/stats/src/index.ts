@@ -40,3 +40,6 @@ export { Roster, connectionStates, isGone, isPresent } from "./roster.js";
 
 export type { FreezeTotals } from "./freeze.js";
 export { FreezeDetector } from "./freeze.js";
+
+export type { WireCounts } from "./wire.js";
+export { TRANSPORT_OVERHEAD_BYTES, wireBytes } from "./wire.js";

@@ -1,3 +1,4 @@
+import { existsSync, readFileSync } from "node:fs";
 import type { InboundTrackSample, WindowSample } from "@livekit-swarm/schema";
 
 /**
@@ -43,4 +44,13 @@ export function windowSample(
     dataReceived: 0,
     ...window,
   };
+}
+
+/** The lines of a run's samples.jsonl or events.jsonl so far; none while the file is not there yet. */
+export function runLines<T>(file: string): T[] {
+  if (!existsSync(file)) return [];
+  return readFileSync(file, "utf8")
+    .split("\n")
+    .filter((l) => l !== "")
+    .map((l) => JSON.parse(l) as T);
 }

@@ -107,11 +107,13 @@ export class PacketLoss extends NftFault {
       throw new TestbedError("bad-option", `loss ratio: expected a number in (0, 1], got ${ratio}`);
     const perMille = Math.round(ratio * 1000);
     const hooks = direction === "both" ? ["output", "input"] : [direction === "egress" ? "output" : "input"];
+    // numgen's range is 0-999: a whole drop is a plain rule (nft refuses "< 1000")
+    const sample = perMille >= 1000 ? "" : ` numgen random mod 1000 < ${perMille}`;
     const chains = hooks
       .map(
         (hook) => `  chain loss_${hook} {
     type filter hook ${hook} priority 0; policy accept;
-    meta l4proto udp numgen random mod 1000 < ${perMille} counter drop
+    meta l4proto udp${sample} counter drop
   }`,
       )
       .join("\n");

@@ -477,7 +477,7 @@ export class NativeParticipant {
           fir: w.firCount ?? 0,
           framesDecoded: w.framesDecoded ?? 0,
           framesDropped: w.framesDropped ?? 0,
-          ...this.freezesOf(w),
+          ...this.freezesOf(w, delta.inbound.filter((v) => v.kind === "video").length),
           concealedSamples: w.concealedSamples ?? 0,
           totalSamples: w.totalSamplesReceived ?? 0,
         })),
@@ -512,14 +512,20 @@ export class NativeParticipant {
    * libwebrtc's and the duration unknown, because rtc-node never fills totalFreezesDuration and a 0
    * would claim smooth video.
    */
-  private freezesOf(w: {
-    readonly kind: string;
-    readonly trackIdentifier?: string;
-    readonly freezeCount: number | undefined;
-  }): { freezes: number; freezeS: number | undefined } {
+  private freezesOf(
+    w: { readonly kind: string; readonly trackIdentifier?: string; readonly freezeCount: number | undefined },
+    videoStreams: number,
+  ): { freezes: number; freezeS: number | undefined } {
+    // libwebrtc gives a received track a random id, not the LiveKit track sid the detectors are
+    // keyed by; a probe with one video stream and one detector pairs them, more stay unknown
+    const only =
+      videoStreams === 1 && this.freezeDetectors.size === 1 ? [...this.freezeDetectors.values()] : [];
     const measured =
-      w.kind === "video" && w.trackIdentifier !== undefined
-        ? this.freezeDetectors.get(w.trackIdentifier)?.take()
+      w.kind === "video"
+        ? (
+            (w.trackIdentifier !== undefined ? this.freezeDetectors.get(w.trackIdentifier) : undefined) ??
+            only[0]
+          )?.take()
         : undefined;
     if (measured !== undefined && measured.frames > 0)
       return { freezes: measured.freezes, freezeS: measured.frozen };

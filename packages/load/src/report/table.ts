@@ -44,9 +44,7 @@ export function summaryTable(outcome: RunOutcome): string {
   lines.push(fmt(header), ...rows.map(fmt));
   const c = s.counters;
   const extra = [
-    c.freezes !== undefined
-      ? `freezes ${c.freezes} (${c.freeze_seconds !== undefined ? `${c.freeze_seconds.toFixed(1)} s` : "unknown"} frozen)`
-      : "",
+    freezeText(c),
     c.in_nack_video !== undefined ? `NACK in ${(c.in_nack_audio ?? 0) + c.in_nack_video}` : "",
     c.in_pli_video !== undefined ? `PLI in ${c.in_pli_video}` : "",
     c.total_samples !== undefined && c.total_samples > 0
@@ -58,6 +56,18 @@ export function summaryTable(outcome: RunOutcome): string {
   ].filter((x) => x !== "");
   if (extra.length > 0) lines.push("", extra.join(", "));
   return `${lines.join("\n")}\n`;
+}
+
+/**
+ * Freeze time is measured on latency probes only (docs/observability.md 4.1): their freezes with
+ * the time, the other tracks' count (libwebrtc's) with "time unknown", never a 0 s for them.
+ */
+export function freezeText(c: Readonly<Record<string, number>>): string {
+  if (c.freezes === undefined) return "";
+  const unknown = c.freezes_time_unknown ?? 0;
+  if (c.freeze_seconds === undefined) return `freezes ${c.freezes} (time unknown)`;
+  const measured = `freezes ${c.freezes - unknown} (${c.freeze_seconds.toFixed(1)} s frozen, on probes)`;
+  return unknown > 0 ? `${measured}, ${unknown} on other tracks (time unknown)` : measured;
 }
 
 /** A statistic that landed on a censored observation is a lower bound: "> 20.00 s". */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { Measurements } from "@livekit-swarm/gate";
+import { Measurements, evaluate, parseThreshold } from "@livekit-swarm/gate";
 import type { ParticipantEvent } from "@livekit-swarm/schema";
 import { inboundTrack, windowSample } from "@livekit-swarm/test-kit";
 import { RunAggregator } from "./aggregate.js";
@@ -27,6 +27,7 @@ const sample = (participant: string, t: number, inbound: InboundTrackSample[]): 
 /** Feeds the aggregator and the shared measurements together, as the orchestrator does. */
 function aggregator(plans: ParticipantPlan[]): {
   agg: RunAggregator;
+  measurements: Measurements;
   onEvent: (room: string, identity: string, event: ParticipantEvent, t?: number) => void;
   onSample: (s: WindowSample) => void;
 } {
@@ -35,6 +36,7 @@ function aggregator(plans: ParticipantPlan[]): {
   const agg = new RunAggregator(plans, 5000, measurements);
   return {
     agg,
+    measurements,
     onEvent: (room, identity, event, t = 0) => {
       agg.onEvent(room, identity, event, t);
       measurements.onEvent({ t, room, participant: identity, role: "subscriber", worker: 0 }, event);
@@ -132,6 +134,49 @@ describe("RunAggregator", () => {
     expect(join?.censored).toEqual({ n: 1, above: ["p95", "p99", "max"] });
   });
 
+  it("the gate reads the summary's population: a p95 on a censored track fails, with the summary's bound", () => {
+    const { agg, measurements, onEvent } = aggregator([plan("a"), plan("b"), plan("c")]);
+    for (const id of ["a", "b", "c"]) onEvent("r1", id, { type: "joined", joinS: 0.5 }, 2000);
+    onEvent("r1", "a", { type: "first-packet", kind: "audio", afterJoinStartS: 1 }, 2500);
+    onEvent("r1", "b", { type: "first-packet", kind: "audio", afterJoinStartS: 1.2 }, 2700);
+    const first = agg
+      .summary(20_000)
+      .figures.find((f) => f.metric === "lkswarm_time_to_first_packet_seconds" && f.kind === "audio");
+    const [result] = evaluate(
+      [parseThreshold("lkswarm_time_to_first_packet_seconds{kind=audio} p95 over tracks < 30s")],
+      measurements,
+    ).results;
+    // c never received: > 18.5 s, under the 30 s limit, and yet it cannot be shown to pass
+    expect(first).toMatchObject({ n: 3, p95: 18.5, censored: { n: 1, above: ["p95", "p99", "max"] } });
+    expect(result).toMatchObject({ status: "fail", observed: first?.p95, n: 3, censored: true });
+    // over the observed two only, as the gate read it before, p95 was 1.2 s: a pass
+    expect(result?.message).toContain("censored: at least 18.50 s, the run ended before it was observed");
+  });
+
+  it("a participant still reconnecting at the end has a censored reconnect time", () => {
+    const { agg, measurements, onEvent } = aggregator([plan("a"), plan("b")]);
+    for (const id of ["a", "b"]) onEvent("r1", id, { type: "joined", joinS: 0.5 }, 1000);
+    onEvent("r1", "a", { type: "reconnecting" }, 5000);
+    onEvent("r1", "a", { type: "reconnected", durationS: 1.5 }, 6500);
+    onEvent("r1", "b", { type: "reconnecting" }, 12_000);
+    onEvent("r1", "b", { type: "reconnecting" }, 13_000);
+    const reconnect = agg
+      .summary(20_000)
+      .figures.find((f) => f.metric === "lkswarm_reconnect_duration_seconds");
+    // b began reconnecting at 12 s and had not reconnected at 20 s: > 8 s
+    expect(reconnect).toMatchObject({
+      n: 2,
+      p50: 1.5,
+      max: 8,
+      censored: { n: 1, above: ["p95", "p99", "max"] },
+    });
+    const [r] = evaluate(
+      [parseThreshold("lkswarm_reconnect_duration_seconds max over participants < 10s")],
+      measurements,
+    ).results;
+    expect(r).toMatchObject({ status: "fail", observed: 8, censored: true });
+  });
+
   it("reports no censoring when every track and participant has its time", () => {
     const { agg, onEvent } = aggregator([plan("a")]);
     onEvent("r1", "a", { type: "joined", joinS: 0.5 }, 2000);
@@ -173,9 +218,11 @@ describe("RunAggregator: wire bitrate, frame rate, received height and freeze ti
     onSample(w(10_000, 720));
     const s = agg.summary();
     const figure = (label: string) => s.figures.find((f) => f.label === label);
-    // 20 000 payload bytes over the 10 s the participant was seen: 16 kbit/s; 22 000 on the wire
+    // 20 000 payload bytes over the 10 s the participant was seen: 16 kbit/s; on the wire 2 000 RTP
+    // header bytes more and 38 bytes (IPv4, UDP, SRTP tag) for each of the 200 packets: 29 600
     expect(figure("bitrate in")?.p50).toBe(16_000);
-    expect(figure("wire bitrate in")?.p50).toBe(17_600);
+    expect(figure("wire bitrate in")?.p50).toBe(23_680);
+    expect(s.timeline.map((p) => p.wireBitrateInBps)).toEqual([(14_800 * 8) / 5, (14_800 * 8) / 5]);
     expect(figure("frame rate")).toMatchObject({ kind: "video", population: "windows", n: 2, p50: 15 });
     expect(figure("received height")).toMatchObject({ n: 2, min: 360, max: 720 });
     expect(s.counters.in_retransmitted_video).toBe(0);
@@ -184,7 +231,7 @@ describe("RunAggregator: wire bitrate, frame rate, received height and freeze ti
   it("leaves freeze time unknown (absent) when no window measured it, and sums it when some did", () => {
     const none = aggregator([plan("a")]);
     none.onSample(sample("a", 5000, [video({ freezes: 3, freezeS: undefined })]));
-    expect(none.agg.summary().counters).toMatchObject({ freezes: 3 });
+    expect(none.agg.summary().counters).toMatchObject({ freezes: 3, freezes_time_unknown: 3 });
     expect(none.agg.summary().counters.freeze_seconds).toBeUndefined();
 
     const some = aggregator([plan("a")]);
@@ -194,6 +241,7 @@ describe("RunAggregator: wire bitrate, frame rate, received height and freeze ti
       freezes: 3,
       freeze_seconds: 0.4,
       freeze_measured_windows: 1,
+      freezes_time_unknown: 2,
     });
   });
 });

@@ -1,10 +1,10 @@
-import { sampleSets, type Measurements, type SampleSet } from "@livekit-swarm/gate";
+import { sampleSets, type CensoredObservation, type Measurements, type SampleSet } from "@livekit-swarm/gate";
 import {
   Roster,
-  censoredPercentiles,
   isPresent,
   lossRatioOfSums,
   percentiles,
+  wireBytes,
   type Population,
 } from "@livekit-swarm/stats";
 import type { Kind, ParticipantEvent, ParticipantPlan, Role, WindowSample } from "./messages.js";
@@ -40,8 +40,8 @@ interface ParticipantState {
   disconnected?: string;
   lossByKind: Record<Kind, { lost: number; expected: number }>;
   bytesIn: number;
-  /** RTP header bytes in, for the wire bitrate; undefined until a track reports them. */
-  headerBytesIn?: number;
+  /** Bytes in on the wire (stats `wireBytes`); undefined until a track reports its RTP header bytes. */
+  wireBytesIn?: number;
   bytesOut: number;
   firstSeenMs?: number;
   lastSeenMs?: number;
@@ -50,6 +50,8 @@ interface ParticipantState {
   tracksWithFrames: number;
   joinStartMs?: number;
   leftMs?: number;
+  /** When its current reconnect began (the first `reconnecting` of the episode); undefined when connected. */
+  reconnectingSinceMs?: number;
   /** Inbound streams with packets in any window, per kind (keys). */
   everReceived: Record<Kind, Set<string>>;
   /** The participant's last window: tracks with packets, video tracks with decoded frames. */
@@ -61,6 +63,8 @@ interface TimelineBucket {
   lost: Record<Kind, number>;
   expected: Record<Kind, number>;
   bytesIn: number;
+  /** Undefined until a track reports its RTP header bytes. */
+  wireBytesIn: number | undefined;
   bytesOut: number;
   jitter: number[];
   latency: number[];
@@ -74,6 +78,8 @@ export interface TimelinePoint {
   readonly lossVideo: number | undefined;
   readonly jitterP95S: number | undefined;
   readonly bitrateInBps: number;
+  /** Summed over the bucket's participants, on the wire (docs/observability.md 4.2). */
+  readonly wireBitrateInBps: number | undefined;
   readonly bitrateOutBps: number;
   readonly latencyP50S: number | undefined;
 }
@@ -167,13 +173,16 @@ export class RunAggregator {
         p.tracksWithFrames++;
         break;
       case "reconnecting":
+        p.reconnectingSinceMs ??= t;
         this.roster.move(room, identity, "reconnecting");
         break;
       case "reconnected":
+        p.reconnectingSinceMs = undefined;
         this.roster.move(room, identity, "connected");
         break;
       case "disconnected":
         p.disconnected = event.reason;
+        p.reconnectingSinceMs = undefined;
         p.leftMs = t;
         this.roster.move(room, identity, "disconnected");
         break;
@@ -202,7 +211,11 @@ export class RunAggregator {
       p.lossByKind[track.kind].lost += track.lost;
       p.lossByKind[track.kind].expected += track.expected;
       p.bytesIn += track.bytes;
-      if (track.headerBytes !== undefined) p.headerBytesIn = (p.headerBytesIn ?? 0) + track.headerBytes;
+      const wire = wireBytes(track);
+      if (wire !== undefined) {
+        p.wireBytesIn = (p.wireBytesIn ?? 0) + wire;
+        bucket.wireBytesIn = (bucket.wireBytesIn ?? 0) + wire;
+      }
       bucket.lost[track.kind] += track.lost;
       bucket.expected[track.kind] += track.expected;
       bucket.bytesIn += track.bytes;
@@ -225,6 +238,8 @@ export class RunAggregator {
         if (track.freezeS !== undefined) {
           this.add("freeze_seconds", track.freezeS);
           this.add("freeze_measured_windows", 1);
+        } else {
+          this.add("freezes_time_unknown", track.freezes);
         }
       } else {
         this.add("concealed_samples", track.concealedSamples);
@@ -288,41 +303,13 @@ export class RunAggregator {
         return [k, { lost: r.packetsLost, expected: r.packetsExpected, ratio: r.value }];
       }),
     ) as RunSummary["loss"];
-    const startMs = this.measurements.runStartMs;
-    // a participant scheduled to join before the end and not joined: join time > end − schedule
-    const joinCensored =
-      startMs === undefined
-        ? []
-        : all
-            .filter((p) => p.joinS === undefined && startMs + p.plan.joinAtMs < endMs)
-            .map((p) => (endMs - startMs - p.plan.joinAtMs) / 1000);
-    // an expected track with no first packet (frame): > the time its subscriber was in the run
-    const tracksCensored = (missing: (p: ParticipantState) => number): number[] =>
-      joined.flatMap((p) => {
-        const n = Math.max(0, missing(p));
-        const bound = ((p.leftMs ?? endMs) - (p.joinStartMs ?? endMs)) / 1000;
-        return Array.from({ length: n }, () => Math.max(0, bound));
-      });
+    this.censor(endMs);
     const figures: Figure[] = [
-      this.figure("lkswarm_join_duration_seconds", "join time", "s", "participants", undefined, joinCensored),
+      this.figure("lkswarm_join_duration_seconds", "join time", "s", "participants"),
       ...KINDS.map((k) =>
-        this.figure(
-          "lkswarm_time_to_first_packet_seconds",
-          "first packet",
-          "s",
-          "tracks",
-          k,
-          tracksCensored((p) => p.plan.expectedTracks[k] - p.tracksWithPackets[k]),
-        ),
+        this.figure("lkswarm_time_to_first_packet_seconds", "first packet", "s", "tracks", k),
       ),
-      this.figure(
-        "lkswarm_time_to_first_frame_seconds",
-        "first frame",
-        "s",
-        "tracks",
-        "video",
-        tracksCensored((p) => p.plan.expectedTracks.video - p.tracksWithFrames),
-      ),
+      this.figure("lkswarm_time_to_first_frame_seconds", "first frame", "s", "tracks", "video"),
       ...KINDS.map((k) => this.figure("lkswarm_inbound_loss_ratio", "loss", "ratio", "participants", k)),
       ...KINDS.map((k) => this.figure("lkswarm_inbound_jitter_seconds", "jitter", "s", "windows", k)),
       this.figure("lkswarm_round_trip_time_seconds", "round-trip time", "s", "windows"),
@@ -334,11 +321,11 @@ export class RunAggregator {
         all.filter((p) => p.plan.subscribe && p.lastSeenMs !== undefined).map((p) => bitrate(p.bytesIn, p)),
       ),
       bitrateFigure(
-        "lkswarm_inbound_header_bytes_total",
+        "lkswarm_inbound_wire_bytes_total",
         "wire bitrate in",
         all
-          .filter((p) => p.plan.subscribe && p.lastSeenMs !== undefined && p.headerBytesIn !== undefined)
-          .map((p) => bitrate(p.bytesIn + (p.headerBytesIn ?? 0), p)),
+          .filter((p) => p.plan.subscribe && p.lastSeenMs !== undefined && p.wireBytesIn !== undefined)
+          .map((p) => bitrate(p.wireBytesIn ?? 0, p)),
       ),
       valueFigure(
         "lkswarm_inbound_frames_decoded_total",
@@ -401,6 +388,8 @@ export class RunAggregator {
           lossVideo: b.expected.video > 0 ? b.lost.video / b.expected.video : undefined,
           jitterP95S: percentiles(b.jitter, [95], "windows")[0]?.value,
           bitrateInBps: (b.bytesIn * 8 * 1000) / this.bucketMs,
+          wireBitrateInBps:
+            b.wireBytesIn !== undefined ? (b.wireBytesIn * 8 * 1000) / this.bucketMs : undefined,
           bitrateOutBps: (b.bytesOut * 8 * 1000) / this.bucketMs,
           latencyP50S: percentiles(b.latency, [50], "windows")[0]?.value,
         })),
@@ -414,34 +403,99 @@ export class RunAggregator {
     };
   }
 
+  /**
+   * Hands the measurements what had not happened by `endMs` (docs/observability.md 2.1), so the
+   * summary's figures and the gate's thresholds are over the same population.
+   */
+  private censor(endMs: number): void {
+    const startMs = this.measurements.runStartMs;
+    const all = [...this.participants.values()];
+    const joined = all.filter((p) => p.joinS !== undefined);
+    // a participant scheduled to join before the end and not joined: join time > end − schedule
+    this.measurements.censor(
+      "lkswarm_join_duration_seconds",
+      startMs === undefined
+        ? []
+        : all
+            .filter((p) => p.joinS === undefined && startMs + p.plan.joinAtMs < endMs)
+            .map((p) => ({
+              t: endMs,
+              participant: key(p.plan.room, p.plan.identity),
+              track: "join",
+              labels: { role: p.plan.role },
+              atLeastS: (endMs - startMs - p.plan.joinAtMs) / 1000,
+            })),
+    );
+    // an expected track with no first packet (frame): > the time its subscriber was in the run
+    const tracksCensored = (kind: Kind, missing: (p: ParticipantState) => number): CensoredObservation[] =>
+      joined.flatMap((p) => {
+        const t = p.leftMs ?? endMs;
+        const atLeastS = Math.max(0, (t - (p.joinStartMs ?? endMs)) / 1000);
+        return Array.from({ length: Math.max(0, missing(p)) }, (_, i) => ({
+          t,
+          participant: key(p.plan.room, p.plan.identity),
+          track: `never-${kind}-${i}`,
+          labels: { kind },
+          atLeastS,
+        }));
+      });
+    this.measurements.censor(
+      "lkswarm_time_to_first_packet_seconds",
+      KINDS.flatMap((k) => tracksCensored(k, (p) => p.plan.expectedTracks[k] - p.tracksWithPackets[k])),
+    );
+    // still reconnecting at the end: its reconnect time is > the time since it began
+    this.measurements.censor(
+      "lkswarm_reconnect_duration_seconds",
+      all.flatMap((p) =>
+        p.reconnectingSinceMs === undefined
+          ? []
+          : [
+              {
+                t: endMs,
+                participant: key(p.plan.room, p.plan.identity),
+                track: "reconnect",
+                labels: { role: p.plan.role },
+                atLeastS: Math.max(0, (endMs - p.reconnectingSinceMs) / 1000),
+              },
+            ],
+      ),
+    );
+    this.measurements.censor(
+      "lkswarm_time_to_first_frame_seconds",
+      tracksCensored("video", (p) => p.plan.expectedTracks.video - p.tracksWithFrames),
+    );
+  }
+
   private figure(
     metric: string,
     label: string,
     unit: Figure["unit"],
     population: Population,
     kind?: Kind,
-    censoredBounds: readonly number[] = [],
   ): Figure {
-    const selection = kind !== undefined ? { where: { kind } } : {};
-    const head = { metric, label, ...(kind !== undefined ? { kind } : {}), unit, population };
-    const f = this.measurements.figure(metric, population, selection);
-    if (censoredBounds.length === 0) return { ...head, ...f };
-    const observed = this.measurements.distribution(metric, population, selection).values;
-    const [p50, p95, p99, max] = censoredPercentiles(observed, censoredBounds, [50, 95, 99, 100], population);
-    const named = { p50, p95, p99, max };
+    const f = this.measurements.figure(metric, population, kind !== undefined ? { where: { kind } } : {});
+    const named = { p50: f.p50, p95: f.p95, p99: f.p99, max: f.max };
     return {
-      ...head,
-      n: p50?.n ?? 0,
-      p50: p50?.value,
-      p95: p95?.value,
-      p99: p99?.value,
-      max: max?.value,
-      min: Math.min(...observed, ...censoredBounds),
-      avg: undefined,
-      censored: {
-        n: censoredBounds.length,
-        above: (Object.keys(named) as CensorableStat[]).filter((s) => named[s]?.censored === true),
-      },
+      metric,
+      label,
+      ...(kind !== undefined ? { kind } : {}),
+      unit,
+      population,
+      n: f.n,
+      p50: f.p50.value,
+      p95: f.p95.value,
+      p99: f.p99.value,
+      max: f.max.value,
+      min: f.min.value,
+      avg: f.censored > 0 ? undefined : f.avg.value,
+      ...(f.censored > 0
+        ? {
+            censored: {
+              n: f.censored,
+              above: (Object.keys(named) as CensorableStat[]).filter((s) => named[s].censored),
+            },
+          }
+        : {}),
     };
   }
 
@@ -458,6 +512,7 @@ export class RunAggregator {
         lost: zeroKinds(),
         expected: zeroKinds(),
         bytesIn: 0,
+        wireBytesIn: undefined,
         bytesOut: 0,
         jitter: [],
         latency: [],

@@ -1,0 +1,21 @@
+import { describe, expect, it } from "vitest";
+import { freezeText } from "./table.js";
+
+describe("freezeText", () => {
+  it("gives probes' freezes their time and the other tracks' count with 'time unknown'", () => {
+    expect(
+      freezeText({ freezes: 2, freeze_seconds: 2.048, freeze_measured_windows: 8, freezes_time_unknown: 1 }),
+    ).toBe("freezes 1 (2.0 s frozen, on probes), 1 on other tracks (time unknown)");
+  });
+
+  it("never prints 0 s where no probe measured: the time is unknown", () => {
+    expect(freezeText({ freezes: 3, freezes_time_unknown: 3 })).toBe("freezes 3 (time unknown)");
+  });
+
+  it("says nothing without video; a probe that measured no freeze says 0.0 s", () => {
+    expect(freezeText({})).toBe("");
+    expect(freezeText({ freezes: 0, freeze_seconds: 0, freeze_measured_windows: 4 })).toBe(
+      "freezes 0 (0.0 s frozen, on probes)",
+    );
+  });
+});
