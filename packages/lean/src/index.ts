@@ -6,3 +6,5 @@ export { OggError, oggPackets, opusAudioPackets, opusPacketSamples } from "./ogg
 export { PACKET_MS, Pacer, processPacer, ticksDue, type TickHandler } from "./pacer.js";
 export { LeanParticipant, withMsid, type LeanParticipantOptions } from "./participant.js";
 export { joinUrl } from "./signal.js";
+export { TestPattern, type Resolution } from "./pattern.js";
+export { STAMP_BITS, STAMP_ROWS, readStamp, unwrapCaptureTime, writeStamp, type Stamp } from "./stamp.js";
