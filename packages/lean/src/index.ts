@@ -13,11 +13,19 @@ export {
 export { restrictHostCandidates, sourceAddressFor } from "./network.js";
 export { OggError, oggPackets, opusAudioPackets, opusPacketSamples } from "./ogg.js";
 export { PACKET_MS, Pacer, processPacer, ticksDue, type TickHandler } from "./pacer.js";
-export { LeanParticipant, withMsid, type LeanParticipantOptions } from "./participant.js";
+export { LeanParticipant, type LeanParticipantOptions } from "./participant.js";
+export { extmapId, withMsid } from "./sdp.js";
 export { TestPattern, type Resolution } from "./pattern.js";
 export { joinUrl } from "./signal.js";
 export { STAMP_BITS, STAMP_ROWS, readStamp, unwrapCaptureTime, writeStamp, type Stamp } from "./stamp.js";
 export { KEYFRAME_WAIT_MS, VideoInbound, type VideoTotals } from "./video-inbound.js";
+export {
+  VideoPublication,
+  VideoReceiving,
+  cameraTrackRequest,
+  videoCodecs,
+  videoHeaderExtensions,
+} from "./video-track.js";
 export {
   MAX_LEAN_FPS,
   presetBitrateKbps,
