@@ -17,15 +17,10 @@ export { LeanParticipant, type LeanParticipantOptions } from "./participant.js";
 export { extmapId, withMsid } from "./sdp.js";
 export { TestPattern, type Resolution } from "./pattern.js";
 export { joinUrl } from "./signal.js";
+export { cameraTrackRequest, microphoneTrackRequest } from "./track-requests.js";
 export { STAMP_BITS, STAMP_ROWS, readStamp, unwrapCaptureTime, writeStamp, type Stamp } from "./stamp.js";
 export { KEYFRAME_WAIT_MS, VideoInbound, type VideoTotals } from "./video-inbound.js";
-export {
-  VideoPublication,
-  VideoReceiving,
-  cameraTrackRequest,
-  videoCodecs,
-  videoHeaderExtensions,
-} from "./video-track.js";
+export { VideoPublication, VideoReceiving, videoCodecs, videoHeaderExtensions } from "./video-track.js";
 export {
   MAX_LEAN_FPS,
   presetBitrateKbps,

@@ -1,4 +1,4 @@
-import { AddTrackRequest, AudioTrackFeature, SignalTarget, TrackSource, TrackType } from "@livekit/protocol";
+import { SignalTarget } from "@livekit/protocol";
 import type { ParticipantEvent, Role, WindowSample } from "@livekit-swarm/schema";
 import {
   MediaStreamTrack,
@@ -19,13 +19,8 @@ import { extmapId, withMsid } from "./sdp.js";
 import { SignalConnection, type CandidateInit } from "./signal.js";
 import type { VideoLoop } from "./video-media.js";
 import { ABS_CAPTURE_TIME_URI, type VideoSent } from "./video-send.js";
-import {
-  cameraTrackRequest,
-  videoCodecs,
-  videoHeaderExtensions,
-  VideoPublication,
-  VideoReceiving,
-} from "./video-track.js";
+import { cameraTrackRequest, microphoneTrackRequest } from "./track-requests.js";
+import { videoCodecs, videoHeaderExtensions, VideoPublication, VideoReceiving } from "./video-track.js";
 
 const OPUS_PT = 111;
 const OPUS_CLOCK = 48_000;
@@ -44,6 +39,8 @@ export interface LeanParticipantOptions {
   readonly audio?: OpusLoop | undefined;
   /** Publish the VP8 loop as a camera track. */
   readonly video?: VideoLoop | undefined;
+  /** Drop every Nth received original video packet before the stack sees it: simulated loss (drills, tests). */
+  readonly videoReceiveLossEvery?: number | undefined;
   /** Join with auto_subscribe, receiving every published track. */
   readonly subscribe: boolean;
   /** The local address that reaches the server (`sourceAddressFor`); the only host candidate. */
@@ -234,17 +231,7 @@ export class LeanParticipant {
     const signal = this.signal;
     if (signal === undefined || (audio === undefined && video === undefined)) return;
     const requests = [
-      ...(audio === undefined
-        ? []
-        : [
-            new AddTrackRequest({
-              cid: AUDIO_CID,
-              name: "microphone",
-              type: TrackType.AUDIO,
-              source: TrackSource.MICROPHONE,
-              audioFeatures: [AudioTrackFeature.TF_NO_DTX],
-            }),
-          ]),
+      ...(audio === undefined ? [] : [microphoneTrackRequest(AUDIO_CID)]),
       ...(video === undefined ? [] : [cameraTrackRequest(VIDEO_CID, video)]),
     ];
     const published = requests.map((r) => new Promise<void>((resolve) => this.published.set(r.cid, resolve)));
@@ -344,14 +331,19 @@ export class LeanParticipant {
     this.emit({ type: "track-subscribed", kind: "video", afterJoinStartS });
     const since = (): number => (Date.now() - this.joinStartMs) / 1000;
     this.videoReceiving.push(
-      new VideoReceiving(receiver, track, {
-        firstPacket: () => {
-          this.emit({ type: "first-packet", kind: "video", afterJoinStartS: since() });
+      new VideoReceiving(
+        receiver,
+        track,
+        {
+          firstPacket: () => {
+            this.emit({ type: "first-packet", kind: "video", afterJoinStartS: since() });
+          },
+          firstFrame: () => {
+            this.emit({ type: "first-frame", kind: "video", afterJoinStartS: since(), exact: true });
+          },
         },
-        firstFrame: () => {
-          this.emit({ type: "first-frame", kind: "video", afterJoinStartS: since(), exact: true });
-        },
-      }),
+        this.options.videoReceiveLossEvery,
+      ),
     );
   }
 

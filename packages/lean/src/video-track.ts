@@ -1,4 +1,3 @@
-import { AddTrackRequest, TrackSource, TrackType, VideoLayer, VideoQuality } from "@livekit/protocol";
 import type { InboundTrackSample, OutboundTrackSample } from "@livekit-swarm/schema";
 import {
   PictureLossIndication,
@@ -53,26 +52,6 @@ export function videoCodecs(): RTCRtpCodecParameters[] {
 
 export function videoHeaderExtensions(): RTCRtpHeaderExtensionParameters[] {
   return [useSdesMid(), new RTCRtpHeaderExtensionParameters({ uri: ABS_CAPTURE_TIME_URI })];
-}
-
-/** The camera track a video publisher announces: one layer, the loop's size, no simulcast. */
-export function cameraTrackRequest(cid: string, loop: VideoLoop): AddTrackRequest {
-  return new AddTrackRequest({
-    cid,
-    name: "camera",
-    type: TrackType.VIDEO,
-    source: TrackSource.CAMERA,
-    width: loop.width,
-    height: loop.height,
-    layers: [
-      new VideoLayer({
-        quality: VideoQuality.HIGH,
-        width: loop.width,
-        height: loop.height,
-        bitrate: loop.bitrateKbps * 1000,
-      }),
-    ],
-  });
 }
 
 /**
@@ -163,28 +142,32 @@ export interface VideoReceivingEvents {
 export class VideoReceiving {
   readonly inbound: VideoInbound;
   private ssrc: number | undefined;
+  private originals = 0;
 
   constructor(
     private readonly receiver: RTCRtpReceiver,
     track: MediaStreamTrack,
     private readonly events: VideoReceivingEvents,
+    /** Drop every Nth original packet on arrival, before werift sees it: simulated network loss. */
+    private readonly dropEvery?: number,
   ) {
     this.inbound = new VideoInbound(`ssrc:${track.ssrc ?? "unknown"}`);
     const mediaType = track.codec?.payloadType;
     const handle = receiver.handleRtpBySsrc;
     receiver.handleRtpBySsrc = (packet, extensions) => {
-      this.onPacket(packet, extensions, mediaType);
-      handle(packet, extensions);
+      if (this.onPacket(packet, extensions, mediaType)) handle(packet, extensions);
     };
     receiver.onPacketLost.subscribe(() => {
       this.inbound.nack++;
     });
   }
 
-  private onPacket(packet: RtpPacket, extensions: Extensions, mediaType: number | undefined): void {
+  /** Counts a packet; false when the simulated loss drops it. */
+  private onPacket(packet: RtpPacket, extensions: Extensions, mediaType: number | undefined): boolean {
     const { header, payload } = packet;
     const arrivalMs = performance.now();
     if (mediaType === undefined || header.payloadType === mediaType) {
+      if (this.dropEvery !== undefined && ++this.originals % this.dropEvery === 0) return false;
       if (this.ssrc === undefined) {
         this.ssrc = header.ssrc;
         this.events.firstPacket();
@@ -210,6 +193,7 @@ export class VideoReceiving {
       if (this.inbound.onRetransmission(header.timestamp, header.marker, payload.subarray(2), arrivalMs))
         this.events.firstFrame();
     }
+    return true;
   }
 
   /** Sends a PLI for the stream (once packets have named its SSRC). */

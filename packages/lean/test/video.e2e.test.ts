@@ -45,6 +45,7 @@ describe("lean video on a real livekit-server", () => {
     identity: string,
     publish: boolean,
     events?: { who: string; event: ParticipantEvent }[],
+    videoReceiveLossEvery?: number,
   ): Promise<LeanParticipant> {
     const p = await LeanParticipant.join({
       url: bed.url,
@@ -56,6 +57,7 @@ describe("lean video on a real livekit-server", () => {
       subscribe: !publish,
       hostAddress,
       onEvent: (event) => events?.push({ who: identity, event }),
+      videoReceiveLossEvery,
     });
     participants.push(p);
     return p;
@@ -246,6 +248,35 @@ describe("lean video on a real livekit-server", () => {
     expect(received?.pli, context).toBe(1);
     expect(received?.lost, context).toBe(0);
     expect(publisher.sample(0).outbound.find((o) => o.kind === "video")?.pli, context).toBeGreaterThan(0);
+    await Promise.all(participants.splice(0).map((p) => p.leave()));
+  });
+
+  it("a subscriber losing every 25th packet NACKs it, gets it again on RTX, and counts the loss over originals", async () => {
+    const bed = tb;
+    if (bed === undefined) throw new Error("no testbed");
+    const room = "video-loss";
+    await join(bed, room, "pub", true);
+    const subscriber = await join(bed, room, "sub", false, undefined, 25);
+    await waitFor(async () => Promise.resolve(videoTotals(subscriber)?.firstFrameMs !== undefined), {
+      timeoutMs: 15_000,
+      debugName: () => `the first frame (${JSON.stringify(videoTotals(subscriber))})`,
+    });
+    subscriber.sample(0);
+    const startedMs = Date.now();
+    await delay(5000);
+    const w = subscriber.sample(0).inbound.find((t) => t.kind === "video");
+    const elapsedS = (Date.now() - startedMs) / 1000;
+    const context = JSON.stringify({ window: w, totals: videoTotals(subscriber), elapsedS });
+    if (w === undefined) throw new Error(`no video stream: ${context}`);
+    const retransmitted = w.retransmitted ?? 0;
+    expect(w.expected, context).toBe(w.received - retransmitted + w.lost);
+    // one original in 25 never reaches the stack: loss over originals is 4%, whatever RTX repaired
+    expect(w.lost / w.expected, `loss ratio, ${context}`).toBeGreaterThan(0.03);
+    expect(w.lost / w.expected, `loss ratio, ${context}`).toBeLessThan(0.05);
+    expect(w.nack, context).toBeGreaterThan(0);
+    // LiveKit answers the NACKs on the RTX stream the subscriber negotiated
+    expect(retransmitted, context).toBeGreaterThanOrEqual(w.lost * 0.5);
+    expect(w.framesDecoded / elapsedS, `frames/s, ${context}`).toBeGreaterThan(16);
     await Promise.all(participants.splice(0).map((p) => p.leave()));
   });
 });
