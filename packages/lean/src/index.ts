@@ -1,8 +1,48 @@
 export { LeanError, type LeanErrorReason } from "./errors.js";
 export { InboundStream, type InboundTotals } from "./inbound.js";
-export { MediaError, SAMPLES_PER_PACKET, defaultCacheDir, opusLoop, type OpusLoop } from "./media.js";
+export { IvfError, parseIvf, type IvfFile } from "./ivf.js";
+export {
+  MediaError,
+  SAMPLES_PER_PACKET,
+  cachedMedia,
+  defaultCacheDir,
+  opusLoop,
+  type MediaRecipe,
+  type OpusLoop,
+} from "./media.js";
 export { restrictHostCandidates, sourceAddressFor } from "./network.js";
 export { OggError, oggPackets, opusAudioPackets, opusPacketSamples } from "./ogg.js";
 export { PACKET_MS, Pacer, processPacer, ticksDue, type TickHandler } from "./pacer.js";
-export { LeanParticipant, withMsid, type LeanParticipantOptions } from "./participant.js";
+export { LeanParticipant, type LeanParticipantOptions } from "./participant.js";
+export { extmapId, withMsid } from "./sdp.js";
+export { TestPattern, type Resolution } from "./pattern.js";
 export { joinUrl } from "./signal.js";
+export { cameraTrackRequest, microphoneTrackRequest } from "./track-requests.js";
+export { STAMP_BITS, STAMP_ROWS, readStamp, unwrapCaptureTime, writeStamp, type Stamp } from "./stamp.js";
+export { KEYFRAME_WAIT_MS, VideoInbound, type VideoTotals } from "./video-inbound.js";
+export { VideoPublication, VideoReceiving, videoCodecs, videoHeaderExtensions } from "./video-track.js";
+export {
+  MAX_LEAN_FPS,
+  presetBitrateKbps,
+  vp8Loop,
+  type VideoLoop,
+  type VideoLoopOptions,
+} from "./video-media.js";
+export {
+  ABS_CAPTURE_TIME_URI,
+  VIDEO_CLOCK,
+  VideoSender,
+  absCaptureTime,
+  absCaptureTimeMs,
+  type VideoSenderOptions,
+  type VideoSent,
+} from "./video-send.js";
+export {
+  VP8_MAX_PAYLOAD,
+  isKeyframeBitstream,
+  keyframeSize,
+  startsKeyframe,
+  vp8Descriptor,
+  vp8Payloads,
+  type Vp8Descriptor,
+} from "./vp8.js";

@@ -1,4 +1,4 @@
-import { AddTrackRequest, AudioTrackFeature, SignalTarget, TrackSource, TrackType } from "@livekit/protocol";
+import { SignalTarget } from "@livekit/protocol";
 import type { ParticipantEvent, Role, WindowSample } from "@livekit-swarm/schema";
 import {
   MediaStreamTrack,
@@ -11,15 +11,22 @@ import {
 } from "werift";
 import { LeanError } from "./errors.js";
 import { InboundStream, type InboundTotals } from "./inbound.js";
+import type { VideoTotals } from "./video-inbound.js";
 import { SAMPLES_PER_PACKET, type OpusLoop } from "./media.js";
 import { restrictHostCandidates } from "./network.js";
 import { processPacer, type Pacer } from "./pacer.js";
+import { extmapId, withMsid } from "./sdp.js";
 import { SignalConnection, type CandidateInit } from "./signal.js";
+import type { VideoLoop } from "./video-media.js";
+import { ABS_CAPTURE_TIME_URI, type VideoSent } from "./video-send.js";
+import { cameraTrackRequest, microphoneTrackRequest } from "./track-requests.js";
+import { videoCodecs, videoHeaderExtensions, VideoPublication, VideoReceiving } from "./video-track.js";
 
 const OPUS_PT = 111;
 const OPUS_CLOCK = 48_000;
-/** The client track id of our one audio track, matched by the server to its AddTrackRequest. */
+/** The client track ids of our tracks, matched by the server to their AddTrackRequests. */
 const AUDIO_CID = "lean-mic";
+const VIDEO_CID = "lean-camera";
 
 export interface LeanParticipantOptions {
   /** ws(s):// or http(s):// of the LiveKit server. */
@@ -30,6 +37,10 @@ export interface LeanParticipantOptions {
   readonly role: Role;
   /** Publish the Opus loop as a microphone track. */
   readonly audio?: OpusLoop | undefined;
+  /** Publish the VP8 loop as a camera track. */
+  readonly video?: VideoLoop | undefined;
+  /** Drop every Nth received original video packet before the stack sees it: simulated loss (drills, tests). */
+  readonly videoReceiveLossEvery?: number | undefined;
   /** Join with auto_subscribe, receiving every published track. */
   readonly subscribe: boolean;
   /** The local address that reaches the server (`sourceAddressFor`); the only host candidate. */
@@ -62,6 +73,9 @@ export class LeanParticipant {
   private readonly streams = new Map<number, InboundStream>();
   private readonly tapped = new WeakSet<MediaStreamTrack>();
   private stopPacing: (() => void) | undefined;
+  private videoPublication: VideoPublication | undefined;
+  private readonly videoReceiving: VideoReceiving[] = [];
+  private readonly tappedReceivers = new WeakSet<object>();
   private sent = { packets: 0, bytes: 0 };
   private sentAtLastSample = { packets: 0, bytes: 0 };
   private lastSampleMs: number;
@@ -89,7 +103,7 @@ export class LeanParticipant {
     });
   }
 
-  /** Joins, publishes the audio loop if given, and resolves once media can flow. */
+  /** Joins, publishes the audio and video loops if given, and resolves once media can flow. */
   static async join(options: LeanParticipantOptions): Promise<LeanParticipant> {
     restrictHostCandidates(options.hostAddress);
     const p = new LeanParticipant(options, Date.now());
@@ -144,7 +158,7 @@ export class LeanParticipant {
     signal.start();
     // the server offers the subscriber PeerConnection at join (its data channels at least)
     await connected(this.subscriber.pc, timeoutMs, "subscriber");
-    if (this.options.audio !== undefined) await this.publishAudio(this.options.audio, timeoutMs);
+    await this.publish(timeoutMs);
     this.emit({ type: "joined", joinS: (Date.now() - this.joinStartMs) / 1000 });
   }
 
@@ -165,9 +179,9 @@ export class LeanParticipant {
             parameters: "minptime=10;useinbandfec=1",
           }),
         ],
-        video: [],
+        video: videoCodecs(),
       },
-      headerExtensions: { audio: [useSdesMid()] },
+      headerExtensions: { audio: [useSdesMid()], video: videoHeaderExtensions() },
     });
     pc.onIceCandidate.subscribe((candidate) => {
       if (candidate === undefined) return;
@@ -211,31 +225,41 @@ export class LeanParticipant {
     for (const candidate of pending) await negotiated.pc.addIceCandidate(candidate).catch(() => undefined);
   }
 
-  private async publishAudio(loop: OpusLoop, timeoutMs: number): Promise<void> {
+  /** Announces each track, waits for the server to accept them, then offers them in one go. */
+  private async publish(timeoutMs: number): Promise<void> {
+    const { audio, video } = this.options;
     const signal = this.signal;
-    if (signal === undefined) return;
-    const published = new Promise<void>((resolve) => this.published.set(AUDIO_CID, resolve));
-    signal.addTrack(
-      new AddTrackRequest({
-        cid: AUDIO_CID,
-        name: "microphone",
-        type: TrackType.AUDIO,
-        source: TrackSource.MICROPHONE,
-        audioFeatures: [AudioTrackFeature.TF_NO_DTX],
-      }),
+    if (signal === undefined || (audio === undefined && video === undefined)) return;
+    const requests = [
+      ...(audio === undefined ? [] : [microphoneTrackRequest(AUDIO_CID)]),
+      ...(video === undefined ? [] : [cameraTrackRequest(VIDEO_CID, video)]),
+    ];
+    const published = requests.map((r) => new Promise<void>((resolve) => this.published.set(r.cid, resolve)));
+    for (const r of requests) signal.addTrack(r);
+    await within(
+      Promise.all(published),
+      timeoutMs,
+      "the server did not confirm every track (trackPublished)",
     );
-    await within(published, timeoutMs, "the server did not confirm the audio track (trackPublished)");
 
     const pc = this.peerConnection(SignalTarget.PUBLISHER);
     this.publisher = { pc, target: SignalTarget.PUBLISHER, pending: [] };
-    const track = new MediaStreamTrack({ kind: "audio" });
-    const transceiver = pc.addTransceiver(track, { direction: "sendonly" });
+    const transceiver = (kind: "audio" | "video"): RTCRtpSender =>
+      pc.addTransceiver(new MediaStreamTrack({ kind }), { direction: "sendonly" }).sender;
+    const audioSender = audio === undefined ? undefined : transceiver("audio");
+    const videoSender = video === undefined ? undefined : transceiver("video");
     await pc.setLocalDescription(await pc.createOffer());
     const local = pc.localDescription;
     if (local === null) throw new LeanError("negotiation", "werift produced no publisher offer");
-    signal.sendOffer(withMsid(local.sdp, this.options.identity, AUDIO_CID));
+    signal.sendOffer(withMsid(local.sdp, this.options.identity, { audio: AUDIO_CID, video: VIDEO_CID }));
     await connected(pc, timeoutMs, "publisher");
-    this.startSending(transceiver.sender, loop);
+    const pacer = this.options.pacer ?? processPacer;
+    if (audioSender !== undefined && audio !== undefined) this.startSending(audioSender, audio);
+    if (videoSender !== undefined && video !== undefined) {
+      // written only when the server's answer takes the extension, under the id it answered with
+      const captureId = extmapId(pc.remoteDescription?.sdp ?? "", ABS_CAPTURE_TIME_URI);
+      this.videoPublication = new VideoPublication(videoSender, video, pacer, captureId);
+    }
   }
 
   private startSending(sender: RTCRtpSender, loop: OpusLoop): void {
@@ -268,7 +292,12 @@ export class LeanParticipant {
     const afterJoinStartS = (Date.now() - this.joinStartMs) / 1000;
     // werift fires onTrack again, with the same track, at every server re-offer that still sends
     // on the transceiver: tapping it twice counted every packet twice
-    if (track.kind !== "audio" || this.tapped.has(track)) return;
+    if (this.tapped.has(track)) return;
+    if (track.kind === "video") {
+      this.onVideoTrack(track, afterJoinStartS);
+      return;
+    }
+    if (track.kind !== "audio") return;
     this.tapped.add(track);
     this.emit({ type: "track-subscribed", kind: "audio", afterJoinStartS });
     track.onReceiveRtp.subscribe((rtp) => {
@@ -292,9 +321,48 @@ export class LeanParticipant {
     });
   }
 
-  /** Cumulative counters of every received stream, by key. */
-  inboundTotals(): Map<string, InboundTotals> {
-    return new Map([...this.streams.values()].map((s) => [s.key, s.totals()]));
+  private onVideoTrack(track: MediaStreamTrack, afterJoinStartS: number): void {
+    const receiver = this.subscriber.pc
+      .getTransceivers()
+      .find((t) => t.receiver.tracks.includes(track))?.receiver;
+    if (receiver === undefined || this.tappedReceivers.has(receiver)) return;
+    this.tapped.add(track);
+    this.tappedReceivers.add(receiver);
+    this.emit({ type: "track-subscribed", kind: "video", afterJoinStartS });
+    const since = (): number => (Date.now() - this.joinStartMs) / 1000;
+    this.videoReceiving.push(
+      new VideoReceiving(
+        receiver,
+        track,
+        {
+          firstPacket: () => {
+            this.emit({ type: "first-packet", kind: "video", afterJoinStartS: since() });
+          },
+          firstFrame: () => {
+            this.emit({ type: "first-frame", kind: "video", afterJoinStartS: since(), exact: true });
+          },
+        },
+        this.options.videoReceiveLossEvery,
+      ),
+    );
+  }
+
+  /** Cumulative counters of every received stream, by key (video streams with frames and keyframes). */
+  inboundTotals(): Map<string, InboundTotals | VideoTotals> {
+    return new Map([
+      ...[...this.streams.values()].map((s): [string, InboundTotals] => [s.key, s.totals()]),
+      ...this.videoReceiving.map((v): [string, VideoTotals] => [v.inbound.key, v.totals()]),
+    ]);
+  }
+
+  /** What the published video loop sent and what feedback (NACK, PLI, FIR) it got; undefined without video. */
+  get videoTotals(): (VideoSent & { nack: number; pli: number; fir: number }) | undefined {
+    return this.videoPublication?.totals;
+  }
+
+  /** Asks every received video stream's sender for a keyframe (a PLI each). */
+  requestKeyframes(): void {
+    for (const v of this.videoReceiving) v.requestKeyframe();
   }
 
   /** Packets and payload bytes sent since joining. */
@@ -310,6 +378,7 @@ export class LeanParticipant {
     this.sentAtLastSample = { ...this.sent };
     const durationMs = now - this.lastSampleMs;
     this.lastSampleMs = now;
+    const latencies = this.videoReceiving.flatMap((v) => v.inbound.takeLatencies()).sort((a, b) => a - b);
     return {
       t: now,
       durationMs,
@@ -317,14 +386,30 @@ export class LeanParticipant {
       participant: this.options.identity,
       role: this.options.role,
       worker,
-      inbound: [...this.streams.values()].map((s) => s.window()),
-      outbound:
-        this.options.audio === undefined
+      inbound: [
+        ...[...this.streams.values()].map((s) => s.window()),
+        ...this.videoReceiving.map((v) => v.window()),
+      ],
+      outbound: [
+        ...(this.options.audio === undefined
           ? []
-          : [{ kind: "audio", packets, bytes, nack: 0, pli: 0, fir: 0, qualityLimitation: undefined }],
+          : [
+              {
+                kind: "audio" as const,
+                packets,
+                bytes,
+                nack: 0,
+                pli: 0,
+                fir: 0,
+                qualityLimitation: undefined,
+              },
+            ]),
+        ...(this.videoPublication === undefined ? [] : [this.videoPublication.window()]),
+      ],
       rttS: undefined,
       dataSent: 0,
       dataReceived: 0,
+      ...(latencies.length > 0 ? { latencyS: latencySummary(latencies) } : {}),
     };
   }
 
@@ -333,6 +418,7 @@ export class LeanParticipant {
     if (this.left) return;
     this.left = true;
     this.stopPacing?.();
+    this.videoPublication?.stop();
     await this.signal?.leave();
     await Promise.allSettled([this.subscriber.pc.close(), this.publisher?.pc.close()]);
   }
@@ -348,6 +434,7 @@ export class LeanParticipant {
     if (this.left || this.gone) return;
     this.gone = true;
     this.stopPacing?.();
+    this.videoPublication?.stop();
     this.emit({ type: "disconnected", reason });
   }
 
@@ -356,14 +443,13 @@ export class LeanParticipant {
   }
 }
 
-/**
- * werift's offer carries no `a=msid`, and LiveKit then pairs the media with "the first pending
- * track of that kind". Naming the AddTrackRequest's cid as the msid track id makes the match
- * explicit, which more than one track per kind will need.
- */
-export function withMsid(sdp: string, streamId: string, trackId: string): string {
-  if (/^a=msid:/m.test(sdp)) return sdp;
-  return sdp.replace(/^(a=mid:.*)$/m, `$1\r\na=msid:${streamId} ${trackId}`);
+/** The window's latencies, sorted: median and maximum as the native engine reports them. */
+function latencySummary(sorted: readonly number[]): { p50: number; max: number; n: number } {
+  return {
+    p50: sorted[Math.ceil(sorted.length / 2) - 1] ?? 0,
+    max: sorted[sorted.length - 1] ?? 0,
+    n: sorted.length,
+  };
 }
 
 async function connected(pc: RTCPeerConnection, timeoutMs: number, name: string): Promise<void> {

@@ -1,5 +1,4 @@
 import { describe, expect, it } from "vitest";
-import { withMsid } from "./participant.js";
 import { joinUrl } from "./signal.js";
 
 describe("joinUrl", () => {
@@ -23,22 +22,5 @@ describe("joinUrl", () => {
       /^wss:\/\/lk\.example\.com\/base\/rtc\?/,
     );
     expect(joinUrl("http://h:7880", "t", true)).toMatch(/^ws:\/\/h:7880\/rtc\?/);
-  });
-});
-
-describe("withMsid", () => {
-  const sdp = ["v=0", "m=audio 9 UDP/TLS/RTP/SAVPF 111", "a=mid:0", "a=sendonly", ""].join("\r\n");
-
-  it("names the track after the mid line when werift wrote no msid", () => {
-    expect(withMsid(sdp, "alice", "lean-mic")).toBe(
-      ["v=0", "m=audio 9 UDP/TLS/RTP/SAVPF 111", "a=mid:0", "a=msid:alice lean-mic", "a=sendonly", ""].join(
-        "\r\n",
-      ),
-    );
-  });
-
-  it("leaves an SDP that already has an msid alone", () => {
-    const with_ = sdp.replace("a=sendonly", "a=msid:s t\r\na=sendonly");
-    expect(withMsid(with_, "alice", "lean-mic")).toBe(with_);
   });
 });

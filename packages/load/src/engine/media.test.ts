@@ -1,6 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { isTalking, parseResolution, TestPattern, toneFrames } from "./media.js";
-import { readStamp } from "./stamp.js";
+import { isTalking, parseResolution, toneFrames } from "./media.js";
 
 describe("synthetic media", () => {
   it("tone frames loop seamlessly over one second", () => {
@@ -25,15 +24,5 @@ describe("synthetic media", () => {
     expect(parseResolution("800x600")).toEqual({ width: 800, height: 600 });
     expect(() => parseResolution("4k")).toThrow(/expected one of 180p, 360p/);
     expect(() => parseResolution("641x360")).toThrow(/must be even/);
-  });
-
-  it("each pattern frame is a fresh I420 buffer carrying its stamp", () => {
-    const pattern = new TestPattern({ width: 640, height: 360 }, 15, 3);
-    const a = pattern.next(1000);
-    const b = pattern.next(1066);
-    expect(a.length).toBe(640 * 360 * 1.5);
-    expect(a.buffer).not.toBe(b.buffer);
-    expect(readStamp(a, 640, 360)).toEqual({ captureTimeMs: 1000, frame: 0 });
-    expect(readStamp(b, 640, 360)).toEqual({ captureTimeMs: 1066, frame: 1 });
   });
 });

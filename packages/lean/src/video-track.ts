@@ -1,0 +1,213 @@
+import type { InboundTrackSample, OutboundTrackSample } from "@livekit-swarm/schema";
+import {
+  PictureLossIndication,
+  RTCRtpCodecParameters,
+  RTCRtpHeaderExtensionParameters,
+  RtcpPayloadSpecificFeedback,
+  useFIR,
+  useNACK,
+  usePLI,
+  useSdesMid,
+  type Extensions,
+  type MediaStreamTrack,
+  type RTCRtpReceiver,
+  type RTCRtpSender,
+  type RtcpPacket,
+  type RtpPacket,
+} from "werift";
+import type { Pacer } from "./pacer.js";
+import { VideoInbound, type VideoTotals } from "./video-inbound.js";
+import type { VideoLoop } from "./video-media.js";
+import {
+  ABS_CAPTURE_TIME_URI,
+  absCaptureTimeMs,
+  VIDEO_CLOCK,
+  VideoSender,
+  type VideoSent,
+} from "./video-send.js";
+
+const VP8_PT = 96;
+const RTX_PT = 97;
+
+/**
+ * VP8 with RTX and the feedback LiveKit negotiates for video (NACK, PLI, FIR), no transport-cc or
+ * REMB: a lean participant runs no congestion control, and would only pay for the feedback.
+ */
+export function videoCodecs(): RTCRtpCodecParameters[] {
+  return [
+    new RTCRtpCodecParameters({
+      mimeType: "video/VP8",
+      clockRate: VIDEO_CLOCK,
+      payloadType: VP8_PT,
+      rtcpFeedback: [useNACK(), usePLI(), useFIR()],
+    }),
+    new RTCRtpCodecParameters({
+      mimeType: "video/rtx",
+      clockRate: VIDEO_CLOCK,
+      payloadType: RTX_PT,
+      parameters: `apt=${VP8_PT}`,
+    }),
+  ];
+}
+
+export function videoHeaderExtensions(): RTCRtpHeaderExtensionParameters[] {
+  return [useSdesMid(), new RTCRtpHeaderExtensionParameters({ uri: ABS_CAPTURE_TIME_URI })];
+}
+
+/**
+ * A published video loop: a `VideoSender` on the process pacer, writing through werift's sender
+ * (which adds its SSRC and offsets, and answers NACKs from its 128-packet history, on RTX when
+ * negotiated); PLI and FIR for our SSRC restart the loop at its keyframe. FIR is read off the
+ * transport, since werift routes it nowhere (its media SSRC field is 0, RFC 5104).
+ */
+export class VideoPublication {
+  private readonly sender: VideoSender;
+  private readonly stops: (() => void)[] = [];
+  private readonly feedback = { nack: 0, pli: 0, fir: 0 };
+  private readonly firSeen = new Set<number>();
+  private previous: VideoSent & { nack: number; pli: number; fir: number };
+
+  constructor(rtpSender: RTCRtpSender, loop: VideoLoop, pacer: Pacer, absCaptureTimeId: number | undefined) {
+    this.sender = new VideoSender(loop, { payloadType: VP8_PT, absCaptureTimeId }, (packet) => {
+      rtpSender.sendRtp(packet).catch(() => undefined);
+    });
+    this.previous = { ...this.sender.totals, ...this.feedback };
+    this.stops.push(
+      rtpSender.onGenericNack.subscribe(() => {
+        this.feedback.nack++;
+      }).unSubscribe,
+      rtpSender.dtlsTransport.onRtcp.subscribe((rtcp) => {
+        this.onRtcp(rtcp, rtpSender.ssrc);
+      }).unSubscribe,
+      pacer.add((tick) => {
+        this.sender.onTick(tick);
+      }),
+    );
+  }
+
+  private onRtcp(rtcp: RtcpPacket, ssrc: number): void {
+    if (!(rtcp instanceof RtcpPayloadSpecificFeedback)) return;
+    const { feedback } = rtcp;
+    if (feedback instanceof PictureLossIndication && feedback.mediaSsrc === ssrc) {
+      this.feedback.pli++;
+      this.sender.requestKeyframe();
+    } else if ("fir" in feedback) {
+      // a repeated FIR carries the same command sequence number and asks for nothing new
+      const entry = feedback.fir.find((f) => f.ssrc === ssrc);
+      if (entry === undefined || this.firSeen.has(entry.sequenceNumber)) return;
+      this.firSeen.clear();
+      this.firSeen.add(entry.sequenceNumber);
+      this.feedback.fir++;
+      this.sender.requestKeyframe();
+    }
+  }
+
+  get totals(): VideoSent & { nack: number; pli: number; fir: number } {
+    return { ...this.sender.totals, ...this.feedback };
+  }
+
+  /** What was sent and what feedback arrived since the previous call. */
+  window(): OutboundTrackSample {
+    const now = this.totals;
+    const before = this.previous;
+    this.previous = now;
+    return {
+      kind: "video",
+      packets: now.packets - before.packets,
+      bytes: now.bytes - before.bytes,
+      nack: now.nack - before.nack,
+      pli: now.pli - before.pli,
+      fir: now.fir - before.fir,
+      qualityLimitation: undefined,
+    };
+  }
+
+  stop(): void {
+    for (const stop of this.stops.splice(0)) stop();
+  }
+}
+
+export interface VideoReceivingEvents {
+  firstPacket(): void;
+  firstFrame(): void;
+}
+
+/**
+ * One subscribed video track, counted from the packets werift's receiver is handed before it
+ * unwraps RTX: originals (the codec's payload type) and retransmissions (any other payload type
+ * with more than the 2-byte original sequence number: RTX padding probes carry nothing) are told
+ * apart there, which `onReceiveRtp` no longer can. NACKs are werift's (its NACK generator); a PLI
+ * is ours, sent when no keyframe comes (`VideoInbound.wantsKeyframe`) or when asked.
+ */
+export class VideoReceiving {
+  readonly inbound: VideoInbound;
+  private ssrc: number | undefined;
+  private originals = 0;
+
+  constructor(
+    private readonly receiver: RTCRtpReceiver,
+    track: MediaStreamTrack,
+    private readonly events: VideoReceivingEvents,
+    /** Drop every Nth original packet on arrival, before werift sees it: simulated network loss. */
+    private readonly dropEvery?: number,
+  ) {
+    this.inbound = new VideoInbound(`ssrc:${track.ssrc ?? "unknown"}`);
+    const mediaType = track.codec?.payloadType;
+    const handle = receiver.handleRtpBySsrc;
+    receiver.handleRtpBySsrc = (packet, extensions) => {
+      if (this.onPacket(packet, extensions, mediaType)) handle(packet, extensions);
+    };
+    receiver.onPacketLost.subscribe(() => {
+      this.inbound.nack++;
+    });
+  }
+
+  /** Counts a packet; false when the simulated loss drops it. */
+  private onPacket(packet: RtpPacket, extensions: Extensions, mediaType: number | undefined): boolean {
+    const { header, payload } = packet;
+    const arrivalMs = performance.now();
+    if (mediaType === undefined || header.payloadType === mediaType) {
+      if (this.dropEvery !== undefined && ++this.originals % this.dropEvery === 0) return false;
+      if (this.ssrc === undefined) {
+        this.ssrc = header.ssrc;
+        this.events.firstPacket();
+      }
+      const capture: unknown = header.marker ? extensions[ABS_CAPTURE_TIME_URI] : undefined;
+      let latencyS: number | undefined;
+      if (capture instanceof Uint8Array) {
+        const now = Date.now();
+        const capturedMs = absCaptureTimeMs(capture, now);
+        if (capturedMs !== undefined) latencyS = (now - capturedMs) / 1000;
+      }
+      const first = this.inbound.onOriginal(
+        header.sequenceNumber,
+        header.timestamp,
+        header.marker,
+        payload,
+        arrivalMs,
+        latencyS,
+      );
+      if (first) this.events.firstFrame();
+      if (this.inbound.wantsKeyframe(arrivalMs)) this.requestKeyframe();
+    } else if (payload.length > 2) {
+      if (this.inbound.onRetransmission(header.timestamp, header.marker, payload.subarray(2), arrivalMs))
+        this.events.firstFrame();
+    }
+    return true;
+  }
+
+  /** Sends a PLI for the stream (once packets have named its SSRC). */
+  requestKeyframe(): void {
+    if (this.ssrc === undefined) return;
+    this.inbound.pli++;
+    this.receiver.sendRtcpPLI(this.ssrc).catch(() => undefined);
+  }
+
+  totals(): VideoTotals {
+    return this.inbound.totals();
+  }
+
+  window(): InboundTrackSample {
+    return this.inbound.window();
+  }
+}

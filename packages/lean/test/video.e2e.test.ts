@@ -1,0 +1,284 @@
+import type { InboundTrackSample, ParticipantEvent, WindowSample } from "@livekit-swarm/schema";
+import { fromRtcNodeStats } from "@livekit-swarm/stats";
+import { leftovers, waitFor } from "@livekit-swarm/test-kit";
+import { Testbed } from "@livekit-swarm/testbed";
+import { setTimeout as delay } from "node:timers/promises";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  LeanParticipant,
+  readStamp,
+  sourceAddressFor,
+  vp8Loop,
+  type Stamp,
+  type VideoLoop,
+  type VideoTotals,
+} from "../src/index.js";
+import { token } from "./token.js";
+
+const unique = (tag: string): string => `e2e-lean-video-${tag}-${process.pid}-${Date.now().toString(36)}`;
+
+function videoTotals(p: LeanParticipant): VideoTotals | undefined {
+  const [totals] = [...p.inboundTotals().values()].filter((t): t is VideoTotals => "frames" in t);
+  return totals;
+}
+
+describe("lean video on a real livekit-server", () => {
+  let tb: Testbed | undefined;
+  let loop: VideoLoop;
+  let hostAddress: string;
+  const participants: LeanParticipant[] = [];
+
+  beforeAll(async () => {
+    loop = await vp8Loop({ width: 640, height: 360, fps: 20 });
+    tb = await Testbed.start({ name: unique("one") });
+    hostAddress = await sourceAddressFor(new URL(tb.url).hostname);
+  });
+  afterAll(async () => {
+    await Promise.allSettled(participants.map((p) => p.leave()));
+    await tb?.stop();
+    if (tb !== undefined) expect(leftovers(tb.runDir)).toEqual([]);
+  });
+
+  async function join(
+    bed: Testbed,
+    room: string,
+    identity: string,
+    publish: boolean,
+    events?: { who: string; event: ParticipantEvent }[],
+    videoReceiveLossEvery?: number,
+  ): Promise<LeanParticipant> {
+    const p = await LeanParticipant.join({
+      url: bed.url,
+      token: await token(bed, room, identity, publish),
+      room,
+      identity,
+      role: publish ? "publisher" : "subscriber",
+      video: publish ? loop : undefined,
+      subscribe: !publish,
+      hostAddress,
+      onEvent: (event) => events?.push({ who: identity, event }),
+      videoReceiveLossEvery,
+    });
+    participants.push(p);
+    return p;
+  }
+
+  it("a 360p VP8 publisher is received by four lean subscribers: source frame rate, no loss, first frame and latency timed", async () => {
+    const bed = tb;
+    if (bed === undefined) throw new Error("no testbed");
+    const room = "video-room";
+    const events: { who: string; event: ParticipantEvent }[] = [];
+    const publisher = await join(bed, room, "pub", true, events);
+    const subscribers: LeanParticipant[] = [];
+    for (let i = 0; i < 4; i++) subscribers.push(await join(bed, room, `sub${i}`, false, events));
+
+    // subscription takes ~100 ms on loopback and the first keyframe follows the server's PLI;
+    // 15 s leaves room for a machine shared with other test runs
+    await waitFor(
+      async () => Promise.resolve(subscribers.every((s) => videoTotals(s)?.firstFrameMs !== undefined)),
+      {
+        timeoutMs: 15_000,
+        debugName: () =>
+          `every subscriber's first frame (${subscribers.map((s) => JSON.stringify(videoTotals(s))).join(" ")})`,
+      },
+    );
+    const baseline = subscribers.map((s) => s.sample(0));
+    publisher.sample(0);
+    const startedMs = Date.now();
+    await delay(10_000);
+    const windows: WindowSample[] = subscribers.map((s) => s.sample(0));
+    const elapsedS = (Date.now() - startedMs) / 1000;
+    const sent = publisher.sample(0);
+
+    for (const [i, s] of subscribers.entries()) {
+      const totals = videoTotals(s);
+      const w: InboundTrackSample | undefined = windows[i]?.inbound.find((t) => t.kind === "video");
+      const context = JSON.stringify({
+        totals,
+        window: w,
+        baseline: baseline[i]?.inbound,
+        latency: windows[i]?.latencyS,
+        elapsedS,
+      });
+      if (totals === undefined || w === undefined) throw new Error(`no video stream: ${context}`);
+      expect(totals.lost, `lost originals, ${context}`).toBe(0);
+      expect(w.lost, context).toBe(0);
+      expect(w.expected, context).toBe(w.received - (w.retransmitted ?? 0));
+      // 20 frames per second of wall clock, loosely: a shared machine delays timers, not frames
+      expect(w.framesDecoded / elapsedS, `frames/s, ${context}`).toBeGreaterThan(16);
+      expect(w.framesDecoded / elapsedS, `frames/s, ${context}`).toBeLessThan(24);
+      expect(w.freezeS, context).toBeDefined();
+      expect({ width: w.width, height: w.height }, context).toEqual({ width: 640, height: 360 });
+      // bytes over the window: the loop's ~424 kb/s, loosely
+      expect((w.bytes * 8) / elapsedS / 1000, `kb/s, ${context}`).toBeGreaterThan(250);
+      expect(w.jitterS, context).toBeDefined();
+      // abs-capture-time crosses the server: every frame end carries a latency on this machine's clock
+      const latency = windows[i]?.latencyS;
+      expect(latency?.n, context).toBeGreaterThan(100);
+      expect(latency?.p50, context).toBeGreaterThanOrEqual(0);
+      expect(latency?.max, context).toBeLessThan(5);
+    }
+    const out = sent.outbound.find((o) => o.kind === "video");
+    expect(out?.packets, JSON.stringify(sent)).toBeGreaterThan(0);
+    for (const who of ["sub0", "sub1", "sub2", "sub3"]) {
+      const mine = events.filter((e) => e.who === who).map((e) => e.event);
+      expect(
+        mine.map((e) => e.type),
+        who,
+      ).toEqual(
+        expect.arrayContaining(["session", "joined", "track-subscribed", "first-packet", "first-frame"]),
+      );
+      expect(
+        mine.filter((e) => e.type === "first-frame"),
+        who,
+      ).toEqual([expect.objectContaining({ kind: "video", exact: true })]);
+    }
+    expect(events.filter((e) => e.event.type === "join-failed" || e.event.type === "disconnected")).toEqual(
+      [],
+    );
+    const listed = await bed.roomService().listParticipants(room);
+    const track = listed.find((p) => p.identity === "pub")?.tracks[0];
+    expect(track, JSON.stringify(listed)).toMatchObject({ width: 640, height: 360 });
+
+    await Promise.all(participants.splice(0).map((p) => p.leave()));
+  });
+
+  it("a native @livekit/rtc-node subscriber decodes the lean VP8 and reads the pattern's stamp from every frame", async () => {
+    const bed = tb;
+    if (bed === undefined) throw new Error("no testbed");
+    const room = "video-native";
+    const publisher = await join(bed, room, "pub", true);
+
+    process.env.NODE_ENV ??= "production"; // rtc-node's logger is quiet only then
+    const { Room, RoomEvent, VideoStream, VideoBufferType, TrackKind, dispose } =
+      await import("@livekit/rtc-node");
+    const native = new Room();
+    const stamps: (Stamp | undefined)[] = [];
+    let size = "";
+    let reading: Promise<void> | undefined;
+    native.on(RoomEvent.TrackSubscribed, (track) => {
+      if (track.kind !== TrackKind.KIND_VIDEO) return;
+      reading = (async () => {
+        for await (const { frame } of new VideoStream(track)) {
+          const i420 = frame.type === VideoBufferType.I420 ? frame : frame.convert(VideoBufferType.I420);
+          size = `${i420.width}x${i420.height}`;
+          stamps.push(readStamp(i420.data, i420.width, i420.height));
+        }
+      })().catch(() => undefined);
+    });
+    try {
+      await native.connect(bed.url, await token(bed, room, "native", false), {
+        autoSubscribe: true,
+        dynacast: false,
+      });
+      // the first decoded frame takes well under a second on loopback; 15 s covers a shared machine
+      await waitFor(async () => Promise.resolve(stamps.length > 0), {
+        timeoutMs: 15_000,
+        debugName: "the native subscriber decoding a first frame",
+      });
+      await delay(5000);
+      const stats = await native.getRtcStats();
+      const snapshot = fromRtcNodeStats(stats.publisherStats, stats.subscriberStats, Date.now());
+      const inbound = [...snapshot.inbound.values()].filter((s) => s.kind === "video");
+      const read = stamps.filter((s): s is Stamp => s !== undefined);
+      const context = JSON.stringify({
+        inbound,
+        decoded: stamps.length,
+        read: read.length,
+        size,
+        sent: publisher.videoTotals,
+      });
+      expect(inbound.length, context).toBe(1);
+      expect(inbound[0]?.packetsLost, context).toBe(0);
+      expect(size, context).toBe("640x360");
+      // 5 s at 20 fps; libwebrtc may drop a frame or two at start
+      expect(stamps.length, context).toBeGreaterThan(80);
+      expect(
+        read.length / stamps.length,
+        `share of frames whose stamp reads back, ${context}`,
+      ).toBeGreaterThan(0.95);
+      // the stamp is the frame's place in the loop: frame k at k * 50 ms, frame number k mod 256
+      for (const s of read) {
+        expect(s.captureTimeMs, context).toBe(s.frame * 50);
+        expect(s.frame, context).toBeLessThan(200);
+      }
+      const steps = read.slice(1).map((s, i) => (s.frame - (read[i]?.frame ?? 0) + 256) % 256);
+      const forward = steps.filter((d) => d === 1).length;
+      expect(forward / steps.length, `frame numbers advancing one by one, ${context}`).toBeGreaterThan(0.9);
+    } finally {
+      await native.disconnect();
+      await reading;
+      await dispose();
+    }
+    await Promise.all(participants.splice(0).map((p) => p.leave()));
+  });
+
+  it("a subscriber's PLI makes the publisher restart its loop at the keyframe, which the subscriber receives", async () => {
+    const bed = tb;
+    if (bed === undefined) throw new Error("no testbed");
+    const room = "video-pli";
+    const publisher = await join(bed, room, "pub", true);
+    const subscriber = await join(bed, room, "sub", false);
+    await waitFor(async () => Promise.resolve(videoTotals(subscriber)?.firstFrameMs !== undefined), {
+      timeoutMs: 15_000,
+      debugName: () => `the first frame (${JSON.stringify(videoTotals(subscriber))})`,
+    });
+    // LiveKit forwards at most one keyframe request per layer within its throttle (up to 1 s):
+    // wait past it so the request below is not swallowed by the one sent at subscription
+    await delay(2000);
+    subscriber.sample(0);
+    publisher.sample(0);
+    const restarts = publisher.videoTotals?.restarts ?? 0;
+    const keyframes = videoTotals(subscriber)?.keyframes ?? 0;
+    subscriber.requestKeyframes();
+    await waitFor(async () => Promise.resolve((videoTotals(subscriber)?.keyframes ?? 0) > keyframes), {
+      timeoutMs: 10_000,
+      debugName: () =>
+        `a new keyframe (${JSON.stringify({ sub: videoTotals(subscriber), pub: publisher.videoTotals })})`,
+    });
+    const context = JSON.stringify({
+      sub: videoTotals(subscriber),
+      pub: publisher.videoTotals,
+      restarts,
+      keyframes,
+    });
+    expect(publisher.videoTotals?.restarts, context).toBeGreaterThan(restarts);
+    expect(publisher.videoTotals?.pli, context).toBeGreaterThan(0);
+    const received = subscriber.sample(0).inbound.find((t) => t.kind === "video");
+    expect(received?.pli, context).toBe(1);
+    expect(received?.lost, context).toBe(0);
+    expect(publisher.sample(0).outbound.find((o) => o.kind === "video")?.pli, context).toBeGreaterThan(0);
+    await Promise.all(participants.splice(0).map((p) => p.leave()));
+  });
+
+  it("a subscriber losing every 25th packet NACKs it, gets it again on RTX, and counts the loss over originals", async () => {
+    const bed = tb;
+    if (bed === undefined) throw new Error("no testbed");
+    const room = "video-loss";
+    await join(bed, room, "pub", true);
+    const subscriber = await join(bed, room, "sub", false, undefined, 25);
+    await waitFor(async () => Promise.resolve(videoTotals(subscriber)?.firstFrameMs !== undefined), {
+      timeoutMs: 15_000,
+      debugName: () => `the first frame (${JSON.stringify(videoTotals(subscriber))})`,
+    });
+    subscriber.sample(0);
+    const startedMs = Date.now();
+    await delay(5000);
+    const w = subscriber.sample(0).inbound.find((t) => t.kind === "video");
+    const elapsedS = (Date.now() - startedMs) / 1000;
+    const context = JSON.stringify({ window: w, totals: videoTotals(subscriber), elapsedS });
+    if (w === undefined) throw new Error(`no video stream: ${context}`);
+    const retransmitted = w.retransmitted ?? 0;
+    expect(w.expected, context).toBe(w.received - retransmitted + w.lost);
+    // one original in 25 never reaches the stack: loss over originals is 4%, whatever RTX repaired
+    expect(w.lost / w.expected, `loss ratio, ${context}`).toBeGreaterThan(0.03);
+    expect(w.lost / w.expected, `loss ratio, ${context}`).toBeLessThan(0.05);
+    expect(w.nack, context).toBeGreaterThan(0);
+    // LiveKit answers NACKs on the RTX stream the subscriber negotiated, but not every one: 4 of 10
+    // lost originals came back in the first run (README); what matters here is that they arrive
+    // apart and fill no gap
+    expect(retransmitted, context).toBeGreaterThan(0);
+    expect(w.framesDecoded / elapsedS, `frames/s, ${context}`).toBeGreaterThan(16);
+    await Promise.all(participants.splice(0).map((p) => p.leave()));
+  });
+});
