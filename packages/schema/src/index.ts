@@ -37,7 +37,14 @@ export {
   validateCatalog,
 } from "./catalog.js";
 export type { Milliseconds } from "./duration.js";
-export { DurationError, describeValue, formatDuration, parseDuration, quoted } from "./duration.js";
+export {
+  DurationError,
+  MAX_DURATION,
+  describeValue,
+  formatDuration,
+  parseDuration,
+  quoted,
+} from "./duration.js";
 export type {
   AudioSpec,
   DataSpec,
@@ -51,6 +58,7 @@ export {
   loadScenario,
   parseScenario,
   parseScenarioObject,
+  JOINS_PER_SECOND,
   scenarioDefaults,
   scenarioFields,
   scenarioKeyPaths,

@@ -126,10 +126,7 @@ export async function runSession(options: RunSessionOptions): Promise<RunSession
       options.baseline,
     ),
   );
-  checkRunSize(
-    scenario.rooms,
-    Math.max(scenario.videoPublishers, scenario.audioPublishers) + scenario.subscribers,
-  );
+  checkRunSize(scenario);
   const plan = planRun(shapeOf(scenario));
   if (plan.participants.length === 0) {
     throw new RunSessionError(

@@ -1,4 +1,5 @@
 import { statSync } from "node:fs";
+import { MAX_DURATION, formatDuration, type Scenario } from "@livekit-swarm/schema";
 import { Testbed, down, listTestbeds } from "@livekit-swarm/testbed";
 import { preflight } from "../preflight.js";
 import type { RunTarget } from "../run/orchestrator.js";
@@ -7,7 +8,7 @@ import type { RunTarget } from "../run/orchestrator.js";
 export class RunSessionError extends Error {
   override readonly name = "RunSessionError";
   constructor(
-    readonly reason: "no-participants" | "too-many-participants" | "cloud-limit" | "output",
+    readonly reason: "no-participants" | "too-many-participants" | "too-long" | "cloud-limit" | "output",
     message: string,
   ) {
     super(message);
@@ -25,13 +26,25 @@ export class RunSessionError extends Error {
  */
 export const MAX_RUN_PARTICIPANTS = 100_000;
 
-export function checkRunSize(rooms: number, perRoom: number): void {
+/**
+ * At most MAX_RUN_PARTICIPANTS, and a ramp (joins at num-per-second) plus hold within MAX_DURATION:
+ * `--num-per-second 0.01` over 10 000 participants would join for eleven days.
+ */
+export function checkRunSize(scenario: Scenario): void {
+  const { rooms, numPerSecond, duration } = scenario;
+  const perRoom = Math.max(scenario.videoPublishers, scenario.audioPublishers) + scenario.subscribers;
   const participants = rooms * perRoom;
-  if (participants <= MAX_RUN_PARTICIPANTS) return;
-  throw new RunSessionError(
-    "too-many-participants",
-    `${participants} participants (${rooms} rooms x ${perRoom}): one run plans at most ${MAX_RUN_PARTICIPANTS}; lower --rooms or the participants per room, or shard the load over several machines`,
-  );
+  if (participants > MAX_RUN_PARTICIPANTS)
+    throw new RunSessionError(
+      "too-many-participants",
+      `${participants} participants (${rooms} rooms x ${perRoom}): one run plans at most ${MAX_RUN_PARTICIPANTS}; lower --rooms or the participants per room, or shard the load over several machines`,
+    );
+  const rampMs = Math.round((participants / numPerSecond) * 1000);
+  if (rampMs + duration > MAX_DURATION)
+    throw new RunSessionError(
+      "too-long",
+      `joining ${participants} participants at ${numPerSecond} per second takes ${formatDuration(rampMs)}, and with the ${formatDuration(duration)} hold the run would last over ${formatDuration(MAX_DURATION)}; raise --num-per-second or shorten --duration`,
+    );
 }
 
 /** LiveKit Cloud's acceptable-use policy caps a load test at this many participants (as `lk load-test`). */
