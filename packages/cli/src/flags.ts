@@ -15,11 +15,14 @@ export function rejectExtra(command: string, extra: readonly string[]): void {
   throw new UsageError(`${command}: unexpected argument ${quoted(word)}; see \`swarm ${command} --help\``);
 }
 
+/** A number as people write it: decimal, maybe an exponent; not hex (`0x10`), octal or binary. */
+const DECIMAL = /^\s*[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?\s*$/i;
+
 /** An integer flag within [min, max]; the message names the flag and the range. */
 export function integer(command: string, flag: string, min: number, max: number) {
   return (text: string): number => {
     const n = Number(text);
-    if (text.trim() === "" || !Number.isInteger(n)) {
+    if (!DECIMAL.test(text) || !Number.isInteger(n)) {
       throw new UsageError(`${command}: --${flag}: expected an integer, got ${quoted(text)}`);
     }
     if (n < min || n > max) {
@@ -35,7 +38,7 @@ export function integer(command: string, flag: string, min: number, max: number)
 export function positive(command: string, flag: string, min: number, max: number) {
   return (text: string): number => {
     const n = Number(text);
-    if (text.trim() === "" || !Number.isFinite(n) || n < min || n > max) {
+    if (!DECIMAL.test(text) || !Number.isFinite(n) || n < min || n > max) {
       throw new UsageError(
         `${command}: --${flag}: expected a number from ${min} to ${max}, got ${quoted(text)}`,
       );
@@ -62,6 +65,24 @@ export function duration(command: string, flag: string, least = 0, most = MAX_DU
       );
     }
     return ms;
+  };
+}
+
+/** A folder flag: `-o "$OUT"` with OUT unset would otherwise write into the current folder. */
+export function folder(command: string, flag: string) {
+  return (text: string): string => {
+    if (text.trim() === "")
+      throw new UsageError(`${command}: ${flag}: empty; pass a folder (an unset shell variable?)`);
+    return text;
+  };
+}
+
+/** An http:// or https:// URL flag. */
+export function httpUrl(command: string, flag: string) {
+  return (text: string): string => {
+    if (!/^https?:\/\/[^\s/]/.test(text))
+      throw new UsageError(`${command}: --${flag}: expected an http:// or https:// URL, got ${quoted(text)}`);
+    return text;
   };
 }
 

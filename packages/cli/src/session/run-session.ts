@@ -33,9 +33,16 @@ export function targetFrom(command: string, flags: TargetFlags): RunTarget | und
       );
     return undefined;
   }
+  const from = flags.url !== undefined ? "--url" : "LIVEKIT_URL";
   if (!/^wss?:\/\//.test(url) && !/^https?:\/\//.test(url)) {
     throw new UsageError(
-      `${command}: --url: expected ws://, wss://, http:// or https://, got ${quoted(url)}`,
+      `${command}: ${from}: expected ws://, wss://, http:// or https://, got ${quoted(url)}`,
+    );
+  }
+  // user:password@ would be echoed by every later error; LiveKit takes keys, not URL credentials
+  if (/^[a-z]+:\/\/[^/]*@/i.test(url)) {
+    throw new UsageError(
+      `${command}: ${from}: remove the user:password@ part; LiveKit takes --api-key and LIVEKIT_API_SECRET, not URL credentials`,
     );
   }
   const { secret, typed } = apiSecret(command, flags);

@@ -1,4 +1,5 @@
-import { statSync } from "node:fs";
+import { mkdirSync, rmdirSync, statSync, type Stats } from "node:fs";
+import { dirname, resolve } from "node:path";
 import { MAX_DURATION, formatDuration, type Scenario } from "@livekit-swarm/schema";
 import { Testbed, down, listTestbeds } from "@livekit-swarm/testbed";
 import { preflight } from "../preflight.js";
@@ -105,10 +106,38 @@ async function sweepOrphanedTestbeds(): Promise<void> {
 
 /** The output folder may be missing (it is created) but not a file. */
 export function checkOutputDir(dir: string): void {
-  const stat = statSync(dir, { throwIfNoEntry: false });
-  if (stat === undefined || stat.isDirectory()) return;
-  throw new RunSessionError(
-    "output",
-    `the output folder ${dir} is a file: pass a folder with --output (it is created if missing)`,
-  );
+  const refuse = (problem: string): never => {
+    throw new RunSessionError(
+      "output",
+      `the output folder ${dir} ${problem}: pass another folder with --output`,
+    );
+  };
+  let missing: string | undefined;
+  for (let at = resolve(dir); ; at = dirname(at)) {
+    let stat: Stats | undefined;
+    try {
+      stat = statSync(at, { throwIfNoEntry: false });
+    } catch (err) {
+      return refuse(`cannot be used (${errnoOf(err)} at ${at})`);
+    }
+    if (stat !== undefined) {
+      if (!stat.isDirectory()) refuse(at === resolve(dir) ? "is a file" : `is under ${at}, a file`);
+      break;
+    }
+    missing = at;
+    if (dirname(at) === at) break;
+  }
+  if (missing === undefined) return;
+  // created and removed at once: a folder that cannot be made is known before the run, and a run
+  // that fails later leaves nothing behind
+  try {
+    mkdirSync(missing);
+    rmdirSync(missing);
+  } catch (err) {
+    refuse(`cannot be created (${errnoOf(err)} at ${missing})`);
+  }
+}
+
+function errnoOf(err: unknown): string {
+  return err instanceof Error && "code" in err && typeof err.code === "string" ? err.code : String(err);
 }

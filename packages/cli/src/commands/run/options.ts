@@ -1,5 +1,5 @@
 import { Command, Option } from "@commander-js/extra-typings";
-import { collect, duration, integer, livekitOptions } from "../../flags.js";
+import { collect, duration, folder, httpUrl, integer, livekitOptions } from "../../flags.js";
 import { SCENARIO_OPTIONS } from "./scenario-flags.js";
 
 /** The most worker processes a run forks. */
@@ -64,12 +64,20 @@ export function define() {
         "keep /metrics up this long after the run, for a final scrape; at most 10m (a few scrape intervals)",
       ).argParser(duration("run", "linger", 0, MAX_LINGER)),
     )
-    .option("--pushgateway <url>", "push final metrics to a Pushgateway")
+    .addOption(
+      new Option("--pushgateway <url>", "push final metrics to a Pushgateway").argParser(
+        httpUrl("run", "pushgateway"),
+      ),
+    )
     .option(
       "--per-participant-labels",
       "room and participant labels on metrics (small runs only: cardinality)",
     )
-    .option("-o, --output <dir>", "where reports go (default swarm-results/<run id>)")
+    .addOption(
+      new Option("-o, --output <dir>", "where reports go (default swarm-results/<run id>)").argParser(
+        folder("run", "--output"),
+      ),
+    )
     .option("--json", "print summary.json to stdout instead of the table")
     .addOption(
       new Option(
