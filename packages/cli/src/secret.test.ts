@@ -21,7 +21,7 @@ describe("readSecretFile", () => {
 
   it.each<[string, () => string, string]>([
     ["missing", () => join(dir, "nope"), "no such file"],
-    ["a folder", () => dir, "is a folder"],
+    ["a folder", () => dir, "is a directory"],
     ["empty", () => file("empty", ""), "is empty"],
     ["only a newline", () => file("newline", "\n"), "is empty"],
     ["binary", () => file("binary", Buffer.from([0xff, 0xfe, 0x00, 0x41])), "is binary, not a line of text"],

@@ -1,5 +1,5 @@
-import { closeSync, fstatSync, openSync, readSync } from "node:fs";
-import { quoted } from "@livekit-swarm/schema";
+import { closeSync, openSync, readSync } from "node:fs";
+import { quoted, readFailure } from "@livekit-swarm/schema";
 import { UsageError } from "./errors.js";
 import { fromEnv } from "./flags.js";
 
@@ -8,22 +8,13 @@ const MOST_BYTES = 4096;
 
 const FIX = "write the secret alone on one line, in a file only you can read, or set LIVEKIT_API_SECRET";
 
-const REASONS: Readonly<Record<string, string>> = {
-  ENOENT: "no such file",
-  EACCES: "permission denied",
-  ELOOP: "is a symbolic link loop",
-  ENOTDIR: "a part of the path is not a folder",
-  ENAMETOOLONG: "the path is too long",
-};
-
 /**
  * The first MOST_BYTES + 1 bytes: enough to tell a secret from a wrong file, whatever the file is
  * (`/dev/zero` included); a pipe (`--api-secret-file <(vault read ...)`) is read like a file.
  */
-function head(path: string): Buffer | "folder" {
+function head(path: string): Buffer {
   const fd = openSync(path, "r");
   try {
-    if (fstatSync(fd).isDirectory()) return "folder";
     const buffer = Buffer.alloc(MOST_BYTES + 1);
     let filled = 0;
     while (filled < buffer.length) {
@@ -45,14 +36,12 @@ export function readSecretFile(command: string, path: string): string {
   const refuse = (problem: string): never => {
     throw new UsageError(`${command}: --api-secret-file ${quoted(path)}: ${problem}; ${FIX}`);
   };
-  let bytes: Buffer | "folder";
+  let bytes: Buffer;
   try {
     bytes = head(path);
   } catch (err) {
-    const code = err instanceof Error && "code" in err && typeof err.code === "string" ? err.code : "";
-    return refuse(REASONS[code] ?? `cannot be read (${code === "" ? String(err) : code})`);
+    return refuse(readFailure(err));
   }
-  if (bytes === "folder") return refuse("is a folder");
   if (bytes.length > MOST_BYTES)
     return refuse(`is larger than ${MOST_BYTES} bytes, too large for an API secret`);
   let text: string;

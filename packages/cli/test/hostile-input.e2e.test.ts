@@ -266,7 +266,7 @@ const CASES: readonly Case[] = [
     name: "secret file is a folder",
     args: [...SECRET_FILE, FILES],
     code: 1,
-    says: /--api-secret-file .*: is a folder/,
+    says: /--api-secret-file .*: is a directory/,
   },
   {
     name: "secret file empty",
@@ -432,6 +432,24 @@ const CASES: readonly Case[] = [
     args: ["--pushgateway", "ftp://x"],
     code: 1,
     says: /--pushgateway: expected an http/,
+  },
+  {
+    name: "scenario that never ends (/dev/zero filled 512 MB before)",
+    args: ["--scenario", "/dev/zero"],
+    code: 1,
+    says: /\/dev\/zero: cannot read scenario: is larger than 1 MiB/,
+  },
+  {
+    name: "drill that never ends",
+    args: ["chaos", "run", "/dev/zero", "--dry-run"],
+    code: 1,
+    says: /\/dev\/zero: cannot read drill: is larger than 1 MiB/,
+  },
+  {
+    name: "scenario is a symbolic link loop",
+    args: ["--scenario", f("loop-a")],
+    code: 1,
+    says: /loop-a: cannot read scenario: is a symbolic link loop/,
   },
 ];
 

@@ -1,8 +1,7 @@
-import { readFile } from "node:fs/promises";
 import { basename } from "node:path";
 import * as z from "zod";
 import type { ConfigProblem, KeyPath } from "./config.js";
-import { ConfigError, problemAt, readFailure, readYaml } from "./config.js";
+import { ConfigError, problemAt, readConfigText, readFailure, readYaml } from "./config.js";
 import type { Milliseconds } from "./duration.js";
 import {
   DURATION_EXPECTED,
@@ -431,7 +430,7 @@ export function parseScenario(text: string, sourceName: string): Scenario {
 export async function loadScenario(path: string): Promise<Scenario> {
   let text: string;
   try {
-    text = await readFile(path, "utf8");
+    text = await readConfigText(path);
   } catch (error) {
     const code = error instanceof Error && "code" in error ? String(error.code) : "";
     const why = code === "EISDIR" ? "is a directory, not a scenario file" : readFailure(error);
