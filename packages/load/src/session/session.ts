@@ -137,7 +137,11 @@ export async function runSession(options: RunSessionOptions): Promise<RunSession
   checkCloudLimit(options.target, plan.participants.length);
   const outputDir = resolve(options.outputDir ?? join("swarm-results", runId));
   checkOutputDir(outputDir);
-  const workers = options.workers ?? defaultWorkers(plan.participants.length, availableParallelism());
+  // rooms are never split over workers: `--workers 100` for one room starts (and says) one
+  const workers = Math.min(
+    plan.rooms.length,
+    options.workers ?? defaultWorkers(plan.participants.length, availableParallelism()),
+  );
 
   const interruption = new Interruption(log).listen();
   const measurements = new Measurements();
