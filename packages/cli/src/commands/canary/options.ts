@@ -1,5 +1,5 @@
 import { Command, Option } from "@commander-js/extra-typings";
-import { integer, livekitOptions } from "../../flags.js";
+import { folder, integer, livekitOptions } from "../../flags.js";
 
 export const EXAMPLES = [
   "LIVEKIT_API_SECRET=S swarm canary --url wss://livekit.example.com --api-key K",
@@ -31,7 +31,11 @@ export function define() {
     .option("--metrics-host <address>", "address /metrics binds (0.0.0.0 in a container)", "127.0.0.1")
     .option("--room <prefix>", "room name prefix (the room is <prefix>1)", "lkswarm-canary-")
     .option("--audio-only", "publish audio only")
-    .option("-o, --output <dir>", "where the report goes when stopped");
+    .addOption(
+      new Option("-o, --output <dir>", "where the report goes when stopped").argParser(
+        folder("canary", "--output"),
+      ),
+    );
 }
 
 export type CanaryFlags = ReturnType<ReturnType<typeof define>["opts"]>;
