@@ -451,6 +451,13 @@ const CASES: readonly Case[] = [
     code: 1,
     says: /loop-a: cannot read scenario: is a symbolic link loop/,
   },
+  {
+    name: "testbed name checked before looking for livekit-server (the binary's absence was the message)",
+    args: ["testbed", "up", "--name", "a..b"],
+    env: { LIVEKIT_SWARM_TOOLS: "/nonexistent" },
+    code: 1,
+    says: /testbed name "a\.\.b" contains "\.\."/,
+  },
 ];
 
 interface Result {
