@@ -1,5 +1,5 @@
 import { Option, type CommandUnknownOpts } from "@commander-js/extra-typings";
-import { parseDuration } from "@livekit-swarm/schema";
+import { MAX_DURATION, formatDuration, parseDuration, quoted } from "@livekit-swarm/schema";
 import { UsageError } from "./errors.js";
 
 /** An environment variable; an empty one is unset, as in every LiveKit tool. */
@@ -12,48 +12,77 @@ export function fromEnv(name: "LIVEKIT_URL" | "LIVEKIT_API_KEY" | "LIVEKIT_API_S
 export function rejectExtra(command: string, extra: readonly string[]): void {
   const [word] = extra;
   if (word === undefined) return;
-  throw new UsageError(
-    `${command}: unexpected argument ${JSON.stringify(word)}; see \`swarm ${command} --help\``,
-  );
+  throw new UsageError(`${command}: unexpected argument ${quoted(word)}; see \`swarm ${command} --help\``);
 }
+
+/** A number as people write it: decimal, maybe an exponent; not hex (`0x10`), octal or binary. */
+const DECIMAL = /^\s*[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?\s*$/i;
 
 /** An integer flag within [min, max]; the message names the flag and the range. */
 export function integer(command: string, flag: string, min: number, max: number) {
   return (text: string): number => {
     const n = Number(text);
-    if (text.trim() === "" || !Number.isInteger(n)) {
-      throw new UsageError(`${command}: --${flag}: expected an integer, got ${JSON.stringify(text)}`);
+    if (!DECIMAL.test(text) || !Number.isInteger(n)) {
+      throw new UsageError(`${command}: --${flag}: expected an integer, got ${quoted(text)}`);
     }
     if (n < min || n > max) {
       throw new UsageError(
-        `${command}: --${flag}: expected an integer from ${min} to ${max}, got ${JSON.stringify(text)}`,
+        `${command}: --${flag}: expected an integer from ${min} to ${max}, got ${quoted(text)}`,
       );
     }
     return n;
   };
 }
 
-/** A positive number flag up to max. */
-export function positive(command: string, flag: string, max: number) {
+/** A number flag within [min, max] (min above 0); the message names the flag and the range. */
+export function positive(command: string, flag: string, min: number, max: number) {
   return (text: string): number => {
     const n = Number(text);
-    if (text.trim() === "" || !Number.isFinite(n) || n <= 0 || n > max) {
+    if (!DECIMAL.test(text) || !Number.isFinite(n) || n < min || n > max) {
       throw new UsageError(
-        `${command}: --${flag}: expected a number above 0 and at most ${max}, got ${JSON.stringify(text)}`,
+        `${command}: --${flag}: expected a number from ${min} to ${max}, got ${quoted(text)}`,
       );
     }
     return n;
   };
 }
 
-/** A duration flag (30s, 5m, 1h30m), in milliseconds. */
-export function duration(command: string, flag: string) {
+/**
+ * A duration flag (30s, 5m, 1h30m) from `least` to `most`, in milliseconds. Every duration is at
+ * most MAX_DURATION (a week), the ceiling parseDuration itself enforces.
+ */
+export function duration(command: string, flag: string, least = 0, most = MAX_DURATION) {
   return (text: string): number => {
+    let ms: number;
     try {
-      return parseDuration(text);
+      ms = parseDuration(text);
     } catch (err) {
       throw new UsageError(`${command}: --${flag}: ${err instanceof Error ? err.message : String(err)}`);
     }
+    if (ms < least || ms > most) {
+      throw new UsageError(
+        `${command}: --${flag}: expected a duration from ${formatDuration(least)} to ${formatDuration(most)}, got ${quoted(text)}`,
+      );
+    }
+    return ms;
+  };
+}
+
+/** A folder flag: `-o "$OUT"` with OUT unset would otherwise write into the current folder. */
+export function folder(command: string, flag: string) {
+  return (text: string): string => {
+    if (text.trim() === "")
+      throw new UsageError(`${command}: ${flag}: empty; pass a folder (an unset shell variable?)`);
+    return text;
+  };
+}
+
+/** An http:// or https:// URL flag. */
+export function httpUrl(command: string, flag: string) {
+  return (text: string): string => {
+    if (!/^https?:\/\/[^\s/]/.test(text))
+      throw new UsageError(`${command}: --${flag}: expected an http:// or https:// URL, got ${quoted(text)}`);
+    return text;
   };
 }
 
@@ -63,14 +92,21 @@ export function collect(value: string, previous: string[] | undefined): string[]
 }
 
 /**
- * --url, --api-key, --api-secret. Their LIVEKIT_* fallbacks are read where they are used
- * (`fromEnv`), since commander's own env() takes an empty variable for a value.
+ * --url, --api-key, --api-secret, --api-secret-file. Their LIVEKIT_* fallbacks are read where they
+ * are used (`fromEnv`), since commander's own env() takes an empty variable for a value.
  */
 export function livekitOptions(urlHelp: string) {
   return [
     new Option("--url <ws://host:7880>", `${urlHelp} (env: LIVEKIT_URL)`),
     new Option("--api-key <key>", "API key (env: LIVEKIT_API_KEY)"),
-    new Option("--api-secret <secret>", "API secret, never printed (env: LIVEKIT_API_SECRET)"),
+    new Option(
+      "--api-secret <secret>",
+      "API secret, never printed; on the command line every local user sees it in ps: prefer env LIVEKIT_API_SECRET or --api-secret-file",
+    ),
+    new Option(
+      "--api-secret-file <path>",
+      "read the API secret from this file (its one line; a trailing newline is dropped)",
+    ),
   ] as const;
 }
 

@@ -49,6 +49,9 @@ describe("flag values", () => {
     expect(() => rooms("ten")).toThrow('run: --rooms: expected an integer, got "ten"');
     expect(() => rooms("1.5")).toThrow(UsageError);
     expect(() => rooms("")).toThrow(UsageError);
+    expect(() => rooms("0x10")).toThrow('run: --rooms: expected an integer, got "0x10"');
+    expect(() => rooms("0b11")).toThrow(UsageError);
+    expect(rooms("1e3")).toBe(1000);
   });
 
   it("commander's two-line errors become one line with the help to read", () => {
@@ -100,7 +103,15 @@ describe("swarm's command line", () => {
     [["--rooms", "1e9"], 'run: --rooms: expected an integer from 1 to 10000, got "1e9"'],
     [["--workers", "0"], 'run: --workers: expected an integer from 1 to 256, got "0"'],
     [["--metrics-port", "65536"], 'run: --metrics-port: expected an integer from 0 to 65535, got "65536"'],
-    [["--num-per-second", "0"], 'run: --num-per-second: expected a number above 0 and at most 1000, got "0"'],
+    [["--num-per-second", "0"], 'run: --num-per-second: expected a number from 0.01 to 1000, got "0"'],
+    [["--duration", "99999h"], 'run: --duration: expected a duration of at most 168h (a week), got "99999h"'],
+    [["--duration", "0"], 'run: --duration: expected a duration from 1ms to 168h, got "0"'],
+    [
+      ["--stats-interval", "100ms"],
+      'run: --stats-interval: expected a duration from 200ms to 1m, got "100ms"',
+    ],
+    [["--stats-interval", "2m"], 'run: --stats-interval: expected a duration from 200ms to 1m, got "2m"'],
+    [["--linger", "1h"], 'run: --linger: expected a duration from 0s to 10m, got "1h"'],
     [["--video-fps", "100000"], 'run: --video-fps: expected an integer from 1 to 60, got "100000"'],
     [["--linger", "soon"], "run: --linger: "],
     [["testbed", "up", "--port", "0"], 'testbed: --port: expected an integer from 1 to 65535, got "0"'],

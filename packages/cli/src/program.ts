@@ -9,7 +9,7 @@ import { configure } from "./flags.js";
 
 const EXAMPLES = [
   "swarm                                   # 1 room against an embedded local LiveKit",
-  "swarm --rooms 10 --url wss://lk.example.com --api-key K --api-secret S",
+  "swarm --rooms 10 --url wss://lk.example.com --api-key K --api-secret-file ~/.livekit-secret",
   "swarm canary --metrics-host 0.0.0.0",
   "swarm testbed up --nodes 3 && swarm chaos run chaos/kill-room-node.yaml --dry-run",
 ];

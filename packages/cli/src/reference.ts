@@ -21,7 +21,7 @@ function commandReference(command: CommandUnknownOpts): string[] {
   const rows = command.options.map((o) => {
     const fallback =
       o.defaultValue !== undefined && typeof o.defaultValue !== "boolean"
-        ? ` (default ${String(o.defaultValue)})`
+        ? ` (default ${o.defaultValueDescription ?? String(o.defaultValue)})`
         : "";
     return `| \`${o.flags.replace(/\|/g, "\\|")}\` | ${cell(`${o.description}${fallback}`)} |`;
   });

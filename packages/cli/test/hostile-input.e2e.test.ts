@@ -1,6 +1,6 @@
 import { spawn } from "node:child_process";
 import { execFileSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, readdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -19,6 +19,8 @@ interface Case {
   /** What the first line of stderr must say. */
   readonly says: RegExp;
   readonly env?: NodeJS.ProcessEnv;
+  /** A warning line (`swarm: warning: ...`) the case must print; without it, none may show. */
+  readonly warns?: RegExp;
 }
 
 const FILES = mkdtempSync(join(tmpdir(), "swarm-hostile-files-"));
@@ -28,6 +30,10 @@ const UNREACHABLE = "ws://127.0.0.1:1";
 const KEYS = ["--api-key", "devkey", "--api-secret", "a-secret-that-must-never-be-printed-0123456789"];
 const GATE = ["gate", "--prometheus", "http://127.0.0.1:1"];
 const T = ["--threshold", "lkswarm_join_duration_seconds p95 < 1s"];
+const SECRET_FILE = ["--url", UNREACHABLE, "--api-key", "devkey", "--api-secret-file"];
+const RTL = "\u202e";
+/** What a secret typed on the command line (KEYS) prints once the target is accepted. */
+const TYPED_SECRET = /--api-secret on the command line .* LIVEKIT_API_SECRET or pass --api-secret-file/;
 
 const CASES: readonly Case[] = [
   // numbers out of range
@@ -85,12 +91,14 @@ const CASES: readonly Case[] = [
     args: ["--url", "ws://127.0.0.1:99999", ...KEYS],
     code: 1,
     says: /port|URL|url/,
+    warns: TYPED_SECRET,
   },
   {
     name: "unreachable server",
     args: ["--url", UNREACHABLE, ...KEYS, "--duration", "2s"],
     code: 1,
     says: /reach|connect/,
+    warns: TYPED_SECRET,
   },
   { name: "URL without keys", args: ["--url", UNREACHABLE], code: 1, says: /api-key|LIVEKIT_API_KEY/ },
   { name: "keys without a URL", args: KEYS, code: 1, says: /--url/ },
@@ -223,6 +231,233 @@ const CASES: readonly Case[] = [
     code: 1,
     says: /melt/,
   },
+  // round 2: paths, secrets, bounds, unicode
+  {
+    name: "output folder inside /proc (Node's mkdir -p spun forever there)",
+    args: ["-o", "/proc/self/swarm-out", "--duration", "1s"],
+    code: 1,
+    says: /output folder \/proc\/self\/swarm-out cannot be created/,
+  },
+  {
+    name: "output folder through a symbolic link loop",
+    args: ["-o", join(f("loop-a"), "out"), "--duration", "1s"],
+    code: 1,
+    says: /output folder .*loop-a\/out cannot be used \(ELOOP/,
+  },
+  {
+    name: "output folder under a file",
+    args: ["-o", join(f("empty.yaml"), "out"), "--duration", "1s"],
+    code: 1,
+    says: /output folder .*empty\.yaml\/out cannot be used \(ENOTDIR/,
+  },
+  {
+    name: "empty output (an unset variable)",
+    args: ["-o", "", "--duration", "1s"],
+    code: 1,
+    says: /--output: empty/,
+  },
+  {
+    name: "secret file missing",
+    args: [...SECRET_FILE, "/nonexistent/secret"],
+    code: 1,
+    says: /--api-secret-file "\/nonexistent\/secret": no such file/,
+  },
+  {
+    name: "secret file is a folder",
+    args: [...SECRET_FILE, FILES],
+    code: 1,
+    says: /--api-secret-file .*: is a directory/,
+  },
+  {
+    name: "secret file empty",
+    args: [...SECRET_FILE, f("empty.yaml")],
+    code: 1,
+    says: /--api-secret-file .*empty\.yaml": is empty/,
+  },
+  {
+    name: "secret file binary",
+    args: [...SECRET_FILE, f("binary.yaml")],
+    code: 1,
+    says: /--api-secret-file .*binary\.yaml": is (binary|larger)/,
+  },
+  {
+    name: "secret file huge",
+    args: [...SECRET_FILE, f("huge.yaml")],
+    code: 1,
+    says: /--api-secret-file .*huge\.yaml": is larger than 4096 bytes/,
+  },
+  {
+    name: "secret file of two lines (a .env file)",
+    args: [...SECRET_FILE, f("two-lines.env")],
+    code: 1,
+    says: /two-lines\.env": holds more than one line/,
+  },
+  {
+    name: "secret file is a symbolic link loop",
+    args: [...SECRET_FILE, f("loop-a")],
+    code: 1,
+    says: /loop-a": is a symbolic link loop/,
+  },
+  {
+    name: "secret as a flag and a file",
+    args: [...SECRET_FILE, f("secret"), "--api-secret", "x"],
+    code: 1,
+    says: /--api-secret and --api-secret-file were both given/,
+  },
+  {
+    name: "an eleven-year hold",
+    args: ["--duration", "99999h"],
+    code: 1,
+    says: /--duration: .*at most 168h/,
+  },
+  {
+    name: "an eleven-year hold in a file",
+    args: ["--scenario", f("hold.yaml")],
+    code: 1,
+    says: /hold\.yaml: duration: .*at most 168h/,
+  },
+  {
+    name: "a join every 30 years",
+    args: ["--num-per-second", "1e-9"],
+    code: 1,
+    says: /--num-per-second: expected a number from 0\.01 to 1000/,
+  },
+  {
+    name: "a join every 30 years in a file",
+    args: ["--scenario", f("slow.yaml")],
+    code: 1,
+    says: /slow\.yaml: num-per-second: .*0\.01 to 1000/,
+  },
+  {
+    name: "a ramp that outlasts a week",
+    args: ["--rooms", "100", "--subscribers", "99", "--num-per-second", "0.01"],
+    code: 1,
+    says: /joining 10000 participants at 0\.01 per second takes 277h46m40s/,
+  },
+  {
+    name: "a stats interval of two hours",
+    args: ["--stats-interval", "2h"],
+    code: 1,
+    says: /--stats-interval: expected a duration from 200ms to 1m/,
+  },
+  {
+    name: "a linger of an hour",
+    args: ["--linger", "1h"],
+    code: 1,
+    says: /--linger: expected a duration from 0s to 10m/,
+  },
+  {
+    name: "a threshold abort window of eleven years",
+    args: ["--threshold", "lkswarm_join_duration_seconds p95 < 1s abort=99999h"],
+    code: 1,
+    says: /abort: .*at most 168h/,
+  },
+  {
+    name: "gate window from eleven years ago",
+    args: [...GATE, "--run-id", "x", "--from", "99999h", ...T],
+    code: 1,
+    says: /--from: .*at most 168h/,
+  },
+  {
+    name: "drill fault at 99999h",
+    args: ["chaos", "run", f("drill-late.yaml"), "--dry-run"],
+    code: 1,
+    says: /faults\[0\]\.at: .*at most 168h/,
+  },
+  {
+    name: "drill fault at 1e308s",
+    args: ["chaos", "run", f("drill-1e308.yaml"), "--dry-run"],
+    code: 1,
+    says: /faults\[0\]\.at: expected a duration/,
+  },
+  { name: "hex rooms", args: ["--rooms", "0x10"], code: 1, says: /--rooms: expected an integer, got "0x10"/ },
+  {
+    name: "testbed name a..b says why",
+    args: ["testbed", "up", "--name", "a..b"],
+    code: 1,
+    says: /testbed name "a\.\.b" contains "\.\."/,
+  },
+  {
+    name: "testbed name of 300 characters",
+    args: ["testbed", "up", "--name", "a".repeat(300)],
+    code: 1,
+    says: /is 300 characters long/,
+  },
+  {
+    name: "testbed name with a right-to-left override",
+    args: ["testbed", "up", "--name", `abc${RTL}gnp`],
+    code: 1,
+    says: /contains "\\u\{202e\}"/,
+  },
+  {
+    name: "room prefix with a right-to-left override",
+    args: ["--room-prefix", `room${RTL}x`],
+    code: 1,
+    says: /room-prefix: .*\\u\{202e\}/,
+  },
+  {
+    name: "identity prefix with a NUL in a file",
+    args: ["--scenario", f("nul.yaml")],
+    code: 1,
+    says: /nul\.yaml: identity-prefix: .*\\u0000/,
+  },
+  {
+    name: "chaos rollback of a path",
+    args: ["chaos", "rollback", "--testbed", "../x"],
+    code: 1,
+    says: /testbed name "\.\.\/x" contains "\/"/,
+  },
+  {
+    name: "URL with a password in it",
+    args: [
+      "--url",
+      "ws://devkey:a-secret-that-must-never-be-printed-0123456789@127.0.0.1:1",
+      "--api-key",
+      "k",
+      "--api-secret-file",
+      f("secret"),
+    ],
+    code: 1,
+    says: /--url: remove the user:password@ part/,
+  },
+  {
+    name: "LIVEKIT_URL pasted with spaces",
+    args: ["--duration", "1s"],
+    env: { LIVEKIT_URL: " ws://127.0.0.1:7880 ", LIVEKIT_API_KEY: "k", LIVEKIT_API_SECRET: "s" },
+    code: 1,
+    says: /LIVEKIT_URL: expected ws:\/\//,
+  },
+  {
+    name: "pushgateway over ftp (refused after the run before)",
+    args: ["--pushgateway", "ftp://x"],
+    code: 1,
+    says: /--pushgateway: expected an http/,
+  },
+  {
+    name: "scenario that never ends (/dev/zero filled 512 MB before)",
+    args: ["--scenario", "/dev/zero"],
+    code: 1,
+    says: /\/dev\/zero: cannot read scenario: is larger than 1 MiB/,
+  },
+  {
+    name: "drill that never ends",
+    args: ["chaos", "run", "/dev/zero", "--dry-run"],
+    code: 1,
+    says: /\/dev\/zero: cannot read drill: is larger than 1 MiB/,
+  },
+  {
+    name: "scenario is a symbolic link loop",
+    args: ["--scenario", f("loop-a")],
+    code: 1,
+    says: /loop-a: cannot read scenario: is a symbolic link loop/,
+  },
+  {
+    name: "testbed name checked before looking for livekit-server (the binary's absence was the message)",
+    args: ["testbed", "up", "--name", "a..b"],
+    env: { LIVEKIT_SWARM_TOOLS: "/nonexistent" },
+    code: 1,
+    says: /testbed name "a\.\.b" contains "\.\."/,
+  },
 ];
 
 interface Result {
@@ -283,6 +518,21 @@ describe(`hostile input: ${CASES.length} cases, each one clear line and nothing 
         run: { id: "20261122-0000-abcd", startedAt: "2026-11-22T00:00:00Z", endedAt: "2026-11-22T00:05:00Z" },
       }),
     );
+    writeFileSync(f("two-lines.env"), "LIVEKIT_API_KEY=k\nLIVEKIT_API_SECRET=s\n");
+    writeFileSync(f("secret"), "a-secret-that-must-never-be-printed-0123456789\n", { mode: 0o600 });
+    symlinkSync(f("loop-b"), f("loop-a"));
+    symlinkSync(f("loop-a"), f("loop-b"));
+    writeFileSync(f("hold.yaml"), "duration: 99999h\n");
+    writeFileSync(f("slow.yaml"), "num-per-second: 1e-9\n");
+    writeFileSync(f("nul.yaml"), 'identity-prefix: "a\\0b"\n');
+    writeFileSync(
+      f("drill-late.yaml"),
+      "name: late\nworkload: { rooms: 1 }\nfaults:\n  - { at: 99999h, type: node.kill }\n",
+    );
+    writeFileSync(
+      f("drill-1e308.yaml"),
+      "name: far\nworkload: { rooms: 1 }\nfaults:\n  - { at: 1e308s, type: node.kill }\n",
+    );
     writeFileSync(
       f("drill-unknown-fault.yaml"),
       "name: melt\nworkload: { rooms: 1 }\nfaults:\n  - { at: 5s, type: melt-node }\n",
@@ -306,8 +556,14 @@ describe(`hostile input: ${CASES.length} cases, each one clear line and nothing 
       await Promise.all(started.map((t) => down(t.runDir)));
       const shown = `swarm ${c.args.map((a) => a.slice(0, 60)).join(" ")}\nexit ${res.code}\nstderr:\n${res.stderr.slice(0, 3000)}`;
       expect(res.code, shown).toBe(c.code);
-      const lines = res.stderr.split("\n").filter((l) => l.trim() !== "");
+      const all = res.stderr.split("\n").filter((l) => l.trim() !== "");
+      const warnings = all.filter((l) => l.startsWith("swarm: warning: "));
+      const lines = all.filter((l) => !l.startsWith("swarm: warning: "));
       expect(lines[0] ?? "", shown).toMatch(c.says);
+      if (c.warns === undefined) expect(warnings, shown).toEqual([]);
+      else expect(warnings.join("\n"), shown).toMatch(c.warns);
+      // a right-to-left override or an invisible character would make the message lie about the input
+      expect(res.stderr, shown).not.toMatch(/[\u200b-\u200f\u202a-\u202e\u2066-\u2069]/u);
       expect(res.stderr, shown).not.toMatch(/^\s+at .+:\d+:\d+\)?$/m);
       expect(res.stderr, shown).not.toMatch(/this is a bug/);
       expect(res.stderr.length, `${shown}\n(the error echoes too much)`).toBeLessThan(2000);

@@ -1,5 +1,8 @@
 import { describe, expect, it } from "vitest";
-import { ConfigError, formatPath, problemAt, readYaml } from "./config.js";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { ConfigError, formatPath, problemAt, readConfigText, readFailure, readYaml } from "./config.js";
 import { parseDrill } from "./drill/index.js";
 import { parseScenario } from "./scenario.js";
 
@@ -60,5 +63,40 @@ describe("ConfigError", () => {
 describe("readYaml", () => {
   it("reads JSON, which is YAML", () => {
     expect(readYaml('{"rooms": 2}', "s.json")).toEqual({ value: { rooms: 2 } });
+  });
+});
+
+describe("readConfigText", () => {
+  const dir = mkdtempSync(join(tmpdir(), "config-text-"));
+
+  it("reads a file up to 1 MiB", async () => {
+    const file = join(dir, "ok.yaml");
+    writeFileSync(file, `rooms: 2\n${"#".repeat(1024 * 1024 - 10)}\n`);
+    expect((await readConfigText(file)).startsWith("rooms: 2\n")).toBe(true);
+  });
+
+  it.each([
+    [
+      "a file over 1 MiB",
+      () => {
+        const file = join(dir, "big.yaml");
+        writeFileSync(file, "#".repeat(1024 * 1024 + 1));
+        return file;
+      },
+      "is larger than 1 MiB, too large for a configuration file",
+    ],
+    [
+      "a device that never ends",
+      () => "/dev/zero",
+      "is larger than 1 MiB, too large for a configuration file",
+    ],
+    ["a folder", () => dir, "is a directory"],
+    ["a path through a file", () => join(dir, "ok.yaml", "x"), "a part of the path is not a folder"],
+  ])("refuses %s in a few words", async (_, path, why) => {
+    const error: unknown = await readConfigText(path()).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(readFailure(error)).toBe(why);
   });
 });

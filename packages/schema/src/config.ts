@@ -2,6 +2,7 @@
  * What scenario and drill files share: reading YAML, and the one error a configuration file raises.
  * Every problem is one line naming the file, the key path and what to change.
  */
+import { open } from "node:fs/promises";
 import { parseDocument } from "yaml";
 
 export type ConfigErrorReason = "unreadable" | "syntax" | "invalid";
@@ -74,7 +75,41 @@ const READ_FAILURES: Readonly<Record<string, string>> = {
   ENOENT: "no such file",
   EISDIR: "is a directory",
   EACCES: "permission denied",
+  ELOOP: "is a symbolic link loop",
+  ENOTDIR: "a part of the path is not a folder",
+  EFBIG: "is larger than 1 MiB, too large for a configuration file",
 };
+
+class FileTooLarge extends Error {
+  readonly code = "EFBIG";
+  constructor(path: string) {
+    super(`${path} is larger than ${MOST_CONFIG_BYTES} bytes`);
+  }
+}
+
+/** Scenario and drill files are a few kilobytes; a bigger one (or /dev/zero) is the wrong file. */
+const MOST_CONFIG_BYTES = 1024 * 1024;
+
+/**
+ * A configuration file's text, read up to MOST_CONFIG_BYTES: `--scenario /dev/zero` fails with
+ * EFBIG in a moment instead of filling half a gigabyte first.
+ */
+export async function readConfigText(path: string): Promise<string> {
+  const file = await open(path, "r");
+  try {
+    const buffer = Buffer.alloc(MOST_CONFIG_BYTES + 1);
+    let filled = 0;
+    while (filled < buffer.length) {
+      const { bytesRead } = await file.read(buffer, filled, buffer.length - filled, null);
+      if (bytesRead === 0) break;
+      filled += bytesRead;
+    }
+    if (filled > MOST_CONFIG_BYTES) throw new FileTooLarge(path);
+    return buffer.subarray(0, filled).toString("utf8");
+  } finally {
+    await file.close();
+  }
+}
 
 /** Why a file could not be read, in a few words. */
 export function readFailure(error: unknown): string {

@@ -17,6 +17,8 @@ describe("parseDuration", () => {
     [90, 90_000],
     [0.25, 250],
     [0, 0],
+    ["168h", 604_800_000],
+    ["167h59m59s999ms", 604_799_999],
   ])("%j is %i ms", (input, ms) => {
     expect(parseDuration(input)).toBe(ms);
   });
@@ -29,6 +31,14 @@ describe("parseDuration", () => {
     ["s", 'expected a duration like 30s, 5m or 1h30m (units h, m, s, ms), got "s"'],
     ["-5s", 'expected a duration that is not negative, got "-5s"'],
     [-1, "expected a duration that is not negative, got -1"],
+    ["99999h", 'expected a duration of at most 168h (a week), got "99999h"'],
+    ["168h1ms", 'expected a duration of at most 168h (a week), got "168h1ms"'],
+    ["1e308s", 'expected a duration like 30s, 5m or 1h30m (units h, m, s, ms), got "1e308s"'],
+    [
+      "9".repeat(400) + "s",
+      `expected a duration of at most 168h (a week), got "${"9".repeat(60)}"... (341 more characters)`,
+    ],
+    [1e308, "expected a duration of at most 168h (a week), got 1e+308"],
     [Number.POSITIVE_INFINITY, "expected a duration like 30s, 5m or 1h30m (units h, m, s, ms), got Infinity"],
   ])("rejects %j", (input, message) => {
     expect(() => parseDuration(input)).toThrow(new DurationError(message.split(", got ")[0] ?? "", input));
@@ -73,6 +83,11 @@ describe("quoted: a user's value in an error message", () => {
   it("cuts long text and says how much was left out", () => {
     const text = quoted("x".repeat(10_000));
     expect(text).toBe(`"${"x".repeat(60)}"... (9940 more characters)`);
+  });
+
+  it("escapes a right-to-left override and invisible characters, so the message reads as it is", () => {
+    expect(quoted("room\u202egnp.exe\u200b")).toBe('"room\\u{202e}gnp.exe\\u{200b}"');
+    expect(quoted("café")).toBe('"café"');
   });
 
   it("calls binary data binary instead of echoing it", () => {

@@ -6,6 +6,14 @@ const PLAIN_NUMBER = /^\d+(?:\.\d+)?$/;
 
 export const DURATION_EXPECTED = "expected a duration like 30s, 5m or 1h30m (units h, m, s, ms)";
 
+/**
+ * The longest duration anything accepts: a week. A soak runs up to it with `--duration 168h`; a
+ * hold longer than that is almost always a typo (`99999h` is eleven years), and monitoring that
+ * never ends is `swarm canary`, which runs until stopped.
+ */
+export const MAX_DURATION: Milliseconds = 7 * 24 * 3_600_000;
+export const DURATION_TOO_LONG = "expected a duration of at most 168h (a week)";
+
 /** How much of a user's value an error message repeats: enough to recognise it, never a whole file. */
 const ECHO_CHARACTERS = 60;
 
@@ -21,10 +29,19 @@ export function quoted(text: string, max = ECHO_CHARACTERS): string {
     const code = ch.codePointAt(0) ?? 0;
     if (ch === "\ufffd" || (code < 0x20 && ch !== "\n" && ch !== "\r" && ch !== "\t")) unreadable += 1;
   }
-  if (sample.length >= 32 && unreadable / sample.length > 0.1) return `binary data (${text.length} characters)`;
+  if (sample.length >= 32 && unreadable / sample.length > 0.1)
+    return `binary data (${text.length} characters)`;
   const chars = Array.from(text);
-  if (chars.length <= max) return JSON.stringify(text);
-  return `${JSON.stringify(chars.slice(0, max).join(""))}... (${chars.length - max} more characters)`;
+  if (chars.length <= max) return visible(JSON.stringify(text));
+  return `${visible(JSON.stringify(chars.slice(0, max).join("")))}... (${chars.length - max} more characters)`;
+}
+
+/** Invisible and direction-changing characters (a right-to-left override) escaped, so a message reads as it is. */
+function visible(text: string): string {
+  return text.replace(
+    /[\u00ad\u061c\u180e\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]/gu,
+    (c) => `\\u{${(c.codePointAt(0) ?? 0).toString(16)}}`,
+  );
 }
 
 /** Shows a value the way the user wrote it: strings quoted (and cut), lists and mappings named. */
@@ -58,6 +75,7 @@ export class DurationError extends Error {
 
 function fromSeconds(seconds: number, input: unknown): Milliseconds {
   const ms = Math.round(seconds * 1000);
+  if (ms > MAX_DURATION) throw new DurationError(DURATION_TOO_LONG, input);
   if (!Number.isSafeInteger(ms)) throw new DurationError(DURATION_EXPECTED, input);
   return ms;
 }
@@ -65,7 +83,7 @@ function fromSeconds(seconds: number, input: unknown): Milliseconds {
 /**
  * Parses `30s`, `5m`, `1h30m`, `250ms` or `1.5s` into milliseconds. A bare number, written as a
  * number or a string, counts seconds, matching what `--duration 30` means on a command line.
- * Results are rounded to whole milliseconds.
+ * Results are rounded to whole milliseconds and at most {@link MAX_DURATION}.
  */
 export function parseDuration(input: string | number): Milliseconds {
   if (typeof input === "number") {

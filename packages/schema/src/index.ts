@@ -37,7 +37,14 @@ export {
   validateCatalog,
 } from "./catalog.js";
 export type { Milliseconds } from "./duration.js";
-export { DurationError, describeValue, formatDuration, parseDuration, quoted } from "./duration.js";
+export {
+  DurationError,
+  MAX_DURATION,
+  describeValue,
+  formatDuration,
+  parseDuration,
+  quoted,
+} from "./duration.js";
 export type {
   AudioSpec,
   DataSpec,
@@ -51,6 +58,7 @@ export {
   loadScenario,
   parseScenario,
   parseScenarioObject,
+  JOINS_PER_SECOND,
   scenarioDefaults,
   scenarioFields,
   scenarioKeyPaths,
@@ -100,6 +108,6 @@ export type { ParseDrillOptions } from "./drill/index.js";
 export { loadDrill, parseDrill } from "./drill/index.js";
 export { EXPECT_DEFAULT } from "./drill/expectations.js";
 export type { ConfigErrorReason, ConfigProblem } from "./config.js";
-export { ConfigError } from "./config.js";
+export { ConfigError, readFailure } from "./config.js";
 export { labelMatcher, promqlString } from "./promql-string.js";
 export { ExitCode, exitCodeForSignal } from "./exit-codes.js";

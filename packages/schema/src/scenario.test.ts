@@ -160,7 +160,27 @@ describe("parseScenario rejects malformed scenarios with one actionable line eac
     [
       "no join rate",
       "num-per-second: 0",
-      [`${SOURCE}: num-per-second: expected a positive number of joins per second, got 0`],
+      [`${SOURCE}: num-per-second: expected joins per second from 0.01 to 1000, got 0`],
+    ],
+    [
+      "a join rate of one every 30 years",
+      "num-per-second: 1e-9",
+      [`${SOURCE}: num-per-second: expected joins per second from 0.01 to 1000, got 1e-9`],
+    ],
+    [
+      "a join storm",
+      "num-per-second: 1e6",
+      [`${SOURCE}: num-per-second: expected joins per second from 0.01 to 1000, got 1000000`],
+    ],
+    [
+      "an eleven-year hold",
+      "duration: 99999h",
+      [`${SOURCE}: duration: expected a duration of at most 168h (a week), got "99999h"`],
+    ],
+    [
+      "a talk period of a lifetime",
+      "audio: { talk: 1e308, silence: 1s }",
+      [`${SOURCE}: audio.talk: expected a duration of at most 168h (a week), got 1e+308`],
     ],
     [
       "a blank threshold",

@@ -1,8 +1,7 @@
-import { readFile } from "node:fs/promises";
 import { basename } from "node:path";
 import * as z from "zod";
 import type { ConfigProblem, KeyPath } from "./config.js";
-import { ConfigError, problemAt, readFailure, readYaml } from "./config.js";
+import { ConfigError, problemAt, readConfigText, readFailure, readYaml } from "./config.js";
 import type { Milliseconds } from "./duration.js";
 import {
   DURATION_EXPECTED,
@@ -124,7 +123,11 @@ export const scenarioFields: readonly {
     summary: "Publishers also receive each other (a conference)",
     default: "false",
   },
-  { key: "duration", summary: "Hold after the last join: 30s, 5m, 1h30m or seconds", default: "30s" },
+  {
+    key: "duration",
+    summary: "Hold after the last join: 30s, 5m, 1h30m or seconds, at most 168h",
+    default: "30s",
+  },
   { key: "num-per-second", summary: "Joins per second across the run", default: "5" },
   { key: "video.resolution", summary: "180p, 360p, 540p, 720p, 1080p or WIDTHxHEIGHT", default: "360p" },
   { key: "video.codec", summary: "vp8, h264, vp9 or av1", default: "vp8" },
@@ -141,6 +144,13 @@ export const scenarioFields: readonly {
   { key: "thresholds", summary: "Gate expressions, in addition to the catalog's", default: "[]" },
   { key: "warmup", summary: "Start of the run left out of windowed thresholds", default: "0s" },
 ];
+
+/**
+ * Join pacing, joins per second: at least one join every 100 s (`1e-9` would space two joins 30
+ * years apart), at most 1000 (faster is a typo, or a storm no one machine produces).
+ */
+export const JOINS_PER_SECOND = { least: 0.01, most: 1000 } as const;
+const JOIN_RATE = `expected joins per second from ${JOINS_PER_SECOND.least} to ${JOINS_PER_SECOND.most}`;
 
 const POSITIVE_INT = "expected a positive integer";
 const COUNT = "expected a whole number, 0 or more";
@@ -238,8 +248,9 @@ const scenarioSchema = z.strictObject(
     "publishers-subscribe": z.boolean({ error: "expected true or false" }).optional(),
     duration: duration({ positive: true }).optional(),
     "num-per-second": z
-      .number({ error: "expected a positive number of joins per second" })
-      .positive({ error: "expected a positive number of joins per second" })
+      .number({ error: JOIN_RATE })
+      .min(JOINS_PER_SECOND.least, { error: JOIN_RATE })
+      .max(JOINS_PER_SECOND.most, { error: JOIN_RATE })
       .optional(),
     video: videoSchema.optional(),
     audio: audioSchema.optional(),
@@ -419,7 +430,7 @@ export function parseScenario(text: string, sourceName: string): Scenario {
 export async function loadScenario(path: string): Promise<Scenario> {
   let text: string;
   try {
-    text = await readFile(path, "utf8");
+    text = await readConfigText(path);
   } catch (error) {
     const code = error instanceof Error && "code" in error ? String(error.code) : "";
     const why = code === "EISDIR" ? "is a directory, not a scenario file" : readFailure(error);

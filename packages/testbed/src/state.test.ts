@@ -33,7 +33,9 @@ describe("testbed names", () => {
     "nul\u0000byte",
     "é",
   ])("refuses %j before touching the file system", (name) => {
-    expect(() => runDirFor(name, root)).toThrow(/testbed name .* is not allowed/);
+    expect(() => runDirFor(name, root)).toThrow(
+      /^testbed name .* (is|contains|starts with) .*: use 1 to 64 letters/,
+    );
     let reason: unknown;
     try {
       checkTestbedName(name);
@@ -44,12 +46,31 @@ describe("testbed names", () => {
   });
 
   it("truncates a long name it echoes", () => {
-    expect(() => checkTestbedName("/".repeat(10_000))).toThrow(/^testbed name "\/{40}\.\.\." is not allowed/);
+    expect(() => checkTestbedName("/".repeat(10_000))).toThrow(
+      /^testbed name "\/{40}\.\.\." is 10000 characters long/,
+    );
+  });
+
+  it.each([
+    ["a..b", 'testbed name "a..b" contains "..": use'],
+    ["", 'testbed name "" is empty: use'],
+    ["a/b", 'testbed name "a/b" contains "/": use'],
+    [".hidden", 'testbed name ".hidden" starts with ".": use'],
+    ["x".repeat(65), "is 65 characters long: use"],
+    ["new\nline", 'testbed name "new\\nline" contains "\\n": use'],
+    ["evil\u202egnp.exe", 'testbed name "evil\\u{202e}gnp.exe" contains "\\u{202e}": use'],
+    ["é", 'testbed name "\\u{e9}" contains "\\u{e9}": use'],
+  ])("says what is wrong with %j", (name, says) => {
+    expect(() => checkTestbedName(name)).toThrow(says);
   });
 });
 
 describe("balancer log", () => {
-  const config = haproxyConfig({ listenPort: 1, statsPort: 2, backends: [{ name: "n1", ip: "127.0.0.1", port: 3 }] });
+  const config = haproxyConfig({
+    listenPort: 1,
+    statsPort: 2,
+    backends: [{ name: "n1", ip: "127.0.0.1", port: 3 }],
+  });
 
   it("logs a hash of the token, never the request's query string or headers", () => {
     expect(config).toContain("%HPO");

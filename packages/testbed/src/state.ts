@@ -56,14 +56,37 @@ export function defaultRunRoot(): string {
 }
 
 /** A testbed name becomes a folder under the run root, so it is held to a charset that cannot escape it. */
-const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+const NAME_CHARS = /^[A-Za-z0-9._-]$/;
+const MAX_NAME = 64;
+const RULE = `1 to ${MAX_NAME} letters, digits, ".", "_" or "-", starting with a letter or digit, no ".."`;
+
+/** A name in a message: quoted, control characters and anything outside ASCII (bidi overrides) escaped. */
+function shown(text: string): string {
+  return JSON.stringify(text).replace(
+    /[^\x20-\x7e]/gu,
+    (c) => `\\u{${(c.codePointAt(0) ?? 0).toString(16)}}`,
+  );
+}
+
+/** What is wrong with a testbed name, or undefined when it is fine. */
+function nameProblem(name: string): string | undefined {
+  if (name === "") return "is empty";
+  const chars = Array.from(name);
+  if (chars.length > MAX_NAME) return `is ${chars.length} characters long`;
+  const bad = chars.find((c) => !NAME_CHARS.test(c));
+  if (bad !== undefined) return `contains ${shown(bad)}`;
+  if (!/^[A-Za-z0-9]/.test(name)) return `starts with ${shown(chars[0] ?? "")}`;
+  if (name.includes("..")) return 'contains ".."';
+  return undefined;
+}
 
 export function checkTestbedName(name: string): string {
-  if (!NAME.test(name) || name.includes("..")) {
-    const shown = JSON.stringify(name.length > 40 ? `${name.slice(0, 40)}...` : name);
+  const problem = nameProblem(name);
+  if (problem !== undefined) {
+    const chars = Array.from(name);
     throw new TestbedError(
       "bad-name",
-      `testbed name ${shown} is not allowed: use 1-64 letters, digits, ".", "_" or "-", starting with a letter or digit (it names a folder under ${defaultRunRoot()})`,
+      `testbed name ${shown(chars.length > 40 ? `${chars.slice(0, 40).join("")}...` : name)} ${problem}: use ${RULE} (it names a folder under ${defaultRunRoot()})`,
     );
   }
   return name;
@@ -75,7 +98,10 @@ export function runDirFor(name: string, root = defaultRunRoot()): string {
   const dir = resolve(root, name);
   const rel = relative(resolve(root), dir);
   if (rel === "" || rel.startsWith("..") || rel.includes(sep)) {
-    throw new TestbedError("bad-name", `testbed name ${JSON.stringify(name)} does not resolve inside ${root}`);
+    throw new TestbedError(
+      "bad-name",
+      `testbed name ${JSON.stringify(name)} does not resolve inside ${root}`,
+    );
   }
   return dir;
 }

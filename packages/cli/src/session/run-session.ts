@@ -7,40 +7,52 @@ import {
   type RunSessionOptions,
   type RunTarget,
 } from "@livekit-swarm/load";
+import { quoted } from "@livekit-swarm/schema";
 import { UsageError } from "../errors.js";
 import { fromEnv } from "../flags.js";
+import { SECRET_ON_COMMAND_LINE, apiSecret, type SecretFlags } from "../secret.js";
 import { Terminal } from "./terminal.js";
 
-/** --url, --api-key, --api-secret (or their LIVEKIT_* variables); no URL: an embedded testbed. */
-export interface TargetFlags {
+/**
+ * --url, --api-key, --api-secret or --api-secret-file (or their LIVEKIT_* variables); no URL: an
+ * embedded testbed.
+ */
+export interface TargetFlags extends SecretFlags {
   readonly url?: string | undefined;
   readonly apiKey?: string | undefined;
-  readonly apiSecret?: string | undefined;
 }
 
 export function targetFrom(command: string, flags: TargetFlags): RunTarget | undefined {
   const url = flags.url ?? fromEnv("LIVEKIT_URL");
   const apiKey = flags.apiKey ?? fromEnv("LIVEKIT_API_KEY");
-  const apiSecret = flags.apiSecret ?? fromEnv("LIVEKIT_API_SECRET");
   if (url === undefined || url === "") {
     // keys typed on the command line for an embedded LiveKit (which makes its own) would be ignored
-    if (flags.apiKey !== undefined || flags.apiSecret !== undefined)
+    if (flags.apiKey !== undefined || flags.apiSecret !== undefined || flags.apiSecretFile !== undefined)
       throw new UsageError(
         `${command}: --api-key/--api-secret were given without --url, and an embedded LiveKit makes its own keys: pass --url for your server, or drop the keys`,
       );
     return undefined;
   }
+  const from = flags.url !== undefined ? "--url" : "LIVEKIT_URL";
   if (!/^wss?:\/\//.test(url) && !/^https?:\/\//.test(url)) {
     throw new UsageError(
-      `${command}: --url: expected ws://, wss://, http:// or https://, got ${JSON.stringify(url)}`,
+      `${command}: ${from}: expected ws://, wss://, http:// or https://, got ${quoted(url)}`,
     );
   }
-  if (apiKey === undefined || apiKey === "" || apiSecret === undefined || apiSecret === "") {
+  // user:password@ would be echoed by every later error; LiveKit takes keys, not URL credentials
+  if (/^[a-z]+:\/\/[^/]*@/i.test(url)) {
     throw new UsageError(
-      `${command}: --url needs --api-key and --api-secret (or LIVEKIT_API_KEY and LIVEKIT_API_SECRET)`,
+      `${command}: ${from}: remove the user:password@ part; LiveKit takes --api-key and LIVEKIT_API_SECRET, not URL credentials`,
     );
   }
-  return { url: url.replace(/^http/, "ws"), apiKey, apiSecret };
+  const { secret, typed } = apiSecret(command, flags);
+  if (apiKey === undefined || apiKey === "" || secret === undefined || secret === "") {
+    throw new UsageError(
+      `${command}: --url needs --api-key and --api-secret (better: LIVEKIT_API_KEY and LIVEKIT_API_SECRET, or --api-secret-file)`,
+    );
+  }
+  if (typed) process.stderr.write(`swarm: ${SECRET_ON_COMMAND_LINE}\n`);
+  return { url: url.replace(/^http/, "ws"), apiKey, apiSecret: secret };
 }
 
 /** The run's Prometheus metrics, through the exporter (load does not import it). */

@@ -1,5 +1,6 @@
 import { fork, type ChildProcess } from "node:child_process";
-import { createWriteStream, mkdirSync, openSync, closeSync } from "node:fs";
+import { createWriteStream, openSync, closeSync } from "node:fs";
+import { makeFolder } from "./folder.js";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Measurements } from "@livekit-swarm/gate";
@@ -87,7 +88,7 @@ export async function orchestrate(options: OrchestratorOptions): Promise<RunOutc
   const { plan } = options;
   const measurements = options.measurements ?? new Measurements();
   const observers = [measurements, ...(options.observers ?? [])];
-  mkdirSync(options.outputDir, { recursive: true });
+  makeFolder(options.outputDir);
   const samplesOut = createWriteStream(join(options.outputDir, "samples.jsonl"));
   const eventsOut = createWriteStream(join(options.outputDir, "events.jsonl"));
   const aggregator = new RunAggregator(plan.participants, options.statsIntervalMs, measurements);

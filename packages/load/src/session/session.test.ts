@@ -63,6 +63,16 @@ describe("runSession refuses before starting anything", () => {
     );
   });
 
+  it("a ramp that would outlast a week (MAX_DURATION)", async () => {
+    const slow = parseScenarioObject(
+      { rooms: 100, subscribers: 99, "num-per-second": 0.01, duration: "1h" },
+      "t",
+    );
+    await expect(runSession({ scenario: slow, target: target("ws://127.0.0.1:1") })).rejects.toThrow(
+      "joining 10000 participants at 0.01 per second takes 277h46m40s, and with the 1h hold the run would last over 168h; raise --num-per-second or shorten --duration",
+    );
+  });
+
   it("an output folder that is a file", async () => {
     const file = join(mkdtempSync(join(tmpdir(), "session-")), "summary.json");
     writeFileSync(file, "{}");

@@ -126,10 +126,7 @@ export async function runSession(options: RunSessionOptions): Promise<RunSession
       options.baseline,
     ),
   );
-  checkRunSize(
-    scenario.rooms,
-    Math.max(scenario.videoPublishers, scenario.audioPublishers) + scenario.subscribers,
-  );
+  checkRunSize(scenario);
   const plan = planRun(shapeOf(scenario));
   if (plan.participants.length === 0) {
     throw new RunSessionError(
@@ -140,7 +137,11 @@ export async function runSession(options: RunSessionOptions): Promise<RunSession
   checkCloudLimit(options.target, plan.participants.length);
   const outputDir = resolve(options.outputDir ?? join("swarm-results", runId));
   checkOutputDir(outputDir);
-  const workers = options.workers ?? defaultWorkers(plan.participants.length, availableParallelism());
+  // rooms are never split over workers: `--workers 100` for one room starts (and says) one
+  const workers = Math.min(
+    plan.rooms.length,
+    options.workers ?? defaultWorkers(plan.participants.length, availableParallelism()),
+  );
 
   const interruption = new Interruption(log).listen();
   const measurements = new Measurements();

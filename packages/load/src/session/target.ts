@@ -1,4 +1,6 @@
-import { statSync } from "node:fs";
+import { mkdirSync, rmdirSync, statSync, type Stats } from "node:fs";
+import { dirname, resolve } from "node:path";
+import { MAX_DURATION, formatDuration, type Scenario } from "@livekit-swarm/schema";
 import { Testbed, down, listTestbeds } from "@livekit-swarm/testbed";
 import { preflight } from "../preflight.js";
 import type { RunTarget } from "../run/orchestrator.js";
@@ -7,7 +9,7 @@ import type { RunTarget } from "../run/orchestrator.js";
 export class RunSessionError extends Error {
   override readonly name = "RunSessionError";
   constructor(
-    readonly reason: "no-participants" | "too-many-participants" | "cloud-limit" | "output",
+    readonly reason: "no-participants" | "too-many-participants" | "too-long" | "cloud-limit" | "output",
     message: string,
   ) {
     super(message);
@@ -25,13 +27,25 @@ export class RunSessionError extends Error {
  */
 export const MAX_RUN_PARTICIPANTS = 100_000;
 
-export function checkRunSize(rooms: number, perRoom: number): void {
+/**
+ * At most MAX_RUN_PARTICIPANTS, and a ramp (joins at num-per-second) plus hold within MAX_DURATION:
+ * `--num-per-second 0.01` over 10 000 participants would join for eleven days.
+ */
+export function checkRunSize(scenario: Scenario): void {
+  const { rooms, numPerSecond, duration } = scenario;
+  const perRoom = Math.max(scenario.videoPublishers, scenario.audioPublishers) + scenario.subscribers;
   const participants = rooms * perRoom;
-  if (participants <= MAX_RUN_PARTICIPANTS) return;
-  throw new RunSessionError(
-    "too-many-participants",
-    `${participants} participants (${rooms} rooms x ${perRoom}): one run plans at most ${MAX_RUN_PARTICIPANTS}; lower --rooms or the participants per room, or shard the load over several machines`,
-  );
+  if (participants > MAX_RUN_PARTICIPANTS)
+    throw new RunSessionError(
+      "too-many-participants",
+      `${participants} participants (${rooms} rooms x ${perRoom}): one run plans at most ${MAX_RUN_PARTICIPANTS}; lower --rooms or the participants per room, or shard the load over several machines`,
+    );
+  const rampMs = Math.round((participants / numPerSecond) * 1000);
+  if (rampMs + duration > MAX_DURATION)
+    throw new RunSessionError(
+      "too-long",
+      `joining ${participants} participants at ${numPerSecond} per second takes ${formatDuration(rampMs)}, and with the ${formatDuration(duration)} hold the run would last over ${formatDuration(MAX_DURATION)}; raise --num-per-second or shorten --duration`,
+    );
 }
 
 /** LiveKit Cloud's acceptable-use policy caps a load test at this many participants (as `lk load-test`). */
@@ -92,10 +106,38 @@ async function sweepOrphanedTestbeds(): Promise<void> {
 
 /** The output folder may be missing (it is created) but not a file. */
 export function checkOutputDir(dir: string): void {
-  const stat = statSync(dir, { throwIfNoEntry: false });
-  if (stat === undefined || stat.isDirectory()) return;
-  throw new RunSessionError(
-    "output",
-    `the output folder ${dir} is a file: pass a folder with --output (it is created if missing)`,
-  );
+  const refuse = (problem: string): never => {
+    throw new RunSessionError(
+      "output",
+      `the output folder ${dir} ${problem}: pass another folder with --output`,
+    );
+  };
+  let missing: string | undefined;
+  for (let at = resolve(dir); ; at = dirname(at)) {
+    let stat: Stats | undefined;
+    try {
+      stat = statSync(at, { throwIfNoEntry: false });
+    } catch (err) {
+      return refuse(`cannot be used (${errnoOf(err)} at ${at})`);
+    }
+    if (stat !== undefined) {
+      if (!stat.isDirectory()) refuse(at === resolve(dir) ? "is a file" : `is under ${at}, a file`);
+      break;
+    }
+    missing = at;
+    if (dirname(at) === at) break;
+  }
+  if (missing === undefined) return;
+  // created and removed at once: a folder that cannot be made is known before the run, and a run
+  // that fails later leaves nothing behind
+  try {
+    mkdirSync(missing);
+    rmdirSync(missing);
+  } catch (err) {
+    refuse(`cannot be created (${errnoOf(err)} at ${missing})`);
+  }
+}
+
+function errnoOf(err: unknown): string {
+  return err instanceof Error && "code" in err && typeof err.code === "string" ? err.code : String(err);
 }

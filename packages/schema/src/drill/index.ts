@@ -3,10 +3,9 @@
  * schema (target, workload, faults, expectations); the rules between sections come after. Every
  * problem is one line naming the file, the key path and what to change, all reported at once.
  */
-import { readFile } from "node:fs/promises";
 import { dirname } from "node:path";
 import * as z from "zod";
-import { ConfigError, problemAt, readFailure, readYaml } from "../config.js";
+import { ConfigError, problemAt, readConfigText, readFailure, readYaml } from "../config.js";
 import type { Drill, DrillTarget } from "../drill-types.js";
 import type { Milliseconds } from "../duration.js";
 import { describeValue, formatDuration } from "../duration.js";
@@ -202,7 +201,7 @@ export function parseDrill(text: string, sourceName: string, options: ParseDrill
 export async function loadDrill(path: string): Promise<Drill> {
   let content: string;
   try {
-    content = await readFile(path, "utf8");
+    content = await readConfigText(path);
   } catch (error) {
     throw new ConfigError("unreadable", path, [
       problemAt(path, [], `cannot read drill: ${readFailure(error)}`),

@@ -1,13 +1,15 @@
 import { Command, Option } from "@commander-js/extra-typings";
-import { integer, livekitOptions } from "../../flags.js";
+import { folder, integer, livekitOptions } from "../../flags.js";
 
 export const EXAMPLES = [
-  "swarm canary --url wss://livekit.example.com --api-key K --api-secret S",
+  "LIVEKIT_API_SECRET=S swarm canary --url wss://livekit.example.com --api-key K",
   "swarm canary --metrics-host 0.0.0.0 --metrics-port 9464     # in a container, scraped by Prometheus",
 ];
 
 export function define() {
-  const [url, apiKey, apiSecret] = livekitOptions("LiveKit server; none: start an embedded local testbed");
+  const [url, apiKey, apiSecret, apiSecretFile] = livekitOptions(
+    "LiveKit server; none: start an embedded local testbed",
+  );
   return new Command("canary")
     .summary("a small swarm that stays connected and exports metrics: synthetic monitoring")
     .description(
@@ -20,6 +22,7 @@ export function define() {
     .addOption(url)
     .addOption(apiKey)
     .addOption(apiSecret)
+    .addOption(apiSecretFile)
     .addOption(
       new Option("--metrics-port <port>", "port of /metrics, 1 to 65535")
         .default(9464)
@@ -28,7 +31,11 @@ export function define() {
     .option("--metrics-host <address>", "address /metrics binds (0.0.0.0 in a container)", "127.0.0.1")
     .option("--room <prefix>", "room name prefix (the room is <prefix>1)", "lkswarm-canary-")
     .option("--audio-only", "publish audio only")
-    .option("-o, --output <dir>", "where the report goes when stopped");
+    .addOption(
+      new Option("-o, --output <dir>", "where the report goes when stopped").argParser(
+        folder("canary", "--output"),
+      ),
+    );
 }
 
 export type CanaryFlags = ReturnType<ReturnType<typeof define>["opts"]>;

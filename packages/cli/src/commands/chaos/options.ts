@@ -1,4 +1,5 @@
-import { Command } from "@commander-js/extra-typings";
+import { Command, Option } from "@commander-js/extra-typings";
+import { folder } from "../../flags.js";
 
 export const EXAMPLES = [
   "swarm chaos run chaos/kill-room-node.yaml --dry-run",
@@ -22,7 +23,12 @@ export function define() {
     .argument("[drill]", "the drill file, e.g. chaos/kill-room-node.yaml")
     .allowExcessArguments(true)
     .option("--dry-run", "print the plan and touch nothing")
-    .option("-o, --output <dir>", "where the journal and reports go (default chaos-results/<drill>-<run id>)")
+    .addOption(
+      new Option(
+        "-o, --output <dir>",
+        "where the journal and reports go (default chaos-results/<drill>-<run id>)",
+      ).argParser(folder("chaos", "--output")),
+    )
     .option("--json", "print the journal as JSON on stdout")
     .option(
       "--testbed <name>",

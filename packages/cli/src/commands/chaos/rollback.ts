@@ -2,13 +2,20 @@
  * `swarm chaos rollback --testbed <name>`: undoes what a drill that died (SIGKILL, a crash) left
  * in place, as its fault ledger in the testbed's run directory lists it. Safe to run twice.
  */
-import { describeLedgerEntry, readFaultLedger, rollBackFaultLedger, Testbed } from "@livekit-swarm/testbed";
+import {
+  checkTestbedName,
+  describeLedgerEntry,
+  readFaultLedger,
+  rollBackFaultLedger,
+  Testbed,
+} from "@livekit-swarm/testbed";
 import { UsageError } from "../../errors.js";
 
 export async function rollback(name: string | undefined, dryRun: boolean): Promise<number> {
   if (name === undefined || name === "")
     throw new UsageError("chaos rollback: expected --testbed <name>; see `swarm chaos --help`");
-  const tb = Testbed.attach(name);
+  // a name, never a path: Testbed.attach would also take "../x" as a run directory
+  const tb = Testbed.attach(checkTestbedName(name));
   const ledger = readFaultLedger(tb.runDir);
   if (ledger.length === 0) {
     process.stdout.write(`testbed "${name}": no fault to roll back (its fault ledger is empty)\n`);

@@ -12,16 +12,15 @@ import {
 } from "@livekit-swarm/gate";
 import { ExitCode, quoted } from "@livekit-swarm/schema";
 import { UsageError } from "../../errors.js";
+import { duration } from "../../flags.js";
 import type { GateFlags } from "./options.js";
 
 function parseTime(flag: string, text: string, now: number): number {
-  const ago = /^(\d+(?:\.\d+)?)(s|m|h)$/.exec(text);
-  if (ago !== null)
-    return now - Number(ago[1]) * { s: 1000, m: 60_000, h: 3_600_000 }[ago[2] as "s" | "m" | "h"];
+  if (/^\d+(?:\.\d+)?(s|m|h)$/.test(text)) return now - duration("gate", flag)(text);
   const t = Date.parse(text);
   if (Number.isNaN(t))
     throw new UsageError(
-      `gate: --${flag}: expected an ISO time or a duration ago (30s, 10m, 2h), got ${JSON.stringify(text)}`,
+      `gate: --${flag}: expected an ISO time or a duration ago (30s, 10m, 2h), got ${quoted(text)}`,
     );
   return t;
 }

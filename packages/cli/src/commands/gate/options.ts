@@ -1,5 +1,5 @@
 import { Command, Option } from "@commander-js/extra-typings";
-import { collect } from "../../flags.js";
+import { collect, folder } from "../../flags.js";
 
 export const EXAMPLES = [
   "swarm gate --prometheus http://127.0.0.1:9090 --summary swarm-results/x/summary.json --threshold 'lkswarm_join_duration_seconds p95 < 1s'",
@@ -24,7 +24,11 @@ export function define() {
     .option("--to <time>", "end of the window: ISO time, or now (default)")
     .addOption(new Option("--threshold <expr>", "a threshold expression (repeatable)").argParser(collect))
     .option("--thresholds <file>", "YAML: a list of expressions, or a scenario with thresholds:")
-    .option("-o, --output <dir>", "write junit.xml and report.md here")
+    .addOption(
+      new Option("-o, --output <dir>", "write junit.xml and report.md here").argParser(
+        folder("gate", "--output"),
+      ),
+    )
     .option(
       "--baseline <file|dir>",
       'an earlier run\'s summary.json or output folder, for thresholds like "<= baseline + 20%"',

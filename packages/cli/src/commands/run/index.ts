@@ -1,5 +1,4 @@
 import { defaultThresholds, loadBaseline, parseThreshold, type Threshold } from "@livekit-swarm/gate";
-import { UsageError } from "../../errors.js";
 import { resolveScenario } from "../../session/scenario.js";
 import { exporterMetrics, runAndRender, targetFrom } from "../../session/run-session.js";
 import type { RunCommand, RunFlags } from "./options.js";
@@ -33,7 +32,7 @@ export async function run(flags: RunFlags, command: RunCommand): Promise<number>
       ...(target !== undefined ? { target } : {}),
       thresholds,
       ...(baseline !== undefined ? { baseline } : {}),
-      statsIntervalMs: parseInterval(flags.statsInterval),
+      statsIntervalMs: flags.statsInterval,
       ...(flags.output !== undefined ? { outputDir: flags.output } : {}),
       ...(flags.workers !== undefined ? { workers: flags.workers } : {}),
       ...(metricsPort !== undefined || pushgateway !== undefined
@@ -52,15 +51,4 @@ export async function run(flags: RunFlags, command: RunCommand): Promise<number>
     },
     flags.json === true,
   );
-}
-
-function parseInterval(text: string): number {
-  const match = /^(\d+(?:\.\d+)?)(ms|s)?$/.exec(text);
-  if (match === null)
-    throw new UsageError(
-      `run: --stats-interval: expected a duration like 5s or 500ms, got ${JSON.stringify(text)}`,
-    );
-  const ms = Number(match[1]) * (match[2] === "ms" ? 1 : 1000);
-  if (ms < 200) throw new UsageError(`run: --stats-interval: ${text} is too short; 200ms is the least`);
-  return ms;
 }

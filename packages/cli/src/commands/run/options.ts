@@ -1,9 +1,11 @@
 import { Command, Option } from "@commander-js/extra-typings";
-import { collect, duration, integer, livekitOptions } from "../../flags.js";
+import { collect, duration, folder, httpUrl, integer, livekitOptions } from "../../flags.js";
 import { SCENARIO_OPTIONS } from "./scenario-flags.js";
 
 /** The most worker processes a run forks. */
 export const MAX_WORKERS = 256;
+/** The longest --linger: a final scrape needs one scrape interval (Prometheus' default is 1 min). */
+const MAX_LINGER = 10 * 60_000;
 
 export const EXAMPLES = [
   "swarm                                          # 1 room against an embedded local LiveKit",
@@ -15,7 +17,9 @@ export const EXAMPLES = [
 ];
 
 export function define() {
-  const [url, apiKey, apiSecret] = livekitOptions("LiveKit server; none: start an embedded local testbed");
+  const [url, apiKey, apiSecret, apiSecretFile] = livekitOptions(
+    "LiveKit server; none: start an embedded local testbed",
+  );
   const command = new Command("run")
     .summary("run a swarm of participants and report quality (the default command)")
     .description(
@@ -29,6 +33,7 @@ export function define() {
     .addOption(url)
     .addOption(apiKey)
     .addOption(apiSecret)
+    .addOption(apiSecretFile)
     .option("--scenario <file.yaml>", "scenario file (see scenarios/)");
   for (const { option } of SCENARIO_OPTIONS) command.addOption(option);
   return command
@@ -54,16 +59,25 @@ export function define() {
     )
     .option("--metrics-host <address>", "address /metrics binds", "127.0.0.1")
     .addOption(
-      new Option("--linger <15s>", "keep /metrics up this long after the run, for a final scrape").argParser(
-        duration("run", "linger"),
+      new Option(
+        "--linger <15s>",
+        "keep /metrics up this long after the run, for a final scrape; at most 10m (a few scrape intervals)",
+      ).argParser(duration("run", "linger", 0, MAX_LINGER)),
+    )
+    .addOption(
+      new Option("--pushgateway <url>", "push final metrics to a Pushgateway").argParser(
+        httpUrl("run", "pushgateway"),
       ),
     )
-    .option("--pushgateway <url>", "push final metrics to a Pushgateway")
     .option(
       "--per-participant-labels",
       "room and participant labels on metrics (small runs only: cardinality)",
     )
-    .option("-o, --output <dir>", "where reports go (default swarm-results/<run id>)")
+    .addOption(
+      new Option("-o, --output <dir>", "where reports go (default swarm-results/<run id>)").argParser(
+        folder("run", "--output"),
+      ),
+    )
     .option("--json", "print summary.json to stdout instead of the table")
     .addOption(
       new Option(
@@ -71,7 +85,14 @@ export function define() {
         `worker processes, 1 to ${MAX_WORKERS} (default: one per ~100 participants, at most one per core)`,
       ).argParser(integer("run", "workers", 1, MAX_WORKERS)),
     )
-    .option("--stats-interval <5s>", "getStats sampling interval (every 1 s costs +39% CPU)", "5s");
+    .addOption(
+      new Option(
+        "--stats-interval <5s>",
+        "getStats sampling interval, 200ms to 1m (every 1 s costs +39% CPU; a longer window hides freezes)",
+      )
+        .default(5000, "5s")
+        .argParser(duration("run", "stats-interval", 200, 60_000)),
+    );
 }
 
 export type RunCommand = ReturnType<typeof define>;

@@ -1,13 +1,11 @@
 import { Option } from "@commander-js/extra-typings";
-import { scenarioFields } from "@livekit-swarm/schema";
-import { integer, positive } from "../../flags.js";
+import { JOINS_PER_SECOND, MAX_DURATION, scenarioFields } from "@livekit-swarm/schema";
+import { duration, integer, positive } from "../../flags.js";
 
 /** The most rooms one run plans: `--rooms 1e9` is refused in one line, not by running out of memory. */
 export const MAX_ROOMS = 10_000;
 /** The most participants of one role per room a flag accepts. */
 export const MAX_PER_ROOM = 1_000;
-/** The fastest join pacing a flag accepts, joins per second. */
-export const MAX_JOINS_PER_SECOND = 1_000;
 
 /**
  * A flag that sets a scenario key: the key is named once, the flag is the key with "." as "-"
@@ -23,8 +21,10 @@ interface ScenarioFlag {
   readonly value?: string;
   /** An integer flag's accepted range. */
   readonly int?: readonly [min: number, max: number];
-  /** A number flag's largest value (above 0). */
-  readonly upTo?: number;
+  /** A number flag's accepted range (above 0). */
+  readonly number?: readonly [min: number, max: number];
+  /** A duration flag's accepted range, in milliseconds; the value goes on as written. */
+  readonly lasting?: readonly [min: number, max: number];
   /** When the schema's help line is about the file, not the flag. */
   readonly help?: string;
 }
@@ -36,8 +36,8 @@ const TABLE: readonly ScenarioFlag[] = [
   { key: "audio-publishers", value: "n", int: [0, MAX_PER_ROOM] },
   { key: "subscribers", value: "n", int: [0, MAX_PER_ROOM] },
   { key: "publishers-subscribe" },
-  { key: "duration", value: "30s" },
-  { key: "num-per-second", value: "n", upTo: MAX_JOINS_PER_SECOND },
+  { key: "duration", value: "30s", lasting: [1, MAX_DURATION] },
+  { key: "num-per-second", value: "n", number: [JOINS_PER_SECOND.least, JOINS_PER_SECOND.most] },
   { key: "video.resolution", value: "360p" },
   { key: "video.codec", value: "vp8" },
   { key: "video.fps", value: "n", int: [1, 60] },
@@ -57,15 +57,21 @@ function describe(f: ScenarioFlag): string {
   if (f.help !== undefined) return f.help;
   const field = scenarioFields.find((s) => s.key === f.key);
   if (field === undefined) throw new Error(`scenario key ${f.key} is not in scenarioFields`);
-  const range =
-    f.int !== undefined ? `, ${f.int[0]} to ${f.int[1]}` : f.upTo !== undefined ? `, at most ${f.upTo}` : "";
+  const [min, max] = f.int ?? f.number ?? [];
+  const range = min !== undefined && max !== undefined ? `, ${min} to ${max}` : "";
   if (field.summary.includes(range.slice(2))) return `${field.summary} (default ${field.default})`;
   return `${field.summary}${range} (default ${field.default})`;
 }
 
-function parserOf(flag: string, f: ScenarioFlag): ((text: string) => number) | undefined {
+function parserOf(flag: string, f: ScenarioFlag): ((text: string) => number | string) | undefined {
   if (f.int !== undefined) return integer("run", flag, f.int[0], f.int[1]);
-  if (f.upTo !== undefined) return positive("run", flag, f.upTo);
+  if (f.number !== undefined) return positive("run", flag, f.number[0], f.number[1]);
+  const lasting = f.lasting;
+  if (lasting !== undefined)
+    return (text) => {
+      duration("run", flag, lasting[0], lasting[1])(text);
+      return text;
+    };
   return undefined;
 }
 

@@ -1,4 +1,11 @@
-import { Testbed, down, listTestbeds, runDirFor, type TestbedStatus } from "@livekit-swarm/testbed";
+import {
+  Testbed,
+  checkTestbedName,
+  down,
+  listTestbeds,
+  runDirFor,
+  type TestbedStatus,
+} from "@livekit-swarm/testbed";
 import { ExitCode } from "@livekit-swarm/schema";
 import { UsageError } from "../../errors.js";
 import type { TestbedFlags } from "./options.js";
@@ -9,7 +16,8 @@ export async function testbed(
   flags: TestbedFlags,
   nameGiven: boolean,
 ): Promise<number> {
-  const { name } = flags;
+  // before anything else, so a bad name is the message even where livekit-server is missing
+  const name = checkTestbedName(flags.name);
   switch (action) {
     case "up": {
       const started = Date.now();

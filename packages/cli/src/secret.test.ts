@@ -1,0 +1,82 @@
+import { mkdtempSync, symlinkSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { apiSecret, readSecretFile } from "./secret.js";
+
+const dir = mkdtempSync(join(tmpdir(), "swarm-secret-"));
+const file = (name: string, content: string | Buffer): string => {
+  const path = join(dir, name);
+  writeFileSync(path, content, { mode: 0o600 });
+  return path;
+};
+const SECRET = "a-secret-that-must-never-be-printed-0123456789";
+
+describe("readSecretFile", () => {
+  it("reads the one line, dropping a trailing newline (LF or CRLF)", () => {
+    expect(readSecretFile("run", file("lf", `${SECRET}\n`))).toBe(SECRET);
+    expect(readSecretFile("run", file("crlf", `${SECRET}\r\n`))).toBe(SECRET);
+    expect(readSecretFile("run", file("bare", SECRET))).toBe(SECRET);
+  });
+
+  it.each<[string, () => string, string]>([
+    ["missing", () => join(dir, "nope"), "no such file"],
+    ["a folder", () => dir, "is a directory"],
+    ["empty", () => file("empty", ""), "is empty"],
+    ["only a newline", () => file("newline", "\n"), "is empty"],
+    ["binary", () => file("binary", Buffer.from([0xff, 0xfe, 0x00, 0x41])), "is binary, not a line of text"],
+    ["with a NUL", () => file("nul", `${SECRET}\u0000x`), "is binary, not a line of text"],
+    ["two lines", () => file("two", `${SECRET}\nLIVEKIT_API_KEY=k\n`), "holds more than one line"],
+    ["huge", () => file("huge", SECRET.repeat(1000)), "is larger than 4096 bytes"],
+    [
+      "a symbolic link loop",
+      () => {
+        symlinkSync(join(dir, "loop-b"), join(dir, "loop-a"));
+        symlinkSync(join(dir, "loop-a"), join(dir, "loop-b"));
+        return join(dir, "loop-a");
+      },
+      "is a symbolic link loop",
+    ],
+  ])("%s: one line naming the file and the fix, never the content", (_, path, problem) => {
+    const p = path();
+    let message = "";
+    try {
+      readSecretFile("run", p);
+    } catch (err) {
+      message = err instanceof Error ? err.message : String(err);
+    }
+    expect(message).toBe(
+      `run: --api-secret-file ${JSON.stringify(p)}: ${message.split(": ").slice(2).join(": ")}`,
+    );
+    expect(message).toContain(`: ${problem}`);
+    expect(message).toContain("LIVEKIT_API_SECRET");
+    expect(message).not.toContain(SECRET.slice(0, 12));
+    expect(message).not.toContain("\n");
+  });
+});
+
+describe("apiSecret", () => {
+  const saved = process.env.LIVEKIT_API_SECRET;
+  afterEach(() => {
+    if (saved === undefined) delete process.env.LIVEKIT_API_SECRET;
+    else process.env.LIVEKIT_API_SECRET = saved;
+  });
+
+  it("takes the flag (typed: warn), else the file, else the variable", () => {
+    process.env.LIVEKIT_API_SECRET = "from-env";
+    expect(apiSecret("run", { apiSecret: "typed" })).toEqual({ secret: "typed", typed: true });
+    expect(apiSecret("run", { apiSecretFile: file("f", "from-file\n") })).toEqual({
+      secret: "from-file",
+      typed: false,
+    });
+    expect(apiSecret("run", {})).toEqual({ secret: "from-env", typed: false });
+    process.env.LIVEKIT_API_SECRET = "";
+    expect(apiSecret("run", {})).toEqual({ secret: undefined, typed: false });
+  });
+
+  it("refuses both the flag and the file", () => {
+    expect(() => apiSecret("canary", { apiSecret: "x", apiSecretFile: "y" })).toThrow(
+      "canary: --api-secret and --api-secret-file were both given; pass one",
+    );
+  });
+});

@@ -1,0 +1,84 @@
+import { closeSync, openSync, readSync } from "node:fs";
+import { quoted, readFailure } from "@livekit-swarm/schema";
+import { UsageError } from "./errors.js";
+import { fromEnv } from "./flags.js";
+
+/** LiveKit secrets are a line of a few dozen characters; a bigger file is the wrong file. */
+const MOST_BYTES = 4096;
+
+const FIX = "write the secret alone on one line, in a file only you can read, or set LIVEKIT_API_SECRET";
+
+/**
+ * The first MOST_BYTES + 1 bytes: enough to tell a secret from a wrong file, whatever the file is
+ * (`/dev/zero` included); a pipe (`--api-secret-file <(vault read ...)`) is read like a file.
+ */
+function head(path: string): Buffer {
+  const fd = openSync(path, "r");
+  try {
+    const buffer = Buffer.alloc(MOST_BYTES + 1);
+    let filled = 0;
+    while (filled < buffer.length) {
+      const n = readSync(fd, buffer, filled, buffer.length - filled, null);
+      if (n === 0) break;
+      filled += n;
+    }
+    return buffer.subarray(0, filled);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
+ * The API secret held by `path`: its one line, a trailing newline dropped. Every problem is one line
+ * naming the file and the fix; the content is never repeated.
+ */
+export function readSecretFile(command: string, path: string): string {
+  const refuse = (problem: string): never => {
+    throw new UsageError(`${command}: --api-secret-file ${quoted(path)}: ${problem}; ${FIX}`);
+  };
+  let bytes: Buffer;
+  try {
+    bytes = head(path);
+  } catch (err) {
+    return refuse(readFailure(err));
+  }
+  if (bytes.length > MOST_BYTES)
+    return refuse(`is larger than ${MOST_BYTES} bytes, too large for an API secret`);
+  let text: string;
+  try {
+    text = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+  } catch {
+    return refuse("is binary, not a line of text");
+  }
+  const secret = text.replace(/\r?\n$/, "");
+  if (secret === "") return refuse("is empty");
+  if (/[\r\n]/.test(secret)) return refuse("holds more than one line");
+  if (Array.from(secret).some((c) => c < " " || c === "\u007f"))
+    return refuse("is binary, not a line of text");
+  return secret;
+}
+
+/** How the secret was given; `flag` only when it was typed on the command line. */
+export interface SecretFlags {
+  readonly apiSecret?: string | undefined;
+  readonly apiSecretFile?: string | undefined;
+}
+
+export const SECRET_ON_COMMAND_LINE =
+  "warning: --api-secret on the command line is visible to every user of this machine (ps); set LIVEKIT_API_SECRET or pass --api-secret-file instead";
+
+/**
+ * The API secret from --api-secret, --api-secret-file or LIVEKIT_API_SECRET, in that order, and
+ * whether it came from the command line (for the warning).
+ */
+export function apiSecret(
+  command: string,
+  flags: SecretFlags,
+): { readonly secret: string | undefined; readonly typed: boolean } {
+  if (flags.apiSecret !== undefined && flags.apiSecretFile !== undefined)
+    throw new UsageError(`${command}: --api-secret and --api-secret-file were both given; pass one`);
+  if (flags.apiSecret !== undefined) return { secret: flags.apiSecret, typed: true };
+  if (flags.apiSecretFile !== undefined)
+    return { secret: readSecretFile(command, flags.apiSecretFile), typed: false };
+  return { secret: fromEnv("LIVEKIT_API_SECRET"), typed: false };
+}
