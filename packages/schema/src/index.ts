@@ -41,6 +41,7 @@ export { DurationError, describeValue, formatDuration, parseDuration, quoted } f
 export type {
   AudioSpec,
   DataSpec,
+  EngineChoice,
   Scenario,
   ScenarioInput,
   VideoCodec,
@@ -48,6 +49,7 @@ export type {
   VideoSpec,
 } from "./scenario.js";
 export {
+  engineChoices,
   loadScenario,
   parseScenario,
   parseScenarioObject,

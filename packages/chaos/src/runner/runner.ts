@@ -303,7 +303,7 @@ async function placeRooms(run: DrillRun, system: System): Promise<void> {
 /** The steady state's load: a persistent swarm that holds until end() stops it. */
 function startSwarm(run: DrillRun, target: RunTarget): Swarm {
   const { options, plan } = run;
-  const workers = defaultWorkers(plan.participants.length, availableParallelism());
+  const workers = defaultWorkers(plan.participants, availableParallelism());
   options.log(
     `swarm: ${plan.rooms.length} room(s), ${plan.participants.length} participants, ${workers} worker(s)`,
   );
