@@ -9,6 +9,7 @@ export {
   ENGINE_RULES,
   EngineError,
   checkEngines,
+  checkWatchable,
   type Engine,
   type EngineParticipant,
   type EngineRules,

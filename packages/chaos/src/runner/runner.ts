@@ -22,6 +22,7 @@ import { queryInstant } from "@livekit-swarm/gate";
 import { Testbed } from "@livekit-swarm/testbed";
 import { RoomServiceClient } from "livekit-server-sdk";
 import {
+  checkWatchable,
   defaultWorkers,
   mediaPlanFor,
   orchestrate,
@@ -112,6 +113,7 @@ export async function runDrill(options: DrillRunOptions): Promise<DrillJournal> 
         : drill.workload.scenario.roomPrefix,
   };
   const plan = planRun(shapeOf(scenario));
+  checkWatchable(plan.participants, scenario.engine);
   mkdirSync(options.outputDir, { recursive: true });
   const journalFile = join(options.outputDir, "journal.json");
   const partial = new PartialJournalWriter(journalFile, {

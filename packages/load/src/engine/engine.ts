@@ -42,6 +42,8 @@ export interface EngineRules {
   readonly subscribeLimit: boolean;
   /** Sends data packets (scenario `data`). */
   readonly data: boolean;
+  /** Reports media flow per subscribed track as it happens (watch mode, which chaos drills need). */
+  readonly watch: boolean;
 }
 
 /**
@@ -51,8 +53,20 @@ export interface EngineRules {
  * (packages/lean/README.md), so a process carries 100 as well.
  */
 export const ENGINE_RULES: Readonly<Record<EngineName, EngineRules>> = {
-  native: { participantsPerProcess: 100, publishes: ["audio", "video"], subscribeLimit: true, data: true },
-  lean: { participantsPerProcess: 100, publishes: ["audio"], subscribeLimit: false, data: false },
+  native: {
+    participantsPerProcess: 100,
+    publishes: ["audio", "video"],
+    subscribeLimit: true,
+    data: true,
+    watch: true,
+  },
+  lean: {
+    participantsPerProcess: 100,
+    publishes: ["audio"],
+    subscribeLimit: false,
+    data: false,
+    watch: false,
+  },
 };
 
 /** A scenario an engine cannot run, refused before anything starts; the message names the fix. */
@@ -96,4 +110,14 @@ export function checkEngines(
     if (p.role === "publisher" && shape.data && !rules.data)
       refuse(`the ${p.engine} engine sends no data packets`, "drop --data");
   }
+}
+
+/** Refuses watch mode (a chaos drill's) on participants whose engine cannot report media flow. */
+export function checkWatchable(participants: readonly ParticipantPlan[], chosen: string): void {
+  const engine = participants.find((p) => !ENGINE_RULES[p.engine].watch)?.engine;
+  if (engine === undefined) return;
+  throw new EngineError(
+    "unsupported",
+    `engine ${chosen}: a drill watches media flow per track, which the ${engine} engine does not report yet: run the drill's workload with engine native`,
+  );
 }
