@@ -21,6 +21,8 @@ type Rtc = Awaited<ReturnType<typeof loadRtc>>;
 export class NativeEngine implements Engine {
   readonly name = "native";
   private readonly toneSources = new Map<number, AudioSource>();
+  /** The tone capture loops, awaited before the FFI server goes: a frame sent after it logs an error. */
+  private readonly feeds: Promise<void>[] = [];
   private videoSources: { source: VideoSource; pattern: TestPattern; owner: NativeParticipant }[] = [];
   private readonly ticker: NodeJS.Timeout;
   private closed = false;
@@ -105,7 +107,7 @@ export class NativeEngine implements Engine {
     if (source === undefined) {
       source = new AudioSourceClass(AUDIO_SAMPLE_RATE, 1, 1000);
       this.toneSources.set(publisherIndex, source);
-      void this.feedAudio(source, publisherIndex);
+      this.feeds.push(this.feedAudio(source, publisherIndex));
     }
     return source;
   }
@@ -149,6 +151,8 @@ export class NativeEngine implements Engine {
   async close(): Promise<void> {
     this.closed = true;
     clearInterval(this.ticker);
+    // each loop ends once its pending frame is queued: within the source's 1 s queue
+    await Promise.all(this.feeds);
     await this.rtc.dispose().catch(() => undefined);
   }
 }
