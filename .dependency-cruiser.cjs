@@ -24,7 +24,7 @@ module.exports = {
     arrows("testbed", ["schema"], "testbed starts a local LiveKit deployment; it knows schema's shapes and nothing about load, chaos or the CLI, so any tool can use it"),
     arrows("gate", ["stats", "schema"], "gate turns statistics into verdicts; it reads stats and schema only, so a verdict never depends on how load was generated"),
     arrows("exporter", ["schema", "stats"], "exporter registers the catalog's metrics with prom-client; it reads schema and stats only"),
-    arrows("load", ["lean", "stats", "gate", "testbed", "schema"], "load is the engine (participants, workers, orchestrator, run session); it may use lean, stats, gate, testbed and schema, never chaos, the CLI or the generators"),
+    arrows("load", ["stats", "gate", "testbed", "lean", "schema"], "load is the engine (participants behind its Engine interface, workers, orchestrator, run session); it may use stats, gate, testbed, lean and schema, never chaos, the CLI or the generators"),
     arrows("chaos", ["load", "gate", "testbed", "stats", "schema"], "chaos drives load while injecting faults; it sits above load, gate, testbed, stats and schema, never the CLI"),
     arrows("alerts", ["schema"], "alerts are generated from the catalog alone (schema), so an alert can only query a catalogued metric"),
     arrows("dashboards", ["schema"], "dashboards are generated from the catalog alone (schema), so a panel can only query a catalogued metric"),

@@ -26,11 +26,12 @@ describe("bench options", () => {
   });
 
   it("types room counts, workloads and engine overrides once", () => {
-    const o = parse(["--workload", "video", "--rooms", "1, 4", "--stats-interval", "30s", "--workers", "2"]);
+    const overrides = ["--engine", "lean", "--stats-interval", "30s", "--workers", "2"];
+    const o = parse(["--workload", "video", "--rooms", "1, 4", ...overrides]);
     expect(o.workloads.map((w) => w.name)).toEqual(["video"]);
     expect(o.rooms).toEqual([1, 4]);
-    expect(o.engine).toEqual({ statsIntervalMs: 30_000, workers: 2 });
-    expect(overrideFlags(o.engine)).toEqual(["--stats-interval", "30s", "--workers", "2"]);
+    expect(o.engine).toEqual({ name: "lean", statsIntervalMs: 30_000, workers: 2 });
+    expect(overrideFlags(o.engine)).toEqual(overrides);
   });
 
   it("rejects bad values with the flag's name and what was expected", () => {

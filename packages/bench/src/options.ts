@@ -1,6 +1,12 @@
 import { resolve } from "node:path";
 import { Command, InvalidArgumentError, Option } from "@commander-js/extra-typings";
-import { DurationError, formatDuration, parseDuration } from "@livekit-swarm/schema";
+import {
+  DurationError,
+  engineChoices,
+  formatDuration,
+  parseDuration,
+  type EngineChoice,
+} from "@livekit-swarm/schema";
 import { BenchError } from "./errors.js";
 import { DISTURBED_CORES, WORKLOADS, type Workload } from "./workloads.js";
 
@@ -19,6 +25,8 @@ export interface BenchOptions {
 }
 
 export interface EngineOverrides {
+  /** The engine itself (scenario key `engine`); undefined: native. */
+  readonly name?: EngineChoice;
   readonly statsIntervalMs?: number;
   readonly workers?: number;
 }
@@ -29,6 +37,7 @@ Examples:
   npm run bench -- --quick                             # 20 s per point, 1/10/20 audio and 1/2 video rooms
   npm run bench -- --workload audio --rooms 10         # one point, e.g. to re-run a disturbed one
   npm run bench -- --workload audio --rooms 10 --stats-interval 30s   # what stats polling costs
+  npm run bench -- --workload audio --rooms 10 --engine lean         # the lean engine's cost
   npm run bench -- --dry-run                           # the plan, nothing run
 `;
 
@@ -116,6 +125,12 @@ export function benchCommand() {
         workerCount,
       ),
     )
+    .addOption(
+      new Option(
+        "--engine <name>",
+        "the engine for an A/B against native (the audio workload only, for lean)",
+      ).choices(engineChoices),
+    )
     .option("--dry-run", "print the plan, run nothing", false)
     .addHelpText("after", EXAMPLES);
 }
@@ -138,6 +153,7 @@ export function resolveOptions(raw: BenchCommandOptions, root: string): BenchOpt
     retries: raw.retries,
     outDir: resolve(root, raw.out ?? "bench"),
     engine: {
+      ...(raw.engine !== undefined ? { name: raw.engine } : {}),
       ...(raw.statsInterval !== undefined ? { statsIntervalMs: raw.statsInterval } : {}),
       ...(raw.workers !== undefined ? { workers: raw.workers } : {}),
     },
@@ -148,6 +164,7 @@ export function resolveOptions(raw: BenchCommandOptions, root: string): BenchOpt
 /** The overrides as the flags that set them, for the results' "extra flags" line. */
 export function overrideFlags(engine: EngineOverrides): string[] {
   return [
+    ...(engine.name !== undefined ? ["--engine", engine.name] : []),
     ...(engine.statsIntervalMs !== undefined
       ? ["--stats-interval", formatDuration(engine.statsIntervalMs)]
       : []),

@@ -26,7 +26,7 @@ async function main(): Promise<void> {
   const spec = JSON.parse(process.argv[2] ?? "") as PointSpec;
   const scenario = parseScenarioObject(spec.scenario, "bench point");
   const plan = planRun(shapeOf(scenario));
-  const workers = spec.workers ?? defaultWorkers(plan.participants.length, availableParallelism());
+  const workers = spec.workers ?? defaultWorkers(plan.participants, availableParallelism());
   const stop = new AbortController();
   const force = new AbortController();
   const onSignal = (): void => {

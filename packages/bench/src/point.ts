@@ -53,6 +53,7 @@ export function pointSpec(
     scenario: {
       name: `bench-${workload.name}`,
       ...workload.scenario,
+      ...(engine.name !== undefined ? { engine: engine.name } : {}),
       rooms,
       duration: runDurationS(holdS, rooms * workload.perRoom),
       "num-per-second": JOINS_PER_SECOND,

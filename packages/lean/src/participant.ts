@@ -156,8 +156,10 @@ export class LeanParticipant {
     this.sid = signal.join.participant?.sid ?? "";
     this.emit({ type: "session", sid: this.sid });
     signal.start();
-    // the server offers the subscriber PeerConnection at join (its data channels at least)
-    await connected(this.subscriber.pc, timeoutMs, "subscriber");
+    // the server offers the subscriber PeerConnection at join (its data channels at least), but
+    // none to a token that cannot subscribe (a swarm's publishers)
+    if (signal.join.participant?.permission?.canSubscribe !== false)
+      await connected(this.subscriber.pc, timeoutMs, "subscriber");
     await this.publish(timeoutMs);
     this.emit({ type: "joined", joinS: (Date.now() - this.joinStartMs) / 1000 });
   }

@@ -5,6 +5,16 @@ export * from "./run/plan.js";
 export * from "./run/orchestrator.js";
 export * from "./run/aggregate.js";
 export { FIRST_MEDIA_WINDOW_MS } from "./engine/participant.js";
+export {
+  ENGINE_RULES,
+  EngineError,
+  checkEngines,
+  checkWatchable,
+  type Engine,
+  type EngineParticipant,
+  type EngineRules,
+  type EventSink,
+} from "./engine/engine.js";
 export { preflight, TargetError } from "./preflight.js";
 export { summaryTable } from "./report/table.js";
 export { reportHtml } from "./report/html.js";

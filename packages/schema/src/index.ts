@@ -48,6 +48,7 @@ export {
 export type {
   AudioSpec,
   DataSpec,
+  EngineChoice,
   Scenario,
   ScenarioInput,
   VideoCodec,
@@ -55,6 +56,7 @@ export type {
   VideoSpec,
 } from "./scenario.js";
 export {
+  engineChoices,
   loadScenario,
   parseScenario,
   parseScenarioObject,

@@ -26,6 +26,7 @@ function problemsOf(text: string): string[] {
 
 const defaults: Scenario = {
   name: "x",
+  engine: "native",
   rooms: 1,
   videoPublishers: 1,
   audioPublishers: 1,
@@ -74,13 +75,18 @@ describe("parseScenario rejects malformed scenarios with one actionable line eac
       "an unrelated key",
       "colour: red",
       [
-        `${SOURCE}: colour: unknown key (known keys: name, rooms, video-publishers, audio-publishers, subscribers, publishers-subscribe, duration, num-per-second, video, audio, subscribe-limit, room-prefix, identity-prefix, data, latency-probes, thresholds, warmup)`,
+        `${SOURCE}: colour: unknown key (known keys: name, engine, rooms, video-publishers, audio-publishers, subscribers, publishers-subscribe, duration, num-per-second, video, audio, subscribe-limit, room-prefix, identity-prefix, data, latency-probes, thresholds, warmup)`,
       ],
     ],
     [
       "a duration without a unit it knows",
       "duration: 5x",
       [`${SOURCE}: duration: expected a duration like 30s, 5m or 1h30m (units h, m, s, ms), got "5x"`],
+    ],
+    [
+      "an engine it does not have",
+      "engine: browser",
+      [`${SOURCE}: engine: expected one of native, lean, mixed, got "browser"`],
     ],
     ["a zero duration", "duration: 0s", [`${SOURCE}: duration: expected a duration above 0, got "0s"`]],
     [
@@ -243,6 +249,7 @@ describe("parseScenario accepts valid scenarios", () => {
   it("reads a full scenario", () => {
     const text = [
       "name: town-hall",
+      "engine: lean",
       "rooms: 10",
       "video-publishers: 2",
       "audio-publishers: 4",
@@ -261,6 +268,7 @@ describe("parseScenario accepts valid scenarios", () => {
     ].join("\n");
     expect(parseScenario(text, SOURCE)).toEqual({
       name: "town-hall",
+      engine: "lean",
       rooms: 10,
       videoPublishers: 2,
       audioPublishers: 4,

@@ -16,6 +16,9 @@ export const videoResolutions = ["180p", "360p", "540p", "720p", "1080p"] as con
 export type VideoResolutionPreset = (typeof videoResolutions)[number];
 export const videoCodecs = ["vp8", "h264", "vp9", "av1"] as const;
 export type VideoCodec = (typeof videoCodecs)[number];
+/** native: rtc-node; lean: pre-encoded media over werift; mixed: lean, with the latency probes native. */
+export const engineChoices = ["native", "lean", "mixed"] as const;
+export type EngineChoice = (typeof engineChoices)[number];
 
 export interface VideoSpec {
   /** As written: a preset such as `360p`, or `WIDTHxHEIGHT`. */
@@ -46,6 +49,8 @@ export interface DataSpec {
  */
 export interface Scenario {
   readonly name: string;
+  /** Which engine runs the participants. */
+  readonly engine: EngineChoice;
   readonly rooms: number;
   readonly videoPublishers: number;
   readonly audioPublishers: number;
@@ -101,6 +106,7 @@ export const scenarioDefaults = {
   latencyProbes: 1,
   warmup: 0,
   name: "swarm",
+  engine: "native",
 } as const satisfies Record<string, unknown>;
 
 /** One line per key for `--help` and the README; tests keep it in step with the schema. */
@@ -110,6 +116,12 @@ export const scenarioFields: readonly {
   readonly default: string;
 }[] = [
   { key: "name", summary: "Run name, the `scenario` metric label", default: "file name, else swarm" },
+  {
+    key: "engine",
+    summary:
+      "native (rtc-node, encodes and decodes), lean (pre-encoded audio, counts RTP without decoding) or mixed (lean, with the latency probes on native)",
+    default: "native",
+  },
   { key: "rooms", summary: "Rooms to create", default: "1" },
   { key: "video-publishers", summary: "Participants per room that publish video", default: "1" },
   {
@@ -241,6 +253,7 @@ const dataSchema = z.union([z.boolean(), dataObjectSchema], {
 const scenarioSchema = z.strictObject(
   {
     name: z.string({ error: NAME }).regex(NAME_PATTERN, { error: NAME }).optional(),
+    engine: z.enum(engineChoices, { error: `expected one of ${engineChoices.join(", ")}` }).optional(),
     rooms: positiveInt.optional(),
     "video-publishers": count.optional(),
     "audio-publishers": count.optional(),
@@ -373,6 +386,7 @@ function resolve(input: ParsedInput, raw: unknown, source: string): Scenario {
 
   return {
     name: input.name ?? nameFromSource(source),
+    engine: input.engine ?? scenarioDefaults.engine,
     rooms: input.rooms ?? scenarioDefaults.rooms,
     videoPublishers,
     audioPublishers,

@@ -22,6 +22,7 @@ import { queryInstant } from "@livekit-swarm/gate";
 import { Testbed } from "@livekit-swarm/testbed";
 import { RoomServiceClient } from "livekit-server-sdk";
 import {
+  checkWatchable,
   defaultWorkers,
   mediaPlanFor,
   orchestrate,
@@ -112,6 +113,7 @@ export async function runDrill(options: DrillRunOptions): Promise<DrillJournal> 
         : drill.workload.scenario.roomPrefix,
   };
   const plan = planRun(shapeOf(scenario));
+  checkWatchable(plan.participants, scenario.engine);
   mkdirSync(options.outputDir, { recursive: true });
   const journalFile = join(options.outputDir, "journal.json");
   const partial = new PartialJournalWriter(journalFile, {
@@ -303,7 +305,7 @@ async function placeRooms(run: DrillRun, system: System): Promise<void> {
 /** The steady state's load: a persistent swarm that holds until end() stops it. */
 function startSwarm(run: DrillRun, target: RunTarget): Swarm {
   const { options, plan } = run;
-  const workers = defaultWorkers(plan.participants.length, availableParallelism());
+  const workers = defaultWorkers(plan.participants, availableParallelism());
   options.log(
     `swarm: ${plan.rooms.length} room(s), ${plan.participants.length} participants, ${workers} worker(s)`,
   );

@@ -7,9 +7,11 @@ import {
   fromRtcNodeStats,
   type Snapshot,
 } from "@livekit-swarm/stats";
-import type { Kind, ParticipantEvent, ParticipantPlan, WindowSample } from "../run/messages.js";
+import type { Kind, ParticipantPlan, WindowSample } from "../run/messages.js";
+import type { EngineParticipant, EventSink } from "./engine.js";
 import { loadRtc } from "./rtc.js";
 import { readStamp, unwrapCaptureTime } from "./stamp.js";
+import { MediaWatch } from "./watch.js";
 
 type Rtc = Awaited<ReturnType<typeof loadRtc>>;
 
@@ -20,8 +22,6 @@ export const FIRST_MEDIA_POLL_MS = 250;
  * regular sampler instead, at the end of the first window with packets (an upper bound).
  */
 export const FIRST_MEDIA_WINDOW_MS = 20_000;
-
-export type EventSink = (event: ParticipantEvent) => void;
 
 /** Why a join failed, as a short stable word for counting (the message keeps the details). */
 export function joinFailureReason(message: string): string {
@@ -39,7 +39,7 @@ export function joinFailureReason(message: string): string {
  * events a user would feel (join time, first packet and frame, reconnects, disconnects) and turns
  * its WebRTC stats into per-window deltas on demand.
  */
-export class NativeParticipant {
+export class NativeParticipant implements EngineParticipant {
   private room: Room | undefined;
   private previous: Snapshot | undefined;
   private joinStartMs = 0;
@@ -59,34 +59,24 @@ export class NativeParticipant {
   /** The current reconnect episode: what it took to tell a resume from a full reconnect. */
   private episode: { remotesAtStart: number; remotesLeft: number; republished: boolean } | undefined;
   private sid: string | undefined;
-  /** Watch mode: per subscribed track, whether it flows; per inbound stream, its last packet count. */
-  private readonly trackFlow = new Map<
-    string,
-    { kind: Kind; flowing: boolean; lastIncreaseMs: number; idle: number }
-  >();
-  private readonly streamPackets = new Map<string, number>();
-  private readonly streamTrack = new Map<string, string>();
-  /** Streams seen before their subscription: since when held, and when their packets started. */
-  private readonly heldStreams = new Map<string, number>();
-  private readonly earlyPackets = new Map<string, number>();
-  private readonly unmatched: Record<Kind, string[]> = { audio: [], video: [] };
-  private unknownStreams = 0;
+  /** Watch mode (chaos drills): which subscribed tracks flow. */
+  private readonly watcher: MediaWatch;
 
   constructor(
     private readonly rtc: Rtc,
     readonly plan: ParticipantPlan,
     private readonly emit: EventSink,
+    /** Publishes the plan's tracks once joined (the engine owns the shared sources). */
+    private readonly publish: (room: Room) => Promise<void>,
     private readonly subscribeLimit: number | undefined,
     /** Poll media flow and the session id this often (chaos drills); undefined: no watching. */
     private readonly watchMs?: number,
-  ) {}
+  ) {
+    this.watcher = new MediaWatch(emit);
+  }
 
   get connected(): boolean {
     return this.room !== undefined && !this.left;
-  }
-
-  get localRoom(): Room | undefined {
-    return this.room;
   }
 
   async join(url: string, token: string): Promise<boolean> {
@@ -120,6 +110,14 @@ export class NativeParticipant {
     if (this.plan.expectedTracks.audio + this.plan.expectedTracks.video > 0) void this.timeFirstMedia();
     this.noteSession();
     if (this.watchMs !== undefined) void this.watch(this.watchMs);
+    if (this.plan.publishAudio || this.plan.publishVideo) {
+      try {
+        await this.publish(room);
+      } catch (err) {
+        const message = err instanceof Error ? err.message : String(err);
+        this.emit({ type: "join-failed", reason: "publish_failed", message });
+      }
+    }
     return true;
   }
 
@@ -127,11 +125,7 @@ export class NativeParticipant {
     const { RoomEvent, ConnectionQuality, DisconnectReason, TrackKind } = this.rtc;
     room.on(RoomEvent.TrackSubscribed, (track: RemoteTrack, _publication, participant) => {
       const kind: Kind = track.kind === TrackKind.KIND_VIDEO ? "video" : "audio";
-      if (this.watchMs !== undefined) {
-        const name = `${participant.identity}/${kind}`;
-        // a track subscribed again (after a full reconnect) waits for its new stream
-        if (!this.unmatched[kind].includes(name)) this.unmatched[kind].push(name);
-      }
+      if (this.watchMs !== undefined) this.watcher.subscribed(`${participant.identity}/${kind}`, kind);
       this.emit({ type: "track-subscribed", kind, afterJoinStartS: (Date.now() - this.joinStartMs) / 1000 });
       if (this.plan.probe && kind === "video") void this.probeVideo(track);
     });
@@ -198,12 +192,7 @@ export class NativeParticipant {
     return changed;
   }
 
-  /**
-   * Watch mode (chaos drills): every `intervalMs`, reads which subscribed tracks received packets
-   * since the last look. A track that received nothing for two looks in a row is reported stalled
-   * (at its last packet's look), and flowing again at the first look that sees a packet. Tracks
-   * are named by publisher and kind, so a republished track (new sid, new SSRC) is the same track.
-   */
+  /** Watch mode (chaos drills): every `intervalMs`, one look at the inbound streams (MediaWatch). */
   private async watch(intervalMs: number): Promise<void> {
     while (!this.left) {
       await new Promise((resolve) => setTimeout(resolve, intervalMs));
@@ -226,63 +215,8 @@ export class NativeParticipant {
         // no stats while reconnecting: every track counts as idle this look
       }
       if (this.hasLeft()) return;
-      // per track, the first look in which it received new packets
-      const increased = new Map<string, number>();
-      for (const stream of snapshot?.inbound.values() ?? []) {
-        if (stream.kind === "unknown") continue;
-        const before = this.streamPackets.get(stream.key) ?? 0;
-        this.streamPackets.set(stream.key, stream.packetsReceived);
-        const fresh = stream.packetsReceived > before;
-        if (fresh && !this.streamTrack.has(stream.key) && !this.earlyPackets.has(stream.key))
-          this.earlyPackets.set(stream.key, now);
-        const track = this.trackOf(stream.key, stream.kind, now);
-        if (track === undefined) continue;
-        if (!this.trackFlow.has(track))
-          this.trackFlow.set(track, { kind: stream.kind, flowing: false, lastIncreaseMs: now, idle: 0 });
-        const early = this.earlyPackets.get(stream.key);
-        this.earlyPackets.delete(stream.key);
-        const since = early ?? (fresh ? now : undefined);
-        if (since !== undefined) increased.set(track, Math.min(increased.get(track) ?? since, since));
-      }
-      for (const [track, flow] of this.trackFlow) {
-        const since = increased.get(track);
-        if (since !== undefined) {
-          flow.idle = 0;
-          flow.lastIncreaseMs = now;
-          if (!flow.flowing) {
-            flow.flowing = true;
-            this.emit({ type: "media", track, kind: flow.kind, flowing: true, atMs: since });
-          }
-        } else if (flow.flowing && ++flow.idle >= 2) {
-          flow.flowing = false;
-          this.emit({ type: "media", track, kind: flow.kind, flowing: false, atMs: flow.lastIncreaseMs });
-        }
-      }
+      this.watcher.look(snapshot === undefined ? undefined : knownKinds([...snapshot.inbound.values()]), now);
     }
-  }
-
-  /**
-   * Which subscribed track an inbound stream carries. WebRTC stats name a stream by SSRC and a
-   * receiver-side uuid, never by LiveKit track sid, so a new stream is matched to the oldest
-   * subscription of its kind that has no stream yet: subscriptions come before their packets.
-   * Tracks of one kind subscribed within the same 250 ms look are told apart by order only.
-   * Packets can show up a look before their subscription event does: such a stream is held
-   * (undefined) until the subscription names it, keeping the time of its first packets, and named
-   * `unknown-<kind>-<n>` only if no subscription comes within 2 s.
-   */
-  private trackOf(streamKey: string, kind: Kind, now: number): string | undefined {
-    let track = this.streamTrack.get(streamKey);
-    if (track !== undefined) return track;
-    track = this.unmatched[kind].shift();
-    if (track === undefined) {
-      const since = this.heldStreams.get(streamKey) ?? now;
-      this.heldStreams.set(streamKey, since);
-      if (now - since < 2000) return undefined;
-      track = `unknown-${kind}-${++this.unknownStreams}`;
-    }
-    this.heldStreams.delete(streamKey);
-    this.streamTrack.set(streamKey, track);
-    return track;
   }
 
   /** Runs rtc-node's simulateScenario (a client.simulate fault) and reports whether it was accepted. */
@@ -458,40 +392,32 @@ export class NativeParticipant {
       participant: this.plan.identity,
       role: this.plan.role,
       worker,
-      inbound: delta.inbound
-        .filter((w) => w.kind !== "unknown")
-        .map((w) => ({
-          key: w.key,
-          kind: w.kind as Kind,
-          expected: w.packetsExpected,
-          lost: w.packetsLost,
-          received: w.packetsReceived,
-          retransmitted: w.packetsRetransmitted,
-          bytes: w.bytesReceived,
-          headerBytes: w.headerBytesReceived,
-          width: w.frameWidth,
-          height: w.frameHeight,
-          jitterS: w.jitter,
-          nack: w.nackCount ?? 0,
-          pli: w.pliCount ?? 0,
-          fir: w.firCount ?? 0,
-          framesDecoded: w.framesDecoded ?? 0,
-          framesDropped: w.framesDropped ?? 0,
-          ...this.freezesOf(w, delta.inbound.filter((v) => v.kind === "video").length),
-          concealedSamples: w.concealedSamples ?? 0,
-          totalSamples: w.totalSamplesReceived ?? 0,
-        })),
-      outbound: delta.outbound
-        .filter((w) => w.kind !== "unknown")
-        .map((w) => ({
-          kind: w.kind as Kind,
-          packets: w.packetsSent,
-          bytes: w.bytesSent,
-          nack: w.nackCount ?? 0,
-          pli: w.pliCount ?? 0,
-          fir: w.firCount ?? 0,
-          qualityLimitation: w.qualityLimitationReason,
-        })),
+      inbound: knownKinds(delta.inbound).map((w) => ({
+        key: w.key,
+        kind: w.kind,
+        expected: w.packetsExpected,
+        lost: w.packetsLost,
+        received: w.packetsReceived,
+        retransmitted: w.packetsRetransmitted,
+        bytes: w.bytesReceived,
+        headerBytes: w.headerBytesReceived,
+        width: w.frameWidth,
+        height: w.frameHeight,
+        jitterS: w.jitter,
+        ...feedbackOf(w),
+        framesDecoded: w.framesDecoded ?? 0,
+        framesDropped: w.framesDropped ?? 0,
+        ...this.freezesOf(w, delta.inbound.filter((v) => v.kind === "video").length),
+        concealedSamples: w.concealedSamples ?? 0,
+        totalSamples: w.totalSamplesReceived ?? 0,
+      })),
+      outbound: knownKinds(delta.outbound).map((w) => ({
+        kind: w.kind,
+        packets: w.packetsSent,
+        bytes: w.bytesSent,
+        ...feedbackOf(w),
+        qualityLimitation: w.qualityLimitationReason,
+      })),
       rttS: rtts.length > 0 ? Math.max(...rtts) : undefined,
       dataSent,
       dataReceived,
@@ -550,4 +476,18 @@ export class NativeParticipant {
     this.left = true;
     await Promise.race([this.room.disconnect(), new Promise((resolve) => setTimeout(resolve, 5000))]);
   }
+}
+
+/** Streams of a kind the run knows (stats also list streams whose kind could not be read). */
+function knownKinds<T extends { readonly kind: string }>(streams: readonly T[]): (T & { kind: Kind })[] {
+  return streams.filter((s): s is T & { kind: Kind } => s.kind === "audio" || s.kind === "video");
+}
+
+/** RTCP feedback counts, 0 where the stats left them out. */
+function feedbackOf(w: {
+  readonly nackCount?: number | undefined;
+  readonly pliCount?: number | undefined;
+  readonly firCount?: number | undefined;
+}): { nack: number; pli: number; fir: number } {
+  return { nack: w.nackCount ?? 0, pli: w.pliCount ?? 0, fir: w.firCount ?? 0 };
 }

@@ -13,7 +13,8 @@ let loaded: Promise<RtcModule> | undefined;
 export function loadRtc(): Promise<RtcModule> {
   loaded ??= (async () => {
     process.env.NODE_ENV ??= "production";
-    const requireFromRtc = createRequire(import.meta.resolve("@livekit/rtc-node"));
+    // resolved with require, not import.meta.resolve, which vitest's module runner lacks
+    const requireFromRtc = createRequire(createRequire(import.meta.url).resolve("@livekit/rtc-node"));
     const bindings = requireFromRtc("@livekit/rtc-ffi-bindings") as {
       livekitInitialize: (cb: (data: Uint8Array) => void, captureLogs: boolean, sdkVersion: string) => void;
     };

@@ -11,7 +11,11 @@ export type {
   WindowSample,
 } from "@livekit-swarm/schema";
 
+/** The engine one participant runs on (a run's `mixed` puts its probes on native, the rest on lean). */
+export type EngineName = "native" | "lean";
+
 export interface ParticipantPlan {
+  readonly engine: EngineName;
   readonly room: string;
   readonly identity: string;
   readonly role: Role;

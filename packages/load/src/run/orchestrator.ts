@@ -86,6 +86,12 @@ const DRAIN_TIMEOUT_MS = 15_000;
  */
 export async function orchestrate(options: OrchestratorOptions): Promise<RunOutcome> {
   const { plan } = options;
+  if (plan.participants.some((p) => p.engine === "lean")) {
+    // the Opus loop is encoded once per machine, here rather than by workers racing to write it;
+    // a missing ffmpeg ends the run before it starts. Imported late: werift loads only when used.
+    const { opusLoop } = await import("@livekit-swarm/lean");
+    await opusLoop();
+  }
   const measurements = options.measurements ?? new Measurements();
   const observers = [measurements, ...(options.observers ?? [])];
   makeFolder(options.outputDir);

@@ -1,7 +1,9 @@
 import { describe, expect, it } from "vitest";
+import { EngineError } from "../engine/engine.js";
 import { defaultWorkers, planRun, shardByRoom, type RunShape } from "./plan.js";
 
 const shape = (over: Partial<RunShape>): RunShape => ({
+  engine: "native",
   rooms: 1,
   videoPublishers: 1,
   audioPublishers: 1,
@@ -12,6 +14,7 @@ const shape = (over: Partial<RunShape>): RunShape => ({
   roomPrefix: "r",
   identityPrefix: "p-",
   subscribeLimit: undefined,
+  data: false,
   ...over,
 });
 
@@ -78,6 +81,46 @@ describe("planRun", () => {
   });
 });
 
+describe("engines", () => {
+  const audioOnly = { videoPublishers: 0, audioPublishers: 1, subscribers: 4, latencyProbes: 1 };
+
+  it("native and lean put every participant on that engine", () => {
+    for (const engine of ["native", "lean"] as const)
+      expect(new Set(planRun(shape({ ...audioOnly, engine })).participants.map((p) => p.engine))).toEqual(
+        new Set([engine]),
+      );
+  });
+
+  it("mixed puts the latency probes of each room on native and the bulk on lean", () => {
+    const plan = planRun(shape({ ...audioOnly, rooms: 2, latencyProbes: 2, engine: "mixed" }));
+    expect(plan.participants.map((p) => `${p.room}/${p.identity}:${p.engine}`)).toEqual([
+      "r1/p-pub-1:lean",
+      "r1/p-sub-1:native",
+      "r1/p-sub-2:native",
+      "r1/p-sub-3:lean",
+      "r1/p-sub-4:lean",
+      "r2/p-pub-1:lean",
+      "r2/p-sub-1:native",
+      "r2/p-sub-2:native",
+      "r2/p-sub-3:lean",
+      "r2/p-sub-4:lean",
+    ]);
+  });
+
+  it.each(["lean", "mixed"] as const)("refuses video publishers on %s, naming the fix", (engine) => {
+    expect(() => planRun(shape({ engine, videoPublishers: 1 }))).toThrow(EngineError);
+    expect(() => planRun(shape({ engine, videoPublishers: 1 }))).toThrow(
+      `--engine ${engine}: the lean engine cannot publish video yet (lean publishers send audio): pass --video-publishers 0, or --engine native`,
+    );
+  });
+
+  it("a lean or mixed room of subscribers only needs no publisher engine check", () => {
+    expect(
+      planRun(shape({ engine: "lean", videoPublishers: 0, audioPublishers: 0 })).participants,
+    ).toHaveLength(2);
+  });
+});
+
 describe("sharding", () => {
   it("keeps each room in one worker and balances rooms round-robin", () => {
     const plan = planRun(shape({ rooms: 5 }));
@@ -93,9 +136,14 @@ describe("sharding", () => {
   });
 
   it("defaults to one worker per ~100 participants, at most one per core", () => {
-    expect(defaultWorkers(50, 2)).toBe(1);
-    expect(defaultWorkers(100, 2)).toBe(1);
-    expect(defaultWorkers(101, 2)).toBe(2);
-    expect(defaultWorkers(5000, 2)).toBe(2);
+    const of = (n: number, engine: "native" | "lean" = "native") =>
+      Array.from({ length: n }, () => ({ engine }));
+    expect(defaultWorkers(of(50), 2)).toBe(1);
+    expect(defaultWorkers(of(100), 2)).toBe(1);
+    expect(defaultWorkers(of(100, "lean"), 2)).toBe(1);
+    expect(defaultWorkers(of(101), 2)).toBe(2);
+    expect(defaultWorkers([...of(60), ...of(41, "lean")], 4)).toBe(2);
+    expect(defaultWorkers(of(5000), 2)).toBe(2);
+    expect(defaultWorkers([], 2)).toBe(1);
   });
 });

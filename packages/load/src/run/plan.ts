@@ -1,9 +1,11 @@
-import type { Scenario } from "@livekit-swarm/schema";
-import type { MediaPlan, ParticipantPlan } from "./messages.js";
+import type { EngineChoice, Scenario } from "@livekit-swarm/schema";
+import { ENGINE_RULES, checkEngines } from "../engine/engine.js";
+import type { EngineName, MediaPlan, ParticipantPlan } from "./messages.js";
 
 /** The scenario's run shape (who joins where and when). */
 export function shapeOf(scenario: Scenario): RunShape {
   return {
+    engine: scenario.engine,
     rooms: scenario.rooms,
     videoPublishers: scenario.videoPublishers,
     audioPublishers: scenario.audioPublishers,
@@ -14,6 +16,7 @@ export function shapeOf(scenario: Scenario): RunShape {
     roomPrefix: scenario.roomPrefix,
     identityPrefix: scenario.identityPrefix,
     subscribeLimit: scenario.subscribeLimit ?? undefined,
+    data: scenario.data !== null,
   };
 }
 
@@ -44,6 +47,8 @@ function videoBitrate(pixels: number, fps: number): number {
 
 /** A run's shape, resolved from flags and scenario file. */
 export interface RunShape {
+  /** `mixed`: the latency probes on native, everyone else on lean. */
+  readonly engine: EngineChoice;
   readonly rooms: number;
   readonly videoPublishers: number;
   readonly audioPublishers: number;
@@ -55,6 +60,8 @@ export interface RunShape {
   readonly roomPrefix: string;
   readonly identityPrefix: string;
   readonly subscribeLimit: number | undefined;
+  /** Publishers send data packets (scenario `data`). */
+  readonly data: boolean;
 }
 
 export interface RunPlan {
@@ -69,9 +76,12 @@ export interface RunPlan {
  * video when i < videoPublishers and audio when i < audioPublishers (so `--video-publishers 1
  * --audio-publishers 1` is one camera-and-mic participant, as `lk load-test` counts them), then
  * `subscribers` receive-only participants. Rooms fill one after another, publishers first, at
- * `numPerSecond` joins per second over the whole run.
+ * `numPerSecond` joins per second over the whole run. Refuses (EngineError) publishers whose engine
+ * cannot send what they would publish.
  */
 export function planRun(shape: RunShape): RunPlan {
+  const bulk: EngineName = shape.engine === "native" ? "native" : "lean";
+  const probeEngine: EngineName = shape.engine === "lean" ? "lean" : "native";
   const publishers = Math.max(shape.videoPublishers, shape.audioPublishers);
   const participants: ParticipantPlan[] = [];
   const rooms: string[] = [];
@@ -83,6 +93,7 @@ export function planRun(shape: RunShape): RunPlan {
     for (let i = 0; i < publishers; i++) {
       const others = expectedFrom(shape, publishers, i);
       participants.push({
+        engine: bulk,
         room,
         identity: `${shape.identityPrefix}pub-${i + 1}`,
         role: "publisher",
@@ -97,6 +108,7 @@ export function planRun(shape: RunShape): RunPlan {
     }
     for (let j = 0; j < shape.subscribers; j++) {
       participants.push({
+        engine: j < shape.latencyProbes ? probeEngine : bulk,
         room,
         identity: `${shape.identityPrefix}sub-${j + 1}`,
         role: "subscriber",
@@ -110,6 +122,7 @@ export function planRun(shape: RunShape): RunPlan {
       });
     }
   }
+  checkEngines(participants, shape);
   const last = participants[participants.length - 1];
   return { participants, rampMs: last?.joinAtMs ?? 0, rooms };
 }
@@ -141,12 +154,19 @@ export function shardByRoom(plan: RunPlan, workers: number): ParticipantPlan[][]
 }
 
 /**
- * Worker processes for a run: one per ~100 participants, at most one per core. rtc-node gets cheaper
- * per participant as rooms share a process, but one process holds about 100 audio participants per
- * core (docs/engine-costs.md rule 8); `npm run bench` saw a single worker fall behind at 200 (bench/results.md).
+ * Worker processes for a run: as many as its participants fill at their engines' participants per
+ * process (ENGINE_RULES: ~100 for either), at most one per core. rtc-node gets cheaper per
+ * participant as rooms share a process, but one process holds about 100 audio participants per core
+ * (docs/engine-costs.md rule 8); `npm run bench` saw a single worker fall behind at 200 (bench/results.md).
  */
-export function defaultWorkers(participants: number, cores: number): number {
-  return Math.max(1, Math.min(cores, Math.ceil(participants / 100)));
+export function defaultWorkers(
+  participants: readonly Pick<ParticipantPlan, "engine">[],
+  cores: number,
+): number {
+  let processes = 0;
+  for (const p of participants) processes += 1 / ENGINE_RULES[p.engine].participantsPerProcess;
+  // a sum of fractions drifts: 100 participants of 1/100 must make 1 process, not 2
+  return Math.max(1, Math.min(cores, Math.ceil(processes - 1e-9)));
 }
 
 export type { MediaPlan };

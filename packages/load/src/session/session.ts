@@ -140,7 +140,7 @@ export async function runSession(options: RunSessionOptions): Promise<RunSession
   // rooms are never split over workers: `--workers 100` for one room starts (and says) one
   const workers = Math.min(
     plan.rooms.length,
-    options.workers ?? defaultWorkers(plan.participants.length, availableParallelism()),
+    options.workers ?? defaultWorkers(plan.participants, availableParallelism()),
   );
 
   const interruption = new Interruption(log).listen();
@@ -162,7 +162,7 @@ export async function runSession(options: RunSessionOptions): Promise<RunSession
     testbed = opened.testbed;
     if (interruption.interrupt.aborted) return { ran: false, runId, exitCode: interruption.exitCode };
     log(
-      `run ${runId}: ${plan.rooms.length} room(s), ${plan.participants.length} participants against ${opened.target.url}, ` +
+      `run ${runId}: ${plan.rooms.length} room(s), ${plan.participants.length} participants (${scenario.engine} engine) against ${opened.target.url}, ` +
         `${workers} worker(s); ramp ${(plan.rampMs / 1000).toFixed(1)} s then ${options.forever === true ? "hold until stopped, rejoining" : `hold ${(scenario.duration / 1000).toFixed(0)} s`}; reports in ${outputDir}`,
     );
     const outcome = await orchestrate({

@@ -13,6 +13,7 @@ export const EXAMPLES = [
   "swarm --scenario scenarios/conference-720p.yaml --url wss://lk.example.com",
   "LIVEKIT_URL=ws://127.0.0.1:7880 LIVEKIT_API_KEY=k LIVEKIT_API_SECRET=s swarm --rooms 10 --no-simulcast",
   "swarm --rooms 3 --json > summary.json",
+  "swarm --engine lean --rooms 30 --video-publishers 0 --subscribers 4   # audio rooms at a fraction of the CPU",
   'swarm --rooms 20 --gate default --threshold "lkswarm_join_duration_seconds p99 < 2s"   # exit 99 on a breach',
 ];
 
@@ -23,7 +24,7 @@ export function define() {
   const command = new Command("run")
     .summary("run a swarm of participants and report quality (the default command)")
     .description(
-      "Runs a swarm of headless participants (native @livekit/rtc-node engine) in many rooms, publishing audio and " +
+      "Runs a swarm of headless participants (--engine native: @livekit/rtc-node; lean: pre-encoded audio) in many rooms, publishing audio and " +
         "video, and reports what users would feel: join time, first frame, loss, jitter, RTT, freezes, bitrate, " +
         "reconnects, end-to-end latency. Without --url it starts an embedded local LiveKit and runs against it. " +
         "Flags override the scenario file. Writes summary.json, samples.jsonl, events.jsonl and report.html.",

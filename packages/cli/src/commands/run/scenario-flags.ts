@@ -31,6 +31,7 @@ interface ScenarioFlag {
 
 const TABLE: readonly ScenarioFlag[] = [
   { key: "name", value: "name" },
+  { key: "engine", value: "native|lean|mixed" },
   { key: "rooms", value: "n", int: [1, MAX_ROOMS] },
   { key: "video-publishers", value: "n", int: [0, MAX_PER_ROOM] },
   { key: "audio-publishers", value: "n", int: [0, MAX_PER_ROOM] },

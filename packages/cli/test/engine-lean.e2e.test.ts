@@ -1,0 +1,138 @@
+import { existsSync, mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { RunSummary } from "@livekit-swarm/load";
+import type { WindowSample } from "@livekit-swarm/schema";
+import { leftovers, swarm, testbedEnv } from "@livekit-swarm/test-kit";
+import { Testbed } from "@livekit-swarm/testbed";
+
+/** summary.json: the aggregate's summary under the run's own record. */
+type Summary = RunSummary & { readonly run: { readonly endReason: string } };
+
+const summaryOf = (dir: string): Summary =>
+  JSON.parse(readFileSync(join(dir, "summary.json"), "utf8")) as Summary;
+const samplesOf = (dir: string): WindowSample[] =>
+  readFileSync(join(dir, "samples.jsonl"), "utf8")
+    .split("\n")
+    .filter((l) => l.trim() !== "")
+    .map((l) => JSON.parse(l) as WindowSample);
+
+const ROOMS = 30;
+const SUBSCRIBERS = 4;
+const HOLD = "30s";
+
+describe("swarm --engine lean and mixed against a real one-node LiveKit", () => {
+  let tb: Testbed;
+
+  beforeAll(async () => {
+    tb = await Testbed.start({ name: `e2e-engine-lean-${process.pid}` });
+  });
+  afterAll(async () => {
+    await tb.stop();
+    expect(leftovers(tb.runDir)).toEqual([]);
+  });
+
+  it("refuses video publishers on the lean engine in one line naming the fix, starting nothing", async () => {
+    const r = await swarm(["--engine", "lean", "--rooms", "1"], testbedEnv(tb));
+    expect(r.code).toBe(1);
+    expect(r.stderr).toBe(
+      "swarm: --engine lean: the lean engine cannot publish video yet (lean publishers send audio): pass --video-publishers 0, or --engine native\n",
+    );
+  });
+
+  it(`${ROOMS} audio rooms of 1+${SUBSCRIBERS} on lean: everyone joins, every track flows, loss under 1%, and the gate, exporter and reports read lean samples`, async () => {
+    const out = mkdtempSync(join(tmpdir(), "swarm-lean-"));
+    const r = await swarm(
+      [
+        "--engine",
+        "lean",
+        "--rooms",
+        String(ROOMS),
+        "--video-publishers",
+        "0",
+        "--subscribers",
+        String(SUBSCRIBERS),
+        "--duration",
+        HOLD,
+        "--num-per-second",
+        "10",
+        "--threshold",
+        "lkswarm_inbound_loss_ratio p95 over participants < 1%",
+        "--metrics-port",
+        "0",
+        "-o",
+        out,
+      ],
+      testbedEnv(tb),
+      // 15 s of ramp and 30 s of hold; the rest is for a loaded machine's drain and reports
+      240_000,
+    );
+    const summary = summaryOf(out);
+    const planned = ROOMS * (1 + SUBSCRIBERS);
+    const tracks = ROOMS * SUBSCRIBERS;
+    console.log(
+      `lean ${ROOMS} rooms: joined ${summary.participants.joined}/${planned}, audio tracks receiving ${summary.tracks.receiving.audio}/${tracks} ` +
+        `(ever ${summary.tracks.everReceived.audio}), loss ${summary.loss.audio.lost} of ${summary.loss.audio.expected} expected (${((summary.loss.audio.ratio ?? NaN) * 100).toFixed(3)}%)`,
+    );
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toContain("(lean engine)");
+    expect(summary.run.endReason).toBe("completed");
+    expect(summary.participants).toMatchObject({ planned, joined: planned, joinFailures: {} });
+    expect(summary.tracks.expected.audio).toBe(tracks);
+    expect(summary.tracks.receiving.audio).toBe(tracks);
+    expect(summary.tracks.everReceived.audio).toBe(tracks);
+    // 120 subscribers at 50 packets/s for at least the 30 s hold
+    expect(summary.loss.audio.expected).toBeGreaterThan(tracks * 50 * 25);
+    expect(summary.loss.audio.ratio).toBeLessThan(0.01);
+    // every publisher's samples say what it sent
+    const samples = samplesOf(out);
+    const publishers = new Set(
+      samples.filter((s) => (s.outbound[0]?.packets ?? 0) > 0).map((s) => `${s.room}/${s.participant}`),
+    );
+    expect(publishers.size).toBe(ROOMS);
+    const metrics = readFileSync(join(out, "metrics.prom"), "utf8");
+    expect(metrics).toMatch(/^lkswarm_inbound_packets_expected_total\{[^}]*kind="audio"[^}]*\} [1-9]\d*$/m);
+    expect(readFileSync(join(out, "junit.xml"), "utf8")).toContain('failures="0"');
+    expect(existsSync(join(out, "report.html"))).toBe(true);
+  }, 260_000);
+
+  it("mixed: the latency probe of each room is native and decodes the lean publisher; the bulk is lean", async () => {
+    const out = mkdtempSync(join(tmpdir(), "swarm-mixed-"));
+    const r = await swarm(
+      [
+        "--engine",
+        "mixed",
+        "--rooms",
+        "2",
+        "--video-publishers",
+        "0",
+        "--subscribers",
+        "3",
+        "--duration",
+        "12s",
+        "--num-per-second",
+        "10",
+        "-o",
+        out,
+      ],
+      testbedEnv(tb),
+    );
+    expect(r.code, r.stderr).toBe(0);
+    const summary = summaryOf(out);
+    expect(summary.participants.joined).toBe(8);
+    expect(summary.tracks.receiving.audio).toBe(6);
+    const last = new Map<string, WindowSample[]>();
+    for (const s of samplesOf(out))
+      last.set(`${s.room}/${s.participant}`, [...(last.get(`${s.room}/${s.participant}`) ?? []), s]);
+    for (const [who, windows] of last) {
+      if (who.endsWith("pub-1")) continue;
+      const received = windows.flatMap((w) => w.inbound).reduce((n, w) => n + w.received, 0);
+      const decoded = windows.flatMap((w) => w.inbound).reduce((n, w) => n + w.totalSamples, 0);
+      expect(received, who).toBeGreaterThan(0);
+      // sub-1 is the probe on rtc-node: libwebrtc decodes; lean subscribers count packets only
+      if (who.endsWith("sub-1")) expect(decoded, who).toBeGreaterThan(48_000 * 5);
+      else expect(decoded, who).toBe(0);
+    }
+  });
+});

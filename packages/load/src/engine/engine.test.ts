@@ -1,0 +1,62 @@
+import { describe, expect, it } from "vitest";
+import type { ParticipantPlan } from "../run/messages.js";
+import { EngineError, checkEngines, checkWatchable } from "./engine.js";
+
+const participant = (over: Partial<ParticipantPlan>): ParticipantPlan => ({
+  engine: "lean",
+  room: "r1",
+  identity: "p",
+  role: "subscriber",
+  publishAudio: false,
+  publishVideo: false,
+  publisherIndex: -1,
+  subscribe: true,
+  probe: false,
+  expectedTracks: { audio: 1, video: 0 },
+  joinAtMs: 0,
+  ...over,
+});
+const publisher = participant({ role: "publisher", publishAudio: true, publisherIndex: 0, subscribe: false });
+
+describe("what an engine refuses, before anything starts", () => {
+  it("lets lean publish audio and subscribe to everyone", () => {
+    expect(() => {
+      checkEngines([publisher, participant({})], { engine: "lean", subscribeLimit: undefined, data: false });
+    }).not.toThrow();
+  });
+
+  it.each([
+    [
+      "a subscribe limit",
+      { engine: "lean", subscribeLimit: 2, data: false },
+      "--engine lean: the lean engine subscribes to every publisher: drop --subscribe-limit, or --engine native",
+    ],
+    [
+      "data packets",
+      { engine: "mixed", subscribeLimit: undefined, data: true },
+      "--engine mixed: the lean engine sends no data packets: drop --data, or --engine native",
+    ],
+  ])("refuses %s on lean, naming the fix", (_what, shape, message) => {
+    expect(() => {
+      checkEngines([publisher, participant({})], shape);
+    }).toThrow(new EngineError("unsupported", message));
+  });
+
+  it("asks native for none of it", () => {
+    const native = [{ ...publisher, engine: "native" as const, publishVideo: true }];
+    expect(() => {
+      checkEngines(native, { engine: "native", subscribeLimit: 2, data: true });
+    }).not.toThrow();
+  });
+
+  it("refuses watch mode (a drill) when any participant is lean, mixed included", () => {
+    expect(() => {
+      checkWatchable([participant({ engine: "native" }), participant({})], "mixed");
+    }).toThrow(
+      "engine mixed: a drill watches media flow per track, which the lean engine does not report yet: run the drill's workload with engine native",
+    );
+    expect(() => {
+      checkWatchable([participant({ engine: "native" })], "native");
+    }).not.toThrow();
+  });
+});

@@ -1,0 +1,123 @@
+/**
+ * What a worker needs of an engine, and the rules each engine lives by. Pure data and types: the
+ * media stacks (rtc-node, werift) load only in worker processes, through `openEngine`.
+ */
+import type { EngineName, Kind, ParticipantEvent, ParticipantPlan, WindowSample } from "../run/messages.js";
+
+export type EventSink = (event: ParticipantEvent) => void;
+
+/** One participant of some engine: joins, publishes what its plan says, measures, leaves. */
+export interface EngineParticipant {
+  readonly plan: ParticipantPlan;
+  /**
+   * Joins, then publishes what the plan says. False when it could not join, after a `join-failed`
+   * event; a publish that fails after the join is a `join-failed` event with reason `publish_failed`.
+   */
+  join(url: string, token: string): Promise<boolean>;
+  /** What it sent and received since the previous call; undefined while it is not connected. */
+  sample(worker: number): Promise<WindowSample | undefined>;
+  /** One reliable data packet to the room (scenario `data`). */
+  sendData(payload: Uint8Array): Promise<void>;
+  /** A client.simulate fault: answers with a `simulated` event, ok or not. */
+  simulate(scenario: string): Promise<void>;
+  /** Stops sending and leaves the room. Safe to call twice. */
+  leave(): Promise<void>;
+}
+
+/** An engine in one worker process: it makes participants and owns what they share (sources, pacer). */
+export interface Engine {
+  readonly name: EngineName;
+  /** A participant for `plan`, not joined yet; what it lives through goes to `emit`. */
+  participant(plan: ParticipantPlan, emit: EventSink): EngineParticipant;
+  /** Called after every participant left: stops shared media, frees the process-wide stack. */
+  close(): Promise<void>;
+}
+
+export interface EngineRules {
+  /** About how many participants one worker process carries (one process per core at most). */
+  readonly participantsPerProcess: number;
+  /** The kinds its publishers can send. */
+  readonly publishes: readonly Kind[];
+  /** Subscribes to chosen publishers only (scenario `subscribe-limit`), not to everyone. */
+  readonly subscribeLimit: boolean;
+  /** Sends data packets (scenario `data`). */
+  readonly data: boolean;
+  /** Reports media flow per subscribed track as it happens (watch mode, which chaos drills need). */
+  readonly watch: boolean;
+}
+
+/**
+ * native: rtc-node holds about 100 audio participants per core in one process (docs/engine-costs.md
+ * rule 8). lean: one Node thread moved 150 participants' audio at 55% of a core on a quiet machine,
+ * but the same 150 in one process fell behind (34 of 50 packets/s) at load 12 here
+ * (packages/lean/README.md), so a process carries 100 as well.
+ */
+export const ENGINE_RULES: Readonly<Record<EngineName, EngineRules>> = {
+  native: {
+    participantsPerProcess: 100,
+    publishes: ["audio", "video"],
+    subscribeLimit: true,
+    data: true,
+    watch: true,
+  },
+  lean: {
+    participantsPerProcess: 100,
+    publishes: ["audio"],
+    subscribeLimit: false,
+    data: false,
+    watch: false,
+  },
+};
+
+/** A scenario an engine cannot run, refused before anything starts; the message names the fix. */
+export class EngineError extends Error {
+  override readonly name = "EngineError";
+  constructor(
+    readonly reason: "unsupported",
+    message: string,
+  ) {
+    super(message);
+  }
+
+  toJSON(): { name: string; reason: string; message: string } {
+    return { name: this.name, reason: this.reason, message: this.message };
+  }
+}
+
+/**
+ * Refuses a plan that asks an engine for what it cannot do: publishers of a kind it cannot send,
+ * a subscribe limit, data packets. `shape.engine` is the run's choice, as the user wrote it.
+ */
+export function checkEngines(
+  participants: readonly ParticipantPlan[],
+  shape: { readonly engine: string; readonly subscribeLimit: number | undefined; readonly data: boolean },
+): void {
+  const refuse = (what: string, fix: string): never => {
+    throw new EngineError("unsupported", `--engine ${shape.engine}: ${what}: ${fix}, or --engine native`);
+  };
+  for (const p of participants) {
+    const rules = ENGINE_RULES[p.engine];
+    for (const kind of ["video", "audio"] as const) {
+      const publishes = kind === "video" ? p.publishVideo : p.publishAudio;
+      if (publishes && !rules.publishes.includes(kind))
+        refuse(
+          `the ${p.engine} engine cannot publish ${kind} yet (${p.engine} publishers send ${rules.publishes.join(" and ")})`,
+          `pass --${kind}-publishers 0`,
+        );
+    }
+    if (p.subscribe && shape.subscribeLimit !== undefined && !rules.subscribeLimit)
+      refuse(`the ${p.engine} engine subscribes to every publisher`, "drop --subscribe-limit");
+    if (p.role === "publisher" && shape.data && !rules.data)
+      refuse(`the ${p.engine} engine sends no data packets`, "drop --data");
+  }
+}
+
+/** Refuses watch mode (a chaos drill's) on participants whose engine cannot report media flow. */
+export function checkWatchable(participants: readonly ParticipantPlan[], chosen: string): void {
+  const engine = participants.find((p) => !ENGINE_RULES[p.engine].watch)?.engine;
+  if (engine === undefined) return;
+  throw new EngineError(
+    "unsupported",
+    `engine ${chosen}: a drill watches media flow per track, which the ${engine} engine does not report yet: run the drill's workload with engine native`,
+  );
+}

@@ -1,0 +1,64 @@
+import { describe, expect, it } from "vitest";
+import type { ParticipantEvent } from "../run/messages.js";
+import { MediaWatch } from "./watch.js";
+
+const audio = (key: string, packetsReceived: number) => ({ key, kind: "audio" as const, packetsReceived });
+
+function watch(): { w: MediaWatch; events: ParticipantEvent[] } {
+  const events: ParticipantEvent[] = [];
+  return { w: new MediaWatch((e) => events.push(e)), events };
+}
+
+describe("MediaWatch: media flow per subscribed track, from looks at packet counts", () => {
+  it("says flowing at the first look with packets, stalled after two looks without, flowing again", () => {
+    const { w, events } = watch();
+    w.subscribed("pub/audio", "audio");
+    w.look([audio("s1", 10)], 1000);
+    w.look([audio("s1", 20)], 1250);
+    w.look([audio("s1", 20)], 1500);
+    expect(events).toHaveLength(1);
+    w.look([audio("s1", 20)], 1750);
+    w.look(undefined, 2000);
+    w.look([audio("s1", 25)], 2250);
+    expect(events).toEqual([
+      { type: "media", track: "pub/audio", kind: "audio", flowing: true, atMs: 1000 },
+      { type: "media", track: "pub/audio", kind: "audio", flowing: false, atMs: 1250 },
+      { type: "media", track: "pub/audio", kind: "audio", flowing: true, atMs: 2250 },
+    ]);
+  });
+
+  it("holds a stream seen before its subscription and dates its flow from its first packets", () => {
+    const { w, events } = watch();
+    w.look([audio("s1", 5)], 1000);
+    expect(events).toEqual([]);
+    w.subscribed("pub/audio", "audio");
+    w.look([audio("s1", 9)], 1250);
+    expect(events).toEqual([{ type: "media", track: "pub/audio", kind: "audio", flowing: true, atMs: 1000 }]);
+  });
+
+  it("names a stream no subscription claims within 2 s unknown", () => {
+    const { w, events } = watch();
+    w.look([audio("s1", 5)], 1000);
+    w.look([audio("s1", 6)], 2999);
+    expect(events).toEqual([]);
+    w.look([audio("s1", 7)], 3000);
+    expect(events).toEqual([
+      { type: "media", track: "unknown-audio-1", kind: "audio", flowing: true, atMs: 1000 },
+    ]);
+  });
+
+  it("gives a republished track's new stream the same name (a full reconnect)", () => {
+    const { w, events } = watch();
+    w.subscribed("pub/audio", "audio");
+    w.look([audio("old", 10)], 1000);
+    w.look([], 1250);
+    w.look([], 1500);
+    w.subscribed("pub/audio", "audio");
+    w.look([audio("new", 3)], 1750);
+    expect(events.map((e) => (e.type === "media" ? `${e.track} ${e.flowing}` : e.type))).toEqual([
+      "pub/audio true",
+      "pub/audio false",
+      "pub/audio true",
+    ]);
+  });
+});
