@@ -145,7 +145,13 @@ export class LeanParticipant {
     // the server offers the subscriber PeerConnection at join (its data channels at least)
     await connected(this.subscriber.pc, timeoutMs, "subscriber");
     if (this.options.audio !== undefined) await this.publishAudio(this.options.audio, timeoutMs);
-    this.emit({ type: "joined", joinS: (Date.now() - this.joinStartMs) / 1000 });
+    this.emit({
+      type: "joined",
+      joinS: (Date.now() - this.joinStartMs) / 1000,
+      // the JoinResponse names the room instance and the node that answered
+      roomSid: signal.join.room?.sid || undefined,
+      nodeId: signal.join.serverInfo?.nodeId || undefined,
+    });
   }
 
   private peerConnection(target: SignalTarget): RTCPeerConnection {

@@ -65,6 +65,7 @@ export type {
   OutboundTrackSample,
   WindowSample,
   ParticipantEvent,
+  RoomPlacement,
   EventContext,
   RunObserver,
 } from "./samples.js";

@@ -381,8 +381,9 @@ export function composeFaultCommands(
     case "net.delay":
       return pumbaCommands(target, fault, requireServices(fault, services));
     case "client.simulate":
+    case "client.join":
       throw new FaultError(
-        `${fault.id}: client.simulate is run by the swarm's participants, not by the compose backend`,
+        `${fault.id}: ${fault.type} is run by the swarm's participants, not by the compose backend`,
         fault.id,
       );
   }

@@ -402,8 +402,9 @@ export function kubernetesFaultCommands(
       };
     }
     case "client.simulate":
+    case "client.join":
       throw new FaultError(
-        `${fault.id}: client.simulate is run by the swarm's participants, not by the Kubernetes backend`,
+        `${fault.id}: ${fault.type} is run by the swarm's participants, not by the Kubernetes backend`,
         fault.id,
       );
   }

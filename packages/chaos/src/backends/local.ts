@@ -137,6 +137,7 @@ export class LocalInjector implements FaultInjector {
         });
       case "node.thaw":
       case "client.simulate":
+      case "client.join":
         return [];
     }
   }
@@ -369,8 +370,9 @@ export class LocalInjector implements FaultInjector {
         });
       }
       case "client.simulate":
+      case "client.join":
         return Promise.reject(
-          new FaultError(`${fault.id}: client.simulate is run by the swarm, not the backend`, fault.id),
+          new FaultError(`${fault.id}: ${fault.type} is run by the swarm, not the backend`, fault.id),
         );
     }
   }
@@ -458,5 +460,7 @@ export function describeLocalFault(fault: DrillFault, nodes: readonly string[]):
       return nodes.map((n) => `tc netem on ${n}'s veth: delay ${p.delayMs ?? 0} ms ± ${p.jitterMs ?? 0} ms`);
     case "client.simulate":
       return [`simulateScenario(${p.scenario ?? "?"}) on the chosen participants`];
+    case "client.join":
+      return [`${p.perRoom ?? 1} late joiner(s) per room`];
   }
 }

@@ -59,6 +59,10 @@ export class NativeParticipant {
   /** The current reconnect episode: what it took to tell a resume from a full reconnect. */
   private episode: { remotesAtStart: number; remotesLeft: number; republished: boolean } | undefined;
   private sid: string | undefined;
+  /** The room instance's SID (`RM_...`): two at once for one room name are a split brain. */
+  private roomSid: string | undefined;
+  /** Watch mode: the remote identities last reported in a `peers` event. */
+  private peers: string | undefined;
   /** Watch mode: per subscribed track, whether it flows; per inbound stream, its last packet count. */
   private readonly trackFlow = new Map<
     string,
@@ -106,7 +110,9 @@ export class NativeParticipant {
       return false;
     }
     this.room = room;
-    this.emit({ type: "joined", joinS: (Date.now() - this.joinStartMs) / 1000 });
+    const joinS = (Date.now() - this.joinStartMs) / 1000;
+    await this.readRoomSid();
+    this.emit({ type: "joined", joinS, ...this.placement() });
     this.previous = emptySnapshot(this.joinStartMs);
     if (this.plan.subscribe && this.subscribeLimit !== undefined) {
       for (const participant of room.remoteParticipants.values()) {
@@ -148,6 +154,9 @@ export class NativeParticipant {
     room.on(RoomEvent.ParticipantDisconnected, () => {
       if (this.episode !== undefined) this.episode.remotesLeft++;
     });
+    room.on(RoomEvent.RoomSidChanged, (sid) => {
+      this.noteRoomSid(sid);
+    });
     room.on(RoomEvent.Reconnected, () => {
       const since = this.reconnectingSinceMs ?? Date.now();
       const episode = this.episode;
@@ -164,10 +173,12 @@ export class NativeParticipant {
         type: "reconnected",
         durationS: (Date.now() - since) / 1000,
         path: full ? "full" : "resume",
+        ...this.placement(),
       });
       // the new sid shows up to 3 s after Reconnected: look again then
       setTimeout(() => {
         this.noteSession();
+        void this.readRoomSid();
       }, 3500).unref();
     });
     room.on(RoomEvent.Disconnected, (reason) => {
@@ -194,8 +205,43 @@ export class NativeParticipant {
     if (sid === undefined || sid === "" || sid === this.sid || this.left) return false;
     const changed = this.sid !== undefined;
     this.sid = sid;
-    this.emit({ type: "session", sid });
+    this.emit({ type: "session", sid, ...this.placement() });
     return changed;
+  }
+
+  private placement(): { roomSid?: string } {
+    return this.roomSid === undefined ? {} : { roomSid: this.roomSid };
+  }
+
+  /** A room SID seen after the join was reported is told at once, with the participant's sid. */
+  private noteRoomSid(roomSid: string): void {
+    if (roomSid === "" || roomSid === this.roomSid || this.left) return;
+    this.roomSid = roomSid;
+    if (this.sid !== undefined) this.emit({ type: "session", sid: this.sid, roomSid });
+  }
+
+  /** rtc-node gives the room SID asynchronously (at once when the join carried it). */
+  private async readRoomSid(): Promise<void> {
+    const room = this.room;
+    if (room === undefined) return;
+    const sid = await Promise.race([
+      room.getSid().catch(() => ""),
+      new Promise<string>((resolve) => {
+        setTimeout(() => {
+          resolve("");
+        }, 1000).unref();
+      }),
+    ]);
+    this.noteRoomSid(sid);
+  }
+
+  /** Watch mode: a `peers` event when the set of remote participants this one sees changes. */
+  private notePeers(room: Room): void {
+    const identities = [...room.remoteParticipants.values()].map((p) => p.identity).sort();
+    const key = identities.join("\n");
+    if (key === this.peers) return;
+    this.peers = key;
+    this.emit({ type: "peers", identities });
   }
 
   /**
@@ -210,6 +256,10 @@ export class NativeParticipant {
       const room = this.room;
       if (room === undefined || this.hasLeft()) return;
       this.noteSession();
+      if (room.isConnected) {
+        await this.readRoomSid();
+        this.notePeers(room);
+      }
       const now = Date.now();
       let snapshot: Snapshot | undefined;
       try {

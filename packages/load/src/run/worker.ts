@@ -269,6 +269,11 @@ class Worker {
     );
   }
 
+  /** Participants beyond the plan (late joiners), joining at once. */
+  joinNow(participants: readonly ParticipantPlan[]): void {
+    for (const p of participants) void this.join(p);
+  }
+
   /** A method, not a field read: `stopping` changes under awaits, which narrowing cannot see. */
   private isStopping(): boolean {
     return this.stopping;
@@ -294,6 +299,8 @@ process.on("message", (message: OrchestratorMessage) => {
       worker.start();
     } else if (message.type === "simulate") {
       await worker?.simulate(message.participants, message.scenario);
+    } else if (message.type === "join") {
+      worker?.joinNow(message.participants);
     } else {
       await worker?.stop();
       send({ type: "done", worker: worker === undefined ? -1 : 0 });
