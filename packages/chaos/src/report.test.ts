@@ -93,10 +93,10 @@ describe("renderDrillMarkdown", () => {
 
   it("tables rooms and participants", () => {
     expect(md).toContain(
-      "| room-0 | node2 → node1 | yes | 0.00% / 12.00% / 0.05% | 12.5 s | none | none | none |",
+      "| room-0 | node2 → node1 | yes | RM_room0 → RM_room0 | 0.00% / 12.00% / 0.05% | 12.5 s | none | none | none |",
     );
     expect(md).toContain(
-      "| room-1 | node1 → node1 | no | 0.00% / 0.10% / 0.05% | -20.0 s | none | none | none |",
+      "| room-1 | node1 → node1 | no | RM_room1 → RM_room1 | 0.00% / 0.10% / 0.05% | -20.0 s | none | none | none |",
     );
     expect(md).toContain("| pub-0 | room-0 | publisher | 9.1 s | 9.6 s | full | 1 | – | ✅ | – |");
     expect(md).toContain("| sub-0a | room-0 | subscriber | 7.8 s | 9.2 s | full | 1 | 10.1 s | ✅ | – |");

@@ -35,6 +35,7 @@ export const findingIds = [
   "missing-from-server-view",
   "reconnect-cycles",
   "split-brain",
+  "late-joiner-unheard",
 ] as const;
 export type FindingId = (typeof findingIds)[number];
 // --- end drill verdict: findings ------------------------------------------------------------------

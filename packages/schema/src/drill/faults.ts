@@ -23,8 +23,8 @@ import {
 
 /** Faults that happen at once: nothing to revert, so no duration. */
 const INSTANT: readonly FaultType[] = ["node.thaw", "client.simulate", "client.join"];
-/** Faults that take a process restart (or a drain) to show. */
-const SLOW_TO_CONFIRM: readonly FaultType[] = ["node.restart", "redis.restart", "node.drain"];
+/** Faults that take a process restart, a drain or a join to show. */
+const SLOW_TO_CONFIRM: readonly FaultType[] = ["node.restart", "redis.restart", "node.drain", "client.join"];
 
 const NODE_SELECTIONS = ["busiest-room-node", "random-node", "all-nodes"] as const;
 const TARGET_KINDS = ["node", "share", "ref", "participants"] as const;
@@ -143,7 +143,11 @@ function faultTarget(type: FaultType) {
       if (type === "client.join") {
         return value === undefined
           ? { kind: "every-room" }
-          : fail(ctx, value, "client.join adds participants to every room and takes no target (per-room says how many)");
+          : fail(
+              ctx,
+              value,
+              "client.join adds participants to every room and takes no target (per-room says how many)",
+            );
       }
       if (type === "client.simulate" || type === "node.thaw") {
         const needs = type === "client.simulate" ? PARTICIPANTS_TARGET : THAW_TARGET;
