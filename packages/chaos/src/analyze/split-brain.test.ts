@@ -111,6 +111,7 @@ describe("split brain", () => {
       "two instances at once from 70.0 s to the end: RM_A (pub-1, sub-1, sub-2) and RM_B (late-1)",
     );
     expect(finding?.detail).toContain("late-1 sees none of pub-1, sub-1, sub-2");
+    expect(finding?.detail).toContain("pub-1, sub-1, sub-2 see none of late-1");
     expect(finding?.detail).toContain("late-1 (joined at 70.0 s) hears nothing from pub-1");
     expect(finding?.detail).toContain("at the end RM_A on node2, RM_B on node1");
     expect(analysis.timeline).toContainEqual({
@@ -173,23 +174,34 @@ const SEE_LATE = [
 ];
 
 describe("no split brain", () => {
-  it("a late joiner who sees and hears the room makes no finding", () => {
+  it("a late joiner who sees and hears the room makes no finding, nor does the server listing it before it reports its join", () => {
+    const everyone = ["pub-1", "sub-1", "sub-2"].map((identity) => ({ identity, sid: `PA_${identity}` }));
+    const serverViews = [1000, 69_500, 71_000].map((ms) => ({
+      t: at(ms),
+      room: "room-0",
+      participants: ms < 69_000 ? everyone : [...everyone, { identity: "late-1", sid: "PA_late1" }],
+      error: null,
+    }));
     const analysis = analyzeDrill(
-      observations([
-        ...ORIGINALS,
-        ...SEE_LATE,
-        on(70_000, "late-1", { type: "joined", joinS: 0.1, roomSid: "RM_A" }),
-        on(70_250, "late-1", { type: "peers", identities: ["pub-1", "sub-1", "sub-2"] }),
-        on(70_500, "late-1", {
-          type: "media",
-          track: "pub-1/audio",
-          kind: "audio",
-          flowing: true,
-          atMs: at(70_500),
-        }),
-      ]),
+      observations(
+        [
+          ...ORIGINALS,
+          ...SEE_LATE,
+          on(70_000, "late-1", { type: "joined", joinS: 0.1, roomSid: "RM_A" }),
+          on(70_250, "late-1", { type: "peers", identities: ["pub-1", "sub-1", "sub-2"] }),
+          on(70_500, "late-1", {
+            type: "media",
+            track: "pub-1/audio",
+            kind: "audio",
+            flowing: true,
+            atMs: at(70_500),
+          }),
+        ],
+        { serverViews },
+      ),
     );
     expect(analysis.findings).toEqual([]);
+    expect(analysis.rooms[0]?.consistentMs).toBe(1000);
     expect(analysis.rooms[0]?.instances).toEqual([
       { sid: "RM_A", node: null, participants: ["late-1", "pub-1", "sub-1", "sub-2"] },
     ]);

@@ -159,7 +159,9 @@ export function detectSplitBrain(input: SplitBrainInput): SplitBrainAnalysis {
 
     // at the end: who cannot see (or, for a late joiner, hear) those it should
     const settledAtEnd = members.filter((m) => input.end - connectedSince(m.history) >= SETTLED_MS);
-    const blind: string[] = [];
+    /** Who cannot see whom: the unseen, listed, to those who miss exactly them. */
+    const unseenBy = new Map<string, string[]>();
+    const unheardBlind: string[] = [];
     const deaf: string[] = [];
     if (input.settled) {
       for (const m of settledAtEnd) {
@@ -168,7 +170,10 @@ export function detectSplitBrain(input: SplitBrainInput): SplitBrainAnalysis {
         const unseen = settledAtEnd
           .filter((o) => o !== m && !peers.identities.includes(o.identity))
           .map((o) => o.identity);
-        if (unseen.length > 0) blind.push(`${m.identity} sees none of ${unseen.join(", ")}`);
+        if (unseen.length > 0) {
+          const list = unseen.join(", ");
+          unseenBy.set(list, [...(unseenBy.get(list) ?? []), m.identity]);
+        }
         if (m.lateJoiner === undefined) continue;
         const joinedAt = m.events.find((e) => e.event.type === "joined")?.t ?? input.end;
         const heard = new Set(
@@ -183,11 +188,18 @@ export function detectSplitBrain(input: SplitBrainInput): SplitBrainAnalysis {
           .map((o) => o.identity);
         if (unheard.length > 0) {
           const line = `${m.identity} (joined at ${(rel(joinedAt) / 1000).toFixed(1)} s) hears nothing from ${unheard.join(", ")}`;
-          if (unseen.length > 0) blind.push(line);
+          if (unseen.length > 0) unheardBlind.push(line);
           else deaf.push(line);
         }
       }
     }
+
+    const blind = [
+      ...[...unseenBy].map(
+        ([unseen, who]) => `${who.join(", ")} ${who.length > 1 ? "see" : "sees"} none of ${unseen}`,
+      ),
+      ...unheardBlind,
+    ];
 
     const final = instancesAt(input.end);
     const instances: RoomInstance[] = [...final]

@@ -18,7 +18,7 @@ export function lateJoiners(fault: DrillFault, planned: readonly ParticipantPlan
     };
     return Array.from({ length: fault.params.perRoom ?? 1 }, (_, i) => ({
       room,
-      identity: `late-${fault.id}-${i + 1}`,
+      identity: `${fault.id}-${i + 1}`,
       role: "subscriber" as const,
       publishAudio: false,
       publishVideo: false,
