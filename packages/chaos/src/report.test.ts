@@ -105,6 +105,24 @@ describe("renderDrillMarkdown", () => {
     );
   });
 
+  it("shows a split room's instances with their nodes, and Redis' node when it differs", () => {
+    const base = sampleJournal();
+    const [room] = base.rooms;
+    if (room === undefined) throw new Error("fixture has rooms");
+    const split = {
+      ...room,
+      nodeAfter: "node1",
+      redisNodeAfter: "node2",
+      instances: [
+        { sid: "RM_room0", node: "node1", participants: ["pub-0", "sub-0a", "sub-0b"] },
+        { sid: "RM_late", node: "node2", participants: ["late-1"] },
+      ],
+    };
+    expect(renderDrillMarkdown(sampleJournal({ rooms: [split] }))).toContain(
+      "| room-0 | node2 → node1 (Redis: node2) | yes | RM_room0 → split: RM_room0 on node1 (pub-0, sub-0a, sub-0b) + RM_late on node2 (late-1) |",
+    );
+  });
+
   it("attributes participants to a fault when there are several", () => {
     const base = sampleJournal();
     const [fault] = base.faults;
