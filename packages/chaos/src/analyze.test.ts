@@ -3,6 +3,7 @@ import { inboundTrack, windowSample } from "@livekit-swarm/test-kit";
 import { describe, expect, it } from "vitest";
 import {
   analyzeDrill,
+  SIGNAL_PATHS_FROM_BALANCER,
   type DrillAnalysis,
   type DrillObservations,
   type FaultTiming,
@@ -158,6 +159,9 @@ describe("analyzeDrill: a node kill", () => {
       room: "room-0",
       role: "publisher",
       fault: "kill-node2",
+      // no balancer log in these observations: the signal path is unknown, not guessed
+      signalNode: null,
+      population: "unknown",
       roomNodeBefore: "node2",
       roomNodeAfter: "node1",
       affected: true,
@@ -211,6 +215,16 @@ describe("analyzeDrill: a node kill", () => {
       lostByReason: {},
       ghosts: 0,
       consistentMs: null,
+      signalPaths: null,
+      byPopulation: [
+        {
+          population: "unknown",
+          participants: 5,
+          affected: 3,
+          detect: { n: 3, p50: 10, p95: 9000, max: 9000 },
+          reconnect: { n: 3, p50: 3400, p95: 9600, max: 9600 },
+        },
+      ],
     });
     expect(analysis.findings).toEqual([]);
   });
@@ -886,5 +900,224 @@ describe("analyzeDrill: no fault confirmed", () => {
     });
     expect(analysis.quality.during).toBeNull();
     expect(analysis.timeline.find((e) => e.kind === "reconnecting")?.tMs).toBe(10_100);
+  });
+});
+
+describe("analyzeDrill: populations, attribution and room recovery from the balancer's log", () => {
+  // 3 nodes; node1 and node2 are killed together (kill-a issued 5 ms before kill-b).
+  // room-a is on node1, room-b on node2, room-c on node3.
+  const KILL_A: FaultTiming = {
+    id: "kill-a",
+    injectedAt: at(-50),
+    confirmedAt: T0,
+    revertedAt: null,
+    nodes: ["node1"],
+  };
+  const KILL_B: FaultTiming = {
+    id: "kill-b",
+    injectedAt: at(-45),
+    confirmedAt: at(20),
+    revertedAt: null,
+    nodes: ["node2"],
+  };
+  const ROOMS = { "room-a": "node1", "room-b": "node2", "room-c": "node3" };
+  /** Who signalled through which node from 20 s before T0 (as the balancer logged it). */
+  const SIGNAL: Record<string, string> = {
+    "room-a/pub-1": "node3", // room on node1, signal elsewhere: notices at the relay timeout
+    "room-a/sub-1": "node3",
+    "room-a/sub-2": "node1", // room and signal on node1: notices at once
+    "room-b/pub-1": "node3",
+    "room-b/sub-1": "node2",
+    "room-c/pub-1": "node3",
+    "room-c/sub-1": "node2", // room healthy, signal through node2: resumes at once
+    "room-c/sub-2": "node3", // untouched
+  };
+  const who = Object.keys(SIGNAL);
+  const signalConnections = who.map((w) => ({ at: at(-20_000), node: SIGNAL[w] ?? "", ...split(w) }));
+  const events = [
+    ...steady("room-a/pub-1", "PA_ap"),
+    ...steady("room-a/sub-1", "PA_as1", ["pub-1/audio"]),
+    ...steady("room-a/sub-2", "PA_as2", ["pub-1/audio"]),
+    ...steady("room-b/pub-1", "PA_bp"),
+    ...steady("room-b/sub-1", "PA_bs1", ["pub-1/audio"]),
+    ...steady("room-c/pub-1", "PA_cp"),
+    ...steady("room-c/sub-1", "PA_cs1", ["pub-1/audio"]),
+    ...steady("room-c/sub-2", "PA_cs2", ["pub-1/audio"]),
+    ...reconnects("room-a/pub-1", 9100, 9600, "full", "PA_ap2"),
+    ...reconnects("room-a/sub-1", 7800, 8300, "full", "PA_as12"),
+    ...reconnects("room-a/sub-2", 40, 3400, "full", "PA_as22"),
+    ...reconnects("room-b/pub-1", 8000, 8900, "full", "PA_bp2"),
+    ...reconnects("room-b/sub-1", 60, 3500, "full", "PA_bs12"),
+    ...reconnects("room-c/sub-1", 50, 1100, "resume"),
+    // room-a's audio stops with node1 and is back once its publisher is: 9.7 s and 10.2 s
+    stall("room-a/sub-1", "pub-1/audio", 100),
+    stall("room-a/sub-2", "pub-1/audio", 100),
+    resume("room-a/sub-1", "pub-1/audio", 9700),
+    resume("room-a/sub-2", "pub-1/audio", 10_200),
+    // room-b's one subscriber never has media again
+    stall("room-b/sub-1", "pub-1/audio", 120),
+  ];
+  const roomNodes = { before: ROOMS, after: { "room-a": "node3", "room-b": "node3", "room-c": "node3" } };
+  const analysis = analyzeDrill(
+    observe(who, events, { faults: [KILL_A, KILL_B], roomNodes, signalConnections }),
+  );
+
+  it("attributes each participant to the fault that failed its room's node or its signal node, not the latest", () => {
+    expect(
+      analysis.participants.map((p) => [`${p.room}/${p.identity}`, p.fault, p.signalNode, p.population]),
+    ).toEqual([
+      ["room-a/pub-1", "kill-a", "node3", "room-on-failed-node"],
+      ["room-a/sub-1", "kill-a", "node3", "room-on-failed-node"],
+      ["room-a/sub-2", "kill-a", "node1", "signal-via-failed-node"],
+      ["room-b/pub-1", "kill-b", "node3", "room-on-failed-node"],
+      ["room-b/sub-1", "kill-b", "node2", "signal-via-failed-node"],
+      ["room-c/pub-1", null, "node3", "other"],
+      ["room-c/sub-1", "kill-b", "node2", "signal-via-failed-node"],
+      ["room-c/sub-2", null, "node3", "other"],
+    ]);
+    // each is timed from its own fault's T0: room-b's from kill-b's, 20 ms after kill-a's
+    expect(outcome(analysis, "room-b/pub-1")).toMatchObject({ detectMs: 7980, reconnectMs: 8880 });
+    expect(analysis.tracks.map((t) => [t.subscriber, t.fault])).toEqual([
+      ["room-a/sub-1", "kill-a"],
+      ["room-a/sub-2", "kill-a"],
+      ["room-b/sub-1", "kill-b"],
+    ]);
+  });
+
+  it("reports detect and reconnect for the two populations apart", () => {
+    expect(analysis.aggregates.signalPaths).toBe(SIGNAL_PATHS_FROM_BALANCER);
+    expect(analysis.aggregates.byPopulation).toEqual([
+      {
+        population: "signal-via-failed-node",
+        participants: 3,
+        affected: 3,
+        // from each one's own fault: 40, 60 - 20 and 50 - 20 ms
+        detect: { n: 3, p50: 40, p95: 40, max: 40 },
+        reconnect: { n: 3, p50: 3400, p95: 3480, max: 3480 },
+      },
+      {
+        population: "room-on-failed-node",
+        participants: 3,
+        affected: 3,
+        detect: { n: 3, p50: 7980, p95: 9100, max: 9100 },
+        reconnect: { n: 3, p50: 8880, p95: 9600, max: 9600 },
+      },
+      {
+        population: "other",
+        participants: 2,
+        affected: 0,
+        detect: { n: 0, p50: null, p95: null, max: null },
+        reconnect: { n: 0, p50: null, p95: null, max: null },
+      },
+    ]);
+  });
+
+  it("times each room's recovery: when every stalled subscriber has media again", () => {
+    expect(analysis.rooms.map((r) => [r.room, r.recoveries])).toEqual([
+      ["room-a", [{ fault: "kill-a", subscribers: 2, recoveredMs: 10_200 }]],
+      ["room-b", [{ fault: "kill-b", subscribers: 1, recoveredMs: null }]],
+      ["room-c", []],
+    ]);
+  });
+
+  it("judges a population's bounds over its members only", () => {
+    const results = judgeExpectations(
+      {
+        ...NO_EXPECTATIONS,
+        detect: [
+          { population: "signal-via-failed-node", p50: null, p95: 1000, max: null },
+          { population: "room-on-failed-node", p50: null, p95: 8000, max: null },
+          { population: null, p50: null, p95: 15_000, max: null },
+        ],
+      },
+      analysis,
+    );
+    expect(results.map((r) => [r.name, r.observed, r.met])).toEqual([
+      ["detect (signal-via-failed-node) p95", "0.0 s (n=3)", true],
+      ["detect (room-on-failed-node) p95", "9.1 s (n=3)", false],
+      ["detect p95", "9.1 s (n=6)", true],
+    ]);
+  });
+
+  it("takes the signal node at the fault, not a reconnect's after it", () => {
+    const later = [...signalConnections, { at: at(3000), node: "node3", room: "room-a", identity: "sub-2" }];
+    const again = analyzeDrill(
+      observe(who, events, { faults: [KILL_A, KILL_B], roomNodes, signalConnections: later }),
+    );
+    expect(outcome(again, "room-a/sub-2")).toMatchObject({
+      signalNode: "node1",
+      population: "signal-via-failed-node",
+    });
+  });
+
+  it("takes a room's node from the placement seen when the fault was chosen", () => {
+    // room-c had moved to node1 by the time kill-a was chosen
+    const moved = { ...KILL_A, roomNodes: { ...ROOMS, "room-c": "node1" } };
+    const again = analyzeDrill(
+      observe(who, events, { faults: [moved, KILL_B], roomNodes, signalConnections }),
+    );
+    expect(outcome(again, "room-c/sub-2")).toMatchObject({ population: "room-on-failed-node" });
+  });
+
+  it("attributes a disruption to the signal node's fault and a stall to the room node's when both were hit", () => {
+    // room-a is on node1 (kill-a); sub-3 signalled through node2 (kill-b): it noticed kill-b at
+    // once, while its media stopped with kill-a's SFU
+    const both = [...who, "room-a/sub-3"];
+    const log = [...signalConnections, { at: at(-20_000), node: "node2", room: "room-a", identity: "sub-3" }];
+    const r = analyzeDrill(
+      observe(
+        both,
+        [
+          ...events,
+          ...steady("room-a/sub-3", "PA_as3", ["pub-1/audio"]),
+          ...reconnects("room-a/sub-3", 60, 3500, "full", "PA_as32"),
+          stall("room-a/sub-3", "pub-1/audio", 100),
+          resume("room-a/sub-3", "pub-1/audio", 9900),
+        ],
+        { faults: [KILL_A, KILL_B], roomNodes, signalConnections: log },
+      ),
+    );
+    expect(outcome(r, "room-a/sub-3")).toMatchObject({
+      fault: "kill-b",
+      population: "signal-via-failed-node",
+      detectMs: 40,
+    });
+    expect(r.tracks.filter((t) => t.subscriber === "room-a/sub-3").map((t) => t.fault)).toEqual(["kill-a"]);
+    expect(roomOf(r, "room-a").recoveries).toEqual([
+      { fault: "kill-a", subscribers: 3, recoveredMs: 10_200 },
+    ]);
+  });
+
+  it("says unknown without a balancer log, attributes by room node alone, and cannot judge a population", () => {
+    const blind = analyzeDrill(observe(who, events, { faults: [KILL_A, KILL_B], roomNodes }));
+    expect(blind.aggregates.signalPaths).toBeNull();
+    expect(new Set(blind.participants.map((p) => p.population))).toEqual(new Set(["unknown"]));
+    expect(blind.participants.every((p) => p.signalNode === null)).toBe(true);
+    // the room's node is known on every backend; a participant whose room was spared is the latest fault's
+    expect(outcome(blind, "room-a/sub-1")).toMatchObject({ fault: "kill-a" });
+    expect(outcome(blind, "room-c/sub-1")).toMatchObject({ fault: "kill-b" });
+    const [result] = judgeExpectations(
+      {
+        ...NO_EXPECTATIONS,
+        detect: [{ population: "room-on-failed-node", p50: null, p95: 15_000, max: null }],
+      },
+      blind,
+    );
+    expect(result).toMatchObject({
+      observed: "signal paths unknown for this backend: the populations cannot be told apart",
+      met: null,
+    });
+  });
+
+  it("puts a fault that failed no node's participants in other", () => {
+    const redis: FaultTiming = {
+      id: "redis",
+      injectedAt: at(-50),
+      confirmedAt: T0,
+      revertedAt: null,
+      nodes: [],
+    };
+    const r = analyzeDrill(observe(who, events, { faults: [redis], roomNodes, signalConnections }));
+    expect(new Set(r.participants.map((p) => p.population))).toEqual(new Set(["other"]));
   });
 });

@@ -2,8 +2,9 @@
  * What a drill measured, from what it observed: the swarm's events and samples, the server's
  * ListParticipants answers, and when each fault was confirmed. Pure: no clock, no I/O.
  *
- * Every disruption is attributed to the latest fault injected before it began, and timed from that
- * fault's T0 (its confirmation). A participant knocked down twice by one fault has one outcome with
+ * Every disruption is attributed to the fault that failed the participant's room node or signalling
+ * node (else the latest fault injected before it began), and timed from that fault's T0 (its
+ * confirmation). A participant knocked down twice by one fault has one outcome with
  * two episodes; a rolling restart gives one outcome per participant and node restart it felt.
  */
 import type {
@@ -20,6 +21,8 @@ import { mediaNeverResumed } from "./analyze/media.js";
 import type { DrillObservations, LifecycleAt, ObservedEvent } from "./analyze/observations.js";
 import { walkParticipant } from "./analyze/participant.js";
 import { qualityWindow } from "./analyze/quality.js";
+import { FaultReach } from "./analyze/reach.js";
+import { roomRecoveries } from "./analyze/room-recovery.js";
 import { compareServerViews } from "./analyze/server-view.js";
 import { detectSplitBrain } from "./analyze/split-brain.js";
 
@@ -29,7 +32,11 @@ export type {
   ObservedEvent,
   PlacementSample,
   ServerView,
+  SignalConnection,
 } from "./analyze/observations.js";
+
+/** What the journal says of where the local backend's signal paths come from. */
+export const SIGNAL_PATHS_FROM_BALANCER = "the testbed's balancer log (HAProxy)";
 
 export interface DrillAnalysis {
   /** Epoch ms of the first confirmed fault; null when none was. */
@@ -57,8 +64,9 @@ export function analyzeDrill(obs: DrillObservations): DrillAnalysis {
     const key = `${e.room}/${e.participant}`;
     byParticipant.set(key, [...(byParticipant.get(key) ?? []), e]);
   }
+  const signal = obs.signalConnections ?? null;
   const ctx = {
-    faults,
+    reach: new FaultReach(faults, signal, obs.roomNodes.before),
     rel,
     firstInjection: confirmed[0]?.injectedAt ?? Infinity,
     roomNodes: obs.roomNodes,
@@ -123,6 +131,7 @@ export function analyzeDrill(obs: DrillObservations): DrillAnalysis {
     const roomSamples = obs.samples.filter((sample) => sample.room === view.room);
     return {
       ...view,
+      recoveries: roomRecoveries(tracks.filter((t) => t.subscriber.startsWith(`${view.room}/`))),
       nodeBefore: before,
       nodeAfter: after,
       redisNodeAfter: redisAfter,
@@ -168,7 +177,7 @@ export function analyzeDrill(obs: DrillObservations): DrillAnalysis {
       lossRatioVsBaseline: ratio(after?.lossRatio, before?.lossRatio),
       bitrateVsBaseline: ratio(after?.bitrateInBps, before?.bitrateInBps),
     },
-    aggregates: recoveryAggregates(walks, server.rooms),
+    aggregates: recoveryAggregates(walks, server.rooms, signal === null ? null : SIGNAL_PATHS_FROM_BALANCER),
     findings,
     timeline: timeline.sort((a, b) => a.tMs - b.tMs),
   };

@@ -4,6 +4,7 @@
  * client.simulate is not here: the runner asks the swarm's own participants to simulate.
  */
 import type { DrillBackend, DrillFault } from "@livekit-swarm/schema";
+import type { SignalConnection } from "./analyze.js";
 import type { FaultSubject } from "./journal.js";
 
 /** One livekit-server node as a backend knows it. */
@@ -34,6 +35,11 @@ export interface FaultInjector {
   nodes(): Promise<readonly NodeRef[]>;
   /** The node hosting `room`, when the backend can tell; undefined when unplaced or unknown. */
   roomNode(room: string): Promise<NodeRef | undefined>;
+  /**
+   * Which node carried whose signalling so far, when the backend can tell (the local testbed's
+   * balancer log); absent or undefined: unknown, and the drill says so.
+   */
+  signalConnections?(): readonly SignalConnection[] | undefined;
   /** Issues the fault on `nodes` (empty for redis.* faults). Throws a FaultError when it cannot. */
   inject(fault: DrillFault, nodes: readonly NodeRef[]): Promise<InjectedFault>;
   /** The commands or signals `inject` would issue, without issuing them (dry run). */

@@ -2,7 +2,7 @@
  * A realistic journal for tests of the report and JUnit renderers: node2, hosting room-0, is killed on a
  * 3-node cluster with 4 rooms × (1 publisher, 2 subscribers). room-0's clients notice only when the
  * signal relay times out (~8-9 s, as measured in a hand-run node-kill study) and come back by a full
- * reconnect; one subscriber stays stuck reconnecting.
+ * reconnect; one subscriber stays stuck reconnecting. Nobody's signalling ran through node2.
  */
 import { EXPECT_DEFAULT, type Expectations } from "@livekit-swarm/schema";
 import { JOURNAL_SCHEMA } from "./journal.js";
@@ -29,10 +29,12 @@ export function untouchedOutcome(
   who: Pick<ParticipantOutcome, "identity" | "room" | "role">,
   node: string | null,
   sid: string,
+  reach: Pick<ParticipantOutcome, "signalNode" | "population"> = { signalNode: null, population: "unknown" },
 ): ParticipantOutcome {
   return {
     ...who,
     fault: null,
+    ...reach,
     roomNodeBefore: node,
     roomNodeAfter: node,
     affected: false,
@@ -51,12 +53,20 @@ export function untouchedOutcome(
   };
 }
 
+/**
+ * The balancer spread signalling round-robin; nobody's ran through node2, so only room-0's
+ * participants were reached (their room was on it) and they noticed late.
+ */
 function unaffected(room: number, identity: string, role: ParticipantOutcome["role"]): ParticipantOutcome {
   const node = ROOM_NODE[`room-${String(room)}`] ?? null;
   return untouchedOutcome(
     { identity, room: `room-${String(room)}`, role },
     node,
     `PA_${identity.replace(/-/g, "")}`,
+    {
+      signalNode: identity.endsWith("a") ? "node3" : "node1",
+      population: node === "node2" ? "room-on-failed-node" : "other",
+    },
   );
 }
 
@@ -246,6 +256,7 @@ export function sampleJournal(overrides: Partial<DrillJournal> = {}): DrillJourn
       loss: { before: 0, during: room === "room-0" ? 0.12 : 0.001, after: 0.0005 },
       serverViews: 60,
       consistentMs: room === "room-0" ? 12_500 : -20_000,
+      recoveries: room === "room-0" ? [{ fault: "kill-busiest", subscribers: 2, recoveredMs: null }] : [],
       ghosts: [],
       duplicates: [],
       missing: [],
@@ -289,6 +300,23 @@ export function sampleJournal(overrides: Partial<DrillJournal> = {}): DrillJourn
       lostByReason: { stuck_reconnecting: 1 },
       ghosts: 0,
       consistentMs: 12_500,
+      signalPaths: "the testbed's balancer log (HAProxy)",
+      byPopulation: [
+        {
+          population: "room-on-failed-node",
+          participants: 3,
+          affected: 3,
+          detect: { n: 3, p50: 7900, p95: 9100, max: 9100 },
+          reconnect: { n: 2, p50: 9200, p95: 9600, max: 9600 },
+        },
+        {
+          population: "other",
+          participants: 9,
+          affected: 0,
+          detect: { n: 0, p50: null, p95: null, max: null },
+          reconnect: { n: 0, p50: null, p95: null, max: null },
+        },
+      ],
     },
     expectations: [
       { name: "detect", expected: "p95 <= 15s", observed: "9.1 s (n=3)", met: true },

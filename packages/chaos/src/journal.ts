@@ -4,7 +4,13 @@
  * does. Times named `...Ms` relative to T0 are milliseconds after the first fault was confirmed;
  * `at` fields are RFC 3339 wall-clock times.
  */
-import { ExitCode, type DrillBackend, type FaultType, type FindingId } from "@livekit-swarm/schema";
+import {
+  ExitCode,
+  type DrillBackend,
+  type FaultType,
+  type FindingId,
+  type RecoveryPopulation,
+} from "@livekit-swarm/schema";
 
 export const JOURNAL_SCHEMA = "livekit-swarm.chaos.journal/v1";
 
@@ -97,8 +103,18 @@ export interface ParticipantOutcome {
   readonly identity: string;
   readonly room: string;
   readonly role: "publisher" | "subscriber";
-  /** The fault its worst disruption is attributed to (the latest fault injected before it began). */
+  /**
+   * The fault its worst disruption is attributed to: the one that failed its room's node or its
+   * signalling node, else the latest fault injected before the disruption began.
+   */
   readonly fault: string | null;
+  /**
+   * The node carrying its signalling when that fault (or, unaffected, the first fault that reached
+   * it, else the first) was injected, from the balancer's log; null: unknown.
+   */
+  readonly signalNode: string | null;
+  /** How that fault reached it; "unknown" without a signal path; null when no fault was confirmed. */
+  readonly population: RecoveryPopulation | "unknown" | null;
   /** The node hosting its room before the first fault, and at the end. */
   readonly roomNodeBefore: string | null;
   readonly roomNodeAfter: string | null;
@@ -155,6 +171,15 @@ export interface RoomInstance {
   readonly participants: readonly string[];
 }
 
+/** A room's media after one fault: back once every subscriber whose media stalled receives again. */
+export interface RoomRecovery {
+  readonly fault: string;
+  /** Subscribers of the room whose media stalled for this fault. */
+  readonly subscribers: number;
+  /** ms after the fault's T0 when the last stalled track of the room resumed; null: one never did. */
+  readonly recoveredMs: number | null;
+}
+
 export interface RoomOutcome {
   readonly room: string;
   readonly nodeBefore: string | null;
@@ -170,6 +195,8 @@ export interface RoomOutcome {
   readonly roomSidsBefore: readonly string[];
   /** Instances of the room at the end, largest first: more than one is a split brain. */
   readonly instances: readonly RoomInstance[];
+  /** One per fault that stalled media in the room (none: its media never stalled). */
+  readonly recoveries: readonly RoomRecovery[];
   /** Inbound loss (ratio of sums) of the room's participants: baseline, T0 to end of observation, after. */
   readonly loss: {
     readonly before: number | null;
@@ -259,6 +286,18 @@ export interface RecoveryAggregates {
   readonly lostByReason: Readonly<Record<string, number>>;
   readonly ghosts: number;
   readonly consistentMs: number | null;
+  /** Where the signal paths came from ("the testbed's balancer log"); null: unknown for this backend. */
+  readonly signalPaths: string | null;
+  /** Detect and reconnect by how the fault reached the participants (populations with anyone in them). */
+  readonly byPopulation: readonly PopulationAggregate[];
+}
+
+export interface PopulationAggregate {
+  readonly population: RecoveryPopulation | "unknown";
+  readonly participants: number;
+  readonly affected: number;
+  readonly detect: Distribution;
+  readonly reconnect: Distribution;
 }
 
 export interface DrillJournal {

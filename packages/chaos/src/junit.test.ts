@@ -146,6 +146,10 @@ describe("renderDrillJUnit", () => {
       status: "completed",
       t0: "2026-11-22T10:00:40.000Z",
       backend: "local",
+      "signal-paths": "the testbed's balancer log (HAProxy)",
+      // room-0's second subscriber never had media again; room-1 was not hit
+      "media-back.room-0": "kill-busiest: never",
+      "media-back.room-1": "never stalled",
     });
   });
 

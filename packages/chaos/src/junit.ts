@@ -3,6 +3,7 @@
  * steady-state probe, per fault (was it confirmed?) and one for the drill's execution status.
  */
 import type { DrillJournal, DrillStatus } from "./journal.js";
+import { mediaBack } from "./report.js";
 
 interface TestCase {
   readonly name: string;
@@ -159,6 +160,8 @@ export function renderDrillJUnit(journal: DrillJournal): string {
     reason: journal.reason,
     backend: journal.drill.backend,
     "run-id": journal.runId,
+    "signal-paths": journal.aggregates.signalPaths ?? "unknown",
+    ...Object.fromEntries(journal.rooms.map((r) => [`media-back.${r.room}`, mediaBack(r)])),
   }).map(([key, value]) => `      <property name="${xmlAttr(key)}" value="${xmlAttr(value)}"/>`);
   return [
     `<?xml version="1.0" encoding="UTF-8"?>`,

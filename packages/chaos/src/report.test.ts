@@ -93,16 +93,33 @@ describe("renderDrillMarkdown", () => {
 
   it("tables rooms and participants", () => {
     expect(md).toContain(
-      "| room-0 | node2 → node1 | yes | RM_room0 → RM_room0 | 0.00% / 12.00% / 0.05% | 12.5 s | none | none | none |",
+      "| room-0 | node2 → node1 | yes | RM_room0 → RM_room0 | kill-busiest: never | 0.00% / 12.00% / 0.05% | 12.5 s | none | none | none |",
     );
     expect(md).toContain(
-      "| room-1 | node1 → node1 | no | RM_room1 → RM_room1 | 0.00% / 0.10% / 0.05% | -20.0 s | none | none | none |",
+      "| room-1 | node1 → node1 | no | RM_room1 → RM_room1 | never stalled | 0.00% / 0.10% / 0.05% | -20.0 s | none | none | none |",
     );
-    expect(md).toContain("| pub-0 | room-0 | publisher | 9.1 s | 9.6 s | full | 1 | – | ✅ | – |");
-    expect(md).toContain("| sub-0a | room-0 | subscriber | 7.8 s | 9.2 s | full | 1 | 10.1 s | ✅ | – |");
     expect(md).toContain(
-      "| sub-0b | room-0 | subscriber | 7.9 s | – | – | 1 | – | ❌ | stuck_reconnecting |",
+      "| pub-0 | room-0 | publisher | node1 | room-on-failed-node | 9.1 s | 9.6 s | full | 1 | – | ✅ | – |",
     );
+    expect(md).toContain(
+      "| sub-0a | room-0 | subscriber | node3 | room-on-failed-node | 7.8 s | 9.2 s | full | 1 | 10.1 s | ✅ | – |",
+    );
+    expect(md).toContain(
+      "| sub-0b | room-0 | subscriber | node1 | room-on-failed-node | 7.9 s | – | – | 1 | – | ❌ | stuck_reconnecting |",
+    );
+  });
+
+  it("splits detect and reconnect by how the fault reached the participants", () => {
+    expect(md).toContain(
+      "By how the fault reached them (signal paths from the testbed's balancer log (HAProxy)):",
+    );
+    expect(md).toContain("| room-on-failed-node | 3 | 3 | 7.9 s / 9.1 s / 9.1 s | 9.2 s / 9.6 s / 9.6 s |");
+    expect(md).toContain("| other | 9 | 0 | – / – / – | – / – / – |");
+    const unknown = renderDrillMarkdown(
+      sampleJournal({ aggregates: { ...sampleJournal().aggregates, signalPaths: null, byPopulation: [] } }),
+    );
+    expect(unknown).toContain("Signal paths: unknown for this backend");
+    expect(unknown).not.toContain("| population | participants |");
   });
 
   it("shows a split room's instances with their nodes, and Redis' node when it differs", () => {
@@ -130,7 +147,9 @@ describe("renderDrillMarkdown", () => {
     const out = renderDrillMarkdown(sampleJournal({ faults: [fault, { ...fault, id: "kill-again" }] }));
     expect(out).toContain("| connected at end | lost reason | fault |");
     expect(out).toContain("| ❌ | stuck_reconnecting | kill-busiest |");
-    expect(out).toContain("| sub-3b | room-3 | subscriber | – | – | – | 0 | – | ✅ | – | – |");
+    expect(out).toContain(
+      "| sub-3b | room-3 | subscriber | node1 | other | – | – | – | 0 | – | ✅ | – | – |",
+    );
     expect(md).not.toContain("| lost reason | fault |");
   });
 

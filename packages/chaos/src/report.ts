@@ -9,6 +9,7 @@ import type {
   FaultSubject,
   ProbeResult,
   QualityWindow,
+  RecoveryAggregates,
   RoomOutcome,
   TimelineEvent,
 } from "./journal.js";
@@ -152,6 +153,8 @@ function recoverySection(journal: DrillJournal): string {
         "",
       ),
       "",
+      populationsText(a),
+      "",
       `Subscribed tracks that stalled and never resumed: ${a.tracksNotResumed}.`,
       "",
       `Reconnect paths: resume ${a.paths.resume} · full ${a.paths.full} · rejoin ${a.paths.rejoin}.`,
@@ -161,6 +164,35 @@ function recoverySection(journal: DrillJournal): string {
       `Ghosts at the end: ${a.ghosts} · server view consistent from ${a.consistentMs === null ? "never" : seconds(a.consistentMs)}.`,
     ].join("\n"),
   );
+}
+
+/** Detect and reconnect apart for those whose signalling ran through the failed node and those whose room alone was on it. */
+function populationsText(a: RecoveryAggregates): string {
+  if (a.signalPaths === null)
+    return "Signal paths: unknown for this backend (no balancer log is read), so the participants are not split by how the fault reached them.";
+  return [
+    `By how the fault reached them (signal paths from ${a.signalPaths}):`,
+    "",
+    table(
+      ["population", "participants", "affected", "detect p50 / p95 / max", "reconnect p50 / p95 / max"],
+      a.byPopulation.map((p) => [
+        p.population,
+        String(p.participants),
+        String(p.affected),
+        [p.detect.p50, p.detect.p95, p.detect.max].map(seconds).join(" / "),
+        [p.reconnect.p50, p.reconnect.p95, p.reconnect.max].map(seconds).join(" / "),
+      ]),
+      "",
+    ),
+  ].join("\n");
+}
+
+/** When every subscriber of a room whose media stalled had it again, per fault. */
+export function mediaBack(r: RoomOutcome): string {
+  if (r.recoveries.length === 0) return "never stalled";
+  return r.recoveries
+    .map((x) => `${x.fault}: ${x.recoveredMs === null ? "never" : seconds(x.recoveredMs)}`)
+    .join(", ");
 }
 
 function roomsSection(journal: DrillJournal): string {
@@ -173,6 +205,7 @@ function roomsSection(journal: DrillJournal): string {
         "node before → after",
         "relocated",
         "room SID before → after",
+        "media back (every subscriber)",
         "loss before / during / after",
         "consistent at",
         "ghosts",
@@ -185,6 +218,7 @@ function roomsSection(journal: DrillJournal): string {
         `${r.nodeBefore ?? NONE} → ${r.nodeAfter ?? NONE}${r.redisNodeAfter !== r.nodeAfter ? ` (Redis: ${r.redisNodeAfter ?? NONE})` : ""}`,
         r.relocated ? "yes" : "no",
         roomSids(r),
+        mediaBack(r),
         [r.loss.before, r.loss.during, r.loss.after]
           .map((v) => (v === null ? NONE : `${(v * 100).toFixed(2)}%`))
           .join(" / "),
@@ -217,6 +251,8 @@ function participantsSection(journal: DrillJournal): string {
     "identity",
     "room",
     "role",
+    "signal via",
+    "population",
     "detect",
     "reconnect",
     "path",
@@ -233,6 +269,8 @@ function participantsSection(journal: DrillJournal): string {
         p.identity,
         p.room,
         p.role,
+        p.signalNode ?? "unknown",
+        p.population ?? NONE,
         seconds(p.detectMs),
         seconds(p.reconnectMs),
         p.path ?? NONE,

@@ -97,6 +97,8 @@ function analysisOf(over: {
       lostByReason: {},
       ghosts: 0,
       consistentMs: null,
+      signalPaths: null,
+      byPopulation: [],
       ...over.aggregates,
     },
     findings: [],
@@ -120,7 +122,10 @@ function only(results: readonly ExpectationResult[], name: string): ExpectationR
 }
 
 describe("judgeExpectations: recovery percentiles", () => {
-  const reconnect = { ...NO_EXPECTATIONS, reconnect: { p50: 5000, p95: 5000, max: 10_000 } };
+  const reconnect = {
+    ...NO_EXPECTATIONS,
+    reconnect: [{ population: null, p50: 5000, p95: 5000, max: 10_000 }],
+  };
 
   it("passes p95 with 5% never back, but not max", () => {
     expect(judgeExpectations(reconnect, twenty(1))).toEqual([
@@ -162,8 +167,8 @@ describe("judgeExpectations: recovery percentiles", () => {
     const results = judgeExpectations(
       {
         ...NO_EXPECTATIONS,
-        detect: { p50: null, p95: 10_000, max: null },
-        reconnect: { p50: null, p95: 20_000, max: null },
+        detect: [{ population: null, p50: null, p95: 10_000, max: null }],
+        reconnect: [{ population: null, p50: null, p95: 20_000, max: null }],
       },
       quiet,
     );
@@ -182,7 +187,10 @@ describe("judgeExpectations: recovery percentiles", () => {
       ],
     });
     expect(
-      judgeExpectations({ ...NO_EXPECTATIONS, detect: { p50: 1000, p95: 8000, max: null } }, analysis),
+      judgeExpectations(
+        { ...NO_EXPECTATIONS, detect: [{ population: null, p50: 1000, p95: 8000, max: null }] },
+        analysis,
+      ),
     ).toEqual([
       { name: "detect p50", expected: "<= 1.0 s", observed: "0.0 s (n=2)", met: true },
       { name: "detect p95", expected: "<= 8.0 s", observed: "9.0 s (n=2)", met: false },

@@ -3,7 +3,14 @@
  * anything at all; the expectations whether the system coped; the steady state after whether it
  * came back to where it was. Pure.
  */
-import type { ExitCode, Expectations, FindingId, Percentiles, SteadyState } from "@livekit-swarm/schema";
+import type {
+  ExitCode,
+  Expectations,
+  FindingId,
+  Percentiles,
+  RecoveryBounds,
+  SteadyState,
+} from "@livekit-swarm/schema";
 import type { DrillAnalysis } from "./analyze.js";
 import {
   DRILL_EXIT,
@@ -12,6 +19,7 @@ import {
   type ExpectationResult,
   type FaultRun,
   type Finding,
+  type ParticipantOutcome,
   type ProbeResult,
 } from "./journal.js";
 
@@ -63,30 +71,67 @@ function percentileExpectations(
   return out;
 }
 
+/**
+ * Detect or reconnect bounds over the disrupted participants, or over one population of them. A
+ * population cannot be judged without signal paths: then each bound is not met nor failed.
+ */
+function recoveryExpectations(
+  what: string,
+  bounds: RecoveryBounds,
+  analysis: DrillAnalysis,
+  disrupted: readonly ParticipantOutcome[],
+  time: (p: ParticipantOutcome) => number | null,
+  neverWhat: string,
+): ExpectationResult[] {
+  const { population } = bounds;
+  if (population === null)
+    return percentileExpectations(
+      what,
+      bounds,
+      disrupted.map((p) => time(p) ?? Infinity),
+      neverWhat,
+    );
+  const name = `${what} (${population})`;
+  if (analysis.aggregates.signalPaths === null) {
+    return percentileExpectations(name, bounds, [], neverWhat).map((r) => ({
+      ...r,
+      observed: "signal paths unknown for this backend: the populations cannot be told apart",
+    }));
+  }
+  const members = disrupted.filter((p) => p.population === population);
+  const unknown = disrupted.filter((p) => p.population === "unknown").length;
+  return percentileExpectations(
+    name,
+    bounds,
+    members.map((p) => time(p) ?? Infinity),
+    neverWhat,
+  ).map((r) => ({
+    ...r,
+    observed:
+      (r.met === null ? `no data (nobody in ${population} was disrupted)` : r.observed) +
+      (unknown > 0 ? `; ${unknown} disrupted with no signal path in the balancer log left out` : ""),
+  }));
+}
+
 /** Every expectation the drill set, judged against the analysis. */
 export function judgeExpectations(expect: Expectations, analysis: DrillAnalysis): ExpectationResult[] {
   const out: ExpectationResult[] = [];
   const disrupted = analysis.participants.filter((p) => p.detectMs !== null);
-  if (expect.detect !== null) {
+  for (const bounds of expect.detect ?? [])
     out.push(
-      ...percentileExpectations(
-        "detect",
-        expect.detect,
-        disrupted.map((p) => p.detectMs ?? Infinity),
-        "never noticed",
-      ),
+      ...recoveryExpectations("detect", bounds, analysis, disrupted, (p) => p.detectMs, "never noticed"),
     );
-  }
-  if (expect.reconnect !== null) {
+  for (const bounds of expect.reconnect ?? [])
     out.push(
-      ...percentileExpectations(
+      ...recoveryExpectations(
         "reconnect",
-        expect.reconnect,
-        disrupted.map((p) => p.reconnectMs ?? Infinity),
+        bounds,
+        analysis,
+        disrupted,
+        (p) => p.reconnectMs,
         "never came back",
       ),
     );
-  }
   if (expect.mediaResume !== null) {
     out.push(
       ...percentileExpectations(

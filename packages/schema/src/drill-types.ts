@@ -178,12 +178,25 @@ export interface Percentiles {
   readonly max: Milliseconds | null;
 }
 
+/**
+ * Who a node fault reached, and how: its signalling ran through the failed node (it notices at
+ * once), only its room was on the failed node (it waits for the signal relay's timeout), or
+ * neither. A participant whose signalling and room were both on the failed node is in the first.
+ */
+export const recoveryPopulations = ["signal-via-failed-node", "room-on-failed-node", "other"] as const;
+export type RecoveryPopulation = (typeof recoveryPopulations)[number];
+
+/** Bounds on a recovery time over every disrupted participant (population null) or one population. */
+export interface RecoveryBounds extends Percentiles {
+  readonly population: RecoveryPopulation | null;
+}
+
 /** The recovery objectives that decide the verdict. Every one is optional. */
 export interface Expectations {
-  /** T0 to a participant's first reconnecting or disconnected event. */
-  readonly detect: Percentiles | null;
-  /** T0 to a participant's last reconnected (or rejoined) event. */
-  readonly reconnect: Percentiles | null;
+  /** The fault's T0 to a participant's first reconnecting or disconnected event. */
+  readonly detect: readonly RecoveryBounds[] | null;
+  /** The fault's T0 to a participant's last reconnected (or rejoined) event. */
+  readonly reconnect: readonly RecoveryBounds[] | null;
   /** T0 to the first fresh packet of each subscribed track that stalled. */
   readonly mediaResume: Percentiles | null;
   /** Participants not connected at the end of the observation, at most. */

@@ -85,10 +85,18 @@ export type {
   LocalTarget,
   Percentiles,
   PrometheusProbe,
+  RecoveryBounds,
+  RecoveryPopulation,
   SimulateScenario,
   SteadyState,
 } from "./drill-types.js";
-export { faultTypes, findingIds, simulateScenarios, drillBackends } from "./drill-types.js";
+export {
+  faultTypes,
+  findingIds,
+  recoveryPopulations,
+  simulateScenarios,
+  drillBackends,
+} from "./drill-types.js";
 export type { ParseDrillOptions } from "./drill/index.js";
 export { loadDrill, parseDrill } from "./drill/index.js";
 export { EXPECT_DEFAULT } from "./drill/expectations.js";

@@ -73,9 +73,10 @@ function isTree(value: unknown): value is ConfigTree {
  * HAProxy in front of the nodes' signalling ports. `retries` + `redispatch` send a reconnect that
  * hits a dead node (still UP for 1-2 s after SIGKILL) to a live one, which turns signal-only failures
  * into resumes instead of full reconnects (docs/livekit-behaviour.md 2.3). The log says which node
- * carried which signalling connection by a short hash of its access token (the client knows its own
- * token, so it can find its line); the token itself, in the query string or the Authorization header,
- * is never written: it would let anyone who reads the log join as that participant.
+ * carried which signalling connection by a short hash of its access token and by the room and
+ * identity the token names (read by src/signal-log.ts); the token itself, in the query string or the
+ * Authorization header, is never written: it would let anyone who reads the log join as that
+ * participant.
  */
 export function haproxyConfig(options: {
   listenPort: number;
@@ -89,7 +90,7 @@ defaults
     mode http
     log global
     option logasap
-    log-format "%Ts.%ms %ci:%cp %b/%s %ST %Tw/%Tc/%Tr token=%[capture.req.hdr(0)] %HM %HPO"
+    log-format "%Ts.%ms %ci:%cp %b/%s %ST %Tw/%Tc/%Tr token=%[capture.req.hdr(0)] room=%{+Q,+E}[capture.req.hdr(1)] identity=%{+Q,+E}[capture.req.hdr(2)] %HM %HPO"
     timeout connect 2s
     timeout client 60s
     timeout server 60s
@@ -102,6 +103,8 @@ frontend livekit
     http-request set-var(txn.token) url_param(access_token)
     http-request set-var(txn.token) req.hdr(Authorization),regsub("^Bearer ","") if !{ var(txn.token) -m found }
     http-request capture var(txn.token),sha2(256),bytes(0,8),hex len 16
+    http-request capture var(txn.token),jwt_payload_query('$.video.room') len 256
+    http-request capture var(txn.token),jwt_payload_query('$.sub') len 256
     default_backend livekit_nodes
 frontend stats
     bind 127.0.0.1:${options.statsPort}

@@ -9,6 +9,8 @@ export type { RunState, NodeRecord } from "./state.js";
 export { isOurProcess, processesMentioning, signal, processRunState } from "./processes.js";
 export type { ConfigTree } from "./configs.js";
 export { tokenTag } from "./configs.js";
+export { parseSignalLog, readSignalLog } from "./signal-log.js";
+export type { SignalConnection } from "./signal-log.js";
 export {
   FAULT_TABLE_PREFIX,
   NftFault,

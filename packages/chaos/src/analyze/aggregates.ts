@@ -1,12 +1,41 @@
 /** The drill's recovery figures over all participants: distributions, paths, losses, consistency. */
-import type { RecoveryAggregates, ReconnectPath } from "../journal.js";
-import type { ParticipantWalk } from "./participant.js";
+import type { PopulationAggregate, RecoveryAggregates, ReconnectPath } from "../journal.js";
+import type { ParticipantWalk, WalkOutcome } from "./participant.js";
 import { distribution } from "./quality.js";
 import type { RoomServerView } from "./server-view.js";
 
+/** Population order in the journal and the report: the fast group, the slow group, the rest. */
+const POPULATION_ORDER = ["signal-via-failed-node", "room-on-failed-node", "other", "unknown"] as const;
+
+function detectAndReconnect(
+  participants: readonly WalkOutcome[],
+): Pick<RecoveryAggregates, "detect" | "reconnect"> {
+  return {
+    detect: distribution(participants.flatMap((p) => (p.detectMs === null ? [] : [p.detectMs]))),
+    reconnect: distribution(participants.flatMap((p) => (p.reconnectMs === null ? [] : [p.reconnectMs]))),
+  };
+}
+
+function byPopulation(participants: readonly WalkOutcome[]): PopulationAggregate[] {
+  return POPULATION_ORDER.flatMap((population) => {
+    const members = participants.filter((p) => p.population === population);
+    if (members.length === 0) return [];
+    return [
+      {
+        population,
+        participants: members.length,
+        affected: members.filter((p) => p.affected).length,
+        ...detectAndReconnect(members),
+      },
+    ];
+  });
+}
+
+/** `signalPaths`: where the signal paths came from; null when unknown. */
 export function recoveryAggregates(
   walks: readonly ParticipantWalk[],
   rooms: readonly RoomServerView[],
+  signalPaths: string | null,
 ): RecoveryAggregates {
   const participants = walks.map((w) => w.outcome);
   const tracks = walks.flatMap((w) => w.tracks);
@@ -22,8 +51,7 @@ export function recoveryAggregates(
   return {
     participants: participants.length,
     affected: participants.filter((p) => p.affected).length,
-    detect: distribution(participants.flatMap((p) => (p.detectMs === null ? [] : [p.detectMs]))),
-    reconnect: distribution(participants.flatMap((p) => (p.reconnectMs === null ? [] : [p.reconnectMs]))),
+    ...detectAndReconnect(participants),
     mediaResume: distribution(
       tracks.flatMap((t) => (t.resumed && t.resumedMs !== null ? [Math.max(0, t.resumedMs)] : [])),
     ),
@@ -32,5 +60,7 @@ export function recoveryAggregates(
     lostByReason,
     ghosts: rooms.reduce((n, r) => n + r.ghosts.length, 0),
     consistentMs: everConsistent && consistency.length > 0 ? Math.max(...consistency) : null,
+    signalPaths,
+    byPopulation: byPopulation(participants),
   };
 }

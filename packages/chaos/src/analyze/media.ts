@@ -1,10 +1,12 @@
 /**
  * Media stalls and resumes, track by track: a track that stops flowing after a fault was issued
- * is the fault's, and it resumes when its first packet arrives again.
+ * is that fault's (the one that failed the room's node, else the subscriber's or the publisher's
+ * signalling node, else the latest), and it resumes when its first packet arrives again.
  */
 import type { ParticipantEvent } from "@livekit-swarm/schema";
 import type { Finding, TimelineEvent, TrackOutcome } from "../journal.js";
-import { attribute, faultT0, type FaultTiming, type Relative } from "./observations.js";
+import { faultT0, type FaultTiming, type Relative } from "./observations.js";
+import type { FaultReach } from "./reach.js";
 
 /** A stall whose last packet came this long before the fault was issued still counts as the fault's. */
 const STALL_LEAD_MS = 500;
@@ -19,11 +21,16 @@ export class TrackFlows {
     { flowing: boolean; stall: { at: number; fault: FaultTiming } | null }
   >();
 
+  /** `subscriber` is room/identity. */
   constructor(
-    private readonly subscriber: string,
-    private readonly faults: readonly FaultTiming[],
+    private readonly subscriber: { readonly room: string; readonly identity: string },
+    private readonly reach: FaultReach,
     private readonly rel: Relative,
   ) {}
+
+  private get who(): string {
+    return `${this.subscriber.room}/${this.subscriber.identity}`;
+  }
 
   /** Records a media event; returns the timeline row it makes, if any. */
   observe(event: MediaEvent): TimelineEvent | null {
@@ -31,20 +38,23 @@ export class TrackFlows {
     this.flows.set(event.track, flow);
     let row: TimelineEvent | null = null;
     if (!event.flowing && flow.flowing) {
-      const fault = attribute(this.faults, event.atMs, STALL_LEAD_MS);
+      // the track's id starts with its publisher's identity
+      const { room, identity } = this.subscriber;
+      const publisher = event.track.slice(0, event.track.lastIndexOf("/"));
+      const fault = this.reach.attributeStall(event.atMs, room, identity, publisher, STALL_LEAD_MS);
       if (fault !== undefined) {
         flow.stall = { at: event.atMs, fault };
         row = {
           tMs: this.rel(event.atMs),
           kind: "media-stalled",
-          subject: this.subscriber,
+          subject: this.who,
           detail: `${event.track} stalled`,
         };
       }
     } else if (event.flowing && !flow.flowing && flow.stall !== null) {
       const t0 = faultT0(flow.stall.fault);
       this.tracks.push({
-        subscriber: this.subscriber,
+        subscriber: this.who,
         fault: flow.stall.fault.id,
         track: event.track,
         stalledMs: flow.stall.at - t0,
@@ -54,7 +64,7 @@ export class TrackFlows {
       row = {
         tMs: this.rel(event.atMs),
         kind: "media-resumed",
-        subject: this.subscriber,
+        subject: this.who,
         detail: `${event.track} resumed`,
       };
       flow.stall = null;
@@ -69,7 +79,7 @@ export class TrackFlows {
       if (flow.stall === null) continue;
       const t0 = faultT0(flow.stall.fault);
       this.tracks.push({
-        subscriber: this.subscriber,
+        subscriber: this.who,
         fault: flow.stall.fault.id,
         track,
         stalledMs: flow.stall.at - t0,

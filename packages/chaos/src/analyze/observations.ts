@@ -31,6 +31,18 @@ export interface FaultTiming {
   /** Epoch ms it was confirmed (its T0); null when it never was. */
   readonly confirmedAt: number | null;
   readonly revertedAt: number | null;
+  /** The nodes it failed, by name (empty: no node, such as Redis or clients); absent: not known. */
+  readonly nodes?: readonly string[];
+  /** Where each room was when it was injected; absent: the placement before the first fault stands. */
+  readonly roomNodes?: Readonly<Record<string, string | null>>;
+}
+
+/** A signalling connection the balancer logged: which node served whom, from when (epoch ms). */
+export interface SignalConnection {
+  readonly at: number;
+  readonly node: string;
+  readonly room: string;
+  readonly identity: string;
 }
 
 export interface DrillObservations {
@@ -47,6 +59,11 @@ export interface DrillObservations {
   readonly serverViews: readonly ServerView[];
   /** Each room's node and SID as Redis had them, every 2 s (absent: not recorded). */
   readonly placements?: readonly PlacementSample[];
+  /**
+   * Which node carried whose signalling (the local testbed's balancer log); null or absent when
+   * the backend cannot tell (compose, Kubernetes): populations are then unknown.
+   */
+  readonly signalConnections?: readonly SignalConnection[] | null;
   readonly roomNodes: {
     readonly before: Readonly<Record<string, string | null>>;
     readonly after: Readonly<Record<string, string | null>>;
@@ -78,13 +95,6 @@ export interface LifecycleAt {
 
 /** Epoch ms to the drill's clock (ms after T0, or after the fault phase's start when nothing was confirmed). */
 export type Relative = (t: number) => number;
-
-/** The latest fault issued at or before `t` (with `leadMs` of slack), or undefined. */
-export function attribute(faults: readonly FaultTiming[], t: number, leadMs = 0): FaultTiming | undefined {
-  let found: FaultTiming | undefined;
-  for (const f of faults) if (f.confirmedAt !== null && f.injectedAt - leadMs <= t) found = f;
-  return found;
-}
 
 /** A fault's T0: its confirmation, or its injection when it never was confirmed. */
 export function faultT0(f: FaultTiming): number {

@@ -1,13 +1,14 @@
 /**
- * One participant's drill, from its events: disruption episodes (each attributed to the latest
- * fault injected before it began), how each recovered, its media, and its outcome. A participant
- * knocked down twice by one fault has one episode counted twice.
+ * One participant's drill, from its events: disruption episodes (each attributed to the fault that
+ * failed its signalling node or its room's node, else the latest fault injected before it began),
+ * how each recovered, its media, and its outcome. A participant knocked down twice by one fault has
+ * one episode counted twice.
  */
 import type { Role } from "@livekit-swarm/schema";
 import type { Finding, ParticipantOutcome, ReconnectPath, TimelineEvent, TrackOutcome } from "../journal.js";
 import { TrackFlows } from "./media.js";
+import type { FaultReach } from "./reach.js";
 import {
-  attribute,
   faultT0,
   type FaultTiming,
   type Lifecycle,
@@ -28,7 +29,7 @@ export interface Episode {
 }
 
 export interface ParticipantContext {
-  readonly faults: readonly FaultTiming[];
+  readonly reach: FaultReach;
   readonly rel: Relative;
   /** Epoch ms of the first confirmed fault's injection: a sid seen before it is the participant's first. */
   readonly firstInjection: number;
@@ -57,7 +58,7 @@ export function walkParticipant(
   events: readonly ObservedEvent[],
   ctx: ParticipantContext,
 ): ParticipantWalk {
-  const { faults, rel } = ctx;
+  const { reach, rel } = ctx;
   const who = `${p.room}/${p.identity}`;
   let state: Lifecycle = "none";
   let sid: string | null = null;
@@ -68,7 +69,7 @@ export function walkParticipant(
   const findings: Finding[] = [];
   const episodes: Episode[] = [];
   let open: Episode | undefined;
-  const media = new TrackFlows(who, faults, rel);
+  const media = new TrackFlows(p, reach, rel);
 
   for (const { t, event } of events) {
     switch (event.type) {
@@ -90,7 +91,7 @@ export function walkParticipant(
         break;
       case "reconnecting":
       case "disconnected": {
-        const fault = attribute(faults, t);
+        const fault = reach.attributeDisruption(t, p.room, p.identity);
         if (event.type === "disconnected") lastReason = event.reason;
         const wasUp = state === "connected";
         state = event.type === "reconnecting" ? "reconnecting" : "gone";
@@ -176,11 +177,14 @@ export function walkParticipant(
   const myTracks = tracks.filter((t) => worst === undefined || t.fault === worst.fault.id);
   const worstT0 = worst === undefined ? null : faultT0(worst.fault);
   const stalled = myTracks.filter((t) => t.stalledMs !== null);
+  const fault = worst?.fault ?? reach.byId(stalled[0]?.fault) ?? reach.firstFor(p.room, p.identity);
   const outcome: WalkOutcome = {
     identity: p.identity,
     room: p.room,
     role: p.role,
     fault: worst?.fault.id ?? stalled[0]?.fault ?? null,
+    signalNode: fault === undefined ? null : reach.signalNodeAt(p.room, p.identity, fault.injectedAt),
+    population: fault === undefined ? null : reach.population(fault, p.room, p.identity),
     roomNodeBefore: ctx.roomNodes.before[p.room] ?? null,
     roomNodeAfter: ctx.roomNodes.after[p.room] ?? null,
     affected: worst !== undefined || stalled.length > 0 || (!connectedAtEnd && state !== "none"),

@@ -14,8 +14,10 @@ import {
   TestbedError,
   clearFaults,
   faultTableName,
+  readSignalLog,
   recordFaults,
   type LedgerEntry,
+  type SignalConnection,
   type NftFault,
 } from "@livekit-swarm/testbed";
 import { FaultError, type FaultInjector, type InjectedFault, type NodeRef } from "../backend.js";
@@ -72,6 +74,10 @@ export class LocalInjector implements FaultInjector {
   async roomNode(room: string): Promise<NodeRef | undefined> {
     const node = await this.testbed.roomNode(room);
     return node === undefined ? undefined : { name: node.name, index: node.index, nodeId: node.nodeId };
+  }
+
+  signalConnections(): readonly SignalConnection[] | undefined {
+    return readSignalLog(this.testbed.runDir);
   }
 
   describe(fault: DrillFault, nodes: readonly NodeRef[]): readonly string[] {

@@ -35,6 +35,7 @@ function killRecord(): FaultRecord {
     confirmedAtMs: at(KILL.confirmedAt),
     revertedAtMs: at(KILL.revertedAt),
     nodes: [{ name: "node2", index: 1, nodeId: "ND_7fQk2" }],
+    roomNodes: {},
   };
 }
 

@@ -26,6 +26,8 @@ export type FaultRecord = { -readonly [K in keyof FaultRun]: FaultRun[K] } & {
   confirmedAtMs: number | null;
   revertedAtMs: number | null;
   nodes: readonly NodeRef[];
+  /** Where each room was just before it was injected (unplaced or unknown: null). */
+  roomNodes: Record<string, string | null>;
 };
 
 export interface JournalInput {
@@ -66,6 +68,8 @@ export function assembleJournal(input: JournalInput): DrillJournal {
         injectedAt: r.injectedAtMs,
         confirmedAt: r.confirmedAtMs,
         revertedAt: r.revertedAtMs,
+        nodes: r.nodes.map((n) => n.name),
+        roomNodes: r.roomNodes,
       })),
     settled: stopped === undefined,
   });

@@ -81,24 +81,33 @@ export class FaultSchedule {
     for (const a of [...this.active].reverse()) await this.revert(a, "rollback");
   }
 
-  private async choose(fault: DrillFault): Promise<Selection> {
+  /** The fault's target, and where each room is as it is chosen (what the analysis calls the fault's room placement). */
+  private async choose(fault: DrillFault): Promise<Selection & { roomNodes: Record<string, string | null> }> {
     const byRoom = this.recorder.connectedByRoom();
     const roomNodes = new Map<string, NodeRef | undefined>();
-    if (fault.target.kind === "busiest-room-node")
-      for (const room of byRoom.keys()) roomNodes.set(room, await this.injector.roomNode(room));
-    return selectTargets(fault, {
+    // only the busiest room's node needs the placement to choose; elsewhere a failed lookup leaves it unknown
+    const lookup = (room: string): Promise<NodeRef | undefined> =>
+      fault.target.kind === "busiest-room-node"
+        ? this.injector.roomNode(room)
+        : this.injector.roomNode(room).catch(() => undefined);
+    for (const room of byRoom.keys()) roomNodes.set(room, await lookup(room));
+    const selection = selectTargets(fault, {
       nodes: await this.injector.nodes(),
       byRoom,
       roomNodes,
       earlier: this.runs,
       randomInt: (n) => randomInt(n),
     });
+    return {
+      ...selection,
+      roomNodes: Object.fromEntries([...roomNodes].map(([room, node]) => [room, node?.name ?? null])),
+    };
   }
 
   /** Injects and confirms one fault and schedules its revert; returns its T0, or undefined on failure. */
   private async injectOne(
     fault: DrillFault,
-    chosen: Selection,
+    chosen: Selection & { roomNodes: Record<string, string | null> },
     control: RunControl | undefined,
   ): Promise<number | undefined> {
     const log = this.log;
@@ -120,6 +129,7 @@ export class FaultSchedule {
       confirmedAtMs: null,
       revertedAtMs: null,
       nodes: chosen.nodes,
+      roomNodes: chosen.roomNodes,
     };
     this.runs.push(run);
     log(`${fault.id}: ${fault.type} on ${chosen.selection}`);

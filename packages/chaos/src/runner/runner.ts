@@ -493,6 +493,7 @@ async function finish(run: DrillRun): Promise<DrillJournal> {
       samples: run.recorder.samples,
       serverViews: run.serverViews,
       placements: run.placements,
+      signalConnections: run.system?.injector.signalConnections?.() ?? null,
       roomNodes: run.roomNodes,
       windows,
     },

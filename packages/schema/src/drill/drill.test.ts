@@ -376,8 +376,8 @@ describe("parseDrill reads the rest", () => {
       },
       abort: { maxDuration: 600_000, maxNodes: 1, maxParticipantsDown: 0.5, downFor: 20_000 },
       expect: {
-        detect: { p50: null, p95: 3000, max: null },
-        reconnect: { p50: 5000, p95: 20_000, max: 30_000 },
+        detect: [{ population: null, p50: null, p95: 3000, max: null }],
+        reconnect: [{ population: null, p50: 5000, p95: 20_000, max: 30_000 }],
         mediaResume: { p50: null, p95: null, max: 25_000 },
         participantsLost: 0,
         ghosts: 1,
@@ -385,6 +385,25 @@ describe("parseDrill reads the rest", () => {
         qualityAfter: { maxLoss: 0.02, maxLossVsBaseline: 2, minBitrateVsBaseline: 0.8 },
       },
     } satisfies Partial<Drill>);
+  });
+
+  it("reads detect and reconnect bounds by population, one mapping or a list", () => {
+    const drill = parse([
+      ...HEAD,
+      ...KILL,
+      "expect:",
+      "  detect:",
+      "    - { population: signal-via-failed-node, p95: 2s }",
+      "    - { population: room-on-failed-node, p50: 8s, p95: 15s }",
+      "    - { max: 20s }",
+      "  reconnect: { population: other, max: 1s }",
+    ]);
+    expect(drill.expect.detect).toEqual([
+      { population: "signal-via-failed-node", p50: null, p95: 2000, max: null },
+      { population: "room-on-failed-node", p50: 8000, p95: 15_000, max: null },
+      { population: null, p50: null, p95: null, max: 20_000 },
+    ]);
+    expect(drill.expect.reconnect).toEqual([{ population: "other", p50: null, p95: null, max: 1000 }]);
   });
 
   it("lets null switch a steady-state check off", () => {
@@ -1016,14 +1035,44 @@ describe("parseDrill rejects mistakes with one line naming the path", () => {
     [
       "an empty percentile mapping",
       [...HEAD, ...KILL, "expect: { reconnect: {} }"],
-      [`${S}: expect.reconnect: expected a mapping with p50, p95 or max, such as {p95: 20s}, got none`],
+      [
+        `${S}: expect.reconnect: expected a mapping with population, p50, p95 or max, such as {population: room-on-failed-node, p95: 15s}, got none`,
+      ],
+    ],
+    [
+      "a misspelt population",
+      [...HEAD, ...KILL, "expect: { detect: { population: room-on-failed, p95: 15s } }"],
+      [
+        `${S}: expect.detect.population: unknown population "room-on-failed" (did you mean "room-on-failed-node"?); one of signal-via-failed-node, room-on-failed-node, other`,
+      ],
+    ],
+    [
+      "a population without a bound",
+      [...HEAD, ...KILL, "expect: { detect: [{ p95: 15s }, { population: other }] }"],
+      [`${S}: expect.detect[1]: expected p50, p95 or max beside population, got none`],
+    ],
+    [
+      "a population twice",
+      [
+        ...HEAD,
+        ...KILL,
+        "expect: { reconnect: [{ population: other, p95: 5s }, { population: other, max: 9s }] }",
+      ],
+      [`${S}: expect.reconnect[1].population: expected each population once, got other again`],
+    ],
+    [
+      "an empty list of bounds",
+      [...HEAD, ...KILL, "expect: { detect: [] }"],
+      [
+        `${S}: expect.detect: expected a mapping such as {p95: 20s}, or a list of them by population, got an empty list`,
+      ],
     ],
     [
       "a p99",
       [...HEAD, ...KILL, "expect: { reconnect: { p99: 20s } }"],
       [
         `${S}: expect.reconnect.p99: unknown key (did you mean "p95"?)`,
-        `${S}: expect.reconnect: expected a mapping with p50, p95 or max, such as {p95: 20s}, got none`,
+        `${S}: expect.reconnect: expected a mapping with population, p50, p95 or max, such as {population: room-on-failed-node, p95: 15s}, got none`,
       ],
     ],
     [

@@ -1,7 +1,7 @@
 /** `steady-state:`, `abort:` and `expect:`: what healthy means, when to give up, what must hold. */
 import * as z from "zod";
-import type { Expectations, Percentiles, SteadyState } from "../drill-types.js";
-import { findingIds } from "../drill-types.js";
+import type { Expectations, Percentiles, RecoveryBounds, SteadyState } from "../drill-types.js";
+import { findingIds, recoveryPopulations } from "../drill-types.js";
 import type { Milliseconds } from "../duration.js";
 import { describeValue, formatDuration } from "../duration.js";
 import {
@@ -126,30 +126,82 @@ function someOf<Shape extends z.ZodRawShape, T>(
 const PERCENTILE_KEYS = ["p50", "p95", "max"] as const;
 const bound = duration({ positive: true }).nullable().default(null);
 
+/** Each bound must leave room for the next: a p95 above the max can never be met together with it. */
+function ordered(
+  bounds: Percentiles,
+  raw: Readonly<Record<string, unknown>>,
+  ctx: z.core.$RefinementCtx,
+): boolean {
+  const given = PERCENTILE_KEYS.flatMap((key) => {
+    const ms = bounds[key];
+    return typeof ms === "number" ? [{ key, ms }] : [];
+  });
+  for (const [i, { key, ms }] of given.entries()) {
+    const next = given[i + 1];
+    if (next !== undefined && ms > next.ms) {
+      ctx.issues.push({
+        code: "custom",
+        path: [key],
+        message: `expected no more than ${next.key} (${formatDuration(next.ms)}), got ${describeValue(raw[key])}`,
+        input: raw[key],
+      });
+      return false;
+    }
+  }
+  return true;
+}
+
 const percentiles = someOf(
   { p50: bound, p95: bound, max: bound },
   "expected a mapping with p50, p95 or max, such as {p95: 20s}",
-  (bounds, raw, ctx): Percentiles => {
-    // Each bound must leave room for the next: a p95 above the max can never be met together with it.
-    const given = PERCENTILE_KEYS.flatMap((key) => {
-      const ms = bounds[key];
-      return typeof ms === "number" ? [{ key, ms }] : [];
-    });
-    for (const [i, { key, ms }] of given.entries()) {
-      const next = given[i + 1];
-      if (next !== undefined && ms > next.ms) {
-        ctx.issues.push({
-          code: "custom",
-          path: [key],
-          message: `expected no more than ${next.key} (${formatDuration(next.ms)}), got ${describeValue(raw[key])}`,
-          input: raw[key],
-        });
-        return z.NEVER;
-      }
-    }
-    return bounds;
+  (bounds, raw, ctx): Percentiles => (ordered(bounds, raw, ctx) ? bounds : z.NEVER),
+);
+
+const recoveryBound = someOf(
+  {
+    population: choice(recoveryPopulations, "population").nullable().default(null),
+    p50: bound,
+    p95: bound,
+    max: bound,
+  },
+  "expected a mapping with population, p50, p95 or max, such as {population: room-on-failed-node, p95: 15s}",
+  (bounds, raw, ctx): RecoveryBounds => {
+    if (PERCENTILE_KEYS.every((key) => bounds[key] === null))
+      return fail(ctx, raw, "expected p50, p95 or max beside population, got none");
+    return ordered(bounds, raw, ctx) ? bounds : z.NEVER;
   },
 );
+
+/** One mapping of bounds, or a list of them, one per population (at most one over everyone). */
+const recoveryBounds = z.unknown().transform((value, ctx): readonly RecoveryBounds[] => {
+  if (!Array.isArray(value)) {
+    const one = nested(ctx, recoveryBound, value);
+    return one === undefined ? z.NEVER : [one];
+  }
+  if (value.length === 0)
+    return fail(
+      ctx,
+      value,
+      "expected a mapping such as {p95: 20s}, or a list of them by population, got an empty list",
+    );
+  const out: RecoveryBounds[] = [];
+  for (const [i, item] of value.entries()) {
+    const read = nested(ctx, recoveryBound, item, [i]);
+    if (read === undefined) return z.NEVER;
+    const twice = out.find((b) => b.population === read.population);
+    if (twice !== undefined) {
+      ctx.issues.push({
+        code: "custom",
+        path: [i, "population"],
+        message: `expected each population once, got ${read.population ?? "no population (everyone)"} again`,
+        input: item,
+      });
+      return z.NEVER;
+    }
+    out.push(read);
+  }
+  return out;
+});
 
 const qualityAfter = someOf(
   {
@@ -166,8 +218,8 @@ const qualityAfter = someOf(
 );
 
 const expectFields = {
-  detect: percentiles.nullable().default(null),
-  reconnect: percentiles.nullable().default(null),
+  detect: recoveryBounds.nullable().default(null),
+  reconnect: recoveryBounds.nullable().default(null),
   "media-resume": percentiles.nullable().default(null),
   "participants-lost": count.nullable().default(null),
   ghosts: count.nullable().default(null),

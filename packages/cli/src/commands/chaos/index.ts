@@ -8,6 +8,7 @@ import {
   type DrillFault,
   type FaultTarget,
   type Percentiles,
+  type RecoveryBounds,
 } from "@livekit-swarm/schema";
 import { UsageError } from "../../errors.js";
 import type { ChaosFlags } from "./options.js";
@@ -73,6 +74,9 @@ function summaryText(j: DrillJournal): string {
     `${j.verdict.toUpperCase()} (${j.status}): ${j.reason}`,
     `participants: ${a.affected} of ${a.participants} affected; paths resume ${a.paths.resume}, full ${a.paths.full}, rejoin ${a.paths.rejoin}; lost ${lost === "" ? "0" : lost}`,
     `detect p50 ${ms(a.detect.p50)} p95 ${ms(a.detect.p95)} | reconnect p50 ${ms(a.reconnect.p50)} p95 ${ms(a.reconnect.p95)} max ${ms(a.reconnect.max)} | media resume p50 ${ms(a.mediaResume.p50)} p95 ${ms(a.mediaResume.p95)} max ${ms(a.mediaResume.max)}`,
+    a.signalPaths === null
+      ? "by population: signal paths unknown for this backend"
+      : `by population: ${a.byPopulation.map((p) => `${p.population} ${p.affected}/${p.participants} detect p50 ${ms(p.detect.p50)} max ${ms(p.detect.max)}`).join(" | ")}`,
     ...j.expectations.map(
       (e) =>
         `  ${e.met === true ? "ok  " : e.met === false ? "FAIL" : "n/a "} ${e.name}: ${e.observed} (expected ${e.expected})`,
@@ -117,6 +121,10 @@ function percentilesText(name: string, p: Percentiles | null): string[] {
   ];
 }
 
+function byPopulation(name: string, b: RecoveryBounds): string {
+  return b.population === null ? name : `${name} (${b.population})`;
+}
+
 /** The dry run: what the drill would do, in order, with nothing started. */
 export function planText(drill: Drill): string {
   const s = drill.workload.scenario;
@@ -153,8 +161,8 @@ export function planText(drill: Drill): string {
     `  after      ${formatDuration(drill.after)} to compare quality with the baseline, then steady state again`,
     "expectations:",
     ...[
-      ...percentilesText("detect", drill.expect.detect),
-      ...percentilesText("reconnect", drill.expect.reconnect),
+      ...(drill.expect.detect ?? []).flatMap((b) => percentilesText(byPopulation("detect", b), b)),
+      ...(drill.expect.reconnect ?? []).flatMap((b) => percentilesText(byPopulation("reconnect", b), b)),
       ...percentilesText("media resume", drill.expect.mediaResume),
       ...(drill.expect.participantsLost !== null
         ? [`participants lost <= ${drill.expect.participantsLost}`]
