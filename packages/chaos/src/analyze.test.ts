@@ -174,6 +174,10 @@ describe("analyzeDrill: a node kill", () => {
       lostReason: null,
       sidBefore: "PA_0pub1",
       sidAfter: "PA_0pub1b",
+      // these events carry no room SID: where its instance was is unknown
+      roomSidBefore: null,
+      roomSidAfter: null,
+      lateJoiner: null,
     });
     expect(outcome(analysis, "room-0/sub-1")).toMatchObject({
       detectMs: 10,

@@ -24,11 +24,13 @@ import { qualityWindow } from "./analyze/quality.js";
 import { FaultReach } from "./analyze/reach.js";
 import { roomRecoveries } from "./analyze/room-recovery.js";
 import { compareServerViews } from "./analyze/server-view.js";
+import { detectSplitBrain } from "./analyze/split-brain.js";
 
 export type {
   DrillObservations,
   FaultTiming,
   ObservedEvent,
+  PlacementSample,
   ServerView,
   SignalConnection,
 } from "./analyze/observations.js";
@@ -73,13 +75,12 @@ export function analyzeDrill(obs: DrillObservations): DrillAnalysis {
   const walks = obs.participants.map((p) =>
     walkParticipant(p, byParticipant.get(`${p.room}/${p.identity}`) ?? [], ctx),
   );
-  const participants = walks.map((x) => x.outcome);
   const tracks = walks.flatMap((x) => x.tracks);
   const timeline: TimelineEvent[] = walks.flatMap((x) => x.timeline);
   const findings: Finding[] = walks.flatMap((x) => x.findings);
 
   const connectedAtEnd = new Set(
-    participants.filter((p) => p.connectedAtEnd).map((p) => `${p.room}/${p.identity}`),
+    walks.filter((x) => x.outcome.connectedAtEnd).map((x) => `${x.outcome.room}/${x.outcome.identity}`),
   );
   const silent = mediaNeverResumed(tracks, connectedAtEnd);
   if (silent !== null && settled) findings.push(silent);
@@ -98,16 +99,45 @@ export function analyzeDrill(obs: DrillObservations): DrillAnalysis {
   });
   timeline.push(...server.timeline);
   findings.push(...server.findings);
+  const split = detectSplitBrain({
+    rooms: server.rooms.map((r) => r.room),
+    participants: obs.participants,
+    events: byParticipant,
+    history,
+    placements: obs.placements ?? [],
+    from: t0 ?? w.faultPhaseStart,
+    end: w.end,
+    rel,
+    settled,
+  });
+  timeline.push(...split.timeline);
+  findings.push(...split.findings);
+  const participants: ParticipantOutcome[] = walks.map(({ outcome }, i) => {
+    const placed = split.participants.get(`${outcome.room}/${outcome.identity}`);
+    return {
+      ...outcome,
+      // where its own instance was at the end, as it saw it; Redis' map when that is unknown
+      roomNodeAfter: placed?.nodeAfter ?? outcome.roomNodeAfter,
+      roomSidBefore: placed?.roomSidBefore ?? null,
+      roomSidAfter: placed?.roomSidAfter ?? null,
+      lateJoiner: obs.participants[i]?.lateJoiner ?? null,
+    };
+  });
   const rooms: RoomOutcome[] = server.rooms.map((view) => {
     const before = obs.roomNodes.before[view.room] ?? null;
-    const after = obs.roomNodes.after[view.room] ?? null;
+    const redisAfter = obs.roomNodes.after[view.room] ?? null;
+    const seen = split.rooms.find((r) => r.room === view.room);
+    const after = seen?.nodeAfter ?? redisAfter;
     const roomSamples = obs.samples.filter((sample) => sample.room === view.room);
     return {
       ...view,
       recoveries: roomRecoveries(tracks.filter((t) => t.subscriber.startsWith(`${view.room}/`))),
       nodeBefore: before,
       nodeAfter: after,
+      redisNodeAfter: redisAfter,
       relocated: before !== null && after !== null && before !== after,
+      roomSidsBefore: seen?.roomSidsBefore ?? [],
+      instances: seen?.instances ?? [],
       loss: {
         before: qualityWindow(roomSamples, w.baselineStart, w.faultPhaseStart, rel)?.lossRatio ?? null,
         during: t0 === null ? null : (qualityWindow(roomSamples, t0, w.observeEnd, rel)?.lossRatio ?? null),

@@ -47,6 +47,9 @@ export function untouchedOutcome(
     lostReason: null,
     sidBefore: sid,
     sidAfter: sid,
+    roomSidBefore: null,
+    roomSidAfter: null,
+    lateJoiner: null,
   };
 }
 
@@ -239,7 +242,17 @@ export function sampleJournal(overrides: Partial<DrillJournal> = {}): DrillJourn
       room,
       nodeBefore: node,
       nodeAfter: room === "room-0" ? "node1" : node,
+      redisNodeAfter: room === "room-0" ? "node1" : node,
       relocated: room === "room-0",
+      // the SID survives a kill: the room is re-created lazily under its old SID
+      roomSidsBefore: [`RM_${room.replace("-", "")}`],
+      instances: [
+        {
+          sid: `RM_${room.replace("-", "")}`,
+          node: room === "room-0" ? "node1" : node,
+          participants: [`pub-${room.slice(-1)}`, `sub-${room.slice(-1)}a`, `sub-${room.slice(-1)}b`],
+        },
+      ],
       loss: { before: 0, during: room === "room-0" ? 0.12 : 0.001, after: 0.0005 },
       serverViews: 60,
       consistentMs: room === "room-0" ? 12_500 : -20_000,

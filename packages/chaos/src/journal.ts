@@ -135,6 +135,11 @@ export interface ParticipantOutcome {
   readonly lostReason: string | null;
   readonly sidBefore: string | null;
   readonly sidAfter: string | null;
+  /** The SID of the room instance it was in at T0, and at the end (null: unknown). */
+  readonly roomSidBefore: string | null;
+  readonly roomSidAfter: string | null;
+  /** The client.join fault that added it after the faults began; null for the planned swarm. */
+  readonly lateJoiner: string | null;
 }
 
 export interface TrackOutcome {
@@ -158,6 +163,14 @@ export interface ServerViewSample {
   readonly error: string | null;
 }
 
+/** One instance of a room, as its clients saw it: their room SID, and the node it was on. */
+export interface RoomInstance {
+  readonly sid: string;
+  readonly node: string | null;
+  /** Connected participants in it (identities). */
+  readonly participants: readonly string[];
+}
+
 /** A room's media after one fault: back once every subscriber whose media stalled receives again. */
 export interface RoomRecovery {
   readonly fault: string;
@@ -170,8 +183,18 @@ export interface RoomRecovery {
 export interface RoomOutcome {
   readonly room: string;
   readonly nodeBefore: string | null;
+  /**
+   * At the end, as the clients saw it: the node of the instance most of them were in (Redis had it
+   * there under that SID); Redis' room_node_map at the end when the clients' instance is unknown.
+   */
   readonly nodeAfter: string | null;
+  /** Redis' room_node_map at the end: after a split brain it names the newest instance's node. */
+  readonly redisNodeAfter: string | null;
   readonly relocated: boolean;
+  /** Room SIDs of the participants connected at T0. */
+  readonly roomSidsBefore: readonly string[];
+  /** Instances of the room at the end, largest first: more than one is a split brain. */
+  readonly instances: readonly RoomInstance[];
   /** One per fault that stalled media in the room (none: its media never stalled). */
   readonly recoveries: readonly RoomRecovery[];
   /** Inbound loss (ratio of sums) of the room's participants: baseline, T0 to end of observation, after. */

@@ -93,10 +93,10 @@ describe("renderDrillMarkdown", () => {
 
   it("tables rooms and participants", () => {
     expect(md).toContain(
-      "| room-0 | node2 → node1 | yes | kill-busiest: never | 0.00% / 12.00% / 0.05% | 12.5 s | none | none | none |",
+      "| room-0 | node2 → node1 | yes | RM_room0 → RM_room0 | kill-busiest: never | 0.00% / 12.00% / 0.05% | 12.5 s | none | none | none |",
     );
     expect(md).toContain(
-      "| room-1 | node1 → node1 | no | never stalled | 0.00% / 0.10% / 0.05% | -20.0 s | none | none | none |",
+      "| room-1 | node1 → node1 | no | RM_room1 → RM_room1 | never stalled | 0.00% / 0.10% / 0.05% | -20.0 s | none | none | none |",
     );
     expect(md).toContain(
       "| pub-0 | room-0 | publisher | node1 | room-on-failed-node | 9.1 s | 9.6 s | full | 1 | – | ✅ | – |",
@@ -120,6 +120,24 @@ describe("renderDrillMarkdown", () => {
     );
     expect(unknown).toContain("Signal paths: unknown for this backend");
     expect(unknown).not.toContain("| population | participants |");
+  });
+
+  it("shows a split room's instances with their nodes, and Redis' node when it differs", () => {
+    const base = sampleJournal();
+    const [room] = base.rooms;
+    if (room === undefined) throw new Error("fixture has rooms");
+    const split = {
+      ...room,
+      nodeAfter: "node1",
+      redisNodeAfter: "node2",
+      instances: [
+        { sid: "RM_room0", node: "node1", participants: ["pub-0", "sub-0a", "sub-0b"] },
+        { sid: "RM_late", node: "node2", participants: ["late-1"] },
+      ],
+    };
+    expect(renderDrillMarkdown(sampleJournal({ rooms: [split] }))).toContain(
+      "| room-0 | node2 → node1 (Redis: node2) | yes | RM_room0 → split: RM_room0 on node1 (pub-0, sub-0a, sub-0b) + RM_late on node2 (late-1) |",
+    );
   });
 
   it("attributes participants to a fault when there are several", () => {

@@ -204,6 +204,7 @@ function roomsSection(journal: DrillJournal): string {
         "room",
         "node before → after",
         "relocated",
+        "room SID before → after",
         "media back (every subscriber)",
         "loss before / during / after",
         "consistent at",
@@ -213,8 +214,10 @@ function roomsSection(journal: DrillJournal): string {
       ],
       journal.rooms.map((r) => [
         r.room,
-        `${r.nodeBefore ?? NONE} → ${r.nodeAfter ?? NONE}`,
+        // after a split brain Redis names the newest instance's node, not the one the clients are on
+        `${r.nodeBefore ?? NONE} → ${r.nodeAfter ?? NONE}${r.redisNodeAfter !== r.nodeAfter ? ` (Redis: ${r.redisNodeAfter ?? NONE})` : ""}`,
         r.relocated ? "yes" : "no",
+        roomSids(r),
         mediaBack(r),
         [r.loss.before, r.loss.during, r.loss.after]
           .map((v) => (v === null ? NONE : `${(v * 100).toFixed(2)}%`))
@@ -227,6 +230,18 @@ function roomsSection(journal: DrillJournal): string {
       "No rooms were observed.",
     ),
   );
+}
+
+/** The room instances its clients were in: one SID when whole, several (with their nodes) when split. */
+function roomSids(r: RoomOutcome): string {
+  const before = r.roomSidsBefore.length === 0 ? NONE : r.roomSidsBefore.join(", ");
+  const after =
+    r.instances.length === 0
+      ? NONE
+      : r.instances.length === 1
+        ? (r.instances[0]?.sid ?? NONE)
+        : `split: ${r.instances.map((i) => `${i.sid} on ${i.node ?? "?"} (${i.participants.join(", ")})`).join(" + ")}`;
+  return `${before} → ${after}`;
 }
 
 function participantsSection(journal: DrillJournal): string {

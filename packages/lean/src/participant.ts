@@ -161,7 +161,13 @@ export class LeanParticipant {
     if (signal.join.participant?.permission?.canSubscribe !== false)
       await connected(this.subscriber.pc, timeoutMs, "subscriber");
     await this.publish(timeoutMs);
-    this.emit({ type: "joined", joinS: (Date.now() - this.joinStartMs) / 1000 });
+    this.emit({
+      type: "joined",
+      joinS: (Date.now() - this.joinStartMs) / 1000,
+      // the JoinResponse names the room instance and the node that answered
+      roomSid: signal.join.room?.sid || undefined,
+      nodeId: signal.join.serverInfo?.nodeId || undefined,
+    });
   }
 
   private peerConnection(target: SignalTarget): RTCPeerConnection {

@@ -19,6 +19,7 @@ export const faultTypes = [
   "net.bandwidth",
   "net.delay",
   "client.simulate",
+  "client.join",
 ] as const;
 export type FaultType = (typeof faultTypes)[number];
 
@@ -33,6 +34,8 @@ export const findingIds = [
   "ghost-participants",
   "missing-from-server-view",
   "reconnect-cycles",
+  "split-brain",
+  "late-joiner-unheard",
 ] as const;
 export type FindingId = (typeof findingIds)[number];
 // --- end drill verdict: findings ------------------------------------------------------------------
@@ -59,7 +62,8 @@ export type DrillBackend = (typeof drillBackends)[number];
  *
  * YAML: `target: busiest-room-node | random-node | all-nodes`, `target: {node: 2}` (1-based),
  * `target: {share: 50%}` (of nodes), `target: {ref: <fault id>}` (the nodes an earlier fault hit),
- * `target: {participants: 25%, room: busiest}` (client.simulate). redis.* faults take no target.
+ * `target: {participants: 25%, room: busiest}` (client.simulate). redis.* faults take no target;
+ * client.join takes none either: it adds participants to every room of the workload.
  */
 export type FaultTarget =
   | { readonly kind: "busiest-room-node" }
@@ -69,6 +73,7 @@ export type FaultTarget =
   | { readonly kind: "share-of-nodes"; readonly share: number }
   | { readonly kind: "ref"; readonly fault: string }
   | { readonly kind: "redis" }
+  | { readonly kind: "every-room" }
   | { readonly kind: "participants"; readonly share: number; readonly busiestRoomOnly: boolean };
 
 export interface FaultParams {
@@ -87,6 +92,8 @@ export interface FaultParams {
   readonly graceMs?: number;
   /** client.simulate: the scenario each chosen participant simulates. */
   readonly scenario?: SimulateScenario;
+  /** client.join: late joiners added to each room (subscribers that must see and hear the room). */
+  readonly perRoom?: number;
 }
 
 export interface DrillFault {
@@ -98,7 +105,7 @@ export interface DrillFault {
   readonly at: Milliseconds;
   /**
    * How long the fault lasts before it is reverted (node restarted, thawed, rule removed). Null:
-   * an instant fault (client.simulate, node.thaw) or one that stays until the drill's rollback.
+   * an instant fault (client.simulate, client.join, node.thaw) or one that stays until the drill's rollback.
    */
   readonly duration: Milliseconds | null;
   /** The injector must confirm the fault took effect within this, or the drill is inconclusive. */

@@ -75,6 +75,7 @@ export type {
   OutboundTrackSample,
   WindowSample,
   ParticipantEvent,
+  RoomPlacement,
   EventContext,
   RunObserver,
 } from "./samples.js";

@@ -69,8 +69,20 @@ export interface WindowSample {
   readonly latencyS?: { readonly p50: number; readonly max: number; readonly n: number };
 }
 
+/**
+ * Which instance of its room a participant is in, as far as its engine can tell. Two instances of
+ * one room name at once are a split brain (docs/livekit-behaviour.md 4.1): the room SID tells them
+ * apart. Engines fill what their SDK exposes; absent means unknown, never "the same".
+ */
+export interface RoomPlacement {
+  /** The room's server-side SID (`RM_...`). */
+  readonly roomSid?: string;
+  /** LiveKit's id of the node that answered the join (`ND_...`), where the SDK exposes it. */
+  readonly nodeId?: string;
+}
+
 export type ParticipantEvent =
-  | { readonly type: "joined"; readonly joinS: number }
+  | ({ readonly type: "joined"; readonly joinS: number } & RoomPlacement)
   | { readonly type: "join-failed"; readonly reason: string; readonly message: string }
   | {
       readonly type: "first-packet";
@@ -89,7 +101,7 @@ export type ParticipantEvent =
     }
   | { readonly type: "track-subscribed"; readonly kind: Kind; readonly afterJoinStartS: number }
   | { readonly type: "reconnecting" }
-  | {
+  | ({
       readonly type: "reconnected";
       readonly durationS: number;
       /**
@@ -98,11 +110,20 @@ export type ParticipantEvent =
        * resume into a full one: see the `session` event.
        */
       readonly path?: "resume" | "full";
-    }
+    } & RoomPlacement)
   | { readonly type: "disconnected"; readonly reason: string }
   | { readonly type: "quality"; readonly quality: string }
-  /** The participant's server-side sid: at join, and whenever it is seen to change (a full reconnect). */
-  | { readonly type: "session"; readonly sid: string }
+  /**
+   * The participant's server-side sid: at join, and whenever it (or its room's SID) is seen to
+   * change (a full reconnect, or a room re-created under the same name).
+   */
+  | ({ readonly type: "session"; readonly sid: string } & RoomPlacement)
+  /**
+   * Watch mode: the remote participants this one sees in its room (identities, sorted), at join and
+   * whenever the set changes. A participant that cannot see others who are connected to the same
+   * room name is in another instance of it.
+   */
+  | { readonly type: "peers"; readonly identities: readonly string[] }
   /**
    * A subscribed track stopped or started receiving packets (watch mode, polled every 250 ms).
    * `track` is `<publisher identity>/<kind>`, stable across republishing; `atMs` the poll's epoch ms.

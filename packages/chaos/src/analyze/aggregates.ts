@@ -1,11 +1,6 @@
 /** The drill's recovery figures over all participants: distributions, paths, losses, consistency. */
-import type {
-  ParticipantOutcome,
-  PopulationAggregate,
-  RecoveryAggregates,
-  ReconnectPath,
-} from "../journal.js";
-import type { ParticipantWalk } from "./participant.js";
+import type { PopulationAggregate, RecoveryAggregates, ReconnectPath } from "../journal.js";
+import type { ParticipantWalk, WalkOutcome } from "./participant.js";
 import { distribution } from "./quality.js";
 import type { RoomServerView } from "./server-view.js";
 
@@ -13,7 +8,7 @@ import type { RoomServerView } from "./server-view.js";
 const POPULATION_ORDER = ["signal-via-failed-node", "room-on-failed-node", "other", "unknown"] as const;
 
 function detectAndReconnect(
-  participants: readonly ParticipantOutcome[],
+  participants: readonly WalkOutcome[],
 ): Pick<RecoveryAggregates, "detect" | "reconnect"> {
   return {
     detect: distribution(participants.flatMap((p) => (p.detectMs === null ? [] : [p.detectMs]))),
@@ -21,7 +16,7 @@ function detectAndReconnect(
   };
 }
 
-function byPopulation(participants: readonly ParticipantOutcome[]): PopulationAggregate[] {
+function byPopulation(participants: readonly WalkOutcome[]): PopulationAggregate[] {
   return POPULATION_ORDER.flatMap((population) => {
     const members = participants.filter((p) => p.population === population);
     if (members.length === 0) return [];

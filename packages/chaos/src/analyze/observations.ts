@@ -16,6 +16,14 @@ export interface ServerView {
   readonly error: string | null;
 }
 
+/** Where Redis had a room at `t`: its node (room_node_map) and SID (ListRooms); null when it had none. */
+export interface PlacementSample {
+  readonly t: number;
+  readonly room: string;
+  readonly node: string | null;
+  readonly sid: string | null;
+}
+
 export interface FaultTiming {
   readonly id: string;
   /** Epoch ms the fault was issued. */
@@ -38,11 +46,19 @@ export interface SignalConnection {
 }
 
 export interface DrillObservations {
-  readonly participants: readonly { readonly identity: string; readonly room: string; readonly role: Role }[];
+  readonly participants: readonly {
+    readonly identity: string;
+    readonly room: string;
+    readonly role: Role;
+    /** A late joiner: the client.join fault that added it. */
+    readonly lateJoiner?: string;
+  }[];
   readonly events: readonly ObservedEvent[];
   readonly samples: readonly WindowSample[];
   readonly faults: readonly FaultTiming[];
   readonly serverViews: readonly ServerView[];
+  /** Each room's node and SID as Redis had them, every 2 s (absent: not recorded). */
+  readonly placements?: readonly PlacementSample[];
   /**
    * Which node carried whose signalling (the local testbed's balancer log); null or absent when
    * the backend cannot tell (compose, Kubernetes): populations are then unknown.

@@ -40,8 +40,11 @@ export interface ParticipantContext {
   readonly settled: boolean;
 }
 
+/** A participant's outcome from its own events; where its room instance was comes from split-brain.ts. */
+export type WalkOutcome = Omit<ParticipantOutcome, "roomSidBefore" | "roomSidAfter" | "lateJoiner">;
+
 export interface ParticipantWalk {
-  readonly outcome: ParticipantOutcome;
+  readonly outcome: WalkOutcome;
   readonly tracks: readonly TrackOutcome[];
   readonly episodes: readonly Episode[];
   readonly history: readonly LifecycleAt[];
@@ -175,7 +178,7 @@ export function walkParticipant(
   const worstT0 = worst === undefined ? null : faultT0(worst.fault);
   const stalled = myTracks.filter((t) => t.stalledMs !== null);
   const fault = worst?.fault ?? reach.byId(stalled[0]?.fault) ?? reach.firstFor(p.room, p.identity);
-  const outcome: ParticipantOutcome = {
+  const outcome: WalkOutcome = {
     identity: p.identity,
     room: p.room,
     role: p.role,

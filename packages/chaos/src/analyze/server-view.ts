@@ -53,7 +53,8 @@ export function compareServerViews(input: ServerViewInput): {
         last = h;
       }
       if (last?.state === "connected") connected.set(p.identity, last.sid);
-      if (last?.state === "reconnecting") reconnecting.add(p.identity);
+      // not joined yet (a late joiner on its way in): the server may list it first
+      if (last === undefined || last.state === "reconnecting") reconnecting.add(p.identity);
     }
     return { connected, reconnecting };
   };

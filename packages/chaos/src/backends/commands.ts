@@ -162,7 +162,7 @@ export interface PlannedFault {
 /** client.simulate is carried out by the swarm's own participants, on every backend. */
 export function notABackendFault(fault: DrillFault, backend: string): FaultError {
   return new FaultError(
-    `${fault.id}: client.simulate is run by the swarm's participants, not by the ${backend} backend`,
+    `${fault.id}: ${fault.type} is run by the swarm's participants, not by the ${backend} backend`,
     fault.id,
   );
 }

@@ -382,6 +382,7 @@ export function composeFaultCommands(
     case "net.delay":
       return pumbaCommands(target, fault, requireServices(fault, services));
     case "client.simulate":
+    case "client.join":
       throw notABackendFault(fault, "compose");
   }
 }

@@ -119,6 +119,7 @@ export function kubernetesFaultCommands(
       };
     }
     case "client.simulate":
+    case "client.join":
       throw notABackendFault(fault, "Kubernetes");
   }
 }

@@ -42,6 +42,7 @@ export function ledgerEntries(
       });
     case "node.thaw":
     case "client.simulate":
+    case "client.join":
       return [];
   }
 }
@@ -90,5 +91,7 @@ export function describeLocalFault(fault: DrillFault, nodes: readonly string[]):
       return nodes.map((n) => `tc netem on ${n}'s veth: delay ${p.delayMs ?? 0} ms ± ${p.jitterMs ?? 0} ms`);
     case "client.simulate":
       return [`simulateScenario(${p.scenario ?? "?"}) on the chosen participants`];
+    case "client.join":
+      return [`${p.perRoom ?? 1} late joiner(s) per room`];
   }
 }

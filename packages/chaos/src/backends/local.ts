@@ -310,8 +310,9 @@ export class LocalInjector implements FaultInjector {
           },
         );
       case "client.simulate":
+      case "client.join":
         return Promise.reject(
-          new FaultError(`${fault.id}: client.simulate is run by the swarm, not the backend`, fault.id),
+          new FaultError(`${fault.id}: ${fault.type} is run by the swarm, not the backend`, fault.id),
         );
     }
   }

@@ -60,14 +60,17 @@ export function assembleJournal(input: JournalInput): DrillJournal {
   const { drill, stopped } = input;
   const analysis = analyzeDrill({
     ...input.observations,
-    faults: input.faultRuns.map((r) => ({
-      id: r.id,
-      injectedAt: r.injectedAtMs,
-      confirmedAt: r.confirmedAtMs,
-      revertedAt: r.revertedAtMs,
-      nodes: r.nodes.map((n) => n.name),
-      roomNodes: r.roomNodes,
-    })),
+    // late joiners disrupt nobody: no disruption is theirs, and T0 stays the first real fault's
+    faults: input.faultRuns
+      .filter((r) => r.type !== "client.join")
+      .map((r) => ({
+        id: r.id,
+        injectedAt: r.injectedAtMs,
+        confirmedAt: r.confirmedAtMs,
+        revertedAt: r.revertedAtMs,
+        nodes: r.nodes.map((n) => n.name),
+        roomNodes: r.roomNodes,
+      })),
     settled: stopped === undefined,
   });
   const t0 = analysis.t0;

@@ -10,6 +10,7 @@ import type { Drill, DrillFault } from "@livekit-swarm/schema";
 import type { RunControl } from "@livekit-swarm/load";
 import type { FaultRecord } from "./assemble.js";
 import type { DrillRecorder } from "./recorder.js";
+import { lateJoin, lateJoiners } from "./late.js";
 import { selectTargets, type Selection } from "./select.js";
 import type { DrillStop } from "./stop.js";
 import { simulate } from "./watch.js";
@@ -138,7 +139,9 @@ export class FaultSchedule {
       const injected =
         fault.type === "client.simulate"
           ? simulate(fault, chosen.participants, control, this.recorder)
-          : await this.injector.inject(fault, chosen.nodes);
+          : fault.type === "client.join"
+            ? this.lateJoin(fault, control)
+            : await this.injector.inject(fault, chosen.nodes);
       run.injectedAt = iso(run.injectedAtMs);
       run.subjects = injected.subjects;
       run.actions = injected.actions;
@@ -167,6 +170,23 @@ export class FaultSchedule {
       log(`${fault.id}: ${run.error}`);
       return undefined;
     }
+  }
+
+  private lateJoin(fault: DrillFault, control: RunControl | undefined): InjectedFault {
+    const joiners = lateJoiners(
+      fault,
+      this.recorder.participants.filter((p) => p.lateJoiner === undefined),
+    );
+    this.recorder.add(fault.id, joiners);
+    return lateJoin(
+      joiners,
+      control === undefined
+        ? undefined
+        : (participants) => {
+            control.join(participants);
+          },
+      this.recorder,
+    );
   }
 
   // a revert already under way (a timed one, when Ctrl-C comes) is waited for, never started twice

@@ -12,13 +12,42 @@ export class DrillRecorder implements RunObserver {
   readonly samples: WindowSample[] = [];
   private readonly roster = new Roster();
   private readonly flowing = new Map<string, Map<string, boolean>>();
-  private readonly expectedTracks: number;
+  private readonly everyone: ParticipantPlan[];
+  /** Late joiners (room/identity) and the client.join fault that added them. */
+  private readonly late = new Map<string, string>();
 
-  constructor(private readonly participants: readonly ParticipantPlan[]) {
-    this.expectedTracks = participants.reduce(
-      (n, p) => n + (p.subscribe ? p.expectedTracks.audio + p.expectedTracks.video : 0),
-      0,
-    );
+  constructor(planned: readonly ParticipantPlan[]) {
+    this.everyone = [...planned];
+  }
+
+  /** Late joiners a client.join fault adds: watched, counted and analysed like the planned swarm. */
+  add(fault: string, joiners: readonly ParticipantPlan[]): void {
+    this.everyone.push(...joiners);
+    for (const p of joiners) this.late.set(`${p.room}/${p.identity}`, fault);
+  }
+
+  /** Every participant, planned or added, with the client.join fault that added it (if one did). */
+  get participants(): readonly (ParticipantPlan & { readonly lateJoiner?: string })[] {
+    return this.everyone.map((p) => {
+      const fault = this.late.get(`${p.room}/${p.identity}`);
+      return fault === undefined ? p : { ...p, lateJoiner: fault };
+    });
+  }
+
+  /** Participants (room/identity) that joined, or failed to, at or after `since`. */
+  joinedSince(since: number): Map<string, { ok: boolean; detail: string }> {
+    const out = new Map<string, { ok: boolean; detail: string }>();
+    for (const e of this.events) {
+      if (e.t < since) continue;
+      if (e.event.type === "joined")
+        out.set(`${e.room}/${e.participant}`, {
+          ok: true,
+          detail: `in ${e.event.roomSid ?? "a room of unknown SID"}`,
+        });
+      else if (e.event.type === "join-failed")
+        out.set(`${e.room}/${e.participant}`, { ok: false, detail: `failed: ${e.event.reason}` });
+    }
+    return out;
   }
 
   onEvent(context: EventContext, event: ParticipantEvent): void {
@@ -59,7 +88,7 @@ export class DrillRecorder implements RunObserver {
   }
 
   get planned(): number {
-    return this.participants.length;
+    return this.everyone.length;
   }
 
   connected(): number {
@@ -74,7 +103,7 @@ export class DrillRecorder implements RunObserver {
   /** Connected participants of each room. */
   connectedByRoom(): Map<string, string[]> {
     const rooms = new Map<string, string[]>();
-    for (const p of this.participants) {
+    for (const p of this.everyone) {
       if (this.roster.stateOf(p.room, p.identity) !== "connected") continue;
       rooms.set(p.room, [...(rooms.get(p.room) ?? []), p.identity]);
     }
@@ -83,7 +112,11 @@ export class DrillRecorder implements RunObserver {
 
   tracks(): { expected: number; flowing: number } {
     let flowing = 0;
-    for (const p of this.participants) {
+    const expected = this.everyone.reduce(
+      (n, p) => n + (p.subscribe ? p.expectedTracks.audio + p.expectedTracks.video : 0),
+      0,
+    );
+    for (const p of this.everyone) {
       if (this.roster.stateOf(p.room, p.identity) !== "connected") continue;
       const tracks = this.flowing.get(`${p.room}/${p.identity}`);
       if (tracks === undefined) continue;
@@ -91,7 +124,7 @@ export class DrillRecorder implements RunObserver {
       for (const f of tracks.values()) if (f) mine++;
       flowing += Math.min(mine, p.expectedTracks.audio + p.expectedTracks.video);
     }
-    return { expected: this.expectedTracks, flowing };
+    return { expected, flowing };
   }
 
   /** Inbound loss (ratio of sums) over the samples whose whole window is at or after `from`. */

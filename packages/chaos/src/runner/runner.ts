@@ -10,7 +10,7 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { availableParallelism, hostname } from "node:os";
 import { join } from "node:path";
-import type { ServerView } from "../analyze.js";
+import type { PlacementSample, ServerView } from "../analyze.js";
 import type { FaultInjector } from "../backend.js";
 import { LocalInjector } from "../backends/local.js";
 import type { DrillJournal, ProbeResult } from "../journal.js";
@@ -41,7 +41,7 @@ import { PartialJournalWriter } from "./partial.js";
 import { DrillRecorder } from "./recorder.js";
 import { DrillStop } from "./stop.js";
 import { commandInjector } from "./targets.js";
-import { SERVER_VIEW_MS, startServerViews } from "./watch.js";
+import { SERVER_VIEW_MS, startPlacements, startServerViews } from "./watch.js";
 
 export { TOOL_VERSION } from "./assemble.js";
 /** How long the swarm may take to be fully joined before the baseline starts anyway. */
@@ -83,6 +83,7 @@ interface DrillRun {
   readonly stop: DrillStop;
   readonly startedAt: number;
   readonly serverViews: ServerView[];
+  readonly placements: PlacementSample[];
   readonly timers: NodeJS.Timeout[];
   readonly windows: {
     baselineStart: number;
@@ -137,6 +138,7 @@ export async function runDrill(options: DrillRunOptions): Promise<DrillJournal> 
     stop: new DrillStop(logged.log),
     startedAt,
     serverViews: [],
+    placements: [],
     timers: [],
     windows: {
       baselineStart: startedAt,
@@ -353,7 +355,10 @@ async function joined(run: DrillRun): Promise<void> {
 /** Holds the baseline, probes the steady state and notes each room's node; false when stopped. */
 async function baseline(run: DrillRun, system: System): Promise<boolean> {
   const { drill, log } = run.options;
-  run.timers.push(startServerViews(system.target, run.plan.rooms, run.serverViews));
+  run.timers.push(
+    startServerViews(system.target, run.plan.rooms, run.serverViews),
+    startPlacements(system.target, system.injector, run.plan.rooms, run.placements),
+  );
   run.windows.baselineStart = Date.now();
   await run.stop.sleep(drill.baseline);
   run.windows.faultPhaseStart = Date.now();
@@ -381,7 +386,7 @@ function watchAbortConditions(run: DrillRun): void {
       }
       const maxDown = abort.maxParticipantsDown;
       if (maxDown !== null) {
-        const share = run.recorder.down() / run.plan.participants.length;
+        const share = run.recorder.down() / run.recorder.planned;
         if (share > maxDown) downSince ??= now;
         else downSince = undefined;
         if (downSince !== undefined && now - downSince >= abort.downFor) {
@@ -416,7 +421,7 @@ function describeProbe(p: ProbeResult): string {
 async function reading(run: DrillRun, system: System, from: number): Promise<SteadyStateReading> {
   const tracks = run.recorder.tracks();
   return {
-    planned: run.plan.participants.length,
+    planned: run.recorder.planned,
     connected: run.recorder.connected(),
     tracksExpected: tracks.expected,
     tracksFlowing: tracks.flowing,
@@ -485,10 +490,11 @@ async function finish(run: DrillRun): Promise<DrillJournal> {
     workerPids,
     serverViewIntervalMs: SERVER_VIEW_MS,
     observations: {
-      participants: run.plan.participants,
+      participants: run.recorder.participants,
       events: run.recorder.events,
       samples: run.recorder.samples,
       serverViews: run.serverViews,
+      placements: run.placements,
       signalConnections: run.system?.injector.signalConnections?.() ?? null,
       roomNodes: run.roomNodes,
       windows,

@@ -22,7 +22,11 @@ function fault(spec: string): DrillFault {
   return found;
 }
 
-const NODES: readonly NodeRef[] = [1, 2, 3].map((i) => ({ name: `node${i}`, index: i - 1, nodeId: `ND_${i}` }));
+const NODES: readonly NodeRef[] = [1, 2, 3].map((i) => ({
+  name: `node${i}`,
+  index: i - 1,
+  nodeId: `ND_${i}`,
+}));
 const [N1, N2, N3] = NODES as [NodeRef, NodeRef, NodeRef];
 
 /** Three rooms: room-a (3 people) and room-c (2) on node2, room-b (4) on node1. */
@@ -76,9 +80,9 @@ describe("selectTargets", () => {
   it("random-node draws from the injected randomness", () => {
     const s = selectTargets(fault("type: node.kill, target: random-node"), view({ randomInt: () => 1 }));
     expect(s).toEqual({ nodes: [N2], participants: [], selection: "node2 (chosen at random)" });
-    expect(() =>
-      selectTargets(fault("type: node.kill, target: random-node"), view({ nodes: [] })),
-    ).toThrow("f: no nodes to choose from");
+    expect(() => selectTargets(fault("type: node.kill, target: random-node"), view({ nodes: [] }))).toThrow(
+      "f: no nodes to choose from",
+    );
   });
 
   it("all-nodes takes every node", () => {
@@ -118,7 +122,10 @@ describe("selectTargets", () => {
   });
 
   it("participants: a share of everyone connected, or of the busiest room only", () => {
-    const all = selectTargets(fault("type: client.simulate, scenario: migration, target: { participants: 25% }"), view());
+    const all = selectTargets(
+      fault("type: client.simulate, scenario: migration, target: { participants: 25% }"),
+      view(),
+    );
     expect(all.participants).toEqual([
       { room: "room-c", identity: "c2" },
       { room: "room-c", identity: "c1" },

@@ -95,6 +95,8 @@ export function selectTargets(fault: DrillFault, view: SelectionView): Selection
     }
     case "redis":
       return { nodes: [], participants: [], selection: "redis" };
+    case "every-room":
+      return { nodes: [], participants: [], selection: `every room (${byRoom.size})` };
     case "participants": {
       let rooms = [...byRoom.entries()];
       if (target.busiestRoomOnly)

@@ -33,6 +33,7 @@ function symbolicNodes(drill: Drill, target: FaultTarget): string[] {
       return [`<the nodes ${target.fault} hit>`];
     case "redis":
     case "participants":
+    case "every-room":
       return [];
   }
 }
@@ -43,6 +44,8 @@ export function describeFault(drill: Drill, fault: DrillFault): string[] {
   const t = drill.target;
   if (fault.type === "client.simulate")
     return [`rtc-node simulateScenario(${fault.params.scenario ?? "?"}) on the chosen participants`];
+  if (fault.type === "client.join")
+    return [`${fault.params.perRoom ?? 1} late joiner(s) per room, who must see and hear the room`];
   try {
     if (t.backend === "local") return describeLocalFault(fault, nodes);
     const commands =

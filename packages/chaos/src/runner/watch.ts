@@ -1,6 +1,6 @@
 /** What the drill watches besides the swarm's own reports: simulated client faults and the server's view. */
-import type { ServerView } from "../analyze.js";
-import type { InjectedFault } from "../backend.js";
+import type { PlacementSample, ServerView } from "../analyze.js";
+import type { FaultInjector, InjectedFault } from "../backend.js";
 import type { DrillFault } from "@livekit-swarm/schema";
 import type { RunControl, RunTarget } from "@livekit-swarm/load";
 import { RoomServiceClient } from "livekit-server-sdk";
@@ -9,6 +9,19 @@ import type { ChosenParticipant } from "./select.js";
 
 /** How often the drill asks the server who is in each room. */
 export const SERVER_VIEW_MS = 1000;
+/** How often it reads where each room is placed (its node and SID, from Redis). */
+export const PLACEMENT_MS = 2000;
+
+function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  return Promise.race([
+    promise,
+    new Promise<never>((_, reject) =>
+      setTimeout(() => {
+        reject(new Error(`${what} timed out after ${ms / 1000} s`));
+      }, ms),
+    ),
+  ]);
+}
 
 /** client.simulate: the chosen participants run simulateScenario; confirmed by their reports. */
 export function simulate(
@@ -52,7 +65,11 @@ export function simulate(
 }
 
 /** Asks the server who is in each room, every second, into `out`. */
-export function startServerViews(target: RunTarget, rooms: readonly string[], out: ServerView[]): NodeJS.Timeout {
+export function startServerViews(
+  target: RunTarget,
+  rooms: readonly string[],
+  out: ServerView[],
+): NodeJS.Timeout {
   const client = new RoomServiceClient(target.url.replace(/^ws/, "http"), target.apiKey, target.apiSecret);
   let busy = false;
   return setInterval(() => {
@@ -61,14 +78,7 @@ export function startServerViews(target: RunTarget, rooms: readonly string[], ou
     void Promise.all(
       rooms.map(async (room) => {
         try {
-          const list = await Promise.race([
-            client.listParticipants(room),
-            new Promise<never>((_, reject) =>
-              setTimeout(() => {
-                reject(new Error("ListParticipants timed out after 2.5 s"));
-              }, 2500),
-            ),
-          ]);
+          const list = await withTimeout(client.listParticipants(room), 2500, "ListParticipants");
           out.push({
             t: Date.now(),
             room,
@@ -86,4 +96,34 @@ export function startServerViews(target: RunTarget, rooms: readonly string[], ou
       busy = false;
     });
   }, SERVER_VIEW_MS);
+}
+
+/**
+ * Reads, every 2 s, each room's node (the backend's room_node_map) and SID (ListRooms) into `out`:
+ * which node an instance of a room was on, since clients report their instance's SID but not
+ * (with rtc-node) its node. Both come from Redis, so they describe the instance Redis knows.
+ */
+export function startPlacements(
+  target: RunTarget,
+  injector: FaultInjector,
+  rooms: readonly string[],
+  out: PlacementSample[],
+): NodeJS.Timeout {
+  const client = new RoomServiceClient(target.url.replace(/^ws/, "http"), target.apiKey, target.apiSecret);
+  let busy = false;
+  return setInterval(() => {
+    if (busy) return;
+    busy = true;
+    void (async () => {
+      const t = Date.now();
+      const listed = await withTimeout(client.listRooms([...rooms]), 2500, "ListRooms").catch(() => null);
+      const sids = new Map((listed ?? []).map((r) => [r.name, r.sid]));
+      for (const room of rooms) {
+        const node = await injector.roomNode(room).catch(() => undefined);
+        out.push({ t, room, node: node?.name ?? null, sid: sids.get(room) ?? null });
+      }
+    })().finally(() => {
+      busy = false;
+    });
+  }, PLACEMENT_MS);
 }

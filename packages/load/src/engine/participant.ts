@@ -11,6 +11,7 @@ import type { Kind, ParticipantPlan, WindowSample } from "../run/messages.js";
 import type { EngineParticipant, EventSink } from "./engine.js";
 import { loadRtc } from "./rtc.js";
 import { readStamp, unwrapCaptureTime } from "./stamp.js";
+import { RoomPlacement } from "./placement.js";
 import { MediaWatch } from "./watch.js";
 
 type Rtc = Awaited<ReturnType<typeof loadRtc>>;
@@ -61,6 +62,7 @@ export class NativeParticipant implements EngineParticipant {
   private sid: string | undefined;
   /** Watch mode (chaos drills): which subscribed tracks flow. */
   private readonly watcher: MediaWatch;
+  private readonly placement: RoomPlacement;
 
   constructor(
     private readonly rtc: Rtc,
@@ -73,6 +75,11 @@ export class NativeParticipant implements EngineParticipant {
     private readonly watchMs?: number,
   ) {
     this.watcher = new MediaWatch(emit);
+    this.placement = new RoomPlacement(
+      emit,
+      () => this.sid,
+      () => this.left,
+    );
   }
 
   get connected(): boolean {
@@ -96,7 +103,9 @@ export class NativeParticipant implements EngineParticipant {
       return false;
     }
     this.room = room;
-    this.emit({ type: "joined", joinS: (Date.now() - this.joinStartMs) / 1000 });
+    const joinS = (Date.now() - this.joinStartMs) / 1000;
+    await this.placement.read(room);
+    this.emit({ type: "joined", joinS, ...this.placement.fields() });
     this.previous = emptySnapshot(this.joinStartMs);
     if (this.plan.subscribe && this.subscribeLimit !== undefined) {
       for (const participant of room.remoteParticipants.values()) {
@@ -142,6 +151,9 @@ export class NativeParticipant implements EngineParticipant {
     room.on(RoomEvent.ParticipantDisconnected, () => {
       if (this.episode !== undefined) this.episode.remotesLeft++;
     });
+    room.on(RoomEvent.RoomSidChanged, (sid) => {
+      this.placement.note(sid);
+    });
     room.on(RoomEvent.Reconnected, () => {
       const since = this.reconnectingSinceMs ?? Date.now();
       const episode = this.episode;
@@ -158,10 +170,12 @@ export class NativeParticipant implements EngineParticipant {
         type: "reconnected",
         durationS: (Date.now() - since) / 1000,
         path: full ? "full" : "resume",
+        ...this.placement.fields(),
       });
       // the new sid shows up to 3 s after Reconnected: look again then
       setTimeout(() => {
         this.noteSession();
+        void this.placement.read(room);
       }, 3500).unref();
     });
     room.on(RoomEvent.Disconnected, (reason) => {
@@ -188,7 +202,7 @@ export class NativeParticipant implements EngineParticipant {
     if (sid === undefined || sid === "" || sid === this.sid || this.left) return false;
     const changed = this.sid !== undefined;
     this.sid = sid;
-    this.emit({ type: "session", sid });
+    this.emit({ type: "session", sid, ...this.placement.fields() });
     return changed;
   }
 
@@ -199,6 +213,10 @@ export class NativeParticipant implements EngineParticipant {
       const room = this.room;
       if (room === undefined || this.hasLeft()) return;
       this.noteSession();
+      if (room.isConnected) {
+        await this.placement.read(room);
+        this.placement.notePeers(room);
+      }
       const now = Date.now();
       let snapshot: Snapshot | undefined;
       try {

@@ -88,4 +88,6 @@ export type OrchestratorMessage =
       readonly type: "simulate";
       readonly participants: readonly { readonly room: string; readonly identity: string }[];
       readonly scenario: string;
-    };
+    }
+  /** Join these participants now (late joiners a drill adds after a fault). */
+  | { readonly type: "join"; readonly participants: readonly ParticipantPlan[] };

@@ -44,6 +44,11 @@ export interface OrchestratorOptions {
 export interface RunControl {
   /** Asks these participants to run rtc-node's simulateScenario. */
   simulate(participants: readonly { room: string; identity: string }[], scenario: string): void;
+  /**
+   * Joins participants beyond the plan now, each in the worker that holds its room (late joiners
+   * after a fault). Their events reach the observers; the run's summary counts only the plan.
+   */
+  join(participants: readonly ParticipantPlan[]): void;
 }
 
 export interface ProgressView {
@@ -107,7 +112,7 @@ export async function orchestrate(options: OrchestratorOptions): Promise<RunOutc
     child: ChildProcess;
     worker: number;
     done: Promise<void>;
-    participants: readonly ParticipantPlan[];
+    participants: ParticipantPlan[];
   }[] = [];
 
   let stopping = false;
@@ -165,7 +170,7 @@ export async function orchestrate(options: OrchestratorOptions): Promise<RunOutc
         },
       };
       child.send(start);
-      children.push({ child, worker, done: exited, participants });
+      children.push({ child, worker, done: exited, participants: [...participants] });
     });
   } finally {
     closeSync(logFd);
@@ -179,6 +184,20 @@ export async function orchestrate(options: OrchestratorOptions): Promise<RunOutc
           .map((p) => ({ room: p.room, identity: p.identity }));
         if (mine.length > 0 && child.connected)
           child.send({ type: "simulate", participants: mine, scenario } satisfies OrchestratorMessage);
+      }
+    },
+    join(late) {
+      const byChild = new Map<(typeof children)[number], ParticipantPlan[]>();
+      for (const p of late) {
+        const owner = children.find((c) => c.participants.some((q) => q.room === p.room)) ?? children[0];
+        if (owner === undefined) continue;
+        byChild.set(owner, [...(byChild.get(owner) ?? []), p]);
+      }
+      for (const [owner, mine] of byChild) {
+        // a worker that dies counts its late joiners as lost too
+        owner.participants.push(...mine);
+        if (owner.child.connected)
+          owner.child.send({ type: "join", participants: mine } satisfies OrchestratorMessage);
       }
     },
   });

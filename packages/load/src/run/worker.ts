@@ -148,6 +148,11 @@ class Worker {
     if (samples.length > 0) send({ type: "samples", samples });
   }
 
+  /** Participants beyond the plan (late joiners), joining at once. */
+  joinNow(participants: readonly ParticipantPlan[]): void {
+    for (const p of participants) void this.join(p);
+  }
+
   async simulate(chosen: readonly { room: string; identity: string }[], scenario: string): Promise<void> {
     const wanted = new Set(chosen.map((c) => `${c.room}/${c.identity}`));
     await Promise.all(
@@ -176,6 +181,8 @@ process.on("message", (message: OrchestratorMessage) => {
       worker.start();
     } else if (message.type === "simulate") {
       await worker?.simulate(message.participants, message.scenario);
+    } else if (message.type === "join") {
+      worker?.joinNow(message.participants);
     } else {
       await worker?.stop();
       send({ type: "done", worker: worker === undefined ? -1 : 0 });

@@ -204,6 +204,11 @@ describe("parseDrill reads every fault type", () => {
         params: { scenario: "node-failure" },
       },
     ],
+    [
+      "{ type: client.join, at: 70s }",
+      { type: "client.join", target: { kind: "every-room" }, at: 70_000, duration: null, params: { perRoom: 1 } },
+    ],
+    ["{ type: client.join, per-room: 2 }", { type: "client.join", params: { perRoom: 2 } }],
   ])("%s", (fault, expected) => {
     expect(onlyFault(fault)).toMatchObject(expected);
   });
@@ -240,6 +245,7 @@ describe("parseDrill reads every fault type", () => {
       "net.bandwidth",
       "net.delay",
       "client.simulate",
+      "client.join",
     ];
     expect([...faultTypes].sort()).toEqual(written.sort());
   });
@@ -436,7 +442,7 @@ describe("parseDrill rejects mistakes with one line naming the path", () => {
       "an unknown finding id in expect.accept-findings",
       [...HEAD, ...KILL, "expect: { accept-findings: [missing-from-server-veiw] }"],
       [
-        `${S}: expect.accept-findings[0]: unknown finding id "missing-from-server-veiw" (did you mean "missing-from-server-view"?); one of stuck-reconnecting, media-never-resumed, ghost-participants, missing-from-server-view, reconnect-cycles`,
+        `${S}: expect.accept-findings[0]: unknown finding id "missing-from-server-veiw" (did you mean "missing-from-server-view"?); one of stuck-reconnecting, media-never-resumed, ghost-participants, missing-from-server-view, reconnect-cycles, split-brain, late-joiner-unheard`,
       ],
     ],
     [
@@ -725,6 +731,23 @@ describe("parseDrill rejects mistakes with one line naming the path", () => {
       [
         `${S}: faults[0].target: client.simulate needs a participants target such as {participants: 25%, room: busiest}, got all-nodes`,
       ],
+    ],
+    [
+      "a target for late joiners",
+      withFaults("{ type: client.join, target: all-nodes }"),
+      [
+        `${S}: faults[0].target: client.join adds participants to every room and takes no target (per-room says how many)`,
+      ],
+    ],
+    [
+      "no late joiners",
+      withFaults("{ type: client.join, per-room: 0 }"),
+      [`${S}: faults[0].per-room: expected a positive integer, got 0`],
+    ],
+    [
+      "late joiners that last",
+      withFaults("{ type: client.join, duration: 10s }"),
+      [`${S}: faults[0].duration: client.join is instant and takes no duration`],
     ],
     [
       "no participants to simulate",

@@ -33,6 +33,7 @@ export function nodesHit(
     }
     case "redis":
     case "participants":
+    case "every-room":
       return 0;
   }
 }
@@ -74,7 +75,11 @@ export function checkRefs(p: Problems, drafts: readonly FaultDraft[]): Set<numbe
       return;
     }
     if (referenced.target === undefined || referenced.type === undefined) return;
-    if (referenced.target.kind === "redis" || referenced.target.kind === "participants") {
+    if (
+      referenced.target.kind === "redis" ||
+      referenced.target.kind === "participants" ||
+      referenced.target.kind === "every-room"
+    ) {
       p.at(path, `"${id}" is a ${referenced.type} fault, which hits no node`);
       return;
     }

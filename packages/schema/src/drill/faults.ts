@@ -22,9 +22,9 @@ import {
 } from "./values.js";
 
 /** Faults that happen at once: nothing to revert, so no duration. */
-const INSTANT: readonly FaultType[] = ["node.thaw", "client.simulate"];
-/** Faults that take a process restart (or a drain) to show. */
-const SLOW_TO_CONFIRM: readonly FaultType[] = ["node.restart", "redis.restart", "node.drain"];
+const INSTANT: readonly FaultType[] = ["node.thaw", "client.simulate", "client.join"];
+/** Faults that take a process restart, a drain or a join to show. */
+const SLOW_TO_CONFIRM: readonly FaultType[] = ["node.restart", "redis.restart", "node.drain", "client.join"];
 
 const NODE_SELECTIONS = ["busiest-room-node", "random-node", "all-nodes"] as const;
 const TARGET_KINDS = ["node", "share", "ref", "participants"] as const;
@@ -46,6 +46,7 @@ export function describeTarget(target: FaultTarget): string {
     case "random-node":
     case "all-nodes":
     case "redis":
+    case "every-room":
       return target.kind;
     case "node":
       return `{node: ${target.index}}`;
@@ -138,6 +139,15 @@ function faultTarget(type: FaultType) {
         return value === undefined
           ? { kind: "redis" }
           : fail(ctx, value, `${type} acts on Redis and takes no target`);
+      }
+      if (type === "client.join") {
+        return value === undefined
+          ? { kind: "every-room" }
+          : fail(
+              ctx,
+              value,
+              "client.join adds participants to every room and takes no target (per-room says how many)",
+            );
       }
       if (type === "client.simulate" || type === "node.thaw") {
         const needs = type === "client.simulate" ? PARTICIPANTS_TARGET : THAW_TARGET;
@@ -240,6 +250,7 @@ const faultParams: Readonly<Record<FaultType, ParamShape>> = {
     },
     (v) => ({ scenario: v.scenario }),
   ),
+  "client.join": parameters({ "per-room": positiveInt.default(1) }, (v) => ({ perRoom: v["per-room"] })),
 };
 
 const idField = matching(FAULT_ID, 'expected up to 64 letters, digits, ".", "_" or "-", such as kill')

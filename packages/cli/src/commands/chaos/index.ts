@@ -107,6 +107,8 @@ function targetWords(t: FaultTarget): string {
       return "redis";
     case "participants":
       return `${Math.round(t.share * 100)}% of participants${t.busiestRoomOnly ? " of the busiest room" : ""}`;
+    case "every-room":
+      return "every room";
   }
 }
 
