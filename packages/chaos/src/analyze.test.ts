@@ -849,6 +849,10 @@ describe("analyzeDrill: quality windows", () => {
       lossRatio: 0.01,
       jitterP95S: 0.03,
       bitrateInBps: 1_000_000,
+      // these samples carry no video and no RTP header bytes: unknown, never 0
+      wireBitrateInBps: null,
+      videoFpsP50: null,
+      videoHeightP50: null,
       samples: 2,
     });
     expect(analysis.quality.during).toEqual({
@@ -857,6 +861,10 @@ describe("analyzeDrill: quality windows", () => {
       lossRatio: 0.1,
       jitterP95S: null,
       bitrateInBps: 200_000,
+      // these samples carry no video and no RTP header bytes: unknown, never 0
+      wireBitrateInBps: null,
+      videoFpsP50: null,
+      videoHeightP50: null,
       samples: 1,
     });
     expect(analysis.quality.after).toEqual({
@@ -865,6 +873,10 @@ describe("analyzeDrill: quality windows", () => {
       lossRatio: 0.015,
       jitterP95S: 0.02,
       bitrateInBps: 500_000,
+      // these samples carry no video and no RTP header bytes: unknown, never 0
+      wireBitrateInBps: null,
+      videoFpsP50: null,
+      videoHeightP50: null,
       samples: 3,
     });
   });

@@ -268,6 +268,9 @@ export function sampleJournal(overrides: Partial<DrillJournal> = {}): DrillJourn
         lossRatio: 0.002,
         jitterP95S: 0.0041,
         bitrateInBps: 1_450_000,
+        wireBitrateInBps: 1_532_000,
+        videoFpsP50: 20,
+        videoHeightP50: 360,
         samples: 120,
       },
       during: {
@@ -276,6 +279,9 @@ export function sampleJournal(overrides: Partial<DrillJournal> = {}): DrillJourn
         lossRatio: 0.081,
         jitterP95S: 0.0312,
         bitrateInBps: 980_000,
+        wireBitrateInBps: 1_041_000,
+        videoFpsP50: 3,
+        videoHeightP50: 180,
         samples: 60,
       },
       after: {

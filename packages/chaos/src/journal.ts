@@ -226,7 +226,14 @@ export interface QualityWindow {
   readonly toMs: number;
   readonly lossRatio: number | null;
   readonly jitterP95S: number | null;
+  /** Mean over receiving participant-windows of payload bits per second. */
   readonly bitrateInBps: number | null;
+  /** The same at IP level (payload, RTP headers, IP/UDP/SRTP overhead: stats' wireBytes), comparable with a link cap; null where RTP header bytes were not reported. */
+  readonly wireBitrateInBps?: number | null;
+  /** Median over video track-windows with packets of frames per second (the run summary's "frame rate"). */
+  readonly videoFpsP50?: number | null;
+  /** Median over the same track-windows of the received frame height in pixels (which layer arrived). */
+  readonly videoHeightP50?: number | null;
   readonly samples: number;
 }
 

@@ -289,13 +289,16 @@ function qualitySection(journal: DrillJournal): string {
   const q = journal.quality;
   const row = (name: string, w: QualityWindow | null): string[] =>
     w === null
-      ? [name, NONE, NONE, NONE, NONE, "0"]
+      ? [name, NONE, NONE, NONE, NONE, NONE, NONE, NONE, "0"]
       : [
           name,
           `${seconds(w.fromMs)} … ${seconds(w.toMs)}`,
           fixed(w.lossRatio === null ? null : w.lossRatio * 100, 2),
           fixed(w.jitterP95S === null ? null : w.jitterP95S * 1000, 1),
           fixed(w.bitrateInBps === null ? null : w.bitrateInBps / 1000, 0),
+          fixed(kilo(w.wireBitrateInBps), 0),
+          fixed(w.videoFpsP50 ?? null, 1),
+          fixed(w.videoHeightP50 ?? null, 0),
           String(w.samples),
         ];
   const ratio = (x: number | null): string => (x === null ? NONE : `${x.toFixed(2)}×`);
@@ -303,7 +306,17 @@ function qualitySection(journal: DrillJournal): string {
     "Quality",
     [
       table(
-        ["window", "after T0", "loss %", "jitter p95 (ms)", "bitrate in (kbit/s)", "samples"],
+        [
+          "window",
+          "after T0",
+          "loss %",
+          "jitter p95 (ms)",
+          "bitrate in (kbit/s)",
+          "wire (kbit/s)",
+          "video fps p50",
+          "video height p50",
+          "samples",
+        ],
         [row("before", q.before), row("during", q.during), row("after", q.after)],
         "",
       ),
@@ -573,6 +586,11 @@ function seconds(ms: number | null): string {
 
 function milliseconds(ms: number): string {
   return `${String(Math.round(ms))} ms`;
+}
+
+/** A rate in thousands, null when unknown (older journals have no such field). */
+function kilo(value: number | null | undefined): number | null {
+  return value === undefined || value === null ? null : value / 1000;
 }
 
 function fixed(value: number | null, digits: number): string {

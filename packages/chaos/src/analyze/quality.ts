@@ -1,5 +1,5 @@
 /** Inbound media quality over a window of samples, and distributions over participants. */
-import { lossRatioOfSums, percentile } from "@livekit-swarm/stats";
+import { lossRatioOfSums, percentile, wireBytes } from "@livekit-swarm/stats";
 import type { WindowSample } from "@livekit-swarm/schema";
 import type { Distribution, QualityWindow } from "../journal.js";
 import type { Relative } from "./observations.js";
@@ -33,12 +33,33 @@ export function qualityWindow(
   const bitrates = receiving.map(
     (s) => (s.inbound.reduce((sum, i) => sum + i.bytes, 0) * 8) / (s.durationMs / 1000),
   );
+  const wireBitrates = receiving.flatMap((s) => {
+    const wire = s.inbound.map(wireBytes);
+    return wire.every((w) => w !== undefined)
+      ? [(wire.reduce((sum, w) => sum + w, 0) * 8) / (s.durationMs / 1000)]
+      : [];
+  });
+  // per video track-window, as the run summary counts them: frames over the window, last height
+  const video = receiving.flatMap((s) =>
+    s.inbound
+      .filter((i) => i.kind === "video" && i.received > 0)
+      .map((i) => ({ i, seconds: s.durationMs / 1000 })),
+  );
+  const fps = video.map(({ i, seconds }) => i.framesDecoded / seconds);
+  const heights = video.map(({ i }) => i.height).filter((h): h is number => h !== undefined);
+  const mean = (xs: readonly number[]): number | null =>
+    xs.length === 0 ? null : xs.reduce((a, b) => a + b, 0) / xs.length;
+  const median = (xs: readonly number[]): number | null =>
+    xs.length === 0 ? null : (percentile(xs, 50, "windows").value ?? null);
   return {
     fromMs: rel(from),
     toMs: rel(to),
     lossRatio: loss.value ?? null,
     jitterP95S: jitters.length === 0 ? null : (percentile(jitters, 95, "windows").value ?? null),
-    bitrateInBps: bitrates.length === 0 ? null : bitrates.reduce((a, b) => a + b, 0) / bitrates.length,
+    bitrateInBps: mean(bitrates),
+    wireBitrateInBps: mean(wireBitrates),
+    videoFpsP50: median(fps),
+    videoHeightP50: median(heights),
     samples: inWindow.length,
   };
 }

@@ -1,0 +1,60 @@
+import type { InboundTrackSample, WindowSample } from "@livekit-swarm/schema";
+import { TRANSPORT_OVERHEAD_BYTES } from "@livekit-swarm/stats";
+import { inboundTrack, windowSample } from "@livekit-swarm/test-kit";
+import { describe, expect, it } from "vitest";
+import { qualityWindow } from "./quality.js";
+
+const track = (
+  over: Partial<InboundTrackSample> & Pick<InboundTrackSample, "key" | "kind">,
+): InboundTrackSample => inboundTrack({ expected: 100, ...over });
+
+const sample = (t: number, participant: string, inbound: InboundTrackSample[]): WindowSample =>
+  windowSample({ t, room: "r", participant, inbound });
+
+const rel = (t: number): number => t;
+
+describe("qualityWindow: what video looked like in a drill window", () => {
+  it("reads frame rate and received height per video track-window (medians), wire bitrate at IP level", () => {
+    // two subscribers over two 5 s windows; a cap pushed one to 3 fps on the 180p layer
+    const samples = [
+      sample(5000, "a", [
+        track({ key: "v", kind: "video", framesDecoded: 100, height: 360, bytes: 50_000, headerBytes: 1200 }),
+      ]),
+      sample(5000, "b", [
+        track({ key: "v", kind: "video", framesDecoded: 15, height: 180, bytes: 50_000, headerBytes: 1200 }),
+      ]),
+      sample(10_000, "a", [
+        track({ key: "v", kind: "video", framesDecoded: 100, height: 360, bytes: 50_000, headerBytes: 1200 }),
+      ]),
+      sample(10_000, "b", [
+        track({ key: "v", kind: "video", framesDecoded: 15, height: 180, bytes: 50_000, headerBytes: 1200 }),
+      ]),
+    ];
+    const w = qualityWindow(samples, 0, 10_000, rel);
+    // fps per track-window: 20, 3, 20, 3 -> nearest-rank median 3; heights 360, 180, 360, 180 -> 180
+    expect(w?.videoFpsP50).toBe(3);
+    expect(w?.videoHeightP50).toBe(180);
+    const wirePerWindow = ((50_000 + 1200 + 100 * TRANSPORT_OVERHEAD_BYTES) * 8) / 5;
+    expect(w?.wireBitrateInBps).toBeCloseTo(wirePerWindow, 6);
+    expect(w?.bitrateInBps).toBeCloseTo((50_000 * 8) / 5, 6);
+  });
+
+  it("says unknown (null), never 0, where no video arrived or RTP header bytes were not reported", () => {
+    const samples = [sample(5000, "a", [track({ key: "a", kind: "audio", bytes: 4000 })])];
+    const w = qualityWindow(samples, 0, 5000, rel);
+    expect(w?.videoFpsP50).toBeNull();
+    expect(w?.videoHeightP50).toBeNull();
+    expect(w?.wireBitrateInBps).toBeNull();
+    expect(w?.bitrateInBps).toBeCloseTo((4000 * 8) / 5, 6);
+  });
+
+  it("leaves out video tracks that received nothing in the window (a stall is not 0 fps of a layer)", () => {
+    const samples = [
+      sample(5000, "a", [track({ key: "v", kind: "video", framesDecoded: 100, height: 720, bytes: 1 })]),
+      sample(5000, "b", [track({ key: "v", kind: "video", expected: 0, received: 0, bytes: 0 })]),
+    ];
+    const w = qualityWindow(samples, 0, 5000, rel);
+    expect(w?.videoFpsP50).toBe(20);
+    expect(w?.videoHeightP50).toBe(720);
+  });
+});
