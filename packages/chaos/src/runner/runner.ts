@@ -16,9 +16,7 @@ import { LocalInjector } from "../backends/local.js";
 import type { DrillJournal, ProbeResult } from "../journal.js";
 import { renderDrillJUnit } from "../junit.js";
 import { renderDrillMarkdown } from "../report.js";
-import { probeSteadyState, type SteadyStateReading } from "../verdict.js";
-import type { Drill, PrometheusProbe, Scenario } from "@livekit-swarm/schema";
-import { queryInstant } from "@livekit-swarm/gate";
+import type { Drill, Scenario } from "@livekit-swarm/schema";
 import { Testbed } from "@livekit-swarm/testbed";
 import { RoomServiceClient } from "livekit-server-sdk";
 import {
@@ -38,6 +36,7 @@ import {
 import { assembleJournal, WATCH_MS } from "./assemble.js";
 import { FaultSchedule } from "./faults.js";
 import { PartialJournalWriter } from "./partial.js";
+import { describeProbe, probeSwarm } from "./probes.js";
 import { DrillRecorder } from "./recorder.js";
 import { DrillStop } from "./stop.js";
 import { commandInjector } from "./targets.js";
@@ -363,7 +362,12 @@ async function baseline(run: DrillRun, system: System): Promise<boolean> {
   await run.stop.sleep(drill.baseline);
   run.windows.faultPhaseStart = Date.now();
   if (run.stop.current() !== undefined) return false;
-  run.before = probeSteadyState(drill.steadyState, await reading(run, system, run.windows.baselineStart));
+  run.before = await probeSwarm(
+    drill.steadyState,
+    run.recorder,
+    system.prometheusUrl,
+    run.windows.baselineStart,
+  );
   for (const p of run.before) log(`steady state before: ${describeProbe(p)}`);
   for (const room of run.plan.rooms)
     run.roomNodes.before[room] = (await system.injector.roomNode(room).catch(() => undefined))?.name ?? null;
@@ -407,42 +411,16 @@ async function afterWindow(run: DrillRun, system: System): Promise<void> {
     log(`after window: ${drill.after / 1000} s`);
     await run.stop.sleep(drill.after);
     if (run.stop.current() === undefined)
-      run.after = probeSteadyState(drill.steadyState, await reading(run, system, run.windows.afterStart));
+      run.after = await probeSwarm(
+        drill.steadyState,
+        run.recorder,
+        system.prometheusUrl,
+        run.windows.afterStart,
+      );
     for (const p of run.after) log(`steady state after: ${describeProbe(p)}`);
   }
   for (const room of run.plan.rooms)
     run.roomNodes.after[room] = (await system.injector.roomNode(room).catch(() => undefined))?.name ?? null;
-}
-
-function describeProbe(p: ProbeResult): string {
-  return `${p.name} ${p.detail ?? String(p.observed)} (${p.tolerance}) ${p.met ? "ok" : "NOT MET"}`;
-}
-
-async function reading(run: DrillRun, system: System, from: number): Promise<SteadyStateReading> {
-  const tracks = run.recorder.tracks();
-  return {
-    planned: run.recorder.planned,
-    connected: run.recorder.connected(),
-    tracksExpected: tracks.expected,
-    tracksFlowing: tracks.flowing,
-    lossRatio: run.recorder.lossSince(from),
-    prometheus: await Promise.all(
-      run.options.drill.steadyState.prometheus.map((p) => probePrometheus(system.prometheusUrl, p)),
-    ),
-  };
-}
-
-async function probePrometheus(
-  url: string | undefined,
-  probe: PrometheusProbe,
-): Promise<{ value: number } | { error: string }> {
-  if (url === undefined) return { error: "no Prometheus for this target" };
-  try {
-    const value = await queryInstant(url, probe.query, { timeoutMs: 5000 });
-    return value === undefined ? { error: "the query returned no series" } : { value };
-  } catch (err) {
-    return { error: err instanceof Error ? err.message : String(err) };
-  }
 }
 
 /**

@@ -1,88 +1,12 @@
-import { sampleSets, type CensoredObservation, type Measurements, type SampleSet } from "@livekit-swarm/gate";
-import {
-  Roster,
-  isPresent,
-  lossRatioOfSums,
-  percentiles,
-  wireBytes,
-  type Population,
-} from "@livekit-swarm/stats";
+import { sampleSets, type Measurements, type SampleSet } from "@livekit-swarm/gate";
+import { Roster, isPresent, lossRatioOfSums, percentiles, wireBytes } from "@livekit-swarm/stats";
+import { bitrateFigure, measuredFigure, valueFigure, type Figure } from "./figures.js";
+import { censorUnfinished, KINDS, participantKey, type ParticipantState } from "./participant-state.js";
 import type { Kind, ParticipantEvent, ParticipantPlan, Role, WindowSample } from "./messages.js";
+import { emptyBucket, timelinePoints, type TimelineBucket, type TimelinePoint } from "./timeline.js";
 
-/** One figure of the summary: a catalog metric's distribution over a stated population. */
-export interface Figure {
-  readonly metric: string;
-  readonly label: string;
-  readonly kind?: Kind;
-  readonly unit: "s" | "ratio" | "bps" | "count";
-  readonly population: Population;
-  readonly n: number;
-  readonly p50: number | undefined;
-  readonly p95: number | undefined;
-  readonly p99: number | undefined;
-  readonly max: number | undefined;
-  readonly min: number | undefined;
-  readonly avg: number | undefined;
-  /**
-   * Present when some of the population had no value by the end of the run (a track that never
-   * received, a participant that never joined): `n` counts them, and the statistics listed in
-   * `above` landed on one, so they are lower bounds ("> value"). `avg` is then undefined.
-   */
-  readonly censored?: { readonly n: number; readonly above: readonly CensorableStat[] };
-}
-
-export type CensorableStat = "p50" | "p95" | "p99" | "max";
-
-interface ParticipantState {
-  readonly plan: ParticipantPlan;
-  joinS?: number;
-  joinFailure?: string;
-  disconnected?: string;
-  lossByKind: Record<Kind, { lost: number; expected: number }>;
-  bytesIn: number;
-  /** Bytes in on the wire (stats `wireBytes`); undefined until a track reports its RTP header bytes. */
-  wireBytesIn?: number;
-  bytesOut: number;
-  firstSeenMs?: number;
-  lastSeenMs?: number;
-  /** Timing events received (first-packet per kind, first-frame); not what says "receiving". */
-  tracksWithPackets: Record<Kind, number>;
-  tracksWithFrames: number;
-  joinStartMs?: number;
-  leftMs?: number;
-  /** When its current reconnect began (the first `reconnecting` of the episode); undefined when connected. */
-  reconnectingSinceMs?: number;
-  /** Inbound streams with packets in any window, per kind (keys). */
-  everReceived: Record<Kind, Set<string>>;
-  /** The participant's last window: tracks with packets, video tracks with decoded frames. */
-  lastWindow: { receiving: Record<Kind, number>; decodingVideo: number };
-}
-
-interface TimelineBucket {
-  readonly t: number;
-  lost: Record<Kind, number>;
-  expected: Record<Kind, number>;
-  bytesIn: number;
-  /** Undefined until a track reports its RTP header bytes. */
-  wireBytesIn: number | undefined;
-  bytesOut: number;
-  jitter: number[];
-  latency: number[];
-  participants: Set<string>;
-}
-
-export interface TimelinePoint {
-  readonly t: number;
-  readonly participants: number;
-  readonly lossAudio: number | undefined;
-  readonly lossVideo: number | undefined;
-  readonly jitterP95S: number | undefined;
-  readonly bitrateInBps: number;
-  /** Summed over the bucket's participants, on the wire (docs/observability.md 4.2). */
-  readonly wireBitrateInBps: number | undefined;
-  readonly bitrateOutBps: number;
-  readonly latencyP50S: number | undefined;
-}
+export type { CensorableStat, Figure } from "./figures.js";
+export type { TimelinePoint } from "./timeline.js";
 
 export interface RunSummary {
   readonly participants: {
@@ -117,7 +41,6 @@ export interface RunSummary {
   readonly samples: readonly SampleSet[];
 }
 
-const KINDS: readonly Kind[] = ["audio", "video"];
 const zeroKinds = (): Record<Kind, number> => ({ audio: 0, video: 0 });
 
 /** Folds worker events and samples into what the run reports; raw samples go to samples.jsonl. */
@@ -138,7 +61,7 @@ export class RunAggregator {
     private readonly measurements: Measurements,
   ) {
     for (const plan of plans) {
-      this.participants.set(key(plan.room, plan.identity), {
+      this.participants.set(participantKey(plan.room, plan.identity), {
         plan,
         lossByKind: { audio: { lost: 0, expected: 0 }, video: { lost: 0, expected: 0 } },
         bytesIn: 0,
@@ -153,7 +76,7 @@ export class RunAggregator {
 
   /** `t`: when the orchestrator received the event, epoch ms. */
   onEvent(room: string, identity: string, event: ParticipantEvent, t: number): void {
-    const p = this.participants.get(key(room, identity));
+    const p = this.participants.get(participantKey(room, identity));
     if (p === undefined) return;
     switch (event.type) {
       case "joined":
@@ -195,12 +118,12 @@ export class RunAggregator {
   }
 
   onSample(s: WindowSample): void {
-    const p = this.participants.get(key(s.room, s.participant));
+    const p = this.participants.get(participantKey(s.room, s.participant));
     if (p === undefined) return;
     p.firstSeenMs ??= s.t - s.durationMs;
     p.lastSeenMs = s.t;
     const bucket = this.bucket(s.t);
-    bucket.participants.add(key(s.room, s.participant));
+    bucket.participants.add(participantKey(s.room, s.participant));
     p.lastWindow = { receiving: zeroKinds(), decodingVideo: 0 };
     for (const track of s.inbound) {
       if (track.received > 0) {
@@ -303,18 +226,49 @@ export class RunAggregator {
         return [k, { lost: r.packetsLost, expected: r.packetsExpected, ratio: r.value }];
       }),
     ) as RunSummary["loss"];
-    this.censor(endMs);
+    censorUnfinished(this.measurements, this.participants.values(), endMs);
     const figures: Figure[] = [
-      this.figure("lkswarm_join_duration_seconds", "join time", "s", "participants"),
+      measuredFigure(this.measurements, "lkswarm_join_duration_seconds", "join time", "s", "participants"),
       ...KINDS.map((k) =>
-        this.figure("lkswarm_time_to_first_packet_seconds", "first packet", "s", "tracks", k),
+        measuredFigure(
+          this.measurements,
+          "lkswarm_time_to_first_packet_seconds",
+          "first packet",
+          "s",
+          "tracks",
+          k,
+        ),
       ),
-      this.figure("lkswarm_time_to_first_frame_seconds", "first frame", "s", "tracks", "video"),
-      ...KINDS.map((k) => this.figure("lkswarm_inbound_loss_ratio", "loss", "ratio", "participants", k)),
-      ...KINDS.map((k) => this.figure("lkswarm_inbound_jitter_seconds", "jitter", "s", "windows", k)),
-      this.figure("lkswarm_round_trip_time_seconds", "round-trip time", "s", "windows"),
-      this.figure("lkswarm_end_to_end_latency_seconds", "end-to-end latency", "s", "windows", "video"),
-      this.figure("lkswarm_reconnect_duration_seconds", "reconnect time", "s", "participants"),
+      measuredFigure(
+        this.measurements,
+        "lkswarm_time_to_first_frame_seconds",
+        "first frame",
+        "s",
+        "tracks",
+        "video",
+      ),
+      ...KINDS.map((k) =>
+        measuredFigure(this.measurements, "lkswarm_inbound_loss_ratio", "loss", "ratio", "participants", k),
+      ),
+      ...KINDS.map((k) =>
+        measuredFigure(this.measurements, "lkswarm_inbound_jitter_seconds", "jitter", "s", "windows", k),
+      ),
+      measuredFigure(this.measurements, "lkswarm_round_trip_time_seconds", "round-trip time", "s", "windows"),
+      measuredFigure(
+        this.measurements,
+        "lkswarm_end_to_end_latency_seconds",
+        "end-to-end latency",
+        "s",
+        "windows",
+        "video",
+      ),
+      measuredFigure(
+        this.measurements,
+        "lkswarm_reconnect_duration_seconds",
+        "reconnect time",
+        "s",
+        "participants",
+      ),
       bitrateFigure(
         "lkswarm_inbound_bytes_total",
         "bitrate in",
@@ -379,20 +333,7 @@ export class RunAggregator {
         ...Object.fromEntries(Object.entries(this.quality).map(([q, n]) => [`quality_${q}`, n])),
       },
       figures,
-      timeline: [...this.timeline.values()]
-        .sort((a, b) => a.t - b.t)
-        .map((b) => ({
-          t: b.t,
-          participants: b.participants.size,
-          lossAudio: b.expected.audio > 0 ? b.lost.audio / b.expected.audio : undefined,
-          lossVideo: b.expected.video > 0 ? b.lost.video / b.expected.video : undefined,
-          jitterP95S: percentiles(b.jitter, [95], "windows")[0]?.value,
-          bitrateInBps: (b.bytesIn * 8 * 1000) / this.bucketMs,
-          wireBitrateInBps:
-            b.wireBytesIn !== undefined ? (b.wireBytesIn * 8 * 1000) / this.bucketMs : undefined,
-          bitrateOutBps: (b.bytesOut * 8 * 1000) / this.bucketMs,
-          latencyP50S: percentiles(b.latency, [50], "windows")[0]?.value,
-        })),
+      timeline: timelinePoints(this.timeline.values(), this.bucketMs),
       joinSeconds: joined.map((p) => p.joinS ?? 0),
       firstFrameSeconds: [
         ...this.measurements.distribution("lkswarm_time_to_first_frame_seconds", "windows", {
@@ -402,103 +343,6 @@ export class RunAggregator {
       samples: sampleSets(this.measurements),
     };
   }
-
-  /**
-   * Hands the measurements what had not happened by `endMs` (docs/observability.md 2.1), so the
-   * summary's figures and the gate's thresholds are over the same population.
-   */
-  private censor(endMs: number): void {
-    const startMs = this.measurements.runStartMs;
-    const all = [...this.participants.values()];
-    const joined = all.filter((p) => p.joinS !== undefined);
-    // a participant scheduled to join before the end and not joined: join time > end − schedule
-    this.measurements.censor(
-      "lkswarm_join_duration_seconds",
-      startMs === undefined
-        ? []
-        : all
-            .filter((p) => p.joinS === undefined && startMs + p.plan.joinAtMs < endMs)
-            .map((p) => ({
-              t: endMs,
-              participant: key(p.plan.room, p.plan.identity),
-              track: "join",
-              labels: { role: p.plan.role },
-              atLeastS: (endMs - startMs - p.plan.joinAtMs) / 1000,
-            })),
-    );
-    // an expected track with no first packet (frame): > the time its subscriber was in the run
-    const tracksCensored = (kind: Kind, missing: (p: ParticipantState) => number): CensoredObservation[] =>
-      joined.flatMap((p) => {
-        const t = p.leftMs ?? endMs;
-        const atLeastS = Math.max(0, (t - (p.joinStartMs ?? endMs)) / 1000);
-        return Array.from({ length: Math.max(0, missing(p)) }, (_, i) => ({
-          t,
-          participant: key(p.plan.room, p.plan.identity),
-          track: `never-${kind}-${i}`,
-          labels: { kind },
-          atLeastS,
-        }));
-      });
-    this.measurements.censor(
-      "lkswarm_time_to_first_packet_seconds",
-      KINDS.flatMap((k) => tracksCensored(k, (p) => p.plan.expectedTracks[k] - p.tracksWithPackets[k])),
-    );
-    // still reconnecting at the end: its reconnect time is > the time since it began
-    this.measurements.censor(
-      "lkswarm_reconnect_duration_seconds",
-      all.flatMap((p) =>
-        p.reconnectingSinceMs === undefined
-          ? []
-          : [
-              {
-                t: endMs,
-                participant: key(p.plan.room, p.plan.identity),
-                track: "reconnect",
-                labels: { role: p.plan.role },
-                atLeastS: Math.max(0, (endMs - p.reconnectingSinceMs) / 1000),
-              },
-            ],
-      ),
-    );
-    this.measurements.censor(
-      "lkswarm_time_to_first_frame_seconds",
-      tracksCensored("video", (p) => p.plan.expectedTracks.video - p.tracksWithFrames),
-    );
-  }
-
-  private figure(
-    metric: string,
-    label: string,
-    unit: Figure["unit"],
-    population: Population,
-    kind?: Kind,
-  ): Figure {
-    const f = this.measurements.figure(metric, population, kind !== undefined ? { where: { kind } } : {});
-    const named = { p50: f.p50, p95: f.p95, p99: f.p99, max: f.max };
-    return {
-      metric,
-      label,
-      ...(kind !== undefined ? { kind } : {}),
-      unit,
-      population,
-      n: f.n,
-      p50: f.p50.value,
-      p95: f.p95.value,
-      p99: f.p99.value,
-      max: f.max.value,
-      min: f.min.value,
-      avg: f.censored > 0 ? undefined : f.avg.value,
-      ...(f.censored > 0
-        ? {
-            censored: {
-              n: f.censored,
-              above: (Object.keys(named) as CensorableStat[]).filter((s) => named[s].censored),
-            },
-          }
-        : {}),
-    };
-  }
-
   private add(name: string, value: number): void {
     this.counters[name] = (this.counters[name] ?? 0) + value;
   }
@@ -507,25 +351,11 @@ export class RunAggregator {
     const start = Math.floor(t / this.bucketMs) * this.bucketMs;
     let b = this.timeline.get(start);
     if (b === undefined) {
-      b = {
-        t: start,
-        lost: zeroKinds(),
-        expected: zeroKinds(),
-        bytesIn: 0,
-        wireBytesIn: undefined,
-        bytesOut: 0,
-        jitter: [],
-        latency: [],
-        participants: new Set(),
-      };
+      b = emptyBucket(start);
       this.timeline.set(start, b);
     }
     return b;
   }
-}
-
-function key(room: string, identity: string): string {
-  return `${room}/${identity}`;
 }
 
 function ratioOf(c: { lost: number; expected: number }): number | undefined {
@@ -545,36 +375,6 @@ function sumKinds(byKind: Record<Kind, { lost: number; expected: number }>): {
 function bitrate(bytes: number, p: ParticipantState): number | undefined {
   const span = (p.lastSeenMs ?? 0) - (p.firstSeenMs ?? 0);
   return span > 0 ? (bytes * 8 * 1000) / span : undefined;
-}
-
-function bitrateFigure(metric: string, label: string, values: readonly (number | undefined)[]): Figure {
-  return valueFigure(metric, label, "bps", "participants", values);
-}
-
-function valueFigure(
-  metric: string,
-  label: string,
-  unit: Figure["unit"],
-  population: Population,
-  values: readonly (number | undefined)[],
-  kind?: Kind,
-): Figure {
-  const [p50, p95, p99] = percentiles(values, [50, 95, 99], population);
-  const finite = values.filter((v): v is number => v !== undefined);
-  return {
-    metric,
-    label,
-    ...(kind !== undefined ? { kind } : {}),
-    unit,
-    population,
-    n: finite.length,
-    p50: p50?.value,
-    p95: p95?.value,
-    p99: p99?.value,
-    max: finite.length > 0 ? Math.max(...finite) : undefined,
-    min: finite.length > 0 ? Math.min(...finite) : undefined,
-    avg: finite.length > 0 ? finite.reduce((a, b) => a + b, 0) / finite.length : undefined,
-  };
 }
 
 export type { Role };

@@ -1,0 +1,96 @@
+import type { Measurements } from "@livekit-swarm/gate";
+import { percentiles, type Population } from "@livekit-swarm/stats";
+import type { Kind } from "./messages.js";
+
+/** One figure of the summary: a catalog metric's distribution over a stated population. */
+export interface Figure {
+  readonly metric: string;
+  readonly label: string;
+  readonly kind?: Kind;
+  readonly unit: "s" | "ratio" | "bps" | "count";
+  readonly population: Population;
+  readonly n: number;
+  readonly p50: number | undefined;
+  readonly p95: number | undefined;
+  readonly p99: number | undefined;
+  readonly max: number | undefined;
+  readonly min: number | undefined;
+  readonly avg: number | undefined;
+  /**
+   * Present when some of the population had no value by the end of the run (a track that never
+   * received, a participant that never joined): `n` counts them, and the statistics listed in
+   * `above` landed on one, so they are lower bounds ("> value"). `avg` is then undefined.
+   */
+  readonly censored?: { readonly n: number; readonly above: readonly CensorableStat[] };
+}
+
+export type CensorableStat = "p50" | "p95" | "p99" | "max";
+
+/** A catalog metric's figure from the measurements the gate evaluates, censored values marked. */
+export function measuredFigure(
+  measurements: Measurements,
+  metric: string,
+  label: string,
+  unit: Figure["unit"],
+  population: Population,
+  kind?: Kind,
+): Figure {
+  const f = measurements.figure(metric, population, kind !== undefined ? { where: { kind } } : {});
+  const named = { p50: f.p50, p95: f.p95, p99: f.p99, max: f.max };
+  return {
+    metric,
+    label,
+    ...(kind !== undefined ? { kind } : {}),
+    unit,
+    population,
+    n: f.n,
+    p50: f.p50.value,
+    p95: f.p95.value,
+    p99: f.p99.value,
+    max: f.max.value,
+    min: f.min.value,
+    avg: f.censored > 0 ? undefined : f.avg.value,
+    ...(f.censored > 0
+      ? {
+          censored: {
+            n: f.censored,
+            above: (Object.keys(named) as CensorableStat[]).filter((s) => named[s].censored),
+          },
+        }
+      : {}),
+  };
+}
+
+export function bitrateFigure(
+  metric: string,
+  label: string,
+  values: readonly (number | undefined)[],
+): Figure {
+  return valueFigure(metric, label, "bps", "participants", values);
+}
+
+export function valueFigure(
+  metric: string,
+  label: string,
+  unit: Figure["unit"],
+  population: Population,
+  values: readonly (number | undefined)[],
+  kind?: Kind,
+): Figure {
+  const [p50, p95, p99] = percentiles(values, [50, 95, 99], population);
+  const finite = values.filter((v): v is number => v !== undefined);
+  return {
+    metric,
+    label,
+    ...(kind !== undefined ? { kind } : {}),
+    unit,
+    population,
+    n: finite.length,
+    p50: p50?.value,
+    p95: p95?.value,
+    p99: p99?.value,
+    max: finite.length > 0 ? Math.max(...finite) : undefined,
+    min: finite.length > 0 ? Math.min(...finite) : undefined,
+    avg: finite.length > 0 ? finite.reduce((a, b) => a + b, 0) / finite.length : undefined,
+  };
+}

@@ -1,0 +1,104 @@
+/**
+ * What the run aggregator keeps per participant, and how what it had not done by the end of the run
+ * (joined, received a first packet or frame, reconnected) becomes censored observations.
+ */
+import type { CensoredObservation, Measurements } from "@livekit-swarm/gate";
+import type { Kind, ParticipantPlan } from "./messages.js";
+
+export const KINDS: readonly Kind[] = ["audio", "video"];
+
+export interface ParticipantState {
+  readonly plan: ParticipantPlan;
+  joinS?: number;
+  joinFailure?: string;
+  disconnected?: string;
+  lossByKind: Record<Kind, { lost: number; expected: number }>;
+  bytesIn: number;
+  /** Bytes in on the wire (stats `wireBytes`); undefined until a track reports its RTP header bytes. */
+  wireBytesIn?: number;
+  bytesOut: number;
+  firstSeenMs?: number;
+  lastSeenMs?: number;
+  /** Timing events received (first-packet per kind, first-frame); not what says "receiving". */
+  tracksWithPackets: Record<Kind, number>;
+  tracksWithFrames: number;
+  joinStartMs?: number;
+  leftMs?: number;
+  /** When its current reconnect began (the first `reconnecting` of the episode); undefined when connected. */
+  reconnectingSinceMs?: number;
+  /** Inbound streams with packets in any window, per kind (keys). */
+  everReceived: Record<Kind, Set<string>>;
+  /** The participant's last window: tracks with packets, video tracks with decoded frames. */
+  lastWindow: { receiving: Record<Kind, number>; decodingVideo: number };
+}
+
+export function participantKey(room: string, identity: string): string {
+  return `${room}/${identity}`;
+}
+
+/**
+ * Hands the measurements what had not happened by `endMs` (docs/observability.md 2.1), so the
+ * summary's figures and the gate's thresholds are over the same population.
+ */
+export function censorUnfinished(
+  measurements: Measurements,
+  participants: Iterable<ParticipantState>,
+  endMs: number,
+): void {
+  const startMs = measurements.runStartMs;
+  const all = [...participants];
+  const joined = all.filter((p) => p.joinS !== undefined);
+  // a participant scheduled to join before the end and not joined: join time > end − schedule
+  measurements.censor(
+    "lkswarm_join_duration_seconds",
+    startMs === undefined
+      ? []
+      : all
+          .filter((p) => p.joinS === undefined && startMs + p.plan.joinAtMs < endMs)
+          .map((p) => ({
+            t: endMs,
+            participant: participantKey(p.plan.room, p.plan.identity),
+            track: "join",
+            labels: { role: p.plan.role },
+            atLeastS: (endMs - startMs - p.plan.joinAtMs) / 1000,
+          })),
+  );
+  // an expected track with no first packet (frame): > the time its subscriber was in the run
+  const tracksCensored = (kind: Kind, missing: (p: ParticipantState) => number): CensoredObservation[] =>
+    joined.flatMap((p) => {
+      const t = p.leftMs ?? endMs;
+      const atLeastS = Math.max(0, (t - (p.joinStartMs ?? endMs)) / 1000);
+      return Array.from({ length: Math.max(0, missing(p)) }, (_, i) => ({
+        t,
+        participant: participantKey(p.plan.room, p.plan.identity),
+        track: `never-${kind}-${i}`,
+        labels: { kind },
+        atLeastS,
+      }));
+    });
+  measurements.censor(
+    "lkswarm_time_to_first_packet_seconds",
+    KINDS.flatMap((k) => tracksCensored(k, (p) => p.plan.expectedTracks[k] - p.tracksWithPackets[k])),
+  );
+  // still reconnecting at the end: its reconnect time is > the time since it began
+  measurements.censor(
+    "lkswarm_reconnect_duration_seconds",
+    all.flatMap((p) =>
+      p.reconnectingSinceMs === undefined
+        ? []
+        : [
+            {
+              t: endMs,
+              participant: participantKey(p.plan.room, p.plan.identity),
+              track: "reconnect",
+              labels: { role: p.plan.role },
+              atLeastS: Math.max(0, (endMs - p.reconnectingSinceMs) / 1000),
+            },
+          ],
+    ),
+  );
+  measurements.censor(
+    "lkswarm_time_to_first_frame_seconds",
+    tracksCensored("video", (p) => p.plan.expectedTracks.video - p.tracksWithFrames),
+  );
+}
