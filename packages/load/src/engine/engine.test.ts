@@ -16,24 +16,30 @@ const participant = (over: Partial<ParticipantPlan>): ParticipantPlan => ({
   joinAtMs: 0,
   ...over,
 });
+const video = { resolution: "360p", width: 640, height: 360, fps: 20, codec: "vp8" as const };
 const publisher = participant({ role: "publisher", publishAudio: true, publisherIndex: 0, subscribe: false });
 
 describe("what an engine refuses, before anything starts", () => {
   it("lets lean publish audio and subscribe to everyone", () => {
     expect(() => {
-      checkEngines([publisher, participant({})], { engine: "lean", subscribeLimit: undefined, data: false });
+      checkEngines([publisher, participant({})], {
+        engine: "lean",
+        subscribeLimit: undefined,
+        data: false,
+        video,
+      });
     }).not.toThrow();
   });
 
   it.each([
     [
       "a subscribe limit",
-      { engine: "lean", subscribeLimit: 2, data: false },
+      { engine: "lean", subscribeLimit: 2, data: false, video },
       "--engine lean: the lean engine subscribes to every publisher: drop --subscribe-limit, or --engine native",
     ],
     [
       "data packets",
-      { engine: "mixed", subscribeLimit: undefined, data: true },
+      { engine: "mixed", subscribeLimit: undefined, data: true, video },
       "--engine mixed: the lean engine sends no data packets: drop --data, or --engine native",
     ],
   ])("refuses %s on lean, naming the fix", (_what, shape, message) => {
@@ -45,7 +51,12 @@ describe("what an engine refuses, before anything starts", () => {
   it("asks native for none of it", () => {
     const native = [{ ...publisher, engine: "native" as const, publishVideo: true }];
     expect(() => {
-      checkEngines(native, { engine: "native", subscribeLimit: 2, data: true });
+      checkEngines(native, {
+        engine: "native",
+        subscribeLimit: 2,
+        data: true,
+        video: { ...video, codec: "h264" as const },
+      });
     }).not.toThrow();
   });
 

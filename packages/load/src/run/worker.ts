@@ -5,7 +5,7 @@
  * each), never one per room.
  */
 import { AccessToken } from "livekit-server-sdk";
-import type { Engine, EngineParticipant } from "../engine/engine.js";
+import { leanPublishesVideo, type Engine, type EngineParticipant } from "../engine/engine.js";
 import { LeanEngine } from "../engine/lean.js";
 import { NativeEngine } from "../engine/native.js";
 import type {
@@ -40,7 +40,12 @@ async function openEngines(plan: WorkerPlan): Promise<ReadonlyMap<EngineName, En
   for (const name of names)
     engines.set(
       name,
-      name === "native" ? await NativeEngine.open(plan.media) : await LeanEngine.open(plan.url),
+      name === "native"
+        ? await NativeEngine.open(plan.media)
+        : await LeanEngine.open(
+            plan.url,
+            leanPublishesVideo(plan.participants) ? plan.media.video : undefined,
+          ),
     );
   return engines;
 }
