@@ -157,4 +157,26 @@ describe("swarm --engine lean and mixed against a real one-node LiveKit", () => 
       else expect(decoded, who).toBe(0);
     }
   });
+
+  it("mixed with video: the native probe decodes the lean publisher's loop but reads no latency from its loop-position stamp; lean subscribers time it by abs-capture-time", async () => {
+    const { r, out } = await shortRun(tb, "mixed", { videoPublishers: 1, subscribers: 2 });
+    expect(r.code, r.stderr).toBe(0);
+    const summary = summaryOf(out);
+    expect(summary.tracks.receiving.video).toBe(4);
+    const samples = samplesOf(out);
+    const probe = samples.filter((s) => s.participant.endsWith("sub-1"));
+    const lean = samples.filter((s) => s.participant.endsWith("sub-2"));
+    const frames = (ss: WindowSample[]) =>
+      ss.flatMap((s) => s.inbound).reduce((n, w) => n + (w.kind === "video" ? w.framesDecoded : 0), 0);
+    console.log(
+      `mixed video: probe frames ${frames(probe)}, probe latency windows ${probe.filter((s) => s.latencyS !== undefined).length}, ` +
+        `lean latency p50s ${lean.flatMap((s) => (s.latencyS !== undefined ? [s.latencyS.p50] : [])).join(" ")}`,
+    );
+    expect(frames(probe)).toBeGreaterThan(2 * 20 * 5);
+    expect(probe.filter((s) => s.latencyS !== undefined)).toEqual([]);
+    // lean subscribers read abs-capture-time: the same machine's clock, so under a second on loopback
+    const leanLatencies = lean.flatMap((s) => (s.latencyS !== undefined ? [s.latencyS.p50] : []));
+    expect(leanLatencies.length).toBeGreaterThan(0);
+    for (const l of leanLatencies) expect(l).toBeLessThan(1);
+  });
 });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { ParticipantPlan } from "../run/messages.js";
-import { EngineError, checkEngines, checkWatchable } from "./engine.js";
+import { ENGINE_ATTRIBUTE, EngineError, checkEngines, checkWatchable, stampsCaptureTime } from "./engine.js";
 
 const participant = (over: Partial<ParticipantPlan>): ParticipantPlan => ({
   engine: "lean",
@@ -69,5 +69,19 @@ describe("what an engine refuses, before anything starts", () => {
     expect(() => {
       checkWatchable([participant({ engine: "native" })], "native");
     }).not.toThrow();
+  });
+});
+
+describe("which publishers' stamps a native probe reads as capture times", () => {
+  it("a native publisher's: its stamp is the time it captured the frame", () => {
+    expect(stampsCaptureTime({ [ENGINE_ATTRIBUTE]: "native" })).toBe(true);
+  });
+
+  it.each([
+    ["a lean publisher (its stamp is the frame's place in the loop)", { [ENGINE_ATTRIBUTE]: "lean" }],
+    ["a publisher with no engine attribute (not one of ours)", {}],
+    ["an engine this build does not know", { [ENGINE_ATTRIBUTE]: "future" }],
+  ])("not %s", (_who, attributes) => {
+    expect(stampsCaptureTime(attributes)).toBe(false);
   });
 });

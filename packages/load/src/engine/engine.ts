@@ -93,6 +93,18 @@ export const ENGINE_RULES: Readonly<Record<EngineName, EngineRules>> = {
   },
 };
 
+/** The participant attribute, set in every join token, that names the engine a participant runs on. */
+export const ENGINE_ATTRIBUTE = "lkswarm.engine";
+
+/**
+ * Whether a native probe may read a publisher's stamp as its capture time. Only a native publisher
+ * stamps the time it captured; a lean publisher's stamp is its frame's place in the pre-encoded loop
+ * (packages/lean/README.md, "Video"), and a publisher with no engine attribute is not ours.
+ */
+export function stampsCaptureTime(attributes: Readonly<Record<string, string>>): boolean {
+  return attributes[ENGINE_ATTRIBUTE] === "native";
+}
+
 /** Some lean participant publishes video: the VP8 loop is needed. */
 export function leanPublishesVideo(participants: readonly ParticipantPlan[]): boolean {
   return participants.some((p) => p.engine === "lean" && p.publishVideo);

@@ -8,7 +8,7 @@ import {
   type Snapshot,
 } from "@livekit-swarm/stats";
 import type { Kind, ParticipantPlan, WindowSample } from "../run/messages.js";
-import type { EngineParticipant, EventSink } from "./engine.js";
+import { stampsCaptureTime, type EngineParticipant, type EventSink } from "./engine.js";
 import { loadRtc } from "./rtc.js";
 import { readStamp, unwrapCaptureTime } from "./stamp.js";
 import { MediaWatch } from "./watch.js";
@@ -127,7 +127,8 @@ export class NativeParticipant implements EngineParticipant {
       const kind: Kind = track.kind === TrackKind.KIND_VIDEO ? "video" : "audio";
       if (this.watchMs !== undefined) this.watcher.subscribed(`${participant.identity}/${kind}`, kind);
       this.emit({ type: "track-subscribed", kind, afterJoinStartS: (Date.now() - this.joinStartMs) / 1000 });
-      if (this.plan.probe && kind === "video") void this.probeVideo(track);
+      if (this.plan.probe && kind === "video")
+        void this.probeVideo(track, stampsCaptureTime(participant.attributes));
     });
     room.on(RoomEvent.Reconnecting, () => {
       this.reconnectingSinceMs = Date.now();
@@ -329,8 +330,11 @@ export class NativeParticipant implements EngineParticipant {
     }
   }
 
-  /** Decodes a video track's frames and reads the publisher's capture time stamped in each one. */
-  private async probeVideo(track: RemoteTrack): Promise<void> {
+  /**
+   * Decodes a video track's frames: first frame and freezes always, and latency from the capture time
+   * stamped in each frame when `capturedStamps` (a native publisher; lean stamps loop positions).
+   */
+  private async probeVideo(track: RemoteTrack, capturedStamps: boolean): Promise<void> {
     const { VideoStream, VideoBufferType } = this.rtc;
     let first = true;
     const stream = new VideoStream(track);
@@ -342,7 +346,7 @@ export class NativeParticipant implements EngineParticipant {
         const now = Date.now();
         freezes.onFrame(now);
         const i420 = frame.type === VideoBufferType.I420 ? frame : frame.convert(VideoBufferType.I420);
-        const stamp = readStamp(i420.data, i420.width, i420.height);
+        const stamp = capturedStamps ? readStamp(i420.data, i420.width, i420.height) : undefined;
         if (first) {
           first = false;
           this.emit({
