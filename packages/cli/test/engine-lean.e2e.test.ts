@@ -178,5 +178,20 @@ describe("swarm --engine lean and mixed against a real one-node LiveKit", () => 
     const leanLatencies = lean.flatMap((s) => (s.latencyS !== undefined ? [s.latencyS.p50] : []));
     expect(leanLatencies.length).toBeGreaterThan(0);
     for (const l of leanLatencies) expect(l).toBeLessThan(1);
+    // each probe's first video packet no later than its exact first frame (a frame implies a packet)
+    const firsts = readFileSync(join(out, "events.jsonl"), "utf8")
+      .split("\n")
+      .filter((l) => l.includes('"first-') && l.includes("sub-1"))
+      .map(
+        (l) =>
+          JSON.parse(l) as { room: string; event: { type: string; kind: string; afterJoinStartS: number } },
+      )
+      .filter((e) => e.event.kind === "video");
+    for (const room of new Set(firsts.map((e) => e.room))) {
+      const at = (type: string) =>
+        firsts.find((e) => e.room === room && e.event.type === type)?.event.afterJoinStartS;
+      expect(at("first-packet"), room).toBeLessThanOrEqual(at("first-frame") ?? -1);
+    }
+    expect(new Set(firsts.map((e) => e.room)).size).toBe(2);
   });
 });
