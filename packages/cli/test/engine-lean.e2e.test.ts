@@ -18,6 +18,23 @@ const samplesOf = (dir: string): WindowSample[] =>
     .filter((l) => l.trim() !== "")
     .map((l) => JSON.parse(l) as WindowSample);
 
+/** A 12 s run of 2 rooms on `engine`, reports in a fresh folder. */
+async function shortRun(
+  tb: Testbed,
+  engine: "lean" | "mixed",
+  room: { readonly videoPublishers: number; readonly subscribers: number },
+): Promise<{ r: Awaited<ReturnType<typeof swarm>>; out: string }> {
+  const out = mkdtempSync(join(tmpdir(), `swarm-${engine}-`));
+  const r = await swarm(
+    [
+      ...["--engine", engine, "--rooms", "2", "--duration", "12s", "--num-per-second", "10", "-o", out],
+      ...["--video-publishers", String(room.videoPublishers), "--subscribers", String(room.subscribers)],
+    ],
+    testbedEnv(tb),
+  );
+  return { r, out };
+}
+
 const ROOMS = 30;
 const SUBSCRIBERS = 4;
 const HOLD = "30s";
@@ -33,12 +50,36 @@ describe("swarm --engine lean and mixed against a real one-node LiveKit", () => 
     expect(leftovers(tb.runDir)).toEqual([]);
   });
 
-  it("refuses video publishers on the lean engine in one line naming the fix, starting nothing", async () => {
-    const r = await swarm(["--engine", "lean", "--rooms", "1"], testbedEnv(tb));
+  it("refuses H.264 on the lean engine in one line naming the fix, starting nothing", async () => {
+    const r = await swarm(["--engine", "lean", "--rooms", "1", "--video-codec", "h264"], testbedEnv(tb));
     expect(r.code).toBe(1);
     expect(r.stderr).toBe(
-      "swarm: --engine lean: the lean engine cannot publish video yet (lean publishers send audio): pass --video-publishers 0, or --engine native\n",
+      "swarm: --engine lean: the lean engine sends vp8 video at 180p, 360p, 540p, 720p up to 50 fps, not h264 at 360p 20 fps: pass --video-codec vp8 --video-resolution 360p --video-fps 20, or --engine native\n",
     );
+  });
+
+  it("2 rooms of 1 video publisher + 2 subscribers on lean: every video track receives 360p at about 20 fps, no loss on loopback", async () => {
+    const { r, out } = await shortRun(tb, "lean", { videoPublishers: 1, subscribers: 2 });
+    expect(r.code, r.stderr).toBe(0);
+    // simulcast is on by default: the run says lean sends one layer instead
+    expect(r.stderr).toContain("lean publishers send one video layer");
+    const summary = summaryOf(out);
+    const figure = (metric: string) => summary.figures.find((f) => f.metric === metric && f.kind === "video");
+    const fps = figure("lkswarm_inbound_frames_decoded_total");
+    const height = figure("lkswarm_inbound_frame_height_pixels");
+    console.log(
+      `lean video: tracks receiving ${summary.tracks.receiving.video}/${summary.tracks.expected.video}, frame rate p50 ${fps?.p50} min ${fps?.min}, ` +
+        `height p50 ${height?.p50}, loss ${summary.loss.video.lost} of ${summary.loss.video.expected}`,
+    );
+    expect(summary.participants.joined).toBe(6);
+    expect(summary.tracks.expected.video).toBe(4);
+    expect(summary.tracks.receiving.video).toBe(4);
+    // the loop is 20 fps; windows at the start and end of a track are partial
+    expect(fps?.p50).toBeGreaterThan(15);
+    expect(fps?.p50).toBeLessThan(25);
+    expect(height).toMatchObject({ p50: 360, min: 360, max: 360 });
+    expect(summary.loss.video.expected).toBeGreaterThan(4 * 50 * 8);
+    expect(summary.loss.video.lost).toBe(0);
   });
 
   it(`${ROOMS} audio rooms of 1+${SUBSCRIBERS} on lean: everyone joins, every track flows, loss under 1%, and the gate, exporter and reports read lean samples`, async () => {
@@ -98,26 +139,7 @@ describe("swarm --engine lean and mixed against a real one-node LiveKit", () => 
   }, 260_000);
 
   it("mixed: the latency probe of each room is native and decodes the lean publisher; the bulk is lean", async () => {
-    const out = mkdtempSync(join(tmpdir(), "swarm-mixed-"));
-    const r = await swarm(
-      [
-        "--engine",
-        "mixed",
-        "--rooms",
-        "2",
-        "--video-publishers",
-        "0",
-        "--subscribers",
-        "3",
-        "--duration",
-        "12s",
-        "--num-per-second",
-        "10",
-        "-o",
-        out,
-      ],
-      testbedEnv(tb),
-    );
+    const { r, out } = await shortRun(tb, "mixed", { videoPublishers: 0, subscribers: 3 });
     expect(r.code, r.stderr).toBe(0);
     const summary = summaryOf(out);
     expect(summary.participants.joined).toBe(8);
@@ -134,5 +156,42 @@ describe("swarm --engine lean and mixed against a real one-node LiveKit", () => 
       if (who.endsWith("sub-1")) expect(decoded, who).toBeGreaterThan(48_000 * 5);
       else expect(decoded, who).toBe(0);
     }
+  });
+
+  it("mixed with video: the native probe decodes the lean publisher's loop but reads no latency from its loop-position stamp; lean subscribers time it by abs-capture-time", async () => {
+    const { r, out } = await shortRun(tb, "mixed", { videoPublishers: 1, subscribers: 2 });
+    expect(r.code, r.stderr).toBe(0);
+    const summary = summaryOf(out);
+    expect(summary.tracks.receiving.video).toBe(4);
+    const samples = samplesOf(out);
+    const probe = samples.filter((s) => s.participant.endsWith("sub-1"));
+    const lean = samples.filter((s) => s.participant.endsWith("sub-2"));
+    const frames = (ss: WindowSample[]) =>
+      ss.flatMap((s) => s.inbound).reduce((n, w) => n + (w.kind === "video" ? w.framesDecoded : 0), 0);
+    console.log(
+      `mixed video: probe frames ${frames(probe)}, probe latency windows ${probe.filter((s) => s.latencyS !== undefined).length}, ` +
+        `lean latency p50s ${lean.flatMap((s) => (s.latencyS !== undefined ? [s.latencyS.p50] : [])).join(" ")}`,
+    );
+    expect(frames(probe)).toBeGreaterThan(2 * 20 * 5);
+    expect(probe.filter((s) => s.latencyS !== undefined)).toEqual([]);
+    // lean subscribers read abs-capture-time: the same machine's clock, so under a second on loopback
+    const leanLatencies = lean.flatMap((s) => (s.latencyS !== undefined ? [s.latencyS.p50] : []));
+    expect(leanLatencies.length).toBeGreaterThan(0);
+    for (const l of leanLatencies) expect(l).toBeLessThan(1);
+    // each probe's first video packet no later than its exact first frame (a frame implies a packet)
+    const firsts = readFileSync(join(out, "events.jsonl"), "utf8")
+      .split("\n")
+      .filter((l) => l.includes('"first-') && l.includes("sub-1"))
+      .map(
+        (l) =>
+          JSON.parse(l) as { room: string; event: { type: string; kind: string; afterJoinStartS: number } },
+      )
+      .filter((e) => e.event.kind === "video");
+    for (const room of new Set(firsts.map((e) => e.room))) {
+      const at = (type: string) =>
+        firsts.find((e) => e.room === room && e.event.type === type)?.event.afterJoinStartS;
+      expect(at("first-packet"), room).toBeLessThanOrEqual(at("first-frame") ?? -1);
+    }
+    expect(new Set(firsts.map((e) => e.room)).size).toBe(2);
   });
 });

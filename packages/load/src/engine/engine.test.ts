@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { ParticipantPlan } from "../run/messages.js";
-import { EngineError, checkEngines, checkWatchable } from "./engine.js";
+import { ENGINE_ATTRIBUTE, EngineError, checkEngines, checkWatchable, stampsCaptureTime } from "./engine.js";
 
 const participant = (over: Partial<ParticipantPlan>): ParticipantPlan => ({
   engine: "lean",
@@ -16,24 +16,30 @@ const participant = (over: Partial<ParticipantPlan>): ParticipantPlan => ({
   joinAtMs: 0,
   ...over,
 });
+const video = { resolution: "360p", width: 640, height: 360, fps: 20, codec: "vp8" as const };
 const publisher = participant({ role: "publisher", publishAudio: true, publisherIndex: 0, subscribe: false });
 
 describe("what an engine refuses, before anything starts", () => {
   it("lets lean publish audio and subscribe to everyone", () => {
     expect(() => {
-      checkEngines([publisher, participant({})], { engine: "lean", subscribeLimit: undefined, data: false });
+      checkEngines([publisher, participant({})], {
+        engine: "lean",
+        subscribeLimit: undefined,
+        data: false,
+        video,
+      });
     }).not.toThrow();
   });
 
   it.each([
     [
       "a subscribe limit",
-      { engine: "lean", subscribeLimit: 2, data: false },
+      { engine: "lean", subscribeLimit: 2, data: false, video },
       "--engine lean: the lean engine subscribes to every publisher: drop --subscribe-limit, or --engine native",
     ],
     [
       "data packets",
-      { engine: "mixed", subscribeLimit: undefined, data: true },
+      { engine: "mixed", subscribeLimit: undefined, data: true, video },
       "--engine mixed: the lean engine sends no data packets: drop --data, or --engine native",
     ],
   ])("refuses %s on lean, naming the fix", (_what, shape, message) => {
@@ -45,7 +51,12 @@ describe("what an engine refuses, before anything starts", () => {
   it("asks native for none of it", () => {
     const native = [{ ...publisher, engine: "native" as const, publishVideo: true }];
     expect(() => {
-      checkEngines(native, { engine: "native", subscribeLimit: 2, data: true });
+      checkEngines(native, {
+        engine: "native",
+        subscribeLimit: 2,
+        data: true,
+        video: { ...video, codec: "h264" as const },
+      });
     }).not.toThrow();
   });
 
@@ -58,5 +69,19 @@ describe("what an engine refuses, before anything starts", () => {
     expect(() => {
       checkWatchable([participant({ engine: "native" })], "native");
     }).not.toThrow();
+  });
+});
+
+describe("which publishers' stamps a native probe reads as capture times", () => {
+  it("a native publisher's: its stamp is the time it captured the frame", () => {
+    expect(stampsCaptureTime({ [ENGINE_ATTRIBUTE]: "native" })).toBe(true);
+  });
+
+  it.each([
+    ["a lean publisher (its stamp is the frame's place in the loop)", { [ENGINE_ATTRIBUTE]: "lean" }],
+    ["a publisher with no engine attribute (not one of ours)", {}],
+    ["an engine this build does not know", { [ENGINE_ATTRIBUTE]: "future" }],
+  ])("not %s", (_who, attributes) => {
+    expect(stampsCaptureTime(attributes)).toBe(false);
   });
 });

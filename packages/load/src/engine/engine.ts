@@ -44,6 +44,27 @@ export interface EngineRules {
   readonly data: boolean;
   /** Reports media flow per subscribed track as it happens (watch mode, which chaos drills need). */
   readonly watch: boolean;
+  /** The video its publishers can send; undefined: any the scenario allows. */
+  readonly video?: VideoRule;
+}
+
+/** The video an engine can send: one codec, these 16:9 preset heights, this frame rate at most. */
+export interface VideoRule {
+  readonly codec: VideoShape["codec"];
+  readonly heights: readonly number[];
+  readonly maxFps: number;
+  /** Simulcast is asked for but one layer is sent. */
+  readonly oneLayer: boolean;
+}
+
+/** What the scenario asks of every video publisher. */
+export interface VideoShape {
+  /** As written (`360p`, `640x360`), for messages. */
+  readonly resolution: string;
+  readonly width: number;
+  readonly height: number;
+  readonly fps: number;
+  readonly codec: "vp8" | "h264" | "vp9" | "av1";
 }
 
 /**
@@ -62,12 +83,32 @@ export const ENGINE_RULES: Readonly<Record<EngineName, EngineRules>> = {
   },
   lean: {
     participantsPerProcess: 100,
-    publishes: ["audio"],
+    publishes: ["audio", "video"],
     subscribeLimit: false,
     data: false,
     watch: false,
+    // the pre-encoded VP8 loop (packages/lean/README.md, "Video"): the preset sizes LiveKit has a
+    // camera bitrate for, up to 720p; one frame per 20 ms pacer tick; no simulcast layers
+    video: { codec: "vp8", heights: [180, 360, 540, 720], maxFps: 50, oneLayer: true },
   },
 };
+
+/** The participant attribute, set in every join token, that names the engine a participant runs on. */
+export const ENGINE_ATTRIBUTE = "lkswarm.engine";
+
+/**
+ * Whether a native probe may read a publisher's stamp as its capture time. Only a native publisher
+ * stamps the time it captured; a lean publisher's stamp is its frame's place in the pre-encoded loop
+ * (packages/lean/README.md, "Video"), and a publisher with no engine attribute is not ours.
+ */
+export function stampsCaptureTime(attributes: Readonly<Record<string, string>>): boolean {
+  return attributes[ENGINE_ATTRIBUTE] === "native";
+}
+
+/** Some lean participant publishes video: the VP8 loop is needed. */
+export function leanPublishesVideo(participants: readonly ParticipantPlan[]): boolean {
+  return participants.some((p) => p.engine === "lean" && p.publishVideo);
+}
 
 /** A scenario an engine cannot run, refused before anything starts; the message names the fix. */
 export class EngineError extends Error {
@@ -90,7 +131,12 @@ export class EngineError extends Error {
  */
 export function checkEngines(
   participants: readonly ParticipantPlan[],
-  shape: { readonly engine: string; readonly subscribeLimit: number | undefined; readonly data: boolean },
+  shape: {
+    readonly engine: string;
+    readonly subscribeLimit: number | undefined;
+    readonly data: boolean;
+    readonly video: VideoShape;
+  },
 ): void {
   const refuse = (what: string, fix: string): never => {
     throw new EngineError("unsupported", `--engine ${shape.engine}: ${what}: ${fix}, or --engine native`);
@@ -103,6 +149,16 @@ export function checkEngines(
         refuse(
           `the ${p.engine} engine cannot publish ${kind} yet (${p.engine} publishers send ${rules.publishes.join(" and ")})`,
           `pass --${kind}-publishers 0`,
+        );
+    }
+    const video = rules.video;
+    if (p.publishVideo && video !== undefined) {
+      const { resolution, width, height, fps, codec } = shape.video;
+      const sized = video.heights.includes(height) && width === Math.round((height * 16) / 9 / 2) * 2;
+      if (codec !== video.codec || !sized || fps > video.maxFps)
+        refuse(
+          `the ${p.engine} engine sends ${video.codec} video at ${video.heights.map((h) => `${h}p`).join(", ")} up to ${video.maxFps} fps, not ${codec} at ${resolution} ${fps} fps`,
+          `pass --video-codec ${video.codec} --video-resolution ${sized ? resolution : "360p"} --video-fps ${Math.min(fps, video.maxFps)}`,
         );
     }
     if (p.subscribe && shape.subscribeLimit !== undefined && !rules.subscribeLimit)

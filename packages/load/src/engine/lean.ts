@@ -2,10 +2,12 @@ import {
   LeanParticipant,
   opusLoop,
   sourceAddressFor,
+  vp8Loop,
   type LeanErrorReason,
   type OpusLoop,
+  type VideoLoop,
 } from "@livekit-swarm/lean";
-import type { Kind, ParticipantEvent, ParticipantPlan, WindowSample } from "../run/messages.js";
+import type { Kind, MediaPlan, ParticipantEvent, ParticipantPlan, WindowSample } from "../run/messages.js";
 import type { Engine, EngineParticipant, EventSink } from "./engine.js";
 
 /** Lean's join failures in the words the native engine counts them by, where they mean the same. */
@@ -24,25 +26,34 @@ function isLeanReason(reason: string): reason is LeanErrorReason {
 
 /**
  * `@livekit-swarm/lean` in one worker process: pre-encoded media over werift, received packets
- * counted from RTP headers, never decoded. What its publishers send is the engine's: today the
- * Opus loop; a video track joins it here, next to `audio`, when the lean package has one.
+ * counted from RTP headers, never decoded. What its publishers send is the engine's: the Opus loop,
+ * and the VP8 loop at the scenario's size and frame rate, one layer (simulcast is not sent:
+ * ENGINE_RULES.lean.video).
  */
 export class LeanEngine implements Engine {
   readonly name = "lean";
 
   private constructor(
     private readonly audio: OpusLoop,
+    private readonly video: VideoLoop | undefined,
     private readonly hostAddress: string,
   ) {}
 
-  /** Reads (or encodes, once per machine) the Opus loop and finds the address that reaches `url`. */
-  static async open(url: string): Promise<LeanEngine> {
+  /**
+   * Reads (or encodes, once per machine) the Opus loop, and the VP8 loop when `video` is given,
+   * and finds the address that reaches `url`.
+   */
+  static async open(url: string, video?: MediaPlan["video"]): Promise<LeanEngine> {
     const host = new URL(url.replace(/^ws/, "http")).hostname.replace(/^\[(.*)\]$/, "$1");
-    return new LeanEngine(await opusLoop(), await sourceAddressFor(host));
+    const camera =
+      video !== undefined
+        ? await vp8Loop({ width: video.width, height: video.height, fps: video.fps })
+        : undefined;
+    return new LeanEngine(await opusLoop(), camera, await sourceAddressFor(host));
   }
 
   participant(plan: ParticipantPlan, emit: EventSink): EngineParticipant {
-    return new LeanEngineParticipant(plan, emit, this.audio, this.hostAddress);
+    return new LeanEngineParticipant(plan, emit, this.audio, this.video, this.hostAddress);
   }
 
   async close(): Promise<void> {
@@ -59,6 +70,7 @@ class LeanEngineParticipant implements EngineParticipant {
     readonly plan: ParticipantPlan,
     private readonly emit: EventSink,
     private readonly audio: OpusLoop,
+    private readonly video: VideoLoop | undefined,
     private readonly hostAddress: string,
   ) {}
 
@@ -72,6 +84,7 @@ class LeanEngineParticipant implements EngineParticipant {
         identity: plan.identity,
         role: plan.role,
         audio: plan.publishAudio ? this.audio : undefined,
+        video: plan.publishVideo ? this.video : undefined,
         subscribe: plan.subscribe,
         hostAddress: this.hostAddress,
         onEvent: (event) => {

@@ -8,7 +8,8 @@ import {
   type Snapshot,
 } from "@livekit-swarm/stats";
 import type { Kind, ParticipantPlan, WindowSample } from "../run/messages.js";
-import type { EngineParticipant, EventSink } from "./engine.js";
+import { stampsCaptureTime, type EngineParticipant, type EventSink } from "./engine.js";
+import { VideoFirsts } from "./first-media.js";
 import { loadRtc } from "./rtc.js";
 import { readStamp, unwrapCaptureTime } from "./stamp.js";
 import { RoomPlacement } from "./placement.js";
@@ -55,6 +56,8 @@ export class NativeParticipant implements EngineParticipant {
   private readonly firstFrame = new Set<string>();
   /** Per kind, first packets reported: a stream re-created by a reconnect is not a new track. */
   private readonly firstPacketsOf: Record<Kind, number> = { audio: 0, video: 0 };
+  /** Probes: first video packets kept no later than the exactly timed first frames. */
+  private readonly videoFirsts = new VideoFirsts();
   private fastPollDone = false;
   private allowedPublishers = new Set<string>();
   /** The current reconnect episode: what it took to tell a resume from a full reconnect. */
@@ -136,7 +139,8 @@ export class NativeParticipant implements EngineParticipant {
       const kind: Kind = track.kind === TrackKind.KIND_VIDEO ? "video" : "audio";
       if (this.watchMs !== undefined) this.watcher.subscribed(`${participant.identity}/${kind}`, kind);
       this.emit({ type: "track-subscribed", kind, afterJoinStartS: (Date.now() - this.joinStartMs) / 1000 });
-      if (this.plan.probe && kind === "video") void this.probeVideo(track);
+      if (this.plan.probe && kind === "video")
+        void this.probeVideo(track, stampsCaptureTime(participant.attributes));
     });
     room.on(RoomEvent.Reconnecting, () => {
       this.reconnectingSinceMs = Date.now();
@@ -336,7 +340,9 @@ export class NativeParticipant implements EngineParticipant {
     const extra = late !== undefined ? { late } : {};
     if (packets > 0 && !this.firstPacket.has(key)) {
       this.firstPacket.add(key);
-      if (this.firstPacketsOf[kind]++ < this.plan.expectedTracks[kind])
+      // a probe's decoded first frame may have recorded this packet already
+      const recorded = kind === "video" && !this.videoFirsts.packetSeen();
+      if (!recorded && this.firstPacketsOf[kind]++ < this.plan.expectedTracks[kind])
         this.emit({ type: "first-packet", kind, afterJoinStartS, ...extra });
     }
     if (kind === "video" && (frames ?? 0) > 0 && !this.firstFrame.has(key)) {
@@ -347,8 +353,11 @@ export class NativeParticipant implements EngineParticipant {
     }
   }
 
-  /** Decodes a video track's frames and reads the publisher's capture time stamped in each one. */
-  private async probeVideo(track: RemoteTrack): Promise<void> {
+  /**
+   * Decodes a video track's frames: first frame and freezes always, and latency from the capture time
+   * stamped in each frame when `capturedStamps` (a native publisher; lean stamps loop positions).
+   */
+  private async probeVideo(track: RemoteTrack, capturedStamps: boolean): Promise<void> {
     const { VideoStream, VideoBufferType } = this.rtc;
     let first = true;
     const stream = new VideoStream(track);
@@ -360,15 +369,14 @@ export class NativeParticipant implements EngineParticipant {
         const now = Date.now();
         freezes.onFrame(now);
         const i420 = frame.type === VideoBufferType.I420 ? frame : frame.convert(VideoBufferType.I420);
-        const stamp = readStamp(i420.data, i420.width, i420.height);
+        const stamp = capturedStamps ? readStamp(i420.data, i420.width, i420.height) : undefined;
         if (first) {
           first = false;
-          this.emit({
-            type: "first-frame",
-            kind: "video",
-            afterJoinStartS: (now - this.joinStartMs) / 1000,
-            exact: true,
-          });
+          const afterJoinStartS = (now - this.joinStartMs) / 1000;
+          // a frame implies its packets: a first packet no later than the frame (VideoFirsts)
+          if (this.videoFirsts.frameDecoded() && this.firstPacketsOf.video++ < this.plan.expectedTracks.video)
+            this.emit({ type: "first-packet", kind: "video", afterJoinStartS });
+          this.emit({ type: "first-frame", kind: "video", afterJoinStartS, exact: true });
         }
         if (stamp !== undefined)
           this.latencies.push((now - unwrapCaptureTime(stamp.captureTimeMs, now)) / 1000);

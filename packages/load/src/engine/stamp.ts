@@ -1,1 +1,8 @@
-export { STAMP_BITS, STAMP_ROWS, readStamp, unwrapCaptureTime, writeStamp, type Stamp } from "@livekit-swarm/lean";
+export {
+  STAMP_BITS,
+  STAMP_ROWS,
+  readStamp,
+  unwrapCaptureTime,
+  writeStamp,
+  type Stamp,
+} from "@livekit-swarm/lean";

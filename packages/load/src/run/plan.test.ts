@@ -15,6 +15,7 @@ const shape = (over: Partial<RunShape>): RunShape => ({
   identityPrefix: "p-",
   subscribeLimit: undefined,
   data: false,
+  video: { resolution: "360p", width: 640, height: 360, fps: 20, codec: "vp8" },
   ...over,
 });
 
@@ -107,10 +108,47 @@ describe("engines", () => {
     ]);
   });
 
-  it.each(["lean", "mixed"] as const)("refuses video publishers on %s, naming the fix", (engine) => {
-    expect(() => planRun(shape({ engine, videoPublishers: 1 }))).toThrow(EngineError);
-    expect(() => planRun(shape({ engine, videoPublishers: 1 }))).toThrow(
-      `--engine ${engine}: the lean engine cannot publish video yet (lean publishers send audio): pass --video-publishers 0, or --engine native`,
+  it.each(["lean", "mixed"] as const)(
+    "lets %s publish the scenario's 360p VP8 on lean publishers",
+    (engine) => {
+      const publishers = planRun(shape({ engine, videoPublishers: 1 })).participants.filter(
+        (p) => p.publishVideo,
+      );
+      expect(publishers.map((p) => p.engine)).toEqual(["lean"]);
+    },
+  );
+
+  it.each([
+    [
+      "h264",
+      { resolution: "360p", width: 640, height: 360, fps: 20, codec: "h264" },
+      "h264 at 360p 20 fps",
+      "360p --video-fps 20",
+    ],
+    [
+      "1080p",
+      { resolution: "1080p", width: 1920, height: 1080, fps: 30, codec: "vp8" },
+      "vp8 at 1080p 30 fps",
+      "360p --video-fps 30",
+    ],
+    [
+      "a custom size",
+      { resolution: "640x480", width: 640, height: 480, fps: 20, codec: "vp8" },
+      "vp8 at 640x480 20 fps",
+      "360p --video-fps 20",
+    ],
+    [
+      "60 fps",
+      { resolution: "720p", width: 1280, height: 720, fps: 60, codec: "vp8" },
+      "vp8 at 720p 60 fps",
+      "720p --video-fps 50",
+    ],
+  ] as const)("refuses %s video on lean in one line naming the fix", (_what, video, asked, fix) => {
+    expect(() => planRun(shape({ engine: "mixed", videoPublishers: 1, video }))).toThrow(
+      new EngineError(
+        "unsupported",
+        `--engine mixed: the lean engine sends vp8 video at 180p, 360p, 540p, 720p up to 50 fps, not ${asked}: pass --video-codec vp8 --video-resolution ${fix}, or --engine native`,
+      ),
     );
   });
 

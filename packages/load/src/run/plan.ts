@@ -1,5 +1,5 @@
 import type { EngineChoice, Scenario } from "@livekit-swarm/schema";
-import { ENGINE_RULES, checkEngines } from "../engine/engine.js";
+import { ENGINE_RULES, checkEngines, type VideoShape } from "../engine/engine.js";
 import type { EngineName, MediaPlan, ParticipantPlan } from "./messages.js";
 
 /** The scenario's run shape (who joins where and when). */
@@ -17,6 +17,13 @@ export function shapeOf(scenario: Scenario): RunShape {
     identityPrefix: scenario.identityPrefix,
     subscribeLimit: scenario.subscribeLimit ?? undefined,
     data: scenario.data !== null,
+    video: {
+      resolution: scenario.video.resolution,
+      width: scenario.video.width,
+      height: scenario.video.height,
+      fps: scenario.video.fps,
+      codec: scenario.video.codec,
+    },
   };
 }
 
@@ -62,6 +69,8 @@ export interface RunShape {
   readonly subscribeLimit: number | undefined;
   /** Publishers send data packets (scenario `data`). */
   readonly data: boolean;
+  /** What video publishers send (engines refuse what they cannot). */
+  readonly video: VideoShape;
 }
 
 export interface RunPlan {

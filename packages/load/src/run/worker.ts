@@ -5,7 +5,12 @@
  * each), never one per room.
  */
 import { AccessToken } from "livekit-server-sdk";
-import type { Engine, EngineParticipant } from "../engine/engine.js";
+import {
+  ENGINE_ATTRIBUTE,
+  leanPublishesVideo,
+  type Engine,
+  type EngineParticipant,
+} from "../engine/engine.js";
 import { LeanEngine } from "../engine/lean.js";
 import { NativeEngine } from "../engine/native.js";
 import type {
@@ -23,7 +28,12 @@ function send(message: WorkerMessage): void {
 }
 
 async function token(plan: WorkerPlan, p: ParticipantPlan): Promise<string> {
-  const at = new AccessToken(plan.apiKey, plan.apiSecret, { identity: p.identity, ttl: plan.tokenTtlS });
+  const at = new AccessToken(plan.apiKey, plan.apiSecret, {
+    identity: p.identity,
+    ttl: plan.tokenTtlS,
+    // a probe reads the pixel stamp as a capture time only from native publishers
+    attributes: { [ENGINE_ATTRIBUTE]: p.engine },
+  });
   at.addGrant({
     roomJoin: true,
     room: p.room,
@@ -40,7 +50,12 @@ async function openEngines(plan: WorkerPlan): Promise<ReadonlyMap<EngineName, En
   for (const name of names)
     engines.set(
       name,
-      name === "native" ? await NativeEngine.open(plan.media) : await LeanEngine.open(plan.url),
+      name === "native"
+        ? await NativeEngine.open(plan.media)
+        : await LeanEngine.open(
+            plan.url,
+            leanPublishesVideo(plan.participants) ? plan.media.video : undefined,
+          ),
     );
   return engines;
 }

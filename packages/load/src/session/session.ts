@@ -15,6 +15,7 @@ import {
 import { ExitCode, type Role, type RunObserver, type Scenario } from "@livekit-swarm/schema";
 import type { Testbed } from "@livekit-swarm/testbed";
 import { orchestrate, type ProgressView, type RunOutcome, type RunTarget } from "../run/orchestrator.js";
+import { ENGINE_RULES } from "../engine/engine.js";
 import { defaultWorkers, mediaPlanFor, planRun, shapeOf, shardByRoom, type RunPlan } from "../run/plan.js";
 import { Interruption } from "./interruption.js";
 import { writeRunOutputs, type RunOutputs } from "./outputs.js";
@@ -165,6 +166,11 @@ export async function runSession(options: RunSessionOptions): Promise<RunSession
       `run ${runId}: ${plan.rooms.length} room(s), ${plan.participants.length} participants (${scenario.engine} engine) against ${opened.target.url}, ` +
         `${workers} worker(s); ramp ${(plan.rampMs / 1000).toFixed(1)} s then ${options.forever === true ? "hold until stopped, rejoining" : `hold ${(scenario.duration / 1000).toFixed(0)} s`}; reports in ${outputDir}`,
     );
+    if (
+      scenario.video.simulcast &&
+      plan.participants.some((p) => p.publishVideo && ENGINE_RULES[p.engine].video?.oneLayer === true)
+    )
+      log("lean publishers send one video layer: the lean engine does not send simulcast");
     const outcome = await orchestrate({
       target: opened.target,
       plan,
