@@ -1,4 +1,15 @@
-import { AddTrackRequest, AudioTrackFeature, SignalTarget, TrackSource, TrackType } from "@livekit/protocol";
+import {
+  AddTrackRequest,
+  AudioTrackFeature,
+  SessionDescription,
+  SignalTarget,
+  SyncState,
+  TrackPublishedResponse,
+  TrackSource,
+  TrackType,
+  UpdateSubscription,
+  type TrackInfo,
+} from "@livekit/protocol";
 import type { ParticipantEvent, Role, WindowSample } from "@livekit-swarm/schema";
 import {
   MediaStreamTrack,
@@ -10,11 +21,23 @@ import {
   type RTCRtpSender,
 } from "werift";
 import { LeanError } from "./errors.js";
-import { InboundStream, type InboundTotals } from "./inbound.js";
+import type { InboundTotals } from "./inbound.js";
 import { SAMPLES_PER_PACKET, type OpusLoop } from "./media.js";
 import { restrictHostCandidates } from "./network.js";
 import { processPacer, type Pacer } from "./pacer.js";
-import { SignalConnection, type CandidateInit } from "./signal.js";
+import { ReceivedStreams } from "./received.js";
+import {
+  DEFAULT_RECONNECT_POLICY,
+  disconnectReason,
+  leaveAction,
+  reconnectEpisode,
+  reconnectReason,
+  type ReconnectCause,
+  type ReconnectPolicy,
+  type Reconnectable,
+} from "./reconnect.js";
+import { SignalConnection, type CandidateInit, type SignalHandlers } from "./signal.js";
+import { connected, iceConnected, until, within } from "./wait.js";
 
 const OPUS_PT = 111;
 const OPUS_CLOCK = 48_000;
@@ -38,7 +61,12 @@ export interface LeanParticipantOptions {
   readonly onEvent?: (event: ParticipantEvent) => void;
   /** Join, publish and connect timeout, ms. */
   readonly timeoutMs?: number;
+  /** Attempts, bounds and backoff of a reconnect (DEFAULT_RECONNECT_POLICY: the Rust SDK's). */
+  readonly reconnect?: ReconnectPolicy;
 }
+
+/** An ICE `disconnected` that lasts this long is a loss; shorter ones recover by themselves. */
+const ICE_DISCONNECTED_GRACE_MS = 3000;
 
 interface Negotiated {
   readonly pc: RTCPeerConnection;
@@ -53,14 +81,25 @@ interface Negotiated {
  * LiveKit's own over a WebSocket; one werift PeerConnection publishes, one subscribes, as the
  * server expects of protocol 16 clients. docs in packages/lean/README.md.
  */
-export class LeanParticipant {
+export class LeanParticipant implements Reconnectable {
   private signal: SignalConnection | undefined;
-  private readonly subscriber: Negotiated;
+  private subscriber: Negotiated;
   private publisher: Negotiated | undefined;
   private subscriberChain: Promise<void> = Promise.resolve();
   private readonly published = new Map<string, () => void>();
-  private readonly streams = new Map<number, InboundStream>();
+  /** What the server made of our tracks, by cid: a resume's SyncState names them. */
+  private readonly publishedTracks = new Map<string, TrackInfo>();
+  private readonly received = new ReceivedStreams();
   private readonly tapped = new WeakSet<MediaStreamTrack>();
+  /** The latest token: the server's `refreshToken` replaces it, the next reconnect uses it. */
+  private token: string;
+  /** The joined session's ping cadence; a ReconnectResponse carries none. */
+  private ping: SignalConnection["ping"] | undefined;
+  private joined = false;
+  private reconnecting = false;
+  /** Subscriber offers answered and publisher answers applied: what a resume waits on. */
+  private offersAnswered = 0;
+  private answersApplied = 0;
   private stopPacing: (() => void) | undefined;
   private sent = { packets: 0, bytes: 0 };
   private sentAtLastSample = { packets: 0, bytes: 0 };
@@ -79,14 +118,16 @@ export class LeanParticipant {
     private readonly joinStartMs: number,
   ) {
     this.lastSampleMs = joinStartMs;
-    this.subscriber = {
-      pc: this.peerConnection(SignalTarget.SUBSCRIBER),
-      target: SignalTarget.SUBSCRIBER,
-      pending: [],
-    };
-    this.subscriber.pc.onTrack.subscribe((track) => {
+    this.token = options.token;
+    this.subscriber = this.subscriberPeerConnection();
+  }
+
+  private subscriberPeerConnection(): Negotiated {
+    const pc = this.peerConnection(SignalTarget.SUBSCRIBER);
+    pc.onTrack.subscribe((track) => {
       this.onTrack(track);
     });
+    return { pc, target: SignalTarget.SUBSCRIBER, pending: [] };
   }
 
   /** Joins, publishes the audio loop if given, and resolves once media can flow. */
@@ -94,7 +135,9 @@ export class LeanParticipant {
     restrictHostCandidates(options.hostAddress);
     const p = new LeanParticipant(options, Date.now());
     try {
-      await p.connect();
+      await p.establish(options.timeoutMs ?? 15_000);
+      p.joined = true;
+      p.emit({ type: "joined", joinS: (Date.now() - p.joinStartMs) / 1000 });
     } catch (err) {
       const error =
         err instanceof LeanError
@@ -107,45 +150,61 @@ export class LeanParticipant {
     return p;
   }
 
-  private async connect(): Promise<void> {
-    const timeoutMs = this.options.timeoutMs ?? 15_000;
+  /** Joins as a new session: signalling, the subscriber PeerConnection, the audio track if any. */
+  private async establish(timeoutMs: number): Promise<void> {
     const signal = await SignalConnection.connect(
       this.options.url,
-      this.options.token,
-      this.options.subscribe,
-      {
-        offer: (sdp) => {
-          this.subscriberChain = this.subscriberChain
-            .then(() => this.answerOffer(sdp))
-            .catch((err: unknown) => {
-              this.broken("subscriber offer", err);
-            });
-        },
-        answer: (sdp) => {
-          this.applyAnswer(sdp).catch((err: unknown) => {
-            this.broken("publisher answer", err);
-          });
-        },
-        trickle: (target, candidate) => {
-          void this.addRemoteCandidate(target, candidate);
-        },
-        trackPublished: (cid) => {
-          this.published.get(cid)?.();
-        },
-        closed: (reason) => {
-          this.ended(reason);
-        },
-      },
-      timeoutMs,
+      this.token,
+      { autoSubscribe: this.options.subscribe, timeoutMs },
+      this.signalHandlers(),
     );
+    if (this.left) {
+      signal.drop();
+      throw new LeanError("closed", "the participant left while joining");
+    }
     this.signal = signal;
-    this.sid = signal.join.participant?.sid ?? "";
+    this.ping = signal.ping;
+    this.sid = signal.join?.participant?.sid ?? "";
     this.emit({ type: "session", sid: this.sid });
     signal.start();
     // the server offers the subscriber PeerConnection at join (its data channels at least)
     await connected(this.subscriber.pc, timeoutMs, "subscriber");
     if (this.options.audio !== undefined) await this.publishAudio(this.options.audio, timeoutMs);
-    this.emit({ type: "joined", joinS: (Date.now() - this.joinStartMs) / 1000 });
+  }
+
+  private signalHandlers(): SignalHandlers {
+    return {
+      offer: (sdp) => {
+        this.subscriberChain = this.subscriberChain
+          .then(() => this.answerOffer(sdp))
+          .catch((err: unknown) => {
+            this.broken("subscriber offer", err);
+          });
+      },
+      answer: (sdp) => {
+        this.applyAnswer(sdp).catch((err: unknown) => {
+          this.broken("publisher answer", err);
+        });
+      },
+      trickle: (target, candidate) => {
+        void this.addRemoteCandidate(target, candidate);
+      },
+      trackPublished: (cid, track) => {
+        if (track !== undefined) this.publishedTracks.set(cid, track);
+        this.published.get(cid)?.();
+      },
+      refreshToken: (token) => {
+        this.token = token;
+      },
+      leave: (leave) => {
+        const action = leaveAction(leave);
+        if (action.stay) this.ended(disconnectReason(leave.reason));
+        else this.lost(action.cause);
+      },
+      lost: (cause) => {
+        this.lost(cause);
+      },
+    };
   }
 
   private peerConnection(target: SignalTarget): RTCPeerConnection {
@@ -169,6 +228,17 @@ export class LeanParticipant {
       },
       headerExtensions: { audio: [useSdesMid()] },
     });
+    let disconnectedTimer: NodeJS.Timeout | undefined;
+    const lossCause: ReconnectCause =
+      target === SignalTarget.PUBLISHER ? "publisher-ice-failed" : "subscriber-ice-failed";
+    pc.connectionStateChange.subscribe((state) => {
+      clearTimeout(disconnectedTimer);
+      if (state === "failed") this.lostMedia(pc, lossCause);
+      else if (state === "disconnected")
+        disconnectedTimer = setTimeout(() => {
+          if (pc.connectionState === "disconnected") this.lostMedia(pc, lossCause);
+        }, ICE_DISCONNECTED_GRACE_MS);
+    });
     pc.onIceCandidate.subscribe((candidate) => {
       if (candidate === undefined) return;
       // candidate:<foundation> <component> <transport> <priority> <address> <port> typ <type>
@@ -186,6 +256,7 @@ export class LeanParticipant {
     await pc.setLocalDescription(await pc.createAnswer());
     const local = pc.localDescription;
     if (local !== null) this.signal?.sendAnswer(local.sdp);
+    this.offersAnswered++;
   }
 
   private async applyAnswer(sdp: string): Promise<void> {
@@ -193,6 +264,7 @@ export class LeanParticipant {
     if (negotiated === undefined) return;
     await negotiated.pc.setRemoteDescription({ type: "answer", sdp });
     await this.drainCandidates(negotiated);
+    this.answersApplied++;
   }
 
   private async addRemoteCandidate(target: SignalTarget, candidate: CandidateInit): Promise<void> {
@@ -226,6 +298,7 @@ export class LeanParticipant {
     );
     await within(published, timeoutMs, "the server did not confirm the audio track (trackPublished)");
 
+    if (this.left) throw new LeanError("closed", "the participant left while publishing");
     const pc = this.peerConnection(SignalTarget.PUBLISHER);
     this.publisher = { pc, target: SignalTarget.PUBLISHER, pending: [] };
     const track = new MediaStreamTrack({ kind: "audio" });
@@ -278,23 +351,20 @@ export class LeanParticipant {
         return;
       }
       const now = performance.now();
-      let stream = this.streams.get(header.ssrc);
-      if (stream === undefined) {
-        stream = new InboundStream(`ssrc:${header.ssrc}`, "audio", OPUS_CLOCK);
-        this.streams.set(header.ssrc, stream);
+      const { stream, fresh } = this.received.stream(header.ssrc, "audio", OPUS_CLOCK);
+      if (fresh)
         this.emit({
           type: "first-packet",
           kind: "audio",
           afterJoinStartS: (Date.now() - this.joinStartMs) / 1000,
         });
-      }
       stream.onPacket(header.sequenceNumber, header.timestamp, rtp.payload.length, now);
     });
   }
 
   /** Cumulative counters of every received stream, by key. */
   inboundTotals(): Map<string, InboundTotals> {
-    return new Map([...this.streams.values()].map((s) => [s.key, s.totals()]));
+    return this.received.totals();
   }
 
   /** Packets and payload bytes sent since joining. */
@@ -317,7 +387,7 @@ export class LeanParticipant {
       participant: this.options.identity,
       role: this.options.role,
       worker,
-      inbound: [...this.streams.values()].map((s) => s.window()),
+      inbound: this.received.windows(),
       outbound:
         this.options.audio === undefined
           ? []
@@ -337,10 +407,13 @@ export class LeanParticipant {
     await Promise.allSettled([this.subscriber.pc.close(), this.publisher?.pc.close()]);
   }
 
-  /** A negotiation step failed: the session cannot carry media as asked, so it ends. */
+  /** A negotiation step failed: the session cannot carry media as asked, so it reconnects. */
   private broken(step: string, err: unknown): void {
-    this.ended(`${step} failed: ${err instanceof Error ? err.message : String(err)}`);
-    void this.signal?.leave();
+    if (this.reconnecting || !this.joined) {
+      this.ended(`${step} failed: ${err instanceof Error ? err.message : String(err)}`);
+      return;
+    }
+    this.lost(step === "publisher answer" ? "publisher-ice-failed" : "subscriber-ice-failed");
   }
 
   /** The session ended without our leave: say so once and stop sending; `leave()` still cleans up. */
@@ -351,9 +424,135 @@ export class LeanParticipant {
     this.emit({ type: "disconnected", reason });
   }
 
-  private emit(event: ParticipantEvent): void {
+  private lostMedia(pc: RTCPeerConnection, cause: ReconnectCause): void {
+    // a PeerConnection a full rejoin already replaced fails or closes on its way out
+    if (pc === this.subscriber.pc || pc === this.publisher?.pc) this.lost(cause);
+  }
+
+  /** Signalling or media went: one reconnect episode at a time (src/reconnect.ts). */
+  private lost(cause: ReconnectCause): void {
+    if (this.left || this.gone || this.reconnecting) return;
+    if (!this.joined) {
+      // the join's own waits fail and report it; a closed socket is the only thing to say here
+      if (cause === "signal-closed" || cause === "ping-timeout")
+        this.ended(`signalling lost (${cause}) while joining`);
+      return;
+    }
+    this.reconnecting = true;
+    this.signal?.drop();
+    void reconnectEpisode(this, cause, this.options.reconnect ?? DEFAULT_RECONNECT_POLICY).then((outcome) => {
+      this.reconnecting = false;
+      if (outcome.path === undefined && !this.left) {
+        // the episode said `disconnected`: nothing more will come from this participant
+        this.gone = true;
+        this.stopPacing?.();
+      }
+    });
+  }
+
+  /** For reconnectEpisode: the participant left, or the server told it to stay away. */
+  over(): boolean {
+    return this.left || this.gone;
+  }
+
+  /**
+   * Resume (`reconnect=1` with our sid): same PeerConnections, counters carry on. Sends SyncState
+   * (published tracks, subscriptions), restarts the publisher's ICE with an offer of ours; the
+   * server restarts the subscriber's with an offer of its own. Throws when refused or not done in time.
+   */
+  async resume(cause: ReconnectCause, timeoutMs: number): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    const remaining = (): number => Math.max(1, deadline - Date.now());
+    const offersBefore = this.offersAnswered;
+    const signal = await SignalConnection.connect(
+      this.options.url,
+      this.token,
+      {
+        autoSubscribe: this.options.subscribe,
+        resume: { sid: this.sid, reason: reconnectReason(cause) },
+        ping: this.ping,
+        timeoutMs: Math.min(5000, timeoutMs),
+      },
+      this.signalHandlers(),
+    );
+    if (this.over()) {
+      signal.drop();
+      return;
+    }
+    this.signal = signal;
+    signal.start();
+    const answer = this.subscriber.pc.localDescription;
+    const offer = this.subscriber.pc.remoteDescription;
+    signal.syncState(
+      new SyncState({
+        answer: answer === null ? undefined : new SessionDescription({ type: "answer", sdp: answer.sdp }),
+        subscription: new UpdateSubscription({
+          trackSids: offer === null ? [] : subscribedTrackSids(offer.sdp),
+          subscribe: true,
+        }),
+        publishTracks: [...this.publishedTracks].map(
+          ([cid, track]) => new TrackPublishedResponse({ cid, track }),
+        ),
+      }),
+    );
+    const publisher = this.publisher;
+    if (publisher !== undefined) {
+      const answersBefore = this.answersApplied;
+      const { pc } = publisher;
+      await pc.setLocalDescription(await pc.createOffer({ iceRestart: true }));
+      const local = pc.localDescription;
+      if (local === null) throw new LeanError("negotiation", "werift produced no ICE-restart offer");
+      signal.sendOffer(withMsid(local.sdp, this.options.identity, AUDIO_CID));
+      await until(
+        () => this.answersApplied > answersBefore,
+        remaining(),
+        "the server's answer to the ICE restart",
+      );
+      await iceConnected(pc, remaining(), "publisher");
+    }
+    await until(() => this.offersAnswered > offersBefore, remaining(), "the server's ICE-restart offer");
+    await iceConnected(this.subscriber.pc, remaining(), "subscriber");
+  }
+
+  /**
+   * Full rejoin: a new session with new PeerConnections, the track published again. Sent and
+   * received counters carry on (the received streams of the old session end, see ReceivedStreams).
+   */
+  async rejoin(timeoutMs: number): Promise<void> {
+    this.signal?.drop();
+    this.signal = undefined;
+    this.stopPacing?.();
+    this.stopPacing = undefined;
+    const old = [this.subscriber.pc, this.publisher?.pc];
+    this.publisher = undefined;
+    this.subscriber = this.subscriberPeerConnection();
+    this.subscriberChain = Promise.resolve();
+    this.published.clear();
+    this.publishedTracks.clear();
+    this.received.endSession();
+    await Promise.allSettled(old.filter((pc) => pc !== undefined).map((pc) => pc.close()));
+    await this.establish(timeoutMs);
+  }
+
+  /** Drops the signalling socket as a network cut would (tests, client-side chaos): the participant resumes. */
+  dropSignal(): void {
+    this.signal?.lose("signal-closed");
+  }
+
+  /** For reconnectEpisode; also every event this participant reports. */
+  emit(event: ParticipantEvent): void {
     this.options.onEvent?.(event);
   }
+}
+/**
+ * The tracks a subscriber offer carries: LiveKit names each as `a=msid:<publisher sid>|<track sid>
+ * <track sid>`. Not the `trackSubscribed` message, which tells a publisher that someone subscribed
+ * to its own track: resubscribing to those subscribed a publisher to itself after a resume.
+ */
+export function subscribedTrackSids(sdp: string): string[] {
+  const sids = new Set<string>();
+  for (const match of sdp.matchAll(/^a=msid:\S*\|(\S+) /gm)) if (match[1] !== undefined) sids.add(match[1]);
+  return [...sids];
 }
 
 /**
@@ -364,39 +563,4 @@ export class LeanParticipant {
 export function withMsid(sdp: string, streamId: string, trackId: string): string {
   if (/^a=msid:/m.test(sdp)) return sdp;
   return sdp.replace(/^(a=mid:.*)$/m, `$1\r\na=msid:${streamId} ${trackId}`);
-}
-
-async function connected(pc: RTCPeerConnection, timeoutMs: number, name: string): Promise<void> {
-  if (pc.connectionState === "connected") return;
-  await within(
-    new Promise<void>((resolve, reject) => {
-      const { unSubscribe } = pc.connectionStateChange.subscribe((state) => {
-        if (state === "connected") {
-          unSubscribe();
-          resolve();
-        } else if (state === "failed" || state === "closed") {
-          unSubscribe();
-          reject(new LeanError("negotiation", `the ${name} PeerConnection ${state}`));
-        }
-      });
-    }),
-    timeoutMs,
-    `the ${name} PeerConnection did not connect (ICE/DTLS) - is UDP to the server's rtc port reachable?`,
-  );
-}
-
-async function within<T>(promise: Promise<T>, timeoutMs: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    return await Promise.race([
-      promise,
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(() => {
-          reject(new LeanError("timeout", `${what} within ${timeoutMs} ms`));
-        }, timeoutMs);
-      }),
-    ]);
-  } finally {
-    clearTimeout(timer);
-  }
 }

@@ -1,5 +1,6 @@
+import { ReconnectReason } from "@livekit/protocol";
 import { describe, expect, it } from "vitest";
-import { withMsid } from "./participant.js";
+import { subscribedTrackSids, withMsid } from "./participant.js";
 import { joinUrl } from "./signal.js";
 
 describe("joinUrl", () => {
@@ -16,6 +17,15 @@ describe("joinUrl", () => {
       adaptive_stream: "0",
     });
     expect(new URL(joinUrl("ws://h:1", "t", false)).searchParams.get("auto_subscribe")).toBe("0");
+  });
+
+  it("resumes with reconnect=1, the participant sid and the reconnect reason", () => {
+    const url = new URL(
+      joinUrl("ws://h:1", "t", true, { sid: "PA_abc", reason: ReconnectReason.RR_SUBSCRIBER_FAILED }),
+    );
+    expect(url.searchParams.get("reconnect")).toBe("1");
+    expect(url.searchParams.get("sid")).toBe("PA_abc");
+    expect(url.searchParams.get("reconnect_reason")).toBe("3");
   });
 
   it("maps http(s) to ws(s) and keeps a path prefix", () => {
@@ -40,5 +50,25 @@ describe("withMsid", () => {
   it("leaves an SDP that already has an msid alone", () => {
     const with_ = sdp.replace("a=sendonly", "a=msid:s t\r\na=sendonly");
     expect(withMsid(with_, "alice", "lean-mic")).toBe(with_);
+  });
+});
+
+describe("subscribedTrackSids", () => {
+  it("reads the track sids of a LiveKit subscriber offer from its msid lines, once each", () => {
+    const offer = [
+      "v=0",
+      "m=application 9 UDP/DTLS/SCTP webrtc-datachannel",
+      "a=mid:0",
+      "m=audio 9 UDP/TLS/RTP/SAVPF 111",
+      "a=mid:1",
+      "a=ssrc:2911956089 msid:PA_x|TR_a TR_a",
+      "a=msid:PA_x|TR_a TR_a",
+      "m=audio 9 UDP/TLS/RTP/SAVPF 111",
+      "a=mid:2",
+      "a=msid:PA_y|TR_b TR_b",
+      "",
+    ].join("\r\n");
+    expect(subscribedTrackSids(offer)).toEqual(["TR_a", "TR_b"]);
+    expect(subscribedTrackSids("v=0\r\nm=application 9 UDP/DTLS/SCTP webrtc-datachannel\r\n")).toEqual([]);
   });
 });

@@ -198,7 +198,10 @@ describe("lean participants on a real livekit-server", () => {
     const sent = p.outboundTotals.packets;
     await delay(200);
     expect(p.outboundTotals.packets, "packets sent after the server removed the participant").toBe(sent);
-    expect(events.filter((e) => e.type === "disconnected")).toHaveLength(1);
+    // the native engine's reason, snake_case, from the server's leave
+    expect(events.filter((e) => e.type === "disconnected")).toEqual([
+      { type: "disconnected", reason: "participant_removed" },
+    ]);
     await p.leave();
   });
 });
