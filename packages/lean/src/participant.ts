@@ -32,6 +32,7 @@ import {
   leaveAction,
   reconnectEpisode,
   reconnectReason,
+  type EpisodeOutcome,
   type ReconnectCause,
   type ReconnectPolicy,
   type Reconnectable,
@@ -97,6 +98,8 @@ export class LeanParticipant implements Reconnectable {
   private ping: SignalConnection["ping"] | undefined;
   private joined = false;
   private reconnecting = false;
+  /** A loss seen while an attempt ran (its new socket closed, a leave asking again): the attempt failed. */
+  private lossDuringAttempt: ReconnectCause | undefined;
   /** Subscriber offers answered and publisher answers applied: what a resume waits on. */
   private offersAnswered = 0;
   private answersApplied = 0;
@@ -112,6 +115,8 @@ export class LeanParticipant implements Reconnectable {
   /** Packets received on a payload type other than Opus (RTX, RED): not counted as media. */
   otherPackets = 0;
   sid = "";
+  /** How the last reconnect episode went: its path, attempts and each failed attempt's message. */
+  lastReconnect: EpisodeOutcome | undefined;
 
   private constructor(
     private readonly options: LeanParticipantOptions,
@@ -407,10 +412,13 @@ export class LeanParticipant implements Reconnectable {
     await Promise.allSettled([this.subscriber.pc.close(), this.publisher?.pc.close()]);
   }
 
-  /** A negotiation step failed: the session cannot carry media as asked, so it reconnects. */
+  /** A negotiation step failed: the session cannot carry media as asked; a joined one reconnects. */
   private broken(step: string, err: unknown): void {
-    if (this.reconnecting || !this.joined) {
+    // a reconnect in progress fails its own wait for this step and tries again
+    if (this.reconnecting) return;
+    if (!this.joined) {
       this.ended(`${step} failed: ${err instanceof Error ? err.message : String(err)}`);
+      void this.signal?.leave();
       return;
     }
     this.lost(step === "publisher answer" ? "publisher-ice-failed" : "subscriber-ice-failed");
@@ -431,7 +439,11 @@ export class LeanParticipant implements Reconnectable {
 
   /** Signalling or media went: one reconnect episode at a time (src/reconnect.ts). */
   private lost(cause: ReconnectCause): void {
-    if (this.left || this.gone || this.reconnecting) return;
+    if (this.left || this.gone) return;
+    if (this.reconnecting) {
+      this.lossDuringAttempt ??= cause;
+      return;
+    }
     if (!this.joined) {
       // the join's own waits fail and report it; a closed socket is the only thing to say here
       if (cause === "signal-closed" || cause === "ping-timeout")
@@ -442,10 +454,16 @@ export class LeanParticipant implements Reconnectable {
     this.signal?.drop();
     void reconnectEpisode(this, cause, this.options.reconnect ?? DEFAULT_RECONNECT_POLICY).then((outcome) => {
       this.reconnecting = false;
+      this.lastReconnect = outcome;
+      const again = this.lossDuringAttempt;
+      this.lossDuringAttempt = undefined;
       if (outcome.path === undefined && !this.left) {
         // the episode said `disconnected`: nothing more will come from this participant
         this.gone = true;
         this.stopPacing?.();
+      } else if (again !== undefined) {
+        // lost again between the attempt's last look and the episode's end
+        this.lost(again);
       }
     });
   }
@@ -461,6 +479,7 @@ export class LeanParticipant implements Reconnectable {
    * server restarts the subscriber's with an offer of its own. Throws when refused or not done in time.
    */
   async resume(cause: ReconnectCause, timeoutMs: number): Promise<void> {
+    this.lossDuringAttempt = undefined;
     const deadline = Date.now() + timeoutMs;
     const remaining = (): number => Math.max(1, deadline - Date.now());
     const offersBefore = this.offersAnswered;
@@ -512,6 +531,14 @@ export class LeanParticipant implements Reconnectable {
     }
     await until(() => this.offersAnswered > offersBefore, remaining(), "the server's ICE-restart offer");
     await iceConnected(this.subscriber.pc, remaining(), "subscriber");
+    this.attemptHeld("resume");
+  }
+
+  /** Throws when something was lost while the attempt ran: it did not bring the session back. */
+  private attemptHeld(path: string): void {
+    const loss = this.lossDuringAttempt;
+    this.lossDuringAttempt = undefined;
+    if (loss !== undefined) throw new LeanError("closed", `lost again during the ${path} (${loss})`);
   }
 
   /**
@@ -519,6 +546,7 @@ export class LeanParticipant implements Reconnectable {
    * received counters carry on (the received streams of the old session end, see ReceivedStreams).
    */
   async rejoin(timeoutMs: number): Promise<void> {
+    this.lossDuringAttempt = undefined;
     this.signal?.drop();
     this.signal = undefined;
     this.stopPacing?.();
@@ -532,6 +560,7 @@ export class LeanParticipant implements Reconnectable {
     this.received.endSession();
     await Promise.allSettled(old.filter((pc) => pc !== undefined).map((pc) => pc.close()));
     await this.establish(timeoutMs);
+    this.attemptHeld("full rejoin");
   }
 
   /** Drops the signalling socket as a network cut would (tests, client-side chaos): the participant resumes. */

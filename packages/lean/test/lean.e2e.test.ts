@@ -2,18 +2,12 @@ import type { ParticipantEvent, WindowSample } from "@livekit-swarm/schema";
 import { fromRtcNodeStats } from "@livekit-swarm/stats";
 import { leftovers, waitFor } from "@livekit-swarm/test-kit";
 import { Testbed } from "@livekit-swarm/testbed";
-import { AccessToken } from "livekit-server-sdk";
 import { setTimeout as delay } from "node:timers/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { LeanParticipant, opusLoop, sourceAddressFor, type OpusLoop } from "../src/index.js";
+import { joinRoom, token } from "./join.js";
 
 const unique = (tag: string): string => `e2e-lean-${tag}-${process.pid}-${Date.now().toString(36)}`;
-
-async function token(tb: Testbed, room: string, identity: string, publish: boolean): Promise<string> {
-  const at = new AccessToken(tb.apiKey, tb.apiSecret, { identity, ttl: "10m" });
-  at.addGrant({ roomJoin: true, room, canPublish: publish, canSubscribe: true });
-  return at.toJwt();
-}
 
 describe("lean participants on a real livekit-server", () => {
   let tb: Testbed | undefined;
@@ -38,17 +32,9 @@ describe("lean participants on a real livekit-server", () => {
     const room = "lean-room";
     const events: { who: string; event: ParticipantEvent }[] = [];
     const join = async (identity: string, publish: boolean): Promise<LeanParticipant> => {
-      const p = await LeanParticipant.join({
-        url: bed.url,
-        token: await token(bed, room, identity, publish),
-        room,
-        identity,
-        role: publish ? "publisher" : "subscriber",
-        audio: publish ? loop : undefined,
-        subscribe: !publish,
-        hostAddress,
-        onEvent: (event) => events.push({ who: identity, event }),
-      });
+      const p = await joinRoom(bed, room, identity, publish, { loop, hostAddress }, (event) =>
+        events.push({ who: identity, event }),
+      );
       participants.push(p);
       return p;
     };

@@ -1,10 +1,10 @@
 import type { ParticipantEvent } from "@livekit-swarm/schema";
 import { leftovers, waitFor } from "@livekit-swarm/test-kit";
 import { Testbed } from "@livekit-swarm/testbed";
-import { AccessToken } from "livekit-server-sdk";
 import { setTimeout as delay } from "node:timers/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { LeanParticipant, opusLoop, sourceAddressFor, type OpusLoop } from "../src/index.js";
+import { opusLoop, sourceAddressFor, type LeanParticipant, type OpusLoop } from "../src/index.js";
+import { joinRoom } from "./join.js";
 
 const unique = (tag: string): string => `e2e-lean-${tag}-${process.pid}-${Date.now().toString(36)}`;
 
@@ -57,11 +57,6 @@ describe("lean participants reconnect on a 3-node testbed (Redis, HAProxy)", () 
   const members: Member[] = [];
   let poller: NodeJS.Timeout | undefined;
 
-  const token = (bed: Testbed, identity: string, publish: boolean): Promise<string> => {
-    const at = new AccessToken(bed.apiKey, bed.apiSecret, { identity, ttl: "10m" });
-    at.addGrant({ roomJoin: true, room, canPublish: publish, canSubscribe: true });
-    return at.toJwt();
-  };
   const of = (who: string, type: ParticipantEvent["type"], sinceMs = 0): Seen[] =>
     seen.filter((s) => s.who === who && s.event.type === type && s.t >= sinceMs);
   const subscribers = (): Member[] => members.filter((m) => m.identity.startsWith("sub"));
@@ -72,17 +67,9 @@ describe("lean participants reconnect on a 3-node testbed (Redis, HAProxy)", () 
     hostAddress = await sourceAddressFor(new URL(tb.url).hostname);
     const bed = tb;
     const join = async (identity: string, publish: boolean): Promise<void> => {
-      const p = await LeanParticipant.join({
-        url: bed.url,
-        token: await token(bed, identity, publish),
-        room,
-        identity,
-        role: publish ? "publisher" : "subscriber",
-        audio: publish ? loop : undefined,
-        subscribe: !publish,
-        hostAddress,
-        onEvent: (event) => seen.push({ t: Date.now(), who: identity, event }),
-      });
+      const p = await joinRoom(bed, room, identity, publish, { loop, hostAddress }, (event) =>
+        seen.push({ t: Date.now(), who: identity, event }),
+      );
       members.push({ identity, p, packetTimes: [], keys: [] });
     };
     // five signalling connections in a row through a round-robin balancer: each node carries one
@@ -256,6 +243,7 @@ describe("lean participants reconnect on a 3-node testbed (Redis, HAProxy)", () 
         cause: reconnecting?.event.type === "reconnecting" ? reconnecting.event.cause : undefined,
         detectS: ((reconnecting?.t ?? 0) - killMs) / 1000,
         reconnectS: reconnected?.event.type === "reconnected" ? reconnected.event.durationS : undefined,
+        failed: m.p.lastReconnect?.failures,
       };
     });
     expect(seen.filter((s) => s.t >= killMs && s.event.type === "disconnected")).toEqual([]);
