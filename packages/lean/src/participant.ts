@@ -192,7 +192,13 @@ export class LeanParticipant implements Reconnectable {
         });
       },
       trickle: (target, candidate) => {
-        void this.addRemoteCandidate(target, candidate);
+        if (target === SignalTarget.SUBSCRIBER) {
+          // after the offer before it: werift's ICE restart (a new ufrag in the offer) clears the
+          // remote candidates, so a candidate of the new generation added ahead of it was lost
+          this.subscriberChain = this.subscriberChain.then(() => this.addRemoteCandidate(target, candidate));
+        } else {
+          void this.addRemoteCandidate(target, candidate);
+        }
       },
       trackPublished: (cid, track) => {
         if (track !== undefined) this.publishedTracks.set(cid, track);
