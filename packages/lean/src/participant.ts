@@ -100,9 +100,8 @@ export class LeanParticipant implements Reconnectable {
   private reconnecting = false;
   /** A loss seen while an attempt ran (its new socket closed, a leave asking again): the attempt failed. */
   private lossDuringAttempt: ReconnectCause | undefined;
-  /** Subscriber offers answered and publisher answers applied: what a resume waits on. */
+  /** Subscriber offers answered: a resume waits for the server's ICE-restart offer. */
   private offersAnswered = 0;
-  private answersApplied = 0;
   private stopPacing: (() => void) | undefined;
   private sent = { packets: 0, bytes: 0 };
   private sentAtLastSample = { packets: 0, bytes: 0 };
@@ -275,7 +274,6 @@ export class LeanParticipant implements Reconnectable {
     if (negotiated === undefined) return;
     await negotiated.pc.setRemoteDescription({ type: "answer", sdp });
     await this.drainCandidates(negotiated);
-    this.answersApplied++;
   }
 
   private async addRemoteCandidate(target: SignalTarget, candidate: CandidateInit): Promise<void> {
@@ -481,8 +479,8 @@ export class LeanParticipant implements Reconnectable {
 
   /**
    * Resume (`reconnect=1` with our sid): same PeerConnections, counters carry on. Sends SyncState
-   * (published tracks, subscriptions), restarts the publisher's ICE with an offer of ours; the
-   * server restarts the subscriber's with an offer of its own. Throws when refused or not done in time.
+   * (published tracks, subscriptions); the server restarts the subscriber's ICE with an offer of
+   * its own. Throws when refused, not done in time, or when the publisher lost its media.
    */
   async resume(cause: ReconnectCause, timeoutMs: number): Promise<void> {
     this.lossDuringAttempt = undefined;
@@ -520,21 +518,15 @@ export class LeanParticipant implements Reconnectable {
         ),
       }),
     );
-    const publisher = this.publisher;
-    if (publisher !== undefined) {
-      const answersBefore = this.answersApplied;
-      const { pc } = publisher;
-      await pc.setLocalDescription(await pc.createOffer({ iceRestart: true }));
-      const local = pc.localDescription;
-      if (local === null) throw new LeanError("negotiation", "werift produced no ICE-restart offer");
-      signal.sendOffer(withMsid(local.sdp, this.options.identity, AUDIO_CID));
-      await until(
-        () => this.answersApplied > answersBefore,
-        remaining(),
-        "the server's answer to the ICE restart",
+    // no ICE restart of ours on the publisher: werift's left the SFU receiving nothing from it
+    // after 2 of 5 resumes (measured rule in the README); a publisher that lost its media goes
+    // through a full rejoin instead
+    const publisher = this.publisher?.pc;
+    if (publisher !== undefined && publisher.connectionState !== "connected")
+      throw new LeanError(
+        "negotiation",
+        `the publisher PeerConnection is ${publisher.connectionState}: a full rejoin brings it back`,
       );
-      await iceConnected(pc, remaining(), "publisher");
-    }
     await until(() => this.offersAnswered > offersBefore, remaining(), "the server's ICE-restart offer");
     await iceConnected(this.subscriber.pc, remaining(), "subscriber");
     this.attemptHeld("resume");

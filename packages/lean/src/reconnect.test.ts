@@ -90,12 +90,14 @@ describe("reconnectEpisode", () => {
     expect(p.events.at(-1)).toEqual({ type: "reconnected", durationS: 0.1, path: "full" });
   });
 
-  it("a server leave asking to reconnect goes straight to a full rejoin", async () => {
-    const p = new Scripted([], ["ok"]);
-    const c = clock();
-    await reconnectEpisode(p, "server-leave-reconnect", policy, c.sleep, c.now);
-    expect(p.calls).toEqual(["rejoin"]);
-    expect(p.events.at(-1)).toMatchObject({ type: "reconnected", path: "full" });
+  it("a server leave asking to reconnect, or a publisher whose ICE failed, goes straight to a full rejoin", async () => {
+    for (const cause of ["server-leave-reconnect", "publisher-ice-failed"] as const) {
+      const p = new Scripted([], ["ok"]);
+      const c = clock();
+      await reconnectEpisode(p, cause, policy, c.sleep, c.now);
+      expect(p.calls, cause).toEqual(["rejoin"]);
+      expect(p.events.at(-1), cause).toMatchObject({ type: "reconnected", path: "full" });
+    }
   });
 
   it("gives up after the policy's attempts with the native engine's reason for the cause", async () => {
@@ -123,7 +125,7 @@ describe("reconnectEpisode", () => {
       if (p.calls.length === 2) p.left = true;
     });
     const c = clock();
-    const outcome = await reconnectEpisode(p, "publisher-ice-failed", policy, c.sleep, c.now);
+    const outcome = await reconnectEpisode(p, "subscriber-ice-failed", policy, c.sleep, c.now);
     expect(outcome.path).toBeUndefined();
     expect(p.events.map((e) => e.type)).toEqual(["reconnecting"]);
   });

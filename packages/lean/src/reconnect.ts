@@ -49,6 +49,14 @@ export function leaveAction(leave: LeaveRequest): { stay: true } | { stay: false
   }
 }
 
+/**
+ * Causes a resume cannot mend: the server asked for a full reconnect, or the publisher's media is
+ * gone (werift's ICE restart of a publisher is not trusted, see the README's measured rules).
+ */
+export function startsFull(cause: ReconnectCause): boolean {
+  return cause === "server-leave-reconnect" || cause === "publisher-ice-failed";
+}
+
 /** The reason a participant that gave up reports, by what started the episode. */
 function gaveUpReason(cause: ReconnectCause, last: unknown): string {
   if (last instanceof LeanError && (last.reason === "rejected" || last.reason === "left"))
@@ -107,8 +115,7 @@ export interface EpisodeOutcome {
 }
 
 /**
- * One reconnect episode: `reconnecting` with its cause, resume first (unless the cause asks for a
- * full rejoin), a full rejoin after a failed resume, backoff between attempts; `reconnected` with
+ * One reconnect episode: `reconnecting` with its cause, resume first (unless `startsFull`), a full rejoin after a failed resume, backoff between attempts; `reconnected` with
  * the path and the time since the loss, or `disconnected` once the attempts run out. A refused
  * token ends it at once: no retry can fix it.
  */
@@ -121,7 +128,7 @@ export async function reconnectEpisode(
 ): Promise<EpisodeOutcome> {
   const startMs = now();
   session.emit({ type: "reconnecting", cause });
-  let full = cause === "server-leave-reconnect";
+  let full = startsFull(cause);
   const failures: string[] = [];
   let last: unknown;
   for (let attempt = 0; attempt < policy.attempts; attempt++) {

@@ -277,6 +277,13 @@ describe("lean participants reconnect on a 3-node testbed (Redis, HAProxy)", () 
         detectS: ((reconnecting?.t ?? 0) - killMs) / 1000,
         reconnectS: reconnected?.event.type === "reconnected" ? reconnected.event.durationS : undefined,
         failed: m.p.lastReconnect?.failures,
+        // a second episode after the rejoin (an abandoned resume completing late, docs 4.3) shows here
+        after: seen
+          .filter((x) => x.who === m.identity && x.t >= killMs)
+          .map(
+            (x) =>
+              `${x.event.type}${x.event.type === "reconnected" ? `:${x.event.path ?? ""}` : ""}@${((x.t - killMs) / 1000).toFixed(2)}`,
+          ),
       };
     });
     expect(seen.filter((s) => s.t >= killMs && s.event.type === "disconnected")).toEqual([]);
