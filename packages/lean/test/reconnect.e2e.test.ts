@@ -267,10 +267,15 @@ describe("lean participants reconnect on a 3-node testbed (Redis, HAProxy)", () 
       expect(reconnected?.event, m.identity).toMatchObject({ type: "reconnected", path: "full" });
       // a new session: the server gave a new sid, and the participant said so
       expect(m.p.sid, m.identity).not.toBe(sids.get(m.identity));
-      expect(
-        of(m.identity, "session", killMs).map((s) => s.event),
-        m.identity,
-      ).toEqual([{ type: "session", sid: m.p.sid }]);
+      const sessions = of(m.identity, "session", killMs).map((s) => s.event);
+      expect(sessions, m.identity).toMatchObject([{ type: "session", sid: m.p.sid }]);
+      // both name the new session's room instance and node, from its JoinResponse
+      const [session] = sessions;
+      const placement =
+        session?.type === "session" ? { roomSid: session.roomSid, nodeId: session.nodeId } : {};
+      expect(placement.roomSid, m.identity).toMatch(/^RM_/);
+      expect(placement.nodeId, m.identity).toMatch(/^ND_/);
+      expect(reconnected?.event, m.identity).toMatchObject(placement);
       return {
         who: m.identity,
         cause: reconnecting?.event.type === "reconnecting" ? reconnecting.event.cause : undefined,
