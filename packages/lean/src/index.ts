@@ -13,7 +13,16 @@ export {
 export { restrictHostCandidates, sourceAddressFor } from "./network.js";
 export { OggError, oggPackets, opusAudioPackets, opusPacketSamples } from "./ogg.js";
 export { PACKET_MS, Pacer, processPacer, ticksDue, type TickHandler } from "./pacer.js";
-export { LeanParticipant, type LeanParticipantOptions } from "./participant.js";
+export { LeanParticipant, subscribedTrackSids, type LeanParticipantOptions } from "./participant.js";
+export { ReceivedStreams } from "./received.js";
+export {
+  DEFAULT_RECONNECT_POLICY,
+  reconnectEpisode,
+  type EpisodeOutcome,
+  type ReconnectCause,
+  type ReconnectPath,
+  type ReconnectPolicy,
+} from "./reconnect.js";
 export { extmapId, withMsid } from "./sdp.js";
 export { TestPattern, type Resolution } from "./pattern.js";
 export { joinUrl } from "./signal.js";

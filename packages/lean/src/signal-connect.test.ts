@@ -1,8 +1,18 @@
-import { JoinResponse, ParticipantInfo, SessionDescription, SignalResponse } from "@livekit/protocol";
+import {
+  DisconnectReason,
+  JoinResponse,
+  LeaveRequest,
+  LeaveRequest_Action,
+  ParticipantInfo,
+  ReconnectReason,
+  ReconnectResponse,
+  SessionDescription,
+  SignalResponse,
+} from "@livekit/protocol";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
-import { WebSocketServer } from "ws";
+import { WebSocketServer, type WebSocket } from "ws";
 import { LeanError } from "./errors.js";
 import { SignalConnection, type SignalHandlers } from "./signal.js";
 
@@ -34,9 +44,44 @@ function handlers(seen: string[]): SignalHandlers {
     answer: (sdp) => seen.push(`answer:${sdp}`),
     trickle: () => seen.push("trickle"),
     trackPublished: (cid) => seen.push(`published:${cid}`),
-    closed: (reason) => seen.push(`closed:${reason}`),
+    refreshToken: () => seen.push("refreshToken"),
+    leave: (leave) =>
+      seen.push(`leave:${DisconnectReason[leave.reason]}/${LeaveRequest_Action[leave.action]}`),
+    lost: (cause) => seen.push(`lost:${cause}`),
   };
 }
+
+const joinResponse = (pingInterval = 0, pingTimeout = 0): Uint8Array =>
+  new SignalResponse({
+    message: {
+      case: "join",
+      value: new JoinResponse({
+        participant: new ParticipantInfo({ sid: "PA_x" }),
+        pingInterval,
+        pingTimeout,
+      }),
+    },
+  }).toBinary();
+
+/** A fake /rtc that answers every upgrade with `greet` and records the query of each. */
+async function answering(
+  greet: (ws: WebSocket) => void,
+): Promise<{ url: string; queries: URLSearchParams[] }> {
+  const queries: URLSearchParams[] = [];
+  const fake = await fakeServer((server, wss) => {
+    server.on("upgrade", (req, socket, head) => {
+      queries.push(new URL(req.url ?? "/", "ws://x").searchParams);
+      wss.handleUpgrade(req, socket, head, greet);
+    });
+  });
+  closers.push(fake.close);
+  return { url: fake.url, queries };
+}
+
+const waitUntil = async (condition: () => boolean): Promise<void> => {
+  // loopback frames arrive in milliseconds; 3 s covers a ping interval of 1 s twice over
+  for (let i = 0; i < 300 && !condition(); i++) await new Promise((resolve) => setTimeout(resolve, 10));
+};
 
 const closers: (() => Promise<void>)[] = [];
 afterEach(async () => {
@@ -67,8 +112,13 @@ describe("SignalConnection.connect", () => {
     });
     closers.push(fake.close);
     const seen: string[] = [];
-    const connection = await SignalConnection.connect(fake.url, "tok", true, handlers(seen));
-    expect(connection.join.participant?.sid).toBe("PA_x");
+    const connection = await SignalConnection.connect(
+      fake.url,
+      "tok",
+      { autoSubscribe: true },
+      handlers(seen),
+    );
+    expect(connection.join?.participant?.sid).toBe("PA_x");
     // give the second frame every chance to arrive before start()
     await new Promise((resolve) => setTimeout(resolve, 50));
     connection.start();
@@ -83,9 +133,12 @@ describe("SignalConnection.connect", () => {
       });
     });
     closers.push(fake.close);
-    const err = await SignalConnection.connect(fake.url, "secret-token-value", true, handlers([])).catch(
-      (e: unknown) => e,
-    );
+    const err = await SignalConnection.connect(
+      fake.url,
+      "secret-token-value",
+      { autoSubscribe: true },
+      handlers([]),
+    ).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(LeanError);
     expect((err as LeanError).reason).toBe("rejected");
     expect((err as LeanError).message).toMatch(/refused the token \(HTTP 401\).*LIVEKIT_API_KEY/);
@@ -97,10 +150,125 @@ describe("SignalConnection.connect", () => {
     const fake = await fakeServer(() => undefined);
     const url = fake.url;
     await fake.close();
-    const err = await SignalConnection.connect(url, "t", true, handlers([])).catch((e: unknown) => e);
+    const err = await SignalConnection.connect(url, "t", { autoSubscribe: true }, handlers([])).catch(
+      (e: unknown) => e,
+    );
     expect((err as LeanError).reason).toBe("unreachable");
     expect((err as LeanError).message).toMatch(
       /cannot reach ws:\/\/127\.0\.0\.1:\d+: .*is the server running/,
     );
+  });
+
+  it("resumes with reconnect=1, the sid and the reason, opens on a ReconnectResponse and keeps the session's ping cadence", async () => {
+    const fake = await answering((ws) => {
+      ws.send(
+        new SignalResponse({ message: { case: "reconnect", value: new ReconnectResponse() } }).toBinary(),
+      );
+    });
+    const connection = await SignalConnection.connect(
+      fake.url,
+      "tok",
+      {
+        autoSubscribe: false,
+        resume: { sid: "PA_x", reason: ReconnectReason.RR_SIGNAL_DISCONNECTED },
+        ping: { intervalS: 5, timeoutS: 15 },
+      },
+      handlers([]),
+    );
+    expect(connection.opening.case).toBe("reconnect");
+    expect(connection.join).toBeUndefined();
+    expect(connection.ping).toEqual({ intervalS: 5, timeoutS: 15 });
+    const query = fake.queries[0];
+    expect(query?.get("reconnect")).toBe("1");
+    expect(query?.get("sid")).toBe("PA_x");
+    expect(query?.get("reconnect_reason")).toBe(String(ReconnectReason.RR_SIGNAL_DISCONNECTED));
+    expect(query?.get("access_token")).toBe("tok");
+    connection.drop();
+  });
+
+  it("rejects a refused resume (a leave instead of the ReconnectResponse) with reason left, naming the action", async () => {
+    const fake = await answering((ws) => {
+      const leave = new LeaveRequest({
+        reason: DisconnectReason.STATE_MISMATCH,
+        action: LeaveRequest_Action.RECONNECT,
+      });
+      ws.send(new SignalResponse({ message: { case: "leave", value: leave } }).toBinary());
+    });
+    const err = await SignalConnection.connect(
+      fake.url,
+      "t",
+      { autoSubscribe: true, resume: { sid: "PA_gone", reason: ReconnectReason.RR_UNKNOWN } },
+      handlers([]),
+    ).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(LeanError);
+    expect((err as LeanError).reason).toBe("left");
+    expect((err as LeanError).message).toMatch(/ReconnectResponse.*STATE_MISMATCH, action RECONNECT/);
+  });
+
+  it("delivers refreshToken and the server's leave; the close after a leave is not a loss", async () => {
+    const fake = await answering((ws) => {
+      ws.send(joinResponse());
+      const later = [
+        new SignalResponse({ message: { case: "refreshToken", value: "new-token" } }),
+        new SignalResponse({
+          message: {
+            case: "leave",
+            value: new LeaveRequest({
+              reason: DisconnectReason.ROOM_DELETED,
+              action: LeaveRequest_Action.DISCONNECT,
+            }),
+          },
+        }),
+      ];
+      setTimeout(() => {
+        for (const m of later) ws.send(m.toBinary());
+        ws.close();
+      }, 20);
+    });
+    const seen: string[] = [];
+    const connection = await SignalConnection.connect(fake.url, "t", { autoSubscribe: true }, handlers(seen));
+    connection.start();
+    await waitUntil(() => seen.length >= 2);
+    // the close frame follows the leave: give it time to arrive and be (not) reported
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(seen).toEqual(["refreshToken", "leave:ROOM_DELETED/DISCONNECT"]);
+  });
+
+  it("reports a socket the server closed as lost (signal-closed), once", async () => {
+    const fake = await answering((ws) => {
+      ws.send(joinResponse());
+      setTimeout(() => {
+        ws.terminate();
+      }, 20);
+    });
+    const seen: string[] = [];
+    const connection = await SignalConnection.connect(fake.url, "t", { autoSubscribe: true }, handlers(seen));
+    connection.start();
+    await waitUntil(() => seen.length > 0);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(seen).toEqual(["lost:signal-closed"]);
+  });
+
+  it("ends a socket silent past pingTimeout as lost (ping-timeout)", async () => {
+    // pingInterval 1 s, pingTimeout 1 s, and a server that never answers a ping
+    const fake = await answering((ws) => {
+      ws.send(joinResponse(1, 1));
+    });
+    const seen: string[] = [];
+    const connection = await SignalConnection.connect(fake.url, "t", { autoSubscribe: true }, handlers(seen));
+    connection.start();
+    await waitUntil(() => seen.length > 0);
+    expect(seen).toEqual(["lost:ping-timeout"]);
+  });
+
+  it("drops a socket without a loss: a reconnect replacing it", async () => {
+    const fake = await answering((ws) => {
+      ws.send(joinResponse());
+    });
+    const seen: string[] = [];
+    const connection = await SignalConnection.connect(fake.url, "t", { autoSubscribe: true }, handlers(seen));
+    connection.drop();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(seen).toEqual([]);
   });
 });

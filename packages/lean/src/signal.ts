@@ -3,11 +3,15 @@ import {
   DisconnectReason,
   JoinResponse,
   LeaveRequest,
+  LeaveRequest_Action,
   Ping,
+  ReconnectReason,
+  ReconnectResponse,
   SessionDescription,
   SignalRequest,
   SignalResponse,
   SignalTarget,
+  SyncState,
   TrackInfo,
   TrickleRequest,
 } from "@livekit/protocol";
@@ -27,8 +31,34 @@ export interface SignalHandlers {
   answer(sdp: string): void;
   trickle(target: SignalTarget, candidate: CandidateInit): void;
   trackPublished(cid: string, track: TrackInfo | undefined): void;
-  /** The server ended the session, or the socket closed without our leave. */
-  closed(reason: string): void;
+  /** A new token to use on the next reconnect: the server refreshes it before the old one expires. */
+  refreshToken(token: string): void;
+  /** The server ended this session: its action says whether to resume, rejoin or stay away. */
+  leave(request: LeaveRequest): void;
+  /** The socket closed, or went silent past the JoinResponse's pingTimeout, without anyone's leave. */
+  lost(cause: SignalLoss): void;
+}
+
+export type SignalLoss = "signal-closed" | "ping-timeout";
+
+/** How a connection opened: a new session (JoinResponse) or a resumed one (ReconnectResponse). */
+export type Opening =
+  | { readonly case: "join"; readonly value: JoinResponse }
+  | { readonly case: "reconnect"; readonly value: ReconnectResponse };
+
+export interface ResumeOf {
+  /** The participant sid of the session to resume. */
+  readonly sid: string;
+  readonly reason: ReconnectReason;
+}
+
+export interface ConnectOptions {
+  readonly autoSubscribe: boolean;
+  /** Resume this session (`reconnect=1`) instead of joining as a new one. */
+  readonly resume?: ResumeOf | undefined;
+  /** The ping cadence of the session, seconds: a ReconnectResponse carries none, the JoinResponse's holds. */
+  readonly ping?: { readonly intervalS: number; readonly timeoutS: number } | undefined;
+  readonly timeoutMs?: number | undefined;
 }
 
 export interface CandidateInit {
@@ -38,8 +68,11 @@ export interface CandidateInit {
   usernameFragment?: string | undefined;
 }
 
-/** The signalling URL for a join; the token travels as `access_token`, never in a message. */
-export function joinUrl(url: string, token: string, autoSubscribe: boolean): string {
+/**
+ * The signalling URL for a join, or with `resume` for a resume of that session (`reconnect=1`, the
+ * sid and why); the token travels as `access_token`, never in a message.
+ */
+export function joinUrl(url: string, token: string, autoSubscribe: boolean, resume?: ResumeOf): string {
   const base = new URL(url);
   if (base.protocol === "http:") base.protocol = "ws:";
   if (base.protocol === "https:") base.protocol = "wss:";
@@ -51,6 +84,9 @@ export function joinUrl(url: string, token: string, autoSubscribe: boolean): str
     version: SDK_VERSION,
     protocol: String(PROTOCOL),
     adaptive_stream: "0",
+    ...(resume === undefined
+      ? {}
+      : { reconnect: "1", sid: resume.sid, reconnect_reason: String(resume.reason) }),
   }).toString();
   return base.toString();
 }
@@ -76,60 +112,79 @@ function shown(url: string): string {
 /** One participant's signalling WebSocket: binary SignalRequest out, SignalResponse in. */
 export class SignalConnection {
   private pingTimer: NodeJS.Timeout | undefined;
-  private leaving = false;
-  /** Messages that arrived between the upgrade and the JoinResponse, held until `start`. */
+  /** Our leave, a server leave or `drop`: the close that follows is not a loss to report. */
+  private quiet = false;
+  /** Messages that arrived between the upgrade and the opening response, held until `start`. */
   private early: SignalResponse[] = [];
   private lastMessageMs = Date.now();
 
   private constructor(
     private readonly ws: WebSocket,
-    readonly join: JoinResponse,
+    readonly opening: Opening,
+    /** The ping cadence, seconds: from the JoinResponse, or the joined session's on a resume. */
+    readonly ping: { readonly intervalS: number; readonly timeoutS: number },
     private readonly handlers: SignalHandlers,
   ) {
     ws.on("message", (data: Buffer) => {
       this.lastMessageMs = Date.now();
       this.dispatch(SignalResponse.fromBinary(data));
     });
-    ws.on("close", (code, reason) => {
+    ws.on("close", () => {
       this.stopPing();
-      if (!this.leaving)
-        handlers.closed(`signalling closed (${code}${reason.length > 0 ? ` ${reason.toString()}` : ""})`);
+      if (!this.quiet) {
+        this.quiet = true;
+        handlers.lost("signal-closed");
+      }
     });
     ws.on("error", () => {
       // a close event follows
     });
-    if (join.pingInterval > 0) {
+    if (ping.intervalS > 0) {
       this.pingTimer = setInterval(() => {
         // a server that answered nothing, not even pongResp, for pingTimeout is gone: end the
-        // socket as a client SDK would, so the close handler reports it
-        if (join.pingTimeout > 0 && Date.now() - this.lastMessageMs > join.pingTimeout * 1000) {
-          this.ws.terminate();
+        // socket as a client SDK would and say why
+        if (ping.timeoutS > 0 && Date.now() - this.lastMessageMs > ping.timeoutS * 1000) {
+          this.lose("ping-timeout");
           return;
         }
         // pingReq, not the deprecated int64 ping; the server answers pongResp
         this.send(request("pingReq", new Ping({ timestamp: BigInt(Date.now()) })));
-      }, join.pingInterval * 1000);
+      }, ping.intervalS * 1000);
     }
   }
 
-  /** Opens the socket and waits for the JoinResponse. Messages before it are replayed after. */
+  /** The JoinResponse of a new session; undefined on a resumed one. */
+  get join(): JoinResponse | undefined {
+    return this.opening.case === "join" ? this.opening.value : undefined;
+  }
+
+  /** The node that answered: a JoinResponse and a ReconnectResponse both name it. */
+  get nodeId(): string | undefined {
+    return this.opening.value.serverInfo?.nodeId || undefined;
+  }
+
+  /**
+   * Opens the socket and waits for the JoinResponse, or the ReconnectResponse of a resume. Messages
+   * before it are replayed by `start`. A leave instead (a refused resume) rejects with reason `left`.
+   */
   static async connect(
     url: string,
     token: string,
-    autoSubscribe: boolean,
+    options: ConnectOptions,
     handlers: SignalHandlers,
-    timeoutMs = 10_000,
   ): Promise<SignalConnection> {
-    const target = joinUrl(url, token, autoSubscribe);
+    const timeoutMs = options.timeoutMs ?? 10_000;
+    const target = joinUrl(url, token, options.autoSubscribe, options.resume);
     const ws = new WebSocket(target, { perMessageDeflate: false });
     ws.binaryType = "nodebuffer";
     const early: SignalResponse[] = [];
-    const join = await new Promise<JoinResponse>((resolve, reject) => {
+    const expected = options.resume === undefined ? "JoinResponse" : "ReconnectResponse";
+    const opening = await new Promise<Opening>((resolve, reject) => {
       const timer = setTimeout(() => {
         fail(
           new LeanError(
             "timeout",
-            `no JoinResponse from ${shown(url)} within ${timeoutMs} ms - is the server overloaded?`,
+            `no ${expected} from ${shown(url)} within ${timeoutMs} ms - is the server overloaded?`,
           ),
         );
       }, timeoutMs);
@@ -160,25 +215,31 @@ export class SignalConnection {
         );
       });
       ws.on("close", (code) => {
-        fail(new LeanError("closed", `${shown(url)} closed the signalling socket (${code}) before joining`));
+        fail(
+          new LeanError(
+            "closed",
+            `${shown(url)} closed the signalling socket (${code}) before the ${expected}`,
+          ),
+        );
       });
-      let joined = false;
+      let opened = false;
       ws.on("message", (data: Buffer) => {
         const response = SignalResponse.fromBinary(data);
+        const m = response.message;
         // ws emits every message of one TCP read synchronously: the offer often follows the
-        // JoinResponse in the same read, before this promise's continuation runs, so keep
+        // opening response in the same read, before this promise's continuation runs, so keep
         // collecting until the connection object takes the socket over
-        if (joined) {
+        if (opened) {
           early.push(response);
-        } else if (response.message.case === "join") {
-          joined = true;
+        } else if (m.case === "join" || m.case === "reconnect") {
+          opened = true;
           clearTimeout(timer);
-          resolve(response.message.value);
-        } else if (response.message.case === "leave") {
+          resolve(m);
+        } else if (m.case === "leave") {
           fail(
             new LeanError(
               "left",
-              `${shown(url)} sent leave before join (reason ${DisconnectReason[response.message.value.reason]})`,
+              `${shown(url)} sent leave before the ${expected} (reason ${DisconnectReason[m.value.reason]}, action ${LeaveRequest_Action[m.value.action]})`,
             ),
           );
         } else {
@@ -187,12 +248,16 @@ export class SignalConnection {
       });
     });
     ws.removeAllListeners();
-    const connection = new SignalConnection(ws, join, handlers);
+    const ping =
+      opening.case === "join"
+        ? { intervalS: opening.value.pingInterval, timeoutS: opening.value.pingTimeout }
+        : (options.ping ?? { intervalS: 0, timeoutS: 0 });
+    const connection = new SignalConnection(ws, opening, ping, handlers);
     connection.early = early;
     return connection;
   }
 
-  /** Delivers what arrived with the JoinResponse; call once the handlers' owner is ready. */
+  /** Delivers what arrived with the opening response; call once the handlers' owner is ready. */
   start(): void {
     const early = this.early;
     this.early = [];
@@ -214,12 +279,17 @@ export class SignalConnection {
       case "trackPublished":
         this.handlers.trackPublished(m.value.cid, m.value.track);
         break;
+      case "refreshToken":
+        this.handlers.refreshToken(m.value);
+        break;
       case "leave":
-        this.leaving = true;
-        this.handlers.closed(`server sent leave (reason ${DisconnectReason[m.value.reason]})`);
+        // the server closes the socket after its leave: that close is not a second loss
+        this.quiet = true;
+        this.stopPing();
+        this.handlers.leave(m.value);
         break;
       default:
-        // update, roomUpdate, refreshToken, connectionQuality, pong ...: not needed to move media
+        // update, roomUpdate, connectionQuality, pong ...: not needed to move media
         break;
     }
   }
@@ -245,9 +315,32 @@ export class SignalConnection {
     this.send(request("addTrack", track));
   }
 
+  /** What a resumed session still has: the server checks the published tracks, restores subscriptions. */
+  syncState(state: SyncState): void {
+    this.send(request("syncState", state));
+  }
+
+  /** Closes the socket at once without a leave and without reporting a loss: the session carries on elsewhere. */
+  drop(): void {
+    this.quiet = true;
+    this.stopPing();
+    this.ws.removeAllListeners("message");
+    this.ws.terminate();
+  }
+
+  /** Ends the socket as lost (a test's or a chaos drill's signalling cut): the owner reconnects. */
+  lose(cause: SignalLoss): void {
+    if (this.quiet) return;
+    this.quiet = true;
+    this.stopPing();
+    this.ws.removeAllListeners("message");
+    this.ws.terminate();
+    this.handlers.lost(cause);
+  }
+
   /** Sends leave and closes; the server then ends the session without waiting for a timeout. */
   async leave(): Promise<void> {
-    this.leaving = true;
+    this.quiet = true;
     this.stopPing();
     if (this.ws.readyState === WebSocket.OPEN) {
       this.send(request("leave", new LeaveRequest({ reason: DisconnectReason.CLIENT_INITIATED })));

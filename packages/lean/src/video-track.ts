@@ -16,7 +16,7 @@ import {
   type RtpPacket,
 } from "werift";
 import type { Pacer } from "./pacer.js";
-import { VideoInbound, type VideoTotals } from "./video-inbound.js";
+import type { VideoInbound, VideoTotals } from "./video-inbound.js";
 import type { VideoLoop } from "./video-media.js";
 import {
   ABS_CAPTURE_TIME_URI,
@@ -140,18 +140,17 @@ export interface VideoReceivingEvents {
  * is ours, sent when no keyframe comes (`VideoInbound.wantsKeyframe`) or when asked.
  */
 export class VideoReceiving {
-  readonly inbound: VideoInbound;
   private ssrc: number | undefined;
   private originals = 0;
 
   constructor(
     private readonly receiver: RTCRtpReceiver,
     track: MediaStreamTrack,
+    readonly inbound: VideoInbound,
     private readonly events: VideoReceivingEvents,
     /** Drop every Nth original packet on arrival, before werift sees it: simulated network loss. */
     private readonly dropEvery?: number,
   ) {
-    this.inbound = new VideoInbound(`ssrc:${track.ssrc ?? "unknown"}`);
     const mediaType = track.codec?.payloadType;
     const handle = receiver.handleRtpBySsrc;
     receiver.handleRtpBySsrc = (packet, extensions) => {

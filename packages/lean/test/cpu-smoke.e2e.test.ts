@@ -1,5 +1,4 @@
 import { Testbed } from "@livekit-swarm/testbed";
-import { AccessToken } from "livekit-server-sdk";
 import { readFileSync, writeFileSync } from "node:fs";
 import { Session } from "node:inspector/promises";
 import { loadavg } from "node:os";
@@ -14,6 +13,7 @@ import {
   vp8Loop,
   vp8Payloads,
 } from "../src/index.js";
+import { joinRoom } from "./join.js";
 
 /**
  * A CPU smoke figure, not a benchmark: N rooms of 1 audio publisher + 4 subscribers in this one
@@ -57,31 +57,16 @@ describe.runIf(rooms > 0)("lean CPU smoke (a measurement, skipped unless LEAN_SM
       const bed = await Testbed.start({ name: `e2e-lean-smoke-${process.pid}` });
       tb = bed;
       const hostAddress = await sourceAddressFor(new URL(bed.url).hostname);
-      const token = async (room: string, identity: string, publish: boolean): Promise<string> => {
-        const at = new AccessToken(bed.apiKey, bed.apiSecret, { identity, ttl: "1h" });
-        at.addGrant({ roomJoin: true, room, canPublish: publish, canSubscribe: true });
-        return at.toJwt();
-      };
       const joinStart = Date.now();
       const subscribers: LeanParticipant[] = [];
       let publishers = 0;
       // rooms join CONCURRENT_ROOMS at a time, participants of a room one after the other
-      const joinRoom = async (r: number): Promise<void> => {
+      const fillRoom = async (r: number): Promise<void> => {
         const room = `smoke-${r}`;
         const joins = [{ identity: `pub-${r}`, publish: true }];
         for (let s = 0; s < SUBSCRIBERS; s++) joins.push({ identity: `sub-${r}-${s}`, publish: false });
         for (const { identity, publish } of joins) {
-          const p = await LeanParticipant.join({
-            url: bed.url,
-            token: await token(room, identity, publish),
-            room,
-            identity,
-            role: publish ? "publisher" : "subscriber",
-            audio: publish ? loop : undefined,
-            video: publish ? videoLoop : undefined,
-            subscribe: !publish,
-            hostAddress,
-          });
+          const p = await joinRoom(bed, room, identity, publish, { loop, video: videoLoop, hostAddress });
           participants.push(p);
           if (publish) publishers++;
           else subscribers.push(p);
@@ -89,7 +74,7 @@ describe.runIf(rooms > 0)("lean CPU smoke (a measurement, skipped unless LEAN_SM
       };
       for (let r = 0; r < rooms; r += CONCURRENT_ROOMS) {
         const batch = [];
-        for (let i = r; i < Math.min(rooms, r + CONCURRENT_ROOMS); i++) batch.push(joinRoom(i));
+        for (let i = r; i < Math.min(rooms, r + CONCURRENT_ROOMS); i++) batch.push(fillRoom(i));
         await Promise.all(batch);
       }
       const joinS = (Date.now() - joinStart) / 1000;

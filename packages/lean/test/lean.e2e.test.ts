@@ -5,6 +5,7 @@ import { Testbed } from "@livekit-swarm/testbed";
 import { setTimeout as delay } from "node:timers/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { LeanParticipant, opusLoop, sourceAddressFor, type OpusLoop } from "../src/index.js";
+import { joinRoom } from "./join.js";
 import { token } from "./token.js";
 
 const unique = (tag: string): string => `e2e-lean-${tag}-${process.pid}-${Date.now().toString(36)}`;
@@ -32,17 +33,9 @@ describe("lean participants on a real livekit-server", () => {
     const room = "lean-room";
     const events: { who: string; event: ParticipantEvent }[] = [];
     const join = async (identity: string, publish: boolean): Promise<LeanParticipant> => {
-      const p = await LeanParticipant.join({
-        url: bed.url,
-        token: await token(bed, room, identity, publish),
-        room,
-        identity,
-        role: publish ? "publisher" : "subscriber",
-        audio: publish ? loop : undefined,
-        subscribe: !publish,
-        hostAddress,
-        onEvent: (event) => events.push({ who: identity, event }),
-      });
+      const p = await joinRoom(bed, room, identity, publish, { loop, hostAddress }, (event) =>
+        events.push({ who: identity, event }),
+      );
       participants.push(p);
       return p;
     };
@@ -192,7 +185,10 @@ describe("lean participants on a real livekit-server", () => {
     const sent = p.outboundTotals.packets;
     await delay(200);
     expect(p.outboundTotals.packets, "packets sent after the server removed the participant").toBe(sent);
-    expect(events.filter((e) => e.type === "disconnected")).toHaveLength(1);
+    // the native engine's reason, snake_case, from the server's leave
+    expect(events.filter((e) => e.type === "disconnected")).toEqual([
+      { type: "disconnected", reason: "participant_removed" },
+    ]);
     await p.leave();
   });
 });

@@ -100,7 +100,11 @@ export type ParticipantEvent =
       readonly late?: true;
     }
   | { readonly type: "track-subscribed"; readonly kind: Kind; readonly afterJoinStartS: number }
-  | { readonly type: "reconnecting" }
+  | {
+      readonly type: "reconnecting";
+      /** What the engine saw go (signal-closed, ping-timeout, publisher-ice-failed ...), where it knows. */
+      readonly cause?: string;
+    }
   | ({
       readonly type: "reconnected";
       readonly durationS: number;
