@@ -64,18 +64,31 @@ export function simulate(
   };
 }
 
+function roomService(target: RunTarget): RoomServiceClient {
+  return new RoomServiceClient(target.url.replace(/^ws/, "http"), target.apiKey, target.apiSecret);
+}
+
+/** Runs `look` every `intervalMs`, skipping a tick while the previous look is still under way. */
+function everyWithoutOverlap(intervalMs: number, look: () => Promise<unknown>): NodeJS.Timeout {
+  let busy = false;
+  return setInterval(() => {
+    if (busy) return;
+    busy = true;
+    void look().finally(() => {
+      busy = false;
+    });
+  }, intervalMs);
+}
+
 /** Asks the server who is in each room, every second, into `out`. */
 export function startServerViews(
   target: RunTarget,
   rooms: readonly string[],
   out: ServerView[],
 ): NodeJS.Timeout {
-  const client = new RoomServiceClient(target.url.replace(/^ws/, "http"), target.apiKey, target.apiSecret);
-  let busy = false;
-  return setInterval(() => {
-    if (busy) return;
-    busy = true;
-    void Promise.all(
+  const client = roomService(target);
+  return everyWithoutOverlap(SERVER_VIEW_MS, () =>
+    Promise.all(
       rooms.map(async (room) => {
         try {
           const list = await withTimeout(client.listParticipants(room), 2500, "ListParticipants");
@@ -92,10 +105,8 @@ export function startServerViews(
           out.push({ t: Date.now(), room, participants: empty ? [] : null, error: empty ? null : message });
         }
       }),
-    ).finally(() => {
-      busy = false;
-    });
-  }, SERVER_VIEW_MS);
+    ),
+  );
 }
 
 /**
@@ -109,21 +120,14 @@ export function startPlacements(
   rooms: readonly string[],
   out: PlacementSample[],
 ): NodeJS.Timeout {
-  const client = new RoomServiceClient(target.url.replace(/^ws/, "http"), target.apiKey, target.apiSecret);
-  let busy = false;
-  return setInterval(() => {
-    if (busy) return;
-    busy = true;
-    void (async () => {
-      const t = Date.now();
-      const listed = await withTimeout(client.listRooms([...rooms]), 2500, "ListRooms").catch(() => null);
-      const sids = new Map((listed ?? []).map((r) => [r.name, r.sid]));
-      for (const room of rooms) {
-        const node = await injector.roomNode(room).catch(() => undefined);
-        out.push({ t, room, node: node?.name ?? null, sid: sids.get(room) ?? null });
-      }
-    })().finally(() => {
-      busy = false;
-    });
-  }, PLACEMENT_MS);
+  const client = roomService(target);
+  return everyWithoutOverlap(PLACEMENT_MS, async () => {
+    const t = Date.now();
+    const listed = await withTimeout(client.listRooms([...rooms]), 2500, "ListRooms").catch(() => null);
+    const sids = new Map((listed ?? []).map((r) => [r.name, r.sid]));
+    for (const room of rooms) {
+      const node = await injector.roomNode(room).catch(() => undefined);
+      out.push({ t, room, node: node?.name ?? null, sid: sids.get(room) ?? null });
+    }
+  });
 }
