@@ -1,12 +1,15 @@
-import { execFile } from "node:child_process";
+import { execFile, execFileSync } from "node:child_process";
 import { accessSync, constants, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { createServer } from "node:https";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { parseAllDocuments, stringify } from "yaml";
 import { TOOLS_BIN } from "@livekit-swarm/testbed";
 import { swarm } from "@livekit-swarm/test-kit";
 
+const ROOT = fileURLToPath(new URL("../../..", import.meta.url));
 /** Built by scripts/setup from tools/k8s-validate (pinned k8s.io/api and prometheus-operator modules). */
 const VALIDATE = join(TOOLS_BIN, "k8s-validate");
 
@@ -182,5 +185,96 @@ describe("swarm k8s render: the manifests pass a strict schema check against pin
     ]);
     expect(badNs.code).toBe(1);
     expect(badNs.stderr).toMatch(/--namespace "Load_Test" is not a Kubernetes name/);
+  });
+});
+
+describe("swarm k8s wait: the merge's init container", () => {
+  it("outside a pod, says where it runs instead of hanging", async () => {
+    const r = await swarm(["k8s", "wait", "--job", "lkswarm-x"], { KUBERNETES_SERVICE_HOST: "" });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/not inside a Kubernetes pod/);
+  });
+
+  it("polls a TLS API server it trusts through NODE_EXTRA_CA_CERTS until the Job is Failed, sending the token", async () => {
+    // an API server with a self-signed certificate, as a cluster's CA signs the real one
+    execFileSync(
+      "openssl",
+      [
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-days",
+        "1",
+        "-subj",
+        "/CN=127.0.0.1",
+        "-addext",
+        "subjectAltName=IP:127.0.0.1",
+        "-keyout",
+        join(dir, "api.key"),
+        "-out",
+        join(dir, "ca.crt"),
+      ],
+      { stdio: "ignore" },
+    );
+    const seen: { url: string; auth: string }[] = [];
+    const replies = [
+      { status: { active: 2 } },
+      { status: { active: 1, failed: 1, failedIndexes: "1" } },
+      {
+        status: {
+          conditions: [{ type: "Failed", status: "True" }],
+          succeeded: 1,
+          failed: 1,
+          failedIndexes: "1",
+        },
+      },
+    ];
+    const server = createServer(
+      { key: readFileSync(join(dir, "api.key")), cert: readFileSync(join(dir, "ca.crt")) },
+      (req, res) => {
+        seen.push({ url: req.url ?? "", auth: req.headers.authorization ?? "" });
+        res.setHeader("content-type", "application/json");
+        res.end(JSON.stringify(replies[Math.min(seen.length - 1, replies.length - 1)]));
+      },
+    );
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    const address = server.address();
+    const port = typeof address === "object" && address !== null ? address.port : 0;
+    const script = `
+      import { waitForJob } from "@livekit-swarm/k8s";
+      const state = await waitForJob({
+        api: { base: "https://127.0.0.1:${port}", namespace: "load", token: async () => "t0ken" },
+        job: "lkswarm-x", intervalMs: 50,
+      });
+      process.stdout.write(JSON.stringify(state));`;
+    try {
+      const out = await new Promise<string>((resolve, reject) => {
+        execFile(
+          process.execPath,
+          ["--input-type=module", "-e", script],
+          {
+            cwd: join(ROOT, "packages/cli"),
+            env: { ...process.env, NODE_EXTRA_CA_CERTS: join(dir, "ca.crt") },
+            timeout: 30_000,
+          },
+          (err, stdout, stderr) => {
+            // a certificate it does not trust is a network error, retried until this timeout
+            if (err === null) resolve(stdout);
+            else reject(new Error(`${err.message}\n${stderr}`));
+          },
+        );
+      });
+      expect(JSON.parse(out)).toEqual({ end: "Failed", succeeded: 1, failed: 1, failedIndexes: "1" });
+      expect(seen).toHaveLength(3);
+      expect(
+        seen.every(
+          (s) => s.url === "/apis/batch/v1/namespaces/load/jobs/lkswarm-x" && s.auth === "Bearer t0ken",
+        ),
+      ).toBe(true);
+    } finally {
+      server.close();
+    }
   });
 });
