@@ -3,6 +3,7 @@ import { canaryCommand } from "./commands/canary/command.js";
 import { chaosCommand } from "./commands/chaos/command.js";
 import { compareCommand } from "./commands/compare/command.js";
 import { gateCommand } from "./commands/gate/command.js";
+import { k8sCommand } from "./commands/k8s/command.js";
 import { runCommand } from "./commands/run/command.js";
 import { testbedCommand } from "./commands/testbed/command.js";
 import { configure } from "./flags.js";
@@ -28,7 +29,8 @@ export function program(exit: (code: number) => void): Command {
     .addCommand(gateCommand(exit))
     .addCommand(compareCommand(exit))
     .addCommand(testbedCommand(exit))
-    .addCommand(chaosCommand(exit));
+    .addCommand(chaosCommand(exit))
+    .addCommand(k8sCommand(exit));
   return configure(root, EXAMPLES);
 }
 
