@@ -29,7 +29,7 @@ export class MergeError extends Error {
 export interface MergeOptions {
   /** Shard folders, a run folder holding shard-*, or files inside shard folders. */
   readonly inputs: readonly string[];
-  /** Thresholds beyond the scenario's own. */
+  /** Thresholds beyond the scenario's own and those the shards were given. */
   readonly thresholds?: readonly Threshold[];
   /** Merge what finished when shards are missing or failed: exit by the verdict, not 1. */
   readonly allowPartial?: boolean;
@@ -51,6 +51,7 @@ interface ShardInput {
 /**
  * One report from a sharded run's shard folders: their raw samples and events folded by the same
  * aggregate and gate as one process would, so percentiles are exact over all shards, never averaged.
+ * Judged: the scenario's thresholds, the shards' own --threshold ones, and `thresholds`.
  * Rule: a shard that is missing, never finished or ended in an error (an exit other than 0 or 99) is
  * named in the report and left out of the figures; the merge then exits 1 unless `allowPartial`,
  * with which it exits by the verdict over the shards that finished.
@@ -95,7 +96,7 @@ export async function mergeShards(options: MergeOptions): Promise<MergeResult> {
   const summary = aggregator.summary(endMs);
 
   const thresholds = withWarmup(scenario, [
-    ...scenario.thresholds.map((t) => parseThreshold(t)),
+    ...[...scenario.thresholds, ...manifest.thresholds].map((t) => parseThreshold(t)),
     ...(options.thresholds ?? []),
   ]);
   const verdict: Verdict | undefined = thresholds.length > 0 ? evaluate(thresholds, measurements) : undefined;
