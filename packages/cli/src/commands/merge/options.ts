@@ -13,7 +13,7 @@ export function define() {
     .description(
       "Merges the shards of one sharded run (swarm --shard I/N) from their raw samples.jsonl and events.jsonl " +
         "into one summary.json, report.html and junit.xml, with percentiles exact over every shard's observations " +
-        "(never averaged), and evaluates the scenario's thresholds and --threshold (exit 99 on a breach). A shard " +
+        "(never averaged), and evaluates the scenario's thresholds, the shards' own --threshold and these (exit 99 on a breach). A shard " +
         "that is missing, never finished (killed) or ended in an error is named in the reports and on stderr and " +
         "left out of the figures; the merge then exits 1, or with --allow-partial exits by the verdict over the " +
         "shards that finished. Refuses shards of different run ids or scenarios.",
@@ -23,9 +23,10 @@ export function define() {
       "a run's output folder (holding shard-0/ ...), shard folders, or files inside them",
     )
     .addOption(
-      new Option("--threshold <expr>", "a threshold beyond the scenario's own (repeatable)").argParser(
-        collect,
-      ),
+      new Option(
+        "--threshold <expr>",
+        "a threshold beyond the scenario's and the shards' own (repeatable)",
+      ).argParser(collect),
     )
     .option(
       "--allow-partial",
