@@ -78,6 +78,7 @@ export async function mergeShards(options: MergeOptions): Promise<MergeResult> {
   const rooms = new Set(finished.flatMap((s) => s.manifest.rooms));
   const whole = planRun(shapeOf(scenario));
   const participants = whole.participants.filter((p) => rooms.has(p.room));
+  const shards: ShardCoverage = { ...coverage, plannedParticipants: whole.participants.length };
   const measurements = new Measurements();
   const aggregator = new RunAggregator(participants, manifest.statsIntervalMs, measurements);
   const startMs = Math.min(...finished.map((s) => Date.parse(s.manifest.startedAt ?? s.manifest.startAt)));
@@ -120,7 +121,7 @@ export async function mergeShards(options: MergeOptions): Promise<MergeResult> {
       workers: finished.reduce((n, s) => n + s.manifest.workers, 0),
       outcome,
       verdict,
-      shards: { ...coverage, plannedParticipants: whole.participants.length },
+      shards,
     },
     outputDir,
     undefined,
@@ -132,7 +133,6 @@ export async function mergeShards(options: MergeOptions): Promise<MergeResult> {
       : verdict !== undefined && !verdict.passed
         ? ExitCode.thresholdsFailed
         : ExitCode.ok;
-  const shards = { ...coverage, plannedParticipants: whole.participants.length };
   return { ...outputs, runId: manifest.runId, shards, exitCode };
 }
 
