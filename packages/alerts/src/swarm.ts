@@ -1,7 +1,7 @@
 import { breachOp, catalogLimit, quantileOf, type AlertOptions, type RuleGroup } from "./rules.js";
 
 /** Labels summed away: one swarm run spreads over workers and scrape targets. */
-const PER_RUN = "without (instance, worker)";
+const PER_RUN = "without (instance, shard, worker)";
 
 /**
  * Events counted in the last 5 minutes. The exporter creates a labelled counter series at its first
@@ -91,7 +91,7 @@ export function swarmGroups(options: Required<AlertOptions>): RuleGroup[] {
       },
       {
         alert: "LiveKitSwarmJoinFailures",
-        expr: `sum without (instance, worker, role) (${eventsIn5m("lkswarm_join_failures_total")}) ${breachOp(joins.threshold.op)} ${joins.source.value}`,
+        expr: `sum without (instance, shard, worker, role) (${eventsIn5m("lkswarm_join_failures_total")}) ${breachOp(joins.threshold.op)} ${joins.source.value}`,
         for: "30s",
         severity: joins.severity,
         summary: "Swarm participants fail to join their rooms.",
@@ -104,7 +104,7 @@ export function swarmGroups(options: Required<AlertOptions>): RuleGroup[] {
       },
       {
         alert: "LiveKitSwarmReconnects",
-        expr: `sum without (instance, worker, role) (${eventsIn5m("lkswarm_reconnects_total")}) ${breachOp(reconnects.threshold.op)} ${reconnects.source.value}`,
+        expr: `sum without (instance, shard, worker, role) (${eventsIn5m("lkswarm_reconnects_total")}) ${breachOp(reconnects.threshold.op)} ${reconnects.source.value}`,
         for: "1m",
         severity: reconnects.severity,
         summary: "Swarm participants had to reconnect.",
@@ -116,7 +116,7 @@ export function swarmGroups(options: Required<AlertOptions>): RuleGroup[] {
       },
       {
         alert: "LiveKitSwarmReconnectStorm",
-        expr: `sum without (instance, worker, role) (${eventsIn5m("lkswarm_reconnects_total")}) / sum without (instance, worker, role, state) (lkswarm_participants) > ${options.reconnectStormShare}`,
+        expr: `sum without (instance, shard, worker, role) (${eventsIn5m("lkswarm_reconnects_total")}) / sum without (instance, shard, worker, role, state) (lkswarm_participants) > ${options.reconnectStormShare}`,
         for: "1m",
         severity: "critical",
         summary: "Many swarm participants are reconnecting at once.",
@@ -140,7 +140,7 @@ export function swarmGroups(options: Required<AlertOptions>): RuleGroup[] {
       },
       {
         alert: "LiveKitCanaryNotAllConnected",
-        expr: `sum without (instance, worker, role, state) (lkswarm_participants{scenario="canary",state!="connected"}) > 0`,
+        expr: `sum without (instance, shard, worker, role, state) (lkswarm_participants{scenario="canary",state!="connected"}) > 0`,
         for: "3m",
         severity: "warning",
         summary: "Some canary participants are not connected.",

@@ -4,6 +4,7 @@ import { chaosCommand } from "./commands/chaos/command.js";
 import { compareCommand } from "./commands/compare/command.js";
 import { gateCommand } from "./commands/gate/command.js";
 import { k8sCommand } from "./commands/k8s/command.js";
+import { mergeCommand } from "./commands/merge/command.js";
 import { runCommand } from "./commands/run/command.js";
 import { testbedCommand } from "./commands/testbed/command.js";
 import { configure } from "./flags.js";
@@ -27,6 +28,7 @@ export function program(exit: (code: number) => void): Command {
     .addCommand(runCommand(exit))
     .addCommand(canaryCommand(exit))
     .addCommand(gateCommand(exit))
+    .addCommand(mergeCommand(exit))
     .addCommand(compareCommand(exit))
     .addCommand(testbedCommand(exit))
     .addCommand(chaosCommand(exit))

@@ -11,7 +11,7 @@ import { describe, expect, it } from "vitest";
 import { SwarmExporter } from "./exporter.js";
 
 const T0 = Date.UTC(2026, 0, 1);
-const RUN_LABELS = { scenario: "smoke", run_id: "run-42" } as const;
+const RUN_LABELS = { scenario: "smoke", run_id: "run-42", shard: "0" } as const;
 
 interface Who {
   readonly room: string;

@@ -27,6 +27,8 @@ export interface ExporterOptions {
   readonly scenario: string;
   /** Label value. */
   readonly runId: string;
+  /** Label value: the shard's index in a sharded run; 0 (one shard of one) when unsharded. */
+  readonly shard?: number;
   /** Adds room and participant labels where the catalog allows them (optInLabels): small runs only. */
   readonly perParticipant?: boolean;
 }
@@ -39,6 +41,7 @@ const KINDS: readonly Kind[] = ["audio", "video"];
 const SUBJECT_LABELS: ReadonlySet<LabelName> = new Set([
   "scenario",
   "run_id",
+  "shard",
   "worker",
   "role",
   "kind",
@@ -265,7 +268,14 @@ export class SwarmExporter implements RunObserver {
     }
     const gateway = new Pushgateway(gatewayUrl, { timeout: PUSH_TIMEOUT_MS }, this.registry);
     try {
-      await gateway.pushAdd({ jobName: job, groupings: { run_id: this.options.runId } });
+      await gateway.pushAdd({
+        jobName: job,
+        groupings: {
+          run_id: this.options.runId,
+          // shards of one run push apart, or each push would replace the last shard's values
+          ...(this.options.shard !== undefined ? { shard: String(this.options.shard) } : {}),
+        },
+      });
     } catch (err) {
       throw new ExporterError(
         "push-failed",
@@ -294,6 +304,7 @@ export class SwarmExporter implements RunObserver {
     const labels: LabelSet = {
       scenario: this.options.scenario,
       run_id: this.options.runId,
+      shard: String(this.options.shard ?? 0),
       worker: String(who.worker),
       role: who.role,
       room: who.room,

@@ -14,11 +14,11 @@ describe("SwarmExporter.prepare", () => {
       ["1", "subscriber"],
     ] as const) {
       expect(text).toContain(
-        `lkswarm_join_duration_seconds_count{scenario="s",run_id="r",worker="${worker}",role="${role}"} 0`,
+        `lkswarm_join_duration_seconds_count{scenario="s",run_id="r",shard="0",worker="${worker}",role="${role}"} 0`,
       );
     }
     expect(text).toContain(
-      'lkswarm_inbound_packets_expected_total{scenario="s",run_id="r",worker="1",kind="audio"} 0',
+      'lkswarm_inbound_packets_expected_total{scenario="s",run_id="r",shard="0",worker="1",kind="audio"} 0',
     );
   });
 });

@@ -2,6 +2,7 @@ import { createServer, type IncomingMessage, type Server } from "node:http";
 import { afterEach, describe, expect, it } from "vitest";
 import { ExporterError } from "./errors.js";
 import { exporterWithAJoin } from "./exporter-fixture.js";
+import { SwarmExporter } from "./exporter.js";
 
 interface Received {
   readonly method: string | undefined;
@@ -83,6 +84,18 @@ describe("push", () => {
     const { gateway, url } = await startGateway();
     await exporterWithAJoin().push(url);
     expect(gateway.received.map((r) => r.path)).toEqual(["/metrics/job/lkswarm/run_id/run-42"]);
+  });
+
+  it("pushes each shard of a sharded run to its own group, labelled with its shard", async () => {
+    const { gateway, url } = await startGateway();
+    const exporter = new SwarmExporter({ scenario: "smoke", runId: "run-42", shard: 2 });
+    exporter.onEvent(
+      { t: 1000, room: "room-a", participant: "sub-1", role: "subscriber", worker: 0 },
+      { type: "joined", joinS: 0.3 },
+    );
+    await exporter.push(url);
+    expect(gateway.received.map((r) => r.path)).toEqual(["/metrics/job/lkswarm/run_id/run-42/shard/2"]);
+    expect(gateway.received[0]?.body).toContain('run_id="run-42",shard="2",worker="0"');
   });
 
   it("rejects with the gateway's answer, and never echoes credentials", async () => {

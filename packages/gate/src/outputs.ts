@@ -28,8 +28,17 @@ function xml(text: string): string {
  * case name also states the baseline value, the observed value and the delta, so a CI test list
  * answers "worse than the last release?" without opening the case.
  */
-export function junitXml(verdict: Verdict, suiteName: string, timeSeconds: number): string {
-  const failures = verdict.results.filter((r) => r.status === "fail" || r.status === "no-data").length;
+export function junitXml(
+  verdict: Verdict,
+  suiteName: string,
+  timeSeconds: number,
+  /** Failures beside the thresholds' (a merged run's missing shards), one test case each. */
+  otherFailures: readonly string[] = [],
+): string {
+  const failures =
+    verdict.results.filter((r) => r.status === "fail" || r.status === "no-data").length +
+    otherFailures.length;
+  const tests = verdict.results.length + otherFailures.length;
   const cases = verdict.results.map((r) => {
     const vs = againstBaseline(r);
     const name = vs === undefined ? r.threshold : `${r.threshold} [${vs}]`;
@@ -39,9 +48,14 @@ export function junitXml(verdict: Verdict, suiteName: string, timeSeconds: numbe
     }
     return `${open}\n      <system-out>${xml(`${r.status.toUpperCase()}: ${r.message}`)}</system-out>\n    </testcase>`;
   });
+  for (const message of otherFailures) {
+    cases.push(
+      `    <testcase classname="${xml(suiteName)}.run" name="${xml(message)}" time="0">\n      <failure message="${xml(message)}" type="Incomplete">${xml(message)}</failure>\n    </testcase>`,
+    );
+  }
   return `<?xml version="1.0" encoding="UTF-8"?>
-<testsuites name="${xml(suiteName)}" tests="${verdict.results.length}" failures="${failures}" time="${timeSeconds.toFixed(1)}">
-  <testsuite name="${xml(suiteName)}" tests="${verdict.results.length}" failures="${failures}" errors="0" skipped="0" time="${timeSeconds.toFixed(1)}">
+<testsuites name="${xml(suiteName)}" tests="${tests}" failures="${failures}" time="${timeSeconds.toFixed(1)}">
+  <testsuite name="${xml(suiteName)}" tests="${tests}" failures="${failures}" errors="0" skipped="0" time="${timeSeconds.toFixed(1)}">
 ${cases.join("\n")}
   </testsuite>
 </testsuites>

@@ -35,4 +35,24 @@ export {
   MAX_RUN_PARTICIPANTS,
   isLivekitCloud,
 } from "./session/target.js";
-export { runReport, verdictLines, type RunOutputs, type RunReport } from "./session/outputs.js";
+export {
+  runReport,
+  shardProblems,
+  verdictLines,
+  type RunOutputs,
+  type RunReport,
+  type ShardCoverage,
+} from "./session/outputs.js";
+export {
+  MAX_SHARDS,
+  ShardError,
+  checkShard,
+  parseShard,
+  scenarioHash,
+  shardPlan,
+  shardedRunId,
+  splitRooms,
+  type Shard,
+} from "./shard/split.js";
+export { MANIFEST_FILE, type ShardManifest } from "./shard/manifest.js";
+export { MergeError, mergeShards, type MergeOptions, type MergeResult } from "./shard/merge.js";

@@ -54,6 +54,7 @@ export interface MetricThreshold {
 export const swarmLabelNames = [
   "scenario",
   "run_id",
+  "shard",
   "worker",
   "kind",
   "role",
@@ -127,7 +128,8 @@ function exponentialBucketsRange(min: number, max: number, count: number): numbe
   return Array.from({ length: count }, (_, i) => min * Math.pow(growth, i));
 }
 
-const run = ["scenario", "run_id", "worker"] as const;
+/** `shard`: a sharded run's shard index (swarm --shard I/N), 0 when unsharded; N values at most. */
+const run = ["scenario", "run_id", "shard", "worker"] as const;
 
 const joinBuckets = [0.025, 0.05, 0.1, 0.15, 0.25, 0.5, 0.75, 1, 1.5, 2, 3, 5, 10, 30];
 const firstMediaBuckets = [0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1, 1.5, 2, 3, 5, 10, 30];

@@ -62,7 +62,8 @@ export function exporterMetrics(
 ): RunMetricsOptions {
   return {
     ...options,
-    create: ({ runId, scenario }) => new SwarmExporter({ scenario, runId, perParticipant }),
+    create: ({ runId, scenario, shard }) =>
+      new SwarmExporter({ scenario, runId, perParticipant, ...(shard !== undefined ? { shard } : {}) }),
   };
 }
 

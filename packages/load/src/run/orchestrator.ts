@@ -27,6 +27,8 @@ export interface OrchestratorOptions {
   readonly statsIntervalMs: number;
   readonly workers: number;
   readonly outputDir: string;
+  /** Epoch ms the plan's join times count from (a sharded run's common start); default in a second. */
+  readonly startAtMs?: number;
   /** See every event and sample as it arrives (the exporter). */
   readonly observers?: readonly RunObserver[];
   /** Where raw observations go; the caller evaluates thresholds on it, live and at the end. */
@@ -107,7 +109,7 @@ export async function orchestrate(options: OrchestratorOptions): Promise<RunOutc
   const eventsOut = createWriteStream(join(options.outputDir, "events.jsonl"));
   const aggregator = new RunAggregator(plan.participants, options.statsIntervalMs, measurements);
   const shards = shardByRoom(plan, options.workers);
-  const startedAtMs = Date.now() + 1000; // workers need a moment to load rtc-node
+  const startedAtMs = options.startAtMs ?? Date.now() + 1000; // workers need a moment to load rtc-node
   measurements.setRunWindow(startedAtMs);
   const totalMs = plan.rampMs + options.holdMs;
   const workersLost: RunOutcome["workersLost"][number][] = [];
@@ -139,6 +141,10 @@ export async function orchestrate(options: OrchestratorOptions): Promise<RunOutc
               const event = { type: "disconnected", reason: "worker_died" } as const;
               aggregator.onEvent(p.room, p.identity, event, t);
               const context = { t, room: p.room, participant: p.identity, role: p.role, worker };
+              // in events.jsonl too: `swarm merge` rebuilds the summary from it
+              eventsOut.write(
+                `${JSON.stringify({ type: "event", ...context, event } satisfies WorkerMessage)}\n`,
+              );
               for (const o of observers) o.onEvent?.(context, event);
             }
           }

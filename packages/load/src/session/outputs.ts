@@ -24,6 +24,8 @@ export type RunReport = {
     readonly workerPids: RunOutcome["workerPids"];
   };
   readonly scenario: Scenario;
+  /** A merged sharded run (`swarm merge`): which shards the figures cover. */
+  readonly shards?: ShardCoverage;
   readonly verdict?: "pass" | "fail";
   readonly thresholds?: readonly ThresholdResult[];
 } & RunSummary;
@@ -39,6 +41,42 @@ export interface RunOutputs {
   readonly files: readonly string[];
 }
 
+/** Which shards of a sharded run a merged report covers, and which it lacks. */
+export interface ShardCoverage {
+  readonly count: number;
+  /** Shards whose observations are in the figures. */
+  readonly covered: readonly number[];
+  /** Shards with no shard.json among the inputs. */
+  readonly missing: readonly number[];
+  /** Shards that did not finish (`running`: killed or still running) or ended in an error. */
+  readonly failed: readonly {
+    readonly shard: number;
+    readonly status: string;
+    readonly exitCode?: number;
+    readonly endReason?: string;
+  }[];
+  /** The participants of the whole run, of which `run.participants` are covered. */
+  readonly plannedParticipants: number;
+}
+
+/** One line per shard problem, for the table, stderr and junit; none when every shard is covered. */
+export function shardProblems(shards: ShardCoverage): string[] {
+  return [
+    ...shards.missing.map((i) => `shard ${i}/${shards.count} is missing (no shard.json among the inputs)`),
+    ...shards.failed.map(
+      (f) =>
+        `shard ${f.shard}/${shards.count} failed: ${f.status === "running" ? "never finished (killed, or still running)" : f.status}` +
+        (f.exitCode !== undefined ? `, exit ${f.exitCode}` : "") +
+        (f.endReason !== undefined ? ` (${f.endReason})` : ""),
+    ),
+  ];
+}
+
+function coverageLines(shards: ShardCoverage): string {
+  const head = `shards: figures cover ${shards.covered.length} of ${shards.count} shard(s)`;
+  return [head, ...shardProblems(shards).map((l) => `  ${l}`)].join("\n") + "\n";
+}
+
 export interface RunFacts {
   readonly runId: string;
   readonly scenario: Scenario;
@@ -47,6 +85,7 @@ export interface RunFacts {
   readonly workers: number;
   readonly outcome: RunOutcome;
   readonly verdict: Verdict | undefined;
+  readonly shards?: ShardCoverage;
 }
 
 export function runReport(f: RunFacts): RunReport {
@@ -67,6 +106,7 @@ export function runReport(f: RunFacts): RunReport {
       workerPids: outcome.workerPids,
     },
     scenario: f.scenario,
+    ...(f.shards !== undefined ? { shards: f.shards } : {}),
     ...(verdict !== undefined
       ? { verdict: verdict.passed ? "pass" : "fail", thresholds: verdict.results }
       : {}),
@@ -90,19 +130,33 @@ export async function writeRunOutputs(
   stepSummaryFile: string | undefined,
 ): Promise<RunOutputs> {
   const { outcome, verdict } = f;
-  const table = summaryTable(outcome) + (verdict !== undefined ? `\n${verdictLines(verdict)}` : "");
+  const table =
+    (f.shards !== undefined ? `${coverageLines(f.shards)}\n` : "") +
+    summaryTable(outcome) +
+    (verdict !== undefined ? `\n${verdictLines(verdict)}` : "");
   const report = runReport(f);
-  const files = ["summary.json", "report.html", "samples.jsonl", "events.jsonl"];
-  if (verdict !== undefined) {
-    const title = `livekit-swarm ${f.scenario.name} (run ${f.runId})`;
+  const files = ["summary.json", "report.html"];
+  // a merge writes no raw observations of its own: they stay in the shards' folders
+  if (f.shards === undefined) files.push("samples.jsonl", "events.jsonl");
+  const problems = f.shards !== undefined ? shardProblems(f.shards) : [];
+  if (verdict !== undefined || problems.length > 0) {
     await writeFile(
       join(outputDir, "junit.xml"),
-      junitXml(verdict, "livekit-swarm", outcome.durationMs / 1000),
+      junitXml(
+        verdict ?? { passed: true, results: [] },
+        "livekit-swarm",
+        outcome.durationMs / 1000,
+        problems,
+      ),
     );
+    files.push("junit.xml");
+  }
+  if (verdict !== undefined) {
+    const title = `livekit-swarm ${f.scenario.name} (run ${f.runId})`;
     const md = markdownSummary(verdict, title);
     await writeFile(join(outputDir, "report.md"), md);
     if (stepSummaryFile !== undefined && stepSummaryFile !== "") await appendFile(stepSummaryFile, `${md}\n`);
-    files.push("junit.xml", "report.md");
+    files.push("report.md");
   }
   await writeFile(join(outputDir, "summary.json"), `${JSON.stringify(report, null, 2)}\n`);
   await writeFile(

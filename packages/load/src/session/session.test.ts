@@ -129,4 +129,17 @@ describe("Interruption", () => {
     expect(interruption.signal).toBeUndefined();
     expect(interruption.exitCode).toBe(130);
   });
+
+  it("a shard without --url, without --start-at or --run-id, or with more shards than rooms", async () => {
+    const scenario = parseScenarioObject({ rooms: 3 }, "t");
+    const shard = { index: 0, count: 3 };
+    await expect(runSession({ scenario, shard, runId: "r" })).rejects.toMatchObject({ reason: "no-target" });
+    await expect(runSession({ scenario, shard, target: target("ws://127.0.0.1:1") })).rejects.toThrow(
+      /needs --start-at .* or --run-id/,
+    );
+    await expect(
+      runSession({ scenario, shard: { index: 0, count: 4 }, runId: "r", target: target("ws://127.0.0.1:1") }),
+    ).rejects.toThrow(/3 room\(s\) cannot fill 4 shards/);
+    expect(process.listenerCount("SIGINT"), "signal handlers left behind").toBe(0);
+  });
 });

@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import { writeFile } from "node:fs/promises";
 import { availableParallelism } from "node:os";
 import { join, resolve } from "node:path";
+import { makeFolder } from "../run/folder.js";
 import {
   AbortWatch,
   Measurements,
@@ -17,6 +18,8 @@ import type { Testbed } from "@livekit-swarm/testbed";
 import { orchestrate, type ProgressView, type RunOutcome, type RunTarget } from "../run/orchestrator.js";
 import { ENGINE_RULES } from "../engine/engine.js";
 import { defaultWorkers, mediaPlanFor, planRun, shapeOf, shardByRoom, type RunPlan } from "../run/plan.js";
+import { shardFolder, writeManifest, type ShardManifest } from "../shard/manifest.js";
+import { ShardError, scenarioHash, shardPlan, shardedRunId, type Shard } from "../shard/split.js";
 import { Interruption } from "./interruption.js";
 import { writeRunOutputs, type RunOutputs } from "./outputs.js";
 import { RunSessionError, checkCloudLimit, checkOutputDir, checkRunSize, openTarget } from "./target.js";
@@ -46,7 +49,12 @@ export interface RunMetrics extends RunObserver {
 
 export interface RunMetricsOptions {
   /** Builds the run's metrics once its id is known. */
-  readonly create: (run: { readonly runId: string; readonly scenario: string }) => RunMetrics;
+  readonly create: (run: {
+    readonly runId: string;
+    readonly scenario: string;
+    /** The shard's index in a sharded run (a `shard` label). */
+    readonly shard?: number;
+  }) => RunMetrics;
   /** Serve /metrics on this port during the run (0: pick one). */
   readonly port?: number;
   readonly host?: string;
@@ -67,8 +75,14 @@ export interface RunSessionOptions {
   readonly thresholds?: readonly Threshold[];
   /** An earlier run (gate's loadBaseline) that relative thresholds (`<= baseline + 20%`) read. */
   readonly baseline?: RunRecord;
-  /** Where reports go; default swarm-results/<run id>. */
+  /** Where reports go; default swarm-results/<run id>. A shard writes to `<outputDir>/shard-<index>/`. */
   readonly outputDir?: string;
+  /** The run id; default a new one, or for a shard one derived from the scenario and `startAtMs`. */
+  readonly runId?: string;
+  /** Run only this shard's rooms (shardPlan), with the whole run's join times; needs `target`. */
+  readonly shard?: Shard;
+  /** The common start, epoch ms: joins are timed from it (the shards of one run share it). */
+  readonly startAtMs?: number;
   /** Worker processes; default one per ~100 participants, at most one per core. */
   readonly workers?: number;
   readonly statsIntervalMs?: number;
@@ -116,7 +130,14 @@ export function newRunId(now: Date = new Date()): string {
  */
 export async function runSession(options: RunSessionOptions): Promise<RunSessionResult> {
   const log = options.log ?? ((): void => {});
-  const runId = newRunId();
+  const { shard } = options;
+  if (shard !== undefined && options.target === undefined)
+    throw new ShardError(
+      "no-target",
+      "a sharded run needs --url: every shard must load the same LiveKit, not an embedded one each",
+    );
+  const runId =
+    options.runId ?? (shard !== undefined ? shardedRunId(options.scenario, options.startAtMs) : newRunId());
   const scenario = options.roomPrefixPerRun
     ? { ...options.scenario, roomPrefix: `lkswarm-${runId}-` }
     : options.scenario;
@@ -128,15 +149,17 @@ export async function runSession(options: RunSessionOptions): Promise<RunSession
     ),
   );
   checkRunSize(scenario);
-  const plan = planRun(shapeOf(scenario));
+  const whole = planRun(shapeOf(scenario));
+  const plan = shard !== undefined ? shardPlan(whole, shard) : whole;
   if (plan.participants.length === 0) {
     throw new RunSessionError(
       "no-participants",
       "the scenario has no participants: set --video-publishers, --audio-publishers or --subscribers above 0",
     );
   }
-  checkCloudLimit(options.target, plan.participants.length);
-  const outputDir = resolve(options.outputDir ?? join("swarm-results", runId));
+  checkCloudLimit(options.target, whole.participants.length);
+  const runDir = resolve(options.outputDir ?? join("swarm-results", runId));
+  const outputDir = shard !== undefined ? shardFolder(runDir, shard) : runDir;
   checkOutputDir(outputDir);
   // rooms are never split over workers: `--workers 100` for one room starts (and says) one
   const workers = Math.min(
@@ -146,7 +169,13 @@ export async function runSession(options: RunSessionOptions): Promise<RunSession
 
   const interruption = new Interruption(log).listen();
   const measurements = new Measurements();
-  const metrics = options.metrics?.create({ runId, scenario: scenario.name });
+  const metrics = options.metrics?.create({
+    runId,
+    scenario: scenario.name,
+    ...(shard !== undefined ? { shard: shard.index } : {}),
+  });
+  const startAtMs = options.startAtMs;
+  let manifest: ShardManifest | undefined;
   const abortWatch = new AbortWatch(thresholds, measurements);
   let testbed: Testbed | undefined;
   let server: { readonly url: string; close(): Promise<void> } | undefined;
@@ -162,6 +191,36 @@ export async function runSession(options: RunSessionOptions): Promise<RunSession
     const opened = await openTarget(options.target, log);
     testbed = opened.testbed;
     if (interruption.interrupt.aborted) return { ran: false, runId, exitCode: interruption.exitCode };
+    if (shard !== undefined) {
+      manifest = {
+        shard: shard.index,
+        shards: shard.count,
+        runId,
+        scenarioHash: scenarioHash(options.scenario),
+        scenario,
+        statsIntervalMs: options.statsIntervalMs ?? DEFAULT_STATS_INTERVAL_MS,
+        thresholds: (options.thresholds ?? []).filter((t) => t.relative === undefined).map((t) => t.text),
+        url: opened.target.url,
+        startAt: new Date(startAtMs ?? Date.now()).toISOString(),
+        rooms: plan.rooms,
+        participants: plan.participants.length,
+        workers,
+        status: "running",
+      };
+      makeFolder(outputDir);
+      writeManifest(outputDir, manifest);
+      log(
+        `shard ${shard.index}/${shard.count}: ${plan.rooms.length} of ${whole.rooms.length} rooms, ${plan.participants.length} of ${whole.participants.length} participants`,
+      );
+    }
+    if (startAtMs !== undefined) {
+      const waitS = (startAtMs - Date.now()) / 1000;
+      log(
+        waitS >= 0
+          ? `starting at ${new Date(startAtMs).toISOString()} (in ${waitS.toFixed(0)} s)`
+          : `--start-at was ${(-waitS).toFixed(0)} s ago: joins already due start now, the ramp is behind`,
+      );
+    }
     log(
       `run ${runId}: ${plan.rooms.length} room(s), ${plan.participants.length} participants (${scenario.engine} engine) against ${opened.target.url}, ` +
         `${workers} worker(s); ramp ${(plan.rampMs / 1000).toFixed(1)} s then ${options.forever === true ? "hold until stopped, rejoining" : `hold ${(scenario.duration / 1000).toFixed(0)} s`}; reports in ${outputDir}`,
@@ -181,6 +240,7 @@ export async function runSession(options: RunSessionOptions): Promise<RunSession
       statsIntervalMs: options.statsIntervalMs ?? DEFAULT_STATS_INTERVAL_MS,
       workers,
       outputDir,
+      ...(startAtMs !== undefined ? { startAtMs } : {}),
       signal: interruption.interrupt,
       forceSignal: interruption.force,
       measurements,
@@ -224,7 +284,28 @@ export async function runSession(options: RunSessionOptions): Promise<RunSession
       await linger(lingerMs, [interruption.interrupt, interruption.force]);
     }
     const exitCode = exitCodeFor(outcome, interruption, verdict, log);
+    if (manifest !== undefined) {
+      manifest = {
+        ...manifest,
+        status: "done",
+        exitCode,
+        endReason: outcome.endReason,
+        startedAt: outcome.startedAt,
+        endedAt: outcome.endedAt,
+        workersLost: outcome.workersLost,
+      };
+      writeManifest(outputDir, manifest);
+    }
     return { ...outputs, ran: true, runId, exitCode, outcome };
+  } catch (err) {
+    if (manifest !== undefined)
+      writeManifest(outputDir, {
+        ...manifest,
+        status: "error",
+        exitCode: ExitCode.error,
+        error: err instanceof Error ? err.message : String(err),
+      });
+    throw err;
   } finally {
     await server?.close();
     interruption.close();
@@ -232,7 +313,8 @@ export async function runSession(options: RunSessionOptions): Promise<RunSession
   }
 }
 
-function withWarmup(scenario: Scenario, thresholds: readonly Threshold[]): Threshold[] {
+/** The scenario's warm-up on every threshold that has none of its own. */
+export function withWarmup(scenario: Scenario, thresholds: readonly Threshold[]): Threshold[] {
   return thresholds.map((t) =>
     t.warmupMs === undefined && scenario.warmup > 0 ? { ...t, warmupMs: scenario.warmup } : t,
   );

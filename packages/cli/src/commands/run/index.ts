@@ -3,6 +3,7 @@ import { resolveScenario } from "../../session/scenario.js";
 import { exporterMetrics, runAndRender, targetFrom } from "../../session/run-session.js";
 import type { RunCommand, RunFlags } from "./options.js";
 import { SCENARIO_OPTIONS } from "./scenario-flags.js";
+import { shardFrom } from "./shard-flags.js";
 
 /** Scenario key path -> value, for the scenario flags given on the command line. */
 function scenarioKeys(command: RunCommand): Map<string, unknown> {
@@ -25,10 +26,14 @@ export async function run(flags: RunFlags, command: RunCommand): Promise<number>
   const baseline = await loadBaseline(flags.baseline, scenario, flags.forceCompare === true);
   const target = targetFrom("run", flags);
   const { metricsPort, pushgateway } = flags;
+  const shard = shardFrom(flags);
   return runAndRender(
     {
       scenario,
       roomPrefixPerRun,
+      ...(shard !== undefined ? { shard } : {}),
+      ...(flags.startAt !== undefined ? { startAtMs: flags.startAt } : {}),
+      ...(flags.runId !== undefined ? { runId: flags.runId } : {}),
       ...(target !== undefined ? { target } : {}),
       thresholds,
       ...(baseline !== undefined ? { baseline } : {}),

@@ -1,6 +1,7 @@
 import { Command, Option } from "@commander-js/extra-typings";
 import { collect, duration, folder, httpUrl, integer, livekitOptions } from "../../flags.js";
 import { SCENARIO_OPTIONS } from "./scenario-flags.js";
+import { shardOptions } from "./shard-flags.js";
 
 /** The most worker processes a run forks. */
 export const MAX_WORKERS = 256;
@@ -15,6 +16,7 @@ export const EXAMPLES = [
   "swarm --rooms 3 --json > summary.json",
   "swarm --engine lean --rooms 30 --video-publishers 0 --subscribers 4   # audio rooms at a fraction of the CPU",
   'swarm --rooms 20 --gate default --threshold "lkswarm_join_duration_seconds p99 < 2s"   # exit 99 on a breach',
+  "swarm --url $LK --rooms 60 --shard 0/3 --start-at 2026-11-22T21:05:00Z -o out   # and 1/3, 2/3 elsewhere; then: swarm merge out",
 ];
 
 export function define() {
@@ -37,7 +39,12 @@ export function define() {
     .addOption(apiSecretFile)
     .option("--scenario <file.yaml>", "scenario file (see scenarios/)");
   for (const { option } of SCENARIO_OPTIONS) command.addOption(option);
+  const [shard, shards, startAt, runId] = shardOptions();
   return command
+    .addOption(shard)
+    .addOption(shards)
+    .addOption(startAt)
+    .addOption(runId)
     .addOption(
       new Option(
         "--threshold <expr>",

@@ -1,0 +1,44 @@
+import { Command, Option } from "@commander-js/extra-typings";
+import { collect, folder } from "../../flags.js";
+
+export const EXAMPLES = [
+  "swarm merge out                                  # out/shard-0 ... out/shard-N-1 -> out/summary.json, report.html, junit.xml",
+  "swarm merge out/shard-0 out/shard-1 -o merged --allow-partial",
+  'swarm merge out --threshold "lkswarm_inbound_loss_ratio{kind=audio} p95 over windows < 2%" --json',
+];
+
+export function define() {
+  return new Command("merge")
+    .summary("merge a sharded run's shards into one report and one verdict")
+    .description(
+      "Merges the shards of one sharded run (swarm --shard I/N) from their raw samples.jsonl and events.jsonl " +
+        "into one summary.json, report.html and junit.xml, with percentiles exact over every shard's observations " +
+        "(never averaged), and evaluates the scenario's thresholds, the shards' own --threshold and these (exit 99 on a breach). A shard " +
+        "that is missing, never finished (killed) or ended in an error is named in the reports and on stderr and " +
+        "left out of the figures; the merge then exits 1, or with --allow-partial exits by the verdict over the " +
+        "shards that finished. Refuses shards of different run ids or scenarios.",
+    )
+    .argument(
+      "<inputs...>",
+      "a run's output folder (holding shard-0/ ...), shard folders, or files inside them",
+    )
+    .addOption(
+      new Option(
+        "--threshold <expr>",
+        "a threshold beyond the scenario's and the shards' own (repeatable)",
+      ).argParser(collect),
+    )
+    .option(
+      "--allow-partial",
+      "merge the shards that finished when some are missing or failed: exit by the verdict, not 1",
+    )
+    .addOption(
+      new Option(
+        "-o, --output <dir>",
+        "where the merged reports go (default: the run folder holding the shards)",
+      ).argParser(folder("merge", "--output")),
+    )
+    .option("--json", "print the merged summary.json to stdout instead of the table");
+}
+
+export type MergeFlags = ReturnType<ReturnType<typeof define>["opts"]>;

@@ -1,0 +1,260 @@
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { Measurements } from "@livekit-swarm/gate";
+import { ExitCode, parseScenario, type Scenario } from "@livekit-swarm/schema";
+import { percentiles } from "@livekit-swarm/stats";
+import { inboundTrack, windowSample } from "@livekit-swarm/test-kit";
+import { RunAggregator } from "../run/aggregate.js";
+import type { ParticipantPlan, WindowSample, WorkerMessage } from "../run/messages.js";
+import { planRun, shapeOf } from "../run/plan.js";
+import { runReport } from "../session/outputs.js";
+import { writeManifest, type ShardManifest } from "./manifest.js";
+import { mergeShards } from "./merge.js";
+import { scenarioHash, shardPlan } from "./split.js";
+
+const START = Date.parse("2026-11-23T06:00:00Z");
+const END = START + 60_000;
+const scenario = parseScenario(
+  "name: merge-test\nrooms: 5\nvideo-publishers: 0\naudio-publishers: 1\nsubscribers: 2\nnum-per-second: 10\n" +
+    'thresholds: ["lkswarm_inbound_jitter_seconds{kind=audio} p95 over windows < 30ms"]\n',
+  "test",
+);
+
+/** A participant's observations: joined, then six windows whose loss and jitter depend on who it is. */
+function observe(p: ParticipantPlan, seed: number): { events: WorkerMessage[]; samples: WindowSample[] } {
+  const t0 = START + p.joinAtMs + 300;
+  const events: WorkerMessage[] = [
+    {
+      type: "event",
+      t: t0,
+      worker: 0,
+      room: p.room,
+      participant: p.identity,
+      role: p.role,
+      event: { type: "joined", joinS: 0.1 + seed / 100 },
+    },
+  ];
+  const samples = Array.from({ length: 6 }, (_, w) =>
+    windowSample({
+      t: t0 + (w + 1) * 5000,
+      room: p.room,
+      participant: p.identity,
+      role: p.role,
+      inbound:
+        p.role === "subscriber"
+          ? [
+              inboundTrack({
+                key: "a1",
+                kind: "audio",
+                expected: 250,
+                lost: (seed + w) % 4,
+                bytes: 4000,
+                jitterS: 0.001 * ((seed * 7 + w) % 23),
+                totalSamples: 48_000,
+              }),
+            ]
+          : [],
+    }),
+  );
+  return { events, samples };
+}
+
+function writeShard(
+  dir: string,
+  sc: Scenario,
+  index: number,
+  count: number,
+  over: Partial<ShardManifest> = {},
+) {
+  const plan = shardPlan(planRun(shapeOf(sc)), { index, count });
+  const folder = join(dir, `shard-${index}`);
+  mkdirSync(folder, { recursive: true });
+  const all = plan.participants.map((p) => observe(p, p.joinAtMs / 100));
+  writeFileSync(
+    join(folder, "events.jsonl"),
+    all
+      .flatMap((o) => o.events)
+      .map((e) => `${JSON.stringify(e)}\n`)
+      .join(""),
+  );
+  writeFileSync(
+    join(folder, "samples.jsonl"),
+    all
+      .flatMap((o) => o.samples)
+      .map((s) => `${JSON.stringify(s)}\n`)
+      .join(""),
+  );
+  writeManifest(folder, {
+    shard: index,
+    shards: count,
+    runId: "run-1",
+    scenarioHash: scenarioHash(sc),
+    scenario: sc,
+    statsIntervalMs: 5000,
+    thresholds: [],
+    url: "ws://127.0.0.1:7880",
+    startAt: new Date(START).toISOString(),
+    rooms: plan.rooms,
+    participants: plan.participants.length,
+    workers: 1,
+    status: "done",
+    exitCode: 0,
+    endReason: "completed",
+    startedAt: new Date(START).toISOString(),
+    endedAt: new Date(END).toISOString(),
+    ...over,
+  });
+  return { plan, samples: all.flatMap((o) => o.samples), events: all.flatMap((o) => o.events) };
+}
+
+let dir: string;
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), "lkswarm-merge-"));
+});
+afterEach(() => {
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe("mergeShards", () => {
+  it("sums counts over shards and takes percentiles over the concatenated raw windows", async () => {
+    const shards = [0, 1, 2].map((i) => writeShard(dir, scenario, i, 3));
+    const merged = await mergeShards({ inputs: [dir] });
+    expect(merged.exitCode).toBe(ExitCode.ok);
+    expect(merged.report.participants.joined).toBe(15);
+    const samples = shards.flatMap((s) => s.samples);
+    const lost = samples.flatMap((s) => s.inbound).reduce((n, t) => n + t.lost, 0);
+    expect(merged.report.loss.audio.lost).toBe(lost);
+    expect(merged.report.tracks.receiving.audio).toBe(10);
+    const jitters = samples.flatMap((s) => s.inbound.map((t) => t.jitterS ?? 0));
+    const [p95] = percentiles(jitters, [95], "windows");
+    const figure = merged.report.figures.find(
+      (f) => f.metric === "lkswarm_inbound_jitter_seconds" && f.kind === "audio",
+    );
+    expect(figure?.p95).toBe(p95?.value);
+    expect(merged.report.thresholds?.[0]?.observed).toBe(p95?.value);
+    expect(merged.report.shards).toMatchObject({ count: 3, covered: [0, 1, 2], missing: [], failed: [] });
+    expect(readFileSync(join(dir, "junit.xml"), "utf8")).toContain('tests="1" failures="0"');
+  });
+
+  it("reports a 1-shard run in the shape of the unsharded run, with the same figures", async () => {
+    const { plan, samples, events } = writeShard(dir, scenario, 0, 1);
+    const merged = await mergeShards({ inputs: [join(dir, "shard-0")] });
+    const measurements = new Measurements();
+    measurements.setRunWindow(START);
+    const agg = new RunAggregator(plan.participants, 5000, measurements);
+    for (const e of events) {
+      if (e.type !== "event") continue;
+      agg.onEvent(e.room, e.participant, e.event, e.t);
+      measurements.onEvent(e, e.event);
+    }
+    for (const s of samples) {
+      agg.onSample(s);
+      measurements.onSample(s);
+    }
+    measurements.setRunWindow(START, END);
+    const unsharded = runReport({
+      runId: "run-1",
+      scenario,
+      url: "ws://127.0.0.1:7880",
+      participants: plan.participants.length,
+      workers: 1,
+      outcome: {
+        summary: agg.summary(END),
+        endReason: "completed",
+        startedAt: new Date(START).toISOString(),
+        endedAt: new Date(END).toISOString(),
+        durationMs: END - START,
+        workersLost: [],
+        workerPids: [],
+      },
+      verdict: undefined,
+    });
+    const { shards, verdict, thresholds, ...rest } = JSON.parse(JSON.stringify(merged.report)) as Record<
+      string,
+      unknown
+    >;
+    expect(shards).toBeDefined();
+    expect([verdict, thresholds].every((x) => x !== undefined)).toBe(true);
+    expect(shapeOf_(rest)).toEqual(shapeOf_(JSON.parse(JSON.stringify(unsharded))));
+    // percentiles are exact; a mean sums in file order, which may differ in the last bit
+    const exact = (figures: unknown) =>
+      (figures as Record<string, unknown>[]).map(({ avg, ...f }) => ({
+        ...f,
+        avg: typeof avg === "number" ? avg.toPrecision(12) : avg,
+      }));
+    expect(exact(rest.figures)).toEqual(exact(JSON.parse(JSON.stringify(unsharded.figures))));
+  });
+
+  it("names a missing and a killed shard, leaves them out, and exits 1 unless --allow-partial", async () => {
+    writeShard(dir, scenario, 0, 4);
+    writeShard(dir, scenario, 1, 4, {
+      status: "running",
+      exitCode: undefined,
+      endReason: undefined,
+      endedAt: undefined,
+    });
+    writeShard(dir, scenario, 3, 4);
+    const strict = await mergeShards({ inputs: [dir] });
+    expect(strict.exitCode).toBe(ExitCode.error);
+    expect(strict.shards).toMatchObject({
+      count: 4,
+      covered: [0, 3],
+      missing: [2],
+      failed: [{ shard: 1, status: "running" }],
+    });
+    expect(strict.table).toMatch(/figures cover 2 of 4 shard\(s\)/);
+    expect(strict.table).toMatch(/shard 2\/4 is missing/);
+    expect(strict.table).toMatch(/shard 1\/4 failed: never finished/);
+    const junit = readFileSync(join(dir, "junit.xml"), "utf8");
+    expect(junit).toContain("shard 1/4 failed");
+    expect(junit).toContain('failures="2"');
+    expect(readFileSync(join(dir, "report.html"), "utf8")).toContain("shard 2/4 is missing");
+    const partial = await mergeShards({ inputs: [dir], allowPartial: true });
+    expect(partial.exitCode).toBe(ExitCode.ok);
+    expect(partial.report.run.participants).toBe(partial.report.participants.planned);
+    expect(partial.report.shards?.plannedParticipants).toBe(15);
+  });
+
+  it("judges the merged windows against the scenario's and the shards' own thresholds: a breach exits 99", async () => {
+    const own = "lkswarm_inbound_jitter_seconds{kind=audio} p95 over windows < 5ms";
+    for (const i of [0, 1]) writeShard(dir, scenario, i, 2, { thresholds: [own] });
+    const merged = await mergeShards({ inputs: [dir] });
+    expect(merged.exitCode).toBe(ExitCode.thresholdsFailed);
+    expect(merged.report.thresholds?.map((t) => [t.threshold, t.status])).toEqual([
+      [scenario.thresholds[0], "pass"],
+      [own, "fail"],
+    ]);
+  });
+
+  it("refuses shards of two runs or two scenarios in one line naming both", async () => {
+    writeShard(dir, scenario, 0, 2);
+    writeShard(dir, scenario, 1, 2, { runId: "run-2" });
+    await expect(mergeShards({ inputs: [dir] })).rejects.toThrow(
+      /^cannot merge run run-1 with run run-2 .*pass the shard folders of one run only$/,
+    );
+    writeShard(dir, scenario, 1, 2, { scenarioHash: "0123456789ab" });
+    await expect(mergeShards({ inputs: [dir] })).rejects.toThrow(
+      /cannot merge scenario [0-9a-f]{12} \(2 shards\) with scenario 0123456789ab/,
+    );
+  });
+
+  it("says what to pass when no shard is found", async () => {
+    await expect(mergeShards({ inputs: [dir] })).rejects.toThrow(
+      /no shard.json in .*pass a sharded run's output folder/,
+    );
+  });
+});
+
+/** The keys of a JSON value, recursively (array shapes by their first element): its shape. */
+function shapeOf_(value: unknown): unknown {
+  if (Array.isArray(value)) return value.length === 0 ? [] : [shapeOf_(value[0])];
+  if (value !== null && typeof value === "object")
+    return Object.fromEntries(
+      Object.entries(value)
+        .map(([k, v]) => [k, shapeOf_(v)])
+        .sort(([a], [b]) => String(a).localeCompare(String(b))),
+    );
+  return typeof value;
+}

@@ -1,0 +1,276 @@
+import { readFileSync, readdirSync, statSync } from "node:fs";
+import { basename, dirname, join, resolve } from "node:path";
+import { Measurements, evaluate, parseThreshold, type Threshold, type Verdict } from "@livekit-swarm/gate";
+import { ExitCode } from "@livekit-swarm/schema";
+import { makeFolder } from "../run/folder.js";
+import type { WindowSample, WorkerMessage } from "../run/messages.js";
+import type { EndReason, RunOutcome } from "../run/orchestrator.js";
+import { RunAggregator } from "../run/aggregate.js";
+import { planRun, shapeOf } from "../run/plan.js";
+import { writeRunOutputs, type RunOutputs, type ShardCoverage } from "../session/outputs.js";
+import { withWarmup } from "../session/session.js";
+import { MANIFEST_FILE, type ShardManifest } from "./manifest.js";
+
+/** A merge refused; the message names the fix. */
+export class MergeError extends Error {
+  override readonly name = "MergeError";
+  constructor(
+    readonly reason: "no-shards" | "unreadable" | "mixed-runs" | "duplicate" | "none-finished",
+    message: string,
+  ) {
+    super(message);
+  }
+
+  toJSON(): { name: string; reason: string; message: string } {
+    return { name: this.name, reason: this.reason, message: this.message };
+  }
+}
+
+export interface MergeOptions {
+  /** Shard folders, a run folder holding shard-*, or files inside shard folders. */
+  readonly inputs: readonly string[];
+  /** Thresholds beyond the scenario's own and those the shards were given. */
+  readonly thresholds?: readonly Threshold[];
+  /** Merge what finished when shards are missing or failed: exit by the verdict, not 1. */
+  readonly allowPartial?: boolean;
+  /** Default: the run folder (the parent of the first shard folder). */
+  readonly outputDir?: string;
+}
+
+export type MergeResult = RunOutputs & {
+  readonly runId: string;
+  readonly shards: ShardCoverage;
+  readonly exitCode: ExitCode;
+};
+
+interface ShardInput {
+  readonly dir: string;
+  readonly manifest: ShardManifest;
+}
+
+/**
+ * One report from a sharded run's shard folders: their raw samples and events folded by the same
+ * aggregate and gate as one process would, so percentiles are exact over all shards, never averaged.
+ * Judged: the scenario's thresholds, the shards' own --threshold ones, and `thresholds`.
+ * Rule: a shard that is missing, never finished or ended in an error (an exit other than 0 or 99) is
+ * named in the report and left out of the figures; the merge then exits 1 unless `allowPartial`,
+ * with which it exits by the verdict over the shards that finished.
+ */
+export async function mergeShards(options: MergeOptions): Promise<MergeResult> {
+  const inputs = findShards(options.inputs);
+  const first = inputs[0];
+  if (first === undefined)
+    throw new MergeError(
+      "no-shards",
+      `no shard.json in ${options.inputs.join(", ")}: pass a sharded run's output folder (the one holding shard-0/, shard-1/ ...) or its shard folders`,
+    );
+  checkOneRun(inputs, first);
+  const { manifest } = first;
+  const coverage = coverageOf(inputs, manifest.shards);
+  const finished = inputs.filter((s) => coverage.covered.includes(s.manifest.shard));
+  if (finished.length === 0)
+    throw new MergeError(
+      "none-finished",
+      `no shard of run ${manifest.runId} finished, nothing to merge: ${coverage.failed.map((f) => `shard ${f.shard} ${f.status}`).join(", ")}`,
+    );
+
+  const scenario = manifest.scenario;
+  const rooms = new Set(finished.flatMap((s) => s.manifest.rooms));
+  const whole = planRun(shapeOf(scenario));
+  const participants = whole.participants.filter((p) => rooms.has(p.room));
+  const shards: ShardCoverage = { ...coverage, plannedParticipants: whole.participants.length };
+  const measurements = new Measurements();
+  const aggregator = new RunAggregator(participants, manifest.statsIntervalMs, measurements);
+  const startMs = Math.min(...finished.map((s) => Date.parse(s.manifest.startedAt ?? s.manifest.startAt)));
+  const endMs = Math.max(...finished.map((s) => Date.parse(s.manifest.endedAt ?? s.manifest.startAt)));
+  measurements.setRunWindow(startMs);
+  for (const o of observationsOf(finished)) {
+    if (o.kind === "event") {
+      aggregator.onEvent(o.event.room, o.event.participant, o.event.event, o.event.t);
+      measurements.onEvent(o.event, o.event.event);
+    } else {
+      aggregator.onSample(o.sample);
+      measurements.onSample(o.sample);
+    }
+  }
+  measurements.setRunWindow(startMs, endMs);
+  const summary = aggregator.summary(endMs);
+
+  const thresholds = withWarmup(scenario, [
+    ...[...scenario.thresholds, ...manifest.thresholds].map((t) => parseThreshold(t)),
+    ...(options.thresholds ?? []),
+  ]);
+  const verdict: Verdict | undefined = thresholds.length > 0 ? evaluate(thresholds, measurements) : undefined;
+  const outcome: RunOutcome = {
+    summary,
+    endReason: endReasonOf(finished),
+    startedAt: new Date(startMs).toISOString(),
+    endedAt: new Date(endMs).toISOString(),
+    durationMs: endMs - startMs,
+    workersLost: finished.flatMap((s) => s.manifest.workersLost ?? []),
+    workerPids: [],
+  };
+  const outputDir = resolve(options.outputDir ?? dirname(first.dir));
+  makeFolder(outputDir);
+  const outputs = await writeRunOutputs(
+    {
+      runId: manifest.runId,
+      scenario,
+      url: manifest.url,
+      participants: participants.length,
+      workers: finished.reduce((n, s) => n + s.manifest.workers, 0),
+      outcome,
+      verdict,
+      shards,
+    },
+    outputDir,
+    undefined,
+  );
+  const complete = coverage.missing.length === 0 && coverage.failed.length === 0;
+  const exitCode =
+    !complete && options.allowPartial !== true
+      ? ExitCode.error
+      : verdict !== undefined && !verdict.passed
+        ? ExitCode.thresholdsFailed
+        : ExitCode.ok;
+  return { ...outputs, runId: manifest.runId, shards, exitCode };
+}
+
+/** Shard folders among the inputs: a folder with shard.json, a run folder of shard-* folders, or a file in a shard folder. */
+export function findShards(inputs: readonly string[]): ShardInput[] {
+  const dirs: string[] = [];
+  for (const input of inputs) {
+    const path = resolve(input);
+    const stat = statSync(path, { throwIfNoEntry: false });
+    if (stat === undefined) throw new MergeError("unreadable", `${input}: no such file or folder`);
+    const dir = stat.isDirectory() ? path : dirname(path);
+    if (statSync(join(dir, MANIFEST_FILE), { throwIfNoEntry: false }) !== undefined) dirs.push(dir);
+    else if (stat.isDirectory())
+      for (const name of readdirSync(dir).sort()) {
+        if (/^shard-\d+$/.test(name) && statSync(join(dir, name, MANIFEST_FILE), { throwIfNoEntry: false }))
+          dirs.push(join(dir, name));
+      }
+  }
+  const unique = [...new Set(dirs)];
+  const shards = unique.map((dir) => ({ dir, manifest: readManifest(dir) }));
+  return shards.sort((a, b) => a.manifest.shard - b.manifest.shard);
+}
+
+function readManifest(dir: string): ShardManifest {
+  const file = join(dir, MANIFEST_FILE);
+  try {
+    const parsed: unknown = JSON.parse(readFileSync(file, "utf8"));
+    if (!isManifest(parsed)) throw new Error("not a shard manifest (shard, shards, runId, scenarioHash)");
+    return parsed;
+  } catch (err) {
+    throw new MergeError("unreadable", `${file}: ${err instanceof Error ? err.message : String(err)}`);
+  }
+}
+
+function isManifest(value: unknown): value is ShardManifest {
+  if (value === null || typeof value !== "object") return false;
+  const m: Partial<Record<keyof ShardManifest, unknown>> = value;
+  return (
+    typeof m.shard === "number" &&
+    typeof m.shards === "number" &&
+    typeof m.runId === "string" &&
+    typeof m.scenarioHash === "string" &&
+    typeof m.scenario === "object" &&
+    Array.isArray(m.rooms)
+  );
+}
+
+function checkOneRun(inputs: readonly ShardInput[], first: ShardInput): void {
+  const a = first.manifest;
+  for (const { dir, manifest: b } of inputs) {
+    const where = `${basename(first.dir)} in ${dirname(first.dir)} and ${basename(dir)} in ${dirname(dir)}`;
+    if (b.runId !== a.runId)
+      throw new MergeError(
+        "mixed-runs",
+        `cannot merge run ${a.runId} with run ${b.runId} (${where}): pass the shard folders of one run only`,
+      );
+    if (b.scenarioHash !== a.scenarioHash || b.shards !== a.shards)
+      throw new MergeError(
+        "mixed-runs",
+        `cannot merge scenario ${a.scenarioHash} (${a.shards} shards) with scenario ${b.scenarioHash} (${b.shards} shards) under one run id ${a.runId} (${where}): give each shard the same scenario, flags and --shards`,
+      );
+  }
+  const seen = new Map<number, string>();
+  for (const { dir, manifest } of inputs) {
+    const other = seen.get(manifest.shard);
+    if (other !== undefined)
+      throw new MergeError(
+        "duplicate",
+        `shard ${manifest.shard} of run ${a.runId} is given twice (${other} and ${dir}): pass each shard folder once`,
+      );
+    seen.set(manifest.shard, dir);
+  }
+}
+
+/** An exit of 99 is a shard's own verdict; the shard still finished and its observations count. */
+function coverageOf(
+  inputs: readonly ShardInput[],
+  count: number,
+): Omit<ShardCoverage, "plannedParticipants"> {
+  const present = new Set(inputs.map((s) => s.manifest.shard));
+  const failed = inputs
+    .map((s) => s.manifest)
+    .filter(
+      (m) => m.status !== "done" || (m.exitCode !== ExitCode.ok && m.exitCode !== ExitCode.thresholdsFailed),
+    )
+    .map((m) => ({
+      shard: m.shard,
+      status: m.status,
+      ...(m.exitCode !== undefined ? { exitCode: m.exitCode } : {}),
+      ...(m.endReason !== undefined ? { endReason: m.endReason } : {}),
+    }));
+  const failedIndexes = new Set(failed.map((f) => f.shard));
+  return {
+    count,
+    covered: [...present].filter((i) => !failedIndexes.has(i)).sort((a, b) => a - b),
+    missing: Array.from({ length: count }, (_, i) => i).filter((i) => !present.has(i)),
+    failed,
+  };
+}
+
+function endReasonOf(finished: readonly ShardInput[]): EndReason {
+  return (
+    finished.map((s) => s.manifest.endReason).find((r) => r !== undefined && r !== "completed") ?? "completed"
+  );
+}
+
+type Observation =
+  | { readonly kind: "event"; readonly t: number; readonly event: Extract<WorkerMessage, { type: "event" }> }
+  | { readonly kind: "sample"; readonly t: number; readonly sample: WindowSample };
+
+/** Every shard's events and samples, in time order (events first at equal times, as stable as read). */
+function observationsOf(shards: readonly ShardInput[]): Observation[] {
+  const all: Observation[] = [];
+  for (const { dir } of shards) {
+    for (const event of jsonLines<Extract<WorkerMessage, { type: "event" }>>(join(dir, "events.jsonl")))
+      all.push({ kind: "event", t: event.t, event });
+    for (const sample of jsonLines<WindowSample>(join(dir, "samples.jsonl")))
+      all.push({ kind: "sample", t: sample.t, sample });
+  }
+  return all.sort((a, b) => a.t - b.t || (a.kind === b.kind ? 0 : a.kind === "event" ? -1 : 1));
+}
+
+function jsonLines<T>(file: string): T[] {
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch (err) {
+    throw new MergeError("unreadable", `${file}: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  const values: T[] = [];
+  text.split("\n").forEach((line, i) => {
+    if (line.trim() === "") return;
+    try {
+      // the files are ours, written by the orchestrator from these very types
+      values.push(JSON.parse(line) as T);
+    } catch {
+      throw new MergeError("unreadable", `${file}:${i + 1}: not a JSON line`);
+    }
+  });
+  return values;
+}
