@@ -123,7 +123,8 @@ export class LeanParticipant implements Reconnectable {
   private subscriberPeerConnection(): Negotiated {
     const pc = this.peerConnection(SignalTarget.SUBSCRIBER);
     pc.onTrack.subscribe((track) => {
-      this.subscribed.onTrack(track, pc);
+      // the current subscriber's transceivers: a track of one a full rejoin replaced is not tapped
+      this.subscribed.onTrack(track, this.subscriber.pc);
     });
     return { pc, target: SignalTarget.SUBSCRIBER, pending: [] };
   }

@@ -29,7 +29,7 @@ export class SubscribedTracks {
     return (Date.now() - this.joinStartMs) / 1000;
   }
 
-  /** werift's onTrack on the subscriber PeerConnection `subscriber`. */
+  /** werift's onTrack, with the current subscriber PeerConnection (its transceivers name the receiver). */
   onTrack(track: MediaStreamTrack, subscriber: RTCPeerConnection): void {
     const afterJoinStartS = this.sinceJoinS();
     // werift fires onTrack again, with the same track, at every server re-offer that still sends
