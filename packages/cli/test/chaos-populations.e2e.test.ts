@@ -17,14 +17,14 @@ import { describe, expect, it } from "vitest";
 import type { DrillJournal, ParticipantOutcome } from "@livekit-swarm/chaos";
 import { drillWorkload, leftovers, swarm, writeDrill } from "@livekit-swarm/test-kit";
 
-const WORKLOAD = `${drillWorkload("", "{ nodes: 3 }")}observe: 25s\n`;
+const WORKLOAD = `${drillWorkload("", "{ nodes: 3 }")}observe: 35s\n`;
 
 const dir = mkdtempSync(join(tmpdir(), "chaos-populations-e2e-"));
 
 async function runDrill(name: string, body: string): Promise<{ journal: DrillJournal; out: string }> {
   const file = writeDrill(dir, name, `${WORKLOAD}${body}`);
   const out = join(dir, `${name}-out`);
-  // testbed start, room placement (2.5 s apart), 6 s baseline, 25 s observation, 6 s after window
+  // testbed start, room placement (2.5 s apart), 6 s baseline, 35 s observation, 6 s after window
   // and the rollback: about 70 s on an idle 2-core machine, so 240 s leaves room for a loaded one
   const r = await swarm(["chaos", "run", file, "-o", out], {}, 240_000);
   const journal = JSON.parse(readFileSync(join(out, "journal.json"), "utf8")) as DrillJournal;
@@ -39,6 +39,16 @@ function paths(j: DrillJournal): string {
         `${p.room}/${p.identity}: room ${String(p.roomNodeBefore)} signal ${String(p.signalNode)} ${String(p.population)} fault ${String(p.fault)} detect ${String(p.detectMs)}`,
     )
     .join("\n");
+}
+
+/** One room's timeline, tracks and findings: what a failed assertion about it prints. */
+function roomStory(j: DrillJournal, room: string): string {
+  const rows = j.timeline.filter((e) => e.subject.startsWith(`${room}/`) || e.subject === room);
+  return [
+    ...rows.map((e) => `${e.tMs} ${e.kind} ${e.subject} ${e.detail}`),
+    ...j.tracks.filter((t) => t.subscriber.startsWith(`${room}/`)).map((t) => JSON.stringify(t)),
+    ...j.findings.map((f) => `finding ${f.id}: ${f.detail}`),
+  ].join("\n");
 }
 
 function detects(members: readonly ParticipantOutcome[]): number[] {
@@ -154,19 +164,37 @@ expect:
     expect(disrupted.filter((p) => p.fault === "kill-1").length, why).toBeGreaterThan(0);
 
     // each room the kills hit gets its media back once every stalled subscriber receives again,
-    // timed from the fault that hit it
+    // timed from the fault that hit it; a room where one never did has no time, and the drill says
+    // why in its verdict (LiveKit's recovery is what is measured here, not assumed)
     const hitRooms = j.rooms.filter((r) => r.nodeBefore === "node1" || r.nodeBefore === "node2");
     expect(hitRooms.length, JSON.stringify(j.rooms)).toBeGreaterThanOrEqual(2);
+    let timed = 0;
     for (const room of hitRooms) {
       const fault = room.nodeBefore === "node1" ? "kill-1" : "kill-2";
       const recovery = room.recoveries.find((r) => r.fault === fault);
-      expect(recovery, `${room.room}: ${JSON.stringify(room.recoveries)}`).toBeDefined();
-      expect(recovery?.subscribers).toBe(2);
+      const told = `${room.room}: ${JSON.stringify(room.recoveries)}\n${roomStory(j, room.room)}`;
+      expect(recovery, told).toBeDefined();
+      expect(recovery?.subscribers, told).toBe(2);
       const stalls = j.tracks.filter((t) => t.subscriber.startsWith(`${room.room}/`) && t.fault === fault);
-      expect(recovery?.recoveredMs, room.room).toBe(Math.max(...stalls.map((t) => t.resumedMs ?? Infinity)));
-      // every subscriber had media again within the observation (25 s after T0)
-      expect(recovery?.recoveredMs ?? Infinity, room.room).toBeLessThan(25_000);
+      const silent = stalls.filter((t) => !t.resumed);
+      if (silent.length === 0) {
+        expect(recovery?.recoveredMs, told).toBe(Math.max(...stalls.map((t) => t.resumedMs ?? Infinity)));
+        // every subscriber had media again within the observation (35 s after T0)
+        expect(recovery?.recoveredMs ?? Infinity, told).toBeLessThan(35_000);
+        timed++;
+        continue;
+      }
+      expect(recovery?.recoveredMs, told).toBeNull();
+      // a subscriber left without media is a finding or a lost participant, and fails the drill
+      for (const t of silent) {
+        const outcome = j.participants.find((p) => `${p.room}/${p.identity}` === t.subscriber);
+        const named = j.findings.some((f) => f.detail.includes(t.subscriber));
+        expect(named || outcome?.connectedAtEnd === false, told).toBe(true);
+      }
+      expect(j.verdict, told).not.toBe("pass");
+      console.log(`room without media at the end of the observation (LiveKit's doing, reported):\n${told}`);
     }
+    expect(timed, JSON.stringify(j.rooms)).toBeGreaterThan(0);
     const report = readFileSync(join(out, "report.md"), "utf8");
     expect(report).toContain("media back (every subscriber)");
     expect(readFileSync(join(out, "junit.xml"), "utf8")).toMatch(

@@ -544,39 +544,42 @@ describe(`hostile input: ${CASES.length} cases, each one clear line and nothing 
     expect(namespaces(), "network namespaces changed").toBe(namespacesBefore);
   });
 
-  it.each(CASES.map((c) => [c.name, c] as const))(
-    "%s",
-    async (_name, c) => {
-      const cwd = mkdtempSync(join(tmpdir(), "swarm-hostile-cwd-"));
-      const root = join(mkdtempSync(join(tmpdir(), "swarm-hostile-root-")), "testbeds");
-      mkdirSync(root);
-      const res = await runIn(cwd, root, c);
-      // whatever the assertions say, a testbed a failing case started does not outlive the test
-      const started = listTestbeds(root);
-      await Promise.all(started.map((t) => down(t.runDir)));
-      const shown = `swarm ${c.args.map((a) => a.slice(0, 60)).join(" ")}\nexit ${res.code}\nstderr:\n${res.stderr.slice(0, 3000)}`;
-      expect(res.code, shown).toBe(c.code);
-      const all = res.stderr.split("\n").filter((l) => l.trim() !== "");
-      const warnings = all.filter((l) => l.startsWith("swarm: warning: "));
-      const lines = all.filter((l) => !l.startsWith("swarm: warning: "));
-      expect(lines[0] ?? "", shown).toMatch(c.says);
-      if (c.warns === undefined) expect(warnings, shown).toEqual([]);
-      else expect(warnings.join("\n"), shown).toMatch(c.warns);
-      // a right-to-left override or an invisible character would make the message lie about the input
-      expect(res.stderr, shown).not.toMatch(/[\u200b-\u200f\u202a-\u202e\u2066-\u2069]/u);
-      expect(res.stderr, shown).not.toMatch(/^\s+at .+:\d+:\d+\)?$/m);
-      expect(res.stderr, shown).not.toMatch(/this is a bug/);
-      expect(res.stderr.length, `${shown}\n(the error echoes too much)`).toBeLessThan(2000);
-      expect(res.stderr + res.stdout, shown).not.toContain("a-secret-that-must-never-be-printed");
-      expect(readdirSync(cwd), `${shown}\n(files left in the working folder)`).toEqual([]);
-      expect(
-        started.map((t) => t.name),
-        shown,
-      ).toEqual([]);
-      expect(processesMentioning(root), shown).toEqual([]);
-    },
-    90_000,
-  );
+  // each case has its own working folder and run root, so they run a few at a time: most of a
+  // case is a CLI process starting and stopping
+  for (const c of CASES)
+    it.concurrent(
+      c.name,
+      async ({ expect }) => {
+        const cwd = mkdtempSync(join(tmpdir(), "swarm-hostile-cwd-"));
+        const root = join(mkdtempSync(join(tmpdir(), "swarm-hostile-root-")), "testbeds");
+        mkdirSync(root);
+        const res = await runIn(cwd, root, c);
+        // whatever the assertions say, a testbed a failing case started does not outlive the test
+        const started = listTestbeds(root);
+        await Promise.all(started.map((t) => down(t.runDir)));
+        const shown = `swarm ${c.args.map((a) => a.slice(0, 60)).join(" ")}\nexit ${res.code}\nstderr:\n${res.stderr.slice(0, 3000)}`;
+        expect(res.code, shown).toBe(c.code);
+        const all = res.stderr.split("\n").filter((l) => l.trim() !== "");
+        const warnings = all.filter((l) => l.startsWith("swarm: warning: "));
+        const lines = all.filter((l) => !l.startsWith("swarm: warning: "));
+        expect(lines[0] ?? "", shown).toMatch(c.says);
+        if (c.warns === undefined) expect(warnings, shown).toEqual([]);
+        else expect(warnings.join("\n"), shown).toMatch(c.warns);
+        // a right-to-left override or an invisible character would make the message lie about the input
+        expect(res.stderr, shown).not.toMatch(/[\u200b-\u200f\u202a-\u202e\u2066-\u2069]/u);
+        expect(res.stderr, shown).not.toMatch(/^\s+at .+:\d+:\d+\)?$/m);
+        expect(res.stderr, shown).not.toMatch(/this is a bug/);
+        expect(res.stderr.length, `${shown}\n(the error echoes too much)`).toBeLessThan(2000);
+        expect(res.stderr + res.stdout, shown).not.toContain("a-secret-that-must-never-be-printed");
+        expect(readdirSync(cwd), `${shown}\n(files left in the working folder)`).toEqual([]);
+        expect(
+          started.map((t) => t.name),
+          shown,
+        ).toEqual([]);
+        expect(processesMentioning(root), shown).toEqual([]);
+      },
+      90_000,
+    );
 });
 
 describe("a closed pipe", () => {

@@ -61,4 +61,49 @@ describe("MediaWatch: media flow per subscribed track, from looks at packet coun
       "pub/audio true",
     ]);
   });
+
+  it("lets a subscription that comes after its stream was named unknown claim it, dated from its first packets", () => {
+    const { w, events } = watch();
+    w.subscribed("pub/audio", "audio");
+    w.look([audio("old", 10)], 1000);
+    w.look([], 1250);
+    w.look([], 1500);
+    // after a full reconnect the new stream's packets come 2 s and more before its subscription event
+    w.look([audio("new", 3)], 2000);
+    w.look([audio("new", 9)], 4000);
+    w.subscribed("pub/audio", "audio");
+    w.look([audio("new", 12)], 4250);
+    w.look([audio("new", 15)], 4500);
+    expect(events.map((e) => (e.type === "media" ? `${e.track} ${e.flowing} ${e.atMs}` : e.type))).toEqual([
+      "pub/audio true 1000",
+      "pub/audio false 1000",
+      "unknown-audio-1 true 2000",
+      "pub/audio true 2000",
+    ]);
+    // a later stream of the same kind with no subscription is unknown again, not the claimed one
+    w.look([audio("new", 18), audio("other", 1)], 4750);
+    w.look([audio("new", 21), audio("other", 2)], 7000);
+    expect(events.at(-1)).toEqual({
+      type: "media",
+      track: "unknown-audio-2",
+      kind: "audio",
+      flowing: true,
+      atMs: 4750,
+    });
+  });
+
+  it("never hands a subscription an unknown stream that stopped flowing", () => {
+    const { w, events } = watch();
+    w.look([audio("stray", 1)], 1000);
+    w.look([audio("stray", 2)], 3000);
+    w.look([audio("stray", 2)], 3250);
+    w.look([audio("stray", 2)], 3500);
+    w.subscribed("pub/audio", "audio");
+    w.look([audio("stray", 2), audio("real", 4)], 3750);
+    expect(events.map((e) => (e.type === "media" ? `${e.track} ${e.flowing}` : e.type))).toEqual([
+      "unknown-audio-1 true",
+      "unknown-audio-1 false",
+      "pub/audio true",
+    ]);
+  });
 });

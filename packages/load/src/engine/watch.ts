@@ -27,12 +27,28 @@ export class MediaWatch {
   private readonly heldStreams = new Map<string, number>();
   private readonly earlyPackets = new Map<string, number>();
   private readonly unmatched: Record<Kind, string[]> = { audio: [], video: [] };
+  /** Streams named `unknown-<kind>-<n>`, by that name: their stream and when their packets started. */
+  private readonly unknown = new Map<string, { key: string; kind: Kind; since: number }>();
   private unknownStreams = 0;
 
   constructor(private readonly emit: EventSink) {}
 
-  /** A track was subscribed: it waits for its stream (again, after a full reconnect). */
+  /**
+   * A track was subscribed: it waits for its stream (again, after a full reconnect). A subscription
+   * that comes after its stream was already named unknown (its event more than 2 s behind its
+   * packets, on a loaded machine) claims the oldest unknown stream of its kind that still flows, so
+   * the track is not left stalled while its packets arrive; its flow dates from that stream's first
+   * packets.
+   */
   subscribed(track: string, kind: Kind): void {
+    for (const [name, stream] of this.unknown) {
+      if (stream.kind !== kind || this.trackFlow.get(name)?.flowing !== true) continue;
+      this.unknown.delete(name);
+      this.trackFlow.delete(name);
+      this.streamTrack.set(stream.key, track);
+      this.earlyPackets.set(stream.key, stream.since);
+      return;
+    }
     if (!this.unmatched[kind].includes(track)) this.unmatched[kind].push(track);
   }
 
@@ -89,6 +105,7 @@ export class MediaWatch {
       this.heldStreams.set(streamKey, since);
       if (now - since < 2000) return undefined;
       track = `unknown-${kind}-${++this.unknownStreams}`;
+      this.unknown.set(track, { key: streamKey, kind, since });
     }
     this.heldStreams.delete(streamKey);
     this.streamTrack.set(streamKey, track);
