@@ -30,12 +30,4 @@ export type { NoiseTest } from "./noise.js";
 export type { BaselineComparison } from "./verdict.js";
 export type { RelativeLimit, ResolvedBaseline } from "./threshold.js";
 export { relativeLimit } from "./threshold.js";
-export {
-  GateRequestError,
-  gateOverPrometheus,
-  requestedThresholds,
-  runWindow,
-  timeOf,
-  writeGateReports,
-} from "./prometheus-gate.js";
-export type { PrometheusGateOutcome, PrometheusGateRequest } from "./prometheus-gate.js";
+export * from "./prometheus-gate.js";
