@@ -11,3 +11,5 @@ export { execStep, formatStep } from "./backends/commands.js";
 export { runDrill, TOOL_VERSION } from "./runner/runner.js";
 export type { DrillRunOptions } from "./runner/runner.js";
 export { describeFault, commandInjector } from "./runner/targets.js";
+export { drillPlanText } from "./dry-run.js";
+export { journalSummary } from "./summary.js";

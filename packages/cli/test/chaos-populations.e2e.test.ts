@@ -10,31 +10,19 @@
  * nobody (or everybody in the dead node's rooms) signalled through it cannot show the two
  * populations apart; the assertions say so with the participants' paths rather than pass vacuously.
  */
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import type { DrillJournal, ParticipantOutcome } from "@livekit-swarm/chaos";
-import { leftovers, swarm } from "@livekit-swarm/test-kit";
+import { drillWorkload, leftovers, swarm, writeDrill } from "@livekit-swarm/test-kit";
 
-const WORKLOAD = `target: { nodes: 3 }
-workload:
-  rooms: 4
-  audio-publishers: 1
-  video-publishers: 0
-  subscribers: 2
-  num-per-second: 6
-  duration: 5m
-baseline: 6s
-after: 6s
-observe: 35s
-`;
+const WORKLOAD = `${drillWorkload("", "{ nodes: 3 }")}observe: 35s\n`;
 
 const dir = mkdtempSync(join(tmpdir(), "chaos-populations-e2e-"));
 
 async function runDrill(name: string, body: string): Promise<{ journal: DrillJournal; out: string }> {
-  const file = join(dir, `${name}.yaml`);
-  writeFileSync(file, `name: ${name}\n${WORKLOAD}${body}`);
+  const file = writeDrill(dir, name, `${WORKLOAD}${body}`);
   const out = join(dir, `${name}-out`);
   // testbed start, room placement (2.5 s apart), 6 s baseline, 35 s observation, 6 s after window
   // and the rollback: about 70 s on an idle 2-core machine, so 240 s leaves room for a loaded one

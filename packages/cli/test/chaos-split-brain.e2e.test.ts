@@ -5,37 +5,21 @@
  * room SIDs and fail. The ground truth is what the clients themselves report: the late joiner's
  * room SID against the others', and whether it sees and hears them.
  */
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import type { DrillJournal, ParticipantOutcome } from "@livekit-swarm/chaos";
-import { leftovers, swarm } from "@livekit-swarm/test-kit";
+import { drillWorkload, leftovers, swarm, writeDrill } from "@livekit-swarm/test-kit";
 
 const dir = mkdtempSync(join(tmpdir(), "chaos-split-e2e-"));
-
-/** 4 rooms x (1 audio publisher + 2 subscribers), as the shipped drills; a short baseline. */
-function workload(extra = ""): string {
-  return `target: { nodes: 3 }
-workload:
-  rooms: 4
-  audio-publishers: 1
-  video-publishers: 0
-  subscribers: 2
-  num-per-second: 6
-  duration: 5m
-${extra}baseline: 6s
-after: 6s
-`;
-}
 
 async function runDrill(
   name: string,
   body: string,
   workloadExtra = "",
 ): Promise<{ journal: DrillJournal; code: number; out: string }> {
-  const file = join(dir, `${name}.yaml`);
-  writeFileSync(file, `name: ${name}\n${workload(workloadExtra)}${body}`);
+  const file = writeDrill(dir, name, `${drillWorkload(workloadExtra, "{ nodes: 3 }")}${body}`);
   const out = join(dir, `${name}-out`);
   // a drill of about two minutes on a loaded 2-core machine: generous
   const r = await swarm(["chaos", "run", file, "-o", out], {}, 300_000);

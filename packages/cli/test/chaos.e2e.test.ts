@@ -7,34 +7,24 @@
  * teardown cleaned up.
  */
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
 import type { DrillJournal } from "@livekit-swarm/chaos";
 import { Testbed, faultTables, listTestbeds } from "@livekit-swarm/testbed";
-import { alive, freePort, startSwarm, swarm, leftovers } from "@livekit-swarm/test-kit";
+import {
+  alive,
+  drillWorkload,
+  freePort,
+  leftovers,
+  startSwarm,
+  swarm,
+  writeDrill,
+} from "@livekit-swarm/test-kit";
 
-function workload(extra = ""): string {
-  return `workload:
-  rooms: 4
-  audio-publishers: 1
-  video-publishers: 0
-  subscribers: 2
-  num-per-second: 6
-  duration: 5m
-${extra}baseline: 6s
-after: 6s
-`;
-}
-const WORKLOAD = workload();
-
-function drillFile(dir: string, name: string, body: string): string {
-  const file = join(dir, `${name}.yaml`);
-  writeFileSync(file, `name: ${name}\n${body}`);
-  return file;
-}
+const WORKLOAD = drillWorkload();
 
 function readJournal(out: string): DrillJournal {
   return JSON.parse(readFileSync(join(out, "journal.json"), "utf8")) as DrillJournal;
@@ -78,7 +68,7 @@ const dir = mkdtempSync(join(tmpdir(), "chaos-e2e-"));
 
 describe("chaos drills on a 3-node testbed", () => {
   it("a drill file with an error, or an unreachable target, exits 1 naming the problem; --dry-run prints the plan and starts nothing", async () => {
-    const bad = drillFile(
+    const bad = writeDrill(
       dir,
       "bad",
       `${WORKLOAD}faults:\n  - type: node.kil\n    target: busiest-room-node\n`,
@@ -90,7 +80,7 @@ describe("chaos drills on a 3-node testbed", () => {
 
     // an unreachable deployment is bad input too: named, exit 1, nothing injected
     const port = await freePort();
-    const unreachable = drillFile(
+    const unreachable = writeDrill(
       dir,
       "unreachable",
       `target:
@@ -123,7 +113,7 @@ ${WORKLOAD}faults:
   });
 
   it("kill the node hosting the rooms: everyone reconnects through the balancer and media resumes", async () => {
-    const file = drillFile(
+    const file = writeDrill(
       dir,
       "kill",
       `target: { nodes: 3 }
@@ -239,7 +229,7 @@ expect:
         {
           name: "redis",
           body: `target: { testbed: ${tb.name} }
-${workload("  rejoin: true\n")}observe: 25s
+${drillWorkload("  rejoin: true\n")}observe: 25s
 faults:
   - type: redis.kill
     duration: 10s
@@ -278,7 +268,7 @@ expect:
       });
       for (const d of drills) {
         const out = join(dir, `${d.name}-out`);
-        const r = await swarm(["chaos", "run", drillFile(dir, d.name, d.body), "-o", out], {}, 180_000);
+        const r = await swarm(["chaos", "run", writeDrill(dir, d.name, d.body), "-o", out], {}, 180_000);
         const j = readJournal(out);
         expect(r.code, `${d.name}: ${r.stderr}`).toBe(expectedExit(j));
         expect(j.status, `${d.name}: ${j.reason}`).toBe("completed");
@@ -319,7 +309,7 @@ expect:
     it("client.simulate makes the chosen participants reconnect; net.delay fails here (no netem) as inconclusive", async () => {
       if (tb === undefined) throw new Error("the testbed did not start");
       const simulateOut = join(dir, "simulate-out");
-      const simulate = drillFile(
+      const simulate = writeDrill(
         dir,
         "simulate",
         `target: { testbed: ${tb.name} }
@@ -347,7 +337,7 @@ expect:
       }
 
       const delayOut = join(dir, "delay-out");
-      const delay = drillFile(
+      const delay = writeDrill(
         dir,
         "delay",
         `target: { testbed: ${tb.name} }
@@ -371,7 +361,7 @@ faults:
     it("Ctrl-C in the middle of a freeze thaws the node, exits 130 and writes the journal", async () => {
       if (tb === undefined) throw new Error("the testbed did not start");
       const out = join(dir, "interrupt-out");
-      const file = drillFile(
+      const file = writeDrill(
         dir,
         "interrupt",
         `target: { testbed: ${tb.name} }
@@ -410,7 +400,7 @@ faults:
     it("an abort condition ends the drill as aborted (exit 3) and rolls the fault back", async () => {
       if (tb === undefined) throw new Error("the testbed did not start");
       const out = join(dir, "abort-out");
-      const file = drillFile(
+      const file = writeDrill(
         dir,
         "abort",
         `target: { testbed: ${tb.name} }

@@ -30,3 +30,4 @@ export type { NoiseTest } from "./noise.js";
 export type { BaselineComparison } from "./verdict.js";
 export type { RelativeLimit, ResolvedBaseline } from "./threshold.js";
 export { relativeLimit } from "./threshold.js";
+export * from "./prometheus-gate.js";

@@ -13,7 +13,7 @@ export {
 export { restrictHostCandidates, sourceAddressFor } from "./network.js";
 export { OggError, oggPackets, opusAudioPackets, opusPacketSamples } from "./ogg.js";
 export { PACKET_MS, Pacer, processPacer, ticksDue, type TickHandler } from "./pacer.js";
-export { LeanParticipant, subscribedTrackSids, type LeanParticipantOptions } from "./participant.js";
+export { LeanParticipant, type LeanParticipantOptions } from "./participant.js";
 export { ReceivedStreams } from "./received.js";
 export {
   DEFAULT_RECONNECT_POLICY,
@@ -23,6 +23,13 @@ export {
   type ReconnectPath,
   type ReconnectPolicy,
 } from "./reconnect.js";
+export { Reconnection, type ReconnectionHooks } from "./reconnection.js";
+export {
+  publisherHeld,
+  resumeSyncState,
+  subscribedTrackSids,
+  type SubscriberDescriptions,
+} from "./resume.js";
 export { extmapId, withMsid } from "./sdp.js";
 export { TestPattern, type Resolution } from "./pattern.js";
 export { joinUrl } from "./signal.js";

@@ -1,6 +1,5 @@
 import { ReconnectReason } from "@livekit/protocol";
 import { describe, expect, it } from "vitest";
-import { subscribedTrackSids } from "./participant.js";
 import { joinUrl } from "./signal.js";
 
 describe("joinUrl", () => {
@@ -33,25 +32,5 @@ describe("joinUrl", () => {
       /^wss:\/\/lk\.example\.com\/base\/rtc\?/,
     );
     expect(joinUrl("http://h:7880", "t", true)).toMatch(/^ws:\/\/h:7880\/rtc\?/);
-  });
-});
-
-describe("subscribedTrackSids", () => {
-  it("reads the track sids of a LiveKit subscriber offer from its msid lines, once each", () => {
-    const offer = [
-      "v=0",
-      "m=application 9 UDP/DTLS/SCTP webrtc-datachannel",
-      "a=mid:0",
-      "m=audio 9 UDP/TLS/RTP/SAVPF 111",
-      "a=mid:1",
-      "a=ssrc:2911956089 msid:PA_x|TR_a TR_a",
-      "a=msid:PA_x|TR_a TR_a",
-      "m=audio 9 UDP/TLS/RTP/SAVPF 111",
-      "a=mid:2",
-      "a=msid:PA_y|TR_b TR_b",
-      "",
-    ].join("\r\n");
-    expect(subscribedTrackSids(offer)).toEqual(["TR_a", "TR_b"]);
-    expect(subscribedTrackSids("v=0\r\nm=application 9 UDP/DTLS/SCTP webrtc-datachannel\r\n")).toEqual([]);
   });
 });

@@ -1,4 +1,5 @@
-import type { ParticipantEvent } from "@livekit-swarm/schema";
+import type { ParticipantEvent, WindowSample } from "@livekit-swarm/schema";
+import { setTimeout as delay } from "node:timers/promises";
 import type { Testbed } from "@livekit-swarm/testbed";
 import { LeanParticipant, type OpusLoop, type VideoLoop } from "../src/index.js";
 import { token } from "./token.js";
@@ -27,4 +28,22 @@ export async function joinRoom(
     hostAddress: media.hostAddress,
     onEvent,
   });
+}
+
+/**
+ * What a publisher and its subscribers sent and received over `ms` of wall clock, each window
+ * opened by a sample just before (`baseline`, the subscribers' opening samples).
+ */
+export async function measureWindow(
+  publisher: LeanParticipant,
+  subscribers: readonly LeanParticipant[],
+  ms: number,
+): Promise<{ baseline: WindowSample[]; windows: WindowSample[]; sent: WindowSample; elapsedS: number }> {
+  const baseline = subscribers.map((s) => s.sample(0));
+  publisher.sample(0);
+  const startedMs = Date.now();
+  await delay(ms);
+  const windows = subscribers.map((s) => s.sample(0));
+  const elapsedS = (Date.now() - startedMs) / 1000;
+  return { baseline, windows, sent: publisher.sample(0), elapsedS };
 }

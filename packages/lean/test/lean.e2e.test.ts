@@ -1,11 +1,11 @@
-import type { ParticipantEvent, WindowSample } from "@livekit-swarm/schema";
+import type { ParticipantEvent } from "@livekit-swarm/schema";
 import { fromRtcNodeStats } from "@livekit-swarm/stats";
 import { leftovers, waitFor } from "@livekit-swarm/test-kit";
 import { Testbed } from "@livekit-swarm/testbed";
 import { setTimeout as delay } from "node:timers/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { LeanParticipant, opusLoop, sourceAddressFor, type OpusLoop } from "../src/index.js";
-import { joinRoom } from "./join.js";
+import { joinRoom, measureWindow } from "./join.js";
 import { token } from "./token.js";
 
 const unique = (tag: string): string => `e2e-lean-${tag}-${process.pid}-${Date.now().toString(36)}`;
@@ -50,13 +50,7 @@ describe("lean participants on a real livekit-server", () => {
       debugName: () =>
         `every subscriber receiving (${subscribers.map((s) => s.inboundTotals().size).join(",")})`,
     });
-    const baseline = subscribers.map((s) => s.sample(0));
-    publisher.sample(0);
-    const startedMs = Date.now();
-    await delay(10_000);
-    const windows: WindowSample[] = subscribers.map((s) => s.sample(0));
-    const elapsedS = (Date.now() - startedMs) / 1000;
-    const sent = publisher.sample(0);
+    const { baseline, windows, sent, elapsedS } = await measureWindow(publisher, subscribers, 10_000);
 
     for (const [i, s] of subscribers.entries()) {
       const totals = [...s.inboundTotals().values()][0];
@@ -101,16 +95,7 @@ describe("lean participants on a real livekit-server", () => {
     const bed = tb;
     if (bed === undefined) throw new Error("no testbed");
     const room = "lean-native";
-    const publisher = await LeanParticipant.join({
-      url: bed.url,
-      token: await token(bed, room, "pub", true),
-      room,
-      identity: "pub",
-      role: "publisher",
-      audio: loop,
-      subscribe: false,
-      hostAddress,
-    });
+    const publisher = await joinRoom(bed, room, "pub", true, { loop, hostAddress });
     participants.push(publisher);
 
     process.env.NODE_ENV ??= "production"; // rtc-node's logger is quiet only then
@@ -164,17 +149,7 @@ describe("lean participants on a real livekit-server", () => {
     if (bed === undefined) throw new Error("no testbed");
     const room = "lean-removed";
     const events: ParticipantEvent[] = [];
-    const p = await LeanParticipant.join({
-      url: bed.url,
-      token: await token(bed, room, "pub", true),
-      room,
-      identity: "pub",
-      role: "publisher",
-      audio: loop,
-      subscribe: false,
-      hostAddress,
-      onEvent: (event) => events.push(event),
-    });
+    const p = await joinRoom(bed, room, "pub", true, { loop, hostAddress }, (event) => events.push(event));
     participants.push(p);
     await bed.roomService().removeParticipant(room, "pub");
     // the server sends leave at once; 10 s leaves room for a busy machine

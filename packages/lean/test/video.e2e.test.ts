@@ -1,4 +1,4 @@
-import type { InboundTrackSample, ParticipantEvent, WindowSample } from "@livekit-swarm/schema";
+import type { InboundTrackSample, ParticipantEvent } from "@livekit-swarm/schema";
 import { fromRtcNodeStats } from "@livekit-swarm/stats";
 import { leftovers, waitFor } from "@livekit-swarm/test-kit";
 import { Testbed } from "@livekit-swarm/testbed";
@@ -13,6 +13,7 @@ import {
   type VideoLoop,
   type VideoTotals,
 } from "../src/index.js";
+import { measureWindow } from "./join.js";
 import { token } from "./token.js";
 
 const unique = (tag: string): string => `e2e-lean-video-${tag}-${process.pid}-${Date.now().toString(36)}`;
@@ -82,13 +83,7 @@ describe("lean video on a real livekit-server", () => {
           `every subscriber's first frame (${subscribers.map((s) => JSON.stringify(videoTotals(s))).join(" ")})`,
       },
     );
-    const baseline = subscribers.map((s) => s.sample(0));
-    publisher.sample(0);
-    const startedMs = Date.now();
-    await delay(10_000);
-    const windows: WindowSample[] = subscribers.map((s) => s.sample(0));
-    const elapsedS = (Date.now() - startedMs) / 1000;
-    const sent = publisher.sample(0);
+    const { baseline, windows, sent, elapsedS } = await measureWindow(publisher, subscribers, 10_000);
 
     for (const [i, s] of subscribers.entries()) {
       const totals = videoTotals(s);

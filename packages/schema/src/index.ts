@@ -111,6 +111,6 @@ export type { ParseDrillOptions } from "./drill/index.js";
 export { loadDrill, parseDrill } from "./drill/index.js";
 export { EXPECT_DEFAULT } from "./drill/expectations.js";
 export type { ConfigErrorReason, ConfigProblem } from "./config.js";
-export { ConfigError, readFailure } from "./config.js";
+export { ConfigError, readConfigText, readFailure, readYaml } from "./config.js";
 export { labelMatcher, promqlString } from "./promql-string.js";
 export { ExitCode, exitCodeForSignal } from "./exit-codes.js";

@@ -24,6 +24,7 @@ export type {
   Percentile,
   Population,
   Summary,
+  WindowLatency,
 } from "./statistics.js";
 export {
   censoredPercentiles,
@@ -33,6 +34,7 @@ export {
   percentile,
   percentiles,
   summarize,
+  windowLatency,
 } from "./statistics.js";
 
 export type { ConnectionState, RosterEntry } from "./roster.js";

@@ -8,6 +8,7 @@ import {
   percentile,
   percentiles,
   summarize,
+  windowLatency,
 } from "./statistics.js";
 import type { LossCounts } from "./statistics.js";
 
@@ -238,5 +239,23 @@ describe("censoredPercentiles (nearest rank with right-censored observations)", 
       value: 30,
       censored: true,
     });
+  });
+});
+
+describe("windowLatency", () => {
+  it("is undefined for a window without latencies", () => {
+    expect(windowLatency([])).toBeUndefined();
+  });
+
+  it("takes the nearest-rank median and the maximum, whatever the order", () => {
+    expect(windowLatency([0.3, 0.1, 0.2])).toEqual({ p50: 0.2, max: 0.3, n: 3 });
+    // an even count takes the lower middle, as the engines always reported it
+    expect(windowLatency([0.4, 0.1, 0.3, 0.2])).toEqual({ p50: 0.2, max: 0.4, n: 4 });
+  });
+
+  it("leaves the caller's array as it was", () => {
+    const values = [3, 1, 2];
+    windowLatency(values);
+    expect(values).toEqual([3, 1, 2]);
   });
 });

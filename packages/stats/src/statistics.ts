@@ -209,3 +209,21 @@ function rankOf(p: number, n: number): number {
   const exact = (p * n) / 100;
   return Math.min(n, Math.max(1, Math.ceil(exact - exact * Number.EPSILON * 4)));
 }
+
+/** One sampling window's latencies as every engine reports them: nearest-rank median, maximum, count. */
+export interface WindowLatency {
+  readonly p50: number;
+  readonly max: number;
+  readonly n: number;
+}
+
+/** The window's latency summary (`WindowSample.latencyS`), undefined when it saw none. */
+export function windowLatency(values: readonly number[]): WindowLatency | undefined {
+  if (values.length === 0) return undefined;
+  const sorted = [...values].sort((a, b) => a - b);
+  return {
+    p50: sorted[Math.ceil(sorted.length / 2) - 1] ?? 0,
+    max: sorted[sorted.length - 1] ?? 0,
+    n: sorted.length,
+  };
+}

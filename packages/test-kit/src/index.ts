@@ -3,4 +3,5 @@ export * from "./cli.js";
 export { leftovers } from "./leftovers.js";
 // the one wait: product code (the testbed) needs it too, so it lives there
 export { waitFor, type WaitOptions } from "@livekit-swarm/testbed";
+export { drillWorkload, writeDrill } from "./drills.js";
 export { inboundTrack, runLines, windowSample } from "./samples.js";

@@ -5,15 +5,17 @@ import {
   computeWindowDelta,
   emptySnapshot,
   fromRtcNodeStats,
+  windowLatency,
   type Snapshot,
 } from "@livekit-swarm/stats";
 import type { Kind, ParticipantPlan, WindowSample } from "../run/messages.js";
 import { stampsCaptureTime, type EngineParticipant, type EventSink } from "./engine.js";
-import { VideoFirsts } from "./first-media.js";
+import { FirstMedia } from "./first-media.js";
 import { loadRtc } from "./rtc.js";
 import { readStamp, unwrapCaptureTime } from "./stamp.js";
 import { RoomPlacement } from "./placement.js";
 import { MediaWatch } from "./watch.js";
+import { knownKinds, windowStreams } from "./window.js";
 
 type Rtc = Awaited<ReturnType<typeof loadRtc>>;
 
@@ -52,12 +54,7 @@ export class NativeParticipant implements EngineParticipant {
   private dataSent = 0;
   private dataReceived = 0;
   private left = false;
-  private readonly firstPacket = new Set<string>();
-  private readonly firstFrame = new Set<string>();
-  /** Per kind, first packets reported: a stream re-created by a reconnect is not a new track. */
-  private readonly firstPacketsOf: Record<Kind, number> = { audio: 0, video: 0 };
-  /** Probes: first video packets kept no later than the exactly timed first frames. */
-  private readonly videoFirsts = new VideoFirsts();
+  private readonly firstMedia: FirstMedia;
   private fastPollDone = false;
   private allowedPublishers = new Set<string>();
   /** The current reconnect episode: what it took to tell a resume from a full reconnect. */
@@ -78,6 +75,7 @@ export class NativeParticipant implements EngineParticipant {
     private readonly watchMs?: number,
   ) {
     this.watcher = new MediaWatch(emit);
+    this.firstMedia = new FirstMedia(plan.expectedTracks, plan.probe, emit);
     this.placement = new RoomPlacement(
       emit,
       () => this.sid,
@@ -300,10 +298,8 @@ export class NativeParticipant implements EngineParticipant {
 
   private async pollFirstMedia(): Promise<void> {
     const deadline = this.joinStartMs + FIRST_MEDIA_WINDOW_MS;
-    const wantPackets = this.plan.expectedTracks.audio + this.plan.expectedTracks.video;
-    const wantFrames = this.plan.expectedTracks.video;
     while (!this.left && Date.now() < deadline) {
-      if (this.firstPacket.size >= wantPackets && this.firstFrame.size >= wantFrames) return;
+      if (this.firstMedia.complete) return;
       await new Promise((resolve) => setTimeout(resolve, FIRST_MEDIA_POLL_MS));
       const room = this.room;
       if (room === undefined || this.hasLeft()) return;
@@ -315,41 +311,7 @@ export class NativeParticipant implements EngineParticipant {
         continue;
       }
       const afterJoinStartS = (snapshot.timestampMs - this.joinStartMs) / 1000;
-      for (const stream of snapshot.inbound.values()) {
-        if (stream.kind === "unknown") continue;
-        this.noteFirstMedia(
-          stream.key,
-          stream.kind,
-          stream.packetsReceived,
-          stream.framesDecoded,
-          afterJoinStartS,
-        );
-      }
-    }
-  }
-
-  /** Emits first-packet / first-frame for a stream seen with packets / decoded frames for the first time. */
-  private noteFirstMedia(
-    key: string,
-    kind: Kind,
-    packets: number,
-    frames: number | undefined,
-    afterJoinStartS: number,
-    late?: true,
-  ): void {
-    const extra = late !== undefined ? { late } : {};
-    if (packets > 0 && !this.firstPacket.has(key)) {
-      this.firstPacket.add(key);
-      // a probe's decoded first frame may have recorded this packet already
-      const recorded = kind === "video" && !this.videoFirsts.packetSeen();
-      if (!recorded && this.firstPacketsOf[kind]++ < this.plan.expectedTracks[kind])
-        this.emit({ type: "first-packet", kind, afterJoinStartS, ...extra });
-    }
-    if (kind === "video" && (frames ?? 0) > 0 && !this.firstFrame.has(key)) {
-      this.firstFrame.add(key);
-      // a probe times its first frame exactly from the decoded pixels instead
-      if (!this.plan.probe && this.firstFrame.size <= this.plan.expectedTracks.video)
-        this.emit({ type: "first-frame", kind: "video", afterJoinStartS, exact: false, ...extra });
+      for (const stream of snapshot.inbound.values()) this.firstMedia.seen(stream, afterJoinStartS);
     }
   }
 
@@ -372,11 +334,7 @@ export class NativeParticipant implements EngineParticipant {
         const stamp = capturedStamps ? readStamp(i420.data, i420.width, i420.height) : undefined;
         if (first) {
           first = false;
-          const afterJoinStartS = (now - this.joinStartMs) / 1000;
-          // a frame implies its packets: a first packet no later than the frame (VideoFirsts)
-          if (this.videoFirsts.frameDecoded() && this.firstPacketsOf.video++ < this.plan.expectedTracks.video)
-            this.emit({ type: "first-packet", kind: "video", afterJoinStartS });
-          this.emit({ type: "first-frame", kind: "video", afterJoinStartS, exact: true });
+          this.firstMedia.frameDecoded((now - this.joinStartMs) / 1000);
         }
         if (stamp !== undefined)
           this.latencies.push((now - unwrapCaptureTime(stamp.captureTimeMs, now)) / 1000);
@@ -397,20 +355,13 @@ export class NativeParticipant implements EngineParticipant {
     if (this.fastPollDone) {
       // first media after the fast poll's window: never dropped, timed at this window's end
       const afterJoinStartS = (delta.endMs - this.joinStartMs) / 1000;
-      for (const c of current.inbound.values()) {
-        if (c.kind === "unknown") continue;
-        this.noteFirstMedia(c.key, c.kind, c.packetsReceived, c.framesDecoded, afterJoinStartS, true);
-      }
+      for (const c of current.inbound.values()) this.firstMedia.seen(c, afterJoinStartS, true);
     }
-    const latencies = this.latencies.splice(0).sort((a, b) => a - b);
+    const latencyS = windowLatency(this.latencies.splice(0));
     const dataSent = this.dataSent;
     const dataReceived = this.dataReceived;
     this.dataSent = 0;
     this.dataReceived = 0;
-    const rtts = [
-      ...delta.remoteInbound.map((r) => r.roundTripTime),
-      ...delta.candidatePairs.map((c) => c.currentRoundTripTime),
-    ].filter((v): v is number => v !== undefined && v > 0);
     return {
       t: delta.endMs,
       durationMs: delta.durationMs,
@@ -418,70 +369,11 @@ export class NativeParticipant implements EngineParticipant {
       participant: this.plan.identity,
       role: this.plan.role,
       worker,
-      inbound: knownKinds(delta.inbound).map((w) => ({
-        key: w.key,
-        kind: w.kind,
-        expected: w.packetsExpected,
-        lost: w.packetsLost,
-        received: w.packetsReceived,
-        retransmitted: w.packetsRetransmitted,
-        bytes: w.bytesReceived,
-        headerBytes: w.headerBytesReceived,
-        width: w.frameWidth,
-        height: w.frameHeight,
-        jitterS: w.jitter,
-        ...feedbackOf(w),
-        framesDecoded: w.framesDecoded ?? 0,
-        framesDropped: w.framesDropped ?? 0,
-        ...this.freezesOf(w, delta.inbound.filter((v) => v.kind === "video").length),
-        concealedSamples: w.concealedSamples ?? 0,
-        totalSamples: w.totalSamplesReceived ?? 0,
-      })),
-      outbound: knownKinds(delta.outbound).map((w) => ({
-        kind: w.kind,
-        packets: w.packetsSent,
-        bytes: w.bytesSent,
-        ...feedbackOf(w),
-        qualityLimitation: w.qualityLimitationReason,
-      })),
-      rttS: rtts.length > 0 ? Math.max(...rtts) : undefined,
+      ...windowStreams(delta, this.freezeDetectors),
       dataSent,
       dataReceived,
-      ...(latencies.length > 0
-        ? {
-            latencyS: {
-              p50: latencies[Math.ceil(latencies.length / 2) - 1] ?? 0,
-              max: latencies[latencies.length - 1] ?? 0,
-              n: latencies.length,
-            },
-          }
-        : {}),
+      ...(latencyS === undefined ? {} : { latencyS }),
     };
-  }
-
-  /**
-   * A probe sees every frame of its video tracks and measures freezes itself; elsewhere the count is
-   * libwebrtc's and the duration unknown, because rtc-node never fills totalFreezesDuration and a 0
-   * would claim smooth video.
-   */
-  private freezesOf(
-    w: { readonly kind: string; readonly trackIdentifier?: string; readonly freezeCount: number | undefined },
-    videoStreams: number,
-  ): { freezes: number; freezeS: number | undefined } {
-    // libwebrtc gives a received track a random id, not the LiveKit track sid the detectors are
-    // keyed by; a probe with one video stream and one detector pairs them, more stay unknown
-    const only =
-      videoStreams === 1 && this.freezeDetectors.size === 1 ? [...this.freezeDetectors.values()] : [];
-    const measured =
-      w.kind === "video"
-        ? (
-            (w.trackIdentifier !== undefined ? this.freezeDetectors.get(w.trackIdentifier) : undefined) ??
-            only[0]
-          )?.take()
-        : undefined;
-    if (measured !== undefined && measured.frames > 0)
-      return { freezes: measured.freezes, freezeS: measured.frozen };
-    return { freezes: w.freezeCount ?? 0, freezeS: undefined };
   }
 
   /** Sends one reliable data packet to the room (scenario `data`). */
@@ -502,18 +394,4 @@ export class NativeParticipant implements EngineParticipant {
     this.left = true;
     await Promise.race([this.room.disconnect(), new Promise((resolve) => setTimeout(resolve, 5000))]);
   }
-}
-
-/** Streams of a kind the run knows (stats also list streams whose kind could not be read). */
-function knownKinds<T extends { readonly kind: string }>(streams: readonly T[]): (T & { kind: Kind })[] {
-  return streams.filter((s): s is T & { kind: Kind } => s.kind === "audio" || s.kind === "video");
-}
-
-/** RTCP feedback counts, 0 where the stats left them out. */
-function feedbackOf(w: {
-  readonly nackCount?: number | undefined;
-  readonly pliCount?: number | undefined;
-  readonly firCount?: number | undefined;
-}): { nack: number; pli: number; fir: number } {
-  return { nack: w.nackCount ?? 0, pli: w.pliCount ?? 0, fir: w.firCount ?? 0 };
 }

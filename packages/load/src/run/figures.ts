@@ -27,6 +27,17 @@ export interface Figure {
 export type CensorableStat = "p50" | "p95" | "p99" | "max";
 
 /** A catalog metric's figure from the measurements the gate evaluates, censored values marked. */
+/** What a figure is of, in summary.json's key order: the fields every figure starts with. */
+function figureHead(
+  metric: string,
+  label: string,
+  unit: Figure["unit"],
+  population: Population,
+  kind: Kind | undefined,
+): Pick<Figure, "metric" | "label" | "kind" | "unit" | "population"> {
+  return { metric, label, ...(kind !== undefined ? { kind } : {}), unit, population };
+}
+
 export function measuredFigure(
   measurements: Measurements,
   metric: string,
@@ -38,11 +49,7 @@ export function measuredFigure(
   const f = measurements.figure(metric, population, kind !== undefined ? { where: { kind } } : {});
   const named = { p50: f.p50, p95: f.p95, p99: f.p99, max: f.max };
   return {
-    metric,
-    label,
-    ...(kind !== undefined ? { kind } : {}),
-    unit,
-    population,
+    ...figureHead(metric, label, unit, population, kind),
     n: f.n,
     p50: f.p50.value,
     p95: f.p95.value,
@@ -80,11 +87,7 @@ export function valueFigure(
   const [p50, p95, p99] = percentiles(values, [50, 95, 99], population);
   const finite = values.filter((v): v is number => v !== undefined);
   return {
-    metric,
-    label,
-    ...(kind !== undefined ? { kind } : {}),
-    unit,
-    population,
+    ...figureHead(metric, label, unit, population, kind),
     n: finite.length,
     p50: p50?.value,
     p95: p95?.value,

@@ -1,0 +1,97 @@
+import type { OutboundTrackSample } from "@livekit-swarm/schema";
+import {
+  RTCRtpCodecParameters,
+  RtpHeader,
+  RtpPacket,
+  type MediaStreamTrack,
+  type RTCRtpSender,
+} from "werift";
+import { SAMPLES_PER_PACKET, type OpusLoop } from "./media.js";
+import type { Pacer } from "./pacer.js";
+import type { ReceivedStreams } from "./received.js";
+
+export const OPUS_PT = 111;
+export const OPUS_CLOCK = 48_000;
+
+export function audioCodecs(): RTCRtpCodecParameters[] {
+  return [
+    new RTCRtpCodecParameters({
+      mimeType: "audio/opus",
+      clockRate: OPUS_CLOCK,
+      channels: 2,
+      payloadType: OPUS_PT,
+      parameters: "minptime=10;useinbandfec=1",
+    }),
+  ];
+}
+
+/**
+ * The Opus loop a participant publishes, with counters that live as long as the participant: a full
+ * rejoin starts a new loop on a new sender and the counters carry on.
+ */
+export class AudioSending {
+  private sent = { packets: 0, bytes: 0 };
+  private sentAtLastWindow = { packets: 0, bytes: 0 };
+
+  /** Sends the loop on `sender` at the pacer's ticks until the returned stop is called. */
+  start(sender: RTCRtpSender, loop: OpusLoop, pacer: Pacer): () => void {
+    // anchored on the first tick this handler sees: the pacer restarts its count when it idles
+    let first: number | undefined;
+    // random bases, as RFC 3550 asks; werift adds its own offsets on top
+    let sequenceNumber = Math.floor(Math.random() * 0x1_0000);
+    const timestampBase = Math.floor(Math.random() * 0x1_0000_0000);
+    const { packets } = loop;
+    return pacer.add((tick) => {
+      first ??= tick;
+      const n = tick - first;
+      const payload = packets[n % packets.length];
+      if (payload === undefined) return;
+      const header = new RtpHeader({
+        payloadType: OPUS_PT,
+        sequenceNumber,
+        timestamp: (timestampBase + n * SAMPLES_PER_PACKET) >>> 0,
+        marker: n === 0,
+      });
+      sequenceNumber = (sequenceNumber + 1) & 0xffff;
+      this.sent.packets++;
+      this.sent.bytes += payload.length;
+      sender.sendRtp(new RtpPacket(header, payload)).catch(() => undefined);
+    });
+  }
+
+  /** Packets and payload bytes sent since joining. */
+  get totals(): { readonly packets: number; readonly bytes: number } {
+    return { ...this.sent };
+  }
+
+  /** What was sent since the previous window, in the engines' shape (no RTCP feedback is read). */
+  window(): OutboundTrackSample {
+    const packets = this.sent.packets - this.sentAtLastWindow.packets;
+    const bytes = this.sent.bytes - this.sentAtLastWindow.bytes;
+    this.sentAtLastWindow = { ...this.sent };
+    return { kind: "audio", packets, bytes, nack: 0, pli: 0, fir: 0, qualityLimitation: undefined };
+  }
+}
+
+/**
+ * Counts a received audio track's Opus packets into `received`; packets on another payload type
+ * (RTX, RED) go to `other` and are not media. `firstPacket` runs at a new track's first packet.
+ */
+export function tapAudio(
+  track: MediaStreamTrack,
+  received: ReceivedStreams,
+  firstPacket: () => void,
+  other: () => void,
+): void {
+  track.onReceiveRtp.subscribe((rtp) => {
+    const { header } = rtp;
+    if (header.payloadType !== OPUS_PT) {
+      other();
+      return;
+    }
+    const now = performance.now();
+    const { stream, fresh } = received.stream(header.ssrc, "audio", OPUS_CLOCK);
+    if (fresh) firstPacket();
+    stream.onPacket(header.sequenceNumber, header.timestamp, rtp.payload.length, now);
+  });
+}

@@ -1,0 +1,127 @@
+import type { TrackInfo } from "@livekit/protocol";
+import type { OutboundTrackSample } from "@livekit-swarm/schema";
+import { MediaStreamTrack, type RTCPeerConnection, type RTCRtpSender } from "werift";
+import { AudioSending } from "./audio-track.js";
+import { LeanError } from "./errors.js";
+import type { OpusLoop } from "./media.js";
+import type { Pacer } from "./pacer.js";
+import { extmapId, withMsid } from "./sdp.js";
+import type { SignalConnection } from "./signal.js";
+import { cameraTrackRequest, microphoneTrackRequest } from "./track-requests.js";
+import type { VideoLoop } from "./video-media.js";
+import { ABS_CAPTURE_TIME_URI, type VideoSent } from "./video-send.js";
+import { VideoPublication } from "./video-track.js";
+import { connected, within } from "./wait.js";
+
+/** The client track ids of our tracks, matched by the server to their AddTrackRequests. */
+const AUDIO_CID = "lean-mic";
+const VIDEO_CID = "lean-camera";
+
+/**
+ * What a participant publishes, across its sessions: the audio and video loops, announced, offered
+ * on the publisher PeerConnection and sent on the pacer. A full rejoin ends a session's tracks
+ * (`endSession`) and publishes them again; audio counters carry on, the video loop starts again
+ * from zero and its last window is reported once.
+ */
+export class LocalTracks {
+  private readonly confirmations = new Map<string, () => void>();
+  /** What the server made of our tracks, by cid: a resume's SyncState names them. */
+  readonly confirmed = new Map<string, TrackInfo>();
+  private readonly audioSending = new AudioSending();
+  private stopAudio: (() => void) | undefined;
+  private video: VideoPublication | undefined;
+  /** The last window of a publication a full rejoin ended, reported once by the next window. */
+  private readonly videoBeforeRejoin: OutboundTrackSample[] = [];
+
+  constructor(
+    private readonly loops: { readonly audio?: OpusLoop | undefined; readonly video?: VideoLoop | undefined },
+    private readonly identity: string,
+    private readonly pacer: Pacer,
+  ) {}
+
+  /** Whether there is anything to publish. */
+  get any(): boolean {
+    return this.loops.audio !== undefined || this.loops.video !== undefined;
+  }
+
+  /** Announces each track and waits for the server to accept them all (trackPublished). */
+  async announce(signal: SignalConnection, timeoutMs: number): Promise<void> {
+    const { audio, video } = this.loops;
+    const requests = [
+      ...(audio === undefined ? [] : [microphoneTrackRequest(AUDIO_CID)]),
+      ...(video === undefined ? [] : [cameraTrackRequest(VIDEO_CID, video)]),
+    ];
+    const published = requests.map(
+      (r) => new Promise<void>((resolve) => this.confirmations.set(r.cid, resolve)),
+    );
+    for (const r of requests) signal.addTrack(r);
+    await within(
+      Promise.all(published),
+      timeoutMs,
+      "the server did not confirm every track (trackPublished)",
+    );
+  }
+
+  /** The server's trackPublished for our track `cid`. */
+  trackPublished(cid: string, track: TrackInfo | undefined): void {
+    if (track !== undefined) this.confirmed.set(cid, track);
+    this.confirmations.get(cid)?.();
+  }
+
+  /** Offers the announced tracks on the publisher PeerConnection `pc` and starts sending once it connects. */
+  async offer(pc: RTCPeerConnection, signal: SignalConnection, timeoutMs: number): Promise<void> {
+    const { audio, video } = this.loops;
+    const transceiver = (kind: "audio" | "video"): RTCRtpSender =>
+      pc.addTransceiver(new MediaStreamTrack({ kind }), { direction: "sendonly" }).sender;
+    const audioSender = audio === undefined ? undefined : transceiver("audio");
+    const videoSender = video === undefined ? undefined : transceiver("video");
+    await pc.setLocalDescription(await pc.createOffer());
+    const local = pc.localDescription;
+    if (local === null) throw new LeanError("negotiation", "werift produced no publisher offer");
+    signal.sendOffer(withMsid(local.sdp, this.identity, { audio: AUDIO_CID, video: VIDEO_CID }));
+    await connected(pc, timeoutMs, "publisher");
+    if (audioSender !== undefined && audio !== undefined)
+      this.stopAudio = this.audioSending.start(audioSender, audio, this.pacer);
+    if (videoSender !== undefined && video !== undefined) {
+      // written only when the server's answer takes the extension, under the id it answered with
+      const captureId = extmapId(pc.remoteDescription?.sdp ?? "", ABS_CAPTURE_TIME_URI);
+      this.video = new VideoPublication(videoSender, video, this.pacer, captureId);
+    }
+  }
+
+  /** Stops sending; the counters stay readable. */
+  stop(): void {
+    this.stopAudio?.();
+    this.video?.stop();
+  }
+
+  /** A full rejoin: stop sending, forget what the server confirmed, keep the video loop's last window. */
+  endSession(): void {
+    const video = this.video;
+    this.stop();
+    this.stopAudio = undefined;
+    this.video = undefined;
+    if (video !== undefined) this.videoBeforeRejoin.push(video.window());
+    this.confirmations.clear();
+    this.confirmed.clear();
+  }
+
+  /** What was sent since the previous call, per published kind (audio even when nothing went). */
+  windows(): OutboundTrackSample[] {
+    return [
+      ...(this.loops.audio === undefined ? [] : [this.audioSending.window()]),
+      ...this.videoBeforeRejoin.splice(0),
+      ...(this.video === undefined ? [] : [this.video.window()]),
+    ];
+  }
+
+  /** Audio packets and payload bytes sent since joining. */
+  get audioTotals(): { readonly packets: number; readonly bytes: number } {
+    return this.audioSending.totals;
+  }
+
+  /** The current video loop's counters and feedback; undefined without video. */
+  get videoTotals(): (VideoSent & { nack: number; pli: number; fir: number }) | undefined {
+    return this.video?.totals;
+  }
+}

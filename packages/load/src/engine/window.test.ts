@@ -1,0 +1,86 @@
+import { FreezeDetector, computeWindowDelta, emptySnapshot, type Snapshot } from "@livekit-swarm/stats";
+import { describe, expect, it } from "vitest";
+import { windowStreams } from "./window.js";
+
+/** One second of stats from an empty baseline: a subscriber with one audio and one video stream. */
+function oneSecond(parts: Partial<Omit<Snapshot, "timestampMs">>): Snapshot {
+  return { ...emptySnapshot(1000), ...parts };
+}
+
+const audioIn = {
+  key: "in:a",
+  ssrc: 1,
+  kind: "audio" as const,
+  packetsReceived: 50,
+  packetsLost: 0,
+  bytesReceived: 4000,
+  concealedSamples: 10,
+  totalSamplesReceived: 48_000,
+};
+const videoIn = {
+  key: "in:v",
+  ssrc: 2,
+  kind: "video" as const,
+  trackIdentifier: "TR_v",
+  packetsReceived: 100,
+  packetsLost: 2,
+  bytesReceived: 50_000,
+  framesDecoded: 20,
+  freezeCount: 1,
+  nackCount: 3,
+};
+
+describe("windowStreams", () => {
+  it("maps known-kind streams into the engines' shape, feedback 0 where the stats left it out", () => {
+    const delta = computeWindowDelta(
+      emptySnapshot(0),
+      oneSecond({
+        inbound: [audioIn, videoIn, { ...audioIn, key: "in:?", ssrc: 3, kind: "unknown" }],
+        outbound: [{ key: "out:a", ssrc: 4, kind: "audio", packetsSent: 50, bytesSent: 3000, pliCount: 1 }],
+      }),
+    );
+    const w = windowStreams(delta, new Map());
+    expect(w.inbound.map((s) => s.key)).toEqual(["in:a", "in:v"]);
+    expect(w.inbound[0]).toMatchObject({
+      kind: "audio",
+      received: 50,
+      concealedSamples: 10,
+      totalSamples: 48_000,
+    });
+    expect(w.inbound[1]).toMatchObject({
+      kind: "video",
+      received: 100,
+      lost: 2,
+      framesDecoded: 20,
+      nack: 3,
+      pli: 0,
+    });
+    expect(w.outbound).toEqual([
+      { kind: "audio", packets: 50, bytes: 3000, nack: 0, pli: 1, fir: 0, qualityLimitation: undefined },
+    ]);
+  });
+
+  it("keeps libwebrtc's freeze count with an unknown duration, unless a probe measured the track", () => {
+    const delta = computeWindowDelta(emptySnapshot(0), oneSecond({ inbound: [videoIn] }));
+    expect(windowStreams(delta, new Map()).inbound[0]).toMatchObject({ freezes: 1, freezeS: undefined });
+    const measured = new FreezeDetector();
+    for (let t = 0; t <= 2000; t += 50) measured.onFrame(t);
+    const w = windowStreams(delta, new Map([["TR_other_id", measured]]));
+    // one video stream and one detector: paired although libwebrtc's id is not the track sid
+    expect(w.inbound[0]).toMatchObject({ freezes: 0, freezeS: 0 });
+  });
+
+  it("takes the largest round-trip time of the window, undefined when none was reported", () => {
+    const withRtt = computeWindowDelta(
+      emptySnapshot(0),
+      oneSecond({
+        remoteInbound: [{ key: "ri:a", ssrc: 4, kind: "audio", packetsLost: 0, roundTripTime: 0.02 }],
+        candidatePairs: [{ id: "cp", currentRoundTripTime: 0.05 }],
+      }),
+    );
+    expect(windowStreams(withRtt, new Map()).rttS).toBe(0.05);
+    expect(
+      windowStreams(computeWindowDelta(emptySnapshot(0), oneSecond({})), new Map()).rttS,
+    ).toBeUndefined();
+  });
+});

@@ -1,0 +1,87 @@
+import type { FreezeDetector, WindowDelta } from "@livekit-swarm/stats";
+import type { Kind, WindowSample } from "../run/messages.js";
+
+/** Streams of a kind the run knows (stats also list streams whose kind could not be read). */
+export function knownKinds<T extends { readonly kind: string }>(
+  streams: readonly T[],
+): (T & { kind: Kind })[] {
+  return streams.filter((s): s is T & { kind: Kind } => s.kind === "audio" || s.kind === "video");
+}
+
+/** RTCP feedback counts, 0 where the stats left them out. */
+function feedbackOf(w: {
+  readonly nackCount?: number | undefined;
+  readonly pliCount?: number | undefined;
+  readonly firCount?: number | undefined;
+}): { nack: number; pli: number; fir: number } {
+  return { nack: w.nackCount ?? 0, pli: w.pliCount ?? 0, fir: w.firCount ?? 0 };
+}
+
+/** What a window's freeze figures come from: a probe's own detectors, by track sid, or libwebrtc's count. */
+export type FreezeSources = ReadonlyMap<string, FreezeDetector>;
+
+/**
+ * A probe sees every frame of its video tracks and measures freezes itself; elsewhere the count is
+ * libwebrtc's and the duration unknown, because rtc-node never fills totalFreezesDuration and a 0
+ * would claim smooth video.
+ */
+export function freezesOf(
+  w: { readonly kind: string; readonly trackIdentifier?: string; readonly freezeCount: number | undefined },
+  videoStreams: number,
+  detectors: FreezeSources,
+): { freezes: number; freezeS: number | undefined } {
+  // libwebrtc gives a received track a random id, not the LiveKit track sid the detectors are
+  // keyed by; a probe with one video stream and one detector pairs them, more stay unknown
+  const only = videoStreams === 1 && detectors.size === 1 ? [...detectors.values()] : [];
+  const measured =
+    w.kind === "video"
+      ? ((w.trackIdentifier !== undefined ? detectors.get(w.trackIdentifier) : undefined) ?? only[0])?.take()
+      : undefined;
+  if (measured !== undefined && measured.frames > 0)
+    return { freezes: measured.freezes, freezeS: measured.frozen };
+  return { freezes: w.freezeCount ?? 0, freezeS: undefined };
+}
+
+/**
+ * One window's streams in the engines' shape, from rtc-node's stats delta: inbound and outbound per
+ * known kind, and the largest round-trip time the window reported (remote-inbound or candidate pair).
+ */
+export function windowStreams(
+  delta: WindowDelta,
+  detectors: FreezeSources,
+): Pick<WindowSample, "inbound" | "outbound" | "rttS"> {
+  const videoStreams = delta.inbound.filter((v) => v.kind === "video").length;
+  const rtts = [
+    ...delta.remoteInbound.map((r) => r.roundTripTime),
+    ...delta.candidatePairs.map((c) => c.currentRoundTripTime),
+  ].filter((v): v is number => v !== undefined && v > 0);
+  return {
+    inbound: knownKinds(delta.inbound).map((w) => ({
+      key: w.key,
+      kind: w.kind,
+      expected: w.packetsExpected,
+      lost: w.packetsLost,
+      received: w.packetsReceived,
+      retransmitted: w.packetsRetransmitted,
+      bytes: w.bytesReceived,
+      headerBytes: w.headerBytesReceived,
+      width: w.frameWidth,
+      height: w.frameHeight,
+      jitterS: w.jitter,
+      ...feedbackOf(w),
+      framesDecoded: w.framesDecoded ?? 0,
+      framesDropped: w.framesDropped ?? 0,
+      ...freezesOf(w, videoStreams, detectors),
+      concealedSamples: w.concealedSamples ?? 0,
+      totalSamples: w.totalSamplesReceived ?? 0,
+    })),
+    outbound: knownKinds(delta.outbound).map((w) => ({
+      kind: w.kind,
+      packets: w.packetsSent,
+      bytes: w.bytesSent,
+      ...feedbackOf(w),
+      qualityLimitation: w.qualityLimitationReason,
+    })),
+    rttS: rtts.length > 0 ? Math.max(...rtts) : undefined,
+  };
+}
