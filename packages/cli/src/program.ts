@@ -4,6 +4,7 @@ import { chaosCommand } from "./commands/chaos/command.js";
 import { compareCommand } from "./commands/compare/command.js";
 import { gateCommand } from "./commands/gate/command.js";
 import { runCommand } from "./commands/run/command.js";
+import { stormCommand } from "./commands/storm/command.js";
 import { testbedCommand } from "./commands/testbed/command.js";
 import { configure } from "./flags.js";
 
@@ -27,6 +28,7 @@ export function program(exit: (code: number) => void): Command {
     .addCommand(canaryCommand(exit))
     .addCommand(gateCommand(exit))
     .addCommand(compareCommand(exit))
+    .addCommand(stormCommand(exit))
     .addCommand(testbedCommand(exit))
     .addCommand(chaosCommand(exit));
   return configure(root, EXAMPLES);

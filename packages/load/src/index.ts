@@ -36,3 +36,12 @@ export {
   isLivekitCloud,
 } from "./session/target.js";
 export { runReport, verdictLines, type RunOutputs, type RunReport } from "./session/outputs.js";
+export {
+  STORM_SCENARIOS,
+  StormError,
+  runStorm,
+  stormScript,
+  type StormOptions,
+  type StormResult,
+} from "./storm/storm.js";
+export { stormSection, type StormReport } from "./storm/report.js";

@@ -60,6 +60,7 @@ export const swarmLabelNames = [
   "state",
   "reason",
   "quality",
+  "method",
 ] as const;
 export type SwarmLabel = (typeof swarmLabelNames)[number];
 
@@ -455,6 +456,54 @@ const swarmEntries = [
     unit: "messages",
     labels: [...run, "role"],
     grafanaUnit: "short",
+  }),
+  // the signalling storm (`swarm storm`, scenarios/k6): signal-only joins and RoomService calls timed by k6
+  swarm({
+    name: "lkswarm_storm_join_duration_seconds",
+    type: "histogram",
+    help: "Signalling storm: time from opening the /rtc WebSocket to the JoinResponse, one observation per join (signal only, no PeerConnection).",
+    unit: "seconds",
+    labels: [...run],
+    buckets: joinBuckets,
+    grafanaUnit: "s",
+    optInLabels: [],
+  }),
+  swarm({
+    name: "lkswarm_storm_joins_total",
+    type: "counter",
+    help: "Signalling storm: joins answered with a JoinResponse.",
+    unit: "joins",
+    labels: [...run],
+    grafanaUnit: "short",
+    optInLabels: [],
+  }),
+  swarm({
+    name: "lkswarm_storm_join_failures_total",
+    type: "counter",
+    help: "Signalling storm: joins without a JoinResponse, by reason (rejected, refused, timeout, closed, refused_by_server, connect).",
+    unit: "joins",
+    labels: [...run, "reason"],
+    grafanaUnit: "short",
+    optInLabels: [],
+  }),
+  swarm({
+    name: "lkswarm_storm_api_duration_seconds",
+    type: "histogram",
+    help: "Signalling storm: RoomService (Twirp) call duration by method, successful calls only.",
+    unit: "seconds",
+    labels: [...run, "method"],
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    grafanaUnit: "s",
+    optInLabels: [],
+  }),
+  swarm({
+    name: "lkswarm_storm_api_failures_total",
+    type: "counter",
+    help: "Signalling storm: RoomService (Twirp) calls that failed, by method and reason (http_<status>, connect).",
+    unit: "calls",
+    labels: [...run, "method", "reason"],
+    grafanaUnit: "short",
+    optInLabels: [],
   }),
 ] as const;
 
