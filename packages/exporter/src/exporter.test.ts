@@ -165,6 +165,8 @@ function feedRun(exporter: SwarmExporter, until = Infinity): void {
 function feedStorm(exporter: SwarmExporter): void {
   exporter.onStorm({ type: "join", t: T0, durationS: 0.012 });
   exporter.onStorm({ type: "join-failed", t: T0, reason: "timeout" });
+  exporter.onStorm({ type: "reconnect", t: T0, state: "resumed", durationS: 0.02 });
+  exporter.onStorm({ type: "reconnect-failed", t: T0, reason: "closed" });
   exporter.onStorm({ type: "api", t: T0, method: "ListRooms", durationS: 0.004 });
   exporter.onStorm({ type: "api-failed", t: T0, method: "CreateRoom", reason: "http_503" });
 }
@@ -532,6 +534,8 @@ describe("storm figures", () => {
     expect(m.value("lkswarm_storm_join_duration_seconds_count", k6)).toBe(1);
     expect(m.value("lkswarm_storm_join_failures_total", { ...k6, reason: "timeout" })).toBe(2);
     expect(m.value("lkswarm_storm_api_duration_seconds_count", { ...k6, method: "list_rooms" })).toBe(1);
+    expect(m.value("lkswarm_storm_reconnect_duration_seconds_count", { ...k6, state: "resumed" })).toBe(1);
+    expect(m.value("lkswarm_storm_reconnect_failures_total", { ...k6, reason: "closed" })).toBe(1);
     expect(
       m.value("lkswarm_storm_api_failures_total", { ...k6, method: "create_room", reason: "http_503" }),
     ).toBe(1);

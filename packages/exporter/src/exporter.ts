@@ -97,6 +97,8 @@ function instruments(catalog: CatalogMetrics) {
     stormJoinDuration: catalog.histogram("lkswarm_storm_join_duration_seconds"),
     stormJoins: catalog.counter("lkswarm_storm_joins_total"),
     stormJoinFailures: catalog.counter("lkswarm_storm_join_failures_total"),
+    stormReconnectDuration: catalog.histogram("lkswarm_storm_reconnect_duration_seconds"),
+    stormReconnectFailures: catalog.counter("lkswarm_storm_reconnect_failures_total"),
     stormApiDuration: catalog.histogram("lkswarm_storm_api_duration_seconds"),
     stormApiFailures: catalog.counter("lkswarm_storm_api_failures_total"),
   };
@@ -189,6 +191,12 @@ export class SwarmExporter implements RunObserver {
         break;
       case "join-failed":
         m.stormJoinFailures.add({ ...run, reason: this.stormReasons.valueOf(o.reason) }, 1);
+        break;
+      case "reconnect":
+        m.stormReconnectDuration.observe({ ...run, state: this.stormReasons.valueOf(o.state) }, o.durationS);
+        break;
+      case "reconnect-failed":
+        m.stormReconnectFailures.add({ ...run, reason: this.stormReasons.valueOf(o.reason) }, 1);
         break;
       case "api":
         m.stormApiDuration.observe({ ...run, method: this.stormMethods.valueOf(o.method) }, o.durationS);

@@ -165,8 +165,28 @@ export class Measurements implements RunObserver {
       case "join-failed":
         this.add("lkswarm_storm_join_failures_total", o.t, who, undefined, { reason: o.reason }, 1);
         break;
+      case "reconnect":
+        this.add(
+          "lkswarm_storm_reconnect_duration_seconds",
+          o.t,
+          who,
+          undefined,
+          { state: o.state },
+          o.durationS,
+        );
+        break;
+      case "reconnect-failed":
+        this.add("lkswarm_storm_reconnect_failures_total", o.t, who, undefined, { reason: o.reason }, 1);
+        break;
       case "api":
-        this.add("lkswarm_storm_api_duration_seconds", o.t, who, undefined, { method: o.method }, o.durationS);
+        this.add(
+          "lkswarm_storm_api_duration_seconds",
+          o.t,
+          who,
+          undefined,
+          { method: o.method },
+          o.durationS,
+        );
         break;
       case "api-failed":
         this.add(

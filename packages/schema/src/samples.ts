@@ -169,6 +169,8 @@ export interface RunObserver {
 export type StormObservation =
   | { readonly type: "join"; readonly t: number; readonly durationS: number }
   | { readonly type: "join-failed"; readonly t: number; readonly reason: string }
+  | { readonly type: "reconnect"; readonly t: number; readonly state: string; readonly durationS: number }
+  | { readonly type: "reconnect-failed"; readonly t: number; readonly reason: string }
   | { readonly type: "api"; readonly t: number; readonly method: string; readonly durationS: number }
   | { readonly type: "api-failed"; readonly t: number; readonly method: string; readonly reason: string };
 

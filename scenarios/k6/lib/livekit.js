@@ -17,6 +17,8 @@ export const joins = new Counter("storm_joins");
 export const joinFailures = new Counter("storm_join_failures");
 export const apiDuration = new Trend("storm_api_duration", true);
 export const apiFailures = new Counter("storm_api_failures");
+export const reconnectDuration = new Trend("storm_reconnect_duration", true);
+export const reconnectFailures = new Counter("storm_reconnect_failures");
 
 /** k6 summary statistics, p99 included (the default set stops at p95). */
 export const SUMMARY_TREND_STATS = ["avg", "min", "med", "max", "p(90)", "p(95)", "p(99)", "count"];
@@ -26,6 +28,8 @@ export const SIGNAL_ONLY_LIMIT_S = 60;
 /** The client pings every 5 s: LiveKit's JoinResponse asks for ping_interval 5, ping_timeout 15. */
 const PING_INTERVAL_MS = 5000;
 const JOIN_RESPONSE_TAG = 0x0a;
+/** SignalResponse field 19, `reconnect` (a ReconnectResponse), length-delimited: varint 0x9a 0x01. */
+const RECONNECT_RESPONSE_TAG = 0x9a;
 
 function env(name, fallback) {
   const v = __ENV[name];
@@ -112,8 +116,9 @@ export function drawHoldS(minS, maxS) {
 /**
  * Joins `room` as `identity` over /rtc, records the time to the JoinResponse (or the failure's
  * reason), holds the signal-only session for `holdS` seconds (pinging), then leaves. `during` runs
- * once after the JoinResponse (e.g. RoomService calls about this participant). Returns whether it
- * joined.
+ * once after the JoinResponse, given its frame (e.g. RoomService calls about this participant).
+ * `leave: false` drops the socket without a leave, as a client losing its network. Returns whether
+ * it joined.
  */
 export function joinAndHold(t, { room, identity, holdS, joinTimeoutMs, tags, during, leave = true }) {
   const jwt = token(t, identity, { roomJoin: true, room, canPublish: true, canSubscribe: true });
@@ -139,7 +144,7 @@ export function joinAndHold(t, { room, identity, holdS, joinTimeoutMs, tags, dur
         joined = true;
         joinDuration.add(Date.now() - started, tags);
         joins.add(1, tags);
-        if (during !== undefined) during();
+        if (during !== undefined) during(frame);
         socket.setInterval(() => socket.send(JSON.stringify({ ping: String(Date.now()) })), PING_INTERVAL_MS);
         socket.setTimeout(() => {
           if (leave) socket.send(JSON.stringify({ leave: { reason: "CLIENT_INITIATED" } }));
@@ -158,6 +163,95 @@ export function joinAndHold(t, { room, identity, holdS, joinTimeoutMs, tags, dur
   }
   if (!joined) joinFailures.add(1, { ...tags, reason: failure ?? "closed" });
   return joined;
+}
+
+function varint(bytes, at) {
+  let value = 0;
+  let shift = 0;
+  for (;;) {
+    const b = bytes[at++];
+    value += (b & 0x7f) * 2 ** shift;
+    if (b < 0x80) return [value, at];
+    shift += 7;
+  }
+}
+
+/** The length-delimited field `field` of a protobuf message, as bytes; undefined if absent. */
+function lengthDelimited(bytes, field) {
+  let at = 0;
+  while (at < bytes.length) {
+    const [key, next] = varint(bytes, at);
+    at = next;
+    const wire = key & 7;
+    if (wire === 2) {
+      const [len, start] = varint(bytes, at);
+      if (key >>> 3 === field) return bytes.subarray(start, start + len);
+      at = start + len;
+    } else if (wire === 0) at = varint(bytes, at)[1];
+    else if (wire === 1) at += 8;
+    else if (wire === 5) at += 4;
+    else return undefined;
+  }
+  return undefined;
+}
+
+/** The participant sid in a JoinResponse frame: SignalResponse.join(1).participant(2).sid(1). */
+export function participantSid(frame) {
+  const join = lengthDelimited(new Uint8Array(frame), 1);
+  const participant = join && lengthDelimited(join, 2);
+  const sid = participant && lengthDelimited(participant, 1);
+  return sid && String.fromCharCode(...sid);
+}
+
+/**
+ * Joins, drops the WebSocket without a leave after `holdS` (a client that lost its network), and
+ * comes back at once asking to resume (`reconnect=1&sid=`). Records the join as joinAndHold does,
+ * and the resume's time to the server's first answer as `storm_reconnect_duration`, tagged with
+ * what the server answered: `resumed` (a ReconnectResponse) or `rejoined` (a full JoinResponse).
+ */
+export function joinDropAndResume(t, { room, identity, holdS, joinTimeoutMs, tags }) {
+  let sid;
+  const joined = joinAndHold(t, {
+    room,
+    identity,
+    holdS,
+    joinTimeoutMs,
+    tags,
+    leave: false,
+    during: (frame) => {
+      sid = participantSid(frame);
+    },
+  });
+  if (!joined || sid === undefined) return;
+  const jwt = token(t, identity, { roomJoin: true, room, canPublish: true, canSubscribe: true });
+  const base = `${t.wsUrl}/rtc?access_token=${jwt}&protocol=16&auto_subscribe=0&sdk=js&version=2.0.0`;
+  const started = Date.now();
+  let answer;
+  let failure;
+  try {
+    ws.connect(`${base}&reconnect=1&sid=${sid}`, { tags: { ...tags, name: "rtc resume" } }, (socket) => {
+      socket.setTimeout(() => {
+        if (answer === undefined) failure = "timeout";
+        socket.close();
+      }, joinTimeoutMs);
+      socket.on("binaryMessage", (frame) => {
+        if (answer !== undefined) return;
+        const tag = new Uint8Array(frame)[0];
+        answer =
+          tag === RECONNECT_RESPONSE_TAG ? "resumed" : tag === JOIN_RESPONSE_TAG ? "rejoined" : undefined;
+        if (answer === undefined) failure = "refused_by_server";
+        else reconnectDuration.add(Date.now() - started, { ...tags, answer });
+        socket.send(JSON.stringify({ leave: { reason: "CLIENT_INITIATED" } }));
+        socket.close();
+      });
+      socket.on("error", (e) => {
+        if (answer === undefined && failure === undefined) failure = connectFailureReason(e.error());
+      });
+    });
+  } catch (err) {
+    if (failure === undefined) failure = connectFailureReason(err);
+  }
+  if (answer === undefined) reconnectFailures.add(1, { ...tags, reason: failure ?? "closed" });
 }
 
 /** One RoomService call through Twirp JSON, timed and its failure counted by method and reason. */

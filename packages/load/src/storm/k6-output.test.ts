@@ -12,6 +12,8 @@ describe("stormObservations", () => {
       point("storm_joins", 1),
       point("storm_join_failures", 1, { reason: "timeout" }),
       point("storm_join_failures", 2, { reason: "rejected" }),
+      point("storm_reconnect_duration", 30, { answer: "resumed" }),
+      point("storm_reconnect_failures", 1, { reason: "closed" }),
       point("storm_api_duration", 4.5, { method: "ListRooms" }),
       point("storm_api_failures", 1, { method: "CreateRoom", reason: "http_503" }),
       point("ws_connecting", 11),
@@ -25,6 +27,8 @@ describe("stormObservations", () => {
       { type: "join-failed", t, reason: "timeout" },
       { type: "join-failed", t, reason: "rejected" },
       { type: "join-failed", t, reason: "rejected" },
+      { type: "reconnect", t, state: "resumed", durationS: 0.03 },
+      { type: "reconnect-failed", t, reason: "closed" },
       { type: "api", t, method: "ListRooms", durationS: 0.0045 },
       { type: "api-failed", t, method: "CreateRoom", reason: "http_503" },
     ]);

@@ -13,6 +13,8 @@ export const K6_STORM_METRICS = {
   joinFailures: "storm_join_failures",
   apiDuration: "storm_api_duration",
   apiFailures: "storm_api_failures",
+  reconnectDuration: "storm_reconnect_duration",
+  reconnectFailures: "storm_reconnect_failures",
 } as const;
 
 interface K6Point {
@@ -65,6 +67,12 @@ export function stormObservations(jsonLines: string): {
         break;
       case K6_STORM_METRICS.joinFailures:
         for (let i = 0; i < doc.data.value; i++) observations.push({ type: "join-failed", t, reason });
+        break;
+      case K6_STORM_METRICS.reconnectDuration:
+        observations.push({ type: "reconnect", t, state: tags.answer ?? "unknown", durationS });
+        break;
+      case K6_STORM_METRICS.reconnectFailures:
+        for (let i = 0; i < doc.data.value; i++) observations.push({ type: "reconnect-failed", t, reason });
         break;
       case K6_STORM_METRICS.apiDuration:
         observations.push({ type: "api", t, method, durationS });

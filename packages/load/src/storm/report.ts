@@ -56,6 +56,9 @@ export interface StormReport {
     readonly api: Readonly<
       Record<string, StormDistribution & { readonly failures: Readonly<Record<string, number>> }>
     >;
+    /** Resumes (reconnect storm): time to the server's answer by state, failures by reason. */
+    readonly reconnects: Readonly<Record<string, StormDistribution>>;
+    readonly reconnectFailures: Readonly<Record<string, number>>;
   };
   /** k6's own end-of-test figures, by k6 metric name (times in milliseconds, as k6 keeps them). */
   readonly k6: K6Summary["metrics"];
@@ -121,6 +124,12 @@ export function stormSection(r: StormReport): string {
     `| join failures | ${failures.length === 0 ? "0" : failures.map(([k, n]) => `${k}: ${n}`).join(", ")} |`,
     `| time to JoinResponse p50 / p95 / p99 / max (over ${d.n} joins) | ${ms(d.p50)} / ${ms(d.p95)} / ${ms(d.p99)} / ${ms(d.max)} |`,
   ];
+  for (const [state, a] of Object.entries(r.storm.reconnects))
+    lines.push(
+      `| resumes answered ${state}: p50 / p95 / p99 (${a.n}) | ${ms(a.p50)} / ${ms(a.p95)} / ${ms(a.p99)} |`,
+    );
+  const lost = Object.entries(r.storm.reconnectFailures).filter(([, n]) => n > 0);
+  if (lost.length > 0) lines.push(`| resume failures | ${lost.map(([k, n]) => `${k}: ${n}`).join(", ")} |`);
   for (const [method, a] of Object.entries(r.storm.api)) {
     const failed = Object.values(a.failures).reduce((x, y) => x + y, 0);
     lines.push(
@@ -178,6 +187,18 @@ export async function writeStormOutputs(outputDir: string, f: StormFacts): Promi
       ),
       joinDuration: distribution(m, "lkswarm_storm_join_duration_seconds"),
       api,
+      reconnects: Object.fromEntries(
+        [...labelValues(m, "lkswarm_storm_reconnect_duration_seconds", "state")].map((state) => [
+          state,
+          distribution(m, "lkswarm_storm_reconnect_duration_seconds", { state }),
+        ]),
+      ),
+      reconnectFailures: byLabel(
+        m,
+        "lkswarm_storm_reconnect_failures_total",
+        "reason",
+        labelValues(m, "lkswarm_storm_reconnect_failures_total", "reason"),
+      ),
     },
     k6: f.k6?.metrics ?? {},
     unreadablePoints: f.unreadablePoints,

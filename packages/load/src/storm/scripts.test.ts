@@ -38,6 +38,8 @@ describe.skipIf(bin === undefined)("the ready-made storms (skipped without k6: r
 describe("stormScript", () => {
   it("names a ready-made storm or a script, and refuses what is neither", () => {
     expect(stormScript("churn").path).toMatch(/scenarios\/k6\/churn\.js$/);
-    expect(() => stormScript("no-such-storm")).toThrow(/use one of join-storm, churn, room-service/);
+    expect(() => stormScript("no-such-storm")).toThrow(
+      /use one of join-storm, churn, reconnect, room-service/,
+    );
   });
 });

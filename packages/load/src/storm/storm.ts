@@ -29,7 +29,7 @@ export class StormError extends Error {
 }
 
 /** The ready-made storms, scenarios/k6/<name>.js. */
-export const STORM_SCENARIOS = ["join-storm", "churn", "room-service"] as const;
+export const STORM_SCENARIOS = ["join-storm", "churn", "reconnect", "room-service"] as const;
 
 const SCENARIO_DIR = fileURLToPath(new URL("../../../../scenarios/k6", import.meta.url));
 
