@@ -2,7 +2,10 @@
 // network blip) and come straight back asking LiveKit to resume their session (`reconnect=1&sid=`).
 // Each VU joins, holds STORM_HOLD_S (the same for all, so the drops bunch), drops without a leave
 // and resumes; `storm_reconnect_duration` is the time to the server's first answer, tagged
-// `answer: resumed` (a ReconnectResponse) or `rejoined` (a full JoinResponse).
+// `answer: resumed` (a ReconnectResponse), `rejoined` (a full JoinResponse) or `leave`. LiveKit
+// closes a participant that never connected media when its WebSocket closes, so signal-only
+// resumes are mostly answered `leave`: this storm loads and times the resume path, not media
+// recovery (a media swarm under `swarm chaos` measures that).
 //   STORM_VUS clients (20)  STORM_DURATION (20s)  STORM_ROOMS (5)  STORM_HOLD_S (3)
 //   thresholds: the join thresholds, STORM_RECONNECT_P95_MS (2000), STORM_MAX_RECONNECT_FAILURES (0)
 import {

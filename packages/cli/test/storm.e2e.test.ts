@@ -33,7 +33,12 @@ async function serverJoins(): Promise<number> {
 
 interface StormSummary {
   readonly verdict: string;
-  readonly storm: { readonly joins: number; readonly joinFailures: Record<string, number> };
+  readonly storm: {
+    readonly joins: number;
+    readonly joinFailures: Record<string, number>;
+    readonly reconnects: Record<string, { readonly n: number }>;
+    readonly reconnectFailures: Record<string, number>;
+  };
   readonly k6: Record<string, Record<string, number>>;
 }
 
@@ -119,6 +124,18 @@ describe("swarm storm against a 3-node testbed", () => {
     expect(run.code, run.stderr).toBe(99);
     const junit = readFileSync(join(run.out, "junit.xml"), "utf8");
     expect(junit).toMatch(/name="k6: storm_join_duration p\(95\)&lt;0"[^>]*>\s*<failure/);
+  }, 120_000);
+
+  it("a reconnect storm: every resume is answered (resumed, rejoined or leave), none lost", async () => {
+    const run = await storm(["reconnect", "--vus", "10", "--duration", "8s", "--set", "STORM_HOLD_S=1"]);
+    expect(run.code, `${run.stdout}\n${run.stderr}`).toBe(0);
+    const s = run.summary.storm;
+    const answered = Object.values(s.reconnects).reduce((a, r) => a + r.n, 0);
+    expect(answered, JSON.stringify(s.reconnects)).toBeGreaterThan(0);
+    expect(Object.keys(s.reconnects).every((state) => ["resumed", "rejoined", "leave"].includes(state))).toBe(
+      true,
+    );
+    expect(Object.values(s.reconnectFailures).reduce((a, b) => a + b, 0)).toBe(0);
   }, 120_000);
 
   // last: the testbed is left without Redis

@@ -480,7 +480,7 @@ const swarmEntries = [
   swarm({
     name: "lkswarm_storm_join_failures_total",
     type: "counter",
-    help: "Signalling storm: joins without a JoinResponse, by reason (rejected, refused, timeout, closed, refused_by_server, connect).",
+    help: "Signalling storm: joins without a JoinResponse, by reason (rejected, refused, timeout, closed, leave, refused_by_server, connect).",
     unit: "joins",
     labels: [...run, "reason"],
     grafanaUnit: "short",
@@ -489,7 +489,7 @@ const swarmEntries = [
   swarm({
     name: "lkswarm_storm_reconnect_duration_seconds",
     type: "histogram",
-    help: "Signalling storm: time from reopening /rtc with reconnect=1 to the server's first answer, by state (resumed: a ReconnectResponse; rejoined: a full JoinResponse).",
+    help: "Signalling storm: time from reopening /rtc with reconnect=1 to the server's first answer, by state (resumed: a ReconnectResponse; rejoined: a full JoinResponse; leave: the session was already closed).",
     unit: "seconds",
     labels: [...run, "state"],
     buckets: joinBuckets,

@@ -30,6 +30,8 @@ const PING_INTERVAL_MS = 5000;
 const JOIN_RESPONSE_TAG = 0x0a;
 /** SignalResponse field 19, `reconnect` (a ReconnectResponse), length-delimited: varint 0x9a 0x01. */
 const RECONNECT_RESPONSE_TAG = 0x9a;
+/** SignalResponse field 8, `leave`: the server ends the session instead of answering. */
+const LEAVE_TAG = 0x42;
 
 function env(name, fallback) {
   const v = __ENV[name];
@@ -136,8 +138,9 @@ export function joinAndHold(t, { room, identity, holdS, joinTimeoutMs, tags, dur
       }, joinTimeoutMs);
       socket.on("binaryMessage", (frame) => {
         if (joined || failure !== undefined) return;
-        if (new Uint8Array(frame)[0] !== JOIN_RESPONSE_TAG) {
-          failure = "refused_by_server";
+        const tag = new Uint8Array(frame)[0];
+        if (tag !== JOIN_RESPONSE_TAG) {
+          failure = tag === LEAVE_TAG ? "leave" : "refused_by_server";
           socket.close();
           return;
         }
@@ -207,7 +210,10 @@ export function participantSid(frame) {
  * Joins, drops the WebSocket without a leave after `holdS` (a client that lost its network), and
  * comes back at once asking to resume (`reconnect=1&sid=`). Records the join as joinAndHold does,
  * and the resume's time to the server's first answer as `storm_reconnect_duration`, tagged with
- * what the server answered: `resumed` (a ReconnectResponse) or `rejoined` (a full JoinResponse).
+ * what the server answered: `resumed` (a ReconnectResponse), `rejoined` (a full JoinResponse) or
+ * `leave`. A participant that never connected a PeerConnection is closed as soon as its WebSocket
+ * closes, so for the storm's signal-only participants LiveKit mostly answers `leave`
+ * (docs/signalling-storm.md): the resume path still runs and answers, which is what is timed.
  */
 export function joinDropAndResume(t, { room, identity, holdS, joinTimeoutMs, tags }) {
   let sid;
@@ -237,8 +243,11 @@ export function joinDropAndResume(t, { room, identity, holdS, joinTimeoutMs, tag
       socket.on("binaryMessage", (frame) => {
         if (answer !== undefined) return;
         const tag = new Uint8Array(frame)[0];
-        answer =
-          tag === RECONNECT_RESPONSE_TAG ? "resumed" : tag === JOIN_RESPONSE_TAG ? "rejoined" : undefined;
+        answer = {
+          [RECONNECT_RESPONSE_TAG]: "resumed",
+          [JOIN_RESPONSE_TAG]: "rejoined",
+          [LEAVE_TAG]: "leave",
+        }[tag];
         if (answer === undefined) failure = "refused_by_server";
         else reconnectDuration.add(Date.now() - started, { ...tags, answer });
         socket.send(JSON.stringify({ leave: { reason: "CLIENT_INITIATED" } }));
