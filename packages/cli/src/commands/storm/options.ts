@@ -16,13 +16,13 @@ export function define() {
     .summary("load the signalling plane with k6: join storms, churn, RoomService calls")
     .description(
       "Runs a k6 scenario against LiveKit's signalling plane: signal-only WebSocket joins timed to their " +
-        "JoinResponse (join-storm: an arrival rate; churn: leave and rejoin), or RoomService calls over Twirp " +
-        "(room-service); or your own k6 script. The keys reach k6 through its environment, never its command line. " +
+        "JoinResponse (join-storm: an arrival rate; churn: leave and rejoin; reconnect: drop and resume), or " +
+        "RoomService calls over Twirp (room-service); or your own k6 script. The keys reach k6 through its environment, never its command line. " +
         "k6's figures come back as the catalog's lkswarm_storm_* metrics: --threshold gates them as in `swarm run`; " +
         "k6's own thresholds (STORM_JOIN_P95_MS, STORM_JOIN_P99_MS, STORM_MAX_FAILURES) count too. Exit 99 when " +
         "either fails. Writes summary.json, junit.xml, report.md and k6.log.",
     )
-    .argument("<scenario>", "join-storm, churn, room-service, or a path to a k6 script")
+    .argument("<scenario>", "join-storm, churn, reconnect, room-service, or a path to a k6 script")
     .addOption(url)
     .addOption(apiKey)
     .addOption(apiSecret)
