@@ -6,6 +6,7 @@ import { gateCommand } from "./commands/gate/command.js";
 import { k8sCommand } from "./commands/k8s/command.js";
 import { mergeCommand } from "./commands/merge/command.js";
 import { runCommand } from "./commands/run/command.js";
+import { stormCommand } from "./commands/storm/command.js";
 import { testbedCommand } from "./commands/testbed/command.js";
 import { configure } from "./flags.js";
 
@@ -30,6 +31,7 @@ export function program(exit: (code: number) => void): Command {
     .addCommand(gateCommand(exit))
     .addCommand(mergeCommand(exit))
     .addCommand(compareCommand(exit))
+    .addCommand(stormCommand(exit))
     .addCommand(testbedCommand(exit))
     .addCommand(chaosCommand(exit))
     .addCommand(k8sCommand(exit));

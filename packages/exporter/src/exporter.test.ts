@@ -161,6 +161,16 @@ function feedRun(exporter: SwarmExporter, until = Infinity): void {
   }
 }
 
+/** One of each storm figure, so every storm metric has a series. */
+function feedStorm(exporter: SwarmExporter): void {
+  exporter.onStorm({ type: "join", t: T0, durationS: 0.012 });
+  exporter.onStorm({ type: "join-failed", t: T0, reason: "timeout" });
+  exporter.onStorm({ type: "reconnect", t: T0, state: "resumed", durationS: 0.02 });
+  exporter.onStorm({ type: "reconnect-failed", t: T0, reason: "closed" });
+  exporter.onStorm({ type: "api", t: T0, method: "ListRooms", durationS: 0.004 });
+  exporter.onStorm({ type: "api-failed", t: T0, method: "CreateRoom", reason: "http_503" });
+}
+
 interface Series {
   readonly name: string;
   readonly labels: Readonly<Record<string, string>>;
@@ -465,6 +475,7 @@ describe("catalog conformance", () => {
   describe.each([false, true])("perParticipant: %s", (perParticipant) => {
     const exporter = new SwarmExporter({ scenario: "smoke", runId: "run-42", perParticipant });
     feedRun(exporter);
+    feedStorm(exporter);
     const json = exporter.registry.getMetricsAsJSON();
 
     it("registers every swarm metric of the catalog, and nothing else", async () => {
@@ -511,3 +522,29 @@ describe("catalog conformance", () => {
 function w1(room: string): Record<string, string> {
   return { worker: "1", role: "subscriber", room };
 }
+
+describe("storm figures", () => {
+  it("count joins and failures by reason, and time joins and RoomService calls, on worker k6", async () => {
+    const exporter = new SwarmExporter({ scenario: "smoke", runId: "run-42" });
+    feedStorm(exporter);
+    exporter.onStorm({ type: "join-failed", t: T0, reason: "timeout" });
+    const m = await Exposition.of(exporter);
+    const k6 = { worker: "k6" };
+    expect(m.value("lkswarm_storm_joins_total", k6)).toBe(1);
+    expect(m.value("lkswarm_storm_join_duration_seconds_count", k6)).toBe(1);
+    expect(m.value("lkswarm_storm_join_failures_total", { ...k6, reason: "timeout" })).toBe(2);
+    expect(m.value("lkswarm_storm_api_duration_seconds_count", { ...k6, method: "list_rooms" })).toBe(1);
+    expect(m.value("lkswarm_storm_reconnect_duration_seconds_count", { ...k6, state: "resumed" })).toBe(1);
+    expect(m.value("lkswarm_storm_reconnect_failures_total", { ...k6, reason: "closed" })).toBe(1);
+    expect(
+      m.value("lkswarm_storm_api_failures_total", { ...k6, method: "create_room", reason: "http_503" }),
+    ).toBe(1);
+  });
+
+  it("creates no storm series for a media run", async () => {
+    const exporter = new SwarmExporter({ scenario: "smoke", runId: "run-42" });
+    feedRun(exporter);
+    const m = await Exposition.of(exporter);
+    expect(m.series.filter((s) => s.name.startsWith("lkswarm_storm_"))).toEqual([]);
+  });
+});

@@ -4,8 +4,10 @@ import type {
   ParticipantEvent,
   Role,
   RunObserver,
+  StormObservation,
   WindowSample,
 } from "@livekit-swarm/schema";
+import { STORM_METRIC_PREFIX } from "@livekit-swarm/schema";
 import { connectionStates, wireBytes, type ConnectionState } from "@livekit-swarm/stats";
 import { Pushgateway, Registry } from "prom-client";
 import {
@@ -95,6 +97,13 @@ function instruments(catalog: CatalogMetrics) {
     latency: catalog.histogram("lkswarm_end_to_end_latency_seconds"),
     dataSent: catalog.counter("lkswarm_data_messages_sent_total"),
     dataReceived: catalog.counter("lkswarm_data_messages_received_total"),
+    stormJoinDuration: catalog.histogram("lkswarm_storm_join_duration_seconds"),
+    stormJoins: catalog.counter("lkswarm_storm_joins_total"),
+    stormJoinFailures: catalog.counter("lkswarm_storm_join_failures_total"),
+    stormReconnectDuration: catalog.histogram("lkswarm_storm_reconnect_duration_seconds"),
+    stormReconnectFailures: catalog.counter("lkswarm_storm_reconnect_failures_total"),
+    stormApiDuration: catalog.histogram("lkswarm_storm_api_duration_seconds"),
+    stormApiFailures: catalog.counter("lkswarm_storm_api_failures_total"),
   };
 }
 
@@ -114,6 +123,8 @@ export class SwarmExporter implements RunObserver {
   private readonly joinFailureReasons = new FreeTextLabel();
   private readonly disconnectReasons = new FreeTextLabel();
   private readonly qualities = new FreeTextLabel();
+  private readonly stormReasons = new FreeTextLabel();
+  private readonly stormMethods = new FreeTextLabel();
 
   constructor(private readonly options: ExporterOptions) {
     const catalog = new CatalogMetrics(this.registry, options.perParticipant ?? false);
@@ -122,7 +133,9 @@ export class SwarmExporter implements RunObserver {
       .all()
       .filter(
         (metric): metric is CatalogCounter | CatalogHistogram =>
-          !(metric instanceof CatalogGauge) && metric.labelNames.every((name) => SUBJECT_LABELS.has(name)),
+          !(metric instanceof CatalogGauge) &&
+          !metric.name.startsWith(STORM_METRIC_PREFIX) &&
+          metric.labelNames.every((name) => SUBJECT_LABELS.has(name)),
       );
   }
 
@@ -166,6 +179,40 @@ export class SwarmExporter implements RunObserver {
         break;
       }
       case "track-subscribed":
+        break;
+    }
+  }
+
+  /** A signalling storm's figure, as k6 timed it; the storm has one worker, k6. */
+  onStorm(o: StormObservation): void {
+    const run: LabelSet = { scenario: this.options.scenario, run_id: this.options.runId, worker: "k6" };
+    const m = this.m;
+    switch (o.type) {
+      case "join":
+        m.stormJoinDuration.observe(run, o.durationS);
+        m.stormJoins.add(run, 1);
+        break;
+      case "join-failed":
+        m.stormJoinFailures.add({ ...run, reason: this.stormReasons.valueOf(o.reason) }, 1);
+        break;
+      case "reconnect":
+        m.stormReconnectDuration.observe({ ...run, state: this.stormReasons.valueOf(o.state) }, o.durationS);
+        break;
+      case "reconnect-failed":
+        m.stormReconnectFailures.add({ ...run, reason: this.stormReasons.valueOf(o.reason) }, 1);
+        break;
+      case "api":
+        m.stormApiDuration.observe({ ...run, method: this.stormMethods.valueOf(o.method) }, o.durationS);
+        break;
+      case "api-failed":
+        m.stormApiFailures.add(
+          {
+            ...run,
+            method: this.stormMethods.valueOf(o.method),
+            reason: this.stormReasons.valueOf(o.reason),
+          },
+          1,
+        );
         break;
     }
   }

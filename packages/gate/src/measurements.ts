@@ -1,4 +1,10 @@
-import type { EventContext, ParticipantEvent, RunObserver, WindowSample } from "@livekit-swarm/schema";
+import type {
+  EventContext,
+  ParticipantEvent,
+  RunObserver,
+  StormObservation,
+  WindowSample,
+} from "@livekit-swarm/schema";
 import { censoredPercentiles, type CensoredPercentile, type Population } from "@livekit-swarm/stats";
 
 /**
@@ -87,6 +93,7 @@ export class Measurements implements RunObserver {
   private readonly observations = new Map<string, Observation[]>();
   private readonly censoredObservations = new Map<string, Observation[]>();
   private readonly reconnecting = new Set<string>();
+  private stormFigures = 0;
   private startMs: number | undefined;
   private endMs: number | undefined;
 
@@ -140,6 +147,56 @@ export class Measurements implements RunObserver {
         observe("lkswarm_connection_quality_changes_total", { quality: event.quality }, 1);
         break;
       case "track-subscribed":
+        break;
+    }
+  }
+
+  /**
+   * A signalling storm's figure. Each join (or call) is its own member of every population: a
+   * storm's participant joins once per visit, and a percentile over joins is what the storm gates.
+   */
+  onStorm(o: StormObservation): void {
+    const who = `storm/${this.stormFigures++}`;
+    switch (o.type) {
+      case "join":
+        this.add("lkswarm_storm_join_duration_seconds", o.t, who, undefined, {}, o.durationS);
+        this.add("lkswarm_storm_joins_total", o.t, who, undefined, {}, 1);
+        break;
+      case "join-failed":
+        this.add("lkswarm_storm_join_failures_total", o.t, who, undefined, { reason: o.reason }, 1);
+        break;
+      case "reconnect":
+        this.add(
+          "lkswarm_storm_reconnect_duration_seconds",
+          o.t,
+          who,
+          undefined,
+          { state: o.state },
+          o.durationS,
+        );
+        break;
+      case "reconnect-failed":
+        this.add("lkswarm_storm_reconnect_failures_total", o.t, who, undefined, { reason: o.reason }, 1);
+        break;
+      case "api":
+        this.add(
+          "lkswarm_storm_api_duration_seconds",
+          o.t,
+          who,
+          undefined,
+          { method: o.method },
+          o.durationS,
+        );
+        break;
+      case "api-failed":
+        this.add(
+          "lkswarm_storm_api_failures_total",
+          o.t,
+          who,
+          undefined,
+          { method: o.method, reason: o.reason },
+          1,
+        );
         break;
     }
   }
@@ -274,6 +331,16 @@ export class Measurements implements RunObserver {
         group.some((o) => o.censored === true),
       );
     return { population, n: values.length + censored.length, values, censored };
+  }
+
+  /** The values a label took on a metric's observations, in order of first sight. */
+  labelValues(metric: string, label: string): string[] {
+    const seen = new Set<string>();
+    for (const o of this.observations.get(metric) ?? []) {
+      const v = o.labels[label];
+      if (v !== undefined) seen.add(v);
+    }
+    return [...seen];
   }
 
   /** A counter's total over the selection (events after warm-up, matching labels). */

@@ -232,3 +232,37 @@ describe("censored observations (docs/observability.md 2.1)", () => {
     expect(r).toMatchObject({ status: "fail", censored: true, n: 2 });
   });
 });
+
+describe("storm figures", () => {
+  const m = new Measurements();
+  const t = Date.UTC(2026, 10, 23);
+  m.setRunWindow(t, t + 10_000);
+  for (let i = 1; i <= 100; i++) m.onStorm({ type: "join", t: t + i, durationS: i / 1000 });
+  m.onStorm({ type: "join-failed", t, reason: "timeout" });
+  m.onStorm({ type: "join-failed", t, reason: "timeout" });
+  m.onStorm({ type: "join-failed", t, reason: "rejected" });
+  m.onStorm({ type: "api", t, method: "ListRooms", durationS: 0.004 });
+
+  it("gate a percentile over joins, each join its own value", () => {
+    const v = evaluate([parseThreshold("lkswarm_storm_join_duration_seconds p95 < 90ms")], m);
+    expect(v.passed).toBe(false);
+    expect(v.results[0]).toMatchObject({ observed: 0.095, n: 100, population: "participants" });
+  });
+
+  it("count joins and failures by reason", () => {
+    const v = evaluate(
+      [
+        parseThreshold("lkswarm_storm_joins_total count == 100"),
+        parseThreshold("lkswarm_storm_join_failures_total{reason=timeout} count == 2"),
+        parseThreshold("lkswarm_storm_join_failures_total count <= 2"),
+      ],
+      m,
+    );
+    expect(v.results.map((r) => [r.status, r.observed])).toEqual([
+      ["pass", 100],
+      ["pass", 2],
+      ["fail", 3],
+    ]);
+    expect(m.labelValues("lkswarm_storm_join_failures_total", "reason")).toEqual(["timeout", "rejected"]);
+  });
+});

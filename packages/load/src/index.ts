@@ -56,3 +56,12 @@ export {
 } from "./shard/split.js";
 export { MANIFEST_FILE, type ShardManifest } from "./shard/manifest.js";
 export { MergeError, mergeShards, type MergeOptions, type MergeResult } from "./shard/merge.js";
+export {
+  STORM_SCENARIOS,
+  StormError,
+  runStorm,
+  stormScript,
+  type StormOptions,
+  type StormResult,
+} from "./storm/storm.js";
+export { stormSection, type StormReport } from "./storm/report.js";

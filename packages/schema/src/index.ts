@@ -78,7 +78,9 @@ export type {
   RoomPlacement,
   EventContext,
   RunObserver,
+  StormObservation,
 } from "./samples.js";
+export { STORM_METRIC_PREFIX } from "./samples.js";
 export type {
   AbortConditions,
   ComposeTarget,

@@ -27,7 +27,9 @@ function unquote(literal: string): string {
   return literal
     .slice(1, -1)
     .replace(/\\(x[0-9a-f]{2}|.)/g, (_, e: string) =>
-      e.startsWith("x") ? String.fromCharCode(parseInt(e.slice(1), 16)) : ({ n: "\n", r: "\r", t: "\t" }[e] ?? e),
+      e.startsWith("x")
+        ? String.fromCharCode(parseInt(e.slice(1), 16))
+        : ({ n: "\n", r: "\r", t: "\t" }[e] ?? e),
     );
 }
 
@@ -57,7 +59,10 @@ describe("promqlString", () => {
   it.runIf(promtool)("Prometheus parses every hostile matcher as one selector (promtool check rules)", () => {
     const dir = mkdtempSync(join(tmpdir(), "lkswarm-promql-"));
     try {
-      const rules = HOSTILE.map((v, i) => `      - record: r${i}\n        expr: ${JSON.stringify(`count(up{${labelMatcher("run_id", v)}})`)}`);
+      const rules = HOSTILE.map(
+        (v, i) =>
+          `      - record: r${i}\n        expr: ${JSON.stringify(`count(up{${labelMatcher("run_id", v)}})`)}`,
+      );
       const file = join(dir, "rules.yaml");
       writeFileSync(file, `groups:\n  - name: hostile\n    rules:\n${rules.join("\n")}\n`);
       const out = execFileSync("promtool", ["check", "rules", file], { encoding: "utf8" });

@@ -19,6 +19,7 @@ export function promqlString(value: string): string {
 
 /** `name="value"` with the value escaped; the name must already be a valid label name. */
 export function labelMatcher(name: string, value: string): string {
-  if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) throw new Error(`not a Prometheus label name: ${JSON.stringify(name)}`);
+  if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name))
+    throw new Error(`not a Prometheus label name: ${JSON.stringify(name)}`);
   return `${name}=${promqlString(value)}`;
 }

@@ -161,3 +161,18 @@ export interface RunObserver {
   onEvent?(context: EventContext, event: ParticipantEvent): void;
   onSample?(sample: WindowSample): void;
 }
+
+/**
+ * One figure of a signalling storm (`swarm storm`), as k6 timed it: a join answered with a
+ * JoinResponse, a join that got none (and why), a RoomService call or its failure. `t` is epoch ms.
+ */
+export type StormObservation =
+  | { readonly type: "join"; readonly t: number; readonly durationS: number }
+  | { readonly type: "join-failed"; readonly t: number; readonly reason: string }
+  | { readonly type: "reconnect"; readonly t: number; readonly state: string; readonly durationS: number }
+  | { readonly type: "reconnect-failed"; readonly t: number; readonly reason: string }
+  | { readonly type: "api"; readonly t: number; readonly method: string; readonly durationS: number }
+  | { readonly type: "api-failed"; readonly t: number; readonly method: string; readonly reason: string };
+
+/** Storm metrics are named after it; a media run never creates their series. */
+export const STORM_METRIC_PREFIX = "lkswarm_storm_";

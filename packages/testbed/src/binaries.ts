@@ -39,21 +39,27 @@ const FIX: Record<string, string> = {
   haproxy: "run `npm run setup` or `apt-get install haproxy`",
   prometheus: "run `npm run setup` or `apt-get install prometheus`",
   ip: "run `npm run setup` or `apt-get install iproute2`",
+  k6: "run `npm run setup` (it runs `go install go.k6.io/k6@v1.8.1`), or set K6_BIN",
+};
+
+/** Pinned by scripts/setup next to livekit-server, with the variable that overrides it. */
+const PINNED: Readonly<Record<string, string>> = {
+  "livekit-server": "LIVEKIT_SERVER_BIN",
+  k6: "K6_BIN",
 };
 
 /**
- * Finds a program: an explicit path first, then (for livekit-server) LIVEKIT_SERVER_BIN and the
- * project's .tools/bin, then PATH. Throws a TestbedError naming the fix.
+ * Finds a program: an explicit path first, then for the pinned tools (livekit-server, k6) their variable
+ * (LIVEKIT_SERVER_BIN, K6_BIN) or the project's .tools/bin, then PATH. Throws a TestbedError naming the fix.
  */
 export function findBinary(name: keyof typeof FIX, explicit?: string): string {
   const candidates: string[] = [];
+  const variable = PINNED[name];
+  const override = variable !== undefined ? process.env[variable] : undefined;
   if (explicit !== undefined) candidates.push(explicit);
-  else if (name === "livekit-server") {
-    if (process.env.LIVEKIT_SERVER_BIN) candidates.push(process.env.LIVEKIT_SERVER_BIN);
-    else candidates.push(join(TOOLS_BIN, "livekit-server"));
-  }
+  else if (variable !== undefined) candidates.push(override ? override : join(TOOLS_BIN, name));
   for (const candidate of candidates) if (isExecutable(candidate)) return candidate;
-  if (explicit === undefined && (name !== "livekit-server" || !process.env.LIVEKIT_SERVER_BIN)) {
+  if (explicit === undefined && !override) {
     const found = onPath(name);
     if (found !== undefined) return found;
   }

@@ -206,7 +206,13 @@ describe("parseDrill reads every fault type", () => {
     ],
     [
       "{ type: client.join, at: 70s }",
-      { type: "client.join", target: { kind: "every-room" }, at: 70_000, duration: null, params: { perRoom: 1 } },
+      {
+        type: "client.join",
+        target: { kind: "every-room" },
+        at: 70_000,
+        duration: null,
+        params: { perRoom: 1 },
+      },
     ],
     ["{ type: client.join, per-room: 2 }", { type: "client.join", params: { perRoom: 2 } }],
   ])("%s", (fault, expected) => {
