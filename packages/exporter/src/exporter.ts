@@ -185,7 +185,12 @@ export class SwarmExporter implements RunObserver {
 
   /** A signalling storm's figure, as k6 timed it; the storm has one worker, k6. */
   onStorm(o: StormObservation): void {
-    const run: LabelSet = { scenario: this.options.scenario, run_id: this.options.runId, worker: "k6" };
+    const run: LabelSet = {
+      scenario: this.options.scenario,
+      run_id: this.options.runId,
+      shard: String(this.options.shard ?? 0),
+      worker: "k6",
+    };
     const m = this.m;
     switch (o.type) {
       case "join":
