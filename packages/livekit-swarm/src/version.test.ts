@@ -12,3 +12,26 @@ describe("the version", () => {
     expect(TOOL).toEqual({ name: "livekit-swarm", version: publishedVersion() });
   });
 });
+
+describe("what is published", () => {
+  it("is livekit-swarm alone: every other workspace package is private, so changesets versions only it", () => {
+    const root: unknown = JSON.parse(readFileSync(new URL("../../../package.json", import.meta.url), "utf8"));
+    const workspaces =
+      typeof root === "object" && root !== null && "workspaces" in root && Array.isArray(root.workspaces)
+        ? root.workspaces.map(String)
+        : [];
+    expect(workspaces).toContain("packages/livekit-swarm");
+    const published = workspaces.filter((dir) => {
+      const manifest: unknown = JSON.parse(
+        readFileSync(new URL(`../../../${dir}/package.json`, import.meta.url), "utf8"),
+      );
+      return !(
+        typeof manifest === "object" &&
+        manifest !== null &&
+        "private" in manifest &&
+        manifest.private === true
+      );
+    });
+    expect(published).toEqual(["packages/livekit-swarm"]);
+  });
+});
