@@ -17,7 +17,7 @@ export interface InstallOptions {
 
 function manualAlternative(toolsBin: string): string {
   return (
-    `install Go 1.24+ (https://go.dev/dl) and run again, or build it once yourself with ` +
+    `install Go 1.26+ (https://go.dev/dl) and run again, or build it once yourself with ` +
     `\`GOBIN=${toolsBin} go install ${LIVEKIT_SERVER_MODULE}@v${LIVEKIT_SERVER_VERSION}\` (the binary is named server: rename it livekit-server), ` +
     `or put a livekit-server v${LIVEKIT_SERVER_VERSION} release binary at ${join(toolsBin, "livekit-server")}, or set LIVEKIT_SERVER_BIN to one`
   );
