@@ -31,6 +31,7 @@ module.exports = {
     arrows("dashboards", ["schema"], "dashboards are generated from the catalog alone (schema), so a panel can only query a catalogued metric"),
     arrows("bench", ["load", "testbed", "stats", "schema"], "bench measures the load engine's cost on a local testbed; it uses load, testbed, stats and schema, never the CLI"),
     arrows("test-kit", ["testbed", "schema"], "test-kit holds end-to-end helpers over testbed processes and sample fixtures; it uses testbed and schema only"),
+    arrows("livekit-swarm", ["dashboards"], "livekit-swarm is the published package and its release tooling: the bundle takes the built CLI by path at pack time (no import), and the release assets read the dashboards; nothing else of ours"),
     arrows("cli", ["schema", "stats", "testbed", "gate", "exporter", "load", "chaos", "alerts", "dashboards", "bench", "k8s"], "cli is the top: it parses, calls a library, renders and exits; it may use every package except test-kit, which is for tests"),
     {
       name: "test-kit-only-in-tests",

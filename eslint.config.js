@@ -6,6 +6,7 @@ export default tseslint.config(
   {
     ignores: [
       "**/dist/**",
+      "packages/livekit-swarm/lib/**",
       "**/node_modules/**",
       ".tools/**",
       "eslint.config.js",

@@ -4,7 +4,7 @@
  * signal relay times out (~8-9 s, as measured in a hand-run node-kill study) and come back by a full
  * reconnect; one subscriber stays stuck reconnecting. Nobody's signalling ran through node2.
  */
-import { EXPECT_DEFAULT, type Expectations } from "@livekit-swarm/schema";
+import { EXPECT_DEFAULT, TOOL, type Expectations } from "@livekit-swarm/schema";
 import { JOURNAL_SCHEMA } from "./journal.js";
 import type { DrillJournal, ParticipantOutcome, TimelineEvent } from "./journal.js";
 
@@ -160,7 +160,7 @@ export function sampleJournal(overrides: Partial<DrillJournal> = {}): DrillJourn
       backend: "local",
     },
     runId: "20261122T100000Z-7f3a",
-    toolVersion: "0.1.0",
+    toolVersion: TOOL.version,
     host: "ci-runner-2",
     start: START,
     end: END,

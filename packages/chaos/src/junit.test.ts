@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { TOOL } from "@livekit-swarm/schema";
 import { sampleJournal } from "./journal-fixture.js";
 import { renderDrillJUnit } from "./junit.js";
 
@@ -133,7 +134,7 @@ describe("renderDrillJUnit", () => {
     expect(skipped.map((c) => c.attrs.name)).toEqual(["quality after"]);
   });
 
-  it("carries the verdict, status and T0 as properties", () => {
+  it("carries the verdict, status, T0 and the tool's version as properties", () => {
     const { suite } = suiteOf(xml);
     const properties = Object.fromEntries(
       children(only(suite, "properties"), "property").map((p): [string, string] => [
@@ -146,6 +147,7 @@ describe("renderDrillJUnit", () => {
       status: "completed",
       t0: "2026-11-22T10:00:40.000Z",
       backend: "local",
+      "tool-version": `livekit-swarm ${TOOL.version}`,
       "signal-paths": "the testbed's balancer log (HAProxy)",
       // room-0's second subscriber never had media again; room-1 was not hit
       "media-back.room-0": "kill-busiest: never",

@@ -160,6 +160,7 @@ export function renderDrillJUnit(journal: DrillJournal): string {
     reason: journal.reason,
     backend: journal.drill.backend,
     "run-id": journal.runId,
+    "tool-version": `livekit-swarm ${journal.toolVersion}`,
     "signal-paths": journal.aggregates.signalPaths ?? "unknown",
     ...Object.fromEntries(journal.rooms.map((r) => [`media-back.${r.room}`, mediaBack(r)])),
   }).map(([key, value]) => `      <property name="${xmlAttr(key)}" value="${xmlAttr(value)}"/>`);

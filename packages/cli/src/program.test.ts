@@ -1,6 +1,6 @@
 import { CommanderError } from "@commander-js/extra-typings";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { scenarioKeyPaths } from "@livekit-swarm/schema";
+import { TOOL, scenarioKeyPaths } from "@livekit-swarm/schema";
 import { SCENARIO_OPTIONS } from "./commands/run/scenario-flags.js";
 import { UsageError } from "./errors.js";
 import { integer, oneLine } from "./flags.js";
@@ -38,6 +38,19 @@ describe("withDefaultCommand", () => {
     expect(withDefaultCommand(["--rooms", "5"])).toEqual(["run", "--rooms", "5"]);
     expect(withDefaultCommand(["--help"])).toEqual(["--help"]);
     expect(withDefaultCommand(["gate", "--json"])).toEqual(["gate", "--json"]);
+    expect(withDefaultCommand(["--version"])).toEqual(["--version"]);
+  });
+});
+
+describe("--version", () => {
+  it("prints the published package's version and nothing else, for -V too", async () => {
+    for (const flag of ["--version", "-V"]) {
+      const { error, out } = await parse([flag]);
+      expect(out).toBe(`${TOOL.version}\n`);
+      expect(error).toBeInstanceOf(CommanderError);
+      expect(error instanceof CommanderError ? error.exitCode : undefined).toBe(0);
+    }
+    expect(TOOL.version).toMatch(/^\d+\.\d+\.\d+/);
   });
 });
 

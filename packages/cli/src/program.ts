@@ -8,6 +8,7 @@ import { mergeCommand } from "./commands/merge/command.js";
 import { runCommand } from "./commands/run/command.js";
 import { stormCommand } from "./commands/storm/command.js";
 import { testbedCommand } from "./commands/testbed/command.js";
+import { TOOL } from "@livekit-swarm/schema";
 import { configure } from "./flags.js";
 
 const EXAMPLES = [
@@ -26,6 +27,7 @@ export function program(exit: (code: number) => void): Command {
   const root = new Command("swarm")
     .description("Tells how much a LiveKit deployment holds and how it fails.")
     .usage("[command] [options]   (no command: run)")
+    .version(TOOL.version, "-V, --version", "print the version of livekit-swarm (as published on npm)")
     .addCommand(runCommand(exit))
     .addCommand(canaryCommand(exit))
     .addCommand(gateCommand(exit))
@@ -38,10 +40,12 @@ export function program(exit: (code: number) => void): Command {
   return configure(root, EXAMPLES);
 }
 
-/** `swarm --rooms 500` and a bare `swarm` run a swarm. */
+const ROOT_OPTIONS = new Set(["-h", "--help", "-V", "--version"]);
+
+/** `swarm --rooms 500` and a bare `swarm` run a swarm; `swarm --help` and `swarm --version` do not. */
 export function withDefaultCommand(argv: readonly string[]): string[] {
   const [first] = argv;
   if (first === undefined) return ["run"];
-  if (first.startsWith("-") && first !== "-h" && first !== "--help") return ["run", ...argv];
+  if (first.startsWith("-") && !ROOT_OPTIONS.has(first)) return ["run", ...argv];
   return [...argv];
 }

@@ -1,3 +1,4 @@
+import { TOOL } from "@livekit-swarm/schema";
 import { noiseText } from "./baseline.js";
 import type { ThresholdResult, Verdict } from "./verdict.js";
 
@@ -56,6 +57,9 @@ export function junitXml(
   return `<?xml version="1.0" encoding="UTF-8"?>
 <testsuites name="${xml(suiteName)}" tests="${tests}" failures="${failures}" time="${timeSeconds.toFixed(1)}">
   <testsuite name="${xml(suiteName)}" tests="${tests}" failures="${failures}" errors="0" skipped="0" time="${timeSeconds.toFixed(1)}">
+    <properties>
+      <property name="tool-version" value="${xml(`${TOOL.name} ${TOOL.version}`)}"/>
+    </properties>
 ${cases.join("\n")}
   </testsuite>
 </testsuites>
@@ -102,6 +106,8 @@ export function markdownSummary(verdict: Verdict, title: string): string {
     `| ${header.join(" | ")} |`,
     `| ${header.map(() => "---").join(" | ")} |`,
     ...rows,
+    "",
+    `<sub>${TOOL.name} ${TOOL.version}</sub>`,
     "",
   ].join("\n");
 }

@@ -20,11 +20,14 @@ export interface SwarmProcess {
   readonly exited: Promise<number | null>;
 }
 
-/** Starts the built `swarm` CLI as a user would (an empty variable in `env` unsets it). */
-export function startSwarm(args: readonly string[], env: NodeJS.ProcessEnv = {}): SwarmProcess {
-  if (!existsSync(CLI))
-    throw new Error(`${CLI} is missing: run \`npm run build\` before the end-to-end tests`);
-  const child = spawn(process.execPath, [CLI, ...args], {
+/**
+ * Starts the built `swarm` CLI as a user would (an empty variable in `env` unsets it); `cli` is
+ * another build of it, such as the published package's bundle.
+ */
+export function startSwarm(args: readonly string[], env: NodeJS.ProcessEnv = {}, cli = CLI): SwarmProcess {
+  if (!existsSync(cli))
+    throw new Error(`${cli} is missing: run \`npm run build\` before the end-to-end tests`);
+  const child = spawn(process.execPath, [cli, ...args], {
     env: { ...process.env, ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });
@@ -50,8 +53,9 @@ export async function swarm(
   args: readonly string[],
   env: NodeJS.ProcessEnv = {},
   timeoutMs = 120_000,
+  cli = CLI,
 ): Promise<CliResult> {
-  const run = startSwarm(args, env);
+  const run = startSwarm(args, env, cli);
   let timer: NodeJS.Timeout | undefined;
   const timedOut = new Promise<never>((_, reject) => {
     timer = setTimeout(() => {

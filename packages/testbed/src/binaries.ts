@@ -1,4 +1,5 @@
-import { accessSync, constants } from "node:fs";
+import { accessSync, constants, readFileSync } from "node:fs";
+import { homedir } from "node:os";
 import { delimiter, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { TestbedError } from "./errors.js";
@@ -7,11 +8,29 @@ import { TestbedError } from "./errors.js";
 export const LIVEKIT_SERVER_VERSION = "1.13.5";
 
 /**
- * Where scripts/setup installs livekit-server: LIVEKIT_SWARM_TOOLS, else the repository's .tools/bin
- * (resolved from src/ or dist/ alike).
+ * The repository's .tools/bin (where scripts/setup installs) when this module runs from a checkout,
+ * resolved from src/ or dist/ alike; from the published package (one bundle, whose ../package.json
+ * is livekit-swarm's) a per-user cache instead, since node_modules is no place for a 60 MB binary
+ * that every project would rebuild.
  */
-export const TOOLS_BIN =
-  process.env.LIVEKIT_SWARM_TOOLS ?? fileURLToPath(new URL("../../../.tools/bin", import.meta.url));
+function defaultToolsBin(): string {
+  try {
+    const manifest: unknown = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8"));
+    if (
+      typeof manifest === "object" &&
+      manifest !== null &&
+      "name" in manifest &&
+      manifest.name === "@livekit-swarm/testbed"
+    )
+      return fileURLToPath(new URL("../../../.tools/bin", import.meta.url));
+  } catch {
+    // no package.json beside us: not a checkout
+  }
+  return join(process.env.XDG_CACHE_HOME || join(homedir(), ".cache"), "livekit-swarm", "bin");
+}
+
+/** Where livekit-server is looked for and built into: LIVEKIT_SWARM_TOOLS, else the default above. */
+export const TOOLS_BIN = process.env.LIVEKIT_SWARM_TOOLS || defaultToolsBin();
 
 function isExecutable(path: string): boolean {
   try {

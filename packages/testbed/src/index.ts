@@ -11,6 +11,8 @@ export { waitFor } from "./wait.js";
 export type { WaitOptions } from "./wait.js";
 export { TestbedError } from "./errors.js";
 export { findBinary, LIVEKIT_SERVER_VERSION, TOOLS_BIN } from "./binaries.js";
+export { ensureLivekitServer, LIVEKIT_SERVER_MODULE } from "./install.js";
+export type { InstallOptions } from "./install.js";
 export { redisCommand } from "./redis.js";
 export { checkTestbedName, defaultRunRoot, runDirFor } from "./state.js";
 export type { RunState, NodeRecord } from "./state.js";

@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { RoomServiceClient } from "livekit-server-sdk";
 import { startBalancer, balancerServerStates } from "./balancer.js";
 import { findBinary } from "./binaries.js";
+import { ensureLivekitServer } from "./install.js";
 import type { ConfigTree } from "./configs.js";
 import { down, liveProcesses, type DownReport } from "./down.js";
 import { TestbedError } from "./errors.js";
@@ -74,7 +75,7 @@ export class Testbed {
       throw new TestbedError("bad-option", "several nodes need Redis to share rooms: drop redis: false");
     }
     const bins = {
-      livekit: findBinary("livekit-server", options.serverBin),
+      livekit: await ensureLivekitServer(options.serverBin),
       redis: useRedis ? findBinary("redis-server") : undefined,
       haproxy: useBalancer ? findBinary("haproxy") : undefined,
       prometheus: options.prometheus === true ? findBinary("prometheus") : undefined,

@@ -13,10 +13,9 @@ import {
   type RollbackRun,
 } from "../journal.js";
 import { decideVerdict, judgeExpectations, judgeFindings, notEvaluated } from "../verdict.js";
-import type { Drill } from "@livekit-swarm/schema";
+import { TOOL, type Drill } from "@livekit-swarm/schema";
 import type { Stop } from "./stop.js";
 
-export const TOOL_VERSION = "0.1.0";
 /** How often subscribed tracks' packet counts and session ids are looked at. */
 export const WATCH_MS = 250;
 
@@ -131,7 +130,7 @@ export function assembleJournal(input: JournalInput): DrillJournal {
       backend: drill.target.backend,
     },
     runId: input.runId,
-    toolVersion: TOOL_VERSION,
+    toolVersion: TOOL.version,
     host: input.host,
     start: iso(input.startedAt),
     end: iso(input.endedAt),

@@ -42,7 +42,6 @@ import { DrillStop } from "./stop.js";
 import { commandInjector } from "./targets.js";
 import { SERVER_VIEW_MS, startPlacements, startServerViews } from "./watch.js";
 
-export { TOOL_VERSION } from "./assemble.js";
 /** How long the swarm may take to be fully joined before the baseline starts anyway. */
 const JOIN_GRACE_MS = 20_000;
 

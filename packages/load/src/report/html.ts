@@ -1,3 +1,4 @@
+import { TOOL } from "@livekit-swarm/schema";
 import type { RunOutcome } from "../run/orchestrator.js";
 import type { TimelinePoint } from "../run/aggregate.js";
 import { formatValue } from "./format.js";
@@ -111,7 +112,7 @@ figure { margin: 0; } figcaption { font-weight: 600; margin-bottom: 4px; }
 svg text { font-size: 11px; fill: #555; } .empty { color: #999; width: ${W}px; }
 </style></head><body>
 <h1>${escapeHtml(title)}</h1>
-<p>${escapeHtml(outcome.startedAt)} to ${escapeHtml(outcome.endedAt)}, ended: ${escapeHtml(outcome.endReason)}.
+<p>${escapeHtml(outcome.startedAt)} to ${escapeHtml(outcome.endedAt)}, ended: ${escapeHtml(outcome.endReason)}; ${escapeHtml(`${TOOL.name} ${TOOL.version}`)}.
 Percentiles state their population: participants (one value each), tracks, or windows (one value per track per sampling window).</p>
 <pre>${escapeHtml(table)}</pre>
 <h2>Over time</h2>

@@ -1,14 +1,15 @@
 import { appendFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { junitXml, markdownSummary, type ThresholdResult, type Verdict } from "@livekit-swarm/gate";
-import type { Scenario } from "@livekit-swarm/schema";
+import { TOOL, type Scenario } from "@livekit-swarm/schema";
 import { reportHtml } from "../report/html.js";
 import { summaryTable } from "../report/table.js";
 import type { RunSummary } from "../run/aggregate.js";
 import type { RunOutcome } from "../run/orchestrator.js";
 
-/** summary.json: the run's identity and outcome, the scenario, the verdict, then every figure. */
+/** summary.json: the tool that wrote it, the run's identity and outcome, the scenario, the verdict, then every figure. */
 export type RunReport = {
+  readonly tool: typeof TOOL;
   readonly run: {
     readonly id: string;
     readonly scenario: string;
@@ -91,6 +92,7 @@ export interface RunFacts {
 export function runReport(f: RunFacts): RunReport {
   const { outcome, verdict } = f;
   return {
+    tool: TOOL,
     run: {
       id: f.runId,
       scenario: f.scenario.name,

@@ -1,0 +1,136 @@
+import { execFile } from "node:child_process";
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { TOOL } from "@livekit-swarm/schema";
+import { processesMentioning } from "@livekit-swarm/testbed";
+import { swarm } from "@livekit-swarm/test-kit";
+
+const run = promisify(execFile);
+const PACKAGE_DIR = fileURLToPath(new URL("../../livekit-swarm/", import.meta.url));
+
+// Outside the repository, so nothing resolves back into its sources or node_modules.
+const work = mkdtempSync(join(tmpdir(), "lkswarm-package-"));
+const project = join(work, "project");
+const runRoot = join(work, "testbeds");
+let installed = "";
+let packed: PackEntry | undefined;
+
+interface PackEntry {
+  readonly filename: string;
+  readonly files: readonly { readonly path: string }[];
+}
+
+beforeAll(async () => {
+  // `npm pack` runs prepack: the bundle of the workspace's built output (`npx tsc -b` first)
+  const { stdout } = await run("npm", ["pack", "--json", "--pack-destination", work], {
+    cwd: PACKAGE_DIR,
+    maxBuffer: 16 * 1024 * 1024,
+  });
+  const [pack] = JSON.parse(stdout.slice(stdout.indexOf("["))) as PackEntry[];
+  if (pack === undefined) throw new Error(`npm pack printed no package: ${stdout}`);
+  packed = pack;
+  mkdirSync(project);
+  writeFileSync(join(project, "package.json"), JSON.stringify({ name: "probe", private: true }));
+  // from the registry, as a user's install would; several minutes at worst on a cold npm cache
+  await run("npm", ["install", "--no-audit", "--no-fund", join(work, pack.filename)], {
+    cwd: project,
+    timeout: 150_000,
+  });
+  installed = join(project, "node_modules", "livekit-swarm", "dist", "cli.js");
+}, 180_000);
+
+afterAll(() => {
+  rmSync(work, { recursive: true, force: true });
+});
+
+describe("the published package, installed from its tarball into an empty project", () => {
+  it("holds the bundle, README and LICENSE only", () => {
+    const paths = (packed?.files ?? []).map((f) => f.path).sort();
+    expect(paths).toEqual(
+      expect.arrayContaining(["LICENSE", "README.md", "package.json", "dist/cli.js", "dist/worker.js"]),
+    );
+    expect(paths.filter((p) => !/^(dist\/[^/]+\.js|LICENSE|README\.md|package\.json)$/.test(p))).toEqual([]);
+    // no workspace package is a dependency: they are in the bundle
+    const manifest = JSON.parse(
+      readFileSync(join(project, "node_modules", "livekit-swarm", "package.json"), "utf8"),
+    ) as {
+      dependencies: Record<string, string>;
+    };
+    expect(Object.keys(manifest.dependencies).filter((d) => d.startsWith("@livekit-swarm/"))).toEqual([]);
+    expect(Object.values(manifest.dependencies).filter((v) => !/^\d+\.\d+\.\d+$/.test(v))).toEqual([]);
+    expect(existsSync(join(project, "node_modules", "@livekit-swarm"))).toBe(false);
+  });
+
+  it("`swarm --version` prints the published version, through the installed bin", async () => {
+    const { stdout } = await run(join(project, "node_modules", ".bin", "swarm"), ["--version"], {
+      cwd: project,
+    });
+    expect(stdout).toBe(`${TOOL.version}\n`);
+  });
+
+  it("`swarm --help` lists the commands", async () => {
+    const result = await swarm(["--help"], {}, 30_000, installed);
+    expect(result.code, result.stderr).toBe(0);
+    for (const command of ["run", "canary", "gate", "compare", "testbed", "chaos"])
+      expect(result.stdout).toMatch(new RegExp(`^  ${command}\\b`, "m"));
+  });
+
+  it("without livekit-server and without Go: one line naming the per-user folder and the manual ways", async () => {
+    const cache = join(work, "cache");
+    const result = await swarm(
+      ["testbed", "up", "--name", "package-nogo"],
+      {
+        LIVEKIT_SWARM_TOOLS: "",
+        LIVEKIT_SERVER_BIN: "",
+        XDG_CACHE_HOME: cache,
+        PATH: join(work, "empty-path"),
+      },
+      30_000,
+      installed,
+    );
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain(`not found at ${join(cache, "livekit-swarm", "bin", "livekit-server")}`);
+    expect(result.stderr).toContain("Go is not installed");
+    expect(result.stderr).toContain("LIVEKIT_SERVER_BIN");
+  });
+
+  it("runs 1 room against an embedded testbed that it starts and stops itself", async () => {
+    // LIVEKIT_SWARM_TOOLS (exported for every test run) points at the livekit-server setup built,
+    // so this does not go install it again; the test above covers the first-use path without it.
+    expect(process.env.LIVEKIT_SWARM_TOOLS, "export LIVEKIT_SWARM_TOOLS as the test setup says").toBeTruthy();
+    const output = join(work, "results");
+    // a 1-room run: joins, 5 s held, the testbed's start and stop; 150 s leaves room for a busy machine
+    const result = await swarm(
+      ["--rooms", "1", "--duration", "5s", "--output", output],
+      { LIVEKIT_SWARM_RUN_ROOT: runRoot },
+      150_000,
+      installed,
+    );
+    expect(result.code, result.stderr).toBe(0);
+    const summary = JSON.parse(readFileSync(join(output, "summary.json"), "utf8")) as {
+      tool: { name: string; version: string };
+      run: { endReason: string };
+      participants: { planned: number; joined: number };
+    };
+    expect(summary.tool).toEqual({ name: "livekit-swarm", version: TOOL.version });
+    expect(summary.run.endReason).toBe("completed");
+    expect(summary.participants.joined).toBe(summary.participants.planned);
+    expect(summary.participants.planned).toBeGreaterThan(0);
+    expect(readdirSync(output)).toEqual(
+      expect.arrayContaining(["summary.json", "report.html", "samples.jsonl"]),
+    );
+    expect(processesMentioning(runRoot)).toEqual([]);
+  }, 180_000);
+});

@@ -1,0 +1,87 @@
+/**
+ * Builds the published package: the workspace packages' built output (`tsc -b` first) bundled by
+ * esbuild into dist/, two entry points (the CLI, and the worker the orchestrator forks by its path
+ * beside it); every third-party import stays an import, installed from `dependencies` at the exact
+ * version the workspace was tested with (rtc-node carries a native binary per platform, which no
+ * bundle could hold). Run by `npm pack` (prepack); `--write-dependencies` rewrites the pins.
+ */
+import { copyFileSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { build, type Plugin } from "esbuild";
+import { packageOf, pinProblems } from "./pins.js";
+import { versionIn } from "./tool-module.js";
+
+const PACKAGE_DIR = fileURLToPath(new URL("../", import.meta.url));
+const PACKAGES = join(PACKAGE_DIR, "..");
+const ROOT = join(PACKAGES, "..");
+
+const ENTRY_POINTS = {
+  cli: join(PACKAGES, "cli/dist/cli.js"),
+  worker: join(PACKAGES, "load/dist/run/worker.js"),
+};
+
+/** Our packages are bundled; any other bare import is left to npm. */
+const thirdPartyExternal: Plugin = {
+  name: "third-party-external",
+  setup(b) {
+    b.onResolve({ filter: /^[^./]/ }, (args) =>
+      args.path.startsWith("@livekit-swarm/") ? undefined : { path: args.path, external: true },
+    );
+  },
+};
+
+function readJson(path: string): unknown {
+  return JSON.parse(readFileSync(path, "utf8"));
+}
+
+class PinsOutOfDate extends Error {
+  override readonly name = "PinsOutOfDate";
+}
+
+async function bundle(writeDependencies: boolean): Promise<void> {
+  const dist = join(PACKAGE_DIR, "dist");
+  rmSync(dist, { recursive: true, force: true });
+  const result = await build({
+    entryPoints: ENTRY_POINTS,
+    outdir: dist,
+    bundle: true,
+    splitting: true,
+    format: "esm",
+    platform: "node",
+    target: "node20",
+    plugins: [thirdPartyExternal],
+    metafile: true,
+    logLevel: "warning",
+  });
+  const tested: Record<string, string> = {};
+  for (const output of Object.values(result.metafile.outputs)) {
+    for (const { path, external } of output.imports) {
+      const name = external ? packageOf(path) : undefined;
+      if (name !== undefined) tested[name] = versionIn(join(ROOT, "node_modules", name, "package.json"));
+    }
+  }
+  const manifestPath = join(PACKAGE_DIR, "package.json");
+  const manifest = readJson(manifestPath);
+  if (typeof manifest !== "object" || manifest === null) throw new Error(`${manifestPath} is not an object`);
+  const declared =
+    "dependencies" in manifest && typeof manifest.dependencies === "object" && manifest.dependencies !== null
+      ? Object.fromEntries(Object.entries(manifest.dependencies).map(([k, v]) => [k, String(v)]))
+      : {};
+  const problems = pinProblems(declared, tested);
+  if (problems.length > 0 && writeDependencies) {
+    const sorted = Object.fromEntries(Object.entries(tested).sort(([a], [b]) => a.localeCompare(b)));
+    writeFileSync(manifestPath, `${JSON.stringify({ ...manifest, dependencies: sorted }, null, 2)}\n`);
+  } else if (problems.length > 0) {
+    throw new PinsOutOfDate(
+      `packages/livekit-swarm/package.json dependencies differ from what the bundle imports:\n  ${problems.join("\n  ")}\n` +
+        "run `npm run bundle:pins` (then `npm install`) to pin them to the workspace's installed versions",
+    );
+  }
+  copyFileSync(join(ROOT, "LICENSE"), join(PACKAGE_DIR, "LICENSE"));
+}
+
+bundle(process.argv.includes("--write-dependencies")).catch((err: unknown) => {
+  process.stderr.write(`bundle: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exitCode = 1;
+});

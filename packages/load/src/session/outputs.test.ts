@@ -1,0 +1,54 @@
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { Measurements, evaluate, parseThreshold } from "@livekit-swarm/gate";
+import { TOOL, parseScenarioObject } from "@livekit-swarm/schema";
+import { RunAggregator } from "../run/aggregate.js";
+import type { RunOutcome } from "../run/orchestrator.js";
+import { writeRunOutputs, type RunFacts } from "./outputs.js";
+
+const dir = mkdtempSync(join(tmpdir(), "lkswarm-outputs-"));
+afterAll(() => {
+  rmSync(dir, { recursive: true, force: true });
+});
+
+function facts(): RunFacts {
+  const measurements = new Measurements();
+  measurements.setRunWindow(0);
+  const outcome: RunOutcome = {
+    summary: new RunAggregator([], 5000, measurements).summary(10_000),
+    endReason: "completed",
+    startedAt: "2026-11-23T06:00:00.000Z",
+    endedAt: "2026-11-23T06:00:10.000Z",
+    durationMs: 10_000,
+    workersLost: [],
+    workerPids: [],
+  };
+  return {
+    runId: "20261123-060000-abcd",
+    scenario: parseScenarioObject({ rooms: 1 }, "outputs.test.yaml"),
+    url: "ws://127.0.0.1:7880",
+    participants: 0,
+    workers: 1,
+    outcome,
+    verdict: evaluate([parseThreshold("lkswarm_join_failures_total count == 0")], measurements),
+  };
+}
+
+describe("writeRunOutputs", () => {
+  it("names the tool and its published version in summary.json, junit.xml, report.md and report.html", async () => {
+    const outputs = await writeRunOutputs(facts(), dir, undefined);
+    const read = (file: string): string => readFileSync(join(dir, file), "utf8");
+    expect(outputs.files).toEqual(
+      expect.arrayContaining(["summary.json", "junit.xml", "report.md", "report.html"]),
+    );
+    const summary: unknown = JSON.parse(read("summary.json"));
+    expect(summary).toMatchObject({ tool: { name: "livekit-swarm", version: TOOL.version } });
+    expect(read("junit.xml")).toContain(
+      `<property name="tool-version" value="livekit-swarm ${TOOL.version}"/>`,
+    );
+    expect(read("report.md")).toContain(`livekit-swarm ${TOOL.version}`);
+    expect(read("report.html")).toContain(`livekit-swarm ${TOOL.version}`);
+  });
+});
