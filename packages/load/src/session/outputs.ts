@@ -2,6 +2,7 @@ import { appendFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { junitXml, markdownSummary, type ThresholdResult, type Verdict } from "@livekit-swarm/gate";
 import type { Scenario } from "@livekit-swarm/schema";
+import { uplotAssets } from "../report/assets.js";
 import { reportHtml } from "../report/html.js";
 import { summaryTable } from "../report/table.js";
 import type { RunSummary } from "../run/aggregate.js";
@@ -107,7 +108,7 @@ export async function writeRunOutputs(
   await writeFile(join(outputDir, "summary.json"), `${JSON.stringify(report, null, 2)}\n`);
   await writeFile(
     join(outputDir, "report.html"),
-    reportHtml(outcome, `livekit-swarm run ${f.runId} (${f.scenario.name})`, table),
+    reportHtml(report, uplotAssets()),
   );
   return { outputDir, report, table, files, ...(verdict !== undefined ? { verdict } : {}) };
 }
