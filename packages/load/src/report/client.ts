@@ -15,9 +15,11 @@ export const REPORT_CLIENT_JS = `
       case "ratio": return fixed(v * 100, Math.abs(v) < 0.1 ? 2 : 1) + "%";
       case "bps": return Math.abs(v) >= 1e6 ? fixed(v / 1e6, 2) + " Mb/s" : fixed(v / 1e3, 0) + " kb/s";
       case "time": var m = Math.floor(v / 60), s = Math.round(v - m * 60); return m + ":" + (s < 10 ? "0" : "") + s;
+      case "t0": return v === 0 ? "T0" : (v > 0 ? "+" : "-") + fixed(Math.abs(v), Math.abs(v) < 10 ? 1 : 0) + " s";
       default: return fixed(v, 1);
     }
   }
+  var COUNT_STEPS = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000, 20000, 50000, 100000];
   function overlay(u, spec) {
     var ctx = u.ctx, b = u.bbox, px = devicePixelRatio || 1;
     ctx.save();
@@ -62,7 +64,7 @@ export const REPORT_CLIENT_JS = `
       },
       axes: [
         { grid: { show: true, stroke: "#e3e7ee" }, values: function (u, ticks) { return ticks.map(function (t) { return fmt(spec.xUnit, t); }); } },
-        { grid: { show: true, stroke: "#e3e7ee" }, size: 70, values: function (u, ticks) { return ticks.map(function (t) { return fmt(spec.yUnit, t); }); } }
+        { grid: { show: true, stroke: "#e3e7ee" }, size: 70, incrs: spec.yUnit === "count" ? COUNT_STEPS : undefined, values: function (u, ticks) { return ticks.map(function (t) { return fmt(spec.yUnit, t); }); } }
       ],
       series: series,
       cursor: { drag: { x: true, y: false } },

@@ -160,7 +160,7 @@ function timeCharts(report: ReportInput, start: number, markers: ChartSpec["mark
 }
 
 /** A histogram with p50, p95 and p99 marked. */
-export function histogram(id: string, title: string, values: readonly number[], unit: ChartSpec["xUnit"]): ChartSpec {
+export function histogram(id: string, title: string, values: readonly number[], unit: Figure["unit"]): ChartSpec {
   const bins = 30;
   const lo = values.length > 0 ? Math.min(...values) : 0;
   const hi = values.length > 0 ? Math.max(...values, lo + 1e-9) : 1;
@@ -171,7 +171,7 @@ export function histogram(id: string, title: string, values: readonly number[], 
     counts[i] = (counts[i] ?? 0) + 1;
   }
   const marks = percentiles(values, [50, 95, 99], "participants").flatMap((p) =>
-    p.value === undefined ? [] : [{ x: p.value, label: `p${p.p} ${formatValue(p.value, unit === "time" ? "s" : unit)}`, color: "#b02a25" }],
+    p.value === undefined ? [] : [{ x: p.value, label: `p${p.p} ${formatValue(p.value, unit)}`, color: "#b02a25" }],
   );
   return {
     id,

@@ -11,7 +11,8 @@ export interface PageAssets {
   readonly css: string;
 }
 
-export type ValueUnit = "s" | "ratio" | "bps" | "count" | "time";
+/** `time`: seconds since the run began; `t0`: seconds from a drill's first fault, signed. */
+export type ValueUnit = "s" | "ratio" | "bps" | "count" | "time" | "t0";
 
 /** A chart the page draws: lines over run time, or a histogram's bars. Values null are gaps. */
 export interface ChartSpec {
@@ -124,12 +125,12 @@ h1 { font-size: 22px; margin: 0 0 4px; } h2 { font-size: 17px; margin: 28px 0 10
 .banner.warn { background: #fff6e0; border-color: #e0a800; } .banner.warn h2 { color: #8a6500; }
 .banner.none { background: #eef1f6; border-color: #aab3c2; }
 .banner table { background: transparent; }
-.grid { display: grid; grid-template-columns: repeat(auto-fill, minmax(560px, 1fr)); gap: 16px; }
+.grid { display: grid; grid-template-columns: repeat(auto-fit, minmax(560px, 1fr)); gap: 16px; }
 figure.chart { margin: 0; background: #fff; border: 1px solid #dde2ea; border-radius: 8px; padding: 10px 12px; min-width: 0; }
 figcaption { font-weight: 600; margin-bottom: 6px; }
 table { border-collapse: collapse; background: #fff; font-variant-numeric: tabular-nums; margin: 4px 0 8px; }
-th, td { padding: 4px 10px; border-bottom: 1px solid #e3e7ee; text-align: right; white-space: nowrap; }
-th:first-child, td:first-child { text-align: left; }
+th, td { padding: 4px 10px; border-bottom: 1px solid #e3e7ee; text-align: left; white-space: nowrap; }
+td:last-child { white-space: normal; }
 th { background: #eef1f6; font-weight: 600; }
 th[data-sort] { cursor: pointer; user-select: none; } th[data-sort]::after { content: " \\2195"; color: #98a1b0; }
 th.sorted-desc::after { content: " \\2193"; color: #1d2330; } th.sorted-asc::after { content: " \\2191"; color: #1d2330; }
