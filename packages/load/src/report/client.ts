@@ -14,7 +14,10 @@ export const REPORT_CLIENT_JS = `
       case "s": return Math.abs(v) < 1 ? fixed(v * 1000, Math.abs(v) < 0.01 ? 1 : 0) + " ms" : fixed(v, 2) + " s";
       case "ratio": return fixed(v * 100, Math.abs(v) < 0.1 ? 2 : 1) + "%";
       case "bps": return Math.abs(v) >= 1e6 ? fixed(v / 1e6, 2) + " Mb/s" : fixed(v / 1e3, 0) + " kb/s";
-      case "time": var m = Math.floor(v / 60), s = Math.round(v - m * 60); return m + ":" + (s < 10 ? "0" : "") + s;
+      // under two minutes in seconds (a zoomed axis needs tenths), then m:ss
+      case "time":
+        if (Math.abs(v) < 120) return fixed(v, 1) + " s";
+        var m = Math.floor(v / 60), s = Math.round(v - m * 60); return m + ":" + (s < 10 ? "0" : "") + s;
       case "t0": return v === 0 ? "T0" : (v > 0 ? "+" : "-") + fixed(Math.abs(v), Math.abs(v) < 10 ? 1 : 0) + " s";
       default: return fixed(v, 1);
     }
@@ -34,7 +37,7 @@ export const REPORT_CLIENT_JS = `
     });
     spec.markers.forEach(function (m, i) {
       var x = u.valToPos(m.x, "x", true);
-      if (x < b.left || x > b.left + b.width) return;
+      if (x < b.left - 1 || x > b.left + b.width + 1) return;
       ctx.strokeStyle = m.color; ctx.fillStyle = m.color; ctx.setLineDash([2 * px, 3 * px]);
       ctx.beginPath(); ctx.moveTo(x, b.top); ctx.lineTo(x, b.top + b.height); ctx.stroke();
       ctx.textAlign = "left"; ctx.fillText(m.label, x + 3 * px, b.top + (12 + (i % 3) * 13) * px);
@@ -46,7 +49,7 @@ export const REPORT_CLIENT_JS = `
     if (!el) return;
     var bars = spec.kind === "bars";
     var top = spec.lines.reduce(function (a, l) { return Math.max(a, l.value); }, 0);
-    var series = [{ label: spec.xUnit === "time" ? "time" : "value", value: function (u, v) { return fmt(spec.xUnit, v); } }];
+    var series = [{ label: spec.xUnit === "time" || spec.xUnit === "t0" ? "time" : "value", value: function (u, v) { return fmt(spec.xUnit, v); } }];
     spec.series.forEach(function (s) {
       series.push({
         label: s.label, stroke: s.color, width: 2, spanGaps: false,
@@ -71,7 +74,9 @@ export const REPORT_CLIENT_JS = `
       legend: { live: true },
       hooks: {
         draw: [function (u) { overlay(u, spec); }],
-        ready: [function (u) { if (spec.xRange) u.setScale("x", { min: spec.xRange[0], max: spec.xRange[1] }); }]
+        ready: [function (u) { if (spec.xRange) u.setScale("x", { min: spec.xRange[0], max: spec.xRange[1] }); }],
+        // the visible x range on the element, for whoever drives the page (the e2e test's zoom)
+        setScale: [function (u, key) { if (key === "x") { el.setAttribute("data-x-min", String(u.scales.x.min)); el.setAttribute("data-x-max", String(u.scales.x.max)); } }]
       }
     };
     var columns = [spec.x].concat(spec.series.map(function (s) { return s.values; }));
