@@ -58,6 +58,8 @@ interface Chart {
  */
 async function hoverAndZoom(page: Page, id: string, shot: string): Promise<Chart> {
   const over = await page.waitForSelector(`[data-chart="${id}"] .u-over`);
+  // mouse coordinates are the viewport's: the chart must be in it (a click elsewhere may have scrolled)
+  await over?.scrollIntoView();
   const box = await over?.boundingBox();
   if (box == null) throw new Error(`chart ${id} has no plot area`);
   const y = box.y + box.height / 2;
@@ -77,8 +79,10 @@ async function hoverAndZoom(page: Page, id: string, shot: string): Promise<Chart
   const figure = await page.$(`figure:has([data-chart="${id}"])`);
   await figure?.screenshot({ path: `${shot}-zoomed.png` });
   await page.mouse.click(box.x + box.width * 0.55, y, { count: 2 });
-  // back where it was hovered, so the page's screenshot shows a value in the legend
-  await page.mouse.move(box.x + box.width * 0.55, y);
+  // back where it was hovered (by way of elsewhere: a move to where the mouse is fires nothing),
+  // so the page's screenshot shows a value in the legend
+  await page.mouse.move(box.x + box.width * 0.7, y);
+  await page.mouse.move(box.x + box.width * 0.55, y, { steps: 4 });
   return { legend, zoomed: { before, after } };
 }
 
