@@ -21,7 +21,11 @@ describe("renderDrillHtml", () => {
     const data = /id="report-data">([\s\S]*?)<\/script>/.exec(html)?.[1] ?? "{}";
     const chart = (JSON.parse(data) as { charts: { markers: { x: number; label: string }[] }[] }).charts[0];
     const fault = journal.faults[0];
-    expect(chart?.markers[0]).toEqual({ x: (fault?.confirmedMs ?? NaN) / 1000, label: `${fault?.id} ${fault?.type}`, color: "#b02a25" });
+    expect(chart?.markers[0]).toEqual({
+      x: (fault?.confirmedMs ?? NaN) / 1000,
+      label: `${fault?.id} ${fault?.type}`,
+      color: "#b02a25",
+    });
   });
 
   it("lists rooms by when their media came back, slowest first, and escapes their names", () => {
@@ -35,7 +39,11 @@ describe("renderDrillHtml", () => {
     const stalled = journal.rooms.find((r) => r.recoveries.length > 0);
     expect(stalled).toBeDefined();
     expect(rooms.indexOf(`>${stalled?.room}</td>`)).toBeLessThan(
-      Math.min(...journal.rooms.filter((r) => r.recoveries.length === 0).map((r) => rooms.indexOf(`>${r.room}</td>`))),
+      Math.min(
+        ...journal.rooms
+          .filter((r) => r.recoveries.length === 0)
+          .map((r) => rooms.indexOf(`>${r.room}</td>`)),
+      ),
     );
   });
 });

@@ -3,8 +3,23 @@
  * state around T0 with the faults marked, recovery per population and per room, every participant.
  * Pure: a journal and uPlot's assets in, HTML out.
  */
-import { banner, escapeHtml, chartSlot, htmlPage, htmlTable, type ChartSpec, type PageAssets } from "@livekit-swarm/load";
-import type { Distribution, DrillJournal, ExpectationResult, FaultRun, ParticipantOutcome, RoomOutcome } from "./journal.js";
+import {
+  banner,
+  escapeHtml,
+  chartSlot,
+  htmlPage,
+  htmlTable,
+  type ChartSpec,
+  type PageAssets,
+} from "@livekit-swarm/load";
+import type {
+  Distribution,
+  DrillJournal,
+  ExpectationResult,
+  FaultRun,
+  ParticipantOutcome,
+  RoomOutcome,
+} from "./journal.js";
 import { mediaBack, seconds } from "./report.js";
 import { stateCounts } from "./report-timeline.js";
 
@@ -54,7 +69,8 @@ function expectationsTable(expectations: readonly ExpectationResult[]): string {
     [
       {
         header: "met",
-        text: (e) => (e.notEvaluated !== undefined ? "not evaluated" : e.met === null ? "n/a" : e.met ? "met" : "NOT MET"),
+        text: (e) =>
+          e.notEvaluated !== undefined ? "not evaluated" : e.met === null ? "n/a" : e.met ? "met" : "NOT MET",
         className: (e) => (e.met === true ? "pass" : e.met === false ? "fail" : "warn"),
       },
       { header: "expectation", text: (e) => e.name },
@@ -69,8 +85,12 @@ function expectationsTable(expectations: readonly ExpectationResult[]): string {
 function timelineChart(journal: DrillJournal): ChartSpec {
   const c = stateCounts(journal, MAX_TIMELINE_POINTS);
   const markers = journal.faults.flatMap((f) => [
-    ...(f.confirmedMs !== null ? [{ x: f.confirmedMs / 1000, label: `${f.id} ${f.type}`, color: "#b02a25" }] : []),
-    ...(f.revertedMs !== null ? [{ x: f.revertedMs / 1000, label: `${f.id} reverted`, color: "#1e7a3c" }] : []),
+    ...(f.confirmedMs !== null
+      ? [{ x: f.confirmedMs / 1000, label: `${f.id} ${f.type}`, color: "#b02a25" }]
+      : []),
+    ...(f.revertedMs !== null
+      ? [{ x: f.revertedMs / 1000, label: `${f.id} reverted`, color: "#1e7a3c" }]
+      : []),
   ]);
   const abortAt = journal.abort?.atMs ?? null;
   return {
@@ -87,7 +107,8 @@ function timelineChart(journal: DrillJournal): ChartSpec {
       { label: "lost", color: "#b02a25", values: c.lost },
     ],
     lines: [],
-    markers: abortAt === null ? markers : [...markers, { x: abortAt / 1000, label: "abort", color: "#3b4a63" }],
+    markers:
+      abortAt === null ? markers : [...markers, { x: abortAt / 1000, label: "abort", color: "#3b4a63" }],
   };
 }
 
@@ -97,7 +118,10 @@ function faultsTable(faults: readonly FaultRun[]): string {
       { header: "fault", text: (f) => f.id },
       { header: "type", text: (f) => f.type },
       { header: "target", text: (f) => f.selection },
-      { header: "confirmed", text: (f) => (f.confirmedMs === null ? "never" : `T0 + ${seconds(f.confirmedMs)}`) },
+      {
+        header: "confirmed",
+        text: (f) => (f.confirmedMs === null ? "never" : `T0 + ${seconds(f.confirmedMs)}`),
+      },
       { header: "evidence", text: (f) => f.evidence ?? f.error ?? "-" },
       { header: "reverted", text: (f) => (f.revertedMs === null ? "-" : `T0 + ${seconds(f.revertedMs)}`) },
     ],
@@ -122,7 +146,11 @@ function recoveryTable(journal: DrillJournal): string {
     ["reconnect", a.reconnect],
     ["media resume", a.mediaResume],
   ];
-  return htmlTable(distributionColumns(([n]) => n), rows, { empty: "none", id: "recovery" });
+  return htmlTable(
+    distributionColumns(([n]) => n),
+    rows,
+    { empty: "none", id: "recovery" },
+  );
 }
 
 function populationTable(journal: DrillJournal): string {
@@ -134,8 +162,14 @@ function populationTable(journal: DrillJournal): string {
       { header: "population", text: (p) => p.population },
       { header: "participants", text: (p) => String(p.participants) },
       { header: "affected", text: (p) => String(p.affected) },
-      { header: "detect p50 / p95 / max", text: (p) => [p.detect.p50, p.detect.p95, p.detect.max].map(seconds).join(" / ") },
-      { header: "reconnect p50 / p95 / max", text: (p) => [p.reconnect.p50, p.reconnect.p95, p.reconnect.max].map(seconds).join(" / ") },
+      {
+        header: "detect p50 / p95 / max",
+        text: (p) => [p.detect.p50, p.detect.p95, p.detect.max].map(seconds).join(" / "),
+      },
+      {
+        header: "reconnect p50 / p95 / max",
+        text: (p) => [p.reconnect.p50, p.reconnect.p95, p.reconnect.max].map(seconds).join(" / "),
+      },
     ],
     a.byPopulation,
     { empty: "No population had anyone in it.", id: "populations" },
@@ -155,13 +189,37 @@ function roomsTable(rooms: readonly RoomOutcome[]): string {
   return `<div class="scroll">${htmlTable<RoomOutcome>(
     [
       { header: "room", text: (r) => r.room, sort: (r) => r.room },
-      { header: "node before → after", text: (r) => `${r.nodeBefore ?? "-"} → ${r.nodeAfter ?? "-"}`, sort: (r) => r.nodeBefore ?? undefined },
-      { header: "relocated", text: (r) => (r.relocated ? "yes" : "no"), sort: (r) => (r.relocated ? 1 : 0), descending: true },
+      {
+        header: "node before → after",
+        text: (r) => `${r.nodeBefore ?? "-"} → ${r.nodeAfter ?? "-"}`,
+        sort: (r) => r.nodeBefore ?? undefined,
+      },
+      {
+        header: "relocated",
+        text: (r) => (r.relocated ? "yes" : "no"),
+        sort: (r) => (r.relocated ? 1 : 0),
+        descending: true,
+      },
       { header: "media back", text: mediaBack, sort: mediaBackMs, descending: true },
-      { header: "loss during", text: (r) => percent(r.loss.during), sort: (r) => r.loss.during ?? undefined, descending: true },
-      { header: "loss after", text: (r) => percent(r.loss.after), sort: (r) => r.loss.after ?? undefined, descending: true },
+      {
+        header: "loss during",
+        text: (r) => percent(r.loss.during),
+        sort: (r) => r.loss.during ?? undefined,
+        descending: true,
+      },
+      {
+        header: "loss after",
+        text: (r) => percent(r.loss.after),
+        sort: (r) => r.loss.after ?? undefined,
+        descending: true,
+      },
       { header: "consistent at", text: (r) => (r.consistentMs === null ? "never" : seconds(r.consistentMs)) },
-      { header: "ghosts", text: (r) => String(r.ghosts.length), sort: (r) => r.ghosts.length, descending: true },
+      {
+        header: "ghosts",
+        text: (r) => String(r.ghosts.length),
+        sort: (r) => r.ghosts.length,
+        descending: true,
+      },
     ],
     sorted,
     { empty: "No rooms were observed.", id: "rooms" },
@@ -180,10 +238,24 @@ function participantsTable(participants: readonly ParticipantOutcome[]): string 
       { header: "role", text: (p) => p.role },
       { header: "population", text: (p) => p.population ?? "-" },
       { header: "detect", text: (p) => seconds(p.detectMs), sort: (p) => ms(p.detectMs), descending: true },
-      { header: "reconnect", text: (p) => seconds(p.reconnectMs), sort: (p) => ms(p.reconnectMs), descending: true },
+      {
+        header: "reconnect",
+        text: (p) => seconds(p.reconnectMs),
+        sort: (p) => ms(p.reconnectMs),
+        descending: true,
+      },
       { header: "path", text: (p) => p.path ?? "-" },
-      { header: "media resume", text: (p) => seconds(p.mediaResumeMs), sort: (p) => ms(p.mediaResumeMs), descending: true },
-      { header: "connected at end", text: (p) => (p.connectedAtEnd ? "yes" : "no"), className: (p) => (p.connectedAtEnd ? undefined : "fail") },
+      {
+        header: "media resume",
+        text: (p) => seconds(p.mediaResumeMs),
+        sort: (p) => ms(p.mediaResumeMs),
+        descending: true,
+      },
+      {
+        header: "connected at end",
+        text: (p) => (p.connectedAtEnd ? "yes" : "no"),
+        className: (p) => (p.connectedAtEnd ? undefined : "fail"),
+      },
       { header: "lost reason", text: (p) => p.lostReason ?? "-" },
     ],
     sorted,

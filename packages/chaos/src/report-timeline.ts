@@ -157,7 +157,10 @@ function participantRows(journal: DrillJournal, axis: PlotAxis): { label: string
   for (const list of bySubject.values()) list.sort((a, b) => a.tMs - b.tMs);
   return journal.participants.map((p) => ({
     label: `${p.room}/${p.identity}`,
-    cells: participantCells(bySubject.get(`${p.room}/${p.identity}`) ?? bySubject.get(p.identity) ?? [], axis),
+    cells: participantCells(
+      bySubject.get(`${p.room}/${p.identity}`) ?? bySubject.get(p.identity) ?? [],
+      axis,
+    ),
   }));
 }
 

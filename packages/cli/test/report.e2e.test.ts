@@ -31,19 +31,30 @@ const CHROMIUM_FLAGS = [
 
 const isRoot = process.getuid?.() === 0;
 const canRun = isRoot && existsSync(CHROMIUM);
-const skipped = canRun ? "" : " [SKIPPED: needs root (network namespaces) and /usr/bin/chromium (scripts/setup)]";
+const skipped = canRun
+  ? ""
+  : " [SKIPPED: needs root (network namespaces) and /usr/bin/chromium (scripts/setup)]";
 
 const WORKLOAD = [
-  "--rooms", "3",
-  "--audio-publishers", "1",
-  "--video-publishers", "1",
-  "--video-resolution", "180p",
+  "--rooms",
+  "3",
+  "--audio-publishers",
+  "1",
+  "--video-publishers",
+  "1",
+  "--video-resolution",
+  "180p",
   "--no-simulcast",
-  "--subscribers", "2",
-  "--latency-probes", "1",
-  "--num-per-second", "10",
-  "--stats-interval", "1s",
-  "--duration", "12s",
+  "--subscribers",
+  "2",
+  "--latency-probes",
+  "1",
+  "--num-per-second",
+  "10",
+  "--stats-interval",
+  "1s",
+  "--duration",
+  "12s",
 ];
 
 interface Chart {
@@ -110,7 +121,8 @@ async function inPage(page: Page, selector: string, read: string): Promise<strin
     throw new Error(`${selector}: the page answered ${JSON.stringify(found)}`);
   return found;
 }
-const texts = (page: Page, selector: string): Promise<string[]> => inPage(page, selector, "e.textContent.trim()");
+const texts = (page: Page, selector: string): Promise<string[]> =>
+  inPage(page, selector, "e.textContent.trim()");
 const attributes = (page: Page, selector: string, name: string): Promise<string[]> =>
   inPage(page, selector, `e.getAttribute(${JSON.stringify(name)})`);
 async function text(page: Page, selector: string): Promise<string> {
@@ -139,62 +151,85 @@ describe("report.html in Chromium", () => {
     await tb?.stop();
   });
 
-  it.skipIf(!canRun)(`a clean run: PASS banner, a hovered value, a zoom, one row per room${skipped}`, async () => {
-    const r = await swarm([...WORKLOAD, "--threshold", "lkswarm_inbound_loss_ratio p95 < 0.02", "-o", clean], env());
-    expect(r.code, `${r.stdout}\n${r.stderr}`).toBe(0);
-    if (browser === undefined) throw new Error("no browser");
-    const { page, errors } = await open(browser, join(clean, "report.html"));
-    expect(await text(page, "#verdict h2")).toBe("PASS: 1 threshold met");
-    const loss = await hoverAndZoom(page, "loss", join(shots, "clean-loss"));
-    expect(loss.legend[0], `legend ${loss.legend.join(" | ")}`).toMatch(/^\d+(\.\d)? s$/);
-    expect(loss.legend[1], `legend ${loss.legend.join(" | ")}`).toMatch(/%$/);
-    expect(loss.zoomed.after).toBeLessThan(loss.zoomed.before * 0.5);
-    expect(await texts(page, "#rooms tbody tr")).toHaveLength(3);
-    await page.screenshot({ path: join(shots, "clean.png"), fullPage: true });
-    expect(errors).toEqual([]);
-    await page.close();
-  }, 150_000);
-
-  it.skipIf(!canRun)(`10% loss on every node against the clean baseline: FAIL (99), the delta in red and in JUnit${skipped}`, async () => {
-    if (tb === undefined || browser === undefined) throw new Error("no testbed or browser");
-    const lossy = join(dir, "lossy");
-    const drops = tb.nodes.map((n, i) => PacketLoss.inject(n.namespace, 0.1, "egress", `lkswarm_report_${i}`));
-    let r: Awaited<ReturnType<typeof swarm>>;
-    try {
-      r = await swarm(
-        [...WORKLOAD, "--baseline", clean, "--threshold", "lkswarm_inbound_loss_ratio p95 <= baseline + 0.5pt", "-o", lossy],
+  it.skipIf(!canRun)(
+    `a clean run: PASS banner, a hovered value, a zoom, one row per room${skipped}`,
+    async () => {
+      const r = await swarm(
+        [...WORKLOAD, "--threshold", "lkswarm_inbound_loss_ratio p95 < 0.02", "-o", clean],
         env(),
       );
-    } finally {
-      for (const d of drops) d.remove();
-    }
-    expect(r.code, `${r.stdout}\n${r.stderr}`).toBe(99);
-    expect(readFileSync(join(lossy, "junit.xml"), "utf8")).toMatch(/delta \+0\.\d+, DIFFERENT/);
-    const { page, errors } = await open(browser, join(lossy, "report.html"));
-    expect(await text(page, "#verdict h2")).toBe("FAIL: 1 of 1 threshold failed (exit 99)");
-    expect(await text(page, "#thresholds td.worse")).toMatch(/^\+\d+\.\d+%/);
-    const rooms = (await attributes(page, "#rooms tbody td:nth-child(4)", "data-v")).map(Number);
-    expect(rooms).toHaveLength(3);
-    // worst first, and every room lost packets through the dropped egress
-    expect([...rooms].sort((a, b) => b - a)).toEqual(rooms);
-    expect(Math.min(...rooms)).toBeGreaterThan(0.02);
-    // a click on "join p95" sorts by it, largest first
-    await page.click("#rooms th:nth-child(6)");
-    const joins = (await attributes(page, "#rooms tbody td:nth-child(6)", "data-v")).map(Number);
-    expect([...joins].sort((a, b) => b - a)).toEqual(joins);
-    const chart = await hoverAndZoom(page, "loss", join(shots, "loss-loss"));
-    expect(chart.legend[1]).toMatch(/%$/);
-    await page.screenshot({ path: join(shots, "loss.png"), fullPage: true });
-    expect(errors).toEqual([]);
-    await page.close();
-  }, 150_000);
+      expect(r.code, `${r.stdout}\n${r.stderr}`).toBe(0);
+      if (browser === undefined) throw new Error("no browser");
+      const { page, errors } = await open(browser, join(clean, "report.html"));
+      expect(await text(page, "#verdict h2")).toBe("PASS: 1 threshold met");
+      const loss = await hoverAndZoom(page, "loss", join(shots, "clean-loss"));
+      expect(loss.legend[0], `legend ${loss.legend.join(" | ")}`).toMatch(/^\d+(\.\d)? s$/);
+      expect(loss.legend[1], `legend ${loss.legend.join(" | ")}`).toMatch(/%$/);
+      expect(loss.zoomed.after).toBeLessThan(loss.zoomed.before * 0.5);
+      expect(await texts(page, "#rooms tbody tr")).toHaveLength(3);
+      await page.screenshot({ path: join(shots, "clean.png"), fullPage: true });
+      expect(errors).toEqual([]);
+      await page.close();
+    },
+    150_000,
+  );
 
-  it.skipIf(!canRun)(`a node-kill drill: its report.html beside report.md, the fault on the timeline${skipped}`, async () => {
-    if (tb === undefined || browser === undefined) throw new Error("no testbed or browser");
-    const file = join(dir, "kill.yaml");
-    writeFileSync(
-      file,
-      `name: report-kill
+  it.skipIf(!canRun)(
+    `10% loss on every node against the clean baseline: FAIL (99), the delta in red and in JUnit${skipped}`,
+    async () => {
+      if (tb === undefined || browser === undefined) throw new Error("no testbed or browser");
+      const lossy = join(dir, "lossy");
+      const drops = tb.nodes.map((n, i) =>
+        PacketLoss.inject(n.namespace, 0.1, "egress", `lkswarm_report_${i}`),
+      );
+      let r: Awaited<ReturnType<typeof swarm>>;
+      try {
+        r = await swarm(
+          [
+            ...WORKLOAD,
+            "--baseline",
+            clean,
+            "--threshold",
+            "lkswarm_inbound_loss_ratio p95 <= baseline + 0.5pt",
+            "-o",
+            lossy,
+          ],
+          env(),
+        );
+      } finally {
+        for (const d of drops) d.remove();
+      }
+      expect(r.code, `${r.stdout}\n${r.stderr}`).toBe(99);
+      expect(readFileSync(join(lossy, "junit.xml"), "utf8")).toMatch(/delta \+0\.\d+, DIFFERENT/);
+      const { page, errors } = await open(browser, join(lossy, "report.html"));
+      expect(await text(page, "#verdict h2")).toBe("FAIL: 1 of 1 threshold failed (exit 99)");
+      expect(await text(page, "#thresholds td.worse")).toMatch(/^\+\d+\.\d+%/);
+      const rooms = (await attributes(page, "#rooms tbody td:nth-child(4)", "data-v")).map(Number);
+      expect(rooms).toHaveLength(3);
+      // worst first, and every room lost packets through the dropped egress
+      expect([...rooms].sort((a, b) => b - a)).toEqual(rooms);
+      expect(Math.min(...rooms)).toBeGreaterThan(0.02);
+      // a click on "join p95" sorts by it, largest first
+      await page.click("#rooms th:nth-child(6)");
+      const joins = (await attributes(page, "#rooms tbody td:nth-child(6)", "data-v")).map(Number);
+      expect([...joins].sort((a, b) => b - a)).toEqual(joins);
+      const chart = await hoverAndZoom(page, "loss", join(shots, "loss-loss"));
+      expect(chart.legend[1]).toMatch(/%$/);
+      await page.screenshot({ path: join(shots, "loss.png"), fullPage: true });
+      expect(errors).toEqual([]);
+      await page.close();
+    },
+    150_000,
+  );
+
+  it.skipIf(!canRun)(
+    `a node-kill drill: its report.html beside report.md, the fault on the timeline${skipped}`,
+    async () => {
+      if (tb === undefined || browser === undefined) throw new Error("no testbed or browser");
+      const file = join(dir, "kill.yaml");
+      writeFileSync(
+        file,
+        `name: report-kill
 target: { testbed: ${tb.name} }
 workload:
   rooms: 3
@@ -213,19 +248,21 @@ faults:
 expect:
   participants-lost: 0
 `,
-    );
-    const out = join(dir, "drill");
-    const r = await swarm(["chaos", "run", file, "-o", out], {}, 180_000);
-    expect(existsSync(join(out, "report.md")), r.stderr).toBe(true);
-    const { page, errors } = await open(browser, join(out, "report.html"));
-    expect(await text(page, "#verdict h2")).toMatch(/^(PASS|FAIL|DEVIATED|INCONCLUSIVE): /);
-    const states = await hoverAndZoom(page, "states", join(shots, "drill-states"));
-    expect(states.legend[1], `legend ${states.legend.join(" | ")}`).toMatch(/^\d+/);
-    expect(states.zoomed.after).toBeLessThan(states.zoomed.before * 0.5);
-    expect(await text(page, "#faults tbody td:nth-child(2)")).toBe("node.kill");
-    expect(await texts(page, "#rooms tbody tr")).toHaveLength(3);
-    await page.screenshot({ path: join(shots, "drill.png"), fullPage: true });
-    expect(errors).toEqual([]);
-    await page.close();
-  }, 200_000);
+      );
+      const out = join(dir, "drill");
+      const r = await swarm(["chaos", "run", file, "-o", out], {}, 180_000);
+      expect(existsSync(join(out, "report.md")), r.stderr).toBe(true);
+      const { page, errors } = await open(browser, join(out, "report.html"));
+      expect(await text(page, "#verdict h2")).toMatch(/^(PASS|FAIL|DEVIATED|INCONCLUSIVE): /);
+      const states = await hoverAndZoom(page, "states", join(shots, "drill-states"));
+      expect(states.legend[1], `legend ${states.legend.join(" | ")}`).toMatch(/^\d+/);
+      expect(states.zoomed.after).toBeLessThan(states.zoomed.before * 0.5);
+      expect(await text(page, "#faults tbody td:nth-child(2)")).toBe("node.kill");
+      expect(await texts(page, "#rooms tbody tr")).toHaveLength(3);
+      await page.screenshot({ path: join(shots, "drill.png"), fullPage: true });
+      expect(errors).toEqual([]);
+      await page.close();
+    },
+    200_000,
+  );
 });

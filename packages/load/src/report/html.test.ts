@@ -49,7 +49,15 @@ function fixtureReport(thresholds: readonly string[] = ["lkswarm_inbound_loss_ra
   for (let t = START_MS + 5000; t <= START_MS + 60_000; t += 5000) {
     for (const p of all.filter((q) => q.subscribe)) {
       const lossy = p.room === HOSTILE_ROOM && t > START_MS + 20_000;
-      const track = inboundTrack({ key: `${p.room}-a`, kind: "audio", expected: 250, lost: lossy ? 20 : 0, bytes: 20_000, jitterS: lossy ? 0.025 : 0.004, totalSamples: 240_000 });
+      const track = inboundTrack({
+        key: `${p.room}-a`,
+        kind: "audio",
+        expected: 250,
+        lost: lossy ? 20 : 0,
+        bytes: 20_000,
+        jitterS: lossy ? 0.025 : 0.004,
+        totalSamples: 240_000,
+      });
       const s = windowSample({ t, room: p.room, participant: p.identity, inbound: [track], rttS: 0.01 });
       agg.onSample(s);
       measurements.onSample(s);
@@ -65,7 +73,10 @@ function fixtureReport(thresholds: readonly string[] = ["lkswarm_inbound_loss_ra
   const endMs = START_MS + 61_000;
   return runReport({
     runId: "fixture-run",
-    scenario: parseScenarioObject({ name: "fixture", rooms: 3, subscribers: 2, "audio-publishers": 1 }, "fixture"),
+    scenario: parseScenarioObject(
+      { name: "fixture", rooms: 3, subscribers: 2, "audio-publishers": 1 },
+      "fixture",
+    ),
     url: "ws://127.0.0.1:7880",
     participants: all.length,
     workers: 1,
@@ -85,7 +96,9 @@ function fixtureReport(thresholds: readonly string[] = ["lkswarm_inbound_loss_ra
 const ASSETS: PageAssets = { js: "/* uPlot */", css: "/* uPlot css */" };
 
 /** The JSON the page embeds, read back as the browser would. */
-function embedded(html: string): { charts: { id: string; lines: { value: number }[]; markers: { label: string }[] }[] } {
+function embedded(html: string): {
+  charts: { id: string; lines: { value: number }[]; markers: { label: string }[] }[];
+} {
   const m = /<script type="application\/json" id="report-data">([\s\S]*?)<\/script>/.exec(html);
   if (m?.[1] === undefined) throw new Error("no report-data script");
   return JSON.parse(m[1]) as ReturnType<typeof embedded>;
@@ -93,7 +106,9 @@ function embedded(html: string): { charts: { id: string; lines: { value: number 
 
 describe("escaping", () => {
   it("makes every HTML-special character inert", () => {
-    expect(escapeHtml(`<a href="x" title='y'>&</a>`)).toBe("&lt;a href=&quot;x&quot; title=&#39;y&#39;&gt;&amp;&lt;/a&gt;");
+    expect(escapeHtml(`<a href="x" title='y'>&</a>`)).toBe(
+      "&lt;a href=&quot;x&quot; title=&#39;y&#39;&gt;&amp;&lt;/a&gt;",
+    );
   });
 
   it("keeps script JSON free of '<' so no string can close the script element", () => {
@@ -126,7 +141,10 @@ describe("reportHtml", () => {
   });
 
   it("says pass, and names the thresholds, when they held", () => {
-    const passing = reportHtml(fixtureReport(["lkswarm_inbound_loss_ratio p95 < 0.5", "lkswarm_join_duration_seconds p95 < 2"]), ASSETS);
+    const passing = reportHtml(
+      fixtureReport(["lkswarm_inbound_loss_ratio p95 < 0.5", "lkswarm_join_duration_seconds p95 < 2"]),
+      ASSETS,
+    );
     expect(passing).toContain('class="banner pass"');
     expect(passing).toContain("PASS: 2 thresholds met");
   });
@@ -144,11 +162,18 @@ describe("reportHtml", () => {
   it("marks the reconnect burst on the time charts and the percentiles on the join histogram", () => {
     const charts = embedded(html).charts;
     expect(charts.find((c) => c.id === "loss")?.markers.map((m) => m.label)).toEqual(["reconnect burst"]);
-    expect(charts.find((c) => c.id === "join")?.markers.map((m) => m.label.split(" ")[0])).toEqual(["p50", "p95", "p99"]);
+    expect(charts.find((c) => c.id === "join")?.markers.map((m) => m.label.split(" ")[0])).toEqual([
+      "p50",
+      "p95",
+      "p99",
+    ]);
   });
 
   it("lists rooms worst first with sortable loss, jitter and join time", () => {
-    const rooms = html.slice(html.indexOf('<table id="rooms"'), html.indexOf("</table>", html.indexOf('<table id="rooms"')));
+    const rooms = html.slice(
+      html.indexOf('<table id="rooms"'),
+      html.indexOf("</table>", html.indexOf('<table id="rooms"')),
+    );
     expect(rooms).toContain('<th data-sort="desc" title="sort">loss</th>');
     expect(rooms).toContain('<th data-sort="desc" title="sort">jitter p95</th>');
     expect(rooms).toContain('<th data-sort="desc" title="sort">join p95</th>');

@@ -41,7 +41,10 @@ export interface ReportInput extends RunSummary {
   readonly thresholds?: readonly ThresholdResult[];
 }
 
-const MARKER_COLORS: Record<RunMarker["kind"], string> = { "worker-died": "#b02a25", "reconnect-burst": "#c77800" };
+const MARKER_COLORS: Record<RunMarker["kind"], string> = {
+  "worker-died": "#b02a25",
+  "reconnect-burst": "#c77800",
+};
 
 export function reportHtml(report: ReportInput, assets: PageAssets): string {
   const start = Date.parse(report.run.startedAt);
@@ -51,7 +54,10 @@ export function reportHtml(report: ReportInput, assets: PageAssets): string {
     color: MARKER_COLORS[m.kind],
   }));
   const charts = [...timeCharts(report, start, markers), ...distributionCharts(report)];
-  const [timeline, distributions] = [charts.filter((c) => c.xUnit === "time"), charts.filter((c) => c.xUnit !== "time")];
+  const [timeline, distributions] = [
+    charts.filter((c) => c.xUnit === "time"),
+    charts.filter((c) => c.xUnit !== "time"),
+  ];
   const title = `livekit-swarm run ${report.run.id} (${report.run.scenario})`;
   const groups = report.groups;
   const body = [
@@ -65,10 +71,16 @@ export function reportHtml(report: ReportInput, assets: PageAssets): string {
     `<h2>Figures per kind</h2><p class="note">Percentiles state their population: participants (one value each), tracks, or windows (one value per track per sampling window). &gt; marks a lower bound: part of the population never got a value.</p>`,
     figureTable(report.figures),
     `<h2>Per role</h2>`,
-    groups === undefined ? `<p class="empty">This summary predates per-role figures.</p>` : groupTable(groups.roles, "role", "roles"),
+    groups === undefined
+      ? `<p class="empty">This summary predates per-role figures.</p>`
+      : groupTable(groups.roles, "role", "roles"),
     `<h2>Per room</h2>`,
-    groups === undefined ? `<p class="empty">This summary predates per-room figures.</p>` : roomsSection(groups.rooms),
-    groups !== undefined && groups.nodes.length > 0 ? `<h2>Per node</h2>${groupTable(groups.nodes, "node", "nodes")}` : "",
+    groups === undefined
+      ? `<p class="empty">This summary predates per-room figures.</p>`
+      : roomsSection(groups.rooms),
+    groups !== undefined && groups.nodes.length > 0
+      ? `<h2>Per node</h2>${groupTable(groups.nodes, "node", "nodes")}`
+      : "",
     `<h2>Distributions</h2><div class="grid">${distributions.map(chartSlot).join("\n")}</div>`,
     `<h2>Configuration</h2>`,
     configTable(report),
@@ -79,14 +91,22 @@ export function reportHtml(report: ReportInput, assets: PageAssets): string {
 function verdictBanner(report: ReportInput): string {
   const results = report.thresholds ?? [];
   if (report.verdict === undefined)
-    return banner("none", "No thresholds were evaluated", `<p>Pass <code>--threshold</code> or a scenario with thresholds for a verdict.</p>`);
+    return banner(
+      "none",
+      "No thresholds were evaluated",
+      `<p>Pass <code>--threshold</code> or a scenario with thresholds for a verdict.</p>`,
+    );
   const failed = results.filter((r) => r.status === "fail" || r.status === "no-data").length;
   const warned = results.filter((r) => r.status === "warn").length;
   const headline =
     report.verdict === "pass"
       ? `PASS: ${results.length} threshold${results.length === 1 ? "" : "s"} met${warned > 0 ? `, ${warned} warning${warned === 1 ? "" : "s"}` : ""}`
       : `FAIL: ${failed} of ${results.length} threshold${results.length === 1 ? "" : "s"} failed (exit 99)`;
-  return banner(report.verdict === "fail" ? "fail" : warned > 0 ? "warn" : "pass", headline, verdictTable(results));
+  return banner(
+    report.verdict === "fail" ? "fail" : warned > 0 ? "warn" : "pass",
+    headline,
+    verdictTable(results),
+  );
 }
 
 function participantsLine(report: ReportInput): string {
@@ -104,10 +124,18 @@ function participantsLine(report: ReportInput): string {
 function limitLines(report: ReportInput, name: SwarmMetricName): ChartSpec["lines"] {
   const own = (report.thresholds ?? []).filter((r: ThresholdResult) => r.metric === name);
   if (own.length > 0)
-    return own.map((r) => ({ label: r.threshold, value: r.limit, color: r.severity === "warn" ? "#c77800" : "#b02a25" }));
+    return own.map((r) => ({
+      label: r.threshold,
+      value: r.limit,
+      color: r.severity === "warn" ? "#c77800" : "#b02a25",
+    }));
   return (metric(name).thresholds ?? []).flatMap((t) => [
-    ...(t.warn !== undefined ? [{ label: `warn: ${t.aggregation} ${t.op} ${t.warn} (catalog)`, value: t.warn, color: "#c77800" }] : []),
-    ...(t.fail !== undefined ? [{ label: `fail: ${t.aggregation} ${t.op} ${t.fail} (catalog)`, value: t.fail, color: "#b02a25" }] : []),
+    ...(t.warn !== undefined
+      ? [{ label: `warn: ${t.aggregation} ${t.op} ${t.warn} (catalog)`, value: t.warn, color: "#c77800" }]
+      : []),
+    ...(t.fail !== undefined
+      ? [{ label: `fail: ${t.aggregation} ${t.op} ${t.fail} (catalog)`, value: t.fail, color: "#b02a25" }]
+      : []),
   ]);
 }
 
@@ -160,7 +188,12 @@ function timeCharts(report: ReportInput, start: number, markers: ChartSpec["mark
 }
 
 /** A histogram with p50, p95 and p99 marked. */
-export function histogram(id: string, title: string, values: readonly number[], unit: Figure["unit"]): ChartSpec {
+export function histogram(
+  id: string,
+  title: string,
+  values: readonly number[],
+  unit: Figure["unit"],
+): ChartSpec {
   const bins = 30;
   const lo = values.length > 0 ? Math.min(...values) : 0;
   const hi = values.length > 0 ? Math.max(...values, lo + 1e-9) : 1;
@@ -171,7 +204,9 @@ export function histogram(id: string, title: string, values: readonly number[], 
     counts[i] = (counts[i] ?? 0) + 1;
   }
   const marks = percentiles(values, [50, 95, 99], "participants").flatMap((p) =>
-    p.value === undefined ? [] : [{ x: p.value, label: `p${p.p} ${formatValue(p.value, unit)}`, color: "#b02a25" }],
+    p.value === undefined
+      ? []
+      : [{ x: p.value, label: `p${p.p} ${formatValue(p.value, unit)}`, color: "#b02a25" }],
   );
   return {
     id,
@@ -226,7 +261,9 @@ function figureTable(figures: readonly Figure[]): string {
   return (["all", "audio", "video"] as const)
     .map((k) => {
       const rows = byKind(k === "all" ? undefined : k);
-      return rows.length === 0 ? "" : `<h3>${k === "all" ? "Both kinds" : k}</h3>${htmlTable(columns, rows, { empty: "none" })}`;
+      return rows.length === 0
+        ? ""
+        : `<h3>${k === "all" ? "Both kinds" : k}</h3>${htmlTable(columns, rows, { empty: "none" })}`;
     })
     .join("\n");
 }
@@ -234,13 +271,43 @@ function figureTable(figures: readonly Figure[]): string {
 function groupColumns(nameHeader: string): Column<GroupFigures>[] {
   return [
     { header: nameHeader, text: (g) => g.name, sort: (g) => g.name },
-    { header: "participants", text: (g) => String(g.participants), sort: (g) => g.participants, descending: true },
-    { header: "not joined", text: (g) => String(g.participants - g.joined), sort: (g) => g.participants - g.joined, descending: true },
-    { header: "loss", text: (g) => formatValue(g.lossRatio, "ratio"), sort: (g) => g.lossRatio, descending: true },
-    { header: "jitter p95", text: (g) => formatValue(g.jitterP95S, "s"), sort: (g) => g.jitterP95S, descending: true },
-    { header: "join p95", text: (g) => formatValue(g.joinP95S, "s"), sort: (g) => g.joinP95S, descending: true },
+    {
+      header: "participants",
+      text: (g) => String(g.participants),
+      sort: (g) => g.participants,
+      descending: true,
+    },
+    {
+      header: "not joined",
+      text: (g) => String(g.participants - g.joined),
+      sort: (g) => g.participants - g.joined,
+      descending: true,
+    },
+    {
+      header: "loss",
+      text: (g) => formatValue(g.lossRatio, "ratio"),
+      sort: (g) => g.lossRatio,
+      descending: true,
+    },
+    {
+      header: "jitter p95",
+      text: (g) => formatValue(g.jitterP95S, "s"),
+      sort: (g) => g.jitterP95S,
+      descending: true,
+    },
+    {
+      header: "join p95",
+      text: (g) => formatValue(g.joinP95S, "s"),
+      sort: (g) => g.joinP95S,
+      descending: true,
+    },
     { header: "reconnects", text: (g) => String(g.reconnects), sort: (g) => g.reconnects, descending: true },
-    { header: "left early", text: (g) => String(g.disconnected), sort: (g) => g.disconnected, descending: true },
+    {
+      header: "left early",
+      text: (g) => String(g.disconnected),
+      sort: (g) => g.disconnected,
+      descending: true,
+    },
   ];
 }
 
@@ -268,7 +335,9 @@ export function flatten(value: unknown, path = ""): [string, string][] {
 
 function configTable(report: ReportInput): string {
   const rows = [
-    ...flatten({ run: { id: report.run.id, url: report.run.url, workers: report.run.workers, engine: report.run.engine } }),
+    ...flatten({
+      run: { id: report.run.id, url: report.run.url, workers: report.run.workers, engine: report.run.engine },
+    }),
     ...flatten(report.scenario, "scenario"),
   ];
   return `<div class="scroll">${htmlTable<[string, string]>(

@@ -42,7 +42,13 @@ export interface Page {
   readonly charts: readonly ChartSpec[];
 }
 
-const ESCAPES: Record<string, string> = { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" };
+const ESCAPES: Record<string, string> = {
+  "&": "&amp;",
+  "<": "&lt;",
+  ">": "&gt;",
+  '"': "&quot;",
+  "'": "&#39;",
+};
 
 /** Text from a run (room names, identities, run ids) made inert in HTML text and attributes. */
 export function escapeHtml(text: string): string {
@@ -82,7 +88,7 @@ export interface Column<Row> {
 export function htmlTable<Row>(
   columns: readonly Column<Row>[],
   rows: readonly Row[],
-  options: { readonly empty: string; readonly id?: string } ,
+  options: { readonly empty: string; readonly id?: string },
 ): string {
   if (rows.length === 0) return `<p class="empty">${escapeHtml(options.empty)}</p>`;
   const sortable = columns.some((c) => c.sort !== undefined);
@@ -97,7 +103,12 @@ export function htmlTable<Row>(
     .map((row) => {
       const cells = columns.map((c) => {
         const key = c.sort?.(row);
-        const attr = key === undefined ? (c.sort === undefined ? "" : ' data-v=""') : ` data-v="${escapeHtml(String(key))}"`;
+        const attr =
+          key === undefined
+            ? c.sort === undefined
+              ? ""
+              : ' data-v=""'
+            : ` data-v="${escapeHtml(String(key))}"`;
         const cls = c.className?.(row);
         return `<td${attr}${cls === undefined ? "" : ` class="${cls}"`}>${escapeHtml(c.text(row))}</td>`;
       });

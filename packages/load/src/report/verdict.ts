@@ -12,13 +12,14 @@ export function deltaClass(r: ThresholdResult): "worse" | "better" | "noise" | u
   const higherIsWorse = r.op === "<" || r.op === "<=";
   const lowerIsWorse = r.op === ">" || r.op === ">=";
   if (!higherIsWorse && !lowerIsWorse) return "worse";
-  return (delta > 0) === higherIsWorse ? "worse" : "better";
+  return delta > 0 === higherIsWorse ? "worse" : "better";
 }
 
 function deltaText(r: ThresholdResult): string {
   const b = r.baseline;
   if (b?.delta === undefined) return "-";
-  const relative = b.deltaRatio !== undefined ? ` (${b.deltaRatio > 0 ? "+" : ""}${(b.deltaRatio * 100).toFixed(1)}%)` : "";
+  const relative =
+    b.deltaRatio !== undefined ? ` (${b.deltaRatio > 0 ? "+" : ""}${(b.deltaRatio * 100).toFixed(1)}%)` : "";
   return `${formatFigure(b.delta, unitOf(r), true)}${relative}`;
 }
 
@@ -29,14 +30,20 @@ export function verdictTable(results: readonly ThresholdResult[]): string {
     [
       { header: "status", text: (r) => r.status, className: (r) => r.status },
       { header: "threshold", text: (r) => r.threshold },
-      { header: "observed", text: (r) => `${r.censored === true ? "> " : ""}${formatFigure(r.observed, unitOf(r))}` },
+      {
+        header: "observed",
+        text: (r) => `${r.censored === true ? "> " : ""}${formatFigure(r.observed, unitOf(r))}`,
+      },
       { header: "limit", text: (r) => `${r.op} ${formatFigure(r.limit, unitOf(r))}` },
       { header: "over", text: (r) => `${r.n} ${r.population}` },
       ...(relative
         ? [
             { header: "baseline", text: (r: ThresholdResult) => formatFigure(r.baseline?.value, unitOf(r)) },
             { header: "delta", text: deltaText, className: deltaClass },
-            { header: "noise (Mann-Whitney)", text: (r: ThresholdResult) => (r.baseline === undefined ? "-" : noiseText(r.baseline.noise)) },
+            {
+              header: "noise (Mann-Whitney)",
+              text: (r: ThresholdResult) => (r.baseline === undefined ? "-" : noiseText(r.baseline.noise)),
+            },
           ]
         : []),
     ],

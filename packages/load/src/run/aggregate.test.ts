@@ -250,7 +250,11 @@ describe("RunAggregator groups and markers", () => {
   const inRoom = (room: string, identity: string): ParticipantPlan => ({ ...plan(identity), room });
 
   it("puts the room with loss first, with its node, reconnects and jitter p95 over its own windows", () => {
-    const { agg, onEvent, onSample } = aggregator([inRoom("calm", "a"), inRoom("lossy", "b"), inRoom("lossy", "c")]);
+    const { agg, onEvent, onSample } = aggregator([
+      inRoom("calm", "a"),
+      inRoom("lossy", "b"),
+      inRoom("lossy", "c"),
+    ]);
     onEvent("calm", "a", { type: "joined", joinS: 0.2, nodeId: "ND_one" });
     onEvent("lossy", "b", { type: "joined", joinS: 0.4, nodeId: "ND_two" });
     onEvent("lossy", "c", { type: "joined", joinS: 0.6, nodeId: "ND_two" });
@@ -261,7 +265,12 @@ describe("RunAggregator groups and markers", () => {
     onEvent("lossy", "b", { type: "reconnecting" }, 6100);
     const groups = agg.summary(10_000).groups;
     expect(groups?.rooms.map((r) => r.name)).toEqual(["lossy", "calm"]);
-    expect(groups?.rooms[0]).toMatchObject({ participants: 2, joined: 2, lossRatio: 100 / 2000, reconnects: 1 });
+    expect(groups?.rooms[0]).toMatchObject({
+      participants: 2,
+      joined: 2,
+      lossRatio: 100 / 2000,
+      reconnects: 1,
+    });
     expect(groups?.rooms[0]?.jitterP95S).toBeGreaterThan(0.01);
     expect(groups?.rooms[1]).toMatchObject({ lossRatio: 0, jitterP95S: 0.002 });
     expect(groups?.nodes.map((n) => [n.name, n.participants])).toEqual([

@@ -73,7 +73,11 @@ export function runGroups(participants: Iterable<ParticipantState>, jitter: Grou
     }
     return [...members].map(([name, ps]) => figuresOf(name, ps, jitter.of(by, name)));
   };
-  return { rooms: group("room").sort(worstFirst), roles: group("role"), nodes: group("node").sort(worstFirst) };
+  return {
+    rooms: group("room").sort(worstFirst),
+    roles: group("role"),
+    nodes: group("node").sort(worstFirst),
+  };
 }
 
 function figuresOf(name: string, ps: readonly ParticipantState[], jitter: readonly number[]): GroupFigures {

@@ -106,9 +106,6 @@ export async function writeRunOutputs(
     files.push("junit.xml", "report.md");
   }
   await writeFile(join(outputDir, "summary.json"), `${JSON.stringify(report, null, 2)}\n`);
-  await writeFile(
-    join(outputDir, "report.html"),
-    reportHtml(report, uplotAssets()),
-  );
+  await writeFile(join(outputDir, "report.html"), reportHtml(report, uplotAssets()));
   return { outputDir, report, table, files, ...(verdict !== undefined ? { verdict } : {}) };
 }
