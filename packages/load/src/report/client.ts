@@ -40,7 +40,10 @@ export const REPORT_CLIENT_JS = `
       if (x < b.left - 1 || x > b.left + b.width + 1) return;
       ctx.strokeStyle = m.color; ctx.fillStyle = m.color; ctx.setLineDash([2 * px, 3 * px]);
       ctx.beginPath(); ctx.moveTo(x, b.top); ctx.lineTo(x, b.top + b.height); ctx.stroke();
-      ctx.textAlign = "left"; ctx.fillText(m.label, x + 3 * px, b.top + (12 + (i % 3) * 13) * px);
+      // near the right edge the label goes to the line's left, where it can be read
+      var right = x > b.left + b.width * 0.8;
+      ctx.textAlign = right ? "right" : "left";
+      ctx.fillText(m.label, x + (right ? -3 : 3) * px, b.top + (12 + (i % 3) * 13) * px);
     });
     ctx.restore();
   }
@@ -62,7 +65,11 @@ export const REPORT_CLIENT_JS = `
     var opts = {
       width: Math.max(320, el.clientWidth || 560), height: 240,
       scales: {
-        x: { time: false },
+        // a histogram spans its bins' edges, not their centres (auto-ranging only: a zoom is kept)
+        x: spec.xRange ? { time: false, range: function (u, min, max) {
+          var auto = min === spec.x[0] && max === spec.x[spec.x.length - 1];
+          return auto ? [spec.xRange[0], spec.xRange[1]] : [min, max];
+        } } : { time: false },
         y: { range: function (u, min, max) { var hi = Math.max(max || 0, top) * 1.12; return [Math.min(0, min || 0), hi > 0 ? hi : 1]; } }
       },
       axes: [
@@ -74,7 +81,6 @@ export const REPORT_CLIENT_JS = `
       legend: { live: true },
       hooks: {
         draw: [function (u) { overlay(u, spec); }],
-        ready: [function (u) { if (spec.xRange) u.setScale("x", { min: spec.xRange[0], max: spec.xRange[1] }); }],
         // the visible x range on the element, for whoever drives the page (the e2e test's zoom)
         setScale: [function (u, key) { if (key === "x") { el.setAttribute("data-x-min", String(u.scales.x.min)); el.setAttribute("data-x-max", String(u.scales.x.max)); } }]
       }
