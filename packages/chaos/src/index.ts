@@ -4,6 +4,7 @@ export * from "./analyze.js";
 export { LocalInjector, describeLocalFault } from "./backends/local.js";
 export * from "./verdict.js";
 export { renderDrillMarkdown, renderTimelinePlot } from "./report.js";
+export { renderDrillHtml } from "./report-html.js";
 export { renderDrillJUnit } from "./junit.js";
 export { ComposeInjector, composeFaultCommands } from "./backends/compose.js";
 export { KubernetesInjector, kubernetesFaultCommands, networkChaosManifest } from "./backends/kubernetes.js";

@@ -62,9 +62,9 @@ function apply(state: ParticipantState, event: TimelineEvent): void {
   }
 }
 
-/** 1 s, 2 s, 5 s, 10 s, 20 s, 50 s, 100 s... */
-function* bucketSizes(): Generator<number> {
-  for (let unit = 1000; ; unit *= 10) {
+/** 1 s, 2 s, 5 s, 10 s, 20 s, 50 s, 100 s... (from 100 ms for the HTML chart's finer grain) */
+function* bucketSizes(smallestMs: 100 | 1000): Generator<number> {
+  for (let unit = smallestMs; ; unit *= 10) {
     yield unit;
     yield 2 * unit;
     yield 5 * unit;
@@ -79,7 +79,7 @@ interface PlotAxis {
   readonly t0Column: number;
 }
 
-function plotAxis(journal: DrillJournal): PlotAxis {
+function plotAxis(journal: DrillJournal, maxColumns = MAX_COLUMNS, smallestMs: 100 | 1000 = 1000): PlotAxis {
   let firstMs = -MIN_LEAD_MS;
   let lastMs = 0;
   for (const e of journal.timeline) {
@@ -93,10 +93,10 @@ function plotAxis(journal: DrillJournal): PlotAxis {
     const endMs = Date.parse(journal.end) - Date.parse(journal.t0);
     if (Number.isFinite(endMs)) lastMs = Math.max(lastMs, endMs);
   }
-  for (const bucketMs of bucketSizes()) {
+  for (const bucketMs of bucketSizes(smallestMs)) {
     const startMs = Math.floor(firstMs / bucketMs) * bucketMs;
     const columns = Math.floor((lastMs - startMs) / bucketMs) + 1;
-    if (columns <= MAX_COLUMNS) return { startMs, bucketMs, columns, t0Column: -startMs / bucketMs };
+    if (columns <= maxColumns) return { startMs, bucketMs, columns, t0Column: -startMs / bucketMs };
   }
   throw new Error("unreachable: bucket sizes grow without bound");
 }
@@ -146,12 +146,8 @@ function faultCells(faults: readonly FaultRun[], axis: PlotAxis): string {
   return cells.join("");
 }
 
-/**
- * A fixed-width chart, one row per participant and one column per time bucket, of who was connected,
- * stalled, reconnecting or lost around T0, with the faults marked above. Plain text, no code fence.
- */
-export function renderTimelinePlot(journal: DrillJournal): string {
-  const axis = plotAxis(journal);
+/** Each participant's cells: the worst state it was in during each bucket of `axis`. */
+function participantRows(journal: DrillJournal, axis: PlotAxis): { label: string; cells: string }[] {
   const bySubject = new Map<string, TimelineEvent[]>();
   for (const e of journal.timeline) {
     const list = bySubject.get(e.subject);
@@ -159,14 +155,47 @@ export function renderTimelinePlot(journal: DrillJournal): string {
     else list.push(e);
   }
   for (const list of bySubject.values()) list.sort((a, b) => a.tMs - b.tMs);
-
-  const rows = journal.participants.map((p) => ({
+  return journal.participants.map((p) => ({
     label: `${p.room}/${p.identity}`,
     cells: participantCells(
       bySubject.get(`${p.room}/${p.identity}`) ?? bySubject.get(p.identity) ?? [],
       axis,
     ),
   }));
+}
+
+/** Participants per state and bucket around T0, each counted in the worst state of its bucket. */
+export interface StateCounts {
+  /** Bucket starts, ms after T0. */
+  readonly tMs: readonly number[];
+  readonly connected: readonly number[];
+  readonly stalled: readonly number[];
+  readonly reconnecting: readonly number[];
+  readonly lost: readonly number[];
+}
+
+/** The same replay as the text plot, at up to `maxColumns` buckets: the HTML report's timeline. */
+export function stateCounts(journal: DrillJournal, maxColumns: number): StateCounts {
+  const axis = plotAxis(journal, maxColumns, 100);
+  const rows = participantRows(journal, axis);
+  const count = (g: Glyph): number[] =>
+    Array.from({ length: axis.columns }, (_, c) => rows.filter((r) => r.cells[c] === g).length);
+  return {
+    tMs: Array.from({ length: axis.columns }, (_, c) => axis.startMs + c * axis.bucketMs),
+    connected: count("█"),
+    stalled: count("░"),
+    reconnecting: count("~"),
+    lost: count("x"),
+  };
+}
+
+/**
+ * A fixed-width chart, one row per participant and one column per time bucket, of who was connected,
+ * stalled, reconnecting or lost around T0, with the faults marked above. Plain text, no code fence.
+ */
+export function renderTimelinePlot(journal: DrillJournal): string {
+  const axis = plotAxis(journal);
+  const rows = participantRows(journal, axis);
   const faults = faultCells(journal.faults, axis);
   const width = Math.max("faults".length, ...rows.map((r) => r.label.length));
   const line = (label: string, cells: string): string => `${label.padEnd(width)}  ${cells}`.trimEnd();

@@ -383,7 +383,7 @@ function met(value: boolean | null): string {
 }
 
 /** `9.4 s`; null is `–`. */
-function seconds(ms: number | null): string {
+export function seconds(ms: number | null): string {
   if (ms === null) return NONE;
   const tenths = Math.round(ms / 100);
   return `${(tenths === 0 ? 0 : tenths / 10).toFixed(1)} s`;

@@ -129,7 +129,9 @@ describe("swarm against a real one-node LiveKit", () => {
     expect(new Set(samples.map((s) => s.participant)).size).toBeGreaterThanOrEqual(3);
     expect(existsSync(join(out, "events.jsonl"))).toBe(true);
     const html = readFileSync(join(out, "report.html"), "utf8");
-    expect(html).toContain("<svg");
+    // uPlot inlined (the page opens offline) and the charts' data embedded
+    expect(html).toContain("<script>/*! https://github.com/leeoniya/uPlot (v1.6.32) */");
+    expect(html).toContain('<script type="application/json" id="report-data">');
     expect(html).toContain("Join time");
     // never print an API secret
     expect(

@@ -18,6 +18,8 @@ export {
   BaselineError,
   compareRuns,
   comparisonTable,
+  formatFigure,
+  noiseText,
   loadBaseline,
   loadRunRecord,
   parseRunRecord,

@@ -17,7 +17,19 @@ export {
 } from "./engine/engine.js";
 export { preflight, TargetError } from "./preflight.js";
 export { summaryTable } from "./report/table.js";
-export { reportHtml } from "./report/html.js";
+export { reportHtml, histogram } from "./report/html.js";
+export { uplotAssets } from "./report/assets.js";
+export {
+  banner,
+  chartSlot,
+  escapeHtml,
+  htmlPage,
+  htmlTable,
+  scriptJson,
+  type ChartSpec,
+  type Column,
+  type PageAssets,
+} from "./report/page.js";
 export { formatValue } from "./report/format.js";
 export {
   DEFAULT_STATS_INTERVAL_MS,

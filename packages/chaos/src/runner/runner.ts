@@ -16,6 +16,7 @@ import { LocalInjector } from "../backends/local.js";
 import type { DrillJournal, ProbeResult } from "../journal.js";
 import { renderDrillJUnit } from "../junit.js";
 import { renderDrillMarkdown } from "../report.js";
+import { renderDrillHtml } from "../report-html.js";
 import type { Drill, Scenario } from "@livekit-swarm/schema";
 import { Testbed } from "@livekit-swarm/testbed";
 import { RoomServiceClient } from "livekit-server-sdk";
@@ -32,6 +33,7 @@ import {
   type RunOutcome,
   type RunPlan,
   type RunTarget,
+  uplotAssets,
 } from "@livekit-swarm/load";
 import { assembleJournal, WATCH_MS } from "./assemble.js";
 import { FaultSchedule } from "./faults.js";
@@ -449,6 +451,7 @@ async function finish(run: DrillRun): Promise<DrillJournal> {
   const artifacts = {
     journal: join(options.outputDir, "journal.json"),
     report: join(options.outputDir, "report.md"),
+    html: join(options.outputDir, "report.html"),
     junit: join(options.outputDir, "junit.xml"),
     events: join(options.outputDir, "swarm", "events.jsonl"),
     samples: join(options.outputDir, "swarm", "samples.jsonl"),
@@ -484,6 +487,7 @@ async function finish(run: DrillRun): Promise<DrillJournal> {
   });
   writeFileSync(artifacts.journal, `${JSON.stringify(journal, null, 2)}\n`);
   writeFileSync(artifacts.report, renderDrillMarkdown(journal));
+  writeFileSync(artifacts.html, renderDrillHtml(journal, uplotAssets()));
   writeFileSync(artifacts.junit, renderDrillJUnit(journal));
   return journal;
 }

@@ -1,148 +1,369 @@
-import { TOOL } from "@livekit-swarm/schema";
-import type { RunOutcome } from "../run/orchestrator.js";
-import type { TimelinePoint } from "../run/aggregate.js";
+/**
+ * report.html of a run: the verdict first, then the charts over time, the tables per kind, role,
+ * room and node, the distributions and the configuration. Pure: the run's summary in, HTML out.
+ */
+import type { ThresholdResult } from "@livekit-swarm/gate";
+import { TOOL, metric, type SwarmMetricName } from "@livekit-swarm/schema";
+import { percentiles } from "@livekit-swarm/stats";
+import type { Figure, GroupFigures, RunMarker, RunSummary } from "../run/aggregate.js";
+import { shardProblems, type ShardCoverage } from "../shard/coverage.js";
 import { formatValue } from "./format.js";
+import {
+  banner,
+  chartSlot,
+  escapeHtml,
+  htmlPage,
+  htmlTable,
+  type ChartSpec,
+  type Column,
+  type PageAssets,
+} from "./page.js";
+import { verdictTable } from "./verdict.js";
 
-const W = 560;
-const H = 200;
-const PAD = { left: 64, right: 12, top: 12, bottom: 28 };
+/** Beyond this many rooms the table keeps the worst ones: a page of 10 000 rows helps nobody. */
+export const MAX_ROOM_ROWS = 500;
 
-function escapeHtml(text: string): string {
-  return text.replace(/[&<>"]/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" })[c] ?? c);
+/** What the page reads of a summary.json (a run's RunReport, or a merged one). */
+export interface ReportInput extends RunSummary {
+  readonly run: {
+    readonly id: string;
+    readonly scenario: string;
+    readonly url: string;
+    readonly engine: string;
+    readonly startedAt: string;
+    readonly endedAt: string;
+    readonly durationS: number;
+    readonly endReason: string;
+    readonly participants: number;
+    readonly workers: number;
+  };
+  readonly scenario: object;
+  /** A merged sharded run: which shards the figures cover. */
+  readonly shards?: ShardCoverage;
+  readonly verdict?: "pass" | "fail";
+  readonly thresholds?: readonly ThresholdResult[];
 }
 
-interface Series {
-  readonly name: string;
-  readonly color: string;
-  readonly points: readonly (readonly [number, number | undefined])[];
+const MARKER_COLORS: Record<RunMarker["kind"], string> = {
+  "worker-died": "#b02a25",
+  "reconnect-burst": "#c77800",
+};
+
+export function reportHtml(report: ReportInput, assets: PageAssets): string {
+  const start = Date.parse(report.run.startedAt);
+  const markers = (report.markers ?? []).map((m) => ({
+    x: (m.t - start) / 1000,
+    label: m.kind === "worker-died" ? "worker died" : "reconnect burst",
+    color: MARKER_COLORS[m.kind],
+  }));
+  const charts = [...timeCharts(report, start, markers), ...distributionCharts(report)];
+  const [timeline, distributions] = [
+    charts.filter((c) => c.xUnit === "time"),
+    charts.filter((c) => c.xUnit !== "time"),
+  ];
+  const title = `livekit-swarm run ${report.run.id} (${report.run.scenario})`;
+  const groups = report.groups;
+  const body = [
+    `<h1>${escapeHtml(title)}</h1>`,
+    `<p class="meta">${escapeHtml(`${report.run.startedAt} to ${report.run.endedAt} · ${report.run.durationS.toFixed(0)} s · ended: ${report.run.endReason} · ${report.run.participants} participants on ${report.run.workers} workers · ${report.run.url} · ${TOOL.name} ${TOOL.version}`)}</p>`,
+    verdictBanner(report),
+    shardsBanner(report.shards),
+    participantsLine(report),
+    `<h2>Over time</h2><p class="note">Hover a chart for its values, drag across it to zoom, double-click to zoom out. Dashed lines are thresholds; dotted ones mark events.</p>`,
+    `<div class="grid">${timeline.map(chartSlot).join("\n")}</div>`,
+    (report.markers ?? []).length > 0 ? `<h3>Events</h3>${markerTable(report.markers ?? [], start)}` : "",
+    `<h2>Figures per kind</h2><p class="note">Percentiles state their population: participants (one value each), tracks, or windows (one value per track per sampling window). &gt; marks a lower bound: part of the population never got a value.</p>`,
+    figureTable(report.figures),
+    `<h2>Per role</h2>`,
+    groups === undefined
+      ? `<p class="empty">This summary predates per-role figures.</p>`
+      : groupTable(groups.roles, "role", "roles"),
+    `<h2>Per room</h2>`,
+    groups === undefined
+      ? `<p class="empty">This summary predates per-room figures.</p>`
+      : roomsSection(groups.rooms),
+    groups !== undefined && groups.nodes.length > 0
+      ? `<h2>Per node</h2>${groupTable(groups.nodes, "node", "nodes")}`
+      : "",
+    `<h2>Distributions</h2><div class="grid">${distributions.map(chartSlot).join("\n")}</div>`,
+    `<h2>Configuration</h2>`,
+    configTable(report),
+  ].join("\n");
+  return htmlPage({ title, body, charts }, assets);
 }
 
-/** A line chart over run time; gaps (undefined) break the line rather than drawing zeros. */
-function lineChart(
-  title: string,
-  series: readonly Series[],
-  format: (v: number) => string,
-  minTop = 0,
-): string {
-  const xs = series.flatMap((s) => s.points.map(([x]) => x));
-  const ys = series.flatMap((s) => s.points.map(([, y]) => y).filter((y): y is number => y !== undefined));
-  if (xs.length === 0 || ys.length === 0)
-    return `<figure><figcaption>${escapeHtml(title)}</figcaption><p class="empty">no data</p></figure>`;
-  const x0 = Math.min(...xs);
-  const x1 = Math.max(...xs, x0 + 1);
-  // a floor on the scale: 0.3% loss on a 0-100% axis would be a flat line
-  const y1 = Math.max(Math.max(...ys) * 1.1, minTop) || 1;
-  const sx = (x: number): number => PAD.left + ((x - x0) / (x1 - x0)) * (W - PAD.left - PAD.right);
-  const sy = (y: number): number => H - PAD.bottom - (y / y1) * (H - PAD.top - PAD.bottom);
-  const paths = series.map((s) => {
-    let d = "";
-    let pen = false;
-    for (const [x, y] of s.points) {
-      if (y === undefined) {
-        pen = false;
-        continue;
-      }
-      d += `${pen ? "L" : "M"}${sx(x).toFixed(1)},${sy(y).toFixed(1)}`;
-      pen = true;
-    }
-    return `<path d="${d}" fill="none" stroke="${s.color}" stroke-width="1.8"/>`;
-  });
-  const ticks = [0, 0.5, 1].map(
-    (f) =>
-      `<text x="${PAD.left - 6}" y="${sy(y1 * f) + 4}" text-anchor="end">${escapeHtml(format(y1 * f))}</text>`,
+function verdictBanner(report: ReportInput): string {
+  const results = report.thresholds ?? [];
+  if (report.verdict === undefined)
+    return banner(
+      "none",
+      "No thresholds were evaluated",
+      `<p>Pass <code>--threshold</code> or a scenario with thresholds for a verdict.</p>`,
+    );
+  const failed = results.filter((r) => r.status === "fail" || r.status === "no-data").length;
+  const warned = results.filter((r) => r.status === "warn").length;
+  const headline =
+    report.verdict === "pass"
+      ? `PASS: ${results.length} threshold${results.length === 1 ? "" : "s"} met${warned > 0 ? `, ${warned} warning${warned === 1 ? "" : "s"}` : ""}`
+      : `FAIL: ${failed} of ${results.length} threshold${results.length === 1 ? "" : "s"} failed (exit 99)`;
+  return banner(
+    report.verdict === "fail" ? "fail" : warned > 0 ? "warn" : "pass",
+    headline,
+    verdictTable(results),
   );
-  const xticks = [0, 0.5, 1].map((f) => {
-    const x = x0 + f * (x1 - x0);
-    return `<text x="${sx(x)}" y="${H - 8}" text-anchor="middle">${((x - x0) / 1000).toFixed(0)} s</text>`;
-  });
-  const legend = series
-    .map(
-      (s, i) =>
-        `<text x="${PAD.left + 8 + i * 110}" y="${PAD.top + 10}" fill="${s.color}">${escapeHtml(s.name)}</text>`,
-    )
-    .join("");
-  return `<figure><figcaption>${escapeHtml(title)}</figcaption><svg viewBox="0 0 ${W} ${H}" width="${W}" height="${H}">
-<line x1="${PAD.left}" y1="${H - PAD.bottom}" x2="${W - PAD.right}" y2="${H - PAD.bottom}" stroke="#999"/>
-<line x1="${PAD.left}" y1="${PAD.top}" x2="${PAD.left}" y2="${H - PAD.bottom}" stroke="#999"/>
-${ticks.join("")}${xticks.join("")}${paths.join("")}${legend}</svg></figure>`;
 }
 
-/** A histogram of a distribution (e.g. join times), 20 equal bins between min and max. */
-function histogram(title: string, values: readonly number[], format: (v: number) => string): string {
-  if (values.length === 0)
-    return `<figure><figcaption>${escapeHtml(title)}</figcaption><p class="empty">no data</p></figure>`;
-  const lo = Math.min(...values);
-  const hi = Math.max(...values, lo + 1e-9);
-  const bins = new Array<number>(20).fill(0);
-  for (const v of values) {
-    const i = Math.min(19, Math.floor(((v - lo) / (hi - lo)) * 20));
-    bins[i] = (bins[i] ?? 0) + 1;
+/** A merge that lacks shards says so above everything else it shows. */
+function shardsBanner(shards: ShardCoverage | undefined): string {
+  if (shards === undefined) return "";
+  const problems = shardProblems(shards);
+  const headline = `Figures cover ${shards.covered.length} of ${shards.count} shard${shards.count === 1 ? "" : "s"}`;
+  if (problems.length === 0) return `<p class="meta">${escapeHtml(`${headline}: every shard finished.`)}</p>`;
+  return banner(
+    "fail",
+    headline,
+    `<ul>${problems.map((l) => `<li>${escapeHtml(l)}</li>`).join("")}</ul>`,
+    "shards",
+  );
+}
+
+function participantsLine(report: ReportInput): string {
+  const p = report.participants;
+  const fails = Object.entries(p.joinFailures).map(([k, n]) => `${k} ${n}`);
+  const gone = Object.entries(p.disconnects).map(([k, n]) => `${k} ${n}`);
+  return `<p>${escapeHtml(
+    `Participants: ${p.planned} planned, ${p.joined} joined, ${p.connectedAtEnd} connected at the end, ${p.reconnects} reconnects` +
+      (fails.length > 0 ? `; join failures: ${fails.join(", ")}` : "") +
+      (gone.length > 0 ? `; disconnects: ${gone.join(", ")}` : ""),
+  )}</p>`;
+}
+
+/** The run's thresholds on a metric where it had some, otherwise the catalog's defaults. */
+function limitLines(report: ReportInput, name: SwarmMetricName): ChartSpec["lines"] {
+  const own = (report.thresholds ?? []).filter((r: ThresholdResult) => r.metric === name);
+  if (own.length > 0)
+    return own.map((r) => ({
+      label: r.threshold,
+      value: r.limit,
+      color: r.severity === "warn" ? "#c77800" : "#b02a25",
+    }));
+  return (metric(name).thresholds ?? []).flatMap((t) => [
+    ...(t.warn !== undefined
+      ? [{ label: `warn: ${t.aggregation} ${t.op} ${t.warn} (catalog)`, value: t.warn, color: "#c77800" }]
+      : []),
+    ...(t.fail !== undefined
+      ? [{ label: `fail: ${t.aggregation} ${t.op} ${t.fail} (catalog)`, value: t.fail, color: "#b02a25" }]
+      : []),
+  ]);
+}
+
+function timeCharts(report: ReportInput, start: number, markers: ChartSpec["markers"]): ChartSpec[] {
+  const t = report.timeline;
+  const x = t.map((p) => (p.t - start) / 1000);
+  const line = (
+    id: string,
+    title: string,
+    yUnit: ChartSpec["yUnit"],
+    series: ChartSpec["series"],
+    lines: ChartSpec["lines"] = [],
+  ): ChartSpec => ({ id, title, kind: "lines", xUnit: "time", yUnit, x, series, lines, markers });
+  const v = (n: number | undefined): number | null => n ?? null;
+  return [
+    line("participants", "Participants sampled, and reconnects begun", "count", [
+      { label: "participants", color: "#3b4a63", values: t.map((p) => p.participants) },
+      { label: "reconnects begun", color: "#c77800", values: t.map((p) => p.reconnecting ?? 0) },
+    ]),
+    line(
+      "loss",
+      "Inbound loss (ratio of sums per window)",
+      "ratio",
+      [
+        { label: "audio", color: "#d0584a", values: t.map((p) => v(p.lossAudio)) },
+        { label: "video", color: "#3f6fc4", values: t.map((p) => v(p.lossVideo)) },
+      ],
+      limitLines(report, "lkswarm_inbound_loss_ratio"),
+    ),
+    line(
+      "jitter",
+      "Jitter p95 over track-windows",
+      "s",
+      [{ label: "jitter p95", color: "#8a4ad0", values: t.map((p) => v(p.jitterP95S)) }],
+      limitLines(report, "lkswarm_inbound_jitter_seconds"),
+    ),
+    line("bitrate", "Bitrate, whole swarm", "bps", [
+      { label: "in", color: "#2a9d5c", values: t.map((p) => p.bitrateInBps) },
+      { label: "in on the wire", color: "#7cc49a", values: t.map((p) => v(p.wireBitrateInBps)) },
+      { label: "out", color: "#d09a4a", values: t.map((p) => p.bitrateOutBps) },
+    ]),
+    line(
+      "latency",
+      "End-to-end video latency p50 (probes)",
+      "s",
+      [{ label: "latency p50", color: "#3b4a63", values: t.map((p) => v(p.latencyP50S)) }],
+      limitLines(report, "lkswarm_end_to_end_latency_seconds"),
+    ),
+  ];
+}
+
+/** A histogram with p50, p95 and p99 marked. */
+export function histogram(
+  id: string,
+  title: string,
+  values: readonly number[],
+  unit: Figure["unit"],
+): ChartSpec {
+  const bins = 30;
+  const lo = values.length > 0 ? Math.min(...values) : 0;
+  const hi = values.length > 0 ? Math.max(...values, lo + 1e-9) : 1;
+  const width = (hi - lo) / bins;
+  const counts = new Array<number>(bins).fill(0);
+  for (const value of values) {
+    const i = Math.min(bins - 1, Math.floor((value - lo) / width));
+    counts[i] = (counts[i] ?? 0) + 1;
   }
-  const top = Math.max(...bins);
-  const bw = (W - PAD.left - PAD.right) / 20;
-  const bars = bins
-    .map((n, i) => {
-      const h = (n / top) * (H - PAD.top - PAD.bottom);
-      return `<rect x="${PAD.left + i * bw + 1}" y="${H - PAD.bottom - h}" width="${bw - 2}" height="${h}" fill="#4a7bd0"><title>${n}</title></rect>`;
-    })
-    .join("");
-  return `<figure><figcaption>${escapeHtml(title)} (n=${values.length})</figcaption><svg viewBox="0 0 ${W} ${H}" width="${W}" height="${H}">
-<line x1="${PAD.left}" y1="${H - PAD.bottom}" x2="${W - PAD.right}" y2="${H - PAD.bottom}" stroke="#999"/>
-${bars}<text x="${PAD.left}" y="${H - 8}">${escapeHtml(format(lo))}</text><text x="${W - PAD.right}" y="${H - 8}" text-anchor="end">${escapeHtml(format(hi))}</text>
-<text x="${PAD.left - 6}" y="${PAD.top + 8}" text-anchor="end">${top}</text></svg></figure>`;
+  const marks = percentiles(values, [50, 95, 99], "participants").flatMap((p) =>
+    p.value === undefined
+      ? []
+      : [{ x: p.value, label: `p${p.p} ${formatValue(p.value, unit)}`, color: "#b02a25" }],
+  );
+  return {
+    id,
+    title: `${title} (n=${values.length})`,
+    kind: "bars",
+    xUnit: unit,
+    yUnit: "count",
+    x: counts.map((_, i) => lo + (i + 0.5) * width),
+    xRange: [lo, hi],
+    series: [{ label: "count", color: "#3f6fc4", values: values.length > 0 ? counts : [] }],
+    lines: [],
+    markers: marks,
+  };
 }
 
-const pick = (
-  t: readonly TimelinePoint[],
-  f: (p: TimelinePoint) => number | undefined,
-): [number, number | undefined][] => t.map((p) => [p.t, f(p)]);
+function distributionCharts(report: ReportInput): ChartSpec[] {
+  return [
+    histogram("join", "Join time, per participant", report.joinSeconds, "s"),
+    histogram("first-frame", "Time to first video frame, per track", report.firstFrameSeconds, "s"),
+  ];
+}
 
-export function reportHtml(outcome: RunOutcome, title: string, table: string): string {
-  const t = outcome.summary.timeline;
-  const seconds = (v: number): string => formatValue(v, "s");
-  const ratio = (v: number): string => formatValue(v, "ratio");
-  const bps = (v: number): string => formatValue(v, "bps");
-  return `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>${escapeHtml(title)}</title>
-<style>
-body { font: 14px/1.4 system-ui, sans-serif; margin: 24px; color: #222; }
-pre { background: #f6f6f6; padding: 12px; overflow-x: auto; }
-.grid { display: flex; flex-wrap: wrap; gap: 16px; }
-figure { margin: 0; } figcaption { font-weight: 600; margin-bottom: 4px; }
-svg text { font-size: 11px; fill: #555; } .empty { color: #999; width: ${W}px; }
-</style></head><body>
-<h1>${escapeHtml(title)}</h1>
-<p>${escapeHtml(outcome.startedAt)} to ${escapeHtml(outcome.endedAt)}, ended: ${escapeHtml(outcome.endReason)}; ${escapeHtml(`${TOOL.name} ${TOOL.version}`)}.
-Percentiles state their population: participants (one value each), tracks, or windows (one value per track per sampling window).</p>
-<pre>${escapeHtml(table)}</pre>
-<h2>Over time</h2>
-<div class="grid">
-${lineChart("Participants sampled", [{ name: "participants", color: "#333", points: pick(t, (p) => p.participants) }], (v) => v.toFixed(0))}
-${lineChart(
-  "Inbound loss (ratio of sums per window)",
-  [
-    { name: "audio", color: "#d0584a", points: pick(t, (p) => p.lossAudio) },
-    { name: "video", color: "#4a7bd0", points: pick(t, (p) => p.lossVideo) },
-  ],
-  ratio,
-  0.05,
-)}
-${lineChart("Jitter p95 over track-windows", [{ name: "jitter p95", color: "#8a4ad0", points: pick(t, (p) => p.jitterP95S) }], seconds)}
-${lineChart(
-  "Bitrate, whole swarm",
-  [
-    { name: "in", color: "#2a9d5c", points: pick(t, (p) => p.bitrateInBps) },
-    { name: "out", color: "#d09a4a", points: pick(t, (p) => p.bitrateOutBps) },
-  ],
-  bps,
-)}
-${lineChart("End-to-end video latency p50 (probes)", [{ name: "latency p50", color: "#333", points: pick(t, (p) => p.latencyP50S) }], seconds)}
-</div>
-<h2>Distributions</h2>
-<div class="grid">
-${histogram("Join time", outcome.summary.joinSeconds, seconds)}
-${histogram("Time to first video frame", outcome.summary.firstFrameSeconds, seconds)}
-</div>
-</body></html>
-`;
+function markerTable(markers: readonly RunMarker[], start: number): string {
+  return htmlTable<RunMarker>(
+    [
+      { header: "at", text: (m) => `${((m.t - start) / 1000).toFixed(1)} s` },
+      { header: "event", text: (m) => m.kind },
+      { header: "detail", text: (m) => m.detail },
+    ],
+    markers,
+    { empty: "No events." },
+  );
+}
+
+function stat(f: Figure, s: "p50" | "p95" | "p99" | "max"): string {
+  const bound = f.censored?.above.includes(s) === true ? "> " : "";
+  return `${bound}${formatValue(f[s], f.unit)}`;
+}
+
+function figureTable(figures: readonly Figure[]): string {
+  const byKind = (kind: string | undefined): Figure[] => figures.filter((f) => f.kind === kind);
+  const columns: Column<Figure>[] = [
+    { header: "figure", text: (f) => f.label },
+    { header: "population", text: (f) => f.population },
+    { header: "n", text: (f) => String(f.n) },
+    { header: "p50", text: (f) => stat(f, "p50") },
+    { header: "p95", text: (f) => stat(f, "p95") },
+    { header: "p99", text: (f) => stat(f, "p99") },
+    { header: "max", text: (f) => stat(f, "max") },
+    { header: "metric", text: (f) => f.metric },
+  ];
+  return (["all", "audio", "video"] as const)
+    .map((k) => {
+      const rows = byKind(k === "all" ? undefined : k);
+      return rows.length === 0
+        ? ""
+        : `<h3>${k === "all" ? "Both kinds" : k}</h3>${htmlTable(columns, rows, { empty: "none" })}`;
+    })
+    .join("\n");
+}
+
+function groupColumns(nameHeader: string): Column<GroupFigures>[] {
+  return [
+    { header: nameHeader, text: (g) => g.name, sort: (g) => g.name },
+    {
+      header: "participants",
+      text: (g) => String(g.participants),
+      sort: (g) => g.participants,
+      descending: true,
+    },
+    {
+      header: "not joined",
+      text: (g) => String(g.participants - g.joined),
+      sort: (g) => g.participants - g.joined,
+      descending: true,
+    },
+    {
+      header: "loss",
+      text: (g) => formatValue(g.lossRatio, "ratio"),
+      sort: (g) => g.lossRatio,
+      descending: true,
+    },
+    {
+      header: "jitter p95",
+      text: (g) => formatValue(g.jitterP95S, "s"),
+      sort: (g) => g.jitterP95S,
+      descending: true,
+    },
+    {
+      header: "join p95",
+      text: (g) => formatValue(g.joinP95S, "s"),
+      sort: (g) => g.joinP95S,
+      descending: true,
+    },
+    { header: "reconnects", text: (g) => String(g.reconnects), sort: (g) => g.reconnects, descending: true },
+    {
+      header: "left early",
+      text: (g) => String(g.disconnected),
+      sort: (g) => g.disconnected,
+      descending: true,
+    },
+  ];
+}
+
+function groupTable(groups: readonly GroupFigures[], nameHeader: string, id: string): string {
+  return `<div class="scroll">${htmlTable(groupColumns(nameHeader), groups, { empty: "none", id })}</div>`;
+}
+
+function roomsSection(rooms: readonly GroupFigures[]): string {
+  const shown = rooms.slice(0, MAX_ROOM_ROWS);
+  const note =
+    rooms.length > shown.length
+      ? `The ${shown.length} worst of ${rooms.length} rooms; all are in samples.jsonl.`
+      : `${rooms.length} room${rooms.length === 1 ? "" : "s"}, worst first (never joined, then loss, jitter, join time). Click a header to sort.`;
+  return `<p class="note">${note}</p>${groupTable(shown, "room", "rooms")}`;
+}
+
+/** Every scalar of the scenario as a path and a value: what a reader needs to rerun it. */
+export function flatten(value: unknown, path = ""): [string, string][] {
+  if (value === undefined) return [[path, "undefined"]];
+  if (value === null || typeof value !== "object") return [[path, JSON.stringify(value)]];
+  const entries = Array.isArray(value) ? value.map((v, i) => [String(i), v] as const) : Object.entries(value);
+  if (entries.length === 0) return [[path, Array.isArray(value) ? "[]" : "{}"]];
+  return entries.flatMap(([k, v]) => flatten(v, path === "" ? k : `${path}.${k}`));
+}
+
+function configTable(report: ReportInput): string {
+  const rows = [
+    ...flatten({
+      run: { id: report.run.id, url: report.run.url, workers: report.run.workers, engine: report.run.engine },
+    }),
+    ...flatten(report.scenario, "scenario"),
+  ];
+  return `<div class="scroll">${htmlTable<[string, string]>(
+    [
+      { header: "setting", text: (r) => r[0] },
+      { header: "value", text: (r) => r[1] },
+    ],
+    rows,
+    { empty: "none", id: "configuration" },
+  )}</div>`;
 }

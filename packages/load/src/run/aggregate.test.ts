@@ -245,3 +245,59 @@ describe("RunAggregator: wire bitrate, frame rate, received height and freeze ti
     });
   });
 });
+
+describe("RunAggregator groups and markers", () => {
+  const inRoom = (room: string, identity: string): ParticipantPlan => ({ ...plan(identity), room });
+
+  it("puts the room with loss first, with its node, reconnects and jitter p95 over its own windows", () => {
+    const { agg, onEvent, onSample } = aggregator([
+      inRoom("calm", "a"),
+      inRoom("lossy", "b"),
+      inRoom("lossy", "c"),
+    ]);
+    onEvent("calm", "a", { type: "joined", joinS: 0.2, nodeId: "ND_one" });
+    onEvent("lossy", "b", { type: "joined", joinS: 0.4, nodeId: "ND_two" });
+    onEvent("lossy", "c", { type: "joined", joinS: 0.6, nodeId: "ND_two" });
+    onSample({ ...sample("a", 5000, [audio(1000, 0, 0.002)]), room: "calm" });
+    onSample({ ...sample("b", 5000, [audio(1000, 100, 0.02)]), room: "lossy" });
+    onSample({ ...sample("c", 5000, [audio(1000, 0, 0.01)]), room: "lossy" });
+    onEvent("lossy", "b", { type: "reconnecting" }, 6000);
+    onEvent("lossy", "b", { type: "reconnecting" }, 6100);
+    const groups = agg.summary(10_000).groups;
+    expect(groups?.rooms.map((r) => r.name)).toEqual(["lossy", "calm"]);
+    expect(groups?.rooms[0]).toMatchObject({
+      participants: 2,
+      joined: 2,
+      lossRatio: 100 / 2000,
+      reconnects: 1,
+    });
+    expect(groups?.rooms[0]?.jitterP95S).toBeGreaterThan(0.01);
+    expect(groups?.rooms[1]).toMatchObject({ lossRatio: 0, jitterP95S: 0.002 });
+    expect(groups?.nodes.map((n) => [n.name, n.participants])).toEqual([
+      ["ND_two", 2],
+      ["ND_one", 1],
+    ]);
+    expect(groups?.roles.map((r) => r.name)).toEqual(["subscriber"]);
+  });
+
+  it("puts a room whose participants never joined before any room with loss", () => {
+    const { agg, onEvent, onSample } = aggregator([inRoom("lossy", "a"), inRoom("empty", "b")]);
+    onEvent("lossy", "a", { type: "joined", joinS: 0.2 });
+    onSample({ ...sample("a", 5000, [audio(1000, 500)]), room: "lossy" });
+    onEvent("empty", "b", { type: "join-failed", reason: "timeout", message: "no answer" });
+    expect(agg.summary(10_000).groups?.rooms.map((r) => r.name)).toEqual(["empty", "lossy"]);
+  });
+
+  it("marks a dead worker once and a reconnect burst where several participants began reconnecting", () => {
+    const { agg, onEvent } = aggregator([plan("a"), plan("b"), plan("c")]);
+    for (const id of ["a", "b"]) onEvent("r1", id, { type: "disconnected", reason: "worker_died" }, 7000);
+    for (const id of ["a", "b"]) onEvent("r1", id, { type: "reconnecting" }, 2000);
+    onEvent("r1", "c", { type: "reconnecting" }, 12_000);
+    const s = agg.summary(20_000);
+    expect(s.markers?.map((m) => [m.kind, m.t])).toEqual([
+      ["reconnect-burst", 0],
+      ["worker-died", 7000],
+    ]);
+    expect(s.markers?.[0]?.detail).toBe("2 participants began reconnecting");
+  });
+});

@@ -3,9 +3,11 @@ import { Roster, isPresent, lossRatioOfSums, percentiles, wireBytes } from "@liv
 import { bitrateFigure, measuredFigure, valueFigure, type Figure } from "./figures.js";
 import { censorUnfinished, KINDS, participantKey, type ParticipantState } from "./participant-state.js";
 import type { Kind, ParticipantEvent, ParticipantPlan, Role, WindowSample } from "./messages.js";
+import { GroupJitter, runGroups, type RunGroups } from "./groups.js";
 import { emptyBucket, timelinePoints, type TimelineBucket, type TimelinePoint } from "./timeline.js";
 
 export type { CensorableStat, Figure } from "./figures.js";
+export type { GroupFigures, RunGroups } from "./groups.js";
 export type { TimelinePoint } from "./timeline.js";
 
 export interface RunSummary {
@@ -39,6 +41,20 @@ export interface RunSummary {
   readonly firstFrameSeconds: readonly number[];
   /** Per-participant and per-track values, for comparing a later run with this one (--baseline). */
   readonly samples: readonly SampleSet[];
+  /** Per room, role and node (absent from summaries written before the report showed them). */
+  readonly groups?: RunGroups;
+  /** What happened to the run itself, for the report's time axis (epoch ms). */
+  readonly markers?: readonly RunMarker[];
+}
+
+/**
+ * A moment the report marks on its charts: a worker process died with its participants, or many
+ * participants began reconnecting within one timeline bucket (a burst, not one flaky client).
+ */
+export interface RunMarker {
+  readonly t: number;
+  readonly kind: "worker-died" | "reconnect-burst";
+  readonly detail: string;
 }
 
 const zeroKinds = (): Record<Kind, number> => ({ audio: 0, video: 0 });
@@ -53,6 +69,9 @@ export class RunAggregator {
   /** Per video track-window: decoded frame rate and the height of the last decoded frame. */
   private readonly videoFps: number[] = [];
   private readonly videoHeight: number[] = [];
+  private readonly groupJitter = new GroupJitter();
+  private readonly markers: RunMarker[] = [];
+  private readonly reconnectStarts: number[] = [];
 
   constructor(
     plans: readonly ParticipantPlan[],
@@ -68,6 +87,7 @@ export class RunAggregator {
         bytesOut: 0,
         tracksWithPackets: zeroKinds(),
         tracksWithFrames: 0,
+        reconnects: 0,
         everReceived: { audio: new Set(), video: new Set() },
         lastWindow: { receiving: zeroKinds(), decodingVideo: 0 },
       });
@@ -83,6 +103,7 @@ export class RunAggregator {
         p.joinS = event.joinS;
         p.joinStartMs = t - event.joinS * 1000;
         p.leftMs = undefined;
+        if (event.nodeId !== undefined) p.nodeId = event.nodeId;
         this.roster.move(room, identity, "connected");
         break;
       case "join-failed":
@@ -96,11 +117,16 @@ export class RunAggregator {
         p.tracksWithFrames++;
         break;
       case "reconnecting":
+        if (p.reconnectingSinceMs === undefined) {
+          p.reconnects++;
+          this.reconnectStarts.push(t);
+        }
         p.reconnectingSinceMs ??= t;
         this.roster.move(room, identity, "reconnecting");
         break;
       case "reconnected":
         p.reconnectingSinceMs = undefined;
+        if (event.nodeId !== undefined) p.nodeId = event.nodeId;
         this.roster.move(room, identity, "connected");
         break;
       case "disconnected":
@@ -108,6 +134,7 @@ export class RunAggregator {
         p.reconnectingSinceMs = undefined;
         p.leftMs = t;
         this.roster.move(room, identity, "disconnected");
+        if (event.reason === "worker_died") this.markWorkerDeath(t);
         break;
       case "quality":
         this.quality[event.quality] = (this.quality[event.quality] ?? 0) + 1;
@@ -142,7 +169,10 @@ export class RunAggregator {
       bucket.lost[track.kind] += track.lost;
       bucket.expected[track.kind] += track.expected;
       bucket.bytesIn += track.bytes;
-      if (track.jitterS !== undefined && track.received > 0) bucket.jitter.push(track.jitterS);
+      if (track.jitterS !== undefined && track.received > 0) {
+        bucket.jitter.push(track.jitterS);
+        this.groupJitter.add(p, track.jitterS);
+      }
       this.add(`in_nack_${track.kind}`, track.nack);
       this.add(`in_pli_${track.kind}`, track.pli);
       this.add(`in_fir_${track.kind}`, track.fir);
@@ -333,7 +363,10 @@ export class RunAggregator {
         ...Object.fromEntries(Object.entries(this.quality).map(([q, n]) => [`quality_${q}`, n])),
       },
       figures,
-      timeline: timelinePoints(this.timeline.values(), this.bucketMs),
+      timeline: timelinePoints(this.timeline.values(), this.bucketMs).map((point) => ({
+        ...point,
+        reconnecting: this.reconnectStarts.filter((t) => t >= point.t && t < point.t + this.bucketMs).length,
+      })),
       joinSeconds: joined.map((p) => p.joinS ?? 0),
       firstFrameSeconds: [
         ...this.measurements.distribution("lkswarm_time_to_first_frame_seconds", "windows", {
@@ -341,7 +374,18 @@ export class RunAggregator {
         }).values,
       ],
       samples: sampleSets(this.measurements),
+      groups: runGroups(all, this.groupJitter),
+      markers: [...this.markers, ...reconnectBursts(this.reconnectStarts, this.bucketMs, all.length)].sort(
+        (a, b) => a.t - b.t,
+      ),
     };
+  }
+
+  /** One marker per death: a dying worker's participants all arrive with the same time. */
+  private markWorkerDeath(t: number): void {
+    const last = this.markers.at(-1);
+    if (last?.t === t) return;
+    this.markers.push({ t, kind: "worker-died", detail: "a worker process died; its participants are lost" });
   }
   private add(name: string, value: number): void {
     this.counters[name] = (this.counters[name] ?? 0) + value;
@@ -378,3 +422,16 @@ function bitrate(bytes: number, p: ParticipantState): number | undefined {
 }
 
 export type { Role };
+
+/** Buckets where at least 2 participants, and at least 1% of the run, began a reconnect. */
+export function reconnectBursts(starts: readonly number[], bucketMs: number, planned: number): RunMarker[] {
+  const perBucket = new Map<number, number>();
+  for (const t of starts) {
+    const b = Math.floor(t / bucketMs) * bucketMs;
+    perBucket.set(b, (perBucket.get(b) ?? 0) + 1);
+  }
+  const least = Math.max(2, Math.ceil(planned / 100));
+  return [...perBucket]
+    .filter(([, n]) => n >= least)
+    .map(([t, n]) => ({ t, kind: "reconnect-burst", detail: `${n} participants began reconnecting` }));
+}

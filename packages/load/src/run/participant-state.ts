@@ -11,6 +11,9 @@ export interface ParticipantState {
   readonly plan: ParticipantPlan;
   joinS?: number;
   joinFailure?: string;
+  /** LiveKit's node that answered its last join, where the engine knows it. */
+  nodeId?: string;
+  reconnects: number;
   disconnected?: string;
   lossByKind: Record<Kind, { lost: number; expected: number }>;
   bytesIn: number;

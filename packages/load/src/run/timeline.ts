@@ -26,6 +26,8 @@ export interface TimelinePoint {
   readonly wireBitrateInBps: number | undefined;
   readonly bitrateOutBps: number;
   readonly latencyP50S: number | undefined;
+  /** Participants that began a reconnect in the bucket (absent from older summaries). */
+  readonly reconnecting?: number;
 }
 
 export function emptyBucket(t: number): TimelineBucket {

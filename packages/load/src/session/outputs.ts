@@ -2,7 +2,9 @@ import { appendFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { junitXml, markdownSummary, type ThresholdResult, type Verdict } from "@livekit-swarm/gate";
 import { TOOL, type Scenario } from "@livekit-swarm/schema";
+import { uplotAssets } from "../report/assets.js";
 import { reportHtml } from "../report/html.js";
+import { shardProblems, type ShardCoverage } from "../shard/coverage.js";
 import { summaryTable } from "../report/table.js";
 import type { RunSummary } from "../run/aggregate.js";
 import type { RunOutcome } from "../run/orchestrator.js";
@@ -42,41 +44,12 @@ export interface RunOutputs {
   readonly files: readonly string[];
 }
 
-/** Which shards of a sharded run a merged report covers, and which it lacks. */
-export interface ShardCoverage {
-  readonly count: number;
-  /** Shards whose observations are in the figures. */
-  readonly covered: readonly number[];
-  /** Shards with no shard.json among the inputs. */
-  readonly missing: readonly number[];
-  /** Shards that did not finish (`running`: killed or still running) or ended in an error. */
-  readonly failed: readonly {
-    readonly shard: number;
-    readonly status: string;
-    readonly exitCode?: number;
-    readonly endReason?: string;
-  }[];
-  /** The participants of the whole run, of which `run.participants` are covered. */
-  readonly plannedParticipants: number;
-}
-
-/** One line per shard problem, for the table, stderr and junit; none when every shard is covered. */
-export function shardProblems(shards: ShardCoverage): string[] {
-  return [
-    ...shards.missing.map((i) => `shard ${i}/${shards.count} is missing (no shard.json among the inputs)`),
-    ...shards.failed.map(
-      (f) =>
-        `shard ${f.shard}/${shards.count} failed: ${f.status === "running" ? "never finished (killed, or still running)" : f.status}` +
-        (f.exitCode !== undefined ? `, exit ${f.exitCode}` : "") +
-        (f.endReason !== undefined ? ` (${f.endReason})` : ""),
-    ),
-  ];
-}
-
 function coverageLines(shards: ShardCoverage): string {
   const head = `shards: figures cover ${shards.covered.length} of ${shards.count} shard(s)`;
   return [head, ...shardProblems(shards).map((l) => `  ${l}`)].join("\n") + "\n";
 }
+
+export { shardProblems, type ShardCoverage };
 
 export interface RunFacts {
   readonly runId: string;
@@ -161,9 +134,6 @@ export async function writeRunOutputs(
     files.push("report.md");
   }
   await writeFile(join(outputDir, "summary.json"), `${JSON.stringify(report, null, 2)}\n`);
-  await writeFile(
-    join(outputDir, "report.html"),
-    reportHtml(outcome, `livekit-swarm run ${f.runId} (${f.scenario.name})`, table),
-  );
+  await writeFile(join(outputDir, "report.html"), reportHtml(report, uplotAssets()));
   return { outputDir, report, table, files, ...(verdict !== undefined ? { verdict } : {}) };
 }

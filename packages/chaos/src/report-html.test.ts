@@ -1,0 +1,64 @@
+import { describe, expect, it } from "vitest";
+import { sampleJournal } from "./journal-fixture.js";
+import { renderDrillHtml } from "./report-html.js";
+import { stateCounts } from "./report-timeline.js";
+
+const ASSETS = { js: "/* uPlot */", css: "" };
+
+describe("renderDrillHtml", () => {
+  const journal = sampleJournal();
+  const html = renderDrillHtml(journal, ASSETS);
+
+  it("opens with the verdict and its expectations", () => {
+    const verdict = html.indexOf('id="verdict"');
+    expect(verdict).toBeGreaterThan(0);
+    expect(verdict).toBeLessThan(html.indexOf("Around T0"));
+    expect(html).toContain(`<h2>${journal.verdict.toUpperCase()}: `);
+    expect(html).toContain('<table id="expectations"');
+  });
+
+  it("marks each confirmed fault on the timeline at its time after T0", () => {
+    const data = /id="report-data">([\s\S]*?)<\/script>/.exec(html)?.[1] ?? "{}";
+    const chart = (JSON.parse(data) as { charts: { markers: { x: number; label: string }[] }[] }).charts[0];
+    const fault = journal.faults[0];
+    expect(chart?.markers[0]).toEqual({
+      x: (fault?.confirmedMs ?? NaN) / 1000,
+      label: `${fault?.id} ${fault?.type}`,
+      color: "#b02a25",
+    });
+  });
+
+  it("lists rooms by when their media came back, slowest first, and escapes their names", () => {
+    const hostile = sampleJournal({
+      rooms: journal.rooms.map((r, i) => (i === 1 ? { ...r, room: "<b>room</b>" } : r)),
+    });
+    const page = renderDrillHtml(hostile, ASSETS);
+    expect(page).not.toContain("<b>room</b>");
+    expect(page).toContain("&lt;b&gt;room&lt;/b&gt;");
+    const rooms = html.slice(html.indexOf('<table id="rooms"'));
+    const stalled = journal.rooms.find((r) => r.recoveries.length > 0);
+    expect(stalled).toBeDefined();
+    expect(rooms.indexOf(`>${stalled?.room}</td>`)).toBeLessThan(
+      Math.min(
+        ...journal.rooms
+          .filter((r) => r.recoveries.length === 0)
+          .map((r) => rooms.indexOf(`>${r.room}</td>`)),
+      ),
+    );
+  });
+});
+
+describe("stateCounts", () => {
+  it("counts every participant in one state per bucket, with someone reconnecting after T0", () => {
+    const journal = sampleJournal();
+    const c = stateCounts(journal, 600);
+    for (let i = 0; i < c.tMs.length; i++) {
+      const total = (c.connected[i] ?? 0) + (c.stalled[i] ?? 0) + (c.reconnecting[i] ?? 0) + (c.lost[i] ?? 0);
+      expect(total).toBeLessThanOrEqual(journal.participants.length);
+    }
+    expect(c.tMs.length).toBeLessThanOrEqual(600);
+    expect(c.tMs.length).toBeGreaterThan(100);
+    const firstReconnect = c.reconnecting.findIndex((n) => n > 0);
+    expect(c.tMs[firstReconnect]).toBeGreaterThan(0);
+  });
+});

@@ -1,0 +1,192 @@
+import { describe, expect, it } from "vitest";
+/*
+ * A run for tests of report.html: 3 rooms of 1 publisher and 2 subscribers over 60 s, one room
+ * losing 8% of its audio from 20 s on, a reconnect burst at 30 s, and a thresholds verdict with a
+ * baseline. The last room is named to break out of HTML if anything forgot to escape it.
+ */
+import { Measurements, evaluate, parseThreshold, type Threshold } from "@livekit-swarm/gate";
+import { parseScenarioObject } from "@livekit-swarm/schema";
+import { inboundTrack, windowSample } from "@livekit-swarm/test-kit";
+import { RunAggregator } from "../run/aggregate.js";
+import type { ParticipantPlan } from "../run/messages.js";
+import { runReport, type RunReport } from "../session/outputs.js";
+import { reportHtml } from "./html.js";
+import { escapeHtml, scriptJson, type PageAssets } from "./page.js";
+
+const HOSTILE_ROOM = `</script><img src=x onerror="alert('room')">`;
+const ROOMS = ["room-a", "room-b", HOSTILE_ROOM];
+const START_MS = Date.parse("2026-11-22T10:00:00.000Z");
+
+function plans(): ParticipantPlan[] {
+  return ROOMS.flatMap((room) =>
+    ["pub", "sub-1", "sub-2"].map((identity, i) => ({
+      room,
+      identity,
+      role: i === 0 ? ("publisher" as const) : ("subscriber" as const),
+      publishAudio: i === 0,
+      publishVideo: false,
+      publisherIndex: 0,
+      subscribe: i > 0,
+      probe: false,
+      expectedTracks: { audio: i > 0 ? 1 : 0, video: 0 },
+      joinAtMs: i * 500,
+      engine: "native" as const,
+    })),
+  );
+}
+
+function fixtureReport(thresholds: readonly string[] = ["lkswarm_inbound_loss_ratio p95 < 0.02"]): RunReport {
+  const measurements = new Measurements();
+  measurements.setRunWindow(START_MS);
+  const all = plans();
+  const agg = new RunAggregator(all, 5000, measurements);
+  for (const [i, p] of all.entries()) {
+    const context = { t: START_MS + 1000, room: p.room, participant: p.identity, role: p.role, worker: 0 };
+    const joined = { type: "joined", joinS: 0.2 + i * 0.05, nodeId: i < 6 ? "ND_alpha" : "ND_beta" } as const;
+    agg.onEvent(p.room, p.identity, joined, context.t);
+    measurements.onEvent(context, joined);
+  }
+  for (let t = START_MS + 5000; t <= START_MS + 60_000; t += 5000) {
+    for (const p of all.filter((q) => q.subscribe)) {
+      const lossy = p.room === HOSTILE_ROOM && t > START_MS + 20_000;
+      const track = inboundTrack({
+        key: `${p.room}-a`,
+        kind: "audio",
+        expected: 250,
+        lost: lossy ? 20 : 0,
+        bytes: 20_000,
+        jitterS: lossy ? 0.025 : 0.004,
+        totalSamples: 240_000,
+      });
+      const s = windowSample({ t, room: p.room, participant: p.identity, inbound: [track], rttS: 0.01 });
+      agg.onSample(s);
+      measurements.onSample(s);
+    }
+  }
+  for (const id of ["sub-1", "sub-2"]) {
+    const t = START_MS + 31_000;
+    agg.onEvent(HOSTILE_ROOM, id, { type: "reconnecting" }, t);
+    agg.onEvent(HOSTILE_ROOM, id, { type: "reconnected", durationS: 1.2 }, t + 1200);
+  }
+  const parsed: Threshold[] = thresholds.map((text) => parseThreshold(text));
+  const verdict = parsed.length > 0 ? evaluate(parsed, measurements) : undefined;
+  const endMs = START_MS + 61_000;
+  return runReport({
+    runId: "fixture-run",
+    scenario: parseScenarioObject(
+      { name: "fixture", rooms: 3, subscribers: 2, "audio-publishers": 1 },
+      "fixture",
+    ),
+    url: "ws://127.0.0.1:7880",
+    participants: all.length,
+    workers: 1,
+    verdict,
+    outcome: {
+      summary: agg.summary(endMs),
+      startedAt: new Date(START_MS).toISOString(),
+      endedAt: new Date(endMs).toISOString(),
+      durationMs: endMs - START_MS,
+      endReason: "completed",
+      workersLost: [],
+      workerPids: [],
+    },
+  });
+}
+
+const ASSETS: PageAssets = { js: "/* uPlot */", css: "/* uPlot css */" };
+
+/** The JSON the page embeds, read back as the browser would. */
+function embedded(html: string): {
+  charts: { id: string; lines: { value: number }[]; markers: { label: string }[] }[];
+} {
+  const m = /<script type="application\/json" id="report-data">([\s\S]*?)<\/script>/.exec(html);
+  if (m?.[1] === undefined) throw new Error("no report-data script");
+  return JSON.parse(m[1]) as ReturnType<typeof embedded>;
+}
+
+describe("escaping", () => {
+  it("makes every HTML-special character inert", () => {
+    expect(escapeHtml(`<a href="x" title='y'>&</a>`)).toBe(
+      "&lt;a href=&quot;x&quot; title=&#39;y&#39;&gt;&amp;&lt;/a&gt;",
+    );
+  });
+
+  it("keeps script JSON free of '<' so no string can close the script element", () => {
+    const text = scriptJson({ room: "</script><script>alert(1)</script><!--", sep: "\u2028" });
+    expect(text).not.toContain("<");
+    expect(text).not.toContain("\u2028");
+    expect(JSON.parse(text)).toEqual({ room: "</script><script>alert(1)</script><!--", sep: "\u2028" });
+  });
+});
+
+describe("reportHtml", () => {
+  const report = fixtureReport();
+  const html = reportHtml(report, ASSETS);
+
+  it("never lets a hostile room name out as markup: escaped in the tables, inert in the data", () => {
+    expect(html).not.toContain(HOSTILE_ROOM);
+    expect(html).not.toContain("<img");
+    expect(html).toContain(escapeHtml(HOSTILE_ROOM));
+    // the only </script> closers are the page's own three scripts
+    expect(html.match(/<\/script>/g)).toHaveLength(3);
+  });
+
+  it("puts the failed verdict first with each threshold's observed value against its limit", () => {
+    const banner = html.slice(html.indexOf('id="verdict"'), html.indexOf("</section>"));
+    expect(html.indexOf('id="verdict"')).toBeLessThan(html.indexOf("<h2>Over time"));
+    expect(banner).toContain("FAIL: 1 of 1 threshold failed (exit 99)");
+    expect(banner).toContain('<td class="fail">fail</td>');
+    expect(banner).toContain("lkswarm_inbound_loss_ratio p95 &lt; 0.02");
+    expect(banner).toContain("&lt; 2.00%");
+  });
+
+  it("says pass, and names the thresholds, when they held", () => {
+    const passing = reportHtml(
+      fixtureReport(["lkswarm_inbound_loss_ratio p95 < 0.5", "lkswarm_join_duration_seconds p95 < 2"]),
+      ASSETS,
+    );
+    expect(passing).toContain('class="banner pass"');
+    expect(passing).toContain("PASS: 2 thresholds met");
+  });
+
+  it("says when no threshold was evaluated instead of showing a verdict", () => {
+    expect(reportHtml(fixtureReport([]), ASSETS)).toContain("No thresholds were evaluated");
+  });
+
+  it("draws the run's own threshold on the loss chart and the catalog's on jitter", () => {
+    const charts = embedded(html).charts;
+    expect(charts.find((c) => c.id === "loss")?.lines.map((l) => l.value)).toEqual([0.02]);
+    expect(charts.find((c) => c.id === "jitter")?.lines.map((l) => l.value)).toEqual([0.03]);
+  });
+
+  it("marks the reconnect burst on the time charts and the percentiles on the join histogram", () => {
+    const charts = embedded(html).charts;
+    expect(charts.find((c) => c.id === "loss")?.markers.map((m) => m.label)).toEqual(["reconnect burst"]);
+    expect(charts.find((c) => c.id === "join")?.markers.map((m) => m.label.split(" ")[0])).toEqual([
+      "p50",
+      "p95",
+      "p99",
+    ]);
+  });
+
+  it("lists rooms worst first with sortable loss, jitter and join time", () => {
+    const rooms = html.slice(
+      html.indexOf('<table id="rooms"'),
+      html.indexOf("</table>", html.indexOf('<table id="rooms"')),
+    );
+    expect(rooms).toContain('<th data-sort="desc" title="sort">loss</th>');
+    expect(rooms).toContain('<th data-sort="desc" title="sort">jitter p95</th>');
+    expect(rooms).toContain('<th data-sort="desc" title="sort">join p95</th>');
+    const order = ["room-a", "room-b", escapeHtml(HOSTILE_ROOM)].map((r) => rooms.indexOf(`>${r}</td>`));
+    expect(order[2]).toBeGreaterThan(0);
+    expect(order[2]).toBeLessThan(order[0] ?? 0);
+    expect(order[2]).toBeLessThan(order[1] ?? 0);
+  });
+
+  it("inlines uPlot and shows the per-node table and the configuration", () => {
+    expect(html).toContain("/* uPlot */");
+    expect(html).toContain('<table id="nodes"');
+    expect(html).toContain(">ND_beta</td>");
+    expect(html).toMatch(/<td>scenario\.rooms<\/td><td>3<\/td>/);
+  });
+});

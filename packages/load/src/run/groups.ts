@@ -1,0 +1,119 @@
+import { lossRatioOfSums, percentiles } from "@livekit-swarm/stats";
+import type { ParticipantState } from "./participant-state.js";
+
+/** Which participants a group gathers: those of one room, one role, or one LiveKit node. */
+export type GroupBy = "room" | "role" | "node";
+
+/**
+ * One room's (role's, node's) figures: where a run's trouble sits. Loss is a ratio of sums over the
+ * group's participants, jitter p95 over its track-windows, join p95 over its joined participants.
+ */
+export interface GroupFigures {
+  readonly name: string;
+  readonly participants: number;
+  readonly joined: number;
+  readonly joinP95S: number | undefined;
+  readonly lossRatio: number | undefined;
+  readonly jitterP95S: number | undefined;
+  readonly reconnects: number;
+  /** Participants that left before the end (a disconnect, a dead worker). */
+  readonly disconnected: number;
+}
+
+export interface RunGroups {
+  readonly rooms: readonly GroupFigures[];
+  readonly roles: readonly GroupFigures[];
+  /** Empty when no engine said which node answered its join. */
+  readonly nodes: readonly GroupFigures[];
+}
+
+/** The group a participant is in by `by`; undefined when its node is unknown. */
+export function groupOf(p: ParticipantState, by: GroupBy): string | undefined {
+  switch (by) {
+    case "room":
+      return p.plan.room;
+    case "role":
+      return p.plan.role;
+    case "node":
+      return p.nodeId;
+  }
+}
+
+/** Jitter per track-window, kept per group as the samples come. */
+export class GroupJitter {
+  private readonly values = new Map<string, number[]>();
+
+  add(p: ParticipantState, jitterS: number): void {
+    for (const by of ["room", "role", "node"] as const) {
+      const name = groupOf(p, by);
+      if (name === undefined) continue;
+      const key = `${by}\u0000${name}`;
+      let list = this.values.get(key);
+      if (list === undefined) this.values.set(key, (list = []));
+      list.push(jitterS);
+    }
+  }
+
+  of(by: GroupBy, name: string): readonly number[] {
+    return this.values.get(`${by}\u0000${name}`) ?? [];
+  }
+}
+
+/** Rooms worst first (participants that never joined, loss, jitter, join time): the table a reader opens first. */
+export function runGroups(participants: Iterable<ParticipantState>, jitter: GroupJitter): RunGroups {
+  const all = [...participants];
+  const group = (by: GroupBy): GroupFigures[] => {
+    const members = new Map<string, ParticipantState[]>();
+    for (const p of all) {
+      const name = groupOf(p, by);
+      if (name === undefined) continue;
+      const list = members.get(name);
+      if (list === undefined) members.set(name, [p]);
+      else list.push(p);
+    }
+    return [...members].map(([name, ps]) => figuresOf(name, ps, jitter.of(by, name)));
+  };
+  return {
+    rooms: group("room").sort(worstFirst),
+    roles: group("role"),
+    nodes: group("node").sort(worstFirst),
+  };
+}
+
+function figuresOf(name: string, ps: readonly ParticipantState[], jitter: readonly number[]): GroupFigures {
+  const joined = ps.filter((p) => p.joinS !== undefined);
+  const loss = lossRatioOfSums(
+    ps.flatMap((p) =>
+      (["audio", "video"] as const).map((k) => ({
+        packetsLost: p.lossByKind[k].lost,
+        packetsExpected: p.lossByKind[k].expected,
+      })),
+    ),
+  );
+  return {
+    name,
+    participants: ps.length,
+    joined: joined.length,
+    joinP95S: percentiles(
+      joined.map((p) => p.joinS),
+      [95],
+      "participants",
+    )[0]?.value,
+    lossRatio: loss.value,
+    jitterP95S: percentiles(jitter, [95], "windows")[0]?.value,
+    reconnects: ps.reduce((a, p) => a + p.reconnects, 0),
+    disconnected: ps.filter((p) => p.disconnected !== undefined).length,
+  };
+}
+
+const worse = (a: number | undefined, b: number | undefined): number => (b ?? -1) - (a ?? -1);
+
+export function worstFirst(a: GroupFigures, b: GroupFigures): number {
+  return (
+    b.participants - b.joined - (a.participants - a.joined) ||
+    worse(a.lossRatio, b.lossRatio) ||
+    worse(a.jitterP95S, b.jitterP95S) ||
+    worse(a.joinP95S, b.joinP95S) ||
+    a.name.localeCompare(b.name)
+  );
+}
