@@ -1,4 +1,5 @@
 import { Command } from "@commander-js/extra-typings";
+import { capacityCommand } from "./commands/capacity/command.js";
 import { canaryCommand } from "./commands/canary/command.js";
 import { chaosCommand } from "./commands/chaos/command.js";
 import { compareCommand } from "./commands/compare/command.js";
@@ -25,6 +26,7 @@ export function program(exit: (code: number) => void): Command {
     .usage("[command] [options]   (no command: run)")
     .addCommand(runCommand(exit))
     .addCommand(canaryCommand(exit))
+    .addCommand(capacityCommand(exit))
     .addCommand(gateCommand(exit))
     .addCommand(compareCommand(exit))
     .addCommand(testbedCommand(exit))
