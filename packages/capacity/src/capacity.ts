@@ -55,6 +55,7 @@ export async function runCapacity(options: CapacityOptions): Promise<CapacityRun
   }).listen();
   let testbed: Testbed | undefined;
   const steps: Step[] = [];
+  let stepFailure: { rooms: number; message: string } | undefined;
   try {
     let server: ServerUnderTest;
     if (options.server !== undefined) server = options.server;
@@ -115,7 +116,11 @@ export async function runCapacity(options: CapacityOptions): Promise<CapacityRun
         );
       } catch (err) {
         if (err instanceof CapacityError && err.reason === "interrupted") break;
-        throw err;
+        // what the steps so far measured is still written; the error is the knee line
+        if (!(err instanceof Error)) throw err;
+        stepFailure = { rooms: next.rooms, message: err.message };
+        log(`  the step failed: ${err.message}`);
+        break;
       }
       steps.push(step);
       log(
@@ -137,7 +142,7 @@ export async function runCapacity(options: CapacityOptions): Promise<CapacityRun
         : { kind: "testbed", cores: options.serverCpu, runDir: testbed?.runDir },
     machine: machineDescription(),
     steps,
-    knee: kneeOf(options.search, steps),
+    knee: stepFailure !== undefined ? { kind: "step-failed", ...stepFailure } : kneeOf(options.search, steps),
   };
   const files = writeCapacity(result, options.outputDir);
   return {

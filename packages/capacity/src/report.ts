@@ -14,7 +14,10 @@ export interface CapacityResult {
     | { readonly kind: "url"; readonly url: string; readonly cores: number | undefined };
   readonly machine: string;
   readonly steps: readonly Step[];
-  readonly knee: Knee | { readonly kind: "interrupted" };
+  readonly knee:
+    | Knee
+    | { readonly kind: "interrupted" }
+    | { readonly kind: "step-failed"; readonly rooms: number; readonly message: string };
 }
 
 /** A threshold's observed value in its metric's unit, short. */
@@ -57,6 +60,8 @@ export function kneeLine(result: CapacityResult): string {
       return `GENERATOR-BOUND at ${String(k.rooms)} rooms: ${step(k.rooms)?.reason ?? "?"}. This is the load generator's limit, not the server's: run with more cores or shards${k.good !== undefined ? ` (the last good step, ${String(k.good)} rooms, is a lower bound of the server's capacity)` : ""}`;
     case "interrupted":
       return "interrupted before a knee was found";
+    case "step-failed":
+      return `the step at ${String(k.rooms)} rooms failed before a knee was found: ${k.message}`;
   }
 }
 

@@ -80,7 +80,8 @@ export async function removeCpuGroup(group: string, timeoutMs = 10_000): Promise
     try {
       rmdirSync(dir);
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== "EBUSY" || Date.now() > deadline) throw err;
+      const busy = err instanceof Error && "code" in err && err.code === "EBUSY";
+      if (!busy || Date.now() > deadline) throw err;
       await sleep(100);
     }
   }

@@ -87,5 +87,7 @@ export async function capacity(flags: CapacityFlags): Promise<number> {
       return ExitCode.inconclusive;
     case "interrupted":
       return ExitCode.interrupted;
+    case "step-failed":
+      return ExitCode.error;
   }
 }
