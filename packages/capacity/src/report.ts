@@ -172,7 +172,7 @@ export function capacityMarkdown(result: CapacityResult): string {
 
 const W = 600;
 const H = 220;
-const PAD = { left: 56, right: 16, top: 22, bottom: 30 };
+const PAD = { left: 56, right: 32, top: 22, bottom: 30 };
 const COLORS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "#8c564b", "#e377c2"];
 
 function escapeXml(text: string): string {
@@ -190,7 +190,7 @@ export function capacitySvg(result: CapacityResult): string {
   const knee = result.knee;
   const marks = (top: number): string => {
     const line = (x: number, color: string, label: string): string =>
-      `<line x1="${sx(x).toFixed(1)}" y1="${top + PAD.top}" x2="${sx(x).toFixed(1)}" y2="${top + H - PAD.bottom}" stroke="${color}" stroke-dasharray="4 3"/><text x="${(sx(x) + 3).toFixed(1)}" y="${top + PAD.top + 10}" fill="${color}">${label}</text>`;
+      `<line x1="${sx(x).toFixed(1)}" y1="${top + PAD.top}" x2="${sx(x).toFixed(1)}" y2="${top + H - PAD.bottom}" stroke="${color}" stroke-dasharray="4 3"/><text x="${(sx(x) + 3).toFixed(1)}" y="${top + H - PAD.bottom - 6}" fill="${color}">${label}</text>`;
     if (knee.kind === "found")
       return (
         line(knee.good, "#2ca02c", `knee ${String(knee.good)}`) + line(knee.bad, "#d62728", String(knee.bad))
@@ -235,7 +235,7 @@ export function capacitySvg(result: CapacityResult): string {
       for (const [x, y] of s.points)
         parts.push(`<circle cx="${sx(x).toFixed(1)}" cy="${sy(y).toFixed(1)}" r="2.5" fill="${color}"/>`);
       parts.push(
-        `<text x="${W - PAD.right - 4}" y="${top + PAD.top + 12 + i * 13}" text-anchor="end" fill="${color}">${escapeXml(s.name)}</text>`,
+        `<text x="${PAD.left + 8}" y="${top + PAD.top + 12 + i * 13}" fill="${color}">${escapeXml(s.name)}</text>`,
       );
     });
     return parts.join("") + marks(top);

@@ -168,7 +168,7 @@ export async function runStep(
     const windowStart = startedAtMs + rampMs + ctx.timing.warmupMs;
     const windowEnd = windowStart + ctx.timing.holdMs;
     const measure = async (endMs: number): Promise<PhaseReading | undefined> => {
-      const meter = await PhaseMeter.open(pid, caps, ctx.server.metricsUrl);
+      const meter = await PhaseMeter.open(pid, caps, ctx.server);
       while (Date.now() < endMs && exit === undefined && !ctx.signal.aborted) {
         await sleep(Math.min(1000, Math.max(0, endMs - Date.now())));
         meter.poll();
@@ -269,12 +269,13 @@ class PhaseMeter {
   static async open(
     pid: number,
     caps: { readonly generator: CpuCap | undefined; readonly server: CpuCap | undefined },
-    metricsUrl: string,
+    server: ServerUnderTest,
   ): Promise<PhaseMeter> {
-    const scrapeNow = await scrape(metricsUrl);
-    const sampler = new Sampler(pid, -1);
+    const scrapeNow = await scrape(server.metricsUrl);
+    // a local server's pid keeps its CPU out of "other load" (a remote one has none here)
+    const sampler = new Sampler(pid, server.pid ?? -1);
     sampler.poll();
-    return new PhaseMeter(sampler, caps, metricsUrl, {
+    return new PhaseMeter(sampler, caps, server.metricsUrl, {
       scrape: scrapeNow,
       generator: caps.generator !== undefined ? throttlingOf(caps.generator.group) : undefined,
       server: caps.server !== undefined ? throttlingOf(caps.server.group) : undefined,
