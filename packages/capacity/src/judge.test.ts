@@ -121,4 +121,31 @@ describe("judging a step", () => {
       ).outcome,
     ).toBe("bad");
   });
+
+  it("is generator-bound when quality broke with the server unsaturated on a full machine", () => {
+    const j = judgeStep(
+      reading({
+        thresholds: [lossResult("fail", 0.04)],
+        generator: { cores: 1.34, available: 2 },
+        server: { cores: 0.08, available: 1, throttled: 0 },
+        machine: { busy: 1.9, cores: 2 },
+      }),
+    );
+    expect(j.outcome).toBe("generator-bound");
+    expect(j.reason).toContain("machine was full (1.90 of 2 cores, the generator 1.34)");
+  });
+
+  it("keeps a full machine's step good when quality held, and bad when the server was saturated", () => {
+    const full = { busy: 1.95, cores: 2 };
+    expect(judgeStep(reading({ machine: full })).outcome).toBe("good");
+    expect(
+      judgeStep(
+        reading({
+          machine: full,
+          thresholds: [lossResult("fail", 0.04)],
+          server: { cores: 0.2, available: 0.25, throttled: 0.5 },
+        }),
+      ).outcome,
+    ).toBe("bad");
+  });
 });

@@ -17,6 +17,8 @@ export const SERVER_SATURATED = 0.8;
  * group capped at 0.1 core cannot exceed 0.1, but its work waits every time it hits the cap.
  */
 export const THROTTLED_SATURATED = 0.2;
+/** The generator's machine busy (generator, a local server, everything else) at this share of its cores: full. */
+export const MACHINE_FULL = 0.9;
 
 /** What one step measured. */
 export interface StepReading {
@@ -30,6 +32,11 @@ export interface StepReading {
    * the share of CFS periods its cgroup was throttled in, when it has a quota.
    */
   readonly generator: Cpu & { readonly available: number };
+  /**
+   * Cores the generator's whole machine used (the generator, a local server, every other
+   * process), of its cores; undefined when not measured.
+   */
+  readonly machine?: { readonly busy: number; readonly cores: number } | undefined;
   /** Server CPU over the window, cores; `available` undefined when unknown (a remote node). */
   readonly server: Cpu & { readonly cores: number | undefined; readonly available: number | undefined };
 }
@@ -86,6 +93,17 @@ export function judgeStep(r: StepReading): StepJudgement {
       message: t.message,
     }));
   const serverSaturated = saturated(r.server, SERVER_SATURATED);
+  // measured: a 1080p step broke jitter with the server at 0.08 of its core while the host ran
+  // 1.90 of 2 cores (generator 1.34, other load 0.48); quality lost there is not the server's
+  const machine = r.machine;
+  const machineFull = machine !== undefined && machine.busy >= MACHINE_FULL * machine.cores;
+  if ((broken.length > 0 || !r.keptUp.ok) && !serverSaturated && machineFull) {
+    return {
+      outcome: "generator-bound",
+      reason: `quality broke while the server had headroom and the generator's machine was full (${machine.busy.toFixed(2)} of ${String(machine.cores)} cores, the generator ${generatorCores.toFixed(2)}): run the generator on other cores or machines`,
+      broken,
+    };
+  }
   if (!r.keptUp.ok && !serverSaturated) {
     const server =
       r.server.available === undefined

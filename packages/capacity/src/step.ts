@@ -202,6 +202,13 @@ export async function runStep(
       keptUp: kept,
       generator: { ...busier(window.generator, joining?.generator), available },
       server: { ...busier(window.server, joining?.server), available: ctx.server.cores },
+      machine: {
+        busy: Math.max(
+          machineBusy(window, ctx.server),
+          joining !== undefined ? machineBusy(joining, ctx.server) : 0,
+        ),
+        cores: availableParallelism(),
+      },
     });
     const generator = {
       cores: window.generator.cores ?? 0,
@@ -243,6 +250,15 @@ export async function runStep(
     }
     stderrLog.end();
   }
+}
+
+/** Cores the whole machine used in a phase: the generator, the server when it runs here, and the rest. */
+function machineBusy(phase: PhaseReading, server: ServerUnderTest): number {
+  return (
+    (phase.generator.cores ?? 0) +
+    (server.pid !== undefined ? (phase.server.cores ?? 0) : 0) +
+    phase.otherCores
+  );
 }
 
 interface PhaseReading {
