@@ -30,9 +30,10 @@ module.exports = {
     arrows("alerts", ["schema"], "alerts are generated from the catalog alone (schema), so an alert can only query a catalogued metric"),
     arrows("dashboards", ["schema"], "dashboards are generated from the catalog alone (schema), so a panel can only query a catalogued metric"),
     arrows("bench", ["load", "testbed", "stats", "schema"], "bench measures the load engine's cost on a local testbed; it uses load, testbed, stats and schema, never the CLI"),
+    arrows("capacity", ["bench", "load", "gate", "testbed", "stats", "schema"], "capacity searches for the rooms one node holds at a given quality: it runs load's sessions, judges them with gate, reuses bench's generator accounting and kept-up checks, and may start a testbed; never the CLI"),
     arrows("test-kit", ["testbed", "schema"], "test-kit holds end-to-end helpers over testbed processes and sample fixtures; it uses testbed and schema only"),
     arrows("livekit-swarm", ["dashboards"], "livekit-swarm is the published package and its release tooling: the bundle takes the built CLI by path at pack time (no import), and the release assets read the dashboards; nothing else of ours"),
-    arrows("cli", ["schema", "stats", "testbed", "gate", "exporter", "load", "chaos", "alerts", "dashboards", "bench", "k8s"], "cli is the top: it parses, calls a library, renders and exits; it may use every package except test-kit, which is for tests"),
+    arrows("cli", ["schema", "stats", "testbed", "gate", "exporter", "load", "chaos", "alerts", "dashboards", "bench", "k8s", "capacity"], "cli is the top: it parses, calls a library, renders and exits; it may use every package except test-kit, which is for tests"),
     {
       name: "test-kit-only-in-tests",
       severity: "error",

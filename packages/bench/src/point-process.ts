@@ -10,17 +10,7 @@ import { availableParallelism } from "node:os";
 import { join } from "node:path";
 import { defaultWorkers, mediaPlanFor, orchestrate, planRun, shapeOf } from "@livekit-swarm/load";
 import { parseScenarioObject } from "@livekit-swarm/schema";
-import { pointEventLine, type PointEvent, type PointSpec } from "./progress.js";
-
-function emit(event: PointEvent): void {
-  process.stdout.write(pointEventLine(event));
-}
-
-function env(name: string): string {
-  const value = process.env[name];
-  if (value === undefined || value === "") throw new Error(`point process: ${name} is not set`);
-  return value;
-}
+import { emitPointEvent as emit, progressEvent, targetFromEnv, type PointSpec } from "./progress.js";
 
 async function main(): Promise<void> {
   const spec = JSON.parse(process.argv[2] ?? "") as PointSpec;
@@ -37,7 +27,7 @@ async function main(): Promise<void> {
   process.on("SIGTERM", onSignal);
   emit({ type: "started", participants: plan.participants.length, workers, rampMs: plan.rampMs });
   const outcome = await orchestrate({
-    target: { url: env("LIVEKIT_URL"), apiKey: env("LIVEKIT_API_KEY"), apiSecret: env("LIVEKIT_API_SECRET") },
+    target: targetFromEnv(),
     plan,
     media: mediaPlanFor(scenario),
     holdMs: scenario.duration,
@@ -47,17 +37,8 @@ async function main(): Promise<void> {
     signal: stop.signal,
     forceSignal: force.signal,
     onProgress: (p) => {
-      // the clock starts a moment after orchestrate() is called; elapsed stays 0 until then
-      if (p.elapsedMs <= 0) return;
-      emit({
-        type: "progress",
-        startedAtMs: Date.now() - p.elapsedMs,
-        phase: p.phase,
-        planned: p.planned,
-        joined: p.joined,
-        connected: p.connected,
-        failed: p.failed,
-      });
+      const event = progressEvent(p);
+      if (event !== undefined) emit(event);
     },
   });
   writeFileSync(join(spec.outputDir, "summary.json"), `${JSON.stringify(outcome.summary, null, 2)}\n`);

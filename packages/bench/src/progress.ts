@@ -2,7 +2,7 @@
  * What a point process tells the bench, one JSON object per line on its stdout: machine-readable,
  * so the bench never matches human progress text.
  */
-import type { RunSummary } from "@livekit-swarm/load";
+import type { ProgressView, RunSummary } from "@livekit-swarm/load";
 
 /** What a point process is asked to run; secrets travel apart, in its environment. */
 export interface PointSpec {
@@ -55,4 +55,36 @@ export function parsePointEvent(line: string): PointEvent | undefined {
 
 export function pointEventLine(event: PointEvent): string {
   return `${JSON.stringify(event)}\n`;
+}
+
+/** In a point process: one event on stdout, where its parent reads it. */
+export function emitPointEvent(event: PointEvent): void {
+  process.stdout.write(pointEventLine(event));
+}
+
+/** In a point process: the server from LIVEKIT_URL/LIVEKIT_API_KEY/LIVEKIT_API_SECRET (never argv: `ps` shows argv). */
+export function targetFromEnv(): { url: string; apiKey: string; apiSecret: string } {
+  const env = (name: string): string => {
+    const value = process.env[name];
+    if (value === undefined || value === "") throw new Error(`point process: ${name} is not set`);
+    return value;
+  };
+  return { url: env("LIVEKIT_URL"), apiKey: env("LIVEKIT_API_KEY"), apiSecret: env("LIVEKIT_API_SECRET") };
+}
+
+/**
+ * The orchestrator's progress as a point event; undefined until the run's clock starts (a moment
+ * after the run is set up, elapsed stays 0 until then).
+ */
+export function progressEvent(p: ProgressView, nowMs: number = Date.now()): PointEvent | undefined {
+  if (p.elapsedMs <= 0) return undefined;
+  return {
+    type: "progress",
+    startedAtMs: nowMs - p.elapsedMs,
+    phase: p.phase,
+    planned: p.planned,
+    joined: p.joined,
+    connected: p.connected,
+    failed: p.failed,
+  };
 }

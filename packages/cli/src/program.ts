@@ -1,4 +1,5 @@
 import { Command } from "@commander-js/extra-typings";
+import { capacityCommand } from "./commands/capacity/command.js";
 import { canaryCommand } from "./commands/canary/command.js";
 import { chaosCommand } from "./commands/chaos/command.js";
 import { compareCommand } from "./commands/compare/command.js";
@@ -30,6 +31,7 @@ export function program(exit: (code: number) => void): Command {
     .version(TOOL.version, "-V, --version", "print the version of livekit-swarm (as published on npm)")
     .addCommand(runCommand(exit))
     .addCommand(canaryCommand(exit))
+    .addCommand(capacityCommand(exit))
     .addCommand(gateCommand(exit))
     .addCommand(mergeCommand(exit))
     .addCommand(compareCommand(exit))

@@ -7,11 +7,14 @@ export const ExitCode = {
   ok: 0,
   /** Bad input, an unusable server, a run that could not go on; a drill that failed or deviated. */
   error: 1,
-  /** A drill with no steady state to start from, an unconfirmed fault, or too little data. */
+  /**
+   * A drill with no steady state to start from, an unconfirmed fault, or too little data; a
+   * capacity search stopped by its own load generator (generator-bound).
+   */
   inconclusive: 2,
   /** A drill ended by one of its abort conditions. */
   aborted: 3,
-  /** A `fail` quality threshold was breached or had no data. */
+  /** A `fail` quality threshold was breached or had no data; a capacity search where even 1 room broke one. */
   thresholdsFailed: 99,
   /** SIGINT (Ctrl-C): 128 + 2, as shells report it. */
   interrupted: 130,

@@ -1,5 +1,6 @@
 import { existsSync, renameSync } from "node:fs";
 import { join } from "node:path";
+import { removeCpuGroup } from "./cpu-limit.js";
 import { deleteNodeNetwork, namespaceExists } from "./netns.js";
 import { isOurProcess, processesMentioning, terminate } from "./processes.js";
 import { readState, stateFile, type ProcessRecord, type RunState } from "./state.js";
@@ -53,6 +54,7 @@ export async function down(runDir: string): Promise<DownReport> {
       namespacesRemoved.push(ns);
     }
   }
+  for (const group of state.cpuGroups ?? []) await removeCpuGroup(group);
   if (existsSync(stateFile(runDir))) renameSync(stateFile(runDir), join(runDir, "state.stopped.json"));
   return { runDir, stopped, namespacesRemoved };
 }

@@ -40,3 +40,14 @@ export {
   rollBackFaultLedger,
 } from "./ledger.js";
 export type { LedgerEntry } from "./ledger.js";
+export {
+  checkCpuCap,
+  coresOfQuota,
+  cpuCapOf,
+  cpuGroups,
+  parseCpuStat,
+  throttlingOf,
+  CPU_GROUP_PREFIX,
+  type CpuCap,
+  type Throttling,
+} from "./cpu-limit.js";

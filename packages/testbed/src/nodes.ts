@@ -2,6 +2,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { livekitNodeConfig, type ConfigTree, type NodeAddressing } from "./configs.js";
 import { TestbedError } from "./errors.js";
+import { CPU_GROUP_PREFIX, createCpuGroup, moveToCpuGroup } from "./cpu-limit.js";
 import { launch } from "./launch.js";
 import type { NodeNetwork } from "./netns.js";
 import { pickFreePort } from "./ports.js";
@@ -143,10 +144,18 @@ export function startNodeProcess(state: RunState, node: NodeRecord, livekitBin: 
     node.network !== undefined
       ? ["ip", ["netns", "exec", node.network.namespace, livekitBin, ...args]]
       : [livekitBin, args];
+  const group = state.nodeCpu !== undefined ? `${CPU_GROUP_PREFIX}${state.name}-${node.name}` : undefined;
+  if (group !== undefined && state.nodeCpu !== undefined) {
+    if (state.cpuGroups?.includes(group) !== true) (state.cpuGroups ??= []).push(group);
+    writeState(state);
+    createCpuGroup(group, state.nodeCpu);
+  }
   const proc = launch(state, "livekit", node.name, command, fullArgs, node.logFile);
   node.pid = proc.pid;
   node.startTime = processStartTime(proc.pid);
   writeState(state);
+  // its first milliseconds run uncapped; everything after, all threads included, is capped
+  if (group !== undefined) moveToCpuGroup(group, proc.pid);
   return proc;
 }
 

@@ -46,6 +46,10 @@ export interface RunState {
   readonly nodes: NodeRecord[];
   readonly processes: ProcessRecord[];
   readonly namespaces: string[];
+  /** Cores each livekit-server may use (a cgroup per node); absent, no cap. */
+  nodeCpu?: number;
+  /** cpu cgroups created for the nodes, recorded before each is created so `down` removes them. */
+  cpuGroups?: string[];
   redis?: { host: string; port: number };
   balancer?: { port: number; statsPort: number };
   prometheus?: { url: string };

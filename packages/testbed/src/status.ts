@@ -12,6 +12,8 @@ export interface TestbedStatus {
   readonly url: string;
   readonly apiKey: string;
   readonly nodes: readonly NodeView[];
+  /** Cores each livekit-server may use (its cpu cgroup); undefined when uncapped. */
+  readonly nodeCpu: number | undefined;
   readonly redis: string | undefined;
   readonly balancer: string | undefined;
   readonly prometheus: string | undefined;
@@ -27,6 +29,7 @@ export function statusOf(state: RunState): TestbedStatus {
     url: state.url,
     apiKey: state.apiKey,
     nodes: state.nodes.map((n) => nodeView(n)),
+    nodeCpu: state.nodeCpu,
     redis: state.redis !== undefined ? `${state.redis.host}:${state.redis.port}` : undefined,
     balancer: state.balancer !== undefined ? `127.0.0.1:${state.balancer.port}` : undefined,
     prometheus: state.prometheus?.url,

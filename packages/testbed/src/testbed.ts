@@ -6,6 +6,7 @@ import { startBalancer, balancerServerStates } from "./balancer.js";
 import { findBinary } from "./binaries.js";
 import { ensureLivekitServer } from "./install.js";
 import type { ConfigTree } from "./configs.js";
+import { checkCpuCap } from "./cpu-limit.js";
 import { down, liveProcesses, type DownReport } from "./down.js";
 import { TestbedError } from "./errors.js";
 import { DEFAULT_READY_TIMEOUT_MS } from "./launch.js";
@@ -51,6 +52,8 @@ export interface TestbedOptions {
   /** Merged into every node's livekit-server config. */
   readonly serverConfig?: ConfigTree;
   readonly readyTimeoutMs?: number;
+  /** Cores each livekit-server may use (cgroup v1 CFS quota, root), so the server saturates first. */
+  readonly nodeCpu?: number;
 }
 
 /**
@@ -80,6 +83,7 @@ export class Testbed {
       haproxy: useBalancer ? findBinary("haproxy") : undefined,
       prometheus: options.prometheus === true ? findBinary("prometheus") : undefined,
     };
+    if (options.nodeCpu !== undefined) checkCpuCap(options.nodeCpu);
     if (options.netns === true) {
       requireRoot("--netns");
       findBinary("ip");
@@ -123,6 +127,7 @@ export class Testbed {
       nodes: [],
       processes: [],
       namespaces: [],
+      ...(options.nodeCpu !== undefined ? { nodeCpu: options.nodeCpu } : {}),
     };
     writeState(state);
     const readyTimeoutMs = options.readyTimeoutMs ?? DEFAULT_READY_TIMEOUT_MS;
@@ -229,6 +234,11 @@ export class Testbed {
   }
   get redis(): { host: string; port: number } | undefined {
     return this.state.redis;
+  }
+
+  /** Cores each livekit-server may use; undefined when uncapped. */
+  get nodeCpu(): number | undefined {
+    return this.state.nodeCpu;
   }
 
   get nodes(): readonly NodeView[] {

@@ -28,6 +28,7 @@ export async function testbed(
         prometheus: flags.prometheus === true,
         ...(flags.scrape !== undefined ? { scrapeTargets: flags.scrape } : {}),
         ...(flags.port !== undefined ? { port: flags.port } : {}),
+        ...(flags.nodeCpu !== undefined ? { nodeCpu: flags.nodeCpu } : {}),
       });
       const status = tb.status();
       if (flags.json === true) {
@@ -76,6 +77,7 @@ export async function testbed(
 
 function describe(s: TestbedStatus, secret?: string, tookMs?: number): string {
   const parts = [`${s.nodes.length} node${s.nodes.length > 1 ? "s" : ""}`];
+  if (s.nodeCpu !== undefined) parts.push(`each capped at ${s.nodeCpu} core`);
   if (s.redis !== undefined) parts.push("redis");
   if (s.balancer !== undefined) parts.push("haproxy");
   if (s.prometheus !== undefined) parts.push("prometheus");

@@ -1,5 +1,5 @@
 import { Command, Option } from "@commander-js/extra-typings";
-import { collect, integer } from "../../flags.js";
+import { collect, integer, positive } from "../../flags.js";
 
 /** The most livekit-server nodes one testbed starts. */
 export const MAX_NODES = 16;
@@ -8,6 +8,7 @@ export const EXAMPLES = [
   "swarm testbed up                       # one node on a free port",
   "swarm testbed up --nodes 3 --prometheus",
   "sudo swarm testbed up --nodes 3 --netns --name chaos",
+  "sudo swarm testbed up --node-cpu 0.5 --name capped   # each livekit-server capped at half a core",
   'eval "$(swarm testbed env)"             # export LIVEKIT_URL, LIVEKIT_API_KEY, LIVEKIT_API_SECRET',
   "swarm testbed status --json",
   "swarm testbed down --all",
@@ -32,6 +33,12 @@ export function define() {
         .argParser(integer("testbed", "nodes", 1, MAX_NODES)),
     )
     .option("--netns", "run each node in its own network namespace (root), for network faults")
+    .addOption(
+      new Option(
+        "--node-cpu <cores>",
+        "cap each livekit-server at this many cores (cgroup CPU quota, root), e.g. 0.5",
+      ).argParser(positive("testbed", "node-cpu", 0.01, 256)),
+    )
     .option("--prometheus", "also start a Prometheus that scrapes the nodes")
     .addOption(
       new Option("--scrape <host:port>", "extra Prometheus scrape target (repeatable)").argParser(collect),
