@@ -21,6 +21,12 @@ const ENTRY_POINTS = {
   worker: join(PACKAGES, "load/dist/run/worker.js"),
 };
 
+/**
+ * Packages whose files are read at run time through `require.resolve`, which esbuild cannot see:
+ * uPlot's script and stylesheet, inlined into every report.html (load/src/report/assets.ts).
+ */
+const READ_AT_RUN_TIME = ["uplot"];
+
 /** Our packages are bundled; any other bare import is left to npm. */
 const thirdPartyExternal: Plugin = {
   name: "third-party-external",
@@ -61,6 +67,8 @@ async function bundle(writeDependencies: boolean): Promise<void> {
       if (name !== undefined) tested[name] = versionIn(join(ROOT, "node_modules", name, "package.json"));
     }
   }
+  for (const name of READ_AT_RUN_TIME)
+    tested[name] = versionIn(join(ROOT, "node_modules", name, "package.json"));
   const manifestPath = join(PACKAGE_DIR, "package.json");
   const manifest = readJson(manifestPath);
   if (typeof manifest !== "object" || manifest === null) throw new Error(`${manifestPath} is not an object`);
