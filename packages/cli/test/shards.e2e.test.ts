@@ -271,12 +271,41 @@ describe("sharded runs merged into one report (3-node testbed, Prometheus scrapi
     });
     expect(merged.participants.planned).toBe(6);
     expect(readFileSync(join(out, "junit.xml"), "utf8")).toMatch(/shard 2\/4 failed/);
-    expect(readFileSync(join(out, "report.html"), "utf8")).toMatch(/figures cover 3 of 4 shard/);
+    expect(readFileSync(join(out, "report.html"), "utf8")).toMatch(/figures cover 3 of 4 shard/i);
 
     const partial = await swarm(["merge", out, "--allow-partial", "-o", join(out, "partial")]);
     expect(partial.code, partial.stderr).toBe(0);
     expect(partial.stderr).toMatch(/figures cover 3 of 4 shards \(--allow-partial\)/);
   }, 150_000);
+
+  it("a 1-shard run, merged, reports in the shape of an unsharded run of the same scenario", async () => {
+    const bed = tb;
+    if (bed === undefined) throw new Error("no testbed");
+    const workload = [...AUDIO_ROOMS(2, 1), "--duration", "6s"];
+    const plain = mkdtempSync(join(tmpdir(), "swarm-shards-plain-"));
+    const sharded = mkdtempSync(join(tmpdir(), "swarm-shards-one-"));
+    const [a, b] = await Promise.all([
+      swarm([...workload, "-o", plain], testbedEnv(bed)),
+      swarm([...workload, "--shard", "0/1", "--run-id", "e2e-one", "-o", sharded], testbedEnv(bed)),
+    ]);
+    expect([a.code, b.code], `${a.stderr}\n---\n${b.stderr}`).toEqual([0, 0]);
+    const merge = await swarm(["merge", sharded]);
+    expect(merge.code, merge.stderr).toBe(0);
+    const shape = (dir: string) => {
+      const s = readJson(join(dir, "summary.json")) as Summary & Record<string, unknown>;
+      const html = readFileSync(join(dir, "report.html"), "utf8");
+      return {
+        keys: Object.keys(s)
+          .filter((k) => k !== "shards")
+          .sort(),
+        figures: s.figures.map((f) => `${f.metric} ${f.kind ?? ""}`).sort(),
+        sections: [...html.matchAll(/<h2>([^<]+)<\/h2>/g)].map((m) => m[1]),
+        participants: s.participants.planned,
+      };
+    };
+    expect(shape(sharded)).toEqual(shape(plain));
+    expect(shape(join(sharded, "shard-0"))).toEqual(shape(plain));
+  }, 120_000);
 
   it("leaves no shard process behind", () => {
     for (const s of started) expect(s.child.pid !== undefined && alive(s.child.pid)).toBe(false);
