@@ -16,6 +16,8 @@ export default defineConfig({
         test: {
           name: "e2e",
           include: ["packages/*/test/**/*.e2e.test.ts"],
+          // @ts-expect-error vitest 3.2's ProjectConfig type omits it, yet it holds per project: the
+          // e2e files' durations add up to the suite's (one file at a time, measured)
           fileParallelism: false,
           testTimeout: 120_000,
           hookTimeout: 120_000,

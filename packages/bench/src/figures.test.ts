@@ -31,7 +31,12 @@ function summary(over: Partial<RunSummary> = {}): RunSummary {
       disconnects: {},
       reconnects: 0,
     },
-    tracks: { expected: { audio: 4, video: 0 }, receiving: { audio: 4, video: 0 }, decodingVideo: 0 },
+    tracks: {
+      expected: { audio: 4, video: 0 },
+      receiving: { audio: 4, video: 0 },
+      everReceived: { audio: 4, video: 0 },
+      decodingVideo: 0,
+    },
     loss: { audio: { lost: 0, expected: 1000, ratio: 0 }, video: { lost: 0, expected: 0, ratio: undefined } },
     counters: {},
     figures: [lossFigure("audio", 0.001)],
@@ -42,11 +47,13 @@ function summary(over: Partial<RunSummary> = {}): RunSummary {
       lossVideo: undefined,
       jitterP95S: 0.002,
       bitrateInBps: 400_000,
+      wireBitrateInBps: undefined,
       bitrateOutBps: 100_000,
       latencyP50S: undefined,
     })),
     joinSeconds: [],
     firstFrameSeconds: [],
+    samples: [],
     ...over,
   };
 }

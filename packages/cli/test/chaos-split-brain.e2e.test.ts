@@ -18,7 +18,7 @@ async function runDrill(
   name: string,
   body: string,
   workloadExtra = "",
-): Promise<{ journal: DrillJournal; code: number; out: string }> {
+): Promise<{ journal: DrillJournal; code: number | null; out: string }> {
   const file = writeDrill(dir, name, `${drillWorkload(workloadExtra, "{ nodes: 3 }")}${body}`);
   const out = join(dir, `${name}-out`);
   // a drill of about two minutes on a loaded 2-core machine: generous

@@ -41,8 +41,8 @@ describe("the generated dashboards", () => {
     // rows are expanded: their panels follow them at the top level
     const panels = (quality?.panels ?? []).filter((p): p is Panel => p.type !== "row");
     const loss = panels.find((p) => p.title === "Packet loss");
-    expect(loss?.fieldConfig.defaults.unit).toBe("percentunit");
-    expect(loss?.fieldConfig.defaults.thresholds?.steps).toEqual([
+    expect(loss?.fieldConfig?.defaults.unit).toBe("percentunit");
+    expect(loss?.fieldConfig?.defaults.thresholds?.steps).toEqual([
       { value: null, color: "green" },
       { value: 0.01, color: "yellow" },
       { value: 0.02, color: "red" },

@@ -13,7 +13,11 @@ export async function joinRoom(
   room: string,
   identity: string,
   publish: boolean,
-  media: { readonly loop: OpusLoop; readonly video?: VideoLoop | undefined; readonly hostAddress: string },
+  media: {
+    readonly loop: OpusLoop | undefined;
+    readonly video?: VideoLoop | undefined;
+    readonly hostAddress: string;
+  },
   onEvent?: (event: ParticipantEvent) => void,
 ): Promise<LeanParticipant> {
   return LeanParticipant.join({

@@ -13,7 +13,10 @@ export interface WaitOptions {
 }
 
 /** Polls `condition` until it returns true; a thrown error counts as "not yet". */
-export async function waitFor(condition: () => Promise<boolean>, options: WaitOptions): Promise<void> {
+export async function waitFor(
+  condition: () => boolean | Promise<boolean>,
+  options: WaitOptions,
+): Promise<void> {
   const debugName = (): string =>
     typeof options.debugName === "string" ? options.debugName : options.debugName();
   let exitCode: number | string | null | undefined;

@@ -15,6 +15,7 @@ function plan(room: string, identity: string, publishAudio: boolean): Participan
     probe: false,
     expectedTracks: { audio: publishAudio ? 0 : 1, video: 0 },
     joinAtMs: 0,
+    engine: "native",
   };
 }
 

@@ -16,6 +16,7 @@ const plan = (identity: string, role: "publisher" | "subscriber" = "subscriber")
   probe: false,
   expectedTracks: { audio: role === "subscriber" ? 1 : 0, video: 0 },
   joinAtMs: 0,
+  engine: "native",
 });
 
 const audio = (expected: number, lost: number, jitterS = 0.002): InboundTrackSample =>
@@ -216,7 +217,7 @@ describe("RunAggregator: wire bitrate, frame rate, received height and freeze ti
     });
     onSample(w(5000, 360));
     onSample(w(10_000, 720));
-    const s = agg.summary();
+    const s = agg.summary(20_000);
     const figure = (label: string) => s.figures.find((f) => f.label === label);
     // 20 000 payload bytes over the 10 s the participant was seen: 16 kbit/s; on the wire 2 000 RTP
     // header bytes more and 38 bytes (IPv4, UDP, SRTP tag) for each of the 200 packets: 29 600
@@ -231,13 +232,13 @@ describe("RunAggregator: wire bitrate, frame rate, received height and freeze ti
   it("leaves freeze time unknown (absent) when no window measured it, and sums it when some did", () => {
     const none = aggregator([plan("a")]);
     none.onSample(sample("a", 5000, [video({ freezes: 3, freezeS: undefined })]));
-    expect(none.agg.summary().counters).toMatchObject({ freezes: 3, freezes_time_unknown: 3 });
-    expect(none.agg.summary().counters.freeze_seconds).toBeUndefined();
+    expect(none.agg.summary(20_000).counters).toMatchObject({ freezes: 3, freezes_time_unknown: 3 });
+    expect(none.agg.summary(20_000).counters.freeze_seconds).toBeUndefined();
 
     const some = aggregator([plan("a")]);
     some.onSample(sample("a", 5000, [video({ freezes: 1, freezeS: 0.4 })]));
     some.onSample(sample("a", 10_000, [video({ freezes: 2, freezeS: undefined })]));
-    expect(some.agg.summary().counters).toMatchObject({
+    expect(some.agg.summary(20_000).counters).toMatchObject({
       freezes: 3,
       freeze_seconds: 0.4,
       freeze_measured_windows: 1,

@@ -3,6 +3,9 @@ import { joinTokenTtlS } from "./orchestrator.js";
 import { planRun } from "./plan.js";
 
 const plan = planRun({
+  engine: "native",
+  data: false,
+  video: { resolution: "360p", width: 640, height: 360, fps: 20, codec: "vp8" },
   rooms: 2,
   videoPublishers: 0,
   audioPublishers: 1,

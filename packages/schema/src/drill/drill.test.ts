@@ -389,6 +389,7 @@ describe("parseDrill reads the rest", () => {
         ghosts: 1,
         consistentWithin: 30_000,
         qualityAfter: { maxLoss: 0.02, maxLossVsBaseline: 2, minBitrateVsBaseline: 0.8 },
+        acceptFindings: [],
       },
     } satisfies Partial<Drill>);
   });
