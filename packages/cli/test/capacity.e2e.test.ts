@@ -31,6 +31,9 @@ describe.skipIf(!isRoot)("swarm capacity (cgroup CPU caps need root)", () => {
     // 3.4-4.0 s once, 10 rooms in under 1.8 s another time), not by the rooms it holds.
     // 4 rooms of 2-party audio use about 0.05 core; 60 rooms need well over the 0.25 core cap
     // (30 rooms already used 0.19 and broke jitter p95); one bisection at 32 then ends the search.
+    // The jitter limit sits between the two ends with a wide margin each way: 4 rooms read 0.7 ms,
+    // and 60 rooms on the saturated server read 27 ms in one run, which a 30 ms limit let through
+    // (jitter at saturation moves with what else the machine runs: 28-42 ms at 32 rooms elsewhere).
     const run = await swarm(
       [
         "capacity",
@@ -39,7 +42,7 @@ describe.skipIf(!isRoot)("swarm capacity (cgroup CPU caps need root)", () => {
         "--server-cpu",
         "0.25",
         "--quality",
-        "loss p95 < 1%; jitter p95 < 30ms",
+        "loss p95 < 1%; jitter p95 < 10ms",
         "--start",
         "4",
         "--step",
