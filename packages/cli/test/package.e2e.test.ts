@@ -14,7 +14,7 @@ import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { TOOL } from "@livekit-swarm/schema";
-import { processesMentioning } from "@livekit-swarm/testbed";
+import { TOOLS_BIN, processesMentioning } from "@livekit-swarm/testbed";
 import { swarm } from "@livekit-swarm/test-kit";
 
 const run = promisify(execFile);
@@ -107,14 +107,15 @@ describe("the published package, installed from its tarball into an empty projec
   });
 
   it("runs 1 room against an embedded testbed that it starts and stops itself", async () => {
-    // LIVEKIT_SWARM_TOOLS (exported for every test run) points at the livekit-server setup built,
-    // so this does not go install it again; the test above covers the first-use path without it.
-    expect(process.env.LIVEKIT_SWARM_TOOLS, "export LIVEKIT_SWARM_TOOLS as the test setup says").toBeTruthy();
+    // the installed package is pointed at the livekit-server setup built for this checkout
+    // (LIVEKIT_SWARM_TOOLS, else .tools/bin), so it does not go install it again; the test above
+    // covers the first-use path without it
+    expect(existsSync(join(TOOLS_BIN, "livekit-server")), `${TOOLS_BIN}: run scripts/setup`).toBe(true);
     const output = join(work, "results");
     // a 1-room run: joins, 5 s held, the testbed's start and stop; 150 s leaves room for a busy machine
     const result = await swarm(
       ["--rooms", "1", "--duration", "5s", "--output", output],
-      { LIVEKIT_SWARM_RUN_ROOT: runRoot },
+      { LIVEKIT_SWARM_RUN_ROOT: runRoot, LIVEKIT_SWARM_TOOLS: TOOLS_BIN },
       150_000,
       installed,
     );

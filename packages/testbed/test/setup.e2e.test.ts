@@ -10,7 +10,9 @@ const SETUP = fileURLToPath(new URL("../../../scripts/setup", import.meta.url));
 describe("scripts/setup", () => {
   it("is idempotent: a second run finds everything in place and changes nothing", () => {
     const out = execFileSync("bash", [SETUP], { encoding: "utf8" });
-    expect(out).toContain("setup: everything is in place (livekit-server v1.13.5 and k8s-validate in");
+    expect(out).toContain(
+      "setup: everything is in place (livekit-server v1.13.5, k6 v1.8.1 and k8s-validate in",
+    );
   });
 
   it("without Go it names what is missing and how to get it, and still succeeds", () => {
@@ -26,10 +28,10 @@ describe("scripts/setup", () => {
     });
     expect(result.status, result.stderr).toBe(0);
     expect(result.stdout).toContain(
-      `setup: MISSING livekit-server v1.13.5: install Go 1.24+ and run this again, or put the binary at ${tools}/livekit-server (or set LIVEKIT_SERVER_BIN)`,
+      `setup: MISSING livekit-server v1.13.5: install Go 1.26+ and run this again, or put the binary at ${tools}/livekit-server (or set LIVEKIT_SERVER_BIN)`,
     );
     expect(result.stdout).toContain(
-      "setup: MISSING k8s-validate (the Kubernetes manifests' schema check): install Go 1.24+ and run this again",
+      "setup: MISSING k8s-validate (the Kubernetes manifests' schema check): install Go 1.26+ and run this again",
     );
     expect(result.stdout).toContain("the parts that need these will say so when used");
   });
