@@ -75,6 +75,22 @@ describe("swarm testbed: cleanup after the controller dies", () => {
   );
 });
 
+describe("swarm testbed: a name used again", () => {
+  it("up, down, then up with the same name starts afresh (down keeps its logs; the folder stays the testbed's)", async () => {
+    const name = unique("again");
+    started.push(name);
+    const first = await swarm(["testbed", "up", "--name", name]);
+    expect(first.code, first.stderr).toBe(0);
+    const stopped = await swarm(["testbed", "down", "--name", name]);
+    expect(stopped.code, stopped.stderr).toBe(0);
+    expect(existsSync(join(runDirFor(name), "node1.log")), "down keeps the logs").toBe(true);
+    const again = await swarm(["testbed", "up", "--name", name]);
+    expect(again.code, again.stderr).toBe(0);
+    const status = await swarm(["testbed", "status", "--name", name, "--json"]);
+    expect(status.code, status.stderr).toBe(0);
+  });
+});
+
 describe("swarm testbed: bad input", () => {
   it("a missing livekit-server binary: exit 1, one line naming the fix", async () => {
     const result = await swarm(["testbed", "up", "--name", unique("nobin")], {

@@ -1,9 +1,8 @@
 import { existsSync, renameSync } from "node:fs";
-import { join } from "node:path";
 import { removeCpuGroup } from "./cpu-limit.js";
 import { deleteNodeNetwork, namespaceExists } from "./netns.js";
 import { isOurProcess, processesMentioning, terminate } from "./processes.js";
-import { readState, stateFile, type ProcessRecord, type RunState } from "./state.js";
+import { readState, stateFile, stoppedStateFile, type ProcessRecord, type RunState } from "./state.js";
 
 export interface DownReport {
   readonly runDir: string;
@@ -55,6 +54,6 @@ export async function down(runDir: string): Promise<DownReport> {
     }
   }
   for (const group of state.cpuGroups ?? []) await removeCpuGroup(group);
-  if (existsSync(stateFile(runDir))) renameSync(stateFile(runDir), join(runDir, "state.stopped.json"));
+  if (existsSync(stateFile(runDir))) renameSync(stateFile(runDir), stoppedStateFile(runDir));
   return { runDir, stopped, namespacesRemoved };
 }

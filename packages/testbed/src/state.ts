@@ -116,6 +116,11 @@ export function makePrivateDir(dir: string): void {
   chmodSync(dir, 0o700);
 }
 
+/** What `down` leaves of a testbed's state: the folder stays ours to reuse, with its logs. */
+export function stoppedStateFile(runDir: string): string {
+  return join(runDir, "state.stopped.json");
+}
+
 export function stateFile(runDir: string): string {
   return join(runDir, "state.json");
 }

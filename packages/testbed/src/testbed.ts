@@ -23,6 +23,7 @@ import {
   makePrivateDir,
   readState,
   runDirFor,
+  stoppedStateFile,
   writeState,
   type NodeRecord,
   type ProcessRecord,
@@ -105,9 +106,9 @@ export class Testbed {
       );
     }
     if (previous !== undefined) await down(runDir);
-    else if (existsSync(runDir) && readdirSync(runDir).length > 0) {
-      // Only a folder that holds a testbed's state is ours to empty: a name or path pointing at
-      // anything else is refused before a file is touched.
+    else if (existsSync(runDir) && readdirSync(runDir).length > 0 && !existsSync(stoppedStateFile(runDir))) {
+      // Only a folder that holds a testbed's state (running, or stopped by `down`) is ours to
+      // empty: a name or path pointing at anything else is refused before a file is touched.
       throw new TestbedError(
         "bad-name",
         `${runDir} exists and is not a testbed's run directory: pass another --name (nothing was changed)`,
