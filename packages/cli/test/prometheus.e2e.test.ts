@@ -5,14 +5,11 @@ import { afterAll, describe, expect, it } from "vitest";
 import { metric } from "@livekit-swarm/schema";
 import { Testbed } from "@livekit-swarm/testbed";
 import { freePort, swarm, testbedEnv } from "@livekit-swarm/test-kit";
+import { queryInstant } from "@livekit-swarm/gate";
 
-async function promql(base: string, query: string): Promise<number | undefined> {
-  const res = await fetch(`${base}/api/v1/query?query=${encodeURIComponent(query)}`);
-  const body = (await res.json()) as { status: string; data: { result: { value: [number, string] }[] } };
-  expect(body.status, query).toBe("success");
-  const value = body.data.result[0]?.value[1];
-  return value === undefined ? undefined : Number(value);
-}
+/** An instant query through the gate's Prometheus client, as `swarm gate --prometheus` makes it. */
+const promql = (base: string, query: string): Promise<number | undefined> =>
+  queryInstant(base, query, { timeoutMs: 10_000 });
 
 interface Summary {
   run: { id: string };

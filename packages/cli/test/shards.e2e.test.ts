@@ -15,6 +15,7 @@ import {
   waitFor,
   type SwarmProcess,
 } from "@livekit-swarm/test-kit";
+import { queryInstant } from "@livekit-swarm/gate";
 
 interface Summary {
   run: { id: string; participants: number; startedAt: string; endedAt: string };
@@ -71,13 +72,9 @@ const lines = <T>(file: string): T[] =>
     .filter((l) => l !== "")
     .map((l) => JSON.parse(l) as T);
 
-async function promql(base: string, query: string): Promise<number | undefined> {
-  const res = await fetch(`${base}/api/v1/query?query=${encodeURIComponent(query)}`);
-  const body = (await res.json()) as { status: string; data: { result: { value: [number, string] }[] } };
-  expect(body.status, query).toBe("success");
-  const value = body.data.result[0]?.value[1];
-  return value === undefined ? undefined : Number(value);
-}
+/** An instant query through the gate's Prometheus client, as `swarm gate --prometheus` makes it. */
+const promql = (base: string, query: string): Promise<number | undefined> =>
+  queryInstant(base, query, { timeoutMs: 10_000 });
 
 /**
  * A start far enough ahead for every shard process to load rtc-node and check the server before it:
