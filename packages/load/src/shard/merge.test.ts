@@ -240,6 +240,14 @@ describe("mergeShards", () => {
     );
   });
 
+  it("names a shard's missing raw observations and what to copy", async () => {
+    [0, 1].forEach((i) => writeShard(dir, scenario, i, 2));
+    rmSync(join(dir, "shard-1", "samples.jsonl"));
+    await expect(mergeShards({ inputs: [dir] })).rejects.toThrow(
+      /shard-1\/samples\.jsonl: missing: .*copy the whole shard-<i> folder/,
+    );
+  });
+
   it("says what to pass when no shard is found", async () => {
     await expect(mergeShards({ inputs: [dir] })).rejects.toThrow(
       /no shard.json in .*pass a sharded run's output folder/,

@@ -260,7 +260,13 @@ function jsonLines<T>(file: string): T[] {
   try {
     text = readFileSync(file, "utf8");
   } catch (err) {
-    throw new MergeError("unreadable", `${file}: ${err instanceof Error ? err.message : String(err)}`);
+    const missing = err instanceof Error && "code" in err && err.code === "ENOENT";
+    throw new MergeError(
+      "unreadable",
+      missing
+        ? `${file}: missing: a shard folder holds the raw observations merge reads (samples.jsonl, events.jsonl); copy the whole shard-<i> folder`
+        : `${file}: ${err instanceof Error ? err.message : String(err)}`,
+    );
   }
   const values: T[] = [];
   text.split("\n").forEach((line, i) => {
