@@ -80,7 +80,7 @@ export type {
   RunObserver,
   StormObservation,
 } from "./samples.js";
-export { STORM_METRIC_PREFIX } from "./samples.js";
+export { STORM_METRIC_PREFIX, inboundTrackSample } from "./samples.js";
 export type {
   AbortConditions,
   ComposeTarget,
