@@ -100,6 +100,14 @@ export function testbedEnv(tb: { url: string; apiKey: string; apiSecret: string 
 }
 
 /**
+ * The environment of a swarm that must start its own embedded LiveKit, its testbeds under `runRoot`:
+ * the LIVEKIT_* variables empty (empty is unset), so exported ones cannot point it elsewhere.
+ */
+export function embeddedEnv(runRoot: string): NodeJS.ProcessEnv {
+  return { LIVEKIT_URL: "", LIVEKIT_API_KEY: "", LIVEKIT_API_SECRET: "", LIVEKIT_SWARM_RUN_ROOT: runRoot };
+}
+
+/**
  * `swarm gate --prometheus` over a run's summary.json (its run id and window) with `thresholds`:
  * the exit code and stderr, and each threshold's [threshold, status] in order, to hold against the
  * verdict the run itself reached. `statuses` is empty when the gate printed no JSON verdict.
