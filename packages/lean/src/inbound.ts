@@ -1,4 +1,4 @@
-import type { InboundTrackSample, Kind } from "@livekit-swarm/schema";
+import { inboundTrackSample, type InboundTrackSample, type Kind } from "@livekit-swarm/schema";
 
 /** Cumulative counters of one received stream since its first packet. */
 export interface InboundTotals {
@@ -92,7 +92,7 @@ export class InboundStream {
     this.previous = now;
     const received = now.received - (before?.received ?? 0);
     const lost = Math.max(0, now.lost - (before?.lost ?? 0));
-    return {
+    return inboundTrackSample({
       key: this.key,
       kind: this.kind,
       expected: received + lost,
@@ -100,15 +100,6 @@ export class InboundStream {
       received,
       bytes: now.bytes - (before?.bytes ?? 0),
       jitterS: now.jitterS,
-      nack: 0,
-      pli: 0,
-      fir: 0,
-      framesDecoded: 0,
-      framesDropped: 0,
-      freezes: 0,
-      freezeS: 0,
-      concealedSamples: 0,
-      totalSamples: 0,
-    };
+    });
   }
 }

@@ -3,6 +3,7 @@
  * media stacks (rtc-node, werift) load only in worker processes, through `openEngine`.
  */
 import type { EngineName, Kind, ParticipantEvent, ParticipantPlan, WindowSample } from "../run/messages.js";
+import { KnownError } from "@livekit-swarm/schema";
 
 export type EventSink = (event: ParticipantEvent) => void;
 
@@ -111,18 +112,8 @@ export function leanPublishesVideo(participants: readonly ParticipantPlan[]): bo
 }
 
 /** A scenario an engine cannot run, refused before anything starts; the message names the fix. */
-export class EngineError extends Error {
+export class EngineError extends KnownError<"unsupported"> {
   override readonly name = "EngineError";
-  constructor(
-    readonly reason: "unsupported",
-    message: string,
-  ) {
-    super(message);
-  }
-
-  toJSON(): { name: string; reason: string; message: string } {
-    return { name: this.name, reason: this.reason, message: this.message };
-  }
 }
 
 /**
