@@ -96,6 +96,11 @@ export function tapAudio(
     if (fresh) events.firstPacket();
     if (stream !== last) events.counted(stream);
     last = stream;
-    stream.onPacket(header.sequenceNumber, header.timestamp, rtp.payload.length, now);
+    stream.onPacket(header.sequenceNumber, header.timestamp, rtp.payload.length, now, rtpHeaderBytes(header));
   });
+}
+
+/** A received packet's RTP header and padding bytes (werift sets payloadOffset when it parses one). */
+export function rtpHeaderBytes(header: RtpHeader): number {
+  return header.payloadOffset + header.paddingSize;
 }
