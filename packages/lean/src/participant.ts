@@ -3,7 +3,7 @@ import type { Kind, ParticipantEvent, Role, RoomPlacement, WindowSample } from "
 import { windowLatency } from "@livekit-swarm/stats";
 import type { RTCPeerConnection } from "werift";
 import { LeanError } from "./errors.js";
-import { LocalTracks } from "./local-tracks.js";
+import { LocalTracks, type VideoSentTotals } from "./local-tracks.js";
 import type { InboundTotals } from "./inbound.js";
 import type { OpusLoop } from "./media.js";
 import { restrictHostCandidates } from "./network.js";
@@ -25,7 +25,6 @@ import { SignalConnection, type CandidateInit, type SignalHandlers } from "./sig
 import { SubscribedTracks } from "./subscribed.js";
 import type { VideoTotals } from "./video-inbound.js";
 import type { VideoLoop } from "./video-media.js";
-import type { VideoSent } from "./video-send.js";
 import { connected, iceConnected, until } from "./wait.js";
 
 /** One received stream for a drill's watch: its packets so far and whose track it carries. */
@@ -293,10 +292,10 @@ export class LeanParticipant implements Reconnectable {
   }
 
   /**
-   * What the published video loop sent and what feedback (NACK, PLI, FIR) it got; undefined without
-   * video. After a full rejoin: the republished loop's, from zero.
+   * What the published video loop sent and what feedback (NACK, PLI, FIR) it got since joining;
+   * undefined without video. A full rejoin's republished loop adds to it, as audio's counters carry on.
    */
-  get videoTotals(): (VideoSent & { nack: number; pli: number; fir: number }) | undefined {
+  get videoTotals(): VideoSentTotals | undefined {
     return this.local.videoTotals;
   }
 
