@@ -126,6 +126,18 @@ describe("iceScopeFor", () => {
     expect(scope.why).toMatch(/^the route to the server could not be read \(.*no-such-host\.invalid/);
   });
 
+  it("without `ip` on the PATH the run is unrestricted and says what is missing", async () => {
+    const path = process.env.PATH;
+    process.env.PATH = "/nonexistent";
+    try {
+      expect((await iceScopeFor({ url: "ws://127.0.0.1:1" }, "/nonexistent")).why).toBe(
+        "`ip` (iproute2) is not installed, so the route to the server is unknown",
+      );
+    } finally {
+      process.env.PATH = path;
+    }
+  });
+
   it("the line says where ICE stays, or why it does not", () => {
     expect(iceScopeLine({ addresses: ["127.0.0.1"], why: "the server is on this host" })).toBe(
       "native engine: ICE kept on 127.0.0.1 (the server is on this host)",

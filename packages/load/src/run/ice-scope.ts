@@ -119,6 +119,11 @@ export async function iceScopeFor(target: MediaTarget, library = ICE_SCOPE_LIBRA
     }
     routes = await Promise.all(addresses.map((a) => routeTo(a)));
   } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT")
+      return {
+        addresses: [],
+        why: "`ip` (iproute2) is not installed, so the route to the server is unknown",
+      };
     const message = err instanceof Error ? (err.message.split("\n")[0] ?? "") : String(err);
     return { addresses: [], why: `the route to the server could not be read (${message})` };
   }
