@@ -126,33 +126,70 @@ describe("the native engine's sockets stay on the interfaces that reach a local 
     expectMediaFlowed(out, run.stderr);
   }, 240_000);
 
-  it(`against three nodes in network namespaces behind a loopback balancer: sockets only on the addresses routed to them${skipped}`, async () => {
-    if (!isRoot) return;
-    const root = mkdtempSync(join(tmpdir(), "swarm-ice-tb-"));
-    tb = await Testbed.start({ name: "ice", runDir: join(root, "ice"), nodes: 3, netns: true });
-    // what the kernel routes to each node from this host: the host end of the node's veth
-    const routed = tb.nodes.map((n) => {
+  /** A native run against the three-node testbed `tb`, its workers' sockets sampled throughout. */
+  async function runAgainstNodes(runRoot: string): Promise<{ run: SwarmProcess; sockets: Socket[] }> {
+    if (tb === undefined) throw new Error("no testbed");
+    const out = mkdtempSync(join(tmpdir(), "swarm-ice-out3-"));
+    const run = startSwarm(
+      ["--engine", "native", "--rooms", "3", "--subscribers", "2", "--duration", "15s", "-o", out],
+      { ...testbedEnv(tb), LIVEKIT_SWARM_RUN_ROOT: runRoot },
+    );
+    const { samples, sockets } = await sampleUntilExit(run);
+    expect(await run.exited, run.stderr).toBe(0);
+    expect(samples, `samples with UDP sockets; stderr:\n${run.stderr}`).toBeGreaterThanOrEqual(3);
+    expectMediaFlowed(out, run.stderr);
+    return { run, sockets };
+  }
+
+  /** What the kernel routes to each node from this host: the host end of the node's veth. */
+  function routedToNodes(): string[] {
+    return (tb?.nodes ?? []).map((n) => {
       const [route] = JSON.parse(execFileSync("ip", ["-j", "route", "get", n.ip], { encoding: "utf8" })) as {
         prefsrc: string;
       }[];
       return route?.prefsrc ?? "";
     });
+  }
+
+  it(`against three nodes in network namespaces behind a loopback balancer: sockets only on the addresses routed to them${skipped}`, async () => {
+    if (!isRoot) return;
+    const root = mkdtempSync(join(tmpdir(), "swarm-ice-tb-"));
+    tb = await Testbed.start({ name: "ice", runDir: join(root, "ice"), nodes: 3, netns: true });
+    const routed = routedToNodes();
     expect(new Set(routed).size, `sources ${routed.join(", ")}`).toBe(3);
-    const out = mkdtempSync(join(tmpdir(), "swarm-ice-out3-"));
     // the run finds the testbed by its URL under this run root, and so its nodes' addresses
-    const run = startSwarm(
-      ["--engine", "native", "--rooms", "3", "--subscribers", "2", "--duration", "15s", "-o", out],
-      { ...testbedEnv(tb), LIVEKIT_SWARM_RUN_ROOT: root },
-    );
-    const { samples, sockets } = await sampleUntilExit(run);
-    expect(await run.exited, run.stderr).toBe(0);
-    expect(samples, `samples with UDP sockets; stderr:\n${run.stderr}`).toBeGreaterThanOrEqual(3);
+    const { run, sockets } = await runAgainstNodes(root);
     // 127.0.0.1 carries the signalling to the balancer (TCP) and gathers UDP that reaches no node
     expect(outside(sockets, new Set(["127.0.0.1", ...routed]))).toEqual([]);
     expect(run.stderr).toContain(`native engine: ICE kept on 127.0.0.1, ${routed.join(", ")}`);
     const udp = new Set(sockets.filter((s) => s.proto === "udp").map((s) => s.local));
     for (const source of routed) expect(udp, `a UDP socket on ${source}`).toContain(source);
-    expectMediaFlowed(out, run.stderr);
+  }, 300_000);
+
+  it(`the same nodes, not found under the run root: every namespace of this host, never a host interface${skipped}`, async () => {
+    if (!isRoot) return;
+    if (tb === undefined) throw new Error("the three-node testbed of the test above is not running");
+    const routed = routedToNodes();
+    const { run, sockets } = await runAgainstNodes(mkdtempSync(join(tmpdir(), "swarm-ice-empty-root-")));
+    const line = /native engine: ICE kept on (.*) \(the server is on this host; its nodes are not known/.exec(
+      run.stderr,
+    );
+    expect(line, run.stderr).not.toBeNull();
+    const scope = (line?.[1] ?? "").split(", ");
+    for (const source of ["127.0.0.1", ...routed]) expect(scope).toContain(source);
+    // the host's own interfaces (eth0 and the like, not loopback, not a veth) stay out of it
+    const own = (
+      JSON.parse(execFileSync("ip", ["-j", "-d", "addr", "show"], { encoding: "utf8" })) as {
+        ifname: string;
+        linkinfo?: { info_kind?: string };
+        addr_info: { local: string }[];
+      }[]
+    )
+      .filter((l) => l.ifname !== "lo" && l.linkinfo?.info_kind !== "veth")
+      .flatMap((l) => l.addr_info.map((a) => a.local));
+    expect(own.length, "this host has interfaces besides loopback and veths").toBeGreaterThan(0);
+    expect(scope.filter((a) => own.includes(a))).toEqual([]);
+    expect(outside(sockets, new Set(scope))).toEqual([]);
     const runDir = tb.runDir;
     await tb.stop();
     tb = undefined;

@@ -4,6 +4,7 @@ import {
   iceScopeFor,
   iceScopeLine,
   mediaHosts,
+  namespaceAddresses,
   parseRoute,
   scopeOf,
   type HostRoute,
@@ -78,6 +79,30 @@ describe("scopeOf", () => {
 
   it("no route at all: nothing to keep to (never an empty restriction)", () => {
     expect(scopeOf([])).toEqual({ addresses: [], why: "the server's address is not known" });
+  });
+});
+
+describe("namespaceAddresses", () => {
+  it("global addresses of veths whose peer is in another namespace, nothing else", () => {
+    // `ip -j -d addr show type veth`: a testbed node's host end, a same-namespace veth, a link-local
+    const json = JSON.stringify([
+      {
+        ifname: "lksabh0",
+        link_netnsid: 0,
+        addr_info: [
+          { family: "inet", local: "10.201.7.1", scope: "global" },
+          { family: "inet6", local: "fe80::1", scope: "link" },
+        ],
+      },
+      { ifname: "veth1", addr_info: [{ family: "inet", local: "172.18.0.1", scope: "global" }] },
+      {
+        ifname: "lksabh1",
+        link_netnsid: 1,
+        addr_info: [{ family: "inet6", local: "fd01::1", scope: "global" }],
+      },
+    ]);
+    expect(namespaceAddresses(json)).toEqual(["10.201.7.1", "fd01::1"]);
+    expect(namespaceAddresses("[]")).toEqual([]);
   });
 });
 

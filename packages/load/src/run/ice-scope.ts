@@ -89,6 +89,23 @@ export function scopeOf(routes: readonly HostRoute[]): IceScope {
   return { addresses, why: `the server is on ${kinds.join(" and ")}` };
 }
 
+interface IpAddrLink {
+  readonly link_netnsid?: number;
+  readonly addr_info?: readonly { readonly local?: string; readonly scope?: string }[];
+}
+
+/**
+ * The host ends of veths into network namespaces of this host (`ip -j -d addr show type veth`),
+ * global addresses only: where a local server's nodes may sit when nobody said where they are.
+ */
+export function namespaceAddresses(addrJson: string): string[] {
+  const links = JSON.parse(addrJson) as IpAddrLink[];
+  return links
+    .filter((l) => l.link_netnsid !== undefined)
+    .flatMap((l) => (l.addr_info ?? []).filter((a) => a.scope === "global").map((a) => a.local ?? ""))
+    .filter((a) => a !== "");
+}
+
 /** The hosts media may go to: the nodes' addresses when known (a testbed's), and the URL's host. */
 export function mediaHosts(target: MediaTarget): string[] {
   const host = new URL(target.url.replace(/^ws/, "http")).hostname.replace(/^\[(.*)\]$/, "$1");
@@ -110,14 +127,26 @@ async function routeTo(address: string): Promise<HostRoute> {
  * cannot be read, or a library that was not built, leaves the workers unrestricted and says why.
  */
 export async function iceScopeFor(target: MediaTarget, library = ICE_SCOPE_LIBRARY): Promise<IceScope> {
-  let routes: HostRoute[];
+  let scope: IceScope;
   try {
     const addresses: string[] = [];
     for (const host of mediaHosts(target)) {
       if (isIP(host) !== 0) addresses.push(host);
       else addresses.push(...(await lookup(host, { all: true })).map((a) => a.address));
     }
-    routes = await Promise.all(addresses.map((a) => routeTo(a)));
+    scope = scopeOf(await Promise.all(addresses.map((a) => routeTo(a))));
+    if (scope.addresses.length > 0 && target.mediaHosts === undefined) {
+      // a server on this machine that is not a known testbed may have nodes in namespaces its
+      // URL's route does not show (a balancer on loopback): keep every namespace of this host
+      // reachable, since 127.0.0.1 cannot send into a veth, and none of them leaves the machine
+      const veths = (await run("ip", ["-j", "-d", "addr", "show", "type", "veth"])).stdout;
+      const extra = namespaceAddresses(veths).filter((a) => !scope.addresses.includes(a));
+      if (extra.length > 0)
+        scope = {
+          addresses: [...scope.addresses, ...extra],
+          why: `${scope.why}; its nodes are not known, so this host's network namespaces too`,
+        };
+    }
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === "ENOENT")
       return {
@@ -127,7 +156,6 @@ export async function iceScopeFor(target: MediaTarget, library = ICE_SCOPE_LIBRA
     const message = err instanceof Error ? (err.message.split("\n")[0] ?? "") : String(err);
     return { addresses: [], why: `the route to the server could not be read (${message})` };
   }
-  const scope = scopeOf(routes);
   if (scope.addresses.length > 0 && /[\s:]/.test(library))
     // the dynamic loader splits LD_PRELOAD at spaces and colons
     return {
