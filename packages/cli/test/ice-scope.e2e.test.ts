@@ -5,9 +5,15 @@ import { join } from "node:path";
 import { setTimeout as delay } from "node:timers/promises";
 import { afterAll, describe, expect, it } from "vitest";
 import { Testbed } from "@livekit-swarm/testbed";
-import { leftovers, startSwarm, testbedEnv, type SwarmProcess } from "@livekit-swarm/test-kit";
+import {
+  embeddedEnv,
+  isRoot,
+  leftovers,
+  startSwarm,
+  testbedEnv,
+  type SwarmProcess,
+} from "@livekit-swarm/test-kit";
 
-const isRoot = process.getuid?.() === 0;
 const skipped = isRoot ? "" : " [SKIPPED: needs root to create network namespaces]";
 
 /** One socket of a worker as `ss` lists it. */
@@ -115,7 +121,7 @@ describe("the native engine's sockets stay on the interfaces that reach a local 
     const out = mkdtempSync(join(tmpdir(), "swarm-ice-out-"));
     const run = startSwarm(
       ["--engine", "native", "--rooms", "2", "--subscribers", "2", "--duration", "15s", "-o", out],
-      { LIVEKIT_SWARM_RUN_ROOT: root, LIVEKIT_URL: "", LIVEKIT_API_KEY: "", LIVEKIT_API_SECRET: "" },
+      embeddedEnv(root),
     );
     const { samples, sockets } = await sampleUntilExit(run);
     expect(await run.exited, run.stderr).toBe(0);
