@@ -4,6 +4,15 @@ export * from "./run/messages.js";
 export * from "./run/plan.js";
 export * from "./run/orchestrator.js";
 export * from "./run/aggregate.js";
+export {
+  ICE_SCOPE_LIBRARY,
+  iceScopeFor,
+  iceScopeLine,
+  mediaHosts,
+  type HostRoute,
+  type IceScope,
+  type MediaTarget,
+} from "./run/ice-scope.js";
 export { FIRST_MEDIA_WINDOW_MS } from "./engine/participant.js";
 export {
   ENGINE_RULES,

@@ -261,7 +261,13 @@ async function prepare(options: DrillRunOptions): Promise<System> {
     `testbed ${testbed.name} (run dir ${testbed.runDir}); if this drill is killed, undo its faults with: swarm chaos rollback --testbed ${testbed.name}`,
   );
   return {
-    target: { url: testbed.url, apiKey: testbed.apiKey, apiSecret: testbed.apiSecret },
+    target: {
+      url: testbed.url,
+      apiKey: testbed.apiKey,
+      apiSecret: testbed.apiSecret,
+      // the native engine's sockets stay on the interfaces reaching these (load's ice-scope)
+      mediaHosts: testbed.nodes.map((n) => n.ip),
+    },
     injector: new LocalInjector(testbed),
     prometheusUrl: testbed.prometheusUrl,
     ownTestbed: own ? testbed : undefined,

@@ -9,9 +9,9 @@ import { leanPublishesVideo } from "../engine/engine.js";
 import { RunAggregator, type RunSummary } from "./aggregate.js";
 import type { MediaPlan, OrchestratorMessage, ParticipantPlan, WorkerMessage } from "./messages.js";
 import { shardByRoom, type RunPlan } from "./plan.js";
+import { iceScopeEnv, iceScopeFor, type IceScope, type MediaTarget } from "./ice-scope.js";
 
-export interface RunTarget {
-  readonly url: string;
+export interface RunTarget extends MediaTarget {
   readonly apiKey: string;
   readonly apiSecret: string;
 }
@@ -41,6 +41,8 @@ export interface OrchestratorOptions {
   readonly forceSignal?: AbortSignal;
   /** Receives a handle to steer the running swarm (chaos drills), once the workers are forked. */
   readonly onControl?: (control: RunControl) => void;
+  /** Where native workers' sockets stay (`iceScopeFor`); default: worked out from the target. */
+  readonly iceScope?: IceScope;
 }
 
 /** Steers a running swarm. */
@@ -109,6 +111,10 @@ export async function orchestrate(options: OrchestratorOptions): Promise<RunOutc
   const eventsOut = createWriteStream(join(options.outputDir, "events.jsonl"));
   const aggregator = new RunAggregator(plan.participants, options.statsIntervalMs, measurements);
   const shards = shardByRoom(plan, options.workers);
+  // every worker of a run with native participants: a late joiner may be native in any of them
+  const workerEnv = plan.participants.some((p) => p.engine === "native")
+    ? iceScopeEnv(options.iceScope ?? (await iceScopeFor(options.target)), process.env)
+    : process.env;
   const startedAtMs = options.startAtMs ?? Date.now() + 1000; // workers need a moment to load rtc-node
   measurements.setRunWindow(startedAtMs);
   const totalMs = plan.rampMs + options.holdMs;
@@ -129,7 +135,7 @@ export async function orchestrate(options: OrchestratorOptions): Promise<RunOutc
       const child = fork(WORKER, [], {
         serialization: "advanced",
         stdio: ["ignore", logFd, logFd, "ipc"],
-        env: { ...process.env, NODE_ENV: "production" },
+        env: { ...workerEnv, NODE_ENV: "production" },
       });
       const exited = new Promise<void>((resolve) => {
         child.once("exit", (code, signal) => {

@@ -22,6 +22,7 @@ import { shardFolder, writeManifest, type ShardManifest } from "../shard/manifes
 import { ShardError, scenarioHash, shardPlan, shardedRunId, type Shard } from "../shard/split.js";
 import { Interruption } from "./interruption.js";
 import { writeRunOutputs, type RunOutputs } from "./outputs.js";
+import { iceScopeFor, iceScopeLine } from "../run/ice-scope.js";
 import { RunSessionError, checkCloudLimit, checkOutputDir, checkRunSize, openTarget } from "./target.js";
 
 /**
@@ -230,7 +231,12 @@ export async function runSession(options: RunSessionOptions): Promise<RunSession
       plan.participants.some((p) => p.publishVideo && ENGINE_RULES[p.engine].video?.oneLayer === true)
     )
       log("lean publishers send one video layer: the lean engine does not send simulcast");
+    const iceScope = plan.participants.some((p) => p.engine === "native")
+      ? await iceScopeFor(opened.target)
+      : undefined;
+    if (iceScope !== undefined) log(iceScopeLine(iceScope));
     const outcome = await orchestrate({
+      ...(iceScope !== undefined ? { iceScope } : {}),
       target: opened.target,
       plan,
       media: { ...mediaPlanFor(scenario), ...(options.forever === true ? { rejoin: true } : {}) },

@@ -70,12 +70,27 @@ export async function openTarget(
 ): Promise<{ target: RunTarget; testbed?: Testbed }> {
   if (target !== undefined) {
     await preflight(target.url, target.apiKey, target.apiSecret);
-    return { target };
+    return { target: { ...target, ...testbedMediaHosts(target) } };
   }
   log("no --url: starting an embedded local LiveKit (testbed)...");
   await sweepOrphanedTestbeds();
   const testbed = await Testbed.start({ name: `swarm-${process.pid}` });
-  return { target: { url: testbed.url, apiKey: testbed.apiKey, apiSecret: testbed.apiSecret }, testbed };
+  const mediaHosts = testbed.nodes.map((n) => n.ip);
+  return {
+    target: { url: testbed.url, apiKey: testbed.apiKey, apiSecret: testbed.apiSecret, mediaHosts },
+    testbed,
+  };
+}
+
+/**
+ * A URL that is a testbed's of this machine (its balancer or its one node) carries media to the
+ * testbed's nodes, which may sit in network namespaces behind a loopback balancer: their addresses
+ * tell which interfaces the native engine needs (run/ice-scope.ts).
+ */
+function testbedMediaHosts(target: RunTarget): { mediaHosts?: readonly string[] } {
+  if (target.mediaHosts !== undefined) return {};
+  const testbed = listTestbeds().find((tb) => tb.url === target.url);
+  return testbed === undefined ? {} : { mediaHosts: testbed.nodes.map((n) => n.ip) };
 }
 
 /**
