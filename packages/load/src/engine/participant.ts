@@ -33,6 +33,9 @@ export function joinFailureReason(message: string): string {
   if (/401|unauthori[sz]ed|invalid token|token is expired|signature/.test(m)) return "unauthorized";
   if (/econnrefused|connection refused|failed to connect|could not connect|dns|enotfound|no route/.test(m))
     return "unreachable";
+  // signalling answered but no ICE candidate pair connected: a firewall left media no path
+  // (rtc-node: "engine: connection error: wait_pc_connection timed out", docs/transport.md)
+  if (/wait_pc_connection|ice (?:connection )?failed|peer ?connection/.test(m)) return "no_transport";
   if (/timed? ?out|timeout/.test(m)) return "timeout";
   if (/limit|full|too many/.test(m)) return "server_limit";
   return "error";
