@@ -63,6 +63,16 @@ const RUN: readonly Step[] = [
   { atMs: 1000, who: sub2, event: { type: "join-failed", reason: "timeout", message: "timed out" } },
   { atMs: 1100, who: sub3, event: { type: "join-failed", reason: "server-limit", message: "room full" } },
   { atMs: 1500, who: sub1, event: { type: "quality", quality: "excellent" } },
+  {
+    atMs: 1500,
+    who: sub1,
+    event: { type: "transport", transport: "udp", local: "host", remote: "host", protocol: "udp", iceS: 0.3 },
+  },
+  {
+    atMs: 3000,
+    who: sub2,
+    event: { type: "transport", transport: "tcp", local: "host", remote: "host", protocol: "tcp" },
+  },
   { atMs: 2200, who: sub1, event: { type: "track-subscribed", kind: "audio", afterJoinStartS: 1.2 } },
   { atMs: 2200, who: sub1, event: { type: "first-packet", kind: "audio", afterJoinStartS: 1.2 } },
   { atMs: 2500, who: sub1, event: { type: "first-packet", kind: "video", afterJoinStartS: 1.5 } },
@@ -281,6 +291,21 @@ describe("SwarmExporter", () => {
       const m = await read;
       expect(m.value("lkswarm_join_failures_total", { ...w1sub, reason: "timeout" })).toBe(1);
       expect(m.value("lkswarm_join_failures_total", { ...w1sub, reason: "server_limit" })).toBe(1);
+    });
+
+    it("counts selected pairs by transport class, and ICE time only where the engine timed it", async () => {
+      const m = await read;
+      expect(m.value("lkswarm_transport_selections_total", { ...w0sub, transport: "udp" })).toBe(1);
+      expect(m.value("lkswarm_transport_selections_total", { ...w1sub, transport: "tcp" })).toBe(1);
+      expect(m.buckets("lkswarm_ice_duration_seconds", { ...w0sub, transport: "udp" })).toMatchObject({
+        "0.25": 0,
+        "0.5": 1,
+      });
+      expect(
+        m.series.filter(
+          (s) => s.name === "lkswarm_ice_duration_seconds_count" && s.labels.transport === "tcp",
+        ),
+      ).toEqual([]);
     });
 
     it("counts reconnect episodes once and observes how long they took", async () => {

@@ -7,7 +7,7 @@ import type {
   StormObservation,
   WindowSample,
 } from "@livekit-swarm/schema";
-import { STORM_METRIC_PREFIX } from "@livekit-swarm/schema";
+import { STORM_METRIC_PREFIX, transportClasses } from "@livekit-swarm/schema";
 import { connectionStates, wireBytes, type ConnectionState } from "@livekit-swarm/stats";
 import { Pushgateway, Registry } from "prom-client";
 import {
@@ -64,6 +64,8 @@ function instruments(catalog: CatalogMetrics) {
     participants: catalog.gauge("lkswarm_participants"),
     joinDuration: catalog.histogram("lkswarm_join_duration_seconds"),
     joinFailures: catalog.counter("lkswarm_join_failures_total"),
+    transportSelections: catalog.counter("lkswarm_transport_selections_total"),
+    iceDuration: catalog.histogram("lkswarm_ice_duration_seconds"),
     disconnects: catalog.counter("lkswarm_disconnects_total"),
     reconnects: catalog.counter("lkswarm_reconnects_total"),
     reconnectDuration: catalog.histogram("lkswarm_reconnect_duration_seconds"),
@@ -176,6 +178,15 @@ export class SwarmExporter implements RunObserver {
           subject,
           this.roster.changeQuality(context.room, context.participant, quality, context.t),
         );
+        break;
+      }
+      case "transport": {
+        // a closed set of five, checked: the value crossed a process boundary
+        const transport = (transportClasses as readonly string[]).includes(event.transport)
+          ? event.transport
+          : "other";
+        m.transportSelections.add({ ...subject, transport }, 1);
+        if (event.iceS !== undefined) m.iceDuration.observe({ ...subject, transport }, event.iceS);
         break;
       }
       case "track-subscribed":

@@ -146,6 +146,11 @@ export class Measurements implements RunObserver {
       case "quality":
         observe("lkswarm_connection_quality_changes_total", { quality: event.quality }, 1);
         break;
+      case "transport":
+        observe("lkswarm_transport_selections_total", { ...role, transport: event.transport }, 1);
+        if (event.iceS !== undefined)
+          observe("lkswarm_ice_duration_seconds", { ...role, transport: event.transport }, event.iceS);
+        break;
       case "track-subscribed":
         break;
     }

@@ -55,6 +55,31 @@ describe("evaluate", () => {
     expect(warm?.status).toBe("pass");
   });
 
+  it("gates on the transport a participant's ICE selected: a count per class, ICE time where timed", () => {
+    const m = run();
+    const ctx = (participant: string) => ({
+      t: 400,
+      room: "r",
+      participant,
+      role: "subscriber" as const,
+      worker: 0,
+    });
+    const pair = { local: "host", remote: "host", protocol: "tcp" } as const;
+    m.onEvent(ctx("a"), { type: "transport", transport: "tcp", ...pair, iceS: 0.4 });
+    m.onEvent(ctx("b"), { type: "transport", transport: "udp", ...pair, protocol: "udp" });
+    const [tcp, turn, ice] = evaluate(
+      [
+        parseThreshold("lkswarm_transport_selections_total{transport=tcp} count == 1"),
+        parseThreshold("lkswarm_transport_selections_total{transport=turn-tls} count >= 1"),
+        parseThreshold("lkswarm_ice_duration_seconds max < 1s"),
+      ],
+      m,
+    ).results;
+    expect([tcp?.status, tcp?.observed]).toEqual(["pass", 1]);
+    expect(turn?.status).not.toBe("pass");
+    expect([ice?.status, ice?.observed, ice?.n]).toEqual(["pass", 0.4, 1]);
+  });
+
   it("label filters select one kind; windows are raw per-track-window values", () => {
     const m = run();
     const r = evaluate([parseThreshold("lkswarm_inbound_loss_ratio{kind=audio} max over windows == 0")], m)

@@ -1,5 +1,6 @@
 import { SignalTarget } from "@livekit/protocol";
 import type { Kind, ParticipantEvent, Role, RoomPlacement, WindowSample } from "@livekit-swarm/schema";
+import { TransportWatch } from "@livekit-swarm/schema";
 import { windowLatency } from "@livekit-swarm/stats";
 import type { RTCPeerConnection } from "werift";
 import { LeanError } from "./errors.js";
@@ -8,7 +9,14 @@ import type { InboundTotals } from "./inbound.js";
 import type { OpusLoop } from "./media.js";
 import { restrictHostCandidates } from "./network.js";
 import { processPacer, type Pacer } from "./pacer.js";
-import { addRemoteCandidate, drainCandidates, leanPeerConnection, type Negotiated } from "./peer.js";
+import {
+  addRemoteCandidate,
+  drainCandidates,
+  leanPeerConnection,
+  negotiated,
+  selectedPair,
+  type Negotiated,
+} from "./peer.js";
 import {
   disconnectReason,
   leaveAction,
@@ -90,6 +98,9 @@ export class LeanParticipant implements Reconnectable {
   private left = false;
   /** The server or the network ended the session. */
   private gone = false;
+  private readonly transport = new TransportWatch((e) => {
+    this.emit(e);
+  });
   /** Addresses of the ICE candidates this participant offered, for checking what it exposes. */
   readonly offeredAddresses = new Set<string>();
   sid = "";
@@ -136,7 +147,7 @@ export class LeanParticipant implements Reconnectable {
       // the current subscriber's transceivers: a track of one a full rejoin replaced is not tapped
       this.subscribed.onTrack(track, this.subscriber.pc);
     });
-    return { pc, target: SignalTarget.SUBSCRIBER, pending: [] };
+    return negotiated(pc, SignalTarget.SUBSCRIBER);
   }
 
   /** Joins, publishes the audio and video loops if given, and resolves once media can flow. */
@@ -147,6 +158,8 @@ export class LeanParticipant implements Reconnectable {
       await p.establish(options.timeoutMs ?? 15_000);
       p.joined = true;
       p.emit({ type: "joined", joinS: (Date.now() - p.joinStartMs) / 1000, ...p.placement() });
+      const primary = p.primary();
+      p.transport.note(selectedPair(primary.pc), primary.ice.seconds);
     } catch (err) {
       const error =
         err instanceof LeanError
@@ -256,6 +269,7 @@ export class LeanParticipant implements Reconnectable {
   private async answerOffer(sdp: string): Promise<void> {
     const { pc } = this.subscriber;
     await pc.setRemoteDescription({ type: "offer", sdp });
+    this.subscriber.ice.started();
     await drainCandidates(this.subscriber);
     await pc.setLocalDescription(await pc.createAnswer());
     const local = pc.localDescription;
@@ -267,6 +281,7 @@ export class LeanParticipant implements Reconnectable {
     const negotiated = this.publisher;
     if (negotiated === undefined) return;
     await negotiated.pc.setRemoteDescription({ type: "answer", sdp });
+    negotiated.ice.started();
     await drainCandidates(negotiated);
   }
 
@@ -282,7 +297,7 @@ export class LeanParticipant implements Reconnectable {
     await this.local.announce(signal, timeoutMs);
     if (this.left) throw new LeanError("closed", "the participant left while publishing");
     const pc = this.peerConnection(SignalTarget.PUBLISHER);
-    this.publisher = { pc, target: SignalTarget.PUBLISHER, pending: [] };
+    this.publisher = negotiated(pc, SignalTarget.PUBLISHER);
     await this.local.offer(pc, signal, timeoutMs);
   }
 
@@ -331,7 +346,18 @@ export class LeanParticipant implements Reconnectable {
   }
 
   /** What this participant sent and received since the previous call, in the engines' shape. */
+  /**
+   * The PeerConnection whose path we report: the subscriber's (the server offers it at every join
+   * that may subscribe), else the publisher's. Lean sends and receives on two, as LiveKit's
+   * dual-PeerConnection protocol does, and both take the same path from one host address.
+   */
+  private primary(): Negotiated {
+    return this.subscribes || this.publisher === undefined ? this.subscriber : this.publisher;
+  }
+
   sample(worker: number): WindowSample {
+    this.transport.note(selectedPair(this.primary().pc));
+    const transport = this.transport.current();
     const now = Date.now();
     const durationMs = now - this.lastSampleMs;
     this.lastSampleMs = now;
@@ -349,6 +375,7 @@ export class LeanParticipant implements Reconnectable {
       dataSent: 0,
       dataReceived: 0,
       ...(latencyS === undefined ? {} : { latencyS }),
+      ...(transport === undefined ? {} : { transport }),
     };
   }
 

@@ -1,4 +1,5 @@
 import type { SignalTarget } from "@livekit/protocol";
+import type { CandidateType, IceProtocol, SelectedPair } from "@livekit-swarm/schema";
 import { RTCPeerConnection, useSdesMid } from "werift";
 import { audioCodecs } from "./audio-track.js";
 import type { CandidateInit } from "./signal.js";
@@ -13,6 +14,62 @@ export interface Negotiated {
   readonly target: SignalTarget;
   /** Remote candidates that arrived before the remote description. */
   pending: CandidateInit[];
+  readonly ice: IceClock;
+}
+
+export function negotiated(pc: RTCPeerConnection, target: SignalTarget): Negotiated {
+  return { pc, target, pending: [], ice: new IceClock(pc) };
+}
+
+/**
+ * How long ICE took on one PeerConnection: from the remote description being set (both sides'
+ * candidates and credentials known, checks can start) to the ICE transport connected, once.
+ */
+export class IceClock {
+  private startMs: number | undefined;
+  private took: number | undefined;
+
+  constructor(pc: RTCPeerConnection) {
+    pc.iceConnectionStateChange.subscribe((state) => {
+      if ((state === "connected" || state === "completed") && this.startMs !== undefined)
+        this.took ??= (Date.now() - this.startMs) / 1000;
+    });
+  }
+
+  /** The remote description was set; a later (renegotiating) one does not restart the clock. */
+  started(): void {
+    this.startMs ??= Date.now();
+  }
+
+  /** Seconds, once connected; undefined before. */
+  get seconds(): number | undefined {
+    return this.took;
+  }
+}
+
+const CANDIDATE_TYPES: readonly CandidateType[] = ["host", "srflx", "prflx", "relay"];
+
+/** The pair werift's ICE nominated on `pc`, in the schema's words; undefined before one is. */
+export function selectedPair(pc: RTCPeerConnection): SelectedPair | undefined {
+  const pair = pc.iceTransports[0]?.connection.nominated;
+  if (pair === undefined) return undefined;
+  return pairOf(pair.protocol.localCandidate, pair.remoteCandidate);
+}
+
+/** werift's candidates (type and transport as SDP spells them) as a selected pair; pure, for tests. */
+export function pairOf(
+  local: { readonly type: string; readonly transport: string } | undefined,
+  remote: { readonly type: string },
+): SelectedPair | undefined {
+  const localType = CANDIDATE_TYPES.find((t) => t === local?.type);
+  const remoteType = CANDIDATE_TYPES.find((t) => t === remote.type);
+  const transport = local?.transport.toLowerCase();
+  const protocol: IceProtocol | undefined =
+    transport === "udp" || transport === "tcp" ? transport : undefined;
+  if (localType === undefined || remoteType === undefined || protocol === undefined) return undefined;
+  // lean gives werift no TURN server (iceServers: []), so it has no relay candidate; were it given
+  // one, the relay protocol is not read here and transportClass counts it as TURN over UDP
+  return { local: localType, remote: remoteType, protocol };
 }
 
 export interface PeerHooks {

@@ -62,6 +62,7 @@ export const swarmLabelNames = [
   "reason",
   "quality",
   "method",
+  "transport",
 ] as const;
 export type SwarmLabel = (typeof swarmLabelNames)[number];
 
@@ -161,6 +162,23 @@ const swarmEntries = [
       { fail: 2, op: "<", aggregation: "p99", population: "participants" },
       { warn: 1, op: "<", aggregation: "p95", population: "participants" },
     ],
+  }),
+  swarm({
+    name: "lkswarm_transport_selections_total",
+    type: "counter",
+    help: "Selected ICE candidate pairs by transport class (udp, tcp, turn-udp, turn-tcp, turn-tls): +1 when a participant's transport first selects a pair and whenever the selection changes.",
+    unit: "selections",
+    labels: [...run, "role", "transport"],
+    grafanaUnit: "short",
+  }),
+  swarm({
+    name: "lkswarm_ice_duration_seconds",
+    type: "histogram",
+    help: "Time ICE took at a join, by the transport class it selected: from the remote description to the ICE transport connected, where the engine can time it (lean; rtc-node does not expose it).",
+    unit: "seconds",
+    labels: [...run, "role", "transport"],
+    buckets: joinBuckets,
+    grafanaUnit: "s",
   }),
   swarm({
     name: "lkswarm_join_failures_total",

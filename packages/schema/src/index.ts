@@ -81,6 +81,15 @@ export type {
   StormObservation,
 } from "./samples.js";
 export { STORM_METRIC_PREFIX, inboundTrackSample } from "./samples.js";
+export { TransportWatch, transportClass, transportClasses } from "./transport.js";
+export type {
+  CandidateType,
+  IceProtocol,
+  RelayProtocol,
+  SelectedPair,
+  TransportClass,
+  TransportEvent,
+} from "./transport.js";
 export type {
   AbortConditions,
   ComposeTarget,

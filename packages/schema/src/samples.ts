@@ -5,6 +5,8 @@
  * browser) emit exactly this.
  */
 
+import type { TransportClass, TransportEvent } from "./transport.js";
+
 export type Role = "publisher" | "subscriber";
 export type Kind = "audio" | "video";
 
@@ -91,6 +93,8 @@ export interface WindowSample {
   readonly dataReceived: number;
   /** End-to-end video latency seen by a probe in this window, seconds. */
   readonly latencyS?: { readonly p50: number; readonly max: number; readonly n: number };
+  /** The class of the candidate pair selected at the window's end; absent when the engine did not see one. */
+  readonly transport?: TransportClass;
 }
 
 /**
@@ -140,6 +144,7 @@ export type ParticipantEvent =
       readonly path?: "resume" | "full";
     } & RoomPlacement)
   | { readonly type: "disconnected"; readonly reason: string }
+  | TransportEvent
   | { readonly type: "quality"; readonly quality: string }
   /**
    * The participant's server-side sid: at join, and whenever it (or its room's SID) is seen to

@@ -440,3 +440,86 @@ describe("fromRtcNodeStats: hostile and extreme values", () => {
     expect(s).toMatchObject({ kind: "unknown", freezeCount: 1, packetsReceived: 0, packetsLost: 0 });
   });
 });
+
+describe("fromRtcNodeStats: the selected candidate pair's path", () => {
+  // shaped like rtc-node 1.1.0: enums as numbers (IceCandidateType 0 host ... 3 relay,
+  // IceServerTransportProtocol 0 udp, 1 tcp, 2 tls), the protocol as libwebrtc's lower-case string
+  const entries = (
+    local: { candidateType: number; protocol: string; relayProtocol?: number },
+    remote: { candidateType: number; protocol: string },
+    selected = "CP1",
+  ): RtcNodeStats[] => [
+    { stats: { case: "transport", value: { transport: { selectedCandidatePairId: selected } } } },
+    {
+      stats: {
+        case: "candidatePair",
+        value: {
+          rtc: { id: "CP1" },
+          candidatePair: { state: 4, nominated: true, localCandidateId: "IL1", remoteCandidateId: "IR1" },
+        },
+      },
+    },
+    {
+      stats: {
+        case: "candidatePair",
+        value: {
+          rtc: { id: "CP2" },
+          candidatePair: { state: 4, nominated: false, localCandidateId: "IL2", remoteCandidateId: "IR1" },
+        },
+      },
+    },
+    { stats: { case: "localCandidate", value: { rtc: { id: "IL1" }, candidate: local } } },
+    {
+      stats: {
+        case: "localCandidate",
+        value: { rtc: { id: "IL2" }, candidate: { candidateType: 3, protocol: "udp", relayProtocol: 2 } },
+      },
+    },
+    { stats: { case: "remoteCandidate", value: { rtc: { id: "IR1" }, candidate: remote } } },
+  ];
+
+  it("reads host to host over UDP, with no relay protocol (proto2 fills it with udp's 0)", () => {
+    const s = fromRtcNodeStats(
+      entries({ candidateType: 0, protocol: "udp", relayProtocol: 0 }, { candidateType: 0, protocol: "udp" }),
+      [],
+      0,
+    );
+    expect(s.selectedPair).toEqual({ local: "host", remote: "host", protocol: "udp" });
+  });
+
+  it("reads ICE/TCP", () => {
+    const s = fromRtcNodeStats(
+      entries({ candidateType: 2, protocol: "tcp" }, { candidateType: 0, protocol: "tcp" }),
+      [],
+      0,
+    );
+    expect(s.selectedPair).toEqual({ local: "prflx", remote: "host", protocol: "tcp" });
+  });
+
+  it("reads a relay candidate's relay protocol", () => {
+    const s = fromRtcNodeStats(
+      entries({ candidateType: 3, protocol: "udp", relayProtocol: 2 }, { candidateType: 0, protocol: "udp" }),
+      [],
+      0,
+    );
+    expect(s.selectedPair).toEqual({ local: "relay", remote: "host", protocol: "udp", relayProtocol: "tls" });
+  });
+
+  it("follows the pair the transport selected, not another succeeded one", () => {
+    const s = fromRtcNodeStats(
+      entries({ candidateType: 0, protocol: "udp" }, { candidateType: 0, protocol: "udp" }, "CP2"),
+      [],
+      0,
+    );
+    expect(s.selectedPair).toEqual({ local: "relay", remote: "host", protocol: "udp", relayProtocol: "tls" });
+  });
+
+  it("says nothing when a candidate is missing or of an unknown shape", () => {
+    const all = entries({ candidateType: 0, protocol: "udp" }, { candidateType: 0, protocol: "udp" });
+    const noRemote = all.filter((e) => e.stats?.case !== "remoteCandidate");
+    expect(fromRtcNodeStats(noRemote, [], 0).selectedPair).toBeUndefined();
+    const odd = entries({ candidateType: 9, protocol: "udp" }, { candidateType: 0, protocol: "sctp" });
+    expect(fromRtcNodeStats(odd, [], 0).selectedPair).toBeUndefined();
+    expect(fromRtcNodeStats([], [], 0).selectedPair).toBeUndefined();
+  });
+});

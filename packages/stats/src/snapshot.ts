@@ -1,3 +1,5 @@
+import type { CandidateType, IceProtocol, RelayProtocol, SelectedPair } from "@livekit-swarm/schema";
+
 /** Unit aliases: zero-cost, but they make every field's unit visible at the use site. */
 export type Seconds = number;
 export type Milliseconds = number;
@@ -107,6 +109,8 @@ export interface Snapshot {
   readonly outbound: readonly OutboundStreamSample[];
   readonly remoteInbound: readonly RemoteInboundSample[];
   readonly candidatePairs: readonly CandidatePairSample[];
+  /** The selected pair's candidate types and protocols; absent when no selected pair names both candidates. */
+  readonly selectedPair?: SelectedPair;
 }
 
 /**
@@ -207,6 +211,19 @@ interface CandidatePairShape {
     readonly currentRoundTripTime?: number;
     readonly availableOutgoingBitrate?: number;
     readonly responsesReceived?: WireInt;
+    readonly localCandidateId?: string;
+    readonly remoteCandidateId?: string;
+  };
+}
+
+interface IceCandidateShape {
+  readonly rtc?: RtcDataShape;
+  readonly candidate?: {
+    readonly protocol?: string;
+    /** proto enum IceCandidateType: 0 host, 1 srflx, 2 prflx, 3 relay. */
+    readonly candidateType?: number | string;
+    /** proto enum IceServerTransportProtocol: 0 udp, 1 tcp, 2 tls. */
+    readonly relayProtocol?: number | string;
   };
 }
 
@@ -220,6 +237,8 @@ export interface RtcNodeStats {
 }
 
 const PAIR_SUCCEEDED = 4;
+const CANDIDATE_TYPE_BY_ENUM: readonly CandidateType[] = ["host", "srflx", "prflx", "relay"];
+const RELAY_PROTOCOL_BY_ENUM: readonly RelayProtocol[] = ["udp", "tcp", "tls"];
 const QUALITY_LIMITATION_BY_ENUM: readonly QualityLimitationReason[] = ["none", "cpu", "bandwidth", "other"];
 
 /**
@@ -235,8 +254,9 @@ export function fromRtcNodeStats(
   const inbound = new Map<string, InboundStreamSample>();
   const outbound = new Map<string, OutboundStreamSample>();
   const remoteInbound = new Map<string, RemoteInboundSample>();
-  const pairs: { sample: CandidatePairSample; selectedHint: boolean }[] = [];
+  const pairs: { sample: CandidatePairSample; selectedHint: boolean; ends: PairEnds }[] = [];
   const selectedPairIds = new Set<string>();
+  const candidates = new Map<string, CandidateEnd>();
 
   for (const entry of [...publisherStats, ...subscriberStats]) {
     const value = entry.stats?.value;
@@ -264,6 +284,13 @@ export function fromRtcNodeStats(
         if (pair !== undefined) pairs.push(pair);
         break;
       }
+      case "localCandidate":
+      case "remoteCandidate": {
+        const id = (value as IceCandidateShape).rtc?.id;
+        const end = candidateEnd(value);
+        if (typeof id === "string" && id !== "" && end !== undefined) candidates.set(id, end);
+        break;
+      }
       case "transport": {
         const id = (value as TransportShape).transport?.selectedCandidatePairId;
         if (typeof id === "string" && id !== "") selectedPairIds.add(id);
@@ -288,12 +315,59 @@ export function fromRtcNodeStats(
     candidatePairs.push(sample);
   }
 
+  // one PeerConnection per participant with livekit-server 1.13 (so one selected pair); with two,
+  // the first array's (the publisher's) comes first
+  const selectedPair = selected
+    .map(({ ends }) => pairOf(ends, candidates))
+    .find((p): p is SelectedPair => p !== undefined);
   return {
     timestampMs: nowMs,
     inbound: [...inbound.values()],
     outbound: [...outbound.values()],
     remoteInbound: [...remoteInbound.values()],
     candidatePairs,
+    ...(selectedPair !== undefined ? { selectedPair } : {}),
+  };
+}
+
+interface PairEnds {
+  readonly local?: string;
+  readonly remote?: string;
+}
+
+interface CandidateEnd {
+  readonly type: CandidateType;
+  readonly protocol: IceProtocol;
+  readonly relayProtocol?: RelayProtocol;
+}
+
+function candidateEnd(v: IceCandidateShape): CandidateEnd | undefined {
+  const c = v.candidate;
+  const type =
+    typeof c?.candidateType === "number"
+      ? CANDIDATE_TYPE_BY_ENUM[c.candidateType]
+      : CANDIDATE_TYPE_BY_ENUM.find((t) => t === c?.candidateType);
+  const protocol = c?.protocol === "udp" || c?.protocol === "tcp" ? c.protocol : undefined;
+  if (type === undefined || protocol === undefined) return undefined;
+  // proto2 fills an absent enum with its first value (udp): only a relay candidate has a relay protocol
+  const relayProtocol =
+    type !== "relay"
+      ? undefined
+      : typeof c?.relayProtocol === "number"
+        ? RELAY_PROTOCOL_BY_ENUM[c.relayProtocol]
+        : RELAY_PROTOCOL_BY_ENUM.find((r) => r === c?.relayProtocol);
+  return { type, protocol, ...(relayProtocol !== undefined ? { relayProtocol } : {}) };
+}
+
+function pairOf(ends: PairEnds, candidates: ReadonlyMap<string, CandidateEnd>): SelectedPair | undefined {
+  const local = ends.local === undefined ? undefined : candidates.get(ends.local);
+  const remote = ends.remote === undefined ? undefined : candidates.get(ends.remote);
+  if (local === undefined || remote === undefined) return undefined;
+  return {
+    local: local.type,
+    remote: remote.type,
+    protocol: local.protocol,
+    ...(local.relayProtocol !== undefined ? { relayProtocol: local.relayProtocol } : {}),
   };
 }
 
@@ -387,7 +461,7 @@ function remoteInboundSample(v: RemoteInboundRtpShape): RemoteInboundSample | un
 
 function candidatePairSample(
   v: CandidatePairShape,
-): { sample: CandidatePairSample; selectedHint: boolean } | undefined {
+): { sample: CandidatePairSample; selectedHint: boolean; ends: PairEnds } | undefined {
   const id = v.rtc?.id;
   if (typeof id !== "string" || id === "") return undefined;
   const cp = v.candidatePair;
@@ -401,6 +475,7 @@ function candidatePairSample(
       availableOutgoingBitrate: outgoing === 0 ? undefined : outgoing,
     },
     selectedHint: cp?.nominated === true && cp.state === PAIR_SUCCEEDED,
+    ends: { local: nonEmpty(cp?.localCandidateId), remote: nonEmpty(cp?.remoteCandidateId) },
   };
 }
 

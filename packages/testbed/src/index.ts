@@ -51,3 +51,14 @@ export {
   type CpuCap,
   type Throttling,
 } from "./cpu-limit.js";
+export {
+  CLIENT_NAMESPACE_PREFIX,
+  createClientNetworks,
+  networkProfiles,
+  profileListing,
+  profileRules,
+  reachableNodeConfig,
+  removeClientNetworks,
+} from "./client-network.js";
+export type { ClientNetwork, NetworkProfile } from "./client-network.js";
+export { namespaceExists } from "./netns.js";

@@ -1,5 +1,5 @@
 import type { RemoteTrack, Room, SimulateScenarioKind, TrackPublication } from "@livekit/rtc-node";
-import { simulateScenarios, type SimulateScenario } from "@livekit-swarm/schema";
+import { simulateScenarios, TransportWatch, type SimulateScenario } from "@livekit-swarm/schema";
 import {
   FreezeDetector,
   computeWindowDelta,
@@ -33,6 +33,9 @@ export function joinFailureReason(message: string): string {
   if (/401|unauthori[sz]ed|invalid token|token is expired|signature/.test(m)) return "unauthorized";
   if (/econnrefused|connection refused|failed to connect|could not connect|dns|enotfound|no route/.test(m))
     return "unreachable";
+  // signalling answered but no ICE candidate pair connected: a firewall left media no path
+  // (rtc-node: "engine: connection error: wait_pc_connection timed out", docs/transport.md)
+  if (/wait_pc_connection|ice (?:connection )?failed|peer ?connection/.test(m)) return "no_transport";
   if (/timed? ?out|timeout/.test(m)) return "timeout";
   if (/limit|full|too many/.test(m)) return "server_limit";
   return "error";
@@ -64,6 +67,7 @@ export class NativeParticipant implements EngineParticipant {
   private readonly watcher: MediaWatch;
   private readonly peers: PeerWatch;
   private readonly placement: RoomPlacement;
+  private readonly transport: TransportWatch;
 
   constructor(
     private readonly rtc: Rtc,
@@ -77,6 +81,7 @@ export class NativeParticipant implements EngineParticipant {
   ) {
     this.watcher = new MediaWatch(emit);
     this.peers = new PeerWatch(emit);
+    this.transport = new TransportWatch(emit);
     this.firstMedia = new FirstMedia(plan.expectedTracks, plan.probe, emit);
     this.placement = new RoomPlacement(
       emit,
@@ -110,6 +115,7 @@ export class NativeParticipant implements EngineParticipant {
     await this.placement.read(room);
     this.emit({ type: "joined", joinS, ...this.placement.fields() });
     this.previous = emptySnapshot(this.joinStartMs);
+    await this.readTransport(room);
     if (this.plan.subscribe && this.subscribeLimit !== undefined) {
       for (const participant of room.remoteParticipants.values()) {
         for (const publication of participant.trackPublications.values())
@@ -198,6 +204,22 @@ export class NativeParticipant implements EngineParticipant {
         quality: ConnectionQuality[quality].replace(/^QUALITY_/, "").toLowerCase(),
       });
     });
+  }
+
+  /**
+   * The selected pair right after the join: rtc-node's connect resolves once the peer connection is
+   * up, so a pair is selected by then. rtc-node does not say when ICE began or ended, so no `iceS`:
+   * the join time, per transport in the summary, is what a path costs.
+   */
+  private async readTransport(room: Room): Promise<void> {
+    try {
+      const stats = await room.getRtcStats();
+      this.transport.note(
+        fromRtcNodeStats(stats.publisherStats, stats.subscriberStats, Date.now()).selectedPair,
+      );
+    } catch {
+      // the next sample reads it
+    }
   }
 
   /** Emits a `session` event when the server-side sid is new; returns whether it changed. */
@@ -354,6 +376,8 @@ export class NativeParticipant implements EngineParticipant {
     const current = fromRtcNodeStats(stats.publisherStats, stats.subscriberStats, Date.now());
     const delta = computeWindowDelta(this.previous, current);
     this.previous = current;
+    this.transport.note(current.selectedPair);
+    const transport = this.transport.current();
     if (this.fastPollDone) {
       // first media after the fast poll's window: never dropped, timed at this window's end
       const afterJoinStartS = (delta.endMs - this.joinStartMs) / 1000;
@@ -375,6 +399,7 @@ export class NativeParticipant implements EngineParticipant {
       dataSent,
       dataReceived,
       ...(latencyS === undefined ? {} : { latencyS }),
+      ...(transport === undefined ? {} : { transport }),
     };
   }
 

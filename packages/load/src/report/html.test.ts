@@ -58,7 +58,12 @@ function fixtureReport(thresholds: readonly string[] = ["lkswarm_inbound_loss_ra
         jitterS: lossy ? 0.025 : 0.004,
         totalSamples: 240_000,
       });
-      const s = windowSample({ t, room: p.room, participant: p.identity, inbound: [track], rttS: 0.01 });
+      // the hostile room's subscribers came in over ICE/TCP, the others over UDP
+      const transport = p.room === HOSTILE_ROOM ? ("tcp" as const) : ("udp" as const);
+      const s = {
+        ...windowSample({ t, room: p.room, participant: p.identity, inbound: [track], rttS: 0.01 }),
+        transport,
+      };
       agg.onSample(s);
       measurements.onSample(s);
     }
@@ -188,5 +193,12 @@ describe("reportHtml", () => {
     expect(html).toContain('<table id="nodes"');
     expect(html).toContain(">ND_beta</td>");
     expect(html).toMatch(/<td>scenario\.rooms<\/td><td>3<\/td>/);
+  });
+
+  it("shows a per-transport table, the transport with loss first", () => {
+    expect(html).toContain("<h2>Per transport</h2>");
+    const table = html.slice(html.indexOf('<table id="transports"'));
+    expect(table.indexOf(">tcp</td>")).toBeGreaterThan(0);
+    expect(table.indexOf(">tcp</td>")).toBeLessThan(table.indexOf(">udp</td>"));
   });
 });

@@ -85,6 +85,9 @@ export function reportHtml(report: ReportInput, assets: PageAssets): string {
     groups !== undefined && groups.nodes.length > 0
       ? `<h2>Per node</h2>${groupTable(groups.nodes, "node", "nodes")}`
       : "",
+    (groups?.transports ?? []).length > 0
+      ? `<h2>Per transport</h2><p class="note">By the class of each participant's selected ICE candidate pair: direct UDP, ICE/TCP, or TURN over UDP, TCP or TLS.</p>${groupTable(groups?.transports ?? [], "transport", "transports")}`
+      : "",
     `<h2>Distributions</h2><div class="grid">${distributions.map(chartSlot).join("\n")}</div>`,
     `<h2>Configuration</h2>`,
     configTable(report),

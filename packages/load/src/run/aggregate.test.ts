@@ -281,6 +281,37 @@ describe("RunAggregator groups and markers", () => {
     expect(groups?.roles.map((r) => r.name)).toEqual(["subscriber"]);
   });
 
+  it("groups participants by the transport class of their last selected pair, samples included", () => {
+    const { agg, onEvent, onSample } = aggregator([plan("a"), plan("b"), plan("c"), plan("d")]);
+    const tcp = { local: "host", remote: "host", protocol: "tcp" } as const;
+    onEvent("r1", "a", { type: "joined", joinS: 0.2 });
+    onEvent("r1", "a", {
+      type: "transport",
+      transport: "udp",
+      local: "host",
+      remote: "host",
+      protocol: "udp",
+      iceS: 0.05,
+    });
+    onEvent("r1", "b", { type: "joined", joinS: 0.9 });
+    onEvent("r1", "b", { type: "transport", transport: "tcp", ...tcp });
+    onEvent("r1", "c", { type: "joined", joinS: 0.7 });
+    onEvent("r1", "d", { type: "join-failed", reason: "timeout", message: "no answer" });
+    onSample(sample("a", 5000, [audio(1000, 0, 0.002)]));
+    onSample(sample("b", 5000, [audio(1000, 10, 0.03)]));
+    // c told no event; its sample names the class (the pair was first read by the sampler)
+    onSample({ ...sample("c", 5000, [audio(1000, 30, 0.01)]), transport: "tcp" });
+    const transports = agg.summary(10_000).groups?.transports;
+    expect(transports?.map((g) => [g.name, g.participants, g.joined])).toEqual([
+      ["tcp", 2, 2],
+      ["udp", 1, 1],
+    ]);
+    expect(transports?.[0]).toMatchObject({ lossRatio: 40 / 2000, joinP95S: 0.9, jitterP95S: 0.03 });
+    expect(transports?.[1]).toMatchObject({ lossRatio: 0, joinP95S: 0.2, jitterP95S: 0.002, iceP95S: 0.05 });
+    // no engine timed the tcp participants' ICE: unknown, not 0
+    expect(transports?.[0]?.iceP95S).toBeUndefined();
+  });
+
   it("puts a room whose participants never joined before any room with loss", () => {
     const { agg, onEvent, onSample } = aggregator([inRoom("lossy", "a"), inRoom("empty", "b")]);
     onEvent("lossy", "a", { type: "joined", joinS: 0.2 });

@@ -139,6 +139,10 @@ export class RunAggregator {
       case "quality":
         this.quality[event.quality] = (this.quality[event.quality] ?? 0) + 1;
         break;
+      case "transport":
+        p.transport = event.transport;
+        if (event.iceS !== undefined) p.iceS = event.iceS;
+        break;
       case "track-subscribed":
         break;
     }
@@ -148,6 +152,7 @@ export class RunAggregator {
     const p = this.participants.get(participantKey(s.room, s.participant));
     if (p === undefined) return;
     p.firstSeenMs ??= s.t - s.durationMs;
+    if (s.transport !== undefined) p.transport = s.transport;
     p.lastSeenMs = s.t;
     const bucket = this.bucket(s.t);
     bucket.participants.add(participantKey(s.room, s.participant));

@@ -1,8 +1,12 @@
 import { lossRatioOfSums, percentiles } from "@livekit-swarm/stats";
 import type { ParticipantState } from "./participant-state.js";
 
-/** Which participants a group gathers: those of one room, one role, or one LiveKit node. */
-export type GroupBy = "room" | "role" | "node";
+/**
+ * Which participants a group gathers: those of one room, one role, one LiveKit node, or one
+ * transport class (the path their media took: UDP, ICE/TCP, TURN over UDP, TCP or TLS).
+ */
+export type GroupBy = "room" | "role" | "node" | "transport";
+const GROUP_BYS: readonly GroupBy[] = ["room", "role", "node", "transport"];
 
 /**
  * One room's (role's, node's) figures: where a run's trouble sits. Loss is a ratio of sums over the
@@ -16,6 +20,8 @@ export interface GroupFigures {
   readonly lossRatio: number | undefined;
   readonly jitterP95S: number | undefined;
   readonly reconnects: number;
+  /** ICE time p95 over its participants whose engine timed ICE (lean); undefined when none did. */
+  readonly iceP95S?: number;
   /** Participants that left before the end (a disconnect, a dead worker). */
   readonly disconnected: number;
 }
@@ -25,6 +31,11 @@ export interface RunGroups {
   readonly roles: readonly GroupFigures[];
   /** Empty when no engine said which node answered its join. */
   readonly nodes: readonly GroupFigures[];
+  /**
+   * Per transport class, by each participant's last selected pair; participants whose engine saw
+   * none (never joined) are in none. Absent from summaries written before transports were read.
+   */
+  readonly transports?: readonly GroupFigures[];
 }
 
 /** The group a participant is in by `by`; undefined when its node is unknown. */
@@ -36,6 +47,8 @@ export function groupOf(p: ParticipantState, by: GroupBy): string | undefined {
       return p.plan.role;
     case "node":
       return p.nodeId;
+    case "transport":
+      return p.transport;
   }
 }
 
@@ -44,7 +57,7 @@ export class GroupJitter {
   private readonly values = new Map<string, number[]>();
 
   add(p: ParticipantState, jitterS: number): void {
-    for (const by of ["room", "role", "node"] as const) {
+    for (const by of GROUP_BYS) {
       const name = groupOf(p, by);
       if (name === undefined) continue;
       const key = `${by}\u0000${name}`;
@@ -77,11 +90,17 @@ export function runGroups(participants: Iterable<ParticipantState>, jitter: Grou
     rooms: group("room").sort(worstFirst),
     roles: group("role"),
     nodes: group("node").sort(worstFirst),
+    transports: group("transport").sort(worstFirst),
   };
 }
 
 function figuresOf(name: string, ps: readonly ParticipantState[], jitter: readonly number[]): GroupFigures {
   const joined = ps.filter((p) => p.joinS !== undefined);
+  const iceP95S = percentiles(
+    ps.map((p) => p.iceS),
+    [95],
+    "participants",
+  )[0]?.value;
   const loss = lossRatioOfSums(
     ps.flatMap((p) =>
       (["audio", "video"] as const).map((k) => ({
@@ -102,6 +121,7 @@ function figuresOf(name: string, ps: readonly ParticipantState[], jitter: readon
     lossRatio: loss.value,
     jitterP95S: percentiles(jitter, [95], "windows")[0]?.value,
     reconnects: ps.reduce((a, p) => a + p.reconnects, 0),
+    ...(iceP95S !== undefined ? { iceP95S } : {}),
     disconnected: ps.filter((p) => p.disconnected !== undefined).length,
   };
 }

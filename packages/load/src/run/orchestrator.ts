@@ -87,6 +87,14 @@ export interface RunOutcome {
 const WORKER = fileURLToPath(new URL("./worker.js", import.meta.url));
 /** A server is given up on after this long unreachable: reconnect budgets are spent by then. */
 const SERVER_GIVE_UP_MS = 20_000;
+/**
+ * With nobody joined this long after the ramp, the run ends once every join has failed, or at the
+ * second bound whatever the joins still do. The second bound is above rtc-node's own: a join whose
+ * signalling answered but whose ICE found no path (a firewall) fails after 30 s with
+ * `wait_pc_connection timed out` (docs/transport.md), and that failure is what the run reports.
+ */
+const NOBODY_JOINED_MS = 10_000;
+const NOBODY_JOINED_PENDING_MS = 45_000;
 const DRAIN_TIMEOUT_MS = 15_000;
 
 /**
@@ -255,7 +263,12 @@ export async function orchestrate(options: OrchestratorOptions): Promise<RunOutc
           finish("server-unreachable");
         }
       });
-      if (options.persistent !== true && elapsedMs > plan.rampMs + 10_000 && live.joined === 0) {
+      const allFailed = live.failed >= plan.participants.length;
+      if (
+        options.persistent !== true &&
+        live.joined === 0 &&
+        elapsedMs > plan.rampMs + (allFailed ? NOBODY_JOINED_MS : NOBODY_JOINED_PENDING_MS)
+      ) {
         finish("no-participant-joined");
       }
     }, 1000);

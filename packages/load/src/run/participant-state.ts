@@ -3,6 +3,7 @@
  * (joined, received a first packet or frame, reconnected) becomes censored observations.
  */
 import type { CensoredObservation, Measurements } from "@livekit-swarm/gate";
+import type { TransportClass } from "@livekit-swarm/schema";
 import type { Kind, ParticipantPlan } from "./messages.js";
 
 export const KINDS: readonly Kind[] = ["audio", "video"];
@@ -13,6 +14,10 @@ export interface ParticipantState {
   joinFailure?: string;
   /** LiveKit's node that answered its last join, where the engine knows it. */
   nodeId?: string;
+  /** The class of its last selected ICE candidate pair, where the engine saw one. */
+  transport?: TransportClass;
+  /** How long ICE took at its join, where the engine timed it (lean). */
+  iceS?: number;
   reconnects: number;
   disconnected?: string;
   lossByKind: Record<Kind, { lost: number; expected: number }>;

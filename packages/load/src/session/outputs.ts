@@ -6,6 +6,7 @@ import { uplotAssets } from "../report/assets.js";
 import { reportHtml } from "../report/html.js";
 import { shardProblems, type ShardCoverage } from "../shard/coverage.js";
 import { summaryTable } from "../report/table.js";
+import { transportMarkdown } from "../report/transports.js";
 import type { RunSummary } from "../run/aggregate.js";
 import type { RunOutcome } from "../run/orchestrator.js";
 
@@ -128,7 +129,8 @@ export async function writeRunOutputs(
   }
   if (verdict !== undefined) {
     const title = `livekit-swarm ${f.scenario.name} (run ${f.runId})`;
-    const md = markdownSummary(verdict, title);
+    const transports = transportMarkdown(outcome.summary.groups?.transports ?? []);
+    const md = markdownSummary(verdict, title) + (transports !== "" ? `\n${transports}` : "");
     await writeFile(join(outputDir, "report.md"), md);
     if (stepSummaryFile !== undefined && stepSummaryFile !== "") await appendFile(stepSummaryFile, `${md}\n`);
     files.push("report.md");

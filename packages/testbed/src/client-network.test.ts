@@ -1,0 +1,40 @@
+import { describe, expect, it } from "vitest";
+import { profileRules, reachableNodeConfig } from "./client-network.js";
+
+describe("profileRules", () => {
+  it("udp-blocked drops UDP both ways and nothing else", () => {
+    const rules = profileRules("udp-blocked", []);
+    expect(rules.match(/meta l4proto udp drop/g)).toHaveLength(2);
+    expect(rules).not.toContain("tcp dport");
+    expect(rules).not.toMatch(/^\s+drop$/m);
+  });
+
+  it("tcp-only lets out TCP to the named ports only, and replies back in", () => {
+    const rules = profileRules("tcp-only", [7880, 5349]);
+    expect(rules).toContain("tcp dport { 7880, 5349 } accept");
+    expect(rules.match(/ct state established,related accept/g)).toHaveLength(2);
+    expect(rules.match(/^\s+drop$/gm)).toHaveLength(2);
+    // the namespace's own loopback stays open
+    expect(rules).toContain('oif "lo" accept');
+    expect(rules).toContain('iif "lo" accept');
+  });
+
+  it("refuses a port outside 1 to 65535, naming it", () => {
+    expect(() => profileRules("tcp-only", [0])).toThrow("network profile tcp-only: port 0 is not 1 to 65535");
+    expect(() => profileRules("tcp-only", [70000])).toThrow("port 70000");
+  });
+});
+
+describe("reachableNodeConfig", () => {
+  it("binds and advertises the address client namespaces route to, beside loopback signalling", () => {
+    expect(reachableNodeConfig("10.201.7.5", ["lkcabcdh1"])).toEqual({
+      bind_addresses: ["127.0.0.1", "10.201.7.5"],
+      rtc: {
+        node_ip: "10.201.7.5",
+        enable_loopback_candidate: false,
+        interfaces: { includes: ["lo", "lkcabcdh1"] },
+        ips: { includes: ["10.201.7.5/32"] },
+      },
+    });
+  });
+});
