@@ -264,6 +264,7 @@ export async function runSession(options: RunSessionOptions): Promise<RunSession
         workers,
         outcome,
         verdict,
+        ...(options.baseline !== undefined ? { baseline: options.baseline } : {}),
       },
       outputDir,
       options.stepSummaryFile,
