@@ -290,6 +290,19 @@ export function noiseText(noise: NoiseTest | undefined): string {
   return `${noise.withinNoise ? "within noise" : "DIFFERENT"} (p=${noise.p.toFixed(3)}, n=${noise.nA}/${noise.nB})`;
 }
 
+/** Refuses a baseline whose workload differs from `scenario` (the run about to be judged) unless forced. */
+export function assertComparableScenario(record: RunRecord, scenario: object, force: boolean): void {
+  const current: RunRecord = {
+    file: "this run",
+    runId: undefined,
+    scenario: JSON.parse(JSON.stringify(scenario)) as Record<string, unknown>,
+    figures: [],
+    samples: undefined,
+    totals: {},
+  };
+  assertComparable(record, current, force);
+}
+
 /**
  * `--baseline` of a run about to start: the baseline's record, refused when its workload differs
  * from `scenario` (unless forced). Undefined without a path.
@@ -301,16 +314,6 @@ export async function loadBaseline(
 ): Promise<RunRecord | undefined> {
   if (path === undefined) return undefined;
   const record = await loadRunRecord(path);
-  if (scenario !== undefined) {
-    const current: RunRecord = {
-      file: "this run",
-      runId: undefined,
-      scenario: JSON.parse(JSON.stringify(scenario)) as Record<string, unknown>,
-      figures: [],
-      samples: undefined,
-      totals: {},
-    };
-    assertComparable(record, current, force);
-  }
+  if (scenario !== undefined) assertComparableScenario(record, scenario, force);
   return record;
 }

@@ -14,6 +14,7 @@ export { AbortWatch } from "./abort-watch.js";
 export {
   applyBaseline,
   assertComparable,
+  assertComparableScenario,
   baselineValue,
   BaselineError,
   formatFigure,

@@ -199,7 +199,7 @@ export async function runSession(options: RunSessionOptions): Promise<RunSession
         scenarioHash: scenarioHash(options.scenario),
         scenario,
         statsIntervalMs: options.statsIntervalMs ?? DEFAULT_STATS_INTERVAL_MS,
-        thresholds: (options.thresholds ?? []).filter((t) => t.relative === undefined).map((t) => t.text),
+        thresholds: (options.thresholds ?? []).map((t) => t.text),
         url: opened.target.url,
         startAt: new Date(startAtMs ?? Date.now()).toISOString(),
         rooms: plan.rooms,
