@@ -171,7 +171,7 @@ describe("compareRuns", () => {
     expect(md).toMatch(
       /^### Against the baseline: 1 worse, \d+ the same\n\nBaseline a\\\|b.json \(run r\)\./,
     );
-    expect(md).toContain("| reconnects |  | run | total | 0 | 1 | +1 | new | 🔴 WORSE | - |");
+    expect(md).toContain("| reconnects |  | run | total | 0 | 1 | +1 | new | 🔴 WORSE | no samples |");
     expect(md.split("\n").filter((l) => l.startsWith("| ")).length).toBe(c.rows.length + 2);
   });
 });

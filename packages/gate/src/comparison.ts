@@ -245,7 +245,8 @@ export const COMPARISON_COLUMNS: readonly {
   { header: "delta", text: deltaText, numeric: true },
   { header: "relative", text: relativeText, numeric: true },
   { header: "change", text: changeText },
-  { header: "noise (Mann-Whitney)", text: (r) => (r.noise === undefined ? "-" : noiseText(r.noise)) },
+  // "no samples": coloured by direction alone, untested (bitrates, counts of the whole run)
+  { header: "noise (Mann-Whitney)", text: (r) => noiseText(r.noise) },
 ];
 
 /** The comparison as a plain-text table for the terminal. */
