@@ -122,14 +122,7 @@ describe("point figures", () => {
     const p = describePoint(
       run({
         summary: summary({
-          participants: {
-            planned: 5,
-            joined: 5,
-            connectedAtEnd: 5,
-            joinFailures: {},
-            disconnects: {},
-            reconnects: 2,
-          },
+          participants: { ...summary().participants, reconnects: 2 },
           figures: [lossFigure("audio", 0.05)],
         }),
         baseline: { rooms: 1, inKbps: 200 },

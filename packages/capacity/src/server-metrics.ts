@@ -3,7 +3,7 @@
  * (process_cpu_seconds_total delta over wall time), resident memory, RTP packets and bytes by
  * direction (livekit_packet_total, livekit_packet_bytes).
  */
-import { metric } from "@livekit-swarm/schema";
+import { metric, KnownError } from "@livekit-swarm/schema";
 
 const PACKETS = metric("livekit_packet_total").name;
 const BYTES = metric("livekit_packet_bytes").name;
@@ -81,19 +81,19 @@ export function usageBetween(from: ServerScrape, to: ServerScrape): ServerUsage 
   };
 }
 
-export class ServerMetricsError extends Error {
+export class ServerMetricsError extends KnownError<"server-metrics"> {
   override readonly name = "ServerMetricsError";
-  readonly reason = "server-metrics";
   constructor(
     readonly url: string,
     detail: string,
   ) {
     super(
+      "server-metrics",
       `cannot read the server's metrics at ${url}: ${detail} - is livekit-server's prometheus_port set? pass --server-metrics http://NODE:PORT/metrics`,
     );
   }
-  toJSON(): { name: string; reason: string; url: string; message: string } {
-    return { name: this.name, reason: this.reason, url: this.url, message: this.message };
+  override toJSON(): { name: string; reason: "server-metrics"; url: string; message: string } {
+    return { ...super.toJSON(), url: this.url };
   }
 }
 

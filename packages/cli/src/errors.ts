@@ -1,8 +1,9 @@
+import { KnownError } from "@livekit-swarm/schema";
+
 /** Bad command-line input; the CLI prints the message and exits 1. */
-export class UsageError extends Error {
+export class UsageError extends KnownError<"usage"> {
   override readonly name = "UsageError";
-  readonly reason = "usage";
-  toJSON(): { name: string; reason: string; message: string } {
-    return { name: this.name, reason: this.reason, message: this.message };
+  constructor(message: string) {
+    super("usage", message);
   }
 }

@@ -1,4 +1,9 @@
-import { Option, type CommandUnknownOpts } from "@commander-js/extra-typings";
+import {
+  Option,
+  type Command,
+  type CommandUnknownOpts,
+  type OptionValues,
+} from "@commander-js/extra-typings";
 import { MAX_DURATION, formatDuration, parseDuration, quoted } from "@livekit-swarm/schema";
 import { UsageError } from "./errors.js";
 
@@ -92,23 +97,39 @@ export function collect(value: string, previous: string[] | undefined): string[]
 }
 
 /**
- * --url, --api-key, --api-secret, --api-secret-file. Their LIVEKIT_* fallbacks are read where they
- * are used (`fromEnv`), since commander's own env() takes an empty variable for a value.
+ * Adds --url, --api-key, --api-secret, --api-secret-file to `command`, typed. Their LIVEKIT_*
+ * fallbacks are read where they are used (`fromEnv`), since commander's own env() takes an empty
+ * variable for a value.
  */
-export function livekitOptions(urlHelp: string) {
-  return [
-    new Option("--url <ws://host:7880>", `${urlHelp} (env: LIVEKIT_URL)`),
-    new Option("--api-key <key>", "API key (env: LIVEKIT_API_KEY)"),
-    new Option(
-      "--api-secret <secret>",
-      "API secret, never printed; on the command line every local user sees it in ps: prefer env LIVEKIT_API_SECRET or --api-secret-file",
-    ),
-    new Option(
-      "--api-secret-file <path>",
-      "read the API secret from this file (its one line; a trailing newline is dropped)",
-    ),
-  ] as const;
+export function withLivekitOptions<
+  Args extends unknown[],
+  Opts extends OptionValues,
+  Globals extends OptionValues,
+>(command: Command<Args, Opts, Globals>, urlHelp: string) {
+  return command
+    .addOption(new Option("--url <ws://host:7880>", `${urlHelp} (env: LIVEKIT_URL)`))
+    .addOption(new Option("--api-key <key>", "API key (env: LIVEKIT_API_KEY)"))
+    .addOption(
+      new Option(
+        "--api-secret <secret>",
+        "API secret, never printed; on the command line every local user sees it in ps: prefer env LIVEKIT_API_SECRET or --api-secret-file",
+      ),
+    )
+    .addOption(
+      new Option(
+        "--api-secret-file <path>",
+        "read the API secret from this file (its one line; a trailing newline is dropped)",
+      ),
+    );
 }
+
+/** -o, --output <dir>, refused when empty (see `folder`). */
+export function outputOption(command: string, help: string) {
+  return new Option("-o, --output <dir>", help).argParser(folder(command, "--output"));
+}
+
+/** The typed option values of a command as `define()` builds it. */
+export type FlagsOf<Define extends () => { opts(): unknown }> = ReturnType<ReturnType<Define>["opts"]>;
 
 /** commander's "error: X\n(Did you mean Y?)" as one line: "swarm: cmd: X (did you mean Y?); see ...". */
 export function oneLine(command: string, text: string): string {
@@ -135,4 +156,36 @@ export function configure<C extends CommandUnknownOpts>(command: C, examples: re
     })
     .addHelpText("after", `\nExamples:\n${examples.map((e) => `  ${e}`).join("\n")}\n`);
   return command;
+}
+
+/**
+ * A command of options only (`swarm canary`, `swarm gate`): a stray word is refused by name, and the
+ * implementation, `load()`ed only when the command runs, gets the typed flags.
+ */
+export function optionsCommand<Opts extends OptionValues>(
+  command: Command<[], Opts>,
+  examples: readonly string[],
+  load: () => Promise<(flags: Opts) => Promise<number>>,
+  exit: (code: number) => void,
+): Command<[], Opts> {
+  command.action(async (flags, cmd) => {
+    rejectExtra(command.name(), cmd.args);
+    const implementation = await load();
+    exit(await implementation(flags));
+  });
+  return configure(command, examples);
+}
+
+/** A command of one argument and options (`swarm storm <scenario>`), its implementation `load()`ed when it runs. */
+export function argumentCommand<Arg, Opts extends OptionValues>(
+  command: Command<[Arg], Opts>,
+  examples: readonly string[],
+  load: () => Promise<(arg: Arg, flags: Opts) => Promise<number>>,
+  exit: (code: number) => void,
+): Command<[Arg], Opts> {
+  command.action(async (arg, flags) => {
+    const implementation = await load();
+    exit(await implementation(arg, flags));
+  });
+  return configure(command, examples);
 }

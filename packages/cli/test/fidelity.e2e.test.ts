@@ -1,13 +1,12 @@
 import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { PacketLoss, Testbed } from "@livekit-swarm/testbed";
-import { swarm, testbedEnv } from "@livekit-swarm/test-kit";
+import { describe, expect, it } from "vitest";
+import { PacketLoss } from "@livekit-swarm/testbed";
+import { swarm, testbedEnv, isRoot, netnsTestbed } from "@livekit-swarm/test-kit";
 
 /** The same gate the loopback run in swarm.e2e.test.ts passes. */
 const LOSS_GATE = "lkswarm_inbound_loss_ratio p95 over participants < 2%";
-const isRoot = process.getuid?.() === 0;
 const skipped = isRoot ? "" : " [SKIPPED: needs root to create network namespaces and nftables rules]";
 
 type LossCount = { lost: number; expected: number; ratio: number };
@@ -36,13 +35,7 @@ const TOLERANCE = 0.01;
 const minExpected = (p: number): number => Math.ceil((4 * p * (1 - p)) / TOLERANCE ** 2);
 
 describe("numbers you can trust: injected loss is reported as that loss, and fails the gate", () => {
-  let tb: Testbed | undefined;
-  beforeAll(async () => {
-    if (isRoot) tb = await Testbed.start({ name: `e2e-fidelity-${process.pid}`, netns: true });
-  });
-  afterAll(async () => {
-    await tb?.stop();
-  });
+  const testbed = netnsTestbed("fidelity");
 
   // The drop is on the node's outgoing UDP, so it hits media toward subscribers (retransmissions
   // too) and nothing the publishers send. Every kind must read the drop of original packets, video
@@ -50,7 +43,7 @@ describe("numbers you can trust: injected loss is reported as that loss, and fai
   it.skipIf(!isRoot).each(LEVELS)(
     `a $ratio random drop of the node's outgoing UDP reads as that drop within 1 point, per kind${skipped}`,
     async ({ ratio, subscribers, duration }) => {
-      if (tb === undefined) throw new Error("the testbed did not start");
+      const tb = testbed();
       const loss = PacketLoss.inject(tb.nodes[0]?.namespace, ratio, "egress");
       try {
         const out = mkdtempSync(join(tmpdir(), "swarm-fidelity-"));

@@ -1,12 +1,11 @@
 import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { WindowSample } from "@livekit-swarm/schema";
-import { PacketLoss, Testbed } from "@livekit-swarm/testbed";
-import { runLines, startSwarm, testbedEnv, waitFor } from "@livekit-swarm/test-kit";
+import { PacketLoss } from "@livekit-swarm/testbed";
+import { runLines, startSwarm, testbedEnv, waitFor, isRoot, netnsTestbed } from "@livekit-swarm/test-kit";
 
-const isRoot = process.getuid?.() === 0;
 const skipped = isRoot ? "" : " [SKIPPED: needs root to create network namespaces and nftables rules]";
 
 const samplesIn = (out: string): WindowSample[] => runLines<WindowSample>(join(out, "samples.jsonl"));
@@ -20,18 +19,12 @@ const DURATIONS_S = [2, 5] as const;
 // Mid-run, every UDP packet the node sends is dropped for N seconds: the probe's video stops and
 // comes back after the rule goes and a keyframe arrives.
 describe("a media path frozen for N seconds reads back as N seconds of freeze on probes", () => {
-  let tb: Testbed | undefined;
-  beforeAll(async () => {
-    if (isRoot) tb = await Testbed.start({ name: `e2e-freeze-${process.pid}`, netns: true });
-  });
-  afterAll(async () => {
-    await tb?.stop();
-  });
+  const testbed = netnsTestbed("freeze");
 
   it.skipIf(!isRoot).each(DURATIONS_S)(
     `a %i s drop of the node's outgoing UDP${skipped}`,
     async (seconds) => {
-      if (tb === undefined) throw new Error("the testbed did not start");
+      const tb = testbed();
       const namespace = tb.nodes[0]?.namespace;
       const out = mkdtempSync(join(tmpdir(), "swarm-freeze-"));
       const run = startSwarm(

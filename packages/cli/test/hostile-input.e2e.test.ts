@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { down, listTestbeds, processesMentioning } from "@livekit-swarm/testbed";
-import { CLI } from "@livekit-swarm/test-kit";
+import { CLI, embeddedEnv } from "@livekit-swarm/test-kit";
 
 /**
  * A corpus of careless and hostile input. Each case must end with its documented exit code and one
@@ -470,14 +470,7 @@ function runIn(cwd: string, root: string, c: Case): Promise<Result> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [CLI, ...c.args], {
       cwd,
-      env: {
-        ...process.env,
-        LIVEKIT_URL: "",
-        LIVEKIT_API_KEY: "",
-        LIVEKIT_API_SECRET: "",
-        LIVEKIT_SWARM_RUN_ROOT: root,
-        ...c.env,
-      },
+      env: { ...process.env, ...embeddedEnv(root), ...c.env },
       stdio: ["ignore", "pipe", "pipe"],
     });
     let stdout = "";
@@ -588,13 +581,7 @@ describe("a closed pipe", () => {
     mkdirSync(root);
     const out = mkdtempSync(join(tmpdir(), "swarm-epipe-out-"));
     const child = spawn(process.execPath, [CLI, "--rooms", "1", "--duration", "3s", "-o", out], {
-      env: {
-        ...process.env,
-        LIVEKIT_URL: "",
-        LIVEKIT_API_KEY: "",
-        LIVEKIT_API_SECRET: "",
-        LIVEKIT_SWARM_RUN_ROOT: root,
-      },
+      env: { ...process.env, ...embeddedEnv(root) },
       stdio: ["ignore", "pipe", "pipe"],
     });
     // like `head -1`: read the first chunk, then close both pipes

@@ -12,8 +12,25 @@ import {
   type WindowSample,
 } from "@livekit-swarm/load";
 import { Measurements, evaluate, junitXml, parseThreshold } from "@livekit-swarm/gate";
-import { parseScenarioObject } from "@livekit-swarm/schema";
+import { parseScenarioObject, type Scenario } from "@livekit-swarm/schema";
 import { Testbed } from "@livekit-swarm/testbed";
+
+/** Both tests' workload: 2 rooms of 1 audio publisher and 2 subscribers, room names `<prefix>1`, `<prefix>2`. */
+function twoAudioRooms(roomPrefix: string, source: string): Scenario {
+  return parseScenarioObject(
+    {
+      rooms: 2,
+      "audio-publishers": 1,
+      "video-publishers": 0,
+      subscribers: 2,
+      "num-per-second": 10,
+      "room-prefix": roomPrefix,
+      "identity-prefix": "u-",
+      "latency-probes": 0,
+    },
+    source,
+  );
+}
 
 /** Tracks with packets in their participant's last window, capped at its expected tracks. */
 function receivingFromSamples(
@@ -49,19 +66,7 @@ describe("publishers joining after the first-media window", () => {
   beforeAll(async () => {
     tb = await Testbed.start({ name: `e2e-late-pub-${process.pid}` });
     out = mkdtempSync(join(tmpdir(), "swarm-late-pub-"));
-    const scenario = parseScenarioObject(
-      {
-        rooms: 2,
-        "audio-publishers": 1,
-        "video-publishers": 0,
-        subscribers: 2,
-        "num-per-second": 10,
-        "room-prefix": "r",
-        "identity-prefix": "u-",
-        "latency-probes": 0,
-      },
-      "late-publisher test",
-    );
+    const scenario = twoAudioRooms("r", "late-publisher test");
     const planned = planRun(shapeOf(scenario));
     const participants = planned.participants.map((p) =>
       p.role === "publisher" ? { ...p, joinAtMs: p.joinAtMs + publisherDelayMs } : p,
@@ -129,19 +134,7 @@ describe("a gate on first-packet p95 when tracks never received", () => {
 
   beforeAll(async () => {
     tb = await Testbed.start({ name: `e2e-censored-gate-${process.pid}` });
-    const scenario = parseScenarioObject(
-      {
-        rooms: 2,
-        "audio-publishers": 1,
-        "video-publishers": 0,
-        subscribers: 2,
-        "num-per-second": 10,
-        "room-prefix": "c",
-        "identity-prefix": "u-",
-        "latency-probes": 0,
-      },
-      "censored gate test",
-    );
+    const scenario = twoAudioRooms("c", "censored gate test");
     const planned = planRun(shapeOf(scenario));
     const participants = planned.participants.filter((p) => !(p.room === "c2" && p.role === "publisher"));
     outcome = await orchestrate({

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { metric } from "@livekit-swarm/schema";
 import { Testbed } from "@livekit-swarm/testbed";
-import { freePort, swarm, testbedEnv } from "@livekit-swarm/test-kit";
+import { freePort, swarm, testbedEnv, gateOverPrometheus } from "@livekit-swarm/test-kit";
 import { queryInstant } from "@livekit-swarm/gate";
 
 /** An instant query through the gate's Prometheus client, as `swarm gate --prometheus` makes it. */
@@ -96,19 +96,10 @@ describe("the swarm's /metrics in a real Prometheus", () => {
     expect(await promql(prom, `sum(lkswarm_join_duration_seconds_count{${run}})`)).toBe(6);
 
     // swarm gate --prometheus: the same thresholds over PromQL reach the same verdict, threshold by threshold
-    const gate = await swarm([
-      "gate",
-      "--prometheus",
-      prom,
-      "--summary",
-      join(out, "summary.json"),
-      "--json",
-      ...THRESHOLDS.flatMap((t) => ["--threshold", t]),
-    ]);
+    const gate = await gateOverPrometheus(prom, join(out, "summary.json"), THRESHOLDS);
     expect(gate.code, gate.stderr).toBe(99);
-    const overProm = JSON.parse(gate.stdout) as { results: { threshold: string; status: string }[] };
     const inProcessVerdict = summary.thresholds.map((r) => [r.threshold, r.status]);
-    expect(overProm.results.map((r) => [r.threshold, r.status])).toEqual(inProcessVerdict);
+    expect(gate.statuses).toEqual(inProcessVerdict);
     expect(inProcessVerdict.map(([, status]) => status)).toEqual(["pass", "fail", "pass", "pass"]);
   }, 120_000);
 });

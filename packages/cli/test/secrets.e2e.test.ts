@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { Testbed } from "@livekit-swarm/testbed";
-import { freePort, startSwarm, swarm, testbedEnv, waitFor } from "@livekit-swarm/test-kit";
+import { embeddedEnv, freePort, startSwarm, swarm, testbedEnv, waitFor } from "@livekit-swarm/test-kit";
 
 /** A LiveKit access token: a JWT, three base64url parts, the first two JSON objects ("eyJ" = `{"`). */
 const JWT = /eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}/;
@@ -59,7 +59,7 @@ describe("no secret and no token in any artifact or log", () => {
     const out = mkdtempSync(join(tmpdir(), "swarm-secrets-out-"));
     const res = await swarm(
       ["--rooms", "2", "--subscribers", "2", "--duration", "5s", "-o", out],
-      { LIVEKIT_SWARM_RUN_ROOT: root, LIVEKIT_URL: "", LIVEKIT_API_KEY: "", LIVEKIT_API_SECRET: "" },
+      embeddedEnv(root),
       180_000,
     );
     expect(res.code, res.stderr).toBe(0);

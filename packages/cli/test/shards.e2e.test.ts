@@ -9,6 +9,7 @@ import { Testbed } from "@livekit-swarm/testbed";
 import {
   alive,
   freePort,
+  gateOverPrometheus,
   startSwarm,
   swarm,
   testbedEnv,
@@ -193,19 +194,10 @@ describe("sharded runs merged into one report (3-node testbed, Prometheus scrapi
         `count(count by (shard) (last_over_time(lkswarm_participants{run_id="${runId}"}[5m])))`,
       ),
     ).toBe(3);
-    const gate = await swarm([
-      "gate",
-      "--prometheus",
-      prom,
-      "--summary",
-      join(out, "summary.json"),
-      "--json",
-      ...THRESHOLDS.flatMap((t) => ["--threshold", t]),
-    ]);
+    const gate = await gateOverPrometheus(prom, join(out, "summary.json"), THRESHOLDS);
     expect(gate.code, gate.stderr).toBe(99);
-    const overProm = JSON.parse(gate.stdout) as { results: { threshold: string; status: string }[] };
     const byMerge = (merged.thresholds ?? []).map((r) => [r.threshold, r.status]);
-    expect(overProm.results.map((r) => [r.threshold, r.status])).toEqual(byMerge);
+    expect(gate.statuses).toEqual(byMerge);
     expect(byMerge.map(([, status]) => status)).toEqual(["pass", "fail", "pass", "pass"]);
   }, 150_000);
 

@@ -2,11 +2,10 @@ import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { NftFault, Qdisc, Testbed } from "@livekit-swarm/testbed";
-import { runLines, startSwarm, testbedEnv, waitFor } from "@livekit-swarm/test-kit";
+import { describe, expect, it } from "vitest";
+import { NftFault, Qdisc } from "@livekit-swarm/testbed";
+import { runLines, startSwarm, testbedEnv, waitFor, isRoot, netnsTestbed } from "@livekit-swarm/test-kit";
 
-const isRoot = process.getuid?.() === 0;
 const skipped = isRoot ? "" : " [SKIPPED: needs root to create network namespaces and tc qdiscs]";
 
 interface Summary {
@@ -45,18 +44,12 @@ const joinedIn = (out: string): number =>
     .length;
 
 describe("a tbf cap on the node's veth reads back as the subscribers' summed wire bitrate", () => {
-  let tb: Testbed | undefined;
-  beforeAll(async () => {
-    if (isRoot) tb = await Testbed.start({ name: `e2e-wire-${process.pid}`, netns: true });
-  });
-  afterAll(async () => {
-    await tb?.stop();
-  });
+  const testbed = netnsTestbed("wire");
 
   it.skipIf(!isRoot).each(CAPS_KBIT)(
     `a %i kbit/s cap reads back within 10%${skipped}`,
     async (capKbit) => {
-      if (tb === undefined) throw new Error("the testbed did not start");
+      const tb = testbed();
       const namespace = tb.nodes[0]?.namespace;
       const device = tb.nodeInterface(0);
       if (namespace === undefined || device === undefined) throw new Error("the node has no namespace");

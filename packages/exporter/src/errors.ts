@@ -1,19 +1,10 @@
+import { KnownError } from "@livekit-swarm/schema";
+
 export type ExporterErrorReason = "serve-failed" | "push-failed";
 
 /** A failure to serve or push metrics, worded for the person running the swarm. */
-export class ExporterError extends Error {
-  constructor(
-    readonly reason: ExporterErrorReason,
-    message: string,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
-    this.name = "ExporterError";
-  }
-
-  toJSON(): { name: string; reason: ExporterErrorReason; message: string } {
-    return { name: this.name, reason: this.reason, message: this.message };
-  }
+export class ExporterError extends KnownError<ExporterErrorReason> {
+  override readonly name = "ExporterError";
 }
 
 /** `ECONNREFUSED (connect ECONNREFUSED 127.0.0.1:9091)` from a Node system error, else its message. */

@@ -408,16 +408,14 @@ export class SwarmExporter implements RunObserver {
 
 /** The gateway's address for messages: without credentials a URL may carry. */
 function gatewayAddress(gatewayUrl: string): string {
-  let url: URL;
-  try {
-    url = new URL(gatewayUrl);
-  } catch {
+  if (!URL.canParse(gatewayUrl)) {
     // not echoed: a URL the parser rejects may still hold a password
     throw new ExporterError(
       "push-failed",
       "cannot push metrics: the Pushgateway address is not a URL - pass it with its scheme, e.g. http://127.0.0.1:9091",
     );
   }
+  const url = new URL(gatewayUrl);
   if (url.protocol !== "http:" && url.protocol !== "https:") {
     throw new ExporterError(
       "push-failed",

@@ -1,6 +1,6 @@
 import { readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
-import { catalog, quoted } from "@livekit-swarm/schema";
+import { catalog, quoted, KnownError } from "@livekit-swarm/schema";
 import { percentile, summarize, type Population } from "@livekit-swarm/stats";
 import type { Measurements } from "./measurements.js";
 import type { NoiseTest } from "./noise.js";
@@ -49,11 +49,10 @@ export interface RecordedFigure {
 }
 
 /** A baseline that cannot be used: one line naming the file and the fix. */
-export class BaselineError extends Error {
+export class BaselineError extends KnownError<"baseline"> {
   override readonly name = "BaselineError";
-  readonly reason = "baseline";
-  toJSON(): { name: string; reason: string; message: string } {
-    return { name: this.name, reason: this.reason, message: this.message };
+  constructor(message: string) {
+    super("baseline", message);
   }
 }
 

@@ -1,6 +1,13 @@
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { parseDuration, quoted, readConfigText, readFailure, readYaml } from "@livekit-swarm/schema";
+import {
+  parseDuration,
+  quoted,
+  readConfigText,
+  readFailure,
+  readYaml,
+  KnownError,
+} from "@livekit-swarm/schema";
 import { applyBaseline, loadBaseline } from "./baseline.js";
 import { junitXml, markdownSummary } from "./outputs.js";
 import { evaluateThroughPrometheus, type PromQuery, type RunWindow } from "./promql.js";
@@ -28,11 +35,10 @@ export interface PrometheusGateRequest {
 }
 
 /** A gate request that cannot be evaluated; the message names the flag or file and what to pass. */
-export class GateRequestError extends Error {
+export class GateRequestError extends KnownError<"usage"> {
   override readonly name = "GateRequestError";
-  readonly reason = "usage";
-  toJSON(): { name: string; reason: string; message: string } {
-    return { name: this.name, reason: this.reason, message: this.message };
+  constructor(message: string) {
+    super("usage", message);
   }
 }
 

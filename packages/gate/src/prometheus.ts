@@ -1,11 +1,11 @@
+import { KnownError } from "@livekit-swarm/schema";
 /** The one Prometheus HTTP client: an instant query, with a timeout and errors that name the URL and the fix. */
 
 /** A failure to reach or query Prometheus: the message names the URL and the fix. */
-export class PrometheusError extends Error {
+export class PrometheusError extends KnownError<"prometheus"> {
   override readonly name = "PrometheusError";
-  readonly reason = "prometheus";
-  toJSON(): { name: string; reason: string; message: string } {
-    return { name: this.name, reason: this.reason, message: this.message };
+  constructor(message: string) {
+    super("prometheus", message);
   }
 }
 

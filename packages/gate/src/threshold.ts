@@ -6,6 +6,7 @@ import {
   suggestMetric,
   type MetricDefinition,
   type MetricThreshold,
+  KnownError,
 } from "@livekit-swarm/schema";
 import type { Population } from "@livekit-swarm/stats";
 
@@ -66,17 +67,16 @@ export interface ResolvedBaseline {
 }
 
 /** A malformed threshold: the message quotes the text and says what to write instead. */
-export class ThresholdError extends Error {
+export class ThresholdError extends KnownError<"threshold"> {
   override readonly name = "ThresholdError";
-  readonly reason = "threshold";
   constructor(
     readonly text: string,
     problem: string,
   ) {
-    super(`threshold ${quoted(text)}: ${problem}`);
+    super("threshold", `threshold ${quoted(text)}: ${problem}`);
   }
-  toJSON(): { name: string; reason: string; text: string; message: string } {
-    return { name: this.name, reason: this.reason, text: this.text, message: this.message };
+  override toJSON(): { name: string; reason: "threshold"; text: string; message: string } {
+    return { ...super.toJSON(), text: this.text };
   }
 }
 

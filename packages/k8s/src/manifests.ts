@@ -100,15 +100,12 @@ function requireImage(image: string): string {
 
 /** ws(s):// or http(s)://, with no user or password in it: the manifest is not a place for credentials. */
 function requireUrl(url: string): string {
-  let parsed: URL;
-  try {
-    parsed = new URL(url);
-  } catch {
+  if (!URL.canParse(url))
     throw new K8sError(
       "bad-input",
       `--url ${JSON.stringify(url)} is not a URL: expected wss://livekit.example.com`,
     );
-  }
+  const parsed = new URL(url);
   if (!["ws:", "wss:", "http:", "https:"].includes(parsed.protocol))
     throw new K8sError(
       "bad-input",

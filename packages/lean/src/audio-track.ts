@@ -8,6 +8,7 @@ import {
 } from "werift";
 import { SAMPLES_PER_PACKET, type OpusLoop } from "./media.js";
 import type { Pacer } from "./pacer.js";
+import type { InboundStream } from "./inbound.js";
 import type { ReceivedStreams } from "./received.js";
 
 export const OPUS_PT = 111;
@@ -75,23 +76,31 @@ export class AudioSending {
 
 /**
  * Counts a received audio track's Opus packets into `received`; packets on another payload type
- * (RTX, RED) go to `other` and are not media. `firstPacket` runs at a new track's first packet.
+ * (RTX, RED) go to `other` and are not media. `firstPacket` runs at a new track's first packet,
+ * `counted` at the first packet of each stream (SSRC) this track carries.
  */
 export function tapAudio(
   track: MediaStreamTrack,
   received: ReceivedStreams,
-  firstPacket: () => void,
-  other: () => void,
+  events: { firstPacket(): void; other(): void; counted(stream: InboundStream): void },
 ): void {
+  let last: InboundStream | undefined;
   track.onReceiveRtp.subscribe((rtp) => {
     const { header } = rtp;
     if (header.payloadType !== OPUS_PT) {
-      other();
+      events.other();
       return;
     }
     const now = performance.now();
     const { stream, fresh } = received.stream(header.ssrc, "audio", OPUS_CLOCK);
-    if (fresh) firstPacket();
-    stream.onPacket(header.sequenceNumber, header.timestamp, rtp.payload.length, now);
+    if (fresh) events.firstPacket();
+    if (stream !== last) events.counted(stream);
+    last = stream;
+    stream.onPacket(header.sequenceNumber, header.timestamp, rtp.payload.length, now, rtpHeaderBytes(header));
   });
+}
+
+/** A received packet's RTP header and padding bytes (werift sets payloadOffset when it parses one). */
+export function rtpHeaderBytes(header: RtpHeader): number {
+  return header.payloadOffset + header.paddingSize;
 }

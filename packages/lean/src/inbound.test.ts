@@ -77,4 +77,16 @@ describe("InboundStream", () => {
     expect(s.window()).toMatchObject({ received: 1, lost: 1, expected: 2 });
     expect(s.totals().lost).toBe(0);
   });
+
+  it("adds up RTP header bytes per window for the wire bitrate, and reports none once a packet came without its size", () => {
+    const s = new InboundStream("a", "audio", 48000);
+    for (let i = 0; i < 3; i++) s.onPacket(100 + i, i * 960, 80, i * 20, 12 + 8);
+    expect(s.window()).toMatchObject({ received: 3, bytes: 240, headerBytes: 60 });
+    s.onPacket(103, 3 * 960, 80, 60, 12);
+    expect(s.window()).toMatchObject({ received: 1, bytes: 80, headerBytes: 12 });
+    s.onPacket(104, 4 * 960, 80, 80);
+    // unknown, never a low count: the wire bitrate is then not reported rather than under-read
+    expect(s.window().headerBytes).toBeUndefined();
+    expect(new InboundStream("b", "audio", 48000).window().headerBytes).toBe(0);
+  });
 });

@@ -1,4 +1,4 @@
-import type { InboundTrackSample, Kind } from "@livekit-swarm/schema";
+import { inboundTrackSample, type InboundTrackSample, type Kind } from "@livekit-swarm/schema";
 
 /** Cumulative counters of one received stream since its first packet. */
 export interface InboundTotals {
@@ -7,6 +7,8 @@ export interface InboundTotals {
   /** expected - received; negative while duplicates outnumber gaps (RFC 3550 A.3). */
   readonly lost: number;
   readonly bytes: number;
+  /** RTP header and padding bytes; undefined when a packet came without its header's size. */
+  readonly headerBytes: number | undefined;
   /** RFC 3550 interarrival jitter, seconds; undefined before two packets. */
   readonly jitterS: number | undefined;
   /** Arrival time of the first packet, ms on the caller's clock. */
@@ -31,6 +33,7 @@ export class InboundStream {
   private started = false;
   private received = 0;
   private bytes = 0;
+  private headerBytes: number | undefined = 0;
   private jitter = 0;
   private lastTransit: number | undefined;
   private firstPacketMs: number | undefined;
@@ -42,8 +45,17 @@ export class InboundStream {
     readonly clockRate: number,
   ) {}
 
-  /** One RTP packet: its sequence number, RTP timestamp, payload size and arrival time (ms). */
-  onPacket(sequenceNumber: number, rtpTimestamp: number, payloadBytes: number, arrivalMs: number): void {
+  /**
+   * One RTP packet: its sequence number, RTP timestamp, payload size, arrival time (ms) and the size
+   * of its RTP header with padding (for the wire bitrate, as libwebrtc's headerBytesReceived).
+   */
+  onPacket(
+    sequenceNumber: number,
+    rtpTimestamp: number,
+    payloadBytes: number,
+    arrivalMs: number,
+    headerBytes?: number,
+  ): void {
     if (!this.started) {
       this.started = true;
       this.baseSeq = sequenceNumber;
@@ -58,6 +70,10 @@ export class InboundStream {
     }
     this.received++;
     this.bytes += payloadBytes;
+    this.headerBytes =
+      headerBytes === undefined || this.headerBytes === undefined
+        ? undefined
+        : this.headerBytes + headerBytes;
     // transit in RTP units; 32-bit timestamps wrap, so the difference is taken modulo 2^32
     const arrival = (arrivalMs * this.clockRate) / 1000;
     const transit = arrival - rtpTimestamp;
@@ -76,6 +92,7 @@ export class InboundStream {
       expected,
       lost: expected - this.received,
       bytes: this.bytes,
+      headerBytes: this.headerBytes,
       jitterS: this.received >= 2 ? this.jitter / this.clockRate : undefined,
       firstPacketMs: this.firstPacketMs,
     };
@@ -92,23 +109,15 @@ export class InboundStream {
     this.previous = now;
     const received = now.received - (before?.received ?? 0);
     const lost = Math.max(0, now.lost - (before?.lost ?? 0));
-    return {
+    return inboundTrackSample({
       key: this.key,
       kind: this.kind,
       expected: received + lost,
       lost,
       received,
       bytes: now.bytes - (before?.bytes ?? 0),
+      ...(now.headerBytes === undefined ? {} : { headerBytes: now.headerBytes - (before?.headerBytes ?? 0) }),
       jitterS: now.jitterS,
-      nack: 0,
-      pli: 0,
-      fir: 0,
-      framesDecoded: 0,
-      framesDropped: 0,
-      freezes: 0,
-      freezeS: 0,
-      concealedSamples: 0,
-      totalSamples: 0,
-    };
+    });
   }
 }

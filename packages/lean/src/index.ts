@@ -13,7 +13,7 @@ export {
 export { restrictHostCandidates, sourceAddressFor } from "./network.js";
 export { OggError, oggPackets, opusAudioPackets, opusPacketSamples } from "./ogg.js";
 export { PACKET_MS, Pacer, processPacer, ticksDue, type TickHandler } from "./pacer.js";
-export { LeanParticipant, type LeanParticipantOptions } from "./participant.js";
+export { LeanParticipant, type LeanParticipantOptions, type ReceivedTrack } from "./participant.js";
 export { ReceivedStreams } from "./received.js";
 export {
   DEFAULT_RECONNECT_POLICY,
@@ -24,6 +24,7 @@ export {
   type ReconnectPolicy,
 } from "./reconnect.js";
 export { Reconnection, type ReconnectionHooks } from "./reconnection.js";
+export { RemotePublishers, type RemoteTrackIds } from "./remote.js";
 export {
   publisherHeld,
   resumeSyncState,

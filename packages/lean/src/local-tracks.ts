@@ -13,6 +13,38 @@ import { ABS_CAPTURE_TIME_URI, type VideoSent } from "./video-send.js";
 import { VideoPublication } from "./video-track.js";
 import { connected, within } from "./wait.js";
 
+/** What a published video loop sent and what feedback it got. */
+export type VideoSentTotals = VideoSent & {
+  readonly nack: number;
+  readonly pli: number;
+  readonly fir: number;
+};
+
+const NO_VIDEO_SENT: VideoSentTotals = {
+  packets: 0,
+  bytes: 0,
+  frames: 0,
+  keyframes: 0,
+  restarts: 0,
+  nack: 0,
+  pli: 0,
+  fir: 0,
+};
+
+/** Two loops' totals added up: the ones a full rejoin ended and the current one. */
+export function addVideoTotals(a: VideoSentTotals, b: VideoSentTotals): VideoSentTotals {
+  return {
+    packets: a.packets + b.packets,
+    bytes: a.bytes + b.bytes,
+    frames: a.frames + b.frames,
+    keyframes: a.keyframes + b.keyframes,
+    restarts: a.restarts + b.restarts,
+    nack: a.nack + b.nack,
+    pli: a.pli + b.pli,
+    fir: a.fir + b.fir,
+  };
+}
+
 /** The client track ids of our tracks, matched by the server to their AddTrackRequests. */
 const AUDIO_CID = "lean-mic";
 const VIDEO_CID = "lean-camera";
@@ -20,8 +52,9 @@ const VIDEO_CID = "lean-camera";
 /**
  * What a participant publishes, across its sessions: the audio and video loops, announced, offered
  * on the publisher PeerConnection and sent on the pacer. A full rejoin ends a session's tracks
- * (`endSession`) and publishes them again; audio counters carry on, the video loop starts again
- * from zero and its last window is reported once.
+ * (`endSession`) and publishes them again; audio and video counters carry on (a new video loop
+ * starts from zero, its totals are added to the ended ones') and an ended loop's last window is
+ * reported once.
  */
 export class LocalTracks {
   private readonly confirmations = new Map<string, () => void>();
@@ -32,6 +65,8 @@ export class LocalTracks {
   private video: VideoPublication | undefined;
   /** The last window of a publication a full rejoin ended, reported once by the next window. */
   private readonly videoBeforeRejoin: OutboundTrackSample[] = [];
+  /** What the video loops that full rejoins ended sent and heard. */
+  private videoEnded = NO_VIDEO_SENT;
 
   constructor(
     private readonly loops: { readonly audio?: OpusLoop | undefined; readonly video?: VideoLoop | undefined },
@@ -101,7 +136,10 @@ export class LocalTracks {
     this.stop();
     this.stopAudio = undefined;
     this.video = undefined;
-    if (video !== undefined) this.videoBeforeRejoin.push(video.window());
+    if (video !== undefined) {
+      this.videoBeforeRejoin.push(video.window());
+      this.videoEnded = addVideoTotals(this.videoEnded, video.totals);
+    }
     this.confirmations.clear();
     this.confirmed.clear();
   }
@@ -120,8 +158,9 @@ export class LocalTracks {
     return this.audioSending.totals;
   }
 
-  /** The current video loop's counters and feedback; undefined without video. */
-  get videoTotals(): (VideoSent & { nack: number; pli: number; fir: number }) | undefined {
-    return this.video?.totals;
+  /** Video sent and feedback heard since joining, across full rejoins; undefined without a video loop. */
+  get videoTotals(): VideoSentTotals | undefined {
+    if (this.loops.video === undefined) return undefined;
+    return addVideoTotals(this.videoEnded, this.video?.totals ?? NO_VIDEO_SENT);
   }
 }

@@ -5,6 +5,7 @@ import { mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import { opusAudioPackets, opusPacketSamples } from "./ogg.js";
+import { KnownError } from "@livekit-swarm/schema";
 
 /** 20 ms at Opus's 48 kHz RTP clock. */
 export const SAMPLES_PER_PACKET = 960;
@@ -17,17 +18,8 @@ export interface OpusLoop {
   readonly file: string;
 }
 
-export class MediaError extends Error {
-  constructor(
-    readonly reason: "ffmpeg-missing" | "ffmpeg-failed" | "bad-media",
-    message: string,
-  ) {
-    super(message);
-    this.name = "MediaError";
-  }
-  toJSON(): object {
-    return { name: this.name, reason: this.reason, message: this.message };
-  }
+export class MediaError extends KnownError<"ffmpeg-missing" | "ffmpeg-failed" | "bad-media"> {
+  override readonly name = "MediaError";
 }
 
 /**

@@ -1,9 +1,9 @@
 import { SignalTarget } from "@livekit/protocol";
-import type { ParticipantEvent, Role, RoomPlacement, WindowSample } from "@livekit-swarm/schema";
+import type { Kind, ParticipantEvent, Role, RoomPlacement, WindowSample } from "@livekit-swarm/schema";
 import { windowLatency } from "@livekit-swarm/stats";
 import type { RTCPeerConnection } from "werift";
 import { LeanError } from "./errors.js";
-import { LocalTracks } from "./local-tracks.js";
+import { LocalTracks, type VideoSentTotals } from "./local-tracks.js";
 import type { InboundTotals } from "./inbound.js";
 import type { OpusLoop } from "./media.js";
 import { restrictHostCandidates } from "./network.js";
@@ -19,13 +19,21 @@ import {
   type Reconnectable,
 } from "./reconnect.js";
 import { Reconnection } from "./reconnection.js";
+import { RemotePublishers } from "./remote.js";
 import { publisherHeld, resumeSyncState } from "./resume.js";
 import { SignalConnection, type CandidateInit, type SignalHandlers } from "./signal.js";
 import { SubscribedTracks } from "./subscribed.js";
 import type { VideoTotals } from "./video-inbound.js";
 import type { VideoLoop } from "./video-media.js";
-import type { VideoSent } from "./video-send.js";
 import { connected, iceConnected, until } from "./wait.js";
+
+/** One received stream for a drill's watch: its packets so far and whose track it carries. */
+export interface ReceivedTrack {
+  readonly key: string;
+  readonly kind: Kind;
+  readonly packetsReceived: number;
+  readonly publisher: string | undefined;
+}
 
 export interface LeanParticipantOptions {
   /** ws(s):// or http(s):// of the LiveKit server. */
@@ -65,6 +73,7 @@ export class LeanParticipant implements Reconnectable {
   private subscriberChain: Promise<void> = Promise.resolve();
   private readonly local: LocalTracks;
   private readonly subscribed: SubscribedTracks;
+  private readonly remotes: RemotePublishers;
   private readonly reconnection: Reconnection;
   /** The latest token: the server's `refreshToken` replaces it, the next reconnect uses it. */
   private token: string;
@@ -92,6 +101,7 @@ export class LeanParticipant implements Reconnectable {
     this.lastSampleMs = joinStartMs;
     this.token = options.token;
     this.local = new LocalTracks(options, options.identity, options.pacer ?? processPacer);
+    this.remotes = new RemotePublishers(options.identity);
     this.subscribed = new SubscribedTracks(
       (e) => {
         this.emit(e);
@@ -167,6 +177,7 @@ export class LeanParticipant implements Reconnectable {
     // the JoinResponse names the room instance and the node that answered
     this.roomSid = signal.join?.room?.sid || undefined;
     this.nodeId = signal.nodeId;
+    this.remotes.joined(signal.join?.otherParticipants ?? []);
     this.emit({ type: "session", sid: this.sid, ...this.placement() });
     signal.start();
     // the server offers the subscriber PeerConnection at join (its data channels at least), but
@@ -209,6 +220,9 @@ export class LeanParticipant implements Reconnectable {
       },
       trackPublished: (cid, track) => {
         this.local.trackPublished(cid, track);
+      },
+      participants: (infos) => {
+        this.remotes.updated(infos);
       },
       refreshToken: (token) => {
         this.token = token;
@@ -278,16 +292,32 @@ export class LeanParticipant implements Reconnectable {
   }
 
   /**
-   * What the published video loop sent and what feedback (NACK, PLI, FIR) it got; undefined without
-   * video. After a full rejoin: the republished loop's, from zero.
+   * What the published video loop sent and what feedback (NACK, PLI, FIR) it got since joining;
+   * undefined without video. A full rejoin's republished loop adds to it, as audio's counters carry on.
    */
-  get videoTotals(): (VideoSent & { nack: number; pli: number; fir: number }) | undefined {
+  get videoTotals(): VideoSentTotals | undefined {
     return this.local.videoTotals;
   }
 
   /** Asks every received video stream's sender for a keyframe (a PLI each). */
   requestKeyframes(): void {
     this.subscribed.requestKeyframes();
+  }
+
+  /**
+   * Packets received so far by each stream of the current session, with the identity of the
+   * participant whose track it carries (undefined until the signalling named that publisher).
+   */
+  receivedTracks(): ReceivedTrack[] {
+    return this.subscribed.counts().map(({ ids, ...count }) => ({
+      ...count,
+      publisher: this.remotes.publisherOf(ids),
+    }));
+  }
+
+  /** The identities of the other participants in the room, as the signalling last told them, sorted. */
+  get peers(): string[] {
+    return this.remotes.identities();
   }
 
   /** Packets received on a payload type other than Opus (RTX, RED): not counted as media. */

@@ -62,4 +62,18 @@ describe("ReceivedStreams", () => {
     ]);
     expect([...streams.totals().keys()]).toEqual(["ssrc:6@1", "ssrc:8@1"]);
   });
+
+  it("counts each current stream's packets for a drill's watch; a full rejoin's new streams start from zero under new keys", () => {
+    const streams = new ReceivedStreams();
+    packets(streams, 7, 10);
+    streams.video(5).stream.onOriginal(1, 0, false, new Uint8Array(10), 0);
+    expect(streams.packetCounts()).toEqual([
+      { key: "ssrc:7", kind: "audio", packetsReceived: 10 },
+      { key: "ssrc:5", kind: "video", packetsReceived: 1 },
+    ]);
+    streams.endSession();
+    expect(streams.packetCounts()).toEqual([]);
+    packets(streams, 7, 3, 500);
+    expect(streams.packetCounts()).toEqual([{ key: "ssrc:7@1", kind: "audio", packetsReceived: 3 }]);
+  });
 });

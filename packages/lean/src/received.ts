@@ -68,6 +68,15 @@ export class ReceivedStreams {
     );
   }
 
+  /** Packets received so far by each of the current session's streams (a drill's watch looks at them). */
+  packetCounts(): { key: string; kind: Kind; packetsReceived: number }[] {
+    return [...this.current.values()].map((s) => ({
+      key: s.key,
+      kind: s instanceof VideoInbound ? "video" : s.kind,
+      packetsReceived: s.totals().received,
+    }));
+  }
+
   /** Cumulative counters of the current session's streams, by key (video streams with frames and keyframes). */
   totals(): Map<string, InboundTotals | VideoTotals> {
     return new Map([...this.current.values()].map((s) => [s.key, s.totals()]));

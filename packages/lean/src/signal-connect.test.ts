@@ -4,6 +4,7 @@ import {
   LeaveRequest,
   LeaveRequest_Action,
   ParticipantInfo,
+  ParticipantUpdate,
   ReconnectReason,
   ReconnectResponse,
   SessionDescription,
@@ -44,6 +45,7 @@ function handlers(seen: string[]): SignalHandlers {
     answer: (sdp) => seen.push(`answer:${sdp}`),
     trickle: () => seen.push("trickle"),
     trackPublished: (cid) => seen.push(`published:${cid}`),
+    participants: (infos) => seen.push(`update:${infos.map((i) => i.identity).join(",")}`),
     refreshToken: () => seen.push("refreshToken"),
     leave: (leave) =>
       seen.push(`leave:${DisconnectReason[leave.reason]}/${LeaveRequest_Action[leave.action]}`),
@@ -205,10 +207,21 @@ describe("SignalConnection.connect", () => {
     expect((err as LeanError).message).toMatch(/ReconnectResponse.*STATE_MISMATCH, action RECONNECT/);
   });
 
-  it("delivers refreshToken and the server's leave; the close after a leave is not a loss", async () => {
+  it("delivers participant updates, refreshToken and the server's leave; the close after a leave is not a loss", async () => {
     const fake = await answering((ws) => {
       ws.send(joinResponse());
       const later = [
+        new SignalResponse({
+          message: {
+            case: "update",
+            value: new ParticipantUpdate({
+              participants: [
+                new ParticipantInfo({ identity: "pub-0" }),
+                new ParticipantInfo({ identity: "sub-1" }),
+              ],
+            }),
+          },
+        }),
         new SignalResponse({ message: { case: "refreshToken", value: "new-token" } }),
         new SignalResponse({
           message: {
@@ -228,10 +241,10 @@ describe("SignalConnection.connect", () => {
     const seen: string[] = [];
     const connection = await SignalConnection.connect(fake.url, "t", { autoSubscribe: true }, handlers(seen));
     connection.start();
-    await waitUntil(() => seen.length >= 2);
+    await waitUntil(() => seen.length >= 3);
     // the close frame follows the leave: give it time to arrive and be (not) reported
     await new Promise((resolve) => setTimeout(resolve, 100));
-    expect(seen).toEqual(["refreshToken", "leave:ROOM_DELETED/DISCONNECT"]);
+    expect(seen).toEqual(["update:pub-0,sub-1", "refreshToken", "leave:ROOM_DELETED/DISCONNECT"]);
   });
 
   it("reports a socket the server closed as lost (signal-closed), once", async () => {

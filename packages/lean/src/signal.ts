@@ -4,6 +4,7 @@ import {
   JoinResponse,
   LeaveRequest,
   LeaveRequest_Action,
+  ParticipantInfo,
   Ping,
   ReconnectReason,
   ReconnectResponse,
@@ -31,6 +32,8 @@ export interface SignalHandlers {
   answer(sdp: string): void;
   trickle(target: SignalTarget, candidate: CandidateInit): void;
   trackPublished(cid: string, track: TrackInfo | undefined): void;
+  /** A ParticipantUpdate: who joined, published or left the room. */
+  participants(infos: readonly ParticipantInfo[]): void;
   /** A new token to use on the next reconnect: the server refreshes it before the old one expires. */
   refreshToken(token: string): void;
   /** The server ended this session: its action says whether to resume, rejoin or stay away. */
@@ -279,6 +282,9 @@ export class SignalConnection {
       case "trackPublished":
         this.handlers.trackPublished(m.value.cid, m.value.track);
         break;
+      case "update":
+        this.handlers.participants(m.value.participants);
+        break;
       case "refreshToken":
         this.handlers.refreshToken(m.value);
         break;
@@ -289,7 +295,7 @@ export class SignalConnection {
         this.handlers.leave(m.value);
         break;
       default:
-        // update, roomUpdate, connectionQuality, pong ...: not needed to move media
+        // roomUpdate, connectionQuality, pong ...: not needed to move media
         break;
     }
   }

@@ -1,7 +1,9 @@
 import type { ParticipantEvent } from "@livekit-swarm/schema";
-import type { MediaStreamTrack, RTCPeerConnection } from "werift";
+import type { Kind } from "@livekit-swarm/schema";
+import type { MediaStreamTrack, RTCPeerConnection, RTCRtpReceiver } from "werift";
 import { tapAudio } from "./audio-track.js";
 import { ReceivedStreams } from "./received.js";
+import type { RemoteTrackIds } from "./remote.js";
 import { VideoReceiving } from "./video-track.js";
 
 /**
@@ -15,6 +17,8 @@ export class SubscribedTracks {
   private readonly tappedReceivers = new WeakSet<object>();
   /** The current session's received video tracks (a full rejoin replaces them): keyframe requests. */
   private videoReceiving: VideoReceiving[] = [];
+  /** The receiver each current stream arrives on: its msid names the track's publisher. */
+  private receivers = new Map<string, RTCRtpReceiver>();
   /** Packets received on a payload type other than Opus (RTX, RED): not counted as media. */
   otherPackets = 0;
 
@@ -42,16 +46,18 @@ export class SubscribedTracks {
     if (track.kind !== "audio") return;
     this.tapped.add(track);
     this.emit({ type: "track-subscribed", kind: "audio", afterJoinStartS });
-    tapAudio(
-      track,
-      this.streams,
-      () => {
+    const receiver = receiverOf(track, subscriber);
+    tapAudio(track, this.streams, {
+      firstPacket: () => {
         this.emit({ type: "first-packet", kind: "audio", afterJoinStartS: this.sinceJoinS() });
       },
-      () => {
+      other: () => {
         this.otherPackets++;
       },
-    );
+      counted: (stream) => {
+        if (receiver !== undefined) this.receivers.set(stream.key, receiver);
+      },
+    });
   }
 
   private onVideoTrack(
@@ -59,12 +65,13 @@ export class SubscribedTracks {
     subscriber: RTCPeerConnection,
     afterJoinStartS: number,
   ): void {
-    const receiver = subscriber.getTransceivers().find((t) => t.receiver.tracks.includes(track))?.receiver;
+    const receiver = receiverOf(track, subscriber);
     if (receiver === undefined || this.tappedReceivers.has(receiver)) return;
     this.tapped.add(track);
     this.tappedReceivers.add(receiver);
     this.emit({ type: "track-subscribed", kind: "video", afterJoinStartS });
     const { stream, fresh } = this.streams.video(track.ssrc);
+    this.receivers.set(stream.key, receiver);
     this.videoReceiving.push(
       new VideoReceiving(
         receiver,
@@ -94,9 +101,34 @@ export class SubscribedTracks {
     for (const v of this.videoReceiving) v.requestKeyframe();
   }
 
+  /**
+   * Each current stream's packets so far, with the msid ids its receiver was last offered: a
+   * re-offer that reuses a transceiver for another publisher's track names the new one.
+   */
+  counts(): ReceivedCount[] {
+    return this.streams.packetCounts().map((count) => {
+      const receiver = this.receivers.get(count.key);
+      return { ...count, ids: { streamId: receiver?.remoteStreamId, trackId: receiver?.remoteTrackId } };
+    });
+  }
+
   /** A full rejoin: the old session's streams end (ReceivedStreams), its video tracks go. */
   endSession(): void {
     this.videoReceiving = [];
+    this.receivers = new Map();
     this.streams.endSession();
   }
+}
+
+/** One received stream's cumulative packet count and whose track it carries (watch mode). */
+export interface ReceivedCount {
+  readonly key: string;
+  readonly kind: Kind;
+  readonly packetsReceived: number;
+  readonly ids: RemoteTrackIds;
+}
+
+/** The receiver of a track on the subscriber PeerConnection (its transceiver names it). */
+function receiverOf(track: MediaStreamTrack, subscriber: RTCPeerConnection): RTCRtpReceiver | undefined {
+  return subscriber.getTransceivers().find((t) => t.receiver.tracks.includes(track))?.receiver;
 }

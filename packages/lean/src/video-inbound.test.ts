@@ -109,4 +109,14 @@ describe("VideoInbound", () => {
     expect(v.window()).toMatchObject({ nack: 3, pli: 1, fir: 0 });
     expect(v.window()).toMatchObject({ nack: 0, pli: 0 });
   });
+
+  it("counts header bytes of originals and retransmissions (with the RTX original sequence number) into one window", () => {
+    const v = new VideoInbound("ssrc:1");
+    v.onOriginal(1, 0, false, inter, 0, undefined, 24);
+    v.onOriginal(2, 0, true, inter, 0, undefined, 24);
+    v.onRetransmission(0, true, inter, 5, 24 + 2);
+    expect(v.window()).toMatchObject({ received: 3, retransmitted: 1, bytes: 900, headerBytes: 74 });
+    v.onOriginal(3, 90, true, inter, 50, undefined, 24);
+    expect(v.window()).toMatchObject({ received: 1, retransmitted: 0, bytes: 300, headerBytes: 24 });
+  });
 });

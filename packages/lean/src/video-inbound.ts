@@ -43,7 +43,15 @@ export class VideoInbound {
   /** NACK and PLI feedback packets sent for this stream, kept by the participant that sends them. */
   nack = 0;
   pli = 0;
-  private previous = { retransmitted: 0, retransmittedBytes: 0, frames: 0, nack: 0, pli: 0 };
+  private retransmittedHeaderBytes: number | undefined = 0;
+  private previous = {
+    retransmitted: 0,
+    retransmittedBytes: 0,
+    retransmittedHeaderBytes: 0 as number | undefined,
+    frames: 0,
+    nack: 0,
+    pli: 0,
+  };
 
   constructor(readonly key: string) {
     this.stream = new InboundStream(key, "video", VIDEO_CLOCK);
@@ -51,7 +59,8 @@ export class VideoInbound {
 
   /**
    * An original packet. `latencyS` is what its abs-capture-time says, read by the caller on frame
-   * ends only. Returns true when it completes the first keyframe: the first frame.
+   * ends only; `headerBytes` its RTP header and padding. Returns true when it completes the first
+   * keyframe: the first frame.
    */
   onOriginal(
     sequenceNumber: number,
@@ -60,15 +69,29 @@ export class VideoInbound {
     payload: Uint8Array,
     arrivalMs: number,
     latencyS?: number,
+    headerBytes?: number,
   ): boolean {
-    this.stream.onPacket(sequenceNumber, timestamp, payload.length, arrivalMs);
+    this.stream.onPacket(sequenceNumber, timestamp, payload.length, arrivalMs, headerBytes);
     return this.onMedia(timestamp, marker, payload, arrivalMs, latencyS);
   }
 
-  /** A retransmission (RTX, original sequence number stripped): counted, never a gap filled. */
-  onRetransmission(timestamp: number, marker: boolean, payload: Uint8Array, arrivalMs: number): boolean {
+  /**
+   * A retransmission (RTX, original sequence number stripped): counted, never a gap filled.
+   * `headerBytes` is the RTX packet's header, padding and original sequence number.
+   */
+  onRetransmission(
+    timestamp: number,
+    marker: boolean,
+    payload: Uint8Array,
+    arrivalMs: number,
+    headerBytes?: number,
+  ): boolean {
     this.retransmitted++;
     this.retransmittedBytes += payload.length;
+    this.retransmittedHeaderBytes =
+      headerBytes === undefined || this.retransmittedHeaderBytes === undefined
+        ? undefined
+        : this.retransmittedHeaderBytes + headerBytes;
     return this.onMedia(timestamp, marker, payload, arrivalMs, undefined);
   }
 
@@ -139,14 +162,23 @@ export class VideoInbound {
     this.previous = {
       retransmitted: this.retransmitted,
       retransmittedBytes: this.retransmittedBytes,
+      retransmittedHeaderBytes: this.retransmittedHeaderBytes,
       frames: this.frames,
       nack: this.nack,
       pli: this.pli,
     };
     const retransmitted = this.retransmitted - before.retransmitted;
     const frozen = this.freezes.take();
+    const { headerBytes, ...counts } = original;
+    const rtxHeaderBytes =
+      this.retransmittedHeaderBytes === undefined || before.retransmittedHeaderBytes === undefined
+        ? undefined
+        : this.retransmittedHeaderBytes - before.retransmittedHeaderBytes;
     return {
-      ...original,
+      ...counts,
+      ...(headerBytes === undefined || rtxHeaderBytes === undefined
+        ? {}
+        : { headerBytes: headerBytes + rtxHeaderBytes }),
       received: original.received + retransmitted,
       retransmitted,
       bytes: original.bytes + this.retransmittedBytes - before.retransmittedBytes,

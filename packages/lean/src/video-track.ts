@@ -15,6 +15,7 @@ import {
   type RtcpPacket,
   type RtpPacket,
 } from "werift";
+import { rtpHeaderBytes } from "./audio-track.js";
 import type { Pacer } from "./pacer.js";
 import type { VideoInbound, VideoTotals } from "./video-inbound.js";
 import type { VideoLoop } from "./video-media.js";
@@ -185,11 +186,22 @@ export class VideoReceiving {
         payload,
         arrivalMs,
         latencyS,
+        rtpHeaderBytes(header),
       );
       if (first) this.events.firstFrame();
       if (this.inbound.wantsKeyframe(arrivalMs)) this.requestKeyframe();
     } else if (payload.length > 2) {
-      if (this.inbound.onRetransmission(header.timestamp, header.marker, payload.subarray(2), arrivalMs))
+      // the original sequence number the RTX payload starts with is wire overhead, not media
+      const rtxHeader = rtpHeaderBytes(header) + 2;
+      if (
+        this.inbound.onRetransmission(
+          header.timestamp,
+          header.marker,
+          payload.subarray(2),
+          arrivalMs,
+          rtxHeader,
+        )
+      )
         this.events.firstFrame();
     }
     return true;

@@ -1,7 +1,11 @@
 import type { ParticipantEvent, WindowSample } from "@livekit-swarm/schema";
+import type { Room } from "@livekit/rtc-node";
+import { fromRtcNodeStats, type InboundStreamSample } from "@livekit-swarm/stats";
 import { setTimeout as delay } from "node:timers/promises";
-import type { Testbed } from "@livekit-swarm/testbed";
-import { LeanParticipant, type OpusLoop, type VideoLoop } from "../src/index.js";
+import { leftovers } from "@livekit-swarm/test-kit";
+import { Testbed } from "@livekit-swarm/testbed";
+import { afterAll, beforeAll, expect } from "vitest";
+import { LeanParticipant, sourceAddressFor, type OpusLoop, type VideoLoop } from "../src/index.js";
 import { token } from "./token.js";
 
 /**
@@ -50,4 +54,48 @@ export async function measureWindow(
   const windows = subscribers.map((s) => s.sample(0));
   const elapsedS = (Date.now() - startedMs) / 1000;
   return { baseline, windows, sent: publisher.sample(0), elapsedS };
+}
+
+/** What the tests of a describe block of lean participants share. */
+export interface LeanBed<Loop> {
+  readonly testbed: Testbed;
+  /** The media loop the publishers send. */
+  readonly loop: Loop;
+  /** The one address the participants offer in their candidates. */
+  readonly hostAddress: string;
+}
+
+/**
+ * Before the calling describe block's tests: a one-node testbed named `name` and the media loop.
+ * After them: every participant in `participants` leaves, the testbed stops and must have left
+ * nothing running. Call the returned function in a test; it throws when the set-up failed.
+ */
+export function leanBed<Loop>(
+  name: string,
+  makeLoop: () => Promise<Loop>,
+  participants: LeanParticipant[],
+): () => LeanBed<Loop> {
+  let bed: LeanBed<Loop> | undefined;
+  let tb: Testbed | undefined;
+  beforeAll(async () => {
+    const loop = await makeLoop();
+    tb = await Testbed.start({ name });
+    bed = { testbed: tb, loop, hostAddress: await sourceAddressFor(new URL(tb.url).hostname) };
+  });
+  afterAll(async () => {
+    await Promise.allSettled(participants.map((p) => p.leave()));
+    await tb?.stop();
+    if (tb !== undefined) expect(leftovers(tb.runDir)).toEqual([]);
+  });
+  return () => {
+    if (bed === undefined) throw new Error("no testbed");
+    return bed;
+  };
+}
+
+/** A native (rtc-node) room's inbound streams of `kind`, from libwebrtc's stats now. */
+export async function nativeInbound(native: Room, kind: "audio" | "video"): Promise<InboundStreamSample[]> {
+  const stats = await native.getRtcStats();
+  const snapshot = fromRtcNodeStats(stats.publisherStats, stats.subscriberStats, Date.now());
+  return [...snapshot.inbound.values()].filter((s) => s.kind === kind);
 }

@@ -1,35 +1,19 @@
 import type { ParticipantEvent } from "@livekit-swarm/schema";
-import { fromRtcNodeStats } from "@livekit-swarm/stats";
-import { leftovers, waitFor } from "@livekit-swarm/test-kit";
-import { Testbed } from "@livekit-swarm/testbed";
+import { waitFor } from "@livekit-swarm/test-kit";
 import { setTimeout as delay } from "node:timers/promises";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { LeanParticipant, opusLoop, sourceAddressFor, type OpusLoop } from "../src/index.js";
-import { joinRoom, measureWindow } from "./join.js";
+import { describe, expect, it } from "vitest";
+import { LeanParticipant, opusLoop } from "../src/index.js";
+import { joinRoom, leanBed, measureWindow, nativeInbound } from "./join.js";
 import { token } from "./token.js";
 
 const unique = (tag: string): string => `e2e-lean-${tag}-${process.pid}-${Date.now().toString(36)}`;
 
 describe("lean participants on a real livekit-server", () => {
-  let tb: Testbed | undefined;
-  let loop: OpusLoop;
-  let hostAddress: string;
   const participants: LeanParticipant[] = [];
-
-  beforeAll(async () => {
-    loop = await opusLoop();
-    tb = await Testbed.start({ name: unique("one") });
-    hostAddress = await sourceAddressFor(new URL(tb.url).hostname);
-  });
-  afterAll(async () => {
-    await Promise.allSettled(participants.map((p) => p.leave()));
-    await tb?.stop();
-    if (tb !== undefined) expect(leftovers(tb.runDir)).toEqual([]);
-  });
+  const setup = leanBed(unique("one"), () => opusLoop(), participants);
 
   it("a lean publisher is received by four lean subscribers with no loss, 50 packets per second of media", async () => {
-    const bed = tb;
-    if (bed === undefined) throw new Error("no testbed");
+    const { testbed: bed, loop, hostAddress } = setup();
     const room = "lean-room";
     const events: { who: string; event: ParticipantEvent }[] = [];
     const join = async (identity: string, publish: boolean): Promise<LeanParticipant> => {
@@ -92,8 +76,7 @@ describe("lean participants on a real livekit-server", () => {
   });
 
   it("a native @livekit/rtc-node subscriber decodes the lean publisher's Opus with no loss", async () => {
-    const bed = tb;
-    if (bed === undefined) throw new Error("no testbed");
+    const { testbed: bed, loop, hostAddress } = setup();
     const room = "lean-native";
     const publisher = await joinRoom(bed, room, "pub", true, { loop, hostAddress });
     participants.push(publisher);
@@ -127,9 +110,7 @@ describe("lean participants on a real livekit-server", () => {
         debugName: "the native subscriber decoding a first frame",
       });
       await delay(5000);
-      const stats = await native.getRtcStats();
-      const snapshot = fromRtcNodeStats(stats.publisherStats, stats.subscriberStats, Date.now());
-      const inbound = [...snapshot.inbound.values()].filter((s) => s.kind === "audio");
+      const inbound = await nativeInbound(native, "audio");
       const context = JSON.stringify({ inbound, frames, samples, sent: publisher.outboundTotals });
       expect(inbound.length, context).toBe(1);
       expect(inbound[0]?.packetsReceived, context).toBeGreaterThan(200);
@@ -145,8 +126,7 @@ describe("lean participants on a real livekit-server", () => {
   });
 
   it("says disconnected, once, when the server removes it, and stops sending", async () => {
-    const bed = tb;
-    if (bed === undefined) throw new Error("no testbed");
+    const { testbed: bed, loop, hostAddress } = setup();
     const room = "lean-removed";
     const events: ParticipantEvent[] = [];
     const p = await joinRoom(bed, room, "pub", true, { loop, hostAddress }, (event) => events.push(event));

@@ -1,19 +1,10 @@
 import type { InboundTrackSample, ParticipantEvent } from "@livekit-swarm/schema";
-import { fromRtcNodeStats } from "@livekit-swarm/stats";
-import { leftovers, waitFor } from "@livekit-swarm/test-kit";
-import { Testbed } from "@livekit-swarm/testbed";
+import { waitFor } from "@livekit-swarm/test-kit";
+import type { Testbed } from "@livekit-swarm/testbed";
 import { setTimeout as delay } from "node:timers/promises";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import {
-  LeanParticipant,
-  readStamp,
-  sourceAddressFor,
-  vp8Loop,
-  type Stamp,
-  type VideoLoop,
-  type VideoTotals,
-} from "../src/index.js";
-import { measureWindow } from "./join.js";
+import { describe, expect, it } from "vitest";
+import { LeanParticipant, readStamp, vp8Loop, type Stamp, type VideoTotals } from "../src/index.js";
+import { leanBed, measureWindow, nativeInbound } from "./join.js";
 import { token } from "./token.js";
 
 const unique = (tag: string): string => `e2e-lean-video-${tag}-${process.pid}-${Date.now().toString(36)}`;
@@ -24,21 +15,8 @@ function videoTotals(p: LeanParticipant): VideoTotals | undefined {
 }
 
 describe("lean video on a real livekit-server", () => {
-  let tb: Testbed | undefined;
-  let loop: VideoLoop;
-  let hostAddress: string;
   const participants: LeanParticipant[] = [];
-
-  beforeAll(async () => {
-    loop = await vp8Loop({ width: 640, height: 360, fps: 20 });
-    tb = await Testbed.start({ name: unique("one") });
-    hostAddress = await sourceAddressFor(new URL(tb.url).hostname);
-  });
-  afterAll(async () => {
-    await Promise.allSettled(participants.map((p) => p.leave()));
-    await tb?.stop();
-    if (tb !== undefined) expect(leftovers(tb.runDir)).toEqual([]);
-  });
+  const setup = leanBed(unique("one"), () => vp8Loop({ width: 640, height: 360, fps: 20 }), participants);
 
   async function join(
     bed: Testbed,
@@ -48,6 +26,7 @@ describe("lean video on a real livekit-server", () => {
     events?: { who: string; event: ParticipantEvent }[],
     videoReceiveLossEvery?: number,
   ): Promise<LeanParticipant> {
+    const { loop, hostAddress } = setup();
     const p = await LeanParticipant.join({
       url: bed.url,
       token: await token(bed, room, identity, publish),
@@ -65,8 +44,7 @@ describe("lean video on a real livekit-server", () => {
   }
 
   it("a 360p VP8 publisher is received by four lean subscribers: source frame rate, no loss, first frame and latency timed", async () => {
-    const bed = tb;
-    if (bed === undefined) throw new Error("no testbed");
+    const { testbed: bed } = setup();
     const room = "video-room";
     const events: { who: string; event: ParticipantEvent }[] = [];
     const publisher = await join(bed, room, "pub", true, events);
@@ -139,8 +117,7 @@ describe("lean video on a real livekit-server", () => {
   });
 
   it("a native @livekit/rtc-node subscriber decodes the lean VP8 and reads the pattern's stamp from every frame", async () => {
-    const bed = tb;
-    if (bed === undefined) throw new Error("no testbed");
+    const { testbed: bed } = setup();
     const room = "video-native";
     const publisher = await join(bed, room, "pub", true);
 
@@ -172,9 +149,7 @@ describe("lean video on a real livekit-server", () => {
         debugName: "the native subscriber decoding a first frame",
       });
       await delay(5000);
-      const stats = await native.getRtcStats();
-      const snapshot = fromRtcNodeStats(stats.publisherStats, stats.subscriberStats, Date.now());
-      const inbound = [...snapshot.inbound.values()].filter((s) => s.kind === "video");
+      const inbound = await nativeInbound(native, "video");
       const read = stamps.filter((s): s is Stamp => s !== undefined);
       const context = JSON.stringify({
         inbound,
@@ -209,8 +184,7 @@ describe("lean video on a real livekit-server", () => {
   });
 
   it("a subscriber's PLI makes the publisher restart its loop at the keyframe, which the subscriber receives", async () => {
-    const bed = tb;
-    if (bed === undefined) throw new Error("no testbed");
+    const { testbed: bed } = setup();
     const room = "video-pli";
     const publisher = await join(bed, room, "pub", true);
     const subscriber = await join(bed, room, "sub", false);
@@ -247,8 +221,7 @@ describe("lean video on a real livekit-server", () => {
   });
 
   it("a subscriber losing every 25th packet NACKs it, gets it again on RTX, and counts the loss over originals", async () => {
-    const bed = tb;
-    if (bed === undefined) throw new Error("no testbed");
+    const { testbed: bed } = setup();
     const room = "video-loss";
     await join(bed, room, "pub", true);
     const subscriber = await join(bed, room, "sub", false, undefined, 25);

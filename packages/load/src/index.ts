@@ -9,7 +9,7 @@ export {
   ENGINE_RULES,
   EngineError,
   checkEngines,
-  checkWatchable,
+  checkDrillable,
   type Engine,
   type EngineParticipant,
   type EngineRules,

@@ -1,18 +1,9 @@
 import { RoomServiceClient } from "livekit-server-sdk";
+import { KnownError } from "@livekit-swarm/schema";
 
 /** The LiveKit server named by --url cannot be used: unreachable, or it rejects the keys. */
-export class TargetError extends Error {
+export class TargetError extends KnownError<"unreachable" | "unauthorized"> {
   override readonly name = "TargetError";
-  constructor(
-    readonly reason: "unreachable" | "unauthorized",
-    message: string,
-  ) {
-    super(message);
-  }
-
-  toJSON(): { name: string; reason: string; message: string } {
-    return { name: this.name, reason: this.reason, message: this.message };
-  }
 }
 
 /** Fails fast, with the fix, on an unreachable server or rejected keys, before any worker starts. */

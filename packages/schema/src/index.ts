@@ -80,7 +80,7 @@ export type {
   RunObserver,
   StormObservation,
 } from "./samples.js";
-export { STORM_METRIC_PREFIX } from "./samples.js";
+export { STORM_METRIC_PREFIX, inboundTrackSample } from "./samples.js";
 export type {
   AbortConditions,
   ComposeTarget,
@@ -116,4 +116,5 @@ export type { ConfigErrorReason, ConfigProblem } from "./config.js";
 export { ConfigError, readConfigText, readFailure, readYaml } from "./config.js";
 export { labelMatcher, promqlString } from "./promql-string.js";
 export { ExitCode, exitCodeForSignal } from "./exit-codes.js";
+export { KnownError } from "./known-error.js";
 export { TOOL } from "./tool.js";

@@ -51,6 +51,30 @@ export interface OutboundTrackSample {
   readonly qualityLimitation: string | undefined;
 }
 
+/**
+ * An inbound track's window of the counts given, every other counter zero: what an engine that counts
+ * only packets reports (lean's audio), and the base of test fixtures.
+ */
+export function inboundTrackSample(
+  counts: Pick<InboundTrackSample, "key" | "kind" | "expected" | "lost" | "received"> &
+    Partial<InboundTrackSample>,
+): InboundTrackSample {
+  return {
+    bytes: 0,
+    jitterS: undefined,
+    nack: 0,
+    pli: 0,
+    fir: 0,
+    framesDecoded: 0,
+    framesDropped: 0,
+    freezes: 0,
+    freezeS: 0,
+    concealedSamples: 0,
+    totalSamples: 0,
+    ...counts,
+  };
+}
+
 /** One participant's stats over one sampling window: a line of samples.jsonl. */
 export interface WindowSample {
   readonly t: number;

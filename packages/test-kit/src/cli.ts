@@ -98,3 +98,40 @@ export async function freePort(): Promise<number> {
 export function testbedEnv(tb: { url: string; apiKey: string; apiSecret: string }): NodeJS.ProcessEnv {
   return { LIVEKIT_URL: tb.url, LIVEKIT_API_KEY: tb.apiKey, LIVEKIT_API_SECRET: tb.apiSecret };
 }
+
+/**
+ * The environment of a swarm that must start its own embedded LiveKit, its testbeds under `runRoot`:
+ * the LIVEKIT_* variables empty (empty is unset), so exported ones cannot point it elsewhere.
+ */
+export function embeddedEnv(runRoot: string): NodeJS.ProcessEnv {
+  return { LIVEKIT_URL: "", LIVEKIT_API_KEY: "", LIVEKIT_API_SECRET: "", LIVEKIT_SWARM_RUN_ROOT: runRoot };
+}
+
+/**
+ * `swarm gate --prometheus` over a run's summary.json (its run id and window) with `thresholds`:
+ * the exit code and stderr, and each threshold's [threshold, status] in order, to hold against the
+ * verdict the run itself reached. `statuses` is empty when the gate printed no JSON verdict.
+ */
+export async function gateOverPrometheus(
+  prometheusUrl: string,
+  summaryFile: string,
+  thresholds: readonly string[],
+): Promise<CliResult & { statuses: [string, string][] }> {
+  const gate = await swarm([
+    "gate",
+    "--prometheus",
+    prometheusUrl,
+    "--summary",
+    summaryFile,
+    "--json",
+    ...thresholds.flatMap((t) => ["--threshold", t]),
+  ]);
+  let statuses: [string, string][] = [];
+  try {
+    const verdict = JSON.parse(gate.stdout) as { results: { threshold: string; status: string }[] };
+    statuses = verdict.results.map((r) => [r.threshold, r.status]);
+  } catch {
+    // no JSON: the caller's check of the exit code shows stderr
+  }
+  return { ...gate, statuses };
+}

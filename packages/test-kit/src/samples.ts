@@ -1,5 +1,5 @@
 import { existsSync, readFileSync } from "node:fs";
-import type { InboundTrackSample, WindowSample } from "@livekit-swarm/schema";
+import { inboundTrackSample, type InboundTrackSample, type WindowSample } from "@livekit-swarm/schema";
 
 /**
  * One inbound track's window, every counter zero unless given; `received` follows from `expected`
@@ -10,23 +10,7 @@ export function inboundTrack(
 ): InboundTrackSample {
   const expected = track.expected ?? 0;
   const lost = track.lost ?? 0;
-  return {
-    expected,
-    lost,
-    received: expected - lost,
-    bytes: 0,
-    jitterS: undefined,
-    nack: 0,
-    pli: 0,
-    fir: 0,
-    framesDecoded: 0,
-    framesDropped: 0,
-    freezes: 0,
-    freezeS: 0,
-    concealedSamples: 0,
-    totalSamples: 0,
-    ...track,
-  };
+  return inboundTrackSample({ expected, lost, received: expected - lost, ...track });
 }
 
 /** One participant's sampling window: a subscriber on worker 0 that received and sent nothing, unless given. */

@@ -21,7 +21,7 @@ import type { Drill, Scenario } from "@livekit-swarm/schema";
 import { Testbed } from "@livekit-swarm/testbed";
 import { RoomServiceClient } from "livekit-server-sdk";
 import {
-  checkWatchable,
+  checkDrillable,
   defaultWorkers,
   mediaPlanFor,
   orchestrate,
@@ -114,7 +114,11 @@ export async function runDrill(options: DrillRunOptions): Promise<DrillJournal> 
         : drill.workload.scenario.roomPrefix,
   };
   const plan = planRun(shapeOf(scenario));
-  checkWatchable(plan.participants, scenario.engine);
+  checkDrillable(
+    plan.participants,
+    scenario.engine,
+    drill.faults.map((f) => f.type),
+  );
   mkdirSync(options.outputDir, { recursive: true });
   const journalFile = join(options.outputDir, "journal.json");
   const partial = new PartialJournalWriter(journalFile, {

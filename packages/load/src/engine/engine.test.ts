@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { ParticipantPlan } from "../run/messages.js";
-import { ENGINE_ATTRIBUTE, EngineError, checkEngines, checkWatchable, stampsCaptureTime } from "./engine.js";
+import { ENGINE_ATTRIBUTE, EngineError, checkEngines, checkDrillable, stampsCaptureTime } from "./engine.js";
 
 const participant = (over: Partial<ParticipantPlan>): ParticipantPlan => ({
   engine: "lean",
@@ -60,14 +60,24 @@ describe("what an engine refuses, before anything starts", () => {
     }).not.toThrow();
   });
 
-  it("refuses watch mode (a drill) when any participant is lean, mixed included", () => {
+  it("drills any engine's workload, lean and mixed included: every engine reports media flow", () => {
+    const mixed = [participant({ engine: "native" }), participant({})];
     expect(() => {
-      checkWatchable([participant({ engine: "native" }), participant({})], "mixed");
+      checkDrillable(mixed, "mixed", ["node.kill", "net.partition", "client.join"]);
+    }).not.toThrow();
+  });
+
+  it("refuses client.simulate when any participant is lean, in one line naming the fix", () => {
+    expect(() => {
+      checkDrillable([participant({ engine: "native" }), participant({})], "mixed", ["client.simulate"]);
     }).toThrow(
-      "engine mixed: a drill watches media flow per track, which the lean engine does not report yet: run the drill's workload with engine native",
+      new EngineError(
+        "unsupported",
+        "engine mixed: client.simulate runs rtc-node's simulateScenario, which the lean engine does not have: run the drill's workload with engine native",
+      ),
     );
     expect(() => {
-      checkWatchable([participant({ engine: "native" })], "native");
+      checkDrillable([participant({ engine: "native" })], "native", ["client.simulate"]);
     }).not.toThrow();
   });
 });

@@ -3,6 +3,7 @@
  * media stacks (rtc-node, werift) load only in worker processes, through `openEngine`.
  */
 import type { EngineName, Kind, ParticipantEvent, ParticipantPlan, WindowSample } from "../run/messages.js";
+import { KnownError } from "@livekit-swarm/schema";
 
 export type EventSink = (event: ParticipantEvent) => void;
 
@@ -42,8 +43,8 @@ export interface EngineRules {
   readonly subscribeLimit: boolean;
   /** Sends data packets (scenario `data`). */
   readonly data: boolean;
-  /** Reports media flow per subscribed track as it happens (watch mode, which chaos drills need). */
-  readonly watch: boolean;
+  /** Runs rtc-node's simulateScenario (a drill's client.simulate fault). */
+  readonly simulate: boolean;
   /** The video its publishers can send; undefined: any the scenario allows. */
   readonly video?: VideoRule;
 }
@@ -79,14 +80,14 @@ export const ENGINE_RULES: Readonly<Record<EngineName, EngineRules>> = {
     publishes: ["audio", "video"],
     subscribeLimit: true,
     data: true,
-    watch: true,
+    simulate: true,
   },
   lean: {
     participantsPerProcess: 100,
     publishes: ["audio", "video"],
     subscribeLimit: false,
     data: false,
-    watch: false,
+    simulate: false,
     // the pre-encoded VP8 loop (packages/lean/README.md, "Video"): the preset sizes LiveKit has a
     // camera bitrate for, up to 720p; one frame per 20 ms pacer tick; no simulcast layers
     video: { codec: "vp8", heights: [180, 360, 540, 720], maxFps: 50, oneLayer: true },
@@ -111,18 +112,8 @@ export function leanPublishesVideo(participants: readonly ParticipantPlan[]): bo
 }
 
 /** A scenario an engine cannot run, refused before anything starts; the message names the fix. */
-export class EngineError extends Error {
+export class EngineError extends KnownError<"unsupported"> {
   override readonly name = "EngineError";
-  constructor(
-    readonly reason: "unsupported",
-    message: string,
-  ) {
-    super(message);
-  }
-
-  toJSON(): { name: string; reason: string; message: string } {
-    return { name: this.name, reason: this.reason, message: this.message };
-  }
 }
 
 /**
@@ -168,12 +159,20 @@ export function checkEngines(
   }
 }
 
-/** Refuses watch mode (a chaos drill's) on participants whose engine cannot report media flow. */
-export function checkWatchable(participants: readonly ParticipantPlan[], chosen: string): void {
-  const engine = participants.find((p) => !ENGINE_RULES[p.engine].watch)?.engine;
+/**
+ * Refuses a drill that asks its participants' engine for a fault it cannot play: client.simulate is
+ * rtc-node's simulateScenario. Media flow (watch mode) every engine reports.
+ */
+export function checkDrillable(
+  participants: readonly ParticipantPlan[],
+  chosen: string,
+  faultTypes: readonly string[],
+): void {
+  if (!faultTypes.includes("client.simulate")) return;
+  const engine = participants.find((p) => !ENGINE_RULES[p.engine].simulate)?.engine;
   if (engine === undefined) return;
   throw new EngineError(
     "unsupported",
-    `engine ${chosen}: a drill watches media flow per track, which the ${engine} engine does not report yet: run the drill's workload with engine native`,
+    `engine ${chosen}: client.simulate runs rtc-node's simulateScenario, which the ${engine} engine does not have: run the drill's workload with engine native`,
   );
 }

@@ -9,6 +9,7 @@ import {
 } from "@livekit-swarm/lean";
 import type { Kind, MediaPlan, ParticipantEvent, ParticipantPlan, WindowSample } from "../run/messages.js";
 import type { Engine, EngineParticipant, EventSink } from "./engine.js";
+import { MediaWatch, PeerWatch, type StreamCount } from "./watch.js";
 
 /** Lean's join failures in the words the native engine counts them by, where they mean the same. */
 const JOIN_FAILURE: Readonly<Record<LeanErrorReason, string>> = {
@@ -34,26 +35,29 @@ export class LeanEngine implements Engine {
   readonly name = "lean";
 
   private constructor(
-    private readonly audio: OpusLoop,
-    private readonly video: VideoLoop | undefined,
-    private readonly hostAddress: string,
+    private readonly media: Media,
+    private readonly watchMs: number | undefined,
   ) {}
 
   /**
    * Reads (or encodes, once per machine) the Opus loop, and the VP8 loop when `video` is given,
-   * and finds the address that reaches `url`.
+   * and finds the address that reaches `url`. With `watchMs` (a chaos drill's), every participant
+   * reports media flow per subscribed track and the peers it sees, as the native engine does.
    */
-  static async open(url: string, video?: MediaPlan["video"]): Promise<LeanEngine> {
+  static async open(url: string, video?: MediaPlan["video"], watchMs?: number): Promise<LeanEngine> {
     const host = new URL(url.replace(/^ws/, "http")).hostname.replace(/^\[(.*)\]$/, "$1");
     const camera =
       video !== undefined
         ? await vp8Loop({ width: video.width, height: video.height, fps: video.fps })
         : undefined;
-    return new LeanEngine(await opusLoop(), camera, await sourceAddressFor(host));
+    return new LeanEngine(
+      { audio: await opusLoop(), video: camera, hostAddress: await sourceAddressFor(host) },
+      watchMs,
+    );
   }
 
   participant(plan: ParticipantPlan, emit: EventSink): EngineParticipant {
-    return new LeanEngineParticipant(plan, emit, this.audio, this.video, this.hostAddress);
+    return new LeanEngineParticipant(plan, emit, this.media, this.watchMs);
   }
 
   async close(): Promise<void> {
@@ -61,21 +65,30 @@ export class LeanEngine implements Engine {
   }
 }
 
+/** What every participant of one lean engine shares. */
+interface Media {
+  readonly audio: OpusLoop;
+  readonly video: VideoLoop | undefined;
+  readonly hostAddress: string;
+}
+
 class LeanEngineParticipant implements EngineParticipant {
   private participant: LeanParticipant | undefined;
   private connected = false;
+  private reconnecting = false;
+  private left = false;
   private readonly firstPackets: Record<Kind, number> = { audio: 0, video: 0 };
 
   constructor(
     readonly plan: ParticipantPlan,
     private readonly emit: EventSink,
-    private readonly audio: OpusLoop,
-    private readonly video: VideoLoop | undefined,
-    private readonly hostAddress: string,
+    private readonly media: Media,
+    /** Look at media flow and peers this often (chaos drills); undefined: no watching. */
+    private readonly watchMs: number | undefined,
   ) {}
 
   async join(url: string, token: string): Promise<boolean> {
-    const { plan } = this;
+    const { plan, media } = this;
     try {
       this.participant = await LeanParticipant.join({
         url,
@@ -83,10 +96,10 @@ class LeanEngineParticipant implements EngineParticipant {
         room: plan.room,
         identity: plan.identity,
         role: plan.role,
-        audio: plan.publishAudio ? this.audio : undefined,
-        video: plan.publishVideo ? this.video : undefined,
+        audio: plan.publishAudio ? media.audio : undefined,
+        video: plan.publishVideo ? media.video : undefined,
         subscribe: plan.subscribe,
-        hostAddress: this.hostAddress,
+        hostAddress: media.hostAddress,
         onEvent: (event) => {
           this.onEvent(event);
         },
@@ -96,7 +109,30 @@ class LeanEngineParticipant implements EngineParticipant {
       return false;
     }
     this.connected = true;
+    if (this.watchMs !== undefined) void this.watch(this.participant, this.watchMs);
     return true;
+  }
+
+  /**
+   * Watch mode (chaos drills): every `intervalMs`, one look at the received streams' packet counts
+   * (MediaWatch, as the native engine's) and at the peers the signalling names. Each stream is
+   * named by the publisher of the track it was tapped on; one whose publisher the signalling has
+   * not named yet is left out of the look, so its flow dates from the look that names it.
+   */
+  private async watch(participant: LeanParticipant, intervalMs: number): Promise<void> {
+    const media = new MediaWatch(this.emit);
+    const peers = new PeerWatch(this.emit);
+    while (this.watching()) {
+      await new Promise((resolve) => setTimeout(resolve, intervalMs));
+      if (!this.watching()) return;
+      if (!this.reconnecting) peers.look(participant.peers);
+      media.look(namedStreams(participant), Date.now());
+    }
+  }
+
+  /** Joined, not left, not told to stay away. */
+  private watching(): boolean {
+    return !this.left && this.connected;
   }
 
   private onEvent(event: ParticipantEvent): void {
@@ -105,6 +141,8 @@ class LeanEngineParticipant implements EngineParticipant {
       return;
     }
     if (event.type === "disconnected") this.connected = false;
+    if (event.type === "reconnecting" || event.type === "reconnected")
+      this.reconnecting = event.type === "reconnecting";
     // a stream per SSRC: as the native engine, time no more first packets than tracks expected
     if (
       event.type === "first-packet" &&
@@ -135,7 +173,17 @@ class LeanEngineParticipant implements EngineParticipant {
   }
 
   async leave(): Promise<void> {
+    this.left = true;
     this.connected = false;
     await this.participant?.leave();
   }
+}
+
+/** The received streams whose publisher is known, named as the native engine names tracks. */
+export function namedStreams(participant: Pick<LeanParticipant, "receivedTracks">): StreamCount[] {
+  return participant
+    .receivedTracks()
+    .flatMap(({ key, kind, packetsReceived, publisher }) =>
+      publisher === undefined ? [] : [{ key, kind, packetsReceived, track: `${publisher}/${kind}` }],
+    );
 }

@@ -14,7 +14,7 @@ import { FirstMedia } from "./first-media.js";
 import { loadRtc } from "./rtc.js";
 import { readStamp, unwrapCaptureTime } from "./stamp.js";
 import { RoomPlacement } from "./placement.js";
-import { MediaWatch } from "./watch.js";
+import { MediaWatch, PeerWatch } from "./watch.js";
 import { knownKinds, windowStreams } from "./window.js";
 
 type Rtc = Awaited<ReturnType<typeof loadRtc>>;
@@ -62,6 +62,7 @@ export class NativeParticipant implements EngineParticipant {
   private sid: string | undefined;
   /** Watch mode (chaos drills): which subscribed tracks flow. */
   private readonly watcher: MediaWatch;
+  private readonly peers: PeerWatch;
   private readonly placement: RoomPlacement;
 
   constructor(
@@ -75,6 +76,7 @@ export class NativeParticipant implements EngineParticipant {
     private readonly watchMs?: number,
   ) {
     this.watcher = new MediaWatch(emit);
+    this.peers = new PeerWatch(emit);
     this.firstMedia = new FirstMedia(plan.expectedTracks, plan.probe, emit);
     this.placement = new RoomPlacement(
       emit,
@@ -217,7 +219,7 @@ export class NativeParticipant implements EngineParticipant {
       this.noteSession();
       if (room.isConnected) {
         await this.placement.read(room);
-        this.placement.notePeers(room);
+        this.peers.look([...room.remoteParticipants.values()].map((p) => p.identity));
       }
       const now = Date.now();
       let snapshot: Snapshot | undefined;

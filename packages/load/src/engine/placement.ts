@@ -8,8 +8,6 @@ import type { EventSink } from "./engine.js";
  */
 export class RoomPlacement {
   private roomSid: string | undefined;
-  /** Watch mode: the remote identities last reported in a `peers` event. */
-  private peers: string | undefined;
 
   constructor(
     private readonly emit: EventSink,
@@ -42,14 +40,5 @@ export class RoomPlacement {
       }),
     ]);
     this.note(sid);
-  }
-
-  /** Watch mode: a `peers` event when the set of remote participants this one sees changes. */
-  notePeers(room: Room): void {
-    const identities = [...room.remoteParticipants.values()].map((p) => p.identity).sort();
-    const key = identities.join("\n");
-    if (key === this.peers) return;
-    this.peers = key;
-    this.emit({ type: "peers", identities });
   }
 }

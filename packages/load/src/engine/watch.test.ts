@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { ParticipantEvent } from "../run/messages.js";
-import { MediaWatch } from "./watch.js";
+import { MediaWatch, PeerWatch } from "./watch.js";
 
 const audio = (key: string, packetsReceived: number) => ({ key, kind: "audio" as const, packetsReceived });
 
@@ -104,6 +104,49 @@ describe("MediaWatch: media flow per subscribed track, from looks at packet coun
       "unknown-audio-1 true",
       "unknown-audio-1 false",
       "pub/audio true",
+    ]);
+  });
+
+  it("names a stream that says its track (lean) without a subscription, whatever order the streams come in", () => {
+    const { w, events } = watch();
+    const named = (key: string, track: string, n: number) => ({ ...audio(key, n), track });
+    // two publishers' audio first seen in one look: order says nothing, the names do
+    w.look([named("s2", "pub-b/audio", 4), named("s1", "pub-a/audio", 7)], 1000);
+    w.look([named("s2", "pub-b/audio", 8), named("s1", "pub-a/audio", 7)], 1250);
+    w.look([named("s2", "pub-b/audio", 12), named("s1", "pub-a/audio", 7)], 1500);
+    // our full rejoin: the old streams are gone, a new one carries pub-a's track again
+    w.look([named("s9", "pub-a/audio", 2)], 1750);
+    expect(events.map((e) => (e.type === "media" ? `${e.track} ${e.flowing} ${e.atMs}` : e.type))).toEqual([
+      "pub-b/audio true 1000",
+      "pub-a/audio true 1000",
+      "pub-a/audio false 1000",
+      "pub-a/audio true 1750",
+    ]);
+    // a named stream takes no subscription from a stream that is not
+    w.subscribed("pub-c/audio", "audio");
+    w.look([named("s9", "pub-a/audio", 3), audio("anon", 1)], 2000);
+    expect(events.at(-1)).toEqual({
+      type: "media",
+      track: "pub-c/audio",
+      kind: "audio",
+      flowing: true,
+      atMs: 2000,
+    });
+  });
+});
+
+describe("PeerWatch: the remote participants one sees, told when they change", () => {
+  it("reports the sorted set at the first look and again only when it changes", () => {
+    const events: ParticipantEvent[] = [];
+    const p = new PeerWatch((e) => events.push(e));
+    p.look(["sub-2", "pub-0"]);
+    p.look(["pub-0", "sub-2"]);
+    p.look(["pub-0"]);
+    p.look([]);
+    expect(events).toEqual([
+      { type: "peers", identities: ["pub-0", "sub-2"] },
+      { type: "peers", identities: ["pub-0"] },
+      { type: "peers", identities: [] },
     ]);
   });
 });

@@ -6,6 +6,11 @@ export interface StreamCount {
   readonly key: string;
   readonly kind: Kind;
   readonly packetsReceived: number;
+  /**
+   * The subscribed track it carries (`<publisher identity>/<kind>`), where the engine knows it (lean
+   * taps each track and reads its publisher from the signalling); otherwise matched by order.
+   */
+  readonly track?: string;
 }
 
 /**
@@ -62,7 +67,7 @@ export class MediaWatch {
       const fresh = stream.packetsReceived > before;
       if (fresh && !this.streamTrack.has(stream.key) && !this.earlyPackets.has(stream.key))
         this.earlyPackets.set(stream.key, now);
-      const track = this.trackOf(stream.key, stream.kind, now);
+      const track = this.trackOf(stream, now);
       if (track === undefined) continue;
       if (!this.trackFlow.has(track))
         this.trackFlow.set(track, { kind: stream.kind, flowing: false, lastIncreaseMs: now, idle: 0 });
@@ -96,9 +101,14 @@ export class MediaWatch {
    * (undefined) until the subscription names it, keeping the time of its first packets, and named
    * `unknown-<kind>-<n>` only if no subscription comes within 2 s.
    */
-  private trackOf(streamKey: string, kind: Kind, now: number): string | undefined {
+  private trackOf({ key: streamKey, kind, track: named }: StreamCount, now: number): string | undefined {
     let track = this.streamTrack.get(streamKey);
     if (track !== undefined) return track;
+    if (named !== undefined) {
+      this.heldStreams.delete(streamKey);
+      this.streamTrack.set(streamKey, named);
+      return named;
+    }
     track = this.unmatched[kind].shift();
     if (track === undefined) {
       const since = this.heldStreams.get(streamKey) ?? now;
@@ -110,5 +120,21 @@ export class MediaWatch {
     this.heldStreams.delete(streamKey);
     this.streamTrack.set(streamKey, track);
     return track;
+  }
+}
+
+/** Watch mode: a `peers` event whenever the set of remote participants a participant sees changes. */
+export class PeerWatch {
+  /** The identities last reported, sorted and joined. */
+  private last: string | undefined;
+
+  constructor(private readonly emit: EventSink) {}
+
+  look(identities: Iterable<string>): void {
+    const sorted = [...identities].sort();
+    const key = sorted.join("\n");
+    if (key === this.last) return;
+    this.last = key;
+    this.emit({ type: "peers", identities: sorted });
   }
 }

@@ -55,6 +55,7 @@ async function openEngines(plan: WorkerPlan): Promise<ReadonlyMap<EngineName, En
         : await LeanEngine.open(
             plan.url,
             leanPublishesVideo(plan.participants) ? plan.media.video : undefined,
+            plan.media.watchMs,
           ),
     );
   return engines;

@@ -1,23 +1,15 @@
 import { mkdirSync, rmdirSync, statSync, type Stats } from "node:fs";
 import { dirname, resolve } from "node:path";
-import { MAX_DURATION, formatDuration, type Scenario } from "@livekit-swarm/schema";
+import { MAX_DURATION, formatDuration, type Scenario, KnownError } from "@livekit-swarm/schema";
 import { Testbed, down, listTestbeds } from "@livekit-swarm/testbed";
 import { preflight } from "../preflight.js";
 import type { RunTarget } from "../run/orchestrator.js";
 
 /** A run the session refuses before it starts anything; the message names the fix. */
-export class RunSessionError extends Error {
+export class RunSessionError extends KnownError<
+  "no-participants" | "too-many-participants" | "too-long" | "cloud-limit" | "output"
+> {
   override readonly name = "RunSessionError";
-  constructor(
-    readonly reason: "no-participants" | "too-many-participants" | "too-long" | "cloud-limit" | "output",
-    message: string,
-  ) {
-    super(message);
-  }
-
-  toJSON(): { name: string; reason: string; message: string } {
-    return { name: this.name, reason: this.reason, message: this.message };
-  }
 }
 
 /**

@@ -10,7 +10,7 @@ import {
   type Threshold,
   type Verdict,
 } from "@livekit-swarm/gate";
-import { ExitCode } from "@livekit-swarm/schema";
+import { ExitCode, KnownError } from "@livekit-swarm/schema";
 import { makeFolder } from "../run/folder.js";
 import type { WindowSample, WorkerMessage } from "../run/messages.js";
 import type { EndReason, RunOutcome } from "../run/orchestrator.js";
@@ -21,18 +21,10 @@ import { withWarmup } from "../session/session.js";
 import { MANIFEST_FILE, type ShardManifest } from "./manifest.js";
 
 /** A merge refused; the message names the fix. */
-export class MergeError extends Error {
+export class MergeError extends KnownError<
+  "no-shards" | "unreadable" | "mixed-runs" | "duplicate" | "none-finished"
+> {
   override readonly name = "MergeError";
-  constructor(
-    readonly reason: "no-shards" | "unreadable" | "mixed-runs" | "duplicate" | "none-finished",
-    message: string,
-  ) {
-    super(message);
-  }
-
-  toJSON(): { name: string; reason: string; message: string } {
-    return { name: this.name, reason: this.reason, message: this.message };
-  }
 }
 
 export interface MergeOptions {

@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import type { Scenario } from "@livekit-swarm/schema";
 import type { RunPlan } from "../run/plan.js";
+import { KnownError } from "@livekit-swarm/schema";
 
 /** The most shards one run splits into: an Indexed Job of more pods than this is a typo. */
 export const MAX_SHARDS = 1024;
@@ -12,18 +13,8 @@ export interface Shard {
 }
 
 /** A shard choice the run refuses; the message names the fix. */
-export class ShardError extends Error {
+export class ShardError extends KnownError<"syntax" | "range" | "too-few-rooms" | "no-run-id" | "no-target"> {
   override readonly name = "ShardError";
-  constructor(
-    readonly reason: "syntax" | "range" | "too-few-rooms" | "no-run-id" | "no-target",
-    message: string,
-  ) {
-    super(message);
-  }
-
-  toJSON(): { name: string; reason: string; message: string } {
-    return { name: this.name, reason: this.reason, message: this.message };
-  }
 }
 
 /** `I/N` (0-based I, as JOB_COMPLETION_INDEX counts), checked: 0 <= I < N <= MAX_SHARDS. */

@@ -5,7 +5,7 @@ import { join, resolve } from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { Measurements, evaluate, type Threshold, type Verdict } from "@livekit-swarm/gate";
-import { ExitCode, exitCodeForSignal, type StormObservation } from "@livekit-swarm/schema";
+import { ExitCode, exitCodeForSignal, type StormObservation, KnownError } from "@livekit-swarm/schema";
 import { findBinary } from "@livekit-swarm/testbed";
 import type { RunTarget } from "../run/orchestrator.js";
 import { newRunId } from "../session/session.js";
@@ -14,18 +14,8 @@ import { parseK6Summary, stormObservations } from "./k6-output.js";
 import { writeStormOutputs, type StormReport } from "./report.js";
 
 /** A storm that could not run or whose k6 broke; the message names the fix. */
-export class StormError extends Error {
+export class StormError extends KnownError<"script" | "k6"> {
   override readonly name = "StormError";
-  constructor(
-    readonly reason: "script" | "k6",
-    message: string,
-  ) {
-    super(message);
-  }
-
-  toJSON(): { name: string; reason: string; message: string } {
-    return { name: this.name, reason: this.reason, message: this.message };
-  }
 }
 
 /** The ready-made storms, scenarios/k6/<name>.js. */

@@ -1,5 +1,5 @@
 import { Command, Option } from "@commander-js/extra-typings";
-import { folder, integer, livekitOptions } from "../../flags.js";
+import { integer, withLivekitOptions, type FlagsOf, outputOption } from "../../flags.js";
 
 export const EXAMPLES = [
   "LIVEKIT_API_SECRET=S swarm canary --url wss://livekit.example.com --api-key K",
@@ -7,10 +7,7 @@ export const EXAMPLES = [
 ];
 
 export function define() {
-  const [url, apiKey, apiSecret, apiSecretFile] = livekitOptions(
-    "LiveKit server; none: start an embedded local testbed",
-  );
-  return new Command("canary")
+  return withLivekitOptions(new Command("canary"), "LiveKit server; none: start an embedded local testbed")
     .summary("a small swarm that stays connected and exports metrics: synthetic monitoring")
     .description(
       "Synthetic monitoring of a LiveKit deployment: one room with one camera-and-mic publisher and one subscriber " +
@@ -19,10 +16,6 @@ export function define() {
         "Prometheus, the dashboards and the alerts. Ctrl-C stops it and writes the report.",
     )
     .allowExcessArguments(true)
-    .addOption(url)
-    .addOption(apiKey)
-    .addOption(apiSecret)
-    .addOption(apiSecretFile)
     .addOption(
       new Option("--metrics-port <port>", "port of /metrics, 1 to 65535")
         .default(9464)
@@ -31,11 +24,7 @@ export function define() {
     .option("--metrics-host <address>", "address /metrics binds (0.0.0.0 in a container)", "127.0.0.1")
     .option("--room <prefix>", "room name prefix (the room is <prefix>1)", "lkswarm-canary-")
     .option("--audio-only", "publish audio only")
-    .addOption(
-      new Option("-o, --output <dir>", "where the report goes when stopped").argParser(
-        folder("canary", "--output"),
-      ),
-    );
+    .addOption(outputOption("canary", "where the report goes when stopped"));
 }
 
-export type CanaryFlags = ReturnType<ReturnType<typeof define>["opts"]>;
+export type CanaryFlags = FlagsOf<typeof define>;

@@ -1,12 +1,6 @@
-import { configure, rejectExtra } from "../../flags.js";
+import { optionsCommand } from "../../flags.js";
 import { EXAMPLES, define } from "./options.js";
 
 export function capacityCommand(exit: (code: number) => void) {
-  const command = define();
-  command.action(async (flags, cmd) => {
-    rejectExtra("capacity", cmd.args);
-    const { capacity } = await import("./index.js");
-    exit(await capacity(flags));
-  });
-  return configure(command, EXAMPLES);
+  return optionsCommand(define(), EXAMPLES, async () => (await import("./index.js")).capacity, exit);
 }

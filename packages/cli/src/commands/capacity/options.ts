@@ -1,6 +1,15 @@
 import { Command, Option } from "@commander-js/extra-typings";
 import { engineChoices } from "@livekit-swarm/schema";
-import { collect, duration, folder, httpUrl, integer, livekitOptions, positive } from "../../flags.js";
+import {
+  collect,
+  duration,
+  httpUrl,
+  integer,
+  positive,
+  withLivekitOptions,
+  type FlagsOf,
+  outputOption,
+} from "../../flags.js";
 
 export const EXAMPLES = [
   'sudo swarm capacity --scenario scenarios/capacity/audio-2party.yaml --server-cpu 1 --quality "loss p95 < 1%; join p99 < 2s"',
@@ -9,34 +18,30 @@ export const EXAMPLES = [
 ];
 
 export function define() {
-  const [url, apiKey, apiSecret, apiSecretFile] = livekitOptions(
+  return withLivekitOptions(
+    new Command("capacity")
+      .summary("find how many rooms one node holds at a given quality")
+      .description(
+        "Measure, don't guess: runs the workload again and again with more rooms (a fresh run per step: the ramp, a warm-up " +
+          "that is excluded, then --hold measured), then bisects between the last good and the first bad step. A step is " +
+          "judged by the --quality thresholds (the gate's language; loss, jitter, join and reconnects are short names) and " +
+          "records the server's CPU, memory, packets and bandwidth from its /metrics. A step where the load generator " +
+          "saturated (its CPU near its cores, or it did not keep up while the server had headroom) stops the search as " +
+          "generator-bound: never reported as the server's capacity. Writes steps.json, report.md, report.html and capacity.svg.",
+      )
+      .allowExcessArguments(true)
+      .requiredOption(
+        "--scenario <file>",
+        "the workload (a scenario file; its rooms, duration and thresholds are the search's)",
+      )
+      .addOption(
+        new Option(
+          "--quality <thresholds>",
+          "thresholds a step must meet, `;`-separated, repeatable (default: the scenario's thresholds, else loss p95 < 1%; join p99 < 2s; jitter p95 < 30ms; reconnects count <= 0)",
+        ).argParser(collect),
+      ),
     "LiveKit server (one node, or a node of a cluster: pair with --server-metrics); none: a one-node embedded testbed",
-  );
-  return new Command("capacity")
-    .summary("find how many rooms one node holds at a given quality")
-    .description(
-      "Measure, don't guess: runs the workload again and again with more rooms (a fresh run per step: the ramp, a warm-up " +
-        "that is excluded, then --hold measured), then bisects between the last good and the first bad step. A step is " +
-        "judged by the --quality thresholds (the gate's language; loss, jitter, join and reconnects are short names) and " +
-        "records the server's CPU, memory, packets and bandwidth from its /metrics. A step where the load generator " +
-        "saturated (its CPU near its cores, or it did not keep up while the server had headroom) stops the search as " +
-        "generator-bound: never reported as the server's capacity. Writes steps.json, report.md, report.html and capacity.svg.",
-    )
-    .allowExcessArguments(true)
-    .requiredOption(
-      "--scenario <file>",
-      "the workload (a scenario file; its rooms, duration and thresholds are the search's)",
-    )
-    .addOption(
-      new Option(
-        "--quality <thresholds>",
-        "thresholds a step must meet, `;`-separated, repeatable (default: the scenario's thresholds, else loss p95 < 1%; join p99 < 2s; jitter p95 < 30ms; reconnects count <= 0)",
-      ).argParser(collect),
-    )
-    .addOption(url)
-    .addOption(apiKey)
-    .addOption(apiSecret)
-    .addOption(apiSecretFile)
+  )
     .addOption(
       new Option(
         "--server-metrics <url>",
@@ -92,13 +97,8 @@ export function define() {
         integer("capacity", "workers", 1, 64),
       ),
     )
-    .addOption(
-      new Option(
-        "-o, --output <dir>",
-        "where the reports go (default swarm-results/capacity-<time>)",
-      ).argParser(folder("capacity", "--output")),
-    )
+    .addOption(outputOption("capacity", "where the reports go (default swarm-results/capacity-<time>)"))
     .option("--dry-run", "print the plan and the thresholds, run nothing");
 }
 
-export type CapacityFlags = ReturnType<ReturnType<typeof define>["opts"]>;
+export type CapacityFlags = FlagsOf<typeof define>;

@@ -1,5 +1,5 @@
-import { Command, Option } from "@commander-js/extra-typings";
-import { folder } from "../../flags.js";
+import { Command } from "@commander-js/extra-typings";
+import { type FlagsOf, outputOption } from "../../flags.js";
 
 export const EXAMPLES = [
   "swarm chaos run chaos/kill-room-node.yaml --dry-run",
@@ -24,10 +24,7 @@ export function define() {
     .allowExcessArguments(true)
     .option("--dry-run", "print the plan and touch nothing")
     .addOption(
-      new Option(
-        "-o, --output <dir>",
-        "where the journal and reports go (default chaos-results/<drill>-<run id>)",
-      ).argParser(folder("chaos", "--output")),
+      outputOption("chaos", "where the journal and reports go (default chaos-results/<drill>-<run id>)"),
     )
     .option("--json", "print the journal as JSON on stdout")
     .option(
@@ -36,4 +33,4 @@ export function define() {
     );
 }
 
-export type ChaosFlags = ReturnType<ReturnType<typeof define>["opts"]>;
+export type ChaosFlags = FlagsOf<typeof define>;

@@ -1,4 +1,5 @@
 import { Command } from "@commander-js/extra-typings";
+import type { FlagsOf } from "../../flags.js";
 
 export const EXAMPLES = [
   "swarm compare swarm-results/v1 swarm-results/v2",
@@ -23,4 +24,4 @@ export function define() {
     .option("--json", "print the comparison (rows, counts) as JSON");
 }
 
-export type CompareFlags = ReturnType<ReturnType<typeof define>["opts"]>;
+export type CompareFlags = FlagsOf<typeof define>;

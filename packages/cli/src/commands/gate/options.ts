@@ -1,5 +1,5 @@
 import { Command, Option } from "@commander-js/extra-typings";
-import { collect, folder } from "../../flags.js";
+import { collect, type FlagsOf, outputOption } from "../../flags.js";
 
 export const EXAMPLES = [
   "swarm gate --prometheus http://127.0.0.1:9090 --summary swarm-results/x/summary.json --threshold 'lkswarm_join_duration_seconds p95 < 1s'",
@@ -24,11 +24,7 @@ export function define() {
     .option("--to <time>", "end of the window: ISO time, or now (default)")
     .addOption(new Option("--threshold <expr>", "a threshold expression (repeatable)").argParser(collect))
     .option("--thresholds <file>", "YAML: a list of expressions, or a scenario with thresholds:")
-    .addOption(
-      new Option("-o, --output <dir>", "write junit.xml and report.md here").argParser(
-        folder("gate", "--output"),
-      ),
-    )
+    .addOption(outputOption("gate", "write junit.xml and report.md here"))
     .option(
       "--baseline <file|dir>",
       'an earlier run\'s summary.json or output folder, for thresholds like "<= baseline + 20%"',
@@ -36,4 +32,4 @@ export function define() {
     .option("--json", "print the verdict as JSON");
 }
 
-export type GateFlags = ReturnType<ReturnType<typeof define>["opts"]>;
+export type GateFlags = FlagsOf<typeof define>;

@@ -1,5 +1,5 @@
 import { Command, Option } from "@commander-js/extra-typings";
-import { duration, folder, integer } from "../../flags.js";
+import { duration, integer, type FlagsOf, outputOption } from "../../flags.js";
 
 /** The most shards one render accepts: one room each at most, and a run holds at most 10 000 rooms. */
 export const MAX_SHARDS = 10_000;
@@ -57,13 +57,8 @@ export function define() {
       "--storage-class <name>",
       "render: a storage class that provisions ReadWriteMany volumes (default: the cluster's default)",
     )
-    .addOption(
-      new Option(
-        "-o, --output <dir>",
-        "render: write <dir>/<run name>.yaml instead of standard output",
-      ).argParser(folder("k8s", "--output")),
-    )
+    .addOption(outputOption("k8s", "render: write <dir>/<run name>.yaml instead of standard output"))
     .option("--job <name>", "wait: the shard Job to wait for");
 }
 
-export type K8sFlags = ReturnType<ReturnType<typeof define>["opts"]>;
+export type K8sFlags = FlagsOf<typeof define>;

@@ -1,5 +1,5 @@
 import { Command, Option } from "@commander-js/extra-typings";
-import { collect, folder } from "../../flags.js";
+import { collect, type FlagsOf, outputOption } from "../../flags.js";
 
 export const EXAMPLES = [
   "swarm merge out                                  # out/shard-0 ... out/shard-N-1 -> out/summary.json, report.html, junit.xml",
@@ -41,12 +41,9 @@ export function define() {
       "merge the shards that finished when some are missing or failed: exit by the verdict, not 1",
     )
     .addOption(
-      new Option(
-        "-o, --output <dir>",
-        "where the merged reports go (default: the run folder holding the shards)",
-      ).argParser(folder("merge", "--output")),
+      outputOption("merge", "where the merged reports go (default: the run folder holding the shards)"),
     )
     .option("--json", "print the merged summary.json to stdout instead of the table");
 }
 
-export type MergeFlags = ReturnType<ReturnType<typeof define>["opts"]>;
+export type MergeFlags = FlagsOf<typeof define>;

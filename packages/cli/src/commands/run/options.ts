@@ -1,5 +1,5 @@
 import { Command, Option } from "@commander-js/extra-typings";
-import { collect, duration, folder, httpUrl, integer, livekitOptions } from "../../flags.js";
+import { collect, duration, httpUrl, integer, withLivekitOptions, outputOption } from "../../flags.js";
 import { SCENARIO_OPTIONS } from "./scenario-flags.js";
 import { shardOptions } from "./shard-flags.js";
 
@@ -20,10 +20,10 @@ export const EXAMPLES = [
 ];
 
 export function define() {
-  const [url, apiKey, apiSecret, apiSecretFile] = livekitOptions(
+  const command = withLivekitOptions(
+    new Command("run"),
     "LiveKit server; none: start an embedded local testbed",
-  );
-  const command = new Command("run")
+  )
     .summary("run a swarm of participants and report quality (the default command)")
     .description(
       "Runs a swarm of headless participants (--engine native: @livekit/rtc-node; lean: pre-encoded audio) in many rooms, publishing audio and " +
@@ -33,10 +33,6 @@ export function define() {
     )
     .usage("[options]   (or: swarm [options])")
     .allowExcessArguments(true)
-    .addOption(url)
-    .addOption(apiKey)
-    .addOption(apiSecret)
-    .addOption(apiSecretFile)
     .option("--scenario <file.yaml>", "scenario file (see scenarios/)");
   for (const { option } of SCENARIO_OPTIONS) command.addOption(option);
   const [shard, shards, startAt, runId] = shardOptions();
@@ -81,11 +77,7 @@ export function define() {
       "--per-participant-labels",
       "room and participant labels on metrics (small runs only: cardinality)",
     )
-    .addOption(
-      new Option("-o, --output <dir>", "where reports go (default swarm-results/<run id>)").argParser(
-        folder("run", "--output"),
-      ),
-    )
+    .addOption(outputOption("run", "where reports go (default swarm-results/<run id>)"))
     .option("--json", "print summary.json to stdout instead of the table")
     .addOption(
       new Option(

@@ -1,5 +1,13 @@
 import { Command, Option } from "@commander-js/extra-typings";
-import { collect, duration, folder, integer, livekitOptions, positive } from "../../flags.js";
+import {
+  collect,
+  duration,
+  integer,
+  withLivekitOptions,
+  positive,
+  type FlagsOf,
+  outputOption,
+} from "../../flags.js";
 
 export const EXAMPLES = [
   "swarm storm join-storm --rate 20 --duration 30s            # against an embedded local LiveKit",
@@ -9,10 +17,7 @@ export const EXAMPLES = [
 ];
 
 export function define() {
-  const [url, apiKey, apiSecret, apiSecretFile] = livekitOptions(
-    "LiveKit server; none: start an embedded local testbed",
-  );
-  return new Command("storm")
+  return withLivekitOptions(new Command("storm"), "LiveKit server; none: start an embedded local testbed")
     .summary("load the signalling plane with k6: join storms, churn, RoomService calls")
     .description(
       "Runs a k6 scenario against LiveKit's signalling plane: signal-only WebSocket joins timed to their " +
@@ -23,10 +28,6 @@ export function define() {
         "either fails. Writes summary.json, junit.xml, report.md and k6.log.",
     )
     .argument("<scenario>", "join-storm, churn, reconnect, room-service, or a path to a k6 script")
-    .addOption(url)
-    .addOption(apiKey)
-    .addOption(apiSecret)
-    .addOption(apiSecretFile)
     .addOption(
       new Option("--rate <per-second>", "arrivals per second (STORM_RATE), 0.1 to 10000").argParser(
         positive("storm", "rate", 0.1, 10000),
@@ -52,8 +53,8 @@ export function define() {
     .addOption(
       new Option("--threshold <expr>", "a threshold on lkswarm_storm_* (repeatable)").argParser(collect),
     )
-    .addOption(new Option("-o, --output <dir>", "output folder").argParser(folder("storm", "--output")))
+    .addOption(outputOption("storm", "output folder"))
     .option("--json", "print summary.json instead of the table");
 }
 
-export type StormFlags = ReturnType<ReturnType<typeof define>["opts"]>;
+export type StormFlags = FlagsOf<typeof define>;
