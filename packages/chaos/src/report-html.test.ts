@@ -48,6 +48,38 @@ describe("renderDrillHtml", () => {
   });
 });
 
+describe("an interrupted or aborted drill's page", () => {
+  const done = sampleJournal();
+  const stopped = (status: "interrupted" | "aborted", condition: string, atMs: number | null) =>
+    sampleJournal({
+      status,
+      abort: { condition, atMs, detail: "stopping: rolling back every fault" },
+      expectations: done.expectations.map((e) => ({ ...e, met: null, notEvaluated: "stopped early" })),
+    });
+
+  it("says interrupted above the verdict, when, and what was measured until then", () => {
+    const page = renderDrillHtml(stopped("interrupted", "interrupted", 4200), ASSETS);
+    expect(page.indexOf('id="stopped"')).toBeGreaterThan(0);
+    expect(page.indexOf('id="stopped"')).toBeLessThan(page.indexOf('id="verdict"'));
+    expect(page).toContain(
+      '<section class="banner warn" id="stopped"><h2>INTERRUPTED at T0 + 4.2 s: partial results</h2>',
+    );
+    expect(page).toContain(
+      `${done.aggregates.participants} participants followed (${done.aggregates.affected} affected); ${done.faults.filter((f) => f.confirmedMs !== null).length} of ${done.faults.length} fault(s) confirmed`,
+    );
+    expect(page).toContain(`${done.expectations.length} expectation(s) not evaluated`);
+    expect(page).toContain("Why: interrupted: stopping: rolling back every fault.");
+  });
+
+  it("names the abort condition; a completed drill has no such banner", () => {
+    const page = renderDrillHtml(stopped("aborted", "max-participants-down", -1500), ASSETS);
+    expect(page).toContain(
+      '<section class="banner fail" id="stopped"><h2>ABORTED by max-participants-down at T0 - 1.5 s: partial results</h2>',
+    );
+    expect(renderDrillHtml(done, ASSETS)).not.toContain('id="stopped"');
+  });
+});
+
 describe("stateCounts", () => {
   it("counts every participant in one state per bucket, with someone reconnecting after T0", () => {
     const journal = sampleJournal();

@@ -41,6 +41,7 @@ export function renderDrillHtml(journal: DrillJournal, assets: PageAssets): stri
         `run ${journal.runId}`,
       ].join(" · "),
     )}</p>`,
+    stoppedBanner(journal),
     banner(
       BANNER[journal.verdict],
       `${journal.verdict.toUpperCase()}: ${journal.reason}`,
@@ -62,6 +63,43 @@ export function renderDrillHtml(journal: DrillJournal, assets: PageAssets): stri
     journal.findings.length > 0 ? `<h2>Findings</h2>${findingsTable(journal)}` : "",
   ].join("\n");
   return htmlPage({ title, body, charts: [timelineChart(journal)] }, assets);
+}
+
+/**
+ * A drill stopped before its end (Ctrl-C, SIGTERM, an abort condition) says so above its verdict,
+ * with when, whether every fault was rolled back, and what the page below rests on: its figures
+ * are what was measured until then, not the drill its file describes.
+ */
+export function stoppedBanner(journal: DrillJournal): string {
+  if (journal.status !== "interrupted" && journal.status !== "aborted") return "";
+  const stop = journal.abort;
+  const when =
+    stop?.atMs != null && journal.t0 !== null
+      ? `at T0 ${stop.atMs < 0 ? "-" : "+"} ${seconds(Math.abs(stop.atMs))}`
+      : journal.t0 === null
+        ? "before any fault was confirmed"
+        : "";
+  const confirmed = journal.faults.filter((f) => f.confirmedMs !== null).length;
+  const rolledBack = journal.rollbacks.filter((r) => r.ok).length;
+  const notEvaluated = journal.expectations.filter((e) => e.notEvaluated !== undefined).length;
+  const what =
+    journal.status === "interrupted"
+      ? "INTERRUPTED"
+      : `ABORTED by ${stop?.condition ?? "an abort condition"}`;
+  const headline = `${[what, when].filter((w) => w !== "").join(" ")}: partial results`;
+  const measured = [
+    `${seconds(journal.durationMs)} of drill`,
+    `${journal.aggregates.participants} participants followed (${journal.aggregates.affected} affected)`,
+    `${confirmed} of ${journal.faults.length} fault(s) confirmed`,
+    `${journal.steadyState.before.length} steady-state probe(s) before the faults, ${journal.steadyState.after.length} after`,
+  ];
+  return banner(
+    journal.status === "interrupted" ? "warn" : "fail",
+    headline,
+    `<p>${escapeHtml(`Why: ${stop === null ? journal.reason : `${stop.condition}: ${stop.detail}`}. ${rolledBack} of ${journal.rollbacks.length} rollback(s) succeeded${journal.rollbacks.length === rolledBack ? "" : ": see the faults below and undo the rest (swarm chaos rollback)"}.`)}</p>` +
+      `<p>${escapeHtml(`What was measured until then, and what this page shows: ${measured.join("; ")}. ${notEvaluated} expectation(s) not evaluated: the data is incomplete.`)}</p>`,
+    "stopped",
+  );
 }
 
 function expectationsTable(expectations: readonly ExpectationResult[]): string {

@@ -11,8 +11,8 @@ import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { launch, type Browser, type Page } from "puppeteer-core";
-import { PacketLoss, Testbed } from "@livekit-swarm/testbed";
-import { swarm, testbedEnv } from "@livekit-swarm/test-kit";
+import { PacketLoss, Testbed, faultTables } from "@livekit-swarm/testbed";
+import { drillWorkload, startSwarm, swarm, testbedEnv, waitFor, writeDrill } from "@livekit-swarm/test-kit";
 
 const CHROMIUM = "/usr/bin/chromium";
 /**
@@ -138,6 +138,16 @@ describe("report.html in Chromium", () => {
   const clean = join(dir, "clean");
   const shots = join(dir, "screenshots");
   const env = (): NodeJS.ProcessEnv => (tb === undefined ? {} : testbedEnv(tb));
+  /** The workload again, gated on loss against the clean run: +0.5 points of loss at the most. */
+  const againstClean = (out: string): string[] => [
+    ...WORKLOAD,
+    "--baseline",
+    clean,
+    "--threshold",
+    "lkswarm_inbound_loss_ratio p95 <= baseline + 0.5pt",
+    "-o",
+    out,
+  ];
 
   beforeAll(async () => {
     if (!canRun) return;
@@ -184,18 +194,7 @@ describe("report.html in Chromium", () => {
       );
       let r: Awaited<ReturnType<typeof swarm>>;
       try {
-        r = await swarm(
-          [
-            ...WORKLOAD,
-            "--baseline",
-            clean,
-            "--threshold",
-            "lkswarm_inbound_loss_ratio p95 <= baseline + 0.5pt",
-            "-o",
-            lossy,
-          ],
-          env(),
-        );
+        r = await swarm(againstClean(lossy), env());
       } finally {
         for (const d of drops) d.remove();
       }
@@ -213,9 +212,54 @@ describe("report.html in Chromium", () => {
       await page.click("#rooms th:nth-child(6)");
       const joins = (await attributes(page, "#rooms tbody td:nth-child(6)", "data-v")).map(Number);
       expect([...joins].sort((a, b) => b - a)).toEqual(joins);
+      // the A/B table: every figure side by side, the loss the drop caused red beyond noise
+      expect(await text(page, "#baseline")).toMatch(/^Against the baseline: \d+ worse/);
+      const lossRows = await texts(page, "#comparison tbody tr");
+      const lossOfAll = lossRows.filter((row) => row.startsWith("loss of all packets"));
+      expect(lossOfAll, lossRows.join("\n")).toHaveLength(2);
+      for (const row of lossOfAll) expect(row).toMatch(/\+\d+\.\d\d pt.*WORSE.*DIFFERENT \(p=0\.0\d\d/);
+      expect(await attributes(page, "#comparison td.worse", "class")).not.toHaveLength(0);
+      const [same] = await inPage(page, "#comparison", "e.querySelectorAll('tbody tr').length");
+      expect(Number(same)).toBeGreaterThan(20);
+      const table = await page.$("#comparison");
+      await table?.screenshot({ path: join(shots, "ab-table.png") });
+      const md = readFileSync(join(lossy, "report.md"), "utf8");
+      expect(md).toMatch(/### Against the baseline: \d+ worse/);
+      expect(md).toMatch(/\| loss of all packets \| audio \| run \| total \| .* \| 🔴 WORSE \|/);
       const chart = await hoverAndZoom(page, "loss", join(shots, "loss-loss"));
       expect(chart.legend[1]).toMatch(/%$/);
       await page.screenshot({ path: join(shots, "loss.png"), fullPage: true });
+      expect(errors).toEqual([]);
+      await page.close();
+    },
+    150_000,
+  );
+
+  it.skipIf(!canRun)(
+    `a second clean run against the clean baseline passes; swarm compare says within noise${skipped}`,
+    async () => {
+      if (browser === undefined) throw new Error("no browser");
+      const again = join(dir, "clean-again");
+      const r = await swarm(againstClean(again), env());
+      expect(r.code, `${r.stdout}\n${r.stderr}`).toBe(0);
+      const compared = await swarm(["compare", clean, again]);
+      expect(compared.code, compared.stderr).toBe(0);
+      expect(compared.stdout).toMatch(/^against the baseline: .*within noise/m);
+      // the change word and the noise test agree row by row: grey exactly where p >= 0.05
+      const rows = compared.stdout.split("\n").filter((l) => /\(p=\d\.\d{3}, n=\d+\/\d+\)$/.test(l));
+      expect(rows.length, compared.stdout).toBeGreaterThan(5);
+      for (const row of rows) {
+        const p = Number(/\(p=(\d\.\d{3})/.exec(row)?.[1]);
+        if (/ within noise {2}/.test(row)) expect(p, row).toBeGreaterThanOrEqual(0.05);
+        if (/ (WORSE|better) {2}/.test(row)) expect(p, row).toBeLessThan(0.05);
+      }
+      // and a run against itself: every row the same, nothing worse
+      const itself = await swarm(["compare", clean, join(clean, "summary.json")]);
+      expect(itself.stdout).toMatch(/^against the baseline: \d+ the same$/m);
+      const { page, errors } = await open(browser, join(again, "report.html"));
+      expect(await text(page, "#verdict h2")).toBe("PASS: 1 threshold met");
+      expect(await texts(page, "#comparison tbody tr")).not.toHaveLength(0);
+      await page.screenshot({ path: join(shots, "clean-again.png"), fullPage: true });
       expect(errors).toEqual([]);
       await page.close();
     },
@@ -260,6 +304,72 @@ expect:
       expect(await text(page, "#faults tbody td:nth-child(2)")).toBe("node.kill");
       expect(await texts(page, "#rooms tbody tr")).toHaveLength(3);
       await page.screenshot({ path: join(shots, "drill.png"), fullPage: true });
+      expect(errors).toEqual([]);
+      await page.close();
+    },
+    200_000,
+  );
+
+  it.skipIf(!canRun)(
+    `a drill sent SIGTERM mid-observe: rolled back, exit 143, report.html says interrupted${skipped}`,
+    async () => {
+      if (tb === undefined || browser === undefined) throw new Error("no testbed or browser");
+      const file = writeDrill(
+        dir,
+        "report-interrupted",
+        `${drillWorkload("", `{ testbed: ${tb.name} }`)}observe: 60s
+faults:
+  - { id: loss, type: net.loss, ratio: 20%, target: busiest-room-node, duration: 60s }
+`,
+      );
+      const out = join(dir, "interrupted");
+      const run = startSwarm(["chaos", "run", file, "-o", out]);
+      // joining, a 6 s baseline and the fault's confirmation on a busy 2-core machine: 90 s is generous
+      await waitFor(
+        () => {
+          if (run.child.exitCode !== null) throw new Error(`the drill exited early:\n${run.stderr}`);
+          return /loss: confirmed/.test(run.stderr);
+        },
+        { timeoutMs: 90_000, debugName: () => `the loss fault was never confirmed:\n${run.stderr}` },
+      );
+      const confirmedAt = Date.now();
+      // mid-observe, not at T0: the swarm has written a stats window (every 2 s) ending 2 s after the
+      // confirmation; 30 s covers a slow window on a busy machine
+      await waitFor(
+        () =>
+          existsSync(join(out, "swarm", "samples.jsonl")) &&
+          readFileSync(join(out, "swarm", "samples.jsonl"), "utf8")
+            .split("\n")
+            .some((l) => l !== "" && (JSON.parse(l) as { t: number }).t > confirmedAt + 2000),
+        { timeoutMs: 30_000, debugName: "a stats window 2 s into the fault" },
+      );
+      run.child.kill("SIGTERM");
+      const code = await run.exited;
+      expect(code, run.stderr).toBe(143);
+      const journal = JSON.parse(readFileSync(join(out, "journal.json"), "utf8")) as {
+        status: string;
+        partial?: boolean;
+        rollbacks: { ok: boolean }[];
+        abort: { atMs: number } | null;
+      };
+      expect(journal.partial).toBeUndefined();
+      expect(journal.status).toBe("interrupted");
+      expect(journal.rollbacks.length).toBeGreaterThan(0);
+      expect(journal.rollbacks.every((r) => r.ok)).toBe(true);
+      for (const n of tb.nodes)
+        if (n.namespace !== undefined) expect(faultTables(n.namespace), n.name).toEqual([]);
+      expect(readFileSync(join(out, "report.md"), "utf8")).toContain("drill interrupted");
+      const { page, errors } = await open(browser, join(out, "report.html"));
+      const atMs = journal.abort?.atMs ?? Number.NaN;
+      expect(atMs).toBeGreaterThanOrEqual(2000);
+      expect(await text(page, "#stopped h2")).toBe(
+        `INTERRUPTED at T0 + ${(Math.round(atMs / 100) / 10).toFixed(1)} s: partial results`,
+      );
+      expect(await text(page, "#stopped")).toMatch(
+        /What was measured until then.*12 participants followed.*1 of 1 fault\(s\) confirmed/,
+      );
+      expect(await text(page, "#faults tbody td:nth-child(2)")).toBe("net.loss");
+      await page.screenshot({ path: join(shots, "interrupted.png"), fullPage: true });
       expect(errors).toEqual([]);
       await page.close();
     },

@@ -294,6 +294,40 @@ describe("sharded runs merged into one report (3-node testbed, Prometheus scrapi
     };
     expect(shape(sharded)).toEqual(shape(plain));
     expect(shape(join(sharded, "shard-0"))).toEqual(shape(plain));
+
+    // the merge gated against the unsharded run as a run given --baseline is: a generous relative
+    // limit (join times on a shared 2-core machine swing by several times), the figures side by side
+    const vs = join(sharded, "vs-plain");
+    const gated = await swarm([
+      "merge",
+      sharded,
+      "--baseline",
+      plain,
+      "--threshold",
+      "lkswarm_join_duration_seconds p95 <= baseline * 20",
+      "-o",
+      vs,
+    ]);
+    expect(gated.code, `${gated.stdout}\n${gated.stderr}`).toBe(0);
+    expect(gated.stdout).toMatch(/^against the baseline: /m);
+    type Compared = Summary & {
+      comparison: {
+        baseline: { file: string };
+        rows: { label: string; stat: string; baseline: number; current: number }[];
+      };
+      thresholds: { status: string; baseline?: { value: number } }[];
+    };
+    const merged = readJson(join(vs, "summary.json")) as Compared;
+    const base = readJson(join(plain, "summary.json")) as Summary;
+    const joinP95 = (x: Summary) => x.figures.find((f) => f.metric === "lkswarm_join_duration_seconds")?.p95;
+    const row = merged.comparison.rows.find((r) => r.label === "join time" && r.stat === "p95");
+    expect(merged.comparison.baseline.file).toBe(join(plain, "summary.json"));
+    expect(row?.baseline).toBe(joinP95(base));
+    expect(row?.current).toBe(joinP95(merged));
+    expect(merged.thresholds[0]?.status).toBe("pass");
+    expect(merged.thresholds[0]?.baseline?.value).toBe(joinP95(base));
+    expect(readFileSync(join(vs, "report.html"), "utf8")).toContain('<table id="comparison"');
+    expect(readFileSync(join(vs, "junit.xml"), "utf8")).toMatch(/\[baseline [\d.]+, observed [\d.]+, delta /);
   }, 120_000);
 
   it("leaves no shard process behind", () => {

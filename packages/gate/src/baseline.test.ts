@@ -2,13 +2,12 @@ import { describe, expect, it } from "vitest";
 import {
   applyBaseline,
   assertComparable,
-  compareRuns,
-  comparisonTable,
   parseRunRecord,
   sampleSets,
   workloadDifferences,
   type RunRecord,
 } from "./baseline.js";
+import { compareRuns, comparisonTable } from "./comparison.js";
 import { Measurements } from "./measurements.js";
 import { junitXml, markdownSummary } from "./outputs.js";
 import { parseThreshold, relativeLimit, ThresholdError } from "./threshold.js";
@@ -215,16 +214,19 @@ describe("run records and comparison", () => {
 
   it("compares figure by figure: identical runs within noise, shifted ones not", () => {
     const a = recordOf(runWith(joins(30, 1)), "a.json");
-    const same = compareRuns(a, recordOf(runWith(joins(30, 2)), "b.json"))[0];
+    const same = compareRuns(a, recordOf(runWith(joins(30, 2)), "b.json")).rows[0];
     expect(same?.noise?.withinNoise).toBe(true);
+    expect(same?.change).toBe("noise");
     const slower = recordOf(runWith(joins(30, 2, 0.8)), "c.json");
-    const rows = compareRuns(a, slower);
-    expect(rows[0]?.noise?.withinNoise).toBe(false);
-    expect(rows[0]?.delta).toBeGreaterThan(0.5);
-    const table = comparisonTable(a, slower, rows);
-    expect(table).toMatch(/^A: a.json \(run base-run\)\nB: c.json/);
+    const c = compareRuns(a, slower);
+    const p95 = c.rows.find((r) => r.stat === "p95");
+    expect(p95?.noise?.withinNoise).toBe(false);
+    expect(p95?.delta).toBeGreaterThan(0.5);
+    expect(p95?.change).toBe("worse");
+    const table = comparisonTable(c);
+    expect(table).toMatch(/^baseline: a.json \(run base-run\)\nthis run: c.json/);
     expect(table).toMatch(
-      /join time\s+participants\s+[\d.]+ s\s+[\d.]+ s\s+\+\d+\.\d ms\s+DIFFERENT \(p=0\.000, n=30\/30\)/,
+      /join time\s+participants\s+p95\s+[\d.]+ s\s+[\d.]+ s\s+\+\d+\.\d ms\s+\+\d+\.\d%\s+WORSE\s+DIFFERENT \(p=0\.000, n=30\/30\)/,
     );
   });
 });

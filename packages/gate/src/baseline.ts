@@ -1,9 +1,10 @@
 import { readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
-import { catalog, metricByName, quoted, KnownError } from "@livekit-swarm/schema";
+import { catalog, quoted, KnownError } from "@livekit-swarm/schema";
 import { percentile, summarize, type Population } from "@livekit-swarm/stats";
 import type { Measurements } from "./measurements.js";
-import { mannWhitney, type NoiseTest } from "./noise.js";
+import type { NoiseTest } from "./noise.js";
+import { runTotals, type RunTotals } from "./totals.js";
 import { relativeLimit, type ResolvedBaseline, type Threshold } from "./threshold.js";
 
 /**
@@ -26,6 +27,8 @@ export interface RunRecord {
   readonly figures: readonly RecordedFigure[];
   /** Absent from summaries written before baselines existed: comparisons then skip the noise test. */
   readonly samples: readonly SampleSet[] | undefined;
+  /** The run's counts and ratios of sums (runTotals): joined, reconnects, loss of all packets... */
+  readonly totals: RunTotals;
 }
 
 export interface RecordedFigure {
@@ -41,6 +44,8 @@ export interface RecordedFigure {
   readonly min?: number;
   readonly max?: number;
   readonly avg?: number;
+  /** The statistics in `above` are lower bounds: part of the population never got a value. */
+  readonly censored?: { readonly n: number; readonly above: readonly string[] };
 }
 
 /** A baseline that cannot be used: one line naming the file and the fix. */
@@ -109,6 +114,11 @@ export function parseRunRecord(text: string, file: string): RunRecord {
       `${file}: not JSON; pass the summary.json a run wrote (swarm -o DIR writes DIR/summary.json)`,
     );
   }
+  return runRecordOf(doc, file);
+}
+
+/** The record of a parsed summary.json, or of a run's report before it is written (`file`: for messages). */
+export function runRecordOf(doc: unknown, file: string): RunRecord {
   const d = doc as {
     run?: { id?: unknown };
     scenario?: unknown;
@@ -142,6 +152,7 @@ export function parseRunRecord(text: string, file: string): RunRecord {
         : undefined,
     figures,
     samples,
+    totals: runTotals(doc),
   };
 }
 
@@ -256,53 +267,6 @@ export function assertComparable(a: RunRecord, b: RunRecord, force: boolean): vo
     );
 }
 
-/** One row of `swarm compare`: a summary figure of both runs. */
-export interface ComparisonRow {
-  readonly metric: string;
-  readonly label: string;
-  readonly kind: string | undefined;
-  readonly unit: string | undefined;
-  readonly population: Population;
-  readonly a: number | undefined;
-  readonly b: number | undefined;
-  /** b - a, in the metric's unit. */
-  readonly delta: number | undefined;
-  /** Undefined when either run carries no samples for it (summaries written before baselines). */
-  readonly noise: NoiseTest | undefined;
-}
-
-/** The p95 of every figure both runs report, B against A, with the noise test of its samples. */
-export function compareRuns(a: RunRecord, b: RunRecord): ComparisonRow[] {
-  const rows: ComparisonRow[] = [];
-  for (const fb of b.figures) {
-    const fa = a.figures.find(
-      (f) => f.metric === fb.metric && f.population === fb.population && f.kind === fb.kind,
-    );
-    if (fa === undefined) continue;
-    // a figure's kind is a filter only where the metric has the label (first frame is video-only)
-    const kindLabel = metricByName(fb.metric)?.labels.includes("kind");
-    const where: Record<string, string> =
-      fb.kind !== undefined && kindLabel === true ? { kind: fb.kind } : {};
-    const pop = noisePopulation(fb.population);
-    const sa = findSamples(a.samples, fb.metric, pop, where);
-    const sb = findSamples(b.samples, fb.metric, pop, where);
-    const va = fa.p95;
-    const vb = fb.p95;
-    rows.push({
-      metric: fb.metric,
-      label: fb.label ?? fb.metric,
-      kind: fb.kind,
-      unit: fb.unit ?? metricByName(fb.metric)?.unit,
-      population: fb.population,
-      a: va,
-      b: vb,
-      delta: va !== undefined && vb !== undefined ? vb - va : undefined,
-      noise: sa !== undefined && sb !== undefined ? mannWhitney(sa, sb) : undefined,
-    });
-  }
-  return rows;
-}
-
 /** A figure in its unit for people: ms or s, %, kb/s. */
 export function formatFigure(v: number | undefined, unit: string | undefined, signed = false): string {
   if (v === undefined) return "-";
@@ -325,32 +289,17 @@ export function noiseText(noise: NoiseTest | undefined): string {
   return `${noise.withinNoise ? "within noise" : "DIFFERENT"} (p=${noise.p.toFixed(3)}, n=${noise.nA}/${noise.nB})`;
 }
 
-/** The comparison as a plain-text table for the terminal. */
-export function comparisonTable(a: RunRecord, b: RunRecord, rows: readonly ComparisonRow[]): string {
-  const header = ["figure", "kind", "over", "A p95", "B p95", "delta", "noise (Mann-Whitney)"];
-  const body = rows.map((r) => [
-    r.label,
-    r.kind ?? "",
-    r.population,
-    formatFigure(r.a, r.unit),
-    formatFigure(r.b, r.unit),
-    formatFigure(r.delta, r.unit, true),
-    noiseText(r.noise),
-  ]);
-  const widths = header.map((h, i) => Math.max(h.length, ...body.map((row) => (row[i] ?? "").length)));
-  const line = (cells: readonly string[]): string =>
-    cells
-      .map((c, i) => (i >= 3 && i <= 5 ? c.padStart(widths[i] ?? 0) : c.padEnd(widths[i] ?? 0)))
-      .join("  ")
-      .trimEnd();
-  return [
-    `A: ${a.file}${a.runId !== undefined ? ` (run ${a.runId})` : ""}`,
-    `B: ${b.file}${b.runId !== undefined ? ` (run ${b.runId})` : ""}`,
-    "",
-    line(header),
-    ...body.map(line),
-    "",
-  ].join("\n");
+/** Refuses a baseline whose workload differs from `scenario` (the run about to be judged) unless forced. */
+export function assertComparableScenario(record: RunRecord, scenario: object, force: boolean): void {
+  const current: RunRecord = {
+    file: "this run",
+    runId: undefined,
+    scenario: JSON.parse(JSON.stringify(scenario)) as Record<string, unknown>,
+    figures: [],
+    samples: undefined,
+    totals: {},
+  };
+  assertComparable(record, current, force);
 }
 
 /**
@@ -364,15 +313,6 @@ export async function loadBaseline(
 ): Promise<RunRecord | undefined> {
   if (path === undefined) return undefined;
   const record = await loadRunRecord(path);
-  if (scenario !== undefined) {
-    const current: RunRecord = {
-      file: "this run",
-      runId: undefined,
-      scenario: JSON.parse(JSON.stringify(scenario)) as Record<string, unknown>,
-      figures: [],
-      samples: undefined,
-    };
-    assertComparable(record, current, force);
-  }
+  if (scenario !== undefined) assertComparableScenario(record, scenario, force);
   return record;
 }

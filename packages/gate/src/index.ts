@@ -14,19 +14,34 @@ export { AbortWatch } from "./abort-watch.js";
 export {
   applyBaseline,
   assertComparable,
+  assertComparableScenario,
   baselineValue,
   BaselineError,
-  compareRuns,
-  comparisonTable,
   formatFigure,
   noiseText,
   loadBaseline,
   loadRunRecord,
   parseRunRecord,
+  runRecordOf,
   sampleSets,
   workloadDifferences,
 } from "./baseline.js";
-export type { ComparisonRow, RecordedFigure, RunRecord, SampleSet } from "./baseline.js";
+export type { RecordedFigure, RunRecord, SampleSet } from "./baseline.js";
+export {
+  COMPARISON_COLUMNS,
+  changeOf,
+  changeText,
+  compareRuns,
+  comparedValue,
+  comparisonHeadline,
+  comparisonMarkdown,
+  comparisonTable,
+  deltaText,
+  relativeText,
+} from "./comparison.js";
+export type { Change, ComparedFigure, Comparison } from "./comparison.js";
+export { TOTALS, runTotals } from "./totals.js";
+export type { Direction, RunTotals, TotalDefinition } from "./totals.js";
 export { mannWhitney, NOISE_ALPHA } from "./noise.js";
 export type { NoiseTest } from "./noise.js";
 export type { BaselineComparison } from "./verdict.js";

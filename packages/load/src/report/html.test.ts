@@ -4,7 +4,14 @@ import { describe, expect, it } from "vitest";
  * losing 8% of its audio from 20 s on, a reconnect burst at 30 s, and a thresholds verdict with a
  * baseline. The last room is named to break out of HTML if anything forgot to escape it.
  */
-import { Measurements, evaluate, parseThreshold, type Threshold } from "@livekit-swarm/gate";
+import {
+  Measurements,
+  evaluate,
+  parseThreshold,
+  runRecordOf,
+  type RunRecord,
+  type Threshold,
+} from "@livekit-swarm/gate";
 import { parseScenarioObject } from "@livekit-swarm/schema";
 import { inboundTrack, windowSample } from "@livekit-swarm/test-kit";
 import { RunAggregator } from "../run/aggregate.js";
@@ -35,7 +42,11 @@ function plans(): ParticipantPlan[] {
   );
 }
 
-function fixtureReport(thresholds: readonly string[] = ["lkswarm_inbound_loss_ratio p95 < 0.02"]): RunReport {
+function fixtureReport(
+  thresholds: readonly string[] = ["lkswarm_inbound_loss_ratio p95 < 0.02"],
+  /** lossy: which rooms lose 8% of audio from 20 s on (default the hostile one). */
+  options: { readonly lossy?: "one room" | "every room" | "none"; readonly baseline?: RunRecord } = {},
+): RunReport {
   const measurements = new Measurements();
   measurements.setRunWindow(START_MS);
   const all = plans();
@@ -48,7 +59,10 @@ function fixtureReport(thresholds: readonly string[] = ["lkswarm_inbound_loss_ra
   }
   for (let t = START_MS + 5000; t <= START_MS + 60_000; t += 5000) {
     for (const p of all.filter((q) => q.subscribe)) {
-      const lossy = p.room === HOSTILE_ROOM && t > START_MS + 20_000;
+      const lossy =
+        t > START_MS + 20_000 &&
+        (options.lossy === "every room" ||
+          ((options.lossy ?? "one room") === "one room" && p.room === HOSTILE_ROOM));
       const track = inboundTrack({
         key: `${p.room}-a`,
         kind: "audio",
@@ -86,6 +100,7 @@ function fixtureReport(thresholds: readonly string[] = ["lkswarm_inbound_loss_ra
     participants: all.length,
     workers: 1,
     verdict,
+    ...(options.baseline !== undefined ? { baseline: options.baseline } : {}),
     outcome: {
       summary: agg.summary(endMs),
       startedAt: new Date(START_MS).toISOString(),
@@ -200,5 +215,59 @@ describe("reportHtml", () => {
     const table = html.slice(html.indexOf('<table id="transports"'));
     expect(table.indexOf(">tcp</td>")).toBeGreaterThan(0);
     expect(table.indexOf(">tcp</td>")).toBeLessThan(table.indexOf(">udp</td>"));
+  });
+});
+
+describe("reportHtml against a baseline", () => {
+  // a clean run's summary.json as a later run reads it, from a folder whose name is markup
+  const clean = runRecordOf(
+    JSON.parse(JSON.stringify(fixtureReport([], { lossy: "none" }))),
+    "<b>clean</b>/summary.json",
+  );
+  const report = fixtureReport([], { lossy: "every room", baseline: clean });
+  const html = reportHtml(report, ASSETS);
+  const table = html.slice(
+    html.indexOf('<table id="comparison"'),
+    html.indexOf("</table>", html.indexOf('<table id="comparison"')),
+  );
+  const rowOf = (label: string, stat: string, kind = ""): string => {
+    const row = table
+      .split("<tr>")
+      .find((r) => r.startsWith(`<td>${label}</td><td>${kind}</td>`) && r.includes(`<td>${stat}</td>`));
+    if (row === undefined) throw new Error(`no row ${label} ${kind} ${stat} in ${table}`);
+    return row;
+  };
+
+  it("shows every figure side by side after the verdict, before the charts", () => {
+    expect(html.indexOf('id="comparison"')).toBeGreaterThan(html.indexOf('id="verdict"'));
+    expect(html.indexOf('id="comparison"')).toBeLessThan(html.indexOf("<h2>Over time"));
+    expect(table).toContain(
+      "<th>baseline</th><th>this run</th><th>delta</th><th>relative</th><th>change</th>",
+    );
+    expect(html).toContain("baseline &lt;b&gt;clean&lt;/b&gt;/summary.json (run fixture-run)");
+    expect(report.comparison?.rows.length).toBe(table.split("<tr>").length - 2);
+  });
+
+  it("loss in every room is red beyond noise; identical join times and reconnect counts grey", () => {
+    expect(rowOf("loss of all packets", "total", "audio")).toMatch(
+      /<td class="worse">\+\d\.\d\d pt<\/td><td class="worse">new<\/td><td class="worse">WORSE<\/td><td>DIFFERENT \(p=0\.0\d\d, n=6\/6\)/,
+    );
+    expect(rowOf("jitter", "p95", "audio")).toContain('<td class="worse">+525.0%</td>');
+    expect(rowOf("join time", "p95")).toContain('<td class="same">same</td>');
+    expect(rowOf("reconnects", "total")).toMatch(/<td class="same">same<\/td><td>no samples<\/td>/);
+  });
+
+  it("loss in one room of three is grey: 2 of 6 subscribers is within run-to-run noise", () => {
+    const oneRoom = reportHtml(fixtureReport([], { baseline: clean }), ASSETS);
+    expect(oneRoom).toMatch(
+      /<td>loss of all packets<\/td><td>audio<\/td>.*<td class="noise">within noise<\/td><td>within noise \(p=0\.174, n=6\/6\)<\/td>/,
+    );
+  });
+
+  it("summary.json carries the comparison, and without --baseline there is none", () => {
+    expect((JSON.parse(JSON.stringify(report)) as RunReport).comparison?.counts.worse).toBeGreaterThan(0);
+    const plain = reportHtml(fixtureReport([]), ASSETS);
+    expect(plain).not.toContain('id="comparison"');
+    expect(fixtureReport([]).comparison).toBeUndefined();
   });
 });

@@ -2,11 +2,12 @@
  * report.html of a run: the verdict first, then the charts over time, the tables per kind, role,
  * room and node, the distributions and the configuration. Pure: the run's summary in, HTML out.
  */
-import type { ThresholdResult } from "@livekit-swarm/gate";
+import type { Comparison, ThresholdResult } from "@livekit-swarm/gate";
 import { TOOL, metric, type SwarmMetricName } from "@livekit-swarm/schema";
 import { percentiles } from "@livekit-swarm/stats";
 import type { Figure, GroupFigures, RunMarker, RunSummary } from "../run/aggregate.js";
 import { shardProblems, type ShardCoverage } from "../shard/coverage.js";
+import { comparisonSection } from "./comparison.js";
 import { formatValue } from "./format.js";
 import {
   banner,
@@ -42,6 +43,8 @@ export interface ReportInput extends RunSummary {
   readonly shards?: ShardCoverage;
   readonly verdict?: "pass" | "fail";
   readonly thresholds?: readonly ThresholdResult[];
+  /** A run with --baseline: every figure against the baseline's. */
+  readonly comparison?: Comparison;
 }
 
 const MARKER_COLORS: Record<RunMarker["kind"], string> = {
@@ -68,6 +71,7 @@ export function reportHtml(report: ReportInput, assets: PageAssets): string {
     `<p class="meta">${escapeHtml(`${report.run.startedAt} to ${report.run.endedAt} · ${report.run.durationS.toFixed(0)} s · ended: ${report.run.endReason} · ${report.run.participants} participants on ${report.run.workers} workers · ${report.run.url} · ${TOOL.name} ${TOOL.version}`)}</p>`,
     verdictBanner(report),
     shardsBanner(report.shards),
+    report.comparison !== undefined ? comparisonSection(report.comparison) : "",
     participantsLine(report),
     `<h2>Over time</h2><p class="note">Hover a chart for its values, drag across it to zoom, double-click to zoom out. Dashed lines are thresholds; dotted ones mark events.</p>`,
     `<div class="grid">${timeline.map(chartSlot).join("\n")}</div>`,

@@ -152,7 +152,8 @@ th[data-sort] { cursor: pointer; user-select: none; } th[data-sort]::after { con
 th.sorted-desc::after { content: " \\2193"; color: #1d2330; } th.sorted-asc::after { content: " \\2191"; color: #1d2330; }
 td.pass { color: #1e7a3c; font-weight: 600; } td.fail { color: #b02a25; font-weight: 600; }
 td.warn { color: #8a6500; font-weight: 600; } td.no-data { color: #8a6500; }
-td.better { color: #1e7a3c; } td.worse { color: #b02a25; font-weight: 600; } td.noise { color: #5a6475; }
+td.better { color: #1e7a3c; } td.worse { color: #b02a25; font-weight: 600; } td.noise, td.same { color: #5a6475; }
+td.missing { color: #8a6500; }
 .scroll { max-height: 420px; overflow: auto; border: 1px solid #dde2ea; border-radius: 6px; display: inline-block; max-width: 100%; }
 .scroll table { margin: 0; } .scroll thead th { position: sticky; top: 0; }
 .empty, .note { color: #5a6475; }

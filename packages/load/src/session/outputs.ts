@@ -1,6 +1,17 @@
 import { appendFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { junitXml, markdownSummary, type ThresholdResult, type Verdict } from "@livekit-swarm/gate";
+import {
+  compareRuns,
+  comparisonMarkdown,
+  comparisonTable,
+  junitXml,
+  markdownSummary,
+  runRecordOf,
+  type Comparison,
+  type RunRecord,
+  type ThresholdResult,
+  type Verdict,
+} from "@livekit-swarm/gate";
 import { TOOL, type Scenario } from "@livekit-swarm/schema";
 import { uplotAssets } from "../report/assets.js";
 import { reportHtml } from "../report/html.js";
@@ -32,6 +43,8 @@ export type RunReport = {
   readonly shards?: ShardCoverage;
   readonly verdict?: "pass" | "fail";
   readonly thresholds?: readonly ThresholdResult[];
+  /** With --baseline: every figure of this run against the baseline's (gate's compareRuns). */
+  readonly comparison?: Comparison;
 } & RunSummary;
 
 /** What a finished run wrote, and what a caller shows. */
@@ -61,10 +74,20 @@ export interface RunFacts {
   readonly outcome: RunOutcome;
   readonly verdict: Verdict | undefined;
   readonly shards?: ShardCoverage;
+  /** The run --baseline named: the report compares every figure with it. */
+  readonly baseline?: RunRecord;
 }
 
-export function runReport(f: RunFacts): RunReport {
+export function runReport(f: RunFacts, summaryFile = "this run"): RunReport {
   const { outcome, verdict } = f;
+  // read as a later reader of this run's summary.json would: the same parse `swarm compare` does
+  const comparison =
+    f.baseline === undefined
+      ? undefined
+      : compareRuns(
+          f.baseline,
+          runRecordOf({ run: { id: f.runId }, scenario: f.scenario, ...outcome.summary }, summaryFile),
+        );
   return {
     tool: TOOL,
     run: {
@@ -86,6 +109,7 @@ export function runReport(f: RunFacts): RunReport {
     ...(verdict !== undefined
       ? { verdict: verdict.passed ? "pass" : "fail", thresholds: verdict.results }
       : {}),
+    ...(comparison !== undefined ? { comparison } : {}),
     ...outcome.summary,
   };
 }
@@ -106,11 +130,12 @@ export async function writeRunOutputs(
   stepSummaryFile: string | undefined,
 ): Promise<RunOutputs> {
   const { outcome, verdict } = f;
+  const report = runReport(f, join(outputDir, "summary.json"));
   const table =
     (f.shards !== undefined ? `${coverageLines(f.shards)}\n` : "") +
     summaryTable(outcome) +
+    (report.comparison !== undefined ? `\n${comparisonTable(report.comparison)}` : "") +
     (verdict !== undefined ? `\n${verdictLines(verdict)}` : "");
-  const report = runReport(f);
   const files = ["summary.json", "report.html"];
   // a merge writes no raw observations of its own: they stay in the shards' folders
   if (f.shards === undefined) files.push("samples.jsonl", "events.jsonl");
@@ -127,10 +152,16 @@ export async function writeRunOutputs(
     );
     files.push("junit.xml");
   }
-  if (verdict !== undefined) {
+  if (verdict !== undefined || report.comparison !== undefined) {
     const title = `livekit-swarm ${f.scenario.name} (run ${f.runId})`;
     const transports = transportMarkdown(outcome.summary.groups?.transports ?? []);
-    const md = markdownSummary(verdict, title) + (transports !== "" ? `\n${transports}` : "");
+    const md = [
+      verdict !== undefined ? markdownSummary(verdict, title) : `### ${title}\n`,
+      report.comparison !== undefined ? comparisonMarkdown(report.comparison) : "",
+      transports,
+    ]
+      .filter((part) => part !== "")
+      .join("\n");
     await writeFile(join(outputDir, "report.md"), md);
     if (stepSummaryFile !== undefined && stepSummaryFile !== "") await appendFile(stepSummaryFile, `${md}\n`);
     files.push("report.md");

@@ -20,7 +20,7 @@ export interface ShardManifest {
   /** As run: the room prefix resolved, so the merge plans the same rooms. */
   readonly scenario: Scenario;
   readonly statsIntervalMs: number;
-  /** Thresholds given beside the scenario's (--threshold), which the merge judges too; not baseline-relative ones. */
+  /** Thresholds given beside the scenario's (--threshold), which the merge judges too (relative ones against merge's --baseline). */
   readonly thresholds: readonly string[];
   readonly url: string;
   /** The common start, ISO. */

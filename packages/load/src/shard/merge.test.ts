@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "nod
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { Measurements } from "@livekit-swarm/gate";
+import { Measurements, loadRunRecord } from "@livekit-swarm/gate";
 import { ExitCode, parseScenario, type Scenario } from "@livekit-swarm/schema";
 import { percentiles } from "@livekit-swarm/stats";
 import { inboundTrack, windowSample } from "@livekit-swarm/test-kit";
@@ -23,7 +23,11 @@ const scenario = parseScenario(
 );
 
 /** A participant's observations: joined, then six windows whose loss and jitter depend on who it is. */
-function observe(p: ParticipantPlan, seed: number): { events: WorkerMessage[]; samples: WindowSample[] } {
+function observe(
+  p: ParticipantPlan,
+  seed: number,
+  jitterScale = 1,
+): { events: WorkerMessage[]; samples: WindowSample[] } {
   const t0 = START + p.joinAtMs + 300;
   const events: WorkerMessage[] = [
     {
@@ -51,7 +55,7 @@ function observe(p: ParticipantPlan, seed: number): { events: WorkerMessage[]; s
                 expected: 250,
                 lost: (seed + w) % 4,
                 bytes: 4000,
-                jitterS: 0.001 * ((seed * 7 + w) % 23),
+                jitterS: 0.001 * jitterScale * ((seed * 7 + w) % 23),
                 totalSamples: 48_000,
               }),
             ]
@@ -67,11 +71,12 @@ function writeShard(
   index: number,
   count: number,
   over: Partial<ShardManifest> = {},
+  jitterScale = 1,
 ) {
   const plan = shardPlan(planRun(shapeOf(sc)), { index, count });
   const folder = join(dir, `shard-${index}`);
   mkdirSync(folder, { recursive: true });
-  const all = plan.participants.map((p) => observe(p, p.joinAtMs / 100));
+  const all = plan.participants.map((p) => observe(p, p.joinAtMs / 100, jitterScale));
   writeFileSync(
     join(folder, "events.jsonl"),
     all
@@ -226,6 +231,66 @@ describe("mergeShards", () => {
       [scenario.thresholds[0], "pass"],
       [own, "fail"],
     ]);
+  });
+
+  it("--baseline: the shards' relative thresholds and every figure against a baseline merge", async () => {
+    const relative = "lkswarm_inbound_jitter_seconds{kind=audio} p95 over windows <= baseline + 10%";
+    const a = join(dir, "a");
+    for (const i of [0, 1]) writeShard(a, scenario, i, 2);
+    expect((await mergeShards({ inputs: [a] })).exitCode).toBe(ExitCode.ok);
+    const baseline = await loadRunRecord(a);
+    // the same observations again: the relative threshold holds and nothing differs
+    const same = join(dir, "same");
+    for (const i of [0, 1]) writeShard(same, scenario, i, 2, { thresholds: [relative] });
+    const passed = await mergeShards({ inputs: [same], baseline });
+    expect(passed.exitCode).toBe(ExitCode.ok);
+    expect(passed.report.thresholds?.find((t) => t.threshold === relative)?.status).toBe("pass");
+    expect(passed.report.comparison?.counts).toMatchObject({ worse: 0, better: 0 });
+    expect(passed.report.comparison?.baseline.file).toBe(join(a, "summary.json"));
+    // three times the jitter in every window: the threshold breaks (99) and the comparison says worse
+    const worse = join(dir, "worse");
+    for (const i of [0, 1]) writeShard(worse, scenario, i, 2, { thresholds: [relative] }, 3);
+    const failed = await mergeShards({ inputs: [worse], baseline });
+    expect(failed.exitCode).toBe(ExitCode.thresholdsFailed);
+    const result = failed.report.thresholds?.find((t) => t.threshold === relative);
+    expect(result?.status).toBe("fail");
+    expect(result?.baseline?.deltaRatio).toBeCloseTo(2, 1);
+    const jitter = failed.report.comparison?.rows.find(
+      (r) => r.label === "jitter" && r.kind === "audio" && r.stat === "p95",
+    );
+    expect(jitter?.change).toBe("worse");
+    expect(jitter?.noise?.withinNoise).toBe(false);
+    const files = ["report.html", "report.md", "junit.xml"].map((f) => readFileSync(join(worse, f), "utf8"));
+    expect(files[0]).toContain('<table id="comparison"');
+    expect(files[1]).toContain("### Against the baseline: ");
+    expect(files[2]).toMatch(/name="lkswarm_inbound_jitter_seconds.*\[baseline .*delta \+/);
+  });
+
+  it("--baseline: a relative threshold without one, and a baseline of another workload, are refused", async () => {
+    const relative = "lkswarm_join_duration_seconds p95 <= baseline + 20%";
+    for (const i of [0, 1]) writeShard(dir, scenario, i, 2, { thresholds: [relative] });
+    await expect(mergeShards({ inputs: [dir] })).rejects.toThrow(
+      /compares with a baseline: pass --baseline <summary.json or run folder>$/,
+    );
+    const other = join(dir, "other");
+    const bigger = { ...scenario, rooms: 6 };
+    for (const i of [0, 1]) writeShard(other, bigger, i, 2);
+    await mergeShards({ inputs: [other] });
+    const baseline = await loadRunRecord(other);
+    await expect(
+      mergeShards({ inputs: [join(dir, "shard-0"), join(dir, "shard-1")], baseline }),
+    ).rejects.toThrow(/ran different workloads \(rooms 6 vs 5\).*--force-compare$/);
+    const forced = await mergeShards({
+      inputs: [join(dir, "shard-0"), join(dir, "shard-1")],
+      baseline,
+      forceCompare: true,
+      outputDir: join(dir, "forced"),
+    });
+    expect(forced.report.comparison?.rows.find((r) => r.label === "participants joined")).toMatchObject({
+      baseline: 18,
+      current: 15,
+      change: "worse",
+    });
   });
 
   it("refuses shards of two runs or two scenarios in one line naming both", async () => {

@@ -1,6 +1,15 @@
 import { readFileSync, readdirSync, statSync } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
-import { Measurements, evaluate, parseThreshold, type Threshold, type Verdict } from "@livekit-swarm/gate";
+import {
+  Measurements,
+  applyBaseline,
+  assertComparableScenario,
+  evaluate,
+  parseThreshold,
+  type RunRecord,
+  type Threshold,
+  type Verdict,
+} from "@livekit-swarm/gate";
 import { ExitCode, KnownError } from "@livekit-swarm/schema";
 import { makeFolder } from "../run/folder.js";
 import type { WindowSample, WorkerMessage } from "../run/messages.js";
@@ -27,6 +36,12 @@ export interface MergeOptions {
   readonly allowPartial?: boolean;
   /** Default: the run folder (the parent of the first shard folder). */
   readonly outputDir?: string;
+  /**
+   * An earlier run (gate's loadRunRecord) that relative thresholds read and the report compares
+   * every figure with, as `swarm --baseline` does; refused when its workload differs, unless forced.
+   */
+  readonly baseline?: RunRecord;
+  readonly forceCompare?: boolean;
 }
 
 export type MergeResult = RunOutputs & {
@@ -43,7 +58,8 @@ interface ShardInput {
 /**
  * One report from a sharded run's shard folders: their raw samples and events folded by the same
  * aggregate and gate as one process would, so percentiles are exact over all shards, never averaged.
- * Judged: the scenario's thresholds, the shards' own --threshold ones, and `thresholds`.
+ * Judged: the scenario's thresholds, the shards' own --threshold ones, and `thresholds`; relative
+ * ones (`<= baseline + 20%`) against `baseline`, which the report also compares every figure with.
  * Rule: a shard that is missing, never finished or ended in an error (an exit other than 0 or 99) is
  * named in the report and left out of the figures; the merge then exits 1 unless `allowPartial`,
  * with which it exits by the verdict over the shards that finished.
@@ -67,6 +83,19 @@ export async function mergeShards(options: MergeOptions): Promise<MergeResult> {
     );
 
   const scenario = manifest.scenario;
+  if (options.baseline !== undefined)
+    assertComparableScenario(options.baseline, scenario, options.forceCompare === true);
+  // resolved before any shard's observations are read: a relative threshold without a baseline is bad input
+  const thresholds = withWarmup(
+    scenario,
+    applyBaseline(
+      [
+        ...[...scenario.thresholds, ...manifest.thresholds].map((t) => parseThreshold(t)),
+        ...(options.thresholds ?? []),
+      ],
+      options.baseline,
+    ),
+  );
   const rooms = new Set(finished.flatMap((s) => s.manifest.rooms));
   const whole = planRun(shapeOf(scenario));
   const participants = whole.participants.filter((p) => rooms.has(p.room));
@@ -88,10 +117,6 @@ export async function mergeShards(options: MergeOptions): Promise<MergeResult> {
   measurements.setRunWindow(startMs, endMs);
   const summary = aggregator.summary(endMs);
 
-  const thresholds = withWarmup(scenario, [
-    ...[...scenario.thresholds, ...manifest.thresholds].map((t) => parseThreshold(t)),
-    ...(options.thresholds ?? []),
-  ]);
   const verdict: Verdict | undefined = thresholds.length > 0 ? evaluate(thresholds, measurements) : undefined;
   const outcome: RunOutcome = {
     summary,
@@ -114,6 +139,7 @@ export async function mergeShards(options: MergeOptions): Promise<MergeResult> {
       outcome,
       verdict,
       shards,
+      ...(options.baseline !== undefined ? { baseline: options.baseline } : {}),
     },
     outputDir,
     undefined,

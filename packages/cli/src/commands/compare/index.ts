@@ -6,11 +6,9 @@ export async function compare(pathA: string, pathB: string, flags: CompareFlags)
   const a = await loadRunRecord(pathA);
   const b = await loadRunRecord(pathB);
   assertComparable(a, b, flags.forceCompare === true);
-  const rows = compareRuns(a, b);
+  const comparison = compareRuns(a, b);
   process.stdout.write(
-    flags.json === true
-      ? `${JSON.stringify({ a: a.file, b: b.file, rows }, null, 2)}\n`
-      : comparisonTable(a, b, rows),
+    flags.json === true ? `${JSON.stringify(comparison, null, 2)}\n` : comparisonTable(comparison),
   );
   return ExitCode.ok;
 }

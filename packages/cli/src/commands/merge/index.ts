@@ -1,4 +1,4 @@
-import { parseThreshold } from "@livekit-swarm/gate";
+import { loadRunRecord, parseThreshold } from "@livekit-swarm/gate";
 import { mergeShards, shardProblems } from "@livekit-swarm/load";
 import type { MergeFlags } from "./options.js";
 
@@ -7,6 +7,9 @@ export async function merge(inputs: readonly string[], flags: MergeFlags): Promi
     inputs,
     thresholds: (flags.threshold ?? []).map((t) => parseThreshold(t)),
     allowPartial: flags.allowPartial === true,
+    ...(flags.baseline !== undefined
+      ? { baseline: await loadRunRecord(flags.baseline), forceCompare: flags.forceCompare === true }
+      : {}),
     ...(flags.output !== undefined ? { outputDir: flags.output } : {}),
   });
   const problems = shardProblems(result.shards);

@@ -5,6 +5,7 @@ export const EXAMPLES = [
   "swarm merge out                                  # out/shard-0 ... out/shard-N-1 -> out/summary.json, report.html, junit.xml",
   "swarm merge out/shard-0 out/shard-1 -o merged --allow-partial",
   'swarm merge out --threshold "lkswarm_inbound_loss_ratio{kind=audio} p95 over windows < 2%" --json',
+  'swarm merge out --baseline main-run --threshold "lkswarm_join_duration_seconds p95 <= baseline + 20%"',
 ];
 
 export function define() {
@@ -16,7 +17,9 @@ export function define() {
         "(never averaged), and evaluates the scenario's thresholds, the shards' own --threshold and these (exit 99 on a breach). A shard " +
         "that is missing, never finished (killed) or ended in an error is named in the reports and on stderr and " +
         "left out of the figures; the merge then exits 1, or with --allow-partial exits by the verdict over the " +
-        "shards that finished. Refuses shards of different run ids or scenarios.",
+        "shards that finished. Refuses shards of different run ids or scenarios. With --baseline, relative " +
+        "thresholds (the shards' own and these) read the baseline run, and the reports compare every figure " +
+        "with it, as `swarm --baseline` does; a baseline of a different workload is refused unless --force-compare.",
     )
     .argument(
       "<inputs...>",
@@ -28,6 +31,11 @@ export function define() {
         "a threshold beyond the scenario's and the shards' own (repeatable)",
       ).argParser(collect),
     )
+    .option(
+      "--baseline <file|dir>",
+      'an earlier run\'s summary.json or output folder (a merged one too), for thresholds like "<= baseline + 20%"',
+    )
+    .option("--force-compare", "compare with a --baseline of a different workload (rooms, roles, media)")
     .option(
       "--allow-partial",
       "merge the shards that finished when some are missing or failed: exit by the verdict, not 1",
