@@ -165,6 +165,9 @@ export class Measurements implements RunObserver {
       case "join-failed":
         this.add("lkswarm_storm_join_failures_total", o.t, who, undefined, { reason: o.reason }, 1);
         break;
+      case "session-ended":
+        // only the live gauge of open sessions (the exporter) reads it; nothing gates a momentary count
+        break;
       case "reconnect":
         this.add(
           "lkswarm_storm_reconnect_duration_seconds",

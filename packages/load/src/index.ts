@@ -73,6 +73,8 @@ export {
   StormError,
   runStorm,
   stormScript,
+  type StormMetrics,
+  type StormMetricsOptions,
   type StormOptions,
   type StormResult,
 } from "./storm/storm.js";

@@ -326,7 +326,8 @@ function subjectsOf(plan: RunPlan, workers: number) {
   );
 }
 
-function linger(ms: number, stops: readonly AbortSignal[]): Promise<void> {
+/** Waits `ms`, or less if one of `stops` aborts (a Ctrl-C during a final scrape's wait). */
+export function linger(ms: number, stops: readonly AbortSignal[]): Promise<void> {
   return new Promise<void>((done) => {
     const timer = setTimeout(done, ms);
     for (const stop of stops) {

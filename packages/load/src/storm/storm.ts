@@ -1,5 +1,5 @@
 import { spawn } from "node:child_process";
-import { createReadStream, createWriteStream, existsSync } from "node:fs";
+import { createWriteStream, existsSync } from "node:fs";
 import { mkdir, readFile, rm } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { createInterface } from "node:readline";
@@ -8,9 +8,10 @@ import { Measurements, evaluate, type Threshold, type Verdict } from "@livekit-s
 import { ExitCode, exitCodeForSignal, type StormObservation } from "@livekit-swarm/schema";
 import { findBinary } from "@livekit-swarm/testbed";
 import type { RunTarget } from "../run/orchestrator.js";
-import { newRunId } from "../session/session.js";
+import { linger, newRunId, type RunMetricsOptions } from "../session/session.js";
 import { checkOutputDir, openTarget } from "../session/target.js";
-import { parseK6Summary, stormObservations } from "./k6-output.js";
+import { parseK6Summary } from "./k6-output.js";
+import { PointsReader } from "./points-tail.js";
 import { writeStormOutputs, type StormReport } from "./report.js";
 
 /** A storm that could not run or whose k6 broke; the message names the fix. */
@@ -55,6 +56,25 @@ export function stormScript(nameOrPath: string): { name: string; path: string } 
   return { name: nameOrPath.replace(/^.*\//, "").replace(/\.[cm]?js$/, ""), path };
 }
 
+/**
+ * A storm's live Prometheus metrics. load does not depend on the exporter: the CLI passes
+ * `@livekit-swarm/exporter`'s SwarmExporter, which has this shape.
+ */
+export interface StormMetrics {
+  /** Creates the join series at zero before k6 starts. */
+  prepareStorm(): void;
+  onStorm(o: StormObservation): void;
+  serve(options: { readonly port: number; readonly host?: string }): Promise<{
+    readonly url: string;
+    close(): Promise<void>;
+  }>;
+}
+
+export interface StormMetricsOptions extends Pick<RunMetricsOptions, "port" | "host" | "lingerMs"> {
+  /** Builds the storm's metrics once its run id is known; the storm's name is the scenario label. */
+  readonly create: (run: { readonly runId: string; readonly scenario: string }) => StormMetrics;
+}
+
 export interface StormOptions {
   readonly script: string;
   /** None: an embedded one-node testbed, started and stopped for the storm. */
@@ -64,8 +84,8 @@ export interface StormOptions {
   readonly thresholds: readonly Threshold[];
   readonly outputDir?: string;
   readonly log: (line: string) => void;
-  /** Each figure as it is read back, e.g. the exporter. */
-  readonly observe?: (o: StormObservation) => void;
+  /** /metrics during the storm, fed as k6's points arrive (about once a second). */
+  readonly metrics?: StormMetricsOptions;
 }
 
 export interface StormResult {
@@ -95,132 +115,174 @@ export async function runStorm(options: StormOptions): Promise<StormResult> {
   const outputDir = options.outputDir ?? join("swarm-results", runId);
   checkOutputDir(outputDir);
   await mkdir(outputDir, { recursive: true });
-  const opened = await openTarget(options.target, options.log);
-  const { target } = opened;
+  const metrics = options.metrics?.create({ runId, scenario });
+  metrics?.prepareStorm();
+  const server =
+    metrics !== undefined && options.metrics?.port !== undefined
+      ? await metrics.serve({
+          port: options.metrics.port,
+          ...(options.metrics.host !== undefined ? { host: options.metrics.host } : {}),
+        })
+      : undefined;
+  if (server !== undefined) options.log(`metrics: ${server.url}`);
+  const measurements = new Measurements();
   const pointsFile = join(outputDir, "k6-points.jsonl");
   const summaryFile = join(outputDir, "k6-summary.json");
-  const started = new Date();
-  let k6Exit: { code: number | null; signal: NodeJS.Signals | null };
+  const points = new PointsReader(pointsFile, (o) => {
+    measurements.onStorm(o);
+    metrics?.onStorm(o);
+  });
+  let started = new Date();
+  let k6Exit: { code: number | null; signal: NodeJS.Signals | null; url: string };
   let stoppedBy: "SIGINT" | "SIGTERM" | undefined;
+  const stopped = new AbortController();
+  const forward = (signal: "SIGINT" | "SIGTERM") => (): void => {
+    stoppedBy = signal;
+    stopped.abort();
+  };
+  const onInt = forward("SIGINT");
+  const onTerm = forward("SIGTERM");
+  process.on("SIGINT", onInt);
+  process.on("SIGTERM", onTerm);
   try {
-    options.log(`storm ${scenario}: k6 against ${target.url} (run ${runId}, output ${outputDir})`);
-    const child = spawn(
-      k6,
-      [
-        "run",
-        "--no-usage-report",
-        "--quiet",
-        "--no-color",
-        "--summary-export",
+    const opened = await openTarget(options.target, options.log);
+    started = new Date();
+    try {
+      k6Exit = await runK6(k6, script, opened.target, {
+        runId,
+        scenario,
+        outputDir,
+        pointsFile,
         summaryFile,
-        "--out",
-        `json=${pointsFile}`,
-        "--system-tags",
-        SYSTEM_TAGS,
-        script,
-      ],
-      {
-        // the keys travel in the environment only, never on k6's command line (ps shows that)
-        env: {
-          ...process.env,
-          K6_NO_USAGE_REPORT: "true",
-          LIVEKIT_URL: target.url,
-          LIVEKIT_API_KEY: target.apiKey,
-          LIVEKIT_API_SECRET: target.apiSecret,
-          STORM_PREFIX: `storm-${runId}`,
-          ...options.settings,
-        },
-        stdio: ["ignore", "pipe", "pipe"],
-      },
-    );
-    const forward = (signal: "SIGINT" | "SIGTERM") => (): void => {
-      stoppedBy = signal;
-      child.kill(signal);
-    };
-    const onInt = forward("SIGINT");
-    const onTerm = forward("SIGTERM");
-    process.on("SIGINT", onInt);
-    process.on("SIGTERM", onTerm);
-    const logFile = createWriteStream(join(outputDir, "k6.log"));
-    const copied = [child.stdout, child.stderr].map(async (stream) => {
-      for await (const line of createInterface({ input: stream }))
-        logFile.write(`${redact(line, target.apiSecret)}\n`);
-    });
-    k6Exit = await new Promise((done, fail) => {
-      child.on("error", fail);
-      child.on("close", (code, signal) => {
-        done({ code, signal });
+        settings: options.settings,
+        stop: stopped.signal,
+        points,
+        log: options.log,
       });
+    } finally {
+      await opened.testbed?.stop();
+    }
+    const ended = new Date();
+    measurements.setRunWindow(started.getTime(), ended.getTime());
+    // the points hold every join's figures; the summary keeps what a reader needs
+    if (existsSync(pointsFile)) await rm(pointsFile);
+    const k6Summary = existsSync(summaryFile)
+      ? parseK6Summary(JSON.parse(await readFile(summaryFile, "utf8")))
+      : undefined;
+    const k6Code = k6Exit.code ?? -1;
+    if (stoppedBy === undefined && k6Code !== 0 && k6Code !== K6_THRESHOLDS_CROSSED)
+      throw new StormError(
+        "k6",
+        `storm: k6 exited ${k6Exit.code ?? k6Exit.signal ?? "?"} before finishing: see ${join(outputDir, "k6.log")}`,
+      );
+    const verdict = evaluate(options.thresholds, measurements);
+    const report = await writeStormOutputs(outputDir, {
+      runId,
+      scenario,
+      script,
+      url: k6Exit.url,
+      startedAt: started,
+      endedAt: ended,
+      k6ExitCode: k6Code,
+      k6: k6Summary,
+      measurements,
+      verdict,
+      unreadablePoints: points.unreadable,
     });
+    const lingerMs = options.metrics?.lingerMs ?? 0;
+    // a final scrape after a storm that ran to its end; Ctrl-C means stop now
+    if (server !== undefined && lingerMs > 0 && stoppedBy === undefined) {
+      options.log(`keeping ${server.url} up for ${lingerMs / 1000} s for a final scrape`);
+      await linger(lingerMs, [stopped.signal]);
+    }
+    const failed = k6Code === K6_THRESHOLDS_CROSSED || !verdict.passed;
+    const exitCode =
+      stoppedBy !== undefined
+        ? exitCodeForSignal(stoppedBy)
+        : failed
+          ? ExitCode.thresholdsFailed
+          : ExitCode.ok;
+    return { exitCode, report, verdict, outputDir };
+  } finally {
+    process.off("SIGINT", onInt);
+    process.off("SIGTERM", onTerm);
+    await server?.close();
+  }
+}
+
+interface K6Run {
+  readonly runId: string;
+  readonly scenario: string;
+  readonly outputDir: string;
+  readonly pointsFile: string;
+  readonly summaryFile: string;
+  readonly settings: Readonly<Record<string, string>>;
+  readonly stop: AbortSignal;
+  readonly points: PointsReader;
+  readonly log: (line: string) => void;
+}
+
+/** Runs k6 to its end (or until `stop`, forwarded as SIGINT), reading its points as they come. */
+async function runK6(
+  k6: string,
+  script: string,
+  target: RunTarget,
+  run: K6Run,
+): Promise<{ code: number | null; signal: NodeJS.Signals | null; url: string }> {
+  run.log(`storm ${run.scenario}: k6 against ${target.url} (run ${run.runId}, output ${run.outputDir})`);
+  const child = spawn(
+    k6,
+    [
+      "run",
+      "--no-usage-report",
+      "--quiet",
+      "--no-color",
+      "--summary-export",
+      run.summaryFile,
+      "--out",
+      `json=${run.pointsFile}`,
+      "--system-tags",
+      SYSTEM_TAGS,
+      script,
+    ],
+    {
+      // the keys travel in the environment only, never on k6's command line (ps shows that)
+      env: {
+        ...process.env,
+        K6_NO_USAGE_REPORT: "true",
+        LIVEKIT_URL: target.url,
+        LIVEKIT_API_KEY: target.apiKey,
+        LIVEKIT_API_SECRET: target.apiSecret,
+        STORM_PREFIX: `storm-${run.runId}`,
+        ...run.settings,
+      },
+      stdio: ["ignore", "pipe", "pipe"],
+    },
+  );
+  const onStop = (): void => {
+    child.kill("SIGINT");
+  };
+  run.stop.addEventListener("abort", onStop);
+  const logFile = createWriteStream(join(run.outputDir, "k6.log"));
+  const copied = [child.stdout, child.stderr].map(async (stream) => {
+    for await (const line of createInterface({ input: stream }))
+      logFile.write(`${redact(line, target.apiSecret)}\n`);
+  });
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((done, fail) => {
+    child.on("error", fail);
+    child.on("close", (code, signal) => {
+      done({ code, signal });
+    });
+  });
+  try {
+    await run.points.follow(exited);
+    const exit = await exited;
     await Promise.all(copied);
+    return { ...exit, url: target.url };
+  } finally {
+    run.stop.removeEventListener("abort", onStop);
     await new Promise<void>((done) => {
       logFile.end(done);
     });
-    process.off("SIGINT", onInt);
-    process.off("SIGTERM", onTerm);
-  } finally {
-    await opened.testbed?.stop();
   }
-  const ended = new Date();
-
-  const measurements = new Measurements();
-  measurements.setRunWindow(started.getTime(), ended.getTime());
-  let unreadable = 0;
-  if (existsSync(pointsFile)) {
-    const read = await readPoints(pointsFile);
-    unreadable = read.unreadable;
-    for (const o of read.observations) {
-      measurements.onStorm(o);
-      options.observe?.(o);
-    }
-    // the points hold every join's figures; the summary keeps what a reader needs
-    await rm(pointsFile);
-  }
-  const k6Summary = existsSync(summaryFile)
-    ? parseK6Summary(JSON.parse(await readFile(summaryFile, "utf8")))
-    : undefined;
-  const k6Code = k6Exit.code ?? -1;
-  if (stoppedBy === undefined && k6Code !== 0 && k6Code !== K6_THRESHOLDS_CROSSED)
-    throw new StormError(
-      "k6",
-      `storm: k6 exited ${k6Exit.code ?? k6Exit.signal ?? "?"} before finishing: see ${join(outputDir, "k6.log")}`,
-    );
-  const verdict = evaluate(options.thresholds, measurements);
-  const report = await writeStormOutputs(outputDir, {
-    runId,
-    scenario,
-    script,
-    url: target.url,
-    startedAt: started,
-    endedAt: ended,
-    k6ExitCode: k6Code,
-    k6: k6Summary,
-    measurements,
-    verdict,
-    unreadablePoints: unreadable,
-  });
-  const failed = k6Code === K6_THRESHOLDS_CROSSED || !verdict.passed;
-  const exitCode =
-    stoppedBy !== undefined ? exitCodeForSignal(stoppedBy) : failed ? ExitCode.thresholdsFailed : ExitCode.ok;
-  return { exitCode, report, verdict, outputDir };
-}
-
-async function readPoints(file: string): Promise<ReturnType<typeof stormObservations>> {
-  const observations: StormObservation[] = [];
-  let unreadable = 0;
-  // line by line: a long storm's points do not fit one string
-  let batch: string[] = [];
-  const flush = (): void => {
-    const read = stormObservations(batch.join("\n"));
-    observations.push(...read.observations);
-    unreadable += read.unreadable;
-    batch = [];
-  };
-  for await (const line of createInterface({ input: createReadStream(file) })) {
-    if (!line.includes('"Point"') || !line.includes('"storm_')) continue;
-    batch.push(line);
-    if (batch.length >= 10_000) flush();
-  }
-  flush();
-  return { observations, unreadable };
 }
