@@ -79,6 +79,8 @@ export interface Selection {
   readonly where?: Readonly<Record<string, string>>;
   /** Observations before this epoch ms are left out (run start + warmup). */
   readonly fromMs?: number;
+  /** Observations at or after this epoch ms are left out (a window of the run, e.g. before a storm). */
+  readonly toMs?: number;
 }
 
 /**
@@ -296,10 +298,11 @@ export class Measurements implements RunObserver {
   private select(metric: string, selection: Selection): Observation[] {
     const where = Object.entries(selection.where ?? {});
     const from = selection.fromMs ?? -Infinity;
+    const to = selection.toMs ?? Infinity;
     return [
       ...(this.observations.get(metric) ?? []),
       ...(this.censoredObservations.get(metric) ?? []),
-    ].filter((o) => o.t >= from && where.every(([k, v]) => o.labels[k] === v));
+    ].filter((o) => o.t >= from && o.t < to && where.every(([k, v]) => o.labels[k] === v));
   }
 
   /**

@@ -33,13 +33,13 @@ export {
 export { formatValue } from "./report/format.js";
 export {
   DEFAULT_STATS_INTERVAL_MS,
-  newRunId,
   runSession,
   type RunMetrics,
   type RunMetricsOptions,
   type RunSessionOptions,
   type RunSessionResult,
 } from "./session/session.js";
+export { newRunId } from "./session/clock.js";
 export { Interruption, type InterruptionMessages, type StopSignal } from "./session/interruption.js";
 export {
   RunSessionError,

@@ -15,7 +15,7 @@ export interface Shard {
 export class ShardError extends Error {
   override readonly name = "ShardError";
   constructor(
-    readonly reason: "syntax" | "range" | "too-few-rooms" | "no-run-id" | "no-target",
+    readonly reason: "syntax" | "range" | "too-few-rooms" | "no-run-id" | "no-target" | "storm",
     message: string,
   ) {
     super(message);

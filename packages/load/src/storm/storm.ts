@@ -8,11 +8,11 @@ import { Measurements, evaluate, type Threshold, type Verdict } from "@livekit-s
 import { ExitCode, exitCodeForSignal, type StormObservation } from "@livekit-swarm/schema";
 import { findBinary } from "@livekit-swarm/testbed";
 import type { RunTarget } from "../run/orchestrator.js";
-import { linger, newRunId, type RunMetricsOptions } from "../session/session.js";
+import { linger, newRunId } from "../session/clock.js";
 import { checkOutputDir, openTarget } from "../session/target.js";
 import { parseK6Summary } from "./k6-output.js";
 import { PointsReader } from "./points-tail.js";
-import { writeStormOutputs, type StormReport } from "./report.js";
+import { writeStormOutputs, type K6StormResult, type StormReport } from "./report.js";
 
 /** A storm that could not run or whose k6 broke; the message names the fix. */
 export class StormError extends Error {
@@ -43,6 +43,12 @@ const K6_THRESHOLDS_CROSSED = 99;
  */
 const SYSTEM_TAGS = "status,method,name,group,check,error_code,scenario,expected_response";
 
+/** Throws now what a storm would throw at its start: no such script, no k6 binary. */
+export function checkStorm(script: string): void {
+  stormScript(script);
+  findBinary("k6");
+}
+
 /** A ready-made storm's name, or a path to a k6 script. */
 export function stormScript(nameOrPath: string): { name: string; path: string } {
   if ((STORM_SCENARIOS as readonly string[]).includes(nameOrPath))
@@ -70,7 +76,12 @@ export interface StormMetrics {
   }>;
 }
 
-export interface StormMetricsOptions extends Pick<RunMetricsOptions, "port" | "host" | "lingerMs"> {
+export interface StormMetricsOptions {
+  /** Serve /metrics on this port during the storm (0: pick one). */
+  readonly port?: number;
+  readonly host?: string;
+  /** Keep /metrics up this long after a storm that was not interrupted, for a final scrape. */
+  readonly lingerMs?: number;
   /** Builds the storm's metrics once its run id is known; the storm's name is the scenario label. */
   readonly create: (run: { readonly runId: string; readonly scenario: string }) => StormMetrics;
 }
@@ -109,12 +120,10 @@ export function redact(line: string, secret: string): string {
  * junit.xml, report.md and k6.log. Exit code: 99 when k6's own thresholds or ours failed.
  */
 export async function runStorm(options: StormOptions): Promise<StormResult> {
-  const { name: scenario, path: script } = stormScript(options.script);
-  const k6 = findBinary("k6");
   const runId = newRunId();
   const outputDir = options.outputDir ?? join("swarm-results", runId);
   checkOutputDir(outputDir);
-  await mkdir(outputDir, { recursive: true });
+  const { name: scenario } = stormScript(options.script);
   const metrics = options.metrics?.create({ runId, scenario });
   metrics?.prepareStorm();
   const server =
@@ -126,14 +135,6 @@ export async function runStorm(options: StormOptions): Promise<StormResult> {
       : undefined;
   if (server !== undefined) options.log(`metrics: ${server.url}`);
   const measurements = new Measurements();
-  const pointsFile = join(outputDir, "k6-points.jsonl");
-  const summaryFile = join(outputDir, "k6-summary.json");
-  const points = new PointsReader(pointsFile, (o) => {
-    measurements.onStorm(o);
-    metrics?.onStorm(o);
-  });
-  let started = new Date();
-  let k6Exit: { code: number | null; signal: NodeJS.Signals | null; url: string };
   let stoppedBy: "SIGINT" | "SIGTERM" | undefined;
   const stopped = new AbortController();
   const forward = (signal: "SIGINT" | "SIGTERM") => (): void => {
@@ -146,60 +147,37 @@ export async function runStorm(options: StormOptions): Promise<StormResult> {
   process.on("SIGTERM", onTerm);
   try {
     const opened = await openTarget(options.target, options.log);
-    started = new Date();
+    let storm: K6StormResult;
     try {
-      k6Exit = await runK6(k6, script, opened.target, {
+      storm = await k6Storm({
+        script: options.script,
+        target: opened.target,
         runId,
-        scenario,
         outputDir,
-        pointsFile,
-        summaryFile,
         settings: options.settings,
+        feed: (o) => {
+          measurements.onStorm(o);
+          metrics?.onStorm(o);
+        },
         stop: stopped.signal,
-        points,
         log: options.log,
       });
     } finally {
       await opened.testbed?.stop();
     }
-    const ended = new Date();
-    measurements.setRunWindow(started.getTime(), ended.getTime());
-    // the points hold every join's figures; the summary keeps what a reader needs
-    if (existsSync(pointsFile)) await rm(pointsFile);
-    const k6Summary = existsSync(summaryFile)
-      ? parseK6Summary(JSON.parse(await readFile(summaryFile, "utf8")))
-      : undefined;
-    const k6Code = k6Exit.code ?? -1;
-    if (stoppedBy === undefined && k6Code !== 0 && k6Code !== K6_THRESHOLDS_CROSSED)
-      throw new StormError(
-        "k6",
-        `storm: k6 exited ${k6Exit.code ?? k6Exit.signal ?? "?"} before finishing: see ${join(outputDir, "k6.log")}`,
-      );
+    measurements.setRunWindow(storm.startedAt.getTime(), storm.endedAt.getTime());
     const verdict = evaluate(options.thresholds, measurements);
-    const report = await writeStormOutputs(outputDir, {
-      runId,
-      scenario,
-      script,
-      url: k6Exit.url,
-      startedAt: started,
-      endedAt: ended,
-      k6ExitCode: k6Code,
-      k6: k6Summary,
-      measurements,
-      verdict,
-      unreadablePoints: points.unreadable,
-    });
+    const report = await writeStormOutputs(outputDir, { ...storm, runId, measurements, verdict });
     const lingerMs = options.metrics?.lingerMs ?? 0;
     // a final scrape after a storm that ran to its end; Ctrl-C means stop now
     if (server !== undefined && lingerMs > 0 && stoppedBy === undefined) {
       options.log(`keeping ${server.url} up for ${lingerMs / 1000} s for a final scrape`);
       await linger(lingerMs, [stopped.signal]);
     }
-    const failed = k6Code === K6_THRESHOLDS_CROSSED || !verdict.passed;
     const exitCode =
       stoppedBy !== undefined
         ? exitCodeForSignal(stoppedBy)
-        : failed
+        : report.verdict === "fail" || storm.k6ExitCode === K6_THRESHOLDS_CROSSED
           ? ExitCode.thresholdsFailed
           : ExitCode.ok;
     return { exitCode, report, verdict, outputDir };
@@ -208,6 +186,70 @@ export async function runStorm(options: StormOptions): Promise<StormResult> {
     process.off("SIGTERM", onTerm);
     await server?.close();
   }
+}
+
+export interface K6StormOptions {
+  /** A ready-made storm's name or a path to a k6 script. */
+  readonly script: string;
+  readonly target: RunTarget;
+  readonly runId: string;
+  /** Where k6.log and k6-summary.json go (created if missing). */
+  readonly outputDir: string;
+  readonly settings: Readonly<Record<string, string>>;
+  /** Each figure as k6's points arrive (about once a second). */
+  readonly feed: (o: StormObservation) => void;
+  /** Stops k6 (SIGINT): its summary is still written and read. */
+  readonly stop: AbortSignal;
+  readonly log: (line: string) => void;
+}
+
+/**
+ * Runs one k6 storm against an open target, feeding its figures as they arrive, and reads k6's
+ * summary back: `swarm storm`, and a scenario's `storm:` block beside a media swarm. Throws
+ * StormError when k6 failed for another reason than its thresholds (and was not stopped).
+ */
+export async function k6Storm(options: K6StormOptions): Promise<K6StormResult> {
+  const { name: scenario, path: script } = stormScript(options.script);
+  const bin = findBinary("k6");
+  const { outputDir } = options;
+  await mkdir(outputDir, { recursive: true });
+  const pointsFile = join(outputDir, "k6-points.jsonl");
+  const summaryFile = join(outputDir, "k6-summary.json");
+  const points = new PointsReader(pointsFile, options.feed);
+  const startedAt = new Date();
+  const exit = await runK6(bin, script, options.target, {
+    runId: options.runId,
+    scenario,
+    outputDir,
+    pointsFile,
+    summaryFile,
+    settings: options.settings,
+    stop: options.stop,
+    points,
+    log: options.log,
+  });
+  const endedAt = new Date();
+  // the points hold every join's figures; the summary keeps what a reader needs
+  if (existsSync(pointsFile)) await rm(pointsFile);
+  const k6 = existsSync(summaryFile)
+    ? parseK6Summary(JSON.parse(await readFile(summaryFile, "utf8")))
+    : undefined;
+  const k6ExitCode = exit.code ?? -1;
+  if (!options.stop.aborted && k6ExitCode !== 0 && k6ExitCode !== K6_THRESHOLDS_CROSSED)
+    throw new StormError(
+      "k6",
+      `storm: k6 exited ${exit.code ?? exit.signal ?? "?"} before finishing: see ${join(outputDir, "k6.log")}`,
+    );
+  return {
+    scenario,
+    script,
+    url: exit.url,
+    startedAt,
+    endedAt,
+    k6ExitCode,
+    k6,
+    unreadablePoints: points.unreadable,
+  };
 }
 
 interface K6Run {
