@@ -96,4 +96,38 @@ describe("scenarios/media-plus-storm.yaml against a 3-node testbed", () => {
           testbed.apiSecret,
         );
   }, 300_000);
+
+  it("a storm threshold crossed fails the one verdict (exit 99) while the media's pass, each named in junit.xml", async () => {
+    const out = mkdtempSync(join(tmpdir(), "media-storm-e2e-"));
+    const impossible = "lkswarm_storm_join_duration_seconds p50 < 0.01ms";
+    // a shorter hold (the storm still ends 5 s before it) keeps this second run cheap
+    const run = await swarm(
+      [
+        "--scenario",
+        SCENARIO,
+        "--duration",
+        "30s",
+        "--threshold",
+        impossible,
+        "--url",
+        testbed.url,
+        "-o",
+        out,
+      ],
+      { LIVEKIT_API_KEY: testbed.apiKey, LIVEKIT_API_SECRET: testbed.apiSecret },
+      240_000,
+    );
+    expect(run.code, `${run.stdout}\n${run.stderr}`).toBe(99);
+    const junit = readFileSync(join(out, "junit.xml"), "utf8");
+    const testcase = (name: string): string =>
+      new RegExp(
+        `<testcase [^>]*name="${name.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}"[^>]*(/>|>[\\s\\S]*?</testcase>)`,
+      ).exec(junit)?.[0] ?? "";
+    expect(testcase(impossible.replace("<", "&lt;")), "the storm's threshold failed").toMatch(/<failure/);
+    expect(testcase("lkswarm_inbound_loss_ratio p95 &lt; 5%"), "the media's passed").not.toMatch(/<failure/);
+    expect(
+      testcase("lkswarm_inbound_loss_ratio p95 &lt; 5%"),
+      "the media's is in the same junit.xml",
+    ).not.toBe("");
+  }, 300_000);
 });
