@@ -131,6 +131,24 @@ export function outputOption(command: string, help: string) {
 /** The typed option values of a command as `define()` builds it. */
 export type FlagsOf<Define extends () => { opts(): unknown }> = ReturnType<ReturnType<Define>["opts"]>;
 
+/** The longest --linger: a final scrape needs one scrape interval (Prometheus' default is 1 min). */
+const MAX_LINGER = 10 * 60_000;
+
+/** --metrics-port, --metrics-host, --linger: live /metrics while `what` goes on, and a final scrape after. */
+export function liveMetricsOptions(command: string, what: string) {
+  return [
+    new Option(
+      "--metrics-port <port>",
+      `serve Prometheus /metrics on this port during the ${what} (0: pick one)`,
+    ).argParser(integer(command, "metrics-port", 0, 65535)),
+    new Option("--metrics-host <address>", "address /metrics binds").default("127.0.0.1"),
+    new Option(
+      "--linger <15s>",
+      `keep /metrics up this long after the ${what}, for a final scrape; at most 10m (a few scrape intervals)`,
+    ).argParser(duration(command, "linger", 0, MAX_LINGER)),
+  ] as const;
+}
+
 /** commander's "error: X\n(Did you mean Y?)" as one line: "swarm: cmd: X (did you mean Y?); see ...". */
 export function oneLine(command: string, text: string): string {
   const [first = "", ...rest] = text.trim().split("\n");

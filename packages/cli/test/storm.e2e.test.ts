@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Testbed, down, runDirFor } from "@livekit-swarm/testbed";
-import { leftovers, startSwarm, swarm, waitFor } from "@livekit-swarm/test-kit";
+import { leftovers, signalJoins, startSwarm, swarm, waitFor } from "@livekit-swarm/test-kit";
 
 const NAME = `e2e-storm-${process.pid}`;
 let testbed: Testbed;
@@ -19,17 +19,6 @@ afterAll(async () => {
   await down(runDirFor(NAME));
   expect(leftovers(runDirFor(NAME))).toEqual([]);
 }, 60_000);
-
-/** LiveKit's own count of signal joins: every node's livekit_participant_join_total{state="signal_connected"}. */
-async function serverJoins(): Promise<number> {
-  let total = 0;
-  for (const node of testbed.nodes) {
-    const text = await (await fetch(node.metricsUrl)).text();
-    const m = /^livekit_participant_join_total\{[^}]*state="signal_connected"[^}]*\} (\S+)$/m.exec(text);
-    total += m !== null ? Number(m[1]) : 0;
-  }
-  return total;
-}
 
 interface StormSummary {
   readonly verdict: string;
@@ -64,7 +53,7 @@ async function storm(
 
 describe("swarm storm against a 3-node testbed", () => {
   it("a join storm at 10 joins/s passes its thresholds, and k6, swarm and LiveKit count the same joins", async () => {
-    const before = await serverJoins();
+    const before = await signalJoins(testbed);
     const run = await storm([
       "join-storm",
       "--rate",
@@ -81,7 +70,7 @@ describe("swarm storm against a 3-node testbed", () => {
       "lkswarm_storm_join_duration_seconds p95 < 2s",
     ]);
     expect(run.code, `${run.stdout}\n${run.stderr}`).toBe(0);
-    const after = await serverJoins();
+    const after = await signalJoins(testbed);
     const joins = run.summary.storm.joins;
     // 10/s for 10 s: k6 starts about 100 iterations; a loaded machine may drop a few it cannot start in time
     expect(joins, "joins").toBeGreaterThanOrEqual(80);
@@ -141,7 +130,7 @@ describe("swarm storm against a 3-node testbed", () => {
   // last: the testbed is left without Redis
   it("Redis killed mid-storm: the joins that fail are reported by reason, and the storm exits 99", async () => {
     const out = mkdtempSync(join(tmpdir(), "storm-e2e-redis-"));
-    const before = await serverJoins();
+    const before = await signalJoins(testbed);
     const run = startSwarm(
       [
         "storm",
@@ -162,7 +151,7 @@ describe("swarm storm against a 3-node testbed", () => {
       { LIVEKIT_API_KEY: testbed.apiKey, LIVEKIT_API_SECRET: testbed.apiSecret },
     );
     // kill Redis once the storm is under way (20 joins in), so some joins succeed first
-    await waitFor(async () => (await serverJoins()) - before >= 20, {
+    await waitFor(async () => (await signalJoins(testbed)) - before >= 20, {
       timeoutMs: 60_000,
       debugName: "20 storm joins before killing Redis",
       exited: run.exited,

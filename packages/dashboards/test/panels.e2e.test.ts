@@ -5,8 +5,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startSwarm, waitFor } from "@livekit-swarm/test-kit";
 import { Testbed } from "@livekit-swarm/testbed";
 import { dashboards } from "../src/index.js";
+import { runsSelector } from "../src/swarm/index.js";
 import { catalogEntry, panelsOf } from "../src/lint.js";
 import { metricNames } from "../src/promql.js";
 
@@ -22,6 +24,8 @@ const NEEDS_FAULTS: Readonly<Record<string, string>> = {
   "LiveKit swarm: quality / Reconnect duration / A": "needs a reconnect (chaos run)",
   "LiveKit swarm: quality / Reconnect duration / B": "needs a reconnect (chaos run)",
   "LiveKit swarm: quality / Reconnect duration / C": "needs a reconnect (chaos run)",
+  "LiveKit swarm: quality / Storm join failures per second / A": "needs a storm join that fails",
+  "LiveKit swarm: quality / RoomService failures per second / A": "needs a failing RoomService call",
   "LiveKit swarm: server / Twirp errors / A": "needs a failing server API call; token-only joins make none",
   "LiveKit swarm: server / Round-trip time / A": "RTT rounds to 0 ms on loopback, so nothing is observed",
   "LiveKit swarm: server / NACK and PLI rate / A": "livekit_nack_total moves only when a stats window has NACKs (loss)",
@@ -64,21 +68,30 @@ interface RangeResult {
   data?: { result: { metric: Record<string, string>; values: [number, string][] }[] };
 }
 
-describe("every dashboard query against a real run", () => {
+interface StormSummary {
+  readonly run: { readonly id: string; readonly endedAt: string };
+  readonly storm: { readonly joins: number };
+}
+
+describe("every dashboard query against a real run and a real storm", () => {
   let tb: Testbed | undefined;
   let prom = "";
   let runId = "";
+  let storm: StormSummary | undefined;
+  /** lkswarm_storm_joins_total as Prometheus scraped it while k6 was still running: [time s, value]. */
+  let midStorm: [number, number] | undefined;
   let start = 0;
   let end = 0;
 
   beforeAll(async () => {
     if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run \`npx tsc -b\` before the end-to-end tests`);
     const port = await freePort();
+    const stormPort = await freePort();
     tb = await Testbed.start({
       name: `e2e-dash-${process.pid}`,
       nodes: 1,
       prometheus: true,
-      scrapeTargets: [`127.0.0.1:${port}`],
+      scrapeTargets: [`127.0.0.1:${port}`, `127.0.0.1:${stormPort}`],
     });
     prom = tb.prometheusUrl ?? "";
     const out = mkdtempSync(join(tmpdir(), "dash-e2e-"));
@@ -92,9 +105,41 @@ describe("every dashboard query against a real run", () => {
       { LIVEKIT_URL: tb.url, LIVEKIT_API_KEY: tb.apiKey, LIVEKIT_API_SECRET: tb.apiSecret },
     );
     expect(result.code, result.stderr).toBe(0);
-    end = Date.now() / 1000;
     runId = (JSON.parse(readFileSync(join(out, "summary.json"), "utf8")) as { run: { id: string } }).run.id;
-  }, 120_000);
+
+    // the signalling rows: a RoomService storm (each iteration: Twirp calls and one signal-only
+    // join), 2 per second for 20 s so rate() sees increases over several scrapes; its /metrics is
+    // live while k6 runs, and --linger 7s outlasts three scrapes after it
+    const stormOut = mkdtempSync(join(tmpdir(), "dash-storm-e2e-"));
+    const env = { LIVEKIT_URL: tb.url, LIVEKIT_API_KEY: tb.apiKey, LIVEKIT_API_SECRET: tb.apiSecret };
+    const run = startSwarm(
+      ["storm", "room-service", "--rate", "2", "--duration", "20s", "--metrics-port", String(stormPort)]
+        .concat(["--linger", "7s", "-o", stormOut]),
+      env,
+    );
+    // a scrape with joins in it while the storm goes on; 60 s: k6 starts, the first joins land and
+    // a 2 s scrape picks them up, on a machine other runs share
+    await waitFor(
+      async () => {
+        const sample = await instant("max(lkswarm_storm_joins_total)");
+        if (sample === undefined || sample[1] === 0) return false;
+        midStorm = sample;
+        return true;
+      },
+      { timeoutMs: 60_000, debugName: "Prometheus scrapes storm joins during the storm", exited: run.exited },
+    );
+    expect(await run.exited, run.stderr).toBe(0);
+    end = Date.now() / 1000;
+    storm = JSON.parse(readFileSync(join(stormOut, "summary.json"), "utf8")) as StormSummary;
+  }, 240_000);
+
+  /** One instant query's first sample, or undefined when it has none. */
+  async function instant(expr: string): Promise<[number, number] | undefined> {
+    const res = await fetch(`${prom}/api/v1/query?${new URLSearchParams({ query: expr }).toString()}`);
+    const body = (await res.json()) as { data?: { result: { value: [number, string] }[] } };
+    const first = body.data?.result[0];
+    return first === undefined ? undefined : [first.value[0], Number(first.value[1])];
+  }
 
   afterAll(async () => {
     await tb?.stop();
@@ -111,7 +156,8 @@ describe("every dashboard query against a real run", () => {
       .replaceAll("$__interval", `${SCRAPE_SECONDS}s`)
       .replaceAll("$__range", `${range}s`)
       .replaceAll("$scenario", ".*")
-      .replaceAll("$run_id", runId)
+      // the run variable with both selected, as Grafana sends a multi-value: an alternation
+      .replaceAll("$run_id", `(${runId}|${storm?.run.id ?? ""})`)
       .replaceAll("$job", ".*")
       .replaceAll("$instance", ".*");
   }
@@ -178,12 +224,25 @@ describe("every dashboard query against a real run", () => {
     expect(queries).toBeGreaterThan(0);
   });
 
+  it("a scrape during the storm saw joins, no more than the storm's final count", () => {
+    if (midStorm === undefined || storm === undefined) throw new Error("the storm did not run");
+    const [at, joins] = midStorm;
+    expect(joins, "joins scraped mid-storm").toBeGreaterThan(0);
+    expect(joins, `joins scraped mid-storm vs the final ${storm.storm.joins}`).toBeLessThanOrEqual(storm.storm.joins);
+    // the sample was taken while k6 ran, not during --linger after it: evaluated before the storm's end
+    expect(at * 1000, `scraped at ${new Date(at * 1000).toISOString()}, storm ended ${storm.run.endedAt}`).toBeLessThan(
+      Date.parse(storm.run.endedAt),
+    );
+  });
+
   it("template variable queries list this run and the node", async () => {
     const values = async (label: string, match: string): Promise<string[]> => {
       const res = await fetch(`${prom}/api/v1/label/${label}/values?match[]=${encodeURIComponent(match)}`);
       return ((await res.json()) as { data: string[] }).data;
     };
-    expect(await values("run_id", "lkswarm_participants")).toContain(runId);
+    const runs = runsSelector();
+    expect(await values("run_id", runs)).toContain(runId);
+    expect(await values("run_id", runs), "the storm is listed beside the media run").toContain(storm?.run.id);
     expect(await values("job", "livekit_room_total")).toContain("livekit");
     expect((await values("instance", 'livekit_room_total{job=~".*"}')).length).toBeGreaterThan(0);
   });

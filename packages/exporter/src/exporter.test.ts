@@ -175,6 +175,7 @@ function feedRun(exporter: SwarmExporter, until = Infinity): void {
 function feedStorm(exporter: SwarmExporter): void {
   exporter.onStorm({ type: "join", t: T0, durationS: 0.012 });
   exporter.onStorm({ type: "join-failed", t: T0, reason: "timeout" });
+  exporter.onStorm({ type: "session-ended", t: T0 });
   exporter.onStorm({ type: "reconnect", t: T0, state: "resumed", durationS: 0.02 });
   exporter.onStorm({ type: "reconnect-failed", t: T0, reason: "closed" });
   exporter.onStorm({ type: "api", t: T0, method: "ListRooms", durationS: 0.004 });
@@ -564,6 +565,24 @@ describe("storm figures", () => {
     expect(
       m.value("lkswarm_storm_api_failures_total", { ...k6, method: "create_room", reason: "http_503" }),
     ).toBe(1);
+  });
+
+  it("creates the join series at zero before k6 starts, and follows open sessions as joins and closes arrive", async () => {
+    const exporter = new SwarmExporter({ scenario: "smoke", runId: "run-42" });
+    const k6 = { worker: "k6" };
+    exporter.prepareStorm();
+    let m = await Exposition.of(exporter);
+    expect(m.value("lkswarm_storm_joins_total", k6)).toBe(0);
+    expect(m.value("lkswarm_storm_join_duration_seconds_count", k6)).toBe(0);
+    expect(m.value("lkswarm_storm_sessions_open", k6)).toBe(0);
+    for (let i = 0; i < 3; i++) exporter.onStorm({ type: "join", t: T0 + i, durationS: 0.01 });
+    exporter.onStorm({ type: "session-ended", t: T0 + 5 });
+    m = await Exposition.of(exporter);
+    expect(m.value("lkswarm_storm_sessions_open", k6)).toBe(2);
+    expect(m.value("lkswarm_storm_joins_total", k6)).toBe(3);
+    for (let i = 0; i < 4; i++) exporter.onStorm({ type: "session-ended", t: T0 + 6 });
+    m = await Exposition.of(exporter);
+    expect(m.value("lkswarm_storm_sessions_open", k6), "more closes than joins: never below zero").toBe(0);
   });
 
   it("creates no storm series for a media run", async () => {

@@ -101,6 +101,7 @@ function instruments(catalog: CatalogMetrics) {
     dataReceived: catalog.counter("lkswarm_data_messages_received_total"),
     stormJoinDuration: catalog.histogram("lkswarm_storm_join_duration_seconds"),
     stormJoins: catalog.counter("lkswarm_storm_joins_total"),
+    stormSessionsOpen: catalog.gauge("lkswarm_storm_sessions_open"),
     stormJoinFailures: catalog.counter("lkswarm_storm_join_failures_total"),
     stormReconnectDuration: catalog.histogram("lkswarm_storm_reconnect_duration_seconds"),
     stormReconnectFailures: catalog.counter("lkswarm_storm_reconnect_failures_total"),
@@ -127,6 +128,7 @@ export class SwarmExporter implements RunObserver {
   private readonly qualities = new FreeTextLabel();
   private readonly stormReasons = new FreeTextLabel();
   private readonly stormMethods = new FreeTextLabel();
+  private stormSessionsOpen = 0;
 
   constructor(private readonly options: ExporterOptions) {
     const catalog = new CatalogMetrics(this.registry, options.perParticipant ?? false);
@@ -194,19 +196,31 @@ export class SwarmExporter implements RunObserver {
     }
   }
 
+  /**
+   * Creates a storm's join series at zero before k6 starts: a series first exported at 1 hides its
+   * first increase from rate() (see `prepare`). Failures and API calls have labels known only later.
+   */
+  prepareStorm(): void {
+    const run = this.stormRun();
+    this.m.stormJoins.ensure(run);
+    this.m.stormJoinDuration.ensure(run);
+    this.m.stormSessionsOpen.set(run, this.stormSessionsOpen);
+  }
+
   /** A signalling storm's figure, as k6 timed it; the storm has one worker, k6. */
   onStorm(o: StormObservation): void {
-    const run: LabelSet = {
-      scenario: this.options.scenario,
-      run_id: this.options.runId,
-      shard: String(this.options.shard ?? 0),
-      worker: "k6",
-    };
+    const run = this.stormRun();
     const m = this.m;
     switch (o.type) {
       case "join":
         m.stormJoinDuration.observe(run, o.durationS);
         m.stormJoins.add(run, 1);
+        m.stormSessionsOpen.set(run, ++this.stormSessionsOpen);
+        break;
+      case "session-ended":
+        // a script of the user's may count closes it never counted joins for: never below zero
+        this.stormSessionsOpen = Math.max(0, this.stormSessionsOpen - 1);
+        m.stormSessionsOpen.set(run, this.stormSessionsOpen);
         break;
       case "join-failed":
         m.stormJoinFailures.add({ ...run, reason: this.stormReasons.valueOf(o.reason) }, 1);
@@ -231,6 +245,15 @@ export class SwarmExporter implements RunObserver {
         );
         break;
     }
+  }
+
+  private stormRun(): LabelSet {
+    return {
+      scenario: this.options.scenario,
+      run_id: this.options.runId,
+      shard: String(this.options.shard ?? 0),
+      worker: "k6",
+    };
   }
 
   onSample(sample: WindowSample): void {

@@ -79,6 +79,8 @@ export interface Selection {
   readonly where?: Readonly<Record<string, string>>;
   /** Observations before this epoch ms are left out (run start + warmup). */
   readonly fromMs?: number;
+  /** Observations at or after this epoch ms are left out (a window of the run, e.g. before a storm). */
+  readonly toMs?: number;
 }
 
 /**
@@ -169,6 +171,9 @@ export class Measurements implements RunObserver {
         break;
       case "join-failed":
         this.add("lkswarm_storm_join_failures_total", o.t, who, undefined, { reason: o.reason }, 1);
+        break;
+      case "session-ended":
+        // only the live gauge of open sessions (the exporter) reads it; nothing gates a momentary count
         break;
       case "reconnect":
         this.add(
@@ -298,10 +303,11 @@ export class Measurements implements RunObserver {
   private select(metric: string, selection: Selection): Observation[] {
     const where = Object.entries(selection.where ?? {});
     const from = selection.fromMs ?? -Infinity;
+    const to = selection.toMs ?? Infinity;
     return [
       ...(this.observations.get(metric) ?? []),
       ...(this.censoredObservations.get(metric) ?? []),
-    ].filter((o) => o.t >= from && where.every(([k, v]) => o.labels[k] === v));
+    ].filter((o) => o.t >= from && o.t < to && where.every(([k, v]) => o.labels[k] === v));
   }
 
   /**

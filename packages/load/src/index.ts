@@ -42,13 +42,13 @@ export {
 export { formatValue } from "./report/format.js";
 export {
   DEFAULT_STATS_INTERVAL_MS,
-  newRunId,
   runSession,
   type RunMetrics,
   type RunMetricsOptions,
   type RunSessionOptions,
   type RunSessionResult,
 } from "./session/session.js";
+export { newRunId } from "./session/clock.js";
 export { Interruption, type InterruptionMessages, type StopSignal } from "./session/interruption.js";
 export {
   RunSessionError,
@@ -82,6 +82,8 @@ export {
   StormError,
   runStorm,
   stormScript,
+  type StormMetrics,
+  type StormMetricsOptions,
   type StormOptions,
   type StormResult,
 } from "./storm/storm.js";

@@ -507,6 +507,15 @@ const swarmEntries = [
     optInLabels: [],
   }),
   swarm({
+    name: "lkswarm_storm_sessions_open",
+    type: "gauge",
+    help: "Signalling storm: joined signal-only sessions whose WebSocket is still open (joins minus sessions closed), as k6's points arrive.",
+    unit: "sessions",
+    labels: [...run],
+    grafanaUnit: "short",
+    optInLabels: [],
+  }),
+  swarm({
     name: "lkswarm_storm_reconnect_duration_seconds",
     type: "histogram",
     help: "Signalling storm: time from reopening /rtc with reconnect=1 to the server's first answer, by state (resumed: a ReconnectResponse; rejoined: a full JoinResponse; leave: the session was already closed).",

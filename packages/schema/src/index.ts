@@ -51,6 +51,7 @@ export type {
   EngineChoice,
   Scenario,
   ScenarioInput,
+  StormSpec,
   VideoCodec,
   VideoResolutionPreset,
   VideoSpec,

@@ -193,11 +193,13 @@ export interface RunObserver {
 
 /**
  * One figure of a signalling storm (`swarm storm`), as k6 timed it: a join answered with a
- * JoinResponse, a join that got none (and why), a RoomService call or its failure. `t` is epoch ms.
+ * JoinResponse, a join that got none (and why), a joined session's socket closing, a RoomService
+ * call or its failure. `t` is epoch ms.
  */
 export type StormObservation =
   | { readonly type: "join"; readonly t: number; readonly durationS: number }
   | { readonly type: "join-failed"; readonly t: number; readonly reason: string }
+  | { readonly type: "session-ended"; readonly t: number }
   | { readonly type: "reconnect"; readonly t: number; readonly state: string; readonly durationS: number }
   | { readonly type: "reconnect-failed"; readonly t: number; readonly reason: string }
   | { readonly type: "api"; readonly t: number; readonly method: string; readonly durationS: number }

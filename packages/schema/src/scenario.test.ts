@@ -75,7 +75,7 @@ describe("parseScenario rejects malformed scenarios with one actionable line eac
       "an unrelated key",
       "colour: red",
       [
-        `${SOURCE}: colour: unknown key (known keys: name, engine, rooms, video-publishers, audio-publishers, subscribers, publishers-subscribe, duration, num-per-second, video, audio, subscribe-limit, room-prefix, identity-prefix, data, latency-probes, thresholds, warmup)`,
+        `${SOURCE}: colour: unknown key (known keys: name, engine, rooms, video-publishers, audio-publishers, subscribers, publishers-subscribe, duration, num-per-second, video, audio, subscribe-limit, room-prefix, identity-prefix, data, latency-probes, thresholds, warmup, storm)`,
       ],
     ],
     [
@@ -209,6 +209,27 @@ describe("parseScenario rejects malformed scenarios with one actionable line eac
       [`${SOURCE}: empty scenario: expected a mapping of scenario keys such as rooms, subscribers, duration`],
     ],
     [
+      "a storm that outlasts the hold",
+      "duration: 30s\nstorm: { start: 10s, duration: 20s }",
+      [
+        `${SOURCE}: storm: expected the storm (start 10s + duration 20s) to end within the hold (duration 30s), so the media is measured after it too`,
+      ],
+    ],
+    [
+      "a storm setting that would carry the keys",
+      "storm: { settings: { LIVEKIT_API_SECRET: x } }",
+      [
+        `${SOURCE}: storm.settings.LIVEKIT_API_SECRET: expected STORM_* names (e.g. STORM_HOLD_MAX_S); the keys and URL come from the run`,
+      ],
+    ],
+    [
+      "a storm script that is neither a ready-made storm nor a .js path",
+      "storm: { script: flood }",
+      [
+        `${SOURCE}: storm.script: expected a ready-made storm (join-storm, churn, reconnect, room-service) or a path to a k6 .js script, got "flood"`,
+      ],
+    ],
+    [
       "several mistakes at once",
       "rooms: ten\nsubscribers: -2",
       [
@@ -304,6 +325,25 @@ describe("parseScenario accepts valid scenarios", () => {
 
   it("needs no latency probe when nobody subscribes", () => {
     expect(parseScenario("subscribers: 0", SOURCE).latencyProbes).toBe(0);
+  });
+
+  it("reads a storm block into the script's settings, its rate and duration as STORM_RATE and STORM_DURATION", () => {
+    const s = parseScenario(
+      "duration: 60s\nstorm: { script: room-service, start: 15s, rate: 20, duration: 30s, settings: { STORM_HOLD_MAX_S: 5 } }",
+      SOURCE,
+    );
+    expect(s.storm).toEqual({
+      script: "room-service",
+      start: 15_000,
+      duration: 30_000,
+      settings: { STORM_HOLD_MAX_S: "5", STORM_RATE: "20", STORM_DURATION: "30s" },
+    });
+    expect(parseScenario("rooms: 1", SOURCE).storm, "no block, no storm").toBeUndefined();
+    expect(parseScenario("storm: {}", SOURCE).storm).toMatchObject({
+      script: "join-storm",
+      start: 0,
+      duration: 10_000,
+    });
   });
 
   it("accepts an object built by the CLI", () => {

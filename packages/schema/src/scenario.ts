@@ -74,6 +74,20 @@ export interface Scenario {
   readonly thresholds: readonly string[];
   /** The start of the run that thresholds on windowed metrics leave out. */
   readonly warmup: Milliseconds;
+  /** A signalling storm (k6) against the same server while the media swarm holds; absent: none. */
+  readonly storm?: StormSpec;
+}
+
+/** A scenario's `storm:` block: which k6 storm, when in the hold, and its settings. */
+export interface StormSpec {
+  /** A ready-made storm (join-storm, churn, reconnect, room-service) or a path to a k6 script. */
+  readonly script: string;
+  /** After the last media join (the end of the ramp): the media's "before" window. */
+  readonly start: Milliseconds;
+  /** How long arrivals go on (STORM_DURATION): the media's "during" window. */
+  readonly duration: Milliseconds;
+  /** STORM_* settings for the script (STORM_RATE, STORM_HOLD_MAX_S, ...), as text. */
+  readonly settings: Readonly<Record<string, string>>;
 }
 
 const RESOLUTION_SIZES: Readonly<Record<VideoResolutionPreset, readonly [number, number]>> = {
@@ -155,6 +169,28 @@ export const scenarioFields: readonly {
   { key: "latency-probes", summary: "Subscribers per room that measure end-to-end latency", default: "1" },
   { key: "thresholds", summary: "Gate expressions, in addition to the catalog's", default: "[]" },
   { key: "warmup", summary: "Start of the run left out of windowed thresholds", default: "0s" },
+  {
+    key: "storm",
+    summary: "A k6 signalling storm during the hold (docs/signalling-storm.md)",
+    default: "none",
+  },
+  {
+    key: "storm.script",
+    summary: "join-storm, churn, reconnect, room-service or a path to a k6 script",
+    default: "join-storm",
+  },
+  { key: "storm.start", summary: "When the storm starts, after the last media join", default: "0s" },
+  { key: "storm.rate", summary: "Storm arrivals per second (STORM_RATE)", default: "the script's" },
+  {
+    key: "storm.duration",
+    summary: "How long storm arrivals go on; must end within the hold",
+    default: "10s",
+  },
+  {
+    key: "storm.settings",
+    summary: "Other settings for the script, e.g. { STORM_HOLD_MAX_S: 5 }",
+    default: "{}",
+  },
 ];
 
 /**
@@ -250,6 +286,31 @@ const dataSchema = z.union([z.boolean(), dataObjectSchema], {
   error: "expected true, false or a mapping with interval",
 });
 
+const STORM_SETTING = /^STORM_[A-Z0-9_]+$/;
+const STORM_SCRIPT =
+  "expected a ready-made storm (join-storm, churn, reconnect, room-service) or a path to a k6 .js script";
+const STORM_RATE = "expected storm arrivals per second from 0.1 to 10000";
+
+const stormSchema = z.strictObject(
+  {
+    script: z
+      .string({ error: STORM_SCRIPT })
+      .regex(/^(join-storm|churn|reconnect|room-service|[^\0\n]+\.[cm]?js)$/, { error: STORM_SCRIPT })
+      .optional(),
+    start: duration({ positive: false }).optional(),
+    rate: z
+      .number({ error: STORM_RATE })
+      .min(0.1, { error: STORM_RATE })
+      .max(10000, { error: STORM_RATE })
+      .optional(),
+    duration: duration({ positive: true }).optional(),
+    settings: z
+      .record(z.string(), z.union([z.string(), z.number()], { error: "expected a string or a number" }))
+      .optional(),
+  },
+  { error: "expected a mapping with script, start, rate, duration or settings" },
+);
+
 const scenarioSchema = z.strictObject(
   {
     name: z.string({ error: NAME }).regex(NAME_PATTERN, { error: NAME }).optional(),
@@ -282,6 +343,7 @@ const scenarioSchema = z.strictObject(
       )
       .optional(),
     warmup: duration({ positive: false }).optional(),
+    storm: stormSchema.optional(),
   },
   { error: "expected a mapping of scenario keys such as rooms, subscribers, duration" },
 );
@@ -294,6 +356,7 @@ const knownKeys: ReadonlyMap<string, readonly string[]> = new Map([
   ["video", Object.keys(videoSchema.shape)],
   ["audio", Object.keys(audioSchema.shape)],
   ["data", Object.keys(dataObjectSchema.shape)],
+  ["storm", Object.keys(stormSchema.shape)],
 ]);
 
 /**
@@ -362,6 +425,19 @@ function resolve(input: ParsedInput, raw: unknown, source: string): Scenario {
       `expected less than duration (${formatDuration(durationMs)}), got ${describeValue(valueAt(raw, ["warmup"]))}`,
     );
   }
+  for (const name of Object.keys(input.storm?.settings ?? {}))
+    if (!STORM_SETTING.test(name))
+      at(
+        ["storm", "settings", name],
+        "expected STORM_* names (e.g. STORM_HOLD_MAX_S); the keys and URL come from the run",
+      );
+  const storm = input.storm === undefined ? undefined : stormSpec(input.storm);
+  if (storm !== undefined && storm.start + storm.duration >= durationMs) {
+    at(
+      ["storm"],
+      `expected the storm (start ${formatDuration(storm.start)} + duration ${formatDuration(storm.duration)}) to end within the hold (duration ${formatDuration(durationMs)}), so the media is measured after it too`,
+    );
+  }
   const talk = input.audio?.talk ?? null;
   const silence = input.audio?.silence ?? null;
   if ((talk === null) !== (silence === null)) {
@@ -408,7 +484,19 @@ function resolve(input: ParsedInput, raw: unknown, source: string): Scenario {
     latencyProbes,
     thresholds: input.thresholds ?? [],
     warmup,
+    ...(storm !== undefined ? { storm } : {}),
   };
+}
+
+const STORM_DEFAULT_DURATION = 10_000;
+
+function stormSpec(input: NonNullable<ParsedInput["storm"]>): StormSpec {
+  const settings: Record<string, string> = {};
+  for (const [name, value] of Object.entries(input.settings ?? {})) settings[name] = String(value);
+  if (input.rate !== undefined) settings.STORM_RATE = String(input.rate);
+  const duration = input.duration ?? STORM_DEFAULT_DURATION;
+  settings.STORM_DURATION = formatDuration(duration);
+  return { script: input.script ?? "join-storm", start: input.start ?? 0, duration, settings };
 }
 
 /**

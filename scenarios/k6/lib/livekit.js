@@ -15,6 +15,8 @@ import ws from "k6/ws";
 export const joinDuration = new Trend("storm_join_duration", true);
 export const joins = new Counter("storm_joins");
 export const joinFailures = new Counter("storm_join_failures");
+/** A joined session's socket closed (left, dropped or closed by the server): open = joins - this. */
+export const sessionsEnded = new Counter("storm_sessions_ended");
 export const apiDuration = new Trend("storm_api_duration", true);
 export const apiFailures = new Counter("storm_api_failures");
 export const reconnectDuration = new Trend("storm_reconnect_duration", true);
@@ -155,7 +157,8 @@ export function joinAndHold(t, { room, identity, holdS, joinTimeoutMs, tags, dur
         }, holdS * 1000);
       });
       socket.on("close", () => {
-        if (!joined && failure === undefined) failure = "closed";
+        if (joined) sessionsEnded.add(1, tags);
+        else if (failure === undefined) failure = "closed";
       });
       socket.on("error", (e) => {
         if (!joined && failure === undefined) failure = connectFailureReason(e.error());

@@ -1,6 +1,7 @@
 import { buildDashboard, type ClassicDashboard, datasourceVariable, labelVariable } from "../common.js";
 import { mediaRow } from "./media.js";
 import { sessionsRow } from "./sessions.js";
+import { signallingRow } from "./signalling.js";
 
 export function livekitServerDashboard(): ClassicDashboard {
   return buildDashboard({
@@ -13,6 +14,6 @@ export function livekitServerDashboard(): ClassicDashboard {
       labelVariable("job", "job", "label_values(livekit_room_total, job)"),
       labelVariable("instance", "instance", 'label_values(livekit_room_total{job=~"$job"}, instance)'),
     ],
-    rows: [sessionsRow(), mediaRow()],
+    rows: [sessionsRow(), signallingRow(), mediaRow()],
   });
 }

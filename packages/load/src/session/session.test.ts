@@ -4,7 +4,8 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { parseScenarioObject } from "@livekit-swarm/schema";
 import { Interruption } from "./interruption.js";
-import { newRunId, runSession } from "./session.js";
+import { newRunId } from "./clock.js";
+import { runSession } from "./session.js";
 import { RunSessionError, checkCloudLimit, isLivekitCloud } from "./target.js";
 
 const target = (url: string) => ({ url, apiKey: "k", apiSecret: "s" });
@@ -71,6 +72,23 @@ describe("runSession refuses before starting anything", () => {
     await expect(runSession({ scenario: slow, target: target("ws://127.0.0.1:1") })).rejects.toThrow(
       "joining 10000 participants at 0.01 per second takes 277h46m40s, and with the 1h hold the run would last over 168h; raise --num-per-second or shorten --duration",
     );
+  });
+
+  it("a storm: block in a sharded run, and a storm script that does not exist", async () => {
+    const storm = parseScenarioObject({ rooms: 2, storm: { duration: "5s" } }, "t");
+    await expect(
+      runSession({
+        scenario: storm,
+        target: target("ws://127.0.0.1:1"),
+        shard: { index: 0, count: 2 },
+        startAtMs: Date.now() + 60_000,
+      }),
+    ).rejects.toMatchObject({ reason: "storm" });
+    const missing = parseScenarioObject({ storm: { script: "./no-such-storm.js", duration: "5s" } }, "t");
+    await expect(runSession({ scenario: missing, target: target("ws://127.0.0.1:1") })).rejects.toThrow(
+      /no such scenario or script "\.\/no-such-storm\.js"/,
+    );
+    expect(process.listenerCount("SIGINT"), "signal handlers left behind").toBe(0);
   });
 
   it("an output folder that is a file", async () => {

@@ -1,5 +1,4 @@
-import { randomBytes } from "node:crypto";
-import { writeFile } from "node:fs/promises";
+import { appendFile, writeFile } from "node:fs/promises";
 import { availableParallelism } from "node:os";
 import { join, resolve } from "node:path";
 import { makeFolder } from "../run/folder.js";
@@ -13,7 +12,13 @@ import {
   type Threshold,
   type Verdict,
 } from "@livekit-swarm/gate";
-import { ExitCode, type Role, type RunObserver, type Scenario } from "@livekit-swarm/schema";
+import {
+  ExitCode,
+  type Role,
+  type RunObserver,
+  type Scenario,
+  type StormObservation,
+} from "@livekit-swarm/schema";
 import type { Testbed } from "@livekit-swarm/testbed";
 import { orchestrate, type ProgressView, type RunOutcome, type RunTarget } from "../run/orchestrator.js";
 import { ENGINE_RULES } from "../engine/engine.js";
@@ -21,6 +26,10 @@ import { defaultWorkers, mediaPlanFor, planRun, shapeOf, shardByRoom, type RunPl
 import { shardFolder, writeManifest, type ShardManifest } from "../shard/manifest.js";
 import { ShardError, scenarioHash, shardPlan, shardedRunId, type Shard } from "../shard/split.js";
 import { Interruption } from "./interruption.js";
+import { linger, newRunId } from "./clock.js";
+import { stormBeside, withK6Thresholds, writeStormBeside } from "../storm/beside.js";
+import type { K6StormResult } from "../storm/report.js";
+import { checkStorm } from "../storm/storm.js";
 import { writeRunOutputs, type RunOutputs } from "./outputs.js";
 import { iceScopeFor, iceScopeLine } from "../run/ice-scope.js";
 import { RunSessionError, checkCloudLimit, checkOutputDir, checkRunSize, openTarget } from "./target.js";
@@ -46,6 +55,9 @@ export interface RunMetrics extends RunObserver {
   push(gatewayUrl: string): Promise<void>;
   /** The exposition text, kept as metrics.prom. */
   metrics(): Promise<string>;
+  /** A scenario's storm: its join series at zero before k6 starts, then its figures. */
+  prepareStorm?(): void;
+  onStorm?(o: StormObservation): void;
 }
 
 export interface RunMetricsOptions {
@@ -116,12 +128,6 @@ export type RunSessionResult =
 
 export const DEFAULT_STATS_INTERVAL_MS = 5000;
 
-/** 20261122-210509-ab12 (UTC): sortable, and unique enough to keep two runs' rooms apart. */
-export function newRunId(now: Date = new Date()): string {
-  const stamp = now.toISOString().replace(/[-:]/g, "").replace("T", "-").slice(0, 15);
-  return `${stamp}-${randomBytes(2).toString("hex")}`;
-}
-
 /**
  * One swarm run from start to end: the run id, SIGINT/SIGTERM (drain, then 130/143; a second
  * forces), the embedded testbed when there is no target, live metrics, thresholds that abort,
@@ -159,6 +165,13 @@ export async function runSession(options: RunSessionOptions): Promise<RunSession
     );
   }
   checkCloudLimit(options.target, whole.participants.length);
+  if (scenario.storm !== undefined && shard !== undefined)
+    throw new ShardError(
+      "storm",
+      "a scenario with a storm: block cannot be sharded: every shard would run the storm; run the storm from one place (swarm storm) beside the shards",
+    );
+  // a missing k6 or script is refused now, not after the media has run
+  if (scenario.storm !== undefined) checkStorm(scenario.storm.script);
   const runDir = resolve(options.outputDir ?? join("swarm-results", runId));
   const outputDir = shard !== undefined ? shardFolder(runDir, shard) : runDir;
   checkOutputDir(outputDir);
@@ -182,6 +195,7 @@ export async function runSession(options: RunSessionOptions): Promise<RunSession
   let server: { readonly url: string; close(): Promise<void> } | undefined;
   try {
     metrics?.prepare(subjectsOf(plan, workers));
+    if (scenario.storm !== undefined) metrics?.prepareStorm?.();
     if (metrics !== undefined && options.metrics?.port !== undefined) {
       server = await metrics.serve({
         port: options.metrics.port,
@@ -235,6 +249,31 @@ export async function runSession(options: RunSessionOptions): Promise<RunSession
       ? await iceScopeFor(opened.target)
       : undefined;
     if (iceScope !== undefined) log(iceScopeLine(iceScope));
+    // joins start a second after orchestrate is called (workers load first), the hold after the ramp
+    const holdStartMs = (startAtMs ?? Date.now() + 1000) + plan.rampMs;
+    const stormStop = new AbortController();
+    const stopStorm = (): void => {
+      stormStop.abort();
+    };
+    interruption.interrupt.addEventListener("abort", stopStorm);
+    const storming: Promise<K6StormResult | undefined> =
+      scenario.storm !== undefined
+        ? stormBeside({
+            spec: scenario.storm,
+            target: opened.target,
+            runId,
+            outputDir,
+            holdStartMs,
+            feed: (o) => {
+              measurements.onStorm(o);
+              metrics?.onStorm?.(o);
+            },
+            stop: stormStop.signal,
+            log,
+          })
+        : Promise.resolve(undefined);
+    // awaited after the media; until then a k6 failure must not count as an unhandled rejection
+    storming.catch(() => undefined);
     const outcome = await orchestrate({
       ...(iceScope !== undefined ? { iceScope } : {}),
       target: opened.target,
@@ -260,7 +299,13 @@ export async function runSession(options: RunSessionOptions): Promise<RunSession
         options.onProgress?.(p);
       },
     });
-    const verdict = thresholds.length > 0 ? evaluate(thresholds, measurements) : undefined;
+    // the storm was sized to end within the hold; one that still runs (k6's grace) ends with the media
+    stormStop.abort();
+    interruption.interrupt.removeEventListener("abort", stopStorm);
+    const storm = await storming;
+    const ours =
+      thresholds.length > 0 || storm !== undefined ? evaluate(thresholds, measurements) : undefined;
+    const verdict = storm !== undefined && ours !== undefined ? withK6Thresholds(ours, storm) : ours;
     const outputs = await writeRunOutputs(
       {
         runId,
@@ -275,6 +320,17 @@ export async function runSession(options: RunSessionOptions): Promise<RunSession
       outputDir,
       options.stepSummaryFile,
     );
+    if (storm !== undefined && ours !== undefined) {
+      const { markdown } = await writeStormBeside(outputDir, {
+        runId,
+        storm,
+        measurements,
+        verdict: ours,
+        holdStartMs,
+        holdEndMs: Date.parse(outcome.endedAt),
+      });
+      await appendFile(join(outputDir, "report.md"), `\n${markdown}`);
+    }
     options.onReport?.(outputs);
     if (metrics !== undefined) {
       const gateway = options.metrics?.pushgateway;
@@ -331,18 +387,6 @@ function subjectsOf(plan: RunPlan, workers: number) {
   return shardByRoom(plan, workers).flatMap((shard, worker) =>
     shard.map((p) => ({ worker, role: p.role, room: p.room, participant: p.identity })),
   );
-}
-
-function linger(ms: number, stops: readonly AbortSignal[]): Promise<void> {
-  return new Promise<void>((done) => {
-    const timer = setTimeout(done, ms);
-    for (const stop of stops) {
-      stop.addEventListener("abort", () => {
-        clearTimeout(timer);
-        done();
-      });
-    }
-  });
 }
 
 function exitCodeFor(

@@ -13,7 +13,9 @@ export interface Shard {
 }
 
 /** A shard choice the run refuses; the message names the fix. */
-export class ShardError extends KnownError<"syntax" | "range" | "too-few-rooms" | "no-run-id" | "no-target"> {
+export class ShardError extends KnownError<
+  "syntax" | "range" | "too-few-rooms" | "no-run-id" | "no-target" | "storm"
+> {
   override readonly name = "ShardError";
 }
 

@@ -11,6 +11,7 @@ export const K6_STORM_METRICS = {
   joinDuration: "storm_join_duration",
   joins: "storm_joins",
   joinFailures: "storm_join_failures",
+  sessionsEnded: "storm_sessions_ended",
   apiDuration: "storm_api_duration",
   apiFailures: "storm_api_failures",
   reconnectDuration: "storm_reconnect_duration",
@@ -67,6 +68,9 @@ export function stormObservations(jsonLines: string): {
         break;
       case K6_STORM_METRICS.joinFailures:
         for (let i = 0; i < doc.data.value; i++) observations.push({ type: "join-failed", t, reason });
+        break;
+      case K6_STORM_METRICS.sessionsEnded:
+        for (let i = 0; i < doc.data.value; i++) observations.push({ type: "session-ended", t });
         break;
       case K6_STORM_METRICS.reconnectDuration:
         observations.push({ type: "reconnect", t, state: tags.answer ?? "unknown", durationS });

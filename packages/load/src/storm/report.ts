@@ -7,10 +7,11 @@ import {
   type ThresholdResult,
   type Verdict,
 } from "@livekit-swarm/gate";
+import { impactSection, type ImpactRow, type StormWindows } from "./impact.js";
 import type { K6Summary, K6Threshold } from "./k6-output.js";
 
-export interface StormFacts {
-  readonly runId: string;
+/** What one k6 storm left (`k6Storm`), before a verdict. */
+export interface K6StormResult {
   readonly scenario: string;
   readonly script: string;
   readonly url: string;
@@ -18,9 +19,15 @@ export interface StormFacts {
   readonly endedAt: Date;
   readonly k6ExitCode: number;
   readonly k6: K6Summary | undefined;
+  readonly unreadablePoints: number;
+}
+
+export interface StormFacts extends K6StormResult {
+  readonly runId: string;
   readonly measurements: Measurements;
   readonly verdict: Verdict;
-  readonly unreadablePoints: number;
+  /** A storm beside a media swarm: the media's figures before, during and after it. */
+  readonly mediaImpact?: StormReport["mediaImpact"];
 }
 
 /** A distribution's figures in seconds; undefined where there was no observation. */
@@ -64,6 +71,8 @@ export interface StormReport {
   readonly k6: K6Summary["metrics"];
   /** Lines of k6's JSON output that were not JSON (k6 stopped mid-line). */
   readonly unreadablePoints: number;
+  /** Beside a media swarm (a scenario's `storm:` block): the media before, during and after the storm. */
+  readonly mediaImpact?: { readonly windows: StormWindows; readonly rows: readonly ImpactRow[] };
 }
 
 function distribution(m: Measurements, metric: string, where?: Record<string, string>): StormDistribution {
@@ -108,6 +117,11 @@ export function k6ThresholdResult(t: K6Threshold, summary: K6Summary): Threshold
   };
 }
 
+/** k6's own thresholds of a storm as verdict lines; none without its summary. */
+export function k6Results(k6: K6Summary | undefined): ThresholdResult[] {
+  return k6 === undefined ? [] : k6.thresholds.map((t) => k6ThresholdResult(t, k6));
+}
+
 /** The storm's figures as a markdown section (report.md). */
 export function stormSection(r: StormReport): string {
   const ms = (v: number | undefined): string => (v === undefined ? "-" : `${(v * 1000).toFixed(1)} ms`);
@@ -146,12 +160,9 @@ function labelValues(m: Measurements, metric: string, label: string): Set<string
 /** Writes summary.json, junit.xml and report.md; returns the summary. */
 export async function writeStormOutputs(outputDir: string, f: StormFacts): Promise<StormReport> {
   const m = f.measurements;
-  const k6Results =
-    f.k6 !== undefined
-      ? f.k6.thresholds.map((t) => k6ThresholdResult(t, f.k6 ?? { metrics: {}, thresholds: [] }))
-      : [];
-  const results = [...f.verdict.results, ...k6Results];
-  const passed = f.verdict.passed && k6Results.every((r) => r.status === "pass");
+  const fromK6 = k6Results(f.k6);
+  const results = [...f.verdict.results, ...fromK6];
+  const passed = f.verdict.passed && fromK6.every((r) => r.status === "pass");
   const methods = new Set([
     ...labelValues(m, "lkswarm_storm_api_duration_seconds", "method"),
     ...labelValues(m, "lkswarm_storm_api_failures_total", "method"),
@@ -202,6 +213,7 @@ export async function writeStormOutputs(outputDir: string, f: StormFacts): Promi
     },
     k6: f.k6?.metrics ?? {},
     unreadablePoints: f.unreadablePoints,
+    ...(f.mediaImpact !== undefined ? { mediaImpact: f.mediaImpact } : {}),
   };
   const verdict: Verdict = { passed, results };
   await writeFile(join(outputDir, "summary.json"), `${JSON.stringify(report, null, 2)}\n`);
@@ -210,6 +222,7 @@ export async function writeStormOutputs(outputDir: string, f: StormFacts): Promi
     junitXml(verdict, "livekit-swarm-storm", report.run.durationS),
   );
   const md = [stormSection(report)];
+  if (f.mediaImpact !== undefined) md.push(impactSection(f.mediaImpact.rows, f.mediaImpact.windows));
   if (results.length > 0) md.push(markdownSummary(verdict, "Thresholds"));
   await writeFile(join(outputDir, "report.md"), md.join("\n"));
   return report;

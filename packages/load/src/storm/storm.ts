@@ -1,5 +1,5 @@
 import { spawn } from "node:child_process";
-import { createReadStream, createWriteStream, existsSync } from "node:fs";
+import { createWriteStream, existsSync } from "node:fs";
 import { mkdir, readFile, rm } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { createInterface } from "node:readline";
@@ -8,10 +8,11 @@ import { Measurements, evaluate, type Threshold, type Verdict } from "@livekit-s
 import { ExitCode, exitCodeForSignal, type StormObservation, KnownError } from "@livekit-swarm/schema";
 import { findBinary } from "@livekit-swarm/testbed";
 import type { RunTarget } from "../run/orchestrator.js";
-import { newRunId } from "../session/session.js";
+import { linger, newRunId } from "../session/clock.js";
 import { checkOutputDir, openTarget } from "../session/target.js";
-import { parseK6Summary, stormObservations } from "./k6-output.js";
-import { writeStormOutputs, type StormReport } from "./report.js";
+import { parseK6Summary } from "./k6-output.js";
+import { PointsReader } from "./points-tail.js";
+import { writeStormOutputs, type K6StormResult, type StormReport } from "./report.js";
 
 /** A storm that could not run or whose k6 broke; the message names the fix. */
 export class StormError extends KnownError<"script" | "k6"> {
@@ -32,6 +33,12 @@ const K6_THRESHOLDS_CROSSED = 99;
  */
 const SYSTEM_TAGS = "status,method,name,group,check,error_code,scenario,expected_response";
 
+/** Throws now what a storm would throw at its start: no such script, no k6 binary. */
+export function checkStorm(script: string): void {
+  stormScript(script);
+  findBinary("k6");
+}
+
 /** A ready-made storm's name, or a path to a k6 script. */
 export function stormScript(nameOrPath: string): { name: string; path: string } {
   if ((STORM_SCENARIOS as readonly string[]).includes(nameOrPath))
@@ -45,6 +52,30 @@ export function stormScript(nameOrPath: string): { name: string; path: string } 
   return { name: nameOrPath.replace(/^.*\//, "").replace(/\.[cm]?js$/, ""), path };
 }
 
+/**
+ * A storm's live Prometheus metrics. load does not depend on the exporter: the CLI passes
+ * `@livekit-swarm/exporter`'s SwarmExporter, which has this shape.
+ */
+export interface StormMetrics {
+  /** Creates the join series at zero before k6 starts. */
+  prepareStorm(): void;
+  onStorm(o: StormObservation): void;
+  serve(options: { readonly port: number; readonly host?: string }): Promise<{
+    readonly url: string;
+    close(): Promise<void>;
+  }>;
+}
+
+export interface StormMetricsOptions {
+  /** Serve /metrics on this port during the storm (0: pick one). */
+  readonly port?: number;
+  readonly host?: string;
+  /** Keep /metrics up this long after a storm that was not interrupted, for a final scrape. */
+  readonly lingerMs?: number;
+  /** Builds the storm's metrics once its run id is known; the storm's name is the scenario label. */
+  readonly create: (run: { readonly runId: string; readonly scenario: string }) => StormMetrics;
+}
+
 export interface StormOptions {
   readonly script: string;
   /** None: an embedded one-node testbed, started and stopped for the storm. */
@@ -54,8 +85,8 @@ export interface StormOptions {
   readonly thresholds: readonly Threshold[];
   readonly outputDir?: string;
   readonly log: (line: string) => void;
-  /** Each figure as it is read back, e.g. the exporter. */
-  readonly observe?: (o: StormObservation) => void;
+  /** /metrics during the storm, fed as k6's points arrive (about once a second). */
+  readonly metrics?: StormMetricsOptions;
 }
 
 export interface StormResult {
@@ -79,138 +110,211 @@ export function redact(line: string, secret: string): string {
  * junit.xml, report.md and k6.log. Exit code: 99 when k6's own thresholds or ours failed.
  */
 export async function runStorm(options: StormOptions): Promise<StormResult> {
-  const { name: scenario, path: script } = stormScript(options.script);
-  const k6 = findBinary("k6");
   const runId = newRunId();
   const outputDir = options.outputDir ?? join("swarm-results", runId);
   checkOutputDir(outputDir);
+  const { name: scenario } = stormScript(options.script);
+  const metrics = options.metrics?.create({ runId, scenario });
+  metrics?.prepareStorm();
+  const server =
+    metrics !== undefined && options.metrics?.port !== undefined
+      ? await metrics.serve({
+          port: options.metrics.port,
+          ...(options.metrics.host !== undefined ? { host: options.metrics.host } : {}),
+        })
+      : undefined;
+  if (server !== undefined) options.log(`metrics: ${server.url}`);
+  const measurements = new Measurements();
+  let stoppedBy: "SIGINT" | "SIGTERM" | undefined;
+  const stopped = new AbortController();
+  const forward = (signal: "SIGINT" | "SIGTERM") => (): void => {
+    stoppedBy = signal;
+    stopped.abort();
+  };
+  const onInt = forward("SIGINT");
+  const onTerm = forward("SIGTERM");
+  process.on("SIGINT", onInt);
+  process.on("SIGTERM", onTerm);
+  try {
+    const opened = await openTarget(options.target, options.log);
+    let storm: K6StormResult;
+    try {
+      storm = await k6Storm({
+        script: options.script,
+        target: opened.target,
+        runId,
+        outputDir,
+        settings: options.settings,
+        feed: (o) => {
+          measurements.onStorm(o);
+          metrics?.onStorm(o);
+        },
+        stop: stopped.signal,
+        log: options.log,
+      });
+    } finally {
+      await opened.testbed?.stop();
+    }
+    measurements.setRunWindow(storm.startedAt.getTime(), storm.endedAt.getTime());
+    const verdict = evaluate(options.thresholds, measurements);
+    const report = await writeStormOutputs(outputDir, { ...storm, runId, measurements, verdict });
+    const lingerMs = options.metrics?.lingerMs ?? 0;
+    // a final scrape after a storm that ran to its end; Ctrl-C means stop now
+    if (server !== undefined && lingerMs > 0 && stoppedBy === undefined) {
+      options.log(`keeping ${server.url} up for ${lingerMs / 1000} s for a final scrape`);
+      await linger(lingerMs, [stopped.signal]);
+    }
+    const exitCode =
+      stoppedBy !== undefined
+        ? exitCodeForSignal(stoppedBy)
+        : report.verdict === "fail" || storm.k6ExitCode === K6_THRESHOLDS_CROSSED
+          ? ExitCode.thresholdsFailed
+          : ExitCode.ok;
+    return { exitCode, report, verdict, outputDir };
+  } finally {
+    process.off("SIGINT", onInt);
+    process.off("SIGTERM", onTerm);
+    await server?.close();
+  }
+}
+
+export interface K6StormOptions {
+  /** A ready-made storm's name or a path to a k6 script. */
+  readonly script: string;
+  readonly target: RunTarget;
+  readonly runId: string;
+  /** Where k6.log and k6-summary.json go (created if missing). */
+  readonly outputDir: string;
+  readonly settings: Readonly<Record<string, string>>;
+  /** Each figure as k6's points arrive (about once a second). */
+  readonly feed: (o: StormObservation) => void;
+  /** Stops k6 (SIGINT): its summary is still written and read. */
+  readonly stop: AbortSignal;
+  readonly log: (line: string) => void;
+}
+
+/**
+ * Runs one k6 storm against an open target, feeding its figures as they arrive, and reads k6's
+ * summary back: `swarm storm`, and a scenario's `storm:` block beside a media swarm. Throws
+ * StormError when k6 failed for another reason than its thresholds (and was not stopped).
+ */
+export async function k6Storm(options: K6StormOptions): Promise<K6StormResult> {
+  const { name: scenario, path: script } = stormScript(options.script);
+  const bin = findBinary("k6");
+  const { outputDir } = options;
   await mkdir(outputDir, { recursive: true });
-  const opened = await openTarget(options.target, options.log);
-  const { target } = opened;
   const pointsFile = join(outputDir, "k6-points.jsonl");
   const summaryFile = join(outputDir, "k6-summary.json");
-  const started = new Date();
-  let k6Exit: { code: number | null; signal: NodeJS.Signals | null };
-  let stoppedBy: "SIGINT" | "SIGTERM" | undefined;
-  try {
-    options.log(`storm ${scenario}: k6 against ${target.url} (run ${runId}, output ${outputDir})`);
-    const child = spawn(
-      k6,
-      [
-        "run",
-        "--no-usage-report",
-        "--quiet",
-        "--no-color",
-        "--summary-export",
-        summaryFile,
-        "--out",
-        `json=${pointsFile}`,
-        "--system-tags",
-        SYSTEM_TAGS,
-        script,
-      ],
-      {
-        // the keys travel in the environment only, never on k6's command line (ps shows that)
-        env: {
-          ...process.env,
-          K6_NO_USAGE_REPORT: "true",
-          LIVEKIT_URL: target.url,
-          LIVEKIT_API_KEY: target.apiKey,
-          LIVEKIT_API_SECRET: target.apiSecret,
-          STORM_PREFIX: `storm-${runId}`,
-          ...options.settings,
-        },
-        stdio: ["ignore", "pipe", "pipe"],
-      },
+  const points = new PointsReader(pointsFile, options.feed);
+  const startedAt = new Date();
+  const exit = await runK6(bin, script, options.target, {
+    runId: options.runId,
+    scenario,
+    outputDir,
+    pointsFile,
+    summaryFile,
+    settings: options.settings,
+    stop: options.stop,
+    points,
+    log: options.log,
+  });
+  const endedAt = new Date();
+  // the points hold every join's figures; the summary keeps what a reader needs
+  if (existsSync(pointsFile)) await rm(pointsFile);
+  const k6 = existsSync(summaryFile)
+    ? parseK6Summary(JSON.parse(await readFile(summaryFile, "utf8")))
+    : undefined;
+  const k6ExitCode = exit.code ?? -1;
+  if (!options.stop.aborted && k6ExitCode !== 0 && k6ExitCode !== K6_THRESHOLDS_CROSSED)
+    throw new StormError(
+      "k6",
+      `storm: k6 exited ${exit.code ?? exit.signal ?? "?"} before finishing: see ${join(outputDir, "k6.log")}`,
     );
-    const forward = (signal: "SIGINT" | "SIGTERM") => (): void => {
-      stoppedBy = signal;
-      child.kill(signal);
-    };
-    const onInt = forward("SIGINT");
-    const onTerm = forward("SIGTERM");
-    process.on("SIGINT", onInt);
-    process.on("SIGTERM", onTerm);
-    const logFile = createWriteStream(join(outputDir, "k6.log"));
-    const copied = [child.stdout, child.stderr].map(async (stream) => {
-      for await (const line of createInterface({ input: stream }))
-        logFile.write(`${redact(line, target.apiSecret)}\n`);
+  return {
+    scenario,
+    script,
+    url: exit.url,
+    startedAt,
+    endedAt,
+    k6ExitCode,
+    k6,
+    unreadablePoints: points.unreadable,
+  };
+}
+
+interface K6Run {
+  readonly runId: string;
+  readonly scenario: string;
+  readonly outputDir: string;
+  readonly pointsFile: string;
+  readonly summaryFile: string;
+  readonly settings: Readonly<Record<string, string>>;
+  readonly stop: AbortSignal;
+  readonly points: PointsReader;
+  readonly log: (line: string) => void;
+}
+
+/** Runs k6 to its end (or until `stop`, forwarded as SIGINT), reading its points as they come. */
+async function runK6(
+  k6: string,
+  script: string,
+  target: RunTarget,
+  run: K6Run,
+): Promise<{ code: number | null; signal: NodeJS.Signals | null; url: string }> {
+  run.log(`storm ${run.scenario}: k6 against ${target.url} (run ${run.runId}, output ${run.outputDir})`);
+  const child = spawn(
+    k6,
+    [
+      "run",
+      "--no-usage-report",
+      "--quiet",
+      "--no-color",
+      "--summary-export",
+      run.summaryFile,
+      "--out",
+      `json=${run.pointsFile}`,
+      "--system-tags",
+      SYSTEM_TAGS,
+      script,
+    ],
+    {
+      // the keys travel in the environment only, never on k6's command line (ps shows that)
+      env: {
+        ...process.env,
+        K6_NO_USAGE_REPORT: "true",
+        LIVEKIT_URL: target.url,
+        LIVEKIT_API_KEY: target.apiKey,
+        LIVEKIT_API_SECRET: target.apiSecret,
+        STORM_PREFIX: `storm-${run.runId}`,
+        ...run.settings,
+      },
+      stdio: ["ignore", "pipe", "pipe"],
+    },
+  );
+  const onStop = (): void => {
+    child.kill("SIGINT");
+  };
+  run.stop.addEventListener("abort", onStop);
+  const logFile = createWriteStream(join(run.outputDir, "k6.log"));
+  const copied = [child.stdout, child.stderr].map(async (stream) => {
+    for await (const line of createInterface({ input: stream }))
+      logFile.write(`${redact(line, target.apiSecret)}\n`);
+  });
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((done, fail) => {
+    child.on("error", fail);
+    child.on("close", (code, signal) => {
+      done({ code, signal });
     });
-    k6Exit = await new Promise((done, fail) => {
-      child.on("error", fail);
-      child.on("close", (code, signal) => {
-        done({ code, signal });
-      });
-    });
+  });
+  try {
+    await run.points.follow(exited);
+    const exit = await exited;
     await Promise.all(copied);
+    return { ...exit, url: target.url };
+  } finally {
+    run.stop.removeEventListener("abort", onStop);
     await new Promise<void>((done) => {
       logFile.end(done);
     });
-    process.off("SIGINT", onInt);
-    process.off("SIGTERM", onTerm);
-  } finally {
-    await opened.testbed?.stop();
   }
-  const ended = new Date();
-
-  const measurements = new Measurements();
-  measurements.setRunWindow(started.getTime(), ended.getTime());
-  let unreadable = 0;
-  if (existsSync(pointsFile)) {
-    const read = await readPoints(pointsFile);
-    unreadable = read.unreadable;
-    for (const o of read.observations) {
-      measurements.onStorm(o);
-      options.observe?.(o);
-    }
-    // the points hold every join's figures; the summary keeps what a reader needs
-    await rm(pointsFile);
-  }
-  const k6Summary = existsSync(summaryFile)
-    ? parseK6Summary(JSON.parse(await readFile(summaryFile, "utf8")))
-    : undefined;
-  const k6Code = k6Exit.code ?? -1;
-  if (stoppedBy === undefined && k6Code !== 0 && k6Code !== K6_THRESHOLDS_CROSSED)
-    throw new StormError(
-      "k6",
-      `storm: k6 exited ${k6Exit.code ?? k6Exit.signal ?? "?"} before finishing: see ${join(outputDir, "k6.log")}`,
-    );
-  const verdict = evaluate(options.thresholds, measurements);
-  const report = await writeStormOutputs(outputDir, {
-    runId,
-    scenario,
-    script,
-    url: target.url,
-    startedAt: started,
-    endedAt: ended,
-    k6ExitCode: k6Code,
-    k6: k6Summary,
-    measurements,
-    verdict,
-    unreadablePoints: unreadable,
-  });
-  const failed = k6Code === K6_THRESHOLDS_CROSSED || !verdict.passed;
-  const exitCode =
-    stoppedBy !== undefined ? exitCodeForSignal(stoppedBy) : failed ? ExitCode.thresholdsFailed : ExitCode.ok;
-  return { exitCode, report, verdict, outputDir };
-}
-
-async function readPoints(file: string): Promise<ReturnType<typeof stormObservations>> {
-  const observations: StormObservation[] = [];
-  let unreadable = 0;
-  // line by line: a long storm's points do not fit one string
-  let batch: string[] = [];
-  const flush = (): void => {
-    const read = stormObservations(batch.join("\n"));
-    observations.push(...read.observations);
-    unreadable += read.unreadable;
-    batch = [];
-  };
-  for await (const line of createInterface({ input: createReadStream(file) })) {
-    if (!line.includes('"Point"') || !line.includes('"storm_')) continue;
-    batch.push(line);
-    if (batch.length >= 10_000) flush();
-  }
-  flush();
-  return { observations, unreadable };
 }

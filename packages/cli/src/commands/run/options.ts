@@ -1,12 +1,18 @@
 import { Command, Option } from "@commander-js/extra-typings";
-import { collect, duration, httpUrl, integer, withLivekitOptions, outputOption } from "../../flags.js";
+import {
+  collect,
+  duration,
+  httpUrl,
+  integer,
+  liveMetricsOptions,
+  outputOption,
+  withLivekitOptions,
+} from "../../flags.js";
 import { SCENARIO_OPTIONS } from "./scenario-flags.js";
 import { shardOptions } from "./shard-flags.js";
 
 /** The most worker processes a run forks. */
 export const MAX_WORKERS = 256;
-/** The longest --linger: a final scrape needs one scrape interval (Prometheus' default is 1 min). */
-const MAX_LINGER = 10 * 60_000;
 
 export const EXAMPLES = [
   "swarm                                          # 1 room against an embedded local LiveKit",
@@ -20,6 +26,7 @@ export const EXAMPLES = [
 ];
 
 export function define() {
+  const [metricsPort, metricsHost, linger] = liveMetricsOptions("run", "run");
   const command = withLivekitOptions(
     new Command("run"),
     "LiveKit server; none: start an embedded local testbed",
@@ -55,19 +62,9 @@ export function define() {
       'an earlier run\'s summary.json or output folder, for thresholds like "<= baseline + 20%"',
     )
     .option("--force-compare", "compare with a --baseline of a different workload (rooms, roles, media)")
-    .addOption(
-      new Option(
-        "--metrics-port <port>",
-        "serve Prometheus /metrics on this port during the run (0: pick one)",
-      ).argParser(integer("run", "metrics-port", 0, 65535)),
-    )
-    .option("--metrics-host <address>", "address /metrics binds", "127.0.0.1")
-    .addOption(
-      new Option(
-        "--linger <15s>",
-        "keep /metrics up this long after the run, for a final scrape; at most 10m (a few scrape intervals)",
-      ).argParser(duration("run", "linger", 0, MAX_LINGER)),
-    )
+    .addOption(metricsPort)
+    .addOption(metricsHost)
+    .addOption(linger)
     .addOption(
       new Option("--pushgateway <url>", "push final metrics to a Pushgateway").argParser(
         httpUrl("run", "pushgateway"),

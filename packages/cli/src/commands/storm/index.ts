@@ -1,3 +1,4 @@
+import { SwarmExporter } from "@livekit-swarm/exporter";
 import { parseThreshold } from "@livekit-swarm/gate";
 import { runStorm, stormSection } from "@livekit-swarm/load";
 import { ExitCode, formatDuration, quoted } from "@livekit-swarm/schema";
@@ -37,6 +38,16 @@ export async function storm(scenario: string, flags: StormFlags): Promise<number
     thresholds,
     ...(flags.output !== undefined ? { outputDir: flags.output } : {}),
     log: (line) => process.stderr.write(`swarm: ${line}\n`),
+    ...(flags.metricsPort !== undefined
+      ? {
+          metrics: {
+            port: flags.metricsPort,
+            host: flags.metricsHost,
+            lingerMs: flags.linger ?? 0,
+            create: ({ runId, scenario: name }) => new SwarmExporter({ scenario: name, runId }),
+          },
+        }
+      : {}),
   });
   if (flags.json === true) process.stdout.write(`${JSON.stringify(result.report, null, 2)}\n`);
   else {

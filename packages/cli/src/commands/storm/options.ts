@@ -3,10 +3,11 @@ import {
   collect,
   duration,
   integer,
-  withLivekitOptions,
+  liveMetricsOptions,
+  outputOption,
   positive,
   type FlagsOf,
-  outputOption,
+  withLivekitOptions,
 } from "../../flags.js";
 
 export const EXAMPLES = [
@@ -14,9 +15,11 @@ export const EXAMPLES = [
   "LIVEKIT_API_SECRET=S swarm storm join-storm --url wss://lk.example.com --api-key K --rate 50 \\\n      --threshold 'lkswarm_storm_join_duration_seconds p99 < 1s' --threshold 'lkswarm_storm_join_failures_total count == 0'",
   "swarm storm churn --vus 40 --duration 1m --set STORM_HOLD_MAX_S=10",
   "swarm storm room-service --rate 5 && swarm storm ./my-storm.js --set STORM_EXECUTOR=ramping",
+  "swarm storm join-storm --rate 50 --duration 5m --metrics-port 9464 --linger 30s   # live /metrics for Prometheus",
 ];
 
 export function define() {
+  const [metricsPort, metricsHost, linger] = liveMetricsOptions("storm", "storm");
   return withLivekitOptions(new Command("storm"), "LiveKit server; none: start an embedded local testbed")
     .summary("load the signalling plane with k6: join storms, churn, RoomService calls")
     .description(
@@ -25,7 +28,8 @@ export function define() {
         "RoomService calls over Twirp (room-service); or your own k6 script. The keys reach k6 through its environment, never its command line. " +
         "k6's figures come back as the catalog's lkswarm_storm_* metrics: --threshold gates them as in `swarm run`; " +
         "k6's own thresholds (STORM_JOIN_P95_MS, STORM_JOIN_P99_MS, STORM_MAX_FAILURES) count too. Exit 99 when " +
-        "either fails. Writes summary.json, junit.xml, report.md and k6.log.",
+        "either fails. Writes summary.json, junit.xml, report.md and k6.log. With --metrics-port the figures are on " +
+        "/metrics as k6's points arrive (about once a second), for Prometheus to scrape during the storm.",
     )
     .argument("<scenario>", "join-storm, churn, reconnect, room-service, or a path to a k6 script")
     .addOption(
@@ -53,6 +57,9 @@ export function define() {
     .addOption(
       new Option("--threshold <expr>", "a threshold on lkswarm_storm_* (repeatable)").argParser(collect),
     )
+    .addOption(metricsPort)
+    .addOption(metricsHost)
+    .addOption(linger)
     .addOption(outputOption("storm", "output folder"))
     .option("--json", "print summary.json instead of the table");
 }
