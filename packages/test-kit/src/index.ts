@@ -5,3 +5,4 @@ export { leftovers } from "./leftovers.js";
 export { waitFor, type WaitOptions } from "@livekit-swarm/testbed";
 export { drillWorkload, writeDrill } from "./drills.js";
 export { inboundTrack, runLines, windowSample } from "./samples.js";
+export { readPng, type Pixels } from "./png.js";

@@ -72,10 +72,13 @@ describe("what an engine refuses, before anything starts", () => {
   });
 });
 
-describe("which publishers' stamps a native probe reads as capture times", () => {
-  it("a native publisher's: its stamp is the time it captured the frame", () => {
-    expect(stampsCaptureTime({ [ENGINE_ATTRIBUTE]: "native" })).toBe(true);
-  });
+describe("which publishers' stamps a probe reads as capture times", () => {
+  it.each(["native", "browser"])(
+    "a %s publisher's: its stamp is the time it captured (drew) the frame",
+    (engine) => {
+      expect(stampsCaptureTime({ [ENGINE_ATTRIBUTE]: engine })).toBe(true);
+    },
+  );
 
   it.each([
     ["a lean publisher (its stamp is the frame's place in the loop)", { [ENGINE_ATTRIBUTE]: "lean" }],

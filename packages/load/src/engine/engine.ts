@@ -91,18 +91,39 @@ export const ENGINE_RULES: Readonly<Record<EngineName, EngineRules>> = {
     // camera bitrate for, up to 720p; one frame per 20 ms pacer tick; no simulcast layers
     video: { codec: "vp8", heights: [180, 360, 540, 720], maxFps: 50, oneLayer: true },
   },
+  // one headless Chromium per participant, 0.2-0.4 of a core each (docs/browser-engine.md): the
+  // worker only drives them, and ten keep a worker's IPC and stats polls light
+  browser: {
+    participantsPerProcess: 10,
+    publishes: ["audio", "video"],
+    subscribeLimit: false,
+    data: false,
+    watch: false,
+  },
 };
 
 /** The participant attribute, set in every join token, that names the engine a participant runs on. */
 export const ENGINE_ATTRIBUTE = "lkswarm.engine";
 
 /**
- * Whether a native probe may read a publisher's stamp as its capture time. Only a native publisher
- * stamps the time it captured; a lean publisher's stamp is its frame's place in the pre-encoded loop
- * (packages/lean/README.md, "Video"), and a publisher with no engine attribute is not ours.
+ * Whether a probe may read a publisher's stamp as its capture time. Native and browser publishers
+ * stamp the time they captured (a browser draws each frame on a canvas with the time it draws it);
+ * a lean publisher's stamp is its frame's place in the pre-encoded loop (packages/lean/README.md,
+ * "Video"), and a publisher with no engine attribute is not ours.
  */
 export function stampsCaptureTime(attributes: Readonly<Record<string, string>>): boolean {
-  return attributes[ENGINE_ATTRIBUTE] === "native";
+  const engine = attributes[ENGINE_ATTRIBUTE];
+  return engine === "native" || engine === "browser";
+}
+
+/** The answer of an engine that cannot run client.simulate faults. */
+export function cannotSimulate(engine: EngineName, scenario: string): ParticipantEvent {
+  return {
+    type: "simulated",
+    scenario,
+    ok: false,
+    message: `the ${engine} engine cannot simulate client faults: run them with engine native`,
+  };
 }
 
 /** Some lean participant publishes video: the VP8 loop is needed. */
