@@ -34,6 +34,15 @@ describe("video stamp", () => {
     expect(readStamp(half, 320, 180)).toEqual({ captureTimeMs: 99_000, frame: 3 });
   });
 
+  it("reads a frame scaled to three quarters (a browser encoder's 640 to 480 under a low estimate)", () => {
+    const full = frame(640, 360);
+    writeStamp(full, 640, { captureTimeMs: 1_795_439_018_430, frame: 250 });
+    const scaled = new Uint8Array(480 * 270);
+    for (let y = 0; y < 270; y++)
+      for (let x = 0; x < 480; x++) scaled[y * 480 + x] = full[Math.floor(y / 0.75) * 640 + Math.floor(x / 0.75)] ?? 0;
+    expect(readStamp(scaled, 480, 270)).toEqual({ captureTimeMs: 1_795_439_018_430 % 2 ** 40, frame: 250 });
+  });
+
   it("rejects frames without a stamp or with a damaged one", () => {
     expect(readStamp(frame(640, 360), 640, 360)).toBeUndefined();
     const luma = frame(640, 360);

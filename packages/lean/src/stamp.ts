@@ -46,10 +46,13 @@ export function writeStamp(luma: Uint8Array, width: number, stamp: Stamp): void 
  * Reads a stamp back by averaging the centre of each block (edges blur under compression and
  * scaling). Returns undefined when sync or checksum do not match: a frame that is not ours, or one
  * too damaged to trust. `width` is the decoded frame's width, which may differ from the sent one
- * when the SFU forwards a lower simulcast layer.
+ * when the SFU forwards a lower simulcast layer or the sender's encoder scaled down (a browser does
+ * under a low bandwidth estimate: 640 wide sent as 480). Blocks are read at width/64 exactly, not
+ * rounded down: a stamp written across the whole width (every preset width is a multiple of 64) keeps
+ * its blocks at any scale, where whole-pixel blocks drift off by the 64th bit (7 px for 7.5 px blocks).
  */
 export function readStamp(luma: Uint8Array, width: number, height: number): Stamp | undefined {
-  const blockWidth = Math.floor(width / STAMP_BITS);
+  const blockWidth = width / STAMP_BITS;
   const rows = Math.max(2, Math.round((STAMP_ROWS * height) / 360));
   if (blockWidth < 2 || height < rows) return undefined;
   const bytes: number[] = [];
@@ -57,8 +60,8 @@ export function readStamp(luma: Uint8Array, width: number, height: number): Stam
   for (let bit = 0; bit < STAMP_BITS; bit++) {
     let sum = 0;
     let count = 0;
-    const x0 = bit * blockWidth + Math.floor(blockWidth / 4);
-    const x1 = (bit + 1) * blockWidth - Math.floor(blockWidth / 4);
+    const x0 = Math.ceil(bit * blockWidth + blockWidth / 4);
+    const x1 = Math.floor((bit + 1) * blockWidth - blockWidth / 4);
     for (let row = Math.floor(rows / 4); row < rows - Math.floor(rows / 4); row++) {
       for (let x = x0; x < x1; x++) {
         sum += luma[row * width + x] ?? 0;

@@ -85,8 +85,8 @@ describe("parseScenario rejects malformed scenarios with one actionable line eac
     ],
     [
       "an engine it does not have",
-      "engine: browser",
-      [`${SOURCE}: engine: expected one of native, lean, mixed, got "browser"`],
+      "engine: webkit",
+      [`${SOURCE}: engine: expected one of native, lean, mixed, browser, got "webkit"`],
     ],
     ["a zero duration", "duration: 0s", [`${SOURCE}: duration: expected a duration above 0, got "0s"`]],
     [

@@ -16,8 +16,11 @@ export const videoResolutions = ["180p", "360p", "540p", "720p", "1080p"] as con
 export type VideoResolutionPreset = (typeof videoResolutions)[number];
 export const videoCodecs = ["vp8", "h264", "vp9", "av1"] as const;
 export type VideoCodec = (typeof videoCodecs)[number];
-/** native: rtc-node; lean: pre-encoded media over werift; mixed: lean, with the latency probes native. */
-export const engineChoices = ["native", "lean", "mixed"] as const;
+/**
+ * native: rtc-node; lean: pre-encoded media over werift; mixed: lean, with the latency probes native;
+ * browser: livekit-client in headless Chromium, one browser per participant.
+ */
+export const engineChoices = ["native", "lean", "mixed", "browser"] as const;
 export type EngineChoice = (typeof engineChoices)[number];
 
 export interface VideoSpec {
@@ -133,7 +136,7 @@ export const scenarioFields: readonly {
   {
     key: "engine",
     summary:
-      "native (rtc-node, encodes and decodes), lean (pre-encoded audio, counts RTP without decoding) or mixed (lean, with the latency probes on native)",
+      "native (rtc-node, encodes and decodes), lean (pre-encoded audio, counts RTP without decoding), mixed (lean, with the latency probes on native) or browser (livekit-client in headless Chromium, a browser per participant)",
     default: "native",
   },
   { key: "rooms", summary: "Rooms to create", default: "1" },

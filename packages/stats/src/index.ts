@@ -11,8 +11,9 @@ export type {
   RtcNodeStats,
   Seconds,
   Snapshot,
+  WebrtcStatsEntry,
 } from "./snapshot.js";
-export { emptySnapshot, fromRtcNodeStats } from "./snapshot.js";
+export { emptySnapshot, fromRtcNodeStats, fromWebrtcStats } from "./snapshot.js";
 
 export type { InboundWindow, OutboundWindow, RemoteInboundWindow, WindowDelta } from "./delta.js";
 export { computeWindowDelta } from "./delta.js";

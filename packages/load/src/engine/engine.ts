@@ -45,6 +45,8 @@ export interface EngineRules {
   readonly data: boolean;
   /** Runs rtc-node's simulateScenario (a drill's client.simulate fault). */
   readonly simulate: boolean;
+  /** Reports which subscribed tracks flow (watch mode), which a chaos drill's recovery figures need. */
+  readonly watch: boolean;
   /** The video its publishers can send; undefined: any the scenario allows. */
   readonly video?: VideoRule;
 }
@@ -81,6 +83,7 @@ export const ENGINE_RULES: Readonly<Record<EngineName, EngineRules>> = {
     subscribeLimit: true,
     data: true,
     simulate: true,
+    watch: true,
   },
   lean: {
     participantsPerProcess: 100,
@@ -88,9 +91,20 @@ export const ENGINE_RULES: Readonly<Record<EngineName, EngineRules>> = {
     subscribeLimit: false,
     data: false,
     simulate: false,
+    watch: true,
     // the pre-encoded VP8 loop (packages/lean/README.md, "Video"): the preset sizes LiveKit has a
     // camera bitrate for, up to 720p; one frame per 20 ms pacer tick; no simulcast layers
     video: { codec: "vp8", heights: [180, 360, 540, 720], maxFps: 50, oneLayer: true },
+  },
+  // one headless Chromium per participant, 0.2-0.4 of a core each (docs/browser-engine.md): the
+  // worker only drives them, and ten keep a worker's IPC and stats polls light
+  browser: {
+    participantsPerProcess: 10,
+    publishes: ["audio", "video"],
+    subscribeLimit: false,
+    data: false,
+    simulate: false,
+    watch: false,
   },
 };
 
@@ -98,12 +112,24 @@ export const ENGINE_RULES: Readonly<Record<EngineName, EngineRules>> = {
 export const ENGINE_ATTRIBUTE = "lkswarm.engine";
 
 /**
- * Whether a native probe may read a publisher's stamp as its capture time. Only a native publisher
- * stamps the time it captured; a lean publisher's stamp is its frame's place in the pre-encoded loop
- * (packages/lean/README.md, "Video"), and a publisher with no engine attribute is not ours.
+ * Whether a probe may read a publisher's stamp as its capture time. Native and browser publishers
+ * stamp the time they captured (a browser draws each frame on a canvas with the time it draws it);
+ * a lean publisher's stamp is its frame's place in the pre-encoded loop (packages/lean/README.md,
+ * "Video"), and a publisher with no engine attribute is not ours.
  */
 export function stampsCaptureTime(attributes: Readonly<Record<string, string>>): boolean {
-  return attributes[ENGINE_ATTRIBUTE] === "native";
+  const engine = attributes[ENGINE_ATTRIBUTE];
+  return engine === "native" || engine === "browser";
+}
+
+/** The answer of an engine that cannot run client.simulate faults. */
+export function cannotSimulate(engine: EngineName, scenario: string): ParticipantEvent {
+  return {
+    type: "simulated",
+    scenario,
+    ok: false,
+    message: `the ${engine} engine cannot simulate client faults: run them with engine native`,
+  };
 }
 
 /** Some lean participant publishes video: the VP8 loop is needed. */
@@ -160,14 +186,20 @@ export function checkEngines(
 }
 
 /**
- * Refuses a drill that asks its participants' engine for a fault it cannot play: client.simulate is
- * rtc-node's simulateScenario. Media flow (watch mode) every engine reports.
+ * Refuses a drill its participants' engine cannot serve: every drill needs per-track media flow
+ * (watch mode) for its recovery figures, and client.simulate is rtc-node's simulateScenario.
  */
 export function checkDrillable(
   participants: readonly ParticipantPlan[],
   chosen: string,
   faultTypes: readonly string[],
 ): void {
+  const blind = participants.find((p) => !ENGINE_RULES[p.engine].watch)?.engine;
+  if (blind !== undefined)
+    throw new EngineError(
+      "unsupported",
+      `engine ${chosen}: the ${blind} engine does not report per-track media flow yet, which a drill's recovery figures need: run the drill's workload with engine native or lean`,
+    );
   if (!faultTypes.includes("client.simulate")) return;
   const engine = participants.find((p) => !ENGINE_RULES[p.engine].simulate)?.engine;
   if (engine === undefined) return;

@@ -8,7 +8,7 @@ import {
   type VideoLoop,
 } from "@livekit-swarm/lean";
 import type { Kind, MediaPlan, ParticipantEvent, ParticipantPlan, WindowSample } from "../run/messages.js";
-import type { Engine, EngineParticipant, EventSink } from "./engine.js";
+import { cannotSimulate, type Engine, type EngineParticipant, type EventSink } from "./engine.js";
 import { MediaWatch, PeerWatch, type StreamCount } from "./watch.js";
 
 /** Lean's join failures in the words the native engine counts them by, where they mean the same. */
@@ -163,12 +163,7 @@ class LeanEngineParticipant implements EngineParticipant {
   }
 
   simulate(scenario: string): Promise<void> {
-    this.emit({
-      type: "simulated",
-      scenario,
-      ok: false,
-      message: "the lean engine cannot simulate client faults: run them with engine native",
-    });
+    this.emit(cannotSimulate("lean", scenario));
     return Promise.resolve();
   }
 

@@ -5,7 +5,6 @@ import {
   computeWindowDelta,
   emptySnapshot,
   fromRtcNodeStats,
-  windowLatency,
   type Snapshot,
 } from "@livekit-swarm/stats";
 import type { Kind, ParticipantPlan, WindowSample } from "../run/messages.js";
@@ -15,7 +14,7 @@ import { loadRtc } from "./rtc.js";
 import { readStamp, unwrapCaptureTime } from "./stamp.js";
 import { RoomPlacement } from "./placement.js";
 import { MediaWatch, PeerWatch } from "./watch.js";
-import { knownKinds, windowStreams } from "./window.js";
+import { knownKinds, windowSampleOf, windowStreams } from "./window.js";
 
 type Rtc = Awaited<ReturnType<typeof loadRtc>>;
 
@@ -383,24 +382,12 @@ export class NativeParticipant implements EngineParticipant {
       const afterJoinStartS = (delta.endMs - this.joinStartMs) / 1000;
       for (const c of current.inbound.values()) this.firstMedia.seen(c, afterJoinStartS, true);
     }
-    const latencyS = windowLatency(this.latencies.splice(0));
-    const dataSent = this.dataSent;
-    const dataReceived = this.dataReceived;
+    const data = { sent: this.dataSent, received: this.dataReceived };
     this.dataSent = 0;
     this.dataReceived = 0;
-    return {
-      t: delta.endMs,
-      durationMs: delta.durationMs,
-      room: this.plan.room,
-      participant: this.plan.identity,
-      role: this.plan.role,
-      worker,
-      ...windowStreams(delta, this.freezeDetectors),
-      dataSent,
-      dataReceived,
-      ...(latencyS === undefined ? {} : { latencyS }),
-      ...(transport === undefined ? {} : { transport }),
-    };
+    const streams = windowStreams(delta, this.freezeDetectors);
+    const sample = windowSampleOf(this.plan, worker, delta, streams, data, this.latencies.splice(0));
+    return transport === undefined ? sample : { ...sample, transport };
   }
 
   /** Sends one reliable data packet to the room (scenario `data`). */

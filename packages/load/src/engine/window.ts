@@ -1,5 +1,6 @@
 import type { FreezeDetector, WindowDelta } from "@livekit-swarm/stats";
-import type { Kind, WindowSample } from "../run/messages.js";
+import { windowLatency } from "@livekit-swarm/stats";
+import type { Kind, ParticipantPlan, WindowSample } from "../run/messages.js";
 
 /** Streams of a kind the run knows (stats also list streams whose kind could not be read). */
 export function knownKinds<T extends { readonly kind: string }>(
@@ -22,13 +23,19 @@ export type FreezeSources = ReadonlyMap<string, FreezeDetector>;
 
 /**
  * A probe sees every frame of its video tracks and measures freezes itself; elsewhere the count is
- * libwebrtc's and the duration unknown, because rtc-node never fills totalFreezesDuration and a 0
- * would claim smooth video.
+ * libwebrtc's, and the duration is known only where the stats fill it (a browser's do): rtc-node never
+ * fills totalFreezesDuration, and a 0 would claim smooth video.
  */
 export function freezesOf(
-  w: { readonly kind: string; readonly trackIdentifier?: string; readonly freezeCount: number | undefined },
+  w: {
+    readonly kind: string;
+    readonly trackIdentifier?: string;
+    readonly freezeCount: number | undefined;
+    readonly totalFreezesDuration: number | undefined;
+  },
   videoStreams: number,
   detectors: FreezeSources,
+  reportsFreezeDuration = false,
 ): { freezes: number; freezeS: number | undefined } {
   // libwebrtc gives a received track a random id, not the LiveKit track sid the detectors are
   // keyed by; a probe with one video stream and one detector pairs them, more stay unknown
@@ -39,16 +46,20 @@ export function freezesOf(
       : undefined;
   if (measured !== undefined && measured.frames > 0)
     return { freezes: measured.freezes, freezeS: measured.frozen };
-  return { freezes: w.freezeCount ?? 0, freezeS: undefined };
+  return {
+    freezes: w.freezeCount ?? 0,
+    freezeS: reportsFreezeDuration && w.kind === "video" ? w.totalFreezesDuration : undefined,
+  };
 }
 
 /**
- * One window's streams in the engines' shape, from rtc-node's stats delta: inbound and outbound per
+ * One window's streams in the engines' shape, from a stats delta (rtc-node's or a browser's): inbound and outbound per
  * known kind, and the largest round-trip time the window reported (remote-inbound or candidate pair).
  */
 export function windowStreams(
   delta: WindowDelta,
   detectors: FreezeSources,
+  reportsFreezeDuration = false,
 ): Pick<WindowSample, "inbound" | "outbound" | "rttS"> {
   const videoStreams = delta.inbound.filter((v) => v.kind === "video").length;
   const rtts = [
@@ -71,7 +82,7 @@ export function windowStreams(
       ...feedbackOf(w),
       framesDecoded: w.framesDecoded ?? 0,
       framesDropped: w.framesDropped ?? 0,
-      ...freezesOf(w, videoStreams, detectors),
+      ...freezesOf(w, videoStreams, detectors, reportsFreezeDuration),
       concealedSamples: w.concealedSamples ?? 0,
       totalSamples: w.totalSamplesReceived ?? 0,
     })),
@@ -83,5 +94,29 @@ export function windowStreams(
       qualityLimitation: w.qualityLimitationReason,
     })),
     rttS: rtts.length > 0 ? Math.max(...rtts) : undefined,
+  };
+}
+
+/** A participant's window in the engines' shape: its streams, data packets and probe latencies. */
+export function windowSampleOf(
+  plan: Pick<ParticipantPlan, "room" | "identity" | "role">,
+  worker: number,
+  delta: Pick<WindowDelta, "endMs" | "durationMs">,
+  streams: Pick<WindowSample, "inbound" | "outbound" | "rttS">,
+  data: { readonly sent: number; readonly received: number },
+  latencies: readonly number[],
+): WindowSample {
+  const latencyS = windowLatency([...latencies]);
+  return {
+    t: delta.endMs,
+    durationMs: delta.durationMs,
+    room: plan.room,
+    participant: plan.identity,
+    role: plan.role,
+    worker,
+    ...streams,
+    dataSent: data.sent,
+    dataReceived: data.received,
+    ...(latencyS === undefined ? {} : { latencyS }),
   };
 }

@@ -12,7 +12,7 @@ export type {
 } from "@livekit-swarm/schema";
 
 /** The engine one participant runs on (a run's `mixed` puts its probes on native, the rest on lean). */
-export type EngineName = "native" | "lean";
+export type EngineName = "native" | "lean" | "browser";
 
 export interface ParticipantPlan {
   readonly engine: EngineName;

@@ -85,8 +85,8 @@ describe("planRun", () => {
 describe("engines", () => {
   const audioOnly = { videoPublishers: 0, audioPublishers: 1, subscribers: 4, latencyProbes: 1 };
 
-  it("native and lean put every participant on that engine", () => {
-    for (const engine of ["native", "lean"] as const)
+  it("native, lean and browser put every participant on that engine", () => {
+    for (const engine of ["native", "lean", "browser"] as const)
       expect(new Set(planRun(shape({ ...audioOnly, engine })).participants.map((p) => p.engine))).toEqual(
         new Set([engine]),
       );

@@ -54,7 +54,7 @@ function videoBitrate(pixels: number, fps: number): number {
 
 /** A run's shape, resolved from flags and scenario file. */
 export interface RunShape {
-  /** `mixed`: the latency probes on native, everyone else on lean. */
+  /** `mixed`: the latency probes on native, everyone else on lean; otherwise everyone on the one engine. */
   readonly engine: EngineChoice;
   readonly rooms: number;
   readonly videoPublishers: number;
@@ -89,8 +89,8 @@ export interface RunPlan {
  * cannot send what they would publish.
  */
 export function planRun(shape: RunShape): RunPlan {
-  const bulk: EngineName = shape.engine === "native" ? "native" : "lean";
-  const probeEngine: EngineName = shape.engine === "lean" ? "lean" : "native";
+  const bulk: EngineName = shape.engine === "mixed" ? "lean" : shape.engine;
+  const probeEngine: EngineName = shape.engine === "mixed" ? "native" : shape.engine;
   const publishers = Math.max(shape.videoPublishers, shape.audioPublishers);
   const participants: ParticipantPlan[] = [];
   const rooms: string[] = [];

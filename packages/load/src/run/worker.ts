@@ -11,6 +11,7 @@ import {
   type Engine,
   type EngineParticipant,
 } from "../engine/engine.js";
+import { BrowserEngine } from "../engine/browser.js";
 import { LeanEngine } from "../engine/lean.js";
 import { NativeEngine } from "../engine/native.js";
 import type {
@@ -52,11 +53,13 @@ async function openEngines(plan: WorkerPlan): Promise<ReadonlyMap<EngineName, En
       name,
       name === "native"
         ? await NativeEngine.open(plan.media)
-        : await LeanEngine.open(
-            plan.url,
-            leanPublishesVideo(plan.participants) ? plan.media.video : undefined,
-            plan.media.watchMs,
-          ),
+        : name === "browser"
+          ? await BrowserEngine.open(plan.media)
+          : await LeanEngine.open(
+              plan.url,
+              leanPublishesVideo(plan.participants) ? plan.media.video : undefined,
+              plan.media.watchMs,
+            ),
     );
   return engines;
 }

@@ -26,9 +26,9 @@ async function render(flags: K8sFlags): Promise<number> {
     );
   const scenario = await loadScenario(file);
   const engine = flags.engine ?? scenario.engine;
-  if (engine === "mixed")
+  if (engine === "mixed" || engine === "browser")
     throw new UsageError(
-      `k8s render: ${file} asks for engine mixed; the pods are sized for native or lean: pass --engine native or --engine lean`,
+      `k8s render: ${file} asks for engine ${engine}; the pods are sized for native or lean: pass --engine native or --engine lean`,
     );
   const now = new Date();
   const run = runManifests({

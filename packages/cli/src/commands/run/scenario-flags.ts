@@ -1,5 +1,5 @@
 import { Option } from "@commander-js/extra-typings";
-import { JOINS_PER_SECOND, MAX_DURATION, scenarioFields } from "@livekit-swarm/schema";
+import { JOINS_PER_SECOND, MAX_DURATION, engineChoices, scenarioFields } from "@livekit-swarm/schema";
 import { duration, integer, positive } from "../../flags.js";
 
 /** The most rooms one run plans: `--rooms 1e9` is refused in one line, not by running out of memory. */
@@ -31,7 +31,7 @@ interface ScenarioFlag {
 
 const TABLE: readonly ScenarioFlag[] = [
   { key: "name", value: "name" },
-  { key: "engine", value: "native|lean|mixed" },
+  { key: "engine", value: engineChoices.join("|") },
   { key: "rooms", value: "n", int: [1, MAX_ROOMS] },
   { key: "video-publishers", value: "n", int: [0, MAX_PER_ROOM] },
   { key: "audio-publishers", value: "n", int: [0, MAX_PER_ROOM] },

@@ -1,0 +1,49 @@
+import { build } from "esbuild";
+
+/**
+ * Modules that only lean's Node-side files import. The page takes lean's test pattern and stamp
+ * reader, pure code; lean declares `sideEffects: false`, so esbuild drops its other modules and
+ * these imports with them. They are named external only so that resolving them does not fail
+ * before tree shaking: one left in the bundle is refused below.
+ */
+const NODE_ONLY = ["werift", "ws", "@livekit/protocol", "node:*"];
+
+export class BundleError extends Error {
+  override readonly name = "BundleError";
+  toJSON(): { name: string; message: string } {
+    return { name: this.name, message: this.message };
+  }
+}
+
+let bundled: Promise<string> | undefined;
+
+/**
+ * The participant page's script: livekit-client, lean's pattern and the page code, bundled by
+ * esbuild from this package's build (dist/page/page.js) once per process. Bundling at run start,
+ * not in a separate build step, means a page never lags the code that drives it.
+ */
+export function pageScript(): Promise<string> {
+  bundled ??= bundlePage();
+  return bundled;
+}
+
+async function bundlePage(): Promise<string> {
+  const result = await build({
+    entryPoints: [new URL("./page/page.js", import.meta.url).pathname],
+    bundle: true,
+    format: "iife",
+    platform: "browser",
+    // Debian's Chromium here is 156; any Chromium with requestVideoFrameCallback runs it
+    target: "chrome120",
+    external: NODE_ONLY,
+    write: false,
+    logLevel: "silent",
+  });
+  const text = result.outputFiles[0]?.text ?? "";
+  const leaked = /\brequire\("([^"]+)"\)/.exec(text);
+  if (leaked !== null)
+    throw new BundleError(
+      `the participant page would need "${leaked[1] ?? ""}", a Node module: a module it imports from @livekit-swarm/lean has side effects or needs Node; keep the page to lean's pattern and stamp`,
+    );
+  return text;
+}

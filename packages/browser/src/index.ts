@@ -1,0 +1,14 @@
+export { BundleError, pageScript } from "./bundle.js";
+export {
+  ChromiumError,
+  DEFAULT_CHROMIUM,
+  chromiumFlags,
+  chromiumPath,
+  launchChromium,
+  type Chromium,
+  type ChromiumOptions,
+} from "./chromium.js";
+export { ParticipantPage, type ParticipantPageOptions } from "./participant.js";
+export type { PageApi, PageEvent, PageJoin, PageLatency, PageSample, PageStatsEntry } from "./protocol.js";
+export { PageServer } from "./server.js";
+export { wavFile } from "./wav.js";

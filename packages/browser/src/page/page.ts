@@ -1,0 +1,257 @@
+/// <reference lib="dom" />
+/// <reference lib="dom.asynciterable" />
+/**
+ * The participant page: livekit-client in headless Chromium, bundled with esbuild (bundle.ts) and
+ * driven through `window.lkswarm` (protocol.ts). It publishes the microphone (Chromium's fake
+ * device, fed from a WAV tone) and the test pattern drawn on a canvas, subscribes, reads the pixel
+ * stamps of what it receives and hands its getStats() entries to the Node side, which maps them.
+ */
+import { readStamp, unwrapCaptureTime } from "@livekit-swarm/lean";
+import {
+  ConnectionQuality,
+  DisconnectReason,
+  LocalVideoTrack,
+  Room,
+  RoomEvent,
+  Track,
+  createLocalAudioTrack,
+  type RemoteParticipant,
+  type RemoteTrack,
+} from "livekit-client";
+import {
+  EVENT_BINDING,
+  type PageApi,
+  type PageEvent,
+  type PageJoin,
+  type PageLatency,
+  type PageSample,
+  type PageStatsEntry,
+} from "../protocol.js";
+import { PatternCanvas } from "./pattern-canvas.js";
+
+type Binding = (event: PageEvent) => Promise<void>;
+
+function emit(event: PageEvent): void {
+  const binding = (window as unknown as Record<string, Binding | undefined>)[EVENT_BINDING];
+  void binding?.(event);
+}
+
+function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+/** Why a join failed, as a short word for counting, in the native engine's words. */
+function joinFailure(message: string): string {
+  const m = message.toLowerCase();
+  if (/401|unauthori[sz]ed|invalid token|token is expired|signature|permission/.test(m))
+    return "unauthorized";
+  if (/could not establish signal|failed to fetch|websocket|econnrefused|connection refused/.test(m))
+    return "unreachable";
+  if (/timed? ?out|timeout/.test(m)) return "timeout";
+  if (/could not establish pc|pc connection|ice/.test(m)) return "negotiation";
+  return "error";
+}
+
+class PageParticipant implements PageApi {
+  private room: Room | undefined;
+  private joinStartMs = 0;
+  private left = false;
+  private sid: string | undefined;
+  private reconnectingSinceMs: number | undefined;
+  private republished = false;
+  private latencies: PageLatency[] = [];
+  private pattern: PatternCanvas | undefined;
+  private readonly readers: (() => void)[] = [];
+
+  async join(options: PageJoin): Promise<boolean> {
+    // dynacast as the native engine; no adaptive stream, so every subscriber asks for the top layer
+    // whatever its element's size, as native subscribers do (their sizes are comparable)
+    const room = new Room({ dynacast: true, adaptiveStream: false });
+    this.wire(room, options);
+    this.joinStartMs = Date.now();
+    try {
+      await room.connect(options.url, options.token, { autoSubscribe: options.subscribe });
+    } catch (err) {
+      const message = errorText(err);
+      emit({ type: "join-failed", reason: joinFailure(message), message });
+      await room.disconnect().catch(() => undefined);
+      return false;
+    }
+    this.room = room;
+    const roomSid = await room.getSid().catch(() => "");
+    emit({
+      type: "joined",
+      joinS: (Date.now() - this.joinStartMs) / 1000,
+      ...(roomSid !== "" ? { roomSid } : {}),
+    });
+    this.noteSession(roomSid);
+    try {
+      await this.publish(room, options);
+    } catch (err) {
+      emit({ type: "join-failed", reason: "publish_failed", message: errorText(err) });
+    }
+    return true;
+  }
+
+  private async publish(room: Room, options: PageJoin): Promise<void> {
+    if (options.publishAudio) {
+      // the fake device plays the WAV: no processing, which would change the tone a subscriber hears
+      const track = await createLocalAudioTrack({
+        echoCancellation: false,
+        noiseSuppression: false,
+        autoGainControl: false,
+      });
+      await room.localParticipant.publishTrack(track, { source: Track.Source.Microphone, dtx: false });
+    }
+    if (options.publishVideo) {
+      const { width, height, fps, codec, simulcast, maxBitrate } = options.video;
+      this.pattern = new PatternCanvas({ width, height }, fps, options.publisherIndex);
+      const track = new LocalVideoTrack(this.pattern.track, undefined, true);
+      await room.localParticipant.publishTrack(track, {
+        source: Track.Source.Camera,
+        videoCodec: codec,
+        simulcast,
+        videoEncoding: { maxBitrate, maxFramerate: fps },
+      });
+    }
+  }
+
+  private wire(room: Room, options: PageJoin): void {
+    room.on(RoomEvent.TrackSubscribed, (track: RemoteTrack, _publication, participant: RemoteParticipant) => {
+      const kind = track.kind === Track.Kind.Video ? "video" : "audio";
+      emit({ type: "track-subscribed", kind, afterJoinStartS: (Date.now() - this.joinStartMs) / 1000 });
+      // attached, so Chromium decodes and plays it out (an unattached track is not rendered or mixed)
+      const element = track.attach();
+      element.dataset.publisher = participant.identity;
+      document.body.append(element);
+      if (kind === "video" && options.probe && element instanceof HTMLVideoElement)
+        this.readStamps(element, participant.identity, participant.attributes[options.engineAttribute]);
+    });
+    room.on(RoomEvent.TrackUnsubscribed, (track: RemoteTrack) => {
+      for (const element of track.detach()) element.remove();
+    });
+    room.on(RoomEvent.Reconnecting, () => {
+      this.reconnectingSinceMs = Date.now();
+      this.republished = false;
+      emit({ type: "reconnecting" });
+    });
+    room.on(RoomEvent.LocalTrackPublished, () => {
+      if (this.reconnectingSinceMs !== undefined) this.republished = true;
+    });
+    room.on(RoomEvent.Reconnected, () => {
+      void (async () => {
+        const since = this.reconnectingSinceMs ?? Date.now();
+        this.reconnectingSinceMs = undefined;
+        const roomSid = await room.getSid().catch(() => "");
+        // a full reconnect is a new session: a new participant sid, tracks published again
+        const full = this.noteSession(roomSid) || this.republished;
+        emit({
+          type: "reconnected",
+          durationS: (Date.now() - since) / 1000,
+          path: full ? "full" : "resume",
+          ...(roomSid !== "" ? { roomSid } : {}),
+        });
+      })();
+    });
+    room.on(RoomEvent.Disconnected, (reason?: DisconnectReason) => {
+      if (this.left) return;
+      this.left = true;
+      const name = reason === undefined ? "unknown_reason" : DisconnectReason[reason];
+      emit({ type: "disconnected", reason: name.toLowerCase() });
+    });
+    room.on(RoomEvent.ConnectionQualityChanged, (quality: ConnectionQuality, participant) => {
+      if (participant.identity !== room.localParticipant.identity) return;
+      emit({ type: "quality", quality: quality.toString() });
+    });
+  }
+
+  /** Emits a `session` event when the participant's sid is new; returns whether it changed. */
+  private noteSession(roomSid: string): boolean {
+    const sid = this.room?.localParticipant.sid;
+    if (sid === undefined || sid === "" || sid === this.sid || this.left) return false;
+    const changed = this.sid !== undefined;
+    this.sid = sid;
+    emit({ type: "session", sid, ...(roomSid !== "" ? { roomSid } : {}) });
+    return changed;
+  }
+
+  /**
+   * Reads the stamp of every frame the element presents: the frame is drawn into a canvas and the
+   * stamp's rows turned back into luma, then read with the other engines' reader. The time is when
+   * Chromium hands the frame to the compositor, after its jitter buffer and decoder: what a viewer sees.
+   */
+  private readStamps(video: HTMLVideoElement, publisher: string, publisherEngine: string | undefined): void {
+    const canvas = document.createElement("canvas");
+    const context = canvas.getContext("2d", { willReadFrequently: true });
+    if (context === null) return;
+    let stopped = false;
+    this.readers.push(() => {
+      stopped = true;
+    });
+    const onFrame = (): void => {
+      if (stopped) return;
+      const { videoWidth: width, videoHeight: height } = video;
+      if (width > 0 && height > 0) {
+        const now = Date.now();
+        if (canvas.width !== width || canvas.height !== height) {
+          canvas.width = width;
+          canvas.height = height;
+        }
+        context.drawImage(video, 0, 0);
+        const rows = Math.min(height, Math.ceil((16 * height) / 360) + 1);
+        const stamp = readStamp(lumaOf(context.getImageData(0, 0, width, rows).data), width, height);
+        if (stamp !== undefined)
+          this.latencies.push({
+            publisher,
+            publisherEngine,
+            latencyS: (now - unwrapCaptureTime(stamp.captureTimeMs, now)) / 1000,
+          });
+      }
+      video.requestVideoFrameCallback(onFrame);
+    };
+    video.requestVideoFrameCallback(onFrame);
+  }
+
+  async sample(): Promise<PageSample> {
+    const room = this.room;
+    const latencies = this.latencies.splice(0);
+    if (room === undefined) return { stats: [], latencies };
+    const tracks: Track[] = [];
+    for (const publication of room.localParticipant.trackPublications.values())
+      if (publication.track !== undefined) tracks.push(publication.track);
+    for (const participant of room.remoteParticipants.values())
+      for (const publication of participant.trackPublications.values())
+        if (publication.track !== undefined) tracks.push(publication.track);
+    // each track's report is its peer connection's whole report: entries repeat, kept once by id
+    const byId = new Map<string, PageStatsEntry>();
+    for (const track of tracks) {
+      const report = await track.getRTCStatsReport().catch(() => undefined);
+      report?.forEach((entry: { id: string }) => {
+        byId.set(entry.id, { ...entry });
+      });
+    }
+    return { stats: [...byId.values()], latencies };
+  }
+
+  async leave(): Promise<void> {
+    if (this.left) return;
+    this.left = true;
+    for (const stop of this.readers) stop();
+    this.pattern?.stop();
+    await this.room?.disconnect();
+  }
+}
+
+/** BT.601 studio-swing luma of RGBA pixels: the inverse of how Chromium shows the I420 stamp. */
+function lumaOf(rgba: Uint8ClampedArray): Uint8Array {
+  const luma = new Uint8Array(rgba.length / 4);
+  for (let i = 0; i < luma.length; i++) {
+    const r = rgba[4 * i] ?? 0;
+    const g = rgba[4 * i + 1] ?? 0;
+    const b = rgba[4 * i + 2] ?? 0;
+    luma[i] = 16 + ((65.738 * r + 129.057 * g + 25.064 * b) >> 8);
+  }
+  return luma;
+}
+
+(window as unknown as { lkswarm: PageApi }).lkswarm = new PageParticipant();

@@ -1,0 +1,51 @@
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { pageScript } from "./bundle.js";
+
+const HTML = `<!doctype html><meta charset="utf-8"><title>livekit-swarm participant</title>
+<style>body{margin:0;background:#111}canvas,video{width:320px;margin:2px}</style>
+<script src="/page.js"></script>`;
+
+/**
+ * Serves the participant page on loopback: a page from http://127.0.0.1 is a secure context, which
+ * getUserMedia needs, and nothing is fetched from outside. Two fixed paths; anything else is 404.
+ */
+export class PageServer {
+  private constructor(
+    private readonly server: Server,
+    readonly url: string,
+  ) {}
+
+  static async start(): Promise<PageServer> {
+    const script = await pageScript();
+    const server = createServer((request, response) => {
+      const body = request.url === "/" ? HTML : request.url === "/page.js" ? script : undefined;
+      if (body === undefined) {
+        response.writeHead(404).end();
+        return;
+      }
+      response
+        .writeHead(200, {
+          "content-type": request.url === "/" ? "text/html; charset=utf-8" : "text/javascript; charset=utf-8",
+        })
+        .end(body);
+    });
+    await new Promise<void>((resolve, reject) => {
+      server.once("error", reject);
+      server.listen(0, "127.0.0.1", resolve);
+    });
+    // the server must not keep a worker alive that has nothing else to do
+    server.unref();
+    const { port } = server.address() as AddressInfo;
+    return new PageServer(server, `http://127.0.0.1:${port}/`);
+  }
+
+  async close(): Promise<void> {
+    this.server.closeAllConnections();
+    await new Promise<void>((resolve) =>
+      this.server.close(() => {
+        resolve();
+      }),
+    );
+  }
+}

@@ -1,0 +1,229 @@
+import { mkdir, rename, stat, writeFile } from "node:fs/promises";
+import { homedir } from "node:os";
+import { join } from "node:path";
+import { PageServer, ParticipantPage, wavFile, type PageLatency } from "@livekit-swarm/browser";
+import { computeWindowDelta, emptySnapshot, fromWebrtcStats, type Snapshot } from "@livekit-swarm/stats";
+import type { MediaPlan, ParticipantEvent, ParticipantPlan, WindowSample } from "../run/messages.js";
+import {
+  ENGINE_ATTRIBUTE,
+  cannotSimulate,
+  stampsCaptureTime,
+  type Engine,
+  type EngineParticipant,
+  type EventSink,
+} from "./engine.js";
+import { FirstMedia } from "./first-media.js";
+import { AUDIO_SAMPLE_RATE, toneFrames, toneFrequency } from "./media.js";
+import { FIRST_MEDIA_POLL_MS, FIRST_MEDIA_WINDOW_MS } from "./participant.js";
+import { windowSampleOf, windowStreams } from "./window.js";
+
+/** Where the tone WAVs are kept: outside the repository, reused across runs (as lean's loops). */
+export function toneCacheDir(): string {
+  const base = process.env.XDG_CACHE_HOME ?? join(homedir(), ".cache");
+  return join(base, "livekit-swarm", "browser");
+}
+
+/**
+ * The WAV of publisher `publisherIndex`'s tone, one second (an integer frequency loops without a
+ * seam, as Chromium loops the file): the native engine's tone, so a subscriber tells publishers
+ * apart the same way. Written once per machine, atomically; a present file is reused.
+ */
+export async function toneWav(publisherIndex: number, cacheDir = toneCacheDir()): Promise<string> {
+  const frequency = toneFrequency(publisherIndex);
+  const file = join(cacheDir, `tone-${frequency}hz.wav`);
+  if (
+    await stat(file).then(
+      (s) => s.size > 44,
+      () => false,
+    )
+  )
+    return file;
+  await mkdir(cacheDir, { recursive: true });
+  const frames = toneFrames(frequency);
+  const samples = new Int16Array(frames.reduce((n, f) => n + f.length, 0));
+  let offset = 0;
+  for (const f of frames) {
+    samples.set(f, offset);
+    offset += f.length;
+  }
+  const partial = `${file}.${process.pid}.tmp`;
+  await writeFile(partial, wavFile(samples, AUDIO_SAMPLE_RATE));
+  await rename(partial, file);
+  return file;
+}
+
+/**
+ * livekit-client in headless Chromium, one browser per participant (@livekit-swarm/browser). The
+ * page publishes Chromium's fake microphone playing the tone WAV and the test pattern drawn on a
+ * canvas, and reads received stamps; its getStats() entries go through the same snapshot and delta
+ * code as the native engine's.
+ */
+export class BrowserEngine implements Engine {
+  readonly name = "browser";
+
+  private constructor(
+    private readonly server: PageServer,
+    private readonly media: MediaPlan,
+  ) {}
+
+  static async open(media: MediaPlan): Promise<BrowserEngine> {
+    return new BrowserEngine(await PageServer.start(), media);
+  }
+
+  participant(plan: ParticipantPlan, emit: EventSink): EngineParticipant {
+    return new BrowserParticipant(plan, emit, this.server, this.media);
+  }
+
+  async close(): Promise<void> {
+    await this.server.close();
+  }
+}
+
+class BrowserParticipant implements EngineParticipant {
+  private page: ParticipantPage | undefined;
+  private previous: Snapshot | undefined;
+  private joinStartMs = 0;
+  private left = false;
+  private readonly firstMedia: FirstMedia;
+  private fastPollDone = false;
+  /** Stamps read by the page and fetched by a poll, not yet in a window. */
+  private latencies: number[] = [];
+
+  constructor(
+    readonly plan: ParticipantPlan,
+    private readonly emit: EventSink,
+    private readonly server: PageServer,
+    private readonly media: MediaPlan,
+  ) {
+    // first frames from the stats' framesDecoded, as a non-probe (an upper bound by the poll)
+    this.firstMedia = new FirstMedia(plan.expectedTracks, false, emit);
+  }
+
+  async join(url: string, token: string): Promise<boolean> {
+    const { plan } = this;
+    this.joinStartMs = Date.now();
+    try {
+      this.page = await ParticipantPage.open({
+        server: this.server,
+        audioFile: await toneWav(Math.max(0, plan.publisherIndex)),
+        serverUrl: url,
+        onEvent: (event) => {
+          this.onEvent(event);
+        },
+      });
+    } catch (err) {
+      const message = err instanceof Error ? err.message : String(err);
+      this.emit({ type: "join-failed", reason: "browser", message });
+      return false;
+    }
+    if (this.left) return false;
+    this.previous = emptySnapshot(this.joinStartMs);
+    const joined = await this.page
+      .join({
+        url,
+        token,
+        publishAudio: plan.publishAudio,
+        publishVideo: plan.publishVideo,
+        publisherIndex: plan.publisherIndex,
+        subscribe: plan.subscribe,
+        probe: plan.probe,
+        engineAttribute: ENGINE_ATTRIBUTE,
+        video: this.media.video,
+      })
+      .catch((err: unknown) => {
+        this.emit({
+          type: "join-failed",
+          reason: "browser",
+          message: err instanceof Error ? err.message : String(err),
+        });
+        return false;
+      });
+    if (!joined) {
+      await this.page.leave();
+      return false;
+    }
+    if (plan.expectedTracks.audio + plan.expectedTracks.video > 0) void this.timeFirstMedia();
+    return true;
+  }
+
+  private onEvent(event: ParticipantEvent): void {
+    if (event.type === "disconnected") this.left = true;
+    if (event.type === "joined") this.joinStartMs = Date.now() - event.joinS * 1000;
+    this.emit(event);
+  }
+
+  /** The page's stats as a snapshot; its latency readings are kept for the next window. */
+  private async look(): Promise<Snapshot | undefined> {
+    const page = this.page;
+    if (page === undefined || this.left) return undefined;
+    const { stats, latencies } = await page.sample();
+    this.latencies.push(...stamped(latencies));
+    return fromWebrtcStats(stats, Date.now());
+  }
+
+  /** As the native engine: polls stats briefly after joining to time each stream's first packet and frame. */
+  private async timeFirstMedia(): Promise<void> {
+    try {
+      const deadline = this.joinStartMs + FIRST_MEDIA_WINDOW_MS;
+      while (!this.left && Date.now() < deadline && !this.firstMedia.complete) {
+        await new Promise((resolve) => setTimeout(resolve, FIRST_MEDIA_POLL_MS));
+        const snapshot = await this.look().catch(() => undefined);
+        if (snapshot === undefined) continue;
+        const afterJoinStartS = (snapshot.timestampMs - this.joinStartMs) / 1000;
+        for (const stream of snapshot.inbound) this.firstMedia.seen(stream, afterJoinStartS);
+      }
+    } finally {
+      this.fastPollDone = true;
+    }
+  }
+
+  async sample(worker: number): Promise<WindowSample | undefined> {
+    const previous = this.previous;
+    if (previous === undefined || this.left) return undefined;
+    const current = await this.look();
+    if (current === undefined) return undefined;
+    const delta = computeWindowDelta(previous, current);
+    this.previous = current;
+    if (this.fastPollDone) {
+      const afterJoinStartS = (delta.endMs - this.joinStartMs) / 1000;
+      for (const c of current.inbound) this.firstMedia.seen(c, afterJoinStartS, true);
+    }
+    // Chromium fills totalFreezesDuration (rtc-node does not): the browser's freezes, as it counts them
+    const streams = windowStreams(delta, new Map(), true);
+    return windowSampleOf(
+      this.plan,
+      worker,
+      delta,
+      streams,
+      { sent: 0, received: 0 },
+      this.latencies.splice(0),
+    );
+  }
+
+  sendData(): Promise<void> {
+    // refused at planning (ENGINE_RULES.browser.data): never called
+    return Promise.resolve();
+  }
+
+  simulate(scenario: string): Promise<void> {
+    this.emit(cannotSimulate("browser", scenario));
+    return Promise.resolve();
+  }
+
+  async leave(): Promise<void> {
+    this.left = true;
+    await this.page?.leave();
+  }
+
+  /** The page as it looks now (`--screenshots`, tests). */
+  async screenshot(path: `${string}.png`): Promise<void> {
+    await this.page?.screenshot(path);
+  }
+}
+
+/** Latencies from publishers whose stamp is a capture time (not lean's loop positions). */
+function stamped(latencies: readonly PageLatency[]): number[] {
+  return latencies
+    .filter((l) => stampsCaptureTime({ [ENGINE_ATTRIBUTE]: l.publisherEngine ?? "" }))
+    .map((l) => l.latencyS);
+}

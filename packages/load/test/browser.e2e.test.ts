@@ -1,0 +1,227 @@
+/**
+ * The browser engine against a real LiveKit testbed: a browser publisher and a native publisher in
+ * one room, each seen and heard by a subscriber of the other engine, latency read from the pattern's
+ * stamp in both directions, a screenshot of the browser subscriber's page checked by its pixels,
+ * and no Chromium process left when the participants leave.
+ */
+import { execFileSync } from "node:child_process";
+import { existsSync, readFileSync } from "node:fs";
+import { setTimeout as delay } from "node:timers/promises";
+import { AccessToken } from "livekit-server-sdk";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { DEFAULT_CHROMIUM } from "@livekit-swarm/browser";
+import { parseScenarioObject } from "@livekit-swarm/schema";
+import { leftovers, readPng, waitFor } from "@livekit-swarm/test-kit";
+import { Testbed } from "@livekit-swarm/testbed";
+import { BrowserEngine } from "../src/engine/browser.js";
+import { ENGINE_ATTRIBUTE, type Engine, type EngineParticipant } from "../src/engine/engine.js";
+import { NativeEngine } from "../src/engine/native.js";
+import type { EngineName, ParticipantEvent, ParticipantPlan, WindowSample } from "../src/run/messages.js";
+import { mediaPlanFor } from "../src/run/plan.js";
+
+const isRoot = process.getuid?.() === 0;
+const hasChromium = existsSync(DEFAULT_CHROMIUM);
+const skipped =
+  isRoot && hasChromium
+    ? ""
+    : ` [SKIPPED: needs root (network namespaces) and ${DEFAULT_CHROMIUM} (scripts/setup)]`;
+const ROOM = "browser-engine";
+const SCREENSHOT = "/tmp/lkswarm-browser-subscriber.png";
+
+interface Member {
+  readonly plan: ParticipantPlan;
+  readonly participant: EngineParticipant;
+  readonly events: ParticipantEvent[];
+}
+
+function plan(engine: EngineName, identity: string, publisherIndex: number): ParticipantPlan {
+  const publishes = publisherIndex >= 0;
+  return {
+    engine,
+    room: ROOM,
+    identity,
+    role: publishes ? "publisher" : "subscriber",
+    publishAudio: publishes,
+    publishVideo: publishes,
+    publisherIndex,
+    subscribe: !publishes,
+    probe: !publishes,
+    expectedTracks: publishes ? { audio: 0, video: 0 } : { audio: 2, video: 2 },
+    joinAtMs: 0,
+  };
+}
+
+async function token(tb: Testbed, p: ParticipantPlan): Promise<string> {
+  const at = new AccessToken(tb.apiKey, tb.apiSecret, {
+    identity: p.identity,
+    ttl: "10m",
+    attributes: { [ENGINE_ATTRIBUTE]: p.engine },
+  });
+  at.addGrant({ roomJoin: true, room: p.room, canPublish: p.publishAudio, canSubscribe: p.subscribe });
+  return at.toJwt();
+}
+
+/** Chromium processes of this machine (the binary's path in their command line). */
+function chromiumPids(): number[] {
+  try {
+    return execFileSync("pgrep", ["-f", DEFAULT_CHROMIUM], { encoding: "utf8" })
+      .split("\n")
+      .filter((l) => l !== "")
+      .map(Number);
+  } catch {
+    return []; // pgrep exits 1 when nothing matches
+  }
+}
+
+describe("browser participants beside native ones in one room", () => {
+  let tb: Testbed | undefined;
+  const engines = new Map<EngineName, Engine>();
+  const members: Member[] = [];
+  const member = (identity: string): Member => {
+    const m = members.find((x) => x.plan.identity === identity);
+    if (m === undefined) throw new Error(`no member ${identity}`);
+    return m;
+  };
+  let chromiumBefore: number[] = [];
+
+  beforeAll(async () => {
+    if (!isRoot || !hasChromium) return;
+    chromiumBefore = chromiumPids();
+    tb = await Testbed.start({ name: `e2e-browser-${process.pid}`, netns: true });
+    const media = mediaPlanFor(
+      parseScenarioObject({ video: { resolution: "360p", fps: 15, simulcast: false } }, "browser test"),
+    );
+    engines.set("native", await NativeEngine.open(media));
+    engines.set("browser", await BrowserEngine.open(media));
+    for (const p of [
+      plan("browser", "browser-pub", 0),
+      plan("native", "native-pub", 1),
+      plan("native", "native-sub", -1),
+      plan("browser", "browser-sub", -1),
+    ]) {
+      const engine = engines.get(p.engine);
+      if (engine === undefined) throw new Error(`no ${p.engine} engine`);
+      const events: ParticipantEvent[] = [];
+      const participant = engine.participant(p, (e) => events.push(e));
+      members.push({ plan: p, participant, events });
+      expect(
+        await participant.join(tb.url, await token(tb, p)),
+        `${p.identity} joins: ${JSON.stringify(events)}`,
+      ).toBe(true);
+    }
+  });
+
+  afterAll(async () => {
+    await Promise.allSettled(members.map((m) => m.participant.leave()));
+    await Promise.allSettled([...engines.values()].map((e) => e.close()));
+    await tb?.stop();
+    if (tb !== undefined) expect(leftovers(tb.runDir)).toEqual([]);
+  });
+
+  it.skipIf(!isRoot || !hasChromium)(
+    `each subscriber receives and decodes both publishers' audio and video, with latency from the stamps${skipped}`,
+    async () => {
+      // every first packet arrives within seconds on loopback once both browsers have published; 60 s
+      // covers two Chromium starts and their first frames on a shared 2-core machine
+      await waitFor(
+        () =>
+          members.every(
+            (m) =>
+              m.plan.role === "publisher" || m.events.filter((e) => e.type === "first-frame").length === 2,
+          ),
+        {
+          timeoutMs: 60_000,
+          debugName: () =>
+            `two first frames per subscriber: ${members.map((m) => `${m.plan.identity} ${JSON.stringify(m.events)}`).join("; ")}`,
+        },
+      );
+      for (const m of members) await m.participant.sample(0);
+      await delay(10_000);
+      const samples = new Map<string, WindowSample>();
+      for (const m of members) {
+        const s = await m.participant.sample(0);
+        expect(s, `${m.plan.identity} has a window`).toBeDefined();
+        if (s !== undefined) samples.set(m.plan.identity, s);
+      }
+      console.log(JSON.stringify([...samples.values()], null, 1));
+      for (const pub of ["browser-pub", "native-pub"]) {
+        const s = samples.get(pub);
+        const context = `${pub}: ${JSON.stringify(s)}`;
+        // 10 s of 20 ms audio packets and 15 fps video, loosely: a shared machine delays timers
+        expect(s?.outbound.find((o) => o.kind === "audio")?.packets, context).toBeGreaterThan(400);
+        expect(s?.outbound.find((o) => o.kind === "video")?.packets, context).toBeGreaterThan(100);
+        // libwebrtc in both says why it sends less than asked, or none
+        expect(["none", "cpu", "bandwidth", "other"], context).toContain(
+          s?.outbound.find((o) => o.kind === "video")?.qualityLimitation,
+        );
+      }
+      for (const sub of ["native-sub", "browser-sub"]) {
+        const s = samples.get(sub);
+        const context = `${sub}: ${JSON.stringify(s)}`;
+        const audio = s?.inbound.filter((w) => w.kind === "audio") ?? [];
+        const video = s?.inbound.filter((w) => w.kind === "video") ?? [];
+        expect(audio, context).toHaveLength(2);
+        expect(video, context).toHaveLength(2);
+        for (const w of audio) {
+          expect(w.received, context).toBeGreaterThan(400);
+          // heard: decoded samples, 48 kHz, most of the window
+          expect(w.totalSamples, context).toBeGreaterThan(48_000 * 5);
+        }
+        for (const w of video) {
+          expect(w.framesDecoded, context).toBeGreaterThan(50);
+          // sent at 360p; a browser's encoder may scale down while its bandwidth estimate ramps up
+          expect(w.height, context).toBeGreaterThan(0);
+          expect(w.height, context).toBeLessThanOrEqual(360);
+        }
+        // both publishers stamp capture times: each stamp read is a latency. One publisher yields at
+        // most a stamp per decoded frame, so more stamps than its frames means both directions were
+        // read. Loopback keeps it well under a second, and it cannot be negative on one clock.
+        const latency = s?.latencyS;
+        expect(latency?.n, context).toBeGreaterThan(Math.max(...video.map((w) => w.framesDecoded)));
+        expect(latency?.p50, context).toBeGreaterThan(0);
+        expect(latency?.max, context).toBeLessThan(1);
+      }
+    },
+    120_000,
+  );
+
+  it.skipIf(!isRoot || !hasChromium)(
+    `the browser subscriber's page shows both publishers' video (pixels of the screenshot)${skipped}`,
+    async () => {
+      const sub = member("browser-sub").participant as EngineParticipant & {
+        screenshot(path: `${string}.png`): Promise<void>;
+      };
+      await sub.screenshot(SCREENSHOT);
+      console.log(`browser e2e: the subscriber's page is ${SCREENSHOT}`);
+      const { width, height, rgba } = readPng(readFileSync(SCREENSHOT));
+      // the page is #111 where nothing is drawn; each received video is a 320x180 box of the pattern:
+      // a gradient (many grey levels) under a tint, the bar and the stamp's black and white blocks
+      let drawn = 0;
+      const levels = new Set<number>();
+      for (let i = 0; i < width * height; i++) {
+        const [r, g, b] = [rgba[4 * i] ?? 0, rgba[4 * i + 1] ?? 0, rgba[4 * i + 2] ?? 0];
+        if (Math.abs(r - 17) + Math.abs(g - 17) + Math.abs(b - 17) > 12) drawn++;
+        levels.add(Math.round(0.299 * r + 0.587 * g + 0.114 * b));
+      }
+      const context = `${SCREENSHOT} ${width}x${height}: ${drawn} drawn pixels, ${levels.size} grey levels`;
+      console.log(`browser e2e: ${context}`);
+      expect(drawn, context).toBeGreaterThan(0.9 * 2 * 320 * 180);
+      expect(levels.size, context).toBeGreaterThan(100);
+    },
+  );
+
+  it.skipIf(!isRoot || !hasChromium)(
+    `leaving ends every Chromium process the participants started${skipped}`,
+    async () => {
+      for (const m of members) await m.participant.leave();
+      // Chromium's children exit as their browser goes; 10 s on a loaded machine
+      await waitFor(() => chromiumPids().filter((p) => !chromiumBefore.includes(p)).length === 0, {
+        timeoutMs: 10_000,
+        debugName: () =>
+          `chromium processes left: ${chromiumPids()
+            .filter((p) => !chromiumBefore.includes(p))
+            .join(" ")}`,
+      });
+    },
+  );
+});
