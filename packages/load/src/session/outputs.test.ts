@@ -6,7 +6,7 @@ import { Measurements, evaluate, parseThreshold } from "@livekit-swarm/gate";
 import { TOOL, parseScenarioObject } from "@livekit-swarm/schema";
 import { RunAggregator } from "../run/aggregate.js";
 import type { RunOutcome } from "../run/orchestrator.js";
-import { writeRunOutputs, type RunFacts } from "./outputs.js";
+import { runReport, writeRunOutputs, type RunFacts } from "./outputs.js";
 
 const dir = mkdtempSync(join(tmpdir(), "lkswarm-outputs-"));
 afterAll(() => {
@@ -51,4 +51,13 @@ describe("writeRunOutputs", () => {
     expect(read("report.md")).toContain(`livekit-swarm ${TOOL.version}`);
     expect(read("report.html")).toContain(`livekit-swarm ${TOOL.version}`);
   });
+
+  it.each(["native", "lean", "mixed", "browser"] as const)(
+    "says the run's engine in summary.json as the scenario chose it (%s), never a fixed one",
+    (engine) => {
+      const f = facts();
+      const report = runReport({ ...f, scenario: parseScenarioObject({ rooms: 1, engine }, "engine.yaml") });
+      expect(report.run.engine).toBe(engine);
+    },
+  );
 });

@@ -12,7 +12,7 @@ import {
   type ThresholdResult,
   type Verdict,
 } from "@livekit-swarm/gate";
-import { TOOL, type Scenario } from "@livekit-swarm/schema";
+import { TOOL, type EngineChoice, type Scenario } from "@livekit-swarm/schema";
 import { uplotAssets } from "../report/assets.js";
 import { reportHtml } from "../report/html.js";
 import { shardProblems, type ShardCoverage } from "../shard/coverage.js";
@@ -28,7 +28,7 @@ export type RunReport = {
     readonly id: string;
     readonly scenario: string;
     readonly url: string;
-    readonly engine: "native";
+    readonly engine: EngineChoice;
     readonly startedAt: string;
     readonly endedAt: string;
     readonly durationS: number;
@@ -94,7 +94,7 @@ export function runReport(f: RunFacts, summaryFile = "this run"): RunReport {
       id: f.runId,
       scenario: f.scenario.name,
       url: f.url,
-      engine: "native",
+      engine: f.scenario.engine,
       startedAt: outcome.startedAt,
       endedAt: outcome.endedAt,
       durationS: outcome.durationMs / 1000,
