@@ -140,7 +140,9 @@ describe("iceScopeFor", () => {
   it("a missing or unloadable library leaves the workers unrestricted and says how to fix it", async () => {
     const missing = await iceScopeFor({ url: "ws://127.0.0.1:1" }, "/nonexistent/libice-scope.so");
     expect(missing.addresses).toEqual([]);
-    expect(missing.why).toMatch(/\/nonexistent\/libice-scope\.so is missing: run `npm run setup`/);
+    expect(missing.why).toMatch(
+      /\/nonexistent\/libice-scope\.so is missing: in a checkout `npm run setup` builds it/,
+    );
     const spaced = await iceScopeFor({ url: "ws://127.0.0.1:1" }, "/my tools/libice-scope.so");
     expect(spaced.why).toMatch(/space or colon/);
   });

@@ -165,7 +165,7 @@ export async function iceScopeFor(target: MediaTarget, library = ICE_SCOPE_LIBRA
   if (scope.addresses.length > 0 && !existsSync(library))
     return {
       addresses: [],
-      why: `${scope.why}, but ${library} is missing: run \`npm run setup\` (it builds it with cc)`,
+      why: `${scope.why}, but ${library} is missing: in a checkout \`npm run setup\` builds it with cc; elsewhere build tools/ice-scope/ice-scope.c of the livekit-swarm repository there (docs/network.md)`,
     };
   return scope;
 }
