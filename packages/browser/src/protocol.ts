@@ -3,7 +3,7 @@
  * puppeteer's `page.evaluate`, and the events it pushes through an exposed function. Types only,
  * so both sides (Node, and the DOM bundle) import it without loading anything.
  */
-import type { ParticipantEvent } from "@livekit-swarm/schema";
+import type { ParticipantEvent, PublishedVideo } from "@livekit-swarm/schema";
 
 /** What a page needs to join: the participant's plan, reduced to what livekit-client takes. */
 export interface PageJoin {
@@ -18,14 +18,7 @@ export interface PageJoin {
   readonly probe: boolean;
   /** The participant attribute naming a publisher's engine (load's ENGINE_ATTRIBUTE). */
   readonly engineAttribute: string;
-  readonly video: {
-    readonly width: number;
-    readonly height: number;
-    readonly fps: number;
-    readonly codec: "vp8" | "h264" | "vp9" | "av1";
-    readonly simulcast: boolean;
-    readonly maxBitrate: number;
-  };
+  readonly video: PublishedVideo;
 }
 
 /** A received video frame's stamp, read in the page: end-to-end latency from one publisher. */

@@ -55,6 +55,7 @@ export type {
   VideoCodec,
   VideoResolutionPreset,
   VideoSpec,
+  PublishedVideo,
 } from "./scenario.js";
 export {
   engineChoices,

@@ -33,6 +33,16 @@ export interface VideoSpec {
   readonly fps: number;
 }
 
+/** The video a run's publishers send, resolved from the scenario: what an engine encodes and how. */
+export interface PublishedVideo {
+  readonly width: number;
+  readonly height: number;
+  readonly fps: number;
+  readonly codec: VideoCodec;
+  readonly simulcast: boolean;
+  readonly maxBitrate: number;
+}
+
 /** Publishers alternate `talk` and `silence` when both are set; otherwise they talk throughout. */
 export interface AudioSpec {
   readonly talk: Milliseconds | null;

@@ -1,6 +1,6 @@
 /** What the orchestrator and its worker processes say to each other over IPC. */
 
-import type { ParticipantEvent, Role, WindowSample } from "@livekit-swarm/schema";
+import type { ParticipantEvent, PublishedVideo, Role, WindowSample } from "@livekit-swarm/schema";
 
 export type {
   InboundTrackSample,
@@ -34,14 +34,7 @@ export interface ParticipantPlan {
 }
 
 export interface MediaPlan {
-  readonly video: {
-    readonly width: number;
-    readonly height: number;
-    readonly fps: number;
-    readonly codec: "vp8" | "h264" | "vp9" | "av1";
-    readonly simulcast: boolean;
-    readonly maxBitrate: number;
-  };
+  readonly video: PublishedVideo;
   readonly audio: { readonly talkMs?: number; readonly silenceMs?: number };
   /** Publishers each subscriber subscribes to at most (a layout cap); undefined: all. */
   readonly subscribeLimit?: number;
