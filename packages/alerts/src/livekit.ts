@@ -1,5 +1,5 @@
 import { metric } from "@livekit-swarm/schema";
-import { catalogLimit, type AlertOptions, type RuleGroup } from "./rules.js";
+import { catalogLimit, type AlertOptions, type AlertRule, type RuleGroup } from "./rules.js";
 
 /** node_id changes at every restart, so a per-node series keeps job and instance and drops it. */
 const NODE_IDS = "node_id, node_type";
@@ -56,9 +56,6 @@ export function livekitGroups(options: Required<AlertOptions>): RuleGroup[] {
       },
     ],
   };
-
-  const participantLimit = options.participantsPerNode * options.capacityShare;
-  const roomLimit = options.roomsPerNode * options.capacityShare;
 
   const alerts: RuleGroup = {
     name: "livekit.alerts",
@@ -121,29 +118,52 @@ export function livekitGroups(options: Required<AlertOptions>): RuleGroup[] {
           "API calls are bursty and a few failures retry fine; 2m of errors means the control plane is broken.",
         thresholdNote: "generator option twirpErrorShare",
       },
-      {
+      nearCapacity(options, {
         alert: "LiveKitNodeParticipantsNearCapacity",
-        expr: `instance:livekit_participant_total:max > ${participantLimit}`,
-        for: "5m",
-        severity: "warning",
+        series: "instance:livekit_participant_total:max",
+        sizedFor: "participantsPerNode",
         summary: "A livekit-server node carries most of its known participant capacity.",
-        description: `livekit-server {{ $labels.instance }} carries {{ $value | printf "%.0f" }} participants, above ${options.capacityShare * 100}% of the ${options.participantsPerNode} it is sized for.`,
-        meaning: `participants on a node > ${options.capacityShare} x participantsPerNode (${options.participantsPerNode})`,
+        holds: "carries",
+        what: "participants",
         forReason: "Capacity is a trend; 5m skips a join burst that drains by itself.",
-        thresholdNote: "generator options participantsPerNode x capacityShare",
-      },
-      {
+      }),
+      nearCapacity(options, {
         alert: "LiveKitNodeRoomsNearCapacity",
-        expr: `instance:livekit_room_total:max > ${roomLimit}`,
-        for: "5m",
-        severity: "warning",
+        series: "instance:livekit_room_total:max",
+        sizedFor: "roomsPerNode",
         summary: "A livekit-server node hosts most of its known room capacity.",
-        description: `livekit-server {{ $labels.instance }} hosts {{ $value | printf "%.0f" }} rooms, above ${options.capacityShare * 100}% of the ${options.roomsPerNode} it is sized for.`,
-        meaning: `rooms on a node > ${options.capacityShare} x roomsPerNode (${options.roomsPerNode})`,
+        holds: "hosts",
+        what: "rooms",
         forReason: "Capacity is a trend; 5m skips a burst of short rooms.",
-        thresholdNote: "generator options roomsPerNode x capacityShare",
-      },
+      }),
     ],
   };
   return [records, alerts];
+}
+
+/** A node above capacityShare of what it is sized for: the same rule for participants and rooms. */
+function nearCapacity(
+  options: Required<AlertOptions>,
+  c: {
+    readonly alert: string;
+    readonly series: string;
+    readonly sizedFor: "participantsPerNode" | "roomsPerNode";
+    readonly summary: string;
+    readonly holds: string;
+    readonly what: string;
+    readonly forReason: string;
+  },
+): AlertRule {
+  const sized = options[c.sizedFor];
+  return {
+    alert: c.alert,
+    expr: `${c.series} > ${sized * options.capacityShare}`,
+    for: "5m",
+    severity: "warning",
+    summary: c.summary,
+    description: `livekit-server {{ $labels.instance }} ${c.holds} {{ $value | printf "%.0f" }} ${c.what}, above ${options.capacityShare * 100}% of the ${sized} it is sized for.`,
+    meaning: `${c.what} on a node > ${options.capacityShare} x ${c.sizedFor} (${sized})`,
+    forReason: c.forReason,
+    thresholdNote: `generator options ${c.sizedFor} x capacityShare`,
+  };
 }

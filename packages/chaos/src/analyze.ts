@@ -7,15 +7,7 @@
  * confirmation). A participant knocked down twice by one fault has one outcome with
  * two episodes; a rolling restart gives one outcome per participant and node restart it felt.
  */
-import type {
-  DrillQuality,
-  Finding,
-  ParticipantOutcome,
-  RecoveryAggregates,
-  RoomOutcome,
-  TimelineEvent,
-  TrackOutcome,
-} from "./journal.js";
+import type { DrillJournal, Finding, ParticipantOutcome, RoomOutcome, TimelineEvent } from "./journal.js";
 import { recoveryAggregates } from "./analyze/aggregates.js";
 import { mediaNeverResumed } from "./analyze/media.js";
 import type { DrillObservations, LifecycleAt, ObservedEvent } from "./analyze/observations.js";
@@ -38,16 +30,13 @@ export type {
 /** What the journal says of where the local backend's signal paths come from. */
 export const SIGNAL_PATHS_FROM_BALANCER = "the testbed's balancer log (HAProxy)";
 
-export interface DrillAnalysis {
+/** The part of the journal the analysis writes, with T0 still in epoch ms. */
+export interface DrillAnalysis extends Pick<
+  DrillJournal,
+  "participants" | "tracks" | "rooms" | "quality" | "aggregates" | "findings" | "timeline"
+> {
   /** Epoch ms of the first confirmed fault; null when none was. */
   readonly t0: number | null;
-  readonly participants: readonly ParticipantOutcome[];
-  readonly tracks: readonly TrackOutcome[];
-  readonly rooms: readonly RoomOutcome[];
-  readonly quality: DrillQuality;
-  readonly aggregates: RecoveryAggregates;
-  readonly findings: readonly Finding[];
-  readonly timeline: readonly TimelineEvent[];
 }
 
 export function analyzeDrill(obs: DrillObservations): DrillAnalysis {

@@ -279,12 +279,16 @@ export interface DrillQuality {
   readonly bitrateVsBaseline: number | null;
 }
 
-/** Each affected participant's worst disruption, over the drill. */
-export interface RecoveryAggregates {
+/** How many participants a fault reached, and how fast they noticed and came back. */
+export interface RecoveryCounts {
   readonly participants: number;
   readonly affected: number;
   readonly detect: Distribution;
   readonly reconnect: Distribution;
+}
+
+/** Each affected participant's worst disruption, over the drill. */
+export interface RecoveryAggregates extends RecoveryCounts {
   readonly mediaResume: Distribution;
   /** Stalled tracks that never resumed by the end (not in mediaResume). */
   readonly tracksNotResumed: number;
@@ -299,12 +303,8 @@ export interface RecoveryAggregates {
   readonly byPopulation: readonly PopulationAggregate[];
 }
 
-export interface PopulationAggregate {
+export interface PopulationAggregate extends RecoveryCounts {
   readonly population: RecoveryPopulation | "unknown";
-  readonly participants: number;
-  readonly affected: number;
-  readonly detect: Distribution;
-  readonly reconnect: Distribution;
 }
 
 export interface DrillJournal {

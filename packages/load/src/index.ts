@@ -64,17 +64,7 @@ export {
   type RunReport,
   type ShardCoverage,
 } from "./session/outputs.js";
-export {
-  MAX_SHARDS,
-  ShardError,
-  checkShard,
-  parseShard,
-  scenarioHash,
-  shardPlan,
-  shardedRunId,
-  splitRooms,
-  type Shard,
-} from "./shard/split.js";
+export * from "./shard/split.js";
 export { MANIFEST_FILE, type ShardManifest } from "./shard/manifest.js";
 export { MergeError, mergeShards, type MergeOptions, type MergeResult } from "./shard/merge.js";
 export {

@@ -373,16 +373,24 @@ async function baseline(run: DrillRun, system: System): Promise<boolean> {
   await run.stop.sleep(drill.baseline);
   run.windows.faultPhaseStart = Date.now();
   if (run.stop.current() !== undefined) return false;
-  run.before = await probeSwarm(
-    drill.steadyState,
-    run.recorder,
-    system.prometheusUrl,
-    run.windows.baselineStart,
-  );
+  run.before = await probeSteadyState(run, system, run.windows.baselineStart);
   for (const p of run.before) log(`steady state before: ${describeProbe(p)}`);
-  for (const room of run.plan.rooms)
-    run.roomNodes.before[room] = (await system.injector.roomNode(room).catch(() => undefined))?.name ?? null;
+  await recordRoomNodes(run, system, run.roomNodes.before);
   return true;
+}
+
+function probeSteadyState(run: DrillRun, system: System, since: number): Promise<ProbeResult[]> {
+  return probeSwarm(run.options.drill.steadyState, run.recorder, system.prometheusUrl, since);
+}
+
+/** Which node hosts each planned room now; null where the injector cannot say. */
+async function recordRoomNodes(
+  run: DrillRun,
+  system: System,
+  into: Record<string, string | null>,
+): Promise<void> {
+  for (const room of run.plan.rooms)
+    into[room] = (await system.injector.roomNode(room).catch(() => undefined))?.name ?? null;
 }
 
 /** max-duration and max-participants-down, watched from the end of the baseline on. */
@@ -422,16 +430,10 @@ async function afterWindow(run: DrillRun, system: System): Promise<void> {
     log(`after window: ${drill.after / 1000} s`);
     await run.stop.sleep(drill.after);
     if (run.stop.current() === undefined)
-      run.after = await probeSwarm(
-        drill.steadyState,
-        run.recorder,
-        system.prometheusUrl,
-        run.windows.afterStart,
-      );
+      run.after = await probeSteadyState(run, system, run.windows.afterStart);
     for (const p of run.after) log(`steady state after: ${describeProbe(p)}`);
   }
-  for (const room of run.plan.rooms)
-    run.roomNodes.after[room] = (await system.injector.roomNode(room).catch(() => undefined))?.name ?? null;
+  await recordRoomNodes(run, system, run.roomNodes.after);
 }
 
 /**

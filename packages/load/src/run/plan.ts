@@ -52,16 +52,13 @@ function videoBitrate(pixels: number, fps: number): number {
   return Math.min(3_000_000, Math.round(pixels * fps * 0.1));
 }
 
-/** A run's shape, resolved from flags and scenario file. */
-export interface RunShape {
+/** A run's shape, resolved from flags and scenario file: the scenario's head counts and more. */
+export interface RunShape extends Pick<
+  Scenario,
+  "rooms" | "videoPublishers" | "audioPublishers" | "subscribers" | "publishersSubscribe"
+> {
   /** `mixed`: the latency probes on native, everyone else on lean; otherwise everyone on the one engine. */
   readonly engine: EngineChoice;
-  readonly rooms: number;
-  readonly videoPublishers: number;
-  readonly audioPublishers: number;
-  readonly subscribers: number;
-  /** Publishers also receive each other, as in a conference. */
-  readonly publishersSubscribe: boolean;
   readonly latencyProbes: number;
   readonly numPerSecond: number;
   readonly roomPrefix: string;

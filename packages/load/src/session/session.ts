@@ -148,13 +148,7 @@ export async function runSession(options: RunSessionOptions): Promise<RunSession
   const scenario = options.roomPrefixPerRun
     ? { ...options.scenario, roomPrefix: `lkswarm-${runId}-` }
     : options.scenario;
-  const thresholds = withWarmup(
-    scenario,
-    applyBaseline(
-      [...scenario.thresholds.map((t) => parseThreshold(t)), ...(options.thresholds ?? [])],
-      options.baseline,
-    ),
-  );
+  const thresholds = runThresholds(scenario, scenario.thresholds, options.thresholds, options.baseline);
   checkRunSize(scenario);
   const whole = planRun(shapeOf(scenario));
   const plan = shard !== undefined ? shardPlan(whole, shard) : whole;
@@ -374,6 +368,19 @@ export async function runSession(options: RunSessionOptions): Promise<RunSession
     interruption.close();
     if (testbed !== undefined) await testbed.stop();
   }
+}
+
+/** What a run is judged by: the texts parsed, then the given thresholds, the baseline applied, the scenario's warmup. */
+export function runThresholds(
+  scenario: Scenario,
+  texts: readonly string[],
+  parsed: readonly Threshold[] | undefined,
+  baseline: RunRecord | undefined,
+): Threshold[] {
+  return withWarmup(
+    scenario,
+    applyBaseline([...texts.map((t) => parseThreshold(t)), ...(parsed ?? [])], baseline),
+  );
 }
 
 /** The scenario's warm-up on every threshold that has none of its own. */

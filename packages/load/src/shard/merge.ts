@@ -2,10 +2,8 @@ import { readFileSync, readdirSync, statSync } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
 import {
   Measurements,
-  applyBaseline,
   assertComparableScenario,
   evaluate,
-  parseThreshold,
   type RunRecord,
   type Threshold,
   type Verdict,
@@ -17,7 +15,7 @@ import type { EndReason, RunOutcome } from "../run/orchestrator.js";
 import { RunAggregator } from "../run/aggregate.js";
 import { planRun, shapeOf } from "../run/plan.js";
 import { writeRunOutputs, type RunOutputs, type ShardCoverage } from "../session/outputs.js";
-import { withWarmup } from "../session/session.js";
+import { runThresholds } from "../session/session.js";
 import { MANIFEST_FILE, type ShardManifest } from "./manifest.js";
 
 /** A merge refused; the message names the fix. */
@@ -86,15 +84,11 @@ export async function mergeShards(options: MergeOptions): Promise<MergeResult> {
   if (options.baseline !== undefined)
     assertComparableScenario(options.baseline, scenario, options.forceCompare === true);
   // resolved before any shard's observations are read: a relative threshold without a baseline is bad input
-  const thresholds = withWarmup(
+  const thresholds = runThresholds(
     scenario,
-    applyBaseline(
-      [
-        ...[...scenario.thresholds, ...manifest.thresholds].map((t) => parseThreshold(t)),
-        ...(options.thresholds ?? []),
-      ],
-      options.baseline,
-    ),
+    [...scenario.thresholds, ...manifest.thresholds],
+    options.thresholds,
+    options.baseline,
   );
   const rooms = new Set(finished.flatMap((s) => s.manifest.rooms));
   const whole = planRun(shapeOf(scenario));
