@@ -133,18 +133,15 @@ describe("compareRuns", () => {
   it("grey within noise where both runs have per-participant values, red beyond it", () => {
     const quiet = [0, 0.001, 0.002, 0.001, 0, 0.002, 0.001, 0.003];
     const a = runRecordOf(summary({ audioLossValues: quiet }), "a.json");
-    const close = runRecordOf(
-      summary({ lossAudio: 0.0012, audioLossValues: quiet.map((v) => v + 0.0001) }),
-      "b.json",
-    );
-    const near = find(compareRuns(a, close).rows, "loss of all packets", "total", "audio");
+    // the audio loss row against a run whose every participant lost `shift` more
+    const against = (lossAudio: number, shift: number) => {
+      const b = runRecordOf(summary({ lossAudio, audioLossValues: quiet.map((v) => v + shift) }), "b.json");
+      return find(compareRuns(a, b).rows, "loss of all packets", "total", "audio");
+    };
+    const near = against(0.0012, 0.0001);
     expect(near.noise?.withinNoise).toBe(true);
     expect(near.change).toBe("noise");
-    const lossy = runRecordOf(
-      summary({ lossAudio: 0.1, audioLossValues: quiet.map((v) => v + 0.1) }),
-      "c.json",
-    );
-    const far = find(compareRuns(a, lossy).rows, "loss of all packets", "total", "audio");
+    const far = against(0.1, 0.1);
     expect(far.noise?.withinNoise).toBe(false);
     expect(far.change).toBe("worse");
   });

@@ -7,17 +7,17 @@
 import { execFileSync } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { setTimeout as delay } from "node:timers/promises";
-import { AccessToken } from "livekit-server-sdk";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DEFAULT_CHROMIUM } from "@livekit-swarm/browser";
 import { parseScenarioObject } from "@livekit-swarm/schema";
-import { leftovers, readPng, waitFor } from "@livekit-swarm/test-kit";
+import { readPng, waitFor } from "@livekit-swarm/test-kit";
 import { Testbed } from "@livekit-swarm/testbed";
 import { BrowserEngine } from "../src/engine/browser.js";
-import { ENGINE_ATTRIBUTE, type Engine, type EngineParticipant } from "../src/engine/engine.js";
+import type { Engine, EngineParticipant } from "../src/engine/engine.js";
 import { NativeEngine } from "../src/engine/native.js";
-import type { EngineName, ParticipantEvent, ParticipantPlan, WindowSample } from "../src/run/messages.js";
+import type { EngineName, WindowSample } from "../src/run/messages.js";
 import { mediaPlanFor } from "../src/run/plan.js";
+import { joinMembers, leaveMembers, roomPlans, type Member } from "./members.js";
 
 const isRoot = process.getuid?.() === 0;
 const hasChromium = existsSync(DEFAULT_CHROMIUM);
@@ -28,38 +28,7 @@ const skipped =
 const ROOM = "browser-engine";
 const SCREENSHOT = "/tmp/lkswarm-browser-subscriber.png";
 
-interface Member {
-  readonly plan: ParticipantPlan;
-  readonly participant: EngineParticipant;
-  readonly events: ParticipantEvent[];
-}
-
-function plan(engine: EngineName, identity: string, publisherIndex: number): ParticipantPlan {
-  const publishes = publisherIndex >= 0;
-  return {
-    engine,
-    room: ROOM,
-    identity,
-    role: publishes ? "publisher" : "subscriber",
-    publishAudio: publishes,
-    publishVideo: publishes,
-    publisherIndex,
-    subscribe: !publishes,
-    probe: !publishes,
-    expectedTracks: publishes ? { audio: 0, video: 0 } : { audio: 2, video: 2 },
-    joinAtMs: 0,
-  };
-}
-
-async function token(tb: Testbed, p: ParticipantPlan): Promise<string> {
-  const at = new AccessToken(tb.apiKey, tb.apiSecret, {
-    identity: p.identity,
-    ttl: "10m",
-    attributes: { [ENGINE_ATTRIBUTE]: p.engine },
-  });
-  at.addGrant({ roomJoin: true, room: p.room, canPublish: p.publishAudio, canSubscribe: p.subscribe });
-  return at.toJwt();
-}
+const plan = roomPlans(ROOM, true);
 
 /** Chromium processes of this machine (the binary's path in their command line). */
 function chromiumPids(): number[] {
@@ -93,29 +62,21 @@ describe("browser participants beside native ones in one room", () => {
     );
     engines.set("native", await NativeEngine.open(media));
     engines.set("browser", await BrowserEngine.open(media));
-    for (const p of [
-      plan("browser", "browser-pub", 0),
-      plan("native", "native-pub", 1),
-      plan("native", "native-sub", -1),
-      plan("browser", "browser-sub", -1),
-    ]) {
-      const engine = engines.get(p.engine);
-      if (engine === undefined) throw new Error(`no ${p.engine} engine`);
-      const events: ParticipantEvent[] = [];
-      const participant = engine.participant(p, (e) => events.push(e));
-      members.push({ plan: p, participant, events });
-      expect(
-        await participant.join(tb.url, await token(tb, p)),
-        `${p.identity} joins: ${JSON.stringify(events)}`,
-      ).toBe(true);
-    }
+    await joinMembers(
+      tb,
+      engines,
+      [
+        plan("browser", "browser-pub", 0),
+        plan("native", "native-pub", 1),
+        plan("native", "native-sub", -1),
+        plan("browser", "browser-sub", -1),
+      ],
+      members,
+    );
   });
 
   afterAll(async () => {
-    await Promise.allSettled(members.map((m) => m.participant.leave()));
-    await Promise.allSettled([...engines.values()].map((e) => e.close()));
-    await tb?.stop();
-    if (tb !== undefined) expect(leftovers(tb.runDir)).toEqual([]);
+    await leaveMembers(members, engines, tb);
   });
 
   it.skipIf(!isRoot || !hasChromium)(

@@ -1,14 +1,14 @@
 import { setTimeout as delay } from "node:timers/promises";
-import { AccessToken } from "livekit-server-sdk";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseScenarioObject } from "@livekit-swarm/schema";
-import { leftovers, waitFor } from "@livekit-swarm/test-kit";
+import { waitFor } from "@livekit-swarm/test-kit";
 import { PacketLoss, Testbed } from "@livekit-swarm/testbed";
-import type { Engine, EngineParticipant } from "../src/engine/engine.js";
+import type { Engine } from "../src/engine/engine.js";
 import { LeanEngine } from "../src/engine/lean.js";
 import { NativeEngine } from "../src/engine/native.js";
-import type { EngineName, ParticipantEvent, ParticipantPlan, WindowSample } from "../src/run/messages.js";
+import type { EngineName, WindowSample } from "../src/run/messages.js";
 import { mediaPlanFor } from "../src/run/plan.js";
+import { joinMembers, leaveMembers, roomPlans, type Member } from "./members.js";
 
 const isRoot = process.getuid?.() === 0;
 const skipped = isRoot ? "" : " [SKIPPED: needs root to create network namespaces and nftables rules]";
@@ -24,34 +24,7 @@ const DROP = 0.1;
 const DROP_WINDOW_MS = 60_000;
 const MIN_EXPECTED = Math.ceil((2 * DROP * (1 - DROP)) / (0.01 / 3.5) ** 2);
 
-interface Member {
-  readonly plan: ParticipantPlan;
-  readonly participant: EngineParticipant;
-  readonly events: ParticipantEvent[];
-}
-
-function plan(engine: EngineName, identity: string, publisherIndex: number): ParticipantPlan {
-  const publishes = publisherIndex >= 0;
-  return {
-    engine,
-    room: ROOM,
-    identity,
-    role: publishes ? "publisher" : "subscriber",
-    publishAudio: publishes,
-    publishVideo: false,
-    publisherIndex,
-    subscribe: !publishes,
-    probe: false,
-    expectedTracks: publishes ? { audio: 0, video: 0 } : { audio: 2, video: 0 },
-    joinAtMs: 0,
-  };
-}
-
-async function token(tb: Testbed, p: ParticipantPlan): Promise<string> {
-  const at = new AccessToken(tb.apiKey, tb.apiSecret, { identity: p.identity, ttl: "10m" });
-  at.addGrant({ roomJoin: true, room: p.room, canPublish: p.publishAudio, canSubscribe: p.subscribe });
-  return at.toJwt();
-}
+const plan = roomPlans(ROOM, false);
 
 /** Loss as a ratio of sums over the windows' inbound streams. */
 function lossOf(samples: readonly WindowSample[]): { lost: number; expected: number; ratio: number } {
@@ -84,24 +57,11 @@ describe("native and lean participants side by side in one room", () => {
       ...Array.from({ length: SUBSCRIBERS }, (_, i) => plan("native", `native-sub-${i + 1}`, -1)),
       ...Array.from({ length: SUBSCRIBERS }, (_, i) => plan("lean", `lean-sub-${i + 1}`, -1)),
     ];
-    for (const p of plans) {
-      const engine = engines.get(p.engine);
-      if (engine === undefined) throw new Error(`no ${p.engine} engine`);
-      const events: ParticipantEvent[] = [];
-      const participant = engine.participant(p, (e) => events.push(e));
-      members.push({ plan: p, participant, events });
-      expect(
-        await participant.join(tb.url, await token(tb, p)),
-        `${p.identity} joins: ${JSON.stringify(events)}`,
-      ).toBe(true);
-    }
+    await joinMembers(tb, engines, plans, members);
   });
 
   afterAll(async () => {
-    await Promise.allSettled(members.map((m) => m.participant.leave()));
-    await Promise.allSettled([...engines.values()].map((e) => e.close()));
-    await tb?.stop();
-    if (tb !== undefined) expect(leftovers(tb.runDir)).toEqual([]);
+    await leaveMembers(members, engines, tb);
   });
 
   it.skipIf(!isRoot)(

@@ -1,4 +1,5 @@
 export * from "./snapshot.js";
+export * from "./webrtc.js";
 
 export type { InboundWindow, OutboundWindow, RemoteInboundWindow, WindowDelta } from "./delta.js";
 export { computeWindowDelta } from "./delta.js";

@@ -1,13 +1,32 @@
 import type { CandidateType, IceProtocol, RelayProtocol, SelectedPair } from "@livekit-swarm/schema";
+import {
+  PAIR_SUCCEEDED,
+  nonEmpty,
+  positive,
+  toKind,
+  toNumber,
+  toQualityLimitation,
+  toSignedInt64,
+  toTimestampMs,
+} from "./values.js";
 
-/** Unit aliases: zero-cost, but they make every field's unit visible at the use site. */
-export type Seconds = number;
-export type Milliseconds = number;
-export type BitsPerSecond = number;
-export type Ratio = number;
+import type {
+  BitsPerSecond,
+  MediaKind,
+  Milliseconds,
+  QualityLimitationReason,
+  Ratio,
+  Seconds,
+} from "./values.js";
 
-export type MediaKind = "audio" | "video" | "unknown";
-export type QualityLimitationReason = "none" | "cpu" | "bandwidth" | "other";
+export type {
+  BitsPerSecond,
+  MediaKind,
+  Milliseconds,
+  QualityLimitationReason,
+  Ratio,
+  Seconds,
+} from "./values.js";
 
 /**
  * One `inbound-rtp` stream (a subscriber's downlink) at one instant. Counter names follow W3C
@@ -236,10 +255,8 @@ export interface RtcNodeStats {
   readonly stats?: { readonly case?: string; readonly value?: unknown };
 }
 
-const PAIR_SUCCEEDED = 4;
 const CANDIDATE_TYPE_BY_ENUM: readonly CandidateType[] = ["host", "srflx", "prflx", "relay"];
 const RELAY_PROTOCOL_BY_ENUM: readonly RelayProtocol[] = ["udp", "tcp", "tls"];
-const QUALITY_LIMITATION_BY_ENUM: readonly QualityLimitationReason[] = ["none", "cpu", "bandwidth", "other"];
 
 /**
  * Normalizes one rtc-node `getRtcStats()` result. Both arrays are read and filtered on `stats.case`,
@@ -477,109 +494,4 @@ function candidatePairSample(
     selectedHint: cp?.nominated === true && cp.state === PAIR_SUCCEEDED,
     ends: { local: nonEmpty(cp?.localCandidateId), remote: nonEmpty(cp?.remoteCandidateId) },
   };
-}
-
-/**
- * bigint or finite number to number. Precision beyond 2^53 rounds to the nearest double; a real
- * counter needs centuries at a million packets/s to get there, so only corrupt values are affected,
- * and they stay finite and keep their sign instead of throwing (bigint/number mixing) or giving NaN.
- */
-function toNumber(v: unknown): number | undefined {
-  if (typeof v === "bigint") return Number(v);
-  if (typeof v === "number" && Number.isFinite(v)) return v;
-  return undefined;
-}
-
-/** `packetsLost` is int64 on the wire; a two's-complement wrap seen as a huge unsigned value is read back as negative. */
-function toSignedInt64(v: unknown): number | undefined {
-  if (typeof v === "bigint") return Number(BigInt.asIntN(64, v));
-  return toNumber(v);
-}
-
-function toTimestampMs(v: unknown): Milliseconds | undefined {
-  const us = toNumber(v);
-  return us !== undefined && us > 0 ? us / 1000 : undefined;
-}
-
-function toKind(v: unknown): MediaKind {
-  return v === "audio" || v === "video" ? v : "unknown";
-}
-
-function toQualityLimitation(v: unknown): QualityLimitationReason | undefined {
-  if (typeof v === "number") return QUALITY_LIMITATION_BY_ENUM[v];
-  if (v === "none" || v === "cpu" || v === "bandwidth" || v === "other") return v;
-  return undefined;
-}
-
-function positive(v: unknown): number | undefined {
-  const n = toNumber(v);
-  return n !== undefined && n > 0 ? n : undefined;
-}
-
-function nonEmpty(v: unknown): string | undefined {
-  return typeof v === "string" && v !== "" ? v : undefined;
-}
-
-// ---------------------------------------------------------------------------------------------------
-// Adapter for a browser's `RTCPeerConnection.getStats()`: W3C webrtc-stats dictionaries, flat, with
-// `type` naming the kind and `timestamp` in milliseconds. Each is nested into rtc-node's shape above,
-// so that one reader (and its runtime type checks) serves both engines.
-
-/** One W3C `RTCStats` dictionary as a page serialises it. */
-export type WebrtcStatsEntry = Readonly<Record<string, unknown>>;
-
-const W3C_CASE: Readonly<Record<string, string>> = {
-  "inbound-rtp": "inboundRtp",
-  "outbound-rtp": "outboundRtp",
-  "remote-inbound-rtp": "remoteInboundRtp",
-  "candidate-pair": "candidatePair",
-  transport: "transport",
-};
-
-/** W3C `RTCStatsIceCandidatePairState` to rtc-node's enum (only `succeeded` is read). */
-function pairState(v: unknown): number | undefined {
-  return v === "succeeded" ? PAIR_SUCCEEDED : undefined;
-}
-
-function nested(entry: WebrtcStatsEntry): RtcNodeStats {
-  const type = typeof entry.type === "string" ? W3C_CASE[entry.type] : undefined;
-  if (type === undefined) return {};
-  const timestamp = toNumber(entry.timestamp);
-  const rtc = { id: entry.id, timestamp: timestamp === undefined ? undefined : timestamp * 1000 };
-  const stream = { ssrc: entry.ssrc, kind: entry.kind };
-  const received = {
-    packetsReceived: entry.packetsReceived,
-    packetsLost: entry.packetsLost,
-    jitter: entry.jitter,
-  };
-  const value: Record<string, unknown> = { rtc, stream };
-  switch (type) {
-    case "inboundRtp":
-      // W3C names the freeze total `totalFreezesDuration`, rtc-node's proto `totalFreezeDuration`
-      Object.assign(value, {
-        received,
-        inbound: { ...entry, totalFreezeDuration: entry.totalFreezesDuration },
-      });
-      break;
-    case "outboundRtp":
-      Object.assign(value, {
-        sent: { packetsSent: entry.packetsSent, bytesSent: entry.bytesSent },
-        outbound: entry,
-      });
-      break;
-    case "remoteInboundRtp":
-      Object.assign(value, { received, remoteInbound: entry });
-      break;
-    case "candidatePair":
-      Object.assign(value, { candidatePair: { ...entry, state: pairState(entry.state) } });
-      break;
-    default:
-      Object.assign(value, { transport: entry });
-  }
-  return { stats: { case: type, value } };
-}
-
-/** Normalizes a browser's getStats() entries (every peer connection's, in any order). */
-export function fromWebrtcStats(entries: readonly WebrtcStatsEntry[], nowMs: Milliseconds): Snapshot {
-  return fromRtcNodeStats(entries.map(nested), [], nowMs);
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { computeWindowDelta } from "./delta.js";
-import { fromWebrtcStats, type WebrtcStatsEntry } from "./snapshot.js";
+import { fromWebrtcStats, type WebrtcStatsEntry } from "./webrtc.js";
 
 /**
  * Captured from Chromium 156 with livekit-client 2.23 against livekit-server 1.13.5 (a 360p15 VP8 and
@@ -182,7 +182,7 @@ function later(
   return entries.map((e) => {
     const out: Record<string, unknown> = { ...e, timestamp: Number(e.timestamp) + ms };
     for (const [field, by] of Object.entries(grow))
-      if (typeof e[field] === "number") out[field] = (e[field]) + by;
+      if (typeof e[field] === "number") out[field] = e[field] + by;
     return out;
   });
 }
