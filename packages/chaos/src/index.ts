@@ -9,7 +9,7 @@ export { renderDrillJUnit } from "./junit.js";
 export { ComposeInjector, composeFaultCommands } from "./backends/compose.js";
 export { KubernetesInjector, kubernetesFaultCommands, networkChaosManifest } from "./backends/kubernetes.js";
 export { execStep, formatStep } from "./backends/commands.js";
-export { runDrill } from "./runner/runner.js";
+export { checkDrillWorkload, runDrill } from "./runner/runner.js";
 export type { DrillRunOptions } from "./runner/runner.js";
 export { describeFault, commandInjector } from "./runner/targets.js";
 export { drillPlanText } from "./dry-run.js";

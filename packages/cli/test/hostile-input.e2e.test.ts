@@ -365,6 +365,12 @@ const CASES: readonly Case[] = [
     says: /faults\[0\]\.at: .*at most 168h/,
   },
   {
+    name: "drill on browser participants (no per-track media flow yet)",
+    args: ["chaos", "run", f("drill-browser.yaml"), "--dry-run"],
+    code: 1,
+    says: /engine browser: the browser engine does not report per-track media flow yet.*engine native or lean/,
+  },
+  {
     name: "drill fault at 1e308s",
     args: ["chaos", "run", f("drill-1e308.yaml"), "--dry-run"],
     code: 1,
@@ -525,6 +531,10 @@ describe(`hostile input: ${CASES.length} cases, each one clear line and nothing 
     writeFileSync(
       f("drill-1e308.yaml"),
       "name: far\nworkload: { rooms: 1 }\nfaults:\n  - { at: 1e308s, type: node.kill }\n",
+    );
+    writeFileSync(
+      f("drill-browser.yaml"),
+      "name: tabs\nworkload: { rooms: 1, engine: browser }\nfaults:\n  - { at: 5s, type: node.kill }\n",
     );
     writeFileSync(
       f("drill-unknown-fault.yaml"),

@@ -103,6 +103,21 @@ interface DrillRun {
   ended: Promise<readonly number[]> | undefined;
 }
 
+/**
+ * Refuses, in one line, a drill whose workload's engine cannot serve it (media flow per track, the
+ * client.simulate fault), before anything starts: the run and `--dry-run` alike.
+ */
+export function checkDrillWorkload(
+  drill: Drill,
+  participants = planRun(shapeOf(drill.workload.scenario)).participants,
+): void {
+  checkDrillable(
+    participants,
+    drill.workload.scenario.engine,
+    drill.faults.map((f) => f.type),
+  );
+}
+
 export async function runDrill(options: DrillRunOptions): Promise<DrillJournal> {
   const { drill } = options;
   const startedAt = Date.now();
@@ -114,11 +129,7 @@ export async function runDrill(options: DrillRunOptions): Promise<DrillJournal> 
         : drill.workload.scenario.roomPrefix,
   };
   const plan = planRun(shapeOf(scenario));
-  checkDrillable(
-    plan.participants,
-    scenario.engine,
-    drill.faults.map((f) => f.type),
-  );
+  checkDrillWorkload(drill, plan.participants);
   mkdirSync(options.outputDir, { recursive: true });
   const journalFile = join(options.outputDir, "journal.json");
   const partial = new PartialJournalWriter(journalFile, {

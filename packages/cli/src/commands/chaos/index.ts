@@ -1,5 +1,11 @@
 import { resolve, join } from "node:path";
-import { drillPlanText, journalSummary, runDrill, type DrillJournal } from "@livekit-swarm/chaos";
+import {
+  checkDrillWorkload,
+  drillPlanText,
+  journalSummary,
+  runDrill,
+  type DrillJournal,
+} from "@livekit-swarm/chaos";
 import { ExitCode, loadDrill } from "@livekit-swarm/schema";
 import { UsageError } from "../../errors.js";
 import type { ChaosFlags } from "./options.js";
@@ -17,6 +23,7 @@ export async function chaos(
   }
   // a ConfigError names the file and key path; the error boundary prints it and exits 1
   const drill = await loadDrill(file);
+  checkDrillWorkload(drill);
   if (flags.dryRun === true) {
     process.stdout.write(drillPlanText(drill));
     return ExitCode.ok;
