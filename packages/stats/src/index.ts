@@ -5,7 +5,7 @@ export type { InboundWindow, OutboundWindow, RemoteInboundWindow, WindowDelta } 
 export { computeWindowDelta } from "./delta.js";
 
 // statistics.ts names its own `Ratio`, the same `number` alias; this says which one is public.
-export type { Ratio } from "./snapshot.js";
+export type { Ratio } from "./units.js";
 export * from "./statistics.js";
 
 export type { ConnectionState, RosterEntry } from "./roster.js";

@@ -17,16 +17,9 @@ import type {
   QualityLimitationReason,
   Ratio,
   Seconds,
-} from "./values.js";
+} from "./units.js";
 
-export type {
-  BitsPerSecond,
-  MediaKind,
-  Milliseconds,
-  QualityLimitationReason,
-  Ratio,
-  Seconds,
-} from "./values.js";
+export type * from "./units.js";
 
 /**
  * One `inbound-rtp` stream (a subscriber's downlink) at one instant. Counter names follow W3C

@@ -2,14 +2,7 @@
  * How a stats value read off the wire becomes a number, a kind or an enum: rtc-node hands bigints,
  * protobuf enums and zeros for "absent", a browser plain numbers and strings. Internal to stats.
  */
-/** Unit aliases: zero-cost, but they make every field's unit visible at the use site. */
-export type Seconds = number;
-export type Milliseconds = number;
-export type BitsPerSecond = number;
-export type Ratio = number;
-
-export type MediaKind = "audio" | "video" | "unknown";
-export type QualityLimitationReason = "none" | "cpu" | "bandwidth" | "other";
+import type { MediaKind, Milliseconds, QualityLimitationReason } from "./units.js";
 
 /** rtc-node's proto enum IceCandidatePairState: 4 is succeeded. */
 export const PAIR_SUCCEEDED = 4;
