@@ -250,7 +250,7 @@ export async function orchestrate(options: OrchestratorOptions): Promise<RunOutc
         ...live,
         phase: elapsedMs < plan.rampMs ? "ramp" : "hold",
       });
-      if (elapsedMs >= totalMs) finish("completed");
+      if (elapsedMs >= totalMs) finish(endOnTime(live.joined, options.persistent));
       if (workersLost.length === children.length) finish("server-unreachable");
       void reachable(options.target.url).then((ok) => {
         if (ok) unreachableSinceMs = undefined;
@@ -303,7 +303,16 @@ export async function orchestrate(options: OrchestratorOptions): Promise<RunOutc
   };
 }
 
-/** Whether the server's HTTP endpoint answers at all (any status): a TCP-level liveness check. */
+/**
+ * Why a run that reached its planned end ended: "completed" only if somebody joined. A run whose
+ * hold was shorter than its workers took to start (rtc-node loads in over 10 s on a loaded host) or
+ * than its joins took to fail reached its end with nobody in, and reporting that as completed would
+ * exit 0 over an empty summary. A persistent swarm (the canary) never ends this way.
+ */
+export function endOnTime(joined: number, persistent: boolean | undefined): EndReason {
+  return joined === 0 && persistent !== true ? "no-participant-joined" : "completed";
+}
+
 /**
  * How long a join token stays valid. A leaked token (a log, a core dump) must not outlive the run
  * by much: it lets anyone join as that participant. A connected participant is sent fresh tokens by
@@ -316,6 +325,7 @@ export function joinTokenTtlS(options: Pick<OrchestratorOptions, "plan" | "holdM
   return Math.ceil((options.plan.rampMs + options.holdMs) / 1000) + 600;
 }
 
+/** Whether the server's HTTP endpoint answers at all (any status): a TCP-level liveness check. */
 async function reachable(url: string): Promise<boolean> {
   const http = url.replace(/^ws/, "http");
   try {
