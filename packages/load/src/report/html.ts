@@ -19,6 +19,7 @@ import {
   type Column,
   type PageAssets,
 } from "./page.js";
+import { ENGINES_NOTE } from "./transports.js";
 import { verdictTable } from "./verdict.js";
 
 /** Beyond this many rooms the table keeps the worst ones: a page of 10 000 rows helps nobody. */
@@ -91,6 +92,9 @@ export function reportHtml(report: ReportInput, assets: PageAssets): string {
       : "",
     (groups?.transports ?? []).length > 0
       ? `<h2>Per transport</h2><p class="note">By the class of each participant's selected ICE candidate pair: direct UDP, ICE/TCP, or TURN over UDP, TCP or TLS.</p>${groupTable(groups?.transports ?? [], "transport", "transports")}`
+      : "",
+    (groups?.engines ?? []).length > 1
+      ? `<h2>Per engine</h2><p class="note">${escapeHtml(ENGINES_NOTE)}</p>${groupTable(groups?.engines ?? [], "engine", "engines")}`
       : "",
     `<h2>Distributions</h2><div class="grid">${distributions.map(chartSlot).join("\n")}</div>`,
     `<h2>Configuration</h2>`,

@@ -2,11 +2,12 @@ import { lossRatioOfSums, percentiles } from "@livekit-swarm/stats";
 import type { ParticipantState } from "./participant-state.js";
 
 /**
- * Which participants a group gathers: those of one room, one role, one LiveKit node, or one
- * transport class (the path their media took: UDP, ICE/TCP, TURN over UDP, TCP or TLS).
+ * Which participants a group gathers: those of one room, one role, one LiveKit node, one
+ * transport class (the path their media took: UDP, ICE/TCP, TURN over UDP, TCP or TLS), or one
+ * engine (a mixed run's bulk beside its probes, which should read the same loss on the same path).
  */
-export type GroupBy = "room" | "role" | "node" | "transport";
-const GROUP_BYS: readonly GroupBy[] = ["room", "role", "node", "transport"];
+export type GroupBy = "room" | "role" | "node" | "transport" | "engine";
+const GROUP_BYS: readonly GroupBy[] = ["room", "role", "node", "transport", "engine"];
 
 /**
  * One room's (role's, node's) figures: where a run's trouble sits. Loss is a ratio of sums over the
@@ -36,6 +37,8 @@ export interface RunGroups {
    * none (never joined) are in none. Absent from summaries written before transports were read.
    */
   readonly transports?: readonly GroupFigures[];
+  /** Per engine (native, lean, browser). Absent from summaries written before engines were grouped. */
+  readonly engines?: readonly GroupFigures[];
 }
 
 /** The group a participant is in by `by`; undefined when its node is unknown. */
@@ -49,6 +52,8 @@ export function groupOf(p: ParticipantState, by: GroupBy): string | undefined {
       return p.nodeId;
     case "transport":
       return p.transport;
+    case "engine":
+      return p.plan.engine;
   }
 }
 
@@ -91,6 +96,7 @@ export function runGroups(participants: Iterable<ParticipantState>, jitter: Grou
     roles: group("role"),
     nodes: group("node").sort(worstFirst),
     transports: group("transport").sort(worstFirst),
+    engines: group("engine").sort(worstFirst),
   };
 }
 

@@ -17,7 +17,7 @@ import { uplotAssets } from "../report/assets.js";
 import { reportHtml } from "../report/html.js";
 import { shardProblems, type ShardCoverage } from "../shard/coverage.js";
 import { summaryTable } from "../report/table.js";
-import { transportMarkdown } from "../report/transports.js";
+import { engineMarkdown, transportMarkdown } from "../report/transports.js";
 import type { RunSummary } from "../run/aggregate.js";
 import type { RunOutcome } from "../run/orchestrator.js";
 
@@ -154,11 +154,11 @@ export async function writeRunOutputs(
   }
   if (verdict !== undefined || report.comparison !== undefined) {
     const title = `livekit-swarm ${f.scenario.name} (run ${f.runId})`;
-    const transports = transportMarkdown(outcome.summary.groups?.transports ?? []);
     const md = [
       verdict !== undefined ? markdownSummary(verdict, title) : `### ${title}\n`,
       report.comparison !== undefined ? comparisonMarkdown(report.comparison) : "",
-      transports,
+      transportMarkdown(outcome.summary.groups?.transports ?? []),
+      engineMarkdown(outcome.summary.groups?.engines ?? []),
     ]
       .filter((part) => part !== "")
       .join("\n");
