@@ -23,6 +23,8 @@ export interface EngineParticipant {
   simulate(scenario: string): Promise<void>;
   /** Stops sending and leaves the room. Safe to call twice. */
   leave(): Promise<void>;
+  /** Saves what the participant shows as a PNG (`--screenshots`); engines without a page have none. */
+  screenshot?(path: `${string}.png`): Promise<void>;
 }
 
 /** An engine in one worker process: it makes participants and owns what they share (sources, pacer). */

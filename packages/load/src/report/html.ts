@@ -46,6 +46,8 @@ export interface ReportInput extends RunSummary {
   readonly thresholds?: readonly ThresholdResult[];
   /** A run with --baseline: every figure against the baseline's. */
   readonly comparison?: Comparison;
+  /** A run with --screenshots: the browser pages' PNGs, relative to the page. */
+  readonly screenshots?: readonly string[];
 }
 
 const MARKER_COLORS: Record<RunMarker["kind"], string> = {
@@ -97,6 +99,7 @@ export function reportHtml(report: ReportInput, assets: PageAssets): string {
       ? `<h2>Per engine</h2><p class="note">${escapeHtml(ENGINES_NOTE)}</p>${groupTable(groups?.engines ?? [], "engine", "engines")}`
       : "",
     `<h2>Distributions</h2><div class="grid">${distributions.map(chartSlot).join("\n")}</div>`,
+    screenshotsSection(report.screenshots ?? []),
     `<h2>Configuration</h2>`,
     configTable(report),
   ].join("\n");
@@ -377,4 +380,14 @@ function configTable(report: ReportInput): string {
     rows,
     { empty: "none", id: "configuration" },
   )}</div>`;
+}
+
+/** The browser pages --screenshots saved, each shown and linked (relative: the page sits beside them). */
+function screenshotsSection(paths: readonly string[]): string {
+  if (paths.length === 0) return "";
+  const figures = paths.map(
+    (p) =>
+      `<figure class="chart"><figcaption>${escapeHtml(p)}</figcaption><a href="${escapeHtml(p)}"><img src="${escapeHtml(p)}" alt="${escapeHtml(p)}" style="max-width: 100%"></a></figure>`,
+  );
+  return `<h2>Screenshots</h2><p class="note">Each browser participant's page at the end of the run.</p><div class="grid">${figures.join("\n")}</div>`;
 }

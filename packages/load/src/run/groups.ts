@@ -19,6 +19,13 @@ export interface GroupFigures {
   readonly joined: number;
   readonly joinP95S: number | undefined;
   readonly lossRatio: number | undefined;
+  /**
+   * What `lossRatio` rests on, per kind: original packets lost and expected over the group. Absent
+   * from summaries written before it was kept.
+   */
+  readonly lossByKind?: Readonly<
+    Record<"audio" | "video", { readonly lost: number; readonly expected: number }>
+  >;
   readonly jitterP95S: number | undefined;
   readonly reconnects: number;
   /** ICE time p95 over its participants whose engine timed ICE (lean); undefined when none did. */
@@ -107,13 +114,9 @@ function figuresOf(name: string, ps: readonly ParticipantState[], jitter: readon
     [95],
     "participants",
   )[0]?.value;
+  const lossByKind = { audio: sumLoss(ps, "audio"), video: sumLoss(ps, "video") };
   const loss = lossRatioOfSums(
-    ps.flatMap((p) =>
-      (["audio", "video"] as const).map((k) => ({
-        packetsLost: p.lossByKind[k].lost,
-        packetsExpected: p.lossByKind[k].expected,
-      })),
-    ),
+    Object.values(lossByKind).map((k) => ({ packetsLost: k.lost, packetsExpected: k.expected })),
   );
   return {
     name,
@@ -125,10 +128,21 @@ function figuresOf(name: string, ps: readonly ParticipantState[], jitter: readon
       "participants",
     )[0]?.value,
     lossRatio: loss.value,
+    lossByKind,
     jitterP95S: percentiles(jitter, [95], "windows")[0]?.value,
     reconnects: ps.reduce((a, p) => a + p.reconnects, 0),
     ...(iceP95S !== undefined ? { iceP95S } : {}),
     disconnected: ps.filter((p) => p.disconnected !== undefined).length,
+  };
+}
+
+function sumLoss(
+  ps: readonly ParticipantState[],
+  kind: "audio" | "video",
+): { lost: number; expected: number } {
+  return {
+    lost: ps.reduce((a, p) => a + p.lossByKind[kind].lost, 0),
+    expected: ps.reduce((a, p) => a + p.lossByKind[kind].expected, 0),
   };
 }
 
