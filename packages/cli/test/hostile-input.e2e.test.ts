@@ -62,6 +62,12 @@ const CASES: readonly Case[] = [
   { name: "unknown codec", args: ["--video-codec", "mpeg2"], code: 1, says: /codec/ },
   { name: "negative subscribers", args: ["--subscribers", "-2"], code: 1, says: /subscribers/ },
   {
+    name: "more browser probes than subscribers",
+    args: ["--subscribers", "1", "--browser-probes", "3"],
+    code: 1,
+    says: /browser-probes: expected at most subscribers \(1\).*raise subscribers or lower browser-probes, got 3/,
+  },
+  {
     name: "participants over the ceiling",
     args: ["--rooms", "5000", "--subscribers", "100"],
     code: 1,

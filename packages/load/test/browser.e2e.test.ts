@@ -10,7 +10,7 @@ import { setTimeout as delay } from "node:timers/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DEFAULT_CHROMIUM } from "@livekit-swarm/browser";
 import { parseScenarioObject } from "@livekit-swarm/schema";
-import { readPng, waitFor } from "@livekit-swarm/test-kit";
+import { drawnPixels, readPng, waitFor } from "@livekit-swarm/test-kit";
 import { Testbed } from "@livekit-swarm/testbed";
 import { BrowserEngine } from "../src/engine/browser.js";
 import type { Engine, EngineParticipant } from "../src/engine/engine.js";
@@ -157,17 +157,11 @@ describe("browser participants beside native ones in one room", () => {
       const { width, height, rgba } = readPng(readFileSync(SCREENSHOT));
       // the page is #111 where nothing is drawn; each received video is a 320x180 box of the pattern:
       // a gradient (many grey levels) under a tint, the bar and the stamp's black and white blocks
-      let drawn = 0;
-      const levels = new Set<number>();
-      for (let i = 0; i < width * height; i++) {
-        const [r, g, b] = [rgba[4 * i] ?? 0, rgba[4 * i + 1] ?? 0, rgba[4 * i + 2] ?? 0];
-        if (Math.abs(r - 17) + Math.abs(g - 17) + Math.abs(b - 17) > 12) drawn++;
-        levels.add(Math.round(0.299 * r + 0.587 * g + 0.114 * b));
-      }
-      const context = `${SCREENSHOT} ${width}x${height}: ${drawn} drawn pixels, ${levels.size} grey levels`;
+      const { drawn, levels } = drawnPixels({ width, height, rgba }, [17, 17, 17]);
+      const context = `${SCREENSHOT} ${width}x${height}: ${drawn} drawn pixels, ${levels} grey levels`;
       console.log(`browser e2e: ${context}`);
       expect(drawn, context).toBeGreaterThan(0.9 * 2 * 320 * 180);
-      expect(levels.size, context).toBeGreaterThan(100);
+      expect(levels, context).toBeGreaterThan(100);
     },
   );
 

@@ -41,6 +41,7 @@ const defaults: Scenario = {
   identityPrefix: "lkswarm-",
   data: null,
   latencyProbes: 1,
+  browserProbes: 0,
   thresholds: [],
   warmup: 0,
 };
@@ -75,7 +76,7 @@ describe("parseScenario rejects malformed scenarios with one actionable line eac
       "an unrelated key",
       "colour: red",
       [
-        `${SOURCE}: colour: unknown key (known keys: name, engine, rooms, video-publishers, audio-publishers, subscribers, publishers-subscribe, duration, num-per-second, video, audio, subscribe-limit, room-prefix, identity-prefix, data, latency-probes, thresholds, warmup, storm)`,
+        `${SOURCE}: colour: unknown key (known keys: name, engine, rooms, video-publishers, audio-publishers, subscribers, publishers-subscribe, duration, num-per-second, video, audio, subscribe-limit, room-prefix, identity-prefix, data, latency-probes, browser-probes, thresholds, warmup, storm)`,
       ],
     ],
     [
@@ -103,6 +104,13 @@ describe("parseScenario rejects malformed scenarios with one actionable line eac
       "more latency probes than subscribers",
       "subscribers: 2\nlatency-probes: 3",
       [`${SOURCE}: latency-probes: expected at most subscribers (2), got 3`],
+    ],
+    [
+      "more browser probes than subscribers",
+      "subscribers: 1\nbrowser-probes: 2",
+      [
+        `${SOURCE}: browser-probes: expected at most subscribers (1): browser probes are subscribers, so raise subscribers or lower browser-probes, got 2`,
+      ],
     ],
     [
       "talk without silence",
@@ -284,6 +292,7 @@ describe("parseScenario accepts valid scenarios", () => {
       "identity-prefix: load-",
       "data: { interval: 250ms }",
       "latency-probes: 2",
+      "browser-probes: 3",
       "thresholds: ['p95(lkswarm_inbound_loss_ratio) < 1%']",
       "warmup: 30s",
     ].join("\n");
@@ -304,6 +313,7 @@ describe("parseScenario accepts valid scenarios", () => {
       identityPrefix: "load-",
       data: { interval: 250 },
       latencyProbes: 2,
+      browserProbes: 3,
       thresholds: ["p95(lkswarm_inbound_loss_ratio) < 1%"],
       warmup: 30_000,
     } satisfies Scenario);

@@ -83,6 +83,11 @@ export interface Scenario {
   readonly data: DataSpec | null;
   /** Subscribers per room that decode media and measure end-to-end latency. */
   readonly latencyProbes: number;
+  /**
+   * Subscribers per room on the browser engine (livekit-client in headless Chromium) beside the
+   * run's engine: the last ones of each room, so the first stay latency probes.
+   */
+  readonly browserProbes: number;
   /** Threshold expressions as written; the gate parses them. */
   readonly thresholds: readonly string[];
   /** The start of the run that thresholds on windowed metrics leave out. */
@@ -131,6 +136,7 @@ export const scenarioDefaults = {
   identityPrefix: "lkswarm-",
   dataInterval: 1000,
   latencyProbes: 1,
+  browserProbes: 0,
   warmup: 0,
   name: "swarm",
   engine: "native",
@@ -180,6 +186,12 @@ export const scenarioFields: readonly {
   { key: "data", summary: "Publishers send data packets: true, or { interval }", default: "false" },
   { key: "data.interval", summary: "Time between data packets", default: "1s" },
   { key: "latency-probes", summary: "Subscribers per room that measure end-to-end latency", default: "1" },
+  {
+    key: "browser-probes",
+    summary:
+      "Subscribers per room on the browser engine (headless Chromium) beside the bulk, the room's last",
+    default: "0",
+  },
   { key: "thresholds", summary: "Gate expressions, in addition to the catalog's", default: "[]" },
   { key: "warmup", summary: "Start of the run left out of windowed thresholds", default: "0s" },
   {
@@ -346,6 +358,7 @@ const scenarioSchema = z.strictObject(
     "identity-prefix": z.string({ error: PREFIX }).regex(PREFIX_PATTERN, { error: PREFIX }).optional(),
     data: dataSchema.optional(),
     "latency-probes": count.optional(),
+    "browser-probes": count.optional(),
     thresholds: z
       .array(
         z
@@ -432,6 +445,13 @@ function resolve(input: ParsedInput, raw: unknown, source: string): Scenario {
   if (latencyProbes > subscribers) {
     at(["latency-probes"], `expected at most subscribers (${subscribers}), got ${latencyProbes}`);
   }
+  const browserProbes = input["browser-probes"] ?? scenarioDefaults.browserProbes;
+  if (browserProbes > subscribers) {
+    at(
+      ["browser-probes"],
+      `expected at most subscribers (${subscribers}): browser probes are subscribers, so raise subscribers or lower browser-probes, got ${browserProbes}`,
+    );
+  }
   if (warmup >= durationMs) {
     at(
       ["warmup"],
@@ -495,6 +515,7 @@ function resolve(input: ParsedInput, raw: unknown, source: string): Scenario {
     identityPrefix: input["identity-prefix"] ?? scenarioDefaults.identityPrefix,
     data: dataInterval === null ? null : { interval: dataInterval },
     latencyProbes,
+    browserProbes,
     thresholds: input.thresholds ?? [],
     warmup,
     ...(storm !== undefined ? { storm } : {}),

@@ -6,4 +6,4 @@ export { waitFor, type WaitOptions } from "@livekit-swarm/testbed";
 export { drillWorkload, writeDrill } from "./drills.js";
 export { inboundTrack, runLines, windowSample } from "./samples.js";
 export { isRoot, netnsTestbed, signalJoins, testbedUp } from "./testbeds.js";
-export { readPng, type Pixels } from "./png.js";
+export { drawnPixels, readPng, type Drawn, type Pixels } from "./png.js";

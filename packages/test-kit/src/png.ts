@@ -63,3 +63,26 @@ export function readPng(png: Buffer): Pixels {
   }
   return { width, height, rgba };
 }
+
+/** What an image shows beyond its plain background: a page's video boxes, a chart's lines. */
+export interface Drawn {
+  /** Pixels further than 12 (summed over R, G, B) from the background colour. */
+  readonly drawn: number;
+  /** Distinct grey levels (luma, 0-255): a uniform box or a blank page has a handful. */
+  readonly levels: number;
+  /** Saturated pixels (max minus min channel over 60): coloured lines, not grey text or grids. */
+  readonly coloured: number;
+}
+
+export function drawnPixels(p: Pixels, background: readonly [number, number, number]): Drawn {
+  let drawn = 0;
+  let coloured = 0;
+  const levels = new Set<number>();
+  for (let i = 0; i < p.width * p.height; i++) {
+    const [r, g, b] = [p.rgba[4 * i] ?? 0, p.rgba[4 * i + 1] ?? 0, p.rgba[4 * i + 2] ?? 0];
+    if (Math.abs(r - background[0]) + Math.abs(g - background[1]) + Math.abs(b - background[2]) > 12) drawn++;
+    if (Math.max(r, g, b) - Math.min(r, g, b) > 60) coloured++;
+    levels.add(Math.round(0.299 * r + 0.587 * g + 0.114 * b));
+  }
+  return { drawn, levels: levels.size, coloured };
+}

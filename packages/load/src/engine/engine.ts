@@ -23,6 +23,8 @@ export interface EngineParticipant {
   simulate(scenario: string): Promise<void>;
   /** Stops sending and leaves the room. Safe to call twice. */
   leave(): Promise<void>;
+  /** Saves what the participant shows as a PNG (`--screenshots`); engines without a page have none. */
+  screenshot?(path: `${string}.png`): Promise<void>;
 }
 
 /** An engine in one worker process: it makes participants and owns what they share (sources, pacer). */
@@ -155,10 +157,17 @@ export function checkEngines(
     readonly video: VideoShape;
   },
 ): void {
-  const refuse = (what: string, fix: string): never => {
-    throw new EngineError("unsupported", `--engine ${shape.engine}: ${what}: ${fix}, or --engine native`);
-  };
   for (const p of participants) {
+    // a browser probe beside another engine is there by --browser-probes, not by --engine
+    const probe = p.engine === "browser" && shape.engine !== "browser";
+    const refuse = (what: string, fix: string): never => {
+      throw new EngineError(
+        "unsupported",
+        probe
+          ? `--browser-probes: ${what}: ${fix}, or --browser-probes 0`
+          : `--engine ${shape.engine}: ${what}: ${fix}, or --engine native`,
+      );
+    };
     const rules = ENGINE_RULES[p.engine];
     for (const kind of ["video", "audio"] as const) {
       const publishes = kind === "video" ? p.publishVideo : p.publishAudio;

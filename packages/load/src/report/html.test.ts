@@ -216,6 +216,20 @@ describe("reportHtml", () => {
     expect(table.indexOf(">tcp</td>")).toBeGreaterThan(0);
     expect(table.indexOf(">tcp</td>")).toBeLessThan(table.indexOf(">udp</td>"));
   });
+
+  it("shows no per-engine table for a run on one engine, nor screenshots without --screenshots", () => {
+    expect(html).not.toContain("<h2>Per engine</h2>");
+    expect(html).not.toContain("<h2>Screenshots</h2>");
+  });
+
+  it("shows each screenshot --screenshots saved, its name escaped", () => {
+    const shots = ["screenshots/r1--a.png", `screenshots/"><b>x.png`];
+    const page = reportHtml({ ...fixtureReport(), screenshots: shots }, ASSETS);
+    expect(page).toContain("<h2>Screenshots</h2>");
+    expect(page).toContain('<img src="screenshots/r1--a.png"');
+    expect(page).toContain('<img src="screenshots/&quot;&gt;&lt;b&gt;x.png"');
+    expect(page).not.toContain("<b>x.png");
+  });
 });
 
 describe("reportHtml against a baseline", () => {

@@ -19,6 +19,7 @@ import {
   type Column,
   type PageAssets,
 } from "./page.js";
+import { ENGINES_NOTE } from "./transports.js";
 import { verdictTable } from "./verdict.js";
 
 /** Beyond this many rooms the table keeps the worst ones: a page of 10 000 rows helps nobody. */
@@ -45,6 +46,8 @@ export interface ReportInput extends RunSummary {
   readonly thresholds?: readonly ThresholdResult[];
   /** A run with --baseline: every figure against the baseline's. */
   readonly comparison?: Comparison;
+  /** A run with --screenshots: the browser pages' PNGs, relative to the page. */
+  readonly screenshots?: readonly string[];
 }
 
 const MARKER_COLORS: Record<RunMarker["kind"], string> = {
@@ -92,7 +95,11 @@ export function reportHtml(report: ReportInput, assets: PageAssets): string {
     (groups?.transports ?? []).length > 0
       ? `<h2>Per transport</h2><p class="note">By the class of each participant's selected ICE candidate pair: direct UDP, ICE/TCP, or TURN over UDP, TCP or TLS.</p>${groupTable(groups?.transports ?? [], "transport", "transports")}`
       : "",
+    (groups?.engines ?? []).length > 1
+      ? `<h2>Per engine</h2><p class="note">${escapeHtml(ENGINES_NOTE)}</p>${groupTable(groups?.engines ?? [], "engine", "engines")}`
+      : "",
     `<h2>Distributions</h2><div class="grid">${distributions.map(chartSlot).join("\n")}</div>`,
+    screenshotsSection(report.screenshots ?? []),
     `<h2>Configuration</h2>`,
     configTable(report),
   ].join("\n");
@@ -373,4 +380,14 @@ function configTable(report: ReportInput): string {
     rows,
     { empty: "none", id: "configuration" },
   )}</div>`;
+}
+
+/** The browser pages --screenshots saved, each shown and linked (relative: the page sits beside them). */
+function screenshotsSection(paths: readonly string[]): string {
+  if (paths.length === 0) return "";
+  const figures = paths.map(
+    (p) =>
+      `<figure class="chart"><figcaption>${escapeHtml(p)}</figcaption><a href="${escapeHtml(p)}"><img src="${escapeHtml(p)}" alt="${escapeHtml(p)}" style="max-width: 100%"></a></figure>`,
+  );
+  return `<h2>Screenshots</h2><p class="note">Each browser participant's page at the end of the run.</p><div class="grid">${figures.join("\n")}</div>`;
 }

@@ -1,7 +1,7 @@
 import type { CensorableStat, Figure } from "../run/aggregate.js";
 import type { RunOutcome } from "../run/orchestrator.js";
 import { formatValue } from "./format.js";
-import { transportText } from "./transports.js";
+import { engineText, transportText } from "./transports.js";
 
 /** The end-of-run summary for a terminal: who joined, what failed, and the key figures. */
 export function summaryTable(outcome: RunOutcome): string {
@@ -43,8 +43,8 @@ export function summaryTable(outcome: RunOutcome): string {
   const fmt = (r: readonly string[]): string =>
     r.map((c, i) => (i >= 3 ? c.padStart(widths[i] ?? 0) : c.padEnd(widths[i] ?? 0))).join("  ");
   lines.push(fmt(header), ...rows.map(fmt));
-  const transports = transportText(s.groups?.transports ?? []);
-  if (transports !== "") lines.push("", transports);
+  for (const rows of [transportText(s.groups?.transports ?? []), engineText(s.groups?.engines ?? [])])
+    if (rows !== "") lines.push("", rows);
   const c = s.counters;
   const extra = [
     freezeText(c),

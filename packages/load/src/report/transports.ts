@@ -2,12 +2,11 @@ import type { GroupFigures } from "../run/groups.js";
 import { formatValue } from "./format.js";
 
 /**
- * The per-transport rows every report shows (terminal table, report.md, report.html): for each
- * class of selected candidate pair, who joined over it and what it cost them. One set of cells, so
- * the three never disagree.
+ * The per-group rows every report shows (terminal table, report.md, report.html) for transports
+ * and engines: who joined in the group and what it cost them. One set of cells, so the three never
+ * disagree.
  */
 const COLUMNS: readonly { readonly header: string; readonly cell: (g: GroupFigures) => string }[] = [
-  { header: "transport", cell: (g) => g.name },
   { header: "participants", cell: (g) => String(g.joined) },
   { header: "join p95", cell: (g) => formatValue(g.joinP95S, "s") },
   { header: "ICE p95", cell: (g) => formatValue(g.iceP95S, "s") },
@@ -16,31 +15,49 @@ const COLUMNS: readonly { readonly header: string; readonly cell: (g: GroupFigur
   { header: "reconnects", cell: (g) => String(g.reconnects) },
 ];
 
-export function transportCells(groups: readonly GroupFigures[]): { header: string[]; rows: string[][] } {
+/** What a group section is about: its name column and, for report.md, its title and what it means. */
+interface GroupSection {
+  readonly nameHeader: string;
+  readonly title: string;
+  readonly note: string;
+}
+
+const TRANSPORTS: GroupSection = {
+  nameHeader: "transport",
+  title: "Per transport",
+  note: "The class of each participant's selected ICE candidate pair: direct UDP, ICE/TCP, or TURN over UDP, TCP or TLS.",
+};
+
+const ENGINES: GroupSection = {
+  nameHeader: "engine",
+  title: "Per engine",
+  note: "The bulk and the probes of a mixed run (or a run with browser probes) on the same path: their loss should agree.",
+};
+
+function groupCells(
+  groups: readonly GroupFigures[],
+  nameHeader: string,
+): { header: string[]; rows: string[][] } {
   return {
-    header: COLUMNS.map((c) => c.header),
-    rows: groups.map((g) => COLUMNS.map((c) => c.cell(g))),
+    header: [nameHeader, ...COLUMNS.map((c) => c.header)],
+    rows: groups.map((g) => [g.name, ...COLUMNS.map((c) => c.cell(g))]),
   };
 }
 
-/** Aligned text for the terminal; empty when no engine saw a selected pair. */
-export function transportText(groups: readonly GroupFigures[]): string {
-  if (groups.length === 0) return "";
-  const { header, rows } = transportCells(groups);
+function groupText(groups: readonly GroupFigures[], section: GroupSection): string {
+  const { header, rows } = groupCells(groups, section.nameHeader);
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
   const fmt = (r: readonly string[]): string =>
     r.map((c, i) => (i > 0 ? c.padStart(widths[i] ?? 0) : c.padEnd(widths[i] ?? 0))).join("  ");
   return [fmt(header), ...rows.map(fmt)].join("\n");
 }
 
-/** A markdown section for report.md; empty when no engine saw a selected pair. */
-export function transportMarkdown(groups: readonly GroupFigures[]): string {
-  if (groups.length === 0) return "";
-  const { header, rows } = transportCells(groups);
+function groupMarkdown(groups: readonly GroupFigures[], section: GroupSection): string {
+  const { header, rows } = groupCells(groups, section.nameHeader);
   return [
-    "### Per transport",
+    `### ${section.title}`,
     "",
-    "The class of each participant's selected ICE candidate pair: direct UDP, ICE/TCP, or TURN over UDP, TCP or TLS.",
+    section.note,
     "",
     `| ${header.join(" | ")} |`,
     `| ${header.map(() => "---").join(" | ")} |`,
@@ -48,3 +65,26 @@ export function transportMarkdown(groups: readonly GroupFigures[]): string {
     "",
   ].join("\n");
 }
+
+/** Aligned text for the terminal; empty when no engine saw a selected pair. */
+export function transportText(groups: readonly GroupFigures[]): string {
+  return groups.length === 0 ? "" : groupText(groups, TRANSPORTS);
+}
+
+/** A markdown section for report.md; empty when no engine saw a selected pair. */
+export function transportMarkdown(groups: readonly GroupFigures[]): string {
+  return groups.length === 0 ? "" : groupMarkdown(groups, TRANSPORTS);
+}
+
+/** Aligned text for the terminal; empty when the run had one engine (the totals say it all). */
+export function engineText(groups: readonly GroupFigures[]): string {
+  return groups.length < 2 ? "" : groupText(groups, ENGINES);
+}
+
+/** A markdown section for report.md; empty when the run had one engine. */
+export function engineMarkdown(groups: readonly GroupFigures[]): string {
+  return groups.length < 2 ? "" : groupMarkdown(groups, ENGINES);
+}
+
+/** report.html's note under "Per engine". */
+export const ENGINES_NOTE = ENGINES.note;

@@ -2,11 +2,12 @@ import { lossRatioOfSums, percentiles } from "@livekit-swarm/stats";
 import type { ParticipantState } from "./participant-state.js";
 
 /**
- * Which participants a group gathers: those of one room, one role, one LiveKit node, or one
- * transport class (the path their media took: UDP, ICE/TCP, TURN over UDP, TCP or TLS).
+ * Which participants a group gathers: those of one room, one role, one LiveKit node, one
+ * transport class (the path their media took: UDP, ICE/TCP, TURN over UDP, TCP or TLS), or one
+ * engine (a mixed run's bulk beside its probes, which should read the same loss on the same path).
  */
-export type GroupBy = "room" | "role" | "node" | "transport";
-const GROUP_BYS: readonly GroupBy[] = ["room", "role", "node", "transport"];
+export type GroupBy = "room" | "role" | "node" | "transport" | "engine";
+const GROUP_BYS: readonly GroupBy[] = ["room", "role", "node", "transport", "engine"];
 
 /**
  * One room's (role's, node's) figures: where a run's trouble sits. Loss is a ratio of sums over the
@@ -18,6 +19,13 @@ export interface GroupFigures {
   readonly joined: number;
   readonly joinP95S: number | undefined;
   readonly lossRatio: number | undefined;
+  /**
+   * What `lossRatio` rests on, per kind: original packets lost and expected over the group. Absent
+   * from summaries written before it was kept.
+   */
+  readonly lossByKind?: Readonly<
+    Record<"audio" | "video", { readonly lost: number; readonly expected: number }>
+  >;
   readonly jitterP95S: number | undefined;
   readonly reconnects: number;
   /** ICE time p95 over its participants whose engine timed ICE (lean); undefined when none did. */
@@ -36,6 +44,8 @@ export interface RunGroups {
    * none (never joined) are in none. Absent from summaries written before transports were read.
    */
   readonly transports?: readonly GroupFigures[];
+  /** Per engine (native, lean, browser). Absent from summaries written before engines were grouped. */
+  readonly engines?: readonly GroupFigures[];
 }
 
 /** The group a participant is in by `by`; undefined when its node is unknown. */
@@ -49,6 +59,8 @@ export function groupOf(p: ParticipantState, by: GroupBy): string | undefined {
       return p.nodeId;
     case "transport":
       return p.transport;
+    case "engine":
+      return p.plan.engine;
   }
 }
 
@@ -91,6 +103,7 @@ export function runGroups(participants: Iterable<ParticipantState>, jitter: Grou
     roles: group("role"),
     nodes: group("node").sort(worstFirst),
     transports: group("transport").sort(worstFirst),
+    engines: group("engine").sort(worstFirst),
   };
 }
 
@@ -101,13 +114,9 @@ function figuresOf(name: string, ps: readonly ParticipantState[], jitter: readon
     [95],
     "participants",
   )[0]?.value;
+  const lossByKind = { audio: sumLoss(ps, "audio"), video: sumLoss(ps, "video") };
   const loss = lossRatioOfSums(
-    ps.flatMap((p) =>
-      (["audio", "video"] as const).map((k) => ({
-        packetsLost: p.lossByKind[k].lost,
-        packetsExpected: p.lossByKind[k].expected,
-      })),
-    ),
+    Object.values(lossByKind).map((k) => ({ packetsLost: k.lost, packetsExpected: k.expected })),
   );
   return {
     name,
@@ -119,10 +128,21 @@ function figuresOf(name: string, ps: readonly ParticipantState[], jitter: readon
       "participants",
     )[0]?.value,
     lossRatio: loss.value,
+    lossByKind,
     jitterP95S: percentiles(jitter, [95], "windows")[0]?.value,
     reconnects: ps.reduce((a, p) => a + p.reconnects, 0),
     ...(iceP95S !== undefined ? { iceP95S } : {}),
     disconnected: ps.filter((p) => p.disconnected !== undefined).length,
+  };
+}
+
+function sumLoss(
+  ps: readonly ParticipantState[],
+  kind: "audio" | "video",
+): { lost: number; expected: number } {
+  return {
+    lost: ps.reduce((a, p) => a + p.lossByKind[kind].lost, 0),
+    expected: ps.reduce((a, p) => a + p.lossByKind[kind].expected, 0),
   };
 }
 

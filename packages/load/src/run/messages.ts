@@ -43,6 +43,8 @@ export interface MediaPlan {
   readonly rejoin?: boolean;
   /** Watch media flow and session ids this often, ms (chaos drills: 250). */
   readonly watchMs?: number;
+  /** Save each browser participant's page here as a PNG when the run ends (`--screenshots`). */
+  readonly screenshotsDir?: string;
 }
 
 export interface WorkerPlan {

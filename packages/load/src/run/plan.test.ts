@@ -10,6 +10,7 @@ const shape = (over: Partial<RunShape>): RunShape => ({
   subscribers: 2,
   publishersSubscribe: false,
   latencyProbes: 1,
+  browserProbes: 0,
   numPerSecond: 10,
   roomPrefix: "r",
   identityPrefix: "p-",
@@ -106,6 +107,54 @@ describe("engines", () => {
       "r2/p-sub-3:lean",
       "r2/p-sub-4:lean",
     ]);
+  });
+
+  it("browser probes are the last subscribers of each room, beside the bulk and the latency probes", () => {
+    const plan = planRun(
+      shape({ ...audioOnly, videoPublishers: 1, rooms: 2, browserProbes: 2, engine: "mixed" }),
+    );
+    expect(
+      plan.participants.map((p) => `${p.room}/${p.identity}:${p.engine}${p.probe ? "+probe" : ""}`),
+    ).toEqual([
+      "r1/p-pub-1:lean",
+      "r1/p-sub-1:native+probe",
+      "r1/p-sub-2:lean",
+      "r1/p-sub-3:browser+probe",
+      "r1/p-sub-4:browser+probe",
+      "r2/p-pub-1:lean",
+      "r2/p-sub-1:native+probe",
+      "r2/p-sub-2:lean",
+      "r2/p-sub-3:browser+probe",
+      "r2/p-sub-4:browser+probe",
+    ]);
+  });
+
+  it.each([
+    ["native", 0, ["native", "native"]],
+    ["lean", 1, ["lean", "browser"]],
+    ["native", 2, ["browser", "browser"]],
+    ["browser", 2, ["browser", "browser"]],
+  ] as const)("%s with %d browser probe(s) of 2 subscribers", (engine, browserProbes, engines) => {
+    const plan = planRun(shape({ ...audioOnly, subscribers: 2, engine, browserProbes }));
+    expect(plan.participants.filter((p) => p.role === "subscriber").map((p) => p.engine)).toEqual(engines);
+    // audio only: nothing to decode, so no participant is a latency probe
+    expect(plan.participants.some((p) => p.probe)).toBe(false);
+  });
+
+  it("browser probes decode video when there is video, and expect every publisher's tracks", () => {
+    const plan = planRun(
+      shape({ videoPublishers: 2, audioPublishers: 2, subscribers: 3, browserProbes: 1, engine: "lean" }),
+    );
+    const browser = plan.participants.filter((p) => p.engine === "browser");
+    expect(browser.map((p) => [p.identity, p.probe, p.expectedTracks])).toEqual([
+      ["p-sub-3", true, { audio: 2, video: 2 }],
+    ]);
+  });
+
+  it("refuses what a browser probe cannot do by naming --browser-probes", () => {
+    expect(() => planRun(shape({ engine: "native", browserProbes: 1, subscribeLimit: 1 }))).toThrow(
+      "--browser-probes: the browser engine subscribes to every publisher: drop --subscribe-limit, or --browser-probes 0",
+    );
   });
 
   it.each(["lean", "mixed"] as const)(

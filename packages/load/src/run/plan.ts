@@ -12,6 +12,7 @@ export function shapeOf(scenario: Scenario): RunShape {
     subscribers: scenario.subscribers,
     publishersSubscribe: scenario.publishersSubscribe,
     latencyProbes: scenario.latencyProbes,
+    browserProbes: scenario.browserProbes,
     numPerSecond: scenario.numPerSecond,
     roomPrefix: scenario.roomPrefix,
     identityPrefix: scenario.identityPrefix,
@@ -60,6 +61,8 @@ export interface RunShape extends Pick<
   /** `mixed`: the latency probes on native, everyone else on lean; otherwise everyone on the one engine. */
   readonly engine: EngineChoice;
   readonly latencyProbes: number;
+  /** The last subscribers of each room on the browser engine, whatever `engine` says. */
+  readonly browserProbes: number;
   readonly numPerSecond: number;
   readonly roomPrefix: string;
   readonly identityPrefix: string;
@@ -81,7 +84,10 @@ export interface RunPlan {
  * Who joins which room and when. Each room has max(video, audio) publishers: publisher i sends
  * video when i < videoPublishers and audio when i < audioPublishers (so `--video-publishers 1
  * --audio-publishers 1` is one camera-and-mic participant, as `lk load-test` counts them), then
- * `subscribers` receive-only participants. Rooms fill one after another, publishers first, at
+ * `subscribers` receive-only participants: the first `latencyProbes` of them on the probe engine,
+ * the last `browserProbes` in headless Chromium (a browser probe decodes video and reads the stamp,
+ * so it is a latency probe too; where the two overlap the browser wins, as `--browser-probes` is
+ * the more specific ask). Rooms fill one after another, publishers first, at
  * `numPerSecond` joins per second over the whole run. Refuses (EngineError) publishers whose engine
  * cannot send what they would publish.
  */
@@ -113,8 +119,10 @@ export function planRun(shape: RunShape): RunPlan {
       });
     }
     for (let j = 0; j < shape.subscribers; j++) {
+      const browser = j >= shape.subscribers - shape.browserProbes;
+      const latencyProbe = j < shape.latencyProbes || browser;
       participants.push({
-        engine: j < shape.latencyProbes ? probeEngine : bulk,
+        engine: browser ? "browser" : latencyProbe ? probeEngine : bulk,
         room,
         identity: `${shape.identityPrefix}sub-${j + 1}`,
         role: "subscriber",
@@ -122,7 +130,7 @@ export function planRun(shape: RunShape): RunPlan {
         publishAudio: false,
         publisherIndex: -1,
         subscribe: true,
-        probe: j < shape.latencyProbes && shape.videoPublishers > 0,
+        probe: latencyProbe && shape.videoPublishers > 0,
         expectedTracks: expectedFrom(shape, publishers, -1),
         joinAtMs: Math.round(order++ * gapMs),
       });

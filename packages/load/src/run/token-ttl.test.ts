@@ -12,6 +12,7 @@ const plan = planRun({
   subscribers: 2,
   publishersSubscribe: false,
   latencyProbes: 0,
+  browserProbes: 0,
   numPerSecond: 1,
   roomPrefix: "r",
   identityPrefix: "p",

@@ -14,6 +14,7 @@ import {
 import { BrowserEngine } from "../engine/browser.js";
 import { LeanEngine } from "../engine/lean.js";
 import { NativeEngine } from "../engine/native.js";
+import { saveScreenshots } from "./screenshots.js";
 import type {
   EngineName,
   OrchestratorMessage,
@@ -185,6 +186,8 @@ class Worker {
     this.stopping = true;
     for (const t of this.timers) clearTimeout(t);
     await this.sampleAll();
+    const screenshots = this.plan.media.screenshotsDir;
+    if (screenshots !== undefined) await saveScreenshots(this.participants, screenshots);
     await Promise.all(this.participants.map((p) => p.leave()));
     await Promise.all([...this.engines.values()].map((e) => e.close()));
   }

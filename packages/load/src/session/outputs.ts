@@ -17,7 +17,7 @@ import { uplotAssets } from "../report/assets.js";
 import { reportHtml } from "../report/html.js";
 import { shardProblems, type ShardCoverage } from "../shard/coverage.js";
 import { summaryTable } from "../report/table.js";
-import { transportMarkdown } from "../report/transports.js";
+import { engineMarkdown, transportMarkdown } from "../report/transports.js";
 import type { RunSummary } from "../run/aggregate.js";
 import type { RunOutcome } from "../run/orchestrator.js";
 
@@ -45,6 +45,8 @@ export type RunReport = {
   readonly thresholds?: readonly ThresholdResult[];
   /** With --baseline: every figure of this run against the baseline's (gate's compareRuns). */
   readonly comparison?: Comparison;
+  /** With --screenshots: the browser participants' pages, relative to the output folder. */
+  readonly screenshots?: readonly string[];
 } & RunSummary;
 
 /** What a finished run wrote, and what a caller shows. */
@@ -76,6 +78,8 @@ export interface RunFacts {
   readonly shards?: ShardCoverage;
   /** The run --baseline named: the report compares every figure with it. */
   readonly baseline?: RunRecord;
+  /** The PNGs --screenshots saved, relative to the output folder (`listScreenshots`). */
+  readonly screenshots?: readonly string[];
 }
 
 export function runReport(f: RunFacts, summaryFile = "this run"): RunReport {
@@ -110,6 +114,7 @@ export function runReport(f: RunFacts, summaryFile = "this run"): RunReport {
       ? { verdict: verdict.passed ? "pass" : "fail", thresholds: verdict.results }
       : {}),
     ...(comparison !== undefined ? { comparison } : {}),
+    ...(f.screenshots !== undefined && f.screenshots.length > 0 ? { screenshots: f.screenshots } : {}),
     ...outcome.summary,
   };
 }
@@ -136,7 +141,7 @@ export async function writeRunOutputs(
     summaryTable(outcome) +
     (report.comparison !== undefined ? `\n${comparisonTable(report.comparison)}` : "") +
     (verdict !== undefined ? `\n${verdictLines(verdict)}` : "");
-  const files = ["summary.json", "report.html"];
+  const files = ["summary.json", "report.html", ...(report.screenshots ?? [])];
   // a merge writes no raw observations of its own: they stay in the shards' folders
   if (f.shards === undefined) files.push("samples.jsonl", "events.jsonl");
   const problems = f.shards !== undefined ? shardProblems(f.shards) : [];
@@ -152,13 +157,14 @@ export async function writeRunOutputs(
     );
     files.push("junit.xml");
   }
-  if (verdict !== undefined || report.comparison !== undefined) {
+  if (verdict !== undefined || report.comparison !== undefined || report.screenshots !== undefined) {
     const title = `livekit-swarm ${f.scenario.name} (run ${f.runId})`;
-    const transports = transportMarkdown(outcome.summary.groups?.transports ?? []);
     const md = [
       verdict !== undefined ? markdownSummary(verdict, title) : `### ${title}\n`,
       report.comparison !== undefined ? comparisonMarkdown(report.comparison) : "",
-      transports,
+      transportMarkdown(outcome.summary.groups?.transports ?? []),
+      engineMarkdown(outcome.summary.groups?.engines ?? []),
+      screenshotsMarkdown(report.screenshots ?? []),
     ]
       .filter((part) => part !== "")
       .join("\n");
@@ -169,4 +175,10 @@ export async function writeRunOutputs(
   await writeFile(join(outputDir, "summary.json"), `${JSON.stringify(report, null, 2)}\n`);
   await writeFile(join(outputDir, "report.html"), reportHtml(report, uplotAssets()));
   return { outputDir, report, table, files, ...(verdict !== undefined ? { verdict } : {}) };
+}
+
+/** report.md's list of the pages --screenshots saved, each a link relative to report.md. */
+export function screenshotsMarkdown(paths: readonly string[]): string {
+  if (paths.length === 0) return "";
+  return ["### Screenshots", "", ...paths.map((p) => `- [${p}](${p})`), ""].join("\n");
 }

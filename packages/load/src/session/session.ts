@@ -32,6 +32,7 @@ import type { K6StormResult } from "../storm/report.js";
 import { checkStorm } from "../storm/storm.js";
 import { writeRunOutputs, type RunOutputs } from "./outputs.js";
 import { iceScopeFor, iceScopeLine } from "../run/ice-scope.js";
+import { SCREENSHOTS_DIR, listScreenshots } from "../run/screenshots.js";
 import { RunSessionError, checkCloudLimit, checkOutputDir, checkRunSize, openTarget } from "./target.js";
 
 /**
@@ -108,6 +109,8 @@ export interface RunSessionOptions {
   readonly log?: (line: string) => void;
   /** About once a second, live figures. */
   readonly onProgress?: (progress: ProgressView) => void;
+  /** Save each browser participant's page as a PNG at the end, in `<outputDir>/screenshots/`. */
+  readonly screenshots?: boolean;
   /** As soon as the reports are written, before the final push and scrape. */
   readonly onReport?: (outputs: RunOutputs) => void;
 }
@@ -272,7 +275,11 @@ export async function runSession(options: RunSessionOptions): Promise<RunSession
       ...(iceScope !== undefined ? { iceScope } : {}),
       target: opened.target,
       plan,
-      media: { ...mediaPlanFor(scenario), ...(options.forever === true ? { rejoin: true } : {}) },
+      media: {
+        ...mediaPlanFor(scenario),
+        ...(options.forever === true ? { rejoin: true } : {}),
+        ...(options.screenshots === true ? { screenshotsDir: join(outputDir, SCREENSHOTS_DIR) } : {}),
+      },
       // forever: about 285 000 years, and setTimeout-safe because nothing waits on it directly
       holdMs: options.forever === true ? Number.MAX_SAFE_INTEGER : scenario.duration,
       persistent: options.forever === true,
@@ -310,6 +317,7 @@ export async function runSession(options: RunSessionOptions): Promise<RunSession
         outcome,
         verdict,
         ...(options.baseline !== undefined ? { baseline: options.baseline } : {}),
+        ...(options.screenshots === true ? { screenshots: await listScreenshots(outputDir) } : {}),
       },
       outputDir,
       options.stepSummaryFile,

@@ -38,6 +38,7 @@ export async function run(flags: RunFlags, command: RunCommand): Promise<number>
       thresholds,
       ...(baseline !== undefined ? { baseline } : {}),
       statsIntervalMs: flags.statsInterval,
+      ...(flags.screenshots === true ? { screenshots: true } : {}),
       ...(flags.output !== undefined ? { outputDir: flags.output } : {}),
       ...(flags.workers !== undefined ? { workers: flags.workers } : {}),
       ...(metricsPort !== undefined || pushgateway !== undefined

@@ -89,6 +89,10 @@ export function define() {
       )
         .default(5000, "5s")
         .argParser(duration("run", "stats-interval", 200, 60_000)),
+    )
+    .option(
+      "--screenshots",
+      "save each browser participant's page as a PNG at the end, in <output>/screenshots/, listed in report.md and report.html",
     );
 }
 

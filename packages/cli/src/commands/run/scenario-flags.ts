@@ -52,6 +52,7 @@ const TABLE: readonly ScenarioFlag[] = [
   { key: "identity-prefix", value: "prefix" },
   { key: "data", help: "Publishers send a reliable data packet every second (default false)" },
   { key: "latency-probes", value: "n", int: [0, MAX_PER_ROOM] },
+  { key: "browser-probes", value: "n", int: [0, MAX_PER_ROOM] },
 ];
 
 function describe(f: ScenarioFlag): string {
