@@ -9,6 +9,15 @@ export {
   type ChromiumOptions,
 } from "./chromium.js";
 export { ParticipantPage, type ParticipantPageOptions } from "./participant.js";
-export type { PageApi, PageEvent, PageJoin, PageLatency, PageSample, PageStatsEntry } from "./protocol.js";
+export type {
+  PageApi,
+  PageEvent,
+  PageJoin,
+  PageLatency,
+  PageLook,
+  PageSample,
+  PageStatsEntry,
+  PageStream,
+} from "./protocol.js";
 export { PageServer } from "./server.js";
 export { wavFile } from "./wav.js";

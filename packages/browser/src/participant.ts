@@ -1,6 +1,13 @@
 import type { Page } from "puppeteer-core";
 import { launchChromium, type Chromium } from "./chromium.js";
-import { EVENT_BINDING, type PageApi, type PageEvent, type PageJoin, type PageSample } from "./protocol.js";
+import {
+  EVENT_BINDING,
+  type PageApi,
+  type PageEvent,
+  type PageJoin,
+  type PageLook,
+  type PageSample,
+} from "./protocol.js";
 import type { PageServer } from "./server.js";
 
 export interface ParticipantPageOptions {
@@ -76,6 +83,10 @@ export class ParticipantPage {
 
   sample(): Promise<PageSample> {
     return this.page.evaluate(() => (window as unknown as Lkswarm).lkswarm.sample());
+  }
+
+  look(): Promise<PageLook> {
+    return this.page.evaluate(() => (window as unknown as Lkswarm).lkswarm.look());
   }
 
   /** The page as a viewer would see it: the published pattern and every received video. */

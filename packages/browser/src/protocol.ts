@@ -38,11 +38,34 @@ export interface PageSample {
   readonly latencies: readonly PageLatency[];
 }
 
+/** One subscribed track at a watch look: its publisher, and its receiver's inbound-rtp entries. */
+export interface PageStream {
+  readonly publisher: string;
+  readonly kind: "audio" | "video";
+  /**
+   * This subscription's number in the page: a track subscribed again (after a reconnect) is a new
+   * receiver whose counters start over, so it must not be taken for the old one.
+   */
+  readonly subscription: number;
+  readonly inbound: readonly PageStatsEntry[];
+}
+
+/** Watch mode (chaos drills): what the page receives and whom it sees, at one look. */
+export interface PageLook {
+  /** livekit-client's room state is `connected` (not reconnecting, not gone). */
+  readonly connected: boolean;
+  /** The remote participants' identities. */
+  readonly peers: readonly string[];
+  readonly streams: readonly PageStream[];
+}
+
 /** The page's API, installed as `window.lkswarm` by the bundle. */
 export interface PageApi {
   /** Joins and publishes; false after a `join-failed` event. */
   join(options: PageJoin): Promise<boolean>;
   sample(): Promise<PageSample>;
+  /** Watch mode: one look at the subscribed tracks' packet counts and the peers. */
+  look(): Promise<PageLook>;
   leave(): Promise<void>;
 }
 

@@ -371,10 +371,10 @@ const CASES: readonly Case[] = [
     says: /faults\[0\]\.at: .*at most 168h/,
   },
   {
-    name: "drill on browser participants (no per-track media flow yet)",
+    name: "client.simulate drill on browser participants (livekit-client has no simulateScenario)",
     args: ["chaos", "run", f("drill-browser.yaml"), "--dry-run"],
     code: 1,
-    says: /engine browser: the browser engine does not report per-track media flow yet.*engine native or lean/,
+    says: /engine browser: client\.simulate runs rtc-node's simulateScenario, which the browser engine does not have: run the drill's workload with engine native/,
   },
   {
     name: "drill fault at 1e308s",
@@ -540,7 +540,7 @@ describe(`hostile input: ${CASES.length} cases, each one clear line and nothing 
     );
     writeFileSync(
       f("drill-browser.yaml"),
-      "name: tabs\nworkload: { rooms: 1, engine: browser }\nfaults:\n  - { at: 5s, type: node.kill }\n",
+      "name: tabs\nworkload: { rooms: 1, engine: browser }\nfaults:\n  - { at: 5s, type: client.simulate, scenario: migration, target: { participants: 50% } }\n",
     );
     writeFileSync(
       f("drill-unknown-fault.yaml"),

@@ -4,11 +4,12 @@ import { join } from "node:path";
 /**
  * The chaos end-to-end drills' workload, as the shipped drills': 4 rooms x (1 audio publisher + 2
  * subscribers), 6 joins a second, a 6 s baseline and after window. `extra` goes inside `workload:`
- * (e.g. `"  rejoin: true\n"`); `target`, when given, is the drill's `target:` line before it.
+ * (e.g. `"  rejoin: true\n"`); `target`, when given, is the drill's `target:` line before it; `rooms`
+ * fewer for engines that cost more (a browser participant is a Chromium).
  */
-export function drillWorkload(extra = "", target?: string): string {
+export function drillWorkload(extra = "", target?: string, rooms = 4): string {
   return `${target === undefined ? "" : `target: ${target}\n`}workload:
-  rooms: 4
+  rooms: ${String(rooms)}
   audio-publishers: 1
   video-publishers: 0
   subscribers: 2

@@ -16,7 +16,7 @@ export type { InstallOptions } from "./install.js";
 export { redisCommand } from "./redis.js";
 export { checkTestbedName, defaultRunRoot, runDirFor } from "./state.js";
 export type { RunState, NodeRecord } from "./state.js";
-export { isOurProcess, processesMentioning, signal, processRunState } from "./processes.js";
+export { isOurProcess, processesMentioning, processStartTime, signal, processRunState } from "./processes.js";
 export type { ConfigTree } from "./configs.js";
 export { tokenTag } from "./configs.js";
 export { parseSignalLog, readSignalLog } from "./signal-log.js";

@@ -9,6 +9,7 @@
 import { readStamp, unwrapCaptureTime } from "@livekit-swarm/lean";
 import {
   ConnectionQuality,
+  ConnectionState,
   DisconnectReason,
   LocalVideoTrack,
   Room,
@@ -24,9 +25,12 @@ import {
   type PageEvent,
   type PageJoin,
   type PageLatency,
+  type PageLook,
   type PageSample,
   type PageStatsEntry,
+  type PageStream,
 } from "../protocol.js";
+import { ReconnectEpisodes, disconnectReasonName } from "../reconnect.js";
 import { PatternCanvas } from "./pattern-canvas.js";
 
 type Binding = (event: PageEvent) => Promise<void>;
@@ -57,8 +61,10 @@ class PageParticipant implements PageApi {
   private joinStartMs = 0;
   private left = false;
   private sid: string | undefined;
-  private reconnectingSinceMs: number | undefined;
-  private republished = false;
+  private readonly episodes = new ReconnectEpisodes();
+  /** Each subscribed track's number (PageStream.subscription): a new RemoteTrack, a new number. */
+  private readonly subscriptions = new WeakMap<RemoteTrack, number>();
+  private subscriptionCount = 0;
   private latencies: PageLatency[] = [];
   private pattern: PatternCanvas | undefined;
   private readonly readers: (() => void)[] = [];
@@ -121,6 +127,7 @@ class PageParticipant implements PageApi {
       const kind = track.kind === Track.Kind.Video ? "video" : "audio";
       emit({ type: "track-subscribed", kind, afterJoinStartS: (Date.now() - this.joinStartMs) / 1000 });
       // attached, so Chromium decodes and plays it out (an unattached track is not rendered or mixed)
+      this.subscriptions.set(track, ++this.subscriptionCount);
       const element = track.attach();
       element.dataset.publisher = participant.identity;
       document.body.append(element);
@@ -130,34 +137,31 @@ class PageParticipant implements PageApi {
     room.on(RoomEvent.TrackUnsubscribed, (track: RemoteTrack) => {
       for (const element of track.detach()) element.remove();
     });
+    const started = (event: PageEvent | undefined): void => {
+      if (event !== undefined) emit(event);
+    };
+    room.on(RoomEvent.SignalReconnecting, () => {
+      started(this.episodes.signalReconnecting(Date.now()));
+    });
     room.on(RoomEvent.Reconnecting, () => {
-      this.reconnectingSinceMs = Date.now();
-      this.republished = false;
-      emit({ type: "reconnecting" });
+      started(this.episodes.reconnecting(Date.now()));
     });
     room.on(RoomEvent.LocalTrackPublished, () => {
-      if (this.reconnectingSinceMs !== undefined) this.republished = true;
+      this.episodes.published();
     });
     room.on(RoomEvent.Reconnected, () => {
       void (async () => {
-        const since = this.reconnectingSinceMs ?? Date.now();
-        this.reconnectingSinceMs = undefined;
+        const endedMs = Date.now();
         const roomSid = await room.getSid().catch(() => "");
         // a full reconnect is a new session: a new participant sid, tracks published again
-        const full = this.noteSession(roomSid) || this.republished;
-        emit({
-          type: "reconnected",
-          durationS: (Date.now() - since) / 1000,
-          path: full ? "full" : "resume",
-          ...(roomSid !== "" ? { roomSid } : {}),
-        });
+        const event = this.episodes.reconnected(endedMs, this.noteSession(roomSid));
+        emit({ ...event, ...(roomSid !== "" ? { roomSid } : {}) });
       })();
     });
     room.on(RoomEvent.Disconnected, (reason?: DisconnectReason) => {
       if (this.left) return;
       this.left = true;
-      const name = reason === undefined ? "unknown_reason" : DisconnectReason[reason];
-      emit({ type: "disconnected", reason: name.toLowerCase() });
+      emit({ type: "disconnected", reason: disconnectReasonName(reason, DisconnectReason) });
     });
     room.on(RoomEvent.ConnectionQualityChanged, (quality: ConnectionQuality, participant) => {
       if (participant.identity !== room.localParticipant.identity) return;
@@ -231,6 +235,35 @@ class PageParticipant implements PageApi {
       });
     }
     return { stats: [...byId.values()], latencies };
+  }
+
+  async look(): Promise<PageLook> {
+    const room = this.room;
+    if (room === undefined || this.left) return { connected: false, peers: [], streams: [] };
+    const streams: PageStream[] = [];
+    for (const participant of room.remoteParticipants.values())
+      for (const publication of participant.trackPublications.values()) {
+        const track = publication.track;
+        const subscription = track === undefined ? undefined : this.subscriptions.get(track);
+        if (track === undefined || subscription === undefined) continue;
+        // the receiver's own report: its inbound-rtp, not the whole peer connection's
+        const report = await track.receiver?.getStats().catch(() => undefined);
+        const inbound: PageStatsEntry[] = [];
+        report?.forEach((entry: { type: string }) => {
+          if (entry.type === "inbound-rtp") inbound.push({ ...entry });
+        });
+        streams.push({
+          publisher: participant.identity,
+          kind: track.kind === Track.Kind.Video ? "video" : "audio",
+          subscription,
+          inbound,
+        });
+      }
+    return {
+      connected: room.state === ConnectionState.Connected,
+      peers: [...room.remoteParticipants.values()].map((p) => p.identity),
+      streams,
+    };
   }
 
   async leave(): Promise<void> {

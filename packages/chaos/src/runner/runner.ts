@@ -23,6 +23,7 @@ import { RoomServiceClient } from "livekit-server-sdk";
 import {
   checkDrillable,
   defaultWorkers,
+  ENGINE_RULES,
   mediaPlanFor,
   orchestrate,
   planRun,
@@ -44,8 +45,6 @@ import { DrillStop } from "./stop.js";
 import { commandInjector } from "./targets.js";
 import { SERVER_VIEW_MS, startPlacements, startServerViews } from "./watch.js";
 
-/** How long the swarm may take to be fully joined before the baseline starts anyway. */
-const JOIN_GRACE_MS = 20_000;
 
 export interface DrillRunOptions {
   readonly drill: Drill;
@@ -360,7 +359,10 @@ function startSwarm(run: DrillRun, target: RunTarget): Swarm {
 
 async function joined(run: DrillRun): Promise<void> {
   const { plan, recorder, stop } = run;
-  const deadline = Date.now() + plan.rampMs + JOIN_GRACE_MS;
+  // how long the swarm may take to be fully joined before the baseline starts anyway: its slowest
+  // engine's grace (a browser participant starts a Chromium first)
+  const graceMs = Math.max(...plan.participants.map((p) => ENGINE_RULES[p.engine].joinGraceMs));
+  const deadline = Date.now() + plan.rampMs + graceMs;
   while (
     stop.current() === undefined &&
     recorder.connected() < plan.participants.length &&

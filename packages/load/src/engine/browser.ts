@@ -12,9 +12,11 @@ import {
   type EngineParticipant,
   type EventSink,
 } from "./engine.js";
+import { watchedStreams } from "./browser-watch.js";
 import { FirstMedia } from "./first-media.js";
 import { AUDIO_SAMPLE_RATE, toneFrames, toneFrequency } from "./media.js";
 import { FIRST_MEDIA_POLL_MS, FIRST_MEDIA_WINDOW_MS } from "./participant.js";
+import { MediaWatch, PeerWatch } from "./watch.js";
 import { windowSampleOf, windowStreams } from "./window.js";
 
 /** Where the tone WAVs are kept: outside the repository, reused across runs (as lean's loops). */
@@ -143,7 +145,41 @@ class BrowserParticipant implements EngineParticipant {
       return false;
     }
     if (plan.expectedTracks.audio + plan.expectedTracks.video > 0) void this.timeFirstMedia();
+    if (this.media.watchMs !== undefined) void this.watch(this.page, this.media.watchMs);
     return true;
+  }
+
+  /**
+   * Watch mode (chaos drills): every `intervalMs`, one look at the page's subscribed tracks'
+   * packet counts (MediaWatch, as the other engines') and at the peers it sees, those only while
+   * livekit-client says connected (a full reconnect unwinds every remote participant first). A look
+   * the page does not answer within four intervals counts every track idle, as a native engine's
+   * stats timeout does.
+   */
+  private async watch(page: ParticipantPage, intervalMs: number): Promise<void> {
+    const media = new MediaWatch(this.emit);
+    const peers = new PeerWatch(this.emit);
+    while (!this.hasLeft()) {
+      await new Promise((resolve) => setTimeout(resolve, intervalMs));
+      if (this.hasLeft()) return;
+      const now = Date.now();
+      const look = await Promise.race([
+        page.look().catch(() => undefined),
+        new Promise<undefined>((resolve) =>
+          setTimeout(() => {
+            resolve(undefined);
+          }, intervalMs * 4),
+        ),
+      ]);
+      if (this.hasLeft()) return;
+      if (look?.connected === true) peers.look(look.peers);
+      media.look(look === undefined ? undefined : watchedStreams(look.streams), now);
+    }
+  }
+
+  /** A method, not the field: it changes while a loop awaits. */
+  private hasLeft(): boolean {
+    return this.left;
   }
 
   private onEvent(event: ParticipantEvent): void {
