@@ -112,3 +112,15 @@ describe("SPS", () => {
     expect(spsSize(SPS_320x180.subarray(0, 6))).toBeUndefined();
   });
 });
+
+describe("filler data", () => {
+  it("joins the slice before it, never the next picture", () => {
+    const idr = Buffer.concat([Buffer.from([0x65]), Buffer.alloc(20, 0x88)]);
+    const p = Buffer.concat([Buffer.from([0x41]), Buffer.alloc(20, 0x88)]);
+    const filler = Buffer.concat([Buffer.from([0x0c]), Buffer.alloc(30, 0xff), Buffer.from([0x80])]);
+    expect(accessUnits([SPS_320x180, PPS, idr, filler, p, filler])).toEqual([
+      [SPS_320x180, PPS, idr, filler],
+      [p, filler],
+    ]);
+  });
+});

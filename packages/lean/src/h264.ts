@@ -12,6 +12,7 @@ export const NAL_SLICE = 1;
 export const NAL_IDR = 5;
 export const NAL_SPS = 7;
 export const NAL_PPS = 8;
+export const NAL_FILLER = 12;
 const STAP_A = 24;
 const FU_A = 28;
 
@@ -42,8 +43,9 @@ function isSlice(type: number): boolean {
 }
 
 /**
- * Access units of a stream with one slice per picture (as the loop's encoder is told): every
- * non-slice NAL unit (SPS, PPS, SEI, delimiter) joins the slice after it. Throws on a picture in
+ * Access units of a stream with one slice per picture (as the loop's encoder is told): filler
+ * data joins the slice before it (it follows the picture's slices, ITU-T H.264 7.4.1.2.3), every
+ * other non-slice NAL unit (SPS, PPS, SEI, delimiter) the slice after it. Throws on a picture in
  * several slices (first_mb_in_slice not 0: its ue(v) would start with a 0 bit), which this
  * grouping would split into frames.
  */
@@ -51,6 +53,11 @@ export function accessUnits(nals: readonly Buffer[]): Buffer[][] {
   const units: Buffer[][] = [];
   let pending: Buffer[] = [];
   for (const nal of nals) {
+    const last = units.at(-1);
+    if (nalType(nal) === NAL_FILLER && pending.length === 0 && last !== undefined) {
+      last.push(nal);
+      continue;
+    }
     pending.push(nal);
     if (!isSlice(nalType(nal))) continue;
     if (((nal[1] ?? 0) & 0x80) === 0)

@@ -112,6 +112,11 @@ describe("h264Loop (ffmpeg, libx264, a one-second 180p loop)", () => {
     expect(loop.bitrateKbps).toBe(1700);
     const sps = annexBNalUnits(loop.frames[0] ?? Buffer.alloc(0))[0] ?? Buffer.alloc(0);
     expect(spsSize(sps)).toEqual({ width: 1280, height: 720 });
+    // CBR with filler: the loop carries about the preset's rate (0.79 over this half-second loop, the
+    // HRD buffer filling), not the little the pattern needs (0.18 without filler at 720p)
+    const kbps = (loop.frames.reduce((n, f) => n + f.length, 0) * 8 * loop.fps) / loop.frames.length / 1000;
+    expect(kbps / loop.bitrateKbps, `${kbps.toFixed(0)} kb/s`).toBeGreaterThan(0.7);
+    expect(kbps / loop.bitrateKbps, `${kbps.toFixed(0)} kb/s`).toBeLessThan(1.15);
     expect(await decodedStamps(loop.file, 1280, 720)).toEqual(
       Array.from({ length: 10 }, (_, k) => ({ captureTimeMs: k * 50, frame: k })),
     );
