@@ -50,11 +50,11 @@ describe("swarm --engine lean and mixed against a real one-node LiveKit", () => 
     expect(leftovers(tb.runDir)).toEqual([]);
   });
 
-  it("refuses H.264 on the lean engine in one line naming the fix, starting nothing", async () => {
-    const r = await swarm(["--engine", "lean", "--rooms", "1", "--video-codec", "h264"], testbedEnv(tb));
+  it("refuses VP9 on the lean engine in one line naming the fix, starting nothing", async () => {
+    const r = await swarm(["--engine", "lean", "--rooms", "1", "--video-codec", "vp9"], testbedEnv(tb));
     expect(r.code).toBe(1);
     expect(r.stderr).toBe(
-      "swarm: --engine lean: the lean engine sends vp8 video at 180p, 360p, 540p, 720p up to 50 fps, not h264 at 360p 20 fps: pass --video-codec vp8 --video-resolution 360p --video-fps 20, or --engine native\n",
+      "swarm: --engine lean: the lean engine sends vp8 or h264 video at 180p, 360p, 540p, 720p up to 50 fps, not vp9 at 360p 20 fps: pass --video-codec vp8 --video-resolution 360p --video-fps 20, or --engine native\n",
     );
   });
 

@@ -1,4 +1,16 @@
 export { LeanError, type LeanErrorReason } from "./errors.js";
+export {
+  H264_MAX_PAYLOAD,
+  accessUnits,
+  annexBNalUnits,
+  h264KeyframeSize,
+  h264Payloads,
+  h264StartsKeyframe,
+  isH264KeyframeBitstream,
+  payloadNalUnits,
+  profileLevelId,
+  spsSize,
+} from "./h264.js";
 export { InboundStream, type InboundTotals } from "./inbound.js";
 export { IvfError, parseIvf, type IvfFile } from "./ivf.js";
 export {
@@ -37,10 +49,25 @@ export { joinUrl } from "./signal.js";
 export { cameraTrackRequest, microphoneTrackRequest } from "./track-requests.js";
 export { STAMP_BITS, STAMP_ROWS, readStamp, unwrapCaptureTime, writeStamp, type Stamp } from "./stamp.js";
 export { KEYFRAME_WAIT_MS, VideoInbound, type VideoTotals } from "./video-inbound.js";
-export { VideoPublication, VideoReceiving, videoCodecs, videoHeaderExtensions } from "./video-track.js";
+export {
+  H264_FMTP,
+  VideoPublication,
+  VideoReceiving,
+  videoCodecs,
+  videoHeaderExtensions,
+} from "./video-track.js";
+export {
+  LEAN_VIDEO_CODECS,
+  VIDEO_FORMATS,
+  formatOfMimeType,
+  type LeanVideoCodec,
+  type VideoFormat,
+} from "./video-format.js";
 export {
   MAX_LEAN_FPS,
+  h264Loop,
   presetBitrateKbps,
+  videoLoop,
   vp8Loop,
   type VideoLoop,
   type VideoLoopOptions,

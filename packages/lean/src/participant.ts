@@ -32,6 +32,7 @@ import { publisherHeld, resumeSyncState } from "./resume.js";
 import { SignalConnection, type CandidateInit, type SignalHandlers } from "./signal.js";
 import { SubscribedTracks } from "./subscribed.js";
 import type { VideoTotals } from "./video-inbound.js";
+import type { LeanVideoCodec } from "./video-format.js";
 import type { VideoLoop } from "./video-media.js";
 import { connected, iceConnected, until } from "./wait.js";
 
@@ -52,7 +53,7 @@ export interface LeanParticipantOptions {
   readonly role: Role;
   /** Publish the Opus loop as a microphone track. */
   readonly audio?: OpusLoop | undefined;
-  /** Publish the VP8 loop as a camera track. */
+  /** Publish the VP8 or H.264 loop as a camera track. */
   readonly video?: VideoLoop | undefined;
   /** Drop every Nth received original video packet before the stack sees it: simulated loss (drills, tests). */
   readonly videoReceiveLossEvery?: number | undefined;
@@ -251,19 +252,23 @@ export class LeanParticipant implements Reconnectable {
     };
   }
 
-  private peerConnection(target: SignalTarget): RTCPeerConnection {
+  private peerConnection(target: SignalTarget, video?: readonly LeanVideoCodec[]): RTCPeerConnection {
     const cause: ReconnectCause =
       target === SignalTarget.PUBLISHER ? "publisher-ice-failed" : "subscriber-ice-failed";
-    return leanPeerConnection(this.options.hostAddress, {
-      // a PeerConnection a full rejoin already replaced fails or closes on its way out
-      lost: (pc) => {
-        if (pc === this.subscriber.pc || pc === this.publisher?.pc) this.lost(cause);
+    return leanPeerConnection(
+      this.options.hostAddress,
+      {
+        // a PeerConnection a full rejoin already replaced fails or closes on its way out
+        lost: (pc) => {
+          if (pc === this.subscriber.pc || pc === this.publisher?.pc) this.lost(cause);
+        },
+        candidate: (candidate, address) => {
+          if (address !== undefined) this.offeredAddresses.add(address);
+          this.signal?.sendTrickle(target, candidate);
+        },
       },
-      candidate: (candidate, address) => {
-        if (address !== undefined) this.offeredAddresses.add(address);
-        this.signal?.sendTrickle(target, candidate);
-      },
-    });
+      video,
+    );
   }
 
   private async answerOffer(sdp: string): Promise<void> {
@@ -296,7 +301,9 @@ export class LeanParticipant implements Reconnectable {
     if (signal === undefined || !this.local.any) return;
     await this.local.announce(signal, timeoutMs);
     if (this.left) throw new LeanError("closed", "the participant left while publishing");
-    const pc = this.peerConnection(SignalTarget.PUBLISHER);
+    // the publisher offers its loop's codec alone, so the server cannot pick another
+    const codec = this.options.video?.codec;
+    const pc = this.peerConnection(SignalTarget.PUBLISHER, codec === undefined ? undefined : [codec]);
     this.publisher = negotiated(pc, SignalTarget.PUBLISHER);
     await this.local.offer(pc, signal, timeoutMs);
   }

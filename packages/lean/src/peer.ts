@@ -3,6 +3,7 @@ import type { CandidateType, IceProtocol, SelectedPair } from "@livekit-swarm/sc
 import { RTCPeerConnection, useSdesMid } from "werift";
 import { audioCodecs } from "./audio-track.js";
 import type { CandidateInit } from "./signal.js";
+import { LEAN_VIDEO_CODECS, type LeanVideoCodec } from "./video-format.js";
 import { videoCodecs, videoHeaderExtensions } from "./video-track.js";
 
 /** An ICE `disconnected` that lasts this long is a loss; shorter ones recover by themselves. */
@@ -81,16 +82,20 @@ export interface PeerHooks {
 
 /**
  * A werift PeerConnection as a lean participant needs it: host candidates on `hostAddress` only, no
- * STUN, max-bundle, Opus and VP8 (no congestion-control feedback).
+ * STUN, max-bundle, Opus and `video` codecs (no congestion-control feedback).
  */
-export function leanPeerConnection(hostAddress: string, hooks: PeerHooks): RTCPeerConnection {
+export function leanPeerConnection(
+  hostAddress: string,
+  hooks: PeerHooks,
+  video: readonly LeanVideoCodec[] = LEAN_VIDEO_CODECS,
+): RTCPeerConnection {
   const pc = new RTCPeerConnection({
     // werift defaults to a public STUN server; a load generator never asks the internet
     iceServers: [],
     iceUseIpv6: false,
     iceInterfaceAddresses: { udp4: hostAddress },
     bundlePolicy: "max-bundle",
-    codecs: { audio: audioCodecs(), video: videoCodecs() },
+    codecs: { audio: audioCodecs(), video: videoCodecs(video) },
     headerExtensions: { audio: [useSdesMid()], video: videoHeaderExtensions() },
   });
   let disconnectedTimer: NodeJS.Timeout | undefined;

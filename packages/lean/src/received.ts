@@ -1,5 +1,6 @@
 import type { InboundTrackSample, Kind } from "@livekit-swarm/schema";
 import { InboundStream, type InboundTotals } from "./inbound.js";
+import type { VideoFormat } from "./video-format.js";
 import { VideoInbound, type VideoTotals } from "./video-inbound.js";
 
 /**
@@ -28,12 +29,12 @@ export class ReceivedStreams {
   }
 
   /** The video stream of a subscribed track (its SSRC from the offer, if werift knew it); `fresh` as for `stream`. */
-  video(ssrc: number | undefined): { stream: VideoInbound; fresh: boolean } {
+  video(ssrc: number | undefined, format?: VideoFormat): { stream: VideoInbound; fresh: boolean } {
     const id = ssrc === undefined ? "unknown" : String(ssrc);
     const known = this.current.get(id);
     if (known instanceof VideoInbound) return { stream: known, fresh: false };
     const { key, fresh } = this.added("video");
-    const stream = new VideoInbound(`ssrc:${id}${key}`);
+    const stream = new VideoInbound(`ssrc:${id}${key}`, format);
     this.current.set(id, stream);
     return { stream, fresh };
   }

@@ -1,6 +1,6 @@
 import type { ParticipantEvent } from "@livekit-swarm/schema";
 import type { Kind } from "@livekit-swarm/schema";
-import type { MediaStreamTrack, RTCPeerConnection, RTCRtpReceiver } from "werift";
+import type { MediaStreamTrack, RTCPeerConnection, RTCRtpReceiver, RTCRtpTransceiver } from "werift";
 import { tapAudio } from "./audio-track.js";
 import { ReceivedStreams } from "./received.js";
 import type { RemoteTrackIds } from "./remote.js";
@@ -65,8 +65,9 @@ export class SubscribedTracks {
     subscriber: RTCPeerConnection,
     afterJoinStartS: number,
   ): void {
-    const receiver = receiverOf(track, subscriber);
-    if (receiver === undefined || this.tappedReceivers.has(receiver)) return;
+    const transceiver = transceiverOf(track, subscriber);
+    const receiver = transceiver?.receiver;
+    if (transceiver === undefined || receiver === undefined || this.tappedReceivers.has(receiver)) return;
     this.tapped.add(track);
     this.tappedReceivers.add(receiver);
     this.emit({ type: "track-subscribed", kind: "video", afterJoinStartS });
@@ -75,7 +76,7 @@ export class SubscribedTracks {
     this.videoReceiving.push(
       new VideoReceiving(
         receiver,
-        track,
+        () => transceiver.codecs,
         stream,
         {
           firstPacket: () => {
@@ -128,7 +129,15 @@ export interface ReceivedCount {
   readonly ids: RemoteTrackIds;
 }
 
+/** The transceiver of a track on the subscriber PeerConnection. */
+function transceiverOf(
+  track: MediaStreamTrack,
+  subscriber: RTCPeerConnection,
+): RTCRtpTransceiver | undefined {
+  return subscriber.getTransceivers().find((t) => t.receiver.tracks.includes(track));
+}
+
 /** The receiver of a track on the subscriber PeerConnection (its transceiver names it). */
 function receiverOf(track: MediaStreamTrack, subscriber: RTCPeerConnection): RTCRtpReceiver | undefined {
-  return subscriber.getTransceivers().find((t) => t.receiver.tracks.includes(track))?.receiver;
+  return transceiverOf(track, subscriber)?.receiver;
 }

@@ -1,5 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { VideoInbound, KEYFRAME_WAIT_MS } from "./video-inbound.js";
+import { annexBFrame, h264Payloads } from "./h264.js";
+import { VIDEO_FORMATS } from "./video-format.js";
 import { vp8Payloads } from "./vp8.js";
 
 const keyframe = Buffer.concat([
@@ -118,5 +120,44 @@ describe("VideoInbound", () => {
     expect(v.window()).toMatchObject({ received: 3, retransmitted: 1, bytes: 900, headerBytes: 74 });
     v.onOriginal(3, 90, true, inter, 50, undefined, 24);
     expect(v.window()).toMatchObject({ received: 1, retransmitted: 0, bytes: 300, headerBytes: 24 });
+  });
+});
+
+describe("VideoInbound with H.264 (RFC 6184)", () => {
+  // x264's 320x180 SPS and a PPS, then slices whose first byte after the header starts the picture
+  const sps = Buffer.from("6742c01fda05067e7c04400000030040000000a23c60ca80", "hex");
+  const pps = Buffer.from("68ce3c80", "hex");
+  const idr = Buffer.concat([Buffer.from([0x65]), Buffer.alloc(2999, 0x88)]);
+  const p = Buffer.concat([Buffer.from([0x41]), Buffer.alloc(299, 0x88)]);
+
+  function send(v: VideoInbound, nals: Buffer[], seq: number, atMs: number): boolean[] {
+    const payloads = h264Payloads(annexBFrame(nals));
+    return payloads.map((payload, i) =>
+      v.onOriginal(seq + i, atMs * 90, i === payloads.length - 1, payload, atMs),
+    );
+  }
+
+  it("finds the IDR in FU-A fragments, the size in the SPS's STAP-A, frames at marker bits", () => {
+    const v = new VideoInbound("ssrc:2", VIDEO_FORMATS.h264);
+    expect(send(v, [p], 10, 0)).toEqual([false]); // a P frame before any keyframe
+    // STAP-A (SPS, PPS), then the IDR in three FU-A fragments: the first frame ends at the last
+    expect(send(v, [sps, pps, idr], 11, 50)).toEqual([false, false, false, true]);
+    expect(send(v, [p], 15, 100)).toEqual([false]);
+    expect(v.totals()).toMatchObject({
+      frames: 3,
+      keyframes: 1,
+      firstFrameMs: 50,
+      width: 320,
+      height: 180,
+      lost: 0,
+    });
+  });
+
+  it("a stream of P slices alone has no first frame, and asks for a keyframe after a second", () => {
+    const v = new VideoInbound("ssrc:3", VIDEO_FORMATS.h264);
+    send(v, [p], 1, 0);
+    send(v, [p], 2, 1200);
+    expect(v.totals()).toMatchObject({ frames: 2, keyframes: 0, firstFrameMs: undefined });
+    expect(v.wantsKeyframe(1200)).toBe(true);
   });
 });

@@ -2,7 +2,7 @@ import type { InboundTrackSample } from "@livekit-swarm/schema";
 import { FreezeDetector } from "@livekit-swarm/stats";
 import { InboundStream, type InboundTotals } from "./inbound.js";
 import { VIDEO_CLOCK } from "./video-send.js";
-import { keyframeSize, startsKeyframe } from "./vp8.js";
+import { VIDEO_FORMATS, type VideoFormat } from "./video-format.js";
 
 /** Without a keyframe this long after the first packet, the receiver asks for one (PLI), at most this often. */
 export const KEYFRAME_WAIT_MS = 1000;
@@ -19,11 +19,12 @@ export interface VideoTotals extends InboundTotals {
 }
 
 /**
- * One received VP8 stream, counted from RTP headers and payload descriptors without decoding.
+ * One received VP8 or H.264 stream, counted from RTP headers and payload descriptors (VP8) or NAL
+ * unit headers (H.264) without decoding.
  * Originals feed an `InboundStream` (sequence-gap loss, RFC 3550 jitter); retransmissions (RTX)
  * are counted apart and never fill a gap, so loss is over original packets as libwebrtc counts it.
- * A frame ends at a packet with the marker bit; the first frame is the first whole keyframe (the
- * descriptor's start bit and the VP8 frame tag's key bit at its first packet); freezes follow the
+ * A frame ends at a packet with the marker bit; the first frame is the first whole keyframe (VP8: the
+ * descriptor's start bit and the frame tag's key bit at its first packet; H.264: an IDR slice); freezes follow the
  * W3C rule on the arrival times of frame ends (`FreezeDetector`). No clock of its own.
  */
 export class VideoInbound {
@@ -53,7 +54,14 @@ export class VideoInbound {
     pli: 0,
   };
 
-  constructor(readonly key: string) {
+  constructor(
+    readonly key: string,
+    /**
+     * The payload format, which says where keyframes start and what size they declare: the
+     * receiver sets it from each original's payload type.
+     */
+    public format: VideoFormat = VIDEO_FORMATS.vp8,
+  ) {
     this.stream = new InboundStream(key, "video", VIDEO_CLOCK);
   }
 
@@ -102,11 +110,10 @@ export class VideoInbound {
     arrivalMs: number,
     latencyS: number | undefined,
   ): boolean {
-    if (startsKeyframe(payload)) {
-      this.keyTimestamp = timestamp;
-      const size = keyframeSize(payload);
-      if (size !== undefined) ({ width: this.width, height: this.height } = size);
-    }
+    if (this.format.startsKeyframe(payload)) this.keyTimestamp = timestamp;
+    // H.264 declares the size in its SPS, which travels before the IDR, often in a packet of its own
+    const size = this.format.keyframeSize(payload);
+    if (size !== undefined) ({ width: this.width, height: this.height } = size);
     // a frame ends once, whether its last packet came first as an original or as a retransmission
     if (!marker || timestamp === this.lastFrameTimestamp) return false;
     this.lastFrameTimestamp = timestamp;

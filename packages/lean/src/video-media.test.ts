@@ -5,8 +5,9 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, describe, expect, it } from "vitest";
 import { MediaError } from "./media.js";
-import { readStamp } from "./stamp.js";
-import { presetBitrateKbps, vp8Loop } from "./video-media.js";
+import { annexBNalUnits, isH264KeyframeBitstream, profileLevelId, spsSize } from "./h264.js";
+import { readStamp, type Stamp } from "./stamp.js";
+import { h264Loop, presetBitrateKbps, vp8Loop } from "./video-media.js";
 import { isKeyframeBitstream } from "./vp8.js";
 
 const dirs: string[] = [];
@@ -15,6 +16,19 @@ async function cacheDir(): Promise<string> {
   dirs.push(dir);
   return dir;
 }
+/** Decodes a loop with ffmpeg and reads the stamp of every frame. */
+async function decodedStamps(file: string, width: number, height: number): Promise<(Stamp | undefined)[]> {
+  const { stdout } = await promisify(execFile)(
+    "ffmpeg",
+    ["-hide_banner", "-loglevel", "error", "-i", file, "-f", "rawvideo", "-pix_fmt", "yuv420p", "pipe:1"],
+    { encoding: "buffer", maxBuffer: 256 * 1024 * 1024 },
+  );
+  const frameBytes = (width * height * 3) / 2;
+  return Array.from({ length: stdout.length / frameBytes }, (_, k) =>
+    readStamp(stdout.subarray(k * frameBytes, (k + 1) * frameBytes), width, height),
+  );
+}
+
 afterAll(async () => {
   await Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true })));
 });
@@ -44,26 +58,7 @@ describe("vp8Loop (ffmpeg, a one-second 180p loop)", () => {
   it("carries the pattern's stamp through the encoder: frame k reads back k * 50 ms and frame number k", async () => {
     const dir = await cacheDir();
     const loop = await vp8Loop({ width: 320, height: 180, fps: 20, seconds: 1 }, dir);
-    const { stdout } = await promisify(execFile)(
-      "ffmpeg",
-      [
-        "-hide_banner",
-        "-loglevel",
-        "error",
-        "-i",
-        loop.file,
-        "-f",
-        "rawvideo",
-        "-pix_fmt",
-        "yuv420p",
-        "pipe:1",
-      ],
-      { encoding: "buffer", maxBuffer: 64 * 1024 * 1024 },
-    );
-    const frameBytes = (320 * 180 * 3) / 2;
-    const stamps = Array.from({ length: stdout.length / frameBytes }, (_, k) =>
-      readStamp(stdout.subarray(k * frameBytes, (k + 1) * frameBytes), 320, 180),
-    );
+    const stamps = await decodedStamps(loop.file, 320, 180);
     expect(stamps).toHaveLength(20);
     expect(stamps).toEqual(stamps.map((_, k) => ({ captureTimeMs: k * 50, frame: k })));
   });
@@ -82,5 +77,48 @@ describe("vp8Loop (ffmpeg, a one-second 180p loop)", () => {
     expect(presetBitrateKbps(640, 360)).toBe(450);
     expect(presetBitrateKbps(1280, 720)).toBe(1700);
     expect(presetBitrateKbps(800, 600)).toBe(938);
+  });
+});
+
+describe("h264Loop (ffmpeg, libx264, a one-second 180p loop)", () => {
+  it("encodes the pattern as constrained baseline, one IDR with its SPS and PPS first, cached by checksum", async () => {
+    const dir = await cacheDir();
+    const loop = await h264Loop({ width: 320, height: 180, fps: 20, seconds: 1 }, dir);
+    expect(loop.codec).toBe("h264");
+    expect(loop.frames).toHaveLength(20);
+    expect(loop.frames.map(isH264KeyframeBitstream)).toEqual([true, ...Array<boolean>(19).fill(false)]);
+    const first = annexBNalUnits(loop.frames[0] ?? Buffer.alloc(0));
+    expect(first.map((n) => (n[0] ?? 0) & 0x1f)).toEqual([7, 8, 5]);
+    // profile 66 with constraint_set1 (constrained baseline), level 3.1: what the SDP offers
+    expect(profileLevelId(first[0] ?? Buffer.alloc(0))).toMatch(/^42[c-f]01f$/);
+    const again = await h264Loop({ width: 320, height: 180, fps: 20, seconds: 1 }, dir);
+    expect(again.sha256).toBe(loop.sha256);
+    // the VP8 loop of the same size lives beside it under another name
+    const vp8 = await vp8Loop({ width: 320, height: 180, fps: 20, seconds: 1 }, dir);
+    expect(vp8.file).not.toBe(loop.file);
+  });
+
+  it("carries the pattern's stamp through libx264: frame k reads back k * 50 ms and frame number k", async () => {
+    const dir = await cacheDir();
+    const loop = await h264Loop({ width: 320, height: 180, fps: 20, seconds: 1 }, dir);
+    expect(await decodedStamps(loop.file, 320, 180)).toEqual(
+      Array.from({ length: 20 }, (_, k) => ({ captureTimeMs: k * 50, frame: k })),
+    );
+  });
+
+  it("a 720p loop at LiveKit's preset: 1280x720 in its SPS, every frame one slice", async () => {
+    const dir = await cacheDir();
+    const loop = await h264Loop({ width: 1280, height: 720, fps: 20, seconds: 0.5 }, dir);
+    expect(loop.bitrateKbps).toBe(1700);
+    const sps = annexBNalUnits(loop.frames[0] ?? Buffer.alloc(0))[0] ?? Buffer.alloc(0);
+    expect(spsSize(sps)).toEqual({ width: 1280, height: 720 });
+    // CBR with filler: the loop carries about the preset's rate (0.79 over this half-second loop, the
+    // HRD buffer filling), not the little the pattern needs (0.18 without filler at 720p)
+    const kbps = (loop.frames.reduce((n, f) => n + f.length, 0) * 8 * loop.fps) / loop.frames.length / 1000;
+    expect(kbps / loop.bitrateKbps, `${kbps.toFixed(0)} kb/s`).toBeGreaterThan(0.7);
+    expect(kbps / loop.bitrateKbps, `${kbps.toFixed(0)} kb/s`).toBeLessThan(1.15);
+    expect(await decodedStamps(loop.file, 1280, 720)).toEqual(
+      Array.from({ length: 10 }, (_, k) => ({ captureTimeMs: k * 50, frame: k })),
+    );
   });
 });

@@ -2,6 +2,7 @@ import type { RtpPacket } from "werift";
 import { describe, expect, it } from "vitest";
 import type { VideoLoop } from "./video-media.js";
 import { absCaptureTime, absCaptureTimeMs, VideoSender } from "./video-send.js";
+import { annexBFrame, h264StartsKeyframe } from "./h264.js";
 import { startsKeyframe, vp8Descriptor } from "./vp8.js";
 
 const key = (n: number): Buffer =>
@@ -89,5 +90,27 @@ describe("abs-capture-time", () => {
     const after = Date.UTC(2036, 1, 7, 6, 28, 20); // just past 2^32 NTP seconds
     expect(absCaptureTimeMs(absCaptureTime(after), after + 5)).toBeCloseTo(after, 3);
     expect(absCaptureTimeMs(Buffer.alloc(7), 0)).toBeUndefined();
+  });
+});
+
+describe("VideoSender with an H.264 loop", () => {
+  it("sends the SPS and PPS in a STAP-A before the IDR's fragments, counts the keyframe, marker on the last", () => {
+    const sps = Buffer.from("6742c01fda05067e7c04400000030040000000a23c60ca80", "hex");
+    const pps = Buffer.from("68ce3c80", "hex");
+    const idr = Buffer.concat([Buffer.from([0x65]), Buffer.alloc(2999, 0x88)]);
+    const p = Buffer.concat([Buffer.from([0x41]), Buffer.alloc(99, 0x88)]);
+    const frames = [annexBFrame([sps, pps, idr]), annexBFrame([p])];
+    const sent: RtpPacket[] = [];
+    const s = new VideoSender(
+      { ...loop(20, frames), codec: "h264" },
+      { payloadType: 102, absCaptureTimeId: undefined },
+      (x) => sent.push(x),
+    );
+    s.onTick(0);
+    s.onTick(3); // 60 ms: the second frame
+    expect(sent.map((x) => (x.payload[0] ?? 0) & 0x1f)).toEqual([24, 28, 28, 28, 1]);
+    expect(sent.map((x) => x.header.marker)).toEqual([false, false, false, true, true]);
+    expect(sent.map((x) => h264StartsKeyframe(x.payload))).toEqual([false, true, false, false, false]);
+    expect(s.totals).toMatchObject({ frames: 2, keyframes: 1, packets: 5 });
   });
 });

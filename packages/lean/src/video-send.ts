@@ -1,7 +1,7 @@
 import { RtpHeader, RtpPacket } from "werift";
 import { PACKET_MS } from "./pacer.js";
 import type { VideoLoop } from "./video-media.js";
-import { isKeyframeBitstream, vp8Payloads } from "./vp8.js";
+import { VIDEO_FORMATS, type VideoFormat } from "./video-format.js";
 
 export const VIDEO_CLOCK = 90_000;
 /** The abs-capture-time header extension: the capture time a sender stamps on its packets, end to end. */
@@ -69,6 +69,7 @@ export class VideoSender {
   private restartPending = false;
   private readonly periodMs: number;
   private readonly now: () => number;
+  private readonly format: VideoFormat;
   private sent = { packets: 0, bytes: 0, frames: 0, keyframes: 0, restarts: 0 };
 
   constructor(
@@ -78,6 +79,7 @@ export class VideoSender {
   ) {
     this.periodMs = 1000 / loop.fps;
     this.now = options.now ?? Date.now;
+    this.format = VIDEO_FORMATS[loop.codec];
   }
 
   get totals(): VideoSent {
@@ -108,8 +110,8 @@ export class VideoSender {
   }
 
   private sendFrame(frame: Buffer, timestamp: number): void {
-    if (isKeyframeBitstream(frame)) this.sent.keyframes++;
-    const payloads = vp8Payloads(frame, this.pictureId);
+    if (this.format.isKeyframe(frame)) this.sent.keyframes++;
+    const payloads = this.format.payloads(frame, this.pictureId);
     this.pictureId = (this.pictureId + 1) % 0x8000;
     const { absCaptureTimeId } = this.options;
     const captured = absCaptureTimeId === undefined ? undefined : absCaptureTime(this.now());

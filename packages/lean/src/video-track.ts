@@ -9,7 +9,6 @@ import {
   usePLI,
   useSdesMid,
   type Extensions,
-  type MediaStreamTrack,
   type RTCRtpReceiver,
   type RTCRtpSender,
   type RtcpPacket,
@@ -17,6 +16,13 @@ import {
 } from "werift";
 import { rtpHeaderBytes } from "./audio-track.js";
 import type { Pacer } from "./pacer.js";
+import {
+  formatOfMimeType,
+  LEAN_VIDEO_CODECS,
+  VIDEO_FORMATS,
+  type LeanVideoCodec,
+  type VideoFormat,
+} from "./video-format.js";
 import type { VideoInbound, VideoTotals } from "./video-inbound.js";
 import type { VideoLoop } from "./video-media.js";
 import {
@@ -27,28 +33,43 @@ import {
   type VideoSent,
 } from "./video-send.js";
 
-const VP8_PT = 96;
-const RTX_PT = 97;
+/** Payload types we offer: each codec with its RTX. A subscriber answers the server's own numbers. */
+const PAYLOAD_TYPES: Readonly<Record<LeanVideoCodec, { readonly media: number; readonly rtx: number }>> = {
+  vp8: { media: 96, rtx: 97 },
+  h264: { media: 102, rtx: 103 },
+};
 
 /**
- * VP8 with RTX and the feedback LiveKit negotiates for video (NACK, PLI, FIR), no transport-cc or
- * REMB: a lean participant runs no congestion control, and would only pay for the feedback.
+ * H.264 as LiveKit's SDKs and the loop both have it: constrained baseline (42e0), level 3.1 (1f,
+ * enough for 720p at 30 fps), packetization-mode 1 (STAP-A and FU-A).
  */
-export function videoCodecs(): RTCRtpCodecParameters[] {
-  return [
-    new RTCRtpCodecParameters({
-      mimeType: "video/VP8",
-      clockRate: VIDEO_CLOCK,
-      payloadType: VP8_PT,
-      rtcpFeedback: [useNACK(), usePLI(), useFIR()],
-    }),
-    new RTCRtpCodecParameters({
-      mimeType: "video/rtx",
-      clockRate: VIDEO_CLOCK,
-      payloadType: RTX_PT,
-      parameters: `apt=${VP8_PT}`,
-    }),
-  ];
+export const H264_FMTP = "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f";
+
+/**
+ * The video codecs with RTX and the feedback LiveKit negotiates for video (NACK, PLI, FIR), no
+ * transport-cc or REMB: a lean participant runs no congestion control, and would only pay for the
+ * feedback. A publisher offers its loop's codec alone (the server takes what is offered); a
+ * subscriber accepts both.
+ */
+export function videoCodecs(codecs: readonly LeanVideoCodec[] = LEAN_VIDEO_CODECS): RTCRtpCodecParameters[] {
+  return codecs.flatMap((codec) => {
+    const pt = PAYLOAD_TYPES[codec];
+    return [
+      new RTCRtpCodecParameters({
+        mimeType: VIDEO_FORMATS[codec].mimeType,
+        clockRate: VIDEO_CLOCK,
+        payloadType: pt.media,
+        rtcpFeedback: [useNACK(), usePLI(), useFIR()],
+        ...(codec === "h264" ? { parameters: H264_FMTP } : {}),
+      }),
+      new RTCRtpCodecParameters({
+        mimeType: "video/rtx",
+        clockRate: VIDEO_CLOCK,
+        payloadType: pt.rtx,
+        parameters: `apt=${pt.media}`,
+      }),
+    ];
+  });
 }
 
 export function videoHeaderExtensions(): RTCRtpHeaderExtensionParameters[] {
@@ -69,7 +90,8 @@ export class VideoPublication {
   private previous: VideoSent & { nack: number; pli: number; fir: number };
 
   constructor(rtpSender: RTCRtpSender, loop: VideoLoop, pacer: Pacer, absCaptureTimeId: number | undefined) {
-    this.sender = new VideoSender(loop, { payloadType: VP8_PT, absCaptureTimeId }, (packet) => {
+    const payloadType = PAYLOAD_TYPES[loop.codec].media;
+    this.sender = new VideoSender(loop, { payloadType, absCaptureTimeId }, (packet) => {
       rtpSender.sendRtp(packet).catch(() => undefined);
     });
     this.previous = { ...this.sender.totals, ...this.feedback };
@@ -133,40 +155,67 @@ export interface VideoReceivingEvents {
   firstFrame(): void;
 }
 
+/** What a received payload type carries: a video format we count, RTX, or something else. */
+type PayloadKind = VideoFormat | "rtx" | "other";
+
 /**
  * One subscribed video track, counted from the packets werift's receiver is handed before it
- * unwraps RTX: originals (the codec's payload type) and retransmissions (any other payload type
- * with more than the 2-byte original sequence number: RTX padding probes carry nothing) are told
- * apart there, which `onReceiveRtp` no longer can. NACKs are werift's (its NACK generator); a PLI
- * is ours, sent when no keyframe comes (`VideoInbound.wantsKeyframe`) or when asked.
+ * unwraps RTX: originals (a VP8 or H.264 payload type) and retransmissions (any other payload
+ * type with more than the 2-byte original sequence number: RTX padding probes carry nothing) are
+ * told apart there, which `onReceiveRtp` no longer can. Each payload type is looked up once in
+ * the transceiver's negotiated codecs: LiveKit's subscriber offer lists every codec it has, and the
+ * track's codec is the first of them (VP8), not necessarily the one the publisher sends. NACKs are
+ * werift's (its NACK generator); a PLI is ours, sent when no keyframe comes
+ * (`VideoInbound.wantsKeyframe`) or when asked.
  */
 export class VideoReceiving {
   private ssrc: number | undefined;
   private originals = 0;
+  private readonly payloadKinds = new Map<number, PayloadKind>();
 
   constructor(
     private readonly receiver: RTCRtpReceiver,
-    track: MediaStreamTrack,
+    /** The transceiver's negotiated codecs (a re-offer may change them). */
+    private readonly codecs: () => readonly RTCRtpCodecParameters[],
     readonly inbound: VideoInbound,
     private readonly events: VideoReceivingEvents,
     /** Drop every Nth original packet on arrival, before werift sees it: simulated network loss. */
     private readonly dropEvery?: number,
   ) {
-    const mediaType = track.codec?.payloadType;
     const handle = receiver.handleRtpBySsrc;
     receiver.handleRtpBySsrc = (packet, extensions) => {
-      if (this.onPacket(packet, extensions, mediaType)) handle(packet, extensions);
+      if (this.onPacket(packet, extensions)) handle(packet, extensions);
     };
     receiver.onPacketLost.subscribe(() => {
       this.inbound.nack++;
     });
   }
 
+  private payloadKind(payloadType: number): PayloadKind {
+    let kind = this.payloadKinds.get(payloadType);
+    if (kind === undefined) {
+      const codecs = this.codecs();
+      const codec = codecs.find((c) => c.payloadType === payloadType);
+      const mime = codec?.mimeType.toLowerCase();
+      // nothing negotiated to look in: every packet is taken for an original, as the stream's first
+      kind =
+        codecs.length === 0
+          ? this.inbound.format
+          : mime === "video/rtx"
+            ? "rtx"
+            : (formatOfMimeType(mime) ?? "other");
+      this.payloadKinds.set(payloadType, kind);
+    }
+    return kind;
+  }
+
   /** Counts a packet; false when the simulated loss drops it. */
-  private onPacket(packet: RtpPacket, extensions: Extensions, mediaType: number | undefined): boolean {
+  private onPacket(packet: RtpPacket, extensions: Extensions): boolean {
     const { header, payload } = packet;
     const arrivalMs = performance.now();
-    if (mediaType === undefined || header.payloadType === mediaType) {
+    const kind = this.payloadKind(header.payloadType);
+    if (typeof kind === "object") {
+      this.inbound.format = kind;
       if (this.dropEvery !== undefined && ++this.originals % this.dropEvery === 0) return false;
       if (this.ssrc === undefined) {
         this.ssrc = header.ssrc;

@@ -10,8 +10,9 @@ import {
   opusLoop,
   processPacer,
   sourceAddressFor,
-  vp8Loop,
-  vp8Payloads,
+  VIDEO_FORMATS,
+  videoLoop,
+  type LeanVideoCodec,
 } from "../src/index.js";
 import { joinRoom } from "./join.js";
 
@@ -20,10 +21,12 @@ import { joinRoom } from "./join.js";
  * process, CPU-seconds per participant-minute from process.cpuUsage() over a steady window after
  * every subscriber receives. Opt-in (it takes a minute and means little on a shared machine):
  *   LEAN_SMOKE_ROOMS=10 LEAN_SMOKE_SECONDS=45 npx vitest run --project e2e packages/lean/test/cpu-smoke.e2e.test.ts
- * LEAN_SMOKE_VIDEO=1: the publishers send the 360p VP8 loop (20 fps) instead of audio.
+ * LEAN_SMOKE_VIDEO=1: the publishers send the 360p VP8 loop (20 fps) instead of audio;
+ * LEAN_SMOKE_CODEC=h264 sends the H.264 loop instead of VP8.
  */
 const rooms = Number(process.env.LEAN_SMOKE_ROOMS ?? 0);
 const video = process.env.LEAN_SMOKE_VIDEO === "1";
+const codec: LeanVideoCodec = process.env.LEAN_SMOKE_CODEC === "h264" ? "h264" : "vp8";
 const seconds = Number(process.env.LEAN_SMOKE_SECONDS ?? 45);
 const SUBSCRIBERS = 4;
 const CONCURRENT_ROOMS = 5;
@@ -44,16 +47,16 @@ describe.runIf(rooms > 0)("lean CPU smoke (a measurement, skipped unless LEAN_SM
   });
 
   it(
-    `${rooms} rooms of 1+${SUBSCRIBERS} ${video ? "360p video" : "audio"} for ${seconds} s`,
+    `${rooms} rooms of 1+${SUBSCRIBERS} ${video ? `360p ${codec} video` : "audio"} for ${seconds} s`,
     async () => {
       const loop = video ? undefined : await opusLoop();
-      const videoLoop = video ? await vp8Loop({ width: 640, height: 360, fps: 20 }) : undefined;
+      const camera = video ? await videoLoop({ codec, width: 640, height: 360, fps: 20 }) : undefined;
       // what a subscriber receives per second when nothing is lost or late
       const sourcePacketsPerS =
-        videoLoop === undefined
+        camera === undefined
           ? 1000 / PACKET_MS
-          : (videoLoop.frames.reduce((n, f) => n + vp8Payloads(f, 0).length, 0) * videoLoop.fps) /
-            videoLoop.frames.length;
+          : (camera.frames.reduce((n, f) => n + VIDEO_FORMATS[codec].payloads(f, 0).length, 0) * camera.fps) /
+            camera.frames.length;
       const bed = await Testbed.start({ name: `e2e-lean-smoke-${process.pid}` });
       tb = bed;
       const hostAddress = await sourceAddressFor(new URL(bed.url).hostname);
@@ -66,7 +69,7 @@ describe.runIf(rooms > 0)("lean CPU smoke (a measurement, skipped unless LEAN_SM
         const joins = [{ identity: `pub-${r}`, publish: true }];
         for (let s = 0; s < SUBSCRIBERS; s++) joins.push({ identity: `sub-${r}-${s}`, publish: false });
         for (const { identity, publish } of joins) {
-          const p = await joinRoom(bed, room, identity, publish, { loop, video: videoLoop, hostAddress });
+          const p = await joinRoom(bed, room, identity, publish, { loop, video: camera, hostAddress });
           participants.push(p);
           if (publish) publishers++;
           else subscribers.push(p);

@@ -5,7 +5,15 @@ import { setTimeout as delay } from "node:timers/promises";
 import { leftovers } from "@livekit-swarm/test-kit";
 import { Testbed } from "@livekit-swarm/testbed";
 import { afterAll, beforeAll, expect } from "vitest";
-import { LeanParticipant, sourceAddressFor, type OpusLoop, type VideoLoop } from "../src/index.js";
+import {
+  LeanParticipant,
+  readStamp,
+  sourceAddressFor,
+  type OpusLoop,
+  type Stamp,
+  type VideoLoop,
+  type VideoTotals,
+} from "../src/index.js";
 import { token } from "./token.js";
 
 /**
@@ -98,4 +106,90 @@ export async function nativeInbound(native: Room, kind: "audio" | "video"): Prom
   const stats = await native.getRtcStats();
   const snapshot = fromRtcNodeStats(stats.publisherStats, stats.subscriberStats, Date.now());
   return [...snapshot.inbound.values()].filter((s) => s.kind === kind);
+}
+
+/** What a native subscriber decoded of the video tracks it subscribed to: each frame's stamp, if it reads. */
+export interface NativeVideoReader {
+  readonly stamps: (Stamp | undefined)[];
+  /** The last decoded frame's size, `WxH`. */
+  readonly size: () => string;
+  /** The subscribed track's mime type, as the server announced it. */
+  readonly mimeType: () => string;
+  /** Resolves once the decoding loop ended (after the room disconnected). */
+  readonly done: () => Promise<void>;
+}
+
+/** Decodes every video track `native` subscribes to (rtc-node's VideoStream, I420) and reads the pattern's stamp of each frame. */
+export function readNativeVideo(rtc: typeof import("@livekit/rtc-node"), native: Room): NativeVideoReader {
+  const stamps: (Stamp | undefined)[] = [];
+  let size = "";
+  let mime = "";
+  let reading: Promise<void> | undefined;
+  native.on(rtc.RoomEvent.TrackSubscribed, (track, publication) => {
+    if (track.kind !== rtc.TrackKind.KIND_VIDEO) return;
+    mime = publication.mimeType ?? "";
+    reading = (async () => {
+      for await (const { frame } of new rtc.VideoStream(track)) {
+        const i420 =
+          frame.type === rtc.VideoBufferType.I420 ? frame : frame.convert(rtc.VideoBufferType.I420);
+        size = `${i420.width}x${i420.height}`;
+        stamps.push(readStamp(i420.data, i420.width, i420.height));
+      }
+    })().catch(() => undefined);
+  });
+  return { stamps, size: () => size, mimeType: () => mime, done: async () => reading };
+}
+
+/**
+ * Asserts that decoded stamps are a lean loop's (frame k at k * 50 ms at 20 fps, frame number k mod
+ * 256), read from more than 95% of the frames, with frame numbers advancing one by one.
+ */
+export function expectLoopStamps(stamps: readonly (Stamp | undefined)[], context: string): void {
+  const read = stamps.filter((s): s is Stamp => s !== undefined);
+  expect(read.length / stamps.length, `share of frames whose stamp reads back, ${context}`).toBeGreaterThan(
+    0.95,
+  );
+  for (const s of read) {
+    expect(s.captureTimeMs, context).toBe(s.frame * 50);
+    expect(s.frame, context).toBeLessThan(200);
+  }
+  const steps = read.slice(1).map((s, i) => (s.frame - (read[i]?.frame ?? 0) + 256) % 256);
+  const forward = steps.filter((d) => d === 1).length;
+  expect(forward / steps.length, `frame numbers advancing one by one, ${context}`).toBeGreaterThan(0.9);
+}
+
+/** The participant's received video stream's totals (the first, as these tests receive one). */
+export function videoTotals(p: LeanParticipant): VideoTotals | undefined {
+  const [totals] = [...p.inboundTotals().values()].filter((t): t is VideoTotals => "frames" in t);
+  return totals;
+}
+
+/**
+ * A lean video participant on a bed: a publisher sends the bed's loop and subscribes to nothing, a
+ * subscriber receives everything; pushed onto `participants` so the bed makes it leave.
+ */
+export async function joinVideo(
+  bed: LeanBed<VideoLoop> | (Omit<LeanBed<unknown>, "loop"> & { readonly loop: VideoLoop }),
+  participants: LeanParticipant[],
+  who: { readonly room: string; readonly identity: string; readonly publish: boolean },
+  options: {
+    readonly onEvent?: (event: ParticipantEvent) => void;
+    readonly videoReceiveLossEvery?: number | undefined;
+  } = {},
+): Promise<LeanParticipant> {
+  const { room, identity, publish } = who;
+  const p = await LeanParticipant.join({
+    url: bed.testbed.url,
+    token: await token(bed.testbed, room, identity, publish),
+    room,
+    identity,
+    role: publish ? "publisher" : "subscriber",
+    video: publish ? bed.loop : undefined,
+    subscribe: !publish,
+    hostAddress: bed.hostAddress,
+    onEvent: options.onEvent,
+    videoReceiveLossEvery: options.videoReceiveLossEvery,
+  });
+  participants.push(p);
+  return p;
 }

@@ -56,9 +56,9 @@ export interface EngineRules {
   readonly video?: VideoRule;
 }
 
-/** The video an engine can send: one codec, these 16:9 preset heights, this frame rate at most. */
+/** The video an engine can send: these codecs (the first is the fix a refusal names), 16:9 preset heights, this frame rate at most. */
 export interface VideoRule {
-  readonly codec: VideoShape["codec"];
+  readonly codecs: readonly VideoShape["codec"][];
   readonly heights: readonly number[];
   readonly maxFps: number;
   /** Simulcast is asked for but one layer is sent. */
@@ -97,9 +97,9 @@ export const ENGINE_RULES: Readonly<Record<EngineName, EngineRules>> = {
     data: false,
     simulate: false,
     joinGraceMs: 20_000,
-    // the pre-encoded VP8 loop (packages/lean/README.md, "Video"): the preset sizes LiveKit has a
-    // camera bitrate for, up to 720p; one frame per 20 ms pacer tick; no simulcast layers
-    video: { codec: "vp8", heights: [180, 360, 540, 720], maxFps: 50, oneLayer: true },
+    // the pre-encoded VP8 and H.264 loops (packages/lean/README.md, "Video"): the preset sizes
+    // LiveKit has a camera bitrate for, up to 720p; one frame per 20 ms pacer tick; no simulcast layers
+    video: { codecs: ["vp8", "h264"], heights: [180, 360, 540, 720], maxFps: 50, oneLayer: true },
   },
   // one headless Chromium per participant, 0.2-0.4 of a core each (docs/browser-engine.md): the
   // worker only drives them, and ten keep a worker's IPC and stats polls light
@@ -137,6 +137,22 @@ export function cannotSimulate(engine: EngineName, scenario: string): Participan
     ok: false,
     message: `the ${engine} engine cannot simulate client faults: run them with engine native`,
   };
+}
+
+/**
+ * The loop a lean publisher sends for the run's video (`@livekit-swarm/lean`'s videoLoop options,
+ * written out here so that planning never loads werift): checkEngines refuses any other codec.
+ */
+export function leanLoopOptions(video: Pick<VideoShape, "width" | "height" | "fps" | "codec">): {
+  readonly width: number;
+  readonly height: number;
+  readonly fps: number;
+  readonly codec: "vp8" | "h264";
+} {
+  const { width, height, fps, codec } = video;
+  if (codec !== "vp8" && codec !== "h264")
+    throw new RangeError(`the lean engine has no ${codec} loop (checkEngines refuses it)`);
+  return { width, height, fps, codec };
 }
 
 /** Some lean participant publishes video: the VP8 loop is needed. */
@@ -186,10 +202,11 @@ export function checkEngines(
     if (p.publishVideo && video !== undefined) {
       const { resolution, width, height, fps, codec } = shape.video;
       const sized = video.heights.includes(height) && width === Math.round((height * 16) / 9 / 2) * 2;
-      if (codec !== video.codec || !sized || fps > video.maxFps)
+      const codecOk = video.codecs.includes(codec);
+      if (!codecOk || !sized || fps > video.maxFps)
         refuse(
-          `the ${p.engine} engine sends ${video.codec} video at ${video.heights.map((h) => `${h}p`).join(", ")} up to ${video.maxFps} fps, not ${codec} at ${resolution} ${fps} fps`,
-          `pass --video-codec ${video.codec} --video-resolution ${sized ? resolution : "360p"} --video-fps ${Math.min(fps, video.maxFps)}`,
+          `the ${p.engine} engine sends ${video.codecs.join(" or ")} video at ${video.heights.map((h) => `${h}p`).join(", ")} up to ${video.maxFps} fps, not ${codec} at ${resolution} ${fps} fps`,
+          `pass --video-codec ${codecOk ? codec : (video.codecs[0] ?? codec)} --video-resolution ${sized ? resolution : "360p"} --video-fps ${Math.min(fps, video.maxFps)}`,
         );
     }
     if (p.subscribe && shape.subscribeLimit !== undefined && !rules.subscribeLimit)

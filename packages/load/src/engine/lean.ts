@@ -2,13 +2,19 @@ import {
   LeanParticipant,
   opusLoop,
   sourceAddressFor,
-  vp8Loop,
+  videoLoop,
   type LeanErrorReason,
   type OpusLoop,
   type VideoLoop,
 } from "@livekit-swarm/lean";
 import type { Kind, MediaPlan, ParticipantEvent, ParticipantPlan, WindowSample } from "../run/messages.js";
-import { cannotSimulate, type Engine, type EngineParticipant, type EventSink } from "./engine.js";
+import {
+  cannotSimulate,
+  leanLoopOptions,
+  type Engine,
+  type EngineParticipant,
+  type EventSink,
+} from "./engine.js";
 import { MediaWatch, PeerWatch, type StreamCount } from "./watch.js";
 
 /** Lean's join failures in the words the native engine counts them by, where they mean the same. */
@@ -28,8 +34,8 @@ function isLeanReason(reason: string): reason is LeanErrorReason {
 /**
  * `@livekit-swarm/lean` in one worker process: pre-encoded media over werift, received packets
  * counted from RTP headers, never decoded. What its publishers send is the engine's: the Opus loop,
- * and the VP8 loop at the scenario's size and frame rate, one layer (simulcast is not sent:
- * ENGINE_RULES.lean.video).
+ * and the VP8 or H.264 loop at the scenario's codec, size and frame rate, one layer (simulcast is
+ * not sent: ENGINE_RULES.lean.video).
  */
 export class LeanEngine implements Engine {
   readonly name = "lean";
@@ -40,16 +46,13 @@ export class LeanEngine implements Engine {
   ) {}
 
   /**
-   * Reads (or encodes, once per machine) the Opus loop, and the VP8 loop when `video` is given,
+   * Reads (or encodes, once per machine) the Opus loop, and the video loop when `video` is given,
    * and finds the address that reaches `url`. With `watchMs` (a chaos drill's), every participant
    * reports media flow per subscribed track and the peers it sees, as the native engine does.
    */
   static async open(url: string, video?: MediaPlan["video"], watchMs?: number): Promise<LeanEngine> {
     const host = new URL(url.replace(/^ws/, "http")).hostname.replace(/^\[(.*)\]$/, "$1");
-    const camera =
-      video !== undefined
-        ? await vp8Loop({ width: video.width, height: video.height, fps: video.fps })
-        : undefined;
+    const camera = video !== undefined ? await videoLoop(leanLoopOptions(video)) : undefined;
     return new LeanEngine(
       { audio: await opusLoop(), video: camera, hostAddress: await sourceAddressFor(host) },
       watchMs,

@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Measurements } from "@livekit-swarm/gate";
 import type { RunObserver } from "@livekit-swarm/schema";
-import { leanPublishesVideo } from "../engine/engine.js";
+import { leanLoopOptions, leanPublishesVideo } from "../engine/engine.js";
 import { RunAggregator, type RunSummary } from "./aggregate.js";
 import type { MediaPlan, OrchestratorMessage, ParticipantPlan, WorkerMessage } from "./messages.js";
 import { shardByRoom, type RunPlan } from "./plan.js";
@@ -105,12 +105,11 @@ const DRAIN_TIMEOUT_MS = 15_000;
 export async function orchestrate(options: OrchestratorOptions): Promise<RunOutcome> {
   const { plan } = options;
   if (plan.participants.some((p) => p.engine === "lean")) {
-    // the Opus and VP8 loops are encoded once per machine, here rather than by workers racing to
+    // the Opus and video loops are encoded once per machine, here rather than by workers racing to
     // write them; a missing ffmpeg ends the run before it starts. Imported late: werift loads only when used.
-    const { opusLoop, vp8Loop } = await import("@livekit-swarm/lean");
+    const { opusLoop, videoLoop } = await import("@livekit-swarm/lean");
     await opusLoop();
-    const { width, height, fps } = options.media.video;
-    if (leanPublishesVideo(plan.participants)) await vp8Loop({ width, height, fps });
+    if (leanPublishesVideo(plan.participants)) await videoLoop(leanLoopOptions(options.media.video));
   }
   const measurements = options.measurements ?? new Measurements();
   const observers = [measurements, ...(options.observers ?? [])];

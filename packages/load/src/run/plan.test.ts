@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { EngineError } from "../engine/engine.js";
+import { EngineError, leanLoopOptions } from "../engine/engine.js";
 import { defaultWorkers, planRun, shardByRoom, type RunShape } from "./plan.js";
 
 const shape = (over: Partial<RunShape>): RunShape => ({
@@ -167,11 +167,27 @@ describe("engines", () => {
     },
   );
 
+  it("lets lean publish H.264 at 720p, the loop the engine makes for it", () => {
+    const video = { resolution: "720p", width: 1280, height: 720, fps: 20, codec: "h264" } as const;
+    const publishers = planRun(shape({ engine: "lean", videoPublishers: 1, video })).participants.filter(
+      (p) => p.publishVideo,
+    );
+    expect(publishers.map((p) => p.engine)).toEqual(["lean"]);
+    expect(leanLoopOptions(video)).toEqual({ width: 1280, height: 720, fps: 20, codec: "h264" });
+    expect(() => leanLoopOptions({ ...video, codec: "av1" })).toThrow(/no av1 loop/);
+  });
+
   it.each([
     [
-      "h264",
-      { resolution: "360p", width: 640, height: 360, fps: 20, codec: "h264" },
-      "h264 at 360p 20 fps",
+      "vp9",
+      { resolution: "360p", width: 640, height: 360, fps: 20, codec: "vp9" },
+      "vp9 at 360p 20 fps",
+      "360p --video-fps 20",
+    ],
+    [
+      "h264 at 1080p",
+      { resolution: "1080p", width: 1920, height: 1080, fps: 20, codec: "h264" },
+      "h264 at 1080p 20 fps",
       "360p --video-fps 20",
     ],
     [
@@ -196,7 +212,7 @@ describe("engines", () => {
     expect(() => planRun(shape({ engine: "mixed", videoPublishers: 1, video }))).toThrow(
       new EngineError(
         "unsupported",
-        `--engine mixed: the lean engine sends vp8 video at 180p, 360p, 540p, 720p up to 50 fps, not ${asked}: pass --video-codec vp8 --video-resolution ${fix}, or --engine native`,
+        `--engine mixed: the lean engine sends vp8 or h264 video at 180p, 360p, 540p, 720p up to 50 fps, not ${asked}: pass --video-codec ${asked.startsWith("h264") ? "h264" : "vp8"} --video-resolution ${fix}, or --engine native`,
       ),
     );
   });

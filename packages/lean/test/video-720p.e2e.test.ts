@@ -1,0 +1,86 @@
+import type { ParticipantEvent } from "@livekit-swarm/schema";
+import { waitFor } from "@livekit-swarm/test-kit";
+import { describe, expect, it } from "vitest";
+import { videoLoop, type LeanParticipant, type LeanVideoCodec, type VideoLoop } from "../src/index.js";
+import { joinVideo, leanBed, measureWindow, videoTotals } from "./join.js";
+
+const unique = (tag: string): string => `e2e-lean-720p-${tag}-${process.pid}-${Date.now().toString(36)}`;
+
+describe("lean 720p loops through a real livekit-server", () => {
+  const participants: LeanParticipant[] = [];
+  const setup = leanBed(
+    unique("one"),
+    async (): Promise<Record<LeanVideoCodec, VideoLoop>> => ({
+      vp8: await videoLoop({ codec: "vp8", width: 1280, height: 720, fps: 20 }),
+      h264: await videoLoop({ codec: "h264", width: 1280, height: 720, fps: 20 }),
+    }),
+    participants,
+  );
+
+  it.each(["vp8", "h264"] as const)(
+    "a 720p %s publisher reaches a lean subscriber at 1280x720, the source frame rate and the loop's bitrate, no loss",
+    async (codec) => {
+      const bed = setup();
+      const loop = bed.loop[codec];
+      const room = `720p-${codec}`;
+      const publisher = await joinVideo({ ...bed, loop }, participants, {
+        room,
+        identity: "pub",
+        publish: true,
+      });
+      const events: ParticipantEvent[] = [];
+      const subscriber = await joinVideo(
+        { ...bed, loop },
+        participants,
+        { room, identity: "sub", publish: false },
+        { onEvent: (e) => events.push(e) },
+      );
+      // the first keyframe follows the subscription's PLI; 15 s covers a shared machine
+      await waitFor(async () => Promise.resolve(videoTotals(subscriber)?.firstFrameMs !== undefined), {
+        timeoutMs: 15_000,
+        debugName: () => `the first ${codec} frame (${JSON.stringify(videoTotals(subscriber))})`,
+      });
+      const { windows, sent, elapsedS } = await measureWindow(publisher, [subscriber], 5000);
+      const w = windows[0]?.inbound.find((t) => t.kind === "video");
+      const listed = await bed.testbed.roomService().listParticipants(room);
+      const track = listed.find((p) => p.identity === "pub")?.tracks[0];
+      const kbps = ((w?.bytes ?? 0) * 8) / elapsedS / 1000;
+      // the loop's mean payload rate over the whole file: what a subscriber should see, give or take
+      // where in the loop the window falls
+      const loopKbps =
+        (loop.frames.reduce((n, f) => n + f.length, 0) * 8 * loop.fps) / loop.frames.length / 1000;
+      const context = JSON.stringify({
+        window: w,
+        sent: sent.outbound,
+        elapsedS,
+        kbps,
+        track,
+        loop: loop.file,
+      });
+      console.log(
+        `720p ${codec}: loop ${loopKbps.toFixed(0)} kb/s (preset ${loop.bitrateKbps}); ${w?.framesDecoded} frames in ${elapsedS.toFixed(1)} s, ${w?.width}x${w?.height}, ${kbps.toFixed(0)} kb/s, ` +
+          `${w?.received} packets, lost ${w?.lost}, latency p50 ${windows[0]?.latencyS?.p50} s`,
+      );
+      if (w === undefined) throw new Error(`no video stream: ${context}`);
+      expect(w.lost, context).toBe(0);
+      expect({ width: w.width, height: w.height }, context).toEqual({ width: 1280, height: 720 });
+      expect(track, context).toMatchObject({ width: 1280, height: 720 });
+      expect(track?.mimeType.toLowerCase(), context).toBe(codec === "vp8" ? "video/vp8" : "video/h264");
+      expect(w.framesDecoded / elapsedS, `frames/s, ${context}`).toBeGreaterThan(16);
+      expect(w.framesDecoded / elapsedS, `frames/s, ${context}`).toBeLessThan(24);
+      expect(
+        kbps / loopKbps,
+        `received over the loop's ${loopKbps.toFixed(0)} kb/s, ${context}`,
+      ).toBeGreaterThan(0.67);
+      expect(
+        kbps / loopKbps,
+        `received over the loop's ${loopKbps.toFixed(0)} kb/s, ${context}`,
+      ).toBeLessThan(1.5);
+      expect(
+        events.filter((e) => e.type === "first-frame"),
+        context,
+      ).toEqual([expect.objectContaining({ kind: "video", exact: true })]);
+      await Promise.all(participants.splice(0).map((p) => p.leave()));
+    },
+  );
+});
