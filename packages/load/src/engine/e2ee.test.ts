@@ -63,6 +63,22 @@ describe("CryptorStates", () => {
     expect(ffi.listenerCount("ffi_event")).toBe(0);
   });
 
+  it("keeps the states of a room seen before it is watched (a wrong key fails before connect resolves)", () => {
+    const ffi = new EventEmitter();
+    global._ffiClientInstance = ffi;
+    const states = new CryptorStates();
+    expect(states.listen()).toBe(true);
+    ffi.emit("ffi_event", stateEvent(15n, "pub", 3));
+    const seen: CryptorState[] = [];
+    expect(states.watch(roomWithHandle(15n), (s) => seen.push(s))).toBe(true);
+    ffi.emit("ffi_event", stateEvent(15n, "pub-2", 4));
+    expect(seen).toEqual([
+      { from: "pub", state: "decryption_failed" },
+      { from: "pub-2", state: "missing_key" },
+    ]);
+    states.close();
+  });
+
   it("says so when rtc-node hides its FFI client or the room's handle", () => {
     const states = new CryptorStates();
     expect(states.watch(roomWithHandle(2n), () => undefined)).toBe(false);

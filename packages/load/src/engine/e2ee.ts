@@ -68,15 +68,21 @@ interface E2eeStateEvent {
   };
 }
 
+/** States kept per room handle that nobody watches yet: a few per remote publisher are plenty. */
+const EARLY_STATES = 64;
+
 /**
  * Frame cryptor states per room, read off rtc-node's FFI event stream. rtc-node 1.1's Room turns
  * only INTERNAL_ERROR into a Room event and drops DECRYPTION_FAILED and MISSING_KEY, so this
- * listens where Room does: the process-wide FfiClient (`globalThis._ffiClientInstance`, made with
- * the first Room) and the room's private FFI handle. Both are rtc-node internals, pinned by the
+ * listens where Room does: the process-wide FfiClient (`globalThis._ffiClientInstance`, made by the
+ * first `room.connect`) and the room's private FFI handle. Both are rtc-node internals, pinned by the
  * E2EE end-to-end test (packages/cli/test/e2ee.e2e.test.ts): if an upgrade moves them, it fails.
+ * A wrong key fails within the first frames, before `connect` resolves and the handle is readable:
+ * states of rooms not watched yet are kept, and handed over when they are.
  */
 export class CryptorStates {
   private readonly rooms = new Map<bigint, (state: CryptorState) => void>();
+  private readonly early = new Map<bigint, CryptorState[]>();
   private source: FfiEventSource | undefined;
   private readonly listener = (event: unknown): void => {
     const room = (event as E2eeStateEvent).message;
@@ -84,32 +90,57 @@ export class CryptorStates {
     const handle = room.value.roomHandle;
     const { participantIdentity, state } = room.value.message.value ?? {};
     const name = state === undefined ? undefined : ENCRYPTION_STATES[state];
-    const deliver = handle === undefined ? undefined : this.rooms.get(handle);
-    if (deliver !== undefined && name !== undefined && participantIdentity !== undefined)
-      deliver({ from: participantIdentity, state: name });
+    if (handle === undefined || name === undefined || participantIdentity === undefined) return;
+    const cryptor = { from: participantIdentity, state: name };
+    const deliver = this.rooms.get(handle);
+    if (deliver !== undefined) {
+      deliver(cryptor);
+      return;
+    }
+    const kept = this.early.get(handle) ?? [];
+    if (kept.length < EARLY_STATES) kept.push(cryptor);
+    this.early.set(handle, kept);
   };
 
-  /** Reports `room`'s cryptor states to `deliver` until `forget`; false when rtc-node hides them. */
-  watch(room: Room, deliver: (state: CryptorState) => void): boolean {
-    const handle = (room as unknown as { ffiHandle?: { handle?: unknown } }).ffiHandle?.handle;
+  /** Starts listening, once rtc-node's FFI client exists (call it right after `room.connect` begins). */
+  listen(): boolean {
+    if (this.source !== undefined) return true;
     const source = (globalThis as { _ffiClientInstance?: FfiEventSource })._ffiClientInstance;
-    if (typeof handle !== "bigint" || source === undefined) return false;
-    if (this.source === undefined) {
-      this.source = source;
-      source.on("ffi_event", this.listener);
-    }
+    if (source === undefined) return false;
+    this.source = source;
+    source.on("ffi_event", this.listener);
+    return true;
+  }
+
+  /**
+   * Reports `room`'s cryptor states to `deliver`, those seen since `listen` first, until `forget`;
+   * false when rtc-node hides them.
+   */
+  watch(room: Room, deliver: (state: CryptorState) => void): boolean {
+    const handle = handleOf(room);
+    if (handle === undefined || !this.listen()) return false;
     this.rooms.set(handle, deliver);
+    for (const state of this.early.get(handle) ?? []) deliver(state);
+    this.early.delete(handle);
     return true;
   }
 
   forget(room: Room): void {
-    const handle = (room as unknown as { ffiHandle?: { handle?: unknown } }).ffiHandle?.handle;
-    if (typeof handle === "bigint") this.rooms.delete(handle);
+    const handle = handleOf(room);
+    if (handle === undefined) return;
+    this.rooms.delete(handle);
+    this.early.delete(handle);
   }
 
   close(): void {
     this.source?.off("ffi_event", this.listener);
     this.source = undefined;
     this.rooms.clear();
+    this.early.clear();
   }
+}
+
+function handleOf(room: Room): bigint | undefined {
+  const handle = (room as unknown as { ffiHandle?: { handle?: unknown } }).ffiHandle?.handle;
+  return typeof handle === "bigint" ? handle : undefined;
 }

@@ -108,11 +108,14 @@ export class NativeParticipant implements EngineParticipant {
     this.wire(room);
     this.joinStartMs = Date.now();
     try {
-      await room.connect(url, token, {
+      const connecting = room.connect(url, token, {
         autoSubscribe: this.plan.subscribe && this.subscribeLimit === undefined,
         dynacast: true,
         ...(this.e2ee !== undefined ? { encryption: this.e2ee.options } : {}),
       });
+      // connect has made rtc-node's FFI client by now: cryptor states from the first frames are kept
+      this.e2ee?.states.listen();
+      await connecting;
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
       this.emit({ type: "join-failed", reason: joinFailureReason(message), message });
