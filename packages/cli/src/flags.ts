@@ -8,7 +8,9 @@ import { MAX_DURATION, formatDuration, parseDuration, quoted } from "@livekit-sw
 import { UsageError } from "./errors.js";
 
 /** An environment variable; an empty one is unset, as in every LiveKit tool. */
-export function fromEnv(name: "LIVEKIT_URL" | "LIVEKIT_API_KEY" | "LIVEKIT_API_SECRET"): string | undefined {
+export function fromEnv(
+  name: "LIVEKIT_URL" | "LIVEKIT_API_KEY" | "LIVEKIT_API_SECRET" | "LKSWARM_E2EE_KEY",
+): string | undefined {
   const value = process.env[name];
   return value === "" ? undefined : value;
 }

@@ -33,8 +33,13 @@ function head(path: string): Buffer {
  * naming the file and the fix; the content is never repeated.
  */
 export function readSecretFile(command: string, path: string): string {
+  return readSecretLine(command, "api-secret-file", path, FIX);
+}
+
+/** A secret alone on the one line of `path` (a flag such as --api-secret-file), checked as readSecretFile says. */
+export function readSecretLine(command: string, flag: string, path: string, fix: string): string {
   const refuse = (problem: string): never => {
-    throw new UsageError(`${command}: --api-secret-file ${quoted(path)}: ${problem}; ${FIX}`);
+    throw new UsageError(`${command}: --${flag} ${quoted(path)}: ${problem}; ${fix}`);
   };
   let bytes: Buffer;
   try {
@@ -42,8 +47,7 @@ export function readSecretFile(command: string, path: string): string {
   } catch (err) {
     return refuse(readFailure(err));
   }
-  if (bytes.length > MOST_BYTES)
-    return refuse(`is larger than ${MOST_BYTES} bytes, too large for an API secret`);
+  if (bytes.length > MOST_BYTES) return refuse(`is larger than ${MOST_BYTES} bytes, too large for a secret`);
   let text: string;
   try {
     text = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
@@ -81,4 +85,18 @@ export function apiSecret(
   if (flags.apiSecretFile !== undefined)
     return { secret: readSecretFile(command, flags.apiSecretFile), typed: false };
   return { secret: fromEnv("LIVEKIT_API_SECRET"), typed: false };
+}
+
+const E2EE_FIX = "write the key alone on one line, in a file only you can read, or set LKSWARM_E2EE_KEY";
+
+/**
+ * The shared E2EE key from --e2ee-key-file or LKSWARM_E2EE_KEY, as the UTF-8 bytes of its line (what
+ * livekit-client's ExternalE2EEKeyProvider does with a string key); undefined: the run makes one.
+ * There is no flag taking the key itself: a command line is visible to every user (ps).
+ */
+export function e2eeKey(command: string, file: string | undefined): Uint8Array | undefined {
+  if (file !== undefined)
+    return new TextEncoder().encode(readSecretLine(command, "e2ee-key-file", file, E2EE_FIX));
+  const fromEnvironment = fromEnv("LKSWARM_E2EE_KEY");
+  return fromEnvironment === undefined ? undefined : new TextEncoder().encode(fromEnvironment);
 }

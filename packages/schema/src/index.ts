@@ -48,6 +48,7 @@ export {
 export type {
   AudioSpec,
   DataSpec,
+  E2eeSpec,
   EngineChoice,
   Scenario,
   ScenarioInput,

@@ -168,6 +168,12 @@ export type ParticipantEvent =
       readonly flowing: boolean;
       readonly atMs: number;
     }
+  /**
+   * E2EE: a frame cryptor of this participant changed state. `from` is whose frames it handles (a
+   * remote publisher, or this participant itself for its own tracks); `state` is rtc-node's
+   * EncryptionState in snake_case: `decryption_failed` or `missing_key` means it cannot read them.
+   */
+  | { readonly type: "e2ee"; readonly from: string; readonly state: string }
   /** The participant ran rtc-node's simulateScenario (a client.simulate fault). */
   | {
       readonly type: "simulated";

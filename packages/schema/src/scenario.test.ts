@@ -44,6 +44,7 @@ const defaults: Scenario = {
   browserProbes: 0,
   thresholds: [],
   warmup: 0,
+  e2ee: null,
 };
 
 describe("parseScenario rejects malformed scenarios with one actionable line each", () => {
@@ -76,7 +77,7 @@ describe("parseScenario rejects malformed scenarios with one actionable line eac
       "an unrelated key",
       "colour: red",
       [
-        `${SOURCE}: colour: unknown key (known keys: name, engine, rooms, video-publishers, audio-publishers, subscribers, publishers-subscribe, duration, num-per-second, video, audio, subscribe-limit, room-prefix, identity-prefix, data, latency-probes, browser-probes, thresholds, warmup, storm)`,
+        `${SOURCE}: colour: unknown key (known keys: name, engine, rooms, video-publishers, audio-publishers, subscribers, publishers-subscribe, duration, num-per-second, video, audio, subscribe-limit, room-prefix, identity-prefix, data, latency-probes, browser-probes, thresholds, warmup, storm, e2ee)`,
       ],
     ],
     [
@@ -266,6 +267,33 @@ describe("parseScenario rejects malformed scenarios with one actionable line eac
   });
 });
 
+describe("parseScenario refuses an e2ee block it cannot run", () => {
+  it.each<[string, string]>([
+    [
+      "subscribers: 2\ne2ee: { wrong-key-subscribers: 2 }",
+      `${SOURCE}: e2ee.wrong-key-subscribers: expected at most subscribers minus latency-probes (1), got 2: a probe needs the key to read the pattern`,
+    ],
+    [
+      "e2ee: { failure-tolerance: -2 }",
+      `${SOURCE}: e2ee.failure-tolerance: expected a whole number from -1 to 10000, got -2`,
+    ],
+    [
+      "e2ee: { ratchet-window-size: 300 }",
+      `${SOURCE}: e2ee.ratchet-window-size: expected a whole number from 0 to 256, got 300`,
+    ],
+    [
+      "e2ee: { key: abc }",
+      `${SOURCE}: e2ee.key: unknown key (known keys: wrong-key-subscribers, failure-tolerance, ratchet-window-size)`,
+    ],
+    [
+      "e2ee: yes-please",
+      `${SOURCE}: e2ee: expected true, false or a mapping with wrong-key-subscribers, failure-tolerance or ratchet-window-size, got "yes-please"`,
+    ],
+  ])("%s", (text, problem) => {
+    expect(problemsOf(text)).toEqual([problem]);
+  });
+});
+
 describe("parseScenario accepts valid scenarios", () => {
   it("fills every default and names the run after its file", () => {
     expect(parseScenario("rooms: 1", SOURCE)).toEqual(defaults);
@@ -316,6 +344,7 @@ describe("parseScenario accepts valid scenarios", () => {
       browserProbes: 3,
       thresholds: ["p95(lkswarm_inbound_loss_ratio) < 1%"],
       warmup: 30_000,
+      e2ee: null,
     } satisfies Scenario);
   });
 
@@ -354,6 +383,21 @@ describe("parseScenario accepts valid scenarios", () => {
       start: 0,
       duration: 10_000,
     });
+  });
+
+  it("reads e2ee: true with livekit-client's failure tolerance, and a mapping as written", () => {
+    expect(parseScenario("e2ee: true", SOURCE).e2ee).toEqual({
+      wrongKeySubscribers: 0,
+      failureTolerance: 10,
+      ratchetWindowSize: 16,
+    });
+    expect(
+      parseScenario(
+        "subscribers: 3\ne2ee: { wrong-key-subscribers: 2, failure-tolerance: -1, ratchet-window-size: 0 }",
+        SOURCE,
+      ).e2ee,
+    ).toEqual({ wrongKeySubscribers: 2, failureTolerance: -1, ratchetWindowSize: 0 });
+    expect(parseScenario("e2ee: false", SOURCE).e2ee).toBeNull();
   });
 
   it("accepts an object built by the CLI", () => {

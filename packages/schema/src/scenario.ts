@@ -94,6 +94,25 @@ export interface Scenario {
   readonly warmup: Milliseconds;
   /** A signalling storm (k6) against the same server while the media swarm holds; absent: none. */
   readonly storm?: StormSpec;
+  /** End-to-end encrypted media (a shared key, never in the scenario); null: none. */
+  readonly e2ee: E2eeSpec | null;
+}
+
+/**
+ * A scenario's `e2ee:` block. The key itself comes from the run (`--e2ee-key-file`, env
+ * LKSWARM_E2EE_KEY, or one made for the run), so a scenario file, which lands in summary.json,
+ * never holds it.
+ */
+export interface E2eeSpec {
+  /** Subscribers per room (the last ones, never a latency probe) that join with another key. */
+  readonly wrongKeySubscribers: number;
+  /**
+   * Failed decryptions before a frame cryptor gives up on a key and reports DECRYPTION_FAILED;
+   * -1 never gives up, and then rtc-node reports nothing (docs/e2ee.md).
+   */
+  readonly failureTolerance: number;
+  /** How many ratchet steps a receiver tries on a frame it cannot decrypt. */
+  readonly ratchetWindowSize: number;
 }
 
 /** A scenario's `storm:` block: which k6 storm, when in the hold, and its settings. */
@@ -140,6 +159,8 @@ export const scenarioDefaults = {
   warmup: 0,
   name: "swarm",
   engine: "native",
+  // livekit-client's DECRYPTION_FAILURE_TOLERANCE and rtc-node's ratchet window
+  e2ee: { wrongKeySubscribers: 0, failureTolerance: 10, ratchetWindowSize: 16 },
 } as const satisfies Record<string, unknown>;
 
 /** One line per key for `--help` and the README; tests keep it in step with the schema. */
@@ -216,6 +237,22 @@ export const scenarioFields: readonly {
     summary: "Other settings for the script, e.g. { STORM_HOLD_MAX_S: 5 }",
     default: "{}",
   },
+  {
+    key: "e2ee",
+    summary: "End-to-end encrypted media with a shared key (native engine): true, or a mapping",
+    default: "false",
+  },
+  {
+    key: "e2ee.wrong-key-subscribers",
+    summary: "Subscribers per room that join with a wrong key (never a latency probe)",
+    default: "0",
+  },
+  {
+    key: "e2ee.failure-tolerance",
+    summary: "Failed decryptions before a key is given up and reported, -1 never",
+    default: "10",
+  },
+  { key: "e2ee.ratchet-window-size", summary: "Ratchet steps a receiver tries, 0 to 256", default: "16" },
 ];
 
 /**
@@ -336,6 +373,31 @@ const stormSchema = z.strictObject(
   { error: "expected a mapping with script, start, rate, duration or settings" },
 );
 
+const E2EE_TOLERANCE = "expected a whole number from -1 to 10000";
+const RATCHET_WINDOW = "expected a whole number from 0 to 256";
+
+const e2eeObjectSchema = z.strictObject(
+  {
+    "wrong-key-subscribers": count.optional(),
+    "failure-tolerance": z
+      .int({ error: E2EE_TOLERANCE })
+      .min(-1, { error: E2EE_TOLERANCE })
+      .max(10_000, { error: E2EE_TOLERANCE })
+      .optional(),
+    "ratchet-window-size": z
+      .int({ error: RATCHET_WINDOW })
+      .min(0, { error: RATCHET_WINDOW })
+      .max(256, { error: RATCHET_WINDOW })
+      .optional(),
+  },
+  { error: "expected a mapping with wrong-key-subscribers, failure-tolerance or ratchet-window-size" },
+);
+
+const e2eeSchema = z.union([z.boolean(), e2eeObjectSchema], {
+  error:
+    "expected true, false or a mapping with wrong-key-subscribers, failure-tolerance or ratchet-window-size",
+});
+
 const scenarioSchema = z.strictObject(
   {
     name: z.string({ error: NAME }).regex(NAME_PATTERN, { error: NAME }).optional(),
@@ -370,6 +432,7 @@ const scenarioSchema = z.strictObject(
       .optional(),
     warmup: duration({ positive: false }).optional(),
     storm: stormSchema.optional(),
+    e2ee: e2eeSchema.optional(),
   },
   { error: "expected a mapping of scenario keys such as rooms, subscribers, duration" },
 );
@@ -383,6 +446,7 @@ const knownKeys: ReadonlyMap<string, readonly string[]> = new Map([
   ["audio", Object.keys(audioSchema.shape)],
   ["data", Object.keys(dataObjectSchema.shape)],
   ["storm", Object.keys(stormSchema.shape)],
+  ["e2ee", Object.keys(e2eeObjectSchema.shape)],
 ]);
 
 /**
@@ -471,6 +535,13 @@ function resolve(input: ParsedInput, raw: unknown, source: string): Scenario {
       `expected the storm (start ${formatDuration(storm.start)} + duration ${formatDuration(storm.duration)}) to end within the hold (duration ${formatDuration(durationMs)}), so the media is measured after it too`,
     );
   }
+  const e2ee = e2eeSpec(input.e2ee);
+  if (e2ee !== null && e2ee.wrongKeySubscribers > subscribers - latencyProbes) {
+    at(
+      ["e2ee", "wrong-key-subscribers"],
+      `expected at most subscribers minus latency-probes (${subscribers - latencyProbes}), got ${e2ee.wrongKeySubscribers}: a probe needs the key to read the pattern`,
+    );
+  }
   const talk = input.audio?.talk ?? null;
   const silence = input.audio?.silence ?? null;
   if ((talk === null) !== (silence === null)) {
@@ -519,6 +590,18 @@ function resolve(input: ParsedInput, raw: unknown, source: string): Scenario {
     thresholds: input.thresholds ?? [],
     warmup,
     ...(storm !== undefined ? { storm } : {}),
+    e2ee,
+  };
+}
+
+function e2eeSpec(input: ParsedInput["e2ee"]): E2eeSpec | null {
+  if (input === undefined || input === false) return null;
+  const given = input === true ? {} : input;
+  const defaults = scenarioDefaults.e2ee;
+  return {
+    wrongKeySubscribers: given["wrong-key-subscribers"] ?? defaults.wrongKeySubscribers,
+    failureTolerance: given["failure-tolerance"] ?? defaults.failureTolerance,
+    ratchetWindowSize: given["ratchet-window-size"] ?? defaults.ratchetWindowSize,
   };
 }
 

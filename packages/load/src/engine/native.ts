@@ -9,6 +9,7 @@ import {
   toneFrames,
   toneFrequency,
 } from "./media.js";
+import { CryptorStates, encryptionOptions } from "./e2ee.js";
 import { NativeParticipant } from "./participant.js";
 import { loadRtc } from "./rtc.js";
 
@@ -26,18 +27,23 @@ export class NativeEngine implements Engine {
   private videoSources: { source: VideoSource; pattern: TestPattern; owner: NativeParticipant }[] = [];
   private readonly ticker: NodeJS.Timeout;
   private closed = false;
+  private readonly cryptors = new CryptorStates();
 
   private constructor(
     private readonly rtc: Rtc,
     private readonly media: MediaPlan,
+    /** The room's shared key when media.e2ee is set. */
+    private readonly e2eeKey: Uint8Array | undefined,
   ) {
     this.ticker = setInterval(() => {
       this.tickVideo();
     }, 1000 / media.video.fps);
   }
 
-  static async open(media: MediaPlan): Promise<NativeEngine> {
-    return new NativeEngine(await loadRtc(), media);
+  static async open(media: MediaPlan, e2eeKey?: Uint8Array): Promise<NativeEngine> {
+    if (media.e2ee !== undefined && e2eeKey === undefined)
+      throw new Error("an E2EE media plan needs its key: the worker plan carries none");
+    return new NativeEngine(await loadRtc(), media, e2eeKey);
   }
 
   participant(plan: ParticipantPlan, emit: EventSink): NativeParticipant {
@@ -48,6 +54,12 @@ export class NativeEngine implements Engine {
       (room) => this.publish(room, plan, participant),
       this.media.subscribeLimit,
       this.media.watchMs,
+      this.media.e2ee !== undefined && this.e2eeKey !== undefined
+        ? {
+            options: encryptionOptions(this.media.e2ee, this.e2eeKey, plan.wrongKey === true),
+            states: this.cryptors,
+          }
+        : undefined,
     );
     return participant;
   }
@@ -151,6 +163,7 @@ export class NativeEngine implements Engine {
   async close(): Promise<void> {
     this.closed = true;
     clearInterval(this.ticker);
+    this.cryptors.close();
     // each loop ends once its pending frame is queued: within the source's 1 s queue
     await Promise.all(this.feeds);
     await this.rtc.dispose().catch(() => undefined);

@@ -1,4 +1,10 @@
-import type { RemoteTrack, Room, SimulateScenarioKind, TrackPublication } from "@livekit/rtc-node";
+import type {
+  E2EEOptions,
+  RemoteTrack,
+  Room,
+  SimulateScenarioKind,
+  TrackPublication,
+} from "@livekit/rtc-node";
 import { simulateScenarios, TransportWatch, type SimulateScenario } from "@livekit-swarm/schema";
 import {
   FreezeDetector,
@@ -9,6 +15,7 @@ import {
 } from "@livekit-swarm/stats";
 import type { Kind, ParticipantPlan, WindowSample } from "../run/messages.js";
 import { stampsCaptureTime, type EngineParticipant, type EventSink } from "./engine.js";
+import type { CryptorStates } from "./e2ee.js";
 import { FirstMedia } from "./first-media.js";
 import { loadRtc } from "./rtc.js";
 import { readStamp, unwrapCaptureTime } from "./stamp.js";
@@ -77,6 +84,8 @@ export class NativeParticipant implements EngineParticipant {
     private readonly subscribeLimit: number | undefined,
     /** Poll media flow and the session id this often (chaos drills); undefined: no watching. */
     private readonly watchMs?: number,
+    /** End-to-end encryption: the connect options, and where cryptor states are read. */
+    private readonly e2ee?: { readonly options: E2EEOptions; readonly states: CryptorStates },
   ) {
     this.watcher = new MediaWatch(emit);
     this.peers = new PeerWatch(emit);
@@ -99,10 +108,14 @@ export class NativeParticipant implements EngineParticipant {
     this.wire(room);
     this.joinStartMs = Date.now();
     try {
-      await room.connect(url, token, {
+      const connecting = room.connect(url, token, {
         autoSubscribe: this.plan.subscribe && this.subscribeLimit === undefined,
         dynacast: true,
+        ...(this.e2ee !== undefined ? { encryption: this.e2ee.options } : {}),
       });
+      // connect has made rtc-node's FFI client by now: cryptor states from the first frames are kept
+      this.e2ee?.states.listen();
+      await connecting;
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
       this.emit({ type: "join-failed", reason: joinFailureReason(message), message });
@@ -111,6 +124,7 @@ export class NativeParticipant implements EngineParticipant {
     }
     this.room = room;
     const joinS = (Date.now() - this.joinStartMs) / 1000;
+    this.watchCryptors(room);
     await this.placement.read(room);
     this.emit({ type: "joined", joinS, ...this.placement.fields() });
     this.previous = emptySnapshot(this.joinStartMs);
@@ -203,6 +217,21 @@ export class NativeParticipant implements EngineParticipant {
         quality: ConnectionQuality[quality].replace(/^QUALITY_/, "").toLowerCase(),
       });
     });
+  }
+
+  /**
+   * Reports each frame cryptor state change once per remote publisher and state: a wrong key fails
+   * every frame, and one event says so (the count of frames is not in rtc-node's events).
+   */
+  private watchCryptors(room: Room): void {
+    if (this.e2ee === undefined) return;
+    const seen = new Set<string>();
+    const watched = this.e2ee.states.watch(room, ({ from, state }) => {
+      if (this.left || seen.has(`${from}/${state}`)) return;
+      seen.add(`${from}/${state}`);
+      this.emit({ type: "e2ee", from, state });
+    });
+    if (!watched) this.emit({ type: "e2ee", from: "", state: "unobservable" });
   }
 
   /**
@@ -406,6 +435,7 @@ export class NativeParticipant implements EngineParticipant {
   async leave(): Promise<void> {
     if (this.room === undefined || this.left) return;
     this.left = true;
+    this.e2ee?.states.forget(this.room);
     await Promise.race([this.room.disconnect(), new Promise((resolve) => setTimeout(resolve, 5000))]);
   }
 }

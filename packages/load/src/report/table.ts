@@ -13,6 +13,14 @@ export function summaryTable(outcome: RunOutcome): string {
   );
   if (Object.keys(p.joinFailures).length > 0) lines.push(`join failures ${describeCounts(p.joinFailures)}`);
   if (Object.keys(p.disconnects).length > 0) lines.push(`disconnects   ${describeCounts(p.disconnects)}`);
+  const undecryptable = s.decryptionFailures ?? [];
+  if (undecryptable.length > 0)
+    lines.push(
+      `e2ee          ${undecryptable.length} participant(s) cannot decrypt what they receive (wrong or missing key; not counted as loss): ${undecryptable
+        .slice(0, 3)
+        .map((f) => `${f.room}/${f.participant} from ${f.from.join(", ")}`)
+        .join("; ")}${undecryptable.length > 3 ? "; ..." : ""}`,
+    );
   const t = s.tracks;
   const ever = (k: "audio" | "video"): string => ` (${t.everReceived[k]} ever)`;
   lines.push(

@@ -50,6 +50,27 @@ function aggregator(plans: ParticipantPlan[]): {
 }
 
 describe("RunAggregator", () => {
+  it("E2EE: a participant whose cryptor cannot decrypt is listed once per publisher, and its whole packets are not loss", () => {
+    const { agg, onEvent, onSample } = aggregator([plan("a"), plan("b")]);
+    onEvent("r1", "a", { type: "joined", joinS: 0.1 });
+    onEvent("r1", "b", { type: "joined", joinS: 0.1 });
+    onEvent("r1", "b", { type: "e2ee", from: "pub-1", state: "ok" });
+    onEvent("r1", "a", { type: "e2ee", from: "pub-2", state: "missing_key" });
+    onEvent("r1", "a", { type: "e2ee", from: "pub-1", state: "decryption_failed" });
+    onEvent("r1", "a", { type: "e2ee", from: "pub-1", state: "decryption_failed" });
+    onSample(sample("a", 5000, [audio(500, 0)]));
+    const s = agg.summary(10_000);
+    expect(s.decryptionFailures).toEqual([{ room: "r1", participant: "a", from: ["pub-1", "pub-2"] }]);
+    expect(s.counters.e2ee_decryption_failures).toBe(2);
+    expect(s.loss.audio).toEqual({ lost: 0, expected: 500, ratio: 0 });
+  });
+
+  it("E2EE: a run where every cryptor is fine has no decryptionFailures at all", () => {
+    const { agg, onEvent } = aggregator([plan("a")]);
+    onEvent("r1", "a", { type: "e2ee", from: "pub-1", state: "ok" });
+    expect(agg.summary(1000)).not.toHaveProperty("decryptionFailures");
+  });
+
   it("loss over the run is a ratio of sums; per-participant loss is each one's own ratio of sums", () => {
     const { agg, onEvent, onSample } = aggregator([plan("a"), plan("b")]);
     onEvent("r1", "a", { type: "joined", joinS: 0.1 });

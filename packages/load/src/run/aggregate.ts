@@ -45,6 +45,19 @@ export interface RunSummary {
   readonly groups?: RunGroups;
   /** What happened to the run itself, for the report's time axis (epoch ms). */
   readonly markers?: readonly RunMarker[];
+  /**
+   * E2EE: participants whose frame cryptors reported they cannot decrypt a publisher (a wrong or
+   * missing key). Their packets still arrive and count in `loss` as received: this is not loss.
+   */
+  readonly decryptionFailures?: readonly DecryptionFailure[];
+}
+
+/** One participant that cannot decrypt what some publishers send (E2EE). */
+export interface DecryptionFailure {
+  readonly room: string;
+  readonly participant: string;
+  /** The publishers whose frames it cannot decrypt, sorted. */
+  readonly from: readonly string[];
 }
 
 /**
@@ -142,6 +155,13 @@ export class RunAggregator {
       case "transport":
         p.transport = event.transport;
         if (event.iceS !== undefined) p.iceS = event.iceS;
+        break;
+      case "e2ee":
+        if (event.state === "decryption_failed" || event.state === "missing_key") {
+          p.cannotDecrypt ??= new Set();
+          if (!p.cannotDecrypt.has(event.from)) this.add("e2ee_decryption_failures", 1);
+          p.cannotDecrypt.add(event.from);
+        } else if (event.state === "unobservable") this.add("e2ee_unobservable", 1);
         break;
       case "track-subscribed":
         break;
@@ -253,6 +273,11 @@ export class RunAggregator {
       if (p.disconnected !== undefined) disconnects[p.disconnected] = (disconnects[p.disconnected] ?? 0) + 1;
     }
     const joined = all.filter((p) => p.joinS !== undefined);
+    const decryptionFailures = all.flatMap((p) =>
+      p.cannotDecrypt === undefined
+        ? []
+        : [{ room: p.plan.room, participant: p.plan.identity, from: [...p.cannotDecrypt].sort() }],
+    );
     const loss = Object.fromEntries(
       KINDS.map((k) => {
         const r = lossRatioOfSums(
@@ -383,6 +408,7 @@ export class RunAggregator {
       markers: [...this.markers, ...reconnectBursts(this.reconnectStarts, this.bucketMs, all.length)].sort(
         (a, b) => a.t - b.t,
       ),
+      ...(decryptionFailures.length > 0 ? { decryptionFailures } : {}),
     };
   }
 

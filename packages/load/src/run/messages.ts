@@ -31,6 +31,8 @@ export interface ParticipantPlan {
   readonly expectedTracks: { readonly audio: number; readonly video: number };
   /** Milliseconds after the run's start at which this participant joins. */
   readonly joinAtMs: number;
+  /** An E2EE run: joins with a key other than the room's (scenario `e2ee.wrong-key-subscribers`). */
+  readonly wrongKey?: true;
 }
 
 export interface MediaPlan {
@@ -45,6 +47,8 @@ export interface MediaPlan {
   readonly watchMs?: number;
   /** Save each browser participant's page here as a PNG when the run ends (`--screenshots`). */
   readonly screenshotsDir?: string;
+  /** End-to-end encryption: the key provider's options (the key travels apart, in WorkerPlan). */
+  readonly e2ee?: { readonly failureTolerance: number; readonly ratchetWindowSize: number };
 }
 
 export interface WorkerPlan {
@@ -59,6 +63,8 @@ export interface WorkerPlan {
   readonly tokenTtlS: number;
   readonly participants: readonly ParticipantPlan[];
   readonly media: MediaPlan;
+  /** The room's shared E2EE key when media.e2ee is set: over IPC only, never written anywhere. */
+  readonly e2eeKey?: Uint8Array;
 }
 
 export type WorkerMessage =

@@ -43,6 +43,8 @@ export interface OrchestratorOptions {
   readonly onControl?: (control: RunControl) => void;
   /** Where native workers' sockets stay (`iceScopeFor`); default: worked out from the target. */
   readonly iceScope?: IceScope;
+  /** The shared key of an E2EE run (media.e2ee): handed to the workers over IPC, never written. */
+  readonly e2eeKey?: Uint8Array;
 }
 
 /** Steers a running swarm. */
@@ -189,6 +191,7 @@ export async function orchestrate(options: OrchestratorOptions): Promise<RunOutc
           tokenTtlS: joinTokenTtlS(options),
           participants,
           media: options.media,
+          ...(options.e2eeKey !== undefined ? { e2eeKey: options.e2eeKey } : {}),
         },
       };
       child.send(start);

@@ -38,6 +38,8 @@ export interface ParticipantState {
   everReceived: Record<Kind, Set<string>>;
   /** The participant's last window: tracks with packets, video tracks with decoded frames. */
   lastWindow: { receiving: Record<Kind, number>; decodingVideo: number };
+  /** E2EE: the publishers whose frames its cryptors reported it cannot decrypt. */
+  cannotDecrypt?: Set<string>;
 }
 
 export function participantKey(room: string, identity: string): string {

@@ -83,6 +83,25 @@ describe("planRun", () => {
   });
 });
 
+describe("E2EE wrong-key subscribers", () => {
+  it("are the last subscribers of each room, never the latency probes, and only when asked", () => {
+    const plan = planRun(shape({ rooms: 2, subscribers: 3, e2ee: { wrongKeySubscribers: 2 } }));
+    expect(
+      plan.participants.filter((p) => p.wrongKey === true).map((p) => `${p.room}/${p.identity}`),
+    ).toEqual(["r1/p-sub-2", "r1/p-sub-3", "r2/p-sub-2", "r2/p-sub-3"]);
+    expect(plan.participants.filter((p) => p.probe).map((p) => p.wrongKey)).toEqual([undefined, undefined]);
+    expect(planRun(shape({ e2ee: { wrongKeySubscribers: 0 } })).participants.some((p) => p.wrongKey)).toBe(
+      false,
+    );
+  });
+
+  it("the lean engine refuses an E2EE run in one line naming the fix", () => {
+    expect(() => planRun(shape({ engine: "lean", e2ee: { wrongKeySubscribers: 0 } }))).toThrow(
+      "--engine lean: the lean engine does not encrypt media end to end (LiveKit's frame cryptor): drop --e2ee, or --engine native",
+    );
+  });
+});
+
 describe("engines", () => {
   const audioOnly = { videoPublishers: 0, audioPublishers: 1, subscribers: 4, latencyProbes: 1 };
 

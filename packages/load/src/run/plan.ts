@@ -18,6 +18,7 @@ export function shapeOf(scenario: Scenario): RunShape {
     identityPrefix: scenario.identityPrefix,
     subscribeLimit: scenario.subscribeLimit ?? undefined,
     data: scenario.data !== null,
+    ...(scenario.e2ee !== null ? { e2ee: { wrongKeySubscribers: scenario.e2ee.wrongKeySubscribers } } : {}),
     video: {
       resolution: scenario.video.resolution,
       width: scenario.video.width,
@@ -45,6 +46,14 @@ export function mediaPlanFor(scenario: Scenario): MediaPlan {
     },
     ...(scenario.subscribeLimit !== null ? { subscribeLimit: scenario.subscribeLimit } : {}),
     ...(scenario.data !== null ? { data: { intervalMs: scenario.data.interval } } : {}),
+    ...(scenario.e2ee !== null
+      ? {
+          e2ee: {
+            failureTolerance: scenario.e2ee.failureTolerance,
+            ratchetWindowSize: scenario.e2ee.ratchetWindowSize,
+          },
+        }
+      : {}),
   };
 }
 
@@ -71,6 +80,8 @@ export interface RunShape extends Pick<
   readonly data: boolean;
   /** What video publishers send (engines refuse what they cannot). */
   readonly video: VideoShape;
+  /** End-to-end encrypted media; the last `wrongKeySubscribers` subscribers of a room hold another key. */
+  readonly e2ee?: { readonly wrongKeySubscribers: number };
 }
 
 export interface RunPlan {
@@ -133,6 +144,9 @@ export function planRun(shape: RunShape): RunPlan {
         probe: latencyProbe && shape.videoPublishers > 0,
         expectedTracks: expectedFrom(shape, publishers, -1),
         joinAtMs: Math.round(order++ * gapMs),
+        ...(j >= shape.subscribers - (shape.e2ee?.wrongKeySubscribers ?? 0)
+          ? { wrongKey: true as const }
+          : {}),
       });
     }
   }

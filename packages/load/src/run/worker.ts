@@ -53,7 +53,7 @@ async function openEngines(plan: WorkerPlan): Promise<ReadonlyMap<EngineName, En
     engines.set(
       name,
       name === "native"
-        ? await NativeEngine.open(plan.media)
+        ? await NativeEngine.open(plan.media, plan.e2eeKey)
         : name === "browser"
           ? await BrowserEngine.open(plan.media)
           : await LeanEngine.open(

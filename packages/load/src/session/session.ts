@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import { appendFile, writeFile } from "node:fs/promises";
 import { availableParallelism } from "node:os";
 import { join, resolve } from "node:path";
@@ -22,6 +23,7 @@ import {
 import type { Testbed } from "@livekit-swarm/testbed";
 import { orchestrate, type ProgressView, type RunOutcome, type RunTarget } from "../run/orchestrator.js";
 import { ENGINE_RULES } from "../engine/engine.js";
+import { E2EE_KEY_BYTES } from "../engine/e2ee.js";
 import { defaultWorkers, mediaPlanFor, planRun, shapeOf, shardByRoom, type RunPlan } from "../run/plan.js";
 import { shardFolder, writeManifest, type ShardManifest } from "../shard/manifest.js";
 import { ShardError, scenarioHash, shardPlan, shardedRunId, type Shard } from "../shard/split.js";
@@ -102,6 +104,11 @@ export interface RunSessionOptions {
   readonly statsIntervalMs?: number;
   /** A canary: hold until stopped, bring back participants that drop, never end early. */
   readonly forever?: boolean;
+  /**
+   * The shared key of an E2EE scenario; absent, one is made for the run (a room lives in one shard,
+   * so shards need not share it). Handed to the workers only: never logged or written.
+   */
+  readonly e2eeKey?: Uint8Array;
   readonly metrics?: RunMetricsOptions;
   /** Appends the markdown verdict here (GitHub's $GITHUB_STEP_SUMMARY). */
   readonly stepSummaryFile?: string;
@@ -280,6 +287,7 @@ export async function runSession(options: RunSessionOptions): Promise<RunSession
         ...(options.forever === true ? { rejoin: true } : {}),
         ...(options.screenshots === true ? { screenshotsDir: join(outputDir, SCREENSHOTS_DIR) } : {}),
       },
+      ...(scenario.e2ee !== null ? { e2eeKey: options.e2eeKey ?? randomBytes(E2EE_KEY_BYTES) } : {}),
       // forever: about 285 000 years, and setTimeout-safe because nothing waits on it directly
       holdMs: options.forever === true ? Number.MAX_SAFE_INTEGER : scenario.duration,
       persistent: options.forever === true,

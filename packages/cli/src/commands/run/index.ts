@@ -1,6 +1,8 @@
 import { defaultThresholds, loadBaseline, parseThreshold, type Threshold } from "@livekit-swarm/gate";
+import { e2eeKey } from "../../secret.js";
 import { resolveScenario } from "../../session/scenario.js";
 import { exporterMetrics, runAndRender, targetFrom } from "../../session/run-session.js";
+import { UsageError } from "../../errors.js";
 import type { RunCommand, RunFlags } from "./options.js";
 import { SCENARIO_OPTIONS } from "./scenario-flags.js";
 import { shardFrom } from "./shard-flags.js";
@@ -25,6 +27,11 @@ export async function run(flags: RunFlags, command: RunCommand): Promise<number>
   // workload, is refused here rather than after the run
   const baseline = await loadBaseline(flags.baseline, scenario, flags.forceCompare === true);
   const target = targetFrom("run", flags);
+  const key = e2eeKey("run", flags.e2eeKeyFile);
+  if (key !== undefined && scenario.e2ee === null)
+    throw new UsageError(
+      "run: an E2EE key was given (--e2ee-key-file or LKSWARM_E2EE_KEY) but the run is not encrypted: pass --e2ee, or drop the key",
+    );
   const { metricsPort, pushgateway } = flags;
   const shard = shardFrom(flags);
   return runAndRender(
@@ -35,6 +42,7 @@ export async function run(flags: RunFlags, command: RunCommand): Promise<number>
       ...(flags.startAt !== undefined ? { startAtMs: flags.startAt } : {}),
       ...(flags.runId !== undefined ? { runId: flags.runId } : {}),
       ...(target !== undefined ? { target } : {}),
+      ...(key !== undefined ? { e2eeKey: key } : {}),
       thresholds,
       ...(baseline !== undefined ? { baseline } : {}),
       statsIntervalMs: flags.statsInterval,

@@ -53,6 +53,10 @@ const TABLE: readonly ScenarioFlag[] = [
   { key: "data", help: "Publishers send a reliable data packet every second (default false)" },
   { key: "latency-probes", value: "n", int: [0, MAX_PER_ROOM] },
   { key: "browser-probes", value: "n", int: [0, MAX_PER_ROOM] },
+  {
+    key: "e2ee",
+    help: "End-to-end encrypt media with a shared key (native engine): from --e2ee-key-file, env LKSWARM_E2EE_KEY, or made for the run; never printed (default false)",
+  },
 ];
 
 function describe(f: ScenarioFlag): string {
