@@ -136,6 +136,37 @@ describe("RunAggregator", () => {
     expect(s.tracks.everReceived.audio).toBe(3);
   });
 
+  it("reads the end from the last half interval: a drain sample 17 ms after the periodic one does not stop a track", () => {
+    const { agg, onEvent, onSample } = aggregator([plan("a"), plan("b")]);
+    for (const id of ["a", "b"]) onEvent("r1", id, { type: "joined", joinS: 0.1 }, 1000);
+    for (const t of [5000, 10_000]) {
+      onSample(sample("a", t, [audio(250, 0)]));
+      onSample(sample("b", t, [audio(250, 0)]));
+    }
+    const silent = { ...audio(0, 0), received: 0 };
+    // a: the drain's last sample came 17 ms after the periodic one, too short to hold a packet
+    onSample({ ...sample("a", 10_017, [silent]), durationMs: 17 });
+    // b: a last window of 3 s without packets: the track stopped
+    onSample({ ...sample("b", 13_000, [silent]), durationMs: 3000 });
+    const s = agg.summary(20_000);
+    expect(s.tracks.receiving.audio).toBe(1);
+    expect(s.tracks.everReceived.audio).toBe(2);
+  });
+
+  it("leaves windows under half an interval out of the frame rate: 1 frame in 17 ms is not 59 frames/s", () => {
+    const video = { ...plan("v"), expectedTracks: { audio: 0, video: 1 } };
+    const { agg, onEvent, onSample } = aggregator([video]);
+    onEvent("r1", "v", { type: "joined", joinS: 0.1 }, 0);
+    const frames = (n: number): InboundTrackSample =>
+      inboundTrack({ key: "v1", kind: "video", expected: n * 3, lost: 0, bytes: 1000, framesDecoded: n });
+    onSample(sample("v", 5000, [frames(100)]));
+    onSample({ ...sample("v", 5017, [frames(1)]), durationMs: 17 });
+    const s = agg.summary(10_000);
+    expect(s.tracks.receiving.video).toBe(1);
+    const fps = s.figures.find((f) => f.label === "frame rate");
+    expect(fps?.max).toBe(20);
+  });
+
   it("counts a track without a first packet by the end as censored, never drops it", () => {
     const { agg, onEvent } = aggregator([plan("a"), plan("b"), plan("c"), plan("d")]);
     for (const id of ["a", "b", "c"]) onEvent("r1", id, { type: "joined", joinS: 0.5 }, 2000);

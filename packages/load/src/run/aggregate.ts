@@ -1,7 +1,14 @@
 import { sampleSets, type Measurements, type SampleSet } from "@livekit-swarm/gate";
 import { Roster, isPresent, lossRatioOfSums, percentiles, wireBytes } from "@livekit-swarm/stats";
 import { bitrateFigure, measuredFigure, valueFigure, type Figure } from "./figures.js";
-import { censorUnfinished, KINDS, participantKey, type ParticipantState } from "./participant-state.js";
+import {
+  censorUnfinished,
+  emptyEndWindow,
+  endWindow,
+  KINDS,
+  participantKey,
+  type ParticipantState,
+} from "./participant-state.js";
 import type { Kind, ParticipantEvent, ParticipantPlan, Role, WindowSample } from "./messages.js";
 import { GroupJitter, runGroups, type RunGroups } from "./groups.js";
 import { emptyBucket, timelinePoints, type TimelineBucket, type TimelinePoint } from "./timeline.js";
@@ -102,7 +109,7 @@ export class RunAggregator {
         tracksWithFrames: 0,
         reconnects: 0,
         everReceived: { audio: new Set(), video: new Set() },
-        lastWindow: { receiving: zeroKinds(), decodingVideo: 0 },
+        lastWindow: emptyEndWindow(),
       });
     }
   }
@@ -176,13 +183,17 @@ export class RunAggregator {
     p.lastSeenMs = s.t;
     const bucket = this.bucket(s.t);
     bucket.participants.add(participantKey(s.room, s.participant));
-    p.lastWindow = { receiving: zeroKinds(), decodingVideo: 0 };
+    const window = {
+      receiving: { audio: new Set<string>(), video: new Set<string>() },
+      decodingVideo: new Set<string>(),
+      durationMs: s.durationMs,
+    };
     for (const track of s.inbound) {
       if (track.received > 0) {
         p.everReceived[track.kind].add(track.key);
-        p.lastWindow.receiving[track.kind]++;
+        window.receiving[track.kind].add(track.key);
       }
-      if (track.kind === "video" && track.framesDecoded > 0) p.lastWindow.decodingVideo++;
+      if (track.kind === "video" && track.framesDecoded > 0) window.decodingVideo.add(track.key);
       p.lossByKind[track.kind].lost += track.lost;
       p.lossByKind[track.kind].expected += track.expected;
       p.bytesIn += track.bytes;
@@ -206,7 +217,8 @@ export class RunAggregator {
       this.add(`in_retransmitted_${track.kind}`, track.retransmitted ?? 0);
       if (track.kind === "video") {
         this.add("frames_decoded", track.framesDecoded);
-        if (track.received > 0 && s.durationMs > 0) {
+        // a rate over a window much shorter than the interval is noise (1 frame in 17 ms reads 59/s)
+        if (track.received > 0 && s.durationMs >= this.bucketMs / 2) {
           this.videoFps.push(track.framesDecoded / (s.durationMs / 1000));
           if (track.height !== undefined) this.videoHeight.push(track.height);
         }
@@ -224,6 +236,7 @@ export class RunAggregator {
         this.add("total_samples", track.totalSamples);
       }
     }
+    p.lastWindow = endWindow(p.lastWindow, window, this.bucketMs);
     for (const track of s.outbound) {
       p.bytesOut += track.bytes;
       bucket.bytesOut += track.bytes;
@@ -372,10 +385,10 @@ export class RunAggregator {
     for (const p of joined) {
       for (const k of KINDS) {
         expected[k] += p.plan.expectedTracks[k];
-        receiving[k] += Math.min(p.lastWindow.receiving[k], p.plan.expectedTracks[k]);
+        receiving[k] += Math.min(p.lastWindow.receiving[k].size, p.plan.expectedTracks[k]);
         everReceived[k] += Math.min(p.everReceived[k].size, p.plan.expectedTracks[k]);
       }
-      decodingVideo += Math.min(p.lastWindow.decodingVideo, p.plan.expectedTracks.video);
+      decodingVideo += Math.min(p.lastWindow.decodingVideo.size, p.plan.expectedTracks.video);
     }
     return {
       participants: {

@@ -79,10 +79,17 @@ export type WorkerMessage =
       readonly event: ParticipantEvent;
     }
   | { readonly type: "samples"; readonly samples: readonly WindowSample[] }
+  /** The worker's last samples are sent (they precede this on the channel); its participants are still in. */
+  | { readonly type: "sampled"; readonly worker: number }
   | { readonly type: "done"; readonly worker: number };
 
 export type OrchestratorMessage =
   | { readonly type: "start"; readonly plan: WorkerPlan }
+  /**
+   * The drain's first phase: take every participant's last sample while everyone, in every
+   * worker, is still in the room; then answer `sampled`. `stop` (the second phase) leaves.
+   */
+  | { readonly type: "sample" }
   | { readonly type: "stop" }
   /** Run rtc-node's simulateScenario on these participants of the worker. */
   | {

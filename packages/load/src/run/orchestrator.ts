@@ -98,6 +98,8 @@ const SERVER_GIVE_UP_MS = 20_000;
 const NOBODY_JOINED_MS = 10_000;
 const NOBODY_JOINED_PENDING_MS = 45_000;
 const DRAIN_TIMEOUT_MS = 15_000;
+/** The drain's first phase waits this long for every worker's last samples, then leaves anyway. */
+const FINAL_SAMPLE_TIMEOUT_MS = 5_000;
 
 /**
  * Runs a planned swarm: forks worker processes (a shard of rooms each), starts them on one clock,
@@ -132,6 +134,8 @@ export async function orchestrate(options: OrchestratorOptions): Promise<RunOutc
     child: ChildProcess;
     worker: number;
     done: Promise<void>;
+    /** Its last samples are in (or it is gone): the drain's first phase. */
+    sampled: Promise<void>;
     participants: ParticipantPlan[];
   }[] = [];
 
@@ -146,8 +150,13 @@ export async function orchestrate(options: OrchestratorOptions): Promise<RunOutc
         stdio: ["ignore", logFd, logFd, "ipc"],
         env: { ...workerEnv, NODE_ENV: "production" },
       });
+      let markSampled = (): void => undefined;
+      const sampled = new Promise<void>((resolve) => {
+        markSampled = resolve;
+      });
       const exited = new Promise<void>((resolve) => {
         child.once("exit", (code, signal) => {
+          markSampled();
           if (!stopping) {
             workersLost.push({ worker, code, signal });
             // its participants are gone with it: count them as lost, the run goes on
@@ -171,6 +180,8 @@ export async function orchestrate(options: OrchestratorOptions): Promise<RunOutc
           eventsOut.write(`${JSON.stringify(message)}\n`);
           aggregator.onEvent(message.room, message.participant, message.event, message.t);
           for (const o of observers) o.onEvent?.(message, message.event);
+        } else if (message.type === "sampled") {
+          markSampled();
         } else if (message.type === "samples") {
           for (const s of message.samples) {
             samplesOut.write(`${JSON.stringify(s)}\n`);
@@ -195,7 +206,7 @@ export async function orchestrate(options: OrchestratorOptions): Promise<RunOutc
         },
       };
       child.send(start);
-      children.push({ child, worker, done: exited, participants: [...participants] });
+      children.push({ child, worker, done: exited, sampled, participants: [...participants] });
     });
   } finally {
     closeSync(logFd);
@@ -283,6 +294,21 @@ export async function orchestrate(options: OrchestratorOptions): Promise<RunOutc
   };
   options.forceSignal?.addEventListener("abort", kill);
   const timer = setTimeout(kill, DRAIN_TIMEOUT_MS);
+  // two phases: every worker takes its last samples, and only then does anyone leave. In one phase a
+  // worker whose publishers had already left could end another worker's subscribers on an empty
+  // last window: "receiving at the end" then undercounts (a two-worker run once read 1/3 tracks
+  // receiving at the end, all three flowing until the stop)
+  for (const { child } of children) {
+    if (child.connected) child.send({ type: "sample" } satisfies OrchestratorMessage);
+  }
+  let sampleTimer: NodeJS.Timeout | undefined;
+  await Promise.race([
+    Promise.all(children.map((c) => c.sampled)),
+    new Promise((resolve) => {
+      sampleTimer = setTimeout(resolve, FINAL_SAMPLE_TIMEOUT_MS);
+    }),
+  ]);
+  clearTimeout(sampleTimer);
   for (const { child } of children) {
     if (child.connected) child.send({ type: "stop" } satisfies OrchestratorMessage);
   }

@@ -36,8 +36,12 @@ export interface ParticipantState {
   reconnectingSinceMs?: number;
   /** Inbound streams with packets in any window, per kind (keys). */
   everReceived: Record<Kind, Set<string>>;
-  /** The participant's last window: tracks with packets, video tracks with decoded frames. */
-  lastWindow: { receiving: Record<Kind, number>; decodingVideo: number };
+  /**
+   * The participant's last window: tracks (keys) with packets, video tracks with decoded frames, and
+   * how long it lasted. A window shorter than half the stats interval (the drain's last sample
+   * taken just after a periodic one) is folded into the one before (`endWindow`).
+   */
+  lastWindow: EndWindow;
   /** E2EE: the publishers whose frames its cryptors reported it cannot decrypt. */
   cannotDecrypt?: Set<string>;
 }
@@ -111,4 +115,34 @@ export function censorUnfinished(
     "lkswarm_time_to_first_frame_seconds",
     tracksCensored("video", (p) => p.plan.expectedTracks.video - p.tracksWithFrames),
   );
+}
+
+/** What "receiving at the end" is read from: see `ParticipantState.lastWindow`. */
+export interface EndWindow {
+  readonly receiving: Record<Kind, ReadonlySet<string>>;
+  readonly decodingVideo: ReadonlySet<string>;
+  readonly durationMs: number;
+}
+
+export function emptyEndWindow(): EndWindow {
+  return { receiving: { audio: new Set(), video: new Set() }, decodingVideo: new Set(), durationMs: 0 };
+}
+
+/**
+ * The end window after a new sample's window. A window shorter than half the stats interval says
+ * little on its own: one taken 17 ms after the periodic one (measured: the drain's last sample) held
+ * no video packet for tracks flowing at 20 frames/s, and read them as stopped. So it is joined to the
+ * window before: a track receives at the end when it had packets in the last half interval or more.
+ */
+export function endWindow(previous: EndWindow, next: EndWindow, intervalMs: number): EndWindow {
+  if (next.durationMs >= intervalMs / 2 || previous.durationMs === 0) return next;
+  const union = <T>(a: ReadonlySet<T>, b: ReadonlySet<T>): Set<T> => new Set([...a, ...b]);
+  return {
+    receiving: {
+      audio: union(previous.receiving.audio, next.receiving.audio),
+      video: union(previous.receiving.video, next.receiving.video),
+    },
+    decodingVideo: union(previous.decodingVideo, next.decodingVideo),
+    durationMs: previous.durationMs + next.durationMs,
+  };
 }

@@ -69,6 +69,7 @@ class Worker {
   private readonly participants: EngineParticipant[] = [];
   private readonly timers: NodeJS.Timeout[] = [];
   private stopping = false;
+  private sampled: Promise<void> | undefined;
 
   constructor(
     private readonly engines: ReadonlyMap<EngineName, Engine>,
@@ -182,10 +183,20 @@ class Worker {
     );
   }
 
+  /** The drain's first phase: no more joins or periodic samples, then everyone's last window. */
+  finalSample(): Promise<void> {
+    if (this.sampled === undefined) {
+      this.stopping = true;
+      for (const t of this.timers) clearTimeout(t);
+      this.sampled = this.sampleAll();
+    }
+    return this.sampled;
+  }
+
   async stop(): Promise<void> {
-    this.stopping = true;
-    for (const t of this.timers) clearTimeout(t);
-    await this.sampleAll();
+    // normally sampled already, while every worker's participants were still in (an orchestrator
+    // that skipped the first phase still gets last samples, taken as this worker leaves)
+    await this.finalSample();
     const screenshots = this.plan.media.screenshotsDir;
     if (screenshots !== undefined) await saveScreenshots(this.participants, screenshots);
     await Promise.all(this.participants.map((p) => p.leave()));
@@ -205,6 +216,9 @@ process.on("message", (message: OrchestratorMessage) => {
       await worker?.simulate(message.participants, message.scenario);
     } else if (message.type === "join") {
       worker?.joinNow(message.participants);
+    } else if (message.type === "sample") {
+      await worker?.finalSample();
+      send({ type: "sampled", worker: worker === undefined ? -1 : 0 });
     } else {
       await worker?.stop();
       send({ type: "done", worker: worker === undefined ? -1 : 0 });
