@@ -75,7 +75,7 @@ describe("parseScenario rejects malformed scenarios with one actionable line eac
       "an unrelated key",
       "colour: red",
       [
-        `${SOURCE}: colour: unknown key (known keys: name, engine, rooms, video-publishers, audio-publishers, subscribers, publishers-subscribe, duration, num-per-second, video, audio, subscribe-limit, room-prefix, identity-prefix, data, latency-probes, thresholds, warmup, storm)`,
+        `${SOURCE}: colour: unknown key (known keys: name, engine, rooms, video-publishers, audio-publishers, subscribers, publishers-subscribe, duration, num-per-second, video, audio, subscribe-limit, room-prefix, identity-prefix, data, latency-probes, thresholds, warmup, storm, network-profiles)`,
       ],
     ],
     [
@@ -230,6 +230,32 @@ describe("parseScenario rejects malformed scenarios with one actionable line eac
       ],
     ],
     [
+      "a share over 100%",
+      "network-profiles: { open: 150% }",
+      [
+        `${SOURCE}: network-profiles.open: expected a share such as 15% (or a number from 0 to 100), got "150%"`,
+      ],
+    ],
+    [
+      "a share that is not a number",
+      "network-profiles: { open: most }",
+      [
+        `${SOURCE}: network-profiles.open: expected a share such as 15% (or a number from 0 to 100), got "most"`,
+      ],
+    ],
+    [
+      "a negative share",
+      "network-profiles: { open: -5 }",
+      [`${SOURCE}: network-profiles.open: expected a share such as 15% (or a number from 0 to 100), got -5`],
+    ],
+    [
+      "a profile name that could be a path",
+      'network-profiles: { "../x": 100% }',
+      [
+        `${SOURCE}: network-profiles.../x: expected a profile name such as open or udp-blocked (lowercase letters, digits and -)`,
+      ],
+    ],
+    [
       "several mistakes at once",
       "rooms: ten\nsubscribers: -2",
       [
@@ -344,6 +370,16 @@ describe("parseScenario accepts valid scenarios", () => {
       start: 0,
       duration: 10_000,
     });
+  });
+
+  it("reads network profile shares as fractions, from 15%, 12.5% or 15, the extremes included", () => {
+    const s = parseScenario(
+      "network-profiles: { open: 72.5%, udp-blocked: 15, tcp-only: '12.5 %', none: 0% }",
+      SOURCE,
+    );
+    expect(s.networkProfiles).toEqual({ open: 0.725, "udp-blocked": 0.15, "tcp-only": 0.125, none: 0 });
+    expect(parseScenario("network-profiles: { open: 100% }", SOURCE).networkProfiles).toEqual({ open: 1 });
+    expect(parseScenario("rooms: 1", SOURCE).networkProfiles).toBeUndefined();
   });
 
   it("accepts an object built by the CLI", () => {

@@ -62,3 +62,4 @@ export {
 } from "./client-network.js";
 export type { ClientNetwork, NetworkProfile } from "./client-network.js";
 export { namespaceExists } from "./netns.js";
+export { startClientTestbed, type ClientTestbed } from "./client-testbed.js";

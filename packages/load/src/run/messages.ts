@@ -1,6 +1,7 @@
 /** What the orchestrator and its worker processes say to each other over IPC. */
 
 import type { ParticipantEvent, PublishedVideo, Role, WindowSample } from "@livekit-swarm/schema";
+import type { NetworkProfile } from "@livekit-swarm/testbed";
 
 export type {
   InboundTrackSample,
@@ -31,6 +32,11 @@ export interface ParticipantPlan {
   readonly expectedTracks: { readonly audio: number; readonly video: number };
   /** Milliseconds after the run's start at which this participant joins. */
   readonly joinAtMs: number;
+  /**
+   * The client network profile it sits behind (a scenario's `network-profiles`); absent: the
+   * host's own network, as in a run without profiles.
+   */
+  readonly profile?: NetworkProfile;
 }
 
 export interface MediaPlan {

@@ -19,7 +19,6 @@ import {
   type Scenario,
   type StormObservation,
 } from "@livekit-swarm/schema";
-import type { Testbed } from "@livekit-swarm/testbed";
 import { orchestrate, type ProgressView, type RunOutcome, type RunTarget } from "../run/orchestrator.js";
 import { ENGINE_RULES } from "../engine/engine.js";
 import { defaultWorkers, mediaPlanFor, planRun, shapeOf, shardByRoom, type RunPlan } from "../run/plan.js";
@@ -33,6 +32,7 @@ import { checkStorm } from "../storm/storm.js";
 import { writeRunOutputs, type RunOutputs } from "./outputs.js";
 import { iceScopeFor, iceScopeLine } from "../run/ice-scope.js";
 import { RunSessionError, checkCloudLimit, checkOutputDir, checkRunSize, openTarget } from "./target.js";
+import { placeProfiles, restrictiveProfiles } from "../run/network-placement.js";
 
 /**
  * A run's live Prometheus metrics. load does not depend on the exporter: the CLI passes
@@ -150,7 +150,15 @@ export async function runSession(options: RunSessionOptions): Promise<RunSession
     : options.scenario;
   const thresholds = runThresholds(scenario, scenario.thresholds, options.thresholds, options.baseline);
   checkRunSize(scenario);
-  const whole = planRun(shapeOf(scenario));
+  const planned = planRun(shapeOf(scenario));
+  // names and sums are checked here (checkShares), before anything starts
+  const whole =
+    scenario.networkProfiles === undefined
+      ? planned
+      : {
+          ...planned,
+          participants: placeProfiles(planned.participants, scenario.networkProfiles),
+        };
   const plan = shard !== undefined ? shardPlan(whole, shard) : whole;
   if (plan.participants.length === 0) {
     throw new RunSessionError(
@@ -185,7 +193,7 @@ export async function runSession(options: RunSessionOptions): Promise<RunSession
   const startAtMs = options.startAtMs;
   let manifest: ShardManifest | undefined;
   const abortWatch = new AbortWatch(thresholds, measurements);
-  let testbed: Testbed | undefined;
+  let stopTarget: (() => Promise<void>) | undefined;
   let server: { readonly url: string; close(): Promise<void> } | undefined;
   try {
     metrics?.prepare(subjectsOf(plan, workers));
@@ -197,8 +205,8 @@ export async function runSession(options: RunSessionOptions): Promise<RunSession
       });
       log(`metrics: ${server.url}`);
     }
-    const opened = await openTarget(options.target, log);
-    testbed = opened.testbed;
+    const opened = await openTarget(options.target, log, restrictiveProfiles(plan.participants));
+    stopTarget = () => opened.stop();
     if (interruption.interrupt.aborted) return { ran: false, runId, exitCode: interruption.exitCode };
     if (shard !== undefined) {
       manifest = {
@@ -271,6 +279,7 @@ export async function runSession(options: RunSessionOptions): Promise<RunSession
     const outcome = await orchestrate({
       ...(iceScope !== undefined ? { iceScope } : {}),
       target: opened.target,
+      networks: opened.networks,
       plan,
       media: { ...mediaPlanFor(scenario), ...(options.forever === true ? { rejoin: true } : {}) },
       // forever: about 285 000 years, and setTimeout-safe because nothing waits on it directly
@@ -366,7 +375,7 @@ export async function runSession(options: RunSessionOptions): Promise<RunSession
   } finally {
     await server?.close();
     interruption.close();
-    if (testbed !== undefined) await testbed.stop();
+    await stopTarget?.();
   }
 }
 
