@@ -16,32 +16,43 @@ export interface ClientTestbed {
   readonly url: string;
   /** The address the node advertises for media (the host end of the first client veth). */
   readonly mediaHost: string;
+  /** The UDP port of the node's built-in TURN; undefined with TURN off. */
+  readonly turnUdpPort: number | undefined;
   /** Stops the testbed, then removes the namespaces; tolerant of parts already gone. */
   stop(): Promise<void>;
 }
 
 /**
  * Client namespaces for `profiles` and a one-node testbed they can all reach (reachableNodeConfig),
- * made together because each needs the other: `tcp-only` lets out the testbed's signalling port,
- * and the node binds the veths' host address. A failure half way removes what was made.
+ * made together because each needs the other: `tcp-only` and `turn-only` let out the testbed's
+ * signalling port (and `turn-only` its TURN port, picked here first even with TURN off, so that the
+ * profile is the same firewall either way), and the node binds the veths' host address. A failure
+ * half way removes what was made.
  */
 export async function startClientTestbed(
   profiles: readonly ClientNetwork["profile"][],
-  options: Omit<TestbedOptions, "port" | "serverConfig" | "nodes" | "netns"> = {},
+  options: Omit<TestbedOptions, "port" | "serverConfig" | "nodes" | "netns" | "turn"> & {
+    /** LiveKit's built-in TURN over UDP on the node. */
+    readonly turn?: boolean;
+  } = {},
 ): Promise<ClientTestbed> {
   requireRoot("client network profiles");
   const port = await pickFreePort();
+  const turnUdpPort = await pickFreePort();
   const networks = createClientNetworks(
     profiles.map((profile) => ({
       profile,
-      ...(profile === "tcp-only" ? { allowedTcpPorts: [port] } : {}),
+      ...(profile === "tcp-only" || profile === "turn-only" ? { allowedTcpPorts: [port] } : {}),
+      ...(profile === "turn-only" ? { allowedUdpPorts: [turnUdpPort] } : {}),
     })),
   );
   const mediaHost = networks[0]?.hostIp;
   try {
     if (mediaHost === undefined) throw new Error("startClientTestbed needs at least one restrictive profile");
+    const { turn, ...rest } = options;
     const testbed = await Testbed.start({
-      ...options,
+      ...rest,
+      ...(turn === true ? { turn: { udpPort: turnUdpPort } } : {}),
       port,
       serverConfig: reachableNodeConfig(
         mediaHost,
@@ -53,6 +64,7 @@ export async function startClientTestbed(
       networks,
       url: `ws://${mediaHost}:${port}`,
       mediaHost,
+      turnUdpPort: turn === true ? turnUdpPort : undefined,
       stop: async () => {
         try {
           await testbed.stop();

@@ -1,5 +1,6 @@
 export { Testbed } from "./testbed.js";
 export type { TestbedOptions } from "./testbed.js";
+export type { TurnOption } from "./configs.js";
 export { down } from "./down.js";
 export type { DownReport } from "./down.js";
 export { listTestbeds } from "./status.js";

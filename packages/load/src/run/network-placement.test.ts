@@ -28,7 +28,7 @@ describe("checkShares", () => {
   it("refuses an unknown profile, a share outside 0-100% and shares that do not add up, naming the fix", () => {
     expect(() => {
       checkShares({ open: 0.5, "udp-blockd": 0.5 } as never);
-    }).toThrow('network profiles: "udp-blockd" is not a profile: use open, udp-blocked, tcp-only');
+    }).toThrow('network profiles: "udp-blockd" is not a profile: use open, udp-blocked, tcp-only, turn-only');
     expect(() => {
       checkShares({ open: 1.5 });
     }).toThrow("open must be 0% to 100%");
