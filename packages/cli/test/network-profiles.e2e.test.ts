@@ -1,24 +1,25 @@
-import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import type { RunSummary } from "@livekit-swarm/load";
 import type { EventContext, ParticipantEvent } from "@livekit-swarm/schema";
-import { alive, isRoot, leftovers, runLines, startSwarm, swarm } from "@livekit-swarm/test-kit";
-import { CLIENT_NAMESPACE_PREFIX, runDirFor } from "@livekit-swarm/testbed";
+import {
+  alive,
+  clientNamespaces,
+  isRoot,
+  leftovers,
+  runLines,
+  startSwarm,
+  swarm,
+} from "@livekit-swarm/test-kit";
+import { runDirFor } from "@livekit-swarm/testbed";
 
 type Summary = RunSummary & {
   readonly run: { readonly workerPids: readonly number[] };
   readonly scenario: { readonly networkProfiles?: Readonly<Record<string, number>> };
 };
 type EventLine = EventContext & { readonly type: string; readonly event: ParticipantEvent };
-
-const clientNamespaces = (): string[] =>
-  execFileSync("ip", ["netns", "list"], { encoding: "utf8" })
-    .split("\n")
-    .map((l) => l.split(" ")[0] ?? "")
-    .filter((n) => n.startsWith(CLIENT_NAMESPACE_PREFIX));
 
 function scenarioFile(profiles: string): string {
   const dir = mkdtempSync(join(tmpdir(), "swarm-profiles-"));

@@ -5,5 +5,5 @@ export { leftovers } from "./leftovers.js";
 export { waitFor, type WaitOptions } from "@livekit-swarm/testbed";
 export { drillWorkload, writeDrill } from "./drills.js";
 export { inboundTrack, runLines, windowSample } from "./samples.js";
-export { isRoot, netnsTestbed, signalJoins, testbedUp } from "./testbeds.js";
+export { clientNamespaces, isRoot, netnsTestbed, signalJoins, testbedUp } from "./testbeds.js";
 export { readPng, type Pixels } from "./png.js";

@@ -28,7 +28,9 @@ describe("profileRules", () => {
   });
 
   it("refuses a port outside 1 to 65535, naming it", () => {
-    expect(() => profileRules("tcp-only", { allowedTcpPorts: [0] })).toThrow("network profile tcp-only: port 0 is not 1 to 65535");
+    expect(() => profileRules("tcp-only", { allowedTcpPorts: [0] })).toThrow(
+      "network profile tcp-only: port 0 is not 1 to 65535",
+    );
     expect(() => profileRules("turn-only", { allowedUdpPorts: [70000] })).toThrow("port 70000");
   });
 });

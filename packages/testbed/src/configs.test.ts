@@ -12,7 +12,10 @@ const addressing: NodeAddressing = {
 };
 const keys = { apiKey: "APIkey", apiSecret: "secret" };
 const config = (a: NodeAddressing, overrides?: Record<string, unknown>): Record<string, unknown> =>
-  parse(livekitNodeConfig({ addressing: a, ...keys, ...(overrides ? { overrides } : {}) })) as Record<string, unknown>;
+  parse(livekitNodeConfig({ addressing: a, ...keys, ...(overrides ? { overrides } : {}) })) as Record<
+    string,
+    unknown
+  >;
 
 describe("livekitNodeConfig with TURN", () => {
   it("has no turn section without a TURN port", () => {

@@ -96,6 +96,8 @@ export interface RunSessionOptions {
   readonly shard?: Shard;
   /** The common start, epoch ms: joins are timed from it (the shards of one run share it). */
   readonly startAtMs?: number;
+  /** LiveKit's built-in TURN over UDP on the testbed the run starts; refused with `target`. */
+  readonly turn?: boolean;
   /** Worker processes; default one per ~100 participants, at most one per core. */
   readonly workers?: number;
   readonly statsIntervalMs?: number;
@@ -205,7 +207,12 @@ export async function runSession(options: RunSessionOptions): Promise<RunSession
       });
       log(`metrics: ${server.url}`);
     }
-    const opened = await openTarget(options.target, log, restrictiveProfiles(plan.participants));
+    const opened = await openTarget(
+      options.target,
+      log,
+      restrictiveProfiles(plan.participants),
+      options.turn === true,
+    );
     stopTarget = () => opened.stop();
     if (interruption.interrupt.aborted) return { ran: false, runId, exitCode: interruption.exitCode };
     if (shard !== undefined) {

@@ -15,7 +15,7 @@ import type { ClientNetworkPlace, RunTarget } from "../run/orchestrator.js";
 
 /** A run the session refuses before it starts anything; the message names the fix. */
 export class RunSessionError extends KnownError<
-  "no-participants" | "too-many-participants" | "too-long" | "cloud-limit" | "output"
+  "no-participants" | "too-many-participants" | "too-long" | "cloud-limit" | "output" | "turn-needs-testbed"
 > {
   override readonly name = "RunSessionError";
 }
@@ -85,8 +85,14 @@ export async function openTarget(
   target: RunTarget | undefined,
   log: (line: string) => void,
   profiles: readonly Exclude<NetworkProfile, "open">[] = [],
+  turn = false,
 ): Promise<OpenedTarget> {
   if (target !== undefined) {
+    if (turn)
+      throw new RunSessionError(
+        "turn-needs-testbed",
+        "--turn runs LiveKit's built-in TURN on the testbed the run starts, not on a given server: drop --url, or drop --turn",
+      );
     if (profiles.length > 0)
       throw new NetworkPlacementError(
         "local-only",
@@ -102,8 +108,9 @@ export async function openTarget(
   log("no --url: starting an embedded local LiveKit (testbed)...");
   await sweepOrphanedTestbeds();
   if (profiles.length > 0) {
-    const bed = await startClientTestbed(profiles, { name: `swarm-${process.pid}` });
+    const bed = await startClientTestbed(profiles, { name: `swarm-${process.pid}`, turn });
     log(`client network profiles: ${bed.networks.map((n) => `${n.profile} in ${n.namespace}`).join(", ")}`);
+    if (bed.turnUdpPort !== undefined) log(`LiveKit's built-in TURN on UDP ${bed.turnUdpPort}`);
     const { testbed } = bed;
     return {
       target: {
@@ -116,7 +123,7 @@ export async function openTarget(
       stop: () => bed.stop(),
     };
   }
-  const testbed = await Testbed.start({ name: `swarm-${process.pid}` });
+  const testbed = await Testbed.start({ name: `swarm-${process.pid}`, ...(turn ? { turn: true } : {}) });
   const mediaHosts = testbed.nodes.map((n) => n.ip);
   return {
     target: { url: testbed.url, apiKey: testbed.apiKey, apiSecret: testbed.apiSecret, mediaHosts },

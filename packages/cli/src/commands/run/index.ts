@@ -40,6 +40,7 @@ export async function run(flags: RunFlags, command: RunCommand): Promise<number>
       statsIntervalMs: flags.statsInterval,
       ...(flags.output !== undefined ? { outputDir: flags.output } : {}),
       ...(flags.workers !== undefined ? { workers: flags.workers } : {}),
+      ...(flags.turn === true ? { turn: true } : {}),
       ...(metricsPort !== undefined || pushgateway !== undefined
         ? {
             metrics: exporterMetrics(
