@@ -77,7 +77,7 @@ describe("parseScenario rejects malformed scenarios with one actionable line eac
       "an unrelated key",
       "colour: red",
       [
-        `${SOURCE}: colour: unknown key (known keys: name, engine, rooms, video-publishers, audio-publishers, subscribers, publishers-subscribe, duration, num-per-second, video, audio, subscribe-limit, room-prefix, identity-prefix, data, latency-probes, browser-probes, thresholds, warmup, storm, e2ee)`,
+        `${SOURCE}: colour: unknown key (known keys: name, engine, rooms, video-publishers, audio-publishers, subscribers, publishers-subscribe, duration, num-per-second, video, audio, subscribe-limit, room-prefix, identity-prefix, data, latency-probes, browser-probes, thresholds, warmup, storm, e2ee, network-profiles)`,
       ],
     ],
     [
@@ -236,6 +236,32 @@ describe("parseScenario rejects malformed scenarios with one actionable line eac
       "storm: { script: flood }",
       [
         `${SOURCE}: storm.script: expected a ready-made storm (join-storm, churn, reconnect, room-service) or a path to a k6 .js script, got "flood"`,
+      ],
+    ],
+    [
+      "a share over 100%",
+      "network-profiles: { open: 150% }",
+      [
+        `${SOURCE}: network-profiles.open: expected a share such as 15% (or a number from 0 to 100), got "150%"`,
+      ],
+    ],
+    [
+      "a share that is not a number",
+      "network-profiles: { open: most }",
+      [
+        `${SOURCE}: network-profiles.open: expected a share such as 15% (or a number from 0 to 100), got "most"`,
+      ],
+    ],
+    [
+      "a negative share",
+      "network-profiles: { open: -5 }",
+      [`${SOURCE}: network-profiles.open: expected a share such as 15% (or a number from 0 to 100), got -5`],
+    ],
+    [
+      "a profile name that could be a path",
+      'network-profiles: { "../x": 100% }',
+      [
+        `${SOURCE}: network-profiles.../x: expected a profile name such as open or udp-blocked (lowercase letters, digits and -)`,
       ],
     ],
     [
@@ -398,6 +424,16 @@ describe("parseScenario accepts valid scenarios", () => {
       ).e2ee,
     ).toEqual({ wrongKeySubscribers: 2, failureTolerance: -1, ratchetWindowSize: 0 });
     expect(parseScenario("e2ee: false", SOURCE).e2ee).toBeNull();
+  });
+
+  it("reads network profile shares as fractions, from 15%, 12.5% or 15, the extremes included", () => {
+    const s = parseScenario(
+      "network-profiles: { open: 72.5%, udp-blocked: 15, tcp-only: '12.5 %', none: 0% }",
+      SOURCE,
+    );
+    expect(s.networkProfiles).toEqual({ open: 0.725, "udp-blocked": 0.15, "tcp-only": 0.125, none: 0 });
+    expect(parseScenario("network-profiles: { open: 100% }", SOURCE).networkProfiles).toEqual({ open: 1 });
+    expect(parseScenario("rooms: 1", SOURCE).networkProfiles).toBeUndefined();
   });
 
   it("accepts an object built by the CLI", () => {

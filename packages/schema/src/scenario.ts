@@ -96,6 +96,12 @@ export interface Scenario {
   readonly storm?: StormSpec;
   /** End-to-end encrypted media (a shared key, never in the scenario); null: none. */
   readonly e2ee: E2eeSpec | null;
+  /**
+   * The share of participants (0 to 1) behind each client network profile (`open`, `udp-blocked`,
+   * ...; the testbed's list), as written: the run checks the names and that they add up to 100%.
+   * Absent: everyone on the host's own network.
+   */
+  readonly networkProfiles?: Readonly<Record<string, number>>;
 }
 
 /**
@@ -253,6 +259,12 @@ export const scenarioFields: readonly {
     default: "10",
   },
   { key: "e2ee.ratchet-window-size", summary: "Ratchet steps a receiver tries, 0 to 256", default: "16" },
+  {
+    key: "network-profiles",
+    summary:
+      "Share of participants per client network profile, e.g. { open: 80%, udp-blocked: 20% }; local testbed only, as root (docs/transport.md)",
+    default: "all open",
+  },
 ];
 
 /**
@@ -398,6 +410,22 @@ const e2eeSchema = z.union([z.boolean(), e2eeObjectSchema], {
     "expected true, false or a mapping with wrong-key-subscribers, failure-tolerance or ratchet-window-size",
 });
 
+const SHARE = "expected a share such as 15% (or a number from 0 to 100)";
+const PROFILE_NAME = /^[a-z][a-z0-9-]{0,31}$/;
+
+/** `15%`, `15` or `12.5%`: a percentage from 0 to 100, resolved to a fraction. */
+const share = z.union([z.number(), z.string()], { error: SHARE }).transform((value, ctx) => {
+  const text = typeof value === "number" ? String(value) : value.replace(/\s*%\s*$/, "").trim();
+  const percent = /^\d+(\.\d+)?$/.test(text) ? Number(text) : Number.NaN;
+  if (percent >= 0 && percent <= 100) return percent / 100;
+  ctx.issues.push({ code: "custom", message: `${SHARE}, got ${describeValue(value)}`, input: value });
+  return z.NEVER;
+});
+
+const networkProfilesSchema = z.record(z.string(), share, {
+  error: "expected a mapping of profile to share, e.g. { open: 80%, udp-blocked: 20% }",
+});
+
 const scenarioSchema = z.strictObject(
   {
     name: z.string({ error: NAME }).regex(NAME_PATTERN, { error: NAME }).optional(),
@@ -433,6 +461,7 @@ const scenarioSchema = z.strictObject(
     warmup: duration({ positive: false }).optional(),
     storm: stormSchema.optional(),
     e2ee: e2eeSchema.optional(),
+    "network-profiles": networkProfilesSchema.optional(),
   },
   { error: "expected a mapping of scenario keys such as rooms, subscribers, duration" },
 );
@@ -528,6 +557,13 @@ function resolve(input: ParsedInput, raw: unknown, source: string): Scenario {
         ["storm", "settings", name],
         "expected STORM_* names (e.g. STORM_HOLD_MAX_S); the keys and URL come from the run",
       );
+  // a profile name ends up in summaries and messages: keep it a plain word
+  for (const name of Object.keys(input["network-profiles"] ?? {}))
+    if (!PROFILE_NAME.test(name))
+      at(
+        ["network-profiles", name],
+        "expected a profile name such as open or udp-blocked (lowercase letters, digits and -)",
+      );
   const storm = input.storm === undefined ? undefined : stormSpec(input.storm);
   if (storm !== undefined && storm.start + storm.duration >= durationMs) {
     at(
@@ -590,6 +626,7 @@ function resolve(input: ParsedInput, raw: unknown, source: string): Scenario {
     thresholds: input.thresholds ?? [],
     warmup,
     ...(storm !== undefined ? { storm } : {}),
+    ...(input["network-profiles"] !== undefined ? { networkProfiles: input["network-profiles"] } : {}),
     e2ee,
   };
 }

@@ -6,5 +6,5 @@ export { descendants, type SeenProcess } from "./processes.js";
 export { waitFor, type WaitOptions } from "@livekit-swarm/testbed";
 export { drillWorkload, writeDrill } from "./drills.js";
 export { inboundTrack, runLines, windowSample } from "./samples.js";
-export { isRoot, netnsTestbed, signalJoins, testbedUp } from "./testbeds.js";
+export { clientNamespaces, isRoot, netnsTestbed, signalJoins, testbedUp } from "./testbeds.js";
 export { drawnPixels, readPng, type Drawn, type Pixels } from "./png.js";

@@ -1,9 +1,18 @@
+import { execFileSync } from "node:child_process";
 import { afterAll, beforeAll } from "vitest";
-import { Testbed } from "@livekit-swarm/testbed";
+import { CLIENT_NAMESPACE_PREFIX, Testbed } from "@livekit-swarm/testbed";
 import { swarm } from "./cli.js";
 
 /** Network namespaces, nftables rules and tc qdiscs need root; without it a fault test skips and says why. */
 export const isRoot = process.getuid?.() === 0;
+
+/** The client network namespaces on this host now, to check that a run left none behind. */
+export function clientNamespaces(): string[] {
+  return execFileSync("ip", ["netns", "list"], { encoding: "utf8" })
+    .split("\n")
+    .map((l) => l.split(" ")[0] ?? "")
+    .filter((n) => n.startsWith(CLIENT_NAMESPACE_PREFIX));
+}
 
 /**
  * The testbed of a describe block that injects faults on the node's network: one node in its own

@@ -3,14 +3,14 @@ import { profileRules, reachableNodeConfig } from "./client-network.js";
 
 describe("profileRules", () => {
   it("udp-blocked drops UDP both ways and nothing else", () => {
-    const rules = profileRules("udp-blocked", []);
+    const rules = profileRules("udp-blocked");
     expect(rules.match(/meta l4proto udp drop/g)).toHaveLength(2);
     expect(rules).not.toContain("tcp dport");
     expect(rules).not.toMatch(/^\s+drop$/m);
   });
 
   it("tcp-only lets out TCP to the named ports only, and replies back in", () => {
-    const rules = profileRules("tcp-only", [7880, 5349]);
+    const rules = profileRules("tcp-only", { allowedTcpPorts: [7880, 5349] });
     expect(rules).toContain("tcp dport { 7880, 5349 } accept");
     expect(rules.match(/ct state established,related accept/g)).toHaveLength(2);
     expect(rules.match(/^\s+drop$/gm)).toHaveLength(2);
@@ -19,9 +19,19 @@ describe("profileRules", () => {
     expect(rules).toContain('iif "lo" accept');
   });
 
+  it("turn-only lets out the signalling port over TCP and the TURN port over UDP, nothing else", () => {
+    const rules = profileRules("turn-only", { allowedTcpPorts: [7880], allowedUdpPorts: [3478] });
+    expect(rules).toContain("tcp dport { 7880 } accept");
+    expect(rules).toContain("udp dport { 3478 } accept");
+    expect(rules).not.toContain("meta l4proto udp drop");
+    expect(rules.match(/^\s+drop$/gm)).toHaveLength(2);
+  });
+
   it("refuses a port outside 1 to 65535, naming it", () => {
-    expect(() => profileRules("tcp-only", [0])).toThrow("network profile tcp-only: port 0 is not 1 to 65535");
-    expect(() => profileRules("tcp-only", [70000])).toThrow("port 70000");
+    expect(() => profileRules("tcp-only", { allowedTcpPorts: [0] })).toThrow(
+      "network profile tcp-only: port 0 is not 1 to 65535",
+    );
+    expect(() => profileRules("turn-only", { allowedUdpPorts: [70000] })).toThrow("port 70000");
   });
 });
 

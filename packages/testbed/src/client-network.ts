@@ -15,10 +15,12 @@ import {
  * - `open`: no namespace, the host's own network;
  * - `udp-blocked`: no UDP at all, so ICE must fall back to ICE/TCP or TURN over TCP/TLS;
  * - `tcp-only`: no UDP, and TCP only to the ports named (signalling, TURN/TLS), so only TURN over
- *   TCP or TLS can carry media (the restrictive corporate network of the self-hosting guides).
+ *   TCP or TLS can carry media (the restrictive corporate network of the self-hosting guides);
+ * - `turn-only`: TCP to the signalling port and UDP to the TURN port only, so ICE can succeed only
+ *   through LiveKit's built-in TURN relay over UDP.
  */
-export type NetworkProfile = "open" | "udp-blocked" | "tcp-only";
-export const networkProfiles: readonly NetworkProfile[] = ["open", "udp-blocked", "tcp-only"];
+export type NetworkProfile = "open" | "udp-blocked" | "tcp-only" | "turn-only";
+export const networkProfiles: readonly NetworkProfile[] = ["open", "udp-blocked", "tcp-only", "turn-only"];
 
 /** Every client namespace's name starts with this, so a leftover check can find them. */
 export const CLIENT_NAMESPACE_PREFIX = "lkc";
@@ -27,8 +29,16 @@ const PROFILE_TABLE = "lkswarm_profile";
 /** Participants of one profile: a namespace joined to the host by a veth pair, its firewall inside. */
 export interface ClientNetwork extends NodeNetwork {
   readonly profile: Exclude<NetworkProfile, "open">;
-  /** TCP ports the `tcp-only` profile lets out; empty for the others. */
+  /** TCP ports the `tcp-only` and `turn-only` profiles let out; empty for the others. */
   readonly allowedTcpPorts: readonly number[];
+  /** UDP ports the `turn-only` profile lets out (the TURN port); empty for the others. */
+  readonly allowedUdpPorts: readonly number[];
+}
+
+/** The ports a restrictive profile lets out, besides replies to what it sent. */
+export interface ProfilePorts {
+  readonly allowedTcpPorts?: readonly number[];
+  readonly allowedUdpPorts?: readonly number[];
 }
 
 /**
@@ -36,11 +46,16 @@ export interface ClientNetwork extends NodeNetwork {
  * namespace, so nothing is left on the host. Established flows are let back in: a reply to an
  * allowed connection is not a new one.
  */
-export function profileRules(profile: ClientNetwork["profile"], allowedTcpPorts: readonly number[]): string {
-  for (const port of allowedTcpPorts) {
+export function profileRules(
+  profile: ClientNetwork["profile"],
+  { allowedTcpPorts = [], allowedUdpPorts = [] }: ProfilePorts = {},
+): string {
+  for (const port of [...allowedTcpPorts, ...allowedUdpPorts]) {
     if (!Number.isInteger(port) || port < 1 || port > 65535)
       throw new TestbedError("bad-option", `network profile ${profile}: port ${port} is not 1 to 65535`);
   }
+  const allow = (proto: "tcp" | "udp", ports: readonly number[]): string[] =>
+    ports.length > 0 ? [`${proto} dport { ${ports.join(", ")} } accept`] : [];
   // loopback inside the namespace stays open: it is the participant's own
   const [out, input] =
     profile === "udp-blocked"
@@ -48,7 +63,8 @@ export function profileRules(profile: ClientNetwork["profile"], allowedTcpPorts:
       : [
           [
             "ct state established,related accept",
-            ...(allowedTcpPorts.length > 0 ? [`tcp dport { ${allowedTcpPorts.join(", ")} } accept`] : []),
+            ...allow("tcp", allowedTcpPorts),
+            ...allow("udp", allowedUdpPorts),
             "drop",
           ],
           ["ct state established,related accept", "drop"],
@@ -69,10 +85,7 @@ export function profileRules(profile: ClientNetwork["profile"], allowedTcpPorts:
  * firewall applied, and returns them; `remove` undoes it (also what a failure half way does).
  */
 export function createClientNetworks(
-  profiles: readonly {
-    readonly profile: ClientNetwork["profile"];
-    readonly allowedTcpPorts?: readonly number[];
-  }[],
+  profiles: readonly ({ readonly profile: ClientNetwork["profile"] } & ProfilePorts)[],
 ): ClientNetwork[] {
   if (profiles.length === 0) return [];
   requireRoot("client network profiles");
@@ -80,8 +93,8 @@ export function createClientNetworks(
   const tag = randomBytes(2).toString("hex");
   const made: ClientNetwork[] = [];
   try {
-    profiles.forEach(({ profile, allowedTcpPorts = [] }, i) => {
-      const rules = profileRules(profile, allowedTcpPorts);
+    profiles.forEach(({ profile, allowedTcpPorts = [], allowedUdpPorts = [] }, i) => {
+      const rules = profileRules(profile, { allowedTcpPorts, allowedUdpPorts });
       const index = i + 1;
       const net: ClientNetwork = {
         namespace: `${CLIENT_NAMESPACE_PREFIX}${tag}n${index}`,
@@ -91,6 +104,7 @@ export function createClientNetworks(
         nodeIp: `10.201.${octet}.${index * 4 + 2}`,
         profile,
         allowedTcpPorts,
+        allowedUdpPorts,
       };
       made.push(net);
       createNodeNetwork(net);

@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
 import { stringify } from "yaml";
+import { TestbedError } from "./errors.js";
 
 export interface NodeAddressing {
   /** Address the node binds and advertises (127.0.0.1, or its network namespace's address). */
@@ -10,9 +11,14 @@ export interface NodeAddressing {
   readonly rtcTcpPort: number;
   readonly rtcUdpPort: number;
   readonly prometheusPort: number;
+  /** UDP port of LiveKit's built-in TURN on this node; absent: no TURN. */
+  readonly turnUdpPort?: number;
 }
 
 export type ConfigTree = { [key: string]: unknown };
+
+/** LiveKit's built-in TURN over UDP: a port picked free per node, or the one given (one node only). */
+export type TurnOption = true | { readonly udpPort: number };
 
 /**
  * livekit-server config for one node of a testbed. Media stays on the node's own address: on a
@@ -51,7 +57,54 @@ export function livekitNodeConfig(options: {
     room: { empty_timeout: 300, departure_timeout: 20 },
   };
   if (options.redisAddress !== undefined) config.redis = { address: options.redisAddress };
-  return stringify(mergeConfig(config, options.overrides ?? {}));
+  const merged = mergeConfig(config, options.overrides ?? {});
+  if (a.turnUdpPort !== undefined) {
+    checkTurnLogging(merged);
+    merged.turn = turnConfig(a.turnUdpPort, mediaIp(merged, a.ip));
+  }
+  return stringify(merged);
+}
+
+/**
+ * LiveKit's built-in TURN over UDP, as the self-hosting guide deploys it minus TLS (docs/transport.md
+ * says why rtc-node cannot use TURN/TLS here). The embedded TURN relays to no private or loopback
+ * peer unless `allow_restricted_peer_cidrs` covers it, and a testbed node's media address is
+ * private: only that one address (/32) is allowed, so the relay cannot be turned on anything else
+ * of this host. The domain is only used for `turns:` URLs, which stay off (no tls_port).
+ */
+export function turnConfig(udpPort: number, nodeMediaIp: string): ConfigTree {
+  return {
+    enabled: true,
+    domain: TURN_DOMAIN,
+    udp_port: udpPort,
+    tls_port: 0,
+    allow_restricted_peer_cidrs: [`${nodeMediaIp}/32`],
+  };
+}
+
+/** Resolved by nobody: it only names the TURN server in the config; clients get the node's IP. */
+export const TURN_DOMAIN = "turn.lkswarm.test";
+
+/**
+ * At debug level livekit-server logs each join response, TURN username and credential included:
+ * with TURN on, anyone who reads a node log could use the relay. Refused rather than silently lowered.
+ */
+function checkTurnLogging(config: ConfigTree): void {
+  const logging = config.logging;
+  const level = isTree(logging) ? logging.level : undefined;
+  if (level === "debug" || level === "trace" || (typeof level === "number" && level < 0)) {
+    throw new TestbedError(
+      "bad-option",
+      `logging.level ${String(level)} with TURN on would write TURN credentials to the node logs: use level info or higher, or turn TURN off`,
+    );
+  }
+}
+
+/** The address the node advertises for media: `rtc.node_ip` when a config sets it, else its own. */
+function mediaIp(config: ConfigTree, fallback: string): string {
+  const rtc = config.rtc;
+  const ip = isTree(rtc) ? rtc.node_ip : undefined;
+  return typeof ip === "string" ? ip : fallback;
 }
 
 /** Deep merge where `overrides` wins; arrays are replaced, not concatenated. */

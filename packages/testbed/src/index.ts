@@ -1,5 +1,6 @@
 export { Testbed } from "./testbed.js";
 export type { TestbedOptions } from "./testbed.js";
+export type { TurnOption } from "./configs.js";
 export { down } from "./down.js";
 export type { DownReport } from "./down.js";
 export { listTestbeds } from "./status.js";
@@ -62,3 +63,4 @@ export {
 } from "./client-network.js";
 export type { ClientNetwork, NetworkProfile } from "./client-network.js";
 export { namespaceExists } from "./netns.js";
+export { startClientTestbed, type ClientTestbed } from "./client-testbed.js";

@@ -1,6 +1,6 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { livekitNodeConfig, type ConfigTree, type NodeAddressing } from "./configs.js";
+import { livekitNodeConfig, type ConfigTree, type NodeAddressing, type TurnOption } from "./configs.js";
 import { TestbedError } from "./errors.js";
 import { CPU_GROUP_PREFIX, createCpuGroup, moveToCpuGroup } from "./cpu-limit.js";
 import { launch } from "./launch.js";
@@ -24,6 +24,8 @@ export interface NodeView {
   readonly rtcTcpPort: number;
   readonly rtcUdpPort: number;
   readonly prometheusPort: number;
+  /** UDP port of the node's built-in TURN; absent with TURN off. */
+  readonly turnUdpPort?: number;
   readonly metricsUrl: string;
   readonly namespace: string | undefined;
   readonly logFile: string;
@@ -42,6 +44,7 @@ export function nodeView(n: NodeRecord): NodeView {
     rtcTcpPort: n.rtcTcpPort,
     rtcUdpPort: n.rtcUdpPort,
     prometheusPort: n.prometheusPort,
+    ...(n.turnUdpPort !== undefined ? { turnUdpPort: n.turnUdpPort } : {}),
     metricsUrl: `http://${n.ip}:${n.prometheusPort}/metrics`,
     namespace: n.network?.namespace,
     logFile: n.logFile,
@@ -57,6 +60,8 @@ export interface NodeSetup {
   readonly userHttpPort: number | undefined;
   readonly serverConfig: ConfigTree | undefined;
   readonly readyTimeoutMs: number;
+  /** LiveKit's built-in TURN over UDP on every node: on a port picked free, or the one given. */
+  readonly turn: TurnOption | undefined;
 }
 
 /** Picks a node's ports and writes its livekit-server config; the process is not started. */
@@ -69,6 +74,9 @@ async function prepareNode(state: RunState, setup: NodeSetup, i: number): Promis
     rtcTcpPort: await pickFreePort(),
     rtcUdpPort: await pickFreePort(),
     prometheusPort: await pickFreePort(),
+    ...(setup.turn !== undefined
+      ? { turnUdpPort: setup.turn === true ? await pickFreePort() : setup.turn.udpPort }
+      : {}),
   };
   const nodeName = `node${i + 1}`;
   const configFile = join(state.runDir, `${nodeName}.yaml`);

@@ -23,6 +23,7 @@ export interface NodeRecord {
   readonly rtcTcpPort: number;
   readonly rtcUdpPort: number;
   readonly prometheusPort: number;
+  readonly turnUdpPort?: number;
   readonly configFile: string;
   readonly logFile: string;
   readonly network?: NodeNetwork;

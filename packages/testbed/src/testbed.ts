@@ -5,7 +5,7 @@ import { RoomServiceClient } from "livekit-server-sdk";
 import { startBalancer, balancerServerStates } from "./balancer.js";
 import { findBinary } from "./binaries.js";
 import { ensureLivekitServer } from "./install.js";
-import type { ConfigTree } from "./configs.js";
+import type { ConfigTree, TurnOption } from "./configs.js";
 import { checkCpuCap } from "./cpu-limit.js";
 import { down, liveProcesses, type DownReport } from "./down.js";
 import { TestbedError } from "./errors.js";
@@ -55,6 +55,12 @@ export interface TestbedOptions {
   readonly readyTimeoutMs?: number;
   /** Cores each livekit-server may use (cgroup v1 CFS quota, root), so the server saturates first. */
   readonly nodeCpu?: number;
+  /**
+   * LiveKit's built-in TURN over UDP on every node (docs/transport.md): `true` picks each node a
+   * free port; a given `udpPort` (one node only) is for callers that must know it first, such as a
+   * client firewall that lets it out.
+   */
+  readonly turn?: TurnOption;
 }
 
 /**
@@ -85,6 +91,12 @@ export class Testbed {
       prometheus: options.prometheus === true ? findBinary("prometheus") : undefined,
     };
     if (options.nodeCpu !== undefined) checkCpuCap(options.nodeCpu);
+    if (options.turn !== undefined && options.turn !== true && nodeCount > 1) {
+      throw new TestbedError(
+        "bad-option",
+        "turn: one TURN UDP port cannot serve several nodes on one host: pass turn: true to give each node its own",
+      );
+    }
     if (options.netns === true) {
       requireRoot("--netns");
       findBinary("ip");
@@ -164,6 +176,7 @@ export class Testbed {
           userHttpPort: singleNodeUrlPort,
           serverConfig: options.serverConfig,
           readyTimeoutMs,
+          turn: options.turn,
         },
         nodeCount,
       );

@@ -7,7 +7,11 @@ import { formatValue } from "./format.js";
  * disagree.
  */
 const COLUMNS: readonly { readonly header: string; readonly cell: (g: GroupFigures) => string }[] = [
-  { header: "participants", cell: (g) => String(g.joined) },
+  // a row of participants that got no path ("tcp-only none") says how many did not join
+  {
+    header: "participants",
+    cell: (g) => (g.joined === g.participants ? String(g.joined) : `${g.joined} of ${g.participants}`),
+  },
   { header: "join p95", cell: (g) => formatValue(g.joinP95S, "s") },
   { header: "ICE p95", cell: (g) => formatValue(g.iceP95S, "s") },
   { header: "loss", cell: (g) => formatValue(g.lossRatio, "ratio") },

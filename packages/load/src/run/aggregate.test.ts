@@ -3,6 +3,7 @@ import { Measurements, evaluate, parseThreshold } from "@livekit-swarm/gate";
 import type { ParticipantEvent } from "@livekit-swarm/schema";
 import { inboundTrack, windowSample } from "@livekit-swarm/test-kit";
 import { RunAggregator } from "./aggregate.js";
+import { transportText } from "../report/transports.js";
 import type { InboundTrackSample, ParticipantPlan, WindowSample } from "./messages.js";
 
 const plan = (identity: string, role: "publisher" | "subscriber" = "subscriber"): ParticipantPlan => ({
@@ -362,6 +363,38 @@ describe("RunAggregator groups and markers", () => {
     expect(transports?.[1]).toMatchObject({ lossRatio: 0, joinP95S: 0.2, jitterP95S: 0.002, iceP95S: 0.05 });
     // no engine timed the tcp participants' ICE: unknown, not 0
     expect(transports?.[0]?.iceP95S).toBeUndefined();
+  });
+
+  it("with client network profiles, a row per profile and path, and the profile's participants with no path as none", () => {
+    const behind = (identity: string, profile: "open" | "udp-blocked" | "tcp-only"): ParticipantPlan => ({
+      ...plan(identity),
+      profile,
+    });
+    const { agg, onEvent } = aggregator([
+      behind("a", "open"),
+      behind("b", "udp-blocked"),
+      behind("c", "udp-blocked"),
+      behind("d", "tcp-only"),
+    ]);
+    const pair = (protocol: "udp" | "tcp") => ({ local: "host", remote: "host", protocol }) as const;
+    onEvent("r1", "a", { type: "joined", joinS: 0.2 });
+    onEvent("r1", "a", { type: "transport", transport: "udp", ...pair("udp") });
+    for (const id of ["b", "c"]) {
+      onEvent("r1", id, { type: "joined", joinS: 0.3 });
+      onEvent("r1", id, { type: "transport", transport: "tcp", ...pair("tcp") });
+    }
+    onEvent("r1", "d", {
+      type: "join-failed",
+      reason: "no_transport",
+      message: "wait_pc_connection timed out",
+    });
+    const transports = agg.summary(10_000).groups?.transports;
+    expect(transports?.map((g) => [g.name, g.participants, g.joined])).toEqual([
+      ["tcp-only none", 1, 0],
+      ["udp-blocked tcp", 2, 2],
+      ["open udp", 1, 1],
+    ]);
+    expect(transportText(transports ?? [])).toMatch(/^tcp-only none\s+0 of 1\s/m);
   });
 
   it("puts a room whose participants never joined before any room with loss", () => {

@@ -41,7 +41,9 @@ export interface RunGroups {
   readonly nodes: readonly GroupFigures[];
   /**
    * Per transport class, by each participant's last selected pair; participants whose engine saw
-   * none (never joined) are in none. Absent from summaries written before transports were read.
+   * none (never joined) are in none. In a run with client network profiles, per profile and class
+   * ("udp-blocked tcp"), and a profile's participants that got no path are in "<profile> none".
+   * Absent from summaries written before transports were read.
    */
   readonly transports?: readonly GroupFigures[];
   /** Per engine (native, lean, browser). Absent from summaries written before engines were grouped. */
@@ -58,7 +60,9 @@ export function groupOf(p: ParticipantState, by: GroupBy): string | undefined {
     case "node":
       return p.nodeId;
     case "transport":
-      return p.transport;
+      // with client network profiles, each profile's participants and the path they got (or
+      // "none": no ICE path through that profile's firewall), so a row reads "udp-blocked tcp"
+      return p.plan.profile === undefined ? p.transport : `${p.plan.profile} ${p.transport ?? "none"}`;
     case "engine":
       return p.plan.engine;
   }

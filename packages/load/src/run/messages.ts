@@ -1,6 +1,7 @@
 /** What the orchestrator and its worker processes say to each other over IPC. */
 
 import type { ParticipantEvent, PublishedVideo, Role, WindowSample } from "@livekit-swarm/schema";
+import type { NetworkProfile } from "@livekit-swarm/testbed";
 
 export type {
   InboundTrackSample,
@@ -33,6 +34,11 @@ export interface ParticipantPlan {
   readonly joinAtMs: number;
   /** An E2EE run: joins with a key other than the room's (scenario `e2ee.wrong-key-subscribers`). */
   readonly wrongKey?: true;
+  /**
+   * The client network profile it sits behind (a scenario's `network-profiles`); absent: the
+   * host's own network, as in a run without profiles.
+   */
+  readonly profile?: NetworkProfile;
 }
 
 export interface MediaPlan {

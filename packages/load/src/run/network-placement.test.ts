@@ -1,6 +1,13 @@
 import { describe, expect, it } from "vitest";
 import type { ParticipantPlan } from "./messages.js";
-import { assignProfiles, checkShares, forkInNamespace } from "./network-placement.js";
+import {
+  assignProfiles,
+  checkShares,
+  forkInNamespace,
+  placeProfiles,
+  restrictiveProfiles,
+  shardByProfile,
+} from "./network-placement.js";
 
 const plans = (n: number): ParticipantPlan[] =>
   Array.from({ length: n }, (_, i) => ({
@@ -19,14 +26,18 @@ const plans = (n: number): ParticipantPlan[] =>
 
 describe("checkShares", () => {
   it("refuses an unknown profile, a share outside 0-100% and shares that do not add up, naming the fix", () => {
-    expect(() => { checkShares({ open: 0.5, "udp-blockd": 0.5 } as never); }).toThrow(
-      'network profiles: "udp-blockd" is not a profile: use open, udp-blocked, tcp-only',
-    );
-    expect(() => { checkShares({ open: 1.5 }); }).toThrow("open must be 0% to 100%");
-    expect(() => { checkShares({ open: 0.8, "udp-blocked": 0.1 }); }).toThrow(
-      "the shares add up to 90.0%, not 100%: adjust them",
-    );
-    expect(() => { checkShares({ open: 0.8, "udp-blocked": 0.15, "tcp-only": 0.05 }); }).not.toThrow();
+    expect(() => {
+      checkShares({ open: 0.5, "udp-blockd": 0.5 } as never);
+    }).toThrow('network profiles: "udp-blockd" is not a profile: use open, udp-blocked, tcp-only, turn-only');
+    expect(() => {
+      checkShares({ open: 1.5 });
+    }).toThrow("open must be 0% to 100%");
+    expect(() => {
+      checkShares({ open: 0.8, "udp-blocked": 0.1 });
+    }).toThrow("the shares add up to 90.0%, not 100%: adjust them");
+    expect(() => {
+      checkShares({ open: 0.8, "udp-blocked": 0.15, "tcp-only": 0.05 });
+    }).not.toThrow();
   });
 });
 
@@ -64,5 +75,66 @@ describe("forkInNamespace", () => {
     });
     for (const bad of ["lks0a1fn1", "lkc0a1fn1; rm -rf /", "../lkc0a1fn1", ""])
       expect(() => forkInNamespace(bad)).toThrow("is not a client namespace of ours");
+  });
+});
+
+describe("placeProfiles", () => {
+  it("sets each participant's profile in plan order, and the restrictive ones need a namespace each", () => {
+    const placed = placeProfiles(plans(4), { open: 0.5, "udp-blocked": 0.25, "tcp-only": 0.25 });
+    expect(placed.map((p) => [p.identity, p.profile])).toEqual([
+      ["p0", "open"],
+      ["p1", "udp-blocked"],
+      ["p2", "tcp-only"],
+      ["p3", "open"],
+    ]);
+    expect(restrictiveProfiles(placed)).toEqual(["udp-blocked", "tcp-only"]);
+  });
+
+  it("leaves a plan where everyone is open as it was: no profile, no namespace", () => {
+    const placed = placeProfiles(plans(3), { open: 1, "udp-blocked": 0 });
+    expect(placed.map((p) => p.profile)).toEqual([undefined, undefined, undefined]);
+    expect(restrictiveProfiles(placed)).toEqual([]);
+  });
+
+  it("refuses shares that do not add up before placing anyone", () => {
+    expect(() => placeProfiles(plans(3), { open: 0.5 })).toThrow("add up to 50.0%, not 100%");
+  });
+});
+
+describe("shardByProfile", () => {
+  const plan = (participants: ParticipantPlan[]) => ({
+    participants,
+    rampMs: 0,
+    rooms: [...new Set(participants.map((p) => p.room))],
+  });
+
+  it("never puts two profiles in one worker, and gives every participant a worker", () => {
+    const placed = placeProfiles(plans(20), { open: 0.75, "udp-blocked": 0.25 });
+    const shards = shardByProfile(plan(placed), 4);
+    for (const s of shards) expect(new Set(s.participants.map((p) => p.profile)).size).toBe(1);
+    // 3 of 4 workers for the 15 open participants (rooms 0 and 3 share the first), 1 for the 5 others
+    expect(shards.map((s) => [s.profile, s.participants.length])).toEqual([
+      ["open", 8],
+      ["open", 4],
+      ["open", 3],
+      ["udp-blocked", 5],
+    ]);
+  });
+
+  it("gives a small profile one worker even when its proportional share rounds to none", () => {
+    const placed = placeProfiles(plans(20), { open: 0.95, "tcp-only": 0.05 });
+    const shards = shardByProfile(plan(placed), 1);
+    expect(shards.map((s) => [s.profile, s.participants.length])).toEqual([
+      ["open", 19],
+      ["tcp-only", 1],
+    ]);
+  });
+
+  it("is shardByRoom for a plan without profiles", () => {
+    const shards = shardByProfile(plan(plans(10)), 2);
+    expect(shards.map((s) => [s.profile, new Set(s.participants.map((p) => p.room))])).toEqual([
+      [undefined, new Set(["r0"])],
+      [undefined, new Set(["r1"])],
+    ]);
   });
 });

@@ -4,24 +4,16 @@
  * process is started inside a profile's namespace. Pure, so the orchestrator's wiring stays small;
  * the namespaces themselves are the testbed's (createClientNetworks).
  */
+import { KnownError } from "@livekit-swarm/schema";
 import { CLIENT_NAMESPACE_PREFIX, networkProfiles, type NetworkProfile } from "@livekit-swarm/testbed";
 import type { ParticipantPlan } from "./messages.js";
+import { shardByRoom, type RunPlan } from "./plan.js";
 
 /** The share of a run's participants per profile, e.g. { open: 0.8, "udp-blocked": 0.15, "tcp-only": 0.05 }. */
 export type ProfileShares = Readonly<Partial<Record<NetworkProfile, number>>>;
 
-export class NetworkPlacementError extends Error {
+export class NetworkPlacementError extends KnownError<"bad-shares" | "bad-namespace" | "local-only"> {
   override readonly name = "NetworkPlacementError";
-  constructor(
-    readonly reason: "bad-shares" | "bad-namespace",
-    message: string,
-  ) {
-    super(message);
-  }
-
-  toJSON(): { name: string; reason: string; message: string } {
-    return { name: this.name, reason: this.reason, message: this.message };
-  }
 }
 
 /** Refuses shares that are not profiles, not 0 to 1, or do not add up to 1 (100%). */
@@ -69,6 +61,57 @@ export function assignProfiles(
     if (best !== undefined) placed.get(best)?.push(participant);
   });
   return placed;
+}
+
+/**
+ * The plan with each participant's profile set (`assignProfiles`), in plan order. Shares that put
+ * everyone on `open` leave the plan as it was: no namespace is needed.
+ */
+export function placeProfiles(
+  participants: readonly ParticipantPlan[],
+  shares: ProfileShares,
+): ParticipantPlan[] {
+  const profileOf = new Map<ParticipantPlan, NetworkProfile>();
+  for (const [profile, placed] of assignProfiles(participants, shares))
+    for (const p of placed) profileOf.set(p, profile);
+  if ([...profileOf.values()].every((profile) => profile === "open")) return [...participants];
+  return participants.map((p) => {
+    const profile = profileOf.get(p);
+    return profile === undefined ? p : { ...p, profile };
+  });
+}
+
+/** The restrictive profiles a placed plan uses, in `networkProfiles` order: one namespace each. */
+export function restrictiveProfiles(
+  participants: readonly Pick<ParticipantPlan, "profile">[],
+): Exclude<NetworkProfile, "open">[] {
+  const used = new Set(participants.map((p) => p.profile));
+  return networkProfiles.filter((p): p is Exclude<NetworkProfile, "open"> => p !== "open" && used.has(p));
+}
+
+/**
+ * Worker shards of a placed plan: a worker's participants share one profile, since the worker's
+ * process sits in that profile's namespace; within a profile, rooms are sharded as in any run.
+ * Each profile gets workers in proportion to its participants, at least one.
+ */
+export function shardByProfile(
+  plan: RunPlan,
+  workers: number,
+): { readonly profile: NetworkProfile | undefined; readonly participants: ParticipantPlan[] }[] {
+  const groups = new Map<NetworkProfile | undefined, ParticipantPlan[]>();
+  for (const p of plan.participants) {
+    const group = groups.get(p.profile);
+    if (group === undefined) groups.set(p.profile, [p]);
+    else group.push(p);
+  }
+  return [...groups].flatMap(([profile, participants]) => {
+    const rooms = [...new Set(participants.map((p) => p.room))];
+    const share = Math.max(1, Math.round((workers * participants.length) / plan.participants.length));
+    return shardByRoom({ ...plan, participants, rooms }, share).map((shard) => ({
+      profile,
+      participants: shard,
+    }));
+  });
 }
 
 const NAMESPACE = new RegExp(`^${CLIENT_NAMESPACE_PREFIX}[0-9a-f]{4}n[0-9]{1,2}$`);

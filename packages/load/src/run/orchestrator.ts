@@ -8,8 +8,10 @@ import type { RunObserver } from "@livekit-swarm/schema";
 import { leanLoopOptions, leanPublishesVideo } from "../engine/engine.js";
 import { RunAggregator, type RunSummary } from "./aggregate.js";
 import type { MediaPlan, OrchestratorMessage, ParticipantPlan, WorkerMessage } from "./messages.js";
-import { shardByRoom, type RunPlan } from "./plan.js";
+import type { RunPlan } from "./plan.js";
 import { iceScopeEnv, iceScopeFor, type IceScope, type MediaTarget } from "./ice-scope.js";
+import type { NetworkProfile } from "@livekit-swarm/testbed";
+import { forkInNamespace, shardByProfile } from "./network-placement.js";
 
 export interface RunTarget extends MediaTarget {
   readonly apiKey: string;
@@ -45,6 +47,19 @@ export interface OrchestratorOptions {
   readonly iceScope?: IceScope;
   /** The shared key of an E2EE run (media.e2ee): handed to the workers over IPC, never written. */
   readonly e2eeKey?: Uint8Array;
+  /**
+   * The client network of each restrictive profile the plan's participants have: their workers
+   * are forked into its namespace and join at `url`, with ICE kept on `address`, the namespace's
+   * own. Participants without a profile, or `open`, run on the host against the target.
+   */
+  readonly networks?: ReadonlyMap<NetworkProfile, ClientNetworkPlace>;
+}
+
+/** Where a profile's workers run: a client namespace, its address, and the server's URL from there. */
+export interface ClientNetworkPlace {
+  readonly namespace: string;
+  readonly address: string;
+  readonly url: string;
 }
 
 /** Steers a running swarm. */
@@ -121,11 +136,18 @@ export async function orchestrate(options: OrchestratorOptions): Promise<RunOutc
   const samplesOut = createWriteStream(join(options.outputDir, "samples.jsonl"));
   const eventsOut = createWriteStream(join(options.outputDir, "events.jsonl"));
   const aggregator = new RunAggregator(plan.participants, options.statsIntervalMs, measurements);
-  const shards = shardByRoom(plan, options.workers);
+  const shards = shardByProfile(plan, options.workers);
   // every worker of a run with native participants: a late joiner may be native in any of them
-  const workerEnv = plan.participants.some((p) => p.engine === "native")
+  const native = plan.participants.some((p) => p.engine === "native");
+  const workerEnv = native
     ? iceScopeEnv(options.iceScope ?? (await iceScopeFor(options.target)), process.env)
     : process.env;
+  const placeOf = (profile: NetworkProfile | undefined): ClientNetworkPlace | undefined => {
+    if (profile === undefined || profile === "open") return undefined;
+    const place = options.networks?.get(profile);
+    if (place === undefined) throw new Error(`no client network for profile ${profile}: this is a bug`);
+    return place;
+  };
   const startedAtMs = options.startAtMs ?? Date.now() + 1000; // workers need a moment to load rtc-node
   measurements.setRunWindow(startedAtMs);
   const totalMs = plan.rampMs + options.holdMs;
@@ -144,11 +166,18 @@ export async function orchestrate(options: OrchestratorOptions): Promise<RunOutc
   let unreachableSinceMs: number | undefined;
   const logFd = openSync(join(options.outputDir, "workers.log"), "a");
   try {
-    shards.forEach((participants, worker) => {
+    shards.forEach(({ profile, participants }, worker) => {
+      const place = placeOf(profile);
+      // inside a namespace the only address is the namespace's own: ICE stays on it
+      const env =
+        place === undefined || !native
+          ? workerEnv
+          : iceScopeEnv({ addresses: [place.address], why: `profile ${profile ?? ""}` }, process.env);
       const child = fork(WORKER, [], {
         serialization: "advanced",
         stdio: ["ignore", logFd, logFd, "ipc"],
-        env: { ...workerEnv, NODE_ENV: "production" },
+        env: { ...env, NODE_ENV: "production" },
+        ...(place !== undefined ? forkInNamespace(place.namespace) : {}),
       });
       let markSampled = (): void => undefined;
       const sampled = new Promise<void>((resolve) => {
@@ -194,7 +223,7 @@ export async function orchestrate(options: OrchestratorOptions): Promise<RunOutc
         type: "start",
         plan: {
           worker,
-          url: options.target.url,
+          url: place?.url ?? options.target.url,
           apiKey: options.target.apiKey,
           apiSecret: options.target.apiSecret,
           startAtMs: startedAtMs,

@@ -20,7 +20,6 @@ import {
   type Scenario,
   type StormObservation,
 } from "@livekit-swarm/schema";
-import type { Testbed } from "@livekit-swarm/testbed";
 import { orchestrate, type ProgressView, type RunOutcome, type RunTarget } from "../run/orchestrator.js";
 import { ENGINE_RULES } from "../engine/engine.js";
 import { E2EE_KEY_BYTES } from "../engine/e2ee.js";
@@ -36,6 +35,7 @@ import { writeRunOutputs, type RunOutputs } from "./outputs.js";
 import { iceScopeFor, iceScopeLine } from "../run/ice-scope.js";
 import { SCREENSHOTS_DIR, listScreenshots } from "../run/screenshots.js";
 import { RunSessionError, checkCloudLimit, checkOutputDir, checkRunSize, openTarget } from "./target.js";
+import { placeProfiles, restrictiveProfiles } from "../run/network-placement.js";
 
 /**
  * A run's live Prometheus metrics. load does not depend on the exporter: the CLI passes
@@ -99,6 +99,8 @@ export interface RunSessionOptions {
   readonly shard?: Shard;
   /** The common start, epoch ms: joins are timed from it (the shards of one run share it). */
   readonly startAtMs?: number;
+  /** LiveKit's built-in TURN over UDP on the testbed the run starts; refused with `target`. */
+  readonly turn?: boolean;
   /** Worker processes; default one per ~100 participants, at most one per core. */
   readonly workers?: number;
   readonly statsIntervalMs?: number;
@@ -160,7 +162,15 @@ export async function runSession(options: RunSessionOptions): Promise<RunSession
     : options.scenario;
   const thresholds = runThresholds(scenario, scenario.thresholds, options.thresholds, options.baseline);
   checkRunSize(scenario);
-  const whole = planRun(shapeOf(scenario));
+  const planned = planRun(shapeOf(scenario));
+  // names and sums are checked here (checkShares), before anything starts
+  const whole =
+    scenario.networkProfiles === undefined
+      ? planned
+      : {
+          ...planned,
+          participants: placeProfiles(planned.participants, scenario.networkProfiles),
+        };
   const plan = shard !== undefined ? shardPlan(whole, shard) : whole;
   if (plan.participants.length === 0) {
     throw new RunSessionError(
@@ -195,7 +205,7 @@ export async function runSession(options: RunSessionOptions): Promise<RunSession
   const startAtMs = options.startAtMs;
   let manifest: ShardManifest | undefined;
   const abortWatch = new AbortWatch(thresholds, measurements);
-  let testbed: Testbed | undefined;
+  let stopTarget: (() => Promise<void>) | undefined;
   let server: { readonly url: string; close(): Promise<void> } | undefined;
   try {
     metrics?.prepare(subjectsOf(plan, workers));
@@ -207,8 +217,13 @@ export async function runSession(options: RunSessionOptions): Promise<RunSession
       });
       log(`metrics: ${server.url}`);
     }
-    const opened = await openTarget(options.target, log);
-    testbed = opened.testbed;
+    const opened = await openTarget(
+      options.target,
+      log,
+      restrictiveProfiles(plan.participants),
+      options.turn === true,
+    );
+    stopTarget = () => opened.stop();
     if (interruption.interrupt.aborted) return { ran: false, runId, exitCode: interruption.exitCode };
     if (shard !== undefined) {
       manifest = {
@@ -281,6 +296,7 @@ export async function runSession(options: RunSessionOptions): Promise<RunSession
     const outcome = await orchestrate({
       ...(iceScope !== undefined ? { iceScope } : {}),
       target: opened.target,
+      networks: opened.networks,
       plan,
       media: {
         ...mediaPlanFor(scenario),
@@ -382,7 +398,7 @@ export async function runSession(options: RunSessionOptions): Promise<RunSession
   } finally {
     await server?.close();
     interruption.close();
-    if (testbed !== undefined) await testbed.stop();
+    await stopTarget?.();
   }
 }
 

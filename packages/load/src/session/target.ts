@@ -1,13 +1,21 @@
 import { mkdirSync, rmdirSync, statSync, type Stats } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { MAX_DURATION, formatDuration, type Scenario, KnownError } from "@livekit-swarm/schema";
-import { Testbed, down, listTestbeds } from "@livekit-swarm/testbed";
+import {
+  Testbed,
+  down,
+  listTestbeds,
+  startClientTestbed,
+  type ClientNetwork,
+  type NetworkProfile,
+} from "@livekit-swarm/testbed";
 import { preflight } from "../preflight.js";
-import type { RunTarget } from "../run/orchestrator.js";
+import { NetworkPlacementError } from "../run/network-placement.js";
+import type { ClientNetworkPlace, RunTarget } from "../run/orchestrator.js";
 
 /** A run the session refuses before it starts anything; the message names the fix. */
 export class RunSessionError extends KnownError<
-  "no-participants" | "too-many-participants" | "too-long" | "cloud-limit" | "output"
+  "no-participants" | "too-many-participants" | "too-long" | "cloud-limit" | "output" | "turn-needs-testbed"
 > {
   override readonly name = "RunSessionError";
 }
@@ -60,26 +68,74 @@ export function checkCloudLimit(target: RunTarget | undefined, participants: num
   );
 }
 
+/** The server a run goes against, and what to stop once it is over (nothing for a given server). */
+export interface OpenedTarget {
+  readonly target: RunTarget;
+  /** Where each restrictive profile's participants run; empty without profiles. */
+  readonly networks: ReadonlyMap<NetworkProfile, ClientNetworkPlace>;
+  stop(): Promise<void>;
+}
+
 /**
  * The server a run goes against: the given one once preflight has checked its URL and keys, or
- * else a one-node testbed started for the run (the caller stops it).
+ * else a one-node testbed started for the run, behind client networks for `profiles` when the
+ * plan places participants behind restrictive ones (the caller stops it).
  */
 export async function openTarget(
   target: RunTarget | undefined,
   log: (line: string) => void,
-): Promise<{ target: RunTarget; testbed?: Testbed }> {
+  profiles: readonly Exclude<NetworkProfile, "open">[] = [],
+  turn = false,
+): Promise<OpenedTarget> {
   if (target !== undefined) {
+    if (turn)
+      throw new RunSessionError(
+        "turn-needs-testbed",
+        "--turn runs LiveKit's built-in TURN on the testbed the run starts, not on a given server: drop --url, or drop --turn",
+      );
+    if (profiles.length > 0)
+      throw new NetworkPlacementError(
+        "local-only",
+        `network-profiles (${profiles.join(", ")}) place participants in network namespaces in front of a local testbed the run starts: drop --url, or remove network-profiles from the scenario`,
+      );
     await preflight(target.url, target.apiKey, target.apiSecret);
-    return { target: { ...target, ...testbedMediaHosts(target) } };
+    return {
+      target: { ...target, ...testbedMediaHosts(target) },
+      networks: new Map(),
+      stop: () => Promise.resolve(),
+    };
   }
   log("no --url: starting an embedded local LiveKit (testbed)...");
   await sweepOrphanedTestbeds();
-  const testbed = await Testbed.start({ name: `swarm-${process.pid}` });
+  if (profiles.length > 0) {
+    const bed = await startClientTestbed(profiles, { name: `swarm-${process.pid}`, turn });
+    log(`client network profiles: ${bed.networks.map((n) => `${n.profile} in ${n.namespace}`).join(", ")}`);
+    if (bed.turnUdpPort !== undefined) log(`LiveKit's built-in TURN on UDP ${bed.turnUdpPort}`);
+    const { testbed } = bed;
+    return {
+      target: {
+        url: bed.url,
+        apiKey: testbed.apiKey,
+        apiSecret: testbed.apiSecret,
+        mediaHosts: [bed.mediaHost],
+      },
+      networks: new Map(bed.networks.map((n) => [n.profile, placeOf(n, bed.url)])),
+      stop: () => bed.stop(),
+    };
+  }
+  const testbed = await Testbed.start({ name: `swarm-${process.pid}`, ...(turn ? { turn: true } : {}) });
   const mediaHosts = testbed.nodes.map((n) => n.ip);
   return {
     target: { url: testbed.url, apiKey: testbed.apiKey, apiSecret: testbed.apiSecret, mediaHosts },
-    testbed,
+    networks: new Map(),
+    stop: async () => {
+      await testbed.stop();
+    },
   };
+}
+
+function placeOf(net: ClientNetwork, url: string): ClientNetworkPlace {
+  return { namespace: net.namespace, address: net.nodeIp, url };
 }
 
 /**

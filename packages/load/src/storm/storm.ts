@@ -153,7 +153,7 @@ export async function runStorm(options: StormOptions): Promise<StormResult> {
         log: options.log,
       });
     } finally {
-      await opened.testbed?.stop();
+      await opened.stop();
     }
     measurements.setRunWindow(storm.startedAt.getTime(), storm.endedAt.getTime());
     const verdict = evaluate(options.thresholds, measurements);

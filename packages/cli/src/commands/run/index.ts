@@ -49,6 +49,7 @@ export async function run(flags: RunFlags, command: RunCommand): Promise<number>
       ...(flags.screenshots === true ? { screenshots: true } : {}),
       ...(flags.output !== undefined ? { outputDir: flags.output } : {}),
       ...(flags.workers !== undefined ? { workers: flags.workers } : {}),
+      ...(flags.turn === true ? { turn: true } : {}),
       ...(metricsPort !== undefined || pushgateway !== undefined
         ? {
             metrics: exporterMetrics(

@@ -62,6 +62,10 @@ export function define() {
       "--baseline <file|dir>",
       'an earlier run\'s summary.json or output folder, for thresholds like "<= baseline + 20%"',
     )
+    .option(
+      "--turn",
+      "run LiveKit's built-in TURN over UDP on the testbed the run starts (no --url), for the turn-only network profile",
+    )
     .option("--force-compare", "compare with a --baseline of a different workload (rooms, roles, media)")
     .addOption(metricsPort)
     .addOption(metricsHost)

@@ -29,6 +29,7 @@ export async function testbed(
         ...(flags.scrape !== undefined ? { scrapeTargets: flags.scrape } : {}),
         ...(flags.port !== undefined ? { port: flags.port } : {}),
         ...(flags.nodeCpu !== undefined ? { nodeCpu: flags.nodeCpu } : {}),
+        ...(flags.turn === true ? { turn: true as const } : {}),
       });
       const status = tb.status();
       if (flags.json === true) {
@@ -90,7 +91,7 @@ function describe(s: TestbedStatus, secret?: string, tookMs?: number): string {
   if (secret !== undefined) lines.push(`  api secret  ${secret}`);
   for (const n of s.nodes) {
     lines.push(
-      `  ${n.name.padEnd(6)} ${(n.nodeId ?? "?").padEnd(16)} ${n.state === "stopped" ? "stopped (frozen)" : n.alive ? "running" : "DOWN   "} pid ${n.pid}  ${n.ip}:${n.httpPort}  rtc tcp ${n.rtcTcpPort} udp ${n.rtcUdpPort}  ${n.metricsUrl}${n.namespace !== undefined ? `  netns ${n.namespace}` : ""}`,
+      `  ${n.name.padEnd(6)} ${(n.nodeId ?? "?").padEnd(16)} ${n.state === "stopped" ? "stopped (frozen)" : n.alive ? "running" : "DOWN   "} pid ${n.pid}  ${n.ip}:${n.httpPort}  rtc tcp ${n.rtcTcpPort} udp ${n.rtcUdpPort}${n.turnUdpPort !== undefined ? `  turn udp ${n.turnUdpPort}` : ""}  ${n.metricsUrl}${n.namespace !== undefined ? `  netns ${n.namespace}` : ""}`,
     );
   }
   if (s.redis !== undefined) lines.push(`  redis       ${s.redis}`);

@@ -8,6 +8,7 @@ export const EXAMPLES = [
   "swarm testbed up                       # one node on a free port",
   "swarm testbed up --nodes 3 --prometheus",
   "sudo swarm testbed up --nodes 3 --netns --name chaos",
+  "swarm testbed up --turn               # LiveKit's built-in TURN over UDP on each node",
   "sudo swarm testbed up --node-cpu 0.5 --name capped   # each livekit-server capped at half a core",
   'eval "$(swarm testbed env)"             # export LIVEKIT_URL, LIVEKIT_API_KEY, LIVEKIT_API_SECRET',
   "swarm testbed status --json",
@@ -38,6 +39,10 @@ export function define() {
         "--node-cpu <cores>",
         "cap each livekit-server at this many cores (cgroup CPU quota, root), e.g. 0.5",
       ).argParser(positive("testbed", "node-cpu", 0.01, 256)),
+    )
+    .option(
+      "--turn",
+      "run LiveKit's built-in TURN over UDP on each node (relays to the node's own address only; no TURN/TLS, see docs/transport.md)",
     )
     .option("--prometheus", "also start a Prometheus that scrapes the nodes")
     .addOption(
