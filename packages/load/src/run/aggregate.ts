@@ -5,6 +5,7 @@ import {
   censorUnfinished,
   emptyEndWindow,
   endWindow,
+  isShortWindow,
   KINDS,
   participantKey,
   type ParticipantState,
@@ -218,7 +219,7 @@ export class RunAggregator {
       if (track.kind === "video") {
         this.add("frames_decoded", track.framesDecoded);
         // a rate over a window much shorter than the interval is noise (1 frame in 17 ms reads 59/s)
-        if (track.received > 0 && s.durationMs >= this.bucketMs / 2) {
+        if (track.received > 0 && !isShortWindow(s.durationMs, this.bucketMs)) {
           this.videoFps.push(track.framesDecoded / (s.durationMs / 1000));
           if (track.height !== undefined) this.videoHeight.push(track.height);
         }

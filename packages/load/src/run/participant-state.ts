@@ -129,13 +129,21 @@ export function emptyEndWindow(): EndWindow {
 }
 
 /**
+ * A window under half the stats interval: too short to say whether a track flows, or at what rate
+ * (the drain's last sample, taken milliseconds after a periodic one). One rule for both readings.
+ */
+export function isShortWindow(durationMs: number, intervalMs: number): boolean {
+  return durationMs < intervalMs / 2;
+}
+
+/**
  * The end window after a new sample's window. A window shorter than half the stats interval says
  * little on its own: one taken 17 ms after the periodic one (measured: the drain's last sample) held
  * no video packet for tracks flowing at 20 frames/s, and read them as stopped. So it is joined to the
  * window before: a track receives at the end when it had packets in the last half interval or more.
  */
 export function endWindow(previous: EndWindow, next: EndWindow, intervalMs: number): EndWindow {
-  if (next.durationMs >= intervalMs / 2 || previous.durationMs === 0) return next;
+  if (!isShortWindow(next.durationMs, intervalMs) || previous.durationMs === 0) return next;
   const union = <T>(a: ReadonlySet<T>, b: ReadonlySet<T>): Set<T> => new Set([...a, ...b]);
   return {
     receiving: {
