@@ -282,6 +282,34 @@ describe("RunAggregator: wire bitrate, frame rate, received height and freeze ti
     expect(s.counters.in_retransmitted_video).toBe(0);
   });
 
+  it("reads a bucket's rate over each participant's own windows: slipped rounds and a drain window change no rate", () => {
+    const { agg, onSample } = aggregator([plan("a"), plan("b")]);
+    // both receive 1 000 bytes/s (8 kbit/s) throughout, on the wire too (no header bytes counted)
+    const w = (participant: string, t: number, durationMs: number): WindowSample => ({
+      ...sample(participant, t, [
+        inboundTrack({ key: "a1", kind: "audio", expected: 50, bytes: durationMs, headerBytes: 0, received: 0 }),
+      ]),
+      durationMs,
+    });
+    // a: on time; b: its round slipped, so its windows are 3 s and then 7 s long; bucket 5 000 holds
+    // 5 s of a and 3 s of b, bucket 10 000 5 s of a and 7 s of b; the old bytes-over-bucket figure read
+    // 12.8 and 19.2 kbit/s
+    onSample(w("a", 9_000, 5_000));
+    onSample(w("b", 8_000, 3_000));
+    onSample(w("a", 14_000, 5_000));
+    onSample(w("b", 14_500, 6_500));
+    // the drain: 17 ms windows in a bucket of their own; they join each participant's window before
+    onSample(w("a", 15_017, 17));
+    onSample(w("b", 15_010, 10));
+    const t = agg.summary(16_000).timeline;
+    expect(t.map((p) => p.t)).toEqual([5_000, 10_000]);
+    expect(t.map((p) => p.participants)).toEqual([2, 2]);
+    for (const p of t) {
+      expect(p.bitrateInBps).toBeCloseTo(16_000, 6);
+      expect(p.wireBitrateInBps).toBeCloseTo(16_000, 6);
+    }
+  });
+
   it("leaves freeze time unknown (absent) when no window measured it, and sums it when some did", () => {
     const none = aggregator([plan("a")]);
     none.onSample(sample("a", 5000, [video({ freezes: 3, freezeS: undefined })]));

@@ -12,7 +12,14 @@ import {
 } from "./participant-state.js";
 import type { Kind, ParticipantEvent, ParticipantPlan, Role, WindowSample } from "./messages.js";
 import { GroupJitter, runGroups, type RunGroups } from "./groups.js";
-import { emptyBucket, timelinePoints, type TimelineBucket, type TimelinePoint } from "./timeline.js";
+import {
+  addShare,
+  bucketRate,
+  emptyBucket,
+  timelinePoints,
+  type TimelineBucket,
+  type TimelinePoint,
+} from "./timeline.js";
 
 export type { CensorableStat, Figure } from "./figures.js";
 export type { GroupFigures, RunGroups } from "./groups.js";
@@ -85,6 +92,8 @@ export class RunAggregator {
   private readonly participants = new Map<string, ParticipantState>();
   private readonly roster = new Roster();
   private readonly timeline = new Map<number, TimelineBucket>();
+  /** Per participant, the bucket its last window went to (a short window joins it). */
+  private readonly shareBucket = new Map<string, TimelineBucket>();
   private readonly counters: Record<string, number> = {};
   private readonly quality: Record<string, number> = {};
   /** Per video track-window: decoded frame rate and the height of the last decoded frame. */
@@ -182,8 +191,13 @@ export class RunAggregator {
     p.firstSeenMs ??= s.t - s.durationMs;
     if (s.transport !== undefined) p.transport = s.transport;
     p.lastSeenMs = s.t;
-    const bucket = this.bucket(s.t);
-    bucket.participants.add(participantKey(s.room, s.participant));
+    const key = participantKey(s.room, s.participant);
+    // a window of a few milliseconds (the drain's, just after a periodic one) is no rate of its own:
+    // it joins the bucket of the participant's window before, as the end window does (endWindow)
+    const previous = this.shareBucket.get(key);
+    const bucket = isShortWindow(s.durationMs, this.bucketMs) && previous !== undefined ? previous : this.bucket(s.t);
+    bucket.participants.add(key);
+    const share = { bytesIn: 0, wireBytesIn: undefined as number | undefined, bytesOut: 0, durationMs: s.durationMs };
     const window = {
       receiving: { audio: new Set<string>(), video: new Set<string>() },
       decodingVideo: new Set<string>(),
@@ -201,11 +215,11 @@ export class RunAggregator {
       const wire = wireBytes(track);
       if (wire !== undefined) {
         p.wireBytesIn = (p.wireBytesIn ?? 0) + wire;
-        bucket.wireBytesIn = (bucket.wireBytesIn ?? 0) + wire;
+        share.wireBytesIn = (share.wireBytesIn ?? 0) + wire;
       }
       bucket.lost[track.kind] += track.lost;
       bucket.expected[track.kind] += track.expected;
-      bucket.bytesIn += track.bytes;
+      share.bytesIn += track.bytes;
       if (track.jitterS !== undefined && track.received > 0) {
         bucket.jitter.push(track.jitterS);
         this.groupJitter.add(p, track.jitterS);
@@ -240,7 +254,7 @@ export class RunAggregator {
     p.lastWindow = endWindow(p.lastWindow, window, this.bucketMs);
     for (const track of s.outbound) {
       p.bytesOut += track.bytes;
-      bucket.bytesOut += track.bytes;
+      share.bytesOut += track.bytes;
       this.add(`out_nack_${track.kind}`, track.nack);
       this.add(`out_pli_${track.kind}`, track.pli);
       this.add(`out_bytes_${track.kind}`, track.bytes);
@@ -248,6 +262,8 @@ export class RunAggregator {
     this.add("data_sent", s.dataSent);
     this.add("data_received", s.dataReceived);
     if (s.latencyS !== undefined) bucket.latency.push(s.latencyS.p50);
+    addShare(bucket, key, share);
+    this.shareBucket.set(key, bucket);
   }
 
   /** Live figures for the progress display. */
@@ -273,7 +289,7 @@ export class RunAggregator {
       connected: this.roster.count(isPresent),
       lossP95: percentiles(lossRatios, [95], "participants")[0]?.value,
       jitterP95S: recent !== undefined ? percentiles(recent.jitter, [95], "windows")[0]?.value : undefined,
-      bitrateInBps: recent !== undefined ? (recent.bytesIn * 8 * 1000) / this.bucketMs : 0,
+      bitrateInBps: recent !== undefined ? (bucketRate(recent, "bytesIn") ?? 0) : 0,
     };
   }
 
@@ -407,7 +423,7 @@ export class RunAggregator {
         ...Object.fromEntries(Object.entries(this.quality).map(([q, n]) => [`quality_${q}`, n])),
       },
       figures,
-      timeline: timelinePoints(this.timeline.values(), this.bucketMs).map((point) => ({
+      timeline: timelinePoints(this.timeline.values()).map((point) => ({
         ...point,
         reconnecting: this.reconnectStarts.filter((t) => t >= point.t && t < point.t + this.bucketMs).length,
       })),
