@@ -14,7 +14,7 @@ const sample = (t: number, participant: string, inbound: InboundTrackSample[]): 
 const rel = (t: number): number => t;
 
 describe("qualityWindow: what video looked like in a drill window", () => {
-  it("reads frame rate and received height per video track-window (medians), wire bitrate at IP level", () => {
+  it("reads frame rate per video track and received height per track-window (medians), wire bitrate at IP level", () => {
     // two subscribers over two 5 s windows; a cap pushed one to 3 fps on the 180p layer
     const samples = [
       sample(5000, "a", [
@@ -31,12 +31,28 @@ describe("qualityWindow: what video looked like in a drill window", () => {
       ]),
     ];
     const w = qualityWindow(samples, 0, 10_000, rel);
-    // fps per track-window: 20, 3, 20, 3 -> nearest-rank median 3; heights 360, 180, 360, 180 -> 180
+    // fps per track: 20, 3 -> nearest-rank median 3; heights per track-window 360, 180, 360, 180 -> 180
     expect(w?.videoFpsP50).toBe(3);
     expect(w?.videoHeightP50).toBe(180);
     const wirePerWindow = ((50_000 + 1200 + 100 * TRANSPORT_OVERHEAD_BYTES) * 8) / 5;
     expect(w?.wireBitrateInBps).toBeCloseTo(wirePerWindow, 6);
     expect(w?.bitrateInBps).toBeCloseTo((50_000 * 8) / 5, 6);
+  });
+
+  it("reads rates over each subscriber's and track's own windows: a drain window of 17 ms is no rate of its own", () => {
+    // 20 fps and 100 kbit/s of payload throughout; the drain's last window holds one frame in 17 ms
+    const v = (framesDecoded: number, bytes: number, packets: number) =>
+      track({ key: "v", kind: "video", framesDecoded, bytes, headerBytes: 0, expected: packets });
+    const samples = [
+      { ...sample(5000, "a", [v(100, 62_500, 100)]), durationMs: 5000 },
+      { ...sample(10_000, "a", [v(100, 62_500, 100)]), durationMs: 5000 },
+      { ...sample(10_017, "a", [v(1, 1_000, 1)]), durationMs: 17 },
+    ];
+    const w = qualityWindow(samples, 0, 10_017, rel);
+    // per window the last would read 58.8 fps and 470 kbit/s, and a mean or median over windows with it
+    expect(w?.videoFpsP50).toBeCloseTo(201 / 10.017, 6);
+    expect(w?.bitrateInBps).toBeCloseTo((126_000 * 8) / 10.017, 6);
+    expect(w?.wireBitrateInBps).toBeCloseTo(((126_000 + 201 * TRANSPORT_OVERHEAD_BYTES) * 8) / 10.017, 6);
   });
 
   it("says unknown (null), never 0, where no video arrived or RTP header bytes were not reported", () => {

@@ -29,28 +29,39 @@ export function qualityWindow(
   const inbound = inWindow.flatMap((s) => s.inbound);
   const loss = lossRatioOfSums(inbound.map((i) => ({ packetsLost: i.lost, packetsExpected: i.expected })));
   const jitters = inbound.map((i) => i.jitterS).filter((j): j is number => j !== undefined);
+  // rates per subscriber and per track as ratios of sums over their windows, never per window:
+  // the window closes with the drain's last samples, taken milliseconds after a periodic one, and
+  // one packet or frame over 17 ms reads as a rate many times the stream's (1 frame read 59 fps)
   const receiving = inWindow.filter((s) => s.inbound.length > 0 && s.durationMs > 0);
-  const bitrates = receiving.map(
-    (s) => (s.inbound.reduce((sum, i) => sum + i.bytes, 0) * 8) / (s.durationMs / 1000),
+  const bySubscriber = groupBy(receiving, (s) => `${s.room}/${s.participant}`);
+  const rate = (windows: readonly WindowSample[], bytesOf: (s: WindowSample) => number): number =>
+    (windows.reduce((sum, s) => sum + bytesOf(s), 0) * 8) /
+    (windows.reduce((sum, s) => sum + s.durationMs, 0) / 1000);
+  const bitrates = [...bySubscriber.values()].map((windows) =>
+    rate(windows, (s) => s.inbound.reduce((sum, i) => sum + i.bytes, 0)),
   );
-  const wireBitrates = receiving.flatMap((s) => {
-    const wire = s.inbound.map(wireBytes);
-    return wire.every((w) => w !== undefined)
-      ? [(wire.reduce((sum, w) => sum + w, 0) * 8) / (s.durationMs / 1000)]
-      : [];
-  });
-  // per video track-window, as the run summary counts them: frames over the window, last height
+  // a subscriber some of whose tracks did not report RTP header bytes has no wire figure
+  const wireBitrates = [...bySubscriber.values()].flatMap((windows) =>
+    windows.every((s) => s.inbound.every((i) => wireBytes(i) !== undefined))
+      ? [rate(windows, (s) => s.inbound.reduce((sum, i) => sum + (wireBytes(i) ?? 0), 0))]
+      : [],
+  );
+  // frame rate per video track over the windows it had packets in; height per track-window, as the
+  // run summary counts them (the height of the last decoded frame needs no window length)
   const video = receiving.flatMap((s) =>
     s.inbound
       .filter((i) => i.kind === "video" && i.received > 0)
-      .map((i) => ({ i, seconds: s.durationMs / 1000 })),
+      .map((i) => ({ key: `${s.room}/${s.participant}/${i.key}`, i, seconds: s.durationMs / 1000 })),
   );
-  const fps = video.map(({ i, seconds }) => i.framesDecoded / seconds);
+  const fps = [...groupBy(video, (v) => v.key).values()].map(
+    (windows) =>
+      windows.reduce((sum, w) => sum + w.i.framesDecoded, 0) / windows.reduce((sum, w) => sum + w.seconds, 0),
+  );
   const heights = video.map(({ i }) => i.height).filter((h): h is number => h !== undefined);
   const mean = (xs: readonly number[]): number | null =>
     xs.length === 0 ? null : xs.reduce((a, b) => a + b, 0) / xs.length;
-  const median = (xs: readonly number[]): number | null =>
-    xs.length === 0 ? null : (percentile(xs, 50, "windows").value ?? null);
+  const median = (xs: readonly number[], population: "tracks" | "windows"): number | null =>
+    xs.length === 0 ? null : (percentile(xs, 50, population).value ?? null);
   return {
     fromMs: rel(from),
     toMs: rel(to),
@@ -58,8 +69,19 @@ export function qualityWindow(
     jitterP95S: jitters.length === 0 ? null : (percentile(jitters, 95, "windows").value ?? null),
     bitrateInBps: mean(bitrates),
     wireBitrateInBps: mean(wireBitrates),
-    videoFpsP50: median(fps),
-    videoHeightP50: median(heights),
+    videoFpsP50: median(fps, "tracks"),
+    videoHeightP50: median(heights, "windows"),
     samples: inWindow.length,
   };
+}
+
+function groupBy<T>(items: readonly T[], keyOf: (item: T) => string): Map<string, T[]> {
+  const groups = new Map<string, T[]>();
+  for (const item of items) {
+    const key = keyOf(item);
+    const group = groups.get(key);
+    if (group === undefined) groups.set(key, [item]);
+    else group.push(item);
+  }
+  return groups;
 }
