@@ -212,6 +212,30 @@ describe("run records and comparison", () => {
     }).not.toThrow();
   });
 
+  it("counts the engine, browser probes, profiles, E2EE and a storm as the workload; an older summary reads defaults", () => {
+    const a = recordOf(runWith(joins(5, 1)), "a.json");
+    const lean = recordOf(runWith(joins(5, 1)), "b.json", {
+      ...SCENARIO,
+      engine: "lean",
+      browserProbes: 1,
+      e2ee: { wrongKeySubscribers: 0, failureTolerance: 10, ratchetWindowSize: 0 },
+      networkProfiles: { open: 0.5, "udp-blocked": 0.5 },
+    });
+    expect(workloadDifferences(a, lean)).toEqual([
+      'engine "native" vs "lean"',
+      "browserProbes 0 vs 1",
+      'e2ee null vs {"wrongKeySubscribers":0,"failureTolerance":10,"ratchetWindowSize":0}',
+      'networkProfiles null vs {"open":0.5,"udp-blocked":0.5}',
+    ]);
+    // SCENARIO has neither field, as a summary written before they existed
+    const current = recordOf(runWith(joins(5, 1)), "c.json", {
+      ...SCENARIO,
+      engine: "native",
+      browserProbes: 0,
+    });
+    expect(workloadDifferences(a, current)).toEqual([]);
+  });
+
   it("compares figure by figure: identical runs within noise, shifted ones not", () => {
     const a = recordOf(runWith(joins(30, 1)), "a.json");
     const same = compareRuns(a, recordOf(runWith(joins(30, 2)), "b.json")).rows[0];

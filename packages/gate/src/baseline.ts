@@ -230,8 +230,13 @@ export function applyBaseline(thresholds: readonly Threshold[], record: RunRecor
   });
 }
 
-/** The workload fields that make two runs comparable: rooms, roles, media, ramp. */
+/**
+ * The workload fields that make two runs comparable: rooms, roles, media, ramp, and what changes
+ * every figure's meaning: the engine (lean reads loss from sequence gaps, native from libwebrtc),
+ * browser probes, client network profiles, E2EE and a signalling storm beside the media.
+ */
 const SHAPE = [
+  "engine",
   "rooms",
   "videoPublishers",
   "audioPublishers",
@@ -243,7 +248,20 @@ const SHAPE = [
   "audio",
   "data",
   "latencyProbes",
+  "browserProbes",
+  "e2ee",
+  "networkProfiles",
+  "storm",
 ] as const;
+
+/**
+ * What a field read when a summary written before it existed leaves it out: such a baseline
+ * stays comparable with a run that uses the default.
+ */
+const SHAPE_DEFAULTS: Partial<Record<(typeof SHAPE)[number], unknown>> = {
+  engine: "native",
+  browserProbes: 0,
+};
 
 /** What differs between two runs' workloads, one entry per field; empty when they are comparable. */
 export function workloadDifferences(a: RunRecord, b: RunRecord): string[] {
@@ -251,8 +269,10 @@ export function workloadDifferences(a: RunRecord, b: RunRecord): string[] {
     return [`${a.scenario === undefined ? a.file : b.file} records no scenario`];
   const out: string[] = [];
   for (const key of SHAPE) {
-    const va = JSON.stringify(a.scenario[key] ?? null);
-    const vb = JSON.stringify(b.scenario[key] ?? null);
+    const read = (r: Readonly<Record<string, unknown>>): string =>
+      JSON.stringify(r[key] ?? SHAPE_DEFAULTS[key] ?? null);
+    const va = read(a.scenario);
+    const vb = read(b.scenario);
     if (va !== vb) out.push(`${key} ${va} vs ${vb}`);
   }
   return out;
