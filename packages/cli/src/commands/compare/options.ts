@@ -20,7 +20,10 @@ export function define() {
     .argument("<a>", "the baseline: a summary.json or a run's output folder")
     .argument("<b>", "the run compared with it, likewise")
     .allowExcessArguments(true)
-    .option("--force-compare", "compare runs of different workloads (rooms, roles, media)")
+    .option(
+      "--force-compare",
+      "compare runs of different workloads (engine, rooms, roles, media, profiles, E2EE)",
+    )
     .option("--json", "print the comparison (rows, counts) as JSON");
 }
 

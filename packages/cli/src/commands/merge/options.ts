@@ -35,7 +35,10 @@ export function define() {
       "--baseline <file|dir>",
       'an earlier run\'s summary.json or output folder (a merged one too), for thresholds like "<= baseline + 20%"',
     )
-    .option("--force-compare", "compare with a --baseline of a different workload (rooms, roles, media)")
+    .option(
+      "--force-compare",
+      "compare with a --baseline of a different workload (engine, rooms, roles, media, profiles, E2EE)",
+    )
     .option(
       "--allow-partial",
       "merge the shards that finished when some are missing or failed: exit by the verdict, not 1",

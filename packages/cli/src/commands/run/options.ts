@@ -66,7 +66,10 @@ export function define() {
       "--turn",
       "run LiveKit's built-in TURN over UDP on the testbed the run starts (no --url), for the turn-only network profile",
     )
-    .option("--force-compare", "compare with a --baseline of a different workload (rooms, roles, media)")
+    .option(
+      "--force-compare",
+      "compare with a --baseline of a different workload (engine, rooms, roles, media, profiles, E2EE)",
+    )
     .addOption(metricsPort)
     .addOption(metricsHost)
     .addOption(linger)
