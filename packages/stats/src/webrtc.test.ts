@@ -243,6 +243,25 @@ describe("fromWebrtcStats (a browser's getStats entries)", () => {
     expect(fromWebrtcStats(noTransport, 0).candidatePairs.map((p) => p.id)).toEqual(["CPuIcTX7Kz_51D01Gea"]);
   });
 
+  it("reads the selected pair's candidate types and protocols (a relay's too) from the candidate entries", () => {
+    // W3C RTCIceCandidateStats as Chromium names them; the ids are the captured pair's ends
+    const pair = SUBSCRIBER.find((e) => e.type === "candidate-pair");
+    const ends = (local: WebrtcStatsEntry): WebrtcStatsEntry[] => [
+      { id: pair?.localCandidateId, type: "local-candidate", ...local },
+      { id: pair?.remoteCandidateId, type: "remote-candidate", candidateType: "host", protocol: "udp" },
+    ];
+    expect(fromWebrtcStats(SUBSCRIBER, 0).selectedPair).toBeUndefined();
+    expect(
+      fromWebrtcStats([...SUBSCRIBER, ...ends({ candidateType: "host", protocol: "udp" })], 0).selectedPair,
+    ).toEqual({ local: "host", remote: "host", protocol: "udp" });
+    expect(
+      fromWebrtcStats(
+        [...SUBSCRIBER, ...ends({ candidateType: "relay", protocol: "udp", relayProtocol: "tls" })],
+        0,
+      ).selectedPair,
+    ).toEqual({ local: "relay", remote: "host", protocol: "udp", relayProtocol: "tls" });
+  });
+
   it("reads a publisher's outbound streams, its limitation reason, and the SFU's receiver reports", () => {
     const s = fromWebrtcStats(PUBLISHER, 0);
     const video = s.outbound.find((o) => o.kind === "video");

@@ -14,6 +14,8 @@ const W3C_CASE: Readonly<Record<string, string>> = {
   "outbound-rtp": "outboundRtp",
   "remote-inbound-rtp": "remoteInboundRtp",
   "candidate-pair": "candidatePair",
+  "local-candidate": "localCandidate",
+  "remote-candidate": "remoteCandidate",
   transport: "transport",
 };
 
@@ -53,6 +55,11 @@ function nested(entry: WebrtcStatsEntry): RtcNodeStats {
       break;
     case "candidatePair":
       Object.assign(value, { candidatePair: { ...entry, state: pairState(entry.state) } });
+      break;
+    case "localCandidate":
+    case "remoteCandidate":
+      // W3C spells the type and relay protocol as strings ("relay", "tls"), which the reader takes
+      Object.assign(value, { candidate: entry });
       break;
     default:
       Object.assign(value, { transport: entry });

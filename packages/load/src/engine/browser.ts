@@ -2,6 +2,7 @@ import { mkdir, rename, stat, writeFile } from "node:fs/promises";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import { PageServer, ParticipantPage, wavFile, type PageLatency } from "@livekit-swarm/browser";
+import { TransportWatch } from "@livekit-swarm/schema";
 import { computeWindowDelta, emptySnapshot, fromWebrtcStats, type Snapshot } from "@livekit-swarm/stats";
 import type { MediaPlan, ParticipantEvent, ParticipantPlan, WindowSample } from "../run/messages.js";
 import {
@@ -87,6 +88,8 @@ class BrowserParticipant implements EngineParticipant {
   private joinStartMs = 0;
   private left = false;
   private readonly firstMedia: FirstMedia;
+  /** The candidate pair Chromium selected, from the candidate entries of the page's stats. */
+  private readonly transport: TransportWatch;
   private fastPollDone = false;
   /** Stamps read by the page and fetched by a poll, not yet in a window. */
   private latencies: number[] = [];
@@ -99,6 +102,7 @@ class BrowserParticipant implements EngineParticipant {
   ) {
     // first frames from the stats' framesDecoded, as a non-probe (an upper bound by the poll)
     this.firstMedia = new FirstMedia(plan.expectedTracks, false, emit);
+    this.transport = new TransportWatch(emit);
   }
 
   async join(url: string, token: string): Promise<boolean> {
@@ -194,7 +198,9 @@ class BrowserParticipant implements EngineParticipant {
     if (page === undefined || this.left) return undefined;
     const { stats, latencies } = await page.sample();
     this.latencies.push(...stamped(latencies));
-    return fromWebrtcStats(stats, Date.now());
+    const snapshot = fromWebrtcStats(stats, Date.now());
+    this.transport.note(snapshot.selectedPair);
+    return snapshot;
   }
 
   /** As the native engine: polls stats briefly after joining to time each stream's first packet and frame. */
@@ -226,7 +232,7 @@ class BrowserParticipant implements EngineParticipant {
     }
     // Chromium fills totalFreezesDuration (rtc-node does not): the browser's freezes, as it counts them
     const streams = windowStreams(delta, new Map(), true);
-    return windowSampleOf(
+    const sample = windowSampleOf(
       this.plan,
       worker,
       delta,
@@ -234,6 +240,8 @@ class BrowserParticipant implements EngineParticipant {
       { sent: 0, received: 0 },
       this.latencies.splice(0),
     );
+    const transport = this.transport.current();
+    return transport === undefined ? sample : { ...sample, transport };
   }
 
   sendData(): Promise<void> {
