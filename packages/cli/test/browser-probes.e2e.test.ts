@@ -31,7 +31,7 @@ interface Group {
 }
 interface Summary {
   participants: { joined: number };
-  groups: { engines: Group[] };
+  groups: { engines: Group[]; transports: Group[] };
   screenshots?: string[];
 }
 
@@ -131,6 +131,9 @@ describe("browser probes beside a lean bulk, under a drop, with --screenshots", 
       expect(engines.find((g) => g.name === "lean")?.joined).toBeGreaterThanOrEqual(
         SUBSCRIBERS - BROWSER_PROBES,
       );
+      // every joined participant, browser ones too, says which path it took: host UDP on loopback
+      const joined = engines.reduce((n, g) => n + g.joined, 0);
+      expect(summary().groups.transports.map((g) => [g.name, g.participants])).toEqual([["udp", joined]]);
       // the terminal and report.md show the same rows
       expect(stdout).toMatch(/^engine\s+participants\s+join p95/m);
       expect(stdout).toMatch(/^browser\s+2\s/m);
