@@ -35,7 +35,7 @@ export async function testbed(
       if (flags.json === true) {
         process.stdout.write(`${JSON.stringify({ ...status, apiSecret: tb.apiSecret }, null, 2)}\n`);
       } else {
-        process.stdout.write(describe(status, tb.apiSecret, Date.now() - started));
+        process.stdout.write(describe(status, Date.now() - started));
       }
       return ExitCode.ok;
     }
@@ -76,7 +76,7 @@ export async function testbed(
   }
 }
 
-function describe(s: TestbedStatus, secret?: string, tookMs?: number): string {
+function describe(s: TestbedStatus, tookMs?: number): string {
   const parts = [`${s.nodes.length} node${s.nodes.length > 1 ? "s" : ""}`];
   if (s.nodeCpu !== undefined) parts.push(`each capped at ${s.nodeCpu} core`);
   if (s.redis !== undefined) parts.push("redis");
@@ -87,8 +87,8 @@ function describe(s: TestbedStatus, secret?: string, tookMs?: number): string {
     `  url         ${s.url}`,
     `  api key     ${s.apiKey}`,
   ];
-  // a throwaway key generated for this local testbed, shown once at `up` so it can be used at all
-  if (secret !== undefined) lines.push(`  api secret  ${secret}`);
+  // never printed, throwaway or not: terminal output ends up in CI logs; `env` exports it
+  lines.push(`  api secret  not shown: eval "$(swarm testbed env --name ${s.name})" exports it`);
   for (const n of s.nodes) {
     lines.push(
       `  ${n.name.padEnd(6)} ${(n.nodeId ?? "?").padEnd(16)} ${n.state === "stopped" ? "stopped (frozen)" : n.alive ? "running" : "DOWN   "} pid ${n.pid}  ${n.ip}:${n.httpPort}  rtc tcp ${n.rtcTcpPort} udp ${n.rtcUdpPort}${n.turnUdpPort !== undefined ? `  turn udp ${n.turnUdpPort}` : ""}  ${n.metricsUrl}${n.namespace !== undefined ? `  netns ${n.namespace}` : ""}`,
