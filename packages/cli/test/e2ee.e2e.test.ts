@@ -3,7 +3,7 @@ import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { describe, expect, it } from "vitest";
-import { embeddedEnv, swarm } from "@livekit-swarm/test-kit";
+import { embeddedEnv, runLines, swarm } from "@livekit-swarm/test-kit";
 
 function filesUnder(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
@@ -14,6 +14,7 @@ function filesUnder(dir: string): string[] {
 }
 
 interface Summary {
+  run: { startedAt: string };
   participants: { planned: number; joined: number };
   tracks: { expected: { video: number }; decodingVideo: number };
   figures: { metric: string; n: number; p50?: number; max?: number }[];
@@ -22,8 +23,18 @@ interface Summary {
 }
 
 interface Sample {
+  t: number;
+  durationMs: number;
   participant: string;
   inbound: { kind: string; received: number; lost: number; expected: number; framesDecoded: number }[];
+}
+
+/** What a run wrote: summary.json and samples.jsonl. */
+function readRun(out: string): { summary: Summary; samples: Sample[] } {
+  return {
+    summary: JSON.parse(readFileSync(join(out, "summary.json"), "utf8")) as Summary,
+    samples: runLines<Sample>(join(out, "samples.jsonl")),
+  };
 }
 
 /** Sums of a participant's inbound video over the run's windows. */
@@ -71,11 +82,7 @@ describe("E2EE rooms on the native engine, against an embedded LiveKit", () => {
       180_000,
     );
     expect(res.code, res.stderr).toBe(0);
-    const summary = JSON.parse(readFileSync(join(out, "summary.json"), "utf8")) as Summary;
-    const samples = readFileSync(join(out, "samples.jsonl"), "utf8")
-      .split("\n")
-      .filter((l) => l !== "")
-      .map((l) => JSON.parse(l) as Sample);
+    const { summary, samples } = readRun(out);
 
     expect(summary.participants).toMatchObject({ planned: 4, joined: 4 });
     // the two keyed subscribers decode in the last window; the wrong-key one never does
@@ -115,6 +122,76 @@ describe("E2EE rooms on the native engine, against an embedded LiveKit", () => {
     ];
     expect(leaks).toEqual([]);
   }, 240_000);
+
+  // a publisher ratchets its key every 5 s on the run's clock; a receiver with a ratchet window
+  // follows (measured by hand: a tone's RMS unchanged across the ratchet), one without cannot
+  it.each([
+    { window: 16, follows: true },
+    { window: 0, follows: false },
+  ])(
+    "ratchet-every 5s with ratchet-window-size $window: receivers follow the ratchet ($follows)",
+    async ({ window, follows }) => {
+      const root = mkdtempSync(join(tmpdir(), "swarm-e2ee-ratchet-"));
+      const out = mkdtempSync(join(tmpdir(), "swarm-e2ee-ratchet-out-"));
+      const scenario = join(root, "ratchet.yaml");
+      writeFileSync(
+        scenario,
+        [
+          "rooms: 1",
+          "video-publishers: 1",
+          "audio-publishers: 1",
+          "subscribers: 2",
+          "latency-probes: 1",
+          "duration: 20s",
+          "identity-prefix: ratchet-",
+          `e2ee: { ratchet-every: 5s, ratchet-window-size: ${window} }`,
+          "",
+        ].join("\n"),
+      );
+      const res = await swarm(["--scenario", scenario, "-o", out], embeddedEnv(root), 180_000);
+      expect(res.code, res.stderr).toBe(0);
+      const { summary, samples } = readRun(out);
+      expect(summary.participants).toMatchObject({ planned: 3, joined: 3 });
+      // the hold is 20 s after the joins: the publisher ratchets at 5, 10 and 15 s at least
+      expect(summary.counters.e2ee_key_ratchets, JSON.stringify(summary.counters)).toBeGreaterThanOrEqual(3);
+      expect(res.stdout).toMatch(/^e2ee ratchet +\d+ key ratchet\(s\) by publishers/m);
+      // frames decoded by each subscriber in the windows wholly after the first ratchet
+      const firstRatchet = Date.parse(summary.run.startedAt) + 5000;
+      const decodedAfter = (identity: string): number[] =>
+        samples
+          .filter((x) => x.participant === identity && x.t - x.durationMs > firstRatchet)
+          .map((x) => x.inbound.filter((i) => i.kind === "video").reduce((n, i) => n + i.framesDecoded, 0));
+      for (const identity of ["ratchet-sub-1", "ratchet-sub-2"]) {
+        const after = decodedAfter(identity);
+        const told = `${identity}: frames decoded per window after the first ratchet ${JSON.stringify(after)}`;
+        expect(after.length, told).toBeGreaterThanOrEqual(2);
+        if (follows)
+          expect(
+            after.every((n) => n > 0),
+            told,
+          ).toBe(true);
+        else
+          expect(
+            after.every((n) => n === 0),
+            told,
+          ).toBe(true);
+      }
+      if (follows) {
+        // each subscriber's cryptor said it ratcheted to follow the publisher (once per publisher)
+        expect(summary.counters.e2ee_ratchets_followed).toBe(2);
+        expect(summary.decryptionFailures ?? []).toEqual([]);
+        expect(summary.tracks.decodingVideo).toBe(2);
+      } else {
+        // each subscriber's cryptor gives up on the publisher's ratcheted key and says so
+        expect((summary.decryptionFailures ?? []).map((f) => [f.participant, f.from]).sort()).toEqual([
+          ["ratchet-sub-1", ["ratchet-pub-1"]],
+          ["ratchet-sub-2", ["ratchet-pub-1"]],
+        ]);
+        expect(summary.tracks.decodingVideo).toBe(0);
+      }
+    },
+    240_000,
+  );
 
   it.each(["lean", "browser"])(
     "the %s engine refuses --e2ee in one line naming the fix",

@@ -309,11 +309,28 @@ describe("parseScenario refuses an e2ee block it cannot run", () => {
     ],
     [
       "e2ee: { key: abc }",
-      `${SOURCE}: e2ee.key: unknown key (known keys: wrong-key-subscribers, failure-tolerance, ratchet-window-size)`,
+      `${SOURCE}: e2ee.key: unknown key (known keys: wrong-key-subscribers, failure-tolerance, ratchet-window-size, ratchet-every)`,
+    ],
+    // a mapping whose key fails names the key, not "expected true, false or a mapping"
+    [
+      "e2ee: { failure-tolerance: abc }",
+      `${SOURCE}: e2ee.failure-tolerance: expected a whole number from -1 to 10000, got "abc"`,
+    ],
+    [
+      "e2ee: { ratchet-every: soon }",
+      `${SOURCE}: e2ee.ratchet-every: expected a duration like 30s, 5m or 1h30m (units h, m, s, ms), got "soon"`,
+    ],
+    [
+      "e2ee: { ratchet-every: 500ms }",
+      `${SOURCE}: e2ee.ratchet-every: expected 1s or more, got 500ms: a key ratcheted faster than frames arrive is a broken key, not a rotation`,
+    ],
+    [
+      "e2ee: { ratchet-every: 0s }",
+      `${SOURCE}: e2ee.ratchet-every: expected 1s or more, got 0s: a key ratcheted faster than frames arrive is a broken key, not a rotation`,
     ],
     [
       "e2ee: yes-please",
-      `${SOURCE}: e2ee: expected true, false or a mapping with wrong-key-subscribers, failure-tolerance or ratchet-window-size, got "yes-please"`,
+      `${SOURCE}: e2ee: expected true, false or a mapping with wrong-key-subscribers, failure-tolerance, ratchet-window-size or ratchet-every, got "yes-please"`,
     ],
   ])("%s", (text, problem) => {
     expect(problemsOf(text)).toEqual([problem]);
@@ -423,6 +440,8 @@ describe("parseScenario accepts valid scenarios", () => {
         SOURCE,
       ).e2ee,
     ).toEqual({ wrongKeySubscribers: 2, failureTolerance: -1, ratchetWindowSize: 0 });
+    expect(parseScenario("e2ee: { ratchet-every: 1s }", SOURCE).e2ee?.ratchetEveryMs).toBe(1000);
+    expect(parseScenario("e2ee: { ratchet-every: 2m }", SOURCE).e2ee?.ratchetEveryMs).toBe(120_000);
     expect(parseScenario("e2ee: false", SOURCE).e2ee).toBeNull();
   });
 

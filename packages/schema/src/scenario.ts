@@ -119,6 +119,11 @@ export interface E2eeSpec {
   readonly failureTolerance: number;
   /** How many ratchet steps a receiver tries on a frame it cannot decrypt. */
   readonly ratchetWindowSize: number;
+  /**
+   * Every publisher ratchets its key this often, on the run's clock (so a room's publishers ratchet
+   * together), and receivers follow through their ratchet window; absent: never.
+   */
+  readonly ratchetEveryMs?: Milliseconds;
 }
 
 /** A scenario's `storm:` block: which k6 storm, when in the hold, and its settings. */
@@ -259,6 +264,11 @@ export const scenarioFields: readonly {
     default: "10",
   },
   { key: "e2ee.ratchet-window-size", summary: "Ratchet steps a receiver tries, 0 to 256", default: "16" },
+  {
+    key: "e2ee.ratchet-every",
+    summary: "Every publisher ratchets its key this often (1s or more), on the run's clock; receivers follow",
+    default: "never",
+  },
   {
     key: "network-profiles",
     summary:
@@ -401,13 +411,17 @@ const e2eeObjectSchema = z.strictObject(
       .min(0, { error: RATCHET_WINDOW })
       .max(256, { error: RATCHET_WINDOW })
       .optional(),
+    "ratchet-every": duration({ positive: false }).optional(),
   },
-  { error: "expected a mapping with wrong-key-subscribers, failure-tolerance or ratchet-window-size" },
+  {
+    error:
+      "expected a mapping with wrong-key-subscribers, failure-tolerance, ratchet-window-size or ratchet-every",
+  },
 );
 
 const e2eeSchema = z.union([z.boolean(), e2eeObjectSchema], {
   error:
-    "expected true, false or a mapping with wrong-key-subscribers, failure-tolerance or ratchet-window-size",
+    "expected true, false or a mapping with wrong-key-subscribers, failure-tolerance, ratchet-window-size or ratchet-every",
 });
 
 const SHARE = "expected a share such as 15% (or a number from 0 to 100)";
@@ -500,6 +514,15 @@ function valueAt(root: unknown, path: Path): unknown {
 }
 
 function describeIssue(issue: z.core.$ZodIssue, raw: unknown, source: string): ConfigProblem[] {
+  if (issue.code === "invalid_union") {
+    // `true, false or a mapping` given a mapping whose keys fail: name the key, not the union
+    // ("e2ee.failure-tolerance: expected a whole number", never "e2ee: ... got a mapping")
+    const keyed = issue.errors.find(
+      (branch) => branch.length > 0 && branch.every((e) => e.path.length > 0 || e.code === "unrecognized_keys"),
+    );
+    if (keyed !== undefined)
+      return keyed.flatMap((e) => describeIssue({ ...e, path: [...issue.path, ...e.path] }, raw, source));
+  }
   if (issue.code === "unrecognized_keys") {
     const allowed = knownKeys.get(issue.path.map(String).join(".")) ?? [];
     return issue.keys.map((key) => {
@@ -578,6 +601,12 @@ function resolve(input: ParsedInput, raw: unknown, source: string): Scenario {
       `expected at most subscribers minus latency-probes (${subscribers - latencyProbes}), got ${e2ee.wrongKeySubscribers}: a probe needs the key to read the pattern`,
     );
   }
+  if (e2ee?.ratchetEveryMs !== undefined && e2ee.ratchetEveryMs < 1000) {
+    at(
+      ["e2ee", "ratchet-every"],
+      `expected 1s or more, got ${formatDuration(e2ee.ratchetEveryMs)}: a key ratcheted faster than frames arrive is a broken key, not a rotation`,
+    );
+  }
   const talk = input.audio?.talk ?? null;
   const silence = input.audio?.silence ?? null;
   if ((talk === null) !== (silence === null)) {
@@ -639,6 +668,7 @@ function e2eeSpec(input: ParsedInput["e2ee"]): E2eeSpec | null {
     wrongKeySubscribers: given["wrong-key-subscribers"] ?? defaults.wrongKeySubscribers,
     failureTolerance: given["failure-tolerance"] ?? defaults.failureTolerance,
     ratchetWindowSize: given["ratchet-window-size"] ?? defaults.ratchetWindowSize,
+    ...(given["ratchet-every"] !== undefined ? { ratchetEveryMs: given["ratchet-every"] } : {}),
   };
 }
 

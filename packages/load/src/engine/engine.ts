@@ -25,6 +25,11 @@ export interface EngineParticipant {
   leave(): Promise<void>;
   /** Saves what the participant shows as a PNG (`--screenshots`); engines without a page have none. */
   screenshot?(path: `${string}.png`): Promise<void>;
+  /**
+   * Ratchets the key it encrypts with (scenario `e2ee.ratchet-every`), telling it as an `e2ee` event
+   * with state `key_ratcheted` from itself; only engines that encrypt have it.
+   */
+  ratchetKey?(): void;
 }
 
 /** An engine in one worker process: it makes participants and owns what they share (sources, pacer). */

@@ -235,6 +235,31 @@ export class NativeParticipant implements EngineParticipant {
   }
 
   /**
+   * Ratchets the shared key this participant encrypts with (scenario `e2ee.ratchet-every`).
+   * rtc-node 1.1 keeps the key provider in E2EEManager's TypeScript-private `keyProvider`: read
+   * there, pinned by the E2EE ratchet end-to-end test (packages/cli/test/e2ee.e2e.test.ts).
+   */
+  ratchetKey(): void {
+    const room = this.room;
+    if (this.e2ee === undefined || room === undefined || this.left) return;
+    const manager = room.e2eeManager as unknown as
+      | { keyProvider?: { ratchetSharedKey(keyIndex: number): Uint8Array } }
+      | undefined;
+    const provider = manager?.keyProvider;
+    if (provider === undefined) {
+      this.emit({ type: "e2ee", from: this.plan.identity, state: "unobservable" });
+      return;
+    }
+    try {
+      provider.ratchetSharedKey(0);
+    } catch {
+      this.emit({ type: "e2ee", from: this.plan.identity, state: "internal_error" });
+      return;
+    }
+    this.emit({ type: "e2ee", from: this.plan.identity, state: "key_ratcheted" });
+  }
+
+  /**
    * The selected pair right after the join: rtc-node's connect resolves once the peer connection is
    * up, so a pair is selected by then. rtc-node does not say when ICE began or ended, so no `iceS`:
    * the join time, per transport in the summary, is what a path costs.

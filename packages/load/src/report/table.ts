@@ -21,6 +21,11 @@ export function summaryTable(outcome: RunOutcome): string {
         .map((f) => `${f.room}/${f.participant} from ${f.from.join(", ")}`)
         .join("; ")}${undecryptable.length > 3 ? "; ..." : ""}`,
     );
+  const ratchets = s.counters.e2ee_key_ratchets ?? 0;
+  if (ratchets > 0)
+    lines.push(
+      `e2ee ratchet  ${ratchets} key ratchet(s) by publishers; receivers' cryptors followed ${s.counters.e2ee_ratchets_followed ?? 0} publisher key(s)${undecryptable.length > 0 ? ", the participants above could not" : ""}`,
+    );
   const t = s.tracks;
   const ever = (k: "audio" | "video"): string => ` (${t.everReceived[k]} ever)`;
   lines.push(

@@ -179,6 +179,9 @@ export class RunAggregator {
           if (!p.cannotDecrypt.has(event.from)) this.add("e2ee_decryption_failures", 1);
           p.cannotDecrypt.add(event.from);
         } else if (event.state === "unobservable") this.add("e2ee_unobservable", 1);
+        // our own ratchet (e2ee.ratchet-every); a receiver's cryptor following one, once per publisher
+        else if (event.state === "key_ratcheted")
+          this.add(event.from === identity ? "e2ee_key_ratchets" : "e2ee_ratchets_followed", 1);
         break;
       case "track-subscribed":
         break;

@@ -54,7 +54,12 @@ export interface MediaPlan {
   /** Save each browser participant's page here as a PNG when the run ends (`--screenshots`). */
   readonly screenshotsDir?: string;
   /** End-to-end encryption: the key provider's options (the key travels apart, in WorkerPlan). */
-  readonly e2ee?: { readonly failureTolerance: number; readonly ratchetWindowSize: number };
+  readonly e2ee?: {
+    readonly failureTolerance: number;
+    readonly ratchetWindowSize: number;
+    /** Publishers ratchet their key this often, at startAtMs + k * ratchetEveryMs (scenario `e2ee.ratchet-every`). */
+    readonly ratchetEveryMs?: number;
+  };
 }
 
 export interface WorkerPlan {

@@ -51,6 +51,7 @@ export function mediaPlanFor(scenario: Scenario): MediaPlan {
           e2ee: {
             failureTolerance: scenario.e2ee.failureTolerance,
             ratchetWindowSize: scenario.e2ee.ratchetWindowSize,
+            ...(scenario.e2ee.ratchetEveryMs !== undefined ? { ratchetEveryMs: scenario.e2ee.ratchetEveryMs } : {}),
           },
         }
       : {}),

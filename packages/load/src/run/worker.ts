@@ -90,6 +90,8 @@ class Worker {
         void this.sampleAll();
       }, this.plan.statsIntervalMs),
     );
+    const ratchetEveryMs = this.plan.media.e2ee?.ratchetEveryMs;
+    if (ratchetEveryMs !== undefined) this.scheduleRatchet(ratchetEveryMs, 1);
     const data = this.plan.media.data;
     if (data !== undefined) {
       this.timers.push(
@@ -98,6 +100,22 @@ class Worker {
         }, data.intervalMs),
       );
     }
+  }
+
+  /**
+   * Ratchet `k` on the run's clock, not each worker's own: every worker's publishers of a room
+   * ratchet at the same moment, so a subscriber's window never has to span two publishers' keys.
+   */
+  private scheduleRatchet(everyMs: number, k: number): void {
+    const delay = Math.max(0, this.plan.startAtMs + k * everyMs - Date.now());
+    this.timers.push(
+      setTimeout(() => {
+        if (this.stopping) return;
+        for (const participant of this.participants)
+          if (participant.plan.publishAudio || participant.plan.publishVideo) participant.ratchetKey?.();
+        this.scheduleRatchet(everyMs, k + 1);
+      }, delay),
+    );
   }
 
   private async join(p: ParticipantPlan, attempt = 0): Promise<void> {
