@@ -4,6 +4,7 @@ import { TransportWatch } from "@livekit-swarm/schema";
 import { windowLatency } from "@livekit-swarm/stats";
 import type { RTCPeerConnection } from "werift";
 import { LeanError } from "./errors.js";
+import { readOpusHeadersOnly, type HeaderOnlyCount } from "./header-only.js";
 import { LocalTracks, type VideoSentTotals } from "./local-tracks.js";
 import type { InboundTotals } from "./inbound.js";
 import type { OpusLoop } from "./media.js";
@@ -78,6 +79,7 @@ export interface LeanParticipantOptions {
 export class LeanParticipant implements Reconnectable {
   private signal: SignalConnection | undefined;
   private subscriber: Negotiated;
+  private readonly headerOnly: HeaderOnlyCount = { packets: 0 };
   private publisher: Negotiated | undefined;
   private subscriberChain: Promise<void> = Promise.resolve();
   private readonly local: LocalTracks;
@@ -144,6 +146,7 @@ export class LeanParticipant implements Reconnectable {
 
   private subscriberPeerConnection(): Negotiated {
     const pc = this.peerConnection(SignalTarget.SUBSCRIBER);
+    readOpusHeadersOnly(pc, this.headerOnly);
     pc.onTrack.subscribe((track) => {
       // the current subscriber's transceivers: a track of one a full rejoin replaced is not tapped
       this.subscribed.onTrack(track, this.subscriber.pc);
@@ -343,6 +346,11 @@ export class LeanParticipant implements Reconnectable {
   }
 
   /** Packets received on a payload type other than Opus (RTX, RED): not counted as media. */
+  /** Received Opus packets read header-only (not authenticated or decrypted), across sessions. */
+  get headerOnlyPackets(): number {
+    return this.headerOnly.packets;
+  }
+
   get otherPackets(): number {
     return this.subscribed.otherPackets;
   }
