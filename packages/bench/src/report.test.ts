@@ -139,6 +139,15 @@ describe("results rendering", () => {
     expect(statsIntervalOf([])).toBe(5_000);
   });
 
+  it("says where the server listened: loopback, or a --network run's namespace link", () => {
+    expect(markdownSection(record)).toContain("(1 node, loopback, beside the generator)");
+    const md = markdownSection({ ...record, swarmArgs: ["--network", "turn-only", "--e2ee"] });
+    expect(md).toContain(
+      "(1 node, clients in a turn-only network namespace, server on its veth, beside the generator)",
+    );
+    expect(md).toContain("extra swarm flags: `--network turn-only --e2ee`.");
+  });
+
   it("says where a workload saturated", () => {
     const sat = point({ rooms: 40, saturated: true, keptUp: false, reasons: ["45/159 tracks receiving"] });
     const md = markdownSection({

@@ -141,7 +141,7 @@ export function markdownSection(record: BenchRecord): string {
     "",
     `## ${record.startedAt.slice(0, 16).replace("T", " ")} UTC - ${record.kind} run, ${record.holdS} s measured per point`,
     "",
-    `Machine: ${m.cores} cores (${m.cpu}), ${m.memoryGiB} GiB, Linux ${m.kernel}; Node ${m.node}; livekit-server ${m.livekitServer} (1 node, loopback, beside the generator); commit ${m.commit}. Took ${Math.round((record.tookS ?? 0) / 60)} min.`,
+    `Machine: ${m.cores} cores (${m.cpu}), ${m.memoryGiB} GiB, Linux ${m.kernel}; Node ${m.node}; livekit-server ${m.livekitServer} (1 node, ${serverPlace(record.swarmArgs)}, beside the generator); commit ${m.commit}. Took ${Math.round((record.tookS ?? 0) / 60)} min.`,
     "",
     "How to read it:",
     "- CPU is user+sys of all threads of the swarm's process tree (orchestrator + workers), read from /proc, over the hold",
@@ -185,6 +185,12 @@ export function markdownSection(record: BenchRecord): string {
     );
   }
   return `${lines.join("\n")}\n`;
+}
+
+/** Where the server listened: loopback, or a `--network` run's client namespace link. */
+function serverPlace(swarmArgs: readonly string[]): string {
+  const i = swarmArgs.indexOf("--network");
+  return i < 0 ? "loopback" : `clients in a ${swarmArgs[i + 1] ?? "?"} network namespace, server on its veth`;
 }
 
 /** One line per measured point, for the console. */
