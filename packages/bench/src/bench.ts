@@ -11,11 +11,11 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import { Testbed } from "@livekit-swarm/testbed";
+import { Testbed, startClientTestbed } from "@livekit-swarm/testbed";
 import { BenchError } from "./errors.js";
 import type { Baseline, Point } from "./figures.js";
-import { overrideFlags, type BenchOptions } from "./options.js";
-import { pointSpec, runPoint, type PointContext } from "./point.js";
+import { overrideFlags, type BenchNetwork, type BenchOptions } from "./options.js";
+import { pointSpec, runPoint, type PointContext, type PointTarget } from "./point.js";
 import { fmt, markdownSection, pointLine, type BenchRecord } from "./report.js";
 import { describeMachine, writeResults } from "./results.js";
 import { DISTURBED_CORES, PAUSE_MS, roomSeries, runDurationS, type Workload } from "./workloads.js";
@@ -26,7 +26,10 @@ export function log(line: string): void {
 
 /** The plan without running it: one line per point. */
 export function dryRunPlan(options: BenchOptions): string {
-  const lines = ["testbed: 1 livekit-server node, started for the whole bench"];
+  const network = options.engine.network;
+  const lines = [
+    `testbed: 1 livekit-server node, started for the whole bench${network !== undefined ? `; every participant in a ${network} client namespace${network === "turn-only" ? ", LiveKit's TURN on UDP" : ""}` : ""}`,
+  ];
   for (const w of options.workloads) {
     const { counts, grow } = roomSeries(w, options);
     for (const rooms of counts) {
@@ -39,6 +42,44 @@ export function dryRunPlan(options: BenchOptions): string {
     if (grow) lines.push(`  ... then doubling ${w.name} rooms up to ${w.maxRooms} until saturation`);
   }
   return `${lines.join("\n")}\n`;
+}
+
+/**
+ * The bench's one livekit-server: on loopback, or for a `--network` point behind that profile's
+ * client namespace (with LiveKit's built-in TURN over UDP for turn-only), as `swarm run` starts it.
+ */
+async function openTestbed(network: BenchNetwork | undefined): Promise<{
+  testbed: Testbed;
+  url: string;
+  network?: PointTarget["network"];
+  detail: string;
+  stop: () => Promise<void>;
+}> {
+  const name = `bench-${process.pid}`;
+  if (network === undefined) {
+    const testbed = await Testbed.start({ name });
+    return {
+      testbed,
+      url: testbed.url,
+      detail: "",
+      stop: async () => {
+        await testbed.stop();
+      },
+    };
+  }
+  const bed = await startClientTestbed([network], { name, turn: network === "turn-only" });
+  const net = bed.networks[0];
+  if (net === undefined) {
+    await bed.stop();
+    throw new BenchError("testbed", `testbed ${name} started without the ${network} client network`);
+  }
+  return {
+    testbed: bed.testbed,
+    url: bed.url,
+    network: { profile: network, namespace: net.namespace, address: net.nodeIp, url: bed.url },
+    detail: `; participants in ${net.namespace} (${network})${bed.turnUdpPort !== undefined ? `, TURN on UDP ${bed.turnUdpPort}` : ""}`,
+    stop: () => bed.stop(),
+  };
 }
 
 /** The points of one workload: each retried while disturbed, growing until saturation. */
@@ -83,6 +124,9 @@ export async function runBench(options: BenchOptions, root: string): Promise<num
   const abort = new AbortController();
   let signalName: NodeJS.Signals | undefined;
   let testbed: Testbed | undefined;
+  let stopTestbed = async (): Promise<void> => {
+    await testbed?.stop();
+  };
   const onSignal = (sig: NodeJS.Signals): void => {
     if (signalName !== undefined) {
       const left =
@@ -109,13 +153,21 @@ export async function runBench(options: BenchOptions, root: string): Promise<num
   const runsDir = mkdtempSync(join(tmpdir(), "livekit-swarm-bench-"));
   log(`runs write to ${runsDir}`);
   try {
-    testbed = await Testbed.start({ name: `bench-${process.pid}` });
+    const opened = await openTestbed(options.engine.network);
+    testbed = opened.testbed;
+    stopTestbed = opened.stop;
     const serverPid = testbed.nodes[0]?.pid;
     if (serverPid === undefined)
       throw new BenchError("testbed", `testbed ${testbed.name} started without a node`);
-    log(`testbed ${testbed.name} up at ${testbed.url} (livekit-server pid ${serverPid})`);
+    log(`testbed ${testbed.name} up at ${opened.url} (livekit-server pid ${serverPid})${opened.detail}`);
     const ctx: PointContext = {
-      target: { url: testbed.url, apiKey: testbed.apiKey, apiSecret: testbed.apiSecret, serverPid },
+      target: {
+        url: opened.url,
+        apiKey: testbed.apiKey,
+        apiSecret: testbed.apiSecret,
+        serverPid,
+        ...(opened.network !== undefined ? { network: opened.network } : {}),
+      },
       holdS: options.holdS,
       engine: options.engine,
       runsDir,
@@ -133,7 +185,7 @@ export async function runBench(options: BenchOptions, root: string): Promise<num
     process.removeListener("SIGINT", onSignal);
     process.removeListener("SIGTERM", onSignal);
     if (testbed !== undefined) {
-      await testbed.stop();
+      await stopTestbed();
       log(`testbed ${testbed.name} stopped`);
     }
   }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import type { Figure, RunSummary } from "@livekit-swarm/load";
+import type { Figure, GroupFigures, RunSummary } from "@livekit-swarm/load";
 import { describePoint, inboundKbpsPerTrack, lossP95, type PointRun } from "./figures.js";
 import type { WindowMeasure } from "./proc.js";
 
@@ -93,6 +93,27 @@ function run(over: Partial<PointRun> = {}): PointRun {
 }
 
 describe("point figures", () => {
+  it("records the joined participants per media path from the run's transport groups", () => {
+    const group = (name: string, joined: number): GroupFigures => ({
+      name,
+      participants: 5,
+      joined,
+      joinP95S: 0.3,
+      lossRatio: 0,
+      jitterP95S: undefined,
+      reconnects: 0,
+      disconnected: 0,
+    });
+    const transports = [group("turn-only turn-udp", 4), group("turn-only none", 0)];
+    const groups = { rooms: [], roles: [], nodes: [], transports };
+    expect(describePoint(run({ summary: summary({ groups }) })).paths).toEqual({
+      "turn-only turn-udp": 4,
+      "turn-only none": 0,
+    });
+    // a summary without transport groups (older engines) records no paths rather than "none"
+    expect(describePoint(run()).paths).toBeUndefined();
+  });
+
   it("prices CPU per participant-minute over the window", () => {
     const p = describePoint(run());
     // 5 participants x 20 s = 5/3 participant-minutes; 2 CPU-s over it

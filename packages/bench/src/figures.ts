@@ -13,6 +13,12 @@ export interface Point {
   readonly workers: number | undefined;
   readonly windowS: number | undefined;
   readonly joined: number;
+  /**
+   * Joined participants per media path (the run's transport groups: "udp", "udp-blocked tcp",
+   * "turn-only turn-udp"), so a `--network` point shows it measured the path it asked for.
+   * Absent from points recorded before paths were.
+   */
+  readonly paths?: Readonly<Record<string, number>>;
   readonly tracks: { readonly expected: number; readonly receiving: number };
   readonly inboundKbpsPerTrack: number | undefined;
   readonly lossP95: number | undefined;
@@ -142,6 +148,9 @@ export function describePoint(run: PointRun): Point {
     workers: run.workers,
     windowS: m?.windowS,
     joined,
+    ...(summary?.groups?.transports !== undefined
+      ? { paths: Object.fromEntries(summary.groups.transports.map((g) => [g.name, g.joined])) }
+      : {}),
     tracks: { expected, receiving },
     inboundKbpsPerTrack: inKbps,
     lossP95: loss,

@@ -34,6 +34,20 @@ describe("bench options", () => {
     expect(overrideFlags(o.engine)).toEqual(overrides);
   });
 
+  it("passes a network profile and E2EE through to the points and the results' flags", () => {
+    const o = parse(["--workload", "audio", "--rooms", "2", "--network", "turn-only", "--e2ee"]);
+    expect(o.engine).toEqual({ network: "turn-only", e2ee: true });
+    expect(overrideFlags(o.engine)).toEqual(["--network", "turn-only", "--e2ee"]);
+    expect(parse(["--network", "udp-blocked"]).engine).toEqual({ network: "udp-blocked" });
+  });
+
+  it("refuses E2EE on an engine that cannot encrypt, naming the fix", () => {
+    expect(() => parse(["--e2ee", "--engine", "lean"])).toThrow(
+      /--e2ee: the bench encrypts with the native engine only, not lean: drop --engine, or drop --e2ee/,
+    );
+    expect(parse(["--e2ee", "--engine", "native"]).engine).toEqual({ name: "native", e2ee: true });
+  });
+
   it("rejects bad values with the flag's name and what was expected", () => {
     const bad: [string[], RegExp][] = [
       [["--hold", "5x"], /--hold <seconds>.*expected a whole number, got "5x"/],
@@ -41,6 +55,8 @@ describe("bench options", () => {
       [["--workload", "screen"], /unknown workload "screen"; known: audio, video/],
       [["--stats-interval", "100ms"], /too short; 200ms is the least/],
       [["--workers", "0"], /at least 1 worker/],
+      // tcp-only lets ICE nowhere (only signalling's TCP port): a point behind it measures no media
+      [["--network", "tcp-only"], /--network <profile>.*Allowed choices are udp-blocked, turn-only/],
       [["--swarm-args", "x"], /unknown option '--swarm-args'/],
     ];
     for (const [argv, message] of bad) {

@@ -7,6 +7,7 @@ import {
   parseDuration,
   type EngineChoice,
 } from "@livekit-swarm/schema";
+import type { NetworkProfile } from "@livekit-swarm/testbed";
 import { BenchError } from "./errors.js";
 import { DISTURBED_CORES, WORKLOADS, type Workload } from "./workloads.js";
 
@@ -29,7 +30,18 @@ export interface EngineOverrides {
   readonly name?: EngineChoice;
   readonly statsIntervalMs?: number;
   readonly workers?: number;
+  /** Every participant behind this client network profile (docs/transport.md); undefined: open. */
+  readonly network?: BenchNetwork;
+  /** Every room end-to-end encrypted (scenario key `e2ee`), a key made per point. */
+  readonly e2ee?: true;
 }
+
+/**
+ * The profiles a bench point can put everyone behind: each forces one media path (udp-blocked: ICE
+ * over TCP; turn-only: a TURN relay over UDP). tcp-only is left out: nobody joins through it.
+ */
+export const benchNetworks = ["udp-blocked", "turn-only"] as const satisfies readonly NetworkProfile[];
+export type BenchNetwork = (typeof benchNetworks)[number];
 
 const EXAMPLES = `
 Examples:
@@ -38,6 +50,8 @@ Examples:
   npm run bench -- --workload audio --rooms 10         # one point, e.g. to re-run a disturbed one
   npm run bench -- --workload audio --rooms 10 --stats-interval 30s   # what stats polling costs
   npm run bench -- --workload audio --rooms 10 --engine lean         # the lean engine's cost
+  npm run bench -- --workload audio --rooms 2 --network turn-only  # everyone over a TURN relay
+  npm run bench -- --workload audio --rooms 2 --e2ee                 # E2EE rooms (native)
   npm run bench -- --dry-run                           # the plan, nothing run
 `;
 
@@ -131,6 +145,13 @@ export function benchCommand() {
         "the engine for an A/B against native (the audio workload only, for lean)",
       ).choices(engineChoices),
     )
+    .addOption(
+      new Option(
+        "--network <profile>",
+        "every participant behind a client network profile, for the cost of a media path: udp-blocked (ICE over TCP), turn-only (TURN over UDP); needs root",
+      ).choices(benchNetworks),
+    )
+    .option("--e2ee", "end-to-end encrypt every room (native engine), a random key per point")
     .option("--dry-run", "print the plan, run nothing", false)
     .addHelpText("after", EXAMPLES);
 }
@@ -145,6 +166,11 @@ export function resolveOptions(raw: BenchCommandOptions, root: string): BenchOpt
       "usage",
       `--hold: ${holdS} s is too short to average over 5 s stats windows; 10 is the least`,
     );
+  if (raw.e2ee === true && raw.engine !== undefined && raw.engine !== "native")
+    throw new BenchError(
+      "usage",
+      `--e2ee: the bench encrypts with the native engine only, not ${raw.engine}: drop --engine, or drop --e2ee`,
+    );
   return {
     quick: raw.quick,
     holdS,
@@ -156,6 +182,8 @@ export function resolveOptions(raw: BenchCommandOptions, root: string): BenchOpt
       ...(raw.engine !== undefined ? { name: raw.engine } : {}),
       ...(raw.statsInterval !== undefined ? { statsIntervalMs: raw.statsInterval } : {}),
       ...(raw.workers !== undefined ? { workers: raw.workers } : {}),
+      ...(raw.network !== undefined ? { network: raw.network } : {}),
+      ...(raw.e2ee === true ? { e2ee: true as const } : {}),
     },
     dryRun: raw.dryRun,
   };
@@ -169,5 +197,7 @@ export function overrideFlags(engine: EngineOverrides): string[] {
       ? ["--stats-interval", formatDuration(engine.statsIntervalMs)]
       : []),
     ...(engine.workers !== undefined ? ["--workers", String(engine.workers)] : []),
+    ...(engine.network !== undefined ? ["--network", engine.network] : []),
+    ...(engine.e2ee === true ? ["--e2ee"] : []),
   ];
 }

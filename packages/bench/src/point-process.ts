@@ -8,14 +8,16 @@
 import { writeFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { join } from "node:path";
-import { defaultWorkers, mediaPlanFor, orchestrate, planRun, shapeOf } from "@livekit-swarm/load";
+import { randomBytes } from "node:crypto";
+import { E2EE_KEY_BYTES, defaultWorkers, mediaPlanFor, orchestrate, planPlaced } from "@livekit-swarm/load";
 import { parseScenarioObject } from "@livekit-swarm/schema";
 import { emitPointEvent as emit, progressEvent, targetFromEnv, type PointSpec } from "./progress.js";
 
 async function main(): Promise<void> {
   const spec = JSON.parse(process.argv[2] ?? "") as PointSpec;
   const scenario = parseScenarioObject(spec.scenario, "bench point");
-  const plan = planRun(shapeOf(scenario));
+  // a --network point's scenario puts everyone on one profile; its namespace is in the spec
+  const plan = planPlaced(scenario);
   const workers = spec.workers ?? defaultWorkers(plan.participants, availableParallelism());
   const stop = new AbortController();
   const force = new AbortController();
@@ -28,8 +30,11 @@ async function main(): Promise<void> {
   emit({ type: "started", participants: plan.participants.length, workers, rampMs: plan.rampMs });
   const outcome = await orchestrate({
     target: targetFromEnv(),
+    ...(spec.network !== undefined ? { networks: new Map([[spec.network.profile, spec.network]]) } : {}),
     plan,
     media: mediaPlanFor(scenario),
+    // a key per point, made here and kept in memory: the workers get it over IPC, as in a run
+    ...(scenario.e2ee !== null ? { e2eeKey: randomBytes(E2EE_KEY_BYTES) } : {}),
     holdMs: scenario.duration,
     statsIntervalMs: spec.statsIntervalMs,
     workers,

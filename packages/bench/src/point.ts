@@ -5,10 +5,10 @@ import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
-import type { RunSummary } from "@livekit-swarm/load";
+import type { ClientNetworkPlace, RunSummary } from "@livekit-swarm/load";
 import { BenchError } from "./errors.js";
 import { describePoint, type Baseline, type Point } from "./figures.js";
-import type { EngineOverrides } from "./options.js";
+import type { BenchNetwork, EngineOverrides } from "./options.js";
 import { Sampler } from "./proc.js";
 import { parsePointEvent, type PointSpec } from "./progress.js";
 import {
@@ -31,6 +31,8 @@ export interface PointTarget {
   readonly apiKey: string;
   readonly apiSecret: string;
   readonly serverPid: number;
+  /** Where the participants of a `--network` point run; undefined: on the host. */
+  readonly network?: ClientNetworkPlace & { readonly profile: BenchNetwork };
 }
 
 export interface PointContext {
@@ -48,12 +50,15 @@ export function pointSpec(
   holdS: number,
   engine: EngineOverrides,
   outputDir: string,
+  network?: PointTarget["network"],
 ): PointSpec {
   return {
     scenario: {
       name: `bench-${workload.name}`,
       ...workload.scenario,
       ...(engine.name !== undefined ? { engine: engine.name } : {}),
+      ...(engine.network !== undefined ? { "network-profiles": { [engine.network]: "100%" } } : {}),
+      ...(engine.e2ee === true ? { e2ee: true } : {}),
       rooms,
       duration: runDurationS(holdS, rooms * workload.perRoom),
       "num-per-second": JOINS_PER_SECOND,
@@ -62,6 +67,7 @@ export function pointSpec(
     statsIntervalMs: engine.statsIntervalMs ?? DEFAULT_STATS_INTERVAL_MS,
     workers: engine.workers,
     outputDir,
+    ...(network !== undefined ? { network } : {}),
   };
 }
 
@@ -107,7 +113,7 @@ export async function runPoint(
   const label = `${workload.name}-${rooms}r${attempt > 0 ? `-retry${attempt}` : ""}`;
   const outDir = join(ctx.runsDir, label);
   mkdirSync(outDir, { recursive: true });
-  const spec = pointSpec(workload, rooms, ctx.holdS, ctx.engine, outDir);
+  const spec = pointSpec(workload, rooms, ctx.holdS, ctx.engine, outDir, ctx.target.network);
   const durationS = runDurationS(ctx.holdS, participants);
   const graceMs = joinGraceMs(participants);
   const child = spawn(process.execPath, [POINT_PROCESS, JSON.stringify(spec)], {

@@ -2,7 +2,8 @@
  * What a point process tells the bench, one JSON object per line on its stdout: machine-readable,
  * so the bench never matches human progress text.
  */
-import type { ProgressView, RunSummary } from "@livekit-swarm/load";
+import type { ClientNetworkPlace, ProgressView, RunSummary } from "@livekit-swarm/load";
+import type { NetworkProfile } from "@livekit-swarm/testbed";
 
 /** What a point process is asked to run; secrets travel apart, in its environment. */
 export interface PointSpec {
@@ -11,6 +12,8 @@ export interface PointSpec {
   readonly statsIntervalMs: number;
   readonly workers: number | undefined;
   readonly outputDir: string;
+  /** The client namespace every participant runs in (a `--network` point); absent: the host. */
+  readonly network?: ClientNetworkPlace & { readonly profile: NetworkProfile };
 }
 
 export type PointEvent =

@@ -88,11 +88,21 @@ describe("results rendering", () => {
       }),
     ]).split("\n");
     expect(table[0]).toMatch(/^\| rooms \| participants \| workers \| generator CPU-s\/p-min \|/);
-    expect(table[0]?.split("|").length).toBe(16);
+    expect(table[0]?.split("|").length).toBe(17);
     expect(table[2]).toBe(
-      "| 10 | 50 | 1 | **0.400** | 0.004 | 0.33 | 0.150 | 5.0 | 50/50 | 40/40 | 99 | 0.00% | 0.01 | yes |",
+      "| 10 | 50 | 1 | **0.400** | 0.004 | 0.33 | 0.150 | 5.0 | 50/50 | - | 40/40 | 99 | 0.00% | 0.01 | yes |",
     );
     expect(table[3]).toMatch(/\| 0\.30 \(retry 1\) \| no: 80\/80 joined; loss p95 3\.0% \|$/);
+  });
+
+  it("names each point's media paths with their joined participants", () => {
+    const row = (paths: Point["paths"]) =>
+      pointsTable([point(paths === undefined ? {} : { paths })]).split("\n")[2];
+    expect(row({ "turn-only turn-udp": 10 })).toContain("| 50/50 | turn-only turn-udp 10 | 40/40 |");
+    expect(row({ "udp-blocked tcp": 8, "udp-blocked none": 2 })).toContain(
+      "| udp-blocked tcp 8, udp-blocked none 2 |",
+    );
+    expect(row({})).toContain("| 50/50 | none | 40/40 |");
   });
 
   it("folds small worker threads into one row and totals the processes", () => {
@@ -127,6 +137,15 @@ describe("results rendering", () => {
     expect(md).toContain("no verdict on the target.");
     expect(statsIntervalOf(["--stats-interval", "500ms"])).toBe(500);
     expect(statsIntervalOf([])).toBe(5_000);
+  });
+
+  it("says where the server listened: loopback, or a --network run's namespace link", () => {
+    expect(markdownSection(record)).toContain("(1 node, loopback, beside the generator)");
+    const md = markdownSection({ ...record, swarmArgs: ["--network", "turn-only", "--e2ee"] });
+    expect(md).toContain(
+      "(1 node, clients in a turn-only network namespace, server on its veth, beside the generator)",
+    );
+    expect(md).toContain("extra swarm flags: `--network turn-only --e2ee`.");
   });
 
   it("says where a workload saturated", () => {

@@ -42,10 +42,17 @@ export function pct(v: number | undefined | null): string {
   return v === undefined || v === null || Number.isNaN(v) ? "-" : `${(v * 100).toFixed(2)}%`;
 }
 
+/** "udp-blocked tcp 10, udp 0": each path and its joined participants; "-" when not recorded. */
+export function pathsCell(paths: Point["paths"]): string {
+  if (paths === undefined) return "-";
+  const entries = Object.entries(paths);
+  return entries.length === 0 ? "none" : entries.map(([path, n]) => `${path} ${n}`).join(", ");
+}
+
 export function pointsTable(points: readonly Point[]): string {
   const rows = [
-    "| rooms | participants | workers | generator CPU-s/p-min | of which orchestrator | generator cores | server CPU-s/p-min | RSS MiB/participant | joined | tracks receiving/expected | media in, kb/s per track | loss p95 | other load (cores) | kept up |",
-    "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+    "| rooms | participants | workers | generator CPU-s/p-min | of which orchestrator | generator cores | server CPU-s/p-min | RSS MiB/participant | joined | media paths (joined) | tracks receiving/expected | media in, kb/s per track | loss p95 | other load (cores) | kept up |",
+    "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
   ];
   for (const p of points) {
     const cells = [
@@ -58,6 +65,7 @@ export function pointsTable(points: readonly Point[]): string {
       fmt(p.server?.cpuPerPMin, 3),
       fmt(p.rss?.perParticipantMiB, 1),
       `${p.joined}/${p.participants}`,
+      pathsCell(p.paths),
       `${p.tracks.receiving}/${p.tracks.expected}`,
       fmt(p.inboundKbpsPerTrack, 0),
       pct(p.lossP95),
@@ -133,7 +141,7 @@ export function markdownSection(record: BenchRecord): string {
     "",
     `## ${record.startedAt.slice(0, 16).replace("T", " ")} UTC - ${record.kind} run, ${record.holdS} s measured per point`,
     "",
-    `Machine: ${m.cores} cores (${m.cpu}), ${m.memoryGiB} GiB, Linux ${m.kernel}; Node ${m.node}; livekit-server ${m.livekitServer} (1 node, loopback, beside the generator); commit ${m.commit}. Took ${Math.round((record.tookS ?? 0) / 60)} min.`,
+    `Machine: ${m.cores} cores (${m.cpu}), ${m.memoryGiB} GiB, Linux ${m.kernel}; Node ${m.node}; livekit-server ${m.livekitServer} (1 node, ${serverPlace(record.swarmArgs)}, beside the generator); commit ${m.commit}. Took ${Math.round((record.tookS ?? 0) / 60)} min.`,
     "",
     "How to read it:",
     "- CPU is user+sys of all threads of the swarm's process tree (orchestrator + workers), read from /proc, over the hold",
@@ -179,12 +187,18 @@ export function markdownSection(record: BenchRecord): string {
   return `${lines.join("\n")}\n`;
 }
 
+/** Where the server listened: loopback, or a `--network` run's client namespace link. */
+function serverPlace(swarmArgs: readonly string[]): string {
+  const i = swarmArgs.indexOf("--network");
+  return i < 0 ? "loopback" : `clients in a ${swarmArgs[i + 1] ?? "?"} network namespace, server on its veth`;
+}
+
 /** One line per measured point, for the console. */
 export function pointLine(p: Point): string {
   return (
     `${p.workload} ${p.rooms} room(s), ${p.participants} participants: ` +
     `${fmt(p.generator?.cpuPerPMin, 3)} CPU-s/p-min (${fmt(p.generator?.cores)} cores), server ${fmt(p.server?.cpuPerPMin, 3)}, ` +
-    `RSS ${fmt(p.rss?.perParticipantMiB, 1)} MiB/p, loss p95 ${pct(p.lossP95)}, other load ${fmt(p.otherCores)} cores` +
+    `RSS ${fmt(p.rss?.perParticipantMiB, 1)} MiB/p${p.paths !== undefined ? `, paths ${pathsCell(p.paths)}` : ""}, loss p95 ${pct(p.lossP95)}, other load ${fmt(p.otherCores)} cores` +
     (p.keptUp ? "" : ` - did not keep up: ${p.reasons.join("; ")}`)
   );
 }

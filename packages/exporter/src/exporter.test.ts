@@ -464,6 +464,32 @@ describe("SwarmExporter", () => {
     });
   });
 
+  describe("an E2EE room", () => {
+    it("counts each subscriber-publisher pair that cannot decrypt once, however often its cryptor says so", async () => {
+      const exporter = new SwarmExporter({ scenario: "smoke", runId: "run-42" });
+      exporter.prepare([pub1, sub1, sub2]);
+      const before = await Exposition.of(exporter);
+      // created at 0 with the subject, so rate() sees the first failure
+      expect(before.value("lkswarm_e2ee_decryption_failures_total", w1sub)).toBe(0);
+      event(exporter, sub1, 100, { type: "e2ee", from: "pub-1", state: "ok" });
+      event(exporter, sub2, 100, { type: "e2ee", from: "pub-1", state: "decryption_failed" });
+      event(exporter, sub2, 200, { type: "e2ee", from: "pub-1", state: "decryption_failed" });
+      event(exporter, sub2, 300, { type: "e2ee", from: "pub-1", state: "missing_key" });
+      event(exporter, sub2, 400, { type: "e2ee", from: "pub-2", state: "missing_key" });
+      // the publisher's own ratchet and an unobservable cryptor are not failures
+      event(exporter, pub1, 500, { type: "e2ee", from: "pub-1", state: "key_ratcheted" });
+      event(exporter, sub1, 500, { type: "e2ee", from: "", state: "unobservable" });
+      const m = await Exposition.of(exporter);
+      expect(m.value("lkswarm_e2ee_decryption_failures_total", w1sub)).toBe(2);
+      expect(m.value("lkswarm_e2ee_decryption_failures_total", w0sub)).toBe(0);
+      expect(m.value("lkswarm_e2ee_decryption_failures_total", w0pub)).toBe(0);
+      // not loss: nothing reached the packet counters
+      expect(m.has("lkswarm_inbound_packets_lost_total", { worker: "1", kind: "video" })).toBe(
+        m.value("lkswarm_inbound_packets_lost_total", { worker: "1", kind: "video" }) === 0,
+      );
+    });
+  });
+
   describe("inputs it must not trust", () => {
     it("drops negative and NaN counts instead of throwing or poisoning a counter", async () => {
       const exporter = new SwarmExporter({ scenario: "smoke", runId: "run-42" });

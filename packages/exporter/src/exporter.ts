@@ -7,7 +7,7 @@ import type {
   StormObservation,
   WindowSample,
 } from "@livekit-swarm/schema";
-import { STORM_METRIC_PREFIX, transportClasses } from "@livekit-swarm/schema";
+import { STORM_METRIC_PREFIX, cannotDecrypt, transportClasses } from "@livekit-swarm/schema";
 import { connectionStates, wireBytes, type ConnectionState } from "@livekit-swarm/stats";
 import { Pushgateway, Registry } from "prom-client";
 import {
@@ -99,6 +99,7 @@ function instruments(catalog: CatalogMetrics) {
     latency: catalog.histogram("lkswarm_end_to_end_latency_seconds"),
     dataSent: catalog.counter("lkswarm_data_messages_sent_total"),
     dataReceived: catalog.counter("lkswarm_data_messages_received_total"),
+    decryptionFailures: catalog.counter("lkswarm_e2ee_decryption_failures_total"),
     stormJoinDuration: catalog.histogram("lkswarm_storm_join_duration_seconds"),
     stormJoins: catalog.counter("lkswarm_storm_joins_total"),
     stormSessionsOpen: catalog.gauge("lkswarm_storm_sessions_open"),
@@ -129,6 +130,8 @@ export class SwarmExporter implements RunObserver {
   private readonly stormReasons = new FreeTextLabel();
   private readonly stormMethods = new FreeTextLabel();
   private stormSessionsOpen = 0;
+  /** Subscriber-publisher pairs already counted as undecryptable: a cryptor may report a pair again. */
+  private readonly undecryptable = new Set<string>();
 
   constructor(private readonly options: ExporterOptions) {
     const catalog = new CatalogMetrics(this.registry, options.perParticipant ?? false);
@@ -189,6 +192,15 @@ export class SwarmExporter implements RunObserver {
           : "other";
         m.transportSelections.add({ ...subject, transport }, 1);
         if (event.iceS !== undefined) m.iceDuration.observe({ ...subject, transport }, event.iceS);
+        break;
+      }
+      case "e2ee": {
+        // once per pair, as the run summary lists them: the counter is "who cannot read whom"
+        const pair = [context.room, context.participant, event.from].join("\u0000");
+        if (cannotDecrypt(event.state) && !this.undecryptable.has(pair)) {
+          this.undecryptable.add(pair);
+          m.decryptionFailures.add(subject, 1);
+        }
         break;
       }
       case "track-subscribed":

@@ -477,6 +477,14 @@ const swarmEntries = [
     labels: [...run, "role"],
     grafanaUnit: "short",
   }),
+  swarm({
+    name: "lkswarm_e2ee_decryption_failures_total",
+    type: "counter",
+    help: "E2EE: subscriber-publisher pairs whose frames the subscriber cannot decrypt (its frame cryptor reported decryption_failed or missing_key); +1 once per pair, not per frame, and never counted as loss.",
+    unit: "pairs",
+    labels: [...run, "role"],
+    grafanaUnit: "short",
+  }),
   // the signalling storm (`swarm storm`, scenarios/k6): signal-only joins and RoomService calls timed by k6
   swarm({
     name: "lkswarm_storm_join_duration_seconds",

@@ -83,7 +83,7 @@ export type {
   RunObserver,
   StormObservation,
 } from "./samples.js";
-export { STORM_METRIC_PREFIX, inboundTrackSample } from "./samples.js";
+export { STORM_METRIC_PREFIX, cannotDecrypt, inboundTrackSample } from "./samples.js";
 export { TransportWatch, transportClass, transportClasses } from "./transport.js";
 export type {
   CandidateType,

@@ -212,4 +212,12 @@ export type StormObservation =
   | { readonly type: "api-failed"; readonly t: number; readonly method: string; readonly reason: string };
 
 /** Storm metrics are named after it; a media run never creates their series. */
+/**
+ * Whether an `e2ee` event's state means the subscriber cannot read the publisher's frames: one
+ * rule for the run summary and the exporter, so the report and the metric count the same pairs.
+ */
+export function cannotDecrypt(state: string): boolean {
+  return state === "decryption_failed" || state === "missing_key";
+}
+
 export const STORM_METRIC_PREFIX = "lkswarm_storm_";

@@ -72,6 +72,18 @@ export function mediaRow(): Row {
           },
         ],
       }),
+      panel({
+        title: "E2EE decryption failures",
+        description:
+          "Subscriber-publisher pairs newly unable to decrypt (wrong or missing key), by role; each pair counts once. These are not packet loss: the packets arrive whole.",
+        unitOf: "lkswarm_e2ee_decryption_failures_total",
+        queries: [
+          {
+            expr: `sum by (role) (increase(lkswarm_e2ee_decryption_failures_total{${RUN}}[$__rate_interval]))`,
+            legend: "{{role}}",
+          },
+        ],
+      }),
     ],
   };
 }

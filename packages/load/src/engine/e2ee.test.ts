@@ -1,7 +1,7 @@
 import { EventEmitter } from "node:events";
 import { afterEach, describe, expect, it } from "vitest";
 import type { Room } from "@livekit/rtc-node";
-import { CryptorStates, cannotDecrypt, encryptionOptions, wrongKeyOf, type CryptorState } from "./e2ee.js";
+import { CryptorStates, encryptionOptions, wrongKeyOf, type CryptorState } from "./e2ee.js";
 
 /** The shape of rtc-node's FFI event for a cryptor state change (room_pb E2eeStateChanged). */
 const stateEvent = (roomHandle: bigint, participantIdentity: string, state: number): unknown => ({
@@ -26,12 +26,6 @@ describe("wrongKeyOf and encryptionOptions", () => {
     expect([...(encryptionOptions(e2ee, key, true).keyProviderOptions.sharedKey ?? [])]).toEqual([
       255, 254, 1, 0,
     ]);
-  });
-
-  it("decryption_failed and missing_key are what a reader cannot decrypt", () => {
-    expect(cannotDecrypt("decryption_failed")).toBe(true);
-    expect(cannotDecrypt("missing_key")).toBe(true);
-    expect(cannotDecrypt("ok")).toBe(false);
   });
 });
 

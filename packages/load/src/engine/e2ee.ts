@@ -16,11 +16,6 @@ export const ENCRYPTION_STATES = [
 ] as const;
 export type EncryptionStateName = (typeof ENCRYPTION_STATES)[number];
 
-/** The states that mean a subscriber cannot read what a publisher sends. */
-export function cannotDecrypt(state: EncryptionStateName): boolean {
-  return state === "decryption_failed" || state === "missing_key";
-}
-
 /**
  * The key a wrong-key subscriber holds: every byte of the room's key inverted, so it differs in
  * every bit and is derived, not stored.

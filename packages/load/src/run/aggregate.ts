@@ -1,4 +1,5 @@
 import { sampleSets, type Measurements, type SampleSet } from "@livekit-swarm/gate";
+import { cannotDecrypt } from "@livekit-swarm/schema";
 import { Roster, isPresent, lossRatioOfSums, percentiles, wireBytes } from "@livekit-swarm/stats";
 import { bitrateFigure, measuredFigure, valueFigure, type Figure } from "./figures.js";
 import {
@@ -174,7 +175,7 @@ export class RunAggregator {
         if (event.iceS !== undefined) p.iceS = event.iceS;
         break;
       case "e2ee":
-        if (event.state === "decryption_failed" || event.state === "missing_key") {
+        if (cannotDecrypt(event.state)) {
           p.cannotDecrypt ??= new Set();
           if (!p.cannotDecrypt.has(event.from)) this.add("e2ee_decryption_failures", 1);
           p.cannotDecrypt.add(event.from);

@@ -4,10 +4,10 @@
  * process is started inside a profile's namespace. Pure, so the orchestrator's wiring stays small;
  * the namespaces themselves are the testbed's (createClientNetworks).
  */
-import { KnownError } from "@livekit-swarm/schema";
+import { KnownError, type Scenario } from "@livekit-swarm/schema";
 import { CLIENT_NAMESPACE_PREFIX, networkProfiles, type NetworkProfile } from "@livekit-swarm/testbed";
 import type { ParticipantPlan } from "./messages.js";
-import { shardByRoom, type RunPlan } from "./plan.js";
+import { planRun, shapeOf, shardByRoom, type RunPlan } from "./plan.js";
 
 /** The share of a run's participants per profile, e.g. { open: 0.8, "udp-blocked": 0.15, "tcp-only": 0.05 }. */
 export type ProfileShares = Readonly<Partial<Record<NetworkProfile, number>>>;
@@ -79,6 +79,17 @@ export function placeProfiles(
     const profile = profileOf.get(p);
     return profile === undefined ? p : { ...p, profile };
   });
+}
+
+/**
+ * A scenario's plan with its participants placed on its network profiles (`placeProfiles`), or as
+ * planned when it has none: what every runner of a scenario (a run, a bench point) starts from.
+ */
+export function planPlaced(scenario: Scenario): RunPlan {
+  const planned = planRun(shapeOf(scenario));
+  return scenario.networkProfiles === undefined
+    ? planned
+    : { ...planned, participants: placeProfiles(planned.participants, scenario.networkProfiles) };
 }
 
 /** The restrictive profiles a placed plan uses, in `networkProfiles` order: one namespace each. */

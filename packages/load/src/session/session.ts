@@ -23,7 +23,7 @@ import {
 import { orchestrate, type ProgressView, type RunOutcome, type RunTarget } from "../run/orchestrator.js";
 import { ENGINE_RULES } from "../engine/engine.js";
 import { E2EE_KEY_BYTES } from "../engine/e2ee.js";
-import { defaultWorkers, mediaPlanFor, planRun, shapeOf, shardByRoom, type RunPlan } from "../run/plan.js";
+import { defaultWorkers, mediaPlanFor, shardByRoom, type RunPlan } from "../run/plan.js";
 import { shardFolder, writeManifest, type ShardManifest } from "../shard/manifest.js";
 import { ShardError, scenarioHash, shardPlan, shardedRunId, type Shard } from "../shard/split.js";
 import { Interruption } from "./interruption.js";
@@ -35,7 +35,7 @@ import { writeRunOutputs, type RunOutputs } from "./outputs.js";
 import { iceScopeFor, iceScopeLine } from "../run/ice-scope.js";
 import { SCREENSHOTS_DIR, listScreenshots } from "../run/screenshots.js";
 import { RunSessionError, checkCloudLimit, checkOutputDir, checkRunSize, openTarget } from "./target.js";
-import { placeProfiles, restrictiveProfiles } from "../run/network-placement.js";
+import { planPlaced, restrictiveProfiles } from "../run/network-placement.js";
 
 /**
  * A run's live Prometheus metrics. load does not depend on the exporter: the CLI passes
@@ -162,15 +162,8 @@ export async function runSession(options: RunSessionOptions): Promise<RunSession
     : options.scenario;
   const thresholds = runThresholds(scenario, scenario.thresholds, options.thresholds, options.baseline);
   checkRunSize(scenario);
-  const planned = planRun(shapeOf(scenario));
   // names and sums are checked here (checkShares), before anything starts
-  const whole =
-    scenario.networkProfiles === undefined
-      ? planned
-      : {
-          ...planned,
-          participants: placeProfiles(planned.participants, scenario.networkProfiles),
-        };
+  const whole = planPlaced(scenario);
   const plan = shard !== undefined ? shardPlan(whole, shard) : whole;
   if (plan.participants.length === 0) {
     throw new RunSessionError(
