@@ -15,7 +15,7 @@ describe("bench options", () => {
   it("defaults to the full run: 60 s hold, every workload, their own series, bench/", () => {
     const o = parse([]);
     expect(o).toMatchObject({ quick: false, holdS: 60, rooms: undefined, retries: 1, outDir: "/repo/bench" });
-    expect(o.workloads.map((w) => w.name)).toEqual(["audio", "video"]);
+    expect(o.workloads.map((w) => w.name)).toEqual(["audio", "video", "video-simulcast"]);
     expect(o.engine).toEqual({});
     expect(o.dryRun).toBe(false);
   });

@@ -44,6 +44,16 @@ export {
   type SubscriberDescriptions,
 } from "./resume.js";
 export { extmapId, withMsid } from "./sdp.js";
+export {
+  SIMULCAST_RIDS,
+  SimulcastPublication,
+  lowerLayerSizes,
+  simulcastExtensionIds,
+  simulcastLoops,
+  simulcastVideoLayers,
+  type LayerTransport,
+  type SimulcastExtensionIds,
+} from "./simulcast.js";
 export { TestPattern, type Resolution } from "./pattern.js";
 export { joinUrl } from "./signal.js";
 export { cameraTrackRequest, microphoneTrackRequest } from "./track-requests.js";
@@ -66,6 +76,7 @@ export {
 export {
   MAX_LEAN_FPS,
   h264Loop,
+  loopKbps,
   presetBitrateKbps,
   videoLoop,
   vp8Loop,

@@ -1,16 +1,17 @@
 import type { TrackInfo } from "@livekit/protocol";
 import type { OutboundTrackSample } from "@livekit-swarm/schema";
-import { MediaStreamTrack, type RTCPeerConnection, type RTCRtpSender } from "werift";
+import { MediaStreamTrack, type RTCPeerConnection, type RTCRtpTransceiver } from "werift";
 import { AudioSending } from "./audio-track.js";
 import { LeanError } from "./errors.js";
 import type { OpusLoop } from "./media.js";
 import type { Pacer } from "./pacer.js";
 import { extmapId, withMsid } from "./sdp.js";
 import type { SignalConnection } from "./signal.js";
+import { SimulcastPublication, simulcastExtensionIds, simulcastRids } from "./simulcast.js";
 import { cameraTrackRequest, microphoneTrackRequest } from "./track-requests.js";
 import type { VideoLoop } from "./video-media.js";
 import { ABS_CAPTURE_TIME_URI, type VideoSent } from "./video-send.js";
-import { VideoPublication } from "./video-track.js";
+import { NOTHING_SENT, VideoPublication, videoPayloadTypes } from "./video-track.js";
 import { connected, within } from "./wait.js";
 
 /** What a published video loop sent and what feedback it got. */
@@ -18,17 +19,6 @@ export type VideoSentTotals = VideoSent & {
   readonly nack: number;
   readonly pli: number;
   readonly fir: number;
-};
-
-const NO_VIDEO_SENT: VideoSentTotals = {
-  packets: 0,
-  bytes: 0,
-  frames: 0,
-  keyframes: 0,
-  restarts: 0,
-  nack: 0,
-  pli: 0,
-  fir: 0,
 };
 
 /** Two loops' totals added up: the ones a full rejoin ended and the current one. */
@@ -62,17 +52,27 @@ export class LocalTracks {
   readonly confirmed = new Map<string, TrackInfo>();
   private readonly audioSending = new AudioSending();
   private stopAudio: (() => void) | undefined;
-  private video: VideoPublication | undefined;
+  private video: VideoPublication | SimulcastPublication | undefined;
   /** The last window of a publication a full rejoin ended, reported once by the next window. */
   private readonly videoBeforeRejoin: OutboundTrackSample[] = [];
   /** What the video loops that full rejoins ended sent and heard. */
-  private videoEnded = NO_VIDEO_SENT;
+  private videoEnded = NOTHING_SENT;
 
   constructor(
-    private readonly loops: { readonly audio?: OpusLoop | undefined; readonly video?: VideoLoop | undefined },
+    private readonly loops: {
+      readonly audio?: OpusLoop | undefined;
+      readonly video?: VideoLoop | undefined;
+      /** The simulcast layers under `video`, smallest first. */
+      readonly videoLayers?: readonly VideoLoop[] | undefined;
+    },
     private readonly identity: string,
     private readonly pacer: Pacer,
   ) {}
+
+  /** Whether the camera track goes out as simulcast layers. */
+  get simulcast(): boolean {
+    return this.loops.video !== undefined && (this.loops.videoLayers?.length ?? 0) > 0;
+  }
 
   /** Whether there is anything to publish. */
   get any(): boolean {
@@ -84,7 +84,7 @@ export class LocalTracks {
     const { audio, video } = this.loops;
     const requests = [
       ...(audio === undefined ? [] : [microphoneTrackRequest(AUDIO_CID)]),
-      ...(video === undefined ? [] : [cameraTrackRequest(VIDEO_CID, video)]),
+      ...(video === undefined ? [] : [cameraTrackRequest(VIDEO_CID, video, this.loops.videoLayers)]),
     ];
     const published = requests.map(
       (r) => new Promise<void>((resolve) => this.confirmations.set(r.cid, resolve)),
@@ -106,10 +106,14 @@ export class LocalTracks {
   /** Offers the announced tracks on the publisher PeerConnection `pc` and starts sending once it connects. */
   async offer(pc: RTCPeerConnection, signal: SignalConnection, timeoutMs: number): Promise<void> {
     const { audio, video } = this.loops;
-    const transceiver = (kind: "audio" | "video"): RTCRtpSender =>
-      pc.addTransceiver(new MediaStreamTrack({ kind }), { direction: "sendonly" }).sender;
-    const audioSender = audio === undefined ? undefined : transceiver("audio");
-    const videoSender = video === undefined ? undefined : transceiver("video");
+    const lower = this.loops.videoLayers ?? [];
+    const transceiver = (kind: "audio" | "video"): RTCRtpTransceiver =>
+      pc.addTransceiver(new MediaStreamTrack({ kind }), {
+        direction: "sendonly",
+        ...(kind === "video" && lower.length > 0 ? { simulcast: simulcastRids(lower.length + 1) } : {}),
+      });
+    const audioSender = audio === undefined ? undefined : transceiver("audio").sender;
+    const videoTransceiver = video === undefined ? undefined : transceiver("video");
     await pc.setLocalDescription(await pc.createOffer());
     const local = pc.localDescription;
     if (local === null) throw new LeanError("negotiation", "werift produced no publisher offer");
@@ -117,10 +121,18 @@ export class LocalTracks {
     await connected(pc, timeoutMs, "publisher");
     if (audioSender !== undefined && audio !== undefined)
       this.stopAudio = this.audioSending.start(audioSender, audio, this.pacer);
-    if (videoSender !== undefined && video !== undefined) {
+    if (videoTransceiver !== undefined && video !== undefined) {
+      const answer = pc.remoteDescription?.sdp ?? "";
       // written only when the server's answer takes the extension, under the id it answered with
-      const captureId = extmapId(pc.remoteDescription?.sdp ?? "", ABS_CAPTURE_TIME_URI);
-      this.video = new VideoPublication(videoSender, video, this.pacer, captureId);
+      const captureId = extmapId(answer, ABS_CAPTURE_TIME_URI);
+      this.video =
+        lower.length === 0
+          ? new VideoPublication(videoTransceiver.sender, video, this.pacer, captureId)
+          : new SimulcastPublication([...lower, video], videoTransceiver.sender.dtlsTransport, this.pacer, {
+              mid: videoTransceiver.mid ?? "",
+              ids: simulcastExtensionIds(answer),
+              ...videoPayloadTypes(video.codec),
+            });
     }
   }
 
@@ -161,6 +173,6 @@ export class LocalTracks {
   /** Video sent and feedback heard since joining, across full rejoins; undefined without a video loop. */
   get videoTotals(): VideoSentTotals | undefined {
     if (this.loops.video === undefined) return undefined;
-    return addVideoTotals(this.videoEnded, this.video?.totals ?? NO_VIDEO_SENT);
+    return addVideoTotals(this.videoEnded, this.video?.totals ?? NOTHING_SENT);
   }
 }

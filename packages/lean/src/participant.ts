@@ -1,4 +1,4 @@
-import { SignalTarget } from "@livekit/protocol";
+import { SignalTarget, UpdateTrackSettings, type VideoQuality } from "@livekit/protocol";
 import type { Kind, ParticipantEvent, Role, RoomPlacement, WindowSample } from "@livekit-swarm/schema";
 import { TransportWatch } from "@livekit-swarm/schema";
 import { windowLatency } from "@livekit-swarm/stats";
@@ -29,7 +29,7 @@ import {
 } from "./reconnect.js";
 import { Reconnection } from "./reconnection.js";
 import { RemotePublishers } from "./remote.js";
-import { publisherHeld, resumeSyncState } from "./resume.js";
+import { publisherHeld, resumeSyncState, subscribedTrackSids } from "./resume.js";
 import { SignalConnection, type CandidateInit, type SignalHandlers } from "./signal.js";
 import { SubscribedTracks } from "./subscribed.js";
 import type { VideoTotals } from "./video-inbound.js";
@@ -56,6 +56,8 @@ export interface LeanParticipantOptions {
   readonly audio?: OpusLoop | undefined;
   /** Publish the VP8 or H.264 loop as a camera track. */
   readonly video?: VideoLoop | undefined;
+  /** Simulcast: the loops of the layers under `video`, smallest first (`simulcastLoops`); none or empty: one layer. */
+  readonly videoLayers?: readonly VideoLoop[] | undefined;
   /** Drop every Nth received original video packet before the stack sees it: simulated loss (drills, tests). */
   readonly videoReceiveLossEvery?: number | undefined;
   /** Join with auto_subscribe, receiving every published track. */
@@ -255,7 +257,11 @@ export class LeanParticipant implements Reconnectable {
     };
   }
 
-  private peerConnection(target: SignalTarget, video?: readonly LeanVideoCodec[]): RTCPeerConnection {
+  private peerConnection(
+    target: SignalTarget,
+    video?: readonly LeanVideoCodec[],
+    simulcast = false,
+  ): RTCPeerConnection {
     const cause: ReconnectCause =
       target === SignalTarget.PUBLISHER ? "publisher-ice-failed" : "subscriber-ice-failed";
     return leanPeerConnection(
@@ -271,6 +277,7 @@ export class LeanParticipant implements Reconnectable {
         },
       },
       video,
+      simulcast,
     );
   }
 
@@ -306,7 +313,11 @@ export class LeanParticipant implements Reconnectable {
     if (this.left) throw new LeanError("closed", "the participant left while publishing");
     // the publisher offers its loop's codec alone, so the server cannot pick another
     const codec = this.options.video?.codec;
-    const pc = this.peerConnection(SignalTarget.PUBLISHER, codec === undefined ? undefined : [codec]);
+    const pc = this.peerConnection(
+      SignalTarget.PUBLISHER,
+      codec === undefined ? undefined : [codec],
+      this.local.simulcast,
+    );
     this.publisher = negotiated(pc, SignalTarget.PUBLISHER);
     await this.local.offer(pc, signal, timeoutMs);
   }
@@ -327,6 +338,18 @@ export class LeanParticipant implements Reconnectable {
   /** Asks every received video stream's sender for a keyframe (a PLI each). */
   requestKeyframes(): void {
     this.subscribed.requestKeyframes();
+  }
+
+  /**
+   * Asks the server for `quality` of every received track (UpdateTrackSettings, as a client SDK's
+   * setVideoQuality): LiveKit then forwards that simulcast layer, or the nearest one published.
+   */
+  setVideoQuality(quality: VideoQuality): void {
+    const offer = this.subscriber.pc.remoteDescription?.sdp;
+    if (offer === undefined) return;
+    this.signal?.updateTrackSettings(
+      new UpdateTrackSettings({ trackSids: subscribedTrackSids(offer), quality }),
+    );
   }
 
   /**

@@ -1,6 +1,6 @@
 import type { SignalTarget } from "@livekit/protocol";
 import type { CandidateType, IceProtocol, SelectedPair } from "@livekit-swarm/schema";
-import { RTCPeerConnection, useSdesMid } from "werift";
+import { RTCPeerConnection, useRepairedRtpStreamId, useSdesMid, useSdesRTPStreamId } from "werift";
 import { audioCodecs } from "./audio-track.js";
 import type { CandidateInit } from "./signal.js";
 import { LEAN_VIDEO_CODECS, type LeanVideoCodec } from "./video-format.js";
@@ -82,12 +82,14 @@ export interface PeerHooks {
 
 /**
  * A werift PeerConnection as a lean participant needs it: host candidates on `hostAddress` only, no
- * STUN, max-bundle, Opus and `video` codecs (no congestion-control feedback).
+ * STUN, max-bundle, Opus and `video` codecs (no congestion-control feedback); a `simulcast`
+ * publisher also offers the rid and repaired-rid extensions its layers are told apart by.
  */
 export function leanPeerConnection(
   hostAddress: string,
   hooks: PeerHooks,
   video: readonly LeanVideoCodec[] = LEAN_VIDEO_CODECS,
+  simulcast = false,
 ): RTCPeerConnection {
   const pc = new RTCPeerConnection({
     // werift defaults to a public STUN server; a load generator never asks the internet
@@ -96,7 +98,13 @@ export function leanPeerConnection(
     iceInterfaceAddresses: { udp4: hostAddress },
     bundlePolicy: "max-bundle",
     codecs: { audio: audioCodecs(), video: videoCodecs(video) },
-    headerExtensions: { audio: [useSdesMid()], video: videoHeaderExtensions() },
+    headerExtensions: {
+      audio: [useSdesMid()],
+      video: [
+        ...videoHeaderExtensions(),
+        ...(simulcast ? [useSdesRTPStreamId(), useRepairedRtpStreamId()] : []),
+      ],
+    },
   });
   let disconnectedTimer: NodeJS.Timeout | undefined;
   pc.connectionStateChange.subscribe((state) => {

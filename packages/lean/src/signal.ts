@@ -15,6 +15,7 @@ import {
   SyncState,
   TrackInfo,
   TrickleRequest,
+  type UpdateTrackSettings,
 } from "@livekit/protocol";
 import WebSocket from "ws";
 import { LeanError } from "./errors.js";
@@ -319,6 +320,11 @@ export class SignalConnection {
 
   addTrack(track: AddTrackRequest): void {
     this.send(request("addTrack", track));
+  }
+
+  /** Which layer of subscribed tracks to forward, or whether at all (a client SDK's setVideoQuality, setEnabled). */
+  updateTrackSettings(settings: UpdateTrackSettings): void {
+    this.send(request("trackSetting", settings));
   }
 
   /** What a resumed session still has: the server checks the published tracks, restores subscriptions. */

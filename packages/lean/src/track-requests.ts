@@ -6,6 +6,7 @@ import {
   VideoLayer,
   VideoQuality,
 } from "@livekit/protocol";
+import { simulcastVideoLayers } from "./simulcast.js";
 import type { VideoLoop } from "./video-media.js";
 
 /** The microphone track an audio publisher announces: Opus without DTX, as the loop never pauses. */
@@ -19,8 +20,15 @@ export function microphoneTrackRequest(cid: string): AddTrackRequest {
   });
 }
 
-/** The camera track a video publisher announces: one layer, the loop's size, no simulcast. */
-export function cameraTrackRequest(cid: string, loop: VideoLoop): AddTrackRequest {
+/**
+ * The camera track a video publisher announces: the loop's size, one layer, or with `lower` (the
+ * simulcast layers under it, smallest first) every layer from LOW up.
+ */
+export function cameraTrackRequest(
+  cid: string,
+  loop: VideoLoop,
+  lower: readonly VideoLoop[] = [],
+): AddTrackRequest {
   return new AddTrackRequest({
     cid,
     name: "camera",
@@ -28,13 +36,16 @@ export function cameraTrackRequest(cid: string, loop: VideoLoop): AddTrackReques
     source: TrackSource.CAMERA,
     width: loop.width,
     height: loop.height,
-    layers: [
-      new VideoLayer({
-        quality: VideoQuality.HIGH,
-        width: loop.width,
-        height: loop.height,
-        bitrate: loop.bitrateKbps * 1000,
-      }),
-    ],
+    layers:
+      lower.length === 0
+        ? [
+            new VideoLayer({
+              quality: VideoQuality.HIGH,
+              width: loop.width,
+              height: loop.height,
+              bitrate: loop.bitrateKbps * 1000,
+            }),
+          ]
+        : simulcastVideoLayers([...lower, loop]),
   });
 }

@@ -42,6 +42,11 @@ export interface VideoLoopOptions {
   readonly seconds?: number;
 }
 
+/** A loop's mean payload rate over the whole file, kb/s: what a receiver of it sees on average. */
+export function loopKbps(loop: VideoLoop): number {
+  return (loop.frames.reduce((n, f) => n + f.length, 0) * 8 * loop.fps) / loop.frames.length / 1000;
+}
+
 /** The process pacer's period caps the frame rate: one frame per tick. */
 export const MAX_LEAN_FPS = 50;
 

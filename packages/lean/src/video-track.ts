@@ -43,6 +43,12 @@ const PAYLOAD_TYPES: Readonly<Record<LeanVideoCodec, { readonly media: number; r
  * H.264 as LiveKit's SDKs and the loop both have it: constrained baseline (42e0), level 3.1 (1f,
  * enough for 720p at 30 fps), packetization-mode 1 (STAP-A and FU-A).
  */
+/** The payload types a publisher of `codec` offers: the media one and its RTX. */
+export function videoPayloadTypes(codec: LeanVideoCodec): { payloadType: number; rtxPayloadType: number } {
+  const pt = PAYLOAD_TYPES[codec];
+  return { payloadType: pt.media, rtxPayloadType: pt.rtx };
+}
+
 export const H264_FMTP = "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f";
 
 /**
@@ -76,25 +82,67 @@ export function videoHeaderExtensions(): RTCRtpHeaderExtensionParameters[] {
   return [useSdesMid(), new RTCRtpHeaderExtensionParameters({ uri: ABS_CAPTURE_TIME_URI })];
 }
 
+/** What a published video track sent and what feedback it heard. */
+export type SentWithFeedback = VideoSent & { nack: number; pli: number; fir: number };
+
+/** The totals of a track before it sent anything. */
+export const NOTHING_SENT: SentWithFeedback = {
+  packets: 0,
+  bytes: 0,
+  frames: 0,
+  keyframes: 0,
+  restarts: 0,
+  nack: 0,
+  pli: 0,
+  fir: 0,
+};
+
+/** A published video track, one layer or simulcast: its windows between totals, and stopping. */
+export abstract class PublishedVideo {
+  protected readonly stops: (() => void)[] = [];
+  /** Nothing was sent before the track was published. */
+  private previous = NOTHING_SENT;
+
+  abstract get totals(): SentWithFeedback;
+
+  /** What was sent and what feedback arrived since the previous call. */
+  window(): OutboundTrackSample {
+    const now = this.totals;
+    const before = this.previous;
+    this.previous = now;
+    return {
+      kind: "video",
+      packets: now.packets - before.packets,
+      bytes: now.bytes - before.bytes,
+      nack: now.nack - before.nack,
+      pli: now.pli - before.pli,
+      fir: now.fir - before.fir,
+      qualityLimitation: undefined,
+    };
+  }
+
+  stop(): void {
+    for (const stop of this.stops.splice(0)) stop();
+  }
+}
+
 /**
  * A published video loop: a `VideoSender` on the process pacer, writing through werift's sender
  * (which adds its SSRC and offsets, and answers NACKs from its 128-packet history, on RTX when
  * negotiated); PLI and FIR for our SSRC restart the loop at its keyframe. FIR is read off the
  * transport, since werift routes it nowhere (its media SSRC field is 0, RFC 5104).
  */
-export class VideoPublication {
+export class VideoPublication extends PublishedVideo {
   private readonly sender: VideoSender;
-  private readonly stops: (() => void)[] = [];
   private readonly feedback = { nack: 0, pli: 0, fir: 0 };
   private readonly firSeen = new Set<number>();
-  private previous: VideoSent & { nack: number; pli: number; fir: number };
 
   constructor(rtpSender: RTCRtpSender, loop: VideoLoop, pacer: Pacer, absCaptureTimeId: number | undefined) {
+    super();
     const payloadType = PAYLOAD_TYPES[loop.codec].media;
     this.sender = new VideoSender(loop, { payloadType, absCaptureTimeId }, (packet) => {
       rtpSender.sendRtp(packet).catch(() => undefined);
     });
-    this.previous = { ...this.sender.totals, ...this.feedback };
     this.stops.push(
       rtpSender.onGenericNack.subscribe(() => {
         this.feedback.nack++;
@@ -127,26 +175,6 @@ export class VideoPublication {
 
   get totals(): VideoSent & { nack: number; pli: number; fir: number } {
     return { ...this.sender.totals, ...this.feedback };
-  }
-
-  /** What was sent and what feedback arrived since the previous call. */
-  window(): OutboundTrackSample {
-    const now = this.totals;
-    const before = this.previous;
-    this.previous = now;
-    return {
-      kind: "video",
-      packets: now.packets - before.packets,
-      bytes: now.bytes - before.bytes,
-      nack: now.nack - before.nack,
-      pli: now.pli - before.pli,
-      fir: now.fir - before.fir,
-      qualityLimitation: undefined,
-    };
-  }
-
-  stop(): void {
-    for (const stop of this.stops.splice(0)) stop();
   }
 }
 

@@ -5,6 +5,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { h264Loop, TestPattern, type LeanParticipant } from "../src/index.js";
 import {
   expectLoopStamps,
+  firstFramesBeside,
   joinVideo,
   leanBed,
   measureWindow,
@@ -51,19 +52,7 @@ describe("lean H.264 on a real livekit-server", () => {
     const video = readNativeVideo(rtc, native);
     const { stamps } = video;
     try {
-      await native.connect(bed.url, await token(bed, room, "native", false), {
-        autoSubscribe: true,
-        dynacast: false,
-      });
-      // the first decoded frame takes well under a second on loopback; 15 s covers a shared machine
-      await waitFor(
-        async () => Promise.resolve(stamps.length > 0 && videoTotals(lean)?.firstFrameMs !== undefined),
-        {
-          timeoutMs: 15_000,
-          debugName: () =>
-            `a first frame decoded natively (${stamps.length}) and assembled by lean (${JSON.stringify(videoTotals(lean))})`,
-        },
-      );
+      await firstFramesBeside(bed, room, native, stamps, lean);
       const { windows, sent, elapsedS } = await measureWindow(publisher, [lean], 5000);
       const inbound = await nativeInbound(native, "video");
       const w = windows[0]?.inbound.find((t) => t.kind === "video");

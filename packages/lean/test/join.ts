@@ -2,7 +2,7 @@ import type { ParticipantEvent, WindowSample } from "@livekit-swarm/schema";
 import type { Room } from "@livekit/rtc-node";
 import { fromRtcNodeStats, type InboundStreamSample } from "@livekit-swarm/stats";
 import { setTimeout as delay } from "node:timers/promises";
-import { leftovers } from "@livekit-swarm/test-kit";
+import { leftovers, waitFor } from "@livekit-swarm/test-kit";
 import { Testbed } from "@livekit-swarm/testbed";
 import { afterAll, beforeAll, expect } from "vitest";
 import {
@@ -141,6 +141,32 @@ export function readNativeVideo(rtc: typeof import("@livekit/rtc-node"), native:
 }
 
 /**
+ * Connects `native` to `room` as a subscriber (auto-subscribe, no dynacast) and waits until it
+ * decoded a frame and the lean subscriber `lean` assembled one.
+ */
+export async function firstFramesBeside(
+  bed: Testbed,
+  room: string,
+  native: Room,
+  stamps: readonly (Stamp | undefined)[],
+  lean: LeanParticipant,
+): Promise<void> {
+  await native.connect(bed.url, await token(bed, room, "native", false), {
+    autoSubscribe: true,
+    dynacast: false,
+  });
+  // the first decoded frame takes well under a second on loopback; 15 s covers a shared machine
+  await waitFor(
+    async () => Promise.resolve(stamps.length > 0 && videoTotals(lean)?.firstFrameMs !== undefined),
+    {
+      timeoutMs: 15_000,
+      debugName: () =>
+        `a first frame decoded natively (${stamps.length}) and assembled by lean (${JSON.stringify(videoTotals(lean))})`,
+    },
+  );
+}
+
+/**
  * Asserts that decoded stamps are a lean loop's (frame k at k * 50 ms at 20 fps, frame number k mod
  * 256), read from more than 95% of the frames, with frame numbers advancing one by one.
  */
@@ -175,6 +201,8 @@ export async function joinVideo(
   options: {
     readonly onEvent?: (event: ParticipantEvent) => void;
     readonly videoReceiveLossEvery?: number | undefined;
+    /** A publisher's simulcast layers under the bed's loop, smallest first. */
+    readonly videoLayers?: readonly VideoLoop[] | undefined;
   } = {},
 ): Promise<LeanParticipant> {
   const { room, identity, publish } = who;
@@ -185,6 +213,7 @@ export async function joinVideo(
     identity,
     role: publish ? "publisher" : "subscriber",
     video: publish ? bed.loop : undefined,
+    videoLayers: publish ? options.videoLayers : undefined,
     subscribe: !publish,
     hostAddress: bed.hostAddress,
     onEvent: options.onEvent,

@@ -1,7 +1,13 @@
 import type { ParticipantEvent } from "@livekit-swarm/schema";
 import { waitFor } from "@livekit-swarm/test-kit";
 import { describe, expect, it } from "vitest";
-import { videoLoop, type LeanParticipant, type LeanVideoCodec, type VideoLoop } from "../src/index.js";
+import {
+  loopKbps,
+  videoLoop,
+  type LeanParticipant,
+  type LeanVideoCodec,
+  type VideoLoop,
+} from "../src/index.js";
 import { joinVideo, leanBed, measureWindow, videoTotals } from "./join.js";
 
 const unique = (tag: string): string => `e2e-lean-720p-${tag}-${process.pid}-${Date.now().toString(36)}`;
@@ -47,8 +53,7 @@ describe("lean 720p loops through a real livekit-server", () => {
       const kbps = ((w?.bytes ?? 0) * 8) / elapsedS / 1000;
       // the loop's mean payload rate over the whole file: what a subscriber should see, give or take
       // where in the loop the window falls
-      const loopKbps =
-        (loop.frames.reduce((n, f) => n + f.length, 0) * 8 * loop.fps) / loop.frames.length / 1000;
+      const loopRate = loopKbps(loop);
       const context = JSON.stringify({
         window: w,
         sent: sent.outbound,
@@ -58,7 +63,7 @@ describe("lean 720p loops through a real livekit-server", () => {
         loop: loop.file,
       });
       console.log(
-        `720p ${codec}: loop ${loopKbps.toFixed(0)} kb/s (preset ${loop.bitrateKbps}); ${w?.framesDecoded} frames in ${elapsedS.toFixed(1)} s, ${w?.width}x${w?.height}, ${kbps.toFixed(0)} kb/s, ` +
+        `720p ${codec}: loop ${loopRate.toFixed(0)} kb/s (preset ${loop.bitrateKbps}); ${w?.framesDecoded} frames in ${elapsedS.toFixed(1)} s, ${w?.width}x${w?.height}, ${kbps.toFixed(0)} kb/s, ` +
           `${w?.received} packets, lost ${w?.lost}, latency p50 ${windows[0]?.latencyS?.p50} s`,
       );
       if (w === undefined) throw new Error(`no video stream: ${context}`);
@@ -69,12 +74,12 @@ describe("lean 720p loops through a real livekit-server", () => {
       expect(w.framesDecoded / elapsedS, `frames/s, ${context}`).toBeGreaterThan(16);
       expect(w.framesDecoded / elapsedS, `frames/s, ${context}`).toBeLessThan(24);
       expect(
-        kbps / loopKbps,
-        `received over the loop's ${loopKbps.toFixed(0)} kb/s, ${context}`,
+        kbps / loopRate,
+        `received over the loop's ${loopRate.toFixed(0)} kb/s, ${context}`,
       ).toBeGreaterThan(0.67);
       expect(
-        kbps / loopKbps,
-        `received over the loop's ${loopKbps.toFixed(0)} kb/s, ${context}`,
+        kbps / loopRate,
+        `received over the loop's ${loopRate.toFixed(0)} kb/s, ${context}`,
       ).toBeLessThan(1.5);
       expect(
         events.filter((e) => e.type === "first-frame"),

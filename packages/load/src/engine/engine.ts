@@ -68,8 +68,6 @@ export interface VideoRule {
   readonly codecs: readonly VideoShape["codec"][];
   readonly heights: readonly number[];
   readonly maxFps: number;
-  /** Simulcast is asked for but one layer is sent. */
-  readonly oneLayer: boolean;
 }
 
 /** What the scenario asks of every video publisher. */
@@ -109,8 +107,9 @@ export const ENGINE_RULES: Readonly<Record<EngineName, EngineRules>> = {
     // not built over werift's RTP: the lean engine refuses E2EE rather than send clear media
     e2ee: false,
     // the pre-encoded VP8 and H.264 loops (packages/lean/README.md, "Video"): the preset sizes
-    // LiveKit has a camera bitrate for, up to 720p; one frame per 20 ms pacer tick; no simulcast layers
-    video: { codecs: ["vp8", "h264"], heights: [180, 360, 540, 720], maxFps: 50, oneLayer: true },
+    // LiveKit has a camera bitrate for, up to 720p; one frame per 20 ms pacer tick; simulcast as
+    // the 180p/360p loops under the track's size (packages/lean/README.md, "Simulcast")
+    video: { codecs: ["vp8", "h264"], heights: [180, 360, 540, 720], maxFps: 50 },
   },
   // one headless Chromium per participant, 0.2-0.4 of a core each (docs/browser-engine.md): the
   // worker only drives them, and ten keep a worker's IPC and stats polls light

@@ -1,6 +1,7 @@
 import {
   LeanParticipant,
   opusLoop,
+  simulcastLoops,
   sourceAddressFor,
   videoLoop,
   type LeanErrorReason,
@@ -34,8 +35,8 @@ function isLeanReason(reason: string): reason is LeanErrorReason {
 /**
  * `@livekit-swarm/lean` in one worker process: pre-encoded media over werift, received packets
  * counted from RTP headers, never decoded. What its publishers send is the engine's: the Opus loop,
- * and the VP8 or H.264 loop at the scenario's codec, size and frame rate, one layer (simulcast is
- * not sent: ENGINE_RULES.lean.video).
+ * and the VP8 or H.264 loop at the scenario's codec, size and frame rate; with simulcast, the loops
+ * of the ladder's smaller sizes under it as the lower layers (none under 180p: one layer).
  */
 export class LeanEngine implements Engine {
   readonly name = "lean";
@@ -53,8 +54,14 @@ export class LeanEngine implements Engine {
   static async open(url: string, video?: MediaPlan["video"], watchMs?: number): Promise<LeanEngine> {
     const host = new URL(url.replace(/^ws/, "http")).hostname.replace(/^\[(.*)\]$/, "$1");
     const camera = video !== undefined ? await videoLoop(leanLoopOptions(video)) : undefined;
+    const layers = video?.simulcast === true ? await simulcastLoops(leanLoopOptions(video)) : [];
     return new LeanEngine(
-      { audio: await opusLoop(), video: camera, hostAddress: await sourceAddressFor(host) },
+      {
+        audio: await opusLoop(),
+        video: camera,
+        videoLayers: layers,
+        hostAddress: await sourceAddressFor(host),
+      },
       watchMs,
     );
   }
@@ -72,6 +79,8 @@ export class LeanEngine implements Engine {
 interface Media {
   readonly audio: OpusLoop;
   readonly video: VideoLoop | undefined;
+  /** The simulcast layers under `video`, smallest first; empty: one layer. */
+  readonly videoLayers: readonly VideoLoop[];
   readonly hostAddress: string;
 }
 
@@ -101,6 +110,7 @@ class LeanEngineParticipant implements EngineParticipant {
         role: plan.role,
         audio: plan.publishAudio ? media.audio : undefined,
         video: plan.publishVideo ? media.video : undefined,
+        videoLayers: media.videoLayers,
         subscribe: plan.subscribe,
         hostAddress: media.hostAddress,
         onEvent: (event) => {

@@ -21,7 +21,6 @@ import {
   type StormObservation,
 } from "@livekit-swarm/schema";
 import { orchestrate, type ProgressView, type RunOutcome, type RunTarget } from "../run/orchestrator.js";
-import { ENGINE_RULES } from "../engine/engine.js";
 import { E2EE_KEY_BYTES } from "../engine/e2ee.js";
 import { defaultWorkers, mediaPlanFor, shardByRoom, type RunPlan } from "../run/plan.js";
 import { shardFolder, writeManifest, type ShardManifest } from "../shard/manifest.js";
@@ -252,11 +251,6 @@ export async function runSession(options: RunSessionOptions): Promise<RunSession
       `run ${runId}: ${plan.rooms.length} room(s), ${plan.participants.length} participants (${scenario.engine} engine) against ${opened.target.url}, ` +
         `${workers} worker(s); ramp ${(plan.rampMs / 1000).toFixed(1)} s then ${options.forever === true ? "hold until stopped, rejoining" : `hold ${(scenario.duration / 1000).toFixed(0)} s`}; reports in ${outputDir}`,
     );
-    if (
-      scenario.video.simulcast &&
-      plan.participants.some((p) => p.publishVideo && ENGINE_RULES[p.engine].video?.oneLayer === true)
-    )
-      log("lean publishers send one video layer: the lean engine does not send simulcast");
     const iceScope = plan.participants.some((p) => p.engine === "native")
       ? await iceScopeFor(opened.target)
       : undefined;

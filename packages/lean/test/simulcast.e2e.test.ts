@@ -1,0 +1,132 @@
+import { VideoQuality } from "@livekit/protocol";
+import { waitFor } from "@livekit-swarm/test-kit";
+import { describe, expect, it } from "vitest";
+import { loopKbps, simulcastLoops, videoLoop, type LeanParticipant, type VideoLoop } from "../src/index.js";
+import {
+  expectLoopStamps,
+  firstFramesBeside,
+  joinVideo,
+  leanBed,
+  measureWindow,
+  nativeInbound,
+  readNativeVideo,
+  videoTotals,
+} from "./join.js";
+
+const unique = (tag: string): string => `e2e-lean-simulcast-${tag}-${process.pid}-${Date.now().toString(36)}`;
+
+describe("lean simulcast through a real livekit-server", () => {
+  const participants: LeanParticipant[] = [];
+  const setup = leanBed(
+    unique("one"),
+    async (): Promise<{ top: VideoLoop; lower: VideoLoop[] }> => {
+      const top = await videoLoop({ codec: "vp8", width: 1280, height: 720, fps: 20 });
+      return { top, lower: await simulcastLoops(top) };
+    },
+    participants,
+  );
+
+  it("a 720p publisher sends three layers; a native subscriber decodes 720p and reads the stamps; a lean subscriber receives the layer it asks for", async () => {
+    const bed = setup();
+    const { top, lower } = bed.loop;
+    const layers = [...lower, top];
+    const room = "simulcast";
+    const publisher = await joinVideo(
+      { ...bed, loop: top },
+      participants,
+      { room, identity: "pub", publish: true },
+      {
+        videoLayers: lower,
+      },
+    );
+    const lean = await joinVideo({ ...bed, loop: top }, participants, {
+      room,
+      identity: "lean",
+      publish: false,
+    });
+
+    process.env.NODE_ENV ??= "production"; // rtc-node's logger is quiet only then
+    const rtc = await import("@livekit/rtc-node");
+    const native = new rtc.Room();
+    const video = readNativeVideo(rtc, native);
+    const { stamps } = video;
+    try {
+      await firstFramesBeside(bed.testbed, room, native, stamps, lean);
+
+      const listed = await bed.testbed.roomService().listParticipants(room);
+      const track = listed.find((p) => p.identity === "pub")?.tracks[0];
+      // the layers as announced, with the rid the server took from the offer's a=simulcast for each
+      const announced = (track?.codecs[0]?.layers ?? []).map(
+        (l) => `${l.quality}:${l.width}x${l.height}:${l.rid}`,
+      );
+      expect(announced, JSON.stringify(track)).toEqual(["0:320x180:q", "1:640x360:h", "2:1280x720:f"]);
+
+      // the native subscriber asked for nothing: LiveKit forwards the top layer
+      const before = stamps.length;
+      const full = await measureWindow(publisher, [lean], 5000);
+      const inbound = await nativeInbound(native, "video");
+      const sentKbps =
+        ((full.sent.outbound.find((o) => o.kind === "video")?.bytes ?? 0) * 8) / full.elapsedS / 1000;
+      const layersKbps = layers.reduce((n, l) => n + loopKbps(l), 0);
+      const context = JSON.stringify({
+        inbound,
+        decoded: stamps.length - before,
+        size: video.size(),
+        sent: publisher.videoTotals,
+        sentKbps,
+        layersKbps,
+      });
+      console.log(
+        `simulcast: publisher sent ${sentKbps.toFixed(0)} kb/s for layers of ${layers.map((l) => loopKbps(l).toFixed(0)).join("+")} kb/s; ` +
+          `native decoded ${stamps.length - before} frames in ${full.elapsedS.toFixed(1)} s at ${video.size()}, lost ${inbound[0]?.packetsLost}`,
+      );
+      // every layer goes out whatever is forwarded: the sum of the three loops' rates, give or take
+      // where in each loop the window falls (the 720p test saw 0.67-1.5 of one loop)
+      expect(sentKbps / layersKbps, context).toBeGreaterThan(0.67);
+      expect(sentKbps / layersKbps, context).toBeLessThan(1.5);
+      expect(video.size(), context).toBe("1280x720");
+      expect(inbound[0]?.packetsLost, context).toBe(0);
+      // 5 s at 20 fps; libwebrtc may drop a frame or two
+      expect(stamps.length - before, context).toBeGreaterThan(80);
+      expectLoopStamps(stamps.slice(before), context);
+
+      for (const [quality, loop] of [
+        [VideoQuality.LOW, layers[0]],
+        [VideoQuality.MEDIUM, layers[1]],
+        [VideoQuality.HIGH, layers[2]],
+      ] as const) {
+        if (loop === undefined) throw new Error("three layers expected");
+        lean.setVideoQuality(quality);
+        // LiveKit switches at the layer's next keyframe, which its PLI asks for (throttled up to
+        // 1 s per layer); 15 s covers a loaded 2-core machine
+        await waitFor(async () => Promise.resolve(videoTotals(lean)?.height === loop.height), {
+          timeoutMs: 15_000,
+          debugName: () =>
+            `the lean subscriber receiving ${loop.height}p (${JSON.stringify(videoTotals(lean))})`,
+        });
+        const { windows, elapsedS } = await measureWindow(publisher, [lean], 4000);
+        const w = windows[0]?.inbound.find((t) => t.kind === "video");
+        const kbps = ((w?.bytes ?? 0) * 8) / elapsedS / 1000;
+        const layerContext = JSON.stringify({ quality, window: w, kbps, loopKbps: loopKbps(loop), elapsedS });
+        console.log(
+          `simulcast: quality ${quality}: lean received ${w?.width}x${w?.height}, ${w?.framesDecoded} frames in ${elapsedS.toFixed(1)} s, ` +
+            `${kbps.toFixed(0)} kb/s of a ${loopKbps(loop).toFixed(0)} kb/s layer, lost ${w?.lost}`,
+        );
+        expect({ width: w?.width, height: w?.height }, layerContext).toEqual({
+          width: loop.width,
+          height: loop.height,
+        });
+        expect(w?.lost, layerContext).toBe(0);
+        expect((w?.framesDecoded ?? 0) / elapsedS, layerContext).toBeGreaterThan(16);
+        expect((w?.framesDecoded ?? 0) / elapsedS, layerContext).toBeLessThan(24);
+        expect(kbps / loopKbps(loop), layerContext).toBeGreaterThan(0.67);
+        expect(kbps / loopKbps(loop), layerContext).toBeLessThan(1.5);
+      }
+    } finally {
+      await native.disconnect();
+      await video.done();
+      await rtc.dispose();
+    }
+    await Promise.all(participants.splice(0).map((p) => p.leave()));
+  });
+});
