@@ -34,7 +34,9 @@ describe("watchedStreams: a page's subscribed tracks as MediaWatch streams", () 
     const watch = new MediaWatch((e) => events.push(e));
     const look = (subscription: number, packets: number, now: number): void => {
       watch.look(
-        watchedStreams([{ publisher: "p0", kind: "audio", subscription, inbound: [inbound("IT01A1", packets)] }]),
+        watchedStreams([
+          { publisher: "p0", kind: "audio", subscription, inbound: [inbound("IT01A1", packets)] },
+        ]),
         now,
       );
     };

@@ -252,3 +252,14 @@ export function checkDrillable(
     `engine ${chosen}: client.simulate runs rtc-node's simulateScenario, which the ${engine} engine does not have: run the drill's workload with engine native`,
   );
 }
+
+/**
+ * Lean publishers send simulcast only when LKSWARM_LEAN_SIMULCAST=1 (experimental). Lean
+ * subscribers send no congestion feedback (no TWCC, no REMB), so LiveKit's allocator has nothing to
+ * move them up a layer on: with a 360p track in two layers, a lean subscriber that asked for nothing
+ * stayed on 180p for the whole run in about 3 rooms of 10. A run asking for simulcast would then
+ * forward another workload than the one asked, unseen but in the received height.
+ */
+export function leanSimulcastEnabled(env: NodeJS.ProcessEnv = process.env): boolean {
+  return env.LKSWARM_LEAN_SIMULCAST === "1";
+}

@@ -12,6 +12,7 @@ import type { Kind, MediaPlan, ParticipantEvent, ParticipantPlan, WindowSample }
 import {
   cannotSimulate,
   leanLoopOptions,
+  leanSimulcastEnabled,
   type Engine,
   type EngineParticipant,
   type EventSink,
@@ -54,7 +55,8 @@ export class LeanEngine implements Engine {
   static async open(url: string, video?: MediaPlan["video"], watchMs?: number): Promise<LeanEngine> {
     const host = new URL(url.replace(/^ws/, "http")).hostname.replace(/^\[(.*)\]$/, "$1");
     const camera = video !== undefined ? await videoLoop(leanLoopOptions(video)) : undefined;
-    const layers = video?.simulcast === true ? await simulcastLoops(leanLoopOptions(video)) : [];
+    const layers =
+      video?.simulcast === true && leanSimulcastEnabled() ? await simulcastLoops(leanLoopOptions(video)) : [];
     return new LeanEngine(
       {
         audio: await opusLoop(),

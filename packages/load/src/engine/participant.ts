@@ -243,8 +243,7 @@ export class NativeParticipant implements EngineParticipant {
     const room = this.room;
     if (this.e2ee === undefined || room === undefined || this.left) return;
     const manager = room.e2eeManager as unknown as
-      | { keyProvider?: { ratchetSharedKey(keyIndex: number): Uint8Array } }
-      | undefined;
+      { keyProvider?: { ratchetSharedKey(keyIndex: number): Uint8Array } } | undefined;
     const provider = manager?.keyProvider;
     if (provider === undefined) {
       this.emit({ type: "e2ee", from: this.plan.identity, state: "unobservable" });

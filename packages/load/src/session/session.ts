@@ -22,6 +22,7 @@ import {
 } from "@livekit-swarm/schema";
 import { orchestrate, type ProgressView, type RunOutcome, type RunTarget } from "../run/orchestrator.js";
 import { E2EE_KEY_BYTES } from "../engine/e2ee.js";
+import { leanSimulcastEnabled } from "../engine/engine.js";
 import { defaultWorkers, mediaPlanFor, shardByRoom, type RunPlan } from "../run/plan.js";
 import { shardFolder, writeManifest, type ShardManifest } from "../shard/manifest.js";
 import { ShardError, scenarioHash, shardPlan, shardedRunId, type Shard } from "../shard/split.js";
@@ -251,6 +252,14 @@ export async function runSession(options: RunSessionOptions): Promise<RunSession
       `run ${runId}: ${plan.rooms.length} room(s), ${plan.participants.length} participants (${scenario.engine} engine) against ${opened.target.url}, ` +
         `${workers} worker(s); ramp ${(plan.rampMs / 1000).toFixed(1)} s then ${options.forever === true ? "hold until stopped, rejoining" : `hold ${(scenario.duration / 1000).toFixed(0)} s`}; reports in ${outputDir}`,
     );
+    if (
+      scenario.video.simulcast &&
+      !leanSimulcastEnabled() &&
+      plan.participants.some((p) => p.publishVideo && p.engine === "lean")
+    )
+      log(
+        "lean publishers send one video layer: lean simulcast is experimental (LKSWARM_LEAN_SIMULCAST=1), as lean subscribers send no congestion feedback and LiveKit may hold them on the lowest layer",
+      );
     const iceScope = plan.participants.some((p) => p.engine === "native")
       ? await iceScopeFor(opened.target)
       : undefined;
