@@ -4,6 +4,7 @@ import {
   DurationError,
   engineChoices,
   formatDuration,
+  MAX_SHARING,
   parseDuration,
   type EngineChoice,
 } from "@livekit-swarm/schema";
@@ -29,6 +30,9 @@ export interface EngineOverrides {
   readonly name?: EngineChoice;
   readonly statsIntervalMs?: number;
   readonly workers?: number;
+  /** Browser participants per page and pages per browser (scenario keys of the same names). */
+  readonly participantsPerPage?: number;
+  readonly pagesPerBrowser?: number;
 }
 
 const EXAMPLES = `
@@ -38,6 +42,7 @@ Examples:
   npm run bench -- --workload audio --rooms 10         # one point, e.g. to re-run a disturbed one
   npm run bench -- --workload audio --rooms 10 --stats-interval 30s   # what stats polling costs
   npm run bench -- --workload audio --rooms 10 --engine lean         # the lean engine's cost
+  npm run bench -- --rooms 2 --engine browser --participants-per-page 5   # a browser layout's cost
   npm run bench -- --dry-run                           # the plan, nothing run
 `;
 
@@ -46,6 +51,16 @@ function wholeNumber(text: string): number {
   if (text.trim() === "" || !Number.isInteger(n) || n < 0)
     throw new InvalidArgumentError(`expected a whole number, got ${JSON.stringify(text)}`);
   return n;
+}
+
+/** A layout count, in the scenario's range; the scenario refuses it without browser participants. */
+function sharing(flag: string): (text: string) => number {
+  return (text) => {
+    const n = wholeNumber(text);
+    if (n < 1 || n > MAX_SHARING)
+      throw new InvalidArgumentError(`${flag}: expected 1 to ${MAX_SHARING}, got ${text}`);
+    return n;
+  };
 }
 
 function roomCounts(text: string): number[] {
@@ -131,6 +146,18 @@ export function benchCommand() {
         "the engine for an A/B against native (the audio workload only, for lean)",
       ).choices(engineChoices),
     )
+    .addOption(
+      new Option(
+        "--participants-per-page <n>",
+        "browser participants per page (with --engine browser), for a layout's cost",
+      ).argParser(sharing("--participants-per-page")),
+    )
+    .addOption(
+      new Option(
+        "--pages-per-browser <n>",
+        "pages per Chromium (with --engine browser), for a layout's cost",
+      ).argParser(sharing("--pages-per-browser")),
+    )
     .option("--dry-run", "print the plan, run nothing", false)
     .addHelpText("after", EXAMPLES);
 }
@@ -156,6 +183,8 @@ export function resolveOptions(raw: BenchCommandOptions, root: string): BenchOpt
       ...(raw.engine !== undefined ? { name: raw.engine } : {}),
       ...(raw.statsInterval !== undefined ? { statsIntervalMs: raw.statsInterval } : {}),
       ...(raw.workers !== undefined ? { workers: raw.workers } : {}),
+      ...(raw.participantsPerPage !== undefined ? { participantsPerPage: raw.participantsPerPage } : {}),
+      ...(raw.pagesPerBrowser !== undefined ? { pagesPerBrowser: raw.pagesPerBrowser } : {}),
     },
     dryRun: raw.dryRun,
   };
@@ -169,5 +198,9 @@ export function overrideFlags(engine: EngineOverrides): string[] {
       ? ["--stats-interval", formatDuration(engine.statsIntervalMs)]
       : []),
     ...(engine.workers !== undefined ? ["--workers", String(engine.workers)] : []),
+    ...(engine.participantsPerPage !== undefined
+      ? ["--participants-per-page", String(engine.participantsPerPage)]
+      : []),
+    ...(engine.pagesPerBrowser !== undefined ? ["--pages-per-browser", String(engine.pagesPerBrowser)] : []),
   ];
 }

@@ -54,8 +54,12 @@ export function pointSpec(
       name: `bench-${workload.name}`,
       ...workload.scenario,
       ...(engine.name !== undefined ? { engine: engine.name } : {}),
+      ...(engine.participantsPerPage !== undefined
+        ? { "participants-per-page": engine.participantsPerPage }
+        : {}),
+      ...(engine.pagesPerBrowser !== undefined ? { "pages-per-browser": engine.pagesPerBrowser } : {}),
       rooms,
-      duration: runDurationS(holdS, rooms * workload.perRoom),
+      duration: runDurationS(holdS, rooms * workload.perRoom, engine.name),
       "num-per-second": JOINS_PER_SECOND,
       "room-prefix": `bench-${workload.name}-${rooms}r-${Date.now().toString(36)}-`,
     },
@@ -108,8 +112,8 @@ export async function runPoint(
   const outDir = join(ctx.runsDir, label);
   mkdirSync(outDir, { recursive: true });
   const spec = pointSpec(workload, rooms, ctx.holdS, ctx.engine, outDir);
-  const durationS = runDurationS(ctx.holdS, participants);
-  const graceMs = joinGraceMs(participants);
+  const durationS = runDurationS(ctx.holdS, participants, ctx.engine.name);
+  const graceMs = joinGraceMs(participants, ctx.engine.name);
   const child = spawn(process.execPath, [POINT_PROCESS, JSON.stringify(spec)], {
     stdio: ["ignore", "pipe", "pipe"],
     env: {
@@ -148,6 +152,7 @@ export async function runPoint(
 
   const sampler = new Sampler(childPid, ctx.target.serverPid);
   let rssMiB: number | undefined;
+  let pssMiB: number | undefined;
   let joinLagMs = 0;
   const problems: string[] = [];
   try {
@@ -171,7 +176,10 @@ export async function runPoint(
     sampler.poll();
     while (Date.now() < windowEnd && exit === undefined && !ctx.signal.aborted) {
       await sleep(Math.min(1000, Math.max(0, windowEnd - Date.now())));
-      if (rssMiB === undefined && Date.now() >= mid) rssMiB = sampler.rssMiB();
+      if (rssMiB === undefined && Date.now() >= mid) {
+        rssMiB = sampler.rssMiB();
+        pssMiB = sampler.pssMiB();
+      }
       sampler.poll();
     }
     if (exit !== undefined)
@@ -200,6 +208,7 @@ export async function runPoint(
     summary: watch.summary,
     window: sampler.result(),
     rssMiB,
+    pssMiB,
     joinLagMs,
     problems,
     baseline,

@@ -44,8 +44,8 @@ export function pct(v: number | undefined | null): string {
 
 export function pointsTable(points: readonly Point[]): string {
   const rows = [
-    "| rooms | participants | workers | generator CPU-s/p-min | of which orchestrator | generator cores | server CPU-s/p-min | RSS MiB/participant | joined | tracks receiving/expected | media in, kb/s per track | loss p95 | other load (cores) | kept up |",
-    "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+    "| rooms | participants | workers | generator CPU-s/p-min | of which orchestrator | generator cores | server CPU-s/p-min | RSS MiB/participant | PSS MiB/participant | joined | tracks receiving/expected | media in, kb/s per track | loss p95 | other load (cores) | kept up |",
+    "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
   ];
   for (const p of points) {
     const cells = [
@@ -57,6 +57,7 @@ export function pointsTable(points: readonly Point[]): string {
       fmt(p.generator?.cores),
       fmt(p.server?.cpuPerPMin, 3),
       fmt(p.rss?.perParticipantMiB, 1),
+      fmt(p.pss?.perParticipantMiB, 1),
       `${p.joined}/${p.participants}`,
       `${p.tracks.receiving}/${p.tracks.expected}`,
       fmt(p.inboundKbpsPerTrack, 0),
@@ -184,7 +185,7 @@ export function pointLine(p: Point): string {
   return (
     `${p.workload} ${p.rooms} room(s), ${p.participants} participants: ` +
     `${fmt(p.generator?.cpuPerPMin, 3)} CPU-s/p-min (${fmt(p.generator?.cores)} cores), server ${fmt(p.server?.cpuPerPMin, 3)}, ` +
-    `RSS ${fmt(p.rss?.perParticipantMiB, 1)} MiB/p, loss p95 ${pct(p.lossP95)}, other load ${fmt(p.otherCores)} cores` +
+    `RSS ${fmt(p.rss?.perParticipantMiB, 1)} MiB/p, PSS ${fmt(p.pss?.perParticipantMiB, 1)} MiB/p, loss p95 ${pct(p.lossP95)}, other load ${fmt(p.otherCores)} cores` +
     (p.keptUp ? "" : ` - did not keep up: ${p.reasons.join("; ")}`)
   );
 }
