@@ -1,4 +1,4 @@
-export { BundleError, pageScript } from "./bundle.js";
+export { BundleError, PREBUILT_PAGE, bundlePage, pageScript } from "./bundle.js";
 export {
   ChromiumError,
   DEFAULT_CHROMIUM,
