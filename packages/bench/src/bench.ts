@@ -35,7 +35,7 @@ export function dryRunPlan(options: BenchOptions): string {
     for (const rooms of counts) {
       const spec = pointSpec(w, rooms, options.holdS, options.engine, `<tmp>/${w.name}-${rooms}r`);
       lines.push(
-        `${w.name} ${rooms} room(s), ${rooms * w.perRoom} participants: hold ${runDurationS(options.holdS, rooms * w.perRoom)} s, ` +
+        `${w.name} ${rooms} room(s), ${rooms * w.perRoom} participants: hold ${runDurationS(options.holdS, rooms * w.perRoom, options.engine.name)} s, ` +
           `${options.holdS} s measured; point process ${JSON.stringify(spec)}`,
       );
     }

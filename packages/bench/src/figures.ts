@@ -36,6 +36,8 @@ export interface Point {
   readonly server:
     { readonly cpuS: number; readonly cores: number; readonly cpuPerPMin: number | undefined } | undefined;
   readonly rss: { readonly totalMiB: number; readonly perParticipantMiB: number | undefined } | undefined;
+  /** Proportional set size (shared pages divided among their processes): right for Chromium too. */
+  readonly pss?: { readonly totalMiB: number; readonly perParticipantMiB: number | undefined } | undefined;
   readonly otherCores: number | undefined;
   readonly stealCores: number | undefined;
   readonly keptUp: boolean;
@@ -64,6 +66,7 @@ export interface PointRun {
   readonly summary: RunSummary | undefined;
   readonly window: WindowMeasure | undefined;
   readonly rssMiB: number | undefined;
+  readonly pssMiB?: number | undefined;
   /** Milliseconds after the scheduled last join at which everyone was seen in (or the window opened). */
   readonly joinLagMs: number;
   /** Problems seen while running it (joins still pending, the run exited early, no summary). */
@@ -170,10 +173,8 @@ export function describePoint(run: PointRun): Point {
       cores: m.windowS > 0 ? m.serverCpuS / m.windowS : 0,
       cpuPerPMin: per(m.serverCpuS),
     },
-    rss:
-      run.rssMiB !== undefined
-        ? { totalMiB: run.rssMiB, perParticipantMiB: joined > 0 ? run.rssMiB / joined : undefined }
-        : undefined,
+    rss: memory(run.rssMiB, joined),
+    pss: memory(run.pssMiB, joined),
     otherCores: m?.otherCores,
     stealCores: m?.stealCores,
     keptUp: keptUpNow,
@@ -185,4 +186,13 @@ export function describePoint(run: PointRun): Point {
     threads: m?.threads,
     outDir: run.outDir,
   };
+}
+
+function memory(
+  totalMiB: number | undefined,
+  joined: number,
+): { totalMiB: number; perParticipantMiB: number | undefined } | undefined {
+  return totalMiB !== undefined
+    ? { totalMiB, perParticipantMiB: joined > 0 ? totalMiB / joined : undefined }
+    : undefined;
 }

@@ -4,6 +4,7 @@ import {
   DurationError,
   engineChoices,
   formatDuration,
+  MAX_SHARING,
   parseDuration,
   type EngineChoice,
 } from "@livekit-swarm/schema";
@@ -34,6 +35,9 @@ export interface EngineOverrides {
   readonly network?: BenchNetwork;
   /** Every room end-to-end encrypted (scenario key `e2ee`), a key made per point. */
   readonly e2ee?: true;
+  /** Browser participants per page and pages per browser (scenario keys of the same names). */
+  readonly participantsPerPage?: number;
+  readonly pagesPerBrowser?: number;
 }
 
 /**
@@ -52,6 +56,7 @@ Examples:
   npm run bench -- --workload audio --rooms 10 --engine lean         # the lean engine's cost
   npm run bench -- --workload audio --rooms 2 --network turn-only  # everyone over a TURN relay
   npm run bench -- --workload audio --rooms 2 --e2ee                 # E2EE rooms (native)
+  npm run bench -- --rooms 2 --engine browser --participants-per-page 5   # a browser layout's cost
   npm run bench -- --dry-run                           # the plan, nothing run
 `;
 
@@ -60,6 +65,16 @@ function wholeNumber(text: string): number {
   if (text.trim() === "" || !Number.isInteger(n) || n < 0)
     throw new InvalidArgumentError(`expected a whole number, got ${JSON.stringify(text)}`);
   return n;
+}
+
+/** A layout count, in the scenario's range; the scenario refuses it without browser participants. */
+function sharing(flag: string): (text: string) => number {
+  return (text) => {
+    const n = wholeNumber(text);
+    if (n < 1 || n > MAX_SHARING)
+      throw new InvalidArgumentError(`${flag}: expected 1 to ${MAX_SHARING}, got ${text}`);
+    return n;
+  };
 }
 
 function roomCounts(text: string): number[] {
@@ -152,6 +167,18 @@ export function benchCommand() {
       ).choices(benchNetworks),
     )
     .option("--e2ee", "end-to-end encrypt every room (native engine), a random key per point")
+    .addOption(
+      new Option(
+        "--participants-per-page <n>",
+        "browser participants per page (with --engine browser), for a layout's cost",
+      ).argParser(sharing("--participants-per-page")),
+    )
+    .addOption(
+      new Option(
+        "--pages-per-browser <n>",
+        "pages per Chromium (with --engine browser), for a layout's cost",
+      ).argParser(sharing("--pages-per-browser")),
+    )
     .option("--dry-run", "print the plan, run nothing", false)
     .addHelpText("after", EXAMPLES);
 }
@@ -184,6 +211,8 @@ export function resolveOptions(raw: BenchCommandOptions, root: string): BenchOpt
       ...(raw.workers !== undefined ? { workers: raw.workers } : {}),
       ...(raw.network !== undefined ? { network: raw.network } : {}),
       ...(raw.e2ee === true ? { e2ee: true as const } : {}),
+      ...(raw.participantsPerPage !== undefined ? { participantsPerPage: raw.participantsPerPage } : {}),
+      ...(raw.pagesPerBrowser !== undefined ? { pagesPerBrowser: raw.pagesPerBrowser } : {}),
     },
     dryRun: raw.dryRun,
   };
@@ -199,5 +228,9 @@ export function overrideFlags(engine: EngineOverrides): string[] {
     ...(engine.workers !== undefined ? ["--workers", String(engine.workers)] : []),
     ...(engine.network !== undefined ? ["--network", engine.network] : []),
     ...(engine.e2ee === true ? ["--e2ee"] : []),
+    ...(engine.participantsPerPage !== undefined
+      ? ["--participants-per-page", String(engine.participantsPerPage)]
+      : []),
+    ...(engine.pagesPerBrowser !== undefined ? ["--pages-per-browser", String(engine.pagesPerBrowser)] : []),
   ];
 }

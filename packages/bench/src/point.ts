@@ -59,8 +59,12 @@ export function pointSpec(
       ...(engine.name !== undefined ? { engine: engine.name } : {}),
       ...(engine.network !== undefined ? { "network-profiles": { [engine.network]: "100%" } } : {}),
       ...(engine.e2ee === true ? { e2ee: true } : {}),
+      ...(engine.participantsPerPage !== undefined
+        ? { "participants-per-page": engine.participantsPerPage }
+        : {}),
+      ...(engine.pagesPerBrowser !== undefined ? { "pages-per-browser": engine.pagesPerBrowser } : {}),
       rooms,
-      duration: runDurationS(holdS, rooms * workload.perRoom),
+      duration: runDurationS(holdS, rooms * workload.perRoom, engine.name),
       "num-per-second": JOINS_PER_SECOND,
       "room-prefix": `bench-${workload.name}-${rooms}r-${Date.now().toString(36)}-`,
     },
@@ -114,8 +118,8 @@ export async function runPoint(
   const outDir = join(ctx.runsDir, label);
   mkdirSync(outDir, { recursive: true });
   const spec = pointSpec(workload, rooms, ctx.holdS, ctx.engine, outDir, ctx.target.network);
-  const durationS = runDurationS(ctx.holdS, participants);
-  const graceMs = joinGraceMs(participants);
+  const durationS = runDurationS(ctx.holdS, participants, ctx.engine.name);
+  const graceMs = joinGraceMs(participants, ctx.engine.name);
   const child = spawn(process.execPath, [POINT_PROCESS, JSON.stringify(spec)], {
     stdio: ["ignore", "pipe", "pipe"],
     env: {
@@ -154,6 +158,7 @@ export async function runPoint(
 
   const sampler = new Sampler(childPid, ctx.target.serverPid);
   let rssMiB: number | undefined;
+  let pssMiB: number | undefined;
   let joinLagMs = 0;
   const problems: string[] = [];
   try {
@@ -177,7 +182,10 @@ export async function runPoint(
     sampler.poll();
     while (Date.now() < windowEnd && exit === undefined && !ctx.signal.aborted) {
       await sleep(Math.min(1000, Math.max(0, windowEnd - Date.now())));
-      if (rssMiB === undefined && Date.now() >= mid) rssMiB = sampler.rssMiB();
+      if (rssMiB === undefined && Date.now() >= mid) {
+        rssMiB = sampler.rssMiB();
+        pssMiB = sampler.pssMiB();
+      }
       sampler.poll();
     }
     if (exit !== undefined)
@@ -206,6 +214,7 @@ export async function runPoint(
     summary: watch.summary,
     window: sampler.result(),
     rssMiB,
+    pssMiB,
     joinLagMs,
     problems,
     baseline,

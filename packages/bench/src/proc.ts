@@ -40,13 +40,27 @@ function readCmdline(pid: number): string {
   }
 }
 
-function rssKiB(pid: number): number {
+/** A `Name:   N kB` line of a /proc file, in KiB; 0 when the process is gone. */
+function kiBIn(file: string, name: string): number {
   try {
-    const m = /^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+    const m = new RegExp(`^${name}:\\s+(\\d+) kB`, "m").exec(readFileSync(file, "utf8"));
     return m?.[1] !== undefined ? Number(m[1]) : 0;
   } catch {
     return 0;
   }
+}
+
+function rssKiB(pid: number): number {
+  return kiBIn(`/proc/${pid}/status`, "VmRSS");
+}
+
+/**
+ * Proportional set size: each shared page divided among the processes mapping it. Chromium's dozen
+ * processes per browser share most of their pages, which RSS counts once in each (about 4.5 times
+ * too much for a browser participant, docs/browser-engine.md); PSS sums to what the tree holds.
+ */
+function pssKiB(pid: number): number {
+  return kiBIn(`/proc/${pid}/smaps_rollup`, "Pss");
 }
 
 /** A process and all its descendants now, found through every process's ppid. */
@@ -193,6 +207,11 @@ export class Sampler {
     if (first) this.startMs = now;
     this.endMs = now;
     this.polls++;
+  }
+
+  /** Sum of PSS over the tree now, MiB (what the generator's processes hold between them). */
+  pssMiB(): number {
+    return processTree(this.rootPid).reduce((sum, p) => sum + pssKiB(p.pid), 0) / 1024;
   }
 
   /** Sum of VmRSS over the tree now, MiB. */

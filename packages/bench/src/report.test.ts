@@ -32,6 +32,7 @@ function point(over: Partial<Point> = {}): Point {
     },
     server: { cpuS: 7.5, cores: 0.125, cpuPerPMin: 0.15 },
     rss: { totalMiB: 250, perParticipantMiB: 5 },
+    pss: { totalMiB: 150, perParticipantMiB: 3 },
     otherCores: 0.01,
     stealCores: 0,
     keptUp: true,
@@ -75,7 +76,7 @@ describe("results rendering", () => {
     expect(pct(null)).toBe("-");
   });
 
-  it("renders one row per point, in the columns results.md has always had", () => {
+  it("renders one row per point, in results.md's columns (PSS beside RSS since the browser layouts)", () => {
     const table = pointsTable([
       point(),
       point({
@@ -88,9 +89,10 @@ describe("results rendering", () => {
       }),
     ]).split("\n");
     expect(table[0]).toMatch(/^\| rooms \| participants \| workers \| generator CPU-s\/p-min \|/);
-    expect(table[0]?.split("|").length).toBe(17);
+    expect(table[0]?.split("|").length).toBe(18);
+    expect(table[1]?.split("|").length).toBe(18);
     expect(table[2]).toBe(
-      "| 10 | 50 | 1 | **0.400** | 0.004 | 0.33 | 0.150 | 5.0 | 50/50 | - | 40/40 | 99 | 0.00% | 0.01 | yes |",
+      "| 10 | 50 | 1 | **0.400** | 0.004 | 0.33 | 0.150 | 5.0 | 3.0 | 50/50 | - | 40/40 | 99 | 0.00% | 0.01 | yes |",
     );
     expect(table[3]).toMatch(/\| 0\.30 \(retry 1\) \| no: 80\/80 joined; loss p95 3\.0% \|$/);
   });
@@ -159,7 +161,7 @@ describe("results rendering", () => {
 
   it("prints a point on one console line with why it did not keep up", () => {
     expect(pointLine(point())).toBe(
-      "audio 10 room(s), 50 participants: 0.400 CPU-s/p-min (0.33 cores), server 0.150, RSS 5.0 MiB/p, loss p95 0.00%, other load 0.01 cores",
+      "audio 10 room(s), 50 participants: 0.400 CPU-s/p-min (0.33 cores), server 0.150, RSS 5.0 MiB/p, PSS 3.0 MiB/p, loss p95 0.00%, other load 0.01 cores",
     );
     expect(pointLine(point({ keptUp: false, reasons: ["1 reconnect(s)"] }))).toMatch(
       / - did not keep up: 1 reconnect\(s\)$/,

@@ -51,7 +51,7 @@ export function pathsCell(paths: Point["paths"]): string {
 
 export function pointsTable(points: readonly Point[]): string {
   const rows = [
-    "| rooms | participants | workers | generator CPU-s/p-min | of which orchestrator | generator cores | server CPU-s/p-min | RSS MiB/participant | joined | media paths (joined) | tracks receiving/expected | media in, kb/s per track | loss p95 | other load (cores) | kept up |",
+    "| rooms | participants | workers | generator CPU-s/p-min | of which orchestrator | generator cores | server CPU-s/p-min | RSS MiB/participant | PSS MiB/participant | joined | media paths (joined) | tracks receiving/expected | media in, kb/s per track | loss p95 | other load (cores) | kept up |",
     "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
   ];
   for (const p of points) {
@@ -64,6 +64,7 @@ export function pointsTable(points: readonly Point[]): string {
       fmt(p.generator?.cores),
       fmt(p.server?.cpuPerPMin, 3),
       fmt(p.rss?.perParticipantMiB, 1),
+      fmt(p.pss?.perParticipantMiB, 1),
       `${p.joined}/${p.participants}`,
       pathsCell(p.paths),
       `${p.tracks.receiving}/${p.tracks.expected}`,
@@ -198,7 +199,7 @@ export function pointLine(p: Point): string {
   return (
     `${p.workload} ${p.rooms} room(s), ${p.participants} participants: ` +
     `${fmt(p.generator?.cpuPerPMin, 3)} CPU-s/p-min (${fmt(p.generator?.cores)} cores), server ${fmt(p.server?.cpuPerPMin, 3)}, ` +
-    `RSS ${fmt(p.rss?.perParticipantMiB, 1)} MiB/p${p.paths !== undefined ? `, paths ${pathsCell(p.paths)}` : ""}, loss p95 ${pct(p.lossP95)}, other load ${fmt(p.otherCores)} cores` +
+    `RSS ${fmt(p.rss?.perParticipantMiB, 1)} MiB/p, PSS ${fmt(p.pss?.perParticipantMiB, 1)} MiB/p${p.paths !== undefined ? `, paths ${pathsCell(p.paths)}` : ""}, loss p95 ${pct(p.lossP95)}, other load ${fmt(p.otherCores)} cores` +
     (p.keptUp ? "" : ` - did not keep up: ${p.reasons.join("; ")}`)
   );
 }

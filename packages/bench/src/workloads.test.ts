@@ -15,6 +15,13 @@ describe("workload timing", () => {
     expect(joinGraceMs(200)).toBe(19_900);
   });
 
+  it("lets browser joins, each a Chromium launch, lag a minute", () => {
+    expect(joinGraceMs(10, "browser")).toBe(60_000);
+    expect(joinGraceMs(10, "lean")).toBe(8_000);
+    // 30 + ceil(3 + 60 + 1.5) + 5
+    expect(runDurationS(30, 10, "browser")).toBe(100);
+  });
+
   it("holds long enough for settle, join grace, the window and the tail", () => {
     // 20 + ceil((3 + 8 + 1.5)) + 5
     expect(runDurationS(20, 5)).toBe(38);

@@ -1,3 +1,5 @@
+import { existsSync } from "node:fs";
+import { readFile } from "node:fs/promises";
 import { build } from "esbuild";
 
 /**
@@ -18,16 +20,30 @@ export class BundleError extends Error {
 let bundled: Promise<string> | undefined;
 
 /**
+ * The page's script, built ahead, under this name beside the module that bundles it: the published
+ * package ships it (packages/livekit-swarm's bundle writes it into its dist/, where this module's
+ * code lands too), since neither the page's sources nor livekit-client are installed with it.
+ */
+export const PREBUILT_PAGE = "participant-page.js";
+
+/**
  * The participant page's script: livekit-client, lean's pattern and the page code, bundled by
- * esbuild from this package's build (dist/page/page.js) once per process. Bundling at run start,
- * not in a separate build step, means a page never lags the code that drives it.
+ * esbuild from this package's build (dist/page/page.js) once per process, or the prebuilt one of
+ * the published package. Bundling at run start in the workspace, not in a separate build step,
+ * means a page never lags the code that drives it.
  */
 export function pageScript(): Promise<string> {
-  bundled ??= bundlePage();
+  bundled ??= prebuiltPage() ?? bundlePage();
   return bundled;
 }
 
-async function bundlePage(): Promise<string> {
+function prebuiltPage(): Promise<string> | undefined {
+  const prebuilt = new URL(`./${PREBUILT_PAGE}`, import.meta.url);
+  return existsSync(prebuilt) ? readFile(prebuilt, "utf8") : undefined;
+}
+
+/** The page bundled from this package's build (the workspace; the published package's prepack). */
+export async function bundlePage(): Promise<string> {
   const result = await build({
     entryPoints: [new URL("./page/page.js", import.meta.url).pathname],
     bundle: true,

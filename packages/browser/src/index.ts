@@ -1,4 +1,4 @@
-export { BundleError, pageScript } from "./bundle.js";
+export { BundleError, PREBUILT_PAGE, bundlePage, pageScript } from "./bundle.js";
 export {
   ChromiumError,
   DEFAULT_CHROMIUM,
@@ -8,7 +8,14 @@ export {
   type Chromium,
   type ChromiumOptions,
 } from "./chromium.js";
-export { ParticipantPage, type ParticipantPageOptions } from "./participant.js";
+export {
+  BROWSER_PER_PARTICIPANT,
+  PageLayout,
+  participantsPerBrowser,
+  type BrowserLayout,
+  type PlaceOptions,
+} from "./layout.js";
+export { ParticipantPage } from "./participant.js";
 export type {
   PageApi,
   PageEvent,

@@ -1,113 +1,113 @@
 import type { Page } from "puppeteer-core";
-import { launchChromium, type Chromium } from "./chromium.js";
+import type { Chromium } from "./chromium.js";
 import {
-  EVENT_BINDING,
+  slotElementId,
   type PageApi,
   type PageEvent,
   type PageJoin,
   type PageLook,
   type PageSample,
 } from "./protocol.js";
-import type { PageServer } from "./server.js";
-
-export interface ParticipantPageOptions {
-  readonly server: PageServer;
-  /** The WAV the fake microphone plays (one tone per publisher). */
-  readonly audioFile: string;
-  /** The LiveKit URL: its host is the only name the browser resolves. */
-  readonly serverUrl: string;
-  readonly onEvent: (event: PageEvent) => void;
-}
 
 type Lkswarm = { lkswarm: PageApi };
 
+/** A page some participants share (one or several livekit-client Rooms in it), as the layout placed them. */
+export interface PageHost {
+  readonly page: Page;
+  readonly chromium: Chromium;
+  /** Several participants share the page: a screenshot is clipped to the participant's own box. */
+  readonly shared: boolean;
+  /**
+   * The participant left or is gone: the page (and its browser) close once nobody else needs them;
+   * resolves when what this release closed is closed.
+   */
+  release(participant: ParticipantPage): Promise<void>;
+}
+
 /**
- * One participant in its own headless Chromium: one browser per participant, so that each
- * publisher's fake microphone plays its own tone (the flag is per browser) and a crash takes one
- * participant down. Every call into the page goes through `window.lkswarm` (protocol.ts).
+ * One participant: a slot in a page (its own livekit-client Room there), in a browser that may
+ * hold other pages (packages/browser/src/layout.ts). Every call into the page goes through
+ * `window.lkswarm` with the slot (protocol.ts).
  */
 export class ParticipantPage {
   private closed = false;
 
-  private constructor(
-    private readonly chromium: Chromium,
-    readonly page: Page,
+  constructor(
+    private readonly host: PageHost,
+    readonly slot: number,
+    private readonly onEvent: (event: PageEvent) => void,
   ) {}
 
-  static async open(options: ParticipantPageOptions): Promise<ParticipantPage> {
-    const serverHost = new URL(options.serverUrl).hostname.replace(/^\[(.*)\]$/, "$1");
-    const chromium = await launchChromium({
-      audioFile: options.audioFile,
-      serverHost,
-      root: process.getuid?.() === 0,
-    });
-    let participant: ParticipantPage | undefined;
-    try {
-      const page = await chromium.browser.newPage();
-      participant = new ParticipantPage(chromium, page);
-      const opened = participant;
-      await page.exposeFunction(EVENT_BINDING, (event: PageEvent) => {
-        if (!opened.closed) options.onEvent(event);
-      });
-      // a crashed renderer or a browser gone under us is a disconnect the run must count
-      page.on("error", () => {
-        opened.gone(options.onEvent, "page_crashed");
-      });
-      chromium.browser.on("disconnected", () => {
-        opened.gone(options.onEvent, "browser_exited");
-      });
-      await page.goto(options.server.url, { waitUntil: "load" });
-      return participant;
-    } catch (err) {
-      // not joined: the failure is the caller's join-failed, not a disconnect
-      if (participant !== undefined) participant.closed = true;
-      await chromium.close();
-      throw err;
-    }
+  /** An event the page sent for this slot; nothing after the participant left or was lost. */
+  deliver(event: PageEvent): void {
+    if (!this.closed) this.onEvent(event);
   }
 
-  private gone(onEvent: (event: PageEvent) => void, reason: string): void {
+  /** Its page crashed or its browser exited: a disconnect the run must count, with that reason. */
+  gone(reason: "page_crashed" | "browser_exited"): void {
     if (this.closed) return;
     this.closed = true;
-    onEvent({ type: "disconnected", reason });
-    void this.chromium.close();
+    this.onEvent({ type: "disconnected", reason });
+    void this.host.release(this);
   }
 
   get connected(): boolean {
     return !this.closed;
   }
 
+  /** The page the participant lives in (shared with the others of its page). */
+  get page(): Page {
+    return this.host.page;
+  }
+
   join(options: PageJoin): Promise<boolean> {
-    return this.page.evaluate((o) => (window as unknown as Lkswarm).lkswarm.join(o), options);
+    return this.host.page.evaluate(
+      (slot, o) => (window as unknown as Lkswarm).lkswarm.join(slot, o),
+      this.slot,
+      options,
+    );
   }
 
   sample(): Promise<PageSample> {
-    return this.page.evaluate(() => (window as unknown as Lkswarm).lkswarm.sample());
+    return this.host.page.evaluate((slot) => (window as unknown as Lkswarm).lkswarm.sample(slot), this.slot);
   }
 
   look(): Promise<PageLook> {
-    return this.page.evaluate(() => (window as unknown as Lkswarm).lkswarm.look());
+    return this.host.page.evaluate((slot) => (window as unknown as Lkswarm).lkswarm.look(slot), this.slot);
   }
 
-  /** The page as a viewer would see it: the published pattern and every received video. */
+  /**
+   * What the participant shows: the published pattern and every received video. In a shared page,
+   * only this participant's box (the others' videos are theirs).
+   */
   async screenshot(path: `${string}.png`): Promise<void> {
-    await this.page.screenshot({ path, fullPage: true });
+    if (!this.host.shared) {
+      await this.host.page.screenshot({ path, fullPage: true });
+      return;
+    }
+    const box = await this.host.page.$(`#${slotElementId(this.slot)}`);
+    if (box === null) throw new Error(`participant ${this.slot}'s box is not in its page`);
+    await box.screenshot({ path });
   }
 
-  /** Leaves the room (bounded: a wedged page must not hold the exit), then ends the browser. */
+  /** Leaves the room (bounded: a wedged page must not hold the exit), then frees its slot. */
   async leave(): Promise<void> {
-    if (!this.closed) {
-      this.closed = true;
-      await Promise.race([
-        this.page.evaluate(() => (window as unknown as Lkswarm).lkswarm.leave()).catch(() => undefined),
-        new Promise((resolve) => setTimeout(resolve, 5000)),
-      ]);
+    if (this.closed) {
+      await this.host.release(this);
+      return;
     }
-    await this.chromium.close();
+    this.closed = true;
+    await Promise.race([
+      this.host.page
+        .evaluate((slot) => (window as unknown as Lkswarm).lkswarm.leave(slot), this.slot)
+        .catch(() => undefined),
+      new Promise((resolve) => setTimeout(resolve, 5000)),
+    ]);
+    await this.host.release(this);
   }
 
   /** The browser's process id (tests check nothing of it is left). */
   get pid(): number | undefined {
-    return this.chromium.browser.process()?.pid;
+    return this.host.chromium.browser.process()?.pid;
   }
 }

@@ -19,6 +19,12 @@ export interface PageJoin {
   /** The participant attribute naming a publisher's engine (load's ENGINE_ATTRIBUTE). */
   readonly engineAttribute: string;
   readonly video: PublishedVideo;
+  /**
+   * The publisher's tone made in the page (Web Audio), in Hz: set when the browser hosts several
+   * participants, whose one fake microphone could play only one publisher's tone. Absent: the fake
+   * microphone (Chromium's file-backed device).
+   */
+  readonly toneHz?: number;
 }
 
 /** A received video frame's stamp, read in the page: end-to-end latency from one publisher. */
@@ -59,18 +65,26 @@ export interface PageLook {
   readonly streams: readonly PageStream[];
 }
 
-/** The page's API, installed as `window.lkswarm` by the bundle. */
+/**
+ * The page's API, installed as `window.lkswarm` by the bundle. A page holds one participant or
+ * several (`--participants-per-page`), each a livekit-client Room of its own, named by its slot.
+ */
 export interface PageApi {
   /** Joins and publishes; false after a `join-failed` event. */
-  join(options: PageJoin): Promise<boolean>;
-  sample(): Promise<PageSample>;
+  join(slot: number, options: PageJoin): Promise<boolean>;
+  sample(slot: number): Promise<PageSample>;
   /** Watch mode: one look at the subscribed tracks' packet counts and the peers. */
-  look(): Promise<PageLook>;
-  leave(): Promise<void>;
+  look(slot: number): Promise<PageLook>;
+  leave(slot: number): Promise<void>;
 }
 
-/** The function the Node side exposes to the page for events (`page.exposeFunction`). */
+/** The function the Node side exposes to the page for events (`page.exposeFunction`): (slot, event). */
 export const EVENT_BINDING = "lkswarmEvent";
+
+/** The element holding one slot's canvas and videos (a screenshot of a shared page is clipped to it). */
+export function slotElementId(slot: number): string {
+  return `lkswarm-slot-${slot}`;
+}
 
 /** Events the page emits: the engines' shapes, plus what only the Node side can time. */
 export type PageEvent = ParticipantEvent;

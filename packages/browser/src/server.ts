@@ -3,10 +3,14 @@ import type { AddressInfo } from "node:net";
 import { pageScript } from "./bundle.js";
 
 const HTML = `<!doctype html><meta charset="utf-8"><title>livekit-swarm participant</title>
-<style>body{margin:0;background:#111}canvas,video{width:320px;margin:2px}</style>
+<style>body{margin:0;background:#111}canvas,video{width:320px;margin:2px}section{min-height:4px}</style>
 <script src="/page.js"></script>`;
 
 /**
+ * A participant's box (section) has a least height: a shared page's screenshot is clipped to it, and
+ * an audio-only participant's box holds only invisible <audio> elements (a 0-high element has no
+ * screenshot).
+ *
  * Serves the participant page on loopback: a page from http://127.0.0.1 is a secure context, which
  * getUserMedia needs, and nothing is fetched from outside. Two fixed paths; anything else is 404.
  */

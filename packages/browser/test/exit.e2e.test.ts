@@ -3,13 +3,13 @@
  * that drives it killed outright (SIGKILL: none of its code runs), and a crashed tab. No LiveKit is
  * needed: the browser and its page are what must go.
  */
-import { execFileSync, spawn } from "node:child_process";
+import { spawn } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { waitFor } from "@livekit-swarm/test-kit";
-import { DEFAULT_CHROMIUM, PageServer, ParticipantPage, type PageEvent } from "../src/index.js";
+import { processGroup as group, waitFor } from "@livekit-swarm/test-kit";
+import { DEFAULT_CHROMIUM, PageLayout, PageServer, type PageEvent } from "../src/index.js";
 
 const hasChromium = existsSync(DEFAULT_CHROMIUM);
 const skipped = hasChromium ? "" : ` [SKIPPED: needs ${DEFAULT_CHROMIUM} (scripts/setup)]`;
@@ -17,18 +17,6 @@ const dir = mkdtempSync(join(tmpdir(), "lkswarm-browser-exit-"));
 const wav = join(dir, "silence.wav");
 // 0.1 s of silence: the fake microphone's file must exist, nothing here opens it
 writeFileSync(wav, Buffer.concat([Buffer.from("RIFF\x00\x00\x00\x00WAVE", "latin1"), Buffer.alloc(9600)]));
-
-/** The processes of Chromium's process group (puppeteer starts it detached: its own group). */
-function group(pgid: number): number[] {
-  try {
-    return execFileSync("pgrep", ["-g", String(pgid)], { encoding: "utf8" })
-      .split("\n")
-      .filter((l) => l !== "")
-      .map(Number);
-  } catch {
-    return []; // pgrep exits 1 when nothing matches
-  }
-}
 
 afterAll(() => {
   rmSync(dir, { recursive: true, force: true });
@@ -40,9 +28,9 @@ describe("Chromium ends with what drives it", () => {
     const browserIndex = new URL("../dist/index.js", import.meta.url).href;
     writeFileSync(
       script,
-      `import { PageServer, ParticipantPage } from ${JSON.stringify(browserIndex)};
+      `import { PageLayout, PageServer } from ${JSON.stringify(browserIndex)};
 const server = await PageServer.start();
-const page = await ParticipantPage.open({ server, audioFile: ${JSON.stringify(wav)}, serverUrl: "ws://127.0.0.1:7880", onEvent() {} });
+const page = await new PageLayout(server).place({ audioFile: ${JSON.stringify(wav)}, serverUrl: "ws://127.0.0.1:7880", onEvent() {} });
 console.log(String(page.pid));
 setInterval(() => {}, 1000);
 `,
@@ -79,8 +67,7 @@ setInterval(() => {}, 1000);
     async () => {
       const server = await PageServer.start();
       const events: PageEvent[] = [];
-      const page = await ParticipantPage.open({
-        server,
+      const page = await new PageLayout(server).place({
         audioFile: wav,
         serverUrl: "ws://127.0.0.1:7880",
         onEvent: (e) => events.push(e),

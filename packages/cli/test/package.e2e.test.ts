@@ -13,6 +13,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { DEFAULT_CHROMIUM } from "@livekit-swarm/browser";
 import { TOOL } from "@livekit-swarm/schema";
 import { TOOLS_BIN, processesMentioning } from "@livekit-swarm/testbed";
 import { swarm } from "@livekit-swarm/test-kit";
@@ -59,7 +60,15 @@ describe("the published package, installed from its tarball into an empty projec
   it("holds the bundle, README and LICENSE only", () => {
     const paths = (packed?.files ?? []).map((f) => f.path).sort();
     expect(paths).toEqual(
-      expect.arrayContaining(["LICENSE", "README.md", "package.json", "dist/cli.js", "dist/worker.js"]),
+      expect.arrayContaining([
+        "LICENSE",
+        "README.md",
+        "package.json",
+        "dist/cli.js",
+        "dist/worker.js",
+        // the browser engine's page, prebuilt: the package has neither its sources nor livekit-client
+        "dist/participant-page.js",
+      ]),
     );
     expect(paths.filter((p) => !/^(dist\/[^/]+\.js|LICENSE|README\.md|package\.json)$/.test(p))).toEqual([]);
     // no workspace package is a dependency: they are in the bundle
@@ -134,4 +143,48 @@ describe("the published package, installed from its tarball into an empty projec
     );
     expect(processesMentioning(runRoot)).toEqual([]);
   }, 180_000);
+
+  const hasChromium = existsSync(DEFAULT_CHROMIUM);
+  it.skipIf(!hasChromium)(
+    `runs --engine browser from the installed package, two pages sharing one Chromium${hasChromium ? "" : ` [SKIPPED: needs ${DEFAULT_CHROMIUM} (scripts/setup)]`}`,
+    async () => {
+      const output = join(work, "browser-results");
+      // two participants in one Chromium, 5 s held, the testbed's start and stop; a Chromium launch
+      // took 9.5 s at load 20 here, so 180 s leaves room for a busy machine
+      const result = await swarm(
+        [
+          "--engine",
+          "browser",
+          "--rooms",
+          "1",
+          "--video-publishers",
+          "0",
+          "--subscribers",
+          "1",
+          "--pages-per-browser",
+          "2",
+          "--duration",
+          "5s",
+          "--output",
+          output,
+        ],
+        { LIVEKIT_SWARM_RUN_ROOT: runRoot, LIVEKIT_SWARM_TOOLS: TOOLS_BIN },
+        180_000,
+        installed,
+      );
+      expect(result.code, result.stderr).toBe(0);
+      const summary = JSON.parse(readFileSync(join(output, "summary.json"), "utf8")) as {
+        run: { endReason: string; engine: string };
+        participants: { planned: number; joined: number };
+        tracks: { receiving: { audio: number } };
+      };
+      expect(summary.run.engine).toBe("browser");
+      expect(summary.run.endReason).toBe("completed");
+      expect(summary.participants).toMatchObject({ planned: 2, joined: 2 });
+      // the subscriber's page heard the publisher's: the page's livekit-client ran from the package
+      expect(summary.tracks.receiving.audio).toBe(1);
+      expect(processesMentioning(runRoot)).toEqual([]);
+    },
+    240_000,
+  );
 });

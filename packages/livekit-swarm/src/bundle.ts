@@ -7,7 +7,7 @@
  */
 import { copyFileSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import { build, type Plugin } from "esbuild";
 import { packageOf, pinProblems } from "./pins.js";
 import { versionIn } from "./tool-module.js";
@@ -86,7 +86,21 @@ async function bundle(writeDependencies: boolean): Promise<void> {
         "run `npm run bundle:pins` (then `npm install`) to pin them to the workspace's installed versions",
     );
   }
+  await writePage(dist);
   copyFileSync(join(ROOT, "LICENSE"), join(PACKAGE_DIR, "LICENSE"));
+}
+
+/**
+ * The browser engine's page (livekit-client, the pattern, the page code), bundled for the browser by
+ * the browser package's own build step, run by path as the CLI is, and shipped prebuilt: the
+ * published package has neither the page's sources nor livekit-client to bundle it at run time.
+ */
+async function writePage(dist: string): Promise<void> {
+  const browser = (await import(pathToFileURL(join(PACKAGES, "browser/dist/bundle.js")).href)) as {
+    readonly PREBUILT_PAGE: string;
+    bundlePage(): Promise<string>;
+  };
+  writeFileSync(join(dist, browser.PREBUILT_PAGE), await browser.bundlePage());
 }
 
 bundle(process.argv.includes("--write-dependencies")).catch((err: unknown) => {

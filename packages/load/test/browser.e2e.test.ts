@@ -5,8 +5,7 @@
  * and no Chromium process left when the participants leave.
  */
 import { execFileSync } from "node:child_process";
-import { existsSync, readFileSync } from "node:fs";
-import { setTimeout as delay } from "node:timers/promises";
+import { readFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DEFAULT_CHROMIUM } from "@livekit-swarm/browser";
 import { parseScenarioObject } from "@livekit-swarm/schema";
@@ -15,16 +14,11 @@ import { Testbed } from "@livekit-swarm/testbed";
 import { BrowserEngine } from "../src/engine/browser.js";
 import type { Engine, EngineParticipant } from "../src/engine/engine.js";
 import { NativeEngine } from "../src/engine/native.js";
-import type { EngineName, WindowSample } from "../src/run/messages.js";
+import type { EngineName } from "../src/run/messages.js";
 import { mediaPlanFor } from "../src/run/plan.js";
-import { joinMembers, leaveMembers, roomPlans, type Member } from "./members.js";
+import { joinMembers, leaveMembers, roomPlans, windowsOver, browserTestbed, type Member } from "./members.js";
 
-const isRoot = process.getuid?.() === 0;
-const hasChromium = existsSync(DEFAULT_CHROMIUM);
-const skipped =
-  isRoot && hasChromium
-    ? ""
-    : ` [SKIPPED: needs root (network namespaces) and ${DEFAULT_CHROMIUM} (scripts/setup)]`;
+const { isRoot, hasChromium, skipped } = browserTestbed;
 const ROOM = "browser-engine";
 const SCREENSHOT = "/tmp/lkswarm-browser-subscriber.png";
 
@@ -96,15 +90,7 @@ describe("browser participants beside native ones in one room", () => {
             `two first frames per subscriber: ${members.map((m) => `${m.plan.identity} ${JSON.stringify(m.events)}`).join("; ")}`,
         },
       );
-      for (const m of members) await m.participant.sample(0);
-      await delay(10_000);
-      const samples = new Map<string, WindowSample>();
-      for (const m of members) {
-        const s = await m.participant.sample(0);
-        expect(s, `${m.plan.identity} has a window`).toBeDefined();
-        if (s !== undefined) samples.set(m.plan.identity, s);
-      }
-      console.log(JSON.stringify([...samples.values()], null, 1));
+      const samples = await windowsOver(members, 10_000);
       for (const pub of ["browser-pub", "native-pub"]) {
         const s = samples.get(pub);
         const context = `${pub}: ${JSON.stringify(s)}`;

@@ -1,10 +1,24 @@
 /** Participants of several engines in one room of a testbed, as the engine e2e tests drive them. */
+import { existsSync } from "node:fs";
+import { setTimeout as delay } from "node:timers/promises";
 import { AccessToken } from "livekit-server-sdk";
 import { expect } from "vitest";
+import { DEFAULT_CHROMIUM } from "@livekit-swarm/browser";
 import { leftovers } from "@livekit-swarm/test-kit";
 import type { Testbed } from "@livekit-swarm/testbed";
 import { ENGINE_ATTRIBUTE, type Engine, type EngineParticipant } from "../src/engine/engine.js";
-import type { EngineName, ParticipantEvent, ParticipantPlan } from "../src/run/messages.js";
+import type { EngineName, ParticipantEvent, ParticipantPlan, WindowSample } from "../src/run/messages.js";
+
+/** Whether a browser test against a namespaced testbed can run here, and the reason it says when not. */
+export const browserTestbed = (() => {
+  const isRoot = process.getuid?.() === 0;
+  const hasChromium = existsSync(DEFAULT_CHROMIUM);
+  const skipped =
+    isRoot && hasChromium
+      ? ""
+      : ` [SKIPPED: needs root (network namespaces) and ${DEFAULT_CHROMIUM} (scripts/setup)]`;
+  return { isRoot, hasChromium, skipped };
+})();
 
 export interface Member {
   readonly plan: ParticipantPlan;
@@ -64,6 +78,26 @@ export async function joinMembers(
       `${p.identity} joins: ${JSON.stringify(events)}`,
     ).toBe(true);
   }
+}
+
+/**
+ * Each member's window over the next `ms` (a first sample opens it): what a member sent and received,
+ * by identity. A member with no window fails the test.
+ */
+export async function windowsOver(
+  members: readonly Member[],
+  ms: number,
+): Promise<Map<string, WindowSample>> {
+  for (const m of members) await m.participant.sample(0);
+  await delay(ms);
+  const samples = new Map<string, WindowSample>();
+  for (const m of members) {
+    const s = await m.participant.sample(0);
+    expect(s, `${m.plan.identity} has a window`).toBeDefined();
+    if (s !== undefined) samples.set(m.plan.identity, s);
+  }
+  console.log(JSON.stringify([...samples.values()]));
+  return samples;
 }
 
 /** Everyone leaves, the engines close, the testbed stops, and nothing of it is left running. */

@@ -64,6 +64,7 @@ export {
   parseScenario,
   parseScenarioObject,
   JOINS_PER_SECOND,
+  MAX_SHARING,
   scenarioDefaults,
   scenarioFields,
   scenarioKeyPaths,

@@ -42,6 +42,8 @@ const defaults: Scenario = {
   data: null,
   latencyProbes: 1,
   browserProbes: 0,
+  participantsPerPage: 1,
+  pagesPerBrowser: 1,
   thresholds: [],
   warmup: 0,
   e2ee: null,
@@ -77,7 +79,7 @@ describe("parseScenario rejects malformed scenarios with one actionable line eac
       "an unrelated key",
       "colour: red",
       [
-        `${SOURCE}: colour: unknown key (known keys: name, engine, rooms, video-publishers, audio-publishers, subscribers, publishers-subscribe, duration, num-per-second, video, audio, subscribe-limit, room-prefix, identity-prefix, data, latency-probes, browser-probes, thresholds, warmup, storm, e2ee, network-profiles)`,
+        `${SOURCE}: colour: unknown key (known keys: name, engine, rooms, video-publishers, audio-publishers, subscribers, publishers-subscribe, duration, num-per-second, video, audio, subscribe-limit, room-prefix, identity-prefix, data, latency-probes, browser-probes, participants-per-page, pages-per-browser, thresholds, warmup, storm, e2ee, network-profiles)`,
       ],
     ],
     [
@@ -112,6 +114,30 @@ describe("parseScenario rejects malformed scenarios with one actionable line eac
       [
         `${SOURCE}: browser-probes: expected at most subscribers (1): browser probes are subscribers, so raise subscribers or lower browser-probes, got 2`,
       ],
+    ],
+    [
+      "pages shared with no browser participant",
+      "participants-per-page: 4",
+      [
+        `${SOURCE}: participants-per-page: only browser participants share pages and browsers: set engine browser or browser-probes above 0, or drop participants-per-page, got 4`,
+      ],
+    ],
+    [
+      "browsers shared with no browser participant",
+      "engine: lean\npages-per-browser: 2",
+      [
+        `${SOURCE}: pages-per-browser: only browser participants share pages and browsers: set engine browser or browser-probes above 0, or drop pages-per-browser, got 2`,
+      ],
+    ],
+    [
+      "no participant per page",
+      "engine: browser\nparticipants-per-page: 0",
+      [`${SOURCE}: participants-per-page: expected a whole number from 1 to 50, got 0`],
+    ],
+    [
+      "more pages per browser than the cap",
+      "engine: browser\npages-per-browser: 51",
+      [`${SOURCE}: pages-per-browser: expected a whole number from 1 to 50, got 51`],
     ],
     [
       "talk without silence",
@@ -364,6 +390,8 @@ describe("parseScenario accepts valid scenarios", () => {
       "data: { interval: 250ms }",
       "latency-probes: 2",
       "browser-probes: 3",
+      "participants-per-page: 4",
+      "pages-per-browser: 2",
       "thresholds: ['p95(lkswarm_inbound_loss_ratio) < 1%']",
       "warmup: 30s",
     ].join("\n");
@@ -385,6 +413,8 @@ describe("parseScenario accepts valid scenarios", () => {
       data: { interval: 250 },
       latencyProbes: 2,
       browserProbes: 3,
+      participantsPerPage: 4,
+      pagesPerBrowser: 2,
       thresholds: ["p95(lkswarm_inbound_loss_ratio) < 1%"],
       warmup: 30_000,
       e2ee: null,

@@ -88,6 +88,10 @@ export interface Scenario {
    * run's engine: the last ones of each room, so the first stay latency probes.
    */
   readonly browserProbes: number;
+  /** Browser participants sharing one page, each its own livekit-client Room (1: a page each). */
+  readonly participantsPerPage: number;
+  /** Pages (tabs) sharing one Chromium (1: a browser per page). */
+  readonly pagesPerBrowser: number;
   /** Threshold expressions as written; the gate parses them. */
   readonly thresholds: readonly string[];
   /** The start of the run that thresholds on windowed metrics leave out. */
@@ -167,6 +171,8 @@ export const scenarioDefaults = {
   dataInterval: 1000,
   latencyProbes: 1,
   browserProbes: 0,
+  participantsPerPage: 1,
+  pagesPerBrowser: 1,
   warmup: 0,
   name: "swarm",
   engine: "native",
@@ -184,7 +190,7 @@ export const scenarioFields: readonly {
   {
     key: "engine",
     summary:
-      "native (rtc-node, encodes and decodes), lean (pre-encoded audio, counts RTP without decoding), mixed (lean, with the latency probes on native) or browser (livekit-client in headless Chromium, a browser per participant)",
+      "native (rtc-node, encodes and decodes), lean (pre-encoded audio, counts RTP without decoding), mixed (lean, with the latency probes on native) or browser (livekit-client in headless Chromium, a browser per participant unless participants-per-page or pages-per-browser)",
     default: "native",
   },
   { key: "rooms", summary: "Rooms to create", default: "1" },
@@ -223,6 +229,17 @@ export const scenarioFields: readonly {
     summary:
       "Subscribers per room on the browser engine (headless Chromium) beside the bulk, the room's last",
     default: "0",
+  },
+  {
+    key: "participants-per-page",
+    summary:
+      "Browser participants per page, each its own livekit-client Room in one renderer (docs/browser-engine.md), 1 to 50",
+    default: "1",
+  },
+  {
+    key: "pages-per-browser",
+    summary: "Pages (tabs) per headless Chromium, each with participants-per-page participants, 1 to 50",
+    default: "1",
   },
   { key: "thresholds", summary: "Gate expressions, in addition to the catalog's", default: "[]" },
   { key: "warmup", summary: "Start of the run left out of windowed thresholds", default: "0s" },
@@ -295,6 +312,10 @@ const WXH = /^(\d+)x(\d+)$/;
 
 const positiveInt = z.int({ error: POSITIVE_INT }).min(1, { error: POSITIVE_INT });
 const count = z.int({ error: COUNT }).min(0, { error: COUNT });
+/** Browser participants sharing a page, or pages sharing a browser: 50 already fills this 2-core machine's memory. */
+export const MAX_SHARING = 50;
+const SHARING = `expected a whole number from 1 to ${MAX_SHARING}`;
+const sharing = z.int({ error: SHARING }).min(1, { error: SHARING }).max(MAX_SHARING, { error: SHARING });
 
 function duration(options: { positive: boolean }) {
   return z.unknown().transform((value, ctx): Milliseconds => {
@@ -463,6 +484,8 @@ const scenarioSchema = z.strictObject(
     data: dataSchema.optional(),
     "latency-probes": count.optional(),
     "browser-probes": count.optional(),
+    "participants-per-page": sharing.optional(),
+    "pages-per-browser": sharing.optional(),
     thresholds: z
       .array(
         z
@@ -568,6 +591,18 @@ function resolve(input: ParsedInput, raw: unknown, source: string): Scenario {
       `expected at most subscribers (${subscribers}): browser probes are subscribers, so raise subscribers or lower browser-probes, got ${browserProbes}`,
     );
   }
+  const participantsPerPage = input["participants-per-page"] ?? scenarioDefaults.participantsPerPage;
+  const pagesPerBrowser = input["pages-per-browser"] ?? scenarioDefaults.pagesPerBrowser;
+  const engine = input.engine ?? scenarioDefaults.engine;
+  for (const [key, value] of [
+    ["participants-per-page", participantsPerPage],
+    ["pages-per-browser", pagesPerBrowser],
+  ] as const)
+    if (value > 1 && engine !== "browser" && browserProbes === 0)
+      at(
+        [key],
+        `only browser participants share pages and browsers: set engine browser or browser-probes above 0, or drop ${key}, got ${value}`,
+      );
   if (warmup >= durationMs) {
     at(
       ["warmup"],
@@ -631,7 +666,7 @@ function resolve(input: ParsedInput, raw: unknown, source: string): Scenario {
 
   return {
     name: input.name ?? nameFromSource(source),
-    engine: input.engine ?? scenarioDefaults.engine,
+    engine,
     rooms: input.rooms ?? scenarioDefaults.rooms,
     videoPublishers,
     audioPublishers,
@@ -652,6 +687,8 @@ function resolve(input: ParsedInput, raw: unknown, source: string): Scenario {
     data: dataInterval === null ? null : { interval: dataInterval },
     latencyProbes,
     browserProbes,
+    participantsPerPage,
+    pagesPerBrowser,
     thresholds: input.thresholds ?? [],
     warmup,
     ...(storm !== undefined ? { storm } : {}),

@@ -1,3 +1,4 @@
+import { execFileSync } from "node:child_process";
 import { readFileSync, readdirSync } from "node:fs";
 import { processStartTime } from "@livekit-swarm/testbed";
 
@@ -33,11 +34,30 @@ export function descendants(root: number): SeenProcess[] {
     const startTime = processStartTime(pid);
     let cmdline = "";
     try {
-      cmdline = readFileSync(`/proc/${String(pid)}/cmdline`, "utf8").replaceAll("\0", " ").trim();
+      cmdline = readFileSync(`/proc/${String(pid)}/cmdline`, "utf8")
+        .replaceAll("\0", " ")
+        .trim();
     } catch {
       continue;
     }
     if (startTime !== undefined) found.push({ pid, startTime, cmdline });
   }
   return found;
+}
+
+/** The processes of process group `pgid` (a Chromium puppeteer started detached leads its own). */
+export function processGroup(pgid: number): number[] {
+  try {
+    return execFileSync("pgrep", ["-g", String(pgid)], { encoding: "utf8" })
+      .split("\n")
+      .filter((l) => l !== "")
+      .map(Number);
+  } catch {
+    return []; // pgrep exits 1 when nothing matches
+  }
+}
+
+/** Chromium's browser processes among `processes` (its renderers and helpers are `--type=` children). */
+export function chromiumBrowsers(processes: readonly SeenProcess[]): SeenProcess[] {
+  return processes.filter((p) => /chromium/.test(p.cmdline) && !/--type=/.test(p.cmdline));
 }

@@ -11,6 +11,7 @@ import {
   ConnectionQuality,
   ConnectionState,
   DisconnectReason,
+  LocalAudioTrack,
   LocalVideoTrack,
   Room,
   RoomEvent,
@@ -29,15 +30,18 @@ import {
   type PageSample,
   type PageStatsEntry,
   type PageStream,
+  slotElementId,
 } from "../protocol.js";
 import { ReconnectEpisodes, disconnectReasonName } from "../reconnect.js";
 import { PatternCanvas } from "./pattern-canvas.js";
 
-type Binding = (event: PageEvent) => Promise<void>;
+type Binding = (slot: number, event: PageEvent) => Promise<void>;
 
-function emit(event: PageEvent): void {
-  const binding = (window as unknown as Record<string, Binding | undefined>)[EVENT_BINDING];
-  void binding?.(event);
+function emitFor(slot: number): (event: PageEvent) => void {
+  return (event) => {
+    const binding = (window as unknown as Record<string, Binding | undefined>)[EVENT_BINDING];
+    void binding?.(slot, event);
+  };
 }
 
 function errorText(err: unknown): string {
@@ -56,7 +60,8 @@ function joinFailure(message: string): string {
   return "error";
 }
 
-class PageParticipant implements PageApi {
+/** One participant of the page: its own Room, elements, stamps and events. */
+class PageParticipant {
   private room: Room | undefined;
   private joinStartMs = 0;
   private left = false;
@@ -68,6 +73,17 @@ class PageParticipant implements PageApi {
   private latencies: PageLatency[] = [];
   private pattern: PatternCanvas | undefined;
   private readonly readers: (() => void)[] = [];
+  private tone: AudioContext | undefined;
+  private readonly emit: (event: PageEvent) => void;
+  /** Where this participant's canvas and videos go: its own box, so a shared page shows whose is whose. */
+  private readonly box: HTMLElement;
+
+  constructor(slot: number) {
+    this.emit = emitFor(slot);
+    this.box = document.createElement("section");
+    this.box.id = slotElementId(slot);
+    document.body.append(this.box);
+  }
 
   async join(options: PageJoin): Promise<boolean> {
     // dynacast as the native engine; no adaptive stream, so every subscriber asks for the top layer
@@ -79,13 +95,13 @@ class PageParticipant implements PageApi {
       await room.connect(options.url, options.token, { autoSubscribe: options.subscribe });
     } catch (err) {
       const message = errorText(err);
-      emit({ type: "join-failed", reason: joinFailure(message), message });
+      this.emit({ type: "join-failed", reason: joinFailure(message), message });
       await room.disconnect().catch(() => undefined);
       return false;
     }
     this.room = room;
     const roomSid = await room.getSid().catch(() => "");
-    emit({
+    this.emit({
       type: "joined",
       joinS: (Date.now() - this.joinStartMs) / 1000,
       ...(roomSid !== "" ? { roomSid } : {}),
@@ -94,24 +110,27 @@ class PageParticipant implements PageApi {
     try {
       await this.publish(room, options);
     } catch (err) {
-      emit({ type: "join-failed", reason: "publish_failed", message: errorText(err) });
+      this.emit({ type: "join-failed", reason: "publish_failed", message: errorText(err) });
     }
     return true;
   }
 
   private async publish(room: Room, options: PageJoin): Promise<void> {
     if (options.publishAudio) {
-      // the fake device plays the WAV: no processing, which would change the tone a subscriber hears
-      const track = await createLocalAudioTrack({
-        echoCancellation: false,
-        noiseSuppression: false,
-        autoGainControl: false,
-      });
+      const track =
+        options.toneHz !== undefined
+          ? new LocalAudioTrack(this.toneTrack(options.toneHz), undefined, true)
+          : // the fake device plays the WAV: no processing, which would change the tone a subscriber hears
+            await createLocalAudioTrack({
+              echoCancellation: false,
+              noiseSuppression: false,
+              autoGainControl: false,
+            });
       await room.localParticipant.publishTrack(track, { source: Track.Source.Microphone, dtx: false });
     }
     if (options.publishVideo) {
       const { width, height, fps, codec, simulcast, maxBitrate } = options.video;
-      this.pattern = new PatternCanvas({ width, height }, fps, options.publisherIndex);
+      this.pattern = new PatternCanvas({ width, height }, fps, options.publisherIndex, this.box);
       const track = new LocalVideoTrack(this.pattern.track, undefined, true);
       await room.localParticipant.publishTrack(track, {
         source: Track.Source.Camera,
@@ -122,15 +141,32 @@ class PageParticipant implements PageApi {
     }
   }
 
+  /**
+   * The publisher's sine tone made in the page, at the level of the other engines' tone (6000 of
+   * 32767): a browser shared by several publishers has one fake microphone, which plays one file.
+   */
+  private toneTrack(hz: number): MediaStreamTrack {
+    const context = new AudioContext({ sampleRate: 48_000 });
+    this.tone = context;
+    const oscillator = new OscillatorNode(context, { type: "sine", frequency: hz });
+    const gain = new GainNode(context, { gain: 6000 / 32767 });
+    const destination = context.createMediaStreamDestination();
+    oscillator.connect(gain).connect(destination);
+    oscillator.start();
+    const track = destination.stream.getAudioTracks()[0];
+    if (track === undefined) throw new Error("Web Audio gave no audio track");
+    return track;
+  }
+
   private wire(room: Room, options: PageJoin): void {
     room.on(RoomEvent.TrackSubscribed, (track: RemoteTrack, _publication, participant: RemoteParticipant) => {
       const kind = track.kind === Track.Kind.Video ? "video" : "audio";
-      emit({ type: "track-subscribed", kind, afterJoinStartS: (Date.now() - this.joinStartMs) / 1000 });
+      this.emit({ type: "track-subscribed", kind, afterJoinStartS: (Date.now() - this.joinStartMs) / 1000 });
       // attached, so Chromium decodes and plays it out (an unattached track is not rendered or mixed)
       this.subscriptions.set(track, ++this.subscriptionCount);
       const element = track.attach();
       element.dataset.publisher = participant.identity;
-      document.body.append(element);
+      this.box.append(element);
       if (kind === "video" && options.probe && element instanceof HTMLVideoElement)
         this.readStamps(element, participant.identity, participant.attributes[options.engineAttribute]);
     });
@@ -138,7 +174,7 @@ class PageParticipant implements PageApi {
       for (const element of track.detach()) element.remove();
     });
     const started = (event: PageEvent | undefined): void => {
-      if (event !== undefined) emit(event);
+      if (event !== undefined) this.emit(event);
     };
     room.on(RoomEvent.SignalReconnecting, () => {
       started(this.episodes.signalReconnecting(Date.now()));
@@ -155,17 +191,17 @@ class PageParticipant implements PageApi {
         const roomSid = await room.getSid().catch(() => "");
         // a full reconnect is a new session: a new participant sid, tracks published again
         const event = this.episodes.reconnected(endedMs, this.noteSession(roomSid));
-        emit({ ...event, ...(roomSid !== "" ? { roomSid } : {}) });
+        this.emit({ ...event, ...(roomSid !== "" ? { roomSid } : {}) });
       })();
     });
     room.on(RoomEvent.Disconnected, (reason?: DisconnectReason) => {
       if (this.left) return;
       this.left = true;
-      emit({ type: "disconnected", reason: disconnectReasonName(reason, DisconnectReason) });
+      this.emit({ type: "disconnected", reason: disconnectReasonName(reason, DisconnectReason) });
     });
     room.on(RoomEvent.ConnectionQualityChanged, (quality: ConnectionQuality, participant) => {
       if (participant.identity !== room.localParticipant.identity) return;
-      emit({ type: "quality", quality: quality.toString() });
+      this.emit({ type: "quality", quality: quality.toString() });
     });
   }
 
@@ -175,7 +211,7 @@ class PageParticipant implements PageApi {
     if (sid === undefined || sid === "" || sid === this.sid || this.left) return false;
     const changed = this.sid !== undefined;
     this.sid = sid;
-    emit({ type: "session", sid, ...(roomSid !== "" ? { roomSid } : {}) });
+    this.emit({ type: "session", sid, ...(roomSid !== "" ? { roomSid } : {}) });
     return changed;
   }
 
@@ -271,7 +307,41 @@ class PageParticipant implements PageApi {
     this.left = true;
     for (const stop of this.readers) stop();
     this.pattern?.stop();
+    await this.tone?.close().catch(() => undefined);
     await this.room?.disconnect();
+    this.box.remove();
+  }
+}
+
+/** The page's participants by slot: one Room each, so several share one page's renderer. */
+class PageParticipants implements PageApi {
+  private readonly slots = new Map<number, PageParticipant>();
+
+  private at(slot: number): PageParticipant {
+    let participant = this.slots.get(slot);
+    if (participant === undefined) {
+      participant = new PageParticipant(slot);
+      this.slots.set(slot, participant);
+    }
+    return participant;
+  }
+
+  join(slot: number, options: PageJoin): Promise<boolean> {
+    return this.at(slot).join(options);
+  }
+
+  sample(slot: number): Promise<PageSample> {
+    return this.at(slot).sample();
+  }
+
+  look(slot: number): Promise<PageLook> {
+    return this.at(slot).look();
+  }
+
+  async leave(slot: number): Promise<void> {
+    const participant = this.slots.get(slot);
+    this.slots.delete(slot);
+    await participant?.leave();
   }
 }
 
@@ -287,4 +357,4 @@ function lumaOf(rgba: Uint8ClampedArray): Uint8Array {
   return luma;
 }
 
-(window as unknown as { lkswarm: PageApi }).lkswarm = new PageParticipant();
+(window as unknown as { lkswarm: PageApi }).lkswarm = new PageParticipants();

@@ -22,12 +22,13 @@ export class PatternCanvas {
     private readonly resolution: Resolution,
     private readonly fps: number,
     seed: number,
+    parent: HTMLElement,
   ) {
     this.pattern = new TestPattern(resolution, fps, seed);
     this.canvas = document.createElement("canvas");
     this.canvas.width = resolution.width;
     this.canvas.height = resolution.height;
-    document.body.append(this.canvas);
+    parent.append(this.canvas);
     const context = this.canvas.getContext("2d");
     if (context === null) throw new Error("the page has no 2d canvas context");
     this.context = context;

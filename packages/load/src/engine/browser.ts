@@ -1,7 +1,15 @@
 import { mkdir, rename, stat, writeFile } from "node:fs/promises";
 import { homedir } from "node:os";
 import { join } from "node:path";
-import { PageServer, ParticipantPage, wavFile, type PageLatency } from "@livekit-swarm/browser";
+import {
+  BROWSER_PER_PARTICIPANT,
+  PageLayout,
+  PageServer,
+  participantsPerBrowser,
+  wavFile,
+  type PageLatency,
+  type ParticipantPage,
+} from "@livekit-swarm/browser";
 import { TransportWatch } from "@livekit-swarm/schema";
 import { computeWindowDelta, emptySnapshot, fromWebrtcStats, type Snapshot } from "@livekit-swarm/stats";
 import type { MediaPlan, ParticipantEvent, ParticipantPlan, WindowSample } from "../run/messages.js";
@@ -56,33 +64,42 @@ export async function toneWav(publisherIndex: number, cacheDir = toneCacheDir())
 }
 
 /**
- * livekit-client in headless Chromium, one browser per participant (@livekit-swarm/browser). The
- * page publishes Chromium's fake microphone playing the tone WAV and the test pattern drawn on a
- * canvas, and reads received stamps; its getStats() entries go through the same snapshot and delta
- * code as the native engine's.
+ * livekit-client in headless Chromium (@livekit-swarm/browser): one browser per participant, or
+ * several participants per page or per browser as the plan's layout says (`--participants-per-page`,
+ * `--pages-per-browser`; a page or browser never spans two workers). The page publishes Chromium's
+ * fake microphone playing the tone WAV (in a shared browser, the tone made in the page) and the test
+ * pattern drawn on a canvas, and reads received stamps; its getStats() entries go through the same
+ * snapshot and delta code as the native engine's.
  */
 export class BrowserEngine implements Engine {
   readonly name = "browser";
 
   private constructor(
     private readonly server: PageServer,
+    private readonly layout: PageLayout,
     private readonly media: MediaPlan,
   ) {}
 
   static async open(media: MediaPlan): Promise<BrowserEngine> {
-    return new BrowserEngine(await PageServer.start(), media);
+    const server = await PageServer.start();
+    return new BrowserEngine(
+      server,
+      new PageLayout(server, media.browserLayout ?? BROWSER_PER_PARTICIPANT),
+      media,
+    );
   }
 
   participant(plan: ParticipantPlan, emit: EventSink): EngineParticipant {
-    return new BrowserParticipant(plan, emit, this.server, this.media);
+    return new BrowserParticipant(plan, emit, this.layout, this.media);
   }
 
   async close(): Promise<void> {
+    await this.layout.close();
     await this.server.close();
   }
 }
 
-class BrowserParticipant implements EngineParticipant {
+export class BrowserParticipant implements EngineParticipant {
   private page: ParticipantPage | undefined;
   private previous: Snapshot | undefined;
   private joinStartMs = 0;
@@ -97,7 +114,7 @@ class BrowserParticipant implements EngineParticipant {
   constructor(
     readonly plan: ParticipantPlan,
     private readonly emit: EventSink,
-    private readonly server: PageServer,
+    private readonly layout: PageLayout,
     private readonly media: MediaPlan,
   ) {
     // first frames from the stats' framesDecoded, as a non-probe (an upper bound by the poll)
@@ -109,8 +126,7 @@ class BrowserParticipant implements EngineParticipant {
     const { plan } = this;
     this.joinStartMs = Date.now();
     try {
-      this.page = await ParticipantPage.open({
-        server: this.server,
+      this.page = await this.layout.place({
         audioFile: await toneWav(Math.max(0, plan.publisherIndex)),
         serverUrl: url,
         onEvent: (event) => {
@@ -135,6 +151,11 @@ class BrowserParticipant implements EngineParticipant {
         probe: plan.probe,
         engineAttribute: ENGINE_ATTRIBUTE,
         video: this.media.video,
+        // a browser has one fake microphone: where it hosts several participants, each publisher's
+        // tone is made in its page, so publishers stay told apart by their tone as on other engines
+        ...(participantsPerBrowser(this.layout.layout) > 1
+          ? { toneHz: toneFrequency(Math.max(0, plan.publisherIndex)) }
+          : {}),
       })
       .catch((err: unknown) => {
         this.emit({
@@ -257,6 +278,11 @@ class BrowserParticipant implements EngineParticipant {
   async leave(): Promise<void> {
     this.left = true;
     await this.page?.leave();
+  }
+
+  /** Where the layout placed it (tests check who shares a page or a browser). */
+  get placedIn(): ParticipantPage | undefined {
+    return this.page;
   }
 
   /** The page as it looks now (`--screenshots`, tests). */

@@ -1,6 +1,7 @@
 /** What the orchestrator and its worker processes say to each other over IPC. */
 
 import type { ParticipantEvent, PublishedVideo, Role, WindowSample } from "@livekit-swarm/schema";
+import type { BrowserLayout } from "@livekit-swarm/browser";
 import type { NetworkProfile } from "@livekit-swarm/testbed";
 
 export type {
@@ -51,6 +52,8 @@ export interface MediaPlan {
   readonly rejoin?: boolean;
   /** Watch media flow and session ids this often, ms (chaos drills: 250). */
   readonly watchMs?: number;
+  /** How browser participants share pages and browsers; absent: a browser each. */
+  readonly browserLayout?: BrowserLayout;
   /** Save each browser participant's page here as a PNG when the run ends (`--screenshots`). */
   readonly screenshotsDir?: string;
   /** End-to-end encryption: the key provider's options (the key travels apart, in WorkerPlan). */

@@ -44,6 +44,14 @@ export function mediaPlanFor(scenario: Scenario): MediaPlan {
       ...(scenario.audio.talk !== null ? { talkMs: scenario.audio.talk } : {}),
       ...(scenario.audio.silence !== null ? { silenceMs: scenario.audio.silence } : {}),
     },
+    ...(scenario.participantsPerPage > 1 || scenario.pagesPerBrowser > 1
+      ? {
+          browserLayout: {
+            participantsPerPage: scenario.participantsPerPage,
+            pagesPerBrowser: scenario.pagesPerBrowser,
+          },
+        }
+      : {}),
     ...(scenario.subscribeLimit !== null ? { subscribeLimit: scenario.subscribeLimit } : {}),
     ...(scenario.data !== null ? { data: { intervalMs: scenario.data.interval } } : {}),
     ...(scenario.e2ee !== null

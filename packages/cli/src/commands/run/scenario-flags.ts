@@ -1,5 +1,11 @@
 import { Option } from "@commander-js/extra-typings";
-import { JOINS_PER_SECOND, MAX_DURATION, engineChoices, scenarioFields } from "@livekit-swarm/schema";
+import {
+  JOINS_PER_SECOND,
+  MAX_DURATION,
+  MAX_SHARING,
+  engineChoices,
+  scenarioFields,
+} from "@livekit-swarm/schema";
 import { duration, integer, positive } from "../../flags.js";
 
 /** The most rooms one run plans: `--rooms 1e9` is refused in one line, not by running out of memory. */
@@ -53,6 +59,8 @@ const TABLE: readonly ScenarioFlag[] = [
   { key: "data", help: "Publishers send a reliable data packet every second (default false)" },
   { key: "latency-probes", value: "n", int: [0, MAX_PER_ROOM] },
   { key: "browser-probes", value: "n", int: [0, MAX_PER_ROOM] },
+  { key: "participants-per-page", value: "n", int: [1, MAX_SHARING] },
+  { key: "pages-per-browser", value: "n", int: [1, MAX_SHARING] },
   {
     key: "e2ee",
     help: "End-to-end encrypt media with a shared key (native engine): from --e2ee-key-file, env LKSWARM_E2EE_KEY, or made for the run; never printed (default false)",
