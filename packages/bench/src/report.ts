@@ -52,7 +52,7 @@ export function pathsCell(paths: Point["paths"]): string {
 export function pointsTable(points: readonly Point[]): string {
   const rows = [
     "| rooms | participants | workers | generator CPU-s/p-min | of which orchestrator | generator cores | server CPU-s/p-min | RSS MiB/participant | PSS MiB/participant | joined | media paths (joined) | tracks receiving/expected | media in, kb/s per track | loss p95 | other load (cores) | kept up |",
-    "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+    "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
   ];
   for (const p of points) {
     const cells = [
