@@ -155,8 +155,13 @@ describe("E2EE rooms on the native engine, against an embedded LiveKit", () => {
       // the hold is 20 s after the joins: the publisher ratchets at 5, 10 and 15 s at least
       expect(summary.counters.e2ee_key_ratchets, JSON.stringify(summary.counters)).toBeGreaterThanOrEqual(3);
       expect(res.stdout).toMatch(/^e2ee ratchet +\d+ key ratchet\(s\) by publishers/m);
-      // frames decoded by each subscriber in the windows wholly after the first ratchet
-      const firstRatchet = Date.parse(summary.run.startedAt) + 5000;
+      // frames decoded by each subscriber in the windows wholly after the first ratchet, which the
+      // publisher tells as its own key_ratcheted event (5 s after the last planned join)
+      const ratchets = runLines<{ t: number; participant: string; event: { type: string; state?: string } }>(
+        join(out, "events.jsonl"),
+      ).filter((e) => e.participant === "ratchet-pub-1" && e.event.state === "key_ratcheted");
+      const firstRatchet = Math.min(...ratchets.map((e) => e.t));
+      expect(firstRatchet - Date.parse(summary.run.startedAt)).toBeGreaterThanOrEqual(5000);
       const decodedAfter = (identity: string): number[] =>
         samples
           .filter((x) => x.participant === identity && x.t - x.durationMs > firstRatchet)

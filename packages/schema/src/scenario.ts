@@ -124,8 +124,9 @@ export interface E2eeSpec {
   /** How many ratchet steps a receiver tries on a frame it cannot decrypt. */
   readonly ratchetWindowSize: number;
   /**
-   * Every publisher ratchets its key this often, on the run's clock (so a room's publishers ratchet
-   * together), and receivers follow through their ratchet window; absent: never.
+   * Every publisher ratchets its key this often, from the last planned join on, on the run's
+   * clock (so a room's publishers ratchet together), and receivers follow through their ratchet
+   * window; absent: never.
    */
   readonly ratchetEveryMs?: Milliseconds;
 }
@@ -283,7 +284,8 @@ export const scenarioFields: readonly {
   { key: "e2ee.ratchet-window-size", summary: "Ratchet steps a receiver tries, 0 to 256", default: "16" },
   {
     key: "e2ee.ratchet-every",
-    summary: "Every publisher ratchets its key this often (1s or more), on the run's clock; receivers follow",
+    summary:
+      "Every publisher ratchets its key this often (1s or more) after the ramp, on the run's clock; receivers follow",
     default: "never",
   },
   {
@@ -541,7 +543,8 @@ function describeIssue(issue: z.core.$ZodIssue, raw: unknown, source: string): C
     // `true, false or a mapping` given a mapping whose keys fail: name the key, not the union
     // ("e2ee.failure-tolerance: expected a whole number", never "e2ee: ... got a mapping")
     const keyed = issue.errors.find(
-      (branch) => branch.length > 0 && branch.every((e) => e.path.length > 0 || e.code === "unrecognized_keys"),
+      (branch) =>
+        branch.length > 0 && branch.every((e) => e.path.length > 0 || e.code === "unrecognized_keys"),
     );
     if (keyed !== undefined)
       return keyed.flatMap((e) => describeIssue({ ...e, path: [...issue.path, ...e.path] }, raw, source));

@@ -60,7 +60,7 @@ export interface MediaPlan {
   readonly e2ee?: {
     readonly failureTolerance: number;
     readonly ratchetWindowSize: number;
-    /** Publishers ratchet their key this often, at startAtMs + k * ratchetEveryMs (scenario `e2ee.ratchet-every`). */
+    /** Publishers ratchet their key this often, at startAtMs + rampMs + k * ratchetEveryMs (scenario `e2ee.ratchet-every`). */
     readonly ratchetEveryMs?: number;
   };
 }
@@ -72,6 +72,8 @@ export interface WorkerPlan {
   readonly apiSecret: string;
   /** Epoch ms at which joinAtMs offsets start. */
   readonly startAtMs: number;
+  /** The run's last planned join, ms after startAtMs: key ratchets begin after it (e2ee.ratchet-every). */
+  readonly rampMs?: number;
   readonly statsIntervalMs: number;
   /** Lifetime of each join token, seconds (see joinTokenTtlS). */
   readonly tokenTtlS: number;

@@ -227,6 +227,7 @@ export async function orchestrate(options: OrchestratorOptions): Promise<RunOutc
           apiKey: options.target.apiKey,
           apiSecret: options.target.apiSecret,
           startAtMs: startedAtMs,
+          rampMs: plan.rampMs,
           statsIntervalMs: options.statsIntervalMs,
           tokenTtlS: joinTokenTtlS(options),
           participants,

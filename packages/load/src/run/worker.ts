@@ -105,9 +105,13 @@ class Worker {
   /**
    * Ratchet `k` on the run's clock, not each worker's own: every worker's publishers of a room
    * ratchet at the same moment, so a subscriber's window never has to span two publishers' keys.
+   * The first comes an interval after the last planned join: a participant joins with the original
+   * key and follows one ratchet step per missed ratchet, so ratchets during a long ramp would leave
+   * late joiners more steps behind than their window tries (a rejoin later still can: docs/e2ee.md).
    */
   private scheduleRatchet(everyMs: number, k: number): void {
-    const delay = Math.max(0, this.plan.startAtMs + k * everyMs - Date.now());
+    const at = this.plan.startAtMs + (this.plan.rampMs ?? 0) + k * everyMs;
+    const delay = Math.max(0, at - Date.now());
     this.timers.push(
       setTimeout(() => {
         if (this.stopping) return;
