@@ -68,6 +68,8 @@ async function openEngines(plan: WorkerPlan): Promise<ReadonlyMap<EngineName, En
 class Worker {
   private readonly participants: EngineParticipant[] = [];
   private readonly timers: NodeJS.Timeout[] = [];
+  /** The next key ratchet's timer: one at a time, so a run held for days keeps no list of them. */
+  private ratchetTimer: NodeJS.Timeout | undefined;
   private stopping = false;
   private sampled: Promise<void> | undefined;
 
@@ -107,18 +109,19 @@ class Worker {
    * ratchet at the same moment, so a subscriber's window never has to span two publishers' keys.
    * The first comes an interval after the last planned join: a participant joins with the original
    * key and follows one ratchet step per missed ratchet, so ratchets during a long ramp would leave
-   * late joiners more steps behind than their window tries (a rejoin later still can: docs/e2ee.md).
+   * late joiners more steps behind than their window tries (a full rejoin during the hold can still
+   * fall that far behind: docs/e2ee.md).
    */
   private scheduleRatchet(everyMs: number, k: number): void {
     const at = this.plan.startAtMs + (this.plan.rampMs ?? 0) + k * everyMs;
-    const delay = Math.max(0, at - Date.now());
-    this.timers.push(
-      setTimeout(() => {
+    this.ratchetTimer = setTimeout(
+      () => {
         if (this.stopping) return;
         for (const participant of this.participants)
           if (participant.plan.publishAudio || participant.plan.publishVideo) participant.ratchetKey?.();
         this.scheduleRatchet(everyMs, k + 1);
-      }, delay),
+      },
+      Math.max(0, at - Date.now()),
     );
   }
 
@@ -210,6 +213,7 @@ class Worker {
     if (this.sampled === undefined) {
       this.stopping = true;
       for (const t of this.timers) clearTimeout(t);
+      clearTimeout(this.ratchetTimer);
       this.sampled = this.sampleAll();
     }
     return this.sampled;
