@@ -52,6 +52,19 @@ function ourBrowsers(): number[] {
   return chromiumBrowsers(descendants(process.pid)).map((p) => p.pid);
 }
 
+/** Waits (15 s: a loaded machine) until each member is disconnected, then checks: once, for `reason`. */
+async function expectDisconnectedOnce(members: readonly Member[], reason: string): Promise<void> {
+  await waitFor(() => members.every((m) => m.events.some((e) => e.type === "disconnected")), {
+    timeoutMs: 15_000,
+    debugName: () => members.map((m) => `${m.plan.identity} ${JSON.stringify(m.events.at(-1))}`).join("; "),
+  });
+  for (const m of members)
+    expect(
+      m.events.filter((e) => e.type === "disconnected"),
+      m.plan.identity,
+    ).toEqual([{ type: "disconnected", reason }]);
+}
+
 function placed(m: Member): NonNullable<BrowserParticipant["placedIn"]> {
   const page = m.participant instanceof BrowserParticipant ? m.participant.placedIn : undefined;
   if (page === undefined) throw new Error(`${m.plan.identity} was not placed in a browser`);
@@ -169,16 +182,7 @@ describe("browser participants sharing a page or a browser", () => {
       // chrome://crash kills the renderer, as an out-of-memory or a renderer bug would
       await page.page.goto("chrome://crash").catch(() => undefined);
       // the crash is reported at once; the browser's close is bounded at 5 s, then SIGKILL
-      await waitFor(() => onePage.every((m) => m.events.some((e) => e.type === "disconnected")), {
-        timeoutMs: 15_000,
-        debugName: () =>
-          onePage.map((m) => `${m.plan.identity} ${JSON.stringify(m.events.at(-1))}`).join("; "),
-      });
-      for (const m of onePage)
-        expect(
-          m.events.filter((e) => e.type === "disconnected"),
-          m.plan.identity,
-        ).toEqual([{ type: "disconnected", reason: "page_crashed" }]);
+      await expectDisconnectedOnce(onePage, "page_crashed");
       await waitFor(() => group(pid).length === 0, {
         timeoutMs: 15_000,
         debugName: () => `Chromium processes left in group ${pid}: ${group(pid).join(" ")}`,
@@ -198,16 +202,7 @@ describe("browser participants sharing a page or a browser", () => {
       const pid = placed(oneBrowser[0] as Member).pid ?? -1;
       process.kill(pid, "SIGKILL");
       // the pipe closes at once; 15 s for the events and the group on a loaded machine
-      await waitFor(() => oneBrowser.every((m) => m.events.some((e) => e.type === "disconnected")), {
-        timeoutMs: 15_000,
-        debugName: () =>
-          oneBrowser.map((m) => `${m.plan.identity} ${JSON.stringify(m.events.at(-1))}`).join("; "),
-      });
-      for (const m of oneBrowser)
-        expect(
-          m.events.filter((e) => e.type === "disconnected"),
-          m.plan.identity,
-        ).toEqual([{ type: "disconnected", reason: "browser_exited" }]);
+      await expectDisconnectedOnce(oneBrowser, "browser_exited");
       await waitFor(() => group(pid).length === 0 && ourBrowsers().length === 0, {
         timeoutMs: 15_000,
         debugName: () => `left: group ${pid}: ${group(pid).join(" ")}; browsers ${ourBrowsers().join(" ")}`,
