@@ -64,6 +64,7 @@ const window: WindowMeasure = {
   startMs: 1_000_000,
   endMs: 1_020_000,
   treeCpuS: 2,
+  busiestWorkerJsCpuS: 0.5,
   byRole: { orchestrator: 0.1, worker: 1.9 },
   threads: [],
   serverCpuS: 0.5,

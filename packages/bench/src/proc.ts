@@ -97,9 +97,12 @@ function readMachine(): { busy: number; steal: number } {
   return { busy: user + nice + system + irq + softirq, steal };
 }
 
+/** A process's first thread: Node's JavaScript (event loop) thread. */
+const MAIN_THREAD = "main (JS)";
+
 /** Thread names as the kernel keeps them (15 chars), numbered pool threads folded into one group. */
 export function threadLabel(pid: number, tid: number, comm: string): string {
-  if (tid === pid) return "main (JS)";
+  if (tid === pid) return MAIN_THREAD;
   return comm.replace(/[-_ #]?\d+$/, "").trim() || comm;
 }
 
@@ -121,6 +124,11 @@ export interface WindowMeasure {
   readonly byRole: Readonly<Record<string, number>>;
   /** Sorted by CPU, most first. */
   readonly threads: readonly ThreadGroup[];
+  /**
+   * CPU of the busiest single worker's JavaScript thread, seconds: one event loop cannot use more
+   * than one core, so a worker can be saturated while the tree's total leaves cores idle.
+   */
+  readonly busiestWorkerJsCpuS: number;
   readonly serverCpuS: number;
   /** What the rest of the machine used meanwhile (other engineers' tests, mostly), cores. */
   readonly otherCores: number;
@@ -232,7 +240,10 @@ export class Sampler {
       byRole[p.role] = (byRole[p.role] ?? 0) + cpu;
     }
     const groups = new Map<string, { role: Role; thread: string; threads: number; cpuS: number }>();
+    let busiestWorkerJs = 0;
     for (const t of this.threads.values()) {
+      if (t.role === "worker" && t.name === MAIN_THREAD)
+        busiestWorkerJs = Math.max(busiestWorkerJs, s(t.to - t.from));
       const k = `${t.role}\0${t.name}`;
       const g = groups.get(k) ?? { role: t.role, thread: t.name, threads: 0, cpuS: 0 };
       g.threads++;
@@ -250,6 +261,7 @@ export class Sampler {
       treeCpuS: tree,
       byRole,
       threads: [...groups.values()].sort((a, b) => b.cpuS - a.cpuS),
+      busiestWorkerJsCpuS: busiestWorkerJs,
       serverCpuS: server,
       otherCores: windowS > 0 ? Math.max(0, machineBusy - tree - server - self) / windowS : 0,
       stealCores: windowS > 0 ? steal / windowS : 0,

@@ -124,7 +124,7 @@ export async function runCapacity(options: CapacityOptions): Promise<CapacityRun
       }
       steps.push(step);
       log(
-        `  ${step.outcome}: ${step.reason}; server ${step.server.cores?.toFixed(2) ?? "?"} cores, generator ${step.generator.cores.toFixed(2)} of ${step.generator.available.toFixed(2)} cores`,
+        `  ${step.outcome}: ${step.reason}; server ${step.server.cores?.toFixed(2) ?? "?"} cores, generator ${step.generator.cores.toFixed(2)} of ${step.generator.available.toFixed(2)} cores${step.generator.busiestThread !== undefined ? ` (its busiest worker thread ${step.generator.busiestThread.toFixed(2)})` : ""}`,
       );
     }
   } finally {

@@ -148,4 +148,36 @@ describe("judging a step", () => {
       ).outcome,
     ).toBe("bad");
   });
+
+  it("is generator-bound when quality broke while one worker's JavaScript thread was full, the tree's total low", () => {
+    // the lean 1080p step that prompted the rule: 72 participants in one worker, jitter broken
+    const busy = { cores: 1.26, available: 2, busiestThread: 0.97 };
+    const j = judgeStep(
+      reading({
+        thresholds: [lossResult("fail", 0.04)],
+        generator: busy,
+        server: { cores: 0.34, available: 1, throttled: 0 },
+        machine: { busy: 1.6, cores: 2 },
+      }),
+    );
+    expect(j.outcome).toBe("generator-bound");
+    expect(j.reason).toContain("a worker's JavaScript thread was full (0.97 of the one core it can use");
+    expect(j.reason).toContain("--workers");
+    // quality held: the step stands; a thread under the line: the server is blamed
+    expect(judgeStep(reading({ generator: busy })).outcome).toBe("good");
+    expect(
+      judgeStep(reading({ thresholds: [lossResult("fail", 0.04)], generator: { ...busy, busiestThread: 0.8 } }))
+        .outcome,
+    ).toBe("bad");
+    // a saturated server carries the blame whatever the thread did
+    expect(
+      judgeStep(
+        reading({
+          thresholds: [lossResult("fail", 0.04)],
+          generator: busy,
+          server: { cores: 0.25, available: 0.25, throttled: 0.6 },
+        }),
+      ).outcome,
+    ).toBe("bad");
+  });
 });

@@ -19,6 +19,13 @@ export const SERVER_SATURATED = 0.8;
 export const THROTTLED_SATURATED = 0.2;
 /** The generator's machine busy (generator, a local server, everything else) at this share of its cores: full. */
 export const MACHINE_FULL = 0.9;
+/**
+ * A worker's JavaScript thread at this share of one core: its event loop is full, whatever cores
+ * the machine has left (one thread cannot use more than one). Measured: a lean 1080p step of 72
+ * participants in one worker broke jitter with the tree at 1.26 of 2 cores and the server at 0.34
+ * of its 1; the tree's total hid the one busy thread.
+ */
+export const THREAD_SATURATED = 0.9;
 
 /** What one step measured. */
 export interface StepReading {
@@ -44,6 +51,8 @@ export interface StepReading {
 export interface Cpu {
   readonly cores: number | undefined;
   readonly throttled?: number | undefined;
+  /** The generator's busiest worker JavaScript thread, cores (of the one it can use). */
+  readonly busiestThread?: number | undefined;
 }
 
 /** Pure: near its cores on average, or throttled in many of its CFS periods. */
@@ -101,6 +110,14 @@ export function judgeStep(r: StepReading): StepJudgement {
     return {
       outcome: "generator-bound",
       reason: `quality broke while the server had headroom and the generator's machine was full (${machine.busy.toFixed(2)} of ${String(machine.cores)} cores, the generator ${generatorCores.toFixed(2)}): run the generator on other cores or machines`,
+      broken,
+    };
+  }
+  const thread = r.generator.busiestThread;
+  if ((broken.length > 0 || !r.keptUp.ok) && !serverSaturated && thread !== undefined && thread >= THREAD_SATURATED) {
+    return {
+      outcome: "generator-bound",
+      reason: `quality broke while the server had headroom and a worker's JavaScript thread was full (${thread.toFixed(2)} of the one core it can use; the generator ${generatorCores.toFixed(2)} of ${r.generator.available.toFixed(2)} cores): spread the participants over more workers (--workers) or shards`,
       broken,
     };
   }

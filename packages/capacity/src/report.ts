@@ -127,7 +127,7 @@ function stepRows(result: CapacityResult): string[][] {
       s.server.rssMiB?.toFixed(0) ?? "?",
       (s.server.packetsPerS.incoming + s.server.packetsPerS.outgoing).toFixed(0),
       `${mbps(s.server.bitsPerS.incoming)} / ${mbps(s.server.bitsPerS.outgoing)}`,
-      `${s.generator.cores.toFixed(2)} of ${s.generator.available.toFixed(2)}`,
+      `${s.generator.cores.toFixed(2)} of ${s.generator.available.toFixed(2)}${s.generator.busiestThread !== undefined ? ` (thread ${s.generator.busiestThread.toFixed(2)})` : ""}`,
       s.otherCores.toFixed(2),
       s.reason.replace(/\|/g, "/"),
     ]);
@@ -141,7 +141,7 @@ const STEP_HEADER = [
   "server RSS MiB",
   "packets/s",
   "Mb/s in / out",
-  "generator cores",
+  "generator cores (busiest worker thread)",
   "other cores",
   "why",
 ];

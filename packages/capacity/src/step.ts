@@ -63,6 +63,8 @@ export interface Step {
     readonly available: number;
     /** Share of its cgroup's CFS periods that were throttled; undefined without a CPU quota. */
     readonly throttled: number | undefined;
+    /** The busiest worker's JavaScript thread, cores: one event loop uses one at most (absent in older steps.json). */
+    readonly busiestThread?: number | undefined;
     readonly workers: number | undefined;
   };
   readonly server: ServerUsage & {
@@ -194,6 +196,7 @@ export async function runStep(
     const busier = (a: Cpu, b: Cpu | undefined): Cpu => ({
       cores: Math.max(a.cores ?? 0, b?.cores ?? 0),
       throttled: a.throttled === undefined ? undefined : Math.max(a.throttled, b?.throttled ?? 0),
+      busiestThread: Math.max(a.busiestThread ?? 0, b?.busiestThread ?? 0),
     });
     const judgement = judgeStep({
       rooms,
@@ -214,6 +217,7 @@ export async function runStep(
       cores: window.generator.cores ?? 0,
       available,
       throttled: window.generator.throttled,
+      busiestThread: window.generator.busiestThread,
     };
     const joiningFigures =
       joining !== undefined
@@ -315,6 +319,7 @@ class PhaseMeter {
       generator: {
         cores: measure.windowS > 0 ? measure.treeCpuS / measure.windowS : 0,
         throttled: throttled(this.caps.generator, this.from.generator),
+        busiestThread: measure.windowS > 0 ? measure.busiestWorkerJsCpuS / measure.windowS : 0,
       },
       server: { cores: usage.cores, throttled: throttled(this.caps.server, this.from.server) },
       usage,
