@@ -56,7 +56,7 @@ describe("swarm --engine lean and mixed against a real one-node LiveKit", () => 
     const r = await swarm(["--engine", "lean", "--rooms", "1", "--video-codec", "vp9"], testbedEnv(tb));
     expect(r.code).toBe(1);
     expect(r.stderr).toBe(
-      "swarm: --engine lean: the lean engine sends vp8 or h264 video at 180p, 360p, 540p, 720p up to 50 fps, not vp9 at 360p 20 fps: pass --video-codec vp8 --video-resolution 360p --video-fps 20, or --engine native\n",
+      "swarm: --engine lean: the lean engine sends vp8 or h264 video at 180p, 360p, 540p, 720p, 1080p (h264 up to 720p) up to 50 fps, not vp9 at 360p 20 fps: pass --video-codec vp8 --video-resolution 360p --video-fps 20, or --engine native\n",
     );
   });
 

@@ -68,6 +68,8 @@ export interface VideoRule {
   readonly codecs: readonly VideoShape["codec"][];
   readonly heights: readonly number[];
   readonly maxFps: number;
+  /** A codec that stops below the tallest of `heights`, at this height. */
+  readonly maxHeight?: Partial<Record<VideoShape["codec"], number>>;
 }
 
 /** What the scenario asks of every video publisher. */
@@ -107,9 +109,10 @@ export const ENGINE_RULES: Readonly<Record<EngineName, EngineRules>> = {
     // not built over werift's RTP: the lean engine refuses E2EE rather than send clear media
     e2ee: false,
     // the pre-encoded VP8 and H.264 loops (packages/lean/README.md, "Video"): the preset sizes
-    // LiveKit has a camera bitrate for, up to 720p; one frame per 20 ms pacer tick; simulcast as
-    // the 180p/360p loops under the track's size (packages/lean/README.md, "Simulcast")
-    video: { codecs: ["vp8", "h264"], heights: [180, 360, 540, 720], maxFps: 50 },
+    // LiveKit has a camera bitrate for; one frame per 20 ms pacer tick; simulcast as the 180p/360p
+    // loops under the track's size (packages/lean/README.md, "Simulcast"). H.264 stops at 720p:
+    // the loop and the SDP say level 3.1, whose largest frame is 1280x720
+    video: { codecs: ["vp8", "h264"], heights: [180, 360, 540, 720, 1080], maxFps: 50, maxHeight: { h264: 720 } },
   },
   // one headless Chromium per participant, 0.2-0.4 of a core each (docs/browser-engine.md): the
   // worker only drives them, and ten keep a worker's IPC and stats polls light
@@ -214,11 +217,15 @@ export function checkEngines(
     const video = rules.video;
     if (p.publishVideo && video !== undefined) {
       const { resolution, width, height, fps, codec } = shape.video;
-      const sized = video.heights.includes(height) && width === Math.round((height * 16) / 9 / 2) * 2;
       const codecOk = video.codecs.includes(codec);
+      const tallest = (codecOk ? video.maxHeight?.[codec] : undefined) ?? Infinity;
+      const sized =
+        video.heights.includes(height) && height <= tallest && width === Math.round((height * 16) / 9 / 2) * 2;
+      const limits = Object.entries(video.maxHeight ?? {}).map(([c, h]) => `${c} up to ${h}p`);
+      const limited = limits.length > 0 ? ` (${limits.join(", ")})` : "";
       if (!codecOk || !sized || fps > video.maxFps)
         refuse(
-          `the ${p.engine} engine sends ${video.codecs.join(" or ")} video at ${video.heights.map((h) => `${h}p`).join(", ")} up to ${video.maxFps} fps, not ${codec} at ${resolution} ${fps} fps`,
+          `the ${p.engine} engine sends ${video.codecs.join(" or ")} video at ${video.heights.map((h) => `${h}p`).join(", ")}${limited} up to ${video.maxFps} fps, not ${codec} at ${resolution} ${fps} fps`,
           `pass --video-codec ${codecOk ? codec : (video.codecs[0] ?? codec)} --video-resolution ${sized ? resolution : "360p"} --video-fps ${Math.min(fps, video.maxFps)}`,
         );
     }

@@ -210,12 +210,6 @@ describe("engines", () => {
       "360p --video-fps 20",
     ],
     [
-      "1080p",
-      { resolution: "1080p", width: 1920, height: 1080, fps: 30, codec: "vp8" },
-      "vp8 at 1080p 30 fps",
-      "360p --video-fps 30",
-    ],
-    [
       "a custom size",
       { resolution: "640x480", width: 640, height: 480, fps: 20, codec: "vp8" },
       "vp8 at 640x480 20 fps",
@@ -231,9 +225,15 @@ describe("engines", () => {
     expect(() => planRun(shape({ engine: "mixed", videoPublishers: 1, video }))).toThrow(
       new EngineError(
         "unsupported",
-        `--engine mixed: the lean engine sends vp8 or h264 video at 180p, 360p, 540p, 720p up to 50 fps, not ${asked}: pass --video-codec ${asked.startsWith("h264") ? "h264" : "vp8"} --video-resolution ${fix}, or --engine native`,
+        `--engine mixed: the lean engine sends vp8 or h264 video at 180p, 360p, 540p, 720p, 1080p (h264 up to 720p) up to 50 fps, not ${asked}: pass --video-codec ${asked.startsWith("h264") ? "h264" : "vp8"} --video-resolution ${fix}, or --engine native`,
       ),
     );
+  });
+
+  it("plans 1080p VP8 on lean (H.264 stops at 720p, its loop's level 3.1)", () => {
+    const video = { resolution: "1080p", width: 1920, height: 1080, fps: 30, codec: "vp8" } as const;
+    const plan = planRun(shape({ engine: "lean", videoPublishers: 1, video }));
+    expect(plan.participants.filter((p) => p.publishVideo)).toHaveLength(1);
   });
 
   it("a lean or mixed room of subscribers only needs no publisher engine check", () => {
