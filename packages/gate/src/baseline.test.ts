@@ -212,7 +212,7 @@ describe("run records and comparison", () => {
     }).not.toThrow();
   });
 
-  it("counts the engine, browser probes, profiles, E2EE and a storm as the workload; an older summary reads defaults", () => {
+  it("counts the engine, browser probes, profiles, E2EE, a storm and the browser layout as the workload; an older summary reads defaults", () => {
     const a = recordOf(runWith(joins(5, 1)), "a.json");
     const lean = recordOf(runWith(joins(5, 1)), "b.json", {
       ...SCENARIO,
@@ -220,18 +220,22 @@ describe("run records and comparison", () => {
       browserProbes: 1,
       e2ee: { wrongKeySubscribers: 0, failureTolerance: 10, ratchetWindowSize: 0 },
       networkProfiles: { open: 0.5, "udp-blocked": 0.5 },
+      participantsPerPage: 4,
     });
     expect(workloadDifferences(a, lean)).toEqual([
       'engine "native" vs "lean"',
       "browserProbes 0 vs 1",
       'e2ee null vs {"wrongKeySubscribers":0,"failureTolerance":10,"ratchetWindowSize":0}',
       'networkProfiles null vs {"open":0.5,"udp-blocked":0.5}',
+      "participantsPerPage 1 vs 4",
     ]);
     // SCENARIO has neither field, as a summary written before they existed
     const current = recordOf(runWith(joins(5, 1)), "c.json", {
       ...SCENARIO,
       engine: "native",
       browserProbes: 0,
+      participantsPerPage: 1,
+      pagesPerBrowser: 1,
     });
     expect(workloadDifferences(a, current)).toEqual([]);
   });

@@ -233,7 +233,9 @@ export function applyBaseline(thresholds: readonly Threshold[], record: RunRecor
 /**
  * The workload fields that make two runs comparable: rooms, roles, media, ramp, and what changes
  * every figure's meaning: the engine (lean reads loss from sequence gaps, native from libwebrtc),
- * browser probes, client network profiles, E2EE and a signalling storm beside the media.
+ * browser probes, client network profiles, E2EE, a signalling storm beside the media, and how
+ * browser participants share pages and browsers (several in one page share its event loop and
+ * decoders, so their join times and frame rates move with the layout).
  */
 const SHAPE = [
   "engine",
@@ -252,6 +254,8 @@ const SHAPE = [
   "e2ee",
   "networkProfiles",
   "storm",
+  "participantsPerPage",
+  "pagesPerBrowser",
 ] as const;
 
 /**
@@ -261,6 +265,8 @@ const SHAPE = [
 const SHAPE_DEFAULTS: Partial<Record<(typeof SHAPE)[number], unknown>> = {
   engine: "native",
   browserProbes: 0,
+  participantsPerPage: 1,
+  pagesPerBrowser: 1,
 };
 
 /** What differs between two runs' workloads, one entry per field; empty when they are comparable. */
