@@ -12,23 +12,34 @@ import { joinVideo, leanBed, measureWindow, videoTotals } from "./join.js";
 
 const unique = (tag: string): string => `e2e-lean-720p-${tag}-${process.pid}-${Date.now().toString(36)}`;
 
-describe("lean 720p loops through a real livekit-server", () => {
+/** The sizes the lean engine sends above 360p: 720p in both codecs, 1080p in VP8 (H.264's level 3.1 stops at 720p). */
+const CASES = [
+  { codec: "vp8", width: 1280, height: 720 },
+  { codec: "h264", width: 1280, height: 720 },
+  { codec: "vp8", width: 1920, height: 1080 },
+] as const satisfies readonly { codec: LeanVideoCodec; width: number; height: number }[];
+const key = (c: (typeof CASES)[number]): string => `${String(c.height)}p-${c.codec}`;
+
+describe("lean 720p and 1080p loops through a real livekit-server", () => {
   const participants: LeanParticipant[] = [];
   const setup = leanBed(
     unique("one"),
-    async (): Promise<Record<LeanVideoCodec, VideoLoop>> => ({
-      vp8: await videoLoop({ codec: "vp8", width: 1280, height: 720, fps: 20 }),
-      h264: await videoLoop({ codec: "h264", width: 1280, height: 720, fps: 20 }),
-    }),
+    async (): Promise<Record<string, VideoLoop>> => {
+      const loops: Record<string, VideoLoop> = {};
+      for (const c of CASES) loops[key(c)] = await videoLoop({ ...c, fps: 20 });
+      return loops;
+    },
     participants,
   );
 
-  it.each(["vp8", "h264"] as const)(
-    "a 720p %s publisher reaches a lean subscriber at 1280x720, the source frame rate and the loop's bitrate, no loss",
-    async (codec) => {
+  it.each(CASES)(
+    "a $codec publisher at $width x $height reaches a lean subscriber at that size, the source frame rate and the loop's bitrate, no loss",
+    async (c) => {
+      const { codec, width, height } = c;
       const bed = setup();
-      const loop = bed.loop[codec];
-      const room = `720p-${codec}`;
+      const loop = bed.loop[key(c)];
+      if (loop === undefined) throw new Error(`no ${key(c)} loop`);
+      const room = key(c);
       const publisher = await joinVideo({ ...bed, loop }, participants, {
         room,
         identity: "pub",
@@ -63,13 +74,13 @@ describe("lean 720p loops through a real livekit-server", () => {
         loop: loop.file,
       });
       console.log(
-        `720p ${codec}: loop ${loopRate.toFixed(0)} kb/s (preset ${loop.bitrateKbps}); ${w?.framesDecoded} frames in ${elapsedS.toFixed(1)} s, ${w?.width}x${w?.height}, ${kbps.toFixed(0)} kb/s, ` +
+        `${key(c)}: loop ${loopRate.toFixed(0)} kb/s (preset ${loop.bitrateKbps}); ${w?.framesDecoded} frames in ${elapsedS.toFixed(1)} s, ${w?.width}x${w?.height}, ${kbps.toFixed(0)} kb/s, ` +
           `${w?.received} packets, lost ${w?.lost}, latency p50 ${windows[0]?.latencyS?.p50} s`,
       );
       if (w === undefined) throw new Error(`no video stream: ${context}`);
       expect(w.lost, context).toBe(0);
-      expect({ width: w.width, height: w.height }, context).toEqual({ width: 1280, height: 720 });
-      expect(track, context).toMatchObject({ width: 1280, height: 720 });
+      expect({ width: w.width, height: w.height }, context).toEqual({ width, height });
+      expect(track, context).toMatchObject({ width, height });
       expect(track?.mimeType.toLowerCase(), context).toBe(codec === "vp8" ? "video/vp8" : "video/h264");
       expect(w.framesDecoded / elapsedS, `frames/s, ${context}`).toBeGreaterThan(16);
       expect(w.framesDecoded / elapsedS, `frames/s, ${context}`).toBeLessThan(24);
