@@ -19,11 +19,13 @@ export interface ParticipantCost {
 }
 
 /**
- * Audio: 10 rooms of 1+4 continuous Opus, lean and native one after the other in one session
- * (docs/engine-costs.md, "The lean engine beside the native one"). Video: 360p VP8 without simulcast,
- * 8 rooms of 1+4, the last point that kept up (bench/results.md, run of 2026-11-22 06:32 UTC).
- * Lean's video was not benchmarked: its figure is native's, an upper bound, since lean neither encodes
- * nor decodes.
+ * Native audio: 10 rooms of 1+4 continuous Opus (docs/engine-costs.md, "The lean engine beside the
+ * native one"). Native video: 360p VP8 without simulcast, 8 rooms of 1+4, the last point that kept
+ * up (bench/results.md, run of 2026-11-22 06:32 UTC). Lean CPU: the costlier of two bench runs at
+ * 10 rooms of 1+4 (audio) and 4 rooms (360p video), bench/results.md 2026-11-23 20:15 UTC; fewer
+ * rooms cost more per participant, so a pod sized from them has room. Lean RSS: per participant at
+ * 30 audio rooms (2.7-3.0 MiB, same section) and 16 video rooms (3.3, run of 17:03), where the
+ * process's own base (POD_BASE) is spread thin; at 4-10 rooms the base reads 4.9-11.7 MiB each.
  */
 export const PARTICIPANT_COSTS: Readonly<
   Record<ShardEngine, Readonly<Record<"audio" | "video", ParticipantCost>>>
@@ -42,14 +44,14 @@ export const PARTICIPANT_COSTS: Readonly<
   },
   lean: {
     audio: {
-      cpuSecondsPerMinute: 0.306,
-      rssMiB: 4.5,
-      source: "docs/engine-costs.md: lean, 10 rooms of 1+4 audio",
+      cpuSecondsPerMinute: 0.199,
+      rssMiB: 3.0,
+      source: "bench/results.md 2026-11-23 20:15: lean, 10 rooms of 1+4 audio (RSS at 30)",
     },
     video: {
-      cpuSecondsPerMinute: 1.581,
-      rssMiB: 12.3,
-      source: "lean video not benchmarked: native's 360p video figure, an upper bound",
+      cpuSecondsPerMinute: 0.309,
+      rssMiB: 3.3,
+      source: "bench/results.md 2026-11-23 20:15: lean, 4 rooms of 1+4 360p video (RSS at 16)",
     },
   },
 };
