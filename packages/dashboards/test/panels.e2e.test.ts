@@ -1,11 +1,10 @@
 import { spawn } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startSwarm, waitFor } from "@livekit-swarm/test-kit";
+import { freePort, startSwarm, waitFor } from "@livekit-swarm/test-kit";
 import { Testbed } from "@livekit-swarm/testbed";
 import { dashboards } from "../src/index.js";
 import { runsSelector } from "../src/swarm/index.js";
@@ -34,18 +33,6 @@ const NEEDS_FAULTS: Readonly<Record<string, string>> = {
 interface Target {
   readonly refId?: string;
   readonly expr?: string;
-}
-
-function freePort(): Promise<number> {
-  const server = createServer();
-  return new Promise((resolve) => {
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      server.close(() => {
-        resolve(typeof address === "object" && address !== null ? address.port : 0);
-      });
-    });
-  });
 }
 
 function runSwarm(args: readonly string[], env: NodeJS.ProcessEnv): Promise<{ code: number | null; stderr: string }> {
@@ -126,7 +113,12 @@ describe("every dashboard query against a real run and a real storm", () => {
         midStorm = sample;
         return true;
       },
-      { timeoutMs: 60_000, debugName: "Prometheus scrapes storm joins during the storm", exited: run.exited },
+      {
+        timeoutMs: 60_000,
+        // the storm's own words when it ends early (CI: it exited 1 and nothing said why)
+        debugName: () => `Prometheus scrapes storm joins during the storm (storm stderr: ${run.stderr.slice(-1500)})`,
+        exited: run.exited,
+      },
     );
     expect(await run.exited, run.stderr).toBe(0);
     end = Date.now() / 1000;

@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync } from "node:fs";
-import { createServer } from "node:net";
+import { pickFreePort } from "@livekit-swarm/testbed";
 import { fileURLToPath } from "node:url";
 
 export const CLI = fileURLToPath(new URL("../../cli/dist/cli.js", import.meta.url));
@@ -85,13 +85,14 @@ export function alive(pid: number): boolean {
   }
 }
 
-/** A port free right now on 127.0.0.1, for a server the test is about to start. */
+/**
+ * A port free right now, for a server the test is about to start. Picked outside the kernel's
+ * ephemeral range (testbed's pickFreePort): a port the kernel handed out (listen on 0) is in that
+ * range, where any outgoing connection of a test running beside may take it before the server binds
+ * it (CI: a storm's --metrics-port, picked 40 s before the storm started, was gone and it exited 1).
+ */
 export async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const address = server.address();
-  await new Promise((resolve) => server.close(resolve));
-  return typeof address === "object" && address !== null ? address.port : 0;
+  return pickFreePort();
 }
 
 /** The environment variables every LiveKit tool reads, pointing at a testbed. */

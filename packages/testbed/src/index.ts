@@ -9,6 +9,7 @@ export { startNodeProcess } from "./nodes.js";
 export type { NodeView } from "./nodes.js";
 export { balancerServerStates } from "./balancer.js";
 export { waitFor } from "./wait.js";
+export { pickFreePort } from "./ports.js";
 export type { WaitOptions } from "./wait.js";
 export { TestbedError } from "./errors.js";
 export { findBinary, LIVEKIT_SERVER_VERSION, TOOLS_BIN } from "./binaries.js";
