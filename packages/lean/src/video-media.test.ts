@@ -7,7 +7,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { MediaError } from "./media.js";
 import { annexBNalUnits, isH264KeyframeBitstream, profileLevelId, spsSize } from "./h264.js";
 import { readStamp, type Stamp } from "./stamp.js";
-import { h264Loop, presetBitrateKbps, vp8Loop } from "./video-media.js";
+import { addTexture, h264Loop, loopKbps, presetBitrateKbps, vp8Loop } from "./video-media.js";
 import { isKeyframeBitstream } from "./vp8.js";
 
 const dirs: string[] = [];
@@ -61,6 +61,16 @@ describe("vp8Loop (ffmpeg, a one-second 180p loop)", () => {
     const stamps = await decodedStamps(loop.file, 320, 180);
     expect(stamps).toHaveLength(20);
     expect(stamps).toEqual(stamps.map((_, k) => ({ captureTimeMs: k * 50, frame: k })));
+  });
+
+  it("a 720p30 loop fills LiveKit's preset (the texture) and keeps every stamp readable", async () => {
+    const dir = await cacheDir();
+    const loop = await vp8Loop({ width: 1280, height: 720, fps: 30, seconds: 2 }, dir);
+    // 94-97% of the preset at every size with the texture (1,600-1,660 of 1,700 here); 61% without
+    expect(loopKbps(loop) / loop.bitrateKbps, `${loopKbps(loop).toFixed(0)} kb/s`).toBeGreaterThan(0.85);
+    expect(loopKbps(loop) / loop.bitrateKbps, `${loopKbps(loop).toFixed(0)} kb/s`).toBeLessThan(1.1);
+    const stamps = await decodedStamps(loop.file, 1280, 720);
+    expect(stamps).toEqual(stamps.map((_, k) => ({ captureTimeMs: Math.round((k * 1000) / 30), frame: k })));
   });
 
   it("refuses a frame rate the 20 ms pacer cannot send and names a missing ffmpeg", async () => {
@@ -120,5 +130,43 @@ describe("h264Loop (ffmpeg, libx264, a one-second 180p loop)", () => {
     expect(await decodedStamps(loop.file, 1280, 720)).toEqual(
       Array.from({ length: 10 }, (_, k) => ({ captureTimeMs: k * 50, frame: k })),
     );
+  });
+});
+
+describe("addTexture", () => {
+  const width = 640;
+  const height = 360;
+  const flat = (): Uint8Array => new Uint8Array(width * height).fill(128);
+
+  it("leaves the rows a stamp reader looks at alone and moves every other pixel by at most 4", () => {
+    const luma = flat();
+    addTexture(luma, width, height, 7);
+    expect(luma.subarray(0, 16 * width).every((v) => v === 128)).toBe(true);
+    const below = luma.subarray(16 * width);
+    expect(below.reduce((a, v) => Math.min(a, v), 255)).toBe(124);
+    expect(below.reduce((a, v) => Math.max(a, v), 0)).toBe(132);
+  });
+
+  it("keeps more rows clear on a taller frame (readStamp reads 16 rows per 360 of height)", () => {
+    const tall = new Uint8Array(1920 * 1080).fill(128);
+    addTexture(tall, 1920, 1080, 0);
+    expect(tall.subarray(0, 48 * 1920).every((v) => v === 128)).toBe(true);
+    expect(tall.subarray(48 * 1920, 49 * 1920).some((v) => v !== 128)).toBe(true);
+  });
+
+  it("is the same for the same frame, new in the next, and clamped at black and white", () => {
+    const [a, b, c] = [flat(), flat(), flat()];
+    addTexture(a, width, height, 3);
+    addTexture(b, width, height, 3);
+    addTexture(c, width, height, 4);
+    expect(a).toEqual(b);
+    expect(a).not.toEqual(c);
+    // clamped, not wrapped: black stays within 0-4 and white within 251-255
+    const black = new Uint8Array(width * height);
+    addTexture(black, width, height, 1);
+    expect(black.reduce((a, v) => Math.max(a, v), 0)).toBe(4);
+    const white = new Uint8Array(width * height).fill(255);
+    addTexture(white, width, height, 1);
+    expect(white.reduce((a, v) => Math.min(a, v), 255)).toBe(251);
   });
 });

@@ -1,6 +1,7 @@
 import { parseIvf, IvfError } from "./ivf.js";
 import { cachedMedia, defaultCacheDir, MediaError, runFfmpeg } from "./media.js";
 import { TestPattern } from "./pattern.js";
+import { STAMP_ROWS } from "./stamp.js";
 import {
   accessUnits,
   annexBFrame,
@@ -179,6 +180,31 @@ function h264Args(o: Required<VideoLoopOptions>, frames: number): string[] {
 /** Version of the frames fed to the encoder: bump when the pattern or its stamps change. */
 const PATTERN_VERSION = "pattern-1";
 
+/** Version of the VP8 loop's texture (`addTexture`): bump when it changes. */
+const TEXTURE_VERSION = "texture-1";
+
+/** Peak of the texture's luma noise: the smallest that brings every size to 94-97% of its preset. */
+const TEXTURE_AMPLITUDE = 4;
+
+/**
+ * Luma noise of +-TEXTURE_AMPLITUDE, new in every frame, below the rows a stamp reader looks at
+ * (readStamp reads up to 16 rows per 360 of height, so 48 at 1080p). Without it the pattern is too
+ * simple for libvpx's CBR to fill the preset even at quantizer 0 (measured, 10 s loops: 720p30 1,056
+ * of 1,700 kb/s, 1080p30 1,905 of 3,000), and a server fed by lean publishers forwards fewer packets
+ * than it would for cameras. A camera's sensor noise does the same to a real encoder. Seeded by the
+ * frame's index, so the same ffmpeg still makes the same file.
+ */
+export function addTexture(luma: Uint8Array, width: number, height: number, frame: number): void {
+  const top = Math.max(STAMP_ROWS, Math.round((STAMP_ROWS * height) / 360));
+  const span = 2 * TEXTURE_AMPLITUDE + 1;
+  let state = (frame * 2654435761 + 1) >>> 0;
+  for (let i = top * width; i < width * height; i++) {
+    state = (Math.imul(state, 1103515245) + 12345) >>> 0;
+    const v = (luma[i] ?? 0) + ((state >>> 16) % span) - TEXTURE_AMPLITUDE;
+    luma[i] = v < 0 ? 0 : v > 255 ? 255 : v;
+  }
+}
+
 /**
  * The VP8 loop for a size and frame rate, made by ffmpeg (libvpx) from the same moving pattern the
  * native engine sends, on first use, into `cacheDir`, sha256-checked on every later use. Each
@@ -220,17 +246,25 @@ export async function videoLoop(
     // the VP8 loop keeps its name, so caches made before H.264 stay valid
     name: `pattern-${codec === "vp8" ? "" : `${codec}-`}${o.width}x${o.height}-${o.fps}fps`,
     extension: codec === "vp8" ? "ivf" : "h264",
-    args: [PATTERN_VERSION, ...args],
-    make: (partial) => runFfmpeg(ffmpeg, [...args, partial], what, patternFrames(o, count)),
+    args: [PATTERN_VERSION, ...(codec === "vp8" ? [TEXTURE_VERSION] : []), ...args],
+    make: (partial) => runFfmpeg(ffmpeg, [...args, partial], what, patternFrames(o, count, codec === "vp8")),
     parse: (bytes, file, sha256) =>
       codec === "vp8" ? toVp8Loop(bytes, file, sha256, o, count) : toH264Loop(bytes, file, sha256, o, count),
     count: (loop) => loop.frames.length,
   });
 }
 
-function* patternFrames(o: Required<VideoLoopOptions>, count: number): Generator<Uint8Array> {
+/**
+ * The pattern's frames for a loop; textured for VP8 only: x264 under `nal-hrd=cbr` fills its budget
+ * with filler data already, and its loops (and their cache) stay as they were.
+ */
+function* patternFrames(o: Required<VideoLoopOptions>, count: number, textured: boolean): Generator<Uint8Array> {
   const pattern = new TestPattern({ width: o.width, height: o.height }, o.fps);
-  for (let k = 0; k < count; k++) yield pattern.next(Math.round((k * 1000) / o.fps));
+  for (let k = 0; k < count; k++) {
+    const frame = pattern.next(Math.round((k * 1000) / o.fps));
+    if (textured) addTexture(frame, o.width, o.height, k);
+    yield frame;
+  }
 }
 
 function toVp8Loop(
