@@ -8,7 +8,7 @@ import { leftovers, swarm, testbedEnv } from "@livekit-swarm/test-kit";
 import { Testbed } from "@livekit-swarm/testbed";
 
 /** summary.json: the aggregate's summary under the run's own record. */
-type Summary = RunSummary & { readonly run: { readonly endReason: string } };
+type Summary = RunSummary & { readonly run: { readonly endReason: string; readonly workers: number } };
 
 const summaryOf = (dir: string): Summary =>
   JSON.parse(readFileSync(join(dir, "summary.json"), "utf8")) as Summary;
@@ -114,7 +114,8 @@ describe("swarm --engine lean and mixed against a real one-node LiveKit", () => 
     const tracks = ROOMS * SUBSCRIBERS;
     console.log(
       `lean ${ROOMS} rooms: joined ${summary.participants.joined}/${planned}, audio tracks receiving ${summary.tracks.receiving.audio}/${tracks} ` +
-        `(ever ${summary.tracks.everReceived.audio}), loss ${summary.loss.audio.lost} of ${summary.loss.audio.expected} expected (${((summary.loss.audio.ratio ?? NaN) * 100).toFixed(3)}%)`,
+        `(ever ${summary.tracks.everReceived.audio}), loss ${summary.loss.audio.lost} of ${summary.loss.audio.expected} expected (${((summary.loss.audio.ratio ?? NaN) * 100).toFixed(3)}%); ` +
+        `workers' event loops ${JSON.stringify(summary.generator?.workers.map((w) => [w.meanEventLoop.toFixed(2), w.maxEventLoop.toFixed(2)]))}`,
     );
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toContain("(lean engine)");
@@ -126,6 +127,14 @@ describe("swarm --engine lean and mixed against a real one-node LiveKit", () => 
     // 120 subscribers at 50 packets/s for at least the 30 s hold
     expect(summary.loss.audio.expected).toBeGreaterThan(tracks * 50 * 25);
     expect(summary.loss.audio.ratio).toBeLessThan(0.01);
+    // each worker measured its own load over the hold (a 2 s window every stats interval), and none
+    // was saturated: a saturated one would have failed the verdict (exit 99) above
+    expect(summary.generator?.workers.length).toBe(summary.run.workers);
+    for (const w of summary.generator?.workers ?? []) {
+      expect(w.windows).toBeGreaterThan(3);
+      expect(w.meanEventLoop).toBeGreaterThan(0);
+      expect(w.saturated).toBe(false);
+    }
     // every publisher's samples say what it sent
     const samples = samplesOf(out);
     const publishers = new Set(

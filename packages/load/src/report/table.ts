@@ -1,6 +1,7 @@
 import type { CensorableStat, Figure } from "../run/aggregate.js";
 import type { RunOutcome } from "../run/orchestrator.js";
 import { formatValue } from "./format.js";
+import { generatorLine } from "../run/generator-load.js";
 import { engineText, transportText } from "./transports.js";
 
 /** The end-of-run summary for a terminal: who joined, what failed, and the key figures. */
@@ -26,6 +27,8 @@ export function summaryTable(outcome: RunOutcome): string {
     lines.push(
       `e2ee ratchet  ${ratchets} key ratchet(s) by publishers; receivers' cryptors followed ${s.counters.e2ee_ratchets_followed ?? 0} publisher key(s)${undecryptable.length > 0 ? ", the participants above could not" : ""}`,
     );
+  const generator = s.generator === undefined ? undefined : generatorLine(s.generator);
+  if (generator !== undefined) lines.push(generator);
   const t = s.tracks;
   const ever = (k: "audio" | "video"): string => ` (${t.everReceived[k]} ever)`;
   lines.push(

@@ -13,6 +13,7 @@ import {
 } from "./participant-state.js";
 import type { Kind, ParticipantEvent, ParticipantPlan, Role, WindowSample } from "./messages.js";
 import { GroupJitter, runGroups, type RunGroups } from "./groups.js";
+import type { GeneratorLoad } from "./generator-load.js";
 import {
   addShare,
   bucketRate,
@@ -66,6 +67,11 @@ export interface RunSummary {
    * missing key). Their packets still arrive and count in `loss` as received: this is not loss.
    */
   readonly decryptionFailures?: readonly DecryptionFailure[];
+  /**
+   * How busy the swarm's own workers were over the hold (generator-load.ts); absent from merged
+   * sharded runs and summaries written before it was measured.
+   */
+  readonly generator?: GeneratorLoad;
 }
 
 /** One participant that cannot decrypt what some publishers send (E2EE). */

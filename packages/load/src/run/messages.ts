@@ -3,6 +3,7 @@
 import type { ParticipantEvent, PublishedVideo, Role, WindowSample } from "@livekit-swarm/schema";
 import type { BrowserLayout } from "@livekit-swarm/browser";
 import type { NetworkProfile } from "@livekit-swarm/testbed";
+import type { GeneratorWindow } from "./generator-load.js";
 
 export type {
   InboundTrackSample,
@@ -95,6 +96,8 @@ export type WorkerMessage =
       readonly event: ParticipantEvent;
     }
   | { readonly type: "samples"; readonly samples: readonly WindowSample[] }
+  /** How busy the worker itself was over the last stats interval (generator-load.ts). */
+  | { readonly type: "load"; readonly window: GeneratorWindow }
   /** The worker's last samples are sent (they precede this on the channel); its participants are still in. */
   | { readonly type: "sampled"; readonly worker: number }
   | { readonly type: "done"; readonly worker: number };

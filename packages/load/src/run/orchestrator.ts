@@ -12,6 +12,7 @@ import type { RunPlan } from "./plan.js";
 import { iceScopeEnv, iceScopeFor, type IceScope, type MediaTarget } from "./ice-scope.js";
 import type { NetworkProfile } from "@livekit-swarm/testbed";
 import { forkInNamespace, shardByProfile } from "./network-placement.js";
+import { generatorLoad, type GeneratorWindow } from "./generator-load.js";
 
 export interface RunTarget extends MediaTarget {
   readonly apiKey: string;
@@ -161,6 +162,7 @@ export async function orchestrate(options: OrchestratorOptions): Promise<RunOutc
     participants: ParticipantPlan[];
   }[] = [];
 
+  const loadWindows: GeneratorWindow[] = [];
   let stopping = false;
   let endReason: EndReason = "completed";
   let unreachableSinceMs: number | undefined;
@@ -211,6 +213,8 @@ export async function orchestrate(options: OrchestratorOptions): Promise<RunOutc
           for (const o of observers) o.onEvent?.(message, message.event);
         } else if (message.type === "sampled") {
           markSampled();
+        } else if (message.type === "load") {
+          loadWindows.push(message.window);
         } else if (message.type === "samples") {
           for (const s of message.samples) {
             samplesOut.write(`${JSON.stringify(s)}\n`);
@@ -351,7 +355,7 @@ export async function orchestrate(options: OrchestratorOptions): Promise<RunOutc
   const endedAtMs = Date.now();
   measurements.setRunWindow(startedAtMs, endedAtMs);
   return {
-    summary: aggregator.summary(endedAtMs),
+    summary: { ...aggregator.summary(endedAtMs), generator: generatorLoad(loadWindows, startedAtMs + plan.rampMs) },
     endReason,
     startedAt: new Date(startedAtMs).toISOString(),
     endedAt: new Date(endedAtMs).toISOString(),

@@ -4,6 +4,7 @@
  * are packed many to a process (cheaper per participant) and spread over a few processes (a core
  * each), never one per room.
  */
+import { performance } from "node:perf_hooks";
 import { AccessToken } from "livekit-server-sdk";
 import {
   ENGINE_ATTRIBUTE,
@@ -87,9 +88,24 @@ class Worker {
         }, delay),
       );
     }
+    let load = { at: Date.now(), eventLoop: performance.eventLoopUtilization(), cpu: process.cpuUsage() };
     this.timers.push(
       setInterval(() => {
         void this.sampleAll();
+        const now = { at: Date.now(), eventLoop: performance.eventLoopUtilization(), cpu: process.cpuUsage() };
+        const windowMs = now.at - load.at;
+        const cpuUs = now.cpu.user - load.cpu.user + now.cpu.system - load.cpu.system;
+        send({
+          type: "load",
+          window: {
+            worker: this.plan.worker,
+            t: now.at,
+            windowMs,
+            eventLoop: performance.eventLoopUtilization(now.eventLoop, load.eventLoop).utilization,
+            cpuCores: windowMs > 0 ? cpuUs / 1000 / windowMs : 0,
+          },
+        });
+        load = now;
       }, this.plan.statsIntervalMs),
     );
     const ratchetEveryMs = this.plan.media.e2ee?.ratchetEveryMs;

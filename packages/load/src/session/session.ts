@@ -36,6 +36,7 @@ import { iceScopeFor, iceScopeLine } from "../run/ice-scope.js";
 import { SCREENSHOTS_DIR, listScreenshots } from "../run/screenshots.js";
 import { RunSessionError, checkCloudLimit, checkOutputDir, checkRunSize, openTarget } from "./target.js";
 import { planPlaced, restrictiveProfiles } from "../run/network-placement.js";
+import { generatorCheck, type GeneratorLoad } from "../run/generator-load.js";
 
 /**
  * A run's live Prometheus metrics. load does not depend on the exporter: the CLI passes
@@ -326,7 +327,8 @@ export async function runSession(options: RunSessionOptions): Promise<RunSession
     const storm = await storming;
     const ours =
       thresholds.length > 0 || storm !== undefined ? evaluate(thresholds, measurements) : undefined;
-    const verdict = storm !== undefined && ours !== undefined ? withK6Thresholds(ours, storm) : ours;
+    const withStorm = storm !== undefined && ours !== undefined ? withK6Thresholds(ours, storm) : ours;
+    const verdict = withStorm === undefined ? undefined : withGeneratorCheck(withStorm, outcome.summary.generator);
     const outputs = await writeRunOutputs(
       {
         runId,
@@ -416,6 +418,12 @@ export function withWarmup(scenario: Scenario, thresholds: readonly Threshold[])
   return thresholds.map((t) =>
     t.warmupMs === undefined && scenario.warmup > 0 ? { ...t, warmupMs: scenario.warmup } : t,
   );
+}
+
+/** A verdict with the generator's own check beside the thresholds: failed when a worker was saturated. */
+export function withGeneratorCheck(verdict: Verdict, load: GeneratorLoad | undefined): Verdict {
+  const check = load === undefined ? undefined : generatorCheck(load);
+  return check === undefined ? verdict : { passed: false, results: [...verdict.results, check] };
 }
 
 function subjectsOf(plan: RunPlan, workers: number) {

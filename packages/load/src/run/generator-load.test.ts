@@ -1,0 +1,102 @@
+import { describe, expect, it } from "vitest";
+import {
+  generatorCheck,
+  generatorLine,
+  generatorLoad,
+  saturationMessage,
+  type GeneratorWindow,
+} from "./generator-load.js";
+import { withGeneratorCheck } from "../session/session.js";
+
+const HOLD = 10_000;
+
+/** Windows of 2 s for `worker`, ending at HOLD + 2 s, + 4 s, ..., with these event loop shares. */
+function windows(worker: number, loops: readonly number[], cpuCores = 0.5): GeneratorWindow[] {
+  return loops.map((eventLoop, k) => ({ worker, t: HOLD + 2000 * (k + 1), windowMs: 2000, eventLoop, cpuCores }));
+}
+
+describe("generatorLoad", () => {
+  it("judges each worker over the hold's windows only: a busy ramp is not saturation", () => {
+    const ramp: GeneratorWindow[] = [
+      { worker: 0, t: HOLD, windowMs: 2000, eventLoop: 1, cpuCores: 1 },
+      { worker: 0, t: HOLD + 1000, windowMs: 2000, eventLoop: 1, cpuCores: 1 },
+    ];
+    const load = generatorLoad([...ramp, ...windows(0, [0.2, 0.4])], HOLD);
+    expect(load.workers).toEqual([
+      {
+        worker: 0,
+        windows: 2,
+        meanEventLoop: expect.closeTo(0.3, 9) as number,
+        maxEventLoop: 0.4,
+        saturatedWindows: 0,
+        meanCpuCores: 0.5,
+        saturated: false,
+      },
+    ]);
+    expect(load.saturated).toBe(false);
+  });
+
+  it("is saturated from a quarter of the windows full, and never on one window", () => {
+    // 2 of 8 full: a quarter
+    expect(generatorLoad(windows(0, [0.95, 0.92, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5]), HOLD).saturated).toBe(true);
+    // 2 of 9: under a quarter
+    expect(generatorLoad(windows(0, [0.95, 0.92, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5]), HOLD).saturated).toBe(false);
+    // one window of one: a spike, not a state
+    expect(generatorLoad(windows(0, [1]), HOLD).saturated).toBe(false);
+    // 0.9 itself is full; 0.89 is not
+    expect(generatorLoad(windows(0, [0.9, 0.9]), HOLD).workers[0]?.saturatedWindows).toBe(2);
+    expect(generatorLoad(windows(0, [0.89, 0.89]), HOLD).saturated).toBe(false);
+  });
+
+  it("names the saturated worker among others, in worker order", () => {
+    const load = generatorLoad([...windows(1, [0.97, 0.99, 0.95]), ...windows(0, [0.3, 0.2, 0.25])], HOLD);
+    expect(load.workers.map((w) => [w.worker, w.saturated])).toEqual([
+      [0, false],
+      [1, true],
+    ]);
+    expect(saturationMessage(load)).toMatch(
+      /^the swarm's own worker was saturated: worker 1 \(event loop >= 90% busy in 3 of 3 windows, mean 97%\)\. .*--workers/,
+    );
+  });
+
+  it("has no workers, no line and no check without a window after the ramp", () => {
+    const load = generatorLoad([{ worker: 0, t: HOLD, windowMs: 2000, eventLoop: 1, cpuCores: 1 }], HOLD);
+    expect(load).toEqual({ workers: [], saturated: false });
+    expect(generatorLine(load)).toBeUndefined();
+    expect(generatorCheck(load)).toBeUndefined();
+  });
+});
+
+describe("generatorLine", () => {
+  it("prints the busiest worker, and a warning only when saturated", () => {
+    const calm = generatorLoad([...windows(0, [0.2, 0.3]), ...windows(1, [0.5, 0.6], 1.25)], HOLD);
+    expect(generatorLine(calm)).toBe(
+      "generator     2 worker(s), busiest event loop 55% (worker 1, mean over the hold; max 60%), 1.25 cores",
+    );
+    const full = generatorLoad(windows(0, [0.95, 0.96]), HOLD);
+    expect(generatorLine(full)?.split("\n")[1]).toMatch(/^WARNING {7}the swarm's own worker was saturated/);
+  });
+});
+
+describe("withGeneratorCheck", () => {
+  const passing = { passed: true, results: [] };
+
+  it("fails a passing verdict when a worker was saturated, with the reason and the fix", () => {
+    const judged = withGeneratorCheck(passing, generatorLoad(windows(0, [0.95, 0.99, 0.97]), HOLD));
+    expect(judged.passed).toBe(false);
+    expect(judged.results).toHaveLength(1);
+    expect(judged.results[0]).toMatchObject({
+      metric: "generator_event_loop",
+      status: "fail",
+      observed: expect.closeTo(0.97, 9) as number,
+      limit: 0.9,
+      n: 3,
+    });
+    expect(judged.results[0]?.message).toMatch(/--workers/);
+  });
+
+  it("leaves the verdict alone when the generator kept up, or was not measured (a merged run)", () => {
+    expect(withGeneratorCheck(passing, generatorLoad(windows(0, [0.5, 0.6]), HOLD))).toBe(passing);
+    expect(withGeneratorCheck(passing, undefined)).toBe(passing);
+  });
+});

@@ -1,0 +1,127 @@
+/**
+ * Whether the swarm itself kept up: each worker process reports, every stats interval, how busy its
+ * main thread's event loop was and how much CPU the process used. A worker whose event loop is full
+ * runs its timers late: the lean pacer sends late and in bursts, received packets wait, stats polls
+ * lag. Jitter, loss and join times then read worse (or the server, sent less, looks better) for
+ * reasons that are the generator's, not the server's, and a verdict on them would blame the wrong
+ * side. Pure: the worker measures, the orchestrator collects, this judges.
+ */
+import type { ThresholdResult } from "@livekit-swarm/gate";
+
+/** One worker over one stats interval. */
+export interface GeneratorWindow {
+  readonly worker: number;
+  /** End of the window, epoch ms. */
+  readonly t: number;
+  readonly windowMs: number;
+  /** Share of the window the main thread's event loop was busy (Node's eventLoopUtilization), 0-1. */
+  readonly eventLoop: number;
+  /** The whole process's CPU over the window (every thread: rtc-node's media threads too), in cores. */
+  readonly cpuCores: number;
+}
+
+/**
+ * A busier event loop than this is full: what is left is too little for a 20 ms pacer tick and the
+ * receive path in between. The capacity search's thread guard uses the same line (a worker thread
+ * at 0.9 of a core), measured where lean workers began to break quality (packages/capacity).
+ */
+export const EVENT_LOOP_SATURATED = 0.9;
+
+/** A worker is saturated when this share of its hold windows (and at least two) were full. */
+export const SATURATED_SHARE = 0.25;
+
+export interface WorkerLoad {
+  readonly worker: number;
+  /** Windows after the ramp. */
+  readonly windows: number;
+  readonly meanEventLoop: number;
+  readonly maxEventLoop: number;
+  readonly saturatedWindows: number;
+  readonly meanCpuCores: number;
+  readonly saturated: boolean;
+}
+
+export interface GeneratorLoad {
+  /** Per worker, in worker order; a worker with no window after the ramp is absent. */
+  readonly workers: readonly WorkerLoad[];
+  /** Any worker saturated. */
+  readonly saturated: boolean;
+}
+
+/** The hold's windows (those that end a whole window after `holdStartMs`), per worker. */
+export function generatorLoad(windows: readonly GeneratorWindow[], holdStartMs: number): GeneratorLoad {
+  const byWorker = new Map<number, GeneratorWindow[]>();
+  for (const w of windows) {
+    if (w.t - w.windowMs < holdStartMs) continue;
+    byWorker.set(w.worker, [...(byWorker.get(w.worker) ?? []), w]);
+  }
+  const workers = [...byWorker.entries()]
+    .sort(([a], [b]) => a - b)
+    .map(([worker, ws]): WorkerLoad => {
+      const full = ws.filter((w) => w.eventLoop >= EVENT_LOOP_SATURATED).length;
+      return {
+        worker,
+        windows: ws.length,
+        meanEventLoop: mean(ws.map((w) => w.eventLoop)),
+        maxEventLoop: Math.max(...ws.map((w) => w.eventLoop)),
+        saturatedWindows: full,
+        meanCpuCores: mean(ws.map((w) => w.cpuCores)),
+        saturated: full >= 2 && full >= SATURATED_SHARE * ws.length,
+      };
+    });
+  return { workers, saturated: workers.some((w) => w.saturated) };
+}
+
+function mean(values: readonly number[]): number {
+  return values.length === 0 ? 0 : values.reduce((a, b) => a + b, 0) / values.length;
+}
+
+const percent = (x: number): string => `${Math.round(x * 100)}%`;
+
+/** What a reader must know when the generator was saturated; undefined when it was not. */
+export function saturationMessage(load: GeneratorLoad): string | undefined {
+  const full = load.workers.filter((w) => w.saturated);
+  if (full.length === 0) return undefined;
+  const which = full
+    .map(
+      (w) =>
+        `worker ${w.worker} (event loop >= ${percent(EVENT_LOOP_SATURATED)} busy in ${w.saturatedWindows} of ${w.windows} windows, mean ${percent(w.meanEventLoop)})`,
+    )
+    .join(", ");
+  return (
+    `the swarm's own ${full.length === 1 ? "worker was" : "workers were"} saturated: ${which}. ` +
+    "Figures may be the generator's, not the server's: run fewer participants per worker (--workers), or on more machines (swarm k8s)"
+  );
+}
+
+/** The terminal summary's line: every worker's mean event loop, and the warning when saturated. */
+export function generatorLine(load: GeneratorLoad): string | undefined {
+  if (load.workers.length === 0) return undefined;
+  const busiest = load.workers.reduce((a, b) => (b.meanEventLoop > a.meanEventLoop ? b : a));
+  const head = `generator     ${load.workers.length} worker(s), busiest event loop ${percent(busiest.meanEventLoop)} (worker ${busiest.worker}, mean over the hold; max ${percent(busiest.maxEventLoop)}), ${busiest.meanCpuCores.toFixed(2)} cores`;
+  const warning = saturationMessage(load);
+  return warning === undefined ? head : `${head}\nWARNING       ${warning}`;
+}
+
+/**
+ * A failed result for the verdict when the generator was saturated: a run whose own workers could
+ * not keep up is not a measurement of the server, and CI must not pass or fail a release on it
+ * without saying so.
+ */
+export function generatorCheck(load: GeneratorLoad): ThresholdResult | undefined {
+  const message = saturationMessage(load);
+  if (message === undefined) return undefined;
+  const worst = load.workers.reduce((a, b) => (b.meanEventLoop > a.meanEventLoop ? b : a));
+  return {
+    threshold: `generator kept up: no worker's event loop >= ${percent(EVENT_LOOP_SATURATED)} busy in ${percent(SATURATED_SHARE)} of the hold`,
+    metric: "generator_event_loop",
+    severity: "fail",
+    status: "fail",
+    observed: worst.meanEventLoop,
+    limit: EVENT_LOOP_SATURATED,
+    op: "<",
+    population: "workers",
+    n: load.workers.reduce((a, w) => a + w.windows, 0),
+    message,
+  };
+}
