@@ -1,5 +1,6 @@
 import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
+import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
 
 /**
@@ -18,6 +19,7 @@ export class BundleError extends Error {
 }
 
 let bundled: Promise<string> | undefined;
+let bundledWorker: Promise<string> | undefined;
 
 /**
  * The page's script, built ahead, under this name beside the module that bundles it: the published
@@ -37,9 +39,43 @@ export function pageScript(): Promise<string> {
   return bundled;
 }
 
+/** livekit-client's E2EE web worker, bundled as a classic script, under this name beside the page. */
+export const PREBUILT_E2EE_WORKER = "participant-e2ee-worker.js";
+
+/**
+ * The script of the web worker that encrypts and decrypts frames for an E2EE page
+ * (`livekit-client/e2ee-worker`): served beside the page, since a worker is loaded by URL and not
+ * from the page's own bundle. Bundled once per process, or the published package's prebuilt one.
+ */
+export function e2eeWorkerScript(): Promise<string> {
+  bundledWorker ??= prebuilt(PREBUILT_E2EE_WORKER) ?? bundleE2eeWorker();
+  return bundledWorker;
+}
+
 function prebuiltPage(): Promise<string> | undefined {
-  const prebuilt = new URL(`./${PREBUILT_PAGE}`, import.meta.url);
-  return existsSync(prebuilt) ? readFile(prebuilt, "utf8") : undefined;
+  return prebuilt(PREBUILT_PAGE);
+}
+
+function prebuilt(name: string): Promise<string> | undefined {
+  const file = new URL(`./${name}`, import.meta.url);
+  return existsSync(file) ? readFile(file, "utf8") : undefined;
+}
+
+/** livekit-client's E2EE worker as one classic script (the published package's prepack writes it too). */
+export async function bundleE2eeWorker(): Promise<string> {
+  const result = await build({
+    stdin: {
+      contents: 'import "livekit-client/e2ee-worker";',
+      resolveDir: fileURLToPath(new URL(".", import.meta.url)),
+    },
+    bundle: true,
+    format: "iife",
+    platform: "browser",
+    target: "chrome120",
+    write: false,
+    logLevel: "silent",
+  });
+  return result.outputFiles[0]?.text ?? "";
 }
 
 /** The page bundled from this package's build (the workspace; the published package's prepack). */

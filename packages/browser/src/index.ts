@@ -1,4 +1,12 @@
-export { BundleError, PREBUILT_PAGE, bundlePage, pageScript } from "./bundle.js";
+export {
+  BundleError,
+  PREBUILT_E2EE_WORKER,
+  PREBUILT_PAGE,
+  bundleE2eeWorker,
+  bundlePage,
+  e2eeWorkerScript,
+  pageScript,
+} from "./bundle.js";
 export {
   ChromiumError,
   DEFAULT_CHROMIUM,
@@ -18,6 +26,7 @@ export {
 export { ParticipantPage } from "./participant.js";
 export type {
   PageApi,
+  PageE2ee,
   PageEvent,
   PageJoin,
   PageLatency,
@@ -26,5 +35,6 @@ export type {
   PageStatsEntry,
   PageStream,
 } from "./protocol.js";
+export { E2EE_WORKER_PATH } from "./protocol.js";
 export { PageServer } from "./server.js";
 export { wavFile } from "./wav.js";

@@ -72,6 +72,13 @@ export class ParticipantPage {
     return this.host.page.evaluate((slot) => (window as unknown as Lkswarm).lkswarm.sample(slot), this.slot);
   }
 
+  ratchetKey(): Promise<boolean> {
+    return this.host.page.evaluate(
+      (slot) => (window as unknown as Lkswarm).lkswarm.ratchetKey(slot),
+      this.slot,
+    );
+  }
+
   look(): Promise<PageLook> {
     return this.host.page.evaluate((slot) => (window as unknown as Lkswarm).lkswarm.look(slot), this.slot);
   }

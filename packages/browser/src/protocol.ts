@@ -25,6 +25,18 @@ export interface PageJoin {
    * microphone (Chromium's file-backed device).
    */
   readonly toneHz?: number;
+  /**
+   * End-to-end encryption: the shared key's bytes (a wrong-key subscriber's already wrong) and the
+   * key provider's options. Handed to the page by `page.evaluate` only: never in a URL, a title, a
+   * console line or a file.
+   */
+  readonly e2ee?: PageE2ee;
+}
+
+export interface PageE2ee {
+  readonly key: readonly number[];
+  readonly failureTolerance: number;
+  readonly ratchetWindowSize: number;
 }
 
 /** A received video frame's stamp, read in the page: end-to-end latency from one publisher. */
@@ -76,7 +88,12 @@ export interface PageApi {
   /** Watch mode: one look at the subscribed tracks' packet counts and the peers. */
   look(slot: number): Promise<PageLook>;
   leave(slot: number): Promise<void>;
+  /** Ratchets the shared key the participant encrypts with; false when it has no E2EE. */
+  ratchetKey(slot: number): boolean;
 }
+
+/** Where the page server serves livekit-client's E2EE worker (bundle.ts). */
+export const E2EE_WORKER_PATH = "/e2ee-worker.js";
 
 /** The function the Node side exposes to the page for events (`page.exposeFunction`): (slot, event). */
 export const EVENT_BINDING = "lkswarmEvent";

@@ -1,6 +1,7 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { pageScript } from "./bundle.js";
+import { e2eeWorkerScript, pageScript } from "./bundle.js";
+import { E2EE_WORKER_PATH } from "./protocol.js";
 
 const HTML = `<!doctype html><meta charset="utf-8"><title>livekit-swarm participant</title>
 <style>body{margin:0;background:#111}canvas,video{width:320px;margin:2px}section{min-height:4px}</style>
@@ -12,7 +13,8 @@ const HTML = `<!doctype html><meta charset="utf-8"><title>livekit-swarm particip
  * screenshot).
  *
  * Serves the participant page on loopback: a page from http://127.0.0.1 is a secure context, which
- * getUserMedia needs, and nothing is fetched from outside. Two fixed paths; anything else is 404.
+ * getUserMedia needs, and nothing is fetched from outside. Three fixed paths (the page, its script,
+ * livekit-client's E2EE worker); anything else is 404.
  */
 export class PageServer {
   private constructor(
@@ -21,9 +23,16 @@ export class PageServer {
   ) {}
 
   static async start(): Promise<PageServer> {
-    const script = await pageScript();
+    const [script, e2eeWorker] = await Promise.all([pageScript(), e2eeWorkerScript()]);
     const server = createServer((request, response) => {
-      const body = request.url === "/" ? HTML : request.url === "/page.js" ? script : undefined;
+      const body =
+        request.url === "/"
+          ? HTML
+          : request.url === "/page.js"
+            ? script
+            : request.url === E2EE_WORKER_PATH
+              ? e2eeWorker
+              : undefined;
       if (body === undefined) {
         response.writeHead(404).end();
         return;

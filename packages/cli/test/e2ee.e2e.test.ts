@@ -53,84 +53,129 @@ function videoIn(
   return sum;
 }
 
-describe("E2EE rooms on the native engine, against an embedded LiveKit", () => {
-  it("keyed subscribers decode and the probe reads the stamp through encryption; a wrong-key subscriber reports decryption failures, not loss; the key is nowhere", async () => {
-    const root = mkdtempSync(join(tmpdir(), "swarm-e2ee-root-"));
-    const out = mkdtempSync(join(tmpdir(), "swarm-e2ee-out-"));
-    const key = randomBytes(24).toString("hex");
-    const keyFile = join(root, "key.txt");
-    writeFileSync(keyFile, `${key}\n`, { mode: 0o600 });
-    const scenario = join(root, "e2ee.yaml");
-    // one publisher, three subscribers: the first the latency probe, the last with the wrong key
+describe("E2EE rooms on the native and browser engines, against an embedded LiveKit", () => {
+  // the browser's probe reads the stamp after Chromium's jitter buffer and compositor: 138-202 ms
+  // on loopback here, where rtc-node's reads 24-85 ms
+  it.each([
+    { engine: "native", latencyUnderS: 1 },
+    { engine: "browser", latencyUnderS: 2 },
+  ])(
+    "$engine: keyed subscribers decode and the probe reads the stamp through encryption; a wrong-key subscriber reports decryption failures, not loss; the key is nowhere",
+    async ({ engine, latencyUnderS }) => {
+      const root = mkdtempSync(join(tmpdir(), "swarm-e2ee-root-"));
+      const out = mkdtempSync(join(tmpdir(), "swarm-e2ee-out-"));
+      const key = randomBytes(24).toString("hex");
+      const keyFile = join(root, "key.txt");
+      writeFileSync(keyFile, `${key}\n`, { mode: 0o600 });
+      const scenario = join(root, "e2ee.yaml");
+      // one publisher, three subscribers: the first the latency probe, the last with the wrong key
+      writeFileSync(
+        scenario,
+        [
+          "rooms: 1",
+          `engine: ${engine}`,
+          "video-publishers: 1",
+          "audio-publishers: 1",
+          "subscribers: 3",
+          "latency-probes: 1",
+          "duration: 20s",
+          "identity-prefix: e2ee-",
+          "e2ee: { wrong-key-subscribers: 1 }",
+          "",
+        ].join("\n"),
+      );
+      const res = await swarm(
+        ["--scenario", scenario, "--e2ee-key-file", keyFile, "-o", out],
+        embeddedEnv(root),
+        180_000,
+      );
+      expect(res.code, res.stderr).toBe(0);
+      const { summary, samples } = readRun(out);
+
+      expect(summary.participants).toMatchObject({ planned: 4, joined: 4 });
+      // the two keyed subscribers decode in the last window; the wrong-key one never does
+      expect(summary.tracks.expected.video).toBe(3);
+      expect(summary.tracks.decodingVideo, JSON.stringify(summary.tracks)).toBe(2);
+      for (const identity of ["e2ee-sub-1", "e2ee-sub-2"]) {
+        const v = videoIn(samples, identity);
+        expect(v.decoded, `${identity}: ${JSON.stringify(v)}`).toBeGreaterThan(0);
+      }
+      // the probe read the publisher's stamp through encryption: latency on loopback, under a second
+      const latency = summary.figures.find((f) => f.metric === "lkswarm_end_to_end_latency_seconds");
+      expect(latency?.n, JSON.stringify(latency)).toBeGreaterThan(0);
+      expect(latency?.p50).toBeGreaterThan(0);
+      expect(latency?.max).toBeLessThan(latencyUnderS);
+
+      // the wrong-key subscriber: its cryptor says DECRYPTION_FAILED for the publisher's frames
+      expect(summary.decryptionFailures).toEqual([
+        { room: expect.any(String) as string, participant: "e2ee-sub-3", from: ["e2ee-pub-1"] },
+      ]);
+      expect(summary.counters.e2ee_decryption_failures).toBe(1);
+      expect(res.stdout).toMatch(/e2ee +1 participant\(s\) cannot decrypt .*e2ee-sub-3 from e2ee-pub-1/);
+      // ... while its packets arrive whole: nothing it cannot read is counted as lost
+      const wrong = videoIn(samples, "e2ee-sub-3");
+      expect(wrong.received, JSON.stringify(wrong)).toBeGreaterThan(100);
+      expect(wrong.decoded).toBe(0);
+      expect(wrong.lost / wrong.expected, JSON.stringify(wrong)).toBeLessThan(0.02);
+
+      // the key: not in the output folder, the testbed's files and logs, stdout or stderr
+      const leaks = [
+        ...[out, root].flatMap((dir) =>
+          filesUnder(dir)
+            .filter((f) => f !== keyFile && readFileSync(f, "latin1").includes(key))
+            .map((f) => relative(dir, f)),
+        ),
+        ...(res.stdout.includes(key) ? ["stdout"] : []),
+        ...(res.stderr.includes(key) ? ["stderr"] : []),
+      ];
+      expect(leaks).toEqual([]);
+    },
+    240_000,
+  );
+
+  it("one key for both SDKs: a browser probe (livekit-client) decodes a native publisher's (rtc-node) encrypted video and reads its stamps", async () => {
+    const root = mkdtempSync(join(tmpdir(), "swarm-e2ee-mixed-"));
+    const out = mkdtempSync(join(tmpdir(), "swarm-e2ee-mixed-out-"));
+    const scenario = join(root, "mixed.yaml");
+    // subscriber 1 native, subscriber 2 the browser probe; the key is the run's random one (32 bytes)
     writeFileSync(
       scenario,
       [
         "rooms: 1",
         "video-publishers: 1",
         "audio-publishers: 1",
-        "subscribers: 3",
-        "latency-probes: 1",
+        "subscribers: 2",
+        "browser-probes: 1",
         "duration: 20s",
-        "identity-prefix: e2ee-",
-        "e2ee: { wrong-key-subscribers: 1 }",
+        "identity-prefix: mixed-",
+        "e2ee: true",
         "",
       ].join("\n"),
     );
-    const res = await swarm(
-      ["--scenario", scenario, "--e2ee-key-file", keyFile, "-o", out],
-      embeddedEnv(root),
-      180_000,
-    );
+    const res = await swarm(["--scenario", scenario, "-o", out], embeddedEnv(root), 180_000);
     expect(res.code, res.stderr).toBe(0);
     const { summary, samples } = readRun(out);
-
-    expect(summary.participants).toMatchObject({ planned: 4, joined: 4 });
-    // the two keyed subscribers decode in the last window; the wrong-key one never does
-    expect(summary.tracks.expected.video).toBe(3);
+    expect(summary.participants).toMatchObject({ planned: 3, joined: 3 });
+    expect(summary.decryptionFailures ?? []).toEqual([]);
     expect(summary.tracks.decodingVideo, JSON.stringify(summary.tracks)).toBe(2);
-    for (const identity of ["e2ee-sub-1", "e2ee-sub-2"]) {
-      const v = videoIn(samples, identity);
-      expect(v.decoded, `${identity}: ${JSON.stringify(v)}`).toBeGreaterThan(0);
-    }
-    // the probe read the publisher's stamp through encryption: latency on loopback, under a second
+    const browser = videoIn(samples, "mixed-sub-2");
+    expect(browser.decoded, JSON.stringify(browser)).toBeGreaterThan(100);
+    // the stamps it read are the browser probe's (the only probe): pixels decoded through encryption
     const latency = summary.figures.find((f) => f.metric === "lkswarm_end_to_end_latency_seconds");
     expect(latency?.n, JSON.stringify(latency)).toBeGreaterThan(0);
-    expect(latency?.p50).toBeGreaterThan(0);
-    expect(latency?.max).toBeLessThan(1);
-
-    // the wrong-key subscriber: its cryptor says DECRYPTION_FAILED for the publisher's frames
-    expect(summary.decryptionFailures).toEqual([
-      { room: expect.any(String) as string, participant: "e2ee-sub-3", from: ["e2ee-pub-1"] },
-    ]);
-    expect(summary.counters.e2ee_decryption_failures).toBe(1);
-    expect(res.stdout).toMatch(/e2ee +1 participant\(s\) cannot decrypt .*e2ee-sub-3 from e2ee-pub-1/);
-    // ... while its packets arrive whole: nothing it cannot read is counted as lost
-    const wrong = videoIn(samples, "e2ee-sub-3");
-    expect(wrong.received, JSON.stringify(wrong)).toBeGreaterThan(100);
-    expect(wrong.decoded).toBe(0);
-    expect(wrong.lost / wrong.expected, JSON.stringify(wrong)).toBeLessThan(0.02);
-
-    // the key: not in the output folder, the testbed's files and logs, stdout or stderr
-    const leaks = [
-      ...[out, root].flatMap((dir) =>
-        filesUnder(dir)
-          .filter((f) => f !== keyFile && readFileSync(f, "latin1").includes(key))
-          .map((f) => relative(dir, f)),
-      ),
-      ...(res.stdout.includes(key) ? ["stdout"] : []),
-      ...(res.stderr.includes(key) ? ["stderr"] : []),
-    ];
-    expect(leaks).toEqual([]);
+    expect(latency?.max).toBeLessThan(2);
   }, 240_000);
 
   // a publisher ratchets its key every 5 s on the run's clock; a receiver with a ratchet window
   // follows (measured by hand: a tone's RMS unchanged across the ratchet), one without cannot
   it.each([
-    { window: 16, follows: true },
-    { window: 0, follows: false },
+    { engine: "native", window: 16, follows: true },
+    { engine: "native", window: 0, follows: false },
+    { engine: "browser", window: 16, follows: true },
+    { engine: "browser", window: 0, follows: false },
   ])(
-    "ratchet-every 5s with ratchet-window-size $window: receivers follow the ratchet ($follows)",
-    async ({ window, follows }) => {
+    "$engine: ratchet-every 5s with ratchet-window-size $window: receivers follow the ratchet ($follows)",
+    async ({ engine, window, follows }) => {
       const root = mkdtempSync(join(tmpdir(), "swarm-e2ee-ratchet-"));
       const out = mkdtempSync(join(tmpdir(), "swarm-e2ee-ratchet-out-"));
       const scenario = join(root, "ratchet.yaml");
@@ -138,6 +183,7 @@ describe("E2EE rooms on the native engine, against an embedded LiveKit", () => {
         scenario,
         [
           "rooms: 1",
+          `engine: ${engine}`,
           "video-publishers: 1",
           "audio-publishers: 1",
           "subscribers: 2",
@@ -182,8 +228,9 @@ describe("E2EE rooms on the native engine, against an embedded LiveKit", () => {
           ).toBe(true);
       }
       if (follows) {
-        // each subscriber's cryptor said it ratcheted to follow the publisher (once per publisher)
-        expect(summary.counters.e2ee_ratchets_followed).toBe(2);
+        // each subscriber's cryptor said it ratcheted to follow the publisher (once per publisher);
+        // livekit-client's shared-key mode reports no ratchet back to the page (docs/e2ee.md)
+        expect(summary.counters.e2ee_ratchets_followed ?? 0).toBe(engine === "native" ? 2 : 0);
         expect(summary.decryptionFailures ?? []).toEqual([]);
         expect(summary.tracks.decodingVideo).toBe(2);
       } else {
@@ -198,7 +245,7 @@ describe("E2EE rooms on the native engine, against an embedded LiveKit", () => {
     240_000,
   );
 
-  it.each(["lean", "browser"])(
+  it.each(["lean"])(
     "the %s engine refuses --e2ee in one line naming the fix",
     async (engine) => {
       const root = mkdtempSync(join(tmpdir(), "swarm-e2ee-refused-"));

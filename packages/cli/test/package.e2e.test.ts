@@ -67,6 +67,7 @@ describe("the published package, installed from its tarball into an empty projec
         "dist/cli.js",
         "dist/worker.js",
         // the browser engine's page, prebuilt: the package has neither its sources nor livekit-client
+        "dist/participant-e2ee-worker.js",
         "dist/participant-page.js",
       ]),
     );

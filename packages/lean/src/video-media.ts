@@ -258,7 +258,11 @@ export async function videoLoop(
  * The pattern's frames for a loop; textured for VP8 only: x264 under `nal-hrd=cbr` fills its budget
  * with filler data already, and its loops (and their cache) stay as they were.
  */
-function* patternFrames(o: Required<VideoLoopOptions>, count: number, textured: boolean): Generator<Uint8Array> {
+function* patternFrames(
+  o: Required<VideoLoopOptions>,
+  count: number,
+  textured: boolean,
+): Generator<Uint8Array> {
   const pattern = new TestPattern({ width: o.width, height: o.height }, o.fps);
   for (let k = 0; k < count; k++) {
     const frame = pattern.next(Math.round((k * 1000) / o.fps));

@@ -98,9 +98,12 @@ async function bundle(writeDependencies: boolean): Promise<void> {
 async function writePage(dist: string): Promise<void> {
   const browser = (await import(pathToFileURL(join(PACKAGES, "browser/dist/bundle.js")).href)) as {
     readonly PREBUILT_PAGE: string;
+    readonly PREBUILT_E2EE_WORKER: string;
     bundlePage(): Promise<string>;
+    bundleE2eeWorker(): Promise<string>;
   };
   writeFileSync(join(dist, browser.PREBUILT_PAGE), await browser.bundlePage());
+  writeFileSync(join(dist, browser.PREBUILT_E2EE_WORKER), await browser.bundleE2eeWorker());
 }
 
 bundle(process.argv.includes("--write-dependencies")).catch((err: unknown) => {

@@ -8,6 +8,7 @@
  */
 import { readStamp, unwrapCaptureTime } from "@livekit-swarm/lean";
 import {
+  BaseKeyProvider,
   ConnectionQuality,
   ConnectionState,
   DisconnectReason,
@@ -17,12 +18,15 @@ import {
   RoomEvent,
   Track,
   createLocalAudioTrack,
+  type Participant,
   type RemoteParticipant,
   type RemoteTrack,
 } from "livekit-client";
 import {
+  E2EE_WORKER_PATH,
   EVENT_BINDING,
   type PageApi,
+  type PageE2ee,
   type PageEvent,
   type PageJoin,
   type PageLatency,
@@ -60,6 +64,38 @@ function joinFailure(message: string): string {
   return "error";
 }
 
+/**
+ * A shared key given as bytes, derived as the native engine's is: rtc-node (libwebrtc's frame
+ * cryptor) takes the shared key's bytes as PBKDF2 key material, where livekit-client's
+ * ExternalE2EEKeyProvider takes a string's UTF-8 (PBKDF2) or a buffer as HKDF material, which
+ * rtc-node would not match. ExternalE2EEKeyProvider also pins the ratchet window to 0 and the
+ * failure tolerance to -1, so the scenario's could not be kept: this provider takes them as given.
+ */
+class SharedKeyProvider extends BaseKeyProvider {
+  constructor(options: PageE2ee) {
+    super({
+      sharedKey: true,
+      ratchetWindowSize: options.ratchetWindowSize,
+      failureTolerance: options.failureTolerance,
+    });
+  }
+
+  async setKeyBytes(key: readonly number[]): Promise<void> {
+    const material = await crypto.subtle.importKey("raw", new Uint8Array(key), { name: "PBKDF2" }, false, [
+      "deriveBits",
+      "deriveKey",
+    ]);
+    this.onSetEncryptionKey(material);
+  }
+}
+
+/** A cryptor error's state in the native engine's words (CryptorErrorReason is the message's first word). */
+function cryptorState(error: Error): "decryption_failed" | "missing_key" | "internal_error" {
+  if (error.message.startsWith("InvalidKey")) return "decryption_failed";
+  if (error.message.startsWith("MissingKey")) return "missing_key";
+  return "internal_error";
+}
+
 /** One participant of the page: its own Room, elements, stamps and events. */
 class PageParticipant {
   private room: Room | undefined;
@@ -77,6 +113,8 @@ class PageParticipant {
   private readonly emit: (event: PageEvent) => void;
   /** Where this participant's canvas and videos go: its own box, so a shared page shows whose is whose. */
   private readonly box: HTMLElement;
+  private keyProvider: SharedKeyProvider | undefined;
+  private e2eeWorker: Worker | undefined;
 
   constructor(slot: number) {
     this.emit = emitFor(slot);
@@ -88,10 +126,16 @@ class PageParticipant {
   async join(options: PageJoin): Promise<boolean> {
     // dynacast as the native engine; no adaptive stream, so every subscriber asks for the top layer
     // whatever its element's size, as native subscribers do (their sizes are comparable)
-    const room = new Room({ dynacast: true, adaptiveStream: false });
+    const encryption = options.e2ee === undefined ? undefined : await this.encryption(options.e2ee);
+    const room = new Room({
+      dynacast: true,
+      adaptiveStream: false,
+      ...(encryption !== undefined ? { encryption } : {}),
+    });
     this.wire(room, options);
     this.joinStartMs = Date.now();
     try {
+      if (encryption !== undefined) await room.setE2EEEnabled(true);
       await room.connect(options.url, options.token, { autoSubscribe: options.subscribe });
     } catch (err) {
       const message = errorText(err);
@@ -112,6 +156,27 @@ class PageParticipant {
     } catch (err) {
       this.emit({ type: "join-failed", reason: "publish_failed", message: errorText(err) });
     }
+    return true;
+  }
+
+  /** The key provider, holding the key, and a worker of its own (each Room's cryptors live in theirs). */
+  private async encryption(e2ee: PageE2ee): Promise<{ keyProvider: SharedKeyProvider; worker: Worker }> {
+    const keyProvider = new SharedKeyProvider(e2ee);
+    await keyProvider.setKeyBytes(e2ee.key);
+    this.keyProvider = keyProvider;
+    this.e2eeWorker = new Worker(E2EE_WORKER_PATH);
+    return { keyProvider, worker: this.e2eeWorker };
+  }
+
+  /**
+   * Ratchets the shared key this participant encrypts with. livekit-client's shared-key mode has one
+   * key handler in the worker for sending and receiving and reports no ratchet back (neither this
+   * one nor a receiver's following), so the event is the page's own: it asked for the ratchet.
+   */
+  ratchetKey(): boolean {
+    if (this.keyProvider === undefined || this.room === undefined || this.left) return false;
+    this.keyProvider.ratchetKey();
+    this.emit({ type: "e2ee", from: this.room.localParticipant.identity, state: "key_ratcheted" });
     return true;
   }
 
@@ -198,6 +263,16 @@ class PageParticipant {
       if (this.left) return;
       this.left = true;
       this.emit({ type: "disconnected", reason: disconnectReasonName(reason, DisconnectReason) });
+    });
+    // a cryptor that cannot decrypt a publisher's frames (wrong or missing key): once per publisher
+    // and state, as the native engine reports it, never as loss (its packets still arrive)
+    const cryptorStates = new Set<string>();
+    room.on(RoomEvent.EncryptionError, (error: Error, participant?: Participant) => {
+      const from = participant?.identity ?? "";
+      const state = cryptorState(error);
+      if (this.left || cryptorStates.has(`${from}/${state}`)) return;
+      cryptorStates.add(`${from}/${state}`);
+      this.emit({ type: "e2ee", from, state });
     });
     room.on(RoomEvent.ConnectionQualityChanged, (quality: ConnectionQuality, participant) => {
       if (participant.identity !== room.localParticipant.identity) return;
@@ -309,6 +384,7 @@ class PageParticipant {
     this.pattern?.stop();
     await this.tone?.close().catch(() => undefined);
     await this.room?.disconnect();
+    this.e2eeWorker?.terminate();
     this.box.remove();
   }
 }
@@ -336,6 +412,10 @@ class PageParticipants implements PageApi {
 
   look(slot: number): Promise<PageLook> {
     return this.at(slot).look();
+  }
+
+  ratchetKey(slot: number): boolean {
+    return this.slots.get(slot)?.ratchetKey() ?? false;
   }
 
   async leave(slot: number): Promise<void> {

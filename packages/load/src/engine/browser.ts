@@ -1,4 +1,5 @@
 import { mkdir, rename, stat, writeFile } from "node:fs/promises";
+import { randomUUID } from "node:crypto";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import {
@@ -7,6 +8,7 @@ import {
   PageServer,
   participantsPerBrowser,
   wavFile,
+  type PageE2ee,
   type PageLatency,
   type ParticipantPage,
 } from "@livekit-swarm/browser";
@@ -22,6 +24,7 @@ import {
   type EventSink,
 } from "./engine.js";
 import { watchedStreams } from "./browser-watch.js";
+import { wrongKeyOf } from "./e2ee.js";
 import { FirstMedia } from "./first-media.js";
 import { AUDIO_SAMPLE_RATE, toneFrames, toneFrequency } from "./media.js";
 import { FIRST_MEDIA_POLL_MS, FIRST_MEDIA_WINDOW_MS } from "./participant.js";
@@ -57,7 +60,9 @@ export async function toneWav(publisherIndex: number, cacheDir = toneCacheDir())
     samples.set(f, offset);
     offset += f.length;
   }
-  const partial = `${file}.${process.pid}.tmp`;
+  // unique per call: two participants of one worker making the same tone at once (a fresh cache)
+  // must not rename each other's file away (one failed its join with ENOENT)
+  const partial = `${file}.${process.pid}.${randomUUID()}.tmp`;
   await writeFile(partial, wavFile(samples, AUDIO_SAMPLE_RATE));
   await rename(partial, file);
   return file;
@@ -78,19 +83,39 @@ export class BrowserEngine implements Engine {
     private readonly server: PageServer,
     private readonly layout: PageLayout,
     private readonly media: MediaPlan,
+    /** The room's shared key when media.e2ee is set. */
+    private readonly e2eeKey: Uint8Array | undefined,
   ) {}
 
-  static async open(media: MediaPlan): Promise<BrowserEngine> {
+  static async open(media: MediaPlan, e2eeKey?: Uint8Array): Promise<BrowserEngine> {
+    if (media.e2ee !== undefined && e2eeKey === undefined)
+      throw new Error("an E2EE media plan needs its key: the worker plan carries none");
     const server = await PageServer.start();
     return new BrowserEngine(
       server,
       new PageLayout(server, media.browserLayout ?? BROWSER_PER_PARTICIPANT),
       media,
+      e2eeKey,
     );
   }
 
   participant(plan: ParticipantPlan, emit: EventSink): EngineParticipant {
-    return new BrowserParticipant(plan, emit, this.layout, this.media);
+    const { e2ee } = this.media;
+    const key = this.e2eeKey;
+    return new BrowserParticipant(
+      plan,
+      emit,
+      this.layout,
+      this.media,
+      e2ee === undefined || key === undefined
+        ? undefined
+        : {
+            // the page derives it as rtc-node does (PBKDF2 over the bytes): one key for both engines
+            key: [...(plan.wrongKey === true ? wrongKeyOf(key) : key)],
+            failureTolerance: e2ee.failureTolerance,
+            ratchetWindowSize: e2ee.ratchetWindowSize,
+          },
+    );
   }
 
   async close(): Promise<void> {
@@ -116,6 +141,7 @@ export class BrowserParticipant implements EngineParticipant {
     private readonly emit: EventSink,
     private readonly layout: PageLayout,
     private readonly media: MediaPlan,
+    private readonly e2ee?: PageE2ee,
   ) {
     // first frames from the stats' framesDecoded, as a non-probe (an upper bound by the poll)
     this.firstMedia = new FirstMedia(plan.expectedTracks, false, emit);
@@ -156,6 +182,7 @@ export class BrowserParticipant implements EngineParticipant {
         ...(participantsPerBrowser(this.layout.layout) > 1
           ? { toneHz: toneFrequency(Math.max(0, plan.publisherIndex)) }
           : {}),
+        ...(this.e2ee !== undefined ? { e2ee: this.e2ee } : {}),
       })
       .catch((err: unknown) => {
         this.emit({
@@ -172,6 +199,19 @@ export class BrowserParticipant implements EngineParticipant {
     if (plan.expectedTracks.audio + plan.expectedTracks.video > 0) void this.timeFirstMedia();
     if (this.media.watchMs !== undefined) void this.watch(this.page, this.media.watchMs);
     return true;
+  }
+
+  /** Ratchets the shared key it encrypts with (scenario `e2ee.ratchet-every`); the page tells it as an `e2ee` event. */
+  ratchetKey(): void {
+    if (this.e2ee === undefined || this.page === undefined || this.hasLeft()) return;
+    void this.page.ratchetKey().then(
+      (done) => {
+        if (!done) this.emit({ type: "e2ee", from: this.plan.identity, state: "unobservable" });
+      },
+      () => {
+        this.emit({ type: "e2ee", from: this.plan.identity, state: "internal_error" });
+      },
+    );
   }
 
   /**

@@ -112,7 +112,12 @@ export const ENGINE_RULES: Readonly<Record<EngineName, EngineRules>> = {
     // LiveKit has a camera bitrate for; one frame per 20 ms pacer tick; simulcast as the 180p/360p
     // loops under the track's size (packages/lean/README.md, "Simulcast"). H.264 stops at 720p:
     // the loop and the SDP say level 3.1, whose largest frame is 1280x720
-    video: { codecs: ["vp8", "h264"], heights: [180, 360, 540, 720, 1080], maxFps: 50, maxHeight: { h264: 720 } },
+    video: {
+      codecs: ["vp8", "h264"],
+      heights: [180, 360, 540, 720, 1080],
+      maxFps: 50,
+      maxHeight: { h264: 720 },
+    },
   },
   // one headless Chromium per participant, 0.2-0.4 of a core each (docs/browser-engine.md): the
   // worker only drives them, and ten keep a worker's IPC and stats polls light
@@ -125,8 +130,8 @@ export const ENGINE_RULES: Readonly<Record<EngineName, EngineRules>> = {
     // a Chromium's launch alone took 9.5 s at load 20 on this 2-core machine, and two browsers
     // joined 11-16 s after their run started; three beside a 3-node testbed were not joined at 20 s
     joinGraceMs: 90_000,
-    // livekit-client's E2EE runs in a web worker the page bundle does not carry yet (docs/e2ee.md)
-    e2ee: false,
+    // livekit-client's frame cryptors in the E2EE web worker the page server serves (docs/e2ee.md)
+    e2ee: true,
   },
 };
 
@@ -220,7 +225,9 @@ export function checkEngines(
       const codecOk = video.codecs.includes(codec);
       const tallest = (codecOk ? video.maxHeight?.[codec] : undefined) ?? Infinity;
       const sized =
-        video.heights.includes(height) && height <= tallest && width === Math.round((height * 16) / 9 / 2) * 2;
+        video.heights.includes(height) &&
+        height <= tallest &&
+        width === Math.round((height * 16) / 9 / 2) * 2;
       const limits = Object.entries(video.maxHeight ?? {}).map(([c, h]) => `${c} up to ${h}p`);
       const limited = limits.length > 0 ? ` (${limits.join(", ")})` : "";
       if (!codecOk || !sized || fps > video.maxFps)

@@ -205,9 +205,15 @@ export class RunAggregator {
     // a window of a few milliseconds (the drain's, just after a periodic one) is no rate of its own:
     // it joins the bucket of the participant's window before, as the end window does (endWindow)
     const previous = this.shareBucket.get(key);
-    const bucket = isShortWindow(s.durationMs, this.bucketMs) && previous !== undefined ? previous : this.bucket(s.t);
+    const bucket =
+      isShortWindow(s.durationMs, this.bucketMs) && previous !== undefined ? previous : this.bucket(s.t);
     bucket.participants.add(key);
-    const share = { bytesIn: 0, wireBytesIn: undefined as number | undefined, bytesOut: 0, durationMs: s.durationMs };
+    const share = {
+      bytesIn: 0,
+      wireBytesIn: undefined as number | undefined,
+      bytesOut: 0,
+      durationMs: s.durationMs,
+    };
     const window = {
       receiving: { audio: new Set<string>(), video: new Set<string>() },
       decodingVideo: new Set<string>(),

@@ -12,7 +12,13 @@ const HOLD = 10_000;
 
 /** Windows of 2 s for `worker`, ending at HOLD + 2 s, + 4 s, ..., with these event loop shares. */
 function windows(worker: number, loops: readonly number[], cpuCores = 0.5): GeneratorWindow[] {
-  return loops.map((eventLoop, k) => ({ worker, t: HOLD + 2000 * (k + 1), windowMs: 2000, eventLoop, cpuCores }));
+  return loops.map((eventLoop, k) => ({
+    worker,
+    t: HOLD + 2000 * (k + 1),
+    windowMs: 2000,
+    eventLoop,
+    cpuCores,
+  }));
 }
 
 describe("generatorLoad", () => {
@@ -40,7 +46,9 @@ describe("generatorLoad", () => {
     // 2 of 8 full: a quarter
     expect(generatorLoad(windows(0, [0.95, 0.92, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5]), HOLD).saturated).toBe(true);
     // 2 of 9: under a quarter
-    expect(generatorLoad(windows(0, [0.95, 0.92, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5]), HOLD).saturated).toBe(false);
+    expect(generatorLoad(windows(0, [0.95, 0.92, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5]), HOLD).saturated).toBe(
+      false,
+    );
     // one window of one: a spike, not a state
     expect(generatorLoad(windows(0, [1]), HOLD).saturated).toBe(false);
     // 0.9 itself is full; 0.89 is not

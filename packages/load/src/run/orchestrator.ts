@@ -355,7 +355,10 @@ export async function orchestrate(options: OrchestratorOptions): Promise<RunOutc
   const endedAtMs = Date.now();
   measurements.setRunWindow(startedAtMs, endedAtMs);
   return {
-    summary: { ...aggregator.summary(endedAtMs), generator: generatorLoad(loadWindows, startedAtMs + plan.rampMs) },
+    summary: {
+      ...aggregator.summary(endedAtMs),
+      generator: generatorLoad(loadWindows, startedAtMs + plan.rampMs),
+    },
     endReason,
     startedAt: new Date(startedAtMs).toISOString(),
     endedAt: new Date(endedAtMs).toISOString(),

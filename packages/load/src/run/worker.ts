@@ -56,7 +56,7 @@ async function openEngines(plan: WorkerPlan): Promise<ReadonlyMap<EngineName, En
       name === "native"
         ? await NativeEngine.open(plan.media, plan.e2eeKey)
         : name === "browser"
-          ? await BrowserEngine.open(plan.media)
+          ? await BrowserEngine.open(plan.media, plan.e2eeKey)
           : await LeanEngine.open(
               plan.url,
               leanPublishesVideo(plan.participants) ? plan.media.video : undefined,
@@ -92,7 +92,11 @@ class Worker {
     this.timers.push(
       setInterval(() => {
         void this.sampleAll();
-        const now = { at: Date.now(), eventLoop: performance.eventLoopUtilization(), cpu: process.cpuUsage() };
+        const now = {
+          at: Date.now(),
+          eventLoop: performance.eventLoopUtilization(),
+          cpu: process.cpuUsage(),
+        };
         const windowMs = now.at - load.at;
         const cpuUs = now.cpu.user - load.cpu.user + now.cpu.system - load.cpu.system;
         send({

@@ -328,7 +328,8 @@ export async function runSession(options: RunSessionOptions): Promise<RunSession
     const ours =
       thresholds.length > 0 || storm !== undefined ? evaluate(thresholds, measurements) : undefined;
     const withStorm = storm !== undefined && ours !== undefined ? withK6Thresholds(ours, storm) : ours;
-    const verdict = withStorm === undefined ? undefined : withGeneratorCheck(withStorm, outcome.summary.generator);
+    const verdict =
+      withStorm === undefined ? undefined : withGeneratorCheck(withStorm, outcome.summary.generator);
     const outputs = await writeRunOutputs(
       {
         runId,

@@ -20,7 +20,7 @@ export const EXAMPLES = [
   "swarm --scenario scenarios/conference-720p.yaml --url wss://lk.example.com",
   "LIVEKIT_URL=ws://127.0.0.1:7880 LIVEKIT_API_KEY=k LIVEKIT_API_SECRET=s swarm --rooms 10 --no-simulcast",
   "swarm --rooms 3 --json > summary.json",
-  "swarm --e2ee --e2ee-key-file key.txt --rooms 2 --subscribers 2   # end-to-end encrypted rooms (native engine)",
+  "swarm --e2ee --e2ee-key-file key.txt --rooms 2 --subscribers 2   # end-to-end encrypted rooms (native or browser engine)",
   "swarm --engine lean --rooms 30 --video-publishers 0 --subscribers 4   # audio rooms at a fraction of the CPU",
   'swarm --rooms 20 --gate default --threshold "lkswarm_join_duration_seconds p99 < 2s"   # exit 99 on a breach',
   "swarm --url $LK --rooms 60 --shard 0/3 --start-at 2026-11-22T21:05:00Z -o out   # and 1/3, 2/3 elsewhere; then: swarm merge out",
