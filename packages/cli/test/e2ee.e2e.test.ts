@@ -53,6 +53,20 @@ function videoIn(
   return sum;
 }
 
+/** A 20 s room on `engine`: one publisher of audio and video, `subscribers`, the first the latency probe. */
+function oneRoom(engine: string, subscribers: number, prefix: string): string[] {
+  return [
+    "rooms: 1",
+    `engine: ${engine}`,
+    "video-publishers: 1",
+    "audio-publishers: 1",
+    `subscribers: ${subscribers}`,
+    "latency-probes: 1",
+    "duration: 20s",
+    `identity-prefix: ${prefix}`,
+  ];
+}
+
 describe("E2EE rooms on the native and browser engines, against an embedded LiveKit", () => {
   // the browser's probe reads the stamp after Chromium's jitter buffer and compositor: 138-202 ms
   // on loopback here, where rtc-node's reads 24-85 ms
@@ -71,18 +85,7 @@ describe("E2EE rooms on the native and browser engines, against an embedded Live
       // one publisher, three subscribers: the first the latency probe, the last with the wrong key
       writeFileSync(
         scenario,
-        [
-          "rooms: 1",
-          `engine: ${engine}`,
-          "video-publishers: 1",
-          "audio-publishers: 1",
-          "subscribers: 3",
-          "latency-probes: 1",
-          "duration: 20s",
-          "identity-prefix: e2ee-",
-          "e2ee: { wrong-key-subscribers: 1 }",
-          "",
-        ].join("\n"),
+        [...oneRoom(engine, 3, "e2ee-"), "e2ee: { wrong-key-subscribers: 1 }", ""].join("\n"),
       );
       const res = await swarm(
         ["--scenario", scenario, "--e2ee-key-file", keyFile, "-o", out],
@@ -182,14 +185,7 @@ describe("E2EE rooms on the native and browser engines, against an embedded Live
       writeFileSync(
         scenario,
         [
-          "rooms: 1",
-          `engine: ${engine}`,
-          "video-publishers: 1",
-          "audio-publishers: 1",
-          "subscribers: 2",
-          "latency-probes: 1",
-          "duration: 20s",
-          "identity-prefix: ratchet-",
+          ...oneRoom(engine, 2, "ratchet-"),
           `e2ee: { ratchet-every: 5s, ratchet-window-size: ${window} }`,
           "",
         ].join("\n"),
