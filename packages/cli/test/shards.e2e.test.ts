@@ -25,6 +25,7 @@ interface Summary {
   loss: Record<"audio" | "video", { lost: number; expected: number }>;
   figures: { metric: string; kind?: string; p95?: number; n: number }[];
   thresholds?: { threshold: string; status: string }[];
+  generator?: { workers: { shard?: number; worker: number; saturated: boolean }[]; saturated: boolean };
   shards?: {
     count: number;
     covered: number[];
@@ -162,6 +163,12 @@ describe("sharded runs merged into one report (3-node testbed, Prometheus scrapi
     expect(merged.loss.audio.lost).toBe(sum((s) => s.loss.audio.lost));
     expect(merged.loss.audio.expected).toBe(sum((s) => s.loss.audio.expected));
     expect(merged.shards).toMatchObject({ count: 3, covered: [0, 1, 2], missing: [], failed: [] });
+    // each shard's own workers, from its manifest, named by shard; none saturated at 6 participants
+    expect(merged.generator?.workers.map((w) => [w.shard, w.worker, w.saturated])).toEqual([
+      [0, 0, false],
+      [1, 0, false],
+      [2, 0, false],
+    ]);
 
     // p95s from the concatenated raw observations, by nearest rank, outside the aggregate
     const events = [0, 1, 2].flatMap((i) =>

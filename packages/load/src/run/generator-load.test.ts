@@ -3,10 +3,11 @@ import {
   generatorCheck,
   generatorLine,
   generatorLoad,
+  mergeGeneratorLoads,
   saturationMessage,
+  withGeneratorCheck,
   type GeneratorWindow,
 } from "./generator-load.js";
-import { withGeneratorCheck } from "../session/session.js";
 
 const HOLD = 10_000;
 
@@ -106,5 +107,28 @@ describe("withGeneratorCheck", () => {
   it("leaves the verdict alone when the generator kept up, or was not measured (a merged run)", () => {
     expect(withGeneratorCheck(passing, generatorLoad(windows(0, [0.5, 0.6]), HOLD))).toBe(passing);
     expect(withGeneratorCheck(passing, undefined)).toBe(passing);
+  });
+});
+
+describe("mergeGeneratorLoads", () => {
+  it("names every worker by its shard, saturated when any shard's worker was", () => {
+    const merged = mergeGeneratorLoads([
+      { shard: 0, load: generatorLoad(windows(0, [0.3, 0.4]), HOLD) },
+      { shard: 1, load: undefined },
+      { shard: 2, load: generatorLoad(windows(0, [0.95, 0.97]), HOLD) },
+    ]);
+    expect(merged?.workers.map((w) => [w.shard, w.worker, w.saturated])).toEqual([
+      [0, 0, false],
+      [2, 0, true],
+    ]);
+    expect(merged?.saturated).toBe(true);
+    expect(saturationMessage(merged ?? { workers: [], saturated: false })).toMatch(
+      /^the swarm's own worker was saturated: shard 2 worker 0 \(/,
+    );
+    expect(withGeneratorCheck({ passed: true, results: [] }, merged).passed).toBe(false);
+  });
+
+  it("is undefined when no shard measured it (shards of an older version)", () => {
+    expect(mergeGeneratorLoads([{ shard: 0, load: undefined }])).toBeUndefined();
   });
 });

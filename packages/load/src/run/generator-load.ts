@@ -6,7 +6,7 @@
  * reasons that are the generator's, not the server's, and a verdict on them would blame the wrong
  * side. Pure: the worker measures, the orchestrator collects, this judges.
  */
-import type { ThresholdResult } from "@livekit-swarm/gate";
+import type { ThresholdResult, Verdict } from "@livekit-swarm/gate";
 
 /** One worker over one stats interval. */
 export interface GeneratorWindow {
@@ -31,6 +31,8 @@ export const EVENT_LOOP_SATURATED = 0.9;
 export const SATURATED_SHARE = 0.25;
 
 export interface WorkerLoad {
+  /** The shard it ran in, in a merged sharded run (`swarm merge`). */
+  readonly shard?: number;
   readonly worker: number;
   /** Windows after the ramp. */
   readonly windows: number;
@@ -78,6 +80,22 @@ function mean(values: readonly number[]): number {
 
 const percent = (x: number): string => `${Math.round(x * 100)}%`;
 
+const workerName = (w: WorkerLoad): string =>
+  w.shard === undefined ? `worker ${w.worker}` : `shard ${w.shard} worker ${w.worker}`;
+
+/**
+ * A sharded run's generator: every shard's workers, named by shard (each shard measured its own,
+ * written in its manifest); undefined when no shard measured it (shards of an older version).
+ */
+export function mergeGeneratorLoads(
+  shards: readonly { readonly shard: number; readonly load: GeneratorLoad | undefined }[],
+): GeneratorLoad | undefined {
+  const measured = shards.filter((s) => s.load !== undefined);
+  if (measured.length === 0) return undefined;
+  const workers = measured.flatMap((s) => (s.load?.workers ?? []).map((w) => ({ ...w, shard: s.shard })));
+  return { workers, saturated: workers.some((w) => w.saturated) };
+}
+
 /** What a reader must know when the generator was saturated; undefined when it was not. */
 export function saturationMessage(load: GeneratorLoad): string | undefined {
   const full = load.workers.filter((w) => w.saturated);
@@ -85,7 +103,7 @@ export function saturationMessage(load: GeneratorLoad): string | undefined {
   const which = full
     .map(
       (w) =>
-        `worker ${w.worker} (event loop >= ${percent(EVENT_LOOP_SATURATED)} busy in ${w.saturatedWindows} of ${w.windows} windows, mean ${percent(w.meanEventLoop)})`,
+        `${workerName(w)} (event loop >= ${percent(EVENT_LOOP_SATURATED)} busy in ${w.saturatedWindows} of ${w.windows} windows, mean ${percent(w.meanEventLoop)})`,
     )
     .join(", ");
   return (
@@ -98,7 +116,7 @@ export function saturationMessage(load: GeneratorLoad): string | undefined {
 export function generatorLine(load: GeneratorLoad): string | undefined {
   if (load.workers.length === 0) return undefined;
   const busiest = load.workers.reduce((a, b) => (b.meanEventLoop > a.meanEventLoop ? b : a));
-  const head = `generator     ${load.workers.length} worker(s), busiest event loop ${percent(busiest.meanEventLoop)} (worker ${busiest.worker}, mean over the hold; max ${percent(busiest.maxEventLoop)}), ${busiest.meanCpuCores.toFixed(2)} cores`;
+  const head = `generator     ${load.workers.length} worker(s), busiest event loop ${percent(busiest.meanEventLoop)} (${workerName(busiest)}, mean over the hold; max ${percent(busiest.maxEventLoop)}), ${busiest.meanCpuCores.toFixed(2)} cores`;
   const warning = saturationMessage(load);
   return warning === undefined ? head : `${head}\nWARNING       ${warning}`;
 }
@@ -124,4 +142,10 @@ export function generatorCheck(load: GeneratorLoad): ThresholdResult | undefined
     n: load.workers.reduce((a, w) => a + w.windows, 0),
     message,
   };
+}
+
+/** A verdict with the generator's own check beside the thresholds: failed when a worker was saturated. */
+export function withGeneratorCheck(verdict: Verdict, load: GeneratorLoad | undefined): Verdict {
+  const check = load === undefined ? undefined : generatorCheck(load);
+  return check === undefined ? verdict : { passed: false, results: [...verdict.results, check] };
 }

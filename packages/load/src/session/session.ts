@@ -36,7 +36,7 @@ import { iceScopeFor, iceScopeLine } from "../run/ice-scope.js";
 import { SCREENSHOTS_DIR, listScreenshots } from "../run/screenshots.js";
 import { RunSessionError, checkCloudLimit, checkOutputDir, checkRunSize, openTarget } from "./target.js";
 import { planPlaced, restrictiveProfiles } from "../run/network-placement.js";
-import { generatorCheck, type GeneratorLoad } from "../run/generator-load.js";
+import { withGeneratorCheck } from "../run/generator-load.js";
 
 /**
  * A run's live Prometheus metrics. load does not depend on the exporter: the CLI passes
@@ -381,6 +381,7 @@ export async function runSession(options: RunSessionOptions): Promise<RunSession
         startedAt: outcome.startedAt,
         endedAt: outcome.endedAt,
         workersLost: outcome.workersLost,
+        ...(outcome.summary.generator !== undefined ? { generator: outcome.summary.generator } : {}),
       };
       writeManifest(outputDir, manifest);
     }
@@ -419,12 +420,6 @@ export function withWarmup(scenario: Scenario, thresholds: readonly Threshold[])
   return thresholds.map((t) =>
     t.warmupMs === undefined && scenario.warmup > 0 ? { ...t, warmupMs: scenario.warmup } : t,
   );
-}
-
-/** A verdict with the generator's own check beside the thresholds: failed when a worker was saturated. */
-export function withGeneratorCheck(verdict: Verdict, load: GeneratorLoad | undefined): Verdict {
-  const check = load === undefined ? undefined : generatorCheck(load);
-  return check === undefined ? verdict : { passed: false, results: [...verdict.results, check] };
 }
 
 function subjectsOf(plan: RunPlan, workers: number) {

@@ -1,3 +1,4 @@
+import type { GeneratorLoad } from "../run/generator-load.js";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Scenario } from "@livekit-swarm/schema";
@@ -35,6 +36,8 @@ export interface ShardManifest {
   readonly startedAt?: string;
   readonly endedAt?: string;
   readonly workersLost?: RunOutcome["workersLost"];
+  /** How busy the shard's own workers were (generator-load.ts): the merge judges it with the thresholds. */
+  readonly generator?: GeneratorLoad;
   readonly error?: string;
 }
 

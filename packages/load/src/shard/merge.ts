@@ -17,6 +17,7 @@ import { planRun, shapeOf } from "../run/plan.js";
 import { writeRunOutputs, type RunOutputs, type ShardCoverage } from "../session/outputs.js";
 import { runThresholds } from "../session/session.js";
 import { MANIFEST_FILE, type ShardManifest } from "./manifest.js";
+import { mergeGeneratorLoads, withGeneratorCheck } from "../run/generator-load.js";
 
 /** A merge refused; the message names the fix. */
 export class MergeError extends KnownError<
@@ -109,9 +110,13 @@ export async function mergeShards(options: MergeOptions): Promise<MergeResult> {
     }
   }
   measurements.setRunWindow(startMs, endMs);
-  const summary = aggregator.summary(endMs);
+  const generator = mergeGeneratorLoads(
+    finished.map((s) => ({ shard: s.manifest.shard, load: s.manifest.generator })),
+  );
+  const summary = { ...aggregator.summary(endMs), ...(generator !== undefined ? { generator } : {}) };
 
-  const verdict: Verdict | undefined = thresholds.length > 0 ? evaluate(thresholds, measurements) : undefined;
+  const verdict: Verdict | undefined =
+    thresholds.length > 0 ? withGeneratorCheck(evaluate(thresholds, measurements), generator) : undefined;
   const outcome: RunOutcome = {
     summary,
     endReason: endReasonOf(finished),
