@@ -1,3 +1,4 @@
+import { WORKER_SATURATED_EVENT_LOOP as EVENT_LOOP_SATURATED } from "@livekit-swarm/schema";
 import { breachOp, catalogLimit, quantileOf, type AlertOptions, type RuleGroup } from "./rules.js";
 
 /** Labels summed away: one swarm run spreads over workers and scrape targets. */
@@ -125,6 +126,19 @@ export function swarmGroups(options: Required<AlertOptions>): RuleGroup[] {
         forReason: "A storm is sustained by definition; 1m separates it from one node's restart.",
         thresholdNote:
           "generator option reconnectStormShare (the catalog's 0 is a per-run gate, not a storm)",
+      },
+      {
+        alert: "LiveKitSwarmWorkerSaturated",
+        expr: `min_over_time(lkswarm_worker_event_loop_busy_ratio[2m]) >= ${EVENT_LOOP_SATURATED}`,
+        for: "1m",
+        severity: "warning",
+        summary: "A swarm worker's event loop is full: the swarm's figures are partly its own.",
+        description:
+          'Worker {{ $labels.worker }} (shard {{ $labels.shard }}) of run {{ $labels.run_id }} (scenario {{ $labels.scenario }}) has had its event loop at least {{ $value | humanizePercentage }} busy for 3 minutes: its timers run late, so loss, jitter and join times it reports may be its own. Give it fewer participants (--workers, more shards).',
+        meaning: `every stats window of the last 2m at ${EVENT_LOOP_SATURATED * 100}% busy or more, per worker`,
+        forReason:
+          "A join ramp fills a worker for a few windows by itself; 2m of windows all full, held 1m more, is a worker that cannot keep up.",
+        thresholdNote: `${EVENT_LOOP_SATURATED}: the line swarm run's own verdict uses (docs/engine-costs.md)`,
       },
       {
         alert: "LiveKitCanaryDown",

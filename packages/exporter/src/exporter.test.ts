@@ -169,6 +169,8 @@ function feedRun(exporter: SwarmExporter, until = Infinity): void {
     if ("event" in step) event(exporter, step.who, step.atMs, step.event);
     else exporter.onSample(sample(step.who, step.atMs, step.sample));
   }
+  // each worker tells its own load every stats interval
+  exporter.onWorkerLoad({ worker: 0, t: 5000, windowMs: 1000, eventLoop: 0.42, cpuCores: 0.4 });
 }
 
 /** One of each storm figure, so every storm metric has a series. */
@@ -560,6 +562,15 @@ describe("catalog conformance", () => {
         }
       },
     );
+  });
+
+  it("sets each worker's event loop gauge to its last window's share", async () => {
+    const exporter = new SwarmExporter({ scenario: "smoke", runId: "run-42" });
+    exporter.onWorkerLoad({ worker: 1, t: 2000, windowMs: 2000, eventLoop: 0.97, cpuCores: 1 });
+    exporter.onWorkerLoad({ worker: 1, t: 4000, windowMs: 2000, eventLoop: 0.35, cpuCores: 0.3 });
+    const m = await Exposition.of(exporter);
+    const labels = { scenario: "smoke", run_id: "run-42", shard: "0", worker: "1" };
+    expect(m.value("lkswarm_worker_event_loop_busy_ratio", labels)).toBe(0.35);
   });
 
   it("puts room on lkswarm_participants per participant, but never participant", async () => {

@@ -6,6 +6,7 @@ import type {
   RunObserver,
   StormObservation,
   WindowSample,
+  WorkerLoadWindow,
 } from "@livekit-swarm/schema";
 import { STORM_METRIC_PREFIX, cannotDecrypt, transportClasses } from "@livekit-swarm/schema";
 import { connectionStates, wireBytes, type ConnectionState } from "@livekit-swarm/stats";
@@ -100,6 +101,7 @@ function instruments(catalog: CatalogMetrics) {
     dataSent: catalog.counter("lkswarm_data_messages_sent_total"),
     dataReceived: catalog.counter("lkswarm_data_messages_received_total"),
     decryptionFailures: catalog.counter("lkswarm_e2ee_decryption_failures_total"),
+    workerEventLoop: catalog.gauge("lkswarm_worker_event_loop_busy_ratio"),
     stormJoinDuration: catalog.histogram("lkswarm_storm_join_duration_seconds"),
     stormJoins: catalog.counter("lkswarm_storm_joins_total"),
     stormSessionsOpen: catalog.gauge("lkswarm_storm_sessions_open"),
@@ -266,6 +268,19 @@ export class SwarmExporter implements RunObserver {
       shard: String(this.options.shard ?? 0),
       worker: "k6",
     };
+  }
+
+  /** A worker's own load over its last stats interval. */
+  onWorkerLoad(window: WorkerLoadWindow): void {
+    this.m.workerEventLoop.set(
+      {
+        scenario: this.options.scenario,
+        run_id: this.options.runId,
+        shard: String(this.options.shard ?? 0),
+        worker: String(window.worker),
+      },
+      window.eventLoop,
+    );
   }
 
   onSample(sample: WindowSample): void {

@@ -478,6 +478,15 @@ const swarmEntries = [
     grafanaUnit: "short",
   }),
   swarm({
+    name: "lkswarm_worker_event_loop_busy_ratio",
+    type: "gauge",
+    help: "The swarm's own worker processes: the share of the last stats interval each worker's main-thread event loop was busy (0-1). From 0.9 a worker is saturated: its timers run late and what it measures is partly its own (docs/engine-costs.md, \"Did the swarm keep up?\").",
+    unit: "ratio",
+    labels: [...run],
+    grafanaUnit: "percentunit",
+    optInLabels: [],
+  }),
+  swarm({
     name: "lkswarm_e2ee_decryption_failures_total",
     type: "counter",
     help: "E2EE: subscriber-publisher pairs whose frames the subscriber cannot decrypt (its frame cryptor reported decryption_failed or missing_key); +1 once per pair, not per frame, and never counted as loss.",

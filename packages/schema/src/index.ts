@@ -78,13 +78,19 @@ export type {
   InboundTrackSample,
   OutboundTrackSample,
   WindowSample,
+  WorkerLoadWindow,
   ParticipantEvent,
   RoomPlacement,
   EventContext,
   RunObserver,
   StormObservation,
 } from "./samples.js";
-export { STORM_METRIC_PREFIX, cannotDecrypt, inboundTrackSample } from "./samples.js";
+export {
+  STORM_METRIC_PREFIX,
+  WORKER_SATURATED_EVENT_LOOP,
+  cannotDecrypt,
+  inboundTrackSample,
+} from "./samples.js";
 export { TransportWatch, transportClass, transportClasses } from "./transport.js";
 export type {
   CandidateType,

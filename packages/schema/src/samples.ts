@@ -191,10 +191,31 @@ export interface EventContext {
   readonly worker: number;
 }
 
+/**
+ * A worker's event loop busier than this is full: what is left is too little for a 20 ms pacer tick
+ * and the receive path in between. The capacity search's thread guard uses the same line (a worker
+ * thread at 0.9 of a core), measured where lean workers began to break quality (packages/capacity).
+ * One value for the run's verdict (load's generator-load.ts) and the alert.
+ */
+export const WORKER_SATURATED_EVENT_LOOP = 0.9;
+
+/** One worker process over one stats interval: how busy it was itself (load's generator-load.ts). */
+export interface WorkerLoadWindow {
+  readonly worker: number;
+  /** End of the window, epoch ms. */
+  readonly t: number;
+  readonly windowMs: number;
+  /** Share of the window the main thread's event loop was busy (Node's eventLoopUtilization), 0-1. */
+  readonly eventLoop: number;
+  /** The whole process's CPU over the window (every thread: rtc-node's media threads too), in cores. */
+  readonly cpuCores: number;
+}
+
 /** Watches a run as it happens: the exporter, a live abort. Called on the orchestrator's thread. */
 export interface RunObserver {
   onEvent?(context: EventContext, event: ParticipantEvent): void;
   onSample?(sample: WindowSample): void;
+  onWorkerLoad?(window: WorkerLoadWindow): void;
 }
 
 /**

@@ -18,6 +18,18 @@ export function participantsRow(): Row {
         ],
       }),
       panel({
+        title: "Swarm workers' event loop",
+        description:
+          "How busy each of the swarm's own worker processes was (main-thread event loop, 0-100%): from 90% a worker is saturated and the figures beside it are partly its own (docs/engine-costs.md).",
+        unitOf: "lkswarm_worker_event_loop_busy_ratio",
+        queries: [
+          {
+            expr: `max by (shard, worker) (lkswarm_worker_event_loop_busy_ratio{${RUN}})`,
+            legend: "shard {{shard}} worker {{worker}}",
+          },
+        ],
+      }),
+      panel({
         title: "Joins per second",
         description: "Successful joins (observations of the join-time histogram) per second, by role.",
         unitOf: "lkswarm_participants",

@@ -7,25 +7,13 @@
  * side. Pure: the worker measures, the orchestrator collects, this judges.
  */
 import type { ThresholdResult, Verdict } from "@livekit-swarm/gate";
+import { WORKER_SATURATED_EVENT_LOOP, type WorkerLoadWindow } from "@livekit-swarm/schema";
 
-/** One worker over one stats interval. */
-export interface GeneratorWindow {
-  readonly worker: number;
-  /** End of the window, epoch ms. */
-  readonly t: number;
-  readonly windowMs: number;
-  /** Share of the window the main thread's event loop was busy (Node's eventLoopUtilization), 0-1. */
-  readonly eventLoop: number;
-  /** The whole process's CPU over the window (every thread: rtc-node's media threads too), in cores. */
-  readonly cpuCores: number;
-}
+/** One worker over one stats interval (the exporter's gauge reads the same windows). */
+export type GeneratorWindow = WorkerLoadWindow;
 
-/**
- * A busier event loop than this is full: what is left is too little for a 20 ms pacer tick and the
- * receive path in between. The capacity search's thread guard uses the same line (a worker thread
- * at 0.9 of a core), measured where lean workers began to break quality (packages/capacity).
- */
-export const EVENT_LOOP_SATURATED = 0.9;
+/** A busier event loop than this is full (schema's WORKER_SATURATED_EVENT_LOOP). */
+export const EVENT_LOOP_SATURATED = WORKER_SATURATED_EVENT_LOOP;
 
 /** A worker is saturated when this share of its hold windows (and at least two) were full. */
 export const SATURATED_SHARE = 0.25;

@@ -215,6 +215,7 @@ export async function orchestrate(options: OrchestratorOptions): Promise<RunOutc
           markSampled();
         } else if (message.type === "load") {
           loadWindows.push(message.window);
+          for (const o of options.observers ?? []) o.onWorkerLoad?.(message.window);
         } else if (message.type === "samples") {
           for (const s of message.samples) {
             samplesOut.write(`${JSON.stringify(s)}\n`);
