@@ -380,6 +380,11 @@ export class Testbed {
     return this.nodeRecord(index).network?.nodeInterface;
   }
 
+  /** The host's side of the node's veth pair (what the node sends arrives on it), when it has a namespace. */
+  hostInterface(index: number): string | undefined {
+    return this.nodeRecord(index).network?.hostInterface;
+  }
+
   private nodeRecord(index: number): NodeRecord {
     const node = this.state.nodes[index];
     if (node === undefined) {
