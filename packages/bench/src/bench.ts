@@ -77,7 +77,7 @@ async function openTestbed(network: BenchNetwork | undefined): Promise<{
     testbed: bed.testbed,
     url: bed.url,
     network: { profile: network, namespace: net.namespace, address: net.nodeIp, url: bed.url },
-    detail: `; participants in ${net.namespace} (${network})${bed.turnUdpPort !== undefined ? `, TURN on UDP ${bed.turnUdpPort}` : ""}`,
+    detail: `; participants in ${net.namespace} (${network})${bed.turnUdpPorts.length > 0 ? `, TURN on UDP ${bed.turnUdpPorts.join(", ")}` : ""}`,
     stop: () => bed.stop(),
   };
 }

@@ -54,11 +54,19 @@ export function drillPlanText(drill: Drill): string {
   if (drill.description !== "") lines.push(`  ${drill.description}`);
   lines.push(
     t.backend === "local"
-      ? `target: local testbed ${t.testbed !== null ? `"${t.testbed}" (attached)` : `of ${t.nodes} node(s)${t.nodes > 1 ? " + redis + haproxy" : ""}${t.netns ? ", a network namespace per node" : ""}${t.prometheus ? " + prometheus" : ""}, started for the drill and taken down after`}`
+      ? `target: local testbed ${t.testbed !== null ? `"${t.testbed}" (attached)` : `of ${t.nodes} node(s)${t.nodes > 1 ? " + redis + haproxy" : ""}${t.netns ? ", a network namespace per node" : ""}${t.prometheus ? " + prometheus" : ""}${t.turn ? ", LiveKit's built-in TURN on each node" : ""}, started for the drill and taken down after`}`
       : t.backend === "compose"
         ? `target: docker compose${t.project !== null ? ` project ${t.project}` : ""}, nodes ${t.nodes.join(", ")}, at ${t.url}`
         : `target: kubernetes namespace ${t.namespace}, pods ${t.nodeSelector}, at ${t.url}`,
     `workload: ${plan.rooms.length} room(s), ${plan.participants.length} participants (video publishers ${s.videoPublishers}, audio publishers ${s.audioPublishers}, subscribers ${s.subscribers} per room); rejoin after the SDK gives up: ${drill.workload.rejoin ? "yes" : "no"}`,
+    ...(s.networkProfiles !== undefined
+      ? [
+          `  network profiles: ${Object.entries(s.networkProfiles)
+            .filter(([, share]) => share > 0)
+            .map(([name, share]) => `${name} ${formatShare(share)}`)
+            .join(", ")} (a client namespace per restrictive profile, docs/transport.md)`,
+        ]
+      : []),
     "steady state:",
     ...(drill.steadyState.connected !== null
       ? [`  participants connected >= ${Math.round(drill.steadyState.connected * 100)}%`]
@@ -115,4 +123,9 @@ function faultLines(drill: Drill, f: DrillFault): string[] {
     `  ${at} ${f.id}: ${f.type} on ${targetWords(f.target)}; confirm within ${formatDuration(f.confirmWithin)}${f.duration !== null ? `; revert after ${formatDuration(f.duration)}` : ""}`,
     ...what.map((w) => `             ${w}`),
   ];
+}
+
+/** A profile's share (0 to 1) as written in a scenario: 0.15 -> "15%", 0.125 -> "12.5%". */
+function formatShare(share: number): string {
+  return `${Number((share * 100).toFixed(1))}%`;
 }

@@ -10,6 +10,7 @@ import {
   type FaultType,
   type FindingId,
   type RecoveryPopulation,
+  type TransportClass,
 } from "@livekit-swarm/schema";
 
 export const JOURNAL_SCHEMA = "livekit-swarm.chaos.journal/v1";
@@ -140,6 +141,12 @@ export interface ParticipantOutcome {
   readonly roomSidAfter: string | null;
   /** The client.join fault that added it after the faults began; null for the planned swarm. */
   readonly lateJoiner: string | null;
+  /**
+   * The path its media took before the first fault, and the last it selected (after its recovery,
+   * for one knocked down), from its `transport` events (docs/transport.md); absent when unknown.
+   */
+  readonly transportBefore?: TransportClass;
+  readonly transportAfter?: TransportClass;
 }
 
 export interface TrackOutcome {
@@ -301,6 +308,18 @@ export interface RecoveryAggregates extends RecoveryCounts {
   readonly signalPaths: string | null;
   /** Detect and reconnect by how the fault reached the participants (populations with anyone in them). */
   readonly byPopulation: readonly PopulationAggregate[];
+  /**
+   * Detect and reconnect by the path the participants' media took before the faults (UDP, TCP,
+   * TURN): did those behind TURN come back, and over what. Absent when no engine told its path.
+   */
+  readonly byTransport?: readonly TransportAggregate[];
+}
+
+export interface TransportAggregate extends RecoveryCounts {
+  /** The path before the faults. */
+  readonly transport: TransportClass;
+  /** The affected participants that came back, by the path they selected after their recovery. */
+  readonly backOver: Readonly<Partial<Record<TransportClass, number>>>;
 }
 
 export interface PopulationAggregate extends RecoveryCounts {

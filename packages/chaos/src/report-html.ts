@@ -19,8 +19,9 @@ import type {
   FaultRun,
   ParticipantOutcome,
   RoomOutcome,
+  TransportAggregate,
 } from "./journal.js";
-import { mediaBack, seconds } from "./report.js";
+import { backOverText, mediaBack, seconds } from "./report.js";
 import { stateCounts } from "./report-timeline.js";
 
 /** Fine enough to show a sub-second reconnect on a drill of a few minutes. */
@@ -56,6 +57,9 @@ export function renderDrillHtml(journal: DrillJournal, assets: PageAssets): stri
     recoveryTable(journal),
     `<h3>Per population</h3>`,
     populationTable(journal),
+    journal.aggregates.byTransport !== undefined
+      ? `<h3>Per path before the faults</h3><p class="note">UDP, ICE/TCP or TURN, from each participant's selected candidate pair (docs/transport.md): did those behind TURN come back, and over what.</p>${transportTable(journal.aggregates.byTransport)}`
+      : "",
     `<h2>Per room</h2><p class="note">Rooms whose media came back last first. Click a header to sort.</p>`,
     roomsTable(journal.rooms),
     `<h2>Participants</h2><p class="note">The affected first, slowest to reconnect first.</p>`,
@@ -214,6 +218,23 @@ function populationTable(journal: DrillJournal): string {
   );
 }
 
+function transportTable(rows: readonly TransportAggregate[]): string {
+  return htmlTable(
+    [
+      { header: "path before", text: (t) => t.transport },
+      { header: "participants", text: (t) => String(t.participants) },
+      { header: "affected", text: (t) => String(t.affected) },
+      {
+        header: "reconnect p50 / p95 / max",
+        text: (t) => [t.reconnect.p50, t.reconnect.p95, t.reconnect.max].map(seconds).join(" / "),
+      },
+      { header: "back over", text: backOverText },
+    ],
+    rows,
+    { empty: "No participant told its path.", id: "transports" },
+  );
+}
+
 /** When the room's media was back for every subscriber: the slowest fault's; never is the worst. */
 function mediaBackMs(r: RoomOutcome): number | undefined {
   if (r.recoveries.length === 0) return undefined;
@@ -283,6 +304,13 @@ function participantsTable(participants: readonly ParticipantOutcome[]): string 
         descending: true,
       },
       { header: "path", text: (p) => p.path ?? "-" },
+      {
+        header: "transport before → after",
+        text: (p) =>
+          p.transportBefore === undefined && p.transportAfter === undefined
+            ? "-"
+            : `${p.transportBefore ?? "-"} → ${p.transportAfter ?? "-"}`,
+      },
       {
         header: "media resume",
         text: (p) => seconds(p.mediaResumeMs),

@@ -11,6 +11,7 @@ import type {
   QualityWindow,
   RecoveryAggregates,
   RoomOutcome,
+  TransportAggregate,
 } from "./journal.js";
 import { renderTimelinePlot } from "./report-timeline.js";
 
@@ -157,6 +158,7 @@ function recoverySection(journal: DrillJournal): string {
       "",
       populationsText(a),
       "",
+      ...(a.byTransport !== undefined ? [transportsText(a.byTransport), ""] : []),
       `Subscribed tracks that stalled and never resumed: ${a.tracksNotResumed}.`,
       "",
       `Reconnect paths: resume ${a.paths.resume} · full ${a.paths.full} · rejoin ${a.paths.rejoin}.`,
@@ -187,6 +189,31 @@ function populationsText(a: RecoveryAggregates): string {
       "",
     ),
   ].join("\n");
+}
+
+/** Did those behind each path (UDP, TCP, TURN) come back, how fast, and over what. */
+function transportsText(rows: readonly TransportAggregate[]): string {
+  return [
+    "By the path their media took before the faults (docs/transport.md):",
+    "",
+    table(
+      ["path before", "participants", "affected", "reconnect p50 / p95 / max", "back over"],
+      rows.map((t) => [
+        t.transport,
+        String(t.participants),
+        String(t.affected),
+        [t.reconnect.p50, t.reconnect.p95, t.reconnect.max].map(seconds).join(" / "),
+        backOverText(t),
+      ]),
+      "",
+    ),
+  ].join("\n");
+}
+
+/** "turn-udp 2" for the affected that came back, by the path they selected after; "-" for none. */
+export function backOverText(t: TransportAggregate): string {
+  const back = Object.entries(t.backOver).map(([transport, n]) => `${transport} ${n}`);
+  return back.length === 0 ? "-" : back.join(", ");
 }
 
 /** When every subscriber of a room whose media stalled had it again, per fault. */

@@ -1,4 +1,5 @@
 import type { DrillJournal } from "./journal.js";
+import { backOverText } from "./report.js";
 
 function ms(value: number | null): string {
   return value === null ? "–" : `${(value / 1000).toFixed(1)} s`;
@@ -17,6 +18,11 @@ export function journalSummary(j: DrillJournal): string {
     a.signalPaths === null
       ? "by population: signal paths unknown for this backend"
       : `by population: ${a.byPopulation.map((p) => `${p.population} ${p.affected}/${p.participants} detect p50 ${ms(p.detect.p50)} max ${ms(p.detect.max)}`).join(" | ")}`,
+    ...(a.byTransport !== undefined
+      ? [
+          `by path before: ${a.byTransport.map((t) => `${t.transport} ${t.affected}/${t.participants} reconnect p95 ${ms(t.reconnect.p95)} back over ${backOverText(t)}`).join(" | ")}`,
+        ]
+      : []),
     ...j.expectations.map(
       (e) =>
         `  ${e.met === true ? "ok  " : e.met === false ? "FAIL" : "n/a "} ${e.name}: ${e.observed} (expected ${e.expected})`,

@@ -35,7 +35,7 @@ export function story(j: DrillJournal): string {
   return [
     ...j.participants.map(
       (p) =>
-        `${p.room}/${p.identity} ${p.role}: room ${String(p.roomNodeBefore)}->${String(p.roomNodeAfter)} signal ${String(p.signalNode)} ${String(p.population)} detect ${String(p.detectMs)} reconnect ${String(p.reconnectMs)} ${String(p.path)} media ${String(p.mediaResumeMs)} end ${String(p.connectedAtEnd)} ${String(p.lostReason)}`,
+        `${p.room}/${p.identity} ${p.role}: room ${String(p.roomNodeBefore)}->${String(p.roomNodeAfter)} signal ${String(p.signalNode)} ${String(p.population)} detect ${String(p.detectMs)} reconnect ${String(p.reconnectMs)} ${String(p.path)} media ${String(p.mediaResumeMs)} end ${String(p.connectedAtEnd)} ${String(p.lostReason)}${p.transportBefore !== undefined ? ` path ${p.transportBefore}->${String(p.transportAfter)}` : ""}`,
     ),
     ...j.tracks.map((t) => JSON.stringify(t)),
     ...j.findings.map((f) => `finding ${f.id}: ${f.detail}`),
@@ -160,5 +160,5 @@ export function expectKillDrillRecovered(
 
 /** The drill's recovery figures in one printout (the e2e log carries them for the notes). */
 export function drillFigures(label: string, j: DrillJournal): string {
-  return `${label}: verdict ${j.verdict}\nrecovery: detect ${JSON.stringify(j.aggregates.detect)} reconnect ${JSON.stringify(j.aggregates.reconnect)} media ${JSON.stringify(j.aggregates.mediaResume)}\npopulations: ${JSON.stringify(j.aggregates.byPopulation)}\nrooms: ${JSON.stringify(j.rooms.map((x) => [x.room, x.nodeBefore, x.nodeAfter, x.recoveries]))}\n${story(j)}`;
+  return `${label}: verdict ${j.verdict}\nrecovery: detect ${JSON.stringify(j.aggregates.detect)} reconnect ${JSON.stringify(j.aggregates.reconnect)} media ${JSON.stringify(j.aggregates.mediaResume)}\npopulations: ${JSON.stringify(j.aggregates.byPopulation)}${j.aggregates.byTransport !== undefined ? `\nby path before: ${JSON.stringify(j.aggregates.byTransport)}` : ""}\nrooms: ${JSON.stringify(j.rooms.map((x) => [x.room, x.nodeBefore, x.nodeAfter, x.recoveries]))}\n${story(j)}`;
 }

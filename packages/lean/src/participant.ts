@@ -536,6 +536,8 @@ export class LeanParticipant implements Reconnectable {
 
   /** For reconnectEpisode; also every event this participant reports. */
   emit(event: ParticipantEvent): void {
+    // a reconnect selects a pair anew: the next sample tells it
+    if (event.type === "reconnected") this.transport.reselect();
     this.options.onEvent?.(event);
   }
 }

@@ -15,7 +15,7 @@ export {
 } from "./run/ice-scope.js";
 export { FIRST_MEDIA_WINDOW_MS } from "./engine/participant.js";
 export { E2EE_KEY_BYTES } from "./engine/e2ee.js";
-export { planPlaced } from "./run/network-placement.js";
+export { planPlaced, restrictiveProfiles } from "./run/network-placement.js";
 export {
   ENGINE_RULES,
   EngineError,

@@ -121,6 +121,11 @@ export interface LocalTarget {
   readonly nodes: number;
   readonly netns: boolean;
   readonly prometheus: boolean;
+  /**
+   * LiveKit's built-in TURN over UDP on every node of the testbed the drill starts (a port each),
+   * for workloads whose `network-profiles` put participants behind a `turn-only` firewall.
+   */
+  readonly turn: boolean;
 }
 
 export interface ComposeTarget {

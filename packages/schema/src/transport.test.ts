@@ -68,4 +68,21 @@ describe("TransportWatch", () => {
     ]);
     expect(watch.current()).toBe("turn-tls");
   });
+
+  it("tells the pair a reconnect selected even when it is of the same kind, once, without an ICE time", () => {
+    const events: TransportEvent[] = [];
+    const watch = new TransportWatch((e) => events.push(e));
+    const relay = { local: "relay", remote: "host", protocol: "udp", relayProtocol: "udp" } as const;
+    watch.note(relay, 0.4);
+    watch.reselect();
+    // between the reconnect and the next pair read, the samples keep the last class
+    expect(watch.current()).toBe("turn-udp");
+    watch.note(undefined);
+    watch.note(relay, 0.5);
+    watch.note(relay);
+    expect(events.map((e) => [e.transport, e.iceS])).toEqual([
+      ["turn-udp", 0.4],
+      ["turn-udp", undefined],
+    ]);
+  });
 });

@@ -48,18 +48,24 @@ export type TransportEvent = {
 
 /**
  * The candidate pair a participant's transport selected, told once per selection: a `transport`
- * event after the join and again when ICE moves the media to another pair (a restart, a reconnect
- * over another path). Every engine feeds it what its stats say; its samples carry `current()`.
+ * event after the join, again after every reconnect (`reselect`: a resume or a rejoin selects anew,
+ * perhaps through another node's TURN, even when the pair's kind is the same), and when ICE moves
+ * the media to another kind of pair. Every engine feeds it what its stats say; its samples carry
+ * `current()`.
  */
 export class TransportWatch {
   private last: SelectedPair | undefined;
+  /** Set by reselect: the next pair is told whatever it is. */
+  private anew = false;
 
   constructor(private readonly emit: (event: TransportEvent) => void) {}
 
   /** `iceS` rides on the first event only: a later selection is not a join's ICE. */
   note(pair: SelectedPair | undefined, iceS?: number): void {
-    if (pair === undefined || (this.last !== undefined && samePair(this.last, pair))) return;
+    if (pair === undefined) return;
+    if (!this.anew && this.last !== undefined && samePair(this.last, pair)) return;
     const first = this.last === undefined;
+    this.anew = false;
     this.last = pair;
     this.emit({
       type: "transport",
@@ -67,6 +73,11 @@ export class TransportWatch {
       ...pair,
       ...(first && iceS !== undefined ? { iceS } : {}),
     });
+  }
+
+  /** After a reconnect: the next pair noted is told even if of the same kind as the last. */
+  reselect(): void {
+    this.anew = true;
   }
 
   current(): TransportClass | undefined {

@@ -15,6 +15,7 @@ export async function startBalancer(
   haproxyBin: string,
   port: number | undefined,
   readyTimeoutMs: number,
+  extraHosts: readonly string[] = [],
 ): Promise<void> {
   const listenPort = port ?? (await pickFreePort());
   const statsPort = await pickFreePort();
@@ -23,6 +24,7 @@ export async function startBalancer(
     cfg,
     haproxyConfig({
       listenPort,
+      listenHosts: ["127.0.0.1", ...extraHosts],
       statsPort,
       backends: state.nodes.map((n) => ({ name: n.name, ip: n.ip, port: n.httpPort })),
     }),

@@ -8,7 +8,7 @@ import { requireRoot } from "./netns.js";
 import { pickFreePort } from "./ports.js";
 import { Testbed, type TestbedOptions } from "./testbed.js";
 
-/** A one-node testbed that clients behind restrictive profiles reach, and those clients' networks. */
+/** A testbed that clients behind restrictive profiles reach, and those clients' networks. */
 export interface ClientTestbed {
   readonly testbed: Testbed;
   readonly networks: readonly ClientNetwork[];
@@ -16,34 +16,36 @@ export interface ClientTestbed {
   readonly url: string;
   /** The address the node advertises for media (the host end of the first client veth). */
   readonly mediaHost: string;
-  /** The UDP port of the node's built-in TURN; undefined with TURN off. */
-  readonly turnUdpPort: number | undefined;
+  /** The UDP port of each node's built-in TURN, in node order; empty with TURN off. */
+  readonly turnUdpPorts: readonly number[];
   /** Stops the testbed, then removes the namespaces; tolerant of parts already gone. */
   stop(): Promise<void>;
 }
 
 /**
- * Client namespaces for `profiles` and a one-node testbed they can all reach (reachableNodeConfig),
- * made together because each needs the other: `tcp-only` and `turn-only` let out the testbed's
- * signalling port (and `turn-only` its TURN port, picked here first even with TURN off, so that the
- * profile is the same firewall either way), and the node binds the veths' host address. A failure
- * half way removes what was made.
+ * Client namespaces for `profiles` and a testbed they can all reach (reachableNodeConfig), made
+ * together because each needs the other: `tcp-only` and `turn-only` let out the testbed's signalling
+ * port (and `turn-only` each node's TURN port, picked here first even with TURN off, so that the
+ * profile is the same firewall either way), and the nodes (and with several, the balancer in front
+ * of them) bind the veths' host address. Several nodes share that address on ports of their own. A
+ * failure half way removes what was made.
  */
 export async function startClientTestbed(
   profiles: readonly ClientNetwork["profile"][],
-  options: Omit<TestbedOptions, "port" | "serverConfig" | "nodes" | "netns" | "turn"> & {
+  options: Omit<TestbedOptions, "port" | "serverConfig" | "netns" | "turn" | "balancerHosts"> & {
     /** LiveKit's built-in TURN over UDP on the node. */
     readonly turn?: boolean;
   } = {},
 ): Promise<ClientTestbed> {
   requireRoot("client network profiles");
   const port = await pickFreePort();
-  const turnUdpPort = await pickFreePort();
+  const turnUdpPorts: number[] = [];
+  for (let i = 0; i < (options.nodes ?? 1); i++) turnUdpPorts.push(await pickFreePort());
   const networks = createClientNetworks(
     profiles.map((profile) => ({
       profile,
       ...(profile === "tcp-only" || profile === "turn-only" ? { allowedTcpPorts: [port] } : {}),
-      ...(profile === "turn-only" ? { allowedUdpPorts: [turnUdpPort] } : {}),
+      ...(profile === "turn-only" ? { allowedUdpPorts: turnUdpPorts } : {}),
     })),
   );
   const mediaHost = networks[0]?.hostIp;
@@ -52,8 +54,9 @@ export async function startClientTestbed(
     const { turn, ...rest } = options;
     const testbed = await Testbed.start({
       ...rest,
-      ...(turn === true ? { turn: { udpPort: turnUdpPort } } : {}),
+      ...(turn === true ? { turn: { udpPorts: turnUdpPorts } } : {}),
       port,
+      balancerHosts: [mediaHost],
       serverConfig: reachableNodeConfig(
         mediaHost,
         networks.map((n) => n.hostInterface),
@@ -64,7 +67,7 @@ export async function startClientTestbed(
       networks,
       url: `ws://${mediaHost}:${port}`,
       mediaHost,
-      turnUdpPort: turn === true ? turnUdpPort : undefined,
+      turnUdpPorts: turn === true ? turnUdpPorts : [],
       stop: async () => {
         try {
           await testbed.stop();

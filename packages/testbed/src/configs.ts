@@ -17,8 +17,8 @@ export interface NodeAddressing {
 
 export type ConfigTree = { [key: string]: unknown };
 
-/** LiveKit's built-in TURN over UDP: a port picked free per node, or the one given (one node only). */
-export type TurnOption = true | { readonly udpPort: number };
+/** LiveKit's built-in TURN over UDP: a port picked free per node, or the ones given (one per node). */
+export type TurnOption = true | { readonly udpPorts: readonly number[] };
 
 /**
  * livekit-server config for one node of a testbed. Media stays on the node's own address: on a
@@ -133,6 +133,8 @@ function isTree(value: unknown): value is ConfigTree {
  */
 export function haproxyConfig(options: {
   listenPort: number;
+  /** Addresses the frontend binds; default 127.0.0.1 only. */
+  listenHosts?: readonly string[];
   statsPort: number;
   backends: readonly { name: string; ip: string; port: number }[];
 }): string {
@@ -152,7 +154,7 @@ defaults
     retries 2
     option redispatch 1
 frontend livekit
-    bind 127.0.0.1:${options.listenPort}
+${(options.listenHosts ?? ["127.0.0.1"]).map((host) => `    bind ${host}:${options.listenPort}`).join("\n")}
     http-request set-var(txn.token) url_param(access_token)
     http-request set-var(txn.token) req.hdr(Authorization),regsub("^Bearer ","") if !{ var(txn.token) -m found }
     http-request capture var(txn.token),sha2(256),bytes(0,8),hex len 16

@@ -64,6 +64,12 @@ export interface NodeSetup {
   readonly turn: TurnOption | undefined;
 }
 
+function givenTurnPort(turn: { readonly udpPorts: readonly number[] }, i: number): number {
+  const port = turn.udpPorts[i];
+  if (port === undefined) throw new Error(`turn.udpPorts has no port for node ${i + 1}: this is a bug`);
+  return port;
+}
+
 /** Picks a node's ports and writes its livekit-server config; the process is not started. */
 async function prepareNode(state: RunState, setup: NodeSetup, i: number): Promise<NodeRecord> {
   const net = setup.networks[i];
@@ -75,7 +81,7 @@ async function prepareNode(state: RunState, setup: NodeSetup, i: number): Promis
     rtcUdpPort: await pickFreePort(),
     prometheusPort: await pickFreePort(),
     ...(setup.turn !== undefined
-      ? { turnUdpPort: setup.turn === true ? await pickFreePort() : setup.turn.udpPort }
+      ? { turnUdpPort: setup.turn === true ? await pickFreePort() : givenTurnPort(setup.turn, i) }
       : {}),
   };
   const nodeName = `node${i + 1}`;

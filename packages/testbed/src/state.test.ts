@@ -78,6 +78,22 @@ describe("balancer log", () => {
     expect(config).toContain("sha2(256),bytes(0,8),hex");
   });
 
+  it("listens on loopback, and on the addresses given besides (client namespaces reach it there)", () => {
+    expect(config.match(/^ +bind .*$/gm)).toEqual(["    bind 127.0.0.1:1", "    bind 127.0.0.1:2"]);
+    const reachable = haproxyConfig({
+      listenPort: 1,
+      listenHosts: ["127.0.0.1", "10.201.7.1"],
+      statsPort: 2,
+      backends: [{ name: "n1", ip: "127.0.0.1", port: 3 }],
+    });
+    // the stats page stays on loopback
+    expect(reachable.match(/^ +bind .*$/gm)).toEqual([
+      "    bind 127.0.0.1:1",
+      "    bind 10.201.7.1:1",
+      "    bind 127.0.0.1:2",
+    ]);
+  });
+
   it("names a token by the first 8 bytes of its SHA-256", () => {
     // sha256("abc.def.ghi") starts 6559e90b5dd57405: what HAProxy 2.6 logged for that token here
     expect(tokenTag("abc.def.ghi")).toBe("6559E90B5DD57405");

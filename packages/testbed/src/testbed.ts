@@ -47,6 +47,11 @@ export interface TestbedOptions {
   readonly ruleFiles?: readonly string[];
   /** Each node in its own network namespace (root), so faults can target one node. */
   readonly netns?: boolean;
+  /**
+   * Addresses of this host the balancer listens on besides 127.0.0.1, such as the host end of a
+   * client namespace's veth, so that clients there reach it.
+   */
+  readonly balancerHosts?: readonly string[];
   /** The port clients connect to (the balancer's, or the single node's). Default: a free one. */
   readonly port?: number;
   readonly serverBin?: string;
@@ -57,7 +62,7 @@ export interface TestbedOptions {
   readonly nodeCpu?: number;
   /**
    * LiveKit's built-in TURN over UDP on every node (docs/transport.md): `true` picks each node a
-   * free port; a given `udpPort` (one node only) is for callers that must know it first, such as a
+   * free port; given `udpPorts` (one per node) are for callers that must know them first, such as a
    * client firewall that lets it out.
    */
   readonly turn?: TurnOption;
@@ -91,10 +96,10 @@ export class Testbed {
       prometheus: options.prometheus === true ? findBinary("prometheus") : undefined,
     };
     if (options.nodeCpu !== undefined) checkCpuCap(options.nodeCpu);
-    if (options.turn !== undefined && options.turn !== true && nodeCount > 1) {
+    if (options.turn !== undefined && options.turn !== true && options.turn.udpPorts.length !== nodeCount) {
       throw new TestbedError(
         "bad-option",
-        "turn: one TURN UDP port cannot serve several nodes on one host: pass turn: true to give each node its own",
+        `turn: ${options.turn.udpPorts.length} TURN UDP port(s) for ${nodeCount} node(s): give each node its own, or pass turn: true to pick them`,
       );
     }
     if (options.netns === true) {
@@ -182,7 +187,7 @@ export class Testbed {
       );
 
       if (bins.haproxy !== undefined) {
-        await startBalancer(state, bins.haproxy, options.port, readyTimeoutMs);
+        await startBalancer(state, bins.haproxy, options.port, readyTimeoutMs, options.balancerHosts ?? []);
       } else {
         const only = state.nodes[0];
         if (only === undefined) throw new Error("no node started");

@@ -1,5 +1,11 @@
 /** The drill's recovery figures over all participants: distributions, paths, losses, consistency. */
-import type { PopulationAggregate, RecoveryAggregates, ReconnectPath } from "../journal.js";
+import type { TransportClass } from "@livekit-swarm/schema";
+import type {
+  PopulationAggregate,
+  RecoveryAggregates,
+  ReconnectPath,
+  TransportAggregate,
+} from "../journal.js";
 import type { ParticipantWalk, WalkOutcome } from "./participant.js";
 import { distribution } from "./quality.js";
 import type { RoomServerView } from "./server-view.js";
@@ -28,6 +34,27 @@ function byPopulation(participants: readonly WalkOutcome[]): PopulationAggregate
         ...detectAndReconnect(members),
       },
     ];
+  });
+}
+
+/** By the path before the faults, in order of first appearance; empty when no participant told one. */
+function byTransport(participants: readonly WalkOutcome[]): TransportAggregate[] {
+  const classes = [
+    ...new Set(participants.flatMap((p) => (p.transportBefore === undefined ? [] : [p.transportBefore]))),
+  ];
+  return classes.map((transport) => {
+    const members = participants.filter((p) => p.transportBefore === transport);
+    const backOver: Partial<Record<TransportClass, number>> = {};
+    for (const p of members)
+      if (p.affected && p.reconnectMs !== null && p.transportAfter !== undefined)
+        backOver[p.transportAfter] = (backOver[p.transportAfter] ?? 0) + 1;
+    return {
+      transport,
+      participants: members.length,
+      affected: members.filter((p) => p.affected).length,
+      ...detectAndReconnect(members),
+      backOver,
+    };
   });
 }
 
@@ -62,5 +89,8 @@ export function recoveryAggregates(
     consistentMs: everConsistent && consistency.length > 0 ? Math.max(...consistency) : null,
     signalPaths,
     byPopulation: byPopulation(participants),
+    ...(participants.some((p) => p.transportBefore !== undefined)
+      ? { byTransport: byTransport(participants) }
+      : {}),
   };
 }

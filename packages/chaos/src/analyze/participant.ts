@@ -4,7 +4,7 @@
  * how each recovered, its media, and its outcome. A participant knocked down twice by one fault has
  * one episode counted twice.
  */
-import type { Role } from "@livekit-swarm/schema";
+import type { Role, TransportClass } from "@livekit-swarm/schema";
 import type { Finding, ParticipantOutcome, ReconnectPath, TimelineEvent, TrackOutcome } from "../journal.js";
 import { TrackFlows } from "./media.js";
 import type { FaultReach } from "./reach.js";
@@ -64,6 +64,8 @@ export function walkParticipant(
   let sid: string | null = null;
   let sidBefore: string | null = null;
   let lastReason: string | null = null;
+  let transportBefore: TransportClass | undefined;
+  let transportAfter: TransportClass | undefined;
   const history: LifecycleAt[] = [];
   const timeline: TimelineEvent[] = [];
   const findings: Finding[] = [];
@@ -137,6 +139,10 @@ export function walkParticipant(
         sid = event.sid;
         if (t < ctx.firstInjection) sidBefore = event.sid;
         break;
+      case "transport":
+        if (t < ctx.firstInjection) transportBefore = event.transport;
+        transportAfter = event.transport;
+        break;
       case "media": {
         const row = media.observe(event);
         if (row !== null) timeline.push(row);
@@ -203,6 +209,8 @@ export function walkParticipant(
     lostReason,
     sidBefore,
     sidAfter: sid,
+    ...(transportBefore !== undefined ? { transportBefore } : {}),
+    ...(transportAfter !== undefined ? { transportAfter } : {}),
   };
   if (lostReason === "stuck_reconnecting" && ctx.settled) {
     findings.push({

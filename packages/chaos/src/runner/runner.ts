@@ -18,7 +18,7 @@ import { renderDrillJUnit } from "../junit.js";
 import { renderDrillMarkdown } from "../report.js";
 import { renderDrillHtml } from "../report-html.js";
 import type { Drill, Scenario } from "@livekit-swarm/schema";
-import { Testbed } from "@livekit-swarm/testbed";
+import { Testbed, startClientTestbed, type NetworkProfile } from "@livekit-swarm/testbed";
 import { RoomServiceClient } from "livekit-server-sdk";
 import {
   checkDrillable,
@@ -26,10 +26,13 @@ import {
   ENGINE_RULES,
   mediaPlanFor,
   orchestrate,
+  planPlaced,
   planRun,
   preflight,
+  restrictiveProfiles,
   shapeOf,
   TargetError,
+  type ClientNetworkPlace,
   type RunControl,
   type RunOutcome,
   type RunPlan,
@@ -44,7 +47,6 @@ import { DrillRecorder } from "./recorder.js";
 import { DrillStop } from "./stop.js";
 import { commandInjector } from "./targets.js";
 import { SERVER_VIEW_MS, startPlacements, startServerViews } from "./watch.js";
-
 
 export interface DrillRunOptions {
   readonly drill: Drill;
@@ -62,8 +64,10 @@ interface System {
   readonly target: RunTarget;
   readonly injector: FaultInjector;
   readonly prometheusUrl: string | undefined;
-  /** A testbed this drill started (and stops). */
-  readonly ownTestbed: Testbed | undefined;
+  /** Stops what this drill started: its testbed, then its client namespaces. */
+  readonly stopOwn: (() => Promise<void>) | undefined;
+  /** Where each restrictive profile's participants run (the workload's network-profiles). */
+  readonly networks: ReadonlyMap<NetworkProfile, ClientNetworkPlace>;
   readonly deployment: Readonly<Record<string, unknown>>;
 }
 
@@ -127,7 +131,8 @@ export async function runDrill(options: DrillRunOptions): Promise<DrillJournal> 
         ? `chaos-${options.runId.slice(-4)}-room-`
         : drill.workload.scenario.roomPrefix,
   };
-  const plan = planRun(shapeOf(scenario));
+  // participants placed on the workload's network profiles, if it has any
+  const plan = planPlaced(scenario);
   checkDrillWorkload(drill, plan.participants);
   mkdirSync(options.outputDir, { recursive: true });
   const journalFile = join(options.outputDir, "journal.json");
@@ -194,13 +199,13 @@ export async function runDrill(options: DrillRunOptions): Promise<DrillJournal> 
     options.interrupt.removeEventListener("abort", onInterrupt);
     // whatever happened, no fault outlives the drill
     await end(run);
-    await run.system?.ownTestbed?.stop();
+    await run.system?.stopOwn?.();
   }
 }
 
 async function runPhases(run: DrillRun): Promise<void> {
   const { stop } = run;
-  const system = await prepare(run.options);
+  const system = await prepare(run.options, restrictiveProfiles(run.plan.participants));
   run.system = system;
   // an unreachable server or rejected keys is bad input, not a drill result
   await preflight(system.target.url, system.target.apiKey, system.target.apiSecret, {
@@ -210,7 +215,7 @@ async function runPhases(run: DrillRun): Promise<void> {
   if (stop.current() !== undefined) return;
   await placeRooms(run, system);
   if (stop.current() !== undefined) return;
-  run.swarm = startSwarm(run, system.target);
+  run.swarm = startSwarm(run, system);
   await joined(run);
   if (!(await baseline(run, system))) return;
   watchAbortConditions(run);
@@ -237,7 +242,10 @@ async function runPhases(run: DrillRun): Promise<void> {
 }
 
 /** The system under test: a local testbed (attached or started) or a command-driven deployment. */
-async function prepare(options: DrillRunOptions): Promise<System> {
+async function prepare(
+  options: DrillRunOptions,
+  profiles: readonly Exclude<NetworkProfile, "open">[],
+): Promise<System> {
   const { drill, log } = options;
   const t = drill.target;
   if (t.backend !== "local") {
@@ -246,44 +254,71 @@ async function prepare(options: DrillRunOptions): Promise<System> {
       target: { url: t.url, apiKey: t.apiKey, apiSecret: t.apiSecret },
       injector,
       prometheusUrl: undefined,
-      ownTestbed: undefined,
+      stopOwn: undefined,
+      networks: new Map(),
       deployment: { backend: t.backend, url: t.url, nodes: (await injector.nodes()).map((n) => n.name) },
     };
   }
   let testbed: Testbed;
-  let own = false;
+  let stopOwn: (() => Promise<void>) | undefined;
+  let url: string;
+  let mediaHosts: readonly string[];
+  const networks = new Map<NetworkProfile, ClientNetworkPlace>();
   if (t.testbed !== null) {
     testbed = Testbed.attach(t.testbed);
+    ({ url } = testbed);
+    mediaHosts = testbed.nodes.map((n) => n.ip);
     log(`attached to testbed ${testbed.name} (${testbed.nodes.length} node(s)) at ${testbed.url}`);
   } else {
     log(
-      `starting a local testbed: ${t.nodes} node(s)${t.nodes > 1 ? ", redis, haproxy" : ""}${t.netns ? ", a network namespace per node" : ""}${t.prometheus ? ", prometheus" : ""}`,
+      `starting a local testbed: ${t.nodes} node(s)${t.nodes > 1 ? ", redis, haproxy" : ""}${t.netns ? ", a network namespace per node" : ""}${t.prometheus ? ", prometheus" : ""}${t.turn ? ", LiveKit's built-in TURN on each node" : ""}${profiles.length > 0 ? `, client namespaces for ${profiles.join(", ")}` : ""}`,
     );
-    testbed = await Testbed.start({
+    const common = {
       name: `chaos-${process.pid}`,
       nodes: t.nodes,
-      netns: t.netns,
       prometheus: t.prometheus,
-    });
-    own = true;
+      ...(t.turn ? { turn: true as const } : {}),
+    };
+    if (profiles.length > 0) {
+      // schema: no netns with network profiles (the nodes share the client veths' host address)
+      const bed = await startClientTestbed(profiles, common);
+      testbed = bed.testbed;
+      ({ url } = bed);
+      mediaHosts = [bed.mediaHost];
+      for (const n of bed.networks)
+        networks.set(n.profile, { namespace: n.namespace, address: n.nodeIp, url: bed.url });
+      stopOwn = () => bed.stop();
+      log(
+        `client network profiles: ${bed.networks.map((n) => `${n.profile} in ${n.namespace}`).join(", ")}${bed.turnUdpPorts.length > 0 ? `; TURN on UDP ${bed.turnUdpPorts.join(", ")}` : ""}`,
+      );
+    } else {
+      const started = await Testbed.start({ ...common, netns: t.netns });
+      testbed = started;
+      ({ url } = started);
+      mediaHosts = started.nodes.map((n) => n.ip);
+      stopOwn = async () => {
+        await started.stop();
+      };
+    }
   }
   log(
     `testbed ${testbed.name} (run dir ${testbed.runDir}); if this drill is killed, undo its faults with: swarm chaos rollback --testbed ${testbed.name}`,
   );
   return {
     target: {
-      url: testbed.url,
+      url,
       apiKey: testbed.apiKey,
       apiSecret: testbed.apiSecret,
       // the native engine's sockets stay on the interfaces reaching these (load's ice-scope)
-      mediaHosts: testbed.nodes.map((n) => n.ip),
+      mediaHosts,
     },
     injector: new LocalInjector(testbed),
     prometheusUrl: testbed.prometheusUrl,
-    ownTestbed: own ? testbed : undefined,
+    stopOwn,
+    networks,
     deployment: {
       backend: t.backend,
-      url: testbed.url,
+      url,
       testbed: testbed.name,
       runDir: testbed.runDir,
       nodes: testbed.nodes.map((n) => ({
@@ -292,7 +327,16 @@ async function prepare(options: DrillRunOptions): Promise<System> {
         pid: n.pid,
         ip: n.ip,
         namespace: n.namespace,
+        ...(n.turnUdpPort !== undefined ? { turnUdpPort: n.turnUdpPort } : {}),
       })),
+      ...(networks.size > 0
+        ? {
+            clientNetworks: [...networks].map(([profile, place]) => ({
+              profile,
+              namespace: place.namespace,
+            })),
+          }
+        : {}),
       redis: testbed.redis === undefined ? null : `${testbed.redis.host}:${testbed.redis.port}`,
       balancer:
         testbed.nodes.length > 1
@@ -325,7 +369,7 @@ async function placeRooms(run: DrillRun, system: System): Promise<void> {
 }
 
 /** The steady state's load: a persistent swarm that holds until end() stops it. */
-function startSwarm(run: DrillRun, target: RunTarget): Swarm {
+function startSwarm(run: DrillRun, system: System): Swarm {
   const { options, plan } = run;
   const workers = defaultWorkers(plan.participants, availableParallelism());
   options.log(
@@ -335,8 +379,9 @@ function startSwarm(run: DrillRun, target: RunTarget): Swarm {
   // the control arrives once the workers are up; faults that need it read it then
   const swarm: { control: RunControl | undefined } = { control: undefined };
   const outcome = orchestrate({
-    target,
+    target: system.target,
     plan,
+    networks: system.networks,
     media: {
       ...mediaPlanFor(run.scenario),
       watchMs: WATCH_MS,

@@ -250,6 +250,8 @@ export class BrowserParticipant implements EngineParticipant {
   private onEvent(event: ParticipantEvent): void {
     if (event.type === "disconnected") this.left = true;
     if (event.type === "joined") this.joinStartMs = Date.now() - event.joinS * 1000;
+    // a reconnect selects a pair anew: the next sample tells it
+    if (event.type === "reconnected") this.transport.reselect();
     this.emit(event);
   }
 

@@ -195,6 +195,9 @@ export class NativeParticipant implements EngineParticipant {
         path: full ? "full" : "resume",
         ...this.placement.fields(),
       });
+      // the pair this reconnect selected (the next sample reads it if this cannot)
+      this.transport.reselect();
+      void this.readTransport(room);
       // the new sid shows up to 3 s after Reconnected: look again then
       setTimeout(() => {
         this.noteSession();

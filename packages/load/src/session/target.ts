@@ -110,7 +110,7 @@ export async function openTarget(
   if (profiles.length > 0) {
     const bed = await startClientTestbed(profiles, { name: `swarm-${process.pid}`, turn });
     log(`client network profiles: ${bed.networks.map((n) => `${n.profile} in ${n.namespace}`).join(", ")}`);
-    if (bed.turnUdpPort !== undefined) log(`LiveKit's built-in TURN on UDP ${bed.turnUdpPort}`);
+    if (bed.turnUdpPorts.length > 0) log(`LiveKit's built-in TURN on UDP ${bed.turnUdpPorts.join(", ")}`);
     const { testbed } = bed;
     return {
       target: {

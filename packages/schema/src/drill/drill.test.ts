@@ -70,7 +70,7 @@ describe("parseDrill fills the defaults", () => {
       file: null,
       name: "drill",
       description: "",
-      target: { backend: "local", testbed: null, nodes: 3, netns: false, prometheus: false },
+      target: { backend: "local", testbed: null, nodes: 3, netns: false, prometheus: false, turn: false },
       workload: {
         scenario: parseScenarioObject({ name: "drill", rooms: 1 }, "x"),
         scenarioFile: null,
@@ -147,6 +147,7 @@ describe("parseDrill fills the defaults", () => {
       nodes: 3,
       netns: true,
       prometheus: true,
+      turn: false,
     });
   });
 
@@ -162,6 +163,14 @@ describe("parseDrill fills the defaults", () => {
       nodes: 5,
       netns: true,
       prometheus: true,
+      turn: false,
+    });
+  });
+
+  it("turns on TURN in the testbed it starts", () => {
+    expect(parse([...HEAD, ...KILL, "target: { nodes: 2, turn: true }"]).target).toMatchObject({
+      nodes: 2,
+      turn: true,
     });
   });
 });
@@ -839,6 +848,37 @@ describe("parseDrill rejects mistakes with one line naming the path", () => {
       "no nodes",
       [...HEAD, ...KILL, "target: { nodes: 0 }"],
       [`${S}: target.nodes: expected a positive integer, got 0`],
+    ],
+    [
+      "TURN on an attached testbed",
+      [...HEAD, ...KILL, "target: { testbed: chaos, turn: true }"],
+      [
+        `${S}: target.turn: turn: the drill turns on TURN in the testbed it starts, not in testbed chaos: drop testbed, or drop turn and start that testbed with swarm testbed up --turn`,
+      ],
+    ],
+    [
+      "network profiles against an attached testbed",
+      [
+        "name: drill",
+        "workload: { rooms: 1, network-profiles: { open: 50%, turn-only: 50% } }",
+        ...KILL,
+        "target: { testbed: chaos }",
+      ],
+      [
+        `${S}: target.testbed: network-profiles (turn-only) place participants in network namespaces in front of a testbed the drill starts: drop testbed, or remove network-profiles from the workload`,
+      ],
+    ],
+    [
+      "network profiles with nodes in namespaces",
+      [
+        "name: drill",
+        "workload: { rooms: 1, network-profiles: { udp-blocked: 100% } }",
+        "faults:",
+        "  - { type: net.loss, ratio: 10% }",
+      ],
+      [
+        `${S}: target.netns: network-profiles (udp-blocked) place participants in network namespaces in front of a testbed the drill starts, with its nodes on this host: net.* faults (which need each node in a namespace of its own) and network-profiles do not mix in one drill`,
+      ],
     ],
     [
       "a network fault without namespaces",

@@ -120,6 +120,7 @@ function resolveDrill(value: unknown, source: string, file: string | null, baseD
         prometheus: targetDraft.prometheus ?? probes > 0,
       };
     }
+    checkNetworkProfiles(p, target, workload?.scenario.networkProfiles);
   }
 
   let abort: Drill["abort"] | undefined;
@@ -208,4 +209,33 @@ export async function loadDrill(path: string): Promise<Drill> {
     ]);
   }
   return parseText(content, path, path, { baseDir: dirname(path), env: process.env });
+}
+
+/**
+ * A workload's restrictive network profiles put participants in client namespaces in front of the
+ * nodes of a testbed the drill starts on this host (as `swarm run` does without --url): not on a
+ * deployment elsewhere, an attached testbed, or nodes that sit in namespaces of their own.
+ */
+function checkNetworkProfiles(
+  p: Problems,
+  target: DrillTarget,
+  shares: Readonly<Record<string, number>> | undefined,
+): void {
+  const restrictive = Object.entries(shares ?? {})
+    .filter(([name, share]) => name !== "open" && share > 0)
+    .map(([name]) => name);
+  if (restrictive.length === 0) return;
+  const what = `network-profiles (${restrictive.join(", ")}) place participants in network namespaces in front of a testbed the drill starts`;
+  if (target.backend !== "local")
+    p.at(
+      ["target", "backend"],
+      `${what}: use the local backend, or remove network-profiles from the workload`,
+    );
+  else if (target.testbed !== null)
+    p.at(["target", "testbed"], `${what}: drop testbed, or remove network-profiles from the workload`);
+  else if (target.netns)
+    p.at(
+      ["target", "netns"],
+      `${what}, with its nodes on this host: net.* faults (which need each node in a namespace of its own) and network-profiles do not mix in one drill`,
+    );
 }

@@ -80,6 +80,7 @@ function backendShapes(env: Env) {
       backend: z.literal("local").optional(),
       netns: bool.nullable().default(null),
       prometheus: bool.nullable().default(null),
+      turn: bool.default(false),
       testbed: optionalText("expected the name given to swarm testbed up --name"),
       nodes: positiveInt.default(3),
     },
@@ -132,6 +133,7 @@ const LOCAL_DEFAULT: DrillTarget = {
   nodes: 3,
   netns: false,
   prometheus: false,
+  turn: false,
 };
 
 export function parseTarget(p: Problems, value: unknown, env: Env, baseDir: string): TargetDraft | undefined {
@@ -147,8 +149,13 @@ export function parseTarget(p: Problems, value: unknown, env: Env, baseDir: stri
   if (backend === "local") {
     const local = p.read(targetSchema("local", env), value, path);
     if (local === undefined) return undefined;
-    const { testbed, nodes, netns, prometheus } = local;
-    return { target: { backend, testbed, nodes, netns: false, prometheus: false }, netns, prometheus };
+    const { testbed, nodes, netns, prometheus, turn } = local;
+    if (turn && testbed !== null)
+      p.at(
+        [...path, "turn"],
+        `turn: the drill turns on TURN in the testbed it starts, not in testbed ${testbed}: drop testbed, or drop turn and start that testbed with swarm testbed up --turn`,
+      );
+    return { target: { backend, testbed, nodes, netns: false, prometheus: false, turn }, netns, prometheus };
   }
   if (backend === "compose") {
     const compose = p.read(targetSchema("compose", env), value, path);
