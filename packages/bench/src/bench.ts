@@ -11,7 +11,7 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import { Testbed, startClientTestbed } from "@livekit-swarm/testbed";
+import { Testbed, TURN_DOMAIN, startClientTestbed } from "@livekit-swarm/testbed";
 import { BenchError } from "./errors.js";
 import type { Baseline, Point } from "./figures.js";
 import { overrideFlags, type BenchNetwork, type BenchOptions } from "./options.js";
@@ -46,7 +46,8 @@ export function dryRunPlan(options: BenchOptions): string {
 
 /**
  * The bench's one livekit-server: on loopback, or for a `--network` point behind that profile's
- * client namespace (with LiveKit's built-in TURN over UDP for turn-only), as `swarm run` starts it.
+ * client namespace (with LiveKit's built-in TURN for turn-only, over UDP, and tcp-only, over TLS), as
+ * `swarm run --turn` starts it.
  */
 async function openTestbed(network: BenchNetwork | undefined): Promise<{
   testbed: Testbed;
@@ -67,7 +68,7 @@ async function openTestbed(network: BenchNetwork | undefined): Promise<{
       },
     };
   }
-  const bed = await startClientTestbed([network], { name, turn: network === "turn-only" });
+  const bed = await startClientTestbed([network], { name, turn: network !== "udp-blocked" });
   const net = bed.networks[0];
   if (net === undefined) {
     await bed.stop();
@@ -76,8 +77,16 @@ async function openTestbed(network: BenchNetwork | undefined): Promise<{
   return {
     testbed: bed.testbed,
     url: bed.url,
-    network: { profile: network, namespace: net.namespace, address: net.nodeIp, url: bed.url },
-    detail: `; participants in ${net.namespace} (${network})${bed.turnUdpPorts.length > 0 ? `, TURN on UDP ${bed.turnUdpPorts.join(", ")}` : ""}`,
+    network: {
+      profile: network,
+      namespace: net.namespace,
+      address: net.nodeIp,
+      url: bed.url,
+      ...(bed.turnTls !== undefined
+        ? { turnTls: { name: TURN_DOMAIN, host: bed.mediaHost, spki: bed.turnTls.spki } }
+        : {}),
+    },
+    detail: `; participants in ${net.namespace} (${network})${bed.turnUdpPorts.length > 0 ? `, TURN on UDP ${bed.turnUdpPorts.join(", ")}` : ""}${bed.turnTls !== undefined ? ` and TLS ${bed.turnTls.port} (443 in the namespace)` : ""}`,
     stop: () => bed.stop(),
   };
 }

@@ -41,6 +41,16 @@ describe("bench options", () => {
     expect(parse(["--network", "udp-blocked"]).engine).toEqual({ network: "udp-blocked" });
   });
 
+  it("takes tcp-only for browser participants only: TURN over TLS is their only way out", () => {
+    expect(parse(["--network", "tcp-only", "--engine", "browser"]).engine).toEqual({
+      name: "browser",
+      network: "tcp-only",
+    });
+    expect(() => parse(["--network", "tcp-only"])).toThrow(
+      /--network tcp-only: only TURN over TLS gets out of it, and only browser participants trust the testbed's certificate \(docs\/transport.md\): add --engine browser/,
+    );
+  });
+
   it("refuses E2EE on an engine that cannot encrypt, naming the fix", () => {
     expect(() => parse(["--e2ee", "--engine", "lean"])).toThrow(
       /--e2ee: the bench encrypts with the native engine only, not lean: drop --engine, or drop --e2ee/,
@@ -55,8 +65,7 @@ describe("bench options", () => {
       [["--workload", "screen"], /unknown workload "screen"; known: audio, video/],
       [["--stats-interval", "100ms"], /too short; 200ms is the least/],
       [["--workers", "0"], /at least 1 worker/],
-      // tcp-only lets ICE nowhere (only signalling's TCP port): a point behind it measures no media
-      [["--network", "tcp-only"], /--network <profile>.*Allowed choices are udp-blocked, turn-only/],
+      [["--network", "open"], /--network <profile>.*Allowed choices are udp-blocked, tcp-only, turn-only/],
       [["--swarm-args", "x"], /unknown option '--swarm-args'/],
     ];
     for (const [argv, message] of bad) {

@@ -44,7 +44,11 @@ export interface EngineOverrides {
  * The profiles a bench point can put everyone behind: each forces one media path (udp-blocked: ICE
  * over TCP; turn-only: a TURN relay over UDP). tcp-only is left out: nobody joins through it.
  */
-export const benchNetworks = ["udp-blocked", "turn-only"] as const satisfies readonly NetworkProfile[];
+export const benchNetworks = [
+  "udp-blocked",
+  "tcp-only",
+  "turn-only",
+] as const satisfies readonly NetworkProfile[];
 export type BenchNetwork = (typeof benchNetworks)[number];
 
 const EXAMPLES = `
@@ -163,7 +167,7 @@ export function benchCommand() {
     .addOption(
       new Option(
         "--network <profile>",
-        "every participant behind a client network profile, for the cost of a media path: udp-blocked (ICE over TCP), turn-only (TURN over UDP); needs root",
+        "every participant behind a client network profile, for the cost of a media path: udp-blocked (ICE over TCP), tcp-only (TURN over TLS, --engine browser only), turn-only (TURN over UDP); needs root",
       ).choices(benchNetworks),
     )
     .option("--e2ee", "end-to-end encrypt every room (native engine), a random key per point")
@@ -197,6 +201,11 @@ export function resolveOptions(raw: BenchCommandOptions, root: string): BenchOpt
     throw new BenchError(
       "usage",
       `--e2ee: the bench encrypts with the native engine only, not ${raw.engine}: drop --engine, or drop --e2ee`,
+    );
+  if (raw.network === "tcp-only" && raw.engine !== "browser")
+    throw new BenchError(
+      "usage",
+      `--network tcp-only: only TURN over TLS gets out of it, and only browser participants trust the testbed's certificate (docs/transport.md): add --engine browser, or use --network udp-blocked or turn-only`,
     );
   return {
     quick: raw.quick,

@@ -29,7 +29,10 @@ async function main(): Promise<void> {
   process.on("SIGTERM", onSignal);
   emit({ type: "started", participants: plan.participants.length, workers, rampMs: plan.rampMs });
   const outcome = await orchestrate({
-    target: targetFromEnv(),
+    target: {
+      ...targetFromEnv(),
+      ...(spec.network?.turnTls !== undefined ? { turnTls: spec.network.turnTls } : {}),
+    },
     ...(spec.network !== undefined ? { networks: new Map([[spec.network.profile, spec.network]]) } : {}),
     plan,
     media: mediaPlanFor(scenario),

@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
-import type { ClientNetworkPlace, RunSummary } from "@livekit-swarm/load";
+import type { ClientNetworkPlace, RunSummary, TurnTlsTrust } from "@livekit-swarm/load";
 import { BenchError } from "./errors.js";
 import { describePoint, type Baseline, type Point } from "./figures.js";
 import type { BenchNetwork, EngineOverrides } from "./options.js";
@@ -32,7 +32,7 @@ export interface PointTarget {
   readonly apiSecret: string;
   readonly serverPid: number;
   /** Where the participants of a `--network` point run; undefined: on the host. */
-  readonly network?: ClientNetworkPlace & { readonly profile: BenchNetwork };
+  readonly network?: ClientNetworkPlace & { readonly profile: BenchNetwork; readonly turnTls?: TurnTlsTrust };
 }
 
 export interface PointContext {

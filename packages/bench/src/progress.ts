@@ -2,7 +2,7 @@
  * What a point process tells the bench, one JSON object per line on its stdout: machine-readable,
  * so the bench never matches human progress text.
  */
-import type { ClientNetworkPlace, ProgressView, RunSummary } from "@livekit-swarm/load";
+import type { ClientNetworkPlace, ProgressView, RunSummary, TurnTlsTrust } from "@livekit-swarm/load";
 import type { NetworkProfile } from "@livekit-swarm/testbed";
 
 /** What a point process is asked to run; secrets travel apart, in its environment. */
@@ -13,7 +13,11 @@ export interface PointSpec {
   readonly workers: number | undefined;
   readonly outputDir: string;
   /** The client namespace every participant runs in (a `--network` point); absent: the host. */
-  readonly network?: ClientNetworkPlace & { readonly profile: NetworkProfile };
+  readonly network?: ClientNetworkPlace & {
+    readonly profile: NetworkProfile;
+    /** The testbed's TURN/TLS listener browser participants trust (a tcp-only point). */
+    readonly turnTls?: TurnTlsTrust;
+  };
 }
 
 export type PointEvent =

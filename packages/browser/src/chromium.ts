@@ -1,6 +1,7 @@
 import { existsSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
+import { isIPv4 } from "node:net";
 import { join } from "node:path";
 import { launch, type Browser } from "puppeteer-core";
 
@@ -34,6 +35,12 @@ export interface ChromiumOptions {
   readonly serverHost: string;
   /** Running as root: Chromium's sandbox needs user namespaces it cannot get then. */
   readonly root: boolean;
+  /**
+   * A testbed's TURN/TLS listener behind a self-signed certificate: `name` (the `turns:` URL's host)
+   * resolves to `host`, and a certificate with this key (`spki`, base64 SHA-256 of its
+   * SubjectPublicKeyInfo) is trusted, no other (docs/transport.md).
+   */
+  readonly turnTls?: { readonly name: string; readonly host: string; readonly spki: string };
 }
 
 /**
@@ -43,6 +50,8 @@ export interface ChromiumOptions {
  * disable background timer throttling and renderer backgrounding; the ones we rely on are repeated.
  */
 export function chromiumFlags(options: ChromiumOptions): string[] {
+  const tls = options.turnTls;
+  if (tls !== undefined) checkTurnTls(tls);
   return [
     // media: the fake capture devices, granted without a prompt; the microphone plays our WAV
     "--use-fake-ui-for-media-stream",
@@ -61,7 +70,11 @@ export function chromiumFlags(options: ChromiumOptions): string[] {
     "--disable-features=WebRtcHideLocalIpsWithMdns",
     "--allow-loopback-in-peer-connection",
     // no outside network: every name but the server's and the page's loopback fails to resolve
-    `--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE ${options.serverHost}, EXCLUDE 127.0.0.1`,
+    // (and the testbed's TURN/TLS name, to its address)
+    `--host-resolver-rules=${tls !== undefined ? `MAP ${tls.name} ${tls.host}, ` : ""}MAP * ~NOTFOUND, EXCLUDE ${options.serverHost}, EXCLUDE 127.0.0.1`,
+    // the testbed's self-signed TURN/TLS certificate, pinned by its key: nothing else is trusted
+    // that a real browser would refuse (measured: without it Chromium closes the TLS handshake)
+    ...(tls !== undefined ? [`--ignore-certificate-errors-spki-list=${tls.spki}`] : []),
     ...(options.root ? ["--no-sandbox"] : []),
   ];
 }
@@ -130,4 +143,16 @@ export async function launchChromium(
       return closing;
     },
   };
+}
+
+/** Each part of a TURN/TLS trust goes into a flag: held to what it can be. */
+function checkTurnTls(tls: NonNullable<ChromiumOptions["turnTls"]>): void {
+  if (
+    !/^[a-z0-9-]+(\.[a-z0-9-]+)+$/.test(tls.name) ||
+    !isIPv4(tls.host) ||
+    !/^[A-Za-z0-9+/]{43}=$/.test(tls.spki)
+  )
+    throw new Error(
+      `turnTls: expected a DNS name, an IPv4 address and a base64 SHA-256 pin, got ${JSON.stringify(tls)}`,
+    );
 }

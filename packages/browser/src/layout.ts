@@ -1,5 +1,5 @@
 import type { Page } from "puppeteer-core";
-import { launchChromium, type Chromium } from "./chromium.js";
+import { launchChromium, type Chromium, type ChromiumOptions } from "./chromium.js";
 import { ParticipantPage, type PageHost } from "./participant.js";
 import { EVENT_BINDING, type PageEvent } from "./protocol.js";
 import type { PageServer } from "./server.js";
@@ -46,6 +46,8 @@ export class PageLayout {
   constructor(
     private readonly server: PageServer,
     readonly layout: BrowserLayout = BROWSER_PER_PARTICIPANT,
+    /** The testbed's TURN/TLS listener its browsers trust (ChromiumOptions.turnTls). */
+    private readonly turnTls?: ChromiumOptions["turnTls"],
   ) {}
 
   /** A participant's slot, in a page that has loaded; not joined yet. */
@@ -64,6 +66,7 @@ export class PageLayout {
         audioFile: options.audioFile,
         serverHost,
         root: process.getuid?.() === 0,
+        ...(this.turnTls !== undefined ? { turnTls: this.turnTls } : {}),
       });
       browser = new SharedBrowser(chromium, this.layout);
       this.browsers.push(browser);

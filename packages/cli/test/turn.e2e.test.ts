@@ -18,13 +18,10 @@ import { runDirFor } from "@livekit-swarm/testbed";
 type Summary = RunSummary & { readonly run: { readonly workerPids: readonly number[] } };
 type EventLine = EventContext & { readonly type: string; readonly event: ParticipantEvent };
 
-function scenarioFile(subscribers: number): string {
+function scenarioFile(subscribers: number, rest: string): string {
   const dir = mkdtempSync(join(tmpdir(), "swarm-turn-"));
   const file = join(dir, "turn.yaml");
-  writeFileSync(
-    file,
-    `rooms: 1\nsubscribers: ${subscribers}\nnetwork-profiles: { open: 50%, turn-only: 50% }\n`,
-  );
+  writeFileSync(file, `rooms: 1\nsubscribers: ${subscribers}\n${rest}`);
   return file;
 }
 
@@ -33,6 +30,7 @@ async function turnRun(
   subscribers: number,
   extra: readonly string[],
   duration: string,
+  rest = "network-profiles: { open: 50%, turn-only: 50% }\n",
 ): Promise<{
   code: number | null;
   stdout: string;
@@ -44,7 +42,7 @@ async function turnRun(
   const out = mkdtempSync(join(tmpdir(), "swarm-turn-out-"));
   const run = startSwarm([
     "--scenario",
-    scenarioFile(subscribers),
+    scenarioFile(subscribers, rest),
     ...extra,
     "--duration",
     duration,
@@ -106,6 +104,45 @@ describe.skipIf(!isRoot)(
       const nodeLog = readFileSync(join(r.runDir, "node1.log"), "utf8");
       expect(nodeLog).toContain("Starting TURN server");
       expect(nodeLog).not.toMatch(/credential|password/i);
+      expect(r.summary.run.workerPids.filter(alive)).toEqual([]);
+      expect(leftovers(r.runDir)).toEqual([]);
+      expect(clientNamespaces()).toEqual(before);
+    }, 180_000);
+
+    it("with --turn, a browser participant behind tcp-only reaches TURN over TLS on 443 and receives every track", async () => {
+      const before = clientNamespaces();
+      const r = await turnRun(
+        1,
+        ["--turn"],
+        "15s",
+        "engine: browser\nnetwork-profiles: { open: 50%, tcp-only: 50% }\n",
+      );
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stderr).toMatch(
+        /LiveKit's built-in TURN on UDP \d+ and TLS \d+ \(443 in the udp-blocked and tcp-only namespaces\)/,
+      );
+      expect(r.summary.participants.joined).toBe(2);
+      // tcp-only lets out TCP to the signalling port and to 443 (sent to the node's TLS port) and
+      // nothing else: the relay over TLS is the only path, and Chromium trusted the testbed's
+      // self-signed certificate by its pinned key
+      expect(
+        transports(r.events).map(([who, t]) => [who, t.transport, t.local, t.relayProtocol ?? "-"]),
+      ).toEqual([
+        ["lkswarm-pub-1", "udp", "host", "-"],
+        ["lkswarm-sub-1", "turn-tls", "relay", "tls"],
+      ]);
+      expect(r.summary.tracks.receiving).toEqual({ audio: 1, video: 1 });
+      expect(r.summary.tracks.decodingVideo).toBe(1);
+      expect(r.summary.groups?.transports?.map((g) => [g.name, g.participants, g.joined]).sort()).toEqual([
+        ["open udp", 1, 1],
+        ["tcp-only turn-tls", 1, 1],
+      ]);
+      expect(r.stdout).toMatch(/^tcp-only turn-tls\s+1\s/m);
+      const nodeLog = readFileSync(join(r.runDir, "node1.log"), "utf8");
+      expect(nodeLog).toMatch(/Starting TURN server.*"turn\.portTLS":\s*[1-9]\d*/);
+      expect(nodeLog).not.toMatch(/credential|password/i);
+      // the certificate and its key stay in the testbed's run directory
+      expect(existsSync(join(r.runDir, "turn-tls", "turn.key"))).toBe(true);
       expect(r.summary.run.workerPids.filter(alive)).toEqual([]);
       expect(leftovers(r.runDir)).toEqual([]);
       expect(clientNamespaces()).toEqual(before);

@@ -58,6 +58,7 @@ const FIX: Record<string, string> = {
   haproxy: "run `npm run setup` or `apt-get install haproxy`",
   prometheus: "run `npm run setup` or `apt-get install prometheus`",
   ip: "run `npm run setup` or `apt-get install iproute2`",
+  openssl: "run `npm run setup` or `apt-get install openssl`",
   k6: "run `npm run setup` (it runs `go install go.k6.io/k6@v1.8.1`), or set K6_BIN",
 };
 

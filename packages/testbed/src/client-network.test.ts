@@ -27,6 +27,27 @@ describe("profileRules", () => {
     expect(rules.match(/^\s+drop$/gm)).toHaveLength(2);
   });
 
+  it("sends a port elsewhere before the firewall sees it (TURN/TLS's 443 to the node's TLS port)", () => {
+    const rules = profileRules("tcp-only", {
+      allowedTcpPorts: [7880, 5349],
+      tcpRedirects: [{ port: 443, to: "10.201.7.5", toPort: 5349 }],
+    });
+    expect(rules).toContain("table ip lkswarm_profile_nat {");
+    expect(rules).toContain("type nat hook output priority -100; policy accept;");
+    expect(rules).toContain("tcp dport 443 dnat to 10.201.7.5:5349");
+    // the filter lets out the port it is sent to, not 443
+    expect(rules).toContain("tcp dport { 7880, 5349 } accept");
+    expect(profileRules("tcp-only", { allowedTcpPorts: [7880] })).not.toContain("nat");
+    expect(() =>
+      profileRules("tcp-only", {
+        tcpRedirects: [{ port: 443, to: "10.201.7.5; flush ruleset", toPort: 5349 }],
+      }),
+    ).toThrow("not an IPv4 address");
+    expect(() =>
+      profileRules("tcp-only", { tcpRedirects: [{ port: 443, to: "10.201.7.5", toPort: 0 }] }),
+    ).toThrow("port 0 is not 1 to 65535");
+  });
+
   it("refuses a port outside 1 to 65535, naming it", () => {
     expect(() => profileRules("tcp-only", { allowedTcpPorts: [0] })).toThrow(
       "network profile tcp-only: port 0 is not 1 to 65535",

@@ -1,5 +1,6 @@
 import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
+import { isIPv4 } from "node:net";
 import type { ConfigTree } from "./configs.js";
 import { TestbedError } from "./errors.js";
 import {
@@ -33,12 +34,23 @@ export interface ClientNetwork extends NodeNetwork {
   readonly allowedTcpPorts: readonly number[];
   /** UDP ports the `turn-only` profile lets out (the TURN port); empty for the others. */
   readonly allowedUdpPorts: readonly number[];
+  /** Connections sent elsewhere inside the namespace (TURN/TLS's 443 to the node's TLS port). */
+  readonly tcpRedirects: readonly TcpRedirect[];
+}
+
+/** New TCP connections to `port` go to `to`:`toPort` instead (a dnat in the namespace's own table). */
+export interface TcpRedirect {
+  readonly port: number;
+  readonly to: string;
+  readonly toPort: number;
 }
 
 /** The ports a restrictive profile lets out, besides replies to what it sent. */
 export interface ProfilePorts {
   readonly allowedTcpPorts?: readonly number[];
   readonly allowedUdpPorts?: readonly number[];
+  /** Applied before the firewall, which then sees the new port (let it out in allowedTcpPorts). */
+  readonly tcpRedirects?: readonly TcpRedirect[];
 }
 
 /**
@@ -48,11 +60,19 @@ export interface ProfilePorts {
  */
 export function profileRules(
   profile: ClientNetwork["profile"],
-  { allowedTcpPorts = [], allowedUdpPorts = [] }: ProfilePorts = {},
+  { allowedTcpPorts = [], allowedUdpPorts = [], tcpRedirects = [] }: ProfilePorts = {},
 ): string {
-  for (const port of [...allowedTcpPorts, ...allowedUdpPorts]) {
+  const redirectPorts = tcpRedirects.flatMap((r) => [r.port, r.toPort]);
+  for (const port of [...allowedTcpPorts, ...allowedUdpPorts, ...redirectPorts]) {
     if (!Number.isInteger(port) || port < 1 || port > 65535)
       throw new TestbedError("bad-option", `network profile ${profile}: port ${port} is not 1 to 65535`);
+  }
+  for (const { to } of tcpRedirects) {
+    if (!isIPv4(to))
+      throw new TestbedError(
+        "bad-option",
+        `network profile ${profile}: redirect to ${JSON.stringify(to)}: not an IPv4 address`,
+      );
   }
   const allow = (proto: "tcp" | "udp", ports: readonly number[]): string[] =>
     ports.length > 0 ? [`${proto} dport { ${ports.join(", ")} } accept`] : [];
@@ -77,15 +97,29 @@ export function profileRules(
       ...rules.map((r) => `    ${r}`),
       "  }",
     ].join("\n");
-  return `table inet ${PROFILE_TABLE} {\n${chain("output", "oif", out)}\n${chain("input", "iif", input)}\n}\n`;
+  const filter = `table inet ${PROFILE_TABLE} {\n${chain("output", "oif", out)}\n${chain("input", "iif", input)}\n}\n`;
+  if (tcpRedirects.length === 0) return filter;
+  // nat output runs before the filter's output hook (priority -100 < 0): the filter sees the new port
+  const nat = [
+    `table ip ${PROFILE_TABLE}_nat {`,
+    "  chain output {",
+    "    type nat hook output priority -100; policy accept;",
+    ...tcpRedirects.map((r) => `    tcp dport ${r.port} dnat to ${r.to}:${r.toPort}`),
+    "  }",
+    "}",
+  ].join("\n");
+  return `${filter}${nat}\n`;
 }
 
 /**
  * Creates one namespace per restrictive profile, each with a default route to the host and its
  * firewall applied, and returns them; `remove` undoes it (also what a failure half way does).
+ * `redirectsFor` adds redirects that name the host end of the first namespace's veth (where a
+ * testbed for these clients listens), known only once the subnet is picked here.
  */
 export function createClientNetworks(
   profiles: readonly ({ readonly profile: ClientNetwork["profile"] } & ProfilePorts)[],
+  redirectsFor?: (first: { readonly hostIp: string }, profile: ClientNetwork["profile"]) => TcpRedirect[],
 ): ClientNetwork[] {
   if (profiles.length === 0) return [];
   requireRoot("client network profiles");
@@ -93,29 +127,39 @@ export function createClientNetworks(
   const tag = randomBytes(2).toString("hex");
   const made: ClientNetwork[] = [];
   try {
-    profiles.forEach(({ profile, allowedTcpPorts = [], allowedUdpPorts = [] }, i) => {
-      const rules = profileRules(profile, { allowedTcpPorts, allowedUdpPorts });
-      const index = i + 1;
-      const net: ClientNetwork = {
-        namespace: `${CLIENT_NAMESPACE_PREFIX}${tag}n${index}`,
-        hostInterface: `${CLIENT_NAMESPACE_PREFIX}${tag}h${index}`,
-        nodeInterface: `${CLIENT_NAMESPACE_PREFIX}${tag}v${index}`,
-        hostIp: `10.201.${octet}.${index * 4 + 1}`,
-        nodeIp: `10.201.${octet}.${index * 4 + 2}`,
-        profile,
-        allowedTcpPorts,
-        allowedUdpPorts,
-      };
-      made.push(net);
-      createNodeNetwork(net);
-      run(["ip", "-n", net.namespace, "route", "add", "default", "via", net.hostIp]);
-      run(["ip", "netns", "exec", net.namespace, "nft", "-f", "-"], rules);
-    });
+    const first = { hostIp: hostIpOf(octet, 1) };
+    profiles.forEach(
+      ({ profile, allowedTcpPorts = [], allowedUdpPorts = [], tcpRedirects: given = [] }, i) => {
+        const tcpRedirects = [...given, ...(redirectsFor?.(first, profile) ?? [])];
+        const rules = profileRules(profile, { allowedTcpPorts, allowedUdpPorts, tcpRedirects });
+        const index = i + 1;
+        const net: ClientNetwork = {
+          namespace: `${CLIENT_NAMESPACE_PREFIX}${tag}n${index}`,
+          hostInterface: `${CLIENT_NAMESPACE_PREFIX}${tag}h${index}`,
+          nodeInterface: `${CLIENT_NAMESPACE_PREFIX}${tag}v${index}`,
+          hostIp: hostIpOf(octet, index),
+          nodeIp: `10.201.${octet}.${index * 4 + 2}`,
+          profile,
+          allowedTcpPorts,
+          allowedUdpPorts,
+          tcpRedirects,
+        };
+        made.push(net);
+        createNodeNetwork(net);
+        run(["ip", "-n", net.namespace, "route", "add", "default", "via", net.hostIp]);
+        run(["ip", "netns", "exec", net.namespace, "nft", "-f", "-"], rules);
+      },
+    );
   } catch (err) {
     removeClientNetworks(made);
     throw err;
   }
   return made;
+}
+
+/** The host end of client namespace `index`'s veth (1-based): a /30 each in 10.201.<octet>.0/24. */
+function hostIpOf(octet: number, index: number): string {
+  return `10.201.${octet}.${index * 4 + 1}`;
 }
 
 /** Removes the namespaces (their veths and firewalls go with them); tolerant of parts already gone. */
@@ -125,9 +169,13 @@ export function removeClientNetworks(
   for (const net of networks) deleteNodeNetwork(net);
 }
 
-/** The profile's firewall as nftables lists it now, to confirm it by looking. */
-export function profileListing(net: Pick<ClientNetwork, "namespace">): string {
-  return run(["ip", "netns", "exec", net.namespace, "nft", "list", "table", "inet", PROFILE_TABLE]);
+/** The profile's firewall (and its redirects, if any) as nftables lists it now, to confirm it by looking. */
+export function profileListing(net: Pick<ClientNetwork, "namespace" | "tcpRedirects">): string {
+  const filter = run(["ip", "netns", "exec", net.namespace, "nft", "list", "table", "inet", PROFILE_TABLE]);
+  return net.tcpRedirects.length === 0
+    ? filter
+    : filter +
+        run(["ip", "netns", "exec", net.namespace, "nft", "list", "table", "ip", `${PROFILE_TABLE}_nat`]);
 }
 
 /**

@@ -8,6 +8,9 @@ import { requireRoot } from "./netns.js";
 import { pickFreePort } from "./ports.js";
 import { Testbed, type TestbedOptions } from "./testbed.js";
 
+/** The port of the `turns:` URL in LiveKit's join response, whatever `turn.tls_port` says. */
+const TURNS_PORT = 443;
+
 /** A testbed that clients behind restrictive profiles reach, and those clients' networks. */
 export interface ClientTestbed {
   readonly testbed: Testbed;
@@ -18,6 +21,12 @@ export interface ClientTestbed {
   readonly mediaHost: string;
   /** The UDP port of each node's built-in TURN, in node order; empty with TURN off. */
   readonly turnUdpPorts: readonly number[];
+  /**
+   * TURN over TLS on a one-node testbed with TURN on: the node's TLS port, which the `udp-blocked`
+   * and `tcp-only` namespaces reach on 443 (the port of the join response's `turns:` URL), and the
+   * pin of its self-signed certificate (what a browser participant trusts). Undefined otherwise.
+   */
+  readonly turnTls: { readonly port: number; readonly spki: string } | undefined;
   /** Stops the testbed, then removes the namespaces; tolerant of parts already gone. */
   stop(): Promise<void>;
 }
@@ -41,12 +50,23 @@ export async function startClientTestbed(
   const port = await pickFreePort();
   const turnUdpPorts: number[] = [];
   for (let i = 0; i < (options.nodes ?? 1); i++) turnUdpPorts.push(await pickFreePort());
+  const tlsPort = options.turn === true && (options.nodes ?? 1) === 1 ? await pickFreePort() : undefined;
+  // every namespace routes to the host end of the first veth: the address the node binds, known
+  // once the subnet is picked; the namespaces' redirects to it are written with it
   const networks = createClientNetworks(
     profiles.map((profile) => ({
       profile,
-      ...(profile === "tcp-only" || profile === "turn-only" ? { allowedTcpPorts: [port] } : {}),
+      ...(profile === "tcp-only" || profile === "turn-only"
+        ? { allowedTcpPorts: profile === "tcp-only" && tlsPort !== undefined ? [port, tlsPort] : [port] }
+        : {}),
       ...(profile === "turn-only" ? { allowedUdpPorts: turnUdpPorts } : {}),
     })),
+    tlsPort === undefined
+      ? undefined
+      : (first, profile) =>
+          profile === "udp-blocked" || profile === "tcp-only"
+            ? [{ port: TURNS_PORT, to: first.hostIp, toPort: tlsPort }]
+            : [],
   );
   const mediaHost = networks[0]?.hostIp;
   try {
@@ -55,6 +75,7 @@ export async function startClientTestbed(
     const testbed = await Testbed.start({
       ...rest,
       ...(turn === true ? { turn: { udpPorts: turnUdpPorts } } : {}),
+      ...(tlsPort !== undefined ? { turnTls: { port: tlsPort } } : {}),
       port,
       balancerHosts: [mediaHost],
       serverConfig: reachableNodeConfig(
@@ -68,6 +89,7 @@ export async function startClientTestbed(
       url: `ws://${mediaHost}:${port}`,
       mediaHost,
       turnUdpPorts: turn === true ? turnUdpPorts : [],
+      turnTls: testbed.turnTls,
       stop: async () => {
         try {
           await testbed.stop();

@@ -32,6 +32,20 @@ describe("livekitNodeConfig with TURN", () => {
     });
   });
 
+  it("adds a TLS listener with its certificate when given one", () => {
+    const turnTls = {
+      port: 5349,
+      certFile: "/run/tb/turn-tls/turn.crt",
+      keyFile: "/run/tb/turn-tls/turn.key",
+    };
+    expect(config({ ...addressing, turnUdpPort: 3478, turnTls }).turn).toMatchObject({
+      udp_port: 3478,
+      tls_port: 5349,
+      cert_file: "/run/tb/turn-tls/turn.crt",
+      key_file: "/run/tb/turn-tls/turn.key",
+    });
+  });
+
   it("allows the advertised media address when a config moves it (rtc.node_ip)", () => {
     const turn = config({ ...addressing, turnUdpPort: 3478 }, { rtc: { node_ip: "10.201.9.5" } }).turn;
     expect(turn).toMatchObject({ allow_restricted_peer_cidrs: ["10.201.9.5/32"] });

@@ -13,6 +13,15 @@ export interface NodeAddressing {
   readonly prometheusPort: number;
   /** UDP port of LiveKit's built-in TURN on this node; absent: no TURN. */
   readonly turnUdpPort?: number;
+  /** Its TLS listener (with TURN on, one node only); absent: no `turns:`. */
+  readonly turnTls?: TurnTlsListener;
+}
+
+/** LiveKit's TURN over TLS on a node: the port it listens on and the certificate it presents. */
+export interface TurnTlsListener {
+  readonly port: number;
+  readonly certFile: string;
+  readonly keyFile: string;
 }
 
 export type ConfigTree = { [key: string]: unknown };
@@ -60,29 +69,34 @@ export function livekitNodeConfig(options: {
   const merged = mergeConfig(config, options.overrides ?? {});
   if (a.turnUdpPort !== undefined) {
     checkTurnLogging(merged);
-    merged.turn = turnConfig(a.turnUdpPort, mediaIp(merged, a.ip));
+    merged.turn = turnConfig(a.turnUdpPort, mediaIp(merged, a.ip), a.turnTls);
   }
   return stringify(merged);
 }
 
 /**
- * LiveKit's built-in TURN over UDP, as the self-hosting guide deploys it minus TLS (docs/transport.md
- * says why rtc-node cannot use TURN/TLS here). The embedded TURN relays to no private or loopback
- * peer unless `allow_restricted_peer_cidrs` covers it, and a testbed node's media address is
- * private: only that one address (/32) is allowed, so the relay cannot be turned on anything else
- * of this host. The domain is only used for `turns:` URLs, which stay off (no tls_port).
+ * LiveKit's built-in TURN over UDP, and over TLS when `tls` is given, as the self-hosting guide
+ * deploys it (docs/transport.md says who can use the TLS listener here). The embedded TURN relays to
+ * no private or loopback peer unless `allow_restricted_peer_cidrs` covers it, and a testbed node's
+ * media address is private: only that one address (/32) is allowed, so the relay cannot be turned
+ * on anything else of this host. The domain names the `turns:` URL the join response carries
+ * (always on port 443, whatever tls_port says: livekit pkg/service/roommanager.go).
  */
-export function turnConfig(udpPort: number, nodeMediaIp: string): ConfigTree {
+export function turnConfig(udpPort: number, nodeMediaIp: string, tls?: TurnTlsListener): ConfigTree {
   return {
     enabled: true,
     domain: TURN_DOMAIN,
     udp_port: udpPort,
-    tls_port: 0,
+    tls_port: tls?.port ?? 0,
+    ...(tls !== undefined ? { cert_file: tls.certFile, key_file: tls.keyFile } : {}),
     allow_restricted_peer_cidrs: [`${nodeMediaIp}/32`],
   };
 }
 
-/** Resolved by nobody: it only names the TURN server in the config; clients get the node's IP. */
+/**
+ * The name in the `turns:` URL of the join response; resolved only where a client is told to (a
+ * browser participant's host-resolver rule, docs/transport.md). The `turn:` URL carries the node's IP.
+ */
 export const TURN_DOMAIN = "turn.lkswarm.test";
 
 /**

@@ -20,7 +20,8 @@ export { checkTestbedName, defaultRunRoot, runDirFor } from "./state.js";
 export type { RunState, NodeRecord } from "./state.js";
 export { isOurProcess, processesMentioning, processStartTime, signal, processRunState } from "./processes.js";
 export type { ConfigTree } from "./configs.js";
-export { tokenTag } from "./configs.js";
+export { tokenTag, TURN_DOMAIN } from "./configs.js";
+export { spkiPin } from "./turn-tls.js";
 export { parseSignalLog, readSignalLog } from "./signal-log.js";
 export type { SignalConnection } from "./signal-log.js";
 export {

@@ -1,6 +1,12 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { livekitNodeConfig, type ConfigTree, type NodeAddressing, type TurnOption } from "./configs.js";
+import {
+  livekitNodeConfig,
+  type ConfigTree,
+  type NodeAddressing,
+  type TurnOption,
+  type TurnTlsListener,
+} from "./configs.js";
 import { TestbedError } from "./errors.js";
 import { CPU_GROUP_PREFIX, createCpuGroup, moveToCpuGroup } from "./cpu-limit.js";
 import { launch } from "./launch.js";
@@ -26,6 +32,8 @@ export interface NodeView {
   readonly prometheusPort: number;
   /** UDP port of the node's built-in TURN; absent with TURN off. */
   readonly turnUdpPort?: number;
+  /** TCP port of its TLS listener; absent without. */
+  readonly turnTlsPort?: number;
   readonly metricsUrl: string;
   readonly namespace: string | undefined;
   readonly logFile: string;
@@ -45,6 +53,7 @@ export function nodeView(n: NodeRecord): NodeView {
     rtcUdpPort: n.rtcUdpPort,
     prometheusPort: n.prometheusPort,
     ...(n.turnUdpPort !== undefined ? { turnUdpPort: n.turnUdpPort } : {}),
+    ...(n.turnTls !== undefined ? { turnTlsPort: n.turnTls.port } : {}),
     metricsUrl: `http://${n.ip}:${n.prometheusPort}/metrics`,
     namespace: n.network?.namespace,
     logFile: n.logFile,
@@ -62,6 +71,8 @@ export interface NodeSetup {
   readonly readyTimeoutMs: number;
   /** LiveKit's built-in TURN over UDP on every node: on a port picked free, or the one given. */
   readonly turn: TurnOption | undefined;
+  /** Its TLS listener, on the one node. */
+  readonly turnTls?: TurnTlsListener | undefined;
 }
 
 function givenTurnPort(turn: { readonly udpPorts: readonly number[] }, i: number): number {
@@ -83,6 +94,7 @@ async function prepareNode(state: RunState, setup: NodeSetup, i: number): Promis
     ...(setup.turn !== undefined
       ? { turnUdpPort: setup.turn === true ? await pickFreePort() : givenTurnPort(setup.turn, i) }
       : {}),
+    ...(setup.turn !== undefined && setup.turnTls !== undefined ? { turnTls: setup.turnTls } : {}),
   };
   const nodeName = `node${i + 1}`;
   const configFile = join(state.runDir, `${nodeName}.yaml`);

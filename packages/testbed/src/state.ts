@@ -3,6 +3,7 @@ import { join, relative, resolve, sep } from "node:path";
 import { TestbedError } from "./errors.js";
 import { tmpdir } from "node:os";
 import type { NodeNetwork } from "./netns.js";
+import type { TurnTlsListener } from "./configs.js";
 
 export type ProcessRole = "livekit" | "redis" | "haproxy" | "prometheus";
 
@@ -24,6 +25,7 @@ export interface NodeRecord {
   readonly rtcUdpPort: number;
   readonly prometheusPort: number;
   readonly turnUdpPort?: number;
+  readonly turnTls?: TurnTlsListener;
   readonly configFile: string;
   readonly logFile: string;
   readonly network?: NodeNetwork;
@@ -54,6 +56,8 @@ export interface RunState {
   redis?: { host: string; port: number };
   balancer?: { port: number; statsPort: number };
   prometheus?: { url: string };
+  /** The pin of the TURN/TLS certificate (turn-tls.ts), when a node has a TLS listener. */
+  turnTlsSpki?: string;
 }
 
 export function defaultRunRoot(): string {

@@ -5,7 +5,8 @@ import { RoomServiceClient } from "livekit-server-sdk";
 import { startBalancer, balancerServerStates } from "./balancer.js";
 import { findBinary } from "./binaries.js";
 import { ensureLivekitServer } from "./install.js";
-import type { ConfigTree, TurnOption } from "./configs.js";
+import type { ConfigTree, TurnOption, TurnTlsListener } from "./configs.js";
+import { makeTurnCertificate } from "./turn-tls.js";
 import { checkCpuCap } from "./cpu-limit.js";
 import { down, liveProcesses, type DownReport } from "./down.js";
 import { TestbedError } from "./errors.js";
@@ -66,6 +67,12 @@ export interface TestbedOptions {
    * client firewall that lets it out.
    */
   readonly turn?: TurnOption;
+  /**
+   * TURN over TLS too, on this TCP port of the one node, behind a self-signed certificate for
+   * turn.lkswarm.test made for this testbed (turn-tls.ts): the `turns:` URL of the join response
+   * says port 443, so clients need 443 sent here (a client namespace's redirect does it).
+   */
+  readonly turnTls?: { readonly port: number };
 }
 
 /**
@@ -100,6 +107,12 @@ export class Testbed {
       throw new TestbedError(
         "bad-option",
         `turn: ${options.turn.udpPorts.length} TURN UDP port(s) for ${nodeCount} node(s): give each node its own, or pass turn: true to pick them`,
+      );
+    }
+    if (options.turnTls !== undefined && (options.turn === undefined || nodeCount !== 1)) {
+      throw new TestbedError(
+        "bad-option",
+        "turnTls: TURN over TLS needs TURN on (turn) and one node: every node's join response names the same turns: URL on port 443",
       );
     }
     if (options.netns === true) {
@@ -149,6 +162,13 @@ export class Testbed {
     };
     writeState(state);
     const readyTimeoutMs = options.readyTimeoutMs ?? DEFAULT_READY_TIMEOUT_MS;
+    let turnTls: TurnTlsListener | undefined;
+    if (options.turnTls !== undefined) {
+      const cert = makeTurnCertificate(runDir);
+      turnTls = { port: options.turnTls.port, certFile: cert.certFile, keyFile: cert.keyFile };
+      state.turnTlsSpki = cert.spki;
+      writeState(state);
+    }
 
     try {
       const networks: NodeNetwork[] = [];
@@ -182,6 +202,7 @@ export class Testbed {
           serverConfig: options.serverConfig,
           readyTimeoutMs,
           turn: options.turn,
+          turnTls,
         },
         nodeCount,
       );
@@ -253,6 +274,13 @@ export class Testbed {
   }
   get redis(): { host: string; port: number } | undefined {
     return this.state.redis;
+  }
+
+  /** The TURN/TLS listener of the one node and its certificate's pin; undefined without. */
+  get turnTls(): { readonly port: number; readonly spki: string } | undefined {
+    const port = this.state.nodes[0]?.turnTls?.port;
+    const spki = this.state.turnTlsSpki;
+    return port === undefined || spki === undefined ? undefined : { port, spki };
   }
 
   /** Cores each livekit-server may use; undefined when uncapped. */

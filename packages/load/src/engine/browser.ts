@@ -93,7 +93,7 @@ export class BrowserEngine implements Engine {
     const server = await PageServer.start();
     return new BrowserEngine(
       server,
-      new PageLayout(server, media.browserLayout ?? BROWSER_PER_PARTICIPANT),
+      new PageLayout(server, media.browserLayout ?? BROWSER_PER_PARTICIPANT, media.turnTls),
       media,
       e2eeKey,
     );

@@ -1,3 +1,4 @@
+import type { TurnTlsTrust } from "./messages.js";
 import { execFile } from "node:child_process";
 import { existsSync } from "node:fs";
 import { lookup } from "node:dns/promises";
@@ -19,6 +20,8 @@ export interface MediaTarget {
   readonly url: string;
   /** Addresses the server's nodes advertise for media, when known (a testbed's nodes). */
   readonly mediaHosts?: readonly string[];
+  /** The testbed's TURN/TLS listener, whose self-signed certificate browser participants trust. */
+  readonly turnTls?: TurnTlsTrust;
 }
 
 /** How this host reaches one media address, from `ip route get` and `ip link`. */

@@ -43,6 +43,17 @@ export interface ParticipantPlan {
   readonly profile?: NetworkProfile;
 }
 
+/**
+ * A testbed's own TURN/TLS listener: its `turns:` name, the address that name stands for,
+ * and the pin of its self-signed certificate (base64 SHA-256 of the SubjectPublicKeyInfo).
+ */
+export interface TurnTlsTrust {
+  /** The name in the `turns:` URL. */
+  readonly name: string;
+  readonly host: string;
+  readonly spki: string;
+}
+
 export interface MediaPlan {
   readonly video: PublishedVideo;
   readonly audio: { readonly talkMs?: number; readonly silenceMs?: number };
@@ -57,6 +68,8 @@ export interface MediaPlan {
   readonly browserLayout?: BrowserLayout;
   /** Save each browser participant's page here as a PNG when the run ends (`--screenshots`). */
   readonly screenshotsDir?: string;
+  /** The target's TURN/TLS certificate that browser participants trust (MediaTarget.turnTls). */
+  readonly turnTls?: TurnTlsTrust;
   /** End-to-end encryption: the key provider's options (the key travels apart, in WorkerPlan). */
   readonly e2ee?: {
     readonly failureTolerance: number;

@@ -236,7 +236,10 @@ export async function orchestrate(options: OrchestratorOptions): Promise<RunOutc
           statsIntervalMs: options.statsIntervalMs,
           tokenTtlS: joinTokenTtlS(options),
           participants,
-          media: options.media,
+          media:
+            options.target.turnTls === undefined
+              ? options.media
+              : { ...options.media, turnTls: options.target.turnTls },
           ...(options.e2eeKey !== undefined ? { e2eeKey: options.e2eeKey } : {}),
         },
       };

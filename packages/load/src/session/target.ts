@@ -6,6 +6,7 @@ import {
   down,
   listTestbeds,
   startClientTestbed,
+  TURN_DOMAIN,
   type ClientNetwork,
   type NetworkProfile,
 } from "@livekit-swarm/testbed";
@@ -110,7 +111,10 @@ export async function openTarget(
   if (profiles.length > 0) {
     const bed = await startClientTestbed(profiles, { name: `swarm-${process.pid}`, turn });
     log(`client network profiles: ${bed.networks.map((n) => `${n.profile} in ${n.namespace}`).join(", ")}`);
-    if (bed.turnUdpPorts.length > 0) log(`LiveKit's built-in TURN on UDP ${bed.turnUdpPorts.join(", ")}`);
+    if (bed.turnUdpPorts.length > 0)
+      log(
+        `LiveKit's built-in TURN on UDP ${bed.turnUdpPorts.join(", ")}${bed.turnTls !== undefined ? ` and TLS ${bed.turnTls.port} (443 in the udp-blocked and tcp-only namespaces)` : ""}`,
+      );
     const { testbed } = bed;
     return {
       target: {
@@ -118,6 +122,9 @@ export async function openTarget(
         apiKey: testbed.apiKey,
         apiSecret: testbed.apiSecret,
         mediaHosts: [bed.mediaHost],
+        ...(bed.turnTls !== undefined
+          ? { turnTls: { name: TURN_DOMAIN, host: bed.mediaHost, spki: bed.turnTls.spki } }
+          : {}),
       },
       networks: new Map(bed.networks.map((n) => [n.profile, placeOf(n, bed.url)])),
       stop: () => bed.stop(),

@@ -64,7 +64,7 @@ export function define() {
     )
     .option(
       "--turn",
-      "run LiveKit's built-in TURN over UDP on the testbed the run starts (no --url), for the turn-only network profile",
+      "run LiveKit's built-in TURN on the testbed the run starts (no --url): over UDP for the turn-only network profile, and over TLS on 443 for browser participants behind udp-blocked or tcp-only (one node)",
     )
     .option(
       "--force-compare",
