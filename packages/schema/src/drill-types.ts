@@ -123,7 +123,8 @@ export interface LocalTarget {
   readonly prometheus: boolean;
   /**
    * LiveKit's built-in TURN over UDP on every node of the testbed the drill starts (a port each),
-   * for workloads whose `network-profiles` put participants behind a `turn-only` firewall.
+   * for workloads whose `network-profiles` put participants behind a `turn-only` firewall; with
+   * one node and such profiles, over TLS too (docs/transport.md).
    */
   readonly turn: boolean;
 }

@@ -42,7 +42,7 @@ export interface ClientTestbed {
 export async function startClientTestbed(
   profiles: readonly ClientNetwork["profile"][],
   options: Omit<TestbedOptions, "port" | "serverConfig" | "netns" | "turn" | "balancerHosts"> & {
-    /** LiveKit's built-in TURN over UDP on the node. */
+    /** LiveKit's built-in TURN: over UDP on every node, and over TLS too on a one-node testbed. */
     readonly turn?: boolean;
   } = {},
 ): Promise<ClientTestbed> {

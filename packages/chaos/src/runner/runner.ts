@@ -18,7 +18,7 @@ import { renderDrillJUnit } from "../junit.js";
 import { renderDrillMarkdown } from "../report.js";
 import { renderDrillHtml } from "../report-html.js";
 import type { Drill, Scenario } from "@livekit-swarm/schema";
-import { Testbed, startClientTestbed, type NetworkProfile } from "@livekit-swarm/testbed";
+import { Testbed, TURN_DOMAIN, startClientTestbed, type NetworkProfile } from "@livekit-swarm/testbed";
 import { RoomServiceClient } from "livekit-server-sdk";
 import {
   checkDrillable,
@@ -264,6 +264,7 @@ async function prepare(
   let url: string;
   let mediaHosts: readonly string[];
   const networks = new Map<NetworkProfile, ClientNetworkPlace>();
+  let turnTls: RunTarget["turnTls"];
   if (t.testbed !== null) {
     testbed = Testbed.attach(t.testbed);
     ({ url } = testbed);
@@ -288,6 +289,8 @@ async function prepare(
       for (const n of bed.networks)
         networks.set(n.profile, { namespace: n.namespace, address: n.nodeIp, url: bed.url });
       stopOwn = () => bed.stop();
+      if (bed.turnTls !== undefined)
+        turnTls = { name: TURN_DOMAIN, host: bed.mediaHost, spki: bed.turnTls.spki };
       log(
         `client network profiles: ${bed.networks.map((n) => `${n.profile} in ${n.namespace}`).join(", ")}${bed.turnUdpPorts.length > 0 ? `; TURN on UDP ${bed.turnUdpPorts.join(", ")}` : ""}`,
       );
@@ -311,6 +314,7 @@ async function prepare(
       apiSecret: testbed.apiSecret,
       // the native engine's sockets stay on the interfaces reaching these (load's ice-scope)
       mediaHosts,
+      ...(turnTls !== undefined ? { turnTls } : {}),
     },
     injector: new LocalInjector(testbed),
     prometheusUrl: testbed.prometheusUrl,
