@@ -8,6 +8,7 @@ import {
 } from "werift";
 import { SAMPLES_PER_PACKET, type OpusLoop } from "./media.js";
 import type { Pacer } from "./pacer.js";
+import type { OpusSink } from "./header-only.js";
 import type { InboundStream } from "./inbound.js";
 import type { ReceivedStreams } from "./received.js";
 
@@ -77,12 +78,19 @@ export class AudioSending {
 /**
  * Counts a received audio track's Opus packets into `received`; packets on another payload type
  * (RTX, RED) go to `other` and are not media. `firstPacket` runs at a new track's first packet,
- * `counted` at the first packet of each stream (SSRC) this track carries.
+ * `counted` at the first packet of each stream (SSRC) this track carries, and `bypass`, when
+ * given, is offered the stream's counter for the packets that follow (header-only.ts: they then
+ * skip werift and this tap).
  */
 export function tapAudio(
   track: MediaStreamTrack,
   received: ReceivedStreams,
-  events: { firstPacket(): void; other(): void; counted(stream: InboundStream): void },
+  events: {
+    firstPacket(): void;
+    other(): void;
+    counted(stream: InboundStream): void;
+    bypass?(ssrc: number, sink: OpusSink): void;
+  },
 ): void {
   let last: InboundStream | undefined;
   track.onReceiveRtp.subscribe((rtp) => {
@@ -94,9 +102,14 @@ export function tapAudio(
     const now = performance.now();
     const { stream, fresh } = received.stream(header.ssrc, "audio", OPUS_CLOCK);
     if (fresh) events.firstPacket();
-    if (stream !== last) events.counted(stream);
+    const first = stream !== last;
+    if (first) events.counted(stream);
     last = stream;
     stream.onPacket(header.sequenceNumber, header.timestamp, rtp.payload.length, now, rtpHeaderBytes(header));
+    if (first)
+      events.bypass?.(header.ssrc, (sequenceNumber, rtpTimestamp, payloadBytes, headerBytes, arrivalMs) => {
+        stream.onPacket(sequenceNumber, rtpTimestamp, payloadBytes, arrivalMs, headerBytes);
+      });
   });
 }
 

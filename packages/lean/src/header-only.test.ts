@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { randomBytes } from "node:crypto";
 import { RtpHeader, RtpPacket, SrtpSession } from "werift";
-import { authTagBytes, headerOnlyLength, opusPayloadTypes } from "./header-only.js";
+import { authTagBytes, headerOnlyLength, headerOnlySize, isRtcpPacket, opusPayloadTypes } from "./header-only.js";
 
 /** An RTP packet: 12-byte header, `csrcs` CSRCs, an optional extension of `extWords` words, payload, tag. */
 function packet(options: {
@@ -53,6 +53,36 @@ describe("headerOnlyLength", () => {
       headerOnlyLength(packet({ csrcs: 15, payload: 0, tag: 0 }).subarray(0, 14), 10, OPUS),
     ).toBeUndefined();
     expect(headerOnlyLength(packet({ payload: 5 }), 16, OPUS)).toBeUndefined();
+  });
+});
+
+describe("headerOnlySize", () => {
+  it("is the header's size, tag or not, and -1 where the packet must be decrypted", () => {
+    expect(headerOnlySize(packet({ payload: 80 }), OPUS)).toBe(12);
+    expect(headerOnlySize(packet({ csrcs: 2, extWords: 3, payload: 40 }), OPUS)).toBe(12 + 8 + 16);
+    expect(headerOnlySize(packet({ pt: 96 }), OPUS)).toBe(-1);
+    expect(headerOnlySize(packet({ padding: true }), OPUS)).toBe(-1);
+    expect(headerOnlySize(packet({ version: 1 }), OPUS)).toBe(-1);
+    expect(headerOnlySize(Buffer.alloc(11, 0x80), OPUS)).toBe(-1);
+    expect(headerOnlySize(packet({ extWords: 1, payload: 0, tag: 0 }).subarray(0, 14), OPUS)).toBe(-1);
+  });
+});
+
+describe("isRtcpPacket", () => {
+  it("tells RTCP (types 192-223) from RTP, marker bit set or not", () => {
+    for (const type of [200, 201, 205, 206, 192, 223]) {
+      const b = packet({ payload: 8 });
+      b.writeUInt8(type, 1);
+      expect(isRtcpPacket(b), String(type)).toBe(true);
+    }
+    expect(isRtcpPacket(packet({ pt: 111 }))).toBe(false);
+    const marked = packet({ pt: 111 });
+    marked.writeUInt8(0x80 | 111, 1);
+    expect(isRtcpPacket(marked)).toBe(false);
+    // a payload type of 64-95 with the marker set reads as RTCP, as RFC 5761 rules out those types
+    const clash = packet({ pt: 72 });
+    clash.writeUInt8(0x80 | 72, 1);
+    expect(isRtcpPacket(clash)).toBe(true);
   });
 });
 

@@ -1,4 +1,5 @@
-import type { RTCDtlsTransport, RTCPeerConnection, SrtpSession } from "werift";
+import { Socket, type RemoteInfo } from "node:dgram";
+import type { RTCDtlsTransport, RTCPeerConnection, RTCRtpReceiver, RtpPacket, SrtpSession } from "werift";
 
 /**
  * Received Opus packets are counted from their RTP header alone (sequence number, timestamp, SSRC,
@@ -10,6 +11,14 @@ import type { RTCDtlsTransport, RTCPeerConnection, SrtpSession } from "werift";
  * forged or damaged on the way is counted as received, and nothing checks that the payload is
  * the publisher's Opus. Video is decrypted as before: its frames, keyframes and stamps are read
  * from the payload.
+ *
+ * Once a stream's first packet has gone through werift (which binds its SSRC to the track and
+ * starts the receiver's RTCP reports), the stream's later packets do not enter werift at all: the
+ * UDP socket (or, over TCP and TURN, the ICE connection's data event) hands them to the stream's
+ * sink, which counts them, and to the receiver's own statistics, from which werift keeps writing
+ * the receiver reports LiveKit reads.
+ * What werift did per packet after that (RTP parse, routing, a copy of the packet, three events)
+ * was most of what a lean audio subscriber still cost.
  */
 
 /** The authentication tag each SRTP protection profile appends (RFC 3711, RFC 7714). */
@@ -23,26 +32,42 @@ export function authTagBytes(profile: number): number | undefined {
 }
 
 /**
+ * The size of an RTP packet's header (fixed part, CSRCs, extension) when it can be read
+ * header-only; -1 when it must be decrypted: not RTP version 2, padding (its count is the
+ * payload's encrypted last byte), another payload type, or too short for its own header.
+ */
+export function headerOnlySize(packet: Buffer, payloadTypes: ReadonlySet<number>): number {
+  if (packet.length < 12) return -1;
+  const first = packet[0] ?? 0;
+  if (first >> 6 !== 2 || (first & 0x20) !== 0) return -1;
+  if (!payloadTypes.has((packet[1] ?? 0) & 0x7f)) return -1;
+  let header = 12 + 4 * (first & 0x0f);
+  if ((first & 0x10) !== 0) {
+    if (packet.length < header + 4) return -1;
+    header += 4 + 4 * packet.readUInt16BE(header + 2);
+  }
+  return header;
+}
+
+/**
  * The length of an SRTP packet without its tag, when it can be read header-only; undefined when it
- * must be decrypted: another payload type, padding (its count is the payload's encrypted last
- * byte), or too short for its own header.
+ * must be decrypted (see headerOnlySize), or when the header reaches into the tag.
  */
 export function headerOnlyLength(
   packet: Buffer,
   tagBytes: number,
   payloadTypes: ReadonlySet<number>,
 ): number | undefined {
-  if (packet.length < 12) return undefined;
-  const first = packet.readUInt8(0);
-  if (first >> 6 !== 2 || (first & 0x20) !== 0) return undefined;
-  if (!payloadTypes.has(packet.readUInt8(1) & 0x7f)) return undefined;
-  let header = 12 + 4 * (first & 0x0f);
-  if ((first & 0x10) !== 0) {
-    if (packet.length < header + 4) return undefined;
-    header += 4 + 4 * packet.readUInt16BE(header + 2);
-  }
+  const header = headerOnlySize(packet, payloadTypes);
+  if (header < 0) return undefined;
   const length = packet.length - tagBytes;
   return length >= header ? length : undefined;
+}
+
+/** RTCP shares the port (RFC 5761): its packet types 192-223 sit where RTP's marker bit and payload type are. */
+export function isRtcpPacket(packet: Buffer): boolean {
+  const type = packet[1] ?? 0;
+  return type >= 192 && type <= 223;
 }
 
 interface TransceiverCodecs {
@@ -69,13 +94,107 @@ export function opusPayloadTypes(transceivers: readonly TransceiverCodecs[]): Se
 /** Packets a subscriber PeerConnection read header-only, so a test can see the path is taken. */
 export interface HeaderOnlyCount {
   packets: number;
+  /** Of those, the ones counted before werift saw them (every packet of a stream after its first). */
+  bypassed: number;
+  /** Of those, the ones taken as the UDP socket delivered them (the rest at the ICE data event). */
+  atSocket: number;
+}
+
+/** Where a stream's packets go once they bypass werift: the stream's own counters. */
+export type OpusSink = (
+  sequenceNumber: number,
+  rtpTimestamp: number,
+  payloadBytes: number,
+  headerBytes: number,
+  arrivalMs: number,
+) => void;
+
+/** The part of werift's receiver statistics (RTCP receiver reports) a bypassed packet updates. */
+interface ReceiverStreamStatistics {
+  add(packet: RtpPacket, now?: number): void;
+}
+
+interface Bypassed {
+  readonly sink: OpusSink;
+  readonly receiver: RTCRtpReceiver;
+  readonly statistics: ReceiverStreamStatistics;
+}
+
+/** A subscriber PeerConnection's header-only path: streams register to bypass werift after their first packet. */
+export interface OpusFastPath {
+  /**
+   * Sends the SSRC's later packets to `sink` before werift sees them, keeping `receiver`'s RTCP
+   * statistics. Does nothing when the receiver has no statistics for it yet or needs every packet
+   * (transport-wide congestion control).
+   */
+  register(ssrc: number, receiver: RTCRtpReceiver, sink: OpusSink): void;
+}
+
+const fastPaths = new WeakMap<RTCPeerConnection, OpusFastPath>();
+
+/** The fast path readOpusHeadersOnly set up on `pc`, if any. */
+export function opusFastPath(pc: RTCPeerConnection): OpusFastPath | undefined {
+  return fastPaths.get(pc);
+}
+
+/** werift's per-SSRC statistics of a receiver (private in its types). */
+function receiverStatistics(receiver: RTCRtpReceiver, ssrc: number): ReceiverStreamStatistics | undefined {
+  const streams = (receiver as unknown as { remoteStreams?: Record<number, ReceiverStreamStatistics> })
+    .remoteStreams;
+  return streams?.[ssrc];
+}
+
+/** The UDP sockets of an ICE connection's protocols (werift keeps them private). */
+function udpSockets(connection: object): Socket[] {
+  const protocols = (connection as { protocols?: unknown }).protocols;
+  if (!Array.isArray(protocols)) return [];
+  const sockets: Socket[] = [];
+  for (const protocol of protocols as { transport?: { socket?: unknown } }[]) {
+    const socket = protocol.transport?.socket;
+    if (socket instanceof Socket) sockets.push(socket);
+  }
+  return sockets;
+}
+
+/**
+ * What StreamStatistics.add reads of a packet, filled in place for each bypassed one: the header
+ * fields and the payload's length (werift keeps no reference to it).
+ */
+class StatisticsPacket {
+  readonly header = { sequenceNumber: 0, timestamp: 0, serializeSize: 0 };
+  readonly payload = { length: 0 };
 }
 
 /** Makes `pc` (a subscriber) read received Opus packets header-only, from its first connection on. */
-export function readOpusHeadersOnly(pc: RTCPeerConnection, count: HeaderOnlyCount): void {
+export function readOpusHeadersOnly(pc: RTCPeerConnection, count: HeaderOnlyCount): OpusFastPath {
   let payloadTypes = new Set<number>();
+  const bypassed = new Map<number, Bypassed>();
+  const scratch = new StatisticsPacket();
   const watched = new WeakSet<RTCDtlsTransport>();
   const wrapped = new WeakSet<SrtpSession>();
+  const hooked = new WeakSet<object>();
+
+  /** A packet counted here never reaches werift; false hands it on. */
+  const bypass = (data: Buffer, tagBytes: number): boolean => {
+    if (data.length < 12 || isRtcpPacket(data)) return false;
+    const stream = bypassed.get(data.readUInt32BE(8));
+    if (stream === undefined || stream.receiver.stopped) return false;
+    const header = headerOnlySize(data, payloadTypes);
+    const length = data.length - tagBytes;
+    if (header < 0 || length < header) return false;
+    const sequenceNumber = data.readUInt16BE(2);
+    const timestamp = data.readUInt32BE(4);
+    scratch.header.sequenceNumber = sequenceNumber;
+    scratch.header.timestamp = timestamp;
+    scratch.header.serializeSize = header;
+    scratch.payload.length = length - header;
+    stream.statistics.add(scratch as unknown as RtpPacket);
+    count.packets++;
+    count.bypassed++;
+    stream.sink(sequenceNumber, timestamp, length - header, header, performance.now());
+    return true;
+  };
+
   // werift starts a transport's SRTP session when its DTLS connects, which can come after the
   // PeerConnection reads connected (ICE first): each transport is watched for it
   const wrap = (transport: RTCDtlsTransport): void => {
@@ -91,6 +210,35 @@ export function readOpusHeadersOnly(pc: RTCPeerConnection, count: HeaderOnlyCoun
       count.packets++;
       return packet.subarray(0, length);
     };
+    const bypassed = (data: Buffer): boolean => {
+      if (!bypass(data, tagBytes)) return false;
+      transport.bytesReceived += data.length;
+      transport.packetsReceived++;
+      return true;
+    };
+    const { connection } = transport.iceTransport;
+    // a packet on a UDP host candidate is taken as the socket delivers it, before werift's STUN
+    // check and two events (STUN, DTLS and TURN's channel data never read as RTP version 2)
+    for (const socket of udpSockets(connection)) {
+      if (hooked.has(socket)) continue;
+      hooked.add(socket);
+      const listeners = socket.listeners("message") as ((data: Buffer, info: RemoteInfo) => void)[];
+      const original = listeners[0];
+      if (listeners.length !== 1 || original === undefined) continue;
+      socket.removeListener("message", original);
+      socket.on("message", (data: Buffer, info: RemoteInfo) => {
+        if (bypassed(data)) count.atSocket++;
+        else original.call(socket, data, info);
+      });
+    }
+    // over TCP or a TURN relay (and on a socket gathered later), at the ICE connection's data event
+    const { onData } = connection;
+    if (hooked.has(onData)) return;
+    hooked.add(onData);
+    const execute = onData.execute;
+    onData.execute = (data) => {
+      if (!bypassed(data)) execute(data);
+    };
   };
   // every offer the server sends may add or move tracks; each answer settles the codecs
   pc.signalingStateChange.subscribe((state) => {
@@ -105,4 +253,13 @@ export function readOpusHeadersOnly(pc: RTCPeerConnection, count: HeaderOnlyCoun
       wrap(transport);
     }
   });
+  const fastPath: OpusFastPath = {
+    register(ssrc, receiver, sink) {
+      if (bypassed.has(ssrc) || receiver.twccEnabled !== undefined || receiver.receiverTWCC !== undefined) return;
+      const statistics = receiverStatistics(receiver, ssrc);
+      if (statistics !== undefined) bypassed.set(ssrc, { sink, receiver, statistics });
+    },
+  };
+  fastPaths.set(pc, fastPath);
+  return fastPath;
 }

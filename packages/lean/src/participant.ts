@@ -81,7 +81,7 @@ export interface LeanParticipantOptions {
 export class LeanParticipant implements Reconnectable {
   private signal: SignalConnection | undefined;
   private subscriber: Negotiated;
-  private readonly headerOnly: HeaderOnlyCount = { packets: 0 };
+  private readonly headerOnly: HeaderOnlyCount = { packets: 0, bypassed: 0, atSocket: 0 };
   private publisher: Negotiated | undefined;
   private subscriberChain: Promise<void> = Promise.resolve();
   private readonly local: LocalTracks;
@@ -368,12 +368,36 @@ export class LeanParticipant implements Reconnectable {
     return this.remotes.identities();
   }
 
-  /** Packets received on a payload type other than Opus (RTX, RED): not counted as media. */
   /** Received Opus packets read header-only (not authenticated or decrypted), across sessions. */
   get headerOnlyPackets(): number {
     return this.headerOnly.packets;
   }
 
+  /** Of those, the packets counted before werift saw them (header-only.ts). */
+  get bypassedPackets(): number {
+    return this.headerOnly.bypassed;
+  }
+
+  /** Of those, the packets taken as the UDP socket delivered them. */
+  get bypassedAtSocket(): number {
+    return this.headerOnly.atSocket;
+  }
+
+  /**
+   * Packets werift's receivers counted on the subscriber PeerConnection, from which it writes the
+   * RTCP receiver reports LiveKit reads: bypassed packets must be in it (header-only.ts).
+   */
+  async receiverReportPackets(): Promise<number> {
+    const report = await this.subscriber.pc.getStats();
+    let packets = 0;
+    for (const stat of report.values()) {
+      const s = stat as { type?: string; packetsReceived?: number };
+      if (s.type === "inbound-rtp") packets += s.packetsReceived ?? 0;
+    }
+    return packets;
+  }
+
+  /** Packets received on a payload type other than Opus (RTX, RED): not counted as media. */
   get otherPackets(): number {
     return this.subscribed.otherPackets;
   }

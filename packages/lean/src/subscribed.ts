@@ -2,6 +2,7 @@ import type { ParticipantEvent } from "@livekit-swarm/schema";
 import type { Kind } from "@livekit-swarm/schema";
 import type { MediaStreamTrack, RTCPeerConnection, RTCRtpReceiver, RTCRtpTransceiver } from "werift";
 import { tapAudio } from "./audio-track.js";
+import { opusFastPath, type OpusSink } from "./header-only.js";
 import { ReceivedStreams } from "./received.js";
 import type { RemoteTrackIds } from "./remote.js";
 import { VideoReceiving } from "./video-track.js";
@@ -47,6 +48,7 @@ export class SubscribedTracks {
     this.tapped.add(track);
     this.emit({ type: "track-subscribed", kind: "audio", afterJoinStartS });
     const receiver = receiverOf(track, subscriber);
+    const fastPath = opusFastPath(subscriber);
     tapAudio(track, this.streams, {
       firstPacket: () => {
         this.emit({ type: "first-packet", kind: "audio", afterJoinStartS: this.sinceJoinS() });
@@ -57,6 +59,13 @@ export class SubscribedTracks {
       counted: (stream) => {
         if (receiver !== undefined) this.receivers.set(stream.key, receiver);
       },
+      ...(receiver === undefined || fastPath === undefined
+        ? {}
+        : {
+            bypass: (ssrc: number, sink: OpusSink) => {
+              fastPath.register(ssrc, receiver, sink);
+            },
+          }),
     });
   }
 

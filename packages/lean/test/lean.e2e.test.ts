@@ -56,6 +56,15 @@ describe("lean participants on a real livekit-server", () => {
       // when DTLS connects and the payload types are set by each answer, before the server sends
       // (measured: 4 of 4 subscribers equal in each of two runs)
       expect(s.headerOnlyPackets, `header-only packets, ${context}`).toBe(totals.received);
+      // every packet after a stream's first is counted before werift sees it (header-only.ts)
+      expect(s.bypassedPackets, `bypassed packets, ${context}`).toBe(totals.received - 1);
+      // on a UDP host candidate, as the socket delivered them
+      expect(s.bypassedAtSocket, `bypassed at the socket, ${context}`).toBe(s.bypassedPackets);
+      // and still counted into werift's receiver statistics, which its RTCP receiver reports
+      // to LiveKit carry: read after ours, so a few more may have arrived in between
+      const reported = await s.receiverReportPackets();
+      expect(reported, `werift's receiver statistics, ${context}`).toBeGreaterThanOrEqual(totals.received);
+      expect(reported, `werift's receiver statistics, ${context}`).toBeLessThan(totals.received + 10);
       expect(windows[i]).toMatchObject({ room, role: "subscriber", participant: `sub${i}`, outbound: [] });
     }
     expect(sent.outbound[0]?.packets, JSON.stringify(sent)).toBeGreaterThan(0);
