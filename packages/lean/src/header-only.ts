@@ -16,9 +16,9 @@ import type { RTCDtlsTransport, RTCPeerConnection, RTCRtpReceiver, RtpPacket, Sr
  * starts the receiver's RTCP reports), the stream's later packets do not enter werift at all: the
  * UDP socket (or, over TCP and TURN, the ICE connection's data event) hands them to the stream's
  * sink, which counts them, and to the receiver's own statistics, from which werift keeps writing
- * the receiver reports LiveKit reads.
- * What werift did per packet after that (RTP parse, routing, a copy of the packet, three events)
- * was most of what a lean audio subscriber still cost.
+ * the receiver reports LiveKit reads. What werift did per packet after that (STUN check, RTP
+ * parse, routing, a copy of the packet, up to four events) was 28-34% of a lean audio run's CPU
+ * (bench/results.md, 2026-11-25).
  */
 
 /** The authentication tag each SRTP protection profile appends (RFC 3711, RFC 7714). */
@@ -255,7 +255,8 @@ export function readOpusHeadersOnly(pc: RTCPeerConnection, count: HeaderOnlyCoun
   });
   const fastPath: OpusFastPath = {
     register(ssrc, receiver, sink) {
-      if (bypassed.has(ssrc) || receiver.twccEnabled !== undefined || receiver.receiverTWCC !== undefined) return;
+      if (bypassed.has(ssrc) || receiver.twccEnabled !== undefined || receiver.receiverTWCC !== undefined)
+        return;
       const statistics = receiverStatistics(receiver, ssrc);
       if (statistics !== undefined) bypassed.set(ssrc, { sink, receiver, statistics });
     },
