@@ -168,7 +168,7 @@ class StatisticsPacket {
 /** Makes `pc` (a subscriber) read received Opus packets header-only, from its first connection on. */
 export function readOpusHeadersOnly(pc: RTCPeerConnection, count: HeaderOnlyCount): OpusFastPath {
   let payloadTypes = new Set<number>();
-  const bypassed = new Map<number, Bypassed>();
+  const registered = new Map<number, Bypassed>();
   const scratch = new StatisticsPacket();
   const watched = new WeakSet<RTCDtlsTransport>();
   const wrapped = new WeakSet<SrtpSession>();
@@ -177,7 +177,7 @@ export function readOpusHeadersOnly(pc: RTCPeerConnection, count: HeaderOnlyCoun
   /** A packet counted here never reaches werift; false hands it on. */
   const bypass = (data: Buffer, tagBytes: number): boolean => {
     if (data.length < 12 || isRtcpPacket(data)) return false;
-    const stream = bypassed.get(data.readUInt32BE(8));
+    const stream = registered.get(data.readUInt32BE(8));
     if (stream === undefined || stream.receiver.stopped) return false;
     const header = headerOnlySize(data, payloadTypes);
     const length = data.length - tagBytes;
@@ -210,7 +210,7 @@ export function readOpusHeadersOnly(pc: RTCPeerConnection, count: HeaderOnlyCoun
       count.packets++;
       return packet.subarray(0, length);
     };
-    const bypassed = (data: Buffer): boolean => {
+    const taken = (data: Buffer): boolean => {
       if (!bypass(data, tagBytes)) return false;
       transport.bytesReceived += data.length;
       transport.packetsReceived++;
@@ -227,7 +227,7 @@ export function readOpusHeadersOnly(pc: RTCPeerConnection, count: HeaderOnlyCoun
       if (listeners.length !== 1 || original === undefined) continue;
       socket.removeListener("message", original);
       socket.on("message", (data: Buffer, info: RemoteInfo) => {
-        if (bypassed(data)) count.atSocket++;
+        if (taken(data)) count.atSocket++;
         else original.call(socket, data, info);
       });
     }
@@ -237,7 +237,7 @@ export function readOpusHeadersOnly(pc: RTCPeerConnection, count: HeaderOnlyCoun
     hooked.add(onData);
     const execute = onData.execute;
     onData.execute = (data) => {
-      if (!bypassed(data)) execute(data);
+      if (!taken(data)) execute(data);
     };
   };
   // every offer the server sends may add or move tracks; each answer settles the codecs
@@ -255,10 +255,10 @@ export function readOpusHeadersOnly(pc: RTCPeerConnection, count: HeaderOnlyCoun
   });
   const fastPath: OpusFastPath = {
     register(ssrc, receiver, sink) {
-      if (bypassed.has(ssrc) || receiver.twccEnabled !== undefined || receiver.receiverTWCC !== undefined)
+      if (registered.has(ssrc) || receiver.twccEnabled !== undefined || receiver.receiverTWCC !== undefined)
         return;
       const statistics = receiverStatistics(receiver, ssrc);
-      if (statistics !== undefined) bypassed.set(ssrc, { sink, receiver, statistics });
+      if (statistics !== undefined) registered.set(ssrc, { sink, receiver, statistics });
     },
   };
   fastPaths.set(pc, fastPath);

@@ -2,7 +2,7 @@ import type { ParticipantEvent } from "@livekit-swarm/schema";
 import type { Kind } from "@livekit-swarm/schema";
 import type { MediaStreamTrack, RTCPeerConnection, RTCRtpReceiver, RTCRtpTransceiver } from "werift";
 import { tapAudio } from "./audio-track.js";
-import { opusFastPath, type OpusSink } from "./header-only.js";
+import { opusFastPath } from "./header-only.js";
 import { ReceivedStreams } from "./received.js";
 import type { RemoteTrackIds } from "./remote.js";
 import { VideoReceiving } from "./video-track.js";
@@ -59,13 +59,9 @@ export class SubscribedTracks {
       counted: (stream) => {
         if (receiver !== undefined) this.receivers.set(stream.key, receiver);
       },
-      ...(receiver === undefined || fastPath === undefined
-        ? {}
-        : {
-            bypass: (ssrc: number, sink: OpusSink) => {
-              fastPath.register(ssrc, receiver, sink);
-            },
-          }),
+      bypass: (ssrc, sink) => {
+        if (receiver !== undefined) fastPath?.register(ssrc, receiver, sink);
+      },
     });
   }
 
