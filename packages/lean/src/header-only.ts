@@ -14,7 +14,7 @@ import type { RTCDtlsTransport, RTCPeerConnection, RTCRtpReceiver, RtpPacket, Sr
  *
  * Once a stream's first packet has gone through werift (which binds its SSRC to the track and
  * starts the receiver's RTCP reports), the stream's later packets do not enter werift at all: the
- * UDP socket (or, over TCP and TURN, the ICE connection's data event) hands them to the stream's
+ * UDP socket (or, on a socket gathered later, the ICE connection's data event) hands them to the stream's
  * sink, which counts them, and to the receiver's own statistics, from which werift keeps writing
  * the receiver reports LiveKit reads. What werift did per packet after that (STUN check, RTP
  * parse, routing, a copy of the packet, up to four events) was 28-34% of a lean audio run's CPU
@@ -231,7 +231,8 @@ export function readOpusHeadersOnly(pc: RTCPeerConnection, count: HeaderOnlyCoun
         else original.call(socket, data, info);
       });
     }
-    // over TCP or a TURN relay (and on a socket gathered later), at the ICE connection's data event
+    // on a socket werift gathers after this (lean's pairs are direct UDP, but an ICE restart may
+    // gather again), at the ICE connection's data event
     const { onData } = connection;
     if (hooked.has(onData)) return;
     hooked.add(onData);
