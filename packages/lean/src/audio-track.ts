@@ -6,6 +6,7 @@ import {
   type MediaStreamTrack,
   type RTCRtpSender,
 } from "werift";
+import { DirectRtpWriter, type DirectSendCount } from "./direct-send.js";
 import { SAMPLES_PER_PACKET, type OpusLoop } from "./media.js";
 import type { Pacer } from "./pacer.js";
 import type { OpusSink } from "./header-only.js";
@@ -29,11 +30,14 @@ export function audioCodecs(): RTCRtpCodecParameters[] {
 
 /**
  * The Opus loop a participant publishes, with counters that live as long as the participant: a full
- * rejoin starts a new loop on a new sender and the counters carry on.
+ * rejoin starts a new loop on a new sender and the counters carry on. Packets go through werift's
+ * sender until it has sent one, then past it (direct-send.ts) when the stream allows.
  */
 export class AudioSending {
   private sent = { packets: 0, bytes: 0 };
   private sentAtLastWindow = { packets: 0, bytes: 0 };
+  /** Of the packets sent, the ones written past werift's sender. */
+  readonly direct: DirectSendCount = { packets: 0, atSocket: 0 };
 
   /** Sends the loop on `sender` at the pacer's ticks until the returned stop is called. */
   start(sender: RTCRtpSender, loop: OpusLoop, pacer: Pacer): () => void {
@@ -43,21 +47,25 @@ export class AudioSending {
     let sequenceNumber = Math.floor(Math.random() * 0x1_0000);
     const timestampBase = Math.floor(Math.random() * 0x1_0000_0000);
     const { packets } = loop;
+    // undefined: not tried yet; null: this stream stays on werift
+    let writer: DirectRtpWriter | null | undefined;
     return pacer.add((tick) => {
       first ??= tick;
       const n = tick - first;
       const payload = packets[n % packets.length];
       if (payload === undefined) return;
-      const header = new RtpHeader({
-        payloadType: OPUS_PT,
-        sequenceNumber,
-        timestamp: (timestampBase + n * SAMPLES_PER_PACKET) >>> 0,
-        marker: n === 0,
-      });
-      sequenceNumber = (sequenceNumber + 1) & 0xffff;
+      const timestamp = (timestampBase + n * SAMPLES_PER_PACKET) >>> 0;
+      const marker = n === 0;
       this.sent.packets++;
       this.sent.bytes += payload.length;
-      sender.sendRtp(new RtpPacket(header, payload)).catch(() => undefined);
+      // once werift has sent a packet of the stream (its sender reports start then)
+      if (writer === undefined && n > 0) writer = DirectRtpWriter.for(sender, this.direct);
+      if (writer) writer.write(payload, sequenceNumber, timestamp, marker);
+      else {
+        const header = new RtpHeader({ payloadType: OPUS_PT, sequenceNumber, timestamp, marker });
+        sender.sendRtp(new RtpPacket(header, payload)).catch(() => undefined);
+      }
+      sequenceNumber = (sequenceNumber + 1) & 0xffff;
     });
   }
 

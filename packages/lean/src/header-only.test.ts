@@ -1,7 +1,14 @@
 import { describe, expect, it } from "vitest";
 import { randomBytes } from "node:crypto";
-import { RtpHeader, RtpPacket, SrtpSession } from "werift";
-import { authTagBytes, headerOnlyLength, headerOnlySize, isRtcpPacket, opusPayloadTypes } from "./header-only.js";
+import { RtpHeader, RtpPacket } from "werift";
+import { srtpPair } from "../test/srtp.js";
+import {
+  authTagBytes,
+  headerOnlyLength,
+  headerOnlySize,
+  isRtcpPacket,
+  opusPayloadTypes,
+} from "./header-only.js";
 
 /** An RTP packet: 12-byte header, `csrcs` CSRCs, an optional extension of `extWords` words, payload, tag. */
 function packet(options: {
@@ -117,27 +124,10 @@ describe("opusPayloadTypes", () => {
 });
 
 describe("header-only against werift's SRTP", () => {
-  // both ends of one session: what the sender encrypts, the receiver reads
-  function sessions(profile: number): { sender: SrtpSession; receiver: SrtpSession } {
-    const [key, salt] = profile === 0x0007 ? [16, 12] : [16, 14];
-    const a = { key: randomBytes(key), salt: randomBytes(salt) };
-    const b = { key: randomBytes(key), salt: randomBytes(salt) };
-    const keys = (l: typeof a, r: typeof a) => ({
-      localMasterKey: l.key,
-      localMasterSalt: l.salt,
-      remoteMasterKey: r.key,
-      remoteMasterSalt: r.salt,
-    });
-    return {
-      sender: new SrtpSession({ keys: keys(a, b), profile }),
-      receiver: new SrtpSession({ keys: keys(b, a), profile }),
-    };
-  }
-
   it.each([0x0001, 0x0007])(
     "reads the header and payload length decryption gives (profile %i)",
     (profile) => {
-      const { sender, receiver } = sessions(profile);
+      const { sender, receiver } = srtpPair(profile);
       for (const size of [1, 83, 160]) {
         const header = new RtpHeader({
           payloadType: 111,

@@ -2,6 +2,7 @@ import type { TrackInfo } from "@livekit/protocol";
 import type { OutboundTrackSample } from "@livekit-swarm/schema";
 import { MediaStreamTrack, type RTCPeerConnection, type RTCRtpTransceiver } from "werift";
 import { AudioSending } from "./audio-track.js";
+import type { DirectSendCount } from "./direct-send.js";
 import { LeanError } from "./errors.js";
 import type { OpusLoop } from "./media.js";
 import type { Pacer } from "./pacer.js";
@@ -64,6 +65,8 @@ export class LocalTracks {
       readonly video?: VideoLoop | undefined;
       /** The simulcast layers under `video`, smallest first. */
       readonly videoLayers?: readonly VideoLoop[] | undefined;
+      /** Withhold every Nth video packet written past werift's sender (see LeanParticipantOptions). */
+      readonly videoSendLossEvery?: number | undefined;
     },
     private readonly identity: string,
     private readonly pacer: Pacer,
@@ -127,7 +130,13 @@ export class LocalTracks {
       const captureId = extmapId(answer, ABS_CAPTURE_TIME_URI);
       this.video =
         lower.length === 0
-          ? new VideoPublication(videoTransceiver.sender, video, this.pacer, captureId)
+          ? new VideoPublication(
+              videoTransceiver.sender,
+              video,
+              this.pacer,
+              captureId,
+              this.loops.videoSendLossEvery,
+            )
           : new SimulcastPublication([...lower, video], videoTransceiver.sender.dtlsTransport, this.pacer, {
               mid: videoTransceiver.mid ?? "",
               ids: simulcastExtensionIds(answer),
@@ -168,6 +177,14 @@ export class LocalTracks {
   /** Audio packets and payload bytes sent since joining. */
   get audioTotals(): { readonly packets: number; readonly bytes: number } {
     return this.audioSending.totals;
+  }
+
+  /** Of the packets sent, the ones written past werift's sender (direct-send.ts); video: the current loop's. */
+  get direct(): { readonly audio: DirectSendCount; readonly video: DirectSendCount | undefined } {
+    return {
+      audio: { ...this.audioSending.direct },
+      video: this.video instanceof VideoPublication ? { ...this.video.direct } : undefined,
+    };
   }
 
   /** Video sent and feedback heard since joining, across full rejoins; undefined without a video loop. */

@@ -3,6 +3,7 @@ import type { Kind, ParticipantEvent, Role, RoomPlacement, WindowSample } from "
 import { TransportWatch } from "@livekit-swarm/schema";
 import { windowLatency } from "@livekit-swarm/stats";
 import type { RTCPeerConnection } from "werift";
+import type { DirectSendCount } from "./direct-send.js";
 import { LeanError } from "./errors.js";
 import { readOpusHeadersOnly, type HeaderOnlyCount } from "./header-only.js";
 import { LocalTracks, type VideoSentTotals } from "./local-tracks.js";
@@ -60,6 +61,11 @@ export interface LeanParticipantOptions {
   readonly videoLayers?: readonly VideoLoop[] | undefined;
   /** Drop every Nth received original video packet before the stack sees it: simulated loss (drills, tests). */
   readonly videoReceiveLossEvery?: number | undefined;
+  /**
+   * Withhold every Nth video packet written past werift's sender (kept for NACKs all the same):
+   * simulated loss on the way to the server, which its NACKs repair (tests).
+   */
+  readonly videoSendLossEvery?: number | undefined;
   /** Join with auto_subscribe, receiving every published track. */
   readonly subscribe: boolean;
   /** The local address that reaches the server (`sourceAddressFor`); the only host candidate. */
@@ -393,6 +399,25 @@ export class LeanParticipant implements Reconnectable {
     for (const stat of report.values()) {
       const s = stat as { type?: string; packetsReceived?: number };
       if (s.type === "inbound-rtp") packets += s.packetsReceived ?? 0;
+    }
+    return packets;
+  }
+
+  /** Packets written past werift's sender, and why not when they are not (direct-send.ts). */
+  get directSent(): { readonly audio: DirectSendCount; readonly video: DirectSendCount | undefined } {
+    return this.local.direct;
+  }
+
+  /**
+   * Packets werift's senders count on the publisher PeerConnection, which its RTCP sender reports
+   * carry: direct writes must be in it (direct-send.ts).
+   */
+  async senderReportPackets(): Promise<number> {
+    const report = (await this.publisher?.pc.getStats())?.values() ?? [];
+    let packets = 0;
+    for (const stat of report) {
+      const s = stat as { type?: string; packetsSent?: number };
+      if (s.type === "outbound-rtp") packets += s.packetsSent ?? 0;
     }
     return packets;
   }

@@ -15,6 +15,7 @@ import {
   type RtpPacket,
 } from "werift";
 import { rtpHeaderBytes } from "./audio-track.js";
+import { DirectRtpWriter, type DirectSendCount } from "./direct-send.js";
 import type { Pacer } from "./pacer.js";
 import {
   formatOfMimeType,
@@ -128,20 +129,36 @@ export abstract class PublishedVideo {
 
 /**
  * A published video loop: a `VideoSender` on the process pacer, writing through werift's sender
- * (which adds its SSRC and offsets, and answers NACKs from its 128-packet history, on RTX when
- * negotiated); PLI and FIR for our SSRC restart the loop at its keyframe. FIR is read off the
+ * until it has sent a packet, then past it (direct-send.ts) as werift's sender would: its SSRC and
+ * offsets, each packet kept in the history werift answers NACKs from (on RTX when negotiated);
+ * PLI and FIR for our SSRC restart the loop at its keyframe. FIR is read off the
  * transport, since werift routes it nowhere (its media SSRC field is 0, RFC 5104).
  */
 export class VideoPublication extends PublishedVideo {
   private readonly sender: VideoSender;
   private readonly feedback = { nack: 0, pli: 0, fir: 0 };
+  /** Of the packets sent, the ones written past werift's sender (direct-send.ts). */
+  readonly direct: DirectSendCount = { packets: 0, atSocket: 0 };
   private readonly firSeen = new Set<number>();
 
-  constructor(rtpSender: RTCRtpSender, loop: VideoLoop, pacer: Pacer, absCaptureTimeId: number | undefined) {
+  constructor(
+    rtpSender: RTCRtpSender,
+    loop: VideoLoop,
+    pacer: Pacer,
+    absCaptureTimeId: number | undefined,
+    /** Withhold every Nth packet written past werift's sender: simulated uplink loss (tests). */
+    lossEvery?: number,
+  ) {
     super();
     const payloadType = PAYLOAD_TYPES[loop.codec].media;
+    // undefined: not tried yet (werift sends until it has sent one); null: stays on werift
+    let writer: DirectRtpWriter | null | undefined;
     this.sender = new VideoSender(loop, { payloadType, absCaptureTimeId }, (packet) => {
-      rtpSender.sendRtp(packet).catch(() => undefined);
+      if (writer === undefined) {
+        writer = DirectRtpWriter.for(rtpSender, this.direct);
+        if (writer) writer.withholdEvery = lossEvery;
+      }
+      if (writer?.writePacket(packet) !== true) rtpSender.sendRtp(packet).catch(() => undefined);
     });
     this.stops.push(
       rtpSender.onGenericNack.subscribe(() => {

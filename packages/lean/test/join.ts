@@ -201,6 +201,7 @@ export async function joinVideo(
   options: {
     readonly onEvent?: (event: ParticipantEvent) => void;
     readonly videoReceiveLossEvery?: number | undefined;
+    readonly videoSendLossEvery?: number | undefined;
     /** A publisher's simulcast layers under the bed's loop, smallest first. */
     readonly videoLayers?: readonly VideoLoop[] | undefined;
   } = {},
@@ -218,6 +219,7 @@ export async function joinVideo(
     hostAddress: bed.hostAddress,
     onEvent: options.onEvent,
     videoReceiveLossEvery: options.videoReceiveLossEvery,
+    videoSendLossEvery: options.videoSendLossEvery,
   });
   participants.push(p);
   return p;

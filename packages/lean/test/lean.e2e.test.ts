@@ -68,6 +68,19 @@ describe("lean participants on a real livekit-server", () => {
       expect(windows[i]).toMatchObject({ room, role: "subscriber", participant: `sub${i}`, outbound: [] });
     }
     expect(sent.outbound[0]?.packets, JSON.stringify(sent)).toBeGreaterThan(0);
+    // the publisher's packets after werift's first went past its sender, on the UDP socket
+    // (direct-send.ts): the subscribers' zero loss above says LiveKit authenticated every one
+    const sentTotals = publisher.outboundTotals;
+    const direct = publisher.directSent.audio;
+    const sentContext = JSON.stringify({ sentTotals, direct });
+    expect(direct.onWerift, sentContext).toBeUndefined();
+    expect(direct.packets, sentContext).toBe(sentTotals.packets - 1);
+    expect(direct.atSocket, sentContext).toBe(direct.packets);
+    // and werift's sender counts them, for the sender reports LiveKit reads: read after ours, so
+    // a tick or two may have gone in between
+    const reportedSent = await publisher.senderReportPackets();
+    expect(reportedSent, sentContext).toBeGreaterThanOrEqual(sentTotals.packets);
+    expect(reportedSent, sentContext).toBeLessThan(sentTotals.packets + 10);
     for (const who of ["sub0", "sub1", "sub2", "sub3"]) {
       const mine = events.filter((e) => e.who === who).map((e) => e.event.type);
       expect(mine, who).toEqual(

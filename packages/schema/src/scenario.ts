@@ -191,7 +191,7 @@ export const scenarioFields: readonly {
   {
     key: "engine",
     summary:
-      "native (rtc-node, encodes and decodes), lean (pre-encoded audio, counts RTP without decoding), mixed (lean, with the latency probes on native) or browser (livekit-client in headless Chromium, a browser per participant unless participants-per-page or pages-per-browser)",
+      "native (rtc-node, encodes and decodes), lean (pre-encoded audio and video, counts RTP without decoding), mixed (lean, with the latency probes on native) or browser (livekit-client in headless Chromium, a browser per participant unless participants-per-page or pages-per-browser)",
     default: "native",
   },
   { key: "rooms", summary: "Rooms to create", default: "1" },
