@@ -211,12 +211,12 @@ function srtpContext(transport: RTCDtlsTransport): SrtpContext | undefined {
 /** Packets a publisher wrote past werift's sender, so a test can see the path is taken. */
 export interface DirectSendCount {
   packets: number;
+  /** Of those, the ones sent on a UDP socket directly (the rest through werift's pair protocol, or withheld). */
+  atSocket: number;
+  /** Of those, the ones counted but not sent (`withholdEvery`). */
+  withheld?: number;
   /** Why the stream stays on werift's sender, once that is settled. */
   onWerift?: string;
-  /** Packets counted but not sent (`withholdEvery`). */
-  withheld?: number;
-  /** Of those, the ones sent on a UDP socket directly (the rest through werift's pair protocol). */
-  atSocket: number;
 }
 
 /** One sender's packets written past werift's RTCRtpSender (see the top of this file). */
