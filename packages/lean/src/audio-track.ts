@@ -58,8 +58,8 @@ export class AudioSending {
       const marker = n === 0;
       this.sent.packets++;
       this.sent.bytes += payload.length;
-      // once werift has sent a packet of the stream (its sender reports start then)
-      if (writer === undefined && n > 0) writer = DirectRtpWriter.for(sender, this.direct);
+      // undefined until werift has sent a packet of the stream (its sender reports start then)
+      if (writer === undefined) writer = DirectRtpWriter.for(sender, this.direct);
       if (writer) writer.write(payload, sequenceNumber, timestamp, marker);
       else {
         const header = new RtpHeader({ payloadType: OPUS_PT, sequenceNumber, timestamp, marker });

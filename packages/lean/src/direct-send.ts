@@ -89,6 +89,16 @@ export function rtpHeader(
 ): Buffer {
   const header = Buffer.allocUnsafe(template.length);
   template.copy(header);
+  return stampRtpHeader(header, sequenceNumber, timestamp, marker);
+}
+
+/** Writes one packet's marker bit, sequence number and timestamp into a header from rtpHeaderTemplate. */
+export function stampRtpHeader(
+  header: Buffer,
+  sequenceNumber: number,
+  timestamp: number,
+  marker: boolean,
+): Buffer {
   if (marker) header[1] = (header[1] ?? 0) | 0x80;
   header.writeUInt16BE(sequenceNumber & 0xffff, 2);
   header.writeUInt32BE(timestamp >>> 0, 4);
@@ -288,8 +298,8 @@ export class DirectRtpWriter {
    * has no consent to send.
    */
   write(payload: Buffer, sequenceNumber: number, timestamp: number, marker: boolean): void {
-    const path = this.path();
-    if (path === undefined) return;
+    const pair = this.pair();
+    if (pair === undefined) return;
     const s = this.sender;
     if (!this.cacheCleared) {
       // what werift cached for NACKs would match a sequence number again once it wraps
@@ -298,7 +308,7 @@ export class DirectRtpWriter {
     }
     const seq = (sequenceNumber + s.seqOffset) & 0xffff;
     const ts = (timestamp + s.timestampOffset) >>> 0;
-    this.send(path, rtpHeader(this.template, seq, ts, marker), payload, seq, ts);
+    this.send(pair, rtpHeader(this.template, seq, ts, marker), payload, seq, ts);
   }
 
   /**
@@ -323,21 +333,25 @@ export class DirectRtpWriter {
     } catch {
       return false;
     }
-    const path = this.path();
-    if (path === undefined) return true;
+    const pair = this.pair();
+    if (pair === undefined) return true;
     header.ssrc = s.ssrc;
     header.payloadType = this.payloadType;
     header.sequenceNumber = (header.sequenceNumber + s.seqOffset) & 0xffff;
     header.timestamp = (header.timestamp + s.timestampOffset) >>> 0;
     header.extensions = extensions;
     s.rtpCache[header.sequenceNumber % RTP_HISTORY_SIZE] = rtp;
-    const bytes = rtpHeader(template, header.sequenceNumber, header.timestamp, header.marker);
-    this.send(path, bytes, payload, header.sequenceNumber, header.timestamp);
+    // the template is this packet's own: stamped in place
+    const bytes = stampRtpHeader(template, header.sequenceNumber, header.timestamp, header.marker);
+    this.send(pair, bytes, payload, header.sequenceNumber, header.timestamp);
     return true;
   }
 
-  /** Where a packet goes now; undefined: werift would drop it (see write). */
-  private path(): { transport: RTCDtlsTransport; pair: Pair; context: SrtpContext } | undefined {
+  /**
+   * The selected pair a packet goes on now, with `context` and `sealer` those of the transport's
+   * current SRTP session; undefined: werift would drop it (see write).
+   */
+  private pair(): Pair | undefined {
     const transport = this.werift.dtlsTransport;
     if (this.sender.stopped || transport.state !== "connected") return undefined;
     const connection = transport.iceTransport.connection as unknown as IceConnection;
@@ -350,16 +364,12 @@ export class DirectRtpWriter {
       this.context = context;
       this.sealer = new GcmRtpSealer(context.srtpSessionKey, context.srtpSessionSalt);
     }
-    return { transport, pair, context };
+    return pair;
   }
 
-  private send(
-    { transport, pair, context }: { transport: RTCDtlsTransport; pair: Pair; context: SrtpContext },
-    header: Buffer,
-    payload: Buffer,
-    seq: number,
-    ts: number,
-  ): void {
+  private send(pair: Pair, header: Buffer, payload: Buffer, seq: number, ts: number): void {
+    const { context } = this;
+    const transport = this.werift.dtlsTransport;
     const s = this.sender;
     const state = context.getSrtpSsrcState(s.ssrc);
     context.updateRolloverCount(seq, state);

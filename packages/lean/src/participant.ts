@@ -78,6 +78,17 @@ export interface LeanParticipantOptions {
   readonly reconnect?: ReconnectPolicy;
 }
 
+/** `field` summed over the stats of type `type` werift reports for `pc`. */
+async function statsSum(pc: RTCPeerConnection, type: string, field: string): Promise<number> {
+  let sum = 0;
+  for (const stat of (await pc.getStats()).values()) {
+    const s = stat as unknown as { type?: string } & Record<string, unknown>;
+    const value = s[field];
+    if (s.type === type && typeof value === "number") sum += value;
+  }
+  return sum;
+}
+
 /**
  * A LiveKit participant over werift without a codec: it sends a pre-encoded Opus loop and counts
  * what it receives (sequence numbers, RTP timestamps, sizes) without decoding. Signalling is
@@ -394,13 +405,7 @@ export class LeanParticipant implements Reconnectable {
    * RTCP receiver reports LiveKit reads: bypassed packets must be in it (header-only.ts).
    */
   async receiverReportPackets(): Promise<number> {
-    const report = await this.subscriber.pc.getStats();
-    let packets = 0;
-    for (const stat of report.values()) {
-      const s = stat as { type?: string; packetsReceived?: number };
-      if (s.type === "inbound-rtp") packets += s.packetsReceived ?? 0;
-    }
-    return packets;
+    return statsSum(this.subscriber.pc, "inbound-rtp", "packetsReceived");
   }
 
   /** Packets written past werift's sender, and why not when they are not (direct-send.ts). */
@@ -413,13 +418,7 @@ export class LeanParticipant implements Reconnectable {
    * carry: direct writes must be in it (direct-send.ts).
    */
   async senderReportPackets(): Promise<number> {
-    const report = (await this.publisher?.pc.getStats())?.values() ?? [];
-    let packets = 0;
-    for (const stat of report) {
-      const s = stat as { type?: string; packetsSent?: number };
-      if (s.type === "outbound-rtp") packets += s.packetsSent ?? 0;
-    }
-    return packets;
+    return this.publisher === undefined ? 0 : statsSum(this.publisher.pc, "outbound-rtp", "packetsSent");
   }
 
   /** Packets received on a payload type other than Opus (RTX, RED): not counted as media. */
