@@ -1,6 +1,12 @@
-import { createCipheriv, createSecretKey, type KeyObject } from "node:crypto";
 import { Socket } from "node:dgram";
 import type { RTCDtlsTransport, RTCRtpSender, RtpPacket } from "werift";
+import {
+  GcmRtpSealer,
+  PROFILE_AEAD_AES_128_GCM,
+  rolloverCounter,
+  srtpContextOf,
+  type SrtpContext,
+} from "./srtp-gcm.js";
 
 /**
  * A published stream is written past werift's RTCRtpSender once werift has sent its first packet
@@ -33,7 +39,6 @@ const WRITTEN_PER_PACKET = new Set([
   "http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01",
   "http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time",
 ]);
-const PROFILE_AEAD_AES_128_GCM = 0x0007;
 /** werift's sender keeps this many packets for NACKs, indexed by sequence number modulo it. */
 const RTP_HISTORY_SIZE = 128;
 /** Milliseconds from the NTP epoch (1900) to the Unix one. */
@@ -105,61 +110,12 @@ export function stampRtpHeader(
   return header;
 }
 
-/** SRTP with AEAD_AES_128_GCM (RFC 7714) for one direction's session key and salt. */
-export class GcmRtpSealer {
-  private readonly key: KeyObject;
-  private readonly iv = Buffer.alloc(12);
-
-  private readonly sessionSalt: Buffer;
-
-  /** `sessionSalt`: werift derives 14 bytes, as for AES-CM; GCM's IV takes the first 12. */
-  constructor(sessionKey: Buffer, sessionSalt: Buffer) {
-    if (sessionKey.length !== 16 || sessionSalt.length < 12)
-      throw new RangeError(
-        `AES-128-GCM wants a 16-byte key and a 12-byte salt (got ${sessionKey.length} and ${sessionSalt.length})`,
-      );
-    this.key = createSecretKey(sessionKey);
-    this.sessionSalt = Buffer.from(sessionSalt.subarray(0, 12));
-  }
-
-  /**
-   * The encrypted payload and its tag for a packet with this `header` (authenticated, sent in
-   * clear), whose SSRC's rollover counter is `rolloverCounter`. The IV is the salt XOR
-   * 00 00 | SSRC | ROC | SEQ (RFC 7714 section 8.1).
-   */
-  seal(header: Buffer, payload: Buffer, rolloverCounter: number): [Buffer, Buffer] {
-    const { iv, sessionSalt } = this;
-    iv.writeUInt16BE(0, 0);
-    header.copy(iv, 2, 8, 12);
-    iv.writeUInt32BE(rolloverCounter >>> 0, 6);
-    header.copy(iv, 10, 2, 4);
-    for (let i = 0; i < 12; i++) iv[i] = (iv[i] ?? 0) ^ (sessionSalt[i] ?? 0);
-    const cipher = createCipheriv("aes-128-gcm", this.key, iv);
-    cipher.setAAD(header);
-    const sealed = cipher.update(payload);
-    cipher.final();
-    return [sealed, cipher.getAuthTag()];
-  }
-}
-
 /** NTP time (RFC 5905, 32.32 fixed point) at `unixMs`. */
 export function ntpTimestamp(unixMs: number): bigint {
   const ms = unixMs + NTP_UNIX_OFFSET_MS;
   const seconds = Math.floor(ms / 1000);
   const fraction = Math.floor(((ms - seconds * 1000) / 1000) * 0x1_0000_0000);
   return (BigInt(seconds >>> 0) << 32n) | BigInt(fraction >>> 0);
-}
-
-/** werift's per-SSRC SRTP state and how it advances it (private in its types). */
-interface SrtpState {
-  rolloverCounter: number;
-}
-interface SrtpContext {
-  readonly profile: number;
-  readonly srtpSessionKey: Buffer;
-  readonly srtpSessionSalt: Buffer;
-  getSrtpSsrcState(ssrc: number): SrtpState;
-  updateRolloverCount(sequenceNumber: number, state: SrtpState): void;
 }
 
 /** What werift's sender keeps for its reports and statistics (private in its types). */
@@ -214,8 +170,7 @@ export function staysOnWerift(sender: RTCRtpSender): string | undefined {
 }
 
 function srtpContext(transport: RTCDtlsTransport): SrtpContext | undefined {
-  if (!transport.srtpStarted) return undefined;
-  return (transport.srtp as unknown as { localContext?: SrtpContext }).localContext;
+  return transport.srtpStarted ? srtpContextOf(transport.srtp, "local") : undefined;
 }
 
 /** Packets a publisher wrote past werift's sender, so a test can see the path is taken. */
@@ -371,9 +326,7 @@ export class DirectRtpWriter {
     const { context } = this;
     const transport = this.werift.dtlsTransport;
     const s = this.sender;
-    const state = context.getSrtpSsrcState(s.ssrc);
-    context.updateRolloverCount(seq, state);
-    const [sealed, tag] = this.sealer.seal(header, payload, state.rolloverCounter);
+    const [sealed, tag] = this.sealer.seal(header, payload, rolloverCounter(context, s.ssrc, seq));
     const bytes = header.length + sealed.length + tag.length;
     s.sequenceNumber = seq;
     s.timestamp = ts;
