@@ -183,10 +183,15 @@ export function h264StartsKeyframe(payload: Uint8Array): boolean {
   return payloadNalUnits(payload).some((n) => nalType(n) === NAL_IDR);
 }
 
+/** Whether a payload may carry an SPS (h264KeyframeSize reads one alone or in a STAP-A): a keyframe's first packet. */
+export function h264MayCarrySps(payload: Uint8Array): boolean {
+  const type = (payload[0] ?? 0) & 0x1f;
+  return type === NAL_SPS || type === STAP_A;
+}
+
 /** The picture size an SPS in this payload declares (a keyframe's first packet carries it); undefined without one. */
 export function h264KeyframeSize(payload: Uint8Array): { width: number; height: number } | undefined {
-  const type = (payload[0] ?? 0) & 0x1f;
-  if (type !== NAL_SPS && type !== STAP_A) return undefined;
+  if (!h264MayCarrySps(payload)) return undefined;
   const sps = payloadNalUnits(payload).find((n) => nalType(n) === NAL_SPS);
   return sps === undefined ? undefined : spsSize(sps);
 }

@@ -1,5 +1,6 @@
 import { Socket, type RemoteInfo } from "node:dgram";
 import type { RTCDtlsTransport, RTCPeerConnection, RTCRtpReceiver, RtpPacket, SrtpSession } from "werift";
+import { rolloverCounter, rolloverMatters, srtpContextOf } from "./srtp-gcm.js";
 
 /**
  * Received Opus packets are counted from their RTP header alone (sequence number, timestamp, SSRC,
@@ -9,14 +10,15 @@ import type { RTCDtlsTransport, RTCPeerConnection, RTCRtpReceiver, RtpPacket, Sr
  * with its payload still encrypted and the authentication tag cut off, which leaves the payload's
  * length what it was in clear (AES-CM and AES-GCM do not pad). What that gives up: a packet
  * forged or damaged on the way is counted as received, and nothing checks that the payload is
- * the publisher's Opus. Video is decrypted as before: its frames, keyframes and stamps are read
- * from the payload.
+ * the publisher's Opus. Video goes through werift's decryption until its stream bypasses werift
+ * (video-bypass.ts, which decrypts only the payload bytes it reads).
  *
  * Once a stream's first packet has gone through werift (which binds its SSRC to the track and
  * starts the receiver's RTCP reports), the stream's later packets do not enter werift at all: the
  * UDP socket (or, on a socket gathered later, the ICE connection's data event) hands them to the stream's
  * sink, which counts them, and to the receiver's own statistics, from which werift keeps writing
- * the receiver reports LiveKit reads. What werift did per packet after that (STUN check, RTP
+ * the receiver reports LiveKit reads; werift's SRTP rollover counter for the SSRC is advanced as
+ * its decryption would. What werift did per packet after that (STUN check, RTP
  * parse, routing, a copy of the packet, up to four events) was 28-34% of a lean audio run's CPU
  * (bench/results.md, 2026-11-25).
  */
@@ -37,16 +39,24 @@ export function authTagBytes(profile: number): number | undefined {
  * payload's encrypted last byte), another payload type, or too short for its own header.
  */
 export function headerOnlySize(packet: Buffer, payloadTypes: ReadonlySet<number>): number {
+  if (packet.length < 12 || !payloadTypes.has((packet[1] ?? 0) & 0x7f)) return -1;
+  return rtpHeaderSize(packet);
+}
+
+/**
+ * The size of an RTP packet's header (fixed part, CSRCs, extension); -1 when it is not RTP
+ * version 2 without padding, or too short for its own header.
+ */
+export function rtpHeaderSize(packet: Buffer): number {
   if (packet.length < 12) return -1;
   const first = packet[0] ?? 0;
   if (first >> 6 !== 2 || (first & 0x20) !== 0) return -1;
-  if (!payloadTypes.has((packet[1] ?? 0) & 0x7f)) return -1;
   let header = 12 + 4 * (first & 0x0f);
   if ((first & 0x10) !== 0) {
     if (packet.length < header + 4) return -1;
     header += 4 + 4 * packet.readUInt16BE(header + 2);
   }
-  return header;
+  return packet.length < header ? -1 : header;
 }
 
 /**
@@ -93,11 +103,19 @@ export function opusPayloadTypes(transceivers: readonly TransceiverCodecs[]): Se
 
 /** Packets a subscriber PeerConnection read header-only, so a test can see the path is taken. */
 export interface HeaderOnlyCount {
+  /** Opus packets, not authenticated or decrypted. */
   packets: number;
   /** Of those, the ones counted before werift saw them (every packet of a stream after its first). */
   bypassed: number;
   /** Of those, the ones taken as the UDP socket delivered them (the rest at the ICE data event). */
   atSocket: number;
+  /**
+   * Video packets (originals and RTX) counted before werift saw them: header in clear, only the
+   * payload's first bytes decrypted (video-bypass.ts), not authenticated.
+   */
+  video: number;
+  /** Of those, the ones taken as the UDP socket delivered them. */
+  videoAtSocket: number;
 }
 
 /** Where a stream's packets go once they bypass werift: the stream's own counters. */
@@ -110,30 +128,45 @@ export type OpusSink = (
 ) => void;
 
 /** The part of werift's receiver statistics (RTCP receiver reports) a bypassed packet updates. */
-interface ReceiverStreamStatistics {
+export interface ReceiverStreamStatistics {
   add(packet: RtpPacket, now?: number): void;
 }
 
-interface Bypassed {
-  readonly sink: OpusSink;
+/** A stream whose packets no longer enter werift. */
+export interface BypassedStream {
+  readonly kind: "audio" | "video";
   readonly receiver: RTCRtpReceiver;
-  readonly statistics: ReceiverStreamStatistics;
+  /**
+   * Counts an SRTP packet of the stream (its authentication tag `tagBytes` long, `srtp` the
+   * session it came on) and returns true; false hands it to werift as it came.
+   */
+  take(data: Buffer, tagBytes: number, srtp: SrtpSession): boolean;
 }
 
 /** A subscriber PeerConnection's header-only path: streams register to bypass werift after their first packet. */
-export interface OpusFastPath {
+export interface ReceiveFastPath {
   /**
    * Sends the SSRC's later packets to `sink` before werift sees them, keeping `receiver`'s RTCP
    * statistics. Does nothing when the receiver has no statistics for it yet or needs every packet
    * (transport-wide congestion control).
    */
   register(ssrc: number, receiver: RTCRtpReceiver, sink: OpusSink): void;
+  /**
+   * Hands the SSRC's later packets to `stream` before werift sees them, once werift has counted
+   * one (its receiver statistics exist); not for a receiver that needs every packet (TWCC).
+   * `stream` is built from those statistics, or is undefined when it cannot be.
+   */
+  registerStream(
+    ssrc: number,
+    receiver: RTCRtpReceiver,
+    stream: (statistics: ReceiverStreamStatistics) => BypassedStream | undefined,
+  ): void;
 }
 
-const fastPaths = new WeakMap<RTCPeerConnection, OpusFastPath>();
+const fastPaths = new WeakMap<RTCPeerConnection, ReceiveFastPath>();
 
 /** The fast path readOpusHeadersOnly set up on `pc`, if any. */
-export function opusFastPath(pc: RTCPeerConnection): OpusFastPath | undefined {
+export function receiveFastPath(pc: RTCPeerConnection): ReceiveFastPath | undefined {
   return fastPaths.get(pc);
 }
 
@@ -160,39 +193,60 @@ function udpSockets(connection: object): Socket[] {
  * What StreamStatistics.add reads of a packet, filled in place for each bypassed one: the header
  * fields and the payload's length (werift keeps no reference to it).
  */
-class StatisticsPacket {
+export class StatisticsPacket {
   readonly header = { sequenceNumber: 0, timestamp: 0, serializeSize: 0 };
   readonly payload = { length: 0 };
 }
 
 /** Makes `pc` (a subscriber) read received Opus packets header-only, from its first connection on. */
-export function readOpusHeadersOnly(pc: RTCPeerConnection, count: HeaderOnlyCount): OpusFastPath {
+export function readOpusHeadersOnly(pc: RTCPeerConnection, count: HeaderOnlyCount): ReceiveFastPath {
   let payloadTypes = new Set<number>();
-  const registered = new Map<number, Bypassed>();
+  const registered = new Map<number, BypassedStream>();
   const scratch = new StatisticsPacket();
   const watched = new WeakSet<RTCDtlsTransport>();
   const wrapped = new WeakSet<SrtpSession>();
   const hooked = new WeakSet<object>();
 
-  /** A packet counted here never reaches werift; false hands it on. */
-  const bypass = (data: Buffer, tagBytes: number): boolean => {
-    if (data.length < 12 || isRtcpPacket(data)) return false;
+  /** An Opus stream's packet, counted from its header alone. */
+  const opusStream = (
+    receiver: RTCRtpReceiver,
+    statistics: ReceiverStreamStatistics,
+    sink: OpusSink,
+  ): BypassedStream => ({
+    kind: "audio",
+    receiver,
+    take(data, tagBytes, srtp) {
+      const header = headerOnlySize(data, payloadTypes);
+      const length = data.length - tagBytes;
+      if (header < 0 || length < header) return false;
+      const sequenceNumber = data.readUInt16BE(2);
+      // werift's rollover state for the SSRC goes on as werift's decryption would take it: a packet
+      // werift decrypts later (padding, after a sequence wrap) meets the right counter
+      if (rolloverMatters(sequenceNumber)) {
+        const context = srtpContextOf(srtp, "remote");
+        if (context !== undefined) rolloverCounter(context, data.readUInt32BE(8), sequenceNumber);
+      }
+      const timestamp = data.readUInt32BE(4);
+      scratch.header.sequenceNumber = sequenceNumber;
+      scratch.header.timestamp = timestamp;
+      scratch.header.serializeSize = header;
+      scratch.payload.length = length - header;
+      statistics.add(scratch as unknown as RtpPacket);
+      count.packets++;
+      count.bypassed++;
+      sink(sequenceNumber, timestamp, length - header, header, performance.now());
+      return true;
+    },
+  });
+
+  /** A packet counted here never reaches werift; undefined hands it on. */
+  const bypass = (data: Buffer, tagBytes: number, srtp: SrtpSession): "audio" | "video" | undefined => {
+    if (data.length < 12 || isRtcpPacket(data)) return undefined;
     const stream = registered.get(data.readUInt32BE(8));
-    if (stream === undefined || stream.receiver.stopped) return false;
-    const header = headerOnlySize(data, payloadTypes);
-    const length = data.length - tagBytes;
-    if (header < 0 || length < header) return false;
-    const sequenceNumber = data.readUInt16BE(2);
-    const timestamp = data.readUInt32BE(4);
-    scratch.header.sequenceNumber = sequenceNumber;
-    scratch.header.timestamp = timestamp;
-    scratch.header.serializeSize = header;
-    scratch.payload.length = length - header;
-    stream.statistics.add(scratch as unknown as RtpPacket);
-    count.packets++;
-    count.bypassed++;
-    stream.sink(sequenceNumber, timestamp, length - header, header, performance.now());
-    return true;
+    if (stream === undefined || stream.receiver.stopped || !stream.take(data, tagBytes, srtp))
+      return undefined;
+    if (stream.kind === "video") count.video++;
+    return stream.kind;
   };
 
   // werift starts a transport's SRTP session when its DTLS connects, which can come after the
@@ -210,11 +264,13 @@ export function readOpusHeadersOnly(pc: RTCPeerConnection, count: HeaderOnlyCoun
       count.packets++;
       return packet.subarray(0, length);
     };
-    const taken = (data: Buffer): boolean => {
-      if (!bypass(data, tagBytes)) return false;
+    const taken = (data: Buffer): "audio" | "video" | undefined => {
+      // the transport's current session: a new DTLS handshake brings new keys
+      const kind = bypass(data, tagBytes, transport.srtp);
+      if (kind === undefined) return undefined;
       transport.bytesReceived += data.length;
       transport.packetsReceived++;
-      return true;
+      return kind;
     };
     const { connection } = transport.iceTransport;
     // a packet on a UDP host candidate is taken as the socket delivers it, before werift's STUN
@@ -227,7 +283,9 @@ export function readOpusHeadersOnly(pc: RTCPeerConnection, count: HeaderOnlyCoun
       if (listeners.length !== 1 || original === undefined) continue;
       socket.removeListener("message", original);
       socket.on("message", (data: Buffer, info: RemoteInfo) => {
-        if (taken(data)) count.atSocket++;
+        const kind = taken(data);
+        if (kind === "audio") count.atSocket++;
+        else if (kind === "video") count.videoAtSocket++;
         else original.call(socket, data, info);
       });
     }
@@ -238,7 +296,7 @@ export function readOpusHeadersOnly(pc: RTCPeerConnection, count: HeaderOnlyCoun
     hooked.add(onData);
     const execute = onData.execute;
     onData.execute = (data) => {
-      if (!taken(data)) execute(data);
+      if (taken(data) === undefined) execute(data);
     };
   };
   // every offer the server sends may add or move tracks; each answer settles the codecs
@@ -254,12 +312,16 @@ export function readOpusHeadersOnly(pc: RTCPeerConnection, count: HeaderOnlyCoun
       wrap(transport);
     }
   });
-  const fastPath: OpusFastPath = {
+  const fastPath: ReceiveFastPath = {
     register(ssrc, receiver, sink) {
+      this.registerStream(ssrc, receiver, (statistics) => opusStream(receiver, statistics, sink));
+    },
+    registerStream(ssrc, receiver, stream) {
       if (registered.has(ssrc) || receiver.twccEnabled !== undefined || receiver.receiverTWCC !== undefined)
         return;
       const statistics = receiverStatistics(receiver, ssrc);
-      if (statistics !== undefined) registered.set(ssrc, { sink, receiver, statistics });
+      const bypassed = statistics === undefined ? undefined : stream(statistics);
+      if (bypassed !== undefined) registered.set(ssrc, bypassed);
     },
   };
   fastPaths.set(pc, fastPath);

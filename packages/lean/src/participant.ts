@@ -98,7 +98,13 @@ async function statsSum(pc: RTCPeerConnection, type: string, field: string): Pro
 export class LeanParticipant implements Reconnectable {
   private signal: SignalConnection | undefined;
   private subscriber: Negotiated;
-  private readonly headerOnly: HeaderOnlyCount = { packets: 0, bypassed: 0, atSocket: 0 };
+  private readonly headerOnly: HeaderOnlyCount = {
+    packets: 0,
+    bypassed: 0,
+    atSocket: 0,
+    video: 0,
+    videoAtSocket: 0,
+  };
   private publisher: Negotiated | undefined;
   private subscriberChain: Promise<void> = Promise.resolve();
   private readonly local: LocalTracks;
@@ -398,6 +404,11 @@ export class LeanParticipant implements Reconnectable {
   /** Of those, the packets taken as the UDP socket delivered them. */
   get bypassedAtSocket(): number {
     return this.headerOnly.atSocket;
+  }
+
+  /** Received video packets counted before werift saw them, their payloads' first bytes decrypted (video-bypass.ts). */
+  get videoBypassed(): { packets: number; atSocket: number } {
+    return { packets: this.headerOnly.video, atSocket: this.headerOnly.videoAtSocket };
   }
 
   /**

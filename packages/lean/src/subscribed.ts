@@ -2,9 +2,11 @@ import type { ParticipantEvent } from "@livekit-swarm/schema";
 import type { Kind } from "@livekit-swarm/schema";
 import type { MediaStreamTrack, RTCPeerConnection, RTCRtpReceiver, RTCRtpTransceiver } from "werift";
 import { tapAudio } from "./audio-track.js";
-import { opusFastPath } from "./header-only.js";
+import { receiveFastPath } from "./header-only.js";
 import { ReceivedStreams } from "./received.js";
 import type { RemoteTrackIds } from "./remote.js";
+import { receivedExtensionId, VideoBypass } from "./video-bypass.js";
+import { ABS_CAPTURE_TIME_URI } from "./video-send.js";
 import { VideoReceiving } from "./video-track.js";
 
 /**
@@ -48,7 +50,7 @@ export class SubscribedTracks {
     this.tapped.add(track);
     this.emit({ type: "track-subscribed", kind: "audio", afterJoinStartS });
     const receiver = receiverOf(track, subscriber);
-    const fastPath = opusFastPath(subscriber);
+    const fastPath = receiveFastPath(subscriber);
     tapAudio(track, this.streams, {
       firstPacket: () => {
         this.emit({ type: "first-packet", kind: "audio", afterJoinStartS: this.sinceJoinS() });
@@ -98,6 +100,14 @@ export class SubscribedTracks {
           },
         },
         this.videoReceiveLossEvery,
+        (ssrc, sink) => {
+          const absCaptureTimeId = receivedExtensionId(subscriber, ABS_CAPTURE_TIME_URI);
+          receiveFastPath(subscriber)?.registerStream(
+            ssrc,
+            receiver,
+            (statistics) => new VideoBypass({ ssrc, receiver, statistics, sink, absCaptureTimeId }),
+          );
+        },
       ),
     );
   }

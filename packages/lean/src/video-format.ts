@@ -1,4 +1,10 @@
-import { h264KeyframeSize, h264Payloads, h264StartsKeyframe, isH264KeyframeBitstream } from "./h264.js";
+import {
+  h264KeyframeSize,
+  h264MayCarrySps,
+  h264Payloads,
+  h264StartsKeyframe,
+  isH264KeyframeBitstream,
+} from "./h264.js";
 import { isKeyframeBitstream, keyframeSize, startsKeyframe, vp8Payloads } from "./vp8.js";
 
 /** The video codecs a lean participant sends pre-encoded and counts without decoding. */
@@ -20,6 +26,16 @@ export interface VideoFormat {
   startsKeyframe(payload: Uint8Array): boolean;
   /** The picture size a keyframe's packet declares, where it declares one. */
   keyframeSize(payload: Uint8Array): { width: number; height: number } | undefined;
+  /**
+   * Whether a payload whose first bytes are `prefix` (at least 62 of them when it has that many)
+   * may declare a picture size past them, so the rest is worth decrypting (video-bypass.ts).
+   */
+  wantsWholePayload(prefix: Uint8Array): boolean;
+  /**
+   * Whether startsKeyframe and keyframeSize can be true only of a frame's first packet (VP8: the
+   * descriptor's start bit, the frame tag), so other packets' payloads need not be read.
+   */
+  readonly readsFrameStartOnly: boolean;
 }
 
 export const VIDEO_FORMATS: Readonly<Record<LeanVideoCodec, VideoFormat>> = {
@@ -30,6 +46,9 @@ export const VIDEO_FORMATS: Readonly<Record<LeanVideoCodec, VideoFormat>> = {
     isKeyframe: isKeyframeBitstream,
     startsKeyframe,
     keyframeSize,
+    // the descriptor (at most 6 bytes) and the keyframe header's 10 come first
+    wantsWholePayload: () => false,
+    readsFrameStartOnly: true,
   },
   h264: {
     codec: "h264",
@@ -38,6 +57,9 @@ export const VIDEO_FORMATS: Readonly<Record<LeanVideoCodec, VideoFormat>> = {
     isKeyframe: isH264KeyframeBitstream,
     startsKeyframe: h264StartsKeyframe,
     keyframeSize: h264KeyframeSize,
+    wantsWholePayload: h264MayCarrySps,
+    // an IDR may follow its parameter sets in a packet of its own, with the same timestamp
+    readsFrameStartOnly: false,
   },
 };
 

@@ -67,8 +67,9 @@ export class VideoInbound {
 
   /**
    * An original packet. `latencyS` is what its abs-capture-time says, read by the caller on frame
-   * ends only; `headerBytes` its RTP header and padding. Returns true when it completes the first
-   * keyframe: the first frame.
+   * ends only; `headerBytes` its RTP header and padding; `payloadBytes` the payload's length when
+   * `payload` holds only its first bytes. Returns true when it completes the first keyframe: the
+   * first frame.
    */
   onOriginal(
     sequenceNumber: number,
@@ -78,14 +79,16 @@ export class VideoInbound {
     arrivalMs: number,
     latencyS?: number,
     headerBytes?: number,
+    payloadBytes = payload.length,
   ): boolean {
-    this.stream.onPacket(sequenceNumber, timestamp, payload.length, arrivalMs, headerBytes);
+    this.stream.onPacket(sequenceNumber, timestamp, payloadBytes, arrivalMs, headerBytes);
     return this.onMedia(timestamp, marker, payload, arrivalMs, latencyS);
   }
 
   /**
    * A retransmission (RTX, original sequence number stripped): counted, never a gap filled.
-   * `headerBytes` is the RTX packet's header, padding and original sequence number.
+   * `headerBytes` is the RTX packet's header, padding and original sequence number;
+   * `payloadBytes` as for onOriginal.
    */
   onRetransmission(
     timestamp: number,
@@ -93,9 +96,10 @@ export class VideoInbound {
     payload: Uint8Array,
     arrivalMs: number,
     headerBytes?: number,
+    payloadBytes = payload.length,
   ): boolean {
     this.retransmitted++;
-    this.retransmittedBytes += payload.length;
+    this.retransmittedBytes += payloadBytes;
     this.retransmittedHeaderBytes =
       headerBytes === undefined || this.retransmittedHeaderBytes === undefined
         ? undefined

@@ -16,6 +16,7 @@ import {
 } from "werift";
 import { rtpHeaderBytes } from "./audio-track.js";
 import { DirectRtpWriter, type DirectSendCount } from "./direct-send.js";
+import { clearVideoPacket, type ClearVideoPacket, type VideoPacketSink } from "./video-bypass.js";
 import type { Pacer } from "./pacer.js";
 import {
   formatOfMimeType,
@@ -205,18 +206,20 @@ type PayloadKind = VideoFormat | "rtx" | "other";
 
 /**
  * One subscribed video track, counted from the packets werift's receiver is handed before it
- * unwraps RTX: originals (a VP8 or H.264 payload type) and retransmissions (any other payload
- * type with more than the 2-byte original sequence number: RTX padding probes carry nothing) are
- * told apart there, which `onReceiveRtp` no longer can. Each payload type is looked up once in
- * the transceiver's negotiated codecs: LiveKit's subscriber offer lists every codec it has, and the
- * track's codec is the first of them (VP8), not necessarily the one the publisher sends. NACKs are
- * werift's (its NACK generator); a PLI is ours, sent when no keyframe comes
- * (`VideoInbound.wantsKeyframe`) or when asked.
+ * unwraps RTX, and after each SSRC's first packet from the packets the bypass takes before werift
+ * sees them (video-bypass.ts): originals (a VP8 or H.264 payload type) and retransmissions (any
+ * other payload type with more than the 2-byte original sequence number: RTX padding probes
+ * carry nothing) are told apart there, which `onReceiveRtp` no longer can. Each payload type is
+ * looked up once in the transceiver's negotiated codecs: LiveKit's subscriber offer lists every
+ * codec it has, and the track's codec is the first of them (VP8), not necessarily the one the
+ * publisher sends. NACKs are werift's (its NACK generator, which the bypass feeds); a PLI is
+ * ours, sent when no keyframe comes (`VideoInbound.wantsKeyframe`) or when asked.
  */
-export class VideoReceiving {
+export class VideoReceiving implements VideoPacketSink {
   private ssrc: number | undefined;
   private originals = 0;
   private readonly payloadKinds = new Map<number, PayloadKind>();
+  private readonly parsed = clearVideoPacket();
 
   constructor(
     private readonly receiver: RTCRtpReceiver,
@@ -226,17 +229,41 @@ export class VideoReceiving {
     private readonly events: VideoReceivingEvents,
     /** Drop every Nth original packet on arrival, before werift sees it: simulated network loss. */
     private readonly dropEvery?: number,
+    /** Called with each SSRC once werift has handled a packet of it: its later packets may bypass werift. */
+    bypass?: (ssrc: number, sink: VideoPacketSink) => void,
   ) {
     const handle = receiver.handleRtpBySsrc;
+    const seen = new Set<number>();
     receiver.handleRtpBySsrc = (packet, extensions) => {
-      if (this.onPacket(packet, extensions)) handle(packet, extensions);
+      if (!this.count(this.fromWerift(packet, extensions), performance.now())) return;
+      handle(packet, extensions);
+      const { ssrc } = packet.header;
+      if (bypass === undefined || seen.has(ssrc)) return;
+      seen.add(ssrc);
+      bypass(ssrc, this);
     };
     receiver.onPacketLost.subscribe(() => {
       this.inbound.nack++;
     });
   }
 
-  private payloadKind(payloadType: number): PayloadKind {
+  private fromWerift(packet: RtpPacket, extensions: Extensions): ClearVideoPacket {
+    const { header, payload } = packet;
+    const p = this.parsed;
+    p.payloadType = header.payloadType;
+    p.ssrc = header.ssrc;
+    p.sequenceNumber = header.sequenceNumber;
+    p.timestamp = header.timestamp;
+    p.marker = header.marker;
+    p.payload = payload;
+    p.payloadBytes = payload.length;
+    p.headerBytes = rtpHeaderBytes(header);
+    const capture: unknown = header.marker ? extensions[ABS_CAPTURE_TIME_URI] : undefined;
+    p.absCaptureTime = capture instanceof Uint8Array ? capture : undefined;
+    return p;
+  }
+
+  private kindOf(payloadType: number): PayloadKind {
     let kind = this.payloadKinds.get(payloadType);
     if (kind === undefined) {
       const codecs = this.codecs();
@@ -254,46 +281,56 @@ export class VideoReceiving {
     return kind;
   }
 
-  /** Counts a packet; false when the simulated loss drops it. */
-  private onPacket(packet: RtpPacket, extensions: Extensions): boolean {
-    const { header, payload } = packet;
-    const arrivalMs = performance.now();
-    const kind = this.payloadKind(header.payloadType);
+  payloadKind(payloadType: number): "media" | "rtx" | "other" {
+    const kind = this.kindOf(payloadType);
+    return typeof kind === "object" ? "media" : kind;
+  }
+
+  wantsWholePayload(prefix: Uint8Array): boolean {
+    return this.inbound.format.wantsWholePayload(prefix);
+  }
+
+  get readsFrameStartOnly(): boolean {
+    return this.inbound.format.readsFrameStartOnly;
+  }
+
+  count(packet: ClearVideoPacket, arrivalMs: number): boolean {
+    const kind = this.kindOf(packet.payloadType);
     if (typeof kind === "object") {
       this.inbound.format = kind;
       if (this.dropEvery !== undefined && ++this.originals % this.dropEvery === 0) return false;
       if (this.ssrc === undefined) {
-        this.ssrc = header.ssrc;
+        this.ssrc = packet.ssrc;
         this.events.firstPacket();
       }
-      const capture: unknown = header.marker ? extensions[ABS_CAPTURE_TIME_URI] : undefined;
       let latencyS: number | undefined;
-      if (capture instanceof Uint8Array) {
+      if (packet.marker && packet.absCaptureTime !== undefined) {
         const now = Date.now();
-        const capturedMs = absCaptureTimeMs(capture, now);
+        const capturedMs = absCaptureTimeMs(packet.absCaptureTime, now);
         if (capturedMs !== undefined) latencyS = (now - capturedMs) / 1000;
       }
       const first = this.inbound.onOriginal(
-        header.sequenceNumber,
-        header.timestamp,
-        header.marker,
-        payload,
+        packet.sequenceNumber,
+        packet.timestamp,
+        packet.marker,
+        packet.payload,
         arrivalMs,
         latencyS,
-        rtpHeaderBytes(header),
+        packet.headerBytes,
+        packet.payloadBytes,
       );
       if (first) this.events.firstFrame();
       if (this.inbound.wantsKeyframe(arrivalMs)) this.requestKeyframe();
-    } else if (payload.length > 2) {
+    } else if (packet.payloadBytes > 2) {
       // the original sequence number the RTX payload starts with is wire overhead, not media
-      const rtxHeader = rtpHeaderBytes(header) + 2;
       if (
         this.inbound.onRetransmission(
-          header.timestamp,
-          header.marker,
-          payload.subarray(2),
+          packet.timestamp,
+          packet.marker,
+          packet.payload.subarray(2),
           arrivalMs,
-          rtxHeader,
+          packet.headerBytes + 2,
+          packet.payloadBytes - 2,
         )
       )
         this.events.firstFrame();

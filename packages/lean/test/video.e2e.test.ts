@@ -99,6 +99,19 @@ describe("lean video on a real livekit-server", () => {
       expect(latency?.n, context).toBeGreaterThan(100);
       expect(latency?.p50, context).toBeGreaterThanOrEqual(0);
       expect(latency?.max, context).toBeLessThan(5);
+      // every packet after werift's first of each SSRC (media, and RTX if any came) was counted
+      // before werift saw it, as the UDP socket delivered it (video-bypass.ts): the frames,
+      // size, loss and latency above are the bypass's
+      const bypassed = s.videoBypassed;
+      const all = totals.received + totals.retransmitted;
+      const ssrcs = totals.retransmitted > 0 ? 2 : 1;
+      expect(bypassed.packets, `bypassed, ${context}`).toBe(all - ssrcs);
+      expect(bypassed.atSocket, `bypassed at the socket, ${context}`).toBe(bypassed.packets);
+      // and still counted into werift's receiver statistics, which its RTCP receiver reports to
+      // LiveKit carry (the media SSRC's: originals); read after ours, so a few more may have come
+      const reported = await s.receiverReportPackets();
+      expect(reported, `werift's receiver statistics, ${context}`).toBeGreaterThanOrEqual(totals.received);
+      expect(reported, `werift's receiver statistics, ${context}`).toBeLessThan(totals.received + 30);
     }
     const out = sent.outbound.find((o) => o.kind === "video");
     expect(out?.packets, JSON.stringify(sent)).toBeGreaterThan(0);
