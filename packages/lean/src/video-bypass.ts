@@ -19,10 +19,11 @@ import {
  * Received video after a stream's first packet, without werift. A lean subscriber reads from a
  * video packet its RTP header (in clear under SRTP), the abs-capture-time extension on a frame's
  * last packet, and from the payload only what says where a keyframe starts and what size it
- * declares: VP8's payload descriptor and frame tag, H.264's NAL unit header (the first 64 bytes
- * here; the whole payload of a packet that may carry an SPS, H.264's STAP-A or SPS, once per
- * keyframe). So those bytes alone are decrypted (AES-GCM's counter mode, srtp-gcm.ts), and the
- * packet is not authenticated: a packet forged or damaged on the way is counted as it came, as
+ * declares: VP8's payload descriptor and frame tag, which only a frame's first packet carries,
+ * and H.264's NAL unit header, which every packet does (the first 64 bytes of those packets, and
+ * every RTX payload; all of a packet that may carry an SPS, H.264's STAP-A or SPS, once per
+ * keyframe). So those bytes alone are decrypted (AES-GCM's counter mode, srtp-gcm.ts), and no
+ * packet is authenticated: a packet forged or damaged on the way is counted as it came, as
  * received Opus is (header-only.ts). werift's receive path did per packet: a STUN check, the
  * whole packet authenticated and decrypted with a fresh cipher object, an RTP parse that reads
  * bits through strings, routing, extension parsing by URI, a copy and up to four events, on each
