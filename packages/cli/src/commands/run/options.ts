@@ -34,7 +34,7 @@ export function define() {
   )
     .summary("run a swarm of participants and report quality (the default command)")
     .description(
-      "Runs a swarm of headless participants (--engine native: @livekit/rtc-node; lean: pre-encoded audio) in many rooms, publishing audio and " +
+      "Runs a swarm of headless participants (--engine native: @livekit/rtc-node; lean: pre-encoded audio and video; browser: livekit-client in headless Chromium) in many rooms, publishing audio and " +
         "video, and reports what users would feel: join time, first frame, loss, jitter, RTT, freezes, bitrate, " +
         "reconnects, end-to-end latency. Without --url it starts an embedded local LiveKit and runs against it. " +
         "Flags override the scenario file. Writes summary.json, samples.jsonl, events.jsonl and report.html.",
