@@ -39,8 +39,7 @@ export function authTagBytes(profile: number): number | undefined {
  * payload's encrypted last byte), another payload type, or too short for its own header.
  */
 export function headerOnlySize(packet: Buffer, payloadTypes: ReadonlySet<number>): number {
-  if (packet.length < 12 || !payloadTypes.has((packet[1] ?? 0) & 0x7f)) return -1;
-  return rtpHeaderSize(packet);
+  return payloadTypes.has((packet[1] ?? 0) & 0x7f) ? rtpHeaderSize(packet) : -1;
 }
 
 /**
@@ -196,6 +195,15 @@ function udpSockets(connection: object): Socket[] {
 export class StatisticsPacket {
   readonly header = { sequenceNumber: 0, timestamp: 0, serializeSize: 0 };
   readonly payload = { length: 0 };
+
+  /** This object refilled for one packet, as the RtpPacket `StreamStatistics.add` takes. */
+  fill(sequenceNumber: number, timestamp: number, headerBytes: number, payloadBytes: number): RtpPacket {
+    this.header.sequenceNumber = sequenceNumber;
+    this.header.timestamp = timestamp;
+    this.header.serializeSize = headerBytes;
+    this.payload.length = payloadBytes;
+    return this as unknown as RtpPacket;
+  }
 }
 
 /** Makes `pc` (a subscriber) read received Opus packets header-only, from its first connection on. */
@@ -227,11 +235,7 @@ export function readOpusHeadersOnly(pc: RTCPeerConnection, count: HeaderOnlyCoun
         if (context !== undefined) rolloverCounter(context, data.readUInt32BE(8), sequenceNumber);
       }
       const timestamp = data.readUInt32BE(4);
-      scratch.header.sequenceNumber = sequenceNumber;
-      scratch.header.timestamp = timestamp;
-      scratch.header.serializeSize = header;
-      scratch.payload.length = length - header;
-      statistics.add(scratch as unknown as RtpPacket);
+      statistics.add(scratch.fill(sequenceNumber, timestamp, header, length - header));
       count.packets++;
       count.bypassed++;
       sink(sequenceNumber, timestamp, length - header, header, performance.now());

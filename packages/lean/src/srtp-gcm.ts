@@ -100,6 +100,31 @@ export class GcmRtpSealer {
   }
 }
 
+/** The receiving side of an AES-GCM SRTP session: werift's context and one opener for its keys. */
+export interface GcmReceiving {
+  readonly context: SrtpContext;
+  readonly opener: GcmPayloadOpener;
+}
+
+const receiving = new WeakMap<SrtpSession, GcmReceiving | null>();
+
+/**
+ * The receiving side of `session`, made once per session (a new DTLS handshake brings a new
+ * session and new keys); undefined when it is not AES-GCM.
+ */
+export function gcmReceiving(session: SrtpSession): GcmReceiving | undefined {
+  let r = receiving.get(session);
+  if (r === undefined) {
+    const context = srtpContextOf(session, "remote");
+    r =
+      context?.profile === PROFILE_AEAD_AES_128_GCM
+        ? { context, opener: new GcmPayloadOpener(context.srtpSessionKey, context.srtpSessionSalt) }
+        : null;
+    receiving.set(session, r);
+  }
+  return r ?? undefined;
+}
+
 /** How many payload bytes `GcmPayloadOpener.open` decrypts with its one reused cipher; more take a cipher of their own. */
 export const OPEN_PREFIX_BYTES = 64;
 

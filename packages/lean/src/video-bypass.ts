@@ -1,19 +1,11 @@
-import type { RTCPeerConnection, RTCRtpReceiver, RtpPacket, SrtpSession } from "werift";
+import type { RTCPeerConnection, RTCRtpReceiver, SrtpSession } from "werift";
 import {
   rtpHeaderSize,
   StatisticsPacket,
   type BypassedStream,
   type ReceiverStreamStatistics,
 } from "./header-only.js";
-import {
-  GcmPayloadOpener,
-  OPEN_PREFIX_BYTES,
-  PROFILE_AEAD_AES_128_GCM,
-  rolloverCounter,
-  rolloverMatters,
-  srtpContextOf,
-  type SrtpContext,
-} from "./srtp-gcm.js";
+import { gcmReceiving, OPEN_PREFIX_BYTES, rolloverCounter, rolloverMatters } from "./srtp-gcm.js";
 
 /**
  * Received video after a stream's first packet, without werift. A lean subscriber reads from a
@@ -172,7 +164,6 @@ export class VideoBypass implements BypassedStream {
   private readonly nack: NackGenerator | undefined;
   /** For an RTX SSRC: the media SSRC it repairs. */
   private readonly repairs: number | undefined;
-  private session: { srtp: SrtpSession; context: SrtpContext; opener: GcmPayloadOpener } | undefined;
   private readonly clear = clearVideoPacket();
   private readonly forStatistics = new StatisticsPacket();
   /** The timestamp of the frame packets last arrived for, and the earliest sequence number seen of it. */
@@ -191,19 +182,6 @@ export class VideoBypass implements BypassedStream {
     const state = options.receiver as unknown as ReceiverState;
     this.nack = state.nackEnabled !== undefined ? state.nack : undefined;
     this.repairs = state.ssrcByRtx?.[options.ssrc];
-  }
-
-  /** The opener for the packet's SRTP session, made again when a new handshake brought new keys; undefined: not AES-GCM. */
-  private sessionFor(srtp: SrtpSession): { context: SrtpContext; opener: GcmPayloadOpener } | undefined {
-    if (this.session?.srtp === srtp) return this.session;
-    const context = srtpContextOf(srtp, "remote");
-    if (context?.profile !== PROFILE_AEAD_AES_128_GCM) return undefined;
-    this.session = {
-      srtp,
-      context,
-      opener: new GcmPayloadOpener(context.srtpSessionKey, context.srtpSessionSalt),
-    };
-    return this.session;
   }
 
   /**
@@ -232,7 +210,7 @@ export class VideoBypass implements BypassedStream {
     const payloadType = (data[1] ?? 0) & 0x7f;
     const kind = this.sink.payloadKind(payloadType);
     if (kind === "other" || (kind === "rtx") !== (this.repairs !== undefined)) return false;
-    const session = this.sessionFor(srtp);
+    const session = gcmReceiving(srtp);
     if (session === undefined) return false;
     const sequenceNumber = data.readUInt16BE(2);
     const payloadBytes = length - header;
@@ -264,12 +242,7 @@ export class VideoBypass implements BypassedStream {
         : undefined;
     // a packet simulated loss drops is one werift never saw: no statistics, no NACK bookkeeping
     if (!this.sink.count(clear, performance.now())) return true;
-    const s = this.forStatistics;
-    s.header.sequenceNumber = sequenceNumber;
-    s.header.timestamp = timestamp;
-    s.header.serializeSize = header;
-    s.payload.length = payloadBytes;
-    this.statistics.add(s as unknown as RtpPacket);
+    this.statistics.add(this.forStatistics.fill(sequenceNumber, timestamp, header, payloadBytes));
     if (this.nack === undefined) return true;
     const n = this.forNack.header;
     if (this.repairs === undefined) {
