@@ -18,7 +18,8 @@ async function main(): Promise<void> {
   const scenario = parseScenarioObject(spec.scenario, "bench point");
   // a --network point's scenario puts everyone on one profile; its namespace is in the spec
   const plan = planPlaced(scenario);
-  const workers = spec.workers ?? defaultWorkers(plan.participants, availableParallelism());
+  const media = mediaPlanFor(scenario);
+  const workers = spec.workers ?? defaultWorkers(plan.participants, availableParallelism(), media.video);
   const stop = new AbortController();
   const force = new AbortController();
   const onSignal = (): void => {
@@ -35,7 +36,7 @@ async function main(): Promise<void> {
     },
     ...(spec.network !== undefined ? { networks: new Map([[spec.network.profile, spec.network]]) } : {}),
     plan,
-    media: mediaPlanFor(scenario),
+    media,
     // a key per point, made here and kept in memory: the workers get it over IPC, as in a run
     ...(scenario.e2ee !== null ? { e2eeKey: randomBytes(E2EE_KEY_BYTES) } : {}),
     holdMs: scenario.duration,

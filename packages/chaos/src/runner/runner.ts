@@ -375,7 +375,8 @@ async function placeRooms(run: DrillRun, system: System): Promise<void> {
 /** The steady state's load: a persistent swarm that holds until end() stops it. */
 function startSwarm(run: DrillRun, system: System): Swarm {
   const { options, plan } = run;
-  const workers = defaultWorkers(plan.participants, availableParallelism());
+  const media = mediaPlanFor(run.scenario);
+  const workers = defaultWorkers(plan.participants, availableParallelism(), media.video);
   options.log(
     `swarm: ${plan.rooms.length} room(s), ${plan.participants.length} participants, ${workers} worker(s)`,
   );
@@ -387,7 +388,7 @@ function startSwarm(run: DrillRun, system: System): Swarm {
     plan,
     networks: system.networks,
     media: {
-      ...mediaPlanFor(run.scenario),
+      ...media,
       watchMs: WATCH_MS,
       ...(options.drill.workload.rejoin ? { rejoin: true } : {}),
     },

@@ -42,8 +42,12 @@ export interface Engine {
 }
 
 export interface EngineRules {
-  /** About how many participants one worker process carries (one process per core at most). */
-  readonly participantsPerProcess: number;
+  /**
+   * What one worker process carries (one process per core at most): about so many participants,
+   * or, for an engine whose cost follows the packets it moves (lean), so many packets per second
+   * sent and received (`packetRate` in run/plan.ts).
+   */
+  readonly workerCarries: { readonly participants: number } | { readonly packetsPerSecond: number };
   /** The kinds its publishers can send. */
   readonly publishes: readonly Kind[];
   /** Subscribes to chosen publishers only (scenario `subscribe-limit`), not to everyone. */
@@ -84,13 +88,15 @@ export interface VideoShape {
 
 /**
  * native: rtc-node holds about 100 audio participants per core in one process (docs/engine-costs.md
- * rule 8). lean: one Node thread moved 150 participants' audio at 55% of a core on a quiet machine,
- * but the same 150 in one process fell behind (34 of 50 packets/s) at load 12 here
- * (packages/lean/README.md), so a process carries 100 as well.
+ * rule 8). lean: a worker's cost follows the packets it sends and receives, about 45 us of its
+ * main thread per packet with everything else it does (30 audio rooms of 1+4, 7,500 packets/s:
+ * 0.33 of a core; 16 rooms of 360p video 1+4, 4,800 packets/s: 0.22), so a worker carries 10,000
+ * packets/s, about half of its one JavaScript thread, leaving room for joins' DTLS handshakes and a
+ * slower machine (docs/engine-costs.md, lean rule 1).
  */
 export const ENGINE_RULES: Readonly<Record<EngineName, EngineRules>> = {
   native: {
-    participantsPerProcess: 100,
+    workerCarries: { participants: 100 },
     publishes: ["audio", "video"],
     subscribeLimit: true,
     data: true,
@@ -99,7 +105,7 @@ export const ENGINE_RULES: Readonly<Record<EngineName, EngineRules>> = {
     e2ee: true,
   },
   lean: {
-    participantsPerProcess: 100,
+    workerCarries: { packetsPerSecond: 10_000 },
     publishes: ["audio", "video"],
     subscribeLimit: false,
     data: false,
@@ -122,7 +128,7 @@ export const ENGINE_RULES: Readonly<Record<EngineName, EngineRules>> = {
   // one headless Chromium per participant, 0.2-0.4 of a core each (docs/browser-engine.md): the
   // worker only drives them, and ten keep a worker's IPC and stats polls light
   browser: {
-    participantsPerProcess: 10,
+    workerCarries: { participants: 10 },
     publishes: ["audio", "video"],
     subscribeLimit: false,
     data: false,

@@ -1,6 +1,9 @@
 import { describe, expect, it } from "vitest";
 import { EngineError, leanLoopOptions } from "../engine/engine.js";
-import { defaultWorkers, planRun, shardByRoom, type RunShape } from "./plan.js";
+import { defaultWorkers, packetRate, planRun, shardByRoom, videoPacketRate, type RunShape } from "./plan.js";
+
+const VIDEO_360P = { fps: 20, maxBitrate: 460_800 };
+const VIDEO_720P = { fps: 30, maxBitrate: 2_764_800 };
 
 const shape = (over: Partial<RunShape>): RunShape => ({
   engine: "native",
@@ -257,15 +260,58 @@ describe("sharding", () => {
     expect(shardByRoom(planRun(shape({ rooms: 1 })), 4)).toHaveLength(1);
   });
 
-  it("defaults to one worker per ~100 participants, at most one per core", () => {
-    const of = (n: number, engine: "native" | "lean" = "native") =>
-      Array.from({ length: n }, () => ({ engine }));
-    expect(defaultWorkers(of(50), 2)).toBe(1);
-    expect(defaultWorkers(of(100), 2)).toBe(1);
-    expect(defaultWorkers(of(100, "lean"), 2)).toBe(1);
-    expect(defaultWorkers(of(101), 2)).toBe(2);
-    expect(defaultWorkers([...of(60), ...of(41, "lean")], 4)).toBe(2);
-    expect(defaultWorkers(of(5000), 2)).toBe(2);
-    expect(defaultWorkers([], 2)).toBe(1);
+  it("defaults to one worker per ~100 native participants, at most one per core", () => {
+    const of = (n: number) =>
+      Array.from({ length: n }, () => ({
+        engine: "native" as const,
+        publishAudio: true,
+        publishVideo: true,
+        expectedTracks: { audio: 9, video: 9 },
+      }));
+    expect(defaultWorkers(of(50), 2, VIDEO_360P)).toBe(1);
+    expect(defaultWorkers(of(100), 2, VIDEO_360P)).toBe(1);
+    expect(defaultWorkers(of(101), 2, VIDEO_360P)).toBe(2);
+    expect(defaultWorkers(of(5000), 2, VIDEO_360P)).toBe(2);
+    expect(defaultWorkers([], 2, VIDEO_360P)).toBe(1);
+  });
+
+  it("sizes lean workers by the packets they send and receive: 10,000 a second each", () => {
+    // 360p at 20 fps and 460.8 kb/s: 2,880 bytes a frame, 3 packets of at most 1,200 bytes
+    expect(videoPacketRate(VIDEO_360P)).toBe(60);
+    // 720p at 30 fps and 2.76 Mb/s: 11,520 bytes a frame, 10 packets
+    expect(videoPacketRate(VIDEO_720P)).toBe(300);
+    const audioRooms = (rooms: number) =>
+      planRun(shape({ engine: "lean", rooms, videoPublishers: 0, audioPublishers: 1, subscribers: 4 }))
+        .participants;
+    // 30 rooms of 1+4: 30 publishers and 120 subscribers at 50 packets/s each, 7,500 in all
+    expect(audioRooms(30).reduce((n, p) => n + packetRate(p, VIDEO_360P), 0)).toBe(7_500);
+    expect(defaultWorkers(audioRooms(30), 2, VIDEO_360P)).toBe(1);
+    expect(defaultWorkers(audioRooms(40), 2, VIDEO_360P)).toBe(1);
+    expect(defaultWorkers(audioRooms(41), 2, VIDEO_360P)).toBe(2);
+    expect(defaultWorkers(audioRooms(80), 4, VIDEO_360P)).toBe(2);
+    expect(defaultWorkers(audioRooms(500), 2, VIDEO_360P)).toBe(2);
+    // four 720p publishers that all subscribe: 300 sent and 900 received each
+    const conference = planRun(
+      shape({
+        engine: "lean",
+        rooms: 8,
+        videoPublishers: 4,
+        audioPublishers: 0,
+        subscribers: 0,
+        publishersSubscribe: true,
+      }),
+    ).participants;
+    expect(conference.map((p) => packetRate(p, VIDEO_720P))).toEqual(Array(32).fill(1_200));
+    expect(defaultWorkers(conference, 8, VIDEO_720P)).toBe(4);
+    // mixed: lean bulk by packets (7,500: three quarters of a worker), native probes by heads (41: 0.41)
+    const mixed = [
+      ...audioRooms(30),
+      ...audioRooms(11)
+        .filter((p) => p.role === "subscriber")
+        .slice(0, 41)
+        .map((p) => ({ ...p, engine: "native" as const })),
+    ];
+    expect(mixed).toHaveLength(150 + 41);
+    expect(defaultWorkers(mixed, 4, VIDEO_360P)).toBe(2);
   });
 });

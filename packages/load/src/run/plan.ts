@@ -1,4 +1,4 @@
-import type { EngineChoice, Scenario } from "@livekit-swarm/schema";
+import type { EngineChoice, PublishedVideo, Scenario } from "@livekit-swarm/schema";
 import { ENGINE_RULES, checkEngines, type VideoShape } from "../engine/engine.js";
 import type { EngineName, MediaPlan, ParticipantPlan } from "./messages.js";
 
@@ -59,7 +59,9 @@ export function mediaPlanFor(scenario: Scenario): MediaPlan {
           e2ee: {
             failureTolerance: scenario.e2ee.failureTolerance,
             ratchetWindowSize: scenario.e2ee.ratchetWindowSize,
-            ...(scenario.e2ee.ratchetEveryMs !== undefined ? { ratchetEveryMs: scenario.e2ee.ratchetEveryMs } : {}),
+            ...(scenario.e2ee.ratchetEveryMs !== undefined
+              ? { ratchetEveryMs: scenario.e2ee.ratchetEveryMs }
+              : {}),
           },
         }
       : {}),
@@ -190,18 +192,55 @@ export function shardByRoom(plan: RunPlan, workers: number): ParticipantPlan[][]
   return shards.filter((s) => s.length > 0);
 }
 
+/** The lean loops' packets: one Opus packet per 20 ms pacer tick, video payloads of at most 1,200 bytes. */
+const AUDIO_PACKETS_PER_S = 50;
+const VIDEO_PAYLOAD_BYTES = 1200;
+
+/** Packets per second of one video track at `video`'s bitrate and frame rate: whole packets per frame. */
+export function videoPacketRate(video: Pick<PublishedVideo, "fps" | "maxBitrate">): number {
+  return video.fps * Math.ceil(video.maxBitrate / video.fps / 8 / VIDEO_PAYLOAD_BYTES);
+}
+
 /**
- * Worker processes for a run: as many as its participants fill at their engines' participants per
- * process (ENGINE_RULES: ~100 for either), at most one per core. rtc-node gets cheaper per
- * participant as rooms share a process, but one process holds about 100 audio participants per core
- * (docs/engine-costs.md rule 8); `npm run bench` saw a single worker fall behind at 200 (bench/results.md).
+ * Packets per second a participant sends and receives once everyone is in: its own tracks and
+ * the ones it expects, video at the top layer's rate (a simulcast publisher's lower layers and a
+ * subscriber forwarded a lower one are left out: an overestimate, on the safe side, for the latter).
+ */
+export function packetRate(
+  p: Pick<ParticipantPlan, "publishAudio" | "publishVideo" | "expectedTracks">,
+  video: Pick<PublishedVideo, "fps" | "maxBitrate">,
+): number {
+  const perVideo = videoPacketRate(video);
+  return (
+    (p.publishAudio ? AUDIO_PACKETS_PER_S : 0) +
+    (p.publishVideo ? perVideo : 0) +
+    p.expectedTracks.audio * AUDIO_PACKETS_PER_S +
+    p.expectedTracks.video * perVideo
+  );
+}
+
+/**
+ * Worker processes for a run: as many as its participants fill at what their engines' workers
+ * carry (ENGINE_RULES: ~100 native participants, lean participants' packets up to 10,000 per
+ * second), at most one per core. rtc-node gets cheaper per participant as rooms share a process,
+ * but one process holds about 100 audio participants per core (docs/engine-costs.md rule 8);
+ * `npm run bench` saw a single worker fall behind at 200 (bench/results.md). A lean worker's cost
+ * follows packets, not heads (docs/engine-costs.md, lean rule 1).
  */
 export function defaultWorkers(
-  participants: readonly Pick<ParticipantPlan, "engine">[],
+  participants: readonly Pick<
+    ParticipantPlan,
+    "engine" | "publishAudio" | "publishVideo" | "expectedTracks"
+  >[],
   cores: number,
+  video: Pick<PublishedVideo, "fps" | "maxBitrate">,
 ): number {
   let processes = 0;
-  for (const p of participants) processes += 1 / ENGINE_RULES[p.engine].participantsPerProcess;
+  for (const p of participants) {
+    const carries = ENGINE_RULES[p.engine].workerCarries;
+    processes +=
+      "participants" in carries ? 1 / carries.participants : packetRate(p, video) / carries.packetsPerSecond;
+  }
   // a sum of fractions drifts: 100 participants of 1/100 must make 1 process, not 2
   return Math.max(1, Math.min(cores, Math.ceil(processes - 1e-9)));
 }

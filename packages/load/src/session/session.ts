@@ -102,7 +102,7 @@ export interface RunSessionOptions {
   readonly startAtMs?: number;
   /** LiveKit's built-in TURN over UDP on the testbed the run starts; refused with `target`. */
   readonly turn?: boolean;
-  /** Worker processes; default one per ~100 participants, at most one per core. */
+  /** Worker processes; default one per ~100 native or 10 browser participants, or 10,000 lean packets/s, at most one per core. */
   readonly workers?: number;
   readonly statsIntervalMs?: number;
   /** A canary: hold until stopped, bring back participants that drop, never end early. */
@@ -183,10 +183,11 @@ export async function runSession(options: RunSessionOptions): Promise<RunSession
   const runDir = resolve(options.outputDir ?? join("swarm-results", runId));
   const outputDir = shard !== undefined ? shardFolder(runDir, shard) : runDir;
   checkOutputDir(outputDir);
+  const media = mediaPlanFor(scenario);
   // rooms are never split over workers: `--workers 100` for one room starts (and says) one
   const workers = Math.min(
     plan.rooms.length,
-    options.workers ?? defaultWorkers(plan.participants, availableParallelism()),
+    options.workers ?? defaultWorkers(plan.participants, availableParallelism(), media.video),
   );
 
   const interruption = new Interruption(log).listen();
@@ -296,7 +297,7 @@ export async function runSession(options: RunSessionOptions): Promise<RunSession
       networks: opened.networks,
       plan,
       media: {
-        ...mediaPlanFor(scenario),
+        ...media,
         ...(options.forever === true ? { rejoin: true } : {}),
         ...(options.screenshots === true ? { screenshotsDir: join(outputDir, SCREENSHOTS_DIR) } : {}),
       },

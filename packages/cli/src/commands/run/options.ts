@@ -91,7 +91,7 @@ export function define() {
     .addOption(
       new Option(
         "--workers <n>",
-        `worker processes, 1 to ${MAX_WORKERS} (default: one per ~100 participants, at most one per core)`,
+        `worker processes, 1 to ${MAX_WORKERS} (default: one per ~100 native participants, 10 browser ones, or 10,000 packets/s of lean ones, at most one per core)`,
       ).argParser(integer("run", "workers", 1, MAX_WORKERS)),
     )
     .addOption(
