@@ -1,5 +1,5 @@
-import { Socket, type RemoteInfo } from "node:dgram";
 import type { RTCDtlsTransport, RTCPeerConnection, RTCRtpReceiver, RtpPacket, SrtpSession } from "werift";
+import { tapSocket, udpSockets } from "./socket-tap.js";
 import { rolloverCounter, rolloverMatters, srtpContextOf } from "./srtp-gcm.js";
 
 /**
@@ -176,18 +176,6 @@ function receiverStatistics(receiver: RTCRtpReceiver, ssrc: number): ReceiverStr
   return streams?.[ssrc];
 }
 
-/** The UDP sockets of an ICE connection's protocols (werift keeps them private). */
-function udpSockets(connection: object): Socket[] {
-  const protocols = (connection as { protocols?: unknown }).protocols;
-  if (!Array.isArray(protocols)) return [];
-  const sockets: Socket[] = [];
-  for (const protocol of protocols as { transport?: { socket?: unknown } }[]) {
-    const socket = protocol.transport?.socket;
-    if (socket instanceof Socket) sockets.push(socket);
-  }
-  return sockets;
-}
-
 /**
  * What StreamStatistics.add reads of a packet, filled in place for each bypassed one: the header
  * fields and the payload's length (werift keeps no reference to it).
@@ -282,15 +270,11 @@ export function readOpusHeadersOnly(pc: RTCPeerConnection, count: HeaderOnlyCoun
     for (const socket of udpSockets(connection)) {
       if (hooked.has(socket)) continue;
       hooked.add(socket);
-      const listeners = socket.listeners("message") as ((data: Buffer, info: RemoteInfo) => void)[];
-      const original = listeners[0];
-      if (listeners.length !== 1 || original === undefined) continue;
-      socket.removeListener("message", original);
-      socket.on("message", (data: Buffer, info: RemoteInfo) => {
+      tapSocket(socket, (data) => {
         const kind = taken(data);
         if (kind === "audio") count.atSocket++;
         else if (kind === "video") count.videoAtSocket++;
-        else original.call(socket, data, info);
+        return kind !== undefined;
       });
     }
     // on a socket werift gathers after this (lean's pairs are direct UDP, but an ICE restart may

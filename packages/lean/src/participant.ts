@@ -5,6 +5,7 @@ import { windowLatency } from "@livekit-swarm/stats";
 import type { RTCPeerConnection } from "werift";
 import type { DirectSendCount } from "./direct-send.js";
 import { LeanError } from "./errors.js";
+import { answerKeepalives, type BindingCount } from "./binding.js";
 import { readOpusHeadersOnly, type HeaderOnlyCount } from "./header-only.js";
 import { LocalTracks, type VideoSentTotals } from "./local-tracks.js";
 import type { InboundTotals } from "./inbound.js";
@@ -105,6 +106,7 @@ export class LeanParticipant implements Reconnectable {
     video: 0,
     videoAtSocket: 0,
   };
+  private readonly keepalives: BindingCount = { answered: 0 };
   private publisher: Negotiated | undefined;
   private subscriberChain: Promise<void> = Promise.resolve();
   private readonly local: LocalTracks;
@@ -287,7 +289,7 @@ export class LeanParticipant implements Reconnectable {
   ): RTCPeerConnection {
     const cause: ReconnectCause =
       target === SignalTarget.PUBLISHER ? "publisher-ice-failed" : "subscriber-ice-failed";
-    return leanPeerConnection(
+    const pc = leanPeerConnection(
       this.options.hostAddress,
       {
         // a PeerConnection a full rejoin already replaced fails or closes on its way out
@@ -302,6 +304,8 @@ export class LeanParticipant implements Reconnectable {
       video,
       simulcast,
     );
+    answerKeepalives(pc, this.keepalives);
+    return pc;
   }
 
   private async answerOffer(sdp: string): Promise<void> {
@@ -389,6 +393,11 @@ export class LeanParticipant implements Reconnectable {
   /** The identities of the other participants in the room, as the signalling last told them, sorted. */
   get peers(): string[] {
     return this.remotes.identities();
+  }
+
+  /** The server's ICE keepalive requests answered past werift's STUN stack (binding.ts), across sessions. */
+  get keepalivesAnswered(): number {
+    return this.keepalives.answered;
   }
 
   /** Received Opus packets read header-only (not authenticated or decrypted), across sessions. */

@@ -1,0 +1,175 @@
+import { createHmac, timingSafeEqual } from "node:crypto";
+import type { RemoteInfo, Socket } from "node:dgram";
+import { crc32 } from "node:zlib";
+import type { RTCPeerConnection } from "werift";
+import { tapSocket, udpSockets } from "./socket-tap.js";
+
+/**
+ * LiveKit's ICE agent (pion, the controlling side) sends a binding request on each selected pair
+ * every 2 s as a keepalive (counted on loopback: 10 a second for 20 PeerConnections). werift
+ * answers each through its whole STUN stack (a parse into attribute objects, a debug log whose
+ * arguments it builds either way, the check list, a transaction id kept forever, a message built
+ * attribute by attribute), about 20% of an idle lean worker's CPU. A request on the selected pair
+ * is answered here instead, as werift would answer it (XOR-MAPPED-ADDRESS, MESSAGE-INTEGRITY with
+ * the local password, FINGERPRINT; RFC 8445 7.3, RFC 5389), once its USERNAME names the local
+ * ufrag and its MESSAGE-INTEGRITY checks out with the local password (werift does not check the
+ * latter). Left to werift: a request on another pair (connectivity checks before and after an ICE
+ * restart), one that nominates (USE-CANDIDATE) or claims our role (ICE-CONTROLLED), one for an
+ * older ufrag, an unchecked or malformed one, and IPv6.
+ */
+
+const MAGIC_COOKIE = 0x2112a442;
+const HEADER_BYTES = 20;
+const BINDING_REQUEST = 0x0001;
+const BINDING_SUCCESS = 0x0101;
+const USERNAME = 0x0006;
+const MESSAGE_INTEGRITY = 0x0008;
+const XOR_MAPPED_ADDRESS = 0x0020;
+const USE_CANDIDATE = 0x0025;
+const FINGERPRINT = 0x8028;
+const ICE_CONTROLLED = 0x8029;
+const FINGERPRINT_XOR = 0x5354554e;
+const HMAC_BYTES = 20;
+
+/** The part of a request an answer needs, or undefined when werift should handle it. */
+interface BindingRequest {
+  readonly transactionId: Buffer;
+}
+
+/**
+ * The request in `data` when it is a binding request this responder answers: USERNAME
+ * `<ufrag>:<remote ufrag>`, MESSAGE-INTEGRITY valid for `password`, no USE-CANDIDATE, no
+ * ICE-CONTROLLED; undefined otherwise. Pure, for tests.
+ */
+export function keepaliveRequest(data: Buffer, ufrag: string, password: string): BindingRequest | undefined {
+  if (data.length < HEADER_BYTES || data.readUInt16BE(0) !== BINDING_REQUEST) return undefined;
+  if (data.readUInt32BE(4) !== MAGIC_COOKIE || HEADER_BYTES + data.readUInt16BE(2) !== data.length)
+    return undefined;
+  let usernameOk = false;
+  let integrity = -1;
+  for (let at = HEADER_BYTES; at < data.length;) {
+    if (at + 4 > data.length) return undefined;
+    const type = data.readUInt16BE(at);
+    const length = data.readUInt16BE(at + 2);
+    const value = at + 4;
+    if (value + length > data.length) return undefined;
+    if (integrity >= 0 && type !== FINGERPRINT) return undefined; // only FINGERPRINT may follow it
+    if (type === USE_CANDIDATE || type === ICE_CONTROLLED) return undefined;
+    if (type === USERNAME) {
+      const name = data.toString("utf8", value, value + length);
+      usernameOk = name.length > ufrag.length && name.startsWith(ufrag) && name[ufrag.length] === ":";
+    } else if (type === MESSAGE_INTEGRITY) {
+      if (length !== HMAC_BYTES) return undefined;
+      integrity = at;
+    }
+    at = value + length + ((4 - (length % 4)) % 4);
+  }
+  if (!usernameOk || integrity < 0) return undefined;
+  // the HMAC covers the message up to the attribute, its header length counting up to the attribute's end
+  const signed = Buffer.from(data.subarray(0, integrity));
+  signed.writeUInt16BE(integrity + 4 + HMAC_BYTES - HEADER_BYTES, 2);
+  const expected = createHmac("sha1", password).update(signed).digest();
+  if (!timingSafeEqual(expected, data.subarray(integrity + 4, integrity + 4 + HMAC_BYTES))) return undefined;
+  return { transactionId: data.subarray(8, HEADER_BYTES) };
+}
+
+/**
+ * The success response to `request` from IPv4 `address`:`port`: XOR-MAPPED-ADDRESS,
+ * MESSAGE-INTEGRITY with `password`, FINGERPRINT (64 bytes). Pure, for tests.
+ */
+export function bindingSuccess(
+  request: BindingRequest,
+  address: string,
+  port: number,
+  password: string,
+): Buffer {
+  const octets = address.split(".").map(Number);
+  const response = Buffer.alloc(64);
+  response.writeUInt16BE(BINDING_SUCCESS, 0);
+  response.writeUInt32BE(MAGIC_COOKIE, 4);
+  request.transactionId.copy(response, 8);
+  response.writeUInt16BE(XOR_MAPPED_ADDRESS, 20);
+  response.writeUInt16BE(8, 22);
+  response[25] = 0x01; // IPv4
+  response.writeUInt16BE(port ^ (MAGIC_COOKIE >>> 16), 26);
+  response.writeUInt32BE(
+    ((((octets[0] ?? 0) << 24) | ((octets[1] ?? 0) << 16) | ((octets[2] ?? 0) << 8) | (octets[3] ?? 0)) ^
+      MAGIC_COOKIE) >>>
+      0,
+    28,
+  );
+  response.writeUInt16BE(12 + 4 + HMAC_BYTES, 2);
+  response.writeUInt16BE(MESSAGE_INTEGRITY, 32);
+  response.writeUInt16BE(HMAC_BYTES, 34);
+  createHmac("sha1", password).update(response.subarray(0, 32)).digest().copy(response, 36);
+  response.writeUInt16BE(64 - HEADER_BYTES, 2);
+  response.writeUInt16BE(FINGERPRINT, 56);
+  response.writeUInt16BE(4, 58);
+  response.writeUInt32BE((crc32(response.subarray(0, 56)) ^ FINGERPRINT_XOR) >>> 0, 60);
+  return response;
+}
+
+/** werift's ICE connection and selected pair, as far as answering on it goes (private in its types). */
+interface IceConnection {
+  readonly localUsername: string;
+  readonly localPassword: string;
+  readonly nominated?: {
+    readonly state: number;
+    readonly remoteAddr: readonly [string, number];
+    readonly protocol: { readonly transport: { readonly socket?: unknown } };
+    requestsReceived: number;
+    responsesSent: number;
+  };
+}
+/** werift's CandidatePairState.SUCCEEDED. */
+const PAIR_SUCCEEDED = 3;
+
+/** Keepalive requests answered here, so a test can see the path is taken. */
+export interface BindingCount {
+  answered: number;
+}
+
+/** A taker for `socket` that answers keepalive requests on `connection`'s selected pair. */
+function responder(socket: Socket, connection: IceConnection, count: BindingCount) {
+  return (data: Buffer, from: RemoteInfo): boolean => {
+    // a STUN message's first two bits are 0; a binding request's first byte is 0 and its second 1
+    if (data[0] !== 0x00 || data[1] !== 0x01 || from.family !== "IPv4") return false;
+    const pair = connection.nominated;
+    if (
+      pair === undefined ||
+      pair.state !== PAIR_SUCCEEDED ||
+      pair.protocol.transport.socket !== socket ||
+      pair.remoteAddr[1] !== from.port ||
+      pair.remoteAddr[0] !== from.address
+    )
+      return false;
+    const request = keepaliveRequest(data, connection.localUsername, connection.localPassword);
+    if (request === undefined) return false;
+    socket.send(
+      bindingSuccess(request, from.address, from.port, connection.localPassword),
+      from.port,
+      from.address,
+    );
+    pair.requestsReceived++;
+    pair.responsesSent++;
+    count.answered++;
+    return true;
+  };
+}
+
+/** Answers the server's keepalives on `pc`'s selected pair from ICE connected on (see the top of this file). */
+export function answerKeepalives(pc: RTCPeerConnection, count: BindingCount): void {
+  const hooked = new WeakSet<Socket>();
+  pc.iceConnectionStateChange.subscribe((state) => {
+    if (state !== "connected" && state !== "completed") return;
+    // one ICE transport under max-bundle; an ICE restart may gather sockets the tap has not seen
+    for (const transport of pc.iceTransports) {
+      const connection = transport.connection as unknown as IceConnection;
+      for (const socket of udpSockets(connection)) {
+        if (hooked.has(socket)) continue;
+        hooked.add(socket);
+        tapSocket(socket, responder(socket, connection, count));
+      }
+    }
+  });
+}
