@@ -76,6 +76,17 @@ describe("headerExtension", () => {
   });
 });
 
+/**
+ * A payload the test sink reads no further than its first bytes: random, but its first byte an
+ * H.264 non-IDR slice (NAL type 1), since one in 16 random bytes reads as a STAP-A or an SPS,
+ * which the sink's rule opens whole.
+ */
+function opaque(bytes: number): Buffer {
+  const payload = randomBytes(bytes);
+  payload[0] = 0x41;
+  return payload;
+}
+
 /** A sink that records what it is handed; drops the originals whose sequence numbers `drop` names. */
 class RecordingSink implements VideoPacketSink {
   readonly counted: (Omit<ClearVideoPacket, "payload" | "absCaptureTime"> & {
@@ -143,7 +154,7 @@ describe("VideoBypass", () => {
   it("counts an original from its clear header and the payload's first bytes, decrypted, and feeds werift's statistics and NACK generator", () => {
     const { bypass, sink, statistics, nacked, seal, session } = bypassFor(MEDIA_SSRC);
     const capture = Buffer.from("00112233445566778899", "hex");
-    const payload = randomBytes(1000);
+    const payload = opaque(1000);
     const h = header({
       sequenceNumber: 65535,
       marker: true,
@@ -184,7 +195,7 @@ describe("VideoBypass", () => {
 
   it("feeds an RTX packet's original sequence number and the media SSRC to the NACK generator, its own to the statistics", () => {
     const { bypass, sink, statistics, nacked, seal, session } = bypassFor(RTX_SSRC);
-    const original = randomBytes(500);
+    const original = opaque(500);
     const rtx = Buffer.concat([Buffer.from([0x12, 0x34]), original]);
     expect(
       bypass.take(
@@ -256,7 +267,7 @@ describe("VideoBypass", () => {
       [13, 2000],
       [16, 3000],
     ] as const) {
-      const payload = randomBytes(100);
+      const payload = opaque(100);
       payloads.set(seq, payload);
       expect(bypass.take(seal(header({ sequenceNumber: seq, timestamp: ts }), payload), TAG, session)).toBe(
         true,
