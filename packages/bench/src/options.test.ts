@@ -16,6 +16,8 @@ describe("bench options", () => {
     const o = parse([]);
     expect(o).toMatchObject({ quick: false, holdS: 60, rooms: undefined, retries: 1, outDir: "/repo/bench" });
     expect(o.workloads.map((w) => w.name)).toEqual(["audio", "video", "video-simulcast"]);
+    // 720p only when named
+    expect(parse(["--workload", "video-720p"]).workloads.map((w) => w.name)).toEqual(["video-720p"]);
     expect(o.engine).toEqual({});
     expect(o.dryRun).toBe(false);
   });

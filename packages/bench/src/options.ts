@@ -132,7 +132,11 @@ export function benchCommand() {
     )
     .option(
       "--workload <names>",
-      "workloads to run, comma-separated: audio,video (default all)",
+      `workloads to run, comma-separated: ${WORKLOADS.map((w) => w.name).join(",")} (default: ${WORKLOADS.filter(
+        (w) => w.byDefault,
+      )
+        .map((w) => w.name)
+        .join(",")})`,
       workloadNames,
     )
     .option(
@@ -210,7 +214,7 @@ export function resolveOptions(raw: BenchCommandOptions, root: string): BenchOpt
   return {
     quick: raw.quick,
     holdS,
-    workloads: raw.workload ?? WORKLOADS,
+    workloads: raw.workload ?? WORKLOADS.filter((w) => w.byDefault),
     rooms: raw.rooms,
     retries: raw.retries,
     outDir: resolve(root, raw.out ?? "bench"),
