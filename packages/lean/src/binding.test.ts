@@ -22,7 +22,18 @@ function request(
 describe("keepaliveRequest", () => {
   it("takes a binding request naming our ufrag with a valid MESSAGE-INTEGRITY, and gives its transaction id", () => {
     const data = request();
-    expect(keepaliveRequest(data, UFRAG, PASSWORD)?.transactionId).toEqual(data.subarray(8, 20));
+    expect(keepaliveRequest(data, UFRAG, PASSWORD, false)?.transactionId).toEqual(data.subarray(8, 20));
+  });
+
+  it("takes the controlled server's keepalive on a PeerConnection we control (the publisher's), and leaves a claim to our role to werift", () => {
+    const fromControlled = request([
+      ["USERNAME", `${UFRAG}:srv`],
+      ["ICE-CONTROLLED", 0x1122334455667788n],
+      ["PRIORITY", 1853817087],
+    ]);
+    expect(keepaliveRequest(fromControlled, UFRAG, PASSWORD, true)).toBeDefined();
+    expect(keepaliveRequest(fromControlled, UFRAG, PASSWORD, false), "both controlled").toBeUndefined();
+    expect(keepaliveRequest(request(), UFRAG, PASSWORD, true), "both controlling").toBeUndefined();
   });
 
   it("leaves to werift what it does not answer as werift would", () => {

@@ -5,17 +5,20 @@ import type { RTCPeerConnection } from "werift";
 import { tapSocket, udpSockets } from "./socket-tap.js";
 
 /**
- * LiveKit's ICE agent (pion, the controlling side) sends a binding request on each selected pair
- * every 2 s as a keepalive (counted on loopback: 10 a second for 20 PeerConnections). werift
- * answers each through its whole STUN stack (a parse into attribute objects, a debug log whose
- * arguments it builds either way, the check list, a transaction id kept forever, a message built
- * attribute by attribute), about 20% of an idle lean worker's CPU. A request on the selected pair
- * is answered here instead, as werift would answer it (XOR-MAPPED-ADDRESS, MESSAGE-INTEGRITY with
- * the local password, FINGERPRINT; RFC 8445 7.3, RFC 5389), once its USERNAME names the local
- * ufrag and its MESSAGE-INTEGRITY checks out with the local password (werift does not check the
- * latter). Left to werift: a request on another pair (connectivity checks before and after an ICE
- * restart), one that nominates (USE-CANDIDATE) or claims our role (ICE-CONTROLLED), one for an
- * older ufrag, an unchecked or malformed one, and IPv6.
+ * LiveKit's ICE agent (pion) sends a binding request on each selected pair every 2 s as a
+ * keepalive (counted on loopback: 10 a second for 20 PeerConnections). werift answers each through
+ * its whole STUN stack (a parse into attribute objects, a debug log whose arguments it builds
+ * either way, the check list, a message built attribute by attribute), a fifth of an idle lean
+ * worker's profile, and keeps every request's transaction id in a set on the pair that is never
+ * pruned (18 of 18 after 30 s, so about 300,000 per PeerConnection in a week's soak). A request on
+ * the selected pair is answered here instead, as werift would answer it (XOR-MAPPED-ADDRESS,
+ * MESSAGE-INTEGRITY with the local password, FINGERPRINT; RFC 8445 7.3, RFC 5389), once its
+ * USERNAME names the local ufrag and its MESSAGE-INTEGRITY checks out with the local password
+ * (werift's handler checks neither). Left to werift: a request on another pair (connectivity
+ * checks before and after an ICE restart), one that nominates (USE-CANDIDATE) or claims our role (a
+ * role conflict, RFC 8445 7.3.1.1: the server controls the subscriber PeerConnection, which we
+ * answer, and is controlled on the publisher one, which we offer), one for an older ufrag, an
+ * unchecked or malformed one, and IPv6.
  */
 
 const MAGIC_COOKIE = 0x2112a442;
@@ -28,6 +31,7 @@ const XOR_MAPPED_ADDRESS = 0x0020;
 const USE_CANDIDATE = 0x0025;
 const FINGERPRINT = 0x8028;
 const ICE_CONTROLLED = 0x8029;
+const ICE_CONTROLLING = 0x802a;
 const FINGERPRINT_XOR = 0x5354554e;
 const HMAC_BYTES = 20;
 
@@ -38,10 +42,16 @@ interface BindingRequest {
 
 /**
  * The request in `data` when it is a binding request this responder answers: USERNAME
- * `<ufrag>:<remote ufrag>`, MESSAGE-INTEGRITY valid for `password`, no USE-CANDIDATE, no
- * ICE-CONTROLLED; undefined otherwise. Pure, for tests.
+ * `<ufrag>:<remote ufrag>`, MESSAGE-INTEGRITY valid for `password`, no USE-CANDIDATE, and no
+ * claim to our ICE role (ICE-CONTROLLING when we are `controlling`, ICE-CONTROLLED when not);
+ * undefined otherwise. Pure, for tests.
  */
-export function keepaliveRequest(data: Buffer, ufrag: string, password: string): BindingRequest | undefined {
+export function keepaliveRequest(
+  data: Buffer,
+  ufrag: string,
+  password: string,
+  controlling: boolean,
+): BindingRequest | undefined {
   if (data.length < HEADER_BYTES || data.readUInt16BE(0) !== BINDING_REQUEST) return undefined;
   if (data.readUInt32BE(4) !== MAGIC_COOKIE || HEADER_BYTES + data.readUInt16BE(2) !== data.length)
     return undefined;
@@ -54,7 +64,7 @@ export function keepaliveRequest(data: Buffer, ufrag: string, password: string):
     const value = at + 4;
     if (value + length > data.length) return undefined;
     if (integrity >= 0 && type !== FINGERPRINT) return undefined; // only FINGERPRINT may follow it
-    if (type === USE_CANDIDATE || type === ICE_CONTROLLED) return undefined;
+    if (type === USE_CANDIDATE || type === (controlling ? ICE_CONTROLLING : ICE_CONTROLLED)) return undefined;
     if (type === USERNAME) {
       const name = data.toString("utf8", value, value + length);
       usernameOk = name.length > ufrag.length && name.startsWith(ufrag) && name[ufrag.length] === ":";
@@ -113,6 +123,8 @@ export function bindingSuccess(
 interface IceConnection {
   readonly localUsername: string;
   readonly localPassword: string;
+  /** The publisher PeerConnection offers, so it controls; the subscriber one is controlled. */
+  readonly iceControlling: boolean;
   readonly nominated?: {
     readonly state: number;
     readonly remoteAddr: readonly [string, number];
@@ -143,7 +155,12 @@ function responder(socket: Socket, connection: IceConnection, count: BindingCoun
       pair.remoteAddr[0] !== from.address
     )
       return false;
-    const request = keepaliveRequest(data, connection.localUsername, connection.localPassword);
+    const request = keepaliveRequest(
+      data,
+      connection.localUsername,
+      connection.localPassword,
+      connection.iceControlling,
+    );
     if (request === undefined) return false;
     socket.send(
       bindingSuccess(request, from.address, from.port, connection.localPassword),

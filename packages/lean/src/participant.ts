@@ -106,7 +106,11 @@ export class LeanParticipant implements Reconnectable {
     video: 0,
     videoAtSocket: 0,
   };
-  private readonly keepalives: BindingCount = { answered: 0 };
+  /** Per PeerConnection: the server controls the subscriber one's ICE and is controlled on the publisher one. */
+  private readonly keepalives: Record<"publisher" | "subscriber", BindingCount> = {
+    publisher: { answered: 0 },
+    subscriber: { answered: 0 },
+  };
   private publisher: Negotiated | undefined;
   private subscriberChain: Promise<void> = Promise.resolve();
   private readonly local: LocalTracks;
@@ -304,7 +308,7 @@ export class LeanParticipant implements Reconnectable {
       video,
       simulcast,
     );
-    answerKeepalives(pc, this.keepalives);
+    answerKeepalives(pc, this.keepalives[target === SignalTarget.PUBLISHER ? "publisher" : "subscriber"]);
     return pc;
   }
 
@@ -395,9 +399,9 @@ export class LeanParticipant implements Reconnectable {
     return this.remotes.identities();
   }
 
-  /** The server's ICE keepalive requests answered past werift's STUN stack (binding.ts), across sessions. */
-  get keepalivesAnswered(): number {
-    return this.keepalives.answered;
+  /** The server's ICE keepalive requests answered past werift's STUN stack (binding.ts), per PeerConnection, across sessions. */
+  get keepalivesAnswered(): { publisher: number; subscriber: number } {
+    return { publisher: this.keepalives.publisher.answered, subscriber: this.keepalives.subscriber.answered };
   }
 
   /** Received Opus packets read header-only (not authenticated or decrypted), across sessions. */
