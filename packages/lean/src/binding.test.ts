@@ -38,7 +38,7 @@ describe("keepaliveRequest", () => {
 
   it("leaves to werift what it does not answer as werift would", () => {
     const none = (data: Buffer, ufrag = UFRAG, password = PASSWORD) =>
-      keepaliveRequest(data, ufrag, password);
+      keepaliveRequest(data, ufrag, password, false);
     expect(none(request(), UFRAG, "another-password-0123456")).toBeUndefined();
     expect(none(request(), "zzzz")).toBeUndefined();
     // a ufrag that only starts like ours
