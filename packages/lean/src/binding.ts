@@ -162,11 +162,17 @@ function responder(socket: Socket, connection: IceConnection, count: BindingCoun
       connection.iceControlling,
     );
     if (request === undefined) return false;
-    socket.send(
-      bindingSuccess(request, from.address, from.port, connection.localPassword),
-      from.port,
-      from.address,
-    );
+    try {
+      socket.send(
+        bindingSuccess(request, from.address, from.port, connection.localPassword),
+        from.port,
+        from.address,
+      );
+    } catch {
+      // a socket closed under the pair throws at once (an exception here would end the worker):
+      // werift's own answer fails the same way, quietly
+      return false;
+    }
     pair.requestsReceived++;
     pair.responsesSent++;
     count.answered++;
