@@ -5,7 +5,8 @@ import { build } from "esbuild";
 
 /**
  * Modules that only lean's Node-side files import. The page takes lean's test pattern and stamp
- * reader, pure code; lean declares `sideEffects: false`, so esbuild drops its other modules and
+ * reader, pure code, and schema's cryptor report; both declare `sideEffects: false`, so esbuild
+ * drops their other modules (schema's zod schemas would add 350 KB to the page) and
  * these imports with them. They are named external only so that resolving them does not fail
  * before tree shaking: one left in the bundle is refused below.
  */

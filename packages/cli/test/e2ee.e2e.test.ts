@@ -19,6 +19,7 @@ interface Summary {
   tracks: { expected: { video: number }; decodingVideo: number };
   figures: { metric: string; n: number; p50?: number; max?: number }[];
   decryptionFailures?: { room: string; participant: string; from: string[] }[];
+  decryptionRecovered?: { room: string; participant: string; from: string[] }[];
   counters: Record<string, number>;
 }
 
@@ -117,6 +118,8 @@ describe("E2EE rooms on the native and browser engines, against an embedded Live
         { room: expect.any(String) as string, participant: "e2ee-sub-3", from: ["e2ee-pub-1"] },
       ]);
       expect(summary.counters.e2ee_decryption_failures).toBe(1);
+      // nothing it received was ever taken for a recovery (a blank frame, a frame sealed before)
+      expect(summary.decryptionRecovered ?? []).toEqual([]);
       expect(res.stdout).toMatch(/e2ee +1 participant\(s\) cannot decrypt .*e2ee-sub-3 from e2ee-pub-1/);
       // ... while its packets arrive whole: nothing it cannot read is counted as lost
       const wrong = videoIn(samples, "e2ee-sub-3");
@@ -173,11 +176,15 @@ describe("E2EE rooms on the native and browser engines, against an embedded Live
   }, 240_000);
 
   // a publisher ratchets its key every 5 s on the run's clock; a receiver with a ratchet window
-  // follows (measured by hand: a tone's RMS unchanged across the ratchet), one without cannot
+  // follows (measured by hand: a tone's RMS unchanged across the ratchet), one without cannot. The
+  // browser's window is 2, not livekit-client's 16: a frame sealed with the old key that reaches a
+  // receiver after it followed costs it `window` PBKDF2 derivations of 100,000 rounds, all of the
+  // same next key (docs/e2ee.md), and on a loaded machine 16 of them per late frame stalled a
+  // subscriber's video for seconds; 2 tries the same key as 16 does
   it.each([
     { engine: "native", window: 16, follows: true },
     { engine: "native", window: 0, follows: false },
-    { engine: "browser", window: 16, follows: true },
+    { engine: "browser", window: 2, follows: true },
     { engine: "browser", window: 0, follows: false },
   ])(
     "$engine: ratchet-every 5s with ratchet-window-size $window: receivers follow the ratchet ($follows)",
@@ -205,9 +212,12 @@ describe("E2EE rooms on the native and browser engines, against an embedded Live
       // join): frames encrypted before the ratchet are still in the pipeline for a while (the browser
       // page asks its E2EE worker to ratchet and says so at once; CI saw 3 frames, ~100 ms of video,
       // decoded in a window that began just after the ask, then none)
-      const ratchets = runLines<{ t: number; participant: string; event: { type: string; state?: string } }>(
+      const events = runLines<{ t: number; participant: string; event: { type: string; state?: string } }>(
         join(out, "events.jsonl"),
-      ).filter((e) => e.participant === "ratchet-pub-1" && e.event.state === "key_ratcheted");
+      );
+      const ratchets = events.filter(
+        (e) => e.participant === "ratchet-pub-1" && e.event.state === "key_ratcheted",
+      );
       const firstRatchet = Math.min(...ratchets.map((e) => e.t));
       expect(firstRatchet - Date.parse(summary.run.startedAt)).toBeGreaterThanOrEqual(5000);
       const decodedAfter = (identity: string): number[] =>
@@ -218,7 +228,26 @@ describe("E2EE rooms on the native and browser engines, against an embedded Live
           .map((x) => x.inbound.filter((i) => i.kind === "video").reduce((n, i) => n + i.framesDecoded, 0));
       for (const identity of ["ratchet-sub-1", "ratchet-sub-2"]) {
         const after = decodedAfter(identity);
-        const told = `${identity}: frames decoded per window after the first ratchet ${JSON.stringify(after)}`;
+        // on failure, the whole story: each window's end after the first ratchet (ms), video packets
+        // received and frames decoded, the participant's e2ee events, and what the run counted
+        const windows = samples
+          .filter((x) => x.participant === identity)
+          .map((x) => {
+            const video = x.inbound.filter((i) => i.kind === "video");
+            const sum = (f: (i: (typeof video)[number]) => number): number =>
+              video.reduce((n, i) => n + f(i), 0);
+            return [x.t - firstRatchet, sum((i) => i.received), sum((i) => i.framesDecoded)];
+          });
+        const e2eeEvents = events
+          .filter((e) => e.participant === identity && e.event.type === "e2ee")
+          .map((e) => ({ ...e.event, t: e.t - firstRatchet }));
+        const told = [
+          `${identity}: frames decoded per window after the first ratchet ${JSON.stringify(after)}`,
+          `windows [end - first ratchet ms, video received, decoded] ${JSON.stringify(windows)}`,
+          `e2ee events ${JSON.stringify(e2eeEvents)}`,
+          `decryption failures ${JSON.stringify(summary.decryptionFailures ?? [])}`,
+          `counters ${JSON.stringify(summary.counters)}`,
+        ].join("; ");
         expect(after.length, told).toBeGreaterThanOrEqual(2);
         if (follows)
           expect(
@@ -235,7 +264,11 @@ describe("E2EE rooms on the native and browser engines, against an embedded Live
         // each subscriber's cryptor said it ratcheted to follow the publisher (once per publisher);
         // livekit-client's shared-key mode reports no ratchet back to the page (docs/e2ee.md)
         expect(summary.counters.e2ee_ratchets_followed ?? 0).toBe(engine === "native" ? 2 : 0);
-        expect(summary.decryptionFailures ?? []).toEqual([]);
+        // a cryptor may fail for a moment on frames sealed before a ratchet that arrive after it
+        // followed (livekit-client under load); it must decrypt again by the end
+        expect(summary.decryptionFailures ?? [], JSON.stringify(summary.decryptionRecovered ?? [])).toEqual(
+          [],
+        );
         expect(summary.tracks.decodingVideo).toBe(2);
       } else {
         // each subscriber's cryptor gives up on the publisher's ratcheted key and says so
@@ -244,6 +277,7 @@ describe("E2EE rooms on the native and browser engines, against an embedded Live
           ["ratchet-sub-2", ["ratchet-pub-1"]],
         ]);
         expect(summary.tracks.decodingVideo).toBe(0);
+        expect(summary.decryptionRecovered ?? []).toEqual([]);
       }
     },
     240_000,

@@ -88,7 +88,9 @@ export type {
 export {
   STORM_METRIC_PREFIX,
   WORKER_SATURATED_EVENT_LOOP,
+  CryptorReport,
   cannotDecrypt,
+  decryptsAgain,
   inboundTrackSample,
 } from "./samples.js";
 export { TransportWatch, transportClass, transportClasses } from "./transport.js";

@@ -241,4 +241,57 @@ export function cannotDecrypt(state: string): boolean {
   return state === "decryption_failed" || state === "missing_key";
 }
 
+/**
+ * Whether an `e2ee` event's state, from a publisher whose frames the subscriber could not decrypt,
+ * means it decrypts them again: `ok`, or `key_ratcheted` (a receiver's cryptor that decrypted after
+ * ratcheting the key forward).
+ */
+export function decryptsAgain(state: string): boolean {
+  return state === "ok" || state === "key_ratcheted";
+}
+
+/**
+ * Which of a subscriber's frame cryptor state changes it reports, per publisher (`from`): each
+ * entry into a failure ({@link cannotDecrypt}) and each way out of one ({@link decryptsAgain}),
+ * every other state once. A wrong key is one event however many frames fail; a cryptor that fails
+ * for a moment and decrypts again says both, so it is not read as "cannot decrypt" for the rest of
+ * the run (livekit-client does this around a key ratchet when frames sealed with the old key reach
+ * it after the new one: docs/e2ee.md). Both engines' cryptor reports go through it.
+ */
+export class CryptorReport {
+  /** Publishers whose frames cannot be decrypted now, with the failure's state. */
+  private readonly failing = new Map<string, string>();
+  private readonly seen = new Map<string, Set<string>>();
+
+  /** Whether to report `state` of the cryptor for `from`'s frames. */
+  report(from: string, state: string): boolean {
+    const failure = this.failing.get(from);
+    if (cannotDecrypt(state)) {
+      if (failure === state) return false;
+      this.failing.set(from, state);
+      return true;
+    }
+    const seen = this.seen.get(from) ?? new Set<string>();
+    this.seen.set(from, seen);
+    if (failure !== undefined && decryptsAgain(state)) {
+      this.failing.delete(from);
+      seen.add(state);
+      return true;
+    }
+    if (seen.has(state)) return false;
+    seen.add(state);
+    return true;
+  }
+
+  /** Whether `from`'s frames cannot be decrypted now, as last reported. */
+  isFailing(from: string): boolean {
+    return this.failing.has(from);
+  }
+
+  /** The publishers whose frames cannot be decrypted now. */
+  get failingFrom(): readonly string[] {
+    return [...this.failing.keys()];
+  }
+}
+
 export const STORM_METRIC_PREFIX = "lkswarm_storm_";

@@ -285,7 +285,7 @@ export const scenarioFields: readonly {
   {
     key: "e2ee.ratchet-every",
     summary:
-      "Every publisher ratchets its key this often (1s or more) after the ramp, on the run's clock; receivers follow",
+      "Every publisher ratchets its key this often (1s or more) after the ramp, on the run's clock, none in the hold's last 5s; receivers follow",
     default: "never",
   },
   {

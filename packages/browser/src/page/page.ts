@@ -7,6 +7,7 @@
  * stamps of what it receives and hands its getStats() entries to the Node side, which maps them.
  */
 import { readStamp, unwrapCaptureTime } from "@livekit-swarm/lean";
+import { CryptorReport, cannotDecrypt } from "@livekit-swarm/schema";
 import {
   BaseKeyProvider,
   ConnectionQuality,
@@ -109,6 +110,8 @@ class PageParticipant {
   private latencies: PageLatency[] = [];
   private pattern: PatternCanvas | undefined;
   private readonly readers: (() => void)[] = [];
+  /** What the cryptors said of each publisher's frames (the failures it is in, for a recovery). */
+  private readonly cryptors = new CryptorReport();
   private tone: AudioContext | undefined;
   private readonly emit: (event: PageEvent) => void;
   /** Where this participant's canvas and videos go: its own box, so a shared page shows whose is whose. */
@@ -234,6 +237,8 @@ class PageParticipant {
       this.box.append(element);
       if (kind === "video" && options.probe && element instanceof HTMLVideoElement)
         this.readStamps(element, participant.identity, participant.attributes[options.engineAttribute]);
+      if (element instanceof HTMLVideoElement && this.cryptors.isFailing(participant.identity))
+        this.watchRecovery(element, participant.identity, Date.now());
     });
     room.on(RoomEvent.TrackUnsubscribed, (track: RemoteTrack) => {
       for (const element of track.detach()) element.remove();
@@ -264,15 +269,20 @@ class PageParticipant {
       this.left = true;
       this.emit({ type: "disconnected", reason: disconnectReasonName(reason, DisconnectReason) });
     });
-    // a cryptor that cannot decrypt a publisher's frames (wrong or missing key): once per publisher
-    // and state, as the native engine reports it, never as loss (its packets still arrive)
-    const cryptorStates = new Set<string>();
+    // a cryptor that cannot decrypt a publisher's frames (wrong or missing key, or frames sealed
+    // with a key it has ratcheted past): said as CryptorReport lets through, as the native engine
+    // does, never as loss (its packets still arrive). livekit-client tells no recovery: the page
+    // looks for one in the publisher's video
     room.on(RoomEvent.EncryptionError, (error: Error, participant?: Participant) => {
       const from = participant?.identity ?? "";
       const state = cryptorState(error);
-      if (this.left || cryptorStates.has(`${from}/${state}`)) return;
-      cryptorStates.add(`${from}/${state}`);
+      if (this.left || !this.cryptors.report(from, state)) return;
       this.emit({ type: "e2ee", from, state });
+      if (!cannotDecrypt(state)) return;
+      const failedAtMs = Date.now();
+      this.box.querySelectorAll("video").forEach((element) => {
+        if (element.dataset.publisher === from) this.watchRecovery(element, from, failedAtMs);
+      });
     });
     room.on(RoomEvent.ConnectionQualityChanged, (quality: ConnectionQuality, participant) => {
       if (participant.identity !== room.localParticipant.identity) return;
@@ -296,31 +306,40 @@ class PageParticipant {
    * Chromium hands the frame to the compositor, after its jitter buffer and decoder: what a viewer sees.
    */
   private readStamps(video: HTMLVideoElement, publisher: string, publisherEngine: string | undefined): void {
-    const canvas = document.createElement("canvas");
-    const context = canvas.getContext("2d", { willReadFrequently: true });
-    if (context === null) return;
+    const read = stampReader(video);
+    if (read === undefined) return;
     let stopped = false;
     this.readers.push(() => {
       stopped = true;
     });
     const onFrame = (): void => {
       if (stopped) return;
-      const { videoWidth: width, videoHeight: height } = video;
-      if (width > 0 && height > 0) {
-        const now = Date.now();
-        if (canvas.width !== width || canvas.height !== height) {
-          canvas.width = width;
-          canvas.height = height;
-        }
-        context.drawImage(video, 0, 0);
-        const rows = Math.min(height, Math.ceil((16 * height) / 360) + 1);
-        const stamp = readStamp(lumaOf(context.getImageData(0, 0, width, rows).data), width, height);
-        if (stamp !== undefined)
-          this.latencies.push({
-            publisher,
-            publisherEngine,
-            latencyS: (now - unwrapCaptureTime(stamp.captureTimeMs, now)) / 1000,
-          });
+      const now = Date.now();
+      const captureTimeMs = read(now);
+      if (captureTimeMs !== undefined)
+        this.latencies.push({ publisher, publisherEngine, latencyS: (now - captureTimeMs) / 1000 });
+      video.requestVideoFrameCallback(onFrame);
+    };
+    video.requestVideoFrameCallback(onFrame);
+  }
+
+  /**
+   * After `from`'s frames could not be decrypted at `failedAtMs`: the first frame of its video
+   * presented with a stamp captured after that moment was sealed after the failure and decrypted,
+   * so the cryptor decrypts again and the page says `ok`. A frame captured before it may still be
+   * in the pipeline, and a blank frame LiveKit injects unencrypted has no stamp: neither counts. A
+   * publisher without the stamped pattern (not one of ours) or without video is never seen to
+   * recover (docs/e2ee.md). Nothing is read while no frame is presented.
+   */
+  private watchRecovery(video: HTMLVideoElement, from: string, failedAtMs: number): void {
+    const read = stampReader(video);
+    if (read === undefined) return;
+    const onFrame = (): void => {
+      if (this.left || !this.cryptors.isFailing(from)) return;
+      const captureTimeMs = read(Date.now());
+      if (captureTimeMs !== undefined && captureTimeMs > failedAtMs) {
+        if (this.cryptors.report(from, "ok")) this.emit({ type: "e2ee", from, state: "ok" });
+        return;
       }
       video.requestVideoFrameCallback(onFrame);
     };
@@ -426,6 +445,30 @@ class PageParticipants implements PageApi {
 }
 
 /** BT.601 studio-swing luma of RGBA pixels: the inverse of how Chromium shows the I420 stamp. */
+/**
+ * Reads the stamp of the frame `video` presents now: the frame is drawn into a canvas of its own and
+ * the stamp's rows turned back into luma, then read with the other engines' reader. Returns the
+ * capture time (epoch ms), or undefined when the frame has no stamp; undefined as a whole when the
+ * page cannot draw.
+ */
+function stampReader(video: HTMLVideoElement): ((nowMs: number) => number | undefined) | undefined {
+  const canvas = document.createElement("canvas");
+  const context = canvas.getContext("2d", { willReadFrequently: true });
+  if (context === null) return undefined;
+  return (nowMs) => {
+    const { videoWidth: width, videoHeight: height } = video;
+    if (width === 0 || height === 0) return undefined;
+    if (canvas.width !== width || canvas.height !== height) {
+      canvas.width = width;
+      canvas.height = height;
+    }
+    context.drawImage(video, 0, 0);
+    const rows = Math.min(height, Math.ceil((16 * height) / 360) + 1);
+    const stamp = readStamp(lumaOf(context.getImageData(0, 0, width, rows).data), width, height);
+    return stamp === undefined ? undefined : unwrapCaptureTime(stamp.captureTimeMs, nowMs);
+  };
+}
+
 function lumaOf(rgba: Uint8ClampedArray): Uint8Array {
   const luma = new Uint8Array(rgba.length / 4);
   for (let i = 0; i < luma.length; i++) {

@@ -5,7 +5,12 @@ import type {
   SimulateScenarioKind,
   TrackPublication,
 } from "@livekit/rtc-node";
-import { simulateScenarios, TransportWatch, type SimulateScenario } from "@livekit-swarm/schema";
+import {
+  CryptorReport,
+  simulateScenarios,
+  TransportWatch,
+  type SimulateScenario,
+} from "@livekit-swarm/schema";
 import {
   FreezeDetector,
   computeWindowDelta,
@@ -223,15 +228,15 @@ export class NativeParticipant implements EngineParticipant {
   }
 
   /**
-   * Reports each frame cryptor state change once per remote publisher and state: a wrong key fails
-   * every frame, and one event says so (the count of frames is not in rtc-node's events).
+   * Reports frame cryptor state changes as CryptorReport lets through: a wrong key fails every
+   * frame and one event says so (the count of frames is not in rtc-node's events); a cryptor that
+   * decrypts again after failing says `ok` (libwebrtc's cryptor tells that change, once).
    */
   private watchCryptors(room: Room): void {
     if (this.e2ee === undefined) return;
-    const seen = new Set<string>();
+    const report = new CryptorReport();
     const watched = this.e2ee.states.watch(room, ({ from, state }) => {
-      if (this.left || seen.has(`${from}/${state}`)) return;
-      seen.add(`${from}/${state}`);
+      if (this.left || !report.report(from, state)) return;
       this.emit({ type: "e2ee", from, state });
     });
     if (!watched) this.emit({ type: "e2ee", from: "", state: "unobservable" });

@@ -1,4 +1,4 @@
-import type { CensorableStat, Figure } from "../run/aggregate.js";
+import type { CensorableStat, DecryptionFailure, Figure } from "../run/aggregate.js";
 import type { RunOutcome } from "../run/orchestrator.js";
 import { formatValue } from "./format.js";
 import { generatorLine } from "../run/generator-load.js";
@@ -14,13 +14,20 @@ export function summaryTable(outcome: RunOutcome): string {
   );
   if (Object.keys(p.joinFailures).length > 0) lines.push(`join failures ${describeCounts(p.joinFailures)}`);
   if (Object.keys(p.disconnects).length > 0) lines.push(`disconnects   ${describeCounts(p.disconnects)}`);
+  const pairs = (list: readonly DecryptionFailure[]): string =>
+    `${list
+      .slice(0, 3)
+      .map((f) => `${f.room}/${f.participant} from ${f.from.join(", ")}`)
+      .join("; ")}${list.length > 3 ? "; ..." : ""}`;
   const undecryptable = s.decryptionFailures ?? [];
   if (undecryptable.length > 0)
     lines.push(
-      `e2ee          ${undecryptable.length} participant(s) cannot decrypt what they receive (wrong or missing key; not counted as loss): ${undecryptable
-        .slice(0, 3)
-        .map((f) => `${f.room}/${f.participant} from ${f.from.join(", ")}`)
-        .join("; ")}${undecryptable.length > 3 ? "; ..." : ""}`,
+      `e2ee          ${undecryptable.length} participant(s) cannot decrypt what they receive (wrong or missing key; not counted as loss): ${pairs(undecryptable)}`,
+    );
+  const recovered = s.decryptionRecovered ?? [];
+  if (recovered.length > 0)
+    lines.push(
+      `e2ee          ${recovered.length} participant(s) could not decrypt for a while, then decrypted again: ${pairs(recovered)}`,
     );
   const ratchets = s.counters.e2ee_key_ratchets ?? 0;
   if (ratchets > 0)

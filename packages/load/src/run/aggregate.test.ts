@@ -66,10 +66,38 @@ describe("RunAggregator", () => {
     expect(s.loss.audio).toEqual({ lost: 0, expected: 500, ratio: 0 });
   });
 
+  it("E2EE: a cryptor that decrypts again is listed as recovered, not as failing; the last state holds", () => {
+    const { agg, onEvent } = aggregator([plan("a"), plan("b"), plan("c")]);
+    // a: fails on pub-1's frames around a ratchet, then follows it (key_ratcheted) and decrypts
+    onEvent("r1", "a", { type: "e2ee", from: "pub-1", state: "ok" });
+    onEvent("r1", "a", { type: "e2ee", from: "pub-1", state: "decryption_failed" });
+    onEvent("r1", "a", { type: "e2ee", from: "pub-1", state: "key_ratcheted" });
+    // b: fails, recovers, fails again and stays so at the end
+    onEvent("r1", "b", { type: "e2ee", from: "pub-1", state: "decryption_failed" });
+    onEvent("r1", "b", { type: "e2ee", from: "pub-1", state: "ok" });
+    onEvent("r1", "b", { type: "e2ee", from: "pub-1", state: "decryption_failed" });
+    // c: a publisher ratcheting its own key three times, and c's cryptor following pub-1 twice
+    for (let i = 0; i < 3; i++) onEvent("r1", "c", { type: "e2ee", from: "c", state: "key_ratcheted" });
+    onEvent("r1", "c", { type: "e2ee", from: "pub-1", state: "key_ratcheted" });
+    onEvent("r1", "c", { type: "e2ee", from: "pub-1", state: "key_ratcheted" });
+    const s = agg.summary(1000);
+    expect(s.decryptionFailures).toEqual([{ room: "r1", participant: "b", from: ["pub-1"] }]);
+    expect(s.decryptionRecovered).toEqual([{ room: "r1", participant: "a", from: ["pub-1"] }]);
+    expect(s.counters).toMatchObject({
+      // pairs that ever failed, once each; recoveries each time
+      e2ee_decryption_failures: 2,
+      e2ee_decryption_recoveries: 2,
+      e2ee_key_ratchets: 3,
+      // a's and c's cryptors following pub-1's ratchets, once per pair
+      e2ee_ratchets_followed: 2,
+    });
+  });
+
   it("E2EE: a run where every cryptor is fine has no decryptionFailures at all", () => {
     const { agg, onEvent } = aggregator([plan("a")]);
     onEvent("r1", "a", { type: "e2ee", from: "pub-1", state: "ok" });
     expect(agg.summary(1000)).not.toHaveProperty("decryptionFailures");
+    expect(agg.summary(1000)).not.toHaveProperty("decryptionRecovered");
   });
 
   it("loss over the run is a ratio of sums; per-participant loss is each one's own ratio of sums", () => {
@@ -287,7 +315,14 @@ describe("RunAggregator: wire bitrate, frame rate, received height and freeze ti
     // both receive 1 000 bytes/s (8 kbit/s) throughout, on the wire too (no header bytes counted)
     const w = (participant: string, t: number, durationMs: number): WindowSample => ({
       ...sample(participant, t, [
-        inboundTrack({ key: "a1", kind: "audio", expected: 50, bytes: durationMs, headerBytes: 0, received: 0 }),
+        inboundTrack({
+          key: "a1",
+          kind: "audio",
+          expected: 50,
+          bytes: durationMs,
+          headerBytes: 0,
+          received: 0,
+        }),
       ]),
       durationMs,
     });

@@ -1,5 +1,5 @@
 import { sampleSets, type Measurements, type SampleSet } from "@livekit-swarm/gate";
-import { cannotDecrypt } from "@livekit-swarm/schema";
+import { cannotDecrypt, decryptsAgain } from "@livekit-swarm/schema";
 import { Roster, isPresent, lossRatioOfSums, percentiles, wireBytes } from "@livekit-swarm/stats";
 import { bitrateFigure, measuredFigure, valueFigure, type Figure } from "./figures.js";
 import {
@@ -63,10 +63,16 @@ export interface RunSummary {
   /** What happened to the run itself, for the report's time axis (epoch ms). */
   readonly markers?: readonly RunMarker[];
   /**
-   * E2EE: participants whose frame cryptors reported they cannot decrypt a publisher (a wrong or
-   * missing key). Their packets still arrive and count in `loss` as received: this is not loss.
+   * E2EE: participants whose frame cryptors said last (by the run's end) that they cannot decrypt a
+   * publisher (a wrong or missing key, a ratchet not followed). Their packets still arrive and count
+   * in `loss` as received: this is not loss.
    */
   readonly decryptionFailures?: readonly DecryptionFailure[];
+  /**
+   * E2EE: participants whose cryptors could not decrypt a publisher for a while and decrypted it
+   * again before the run ended (e.g. frames sealed with a key the receiver had ratcheted past).
+   */
+  readonly decryptionRecovered?: readonly DecryptionFailure[];
   /**
    * How busy the swarm's own workers were over the hold (generator-load.ts); absent from merged
    * sharded runs and summaries written before it was measured.
@@ -74,11 +80,11 @@ export interface RunSummary {
   readonly generator?: GeneratorLoad;
 }
 
-/** One participant that cannot decrypt what some publishers send (E2EE). */
+/** One participant and the publishers whose frames it could not decrypt (E2EE). */
 export interface DecryptionFailure {
   readonly room: string;
   readonly participant: string;
-  /** The publishers whose frames it cannot decrypt, sorted. */
+  /** The publishers, sorted. */
   readonly from: readonly string[];
 }
 
@@ -181,14 +187,7 @@ export class RunAggregator {
         if (event.iceS !== undefined) p.iceS = event.iceS;
         break;
       case "e2ee":
-        if (cannotDecrypt(event.state)) {
-          p.cannotDecrypt ??= new Set();
-          if (!p.cannotDecrypt.has(event.from)) this.add("e2ee_decryption_failures", 1);
-          p.cannotDecrypt.add(event.from);
-        } else if (event.state === "unobservable") this.add("e2ee_unobservable", 1);
-        // our own ratchet (e2ee.ratchet-every); a receiver's cryptor following one, once per publisher
-        else if (event.state === "key_ratcheted")
-          this.add(event.from === identity ? "e2ee_key_ratchets" : "e2ee_ratchets_followed", 1);
+        this.onCryptor(p, identity, event.from, event.state);
         break;
       case "track-subscribed":
         break;
@@ -319,10 +318,16 @@ export class RunAggregator {
       if (p.disconnected !== undefined) disconnects[p.disconnected] = (disconnects[p.disconnected] ?? 0) + 1;
     }
     const joined = all.filter((p) => p.joinS !== undefined);
-    const decryptionFailures = all.flatMap((p) =>
-      p.cannotDecrypt === undefined
-        ? []
-        : [{ room: p.plan.room, participant: p.plan.identity, from: [...p.cannotDecrypt].sort() }],
+    const pairs = (p: ParticipantState, from: Iterable<string>): DecryptionFailure[] => {
+      const sorted = [...from].sort();
+      return sorted.length === 0 ? [] : [{ room: p.plan.room, participant: p.plan.identity, from: sorted }];
+    };
+    const decryptionFailures = all.flatMap((p) => pairs(p, p.cannotDecrypt ?? []));
+    const decryptionRecovered = all.flatMap((p) =>
+      pairs(
+        p,
+        [...(p.failedToDecrypt ?? [])].filter((from) => p.cannotDecrypt?.has(from) !== true),
+      ),
     );
     const loss = Object.fromEntries(
       KINDS.map((k) => {
@@ -455,7 +460,38 @@ export class RunAggregator {
         (a, b) => a.t - b.t,
       ),
       ...(decryptionFailures.length > 0 ? { decryptionFailures } : {}),
+      ...(decryptionRecovered.length > 0 ? { decryptionRecovered } : {}),
     };
+  }
+
+  /**
+   * A frame cryptor's state for `from`'s frames (engines report changes as CryptorReport lets them
+   * through): a failure lists the pair until the cryptor says it decrypts again, and counts once per
+   * pair; a recovery counts each time. `key_ratcheted` from the participant itself is its own
+   * ratchet (e2ee.ratchet-every); from a publisher, its cryptor following one, once per publisher.
+   */
+  private onCryptor(p: ParticipantState, identity: string, from: string, state: string): void {
+    if (cannotDecrypt(state)) {
+      (p.cannotDecrypt ??= new Set()).add(from);
+      p.failedToDecrypt ??= new Set();
+      if (!p.failedToDecrypt.has(from)) this.add("e2ee_decryption_failures", 1);
+      p.failedToDecrypt.add(from);
+      return;
+    }
+    if (state === "unobservable") {
+      this.add("e2ee_unobservable", 1);
+      return;
+    }
+    if (from !== identity && decryptsAgain(state) && p.cannotDecrypt?.delete(from) === true)
+      this.add("e2ee_decryption_recoveries", 1);
+    if (state !== "key_ratcheted") return;
+    if (from === identity) {
+      this.add("e2ee_key_ratchets", 1);
+      return;
+    }
+    p.ratchetsFollowed ??= new Set();
+    if (!p.ratchetsFollowed.has(from)) this.add("e2ee_ratchets_followed", 1);
+    p.ratchetsFollowed.add(from);
   }
 
   /** One marker per death: a dying worker's participants all arrive with the same time. */

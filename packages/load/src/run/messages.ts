@@ -74,10 +74,20 @@ export interface MediaPlan {
   readonly e2ee?: {
     readonly failureTolerance: number;
     readonly ratchetWindowSize: number;
-    /** Publishers ratchet their key this often, at startAtMs + rampMs + k * ratchetEveryMs (scenario `e2ee.ratchet-every`). */
+    /**
+     * Publishers ratchet their key this often, at startAtMs + rampMs + k * ratchetEveryMs (scenario
+     * `e2ee.ratchet-every`), none in the hold's last RATCHET_SETTLE_MS.
+     */
     readonly ratchetEveryMs?: number;
   };
 }
+
+/**
+ * No key ratchet comes in the hold's last 5 s: a receiver follows within a frame or two, but a
+ * browser's cryptor that fails on frames sealed before a ratchet took 2.5 s to decrypt again on a
+ * loaded machine (docs/e2ee.md), and what happens after a ratchet must show before the run ends.
+ */
+export const RATCHET_SETTLE_MS = 5000;
 
 export interface WorkerPlan {
   readonly worker: number;
@@ -88,6 +98,8 @@ export interface WorkerPlan {
   readonly startAtMs: number;
   /** The run's last planned join, ms after startAtMs: key ratchets begin after it (e2ee.ratchet-every). */
   readonly rampMs?: number;
+  /** The hold after the ramp, ms (Number.MAX_SAFE_INTEGER: until stopped): key ratchets end before its end. */
+  readonly holdMs?: number;
   readonly statsIntervalMs: number;
   /** Lifetime of each join token, seconds (see joinTokenTtlS). */
   readonly tokenTtlS: number;

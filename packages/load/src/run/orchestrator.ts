@@ -233,6 +233,7 @@ export async function orchestrate(options: OrchestratorOptions): Promise<RunOutc
           apiSecret: options.target.apiSecret,
           startAtMs: startedAtMs,
           rampMs: plan.rampMs,
+          holdMs: options.holdMs,
           statsIntervalMs: options.statsIntervalMs,
           tokenTtlS: joinTokenTtlS(options),
           participants,

@@ -42,8 +42,12 @@ export interface ParticipantState {
    * taken just after a periodic one) is folded into the one before (`endWindow`).
    */
   lastWindow: EndWindow;
-  /** E2EE: the publishers whose frames its cryptors reported it cannot decrypt. */
+  /** E2EE: the publishers whose frames its cryptors last said it cannot decrypt. */
   cannotDecrypt?: Set<string>;
+  /** E2EE: the publishers whose frames its cryptors said it could not decrypt at some point. */
+  failedToDecrypt?: Set<string>;
+  /** E2EE: the publishers whose key ratchets its cryptors said they followed. */
+  ratchetsFollowed?: Set<string>;
 }
 
 export function participantKey(room: string, identity: string): string {

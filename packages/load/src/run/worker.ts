@@ -25,6 +25,7 @@ import type {
   WorkerMessage,
   WorkerPlan,
 } from "./messages.js";
+import { RATCHET_SETTLE_MS } from "./messages.js";
 
 function send(message: WorkerMessage): void {
   process.send?.(message);
@@ -130,10 +131,14 @@ class Worker {
    * The first comes an interval after the last planned join: a participant joins with the original
    * key and follows one ratchet step per missed ratchet, so ratchets during a long ramp would leave
    * late joiners more steps behind than their window tries (a full rejoin during the hold can still
-   * fall that far behind: docs/e2ee.md).
+   * fall that far behind: docs/e2ee.md). None comes in the hold's last RATCHET_SETTLE_MS: whether
+   * receivers followed it could not show before the run ends, and a receiver's cryptor that fails
+   * for a moment on it would be read as failing for good.
    */
   private scheduleRatchet(everyMs: number, k: number): void {
-    const at = this.plan.startAtMs + (this.plan.rampMs ?? 0) + k * everyMs;
+    const holdStartMs = this.plan.startAtMs + (this.plan.rampMs ?? 0);
+    const at = holdStartMs + k * everyMs;
+    if (this.plan.holdMs !== undefined && at > holdStartMs + this.plan.holdMs - RATCHET_SETTLE_MS) return;
     this.ratchetTimer = setTimeout(
       () => {
         if (this.stopping) return;
