@@ -112,6 +112,10 @@ class PageParticipant {
   private readonly readers: (() => void)[] = [];
   /** What the cryptors said of each publisher's frames (the failures it is in, for a recovery). */
   private readonly cryptors = new CryptorReport();
+  /** When each publisher's frames last failed to decrypt (epoch ms): what a recovery is seen after. */
+  private readonly failedAtMs = new Map<string, number>();
+  /** The video elements watched for a recovery now: one watch each, however often their publisher fails. */
+  private readonly watched = new WeakSet<HTMLVideoElement>();
   private tone: AudioContext | undefined;
   private readonly emit: (event: PageEvent) => void;
   /** Where this participant's canvas and videos go: its own box, so a shared page shows whose is whose. */
@@ -238,7 +242,7 @@ class PageParticipant {
       if (kind === "video" && options.probe && element instanceof HTMLVideoElement)
         this.readStamps(element, participant.identity, participant.attributes[options.engineAttribute]);
       if (element instanceof HTMLVideoElement && this.cryptors.isFailing(participant.identity))
-        this.watchRecovery(element, participant.identity, Date.now());
+        this.watchRecovery(element, participant.identity);
     });
     room.on(RoomEvent.TrackUnsubscribed, (track: RemoteTrack) => {
       for (const element of track.detach()) element.remove();
@@ -279,9 +283,9 @@ class PageParticipant {
       if (this.left || !this.cryptors.report(from, state)) return;
       this.emit({ type: "e2ee", from, state });
       if (!cannotDecrypt(state)) return;
-      const failedAtMs = Date.now();
+      this.failedAtMs.set(from, Date.now());
       this.box.querySelectorAll("video").forEach((element) => {
-        if (element.dataset.publisher === from) this.watchRecovery(element, from, failedAtMs);
+        if (element.dataset.publisher === from) this.watchRecovery(element, from);
       });
     });
     room.on(RoomEvent.ConnectionQualityChanged, (quality: ConnectionQuality, participant) => {
@@ -324,21 +328,26 @@ class PageParticipant {
   }
 
   /**
-   * After `from`'s frames could not be decrypted at `failedAtMs`: the first frame of its video
-   * presented with a stamp captured after that moment was sealed after the failure and decrypted,
+   * After `from`'s frames could not be decrypted: the first frame of its video presented with a
+   * stamp captured after the failure (the latest, failedAtMs) was sealed after it and decrypted,
    * so the cryptor decrypts again and the page says `ok`. A frame captured before it may still be
    * in the pipeline, and a blank frame LiveKit injects unencrypted has no stamp: neither counts. A
    * publisher without the stamped pattern (not one of ours) or without video is never seen to
    * recover (docs/e2ee.md). Nothing is read while no frame is presented.
    */
-  private watchRecovery(video: HTMLVideoElement, from: string, failedAtMs: number): void {
-    const read = stampReader(video);
+  private watchRecovery(video: HTMLVideoElement, from: string): void {
+    const read = this.watched.has(video) ? undefined : stampReader(video);
     if (read === undefined) return;
+    this.watched.add(video);
     const onFrame = (): void => {
-      if (this.left || !this.cryptors.isFailing(from)) return;
+      if (this.left || !this.cryptors.isFailing(from)) {
+        this.watched.delete(video);
+        return;
+      }
       const captureTimeMs = read(Date.now());
-      if (captureTimeMs !== undefined && captureTimeMs > failedAtMs) {
+      if (captureTimeMs !== undefined && captureTimeMs > (this.failedAtMs.get(from) ?? Infinity)) {
         if (this.cryptors.report(from, "ok")) this.emit({ type: "e2ee", from, state: "ok" });
+        this.watched.delete(video);
         return;
       }
       video.requestVideoFrameCallback(onFrame);
@@ -444,7 +453,6 @@ class PageParticipants implements PageApi {
   }
 }
 
-/** BT.601 studio-swing luma of RGBA pixels: the inverse of how Chromium shows the I420 stamp. */
 /**
  * Reads the stamp of the frame `video` presents now: the frame is drawn into a canvas of its own and
  * the stamp's rows turned back into luma, then read with the other engines' reader. Returns the
@@ -469,6 +477,7 @@ function stampReader(video: HTMLVideoElement): ((nowMs: number) => number | unde
   };
 }
 
+/** BT.601 studio-swing luma of RGBA pixels: the inverse of how Chromium shows the I420 stamp. */
 function lumaOf(rgba: Uint8ClampedArray): Uint8Array {
   const luma = new Uint8Array(rgba.length / 4);
   for (let i = 0; i < luma.length; i++) {
