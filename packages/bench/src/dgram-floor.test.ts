@@ -16,6 +16,21 @@ describe("dgram-floor", () => {
     expect(dueThisTick(0, 250).due).toBe(5);
   });
 
+  it("sends every whole rate from 1 to 10,000 a second exactly in a second's 50 ticks", () => {
+    const off: string[] = [];
+    for (let rate = 1; rate <= 10_000; rate++) {
+      let credit = 0;
+      let sent = 0;
+      for (let tick = 0; tick < 50; tick++) {
+        const next = dueThisTick(credit, rate);
+        credit = next.credit;
+        sent += next.due;
+      }
+      if (sent !== rate) off.push(`${rate}: ${sent}`);
+    }
+    expect(off).toEqual([]);
+  });
+
   it("takes the workload's counts, participants defaulting to the sockets, and refuses what is out of range", () => {
     expect(floorOptions(["--receivers", "64", "--senders", "16", "--participants", "80"])).toEqual({
       receivers: 64,
