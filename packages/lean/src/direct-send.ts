@@ -1,5 +1,5 @@
 import { Socket } from "node:dgram";
-import type { RTCDtlsTransport, RTCRtpSender, RtpPacket } from "werift";
+import { RtpPacket, type RTCDtlsTransport, type RTCRtpSender } from "werift";
 import {
   GcmRtpSealer,
   PROFILE_AEAD_AES_128_GCM,
@@ -7,6 +7,7 @@ import {
   srtpContextOf,
   type SrtpContext,
 } from "./srtp-gcm.js";
+import { SendHistory } from "./send-history.js";
 
 /**
  * A published stream is written past werift's RTCRtpSender once werift has sent its first packet
@@ -17,14 +18,14 @@ import {
  * and a send that checks the address each time: 19% of a lean worker's samples at 10 audio rooms,
  * for a publisher that is one participant in five (bench/results.md, 2026-11-25).
  *
- * What werift read from its sender is kept: the packet and octet counts, the last RTP timestamp
- * and when it went (its sender reports), the sequence number and timestamp it would continue
- * from, the video packets it answers NACKs from (its 128-packet history, resent on RTX), the SRTP
- * rollover counter of the SSRC (werift's own per-SSRC state, updated the way werift updates it),
- * and the transport's and the ICE pair's counters. Not written here, so left to werift: a profile
- * other than AES-GCM, header extensions werift fills per packet (transport-wide sequence numbers,
- * abs-send-time, RIDs), RED, and a selected pair that is not plain UDP (TCP, TURN), which gets
- * werift's own `sendData`.
+ * What werift read from its sender is kept: the packet and octet counts, the last RTP timestamp and
+ * when it went (its sender reports), the sequence number and timestamp it would continue from, the
+ * video packets it answers NACKs from (its 128-packet history, resent on RTX; kept here as bytes,
+ * send-history.ts), the SRTP rollover counter of the SSRC (werift's own per-SSRC state, updated the
+ * way werift updates it), and the transport's and the ICE pair's counters. Not written here, so
+ * left to werift: a profile other than AES-GCM, header extensions werift fills per packet
+ * (transport-wide sequence numbers, abs-send-time, RIDs), RED, and a selected pair that is not
+ * plain UDP (TCP, TURN), which gets werift's own `sendData`.
  *
  * One thing differs on the wire: the NTP time in sender reports. werift's `ntpTime` writes the
  * decimal digits of the seconds' fraction as the binary fraction (12:00:00.5 reads as 12:00:00
@@ -194,6 +195,10 @@ export class DirectRtpWriter {
   /** The MID extension werift's sender writes on every packet, when negotiated. */
   private readonly mid: Extension | undefined;
   private cacheCleared = false;
+  /** The video packets werift answers NACKs from, in place of its sender's `rtpCache` (send-history.ts). */
+  private history: SendHistory | undefined;
+  /** What werift's sender reads as its `rtpCache`: `history`'s view, until werift replaces it. */
+  private historyView: unknown[] | undefined;
   /** Counts and keeps every Nth packet but does not send it: simulated loss on the way out (tests). */
   withholdEvery: number | undefined;
   /** When the last packet went (werift's first one, until this writes one). */
@@ -295,11 +300,28 @@ export class DirectRtpWriter {
     header.sequenceNumber = (header.sequenceNumber + s.seqOffset) & 0xffff;
     header.timestamp = (header.timestamp + s.timestampOffset) >>> 0;
     header.extensions = extensions;
-    s.rtpCache[header.sequenceNumber % RTP_HISTORY_SIZE] = rtp;
     // the template is this packet's own: stamped in place
     const bytes = stampRtpHeader(template, header.sequenceNumber, header.timestamp, header.marker);
+    this.sentHistory().keep(header.sequenceNumber, bytes, payload);
     this.send(pair, bytes, payload, header.sequenceNumber, header.timestamp);
     return true;
+  }
+
+  /**
+   * The history werift's sender answers NACKs from, set up as its `rtpCache` with what werift kept
+   * there itself (the packets it sent before this writer), and again should werift replace it
+   * (a replaced track starts its own numbering).
+   */
+  private sentHistory(): SendHistory {
+    const s = this.sender;
+    if (this.history !== undefined && s.rtpCache === this.historyView) return this.history;
+    const history = this.history ?? new SendHistory(RTP_HISTORY_SIZE);
+    history.clear();
+    for (const packet of s.rtpCache) if (packet instanceof RtpPacket) history.keepPacket(packet);
+    this.history = history;
+    this.historyView = history.asWeriftCache();
+    s.rtpCache = this.historyView;
+    return history;
   }
 
   /**
