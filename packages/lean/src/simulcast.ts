@@ -12,6 +12,7 @@ import {
   type RtcpPacket,
 } from "werift";
 import { LeanError } from "./errors.js";
+import { SendHistory } from "./send-history.js";
 import { PublishedVideo, type SentWithFeedback } from "./video-track.js";
 import type { TickHandler } from "./pacer.js";
 import { extmapId } from "./sdp.js";
@@ -127,7 +128,10 @@ export interface SimulcastSetup {
   readonly now?: () => number;
 }
 
-/** Packets a layer keeps for NACKs: 1.3 s of a 720p layer's ~150 packets/s, werift's own depth (128) x 2. */
+/**
+ * Packets a layer keeps for NACKs (as bytes, send-history.ts): 1.3 s of a 720p layer's ~150
+ * packets/s, werift's own depth (128) x 2.
+ */
 const HISTORY = 256;
 /** A sender report per layer every second (RFC 3550's minimum interval is 5 s; LiveKit needs one to start). */
 const SR_TICKS = 50;
@@ -145,7 +149,7 @@ function randomSsrc(taken: Set<number>): number {
 /** One layer: its loop's sender, SSRC and RTX SSRC, sequence numbers, history and sender-report state. */
 class Layer {
   readonly sender: VideoSender;
-  private readonly history: (RtpPacket | undefined)[] = new Array<RtpPacket | undefined>(HISTORY);
+  private readonly history = new SendHistory(HISTORY);
   private rtxSequence = Math.floor(Math.random() * 0x1_0000);
   private packetCount = 0;
   private octetCount = 0;
@@ -184,7 +188,7 @@ class Layer {
     const { header, payload } = packet;
     header.ssrc = this.ssrc;
     header.extensions = this.extensions(this.setup.ids.rid, header.extensions);
-    this.history[header.sequenceNumber % HISTORY] = packet;
+    this.history.keep(header.sequenceNumber, header.serialize(header.serializeSize), payload);
     this.packetCount++;
     this.octetCount += payload.length;
     this.anchor ??= { wallMs: this.now(), rtp: header.timestamp };
@@ -194,8 +198,9 @@ class Layer {
   /** RFC 4588: the original sequence number, then the payload, on the RTX SSRC with the repaired rid. */
   retransmit(sequenceNumber: number): void {
     const repairedRid = this.setup.ids.repairedRid;
-    const original = this.history[sequenceNumber % HISTORY];
-    if (repairedRid === undefined || original?.header.sequenceNumber !== sequenceNumber) return;
+    if (repairedRid === undefined) return;
+    const original = this.history.packet(sequenceNumber);
+    if (original === undefined) return;
     const osn = Buffer.allocUnsafe(2);
     osn.writeUInt16BE(sequenceNumber, 0);
     const header = new RtpHeader({
