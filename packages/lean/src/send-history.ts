@@ -6,7 +6,7 @@ import { RtpPacket } from "werift";
  * the payload) in a 128-slot array, so every packet of a video stream lives about 2.8 s at 360p:
  * long enough to outlive two young-generation collections and be promoted, and then to die in the
  * old generation. At 16 rooms of 360p that kept a lean worker's old generation collecting every
- * 2-3 s, about a fifth of the worker's CPU (bench/results.md, 2026-11-25 22:20 UTC). Here each
+ * 2-3 s, about a fifth of the worker's CPU (bench/results.md, 2026-11-25 22:02 UTC). Here each
  * slot holds a copy of the packet's bytes (RTP header as sent, before SRTP, and payload), and an
  * `RtpPacket` is built only for a packet that is asked for again.
  */
