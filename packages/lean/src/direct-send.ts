@@ -274,10 +274,9 @@ export class DirectRtpWriter {
   /**
    * Writes `rtp` as werift's sender would, and keeps it where werift answers NACKs from (its
    * 128-packet history, resent on RTX when negotiated): the sender's SSRC, payload type and offsets
-   * replace the packet's, which is changed in place as werift changes it, and the MID extension
-   * goes beside the packet's own (one of the packet's with the same id wins, as in werift). False,
-   * with the packet untouched, when its extensions do not fit the one-byte form: werift's sender
-   * is for it.
+   * replace the packet's, and the MID extension goes beside the packet's own (one of the packet's
+   * with the same id wins, as in werift). The packet itself is not changed. False when its
+   * extensions do not fit the one-byte form: werift's sender is for it.
    */
   writePacket(rtp: RtpPacket): boolean {
     const s = this.sender;
@@ -295,15 +294,12 @@ export class DirectRtpWriter {
     }
     const pair = this.pair();
     if (pair === undefined) return true;
-    header.ssrc = s.ssrc;
-    header.payloadType = this.payloadType;
-    header.sequenceNumber = (header.sequenceNumber + s.seqOffset) & 0xffff;
-    header.timestamp = (header.timestamp + s.timestampOffset) >>> 0;
-    header.extensions = extensions;
+    const seq = (header.sequenceNumber + s.seqOffset) & 0xffff;
+    const ts = (header.timestamp + s.timestampOffset) >>> 0;
     // the template is this packet's own: stamped in place
-    const bytes = stampRtpHeader(template, header.sequenceNumber, header.timestamp, header.marker);
-    this.sentHistory().keep(header.sequenceNumber, bytes, payload);
-    this.send(pair, bytes, payload, header.sequenceNumber, header.timestamp);
+    const bytes = stampRtpHeader(template, seq, ts, header.marker);
+    this.sentHistory().keep(seq, bytes, payload);
+    this.send(pair, bytes, payload, seq, ts);
     return true;
   }
 
