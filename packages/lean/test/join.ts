@@ -108,6 +108,19 @@ export async function nativeInbound(native: Room, kind: "audio" | "video"): Prom
   return [...snapshot.inbound.values()].filter((s) => s.kind === kind);
 }
 
+/**
+ * No packet lost on a native subscriber's inbound stream. libwebrtc's packetsLost is expected minus
+ * received (RFC 3550's cumulative count, signed): a packet received twice, or one older than the
+ * first it saw, takes it below zero, and a CI run under load once read -1 here with no NACK, no
+ * retransmission and every frame decoded. A loss reads above zero; a publisher repeating packets
+ * would read far below -2.
+ */
+export function expectNoNativeLoss(inbound: InboundStreamSample | undefined, context: string): void {
+  expect(inbound, context).toBeDefined();
+  expect(inbound?.packetsLost, context).toBeLessThanOrEqual(0);
+  expect(inbound?.packetsLost, context).toBeGreaterThanOrEqual(-2);
+}
+
 /** What a native subscriber decoded of the video tracks it subscribed to: each frame's stamp, if it reads. */
 export interface NativeVideoReader {
   readonly stamps: (Stamp | undefined)[];
