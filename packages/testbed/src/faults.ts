@@ -68,10 +68,11 @@ ${chains}
     }
   }
 
-  /** Packets the table's counters have dropped so far: proof the fault took effect. */
+  /** Packets the table's dropping rules have dropped so far: proof the fault took effect. */
   droppedPackets(): number {
     let total = 0;
-    for (const match of this.listing().matchAll(/counter packets (\d+)/g)) total += Number(match[1]);
+    for (const match of this.listing().matchAll(/counter packets (\d+) bytes \d+ drop/g))
+      total += Number(match[1]);
     return total;
   }
 
@@ -84,16 +85,41 @@ ${chains}
   }
 }
 
+/** What a loss rule did to one kind of RTP packet: how many it saw, how many it dropped. */
+export interface RtpTally {
+  readonly seen: number;
+  readonly dropped: number;
+  /** dropped / seen: the drop this kind really got (undefined before any packet was seen) */
+  readonly ratio: number | undefined;
+}
+
+/**
+ * RTP payload types to tally by name, e.g. `{ audio: [111, 63], video: [96] }` (LiveKit's Opus, RED
+ * and VP8). A UDP datagram counts as RTP of a type when its first two bits are version 2 and the 7
+ * payload-type bits of its second byte match: SRTP leaves that header in clear. STUN and DTLS start
+ * with bits 00, so never match; RTCP (version 2, packet types 192-223) reads 64-95 in those bits,
+ * which is why RFC 5761 keeps RTP off 64-95 when both share a port, and so do tallies.
+ */
+export type RtpKinds = Readonly<Record<string, readonly number[]>>;
+
+const TALLY_NAME = /^[a-z][a-z0-9_]{0,31}$/;
+
 /**
  * Random packet loss on a node's UDP (media) traffic. `egress` drops what the node sends (media
  * toward subscribers, RTCP toward publishers); `ingress` what it receives; `both` either.
+ *
+ * With `tally`, the rule also counts, per named kind of RTP packet, how many it saw and how many it
+ * dropped, so a test can compare a reported loss with the drop those packets really got rather than
+ * with the nominal ratio (a 10% random drop of 13,000 packets lands anywhere in about 9.2-10.8%).
  */
 export class PacketLoss extends NftFault {
   readonly ratio: number;
+  private readonly kinds: readonly string[];
 
-  private constructor(namespace: string, table: string, ratio: number) {
+  private constructor(namespace: string, table: string, ratio: number, kinds: readonly string[]) {
     super(namespace, table);
     this.ratio = ratio;
+    this.kinds = kinds;
   }
 
   static inject(
@@ -101,25 +127,86 @@ export class PacketLoss extends NftFault {
     ratio: number,
     direction: "egress" | "ingress" | "both" = "egress",
     table = LOSS_TABLE,
+    options: { readonly tally?: RtpKinds } = {},
   ): PacketLoss {
     const ns = requireNamespace(namespace, "packet loss");
     if (!(ratio > 0 && ratio <= 1))
       throw new TestbedError("bad-option", `loss ratio: expected a number in (0, 1], got ${ratio}`);
+    const tally = Object.entries(options.tally ?? {});
+    for (const [name, types] of tally) {
+      if (!TALLY_NAME.test(name))
+        throw new TestbedError(
+          "bad-option",
+          `tally name ${JSON.stringify(name)}: expected [a-z][a-z0-9_]{0,31}`,
+        );
+      const rtp = (t: number): boolean => Number.isInteger(t) && t >= 0 && t <= 127 && (t < 64 || t > 95);
+      if (types.length === 0 || !types.every(rtp))
+        throw new TestbedError(
+          "bad-option",
+          `tally ${name}: expected RTP payload types in 0-63 or 96-127 (64-95 would count RTCP too), got ${JSON.stringify(types)}`,
+        );
+    }
     const perMille = Math.round(ratio * 1000);
     const hooks = direction === "both" ? ["output", "input"] : [direction === "egress" ? "output" : "input"];
     // numgen's range is 0-999: a whole drop is a plain rule (nft refuses "< 1000")
     const sample = perMille >= 1000 ? "" : ` numgen random mod 1000 < ${perMille}`;
+    const counts = (verb: string): string =>
+      tally
+        .map(
+          ([name, types]) =>
+            `\n    @th,64,2 2 @th,73,7 { ${types.join(", ")} } counter comment "${verb} ${name}"`,
+        )
+        .join("");
     const chains = hooks
-      .map(
-        (hook) => `  chain loss_${hook} {
+      .map((hook) =>
+        tally.length === 0
+          ? `  chain loss_${hook} {
     type filter hook ${hook} priority 0; policy accept;
     meta l4proto udp${sample} counter drop
+  }`
+          : // one random draw per packet: the drop chain tallies what it is given, then drops it
+            `  chain loss_${hook} {
+    type filter hook ${hook} priority 0; policy accept;
+    meta l4proto udp jump loss_${hook}_sample
+  }
+  chain loss_${hook}_sample {${counts("seen")}
+   ${sample} jump loss_${hook}_drop
+  }
+  chain loss_${hook}_drop {${counts("dropped")}
+    counter drop
   }`,
       )
       .join("\n");
     const applied = NftFault.apply(ns, table, chains);
-    return new PacketLoss(applied.namespace, applied.table, ratio);
+    return new PacketLoss(
+      applied.namespace,
+      applied.table,
+      ratio,
+      tally.map(([name]) => name),
+    );
   }
+
+  /** Per tallied kind, what the rule saw and dropped so far (summed over its hooks). */
+  tally(): Record<string, RtpTally> {
+    return readTally(this.listing(), this.kinds);
+  }
+}
+
+/** The tally counters of a loss table's listing (`nft list table`), per kind named. */
+export function readTally(listing: string, kinds: readonly string[]): Record<string, RtpTally> {
+  const read = (verb: string, name: string): number => {
+    let total = 0;
+    for (const m of listing.matchAll(/counter packets (\d+) bytes \d+ comment "([a-z]+) ([a-z0-9_]+)"/g))
+      if (m[2] === verb && m[3] === name) total += Number(m[1]);
+    return total;
+  };
+  return Object.fromEntries(
+    kinds.map((name) => {
+      const seen = read("seen", name);
+      const dropped = read("dropped", name);
+      return [name, { seen, dropped, ratio: seen > 0 ? dropped / seen : undefined }];
+    }),
+  );
 }
 
 /**

@@ -34,6 +34,7 @@ export {
   faultTables,
   faultQdiscs,
 } from "./faults.js";
+export type { RtpKinds, RtpTally } from "./faults.js";
 export {
   clearFaults,
   describeLedgerEntry,
