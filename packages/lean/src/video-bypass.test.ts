@@ -314,6 +314,7 @@ describe("VideoBypass with VideoReceiving", () => {
     const weriftReceiver = {
       handleRtpBySsrc: () => undefined,
       onPacketLost: { subscribe: () => ({ unSubscribe: () => undefined }) },
+      nack: { addPacket: () => undefined, close: () => undefined },
     } as unknown as RTCRtpReceiver;
     const inbound = new VideoInbound("ssrc:1", VIDEO_FORMATS.h264);
     const receiving = new VideoReceiving(weriftReceiver, () => [], inbound, {

@@ -18,6 +18,7 @@ import { rtpHeaderBytes } from "./audio-track.js";
 import { DirectRtpWriter, type DirectSendCount } from "./direct-send.js";
 import { clearVideoPacket, type ClearVideoPacket, type VideoPacketSink } from "./video-bypass.js";
 import type { Pacer } from "./pacer.js";
+import { installNackGenerator } from "./nack-generator.js";
 import {
   formatOfMimeType,
   LEAN_VIDEO_CODECS,
@@ -232,6 +233,7 @@ export class VideoReceiving implements VideoPacketSink {
     /** Called with each SSRC once werift has handled a packet of it: its later packets may bypass werift. */
     bypass?: (ssrc: number, sink: VideoPacketSink) => void,
   ) {
+    installNackGenerator(receiver);
     const handle = receiver.handleRtpBySsrc;
     const seen = new Set<number>();
     receiver.handleRtpBySsrc = (packet, extensions) => {

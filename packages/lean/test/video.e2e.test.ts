@@ -264,10 +264,13 @@ describe("lean video on a real livekit-server", () => {
     expect(w.lost / w.expected, `loss ratio, ${context}`).toBeGreaterThan(0.03);
     expect(w.lost / w.expected, `loss ratio, ${context}`).toBeLessThan(0.05);
     expect(w.nack, context).toBeGreaterThan(0);
-    // LiveKit answers NACKs on the RTX stream the subscriber negotiated, but not every one: 4 of 10
-    // lost originals came back in the first run (README); what matters here is that they arrive
-    // apart and fill no gap
-    expect(retransmitted, context).toBeGreaterThan(0);
+    // LiveKit answers on the RTX stream the subscriber negotiated, though not always the first
+    // NACK for a packet: our generator asks again 100 ms later (nack-generator.ts), so every lost
+    // original comes back (11 of 11 here, in 21 NACK packets), where werift's, giving up 50 ms
+    // after a loss, got 5 of 11 back for 86. A loss in the window's last moments may still be
+    // outstanding when the window ends; the repairs arrive apart and fill no gap.
+    expect(retransmitted, context).toBeGreaterThanOrEqual(w.lost - 2);
+    expect(w.nack, `NACK packets per lost original, ${context}`).toBeLessThanOrEqual(3 * w.lost);
     expect(w.framesDecoded / elapsedS, `frames/s, ${context}`).toBeGreaterThan(16);
     await Promise.all(participants.splice(0).map((p) => p.leave()));
   });
