@@ -91,16 +91,28 @@ describe("NackGenerator", () => {
     expect(h.sent).toEqual([]);
   });
 
-  it("keeps at most NACK_MAX_MISSING losses, the newest, from one gap and across gaps", () => {
+  it("keeps at most NACK_MAX_MISSING losses across gaps, the newest", () => {
     const h = harness();
     h.packet(0);
-    h.packet(NACK_MAX_MISSING + 501);
-    expect(h.sent[0]).toHaveLength(NACK_MAX_MISSING);
-    expect(h.sent[0]?.[0]).toBe(501);
-    h.packet(NACK_MAX_MISSING + 511);
+    h.packet(601);
+    h.packet(1202);
+    expect(h.sent.map((l) => l.length)).toEqual([600, 600]);
     expect(h.generator.outstanding).toBe(NACK_MAX_MISSING);
     h.advance(NACK_RESEND_MS);
-    expect(h.sent[2]?.[0]).toBe(510);
+    // 1-600 and 602-1201 went missing; the oldest 200 were dropped
+    expect(h.sent[2]?.[0]).toBe(201);
+    expect(h.sent[2]).toHaveLength(NACK_MAX_MISSING);
+  });
+
+  it("NACKs nothing for a gap wider than NACK_MAX_MISSING, and drops what was outstanding", () => {
+    const h = harness();
+    h.packet(0);
+    h.packet(2);
+    h.packet(NACK_MAX_MISSING + 4);
+    expect(h.sent).toEqual([[1]]);
+    expect(h.generator.outstanding).toBe(0);
+    h.packet(NACK_MAX_MISSING + 6);
+    expect(h.sent).toEqual([[1], [NACK_MAX_MISSING + 5]]);
   });
 
   it("gives up a loss NACK_MAX_AGE packets behind the newest", () => {

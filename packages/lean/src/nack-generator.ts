@@ -13,9 +13,10 @@ import { GenericNack, RtcpTransportLayerFeedback, type RTCRtpReceiver } from "we
  *
  * Here, like libwebrtc's NACK module with no round-trip estimate: a gap is NACKed on the packet
  * that reveals it, an unrepaired loss again every `NACK_RESEND_MS`, at most `NACK_MAX_TRIES`
- * times; a loss more than `NACK_MAX_AGE` packets behind the newest is given up, and at most
- * `NACK_MAX_MISSING` are kept (the oldest go first). Sequence numbers are unwrapped against the
- * newest seen. One timer per stream, armed only while a loss is outstanding.
+ * times; a loss more than `NACK_MAX_AGE` packets behind the newest is given up, at most
+ * `NACK_MAX_MISSING` are kept (the oldest go first), and a gap wider than that is not NACKed at all
+ * (it clears the list). Sequence numbers are unwrapped against the newest seen. One timer per
+ * stream, armed only while a loss is outstanding.
  */
 export const NACK_RESEND_MS = 100;
 export const NACK_MAX_TRIES = 10;
@@ -62,9 +63,16 @@ export class NackGenerator {
       this.missing.delete(seq);
       return;
     }
-    const from = Math.max(this.newest + 1, seq - NACK_MAX_MISSING);
+    const from = this.newest + 1;
     this.newest = seq;
     if (from === seq) return;
+    if (seq - from > NACK_MAX_MISSING) {
+      // more missing than are ever kept: not a loss to repair packet by packet (a stream that jumped,
+      // or a long cut), so nothing is NACKed and what was outstanding is dropped, as libwebrtc does;
+      // the keyframe the subscriber then waits for comes from its PLI
+      this.missing.clear();
+      return;
+    }
     const now = this.io.now();
     const fresh: number[] = [];
     for (let s = from; s < seq; s++) {
