@@ -67,9 +67,9 @@ export class NackGenerator {
     this.newest = seq;
     if (from === seq) return;
     if (seq - from > NACK_MAX_MISSING) {
-      // more missing than are ever kept: not a loss to repair packet by packet (a stream that jumped,
-      // or a long cut), so nothing is NACKed and what was outstanding is dropped, as libwebrtc does;
-      // the keyframe the subscriber then waits for comes from its PLI
+      // more missing than are ever kept: not a loss to repair packet by packet (a stream that
+      // jumped, or a long cut), so nothing is NACKed and what was outstanding is dropped, as
+      // libwebrtc does (it asks for a keyframe instead; a lean subscriber decodes nothing)
       this.missing.clear();
       return;
     }
