@@ -268,7 +268,7 @@ describe("lean video on a real livekit-server", () => {
     // NACK for a packet: our generator asks again 100 ms later (nack-generator.ts), so every lost
     // original comes back (11 of 11 here, in 21 NACK packets), where werift's, giving up 50 ms
     // after a loss, got 5 of 11 back for 86. A loss in the window's last moments may still be
-    // outstanding when the window ends; the repairs arrive apart and fill no gap. Under 4 NACK
+    // outstanding when the window ends; the repairs arrive apart and fill no gap. At most 4 NACK
     // packets per loss leaves room for a slow answer and still fails werift's 6-8.
     expect(retransmitted, context).toBeGreaterThanOrEqual(w.lost - 2);
     expect(w.nack, `NACK packets per lost original, ${context}`).toBeLessThanOrEqual(4 * w.lost);
