@@ -5,6 +5,7 @@ import { defineConfig } from "vitest/config";
 export default defineConfig({
   test: {
     reporters: ["default", "./scripts/vitest-summary-reporter.ts"],
+    globalSetup: ["./scripts/vitest-tmpdir.ts"],
     projects: [
       {
         test: {

@@ -1,7 +1,44 @@
+import { readFileSync } from "node:fs";
+import { availableParallelism } from "node:os";
+import { relative } from "node:path";
 import type { Reporter, TestModule } from "vitest/node";
 
-// CI reads a plain "N passed, N failed" closing line; vitest's own summary has another shape.
+/** The machine's busy and total CPU time so far, in clock ticks (Linux's /proc/stat), or undefined elsewhere. */
+function cpuTicks(): { busy: number; total: number } | undefined {
+  try {
+    const fields = readFileSync("/proc/stat", "utf8").split("\n")[0].trim().split(/\s+/).slice(1).map(Number);
+    // user nice system idle iowait irq softirq steal: idle and iowait are not busy
+    const total = fields.slice(0, 8).reduce((a, b) => a + b, 0);
+    return { busy: total - fields[3] - fields[4], total };
+  } catch {
+    return undefined;
+  }
+}
+
+// CI reads a plain "N passed, N failed" closing line; vitest's own summary has another shape. Above
+// it, the slowest end-to-end files with how busy the machine was while each ran (e2e files run one
+// at a time, so that is mostly the file's own load): what to look at to keep the suite short.
 export default class SummaryLineReporter implements Reporter {
+  private readonly started = new Map<string, { at: number; ticks: ReturnType<typeof cpuTicks> }>();
+  private readonly files: { name: string; seconds: number; cores: number | undefined }[] = [];
+  private readonly cores = availableParallelism();
+
+  onTestModuleStart(mod: TestModule): void {
+    this.started.set(mod.moduleId, { at: performance.now(), ticks: cpuTicks() });
+  }
+
+  onTestModuleEnd(mod: TestModule): void {
+    const start = this.started.get(mod.moduleId);
+    if (start === undefined || mod.project.name !== "e2e") return;
+    const end = cpuTicks();
+    const seconds = (performance.now() - start.at) / 1000;
+    const cores =
+      start.ticks && end && end.total > start.ticks.total
+        ? ((end.busy - start.ticks.busy) / (end.total - start.ticks.total)) * this.cores
+        : undefined;
+    this.files.push({ name: relative(process.cwd(), mod.moduleId), seconds, cores });
+  }
+
   onTestRunEnd(testModules: readonly TestModule[]): void {
     let passed = 0;
     let failed = 0;
@@ -13,6 +50,17 @@ export default class SummaryLineReporter implements Reporter {
         else if (state === "failed") failed++;
         else skipped++;
       }
+    }
+    const slowest = [...this.files].sort((a, b) => b.seconds - a.seconds).slice(0, 15);
+    if (slowest.length > 0) {
+      const total = this.files.reduce((a, f) => a + f.seconds, 0);
+      process.stdout.write(
+        `\nslowest e2e files (all ${String(this.files.length)}: ${total.toFixed(0)} s), with the machine's busy cores meanwhile:\n`,
+      );
+      for (const f of slowest)
+        process.stdout.write(
+          `${f.seconds.toFixed(0).padStart(6)} s  ${f.cores === undefined ? "   -" : f.cores.toFixed(2)} cores  ${f.name}\n`,
+        );
     }
     process.stdout.write(`\ntests: ${passed} passed, ${failed} failed, ${skipped} skipped\n`);
   }
