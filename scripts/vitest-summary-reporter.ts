@@ -6,10 +6,12 @@ import type { Reporter, TestModule } from "vitest/node";
 /** The machine's busy and total CPU time so far, in clock ticks (Linux's /proc/stat), or undefined elsewhere. */
 function cpuTicks(): { busy: number; total: number } | undefined {
   try {
-    const fields = readFileSync("/proc/stat", "utf8").split("\n")[0].trim().split(/\s+/).slice(1).map(Number);
-    // user nice system idle iowait irq softirq steal: idle and iowait are not busy
-    const total = fields.slice(0, 8).reduce((a, b) => a + b, 0);
-    return { busy: total - fields[3] - fields[4], total };
+    const line = readFileSync("/proc/stat", "utf8").split("\n", 1)[0] ?? "";
+    // user nice system idle iowait irq softirq steal; idle and iowait are not busy
+    const ticks = line.trim().split(/\s+/).slice(1, 9).map(Number);
+    if (ticks.length < 8 || ticks.some((n) => !Number.isFinite(n))) return undefined;
+    const total = ticks.reduce((a, n) => a + n, 0);
+    return { busy: total - (ticks[3] ?? 0) - (ticks[4] ?? 0), total };
   } catch {
     return undefined;
   }
