@@ -1,5 +1,5 @@
 import { closeSync, openSync, readSync } from "node:fs";
-import { quoted, readFailure } from "@livekit-swarm/schema";
+import { quotedPath, readFailure } from "@livekit-swarm/schema";
 import { UsageError } from "./errors.js";
 import { fromEnv } from "./flags.js";
 
@@ -39,7 +39,7 @@ export function readSecretFile(command: string, path: string): string {
 /** A secret alone on the one line of `path` (a flag such as --api-secret-file), checked as readSecretFile says. */
 export function readSecretLine(command: string, flag: string, path: string, fix: string): string {
   const refuse = (problem: string): never => {
-    throw new UsageError(`${command}: --${flag} ${quoted(path)}: ${problem}; ${fix}`);
+    throw new UsageError(`${command}: --${flag} ${quotedPath(path)}: ${problem}; ${fix}`);
   };
   let bytes: Buffer;
   try {

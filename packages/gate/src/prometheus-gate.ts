@@ -3,6 +3,7 @@ import { join } from "node:path";
 import {
   parseDuration,
   quoted,
+  quotedPath,
   readConfigText,
   readFailure,
   readYaml,
@@ -164,20 +165,22 @@ async function readSummary(file: string): Promise<SummaryWindow> {
             : typeof code === "string"
               ? code
               : "unreadable";
-    throw new GateRequestError(`gate: --summary ${quoted(file)}: ${why}; pass the summary.json a run wrote`);
+    throw new GateRequestError(
+      `gate: --summary ${quotedPath(file)}: ${why}; pass the summary.json a run wrote`,
+    );
   }
   let doc: unknown;
   try {
     doc = JSON.parse(text);
   } catch {
     throw new GateRequestError(
-      `gate: --summary ${quoted(file)}: not JSON; pass the summary.json a run wrote`,
+      `gate: --summary ${quotedPath(file)}: not JSON; pass the summary.json a run wrote`,
     );
   }
   const run = typeof doc === "object" && doc !== null && "run" in doc ? doc.run : undefined;
   if (typeof doc !== "object" || doc === null || typeof run !== "object" || run === null)
     throw new GateRequestError(
-      `gate: --summary ${quoted(file)}: not a swarm summary (no "run" with its id and times); pass the summary.json a run wrote`,
+      `gate: --summary ${quotedPath(file)}: not a swarm summary (no "run" with its id and times); pass the summary.json a run wrote`,
     );
   return doc;
 }

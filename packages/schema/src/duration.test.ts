@@ -1,5 +1,12 @@
 import { describe, expect, it } from "vitest";
-import { DurationError, describeValue, formatDuration, parseDuration, quoted } from "./duration.js";
+import {
+  DurationError,
+  describeValue,
+  formatDuration,
+  parseDuration,
+  quoted,
+  quotedPath,
+} from "./duration.js";
 
 describe("parseDuration", () => {
   it.each<[string | number, number]>([
@@ -97,6 +104,15 @@ describe("quoted: a user's value in an error message", () => {
 
   it("escapes a control character in otherwise readable text", () => {
     expect(quoted("ro\u0007oms")).toBe('"ro\\u0007oms"');
+  });
+
+  it("quotedPath keeps a long path's end, where the file's name is", () => {
+    expect(quotedPath("/tmp/summary.json")).toBe('"/tmp/summary.json"');
+    const long = `/home/someone/projects/${"deep/".repeat(20)}scenarios/summary.json`;
+    const text = quotedPath(long);
+    expect(text).toContain('scenarios/summary.json"');
+    expect(text).toBe(`(${Array.from(long).length - 60} characters before) ..."${long.slice(-60)}"`);
+    expect(quotedPath(`/x/${"\u202e".repeat(70)}`)).toContain("\\u{202e}");
   });
 
   it("describeValue uses it for strings", () => {

@@ -36,6 +36,19 @@ export function quoted(text: string, max = ECHO_CHARACTERS): string {
   return `${visible(JSON.stringify(chars.slice(0, max).join("")))}... (${chars.length - max} more characters)`;
 }
 
+/**
+ * A path the user gave, quoted for an error message like {@link quoted}, but a long one keeps its
+ * end, where the file's name is, and drops the start: `/home/me/projects/load/scenarios/500.yaml`
+ * cut after 60 characters would name a folder, not the file that is wrong.
+ */
+export function quotedPath(path: string, max = ECHO_CHARACTERS): string {
+  const chars = Array.from(path);
+  if (chars.length <= max) return quoted(path, max);
+  const whole = quoted(path, chars.length);
+  if (whole.startsWith("binary data")) return whole;
+  return `(${chars.length - max} characters before) ...${visible(JSON.stringify(chars.slice(-max).join("")))}`;
+}
+
 /** Invisible and direction-changing characters (a right-to-left override) escaped, so a message reads as it is. */
 function visible(text: string): string {
   return text.replace(

@@ -44,6 +44,7 @@ export {
   formatDuration,
   parseDuration,
   quoted,
+  quotedPath,
 } from "./duration.js";
 export type {
   AudioSpec,
