@@ -1,29 +1,68 @@
 import { defineConfig } from "vitest/config";
 
-// Two projects: unit tests sit next to the code and run in parallel; end-to-end tests start real
-// livekit-server, redis and haproxy processes, so they run one file at a time on this 2-core machine.
+// Unit tests sit next to the code; end-to-end tests start real livekit-server, redis and haproxy
+// processes. A suite run takes its e2e files two at a time on a 2-core machine, in three sets:
+// - SOLO: the files that hold a figure to ground truth (loss against the drop nftables made,
+//   bitrate under a cap, freeze length, NACK repairs, an alert's threshold), run after everything
+//   else, one at a time with nothing beside them;
+// - BESIDE: files that start no network namespace, nftables rule or cgroup and mostly wait on
+//   LiveKit (drills of freezes and kills, shards, storms), run one at a time in a pool of their own
+//   beside the rest;
+// - the rest, one at a time in the main pool (after the unit tests): everything that creates
+//   network namespaces and nftables rules is here or in SOLO, so no two files touch them at once
+//   (hostile-input checks that the host's namespaces and tables are as it found them).
+// The closing summary lists the slowest e2e files with how busy the machine was while each ran.
+
+/** Files checking a figure against ground truth: alone, after the others. */
+const SOLO = [
+  "packages/cli/test/fidelity.e2e.test.ts",
+  "packages/cli/test/engine-lean.e2e.test.ts",
+  "packages/cli/test/wire-bitrate.e2e.test.ts",
+  "packages/cli/test/freeze.e2e.test.ts",
+  "packages/alerts/test/loss-alert.e2e.test.ts",
+  "packages/lean/test/*.e2e.test.ts",
+];
+
+/** Files with no namespace, nftables rule or cgroup, that mostly wait: a pool of their own. */
+const BESIDE = [
+  "packages/cli/test/chaos-split-brain.e2e.test.ts",
+  "packages/cli/test/chaos-populations.e2e.test.ts",
+  "packages/cli/test/e2ee.e2e.test.ts",
+  "packages/cli/test/shards.e2e.test.ts",
+  "packages/cli/test/media-storm.e2e.test.ts",
+  "packages/dashboards/test/panels.e2e.test.ts",
+  "packages/cli/test/late-publisher.e2e.test.ts",
+  "packages/cli/test/storm.e2e.test.ts",
+  "packages/cli/test/server-killed.e2e.test.ts",
+  "packages/cli/test/prometheus.e2e.test.ts",
+  "packages/cli/test/package.e2e.test.ts",
+  "packages/cli/test/baseline.e2e.test.ts",
+  "packages/cli/test/swarm.e2e.test.ts",
+  "packages/cli/test/run-cli.e2e.test.ts",
+  "packages/cli/test/browser-sigint.e2e.test.ts",
+  "packages/cli/test/secrets.e2e.test.ts",
+  "packages/cli/test/transport.e2e.test.ts",
+  "packages/cli/test/k8s.e2e.test.ts",
+  "packages/cli/test/canary.e2e.test.ts",
+];
+
+const E2E = "packages/*/test/**/*.e2e.test.ts";
+const e2e = { testTimeout: 120_000, hookTimeout: 120_000 };
+
 export default defineConfig({
   test: {
     reporters: ["default", "./scripts/vitest-summary-reporter.ts"],
     globalSetup: ["./scripts/vitest-tmpdir.ts"],
+    // one worker per pool, whatever the machine: the main pool (unit, then e2e) and the threads
+    // pool (BESIDE) run side by side, and SOLO after both
+    maxWorkers: 1,
+    minWorkers: 1,
     projects: [
-      {
-        test: {
-          name: "unit",
-          include: ["packages/*/src/**/*.test.ts"],
-        },
-      },
-      {
-        test: {
-          name: "e2e",
-          include: ["packages/*/test/**/*.e2e.test.ts"],
-          // @ts-expect-error vitest 3.2's ProjectConfig type omits it, yet it holds per project: the
-          // e2e files' durations add up to the suite's (one file at a time, measured)
-          fileParallelism: false,
-          testTimeout: 120_000,
-          hookTimeout: 120_000,
-        },
-      },
+      { test: { name: "unit", include: ["packages/*/src/**/*.test.ts"] } },
+      { test: { name: "e2e", include: [E2E], exclude: [...SOLO, ...BESIDE], ...e2e } },
+      // a pool of threads is a second queue; these files spawn the CLI and hold no native module
+      { test: { name: "e2e-beside", include: BESIDE, pool: "threads", ...e2e } },
+      { test: { name: "e2e-solo", include: SOLO, sequence: { groupOrder: 1 }, ...e2e } },
     ],
   },
 });

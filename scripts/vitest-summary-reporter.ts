@@ -31,7 +31,7 @@ export default class SummaryLineReporter implements Reporter {
 
   onTestModuleEnd(mod: TestModule): void {
     const start = this.started.get(mod.moduleId);
-    if (start === undefined || mod.project.name !== "e2e") return;
+    if (start === undefined || !mod.project.name.startsWith("e2e")) return;
     const end = cpuTicks();
     const seconds = (performance.now() - start.at) / 1000;
     const cores =
