@@ -5,7 +5,7 @@ import { defineConfig } from "vitest/config";
 // - SOLO: the files that hold a figure to ground truth (loss against the drop nftables made,
 //   bitrate under a cap, freeze length, NACK repairs, an alert's threshold), run after everything
 //   else, one at a time with nothing beside them;
-// - BESIDE: files that start no network namespace, nftables rule or cgroup and mostly wait on
+// - BESIDE: files that start no network namespace or nftables rule and mostly wait on
 //   LiveKit (drills of freezes and kills, shards, storms), run one at a time in a pool of their own
 //   beside the rest;
 // - the rest, one at a time in the main pool (after the unit tests): everything that creates
@@ -23,10 +23,12 @@ const SOLO = [
   "packages/lean/test/*.e2e.test.ts",
 ];
 
-/** Files with no namespace, nftables rule or cgroup, that mostly wait: a pool of their own. */
+/** Files with no network namespace or nftables rule, that mostly wait: a pool of their own. */
 const BESIDE = [
   "packages/cli/test/chaos-split-brain.e2e.test.ts",
   "packages/cli/test/chaos-populations.e2e.test.ts",
+  // its cpu cgroups are its own (lkswarm-<run>), checked by name
+  "packages/cli/test/capacity.e2e.test.ts",
   "packages/cli/test/e2ee.e2e.test.ts",
   "packages/cli/test/shards.e2e.test.ts",
   "packages/cli/test/media-storm.e2e.test.ts",
