@@ -1,14 +1,14 @@
 import { defineConfig } from "vitest/config";
 
 // Unit tests sit next to the code; end-to-end tests start real livekit-server, redis and haproxy
-// processes. A suite run takes its e2e files two at a time on a 2-core machine, in three sets:
+// processes. A suite run takes its e2e files at most two at a time, on any machine, in three sets:
 // - SOLO: the files that hold a figure to ground truth (loss against the drop nftables made,
 //   bitrate under a cap, freeze length, NACK repairs, an alert's threshold), run after everything
 //   else, one at a time with nothing beside them;
 // - BESIDE: files that start no network namespace or nftables rule and mostly wait on
 //   LiveKit (drills of freezes and kills, shards, storms), run one at a time in a pool of their own
 //   beside the rest;
-// - the rest, one at a time in the main pool (after the unit tests): everything that creates
+// - the rest, one at a time in the main pool with the unit tests: everything that creates
 //   network namespaces and nftables rules is here or in SOLO, so no two files touch them at once
 //   (hostile-input checks that the host's namespaces and tables are as it found them).
 // The closing summary lists the slowest e2e files with how busy the machine was while each ran.

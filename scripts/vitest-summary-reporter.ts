@@ -18,8 +18,9 @@ function cpuTicks(): { busy: number; total: number } | undefined {
 }
 
 // CI reads a plain "N passed, N failed" closing line; vitest's own summary has another shape. Above
-// it, the slowest end-to-end files with how busy the machine was while each ran (e2e files run one
-// at a time, so that is mostly the file's own load): what to look at to keep the suite short.
+// it, the slowest end-to-end files with how busy the machine was while each ran (a SOLO file's own
+// load; for the others, theirs plus the file running beside them in the other pool, see
+// vitest.config.ts): what to look at to keep the suite short.
 export default class SummaryLineReporter implements Reporter {
   private readonly started = new Map<string, { at: number; ticks: ReturnType<typeof cpuTicks> }>();
   private readonly files: { name: string; seconds: number; cores: number | undefined }[] = [];
