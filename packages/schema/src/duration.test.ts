@@ -113,6 +113,7 @@ describe("quoted: a user's value in an error message", () => {
     expect(text).toContain('scenarios/summary.json"');
     expect(text).toBe(`(${Array.from(long).length - 60} characters before) ..."${long.slice(-60)}"`);
     expect(quotedPath(`/x/${"\u202e".repeat(70)}`)).toContain("\\u{202e}");
+    expect(quotedPath("\u0001".repeat(100))).toBe("binary data (100 characters)");
   });
 
   it("describeValue uses it for strings", () => {

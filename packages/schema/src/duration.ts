@@ -23,17 +23,24 @@ const ECHO_CHARACTERS = 60;
  * text at all, so a wrong file or a pasted blob gives one readable line.
  */
 export function quoted(text: string, max = ECHO_CHARACTERS): string {
+  const bin = binary(text);
+  if (bin !== undefined) return bin;
+  const chars = Array.from(text);
+  if (chars.length <= max) return visible(JSON.stringify(text));
+  return `${visible(JSON.stringify(chars.slice(0, max).join("")))}... (${chars.length - max} more characters)`;
+}
+
+/** "binary data (N characters)" when the text is not text at all (over 10% of its start unreadable). */
+function binary(text: string): string | undefined {
   const sample = text.slice(0, 512);
   let unreadable = 0;
   for (const ch of sample) {
     const code = ch.codePointAt(0) ?? 0;
     if (ch === "\ufffd" || (code < 0x20 && ch !== "\n" && ch !== "\r" && ch !== "\t")) unreadable += 1;
   }
-  if (sample.length >= 32 && unreadable / sample.length > 0.1)
-    return `binary data (${text.length} characters)`;
-  const chars = Array.from(text);
-  if (chars.length <= max) return visible(JSON.stringify(text));
-  return `${visible(JSON.stringify(chars.slice(0, max).join("")))}... (${chars.length - max} more characters)`;
+  return sample.length >= 32 && unreadable / sample.length > 0.1
+    ? `binary data (${text.length} characters)`
+    : undefined;
 }
 
 /**
@@ -44,9 +51,10 @@ export function quoted(text: string, max = ECHO_CHARACTERS): string {
 export function quotedPath(path: string, max = ECHO_CHARACTERS): string {
   const chars = Array.from(path);
   if (chars.length <= max) return quoted(path, max);
-  const whole = quoted(path, chars.length);
-  if (whole.startsWith("binary data")) return whole;
-  return `(${chars.length - max} characters before) ...${visible(JSON.stringify(chars.slice(-max).join("")))}`;
+  return (
+    binary(path) ??
+    `(${chars.length - max} characters before) ...${visible(JSON.stringify(chars.slice(-max).join("")))}`
+  );
 }
 
 /** Invisible and direction-changing characters (a right-to-left override) escaped, so a message reads as it is. */
