@@ -27,12 +27,13 @@ export default class SummaryLineReporter implements Reporter {
   private readonly cores = availableParallelism();
 
   onTestModuleStart(mod: TestModule): void {
+    if (!mod.project.name.startsWith("e2e")) return;
     this.started.set(mod.moduleId, { at: performance.now(), ticks: cpuTicks() });
   }
 
   onTestModuleEnd(mod: TestModule): void {
     const start = this.started.get(mod.moduleId);
-    if (start === undefined || !mod.project.name.startsWith("e2e")) return;
+    if (start === undefined) return;
     const end = cpuTicks();
     const seconds = (performance.now() - start.at) / 1000;
     const cores =
