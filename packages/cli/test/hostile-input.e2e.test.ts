@@ -1,6 +1,6 @@
 import { spawn } from "node:child_process";
 import { execFileSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, readdirSync, symlinkSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -617,5 +617,57 @@ describe("a closed pipe", () => {
     expect(readdirSync(out)).toContain("summary.json");
     expect(started.map((t) => t.name)).toEqual([]);
     expect(processesMentioning(root)).toEqual([]);
+  }, 150_000);
+});
+
+describe("an output folder removed during the run", () => {
+  it("`rm -rf` of -o's folder mid-run: the summary table still shows, one line names the folder and the fix, exit 1, nothing left", async () => {
+    const root = join(mkdtempSync(join(tmpdir(), "swarm-outgone-root-")), "testbeds");
+    mkdirSync(root);
+    const parent = mkdtempSync(join(tmpdir(), "swarm-outgone-"));
+    const out = join(parent, "run");
+    const child = spawn(
+      process.execPath,
+      [CLI, "--engine", "lean", "--rooms", "1", "--duration", "3s", "-o", out],
+      { env: { ...process.env, ...embeddedEnv(root) }, stdio: ["ignore", "pipe", "pipe"] },
+    );
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+    const timer = setTimeout(() => child.kill("SIGKILL"), 120_000);
+    const exited = new Promise<number | null>((resolve) => child.once("close", resolve));
+    // removed once the workers write into it (the run is under way), while the process is alive
+    let removed = false;
+    for (let i = 0; i < 600 && child.exitCode === null; i++) {
+      if (existsSync(join(out, "events.jsonl"))) {
+        rmSync(parent, { recursive: true, force: true });
+        removed = true;
+        break;
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const code = await exited;
+    clearTimeout(timer);
+    const started = listTestbeds(root);
+    await Promise.all(started.map((t) => down(t.runDir)));
+    const shown = `exit ${code}\nstdout:\n${stdout}\nstderr:\n${stderr.slice(-3000)}`;
+    expect(removed, shown).toBe(true);
+    expect(code, shown).toBe(1);
+    expect(stdout, shown).toMatch(/participants +2\/2 joined/);
+    expect(stdout, `${shown}\n(no file was written, none may be listed)`).not.toMatch(/^reports: /m);
+    const last = stderr.trim().split("\n").at(-1) ?? "";
+    const at = out.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+    expect(last, shown).toMatch(
+      new RegExp(
+        `^swarm: the run's reports could not be written to the output folder ${at} \\(ENOENT at ${at}/summary\\.json\\): it was removed while the run went on.*--output$`,
+      ),
+    );
+    expect(stderr, shown).not.toMatch(/this is a bug|^\s+at .+:\d+:\d+\)?$/m);
+    expect(
+      started.map((t) => t.name),
+      shown,
+    ).toEqual([]);
+    expect(processesMentioning(root), shown).toEqual([]);
   }, 150_000);
 });

@@ -72,8 +72,12 @@ function render(outputs: RunOutputs, json: boolean): void {
     for (const line of githubAnnotations(outputs.verdict)) process.stdout.write(`${line}\n`);
   }
   if (json) process.stdout.write(`${JSON.stringify(outputs.report, null, 2)}\n`);
-  else
-    process.stdout.write(`\n${outputs.table}\nreports: ${outputs.outputDir}/{${outputs.files.join(",")}}\n`);
+  else {
+    // no files: the output folder could not take them (the run's error says why)
+    const reports =
+      outputs.files.length > 0 ? `reports: ${outputs.outputDir}/{${outputs.files.join(",")}}\n` : "";
+    process.stdout.write(`\n${outputs.table}\n${reports}`);
+  }
 }
 
 /** Runs the session with progress on stderr and the summary on stdout; returns the exit code. */

@@ -6,7 +6,7 @@ import { Measurements, evaluate, parseThreshold } from "@livekit-swarm/gate";
 import { TOOL, parseScenarioObject } from "@livekit-swarm/schema";
 import { RunAggregator } from "../run/aggregate.js";
 import type { RunOutcome } from "../run/orchestrator.js";
-import { runReport, writeRunOutputs, type RunFacts } from "./outputs.js";
+import { runOutputs, runReport, writeRunOutputs, type RunFacts } from "./outputs.js";
 
 const dir = mkdtempSync(join(tmpdir(), "lkswarm-outputs-"));
 afterAll(() => {
@@ -50,6 +50,17 @@ describe("writeRunOutputs", () => {
     );
     expect(read("report.md")).toContain(`livekit-swarm ${TOOL.version}`);
     expect(read("report.html")).toContain(`livekit-swarm ${TOOL.version}`);
+  });
+
+  it("plans the same table and files before writing as it writes (a run whose folder is gone still shows them)", async () => {
+    const planned = runOutputs(facts(), dir);
+    const written = await writeRunOutputs(facts(), dir, undefined);
+    expect(planned.files).toEqual(written.files);
+    expect(planned.table).toBe(written.table);
+    expect(planned.table).toMatch(/^thresholds: /m);
+    const gone = join(dir, "removed");
+    await expect(writeRunOutputs(facts(), gone, undefined)).rejects.toMatchObject({ code: "ENOENT" });
+    expect(runOutputs(facts(), gone).table).toBe(planned.table);
   });
 
   it.each(["native", "lean", "mixed", "browser"] as const)(

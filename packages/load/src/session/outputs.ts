@@ -126,14 +126,10 @@ export function verdictLines(verdict: Verdict): string {
 }
 
 /**
- * Writes summary.json and report.html next to the workers' samples.jsonl and events.jsonl, and with
- * thresholds junit.xml and report.md (appended to `stepSummaryFile` too, GitHub's step summary).
+ * What a finished run shows (the summary table, the report) and the files it writes in
+ * `outputDir`, before any is written: a run whose folder cannot take them still shows the table.
  */
-export async function writeRunOutputs(
-  f: RunFacts,
-  outputDir: string,
-  stepSummaryFile: string | undefined,
-): Promise<RunOutputs> {
+export function runOutputs(f: RunFacts, outputDir: string): RunOutputs {
   const { outcome, verdict } = f;
   const report = runReport(f, join(outputDir, "summary.json"));
   const table =
@@ -144,8 +140,35 @@ export async function writeRunOutputs(
   const files = ["summary.json", "report.html", ...(report.screenshots ?? [])];
   // a merge writes no raw observations of its own: they stay in the shards' folders
   if (f.shards === undefined) files.push("samples.jsonl", "events.jsonl");
+  if (junitProblems(f) !== undefined) files.push("junit.xml");
+  if (writesMarkdown(f, report)) files.push("report.md");
+  return { outputDir, report, table, files, ...(verdict !== undefined ? { verdict } : {}) };
+}
+
+/** The shards' problems junit.xml lists; undefined when the run writes no junit.xml. */
+function junitProblems(f: RunFacts): string[] | undefined {
   const problems = f.shards !== undefined ? shardProblems(f.shards) : [];
-  if (verdict !== undefined || problems.length > 0) {
+  return f.verdict !== undefined || problems.length > 0 ? problems : undefined;
+}
+
+function writesMarkdown(f: RunFacts, report: RunReport): boolean {
+  return f.verdict !== undefined || report.comparison !== undefined || report.screenshots !== undefined;
+}
+
+/**
+ * Writes `outputs`' summary.json and report.html next to the workers' samples.jsonl and
+ * events.jsonl, and with thresholds junit.xml and report.md (appended to `stepSummaryFile` too,
+ * GitHub's step summary).
+ */
+export async function writeRunFiles(
+  f: RunFacts,
+  outputs: RunOutputs,
+  stepSummaryFile: string | undefined,
+): Promise<void> {
+  const { outcome, verdict } = f;
+  const { outputDir, report } = outputs;
+  const problems = junitProblems(f);
+  if (problems !== undefined) {
     await writeFile(
       join(outputDir, "junit.xml"),
       junitXml(
@@ -155,9 +178,8 @@ export async function writeRunOutputs(
         problems,
       ),
     );
-    files.push("junit.xml");
   }
-  if (verdict !== undefined || report.comparison !== undefined || report.screenshots !== undefined) {
+  if (writesMarkdown(f, report)) {
     const title = `livekit-swarm ${f.scenario.name} (run ${f.runId})`;
     const md = [
       verdict !== undefined ? markdownSummary(verdict, title) : `### ${title}\n`,
@@ -170,11 +192,20 @@ export async function writeRunOutputs(
       .join("\n");
     await writeFile(join(outputDir, "report.md"), md);
     if (stepSummaryFile !== undefined && stepSummaryFile !== "") await appendFile(stepSummaryFile, `${md}\n`);
-    files.push("report.md");
   }
   await writeFile(join(outputDir, "summary.json"), `${JSON.stringify(report, null, 2)}\n`);
   await writeFile(join(outputDir, "report.html"), reportHtml(report, uplotAssets()));
-  return { outputDir, report, table, files, ...(verdict !== undefined ? { verdict } : {}) };
+}
+
+/** runOutputs, then writeRunFiles. */
+export async function writeRunOutputs(
+  f: RunFacts,
+  outputDir: string,
+  stepSummaryFile: string | undefined,
+): Promise<RunOutputs> {
+  const outputs = runOutputs(f, outputDir);
+  await writeRunFiles(f, outputs, stepSummaryFile);
+  return outputs;
 }
 
 /** report.md's list of the pages --screenshots saved, each a link relative to report.md. */

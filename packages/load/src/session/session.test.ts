@@ -6,7 +6,7 @@ import { parseScenarioObject } from "@livekit-swarm/schema";
 import { Interruption } from "./interruption.js";
 import { newRunId } from "./clock.js";
 import { runSession } from "./session.js";
-import { RunSessionError, checkCloudLimit, isLivekitCloud } from "./target.js";
+import { RunSessionError, checkCloudLimit, isLivekitCloud, outputNotWritten } from "./target.js";
 
 const target = (url: string) => ({ url, apiKey: "k", apiSecret: "s" });
 
@@ -39,6 +39,36 @@ describe("the LiveKit Cloud limit", () => {
     expect(() => {
       checkCloudLimit(target("wss://x.livekit.cloud"), 51);
     }).toThrow(/51 participants against LiveKit Cloud: .* at most 50/);
+  });
+});
+
+describe("a report that cannot be written after the run", () => {
+  const errno = (code: string, path?: string): NodeJS.ErrnoException =>
+    Object.assign(new Error(`${code}: failed`), { code, ...(path !== undefined ? { path } : {}) });
+
+  it.each([
+    [
+      "ENOENT",
+      /\(ENOENT at \/out\/run\/summary\.json\): it was removed while the run went on, .*Keep the folder in place/,
+    ],
+    ["ENOSPC", /\(ENOSPC at \/out\/run\/summary\.json\): its disk is full; .*Free space there/],
+    ["EROFS", /\(EROFS at \/out\/run\/summary\.json\): it became unwritable .*Keep it writable/],
+    ["EIO", /\(EIO at \/out\/run\/summary\.json\): it could not be written; .*Check the folder/],
+  ])("%s: names the folder, the file, what happened and the fix (--output)", (code, says) => {
+    const lost = outputNotWritten(errno(code, "/out/run/summary.json"), "/out/run");
+    expect(lost).toBeInstanceOf(RunSessionError);
+    expect(lost?.reason).toBe("output");
+    expect(lost?.message).toMatch(/^the run's reports could not be written to the output folder \/out\/run /);
+    expect(lost?.message).toMatch(says);
+    expect(lost?.message).toMatch(
+      /the summary shown is what was measured\. .*or pass another with --output$/,
+    );
+  });
+
+  it("names the folder where the error has no path, and leaves an error that is not the filesystem's alone", () => {
+    expect(outputNotWritten(errno("ENOENT"), "/out/run")?.message).toContain("(ENOENT at /out/run)");
+    expect(outputNotWritten(new TypeError("x is undefined"), "/out/run")).toBeUndefined();
+    expect(outputNotWritten("ENOENT", "/out/run")).toBeUndefined();
   });
 });
 

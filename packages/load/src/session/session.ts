@@ -31,10 +31,17 @@ import { linger, newRunId } from "./clock.js";
 import { stormBeside, withK6Thresholds, writeStormBeside } from "../storm/beside.js";
 import type { K6StormResult } from "../storm/report.js";
 import { checkStorm } from "../storm/storm.js";
-import { writeRunOutputs, type RunOutputs } from "./outputs.js";
+import { runOutputs, writeRunFiles, type RunFacts, type RunOutputs } from "./outputs.js";
 import { iceScopeFor, iceScopeLine } from "../run/ice-scope.js";
 import { SCREENSHOTS_DIR, listScreenshots } from "../run/screenshots.js";
-import { RunSessionError, checkCloudLimit, checkOutputDir, checkRunSize, openTarget } from "./target.js";
+import {
+  RunSessionError,
+  checkCloudLimit,
+  checkOutputDir,
+  checkRunSize,
+  openTarget,
+  outputNotWritten,
+} from "./target.js";
 import { planPlaced, restrictiveProfiles } from "../run/network-placement.js";
 import { withGeneratorCheck } from "../run/generator-load.js";
 
@@ -331,40 +338,47 @@ export async function runSession(options: RunSessionOptions): Promise<RunSession
     const withStorm = storm !== undefined && ours !== undefined ? withK6Thresholds(ours, storm) : ours;
     const verdict =
       withStorm === undefined ? undefined : withGeneratorCheck(withStorm, outcome.summary.generator);
-    const outputs = await writeRunOutputs(
-      {
-        runId,
-        scenario,
-        url: opened.target.url,
-        participants: plan.participants.length,
-        workers,
-        outcome,
-        verdict,
-        ...(options.baseline !== undefined ? { baseline: options.baseline } : {}),
-        ...(options.screenshots === true ? { screenshots: await listScreenshots(outputDir) } : {}),
-      },
-      outputDir,
-      options.stepSummaryFile,
-    );
-    if (storm !== undefined && ours !== undefined) {
-      const { markdown } = await writeStormBeside(outputDir, {
-        runId,
-        storm,
-        measurements,
-        verdict: ours,
-        holdStartMs,
-        holdEndMs: Date.parse(outcome.endedAt),
-      });
-      await appendFile(join(outputDir, "report.md"), `\n${markdown}`);
-    }
-    options.onReport?.(outputs);
+    const facts: RunFacts = {
+      runId,
+      scenario,
+      url: opened.target.url,
+      participants: plan.participants.length,
+      workers,
+      outcome,
+      verdict,
+      ...(options.baseline !== undefined ? { baseline: options.baseline } : {}),
+      ...(options.screenshots === true ? { screenshots: await listScreenshots(outputDir) } : {}),
+    };
+    const outputs = runOutputs(facts, outputDir);
+    const unwritten = await intoOutput(outputDir, async () => {
+      await writeRunFiles(facts, outputs, options.stepSummaryFile);
+      if (storm !== undefined && ours !== undefined) {
+        const { markdown } = await writeStormBeside(outputDir, {
+          runId,
+          storm,
+          measurements,
+          verdict: ours,
+          holdStartMs,
+          holdEndMs: Date.parse(outcome.endedAt),
+        });
+        await appendFile(join(outputDir, "report.md"), `\n${markdown}`);
+      }
+    });
+    // the folder went away or filled up during the run: what was measured is still shown
+    // (and pushed to a Pushgateway: that does not need the folder)
+    options.onReport?.(unwritten === undefined ? outputs : { ...outputs, files: [] });
     if (metrics !== undefined) {
       const gateway = options.metrics?.pushgateway;
       if (gateway !== undefined) {
         await metrics.push(gateway);
         log(`metrics pushed to ${gateway}`);
       }
-      await writeFile(join(outputDir, "metrics.prom"), await metrics.metrics());
+    }
+    if (unwritten !== undefined) throw unwritten;
+    if (metrics !== undefined) {
+      const text = await metrics.metrics();
+      const lost = await intoOutput(outputDir, () => writeFile(join(outputDir, "metrics.prom"), text));
+      if (lost !== undefined) throw lost;
     }
     const lingerMs = options.metrics?.lingerMs ?? 0;
     // a final scrape after a completed (or threshold-aborted) run; Ctrl-C means stop now
@@ -374,7 +388,7 @@ export async function runSession(options: RunSessionOptions): Promise<RunSession
     }
     const exitCode = exitCodeFor(outcome, interruption, verdict, log);
     if (manifest !== undefined) {
-      manifest = {
+      const done: ShardManifest = {
         ...manifest,
         status: "done",
         exitCode,
@@ -384,17 +398,25 @@ export async function runSession(options: RunSessionOptions): Promise<RunSession
         workersLost: outcome.workersLost,
         ...(outcome.summary.generator !== undefined ? { generator: outcome.summary.generator } : {}),
       };
-      writeManifest(outputDir, manifest);
+      manifest = done;
+      const lost = await intoOutput(outputDir, () => {
+        writeManifest(outputDir, done);
+      });
+      if (lost !== undefined) throw lost;
     }
     return { ...outputs, ran: true, runId, exitCode, outcome };
   } catch (err) {
     if (manifest !== undefined)
-      writeManifest(outputDir, {
-        ...manifest,
-        status: "error",
-        exitCode: ExitCode.error,
-        error: err instanceof Error ? err.message : String(err),
-      });
+      try {
+        writeManifest(outputDir, {
+          ...manifest,
+          status: "error",
+          exitCode: ExitCode.error,
+          error: err instanceof Error ? err.message : String(err),
+        });
+      } catch {
+        // the folder is what failed (the error thrown below says so when it is this run's)
+      }
     throw err;
   } finally {
     await server?.close();
@@ -452,5 +474,17 @@ function exitCodeFor(
     case "aborted":
     case "completed":
       return verdict !== undefined && !verdict.passed ? ExitCode.thresholdsFailed : ExitCode.ok;
+  }
+}
+
+/** Runs a write into the output folder; a filesystem error comes back as the run's output error. */
+async function intoOutput(outputDir: string, write: () => unknown): Promise<RunSessionError | undefined> {
+  try {
+    await write();
+    return undefined;
+  } catch (err) {
+    const lost = outputNotWritten(err, outputDir);
+    if (lost === undefined) throw err;
+    return lost;
   }
 }

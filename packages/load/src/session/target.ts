@@ -209,5 +209,46 @@ export function checkOutputDir(dir: string): void {
 }
 
 function errnoOf(err: unknown): string {
-  return err instanceof Error && "code" in err && typeof err.code === "string" ? err.code : String(err);
+  return errnoCode(err) ?? String(err);
+}
+
+function errnoCode(err: unknown): string | undefined {
+  return err instanceof Error && "code" in err && typeof err.code === "string" ? err.code : undefined;
+}
+
+function errnoPath(err: unknown): string | undefined {
+  return err instanceof Error && "path" in err && typeof err.path === "string" ? err.path : undefined;
+}
+
+/** What a failed write's errno says of the output folder, and the fix. */
+function folderTrouble(code: string): readonly [what: string, fix: string] {
+  const elsewhere = "or pass another with --output";
+  if (code === "ENOENT")
+    return [
+      "it was removed while the run went on, and the samples and events written there with it",
+      `Keep the folder in place until the run ends, ${elsewhere}`,
+    ];
+  if (code === "ENOSPC" || code === "EDQUOT") return ["its disk is full", `Free space there, ${elsewhere}`];
+  if (code === "EACCES" || code === "EPERM" || code === "EROFS")
+    return [
+      "it became unwritable while the run went on",
+      `Keep it writable until the run ends, ${elsewhere}`,
+    ];
+  return ["it could not be written", `Check the folder, ${elsewhere}`];
+}
+
+/**
+ * A write into the output folder that failed once the run had measured (summary.json, the
+ * manifest, metrics.prom) as the run's error, naming what happened to the folder; undefined for
+ * an error that is not the filesystem's. Whoever throws it has shown the summary table first.
+ */
+export function outputNotWritten(err: unknown, outputDir: string): RunSessionError | undefined {
+  const code = errnoCode(err);
+  if (code === undefined) return undefined;
+  const [what, fix] = folderTrouble(code);
+  return new RunSessionError(
+    "output",
+    `the run's reports could not be written to the output folder ${outputDir} (${code} at ${errnoPath(err) ?? outputDir}): ${what}; the summary shown is what was measured. ${fix}`,
+    { cause: err },
+  );
 }
