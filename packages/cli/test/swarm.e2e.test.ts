@@ -7,7 +7,7 @@ import { Testbed } from "@livekit-swarm/testbed";
 import { swarm, testbedEnv, type CliResult } from "@livekit-swarm/test-kit";
 
 interface Summary {
-  run: { endReason: string; participants: number };
+  run: { endReason: string; participants: number; durationS: number };
   participants: { planned: number; joined: number; joinFailures: Record<string, number> };
   tracks: {
     expected: { audio: number; video: number };
@@ -38,7 +38,7 @@ function families(text: string): Set<string> {
   );
 }
 
-// 3 rooms x (1 audio+video publisher + 2 subscribers), held 15 s: long enough for three 5 s stats
+// 3 rooms x (1 audio+video publisher + 2 subscribers), held 14.5 s: long enough for three 5 s stats
 // windows and for the server's own 5 s connection-stats window to feed its histograms
 describe("swarm against a real one-node LiveKit", () => {
   let tb: Testbed;
@@ -62,7 +62,7 @@ describe("swarm against a real one-node LiveKit", () => {
         "--subscribers",
         "2",
         "--duration",
-        "15s",
+        "14.5s",
         "--num-per-second",
         "10",
         "-o",
@@ -73,7 +73,7 @@ describe("swarm against a real one-node LiveKit", () => {
       ],
       testbedEnv(tb),
     );
-    // mid-hold (1 s start + ~1 s ramp + 15 s hold): gauges of open signal streams exist only now
+    // mid-hold (1 s start + ~1 s ramp + 14.5 s hold): gauges of open signal streams exist only now
     await new Promise((resolve) => setTimeout(resolve, 11_000));
     metricsDuringRun = await (await fetch(tb.nodes[0]?.metricsUrl ?? "")).text();
     result = await running;
@@ -88,6 +88,10 @@ describe("swarm against a real one-node LiveKit", () => {
   it("every participant joins and every subscriber receives every expected track", () => {
     expect(result.code, result.stderr).toBe(0);
     expect(summary.run.endReason).toBe("completed");
+    // the ramp (9 joins at 10/s, under 0.9 s) and the hold asked, not rounded up to the next
+    // 1 s progress tick (which read 16.0 s here: a hold off the tick ran up to a second long)
+    expect(summary.run.durationS).toBeGreaterThanOrEqual(14.5);
+    expect(summary.run.durationS).toBeLessThan(14.5 + 0.9 + 0.4);
     expect(summary.participants).toMatchObject({ planned: 9, joined: 9, joinFailures: {} });
     // each of 6 subscribers expects its room's one audio and one video track
     expect(summary.tracks.expected).toEqual({ audio: 6, video: 6 });

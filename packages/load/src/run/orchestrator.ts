@@ -278,10 +278,12 @@ export async function orchestrate(options: OrchestratorOptions): Promise<RunOutc
   });
 
   await new Promise<void>((resolve) => {
+    let onTime: NodeJS.Timeout | undefined;
     const finish = (reason: EndReason): void => {
       if (stopping) return;
       endReason = reason;
       clearInterval(tick);
+      clearTimeout(onTime);
       resolve();
     };
     options.signal?.addEventListener("abort", () => {
@@ -303,6 +305,14 @@ export async function orchestrate(options: OrchestratorOptions): Promise<RunOutc
         phase: elapsedMs < plan.rampMs ? "ramp" : "hold",
       });
       if (elapsedMs >= totalMs) finish(endOnTime(live.joined, options.persistent));
+      // the end falls before the next tick: on time, not up to a tick late
+      else if (startedAtMs + totalMs - now < 1000 && onTime === undefined)
+        onTime = setTimeout(
+          () => {
+            finish(endOnTime(aggregator.progress().joined, options.persistent));
+          },
+          startedAtMs + totalMs - now,
+        );
       if (workersLost.length === children.length) finish("server-unreachable");
       void reachable(options.target.url).then((ok) => {
         if (ok) unreachableSinceMs = undefined;
