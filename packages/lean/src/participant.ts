@@ -30,6 +30,7 @@ import {
   type Reconnectable,
 } from "./reconnect.js";
 import { Reconnection } from "./reconnection.js";
+import { reportOnOneClock } from "./report-clock.js";
 import { RemotePublishers } from "./remote.js";
 import { publisherHeld, resumeSyncState, subscribedTrackSids } from "./resume.js";
 import { SignalConnection, type CandidateInit, type SignalHandlers } from "./signal.js";
@@ -145,6 +146,8 @@ export class LeanParticipant implements Reconnectable {
   ) {
     this.lastSampleMs = joinStartMs;
     this.token = options.token;
+    // werift's RTCP report loops, one per receiver and sender, become one clock (report-clock.ts)
+    reportOnOneClock();
     this.local = new LocalTracks(options, options.identity, options.pacer ?? processPacer);
     this.remotes = new RemotePublishers(options.identity);
     this.subscribed = new SubscribedTracks(

@@ -3,7 +3,15 @@ import { waitFor } from "@livekit-swarm/test-kit";
 import { setTimeout as delay } from "node:timers/promises";
 import { describe, expect, it } from "vitest";
 import { LeanParticipant, opusLoop } from "../src/index.js";
-import { expectNoNativeLoss, joinRoom, leanBed, measureWindow, nativeInbound } from "./join.js";
+import {
+  expectNoNativeLoss,
+  joinRoom,
+  leanBed,
+  measureWindow,
+  nativeInbound,
+  reportedJitterObservations,
+} from "./join.js";
+import { sharedReportClock } from "../src/report-clock.js";
 import { token } from "./token.js";
 
 const unique = (tag: string): string => `e2e-lean-${tag}-${process.pid}-${Date.now().toString(36)}`;
@@ -34,7 +42,19 @@ describe("lean participants on a real livekit-server", () => {
       debugName: () =>
         `every subscriber receiving (${subscribers.map((s) => s.inboundTotals().size).join(",")})`,
     });
+    const jitterBefore = await reportedJitterObservations(bed, "AUDIO");
+    const reportsBefore = sharedReportClock.reports;
     const { baseline, windows, sent, elapsedS } = await measureWindow(publisher, subscribers, 10_000);
+    // RTCP reports on the process's one clock (report-clock.ts): the four subscribers' receiver
+    // reports and the publisher's sender reports, about one a second each; and LiveKit read the
+    // receiver reports (it derives its outgoing jitter from them)
+    const reportsSent = sharedReportClock.reports - reportsBefore;
+    expect(reportsSent, "RTCP reports over the window").toBeGreaterThanOrEqual(
+      Math.floor(5 * elapsedS * 0.6),
+    );
+    expect(reportsSent, "RTCP reports over the window").toBeLessThanOrEqual(
+      Math.ceil(5 * (elapsedS / 0.5 + 1)),
+    );
 
     for (const [i, s] of subscribers.entries()) {
       const totals = [...s.inboundTotals().values()][0];
@@ -111,6 +131,11 @@ describe("lean participants on a real livekit-server", () => {
     expect(listed.map((p) => p.identity).sort()).toEqual(["pub", "sub0", "sub1", "sub2", "sub3"]);
     expect(listed.find((p) => p.identity === "pub")?.tracks.length).toBe(1);
 
+    // LiveKit observes a downtrack's jitter once a stats window has a receiver report for it
+    await waitFor(async () => (await reportedJitterObservations(bed, "AUDIO")) > jitterBefore, {
+      timeoutMs: 10_000,
+      debugName: "LiveKit's outgoing jitter read from the lean subscribers' receiver reports",
+    });
     await Promise.all(participants.splice(0).map((p) => p.leave()));
   });
 

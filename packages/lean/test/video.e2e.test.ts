@@ -12,9 +12,11 @@ import {
   measureWindow,
   nativeInbound,
   readNativeVideo,
+  reportedJitterObservations,
   videoTotals,
 } from "./join.js";
 import { token } from "./token.js";
+import { sharedReportClock } from "../src/report-clock.js";
 
 const unique = (tag: string): string => `e2e-lean-video-${tag}-${process.pid}-${Date.now().toString(36)}`;
 
@@ -71,7 +73,19 @@ describe("lean video on a real livekit-server", () => {
           `every subscriber's first frame (${subscribers.map((s) => JSON.stringify(videoTotals(s))).join(" ")})`,
       },
     );
+    const jitterBefore = await reportedJitterObservations(bed, "VIDEO");
+    const reportsBefore = sharedReportClock.reports;
     const { baseline, windows, sent, elapsedS } = await measureWindow(publisher, subscribers, 10_000);
+    // RTCP reports on the process's one clock (report-clock.ts): the four subscribers' receiver
+    // reports and the publisher's sender reports, about one a second each; and LiveKit read the
+    // receiver reports (it derives its outgoing jitter from them)
+    const reportsSent = sharedReportClock.reports - reportsBefore;
+    expect(reportsSent, "RTCP reports over the window").toBeGreaterThanOrEqual(
+      Math.floor(5 * elapsedS * 0.6),
+    );
+    expect(reportsSent, "RTCP reports over the window").toBeLessThanOrEqual(
+      Math.ceil(5 * (elapsedS / 0.5 + 1)),
+    );
 
     for (const [i, s] of subscribers.entries()) {
       const totals = videoTotals(s);
@@ -142,6 +156,11 @@ describe("lean video on a real livekit-server", () => {
     const track = listed.find((p) => p.identity === "pub")?.tracks[0];
     expect(track, JSON.stringify(listed)).toMatchObject({ width: 640, height: 360 });
 
+    // LiveKit observes a downtrack's jitter once a stats window has a receiver report for it
+    await waitFor(async () => (await reportedJitterObservations(bed, "VIDEO")) > jitterBefore, {
+      timeoutMs: 10_000,
+      debugName: "LiveKit's outgoing jitter read from the lean subscribers' receiver reports",
+    });
     await Promise.all(participants.splice(0).map((p) => p.leave()));
   });
 
