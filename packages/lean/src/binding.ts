@@ -74,13 +74,28 @@ export function keepaliveRequest(
     }
     at = value + length + ((4 - (length % 4)) % 4);
   }
-  if (!usernameOk || integrity < 0) return undefined;
-  // the HMAC covers the message up to the attribute, its header length counting up to the attribute's end
-  const signed = Buffer.from(data.subarray(0, integrity));
-  signed.writeUInt16BE(integrity + 4 + HMAC_BYTES - HEADER_BYTES, 2);
-  const expected = createHmac("sha1", password).update(signed).digest();
-  if (!timingSafeEqual(expected, data.subarray(integrity + 4, integrity + 4 + HMAC_BYTES))) return undefined;
+  if (!usernameOk || integrity < 0 || !stunIntegrityHolds(data, integrity, password)) return undefined;
   return { transactionId: data.subarray(8, HEADER_BYTES) };
+}
+
+/** The short-term credential HMAC of a STUN message's first bytes (RFC 5389 15.4): SHA-1 keyed with the password. */
+export function stunHmac(signed: Buffer, password: string): Buffer {
+  return createHmac("sha1", password).update(signed).digest();
+}
+
+/**
+ * Whether the MESSAGE-INTEGRITY attribute at `integrityAt` in `data` (20 bytes long, checked by
+ * the caller) is the HMAC of the message before it with `password`.
+ */
+export function stunIntegrityHolds(data: Buffer, integrityAt: number, password: string): boolean {
+  if (integrityAt + 4 + HMAC_BYTES > data.length) return false;
+  // the HMAC covers the message up to the attribute, its header length counting up to the attribute's end
+  const signed = Buffer.from(data.subarray(0, integrityAt));
+  signed.writeUInt16BE(integrityAt + 4 + HMAC_BYTES - HEADER_BYTES, 2);
+  return timingSafeEqual(
+    stunHmac(signed, password),
+    data.subarray(integrityAt + 4, integrityAt + 4 + HMAC_BYTES),
+  );
 }
 
 /**
@@ -111,7 +126,7 @@ export function bindingSuccess(
   response.writeUInt16BE(12 + 4 + HMAC_BYTES, 2);
   response.writeUInt16BE(MESSAGE_INTEGRITY, 32);
   response.writeUInt16BE(HMAC_BYTES, 34);
-  createHmac("sha1", password).update(response.subarray(0, 32)).digest().copy(response, 36);
+  stunHmac(response.subarray(0, 32), password).copy(response, 36);
   response.writeUInt16BE(64 - HEADER_BYTES, 2);
   response.writeUInt16BE(FINGERPRINT, 56);
   response.writeUInt16BE(4, 58);

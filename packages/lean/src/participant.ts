@@ -6,6 +6,7 @@ import type { RTCPeerConnection } from "werift";
 import type { DirectSendCount } from "./direct-send.js";
 import { LeanError } from "./errors.js";
 import { answerKeepalives, type BindingCount } from "./binding.js";
+import { checkConsentOnOneClock, type ConsentCount } from "./consent.js";
 import { readOpusHeadersOnly, type HeaderOnlyCount } from "./header-only.js";
 import { LocalTracks, type VideoSentTotals } from "./local-tracks.js";
 import type { InboundTotals } from "./inbound.js";
@@ -111,6 +112,11 @@ export class LeanParticipant implements Reconnectable {
   private readonly keepalives: Record<"publisher" | "subscriber", BindingCount> = {
     publisher: { answered: 0 },
     subscriber: { answered: 0 },
+  };
+  /** Per PeerConnection: ICE consent checked on the process's one clock (consent.ts). */
+  private readonly consent: Record<"publisher" | "subscriber", ConsentCount> = {
+    publisher: { requests: 0, answers: 0, expired: 0, onWerift: 0 },
+    subscriber: { requests: 0, answers: 0, expired: 0, onWerift: 0 },
   };
   private publisher: Negotiated | undefined;
   private subscriberChain: Promise<void> = Promise.resolve();
@@ -311,7 +317,9 @@ export class LeanParticipant implements Reconnectable {
       video,
       simulcast,
     );
-    answerKeepalives(pc, this.keepalives[target === SignalTarget.PUBLISHER ? "publisher" : "subscriber"]);
+    const side = target === SignalTarget.PUBLISHER ? "publisher" : "subscriber";
+    answerKeepalives(pc, this.keepalives[side]);
+    checkConsentOnOneClock(pc, this.consent[side]);
     return pc;
   }
 
@@ -405,6 +413,11 @@ export class LeanParticipant implements Reconnectable {
   /** The server's ICE keepalive requests answered past werift's STUN stack (binding.ts), per PeerConnection, across sessions. */
   get keepalivesAnswered(): { publisher: number; subscriber: number } {
     return { publisher: this.keepalives.publisher.answered, subscriber: this.keepalives.subscriber.answered };
+  }
+
+  /** ICE consent checks on the process's one clock (consent.ts), per PeerConnection, across sessions. */
+  get consentChecks(): Record<"publisher" | "subscriber", Readonly<ConsentCount>> {
+    return { publisher: { ...this.consent.publisher }, subscriber: { ...this.consent.subscriber } };
   }
 
   /** Received Opus packets read header-only (not authenticated or decrypted), across sessions. */

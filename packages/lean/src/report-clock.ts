@@ -49,13 +49,16 @@ export interface ClockDeps {
   every(fn: () => void, ms: number): { cancel(): void };
 }
 
-const realDeps: ClockDeps = {
+/**
+ * The real clock of the process-wide loops (reports here, consent checks): performance.now, and an
+ * interval that never holds the process open, as werift's loops did not hold it either (a
+ * connected PeerConnection's sockets do).
+ */
+export const realClock: ClockDeps = {
   now: () => performance.now(),
   random: Math.random,
   every: (fn, ms) => {
     const timer = setInterval(fn, ms);
-    // a report never holds the process open, as werift's loops did not hold it either (a
-    // connected PeerConnection's sockets do)
     timer.unref();
     return {
       cancel: () => {
@@ -73,7 +76,7 @@ export class ReportClock {
   /** Reports sent, over the clock's life. */
   reports = 0;
 
-  constructor(private readonly deps: ClockDeps = realDeps) {}
+  constructor(private readonly deps: ClockDeps = realClock) {}
 
   /** Starts `reporter` for `owner` (once: a second start of the same owner is ignored). */
   add(owner: object, reporter: Reporter): void {

@@ -125,6 +125,24 @@ describe("lean participants on a real livekit-server", () => {
         s.keepalivesAnswered.subscriber,
         `keepalives on ${s.sid}'s subscriber PeerConnection`,
       ).toBeGreaterThanOrEqual(3);
+    // and our own consent checks (RFC 7675, every 4-6 s) on the process's one clock, past werift's
+    // STUN transactions (consent.ts): LiveKit answered each, none left to werift, none expired
+    const consents = [
+      { who: "the publisher's publisher PeerConnection", c: publisher.consentChecks.publisher },
+      ...subscribers.map((s) => ({
+        who: `${s.sid}'s subscriber PeerConnection`,
+        c: s.consentChecks.subscriber,
+      })),
+    ];
+    for (const { who, c } of consents) {
+      // the window is 10 s and the last subscriber joined just before it: one request at least
+      expect(c.requests, `consent requests on ${who}: ${JSON.stringify(c)}`).toBeGreaterThanOrEqual(1);
+      // the last request may still be on its way
+      expect(c.answers, `consent answers on ${who}: ${JSON.stringify(c)}`).toBeGreaterThanOrEqual(
+        c.requests - 1,
+      );
+      expect({ onWerift: c.onWerift, expired: c.expired }, who).toEqual({ onWerift: 0, expired: 0 });
+    }
 
     // the server sees the publisher's track and four subscriptions
     const listed = await bed.roomService().listParticipants(room);

@@ -1,0 +1,264 @@
+import { createSocket, type RemoteInfo, type Socket } from "node:dgram";
+import { Message, classes, methods, parseMessage } from "werift";
+import { afterAll, describe, expect, it } from "vitest";
+import { bindingSuccess } from "./binding.js";
+import {
+  CONSENT_INTERVAL_MS,
+  CONSENT_TICK_MS,
+  CONSENT_TIMEOUT_MS,
+  ConsentClock,
+  PRFLX_UDP_PRIORITY,
+  consentAnswered,
+  consentRequest,
+  type ConsentConnection,
+  type ConsentCount,
+  type ConsentDeps,
+} from "./consent.js";
+
+const ID = Buffer.from("0123456789ab");
+const TIE = 0x1234_5678_9abc_def0n;
+
+describe("a consent request", () => {
+  it("is the request werift builds, byte for byte (USERNAME, PRIORITY, role, MESSAGE-INTEGRITY, FINGERPRINT)", () => {
+    for (const controlling of [true, false])
+      for (const username of ["rUfr:lUfr", "remote-ufrag-of-odd-length:local1"]) {
+        const ours = consentRequest(ID, username, PRFLX_UDP_PRIORITY, controlling, TIE, "remote-password");
+        const werift = new Message(methods.BINDING, classes.REQUEST, ID)
+          .setAttribute("USERNAME", username)
+          .setAttribute("PRIORITY", PRFLX_UDP_PRIORITY)
+          .setAttribute(controlling ? "ICE-CONTROLLING" : "ICE-CONTROLLED", TIE)
+          .addMessageIntegrity(Buffer.from("remote-password"))
+          .addFingerprint();
+        expect(ours.toString("hex"), `${username} controlling=${controlling}`).toBe(
+          werift.bytes.toString("hex"),
+        );
+        // and werift's parser takes it with the password (integrity and fingerprint checked)
+        expect(parseMessage(ours, Buffer.from("remote-password"))?.getAttributeValue("USERNAME")).toBe(
+          username,
+        );
+        expect(parseMessage(ours, Buffer.from("another-password"))).toBeUndefined();
+      }
+  });
+
+  it("the answer is taken for the last request's transaction id and the remote password only", () => {
+    const answer = bindingSuccess({ transactionId: ID }, "127.0.0.1", 40000, "remote-password");
+    expect(consentAnswered(answer, ID, "remote-password")).toBe(true);
+    expect(consentAnswered(answer, Buffer.from("another-id-0"), "remote-password")).toBe(false);
+    expect(consentAnswered(answer, ID, "another-password")).toBe(false);
+    expect(consentAnswered(answer.subarray(0, 40), ID, "remote-password")).toBe(false);
+    const request = consentRequest(ID, "a:b", 1, true, TIE, "remote-password");
+    expect(consentAnswered(request, ID, "remote-password")).toBe(false);
+    const tampered = Buffer.from(answer);
+    tampered[27] = (tampered[27] ?? 0) ^ 1; // the mapped port
+    expect(consentAnswered(tampered, ID, "remote-password")).toBe(false);
+  });
+});
+
+const sockets: Socket[] = [];
+afterAll(() => {
+  for (const s of sockets) s.close();
+});
+
+/** A werift-like connection on a UDP socket with werift's one message listener, and a clock whose time the test moves. */
+function rig(): {
+  clock: ConsentClock;
+  connection: ConsentConnection & { states: string[]; stops: number };
+  count: ConsentCount;
+  sent: Buffer[];
+  advance(ms: number): void;
+  deliver(data: Buffer, from?: Partial<RemoteInfo>): void;
+  toWerift: Buffer[];
+} {
+  let now = 1000;
+  let tick: (() => void) | undefined;
+  const sent: Buffer[] = [];
+  const deps: ConsentDeps = {
+    now: () => now,
+    random: () => 0.5,
+    every: (fn, ms) => {
+      expect(ms).toBe(CONSENT_TICK_MS);
+      tick = fn;
+      return {
+        cancel: () => {
+          tick = undefined;
+        },
+      };
+    },
+    send: (_socket, data, port, address) => {
+      expect([address, port]).toEqual(["127.0.0.1", 7882]);
+      sent.push(data);
+    },
+  };
+  const socket = createSocket("udp4");
+  sockets.push(socket);
+  const toWerift: Buffer[] = [];
+  socket.on("message", (data: Buffer) => toWerift.push(data));
+  const states: string[] = [];
+  const connection = {
+    iceLite: false,
+    iceControlling: false,
+    localUsername: "lUfr",
+    remoteUsername: "rUfr",
+    remotePassword: "remote-password",
+    tieBreaker: TIE,
+    state: "connected",
+    nominated: {
+      remoteAddr: ["127.0.0.1", 7882] as const,
+      protocol: { transport: { socket } },
+      consentRequestsSent: 0,
+      requestsSent: 0,
+      responsesReceived: 0,
+      totalRoundTripTime: 0,
+      roundTripTimeMeasurements: 0,
+    },
+    consentFresh: false,
+    consentSessionId: 0,
+    queryConsent: () => undefined,
+    stops: 0,
+    stopConsentLifecycle() {
+      this.stops++;
+      this.consentSessionId++;
+      this.consentFresh = false;
+    },
+    states,
+    setState(state: string) {
+      this.state = state;
+      states.push(state);
+    },
+  };
+  const count: ConsentCount = { requests: 0, answers: 0, expired: 0, onWerift: 0 };
+  return {
+    clock: new ConsentClock(deps),
+    connection,
+    count,
+    sent,
+    toWerift,
+    advance(ms) {
+      for (let t = 0; t < ms; t += CONSENT_TICK_MS) {
+        now += CONSENT_TICK_MS;
+        tick?.();
+      }
+    },
+    deliver(data, from = {}) {
+      socket.emit("message", data, {
+        address: "127.0.0.1",
+        port: 7882,
+        family: "IPv4",
+        size: data.length,
+        ...from,
+      });
+    },
+  };
+}
+
+const answerTo = (request: Buffer | undefined, password = "remote-password"): Buffer =>
+  bindingSuccess(
+    { transactionId: (request ?? Buffer.alloc(20)).subarray(8, 20) },
+    "127.0.0.1",
+    40000,
+    password,
+  );
+
+describe("consent on one clock", () => {
+  it("starts as werift's queryConsent does (ends what ran, fresh) and sends a request every 4-6 s", () => {
+    const r = rig();
+    expect(r.clock.start(r.connection, r.count)).toBe(true);
+    expect(r.connection.stops).toBe(1);
+    expect(r.connection.consentFresh).toBe(true);
+    r.advance(CONSENT_INTERVAL_MS * 0.8 - CONSENT_TICK_MS);
+    expect(r.sent.length).toBe(0);
+    r.advance(CONSENT_INTERVAL_MS * 0.4);
+    expect(r.sent.length).toBe(1);
+    const request = parseMessage(r.sent[0] ?? Buffer.alloc(0), Buffer.from("remote-password"));
+    expect(request?.getAttributeValue("USERNAME")).toBe("rUfr:lUfr");
+    expect(request?.getAttributeValue("ICE-CONTROLLED")).toBe(TIE);
+    expect(r.count.requests).toBe(1);
+    expect(r.connection.nominated?.consentRequestsSent).toBe(1);
+  });
+
+  it("an answer keeps consent fresh past 30 s; the answer never reaches werift", () => {
+    const r = rig();
+    r.clock.start(r.connection, r.count);
+    for (let i = 0; i < 20; i++) {
+      r.advance(CONSENT_INTERVAL_MS);
+      r.deliver(answerTo(r.sent.at(-1)));
+    }
+    expect(r.count.answers).toBe(20);
+    expect(r.count.expired).toBe(0);
+    expect(r.connection.states).toEqual([]);
+    expect(r.connection.consentFresh).toBe(true);
+    expect(r.toWerift).toEqual([]);
+    expect(r.connection.nominated?.responsesReceived).toBe(20);
+  });
+
+  it("30 s without an answer expires consent as werift does: not fresh, the connection failed, no more requests", () => {
+    const r = rig();
+    r.clock.start(r.connection, r.count);
+    r.advance(CONSENT_TIMEOUT_MS - CONSENT_TICK_MS);
+    expect(r.connection.states).toEqual([]);
+    expect(r.sent.length).toBeGreaterThanOrEqual(5);
+    r.advance(2 * CONSENT_TICK_MS);
+    const requests = r.sent.length;
+    expect(r.connection.states).toEqual(["failed"]);
+    expect(r.connection.consentFresh).toBe(false);
+    expect(r.count.expired).toBe(1);
+    r.advance(CONSENT_TIMEOUT_MS);
+    expect(r.sent.length).toBe(requests);
+    expect(r.clock.size).toBe(0);
+  });
+
+  it("takes no answer to another request, from another address, or signed with another password: werift gets it", () => {
+    const r = rig();
+    r.clock.start(r.connection, r.count);
+    r.advance(CONSENT_INTERVAL_MS * 1.2);
+    const first = r.sent.at(-1);
+    r.advance(CONSENT_INTERVAL_MS * 1.2);
+    const stale = answerTo(first);
+    const wrongPassword = answerTo(r.sent.at(-1), "another-password");
+    const right = answerTo(r.sent.at(-1));
+    r.deliver(stale);
+    r.deliver(wrongPassword);
+    r.deliver(right, { port: 7883 });
+    expect(r.count.answers).toBe(0);
+    expect(r.toWerift.length).toBe(3);
+    r.deliver(right);
+    expect(r.count.answers).toBe(1);
+    // twice is once: the request is answered
+    r.deliver(right);
+    expect(r.count.answers).toBe(1);
+  });
+
+  it("ends when werift ends it (stopConsentLifecycle: close, ICE restart) or the connection closes, without expiring", () => {
+    const r = rig();
+    r.clock.start(r.connection, r.count);
+    r.advance(CONSENT_INTERVAL_MS * 1.2);
+    r.connection.stopConsentLifecycle();
+    const requests = r.sent.length;
+    r.advance(CONSENT_TIMEOUT_MS * 2);
+    expect(r.sent.length).toBe(requests);
+    expect(r.count.expired).toBe(0);
+    expect(r.connection.states).toEqual([]);
+    expect(r.clock.size).toBe(0);
+
+    const closing = rig();
+    closing.clock.start(closing.connection, closing.count);
+    closing.connection.setState("closed");
+    closing.advance(CONSENT_TIMEOUT_MS * 2);
+    expect(closing.sent.length).toBe(0);
+    expect(closing.count.expired).toBe(0);
+  });
+
+  it("leaves to werift a pair it does not write: no pair, a remote ICE-lite agent, IPv6, not a UDP socket", () => {
+    const r = rig();
+    const pair = r.connection.nominated;
+    if (pair === undefined) throw new Error("no pair");
+    const cases: ConsentConnection[] = [
+      { ...r.connection, nominated: undefined },
+      { ...r.connection, remoteIsLite: true },
+      { ...r.connection, nominated: { ...pair, remoteAddr: ["::1", 7882] } },
+      { ...r.connection, nominated: { ...pair, protocol: { transport: { socket: {} } } } },
+    ];
+    for (const c of cases) expect(r.clock.start(c, r.count)).toBe(false);
+    expect(r.clock.size).toBe(0);
+  });
+});

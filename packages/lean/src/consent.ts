@@ -1,0 +1,342 @@
+import { randomFillSync } from "node:crypto";
+import { Socket, type RemoteInfo } from "node:dgram";
+import { crc32 } from "node:zlib";
+import { candidatePriority, type RTCPeerConnection } from "werift";
+import { stunHmac, stunIntegrityHolds } from "./binding.js";
+import { realClock, type ClockDeps } from "./report-clock.js";
+import { tapSocket } from "./socket-tap.js";
+
+/**
+ * ICE consent freshness (RFC 7675) on one process-wide clock. werift keeps, per ICE connection, an
+ * async loop that sleeps 4-6 s on an abortable delay (a promise, a timer, an AbortController and
+ * its listener), then sends a binding request through its STUN transactions (another controller,
+ * a response timer, a promise; the message built attribute by attribute, its CRC in JavaScript)
+ * and parses the answer into attribute objects: 4.2% of a 16-room 360p worker's busy time
+ * (bench/results.md, 2026-11-26). Here one unref'd interval sends each connection's request when
+ * it is due, written in one buffer (USERNAME, PRIORITY, ICE-CONTROLLING or ICE-CONTROLLED,
+ * MESSAGE-INTEGRITY, FINGERPRINT: the attributes werift's request carries) on the selected pair's
+ * socket, and the success response is taken at the socket (socket-tap.ts) once its transaction id
+ * is the last request's and its MESSAGE-INTEGRITY checks out with the remote password.
+ *
+ * werift's rules are kept: a request every 5 s x (0.8-1.2), no retransmission; an answer makes
+ * consent fresh (and a "disconnected" connection "connected" again); 30 s without one expires
+ * it: `consentFresh` false and the connection "failed", which is what starts a lean
+ * participant's reconnection. werift's own `stopConsentLifecycle` (close, ICE restart) ends this
+ * too, and the restart's `queryConsent` starts it again on the new pair. Left to werift: a pair
+ * over TCP or TURN, IPv6, a remote ICE-lite agent (werift nominates in its consent requests then),
+ * a socket the tap cannot take.
+ */
+
+export const CONSENT_INTERVAL_MS = 5000;
+export const CONSENT_TIMEOUT_MS = 30_000;
+export const CONSENT_TICK_MS = 250;
+
+const MAGIC_COOKIE = 0x2112a442;
+const HEADER_BYTES = 20;
+const BINDING_REQUEST = 0x0001;
+const BINDING_SUCCESS = 0x0101;
+const USERNAME = 0x0006;
+const PRIORITY = 0x0024;
+const MESSAGE_INTEGRITY = 0x0008;
+const FINGERPRINT = 0x8028;
+const ICE_CONTROLLED = 0x8029;
+const ICE_CONTROLLING = 0x802a;
+const FINGERPRINT_XOR = 0x5354554e;
+const HMAC_BYTES = 20;
+
+/**
+ * A consent check's binding request (RFC 8445 7.2.2, RFC 5389): USERNAME, PRIORITY, the ICE
+ * role with `tieBreaker`, MESSAGE-INTEGRITY with `password`, FINGERPRINT. Pure, for tests.
+ */
+export function consentRequest(
+  transactionId: Buffer,
+  username: string,
+  priority: number,
+  controlling: boolean,
+  tieBreaker: bigint,
+  password: string,
+): Buffer {
+  const user = Buffer.from(username, "utf8");
+  const userBytes = (user.length + 3) & ~3;
+  const integrityAt = HEADER_BYTES + 4 + userBytes + 8 + 12;
+  const fingerprintAt = integrityAt + 4 + HMAC_BYTES;
+  const m = Buffer.alloc(fingerprintAt + 8);
+  m.writeUInt16BE(BINDING_REQUEST, 0);
+  m.writeUInt32BE(MAGIC_COOKIE, 4);
+  transactionId.copy(m, 8, 0, 12);
+  let at = HEADER_BYTES;
+  m.writeUInt16BE(USERNAME, at);
+  m.writeUInt16BE(user.length, at + 2);
+  user.copy(m, at + 4);
+  at += 4 + userBytes;
+  m.writeUInt16BE(PRIORITY, at);
+  m.writeUInt16BE(4, at + 2);
+  m.writeUInt32BE(priority >>> 0, at + 4);
+  at += 8;
+  m.writeUInt16BE(controlling ? ICE_CONTROLLING : ICE_CONTROLLED, at);
+  m.writeUInt16BE(8, at + 2);
+  m.writeBigUInt64BE(BigInt.asUintN(64, tieBreaker), at + 4);
+  // the HMAC covers the message up to its attribute, the header's length counting to the attribute's end
+  m.writeUInt16BE(integrityAt + 4 + HMAC_BYTES - HEADER_BYTES, 2);
+  m.writeUInt16BE(MESSAGE_INTEGRITY, integrityAt);
+  m.writeUInt16BE(HMAC_BYTES, integrityAt + 2);
+  stunHmac(m.subarray(0, integrityAt), password).copy(m, integrityAt + 4);
+  m.writeUInt16BE(m.length - HEADER_BYTES, 2);
+  m.writeUInt16BE(FINGERPRINT, fingerprintAt);
+  m.writeUInt16BE(4, fingerprintAt + 2);
+  m.writeUInt32BE((crc32(m.subarray(0, fingerprintAt)) ^ FINGERPRINT_XOR) >>> 0, fingerprintAt + 4);
+  return m;
+}
+
+/**
+ * Whether `data` is the success response to the request `transactionId`, its MESSAGE-INTEGRITY
+ * valid for `password`. Pure, for tests.
+ */
+export function consentAnswered(data: Buffer, transactionId: Buffer, password: string): boolean {
+  if (data.length < HEADER_BYTES || data.readUInt16BE(0) !== BINDING_SUCCESS) return false;
+  if (data.readUInt32BE(4) !== MAGIC_COOKIE || HEADER_BYTES + data.readUInt16BE(2) !== data.length)
+    return false;
+  if (!data.subarray(8, HEADER_BYTES).equals(transactionId)) return false;
+  for (let at = HEADER_BYTES; at + 4 <= data.length;) {
+    const type = data.readUInt16BE(at);
+    const length = data.readUInt16BE(at + 2);
+    if (at + 4 + length > data.length) return false;
+    if (type === MESSAGE_INTEGRITY) return length === HMAC_BYTES && stunIntegrityHolds(data, at, password);
+    at += 4 + length + ((4 - (length % 4)) % 4);
+  }
+  return false;
+}
+
+/** werift's selected pair, as consent reads and counts it (private in its types). */
+interface Pair {
+  readonly remoteAddr: readonly [string, number];
+  readonly protocol: { readonly transport: { readonly socket?: unknown } };
+  readonly localCandidate?: { readonly priority?: number };
+  consentRequestsSent: number;
+  requestsSent: number;
+  responsesReceived: number;
+  rtt?: number;
+  totalRoundTripTime: number;
+  roundTripTimeMeasurements: number;
+}
+
+/** werift's ICE connection, as consent reads and moves it (private in its types). */
+export interface ConsentConnection {
+  readonly iceLite: boolean;
+  readonly remoteIsLite?: boolean;
+  readonly iceControlling: boolean;
+  readonly localUsername: string;
+  readonly remoteUsername: string;
+  readonly remotePassword: string;
+  readonly tieBreaker: bigint;
+  readonly state: string;
+  readonly nominated?: Pair;
+  readonly queryConsentHandle?: unknown;
+  consentFresh: boolean;
+  consentSessionId: number;
+  queryConsent: () => void;
+  stopConsentLifecycle(): void;
+  setState(state: string): void;
+}
+
+/** What consent did, so a test can see the path is taken. */
+export interface ConsentCount {
+  /** Requests sent on the clock. */
+  requests: number;
+  /** Answers that made consent fresh. */
+  answers: number;
+  /** Connections whose consent expired (set "failed"). */
+  expired: number;
+  /** Connections left to werift's consent loop (see the top of this file). */
+  onWerift: number;
+}
+
+/** The clock's time, chance and interval, and the socket's send: a test injects them. */
+export interface ConsentDeps extends ClockDeps {
+  send(socket: Socket, data: Buffer, port: number, address: string): void;
+}
+
+/** The PRIORITY werift's checks on a UDP pair carry: a peer-reflexive candidate's (RFC 8445 7.1.1). */
+export const PRFLX_UDP_PRIORITY = candidatePriority("prflx", { transport: "udp" });
+
+/** One connection's consent on the clock. */
+class Consent {
+  private nextAt: number;
+  private freshAt: number;
+  private outstanding: Buffer | undefined;
+  private sentAt = 0;
+  active = true;
+
+  constructor(
+    private readonly connection: ConsentConnection,
+    private readonly pair: Pair,
+    private readonly socket: Socket,
+    private readonly sessionId: number,
+    private readonly deps: ConsentDeps,
+    private readonly count: ConsentCount,
+  ) {
+    const now = deps.now();
+    this.freshAt = now;
+    this.nextAt = now + this.interval();
+  }
+
+  /** One tick: false once this consent is over (stopped by werift, expired, or the pair gone). */
+  step(now: number): boolean {
+    const c = this.connection;
+    if (!this.active) return false;
+    if (c.consentSessionId !== this.sessionId || c.state === "closed" || c.state === "failed") {
+      this.active = false;
+      return false;
+    }
+    if (now - this.freshAt > CONSENT_TIMEOUT_MS) {
+      this.active = false;
+      c.consentFresh = false;
+      c.consentSessionId++;
+      this.count.expired++;
+      c.setState("failed");
+      return false;
+    }
+    if (now >= this.nextAt) {
+      this.nextAt = now + this.interval();
+      this.request(now);
+    }
+    return true;
+  }
+
+  private request(now: number): void {
+    const c = this.connection;
+    const id = Buffer.allocUnsafe(12);
+    randomFillSync(id);
+    const message = consentRequest(
+      id,
+      `${c.remoteUsername}:${c.localUsername}`,
+      PRFLX_UDP_PRIORITY,
+      c.iceControlling,
+      c.tieBreaker,
+      c.remotePassword,
+    );
+    try {
+      this.deps.send(this.socket, message, this.pair.remoteAddr[1], this.pair.remoteAddr[0]);
+    } catch {
+      // a socket closed under the pair: no answer comes, and consent expires as werift's would
+      return;
+    }
+    this.outstanding = id;
+    this.sentAt = now;
+    this.pair.consentRequestsSent++;
+    this.pair.requestsSent++;
+    this.count.requests++;
+  }
+
+  /** The socket's taker: the success response to the last request. */
+  take(data: Buffer, from: RemoteInfo): boolean {
+    if (data[0] !== 0x01 || data[1] !== 0x01 || !this.active || this.outstanding === undefined) return false;
+    const [address, port] = this.pair.remoteAddr;
+    if (from.port !== port || from.address !== address) return false;
+    if (!consentAnswered(data, this.outstanding, this.connection.remotePassword)) return false;
+    const now = this.deps.now();
+    this.outstanding = undefined;
+    this.freshAt = now;
+    const rtt = (now - this.sentAt) / 1000;
+    this.pair.rtt = rtt;
+    this.pair.totalRoundTripTime += rtt;
+    this.pair.roundTripTimeMeasurements++;
+    this.pair.responsesReceived++;
+    this.count.answers++;
+    const c = this.connection;
+    c.consentFresh = true;
+    if (c.state === "disconnected") c.setState("connected");
+    return true;
+  }
+
+  private interval(): number {
+    return CONSENT_INTERVAL_MS * (0.8 + 0.4 * this.deps.random());
+  }
+}
+
+const realDeps: ConsentDeps = {
+  ...realClock,
+  send: (socket, data, port, address) => {
+    socket.send(data, port, address);
+  },
+};
+
+/** Every consent of the process on one interval, running while there is one. */
+export class ConsentClock {
+  private readonly consents = new Set<Consent>();
+  private ticking: { cancel(): void } | undefined;
+
+  constructor(readonly deps: ConsentDeps = realDeps) {}
+
+  get size(): number {
+    return this.consents.size;
+  }
+
+  /**
+   * Puts `connection`'s consent on this clock in place of werift's loop, as werift's
+   * `queryConsent` would start it; false when it stays with werift (see the top of this file).
+   */
+  start(connection: ConsentConnection, count: ConsentCount): boolean {
+    const pair = connection.nominated;
+    const socket = pair?.protocol.transport.socket;
+    if (
+      pair === undefined ||
+      connection.remoteIsLite === true ||
+      !(socket instanceof Socket) ||
+      pair.remoteAddr[0].includes(":")
+    )
+      return false;
+    // werift's own start: ends what ran before (its loop, or this clock's), a new session
+    connection.stopConsentLifecycle();
+    const consent = new Consent(connection, pair, socket, connection.consentSessionId, this.deps, count);
+    if (!tapSocket(socket, (data, from) => consent.take(data, from))) return false;
+    connection.consentFresh = true;
+    this.consents.add(consent);
+    this.ticking ??= this.deps.every(() => {
+      this.tick();
+    }, CONSENT_TICK_MS);
+    return true;
+  }
+
+  tick(): void {
+    const now = this.deps.now();
+    for (const consent of this.consents) if (!consent.step(now)) this.consents.delete(consent);
+    if (this.consents.size === 0) {
+      this.ticking?.cancel();
+      this.ticking = undefined;
+    }
+  }
+}
+
+export const sharedConsentClock = new ConsentClock();
+
+/**
+ * Checks consent on `pc`'s ICE connections on `clock` from ICE connected on (see the top of this
+ * file): werift starts its loop just before it says "connected", so the first start here ends
+ * that loop, and an ICE restart's start comes here directly.
+ */
+export function checkConsentOnOneClock(
+  pc: RTCPeerConnection,
+  count: ConsentCount,
+  clock: ConsentClock = sharedConsentClock,
+): void {
+  const taken = new WeakSet<object>();
+  pc.iceConnectionStateChange.subscribe((state) => {
+    if (state !== "connected" && state !== "completed") return;
+    for (const transport of pc.iceTransports) {
+      const connection = transport.connection as unknown as ConsentConnection;
+      if (taken.has(connection) || typeof connection.queryConsent !== "function") continue;
+      taken.add(connection);
+      const werift = connection.queryConsent;
+      const query = (): void => {
+        if (connection.iceLite) return; // as werift: an ICE-lite agent checks no consent
+        if (clock.start(connection, count)) return;
+        count.onWerift++;
+        werift();
+      };
+      connection.queryConsent = query;
+      // werift's loop is running (it started it before "connected"): this one takes its place
+      if (connection.queryConsentHandle !== undefined) query();
+    }
+  });
+}
