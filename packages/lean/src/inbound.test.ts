@@ -46,6 +46,57 @@ describe("InboundStream", () => {
     expect(s.totals().lost).toBe(-1);
   });
 
+  /** `count` packets from `firstSeq`, 20 ms apart from `atMs`, timestamps from `rtpBase`. */
+  function run(s: InboundStream, firstSeq: number, count: number, atMs: number, rtpBase: number): void {
+    for (let i = 0; i < count; i++)
+      s.onPacket((firstSeq + i) % 65536, (rtpBase + i * 960) >>> 0, 80, atMs + i * 20);
+  }
+
+  it.each([
+    ["below half the sequence space ahead (once read as 18,900 lost)", 20_000],
+    ["past half the sequence space (once read as nothing expected)", 40_000],
+    ["across the wrap, the restart's first packet at 65535", 65_535],
+  ])(
+    "a republished track on the same SSRC from a new sequence base is a new sequence space, not loss: %s",
+    (_name, newBase) => {
+      const s = new InboundStream("v", "video", 48000);
+      run(s, 1000, 100, 0, 5000);
+      // a minute without packets, then the new space (its RTP timestamps elsewhere too)
+      run(s, newBase, 100, 62_000, 3_000_000_000);
+      expect(s.totals()).toMatchObject({ received: 200, expected: 200, lost: 0 });
+      // loss in the new space is counted as loss, and jitter did not jump with the new base
+      run(s, (newBase + 101) % 65536, 50, 64_020, 3_000_000_000 + 101 * 960);
+      const t = s.totals();
+      expect(t).toMatchObject({ received: 250, expected: 251, lost: 1 });
+      expect(t.jitterS).toBe(0);
+    },
+  );
+
+  it("counts a run of lost packets under RFC 3550's dropout limit (3000) as loss", () => {
+    const s = new InboundStream("v", "video", 48000);
+    run(s, 1000, 100, 0, 0);
+    // 2998 lost: the next packet is 2999 ahead, the largest step RFC 3550 A.1 takes in order
+    run(s, 1100 + 2998, 100, 60_000, (100 + 2998) * 960);
+    expect(s.totals()).toMatchObject({ received: 200, expected: 3198, lost: 2998 });
+  });
+
+  it("a stray packet far ahead, not followed by its next, reads as a duplicate and moves nothing", () => {
+    const s = new InboundStream("v", "video", 48000);
+    run(s, 1000, 50, 0, 0);
+    s.onPacket(30_000, 123_456_789, 80, 1000);
+    run(s, 1050, 50, 1000, 50 * 960);
+    expect(s.totals()).toMatchObject({ received: 101, expected: 100, lost: -1, jitterS: 0 });
+  });
+
+  it("a packet late by more than 100 (and under 3000) still fills its gap", () => {
+    const s = new InboundStream("v", "video", 48000);
+    run(s, 1000, 10, 0, 0);
+    run(s, 1011, 300, 220, 11 * 960);
+    expect(s.totals().lost).toBe(1);
+    s.onPacket(1010, 10 * 960, 80, 7000);
+    expect(s.totals()).toMatchObject({ received: 311, expected: 311, lost: 0 });
+  });
+
   it("computes RFC 3550 jitter: one packet 16 ms late moves J by D/16 twice", () => {
     const s = new InboundStream("a", "audio", 48000);
     s.onPacket(0, 0, 10, 0);
