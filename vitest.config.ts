@@ -60,7 +60,7 @@ export default defineConfig({
     maxWorkers: 1,
     minWorkers: 1,
     projects: [
-      { test: { name: "unit", include: ["packages/*/src/**/*.test.ts"] } },
+      { test: { name: "unit", include: ["packages/*/src/**/*.test.ts", "scripts/**/*.test.ts"] } },
       { test: { name: "e2e", include: [E2E], exclude: [...SOLO, ...BESIDE], ...e2e } },
       // a pool of threads is a second queue; these files spawn the CLI and hold no native module
       { test: { name: "e2e-beside", include: BESIDE, pool: "threads", ...e2e } },

@@ -116,6 +116,11 @@ describe("quoted: a user's value in an error message", () => {
     expect(quotedPath("\u0001".repeat(100))).toBe("binary data (100 characters)");
   });
 
+  it("counts one left-out character as one, not '1 characters'", () => {
+    expect(quoted("x".repeat(61))).toBe(`"${"x".repeat(60)}"... (1 more character)`);
+    expect(quotedPath(`/${"p".repeat(60)}`)).toBe(`(1 character before) ..."${"p".repeat(60)}"`);
+  });
+
   it("describeValue uses it for strings", () => {
     expect(describeValue("y".repeat(100))).toContain("(40 more characters)");
   });

@@ -27,7 +27,13 @@ export function quoted(text: string, max = ECHO_CHARACTERS): string {
   if (bin !== undefined) return bin;
   const chars = Array.from(text);
   if (chars.length <= max) return visible(JSON.stringify(text));
-  return `${visible(JSON.stringify(chars.slice(0, max).join("")))}... (${chars.length - max} more characters)`;
+  const rest = chars.length - max;
+  return `${visible(JSON.stringify(chars.slice(0, max).join("")))}... (${rest === 1 ? "1 more character" : `${rest} more characters`})`;
+}
+
+/** "1 character", "2 characters". */
+function characters(n: number): string {
+  return n === 1 ? "1 character" : `${n} characters`;
 }
 
 /** "binary data (N characters)" when the text is not text at all (over 10% of its start unreadable). */
@@ -39,7 +45,7 @@ function binary(text: string): string | undefined {
     if (ch === "\ufffd" || (code < 0x20 && ch !== "\n" && ch !== "\r" && ch !== "\t")) unreadable += 1;
   }
   return sample.length >= 32 && unreadable / sample.length > 0.1
-    ? `binary data (${text.length} characters)`
+    ? `binary data (${characters(text.length)})`
     : undefined;
 }
 
@@ -53,7 +59,7 @@ export function quotedPath(path: string, max = ECHO_CHARACTERS): string {
   if (chars.length <= max) return quoted(path, max);
   return (
     binary(path) ??
-    `(${chars.length - max} characters before) ...${visible(JSON.stringify(chars.slice(-max).join("")))}`
+    `(${characters(chars.length - max)} before) ...${visible(JSON.stringify(chars.slice(-max).join("")))}`
   );
 }
 
