@@ -180,7 +180,7 @@ class Consent {
     this.nextAt = now + this.interval();
   }
 
-  /** One tick: false once this consent is over (stopped by werift, expired, or the pair gone). */
+  /** One tick: false once this consent is over (ended by werift, expired, or the connection closed). */
   step(now: number): boolean {
     const c = this.connection;
     if (!this.active) return false;
