@@ -21,19 +21,21 @@ import { tapSocket, udpSockets } from "./socket-tap.js";
  * unchecked or malformed one, and IPv6.
  */
 
-const MAGIC_COOKIE = 0x2112a442;
-const HEADER_BYTES = 20;
-const BINDING_REQUEST = 0x0001;
-const BINDING_SUCCESS = 0x0101;
-const USERNAME = 0x0006;
-const MESSAGE_INTEGRITY = 0x0008;
+export const MAGIC_COOKIE = 0x2112a442;
+export const HEADER_BYTES = 20;
+export const BINDING_REQUEST = 0x0001;
+export const BINDING_SUCCESS = 0x0101;
+export const USERNAME = 0x0006;
+export const MESSAGE_INTEGRITY = 0x0008;
 const XOR_MAPPED_ADDRESS = 0x0020;
 const USE_CANDIDATE = 0x0025;
 const FINGERPRINT = 0x8028;
-const ICE_CONTROLLED = 0x8029;
-const ICE_CONTROLLING = 0x802a;
+export const ICE_CONTROLLED = 0x8029;
+export const ICE_CONTROLLING = 0x802a;
 const FINGERPRINT_XOR = 0x5354554e;
-const HMAC_BYTES = 20;
+export const HMAC_BYTES = 20;
+/** MESSAGE-INTEGRITY and FINGERPRINT with their attribute headers. */
+export const STUN_TRAILER_BYTES = 4 + HMAC_BYTES + 8;
 
 /** The part of a request an answer needs, or undefined when werift should handle it. */
 interface BindingRequest {
@@ -123,15 +125,28 @@ export function bindingSuccess(
       0,
     28,
   );
-  response.writeUInt16BE(12 + 4 + HMAC_BYTES, 2);
-  response.writeUInt16BE(MESSAGE_INTEGRITY, 32);
-  response.writeUInt16BE(HMAC_BYTES, 34);
-  stunHmac(response.subarray(0, 32), password).copy(response, 36);
-  response.writeUInt16BE(64 - HEADER_BYTES, 2);
-  response.writeUInt16BE(FINGERPRINT, 56);
-  response.writeUInt16BE(4, 58);
-  response.writeUInt32BE((crc32(response.subarray(0, 56)) ^ FINGERPRINT_XOR) >>> 0, 60);
+  signStun(response, 32, password);
   return response;
+}
+
+/**
+ * Writes MESSAGE-INTEGRITY (with `password`) at `integrityAt` and FINGERPRINT after it, the last
+ * STUN_TRAILER_BYTES of `message`, each with the header's length as RFC 5389 15.4 and 15.5 count it.
+ */
+export function signStun(message: Buffer, integrityAt: number, password: string): void {
+  const fingerprintAt = integrityAt + 4 + HMAC_BYTES;
+  // the HMAC covers the message up to its attribute, the header's length counting to the attribute's end
+  message.writeUInt16BE(fingerprintAt - HEADER_BYTES, 2);
+  message.writeUInt16BE(MESSAGE_INTEGRITY, integrityAt);
+  message.writeUInt16BE(HMAC_BYTES, integrityAt + 2);
+  stunHmac(message.subarray(0, integrityAt), password).copy(message, integrityAt + 4);
+  message.writeUInt16BE(fingerprintAt + 8 - HEADER_BYTES, 2);
+  message.writeUInt16BE(FINGERPRINT, fingerprintAt);
+  message.writeUInt16BE(4, fingerprintAt + 2);
+  message.writeUInt32BE(
+    (crc32(message.subarray(0, fingerprintAt)) ^ FINGERPRINT_XOR) >>> 0,
+    fingerprintAt + 4,
+  );
 }
 
 /** werift's ICE connection and selected pair, as far as answering on it goes (private in its types). */

@@ -1,8 +1,20 @@
 import { randomFillSync } from "node:crypto";
 import { Socket, type RemoteInfo } from "node:dgram";
-import { crc32 } from "node:zlib";
 import { candidatePriority, type RTCPeerConnection } from "werift";
-import { stunHmac, stunIntegrityHolds } from "./binding.js";
+import {
+  BINDING_REQUEST,
+  BINDING_SUCCESS,
+  HEADER_BYTES,
+  HMAC_BYTES,
+  ICE_CONTROLLED,
+  ICE_CONTROLLING,
+  MAGIC_COOKIE,
+  MESSAGE_INTEGRITY,
+  STUN_TRAILER_BYTES,
+  USERNAME,
+  signStun,
+  stunIntegrityHolds,
+} from "./binding.js";
 import { realClock, type ClockDeps } from "./report-clock.js";
 import { tapSocket } from "./socket-tap.js";
 
@@ -31,18 +43,8 @@ export const CONSENT_INTERVAL_MS = 5000;
 export const CONSENT_TIMEOUT_MS = 30_000;
 export const CONSENT_TICK_MS = 250;
 
-const MAGIC_COOKIE = 0x2112a442;
-const HEADER_BYTES = 20;
-const BINDING_REQUEST = 0x0001;
-const BINDING_SUCCESS = 0x0101;
-const USERNAME = 0x0006;
+/** STUN PRIORITY (RFC 8445 16.1); the other STUN constants are binding.ts's. */
 const PRIORITY = 0x0024;
-const MESSAGE_INTEGRITY = 0x0008;
-const FINGERPRINT = 0x8028;
-const ICE_CONTROLLED = 0x8029;
-const ICE_CONTROLLING = 0x802a;
-const FINGERPRINT_XOR = 0x5354554e;
-const HMAC_BYTES = 20;
 
 /**
  * A consent check's binding request (RFC 8445 7.2.2, RFC 5389): USERNAME, PRIORITY, the ICE
@@ -59,8 +61,7 @@ export function consentRequest(
   const user = Buffer.from(username, "utf8");
   const userBytes = (user.length + 3) & ~3;
   const integrityAt = HEADER_BYTES + 4 + userBytes + 8 + 12;
-  const fingerprintAt = integrityAt + 4 + HMAC_BYTES;
-  const m = Buffer.alloc(fingerprintAt + 8);
+  const m = Buffer.alloc(integrityAt + STUN_TRAILER_BYTES);
   m.writeUInt16BE(BINDING_REQUEST, 0);
   m.writeUInt32BE(MAGIC_COOKIE, 4);
   transactionId.copy(m, 8, 0, 12);
@@ -76,15 +77,7 @@ export function consentRequest(
   m.writeUInt16BE(controlling ? ICE_CONTROLLING : ICE_CONTROLLED, at);
   m.writeUInt16BE(8, at + 2);
   m.writeBigUInt64BE(BigInt.asUintN(64, tieBreaker), at + 4);
-  // the HMAC covers the message up to its attribute, the header's length counting to the attribute's end
-  m.writeUInt16BE(integrityAt + 4 + HMAC_BYTES - HEADER_BYTES, 2);
-  m.writeUInt16BE(MESSAGE_INTEGRITY, integrityAt);
-  m.writeUInt16BE(HMAC_BYTES, integrityAt + 2);
-  stunHmac(m.subarray(0, integrityAt), password).copy(m, integrityAt + 4);
-  m.writeUInt16BE(m.length - HEADER_BYTES, 2);
-  m.writeUInt16BE(FINGERPRINT, fingerprintAt);
-  m.writeUInt16BE(4, fingerprintAt + 2);
-  m.writeUInt32BE((crc32(m.subarray(0, fingerprintAt)) ^ FINGERPRINT_XOR) >>> 0, fingerprintAt + 4);
+  signStun(m, integrityAt, password);
   return m;
 }
 
