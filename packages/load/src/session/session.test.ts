@@ -53,6 +53,10 @@ describe("a report that cannot be written after the run", () => {
     ],
     ["ENOSPC", /\(ENOSPC at \/out\/run\/summary\.json\): its disk is full; .*Free space there/],
     ["EROFS", /\(EROFS at \/out\/run\/summary\.json\): it became unwritable .*Keep it writable/],
+    [
+      "ENOTDIR",
+      /\(ENOTDIR at \/out\/run\/summary\.json\): it \(or a folder above it\) was replaced by a file .*Keep the folder in place/,
+    ],
     ["EIO", /\(EIO at \/out\/run\/summary\.json\): it could not be written; .*Check the folder/],
   ])("%s: names the folder, the file, what happened and the fix (--output)", (code, says) => {
     const lost = outputNotWritten(errno(code, "/out/run/summary.json"), "/out/run");

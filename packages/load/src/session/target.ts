@@ -228,6 +228,11 @@ function folderTrouble(code: string): readonly [what: string, fix: string] {
       "it was removed while the run went on, and the samples and events written there with it",
       `Keep the folder in place until the run ends, ${elsewhere}`,
     ];
+  if (code === "ENOTDIR")
+    return [
+      "it (or a folder above it) was replaced by a file while the run went on",
+      `Keep the folder in place until the run ends, ${elsewhere}`,
+    ];
   if (code === "ENOSPC" || code === "EDQUOT") return ["its disk is full", `Free space there, ${elsewhere}`];
   if (code === "EACCES" || code === "EPERM" || code === "EROFS")
     return [
