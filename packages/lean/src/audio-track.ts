@@ -88,7 +88,7 @@ export class AudioSending {
  * (RTX, RED) go to `other` and are not media. `firstPacket` runs at a new track's first packet,
  * `counted` at the first packet of each stream (SSRC) this track carries, and `bypass`, when
  * given, is offered the stream's counter for the packets that follow (header-only.ts: they then
- * skip werift and this tap).
+ * skip werift and this tap). Returns what stops the tap.
  */
 export function tapAudio(
   track: MediaStreamTrack,
@@ -99,9 +99,9 @@ export function tapAudio(
     counted(stream: InboundStream): void;
     bypass?(ssrc: number, sink: OpusSink): void;
   },
-): void {
+): () => void {
   let last: InboundStream | undefined;
-  track.onReceiveRtp.subscribe((rtp) => {
+  const { unSubscribe } = track.onReceiveRtp.subscribe((rtp) => {
     const { header } = rtp;
     if (header.payloadType !== OPUS_PT) {
       events.other();
@@ -119,6 +119,7 @@ export function tapAudio(
         stream.onPacket(sequenceNumber, rtpTimestamp, payloadBytes, arrivalMs, headerBytes);
       });
   });
+  return unSubscribe;
 }
 
 /** A received packet's RTP header and padding bytes (werift sets payloadOffset when it parses one). */

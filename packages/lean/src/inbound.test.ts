@@ -57,7 +57,7 @@ describe("InboundStream", () => {
     ["past half the sequence space (once read as nothing expected)", 40_000],
     ["across the wrap, the restart's first packet at 65535", 65_535],
   ])(
-    "a republished track on the same SSRC from a new sequence base is a new sequence space, not loss: %s",
+    "a stream that starts again on the same SSRC from a new sequence base is a new sequence space, not loss: %s",
     (_name, newBase) => {
       const s = new InboundStream("v", "video", 48000);
       run(s, 1000, 100, 0, 5000);

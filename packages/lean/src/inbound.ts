@@ -29,10 +29,10 @@ const MAX_MISORDER = 100;
  * from sequence gaps: retransmissions arrive on their own RTX payload type and are not fed here,
  * and a late original that fills a gap counts as received (RFC 3550 A.1, A.3). A jump of
  * MAX_DROPOUT or more followed by the next sequence number is a new sequence space, as RFC 3550
- * A.1 restarts on it, not loss: LiveKit sends a republished track (a publisher's full rejoin) to a
- * subscriber that resumed on the same SSRC from a new sequence base, which read 31,924 packets
- * lost of 33,178 (96%) after a 45 s media cut, or, a jump past half the space, none of a minute's
- * packets expected. What such an outage costs shows as a freeze and a reconnect. Jitter is RFC
+ * A.1 restarts on it, not loss (a sender that starts its sequence again on the same SSRC). Before
+ * it, a jump read as loss below half the space (31,924 packets lost of 33,178 once) and as none of
+ * a minute's packets expected past it; what showed it was a new SSRC on a reused transceiver fed
+ * into the old stream, which now gets a stream of its own (received.ts `retire`). Jitter is RFC
  * 3550's interarrival jitter (A.8), from the RTP timestamps and the arrival clock. No clock of
  * its own: arrival times are passed in, so every figure is testable by hand.
  */

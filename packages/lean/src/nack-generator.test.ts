@@ -11,15 +11,19 @@ import {
 function harness() {
   let now = 0;
   const sent: number[][] = [];
+  const ssrcs: number[] = [];
   let timer: { at: number; fn: () => void } | undefined;
   const generator = new NackGenerator({
-    send: (_ssrc, lost) => sent.push([...lost]),
+    send: (ssrc, lost) => {
+      ssrcs.push(ssrc);
+      sent.push([...lost]);
+    },
     now: () => now,
     setTimer: (fn, ms) => (timer = { at: now + ms, fn }),
     clearTimer: () => (timer = undefined),
   });
-  const packet = (sequenceNumber: number) => {
-    generator.addPacket({ header: { sequenceNumber, ssrc: 7 } });
+  const packet = (sequenceNumber: number, ssrc = 7) => {
+    generator.addPacket({ header: { sequenceNumber, ssrc } });
   };
   const advance = (ms: number) => {
     const until = now + ms;
@@ -31,7 +35,7 @@ function harness() {
     }
     now = until;
   };
-  return { generator, sent, packet, advance, armed: () => timer !== undefined };
+  return { generator, sent, ssrcs, packet, advance, armed: () => timer !== undefined };
 }
 
 describe("NackGenerator", () => {
@@ -89,6 +93,29 @@ describe("NackGenerator", () => {
     h.packet(4990);
     h.packet(5001);
     expect(h.sent).toEqual([]);
+  });
+
+  it("starts anew on another SSRC (a transceiver given the next publication): its own gaps NACKed, below or above the old newest, the old losses dropped", () => {
+    const below = harness();
+    below.packet(5000);
+    below.packet(5002);
+    expect(below.sent).toEqual([[5001]]);
+    // the new stream's base lies below the old newest: its packets are not late ones, its gap is NACKed
+    below.packet(100, 9);
+    below.packet(101, 9);
+    below.packet(103, 9);
+    expect(below.sent).toEqual([[5001], [102]]);
+    expect(below.ssrcs).toEqual([7, 9]);
+    below.packet(102, 9);
+    below.advance(NACK_RESEND_MS * NACK_MAX_TRIES);
+    // 5001 of the old stream was given up at the change, 102 repaired: nothing more
+    expect(below.sent).toEqual([[5001], [102]]);
+    const above = harness();
+    above.packet(100);
+    // 300 ahead of the old newest: no gap of the new stream's
+    above.packet(400, 9);
+    above.packet(401, 9);
+    expect(above.sent).toEqual([]);
   });
 
   it("keeps at most NACK_MAX_MISSING losses across gaps, the newest", () => {

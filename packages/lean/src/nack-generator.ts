@@ -15,8 +15,8 @@ import { GenericNack, RtcpTransportLayerFeedback, type RTCRtpReceiver } from "we
  * that reveals it, an unrepaired loss again every `NACK_RESEND_MS`, at most `NACK_MAX_TRIES`
  * times; a loss more than `NACK_MAX_AGE` packets behind the newest is given up, at most
  * `NACK_MAX_MISSING` are kept (the oldest go first), and a gap wider than that is not NACKed at all
- * (it clears the list). Sequence numbers are unwrapped against the newest seen. One timer per
- * stream, armed only while a loss is outstanding.
+ * (it clears the list). Sequence numbers are unwrapped against the newest seen; a packet of another
+ * SSRC starts the count anew. One timer per receiver, armed only while a loss is outstanding.
  */
 export const NACK_RESEND_MS = 100;
 export const NACK_MAX_TRIES = 10;
@@ -52,7 +52,14 @@ export class NackGenerator {
   addPacket(packet: { readonly header: { readonly sequenceNumber: number; readonly ssrc: number } }): void {
     if (this.closed) return;
     const { sequenceNumber, ssrc } = packet.header;
-    this.mediaSsrc = ssrc;
+    if (ssrc !== this.mediaSsrc) {
+      // another stream on the receiver (LiveKit gave the transceiver the next publication of its
+      // kind: a new SSRC and sequence base): nothing of the old one is missing from it, and a base
+      // below the old stream's newest would read as late packets, not NACKed until it passed it
+      this.mediaSsrc = ssrc;
+      this.newest = undefined;
+      this.missing.clear();
+    }
     if (this.newest === undefined) {
       this.newest = sequenceNumber;
       return;

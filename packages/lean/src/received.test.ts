@@ -1,5 +1,8 @@
+import type { RTCRtpReceiver } from "werift";
 import { describe, expect, it } from "vitest";
 import { ReceivedStreams } from "./received.js";
+import type { ClearVideoPacket } from "./video-bypass.js";
+import { VideoReceiving } from "./video-track.js";
 
 const packets = (streams: ReceivedStreams, ssrc: number, n: number, firstSeq = 100): boolean[] => {
   const fresh: boolean[] = [];
@@ -75,5 +78,78 @@ describe("ReceivedStreams", () => {
     expect(streams.packetCounts()).toEqual([]);
     packets(streams, 7, 3, 500);
     expect(streams.packetCounts()).toEqual([{ key: "ssrc:7@1", kind: "audio", packetsReceived: 3 }]);
+  });
+
+  it("a receiver given another SSRC within the session (a transceiver reused): the old stream's last window once, the new one a track coming back", () => {
+    const streams = new ReceivedStreams();
+    expect(packets(streams, 7, 10)).toContain(true);
+    packets(streams, 9, 4);
+    streams.retire(7);
+    // its sequence base 2,000 ahead of the old stream's: a stream of its own, nothing lost
+    expect(packets(streams, 8, 5, 2110)).toEqual([false, false, false, false, false]);
+    expect(streams.windows().map((w) => [w.key, w.received, w.expected, w.lost])).toEqual([
+      ["ssrc:7", 10, 10, 0],
+      ["ssrc:9", 4, 4, 0],
+      ["ssrc:8", 5, 5, 0],
+    ]);
+    expect([...streams.totals().keys()]).toEqual(["ssrc:9", "ssrc:8"]);
+    // an SSRC that never counted a packet has no stream to end: the next one is new
+    streams.retire(11);
+    expect(packets(streams, 12, 1)).toEqual([true]);
+  });
+});
+
+describe("VideoReceiving across a receiver's SSRCs", () => {
+  const packet = (ssrc: number, sequenceNumber: number): ClearVideoPacket => ({
+    payloadType: 96,
+    ssrc,
+    sequenceNumber,
+    timestamp: sequenceNumber * 4500,
+    marker: true,
+    payload: new Uint8Array([0x10, 0, 0, 0]),
+    payloadBytes: 4,
+    headerBytes: 12,
+    absCaptureTime: undefined,
+  });
+
+  it("moves to a new SSRC's stream at its first original (sequence base apart), asks it for keyframes, and leaves the old SSRC's late packets uncounted", () => {
+    const plis: number[] = [];
+    const receiver = {
+      handleRtpBySsrc: () => undefined,
+      onPacketLost: { subscribe: () => ({ unSubscribe: () => undefined }) },
+      nack: { addPacket: () => undefined, close: () => undefined },
+      sendRtcpPLI: (ssrc: number) => {
+        plis.push(ssrc);
+        return Promise.resolve();
+      },
+    } as unknown as RTCRtpReceiver;
+    const streams = new ReceivedStreams();
+    const first = streams.video(1);
+    const firsts: string[] = [];
+    const receiving = new VideoReceiving(receiver, () => [], first.stream, {
+      firstPacket: () => firsts.push("packet"),
+      firstFrame: () => firsts.push("frame"),
+      nextStream: (from, ssrc) => {
+        streams.retire(from);
+        const next = streams.video(ssrc);
+        firsts.push(`next fresh=${String(next.fresh)}`);
+        return next.stream;
+      },
+    });
+    for (let i = 0; i < 10; i++) receiving.count(packet(1, 1000 + i), i * 50);
+    receiving.requestKeyframe();
+    // 1,500 ahead, then below: each a stream of its own, no packet lost
+    for (let i = 0; i < 10; i++) receiving.count(packet(2, 2500 + i), 500 + i * 50);
+    receiving.count(packet(1, 1010), 1000);
+    for (let i = 0; i < 5; i++) receiving.count(packet(3, 10 + i), 1100 + i * 50);
+    receiving.requestKeyframe();
+    expect(plis).toEqual([1, 3]);
+    expect(firsts.filter((f) => f !== "frame")).toEqual(["packet", "next fresh=false", "next fresh=false"]);
+    expect(streams.windows().map((w) => [w.key, w.received, w.expected, w.lost])).toEqual([
+      ["ssrc:1", 10, 10, 0],
+      ["ssrc:2", 10, 10, 0],
+      ["ssrc:3", 5, 5, 0],
+    ]);
+    expect(receiving.inbound.key).toBe("ssrc:3");
   });
 });

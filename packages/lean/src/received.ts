@@ -45,6 +45,20 @@ export class ReceivedStreams {
     return { key: this.session === 0 ? "" : `@${this.session}`, fresh };
   }
 
+  /**
+   * The stream of `ssrc` ends within the session: the receiver it came on now carries another SSRC
+   * (LiveKit gave the subscriber's transceiver the next publication of the kind: same mid, new
+   * SSRC, a new sequence and timestamp base). Its last window is reported once, as a rejoin's; the
+   * stream that follows on the receiver is a track coming back, not a new one (no first packet).
+   */
+  retire(ssrc: number): void {
+    const stream = this.current.get(String(ssrc));
+    if (stream === undefined) return;
+    this.current.delete(String(ssrc));
+    this.ended.push(stream);
+    this.replaced[stream instanceof VideoInbound ? "video" : stream.kind]++;
+  }
+
   /** A full rejoin: the current streams end; the next ones belong to a new session. */
   endSession(): void {
     for (const stream of this.current.values()) {

@@ -39,7 +39,8 @@ describe("video stamp", () => {
     writeStamp(full, 640, { captureTimeMs: 1_795_439_018_430, frame: 250 });
     const scaled = new Uint8Array(480 * 270);
     for (let y = 0; y < 270; y++)
-      for (let x = 0; x < 480; x++) scaled[y * 480 + x] = full[Math.floor(y / 0.75) * 640 + Math.floor(x / 0.75)] ?? 0;
+      for (let x = 0; x < 480; x++)
+        scaled[y * 480 + x] = full[Math.floor(y / 0.75) * 640 + Math.floor(x / 0.75)] ?? 0;
     expect(readStamp(scaled, 480, 270)).toEqual({ captureTimeMs: 1_795_439_018_430 % 2 ** 40, frame: 250 });
   });
 

@@ -22,6 +22,8 @@ export class SubscribedTracks {
   private videoReceiving: VideoReceiving[] = [];
   /** The receiver each current stream arrives on: its msid names the track's publisher. */
   private receivers = new Map<string, RTCRtpReceiver>();
+  /** Each audio receiver's current tap and the SSRC its track was offered with. */
+  private audioTaps = new WeakMap<RTCRtpReceiver, { stop: () => void; ssrc: number | undefined }>();
   /** Packets received on a payload type other than Opus (RTX, RED): not counted as media. */
   otherPackets = 0;
 
@@ -39,19 +41,37 @@ export class SubscribedTracks {
   /** werift's onTrack, with the current subscriber PeerConnection (its transceivers name the receiver). */
   onTrack(track: MediaStreamTrack, subscriber: RTCPeerConnection): void {
     const afterJoinStartS = this.sinceJoinS();
-    // werift fires onTrack again, with the same track, at every server re-offer that still sends
-    // on the transceiver: tapping it twice counted every packet twice
-    if (this.tapped.has(track)) return;
-    if (track.kind === "video") {
-      this.onVideoTrack(track, subscriber, afterJoinStartS);
-      return;
+    const transceiver = transceiverOf(track, subscriber);
+    // werift fires onTrack at every server re-offer that still sends on a transceiver, always with
+    // its receiver's first track (tapping it twice counted every packet twice). When LiveKit gives
+    // the transceiver the next publication of its kind (a publisher gone, another or the same one
+    // back: same mid, new SSRC) werift adds a track for the new SSRC to the receiver and fires
+    // nothing for it: every untapped track of the receiver is a new subscription
+    for (const t of transceiver?.receiver.tracks ?? [track]) {
+      if (this.tapped.has(t)) continue;
+      this.tapped.add(t);
+      if (t.kind === "video" && transceiver !== undefined)
+        this.onVideoTrack(t, transceiver, subscriber, afterJoinStartS);
+      else if (t.kind === "audio") this.onAudioTrack(t, transceiver?.receiver, subscriber, afterJoinStartS);
     }
-    if (track.kind !== "audio") return;
-    this.tapped.add(track);
+  }
+
+  private onAudioTrack(
+    track: MediaStreamTrack,
+    receiver: RTCRtpReceiver | undefined,
+    subscriber: RTCPeerConnection,
+    afterJoinStartS: number,
+  ): void {
     this.emit({ type: "track-subscribed", kind: "audio", afterJoinStartS });
-    const receiver = receiverOf(track, subscriber);
+    if (receiver !== undefined) {
+      // the receiver's previous track ends here: its stream's last window goes out once, and a
+      // late packet of it is not counted into a stream of its own
+      const previous = this.audioTaps.get(receiver);
+      previous?.stop();
+      if (previous?.ssrc !== undefined) this.streams.retire(previous.ssrc);
+    }
     const fastPath = receiveFastPath(subscriber);
-    tapAudio(track, this.streams, {
+    const stop = tapAudio(track, this.streams, {
       firstPacket: () => {
         this.emit({ type: "first-packet", kind: "audio", afterJoinStartS: this.sinceJoinS() });
       },
@@ -65,20 +85,24 @@ export class SubscribedTracks {
         if (receiver !== undefined) fastPath?.register(ssrc, receiver, sink);
       },
     });
+    if (receiver !== undefined) this.audioTaps.set(receiver, { stop, ssrc: track.ssrc });
   }
 
   private onVideoTrack(
     track: MediaStreamTrack,
+    transceiver: RTCRtpTransceiver,
     subscriber: RTCPeerConnection,
     afterJoinStartS: number,
   ): void {
-    const transceiver = transceiverOf(track, subscriber);
-    const receiver = transceiver?.receiver;
-    if (transceiver === undefined || receiver === undefined || this.tappedReceivers.has(receiver)) return;
-    this.tapped.add(track);
-    this.tappedReceivers.add(receiver);
+    const { receiver } = transceiver;
     this.emit({ type: "track-subscribed", kind: "video", afterJoinStartS });
-    const { stream, fresh } = this.streams.video(track.ssrc);
+    // a receiver's next track: its VideoReceiving moves to the new SSRC at its first packet
+    if (this.tappedReceivers.has(receiver)) return;
+    this.tappedReceivers.add(receiver);
+    const first = this.streams.video(track.ssrc);
+    const { stream } = first;
+    // whether the receiver's current stream is a new track's: not after a move to another SSRC
+    let fresh = first.fresh;
     this.receivers.set(stream.key, receiver);
     this.videoReceiving.push(
       new VideoReceiving(
@@ -97,6 +121,13 @@ export class SubscribedTracks {
                 afterJoinStartS: this.sinceJoinS(),
                 exact: true,
               });
+          },
+          nextStream: (from, ssrc) => {
+            this.streams.retire(from);
+            const next = this.streams.video(ssrc);
+            fresh = next.fresh;
+            this.receivers.set(next.stream.key, receiver);
+            return next.stream;
           },
         },
         this.videoReceiveLossEvery,
@@ -150,9 +181,4 @@ function transceiverOf(
   subscriber: RTCPeerConnection,
 ): RTCRtpTransceiver | undefined {
   return subscriber.getTransceivers().find((t) => t.receiver.tracks.includes(track));
-}
-
-/** The receiver of a track on the subscriber PeerConnection (its transceiver names it). */
-function receiverOf(track: MediaStreamTrack, subscriber: RTCPeerConnection): RTCRtpReceiver | undefined {
-  return transceiverOf(track, subscriber)?.receiver;
 }

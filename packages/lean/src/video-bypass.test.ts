@@ -320,6 +320,9 @@ describe("VideoBypass with VideoReceiving", () => {
     const receiving = new VideoReceiving(weriftReceiver, () => [], inbound, {
       firstPacket: () => undefined,
       firstFrame: () => undefined,
+      nextStream: () => {
+        throw new Error("one SSRC here");
+      },
     });
     const bypass = new VideoBypass({
       ssrc: MEDIA_SSRC,

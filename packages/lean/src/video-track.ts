@@ -200,6 +200,12 @@ export class VideoPublication extends PublishedVideo {
 export interface VideoReceivingEvents {
   firstPacket(): void;
   firstFrame(): void;
+  /**
+   * The receiver's originals now come on `ssrc`, not `from`'s: LiveKit gave the transceiver the
+   * next publication of its kind (same mid, new SSRC and sequence base). Returns the stream they
+   * count into from here on; `from`'s has ended.
+   */
+  nextStream(from: number, ssrc: number): VideoInbound;
 }
 
 /** What a received payload type carries: a video format we count, RTX, or something else. */
@@ -218,6 +224,8 @@ type PayloadKind = VideoFormat | "rtx" | "other";
  */
 export class VideoReceiving implements VideoPacketSink {
   private ssrc: number | undefined;
+  /** SSRCs the receiver carried before its current one: a late packet of theirs is not counted. */
+  private readonly left = new Set<number>();
   private originals = 0;
   private readonly payloadKinds = new Map<number, PayloadKind>();
   private readonly parsed = clearVideoPacket();
@@ -226,7 +234,8 @@ export class VideoReceiving implements VideoPacketSink {
     private readonly receiver: RTCRtpReceiver,
     /** The transceiver's negotiated codecs (a re-offer may change them). */
     private readonly codecs: () => readonly RTCRtpCodecParameters[],
-    readonly inbound: VideoInbound,
+    /** The stream the current SSRC's packets count into. */
+    public inbound: VideoInbound,
     private readonly events: VideoReceivingEvents,
     /** Drop every Nth original packet on arrival, before werift sees it: simulated network loss. */
     private readonly dropEvery?: number,
@@ -304,6 +313,14 @@ export class VideoReceiving implements VideoPacketSink {
       if (this.ssrc === undefined) {
         this.ssrc = packet.ssrc;
         this.events.firstPacket();
+      } else if (packet.ssrc !== this.ssrc) {
+        if (this.left.has(packet.ssrc)) return true;
+        // counted into the old stream, the new sequence base read as a loss of up to 3,000
+        // packets (or a restart), and PLIs went to an SSRC nobody sends on
+        this.left.add(this.ssrc);
+        this.inbound = this.events.nextStream(this.ssrc, packet.ssrc);
+        this.ssrc = packet.ssrc;
+        this.inbound.format = kind;
       }
       let latencyS: number | undefined;
       if (packet.marker && packet.absCaptureTime !== undefined) {

@@ -2,8 +2,9 @@ import type { InboundTrackSample, ParticipantEvent } from "@livekit-swarm/schema
 import { waitFor } from "@livekit-swarm/test-kit";
 import type { Testbed } from "@livekit-swarm/testbed";
 import { setTimeout as delay } from "node:timers/promises";
+import type { RTCPeerConnection } from "werift";
 import { describe, expect, it } from "vitest";
-import { vp8Loop, type LeanParticipant } from "../src/index.js";
+import { LeanParticipant, opusLoop, vp8Loop } from "../src/index.js";
 import {
   expectLoopStamps,
   expectNoNativeLoss,
@@ -292,6 +293,112 @@ describe("lean video on a real livekit-server", () => {
     expect(retransmitted, context).toBeGreaterThanOrEqual(w.lost - 2);
     expect(w.nack, `NACK packets per lost original, ${context}`).toBeLessThanOrEqual(4 * w.lost);
     expect(w.framesDecoded / elapsedS, `frames/s, ${context}`).toBeGreaterThan(16);
+    await Promise.all(participants.splice(0).map((p) => p.leave()));
+  });
+
+  it("a publisher replaced on the subscriber's transceivers (new SSRCs): new streams, heard and seen again, no loss read from the change", async () => {
+    const bed = setup();
+    const room = "video-republish";
+    const audio = await opusLoop();
+    const log: { who: string; event: ParticipantEvent }[] = [];
+    const subscriber = await join(bed.testbed, room, "sub", false, log);
+    const publish = async (identity: string): Promise<LeanParticipant> => {
+      const p = await LeanParticipant.join({
+        url: bed.testbed.url,
+        token: await token(bed.testbed, room, identity, true),
+        room,
+        identity,
+        role: "publisher",
+        audio,
+        video: bed.loop,
+        subscribe: false,
+        hostAddress: bed.hostAddress,
+      });
+      participants.push(p);
+      return p;
+    };
+    const receivingBoth = async (what: string): Promise<readonly InboundTrackSample[]> => {
+      subscriber.sample(0);
+      await delay(3000);
+      const windows = subscriber.sample(0).inbound;
+      const context = `${what}: ${JSON.stringify(windows)}`;
+      expect(
+        windows.filter((w) => w.kind === "audio" && w.received > 100),
+        context,
+      ).toHaveLength(1);
+      expect(
+        windows.filter((w) => w.kind === "video" && w.received > 100),
+        context,
+      ).toHaveLength(1);
+      return windows;
+    };
+    const first = await publish("pub");
+    await waitFor(async () => Promise.resolve(videoTotals(subscriber)?.firstFrameMs !== undefined), {
+      timeoutMs: 15_000,
+      debugName: () => `the first frame (${JSON.stringify(videoTotals(subscriber))})`,
+    });
+    const before = await receivingBoth("the first publisher");
+    await first.leave();
+    participants.splice(participants.indexOf(first), 1);
+    // the subscriber's events from here on
+    const seen = log.length;
+    const events = (): ParticipantEvent[] => log.slice(seen).map((e) => e.event);
+    await delay(1000);
+    // LiveKit reuses the subscriber's two transceivers for the next publisher's tracks (pion's
+    // AddTrack takes a free transceiver of the kind): same mids, new SSRCs, new sequence bases
+    await publish("pub-again");
+    await waitFor(
+      async () => Promise.resolve(events().filter((e) => e.type === "track-subscribed").length >= 2),
+      {
+        timeoutMs: 15_000,
+        debugName: () => `the second publisher's tracks subscribed (${JSON.stringify(events())})`,
+      },
+    );
+    await delay(1000);
+    const after = await receivingBoth("the second publisher");
+    const keys = (ws: readonly InboundTrackSample[]): string[] =>
+      ws.filter((w) => w.received > 0).map((w) => w.key);
+    const context = JSON.stringify({
+      before,
+      after,
+      events: events(),
+      totals: [...subscriber.inboundTotals()],
+    });
+    for (const key of keys(after)) expect(keys(before), context).not.toContain(key);
+    for (const w of after) expect(w.lost, context).toBe(0);
+    // the current streams name the publisher whose tracks they carry (a drill's watch reads it)
+    expect(
+      subscriber
+        .receivedTracks()
+        .map((t) => [t.kind, t.publisher])
+        .sort(),
+      context,
+    ).toEqual([
+      ["audio", "pub-again"],
+      ["video", "pub-again"],
+    ]);
+    // the path under test was taken: the subscriber still has one transceiver per kind, each
+    // receiver with a track for each publisher's SSRC (werift adds one per SSRC offered)
+    const { pc } = (subscriber as unknown as { subscriber: { pc: RTCPeerConnection } }).subscriber;
+    expect(
+      pc
+        .getTransceivers()
+        .map((t) => [t.kind, t.receiver.tracks.length])
+        .sort(),
+      context,
+    ).toEqual([
+      ["audio", 2],
+      ["video", 2],
+    ]);
+    // as the native engine: a track subscribed per publication, a first packet per expected track
+    expect(
+      events().filter((e) => e.type === "track-subscribed"),
+      context,
+    ).toHaveLength(2);
+    expect(
+      events().filter((e) => e.type === "first-packet" || e.type === "first-frame"),
+      context,
+    ).toEqual([]);
     await Promise.all(participants.splice(0).map((p) => p.leave()));
   });
 });
