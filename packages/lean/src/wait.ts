@@ -59,14 +59,25 @@ export async function connected(pc: RTCPeerConnection, timeoutMs: number, name: 
 }
 
 /**
- * Waits for ICE to be connected again after a restart: the PeerConnection's own state can stay
- * `connected` through one (DTLS survives), so only the ICE state says the new pair works.
+ * Waits for ICE to be connected again after a restart. Neither state says so in werift 0.24.4:
+ * the PeerConnection's stays `connected` through one (DTLS survives), and the ICE transport's
+ * reads `completed` once the new generation's candidates are gathered, before any check: through
+ * a 40 s media cut, a subscriber's resume read "reconnected in 56 ms" three times while nothing
+ * could reach it. What says the new pair works is a pair nominated since the restart (the restart
+ * clears it, a check that succeeds with USE-CANDIDATE sets it) while ICE has not failed.
  */
 export async function iceConnected(pc: RTCPeerConnection, timeoutMs: number, name: string): Promise<void> {
-  await until(
-    () => pc.iceConnectionState === "connected" || pc.iceConnectionState === "completed",
-    timeoutMs,
-    `the ${name} PeerConnection's ICE restart did not connect`,
-  );
+  await until(() => iceNominated(pc), timeoutMs, `the ${name} PeerConnection's ICE restart did not connect`);
   await connected(pc, timeoutMs, name);
+}
+
+/** A pair is nominated on `pc`'s ICE transport (since its last restart) and ICE has not failed or closed. */
+export function iceNominated(pc: {
+  readonly iceConnectionState: string;
+  readonly iceTransports: readonly { readonly connection: { readonly nominated?: unknown } }[];
+}): boolean {
+  const state = pc.iceConnectionState;
+  if (state === "failed" || state === "closed" || state === "disconnected") return false;
+  const transports = pc.iceTransports;
+  return transports.length > 0 && transports.every((t) => t.connection.nominated !== undefined);
 }
