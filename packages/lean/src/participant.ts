@@ -162,6 +162,7 @@ export class LeanParticipant implements Reconnectable {
       },
       joinStartMs,
       options.videoReceiveLossEvery,
+      (ids) => this.remotes.publisherOf(ids),
     );
     this.reconnection = new Reconnection(
       this,

@@ -5,6 +5,7 @@ import { tapAudio } from "./audio-track.js";
 import { receiveFastPath } from "./header-only.js";
 import { ReceivedStreams } from "./received.js";
 import type { RemoteTrackIds } from "./remote.js";
+import type { VideoInbound } from "./video-inbound.js";
 import { receivedExtensionId, VideoBypass } from "./video-bypass.js";
 import { ABS_CAPTURE_TIME_URI } from "./video-send.js";
 import { VideoReceiving } from "./video-track.js";
@@ -22,6 +23,10 @@ export class SubscribedTracks {
   private videoReceiving: VideoReceiving[] = [];
   /** The receiver each current stream arrives on: its msid names the track's publisher. */
   private receivers = new Map<string, RTCRtpReceiver>();
+  /** Each current video stream's msid ids as offered when it started. */
+  private readonly videoIds = new Map<VideoInbound, RemoteTrackIds>();
+  /** Per publisher identity, its last video stream that ended with no successor yet. */
+  private readonly endedVideo = new Map<string, VideoInbound>();
   /** Each audio receiver's current tap and the SSRC its track was offered with. */
   private audioTaps = new WeakMap<RTCRtpReceiver, { stop: () => void; ssrc: number | undefined }>();
   /** Packets received on a payload type other than Opus (RTX, RED): not counted as media. */
@@ -32,7 +37,32 @@ export class SubscribedTracks {
     private readonly joinStartMs: number,
     /** Drop every Nth received original video packet before the stack sees it (simulated loss). */
     private readonly videoReceiveLossEvery: number | undefined,
+    /** The identity whose track a received stream's msid ids name (the signalling's), if known. */
+    private readonly publisherOf: (ids: RemoteTrackIds) => string | undefined = () => undefined,
   ) {}
+
+  /**
+   * A video stream starts on `receiver`: the msid ids it was offered with are kept (a re-offer
+   * changes the receiver's), and when the same publisher's video ended before (a rejoin on either
+   * side, a republished track) the new stream's freezes continue from it: the outage counts once.
+   */
+  private videoStarted(stream: VideoInbound, receiver: RTCRtpReceiver): void {
+    const ids = { streamId: receiver.remoteStreamId, trackId: receiver.remoteTrackId };
+    this.videoIds.set(stream, ids);
+    const publisher = this.publisherOf(ids);
+    const previous = publisher === undefined ? undefined : this.endedVideo.get(publisher);
+    if (publisher === undefined || previous === undefined) return;
+    stream.continueFrom(previous);
+    this.endedVideo.delete(publisher);
+  }
+
+  /** A video stream ended (its receiver moved on, or a full rejoin): kept by publisher for the next. */
+  private videoEnded(stream: VideoInbound): void {
+    const ids = this.videoIds.get(stream);
+    this.videoIds.delete(stream);
+    const publisher = ids === undefined ? undefined : this.publisherOf(ids);
+    if (publisher !== undefined) this.endedVideo.set(publisher, stream);
+  }
 
   private sinceJoinS(): number {
     return (Date.now() - this.joinStartMs) / 1000;
@@ -101,6 +131,7 @@ export class SubscribedTracks {
     this.tappedReceivers.add(receiver);
     const first = this.streams.video(track.ssrc);
     const { stream } = first;
+    this.videoStarted(stream, receiver);
     // whether the receiver's current stream is a new track's: not after a move to another SSRC
     let fresh = first.fresh;
     this.receivers.set(stream.key, receiver);
@@ -122,11 +153,13 @@ export class SubscribedTracks {
                 exact: true,
               });
           },
-          nextStream: (from, ssrc) => {
+          nextStream: (from, ssrc, previous) => {
             this.streams.retire(from);
+            this.videoEnded(previous);
             const next = this.streams.video(ssrc);
             fresh = next.fresh;
             this.receivers.set(next.stream.key, receiver);
+            this.videoStarted(next.stream, receiver);
             return next.stream;
           },
         },
@@ -161,6 +194,7 @@ export class SubscribedTracks {
 
   /** A full rejoin: the old session's streams end (ReceivedStreams), its video tracks go. */
   endSession(): void {
+    for (const v of this.videoReceiving) this.videoEnded(v.inbound);
     this.videoReceiving = [];
     this.receivers = new Map();
     this.streams.endSession();

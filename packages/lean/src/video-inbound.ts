@@ -66,6 +66,14 @@ export class VideoInbound {
   }
 
   /**
+   * The same publisher's video coming back on this new stream (a rejoin, a republished track): its
+   * freezes continue from `previous`'s frames, so the outage between them counts as one.
+   */
+  continueFrom(previous: VideoInbound): void {
+    this.freezes.continueFrom(previous.freezes);
+  }
+
+  /**
    * An original packet. `latencyS` is what its abs-capture-time says, read by the caller on frame
    * ends only; `headerBytes` its RTP header and padding; `payloadBytes` the payload's length when
    * `payload` holds only its first bytes. Returns true when it completes the first keyframe: the

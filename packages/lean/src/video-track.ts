@@ -201,11 +201,11 @@ export interface VideoReceivingEvents {
   firstPacket(): void;
   firstFrame(): void;
   /**
-   * The receiver's originals now come on `ssrc`, not `from`'s: LiveKit gave the transceiver the
-   * next publication of its kind (same mid, new SSRC and sequence base). Returns the stream they
-   * count into from here on; `from`'s has ended.
+   * The receiver's originals now come on `ssrc`, not `from`'s (whose stream was `previous`):
+   * LiveKit gave the transceiver the next publication of its kind (same mid, new SSRC and sequence
+   * base). Returns the stream they count into from here on; `from`'s has ended.
    */
-  nextStream(from: number, ssrc: number): VideoInbound;
+  nextStream(from: number, ssrc: number, previous: VideoInbound): VideoInbound;
 }
 
 /** What a received payload type carries: a video format we count, RTX, or something else. */
@@ -318,7 +318,7 @@ export class VideoReceiving implements VideoPacketSink {
         // counted into the old stream, the new sequence base read as a loss of up to 3,000
         // packets (or a restart), and PLIs went to an SSRC nobody sends on
         this.left.add(this.ssrc);
-        this.inbound = this.events.nextStream(this.ssrc, packet.ssrc);
+        this.inbound = this.events.nextStream(this.ssrc, packet.ssrc, this.inbound);
         this.ssrc = packet.ssrc;
         this.inbound.format = kind;
       }

@@ -296,7 +296,7 @@ describe("lean video on a real livekit-server", () => {
     await Promise.all(participants.splice(0).map((p) => p.leave()));
   });
 
-  it("a publisher replaced on the subscriber's transceivers (new SSRCs): new streams, heard and seen again, no loss read from the change", async () => {
+  it("a publisher back on the subscriber's transceivers (new SSRCs): new streams, heard and seen again, no loss read from the change, the outage one freeze", async () => {
     const bed = setup();
     const room = "video-republish";
     const audio = await opusLoop();
@@ -317,10 +317,17 @@ describe("lean video on a real livekit-server", () => {
       participants.push(p);
       return p;
     };
-    const receivingBoth = async (what: string): Promise<readonly InboundTrackSample[]> => {
-      subscriber.sample(0);
-      await delay(3000);
+    // every window the subscriber reports, in order
+    const sampled: (readonly InboundTrackSample[])[] = [];
+    const sample = (): readonly InboundTrackSample[] => {
       const windows = subscriber.sample(0).inbound;
+      sampled.push(windows);
+      return windows;
+    };
+    const receivingBoth = async (what: string): Promise<readonly InboundTrackSample[]> => {
+      sample();
+      await delay(3000);
+      const windows = sample();
       const context = `${what}: ${JSON.stringify(windows)}`;
       expect(
         windows.filter((w) => w.kind === "audio" && w.received > 100),
@@ -338,15 +345,20 @@ describe("lean video on a real livekit-server", () => {
       debugName: () => `the first frame (${JSON.stringify(videoTotals(subscriber))})`,
     });
     const before = await receivingBoth("the first publisher");
+    sample();
+    const leftFromMs = Date.now();
     await first.leave();
+    const leftMs = Date.now();
     participants.splice(participants.indexOf(first), 1);
+    const fromWindow = sampled.length;
     // the subscriber's events from here on
     const seen = log.length;
     const events = (): ParticipantEvent[] => log.slice(seen).map((e) => e.event);
     await delay(1000);
-    // LiveKit reuses the subscriber's two transceivers for the next publisher's tracks (pion's
-    // AddTrack takes a free transceiver of the kind): same mids, new SSRCs, new sequence bases
-    await publish("pub-again");
+    // the same identity back, as after a publisher's full rejoin: LiveKit reuses the subscriber's
+    // two transceivers for its new tracks (pion's AddTrack takes a free transceiver of the kind):
+    // same mids, new SSRCs, new sequence bases
+    await publish("pub");
     await waitFor(
       async () => Promise.resolve(events().filter((e) => e.type === "track-subscribed").length >= 2),
       {
@@ -366,6 +378,19 @@ describe("lean video on a real livekit-server", () => {
     });
     for (const key of keys(after)) expect(keys(before), context).not.toContain(key);
     for (const w of after) expect(w.lost, context).toBe(0);
+    // the outage a viewer sat through, from the last frame before the leave to the first after,
+    // is one freeze: the new stream continues the old one's frame history (same publisher)
+    const video = sampled.slice(fromWindow).flatMap((ws) => ws.filter((w) => w.kind === "video"));
+    const freezes = video.reduce((n, w) => n + w.freezes, 0);
+    const frozenS = video.reduce((n, w) => n + (w.freezeS ?? 0), 0);
+    // at least the second the test waits between the leave and the next join; at most the time
+    // since the leave began
+    const sinceLeaveS = (Date.now() - leftFromMs) / 1000;
+    const frozen = `frozen ${frozenS} s, ${sinceLeaveS} s since the leave began, ${(leftMs - leftFromMs) / 1000} s to leave; ${context}`;
+    console.log(`a publisher back: ${frozen.slice(0, frozen.indexOf(";"))}`);
+    expect(freezes, frozen).toBe(1);
+    expect(frozenS, frozen).toBeGreaterThan(1);
+    expect(frozenS, frozen).toBeLessThan(sinceLeaveS);
     // the current streams name the publisher whose tracks they carry (a drill's watch reads it)
     expect(
       subscriber
@@ -374,8 +399,8 @@ describe("lean video on a real livekit-server", () => {
         .sort(),
       context,
     ).toEqual([
-      ["audio", "pub-again"],
-      ["video", "pub-again"],
+      ["audio", "pub"],
+      ["video", "pub"],
     ]);
     // the path under test was taken: the subscriber still has one transceiver per kind, each
     // receiver with a track for each publisher's SSRC (werift adds one per SSRC offered)

@@ -59,4 +59,35 @@ describe("FreezeDetector", () => {
     expect(d.take()).toEqual({ freezes: 1, frozen: 1, frames: 41 });
     expect(d.take()).toEqual({ freezes: 0, frozen: 0, frames: 0 });
   });
+
+  it("continues a previous stream's history: the outage between the two streams is one freeze, the old one's frames stay its own", () => {
+    const before = new FreezeDetector();
+    const last = steady(before, 0, 50, 40);
+    expect(before.take()).toEqual({ freezes: 0, frozen: 0, frames: 40 });
+    const after = new FreezeDetector();
+    after.continueFrom(before);
+    steady(after, last + 12_000, 50, 20);
+    const totals = after.take();
+    expect(totals).toMatchObject({ freezes: 1, frames: 20 });
+    expect(totals.frozen).toBeCloseTo(12, 9);
+    // without the history the first frame has nothing to measure against
+    const fresh = new FreezeDetector();
+    steady(fresh, last + 12_000, 50, 20);
+    expect(fresh.take()).toEqual({ freezes: 0, frozen: 0, frames: 20 });
+  });
+
+  it("keeps its own history once it has a frame, and a continued detector judges by the old average", () => {
+    const before = new FreezeDetector();
+    steady(before, 0, 50, 40);
+    const started = new FreezeDetector();
+    started.onFrame(100_000);
+    started.continueFrom(before);
+    started.onFrame(100_050);
+    expect(started.take()).toEqual({ freezes: 0, frozen: 0, frames: 2 });
+    // the old average (50 ms) holds at once: 200 ms is max(150, 200) = a freeze
+    const continued = new FreezeDetector();
+    continued.continueFrom(before);
+    continued.onFrame(1950 + 200);
+    expect(continued.take()).toMatchObject({ freezes: 1, frames: 1 });
+  });
 });

@@ -45,6 +45,20 @@ export class FreezeDetector {
     if (this.durations.length > AVERAGE_OVER) this.durationSum -= this.durations.shift() ?? 0;
   }
 
+  /**
+   * The same video coming back on a new stream (the subscriber or its publisher rejoined, a new
+   * track of the same publisher): this detector, with no frame of its own yet, takes `previous`'s
+   * frame history, so the gap from the old stream's last frame to this one's first is measured as
+   * any other and the outage a viewer sat through counts as a freeze. Without it a rejoin's outage
+   * fell between two streams and counted nowhere.
+   */
+  continueFrom(previous: FreezeDetector): void {
+    if (this.lastFrameMs !== undefined) return;
+    this.durations.splice(0, this.durations.length, ...previous.durations);
+    this.durationSum = previous.durationSum;
+    this.lastFrameMs = previous.lastFrameMs;
+  }
+
   /** Totals since the previous call; the frame history carries over, so a freeze spanning two windows is counted in the second. */
   take(): FreezeTotals {
     const totals = { freezes: this.freezes, frozen: this.frozenMs / 1000, frames: this.frames };

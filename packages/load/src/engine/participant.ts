@@ -65,6 +65,8 @@ export class NativeParticipant implements EngineParticipant {
   private latencies: number[] = [];
   /** Probes only: freezes measured from decoded frames, per track sid (inbound-rtp trackIdentifier). */
   private readonly freezeDetectors = new Map<string, FreezeDetector>();
+  /** Probes only: each publisher's latest video track's detector, which its next track continues. */
+  private readonly lastFreezes = new Map<string, FreezeDetector>();
   private dataSent = 0;
   private dataReceived = 0;
   private left = false;
@@ -164,7 +166,7 @@ export class NativeParticipant implements EngineParticipant {
       if (this.watchMs !== undefined) this.watcher.subscribed(`${participant.identity}/${kind}`, kind);
       this.emit({ type: "track-subscribed", kind, afterJoinStartS: (Date.now() - this.joinStartMs) / 1000 });
       if (this.plan.probe && kind === "video")
-        void this.probeVideo(track, stampsCaptureTime(participant.attributes));
+        void this.probeVideo(track, stampsCaptureTime(participant.attributes), participant.identity);
     });
     room.on(RoomEvent.Reconnecting, () => {
       this.reconnectingSinceMs = Date.now();
@@ -403,12 +405,17 @@ export class NativeParticipant implements EngineParticipant {
    * Decodes a video track's frames: first frame and freezes always, and latency from the capture time
    * stamped in each frame when `capturedStamps` (a native publisher; lean stamps loop positions).
    */
-  private async probeVideo(track: RemoteTrack, capturedStamps: boolean): Promise<void> {
+  private async probeVideo(track: RemoteTrack, capturedStamps: boolean, publisher: string): Promise<void> {
     const { VideoStream, VideoBufferType } = this.rtc;
     let first = true;
     const stream = new VideoStream(track);
     const freezes = new FreezeDetector();
     if (track.sid !== undefined) this.freezeDetectors.set(track.sid, freezes);
+    // the same publisher's video again (a full reconnect on either side brings a new track): the
+    // outage between its last frame and this track's first is a freeze, as a viewer sees it
+    const previous = this.lastFreezes.get(publisher);
+    if (previous !== undefined) freezes.continueFrom(previous);
+    this.lastFreezes.set(publisher, freezes);
     try {
       for await (const { frame } of stream) {
         if (this.left) break;
