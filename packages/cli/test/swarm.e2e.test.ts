@@ -88,10 +88,10 @@ describe("swarm against a real one-node LiveKit", () => {
   it("every participant joins and every subscriber receives every expected track", () => {
     expect(result.code, result.stderr).toBe(0);
     expect(summary.run.endReason).toBe("completed");
-    // the ramp (9 joins at 10/s, under 0.9 s) and the hold asked, not rounded up to the next
-    // 1 s progress tick (which read 16.0 s here: a hold off the tick ran up to a second long)
+    // the ramp (9 joins at 10/s) and the 14.5 s hold asked, at least; that the end is not rounded
+    // up to the next progress tick is holdEnd's unit test (end-reason.test.ts): a bound on this
+    // wall-clock length read 15.825 s against 15.8 in a CI run beside other work
     expect(summary.run.durationS).toBeGreaterThanOrEqual(14.5);
-    expect(summary.run.durationS).toBeLessThan(14.5 + 0.9 + 0.4);
     expect(summary.participants).toMatchObject({ planned: 9, joined: 9, joinFailures: {} });
     // each of 6 subscribers expects its room's one audio and one video track
     expect(summary.tracks.expected).toEqual({ audio: 6, video: 6 });

@@ -14,6 +14,9 @@ import type { NetworkProfile } from "@livekit-swarm/testbed";
 import { forkInNamespace, shardByProfile } from "./network-placement.js";
 import { generatorLoad, type GeneratorWindow } from "./generator-load.js";
 
+/** The orchestrator's progress tick: progress lines, the end check, the server's reachability. */
+const PROGRESS_TICK_MS = 1000;
+
 export interface RunTarget extends MediaTarget {
   readonly apiKey: string;
   readonly apiSecret: string;
@@ -304,15 +307,12 @@ export async function orchestrate(options: OrchestratorOptions): Promise<RunOutc
         ...live,
         phase: elapsedMs < plan.rampMs ? "ramp" : "hold",
       });
-      if (elapsedMs >= totalMs) finish(endOnTime(live.joined, options.persistent));
-      // the end falls before the next tick: on time, not up to a tick late
-      else if (startedAtMs + totalMs - now < 1000 && onTime === undefined)
-        onTime = setTimeout(
-          () => {
-            finish(endOnTime(aggregator.progress().joined, options.persistent));
-          },
-          startedAtMs + totalMs - now,
-        );
+      const end = holdEnd(startedAtMs + totalMs, now, PROGRESS_TICK_MS);
+      if (end === "now") finish(endOnTime(live.joined, options.persistent));
+      else if (end !== undefined && onTime === undefined)
+        onTime = setTimeout(() => {
+          finish(endOnTime(aggregator.progress().joined, options.persistent));
+        }, end);
       if (workersLost.length === children.length) finish("server-unreachable");
       void reachable(options.target.url).then((ok) => {
         if (ok) unreachableSinceMs = undefined;
@@ -333,7 +333,7 @@ export async function orchestrate(options: OrchestratorOptions): Promise<RunOutc
       ) {
         finish("no-participant-joined");
       }
-    }, 1000);
+    }, PROGRESS_TICK_MS);
   });
   stopping = true;
 
@@ -381,6 +381,17 @@ export async function orchestrate(options: OrchestratorOptions): Promise<RunOutc
     workersLost,
     workerPids: children.map((c) => c.child.pid ?? -1),
   };
+}
+
+/**
+ * What a progress tick at `nowMs` does about a run that ends at `endMs`: end it now (the end has
+ * passed), set a one-shot timer for the milliseconds returned (the end falls before the next tick,
+ * which would end it up to a tick late: a 3 s hold after a 0.2 s ramp ran 4.06 s), or nothing yet.
+ */
+export function holdEnd(endMs: number, nowMs: number, tickMs: number): "now" | number | undefined {
+  const left = endMs - nowMs;
+  if (left <= 0) return "now";
+  return left < tickMs ? left : undefined;
 }
 
 /**
