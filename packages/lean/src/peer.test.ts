@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { pairOf } from "./peer.js";
+import type { RTCPeerConnection } from "werift";
+import { acceptChecksAfterRestart, pairOf } from "./peer.js";
 
 describe("pairOf: werift's nominated pair in the schema's words", () => {
   it("reads types and the local transport, whatever its case", () => {
@@ -19,5 +20,43 @@ describe("pairOf: werift's nominated pair in the schema's words", () => {
     expect(pairOf(undefined, { type: "host" })).toBeUndefined();
     expect(pairOf({ type: "host", transport: "sctp" }, { type: "host" })).toBeUndefined();
     expect(pairOf({ type: "peer", transport: "udp" }, { type: "host" })).toBeUndefined();
+  });
+});
+
+describe("acceptChecksAfterRestart: the checks werift queues after an ICE restart with DTLS up", () => {
+  const peer = (connection: object) => ({ iceTransports: [{ connection }] }) as unknown as RTCPeerConnection;
+
+  it("processes the queued checks in order and lets later ones through, once", () => {
+    const processed: unknown[][] = [];
+    const connection = {
+      earlyChecksDone: false,
+      earlyChecks: [
+        ["request 1", ["127.0.0.1", 7882], "udp"],
+        ["request 2", ["127.0.0.1", 7882], "udp"],
+      ],
+      remoteUsername: "abcd",
+      checkIncoming: (...check: unknown[]) => processed.push(check),
+    };
+    expect(acceptChecksAfterRestart(peer(connection))).toBe(1);
+    expect(processed.map((c) => c[0])).toEqual(["request 1", "request 2"]);
+    // werift queues a check only while earlyChecksDone is false and no pair exists
+    expect(connection.earlyChecksDone).toBe(true);
+    expect(connection.earlyChecks).toEqual([]);
+    expect(acceptChecksAfterRestart(peer(connection))).toBe(0);
+  });
+
+  it("leaves alone a connection werift's own connect() handled, or one without the remote credentials yet", () => {
+    const processed: unknown[][] = [];
+    const handled = {
+      earlyChecksDone: true,
+      earlyChecks: [["request", ["127.0.0.1", 7882], "udp"]],
+      remoteUsername: "abcd",
+      checkIncoming: (...check: unknown[]) => processed.push(check),
+    };
+    const noCredentials = { ...handled, earlyChecksDone: false, remoteUsername: "" };
+    expect(acceptChecksAfterRestart(peer(handled))).toBe(0);
+    expect(acceptChecksAfterRestart(peer(noCredentials))).toBe(0);
+    expect(processed).toEqual([]);
+    expect(noCredentials.earlyChecksDone).toBe(false);
   });
 });

@@ -138,3 +138,34 @@ export async function drainCandidates(negotiated: Negotiated): Promise<void> {
   negotiated.pending = [];
   for (const candidate of pending) await negotiated.pc.addIceCandidate(candidate).catch(() => undefined);
 }
+
+/** What `acceptChecksAfterRestart` reaches of werift's ICE connection (private in its types). */
+interface EarlyChecks {
+  earlyChecksDone: boolean;
+  earlyChecks: unknown[][];
+  readonly remoteUsername: string;
+  checkIncoming(...check: unknown[]): void;
+}
+
+/**
+ * After an ICE restart werift answers with DTLS still up, it starts no ICE of its own
+ * (RTCPeerConnection.connect returns early), so nothing marks the new generation's early checks
+ * done: a check from the server that arrives while no server candidate is known is answered and
+ * queued, never processed, and no pair is ever nominated. Seen after a resume through a live node
+ * to a room on another (the server's candidates never came by trickle): 7 checks queued over 10 s,
+ * the resume ran out, a full rejoin followed. This does what werift's `connect()` does first:
+ * the queued checks are processed and later ones are taken as they come. Only a connection whose
+ * remote credentials are set and whose early checks are pending is touched (werift's own
+ * `connect()` has marked them done on a first connection). Returns how many it opened.
+ */
+export function acceptChecksAfterRestart(pc: RTCPeerConnection): number {
+  let opened = 0;
+  for (const transport of pc.iceTransports) {
+    const connection = transport.connection as unknown as EarlyChecks;
+    if (connection.earlyChecksDone || connection.remoteUsername === "") continue;
+    connection.earlyChecksDone = true;
+    for (const check of connection.earlyChecks.splice(0)) connection.checkIncoming(...check);
+    opened++;
+  }
+  return opened;
+}

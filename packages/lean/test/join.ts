@@ -31,8 +31,10 @@ export async function joinRoom(
     readonly hostAddress: string;
   },
   onEvent?: (event: ParticipantEvent) => void,
+  options: { readonly withholdLaterSubscriberCandidates?: boolean } = {},
 ): Promise<LeanParticipant> {
   return LeanParticipant.join({
+    ...options,
     url: bed.url,
     token: await token(bed, room, identity, publish),
     room,

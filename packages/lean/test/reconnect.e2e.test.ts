@@ -183,58 +183,98 @@ describe("lean participants reconnect on a 3-node testbed (Redis, HAProxy)", () 
   });
 
   it.skipIf(!isRoot)(
-    `a resume while the nodes' media cannot reach the subscriber: reconnected once its ICE restart connects, not at the answer${skipped}`,
+    `a resume while the nodes' media cannot reach the subscriber: reconnected once its ICE restart connects, not at the answer, with or without the server's new candidates${skipped}`,
     async () => {
       const bed = tb;
       const sub = subscribers()[3];
       if (bed === undefined || sub === undefined) throw new Error("no participants");
-      // every node's UDP out of its rtc port dropped (nothing reaches a subscriber, the servers
-      // still hear us) for CUT_MS, the resume started RESUME_AT_MS into it: the server's ICE-restart
-      // offer is answered inside the cut. Short, as LiveKit's ICE agent (pion) gives a pair up
-      // after a few unanswered checks (with a 4 s cut, the resume ran out at 10 s and a full
-      // rejoin followed)
-      const CUT_MS = 1200;
-      const RESUME_AT_MS = 200;
-      const table = `lkswarm_e2e_cut_${process.pid}`;
-      const nft = (...args: string[]): void => {
-        execFileSync("nft", args, { stdio: "pipe" });
-      };
-      nft("add", "table", "inet", table);
-      let resumeMs = Date.now();
+      // a subscriber that never learns the server's candidates after its first answer, as when a
+      // resume goes through a node that does not relay them (seen once in six runs of the
+      // killed-node test below): werift queued the server's checks from then on and never
+      // processed them, so no pair was nominated and the resume ran out at 10 s
+      const withheld = "sub-withheld";
+      const p = await joinRoom(
+        bed,
+        room,
+        withheld,
+        false,
+        { loop, hostAddress },
+        (event) => seen.push({ t: Date.now(), who: withheld, event }),
+        { withholdLaterSubscriberCandidates: true },
+      );
+      const other: Member = { identity: withheld, p, packetTimes: [], keys: [] };
+      members.push(other);
       try {
-        nft("add", "chain", "inet", table, "out", "{ type filter hook output priority 0; }");
-        for (const node of bed.nodes)
-          nft("add", "rule", "inet", table, "out", "udp", "sport", String(node.rtcUdpPort), "drop");
-        await delay(RESUME_AT_MS);
-        resumeMs = Date.now();
-        sub.p.dropSignal();
-        await delay(CUT_MS - RESUME_AT_MS);
+        await waitFor(async () => Promise.resolve(flowing(other, 1)), {
+          timeoutMs: 15_000,
+          debugName: () => `${withheld} receiving (${other.packetTimes.length})`,
+        });
+        // every node's UDP out of its rtc port dropped (nothing reaches a subscriber, the servers
+        // still hear us) for CUT_MS, the resumes started RESUME_AT_MS into it: the server's
+        // ICE-restart offers are answered inside the cut. Short, as LiveKit's ICE agent (pion)
+        // gives a pair up after a few unanswered checks (with a 4 s cut, the resume ran out at
+        // 10 s and a full rejoin followed)
+        const CUT_MS = 1200;
+        const RESUME_AT_MS = 200;
+        const table = `lkswarm_e2e_cut_${process.pid}`;
+        const nft = (...args: string[]): void => {
+          execFileSync("nft", args, { stdio: "pipe" });
+        };
+        nft("add", "table", "inet", table);
+        let resumeMs = Date.now();
+        try {
+          nft("add", "chain", "inet", table, "out", "{ type filter hook output priority 0; }");
+          for (const node of bed.nodes)
+            nft("add", "rule", "inet", table, "out", "udp", "sport", String(node.rtcUdpPort), "drop");
+          await delay(RESUME_AT_MS);
+          resumeMs = Date.now();
+          sub.p.dropSignal();
+          p.dropSignal();
+          await delay(CUT_MS - RESUME_AT_MS);
+        } finally {
+          nft("delete", "table", "inet", table);
+        }
+        const restoredMs = Date.now();
+        for (const m of [sub, other]) {
+          // the ICE restart connects within a second of the cut's end; 20 s covers a busy machine
+          await waitFor(async () => Promise.resolve(of(m.identity, "reconnected", resumeMs).length === 1), {
+            timeoutMs: 20_000,
+            debugName: () => `the resume (${JSON.stringify(seen.filter((s) => s.t >= resumeMs))})`,
+          });
+          const reconnected = of(m.identity, "reconnected", resumeMs)[0];
+          const context = `${m.identity}: ${JSON.stringify({ resumeMs, restoredMs, events: seen.filter((s) => s.t >= resumeMs) })}`;
+          // werift reads a restarted ICE generation "completed" once its candidates are gathered:
+          // the resume read "reconnected in 56 ms" while nothing could reach the subscriber
+          expect(reconnected?.t ?? 0, `reconnected before the cut ended, ${context}`).toBeGreaterThanOrEqual(
+            restoredMs,
+          );
+          const e = reconnected?.event;
+          expect(e, context).toMatchObject({ type: "reconnected", path: "resume" });
+          // the figure reported covers the wait: from the loss (`reconnecting`) to past the cut
+          const reconnectingMs = of(m.identity, "reconnecting", resumeMs)[0]?.t ?? resumeMs;
+          expect(e?.type === "reconnected" ? e.durationS : 0, context).toBeGreaterThanOrEqual(
+            (restoredMs - reconnectingMs) / 1000 - 0.01,
+          );
+        }
+        // both restarts went through acceptChecksAfterRestart; without it the withheld
+        // subscriber's resume ran out at 10 s (a full rejoin), the other's did not
+        expect(p.restartsOpened, `${withheld}: ICE restarts opened`).toBeGreaterThan(0);
+        const resumedMs = Date.now();
+        await waitFor(
+          async () =>
+            Promise.resolve(
+              [sub, other].every((m) => m.packetTimes.filter((t) => t > resumedMs).length >= 10),
+            ),
+          {
+            timeoutMs: 10_000,
+            debugName: () =>
+              `media after the resume: ${JSON.stringify([sub, other].map((m) => mediaGap(m, resumeMs)))}`,
+          },
+        );
       } finally {
-        nft("delete", "table", "inet", table);
+        members.splice(members.indexOf(other), 1);
+        await p.leave();
       }
-      const restoredMs = Date.now();
-      // the ICE restart connects within a second of the cut's end; 20 s covers a busy machine
-      await waitFor(async () => Promise.resolve(of(sub.identity, "reconnected", resumeMs).length === 1), {
-        timeoutMs: 20_000,
-        debugName: () => `the resume (${JSON.stringify(seen.filter((s) => s.t >= resumeMs))})`,
-      });
-      const reconnected = of(sub.identity, "reconnected", resumeMs)[0];
-      const context = JSON.stringify({ resumeMs, restoredMs, events: seen.filter((s) => s.t >= resumeMs) });
-      // werift reads a restarted ICE generation "completed" once its candidates are gathered: the
-      // resume read "reconnected in 56 ms" while nothing could reach the subscriber
-      expect(reconnected?.t ?? 0, `reconnected before the cut ended, ${context}`).toBeGreaterThanOrEqual(
-        restoredMs,
-      );
-      const e = reconnected?.event;
-      expect(e, context).toMatchObject({ type: "reconnected", path: "resume" });
-      expect(e?.type === "reconnected" ? e.durationS : 0, context).toBeGreaterThanOrEqual(
-        (restoredMs - resumeMs) / 1000 - 0.05,
-      );
-      const resumedMs = Date.now();
-      await waitFor(async () => Promise.resolve(sub.packetTimes.filter((t) => t > resumedMs).length >= 10), {
-        timeoutMs: 10_000,
-        debugName: () => `media after the resume: ${JSON.stringify(mediaGap(sub, resumeMs))}`,
-      });
     },
   );
 
