@@ -356,7 +356,7 @@ describe("lean video on a real livekit-server", () => {
     const events = (): ParticipantEvent[] => log.slice(seen).map((e) => e.event);
     await delay(1000);
     // the same identity back, as after a publisher's full rejoin: LiveKit reuses the subscriber's
-    // two transceivers for its new tracks (pion's AddTrack takes a free transceiver of the kind):
+    // two transceivers for its new tracks (a free transceiver of the kind, as observed here):
     // same mids, new SSRCs, new sequence bases
     await publish("pub");
     await waitFor(
