@@ -206,7 +206,7 @@ export function videoTotals(p: LeanParticipant): VideoTotals | undefined {
 }
 
 /**
- * A lean video participant on a bed: a publisher sends the bed's loop and subscribes to nothing, a
+ * A lean video participant on a bed: a publisher sends the bed's loop (and `audio`, if given) and subscribes to nothing, a
  * subscriber receives everything; pushed onto `participants` so the bed makes it leave.
  */
 export async function joinVideo(
@@ -219,6 +219,8 @@ export async function joinVideo(
     readonly videoSendLossEvery?: number | undefined;
     /** A publisher's simulcast layers under the bed's loop, smallest first. */
     readonly videoLayers?: readonly VideoLoop[] | undefined;
+    /** An Opus loop a publisher sends beside its video. */
+    readonly audio?: OpusLoop | undefined;
   } = {},
 ): Promise<LeanParticipant> {
   const { room, identity, publish } = who;
@@ -228,6 +230,7 @@ export async function joinVideo(
     room,
     identity,
     role: publish ? "publisher" : "subscriber",
+    audio: publish ? options.audio : undefined,
     video: publish ? bed.loop : undefined,
     videoLayers: publish ? options.videoLayers : undefined,
     subscribe: !publish,

@@ -302,21 +302,8 @@ describe("lean video on a real livekit-server", () => {
     const audio = await opusLoop();
     const log: { who: string; event: ParticipantEvent }[] = [];
     const subscriber = await join(bed.testbed, room, "sub", false, log);
-    const publish = async (identity: string): Promise<LeanParticipant> => {
-      const p = await LeanParticipant.join({
-        url: bed.testbed.url,
-        token: await token(bed.testbed, room, identity, true),
-        room,
-        identity,
-        role: "publisher",
-        audio,
-        video: bed.loop,
-        subscribe: false,
-        hostAddress: bed.hostAddress,
-      });
-      participants.push(p);
-      return p;
-    };
+    const publish = (identity: string): Promise<LeanParticipant> =>
+      joinVideo(bed, participants, { room, identity, publish: true }, { audio });
     // every window the subscriber reports, in order
     const sampled: (readonly InboundTrackSample[])[] = [];
     const sample = (): readonly InboundTrackSample[] => {
