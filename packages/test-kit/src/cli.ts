@@ -89,7 +89,8 @@ export function alive(pid: number): boolean {
  * A port free right now, for a server the test is about to start. Picked outside the kernel's
  * ephemeral range (testbed's pickFreePort): a port the kernel handed out (listen on 0) is in that
  * range, where any outgoing connection of a test running beside may take it before the server binds
- * it (CI: a storm's --metrics-port, picked 40 s before the storm started, was gone and it exited 1).
+ * it (CI: a storm's --metrics-port, picked 40 s before the storm started, was gone and it exited 1);
+ * and reserved against the test files beside, which pick from the same range (PortReservations).
  */
 export async function freePort(): Promise<number> {
   return pickFreePort();

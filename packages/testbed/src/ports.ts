@@ -1,6 +1,8 @@
-import { readFileSync } from "node:fs";
+import { mkdirSync, readFileSync, statSync, unlinkSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { createSocket } from "node:dgram";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 
 /**
  * The kernel's ephemeral port range. Ports picked inside it can be taken a moment later by any
@@ -31,18 +33,117 @@ export function pickableRange(): [number, number] {
 const handedOut = new Set<number>();
 
 /**
+ * How long a port another process picked stays its own: time enough for the server it was picked
+ * for to bind it (a test may pick ports for Prometheus to scrape a minute before the runs that
+ * serve them start).
+ */
+const LEASE_MS = 10 * 60_000;
+
+/**
+ * Word, between the processes picking ports at once, of which port each has picked and not yet
+ * bound: one file per port, named by it and holding the picker's pid. Without it two processes could
+ * both find a port free and hand it to two servers (CI: a shard's --metrics-port, picked at the
+ * start of a test file, taken by a test beside it before the shard started, and the shard exited 1).
+ * It lives under tmpdir() (a test run's own folder in our suite).
+ */
+export class PortReservations {
+  private readonly mine = new Set<string>();
+
+  constructor(
+    private readonly dir: string,
+    private readonly leaseMs = LEASE_MS,
+  ) {}
+
+  /**
+   * Whether `port` is now ours: no other live process holds it within its lease. A folder we cannot
+   * write leaves the choice to the free-port check alone (true).
+   */
+  reserve(port: number): boolean {
+    const file = join(this.dir, String(port));
+    try {
+      mkdirSync(this.dir, { recursive: true });
+      if (this.create(file)) return true;
+    } catch {
+      return true;
+    }
+    try {
+      const pid = Number(readFileSync(file, "utf8").trim());
+      if (Date.now() - statSync(file).mtimeMs < this.leaseMs && processExists(pid)) return false;
+      // its picker is gone or its lease ran out: take it
+      unlinkSync(file);
+      return this.create(file);
+    } catch {
+      return false;
+    }
+  }
+
+  /** Gives back a port we reserved (found in use, or at exit). */
+  release(port: number): void {
+    const file = join(this.dir, String(port));
+    if (!this.mine.delete(file)) return;
+    try {
+      if (readFileSync(file, "utf8").trim() === String(process.pid)) unlinkSync(file);
+    } catch {
+      // already gone
+    }
+  }
+
+  /** Gives back every port this instance reserved. */
+  releaseAll(): void {
+    for (const file of [...this.mine]) this.release(Number(file.slice(this.dir.length + 1)));
+  }
+
+  private create(file: string): boolean {
+    try {
+      writeFileSync(file, `${process.pid}\n`, { flag: "wx" });
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === "EEXIST") return false;
+      throw error;
+    }
+    this.mine.add(file);
+    return true;
+  }
+}
+
+function processExists(pid: number): boolean {
+  if (!Number.isInteger(pid) || pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+let reservations: PortReservations | undefined;
+
+function processReservations(): PortReservations {
+  if (reservations === undefined) {
+    const made = new PortReservations(join(tmpdir(), "livekit-swarm-ports"));
+    reservations = made;
+    process.once("exit", () => {
+      made.releaseAll();
+    });
+  }
+  return reservations;
+}
+
+/**
  * A port free for both TCP and UDP on every interface (livekit-server's rtc.tcp_port binds all of
- * them whatever bind_addresses says), chosen at random outside the ephemeral range.
+ * them whatever bind_addresses says), chosen at random outside the ephemeral range, and reserved
+ * against the other processes picking ports (PortReservations).
  */
 export async function pickFreePort(): Promise<number> {
   const [from, to] = pickableRange();
+  const reserved = processReservations();
   for (let attempt = 0; attempt < 200; attempt++) {
     const port = from + Math.floor(Math.random() * (to - from + 1));
-    if (handedOut.has(port)) continue;
+    if (handedOut.has(port) || !reserved.reserve(port)) continue;
     if ((await isTcpPortFree(port, "0.0.0.0")) && (await isUdpPortFree(port, "0.0.0.0"))) {
       handedOut.add(port);
       return port;
     }
+    reserved.release(port);
   }
   throw new Error(`no free port found in ${from}-${to} after 200 attempts`);
 }
