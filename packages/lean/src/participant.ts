@@ -33,6 +33,7 @@ import {
 } from "./reconnect.js";
 import { Reconnection } from "./reconnection.js";
 import { reportOnOneClock } from "./report-clock.js";
+import { freshDtlsResends } from "./dtls-resend.js";
 import { RemotePublishers } from "./remote.js";
 import { publisherHeld, resumeSyncState, subscribedTrackSids } from "./resume.js";
 import { SignalConnection, type CandidateInit, type SignalHandlers } from "./signal.js";
@@ -163,6 +164,8 @@ export class LeanParticipant implements Reconnectable {
     this.token = options.token;
     // werift's RTCP report loops, one per receiver and sender, become one clock (report-clock.ts)
     reportOnOneClock();
+    // werift's DTLS client resends a flight under the record numbers pion has seen (dtls-resend.ts)
+    freshDtlsResends();
     this.local = new LocalTracks(options, options.identity, options.pacer ?? processPacer);
     this.remotes = new RemotePublishers(options.identity);
     this.subscribed = new SubscribedTracks(

@@ -106,6 +106,7 @@ export function leanPeerConnection(
       ],
     },
   });
+  keepEarlyAssociation(pc);
   let disconnectedTimer: NodeJS.Timeout | undefined;
   pc.connectionStateChange.subscribe((state) => {
     clearTimeout(disconnectedTimer);
@@ -121,6 +122,43 @@ export function leanPeerConnection(
     hooks.candidate(candidate.toJSON(), candidate.candidate.split(" ")[4]);
   });
   return pc;
+}
+
+/** werift's SCTP_STATE.ESTABLISHED (its enum is not exported). */
+const SCTP_ESTABLISHED = 4;
+
+/** What of werift's private SCTP manager keepEarlyAssociation reads and changes. */
+interface SctpManagerLike {
+  connectSctp(): Promise<void>;
+  sctpRemotePort?: number;
+  sctpTransport?: {
+    start(remotePort: number): Promise<void>;
+    sctp: { associationState: number; started: boolean };
+  };
+}
+
+/**
+ * A PeerConnection whose SCTP association came up before its own DTLS handshake ended stays
+ * "connecting" in werift 0.24.4. pion (LiveKit) starts SCTP as soon as it has our last flight; when
+ * its own last flight is lost, werift (which already holds the keys) answers LiveKit's INIT and the
+ * association is up before werift's DTLS is. werift then "starts" SCTP: its start sets the
+ * association "connecting" again, and the PeerConnection waits for a "connected" that came before
+ * (measured: every lean subscriber whose server Finished was lost for 2 s timed out its join with
+ * the association up). Here the start of an association already up only does what it must for
+ * data channels (their ids) and leaves its state alone.
+ */
+export function keepEarlyAssociation(pc: RTCPeerConnection): void {
+  const manager = (pc as unknown as { sctpManager?: SctpManagerLike }).sctpManager;
+  if (manager === undefined || typeof manager.connectSctp !== "function") return;
+  const connectSctp = manager.connectSctp.bind(manager);
+  manager.connectSctp = async () => {
+    const transport = manager.sctpTransport;
+    const port = manager.sctpRemotePort;
+    if (transport === undefined || port === undefined || transport.sctp.associationState !== SCTP_ESTABLISHED)
+      return connectSctp();
+    transport.sctp.started = true; // its start() then leaves the association as it is
+    await transport.start(port);
+  };
 }
 
 /** Adds a remote candidate, or holds it until the remote description is set (drainCandidates). */
