@@ -3,6 +3,7 @@ import { lookup } from "node:dns/promises";
 import { isIP } from "node:net";
 import os from "node:os";
 import { syncBuiltinESMExports } from "node:module";
+import { Connection } from "werift";
 
 /**
  * The local IPv4 address this host uses to reach `host`: the kernel's own route choice, read from a
@@ -55,4 +56,38 @@ export function restrictHostCandidates(address: string): void {
   // to change what `import * as os` sees (node:module syncBuiltinESMExports)
   os.networkInterfaces = narrowed;
   syncBuiltinESMExports();
+}
+
+let stunKept = false;
+
+/**
+ * Makes werift ask no STUN server it was not given. lean gives werift none (`iceServers: []`), yet
+ * werift's ICE connection falls back to stun.l.google.com:19302 when no STUN server is configured
+ * and queries it for every PeerConnection it gathers for (seen here as one failed DNS lookup per
+ * PeerConnection in werift's ICE log; where DNS and the internet answer, one binding request to
+ * Google per PeerConnection, and a server-reflexive candidate sent to LiveKit). A load generator
+ * never asks the internet: a connection with no STUN server in its options gathers host candidates
+ * only. Process-wide, on werift's prototype; once.
+ */
+export function noFallbackStun(): void {
+  if (stunKept) return;
+  const proto = Connection.prototype as unknown as {
+    getCandidatePromises?: (this: StunOwner, ...args: unknown[]) => unknown;
+  };
+  const gather = proto.getCandidatePromises;
+  if (typeof gather !== "function")
+    throw new Error(
+      "werift's ICE Connection has no getCandidatePromises where lean turns its fallback STUN server off: werift changed; check packages/lean's pinned werift version",
+    );
+  stunKept = true;
+  proto.getCandidatePromises = function (this: StunOwner, ...args: unknown[]) {
+    if (this.options.stunServer === undefined) this.stunServer = undefined;
+    return gather.apply(this, args);
+  };
+}
+
+/** What of a werift ICE connection noFallbackStun reads and changes. */
+interface StunOwner {
+  readonly options: { readonly stunServer?: unknown };
+  stunServer?: unknown;
 }

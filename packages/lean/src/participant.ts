@@ -11,7 +11,7 @@ import { readOpusHeadersOnly, type HeaderOnlyCount } from "./header-only.js";
 import { LocalTracks, type VideoSentTotals } from "./local-tracks.js";
 import type { InboundTotals } from "./inbound.js";
 import type { OpusLoop } from "./media.js";
-import { restrictHostCandidates } from "./network.js";
+import { noFallbackStun, restrictHostCandidates } from "./network.js";
 import { processPacer, type Pacer } from "./pacer.js";
 import {
   acceptChecksAfterRestart,
@@ -210,6 +210,7 @@ export class LeanParticipant implements Reconnectable {
   /** Joins, publishes the audio and video loops if given, and resolves once media can flow. */
   static async join(options: LeanParticipantOptions): Promise<LeanParticipant> {
     restrictHostCandidates(options.hostAddress);
+    noFallbackStun();
     const p = new LeanParticipant(options, Date.now());
     try {
       await p.establish(options.timeoutMs ?? 15_000);

@@ -92,7 +92,8 @@ export function leanPeerConnection(
   simulcast = false,
 ): RTCPeerConnection {
   const pc = new RTCPeerConnection({
-    // werift defaults to a public STUN server; a load generator never asks the internet
+    // werift defaults to a public STUN server; a load generator never asks the internet (and werift
+    // falls back to one even so: noFallbackStun in network.ts)
     iceServers: [],
     iceUseIpv6: false,
     iceInterfaceAddresses: { udp4: hostAddress },
