@@ -150,7 +150,10 @@ interface SctpManagerLike {
  */
 export function keepEarlyAssociation(pc: RTCPeerConnection): void {
   const manager = (pc as unknown as { sctpManager?: SctpManagerLike }).sctpManager;
-  if (manager === undefined || typeof manager.connectSctp !== "function") return;
+  if (manager === undefined || typeof manager.connectSctp !== "function")
+    throw new Error(
+      "werift's RTCPeerConnection has no sctpManager.connectSctp where lean keeps an early SCTP association: werift changed; check packages/lean's pinned werift version",
+    );
   const connectSctp = manager.connectSctp.bind(manager);
   manager.connectSctp = async () => {
     const transport = manager.sctpTransport;
