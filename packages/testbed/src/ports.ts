@@ -48,6 +48,8 @@ const LEASE_MS = 10 * 60_000;
  */
 export class PortReservations {
   private readonly mine = new Set<string>();
+  /** The folder exists (made once, not on every pick). */
+  private made = false;
 
   constructor(
     private readonly dir: string,
@@ -61,7 +63,10 @@ export class PortReservations {
   reserve(port: number): boolean {
     const file = join(this.dir, String(port));
     try {
-      mkdirSync(this.dir, { recursive: true });
+      if (!this.made) {
+        mkdirSync(this.dir, { recursive: true });
+        this.made = true;
+      }
       if (this.create(file)) return true;
     } catch {
       return true;
