@@ -191,6 +191,25 @@ describe("consent on one clock", () => {
     expect(r.connection.nominated?.responsesReceived).toBe(20);
   });
 
+  it("measures each answer's round trip from its request's send (the pair's rtt, as werift's loop sets it)", () => {
+    const r = rig();
+    r.clock.start(r.connection, r.count);
+    const pair = r.connection.nominated;
+    for (const waitMs of [750, 0, 2500]) {
+      const before = r.sent.length;
+      while (r.sent.length === before) r.advance(CONSENT_TICK_MS);
+      r.advance(waitMs);
+      r.deliver(answerTo(r.sent.at(-1)));
+      expect(pair?.rtt).toBe(waitMs / 1000);
+    }
+    expect(pair?.roundTripTimeMeasurements).toBe(3);
+    expect(pair?.totalRoundTripTime).toBeCloseTo(3.25, 9);
+    // an answer to no outstanding request (a duplicate) measures nothing
+    r.advance(1000);
+    r.deliver(answerTo(r.sent.at(-1)));
+    expect(pair?.rtt).toBe(2.5);
+  });
+
   it("30 s without an answer expires consent as werift does: not fresh, the connection failed, no more requests", () => {
     const r = rig();
     r.clock.start(r.connection, r.count);

@@ -20,6 +20,8 @@ import {
   leanPeerConnection,
   negotiated,
   selectedPair,
+  pairRoundTrip,
+  largestRoundTrip,
   type Negotiated,
 } from "./peer.js";
 import {
@@ -519,7 +521,11 @@ export class LeanParticipant implements Reconnectable {
       worker,
       inbound: this.subscribed.streams.windows(),
       outbound: this.local.windows(),
-      rttS: undefined,
+      // both PeerConnections' pairs, as the native engine takes the largest of its candidate pairs'
+      rttS: largestRoundTrip([
+        pairRoundTrip(this.subscriber.pc),
+        this.publisher && pairRoundTrip(this.publisher.pc),
+      ]),
       dataSent: 0,
       dataReceived: 0,
       ...(latencyS === undefined ? {} : { latencyS }),

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { RTCPeerConnection } from "werift";
-import { acceptChecksAfterRestart, pairOf } from "./peer.js";
+import { acceptChecksAfterRestart, largestRoundTrip, pairOf, pairRoundTrip } from "./peer.js";
 
 describe("pairOf: werift's nominated pair in the schema's words", () => {
   it("reads types and the local transport, whatever its case", () => {
@@ -20,6 +20,31 @@ describe("pairOf: werift's nominated pair in the schema's words", () => {
     expect(pairOf(undefined, { type: "host" })).toBeUndefined();
     expect(pairOf({ type: "host", transport: "sctp" }, { type: "host" })).toBeUndefined();
     expect(pairOf({ type: "peer", transport: "udp" }, { type: "host" })).toBeUndefined();
+  });
+});
+
+describe("pairRoundTrip and largestRoundTrip: the window's round-trip time", () => {
+  const pcWith = (nominated: { rtt?: number } | undefined): RTCPeerConnection =>
+    ({ iceTransports: [{ connection: { nominated } }] }) as unknown as RTCPeerConnection;
+
+  it("reads the nominated pair's last STUN round trip, in seconds", () => {
+    expect(pairRoundTrip(pcWith({ rtt: 0.0123 }))).toBe(0.0123);
+    expect(pairRoundTrip(pcWith({ rtt: 0 }))).toBe(0);
+  });
+
+  it("is undefined before a pair is nominated or measured, and for what is not a duration", () => {
+    expect(pairRoundTrip({ iceTransports: [] } as unknown as RTCPeerConnection)).toBeUndefined();
+    expect(pairRoundTrip(pcWith(undefined))).toBeUndefined();
+    expect(pairRoundTrip(pcWith({}))).toBeUndefined();
+    expect(pairRoundTrip(pcWith({ rtt: Number.NaN }))).toBeUndefined();
+    expect(pairRoundTrip(pcWith({ rtt: -0.001 }))).toBeUndefined();
+  });
+
+  it("takes the largest measured of a participant's PeerConnections, as the native engine does", () => {
+    expect(largestRoundTrip([0.002, undefined, 0.009])).toBe(0.009);
+    expect(largestRoundTrip([undefined, 0])).toBe(0);
+    expect(largestRoundTrip([undefined, undefined])).toBeUndefined();
+    expect(largestRoundTrip([])).toBeUndefined();
   });
 });
 

@@ -57,6 +57,26 @@ export function selectedPair(pc: RTCPeerConnection): SelectedPair | undefined {
   return pairOf(pair.protocol.localCandidate, pair.remoteCandidate);
 }
 
+/**
+ * The round-trip time, in seconds, of the last STUN exchange on the pair werift's ICE nominated on
+ * `pc`: the connectivity check that chose it, then each consent check answered (every 4-6 s, on the
+ * process-wide clock, consent.ts, or werift's own loop); undefined before a pair is nominated or
+ * measured. As libwebrtc's `currentRoundTripTime` (the native engine's figure) it is the latest
+ * measurement, kept until the next one, and it includes how long this process took to take the
+ * answer off its socket. 0 is a real reading (an answer within the clock's resolution).
+ */
+export function pairRoundTrip(pc: RTCPeerConnection): number | undefined {
+  const rtt = pc.iceTransports[0]?.connection.nominated?.rtt;
+  return rtt !== undefined && Number.isFinite(rtt) && rtt >= 0 ? rtt : undefined;
+}
+
+/** The largest of the round trips given that were measured; undefined when none was. */
+export function largestRoundTrip(rtts: readonly (number | undefined)[]): number | undefined {
+  let largest: number | undefined;
+  for (const rtt of rtts) if (rtt !== undefined && (largest === undefined || rtt > largest)) largest = rtt;
+  return largest;
+}
+
 /** werift's candidates (type and transport as SDP spells them) as a selected pair; pure, for tests. */
 export function pairOf(
   local: { readonly type: string; readonly transport: string } | undefined,

@@ -90,8 +90,12 @@ describe("lean participants on a real livekit-server", () => {
       expect(reported, `werift's receiver statistics, ${context}`).toBeGreaterThanOrEqual(totals.received);
       expect(reported, `werift's receiver statistics, ${context}`).toBeLessThan(totals.received + 10);
       expect(windows[i]).toMatchObject({ room, role: "subscriber", participant: `sub${i}`, outbound: [] });
+      // the round trip of the subscriber pair's last STUN exchange with LiveKit (consent.ts): on
+      // loopback well under a millisecond of network, plus this process's delay in taking the answer
+      expectLoopbackRoundTrip(windows[i]?.rttS, `sub${i}`);
     }
     expect(sent.outbound[0]?.packets, JSON.stringify(sent)).toBeGreaterThan(0);
+    expectLoopbackRoundTrip(sent.rttS, "pub");
     // the publisher's packets after werift's first went past its sender, on the UDP socket
     // (direct-send.ts): the subscribers' zero loss above says LiveKit authenticated every one
     const sentTotals = publisher.outboundTotals;
@@ -282,3 +286,14 @@ describe("lean participants on a real livekit-server", () => {
     },
   );
 });
+
+/**
+ * A round trip to LiveKit on loopback, as a window reports it: measured (a STUN exchange answered),
+ * and under 250 ms (the network's part is microseconds; the rest is this shared machine taking the
+ * answer off the socket).
+ */
+function expectLoopbackRoundTrip(rttS: number | undefined, who: string): void {
+  expect(rttS, `${who}'s round-trip time`).toBeDefined();
+  expect(rttS, `${who}'s round-trip time`).toBeGreaterThan(0);
+  expect(rttS, `${who}'s round-trip time`).toBeLessThan(0.25);
+}
