@@ -1,7 +1,6 @@
 import type { ParticipantEvent } from "@livekit-swarm/schema";
 import { isRoot, leftovers, waitFor } from "@livekit-swarm/test-kit";
-import { Testbed, readSignalLog } from "@livekit-swarm/testbed";
-import { execFileSync } from "node:child_process";
+import { NftFault, Testbed, readSignalLog } from "@livekit-swarm/testbed";
 import { setTimeout as delay } from "node:timers/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { opusLoop, sourceAddressFor, type LeanParticipant, type OpusLoop } from "../src/index.js";
@@ -216,23 +215,22 @@ describe("lean participants reconnect on a 3-node testbed (Redis, HAProxy)", () 
         // 10 s and a full rejoin followed)
         const CUT_MS = 1200;
         const RESUME_AT_MS = 200;
-        const table = `lkswarm_e2e_cut_${process.pid}`;
-        const nft = (...args: string[]): void => {
-          execFileSync("nft", args, { stdio: "pipe" });
-        };
-        nft("add", "table", "inet", table);
+        const cut = NftFault.applyOnHost(
+          `lkswarm_e2e_cut_${process.pid}`,
+          `  chain out {
+    type filter hook output priority 0; policy accept;
+${bed.nodes.map((node) => `    udp sport ${node.rtcUdpPort} drop`).join("\n")}
+  }`,
+        );
         let resumeMs = Date.now();
         try {
-          nft("add", "chain", "inet", table, "out", "{ type filter hook output priority 0; }");
-          for (const node of bed.nodes)
-            nft("add", "rule", "inet", table, "out", "udp", "sport", String(node.rtcUdpPort), "drop");
           await delay(RESUME_AT_MS);
           resumeMs = Date.now();
           sub.p.dropSignal();
           p.dropSignal();
           await delay(CUT_MS - RESUME_AT_MS);
         } finally {
-          nft("delete", "table", "inet", table);
+          cut.remove();
         }
         const restoredMs = Date.now();
         for (const m of [sub, other]) {

@@ -48,6 +48,19 @@ describe("PacketLoss tallies", () => {
     expect(new Listed().droppedPackets()).toBe(2920);
   });
 
+  it("refuses a host table whose name is not ours (lkswarm_) or would not be one word of an nft script", () => {
+    const chains = "  chain out {\n    type filter hook output priority 0; policy accept;\n  }";
+    for (const table of [
+      "",
+      "lkswarm_",
+      "fault",
+      "lkswarm_a b",
+      "lkswarm_x; flush ruleset",
+      `lkswarm_${"a".repeat(49)}`,
+    ])
+      expect(() => NftFault.applyOnHost(table, chains), table).toThrow(/expected lkswarm_ and then 1-48/);
+  });
+
   it("refuses tally names nftables comments or our parser cannot carry, and RTCP's payload-type range", () => {
     const inject = (tally: Record<string, number[]>): PacketLoss =>
       PacketLoss.inject("lkswarm_no_such_ns", 0.1, "egress", undefined, { tally });

@@ -28,35 +28,69 @@ export function faultTableName(tag: string): string {
   return `${FAULT_TABLE_PREFIX}${tag.replace(/[^A-Za-z0-9_]/g, "_").slice(0, 40)}`;
 }
 
+/** A host table's name: ours by its prefix (a leftover check finds it), and safe inside an nft script. */
+const HOST_TABLE = /^lkswarm_[A-Za-z0-9_]{1,48}$/;
+
 /**
- * An nftables table of our own inside a node's network namespace: created whole (replacing a
- * previous one of the same name), listed to prove it is there, deleted whole. It lives in the
- * namespace and goes with it, so a testbed's `down` leaves no rule behind.
+ * An nftables table of our own: created whole (replacing a previous one of the same name), listed
+ * to prove it is there, deleted whole. Inside a node's network namespace (`apply`) it goes with the
+ * namespace, so a testbed's `down` leaves no rule behind; on the host's own ruleset (`applyOnHost`,
+ * for a testbed on host loopback) only `remove` takes it away, so its caller removes it in a
+ * `finally`.
  */
 export class NftFault {
   protected constructor(
-    readonly namespace: string,
+    /** The node's network namespace; undefined for a table on the host's own ruleset. */
+    readonly namespace: string | undefined,
     readonly table: string,
   ) {}
 
   static apply(namespace: string, table: string, chains: string): NftFault {
-    inNamespace(
-      namespace,
-      "nft",
+    const fault = new NftFault(namespace, table);
+    fault.create(chains);
+    return fault;
+  }
+
+  /**
+   * The same table on the host's ruleset, where a testbed on loopback has its nodes: it sees every
+   * process's traffic, so its rules must match the node's ports. `table` must start with
+   * `lkswarm_` (letters, digits and `_` after it).
+   */
+  static applyOnHost(table: string, chains: string): NftFault {
+    if (!HOST_TABLE.test(table))
+      throw new TestbedError(
+        "bad-option",
+        `host nftables table ${JSON.stringify(table)}: expected lkswarm_ and then 1-48 letters, digits or _`,
+      );
+    const fault = new NftFault(undefined, table);
+    fault.create(chains);
+    return fault;
+  }
+
+  private create(chains: string): void {
+    this.nft(
       ["-f", "-"],
-      `table inet ${table}
-delete table inet ${table}
-table inet ${table} {
+      `table inet ${this.table}
+delete table inet ${this.table}
+table inet ${this.table} {
 ${chains}
 }
 `,
     );
-    return new NftFault(namespace, table);
+  }
+
+  private nft(args: readonly string[], input?: string): string {
+    if (this.namespace !== undefined) return inNamespace(this.namespace, "nft", args, input);
+    return execFileSync("nft", args, {
+      encoding: "utf8",
+      stdio: ["pipe", "pipe", "pipe"],
+      ...(input !== undefined ? { input } : {}),
+    });
   }
 
   /** The table as nftables lists it now; throws when it is not there. */
   listing(): string {
-    return inNamespace(this.namespace, "nft", ["list", "table", "inet", this.table]);
+    return this.nft(["list", "table", "inet", this.table]);
   }
 
   present(): boolean {
@@ -78,7 +112,7 @@ ${chains}
 
   remove(): void {
     try {
-      inNamespace(this.namespace, "nft", ["delete", "table", "inet", this.table]);
+      this.nft(["delete", "table", "inet", this.table]);
     } catch {
       // the table (or the whole namespace) is already gone
     }
@@ -177,10 +211,10 @@ export class PacketLoss extends NftFault {
   }`,
       )
       .join("\n");
-    const applied = NftFault.apply(ns, table, chains);
+    NftFault.apply(ns, table, chains);
     return new PacketLoss(
-      applied.namespace,
-      applied.table,
+      ns,
+      table,
       ratio,
       tally.map(([name]) => name),
     );
