@@ -38,7 +38,7 @@ import { reportOnOneClock } from "./report-clock.js";
 import { freshDtlsResends } from "./dtls-resend.js";
 import { RemotePublishers } from "./remote.js";
 import { publisherHeld, resumeSyncState, subscribedTrackSids } from "./resume.js";
-import { SignalConnection, type CandidateInit, type SignalHandlers } from "./signal.js";
+import { SignalConnection, ownQuality, type CandidateInit, type SignalHandlers } from "./signal.js";
 import { SubscribedTracks } from "./subscribed.js";
 import type { VideoTotals } from "./video-inbound.js";
 import type { LeanVideoCodec } from "./video-format.js";
@@ -299,6 +299,10 @@ export class LeanParticipant implements Reconnectable {
       },
       refreshToken: (token) => {
         this.token = token;
+      },
+      connectionQuality: (updates) => {
+        const quality = ownQuality(updates, this.sid);
+        if (quality !== undefined) this.emit({ type: "quality", quality });
       },
       leave: (leave) => {
         const action = leaveAction(leave);

@@ -1,4 +1,7 @@
 import {
+  ConnectionQuality,
+  ConnectionQualityInfo,
+  ConnectionQualityUpdate,
   DisconnectReason,
   JoinResponse,
   LeaveRequest,
@@ -47,6 +50,10 @@ function handlers(seen: string[]): SignalHandlers {
     trackPublished: (cid) => seen.push(`published:${cid}`),
     participants: (infos) => seen.push(`update:${infos.map((i) => i.identity).join(",")}`),
     refreshToken: () => seen.push("refreshToken"),
+    connectionQuality: (updates) =>
+      seen.push(
+        `quality:${updates.map((u) => `${u.participantSid}=${ConnectionQuality[u.quality]}`).join(",")}`,
+      ),
     leave: (leave) =>
       seen.push(`leave:${DisconnectReason[leave.reason]}/${LeaveRequest_Action[leave.action]}`),
     lost: (cause) => seen.push(`lost:${cause}`),
@@ -207,7 +214,7 @@ describe("SignalConnection.connect", () => {
     expect((err as LeanError).message).toMatch(/ReconnectResponse.*STATE_MISMATCH, action RECONNECT/);
   });
 
-  it("delivers participant updates, refreshToken and the server's leave; the close after a leave is not a loss", async () => {
+  it("delivers participant updates, refreshToken, connection quality and the server's leave; the close after a leave is not a loss", async () => {
     const fake = await answering((ws) => {
       ws.send(joinResponse());
       const later = [
@@ -223,6 +230,17 @@ describe("SignalConnection.connect", () => {
           },
         }),
         new SignalResponse({ message: { case: "refreshToken", value: "new-token" } }),
+        new SignalResponse({
+          message: {
+            case: "connectionQuality",
+            value: new ConnectionQualityUpdate({
+              updates: [
+                new ConnectionQualityInfo({ participantSid: "PA_x", quality: ConnectionQuality.EXCELLENT }),
+                new ConnectionQualityInfo({ participantSid: "PA_y", quality: ConnectionQuality.POOR }),
+              ],
+            }),
+          },
+        }),
         new SignalResponse({
           message: {
             case: "leave",
@@ -241,10 +259,15 @@ describe("SignalConnection.connect", () => {
     const seen: string[] = [];
     const connection = await SignalConnection.connect(fake.url, "t", { autoSubscribe: true }, handlers(seen));
     connection.start();
-    await waitUntil(() => seen.length >= 3);
+    await waitUntil(() => seen.length >= 4);
     // the close frame follows the leave: give it time to arrive and be (not) reported
     await new Promise((resolve) => setTimeout(resolve, 100));
-    expect(seen).toEqual(["update:pub-0,sub-1", "refreshToken", "leave:ROOM_DELETED/DISCONNECT"]);
+    expect(seen).toEqual([
+      "update:pub-0,sub-1",
+      "refreshToken",
+      "quality:PA_x=EXCELLENT,PA_y=POOR",
+      "leave:ROOM_DELETED/DISCONNECT",
+    ]);
   });
 
   it("reports a socket the server closed as lost (signal-closed), once", async () => {

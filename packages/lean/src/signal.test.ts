@@ -1,6 +1,6 @@
-import { ReconnectReason } from "@livekit/protocol";
+import { ConnectionQuality, ConnectionQualityInfo, ReconnectReason } from "@livekit/protocol";
 import { describe, expect, it } from "vitest";
-import { joinUrl } from "./signal.js";
+import { joinUrl, ownQuality } from "./signal.js";
 
 describe("joinUrl", () => {
   it("joins on /rtc with protocol 16, the token as access_token and auto_subscribe as asked", () => {
@@ -32,5 +32,35 @@ describe("joinUrl", () => {
       /^wss:\/\/lk\.example\.com\/base\/rtc\?/,
     );
     expect(joinUrl("http://h:7880", "t", true)).toMatch(/^ws:\/\/h:7880\/rtc\?/);
+  });
+});
+
+describe("ownQuality: this participant's quality in a ConnectionQualityUpdate", () => {
+  const info = (participantSid: string, quality: ConnectionQuality): ConnectionQualityInfo =>
+    new ConnectionQualityInfo({ participantSid, quality, score: 4.2 });
+
+  it("names each of LiveKit's qualities as the native engine's events do", () => {
+    expect(ownQuality([info("PA_me", ConnectionQuality.EXCELLENT)], "PA_me")).toBe("excellent");
+    expect(ownQuality([info("PA_me", ConnectionQuality.GOOD)], "PA_me")).toBe("good");
+    expect(ownQuality([info("PA_me", ConnectionQuality.POOR)], "PA_me")).toBe("poor");
+    expect(ownQuality([info("PA_me", ConnectionQuality.LOST)], "PA_me")).toBe("lost");
+  });
+
+  it("reads only this participant's entry, the last when there are two", () => {
+    const updates = [info("PA_other", ConnectionQuality.LOST), info("PA_me", ConnectionQuality.GOOD)];
+    expect(ownQuality(updates, "PA_me")).toBe("good");
+    expect(ownQuality(updates, "PA_nobody")).toBeUndefined();
+    expect(ownQuality([...updates, info("PA_me", ConnectionQuality.POOR)], "PA_me")).toBe("poor");
+  });
+
+  it("says nothing before the session has a sid, for an empty update, or for a quality this protocol does not name", () => {
+    expect(ownQuality([info("", ConnectionQuality.GOOD)], "")).toBeUndefined();
+    expect(ownQuality([], "PA_me")).toBeUndefined();
+    // a newer server's value, decoded from the wire as a bare number
+    const unnamed = ConnectionQualityInfo.fromBinary(
+      new Uint8Array([0x0a, 0x05, ...Buffer.from("PA_me"), 0x10, 0x09]),
+    );
+    expect(unnamed.quality).toBe(9);
+    expect(ownQuality([unnamed], "PA_me")).toBeUndefined();
   });
 });

@@ -1,5 +1,7 @@
 import {
   AddTrackRequest,
+  ConnectionQuality,
+  type ConnectionQualityInfo,
   DisconnectReason,
   JoinResponse,
   LeaveRequest,
@@ -37,6 +39,11 @@ export interface SignalHandlers {
   participants(infos: readonly ParticipantInfo[]): void;
   /** A new token to use on the next reconnect: the server refreshes it before the old one expires. */
   refreshToken(token: string): void;
+  /**
+   * A ConnectionQualityUpdate: LiveKit's quality of the room's participants (this one among them),
+   * sent when one of them joins or changes quality.
+   */
+  connectionQuality(updates: readonly ConnectionQualityInfo[]): void;
   /** The server ended this session: its action says whether to resume, rejoin or stay away. */
   leave(request: LeaveRequest): void;
   /** The socket closed, or went silent past the JoinResponse's pingTimeout, without anyone's leave. */
@@ -44,6 +51,20 @@ export interface SignalHandlers {
 }
 
 export type SignalLoss = "signal-closed" | "ping-timeout";
+
+/**
+ * `sid`'s quality in a ConnectionQualityUpdate, named as the engines' quality events name it
+ * (excellent, good, poor, lost); undefined when the update has none for it. Every update naming it
+ * counts, changed or not, as rtc-node's ConnectionQualityChanged fires on each (the native
+ * engine's events).
+ */
+export function ownQuality(updates: readonly ConnectionQualityInfo[], sid: string): string | undefined {
+  if (sid === "") return undefined;
+  const own = updates.findLast((u) => u.participantSid === sid);
+  if (own === undefined) return undefined;
+  const name = ConnectionQuality[own.quality] as string | undefined;
+  return name === undefined ? undefined : name.toLowerCase();
+}
 
 /** How a connection opened: a new session (JoinResponse) or a resumed one (ReconnectResponse). */
 export type Opening =
@@ -289,6 +310,9 @@ export class SignalConnection {
       case "refreshToken":
         this.handlers.refreshToken(m.value);
         break;
+      case "connectionQuality":
+        this.handlers.connectionQuality(m.value.updates);
+        break;
       case "leave":
         // the server closes the socket after its leave: that close is not a second loss
         this.quiet = true;
@@ -296,7 +320,7 @@ export class SignalConnection {
         this.handlers.leave(m.value);
         break;
       default:
-        // roomUpdate, connectionQuality, pong ...: not needed to move media
+        // roomUpdate, pong ...: not needed to move media
         break;
     }
   }

@@ -118,6 +118,17 @@ describe("lean participants on a real livekit-server", () => {
     expect(events.filter((e) => e.event.type === "join-failed" || e.event.type === "disconnected")).toEqual(
       [],
     );
+    // LiveKit's connection quality of each participant, from the ConnectionQualityUpdates it sends
+    // every 5 s when someone joined or changed (one at least since the last join, over the 10 s window)
+    for (const who of ["pub", "sub0", "sub1", "sub2", "sub3"]) {
+      const qualities = events
+        .filter((e) => e.who === who && e.event.type === "quality")
+        .map((e) => (e.event.type === "quality" ? e.event.quality : ""));
+      expect(qualities.length, `${who}'s quality events`).toBeGreaterThanOrEqual(1);
+      expect(qualities, `${who}'s qualities on loopback with no loss`).toEqual(
+        qualities.map(() => "excellent"),
+      );
+    }
     // host candidates only on the address that reaches the server, never eth0 or a veth
     for (const p of [publisher, ...subscribers]) expect([...p.offeredAddresses]).toEqual([hostAddress]);
     // LiveKit's ICE keepalives (a binding request every 2 s on each selected pair, over the 10 s
