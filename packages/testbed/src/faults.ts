@@ -5,12 +5,16 @@ import { TestbedError } from "./errors.js";
 export const FAULT_TABLE_PREFIX = "lkswarm_";
 const LOSS_TABLE = "lkswarm_fault";
 
-function inNamespace(namespace: string, command: string, args: readonly string[], input?: string): string {
-  return execFileSync("ip", ["netns", "exec", namespace, command, ...args], {
+function run(command: string, args: readonly string[], input?: string): string {
+  return execFileSync(command, args, {
     encoding: "utf8",
     stdio: ["pipe", "pipe", "pipe"],
     ...(input !== undefined ? { input } : {}),
   });
+}
+
+function inNamespace(namespace: string, command: string, args: readonly string[], input?: string): string {
+  return run("ip", ["netns", "exec", namespace, command, ...args], input);
 }
 
 function requireNamespace(namespace: string | undefined, what: string): string {
@@ -29,7 +33,7 @@ export function faultTableName(tag: string): string {
 }
 
 /** A host table's name: ours by its prefix (a leftover check finds it), and safe inside an nft script. */
-const HOST_TABLE = /^lkswarm_[A-Za-z0-9_]{1,48}$/;
+const HOST_TABLE = new RegExp(`^${FAULT_TABLE_PREFIX}[A-Za-z0-9_]{1,48}$`);
 
 /**
  * An nftables table of our own: created whole (replacing a previous one of the same name), listed
@@ -80,12 +84,9 @@ ${chains}
   }
 
   private nft(args: readonly string[], input?: string): string {
-    if (this.namespace !== undefined) return inNamespace(this.namespace, "nft", args, input);
-    return execFileSync("nft", args, {
-      encoding: "utf8",
-      stdio: ["pipe", "pipe", "pipe"],
-      ...(input !== undefined ? { input } : {}),
-    });
+    return this.namespace !== undefined
+      ? inNamespace(this.namespace, "nft", args, input)
+      : run("nft", args, input);
   }
 
   /** The table as nftables lists it now; throws when it is not there. */
