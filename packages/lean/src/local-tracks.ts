@@ -127,7 +127,7 @@ export class LocalTracks {
     if (videoTransceiver !== undefined && video !== undefined) {
       const answer = pc.remoteDescription?.sdp ?? "";
       // written only when the server's answer takes the extension, under the id it answered with
-      const captureId = extmapId(answer, ABS_CAPTURE_TIME_URI);
+      const captureId = extmapId(answer, ABS_CAPTURE_TIME_URI, "video");
       this.video =
         lower.length === 0
           ? new VideoPublication(

@@ -1,6 +1,13 @@
 import { describe, expect, it } from "vitest";
-import type { RTCPeerConnection } from "werift";
-import { acceptChecksAfterRestart, largestRoundTrip, pairOf, pairRoundTrip } from "./peer.js";
+import { MediaStreamTrack, type RTCPeerConnection } from "werift";
+import {
+  acceptChecksAfterRestart,
+  largestRoundTrip,
+  leanPeerConnection,
+  pairOf,
+  pairRoundTrip,
+} from "./peer.js";
+import { simulcastRids } from "./simulcast.js";
 
 describe("pairOf: werift's nominated pair in the schema's words", () => {
   it("reads types and the local transport, whatever its case", () => {
@@ -83,5 +90,40 @@ describe("acceptChecksAfterRestart: the checks werift queues after an ICE restar
     expect(acceptChecksAfterRestart(peer(noCredentials))).toBe(0);
     expect(processed).toEqual([]);
     expect(noCredentials.earlyChecksDone).toBe(false);
+  });
+});
+
+describe("leanPeerConnection's offer: one id per header extension across the bundle", () => {
+  it("gives the mid one id in the audio and the simulcast video m-section, and no id two extensions", async () => {
+    const pc = leanPeerConnection(
+      "127.0.0.1",
+      { lost: () => undefined, candidate: () => undefined },
+      undefined,
+      true,
+    );
+    try {
+      pc.addTransceiver(new MediaStreamTrack({ kind: "audio" }), { direction: "sendonly" });
+      pc.addTransceiver(new MediaStreamTrack({ kind: "video" }), {
+        direction: "sendonly",
+        simulcast: simulcastRids(3),
+      });
+      const { sdp } = await pc.createOffer();
+      const sections = sdp.split("\r\nm=").slice(1);
+      expect(sections.map((s) => s.split(" ")[0])).toEqual(["audio", "video"]);
+      const byUri = new Map<string, Set<number>>();
+      const byId = new Map<number, Set<string>>();
+      for (const section of sections)
+        for (const [, id = "", uri = ""] of section.matchAll(/^a=extmap:(\d+)(?:\/\w+)? (\S+)$/gm)) {
+          byUri.set(uri, (byUri.get(uri) ?? new Set()).add(Number(id)));
+          byId.set(Number(id), (byId.get(Number(id)) ?? new Set()).add(uri));
+        }
+      // werift alone numbers the two lists as one run: the mid is 1 in audio and 2 in video
+      expect([...(byUri.get("urn:ietf:params:rtp-hdrext:sdes:mid") ?? [])]).toEqual([1]);
+      expect(byUri.has("urn:ietf:params:rtp-hdrext:sdes:rtp-stream-id")).toBe(true);
+      for (const [uri, ids] of byUri) expect([uri, ids.size]).toEqual([uri, 1]);
+      for (const [id, uris] of byId) expect([id, uris.size]).toEqual([id, 1]);
+    } finally {
+      await pc.close();
+    }
   });
 });

@@ -4,6 +4,7 @@ import { RTCPeerConnection, useRepairedRtpStreamId, useSdesMid, useSdesRTPStream
 import { audioCodecs } from "./audio-track.js";
 import type { CandidateInit } from "./signal.js";
 import { LEAN_VIDEO_CODECS, type LeanVideoCodec } from "./video-format.js";
+import { bundleExtensionIds } from "./sdp.js";
 import { videoCodecs, videoHeaderExtensions } from "./video-track.js";
 
 /** An ICE `disconnected` that lasts this long is a loss; shorter ones recover by themselves. */
@@ -127,6 +128,8 @@ export function leanPeerConnection(
       ],
     },
   });
+  // before any offer: werift reads the ids off these parameters when it writes one
+  bundleExtensionIds([pc.config.headerExtensions.audio, pc.config.headerExtensions.video]);
   keepEarlyAssociation(pc);
   let disconnectedTimer: NodeJS.Timeout | undefined;
   pc.connectionStateChange.subscribe((state) => {

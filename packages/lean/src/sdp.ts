@@ -21,9 +21,37 @@ export function withMsid(sdp: string, streamId: string, trackIds: Partial<Record
     .join("\r\n");
 }
 
-/** The id an SDP gives a header extension, if it negotiates it at all. */
-export function extmapId(sdp: string, uri: string): number | undefined {
+/**
+ * The id the first m-section of `kind` gives a header extension, if it negotiates it there. Read per
+ * section, not from the whole SDP: another section can give the same extension another id, and
+ * a packet of this kind must carry the one its own section negotiated.
+ */
+export function extmapId(sdp: string, uri: string, kind: Kind): number | undefined {
+  const sections = sdp.split(/\r?\n(?=m=)/);
+  const section = sections.find((s) => s.startsWith(`m=${kind} `));
+  if (section === undefined) return undefined;
   const escaped = uri.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
-  const match = new RegExp(`^a=extmap:(\\d+)(?:/\\w+)? ${escaped}\\s*$`, "m").exec(sdp);
+  const match = new RegExp(`^a=extmap:(\\d+)(?:/\\w+)? ${escaped}\\s*$`, "m").exec(section);
   return match === null ? undefined : Number(match[1]);
+}
+
+/**
+ * One id per header extension across every kind, in order of first appearance, written onto the
+ * parameters themselves. werift numbers its audio and video lists as one run (audio's mid 1,
+ * video's mid 2), but a BUNDLE group's m-sections are one RTP session, where an id names one
+ * extension (RFC 8843's rules for header extensions in a BUNDLE group): pion, reading the offer, kept both ids for
+ * the mid and looked up one of the two at random for each simulcast SSRC it probed, and dropped
+ * the layers whose probe read the other (livekit-server v1.13.5: "incoming SSRC failed Simulcast
+ * probing", about a quarter of the layers).
+ */
+export function bundleExtensionIds(
+  lists: readonly (readonly { uri: string; id: number }[] | undefined)[],
+): void {
+  const ids = new Map<string, number>();
+  for (const list of lists)
+    for (const extension of list ?? []) {
+      const id = ids.get(extension.uri) ?? ids.size + 1;
+      ids.set(extension.uri, id);
+      extension.id = id;
+    }
 }

@@ -97,8 +97,8 @@ export interface SimulcastExtensionIds {
  * them is a negotiation failure, not a track sent to nobody.
  */
 export function simulcastExtensionIds(answer: string): SimulcastExtensionIds {
-  const mid = extmapId(answer, RTP_EXTENSION_URI.sdesMid);
-  const rid = extmapId(answer, RTP_EXTENSION_URI.sdesRTPStreamID);
+  const mid = extmapId(answer, RTP_EXTENSION_URI.sdesMid, "video");
+  const rid = extmapId(answer, RTP_EXTENSION_URI.sdesRTPStreamID, "video");
   if (mid === undefined || rid === undefined)
     throw new LeanError(
       "negotiation",
@@ -107,8 +107,8 @@ export function simulcastExtensionIds(answer: string): SimulcastExtensionIds {
   return {
     mid,
     rid,
-    repairedRid: extmapId(answer, RTP_EXTENSION_URI.repairedRtpStreamId),
-    absCaptureTime: extmapId(answer, ABS_CAPTURE_TIME_URI),
+    repairedRid: extmapId(answer, RTP_EXTENSION_URI.repairedRtpStreamId, "video"),
+    absCaptureTime: extmapId(answer, ABS_CAPTURE_TIME_URI, "video"),
   };
 }
 
