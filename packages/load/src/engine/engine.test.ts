@@ -1,6 +1,13 @@
 import { describe, expect, it } from "vitest";
 import type { ParticipantPlan } from "../run/messages.js";
-import { ENGINE_ATTRIBUTE, EngineError, checkEngines, checkDrillable, stampsCaptureTime } from "./engine.js";
+import {
+  ENGINE_ATTRIBUTE,
+  EngineError,
+  checkEngines,
+  checkDrillable,
+  leanSimulcastEnabled,
+  stampsCaptureTime,
+} from "./engine.js";
 
 const participant = (over: Partial<ParticipantPlan>): ParticipantPlan => ({
   engine: "lean",
@@ -99,5 +106,14 @@ describe("which publishers' stamps a probe reads as capture times", () => {
     ["an engine this build does not know", { [ENGINE_ATTRIBUTE]: "future" }],
   ])("not %s", (_who, attributes) => {
     expect(stampsCaptureTime(attributes)).toBe(false);
+  });
+});
+
+describe("lean simulcast: on where the scenario asks, off only with LKSWARM_LEAN_SIMULCAST=0", () => {
+  it("is on with the variable unset, 1 or anything else, off with 0", () => {
+    expect(leanSimulcastEnabled({})).toBe(true);
+    expect(leanSimulcastEnabled({ LKSWARM_LEAN_SIMULCAST: "1" })).toBe(true);
+    expect(leanSimulcastEnabled({ LKSWARM_LEAN_SIMULCAST: "" })).toBe(true);
+    expect(leanSimulcastEnabled({ LKSWARM_LEAN_SIMULCAST: "0" })).toBe(false);
   });
 });

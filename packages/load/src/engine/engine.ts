@@ -274,12 +274,14 @@ export function checkDrillable(
 }
 
 /**
- * Lean publishers send simulcast only when LKSWARM_LEAN_SIMULCAST=1 (experimental). Lean
- * subscribers send no congestion feedback (no TWCC, no REMB), so LiveKit's allocator has nothing to
- * move them up a layer on: with a 360p track in two layers, a lean subscriber that asked for nothing
- * stayed on 180p for the whole run in about 3 rooms of 10. A run asking for simulcast would then
- * forward another workload than the one asked, unseen but in the received height.
+ * Lean publishers send simulcast where the scenario asks for it (`video.simulcast`, on by default),
+ * unless LKSWARM_LEAN_SIMULCAST=0. It was opt-in while LiveKit held some lean subscribers on a lower
+ * layer for a whole run; the cause was the lean offer's header extension ids (packages/lean/src/sdp.ts,
+ * bundleExtensionIds), and with them fixed every subscriber that asks for nothing gets the top layer.
+ * What still differs from a libwebrtc subscriber: a lean one sends no congestion feedback (no TWCC,
+ * no REMB), so under loss or a bandwidth cap LiveKit does not move it down a layer
+ * (packages/lean/README.md, "Simulcast").
  */
 export function leanSimulcastEnabled(env: NodeJS.ProcessEnv = process.env): boolean {
-  return env.LKSWARM_LEAN_SIMULCAST === "1";
+  return env.LKSWARM_LEAN_SIMULCAST !== "0";
 }

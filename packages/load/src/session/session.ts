@@ -266,9 +266,7 @@ export async function runSession(options: RunSessionOptions): Promise<RunSession
       !leanSimulcastEnabled() &&
       plan.participants.some((p) => p.publishVideo && p.engine === "lean")
     )
-      log(
-        "lean publishers send one video layer: lean simulcast is experimental (LKSWARM_LEAN_SIMULCAST=1), as lean subscribers send no congestion feedback and LiveKit may hold them on the lowest layer",
-      );
+      log("lean publishers send one video layer: LKSWARM_LEAN_SIMULCAST=0 turns lean simulcast off");
     const iceScope = plan.participants.some((p) => p.engine === "native")
       ? await iceScopeFor(opened.target)
       : undefined;
