@@ -1,3 +1,4 @@
+export { DATA_TOPIC, RELIABLE_LABEL, isUserPacket, userPacket } from "./data.js";
 export { LeanError, type LeanErrorReason } from "./errors.js";
 export {
   H264_MAX_PAYLOAD,

@@ -2,7 +2,7 @@ import { SignalTarget, UpdateTrackSettings, type VideoQuality } from "@livekit/p
 import type { Kind, ParticipantEvent, Role, RoomPlacement, WindowSample } from "@livekit-swarm/schema";
 import { TransportWatch } from "@livekit-swarm/schema";
 import { windowLatency } from "@livekit-swarm/stats";
-import type { RTCPeerConnection } from "werift";
+import type { RTCDataChannel, RTCPeerConnection } from "werift";
 import type { DirectSendCount } from "./direct-send.js";
 import { LeanError } from "./errors.js";
 import { answerKeepalives, type BindingCount } from "./binding.js";
@@ -44,6 +44,7 @@ import type { VideoTotals } from "./video-inbound.js";
 import type { LeanVideoCodec } from "./video-format.js";
 import type { VideoLoop } from "./video-media.js";
 import { connected, iceConnected, until } from "./wait.js";
+import { RELIABLE_LABEL, isUserPacket, userPacket } from "./data.js";
 
 /** One received stream for a drill's watch: its packets so far and whose track it carries. */
 export interface ReceivedTrack {
@@ -81,6 +82,11 @@ export interface LeanParticipantOptions {
   readonly withholdLaterSubscriberCandidates?: boolean | undefined;
   /** Join with auto_subscribe, receiving every published track. */
   readonly subscribe: boolean;
+  /**
+   * Open the reliable data channel on the publisher PeerConnection (with the tracks' offer), so
+   * `sendData` can publish user packets; a participant without tracks to publish opens none.
+   */
+  readonly data?: boolean | undefined;
   /** The local address that reaches the server (`sourceAddressFor`); the only host candidate. */
   readonly hostAddress: string;
   readonly pacer?: Pacer;
@@ -129,6 +135,10 @@ export class LeanParticipant implements Reconnectable {
     subscriber: { requests: 0, answers: 0, expired: 0, onWerift: 0 },
   };
   private publisher: Negotiated | undefined;
+  /** The publisher PeerConnection's reliable data channel (options.data), replaced with it on a full rejoin. */
+  private dataChannel: RTCDataChannel | undefined;
+  /** User packets sent and received since the last sample. */
+  private readonly data = { sent: 0, received: 0 };
   private subscriberChain: Promise<void> = Promise.resolve();
   private readonly local: LocalTracks;
   private readonly subscribed: SubscribedTracks;
@@ -338,6 +348,13 @@ export class LeanParticipant implements Reconnectable {
       simulcast,
     );
     const side = target === SignalTarget.PUBLISHER ? "publisher" : "subscriber";
+    // the server forwards other participants' user packets on the channels it opens here
+    if (target === SignalTarget.SUBSCRIBER)
+      pc.onDataChannel.subscribe((channel) => {
+        channel.onMessage.subscribe((message) => {
+          if (isUserPacket(message)) this.data.received++;
+        });
+      });
     answerKeepalives(pc, this.keepalives[side]);
     checkConsentOnOneClock(pc, this.consent[side]);
     return pc;
@@ -389,6 +406,9 @@ export class LeanParticipant implements Reconnectable {
       this.local.simulcast,
     );
     this.publisher = negotiated(pc, SignalTarget.PUBLISHER);
+    // before the offer, so it carries the m=application section the channel needs
+    this.dataChannel =
+      this.options.data === true ? pc.createDataChannel(RELIABLE_LABEL, { ordered: true }) : undefined;
     await this.local.offer(pc, signal, timeoutMs);
   }
 
@@ -516,6 +536,9 @@ export class LeanParticipant implements Reconnectable {
     const durationMs = now - this.lastSampleMs;
     this.lastSampleMs = now;
     const latencyS = windowLatency(this.subscribed.streams.takeLatencies());
+    const data = { ...this.data };
+    this.data.sent = 0;
+    this.data.received = 0;
     return {
       t: now,
       durationMs,
@@ -530,11 +553,29 @@ export class LeanParticipant implements Reconnectable {
         pairRoundTrip(this.subscriber.pc),
         this.publisher && pairRoundTrip(this.publisher.pc),
       ]),
-      dataSent: 0,
-      dataReceived: 0,
+      dataSent: data.sent,
+      dataReceived: data.received,
       ...(latencyS === undefined ? {} : { latencyS }),
       ...(transport === undefined ? {} : { transport }),
     };
+  }
+
+  /**
+   * Publishes `payload` as a reliable user packet (topic "lkswarm", as the native engine's
+   * publishData), counted as sent once handed to the open channel. Throws without one: joined
+   * without `data`, nothing published, or the channel not (or no longer) open.
+   */
+  sendData(payload: Uint8Array): void {
+    const channel = this.dataChannel;
+    if (channel?.readyState !== "open")
+      throw new LeanError(
+        "closed",
+        channel === undefined
+          ? "no data channel: join with data and a track to publish"
+          : `the data channel is ${channel.readyState}`,
+      );
+    channel.send(Buffer.from(userPacket(payload)));
+    this.data.sent++;
   }
 
   /** Stops sending, says leave, closes both PeerConnections. Safe to call twice. */

@@ -44,15 +44,30 @@ describe("what an engine refuses, before anything starts", () => {
       { engine: "lean", subscribeLimit: 2, data: false, video },
       "--engine lean: the lean engine subscribes to every publisher: drop --subscribe-limit, or --engine native",
     ],
-    [
-      "data packets",
-      { engine: "mixed", subscribeLimit: undefined, data: true, video },
-      "--engine mixed: the lean engine sends no data packets: drop --data, or --engine native",
-    ],
   ])("refuses %s on lean, naming the fix", (_what, shape, message) => {
     expect(() => {
       checkEngines([publisher, participant({})], shape);
     }).toThrow(new EngineError("unsupported", message));
+  });
+
+  it("lets lean (and mixed) publishers send data packets; refuses them on browser publishers, naming the fix", () => {
+    for (const engine of ["lean", "mixed"] as const)
+      expect(() => {
+        checkEngines([publisher, participant({})], { engine, subscribeLimit: undefined, data: true, video });
+      }).not.toThrow();
+    expect(() => {
+      checkEngines([{ ...publisher, engine: "browser" }, participant({ engine: "browser" })], {
+        engine: "browser",
+        subscribeLimit: undefined,
+        data: true,
+        video,
+      });
+    }).toThrow(
+      new EngineError(
+        "unsupported",
+        "--engine browser: the browser engine sends no data packets: drop --data, or --engine native",
+      ),
+    );
   });
 
   it("asks native for none of it", () => {

@@ -108,7 +108,8 @@ export const ENGINE_RULES: Readonly<Record<EngineName, EngineRules>> = {
     workerCarries: { packetsPerSecond: 10_000 },
     publishes: ["audio", "video"],
     subscribeLimit: false,
-    data: false,
+    // reliable user packets on the publisher's "_reliable" channel (packages/lean/src/data.ts)
+    data: true,
     simulate: false,
     joinGraceMs: 20_000,
     // LiveKit's frame encryption (AES-GCM over each frame, a trailer with the IV and key index) is

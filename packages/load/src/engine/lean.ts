@@ -52,7 +52,12 @@ export class LeanEngine implements Engine {
    * and finds the address that reaches `url`. With `watchMs` (a chaos drill's), every participant
    * reports media flow per subscribed track and the peers it sees, as the native engine does.
    */
-  static async open(url: string, video?: MediaPlan["video"], watchMs?: number): Promise<LeanEngine> {
+  static async open(
+    url: string,
+    video?: MediaPlan["video"],
+    watchMs?: number,
+    data = false,
+  ): Promise<LeanEngine> {
     const host = new URL(url.replace(/^ws/, "http")).hostname.replace(/^\[(.*)\]$/, "$1");
     const camera = video !== undefined ? await videoLoop(leanLoopOptions(video)) : undefined;
     const layers =
@@ -63,6 +68,7 @@ export class LeanEngine implements Engine {
         video: camera,
         videoLayers: layers,
         hostAddress: await sourceAddressFor(host),
+        data,
       },
       watchMs,
     );
@@ -84,6 +90,8 @@ interface Media {
   /** The simulcast layers under `video`, smallest first; empty: one layer. */
   readonly videoLayers: readonly VideoLoop[];
   readonly hostAddress: string;
+  /** Publishers open the reliable data channel: the scenario sends data packets. */
+  readonly data: boolean;
 }
 
 class LeanEngineParticipant implements EngineParticipant {
@@ -115,6 +123,7 @@ class LeanEngineParticipant implements EngineParticipant {
         videoLayers: media.videoLayers,
         subscribe: plan.subscribe,
         hostAddress: media.hostAddress,
+        data: media.data && plan.role === "publisher",
         onEvent: (event) => {
           this.onEvent(event);
         },
@@ -172,9 +181,15 @@ class LeanEngineParticipant implements EngineParticipant {
     return Promise.resolve(p !== undefined && this.connected ? p.sample(worker) : undefined);
   }
 
-  sendData(): Promise<void> {
-    // refused at planning (ENGINE_RULES.lean.data): never called
-    return Promise.resolve();
+  sendData(payload: Uint8Array): Promise<void> {
+    const p = this.participant;
+    if (p === undefined || !this.connected) return Promise.reject(new Error("not connected"));
+    try {
+      p.sendData(payload);
+      return Promise.resolve();
+    } catch (err) {
+      return Promise.reject(err instanceof Error ? err : new Error(String(err)));
+    }
   }
 
   simulate(scenario: string): Promise<void> {

@@ -62,6 +62,7 @@ async function openEngines(plan: WorkerPlan): Promise<ReadonlyMap<EngineName, En
               plan.url,
               leanPublishesVideo(plan.participants) ? plan.media.video : undefined,
               plan.media.watchMs,
+              plan.media.data !== undefined,
             ),
     );
   return engines;
