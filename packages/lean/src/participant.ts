@@ -138,7 +138,7 @@ export class LeanParticipant implements Reconnectable {
   /** The publisher PeerConnection's reliable data channel (options.data), replaced with it on a full rejoin. */
   private dataChannel: RTCDataChannel | undefined;
   /** User packets sent and received since the last sample. */
-  private readonly data = { sent: 0, received: 0 };
+  private data = { sent: 0, received: 0 };
   private subscriberChain: Promise<void> = Promise.resolve();
   private readonly local: LocalTracks;
   private readonly subscribed: SubscribedTracks;
@@ -536,9 +536,8 @@ export class LeanParticipant implements Reconnectable {
     const durationMs = now - this.lastSampleMs;
     this.lastSampleMs = now;
     const latencyS = windowLatency(this.subscribed.streams.takeLatencies());
-    const data = { ...this.data };
-    this.data.sent = 0;
-    this.data.received = 0;
+    const data = this.data;
+    this.data = { sent: 0, received: 0 };
     return {
       t: now,
       durationMs,
