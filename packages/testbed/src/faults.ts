@@ -3,7 +3,7 @@ import { TestbedError } from "./errors.js";
 
 /** Every table our faults create starts with this, so a leftover check can find them. */
 export const FAULT_TABLE_PREFIX = "lkswarm_";
-const LOSS_TABLE = "lkswarm_fault";
+const LOSS_TABLE = `${FAULT_TABLE_PREFIX}fault`;
 
 function run(command: string, args: readonly string[], input?: string): string {
   return execFileSync(command, args, {
