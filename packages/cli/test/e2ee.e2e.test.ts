@@ -114,12 +114,22 @@ describe("E2EE rooms on the native and browser engines, against an embedded Live
       expect(latency?.max).toBeLessThan(latencyUnderS);
 
       // the wrong-key subscriber: its cryptor says DECRYPTION_FAILED for the publisher's frames
-      expect(summary.decryptionFailures).toEqual([
+      // on failure: what the wrong-key subscriber said and received, to tell "no cryptor error" from
+      // "an error, then taken for a recovery"
+      const told = runLines<{ t: number; participant: string; event: { type: string } }>(
+        join(out, "events.jsonl"),
+      ).filter((e) => e.participant === "e2ee-sub-3");
+      const wrongSays = JSON.stringify({
+        counters: summary.counters,
+        video: videoIn(samples, "e2ee-sub-3"),
+        told,
+      });
+      expect(summary.decryptionFailures, wrongSays).toEqual([
         { room: expect.any(String) as string, participant: "e2ee-sub-3", from: ["e2ee-pub-1"] },
       ]);
       expect(summary.counters.e2ee_decryption_failures).toBe(1);
       // nothing it received was ever taken for a recovery (a blank frame, a frame sealed before)
-      expect(summary.decryptionRecovered ?? []).toEqual([]);
+      expect(summary.decryptionRecovered ?? [], wrongSays).toEqual([]);
       expect(res.stdout).toMatch(/e2ee +1 participant\(s\) cannot decrypt .*e2ee-sub-3 from e2ee-pub-1/);
       // ... while its packets arrive whole: nothing it cannot read is counted as lost
       const wrong = videoIn(samples, "e2ee-sub-3");

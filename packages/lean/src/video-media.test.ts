@@ -71,7 +71,9 @@ describe("vp8Loop (ffmpeg, a one-second 180p loop)", () => {
     expect(loopKbps(loop) / loop.bitrateKbps, `${loopKbps(loop).toFixed(0)} kb/s`).toBeLessThan(1.1);
     const stamps = await decodedStamps(loop.file, 1280, 720);
     expect(stamps).toEqual(stamps.map((_, k) => ({ captureTimeMs: Math.round((k * 1000) / 30), frame: k })));
-  });
+    // ffmpeg encodes 60 frames at 720p and decodes them again: about 2 s idle, over the 5 s default
+    // beside two busy cores (seen here); a bound for a hung ffmpeg, not a speed check
+  }, 60_000);
 
   it("refuses a frame rate the 20 ms pacer cannot send and names a missing ffmpeg", async () => {
     const dir = await cacheDir();
@@ -130,7 +132,7 @@ describe("h264Loop (ffmpeg, libx264, a one-second 180p loop)", () => {
     expect(await decodedStamps(loop.file, 1280, 720)).toEqual(
       Array.from({ length: 10 }, (_, k) => ({ captureTimeMs: k * 50, frame: k })),
     );
-  });
+  }, 60_000);
 });
 
 describe("addTexture", () => {
