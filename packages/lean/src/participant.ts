@@ -87,7 +87,10 @@ export interface LeanParticipantOptions {
    * `sendData` can publish user packets; a participant without tracks to publish opens none.
    */
   readonly data?: boolean | undefined;
-  /** The local address that reaches the server (`sourceAddressFor`); the only host candidate. */
+  /**
+   * The local address that reaches the server (`sourceAddressFor`): the only host candidate, though
+   * not the only address media may come from (leanPeerConnection: peer-reflexive).
+   */
   readonly hostAddress: string;
   readonly pacer?: Pacer;
   readonly onEvent?: (event: ParticipantEvent) => void;
@@ -333,7 +336,6 @@ export class LeanParticipant implements Reconnectable {
     const cause: ReconnectCause =
       target === SignalTarget.PUBLISHER ? "publisher-ice-failed" : "subscriber-ice-failed";
     const pc = leanPeerConnection(
-      this.options.hostAddress,
       {
         // a PeerConnection a full rejoin already replaced fails or closes on its way out
         lost: (pc) => {

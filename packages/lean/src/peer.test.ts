@@ -95,12 +95,7 @@ describe("acceptChecksAfterRestart: the checks werift queues after an ICE restar
 
 describe("leanPeerConnection's offer: one id per header extension across the bundle", () => {
   it("gives the mid one id in the audio and the simulcast video m-section, and no id two extensions", async () => {
-    const pc = leanPeerConnection(
-      "127.0.0.1",
-      { lost: () => undefined, candidate: () => undefined },
-      undefined,
-      true,
-    );
+    const pc = leanPeerConnection({ lost: () => undefined, candidate: () => undefined }, undefined, true);
     try {
       pc.addTransceiver(new MediaStreamTrack({ kind: "audio" }), { direction: "sendonly" });
       pc.addTransceiver(new MediaStreamTrack({ kind: "video" }), {

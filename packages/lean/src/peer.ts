@@ -102,12 +102,19 @@ export interface PeerHooks {
 }
 
 /**
- * A werift PeerConnection as a lean participant needs it: host candidates on `hostAddress` only, no
- * STUN, max-bundle, Opus and `video` codecs (no congestion-control feedback); a `simulcast`
- * publisher also offers the rid and repaired-rid extensions its layers are told apart by.
+ * A werift PeerConnection as a lean participant needs it: host candidates on the addresses
+ * `restrictHostCandidates` allows (the one toward the signalling host), no STUN, max-bundle, Opus
+ * and `video` codecs (no congestion-control feedback); a `simulcast` publisher also offers the rid
+ * and repaired-rid extensions its layers are told apart by.
+ *
+ * Its sockets are bound to every local address, not to the candidate's: where the kernel reaches a
+ * node's media address from another local address than the signalling host's (the chaos testbed's
+ * nodes in network namespaces behind a balancer on loopback: the candidate is 127.0.0.1, the route
+ * to a node leaves from its veth's host address), the checks this side sends arrive from that
+ * address and LiveKit takes it as a peer-reflexive candidate (RFC 8445 7.3.1.3), as it does for a
+ * client behind NAT. Bound to the candidate's address, those checks could not leave at all.
  */
 export function leanPeerConnection(
-  hostAddress: string,
   hooks: PeerHooks,
   video: readonly LeanVideoCodec[] = LEAN_VIDEO_CODECS,
   simulcast = false,
@@ -117,7 +124,6 @@ export function leanPeerConnection(
     // falls back to one even so: noFallbackStun in network.ts)
     iceServers: [],
     iceUseIpv6: false,
-    iceInterfaceAddresses: { udp4: hostAddress },
     bundlePolicy: "max-bundle",
     codecs: { audio: audioCodecs(), video: videoCodecs(video) },
     headerExtensions: {
