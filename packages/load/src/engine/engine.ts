@@ -4,6 +4,7 @@
  */
 import type { EngineName, Kind, ParticipantEvent, ParticipantPlan, WindowSample } from "../run/messages.js";
 import { KnownError } from "@livekit-swarm/schema";
+import type { NetworkProfile } from "@livekit-swarm/testbed";
 
 export type EventSink = (event: ParticipantEvent) => void;
 
@@ -65,6 +66,11 @@ export interface EngineRules {
   readonly video?: VideoRule;
   /** Encrypts and decrypts media end to end with LiveKit's frame cryptor (scenario `e2ee`). */
   readonly e2ee: boolean;
+  /**
+   * The client network profiles (scenario `network-profiles`) its participants can connect from,
+   * and why only those; undefined: every profile.
+   */
+  readonly profiles?: { readonly only: readonly NetworkProfile[]; readonly why: string };
 }
 
 /** The video an engine can send: these codecs (the first is the fix a refusal names), 16:9 preset heights, this frame rate at most. */
@@ -125,6 +131,10 @@ export const ENGINE_RULES: Readonly<Record<EngineName, EngineRules>> = {
       maxFps: 50,
       maxHeight: { h264: 720 },
     },
+    // werift as lean sets it up gathers host UDP candidates only (packages/lean/README.md, "ICE"):
+    // behind udp-blocked, tcp-only or turn-only its joins time out after 15 s (seen: 2 of 4 joined
+    // in a run at { open: 50%, udp-blocked: 50% }, exit 0)
+    profiles: { only: ["open"], why: "connects over host UDP candidates only (no ICE over TCP, no TURN)" },
   },
   // one headless Chromium per participant, 0.2-0.4 of a core each (docs/browser-engine.md): the
   // worker only drives them, and ten keep a worker's IPC and stats polls light
@@ -252,6 +262,29 @@ export function checkEngines(
         `the ${p.engine} engine does not encrypt media end to end (LiveKit's frame cryptor)`,
         "drop --e2ee",
       );
+  }
+}
+
+/**
+ * Refuses a placed plan (network-placement.ts) that puts participants behind a client network
+ * profile their engine cannot connect from. `engine` is the run's choice, as the user wrote it.
+ */
+export function checkProfiles(participants: readonly ParticipantPlan[], engine: string): void {
+  for (const name of new Set(participants.map((p) => p.engine))) {
+    const profiles = ENGINE_RULES[name].profiles;
+    if (profiles === undefined) continue;
+    const behind = [
+      ...new Set(
+        participants
+          .filter((p) => p.engine === name && p.profile !== undefined && !profiles.only.includes(p.profile))
+          .map((p) => p.profile),
+      ),
+    ];
+    if (behind.length === 0) continue;
+    throw new EngineError(
+      "unsupported",
+      `--engine ${engine}: the ${name} engine ${profiles.why}, so its participants cannot connect behind ${behind.join(" or ")}: drop ${behind.length > 1 ? "them" : "it"} from network-profiles (${name} connects from ${profiles.only.join(", ")}), or --engine native`,
+    );
   }
 }
 

@@ -1,10 +1,12 @@
 import { describe, expect, it } from "vitest";
+import { parseScenario } from "@livekit-swarm/schema";
 import type { ParticipantPlan } from "./messages.js";
 import {
   assignProfiles,
   checkShares,
   forkInNamespace,
   placeProfiles,
+  planPlaced,
   restrictiveProfiles,
   shardByProfile,
 } from "./network-placement.js";
@@ -98,6 +100,49 @@ describe("placeProfiles", () => {
 
   it("refuses shares that do not add up before placing anyone", () => {
     expect(() => placeProfiles(plans(3), { open: 0.5 })).toThrow("add up to 50.0%, not 100%");
+  });
+});
+
+describe("planPlaced", () => {
+  const scenario = (engine: string, profiles: string) =>
+    parseScenario(
+      `rooms: 1\nengine: ${engine}\naudio-publishers: 1\nvideo-publishers: 0\nsubscribers: 3\nnetwork-profiles: ${profiles}\n`,
+      "test.yaml",
+    );
+
+  it.each(["udp-blocked", "tcp-only", "turn-only"])(
+    "refuses lean participants behind %s (host UDP candidates only), naming the fix",
+    (profile) => {
+      expect(() => planPlaced(scenario("lean", `{ open: 50%, ${profile}: 50% }`))).toThrow(
+        `--engine lean: the lean engine connects over host UDP candidates only (no ICE over TCP, no TURN), so its participants cannot connect behind ${profile}: drop it from network-profiles (lean connects from open), or --engine native`,
+      );
+    },
+  );
+
+  it("names every profile lean cannot connect behind in one refusal", () => {
+    expect(() =>
+      planPlaced(scenario("lean", "{ open: 25%, udp-blocked: 25%, tcp-only: 25%, turn-only: 25% }")),
+    ).toThrow(/behind udp-blocked or tcp-only or turn-only: drop them from network-profiles/);
+  });
+
+  it("refuses a mixed run whose lean bulk lands behind udp-blocked, in the run's own words", () => {
+    expect(() => planPlaced(scenario("mixed", "{ open: 50%, udp-blocked: 50% }"))).toThrow(
+      /^--engine mixed: the lean engine .* behind udp-blocked/,
+    );
+  });
+
+  it("places lean participants on open alone, and native ones behind every profile", () => {
+    expect(planPlaced(scenario("lean", "{ open: 100% }")).participants.map((p) => p.profile)).toEqual([
+      undefined,
+      undefined,
+      undefined,
+      undefined,
+    ]);
+    expect(
+      planPlaced(scenario("native", "{ open: 25%, udp-blocked: 25%, tcp-only: 25%, turn-only: 25% }"))
+        .participants.map((p) => p.profile)
+        .sort(),
+    ).toEqual(["open", "tcp-only", "turn-only", "udp-blocked"]);
   });
 });
 

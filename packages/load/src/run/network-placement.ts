@@ -6,6 +6,7 @@
  */
 import { KnownError, type Scenario } from "@livekit-swarm/schema";
 import { CLIENT_NAMESPACE_PREFIX, networkProfiles, type NetworkProfile } from "@livekit-swarm/testbed";
+import { checkProfiles } from "../engine/engine.js";
 import type { ParticipantPlan } from "./messages.js";
 import { planRun, shapeOf, shardByRoom, type RunPlan } from "./plan.js";
 
@@ -84,12 +85,14 @@ export function placeProfiles(
 /**
  * A scenario's plan with its participants placed on its network profiles (`placeProfiles`), or as
  * planned when it has none: what every runner of a scenario (a run, a bench point) starts from.
+ * Refuses a participant placed behind a profile its engine cannot connect from (`checkProfiles`).
  */
 export function planPlaced(scenario: Scenario): RunPlan {
   const planned = planRun(shapeOf(scenario));
-  return scenario.networkProfiles === undefined
-    ? planned
-    : { ...planned, participants: placeProfiles(planned.participants, scenario.networkProfiles) };
+  if (scenario.networkProfiles === undefined) return planned;
+  const participants = placeProfiles(planned.participants, scenario.networkProfiles);
+  checkProfiles(participants, scenario.engine);
+  return { ...planned, participants };
 }
 
 /** The restrictive profiles a placed plan uses, in `networkProfiles` order: one namespace each. */
