@@ -167,40 +167,41 @@ describe("swarm --engine lean and mixed against a real one-node LiveKit", () => 
     }
   });
 
-  // native beside mixed: the same count on rtc-node's publishData and DataReceived alone, so a
-  // difference between the engines shows up as one
-  it.each([
-    ["mixed", "each lean publisher's reliable user packets reach the native probe and the lean subscriber"],
-    ["native", "each native publisher's reliable user packets reach both native subscribers"],
-  ] as const)("%s with --data: %s of its room", async (engine) => {
-    const { r, out } = await shortRun(tb, engine, { videoPublishers: 0, subscribers: 2 }, ["--data"]);
-    expect(r.code, r.stderr).toBe(0);
-    const byRoom = new Map<string, Map<string, { sent: number; received: number }>>();
-    for (const s of samplesOf(out)) {
-      const room = byRoom.get(s.room) ?? new Map<string, { sent: number; received: number }>();
-      byRoom.set(s.room, room);
-      const who = room.get(s.participant) ?? { sent: 0, received: 0 };
-      room.set(s.participant, { sent: who.sent + s.dataSent, received: who.received + s.dataReceived });
-    }
-    console.log(
-      `${engine} --data: ${JSON.stringify(Object.fromEntries([...byRoom].map(([k, v]) => [k, Object.fromEntries(v)])))}`,
-    );
-    expect(byRoom.size).toBe(2);
-    for (const [room, who] of byRoom) {
-      const sent = who.get("lkswarm-pub-1")?.sent ?? 0;
-      // one a second over a 12 s hold: the first are refused until the channel opens
-      expect(sent, room).toBeGreaterThanOrEqual(8);
-      expect(sent, room).toBeLessThanOrEqual(14);
-      // sub-1 is the native probe (rtc-node's DataReceived), sub-2 lean (data.ts) in mixed, native
-      // in native; a reliable channel on loopback loses none, but a packet sent before a subscriber
-      // joined, or after its last window, is not its to count
-      for (const sub of ["lkswarm-sub-1", "lkswarm-sub-2"]) {
-        const received = who.get(sub)?.received ?? 0;
-        expect(received, `${room} ${sub}`).toBeGreaterThanOrEqual(sent - 2);
-        expect(received, `${room} ${sub}`).toBeLessThanOrEqual(sent);
+  // mixed: each lean publisher's packets reach the native probe and the lean subscriber; native
+  // beside it, the same count on rtc-node's publishData and DataReceived alone, so a difference
+  // between the engines shows up as one
+  it.each(["mixed", "native"] as const)(
+    "%s with --data: each publisher's reliable user packets reach both subscribers of its room",
+    async (engine) => {
+      const { r, out } = await shortRun(tb, engine, { videoPublishers: 0, subscribers: 2 }, ["--data"]);
+      expect(r.code, r.stderr).toBe(0);
+      const byRoom = new Map<string, Map<string, { sent: number; received: number }>>();
+      for (const s of samplesOf(out)) {
+        const room = byRoom.get(s.room) ?? new Map<string, { sent: number; received: number }>();
+        byRoom.set(s.room, room);
+        const who = room.get(s.participant) ?? { sent: 0, received: 0 };
+        room.set(s.participant, { sent: who.sent + s.dataSent, received: who.received + s.dataReceived });
       }
-    }
-  });
+      console.log(
+        `${engine} --data: ${JSON.stringify(Object.fromEntries([...byRoom].map(([k, v]) => [k, Object.fromEntries(v)])))}`,
+      );
+      expect(byRoom.size).toBe(2);
+      for (const [room, who] of byRoom) {
+        const sent = who.get("lkswarm-pub-1")?.sent ?? 0;
+        // one a second over a 12 s hold: the first are refused until the channel opens
+        expect(sent, room).toBeGreaterThanOrEqual(8);
+        expect(sent, room).toBeLessThanOrEqual(14);
+        // sub-1 is the native probe (rtc-node's DataReceived), sub-2 lean (data.ts) in mixed, native
+        // in native; a reliable channel on loopback loses none, but a packet sent before a subscriber
+        // joined, or after its last window, is not its to count
+        for (const sub of ["lkswarm-sub-1", "lkswarm-sub-2"]) {
+          const received = who.get(sub)?.received ?? 0;
+          expect(received, `${room} ${sub}`).toBeGreaterThanOrEqual(sent - 2);
+          expect(received, `${room} ${sub}`).toBeLessThanOrEqual(sent);
+        }
+      }
+    },
+  );
 
   it("mixed with video: the native probe decodes the lean publisher's loop but reads no latency from its loop-position stamp; lean subscribers time it by abs-capture-time", async () => {
     const { r, out } = await shortRun(tb, "mixed", { videoPublishers: 1, subscribers: 2 });
