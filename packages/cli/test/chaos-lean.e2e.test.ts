@@ -45,8 +45,8 @@ describe("a chaos drill with the lean engine", () => {
 
   // a network fault puts each node in a network namespace behind HAProxy on 127.0.0.1: lean's one
   // candidate is 127.0.0.1 and the nodes are reached from their veths' host addresses (before
-  // lean's sockets were bound to every address, 0 of 12 connected here); 20%, where the native
-  // drill in chaos.e2e drops 10%
+  // lean's sockets were bound to every address, a 2-room drill of this kind connected 0 of 6);
+  // 20%, where the native drill in chaos.e2e drops 10%
   it("a 20% egress loss on the busiest room's node, nodes in network namespaces: every lean participant connects and stays, the lossy node's rooms read the drop and the others none", async () => {
     const file = writeDrill(
       dir,
