@@ -115,6 +115,11 @@ export interface HeaderOnlyCount {
   video: number;
   /** Of those, the ones taken as the UDP socket delivered them. */
   videoAtSocket: number;
+  /**
+   * Datagrams carrying one of the bypassed streams' SSRCs from another address than the selected
+   * pair's remote: not the server's, dropped uncounted (the sockets listen on every local address).
+   */
+  foreign: number;
 }
 
 /** Where a stream's packets go once they bypass werift: the stream's own counters. */
@@ -231,6 +236,10 @@ export function readOpusHeadersOnly(pc: RTCPeerConnection, count: HeaderOnlyCoun
     },
   });
 
+  /** Whether `data` reads as RTP of a stream whose packets bypass werift. */
+  const ofBypassedStream = (data: Buffer): boolean =>
+    data.length >= 12 && !isRtcpPacket(data) && registered.has(data.readUInt32BE(8));
+
   /** A packet counted here never reaches werift; undefined hands it on. */
   const bypass = (data: Buffer, tagBytes: number, srtp: SrtpSession): "audio" | "video" | undefined => {
     if (data.length < 12 || isRtcpPacket(data)) return undefined;
@@ -266,11 +275,21 @@ export function readOpusHeadersOnly(pc: RTCPeerConnection, count: HeaderOnlyCoun
     };
     const { connection } = transport.iceTransport;
     // a packet on a UDP host candidate is taken as the socket delivers it, before werift's STUN
-    // check and two events (STUN, DTLS and TURN's channel data never read as RTP version 2)
+    // check and two events (STUN, DTLS and TURN's channel data never read as RTP version 2). Its
+    // header is read unauthenticated, so it must come from the selected pair's remote: the sockets
+    // listen on every local address (peer.ts), and werift hands its ICE data event whatever a
+    // socket receives, from anywhere. A datagram from elsewhere carrying one of our streams' SSRCs
+    // is dropped here, as libwebrtc drops data from an address it has no candidate pair with
     for (const socket of udpSockets(connection)) {
       if (hooked.has(socket)) continue;
       hooked.add(socket);
-      tapSocket(socket, (data) => {
+      tapSocket(socket, (data, from) => {
+        const remote = connection.nominated?.remoteCandidate;
+        if (remote !== undefined && (remote.port !== from.port || remote.host !== from.address)) {
+          if (!ofBypassedStream(data)) return false;
+          count.foreign++;
+          return true;
+        }
         const kind = taken(data);
         if (kind === "audio") count.atSocket++;
         else if (kind === "video") count.videoAtSocket++;

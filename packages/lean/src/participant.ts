@@ -126,6 +126,7 @@ export class LeanParticipant implements Reconnectable {
     atSocket: 0,
     video: 0,
     videoAtSocket: 0,
+    foreign: 0,
   };
   /** Per PeerConnection: the server controls the subscriber one's ICE and is controlled on the publisher one. */
   private readonly keepalives: Record<"publisher" | "subscriber", BindingCount> = {
@@ -483,6 +484,28 @@ export class LeanParticipant implements Reconnectable {
   /** Of those, the packets taken as the UDP socket delivered them. */
   get bypassedAtSocket(): number {
     return this.headerOnly.atSocket;
+  }
+
+  /** Datagrams with one of its streams' SSRCs from another address than the server's, dropped (header-only.ts). */
+  get foreignDropped(): number {
+    return this.headerOnly.foreign;
+  }
+
+  /**
+   * Where the subscriber PeerConnection receives: its selected pair's local port and its inbound
+   * streams' SSRCs; undefined before ICE selected a pair. For a test sending what is not the server's.
+   */
+  async subscriberReceivePath(): Promise<{ port: number; ssrcs: number[] } | undefined> {
+    const connection = this.subscriber.pc.iceTransports[0]?.connection as
+      { nominated?: { localCandidate: { port: number } } } | undefined;
+    const port = connection?.nominated?.localCandidate.port;
+    if (port === undefined) return undefined;
+    const ssrcs: number[] = [];
+    for (const stat of (await this.subscriber.pc.getStats()).values()) {
+      const s = stat as unknown as { type?: string; ssrc?: unknown };
+      if (s.type === "inbound-rtp" && typeof s.ssrc === "number") ssrcs.push(s.ssrc);
+    }
+    return { port, ssrcs };
   }
 
   /** Received video packets counted before werift saw them, their payloads' first bytes decrypted (video-bypass.ts). */
