@@ -14,6 +14,7 @@ import { describe, expect, it } from "vitest";
 import type { DrillJournal } from "@livekit-swarm/chaos";
 import { drillWorkload, swarm, writeDrill } from "@livekit-swarm/test-kit";
 import { drillFigures, killBusiestRoomNode, expectKillDrillRecovered } from "./kill-drill.js";
+import { expectLossOnFaultedNode } from "./loss-drill.js";
 
 const dir = mkdtempSync(join(tmpdir(), "chaos-lean-e2e-"));
 
@@ -71,17 +72,6 @@ expect:
     expect(j.verdict, r.stdout).toBe("pass");
     expect(r.code).toBe(0);
     // ground truth: a fifth of what the node sends is dropped while the rule is in place
-    const node = j.faults[0]?.subjects[0]?.name ?? "?";
-    const lossy = j.rooms.filter((room) => room.nodeBefore === node);
-    expect(lossy.length, JSON.stringify(j.rooms)).toBeGreaterThan(0);
-    for (const room of j.rooms) {
-      const during = room.loss.during ?? NaN;
-      if (room.nodeBefore === node) {
-        expect(during, `${room.room} on the lossy ${node}`).toBeGreaterThan(0.16);
-        expect(during, `${room.room} on the lossy ${node}`).toBeLessThan(0.24);
-      } else {
-        expect(during, `${room.room} on ${String(room.nodeBefore)}`).toBeLessThan(0.01);
-      }
-    }
+    expect(expectLossOnFaultedNode(j, 0.16, 0.24), JSON.stringify(j.rooms)).toBeGreaterThan(0);
   }, 300_000);
 });

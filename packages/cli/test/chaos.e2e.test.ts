@@ -23,6 +23,7 @@ import {
   swarm,
   writeDrill,
 } from "@livekit-swarm/test-kit";
+import { expectLossOnFaultedNode } from "./loss-drill.js";
 
 const WORKLOAD = drillWorkload();
 
@@ -292,16 +293,7 @@ expect:
         if (d.name === "loss") {
           // ground truth: 10% of what the node sends is dropped, so its rooms' subscribers lose 10%
           // of their packets while the rule is in place, and the other rooms nothing
-          const node = j.faults[0]?.subjects[0]?.name ?? "?";
-          for (const room of j.rooms) {
-            const during = room.loss.during ?? NaN;
-            if (room.nodeBefore === node) {
-              expect(during, `${room.room} on the lossy ${node}`).toBeGreaterThan(0.07);
-              expect(during, `${room.room} on the lossy ${node}`).toBeLessThan(0.13);
-            } else {
-              expect(during, `${room.room} on ${String(room.nodeBefore)}`).toBeLessThan(0.01);
-            }
-          }
+          expectLossOnFaultedNode(j, 0.07, 0.13);
         }
       }
     }, 600_000);
