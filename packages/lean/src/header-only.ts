@@ -236,14 +236,13 @@ export function readOpusHeadersOnly(pc: RTCPeerConnection, count: HeaderOnlyCoun
     },
   });
 
-  /** Whether `data` reads as RTP of a stream whose packets bypass werift. */
-  const ofBypassedStream = (data: Buffer): boolean =>
-    data.length >= 12 && !isRtcpPacket(data) && registered.has(data.readUInt32BE(8));
+  /** The stream whose packets bypass werift that `data` reads as RTP of, if any. */
+  const bypassedStreamOf = (data: Buffer): BypassedStream | undefined =>
+    data.length < 12 || isRtcpPacket(data) ? undefined : registered.get(data.readUInt32BE(8));
 
   /** A packet counted here never reaches werift; undefined hands it on. */
   const bypass = (data: Buffer, tagBytes: number, srtp: SrtpSession): "audio" | "video" | undefined => {
-    if (data.length < 12 || isRtcpPacket(data)) return undefined;
-    const stream = registered.get(data.readUInt32BE(8));
+    const stream = bypassedStreamOf(data);
     if (stream === undefined || stream.receiver.stopped || !stream.take(data, tagBytes, srtp))
       return undefined;
     if (stream.kind === "video") count.video++;
@@ -286,7 +285,7 @@ export function readOpusHeadersOnly(pc: RTCPeerConnection, count: HeaderOnlyCoun
       tapSocket(socket, (data, from) => {
         const remote = connection.nominated?.remoteCandidate;
         if (remote !== undefined && (remote.port !== from.port || remote.host !== from.address)) {
-          if (!ofBypassedStream(data)) return false;
+          if (bypassedStreamOf(data) === undefined) return false;
           count.foreign++;
           return true;
         }
