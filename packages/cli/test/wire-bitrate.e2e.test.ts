@@ -3,6 +3,7 @@ import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import type { WindowSample } from "@livekit-swarm/schema";
 import { NftFault, Qdisc } from "@livekit-swarm/testbed";
 import { runLines, startSwarm, testbedEnv, waitFor, isRoot, netnsTestbed } from "@livekit-swarm/test-kit";
 
@@ -46,6 +47,53 @@ class DeliveredMedia {
   }
 }
 
+/**
+ * The host's counter read every 250 ms, so that what got through is read over the very spans of the
+ * subscribers' stats windows: a bucket of the summary holds the windows that ended in it, which
+ * began up to a window earlier, and a fixed stretch beside the buckets disagrees with them whenever
+ * the rate moves between the two (seen: a run where the node offered a quarter less media for a
+ * while and one bucket read 29 kbit/s, its neighbours 546-557; a 20 s stretch that held part of that
+ * bucket counted 458 kbit/s against the buckets' mean of 419, -8.6%).
+ */
+class DeliveredSeries {
+  private readonly points: { t: number; bytes: number }[] = [];
+  private stopped = false;
+  private readonly done: Promise<void>;
+
+  constructor(private readonly counter: DeliveredMedia) {
+    this.done = this.poll();
+  }
+
+  private async poll(): Promise<void> {
+    while (!this.stopped) {
+      const before = Date.now();
+      const bytes = this.counter.bytes();
+      this.points.push({ t: (before + Date.now()) / 2, bytes });
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    await this.done;
+  }
+
+  /** Bytes counted by time t, linear between the reads around it. */
+  at(t: number): number {
+    const i = this.points.findIndex((p) => p.t >= t);
+    const [before, after] = [this.points[i - 1], this.points[i]];
+    if (after === undefined || (before === undefined && after.t !== t))
+      throw new Error(`no counter reads around ${t} (${this.points[0]?.t}-${this.points.at(-1)?.t})`);
+    if (before === undefined || after.t === t) return after.bytes;
+    return before.bytes + ((after.bytes - before.bytes) * (t - before.t)) / (after.t - before.t);
+  }
+
+  /** Bits per second between two times. */
+  bps(fromMs: number, toMs: number): number {
+    return ((this.at(toMs) - this.at(fromMs)) * 8 * 1000) / (toMs - fromMs);
+  }
+}
+
 /** What the node's tbf says it sent: bytes, packets and drops since it was installed. */
 function tbfCounters(namespace: string, device: string): { bytes: number; packets: number; dropped: number } {
   const text = execFileSync("ip", ["netns", "exec", namespace, "tc", "-s", "qdisc", "show", "dev", device], {
@@ -73,6 +121,54 @@ const PARTICIPANTS = 2 + SUBSCRIBERS;
 /** Every subscriber receives both publishers' audio. */
 const TRACKS = 2 * SUBSCRIBERS;
 const TOLERANCE = 0.05;
+/** The summary's bucket: the stats interval, 5 s by default (the run does not set it). */
+const BUCKET_MS = 5000;
+/** How far apart the subscribers' windows of one bucket may begin or end to be read as one span. */
+const ALIGNED_MS = 250;
+
+/**
+ * The subscribers' windows the summary filed in each bucket, by its rule: the bucket a window ended
+ * in, or for a short one (the drain's) the bucket of the participant's window before it
+ * (packages/load/src/run/aggregate.ts).
+ */
+function windowsByBucket(windows: readonly WindowSample[]): Map<number, WindowSample[]> {
+  const byBucket = new Map<number, WindowSample[]>();
+  const last = new Map<string, number>();
+  for (const w of windows) {
+    const key = `${w.room}/${w.participant}`;
+    const previous = last.get(key);
+    const t =
+      w.durationMs < BUCKET_MS / 2 && previous !== undefined
+        ? previous
+        : Math.floor(w.t / BUCKET_MS) * BUCKET_MS;
+    last.set(key, t);
+    byBucket.set(t, [...(byBucket.get(t) ?? []), w]);
+  }
+  return byBucket;
+}
+
+/**
+ * Why a bucket's windows are not one steady span of every subscriber receiving both tracks, or
+ * undefined when they are. Only such a bucket can be held to the host's counter, which counts every
+ * media packet for the host: a subscriber that lost its tracks (seen under a 480 kbit/s cap: both
+ * publishers rejoined after signalling starved, and five of six subscribers were never offered their
+ * tracks again) reads nothing while the host still counts what the SFU sends its old ports; and the
+ * counter, one for all subscribers, is split between them only where their windows coincide (the
+ * SFU forwards to subscribers in turn and the tbf drops the tail of each burst: one run had two
+ * subscribers at 50 packets/s per track and three at about 1).
+ */
+function unsteady(windows: readonly WindowSample[]): string | undefined {
+  const names = new Set(windows.map((w) => w.participant));
+  if (names.size !== SUBSCRIBERS || windows.length !== SUBSCRIBERS)
+    return `${windows.length} windows of ${names.size} subscribers`;
+  const starved = windows.filter((w) => w.inbound.length !== 2 || w.inbound.some((t) => t.received === 0));
+  if (starved.length > 0) return `${starved.map((w) => w.participant).join(", ")} not receiving both tracks`;
+  const spread = (xs: number[]): number => Math.max(...xs) - Math.min(...xs);
+  const [starts, ends] = [windows.map((w) => w.t - w.durationMs), windows.map((w) => w.t)];
+  if (spread(starts) > ALIGNED_MS || spread(ends) > ALIGNED_MS)
+    return `windows ${spread(starts)} ms apart at the start, ${spread(ends)} ms at the end`;
+  return undefined;
+}
 
 const eventsIn = (out: string, type: string): number =>
   runLines<{ event?: { type: string } }>(join(out, "events.jsonl")).filter((e) => e.event?.type === type)
@@ -139,52 +235,74 @@ describe("a tbf cap on the node's veth reads back as the subscribers' summed wir
   }`,
       );
       const delivered = DeliveredMedia.count(hostSide);
-      // what got through, over a stretch wholly under the cap and inside the hold: from 5 s after
-      // the cap (a window that began before it is over) for 20 s (the hold is 35 s)
-      let through: { fromMs: number; toMs: number; bps: number };
+      const series = new DeliveredSeries(delivered);
       let sent: ReturnType<typeof tbfCounters>;
       let byKind: number[];
       try {
-        await new Promise((resolve) => setTimeout(resolve, 5000));
-        const [fromMs, fromBytes] = [Date.now(), delivered.bytes()];
-        await new Promise((resolve) => setTimeout(resolve, 20_000));
-        const [toMs, toBytes] = [Date.now(), delivered.bytes()];
-        through = { fromMs, toMs, bps: ((toBytes - fromBytes) * 8 * 1000) / (toMs - fromMs) };
         await run.exited;
         sent = tbfCounters(namespace, device);
         byKind = [...offered.listing().matchAll(/counter packets \d+ bytes (\d+)/g)].map((m) => Number(m[1]));
       } finally {
+        await series.stop();
         delivered.remove();
         offered.remove();
         cap.remove();
       }
+      // what got through over a stretch wholly under the cap and inside the hold: from 5 s after the
+      // cap (a window that began before it is over) for 20 s (the hold is 35 s)
+      const through = series.bps(capAt + 5000, capAt + 25_000);
       const summary = JSON.parse(readFileSync(join(out, "summary.json"), "utf8")) as Summary;
       // a bucket holds the windows that ended in it: from capAt + 5 s on, every window began under
-      // the cap; the last bucket is left out (participants leave during it). Steady under the cap,
-      // as the counted stretch is.
+      // the cap; the last bucket is left out (participants leave during it)
       const capped = summary.timeline
         .slice(0, -1)
         .filter((p) => p.t >= capAt + 5000 && p.participants === PARTICIPANTS);
-      const readBack = capped.reduce((a, p) => a + (p.wireBitrateInBps ?? 0), 0) / capped.length;
-      const error = readBack / through.bps - 1;
+      const byBucket = windowsByBucket(
+        runLines<WindowSample>(join(out, "samples.jsonl")).filter((w) => w.role === "subscriber"),
+      );
+      const judged = capped.flatMap((p) => {
+        const windows = byBucket.get(p.t) ?? [];
+        const why = unsteady(windows);
+        if (why !== undefined) {
+          console.log(`bucket ${new Date(p.t).toISOString()} not held to the counter: ${why}`);
+          return [];
+        }
+        // one span: the counter's bytes over each window, a sixth each, summed as the summary sums
+        // the subscribers' rates (the sixths add up to the whole wherever the spans coincide)
+        const counted = windows.reduce(
+          (a, w) =>
+            a + ((series.at(w.t) - series.at(w.t - w.durationMs)) * 8 * 1000) / SUBSCRIBERS / w.durationMs,
+          0,
+        );
+        return [{ read: p.wireBitrateInBps ?? 0, counted, payload: p.bitrateInBps }];
+      });
+      const mean = (xs: number[]): number => xs.reduce((a, x) => a + x, 0) / xs.length;
+      const readBack = mean(judged.map((b) => b.read));
+      const counted = mean(judged.map((b) => b.counted));
+      const error = readBack / counted - 1;
+      const kbit = (xs: number[]): string => JSON.stringify(xs.map((x) => Math.round(x / 1000)));
       console.log(
-        `cap ${capKbit} kbit/s: ${(through.bps / 1000).toFixed(1)} kbit/s of media got through (counted on the host); read back ${(readBack / 1000).toFixed(1)} kbit/s on the wire (${(error * 100).toFixed(1)}%) over ${capped.length} 5 s buckets ` +
-          `${JSON.stringify(capped.map((p) => Math.round((p.wireBitrateInBps ?? 0) / 1000)))}; payload alone ${(capped.reduce((a, p) => a + p.bitrateInBps, 0) / capped.length / 1000).toFixed(1)} kbit/s; ` +
+        `cap ${capKbit} kbit/s: ${(through / 1000).toFixed(1)} kbit/s of media got through over 20 s (counted on the host); ` +
+          `over ${judged.length} of ${capped.length} 5 s buckets read back ${(readBack / 1000).toFixed(1)} kbit/s on the wire against ${(counted / 1000).toFixed(1)} kbit/s counted over the same windows (${(error * 100).toFixed(1)}%): ` +
+          `read ${kbit(judged.map((b) => b.read))}, counted ${kbit(judged.map((b) => b.counted))}; payload alone ${(mean(judged.map((b) => b.payload)) / 1000).toFixed(1)} kbit/s; ` +
+          `${eventsIn(out, "reconnecting")} reconnecting events; ` +
           `tbf sent ${sent.bytes} B in ${sent.packets} packets (${(sent.bytes / sent.packets).toFixed(0)} B each), dropped ${sent.dropped}; ` +
           `offered over the run: TCP ${byKind[0]} B, UDP < 120 B ${byKind[1]} B, UDP media ${byKind[2]} B`,
       );
       expect(summary.participants.joined).toBe(PARTICIPANTS);
       // every track flowed (the last window, as participants leave under the cap, may hold none)
       expect(summary.tracks.everReceived.audio, JSON.stringify(summary.tracks)).toBe(TRACKS);
-      expect(capped.length, JSON.stringify(summary.timeline)).toBeGreaterThanOrEqual(3);
+      // 10 s of every subscriber receiving both tracks under the cap; a run whose session broke
+      // under it (reconnects, tracks lost) measures the break, not the cap (the log says which)
+      expect(judged.length, JSON.stringify(summary.timeline)).toBeGreaterThanOrEqual(2);
       // the offered rate was above the cap: tbf dropped a good share of what the node offered, and
       // what got through is under the cap and most of it (signalling and scrapes take the rest)
       expect(sent.dropped).toBeGreaterThan(sent.packets / 4);
-      expect(through.bps).toBeLessThanOrEqual(capKbit * 1000 * 1.02);
-      expect(through.bps).toBeGreaterThan(capKbit * 1000 * 0.5);
+      expect(through).toBeLessThanOrEqual(capKbit * 1000 * 1.02);
+      expect(through).toBeGreaterThan(capKbit * 1000 * 0.5);
       expect(
         Math.abs(error),
-        `read back ${readBack} b/s against ${through.bps} b/s delivered`,
+        `read back ${readBack} b/s against ${counted} b/s counted over the same windows`,
       ).toBeLessThanOrEqual(TOLERANCE);
     },
     150_000,
