@@ -481,9 +481,13 @@ describe("SwarmExporter", () => {
       // the publisher's own ratchet and an unobservable cryptor are not failures
       event(exporter, pub1, 500, { type: "e2ee", from: "pub-1", state: "key_ratcheted" });
       event(exporter, sub1, 500, { type: "e2ee", from: "", state: "unobservable" });
+      // an internal error on the publisher's own cryptor is not a reader's failure; sub1's worker
+      // dropping pub-1's frames is (livekit-client: encryption state unknown for the track)
+      event(exporter, pub1, 600, { type: "e2ee", from: "pub-1", state: "internal_error" });
+      event(exporter, sub1, 700, { type: "e2ee", from: "pub-1", state: "internal_error" });
       const m = await Exposition.of(exporter);
       expect(m.value("lkswarm_e2ee_decryption_failures_total", w1sub)).toBe(2);
-      expect(m.value("lkswarm_e2ee_decryption_failures_total", w0sub)).toBe(0);
+      expect(m.value("lkswarm_e2ee_decryption_failures_total", w0sub)).toBe(1);
       expect(m.value("lkswarm_e2ee_decryption_failures_total", w0pub)).toBe(0);
       // not loss: nothing reached the packet counters
       expect(m.has("lkswarm_inbound_packets_lost_total", { worker: "1", kind: "video" })).toBe(

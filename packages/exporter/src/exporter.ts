@@ -199,7 +199,7 @@ export class SwarmExporter implements RunObserver {
       case "e2ee": {
         // once per pair, as the run summary lists them: the counter is "who cannot read whom"
         const pair = [context.room, context.participant, event.from].join("\u0000");
-        if (cannotDecrypt(event.state) && !this.undecryptable.has(pair)) {
+        if (cannotDecrypt(event.state, event.from, context.participant) && !this.undecryptable.has(pair)) {
           this.undecryptable.add(pair);
           m.decryptionFailures.add(subject, 1);
         }

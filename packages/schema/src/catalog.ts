@@ -489,7 +489,7 @@ const swarmEntries = [
   swarm({
     name: "lkswarm_e2ee_decryption_failures_total",
     type: "counter",
-    help: "E2EE: subscriber-publisher pairs whose frames the subscriber could not decrypt (its frame cryptor reported decryption_failed or missing_key); +1 once per pair, not per frame, whether or not it decrypts again later (summary.json tells those apart), and never counted as loss.",
+    help: "E2EE: subscriber-publisher pairs whose frames the subscriber could not decrypt (its frame cryptor reported decryption_failed or missing_key, or an internal error on that publisher's frames); +1 once per pair, not per frame, whether or not it decrypts again later (summary.json tells those apart), and never counted as loss.",
     unit: "pairs",
     labels: [...run, "role"],
     grafanaUnit: "short",

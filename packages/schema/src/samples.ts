@@ -171,7 +171,8 @@ export type ParticipantEvent =
   /**
    * E2EE: a frame cryptor of this participant changed state. `from` is whose frames it handles (a
    * remote publisher, or this participant itself for its own tracks); `state` is rtc-node's
-   * EncryptionState in snake_case: `decryption_failed` or `missing_key` means it cannot read them.
+   * EncryptionState in snake_case: `decryption_failed`, `missing_key`, or `internal_error` for a remote
+   * publisher, means it cannot read them (`cannotDecrypt`).
    */
   | { readonly type: "e2ee"; readonly from: string; readonly state: string }
   /** The participant ran rtc-node's simulateScenario (a client.simulate fault). */
@@ -234,11 +235,17 @@ export type StormObservation =
 
 /** Storm metrics are named after it; a media run never creates their series. */
 /**
- * Whether an `e2ee` event's state means the subscriber cannot read the publisher's frames: one
- * rule for the run summary and the exporter, so the report and the metric count the same pairs.
+ * Whether an `e2ee` event's state means `self` cannot read `from`'s frames: a wrong key
+ * (`decryption_failed`), none (`missing_key`), or a reader's cryptor dropping them for a reason of
+ * its own (`internal_error` for a remote publisher: livekit-client 2.23's worker drops every frame
+ * of a track whose publisher's encryption state it was never told, "encryption state unknown for
+ * track", and says so only as an internal error). `internal_error` for the participant itself, or
+ * for nobody named, is its own encryptor's or key ratchet's, not a reader's. One rule for the run
+ * summary, the exporter and both engines' reports, so they count the same pairs.
  */
-export function cannotDecrypt(state: string): boolean {
-  return state === "decryption_failed" || state === "missing_key";
+export function cannotDecrypt(state: string, from: string, self: string): boolean {
+  if (state === "decryption_failed" || state === "missing_key") return true;
+  return state === "internal_error" && from !== "" && from !== self;
 }
 
 /**
@@ -263,10 +270,10 @@ export class CryptorReport {
   private readonly failing = new Map<string, string>();
   private readonly seen = new Map<string, Set<string>>();
 
-  /** Whether to report `state` of the cryptor for `from`'s frames. */
-  report(from: string, state: string): boolean {
+  /** Whether to report `state` of `self`'s cryptor for `from`'s frames. */
+  report(from: string, state: string, self: string): boolean {
     const failure = this.failing.get(from);
-    if (cannotDecrypt(state)) {
+    if (cannotDecrypt(state, from, self)) {
       if (failure === state) return false;
       this.failing.set(from, state);
       return true;

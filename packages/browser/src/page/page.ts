@@ -273,16 +273,17 @@ class PageParticipant {
       this.left = true;
       this.emit({ type: "disconnected", reason: disconnectReasonName(reason, DisconnectReason) });
     });
-    // a cryptor that cannot decrypt a publisher's frames (wrong or missing key, or frames sealed
-    // with a key it has ratcheted past): said as CryptorReport lets through, as the native engine
-    // does, never as loss (its packets still arrive). livekit-client tells no recovery: the page
-    // looks for one in the publisher's video
+    // a cryptor that cannot decrypt a publisher's frames (wrong or missing key, frames sealed with
+    // a key it has ratcheted past, or dropped with an internal error): said as CryptorReport lets
+    // through, as the native engine does, never as loss (its packets still arrive). livekit-client
+    // tells no recovery: the page looks for one in the publisher's video
     room.on(RoomEvent.EncryptionError, (error: Error, participant?: Participant) => {
       const from = participant?.identity ?? "";
+      const self = room.localParticipant.identity;
       const state = cryptorState(error);
-      if (this.left || !this.cryptors.report(from, state)) return;
+      if (this.left || !this.cryptors.report(from, state, self)) return;
       this.emit({ type: "e2ee", from, state });
-      if (!cannotDecrypt(state)) return;
+      if (!cannotDecrypt(state, from, self)) return;
       this.failedAtMs.set(from, Date.now());
       this.box.querySelectorAll("video").forEach((element) => {
         if (element.dataset.publisher === from) this.watchRecovery(element, from);
@@ -346,7 +347,8 @@ class PageParticipant {
       }
       const captureTimeMs = read(Date.now());
       if (captureTimeMs !== undefined && captureTimeMs > (this.failedAtMs.get(from) ?? Infinity)) {
-        if (this.cryptors.report(from, "ok")) this.emit({ type: "e2ee", from, state: "ok" });
+        const self = this.room?.localParticipant.identity ?? "";
+        if (this.cryptors.report(from, "ok", self)) this.emit({ type: "e2ee", from, state: "ok" });
         this.watched.delete(video);
         return;
       }

@@ -238,7 +238,7 @@ export class NativeParticipant implements EngineParticipant {
     if (this.e2ee === undefined) return;
     const report = new CryptorReport();
     const watched = this.e2ee.states.watch(room, ({ from, state }) => {
-      if (this.left || !report.report(from, state)) return;
+      if (this.left || !report.report(from, state, this.plan.identity)) return;
       this.emit({ type: "e2ee", from, state });
     });
     if (!watched) this.emit({ type: "e2ee", from: "", state: "unobservable" });

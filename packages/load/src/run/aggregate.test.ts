@@ -93,6 +93,17 @@ describe("RunAggregator", () => {
     });
   });
 
+  it("E2EE: an internal error on a remote publisher's frames is a decryption failure; one on its own cryptor is not", () => {
+    const { agg, onEvent } = aggregator([plan("a"), plan("b")]);
+    // a's worker drops pub-1's frames (livekit-client: encryption state unknown for the track)
+    onEvent("r1", "a", { type: "e2ee", from: "pub-1", state: "internal_error" });
+    // b's own key ratchet threw
+    onEvent("r1", "b", { type: "e2ee", from: "b", state: "internal_error" });
+    const s = agg.summary(1000);
+    expect(s.decryptionFailures).toEqual([{ room: "r1", participant: "a", from: ["pub-1"] }]);
+    expect(s.counters.e2ee_decryption_failures).toBe(1);
+  });
+
   it("E2EE: a run where every cryptor is fine has no decryptionFailures at all", () => {
     const { agg, onEvent } = aggregator([plan("a")]);
     onEvent("r1", "a", { type: "e2ee", from: "pub-1", state: "ok" });

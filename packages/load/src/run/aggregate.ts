@@ -471,7 +471,7 @@ export class RunAggregator {
    * ratchet (e2ee.ratchet-every); from a publisher, its cryptor following one, once per publisher.
    */
   private onCryptor(p: ParticipantState, identity: string, from: string, state: string): void {
-    if (cannotDecrypt(state)) {
+    if (cannotDecrypt(state, from, identity)) {
       (p.cannotDecrypt ??= new Set()).add(from);
       p.failedToDecrypt ??= new Set();
       if (!p.failedToDecrypt.has(from)) this.add("e2ee_decryption_failures", 1);
