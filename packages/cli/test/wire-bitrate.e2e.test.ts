@@ -155,9 +155,10 @@ function windowsByBucket(windows: readonly WindowSample[]): Map<number, WindowSa
  * publishers rejoined after signalling starved, and five of six subscribers were never offered
  * their tracks again) reads nothing while the host still counts what the SFU sends its ports; and
  * the counter, one for all subscribers, is split between them only where their windows coincide:
- * the shares are far from equal (the SFU forwards each packet to the subscribers in turn and the tbf
- * drops the tail of each burst: one run had two subscribers at 50 packets/s per track and three at
- * about 1, and a window with no packet on a track is a reading, not a gap).
+ * the shares are far from equal (likely because the SFU forwards each packet to the subscribers in
+ * turn and the tbf drops the tail of each burst: one run had a subscriber receiving both tracks at
+ * 45-49 packets/s and three under one packet a second on either), and a window with no packet on a
+ * track is a reading, not a gap.
  */
 function unsteady(windows: readonly WindowSample[]): string | undefined {
   const names = new Set(windows.map((w) => w.participant));
