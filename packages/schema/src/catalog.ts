@@ -183,7 +183,7 @@ const swarmEntries = [
   swarm({
     name: "lkswarm_join_failures_total",
     type: "counter",
-    help: "Join attempts that failed, by reason (e.g. timeout, signal, ice, rejected); every failed attempt counts.",
+    help: "Join attempts that failed, by reason (unauthorized, unreachable, no_transport, timeout, server_limit, publish_failed, error; the browser engine's browser; the lean engine's closed, left and negotiation; run_ended for a join still under way when the run ended); every failed attempt counts.",
     unit: "joins",
     labels: [...run, "role", "reason"],
     grafanaUnit: "short",

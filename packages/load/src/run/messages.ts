@@ -89,6 +89,26 @@ export interface MediaPlan {
  */
 export const RATCHET_SETTLE_MS = 5000;
 
+/** The reason a join still under way when the run ended is counted by (summary `joinFailures`). */
+export const RUN_ENDED = "run_ended";
+
+/**
+ * An event as the worker reports it once it has begun to stop: it then makes every participant
+ * leave, and a join still under way fails in its engine's words (a browser's closed page is
+ * `browser`, "Target closed"; rtc-node's cancelled connect), though it failed because the run
+ * ended first. Such a join counts as `run_ended`, its engine's message kept, so a ramp too slow for
+ * the hold reads as that and not as a broken engine (15 browser participants on two cores, 20 s
+ * hold: 10 joined and 4 were said to fail as `browser`). Other events are unchanged.
+ */
+export function reportedAfterStop(event: ParticipantEvent): ParticipantEvent {
+  if (event.type !== "join-failed" || event.reason === RUN_ENDED) return event;
+  return {
+    type: "join-failed",
+    reason: RUN_ENDED,
+    message: `the run ended before it joined (${event.message})`,
+  };
+}
+
 export interface WorkerPlan {
   readonly worker: number;
   readonly url: string;

@@ -25,7 +25,7 @@ import type {
   WorkerMessage,
   WorkerPlan,
 } from "./messages.js";
-import { RATCHET_SETTLE_MS } from "./messages.js";
+import { RATCHET_SETTLE_MS, reportedAfterStop } from "./messages.js";
 
 function send(message: WorkerMessage): void {
   process.send?.(message);
@@ -157,7 +157,7 @@ class Worker {
     if (engine === undefined) throw new Error(`worker ${this.plan.worker}: no ${p.engine} engine loaded`);
     const participant = engine.participant(p, (event) => {
       if (event.type === "disconnected") this.scheduleRejoin(p, participant, 0);
-      this.report(p, event);
+      this.report(p, this.stopping ? reportedAfterStop(event) : event);
     });
     this.participants.push(participant);
     const joined = await participant.join(this.plan.url, await token(this.plan, p));
