@@ -129,6 +129,8 @@ export class BrowserParticipant implements EngineParticipant {
   private previous: Snapshot | undefined;
   private joinStartMs = 0;
   private left = false;
+  /** Whether its join has been said to succeed or fail: one `joined` or `join-failed` each. */
+  private joinSaid = false;
   private readonly firstMedia: FirstMedia;
   /** The candidate pair Chromium selected, from the candidate entries of the page's stats. */
   private readonly transport: TransportWatch;
@@ -161,10 +163,13 @@ export class BrowserParticipant implements EngineParticipant {
       });
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
-      this.emit({ type: "join-failed", reason: "browser", message });
+      this.onEvent({ type: "join-failed", reason: "browser", message });
       return false;
     }
-    if (this.left) return false;
+    if (this.left) {
+      await this.page.leave();
+      return this.leftBeforeJoining();
+    }
     this.previous = emptySnapshot(this.joinStartMs);
     const joined = await this.page
       .join({
@@ -185,7 +190,7 @@ export class BrowserParticipant implements EngineParticipant {
         ...(this.e2ee !== undefined ? { e2ee: this.e2ee } : {}),
       })
       .catch((err: unknown) => {
-        this.emit({
+        this.onEvent({
           type: "join-failed",
           reason: "browser",
           message: err instanceof Error ? err.message : String(err),
@@ -194,7 +199,7 @@ export class BrowserParticipant implements EngineParticipant {
       });
     if (!joined) {
       await this.page.leave();
-      return false;
+      return this.hasLeft() ? this.leftBeforeJoining() : false;
     }
     if (plan.expectedTracks.audio + plan.expectedTracks.video > 0) void this.timeFirstMedia();
     if (this.media.watchMs !== undefined) void this.watch(this.page, this.media.watchMs);
@@ -247,7 +252,20 @@ export class BrowserParticipant implements EngineParticipant {
     return this.left;
   }
 
+  /**
+   * Left while it was joining (told to by the run's end, or its page gone): said as a join that
+   * failed with `left`, as lean says it, unless the page said how the join ended first (its events
+   * stop once it leaves, so the join would otherwise end in silence). The worker counts it as
+   * `run_ended` when it is stopping.
+   */
+  private leftBeforeJoining(): false {
+    if (!this.joinSaid)
+      this.onEvent({ type: "join-failed", reason: "left", message: "it left before it joined" });
+    return false;
+  }
+
   private onEvent(event: ParticipantEvent): void {
+    if (event.type === "joined" || event.type === "join-failed") this.joinSaid = true;
     if (event.type === "disconnected") this.left = true;
     if (event.type === "joined") this.joinStartMs = Date.now() - event.joinS * 1000;
     // a reconnect selects a pair anew: the next sample tells it
