@@ -3,6 +3,7 @@ import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { isShortWindow } from "@livekit-swarm/load";
 import type { WindowSample } from "@livekit-swarm/schema";
 import { NftFault, Qdisc } from "@livekit-swarm/testbed";
 import { runLines, startSwarm, testbedEnv, waitFor, isRoot, netnsTestbed } from "@livekit-swarm/test-kit";
@@ -139,7 +140,7 @@ function windowsByBucket(windows: readonly WindowSample[]): Map<number, WindowSa
     const key = `${w.room}/${w.participant}`;
     const previous = last.get(key);
     const t =
-      w.durationMs < BUCKET_MS / 2 && previous !== undefined
+      isShortWindow(w.durationMs, BUCKET_MS) && previous !== undefined
         ? previous
         : Math.floor(w.t / BUCKET_MS) * BUCKET_MS;
     last.set(key, t);

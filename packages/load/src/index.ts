@@ -14,6 +14,7 @@ export {
   type MediaTarget,
 } from "./run/ice-scope.js";
 export { FIRST_MEDIA_WINDOW_MS } from "./engine/participant.js";
+export { isShortWindow } from "./run/participant-state.js";
 export { E2EE_KEY_BYTES } from "./engine/e2ee.js";
 export { planPlaced, restrictiveProfiles } from "./run/network-placement.js";
 export {
