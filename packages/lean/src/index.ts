@@ -56,6 +56,13 @@ export {
   type SimulcastExtensionIds,
 } from "./simulcast.js";
 export { TestPattern, type Resolution } from "./pattern.js";
+export {
+  LEAN_SIMULATIONS,
+  isLeanSimulation,
+  simulationSteps,
+  type LeanSimulation,
+  type SimulationSteps,
+} from "./simulate.js";
 export { joinUrl } from "./signal.js";
 export { cameraTrackRequest, microphoneTrackRequest } from "./track-requests.js";
 export { STAMP_BITS, STAMP_ROWS, readStamp, unwrapCaptureTime, writeStamp, type Stamp } from "./stamp.js";

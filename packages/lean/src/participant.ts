@@ -39,6 +39,7 @@ import { freshDtlsResends } from "./dtls-resend.js";
 import { RemotePublishers } from "./remote.js";
 import { publisherHeld, resumeSyncState, subscribedTrackSids } from "./resume.js";
 import { SignalConnection, ownQuality, type CandidateInit, type SignalHandlers } from "./signal.js";
+import { simulationSteps, type LeanSimulation } from "./simulate.js";
 import { SubscribedTracks } from "./subscribed.js";
 import type { VideoTotals } from "./video-inbound.js";
 import type { LeanVideoCodec } from "./video-format.js";
@@ -688,8 +689,24 @@ export class LeanParticipant implements Reconnectable {
       ),
     );
     publisherHeld(this.publisher?.pc.connectionState);
+    // the server answers on the new socket once it is done with the resume: a socket it closes at
+    // the end (disconnect-signal-on-resume) fails this resume instead of the next moment
+    const answered = signal.probe();
+    await until(
+      () => answered() || this.reconnection.lostDuringAttempt,
+      remaining(),
+      "the server's answer on the resumed socket",
+    );
+    this.reconnection.attemptHeld("resume");
     if (this.subscribes) {
-      await until(() => this.offersAnswered > offersBefore, remaining(), "the server's ICE-restart offer");
+      // a socket the server closes before its offer (disconnect-signal-on-resume) fails the resume
+      // now, not when the wait for an offer that cannot come runs out
+      await until(
+        () => this.offersAnswered > offersBefore || this.reconnection.lostDuringAttempt,
+        remaining(),
+        "the server's ICE-restart offer",
+      );
+      this.reconnection.attemptHeld("resume");
       await iceConnected(this.subscriber.pc, remaining(), "subscriber");
     }
     this.reconnection.attemptHeld("resume");
@@ -712,6 +729,22 @@ export class LeanParticipant implements Reconnectable {
     await Promise.allSettled(old.filter((pc) => pc !== undefined).map((pc) => pc.close()));
     await this.establish(timeoutMs);
     this.reconnection.attemptHeld("full rejoin");
+  }
+
+  /**
+   * Acts out a drill's client.simulate scenario (src/simulate.ts): asks the server, then drops the
+   * socket where the scenario says so. Refused before the join finished, after the session ended
+   * and while a reconnect is under way, with the reason.
+   */
+  async simulate(name: LeanSimulation): Promise<void> {
+    const signal = this.signal;
+    if (!this.joined || this.over() || signal === undefined)
+      throw new LeanError("closed", "not connected to the room");
+    if (this.reconnection.busy) throw new LeanError("closed", "a reconnect is under way");
+    const { ask, then } = simulationSteps(name);
+    if (ask !== undefined) await signal.simulate(ask);
+    if (then === "lose-signal") signal.lose("signal-closed");
+    else if (then === "full-reconnect") this.lost("full-reconnect-asked");
   }
 
   /** Drops the signalling socket as a network cut would (tests, client-side chaos): the participant resumes. */

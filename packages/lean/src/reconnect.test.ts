@@ -109,8 +109,8 @@ describe("reconnectEpisode", () => {
     });
   });
 
-  it("a server leave asking to reconnect, or a publisher whose ICE failed, goes straight to a full rejoin", async () => {
-    for (const cause of ["server-leave-reconnect", "publisher-ice-failed"] as const) {
+  it("a server leave asking to reconnect, a drill's full-reconnect, or a publisher whose ICE failed, goes straight to a full rejoin", async () => {
+    for (const cause of ["server-leave-reconnect", "full-reconnect-asked", "publisher-ice-failed"] as const) {
       const p = new Scripted([], ["ok"]);
       const c = clock();
       await reconnectEpisode(p, cause, policy, c.sleep, c.now);

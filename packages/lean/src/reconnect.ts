@@ -9,7 +9,9 @@ export type ReconnectCause =
   | "publisher-ice-failed"
   | "subscriber-ice-failed"
   | "server-leave-resume"
-  | "server-leave-reconnect";
+  | "server-leave-reconnect"
+  /** A drill's client.simulate full-reconnect: a new session straight away, as rtc-node does it. */
+  | "full-reconnect-asked";
 
 export type ReconnectPath = "resume" | "full";
 
@@ -50,11 +52,14 @@ export function leaveAction(leave: LeaveRequest): { stay: true } | { stay: false
 }
 
 /**
- * Causes a resume cannot mend: the server asked for a full reconnect, or the publisher's media is
- * gone (werift's ICE restart of a publisher is not trusted, see the README's measured rules).
+ * Causes a resume cannot mend: the server (or a drill) asked for a full reconnect, or the
+ * publisher's media is gone (werift's ICE restart of a publisher is not trusted, see the README's
+ * measured rules).
  */
 export function startsFull(cause: ReconnectCause): boolean {
-  return cause === "server-leave-reconnect" || cause === "publisher-ice-failed";
+  return (
+    cause === "server-leave-reconnect" || cause === "full-reconnect-asked" || cause === "publisher-ice-failed"
+  );
 }
 
 /** The reason a participant that gave up reports, by what started the episode. */

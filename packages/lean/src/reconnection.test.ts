@@ -88,12 +88,16 @@ describe("Reconnection", () => {
     const r = scripted();
     r.reconnection.lost("signal-closed");
     r.reconnection.attemptStarts();
+    expect(r.reconnection.lostDuringAttempt).toBe(false);
     r.reconnection.lost("subscriber-ice-failed");
     expect(r.episodes).toEqual(["signal-closed"]);
+    // the attempt's waits can stop at once
+    expect(r.reconnection.lostDuringAttempt).toBe(true);
     expect(() => {
       r.reconnection.attemptHeld("resume");
     }).toThrow(new LeanError("closed", "lost again during the resume (subscriber-ice-failed)"));
     // the attempt's look consumed it: the next attempt starts clean
+    expect(r.reconnection.lostDuringAttempt).toBe(false);
     expect(() => {
       r.reconnection.attemptHeld("full rejoin");
     }).not.toThrow();

@@ -81,6 +81,11 @@ export class Reconnection {
     this.lossDuringAttempt = undefined;
   }
 
+  /** Something was lost since the attempt started: its waits can stop, attemptHeld will throw. */
+  get lostDuringAttempt(): boolean {
+    return this.lossDuringAttempt !== undefined;
+  }
+
   /** Throws when something was lost while the attempt ran: it did not bring the session back. */
   attemptHeld(path: string): void {
     const loss = this.lossDuringAttempt;

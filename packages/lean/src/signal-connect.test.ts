@@ -8,9 +8,11 @@ import {
   LeaveRequest_Action,
   ParticipantInfo,
   ParticipantUpdate,
+  Pong,
   ReconnectReason,
   ReconnectResponse,
   SessionDescription,
+  SignalRequest,
   SignalResponse,
 } from "@livekit/protocol";
 import { createServer, type Server } from "node:http";
@@ -295,6 +297,65 @@ describe("SignalConnection.connect", () => {
     connection.start();
     await waitUntil(() => seen.length > 0);
     expect(seen).toEqual(["lost:ping-timeout"]);
+  });
+
+  it("sends a simulate request the server reads even when the socket is closed right after; refuses one on a closed socket", async () => {
+    const read: string[] = [];
+    const fake = await answering((ws) => {
+      ws.send(joinResponse());
+      ws.on("message", (data: Buffer) => {
+        const m = SignalRequest.fromBinary(new Uint8Array(data)).message;
+        if (m.case === "simulate")
+          read.push(`${String(m.value.scenario.case)}=${String(m.value.scenario.value)}`);
+      });
+    });
+    const seen: string[] = [];
+    const connection = await SignalConnection.connect(fake.url, "t", { autoSubscribe: true }, handlers(seen));
+    connection.start();
+    await connection.simulate({ case: "disconnectSignalOnResume", value: true });
+    // as disconnect-signal-on-resume does: the socket is cut as soon as the request is handed over
+    connection.lose("signal-closed");
+    await waitUntil(() => read.length > 0);
+    expect(read).toEqual(["disconnectSignalOnResume=true"]);
+    expect(seen).toEqual(["lost:signal-closed"]);
+    await expect(connection.simulate({ case: "nodeFailure", value: true })).rejects.toThrow(
+      new LeanError("closed", "the signalling socket is not open"),
+    );
+  });
+
+  it("probe: answered once the server's pongResp comes back, never on a socket closed before it", async () => {
+    const fake = await answering((ws) => {
+      ws.send(joinResponse());
+      ws.on("message", (data: Buffer) => {
+        const m = SignalRequest.fromBinary(new Uint8Array(data)).message;
+        if (m.case !== "pingReq") return;
+        // the second socket's server closes it instead of answering, as after a simulated close
+        if (fakeCloses) ws.terminate();
+        else
+          ws.send(
+            new SignalResponse({
+              message: { case: "pongResp", value: new Pong({ lastPingTimestamp: m.value.timestamp }) },
+            }).toBinary(),
+          );
+      });
+    });
+    let fakeCloses = false;
+    const seen: string[] = [];
+    const answering1 = await SignalConnection.connect(fake.url, "t", { autoSubscribe: true }, handlers(seen));
+    answering1.start();
+    const answered = answering1.probe();
+    expect(answered()).toBe(false);
+    await waitUntil(answered);
+    expect(answered()).toBe(true);
+    answering1.drop();
+
+    fakeCloses = true;
+    const closing = await SignalConnection.connect(fake.url, "t", { autoSubscribe: true }, handlers(seen));
+    closing.start();
+    const never = closing.probe();
+    await waitUntil(() => seen.length > 0);
+    expect(seen).toEqual(["lost:signal-closed"]);
+    expect(never()).toBe(false);
   });
 
   it("drops a socket without a loss: a reconnect replacing it", async () => {

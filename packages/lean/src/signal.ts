@@ -14,6 +14,7 @@ import {
   SignalRequest,
   SignalResponse,
   SignalTarget,
+  SimulateScenario,
   SyncState,
   TrackInfo,
   TrickleRequest,
@@ -142,6 +143,8 @@ export class SignalConnection {
   /** Messages that arrived between the upgrade and the opening response, held until `start`. */
   private early: SignalResponse[] = [];
   private lastMessageMs = Date.now();
+  /** pongResps received: the server's read loop answers pings only once it runs. */
+  private pongs = 0;
 
   private constructor(
     private readonly ws: WebSocket,
@@ -313,6 +316,9 @@ export class SignalConnection {
       case "connectionQuality":
         this.handlers.connectionQuality(m.value.updates);
         break;
+      case "pongResp":
+        this.pongs++;
+        break;
       case "leave":
         // the server closes the socket after its leave: that close is not a second loss
         this.quiet = true;
@@ -354,6 +360,36 @@ export class SignalConnection {
   /** What a resumed session still has: the server checks the published tracks, restores subscriptions. */
   syncState(state: SyncState): void {
     this.send(request("syncState", state));
+  }
+
+  /**
+   * Asks the server to act out a scenario (a client SDK's simulateScenario, a drill's
+   * client.simulate); resolves once the request is handed to the socket, so a close right after it
+   * does not lose it. Refused when the socket is not open.
+   */
+  simulate(scenario: SimulateScenario["scenario"]): Promise<void> {
+    if (this.ws.readyState !== WebSocket.OPEN || this.quiet)
+      return Promise.reject(new LeanError("closed", "the signalling socket is not open"));
+    const message = new SignalRequest({ message: request("simulate", new SimulateScenario({ scenario })) });
+    return new Promise<void>((resolve, reject) => {
+      // ws passes null on success, whatever its types say
+      this.ws.send(message.toBinary(), (err?: unknown) => {
+        if (err instanceof Error) reject(err);
+        else resolve();
+      });
+    });
+  }
+
+  /**
+   * Sends a ping and returns a check of whether the server has answered it (its pongResp): the
+   * server reads a socket's messages only after it has done what opening it started (a resume:
+   * the ReconnectResponse, the ICE-restart offer, any simulated close), so an answer says the
+   * socket outlived all of that.
+   */
+  probe(): () => boolean {
+    const before = this.pongs;
+    this.send(request("pingReq", new Ping({ timestamp: BigInt(Date.now()) })));
+    return () => this.pongs > before;
   }
 
   /** Closes the socket at once without a leave and without reporting a loss: the session carries on elsewhere. */
