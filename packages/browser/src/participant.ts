@@ -79,6 +79,15 @@ export class ParticipantPage {
     );
   }
 
+  /** A drill's client.simulate scenario, run by livekit-client in the page; rejects with why not. */
+  simulate(scenario: string): Promise<void> {
+    return this.host.page.evaluate(
+      (slot, s) => (window as unknown as Lkswarm).lkswarm.simulate(slot, s),
+      this.slot,
+      scenario,
+    );
+  }
+
   look(): Promise<PageLook> {
     return this.host.page.evaluate((slot) => (window as unknown as Lkswarm).lkswarm.look(slot), this.slot);
   }

@@ -90,6 +90,11 @@ export interface PageApi {
   leave(slot: number): Promise<void>;
   /** Ratchets the shared key the participant encrypts with; false when it has no E2EE. */
   ratchetKey(slot: number): boolean;
+  /**
+   * A drill's client.simulate scenario, as livekit-client's `Room.simulateScenario` acts it out
+   * (the scenarios' names are its own); rejects with the reason when it cannot.
+   */
+  simulate(slot: number, scenario: string): Promise<void>;
 }
 
 /** Where the page server serves livekit-client's E2EE worker (bundle.ts). */

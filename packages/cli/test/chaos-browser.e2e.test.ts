@@ -5,7 +5,8 @@
  * (three browsers: what this 2-core machine carries beside the testbed). Every browser participant
  * must come back, its reconnect reported like the other engines' (a `reconnecting` first, a timed
  * `reconnected` with its path), its media flow per track (stall and resume named `<publisher>/audio`),
- * and the journal and reports must carry the native drill's figures.
+ * and the journal and reports must carry the native drill's figures. And a client.simulate drill,
+ * acted out by livekit-client's own simulateScenario in the pages.
  */
 import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -44,4 +45,48 @@ describe("a chaos drill with the browser engine", () => {
     }
     console.log(drillFigures("browser kill-room-node", j));
   }, 360_000);
+
+  // force-tcp: the server restarts ICE preferring TCP and livekit-client reconnects in full over
+  // it; the one scenario lean refuses, and the one whose outcome the journal can hold to ground
+  // truth (the selected pair's transport before and after). 1 publisher + 1 subscriber on one
+  // node: two Chromiums
+  it("client.simulate force-tcp on browser participants: each comes back in full over TCP", async () => {
+    const file = writeDrill(
+      dir,
+      "simulate-browser",
+      `target: { nodes: 1 }
+workload:
+  rooms: 1
+  audio-publishers: 1
+  video-publishers: 0
+  subscribers: 1
+  duration: 5m
+  engine: browser
+baseline: 6s
+after: 6s
+observe: 12s
+faults:
+  - type: client.simulate
+    target: { participants: 100% }
+    scenario: force-tcp
+expect:
+  participants-lost: 0
+`,
+    );
+    const out = join(dir, "simulate-browser-out");
+    const r = await swarm(["chaos", "run", file, "-o", out], {}, 240_000);
+    const j = JSON.parse(readFileSync(join(out, "journal.json"), "utf8")) as DrillJournal;
+    expect(j.status, `${j.reason}\n${r.stderr}`).toBe("completed");
+    expect(j.faults[0]?.evidence, r.stderr).toBe("2 participant(s) ran simulateScenario(force-tcp)");
+    const why = story(j);
+    expect(j.participants, why).toHaveLength(2);
+    for (const p of j.participants) {
+      expect(p.connectedAtEnd, why).toBe(true);
+      expect(p.path, why).toBe("full");
+      expect(p.transportBefore, why).toBe("udp");
+      expect(p.transportAfter, why).toBe("tcp");
+    }
+    expect(j.verdict, r.stdout).toBe("pass");
+    expect(r.code).toBe(0);
+  }, 300_000);
 });

@@ -5,7 +5,8 @@
  * its media flow must be reported per track as the native engine's is (stall and resume named
  * `<publisher>/audio`), and the journal and reports must carry the native drill's figures: detect,
  * reconnect and media resume per population, media back per room, quality before/during/after.
- * And a network fault's drill, whose nodes sit in network namespaces: lean must reach them there.
+ * And a network fault's drill, whose nodes sit in network namespaces: lean must reach them there;
+ * and a client.simulate drill, acted out by lean participants over their own signalling.
  */
 import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -74,4 +75,50 @@ expect:
     // ground truth: a fifth of what the node sends is dropped while the rule is in place
     expect(expectLossOnFaultedNode(j, 0.16, 0.24), JSON.stringify(j.rooms)).toBeGreaterThan(0);
   }, 300_000);
+
+  // disconnect-signal-on-resume takes the most of lean's client.simulate: a request to the server,
+  // the socket dropped here, a resume the server cuts at its end (after the ReconnectResponse and
+  // the ICE-restart offer), and the escalation to a full reconnect. The resume must fail on that
+  // close, not when its own 10 s bound runs out, as it did before the resume waited for the
+  // server's answer on the new socket (a lean publisher then even "resumed" in 5 ms, then lost
+  // the socket again); native comes back in full in 1.3-1.4 s here
+  it("client.simulate disconnect-signal-on-resume on lean participants: each one's resume is cut, it comes back in full, the others are untouched", async () => {
+    const file = writeDrill(
+      dir,
+      "simulate-lean",
+      `${drillWorkload("  engine: lean\n", "{ nodes: 1 }", 2)}observe: 12s
+faults:
+  - type: client.simulate
+    target: { participants: 50% }
+    scenario: disconnect-signal-on-resume
+expect:
+  participants-lost: 0
+`,
+    );
+    const out = join(dir, "simulate-lean-out");
+    const r = await swarm(["chaos", "run", file, "-o", out], {}, 180_000);
+    const j = JSON.parse(readFileSync(join(out, "journal.json"), "utf8")) as DrillJournal;
+    expect(j.status, `${j.reason}\n${r.stderr}`).toBe("completed");
+    expect(j.faults[0]?.evidence, r.stderr).toBe(
+      "3 participant(s) ran simulateScenario(disconnect-signal-on-resume)",
+    );
+    const chosen = new Set(j.faults[0]?.subjects.map((s) => s.name));
+    expect(chosen.size).toBe(3);
+    const story = JSON.stringify(j.participants);
+    for (const p of j.participants) {
+      expect(p.connectedAtEnd, story).toBe(true);
+      if (!chosen.has(`${p.room}/${p.identity}`)) {
+        expect(p.path, story).toBeNull();
+        expect(p.sidAfter, story).toBe(p.sidBefore);
+        continue;
+      }
+      expect(p.path, story).toBe("full");
+      expect(p.episodes, story).toBe(1);
+      expect(p.sidAfter, story).not.toBe(p.sidBefore);
+      // failed on the server's close: the resume's own bound is 10 s (DEFAULT_RECONNECT_POLICY)
+      expect(p.reconnectMs ?? Infinity, story).toBeLessThan(10_000);
+    }
+    expect(j.verdict, r.stdout).toBe("pass");
+    expect(r.code).toBe(0);
+  }, 240_000);
 });

@@ -371,10 +371,10 @@ const CASES: readonly Case[] = [
     says: /faults\[0\]\.at: .*at most 168h/,
   },
   {
-    name: "client.simulate drill on browser participants (livekit-client has no simulateScenario)",
-    args: ["chaos", "run", f("drill-browser.yaml"), "--dry-run"],
+    name: "client.simulate force-tcp drill on lean participants (lean has no ICE over TCP)",
+    args: ["chaos", "run", f("drill-lean-tcp.yaml"), "--dry-run"],
     code: 1,
-    says: /engine browser: client\.simulate runs rtc-node's simulateScenario, which the browser engine does not have: run the drill's workload with engine native/,
+    says: /engine mixed: the lean engine cannot simulate force-tcp \(it acts out signal-reconnect, .*\): run the drill's workload with engine native/,
   },
   {
     name: "drill fault at 1e308s",
@@ -539,8 +539,8 @@ describe(`hostile input: ${CASES.length} cases, each one clear line and nothing 
       "name: far\nworkload: { rooms: 1 }\nfaults:\n  - { at: 1e308s, type: node.kill }\n",
     );
     writeFileSync(
-      f("drill-browser.yaml"),
-      "name: tabs\nworkload: { rooms: 1, engine: browser }\nfaults:\n  - { at: 5s, type: client.simulate, scenario: migration, target: { participants: 50% } }\n",
+      f("drill-lean-tcp.yaml"),
+      "name: wires\nworkload: { rooms: 1, engine: mixed }\nfaults:\n  - { at: 5s, type: client.simulate, scenario: force-tcp, target: { participants: 50% } }\n",
     );
     writeFileSync(
       f("drill-unknown-fault.yaml"),

@@ -20,6 +20,7 @@ import {
   Track,
   createLocalAudioTrack,
   type Participant,
+  type SimulationScenario,
   type RemoteParticipant,
   type RemoteTrack,
 } from "livekit-client";
@@ -185,6 +186,12 @@ class PageParticipant {
     this.keyProvider.ratchetKey();
     this.emit({ type: "e2ee", from: this.room.localParticipant.identity, state: "key_ratcheted" });
     return true;
+  }
+
+  /** A drill's client.simulate scenario, by livekit-client's own simulateScenario. */
+  async simulate(scenario: string): Promise<void> {
+    if (this.room === undefined || this.left) throw new Error("not connected to the room");
+    await this.room.simulateScenario(scenario as SimulationScenario);
   }
 
   private async publish(room: Room, options: PageJoin): Promise<void> {
@@ -446,6 +453,10 @@ class PageParticipants implements PageApi {
 
   ratchetKey(slot: number): boolean {
     return this.slots.get(slot)?.ratchetKey() ?? false;
+  }
+
+  simulate(slot: number, scenario: string): Promise<void> {
+    return this.at(slot).simulate(scenario);
   }
 
   async leave(slot: number): Promise<void> {

@@ -117,7 +117,7 @@ export function checkDrillWorkload(
   checkDrillable(
     participants,
     drill.workload.scenario.engine,
-    drill.faults.map((f) => f.type),
+    drill.faults.map((f) => ({ type: f.type, scenario: f.params.scenario })),
   );
 }
 

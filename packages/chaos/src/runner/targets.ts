@@ -43,7 +43,7 @@ export function describeFault(drill: Drill, fault: DrillFault): string[] {
   const nodes = symbolicNodes(drill, fault.target);
   const t = drill.target;
   if (fault.type === "client.simulate")
-    return [`rtc-node simulateScenario(${fault.params.scenario ?? "?"}) on the chosen participants`];
+    return [`simulateScenario(${fault.params.scenario ?? "?"}) on the chosen participants`];
   if (fault.type === "client.join")
     return [`${fault.params.perRoom ?? 1} late joiner(s) per room, who must see and hear the room`];
   try {

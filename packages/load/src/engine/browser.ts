@@ -17,7 +17,9 @@ import { computeWindowDelta, emptySnapshot, fromWebrtcStats, type Snapshot } fro
 import type { MediaPlan, ParticipantEvent, ParticipantPlan, WindowSample } from "../run/messages.js";
 import {
   ENGINE_ATTRIBUTE,
+  ENGINE_RULES,
   cannotSimulate,
+  simulated,
   stampsCaptureTime,
   type Engine,
   type EngineParticipant,
@@ -330,9 +332,22 @@ export class BrowserParticipant implements EngineParticipant {
     return Promise.resolve();
   }
 
-  simulate(scenario: string): Promise<void> {
-    this.emit(cannotSimulate("browser", scenario));
-    return Promise.resolve();
+  /** A client.simulate fault, acted out by livekit-client's Room.simulateScenario in the page. */
+  async simulate(scenario: string): Promise<void> {
+    if (!(ENGINE_RULES.browser.simulate as readonly string[]).includes(scenario)) {
+      this.emit(cannotSimulate("browser", scenario));
+      return;
+    }
+    const page = this.page;
+    // puppeteer carries the page's error message in its own
+    await simulated(
+      scenario,
+      async () => {
+        if (page === undefined || this.hasLeft()) throw new Error("not connected");
+        await page.simulate(scenario);
+      },
+      this.emit,
+    );
   }
 
   async leave(): Promise<void> {

@@ -1,8 +1,12 @@
+import { LEAN_SIMULATIONS } from "@livekit-swarm/lean";
+import { simulateScenarios } from "@livekit-swarm/schema";
 import { describe, expect, it } from "vitest";
 import type { ParticipantPlan } from "../run/messages.js";
 import {
   ENGINE_ATTRIBUTE,
+  ENGINE_RULES,
   EngineError,
+  cannotSimulate,
   checkEngines,
   checkDrillable,
   leanSimulcastEnabled,
@@ -85,25 +89,49 @@ describe("what an engine refuses, before anything starts", () => {
   it("drills native, lean, browser and mixed workloads: every engine reports media flow", () => {
     const mixed = [participant({ engine: "native" }), participant({}), participant({ engine: "browser" })];
     expect(() => {
-      checkDrillable(mixed, "mixed", ["node.kill", "net.partition", "client.join"]);
+      checkDrillable(mixed, "mixed", [
+        { type: "node.kill" },
+        { type: "net.partition" },
+        { type: "client.join" },
+      ]);
     }).not.toThrow();
   });
 
-  it("refuses client.simulate when any participant is lean, in one line naming the fix", () => {
+  it("refuses a client.simulate scenario any participant's engine does not act out, in one line naming the fix", () => {
+    const mixed = [participant({ engine: "native" }), participant({})];
+    const simulate = (scenario?: string) => [{ type: "node.kill" }, { type: "client.simulate", scenario }];
+    for (const scenario of [undefined, ...ENGINE_RULES.lean.simulate])
+      expect(() => {
+        checkDrillable(mixed, "mixed", simulate(scenario));
+      }).not.toThrow();
     expect(() => {
-      checkDrillable([participant({ engine: "native" }), participant({})], "mixed", ["client.simulate"]);
+      checkDrillable(mixed, "mixed", simulate("force-tcp"));
     }).toThrow(
       new EngineError(
         "unsupported",
-        "engine mixed: client.simulate runs rtc-node's simulateScenario, which the lean engine does not have: run the drill's workload with engine native",
+        "engine mixed: the lean engine cannot simulate force-tcp (it acts out signal-reconnect, node-failure, server-leave, migration, full-reconnect, disconnect-signal-on-resume): run the drill's workload with engine native",
       ),
     );
-    expect(() => {
-      checkDrillable([participant({ engine: "browser" })], "browser", ["client.simulate"]);
-    }).toThrow(/which the browser engine does not have/);
-    expect(() => {
-      checkDrillable([participant({ engine: "native" })], "native", ["client.simulate"]);
-    }).not.toThrow();
+    // rtc-node and livekit-client act out every scenario a drill names
+    for (const engine of ["native", "browser"] as const)
+      for (const scenario of simulateScenarios)
+        expect(() => {
+          checkDrillable([participant({ engine })], engine, simulate(scenario));
+        }).not.toThrow();
+  });
+
+  it("lists for lean the scenarios the lean participant acts out, no more, no fewer", () => {
+    expect([...ENGINE_RULES.lean.simulate]).toEqual([...LEAN_SIMULATIONS]);
+    expect(cannotSimulate("lean", "force-tls")).toEqual({
+      type: "simulated",
+      scenario: "force-tls",
+      ok: false,
+      message:
+        "the lean engine cannot simulate force-tls (it acts out signal-reconnect, node-failure, server-leave, migration, full-reconnect, disconnect-signal-on-resume): run it with engine native",
+    });
+    expect(cannotSimulate("browser", "speaker")).toMatchObject({
+      message: `the browser engine cannot simulate speaker (it acts out ${simulateScenarios.join(", ")}): run it with engine native`,
+    });
   });
 });
 

@@ -3,7 +3,7 @@
  * media stacks (rtc-node, werift) load only in worker processes, through `openEngine`.
  */
 import type { EngineName, Kind, ParticipantEvent, ParticipantPlan, WindowSample } from "../run/messages.js";
-import { KnownError } from "@livekit-swarm/schema";
+import { KnownError, simulateScenarios, type SimulateScenario } from "@livekit-swarm/schema";
 import type { NetworkProfile } from "@livekit-swarm/testbed";
 
 export type EventSink = (event: ParticipantEvent) => void;
@@ -55,8 +55,8 @@ export interface EngineRules {
   readonly subscribeLimit: boolean;
   /** Sends data packets (scenario `data`). */
   readonly data: boolean;
-  /** Runs rtc-node's simulateScenario (a drill's client.simulate fault). */
-  readonly simulate: boolean;
+  /** The client.simulate scenarios it acts out (rtc-node's simulateScenario, and lean's own). */
+  readonly simulate: readonly SimulateScenario[];
   /**
    * How long a participant may take from its join time to joined on a loaded machine, before a
    * chaos drill's baseline starts without it.
@@ -106,7 +106,7 @@ export const ENGINE_RULES: Readonly<Record<EngineName, EngineRules>> = {
     publishes: ["audio", "video"],
     subscribeLimit: true,
     data: true,
-    simulate: true,
+    simulate: simulateScenarios,
     joinGraceMs: 20_000,
     e2ee: true,
   },
@@ -116,7 +116,17 @@ export const ENGINE_RULES: Readonly<Record<EngineName, EngineRules>> = {
     subscribeLimit: false,
     // reliable user packets on the publisher's "_reliable" channel (packages/lean/src/data.ts)
     data: true,
-    simulate: false,
+    // as rtc-node acts them out, over lean's signalling (packages/lean/src/simulate.ts,
+    // LEAN_SIMULATIONS: a test holds the two lists equal); no force-tcp or force-tls, as no ICE
+    // over TCP or TLS
+    simulate: [
+      "signal-reconnect",
+      "node-failure",
+      "server-leave",
+      "migration",
+      "full-reconnect",
+      "disconnect-signal-on-resume",
+    ],
     joinGraceMs: 20_000,
     // LiveKit's frame encryption (AES-GCM over each frame, a trailer with the IV and key index) is
     // not built over werift's RTP: the lean engine refuses E2EE rather than send clear media
@@ -143,7 +153,9 @@ export const ENGINE_RULES: Readonly<Record<EngineName, EngineRules>> = {
     publishes: ["audio", "video"],
     subscribeLimit: false,
     data: false,
-    simulate: false,
+    // livekit-client's Room.simulateScenario, which has every scenario a drill names, by the same
+    // names (and more)
+    simulate: simulateScenarios,
     // a Chromium's launch alone took 9.5 s at load 20 on this 2-core machine, and two browsers
     // joined 11-16 s after their run started; three beside a 3-node testbed were not joined at 20 s
     joinGraceMs: 90_000,
@@ -166,13 +178,31 @@ export function stampsCaptureTime(attributes: Readonly<Record<string, string>>):
   return engine === "native" || engine === "browser";
 }
 
-/** The answer of an engine that cannot run client.simulate faults. */
+/**
+ * Acts out a client.simulate scenario with `act` and answers with a `simulated` event: ok, or the
+ * reason it threw. The event is what a drill confirms the fault by.
+ */
+export async function simulated(scenario: string, act: () => Promise<void>, emit: EventSink): Promise<void> {
+  try {
+    await act();
+    emit({ type: "simulated", scenario, ok: true });
+  } catch (err) {
+    emit({
+      type: "simulated",
+      scenario,
+      ok: false,
+      message: err instanceof Error ? err.message : String(err),
+    });
+  }
+}
+
+/** The answer of an engine asked for a client.simulate scenario it does not act out. */
 export function cannotSimulate(engine: EngineName, scenario: string): ParticipantEvent {
   return {
     type: "simulated",
     scenario,
     ok: false,
-    message: `the ${engine} engine cannot simulate client faults: run them with engine native`,
+    message: `the ${engine} engine cannot simulate ${scenario} (it acts out ${ENGINE_RULES[engine].simulate.join(", ")}): run it with engine native`,
   };
 }
 
@@ -289,22 +319,27 @@ export function checkProfiles(participants: readonly ParticipantPlan[], engine: 
 }
 
 /**
- * Refuses a drill its participants' engine cannot serve: client.simulate is rtc-node's
- * simulateScenario. (Every engine reports per-track media flow in watch mode, which every drill's
- * recovery figures need.)
+ * Refuses a drill its participants' engines cannot serve: a client.simulate scenario one of them
+ * does not act out (lean: force-tcp and force-tls). (Every engine reports per-track media flow in
+ * watch mode, which every drill's recovery figures need.)
  */
 export function checkDrillable(
   participants: readonly ParticipantPlan[],
   chosen: string,
-  faultTypes: readonly string[],
+  faults: readonly { readonly type: string; readonly scenario?: string | undefined }[],
 ): void {
-  if (!faultTypes.includes("client.simulate")) return;
-  const engine = participants.find((p) => !ENGINE_RULES[p.engine].simulate)?.engine;
-  if (engine === undefined) return;
-  throw new EngineError(
-    "unsupported",
-    `engine ${chosen}: client.simulate runs rtc-node's simulateScenario, which the ${engine} engine does not have: run the drill's workload with engine native`,
-  );
+  for (const fault of faults) {
+    if (fault.type !== "client.simulate") continue;
+    const scenario = fault.scenario ?? "signal-reconnect";
+    const engine = participants.find(
+      (p) => !(ENGINE_RULES[p.engine].simulate as readonly string[]).includes(scenario),
+    )?.engine;
+    if (engine === undefined) continue;
+    throw new EngineError(
+      "unsupported",
+      `engine ${chosen}: the ${engine} engine cannot simulate ${scenario} (it acts out ${ENGINE_RULES[engine].simulate.join(", ")}): run the drill's workload with engine native`,
+    );
+  }
 }
 
 /**

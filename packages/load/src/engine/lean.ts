@@ -1,5 +1,6 @@
 import {
   LeanParticipant,
+  isLeanSimulation,
   opusLoop,
   simulcastLoops,
   sourceAddressFor,
@@ -13,6 +14,7 @@ import {
   cannotSimulate,
   leanLoopOptions,
   leanSimulcastEnabled,
+  simulated,
   type Engine,
   type EngineParticipant,
   type EventSink,
@@ -192,9 +194,21 @@ class LeanEngineParticipant implements EngineParticipant {
     }
   }
 
-  simulate(scenario: string): Promise<void> {
-    this.emit(cannotSimulate("lean", scenario));
-    return Promise.resolve();
+  /** A client.simulate fault, acted out as rtc-node does it (packages/lean/src/simulate.ts). */
+  async simulate(scenario: string): Promise<void> {
+    if (!isLeanSimulation(scenario)) {
+      this.emit(cannotSimulate("lean", scenario));
+      return;
+    }
+    const p = this.participant;
+    await simulated(
+      scenario,
+      async () => {
+        if (p === undefined || this.left) throw new Error("not connected");
+        await p.simulate(scenario);
+      },
+      this.emit,
+    );
   }
 
   async leave(): Promise<void> {

@@ -19,7 +19,7 @@ import {
   type Snapshot,
 } from "@livekit-swarm/stats";
 import type { Kind, ParticipantPlan, WindowSample } from "../run/messages.js";
-import { stampsCaptureTime, type EngineParticipant, type EventSink } from "./engine.js";
+import { simulated, stampsCaptureTime, type EngineParticipant, type EventSink } from "./engine.js";
 import type { CryptorStates } from "./e2ee.js";
 import { FirstMedia } from "./first-media.js";
 import { loadRtc } from "./rtc.js";
@@ -351,17 +351,7 @@ export class NativeParticipant implements EngineParticipant {
       });
       return;
     }
-    try {
-      await room.simulateScenario(kind);
-      this.emit({ type: "simulated", scenario, ok: true });
-    } catch (err) {
-      this.emit({
-        type: "simulated",
-        scenario,
-        ok: false,
-        message: err instanceof Error ? err.message : String(err),
-      });
-    }
+    await simulated(scenario, () => room.simulateScenario(kind), this.emit);
   }
 
   private maybeSubscribe(publication: TrackPublication, publisher: string): void {
