@@ -38,6 +38,13 @@ import {
   type PageStream,
   slotElementId,
 } from "../protocol.js";
+import {
+  AUDIO_SETTLE_MS,
+  AUDIO_WATCH_MS,
+  audioPlayout,
+  decodesAgain,
+  type AudioPlayout,
+} from "../audio-recovery.js";
 import { ReconnectEpisodes, disconnectReasonName } from "../reconnect.js";
 import { PatternCanvas } from "./pattern-canvas.js";
 
@@ -117,6 +124,10 @@ class PageParticipant {
   private readonly failedAtMs = new Map<string, number>();
   /** The video elements watched for a recovery now: one watch each, however often their publisher fails. */
   private readonly watched = new WeakSet<HTMLVideoElement>();
+  /** Failing publishers without video, whose audio is read for a recovery: the last read, and when reading starts. */
+  private readonly audioWatch = new Map<string, { notBeforeMs: number; before: AudioPlayout | undefined }>();
+  private audioTimer: number | undefined;
+  private audioReading = false;
   private tone: AudioContext | undefined;
   private readonly emit: (event: PageEvent) => void;
   /** Where this participant's canvas and videos go: its own box, so a shared page shows whose is whose. */
@@ -295,6 +306,7 @@ class PageParticipant {
       this.box.querySelectorAll("video").forEach((element) => {
         if (element.dataset.publisher === from) this.watchRecovery(element, from);
       });
+      this.watchAudioRecovery(from);
     });
     room.on(RoomEvent.ConnectionQualityChanged, (quality: ConnectionQuality, participant) => {
       if (participant.identity !== room.localParticipant.identity) return;
@@ -364,6 +376,53 @@ class PageParticipant {
     video.requestVideoFrameCallback(onFrame);
   }
 
+  /**
+   * After `from`'s frames could not be decrypted, for a publisher that sends no video (no stamp to
+   * read): its audio is read every AUDIO_WATCH_MS from AUDIO_SETTLE_MS after the failure, and the
+   * page says `ok` once the samples played between two reads were mostly decoded, not concealed
+   * (audio-recovery.ts). A publisher with video is judged by its stamps alone: audio and video
+   * follow a ratchet at their own pace, and one recovery said early would be undone by the next
+   * failure of the other.
+   */
+  private watchAudioRecovery(from: string): void {
+    const publisher = this.room?.remoteParticipants.get(from);
+    if (publisher === undefined || publisher.videoTrackPublications.size > 0) return;
+    this.audioWatch.set(from, { notBeforeMs: Date.now() + AUDIO_SETTLE_MS, before: undefined });
+    this.audioTimer ??= window.setInterval(() => {
+      void this.readAudioRecoveries();
+    }, AUDIO_WATCH_MS);
+  }
+
+  private async readAudioRecoveries(): Promise<void> {
+    if (this.audioReading) return;
+    this.audioReading = true;
+    try {
+      for (const [from, watch] of [...this.audioWatch]) {
+        const publisher = this.room?.remoteParticipants.get(from);
+        if (this.left || publisher === undefined || !this.cryptors.isFailing(from)) {
+          this.audioWatch.delete(from);
+          continue;
+        }
+        if (Date.now() < watch.notBeforeMs) continue;
+        const now = await playoutOf(publisher);
+        if (now === undefined) continue;
+        if (watch.before !== undefined && decodesAgain(watch.before, now)) {
+          this.audioWatch.delete(from);
+          const self = this.room?.localParticipant.identity ?? "";
+          if (this.cryptors.report(from, "ok", self)) this.emit({ type: "e2ee", from, state: "ok" });
+          continue;
+        }
+        watch.before = now;
+      }
+    } finally {
+      this.audioReading = false;
+    }
+    if (this.audioWatch.size === 0 && this.audioTimer !== undefined) {
+      window.clearInterval(this.audioTimer);
+      this.audioTimer = undefined;
+    }
+  }
+
   async sample(): Promise<PageSample> {
     const room = this.room;
     const latencies = this.latencies.splice(0);
@@ -418,6 +477,7 @@ class PageParticipant {
     if (this.left) return;
     this.left = true;
     for (const stop of this.readers) stop();
+    if (this.audioTimer !== undefined) window.clearInterval(this.audioTimer);
     this.pattern?.stop();
     await this.tone?.close().catch(() => undefined);
     await this.room?.disconnect();
@@ -464,6 +524,18 @@ class PageParticipants implements PageApi {
     this.slots.delete(slot);
     await participant?.leave();
   }
+}
+
+/** The playout counters of `publisher`'s subscribed audio, from its receivers' inbound-rtp. */
+async function playoutOf(publisher: RemoteParticipant): Promise<AudioPlayout | undefined> {
+  const entries: Record<string, unknown>[] = [];
+  for (const publication of publisher.audioTrackPublications.values()) {
+    const report = await publication.track?.receiver?.getStats().catch(() => undefined);
+    report?.forEach((entry: Record<string, unknown>) => {
+      entries.push(entry);
+    });
+  }
+  return audioPlayout(entries);
 }
 
 /**
