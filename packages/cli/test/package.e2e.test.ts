@@ -150,8 +150,10 @@ describe("the published package, installed from its tarball into an empty projec
     `runs --engine browser from the installed package, two pages sharing one Chromium${hasChromium ? "" : ` [SKIPPED: needs ${DEFAULT_CHROMIUM} (scripts/setup)]`}`,
     async () => {
       const output = join(work, "browser-results");
-      // two participants in one Chromium, 5 s held, the testbed's start and stop; a Chromium launch
-      // took 9.5 s at load 20 here, so 180 s leaves room for a busy machine
+      // two participants in one Chromium, 15 s held, the testbed's start and stop. The hold starts
+      // after the ramp, not after the joins: with 5 s, a suite run whose machine was busy ended with
+      // 0 of 2 joined (their joins usually take 2-3 s; a Chromium launch took 9.5 s at load 20
+      // here), so 180 s leaves room for a busy machine
       const result = await swarm(
         [
           "--engine",
@@ -165,7 +167,7 @@ describe("the published package, installed from its tarball into an empty projec
           "--pages-per-browser",
           "2",
           "--duration",
-          "5s",
+          "15s",
           "--output",
           output,
         ],

@@ -5,7 +5,7 @@ import { describe, expect, it } from "vitest";
 import { parseScenarioObject } from "@livekit-swarm/schema";
 import { Interruption } from "./interruption.js";
 import { newRunId } from "./clock.js";
-import { runSession } from "./session.js";
+import { nobodyJoinedLine, runSession } from "./session.js";
 import { RunSessionError, checkCloudLimit, isLivekitCloud, outputNotWritten } from "./target.js";
 
 const target = (url: string) => ({ url, apiKey: "k", apiSecret: "s" });
@@ -193,5 +193,21 @@ describe("Interruption", () => {
       runSession({ scenario, shard: { index: 0, count: 4 }, runId: "r", target: target("ws://127.0.0.1:1") }),
     ).rejects.toThrow(/3 room\(s\) cannot fill 4 shards/);
     expect(process.listenerCount("SIGINT"), "signal handlers left behind").toBe(0);
+  });
+});
+
+describe("nobodyJoinedLine: why a run ended with nobody in", () => {
+  it("points at the join failures when some join failed", () => {
+    expect(nobodyJoinedLine({ planned: 4, joinFailures: { timeout: 1, run_ended: 3 } })).toBe(
+      "no participant could join: see join failures above and events.jsonl",
+    );
+  });
+
+  it("asks for a longer run when every join was still under way at the end", () => {
+    const line =
+      "no participant joined before the run ended: all 2 joins were still under way (the hold starts after the ramp, not after the joins): give the run a longer --duration";
+    expect(nobodyJoinedLine({ planned: 2, joinFailures: { run_ended: 2 } })).toBe(line);
+    // joins nobody said anything of (workers that had not started yet) are under way too
+    expect(nobodyJoinedLine({ planned: 2, joinFailures: {} })).toBe(line);
   });
 });

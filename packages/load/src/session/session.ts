@@ -3,6 +3,7 @@ import { appendFile, writeFile } from "node:fs/promises";
 import { availableParallelism } from "node:os";
 import { join, resolve } from "node:path";
 import { makeFolder } from "../run/folder.js";
+import { RUN_ENDED } from "../run/messages.js";
 import {
   AbortWatch,
   Measurements,
@@ -449,6 +450,23 @@ function subjectsOf(plan: RunPlan, workers: number) {
   );
 }
 
+/**
+ * Why nobody joined, in one line: failed joins (their reasons are in the summary above), or a hold
+ * that ended while every join was still under way (each one `run_ended`, or not yet said), which
+ * only a longer run fixes: a 5 s browser run on a busy machine ended with 0 of 2 joined.
+ */
+export function nobodyJoinedLine(participants: {
+  readonly planned: number;
+  readonly joinFailures: Readonly<Record<string, number>>;
+}): string {
+  const failed = Object.entries(participants.joinFailures)
+    .filter(([reason]) => reason !== RUN_ENDED)
+    .reduce((sum, [, n]) => sum + n, 0);
+  if (failed === 0 && participants.planned > 0)
+    return `no participant joined before the run ended: all ${participants.planned} joins were still under way (the hold starts after the ramp, not after the joins): give the run a longer --duration`;
+  return "no participant could join: see join failures above and events.jsonl";
+}
+
 function exitCodeFor(
   outcome: RunOutcome,
   interruption: Interruption,
@@ -467,7 +485,7 @@ function exitCodeFor(
       log("the server became unreachable during the run: the report holds what was measured until then");
       return ExitCode.error;
     case "no-participant-joined":
-      log("no participant could join: see join failures above and events.jsonl");
+      log(nobodyJoinedLine(outcome.summary.participants));
       return ExitCode.error;
     case "aborted":
     case "completed":
