@@ -97,6 +97,8 @@ export type EndReason =
 export interface RunOutcome {
   readonly summary: RunSummary;
   readonly endReason: EndReason;
+  /** It ended at its planned end, not before (nobody joined in time, unreachable, interrupted...). */
+  readonly endedOnTime?: boolean;
   readonly startedAt: string;
   readonly endedAt: string;
   readonly durationMs: number;
@@ -168,6 +170,7 @@ export async function orchestrate(options: OrchestratorOptions): Promise<RunOutc
   const loadWindows: GeneratorWindow[] = [];
   let stopping = false;
   let endReason: EndReason = "completed";
+  let endedOnTime = false;
   let unreachableSinceMs: number | undefined;
   const logFd = openSync(join(options.outputDir, "workers.log"), "a");
   try {
@@ -282,9 +285,10 @@ export async function orchestrate(options: OrchestratorOptions): Promise<RunOutc
 
   await new Promise<void>((resolve) => {
     let onTime: NodeJS.Timeout | undefined;
-    const finish = (reason: EndReason): void => {
+    const finish = (reason: EndReason, atPlannedEnd = false): void => {
       if (stopping) return;
       endReason = reason;
+      endedOnTime = atPlannedEnd;
       clearInterval(tick);
       clearTimeout(onTime);
       resolve();
@@ -308,10 +312,10 @@ export async function orchestrate(options: OrchestratorOptions): Promise<RunOutc
         phase: elapsedMs < plan.rampMs ? "ramp" : "hold",
       });
       const end = holdEnd(startedAtMs + totalMs, now, PROGRESS_TICK_MS);
-      if (end === "now") finish(endOnTime(live.joined, options.persistent));
+      if (end === "now") finish(endOnTime(live.joined, options.persistent), true);
       else if (end !== undefined && onTime === undefined)
         onTime = setTimeout(() => {
-          finish(endOnTime(aggregator.progress().joined, options.persistent));
+          finish(endOnTime(aggregator.progress().joined, options.persistent), true);
         }, end);
       if (workersLost.length === children.length) finish("server-unreachable");
       void reachable(options.target.url).then((ok) => {
@@ -375,6 +379,7 @@ export async function orchestrate(options: OrchestratorOptions): Promise<RunOutc
       generator: generatorLoad(loadWindows, startedAtMs + plan.rampMs),
     },
     endReason,
+    endedOnTime,
     startedAt: new Date(startedAtMs).toISOString(),
     endedAt: new Date(endedAtMs).toISOString(),
     durationMs: endedAtMs - startedAtMs,

@@ -198,7 +198,7 @@ describe("Interruption", () => {
 
 describe("nobodyJoinedLine: why a run ended with nobody in", () => {
   it("points at the join failures when some join failed", () => {
-    expect(nobodyJoinedLine({ planned: 4, joinFailures: { timeout: 1, run_ended: 3 } })).toBe(
+    expect(nobodyJoinedLine({ planned: 4, joinFailures: { timeout: 1, run_ended: 3 } }, true)).toBe(
       "no participant could join: see join failures above and events.jsonl",
     );
   });
@@ -206,8 +206,15 @@ describe("nobodyJoinedLine: why a run ended with nobody in", () => {
   it("asks for a longer run when every join was still under way at the end", () => {
     const line =
       "no participant joined before the run ended: all 2 joins were still under way (the hold starts after the ramp, not after the joins): give the run a longer --duration";
-    expect(nobodyJoinedLine({ planned: 2, joinFailures: { run_ended: 2 } })).toBe(line);
+    expect(nobodyJoinedLine({ planned: 2, joinFailures: { run_ended: 2 } }, true)).toBe(line);
     // joins nobody said anything of (workers that had not started yet) are under way too
-    expect(nobodyJoinedLine({ planned: 2, joinFailures: {} })).toBe(line);
+    expect(nobodyJoinedLine({ planned: 2, joinFailures: {} }, true)).toBe(line);
+  });
+
+  it("says the joins were hanging when the run gave up on them before its end", () => {
+    // nobody in 45 s after the ramp: a longer run would not have helped
+    expect(nobodyJoinedLine({ planned: 2, joinFailures: { run_ended: 2 } }, false)).toBe(
+      "no participant joined and none had failed when the run gave up on them: all 2 joins were still hanging (counted as run_ended); see events.jsonl",
+    );
   });
 });

@@ -451,20 +451,26 @@ function subjectsOf(plan: RunPlan, workers: number) {
 }
 
 /**
- * Why nobody joined, in one line: failed joins (their reasons are in the summary above), or a hold
- * that ended while every join was still under way (each one `run_ended`, or not yet said), which
- * only a longer run fixes: a 5 s browser run on a busy machine ended with 0 of 2 joined.
+ * Why nobody joined, in one line: failed joins (their reasons are in the summary above), or a run
+ * that reached its planned end while every join was still under way (each one `run_ended`, or not
+ * yet said), which only a longer run fixes: a 5 s browser run on a busy machine ended with 0 of 2
+ * joined. A run that gave up early on joins still hanging (nobody in 45 s) says that instead.
  */
-export function nobodyJoinedLine(participants: {
-  readonly planned: number;
-  readonly joinFailures: Readonly<Record<string, number>>;
-}): string {
+export function nobodyJoinedLine(
+  participants: {
+    readonly planned: number;
+    readonly joinFailures: Readonly<Record<string, number>>;
+  },
+  endedOnTime: boolean,
+): string {
   const failed = Object.entries(participants.joinFailures)
     .filter(([reason]) => reason !== RUN_ENDED)
     .reduce((sum, [, n]) => sum + n, 0);
-  if (failed === 0 && participants.planned > 0)
-    return `no participant joined before the run ended: all ${participants.planned} joins were still under way (the hold starts after the ramp, not after the joins): give the run a longer --duration`;
-  return "no participant could join: see join failures above and events.jsonl";
+  if (failed > 0 || participants.planned === 0)
+    return "no participant could join: see join failures above and events.jsonl";
+  return endedOnTime
+    ? `no participant joined before the run ended: all ${participants.planned} joins were still under way (the hold starts after the ramp, not after the joins): give the run a longer --duration`
+    : `no participant joined and none had failed when the run gave up on them: all ${participants.planned} joins were still hanging (counted as run_ended); see events.jsonl`;
 }
 
 function exitCodeFor(
@@ -485,7 +491,7 @@ function exitCodeFor(
       log("the server became unreachable during the run: the report holds what was measured until then");
       return ExitCode.error;
     case "no-participant-joined":
-      log(nobodyJoinedLine(outcome.summary.participants));
+      log(nobodyJoinedLine(outcome.summary.participants, outcome.endedOnTime === true));
       return ExitCode.error;
     case "aborted":
     case "completed":
