@@ -8,6 +8,7 @@ import {
   EngineError,
   cannotSimulate,
   checkEngines,
+  simulated,
   checkDrillable,
   leanSimulcastEnabled,
   stampsCaptureTime,
@@ -118,6 +119,23 @@ describe("what an engine refuses, before anything starts", () => {
         expect(() => {
           checkDrillable([participant({ engine })], engine, simulate(scenario));
         }).not.toThrow();
+  });
+
+  it("simulated: refuses a scenario the engine does not act out without acting, answers the others ok or with why", async () => {
+    const events: unknown[] = [];
+    const acted: string[] = [];
+    const emit = (e: unknown): void => {
+      events.push(e);
+    };
+    await simulated("lean", "force-tcp", async (s) => Promise.resolve(void acted.push(s)), emit);
+    await simulated("lean", "migration", async (s) => Promise.resolve(void acted.push(s)), emit);
+    await simulated("native", "node-failure", () => Promise.reject(new Error("not connected")), emit);
+    expect(acted).toEqual(["migration"]);
+    expect(events).toEqual([
+      cannotSimulate("lean", "force-tcp"),
+      { type: "simulated", scenario: "migration", ok: true },
+      { type: "simulated", scenario: "node-failure", ok: false, message: "not connected" },
+    ]);
   });
 
   it("lists for lean the scenarios the lean participant acts out, no more, no fewer", () => {

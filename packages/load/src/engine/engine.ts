@@ -178,13 +178,28 @@ export function stampsCaptureTime(attributes: Readonly<Record<string, string>>):
   return engine === "native" || engine === "browser";
 }
 
+/** Whether `engine` acts out the client.simulate `scenario` (ENGINE_RULES[engine].simulate). */
+export function simulates(engine: EngineName, scenario: string): scenario is SimulateScenario {
+  return (ENGINE_RULES[engine].simulate as readonly string[]).includes(scenario);
+}
+
 /**
- * Acts out a client.simulate scenario with `act` and answers with a `simulated` event: ok, or the
- * reason it threw. The event is what a drill confirms the fault by.
+ * A client.simulate fault on one of `engine`'s participants: a scenario the engine does not act out
+ * is answered as such (cannotSimulate); any other is acted out by `act`, answered ok or with the
+ * reason it threw. The `simulated` event is what a drill confirms the fault by.
  */
-export async function simulated(scenario: string, act: () => Promise<void>, emit: EventSink): Promise<void> {
+export async function simulated(
+  engine: EngineName,
+  scenario: string,
+  act: (scenario: SimulateScenario) => Promise<void>,
+  emit: EventSink,
+): Promise<void> {
+  if (!simulates(engine, scenario)) {
+    emit(cannotSimulate(engine, scenario));
+    return;
+  }
   try {
-    await act();
+    await act(scenario);
     emit({ type: "simulated", scenario, ok: true });
   } catch (err) {
     emit({
@@ -331,9 +346,7 @@ export function checkDrillable(
   for (const fault of faults) {
     if (fault.type !== "client.simulate") continue;
     const scenario = fault.scenario ?? "signal-reconnect";
-    const engine = participants.find(
-      (p) => !(ENGINE_RULES[p.engine].simulate as readonly string[]).includes(scenario),
-    )?.engine;
+    const engine = participants.find((p) => !simulates(p.engine, scenario))?.engine;
     if (engine === undefined) continue;
     throw new EngineError(
       "unsupported",

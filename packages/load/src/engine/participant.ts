@@ -5,12 +5,7 @@ import type {
   SimulateScenarioKind,
   TrackPublication,
 } from "@livekit/rtc-node";
-import {
-  CryptorReport,
-  simulateScenarios,
-  TransportWatch,
-  type SimulateScenario,
-} from "@livekit-swarm/schema";
+import { CryptorReport, TransportWatch, type SimulateScenario } from "@livekit-swarm/schema";
 import {
   FreezeDetector,
   computeWindowDelta,
@@ -339,19 +334,15 @@ export class NativeParticipant implements EngineParticipant {
       "full-reconnect": K.SIMULATE_FULL_RECONNECT,
       "disconnect-signal-on-resume": K.SIMULATE_DISCONNECT_SIGNAL_ON_RESUME,
     };
-    const kind = (simulateScenarios as readonly string[]).includes(scenario)
-      ? kinds[scenario as SimulateScenario]
-      : undefined;
-    if (room === undefined || this.left || kind === undefined) {
-      this.emit({
-        type: "simulated",
-        scenario,
-        ok: false,
-        message: room === undefined ? "not connected" : "unknown scenario",
-      });
-      return;
-    }
-    await simulated(scenario, () => room.simulateScenario(kind), this.emit);
+    await simulated(
+      "native",
+      scenario,
+      async (s) => {
+        if (room === undefined || this.left) throw new Error("not connected");
+        await room.simulateScenario(kinds[s]);
+      },
+      this.emit,
+    );
   }
 
   private maybeSubscribe(publication: TrackPublication, publisher: string): void {
