@@ -10,6 +10,7 @@ import {
   PRFLX_UDP_PRIORITY,
   consentAnswered,
   consentRequest,
+  dropRetransmittedCheckRtt,
   type ConsentConnection,
   type ConsentCount,
   type ConsentDeps,
@@ -208,6 +209,28 @@ describe("consent on one clock", () => {
     r.advance(1000);
     r.deliver(answerTo(r.sent.at(-1)));
     expect(pair?.rtt).toBe(2.5);
+  });
+
+  it("drops a connectivity check's round trip that spans a retransmission (Karn), keeps one that does not, and measures again from consent", () => {
+    const kept = rig();
+    const clean = kept.connection.nominated;
+    if (clean === undefined) throw new Error("no pair");
+    Object.assign(clean, { rtt: 0.0008, retransmissionsSent: 0 });
+    kept.clock.start(kept.connection, kept.count);
+    expect(clean.rtt).toBe(0.0008);
+
+    const r = rig();
+    const pair = r.connection.nominated;
+    if (pair === undefined) throw new Error("no pair");
+    // werift timed a check whose first request went unanswered from its first send: 50 ms
+    Object.assign(pair, { rtt: 0.051, retransmissionsSent: 1 });
+    r.clock.start(r.connection, r.count);
+    expect(pair.rtt).toBeUndefined();
+    while (r.sent.length === 0) r.advance(CONSENT_TICK_MS);
+    r.deliver(answerTo(r.sent.at(-1)));
+    expect(pair.rtt).toBe(0);
+    expect(dropRetransmittedCheckRtt({ ...pair, rtt: undefined })).toBe(false);
+    expect(dropRetransmittedCheckRtt({ ...pair, rtt: 0.2, retransmissionsSent: 3 })).toBe(true);
   });
 
   it("30 s without an answer expires consent as werift does: not fresh, the connection failed, no more requests", () => {
