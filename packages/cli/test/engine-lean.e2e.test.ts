@@ -208,6 +208,12 @@ describe("swarm --engine lean and mixed against a real one-node LiveKit", () => 
     expect(r.code, r.stderr).toBe(0);
     const summary = summaryOf(out);
     expect(summary.tracks.receiving.video).toBe(4);
+    // the probes decode; lean counts frames from RTP, and the summary never calls that decoding
+    expect(summary.tracks).toMatchObject({ decodingVideo: 2, assembledVideo: 2 });
+    expect(r.stdout).toContain("2 decoding, 2 assembled by lean (not decoded)");
+    expect(r.stdout).toContain(
+      "lean subscribers' frame rate, height and freezes are read from RTP, not decoded",
+    );
     const samples = samplesOf(out);
     const probe = samples.filter((s) => s.participant.endsWith("sub-1"));
     const lean = samples.filter((s) => s.participant.endsWith("sub-2"));

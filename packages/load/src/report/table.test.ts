@@ -18,4 +18,23 @@ describe("freezeText", () => {
       "freezes 0 (0.0 s frozen, on probes)",
     );
   });
+
+  it("says where the freeze time comes from when lean subscribers gave some: frames received, not decoded", () => {
+    expect(
+      freezeText({
+        freezes: 7,
+        freeze_seconds: 1.5,
+        freeze_measured_windows: 64,
+        freeze_measured_windows_lean: 64,
+      }),
+    ).toBe("freezes 7 (1.5 s frozen, in frames lean received, not decoded)");
+    expect(
+      freezeText({
+        freezes: 9,
+        freeze_seconds: 3,
+        freeze_measured_windows: 64,
+        freeze_measured_windows_lean: 48,
+      }),
+    ).toBe("freezes 9 (3.0 s frozen, on probes, and in frames lean received, not decoded)");
+  });
 });

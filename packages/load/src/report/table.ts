@@ -39,7 +39,7 @@ export function summaryTable(outcome: RunOutcome): string {
   const t = s.tracks;
   const ever = (k: "audio" | "video"): string => ` (${t.everReceived[k]} ever)`;
   lines.push(
-    `tracks        audio ${t.receiving.audio}/${t.expected.audio} receiving at the end${ever("audio")}, video ${t.receiving.video}/${t.expected.video} receiving at the end${ever("video")}, ${t.decodingVideo} decoding`,
+    `tracks        audio ${t.receiving.audio}/${t.expected.audio} receiving at the end${ever("audio")}, video ${t.receiving.video}/${t.expected.video} receiving at the end${ever("video")}, ${t.decodingVideo} decoding${t.assembledVideo !== undefined ? `, ${t.assembledVideo} assembled by lean (not decoded)` : ""}`,
   );
   for (const kind of ["audio", "video"] as const) {
     const l = s.loss[kind];
@@ -66,6 +66,7 @@ export function summaryTable(outcome: RunOutcome): string {
   const fmt = (r: readonly string[]): string =>
     r.map((c, i) => (i >= 3 ? c.padStart(widths[i] ?? 0) : c.padEnd(widths[i] ?? 0))).join("  ");
   lines.push(fmt(header), ...rows.map(fmt));
+  if ((s.counters.lean_video_windows ?? 0) > 0) lines.push(LEAN_FRAMES_NOTE);
   for (const rows of [transportText(s.groups?.transports ?? []), engineText(s.groups?.engines ?? [])])
     if (rows !== "") lines.push("", rows);
   const c = s.counters;
@@ -85,14 +86,29 @@ export function summaryTable(outcome: RunOutcome): string {
 }
 
 /**
- * Freeze time is measured on latency probes only (docs/observability.md 4.1): their freezes with
- * the time, the other tracks' count (libwebrtc's) with "time unknown", never a 0 s for them.
+ * Under the figures when lean subscribers received video: their frame rate, received height and
+ * freezes come from RTP without a decoder (docs/observability.md 4.3).
+ */
+export const LEAN_FRAMES_NOTE =
+  "lean subscribers' frame rate, height and freezes are read from RTP, not decoded: a frame counts when its last packet arrives, whole or not, so under loss they read above what a decoder shows";
+
+/**
+ * Freeze time is measured on latency probes (docs/observability.md 4.1) and, from frames received
+ * but not decoded, on lean subscribers: their freezes with the time, said where they come from; the
+ * other tracks' count (libwebrtc's) with "time unknown", never a 0 s for them.
  */
 export function freezeText(c: Readonly<Record<string, number>>): string {
   if (c.freezes === undefined) return "";
   const unknown = c.freezes_time_unknown ?? 0;
   if (c.freeze_seconds === undefined) return `freezes ${c.freezes} (time unknown)`;
-  const measured = `freezes ${c.freezes - unknown} (${c.freeze_seconds.toFixed(1)} s frozen, on probes)`;
+  const lean = c.freeze_measured_windows_lean ?? 0;
+  const where =
+    lean === 0
+      ? "on probes"
+      : lean >= (c.freeze_measured_windows ?? 0)
+        ? "in frames lean received, not decoded"
+        : "on probes, and in frames lean received, not decoded";
+  const measured = `freezes ${c.freezes - unknown} (${c.freeze_seconds.toFixed(1)} s frozen, ${where})`;
   return unknown > 0 ? `${measured}, ${unknown} on other tracks (time unknown)` : measured;
 }
 

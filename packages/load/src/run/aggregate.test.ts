@@ -374,6 +374,39 @@ describe("RunAggregator: wire bitrate, frame rate, received height and freeze ti
   });
 });
 
+describe("RunAggregator: lean's frames are assembled, not decoded", () => {
+  it("counts a lean subscriber's video with frames as assembled, never decoding, and marks the windows and freeze time it gave", () => {
+    const lean = (identity: string): ParticipantPlan => ({
+      ...plan(identity),
+      engine: "lean",
+      expectedTracks: { audio: 0, video: 1 },
+    });
+    const native = { ...plan("n"), expectedTracks: { audio: 0, video: 1 }, probe: true };
+    const { agg, onEvent, onSample } = aggregator([lean("a"), lean("b"), native]);
+    for (const who of ["a", "b", "n"]) onEvent("r1", who, { type: "joined", joinS: 0.1 });
+    const video = (fields: Partial<InboundTrackSample>): InboundTrackSample =>
+      inboundTrack({ key: "v1", kind: "video", expected: 100, received: 100, bytes: 10_000, ...fields });
+    onSample(sample("a", 5000, [video({ framesDecoded: 100, freezes: 1, freezeS: 0.3 })]));
+    onSample(sample("b", 5000, [video({ framesDecoded: 0, received: 0, expected: 0 })]));
+    onSample(sample("n", 5000, [video({ framesDecoded: 60, freezes: 2, freezeS: 1.1 })]));
+    const s = agg.summary(10_000);
+    expect(s.tracks).toMatchObject({ decodingVideo: 1, assembledVideo: 1 });
+    // b received nothing in its window: no frame rate of lean's, but its (empty) freeze window is lean's
+    expect(s.counters).toMatchObject({
+      lean_video_windows: 1,
+      freeze_measured_windows: 3,
+      freeze_measured_windows_lean: 2,
+    });
+    // a run with no lean participant says nothing of lean
+    const only = aggregator([native]);
+    only.onEvent("r1", "n", { type: "joined", joinS: 0.1 });
+    only.onSample(sample("n", 5000, [video({ framesDecoded: 60, freezeS: 0 })]));
+    const o = only.agg.summary(10_000);
+    expect(o.tracks.assembledVideo).toBeUndefined();
+    expect(o.counters.lean_video_windows).toBeUndefined();
+  });
+});
+
 describe("RunAggregator groups and markers", () => {
   const inRoom = (room: string, identity: string): ParticipantPlan => ({ ...plan(identity), room });
 

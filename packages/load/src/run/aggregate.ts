@@ -39,13 +39,16 @@ export interface RunSummary {
   /**
    * From the window samples, per joined participant capped at its expected tracks: `receiving`
    * had packets in the participant's last window (receiving at the end), `everReceived` in any
-   * window; `decodingVideo` decoded frames in the last window. First-packet events only time them.
+   * window; `decodingVideo` decoded frames in the last window; `assembledVideo` the same for lean
+   * subscribers, whose frames are counted from RTP without a decoder (a frame when its last packet
+   * arrives, whole or not), so they are never said to decode. First-packet events only time them.
    */
   readonly tracks: {
     readonly expected: Record<Kind, number>;
     readonly receiving: Record<Kind, number>;
     readonly everReceived: Record<Kind, number>;
     readonly decodingVideo: number;
+    readonly assembledVideo?: number;
   };
   readonly loss: Record<
     Kind,
@@ -247,6 +250,11 @@ export class RunAggregator {
       this.add(`in_retransmitted_${track.kind}`, track.retransmitted ?? 0);
       if (track.kind === "video") {
         this.add("frames_decoded", track.framesDecoded);
+        // lean's frames are assembled from RTP, never decoded: the summary says which figures they are in
+        if (p.plan.engine === "lean") {
+          if (track.received > 0) this.add("lean_video_windows", 1);
+          if (track.freezeS !== undefined) this.add("freeze_measured_windows_lean", 1);
+        }
         // a rate over a window much shorter than the interval is noise (1 frame in 17 ms reads 59/s)
         if (track.received > 0 && !isShortWindow(s.durationMs, this.bucketMs)) {
           this.videoFps.push(track.framesDecoded / (s.durationMs / 1000));
@@ -420,13 +428,16 @@ export class RunAggregator {
     const receiving = zeroKinds();
     const everReceived = zeroKinds();
     let decodingVideo = 0;
+    let assembledVideo = 0;
     for (const p of joined) {
       for (const k of KINDS) {
         expected[k] += p.plan.expectedTracks[k];
         receiving[k] += Math.min(p.lastWindow.receiving[k].size, p.plan.expectedTracks[k]);
         everReceived[k] += Math.min(p.everReceived[k].size, p.plan.expectedTracks[k]);
       }
-      decodingVideo += Math.min(p.lastWindow.decodingVideo.size, p.plan.expectedTracks.video);
+      const framing = Math.min(p.lastWindow.decodingVideo.size, p.plan.expectedTracks.video);
+      if (p.plan.engine === "lean") assembledVideo += framing;
+      else decodingVideo += framing;
     }
     return {
       participants: {
@@ -437,7 +448,13 @@ export class RunAggregator {
         disconnects,
         reconnects: [...this.roster.entries()].reduce((a, p) => a + p.reconnects, 0),
       },
-      tracks: { expected, receiving, everReceived, decodingVideo },
+      tracks: {
+        expected,
+        receiving,
+        everReceived,
+        decodingVideo,
+        ...(assembledVideo > 0 ? { assembledVideo } : {}),
+      },
       loss,
       counters: {
         ...this.counters,
