@@ -1,3 +1,10 @@
+import {
+  SubscribedCodec,
+  SubscribedQuality,
+  SubscribedQualityUpdate,
+  TrackInfo,
+  VideoQuality,
+} from "@livekit/protocol";
 import { describe, expect, it } from "vitest";
 import { addVideoTotals, LocalTracks } from "./local-tracks.js";
 import { Pacer } from "./pacer.js";
@@ -65,5 +72,33 @@ describe("what a lean participant published, across full rejoins", () => {
     const audioOnly = new LocalTracks({}, "pub", pacer);
     audioOnly.endSession();
     expect(audioOnly.videoTotals).toBeUndefined();
+  });
+
+  it("takes a dynacast update for its camera track only (its codec's qualities, else the first codec's), until the session ends", () => {
+    const tracks = new LocalTracks({ video: camera }, "pub", new Pacer());
+    const update = (trackSid: string, codec = "vp8") =>
+      new SubscribedQualityUpdate({
+        trackSid,
+        subscribedCodecs: [
+          new SubscribedCodec({
+            codec,
+            qualities: [new SubscribedQuality({ quality: VideoQuality.LOW, enabled: false })],
+          }),
+        ],
+      });
+    tracks.subscribedQualities(update("TR_camera")); // before the server confirmed the track
+    tracks.trackPublished("lean-camera", new TrackInfo({ sid: "TR_camera" }));
+    tracks.trackPublished("lean-mic", new TrackInfo({ sid: "TR_mic" }));
+    tracks.subscribedQualities(update("TR_mic"));
+    tracks.subscribedQualities(new SubscribedQualityUpdate({ trackSid: "TR_camera" })); // names no quality
+    expect(tracks.dynacast.updates).toBe(0);
+    // another codec's list only: the first codec's is the one the plain list carries, and is taken
+    tracks.subscribedQualities(update("TR_camera", "h264"));
+    expect(tracks.dynacast.updates).toBe(1);
+    tracks.subscribedQualities(update("TR_camera"));
+    expect(tracks.dynacast.updates).toBe(2);
+    tracks.endSession();
+    tracks.subscribedQualities(update("TR_camera"));
+    expect(tracks.dynacast.updates).toBe(2);
   });
 });

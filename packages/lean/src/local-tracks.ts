@@ -1,4 +1,4 @@
-import type { TrackInfo } from "@livekit/protocol";
+import type { SubscribedQualityUpdate, TrackInfo } from "@livekit/protocol";
 import type { OutboundTrackSample } from "@livekit-swarm/schema";
 import { MediaStreamTrack, type RTCPeerConnection, type RTCRtpTransceiver } from "werift";
 import { AudioSending } from "./audio-track.js";
@@ -12,7 +12,12 @@ import { SimulcastPublication, simulcastExtensionIds, simulcastRids } from "./si
 import { cameraTrackRequest, microphoneTrackRequest } from "./track-requests.js";
 import type { VideoLoop } from "./video-media.js";
 import { ABS_CAPTURE_TIME_URI, type VideoSent } from "./video-send.js";
-import { NOTHING_SENT, VideoPublication, videoPayloadTypes } from "./video-track.js";
+import {
+  NOTHING_SENT,
+  VideoPublication,
+  videoPayloadTypes,
+  type SubscribedQualityState,
+} from "./video-track.js";
 import { connected, within } from "./wait.js";
 
 /** What a published video loop sent and what feedback it got. */
@@ -58,6 +63,10 @@ export class LocalTracks {
   private readonly videoBeforeRejoin: OutboundTrackSample[] = [];
   /** What the video loops that full rejoins ended sent and heard. */
   private videoEnded = NOTHING_SENT;
+  /** The session's last dynacast word on the camera track, kept for a publication not made yet. */
+  private cameraQualities: readonly SubscribedQualityState[] | undefined;
+  /** Dynacast updates taken for the camera track. */
+  readonly dynacast = { updates: 0 };
 
   constructor(
     private readonly loops: {
@@ -106,6 +115,24 @@ export class LocalTracks {
     this.confirmations.get(cid)?.();
   }
 
+  /**
+   * A SubscribedQualityUpdate: for our camera track, the qualities of its codec pause or resume
+   * the layers (video-track.ts); kept until the
+   * publication exists when it comes first. Other tracks' (the microphone's) change nothing.
+   */
+  subscribedQualities(update: SubscribedQualityUpdate): void {
+    const camera = this.confirmed.get(VIDEO_CID);
+    const codec = this.loops.video?.codec;
+    if (camera === undefined || codec === undefined || update.trackSid !== camera.sid) return;
+    // per codec (the plain list is its first codec's, kept for old clients)
+    const codecs = update.subscribedCodecs;
+    const qualities = (codecs.find((c) => c.codec.toLowerCase() === codec) ?? codecs[0])?.qualities ?? [];
+    if (qualities.length === 0) return;
+    this.dynacast.updates++;
+    this.cameraQualities = qualities;
+    this.video?.setSubscribedQualities(qualities);
+  }
+
   /** Offers the announced tracks on the publisher PeerConnection `pc` and starts sending once it connects. */
   async offer(pc: RTCPeerConnection, signal: SignalConnection, timeoutMs: number): Promise<void> {
     const { audio, video } = this.loops;
@@ -142,6 +169,7 @@ export class LocalTracks {
               ids: simulcastExtensionIds(answer),
               ...videoPayloadTypes(video.codec),
             });
+      if (this.cameraQualities !== undefined) this.video.setSubscribedQualities(this.cameraQualities);
     }
   }
 
@@ -163,6 +191,8 @@ export class LocalTracks {
     }
     this.confirmations.clear();
     this.confirmed.clear();
+    // the next session's track has a new sid, and LiveKit says again who receives it
+    this.cameraQualities = undefined;
   }
 
   /** What was sent since the previous call, per published kind (audio even when nothing went). */

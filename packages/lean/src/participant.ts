@@ -309,6 +309,9 @@ export class LeanParticipant implements Reconnectable {
       trackPublished: (cid, track) => {
         this.local.trackPublished(cid, track);
       },
+      subscribedQualities: (update) => {
+        this.local.subscribedQualities(update);
+      },
       participants: (infos) => {
         this.remotes.updated(infos);
       },

@@ -50,6 +50,7 @@ function handlers(seen: string[]): SignalHandlers {
     answer: (sdp) => seen.push(`answer:${sdp}`),
     trickle: () => seen.push("trickle"),
     trackPublished: (cid) => seen.push(`published:${cid}`),
+    subscribedQualities: (update) => seen.push(`qualities:${update.trackSid}`),
     participants: (infos) => seen.push(`update:${infos.map((i) => i.identity).join(",")}`),
     refreshToken: () => seen.push("refreshToken"),
     connectionQuality: (updates) =>

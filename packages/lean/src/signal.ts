@@ -15,6 +15,7 @@ import {
   SignalResponse,
   SignalTarget,
   SimulateScenario,
+  SubscribedQualityUpdate,
   SyncState,
   TrackInfo,
   TrickleRequest,
@@ -45,6 +46,8 @@ export interface SignalHandlers {
    * sent when one of them joins or changes quality.
    */
   connectionQuality(updates: readonly ConnectionQualityInfo[]): void;
+  /** Dynacast: which qualities of one of our tracks anyone receives (SubscribedQualityUpdate). */
+  subscribedQualities(update: SubscribedQualityUpdate): void;
   /** The server ended this session: its action says whether to resume, rejoin or stay away. */
   leave(request: LeaveRequest): void;
   /** The socket closed, or went silent past the JoinResponse's pingTimeout, without anyone's leave. */
@@ -315,6 +318,9 @@ export class SignalConnection {
         break;
       case "connectionQuality":
         this.handlers.connectionQuality(m.value.updates);
+        break;
+      case "subscribedQualityUpdate":
+        this.handlers.subscribedQualities(m.value);
         break;
       case "pongResp":
         this.pongs++;

@@ -279,6 +279,37 @@ describe("SimulcastPublication", () => {
     expect(transport.rtcp).toHaveLength(2);
   });
 
+  it("dynacast: a quality listed off pauses its layer (no packets, no sender report), listed on resumes it at its keyframe, unlisted stays", () => {
+    const { p, transport, tick } = publication();
+    tick(0, 4);
+    const [low, mid, high] = p.layers;
+    if (low === undefined || mid === undefined || high === undefined) throw new Error("no layers");
+    // a subscriber asked LOW: LiveKit turns MEDIUM and HIGH off
+    p.setSubscribedQualities([
+      { quality: VideoQuality.LOW, enabled: true },
+      { quality: VideoQuality.MEDIUM, enabled: false },
+      { quality: VideoQuality.HIGH, enabled: false },
+    ]);
+    transport.rtp.length = 0;
+    transport.rtcp.length = 0;
+    tick(4, 60);
+    const sentOn = (ssrc: number) => transport.rtp.filter((r) => r.header.ssrc === ssrc);
+    expect([sentOn(low.ssrc).length > 0, sentOn(mid.ssrc).length, sentOn(high.ssrc).length]).toEqual([
+      true,
+      0,
+      0,
+    ]);
+    const reported = transport.rtcp.flat().flatMap((r) => (r instanceof RtcpSrPacket ? [r.ssrc] : []));
+    expect(new Set(reported)).toEqual(new Set([low.ssrc]));
+    // HIGH on again, MEDIUM not named: HIGH resumes at its keyframe, MEDIUM stays off
+    p.setSubscribedQualities([{ quality: VideoQuality.HIGH, enabled: true }]);
+    transport.rtp.length = 0;
+    tick(60, 63);
+    expect(sentOn(mid.ssrc)).toEqual([]);
+    expect(startsKeyframe(sentOn(high.ssrc)[0]?.payload ?? Buffer.alloc(0))).toBe(true);
+    expect(p.totals.restarts).toBe(0);
+  });
+
   it("stops sending and listening", () => {
     const { p, transport, tick, handlers } = publication();
     p.stop();

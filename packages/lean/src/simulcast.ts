@@ -13,7 +13,7 @@ import {
 } from "werift";
 import { LeanError } from "./errors.js";
 import { SendHistory } from "./send-history.js";
-import { PublishedVideo, type SentWithFeedback } from "./video-track.js";
+import { PublishedVideo, type SentWithFeedback, type SubscribedQualityState } from "./video-track.js";
 import type { TickHandler } from "./pacer.js";
 import { extmapId } from "./sdp.js";
 import type { LeanVideoCodec } from "./video-format.js";
@@ -223,7 +223,8 @@ class Layer {
    * keeps its own, and LiveKit aligns layers by them when it switches a subscriber between them.
    */
   senderReport(): RtcpSrPacket | undefined {
-    if (this.anchor === undefined) return undefined;
+    // a paused layer reports nothing, as libwebrtc's inactive encoding sends no RTCP
+    if (this.anchor === undefined || !this.sender.active) return undefined;
     const nowMs = this.now();
     const rtpTimestamp =
       (this.anchor.rtp + Math.round((nowMs - this.anchor.wallMs) * (VIDEO_CLOCK / 1000))) >>> 0;
@@ -322,6 +323,18 @@ export class SimulcastPublication extends PublishedVideo {
           layer.sender.requestKeyframe();
         }
       }
+    }
+  }
+
+  /**
+   * Layers have the qualities they were announced with (LOW, MEDIUM, HIGH from the smallest): a quality listed off
+   * pauses its layer, listed on resumes it from a keyframe; one not listed stays as it is.
+   */
+  setSubscribedQualities(qualities: readonly SubscribedQualityState[]): void {
+    for (const [i, layer] of this.layers.entries()) {
+      const quality = QUALITIES[i] ?? VideoQuality.HIGH;
+      const state = qualities.find((q) => q.quality === quality);
+      if (state !== undefined) layer.sender.setActive(state.enabled);
     }
   }
 

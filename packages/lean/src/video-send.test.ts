@@ -55,6 +55,24 @@ describe("VideoSender", () => {
     expect(s.totals.restarts).toBe(1);
   });
 
+  it("paused by dynacast sends nothing; resumed, starts again at the keyframe, timestamps of the time, no PLI restart counted", () => {
+    const { s, sent } = sender(25, [key(10), inter(10), inter(10), inter(10)]);
+    for (let tick = 0; tick < 4; tick++) s.onTick(tick); // frames 0 and 1
+    s.setActive(false);
+    s.setActive(false);
+    expect(s.active).toBe(false);
+    for (let tick = 4; tick < 54; tick++) s.onTick(tick); // a second of nothing
+    expect(sent).toHaveLength(2);
+    s.setActive(true);
+    for (let tick = 54; tick < 58; tick++) s.onTick(tick);
+    expect(sent.map((p) => startsKeyframe(p.payload))).toEqual([true, false, true, false]);
+    const t0 = sent[0]?.header.timestamp ?? 0;
+    // the frame after the pause carries the tick's time (1.08 s in), not the next one of the loop's grid
+    expect(((sent[2]?.header.timestamp ?? 0) - t0) / 90).toBe(1080);
+    expect(s.totals).toMatchObject({ frames: 4, restarts: 0 });
+    expect(s.resumes).toBe(1);
+  });
+
   it("after a stall resumes one frame per due time instead of rushing the backlog", () => {
     const { s, sent } = sender(25, [key(10), inter(10)]);
     s.onTick(0);

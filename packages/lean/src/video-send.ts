@@ -67,10 +67,14 @@ export class VideoSender {
   private sequenceNumber = Math.floor(Math.random() * 0x1_0000);
   private readonly timestampBase = Math.floor(Math.random() * TWO_32);
   private restartPending = false;
+  private isActive = true;
   private readonly periodMs: number;
   private readonly now: () => number;
   private readonly format: VideoFormat;
   private sent = { packets: 0, bytes: 0, frames: 0, keyframes: 0, restarts: 0 };
+  private resumePending = false;
+  /** Times sending resumed after a pause. */
+  resumes = 0;
 
   constructor(
     private readonly loop: VideoLoop,
@@ -91,17 +95,38 @@ export class VideoSender {
     this.restartPending = true;
   }
 
+  /** False while LiveKit's dynacast says nobody receives this stream: no frame goes out. */
+  get active(): boolean {
+    return this.isActive;
+  }
+
+  /**
+   * Pauses or resumes sending (a SubscribedQualityUpdate, as an SDK with dynacast sets the
+   * encoding's `active`). Resumed, the stream starts again at the loop's keyframe on the next due
+   * frame, as an encoder whose encoding is switched back on begins with one.
+   */
+  setActive(active: boolean): void {
+    if (active === this.isActive) return;
+    this.isActive = active;
+    if (active) {
+      this.resumePending = true;
+      this.resumes++;
+    }
+  }
+
   onTick(tick: number): void {
+    if (!this.isActive) return;
     this.first ??= tick;
     const elapsedMs = (tick - this.first) * PACKET_MS;
     if (this.nextDueMs > elapsedMs) return;
     // behind by more than a frame after a stall: the stream resumes late rather than rushing frames
     if (elapsedMs - this.nextDueMs >= this.periodMs) this.nextDueMs = elapsedMs;
     this.nextDueMs += this.periodMs;
-    if (this.restartPending) {
+    if (this.restartPending || this.resumePending) {
+      if (this.restartPending) this.sent.restarts++;
       this.restartPending = false;
+      this.resumePending = false;
       this.position = 0;
-      this.sent.restarts++;
     }
     const frame = this.loop.frames[this.position];
     this.position = (this.position + 1) % this.loop.frames.length;

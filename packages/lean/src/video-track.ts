@@ -1,3 +1,4 @@
+import type { VideoQuality } from "@livekit/protocol";
 import type { InboundTrackSample, OutboundTrackSample } from "@livekit-swarm/schema";
 import {
   PictureLossIndication,
@@ -124,9 +125,22 @@ export abstract class PublishedVideo {
     };
   }
 
+  /**
+   * LiveKit's dynacast (a SubscribedQualityUpdate): which of the track's qualities anyone receives.
+   * What nobody receives stops being sent, as an SDK with dynacast (the native and browser engines
+   * run with it) switches the encoding off; switched on again, it starts from a keyframe.
+   */
+  abstract setSubscribedQualities(qualities: readonly SubscribedQualityState[]): void;
+
   stop(): void {
     for (const stop of this.stops.splice(0)) stop();
   }
+}
+
+/** One quality of a SubscribedQualityUpdate. */
+export interface SubscribedQualityState {
+  readonly quality: VideoQuality;
+  readonly enabled: boolean;
 }
 
 /**
@@ -194,6 +208,17 @@ export class VideoPublication extends PublishedVideo {
 
   get totals(): VideoSent & { nack: number; pli: number; fir: number } {
     return { ...this.sender.totals, ...this.feedback };
+  }
+
+  /** One encoding: sent while anyone receives the track at any quality. */
+  setSubscribedQualities(qualities: readonly SubscribedQualityState[]): void {
+    if (qualities.length === 0) return;
+    this.sender.setActive(qualities.some((q) => q.enabled));
+  }
+
+  /** Whether the loop is being sent (false while dynacast has it paused). */
+  get active(): boolean {
+    return this.sender.active;
   }
 }
 

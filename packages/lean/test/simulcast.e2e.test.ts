@@ -138,6 +138,106 @@ describe("lean simulcast through a real livekit-server", () => {
     await Promise.all(participants.splice(0).map((p) => p.leave()));
   });
 
+  // LiveKit's dynacast tells a publisher which qualities anyone receives; the native and browser
+  // engines act on it (rtc-node with no subscriber sent 0 b/s from ~11 s on, measured by hand), so a
+  // lean publisher nobody watches must not keep loading the SFU with every layer
+  it("dynacast: a publisher nobody receives stops sending, sends again from a keyframe for a subscriber, and pauses the layers above the one asked", async () => {
+    const bed = setup();
+    const { top, lower } = bed.loop;
+    const room = "dynacast";
+    const publisher = await joinVideo(
+      { ...bed, loop: top },
+      participants,
+      { room, identity: "pub", publish: true },
+      { videoLayers: lower },
+    );
+    const joinedMs = Date.now();
+    const sentPackets = (): number => publisher.videoTotals?.packets ?? 0;
+    /** Resolves once the publisher sent nothing for 1.5 s; how long after `sinceMs` that began. */
+    const silent = async (sinceMs: number, what: string): Promise<number> => {
+      let last = sentPackets();
+      let lastMoveMs = Date.now();
+      await waitFor(
+        async () => {
+          const now = sentPackets();
+          if (now !== last) {
+            last = now;
+            lastMoveMs = Date.now();
+          }
+          return Promise.resolve(Date.now() - lastMoveMs >= 1500);
+        },
+        { timeoutMs: 30_000, intervalMs: 250, debugName: () => `${what} (${sentPackets()} packets sent)` },
+      );
+      return (lastMoveMs - sinceMs) / 1000;
+    };
+    const pausedAfterS = await silent(joinedMs, "the publisher nobody receives going silent");
+    expect(sentPackets(), "it sent before the pause").toBeGreaterThan(0);
+
+    const lean = await joinVideo({ ...bed, loop: top }, participants, {
+      room,
+      identity: "lean",
+      publish: false,
+    });
+    await waitFor(async () => Promise.resolve(videoTotals(lean)?.firstFrameMs !== undefined), {
+      timeoutMs: 10_000,
+      debugName: () => `a first frame at the late subscriber (${JSON.stringify(videoTotals(lean))})`,
+    });
+    const all = await measureWindow(publisher, [lean], 3000);
+    const w = all.windows[0]?.inbound.find((t) => t.kind === "video");
+    expect({ height: w?.height, lost: w?.lost }, JSON.stringify(w)).toEqual({ height: top.height, lost: 0 });
+    expect((w?.framesDecoded ?? 0) / all.elapsedS, JSON.stringify(w)).toBeGreaterThan(15);
+    // every layer again: a sender's restart on resuming is not a PLI's, so restarts say nothing here
+    const sentAll =
+      ((all.sent.outbound.find((o) => o.kind === "video")?.bytes ?? 0) * 8) / all.elapsedS / 1000;
+    const layersKbps = [...lower, top].reduce((n, l) => n + loopKbps(l), 0);
+    expect(
+      sentAll / layersKbps,
+      `sent ${sentAll.toFixed(0)} kb/s of ${layersKbps.toFixed(0)}`,
+    ).toBeGreaterThan(0.67);
+
+    // asked for the bottom layer only, the two above it go quiet after LiveKit's pause delay: what
+    // is sent falls to about the bottom loop's bitrate, and the subscriber keeps receiving it
+    lean.setVideoQuality(VideoQuality.LOW);
+    const bottom = lower[0];
+    if (bottom === undefined) throw new Error("a lower layer expected");
+    const askedMs = Date.now();
+    let sentLow = Infinity;
+    await waitFor(
+      async () => {
+        const m = await measureWindow(publisher, [], 1000);
+        sentLow = ((m.sent.outbound.find((o) => o.kind === "video")?.bytes ?? 0) * 8) / m.elapsedS / 1000;
+        return sentLow < loopKbps(bottom) * 1.5;
+      },
+      {
+        timeoutMs: 30_000,
+        intervalMs: 0,
+        debugName: () => `only the bottom layer sent (${sentLow.toFixed(0)} kb/s)`,
+      },
+    );
+    const downS = (Date.now() - askedMs) / 1000;
+    const low = await measureWindow(publisher, [lean], 2000);
+    const lw = low.windows[0]?.inbound.find((t) => t.kind === "video");
+    expect({ height: lw?.height, lost: lw?.lost }, JSON.stringify(lw)).toEqual({
+      height: bottom.height,
+      lost: 0,
+    });
+    expect((lw?.framesDecoded ?? 0) / low.elapsedS, JSON.stringify(lw)).toBeGreaterThan(15);
+
+    // asked for the top again: the layers resume from a keyframe and LiveKit moves the subscriber up
+    lean.setVideoQuality(VideoQuality.HIGH);
+    const upMs = Date.now();
+    await waitFor(async () => Promise.resolve(videoTotals(lean)?.height === top.height), {
+      timeoutMs: 15_000,
+      debugName: () => `the subscriber back on ${top.height}p (${JSON.stringify(videoTotals(lean))})`,
+    });
+    console.log(
+      `dynacast: alone, the publisher went silent ${pausedAfterS.toFixed(1)} s after joining; a late subscriber got ` +
+        `${top.height}p at ${sentAll.toFixed(0)} of ${layersKbps.toFixed(0)} kb/s sent; asked LOW, ${sentLow.toFixed(0)} kb/s sent ` +
+        `${downS.toFixed(1)} s later (bottom loop ${loopKbps(bottom).toFixed(0)}); back on ${top.height}p ${((Date.now() - upMs) / 1000).toFixed(1)} s after asking HIGH`,
+    );
+    await Promise.all(participants.splice(0).map((p) => p.leave()));
+  });
+
   // werift numbered the offer's audio and video extensions as one run (the mid 1 in audio, 2 in
   // video); pion kept both ids for the mid and probed each undeclared SSRC with one of the two at
   // random, dropping the layers it read with the other: 3-12 of 24 subscribed streams stayed on a
