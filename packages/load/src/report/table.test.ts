@@ -37,4 +37,23 @@ describe("freezeText", () => {
       }),
     ).toBe("freezes 9 (3.0 s frozen, on probes, and in frames lean received, not decoded)");
   });
+
+  it("says Chromium timed a browser run's freezes on every subscriber, not on probes", () => {
+    expect(
+      freezeText({
+        freezes: 2,
+        freeze_seconds: 0.6,
+        freeze_measured_windows: 10,
+        freeze_measured_windows_browser: 10,
+      }),
+    ).toBe("freezes 2 (0.6 s frozen, on browser subscribers)");
+    expect(
+      freezeText({
+        freezes: 2,
+        freeze_seconds: 0.6,
+        freeze_measured_windows: 12,
+        freeze_measured_windows_browser: 10,
+      }),
+    ).toBe("freezes 2 (0.6 s frozen, on probes, and on browser subscribers)");
+  });
 });

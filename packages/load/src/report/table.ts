@@ -93,21 +93,25 @@ export const LEAN_FRAMES_NOTE =
   "lean subscribers' frame rate, height and freezes are read from RTP, not decoded: a frame counts when its last packet arrives, whole or not, so under loss they read above what a decoder shows";
 
 /**
- * Freeze time is measured on latency probes (docs/observability.md 4.1) and, from frames received
- * but not decoded, on lean subscribers: their freezes with the time, said where they come from; the
- * other tracks' count (libwebrtc's) with "time unknown", never a 0 s for them.
+ * Freeze time is measured on native latency probes (docs/observability.md 4.1), by Chromium on
+ * every browser subscriber, and, from frames received but not decoded, on lean subscribers: their
+ * freezes with the time, said where they come from; the other tracks' count (libwebrtc's) with
+ * "time unknown", never a 0 s for them.
  */
 export function freezeText(c: Readonly<Record<string, number>>): string {
   if (c.freezes === undefined) return "";
   const unknown = c.freezes_time_unknown ?? 0;
   if (c.freeze_seconds === undefined) return `freezes ${c.freezes} (time unknown)`;
   const lean = c.freeze_measured_windows_lean ?? 0;
-  const where =
-    lean === 0
-      ? "on probes"
-      : lean >= (c.freeze_measured_windows ?? 0)
-        ? "in frames lean received, not decoded"
-        : "on probes, and in frames lean received, not decoded";
+  const browser = c.freeze_measured_windows_browser ?? 0;
+  const probes = (c.freeze_measured_windows ?? 0) - lean - browser;
+  const where = [
+    probes > 0 || lean + browser === 0 ? "on probes" : "",
+    browser > 0 ? "on browser subscribers" : "",
+    lean > 0 ? "in frames lean received, not decoded" : "",
+  ]
+    .filter((w) => w !== "")
+    .join(", and ");
   const measured = `freezes ${c.freezes - unknown} (${c.freeze_seconds.toFixed(1)} s frozen, ${where})`;
   return unknown > 0 ? `${measured}, ${unknown} on other tracks (time unknown)` : measured;
 }

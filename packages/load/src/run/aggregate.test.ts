@@ -397,6 +397,14 @@ describe("RunAggregator: lean's frames are assembled, not decoded", () => {
       freeze_measured_windows: 3,
       freeze_measured_windows_lean: 2,
     });
+    // Chromium times freezes on every browser subscriber: those windows are said to be theirs
+    const browser = aggregator([{ ...native, identity: "b", probe: false, engine: "browser" }]);
+    browser.onEvent("r1", "b", { type: "joined", joinS: 0.1 });
+    browser.onSample(sample("b", 5000, [video({ framesDecoded: 60, freezeS: 0.2, freezes: 1 })]));
+    expect(browser.agg.summary(10_000).counters).toMatchObject({
+      freeze_measured_windows: 1,
+      freeze_measured_windows_browser: 1,
+    });
     // a run with no lean participant says nothing of lean
     const only = aggregator([native]);
     only.onEvent("r1", "n", { type: "joined", joinS: 0.1 });

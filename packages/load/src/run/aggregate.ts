@@ -254,6 +254,9 @@ export class RunAggregator {
         if (p.plan.engine === "lean") {
           if (track.received > 0) this.add("lean_video_windows", 1);
           if (track.freezeS !== undefined) this.add("freeze_measured_windows_lean", 1);
+        } else if (p.plan.engine === "browser" && track.freezeS !== undefined) {
+          // Chromium times freezes on every subscriber, not only on probes
+          this.add("freeze_measured_windows_browser", 1);
         }
         // a rate over a window much shorter than the interval is noise (1 frame in 17 ms reads 59/s)
         if (track.received > 0 && !isShortWindow(s.durationMs, this.bucketMs)) {
