@@ -300,7 +300,16 @@ function figureTable(figures: readonly Figure[]): string {
     .join("\n");
 }
 
-function groupColumns(nameHeader: string): Column<GroupFigures>[] {
+function groupColumns(nameHeader: string, frameRate = false): Column<GroupFigures>[] {
+  const fps: Column<GroupFigures>[] = frameRate
+    ? [
+        {
+          header: "fps p50",
+          text: (g) => (g.frameRateP50 === undefined ? "-" : g.frameRateP50.toFixed(1)),
+          sort: (g) => g.frameRateP50,
+        },
+      ]
+    : [];
   return [
     { header: nameHeader, text: (g) => g.name, sort: (g) => g.name },
     {
@@ -340,11 +349,14 @@ function groupColumns(nameHeader: string): Column<GroupFigures>[] {
       sort: (g) => g.disconnected,
       descending: true,
     },
+    ...fps,
   ];
 }
 
 function groupTable(groups: readonly GroupFigures[], nameHeader: string, id: string): string {
-  return `<div class="scroll">${htmlTable(groupColumns(nameHeader), groups, { empty: "none", id })}</div>`;
+  // per engine, the frame rate too: decoded, or lean's assembled one (docs/observability.md 4.3)
+  const columns = groupColumns(nameHeader, id === "engines");
+  return `<div class="scroll">${htmlTable(columns, groups, { empty: "none", id })}</div>`;
 }
 
 function roomsSection(rooms: readonly GroupFigures[]): string {

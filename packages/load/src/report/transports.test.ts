@@ -35,20 +35,25 @@ describe("per-transport rows", () => {
 });
 
 describe("per-engine rows", () => {
-  const engines = [group("browser", 2, 1.8, 0.101), group("lean", 6, 0.4, 0.097)];
-
   it("prints nothing for a run on one engine", () => {
     expect(engineText([group("native", 3, 0.2, 0)])).toBe("");
     expect(engineMarkdown([group("native", 3, 0.2, 0)])).toBe("");
   });
 
-  it("gives each engine its loss, in the terminal and report.md alike", () => {
-    const text = engineText(engines).split("\n");
-    expect(text[0]).toMatch(/^engine\s+participants\s+join p95\s+ICE p95\s+loss\s+jitter p95\s+reconnects$/);
-    expect(text[1]).toMatch(/^browser\s+2\s+1\.80 s\s+-\s+10\.1%\s+4\.0 ms\s+0$/);
-    expect(text[2]).toMatch(/^lean\s+6\s+400 ms\s+-\s+9\.70%\s+4\.0 ms\s+0$/);
-    const md = engineMarkdown(engines);
+  it("gives each engine its loss and frame rate, in the terminal and report.md alike", () => {
+    const withFps = [
+      { ...group("browser", 2, 1.8, 0.101), frameRateP50: 12.4 },
+      group("lean", 6, 0.4, 0.097),
+    ];
+    const text = engineText(withFps).split("\n");
+    expect(text[0]).toMatch(
+      /^engine\s+participants\s+join p95\s+ICE p95\s+loss\s+jitter p95\s+reconnects\s+fps p50$/,
+    );
+    expect(text[1]).toMatch(/^browser\s+2\s+1\.80 s\s+-\s+10\.1%\s+4\.0 ms\s+0\s+12\.4$/);
+    // no video: no frame rate, never a 0
+    expect(text[2]).toMatch(/^lean\s+6\s+400 ms\s+-\s+9\.70%\s+4\.0 ms\s+0\s+-$/);
+    const md = engineMarkdown(withFps);
     expect(md).toContain("### Per engine");
-    expect(md).toContain("| browser | 2 | 1.80 s | - | 10.1% | 4.0 ms | 0 |");
+    expect(md).toContain("| browser | 2 | 1.80 s | - | 10.1% | 4.0 ms | 0 | 12.4 |");
   });
 });

@@ -19,11 +19,24 @@ const COLUMNS: readonly { readonly header: string; readonly cell: (g: GroupFigur
   { header: "reconnects", cell: (g) => String(g.reconnects) },
 ];
 
+type GroupColumn = (typeof COLUMNS)[number];
+
+/**
+ * Per engine, the frame rate beside the rest: decoded (native, browser) or assembled from RTP
+ * (lean), which part ways under heavy loss (docs/observability.md 4.3).
+ */
+const FRAME_RATE: GroupColumn = {
+  header: "fps p50",
+  cell: (g) => (g.frameRateP50 === undefined ? "-" : g.frameRateP50.toFixed(1)),
+};
+
 /** What a group section is about: its name column and, for report.md, its title and what it means. */
 interface GroupSection {
   readonly nameHeader: string;
   readonly title: string;
   readonly note: string;
+  /** Columns after the common ones. */
+  readonly extra?: readonly GroupColumn[];
 }
 
 const TRANSPORTS: GroupSection = {
@@ -35,21 +48,23 @@ const TRANSPORTS: GroupSection = {
 const ENGINES: GroupSection = {
   nameHeader: "engine",
   title: "Per engine",
-  note: "The bulk and the probes of a mixed run (or a run with browser probes) on the same path: their loss should agree.",
+  note: "The bulk and the probes of a mixed run (or a run with browser probes) on the same path: their loss should agree. Frame rates are decoded ones, but lean's, which are frames received whole or not: under heavy loss lean's reads above a decoder's.",
+  extra: [FRAME_RATE],
 };
 
 function groupCells(
   groups: readonly GroupFigures[],
-  nameHeader: string,
+  section: GroupSection,
 ): { header: string[]; rows: string[][] } {
+  const columns = [...COLUMNS, ...(section.extra ?? [])];
   return {
-    header: [nameHeader, ...COLUMNS.map((c) => c.header)],
-    rows: groups.map((g) => [g.name, ...COLUMNS.map((c) => c.cell(g))]),
+    header: [section.nameHeader, ...columns.map((c) => c.header)],
+    rows: groups.map((g) => [g.name, ...columns.map((c) => c.cell(g))]),
   };
 }
 
 function groupText(groups: readonly GroupFigures[], section: GroupSection): string {
-  const { header, rows } = groupCells(groups, section.nameHeader);
+  const { header, rows } = groupCells(groups, section);
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
   const fmt = (r: readonly string[]): string =>
     r.map((c, i) => (i > 0 ? c.padStart(widths[i] ?? 0) : c.padEnd(widths[i] ?? 0))).join("  ");
@@ -57,7 +72,7 @@ function groupText(groups: readonly GroupFigures[], section: GroupSection): stri
 }
 
 function groupMarkdown(groups: readonly GroupFigures[], section: GroupSection): string {
-  const { header, rows } = groupCells(groups, section.nameHeader);
+  const { header, rows } = groupCells(groups, section);
   return [
     `### ${section.title}`,
     "",

@@ -391,6 +391,13 @@ describe("RunAggregator: lean's frames are assembled, not decoded", () => {
     onSample(sample("n", 5000, [video({ framesDecoded: 60, freezes: 2, freezeS: 1.1 })]));
     const s = agg.summary(10_000);
     expect(s.tracks).toMatchObject({ decodingVideo: 1, assembledVideo: 1 });
+    // each engine's frame rate apart (5 s windows): lean's 100 frames, native's 60; b had no packets
+    expect(s.groups?.engines?.map((g) => [g.name, g.frameRateP50])).toEqual(
+      expect.arrayContaining([
+        ["lean", 20],
+        ["native", 12],
+      ]),
+    );
     // b received nothing in its window: no frame rate of lean's, but its (empty) freeze window is lean's
     expect(s.counters).toMatchObject({
       lean_video_windows: 1,

@@ -12,7 +12,7 @@ import {
   type ParticipantState,
 } from "./participant-state.js";
 import type { Kind, ParticipantEvent, ParticipantPlan, Role, WindowSample } from "./messages.js";
-import { GroupJitter, runGroups, type RunGroups } from "./groups.js";
+import { GroupWindowValues, runGroups, type RunGroups } from "./groups.js";
 import type { GeneratorLoad } from "./generator-load.js";
 import {
   addShare,
@@ -115,7 +115,8 @@ export class RunAggregator {
   /** Per video track-window: decoded frame rate and the height of the last decoded frame. */
   private readonly videoFps: number[] = [];
   private readonly videoHeight: number[] = [];
-  private readonly groupJitter = new GroupJitter();
+  private readonly groupJitter = new GroupWindowValues();
+  private readonly groupFrameRates = new GroupWindowValues();
   private readonly markers: RunMarker[] = [];
   private readonly reconnectStarts: number[] = [];
 
@@ -260,7 +261,9 @@ export class RunAggregator {
         }
         // a rate over a window much shorter than the interval is noise (1 frame in 17 ms reads 59/s)
         if (track.received > 0 && !isShortWindow(s.durationMs, this.bucketMs)) {
-          this.videoFps.push(track.framesDecoded / (s.durationMs / 1000));
+          const fps = track.framesDecoded / (s.durationMs / 1000);
+          this.videoFps.push(fps);
+          this.groupFrameRates.add(p, fps);
           if (track.height !== undefined) this.videoHeight.push(track.height);
         }
         this.add("frames_dropped", track.framesDropped);
@@ -475,7 +478,7 @@ export class RunAggregator {
         }).values,
       ],
       samples: sampleSets(this.measurements),
-      groups: runGroups(all, this.groupJitter),
+      groups: runGroups(all, this.groupJitter, this.groupFrameRates),
       markers: [...this.markers, ...reconnectBursts(this.reconnectStarts, this.bucketMs, all.length)].sort(
         (a, b) => a.t - b.t,
       ),

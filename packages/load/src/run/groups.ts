@@ -32,6 +32,12 @@ export interface GroupFigures {
   readonly iceP95S?: number;
   /** Participants that left before the end (a disconnect, a dead worker). */
   readonly disconnected: number;
+  /**
+   * Median frames per second over the group's video track-windows with packets (the run's "frame
+   * rate"): decoded for native and browser, assembled from RTP for lean (docs/observability.md
+   * 4.3). Absent without video, and from summaries written before it was kept.
+   */
+  readonly frameRateP50?: number;
 }
 
 export interface RunGroups {
@@ -68,18 +74,18 @@ export function groupOf(p: ParticipantState, by: GroupBy): string | undefined {
   }
 }
 
-/** Jitter per track-window, kept per group as the samples come. */
-export class GroupJitter {
+/** One figure's per-track-window values (jitter, frame rate), kept per group as the samples come. */
+export class GroupWindowValues {
   private readonly values = new Map<string, number[]>();
 
-  add(p: ParticipantState, jitterS: number): void {
+  add(p: ParticipantState, value: number): void {
     for (const by of GROUP_BYS) {
       const name = groupOf(p, by);
       if (name === undefined) continue;
       const key = `${by}\u0000${name}`;
       let list = this.values.get(key);
       if (list === undefined) this.values.set(key, (list = []));
-      list.push(jitterS);
+      list.push(value);
     }
   }
 
@@ -89,7 +95,11 @@ export class GroupJitter {
 }
 
 /** Rooms worst first (participants that never joined, loss, jitter, join time): the table a reader opens first. */
-export function runGroups(participants: Iterable<ParticipantState>, jitter: GroupJitter): RunGroups {
+export function runGroups(
+  participants: Iterable<ParticipantState>,
+  jitter: GroupWindowValues,
+  frameRates: GroupWindowValues = new GroupWindowValues(),
+): RunGroups {
   const all = [...participants];
   const group = (by: GroupBy): GroupFigures[] => {
     const members = new Map<string, ParticipantState[]>();
@@ -100,7 +110,9 @@ export function runGroups(participants: Iterable<ParticipantState>, jitter: Grou
       if (list === undefined) members.set(name, [p]);
       else list.push(p);
     }
-    return [...members].map(([name, ps]) => figuresOf(name, ps, jitter.of(by, name)));
+    return [...members].map(([name, ps]) =>
+      figuresOf(name, ps, jitter.of(by, name), frameRates.of(by, name)),
+    );
   };
   return {
     rooms: group("room").sort(worstFirst),
@@ -111,7 +123,13 @@ export function runGroups(participants: Iterable<ParticipantState>, jitter: Grou
   };
 }
 
-function figuresOf(name: string, ps: readonly ParticipantState[], jitter: readonly number[]): GroupFigures {
+function figuresOf(
+  name: string,
+  ps: readonly ParticipantState[],
+  jitter: readonly number[],
+  frameRates: readonly number[],
+): GroupFigures {
+  const frameRateP50 = percentiles(frameRates, [50], "windows")[0]?.value;
   const joined = ps.filter((p) => p.joinS !== undefined);
   const iceP95S = percentiles(
     ps.map((p) => p.iceS),
@@ -137,6 +155,7 @@ function figuresOf(name: string, ps: readonly ParticipantState[], jitter: readon
     reconnects: ps.reduce((a, p) => a + p.reconnects, 0),
     ...(iceP95S !== undefined ? { iceP95S } : {}),
     disconnected: ps.filter((p) => p.disconnected !== undefined).length,
+    ...(frameRateP50 !== undefined ? { frameRateP50 } : {}),
   };
 }
 
