@@ -117,8 +117,8 @@ export class LocalTracks {
 
   /**
    * A SubscribedQualityUpdate: for our camera track, the qualities of its codec pause or resume
-   * the layers (video-track.ts); kept until the
-   * publication exists when it comes first. Other tracks' (the microphone's) change nothing.
+   * the layers (video-track.ts), kept for the publication when it comes before it. Other tracks'
+   * (the microphone's) change nothing.
    */
   subscribedQualities(update: SubscribedQualityUpdate): void {
     const camera = this.confirmed.get(VIDEO_CID);

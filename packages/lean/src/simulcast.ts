@@ -327,8 +327,9 @@ export class SimulcastPublication extends PublishedVideo {
   }
 
   /**
-   * Layers have the qualities they were announced with (LOW, MEDIUM, HIGH from the smallest): a quality listed off
-   * pauses its layer, listed on resumes it from a keyframe; one not listed stays as it is.
+   * Layers have the qualities they were announced with (LOW, MEDIUM, HIGH from the smallest): a
+   * quality listed off pauses its layer, listed on resumes it from a keyframe; one not listed stays
+   * as it is.
    */
   setSubscribedQualities(qualities: readonly SubscribedQualityState[]): void {
     for (const [i, layer] of this.layers.entries()) {
