@@ -45,8 +45,8 @@ interface Summary {
  * fixed point: each engine's ratio per kind within `SIGMAS` binomial standard deviations of the
  * drop nftables really made of that kind (the rule tallies RTP by payload type, as in
  * fidelity.e2e), and the two engines' ratios within `SIGMAS` of the binomial difference (about 1.2
- * points at these sizes). A fixed 1 point, 2.5 standard deviations here, failed one clean-clone run
- * in 14 by chance (browser 10.73%, lean 9.68%; the other 13 within 0.4 point).
+ * points at these sizes). A fixed 1 point, about 3 standard deviations here, failed one
+ * clean-clone run in 13 (browser 10.73%, lean 9.68%; the other 12 within 0.34 point).
  */
 const DROP = 0.1;
 const SUBSCRIBERS = 8;
