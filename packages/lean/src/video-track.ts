@@ -215,11 +215,6 @@ export class VideoPublication extends PublishedVideo {
     if (qualities.length === 0) return;
     this.sender.setActive(qualities.some((q) => q.enabled));
   }
-
-  /** Whether the loop is being sent (false while dynacast has it paused). */
-  get active(): boolean {
-    return this.sender.active;
-  }
 }
 
 export interface VideoReceivingEvents {

@@ -19,7 +19,7 @@ import {
   type Column,
   type PageAssets,
 } from "./page.js";
-import { ENGINES_NOTE } from "./transports.js";
+import { ENGINES_NOTE, frameRateText } from "./transports.js";
 import { verdictTable } from "./verdict.js";
 
 /** Beyond this many rooms the table keeps the worst ones: a page of 10 000 rows helps nobody. */
@@ -96,7 +96,7 @@ export function reportHtml(report: ReportInput, assets: PageAssets): string {
       ? `<h2>Per transport</h2><p class="note">By the class of each participant's selected ICE candidate pair: direct UDP, ICE/TCP, or TURN over UDP, TCP or TLS.</p>${groupTable(groups?.transports ?? [], "transport", "transports")}`
       : "",
     (groups?.engines ?? []).length > 1
-      ? `<h2>Per engine</h2><p class="note">${escapeHtml(ENGINES_NOTE)}</p>${groupTable(groups?.engines ?? [], "engine", "engines")}`
+      ? `<h2>Per engine</h2><p class="note">${escapeHtml(ENGINES_NOTE)}</p>${groupTable(groups?.engines ?? [], "engine", "engines", true)}`
       : "",
     `<h2>Distributions</h2><div class="grid">${distributions.map(chartSlot).join("\n")}</div>`,
     screenshotsSection(report.screenshots ?? []),
@@ -305,7 +305,7 @@ function groupColumns(nameHeader: string, frameRate = false): Column<GroupFigure
     ? [
         {
           header: "fps p50",
-          text: (g) => (g.frameRateP50 === undefined ? "-" : g.frameRateP50.toFixed(1)),
+          text: frameRateText,
           sort: (g) => g.frameRateP50,
         },
       ]
@@ -353,9 +353,14 @@ function groupColumns(nameHeader: string, frameRate = false): Column<GroupFigure
   ];
 }
 
-function groupTable(groups: readonly GroupFigures[], nameHeader: string, id: string): string {
-  // per engine, the frame rate too: decoded, or lean's assembled one (docs/observability.md 4.3)
-  const columns = groupColumns(nameHeader, id === "engines");
+/** `frameRate`: the per-engine table's, decoded or lean's assembled one (docs/observability.md 4.3). */
+function groupTable(
+  groups: readonly GroupFigures[],
+  nameHeader: string,
+  id: string,
+  frameRate = false,
+): string {
+  const columns = groupColumns(nameHeader, frameRate);
   return `<div class="scroll">${htmlTable(columns, groups, { empty: "none", id })}</div>`;
 }
 

@@ -25,10 +25,12 @@ type GroupColumn = (typeof COLUMNS)[number];
  * Per engine, the frame rate beside the rest: decoded (native, browser) or assembled from RTP
  * (lean), which part ways under heavy loss (docs/observability.md 4.3).
  */
-const FRAME_RATE: GroupColumn = {
-  header: "fps p50",
-  cell: (g) => (g.frameRateP50 === undefined ? "-" : g.frameRateP50.toFixed(1)),
-};
+const FRAME_RATE: GroupColumn = { header: "fps p50", cell: (g) => frameRateText(g) };
+
+/** A group's median frame rate to one decimal, "-" without video: the per-engine cell everywhere. */
+export function frameRateText(g: GroupFigures): string {
+  return g.frameRateP50 === undefined ? "-" : g.frameRateP50.toFixed(1);
+}
 
 /** What a group section is about: its name column and, for report.md, its title and what it means. */
 interface GroupSection {
