@@ -170,6 +170,30 @@ export interface ConsentDeps extends ClockDeps {
 /** The PRIORITY werift's checks on a UDP pair carry: a peer-reflexive candidate's (RFC 8445 7.1.1). */
 export const PRFLX_UDP_PRIORITY = candidatePriority("prflx", { transport: "udp" });
 
+/** What of a werift ICE connection a binding request on its pair is written from. */
+export interface RequestingConnection {
+  readonly iceControlling: boolean;
+  readonly localUsername: string;
+  readonly remoteUsername: string;
+  readonly remotePassword: string;
+  readonly tieBreaker: bigint;
+}
+
+/** A binding request on `c`'s pair under a fresh transaction id, with its role and a prflx priority. */
+export function requestOn(c: RequestingConnection): { id: Buffer; message: Buffer } {
+  const id = Buffer.allocUnsafe(12);
+  randomFillSync(id);
+  const message = consentRequest(
+    id,
+    `${c.remoteUsername}:${c.localUsername}`,
+    PRFLX_UDP_PRIORITY,
+    c.iceControlling,
+    c.tieBreaker,
+    c.remotePassword,
+  );
+  return { id, message };
+}
+
 /** One connection's consent on the clock. */
 class Consent {
   private nextAt: number;
@@ -215,17 +239,7 @@ class Consent {
   }
 
   private request(now: number): void {
-    const c = this.connection;
-    const id = Buffer.allocUnsafe(12);
-    randomFillSync(id);
-    const message = consentRequest(
-      id,
-      `${c.remoteUsername}:${c.localUsername}`,
-      PRFLX_UDP_PRIORITY,
-      c.iceControlling,
-      c.tieBreaker,
-      c.remotePassword,
-    );
+    const { id, message } = requestOn(this.connection);
     try {
       this.deps.send(this.socket, message, this.pair.remoteAddr[1], this.pair.remoteAddr[0]);
     } catch {

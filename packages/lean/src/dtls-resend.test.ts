@@ -1,5 +1,15 @@
-import { describe, expect, it } from "vitest";
-import { freshRecords, SentRecords, type RecordHeader, type Reseal } from "./dtls-resend.js";
+import { describe, expect, it, vi } from "vitest";
+import {
+  FLIGHT_MAX_RESENDS,
+  FlightTimer,
+  freshRecords,
+  iceRoundTripS,
+  initialFlightTimeoutMs,
+  numberResendsAfresh,
+  SentRecords,
+  type RecordHeader,
+  type Reseal,
+} from "./dtls-resend.js";
 
 /** A DTLS 1.2 record: type, version 0xfefd, epoch, 48-bit sequence number, length, body. */
 function record(type: number, epoch: number, sequenceNumber: number, body: Buffer): Buffer {
@@ -112,5 +122,184 @@ describe("freshRecords: a resent DTLS record gets a number its epoch has not car
     const overlong = record(22, 0, 1, Buffer.from("x"));
     overlong.writeUInt16BE(500, 11);
     expect(freshRecords(overlong, sent, counter, reseal)).toBe(overlong);
+  });
+});
+
+describe("FlightTimer: an unanswered handshake flight resent on libwebrtc's clock", () => {
+  /** Timers the test fires by hand: the next one due, with its delay. */
+  function rig(initialMs = 50) {
+    const timers: { fn: () => void; ms: number }[] = [];
+    const sent: string[] = [];
+    const t = new FlightTimer((buf) => sent.push(buf.toString()), initialMs, {
+      setTimer: (fn, ms) => {
+        const timer = { fn, ms };
+        timers.push(timer);
+        return timer;
+      },
+      clearTimer: (timer) => {
+        const i = timers.indexOf(timer as { fn: () => void; ms: number });
+        if (i >= 0) timers.splice(i, 1);
+      },
+    });
+    const fire = (): number => {
+      const next = timers.shift();
+      if (next === undefined) throw new Error("no timer armed");
+      next.fn();
+      return next.ms;
+    };
+    return { t, sent, timers, fire };
+  }
+
+  it("starts at twice the ICE round trip within 50 ms - 3 s, 3 s without one", () => {
+    expect(initialFlightTimeoutMs(0.0008)).toBe(50);
+    expect(initialFlightTimeoutMs(0.1)).toBe(200);
+    expect(initialFlightTimeoutMs(2)).toBe(3000);
+    expect(initialFlightTimeoutMs(undefined)).toBe(3000);
+  });
+
+  it("resends the whole flight when nothing came back, doubling the wait; an answer ends the flight", () => {
+    const { t, sent, timers, fire } = rig();
+    const a = Buffer.from("hello-1");
+    const b = Buffer.from("hello-2");
+    t.sent(a);
+    t.sent(b);
+    t.sent(a); // werift's own resend of a buffer already in the flight
+    expect(timers.map((x) => x.ms)).toEqual([50]);
+    expect(fire()).toBe(50);
+    expect(sent).toEqual(["hello-1", "hello-2"]);
+    expect(fire()).toBe(100);
+    expect(sent).toHaveLength(4);
+    // the peer answered: no timer; werift's next send is a new flight from the first timeout
+    t.received();
+    expect(timers).toEqual([]);
+    t.sent(Buffer.from("finished"));
+    expect(timers.map((x) => x.ms)).toEqual([50]);
+    fire();
+    expect(sent.at(-1)).toBe("finished");
+    expect(t.resent).toBe(3);
+  });
+
+  it("gives a flight up to werift after its resends, and stops at connect", () => {
+    const { t, sent, timers, fire } = rig();
+    t.sent(Buffer.from("x"));
+    for (let i = 0; i < FLIGHT_MAX_RESENDS; i++) fire();
+    expect(sent).toHaveLength(FLIGHT_MAX_RESENDS);
+    expect(timers).toHaveLength(1);
+    fire();
+    expect(sent).toHaveLength(FLIGHT_MAX_RESENDS);
+    expect(timers).toEqual([]);
+    const other = rig();
+    other.t.sent(Buffer.from("y"));
+    other.t.end();
+    expect(other.timers).toEqual([]);
+    other.t.sent(Buffer.from("z"));
+    expect(other.timers).toEqual([]);
+  });
+
+  it("a send that throws (the transport closed) ends it", () => {
+    const timers: (() => void)[] = [];
+    const t = new FlightTimer(
+      () => {
+        throw new Error("closed");
+      },
+      50,
+      { setTimer: (fn) => timers.push(fn), clearTimer: () => undefined },
+    );
+    t.sent(Buffer.from("x"));
+    timers.shift()?.();
+    expect(t.resent).toBe(1);
+    t.sent(Buffer.from("y"));
+    expect(timers).toEqual([]);
+  });
+});
+
+describe("iceRoundTripS: the round trip the first resend is timed from", () => {
+  it("the nominated pair's, else the shortest a checked pair holds, else the shortest running mean", () => {
+    expect(iceRoundTripS({ nominated: { rtt: 0.004 }, checkList: [{ rtt: 0.001 }] })).toBe(0.004);
+    expect(iceRoundTripS({ nominated: {}, checkList: [{ rtt: 0.003 }, { rtt: 0.002 }, {}] })).toBe(0.002);
+    // Karn's rule dropped the round trip of a pair whose check went out again: its mean is an upper bound
+    const resent = { totalRoundTripTime: 0.104, roundTripTimeMeasurements: 2 };
+    expect(
+      iceRoundTripS({ checkList: [resent, { totalRoundTripTime: 0.3, roundTripTimeMeasurements: 1 }] }),
+    ).toBe(0.052);
+    expect(iceRoundTripS({ checkList: [{ roundTripTimeMeasurements: 0 }] })).toBeUndefined();
+    expect(iceRoundTripS(undefined)).toBeUndefined();
+  });
+});
+
+describe("numberResendsAfresh: the flight timer on a werift client", () => {
+  /** A werift DtlsClient as numberResendsAfresh sees it, on loopback (ICE round trip 1 ms). */
+  function client() {
+    const wire: Buffer[] = [];
+    const handled: unknown[][] = [];
+    let connect: (() => void) | undefined;
+    const c = {
+      sessionType: 1,
+      dtls: { epoch: 0, recordSequenceNumber: 0 },
+      cipher: {},
+      transport: {
+        send: (buf: Buffer) => {
+          wire.push(buf);
+        },
+        socket: { ice: { nominated: { rtt: 0.001 } } },
+      },
+      onHandleHandshakes: (assembled: unknown[]) => {
+        handled.push(assembled);
+        return Promise.resolve();
+      },
+      onConnect: {
+        once: (f: () => void) => {
+          connect = f;
+        },
+      },
+    };
+    numberResendsAfresh(c);
+    return { c, wire, handled, connected: () => connect?.() };
+  }
+
+  it("resends an unanswered flight 50 ms on, numbered afresh; the peer's next handshake message ends it", () => {
+    vi.useFakeTimers();
+    try {
+      const { c, wire, handled } = client();
+      const hello = record(22, 0, 0, Buffer.from("0:client-hello"));
+      c.transport.send(hello);
+      expect(wire).toHaveLength(1);
+      vi.advanceTimersByTime(49);
+      expect(wire).toHaveLength(1);
+      vi.advanceTimersByTime(1);
+      expect(wire).toHaveLength(2);
+      expect(wire[1]?.readUIntBE(5, 6)).toBe(1);
+      vi.advanceTimersByTime(100);
+      expect(wire).toHaveLength(3);
+      // the HelloVerifyRequest: handed on to werift, and the flight is answered
+      void c.onHandleHandshakes([{ msg_type: 3 }]);
+      expect(handled).toEqual([[{ msg_type: 3 }]]);
+      vi.advanceTimersByTime(1000);
+      expect(wire).toHaveLength(3);
+      // a datagram with no handshake message in it (a ChangeCipherSpec) answers nothing
+      c.transport.send(record(22, 0, 1, Buffer.from("1:finished")));
+      void c.onHandleHandshakes([]);
+      vi.advanceTimersByTime(50);
+      expect(wire).toHaveLength(5);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it("stops at connect and gives werift its own hooks back", () => {
+    vi.useFakeTimers();
+    try {
+      const { c, wire, handled, connected } = client();
+      const wrapped = c.onHandleHandshakes;
+      c.transport.send(record(22, 0, 0, Buffer.from("0:flight-5")));
+      connected();
+      expect(c.onHandleHandshakes).not.toBe(wrapped);
+      vi.advanceTimersByTime(1000);
+      expect(wire).toHaveLength(1);
+      void c.onHandleHandshakes([{ msg_type: 20 }]);
+      expect(handled).toHaveLength(1);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });

@@ -36,6 +36,7 @@ import {
 import { Reconnection } from "./reconnection.js";
 import { reportOnOneClock } from "./report-clock.js";
 import { freshDtlsResends } from "./dtls-resend.js";
+import { pingUntilNominatedEverywhere } from "./nomination.js";
 import { RemotePublishers } from "./remote.js";
 import { publisherHeld, resumeSyncState, subscribedTrackSids } from "./resume.js";
 import { SignalConnection, ownQuality, type CandidateInit, type SignalHandlers } from "./signal.js";
@@ -44,7 +45,7 @@ import { SubscribedTracks } from "./subscribed.js";
 import type { VideoTotals } from "./video-inbound.js";
 import type { LeanVideoCodec } from "./video-format.js";
 import type { VideoLoop } from "./video-media.js";
-import { connected, iceConnected, until } from "./wait.js";
+import { connected, iceConnected, opened, until } from "./wait.js";
 import { RELIABLE_LABEL, isUserPacket, userPacket } from "./data.js";
 
 /** One received stream for a drill's watch: its packets so far and whose track it carries. */
@@ -183,6 +184,8 @@ export class LeanParticipant implements Reconnectable {
     reportOnOneClock();
     // werift's DTLS client resends a flight under the record numbers pion has seen (dtls-resend.ts)
     freshDtlsResends();
+    // werift, controlled, waits for LiveKit's nomination without pinging as libwebrtc does (nomination.ts)
+    pingUntilNominatedEverywhere();
     this.local = new LocalTracks(options, options.identity, options.pacer ?? processPacer);
     this.remotes = new RemotePublishers(options.identity);
     this.subscribed = new SubscribedTracks(
@@ -590,18 +593,16 @@ export class LeanParticipant implements Reconnectable {
 
   /**
    * Publishes `payload` as a reliable user packet (topic "lkswarm", as the native engine's
-   * publishData), counted as sent once handed to the open channel. Throws without one: joined
-   * without `data`, nothing published, or the channel not (or no longer) open.
+   * publishData), counted as sent once handed to the open channel. A channel still opening (its
+   * SCTP association comes up after DTLS, and the join waits for ICE and DTLS only) is waited for,
+   * as rtc-node's publishData waits for its own. Rejects without one: joined without `data`,
+   * nothing published, or the channel closed (or not open within the join timeout).
    */
-  sendData(payload: Uint8Array): void {
+  async sendData(payload: Uint8Array): Promise<void> {
     const channel = this.dataChannel;
-    if (channel?.readyState !== "open")
-      throw new LeanError(
-        "closed",
-        channel === undefined
-          ? "no data channel: join with data and a track to publish"
-          : `the data channel is ${channel.readyState}`,
-      );
+    if (channel === undefined)
+      throw new LeanError("closed", "no data channel: join with data and a track to publish");
+    await opened(channel, this.options.timeoutMs ?? 15_000);
     channel.send(Buffer.from(userPacket(payload)));
     this.data.sent++;
   }

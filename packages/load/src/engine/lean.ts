@@ -182,15 +182,10 @@ class LeanEngineParticipant implements EngineParticipant {
     return Promise.resolve(p !== undefined && this.connected ? p.sample(worker) : undefined);
   }
 
-  sendData(payload: Uint8Array): Promise<void> {
+  async sendData(payload: Uint8Array): Promise<void> {
     const p = this.participant;
-    if (p === undefined || !this.connected) return Promise.reject(new Error("not connected"));
-    try {
-      p.sendData(payload);
-      return Promise.resolve();
-    } catch (err) {
-      return Promise.reject(err instanceof Error ? err : new Error(String(err)));
-    }
+    if (p === undefined || !this.connected) throw new Error("not connected");
+    await p.sendData(payload);
   }
 
   /** A client.simulate fault, acted out as rtc-node does it (packages/lean/src/simulate.ts). */
