@@ -36,6 +36,7 @@ import {
 import { Reconnection } from "./reconnection.js";
 import { reportOnOneClock } from "./report-clock.js";
 import { freshDtlsResends } from "./dtls-resend.js";
+import { keepEarlyClientHellos } from "./early-dtls.js";
 import { pingUntilNominatedEverywhere } from "./nomination.js";
 import { RemotePublishers } from "./remote.js";
 import { publisherHeld, resumeSyncState, subscribedTrackSids } from "./resume.js";
@@ -186,6 +187,8 @@ export class LeanParticipant implements Reconnectable {
     freshDtlsResends();
     // werift, controlled, waits for LiveKit's nomination without pinging as libwebrtc does (nomination.ts)
     pingUntilNominatedEverywhere();
+    // werift's DTLS server, made after LiveKit's ClientHello came, never saw it (early-dtls.ts)
+    keepEarlyClientHellos();
     this.local = new LocalTracks(options, options.identity, options.pacer ?? processPacer);
     this.remotes = new RemotePublishers(options.identity);
     this.subscribed = new SubscribedTracks(

@@ -370,13 +370,15 @@ describe("lean video on a real livekit-server", () => {
     const video = sampled.slice(fromWindow).flatMap((ws) => ws.filter((w) => w.kind === "video"));
     const freezes = video.reduce((n, w) => n + w.freezes, 0);
     const frozenS = video.reduce((n, w) => n + (w.freezeS ?? 0), 0);
-    // at least the second the test waits between the leave and the next join; at most the time
-    // since the leave began
+    // about the second the test waits between the leave and the next join, and at most the time
+    // since the leave began. Not the whole second: the old stream's last frames reach the
+    // subscriber 0.05-0.1 s after leave() began (a publish 1.007 s after it, joined in 95
+    // ms, read 0.998 s frozen), which a lean join of 0.14 s hid until joins took 0.04 s
     const sinceLeaveS = (Date.now() - leftFromMs) / 1000;
     const frozen = `frozen ${frozenS} s, ${sinceLeaveS} s since the leave began, ${(leftMs - leftFromMs) / 1000} s to leave; ${context}`;
     console.log(`a publisher back: ${frozen.slice(0, frozen.indexOf(";"))}`);
     expect(freezes, frozen).toBe(1);
-    expect(frozenS, frozen).toBeGreaterThan(1);
+    expect(frozenS, frozen).toBeGreaterThan(0.8);
     expect(frozenS, frozen).toBeLessThan(sinceLeaveS);
     // the current streams name the publisher whose tracks they carry (a drill's watch reads it)
     expect(
