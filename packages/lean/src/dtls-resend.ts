@@ -243,7 +243,7 @@ export class FlightTimer {
     this.arm();
   }
 
-  /** A datagram from the peer: the flight was answered (or the peer resent its own). */
+  /** A handshake message from the peer: the flight was answered (or the peer resent its own). */
   received(): void {
     if (this.ended) return;
     this.heard = true;

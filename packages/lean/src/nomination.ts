@@ -73,9 +73,6 @@ const realDeps: PingDeps = {
   },
 };
 
-/** Pings sent since the process started, for tests and figures. */
-export const nominationPings = { sent: 0 };
-
 /** Connections being pinged: one series each. */
 const pinging = new WeakSet<object>();
 
@@ -107,7 +104,6 @@ export function pingUntilNominated(
     }
     sent++;
     pair.requestsSent++;
-    nominationPings.sent++;
     deps.later(ping, PING_INTERVAL_MS);
   };
   deps.later(ping, PING_INTERVAL_MS);
