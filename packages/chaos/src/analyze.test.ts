@@ -891,6 +891,37 @@ describe("analyzeDrill: quality windows", () => {
   });
 });
 
+describe("analyzeDrill: frame rate where lean assembles and native decodes", () => {
+  it("reads the decoding participants' frame rate, lean's only where none decodes, from each participant's engine", () => {
+    const video = (framesDecoded: number): InboundTrackSample[] => [
+      inboundTrack({ key: "v", kind: "video", expected: 100, framesDecoded }),
+    ];
+    const who = ["room-0/pub-1", "room-0/sub-1", "room-0/sub-2", "room-0/probe-1"];
+    const steadyAll = who.flatMap((w, i) => steady(w, `PA_${i}`));
+    const obs = (engines: Record<string, string>) => {
+      const base = observe(who, steadyAll, {
+        samples: [
+          // during the fault: the probe decodes 8 fps, the lean subscribers assemble 19.5
+          sample(4000, "room-0/probe-1", video(16)),
+          sample(4000, "room-0/sub-1", video(39)),
+          sample(4000, "room-0/sub-2", video(39)),
+        ],
+      });
+      return {
+        ...base,
+        participants: base.participants.map((p) => ({ ...p, engine: engines[p.identity] ?? "lean" })),
+      };
+    };
+    const mixed = analyzeDrill(obs({ "probe-1": "native" })).quality.during;
+    expect(mixed?.videoFpsP50).toBe(8);
+    expect(mixed?.videoFpsAssembled).toBeUndefined();
+    // the probe on lean too: three assembled tracks, their median, marked
+    const leanOnly = analyzeDrill(obs({})).quality.during;
+    expect(leanOnly?.videoFpsP50).toBe(19.5);
+    expect(leanOnly?.videoFpsAssembled).toBe(true);
+  });
+});
+
 describe("analyzeDrill: no fault confirmed", () => {
   const analysis = analyzeDrill(
     observe(

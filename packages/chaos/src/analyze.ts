@@ -7,6 +7,7 @@
  * confirmation). A participant knocked down twice by one fault has one outcome with
  * two episodes; a rolling restart gives one outcome per participant and node restart it felt.
  */
+import type { WindowSample } from "@livekit-swarm/schema";
 import type { DrillJournal, Finding, ParticipantOutcome, RoomOutcome, TimelineEvent } from "./journal.js";
 import { recoveryAggregates } from "./analyze/aggregates.js";
 import { mediaNeverResumed } from "./analyze/media.js";
@@ -135,9 +136,14 @@ export function analyzeDrill(obs: DrillObservations): DrillAnalysis {
     };
   });
 
-  const before = qualityWindow(obs.samples, w.baselineStart, w.faultPhaseStart, rel);
-  const during = t0 === null ? null : qualityWindow(obs.samples, t0, w.observeEnd, rel);
-  const after = qualityWindow(obs.samples, w.afterStart, w.end, rel);
+  // lean subscribers' video frames are assembled from RTP, not decoded (docs/observability.md 4.3)
+  const lean = new Set(
+    obs.participants.filter((p) => p.engine === "lean").map((p) => `${p.room}/${p.identity}`),
+  );
+  const assembles = (s: WindowSample): boolean => lean.has(`${s.room}/${s.participant}`);
+  const before = qualityWindow(obs.samples, w.baselineStart, w.faultPhaseStart, rel, assembles);
+  const during = t0 === null ? null : qualityWindow(obs.samples, t0, w.observeEnd, rel, assembles);
+  const after = qualityWindow(obs.samples, w.afterStart, w.end, rel, assembles);
   const ratio = (a: number | null | undefined, b: number | null | undefined): number | null =>
     a === null || a === undefined || b === null || b === undefined || b === 0 ? null : a / b;
 

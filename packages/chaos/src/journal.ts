@@ -239,6 +239,12 @@ export interface QualityWindow {
   readonly wireBitrateInBps?: number | null;
   /** Median over video track-windows with packets of frames per second (the run summary's "frame rate"). */
   readonly videoFpsP50?: number | null;
+  /**
+   * True when no participant in the window decodes video and `videoFpsP50` is lean's frames
+   * assembled from RTP (never decoded: they hold their rate under loss where a decoder drops
+   * frames); where any participant decodes, the frame rate is over the decoding ones alone.
+   */
+  readonly videoFpsAssembled?: boolean;
   /** Median over the same track-windows of the received frame height in pixels (which layer arrived). */
   readonly videoHeightP50?: number | null;
   readonly samples: number;

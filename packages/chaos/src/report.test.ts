@@ -164,6 +164,18 @@ describe("renderDrillMarkdown", () => {
       sampleJournal({ quality: { ...sampleJournal().quality, during: null } }),
     );
     expect(noDuring).toContain("| during | – | – | – | – | – | – | – | 0 |");
+    expect(md).not.toContain("(assembled)");
+  });
+
+  it("marks a frame rate no decoder measured (lean alone) and says why", () => {
+    const base = sampleJournal().quality;
+    const during =
+      base.during === null ? null : { ...base.during, videoFpsP50: 19.5, videoFpsAssembled: true };
+    const lean = renderDrillMarkdown(sampleJournal({ quality: { ...base, during } }));
+    expect(lean).toContain(
+      "| during | 0.0 s … 20.0 s | 8.10 | 31.2 | 980 | 1041 | 19.5 (assembled) | 180 | 60 |",
+    );
+    expect(lean).toContain("Video fps marked (assembled): no participant in the window decodes video");
   });
 
   it("lists findings, or says there were none", () => {

@@ -326,7 +326,7 @@ function qualitySection(journal: DrillJournal): string {
           fixed(w.jitterP95S === null ? null : w.jitterP95S * 1000, 1),
           fixed(w.bitrateInBps === null ? null : w.bitrateInBps / 1000, 0),
           fixed(kilo(w.wireBitrateInBps), 0),
-          fixed(w.videoFpsP50 ?? null, 1),
+          `${fixed(w.videoFpsP50 ?? null, 1)}${w.videoFpsAssembled === true ? " (assembled)" : ""}`,
           fixed(w.videoHeightP50 ?? null, 0),
           String(w.samples),
         ];
@@ -351,6 +351,12 @@ function qualitySection(journal: DrillJournal): string {
       ),
       "",
       `Loss after vs before: ${ratio(q.lossRatioVsBaseline)} · bitrate after vs before: ${ratio(q.bitrateVsBaseline)}.`,
+      ...([q.before, q.during, q.after].some((w) => w?.videoFpsAssembled === true)
+        ? [
+            "",
+            "Video fps marked (assembled): no participant in the window decodes video, so it is lean's frames assembled from RTP, which hold their rate under loss where a decoder drops frames; elsewhere the frame rate is over the decoding participants alone (docs/observability.md 4.3).",
+          ]
+        : []),
     ].join("\n"),
   );
 }

@@ -50,6 +50,8 @@ export interface DrillObservations {
     readonly identity: string;
     readonly room: string;
     readonly role: Role;
+    /** The engine it ran on: `lean` assembles video frames from RTP and never decodes them. */
+    readonly engine?: string;
     /** A late joiner: the client.join fault that added it. */
     readonly lateJoiner?: string;
   }[];

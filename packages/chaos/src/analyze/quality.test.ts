@@ -73,4 +73,28 @@ describe("qualityWindow: what video looked like in a drill window", () => {
     expect(w?.videoFpsP50).toBe(20);
     expect(w?.videoHeightP50).toBe(720);
   });
+
+  it("takes the frame rate over decoding participants where any decodes, lean's assembled frames only where none does, and says so", () => {
+    // 25% dropped: a native probe decodes 8 fps, two lean subscribers assemble 19.5
+    const v = (framesDecoded: number) => track({ key: "v", kind: "video", framesDecoded, height: 360 });
+    const samples = [
+      sample(5000, "probe", [v(40)]),
+      sample(5000, "lean-1", [v(97)]),
+      sample(5000, "lean-2", [v(98)]),
+    ];
+    const lean = (s: WindowSample): boolean => s.participant.startsWith("lean");
+    const mixed = qualityWindow(samples, 0, 5000, rel, lean);
+    expect(mixed?.videoFpsP50).toBe(8);
+    expect(mixed?.videoFpsAssembled).toBeUndefined();
+    // the heights need no decoder: every track-window's
+    expect(mixed?.videoHeightP50).toBe(360);
+    const leanOnly = qualityWindow(samples.slice(1), 0, 5000, rel, lean);
+    expect(leanOnly?.videoFpsP50).toBeCloseTo(19.4, 6);
+    expect(leanOnly?.videoFpsAssembled).toBe(true);
+    // without a word on engines every track counts as decoded, as before
+    expect(qualityWindow(samples, 0, 5000, rel)?.videoFpsP50).toBeCloseTo(19.4, 6);
+    // no video: nothing to say of its frames
+    const audio = [sample(5000, "lean-1", [track({ key: "a", kind: "audio", bytes: 4000 })])];
+    expect(qualityWindow(audio, 0, 5000, rel, lean)?.videoFpsAssembled).toBeUndefined();
+  });
 });
