@@ -23,7 +23,7 @@ describe("lean H.264 on a real livekit-server", () => {
   // rtc-node's FFI serves no Room after dispose(): one dispose, after every test of the file
   let rtc: typeof import("@livekit/rtc-node") | undefined;
   async function rtcNode(): Promise<typeof import("@livekit/rtc-node")> {
-    process.env.NODE_ENV ??= "production"; // rtc-node's logger is quiet only then
+    process.env.NODE_ENV = "production"; // rtc-node's logger is quiet only then, and vitest sets "test"
     rtc ??= await import("@livekit/rtc-node");
     return rtc;
   }

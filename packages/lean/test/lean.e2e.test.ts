@@ -218,7 +218,7 @@ describe("lean participants on a real livekit-server", () => {
     const publisher = await joinRoom(bed, room, "pub", true, { loop, hostAddress });
     participants.push(publisher);
 
-    process.env.NODE_ENV ??= "production"; // rtc-node's logger is quiet only then
+    process.env.NODE_ENV = "production"; // rtc-node's logger is quiet only then, and vitest sets "test"
     const { Room, RoomEvent, AudioStream, TrackKind, dispose } = await import("@livekit/rtc-node");
     const native = new Room();
     let frames = 0;

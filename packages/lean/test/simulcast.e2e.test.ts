@@ -53,7 +53,7 @@ describe("lean simulcast through a real livekit-server", () => {
       publish: false,
     });
 
-    process.env.NODE_ENV ??= "production"; // rtc-node's logger is quiet only then
+    process.env.NODE_ENV = "production"; // rtc-node's logger is quiet only then, and vitest sets "test"
     const rtc = await import("@livekit/rtc-node");
     const native = new rtc.Room();
     const video = readNativeVideo(rtc, native);

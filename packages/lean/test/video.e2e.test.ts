@@ -170,7 +170,7 @@ describe("lean video on a real livekit-server", () => {
     const room = "video-native";
     const publisher = await join(bed, room, "pub", true);
 
-    process.env.NODE_ENV ??= "production"; // rtc-node's logger is quiet only then
+    process.env.NODE_ENV = "production"; // rtc-node's logger is quiet only then, and vitest sets "test"
     const rtc = await import("@livekit/rtc-node");
     const native = new rtc.Room();
     const video = readNativeVideo(rtc, native);
