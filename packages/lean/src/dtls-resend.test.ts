@@ -3,6 +3,7 @@ import {
   FLIGHT_MAX_RESENDS,
   FlightTimer,
   freshRecords,
+  handshakesToHandle,
   iceRoundTripS,
   initialFlightTimeoutMs,
   numberResendsAfresh,
@@ -298,6 +299,49 @@ describe("numberResendsAfresh: the flight timer on a werift client", () => {
       expect(wire).toHaveLength(1);
       void c.onHandleHandshakes([{ msg_type: 20 }]);
       expect(handled).toHaveLength(1);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+});
+
+describe("handshakesToHandle: a second HelloVerifyRequest is not werift's to see", () => {
+  const hvr = { msg_type: 3 };
+  const serverHello = { msg_type: 2 };
+  it("passes a HelloVerifyRequest before flight 3, drops one after (werift's flight 3 throws on it)", () => {
+    expect(handshakesToHandle([hvr], 1)).toEqual([hvr]);
+    expect(handshakesToHandle([hvr], undefined)).toEqual([hvr]);
+    expect(handshakesToHandle([hvr], 3)).toEqual([]);
+    expect(handshakesToHandle([hvr, serverHello], 5)).toEqual([serverHello]);
+  });
+
+  it("a dropped one neither reaches werift nor ends the flight being resent", () => {
+    vi.useFakeTimers();
+    try {
+      const wire: Buffer[] = [];
+      const handled: unknown[][] = [];
+      const c = {
+        sessionType: 1,
+        dtls: { epoch: 0, recordSequenceNumber: 0, flight: 3 },
+        cipher: {},
+        transport: {
+          send: (buf: Buffer) => {
+            wire.push(buf);
+          },
+          socket: { ice: { nominated: { rtt: 0.001 } } },
+        },
+        onHandleHandshakes: (assembled: unknown[]) => {
+          handled.push(assembled);
+          return Promise.resolve();
+        },
+        onConnect: { once: () => undefined },
+      };
+      numberResendsAfresh(c);
+      c.transport.send(record(22, 0, 0, Buffer.from("0:client-hello-with-cookie")));
+      void c.onHandleHandshakes([hvr]);
+      expect(handled).toEqual([]);
+      vi.advanceTimersByTime(50);
+      expect(wire).toHaveLength(2);
     } finally {
       vi.useRealTimers();
     }

@@ -41,6 +41,23 @@ export type Reseal = (body: Buffer, was: RecordHeader, now: RecordHeader) => Buf
 export interface RecordCounter {
   epoch: number;
   recordSequenceNumber: number;
+  /** The handshake flight werift is at (1, 3, 5, then 7 once connected). */
+  flight?: number;
+}
+
+/** DTLS HelloVerifyRequest's handshake type. */
+const HELLO_VERIFY_REQUEST = 3;
+
+/**
+ * The handshake messages of a datagram werift should see: all of them, but a HelloVerifyRequest
+ * once werift has sent its ClientHello with the cookie (flight 3 on). A resent ClientHello is
+ * answered again, so a slow server (LiveKit capped at 0.25 core took over 50 ms) sends a second
+ * HelloVerifyRequest, the same cookie in it; werift's flight 3 throws on it ("flight3 twice") and
+ * fails the transport, or, once at flight 5, starts the handshake over. Pure, for tests.
+ */
+export function handshakesToHandle(assembled: readonly unknown[], flight: number | undefined): unknown[] {
+  if ((flight ?? 0) < 3) return [...assembled];
+  return assembled.filter((m) => (m as { msg_type?: number }).msg_type !== HELLO_VERIFY_REQUEST);
 }
 
 /** The record numbers a DTLS client has sent, per epoch. */
@@ -322,8 +339,10 @@ export function numberResendsAfresh(client: WeriftClient): void {
   const handle = client.onHandleHandshakes;
   if (typeof handle === "function")
     client.onHandleHandshakes = (assembled: unknown[]) => {
-      if (assembled.length > 0) timer.received();
-      return handle.call(client, assembled);
+      const handshakes = handshakesToHandle(assembled, client.dtls.flight);
+      if (handshakes.length === 0) return Promise.resolve();
+      timer.received();
+      return handle.call(client, handshakes);
     };
   else timer.end(); // no way to hear the peer: werift's timer alone
   transport.send = (buf: Buffer, addr?: unknown) => {
