@@ -228,36 +228,36 @@ describe("iceRoundTripS: the round trip the first resend is timed from", () => {
   });
 });
 
-describe("numberResendsAfresh: the flight timer on a werift client", () => {
-  /** A werift DtlsClient as numberResendsAfresh sees it, on loopback (ICE round trip 1 ms). */
-  function client() {
-    const wire: Buffer[] = [];
-    const handled: unknown[][] = [];
-    let connect: (() => void) | undefined;
-    const c = {
-      sessionType: 1,
-      dtls: { epoch: 0, recordSequenceNumber: 0 },
-      cipher: {},
-      transport: {
-        send: (buf: Buffer) => {
-          wire.push(buf);
-        },
-        socket: { ice: { nominated: { rtt: 0.001 } } },
+/** A werift DtlsClient as numberResendsAfresh sees it, on loopback (ICE round trip 1 ms), at `flight`. */
+function client(flight?: number) {
+  const wire: Buffer[] = [];
+  const handled: unknown[][] = [];
+  let connect: (() => void) | undefined;
+  const c = {
+    sessionType: 1,
+    dtls: { epoch: 0, recordSequenceNumber: 0, ...(flight === undefined ? {} : { flight }) },
+    cipher: {},
+    transport: {
+      send: (buf: Buffer) => {
+        wire.push(buf);
       },
-      onHandleHandshakes: (assembled: unknown[]) => {
-        handled.push(assembled);
-        return Promise.resolve();
+      socket: { ice: { nominated: { rtt: 0.001 } } },
+    },
+    onHandleHandshakes: (assembled: unknown[]) => {
+      handled.push(assembled);
+      return Promise.resolve();
+    },
+    onConnect: {
+      once: (f: () => void) => {
+        connect = f;
       },
-      onConnect: {
-        once: (f: () => void) => {
-          connect = f;
-        },
-      },
-    };
-    numberResendsAfresh(c);
-    return { c, wire, handled, connected: () => connect?.() };
-  }
+    },
+  };
+  numberResendsAfresh(c);
+  return { c, wire, handled, connected: () => connect?.() };
+}
 
+describe("numberResendsAfresh: the flight timer on a werift client", () => {
   it("resends an unanswered flight 50 ms on, numbered afresh; the peer's next handshake message ends it", () => {
     vi.useFakeTimers();
     try {
@@ -318,25 +318,7 @@ describe("handshakesToHandle: a second HelloVerifyRequest is not werift's to see
   it("a dropped one neither reaches werift nor ends the flight being resent", () => {
     vi.useFakeTimers();
     try {
-      const wire: Buffer[] = [];
-      const handled: unknown[][] = [];
-      const c = {
-        sessionType: 1,
-        dtls: { epoch: 0, recordSequenceNumber: 0, flight: 3 },
-        cipher: {},
-        transport: {
-          send: (buf: Buffer) => {
-            wire.push(buf);
-          },
-          socket: { ice: { nominated: { rtt: 0.001 } } },
-        },
-        onHandleHandshakes: (assembled: unknown[]) => {
-          handled.push(assembled);
-          return Promise.resolve();
-        },
-        onConnect: { once: () => undefined },
-      };
-      numberResendsAfresh(c);
+      const { c, wire, handled } = client(3);
       c.transport.send(record(22, 0, 0, Buffer.from("0:client-hello-with-cookie")));
       void c.onHandleHandshakes([hvr]);
       expect(handled).toEqual([]);
