@@ -54,8 +54,8 @@ function videoIn(
   return sum;
 }
 
-/** A 20 s room on `engine`: one publisher of audio and video, `subscribers`, the first the latency probe. */
-function oneRoom(engine: string, subscribers: number, prefix: string): string[] {
+/** A room on `engine` for `duration`: one publisher of audio and video, `subscribers`, the first the latency probe. */
+function oneRoom(engine: string, subscribers: number, prefix: string, duration = "20s"): string[] {
   return [
     "rooms: 1",
     `engine: ${engine}`,
@@ -63,9 +63,25 @@ function oneRoom(engine: string, subscribers: number, prefix: string): string[] 
     "audio-publishers: 1",
     `subscribers: ${subscribers}`,
     "latency-probes: 1",
-    "duration: 20s",
+    `duration: ${duration}`,
     `identity-prefix: ${prefix}`,
   ];
+}
+
+/**
+ * On a failed join count: the participants' totals, and each join or join failure with its time
+ * after the run's start (s), its join time and its message.
+ */
+function joinStory(out: string, summary: Summary): string {
+  const start = Date.parse(summary.run.startedAt);
+  const joins = runLines<{
+    t: number;
+    participant: string;
+    event: { type: string; joinS?: number; reason?: string };
+  }>(join(out, "events.jsonl"))
+    .filter((e) => e.event.type === "joined" || e.event.type === "join-failed")
+    .map((e) => ({ atS: (e.t - start) / 1000, participant: e.participant, ...e.event }));
+  return JSON.stringify({ participants: summary.participants, joins });
 }
 
 /** How long frames encrypted before a ratchet may still reach the decoders after it (see the ratchet test). */
@@ -74,12 +90,15 @@ const RATCHET_IN_FLIGHT_MS = 1000;
 describe("E2EE rooms on the native and browser engines, against an embedded LiveKit", () => {
   // the browser's probe reads the stamp after Chromium's jitter buffer and compositor: 138-202 ms
   // on loopback here, where rtc-node's reads 24-85 ms
+  // the browser engine starts each participant's Chromium in turn, 0.5-1.2 s each here but 6 s and
+  // more on a loaded machine: a 20 s run in CI ended with 2 of 4 still waiting (run_ended), so its
+  // browsers get 40 s
   it.each([
-    { engine: "native", latencyUnderS: 1 },
-    { engine: "browser", latencyUnderS: 2 },
+    { engine: "native", latencyUnderS: 1, duration: "20s" },
+    { engine: "browser", latencyUnderS: 2, duration: "40s" },
   ])(
     "$engine: keyed subscribers decode and the probe reads the stamp through encryption; a wrong-key subscriber reports decryption failures, not loss; the key is nowhere",
-    async ({ engine, latencyUnderS }) => {
+    async ({ engine, latencyUnderS, duration }) => {
       const root = mkdtempSync(join(tmpdir(), "swarm-e2ee-root-"));
       const out = mkdtempSync(join(tmpdir(), "swarm-e2ee-out-"));
       const key = randomBytes(24).toString("hex");
@@ -89,7 +108,7 @@ describe("E2EE rooms on the native and browser engines, against an embedded Live
       // one publisher, three subscribers: the first the latency probe, the last with the wrong key
       writeFileSync(
         scenario,
-        [...oneRoom(engine, 3, "e2ee-"), "e2ee: { wrong-key-subscribers: 1 }", ""].join("\n"),
+        [...oneRoom(engine, 3, "e2ee-", duration), "e2ee: { wrong-key-subscribers: 1 }", ""].join("\n"),
       );
       const res = await swarm(
         ["--scenario", scenario, "--e2ee-key-file", keyFile, "-o", out],
@@ -99,7 +118,7 @@ describe("E2EE rooms on the native and browser engines, against an embedded Live
       expect(res.code, res.stderr).toBe(0);
       const { summary, samples } = readRun(out);
 
-      expect(summary.participants).toMatchObject({ planned: 4, joined: 4 });
+      expect(summary.participants, joinStory(out, summary)).toMatchObject({ planned: 4, joined: 4 });
       // the two keyed subscribers decode in the last window; the wrong-key one never does
       expect(summary.tracks.expected.video).toBe(3);
       expect(summary.tracks.decodingVideo, JSON.stringify(summary.tracks)).toBe(2);
@@ -174,7 +193,7 @@ describe("E2EE rooms on the native and browser engines, against an embedded Live
     const res = await swarm(["--scenario", scenario, "-o", out], embeddedEnv(root), 180_000);
     expect(res.code, res.stderr).toBe(0);
     const { summary, samples } = readRun(out);
-    expect(summary.participants).toMatchObject({ planned: 3, joined: 3 });
+    expect(summary.participants, joinStory(out, summary)).toMatchObject({ planned: 3, joined: 3 });
     expect(summary.decryptionFailures ?? []).toEqual([]);
     expect(summary.tracks.decodingVideo, JSON.stringify(summary.tracks)).toBe(2);
     const browser = videoIn(samples, "mixed-sub-2");
@@ -213,7 +232,7 @@ describe("E2EE rooms on the native and browser engines, against an embedded Live
       const res = await swarm(["--scenario", scenario, "-o", out], embeddedEnv(root), 180_000);
       expect(res.code, res.stderr).toBe(0);
       const { summary, samples } = readRun(out);
-      expect(summary.participants).toMatchObject({ planned: 3, joined: 3 });
+      expect(summary.participants, joinStory(out, summary)).toMatchObject({ planned: 3, joined: 3 });
       // the hold is 20 s after the joins: the publisher ratchets at 5, 10 and 15 s at least
       expect(summary.counters.e2ee_key_ratchets, JSON.stringify(summary.counters)).toBeGreaterThanOrEqual(3);
       expect(res.stdout).toMatch(/^e2ee ratchet +\d+ key ratchet\(s\) by publishers/m);

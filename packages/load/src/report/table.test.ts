@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { freezeText } from "./table.js";
+import { freezeText, joinFailureLines } from "./table.js";
 
 describe("freezeText", () => {
   it("gives probes' freezes their time and the other tracks' count with 'time unknown'", () => {
@@ -55,5 +55,23 @@ describe("freezeText", () => {
         freeze_measured_windows_browser: 10,
       }),
     ).toBe("freezes 2 (0.6 s frozen, on probes, and on browser subscribers)");
+  });
+});
+
+describe("joinFailureLines", () => {
+  it("counts failures by reason, most first; nothing when every join succeeded", () => {
+    expect(joinFailureLines({})).toEqual([]);
+    expect(joinFailureLines({ unauthorized: 1, timeout: 3 })).toEqual([
+      "join failures timeout 3, unauthorized 1",
+    ]);
+  });
+
+  it("names the fix for joins the run's end overtook", () => {
+    const lines = joinFailureLines({ run_ended: 2, timeout: 1 });
+    expect(lines[0]).toBe("join failures run_ended 2, timeout 1");
+    expect(lines[1]).toMatch(
+      /^ {14}run_ended: 2 still joining when the run ended \(.*\); a longer --duration gives them time$/,
+    );
+    expect(lines).toHaveLength(2);
   });
 });

@@ -1,5 +1,6 @@
 import type { CensorableStat, DecryptionFailure, Figure } from "../run/aggregate.js";
 import type { RunOutcome } from "../run/orchestrator.js";
+import { RUN_ENDED } from "../run/messages.js";
 import { formatValue } from "./format.js";
 import { generatorLine } from "../run/generator-load.js";
 import { engineText, transportText } from "./transports.js";
@@ -12,7 +13,7 @@ export function summaryTable(outcome: RunOutcome): string {
   lines.push(
     `participants  ${p.joined}/${p.planned} joined, ${p.connectedAtEnd} connected at the end, ${p.reconnects} reconnects`,
   );
-  if (Object.keys(p.joinFailures).length > 0) lines.push(`join failures ${describeCounts(p.joinFailures)}`);
+  lines.push(...joinFailureLines(p.joinFailures));
   if (Object.keys(p.disconnects).length > 0) lines.push(`disconnects   ${describeCounts(p.disconnects)}`);
   const pairs = (list: readonly DecryptionFailure[]): string =>
     `${list
@@ -120,6 +121,21 @@ export function freezeText(c: Readonly<Record<string, number>>): string {
 function cell(f: Figure, stat: CensorableStat): string {
   const v = formatValue(f[stat], f.unit);
   return f.censored?.above.includes(stat) === true ? `> ${v}` : v;
+}
+
+/**
+ * The join failures by reason; joins the run's end overtook (`run_ended`) get the fix as well:
+ * nothing failed, there was no time left (a browser participant first waits for its Chromium).
+ */
+export function joinFailureLines(joinFailures: Readonly<Record<string, number>>): string[] {
+  if (Object.keys(joinFailures).length === 0) return [];
+  const lines = [`join failures ${describeCounts(joinFailures)}`];
+  const overtaken = joinFailures[RUN_ENDED] ?? 0;
+  if (overtaken > 0)
+    lines.push(
+      `              ${RUN_ENDED}: ${overtaken} still joining when the run ended (a browser participant starts its Chromium first, one after another: 0.5-1.2 s each here, several seconds on a busy machine); a longer --duration gives them time`,
+    );
+  return lines;
 }
 
 function describeCounts(counts: Record<string, number>): string {
