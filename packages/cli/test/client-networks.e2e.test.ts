@@ -129,4 +129,36 @@ describe("client network profiles against a real one-node LiveKit (TURN off)", (
       expect.stringContaining("wait_pc_connection"),
     ]);
   });
+
+  // the same path, a run shorter than the joins: rtc-node would wait 30 s and lean 15 s for a
+  // peer connection. Each join the run's end overtook is counted, with its reason, where before
+  // the native and lean engines said nothing of it (joined 0 of 2, no join failure)
+  it.each(["native", "lean"])(
+    "signalling only, a 3 s run: the %s engine's joins still under way at the end count as run_ended",
+    async (engine) => {
+      const r = await swarmIn(
+        nets[1] as ClientNetwork,
+        ["--engine", engine, "--rooms", "1", "--subscribers", "1", "--duration", "3s"],
+        env,
+      );
+      const failures = r.events.flatMap((e) => (e.type === "join-failed" ? [e] : []));
+      const told = `exit ${r.code} ${JSON.stringify(r.summary.participants)} ${JSON.stringify(failures)}\nSTDERR ${r.stderr}`;
+      expect(r.summary.participants, told).toMatchObject({
+        planned: 2,
+        joined: 0,
+        joinFailures: { run_ended: 2 },
+      });
+      expect(failures.map((f) => f.message)).toEqual([
+        "the run ended before it joined (it left before it joined)",
+        "the run ended before it joined (it left before it joined)",
+      ]);
+      // nobody joined: exit 1, with the fix for a run that ended on joins still under way
+      expect(r.code, told).toBe(1);
+      expect(r.stderr).toContain("no participant joined before the run ended");
+      expect(r.stdout).toMatch(
+        /^ {14}run_ended: 2 still joining when the run ended .*a longer --duration gives them time$/m,
+      );
+    },
+    90_000,
+  );
 });

@@ -100,6 +100,8 @@ class LeanEngineParticipant implements EngineParticipant {
   private connected = false;
   private reconnecting = false;
   private left = false;
+  /** Asked to join: a leave before its join ends says it failed. */
+  private joining = false;
   private readonly firstPackets: Record<Kind, number> = { audio: 0, video: 0 };
 
   constructor(
@@ -112,6 +114,7 @@ class LeanEngineParticipant implements EngineParticipant {
 
   async join(url: string, token: string): Promise<boolean> {
     const { plan, media } = this;
+    this.joining = true;
     try {
       this.participant = await LeanParticipant.join({
         url,
@@ -130,7 +133,12 @@ class LeanEngineParticipant implements EngineParticipant {
         },
       });
     } catch {
-      // lean said join-failed before throwing
+      // lean said join-failed before throwing (unless a leave said it first)
+      return false;
+    }
+    if (this.left) {
+      // joined after it was told to leave, which said the join failed: it leaves now
+      await this.participant.leave();
       return false;
     }
     this.connected = true;
@@ -161,6 +169,13 @@ class LeanEngineParticipant implements EngineParticipant {
   }
 
   private onEvent(event: ParticipantEvent): void {
+    // a leave during the join said how it ended: what the join says after is not told
+    if (
+      (event.type === "joined" || event.type === "join-failed") &&
+      this.left &&
+      this.participant === undefined
+    )
+      return;
     if (event.type === "join-failed") {
       this.emit({ ...event, reason: isLeanReason(event.reason) ? JOIN_FAILURE[event.reason] : event.reason });
       return;
@@ -204,10 +219,22 @@ class LeanEngineParticipant implements EngineParticipant {
     );
   }
 
+  /**
+   * Leaves; told to before its join ended (the run's end overtook a slow join), it says the join
+   * failed with `left`, as the browser and native engines say it, which the worker counts as
+   * `run_ended` when it is stopping: otherwise nothing would ever say what became of the join.
+   * The join goes on until lean's own timeout and leaves the moment it ends.
+   */
   async leave(): Promise<void> {
+    if (this.left) return;
     this.left = true;
     this.connected = false;
-    await this.participant?.leave();
+    if (this.participant === undefined) {
+      if (this.joining)
+        this.emit({ type: "join-failed", reason: "left", message: "it left before it joined" });
+      return;
+    }
+    await this.participant.leave();
   }
 }
 

@@ -65,6 +65,8 @@ export class NativeParticipant implements EngineParticipant {
   private dataSent = 0;
   private dataReceived = 0;
   private left = false;
+  /** The room while its connect is under way: a leave then cancels it. */
+  private connecting: Room | undefined;
   private readonly firstMedia: FirstMedia;
   private fastPollDone = false;
   private allowedPublishers = new Set<string>();
@@ -109,6 +111,7 @@ export class NativeParticipant implements EngineParticipant {
     const room = new Room();
     this.wire(room);
     this.joinStartMs = Date.now();
+    this.connecting = room;
     try {
       const connecting = room.connect(url, token, {
         autoSubscribe: this.plan.subscribe && this.subscribeLimit === undefined,
@@ -119,11 +122,20 @@ export class NativeParticipant implements EngineParticipant {
       this.e2ee?.states.listen();
       await connecting;
     } catch (err) {
+      // a leave cancelled it (and took the room), and said so
+      if (this.connecting !== room) return false;
+      this.connecting = undefined;
       const message = err instanceof Error ? err.message : String(err);
       this.emit({ type: "join-failed", reason: joinFailureReason(message), message });
       await room.disconnect().catch(() => undefined);
       return false;
     }
+    if (this.connecting !== room) {
+      // connected after it was told to leave, which said the join failed: it leaves now
+      await room.disconnect().catch(() => undefined);
+      return false;
+    }
+    this.connecting = undefined;
     this.room = room;
     const joinS = (Date.now() - this.joinStartMs) / 1000;
     this.watchCryptors(room);
@@ -447,13 +459,32 @@ export class NativeParticipant implements EngineParticipant {
     this.dataSent++;
   }
 
+  /**
+   * Told to leave before its connect ended (the run's end overtook a slow join): said as a join
+   * that failed with `left`, as the browser and lean engines say it, which the worker counts as
+   * `run_ended` when it is stopping; otherwise nothing would ever say what became of the join. The
+   * connect under way is cancelled (bounded, as a leave).
+   */
+  private async leftWhileJoining(): Promise<void> {
+    const room = this.connecting;
+    if (room === undefined) return; // never asked to join, or its join already failed
+    this.connecting = undefined;
+    this.left = true;
+    this.emit({ type: "join-failed", reason: "left", message: "it left before it joined" });
+    await Promise.race([room.disconnect().catch(() => undefined), new Promise((r) => setTimeout(r, 5000))]);
+  }
+
   /** A method, not a field read: `left` changes under awaits, which narrowing cannot see. */
   private hasLeft(): boolean {
     return this.left;
   }
 
   async leave(): Promise<void> {
-    if (this.room === undefined || this.left) return;
+    if (this.left) return;
+    if (this.room === undefined) {
+      await this.leftWhileJoining();
+      return;
+    }
     this.left = true;
     this.e2ee?.states.forget(this.room);
     await Promise.race([this.room.disconnect(), new Promise((resolve) => setTimeout(resolve, 5000))]);

@@ -133,7 +133,7 @@ export function joinFailureLines(joinFailures: Readonly<Record<string, number>>)
   const overtaken = joinFailures[RUN_ENDED] ?? 0;
   if (overtaken > 0)
     lines.push(
-      `              ${RUN_ENDED}: ${overtaken} still joining when the run ended (a browser participant first waits for its Chromium to start, one after another: about 0.5 s each on an idle 2-core machine, several seconds on a busy one); a longer --duration gives them time`,
+      `              ${RUN_ENDED}: ${overtaken} still joining when the run ended (a join over a lossy or overloaded path can take seconds; a browser participant first waits for its Chromium, started one after another: about 0.5 s each on an idle 2-core machine, seconds on a busy one); a longer --duration gives them time`,
     );
   return lines;
 }
