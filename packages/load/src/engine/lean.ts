@@ -85,7 +85,7 @@ export class LeanEngine implements Engine {
 }
 
 /** What every participant of one lean engine shares. */
-interface Media {
+export interface Media {
   readonly audio: OpusLoop;
   readonly video: VideoLoop | undefined;
   /** The simulcast layers under `video`, smallest first; empty: one layer. */
@@ -95,12 +95,12 @@ interface Media {
   readonly data: boolean;
 }
 
-class LeanEngineParticipant implements EngineParticipant {
+export class LeanEngineParticipant implements EngineParticipant {
   private participant: LeanParticipant | undefined;
   private connected = false;
   private reconnecting = false;
   private left = false;
-  /** Asked to join: a leave before its join ends says it failed. */
+  /** Its join is under way: a leave now says the join failed. */
   private joining = false;
   private readonly firstPackets: Record<Kind, number> = { audio: 0, video: 0 };
 
@@ -134,8 +134,10 @@ class LeanEngineParticipant implements EngineParticipant {
       });
     } catch {
       // lean said join-failed before throwing (unless a leave said it first)
+      this.joining = false;
       return false;
     }
+    this.joining = false;
     if (this.left) {
       // joined after it was told to leave, which said the join failed: it leaves now
       await this.participant.leave();
