@@ -178,6 +178,9 @@ export class LeanEngineParticipant implements EngineParticipant {
       this.participant === undefined
     )
       return;
+    // the join said how it ended: a leave before it returns (lean leaves a failed join's session
+    // first) must not say it again
+    if (event.type === "joined" || event.type === "join-failed") this.joining = false;
     if (event.type === "join-failed") {
       this.emit({ ...event, reason: isLeanReason(event.reason) ? JOIN_FAILURE[event.reason] : event.reason });
       return;
