@@ -17,6 +17,7 @@ import { computeWindowDelta, emptySnapshot, fromWebrtcStats, type Snapshot } fro
 import type { MediaPlan, ParticipantEvent, ParticipantPlan, WindowSample } from "../run/messages.js";
 import {
   ENGINE_ATTRIBUTE,
+  LEFT_BEFORE_JOINING,
   simulated,
   stampsCaptureTime,
   type Engine,
@@ -259,8 +260,7 @@ export class BrowserParticipant implements EngineParticipant {
    * `run_ended` when it is stopping.
    */
   private leftBeforeJoining(): false {
-    if (!this.joinSaid)
-      this.onEvent({ type: "join-failed", reason: "left", message: "it left before it joined" });
+    if (!this.joinSaid) this.onEvent(LEFT_BEFORE_JOINING);
     return false;
   }
 

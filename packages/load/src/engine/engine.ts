@@ -164,6 +164,16 @@ export const ENGINE_RULES: Readonly<Record<EngineName, EngineRules>> = {
   },
 };
 
+/**
+ * What every engine says of a join still under way when it was told to leave (the run's end
+ * overtook it): a failed join, `left`, which the stopping worker counts as `run_ended`.
+ */
+export const LEFT_BEFORE_JOINING: ParticipantEvent = {
+  type: "join-failed",
+  reason: "left",
+  message: "it left before it joined",
+};
+
 /** The participant attribute, set in every join token, that names the engine a participant runs on. */
 export const ENGINE_ATTRIBUTE = "lkswarm.engine";
 

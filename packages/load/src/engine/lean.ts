@@ -11,6 +11,7 @@ import {
 } from "@livekit-swarm/lean";
 import type { Kind, MediaPlan, ParticipantEvent, ParticipantPlan, WindowSample } from "../run/messages.js";
 import {
+  LEFT_BEFORE_JOINING,
   leanLoopOptions,
   leanSimulcastEnabled,
   simulated,
@@ -235,8 +236,7 @@ export class LeanEngineParticipant implements EngineParticipant {
     this.left = true;
     this.connected = false;
     if (this.participant === undefined) {
-      if (this.joining)
-        this.emit({ type: "join-failed", reason: "left", message: "it left before it joined" });
+      if (this.joining) this.emit(LEFT_BEFORE_JOINING);
       return;
     }
     await this.participant.leave();

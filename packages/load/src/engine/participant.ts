@@ -14,7 +14,13 @@ import {
   type Snapshot,
 } from "@livekit-swarm/stats";
 import type { Kind, ParticipantPlan, WindowSample } from "../run/messages.js";
-import { simulated, stampsCaptureTime, type EngineParticipant, type EventSink } from "./engine.js";
+import {
+  LEFT_BEFORE_JOINING,
+  simulated,
+  stampsCaptureTime,
+  type EngineParticipant,
+  type EventSink,
+} from "./engine.js";
 import type { CryptorStates } from "./e2ee.js";
 import { FirstMedia } from "./first-media.js";
 import { loadRtc } from "./rtc.js";
@@ -470,7 +476,7 @@ export class NativeParticipant implements EngineParticipant {
     if (room === undefined) return; // never asked to join, or its join already failed
     this.connecting = undefined;
     this.left = true;
-    this.emit({ type: "join-failed", reason: "left", message: "it left before it joined" });
+    this.emit(LEFT_BEFORE_JOINING);
     await Promise.race([room.disconnect().catch(() => undefined), new Promise((r) => setTimeout(r, 5000))]);
   }
 
