@@ -1,7 +1,8 @@
 import { existsSync, renameSync } from "node:fs";
 import { removeCpuGroup } from "./cpu-limit.js";
 import { deleteNodeNetwork, namespaceExists } from "./netns.js";
-import { isOurProcess, processesMentioning, terminate } from "./processes.js";
+import { isOurProcess, processesMentioning, processStartTime, terminate } from "./processes.js";
+import { delayProcesses } from "./user-delay.js";
 import { readState, stateFile, stoppedStateFile, type ProcessRecord, type RunState } from "./state.js";
 
 export interface DownReport {
@@ -41,6 +42,13 @@ export async function down(runDir: string): Promise<DownReport> {
       stopped.push(`unrecorded process (pid ${p.pid})`);
     }),
   );
+  // a delayer (net.delay in user space) lives inside a node's namespace and would keep it alive:
+  // its drill normally stops it, and one whose drill died is stopped here
+  for (const ns of state.namespaces)
+    for (const pid of delayProcesses({ namespace: ns })) {
+      await terminate(pid, processStartTime(pid), 2000);
+      stopped.push(`delayer (pid ${pid})`);
+    }
   const namespacesRemoved: string[] = [];
   for (const node of state.nodes) {
     if (node.network === undefined) continue;

@@ -281,7 +281,8 @@ export class Partition extends NftFault {
 
 /**
  * A traffic-control qdisc on the node's side of its veth (what the node sends): `tc tbf` for a
- * bandwidth cap, `tc netem` for delay and jitter (netem needs the kernel's sch_netem module).
+ * bandwidth cap, `tc netem` for delay and jitter (netem needs the kernel's sch_netem module; where
+ * it is missing, user-delay.ts delays in user space).
  */
 export class Qdisc {
   private constructor(
@@ -321,7 +322,7 @@ export class Qdisc {
       if (/unknown|not found|No such file|Specified qdisc kind/i.test(message)) {
         throw new TestbedError(
           "bad-option",
-          "delay and jitter need tc netem, and this kernel has no netem qdisc (tc: Specified qdisc kind is unknown; the sch_netem module is missing): run the drill on a host whose kernel has netem, or use net.loss / net.bandwidth",
+          "delay and jitter in the kernel need tc netem, and this kernel has no netem qdisc (tc: Specified qdisc kind is unknown; the sch_netem module is missing): `npm run setup` builds lkswarm-delay, which delays in user space instead, or run the drill on a host whose kernel has netem",
         );
       }
       throw err;

@@ -36,6 +36,19 @@ export {
 } from "./faults.js";
 export type { RtpKinds, RtpTally } from "./faults.js";
 export {
+  DELAY_BINARY,
+  DELAY_RULE_PREFIX,
+  UserDelay,
+  delayNode,
+  delayProcesses,
+  delayRules,
+  delayTag,
+  removeDelayRules,
+} from "./user-delay.js";
+export type { DelaySummary, NodeDelay, UserDelayOptions } from "./user-delay.js";
+export { jitterAt, jitterSeries, parseReleased, STUN_BINDING_SUCCESS } from "./delay-truth.js";
+export type { JitterSeries, ReleasedPacket, ReleasedStun } from "./delay-truth.js";
+export {
   clearFaults,
   describeLedgerEntry,
   ledgerFile,

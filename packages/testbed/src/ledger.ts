@@ -7,6 +7,7 @@
 import { existsSync, readFileSync, renameSync, unlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { faultQdiscs, faultTables, removeFaultTable, removeRootQdisc } from "./faults.js";
+import { delayProcesses, delayRules, DELAY_RULE_PREFIX, removeDelayRules } from "./user-delay.js";
 
 /** What rolling the ledger back needs of a testbed (a `Testbed`; an interface to keep imports one-way). */
 export interface LedgerTestbed {
@@ -25,7 +26,8 @@ export type LedgerEntry =
   | { readonly fault: string; readonly kind: "restart-node"; readonly node: string; readonly index: number }
   | { readonly fault: string; readonly kind: "restart-redis" }
   | { readonly fault: string; readonly kind: "nft-table"; readonly namespace: string; readonly table: string }
-  | { readonly fault: string; readonly kind: "qdisc"; readonly namespace: string; readonly device: string };
+  | { readonly fault: string; readonly kind: "qdisc"; readonly namespace: string; readonly device: string }
+  | { readonly fault: string; readonly kind: "user-delay"; readonly namespace: string; readonly tag: string };
 
 export function ledgerFile(runDir: string): string {
   return join(runDir, "faults.json");
@@ -76,6 +78,8 @@ export function describeLedgerEntry(e: LedgerEntry): string {
       return `${e.fault}: delete nftables table ${e.table} in ${e.namespace}`;
     case "qdisc":
       return `${e.fault}: delete the root qdisc of ${e.device} in ${e.namespace}`;
+    case "user-delay":
+      return `${e.fault}: delete the delay rule ${DELAY_RULE_PREFIX}${e.tag} in ${e.namespace} and stop its delayer`;
   }
 }
 
@@ -123,5 +127,14 @@ async function undo(tb: LedgerTestbed, e: LedgerEntry): Promise<string> {
         return `no qdisc of ours on ${e.device}`;
       removeRootQdisc(e.namespace, e.device);
       return `deleted the qdisc of ${e.device} in ${e.namespace}`;
+    case "user-delay": {
+      const rules = delayRules(e.namespace).filter((r) => r.comment === `${DELAY_RULE_PREFIX}${e.tag}`).length;
+      const pids = delayProcesses({ tag: e.tag, namespace: e.namespace });
+      if (rules === 0 && pids.length === 0) return `no delay ${e.tag} in ${e.namespace}`;
+      removeDelayRules(e.namespace, e.tag);
+      // the rule is gone, so nothing new queues; the delayer lets go of what it holds as it stops
+      for (const pid of pids) process.kill(pid, "SIGTERM");
+      return `deleted ${rules} delay rule(s) ${e.tag} in ${e.namespace}, stopped ${pids.length} delayer(s)`;
+    }
   }
 }

@@ -1,6 +1,7 @@
 import { readdirSync } from "node:fs";
 import { join } from "node:path";
 import { faultQdiscs, faultTables } from "./faults.js";
+import { delayRules } from "./user-delay.js";
 import { readFaultLedger, type LedgerEntry } from "./ledger.js";
 import { nodeView, type NodeView } from "./nodes.js";
 import { isOurProcess } from "./processes.js";
@@ -41,6 +42,7 @@ export function statusOf(state: RunState): TestbedStatus {
         return [
           ...faultTables(ns).map((t) => `nftables table ${t} in ${ns}`),
           ...faultQdiscs(ns).map((q) => `qdisc ${q.kind} on ${q.device} in ${ns}`),
+          ...delayRules(ns).map((r) => `delay rule ${r.comment} (queue ${r.queue}) in ${ns}`),
         ];
       }),
       ledger: readFaultLedger(state.runDir),

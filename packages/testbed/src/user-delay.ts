@@ -1,0 +1,405 @@
+/**
+ * Delay and jitter in user space, for kernels without netem: a netfilter queue on the node's side of
+ * its veth, and `lkswarm-delay` (tools/net-delay, built by scripts/setup) holding each packet of it.
+ *
+ * The rule is iptables' NFQUEUE target in the namespace's mangle/POSTROUTING chain: nftables' own
+ * `queue` statement needs the kernel's nft_queue, which kernels without netem tend to lack too,
+ * while the xtables target goes through nft_compat. `--queue-bypass` lets packets through untouched
+ * whenever no delayer listens, so a killed delayer leaves the node reachable.
+ */
+import { spawn, execFileSync, type ChildProcess } from "node:child_process";
+import { accessSync, constants, readdirSync, readFileSync, readlinkSync, statSync } from "node:fs";
+import { join } from "node:path";
+import { TOOLS_BIN } from "./binaries.js";
+import { TestbedError } from "./errors.js";
+import { Qdisc } from "./faults.js";
+import { namespaceExists } from "./netns.js";
+
+/** Our rules carry this comment prefix (then the fault's tag), so a leftover check can find them. */
+export const DELAY_RULE_PREFIX = "lkswarm_delay_";
+export const DELAY_BINARY = "lkswarm-delay";
+const TAG = /^[A-Za-z0-9_]{1,48}$/;
+
+/** What the delayer did, as it says when it stops. */
+export interface DelaySummary {
+  readonly packets: number;
+  readonly rtp: number;
+  readonly holdMeanMs: number;
+  readonly holdMinMs: number;
+  readonly holdMaxMs: number;
+  /** Held packets let go before their time because too many were held at once. */
+  readonly releasedEarly: number;
+  /** Queue messages the kernel could not hand over (their packets were dropped). */
+  readonly lostMessages: number;
+  readonly verdictErrors: number;
+}
+
+export interface UserDelayOptions {
+  /** Names the rule (`lkswarm_delay_<tag>`) and the process: letters, digits and _. */
+  readonly tag: string;
+  readonly jitterMs?: number;
+  /** `normal` (jitter is the standard deviation, netem's `distribution normal`) or `uniform` (+-jitter). */
+  readonly distribution?: "normal" | "uniform";
+  /** Every RTP packet released, for checking reported figures against what the network did. */
+  readonly truthFile?: string;
+  readonly seed?: number;
+  /** The delayer's path (default: LKSWARM_DELAY_BIN, else the tools directory). */
+  readonly binary?: string;
+}
+
+/** Whether `done` settles within `ms`; the timer goes either way, so it never holds the process. */
+async function settlesWithin(done: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<false>((resolve) => {
+    timer = setTimeout(() => {
+      resolve(false);
+    }, ms);
+  });
+  try {
+    return await Promise.race([done.then(() => true), late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+function inNamespace(namespace: string, command: string, args: readonly string[]): string {
+  return execFileSync("ip", ["netns", "exec", namespace, command, ...args], {
+    encoding: "utf8",
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+}
+
+export function delayBinary(env: NodeJS.ProcessEnv = process.env): string {
+  return env.LKSWARM_DELAY_BIN || join(TOOLS_BIN, DELAY_BINARY);
+}
+
+/** The rule's words after the chain: what `-A` adds and `-D` deletes. */
+function ruleSpec(device: string, comment: string, queue: number): string[] {
+  return [
+    "-o",
+    device,
+    "-m",
+    "comment",
+    "--comment",
+    comment,
+    "-j",
+    "NFQUEUE",
+    "--queue-num",
+    String(queue),
+    "--queue-bypass",
+  ];
+}
+
+export interface DelayRule {
+  readonly comment: string;
+  readonly queue: number;
+  /** The rule's words after `-A POSTROUTING`, as `-D POSTROUTING` takes them. */
+  readonly words: readonly string[];
+}
+
+/** Our delay rules in a namespace, as `iptables -S` lists them (empty when iptables is missing). */
+export function delayRules(namespace: string): DelayRule[] {
+  try {
+    return parseDelayRules(inNamespace(namespace, "iptables", ["-w", "-t", "mangle", "-S", "POSTROUTING"]));
+  } catch {
+    return [];
+  }
+}
+
+/** Our rules in `iptables -t mangle -S POSTROUTING`'s listing: an NFQUEUE rule with our comment. */
+export function parseDelayRules(listing: string): DelayRule[] {
+  return listing.split("\n").flatMap((line) => {
+    const comment = /--comment "?(lkswarm_delay_[A-Za-z0-9_]+)"?/.exec(line)?.[1];
+    const queue = /--queue-num (\d+)/.exec(line)?.[1];
+    if (comment === undefined || queue === undefined || !line.startsWith("-A POSTROUTING ")) return [];
+    // iptables quotes a comment it lists; ours have no spaces, so the words split plainly
+    const words = line
+      .slice("-A POSTROUTING ".length)
+      .trim()
+      .split(/\s+/)
+      .map((w) => w.replace(/^"(.*)"$/, "$1"));
+    return [{ comment, queue: Number(queue), words }];
+  });
+}
+
+/** Deletes our delay rules in a namespace (all, or those of one tag); returns how many. */
+export function removeDelayRules(namespace: string, tag?: string): number {
+  let removed = 0;
+  for (const rule of delayRules(namespace)) {
+    if (tag !== undefined && rule.comment !== `${DELAY_RULE_PREFIX}${tag}`) continue;
+    inNamespace(namespace, "iptables", ["-w", "-t", "mangle", "-D", "POSTROUTING", ...rule.words]);
+    removed++;
+  }
+  return removed;
+}
+
+/** The inode of a named network namespace (what /proc/PID/ns/net links to), if it exists. */
+function namespaceInode(namespace: string): number | undefined {
+  try {
+    return statSync(`/run/netns/${namespace}`).ino;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Delayer processes of ours running now (named `lkswarm_delay_...`): all, those of one tag, or
+ * those inside one network namespace. Pids.
+ */
+export function delayProcesses(filter: { readonly tag?: string; readonly namespace?: string } = {}): number[] {
+  const inode = filter.namespace !== undefined ? namespaceInode(filter.namespace) : undefined;
+  if (filter.namespace !== undefined && inode === undefined) return [];
+  const pids: number[] = [];
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    let args: string[];
+    try {
+      args = readFileSync(`/proc/${entry}/cmdline`, "utf8").split("\0");
+      if (inode !== undefined && readlinkSync(`/proc/${entry}/ns/net`) !== `net:[${inode}]`) continue;
+    } catch {
+      continue;
+    }
+    if (!(args[0] ?? "").endsWith(DELAY_BINARY)) continue;
+    const named = args[args.indexOf("--name") + 1];
+    if (named === undefined || !named.startsWith(DELAY_RULE_PREFIX)) continue;
+    if (filter.tag === undefined || named === `${DELAY_RULE_PREFIX}${filter.tag}`) pids.push(Number(entry));
+  }
+  return pids;
+}
+
+/** Parses the delayer's closing line. */
+export function parseDelaySummary(output: string): DelaySummary | undefined {
+  const line = output
+    .split("\n")
+    .map((l) => l.trim())
+    .find((l) => l.startsWith("{"));
+  if (line === undefined) return undefined;
+  try {
+    return JSON.parse(line) as DelaySummary;
+  } catch {
+    return undefined;
+  }
+}
+
+export class UserDelay {
+  private stdout = "";
+  private summaryRead: Promise<DelaySummary | undefined> | undefined;
+
+  private constructor(
+    readonly namespace: string,
+    readonly device: string,
+    readonly tag: string,
+    readonly queue: number,
+    private readonly child: ChildProcess,
+    private readonly exited: Promise<void>,
+  ) {
+    child.stdout?.on("data", (chunk: Buffer) => {
+      this.stdout += chunk.toString("utf8");
+    });
+  }
+
+  get comment(): string {
+    return `${DELAY_RULE_PREFIX}${this.tag}`;
+  }
+
+  /**
+   * Starts a delayer in `namespace` and queues what leaves through `device` to it: every packet
+   * then waits `delayMs` plus its jitter draw. Throws a TestbedError naming the fix when the
+   * delayer or iptables is missing, or the kernel refuses the queue.
+   */
+  static async inject(
+    namespace: string,
+    device: string,
+    delayMs: number,
+    options: UserDelayOptions,
+  ): Promise<UserDelay> {
+    if (!TAG.test(options.tag))
+      throw new TestbedError("bad-option", `delay tag ${JSON.stringify(options.tag)}: expected 1-48 letters, digits or _`);
+    if (!(delayMs >= 0 && delayMs <= 60_000))
+      throw new TestbedError("bad-option", `delay: expected 0 to 60000 ms, got ${delayMs}`);
+    const jitterMs = options.jitterMs ?? 0;
+    if (!(jitterMs >= 0 && jitterMs <= 60_000))
+      throw new TestbedError("bad-option", `jitter: expected 0 to 60000 ms, got ${jitterMs}`);
+    const binary = options.binary ?? delayBinary();
+    try {
+      accessSync(binary, constants.X_OK);
+    } catch {
+      throw new TestbedError(
+        "missing-binary",
+        `${DELAY_BINARY} not found at ${binary}: run \`npm run setup\` (it builds tools/net-delay with cc), or set LKSWARM_DELAY_BIN`,
+      );
+    }
+    if (!namespaceExists(namespace))
+      throw new TestbedError("bad-option", `delay: no network namespace ${JSON.stringify(namespace)}`);
+    try {
+      inNamespace(namespace, "ip", ["link", "show", "dev", device]);
+    } catch {
+      throw new TestbedError("bad-option", `delay: no device ${JSON.stringify(device)} in ${namespace}`);
+    }
+    const rules = delayRules(namespace);
+    // an accepted packet leaves the chain, so a second queue on the same device would see nothing
+    const already = rules.find((r) => r.words[r.words.indexOf("-o") + 1] === device);
+    if (already !== undefined)
+      throw new TestbedError(
+        "bad-option",
+        `${device} in ${namespace} is already delayed (${already.comment}): one delay per device at a time`,
+      );
+    const used = new Set(rules.map((r) => r.queue));
+    let queue = 1;
+    while (used.has(queue)) queue++;
+    const comment = `${DELAY_RULE_PREFIX}${options.tag}`;
+    const args = [
+      binary,
+      "--name",
+      comment,
+      "--queue",
+      String(queue),
+      "--delay-ms",
+      String(delayMs),
+      "--jitter-ms",
+      String(jitterMs),
+      "--distribution",
+      options.distribution ?? "normal",
+      ...(options.seed !== undefined ? ["--seed", String(options.seed)] : []),
+      ...(options.truthFile !== undefined ? ["--truth", options.truthFile] : []),
+    ];
+    const child = spawn("ip", ["netns", "exec", namespace, ...args], { stdio: ["ignore", "pipe", "pipe"] });
+    let stderr = "";
+    child.stderr.on("data", (chunk: Buffer) => {
+      stderr += chunk.toString("utf8");
+    });
+    const exited = new Promise<void>((resolve) => {
+      child.once("exit", () => {
+        resolve();
+      });
+      child.once("error", (err) => {
+        stderr += err.message;
+        resolve();
+      });
+    });
+    const delay = new UserDelay(namespace, device, options.tag, queue, child, exited);
+    // true once it printed "ready" (the queue is bound), false if it exited first
+    const announced = new Promise<boolean>((resolve) => {
+      child.stdout.on("data", () => {
+        if (delay.stdout.includes("ready\n")) resolve(true);
+      });
+      void exited.then(() => {
+        resolve(false);
+      });
+    });
+    const ready = (await settlesWithin(announced, 5000)) && (await announced);
+    if (!ready) {
+      child.kill("SIGKILL");
+      await exited;
+      const why = stderr.trim().split("\n")[0] || "it printed nothing within 5 s";
+      throw new TestbedError("bad-option", `the delayer did not start in ${namespace}: ${why}`);
+    }
+    try {
+      inNamespace(namespace, "iptables", ["-w", "-t", "mangle", "-A", "POSTROUTING", ...ruleSpec(device, comment, queue)]);
+    } catch (err) {
+      await delay.stop();
+      const message = err instanceof Error ? err.message : String(err);
+      throw new TestbedError(
+        /ENOENT|not found/i.test(message) ? "missing-binary" : "bad-option",
+        /ENOENT|not found/i.test(message)
+          ? "delay in user space needs iptables (its NFQUEUE target): run `npm run setup` or `apt-get install iptables`"
+          : `iptables refused the delay's queue rule in ${namespace}: ${message.split("\n").find((l) => l.trim() !== "") ?? message}`,
+      );
+    }
+    return delay;
+  }
+
+  /** Whether the delayer runs and its rule is listed. */
+  present(): boolean {
+    return (
+      this.child.exitCode === null &&
+      this.child.signalCode === null &&
+      delayRules(this.namespace).some((r) => r.comment === this.comment && r.queue === this.queue)
+    );
+  }
+
+  /** Removes the rule first (packets stop queueing), then stops the delayer, which lets go of what it holds. */
+  async remove(): Promise<DelaySummary | undefined> {
+    try {
+      removeDelayRules(this.namespace, this.tag);
+    } catch {
+      // the namespace is gone, and the rule with it
+    }
+    return this.stop();
+  }
+
+  private stop(): Promise<DelaySummary | undefined> {
+    this.summaryRead ??= (async () => {
+      if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill("SIGTERM");
+      if (!(await settlesWithin(this.exited, 3000))) {
+        this.child.kill("SIGKILL");
+        await this.exited;
+      }
+      return parseDelaySummary(this.stdout);
+    })();
+    return this.summaryRead;
+  }
+}
+
+/** A fault's delay tag on one node: letters, digits and _ (the rule's comment and the process's name). */
+export function delayTag(faultId: string, node: string): string {
+  return `${faultId}_${node}`.replace(/[^A-Za-z0-9_]/g, "_").slice(0, 48);
+}
+
+/** A delay on a node's veth, in user space or by netem: what a drill installs, confirms and removes. */
+export interface NodeDelay {
+  readonly namespace: string;
+  readonly device: string;
+  present(): boolean;
+  remove(): Promise<unknown>;
+  /** What is in place, for the journal's evidence. */
+  describe(): string;
+}
+
+/**
+ * Delays what a node sends through its veth by `delayMs` with `jitterMs` (a normal draw's standard
+ * deviation, as netem's `distribution normal`): in user space (`lkswarm-delay` on a netfilter
+ * queue) where the delayer and iptables are installed, which keeps packets in order and works
+ * without the kernel's netem; else `tc netem`. Neither: a TestbedError naming both fixes.
+ */
+export async function delayNode(
+  namespace: string | undefined,
+  device: string,
+  delayMs: number,
+  jitterMs: number,
+  tag: string,
+): Promise<NodeDelay> {
+  if (namespace === undefined)
+    throw new TestbedError("bad-option", "delay needs the node in its own network namespace: start the testbed with --netns");
+  let userSpace: TestbedError;
+  try {
+    const delay = await UserDelay.inject(namespace, device, delayMs, { tag, jitterMs });
+    return {
+      namespace,
+      device,
+      present: () => delay.present(),
+      remove: () => delay.remove(),
+      describe: () =>
+        `${DELAY_BINARY} holding queue ${delay.queue} (${delayMs} ms, jitter ${jitterMs} ms) on ${device} in ${namespace}`,
+    };
+  } catch (err) {
+    if (!(err instanceof TestbedError && err.reason === "missing-binary")) throw err;
+    userSpace = err;
+  }
+  try {
+    const qdisc = Qdisc.delay(namespace, device, delayMs, jitterMs);
+    return {
+      namespace,
+      device,
+      present: () => qdisc.present(),
+      remove: () => {
+        qdisc.remove();
+        return Promise.resolve();
+      },
+      describe: () => `qdisc netem on ${device} in ${namespace}`,
+    };
+  } catch (err) {
+    const netem = err instanceof Error ? err.message : String(err);
+    throw new TestbedError("missing-binary", `${userSpace.message}; and ${netem}`);
+  }
+}
