@@ -807,10 +807,16 @@ function inbound(expected: number, lost: number, bytes: number, jitterS?: number
   return inboundTrack({ key: "ssrc-1", kind: "audio", expected, lost, bytes, jitterS });
 }
 
-function sample(endMs: number, who: string, tracks: readonly InboundTrackSample[]): WindowSample {
+function sample(
+  endMs: number,
+  who: string,
+  tracks: readonly InboundTrackSample[],
+  rttS?: number,
+): WindowSample {
   const { room, identity } = split(who);
   return windowSample({
     t: at(endMs),
+    rttS,
     durationMs: 2000,
     room,
     participant: identity,
@@ -842,12 +848,37 @@ describe("analyzeDrill: quality windows", () => {
     ),
   );
 
+  it("takes the round trip's median over the participant-windows inside each window (a delay shows there)", () => {
+    const delayed = analyzeDrill(
+      observe(
+        ["room-0/pub-1", "room-0/sub-1"],
+        [...steady("room-0/pub-1", "PA_pub1"), ...steady("room-0/sub-1", "PA_sub1")],
+        {
+          samples: [
+            sample(-28_000, "room-0/sub-1", [], 0.001),
+            sample(-26_000, "room-0/pub-1", [], 0.003),
+            sample(-24_000, "room-0/sub-1", [], 0.002),
+            // 100 ms of delay during: a publisher's window too, and one without a measurement
+            sample(20_000, "room-0/sub-1", [], 0.101),
+            sample(22_000, "room-0/pub-1", [], 0.115),
+            sample(24_000, "room-0/sub-1", [], 0.108),
+            sample(26_000, "room-0/sub-1", []),
+          ],
+        },
+      ),
+    );
+    expect(delayed.quality.before?.rttP50S).toBe(0.002);
+    expect(delayed.quality.during?.rttP50S).toBe(0.108);
+    expect(delayed.quality.after?.rttP50S).toBeNull();
+  });
+
   it("measures loss as a ratio of sums over the samples wholly inside each window", () => {
     expect(analysis.quality.before).toEqual({
       fromMs: -30_000,
       toMs: -10_000,
       lossRatio: 0.01,
       jitterP95S: 0.03,
+      rttP50S: null,
       bitrateInBps: 1_000_000,
       // these samples carry no video and no RTP header bytes: unknown, never 0
       wireBitrateInBps: null,
@@ -860,6 +891,7 @@ describe("analyzeDrill: quality windows", () => {
       toMs: 60_000,
       lossRatio: 0.1,
       jitterP95S: null,
+      rttP50S: null,
       bitrateInBps: 200_000,
       // these samples carry no video and no RTP header bytes: unknown, never 0
       wireBitrateInBps: null,
@@ -872,6 +904,7 @@ describe("analyzeDrill: quality windows", () => {
       toMs: 90_000,
       lossRatio: 0.015,
       jitterP95S: 0.02,
+      rttP50S: null,
       bitrateInBps: 500_000,
       // these samples carry no video and no RTP header bytes: unknown, never 0
       wireBitrateInBps: null,

@@ -233,6 +233,11 @@ export interface QualityWindow {
   readonly toMs: number;
   readonly lossRatio: number | null;
   readonly jitterP95S: number | null;
+  /**
+   * Median over participant-windows of the round trip to the server (ICE's candidate pair, or the
+   * engine's STUN checks): what a net.delay shows first. Absent in journals from before it.
+   */
+  readonly rttP50S?: number | null;
   /** Mean over receiving participant-windows of payload bits per second. */
   readonly bitrateInBps: number | null;
   /** The same at IP level (payload, RTP headers, IP/UDP/SRTP overhead: stats' wireBytes), comparable with a link cap; null where RTP header bytes were not reported. */

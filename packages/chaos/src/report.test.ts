@@ -154,16 +154,16 @@ describe("renderDrillMarkdown", () => {
   });
 
   it("tables quality in percent, milliseconds and kbit/s, with the ratios", () => {
-    expect(md).toContain("| before | -30.0 s … 0.0 s | 0.20 | 4.1 | 1450 | 1532 | 20.0 | 360 | 120 |");
+    expect(md).toContain("| before | -30.0 s … 0.0 s | 0.20 | 4.1 | 12.4 | 1450 | 1532 | 20.0 | 360 | 120 |");
     // a cap that pushed video to 3 fps on the 180p layer shows in the window
-    expect(md).toContain("| during | 0.0 s … 20.0 s | 8.10 | 31.2 | 980 | 1041 | 3.0 | 180 | 60 |");
-    // an older journal without the video figures says unknown
-    expect(md).toContain("| after | 30.0 s … 60.0 s | 0.24 | 4.5 | 1420 | – | – | – | 90 |");
+    expect(md).toContain("| during | 0.0 s … 20.0 s | 8.10 | 31.2 | 185.5 | 980 | 1041 | 3.0 | 180 | 60 |");
+    // an older journal without the video figures or the round trip says unknown
+    expect(md).toContain("| after | 30.0 s … 60.0 s | 0.24 | 4.5 | – | 1420 | – | – | – | 90 |");
     expect(md).toContain("Loss after vs before: 1.20× · bitrate after vs before: 0.98×.");
     const noDuring = renderDrillMarkdown(
       sampleJournal({ quality: { ...sampleJournal().quality, during: null } }),
     );
-    expect(noDuring).toContain("| during | – | – | – | – | – | – | – | 0 |");
+    expect(noDuring).toContain("| during | – | – | – | – | – | – | – | – | 0 |");
     expect(md).not.toContain("(assembled)");
   });
 
@@ -173,7 +173,7 @@ describe("renderDrillMarkdown", () => {
       base.during === null ? null : { ...base.during, videoFpsP50: 19.5, videoFpsAssembled: true };
     const lean = renderDrillMarkdown(sampleJournal({ quality: { ...base, during } }));
     expect(lean).toContain(
-      "| during | 0.0 s … 20.0 s | 8.10 | 31.2 | 980 | 1041 | 19.5 (assembled) | 180 | 60 |",
+      "| during | 0.0 s … 20.0 s | 8.10 | 31.2 | 185.5 | 980 | 1041 | 19.5 (assembled) | 180 | 60 |",
     );
     expect(lean).toContain("Video fps marked (assembled): no participant in the window decodes video");
   });

@@ -318,12 +318,13 @@ function qualitySection(journal: DrillJournal): string {
   const q = journal.quality;
   const row = (name: string, w: QualityWindow | null): string[] =>
     w === null
-      ? [name, NONE, NONE, NONE, NONE, NONE, NONE, NONE, "0"]
+      ? [name, NONE, NONE, NONE, NONE, NONE, NONE, NONE, NONE, "0"]
       : [
           name,
           `${seconds(w.fromMs)} … ${seconds(w.toMs)}`,
           fixed(w.lossRatio === null ? null : w.lossRatio * 100, 2),
           fixed(w.jitterP95S === null ? null : w.jitterP95S * 1000, 1),
+          fixed(w.rttP50S === undefined || w.rttP50S === null ? null : w.rttP50S * 1000, 1),
           fixed(w.bitrateInBps === null ? null : w.bitrateInBps / 1000, 0),
           fixed(kilo(w.wireBitrateInBps), 0),
           `${fixed(w.videoFpsP50 ?? null, 1)}${w.videoFpsAssembled === true ? " (assembled)" : ""}`,
@@ -340,6 +341,7 @@ function qualitySection(journal: DrillJournal): string {
           "after T0",
           "loss %",
           "jitter p95 (ms)",
+          "round trip p50 (ms)",
           "bitrate in (kbit/s)",
           "wire (kbit/s)",
           "video fps p50",

@@ -2,12 +2,14 @@
  * Crash safety: a drill SIGKILLed during a freeze cannot roll back, so the node stays stopped.
  * `swarm testbed status` must show it, the partial journal must say the drill did not finish, and
  * `swarm chaos rollback` must thaw it from the fault ledger, once (a second run has nothing to do).
+ * A delay beside it (in user space here) leaves its rules, which the rollback deletes; its delayers
+ * went with the drill.
  */
 import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { Testbed, faultTables, ledgerFile, signal } from "@livekit-swarm/testbed";
+import { Testbed, delayProcesses, delayRules, faultTables, ledgerFile, signal } from "@livekit-swarm/testbed";
 import { alive, startSwarm, swarm } from "@livekit-swarm/test-kit";
 
 const dir = mkdtempSync(join(tmpdir(), "chaos-rollback-e2e-"));
@@ -72,6 +74,11 @@ faults:
     type: node.freeze
     target: busiest-room-node
     duration: 60s
+  - id: delay
+    type: net.delay
+    target: all-nodes
+    delay: 30ms
+    duration: 60s
 `,
     );
     const run = startSwarm(["chaos", "run", file, "-o", out]);
@@ -79,10 +86,10 @@ faults:
     await waitFor(
       () => {
         if (run.child.exitCode !== null) throw new Error(`the drill exited early:\n${run.stderr}`);
-        return /freeze: confirmed/.test(run.stderr);
+        return /freeze: confirmed/.test(run.stderr) && /delay: confirmed/.test(run.stderr);
       },
       90_000,
-      () => `the freeze was never confirmed:\n${run.stderr}`,
+      () => `the freeze and the delay were never both confirmed:\n${run.stderr}`,
     );
     expect(run.stderr).toContain(`testbed ${tb.name}`);
     expect(run.stderr).toContain(`swarm chaos rollback --testbed ${tb.name}`);
@@ -96,7 +103,10 @@ faults:
     const partial = JSON.parse(readFileSync(join(out, "journal.json"), "utf8")) as Record<string, unknown>;
     expect(partial.partial).toBe(true);
     expect(partial.note).toContain(`swarm chaos rollback --testbed ${tb.name}`);
-    expect(partial.faults).toMatchObject([{ id: "freeze", reverted: false }]);
+    expect(partial.faults).toMatchObject([
+      { id: "freeze", reverted: false },
+      { id: "delay", reverted: false },
+    ]);
 
     const frozen = Testbed.attach(tb.runDir);
     const stoppedNodes = frozen.nodes.filter((_, i) => frozen.nodeProcessState(i) === "stopped");
@@ -106,10 +116,19 @@ faults:
     expect(before.code, before.stderr).toBe(0);
     expect(before.stdout).toMatch(new RegExp(`${stoppedName} .*stopped \\(frozen\\)`));
     expect(before.stdout).toContain(`swarm chaos rollback --testbed ${tb.name}`);
+    expect(before.stdout).toContain("delay rule lkswarm_delay_delay_node1");
+    // the delayers exit with the drill (their parent); the rules stay, and let packets by meanwhile
+    const namespaces = frozen.nodes.flatMap((n) => (n.namespace === undefined ? [] : [n.namespace]));
+    await waitFor(
+      () => namespaces.every((ns) => delayProcesses({ namespace: ns }).length === 0),
+      10_000,
+      () => `delayers still running: ${namespaces.map((ns) => delayProcesses({ namespace: ns }).join(",")).join(" ")}`,
+    );
 
     const rb = await swarm(["chaos", "rollback", "--testbed", tb.name]);
     expect(rb.code, rb.stderr).toBe(0);
     expect(rb.stdout).toContain(`undone: SIGCONT ${stoppedName}`);
+    for (const n of frozen.nodes) expect(rb.stdout).toContain(`undone: deleted 1 delay rule(s) delay_${n.name}`);
     const again = await swarm(["chaos", "rollback", "--testbed", tb.name]);
     expect(again.stdout).toContain("no fault to roll back");
 
@@ -119,7 +138,10 @@ faults:
     const thawed = Testbed.attach(tb.runDir);
     expect(thawed.nodes.map((_, i) => thawed.nodeProcessState(i))).toEqual(["running", "running", "running"]);
     for (const n of thawed.nodes)
-      if (n.namespace !== undefined) expect(faultTables(n.namespace), n.name).toEqual([]);
+      if (n.namespace !== undefined) {
+        expect(faultTables(n.namespace), n.name).toEqual([]);
+        expect(delayRules(n.namespace), n.name).toEqual([]);
+      }
     // the swarm's workers go when their parent does (they watch its IPC channel)
     await waitFor(
       () => workers.filter(alive).length === 0,

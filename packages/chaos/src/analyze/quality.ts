@@ -30,6 +30,7 @@ export function qualityWindow(
   const inbound = inWindow.flatMap((s) => s.inbound);
   const loss = lossRatioOfSums(inbound.map((i) => ({ packetsLost: i.lost, packetsExpected: i.expected })));
   const jitters = inbound.map((i) => i.jitterS).filter((j): j is number => j !== undefined);
+  const rtts = inWindow.map((s) => s.rttS).filter((r): r is number => r !== undefined);
   // rates per subscriber and per track as ratios of sums over their windows, never per window:
   // the window closes with the drain's last samples, taken milliseconds after a periodic one, and
   // one packet or frame over 17 ms reads as a rate many times the stream's (1 frame read 59 fps)
@@ -78,6 +79,7 @@ export function qualityWindow(
     toMs: rel(to),
     lossRatio: loss.value ?? null,
     jitterP95S: jitters.length === 0 ? null : (percentile(jitters, 95, "windows").value ?? null),
+    rttP50S: median(rtts, "windows"),
     bitrateInBps: mean(bitrates),
     wireBitrateInBps: mean(wireBitrates),
     videoFpsP50: median(fps, "tracks"),

@@ -3,7 +3,7 @@
  * writes to the testbed's fault ledger before doing it.
  */
 import type { DrillFault } from "@livekit-swarm/schema";
-import { faultTableName, type LedgerEntry, type Testbed } from "@livekit-swarm/testbed";
+import { delayTag, faultTableName, type LedgerEntry, type Testbed } from "@livekit-swarm/testbed";
 import type { NodeRef } from "../backend.js";
 
 /** The ledger entries that undo `fault` on `nodes`: written before it is injected. */
@@ -32,13 +32,24 @@ export function ledgerEntries(
           : [{ fault: id, kind: "nft-table", namespace: ns, table: faultTableName(`${id}_${n.name}`) }];
       });
     case "net.bandwidth":
-    case "net.delay":
       return nodes.flatMap((n) => {
         const ns = tb.nodes[n.index]?.namespace;
         const device = tb.nodeInterface(n.index);
         return ns === undefined || device === undefined
           ? []
           : [{ fault: id, kind: "qdisc", namespace: ns, device }];
+      });
+    case "net.delay":
+      // in user space where it can, else netem (delayNode): the ledger undoes either
+      return nodes.flatMap((n): LedgerEntry[] => {
+        const ns = tb.nodes[n.index]?.namespace;
+        const device = tb.nodeInterface(n.index);
+        return ns === undefined || device === undefined
+          ? []
+          : [
+              { fault: id, kind: "user-delay", namespace: ns, tag: delayTag(id, n.name) },
+              { fault: id, kind: "qdisc", namespace: ns, device },
+            ];
       });
     case "node.thaw":
     case "client.simulate":
@@ -88,7 +99,10 @@ export function describeLocalFault(fault: DrillFault, nodes: readonly string[]):
     case "net.bandwidth":
       return nodes.map((n) => `tc tbf on ${n}'s veth: ${p.rateKbit ?? 0} kbit/s`);
     case "net.delay":
-      return nodes.map((n) => `tc netem on ${n}'s veth: delay ${p.delayMs ?? 0} ms ± ${p.jitterMs ?? 0} ms`);
+      return nodes.map(
+        (n) =>
+          `delay what ${n} sends through its veth by ${p.delayMs ?? 0} ms, jitter ${p.jitterMs ?? 0} ms (lkswarm-delay on a netfilter queue, or tc netem)`,
+      );
     case "client.simulate":
       return [`simulateScenario(${p.scenario ?? "?"}) on the chosen participants`];
     case "client.join":

@@ -11,6 +11,9 @@ import {
   Partition,
   Qdisc,
   type Testbed,
+  delayNode,
+  delayTag,
+  type NodeDelay,
   TestbedError,
   clearFaults,
   faultTableName,
@@ -284,29 +287,36 @@ export class LocalInjector implements FaultInjector {
           },
         );
       case "net.bandwidth":
-      case "net.delay":
         return this.ruleFault(
           fault,
           nodes,
-          (n): Qdisc => {
-            const device = tb.nodeInterface(n.index);
-            if (device === undefined) {
-              throw new TestbedError(
-                "bad-option",
-                `${n.name} has no network namespace: start the testbed with --netns`,
-              );
-            }
-            const ns = tb.nodes[n.index]?.namespace;
-            return fault.type === "net.bandwidth"
-              ? Qdisc.bandwidth(ns, device, fault.params.rateKbit ?? 0)
-              : Qdisc.delay(ns, device, fault.params.delayMs ?? 0, fault.params.jitterMs ?? 0);
-          },
+          (n): Qdisc => Qdisc.bandwidth(tb.nodes[n.index]?.namespace, this.veth(n), fault.params.rateKbit ?? 0),
           {
             subjects,
             actions,
             listed: (q) => `qdisc ${q.kind} on ${q.device} in ${q.namespace}`,
             notListed: "a qdisc was not listed after it was installed",
             removed: (qdiscs) => `removed qdisc from ${qdiscs.map((q) => q.device).join(", ")}`,
+          },
+        );
+      case "net.delay":
+        return this.ruleFault(
+          fault,
+          nodes,
+          (n): Promise<NodeDelay> =>
+            delayNode(
+              tb.nodes[n.index]?.namespace,
+              this.veth(n),
+              fault.params.delayMs ?? 0,
+              fault.params.jitterMs ?? 0,
+              delayTag(fault.id, n.name),
+            ),
+          {
+            subjects,
+            actions,
+            listed: (d) => d.describe(),
+            notListed: "a delay was not listed after it was installed",
+            removed: (delays) => `removed the delay from ${delays.map((d) => d.device).join(", ")}`,
           },
         );
       case "client.simulate":
@@ -346,14 +356,14 @@ export class LocalInjector implements FaultInjector {
   }
 
   /**
-   * A fault made of rules in the nodes' namespaces (nftables tables, qdiscs): `install` puts one
-   * on each node in turn; if one fails, those already in place are removed and the fault is refused.
-   * Confirmed when every rule is listed, reverted by removing them all.
+   * A fault made of rules in the nodes' namespaces (nftables tables, qdiscs, user-space delays):
+   * `install` puts one on each node in turn; if one fails, those already in place are removed and
+   * the fault is refused. Confirmed when every rule is listed, reverted by removing them all.
    */
-  private ruleFault<R extends { present(): boolean; remove(): void }>(
+  private async ruleFault<R extends { present(): boolean; remove(): unknown }>(
     fault: DrillFault,
     nodes: readonly NodeRef[],
-    install: (node: NodeRef) => R,
+    install: (node: NodeRef) => R | Promise<R>,
     how: {
       readonly subjects: () => FaultSubject[];
       readonly actions: readonly string[];
@@ -364,12 +374,12 @@ export class LocalInjector implements FaultInjector {
   ): Promise<InjectedFault> {
     const rules: R[] = [];
     try {
-      for (const n of nodes) rules.push(install(n));
+      for (const n of nodes) rules.push(await install(n));
     } catch (err) {
-      for (const r of rules) r.remove();
-      return Promise.reject(this.asFaultError(fault, err));
+      for (const r of rules) await r.remove();
+      throw this.asFaultError(fault, err);
     }
-    return Promise.resolve({
+    return {
       subjects: how.subjects(),
       actions: how.actions,
       confirm: (deadline) =>
@@ -378,11 +388,20 @@ export class LocalInjector implements FaultInjector {
           () => (rules.every((r) => r.present()) ? rules.map(how.listed).join("; ") : undefined),
           () => how.notListed,
         ),
-      revert: () => {
-        for (const r of rules) r.remove();
-        return Promise.resolve(how.removed(rules));
+      revert: async () => {
+        for (const r of rules) await r.remove();
+        return how.removed(rules);
       },
-    });
+    };
+  }
+
+  /** The node's side of its veth: where bandwidth caps and delays go. */
+  private veth(n: NodeRef): string {
+    const device = this.testbed.nodeInterface(n.index);
+    if (device === undefined) {
+      throw new TestbedError("bad-option", `${n.name} has no network namespace: start the testbed with --netns`);
+    }
+    return device;
   }
 
   /** Redis as a node's namespace reaches it: the host side of its veth. */
