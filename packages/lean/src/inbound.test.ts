@@ -106,6 +106,28 @@ describe("InboundStream", () => {
     expect(s.totals().jitterS).toBeCloseTo(93 / 48000, 9);
   });
 
+  it("jitter moves once a frame, as libwebrtc's: at a new RTP timestamp, against the packet before it", () => {
+    // 90 kHz video, a frame every 3000 ticks (33.3 ms) in 3 packets 1 ms apart: the first packet of
+    // each frame comes 31.3 ms after the previous frame's last, D = 2 ms = 180 ticks every frame
+    const s = new InboundStream("v", "video", 90_000);
+    let seq = 0;
+    for (let frame = 0; frame < 200; frame++)
+      for (let k = 0; k < 3; k++) s.onPacket(seq++, frame * 3000, 1000, (frame * 1000) / 30 + k);
+    expect(s.totals().jitterS).toBeCloseTo(0.002, 6);
+    // every packet read alike (RFC 3550 literally) would have read about a third of it: D of 1, 1, 2 ms
+  });
+
+  it("a duplicate and a late packet move neither the jitter nor its reference", () => {
+    const s = new InboundStream("a", "audio", 48000);
+    s.onPacket(0, 0, 10, 0);
+    s.onPacket(2, 1920, 10, 40);
+    s.onPacket(2, 1920, 10, 75); // a duplicate, 35 ms late
+    s.onPacket(1, 960, 10, 80); // the gap filled, 60 ms late
+    expect(s.totals().jitterS).toBeCloseTo(0, 9);
+    s.onPacket(3, 2880, 10, 60); // on time against packet 2 at 40 ms
+    expect(s.totals()).toMatchObject({ jitterS: 0, lost: -1 });
+  });
+
   it("handles RTP timestamp wrap without a jitter spike", () => {
     const s = new InboundStream("a", "audio", 48000);
     s.onPacket(0, 0xffff_ffff - 959, 10, 0);

@@ -33,8 +33,14 @@ const MAX_MISORDER = 100;
  * it, a jump read as loss below half the space (31,924 packets lost of 33,178 once) and as none of
  * a minute's packets expected past it; what showed it was a new SSRC on a reused transceiver fed
  * into the old stream, which now gets a stream of its own (received.ts `retire`). Jitter is RFC
- * 3550's interarrival jitter (A.8), from the RTP timestamps and the arrival clock. No clock of
- * its own: arrival times are passed in, so every figure is testable by hand.
+ * 3550's interarrival jitter (A.8), from the RTP timestamps and the arrival clock, updated as
+ * libwebrtc updates it (and LiveKit, and so every figure a user compares ours with): once per
+ * frame, at the first in-order packet with a new RTP timestamp, against the in-order packet before
+ * it; a frame's further packets, duplicates and late packets move nothing. RFC 3550 read
+ * literally (every packet) read a third of libwebrtc's video jitter through the same network
+ * (docs/observability.md 4.4): a frame's packets leave together, and each of them pulled the
+ * estimate towards 0. No clock of its own: arrival times are passed in, so every figure is
+ * testable by hand.
  */
 export class InboundStream {
   private baseSeq = 0;
@@ -49,7 +55,9 @@ export class InboundStream {
   private bytes = 0;
   private headerBytes: number | undefined = 0;
   private jitter = 0;
+  /** The transit time and RTP timestamp of the last in-order packet (libwebrtc's reference). */
   private lastTransit: number | undefined;
+  private lastTimestamp = 0;
   private firstPacketMs: number | undefined;
   private previous: InboundTotals | undefined;
 
@@ -97,18 +105,23 @@ export class InboundStream {
           this.countBytes(payloadBytes, headerBytes);
           return;
         }
+      } else {
+        // a duplicate or a late packet: received, and out of the jitter, as libwebrtc leaves it
+        this.countBytes(payloadBytes, headerBytes);
+        return;
       }
     }
     this.countBytes(payloadBytes, headerBytes);
     // transit in RTP units; 32-bit timestamps wrap, so the difference is taken modulo 2^32
     const arrival = (arrivalMs * this.clockRate) / 1000;
     const transit = arrival - rtpTimestamp;
-    if (this.lastTransit !== undefined) {
+    if (this.lastTransit !== undefined && rtpTimestamp !== this.lastTimestamp) {
       let d = Math.abs(transit - this.lastTransit);
       if (d > 0x8000_0000) d = 0x1_0000_0000 - d;
       this.jitter += (d - this.jitter) / 16;
     }
     this.lastTransit = transit;
+    this.lastTimestamp = rtpTimestamp;
   }
 
   private countBytes(payloadBytes: number, headerBytes: number | undefined): void {
