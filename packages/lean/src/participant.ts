@@ -1,7 +1,7 @@
 import { SignalTarget, UpdateTrackSettings, type VideoQuality } from "@livekit/protocol";
 import type { Kind, ParticipantEvent, Role, RoomPlacement, WindowSample } from "@livekit-swarm/schema";
 import { TransportWatch } from "@livekit-swarm/schema";
-import { windowLatency } from "@livekit-swarm/stats";
+import { windowLatency, windowRoundTrip } from "@livekit-swarm/stats";
 import type { RTCDataChannel, RTCPeerConnection } from "werift";
 import type { DirectSendCount } from "./direct-send.js";
 import { LeanError } from "./errors.js";
@@ -21,7 +21,6 @@ import {
   negotiated,
   selectedPair,
   pairRoundTrip,
-  largestRoundTrip,
   type Negotiated,
 } from "./peer.js";
 import {
@@ -582,11 +581,12 @@ export class LeanParticipant implements Reconnectable {
       worker,
       inbound: this.subscribed.streams.windows(),
       outbound: this.local.windows(),
-      // both PeerConnections' pairs, as the native engine takes the largest of its candidate pairs'
-      rttS: largestRoundTrip([
-        pairRoundTrip(this.subscriber.pc),
-        this.publisher && pairRoundTrip(this.publisher.pc),
-      ]),
+      // both PeerConnections' pairs time the one path: their median, as the native engine's
+      rttS: windowRoundTrip(
+        [pairRoundTrip(this.subscriber.pc), this.publisher && pairRoundTrip(this.publisher.pc)].filter(
+          (r): r is number => r !== undefined,
+        ),
+      ),
       dataSent: data.sent,
       dataReceived: data.received,
       ...(latencyS === undefined ? {} : { latencyS }),

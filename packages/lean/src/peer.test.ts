@@ -2,7 +2,6 @@ import { describe, expect, it } from "vitest";
 import { MediaStreamTrack, type RTCPeerConnection } from "werift";
 import {
   acceptChecksAfterRestart,
-  largestRoundTrip,
   leanPeerConnection,
   pairOf,
   pairRoundTrip,
@@ -30,7 +29,7 @@ describe("pairOf: werift's nominated pair in the schema's words", () => {
   });
 });
 
-describe("pairRoundTrip and largestRoundTrip: the window's round-trip time", () => {
+describe("pairRoundTrip: a PeerConnection's round-trip time", () => {
   const pcWith = (nominated: { rtt?: number } | undefined): RTCPeerConnection =>
     ({ iceTransports: [{ connection: { nominated } }] }) as unknown as RTCPeerConnection;
 
@@ -45,13 +44,6 @@ describe("pairRoundTrip and largestRoundTrip: the window's round-trip time", () 
     expect(pairRoundTrip(pcWith({}))).toBeUndefined();
     expect(pairRoundTrip(pcWith({ rtt: Number.NaN }))).toBeUndefined();
     expect(pairRoundTrip(pcWith({ rtt: -0.001 }))).toBeUndefined();
-  });
-
-  it("takes the largest measured of a participant's PeerConnections, as the native engine does", () => {
-    expect(largestRoundTrip([0.002, undefined, 0.009])).toBe(0.009);
-    expect(largestRoundTrip([undefined, 0])).toBe(0);
-    expect(largestRoundTrip([undefined, undefined])).toBeUndefined();
-    expect(largestRoundTrip([])).toBeUndefined();
   });
 });
 

@@ -71,13 +71,6 @@ export function pairRoundTrip(pc: RTCPeerConnection): number | undefined {
   return rtt !== undefined && Number.isFinite(rtt) && rtt >= 0 ? rtt : undefined;
 }
 
-/** The largest of the round trips given that were measured; undefined when none was. */
-export function largestRoundTrip(rtts: readonly (number | undefined)[]): number | undefined {
-  let largest: number | undefined;
-  for (const rtt of rtts) if (rtt !== undefined && (largest === undefined || rtt > largest)) largest = rtt;
-  return largest;
-}
-
 /** werift's candidates (type and transport as SDP spells them) as a selected pair; pure, for tests. */
 export function pairOf(
   local: { readonly type: string; readonly transport: string } | undefined,

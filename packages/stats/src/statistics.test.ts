@@ -9,6 +9,7 @@ import {
   percentiles,
   summarize,
   windowLatency,
+  windowRoundTrip,
 } from "./statistics.js";
 import type { LossCounts } from "./statistics.js";
 
@@ -257,5 +258,20 @@ describe("windowLatency", () => {
     const values = [3, 1, 2];
     windowLatency(values);
     expect(values).toEqual([3, 1, 2]);
+  });
+});
+
+describe("windowRoundTrip", () => {
+  it("is the median of a participant's latest round trips: the middle one, or the mean of the middle two", () => {
+    expect(windowRoundTrip([0.05])).toBe(0.05);
+    expect(windowRoundTrip([0.09, 0.02, 0.05])).toBe(0.05);
+    expect(windowRoundTrip([0.002, 0.009])).toBeCloseTo(0.0055, 12);
+    expect(windowRoundTrip([0, 0.004])).toBe(0.002);
+  });
+
+  it("is undefined for no measurement, and skips what is not a number", () => {
+    expect(windowRoundTrip([])).toBeUndefined();
+    expect(windowRoundTrip([Number.NaN])).toBeUndefined();
+    expect(windowRoundTrip([Number.NaN, 0.01])).toBe(0.01);
   });
 });

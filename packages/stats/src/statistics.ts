@@ -227,3 +227,17 @@ export function windowLatency(values: readonly number[]): WindowLatency | undefi
     n: sorted.length,
   };
 }
+
+/**
+ * A participant's round trip for one window from its latest measurements (each PeerConnection's
+ * candidate pair, each published stream's RTCP receiver report): their median, the mean of the
+ * middle two for an even count; undefined for none. They all time the one path to the SFU, so the
+ * largest of them is not a worse path but the luckiest draw: under jitter it read the path's median
+ * plus half a standard deviation and more (docs/observability.md 5.1).
+ */
+export function windowRoundTrip(latest: readonly number[]): number | undefined {
+  const sorted = [...latest].filter((v) => Number.isFinite(v)).sort((a, b) => a - b);
+  if (sorted.length === 0) return undefined;
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? sorted[mid] : ((sorted[mid - 1] ?? 0) + (sorted[mid] ?? 0)) / 2;
+}

@@ -70,15 +70,27 @@ describe("windowStreams", () => {
     expect(w.inbound[0]).toMatchObject({ freezes: 0, freezeS: 0 });
   });
 
-  it("takes the largest round-trip time of the window, undefined when none was reported", () => {
+  it("takes the median of the window's round trips (pair and RTCP), undefined when none was reported", () => {
     const withRtt = computeWindowDelta(
+      emptySnapshot(0),
+      oneSecond({
+        remoteInbound: [
+          { key: "ri:a", ssrc: 4, kind: "audio", packetsLost: 0, roundTripTime: 0.02 },
+          { key: "ri:v", ssrc: 5, kind: "video", packetsLost: 0, roundTripTime: 0.09 },
+        ],
+        candidatePairs: [{ id: "cp", currentRoundTripTime: 0.05 }],
+      }),
+    );
+    // three draws of one path: the middle one, not the luckiest
+    expect(windowStreams(withRtt, new Map()).rttS).toBe(0.05);
+    const pairOnly = computeWindowDelta(
       emptySnapshot(0),
       oneSecond({
         remoteInbound: [{ key: "ri:a", ssrc: 4, kind: "audio", packetsLost: 0, roundTripTime: 0.02 }],
         candidatePairs: [{ id: "cp", currentRoundTripTime: 0.05 }],
       }),
     );
-    expect(windowStreams(withRtt, new Map()).rttS).toBe(0.05);
+    expect(windowStreams(pairOnly, new Map()).rttS).toBeCloseTo(0.035, 9);
     expect(
       windowStreams(computeWindowDelta(emptySnapshot(0), oneSecond({})), new Map()).rttS,
     ).toBeUndefined();

@@ -1,5 +1,5 @@
 import type { FreezeDetector, WindowDelta } from "@livekit-swarm/stats";
-import { windowLatency } from "@livekit-swarm/stats";
+import { windowLatency, windowRoundTrip } from "@livekit-swarm/stats";
 import type { Kind, ParticipantPlan, WindowSample } from "../run/messages.js";
 
 /** Streams of a kind the run knows (stats also list streams whose kind could not be read). */
@@ -54,7 +54,7 @@ export function freezesOf(
 
 /**
  * One window's streams in the engines' shape, from a stats delta (rtc-node's or a browser's): inbound and outbound per
- * known kind, and the largest round-trip time the window reported (remote-inbound or candidate pair).
+ * known kind, and the median of the round trips the window reported (remote-inbound and candidate pair).
  */
 export function windowStreams(
   delta: WindowDelta,
@@ -93,7 +93,7 @@ export function windowStreams(
       ...feedbackOf(w),
       qualityLimitation: w.qualityLimitationReason,
     })),
-    rttS: rtts.length > 0 ? Math.max(...rtts) : undefined,
+    rttS: windowRoundTrip(rtts),
   };
 }
 
