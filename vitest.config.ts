@@ -16,6 +16,7 @@ import { defineConfig } from "vitest/config";
 /** Files checking a figure against ground truth: alone, after the others. */
 const SOLO = [
   "packages/cli/test/fidelity.e2e.test.ts",
+  "packages/cli/test/delay-fidelity.e2e.test.ts",
   "packages/cli/test/engine-lean.e2e.test.ts",
   "packages/cli/test/wire-bitrate.e2e.test.ts",
   "packages/cli/test/freeze.e2e.test.ts",

@@ -1,0 +1,184 @@
+import { mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import type { WindowSample } from "@livekit-swarm/schema";
+import {
+  jitterAt,
+  jitterSeries,
+  parseReleased,
+  STUN_BINDING_SUCCESS,
+  UserDelay,
+  type DelaySummary,
+  type ReleasedPacket,
+} from "@livekit-swarm/testbed";
+import { isRoot, netnsTestbed, runLines, swarm, testbedEnv } from "@livekit-swarm/test-kit";
+
+const skipped = isRoot ? "" : " [SKIPPED: needs root for network namespaces and a netfilter queue]";
+
+/** LiveKit's payload types toward subscribers and their RTP clocks: Opus and RED, VP8 (RTX, 97, has none). */
+const CLOCK_RATES = { 111: 48_000, 63: 48_000, 96: 90_000 };
+const KIND_OF: Readonly<Record<number, "audio" | "video">> = { 111: "audio", 63: "audio", 96: "video" };
+
+/**
+ * Each level delays everything the node sends through its veth (media toward subscribers, STUN and
+ * RTCP answers toward everyone) by `delayMs` plus a normal draw of `jitterMs` standard deviation,
+ * packets kept in order (tools/net-delay). The delayer writes down every RTP packet and STUN message
+ * it released, and from them the test computes what each figure must read:
+ * - jitter: per stream, as libwebrtc computes it (once a frame), over the released packets, at the
+ *   times the swarm sampled; the two medians per kind are compared. Both publishers shape it:
+ *   libwebrtc paces a frame's packets, lean sends them together, so with no delay at all native
+ *   video reads ~6 ms and lean ~0.5 ms, both right;
+ * - round trip: the answers to a client's connectivity checks wait their hold, the checks do not;
+ * - end-to-end latency: a frame is complete when its last packet arrives, so lean's latency (abs
+ *   capture time, read at frame completion) sits its last packet's hold above the loopback's
+ *   ~1 ms. A native probe reads its frames after libwebrtc's jitter buffer and decoder (19-50 ms
+ *   with no delay at all, more under jitter), so only a floor holds: never under the hold.
+ * From 0 to 150 ms and jitter 0 to 40 ms, both engines (measured: docs/observability.md 4.4).
+ */
+const LEVELS = [
+  { engine: "native", delayMs: 0, jitterMs: 0 },
+  { engine: "native", delayMs: 50, jitterMs: 12 },
+  { engine: "lean", delayMs: 0, jitterMs: 0 },
+  { engine: "lean", delayMs: 150, jitterMs: 40 },
+] as const;
+const ROOMS = 2;
+const SUBSCRIBERS = 3;
+/** rtc-node reports jitter and round trips in whole milliseconds; lean's are unrounded. */
+const TOLERANCE = {
+  native: { jitterS: 0.001, rttS: 0.003 },
+  lean: { jitterS: 0.0003, rttS: 0.003 },
+} as const;
+
+const median = (xs: readonly number[]): number => {
+  const sorted = [...xs].sort((a, b) => a - b);
+  if (sorted.length === 0) return NaN;
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? (sorted[mid] ?? NaN) : ((sorted[mid - 1] ?? NaN) + (sorted[mid] ?? NaN)) / 2;
+};
+const ms = (s: number): string => `${(s * 1000).toFixed(2)} ms`;
+
+/** The hold of each video frame's last packet: when the frame is whole at the receiver. */
+function frameCompletionHolds(rtp: readonly ReleasedPacket[]): number[] {
+  const last = new Map<string, number>();
+  for (const p of rtp) if (KIND_OF[p.payloadType] === "video") last.set(`${p.ssrc}/${p.rtpTimestamp}`, p.holdUs / 1e6);
+  return [...last.values()];
+}
+
+interface Summary {
+  participants: { joined: number };
+  figures: { metric: string; kind?: string; n: number; p50?: number }[];
+}
+
+describe("numbers you can trust: injected delay and jitter read as the network made them", () => {
+  const testbed = netnsTestbed("delay-fidelity");
+
+  it.skipIf(!isRoot).each(LEVELS)(
+    `$engine: $delayMs ms of delay, jitter $jitterMs ms: jitter, round trip and latency read what the delayer did${skipped}`,
+    async ({ engine, delayMs, jitterMs }) => {
+      const tb = testbed();
+      const ns = tb.nodes[0]?.namespace;
+      const device = tb.nodeInterface(0);
+      if (ns === undefined || device === undefined) throw new Error("the node has no namespace");
+      const out = mkdtempSync(join(tmpdir(), "swarm-delay-"));
+      const truthFile = join(out, "released.txt");
+      const delay = await UserDelay.inject(ns, device, delayMs, {
+        tag: `fidelity_${engine}_${delayMs}`,
+        jitterMs,
+        truthFile,
+        seed: 7,
+      });
+      let done: DelaySummary | undefined;
+      try {
+        const result = await swarm(
+          [
+            "--engine",
+            engine,
+            "--rooms",
+            String(ROOMS),
+            "--subscribers",
+            String(SUBSCRIBERS),
+            "--duration",
+            "20s",
+            "--num-per-second",
+            "10",
+            "-o",
+            out,
+          ],
+          testbedEnv(tb),
+        );
+        expect(result.code, result.stderr).toBe(0);
+      } finally {
+        done = await delay.remove();
+      }
+      const summary = JSON.parse(readFileSync(join(out, "summary.json"), "utf8")) as Summary;
+      expect(summary.participants.joined).toBe(ROOMS * (1 + SUBSCRIBERS));
+      // the delayer held everything it was handed, and let nothing go early
+      expect(done, "the delayer's closing line").toMatchObject({ releasedEarly: 0, lostMessages: 0, verdictErrors: 0 });
+      const released = parseReleased(readFileSync(truthFile, "utf8"));
+      const series = jitterSeries(released.rtp, CLOCK_RATES);
+      const samples = runLines<WindowSample>(join(out, "samples.jsonl"));
+      // a participant's first window holds its join and first packets: left out on both sides
+      const first = new Map<string, number>();
+      for (const s of samples) {
+        const k = `${s.room}/${s.participant}`;
+        first.set(k, Math.min(first.get(k) ?? Infinity, s.t));
+      }
+      const settledAll = samples.filter((s) => s.t > (first.get(`${s.room}/${s.participant}`) ?? Infinity));
+      const settled = settledAll.filter((s) => s.role === "subscriber");
+      expect(settled.length, "settled subscriber windows").toBeGreaterThanOrEqual(ROOMS * SUBSCRIBERS * 2);
+      // the answers to the checks a window's round trip comes from: those of the settled windows'
+      // span (the join's checks were answered before media loaded the delayer's queue, and wait less)
+      const fromUs = Math.min(...settledAll.map((s) => s.t - s.durationMs)) * 1000;
+      const answers = released.stun
+        .filter((m) => m.type === STUN_BINDING_SUCCESS && m.releaseUs >= fromUs)
+        .map((m) => m.holdUs / 1e6);
+      const completion = median(frameCompletionHolds(released.rtp));
+      const lines = [
+        `${engine} ${delayMs} ms, jitter ${jitterMs} ms: delayer ${JSON.stringify(done)}; frames complete after ${ms(completion)} held (p50)`,
+      ];
+      const tolerance = TOLERANCE[engine];
+      for (const kind of ["audio", "video"] as const) {
+        const reported = settled.flatMap((s) =>
+          s.inbound.filter((i) => i.kind === kind && i.jitterS !== undefined).map((i) => i.jitterS as number),
+        );
+        // every stream the delayer released that still flowed at a sample's end (a stream silent for
+        // a second is gone: the previous level's, say)
+        const truth = series
+          .filter((x) => KIND_OF[x.payloadType] === kind)
+          .flatMap((x) => settled.flatMap((s) => jitterAt(x, s.t * 1000, 1e6) ?? []));
+        lines.push(
+          `${kind} jitter p50 ${ms(median(reported))} over ${reported.length} track-windows where the released packets make ${ms(median(truth))} (${truth.length} stream-windows)`,
+        );
+        expect(reported.length, `${kind} track-windows with a jitter`).toBeGreaterThanOrEqual(ROOMS * SUBSCRIBERS * 2);
+        expect(truth.length, `${kind} streams the delayer released`).toBeGreaterThanOrEqual(ROOMS * SUBSCRIBERS);
+        expect(
+          Math.abs(median(reported) - median(truth)),
+          `${kind} jitter p50 ${ms(median(reported))} where the network made ${ms(median(truth))}`,
+        ).toBeLessThanOrEqual(tolerance.jitterS + 0.05 * median(truth));
+      }
+      // publishers' windows too: theirs carry the RTCP round trips of what they send beside the pair's
+      const rtts = settledAll.map((s) => s.rttS).filter((r): r is number => r !== undefined);
+      lines.push(`round trip p50 ${ms(median(rtts))} over ${rtts.length} windows; STUN answers held ${ms(median(answers))} (p50 of ${answers.length})`);
+      expect(rtts.length, "windows with a round trip").toBeGreaterThan(0);
+      expect(answers.length, "STUN answers the delayer released").toBeGreaterThan(0);
+      expect(
+        Math.abs(median(rtts) - median(answers)),
+        `round trip p50 ${ms(median(rtts))} where answers were held ${ms(median(answers))}`,
+      ).toBeLessThanOrEqual(tolerance.rttS + 0.05 * median(answers));
+      const latency = summary.figures.find((f) => f.metric === "lkswarm_end_to_end_latency_seconds");
+      lines.push(`latency p50 ${ms(latency?.p50 ?? NaN)} over ${latency?.n ?? 0} windows`);
+      console.log(lines.join("; "));
+      expect(latency?.n ?? 0, "windows with a latency").toBeGreaterThan(0);
+      const p50 = latency?.p50 ?? NaN;
+      if (engine === "lean") {
+        // the loopback and the sender add ~1 ms to what the delay held
+        expect(p50 - completion, `latency p50 ${ms(p50)} over frames complete after ${ms(completion)}`).toBeGreaterThanOrEqual(-0.001);
+        expect(p50 - completion, `latency p50 ${ms(p50)} over frames complete after ${ms(completion)}`).toBeLessThanOrEqual(0.005);
+      } else {
+        expect(p50, `a probe's latency p50 ${ms(p50)} under frames held ${ms(completion)}`).toBeGreaterThanOrEqual(completion);
+      }
+    },
+    150_000,
+  );
+});
