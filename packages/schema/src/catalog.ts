@@ -267,7 +267,7 @@ const swarmEntries = [
   swarm({
     name: "lkswarm_inbound_jitter_seconds",
     type: "histogram",
-    help: "Interarrival jitter of subscribed tracks (inbound-rtp jitter), one observation per track per sampling window.",
+    help: "Interarrival jitter of subscribed tracks (inbound-rtp jitter, updated once a frame as libwebrtc does), one observation per track per sampling window.",
     unit: "seconds",
     labels: [...run, "kind"],
     buckets: [0.001, 0.0025, 0.005, 0.01, 0.02, 0.03, 0.05, 0.075, 0.1, 0.2, 0.5, 1],
@@ -277,7 +277,7 @@ const swarmEntries = [
   swarm({
     name: "lkswarm_round_trip_time_seconds",
     type: "histogram",
-    help: "Round-trip time to the SFU, the larger of the RTCP remote-inbound and the selected candidate pair's, one observation per participant per sampling window.",
+    help: "Round-trip time to the SFU, the median of the participant's latest RTCP remote-inbound and selected candidate pair round trips, one observation per participant per sampling window.",
     unit: "seconds",
     labels: [...run, "role"],
     buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.15, 0.2, 0.3, 0.5, 1, 2],

@@ -299,11 +299,13 @@ export class UserDelay {
     } catch (err) {
       await delay.stop();
       const message = err instanceof Error ? err.message : String(err);
+      // `ip netns exec` says 'exec of "iptables" failed: No such file or directory' where it is missing
+      const missing = /ENOENT|not found|exec of "iptables" failed/i.test(message);
       throw new TestbedError(
-        /ENOENT|not found/i.test(message) ? "missing-binary" : "bad-option",
-        /ENOENT|not found/i.test(message)
+        missing ? "missing-binary" : "bad-option",
+        missing
           ? "delay in user space needs iptables (its NFQUEUE target): run `npm run setup` or `apt-get install iptables`"
-          : `iptables refused the delay's queue rule in ${namespace}: ${message.split("\n").find((l) => l.trim() !== "") ?? message}`,
+          : `iptables refused the delay's queue rule in ${namespace}: ${message.split("\n").find((l) => l.trim() !== "" && !l.startsWith("Command failed")) ?? message}`,
       );
     }
     return delay;
@@ -354,6 +356,8 @@ export interface NodeDelay {
   remove(): Promise<unknown>;
   /** What is in place, for the journal's evidence. */
   describe(): string;
+  /** Once removed, what the packets really waited (user space only: netem does not say). */
+  held(): string | undefined;
 }
 
 /**
@@ -374,13 +378,21 @@ export async function delayNode(
   let userSpace: TestbedError;
   try {
     const delay = await UserDelay.inject(namespace, device, delayMs, { tag, jitterMs });
+    let done: DelaySummary | undefined;
     return {
       namespace,
       device,
       present: () => delay.present(),
-      remove: () => delay.remove(),
+      remove: async () => {
+        done = await delay.remove();
+      },
       describe: () =>
         `${DELAY_BINARY} holding queue ${delay.queue} (${delayMs} ms, jitter ${jitterMs} ms) on ${device} in ${namespace}`,
+      // in order, a packet waits for the one before it too: under jitter the mean sits above the delay
+      held: () =>
+        done === undefined
+          ? undefined
+          : `${device}: ${done.packets} packets held ${done.holdMeanMs.toFixed(1)} ms on average (${done.holdMinMs.toFixed(1)}-${done.holdMaxMs.toFixed(1)})`,
     };
   } catch (err) {
     if (!(err instanceof TestbedError && err.reason === "missing-binary")) throw err;
@@ -397,6 +409,7 @@ export async function delayNode(
         return Promise.resolve();
       },
       describe: () => `qdisc netem on ${device} in ${namespace}`,
+      held: () => undefined,
     };
   } catch (err) {
     const netem = err instanceof Error ? err.message : String(err);

@@ -316,7 +316,11 @@ export class LocalInjector implements FaultInjector {
             actions,
             listed: (d) => d.describe(),
             notListed: "a delay was not listed after it was installed",
-            removed: (delays) => `removed the delay from ${delays.map((d) => d.device).join(", ")}`,
+            removed: (delays) =>
+              [
+                `removed the delay from ${delays.map((d) => d.device).join(", ")}`,
+                ...delays.flatMap((d) => d.held() ?? []),
+              ].join("; "),
           },
         );
       case "client.simulate":
