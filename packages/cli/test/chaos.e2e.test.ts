@@ -348,7 +348,7 @@ faults:
       const dj = readJournal(delayOut);
       expect(d.code, d.stderr).toBe(expectedExit(dj));
       // this kernel has no netem: lkswarm-delay holds every node's outgoing packets (tools/net-delay)
-      expect(dj.faults[0]?.error, d.stderr).toBeUndefined();
+      expect(dj.faults[0]?.error, d.stderr).toBeNull();
       expect(dj.faults[0]?.evidence ?? "").toMatch(/lkswarm-delay holding queue \d+ \(100 ms, jitter 20 ms\)/);
       // what a participant's round trip read before, while every node's answers waited ~100 ms, and after
       const rtt = (w: { rttP50S?: number | null } | null): number => w?.rttP50S ?? NaN;
