@@ -11,7 +11,7 @@ describe("scripts/setup", () => {
   it("is idempotent: a second run finds everything in place and changes nothing", () => {
     const out = execFileSync("bash", [SETUP], { encoding: "utf8" });
     expect(out).toContain(
-      "setup: everything is in place (livekit-server v1.13.5, k6 v1.8.1, k8s-validate and libice-scope.so in",
+      "setup: everything is in place (livekit-server v1.13.5, k6 v1.8.1, k8s-validate, libice-scope.so and lkswarm-delay in",
     );
   });
 
@@ -34,8 +34,10 @@ describe("scripts/setup", () => {
       "setup: MISSING k8s-validate (the Kubernetes manifests' schema check): install Go 1.26+ and run this again",
     );
     expect(result.stdout).toContain("the parts that need these will say so when used");
-    // the preload library needs only cc, which this PATH still has
+    // the preload library and the delayer need only cc, which this PATH still has
     expect(result.stdout).toMatch(/setup: installed: .*libice-scope\.so/);
     expect(existsSync(join(tools, "libice-scope.so"))).toBe(true);
+    expect(result.stdout).toMatch(/setup: installed: .*lkswarm-delay/);
+    expect(existsSync(join(tools, "lkswarm-delay"))).toBe(true);
   });
 });
