@@ -7,7 +7,7 @@
 import { existsSync, readFileSync, renameSync, unlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { faultQdiscs, faultTables, removeFaultTable, removeRootQdisc } from "./faults.js";
-import { delayProcesses, delayRules, DELAY_RULE_PREFIX, removeDelayRules } from "./user-delay.js";
+import { delayProcesses, DELAY_RULE_PREFIX, removeDelayRules } from "./user-delay.js";
 
 /** What rolling the ledger back needs of a testbed (a `Testbed`; an interface to keep imports one-way). */
 export interface LedgerTestbed {
@@ -128,11 +128,10 @@ async function undo(tb: LedgerTestbed, e: LedgerEntry): Promise<string> {
       removeRootQdisc(e.namespace, e.device);
       return `deleted the qdisc of ${e.device} in ${e.namespace}`;
     case "user-delay": {
-      const rules = delayRules(e.namespace).filter((r) => r.comment === `${DELAY_RULE_PREFIX}${e.tag}`).length;
+      // the rule first, so nothing new queues; a delayer lets go of what it holds as it stops
+      const rules = removeDelayRules(e.namespace, e.tag);
       const pids = delayProcesses({ tag: e.tag, namespace: e.namespace });
       if (rules === 0 && pids.length === 0) return `no delay ${e.tag} in ${e.namespace}`;
-      removeDelayRules(e.namespace, e.tag);
-      // the rule is gone, so nothing new queues; the delayer lets go of what it holds as it stops
       for (const pid of pids) process.kill(pid, "SIGTERM");
       return `deleted ${rules} delay rule(s) ${e.tag} in ${e.namespace}, stopped ${pids.length} delayer(s)`;
     }
