@@ -13,7 +13,8 @@ function run(command: string, args: readonly string[], input?: string): string {
   });
 }
 
-function inNamespace(namespace: string, command: string, args: readonly string[], input?: string): string {
+/** Runs `command` inside a network namespace and returns its stdout (throws with its stderr). */
+export function inNamespace(namespace: string, command: string, args: readonly string[], input?: string): string {
   return run("ip", ["netns", "exec", namespace, command, ...args], input);
 }
 

@@ -7,18 +7,19 @@
  * while the xtables target goes through nft_compat. `--queue-bypass` lets packets through untouched
  * whenever no delayer listens, so a killed delayer leaves the node reachable.
  */
-import { spawn, execFileSync, type ChildProcess } from "node:child_process";
+import { spawn, type ChildProcess } from "node:child_process";
 import { accessSync, constants, readdirSync, readFileSync, readlinkSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { TOOLS_BIN } from "./binaries.js";
 import { TestbedError } from "./errors.js";
-import { Qdisc } from "./faults.js";
+import { inNamespace, Qdisc } from "./faults.js";
 import { namespaceExists } from "./netns.js";
 
 /** Our rules carry this comment prefix (then the fault's tag), so a leftover check can find them. */
 export const DELAY_RULE_PREFIX = "lkswarm_delay_";
 export const DELAY_BINARY = "lkswarm-delay";
 const TAG = /^[A-Za-z0-9_]{1,48}$/;
+const OUR_COMMENT = new RegExp(`--comment "?(${DELAY_RULE_PREFIX}[A-Za-z0-9_]+)"?`);
 
 /** What the delayer did, as it says when it stops. */
 export interface DelaySummary {
@@ -62,13 +63,6 @@ async function settlesWithin(done: Promise<unknown>, ms: number): Promise<boolea
   }
 }
 
-function inNamespace(namespace: string, command: string, args: readonly string[]): string {
-  return execFileSync("ip", ["netns", "exec", namespace, command, ...args], {
-    encoding: "utf8",
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-}
-
 export function delayBinary(env: NodeJS.ProcessEnv = process.env): string {
   return env.LKSWARM_DELAY_BIN || join(TOOLS_BIN, DELAY_BINARY);
 }
@@ -109,7 +103,7 @@ export function delayRules(namespace: string): DelayRule[] {
 /** Our rules in `iptables -t mangle -S POSTROUTING`'s listing: an NFQUEUE rule with our comment. */
 export function parseDelayRules(listing: string): DelayRule[] {
   return listing.split("\n").flatMap((line) => {
-    const comment = /--comment "?(lkswarm_delay_[A-Za-z0-9_]+)"?/.exec(line)?.[1];
+    const comment = OUR_COMMENT.exec(line)?.[1];
     const queue = /--queue-num (\d+)/.exec(line)?.[1];
     if (comment === undefined || queue === undefined || !line.startsWith("-A POSTROUTING ")) return [];
     // iptables quotes a comment it lists; ours have no spaces, so the words split plainly
