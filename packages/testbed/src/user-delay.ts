@@ -178,6 +178,9 @@ export function parseDelaySummary(output: string): DelaySummary | undefined {
 export class UserDelay {
   private stdout = "";
   private summaryRead: Promise<DelaySummary | undefined> | undefined;
+  private stopping = false;
+  /** When the delayer exited on its own (a kill, a crash): from then packets passed undelayed. */
+  private died: number | undefined;
 
   private constructor(
     readonly namespace: string,
@@ -190,6 +193,14 @@ export class UserDelay {
     child.stdout?.on("data", (chunk: Buffer) => {
       this.stdout += chunk.toString("utf8");
     });
+    void exited.then(() => {
+      if (!this.stopping) this.died = Date.now();
+    });
+  }
+
+  /** Epoch ms at which the delayer exited without being stopped; undefined while it runs or once stopped. */
+  get diedAtMs(): number | undefined {
+    return this.died;
   }
 
   get comment(): string {
@@ -326,6 +337,7 @@ export class UserDelay {
 
   private stop(): Promise<DelaySummary | undefined> {
     this.summaryRead ??= (async () => {
+      this.stopping = true;
       if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill("SIGTERM");
       if (!(await settlesWithin(this.exited, 3000))) {
         this.child.kill("SIGKILL");
@@ -373,20 +385,27 @@ export async function delayNode(
   try {
     const delay = await UserDelay.inject(namespace, device, delayMs, { tag, jitterMs });
     let done: DelaySummary | undefined;
+    let removedAt = 0;
     return {
       namespace,
       device,
       present: () => delay.present(),
       remove: async () => {
+        removedAt = Date.now();
         done = await delay.remove();
       },
       describe: () =>
         `${DELAY_BINARY} holding queue ${delay.queue} (${delayMs} ms, jitter ${jitterMs} ms) on ${device} in ${namespace}`,
       // in order, a packet waits for the one before it too: under jitter the mean sits above the delay
-      held: () =>
-        done === undefined
+      // a delayer that died mid-fault left its rule letting packets by: the fault did not last
+      held: () => {
+        const died = delay.diedAtMs;
+        if (died !== undefined)
+          return `${device}: the delayer exited ${((removedAt - died) / 1000).toFixed(1)} s before the revert, and packets passed undelayed from then`;
+        return done === undefined
           ? undefined
-          : `${device}: ${done.packets} packets held ${done.holdMeanMs.toFixed(1)} ms on average (${done.holdMinMs.toFixed(1)}-${done.holdMaxMs.toFixed(1)})`,
+          : `${device}: ${done.packets} packets held ${done.holdMeanMs.toFixed(1)} ms on average (${done.holdMinMs.toFixed(1)}-${done.holdMaxMs.toFixed(1)})`;
+      },
     };
   } catch (err) {
     if (!(err instanceof TestbedError && err.reason === "missing-binary")) throw err;
