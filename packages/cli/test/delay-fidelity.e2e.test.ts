@@ -114,7 +114,7 @@ describe("numbers you can trust: injected delay and jitter read as the network m
       const summary = JSON.parse(readFileSync(join(out, "summary.json"), "utf8")) as Summary;
       expect(summary.participants.joined).toBe(ROOMS * (1 + SUBSCRIBERS));
       // the delayer held everything it was handed, and let nothing go early
-      expect(done, "the delayer's closing line").toMatchObject({ releasedEarly: 0, lostMessages: 0, verdictErrors: 0 });
+      expect(done, `the delayer's closing line (its stderr: ${JSON.stringify(delay.stderr)}; exited on its own at ${delay.diedAtMs ?? "no time"})`).toMatchObject({ releasedEarly: 0, lostMessages: 0, verdictErrors: 0 });
       const released = parseReleased(readFileSync(truthFile, "utf8"));
       const series = jitterSeries(released.rtp, CLOCK_RATES);
       const samples = runLines<WindowSample>(join(out, "samples.jsonl"));

@@ -177,6 +177,9 @@ export function parseDelaySummary(output: string): DelaySummary | undefined {
 
 export class UserDelay {
   private stdout = "";
+  private stderrText = "";
+  /** Settles once the delayer's output streams closed: after its exit, with its last words read. */
+  private readonly closed: Promise<void>;
   private summaryRead: Promise<DelaySummary | undefined> | undefined;
   private stopping = false;
   /** When the delayer exited on its own (a kill, a crash): from then packets passed undelayed. */
@@ -193,6 +196,15 @@ export class UserDelay {
     child.stdout?.on("data", (chunk: Buffer) => {
       this.stdout += chunk.toString("utf8");
     });
+    child.stderr?.on("data", (chunk: Buffer) => {
+      this.stderrText += chunk.toString("utf8");
+    });
+    // 'exit' can come before the last of stdout is read (the closing line with it): 'close' cannot
+    this.closed = new Promise<void>((resolve) => {
+      child.once("close", () => {
+        resolve();
+      });
+    });
     void exited.then(() => {
       if (!this.stopping) this.died = Date.now();
     });
@@ -201,6 +213,11 @@ export class UserDelay {
   /** Epoch ms at which the delayer exited without being stopped; undefined while it runs or once stopped. */
   get diedAtMs(): number | undefined {
     return this.died;
+  }
+
+  /** What the delayer wrote to stderr (why it died, when it did). */
+  get stderr(): string {
+    return this.stderrText.trim();
   }
 
   get comment(): string {
@@ -269,16 +286,13 @@ export class UserDelay {
       ...(options.truthFile !== undefined ? ["--truth", options.truthFile] : []),
     ];
     const child = spawn("ip", ["netns", "exec", namespace, ...args], { stdio: ["ignore", "pipe", "pipe"] });
-    let stderr = "";
-    child.stderr.on("data", (chunk: Buffer) => {
-      stderr += chunk.toString("utf8");
-    });
+    let spawnError = "";
     const exited = new Promise<void>((resolve) => {
       child.once("exit", () => {
         resolve();
       });
       child.once("error", (err) => {
-        stderr += err.message;
+        spawnError = err.message;
         resolve();
       });
     });
@@ -296,7 +310,8 @@ export class UserDelay {
     if (!ready) {
       child.kill("SIGKILL");
       await exited;
-      const why = stderr.trim().split("\n")[0] || "it printed nothing within 5 s";
+      await settlesWithin(delay.closed, 1000);
+      const why = delay.stderr.split("\n")[0] || spawnError || "it printed nothing within 5 s";
       throw new TestbedError("bad-option", `the delayer did not start in ${namespace}: ${why}`);
     }
     try {
@@ -339,10 +354,12 @@ export class UserDelay {
     this.summaryRead ??= (async () => {
       this.stopping = true;
       if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill("SIGTERM");
-      if (!(await settlesWithin(this.exited, 3000))) {
+      if (!(await settlesWithin(this.exited, 5000))) {
+        this.stderrText += "\n(it did not stop within 5 s of SIGTERM, and was killed before its closing line)";
         this.child.kill("SIGKILL");
         await this.exited;
       }
+      await settlesWithin(this.closed, 2000);
       return parseDelaySummary(this.stdout);
     })();
     return this.summaryRead;
@@ -400,8 +417,10 @@ export async function delayNode(
       // a delayer that died mid-fault left its rule letting packets by: the fault did not last
       held: () => {
         const died = delay.diedAtMs;
-        if (died !== undefined)
-          return `${device}: the delayer exited ${((removedAt - died) / 1000).toFixed(1)} s before the revert, and packets passed undelayed from then`;
+        if (died !== undefined) {
+          const said = delay.stderr.split("\n")[0];
+          return `${device}: the delayer exited ${((removedAt - died) / 1000).toFixed(1)} s before the revert${said ? ` (${said})` : ""}, and packets passed undelayed from then`;
+        }
         return done === undefined
           ? undefined
           : `${device}: ${done.packets} packets held ${done.holdMeanMs.toFixed(1)} ms on average (${done.holdMinMs.toFixed(1)}-${done.holdMaxMs.toFixed(1)})`;
