@@ -28,6 +28,12 @@ export interface InjectedFault {
   confirm(deadlineMs: number): Promise<string>;
   /** Undoes the fault (restart, thaw, remove the rule). Idempotent; resolves with what it did. */
   revert(): Promise<string>;
+  /**
+   * Once reverted: why the fault did not hold until its revert (a rule deleted or replaced by
+   * something else, a delayer that died), or undefined when it held. Faults that cannot tell
+   * leave it out; the drill then takes it as held.
+   */
+  lapsed?(): string | undefined;
 }
 
 export interface FaultInjector {

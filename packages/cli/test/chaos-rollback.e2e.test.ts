@@ -3,7 +3,7 @@
  * `swarm testbed status` must show it, the partial journal must say the drill did not finish, and
  * `swarm chaos rollback` must thaw it from the fault ledger, once (a second run has nothing to do).
  * A delay beside it (in user space here) leaves its rules, which the rollback deletes; its delayers
- * went with the drill.
+ * went with the drill. And a delay whose delayer dies mid-fault did not hold: the drill is inconclusive.
  */
 import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -48,7 +48,7 @@ async function waitFor(cond: () => boolean, timeoutMs: number, what: () => strin
   }
 }
 
-describe("a drill killed with SIGKILL during a freeze", () => {
+describe("a drill and its faults parting: the drill killed during a freeze, a delayer killed during a delay", () => {
   let tb: Testbed | undefined;
   let workers: number[] = [];
   afterAll(async () => {
@@ -149,4 +149,58 @@ faults:
       () => `the drill's children still alive: ${workers.filter(alive).join(", ")}`,
     );
   }, 240_000);
+
+  it("a delayer killed mid-fault: the fault did not hold, and the drill says so (inconclusive) instead of passing", async () => {
+    if (tb === undefined) throw new Error("the testbed did not start");
+    const out = join(dir, "lapsed-out");
+    const file = join(dir, "lapsed.yaml");
+    writeFileSync(
+      file,
+      `name: lapsed-delay
+target: { testbed: ${tb.name} }
+workload: { rooms: 1, audio-publishers: 1, video-publishers: 0, subscribers: 1, num-per-second: 6, duration: 5m }
+baseline: 5s
+observe: 8s
+after: 5s
+faults:
+  - id: delay
+    type: net.delay
+    target: { node: 1 }
+    delay: 40ms
+    duration: 8s
+`,
+    );
+    const run = startSwarm(["chaos", "run", file, "-o", out]);
+    await waitFor(
+      () => {
+        if (run.child.exitCode !== null) throw new Error(`the drill exited early:\n${run.stderr}`);
+        return /delay: confirmed/.test(run.stderr);
+      },
+      90_000,
+      () => `the delay was never confirmed:\n${run.stderr}`,
+    );
+    const ns = tb.nodes[0]?.namespace ?? "";
+    const delayers = delayProcesses({ namespace: ns });
+    expect(delayers, `delayers in ${ns}`).toHaveLength(1);
+    // 2 s into the 8 s fault: from then its rule lets packets by undelayed
+    await new Promise((resolve) => setTimeout(resolve, 2000));
+    for (const pid of delayers) signal(pid, "SIGKILL");
+    const code = await run.exited;
+    const journal = JSON.parse(readFileSync(join(out, "journal.json"), "utf8")) as {
+      verdict: string;
+      reason: string;
+      faults: { id: string; error: string | null }[];
+    };
+    expect(journal.verdict, run.stderr).toBe("inconclusive");
+    expect(code, run.stderr).toBe(2);
+    const lapsed = /did not hold until its revert: \S+: the delayer exited (\d+\.\d) s before the revert, and packets passed undelayed from then/;
+    expect(journal.faults[0]?.error ?? "", run.stderr).toMatch(lapsed);
+    expect(journal.reason).toMatch(lapsed);
+    // killed ~2 s into 8 s: it was gone for the last ~6
+    const gone = Number(lapsed.exec(journal.faults[0]?.error ?? "")?.[1]);
+    expect(gone).toBeGreaterThan(4);
+    expect(gone).toBeLessThan(7.5);
+    expect(delayRules(ns), "rules left").toEqual([]);
+    expect(existsSync(ledgerFile(tb.runDir)), "the fault ledger").toBe(false);
+  }, 150_000);
 });

@@ -381,6 +381,8 @@ export interface NodeDelay {
   describe(): string;
   /** Once removed, what the packets really waited (user space only: netem does not say). */
   held(): string | undefined;
+  /** Once removed, how the delay stopped holding before its removal (its delayer died), if it did. */
+  lapse(): string | undefined;
 }
 
 /**
@@ -415,15 +417,15 @@ export async function delayNode(
         `${DELAY_BINARY} holding queue ${delay.queue} (${delayMs} ms, jitter ${jitterMs} ms) on ${device} in ${namespace}`,
       // in order, a packet waits for the one before it too: under jitter the mean sits above the delay
       // a delayer that died mid-fault left its rule letting packets by: the fault did not last
-      held: () => {
-        const died = delay.diedAtMs;
-        if (died !== undefined) {
-          const said = delay.stderr.split("\n")[0];
-          return `${device}: the delayer exited ${((removedAt - died) / 1000).toFixed(1)} s before the revert${said ? ` (${said})` : ""}, and packets passed undelayed from then`;
-        }
-        return done === undefined
+      held: () =>
+        done === undefined
           ? undefined
-          : `${device}: ${done.packets} packets held ${done.holdMeanMs.toFixed(1)} ms on average (${done.holdMinMs.toFixed(1)}-${done.holdMaxMs.toFixed(1)})`;
+          : `${device}: ${done.packets} packets held ${done.holdMeanMs.toFixed(1)} ms on average (${done.holdMinMs.toFixed(1)}-${done.holdMaxMs.toFixed(1)})`,
+      lapse: () => {
+        const died = delay.diedAtMs;
+        if (died === undefined) return undefined;
+        const said = delay.stderr.split("\n")[0];
+        return `${device}: the delayer exited ${((removedAt - died) / 1000).toFixed(1)} s before the revert${said ? ` (${said})` : ""}, and packets passed undelayed from then`;
       },
     };
   } catch (err) {
@@ -442,6 +444,7 @@ export async function delayNode(
       },
       describe: () => `qdisc netem on ${device} in ${namespace}`,
       held: () => undefined,
+      lapse: () => undefined,
     };
   } catch (err) {
     const netem = err instanceof Error ? err.message : String(err);

@@ -105,8 +105,9 @@ describe("lkswarm-delay on a bare veth (tools/net-delay)", () => {
       } finally {
         await node.remove();
       }
-      const said = /the delayer exited (\d+\.\d) s before the revert.*packets passed undelayed from then/.exec(node.held() ?? "");
-      expect(said, `the revert's evidence: ${node.held()}`).not.toBeNull();
+      const said = /the delayer exited (\d+\.\d) s before the revert.*packets passed undelayed from then/.exec(node.lapse() ?? "");
+      expect(said, `the revert's evidence: ${node.lapse()}`).not.toBeNull();
+      expect(node.held(), "no closing line from a killed delayer").toBeUndefined();
       // it died before the second send and the 1.1 s pause
       expect(Number(said?.[1])).toBeGreaterThanOrEqual(1.1);
       expect(delayRules(n.namespace), "rules left").toEqual([]);

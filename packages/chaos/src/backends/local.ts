@@ -279,6 +279,7 @@ export class LocalInjector implements FaultInjector {
             subjects,
             actions,
             listed: (t) => `nftables table ${t.table} present in ${t.namespace}`,
+            gone: (t) => `nftables table ${t.table} in ${t.namespace} was gone before the revert`,
             notListed: "an nftables table was not listed after it was created",
             removed: (tables) =>
               tables.some((t) => t.present())
@@ -295,6 +296,7 @@ export class LocalInjector implements FaultInjector {
             subjects,
             actions,
             listed: (q) => `qdisc ${q.kind} on ${q.device} in ${q.namespace}`,
+            gone: (q) => `qdisc ${q.kind} on ${q.device} in ${q.namespace} was gone or replaced before the revert`,
             notListed: "a qdisc was not listed after it was installed",
             removed: (qdiscs) => `removed qdisc from ${qdiscs.map((q) => q.device).join(", ")}`,
           },
@@ -319,8 +321,9 @@ export class LocalInjector implements FaultInjector {
             removed: (delays) =>
               [
                 `removed the delay from ${delays.map((d) => d.device).join(", ")}`,
-                ...delays.flatMap((d) => d.held() ?? []),
+                ...delays.flatMap((d) => d.lapse() ?? d.held() ?? []),
               ].join("; "),
+            gone: (d) => d.lapse() ?? `${d.device}: its delay rule was gone before the revert`,
           },
         );
       case "client.simulate":
@@ -374,9 +377,13 @@ export class LocalInjector implements FaultInjector {
       readonly listed: (rule: R) => string;
       readonly notListed: string;
       readonly removed: (rules: readonly R[]) => string;
+      /** Once removed, what a rule found gone before its revert had done: for the fault's error. */
+      readonly gone: (rule: R) => string;
     },
   ): Promise<InjectedFault> {
     const rules: R[] = [];
+    let reverted = false;
+    let lapsed: string | undefined;
     try {
       for (const n of nodes) rules.push(await install(n));
     } catch (err) {
@@ -393,9 +400,15 @@ export class LocalInjector implements FaultInjector {
           () => how.notListed,
         ),
       revert: async () => {
+        // a rule gone before its first revert (deleted or replaced by something else, its delayer
+        // dead) let the packets by from then: the fault did not hold
+        const gone = reverted ? [] : rules.filter((r) => !r.present());
+        reverted = true;
         for (const r of rules) await r.remove();
+        if (gone.length > 0) lapsed ??= gone.map(how.gone).join("; ");
         return how.removed(rules);
       },
+      lapsed: () => lapsed,
     };
   }
 

@@ -1,6 +1,7 @@
 import { parseDrill, type Drill, type DrillFault } from "@livekit-swarm/schema";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import type { FaultInjector, InjectedFault, NodeRef } from "../backend.js";
+import type { FaultRecord } from "./assemble.js";
 import { assembleJournal } from "./assemble.js";
 import { FaultSchedule } from "./faults.js";
 import { DRILL_ENV, sampleJournalInput } from "./journal-input-fixture.js";
@@ -35,6 +36,8 @@ interface Behaviour {
   readonly confirmError?: string;
   readonly revertError?: string;
   readonly revertAfterMs?: number;
+  /** What its `lapsed()` says once reverted (the fault stopped holding before its revert). */
+  readonly lapsed?: string;
 }
 
 /**
@@ -77,6 +80,7 @@ class RecordingInjector implements FaultInjector {
         if (b.revertError !== undefined) throw new Error(b.revertError);
         return `undid ${fault.id}`;
       },
+      ...(b.lapsed !== undefined ? { lapsed: () => b.lapsed } : {}),
     });
   }
 
@@ -239,6 +243,31 @@ describe("FaultSchedule", () => {
       ["rollback: undid b", "2026-11-22T10:00:06.000Z"],
       ["after 5 s: undid a", "2026-11-22T10:00:05.000Z"],
     ]);
+  });
+
+  it("a fault found gone at its revert did not hold: its error says so and the verdict is inconclusive, not a pass", async () => {
+    const { schedule: s, log } = phase(
+      [
+        "  - { id: a, type: net.delay, target: { node: 1 }, at: 0s, duration: 10s, delay: 100ms }",
+        "  - { id: b, type: net.loss, target: { node: 2 }, at: 0s, duration: 10s, ratio: 5% }",
+      ],
+      { a: { lapsed: "veth1: the delayer exited 6.9 s before the revert, and packets passed undelayed from then" } },
+    );
+    await runPhase(s);
+    expect(s.problem).toBeNull();
+    expect(s.runs.map((r) => [r.id, r.error])).toEqual([
+      ["a", "did not hold until its revert: veth1: the delayer exited 6.9 s before the revert, and packets passed undelayed from then"],
+      ["b", null],
+    ]);
+    expect(log).toContain(
+      "a: did not hold until its revert: veth1: the delayer exited 6.9 s before the revert, and packets passed undelayed from then",
+    );
+    const base = sampleJournalInput();
+    const journal = assembleJournal({ ...base, faultRuns: [{ ...(base.faultRuns[0] as FaultRecord), error: s.runs[0]?.error ?? null }] });
+    expect(journal.verdict).toBe("inconclusive");
+    expect(journal.reason).toContain("did not hold until its revert: veth1: the delayer exited 6.9 s");
+    // the same drill with the fault held is judged on its figures
+    expect(assembleJournal(base).verdict).not.toBe("inconclusive");
   });
 
   it("a fault that is not confirmed stops the schedule: later faults are not injected, and it is still rolled back", async () => {

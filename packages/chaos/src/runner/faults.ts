@@ -204,6 +204,12 @@ export class FaultSchedule {
           error: null,
         });
         this.log(`${a.fault.id}: reverted (${did})`);
+        // what was measured under it was not measured under the fault the drill names
+        const lapsed = a.injected.lapsed?.();
+        if (lapsed !== undefined) {
+          a.run.error ??= `did not hold until its revert: ${lapsed}`;
+          this.log(`${a.fault.id}: did not hold until its revert: ${lapsed}`);
+        }
       } catch (err) {
         const message = err instanceof Error ? err.message : String(err);
         this.rollbacks.push({ fault: a.fault.id, action: why, at: iso(at), ok: false, error: message });
