@@ -129,6 +129,8 @@ faults:
     expect(rb.code, rb.stderr).toBe(0);
     expect(rb.stdout).toContain(`undone: SIGCONT ${stoppedName}`);
     for (const n of frozen.nodes) expect(rb.stdout).toContain(`undone: deleted 1 delay rule(s) delay_${n.name}`);
+    // the delay ran in user space: its netem fallback, never put in place, is not spoken of
+    expect(rb.stdout).not.toContain("qdisc");
     const again = await swarm(["chaos", "rollback", "--testbed", tb.name]);
     expect(again.stdout).toContain("no fault to roll back");
 

@@ -84,6 +84,19 @@ describe("the fault ledger", () => {
     expect((await rollBackFaultLedger(tb)).done).toEqual(["node1 was not stopped"]);
   });
 
+  it("a delay's netem fallback that was never put in place is not spoken of; a bandwidth qdisc gone is", async () => {
+    const dir = runDir();
+    const tb = fakeTestbed(dir);
+    // no such namespace: no qdisc listed in it
+    const ns = `lkswarm-no-such-ns-${process.pid}`;
+    recordFaults(dir, [
+      { fault: "delay", kind: "qdisc", namespace: ns, device: "v0", fallback: true },
+      { fault: "cap", kind: "qdisc", namespace: ns, device: "v1" },
+    ]);
+    expect(await rollBackFaultLedger(tb)).toEqual({ done: ["no qdisc of ours on v1"], failed: [] });
+    expect(readFaultLedger(dir)).toEqual([]);
+  });
+
   it("keeps the steps that failed", async () => {
     const dir = runDir();
     const tb = { ...fakeTestbed(dir), restartNode: () => Promise.reject(new Error("port busy")) };

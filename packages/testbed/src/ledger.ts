@@ -26,7 +26,14 @@ export type LedgerEntry =
   | { readonly fault: string; readonly kind: "restart-node"; readonly node: string; readonly index: number }
   | { readonly fault: string; readonly kind: "restart-redis" }
   | { readonly fault: string; readonly kind: "nft-table"; readonly namespace: string; readonly table: string }
-  | { readonly fault: string; readonly kind: "qdisc"; readonly namespace: string; readonly device: string }
+  | {
+      readonly fault: string;
+      readonly kind: "qdisc";
+      readonly namespace: string;
+      readonly device: string;
+      /** netem where a `net.delay` could not run in user space: nothing to say when it never did. */
+      readonly fallback?: true;
+    }
   | { readonly fault: string; readonly kind: "user-delay"; readonly namespace: string; readonly tag: string };
 
 export function ledgerFile(runDir: string): string {
@@ -77,7 +84,7 @@ export function describeLedgerEntry(e: LedgerEntry): string {
     case "nft-table":
       return `${e.fault}: delete nftables table ${e.table} in ${e.namespace}`;
     case "qdisc":
-      return `${e.fault}: delete the root qdisc of ${e.device} in ${e.namespace}`;
+      return `${e.fault}: delete the root qdisc of ${e.device} in ${e.namespace}${e.fallback === true ? " (netem, if the delay fell back to it)" : ""}`;
     case "user-delay":
       return `${e.fault}: delete the delay rule ${DELAY_RULE_PREFIX}${e.tag} in ${e.namespace} and stop its delayer`;
   }
@@ -93,7 +100,8 @@ export async function rollBackFaultLedger(tb: LedgerTestbed): Promise<{ done: st
   const left: LedgerEntry[] = [];
   for (const e of [...readFaultLedger(tb.runDir)].reverse()) {
     try {
-      done.push(await undo(tb, e));
+      const did = await undo(tb, e);
+      if (did !== undefined) done.push(did);
     } catch (err) {
       failed.push(`${describeLedgerEntry(e)}: ${err instanceof Error ? err.message : String(err)}`);
       left.unshift(e);
@@ -103,7 +111,8 @@ export async function rollBackFaultLedger(tb: LedgerTestbed): Promise<{ done: st
   return { done, failed };
 }
 
-async function undo(tb: LedgerTestbed, e: LedgerEntry): Promise<string> {
+/** What undoing `e` did, or undefined for a fallback that was never put in place. */
+async function undo(tb: LedgerTestbed, e: LedgerEntry): Promise<string | undefined> {
   switch (e.kind) {
     case "thaw-node":
       if (tb.nodeProcessState(e.index) !== "stopped") return `${e.node} was not stopped`;
@@ -124,7 +133,7 @@ async function undo(tb: LedgerTestbed, e: LedgerEntry): Promise<string> {
       return `deleted table ${e.table} in ${e.namespace}`;
     case "qdisc":
       if (!faultQdiscs(e.namespace).some((q) => q.device === e.device))
-        return `no qdisc of ours on ${e.device}`;
+        return e.fallback === true ? undefined : `no qdisc of ours on ${e.device}`;
       removeRootQdisc(e.namespace, e.device);
       return `deleted the qdisc of ${e.device} in ${e.namespace}`;
     case "user-delay": {

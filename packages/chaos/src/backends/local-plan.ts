@@ -40,7 +40,8 @@ export function ledgerEntries(
           : [{ fault: id, kind: "qdisc", namespace: ns, device }];
       });
     case "net.delay":
-      // in user space where it can, else netem (delayNode): the ledger undoes either
+      // in user space where it can, else netem (delayNode): the ledger undoes either, and says
+      // nothing of a netem that was never there
       return nodes.flatMap((n): LedgerEntry[] => {
         const ns = tb.nodes[n.index]?.namespace;
         const device = tb.nodeInterface(n.index);
@@ -48,7 +49,7 @@ export function ledgerEntries(
           ? []
           : [
               { fault: id, kind: "user-delay", namespace: ns, tag: delayTag(id, n.name) },
-              { fault: id, kind: "qdisc", namespace: ns, device },
+              { fault: id, kind: "qdisc", namespace: ns, device, fallback: true },
             ];
       });
     case "node.thaw":
