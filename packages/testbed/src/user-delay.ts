@@ -416,11 +416,11 @@ export async function delayNode(
       describe: () =>
         `${DELAY_BINARY} holding queue ${delay.queue} (${delayMs} ms, jitter ${jitterMs} ms) on ${device} in ${namespace}`,
       // in order, a packet waits for the one before it too: under jitter the mean sits above the delay
-      // a delayer that died mid-fault left its rule letting packets by: the fault did not last
       held: () =>
         done === undefined
           ? undefined
           : `${device}: ${done.packets} packets held ${done.holdMeanMs.toFixed(1)} ms on average (${done.holdMinMs.toFixed(1)}-${done.holdMaxMs.toFixed(1)})`,
+      // a delayer that died mid-fault left its rule letting packets by: the fault did not last
       lapse: () => {
         const died = delay.diedAtMs;
         if (died === undefined) return undefined;
