@@ -178,8 +178,12 @@ export function parseDelaySummary(output: string): DelaySummary | undefined {
 export class UserDelay {
   private stdout = "";
   private stderrText = "";
-  /** Settles once the delayer's output streams closed: after its exit, with its last words read. */
-  private readonly closed: Promise<void>;
+  /**
+   * Settles once the delayer ended and its output streams closed ('exit' can come before the last
+   * of stdout is read, the closing line with it: 'close' cannot), or it could not be started.
+   */
+  private readonly ended: Promise<void>;
+  private spawnError = "";
   private summaryRead: Promise<DelaySummary | undefined> | undefined;
   private stopping = false;
   /** When the delayer exited on its own (a kill, a crash): from then packets passed undelayed. */
@@ -191,7 +195,6 @@ export class UserDelay {
     readonly tag: string,
     readonly queue: number,
     private readonly child: ChildProcess,
-    private readonly exited: Promise<void>,
   ) {
     child.stdout?.on("data", (chunk: Buffer) => {
       this.stdout += chunk.toString("utf8");
@@ -199,13 +202,16 @@ export class UserDelay {
     child.stderr?.on("data", (chunk: Buffer) => {
       this.stderrText += chunk.toString("utf8");
     });
-    // 'exit' can come before the last of stdout is read (the closing line with it): 'close' cannot
-    this.closed = new Promise<void>((resolve) => {
+    this.ended = new Promise<void>((resolve) => {
       child.once("close", () => {
         resolve();
       });
+      child.once("error", (err) => {
+        this.spawnError = err.message;
+        resolve();
+      });
     });
-    void exited.then(() => {
+    void this.ended.then(() => {
       if (!this.stopping) this.died = Date.now();
     });
   }
@@ -286,32 +292,21 @@ export class UserDelay {
       ...(options.truthFile !== undefined ? ["--truth", options.truthFile] : []),
     ];
     const child = spawn("ip", ["netns", "exec", namespace, ...args], { stdio: ["ignore", "pipe", "pipe"] });
-    let spawnError = "";
-    const exited = new Promise<void>((resolve) => {
-      child.once("exit", () => {
-        resolve();
-      });
-      child.once("error", (err) => {
-        spawnError = err.message;
-        resolve();
-      });
-    });
-    const delay = new UserDelay(namespace, device, options.tag, queue, child, exited);
+    const delay = new UserDelay(namespace, device, options.tag, queue, child);
     // true once it printed "ready" (the queue is bound), false if it exited first
     const announced = new Promise<boolean>((resolve) => {
       child.stdout.on("data", () => {
         if (delay.stdout.includes("ready\n")) resolve(true);
       });
-      void exited.then(() => {
+      void delay.ended.then(() => {
         resolve(false);
       });
     });
     const ready = (await settlesWithin(announced, 5000)) && (await announced);
     if (!ready) {
       child.kill("SIGKILL");
-      await exited;
-      await settlesWithin(delay.closed, 1000);
-      const why = delay.stderr.split("\n")[0] || spawnError || "it printed nothing within 5 s";
+      await delay.ended;
+      const why = delay.stderr.split("\n")[0] || delay.spawnError || "it printed nothing within 5 s";
       throw new TestbedError("bad-option", `the delayer did not start in ${namespace}: ${why}`);
     }
     try {
@@ -354,12 +349,11 @@ export class UserDelay {
     this.summaryRead ??= (async () => {
       this.stopping = true;
       if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill("SIGTERM");
-      if (!(await settlesWithin(this.exited, 5000))) {
+      if (!(await settlesWithin(this.ended, 5000))) {
         this.stderrText += "\n(it did not stop within 5 s of SIGTERM, and was killed before its closing line)";
         this.child.kill("SIGKILL");
-        await this.exited;
+        await this.ended;
       }
-      await settlesWithin(this.closed, 2000);
       return parseDelaySummary(this.stdout);
     })();
     return this.summaryRead;
