@@ -48,6 +48,19 @@ async function waitFor(cond: () => boolean, timeoutMs: number, what: () => strin
   }
 }
 
+/** Until the drill has confirmed every fault of `ids`; a drill that exits first fails the test. */
+async function confirmed(run: ReturnType<typeof startSwarm>, ids: readonly string[]): Promise<void> {
+  // the baseline is 5-6 s and joining takes a few on a busy 2-core machine: 90 s is generous
+  await waitFor(
+    () => {
+      if (run.child.exitCode !== null) throw new Error(`the drill exited early:\n${run.stderr}`);
+      return ids.every((id) => run.stderr.includes(`${id}: confirmed`));
+    },
+    90_000,
+    () => `${ids.join(" and ")} never all confirmed:\n${run.stderr}`,
+  );
+}
+
 describe("a drill and its faults parting: the drill killed during a freeze, a delayer killed during a delay", () => {
   let tb: Testbed | undefined;
   let workers: number[] = [];
@@ -82,15 +95,7 @@ faults:
 `,
     );
     const run = startSwarm(["chaos", "run", file, "-o", out]);
-    // the baseline is 6 s and joining takes a few on a busy 2-core machine: 90 s is generous
-    await waitFor(
-      () => {
-        if (run.child.exitCode !== null) throw new Error(`the drill exited early:\n${run.stderr}`);
-        return /freeze: confirmed/.test(run.stderr) && /delay: confirmed/.test(run.stderr);
-      },
-      90_000,
-      () => `the freeze and the delay were never both confirmed:\n${run.stderr}`,
-    );
+    await confirmed(run, ["freeze", "delay"]);
     expect(run.stderr).toContain(`testbed ${tb.name}`);
     expect(run.stderr).toContain(`swarm chaos rollback --testbed ${tb.name}`);
     expect(run.stderr).toContain(`journal: ${join(out, "journal.json")}`);
@@ -173,14 +178,7 @@ faults:
 `,
     );
     const run = startSwarm(["chaos", "run", file, "-o", out]);
-    await waitFor(
-      () => {
-        if (run.child.exitCode !== null) throw new Error(`the drill exited early:\n${run.stderr}`);
-        return /delay: confirmed/.test(run.stderr);
-      },
-      90_000,
-      () => `the delay was never confirmed:\n${run.stderr}`,
-    );
+    await confirmed(run, ["delay"]);
     const ns = tb.nodes[0]?.namespace ?? "";
     const delayers = delayProcesses({ namespace: ns });
     expect(delayers, `delayers in ${ns}`).toHaveLength(1);
