@@ -60,6 +60,10 @@ const FIX: Record<string, string> = {
   ip: "run `npm run setup` or `apt-get install iproute2`",
   openssl: "run `npm run setup` or `apt-get install openssl`",
   k6: "run `npm run setup` (it runs `go install go.k6.io/k6@v1.8.1`), or set K6_BIN",
+  containerd: "run `bash scripts/setup --kubernetes` or `apt-get install containerd`",
+  ctr: "run `bash scripts/setup --kubernetes` or `apt-get install containerd`",
+  runc: "run `bash scripts/setup --kubernetes` or `apt-get install runc`",
+  nft: "run `npm run setup` or `apt-get install nftables`",
 };
 
 /** Pinned by scripts/setup next to livekit-server, with the variable that overrides it. */

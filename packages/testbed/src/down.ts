@@ -1,4 +1,5 @@
 import { existsSync, renameSync } from "node:fs";
+import { clusterDown } from "./cluster/cluster.js";
 import { removeCpuGroup } from "./cpu-limit.js";
 import { deleteNodeNetwork, namespaceExists } from "./netns.js";
 import { isOurProcess, processesMentioning, processStartTime, terminate } from "./processes.js";
@@ -9,6 +10,8 @@ export interface DownReport {
   readonly runDir: string;
   readonly stopped: readonly string[];
   readonly namespacesRemoved: readonly string[];
+  /** A cluster testbed's: what was removed from the host and what could not be. */
+  readonly cluster?: { readonly removed: readonly string[]; readonly left: readonly string[] };
 }
 
 export function liveProcesses(state: RunState): ProcessRecord[] {
@@ -23,6 +26,9 @@ export async function down(runDir: string): Promise<DownReport> {
   const state = readState(runDir);
   if (state === undefined) return { runDir, stopped: [], namespacesRemoved: [] };
   const stopped: string[] = [];
+  // the cluster first: its pods run LiveKit and Redis, and only the API server tears them down cleanly
+  const cluster = state.cluster !== undefined ? await clusterDown(state) : undefined;
+  if (cluster !== undefined) stopped.push(...cluster.stopped);
   const byRole = (roles: readonly string[]): ProcessRecord[] =>
     state.processes.filter((p) => roles.includes(p.role));
   // nodes and the balancer first, so nothing writes to Redis while it goes away
@@ -63,5 +69,10 @@ export async function down(runDir: string): Promise<DownReport> {
   }
   for (const group of state.cpuGroups ?? []) await removeCpuGroup(group);
   if (existsSync(stateFile(runDir))) renameSync(stateFile(runDir), stoppedStateFile(runDir));
-  return { runDir, stopped, namespacesRemoved };
+  return {
+    runDir,
+    stopped,
+    namespacesRemoved,
+    ...(cluster !== undefined ? { cluster: { removed: cluster.removed, left: cluster.left } } : {}),
+  };
 }

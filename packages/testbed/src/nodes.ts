@@ -230,7 +230,8 @@ export function lastNodeId(logFile: string): string | undefined {
   for (const line of text.split("\n")) {
     if (!line.includes("starting LiveKit server")) continue;
     try {
-      const parsed = JSON.parse(line) as { nodeID?: unknown };
+      // a pod log's line is the container's, behind the runtime's "<time> stdout F " prefix
+      const parsed = JSON.parse(line.slice(line.indexOf("{"))) as { nodeID?: unknown };
       if (typeof parsed.nodeID === "string") id = parsed.nodeID;
     } catch {
       // a non-JSON line (e.g. a panic trace) carries no node id

@@ -4,8 +4,9 @@ import { TestbedError } from "./errors.js";
 import { tmpdir } from "node:os";
 import type { NodeNetwork } from "./netns.js";
 import type { TurnTlsListener } from "./configs.js";
+import type { ClusterRecord } from "./cluster/config.js";
 
-export type ProcessRole = "livekit" | "redis" | "haproxy" | "prometheus";
+export type ProcessRole = "livekit" | "redis" | "haproxy" | "prometheus" | "kubernetes";
 
 export interface ProcessRecord {
   readonly role: ProcessRole;
@@ -27,8 +28,11 @@ export interface NodeRecord {
   readonly turnUdpPort?: number;
   readonly turnTls?: TurnTlsListener;
   readonly configFile: string;
-  readonly logFile: string;
   readonly network?: NodeNetwork;
+  /** A cluster testbed's node: the value of its container's marker variable (cluster/pods.ts), by which its process is found. */
+  readonly podMarker?: string;
+  /** Its pod log (the pod's current one; a new pod after a kill has another). */
+  logFile: string;
   pid: number;
   startTime?: string | undefined;
   nodeId?: string;
@@ -58,6 +62,8 @@ export interface RunState {
   prometheus?: { url: string };
   /** The pin of the TURN/TLS certificate (turn-tls.ts), when a node has a TLS listener. */
   turnTlsSpki?: string;
+  /** A cluster testbed (`--kubernetes`): its components are processes of role "kubernetes", its nodes pods. */
+  cluster?: ClusterRecord;
 }
 
 export function defaultRunRoot(): string {

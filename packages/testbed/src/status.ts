@@ -1,5 +1,7 @@
 import { readdirSync } from "node:fs";
 import { join } from "node:path";
+import { kubernetesBin } from "./cluster/cluster.js";
+import { refreshPodNode } from "./cluster/pod-nodes.js";
 import { faultQdiscs, faultTables } from "./faults.js";
 import { delayRules } from "./user-delay.js";
 import { readFaultLedger, type LedgerEntry } from "./ledger.js";
@@ -18,12 +20,17 @@ export interface TestbedStatus {
   readonly redis: string | undefined;
   readonly balancer: string | undefined;
   readonly prometheus: string | undefined;
+  /** A cluster testbed's API server, admin kubeconfig and the kubectl setup built. */
+  readonly kubernetes: { readonly server: string; readonly kubeconfig: string; readonly kubectl: string } | undefined;
   readonly processes: readonly (ProcessRecord & { alive: boolean })[];
   /** Fault nftables tables and qdiscs found in the nodes' namespaces, and the fault ledger's entries. */
   readonly faults: { readonly active: readonly string[]; readonly ledger: readonly LedgerEntry[] };
 }
 
 export function statusOf(state: RunState): TestbedStatus {
+  const cluster = state.cluster;
+  // a pod replaced since up runs under another pid: look it up by its marker
+  if (cluster !== undefined) for (const node of state.nodes) refreshPodNode(cluster, node);
   return {
     name: state.name,
     runDir: state.runDir,
@@ -34,6 +41,10 @@ export function statusOf(state: RunState): TestbedStatus {
     redis: state.redis !== undefined ? `${state.redis.host}:${state.redis.port}` : undefined,
     balancer: state.balancer !== undefined ? `127.0.0.1:${state.balancer.port}` : undefined,
     prometheus: state.prometheus?.url,
+    kubernetes:
+      cluster === undefined
+        ? undefined
+        : { server: cluster.server, kubeconfig: cluster.kubeconfig, kubectl: kubernetesBin("kubectl") },
     processes: state.processes.map((p) => ({ ...p, alive: isOurProcess(p.pid, p.startTime) })),
     faults: {
       active: state.nodes.flatMap((n) => {

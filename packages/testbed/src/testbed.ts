@@ -31,6 +31,9 @@ import {
   type RunState,
 } from "./state.js";
 import { waitFor } from "./wait.js";
+import { checkClusterPrerequisites, startCluster } from "./cluster/cluster.js";
+import { HOST_IP } from "./cluster/config.js";
+import { refreshPodNode, startPodNodes } from "./cluster/pod-nodes.js";
 
 export interface TestbedOptions {
   /** Names the run directory; two testbeds with different names run side by side. Default "default". */
@@ -73,6 +76,11 @@ export interface TestbedOptions {
    * says port 443, so clients need 443 sent here (a client namespace's redirect does it).
    */
   readonly turnTls?: { readonly port: number };
+  /**
+   * A single-node Kubernetes cluster (built by `scripts/setup --kubernetes`), with the LiveKit nodes
+   * and Redis as pods on the host's network (src/cluster/, docs/cluster.md). Root only; one per machine.
+   */
+  readonly kubernetes?: boolean;
 }
 
 /**
@@ -118,6 +126,19 @@ export class Testbed {
     if (options.netns === true) {
       requireRoot("--netns");
       findBinary("ip");
+    }
+    if (options.kubernetes === true) {
+      if (
+        options.netns === true ||
+        options.turn !== undefined ||
+        options.nodeCpu !== undefined ||
+        options.port !== undefined
+      )
+        throw new TestbedError(
+          "bad-option",
+          "--kubernetes runs LiveKit as pods on the cluster's bridge: --netns, --turn, --node-cpu and --port are for the local testbed; drop them",
+        );
+      checkClusterPrerequisites();
     }
     if (options.port !== undefined && !(await isTcpPortFree(options.port))) {
       throw new TestbedError(
@@ -184,31 +205,51 @@ export class Testbed {
         }
       }
 
-      if (bins.redis !== undefined) {
-        const port = await pickFreePort();
-        const bind = ["127.0.0.1", ...networks.map((n) => n.hostIp)];
-        mkdirSync(join(runDir, "redis"));
-        state.redis = { host: "127.0.0.1", port };
-        await startRedis(state, bins.redis, port, bind, readyTimeoutMs, "redis PING");
-      }
-
-      const singleNodeUrlPort = !useBalancer ? options.port : undefined;
-      await startNodes(
-        state,
-        {
+      if (options.kubernetes === true) {
+        const creds = await startCluster(state, {
+          readyTimeoutMs,
           livekitBin: bins.livekit,
-          networks,
-          userHttpPort: singleNodeUrlPort,
+          redisBin: bins.redis,
+        });
+        await startPodNodes(state, creds, {
+          nodes: nodeCount,
+          redis: useRedis,
           serverConfig: options.serverConfig,
           readyTimeoutMs,
-          turn: options.turn,
-          turnTls,
-        },
-        nodeCount,
-      );
+        });
+      } else {
+        if (bins.redis !== undefined) {
+          const port = await pickFreePort();
+          const bind = ["127.0.0.1", ...networks.map((n) => n.hostIp)];
+          mkdirSync(join(runDir, "redis"));
+          state.redis = { host: "127.0.0.1", port };
+          await startRedis(state, bins.redis, port, bind, readyTimeoutMs, "redis PING");
+        }
+
+        const singleNodeUrlPort = !useBalancer ? options.port : undefined;
+        await startNodes(
+          state,
+          {
+            livekitBin: bins.livekit,
+            networks,
+            userHttpPort: singleNodeUrlPort,
+            serverConfig: options.serverConfig,
+            readyTimeoutMs,
+            turn: options.turn,
+            turnTls,
+          },
+          nodeCount,
+        );
+      }
 
       if (bins.haproxy !== undefined) {
-        await startBalancer(state, bins.haproxy, options.port, readyTimeoutMs, options.balancerHosts ?? []);
+        // a cluster's balancer stays a host process, on the bridge's address too so that pods reach it
+        const hosts = [...(options.balancerHosts ?? []), ...(options.kubernetes === true ? [HOST_IP] : [])];
+        await startBalancer(state, bins.haproxy, options.port, readyTimeoutMs, hosts);
+        if (options.kubernetes === true) {
+          state.url = `ws://${HOST_IP}:${state.balancer?.port ?? 0}`;
+          writeState(state);
+        }
       } else {
         const only = state.nodes[0];
         if (only === undefined) throw new Error("no node started");
@@ -224,6 +265,11 @@ export class Testbed {
         },
         { timeoutMs: readyTimeoutMs, debugName: `RoomService.ListRooms through ${state.url}` },
       );
+      if (options.kubernetes === true) {
+        // a pod's node id is in its pod log, read once the node answers
+        testbed.refreshNodeIds();
+        writeState(state);
+      }
 
       if (bins.prometheus !== undefined) {
         await startPrometheus(
@@ -283,12 +329,20 @@ export class Testbed {
     return port === undefined || spki === undefined ? undefined : { port, spki };
   }
 
+  /** A cluster testbed's admin kubeconfig (what `swarm testbed env` exports as KUBECONFIG); undefined otherwise. */
+  get kubeconfig(): string | undefined {
+    return this.state.cluster?.kubeconfig;
+  }
+
   /** Cores each livekit-server may use; undefined when uncapped. */
   get nodeCpu(): number | undefined {
     return this.state.nodeCpu;
   }
 
   get nodes(): readonly NodeView[] {
+    const cluster = this.state.cluster;
+    // a cluster's pod replaced since up (a drill, kubectl delete) runs under another pid
+    if (cluster !== undefined) for (const node of this.state.nodes) refreshPodNode(cluster, node);
     return this.state.nodes.map((n) => nodeView(n));
   }
 
@@ -314,7 +368,9 @@ export class Testbed {
 
   /** Re-reads each node's LiveKit node id from its log (it changes at every process start). */
   refreshNodeIds(): void {
+    const cluster = this.state.cluster;
     for (const node of this.state.nodes) {
+      if (cluster !== undefined) refreshPodNode(cluster, node);
       const id = lastNodeId(node.logFile);
       if (id !== undefined) node.nodeId = id;
     }

@@ -15,6 +15,16 @@ describe("scripts/setup", () => {
     );
   });
 
+  it("--kubernetes: a second run finds the cluster testbed's binaries in place; an unknown option exits 2 naming the known one", () => {
+    const out = execFileSync("bash", [SETUP, "--kubernetes"], { encoding: "utf8" });
+    expect(out).toContain(
+      "setup: the cluster testbed is in place (Kubernetes v1.34.2, etcd v3.6.4 and pause in",
+    );
+    const wrong = spawnSync("bash", [SETUP, "--kubernets"], { encoding: "utf8" });
+    expect(wrong.status).toBe(2);
+    expect(wrong.stderr).toContain("setup: unknown option --kubernets (known: --kubernetes");
+  });
+
   it("without Go it names what is missing and how to get it, and still succeeds", () => {
     const tools = mkdtempSync(join(tmpdir(), "swarm-tools-"));
     // PATH without the Go toolchain; an empty tools folder, so livekit-server is missing

@@ -30,6 +30,7 @@ export async function testbed(
         ...(flags.port !== undefined ? { port: flags.port } : {}),
         ...(flags.nodeCpu !== undefined ? { nodeCpu: flags.nodeCpu } : {}),
         ...(flags.turn === true ? { turn: true as const } : {}),
+        ...(flags.kubernetes === true ? { kubernetes: true } : {}),
       });
       const status = tb.status();
       if (flags.json === true) {
@@ -51,23 +52,32 @@ export async function testbed(
     case "env": {
       const tb = Testbed.attach(name);
       process.stdout.write(
-        `export LIVEKIT_URL=${tb.url}\nexport LIVEKIT_API_KEY=${tb.apiKey}\nexport LIVEKIT_API_SECRET=${tb.apiSecret}\n`,
+        `export LIVEKIT_URL=${tb.url}\nexport LIVEKIT_API_KEY=${tb.apiKey}\nexport LIVEKIT_API_SECRET=${tb.apiSecret}\n${tb.kubeconfig !== undefined ? `export KUBECONFIG=${tb.kubeconfig}\n` : ""}`,
       );
       return ExitCode.ok;
     }
     case "down": {
+      let leftSomething = false;
       const dirs = flags.all === true ? listTestbeds().map((s) => s.runDir) : [runDirFor(name)];
       for (const dir of dirs) {
         const report = await down(dir);
         if (flags.json === true) process.stdout.write(`${JSON.stringify(report)}\n`);
-        else if (report.stopped.length === 0 && report.namespacesRemoved.length === 0)
+        else if (
+          report.stopped.length === 0 &&
+          report.namespacesRemoved.length === 0 &&
+          report.cluster === undefined
+        )
           process.stdout.write(`${dir}: nothing was running\n`);
         else
           process.stdout.write(
-            `${dir}: stopped ${report.stopped.join(", ") || "nothing"}${report.namespacesRemoved.length > 0 ? `; removed namespaces ${report.namespacesRemoved.join(", ")}` : ""}\n`,
+            `${dir}: stopped ${report.stopped.join(", ") || "nothing"}${report.namespacesRemoved.length > 0 ? `; removed namespaces ${report.namespacesRemoved.join(", ")}` : ""}${report.cluster !== undefined && report.cluster.removed.length > 0 ? `; removed ${report.cluster.removed.join(", ")}` : ""}\n`,
           );
+        if (report.cluster !== undefined && report.cluster.left.length > 0) {
+          process.stderr.write(`${dir}: could not remove ${report.cluster.left.join("; ")}\n`);
+          leftSomething = true;
+        }
       }
-      return ExitCode.ok;
+      return leftSomething ? ExitCode.error : ExitCode.ok;
     }
     default:
       throw new UsageError(
@@ -82,6 +92,7 @@ function describe(s: TestbedStatus, tookMs?: number): string {
   if (s.redis !== undefined) parts.push("redis");
   if (s.balancer !== undefined) parts.push("haproxy");
   if (s.prometheus !== undefined) parts.push("prometheus");
+  if (s.kubernetes !== undefined) parts.push("as pods of a Kubernetes v1.34.2 cluster");
   const lines = [
     `testbed "${s.name}" (${parts.join(", ")})${tookMs !== undefined ? ` is up after ${(tookMs / 1000).toFixed(1)} s` : ""}`,
     `  url         ${s.url}`,
@@ -97,6 +108,12 @@ function describe(s: TestbedStatus, tookMs?: number): string {
   if (s.redis !== undefined) lines.push(`  redis       ${s.redis}`);
   if (s.balancer !== undefined) lines.push(`  balancer    ${s.balancer}`);
   if (s.prometheus !== undefined) lines.push(`  prometheus  ${s.prometheus}`);
+  if (s.kubernetes !== undefined) {
+    lines.push(`  kubernetes  ${s.kubernetes.server}  kubeconfig ${s.kubernetes.kubeconfig}`);
+    lines.push(`  kubectl     ${s.kubernetes.kubectl} (env exports KUBECONFIG)`);
+    for (const p of s.processes.filter((p) => p.role === "kubernetes"))
+      lines.push(`  ${p.name.padEnd(24)} ${p.alive ? "running" : "DOWN   "} pid ${p.pid}`);
+  }
   for (const f of s.faults.active) lines.push(`  fault       ${f}`);
   if (s.faults.ledger.length > 0)
     lines.push(

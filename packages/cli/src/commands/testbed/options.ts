@@ -11,6 +11,7 @@ export const EXAMPLES = [
   "swarm testbed up --turn               # LiveKit's built-in TURN over UDP on each node",
   "sudo swarm testbed up --node-cpu 0.5 --name capped   # each livekit-server capped at half a core",
   'eval "$(swarm testbed env)"             # export LIVEKIT_URL, LIVEKIT_API_KEY, LIVEKIT_API_SECRET',
+  "sudo swarm testbed up --kubernetes --nodes 2 --name k8s   # a one-node Kubernetes, LiveKit and Redis as pods",
   "swarm testbed status --json",
   "swarm testbed down --all",
 ];
@@ -43,6 +44,10 @@ export function define() {
     .option(
       "--turn",
       "run LiveKit's built-in TURN over UDP on each node (relays to the node's own address only; no TURN/TLS, see docs/transport.md)",
+    )
+    .option(
+      "--kubernetes",
+      "run a single-node Kubernetes cluster (root; built by `bash scripts/setup --kubernetes`) with the nodes and Redis as host-network pods; `env` exports KUBECONFIG (docs/cluster.md)",
     )
     .option("--prometheus", "also start a Prometheus that scrapes the nodes")
     .addOption(

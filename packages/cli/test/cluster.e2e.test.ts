@@ -1,0 +1,213 @@
+/**
+ * The cluster testbed as a user drives it: `swarm testbed up --kubernetes` from cold (a real
+ * Kubernetes v1.34.2 built by setup: etcd, API server, controller-manager, scheduler, containerd,
+ * kubelet), LiveKit and Redis as host-network pods, kubectl through `testbed env`, a swarm against
+ * the pods, a LiveKit pod killed and replaced, and `testbed down` leaving nothing on the host.
+ */
+import { execFileSync } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, readdirSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { swarm, waitFor } from "@livekit-swarm/test-kit";
+import { Testbed, processesMentioning } from "@livekit-swarm/testbed";
+
+const NAME = `e2e-k8s-${process.pid}`;
+const SYSCTLS = ["vm.overcommit_memory", "kernel.panic", "kernel.panic_on_oops", "net.ipv4.ip_forward"];
+const sysctl = (name: string): string =>
+  readFileSync(`/proc/sys/${name.replaceAll(".", "/")}`, "utf8").trim();
+
+function kubectl(args: readonly string[], vars: Record<string, string>): string {
+  return execFileSync(join(toolsBin(), "kubernetes", "kubectl"), args, {
+    encoding: "utf8",
+    env: { ...process.env, ...vars },
+    stdio: ["ignore", "pipe", "pipe"],
+    timeout: 30_000,
+  });
+}
+
+function toolsBin(): string {
+  return process.env.LIVEKIT_SWARM_TOOLS ?? join(import.meta.dirname, "..", "..", "..", ".tools", "bin");
+}
+
+/** Listening sockets of processes whose pid is in `pids`, as `ss` prints them (address:port). */
+function listeners(pids: ReadonlySet<number>): string[] {
+  const text = execFileSync("ss", ["-Hlntup"], { encoding: "utf8" });
+  return text
+    .split("\n")
+    .filter((l) => [...l.matchAll(/pid=(\d+)/g)].some((m) => pids.has(Number(m[1]))))
+    .map((l) => `${l.split(/\s+/)[0]} ${l.split(/\s+/)[4]} ${/users:\(\("([^"]+)"/.exec(l)?.[1] ?? "?"}`);
+}
+
+const before = Object.fromEntries(SYSCTLS.map((s) => [s, sysctl(s)]));
+
+describe("the cluster testbed (swarm testbed up --kubernetes)", () => {
+  let up = false;
+  afterAll(async () => {
+    if (up) await swarm(["testbed", "down", "--name", NAME], {}, 180_000);
+  });
+
+  it("comes up from cold, serves LiveKit from pods to a swarm and to kubectl, replaces a killed LiveKit pod, and down leaves nothing", async () => {
+    const started = Date.now();
+    const result = await swarm(
+      ["testbed", "up", "--kubernetes", "--nodes", "2", "--name", NAME],
+      {},
+      300_000,
+    );
+    up = true;
+    expect(result.code, `up: ${result.stderr}\n${result.stdout}`).toBe(0);
+    const upSeconds = (Date.now() - started) / 1000;
+    expect(result.stdout).toContain("as pods of a Kubernetes v1.34.2 cluster");
+
+    const exported = await swarm(["testbed", "env", "--name", NAME]);
+    expect(exported.code).toBe(0);
+    const vars: Record<string, string> = Object.fromEntries(
+      [...exported.stdout.matchAll(/^export (\w+)=(.*)$/gm)].map((m) => [m[1] ?? "", m[2] ?? ""]),
+    );
+    expect(Object.keys(vars).sort()).toEqual([
+      "KUBECONFIG",
+      "LIVEKIT_API_KEY",
+      "LIVEKIT_API_SECRET",
+      "LIVEKIT_URL",
+    ]);
+
+    // the user's kubectl, with nothing but KUBECONFIG: a real API server with a Ready node and the pods
+    const version = JSON.parse(kubectl(["version", "-o", "json"], vars)) as {
+      serverVersion?: { gitVersion?: string };
+    };
+    expect(version.serverVersion?.gitVersion).toBe("v1.34.2");
+    const nodes = JSON.parse(kubectl(["get", "nodes", "-o", "json"], vars)) as {
+      items: { status: { conditions: { type: string; status: string }[] } }[];
+    };
+    expect(nodes.items).toHaveLength(1);
+    expect(nodes.items[0]?.status.conditions.find((c) => c.type === "Ready")?.status).toBe("True");
+    const pods = JSON.parse(kubectl(["get", "pods", "-n", "lkswarm-testbed", "-o", "json"], vars)) as {
+      items: { metadata: { name: string }; spec: { hostNetwork?: boolean }; status: { phase: string } }[];
+    };
+    expect(pods.items.map((p) => p.metadata.name.replace(/-[a-z0-9]+-[a-z0-9]+$/, "")).sort()).toEqual([
+      "livekit-node1",
+      "livekit-node2",
+      "redis",
+    ]);
+    for (const p of pods.items) {
+      expect(p.status.phase, p.metadata.name).toBe("Running");
+      expect(p.spec.hostNetwork, `${p.metadata.name} on the host's network`).toBe(true);
+    }
+
+    // nothing of the cluster listens on a wildcard address: loopback or the bridge's host address only
+    const tb = Testbed.attach(NAME);
+    const clusterPids = new Set(
+      tb
+        .status()
+        .processes.filter((p) => p.role === "kubernetes")
+        .map((p) => p.pid),
+    );
+    const open = listeners(clusterPids);
+    expect(open.length, open.join("\n")).toBeGreaterThan(5);
+    expect(
+      open.filter((l) => !/ (127\.0\.0\.1|10\.202\.0\.1):\d+ /.test(l)),
+      `listeners of the cluster's components:\n${open.join("\n")}`,
+    ).toEqual([]);
+
+    // media through the pods: a swarm on this host against the in-cluster LiveKit
+    const out = mkdtempSync(join(tmpdir(), "k8s-swarm-"));
+    const run = await swarm(
+      [
+        "--rooms",
+        "2",
+        "--video-publishers",
+        "0",
+        "--audio-publishers",
+        "1",
+        "--subscribers",
+        "2",
+        "--duration",
+        "8s",
+        "--stats-interval",
+        "2s",
+        "-o",
+        out,
+      ],
+      vars,
+      120_000,
+    );
+    expect(run.code, `swarm against the cluster: ${run.stderr}`).toBe(0);
+    const summary = JSON.parse(readFileSync(join(out, "summary.json"), "utf8")) as {
+      participants: { planned: number; joined: number };
+      tracks?: unknown;
+    };
+    expect(summary.participants.planned).toBe(6);
+    expect(summary.participants.joined, run.stdout).toBe(6);
+    expect(run.stdout).toMatch(/audio 4\/4 receiving at the end/);
+
+    // a LiveKit pod killed: its Deployment makes another, and the testbed finds the new process
+    const first = tb.nodes[0];
+    expect(first?.alive, "node1's process found on the host").toBe(true);
+    const oldPid = first?.pid ?? 0;
+    const podName = kubectl(
+      [
+        "get",
+        "pods",
+        "-n",
+        "lkswarm-testbed",
+        "-l",
+        "livekit-swarm/node=node1",
+        "-o",
+        "jsonpath={.items[0].metadata.name}",
+      ],
+      vars,
+    );
+    kubectl(
+      ["delete", "pod", "-n", "lkswarm-testbed", podName, "--grace-period=0", "--force", "--wait=false"],
+      vars,
+    );
+    await waitFor(
+      () => {
+        const now = Testbed.attach(NAME).nodes[0];
+        return now !== undefined && now.alive && now.pid !== oldPid;
+      },
+      // the kubelet notices the kill, the ReplicaSet makes a pod, the kubelet starts it: seconds on an idle machine
+      { timeoutMs: 60_000, debugName: "a new node1 process after its pod was deleted" },
+    );
+    await waitFor(async () => (await fetch(`${vars.LIVEKIT_URL?.replace(/^ws/, "http") ?? ""}/`)).ok, {
+      timeoutMs: 30_000,
+      debugName: "LiveKit answering through the balancer again",
+    });
+
+    const runDir = tb.runDir;
+    const down = await swarm(["testbed", "down", "--name", NAME], {}, 180_000);
+    up = false;
+    expect(down.code, `down: ${down.stderr}`).toBe(0);
+    expect(down.stdout).toContain("bridge lkswarm-k8s0");
+
+    // what down must leave: no process, pod cgroup, mount, bridge, namespace, nftables table; the sysctls as they were
+    expect(processesMentioning(runDir), "processes naming the run directory").toEqual([]);
+    const shims = execFileSync("ps", ["-eo", "args"], { encoding: "utf8" })
+      .split("\n")
+      .filter((l) => l.includes(`${runDir}/cluster`));
+    expect(shims).toEqual([]);
+    expect(
+      existsSync("/sys/fs/cgroup/cpu/kubepods") || existsSync("/sys/fs/cgroup/memory/kubepods"),
+      "kubepods cgroups",
+    ).toBe(false);
+    const mounts = readFileSync("/proc/self/mountinfo", "utf8")
+      .split("\n")
+      .filter(
+        (l) =>
+          l.includes(runDir) ||
+          l.includes("/var/lib/lkswarm-k8s") ||
+          l.includes("/run/netns/cni-") ||
+          l.includes("/run/containerd"),
+      );
+    expect(mounts).toEqual([]);
+    expect(existsSync("/var/lib/lkswarm-k8s"), "containerd's and the kubelet's folder").toBe(false);
+    expect(execFileSync("ip", ["-o", "link", "show"], { encoding: "utf8" })).not.toContain("lkswarm-k8s0");
+    expect(execFileSync("ip", ["netns", "list"], { encoding: "utf8" })).not.toMatch(/^cni-/m);
+    expect(execFileSync("nft", ["list", "tables"], { encoding: "utf8" })).not.toContain("lkswarm_k8s");
+    expect(Object.fromEntries(SYSCTLS.map((s) => [s, sysctl(s)]))).toEqual(before);
+    expect(
+      existsSync("/run/netns") ? readdirSync("/run/netns").filter((f) => f.startsWith("cni-")) : [],
+    ).toEqual([]);
+    console.log(`cluster testbed: up from cold in ${upSeconds.toFixed(1)} s`);
+  }, 600_000);
+});
