@@ -2,14 +2,17 @@
  * The cluster testbed as a user drives it: `swarm testbed up --kubernetes` from cold (a real
  * Kubernetes v1.34.2 built by setup: etcd, API server, controller-manager, scheduler, containerd,
  * kubelet), LiveKit and Redis as host-network pods, kubectl through `testbed env`, a swarm against
- * the pods, a LiveKit pod killed and replaced, and `testbed down` leaving nothing on the host.
+ * the pods, drills of the Kubernetes backend (the pod hosting a room killed mid-call, the Redis pod
+ * lost), a LiveKit pod killed and replaced, and `testbed down` leaving nothing on the host. The
+ * stages share one cluster (one per machine) and run in order.
  */
 import { execFileSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, readdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { swarm, waitFor } from "@livekit-swarm/test-kit";
+import type { DrillJournal } from "@livekit-swarm/chaos";
+import { drillWorkload, swarm, waitFor, writeDrill } from "@livekit-swarm/test-kit";
 import { Testbed, processesMentioning } from "@livekit-swarm/testbed";
 
 const NAME = `e2e-k8s-${process.pid}`;
@@ -39,15 +42,19 @@ function listeners(pids: ReadonlySet<number>): string[] {
     .map((l) => `${l.split(/\s+/)[0]} ${l.split(/\s+/)[4]} ${/users:\(\("([^"]+)"/.exec(l)?.[1] ?? "?"}`);
 }
 
+const readJournal = (out: string): DrillJournal =>
+  JSON.parse(readFileSync(join(out, "journal.json"), "utf8")) as DrillJournal;
+
 const before = Object.fromEntries(SYSCTLS.map((s) => [s, sysctl(s)]));
 
 describe("the cluster testbed (swarm testbed up --kubernetes)", () => {
   let up = false;
+  let vars: Record<string, string> = {};
   afterAll(async () => {
     if (up) await swarm(["testbed", "down", "--name", NAME], {}, 180_000);
   });
 
-  it("comes up from cold, serves LiveKit from pods to a swarm and to kubectl, replaces a killed LiveKit pod, and down leaves nothing", async () => {
+  it("comes up from cold: kubectl through env sees v1.34.2, a Ready node and host-network pods; nothing listens on a wildcard address", async () => {
     const started = Date.now();
     const result = await swarm(
       ["testbed", "up", "--kubernetes", "--nodes", "2", "--name", NAME],
@@ -61,7 +68,7 @@ describe("the cluster testbed (swarm testbed up --kubernetes)", () => {
 
     const exported = await swarm(["testbed", "env", "--name", NAME]);
     expect(exported.code).toBe(0);
-    const vars: Record<string, string> = Object.fromEntries(
+    vars = Object.fromEntries(
       [...exported.stdout.matchAll(/^export (\w+)=(.*)$/gm)].map((m) => [m[1] ?? "", m[2] ?? ""]),
     );
     expect(Object.keys(vars).sort()).toEqual([
@@ -109,7 +116,10 @@ describe("the cluster testbed (swarm testbed up --kubernetes)", () => {
       `listeners of the cluster's components:\n${open.join("\n")}`,
     ).toEqual([]);
 
-    // media through the pods: a swarm on this host against the in-cluster LiveKit
+    console.log(`cluster testbed: up from cold in ${upSeconds.toFixed(1)} s`);
+  }, 300_000);
+
+  it("serves media from its pods: a swarm on this host, 6 of 6 joined, 4 of 4 tracks", async () => {
     const out = mkdtempSync(join(tmpdir(), "k8s-swarm-"));
     const run = await swarm(
       [
@@ -139,8 +149,88 @@ describe("the cluster testbed (swarm testbed up --kubernetes)", () => {
     expect(summary.participants.planned).toBe(6);
     expect(summary.participants.joined, run.stdout).toBe(6);
     expect(run.stdout).toMatch(/audio 4\/4 receiving at the end/);
+  }, 180_000);
 
-    // a LiveKit pod killed: its Deployment makes another, and the testbed finds the new process
+  it("drills on the Kubernetes backend: the pod hosting a room killed mid-call, everyone back; the Redis pod lost", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "k8s-drills-"));
+    const redisPort = Testbed.attach(NAME).redis?.port;
+    const target = `target:
+  backend: kubernetes
+  url: \${LIVEKIT_URL}
+  api-key: \${LIVEKIT_API_KEY}
+  api-secret: \${LIVEKIT_API_SECRET}
+  namespace: lkswarm-testbed
+  node-selector: app.kubernetes.io/name=livekit
+  redis-selector: app.kubernetes.io/name=redis
+  redis-port: ${String(redisPort)}
+`;
+    // the drill's kubectl is the one setup built (the machine's may be another version)
+    const drillEnv = { ...vars, PATH: `${join(toolsBin(), "kubernetes")}:${process.env.PATH ?? ""}` };
+    const kill = writeDrill(
+      dir,
+      "k8s-kill",
+      `${target}${drillWorkload()}observe: 25s
+faults:
+  - id: kill
+    type: node.kill
+    target: busiest-room-node
+expect:
+  reconnect: { p95: 30s }
+  media-resume: { p95: 30s }
+  participants-lost: 0
+`,
+    );
+    const killOut = join(dir, "kill-out");
+    const k = await swarm(["chaos", "run", kill, "-o", killOut], drillEnv, 240_000);
+    const kj = readJournal(killOut);
+    expect(k.code, k.stderr).toBe({ pass: 0, fail: 1, deviated: 1, inconclusive: 2 }[kj.verdict]);
+    expect(kj.status).toBe("completed");
+    const [fault] = kj.faults;
+    expect(fault?.error ?? null, k.stdout).toBeNull();
+    expect(fault?.evidence).toMatch(
+      /pod livekit-node\d-\S+ \(uid [0-9a-f-]+\) gone, replaced or terminating/,
+    );
+    const killed = fault?.subjects[0]?.name;
+    expect(killed).toMatch(/^livekit-node\d-/);
+    // the rooms on the killed pod: their participants were disrupted, came back, and nobody was lost
+    const hit = kj.participants.filter((p) => p.affected);
+    expect(hit.length, JSON.stringify(kj.participants, null, 1)).toBeGreaterThanOrEqual(3);
+    for (const p of kj.participants)
+      expect(p.connectedAtEnd, `${p.room}/${p.identity}: ${String(p.lostReason)}`).toBe(true);
+    for (const p of hit) expect(p.reconnectMs, `${p.room}/${p.identity} reconnected`).not.toBeNull();
+    expect(
+      kj.steadyState.after.every((c) => c.met),
+      JSON.stringify(kj.steadyState.after),
+    ).toBe(true);
+    expect(kj.verdict, k.stdout).toBe("pass");
+
+    const lose = writeDrill(
+      dir,
+      "k8s-redis",
+      `${target}${drillWorkload("  rejoin: true\n")}observe: 25s
+faults:
+  - id: redis
+    type: redis.kill
+expect:
+  participants-lost: 12
+`,
+    );
+    const loseOut = join(dir, "redis-out");
+    const r = await swarm(["chaos", "run", lose, "-o", loseOut], drillEnv, 240_000);
+    const rj = readJournal(loseOut);
+    expect(r.code, r.stderr).toBe({ pass: 0, fail: 1, deviated: 1, inconclusive: 2 }[rj.verdict]);
+    expect(rj.status).toBe("completed");
+    expect(rj.faults[0]?.error ?? null, r.stdout).toBeNull();
+    expect(rj.faults[0]?.evidence).toMatch(/pod redis-\S+ \(uid [0-9a-f-]+\) gone, replaced or terminating/);
+    // the recreated Redis is empty: LiveKit's view of the rooms is what the drill reports, whatever it is
+    expect(
+      rj.verdict === "pass" || rj.findings.some((f) => f.id === "missing-from-server-view"),
+      r.stdout,
+    ).toBe(true);
+  }, 600_000);
+
+  it("a LiveKit pod deleted by hand is replaced by its Deployment, and the testbed finds the new process", async () => {
+    const tb = Testbed.attach(NAME);
     const first = tb.nodes[0];
     expect(first?.alive, "node1's process found on the host").toBe(true);
     const oldPid = first?.pid ?? 0;
@@ -173,8 +263,10 @@ describe("the cluster testbed (swarm testbed up --kubernetes)", () => {
       timeoutMs: 30_000,
       debugName: "LiveKit answering through the balancer again",
     });
+  }, 180_000);
 
-    const runDir = tb.runDir;
+  it("down leaves nothing: no process, shim, mount, bridge, pod namespace, nftables table or kubepods cgroup; the sysctls as they were", async () => {
+    const runDir = Testbed.attach(NAME).runDir;
     const down = await swarm(["testbed", "down", "--name", NAME], {}, 180_000);
     up = false;
     expect(down.code, `down: ${down.stderr}`).toBe(0);
@@ -208,6 +300,5 @@ describe("the cluster testbed (swarm testbed up --kubernetes)", () => {
     expect(
       existsSync("/run/netns") ? readdirSync("/run/netns").filter((f) => f.startsWith("cni-")) : [],
     ).toEqual([]);
-    console.log(`cluster testbed: up from cold in ${upSeconds.toFixed(1)} s`);
-  }, 600_000);
+  }, 180_000);
 });

@@ -156,6 +156,8 @@ export interface KubernetesTarget {
   /** Label selectors of the livekit-server pods and of Redis. */
   readonly nodeSelector: string;
   readonly redisSelector: string | null;
+  /** Where redis-cli, run inside the Redis pod, finds Redis on the pod's loopback (default 6379). */
+  readonly redisPort: number;
 }
 
 export type DrillTarget = LocalTarget | ComposeTarget | KubernetesTarget;

@@ -22,6 +22,7 @@ const target: KubernetesTarget = {
   context: "staging",
   nodeSelector: "app.kubernetes.io/name=livekit-server",
   redisSelector: "app.kubernetes.io/name=redis",
+  redisPort: 6379,
 };
 const base = ["kubectl", "--context", "staging", "-n", "livekit"];
 const UID = "0b6c1f1e-9d4a-4a55-8c1e-2f4b7c9d0e11";
@@ -363,7 +364,10 @@ describe("KubernetesInjector", () => {
       index: 1,
       nodeId: "ND_livekit-b",
     });
-    expect(lines()).toContain(`${sh} exec redis-0 -- redis-cli HGET room_node_map room-0`);
+    expect(lines()).toContain(`${sh} exec redis-0 -- redis-cli -p 6379 HGET room_node_map room-0`);
+    // a host-network Redis on another port (the cluster testbed's): the drill names it
+    await new KubernetesInjector({ ...target, redisPort: 26379 }, run, fast).roomNode("room-0");
+    expect(lines()).toContain(`${sh} exec redis-0 -- redis-cli -p 26379 HGET room_node_map room-0`);
     expect(
       await new KubernetesInjector({ ...target, redisSelector: null }, run, fast).roomNode("r"),
     ).toBeUndefined();

@@ -148,7 +148,15 @@ export class KubernetesInjector extends CommandInjector {
     if (this.target.redisSelector === null) return undefined;
     const redis = (await this.pods(this.target.redisSelector)).find((p) => live(p) && p.phase === "Running");
     if (redis === undefined) return undefined;
-    return this.nodeFromRoomMap(room, [...this.base, "exec", redis.name, "--", "redis-cli"]);
+    return this.nodeFromRoomMap(room, [
+      ...this.base,
+      "exec",
+      redis.name,
+      "--",
+      "redis-cli",
+      "-p",
+      String(this.target.redisPort),
+    ]);
   }
 
   protected commands(fault: DrillFault, nodes: readonly NodeRef[]): StepCommands {

@@ -347,7 +347,17 @@ describe("parseDrill reads backends", () => {
       context: null,
       nodeSelector: "app=livekit",
       redisSelector: null,
+      redisPort: 6379,
     });
+  });
+
+  it("reads kubernetes redis-port (where redis-cli in the Redis pod finds it) and refuses one out of range", () => {
+    const k8s = (extra: string) =>
+      `target: { backend: kubernetes, url: https://lk.example.com, api-key: k, api-secret: s, node-selector: app=livekit, redis-selector: app=redis${extra} }`;
+    expect(parse([...HEAD, ...KILL, k8s(", redis-port: 26379")]).target).toMatchObject({ redisPort: 26379 });
+    expect(() => parse([...HEAD, ...KILL, k8s(", redis-port: 70000")])).toThrow(
+      /target\.redis-port: expected a port from 1 to 65535/,
+    );
   });
 });
 

@@ -106,6 +106,13 @@ function backendShapes(env: Env) {
         "missing: kubernetes needs node-selector, the livekit-server pods' labels, such as app=livekit",
       ),
       "redis-selector": optionalText("expected a label selector such as app=redis"),
+      // redis-cli runs inside the Redis pod (kubectl exec) to read room_node_map: a host-network
+      // Redis on another port (the cluster testbed's) needs it named
+      "redis-port": z
+        .int(got("expected a port from 1 to 65535"))
+        .min(1, got("expected a port from 1 to 65535"))
+        .max(65535, got("expected a port from 1 to 65535"))
+        .default(6379),
     },
   } as const;
 }
@@ -188,6 +195,7 @@ export function parseTarget(p: Problems, value: unknown, env: Env, baseDir: stri
     context: k8s.context,
     nodeSelector: k8s["node-selector"],
     redisSelector: k8s["redis-selector"],
+    redisPort: k8s["redis-port"],
   };
   return { target, netns: null, prometheus: null };
 }

@@ -5,7 +5,7 @@
  */
 import { execFileSync } from "node:child_process";
 import { readFileSync, realpathSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { TestbedError } from "../errors.js";
 import { ociArchive, type ImageSpec, type LayerEntry } from "./oci.js";
 
@@ -72,7 +72,12 @@ export function imageSpecs(
     },
     {
       name: `localhost/lkswarm-redis:${redisVersion}`,
-      entries: [...BASE, ...programEntries(bins.redis, "usr/bin/redis-server")],
+      // redis-cli beside it: `swarm chaos` asks it which node hosts a room (kubectl exec)
+      entries: [
+        ...BASE,
+        ...programEntries(bins.redis, "usr/bin/redis-server"),
+        ...programEntries(join(dirname(bins.redis), "redis-cli"), "usr/bin/redis-cli"),
+      ],
       entrypoint: ["/usr/bin/redis-server"],
     },
   ];

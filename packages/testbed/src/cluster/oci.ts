@@ -115,11 +115,10 @@ export function ociArchive(spec: ImageSpec): Buffer {
   };
   for (const e of spec.entries) {
     addDirs(e.path);
+    // two programs of one image share their libraries: each path once, the first one given
     const key = e.path.replace(/^\/+/, "").replace(/\/$/, "");
-    if (e.kind === "dir") {
-      if (seen.has(key)) continue;
-      seen.add(key);
-    }
+    if (seen.has(key)) continue;
+    seen.add(key);
     ordered.push(e);
   }
   const layer = tarOf(ordered);

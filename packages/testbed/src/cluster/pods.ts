@@ -102,10 +102,13 @@ export function redisDeployment(image: string, hostIp: string, port: number): un
               imagePullPolicy: "Never",
               // no persistence: a lost Redis comes back empty, as the local testbed's does. Protected
               // mode refuses every client not on loopback when there is no password; the bridge's
-              // address is kept to this machine by the testbed's nftables table (docs/cluster.md)
+              // address is kept to this machine by the testbed's nftables table (docs/cluster.md).
+              // Loopback too: `swarm chaos` asks redis-cli in this pod which node hosts a room
+              // (kubectl exec; the drill's target.redis-port)
               args: [
                 "--bind",
                 hostIp,
+                "127.0.0.1",
                 "--port",
                 String(port),
                 "--save",
