@@ -26,7 +26,7 @@ module.exports = {
     arrows("gate", ["stats", "schema"], "gate turns statistics into verdicts; it reads stats and schema only, so a verdict never depends on how load was generated"),
     arrows("exporter", ["schema", "stats"], "exporter registers the catalog's metrics with prom-client; it reads schema and stats only"),
     arrows("load", ["stats", "gate", "testbed", "lean", "browser", "schema"], "load is the engine (participants behind its Engine interface, workers, orchestrator, run session); it may use stats, gate, testbed, lean, browser and schema, never chaos, the CLI or the generators"),
-    arrows("k8s", ["schema"], "k8s renders a sharded run as Kubernetes manifests and watches the shard Job for the merge; it reads schema's scenario and nothing that runs participants, so rendering loads no media stack"),
+    arrows("k8s", ["schema"], "k8s renders a sharded run as Kubernetes manifests and collects the shards' results for the merge over HTTP; it reads schema's scenario and nothing that runs participants, so rendering loads no media stack"),
     arrows("chaos", ["load", "gate", "testbed", "stats", "schema"], "chaos drives load while injecting faults; it sits above load, gate, testbed, stats and schema, never the CLI"),
     arrows("alerts", ["schema"], "alerts are generated from the catalog alone (schema), so an alert can only query a catalogued metric"),
     arrows("dashboards", ["schema"], "dashboards are generated from the catalog alone (schema), so a panel can only query a catalogued metric"),

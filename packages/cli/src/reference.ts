@@ -18,13 +18,16 @@ export function normalized(markdown: string): string {
 }
 
 function commandReference(command: CommandUnknownOpts): string[] {
-  const rows = command.options.map((o) => {
-    const fallback =
-      o.defaultValue !== undefined && typeof o.defaultValue !== "boolean"
-        ? ` (default ${o.defaultValueDescription ?? String(o.defaultValue)})`
-        : "";
-    return `| \`${o.flags.replace(/\|/g, "\\|")}\` | ${cell(`${o.description}${fallback}`)} |`;
-  });
+  // a hidden option is one kept only to refuse it with a message (k8s --storage-class)
+  const rows = command.options
+    .filter((o) => !o.hidden)
+    .map((o) => {
+      const fallback =
+        o.defaultValue !== undefined && typeof o.defaultValue !== "boolean"
+          ? ` (default ${o.defaultValueDescription ?? String(o.defaultValue)})`
+          : "";
+      return `| \`${o.flags.replace(/\|/g, "\\|")}\` | ${cell(`${o.description}${fallback}`)} |`;
+    });
   const args = command.registeredArguments.map(
     (a) => `| \`[${a.name()}]\` (argument) | ${cell(a.description)} |`,
   );

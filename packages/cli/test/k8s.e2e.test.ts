@@ -91,23 +91,15 @@ describe("swarm k8s render: the manifests pass a strict schema check against pin
       const r = await validate(yaml);
       expect(r.stderr).toBe("");
       expect(r.code).toBe(0);
-      expect(r.stdout).toMatch(/^9 documents valid against .*k8s\.io\/api v0\.33\.4/);
+      expect(r.stdout).toMatch(/^8 documents valid against .*k8s\.io\/api v0\.33\.4/);
+      expect(yaml).not.toContain("PersistentVolumeClaim");
       expect(yaml).toContain(`completions: ${shards}\n`);
     });
   }
 
   it("the same with -o: one file, no secret in it", async () => {
     const out = join(dir, "out");
-    await render(8, [
-      "-o",
-      out,
-      "--run-id",
-      "e2e-run",
-      "--namespace",
-      "load",
-      "--storage-class",
-      "nfs-client",
-    ]);
+    await render(8, ["-o", out, "--run-id", "e2e-run", "--namespace", "load"]);
     const text = readFileSync(join(out, "lkswarm-e2e-run.yaml"), "utf8");
     expect(text).not.toContain(SECRET);
     expect((await validate(text)).code).toBe(0);
@@ -153,6 +145,28 @@ describe("swarm k8s render: the manifests pass a strict schema check against pin
     expect(monitor.stderr).toMatch(/PodMonitor .*podMetricsEndpoints/);
   });
 
+  it("refuses --storage-class in one line: results no longer need a volume", async () => {
+    const r = await swarm([
+      "k8s",
+      "render",
+      "--scenario",
+      scenario,
+      "--shards",
+      "2",
+      "--image",
+      "x",
+      "--url",
+      "wss://lk.example.com",
+      "--storage-class",
+      "nfs-client",
+    ]);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toBe("");
+    expect(r.stderr).toBe(
+      "swarm: k8s render: --storage-class is gone: results no longer need a volume (the merge collects them from the shard pods); drop the flag\n",
+    );
+  });
+
   it("refuses more shards than rooms and a bad name, in one line, before writing anything", async () => {
     const tooMany = await swarm([
       "k8s",
@@ -188,14 +202,14 @@ describe("swarm k8s render: the manifests pass a strict schema check against pin
   });
 });
 
-describe("swarm k8s wait: the merge's init container", () => {
+describe("swarm k8s merge: the merge Job's reads of the API", () => {
   it("outside a pod, says where it runs instead of hanging", async () => {
-    const r = await swarm(["k8s", "wait", "--job", "lkswarm-x"], { KUBERNETES_SERVICE_HOST: "" });
+    const r = await swarm(["k8s", "merge", "--job", "lkswarm-x"], { KUBERNETES_SERVICE_HOST: "" });
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/not inside a Kubernetes pod/);
+    expect(r.stderr).toMatch(/not inside a Kubernetes pod.*from outside, use `swarm k8s fetch`/);
   });
 
-  it("polls a TLS API server it trusts through NODE_EXTRA_CA_CERTS until the Job is Failed, sending the token", async () => {
+  it("reads a TLS API server it trusts through NODE_EXTRA_CA_CERTS, sending the token, and retries one it does not trust", async () => {
     // an API server with a self-signed certificate, as a cluster's CA signs the real one
     execFileSync(
       "openssl",
@@ -219,60 +233,45 @@ describe("swarm k8s wait: the merge's init container", () => {
       { stdio: "ignore" },
     );
     const seen: { url: string; auth: string }[] = [];
-    const replies = [
-      { status: { active: 2 } },
-      { status: { active: 1, failed: 1, failedIndexes: "1" } },
-      {
-        status: {
-          conditions: [{ type: "Failed", status: "True" }],
-          succeeded: 1,
-          failed: 1,
-          failedIndexes: "1",
-        },
-      },
-    ];
+    const job = { spec: { completions: 2, activeDeadlineSeconds: 600 }, status: { active: 2 } };
     const server = createServer(
       { key: readFileSync(join(dir, "api.key")), cert: readFileSync(join(dir, "ca.crt")) },
       (req, res) => {
         seen.push({ url: req.url ?? "", auth: req.headers.authorization ?? "" });
         res.setHeader("content-type", "application/json");
-        res.end(JSON.stringify(replies[Math.min(seen.length - 1, replies.length - 1)]));
+        res.end(JSON.stringify(job));
       },
     );
     await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
     const address = server.address();
     const port = typeof address === "object" && address !== null ? address.port : 0;
     const script = `
-      import { waitForJob } from "@livekit-swarm/k8s";
-      const state = await waitForJob({
-        api: { base: "https://127.0.0.1:${port}", namespace: "load", token: async () => "t0ken" },
-        job: "lkswarm-x", intervalMs: 50,
-      });
-      process.stdout.write(JSON.stringify(state));`;
-    try {
-      const out = await new Promise<string>((resolve, reject) => {
+      import { apiGet } from "@livekit-swarm/k8s";
+      const read = await apiGet(
+        { base: "https://127.0.0.1:${port}", namespace: "load", token: async () => "t0ken" },
+        "/apis/batch/v1/namespaces/load/jobs/lkswarm-x",
+        "job lkswarm-x",
+      );
+      process.stdout.write(JSON.stringify(read));`;
+    const read = (env: NodeJS.ProcessEnv) =>
+      new Promise<string>((resolve, reject) => {
         execFile(
           process.execPath,
           ["--input-type=module", "-e", script],
-          {
-            cwd: join(ROOT, "packages/cli"),
-            env: { ...process.env, NODE_EXTRA_CA_CERTS: join(dir, "ca.crt") },
-            timeout: 30_000,
-          },
+          { cwd: join(ROOT, "packages/cli"), env: { ...process.env, ...env }, timeout: 30_000 },
           (err, stdout, stderr) => {
-            // a certificate it does not trust is a network error, retried until this timeout
             if (err === null) resolve(stdout);
             else reject(new Error(`${err.message}\n${stderr}`));
           },
         );
       });
-      expect(JSON.parse(out)).toEqual({ end: "Failed", succeeded: 1, failed: 1, failedIndexes: "1" });
-      expect(seen).toHaveLength(3);
-      expect(
-        seen.every(
-          (s) => s.url === "/apis/batch/v1/namespaces/load/jobs/lkswarm-x" && s.auth === "Bearer t0ken",
-        ),
-      ).toBe(true);
+    try {
+      expect(JSON.parse(await read({ NODE_EXTRA_CA_CERTS: join(dir, "ca.crt") }))).toEqual({ json: job });
+      expect(seen).toEqual([{ url: "/apis/batch/v1/namespaces/load/jobs/lkswarm-x", auth: "Bearer t0ken" }]);
+      // a certificate it does not trust is a network error: the merge retries it, never reads past it
+      const untrusted = JSON.parse(await read({ NODE_EXTRA_CA_CERTS: "" })) as { retrying?: string };
+      expect(untrusted.retrying).toBeDefined();
+      expect(seen).toHaveLength(1);
     } finally {
       server.close();
     }

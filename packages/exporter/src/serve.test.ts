@@ -86,4 +86,30 @@ describe("serve", () => {
       `cannot serve metrics on 127.0.0.1:${port}: the port is in use - choose another port, or port 0 to pick a free one`,
     );
   });
+
+  it("hands a route's path and everything below it to the route, and keeps /metrics as it was", async () => {
+    const exporter = exporterWithAJoin();
+    const seen: string[] = [];
+    const server = await exporter.serve({
+      port: 0,
+      routes: [
+        {
+          path: "/results",
+          handle: (req, res) => {
+            seen.push(`${req.method ?? ""} ${req.url ?? ""}`);
+            res.end("from the route");
+          },
+        },
+      ],
+    });
+    cleanup.push(() => server.close());
+    const origin = new URL(server.url).origin;
+    expect(await (await fetch(`${origin}/results`)).text()).toBe("from the route");
+    expect(await (await fetch(`${origin}/results/shard.json`, { method: "POST" })).text()).toBe(
+      "from the route",
+    );
+    expect((await fetch(`${origin}/resultsx`)).status).toBe(404);
+    expect(await (await fetch(server.url)).text()).toBe(await exporter.metrics());
+    expect(seen).toEqual(["GET /results", "POST /results/shard.json"]);
+  });
 });

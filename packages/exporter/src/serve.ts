@@ -5,10 +5,18 @@ import { ExporterError, describeError } from "./errors.js";
 export const DEFAULT_HOST = "127.0.0.1";
 export const METRICS_PATH = "/metrics";
 
+/** Another path on the same server: a finished run's results (k8s's ResultsRoute). */
+export interface HttpRoute {
+  /** Requests for this path and below it go to `handle`. */
+  readonly path: string;
+  handle(req: IncomingMessage, res: ServerResponse): void;
+}
+
 export interface ServeOptions {
   readonly port: number;
   /** Default 127.0.0.1: a load generator's metrics are nobody else's business unless asked. */
   readonly host?: string;
+  readonly routes?: readonly HttpRoute[];
 }
 
 export interface MetricsServer {
@@ -18,11 +26,18 @@ export interface MetricsServer {
   close(): Promise<void>;
 }
 
-/** Serves `GET /metrics` from `registry`; anything else is 404 (405 for another method on /metrics). */
+/**
+ * Serves `GET /metrics` from `registry`, and each route's path; anything else is 404 (405 for
+ * another method on /metrics).
+ */
 export async function serveMetrics(registry: Registry, options: ServeOptions): Promise<MetricsServer> {
   const host = options.host ?? DEFAULT_HOST;
+  const routes = options.routes ?? [];
   const server = createServer((req, res) => {
-    void respond(registry, req, res);
+    const path = new URL(req.url ?? "/", "http://metrics.invalid").pathname;
+    const route = routes.find((r) => path === r.path || path.startsWith(`${r.path}/`));
+    if (route !== undefined) route.handle(req, res);
+    else void respond(registry, req, res);
   });
   await new Promise<void>((resolve, reject) => {
     const onError = (err: Error): void => {

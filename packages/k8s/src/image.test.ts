@@ -51,7 +51,7 @@ describe("deploy/swarm/Dockerfile", () => {
   });
 
   it("runs the CLI the build writes, as the user the pods run as", () => {
-    // the Jobs' args (run ..., k8s wait ..., merge ...) go to the installed package's bin
+    // the Jobs' args (run ..., k8s merge ...) go to the installed package's bin
     const entry = instructions.find((i) => i.op === "ENTRYPOINT");
     expect(entry?.args.join(" ")).toBe('["swarm"]');
     expect(dockerfile).toMatch(/^RUN npm install --global .*livekit-swarm\.tgz/m);

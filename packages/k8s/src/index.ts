@@ -1,4 +1,4 @@
-export { K8sError, type K8sErrorReason } from "./errors.js";
+export { K8sError, ResultsError, type K8sErrorReason, type ResultsErrorReason } from "./errors.js";
 export { requireDnsLabel, requireDnsSubdomain, requireLabelValue } from "./names.js";
 export {
   LIMIT_FACTOR,
@@ -15,6 +15,7 @@ export {
   type ShardEngine,
 } from "./sizing.js";
 export {
+  MERGE_HOLD,
   METRICS_PORT,
   RESULTS_DIR,
   SCENARIO_DIR,
@@ -22,18 +23,47 @@ export {
   resultsVolumeGiB,
   runManifests,
   shardDeadlineSeconds,
+  shardServingSeconds,
   type RenderOptions,
   type RunObjects,
   type RenderedRun,
 } from "./manifests.js";
 export { renderYaml } from "./render.js";
 export {
+  ACCOUNT_DIR,
+  apiGet,
   inClusterApi,
   jobState,
-  waitForJob,
+  podsOf,
+  shardJob,
   type InClusterApi,
   type JobEnd,
   type JobState,
-  type WaitOptions,
-} from "./job-wait.js";
+  type Pod,
+  type ShardJob,
+} from "./api.js";
+export {
+  COLLECTED_PATH,
+  LISTING_FORMAT,
+  RESULTS_PATH,
+  parseListing,
+  type Listing,
+  type ResultFile,
+} from "./results/listing.js";
+export {
+  ResultsRoute,
+  serveResults,
+  type ResultsServer,
+  type RunEnd,
+  type ServingEnd,
+} from "./results/route.js";
+export { collectShards, type CollectOptions, type ShardOutcome, type ShardPod } from "./results/collect.js";
+export {
+  fetchRun,
+  kubectl,
+  KubectlFailed,
+  type Fetched,
+  type FetchOptions,
+  type Kubectl,
+} from "./results/fetch.js";
 export type * from "./types.js";

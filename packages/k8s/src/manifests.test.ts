@@ -2,7 +2,13 @@ import { describe, expect, it } from "vitest";
 import { parseAllDocuments } from "yaml";
 import { parseScenario } from "@livekit-swarm/schema";
 import { K8sError } from "./errors.js";
-import { resultsVolumeGiB, runManifests, shardDeadlineSeconds, type RenderOptions } from "./manifests.js";
+import {
+  resultsVolumeGiB,
+  runManifests,
+  shardDeadlineSeconds,
+  shardServingSeconds,
+  type RenderOptions,
+} from "./manifests.js";
 import { renderYaml } from "./render.js";
 import type { Job } from "./types.js";
 
@@ -59,7 +65,6 @@ describe("runManifests", () => {
     expect(requests?.memory).toMatch(/^\d+Mi$/);
     expect(manifests.map((m) => m.kind)).toEqual([
       "ConfigMap",
-      "PersistentVolumeClaim",
       "Service",
       "PodMonitor",
       "ServiceAccount",
@@ -107,14 +112,13 @@ describe("runManifests", () => {
     expect(() => runManifests({ ...base, secret: "Bad_Secret" })).toThrow(/--secret/);
     expect(() => runManifests({ ...base, runId: "x".repeat(60) })).toThrow(/shorten --run-id/);
     expect(() => runManifests({ ...base, runId: "a b" })).toThrow(/--run-id/);
-    expect(() => runManifests({ ...base, storageClass: "NFS" })).toThrow(/--storage-class/);
     expect(() => runManifests({ ...base, image: "a b" })).toThrow(/--image/);
   });
 
   it("keeps hostile scenario text inside the ConfigMap, byte for byte", () => {
     const hostile = `${scenarioText}# \n---\napiVersion: v1\nkind: Secret\nmetadata: {name: x}\n"quotes' and: colons\n`;
     const docs = readBack({ ...base, scenarioText: hostile });
-    expect(docs).toHaveLength(9);
+    expect(docs).toHaveLength(8);
     expect(docs[0]).toMatchObject({ kind: "ConfigMap", data: { "scenario.yaml": hostile } });
   });
 
@@ -137,23 +141,47 @@ describe("runManifests", () => {
     expect(pod.spec.subdomain).toBe(objects.service.metadata.name);
   });
 
-  it("shares one ReadWriteMany volume between the shards and the merge, which waits for the shard Job", () => {
-    const { objects } = runManifests({ ...base, storageClass: "nfs-client" });
-    expect(objects.results.spec.accessModes).toEqual(["ReadWriteMany"]);
-    expect(objects.results.spec.storageClassName).toBe("nfs-client");
-    expect(runManifests(base).objects.results.spec.storageClassName).toBeUndefined();
-    const claim = (job: Job) =>
-      job.spec.template.spec.volumes.find((v) => v.persistentVolumeClaim)?.persistentVolumeClaim?.claimName;
-    expect(claim(objects.merge)).toBe(objects.results.metadata.name);
-    expect(claim(objects.shards)).toBe(objects.results.metadata.name);
+  it("shares no volume: every pod writes to an emptyDir of its own, and the shards serve theirs until collected", () => {
+    const { objects, manifests } = runManifests(base);
+    const text = renderYaml(manifests);
+    expect(text).not.toMatch(/PersistentVolumeClaim|persistentVolumeClaim|ReadWriteMany|storageClassName/);
+    const volumes = (job: Job) => job.spec.template.spec.volumes.filter((v) => v.name === "results");
+    expect(volumes(objects.shards)).toEqual([{ name: "results", emptyDir: { sizeLimit: "1Gi" } }]);
+    expect(volumes(objects.merge)).toEqual([{ name: "results", emptyDir: { sizeLimit: "2Gi" } }]);
+    expect(arg(objects.shards, "--serve-results")).toBe(`${shardServingSeconds(base.scenario)}s`);
+    expect(arg(objects.shards, "--metrics-host")).toBe("0.0.0.0");
+    expect(arg(objects.shards, "--metrics-port")).toBe("9464");
+  });
+
+  it("runs the merge as one container that collects from the shard pods, merges and serves the verdict", () => {
+    const { objects } = runManifests(base);
     const mergePod = objects.merge.spec.template.spec;
-    expect(mergePod.initContainers?.[0]?.args).toEqual([
+    expect(mergePod).not.toHaveProperty("initContainers");
+    expect(mergePod.containers).toHaveLength(1);
+    const merge = mergePod.containers[0];
+    expect(merge?.args).toEqual([
       "k8s",
-      "wait",
+      "merge",
       "--job",
       objects.shards.metadata.name,
+      "-o",
+      "/results",
+      "--max-gib",
+      "1",
+      "--serve-results",
+      "1h",
     ]);
-    expect(mergePod.containers[0]?.args).toEqual(["merge", "/results", "-o", "/results/merged"]);
+    expect(merge?.ports).toEqual([{ name: "results", containerPort: 9464, protocol: "TCP" }]);
+    expect(merge?.env).toEqual([
+      { name: "NODE_EXTRA_CA_CERTS", value: "/var/run/secrets/kubernetes.io/serviceaccount/ca.crt" },
+    ]);
+    expect(merge?.resources.requests["ephemeral-storage"]).toBe("2Gi");
+    expect(merge?.volumeMounts).toEqual([{ name: "results", mountPath: "/results" }]);
+  });
+
+  it("gives the merge's account get on its shard Job and list on pods, nothing more", () => {
+    const { objects } = runManifests(base);
+    const mergePod = objects.merge.spec.template.spec;
     expect(objects.mergeRole.rules).toEqual([
       {
         apiGroups: ["batch"],
@@ -161,22 +189,34 @@ describe("runManifests", () => {
         resourceNames: [objects.shards.metadata.name],
         verbs: ["get"],
       },
+      { apiGroups: [""], resources: ["pods"], verbs: ["list"] },
     ]);
     expect(objects.mergeRoleBinding.subjects).toEqual([
       { kind: "ServiceAccount", name: mergePod.serviceAccountName, namespace: "load" },
     ]);
     expect(objects.mergeRoleBinding.roleRef.name).toBe(objects.mergeRole.metadata.name);
+    expect(objects.shards.spec.template.spec.serviceAccountName).toBeUndefined();
   });
 });
 
 describe("shardDeadlineSeconds and resultsVolumeGiB", () => {
-  it("counts the wait, the whole ramp, the hold and 15 minutes of slack", () => {
+  it("counts the wait, the whole ramp, the hold, 15 minutes of slack and the time the shards serve their results", () => {
     // 12 rooms of 5 at 10 joins/s: 6 s of ramp; 180 s wait; 120 s hold
-    expect(shardDeadlineSeconds(base.scenario, base.startAt, now)).toBe(180 + 6 + 120 + 900);
-    expect(shardDeadlineSeconds(base.scenario, now, new Date(now.getTime() + 60_000))).toBe(6 + 120 + 900);
+    const serving = shardServingSeconds(base.scenario);
+    expect(shardDeadlineSeconds(base.scenario, base.startAt, now)).toBe(180 + 6 + 120 + 900 + serving);
+    expect(shardDeadlineSeconds(base.scenario, now, new Date(now.getTime() + 60_000))).toBe(
+      6 + 120 + 900 + serving,
+    );
+    // 60 participants, 26 windows of 5 s at 2 KiB each, collected at 20 MiB/s after 10 minutes
+    expect(serving).toBe(600 + Math.ceil((60 * 26 * 2048) / (20 * 2 ** 20)));
   });
 
-  it("is at least 1 GiB and grows with participants and duration", () => {
+  it("serves a big run's results longer: the whole run's bytes at 20 MiB/s", () => {
+    const soak = parseScenario("rooms: 500\nsubscribers: 4\nduration: 24h\n", "soak.yaml");
+    expect(shardServingSeconds(soak)).toBeGreaterThan(600 + resultsVolumeGiB(soak) * 40);
+  });
+
+  it("is at least 1 GiB and grows with participants and duration, for a shard or the whole run", () => {
     expect(resultsVolumeGiB(base.scenario)).toBe(1);
     const soak = parseScenario("rooms: 500\nsubscribers: 4\nduration: 24h\n", "soak.yaml");
     // 500 rooms of 1 + 4, joined at the default 5/s, then held a day: windows of 5 s x 2 KiB each
@@ -185,5 +225,10 @@ describe("shardDeadlineSeconds and resultsVolumeGiB", () => {
       Math.ceil((participants * Math.ceil(((participants / 5) * 1000 + 86_400_000) / 5000) * 2048) / 2 ** 30),
     );
     expect(resultsVolumeGiB(soak)).toBeGreaterThan(50);
+    expect(resultsVolumeGiB(soak, participants / 10)).toBe(
+      Math.ceil(
+        ((participants / 10) * Math.ceil(((participants / 5) * 1000 + 86_400_000) / 5000) * 2048) / 2 ** 30,
+      ),
+    );
   });
 });

@@ -1,8 +1,10 @@
 /**
- * The Kubernetes objects of one sharded run, as data: a ConfigMap with the scenario, a
- * ReadWriteMany volume for the shards' outputs, an Indexed Job of shards, a headless Service and a
- * PodMonitor over their /metrics, and a merge Job that waits for the shards (RBAC to read one Job).
- * Every name is checked (names.ts) before it is used; render.ts serializes, never a template.
+ * The Kubernetes objects of one sharded run, as data: a ConfigMap with the scenario, an Indexed Job
+ * of shards, a headless Service and a PodMonitor over their /metrics, and a merge Job that collects
+ * the shards' results from their pods and merges them (RBAC to read one Job and list pods). No
+ * volume is shared: each pod writes to an emptyDir of its own, and each shard serves its folder
+ * until the merge has it (docs/sharding.md, "Results without shared storage"). Every name is
+ * checked (names.ts) before it is used; render.ts serializes, never a template.
  */
 import type { Scenario } from "@livekit-swarm/schema";
 import { K8sError } from "./errors.js";
@@ -12,7 +14,6 @@ import type {
   EnvVar,
   Job,
   Manifest,
-  PersistentVolumeClaim,
   PodMonitor,
   Role,
   RoleBinding,
@@ -30,6 +31,16 @@ export const RESULTS_DIR = "/results";
 const IMAGE_UID = 1000;
 /** Reserve for draining, lingering and writing reports after a shard's planned end. */
 const SHARD_SLACK_S = 15 * 60;
+/**
+ * How long a shard serves its folder for the merge to collect: a base for the merge pod to start
+ * and poll, plus the whole run's results at 20 MiB/s, since every shard ends at once and the merge
+ * downloads a few at a time. 20 MiB/s is a floor assumed for pod-to-pod transfer with a checksum,
+ * not a measurement; a shard collected sooner ends sooner.
+ */
+const SERVE_BASE_S = 10 * 60;
+const COLLECT_BYTES_PER_S = 20 * 2 ** 20;
+/** How long the merge pod serves the merged folder for `swarm k8s fetch` before it exits. */
+export const MERGE_HOLD = "1h";
 /** A merge reads every shard's raw samples; a generous bound, not a measurement. */
 const MERGE_RESOURCES = {
   requests: { cpu: "500m", memory: "1Gi" },
@@ -40,7 +51,7 @@ const RESULT_BYTES_PER_PARTICIPANT_WINDOW = 2048;
 const WINDOW_MS = 5000;
 /** A ConfigMap holds at most 1 MiB. */
 const CONFIGMAP_MAX_BYTES = 1024 * 1024;
-/** What the Kubernetes API server's service-account files are at, for the merge's wait. */
+/** The Kubernetes API server's CA as every pod has it, for the merge's reads of the API. */
 const SERVICE_ACCOUNT_CA = "/var/run/secrets/kubernetes.io/serviceaccount/ca.crt";
 /** The longest suffix a name gets: `<name>-scenario`. */
 const LONGEST_SUFFIX = "-scenario".length;
@@ -62,14 +73,11 @@ export interface RenderOptions {
   readonly startAt: Date;
   /** Render time: the deadline counts from here. */
   readonly now: Date;
-  /** A class that provisions ReadWriteMany volumes; the cluster's default class when absent. */
-  readonly storageClass?: string | undefined;
 }
 
 /** Every object of a run, by its part. */
 export interface RunObjects {
   readonly scenario: ConfigMap;
-  readonly results: PersistentVolumeClaim;
   readonly service: Service;
   readonly podMonitor: PodMonitor;
   readonly mergeAccount: ServiceAccount;
@@ -124,17 +132,40 @@ function rampMs(scenario: Scenario): number {
   return ((scenario.rooms * participantsPerRoom(scenario)) / scenario.numPerSecond) * 1000;
 }
 
-/** The run's shard Job's deadline: start, the whole join ramp, the hold, then slack to drain and write reports. */
-export function shardDeadlineSeconds(scenario: Scenario, startAt: Date, now: Date): number {
-  const waitMs = Math.max(0, startAt.getTime() - now.getTime());
-  return Math.ceil((waitMs + rampMs(scenario) + scenario.duration) / 1000) + SHARD_SLACK_S;
+/** What `participants` (default: the whole run's) write in raw samples, an estimate that errs large. */
+function resultsBytes(scenario: Scenario, participants?: number): number {
+  const windows = Math.ceil((rampMs(scenario) + scenario.duration) / WINDOW_MS);
+  return (
+    (participants ?? scenario.rooms * participantsPerRoom(scenario)) *
+    windows *
+    RESULT_BYTES_PER_PARTICIPANT_WINDOW
+  );
 }
 
-/** The shared volume's size from the raw samples the run writes, at least 1 GiB. */
-export function resultsVolumeGiB(scenario: Scenario): number {
-  const participants = scenario.rooms * participantsPerRoom(scenario);
-  const windows = Math.ceil((rampMs(scenario) + scenario.duration) / WINDOW_MS);
-  return Math.max(1, Math.ceil((participants * windows * RESULT_BYTES_PER_PARTICIPANT_WINDOW) / 2 ** 30));
+/** How long each shard serves its results for the merge (`swarm run --serve-results`). */
+export function shardServingSeconds(scenario: Scenario): number {
+  return SERVE_BASE_S + Math.ceil(resultsBytes(scenario) / COLLECT_BYTES_PER_S);
+}
+
+/**
+ * The run's shard Job's deadline: start, the whole join ramp, the hold, slack to drain and write
+ * reports, then the time a shard serves its results. The merge's collection ends by it too.
+ */
+export function shardDeadlineSeconds(scenario: Scenario, startAt: Date, now: Date): number {
+  const waitMs = Math.max(0, startAt.getTime() - now.getTime());
+  return (
+    Math.ceil((waitMs + rampMs(scenario) + scenario.duration) / 1000) +
+    SHARD_SLACK_S +
+    shardServingSeconds(scenario)
+  );
+}
+
+/**
+ * A results volume's size, at least 1 GiB: for `participants` (a shard's), or by default the whole
+ * run's, which the merge collects.
+ */
+export function resultsVolumeGiB(scenario: Scenario, participants?: number): number {
+  return Math.max(1, Math.ceil(resultsBytes(scenario, participants) / 2 ** 30));
 }
 
 /** Every object of the run, in the order `kubectl apply` should create them. */
@@ -147,10 +178,6 @@ export function runManifests(options: RenderOptions): RenderedRun {
     63 - LONGEST_SUFFIX,
   );
   const secret = requireDnsSubdomain("--secret", options.secret);
-  const storageClass =
-    options.storageClass === undefined
-      ? undefined
-      : requireDnsSubdomain("--storage-class", options.storageClass);
   const image = requireImage(options.image);
   const url = requireUrl(options.url);
   if (Buffer.byteLength(options.scenarioText) > CONFIGMAP_MAX_BYTES)
@@ -180,7 +207,9 @@ export function runManifests(options: RenderOptions): RenderedRun {
   };
   const containerSecurity = { allowPrivilegeEscalation: false, capabilities: { drop: ["ALL"] } };
   const results = { name: "results", mountPath: RESULTS_DIR };
-  const resultsVolume: Volume = { name: "results", persistentVolumeClaim: { claimName: `${name}-results` } };
+  // every pod's own: the shards' folders reach the merge over HTTP, not through a shared volume
+  const resultsVolume = (gib: number): Volume => ({ name: "results", emptyDir: { sizeLimit: `${gib}Gi` } });
+  const mergeGiB = resultsVolumeGiB(options.scenario);
   const secretEnv = (envName: string, key: string): EnvVar => ({
     name: envName,
     valueFrom: { secretKeyRef: { name: secret, key } },
@@ -191,16 +220,6 @@ export function runManifests(options: RenderOptions): RenderedRun {
     kind: "ConfigMap",
     metadata: meta("-scenario", "scenario"),
     data: { [SCENARIO_FILE]: options.scenarioText },
-  };
-  const volume: PersistentVolumeClaim = {
-    apiVersion: "v1",
-    kind: "PersistentVolumeClaim",
-    metadata: meta("-results", "results"),
-    spec: {
-      accessModes: ["ReadWriteMany"],
-      resources: { requests: { storage: `${resultsVolumeGiB(options.scenario)}Gi` } },
-      ...(storageClass === undefined ? {} : { storageClassName: storageClass }),
-    },
   };
   const service: Service = {
     apiVersion: "v1",
@@ -278,6 +297,9 @@ export function runManifests(options: RenderOptions): RenderedRun {
                 "0.0.0.0",
                 "--metrics-port",
                 String(METRICS_PORT),
+                // the merge pulls the shard's folder from here; the pod runs on until it has
+                "--serve-results",
+                `${shardServingSeconds(options.scenario)}s`,
               ],
               env: [
                 { name: "LIVEKIT_URL", value: url },
@@ -290,7 +312,10 @@ export function runManifests(options: RenderOptions): RenderedRun {
               volumeMounts: [{ name: "scenario", mountPath: SCENARIO_DIR, readOnly: true }, results],
             },
           ],
-          volumes: [{ name: "scenario", configMap: { name: `${name}-scenario` } }, resultsVolume],
+          volumes: [
+            { name: "scenario", configMap: { name: `${name}-scenario` } },
+            resultsVolume(resultsVolumeGiB(options.scenario, shard.participants)),
+          ],
         },
       },
     },
@@ -301,7 +326,12 @@ export function runManifests(options: RenderOptions): RenderedRun {
     apiVersion: "rbac.authorization.k8s.io/v1",
     kind: "Role",
     metadata: account,
-    rules: [{ apiGroups: ["batch"], resources: ["jobs"], resourceNames: [name], verbs: ["get"] }],
+    rules: [
+      // its shard count and deadline, and whether it ended
+      { apiGroups: ["batch"], resources: ["jobs"], resourceNames: [name], verbs: ["get"] },
+      // the shard pods' IPs and phases (a list cannot be narrowed to names)
+      { apiGroups: [""], resources: ["pods"], verbs: ["list"] },
+    ],
   };
   const roleBinding: RoleBinding = {
     apiVersion: "rbac.authorization.k8s.io/v1",
@@ -323,31 +353,36 @@ export function runManifests(options: RenderOptions): RenderedRun {
           restartPolicy: "Never",
           serviceAccountName: account.name,
           securityContext,
-          initContainers: [
-            {
-              name: "wait-for-shards",
-              image,
-              args: ["k8s", "wait", "--job", name],
-              // Node trusts the API server's certificate through this; the token is read from its file at each poll
-              env: [{ name: "NODE_EXTRA_CA_CERTS", value: SERVICE_ACCOUNT_CA }],
-              resources: {
-                requests: { cpu: "10m", memory: "64Mi" },
-                limits: { cpu: "100m", memory: "128Mi" },
-              },
-              securityContext: containerSecurity,
-            },
-          ],
           containers: [
             {
               name: "merge",
               image,
-              args: ["merge", RESULTS_DIR, "-o", `${RESULTS_DIR}/merged`],
-              resources: MERGE_RESOURCES,
+              args: [
+                "k8s",
+                "merge",
+                "--job",
+                name,
+                "-o",
+                RESULTS_DIR,
+                "--max-gib",
+                String(mergeGiB),
+                "--serve-results",
+                MERGE_HOLD,
+              ],
+              // Node trusts the API server's certificate through this; the token is read from its file at each poll
+              env: [{ name: "NODE_EXTRA_CA_CERTS", value: SERVICE_ACCOUNT_CA }],
+              // `swarm k8s fetch` reads the merged folder here, through the API server's pod proxy
+              ports: [{ name: "results", containerPort: METRICS_PORT, protocol: "TCP" }],
+              resources: {
+                requests: { ...MERGE_RESOURCES.requests, "ephemeral-storage": `${mergeGiB + 1}Gi` },
+                limits: MERGE_RESOURCES.limits,
+              },
               securityContext: containerSecurity,
               volumeMounts: [results],
             },
           ],
-          volumes: [resultsVolume],
+          // the shards' folders and the merged reports beside them
+          volumes: [resultsVolume(mergeGiB + 1)],
         },
       },
     },
@@ -358,7 +393,6 @@ export function runManifests(options: RenderOptions): RenderedRun {
     size,
     objects: {
       scenario: configMap,
-      results: volume,
       service,
       podMonitor,
       mergeAccount: serviceAccount,
@@ -367,6 +401,6 @@ export function runManifests(options: RenderOptions): RenderedRun {
       shards,
       merge,
     },
-    manifests: [configMap, volume, service, podMonitor, serviceAccount, role, roleBinding, shards, merge],
+    manifests: [configMap, service, podMonitor, serviceAccount, role, roleBinding, shards, merge],
   };
 }

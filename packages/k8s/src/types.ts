@@ -24,7 +24,12 @@ export interface EnvVar {
 }
 
 export interface Resources {
-  readonly requests: { readonly cpu: string; readonly memory: string };
+  readonly requests: {
+    readonly cpu: string;
+    readonly memory: string;
+    /** So the pod lands on a node with room for its emptyDir. */
+    readonly "ephemeral-storage"?: string;
+  };
   readonly limits: { readonly cpu: string; readonly memory: string };
 }
 
@@ -53,7 +58,7 @@ export interface Container {
 export interface Volume {
   readonly name: string;
   readonly configMap?: { readonly name: string };
-  readonly persistentVolumeClaim?: { readonly claimName: string };
+  readonly emptyDir?: { readonly sizeLimit: string };
 }
 
 export interface PodSpec {
@@ -73,7 +78,6 @@ export interface PodSpec {
     readonly whenUnsatisfiable: "ScheduleAnyway" | "DoNotSchedule";
     readonly labelSelector: { readonly matchLabels: Labels };
   }[];
-  readonly initContainers?: readonly Container[];
   readonly containers: readonly Container[];
   readonly volumes: readonly Volume[];
 }
@@ -92,14 +96,6 @@ export interface Job extends KubeObject<"batch/v1", "Job"> {
 
 export interface ConfigMap extends KubeObject<"v1", "ConfigMap"> {
   readonly data: Labels;
-}
-
-export interface PersistentVolumeClaim extends KubeObject<"v1", "PersistentVolumeClaim"> {
-  readonly spec: {
-    readonly accessModes: readonly ("ReadWriteMany" | "ReadWriteOnce")[];
-    readonly resources: { readonly requests: { readonly storage: string } };
-    readonly storageClassName?: string;
-  };
 }
 
 export interface Service extends KubeObject<"v1", "Service"> {
@@ -133,7 +129,7 @@ export interface Role extends KubeObject<"rbac.authorization.k8s.io/v1", "Role">
   readonly rules: readonly {
     readonly apiGroups: readonly string[];
     readonly resources: readonly string[];
-    readonly resourceNames: readonly string[];
+    readonly resourceNames?: readonly string[];
     readonly verbs: readonly string[];
   }[];
 }
@@ -151,5 +147,4 @@ export interface RoleBinding extends KubeObject<"rbac.authorization.k8s.io/v1", 
   }[];
 }
 
-export type Manifest =
-  ConfigMap | PersistentVolumeClaim | Service | PodMonitor | ServiceAccount | Role | RoleBinding | Job;
+export type Manifest = ConfigMap | Service | PodMonitor | ServiceAccount | Role | RoleBinding | Job;

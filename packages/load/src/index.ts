@@ -46,6 +46,9 @@ export { formatValue } from "./report/format.js";
 export {
   DEFAULT_STATS_INTERVAL_MS,
   runSession,
+  type HttpRoute,
+  type ResultsRoute,
+  type RunResultsOptions,
   type RunMetrics,
   type RunMetricsOptions,
   type RunSessionOptions,

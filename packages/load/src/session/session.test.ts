@@ -5,7 +5,7 @@ import { describe, expect, it } from "vitest";
 import { parseScenarioObject } from "@livekit-swarm/schema";
 import { Interruption } from "./interruption.js";
 import { newRunId } from "./clock.js";
-import { nobodyJoinedLine, runSession } from "./session.js";
+import { nobodyJoinedLine, runSession, serveFolder, type ResultsRoute } from "./session.js";
 import { RunSessionError, checkCloudLimit, isLivekitCloud, outputNotWritten } from "./target.js";
 
 const target = (url: string) => ({ url, apiKey: "k", apiSecret: "s" });
@@ -216,5 +216,64 @@ describe("nobodyJoinedLine: why a run ended with nobody in", () => {
     expect(nobodyJoinedLine({ planned: 2, joinFailures: { run_ended: 2 } }, false)).toBe(
       "no participant joined and none had failed when the run gave up on them: all 2 joins were still hanging (counted as run_ended); see events.jsonl",
     );
+  });
+});
+
+describe("serveFolder: a finished run's folder served until collected", () => {
+  function recordingRoute(ends: "collected" | "expired" | Error) {
+    const calls: { folder: string; end: unknown; holdMs: number; stops: readonly AbortSignal[] }[] = [];
+    const route: ResultsRoute = {
+      path: "/results",
+      handle: () => undefined,
+      serve: (folder, end, holdMs, stops) => {
+        calls.push({ folder, end, holdMs, stops });
+        return ends instanceof Error ? Promise.reject(ends) : Promise.resolve(ends);
+      },
+    };
+    return { route, calls };
+  }
+
+  it("serves the folder with the run's exit code and shard status, and says when nothing collected it", async () => {
+    const { route, calls } = recordingRoute("expired");
+    const lines: string[] = [];
+    const interruption = new Interruption(() => undefined);
+    await serveFolder(
+      { route, holdMs: 1_800_000 },
+      "http://0.0.0.0:9464/metrics",
+      "/results/shard-2",
+      { exitCode: 99, status: "done" },
+      interruption,
+      (l) => lines.push(l),
+    );
+    expect(calls).toEqual([
+      {
+        folder: "/results/shard-2",
+        end: { exitCode: 99, status: "done" },
+        holdMs: 1_800_000,
+        stops: [interruption.interrupt, interruption.force],
+      },
+    ]);
+    expect(lines).toEqual([
+      "serving /results/shard-2 at http://0.0.0.0:9464/results until it is collected, at most 30m",
+      "nothing collected the results in 30m; ending without (a merge counts this shard missing)",
+    ]);
+  });
+
+  it("still serves a run a threshold ended (only a signal stops it), and a failure to serve leaves the run as it was", async () => {
+    const { route, calls } = recordingRoute(new Error("EACCES: cannot read samples.jsonl"));
+    const lines: string[] = [];
+    const interruption = new Interruption(() => undefined);
+    interruption.stop("threshold");
+    await serveFolder(
+      { route, holdMs: 60_000 },
+      "http://127.0.0.1:9464/metrics",
+      "/out",
+      { exitCode: 0, status: undefined },
+      interruption,
+      (l) => lines.push(l),
+    );
+    expect(calls[0]?.stops).toEqual([interruption.force]);
+    expect(calls[0]?.end).toEqual({ exitCode: 0 });
+    expect(lines.at(-1)).toBe("cannot serve the results: EACCES: cannot read samples.jsonl");
   });
 });

@@ -1,5 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { appendFile, writeFile } from "node:fs/promises";
+import type { IncomingMessage, ServerResponse } from "node:http";
 import { availableParallelism } from "node:os";
 import { join, resolve } from "node:path";
 import { makeFolder } from "../run/folder.js";
@@ -16,6 +17,7 @@ import {
 } from "@livekit-swarm/gate";
 import {
   ExitCode,
+  formatDuration,
   type Role,
   type RunObserver,
   type Scenario,
@@ -60,7 +62,11 @@ export interface RunMetrics extends RunObserver {
       readonly worker: number;
     }>,
   ): void;
-  serve(options: { readonly port: number; readonly host?: string }): Promise<{
+  serve(options: {
+    readonly port: number;
+    readonly host?: string;
+    readonly routes?: readonly HttpRoute[];
+  }): Promise<{
     readonly url: string;
     close(): Promise<void>;
   }>;
@@ -70,6 +76,31 @@ export interface RunMetrics extends RunObserver {
   /** A scenario's storm: its join series at zero before k6 starts, then its figures. */
   prepareStorm?(): void;
   onStorm?(o: StormObservation): void;
+}
+
+/** Another path on the metrics server (the exporter's HttpRoute has this shape). */
+export interface HttpRoute {
+  readonly path: string;
+  handle(req: IncomingMessage, res: ServerResponse): void;
+}
+
+/**
+ * A finished run's folder, served from the metrics server until a collector has it. k8s's
+ * ResultsRoute has this shape; the CLI passes it, since load does not import k8s.
+ */
+export interface ResultsRoute extends HttpRoute {
+  serve(
+    folder: string,
+    end: { readonly exitCode: number; readonly status?: string },
+    holdMs: number,
+    stops: readonly AbortSignal[],
+  ): Promise<"collected" | "expired" | "stopped">;
+}
+
+export interface RunResultsOptions {
+  readonly route: ResultsRoute;
+  /** Serve at most this long after the run: with nothing collected by then, the run ends anyway. */
+  readonly holdMs: number;
 }
 
 export interface RunMetricsOptions {
@@ -121,6 +152,11 @@ export interface RunSessionOptions {
    */
   readonly e2eeKey?: Uint8Array;
   readonly metrics?: RunMetricsOptions;
+  /**
+   * Once the folder is written, serve it from the metrics server (`metrics.port`) until a collector
+   * takes it (`swarm run --serve-results`, what a Kubernetes shard pod runs); the exit code stays the run's.
+   */
+  readonly results?: RunResultsOptions;
   /** Appends the markdown verdict here (GitHub's $GITHUB_STEP_SUMMARY). */
   readonly stepSummaryFile?: string;
   /** One line of news for the user: start, signals, the end; never a secret. */
@@ -217,6 +253,7 @@ export async function runSession(options: RunSessionOptions): Promise<RunSession
       server = await metrics.serve({
         port: options.metrics.port,
         ...(options.metrics.host !== undefined ? { host: options.metrics.host } : {}),
+        ...(options.results !== undefined ? { routes: [options.results.route] } : {}),
       });
       log(`metrics: ${server.url}`);
     }
@@ -403,6 +440,15 @@ export async function runSession(options: RunSessionOptions): Promise<RunSession
       });
       if (lost !== undefined) throw lost;
     }
+    if (options.results !== undefined && server !== undefined && interruption.signal === undefined)
+      await serveFolder(
+        options.results,
+        server.url,
+        outputDir,
+        { exitCode, status: manifest?.status },
+        interruption,
+        log,
+      );
     return { ...outputs, ran: true, runId, exitCode, outcome };
   } catch (err) {
     if (manifest !== undefined)
@@ -421,6 +467,41 @@ export async function runSession(options: RunSessionOptions): Promise<RunSession
     await server?.close();
     interruption.close();
     await stopTarget?.();
+  }
+}
+
+/**
+ * The written folder, served until it is collected, the hold passes or a signal comes. A failure to
+ * serve it is said and leaves the run's outcome as it was: the run is over.
+ */
+export async function serveFolder(
+  results: RunResultsOptions,
+  metricsUrl: string,
+  outputDir: string,
+  end: { readonly exitCode: number; readonly status: string | undefined },
+  interruption: Interruption,
+  log: (line: string) => void,
+): Promise<void> {
+  const hold = formatDuration(results.holdMs);
+  log(
+    `serving ${outputDir} at ${new URL(results.route.path, metricsUrl).href} until it is collected, at most ${hold}`,
+  );
+  // a run a threshold ended has its interrupt aborted already: only a signal stops the serving
+  const stops = interruption.interrupt.aborted
+    ? [interruption.force]
+    : [interruption.interrupt, interruption.force];
+  try {
+    const ended = await results.route.serve(
+      outputDir,
+      { exitCode: end.exitCode, ...(end.status !== undefined ? { status: end.status } : {}) },
+      results.holdMs,
+      stops,
+    );
+    if (ended === "collected") log("results collected; ending");
+    else if (ended === "expired")
+      log(`nothing collected the results in ${hold}; ending without (a merge counts this shard missing)`);
+  } catch (err) {
+    log(`cannot serve the results: ${err instanceof Error ? err.message : String(err)}`);
   }
 }
 

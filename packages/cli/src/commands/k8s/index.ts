@@ -1,24 +1,38 @@
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { inClusterApi, renderYaml, runManifests, waitForJob, type JobState } from "@livekit-swarm/k8s";
+import {
+  METRICS_PORT,
+  RESULTS_DIR,
+  ResultsRoute,
+  collectShards,
+  fetchRun,
+  inClusterApi,
+  kubectl,
+  renderYaml,
+  runManifests,
+  serveResults,
+} from "@livekit-swarm/k8s";
 import { newRunId } from "@livekit-swarm/load";
-import { ExitCode, loadScenario, quoted } from "@livekit-swarm/schema";
+import { ExitCode, KnownError, formatDuration, loadScenario, quoted } from "@livekit-swarm/schema";
 import { UsageError } from "../../errors.js";
 import { fromEnv } from "../../flags.js";
+import { mergeAndShow, type Merged } from "../merge/index.js";
 import type { K8sFlags } from "./options.js";
 
-/** How often the merge's init container asks for the shard Job: a run lasts minutes, a merge may start 10 s late. */
-const WAIT_INTERVAL_MS = 10_000;
-
-function required<T>(value: T | undefined, flag: string): T {
-  if (value === undefined) throw new UsageError(`k8s render: ${flag} is required; see \`swarm k8s --help\``);
+function required<T>(value: T | undefined, action: string, flag: string): T {
+  if (value === undefined)
+    throw new UsageError(`k8s ${action}: ${flag} is required; see \`swarm k8s --help\``);
   return value;
 }
 
 async function render(flags: K8sFlags): Promise<number> {
-  const file = required(flags.scenario, "--scenario FILE");
-  const shards = required(flags.shards, "--shards N");
-  const image = required(flags.image, "--image IMAGE");
+  if (flags.storageClass !== undefined)
+    throw new UsageError(
+      "k8s render: --storage-class is gone: results no longer need a volume (the merge collects them from the shard pods); drop the flag",
+    );
+  const file = required(flags.scenario, "render", "--scenario FILE");
+  const shards = required(flags.shards, "render", "--shards N");
+  const image = required(flags.image, "render", "--image IMAGE");
   const url = flags.url ?? fromEnv("LIVEKIT_URL");
   if (url === undefined)
     throw new UsageError(
@@ -31,6 +45,7 @@ async function render(flags: K8sFlags): Promise<number> {
       `k8s render: ${file} asks for engine ${engine}; the pods are sized for native or lean: pass --engine native or --engine lean`,
     );
   const now = new Date();
+  const runId = flags.runId ?? newRunId(now);
   const run = runManifests({
     scenario,
     // as written, comments included: loadScenario has read and checked it
@@ -41,10 +56,9 @@ async function render(flags: K8sFlags): Promise<number> {
     namespace: flags.namespace,
     secret: flags.secret,
     url,
-    runId: flags.runId ?? newRunId(now),
+    runId,
     startAt: new Date(now.getTime() + flags.startIn),
     now,
-    storageClass: flags.storageClass,
   });
   const yaml = renderYaml(run.manifests);
   const { requests } = run.size;
@@ -62,42 +76,98 @@ async function render(flags: K8sFlags): Promise<number> {
     await writeFile(path, yaml);
     process.stderr.write(`${facts}\nwrote ${path}: kubectl apply -f ${path}\n`);
   }
+  const namespace = flags.namespace === "default" ? "" : ` --namespace ${flags.namespace}`;
   process.stderr.write(
-    `the verdict: job ${run.name}-merge in namespace ${flags.namespace}, once the shards end; its exit code is 0 pass, 99 thresholds failed, 1 shards missing or failed (README: On Kubernetes)\n`,
+    `the verdict: swarm k8s fetch${namespace} --run-id ${runId} -o ${runId} (waits for the merge; exit 0 pass, 99 thresholds failed, 1 shards missing or failed)\n`,
   );
   return ExitCode.ok;
 }
 
-function pollLine(job: string, state: JobState | { readonly retrying: string }): string {
-  if ("retrying" in state) return `k8s wait: job ${job}: cannot read it yet (${state.retrying}); retrying`;
-  const failed = state.failedIndexes !== "" ? `, failed shards ${state.failedIndexes}` : "";
-  return `k8s wait: job ${job}: ${state.end ?? "running"} (${state.succeeded} shard(s) succeeded, ${state.failed} failed${failed})`;
+/** The merge over what was collected; a merge refused (no shard at all) is an incomplete verdict, still served. */
+async function mergeCollected(folder: string): Promise<Merged> {
+  try {
+    return await mergeAndShow([folder], {});
+  } catch (err) {
+    if (!(err instanceof KnownError)) throw err;
+    process.stderr.write(`swarm: ${err.message}\n`);
+    return { exitCode: ExitCode.error, verdict: `verdict: incomplete: ${err.message}: exit 1` };
+  }
 }
 
-async function wait(flags: K8sFlags): Promise<number> {
-  const job = flags.job;
-  if (job === undefined) throw new UsageError("k8s wait: --job NAME is required: the shard Job to wait for");
-  const api = await inClusterApi();
-  let last = "";
-  const state = await waitForJob({
-    api,
-    job,
-    intervalMs: WAIT_INTERVAL_MS,
-    onPoll: (s) => {
-      // a line when something changed, not every 10 s of a long run
-      const line = pollLine(job, s);
-      if (line !== last) process.stderr.write(`${line}\n`);
-      last = line;
-    },
+/** Inside the merge Job: collect every shard's folder from its pod, merge, serve the result until fetched. */
+async function merge(flags: K8sFlags): Promise<number> {
+  const job = required(flags.job, "merge", "--job NAME (the shard Job)");
+  const folder = flags.output ?? RESULTS_DIR;
+  // a folder of namespace and token standing in for the pod's, for a test outside a pod
+  const accountDir = process.env.LKSWARM_SERVICE_ACCOUNT_DIR;
+  const api = await inClusterApi(process.env, undefined, accountDir === "" ? undefined : accountDir);
+  await mkdir(folder, { recursive: true });
+  const log = (line: string) => process.stderr.write(`k8s merge: ${line}\n`);
+  const route = new ResultsRoute();
+  // up from the start: a fetch that comes early hears "running" rather than nothing
+  const server = await serveResults(route, { port: METRICS_PORT, host: "0.0.0.0" });
+  const stop = new AbortController();
+  const onTerm = () => {
+    stop.abort();
+  };
+  process.once("SIGTERM", onTerm);
+  try {
+    await collectShards({
+      api,
+      job,
+      outputDir: folder,
+      ...(flags.maxGib !== undefined ? { maxBytes: flags.maxGib * 2 ** 30 } : {}),
+      log,
+    });
+    const merged = await mergeCollected(folder);
+    process.stdout.write(`${merged.verdict}\n`);
+    log(
+      `serving ${folder} at ${server.url} for swarm k8s fetch, at most ${formatDuration(flags.serveResults)}`,
+    );
+    const ended = await route.serve(
+      folder,
+      { exitCode: merged.exitCode, verdict: merged.verdict, nested: true },
+      flags.serveResults,
+      [stop.signal],
+    );
+    log(
+      ended === "collected"
+        ? "fetched; ending"
+        : ended === "expired"
+          ? "nothing fetched the results in time; ending (the verdict above and the exit code stay)"
+          : "SIGTERM; ending",
+    );
+    return merged.exitCode;
+  } finally {
+    process.off("SIGTERM", onTerm);
+    await server.close();
+  }
+}
+
+/** Where kubectl works: the merged verdict and every file, read back through the API server. */
+async function fetch(flags: K8sFlags): Promise<number> {
+  const runId = required(flags.runId, "fetch", "--run-id ID (the run to fetch)");
+  const output = required(flags.output, "fetch", "-o DIR (a new folder for the results)");
+  const fetched = await fetchRun({
+    namespace: flags.namespace,
+    runId,
+    outputDir: output,
+    kubectl: kubectl(),
+    log: (line) => process.stderr.write(`k8s fetch: ${line}\n`),
   });
-  process.stdout.write(`shard job ${job} ended: ${state.end}; merging\n`);
-  return ExitCode.ok;
+  const top = fetched.files.filter((f) => !f.includes("/"));
+  const shards = new Set(fetched.files.filter((f) => f.includes("/")).map((f) => f.split("/")[0]));
+  process.stdout.write(
+    `${fetched.verdict ?? `the merge exited ${fetched.exitCode}`}\nreports: ${fetched.outputDir}/{${top.join(",")}} and ${shards.size} shard folder(s)\n`,
+  );
+  return fetched.exitCode;
 }
 
 export async function k8s(action: string | undefined, flags: K8sFlags): Promise<number> {
   if (action === "render") return render(flags);
-  if (action === "wait") return wait(flags);
+  if (action === "fetch") return fetch(flags);
+  if (action === "merge") return merge(flags);
   throw new UsageError(
-    `k8s: ${action === undefined ? "an action is required" : `unknown action ${quoted(action)}`}: render or wait; see \`swarm k8s --help\``,
+    `k8s: ${action === undefined ? "an action is required" : `unknown action ${quoted(action)}`}: render, fetch or merge; see \`swarm k8s --help\``,
   );
 }

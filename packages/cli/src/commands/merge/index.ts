@@ -1,8 +1,32 @@
 import { loadRunRecord, parseThreshold } from "@livekit-swarm/gate";
-import { mergeShards, shardProblems } from "@livekit-swarm/load";
+import { mergeShards, shardProblems, type MergeResult } from "@livekit-swarm/load";
 import type { MergeFlags } from "./options.js";
 
-export async function merge(inputs: readonly string[], flags: MergeFlags): Promise<number> {
+/** How a merge ended, for whoever reads it back (the merge pod's listing). */
+export interface Merged {
+  readonly exitCode: number;
+  /** One line: pass, FAIL or incomplete, the run, the shards covered and the exit code. */
+  readonly verdict: string;
+}
+
+/** The merge's outcome in one line, as `swarm k8s merge` and `swarm k8s fetch` print it. */
+export function verdictLine(result: MergeResult): string {
+  const { shards, verdict } = result;
+  const over = `run ${result.runId} over ${shards.covered.length} of ${shards.count} shard(s)`;
+  const failed = verdict?.results.filter((r) => r.status === "fail" || r.status === "no-data").length ?? 0;
+  const judged = verdict?.results.length ?? 0;
+  const incomplete = shards.missing.length + shards.failed.length > 0;
+  if (result.exitCode === 1 && incomplete)
+    return `verdict: incomplete: ${shardProblems(shards).join("; ")}; ${over}: exit 1`;
+  if (result.exitCode === 99)
+    return `verdict: FAIL: ${failed} of ${judged} threshold(s) failed; ${over}: exit 99`;
+  return verdict === undefined
+    ? `verdict: no thresholds to judge; ${over}: exit ${result.exitCode}`
+    : `verdict: pass: ${judged} threshold(s) held; ${over}: exit ${result.exitCode}`;
+}
+
+/** Merges and prints as `swarm merge` does. */
+export async function mergeAndShow(inputs: readonly string[], flags: MergeFlags): Promise<Merged> {
   const result = await mergeShards({
     inputs,
     thresholds: (flags.threshold ?? []).map((t) => parseThreshold(t)),
@@ -26,5 +50,9 @@ export async function merge(inputs: readonly string[], flags: MergeFlags): Promi
     if (result.verdict === undefined) process.stdout.write("no thresholds: nothing to judge\n");
     process.stdout.write(`reports: ${result.outputDir}/{${result.files.join(",")}}\n`);
   }
-  return result.exitCode;
+  return { exitCode: result.exitCode, verdict: verdictLine(result) };
+}
+
+export async function merge(inputs: readonly string[], flags: MergeFlags): Promise<number> {
+  return (await mergeAndShow(inputs, flags)).exitCode;
 }

@@ -1,4 +1,5 @@
 import { defaultThresholds, loadBaseline, parseThreshold, type Threshold } from "@livekit-swarm/gate";
+import { ResultsRoute } from "@livekit-swarm/k8s";
 import { e2eeKey } from "../../secret.js";
 import { resolveScenario } from "../../session/scenario.js";
 import { exporterMetrics, runAndRender, targetFrom } from "../../session/run-session.js";
@@ -32,7 +33,11 @@ export async function run(flags: RunFlags, command: RunCommand): Promise<number>
     throw new UsageError(
       "run: an E2EE key was given (--e2ee-key-file or LKSWARM_E2EE_KEY) but the run is not encrypted: pass --e2ee, or drop the key",
     );
-  const { metricsPort, pushgateway } = flags;
+  const { metricsPort, pushgateway, serveResults } = flags;
+  if (serveResults !== undefined && metricsPort === undefined)
+    throw new UsageError(
+      "run: --serve-results serves the output folder from the /metrics server: pass --metrics-port too (and --metrics-host 0.0.0.0 for a collector on another host)",
+    );
   const shard = shardFrom(flags);
   return runAndRender(
     {
@@ -50,6 +55,7 @@ export async function run(flags: RunFlags, command: RunCommand): Promise<number>
       ...(flags.output !== undefined ? { outputDir: flags.output } : {}),
       ...(flags.workers !== undefined ? { workers: flags.workers } : {}),
       ...(flags.turn === true ? { turn: true } : {}),
+      ...(serveResults !== undefined ? { results: { route: new ResultsRoute(), holdMs: serveResults } } : {}),
       ...(metricsPort !== undefined || pushgateway !== undefined
         ? {
             metrics: exporterMetrics(

@@ -74,6 +74,12 @@ export function define() {
     .addOption(metricsHost)
     .addOption(linger)
     .addOption(
+      new Option(
+        "--serve-results <duration>",
+        "after the run, serve its output folder at /results on the --metrics-port server until a collector has it (POST /results/collected) or this long passes, then exit with the run's code; what the shard pods of `swarm k8s render` run",
+      ).argParser(duration("run", "serve-results", 1000)),
+    )
+    .addOption(
       new Option("--pushgateway <url>", "push final metrics to a Pushgateway").argParser(
         httpUrl("run", "pushgateway"),
       ),
