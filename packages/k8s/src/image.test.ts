@@ -47,7 +47,7 @@ describe("deploy/swarm/Dockerfile", () => {
         w,
       ).toBe(true);
     expect(dockerfile).toMatch(/^RUN npm ci\b/m);
-    expect(dockerfile).toMatch(/^RUN npx tsc -b\b/m);
+    expect(dockerfile).toMatch(/^RUN mkdir -p \/out && npx tsc -b\b/m);
   });
 
   it("runs the CLI the build writes, as the user the pods run as", () => {

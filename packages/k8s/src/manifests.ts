@@ -73,6 +73,11 @@ export interface RenderOptions {
   readonly startAt: Date;
   /** Render time: the deadline counts from here. */
   readonly now: Date;
+  /**
+   * Whether the manifests include the PodMonitor: only a cluster with the Prometheus Operator's CRD
+   * takes it (elsewhere `kubectl apply` fails on it, found on the first real cluster).
+   */
+  readonly podMonitor?: boolean;
 }
 
 /** Every object of a run, by its part. */
@@ -401,6 +406,15 @@ export function runManifests(options: RenderOptions): RenderedRun {
       shards,
       merge,
     },
-    manifests: [configMap, service, podMonitor, serviceAccount, role, roleBinding, shards, merge],
+    manifests: [
+      configMap,
+      service,
+      ...(options.podMonitor === true ? [podMonitor] : []),
+      serviceAccount,
+      role,
+      roleBinding,
+      shards,
+      merge,
+    ],
   };
 }

@@ -1,4 +1,5 @@
 export { Testbed } from "./testbed.js";
+export { CONTAINERD_SOCKET, HOST_IP as CLUSTER_HOST_IP, TESTBED_NAMESPACE } from "./cluster/config.js";
 export type { TestbedOptions } from "./testbed.js";
 export type { TurnOption } from "./configs.js";
 export { down } from "./down.js";

@@ -59,6 +59,7 @@ async function render(flags: K8sFlags): Promise<number> {
     runId,
     startAt: new Date(now.getTime() + flags.startIn),
     now,
+    podMonitor: flags.podMonitor === true,
   });
   const yaml = renderYaml(run.manifests);
   const { requests } = run.size;

@@ -69,6 +69,10 @@ export function define() {
           .default(3 * 60_000, "3m")
           .argParser(duration("k8s", "start-in", 30_000, 24 * 3_600_000)),
       )
+      .option(
+        "--pod-monitor",
+        "render: also a PodMonitor over the shards' /metrics, for a cluster running the Prometheus Operator (its CRD must exist, or kubectl apply refuses it)",
+      )
       // gone with the shared volume; kept only to say so
       .addOption(new Option("--storage-class <name>").hideHelp())
       .addOption(

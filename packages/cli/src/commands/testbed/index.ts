@@ -1,5 +1,6 @@
 import {
   Testbed,
+  CONTAINERD_SOCKET,
   checkTestbedName,
   down,
   listTestbeds,
@@ -52,7 +53,7 @@ export async function testbed(
     case "env": {
       const tb = Testbed.attach(name);
       process.stdout.write(
-        `export LIVEKIT_URL=${tb.url}\nexport LIVEKIT_API_KEY=${tb.apiKey}\nexport LIVEKIT_API_SECRET=${tb.apiSecret}\n${tb.kubeconfig !== undefined ? `export KUBECONFIG=${tb.kubeconfig}\n` : ""}`,
+        `export LIVEKIT_URL=${tb.url}\nexport LIVEKIT_API_KEY=${tb.apiKey}\nexport LIVEKIT_API_SECRET=${tb.apiSecret}\n${tb.kubeconfig !== undefined ? `export KUBECONFIG=${tb.kubeconfig}\nexport CONTAINERD_ADDRESS=${CONTAINERD_SOCKET}\nexport CONTAINERD_NAMESPACE=k8s.io\n` : ""}`,
       );
       return ExitCode.ok;
     }
