@@ -87,6 +87,8 @@ c=$(buildah from --quiet "$TAG")
 version=$(buildah run --isolation chroot "$c" -- swarm --version)
 buildah rm "$c" >/dev/null
 say "$TAG runs: swarm --version says $version"
+# the package stage and replaced tags: hundreds of MB a build, of no use once the image exists
+buildah rmi --prune >/dev/null 2>&1 || true
 if [ -n "$OUT" ]; then
   rm -f "$OUT"
   timed buildah push --quiet "$TAG" "oci-archive:$OUT:$TAG"
