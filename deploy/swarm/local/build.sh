@@ -69,7 +69,7 @@ if ! have "$NODE_IMAGE"; then
   ln -s ../lib/node_modules/npm/bin/npm-cli.js "$WORK/node-base/node/bin/npm"
   ln -s ../lib/node_modules/npm/bin/npx-cli.js "$WORK/node-base/node/bin/npx"
   cp "$ROOT/deploy/swarm/local/node-base.Dockerfile" "$WORK/node-base/Dockerfile"
-  timed buildah build --quiet --isolation chroot --force-rm --build-arg "NODE_VERSION=$node_version" \
+  timed buildah build --quiet --isolation chroot --layers --force-rm --build-arg "NODE_VERSION=$node_version" \
     -t "$NODE_IMAGE" "$WORK/node-base" >/dev/null
 fi
 
