@@ -50,6 +50,11 @@ export interface FaultInjector {
   inject(fault: DrillFault, nodes: readonly NodeRef[]): Promise<InjectedFault>;
   /** The commands or signals `inject` would issue, without issuing them (dry run). */
   describe(fault: DrillFault, nodes: readonly NodeRef[]): readonly string[];
+  /**
+   * Before the swarm starts: throws a FaultError naming what the deployment lacks for `faults`
+   * (Chaos Mesh on Kubernetes), so a drill that cannot inject fails in one line, not after its baseline.
+   */
+  preflight?(faults: readonly DrillFault[]): Promise<void>;
 }
 
 /** A fault that cannot be injected here: the message names the fault and the fix. */

@@ -362,6 +362,39 @@ expect:
     ).toBe(true);
   }, 600_000);
 
+  it("a network fault without Chaos Mesh fails in one line naming it, before the swarm starts", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "k8s-netchaos-"));
+    const file = writeDrill(
+      dir,
+      "k8s-loss",
+      `target:
+  backend: kubernetes
+  url: \${LIVEKIT_URL}
+  api-key: \${LIVEKIT_API_KEY}
+  api-secret: \${LIVEKIT_API_SECRET}
+  namespace: lkswarm-testbed
+  node-selector: app.kubernetes.io/name=livekit
+${drillWorkload()}observe: 10s
+faults:
+  - id: loss
+    type: net.loss
+    target: busiest-room-node
+    ratio: 10%
+    direction: egress
+    duration: 5s
+`,
+    );
+    const r = await swarm(["chaos", "run", file, "-o", join(dir, "out")], kubectlEnv(), 60_000);
+    expect(r.code, r.stdout).toBe(2);
+    expect(r.stdout).toContain(
+      "loss (net.loss): network faults on Kubernetes need Chaos Mesh, and this cluster has no NetworkChaos",
+    );
+    // asked before anything ran: no participant ever joined
+    const j = readJournal(join(dir, "out"));
+    expect(j.participants.length).toBe(12);
+    expect(j.participants.every((p) => p.lostReason === "never_joined")).toBe(true);
+  }, 120_000);
+
   it("a LiveKit pod deleted by hand is replaced by its Deployment, and the testbed finds the new process", async () => {
     const tb = Testbed.attach(NAME);
     const first = tb.nodes[0];

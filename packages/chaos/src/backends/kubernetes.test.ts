@@ -373,6 +373,31 @@ describe("KubernetesInjector", () => {
     ).toBeUndefined();
   });
 
+  it("asks once, before the drill, whether Chaos Mesh serves NetworkChaos; network faults without it fail in one line naming it", async () => {
+    const pods = [fault("node.kill"), fault("redis.kill")];
+    const none = recorder(() => ({}));
+    await new KubernetesInjector(target, none.run, fast).preflight(pods);
+    expect(none.lines(), "no network fault: nothing to ask").toEqual([]);
+
+    const net = [fault("node.kill"), fault("net.loss", { ratio: 0.1 }, { id: "loss" })];
+    const installed = recorder(() => ({ stdout: "iochaos.chaos-mesh.org\nnetworkchaos.chaos-mesh.org\n" }));
+    await new KubernetesInjector(target, installed.run, fast).preflight(net);
+    expect(installed.lines()).toEqual([`${sh} api-resources --api-group=chaos-mesh.org -o name`]);
+
+    const missing = recorder(() => ({ stdout: "" }));
+    const refused = new KubernetesInjector(target, missing.run, fast).preflight(net);
+    await expect(refused).rejects.toThrow(
+      "loss (net.loss): network faults on Kubernetes need Chaos Mesh, and this cluster has no NetworkChaos",
+    );
+    await expect(refused).rejects.toThrow(
+      /install Chaos Mesh \(https:\/\/chaos-mesh\.org\/docs\/quick-start\/\)/,
+    );
+    const broken = recorder(() => ({ code: 1, stderr: 'error: context "staging" does not exist\nmore' }));
+    await expect(new KubernetesInjector(target, broken.run, fast).preflight(net)).rejects.toThrow(
+      /could not ask the cluster whether Chaos Mesh is installed: .* exited 1: error: context "staging" does not exist$/,
+    );
+  });
+
   it("fails to list nodes with a message that says what to check", async () => {
     const { run } = recorder(() => ({ code: 1, stderr: 'error: context "staging" does not exist' }));
     await expect(new KubernetesInjector(target, run, fast).nodes()).rejects.toThrow(

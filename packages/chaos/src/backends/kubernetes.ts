@@ -136,6 +136,30 @@ export class KubernetesInjector extends CommandInjector {
     super(kubectlBase(target), run, timing);
   }
 
+  /**
+   * The net.* faults are Chaos Mesh NetworkChaos objects: without its API on the cluster the apply
+   * fails, and on the first real cluster (the testbed's, which runs no Chaos Mesh) that came after a
+   * whole baseline, as a long kubectl error. Asked once, before anything runs.
+   */
+  async preflight(faults: readonly DrillFault[]): Promise<void> {
+    const network = faults.filter((f) => f.type.startsWith("net."));
+    const first = network[0];
+    if (first === undefined) return;
+    const step: CommandStep = {
+      argv: [...this.base, "api-resources", "--api-group=chaos-mesh.org", "-o", "name"],
+      why: "whether Chaos Mesh's NetworkChaos is installed",
+    };
+    const result = await this.run(step);
+    if (result.code === 0 && /^networkchaos(\.chaos-mesh\.org)?$/m.test(result.stdout)) return;
+    const ids = network.map((f) => `${f.id} (${f.type})`).join(", ");
+    throw new FaultError(
+      result.code === 0
+        ? `${ids}: network faults on Kubernetes need Chaos Mesh, and this cluster has no NetworkChaos (\`kubectl api-resources --api-group=chaos-mesh.org\` lists none): install Chaos Mesh (https://chaos-mesh.org/docs/quick-start/), or run network faults with the local backend`
+        : `${ids}: could not ask the cluster whether Chaos Mesh is installed: \`${formatStep(step)}\` exited ${result.code}: ${result.stderr.trim().split("\n")[0] ?? ""}`,
+      first.id,
+    );
+  }
+
   /** The livekit pods that are not on their way out, by name. */
   async nodes(): Promise<readonly NodeRef[]> {
     const pods = (await this.pods(this.target.nodeSelector)).filter(live);

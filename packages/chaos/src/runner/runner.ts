@@ -250,6 +250,7 @@ async function prepare(
   const t = drill.target;
   if (t.backend !== "local") {
     const injector = commandInjector(t);
+    await injector.preflight?.(drill.faults);
     return {
       target: { url: t.url, apiKey: t.apiKey, apiSecret: t.apiSecret },
       injector,
