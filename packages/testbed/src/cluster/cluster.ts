@@ -134,6 +134,15 @@ export function checkClusterPrerequisites(): void {
     );
 }
 
+/** containerd's pod network namespaces on this host (`/run/netns/cni-*`), ours or not. */
+function podNamespaces(): string[] {
+  try {
+    return readdirSync("/run/netns").filter((f) => f.startsWith("cni-"));
+  } catch {
+    return [];
+  }
+}
+
 function readSysctl(name: string): string | undefined {
   try {
     return readFileSync(`/proc/sys/${name.replaceAll(".", "/")}`, "utf8").trim();
@@ -186,6 +195,7 @@ export async function startCluster(state: RunState, options: ClusterOptions): Pr
     kubeconfig: join(dir, "admin.kubeconfig"),
     sysctlsBefore,
     createdPaths: HOST_PATHS.filter((p) => !existsSync(p)),
+    netnsBefore: podNamespaces(),
   };
   state.cluster = cluster;
   writeState(state);
@@ -599,18 +609,21 @@ export async function clusterDown(state: RunState): Promise<ClusterDownReport> {
   await stop(["kube-scheduler", "kube-controller-manager", "kube-apiserver"], 5000);
   await stop(["etcd"], 5000);
 
+  // the pods' network namespaces are containerd's cni-*: only those made since up, so that another
+  // CNI user's (podman, a second runtime) are left alone; /run/containerd may be another
+  // containerd's (Docker's), and our tasks' mounts live under RUNTIME_DIR
+  const ours = podNamespaces().filter((ns) => !(cluster.netnsBefore ?? []).includes(ns));
   for (const m of mountsUnder([
     `${cluster.dir}/`,
     `${RUNTIME_DIR}/`,
-    "/run/netns/cni-",
-    "/run/containerd/",
+    ...ours.map((ns) => `/run/netns/${ns}`),
   ])) {
     if (tryRun("umount", [m]) || tryRun("umount", ["-l", m])) report.removed.push(`mount ${m}`);
     else report.left.push(`mount ${m} (umount failed)`);
   }
   try {
     for (const f of readdirSync("/run/netns"))
-      if (f.startsWith("cni-")) {
+      if (ours.includes(f)) {
         rmSync(join("/run/netns", f), { force: true });
         report.removed.push(`netns ${f}`);
       }

@@ -72,6 +72,8 @@ export interface ClusterRecord {
   readonly sysctlsBefore: Readonly<Record<string, string>>;
   /** Paths outside the run directory that did not exist before up. */
   readonly createdPaths: readonly string[];
+  /** Pod network namespaces (/run/netns/cni-*) that existed before up: not ours to remove. */
+  readonly netnsBefore?: readonly string[];
   /** Whether up created the bridge, the nftables table and RUNTIME_DIR (recorded before it does). */
   bridge?: true;
   runtimeDir?: true;

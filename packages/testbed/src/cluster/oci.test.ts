@@ -32,14 +32,17 @@ describe("ociArchive", () => {
 
   it("is an OCI layout whose index names the image and whose blobs match their digests", () => {
     const dir = unpack(archive);
-    expect(JSON.parse(readFileSync(join(dir, "oci-layout"), "utf8"))).toEqual({ imageLayoutVersion: "1.0.0" });
+    expect(JSON.parse(readFileSync(join(dir, "oci-layout"), "utf8"))).toEqual({
+      imageLayoutVersion: "1.0.0",
+    });
     const index = JSON.parse(readFileSync(join(dir, "index.json"), "utf8")) as {
       manifests: { digest: string; annotations: Record<string, string> }[];
     };
     const entry = index.manifests[0];
     expect(entry?.annotations["io.containerd.image.name"]).toBe("localhost/lkswarm-test:1.0");
     expect(entry?.annotations["org.opencontainers.image.ref.name"]).toBe("1.0");
-    const blob = (digest: string) => readFileSync(join(dir, "blobs", "sha256", digest.replace("sha256:", "")));
+    const blob = (digest: string) =>
+      readFileSync(join(dir, "blobs", "sha256", digest.replace("sha256:", "")));
     const manifestBytes = blob(entry?.digest ?? "");
     expect(`sha256:${sha(manifestBytes)}`).toBe(entry?.digest);
     const manifest = JSON.parse(manifestBytes.toString()) as {
@@ -58,14 +61,27 @@ describe("ociArchive", () => {
 
   it("packs the layer's files, parents, modes, a symlink and a path over 100 bytes; each path once", () => {
     const dir = unpack(archive);
-    const index = JSON.parse(readFileSync(join(dir, "index.json"), "utf8")) as { manifests: { digest: string }[] };
+    const index = JSON.parse(readFileSync(join(dir, "index.json"), "utf8")) as {
+      manifests: { digest: string }[];
+    };
     const manifest = JSON.parse(
-      readFileSync(join(dir, "blobs", "sha256", (index.manifests[0]?.digest ?? "").replace("sha256:", ""))).toString(),
+      readFileSync(
+        join(dir, "blobs", "sha256", (index.manifests[0]?.digest ?? "").replace("sha256:", "")),
+      ).toString(),
     ) as { layers: { digest: string }[] };
     const layerFile = join(dir, "blobs", "sha256", (manifest.layers[0]?.digest ?? "").replace("sha256:", ""));
     const listing = execFileSync("tar", ["-tvf", layerFile], { encoding: "utf8" }).trim().split("\n");
     const names = listing.map((l) => l.split(/\s+/).slice(5).join(" "));
-    expect(names).toEqual(["usr/", "usr/bin/", "usr/bin/tool", `${"d".repeat(60)}/`, `${"d".repeat(60)}/${"e".repeat(60)}/`, long, "bin -> usr/bin", "tmp/"]);
+    expect(names).toEqual([
+      "usr/",
+      "usr/bin/",
+      "usr/bin/tool",
+      `${"d".repeat(60)}/`,
+      `${"d".repeat(60)}/${"e".repeat(60)}/`,
+      long,
+      "bin -> usr/bin",
+      "tmp/",
+    ]);
     expect(listing[2]).toMatch(/^-rwxr-xr-x root\/root\s+7 /);
     expect(listing[7]).toMatch(/^drwxrwxrwt /);
     const out = mkdtempSync(join(tmpdir(), "layer-"));
