@@ -3,7 +3,7 @@
  * the bridge's host address for media and signalling), the objects created through the API, and
  * the host process and pod log of each node, found again after a pod was replaced.
  */
-import { readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { livekitNodeConfig, type ConfigTree } from "../configs.js";
 import { pickFreePort } from "../ports.js";
@@ -36,18 +36,20 @@ export function markedProcess(marker: string): { pid: number; startTime: string 
 /** The newest pod log of a node's container (`<pod-logs>/<ns>_<pod>_<uid>/livekit/N.log`). */
 export function podLogOf(cluster: ClusterRecord, nodeName: string): string | undefined {
   const root = join(cluster.dir, "pod-logs");
-  let best: { file: string; n: number; dir: string } | undefined;
+  // the newest written: a replaced pod's folder can outlive it a while, and pod names sort at random
+  let best: { file: string; mtimeMs: number } | undefined;
   try {
     for (const dir of readdirSync(root)) {
       if (!dir.startsWith(`${TESTBED_NAMESPACE}_livekit-${nodeName}-`)) continue;
       for (const f of readdirSync(join(root, dir, "livekit"))) {
-        const n = Number(/^(\d+)\.log$/.exec(f)?.[1] ?? NaN);
-        if (Number.isFinite(n) && (best === undefined || dir > best.dir || (dir === best.dir && n > best.n)))
-          best = { file: join(root, dir, "livekit", f), n, dir };
+        if (!/^\d+\.log$/.test(f)) continue;
+        const file = join(root, dir, "livekit", f);
+        const { mtimeMs } = statSync(file);
+        if (best === undefined || mtimeMs > best.mtimeMs) best = { file, mtimeMs };
       }
     }
   } catch {
-    return undefined;
+    return best?.file;
   }
   return best?.file;
 }
