@@ -67,6 +67,37 @@ function listeners(pids: ReadonlySet<number>): string[] {
 const readJournal = (out: string): DrillJournal =>
   JSON.parse(readFileSync(join(out, "journal.json"), "utf8")) as DrillJournal;
 
+/** A drill's target on this file's cluster testbed; `redisPort` for the faults that find or hit Redis. */
+function k8sTarget(redisPort?: number): string {
+  return `target:
+  backend: kubernetes
+  url: \${LIVEKIT_URL}
+  api-key: \${LIVEKIT_API_KEY}
+  api-secret: \${LIVEKIT_API_SECRET}
+  namespace: lkswarm-testbed
+  node-selector: app.kubernetes.io/name=livekit
+${
+  redisPort === undefined
+    ? ""
+    : `  redis-selector: app.kubernetes.io/name=redis
+  redis-port: ${String(redisPort)}
+`
+}`;
+}
+
+/** Runs a drill file to its end: it completed, and the CLI's exit code is the one its verdict calls for. */
+async function runDrill(
+  file: string,
+  env: Record<string, string>,
+): Promise<{ run: Awaited<ReturnType<typeof swarm>>; journal: DrillJournal }> {
+  const out = `${file.replace(/\.yaml$/, "")}-out`;
+  const run = await swarm(["chaos", "run", file, "-o", out], env, 240_000);
+  const journal = readJournal(out);
+  expect(run.code, run.stderr).toBe({ pass: 0, fail: 1, deviated: 1, inconclusive: 2 }[journal.verdict]);
+  expect(journal.status).toBe("completed");
+  return { run, journal };
+}
+
 const before = Object.fromEntries(SYSCTLS.map((s) => [s, sysctl(s)]));
 
 describe("the cluster testbed (swarm testbed up --kubernetes)", () => {
@@ -287,17 +318,7 @@ describe("the cluster testbed (swarm testbed up --kubernetes)", () => {
 
   it("drills on the Kubernetes backend: the pod hosting a room killed mid-call, everyone back; the Redis pod lost", async () => {
     const dir = mkdtempSync(join(tmpdir(), "k8s-drills-"));
-    const redisPort = Testbed.attach(NAME).redis?.port;
-    const target = `target:
-  backend: kubernetes
-  url: \${LIVEKIT_URL}
-  api-key: \${LIVEKIT_API_KEY}
-  api-secret: \${LIVEKIT_API_SECRET}
-  namespace: lkswarm-testbed
-  node-selector: app.kubernetes.io/name=livekit
-  redis-selector: app.kubernetes.io/name=redis
-  redis-port: ${String(redisPort)}
-`;
+    const target = k8sTarget(Testbed.attach(NAME).redis?.port);
     const drillEnv = kubectlEnv();
     const kill = writeDrill(
       dir,
@@ -313,11 +334,7 @@ expect:
   participants-lost: 0
 `,
     );
-    const killOut = join(dir, "kill-out");
-    const k = await swarm(["chaos", "run", kill, "-o", killOut], drillEnv, 240_000);
-    const kj = readJournal(killOut);
-    expect(k.code, k.stderr).toBe({ pass: 0, fail: 1, deviated: 1, inconclusive: 2 }[kj.verdict]);
-    expect(kj.status).toBe("completed");
+    const { run: k, journal: kj } = await runDrill(kill, drillEnv);
     const [fault] = kj.faults;
     expect(fault?.error ?? null, k.stdout).toBeNull();
     expect(fault?.evidence).toMatch(
@@ -348,11 +365,7 @@ expect:
   participants-lost: 12
 `,
     );
-    const loseOut = join(dir, "redis-out");
-    const r = await swarm(["chaos", "run", lose, "-o", loseOut], drillEnv, 240_000);
-    const rj = readJournal(loseOut);
-    expect(r.code, r.stderr).toBe({ pass: 0, fail: 1, deviated: 1, inconclusive: 2 }[rj.verdict]);
-    expect(rj.status).toBe("completed");
+    const { run: r, journal: rj } = await runDrill(lose, drillEnv);
     expect(rj.faults[0]?.error ?? null, r.stdout).toBeNull();
     expect(rj.faults[0]?.evidence).toMatch(/pod redis-\S+ \(uid [0-9a-f-]+\) gone, replaced or terminating/);
     // the recreated Redis is empty: LiveKit's view of the rooms is what the drill reports, whatever it is
@@ -367,14 +380,7 @@ expect:
     const file = writeDrill(
       dir,
       "k8s-loss",
-      `target:
-  backend: kubernetes
-  url: \${LIVEKIT_URL}
-  api-key: \${LIVEKIT_API_KEY}
-  api-secret: \${LIVEKIT_API_SECRET}
-  namespace: lkswarm-testbed
-  node-selector: app.kubernetes.io/name=livekit
-${drillWorkload()}observe: 10s
+      `${k8sTarget()}${drillWorkload()}observe: 10s
 faults:
   - id: loss
     type: net.loss
