@@ -6,13 +6,13 @@
  * lost), a LiveKit pod killed and replaced, and `testbed down` leaving nothing on the host. The
  * stages share one cluster (one per machine) and run in order.
  */
-import { execFile, execFileSync } from "node:child_process";
+import { execFileSync } from "node:child_process";
 import { cpSync, existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import type { DrillJournal } from "@livekit-swarm/chaos";
-import { drillWorkload, swarm, waitFor, writeDrill } from "@livekit-swarm/test-kit";
+import { drillWorkload, runCommand as run, swarm, waitFor, writeDrill } from "@livekit-swarm/test-kit";
 import { Testbed, processesMentioning } from "@livekit-swarm/testbed";
 
 const NAME = `e2e-k8s-${process.pid}`;
@@ -33,26 +33,6 @@ function kubectl(args: readonly string[], vars: Record<string, string>): string 
 
 function toolsBin(): string {
   return process.env.LIVEKIT_SWARM_TOOLS ?? join(REPO, ".tools", "bin");
-}
-
-/** A command to its end without blocking the worker; its exit code (or null on a timeout) and output. */
-function run(
-  command: string,
-  args: readonly string[],
-  env: Record<string, string>,
-  timeoutMs: number,
-): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(
-      command,
-      args,
-      { env: { ...process.env, ...env }, timeout: timeoutMs, maxBuffer: 64 * 2 ** 20, encoding: "utf8" },
-      (err, stdout, stderr) => {
-        const code = err === null ? 0 : typeof err.code === "number" ? err.code : null;
-        resolve({ code, stdout, stderr });
-      },
-    );
-  });
 }
 
 /** Listening sockets of processes whose pid is in `pids`, as `ss` prints them (address:port). */

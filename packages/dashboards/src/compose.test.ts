@@ -15,6 +15,8 @@ interface Service {
   build?: string | { context?: string; dockerfile?: string };
   depends_on?: string[] | Record<string, unknown>;
   volumes?: (string | { type?: string; source?: string })[];
+  ports?: (string | number)[];
+  profiles?: string[];
 }
 interface Compose {
   services: Record<string, Service>;
@@ -91,6 +93,26 @@ describe("docker-compose.yml", () => {
       };
       expect(lk.prometheus_port).toBe(6789);
     }
+  });
+
+  it("publishes every port on ${LKSWARM_PUBLISH:-127.0.0.1}, loopback unless the operator says otherwise", () => {
+    const ports = Object.values(compose.services).flatMap((s) => s.ports ?? []);
+    expect(ports.length).toBeGreaterThan(0);
+    for (const p of ports) expect(String(p)).toMatch(/^\$\{LKSWARM_PUBLISH:-127\.0\.0\.1\}:\d+:\d+(\/(tcp|udp))?$/);
+  });
+
+  it("has a local override (deploy/compose/local.yml) that swaps images of services it defines and keeps Grafana out", () => {
+    const local = parse(readFileSync(join(root, "deploy/compose/local.yml"), "utf8")) as Compose;
+    for (const [name, s] of Object.entries(local.services)) {
+      expect(Object.keys(compose.services), `local.yml overrides ${name}`).toContain(name);
+      if (s.image !== undefined) expect(s.image, name).toMatch(/^localhost\//);
+    }
+    const imaged = Object.entries(local.services).filter(([, s]) => s.image !== undefined).map(([n]) => n);
+    expect(imaged.sort()).toEqual(Object.keys(compose.services).filter((n) => n !== "grafana").sort());
+    expect(local.services.grafana?.profiles).toEqual(["grafana"]);
+    // every image the override names is one deploy/compose/local.sh makes
+    const script = readFileSync(join(root, "deploy/compose/local.sh"), "utf8");
+    for (const s of Object.values(local.services)) if (s.image !== undefined) expect(script).toContain(s.image);
   });
 
   it.skipIf(!hasPromtool)(`has a Prometheus config promtool accepts${hasPromtool ? "" : " [SKIPPED: no promtool - run npm run setup]"}`, () => {

@@ -798,7 +798,7 @@ const livekitEntries = [
   livekit({
     name: "livekit_participant_total",
     type: "gauge",
-    help: "Participants on this node.",
+    help: "Participants on this node: in its rooms, and those whose signal connection it relays to a room on another node (counted on both; docs/livekit-behaviour.md).",
     unit: "participants",
     labels: [],
     grafanaUnit: "short",

@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from "node:child_process";
+import { execFile, spawn, type ChildProcess } from "node:child_process";
 import { existsSync } from "node:fs";
 import { pickFreePort } from "@livekit-swarm/testbed";
 import { fileURLToPath } from "node:url";
@@ -136,4 +136,27 @@ export async function gateOverPrometheus(
     // no JSON: the caller's check of the exit code shows stderr
   }
   return { ...gate, statuses };
+}
+
+/**
+ * Any command to its end without blocking the worker (a test's other timers keep running): its exit
+ * code (null when killed at `timeoutMs`) and its output. `env` is added to this process's.
+ */
+export function runCommand(
+  command: string,
+  args: readonly string[],
+  env: NodeJS.ProcessEnv,
+  timeoutMs: number,
+): Promise<CliResult> {
+  return new Promise((resolve) => {
+    execFile(
+      command,
+      args,
+      { env: { ...process.env, ...env }, timeout: timeoutMs, maxBuffer: 64 * 2 ** 20, encoding: "utf8" },
+      (err, stdout, stderr) => {
+        const code = err === null ? 0 : typeof err.code === "number" ? err.code : null;
+        resolve({ code, stdout, stderr });
+      },
+    );
+  });
 }

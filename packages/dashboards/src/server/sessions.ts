@@ -14,9 +14,9 @@ export function sessionsRow(): Row {
       }),
       panel({
         title: "Participants",
-        description: "Participants per node (a gauge).",
+        description:
+          "Participants per node (a gauge). A participant whose WebSocket reached another node than its room's counts on both, so the nodes' sum can exceed the cluster's participants: not stacked.",
         unitOf: "livekit_participant_total",
-        stack: true,
         queries: [{ expr: `sum by (instance) (livekit_participant_total{${NODE}})`, legend: "{{instance}}" }],
       }),
       panel({
