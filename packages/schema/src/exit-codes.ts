@@ -9,12 +9,17 @@ export const ExitCode = {
   error: 1,
   /**
    * A drill with no steady state to start from, an unconfirmed fault, or too little data; a
-   * capacity search stopped by its own load generator (generator-bound).
+   * capacity search stopped by its own load generator (generator-bound); a run or merge whose own
+   * generator did not keep up (a worker starved of CPU or its event loop full, a worker or browser
+   * lost): its figures are not LiveKit's.
    */
   inconclusive: 2,
   /** A drill ended by one of its abort conditions. */
   aborted: 3,
-  /** A `fail` quality threshold was breached or had no data; a capacity search where even 1 room broke one. */
+  /**
+   * A `fail` quality threshold was breached or had no data; LiveKit did not serve every planned
+   * participant or owed track while the generator kept up; a capacity search where even 1 room broke one.
+   */
   thresholdsFailed: 99,
   /** SIGINT (Ctrl-C): 128 + 2, as shells report it. */
   interrupted: 130,

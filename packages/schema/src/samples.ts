@@ -210,6 +210,12 @@ export interface WorkerLoadWindow {
   readonly eventLoop: number;
   /** The whole process's CPU over the window (every thread: rtc-node's media threads too), in cores. */
   readonly cpuCores: number;
+  /**
+   * Share of its main thread's runnable time over the window spent waiting for a CPU (Linux
+   * schedstat run delay against run time), 0-1: how much other processes starved the event loop
+   * that runs every timer; absent where the kernel does not say or the thread never ran.
+   */
+  readonly cpuWait?: number;
 }
 
 /** Watches a run as it happens: the exporter, a live abort. Called on the orchestrator's thread. */

@@ -6,6 +6,7 @@ import type { Comparison, ThresholdResult } from "@livekit-swarm/gate";
 import { TOOL, metric, type SwarmMetricName } from "@livekit-swarm/schema";
 import { percentiles } from "@livekit-swarm/stats";
 import type { Figure, GroupFigures, RunMarker, RunSummary } from "../run/aggregate.js";
+import { healthLines, type RunHealth } from "../run/health.js";
 import { shardProblems, type ShardCoverage } from "../shard/coverage.js";
 import { comparisonSection } from "./comparison.js";
 import { formatValue } from "./format.js";
@@ -48,6 +49,8 @@ export interface ReportInput extends RunSummary {
   readonly comparison?: Comparison;
   /** A run with --screenshots: the browser pages' PNGs, relative to the page. */
   readonly screenshots?: readonly string[];
+  /** The swarm's own health (run/health.ts); absent from summaries written before it was judged. */
+  readonly health?: RunHealth;
 }
 
 const MARKER_COLORS: Record<RunMarker["kind"], string> = {
@@ -72,6 +75,7 @@ export function reportHtml(report: ReportInput, assets: PageAssets): string {
   const body = [
     `<h1>${escapeHtml(title)}</h1>`,
     `<p class="meta">${escapeHtml(`${report.run.startedAt} to ${report.run.endedAt} · ${report.run.durationS.toFixed(0)} s · ended: ${report.run.endReason} · ${report.run.participants} participants on ${report.run.workers} workers · ${report.run.url} · ${TOOL.name} ${TOOL.version}`)}</p>`,
+    healthBanner(report.health),
     verdictBanner(report),
     shardsBanner(report.shards),
     report.comparison !== undefined ? comparisonSection(report.comparison) : "",
@@ -104,6 +108,18 @@ export function reportHtml(report: ReportInput, assets: PageAssets): string {
     configTable(report),
   ].join("\n");
   return htmlPage({ title, body, charts }, assets);
+}
+
+/** The swarm's own health, above the thresholds' verdict: whether the figures below are LiveKit's. */
+function healthBanner(health: RunHealth | undefined): string {
+  if (health === undefined) return "";
+  const [head = "", ...checks] = healthLines(health);
+  return banner(
+    health.status === "healthy" ? "pass" : "fail",
+    head,
+    `<ul>${checks.map((c) => `<li>${escapeHtml(c.trim())}</li>`).join("")}</ul>`,
+    "health",
+  );
 }
 
 function verdictBanner(report: ReportInput): string {

@@ -1,6 +1,7 @@
 import { sampleSets, type Measurements, type SampleSet } from "@livekit-swarm/gate";
 import { cannotDecrypt, decryptsAgain } from "@livekit-swarm/schema";
 import { Roster, isPresent, lossRatioOfSums, percentiles, wireBytes } from "@livekit-swarm/stats";
+import { delivery } from "./delivery.js";
 import { bitrateFigure, measuredFigure, valueFigure, type Figure } from "./figures.js";
 import {
   censorUnfinished,
@@ -49,6 +50,14 @@ export interface RunSummary {
     readonly everReceived: Record<Kind, number>;
     readonly decodingVideo: number;
     readonly assembledVideo?: number;
+    /**
+     * Tracks LiveKit owed a subscriber (its publisher and it in the room together for 10 s,
+     * delivery.ts) and how many of those never had a packet, with whose; absent from summaries
+     * written before it was judged.
+     */
+    readonly owed?: Record<Kind, number>;
+    readonly neverReceived?: Record<Kind, number>;
+    readonly undelivered?: readonly string[];
   };
   readonly loss: Record<
     Kind,
@@ -460,6 +469,7 @@ export class RunAggregator {
         everReceived,
         decodingVideo,
         ...(assembledVideo > 0 ? { assembledVideo } : {}),
+        ...delivery(all, endMs),
       },
       loss,
       counters: {

@@ -3,6 +3,7 @@ import {
   generatorCheck,
   generatorLine,
   generatorLoad,
+  JUDGE_CPU_STARVATION,
   mergeGeneratorLoads,
   saturationMessage,
   withGeneratorCheck,
@@ -64,7 +65,7 @@ describe("generatorLoad", () => {
       [1, true],
     ]);
     expect(saturationMessage(load)).toMatch(
-      /^the swarm's own worker was saturated: worker 1 \(event loop >= 90% busy in 3 of 3 windows, mean 97%\)\. .*--workers/,
+      /^the swarm's own worker did not keep up: worker 1 \(event loop >= 90% busy in 3 of 3 windows, mean 97%\)\. .*--workers/,
     );
   });
 
@@ -76,6 +77,44 @@ describe("generatorLoad", () => {
   });
 });
 
+describe.skipIf(!JUDGE_CPU_STARVATION)(
+  `generatorLoad: a worker starved of CPU${JUDGE_CPU_STARVATION ? "" : " [SKIPPED: CPU starvation is measured, not judged yet (JUDGE_CPU_STARVATION)]"}`,
+  () => {
+    /** Windows with an idle event loop whose main thread waited these shares of its runnable time. */
+    const starving = (worker: number, waits: readonly number[]): GeneratorWindow[] =>
+      windows(
+        worker,
+        waits.map(() => 0.2),
+        0.3,
+      ).map((w, k) => ({ ...w, cpuWait: waits[k] }));
+
+    it("is starved when it waited at least as long as it ran in half the hold's windows, its event loop idle", () => {
+      // 67% of runnable time, as one core shared with two busy loops gives
+      const load = generatorLoad(starving(0, [0.67, 0.67, 0.05, 0.67]), HOLD);
+      expect(load.workers[0]).toMatchObject({ saturated: false, starved: true, starvedWindows: 3 });
+      expect(load.workers[0]?.meanCpuWait).toBeCloseTo((3 * 0.67 + 0.05) / 4, 9);
+      expect(load.saturated).toBe(true);
+      expect(saturationMessage(load)).toMatch(
+        /^the swarm's own worker did not keep up: worker 0 \(waited for a CPU >= 50% of its runnable time in 3 of 4 windows, mean 52%: other processes held the cores\)\. .*keep other work off/,
+      );
+      expect(generatorCheck(load)?.status).toBe("fail");
+    });
+
+    it("keeps up when starved in fewer than half its windows, or in one window only, or at 0 and unmeasured", () => {
+      expect(generatorLoad(starving(0, [0.67, 0.1, 0.1, 0.1, 0.1]), HOLD).saturated).toBe(false);
+      expect(generatorLoad(starving(0, [0.67]), HOLD).saturated).toBe(false);
+      // waited exactly as long as it ran: 50%, starved; just under: not
+      expect(generatorLoad(starving(0, [0.5, 0.5]), HOLD).workers[0]?.starved).toBe(true);
+      expect(generatorLoad(starving(0, [0.49, 0.49]), HOLD).workers[0]?.starved).toBe(false);
+      const idle = generatorLoad(starving(0, [0, 0]), HOLD);
+      expect(idle.workers[0]).toMatchObject({ starved: false, starvedWindows: 0, meanCpuWait: 0 });
+      const unmeasured = generatorLoad(windows(0, [0.2, 0.2]), HOLD);
+      expect(unmeasured.workers[0]?.starved).toBeUndefined();
+      expect(unmeasured.saturated).toBe(false);
+    });
+  },
+);
+
 describe("generatorLine", () => {
   it("prints the busiest worker, and a warning only when saturated", () => {
     const calm = generatorLoad([...windows(0, [0.2, 0.3]), ...windows(1, [0.5, 0.6], 1.25)], HOLD);
@@ -83,7 +122,7 @@ describe("generatorLine", () => {
       "generator     2 worker(s), busiest event loop 55% (worker 1, mean over the hold; max 60%), 1.25 cores",
     );
     const full = generatorLoad(windows(0, [0.95, 0.96]), HOLD);
-    expect(generatorLine(full)?.split("\n")[1]).toMatch(/^WARNING {7}the swarm's own worker was saturated/);
+    expect(generatorLine(full)?.split("\n")[1]).toMatch(/^WARNING {7}the swarm's own worker did not keep up/);
   });
 });
 
@@ -123,12 +162,25 @@ describe("mergeGeneratorLoads", () => {
     ]);
     expect(merged?.saturated).toBe(true);
     expect(saturationMessage(merged ?? { workers: [], saturated: false })).toMatch(
-      /^the swarm's own worker was saturated: shard 2 worker 0 \(/,
+      /^the swarm's own worker did not keep up: shard 2 worker 0 \(/,
     );
     expect(withGeneratorCheck({ passed: true, results: [] }, merged).passed).toBe(false);
   });
 
   it("is undefined when no shard measured it (shards of an older version)", () => {
     expect(mergeGeneratorLoads([{ shard: 0, load: undefined }])).toBeUndefined();
+  });
+});
+
+describe("generatorLoad: CPU wait, measured", () => {
+  it("keeps each worker's mean main-thread CPU wait and starved windows, whether or not they fail the run", () => {
+    const load = generatorLoad(
+      windows(0, [0.2, 0.2, 0.2], 0.3).map((w, k) => ({ ...w, cpuWait: [0.72, 0.7, 0.1][k] })),
+      HOLD,
+    );
+    expect(load.workers[0]).toMatchObject({ starvedWindows: 2, starved: true });
+    expect(load.workers[0]?.meanCpuWait).toBeCloseTo(0.5067, 3);
+    expect(load.saturated).toBe(JUDGE_CPU_STARVATION);
+    expect(generatorLine(load)?.split("\n")[0]).toContain("waiting for a CPU at most 51% of runnable time");
   });
 });

@@ -15,6 +15,7 @@ import {
 import { BrowserEngine } from "../engine/browser.js";
 import { LeanEngine } from "../engine/lean.js";
 import { NativeEngine } from "../engine/native.js";
+import { mainThreadTimes, waitShare } from "./cpu-wait.js";
 import { saveScreenshots } from "./screenshots.js";
 import type {
   EngineName,
@@ -90,7 +91,12 @@ class Worker {
         }, delay),
       );
     }
-    let load = { at: Date.now(), eventLoop: performance.eventLoopUtilization(), cpu: process.cpuUsage() };
+    let load = {
+      at: Date.now(),
+      eventLoop: performance.eventLoopUtilization(),
+      cpu: process.cpuUsage(),
+      thread: mainThreadTimes(),
+    };
     this.timers.push(
       setInterval(() => {
         void this.sampleAll();
@@ -98,9 +104,11 @@ class Worker {
           at: Date.now(),
           eventLoop: performance.eventLoopUtilization(),
           cpu: process.cpuUsage(),
+          thread: mainThreadTimes(),
         };
         const windowMs = now.at - load.at;
         const cpuUs = now.cpu.user - load.cpu.user + now.cpu.system - load.cpu.system;
+        const cpuWait = waitShare(load.thread, now.thread);
         send({
           type: "load",
           window: {
@@ -109,6 +117,7 @@ class Worker {
             windowMs,
             eventLoop: performance.eventLoopUtilization(now.eventLoop, load.eventLoop).utilization,
             cpuCores: windowMs > 0 ? cpuUs / 1000 / windowMs : 0,
+            ...(cpuWait !== undefined ? { cpuWait } : {}),
           },
         });
         load = now;

@@ -20,6 +20,7 @@ import { summaryTable } from "../report/table.js";
 import { engineMarkdown, transportMarkdown } from "../report/transports.js";
 import type { RunSummary } from "../run/aggregate.js";
 import type { RunOutcome } from "../run/orchestrator.js";
+import { healthLines, type RunHealth } from "../run/health.js";
 
 /** summary.json: the tool that wrote it, the run's identity and outcome, the scenario, the verdict, then every figure. */
 export type RunReport = {
@@ -47,6 +48,8 @@ export type RunReport = {
   readonly comparison?: Comparison;
   /** With --screenshots: the browser participants' pages, relative to the output folder. */
   readonly screenshots?: readonly string[];
+  /** The swarm's own health, judged on every run (run/health.ts). */
+  readonly health?: RunHealth;
 } & RunSummary;
 
 /** What a finished run wrote, and what a caller shows. */
@@ -80,6 +83,8 @@ export interface RunFacts {
   readonly baseline?: RunRecord;
   /** The PNGs --screenshots saved, relative to the output folder (`listScreenshots`). */
   readonly screenshots?: readonly string[];
+  /** The swarm's own health; every run has one (a caller that judged none leaves it out). */
+  readonly health?: RunHealth;
 }
 
 export function runReport(f: RunFacts, summaryFile = "this run"): RunReport {
@@ -115,8 +120,35 @@ export function runReport(f: RunFacts, summaryFile = "this run"): RunReport {
       : {}),
     ...(comparison !== undefined ? { comparison } : {}),
     ...(f.screenshots !== undefined && f.screenshots.length > 0 ? { screenshots: f.screenshots } : {}),
+    ...(f.health !== undefined ? { health: f.health } : {}),
     ...outcome.summary,
   };
+}
+
+/**
+ * The health checks as results beside the thresholds', for junit.xml and report.md: one test case
+ * each, failed when the check failed, ahead of the thresholds.
+ */
+export function healthResults(health: RunHealth): ThresholdResult[] {
+  return health.checks.map((c) => ({
+    threshold: `swarm health: ${c.name}`,
+    metric: `swarm_health_${c.name}`,
+    severity: "fail",
+    status: c.ok ? "pass" : "fail",
+    observed: undefined,
+    limit: 0,
+    op: "==",
+    population: "run",
+    n: 0,
+    message: `${c.name} (${c.side === "generator" ? "the swarm's side" : "LiveKit's side"}): ${c.text}`,
+  }));
+}
+
+/** The thresholds' verdict with the health checks ahead of it: what junit.xml and report.md show. */
+function judged(f: RunFacts): Verdict | undefined {
+  if (f.health === undefined) return f.verdict;
+  const results = [...healthResults(f.health), ...(f.verdict?.results ?? [])];
+  return { passed: f.health.status === "healthy" && (f.verdict?.passed ?? true), results };
 }
 
 export function verdictLines(verdict: Verdict): string {
@@ -133,6 +165,7 @@ export function runOutputs(f: RunFacts, outputDir: string): RunOutputs {
   const { outcome, verdict } = f;
   const report = runReport(f, join(outputDir, "summary.json"));
   const table =
+    (f.health !== undefined ? `${healthLines(f.health).join("\n")}\n\n` : "") +
     (f.shards !== undefined ? `${coverageLines(f.shards)}\n` : "") +
     summaryTable(outcome) +
     (report.comparison !== undefined ? `\n${comparisonTable(report.comparison)}` : "") +
@@ -148,11 +181,16 @@ export function runOutputs(f: RunFacts, outputDir: string): RunOutputs {
 /** The shards' problems junit.xml lists; undefined when the run writes no junit.xml. */
 function junitProblems(f: RunFacts): string[] | undefined {
   const problems = f.shards !== undefined ? shardProblems(f.shards) : [];
-  return f.verdict !== undefined || problems.length > 0 ? problems : undefined;
+  return f.verdict !== undefined || f.health !== undefined || problems.length > 0 ? problems : undefined;
 }
 
 function writesMarkdown(f: RunFacts, report: RunReport): boolean {
-  return f.verdict !== undefined || report.comparison !== undefined || report.screenshots !== undefined;
+  return (
+    f.verdict !== undefined ||
+    f.health !== undefined ||
+    report.comparison !== undefined ||
+    report.screenshots !== undefined
+  );
 }
 
 /**
@@ -165,7 +203,8 @@ export async function writeRunFiles(
   outputs: RunOutputs,
   stepSummaryFile: string | undefined,
 ): Promise<void> {
-  const { outcome, verdict } = f;
+  const { outcome } = f;
+  const verdict = judged(f);
   const { outputDir, report } = outputs;
   const problems = junitProblems(f);
   if (problems !== undefined) {
@@ -183,6 +222,11 @@ export async function writeRunFiles(
     const title = `livekit-swarm ${f.scenario.name} (run ${f.runId})`;
     const md = [
       verdict !== undefined ? markdownSummary(verdict, title) : `### ${title}\n`,
+      f.health !== undefined
+        ? `${healthLines(f.health)
+            .map((l, i) => (i === 0 ? `**${l}**\n` : `- ${l.trim()}`))
+            .join("\n")}\n`
+        : "",
       report.comparison !== undefined ? comparisonMarkdown(report.comparison) : "",
       transportMarkdown(outcome.summary.groups?.transports ?? []),
       engineMarkdown(outcome.summary.groups?.engines ?? []),

@@ -46,7 +46,7 @@ import {
   outputNotWritten,
 } from "./target.js";
 import { planPlaced, restrictiveProfiles } from "../run/network-placement.js";
-import { withGeneratorCheck } from "../run/generator-load.js";
+import { judgedExitCode, runHealth, type RunHealth } from "../run/health.js";
 
 /**
  * A run's live Prometheus metrics. load does not depend on the exporter: the CLI passes
@@ -372,8 +372,9 @@ export async function runSession(options: RunSessionOptions): Promise<RunSession
     const ours =
       thresholds.length > 0 || storm !== undefined ? evaluate(thresholds, measurements) : undefined;
     const withStorm = storm !== undefined && ours !== undefined ? withK6Thresholds(ours, storm) : ours;
-    const verdict =
-      withStorm === undefined ? undefined : withGeneratorCheck(withStorm, outcome.summary.generator);
+    // the generator's own keeping up is judged with the run's health, beside the thresholds
+    const verdict = withStorm;
+    const health = runHealth(outcome.summary, outcome.workersLost.length);
     const facts: RunFacts = {
       runId,
       scenario,
@@ -382,6 +383,7 @@ export async function runSession(options: RunSessionOptions): Promise<RunSession
       workers,
       outcome,
       verdict,
+      health,
       ...(options.baseline !== undefined ? { baseline: options.baseline } : {}),
       ...(options.screenshots === true ? { screenshots: await listScreenshots(outputDir) } : {}),
     };
@@ -422,7 +424,7 @@ export async function runSession(options: RunSessionOptions): Promise<RunSession
       log(`keeping ${server.url} up for ${lingerMs / 1000} s for a final scrape`);
       await linger(lingerMs, [interruption.interrupt, interruption.force]);
     }
-    const exitCode = exitCodeFor(outcome, interruption, verdict, log);
+    const exitCode = exitCodeFor(outcome, interruption, verdict, health, log);
     if (manifest !== undefined) {
       const done: ShardManifest = {
         ...manifest,
@@ -558,6 +560,7 @@ function exitCodeFor(
   outcome: RunOutcome,
   interruption: Interruption,
   verdict: Verdict | undefined,
+  health: RunHealth,
   log: (line: string) => void,
 ): ExitCode {
   if (outcome.workersLost.length > 0) {
@@ -576,7 +579,7 @@ function exitCodeFor(
       return ExitCode.error;
     case "aborted":
     case "completed":
-      return verdict !== undefined && !verdict.passed ? ExitCode.thresholdsFailed : ExitCode.ok;
+      return judgedExitCode(health, verdict);
   }
 }
 

@@ -140,7 +140,11 @@ describe("mergeShards", () => {
     expect(figure?.p95).toBe(p95?.value);
     expect(merged.report.thresholds?.[0]?.observed).toBe(p95?.value);
     expect(merged.report.shards).toMatchObject({ count: 3, covered: [0, 1, 2], missing: [], failed: [] });
-    expect(readFileSync(join(dir, "junit.xml"), "utf8")).toContain('tests="1" failures="0"');
+    const junit = readFileSync(join(dir, "junit.xml"), "utf8");
+    // the run's health checks ahead of the one threshold, none failed
+    expect(junit).toMatch(/tests="\d+" failures="0"/);
+    expect(junit).toContain('name="swarm health: participants"');
+    expect(merged.report.health?.status).toBe("healthy");
   });
 
   it("reports a 1-shard run in the shape of the unsharded run, with the same figures", async () => {
@@ -176,12 +180,12 @@ describe("mergeShards", () => {
       },
       verdict: undefined,
     });
-    const { shards, verdict, thresholds, ...rest } = JSON.parse(JSON.stringify(merged.report)) as Record<
+    const { shards, verdict, thresholds, health, ...rest } = JSON.parse(JSON.stringify(merged.report)) as Record<
       string,
       unknown
     >;
     expect(shards).toBeDefined();
-    expect([verdict, thresholds].every((x) => x !== undefined)).toBe(true);
+    expect([verdict, thresholds, health].every((x) => x !== undefined)).toBe(true);
     expect(shapeOf_(rest)).toEqual(shapeOf_(JSON.parse(JSON.stringify(unsharded))));
     // percentiles are exact; a mean sums in file order, which may differ in the last bit
     const exact = (figures: unknown) =>
@@ -214,10 +218,17 @@ describe("mergeShards", () => {
     expect(strict.table).toMatch(/shard 1\/4 failed: never finished/);
     const junit = readFileSync(join(dir, "junit.xml"), "utf8");
     expect(junit).toContain("shard 1/4 failed");
-    expect(junit).toContain('failures="2"');
+    // the two shards, and the health's lost shards (the swarm's side)
+    expect(junit).toContain('failures="3"');
     expect(readFileSync(join(dir, "report.html"), "utf8")).toContain("shard 2/4 is missing");
+    // judged over the whole run: the lost shards' participants are planned, never joined, and lost
+    // on the swarm's side, so a partial merge is inconclusive, never a pass
     const partial = await mergeShards({ inputs: [dir], allowPartial: true });
-    expect(partial.exitCode).toBe(ExitCode.ok);
+    expect(partial.exitCode).toBe(ExitCode.inconclusive);
+    expect(partial.report.health?.status).toBe("generator");
+    const people = partial.report.health?.checks.find((c) => c.name === "participants");
+    expect(people?.text).toMatch(/^\d+ of 15 planned joined, \d+ in 2 shards that did not finish \(1, 2\), in no figure$/);
+    expect(partial.table).toMatch(/^health: INCONCLUSIVE \(exit 2\)/);
     expect(partial.report.run.participants).toBe(partial.report.participants.planned);
     expect(partial.report.shards?.plannedParticipants).toBe(15);
   });

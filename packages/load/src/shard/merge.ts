@@ -17,7 +17,8 @@ import { planRun, shapeOf } from "../run/plan.js";
 import { writeRunOutputs, type RunOutputs, type ShardCoverage } from "../session/outputs.js";
 import { runThresholds } from "../session/session.js";
 import { MANIFEST_FILE, type ShardManifest } from "./manifest.js";
-import { mergeGeneratorLoads, withGeneratorCheck } from "../run/generator-load.js";
+import { mergeGeneratorLoads } from "../run/generator-load.js";
+import { judgedExitCode, runHealth } from "../run/health.js";
 
 /** A merge refused; the message names the fix. */
 export class MergeError extends KnownError<
@@ -115,8 +116,19 @@ export async function mergeShards(options: MergeOptions): Promise<MergeResult> {
   );
   const summary = { ...aggregator.summary(endMs), ...(generator !== undefined ? { generator } : {}) };
 
-  const verdict: Verdict | undefined =
-    thresholds.length > 0 ? withGeneratorCheck(evaluate(thresholds, measurements), generator) : undefined;
+  // the generator's keeping up (every shard's workers) is judged with the merged run's health
+  const verdict: Verdict | undefined = thresholds.length > 0 ? evaluate(thresholds, measurements) : undefined;
+  const unfinished = [...coverage.missing, ...coverage.failed.map((f) => f.shard)];
+  const health = runHealth(
+    summary,
+    finished.reduce((n, s) => n + (s.manifest.workersLost ?? []).length, 0),
+    unfinished.length > 0
+      ? {
+          participants: whole.participants.length - participants.length,
+          shards: unfinished.sort((a, b) => a - b),
+        }
+      : undefined,
+  );
   const outcome: RunOutcome = {
     summary,
     endReason: endReasonOf(finished),
@@ -137,6 +149,7 @@ export async function mergeShards(options: MergeOptions): Promise<MergeResult> {
       workers: finished.reduce((n, s) => n + s.manifest.workers, 0),
       outcome,
       verdict,
+      health,
       shards,
       ...(options.baseline !== undefined ? { baseline: options.baseline } : {}),
     },
@@ -144,12 +157,9 @@ export async function mergeShards(options: MergeOptions): Promise<MergeResult> {
     undefined,
   );
   const complete = coverage.missing.length === 0 && coverage.failed.length === 0;
+  // with --allow-partial a merge missing shards is judged, and its lost shards make it inconclusive
   const exitCode =
-    !complete && options.allowPartial !== true
-      ? ExitCode.error
-      : verdict !== undefined && !verdict.passed
-        ? ExitCode.thresholdsFailed
-        : ExitCode.ok;
+    !complete && options.allowPartial !== true ? ExitCode.error : judgedExitCode(health, verdict);
   return { ...outputs, runId: manifest.runId, shards, exitCode };
 }
 
@@ -224,7 +234,11 @@ function checkOneRun(inputs: readonly ShardInput[], first: ShardInput): void {
   }
 }
 
-/** An exit of 99 is a shard's own verdict; the shard still finished and its observations count. */
+/**
+ * An exit of 99 is a shard's own verdict, and 2 its own health judging its generator behind; either
+ * way the shard finished and its observations count (the merge judges the generator again over
+ * every shard's workers).
+ */
 function coverageOf(
   inputs: readonly ShardInput[],
   count: number,
@@ -233,7 +247,11 @@ function coverageOf(
   const failed = inputs
     .map((s) => s.manifest)
     .filter(
-      (m) => m.status !== "done" || (m.exitCode !== ExitCode.ok && m.exitCode !== ExitCode.thresholdsFailed),
+      (m) =>
+        m.status !== "done" ||
+        (m.exitCode !== ExitCode.ok &&
+          m.exitCode !== ExitCode.thresholdsFailed &&
+          m.exitCode !== ExitCode.inconclusive),
     )
     .map((m) => ({
       shard: m.shard,

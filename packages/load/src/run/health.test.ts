@@ -1,0 +1,127 @@
+import { describe, expect, it } from "vitest";
+import { ExitCode } from "@livekit-swarm/schema";
+import type { RunSummary } from "./aggregate.js";
+import type { GeneratorLoad } from "./generator-load.js";
+import { healthLines, judgedExitCode, runHealth } from "./health.js";
+
+function summary(over: {
+  planned?: number;
+  joined?: number;
+  connectedAtEnd?: number;
+  disconnects?: Record<string, number>;
+  owed?: number;
+  never?: number;
+  undelivered?: string[];
+  generator?: GeneratorLoad;
+}): RunSummary {
+  const joined = over.joined ?? 4;
+  return {
+    participants: {
+      planned: over.planned ?? 4,
+      joined,
+      connectedAtEnd: over.connectedAtEnd ?? joined,
+      joinFailures: {},
+      disconnects: over.disconnects ?? {},
+      reconnects: 0,
+    },
+    tracks: {
+      expected: { audio: 4, video: 0 },
+      receiving: { audio: 4, video: 0 },
+      everReceived: { audio: 4, video: 0 },
+      decodingVideo: 0,
+      owed: { audio: over.owed ?? 4, video: 0 },
+      neverReceived: { audio: over.never ?? 0, video: 0 },
+      undelivered: over.undelivered ?? [],
+    },
+    ...(over.generator !== undefined ? { generator: over.generator } : {}),
+  } as unknown as RunSummary;
+}
+
+const worker = {
+  worker: 0,
+  windows: 4,
+  meanEventLoop: 0.1,
+  maxEventLoop: 0.2,
+  saturatedWindows: 0,
+  meanCpuCores: 0.3,
+};
+const keptUp: GeneratorLoad = {
+  workers: [{ ...worker, saturated: false, starved: false, starvedWindows: 0 }],
+  saturated: false,
+};
+const behind: GeneratorLoad = {
+  workers: [{ ...worker, saturated: true, saturatedWindows: 4, meanEventLoop: 0.96 }],
+  saturated: true,
+};
+
+describe("runHealth", () => {
+  it("is healthy when everyone joined and stayed, every owed track arrived and the generator kept up: exit 0", () => {
+    const h = runHealth(summary({ generator: keptUp }), 0);
+    expect(h.status).toBe("healthy");
+    expect(h.checks.map((c) => [c.name, c.ok])).toEqual([
+      ["participants", true],
+      ["tracks", true],
+      ["workers", true],
+      ["generator", true],
+    ]);
+    expect(judgedExitCode(h, undefined)).toBe(ExitCode.ok);
+    expect(judgedExitCode(h, { passed: false, results: [] })).toBe(ExitCode.thresholdsFailed);
+    expect(healthLines(h)[0]).toBe("health: ok");
+  });
+
+  it("blames LiveKit for tracks never received while the generator kept up, naming whose: exit 99", () => {
+    const h = runHealth(summary({ never: 2, undelivered: ["r/sub-1: 2 audio"], generator: keptUp }), 0);
+    expect(h.status).toBe("livekit");
+    expect(h.checks.find((c) => c.name === "tracks")?.text).toBe(
+      "2 of 4 owed tracks never received a packet (2 audio, 0 video): r/sub-1: 2 audio",
+    );
+    expect(judgedExitCode(h, { passed: true, results: [] })).toBe(ExitCode.thresholdsFailed);
+    expect(healthLines(h)[0]).toMatch(/^health: FAILED \(exit 99\)/);
+  });
+
+  it("is inconclusive when the generator did not keep up, whatever else failed: exit 2, with the cause and the fix", () => {
+    const h = runHealth(summary({ never: 4, joined: 3, generator: behind }), 0);
+    expect(h.status).toBe("generator");
+    expect(judgedExitCode(h, { passed: false, results: [] })).toBe(ExitCode.inconclusive);
+    const lines = healthLines(h).join("\n");
+    expect(lines).toMatch(/^health: INCONCLUSIVE \(exit 2\)/);
+    expect(lines).toContain("event loop >= 90% busy in 4 of 4 windows, mean 96%");
+    expect(lines).toContain("1 never joined");
+  });
+
+  it("puts participants lost with their worker or browser on the generator's side, others on LiveKit's", () => {
+    const browser = runHealth(summary({ connectedAtEnd: 3, disconnects: { browser_exited: 1 } }), 0);
+    expect(browser.status).toBe("generator");
+    expect(browser.checks.find((c) => c.name === "participants")).toMatchObject({
+      ok: true,
+      text: "4 of 4 planned joined, 1 lost before the end (browser_exited 1)",
+    });
+    expect(browser.checks.find((c) => c.name === "workers")?.text).toBe(
+      "1 participant lost with the process that carried it",
+    );
+    const dropped = runHealth(summary({ connectedAtEnd: 2, disconnects: { server_leave: 2 } }), 0);
+    expect(dropped.status).toBe("livekit");
+    expect(runHealth(summary({}), 1).status).toBe("generator");
+  });
+
+  it("counts a merge's unfinished shards' participants as planned and lost, on the generator's side", () => {
+    const h = runHealth(summary({ planned: 8, joined: 8 }), 0, { participants: 4, shards: [2] });
+    expect(h.status).toBe("generator");
+    expect(h.checks[0]?.text).toBe(
+      "8 of 12 planned joined, 4 in 1 shard that did not finish (2), in no figure",
+    );
+  });
+
+  it("judges a summary without the owed tracks or the generator (older files) on what it has", () => {
+    const old = summary({});
+    const tracks = {
+      expected: old.tracks.expected,
+      receiving: old.tracks.receiving,
+      everReceived: old.tracks.everReceived,
+      decodingVideo: old.tracks.decodingVideo,
+    };
+    const h = runHealth({ ...old, tracks }, 0);
+    expect(h.checks.map((c) => c.name)).toEqual(["participants", "workers"]);
+    expect(h.status).toBe("healthy");
+  });
+});

@@ -1,0 +1,145 @@
+/**
+ * The swarm's own health, judged on every run whether it has thresholds or not: every planned
+ * participant joined and stayed, every track LiveKit owed arrived, no worker was lost, and the
+ * generator kept up. Each failed check names its side. The generator's side (a worker died, a
+ * browser exited, a worker starved of CPU or its event loop full) makes every figure suspect, so
+ * the run is inconclusive (exit 2) whatever LiveKit did; LiveKit's side (participants or tracks it
+ * did not serve while the generator kept up) fails the run (exit 99). Pure: the session applies it.
+ */
+import type { Verdict } from "@livekit-swarm/gate";
+import { ExitCode } from "@livekit-swarm/schema";
+import type { RunSummary } from "./aggregate.js";
+import { saturationMessage } from "./generator-load.js";
+
+export type HealthSide = "generator" | "livekit";
+
+export interface HealthCheck {
+  readonly name: "participants" | "tracks" | "workers" | "generator";
+  readonly ok: boolean;
+  /** Whose failure a failed check is. */
+  readonly side: HealthSide;
+  readonly text: string;
+}
+
+export interface RunHealth {
+  /** healthy; `generator`: the swarm could not measure (inconclusive); `livekit`: LiveKit did not serve. */
+  readonly status: "healthy" | HealthSide;
+  readonly checks: readonly HealthCheck[];
+}
+
+/** Disconnect reasons that are the generator's own doing: its process or browser went away. */
+const GENERATOR_DISCONNECTS = /^(worker_died|browser_exited|.*_exited)$/;
+
+const plural = (n: number, one: string, many = `${one}s`): string => `${n} ${n === 1 ? one : many}`;
+
+/**
+ * `missing`: a merge's participants whose shard did not finish (killed, failed, absent), planned but
+ * in no figure; counted in the planned total and lost on the generator's side.
+ */
+export function runHealth(
+  summary: RunSummary,
+  workersLost: number,
+  missing?: { readonly participants: number; readonly shards: readonly number[] },
+): RunHealth {
+  const { tracks } = summary;
+  const unfinished = missing?.participants ?? 0;
+  const people = { ...summary.participants, planned: summary.participants.planned + unfinished };
+  const checks: HealthCheck[] = [];
+
+  const neverJoined = people.planned - unfinished - people.joined;
+  const lostBy = Object.entries(people.disconnects);
+  const lostToGenerator = lostBy
+    .filter(([r]) => GENERATOR_DISCONNECTS.test(r))
+    .reduce((a, [, n]) => a + n, 0);
+  const lost = Math.max(0, people.joined - people.connectedAtEnd);
+  const lostToLiveKit = Math.max(0, lost - lostToGenerator);
+  const reasons = lostBy.map(([r, n]) => `${r} ${n}`).join(", ");
+  checks.push({
+    name: "participants",
+    ok: neverJoined === 0 && lostToLiveKit === 0,
+    side: "livekit",
+    text:
+      `${people.joined} of ${people.planned} planned joined` +
+      (lost > 0 ? `, ${plural(lost, "lost")} before the end (${reasons})` : "") +
+      (neverJoined > 0 ? `, ${neverJoined} never joined` : "") +
+      (unfinished > 0
+        ? `, ${unfinished} in ${plural(missing?.shards.length ?? 0, "shard")} that did not finish (${(missing?.shards ?? []).join(", ")}), in no figure`
+        : ""),
+  });
+
+  if (tracks.owed !== undefined && tracks.neverReceived !== undefined) {
+    const owed = tracks.owed.audio + tracks.owed.video;
+    const lacking = tracks.neverReceived.audio + tracks.neverReceived.video;
+    const who = tracks.undelivered ?? [];
+    const names = who.slice(0, 5).join("; ") + (who.length > 5 ? `; and ${who.length - 5} more` : "");
+    checks.push({
+      name: "tracks",
+      ok: lacking === 0,
+      side: "livekit",
+      text:
+        lacking === 0
+          ? `${owed} of ${owed} owed tracks received`
+          : `${lacking} of ${owed} owed tracks never received a packet (${tracks.neverReceived.audio} audio, ${tracks.neverReceived.video} video): ${names}`,
+    });
+  }
+
+  const workersOk = workersLost === 0 && lostToGenerator === 0 && unfinished === 0;
+  checks.push({
+    name: "workers",
+    ok: workersOk,
+    side: "generator",
+    text: workersOk
+      ? "no worker or browser lost"
+      : [
+          unfinished > 0 ? `${plural(missing?.shards.length ?? 0, "shard")} lost` : undefined,
+          workersLost > 0 ? `${plural(workersLost, "worker process", "worker processes")} died` : undefined,
+          lostToGenerator > 0
+            ? `${plural(lostToGenerator, "participant")} lost with the process that carried ${lostToGenerator === 1 ? "it" : "them"}`
+            : undefined,
+        ]
+          .filter((x) => x !== undefined)
+          .join(", "),
+  });
+
+  const load = summary.generator;
+  if (load !== undefined && load.workers.length > 0) {
+    const behind = saturationMessage(load);
+    checks.push({
+      name: "generator",
+      ok: behind === undefined,
+      side: "generator",
+      text: behind ?? "kept up",
+    });
+  }
+
+  const failed = checks.filter((c) => !c.ok);
+  const status = failed.some((c) => c.side === "generator")
+    ? "generator"
+    : failed.length > 0
+      ? "livekit"
+      : "healthy";
+  return { status, checks };
+}
+
+/** The banner that heads the summary, the reports and the step summary: the status, then each check. */
+export function healthLines(health: RunHealth): string[] {
+  const head = {
+    healthy: "health: ok",
+    generator:
+      "health: INCONCLUSIVE (exit 2): the swarm itself did not keep up, so its figures are not LiveKit's",
+    livekit:
+      "health: FAILED (exit 99): participants or tracks went unserved while the swarm's own checks held (its workers, their event loops)",
+  }[health.status];
+  return [head, ...health.checks.map((c) => `  ${c.ok ? "ok     " : "FAILED "} ${c.name}: ${c.text}`)];
+}
+
+/**
+ * A finished run's code: inconclusive (2) when the swarm itself did not keep up, whatever the
+ * thresholds say (its figures are not LiveKit's); 99 when LiveKit did not serve every participant
+ * and track, or a `fail` threshold broke; 0 otherwise.
+ */
+export function judgedExitCode(health: RunHealth, verdict: Verdict | undefined): ExitCode {
+  if (health.status === "generator") return ExitCode.inconclusive;
+  if (health.status === "livekit") return ExitCode.thresholdsFailed;
+  return verdict !== undefined && !verdict.passed ? ExitCode.thresholdsFailed : ExitCode.ok;
+}
