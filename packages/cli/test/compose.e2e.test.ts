@@ -40,7 +40,9 @@ function hostState(): { links: string[]; iptables: string; nft: string } {
       .map((l) => l.split(":")[1]?.trim() ?? "")
       .filter((n) => n !== "")
       .sort(),
-    iptables: sh("iptables-save", []).replace(/^#.*$/gm, "").replace(/\[\d+:\d+\]/g, ""),
+    iptables: sh("iptables-save", [])
+      .replace(/^#.*$/gm, "")
+      .replace(/\[\d+:\d+\]/g, ""),
     nft: sh("nft", ["list", "ruleset"]),
   };
 }
@@ -129,7 +131,11 @@ describe("the compose stack without a registry (deploy/compose/local.sh)", () =>
         const roomOn2 = rooms[0]?.metric.instance === "livekit-2:6789";
         return of("livekit-1:6789") === "2" && of("livekit-2:6789") === (roomOn2 ? "2" : "0");
       },
-      { timeoutMs: 60_000, intervalMs: 1000, debugName: () => `LiveKit's nodes counting the canary (${seen})` },
+      {
+        timeoutMs: 60_000,
+        intervalMs: 1000,
+        debugName: () => `LiveKit's nodes counting the canary (${seen})`,
+      },
     );
     const rules = (await (await fetch(`${PROMETHEUS}/api/v1/rules`)).json()) as {
       data: { groups: { rules: { health: string; name: string; lastError?: string }[] }[] };
@@ -144,7 +150,16 @@ describe("the compose stack without a registry (deploy/compose/local.sh)", () =>
   it("the canary stopped: the stack's Prometheus raises LiveKitCanaryDown from the repo's rules", async () => {
     const stop = await runCommand(
       "docker-compose",
-      ["-p", "livekit-swarm", "-f", join(REPO, "docker-compose.yml"), "-f", join(REPO, "deploy/compose/local.yml"), "stop", "canary"],
+      [
+        "-p",
+        "livekit-swarm",
+        "-f",
+        join(REPO, "docker-compose.yml"),
+        "-f",
+        join(REPO, "deploy/compose/local.yml"),
+        "stop",
+        "canary",
+      ],
       { DOCKER_HOST: "unix:///run/lkswarm-docker/docker.sock" },
       60_000,
     );

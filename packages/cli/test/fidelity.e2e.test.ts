@@ -127,7 +127,7 @@ describe("numbers you can trust: injected loss is reported as the drop nftables 
           const junit = readFileSync(join(out, "junit.xml"), "utf8");
           expect(junit).toContain('failures="1"');
           expect(junit).toMatch(
-            /<failure message="lkswarm_inbound_loss_ratio p95 over participants &lt; 2%: observed 0\.\d+ over \d+ participants, breaching &lt; 0\.02/,
+            /<failure message="lkswarm_inbound_loss_ratio p95 over participants &lt; 2%: observed \d+\.\d+% over \d+ participants, breaching &lt; 2\.00%/,
           );
         } else {
           expect([0, 99], result.stderr).toContain(result.code);

@@ -270,8 +270,13 @@ describe("sharded runs merged into one report (3-node testbed, Prometheus scrapi
     expect(readFileSync(join(out, "report.html"), "utf8")).toMatch(/figures cover 3 of 4 shard/i);
 
     const partial = await swarm(["merge", out, "--allow-partial", "-o", join(out, "partial")]);
-    expect(partial.code, partial.stderr).toBe(0);
+    // judged over the three, and inconclusive: the killed shard's 2 participants are planned and lost
+    expect(partial.code, partial.stderr).toBe(2);
     expect(partial.stderr).toMatch(/figures cover 3 of 4 shards \(--allow-partial\)/);
+    expect(partial.stdout).toMatch(/^health: INCONCLUSIVE \(exit 2\)/m);
+    expect(partial.stdout).toMatch(
+      /participants: 6 of 8 planned joined, 2 in 1 shard that did not finish \(2\), in no figure/,
+    );
   }, 150_000);
 
   it("a 1-shard run, merged, reports in the shape of an unsharded run of the same scenario", async () => {
@@ -334,7 +339,9 @@ describe("sharded runs merged into one report (3-node testbed, Prometheus scrapi
     expect(merged.thresholds[0]?.status).toBe("pass");
     expect(merged.thresholds[0]?.baseline?.value).toBe(joinP95(base));
     expect(readFileSync(join(vs, "report.html"), "utf8")).toContain('<table id="comparison"');
-    expect(readFileSync(join(vs, "junit.xml"), "utf8")).toMatch(/\[baseline [\d.]+, observed [\d.]+, delta /);
+    expect(readFileSync(join(vs, "junit.xml"), "utf8")).toMatch(
+      /\[baseline [\d.]+ m?s, observed [\d.]+ m?s, delta /,
+    );
   }, 120_000);
 
   it("leaves no shard process behind", () => {

@@ -140,7 +140,7 @@ describe("relative thresholds: evaluation", () => {
     expect(r?.status, r?.message).toBe("pass");
     expect(r?.baseline?.value).toBeGreaterThan(1.3);
     expect(r?.baseline?.noise?.withinNoise).toBe(true);
-    expect(r?.message).toMatch(/baseline 1\.\d+, delta/);
+    expect(r?.message).toMatch(/baseline 1\.\d+ s, delta [+-]?\d+ ms/);
   });
 
   it("fails a breach beyond run-to-run noise", () => {
@@ -183,12 +183,12 @@ describe("relative thresholds: evaluation", () => {
     );
     const xml = junitXml(verdict, "suite", 1);
     expect(xml).toMatch(
-      /name="lkswarm_join_duration_seconds p95 &lt;= baseline \+ 20% \[baseline 1\.\d+, observed 2\.\d+, delta \+0\.\d+ \(\+\d+\.\d%\), DIFFERENT \(p=0\.000, n=40\/40\)\]"/,
+      /name="lkswarm_join_duration_seconds p95 &lt;= baseline \+ 20% \[baseline 1\.\d+ s, observed 2\.\d+ s, delta \+\d+ ms \(\+\d+\.\d%\), DIFFERENT \(p=0\.000, n=40\/40\)\]"/,
     );
     const md = markdownSummary(verdict, "t");
     expect(md).toContain("| result | threshold | baseline | observed | delta | noise | over |");
     expect(md).toMatch(
-      /\| ❌ fail \| `lkswarm_join_duration_seconds p95 <= baseline \+ 20%` \| 1\.\d+ \| 2\.\d+ \| \+0\.\d+ \(\+\d+\.\d%\) \| DIFFERENT/,
+      /\| ❌ fail \| `lkswarm_join_duration_seconds p95 <= baseline \+ 20%` \| 1\.\d+ s \| 2\.\d+ s \| \+\d+ ms \(\+\d+\.\d%\) \| DIFFERENT/,
     );
     expect(md).toMatch(/\| ✅ pass \| `lkswarm_join_duration_seconds max < 10s` \| {2}\| /);
   });

@@ -1,10 +1,11 @@
 import { TOOL } from "@livekit-swarm/schema";
 import { noiseText } from "./baseline.js";
+import { formatIn } from "./units.js";
 import type { ThresholdResult, Verdict } from "./verdict.js";
 
-function figure(v: number | undefined, signed = false): string {
-  if (v === undefined) return "-";
-  return `${signed && v > 0 ? "+" : ""}${Number.isInteger(v) ? String(v) : v.toPrecision(4)}`;
+/** A result's figure in its metric's unit (units.ts); "-" when there is none. */
+function figure(metric: string, v: number | undefined, signed = false): string {
+  return v === undefined ? "-" : formatIn(metric, v, signed);
 }
 
 /** "baseline 0.41, observed 0.52, delta +0.11 (+26.8%), within noise (p=0.300, n=20/20)" */
@@ -13,7 +14,7 @@ function againstBaseline(r: ThresholdResult): string | undefined {
   if (b === undefined) return undefined;
   const pct =
     b.deltaRatio !== undefined ? ` (${b.deltaRatio > 0 ? "+" : ""}${(b.deltaRatio * 100).toFixed(1)}%)` : "";
-  return `baseline ${figure(b.value)}, observed ${figure(r.observed)}, delta ${figure(b.delta, true)}${pct}, ${noiseText(b.noise)}`;
+  return `baseline ${figure(r.metric, b.value)}, observed ${figure(r.metric, r.observed)}, delta ${figure(r.metric, b.delta, true)}${pct}, ${noiseText(b.noise)}`;
 }
 
 function xml(text: string): string {
@@ -83,13 +84,13 @@ export function markdownSummary(verdict: Verdict, title: string): string {
     const cells = [
       ICON[r.status],
       `\`${r.threshold.replace(/\|/g, "\\|")}\``,
-      ...(withBaseline ? [r.baseline === undefined ? "" : figure(r.baseline.value)] : []),
-      r.observed === undefined ? "-" : `${r.censored === true ? "> " : ""}${r.observed.toPrecision(4)}`,
+      ...(withBaseline ? [r.baseline === undefined ? "" : figure(r.metric, r.baseline.value)] : []),
+      r.observed === undefined ? "-" : `${r.censored === true ? "> " : ""}${formatIn(r.metric, r.observed)}`,
       ...(withBaseline
         ? r.baseline === undefined
           ? ["", ""]
           : [
-              `${figure(r.baseline.delta, true)}${r.baseline.deltaRatio !== undefined ? ` (${r.baseline.deltaRatio > 0 ? "+" : ""}${(r.baseline.deltaRatio * 100).toFixed(1)}%)` : ""}`,
+              `${figure(r.metric, r.baseline.delta, true)}${r.baseline.deltaRatio !== undefined ? ` (${r.baseline.deltaRatio > 0 ? "+" : ""}${(r.baseline.deltaRatio * 100).toFixed(1)}%)` : ""}`,
               noiseText(r.baseline.noise),
             ]
         : []),

@@ -190,7 +190,7 @@ describe("censored observations (docs/observability.md 2.1)", () => {
     const r = judged(P95, firstPackets(18, [30, 40]));
     expect(r).toMatchObject({ status: "fail", observed: 30, censored: true, n: 20 });
     expect(r?.message).toBe(
-      `${P95}: observed > 30 over 20 tracks, breaching < 5 (censored: the run ended before it was observed)`,
+      `${P95}: observed > 30 s over 20 tracks, breaching < 5 s (censored: the run ended before it was observed)`,
     );
   });
 
@@ -249,7 +249,7 @@ describe("censored observations (docs/observability.md 2.1)", () => {
     expect(junitXml(v, "s", 1)).toContain(
       `<failure message="${P95.replace("<", "&lt;")}: censored: at least 2 s, the run ended before it was observed (20 tracks)"`,
     );
-    expect(markdownSummary(v, "s")).toContain("| ❌ fail | `" + P95 + "` | > 2.000 | 20 tracks |");
+    expect(markdownSummary(v, "s")).toContain("| ❌ fail | `" + P95 + "` | > 2 s | 20 tracks |");
   });
 
   it("a threshold's warm-up keeps the censored observations: they were known at the run's end", () => {

@@ -1,8 +1,8 @@
-import { metricByName } from "@livekit-swarm/schema";
 import { censoredPercentiles } from "@livekit-swarm/stats";
 import { BaselineError, noisePopulation } from "./baseline.js";
 import { extremes, type Measurements, type Statistic } from "./measurements.js";
 import { mannWhitney, type NoiseTest } from "./noise.js";
+import { formatIn } from "./units.js";
 import { compare, type Threshold } from "./threshold.js";
 
 export type ThresholdStatus = "pass" | "fail" | "warn" | "no-data";
@@ -136,10 +136,11 @@ export function judge(
               : undefined,
           noise,
         };
+  const fmt = (v: number): string => formatIn(t.metric, v);
   const against =
     baseline === undefined
       ? ""
-      : ` (baseline ${baseline.value === undefined ? "-" : format(baseline.value)}, delta ${signed(baseline.delta)}${baseline.deltaRatio !== undefined ? ` = ${signed(baseline.deltaRatio * 100, 3)}%` : ""})`;
+      : ` (baseline ${baseline.value === undefined ? "-" : fmt(baseline.value)}, delta ${baseline.delta === undefined ? "-" : formatIn(t.metric, baseline.delta, true)}${baseline.deltaRatio !== undefined ? ` = ${signed(baseline.deltaRatio * 100, 3)}%` : ""})`;
   let status: ThresholdStatus;
   let message: string;
   if (b !== undefined && b.value === undefined) {
@@ -151,19 +152,19 @@ export function judge(
   } else if (censored && !(t.op.startsWith(">") && compare(value, t.op, t.value))) {
     status = t.severity === "fail" ? "fail" : "warn";
     message = compare(value, t.op, t.value)
-      ? `${t.text}: censored: at least ${format(value)}${unitOf(t.metric)}, the run ended before it was observed (${n} ${t.population ?? "events"})${against}`
-      : `${t.text}: observed > ${format(value)}${over}, breaching ${t.op} ${format(t.value)} (censored: the run ended before it was observed)${against}`;
+      ? `${t.text}: censored: at least ${fmt(value)}, the run ended before it was observed (${n} ${t.population ?? "events"})${against}`
+      : `${t.text}: observed > ${fmt(value)}${over}, breaching ${t.op} ${fmt(t.value)} (censored: the run ended before it was observed)${against}`;
   } else if (compare(value, t.op, t.value)) {
     status = "pass";
-    message = `${t.text}: observed ${censored ? "> " : ""}${format(value)}${over}${against}`;
+    message = `${t.text}: observed ${censored ? "> " : ""}${fmt(value)}${over}${against}`;
   } else if (noise?.withinNoise === true) {
     status = t.severity === "fail" && t.noiseSeverity === "fail" ? "fail" : "warn";
-    message = `${t.text}: observed ${format(value)}${over}, breaching ${t.op} ${format(t.value)}${against}, within run-to-run noise (Mann-Whitney p=${noise.p.toFixed(3)}, n=${noise.nA} vs ${noise.nB})`;
+    message = `${t.text}: observed ${fmt(value)}${over}, breaching ${t.op} ${fmt(t.value)}${against}, within run-to-run noise (Mann-Whitney p=${noise.p.toFixed(3)}, n=${noise.nA} vs ${noise.nB})`;
   } else {
     status = t.severity === "fail" ? "fail" : "warn";
     const real =
       noise !== undefined ? `, beyond run-to-run noise (Mann-Whitney p=${noise.p.toFixed(3)})` : "";
-    message = `${t.text}: observed ${format(value)}${over}, breaching ${t.op} ${format(t.value)}${against}${real}`;
+    message = `${t.text}: observed ${fmt(value)}${over}, breaching ${t.op} ${fmt(t.value)}${against}${real}`;
   }
   return {
     threshold: t.text,
@@ -181,15 +182,7 @@ export function judge(
   };
 }
 
-function unitOf(metric: string): string {
-  return metricByName(metric)?.unit === "seconds" ? " s" : "";
-}
-
 function signed(v: number | undefined, digits = 4): string {
   if (v === undefined) return "-";
   return `${v > 0 ? "+" : ""}${Number.isInteger(v) ? String(v) : v.toPrecision(digits)}`;
-}
-
-function format(v: number): string {
-  return Number.isInteger(v) ? String(v) : v.toPrecision(4);
 }

@@ -168,8 +168,11 @@ function participantsLine(report: ReportInput): string {
   )}</p>`;
 }
 
-/** The run's thresholds on a metric where it had some, otherwise the catalog's defaults. */
-function limitLines(report: ReportInput, name: SwarmMetricName): ChartSpec["lines"] {
+/**
+ * The run's thresholds on a metric where it had some (labelled with their own text, in the unit
+ * their author wrote), otherwise the catalog's defaults, labelled in the chart's unit.
+ */
+function limitLines(report: ReportInput, name: SwarmMetricName, unit: Figure["unit"]): ChartSpec["lines"] {
   const own = (report.thresholds ?? []).filter((r: ThresholdResult) => r.metric === name);
   if (own.length > 0)
     return own.map((r) => ({
@@ -179,10 +182,22 @@ function limitLines(report: ReportInput, name: SwarmMetricName): ChartSpec["line
     }));
   return (metric(name).thresholds ?? []).flatMap((t) => [
     ...(t.warn !== undefined
-      ? [{ label: `warn: ${t.aggregation} ${t.op} ${t.warn} (catalog)`, value: t.warn, color: "#c77800" }]
+      ? [
+          {
+            label: `warn: ${t.aggregation} ${t.op} ${formatValue(t.warn, unit)} (catalog)`,
+            value: t.warn,
+            color: "#c77800",
+          },
+        ]
       : []),
     ...(t.fail !== undefined
-      ? [{ label: `fail: ${t.aggregation} ${t.op} ${t.fail} (catalog)`, value: t.fail, color: "#b02a25" }]
+      ? [
+          {
+            label: `fail: ${t.aggregation} ${t.op} ${formatValue(t.fail, unit)} (catalog)`,
+            value: t.fail,
+            color: "#b02a25",
+          },
+        ]
       : []),
   ]);
 }
@@ -211,14 +226,14 @@ function timeCharts(report: ReportInput, start: number, markers: ChartSpec["mark
         { label: "audio", color: "#d0584a", values: t.map((p) => v(p.lossAudio)) },
         { label: "video", color: "#3f6fc4", values: t.map((p) => v(p.lossVideo)) },
       ],
-      limitLines(report, "lkswarm_inbound_loss_ratio"),
+      limitLines(report, "lkswarm_inbound_loss_ratio", "ratio"),
     ),
     line(
       "jitter",
       "Jitter p95 over track-windows",
       "s",
       [{ label: "jitter p95", color: "#8a4ad0", values: t.map((p) => v(p.jitterP95S)) }],
-      limitLines(report, "lkswarm_inbound_jitter_seconds"),
+      limitLines(report, "lkswarm_inbound_jitter_seconds", "s"),
     ),
     line("bitrate", "Bitrate, whole swarm", "bps", [
       { label: "in", color: "#2a9d5c", values: t.map((p) => p.bitrateInBps) },
@@ -227,10 +242,14 @@ function timeCharts(report: ReportInput, start: number, markers: ChartSpec["mark
     ]),
     line(
       "latency",
-      "End-to-end video latency p50 (probes)",
+      "End-to-end video latency p50 and p95 (probes)",
       "s",
-      [{ label: "latency p50", color: "#3b4a63", values: t.map((p) => v(p.latencyP50S)) }],
-      limitLines(report, "lkswarm_end_to_end_latency_seconds"),
+      [
+        { label: "latency p50", color: "#3b4a63", values: t.map((p) => v(p.latencyP50S)) },
+        // the thresholds (the catalog's are p95) drawn against the p95 they judge
+        { label: "latency p95", color: "#8a4ad0", values: t.map((p) => v(p.latencyP95S)) },
+      ],
+      limitLines(report, "lkswarm_end_to_end_latency_seconds", "s"),
     ),
   ];
 }

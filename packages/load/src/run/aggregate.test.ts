@@ -176,6 +176,26 @@ describe("RunAggregator", () => {
     expect(s.tracks.everReceived.audio).toBe(3);
   });
 
+  it("counts nobody gone before the end as receiving at the end: a browser that exited at 5 s", () => {
+    const { agg, onEvent, onSample } = aggregator([plan("pub", "publisher"), plan("a"), plan("b")]);
+    for (const id of ["pub", "a", "b"]) onEvent("r1", id, { type: "joined", joinS: 0.1 }, 1000);
+    onSample(sample("a", 5000, [audio(100, 0)]));
+    onSample(sample("b", 5000, [audio(100, 0)]));
+    onEvent("r1", "b", { type: "disconnected", reason: "browser_exited" }, 5500);
+    onSample(sample("a", 20_000, [audio(100, 0)]));
+    const s = agg.summary(30_000);
+    expect(s.tracks.receiving.audio).toBe(1);
+    expect(s.tracks.everReceived.audio).toBe(2);
+    expect(s.participants).toMatchObject({
+      joined: 3,
+      connectedAtEnd: 2,
+      disconnects: { browser_exited: 1 },
+    });
+    // b was with the publisher 4.5 s only: its track was never owed, and a's arrived
+    expect(s.tracks.owed).toEqual({ audio: 1, video: 0 });
+    expect(s.tracks.neverReceived).toEqual({ audio: 0, video: 0 });
+  });
+
   it("reads the end from the last half interval: a drain sample 17 ms after the periodic one does not stop a track", () => {
     const { agg, onEvent, onSample } = aggregator([plan("a"), plan("b")]);
     for (const id of ["a", "b"]) onEvent("r1", id, { type: "joined", joinS: 0.1 }, 1000);
@@ -243,7 +263,7 @@ describe("RunAggregator", () => {
     expect(first).toMatchObject({ n: 3, p95: 18.5, censored: { n: 1, above: ["p95", "p99", "max"] } });
     expect(result).toMatchObject({ status: "fail", observed: first?.p95, n: 3, censored: true });
     // over the observed two only, as the gate read it before, p95 was 1.2 s: a pass
-    expect(result?.message).toContain("censored: at least 18.50 s, the run ended before it was observed");
+    expect(result?.message).toContain("censored: at least 18.5 s, the run ended before it was observed");
   });
 
   it("a participant still reconnecting at the end has a censored reconnect time", () => {

@@ -445,12 +445,15 @@ export class RunAggregator {
     let decodingVideo = 0;
     let assembledVideo = 0;
     for (const p of joined) {
+      // a participant gone before the end (its browser or worker died, LiveKit dropped it) receives
+      // nothing at the end, whatever its last window said before it went
+      const present = p.leftMs === undefined;
       for (const k of KINDS) {
         expected[k] += p.plan.expectedTracks[k];
-        receiving[k] += Math.min(p.lastWindow.receiving[k].size, p.plan.expectedTracks[k]);
+        if (present) receiving[k] += Math.min(p.lastWindow.receiving[k].size, p.plan.expectedTracks[k]);
         everReceived[k] += Math.min(p.everReceived[k].size, p.plan.expectedTracks[k]);
       }
-      const framing = Math.min(p.lastWindow.decodingVideo.size, p.plan.expectedTracks.video);
+      const framing = present ? Math.min(p.lastWindow.decodingVideo.size, p.plan.expectedTracks.video) : 0;
       if (p.plan.engine === "lean") assembledVideo += framing;
       else decodingVideo += framing;
     }

@@ -33,6 +33,8 @@ export interface TimelinePoint {
   readonly wireBitrateInBps: number | undefined;
   readonly bitrateOutBps: number;
   readonly latencyP50S: number | undefined;
+  /** The p95 the latency thresholds judge, beside the p50 (absent from older summaries). */
+  readonly latencyP95S?: number | undefined;
   /** Participants that began a reconnect in the bucket (absent from older summaries). */
   readonly reconnecting?: number;
 }
@@ -97,5 +99,6 @@ export function timelinePoints(buckets: Iterable<TimelineBucket>): TimelinePoint
       wireBitrateInBps: bucketRate(b, "wireBytesIn"),
       bitrateOutBps: bucketRate(b, "bytesOut") ?? 0,
       latencyP50S: percentiles(b.latency, [50], "windows")[0]?.value,
+      latencyP95S: percentiles(b.latency, [95], "windows")[0]?.value,
     }));
 }

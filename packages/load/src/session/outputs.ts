@@ -207,6 +207,8 @@ export async function writeRunFiles(
   const verdict = judged(f);
   const { outputDir, report } = outputs;
   const problems = junitProblems(f);
+  // summary.json first: the run's record, and the file a folder gone mid-run is named by
+  await writeFile(join(outputDir, "summary.json"), `${JSON.stringify(report, null, 2)}\n`);
   if (problems !== undefined) {
     await writeFile(
       join(outputDir, "junit.xml"),
@@ -237,7 +239,6 @@ export async function writeRunFiles(
     await writeFile(join(outputDir, "report.md"), md);
     if (stepSummaryFile !== undefined && stepSummaryFile !== "") await appendFile(stepSummaryFile, `${md}\n`);
   }
-  await writeFile(join(outputDir, "summary.json"), `${JSON.stringify(report, null, 2)}\n`);
   await writeFile(join(outputDir, "report.html"), reportHtml(report, uplotAssets()));
 }
 

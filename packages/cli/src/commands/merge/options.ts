@@ -16,8 +16,8 @@ export function define() {
         "into one summary.json, report.html and junit.xml, with percentiles exact over every shard's observations " +
         "(never averaged), and evaluates the scenario's thresholds, the shards' own --threshold and these (exit 99 on a breach). A shard " +
         "that is missing, never finished (killed) or ended in an error is named in the reports and on stderr and " +
-        "left out of the figures; the merge then exits 1, or with --allow-partial exits by the verdict over the " +
-        "shards that finished. Refuses shards of different run ids or scenarios. With --baseline, relative " +
+        "left out of the figures; the merge then exits 1, or with --allow-partial judges the shards that finished " +
+        "and exits 2 (inconclusive): the lost shards' participants count as planned and lost. Refuses shards of different run ids or scenarios. With --baseline, relative " +
         "thresholds (the shards' own and these) read the baseline run, and the reports compare every figure " +
         "with it, as `swarm --baseline` does; a baseline of a different workload is refused unless --force-compare.",
     )
@@ -41,7 +41,7 @@ export function define() {
     )
     .option(
       "--allow-partial",
-      "merge the shards that finished when some are missing or failed: exit by the verdict, not 1",
+      "merge the shards that finished when some are missing or failed: judged over those, exit 2 (inconclusive), not 1",
     )
     .addOption(
       outputOption("merge", "where the merged reports go (default: the run folder holding the shards)"),
