@@ -157,8 +157,11 @@ describe.skipIf(!isRoot)(
         l.type === "event" && l.event.type === "join-failed" ? [[l.participant, l.event.reason]] : [],
       );
       console.log(`exit ${String(r.code)} failures ${JSON.stringify(failures)}\nSTDERR ${r.stderr}`);
-      // ended by itself (not killed as hung); a join failure alone does not fail a run without thresholds
-      expect(r.code).toBe(0);
+      // ended by itself (not killed as hung); a participant LiveKit could not serve fails the run's
+      // health, thresholds or not: exit 99, the swarm's own checks held
+      expect(r.code).toBe(99);
+      expect(r.stdout).toMatch(/^health: FAILED \(exit 99\)/m);
+      expect(r.stdout).toMatch(/FAILED +participants: 1 of 2 planned joined, 1 never joined/);
       expect(existsSync(join(r.runDir, "node1.log"))).toBe(true);
       expect(readFileSync(join(r.runDir, "node1.log"), "utf8")).not.toContain("Starting TURN server");
       expect(r.summary.participants.joined).toBe(1);

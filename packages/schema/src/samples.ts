@@ -208,7 +208,10 @@ export interface WorkerLoadWindow {
   readonly windowMs: number;
   /** Share of the window the main thread's event loop was busy (Node's eventLoopUtilization), 0-1. */
   readonly eventLoop: number;
-  /** The whole process's CPU over the window (every thread: rtc-node's media threads too), in cores. */
+  /**
+   * The whole process's CPU over the window (every thread: rtc-node's media threads too) and its
+   * descendants' (the browser engine's Chromium processes), in cores.
+   */
   readonly cpuCores: number;
   /**
    * Share of its main thread's runnable time over the window spent waiting for a CPU (Linux

@@ -8,7 +8,7 @@
  * idle machine (summed, 46% of their runnable time in a healthy run here), where the main thread
  * waited 2-10% idle and 67% beside two busy loops on its core.
  */
-import { readFileSync } from "node:fs";
+import { readFileSync, readdirSync } from "node:fs";
 
 export interface ThreadTimes {
   readonly cpuNs: number;
@@ -33,4 +33,57 @@ export function waitShare(from: ThreadTimes | undefined, to: ThreadTimes | undef
   const cpu = Math.max(0, to.cpuNs - from.cpuNs);
   const wait = Math.max(0, to.waitNs - from.waitNs);
   return cpu + wait > 0 ? wait / (cpu + wait) : undefined;
+}
+
+/** Clock ticks per second of /proc/<pid>/stat's utime and stime (USER_HZ; 100 on Linux). */
+const TICKS_PER_S = 100;
+
+/**
+ * The CPU of this process's descendants (the browser engine's Chromium and its renderer, GPU and
+ * utility processes; an encoder), which `process.cpuUsage()` does not see: a browser run's worker
+ * read 0.01 cores while its Chromiums used the machine. Each call returns the CPU seconds its
+ * descendants used since the last one: a process new since then counts whole (it started within
+ * the window), one that ended since then loses its last part.
+ */
+export class DescendantsCpu {
+  private last = new Map<number, number>();
+
+  constructor(private readonly root = process.pid) {}
+
+  /** CPU seconds since the previous call; undefined off Linux. */
+  sample(): number | undefined {
+    let entries: string[];
+    try {
+      entries = readdirSync("/proc");
+    } catch {
+      return undefined;
+    }
+    const children = new Map<number, number[]>();
+    const ticks = new Map<number, number>();
+    for (const entry of entries) {
+      if (!/^\d+$/.test(entry)) continue;
+      try {
+        const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
+        // after "pid (comm) ": state ppid ... utime(14th field) stime(15th)
+        const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+        const pid = Number(entry);
+        const ppid = Number(fields[1]);
+        children.set(ppid, [...(children.get(ppid) ?? []), pid]);
+        ticks.set(pid, Number(fields[11]) + Number(fields[12]));
+      } catch {
+        // it ended while we looked
+      }
+    }
+    const now = new Map<number, number>();
+    const queue = [...(children.get(this.root) ?? [])];
+    for (let pid = queue.shift(); pid !== undefined; pid = queue.shift()) {
+      queue.push(...(children.get(pid) ?? []));
+      const t = ticks.get(pid);
+      if (t !== undefined && Number.isFinite(t)) now.set(pid, t);
+    }
+    let used = 0;
+    for (const [pid, t] of now) used += Math.max(0, t - (this.last.get(pid) ?? 0));
+    this.last = now;
+    return used / TICKS_PER_S;
+  }
 }

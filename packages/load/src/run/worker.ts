@@ -15,7 +15,7 @@ import {
 import { BrowserEngine } from "../engine/browser.js";
 import { LeanEngine } from "../engine/lean.js";
 import { NativeEngine } from "../engine/native.js";
-import { mainThreadTimes, waitShare } from "./cpu-wait.js";
+import { DescendantsCpu, mainThreadTimes, waitShare } from "./cpu-wait.js";
 import { saveScreenshots } from "./screenshots.js";
 import type {
   EngineName,
@@ -91,6 +91,9 @@ class Worker {
         }, delay),
       );
     }
+    // Chromium (browser engine) and any other child process: their CPU is the generator's too
+    const children = new DescendantsCpu();
+    children.sample();
     let load = {
       at: Date.now(),
       eventLoop: performance.eventLoopUtilization(),
@@ -107,7 +110,8 @@ class Worker {
           thread: mainThreadTimes(),
         };
         const windowMs = now.at - load.at;
-        const cpuUs = now.cpu.user - load.cpu.user + now.cpu.system - load.cpu.system;
+        const cpuUs =
+          now.cpu.user - load.cpu.user + now.cpu.system - load.cpu.system + (children.sample() ?? 0) * 1e6;
         const cpuWait = waitShare(load.thread, now.thread);
         send({
           type: "load",
