@@ -199,7 +199,7 @@ describe("report.html in Chromium", () => {
         for (const d of drops) d.remove();
       }
       expect(r.code, `${r.stdout}\n${r.stderr}`).toBe(99);
-      expect(readFileSync(join(lossy, "junit.xml"), "utf8")).toMatch(/delta \+0\.\d+, DIFFERENT/);
+      expect(readFileSync(join(lossy, "junit.xml"), "utf8")).toMatch(/delta \+\d+\.\d+%, DIFFERENT/);
       const { page, errors } = await open(browser, join(lossy, "report.html"));
       expect(await text(page, "#verdict h2")).toBe("FAIL: 1 of 1 threshold failed (exit 99)");
       expect(await text(page, "#thresholds td.worse")).toMatch(/^\+\d+\.\d+%/);
