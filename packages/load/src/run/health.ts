@@ -2,9 +2,10 @@
  * The swarm's own health, judged on every run whether it has thresholds or not: every planned
  * participant joined and stayed, every track LiveKit owed arrived, no worker was lost, and the
  * generator kept up. Each failed check names its side. The generator's side (a worker died, a
- * browser exited, a worker starved of CPU or its event loop full) makes every figure suspect, so
- * the run is inconclusive (exit 2) whatever LiveKit did; LiveKit's side (participants or tracks it
- * did not serve while the generator kept up) fails the run (exit 99). Pure: the session applies it.
+ * browser exited, a worker's event loop full; CPU starvation once it can be told apart, see
+ * generator-load.ts) makes every figure suspect, so the run is inconclusive (exit 2) whatever
+ * LiveKit did; participants or tracks unserved while those checks held fail the run (exit 99).
+ * Pure: the session applies it.
  */
 import type { Verdict } from "@livekit-swarm/gate";
 import { ExitCode } from "@livekit-swarm/schema";
