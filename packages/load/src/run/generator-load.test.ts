@@ -1,12 +1,10 @@
 import { describe, expect, it } from "vitest";
 import {
-  generatorCheck,
   generatorLine,
   generatorLoad,
   JUDGE_CPU_STARVATION,
   mergeGeneratorLoads,
   saturationMessage,
-  withGeneratorCheck,
   type GeneratorWindow,
 } from "./generator-load.js";
 
@@ -73,7 +71,7 @@ describe("generatorLoad", () => {
     const load = generatorLoad([{ worker: 0, t: HOLD, windowMs: 2000, eventLoop: 1, cpuCores: 1 }], HOLD);
     expect(load).toEqual({ workers: [], saturated: false });
     expect(generatorLine(load)).toBeUndefined();
-    expect(generatorCheck(load)).toBeUndefined();
+    expect(saturationMessage(load)).toBeUndefined();
   });
 });
 
@@ -97,7 +95,6 @@ describe.skipIf(!JUDGE_CPU_STARVATION)(
       expect(saturationMessage(load)).toMatch(
         /^the swarm's own worker did not keep up: worker 0 \(waited for a CPU >= 50% of its runnable time in 3 of 4 windows, mean 52%: other processes held the cores\)\. .*keep other work off/,
       );
-      expect(generatorCheck(load)?.status).toBe("fail");
     });
 
     it("keeps up when starved in fewer than half its windows, or in one window only, or at 0 and unmeasured", () => {
@@ -126,29 +123,6 @@ describe("generatorLine", () => {
   });
 });
 
-describe("withGeneratorCheck", () => {
-  const passing = { passed: true, results: [] };
-
-  it("fails a passing verdict when a worker was saturated, with the reason and the fix", () => {
-    const judged = withGeneratorCheck(passing, generatorLoad(windows(0, [0.95, 0.99, 0.97]), HOLD));
-    expect(judged.passed).toBe(false);
-    expect(judged.results).toHaveLength(1);
-    expect(judged.results[0]).toMatchObject({
-      metric: "generator_event_loop",
-      status: "fail",
-      observed: expect.closeTo(0.97, 9) as number,
-      limit: 0.9,
-      n: 3,
-    });
-    expect(judged.results[0]?.message).toMatch(/--workers/);
-  });
-
-  it("leaves the verdict alone when the generator kept up, or was not measured (a merged run)", () => {
-    expect(withGeneratorCheck(passing, generatorLoad(windows(0, [0.5, 0.6]), HOLD))).toBe(passing);
-    expect(withGeneratorCheck(passing, undefined)).toBe(passing);
-  });
-});
-
 describe("mergeGeneratorLoads", () => {
   it("names every worker by its shard, saturated when any shard's worker was", () => {
     const merged = mergeGeneratorLoads([
@@ -164,7 +138,6 @@ describe("mergeGeneratorLoads", () => {
     expect(saturationMessage(merged ?? { workers: [], saturated: false })).toMatch(
       /^the swarm's own worker did not keep up: shard 2 worker 0 \(/,
     );
-    expect(withGeneratorCheck({ passed: true, results: [] }, merged).passed).toBe(false);
   });
 
   it("is undefined when no shard measured it (shards of an older version)", () => {

@@ -6,7 +6,6 @@
  * reasons that are the generator's, not the server's, and a verdict on them would blame the wrong
  * side. Pure: the worker measures, the orchestrator collects, this judges.
  */
-import type { ThresholdResult, Verdict } from "@livekit-swarm/gate";
 import { WORKER_SATURATED_EVENT_LOOP, type WorkerLoadWindow } from "@livekit-swarm/schema";
 
 /** One worker over one stats interval (the exporter's gauge reads the same windows). */
@@ -159,33 +158,4 @@ export function generatorLine(load: GeneratorLoad): string | undefined {
   const head = `generator     ${load.workers.length} worker(s), busiest event loop ${percent(busiest.meanEventLoop)} (${workerName(busiest)}, mean over the hold; max ${percent(busiest.maxEventLoop)}), ${busiest.meanCpuCores.toFixed(2)} cores${wait}`;
   const warning = saturationMessage(load);
   return warning === undefined ? head : `${head}\nWARNING       ${warning}`;
-}
-
-/**
- * A failed result for the verdict when the generator was saturated: a run whose own workers could
- * not keep up is not a measurement of the server, and CI must not pass or fail a release on it
- * without saying so.
- */
-export function generatorCheck(load: GeneratorLoad): ThresholdResult | undefined {
-  const message = saturationMessage(load);
-  if (message === undefined) return undefined;
-  const worst = load.workers.reduce((a, b) => (b.meanEventLoop > a.meanEventLoop ? b : a));
-  return {
-    threshold: `generator kept up: no worker's event loop >= ${percent(EVENT_LOOP_SATURATED)} busy in ${percent(SATURATED_SHARE)} of the hold`,
-    metric: "generator_event_loop",
-    severity: "fail",
-    status: "fail",
-    observed: worst.meanEventLoop,
-    limit: EVENT_LOOP_SATURATED,
-    op: "<",
-    population: "workers",
-    n: load.workers.reduce((a, w) => a + w.windows, 0),
-    message,
-  };
-}
-
-/** A verdict with the generator's own check beside the thresholds: failed when a worker was saturated. */
-export function withGeneratorCheck(verdict: Verdict, load: GeneratorLoad | undefined): Verdict {
-  const check = load === undefined ? undefined : generatorCheck(load);
-  return check === undefined ? verdict : { passed: false, results: [...verdict.results, check] };
 }

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { ExitCode } from "@livekit-swarm/schema";
 import type { RunSummary } from "./aggregate.js";
-import type { GeneratorLoad } from "./generator-load.js";
+import { generatorLoad, mergeGeneratorLoads, type GeneratorLoad } from "./generator-load.js";
 import { healthLines, judgedExitCode, runHealth } from "./health.js";
 
 function summary(over: {
@@ -123,5 +123,27 @@ describe("runHealth", () => {
     const h = runHealth({ ...old, tracks }, 0);
     expect(h.checks.map((c) => c.name)).toEqual(["participants", "workers"]);
     expect(h.status).toBe("healthy");
+  });
+
+  it("is inconclusive on a merged run when one shard's worker was saturated, with the reason and the fix", () => {
+    const windows = (loops: number[]) =>
+      loops.map((eventLoop, k) => ({
+        worker: 0,
+        t: 12_000 + 2000 * k,
+        windowMs: 2000,
+        eventLoop,
+        cpuCores: 0.5,
+      }));
+    const merged = mergeGeneratorLoads([
+      { shard: 0, load: generatorLoad(windows([0.3, 0.4]), 10_000) },
+      { shard: 2, load: generatorLoad(windows([0.95, 0.99, 0.97]), 10_000) },
+    ]);
+    const h = runHealth(summary({ generator: merged }), 0);
+    expect(judgedExitCode(h, { passed: true, results: [] })).toBe(ExitCode.inconclusive);
+    expect(h.checks.find((c) => c.name === "generator")?.text).toMatch(
+      /^the swarm's own worker did not keep up: shard 2 worker 0 \(event loop >= 90% busy in 3 of 3 windows.*--workers/,
+    );
+    const fine = runHealth(summary({ generator: generatorLoad(windows([0.5, 0.6]), 10_000) }), 0);
+    expect(fine.checks.find((c) => c.name === "generator")).toMatchObject({ ok: true, text: "kept up" });
   });
 });

@@ -29,7 +29,7 @@ export interface RunHealth {
 }
 
 /** Disconnect reasons that are the generator's own doing: its process or browser went away. */
-const GENERATOR_DISCONNECTS = /^(worker_died|browser_exited|.*_exited)$/;
+const GENERATOR_DISCONNECTS = /^(worker_died|.*_exited)$/;
 
 const plural = (n: number, one: string, many = `${one}s`): string => `${n} ${n === 1 ? one : many}`;
 

@@ -129,7 +129,7 @@ export function runReport(f: RunFacts, summaryFile = "this run"): RunReport {
  * The health checks as results beside the thresholds', for junit.xml and report.md: one test case
  * each, failed when the check failed, ahead of the thresholds.
  */
-export function healthResults(health: RunHealth): ThresholdResult[] {
+function healthResults(health: RunHealth): ThresholdResult[] {
   return health.checks.map((c) => ({
     threshold: `swarm health: ${c.name}`,
     metric: `swarm_health_${c.name}`,

@@ -119,9 +119,10 @@ export async function mergeShards(options: MergeOptions): Promise<MergeResult> {
   // the generator's keeping up (every shard's workers) is judged with the merged run's health
   const verdict: Verdict | undefined = thresholds.length > 0 ? evaluate(thresholds, measurements) : undefined;
   const unfinished = [...coverage.missing, ...coverage.failed.map((f) => f.shard)];
+  const workersLost = finished.flatMap((s) => s.manifest.workersLost ?? []);
   const health = runHealth(
     summary,
-    finished.reduce((n, s) => n + (s.manifest.workersLost ?? []).length, 0),
+    workersLost.length,
     unfinished.length > 0
       ? {
           participants: whole.participants.length - participants.length,
@@ -135,7 +136,7 @@ export async function mergeShards(options: MergeOptions): Promise<MergeResult> {
     startedAt: new Date(startMs).toISOString(),
     endedAt: new Date(endMs).toISOString(),
     durationMs: endMs - startMs,
-    workersLost: finished.flatMap((s) => s.manifest.workersLost ?? []),
+    workersLost,
     workerPids: [],
   };
   const outputDir = resolve(options.outputDir ?? dirname(first.dir));
