@@ -101,6 +101,7 @@ describe("runHealth", () => {
     );
     const dropped = runHealth(summary({ connectedAtEnd: 2, disconnects: { server_leave: 2 } }), 0);
     expect(dropped.status).toBe("livekit");
+    expect(dropped.checks[0]?.text).toBe("4 of 4 planned joined, 2 lost before the end (server_leave 2)");
     expect(runHealth(summary({}), 1).status).toBe("generator");
   });
 

@@ -61,7 +61,7 @@ export function runHealth(
     side: "livekit",
     text:
       `${people.joined} of ${people.planned} planned joined` +
-      (lost > 0 ? `, ${plural(lost, "lost")} before the end (${reasons})` : "") +
+      (lost > 0 ? `, ${lost} lost before the end (${reasons})` : "") +
       (neverJoined > 0 ? `, ${neverJoined} never joined` : "") +
       (unfinished > 0
         ? `, ${unfinished} in ${plural(missing?.shards.length ?? 0, "shard")} that did not finish (${(missing?.shards ?? []).join(", ")}), in no figure`
