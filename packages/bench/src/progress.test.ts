@@ -23,6 +23,7 @@ describe("point events", () => {
       joined: 0,
       failed: 0,
       connected: 0,
+      reconnecting: 0,
       lossP95: undefined,
       jitterP95S: undefined,
       bitrateInBps: 0,

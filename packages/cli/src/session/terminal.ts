@@ -9,7 +9,7 @@ function progressLine(p: ProgressView): string {
     p.phase === "ramp" ? `, ramp ETA ${Math.max(0, (p.rampMs - p.elapsedMs) / 1000).toFixed(0)} s` : "";
   return (
     `${clock} ${p.phase}${eta}: ` +
-    `${p.joined}/${p.planned} joined, ${p.connected} connected, ${p.failed} failed; ` +
+    `${p.joined}/${p.planned} joined, ${p.connected} connected, ${p.reconnecting > 0 ? `${p.reconnecting} reconnecting, ` : ""}${p.failed} failed; ` +
     `loss p95 ${formatValue(p.lossP95, "ratio")}, jitter p95 ${formatValue(p.jitterP95S, "s")}, in ${formatValue(p.bitrateInBps, "bps")}`
   );
 }

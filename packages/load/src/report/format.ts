@@ -14,3 +14,13 @@ export function formatValue(value: number | undefined, unit: Figure["unit"]): st
       return String(Math.round(value));
   }
 }
+
+/**
+ * `N still reconnecting (the longest for X s), ` when participants were still trying to get back in
+ * at the end, else nothing: a participant that is reconnecting is not connected.
+ */
+export function reconnectingAtEnd(p: { readonly reconnectingAtEndS?: readonly number[] }): string {
+  const stuck = p.reconnectingAtEndS ?? [];
+  if (stuck.length === 0) return "";
+  return `${stuck.length} still reconnecting (the longest for ${formatValue(stuck[0], "s")}), `;
+}

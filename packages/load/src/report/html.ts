@@ -9,7 +9,7 @@ import type { Figure, GroupFigures, RunMarker, RunSummary } from "../run/aggrega
 import { healthLines, type RunHealth } from "../run/health.js";
 import { shardProblems, type ShardCoverage } from "../shard/coverage.js";
 import { comparisonSection } from "./comparison.js";
-import { formatValue } from "./format.js";
+import { formatValue, reconnectingAtEnd } from "./format.js";
 import {
   banner,
   chartSlot,
@@ -162,7 +162,7 @@ function participantsLine(report: ReportInput): string {
   const fails = Object.entries(p.joinFailures).map(([k, n]) => `${k} ${n}`);
   const gone = Object.entries(p.disconnects).map(([k, n]) => `${k} ${n}`);
   return `<p>${escapeHtml(
-    `Participants: ${p.planned} planned, ${p.joined} joined, ${p.connectedAtEnd} connected at the end, ${p.reconnects} reconnects` +
+    `Participants: ${p.planned} planned, ${p.joined} joined, ${p.connectedAtEnd} connected at the end, ${reconnectingAtEnd(p)}${p.reconnects} reconnects` +
       (fails.length > 0 ? `; join failures: ${fails.join(", ")}` : "") +
       (gone.length > 0 ? `; disconnects: ${gone.join(", ")}` : ""),
   )}</p>`;

@@ -1,7 +1,7 @@
 import type { CensorableStat, DecryptionFailure, Figure } from "../run/aggregate.js";
 import type { RunOutcome } from "../run/orchestrator.js";
 import { RUN_ENDED } from "../run/messages.js";
-import { formatValue } from "./format.js";
+import { formatValue, reconnectingAtEnd } from "./format.js";
 import { generatorLine } from "../run/generator-load.js";
 import { engineText, transportText } from "./transports.js";
 
@@ -11,7 +11,7 @@ export function summaryTable(outcome: RunOutcome): string {
   const lines: string[] = [];
   const p = s.participants;
   lines.push(
-    `participants  ${p.joined}/${p.planned} joined, ${p.connectedAtEnd} connected at the end, ${p.reconnects} reconnects`,
+    `participants  ${p.joined}/${p.planned} joined, ${p.connectedAtEnd} connected at the end, ${reconnectingAtEnd(p)}${p.reconnects} reconnects`,
   );
   lines.push(...joinFailureLines(p.joinFailures));
   if (Object.keys(p.disconnects).length > 0) lines.push(`disconnects   ${describeCounts(p.disconnects)}`);

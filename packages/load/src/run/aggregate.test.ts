@@ -273,9 +273,10 @@ describe("RunAggregator", () => {
     onEvent("r1", "a", { type: "reconnected", durationS: 1.5 }, 6500);
     onEvent("r1", "b", { type: "reconnecting" }, 12_000);
     onEvent("r1", "b", { type: "reconnecting" }, 13_000);
-    const reconnect = agg
-      .summary(20_000)
-      .figures.find((f) => f.metric === "lkswarm_reconnect_duration_seconds");
+    const summary = agg.summary(20_000);
+    // a is back; b is not connected at the end, and has been trying for 8 s
+    expect(summary.participants).toMatchObject({ connectedAtEnd: 1, reconnectingAtEndS: [8], reconnects: 2 });
+    const reconnect = summary.figures.find((f) => f.metric === "lkswarm_reconnect_duration_seconds");
     // b began reconnecting at 12 s and had not reconnected at 20 s: > 8 s
     expect(reconnect).toMatchObject({
       n: 2,

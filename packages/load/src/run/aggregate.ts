@@ -1,6 +1,6 @@
 import { sampleSets, type Measurements, type SampleSet } from "@livekit-swarm/gate";
 import { cannotDecrypt, decryptsAgain } from "@livekit-swarm/schema";
-import { Roster, isPresent, lossRatioOfSums, percentiles, wireBytes } from "@livekit-swarm/stats";
+import { Roster, lossRatioOfSums, percentiles, wireBytes } from "@livekit-swarm/stats";
 import { delivery } from "./delivery.js";
 import { bitrateFigure, measuredFigure, valueFigure, type Figure } from "./figures.js";
 import {
@@ -32,7 +32,13 @@ export interface RunSummary {
   readonly participants: {
     readonly planned: number;
     readonly joined: number;
+    /** Connected at the end; those still reconnecting are not, and are in `reconnectingAtEndS`. */
     readonly connectedAtEnd: number;
+    /**
+     * For each participant still reconnecting at the end, how long it had been at it (s), longest
+     * first; absent from summaries written before it was kept (their `connectedAtEnd` counted them).
+     */
+    readonly reconnectingAtEndS?: readonly number[];
     readonly joinFailures: Record<string, number>;
     readonly disconnects: Record<string, number>;
     readonly reconnects: number;
@@ -309,6 +315,7 @@ export class RunAggregator {
     joined: number;
     failed: number;
     connected: number;
+    reconnecting: number;
     lossP95: number | undefined;
     jitterP95S: number | undefined;
     bitrateInBps: number;
@@ -324,7 +331,8 @@ export class RunAggregator {
     return {
       joined,
       failed,
-      connected: this.roster.count(isPresent),
+      connected: this.roster.count((state) => state === "connected"),
+      reconnecting: this.roster.count((state) => state === "reconnecting"),
       lossP95: percentiles(lossRatios, [95], "participants")[0]?.value,
       jitterP95S: recent !== undefined ? percentiles(recent.jitter, [95], "windows")[0]?.value : undefined,
       bitrateInBps: recent !== undefined ? (bucketRate(recent, "bytesIn") ?? 0) : 0,
@@ -461,7 +469,11 @@ export class RunAggregator {
       participants: {
         planned: all.length,
         joined: joined.length,
-        connectedAtEnd: this.roster.count(isPresent),
+        connectedAtEnd: this.roster.count((state) => state === "connected"),
+        reconnectingAtEndS: all
+          .filter((p) => p.reconnectingSinceMs !== undefined && p.leftMs === undefined)
+          .map((p) => Math.max(0, (endMs - (p.reconnectingSinceMs ?? endMs)) / 1000))
+          .sort((a, b) => b - a),
         joinFailures,
         disconnects,
         reconnects: [...this.roster.entries()].reduce((a, p) => a + p.reconnects, 0),

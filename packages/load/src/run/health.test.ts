@@ -8,6 +8,7 @@ function summary(over: {
   planned?: number;
   joined?: number;
   connectedAtEnd?: number;
+  reconnectingAtEndS?: number[];
   disconnects?: Record<string, number>;
   owed?: number;
   never?: number;
@@ -20,6 +21,7 @@ function summary(over: {
       planned: over.planned ?? 4,
       joined,
       connectedAtEnd: over.connectedAtEnd ?? joined,
+      ...(over.reconnectingAtEndS !== undefined ? { reconnectingAtEndS: over.reconnectingAtEndS } : {}),
       joinFailures: {},
       disconnects: over.disconnects ?? {},
       reconnects: 0,
@@ -103,6 +105,30 @@ describe("runHealth", () => {
     expect(dropped.status).toBe("livekit");
     expect(dropped.checks[0]?.text).toBe("4 of 4 planned joined, 2 lost before the end (server_leave 2)");
     expect(runHealth(summary({}), 1).status).toBe("generator");
+  });
+
+  it("fails LiveKit for participants still reconnecting at the end past the grace, not for one that just began", () => {
+    // the embedded node SIGKILLed 12 s into a 20 s run: both participants reconnecting ~6.4 s at the end
+    const killed = runHealth(summary({ connectedAtEnd: 2, reconnectingAtEndS: [6.4, 6.37] }), 0);
+    expect(killed.status).toBe("livekit");
+    expect(killed.checks[0]).toMatchObject({
+      ok: false,
+      text: "4 of 4 planned joined, 2 still reconnecting at the end after 5 s and more (the longest 6.4 s): LiveKit had not taken them back",
+    });
+    expect(judgedExitCode(killed, undefined)).toBe(ExitCode.thresholdsFailed);
+    const justBegan = runHealth(summary({ connectedAtEnd: 3, reconnectingAtEndS: [1.2], generator: keptUp }), 0);
+    expect(justBegan.status).toBe("healthy");
+    expect(justBegan.checks[0]?.text).toBe(
+      "4 of 4 planned joined, 1 reconnecting for under 5 s at the end (too soon to judge)",
+    );
+    // one past the grace, one within it, one dropped: each counted once
+    const mixed = runHealth(
+      summary({ connectedAtEnd: 1, reconnectingAtEndS: [9, 2], disconnects: { server_leave: 1 } }),
+      0,
+    );
+    expect(mixed.checks[0]?.text).toBe(
+      "4 of 4 planned joined, 1 lost before the end (server_leave 1), 1 still reconnecting at the end after 5 s and more (the longest 9.0 s): LiveKit had not taken it back, 1 reconnecting for under 5 s at the end (too soon to judge)",
+    );
   });
 
   it("counts a merge's unfinished shards' participants as planned and lost, on the generator's side", () => {

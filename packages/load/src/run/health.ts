@@ -31,6 +31,12 @@ export interface RunHealth {
 /** Disconnect reasons that are the generator's own doing: its process or browser went away. */
 const GENERATOR_DISCONNECTS = /^(worker_died|.*_exited)$/;
 
+/**
+ * A participant still reconnecting at the end this long was not taken back by LiveKit (its node
+ * killed, its signalling gone); one that began less than this before the end is too soon to judge.
+ */
+export const RECONNECT_GRACE_S = 5;
+
 const plural = (n: number, one: string, many = `${one}s`): string => `${n} ${n === 1 ? one : many}`;
 
 /**
@@ -52,16 +58,25 @@ export function runHealth(
   const lostToGenerator = lostBy
     .filter(([r]) => GENERATOR_DISCONNECTS.test(r))
     .reduce((a, [, n]) => a + n, 0);
-  const lost = Math.max(0, people.joined - people.connectedAtEnd);
+  const reconnecting = people.reconnectingAtEndS ?? [];
+  const stuck = reconnecting.filter((s) => s >= RECONNECT_GRACE_S);
+  const lost = Math.max(0, people.joined - people.connectedAtEnd - reconnecting.length);
   const lostToLiveKit = Math.max(0, lost - lostToGenerator);
   const reasons = lostBy.map(([r, n]) => `${r} ${n}`).join(", ");
+  const longest = (reconnecting[0] ?? 0).toFixed(1);
   checks.push({
     name: "participants",
-    ok: neverJoined === 0 && lostToLiveKit === 0,
+    ok: neverJoined === 0 && lostToLiveKit === 0 && stuck.length === 0,
     side: "livekit",
     text:
       `${people.joined} of ${people.planned} planned joined` +
       (lost > 0 ? `, ${lost} lost before the end (${reasons})` : "") +
+      (stuck.length > 0
+        ? `, ${stuck.length} still reconnecting at the end after ${RECONNECT_GRACE_S} s and more (the longest ${longest} s): LiveKit had not taken ${stuck.length === 1 ? "it" : "them"} back`
+        : "") +
+      (reconnecting.length > stuck.length
+        ? `, ${reconnecting.length - stuck.length} reconnecting for under ${RECONNECT_GRACE_S} s at the end (too soon to judge)`
+        : "") +
       (neverJoined > 0 ? `, ${neverJoined} never joined` : "") +
       (unfinished > 0
         ? `, ${unfinished} in ${plural(missing?.shards.length ?? 0, "shard")} that did not finish (${(missing?.shards ?? []).join(", ")}), in no figure`

@@ -84,7 +84,9 @@ export interface ProgressView {
   readonly planned: number;
   readonly joined: number;
   readonly failed: number;
+  /** Connected now; those trying to get back in are `reconnecting`. */
   readonly connected: number;
+  readonly reconnecting: number;
   readonly lossP95: number | undefined;
   readonly jitterP95S: number | undefined;
   readonly bitrateInBps: number;
