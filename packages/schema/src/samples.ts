@@ -219,6 +219,12 @@ export interface WorkerLoadWindow {
    * that runs every timer; absent where the kernel does not say or the thread never ran.
    */
   readonly cpuWait?: number;
+  /**
+   * Share of the window's CFS periods in which the process's cgroup CPU quota ran out (a pod's or
+   * container's CPU limit), 0-1, the worst over its group and the groups above; absent where none
+   * has a quota.
+   */
+  readonly throttled?: number;
 }
 
 /** Watches a run as it happens: the exporter, a live abort. Called on the orchestrator's thread. */

@@ -9,6 +9,7 @@
  * waited 2-10% idle and 67% beside two busy loops on its core.
  */
 import { readFileSync, readdirSync } from "node:fs";
+import { parseCpuStat, type Throttling } from "@livekit-swarm/testbed";
 
 export interface ThreadTimes {
   readonly cpuNs: number;
@@ -85,5 +86,75 @@ export class DescendantsCpu {
     for (const [pid, t] of now) used += Math.max(0, t - (this.last.get(pid) ?? 0));
     this.last = now;
     return used / TICKS_PER_S;
+  }
+}
+
+/**
+ * Pure: the cpu.stat files that can throttle a process, from its /proc/PID/cgroup: its own cpu
+ * cgroup's and each ancestor's up to the root (a quota anywhere above throttles it too), under
+ * cgroup v1's cpu controller (`N:cpu,cpuacct:/path`) or, without one, v2's unified hierarchy
+ * (`0::/path`). In a container the path is its namespace's `/` and the mount is its own: the same rule.
+ */
+export function cpuStatPaths(procCgroup: string, root = "/sys/fs/cgroup"): string[] {
+  const lines = procCgroup.split("\n").map((l) => l.split(":"));
+  const v1 = lines.find((f) => f.length >= 3 && (f[1] ?? "").split(",").includes("cpu"));
+  const v2 = lines.find((f) => f.length >= 3 && f[0] === "0" && f[1] === "");
+  const found = v1 ?? v2;
+  if (found === undefined) return [];
+  const base = v1 !== undefined ? `${root}/${v1[1] ?? "cpu"}` : root;
+  const path = found.slice(2).join(":");
+  const parts = path.split("/").filter(Boolean);
+  const paths: string[] = [];
+  for (let n = parts.length; n >= 0; n--) paths.push([base, ...parts.slice(0, n), "cpu.stat"].join("/"));
+  return paths;
+}
+
+/**
+ * How often this process's CPU quota ran out: a cgroup CPU limit (a Kubernetes pod's, a container's,
+ * a systemd slice's) stops every thread of the group until the next period (100 ms by default), so
+ * a generator throttled in many periods sends, receives and times in bursts whatever its event loop
+ * says. Each call returns, over the groups that can throttle it, the largest share of active periods
+ * since the last call in which the quota ran out; undefined where no group has a quota or the
+ * kernel does not say.
+ */
+export class CpuThrottling {
+  private readonly paths: string[];
+  private last = new Map<string, Throttling>();
+
+  constructor(procCgroup = readOr("/proc/self/cgroup"), root = "/sys/fs/cgroup") {
+    this.paths = cpuStatPaths(procCgroup, root);
+    this.read();
+  }
+
+  sample(): number | undefined {
+    const before = this.last;
+    this.read();
+    let worst: number | undefined;
+    for (const [path, now] of this.last) {
+      const then = before.get(path);
+      if (then === undefined) continue;
+      const periods = now.periods - then.periods;
+      if (periods <= 0) continue;
+      const share = Math.min(1, Math.max(0, (now.throttled - then.throttled) / periods));
+      worst = Math.max(worst ?? 0, share);
+    }
+    return worst;
+  }
+
+  private read(): void {
+    const now = new Map<string, Throttling>();
+    for (const path of this.paths) {
+      const text = readOr(path);
+      if (text !== "") now.set(path, parseCpuStat(text));
+    }
+    this.last = now;
+  }
+}
+
+function readOr(path: string): string {
+  try {
+    return readFileSync(path, "utf8");
+  } catch {
+    return "";
   }
 }

@@ -157,3 +157,39 @@ describe("generatorLoad: CPU wait, measured", () => {
     expect(generatorLine(load)?.split("\n")[0]).toContain("waiting for a CPU at most 51% of runnable time");
   });
 });
+
+describe("generatorLoad: a CPU quota that ran out", () => {
+  /** Windows with an idle event loop whose cgroup quota ran out in these shares of its periods. */
+  const capped = (throttled: readonly number[]): GeneratorWindow[] =>
+    windows(
+      0,
+      throttled.map(() => 0.35),
+      0.18,
+    ).map((w, k) => ({ ...w, throttled: throttled[k] }));
+
+  it("did not keep up when its quota ran out in a fifth of the periods in half the hold's windows, its event loop idle", () => {
+    // 20 participants under 0.2 cores: the quota ran out in every period
+    const load = generatorLoad(capped([1, 1, 1, 1]), HOLD);
+    expect(load.workers[0]).toMatchObject({
+      saturated: false,
+      throttled: true,
+      throttledWindows: 4,
+      meanThrottled: 1,
+    });
+    expect(load.saturated).toBe(true);
+    expect(saturationMessage(load)).toMatch(
+      /^the swarm's own worker did not keep up: worker 0 \(its CPU quota ran out in >= 20% of the CFS periods in 4 of 4 windows, mean 100%: a CPU limit \(cgroup\) held it back\)\. Figures may be the generator's, not the server's: raise or lift the generator's CPU limit/,
+    );
+  });
+
+  it("keeps up when throttled in fewer than half its windows, or below a fifth of the periods, or without a quota", () => {
+    expect(generatorLoad(capped([0.9, 0.1, 0.1, 0.1]), HOLD).saturated).toBe(false);
+    expect(generatorLoad(capped([0.19, 0.19, 0.19]), HOLD).workers[0]).toMatchObject({
+      throttled: false,
+      throttledWindows: 0,
+    });
+    expect(generatorLoad(capped([0.2, 0.2]), HOLD).workers[0]?.throttled).toBe(true);
+    expect(generatorLoad(capped([0.6]), HOLD).saturated).toBe(false);
+    expect(generatorLoad(windows(0, [0.2, 0.2]), HOLD).workers[0]?.throttled).toBeUndefined();
+  });
+});

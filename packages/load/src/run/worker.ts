@@ -15,7 +15,7 @@ import {
 import { BrowserEngine } from "../engine/browser.js";
 import { LeanEngine } from "../engine/lean.js";
 import { NativeEngine } from "../engine/native.js";
-import { DescendantsCpu, mainThreadTimes, waitShare } from "./cpu-wait.js";
+import { CpuThrottling, DescendantsCpu, mainThreadTimes, waitShare } from "./cpu-wait.js";
 import { saveScreenshots } from "./screenshots.js";
 import type {
   EngineName,
@@ -94,6 +94,8 @@ class Worker {
     // Chromium (browser engine) and any other child process: their CPU is the generator's too
     const children = new DescendantsCpu();
     children.sample();
+    // a CPU limit (a pod's, a container's) starves every thread at once, whatever the event loop says
+    const quota = new CpuThrottling();
     let load = {
       at: Date.now(),
       eventLoop: performance.eventLoopUtilization(),
@@ -113,6 +115,7 @@ class Worker {
         const cpuUs =
           now.cpu.user - load.cpu.user + now.cpu.system - load.cpu.system + (children.sample() ?? 0) * 1e6;
         const cpuWait = waitShare(load.thread, now.thread);
+        const throttled = quota.sample();
         send({
           type: "load",
           window: {
@@ -122,6 +125,7 @@ class Worker {
             eventLoop: performance.eventLoopUtilization(now.eventLoop, load.eventLoop).utilization,
             cpuCores: windowMs > 0 ? cpuUs / 1000 / windowMs : 0,
             ...(cpuWait !== undefined ? { cpuWait } : {}),
+            ...(throttled !== undefined ? { throttled } : {}),
           },
         });
         load = now;
