@@ -5,6 +5,7 @@ import {
   JUDGE_CPU_STARVATION,
   mergeGeneratorLoads,
   saturationMessage,
+  slowEvents,
   type GeneratorWindow,
 } from "./generator-load.js";
 
@@ -191,5 +192,41 @@ describe("generatorLoad: a CPU quota that ran out", () => {
     expect(generatorLoad(capped([0.2, 0.2]), HOLD).workers[0]?.throttled).toBe(true);
     expect(generatorLoad(capped([0.6]), HOLD).saturated).toBe(false);
     expect(generatorLoad(windows(0, [0.2, 0.2]), HOLD).workers[0]?.throttled).toBeUndefined();
+  });
+});
+
+describe("slowEvents: rtc-node's own watchdog", () => {
+  // lines as a run of 60 native participants on one core wrote them (cut)
+  const log = [
+    '[2026-11-28T16:04:23Z ERROR livekit::rtc_engine::rtc_session] signal_event taking too much time: Answer(SessionDescription { r#type: "answer"',
+    "[2026-11-28T16:04:35Z ERROR livekit::rtc_engine::rtc_session] rtc_event is taking too much time: IceCandidate { ice_candidate: IceCandidate {",
+    "[2026-11-28T16:04:36Z WARN  livekit::room] something else",
+    "a participant's own log line",
+  ].join("\n");
+
+  it("counts the events rtc-node took over 10 s to handle, and nothing else", () => {
+    expect(slowEvents(log)).toBe(2);
+    expect(slowEvents("")).toBe(0);
+  });
+
+  it("fails the generator on one slow event, its workers otherwise fine, and says so in its message", () => {
+    const load = generatorLoad(windows(0, [0.3, 0.3]), HOLD, 2);
+    expect(load).toMatchObject({ slowEvents: 2, saturated: true });
+    expect(saturationMessage(load)).toMatch(
+      /^the swarm's own worker did not keep up: rtc-node took over 10 s to handle 2 of its own events \("taking too much time" in workers\.log\): its threads did not get a CPU\. .*keep other work off the generator's machine/,
+    );
+    expect(generatorLoad(windows(0, [0.3, 0.3]), HOLD, 0)).toMatchObject({ slowEvents: 0, saturated: false });
+    expect(generatorLoad(windows(0, [0.3, 0.3]), HOLD).slowEvents).toBeUndefined();
+  });
+
+  it("adds up the shards' slow events in a merge, absent when no shard counted them", () => {
+    const shard = (n: number | undefined) => generatorLoad(windows(0, [0.3, 0.3]), HOLD, n);
+    const merged = mergeGeneratorLoads([
+      { shard: 0, load: shard(1) },
+      { shard: 1, load: shard(undefined) },
+      { shard: 2, load: shard(2) },
+    ]);
+    expect(merged).toMatchObject({ slowEvents: 3, saturated: true });
+    expect(mergeGeneratorLoads([{ shard: 0, load: shard(undefined) }])?.slowEvents).toBeUndefined();
   });
 });

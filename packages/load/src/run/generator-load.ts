@@ -36,6 +36,22 @@ export const STARVED_SHARE = 0.5;
 export const THROTTLED_PERIODS = 0.2;
 
 /**
+ * rtc-node's own watchdog (livekit's rtc_session): a signal, WebRTC, engine or session event its Rust
+ * side took over 10 s to handle, logged to the worker's stderr (workers.log). Handling one is the
+ * client's own work (applying an offer, a local ICE candidate, a participant update), so a stall of
+ * 10 s is the generator's threads not getting a CPU. Measured: 8 of them in a run of 60 native
+ * participants on one core, none in healthy runs, nor with the server killed mid-run.
+ */
+const SLOW_EVENT = /\b(signal_event|rtc_event is|engine_event is|session_event is) taking too much time\b/;
+
+/** Pure: how many events rtc-node said it took over 10 s to handle, in a stretch of workers.log. */
+export function slowEvents(log: string): number {
+  let n = 0;
+  for (const line of log.split("\n")) if (SLOW_EVENT.test(line)) n++;
+  return n;
+}
+
+/**
  * Whether starvation fails the run. Not yet: on this project's 2-core VM, run delay is dominated by
  * waking an idle vCPU, so a healthy smoke run read 72% on its worker's main thread (46% summed over
  * its threads) against 72% with two busy loops pinned on its core: the figure is reported (the
@@ -76,12 +92,21 @@ export interface WorkerLoad {
 export interface GeneratorLoad {
   /** Per worker, in worker order; a worker with no window after the ramp is absent. */
   readonly workers: readonly WorkerLoad[];
-  /** Any worker saturated (its event loop full) or starved (waiting for a CPU): it did not keep up. */
+  /**
+   * Events rtc-node took over 10 s to handle (`slowEvents`), over every worker; absent where not
+   * counted (a run of an older version).
+   */
+  readonly slowEvents?: number;
+  /** Any worker saturated (its event loop full), throttled or starved, or a slow event: it did not keep up. */
   readonly saturated: boolean;
 }
 
 /** The hold's windows (those that end a whole window after `holdStartMs`), per worker. */
-export function generatorLoad(windows: readonly GeneratorWindow[], holdStartMs: number): GeneratorLoad {
+export function generatorLoad(
+  windows: readonly GeneratorWindow[],
+  holdStartMs: number,
+  slow?: number,
+): GeneratorLoad {
   const byWorker = new Map<number, GeneratorWindow[]>();
   for (const w of windows) {
     if (w.t - w.windowMs < holdStartMs) continue;
@@ -119,7 +144,11 @@ export function generatorLoad(windows: readonly GeneratorWindow[], holdStartMs: 
           : {}),
       };
     });
-  return { workers, saturated: workers.some(keptUpNot) };
+  return {
+    workers,
+    ...(slow !== undefined ? { slowEvents: slow } : {}),
+    saturated: workers.some(keptUpNot) || (slow ?? 0) > 0,
+  };
 }
 
 /** A worker that did not keep up: its event loop full, its CPU quota run out, or its threads starved of a CPU. */
@@ -145,13 +174,20 @@ export function mergeGeneratorLoads(
   const measured = shards.filter((s) => s.load !== undefined);
   if (measured.length === 0) return undefined;
   const workers = measured.flatMap((s) => (s.load?.workers ?? []).map((w) => ({ ...w, shard: s.shard })));
-  return { workers, saturated: workers.some(keptUpNot) };
+  const counted = measured.flatMap((s) => (s.load?.slowEvents === undefined ? [] : [s.load.slowEvents]));
+  const slow = counted.length === 0 ? undefined : counted.reduce((a, b) => a + b, 0);
+  return {
+    workers,
+    ...(slow !== undefined ? { slowEvents: slow } : {}),
+    saturated: workers.some(keptUpNot) || (slow ?? 0) > 0,
+  };
 }
 
 /** What a reader must know when the generator was saturated; undefined when it was not. */
 export function saturationMessage(load: GeneratorLoad): string | undefined {
   const behind = load.workers.filter(keptUpNot);
-  if (behind.length === 0) return undefined;
+  const slow = load.slowEvents ?? 0;
+  if (behind.length === 0 && slow === 0) return undefined;
   const why = (w: WorkerLoad): string =>
     [
       w.saturated
@@ -166,11 +202,18 @@ export function saturationMessage(load: GeneratorLoad): string | undefined {
     ]
       .filter((x) => x !== undefined)
       .join("; ");
-  const which = behind.map((w) => `${workerName(w)} (${why(w)})`).join(", ");
-  const starved = JUDGE_CPU_STARVATION && behind.some((w) => w.starved === true);
+  const which = [
+    ...behind.map((w) => `${workerName(w)} (${why(w)})`),
+    ...(slow > 0
+      ? [
+          `rtc-node took over 10 s to handle ${slow} of its own events ("taking too much time" in workers.log): its threads did not get a CPU`,
+        ]
+      : []),
+  ].join(", ");
+  const starved = slow > 0 || (JUDGE_CPU_STARVATION && behind.some((w) => w.starved === true));
   const throttled = behind.some((w) => w.throttled === true);
   return (
-    `the swarm's own ${behind.length === 1 ? "worker" : "workers"} did not keep up: ${which}. ` +
+    `the swarm's own ${behind.length > 1 ? "workers" : "worker"} did not keep up: ${which}. ` +
     "Figures may be the generator's, not the server's: " +
     (throttled
       ? "raise or lift the generator's CPU limit (a pod's resources.limits.cpu, a container's --cpus), "

@@ -1,5 +1,5 @@
 import { fork, type ChildProcess } from "node:child_process";
-import { createWriteStream, openSync, closeSync } from "node:fs";
+import { closeSync, createWriteStream, fstatSync, openSync, readSync } from "node:fs";
 import { makeFolder } from "./folder.js";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -12,7 +12,7 @@ import type { RunPlan } from "./plan.js";
 import { iceScopeEnv, iceScopeFor, type IceScope, type MediaTarget } from "./ice-scope.js";
 import type { NetworkProfile } from "@livekit-swarm/testbed";
 import { forkInNamespace, shardByProfile } from "./network-placement.js";
-import { generatorLoad, type GeneratorWindow } from "./generator-load.js";
+import { generatorLoad, slowEvents, type GeneratorWindow } from "./generator-load.js";
 
 /** The orchestrator's progress tick: progress lines, the end check, the server's reachability. */
 const PROGRESS_TICK_MS = 1000;
@@ -174,7 +174,10 @@ export async function orchestrate(options: OrchestratorOptions): Promise<RunOutc
   let endReason: EndReason = "completed";
   let endedOnTime = false;
   let unreachableSinceMs: number | undefined;
-  const logFd = openSync(join(options.outputDir, "workers.log"), "a");
+  const logPath = join(options.outputDir, "workers.log");
+  const logFd = openSync(logPath, "a");
+  // appended to: this run's lines start here
+  const logFrom = fstatSync(logFd).size;
   try {
     shards.forEach(({ profile, participants }, worker) => {
       const place = placeOf(profile);
@@ -378,7 +381,7 @@ export async function orchestrate(options: OrchestratorOptions): Promise<RunOutc
   return {
     summary: {
       ...aggregator.summary(endedAtMs),
-      generator: generatorLoad(loadWindows, startedAtMs + plan.rampMs),
+      generator: generatorLoad(loadWindows, startedAtMs + plan.rampMs, slowEventsSince(logPath, logFrom)),
     },
     endReason,
     endedOnTime,
@@ -431,5 +434,38 @@ async function reachable(url: string): Promise<boolean> {
     return true;
   } catch {
     return false;
+  }
+}
+
+/**
+ * The events rtc-node took over 10 s to handle in workers.log from byte `from` on (this run's
+ * lines), read a MiB at a time; undefined when the log cannot be read.
+ */
+function slowEventsSince(path: string, from: number): number | undefined {
+  let fd: number;
+  try {
+    fd = openSync(path, "r");
+  } catch {
+    return undefined;
+  }
+  try {
+    const buffer = Buffer.alloc(1 << 20);
+    let at = from;
+    let rest = "";
+    let n = 0;
+    for (;;) {
+      const read = readSync(fd, buffer, 0, buffer.length, at);
+      if (read === 0) break;
+      at += read;
+      const text = rest + buffer.toString("utf8", 0, read);
+      const cut = text.lastIndexOf("\n");
+      n += slowEvents(text.slice(0, cut + 1));
+      rest = text.slice(cut + 1);
+    }
+    return n + slowEvents(rest);
+  } catch {
+    return undefined;
+  } finally {
+    closeSync(fd);
   }
 }
