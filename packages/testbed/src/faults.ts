@@ -14,7 +14,12 @@ function run(command: string, args: readonly string[], input?: string): string {
 }
 
 /** Runs `command` inside a network namespace and returns its stdout (throws with its stderr). */
-export function inNamespace(namespace: string, command: string, args: readonly string[], input?: string): string {
+export function inNamespace(
+  namespace: string,
+  command: string,
+  args: readonly string[],
+  input?: string,
+): string {
   return run("ip", ["netns", "exec", namespace, command, ...args], input);
 }
 
@@ -144,6 +149,10 @@ const TALLY_NAME = /^[a-z][a-z0-9_]{0,31}$/;
  * Random packet loss on a node's UDP (media) traffic. `egress` drops what the node sends (media
  * toward subscribers, RTCP toward publishers); `ingress` what it receives; `both` either.
  *
+ * With `rtpOnly`, only RTP and RTCP (version 2 in the first two bits) are dropped: STUN and DTLS
+ * (bits 00) pass, so ICE and the DTLS handshake complete and consent holds while no media flows, a
+ * media plane that fails under a live signalling plane.
+ *
  * With `tally`, the rule also counts, per named kind of RTP packet, how many it saw and how many it
  * dropped, so a test can compare a reported loss with the drop those packets really got rather than
  * with the nominal ratio (a 10% random drop of 13,000 packets lands anywhere in about 9.2-10.8%).
@@ -163,7 +172,7 @@ export class PacketLoss extends NftFault {
     ratio: number,
     direction: "egress" | "ingress" | "both" = "egress",
     table = LOSS_TABLE,
-    options: { readonly tally?: RtpKinds } = {},
+    options: { readonly tally?: RtpKinds; readonly rtpOnly?: boolean } = {},
   ): PacketLoss {
     const ns = requireNamespace(namespace, "packet loss");
     if (!(ratio > 0 && ratio <= 1))
@@ -185,7 +194,9 @@ export class PacketLoss extends NftFault {
     const perMille = Math.round(ratio * 1000);
     const hooks = direction === "both" ? ["output", "input"] : [direction === "egress" ? "output" : "input"];
     // numgen's range is 0-999: a whole drop is a plain rule (nft refuses "< 1000")
-    const sample = perMille >= 1000 ? "" : ` numgen random mod 1000 < ${perMille}`;
+    const sample =
+      (options.rtpOnly === true ? " @th,64,2 2" : "") +
+      (perMille >= 1000 ? "" : ` numgen random mod 1000 < ${perMille}`);
     const counts = (verb: string): string =>
       tally
         .map(

@@ -2,9 +2,11 @@
  * The swarm's own health, judged on every run whether it has thresholds or not: every planned
  * participant joined and stayed, every track LiveKit owed arrived, no worker was lost, and the
  * generator kept up. Each failed check names its side. The generator's side (a worker died, a
- * browser exited, a worker's event loop full; CPU starvation once it can be told apart, see
- * generator-load.ts) makes every figure suspect, so the run is inconclusive (exit 2) whatever
- * LiveKit did; participants or tracks unserved while those checks held fail the run (exit 99).
+ * browser exited, a worker's event loop full or its CPU quota run out, an event rtc-node took over
+ * 10 s to handle; starvation by other processes once it can be told apart, see generator-load.ts)
+ * makes every figure suspect, so the run is inconclusive (exit 2) whatever LiveKit did;
+ * participants (never joined, dropped, still reconnecting) or tracks unserved while those checks
+ * held fail the run (exit 99).
  * Pure: the session applies it.
  */
 import type { Verdict } from "@livekit-swarm/gate";
@@ -144,7 +146,7 @@ export function healthLines(health: RunHealth): string[] {
     generator:
       "health: INCONCLUSIVE (exit 2): the swarm itself did not keep up, so its figures are not LiveKit's",
     livekit:
-      "health: FAILED (exit 99): participants or tracks went unserved while the swarm's own checks held (its workers, their event loops)",
+      "health: FAILED (exit 99): participants or tracks went unserved while the swarm's own checks held (its workers, their event loops and CPU)",
   }[health.status];
   return [head, ...health.checks.map((c) => `  ${c.ok ? "ok     " : "FAILED "} ${c.name}: ${c.text}`)];
 }
