@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { ThresholdResult } from "@livekit-swarm/gate";
-import { judgeStep, type StepReading } from "./judge.js";
+import { judgeNotStarted, judgeStep, type StepReading } from "./judge.js";
 
 const lossResult = (status: ThresholdResult["status"], observed: number): ThresholdResult => ({
   threshold: "lkswarm_inbound_loss_ratio p95 over participants < 1%",
@@ -166,8 +166,9 @@ describe("judging a step", () => {
     // quality held: the step stands; a thread under the line: the server is blamed
     expect(judgeStep(reading({ generator: busy })).outcome).toBe("good");
     expect(
-      judgeStep(reading({ thresholds: [lossResult("fail", 0.04)], generator: { ...busy, busiestThread: 0.8 } }))
-        .outcome,
+      judgeStep(
+        reading({ thresholds: [lossResult("fail", 0.04)], generator: { ...busy, busiestThread: 0.8 } }),
+      ).outcome,
     ).toBe("bad");
     // a saturated server carries the blame whatever the thread did
     expect(
@@ -179,5 +180,35 @@ describe("judging a step", () => {
         }),
       ).outcome,
     ).toBe("bad");
+  });
+});
+
+describe("judging a step whose run never started", () => {
+  it("is generator-bound when the generator was throttled or saturated while it waited, with the cause and the fix", () => {
+    const throttled = judgeNotStarted({ generator: { cores: 0.02, throttled: 1, available: 0.02 } }, 60);
+    expect(throttled).toEqual({
+      outcome: "generator-bound",
+      reason:
+        "the run did not start within 60 s while the generator used 0.02 of its 0.02 cores, throttled in 100% of its CPU periods: the generator was starved; free its cores, add cores or shards",
+      broken: [],
+    });
+  });
+
+  it("is generator-bound when its machine was full (busy loops on its cores), whatever the generator used", () => {
+    const full = judgeNotStarted(
+      { generator: { cores: 0.05, available: 1 }, machine: { busy: 1.95, cores: 2 } },
+      60,
+    );
+    expect(full?.outcome).toBe("generator-bound");
+    expect(full?.reason).toBe(
+      "the run did not start within 60 s while its machine was full (1.95 of 2 cores, the generator 0.05): the generator was starved; free its cores, add cores or shards",
+    );
+  });
+
+  it("says nothing when neither was seen: the cause is not the generator's CPU, and the step fails as before", () => {
+    expect(
+      judgeNotStarted({ generator: { cores: 0.1, available: 2 }, machine: { busy: 0.6, cores: 2 } }, 60),
+    ).toBeUndefined();
+    expect(judgeNotStarted({ generator: { cores: 0.1, available: 2 } }, 60)).toBeUndefined();
   });
 });

@@ -114,7 +114,12 @@ export function judgeStep(r: StepReading): StepJudgement {
     };
   }
   const thread = r.generator.busiestThread;
-  if ((broken.length > 0 || !r.keptUp.ok) && !serverSaturated && thread !== undefined && thread >= THREAD_SATURATED) {
+  if (
+    (broken.length > 0 || !r.keptUp.ok) &&
+    !serverSaturated &&
+    thread !== undefined &&
+    thread >= THREAD_SATURATED
+  ) {
     return {
       outcome: "generator-bound",
       reason: `quality broke while the server had headroom and a worker's JavaScript thread was full (${thread.toFixed(2)} of the one core it can use; the generator ${generatorCores.toFixed(2)} of ${r.generator.available.toFixed(2)} cores): spread the participants over more workers (--workers) or shards`,
@@ -147,4 +152,32 @@ export function judgeStep(r: StepReading): StepJudgement {
 
 function percent(share: number): string {
   return `${(share * 100).toFixed(0)}%`;
+}
+
+/**
+ * A step whose run never started (its workers not ready, no progress) within `waitedS`, its process
+ * still alive: generator-bound when the generator was saturated or its machine full meanwhile (a
+ * generator starved hard, by busy loops on its cores or a tiny CPU quota, may never reach its first
+ * join), undefined when neither was seen and the cause is not the generator's CPU.
+ */
+export function judgeNotStarted(
+  r: Pick<StepReading, "generator" | "machine">,
+  waitedS: number,
+): StepJudgement | undefined {
+  const generatorCores = r.generator.cores ?? 0;
+  const machine = r.machine;
+  const why = saturated(r.generator, GENERATOR_SATURATED)
+    ? `the generator used ${generatorCores.toFixed(2)} of its ${r.generator.available.toFixed(2)} cores` +
+      (r.generator.throttled !== undefined
+        ? `, throttled in ${percent(r.generator.throttled)} of its CPU periods`
+        : "")
+    : machine !== undefined && machine.busy >= MACHINE_FULL * machine.cores
+      ? `its machine was full (${machine.busy.toFixed(2)} of ${String(machine.cores)} cores, the generator ${generatorCores.toFixed(2)})`
+      : undefined;
+  if (why === undefined) return undefined;
+  return {
+    outcome: "generator-bound",
+    reason: `the run did not start within ${waitedS.toFixed(0)} s while ${why}: the generator was starved; free its cores, add cores or shards`,
+    broken: [],
+  };
 }

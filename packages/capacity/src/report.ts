@@ -2,7 +2,7 @@
 import { formatValue } from "@livekit-swarm/load";
 import { metricByName, type Scenario } from "@livekit-swarm/schema";
 import type { Knee, SearchPlan } from "./search.js";
-import type { Step, StepTiming } from "./step.js";
+import { perRoom, type Step, type StepTiming } from "./step.js";
 
 export interface CapacityResult {
   readonly scenario: Scenario;
@@ -32,11 +32,6 @@ function cores(v: number | undefined): string {
 
 function mbps(bps: number): string {
   return (bps / 1e6).toFixed(2);
-}
-
-/** Participants per room of the workload. */
-export function perRoom(s: Scenario): number {
-  return Math.max(s.videoPublishers, s.audioPublishers) + s.subscribers;
 }
 
 export function kneeLine(result: CapacityResult): string {

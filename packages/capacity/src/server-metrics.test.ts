@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { parseScrape, usageBetween } from "./server-metrics.js";
+import { ServerMetricsError, parseScrape, scrape, usageBetween } from "./server-metrics.js";
 
 const exposition = (
   cpu: number,
@@ -44,5 +44,29 @@ describe("server metrics", () => {
       usageBetween(parseScrape(exposition(10, 0, 0), 0), parseScrape(exposition(2, 0, 0), 1000)).cores,
     ).toBeUndefined();
     expect(usageBetween(parseScrape("", 0), parseScrape("", 1000)).cores).toBeUndefined();
+  });
+});
+
+describe("scrape", () => {
+  it("turns a timeout, the body's included, into one line naming the cause, not a trace", async () => {
+    const { createServer } = await import("node:http");
+    // headers at once, the body never
+    const server = createServer((_req, res) => {
+      res.writeHead(200, { "content-type": "text/plain" });
+      res.write("# HELP x\n");
+    });
+    await new Promise<void>((done) => server.listen(0, "127.0.0.1", done));
+    const address = server.address();
+    const url = `http://127.0.0.1:${typeof address === "object" && address !== null ? address.port : 0}/metrics`;
+    try {
+      const error = await scrape(url, AbortSignal.timeout(300)).catch((err: unknown) => err);
+      expect(error).toBeInstanceOf(ServerMetricsError);
+      expect((error as Error).message).toBe(
+        `cannot read the server's metrics at ${url}: no answer in time - the server, or this machine, was too busy to answer: if other work holds this machine's cores (or a CPU limit holds the generator's), free them and run again`,
+      );
+    } finally {
+      server.closeAllConnections();
+      server.close();
+    }
   });
 });

@@ -83,27 +83,40 @@ export function usageBetween(from: ServerScrape, to: ServerScrape): ServerUsage 
 
 export class ServerMetricsError extends KnownError<"server-metrics"> {
   override readonly name = "ServerMetricsError";
+  /** `fix`: what to do about it; by default, where the metrics are. */
   constructor(
     readonly url: string,
     detail: string,
+    fix = "is livekit-server's prometheus_port set? pass --server-metrics http://NODE:PORT/metrics",
   ) {
-    super(
-      "server-metrics",
-      `cannot read the server's metrics at ${url}: ${detail} - is livekit-server's prometheus_port set? pass --server-metrics http://NODE:PORT/metrics`,
-    );
+    super("server-metrics", `cannot read the server's metrics at ${url}: ${detail} - ${fix}`);
   }
   override toJSON(): { name: string; reason: "server-metrics"; url: string; message: string } {
     return { ...super.toJSON(), url: this.url };
   }
 }
 
+/** How long one scrape may take, body included. */
+const SCRAPE_TIMEOUT_MS = 10_000;
+
 export async function scrape(url: string, signal?: AbortSignal): Promise<ServerScrape> {
-  let response: Response;
+  let text: string;
   try {
-    response = await fetch(url, { signal: signal ?? AbortSignal.timeout(10_000) });
+    // the body too: the timeout can fire while it is read (measured: a generator held to 2% of a
+    // core read its headers, then timed out in the body, and the trace escaped as a bug)
+    const response = await fetch(url, { signal: signal ?? AbortSignal.timeout(SCRAPE_TIMEOUT_MS) });
+    if (!response.ok) throw new ServerMetricsError(url, `HTTP ${String(response.status)}`);
+    text = await response.text();
   } catch (err) {
+    if (err instanceof ServerMetricsError) throw err;
+    const timedOut = err instanceof Error && err.name === "TimeoutError";
+    if (timedOut)
+      throw new ServerMetricsError(
+        url,
+        signal === undefined ? `no answer within ${String(SCRAPE_TIMEOUT_MS / 1000)} s` : "no answer in time",
+        "the server, or this machine, was too busy to answer: if other work holds this machine's cores (or a CPU limit holds the generator's), free them and run again",
+      );
     throw new ServerMetricsError(url, err instanceof Error ? err.message : String(err));
   }
-  if (!response.ok) throw new ServerMetricsError(url, `HTTP ${String(response.status)}`);
-  return parseScrape(await response.text(), Date.now());
+  return parseScrape(text, Date.now());
 }

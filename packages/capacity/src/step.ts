@@ -19,7 +19,7 @@ import type { RunReport, RunSummary, RunTarget } from "@livekit-swarm/load";
 import type { Scenario } from "@livekit-swarm/schema";
 import { cpuCapOf, throttlingOf, type CpuCap, type Throttling } from "@livekit-swarm/testbed";
 import { CapacityError } from "./errors.js";
-import { judgeStep, type Cpu, type StepJudgement } from "./judge.js";
+import { judgeNotStarted, judgeStep, type Cpu, type StepJudgement } from "./judge.js";
 import type { StepOutcome } from "./search.js";
 import { scrape, usageBetween, type ServerScrape, type ServerUsage } from "./server-metrics.js";
 import type { StepSpec } from "./step-process.js";
@@ -85,6 +85,11 @@ interface StepContext {
   readonly timing: StepTiming;
   readonly workers: number | undefined;
   readonly signal: AbortSignal;
+}
+
+/** Participants per room of the workload. */
+export function perRoom(s: Scenario): number {
+  return Math.max(s.videoPublishers, s.audioPublishers) + s.subscribers;
 }
 
 /** Pure: the scenario of one step, the workload with `rooms` and the step's timing. */
@@ -158,10 +163,39 @@ export async function runStep(
     generator: cpuCapOf(pid),
     server: ctx.server.pid !== undefined ? cpuCapOf(ctx.server.pid) : undefined,
   };
+  const available = Math.min(caps.generator?.cores ?? Infinity, availableParallelism());
   try {
-    await until(() => startedAtMs !== undefined && rampMs !== undefined, Date.now() + START_TIMEOUT_MS);
+    // the start is measured too: a generator starved hard may never reach its first join
+    const starting = await PhaseMeter.open(pid, caps, ctx.server);
+    let polledAt = Date.now();
+    await until(() => {
+      if (Date.now() - polledAt >= 1000) {
+        starting.poll();
+        polledAt = Date.now();
+      }
+      return startedAtMs !== undefined && rampMs !== undefined;
+    }, Date.now() + START_TIMEOUT_MS);
     if (startedAtMs === undefined || rampMs === undefined) {
       if (ctx.signal.aborted) throw new CapacityError("interrupted", "interrupted");
+      const reading = exit === undefined ? await starting.close() : undefined;
+      const starved =
+        reading === undefined
+          ? undefined
+          : judgeNotStarted(
+              {
+                generator: { ...reading.generator, available },
+                machine: { busy: machineBusy(reading, ctx.server), cores: availableParallelism() },
+              },
+              START_TIMEOUT_MS / 1000,
+            );
+      if (reading !== undefined && starved !== undefined)
+        // the plan's participants: the run never said how many it had
+        return notStarted(
+          { rooms, participants: rooms * perRoom(ctx.scenario), phase, outputDir, available },
+          reading,
+          starved,
+          ctx.server.cores,
+        );
       throw new CapacityError(
         "step-failed",
         `${String(rooms)} rooms: the run did not start (exit ${String(exit ?? "none yet")}; see ${outputDir}/step-stderr.log)`,
@@ -192,7 +226,6 @@ export async function runStep(
     }
     const joinLagMs = (allInAtMs ?? Date.now()) - (startedAtMs + rampMs);
     const kept = keptUp(keptUpFigures(summary.summary, joinLagMs), joinGraceMs(participants));
-    const available = Math.min(caps.generator?.cores ?? Infinity, availableParallelism());
     const busier = (a: Cpu, b: Cpu | undefined): Cpu => ({
       cores: Math.max(a.cores ?? 0, b?.cores ?? 0),
       throttled: a.throttled === undefined ? undefined : Math.max(a.throttled, b?.throttled ?? 0),
@@ -254,6 +287,37 @@ export async function runStep(
     }
     stderrLog.end();
   }
+}
+
+/** A step whose run never started, judged generator-bound: what was measured while it waited. */
+function notStarted(
+  step: Pick<Step, "rooms" | "participants" | "phase" | "outputDir"> & { readonly available: number },
+  reading: PhaseReading,
+  judgement: StepJudgement,
+  serverCores: number | undefined,
+): Step {
+  return {
+    rooms: step.rooms,
+    participants: step.participants,
+    phase: step.phase,
+    outcome: judgement.outcome,
+    reason: judgement.reason,
+    broken: judgement.broken,
+    thresholds: [],
+    keptUp: { ok: false, reason: "the run did not start" },
+    windowS: 0,
+    generator: {
+      cores: reading.generator.cores ?? 0,
+      available: step.available,
+      throttled: reading.generator.throttled,
+      busiestThread: reading.generator.busiestThread,
+      workers: undefined,
+    },
+    server: { ...reading.usage, available: serverCores, throttled: reading.server.throttled },
+    joining: { seconds: reading.seconds, generator: reading.generator, server: reading.server },
+    otherCores: reading.otherCores,
+    outputDir: step.outputDir,
+  };
 }
 
 /** Cores the whole machine used in a phase: the generator, the server when it runs here, and the rest. */
