@@ -18,6 +18,11 @@ describe("quality thresholds", () => {
     expect(() => qualityThresholds(["lossy p95 < 1%"], 0)).toThrow(ThresholdError);
   });
 
+  it("refuses a quality that holds no threshold: it would judge every step good", () => {
+    for (const empty of [[""], [";;;"], [" ; "], []])
+      expect(() => qualityThresholds(empty, 0)).toThrow(/holds no threshold; give at least one, e\.g\. "loss p95 < 1%"/);
+  });
+
   it("applies the step's warm-up to windowed metrics but not to joins, which happen during it", () => {
     const byMetric = new Map(qualityThresholds([DEFAULT_QUALITY], 25_000).map((t) => [t.metric, t.warmupMs]));
     expect(byMetric.get("lkswarm_inbound_loss_ratio")).toBe(25_000);

@@ -1,5 +1,5 @@
 /** The quality a step must meet: gate thresholds, with short names for the usual four. */
-import { parseThreshold, type Threshold } from "@livekit-swarm/gate";
+import { ThresholdError, parseThreshold, type Threshold } from "@livekit-swarm/gate";
 
 /** `loss p95 < 1%` reads as `lkswarm_inbound_loss_ratio p95 < 1%`; any catalog name works as in the gate. */
 export const QUALITY_ALIASES: Readonly<Record<string, string>> = {
@@ -41,7 +41,14 @@ export function qualityTexts(texts: readonly string[]): string[] {
  * `warmupMs` (the ramp and the settling after it), except join-time metrics, which happen then.
  */
 export function qualityThresholds(texts: readonly string[], warmupMs: number): Threshold[] {
-  return qualityTexts(texts).map((text) => {
+  const thresholds = qualityTexts(texts);
+  // nothing to judge by judges every step good: a search that finds nothing while saying it did
+  if (thresholds.length === 0)
+    throw new ThresholdError(
+      texts.join("; "),
+      `holds no threshold; give at least one, e.g. "${DEFAULT_QUALITY.split(";")[0] ?? ""}"`,
+    );
+  return thresholds.map((text) => {
     const t = parseThreshold(text);
     return t.warmupMs === undefined && !JOIN_TIME_METRICS.has(t.metric) ? { ...t, warmupMs } : t;
   });
