@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { shardFrom } from "./shard-flags.js";
+import { shardFrom, startAt } from "./shard-flags.js";
 
 describe("shardFrom", () => {
   it("reads --shard I/N, 0-based", () => {
@@ -27,5 +27,26 @@ describe("shardFrom", () => {
     [{}, { SWARM_SHARDS: "0", JOB_COMPLETION_INDEX: "0" }, /SWARM_SHARDS.*1 to 1024/],
   ])("refuses %j with %j in one line", (flags, env, message) => {
     expect(() => shardFrom(flags, env)).toThrow(message);
+  });
+});
+
+describe("startAt", () => {
+  const now = Date.parse("2026-11-28T12:00:00Z");
+
+  it("takes an instant with its zone up to a week ahead, and one in the past", () => {
+    expect(startAt("2026-12-05T12:00:00Z", now)).toBe(now + 7 * 86_400_000);
+    expect(startAt("2026-11-28T13:00:00+01:00", now)).toBe(now);
+    expect(startAt("2026-11-27T12:00:00Z", now)).toBe(now - 86_400_000);
+  });
+
+  it("refuses one more than a week away in one line: a shard would wait for it", () => {
+    expect(() => startAt("2099-01-01T00:00:00Z", now)).toThrow(
+      /^run: --start-at: "2099-01-01T00:00:00Z" is more than a week away \(26332 days\): expected a time within 168h from now$/,
+    );
+    expect(() => startAt("2026-12-05T12:00:01Z", now)).toThrow(/more than a week away/);
+  });
+
+  it("refuses a time without its zone", () => {
+    expect(() => startAt("2026-11-28T12:00:00", now)).toThrow(/expected an ISO instant with its zone/);
   });
 });

@@ -1,6 +1,6 @@
 import { Option } from "@commander-js/extra-typings";
 import { MAX_SHARDS, checkShard, parseShard, type Shard } from "@livekit-swarm/load";
-import { quoted } from "@livekit-swarm/schema";
+import { MAX_DURATION, quoted } from "@livekit-swarm/schema";
 import { UsageError } from "../../errors.js";
 import { integer } from "../../flags.js";
 
@@ -26,12 +26,18 @@ export function shardOptions() {
   ] as const;
 }
 
-function startAt(text: string): number {
+/** Pure: `--start-at`'s instant, at most a week (the longest duration anything accepts) after `nowMs`. */
+export function startAt(text: string, nowMs = Date.now()): number {
   // an instant: a time without a zone would mean different instants on pods in different zones
   const ms = Date.parse(text);
   if (!/(Z|[+-]\d\d:?\d\d)$/i.test(text.trim()) || Number.isNaN(ms))
     throw new UsageError(
       `run: --start-at: expected an ISO instant with its zone, e.g. 2026-11-22T21:05:00Z, got ${quoted(text)}`,
+    );
+  // a shard waits for it: a typo in the year must not wait for decades
+  if (ms - nowMs > MAX_DURATION)
+    throw new UsageError(
+      `run: --start-at: ${quoted(text)} is more than a week away (${Math.round((ms - nowMs) / 86_400_000)} days): expected a time within 168h from now`,
     );
   return ms;
 }
