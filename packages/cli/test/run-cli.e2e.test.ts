@@ -115,6 +115,8 @@ describe("swarm run: bad input gets exit 1 and a message naming the fix", () => 
     expect(r.stderr).toContain(`rejected the API key ${tb.apiKey}`);
     expect(r.stderr).toContain("--api-secret");
     expect(r.stderr).not.toContain("not-the-secret");
+    // LiveKit's "invalid token: eyJ..." quoted a token signed with that secret
+    expect(r.stderr).not.toMatch(/eyJ[\w-]+\./);
   });
 
   it("a URL without keys", async () => {

@@ -1,5 +1,5 @@
 import { RoomServiceClient } from "livekit-server-sdk";
-import { KnownError } from "@livekit-swarm/schema";
+import { KnownError, redactSecrets } from "@livekit-swarm/schema";
 
 /** The LiveKit server named by --url cannot be used: unreachable, or it rejects the keys. */
 export class TargetError extends KnownError<"unreachable" | "unauthorized"> {
@@ -20,8 +20,12 @@ export async function preflight(
   try {
     await new RoomServiceClient(http, apiKey, apiSecret).listRooms();
   } catch (err) {
-    const message = err instanceof Error ? err.message : String(err);
-    const cause = err instanceof Error && err.cause instanceof Error ? err.cause.message : "";
+    // LiveKit's rejection quotes the token it refused: never echoed
+    const message = redactSecrets(err instanceof Error ? err.message : String(err), apiSecret);
+    const cause = redactSecrets(
+      err instanceof Error && err.cause instanceof Error ? err.cause.message : "",
+      apiSecret,
+    );
     if (/401|unauthori|invalid|signature/i.test(message)) {
       throw new TargetError(
         "unauthorized",

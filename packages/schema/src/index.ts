@@ -37,6 +37,7 @@ export {
   validateCatalog,
 } from "./catalog.js";
 export type { Milliseconds } from "./duration.js";
+export { redactSecrets } from "./redact.js";
 export {
   DurationError,
   MAX_DURATION,

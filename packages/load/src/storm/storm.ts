@@ -5,7 +5,13 @@ import { join, resolve } from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { Measurements, evaluate, type Threshold, type Verdict } from "@livekit-swarm/gate";
-import { ExitCode, exitCodeForSignal, type StormObservation, KnownError } from "@livekit-swarm/schema";
+import {
+  ExitCode,
+  exitCodeForSignal,
+  redactSecrets,
+  type StormObservation,
+  KnownError,
+} from "@livekit-swarm/schema";
 import { findBinary } from "@livekit-swarm/testbed";
 import type { RunTarget } from "../run/orchestrator.js";
 import { linger, newRunId } from "../session/clock.js";
@@ -94,14 +100,6 @@ export interface StormResult {
   readonly report: StormReport;
   readonly verdict: Verdict;
   readonly outputDir: string;
-}
-
-/** Drops anything that could be a token or the secret from a line of k6's output. */
-export function redact(line: string, secret: string): string {
-  const out = line
-    .replace(/access_token=[^&\s"']+/g, "access_token=REDACTED")
-    .replace(/eyJ[\w-]+\.[\w-]+\.[\w-]+/g, "REDACTED");
-  return secret === "" ? out : out.split(secret).join("REDACTED");
 }
 
 /**
@@ -298,7 +296,7 @@ async function runK6(
   const logFile = createWriteStream(join(run.outputDir, "k6.log"));
   const copied = [child.stdout, child.stderr].map(async (stream) => {
     for await (const line of createInterface({ input: stream }))
-      logFile.write(`${redact(line, target.apiSecret)}\n`);
+      logFile.write(`${redactSecrets(line, target.apiSecret)}\n`);
   });
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((done, fail) => {
     child.on("error", fail);
