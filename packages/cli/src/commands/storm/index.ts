@@ -6,8 +6,24 @@ import { UsageError } from "../../errors.js";
 import { targetFrom } from "../../session/run-session.js";
 import type { StormFlags } from "./options.js";
 
+/**
+ * The k6 options `--set` may carry besides the scripts' own STORM_* settings: they change how k6
+ * talks to the server, nothing it writes or loads. Others reach k6's environment unchecked
+ * (K6_LOG_OUTPUT=file=... wrote outside the output folder, LD_PRELOAD was handed to k6).
+ */
+export const K6_SETTINGS: readonly string[] = [
+  "K6_INSECURE_SKIP_TLS_VERIFY",
+  "K6_NO_CONNECTION_REUSE",
+  "K6_USER_AGENT",
+  "K6_DNS",
+  "K6_SETUP_TIMEOUT",
+  "K6_TEARDOWN_TIMEOUT",
+];
+
 /** --set NAME=value: script settings; the keys are not settings, they travel separately. */
-function settings(flags: StormFlags): Record<string, string> {
+export function settings(
+  flags: Pick<StormFlags, "set" | "rate" | "vus" | "duration">,
+): Record<string, string> {
   const out: Record<string, string> = {};
   for (const pair of flags.set ?? []) {
     const m = /^([A-Z][A-Z0-9_]*)=(.*)$/.exec(pair);
@@ -19,6 +35,10 @@ function settings(flags: StormFlags): Record<string, string> {
     if (name.startsWith("LIVEKIT_"))
       throw new UsageError(
         `storm: --set ${name}: pass the server and keys with --url/--api-key and LIVEKIT_API_SECRET`,
+      );
+    if (!/^STORM_[A-Z0-9_]+$/.test(name) && !K6_SETTINGS.includes(name))
+      throw new UsageError(
+        `storm: --set ${name}: expected a script setting (STORM_*, each script's header lists its own) or one of the k6 options ${K6_SETTINGS.join(", ")}`,
       );
     out[name] = value;
   }

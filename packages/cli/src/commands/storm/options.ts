@@ -51,7 +51,7 @@ export function define() {
     .addOption(
       new Option(
         "--set <NAME=value>",
-        "another setting for the script, e.g. STORM_HOLD_MAX_S=20 (repeatable)",
+        "another setting for the script, e.g. STORM_HOLD_MAX_S=20 (repeatable): STORM_* names, or a k6 option of docs/signalling-storm.md's list",
       ).argParser(collect),
     )
     .addOption(
