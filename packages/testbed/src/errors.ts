@@ -14,7 +14,8 @@ export class TestbedError extends Error {
       | "not-running"
       | "needs-root"
       | "bad-option"
-      | "bad-name",
+      | "bad-name"
+      | "bad-ledger",
     message: string,
     readonly details: readonly string[] = [],
   ) {

@@ -4,9 +4,10 @@
  * undo it after the drill itself died (SIGKILL, a crash). Writes are atomic: a temporary file
  * renamed over the ledger, so a reader never sees half a file.
  */
-import { existsSync, readFileSync, renameSync, unlinkSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { faultQdiscs, faultTables, removeFaultTable, removeRootQdisc } from "./faults.js";
+import { TestbedError } from "./errors.js";
+import { FAULT_TABLE_PREFIX, faultQdiscs, faultTables, removeFaultTable, removeRootQdisc } from "./faults.js";
 import { delayProcesses, DELAY_RULE_PREFIX, removeDelayRules } from "./user-delay.js";
 
 /** What rolling the ledger back needs of a testbed (a `Testbed`; an interface to keep imports one-way). */
@@ -40,12 +41,101 @@ export function ledgerFile(runDir: string): string {
   return join(runDir, "faults.json");
 }
 
+/** A ledger is a few entries per fault of one drill: far past this, it is not one of ours. */
+const LEDGER_MAX_BYTES = 1 << 20;
+
+/**
+ * The ledger's entries; none when there is no ledger. A ledger that cannot be read, is not JSON or
+ * holds anything but entries as the drills write them is refused (TestbedError "bad-ledger") with
+ * the entry at fault: read as empty, it said "no fault to roll back" and left the faults in place;
+ * read unchecked, its names reached `ip netns exec` and `nft`.
+ */
 export function readFaultLedger(runDir: string): LedgerEntry[] {
+  const file = ledgerFile(runDir);
+  if (!existsSync(file)) return [];
+  const fix =
+    "it was left as it is: look at it, undo what it lists by hand (`swarm testbed status` shows the faults still in place), then delete it";
+  let text: string;
   try {
-    return JSON.parse(readFileSync(ledgerFile(runDir), "utf8")) as LedgerEntry[];
-  } catch {
-    return [];
+    if (statSync(file).size > LEDGER_MAX_BYTES)
+      throw new Error(`larger than ${String(LEDGER_MAX_BYTES / 1024)} KiB`);
+    text = readFileSync(file, "utf8");
+  } catch (err) {
+    throw new TestbedError(
+      "bad-ledger",
+      `the fault ledger ${file} cannot be read (${err instanceof Error ? err.message : String(err)}): ${fix}`,
+    );
   }
+  try {
+    return parseFaultLedger(text);
+  } catch (err) {
+    throw new TestbedError(
+      "bad-ledger",
+      `the fault ledger ${file} is not one a drill wrote: ${err instanceof Error ? err.message : String(err)}; ${fix}`,
+    );
+  }
+}
+
+const NAME = /^[A-Za-z0-9_.-]{1,64}$/;
+const TABLE = new RegExp(`^${FAULT_TABLE_PREFIX}[A-Za-z0-9_]{1,56}$`);
+/** A network device's name: IFNAMSIZ less its NUL. */
+const DEVICE = /^[A-Za-z0-9_.@-]{1,15}$/;
+const TAG = /^[A-Za-z0-9_]{1,48}$/;
+
+/** Pure: the entries of a ledger's text, each checked as the drills write it; throws naming the first wrong one. */
+export function parseFaultLedger(text: string): LedgerEntry[] {
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch {
+    throw new Error("it is not JSON");
+  }
+  if (!Array.isArray(data)) throw new Error("expected a list of entries");
+  return data.map((raw: unknown, i) => {
+    const at = `entry ${String(i + 1)}`;
+    if (typeof raw !== "object" || raw === null || Array.isArray(raw))
+      throw new Error(`${at}: expected an object`);
+    const e = raw as Record<string, unknown>;
+    const text = (key: string, pattern: RegExp): string => {
+      const v = e[key];
+      if (typeof v !== "string" || !pattern.test(v))
+        throw new Error(
+          `${at}: ${key} ${JSON.stringify(v)?.slice(0, 80) ?? "absent"} does not match ${String(pattern)}`,
+        );
+      return v;
+    };
+    // a drill's fault id (schema's FAULT_ID)
+    const fault = text("fault", NAME);
+    const index = (): number => {
+      const v = e.index;
+      if (typeof v !== "number" || !Number.isInteger(v) || v < 0 || v > 15)
+        throw new Error(`${at}: index ${JSON.stringify(v) ?? "absent"}: expected a node index, 0 to 15`);
+      return v;
+    };
+    switch (e.kind) {
+      case "thaw-node":
+      case "restart-node":
+        return { fault, kind: e.kind, node: text("node", NAME), index: index() };
+      case "restart-redis":
+        return { fault, kind: e.kind };
+      case "nft-table":
+        return { fault, kind: e.kind, namespace: text("namespace", NAME), table: text("table", TABLE) };
+      case "qdisc":
+        return {
+          fault,
+          kind: e.kind,
+          namespace: text("namespace", NAME),
+          device: text("device", DEVICE),
+          ...(e.fallback === true ? { fallback: true as const } : {}),
+        };
+      case "user-delay":
+        return { fault, kind: e.kind, namespace: text("namespace", NAME), tag: text("tag", TAG) };
+      default:
+        throw new Error(
+          `${at}: kind ${JSON.stringify(e.kind)?.slice(0, 40) ?? "absent"} is not one a drill writes`,
+        );
+    }
+  });
 }
 
 function writeLedger(runDir: string, entries: readonly LedgerEntry[]): void {

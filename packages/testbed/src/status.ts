@@ -21,10 +21,16 @@ export interface TestbedStatus {
   readonly balancer: string | undefined;
   readonly prometheus: string | undefined;
   /** A cluster testbed's API server, admin kubeconfig and the kubectl setup built. */
-  readonly kubernetes: { readonly server: string; readonly kubeconfig: string; readonly kubectl: string } | undefined;
+  readonly kubernetes:
+    { readonly server: string; readonly kubeconfig: string; readonly kubectl: string } | undefined;
   readonly processes: readonly (ProcessRecord & { alive: boolean })[];
   /** Fault nftables tables and qdiscs found in the nodes' namespaces, and the fault ledger's entries. */
-  readonly faults: { readonly active: readonly string[]; readonly ledger: readonly LedgerEntry[] };
+  readonly faults: {
+    readonly active: readonly string[];
+    readonly ledger: readonly LedgerEntry[];
+    /** Why the ledger could not be read (status, and `down`, go on without it). */
+    readonly ledgerProblem?: string;
+  };
 }
 
 export function statusOf(state: RunState): TestbedStatus {
@@ -56,7 +62,7 @@ export function statusOf(state: RunState): TestbedStatus {
           ...delayRules(ns).map((r) => `delay rule ${r.comment} (queue ${r.queue}) in ${ns}`),
         ];
       }),
-      ledger: readFaultLedger(state.runDir),
+      ...ledgerOf(state.runDir),
     },
   };
 }
@@ -75,4 +81,13 @@ export function listTestbeds(root = defaultRunRoot()): TestbedStatus[] {
     if (state !== undefined) out.push(statusOf(state));
   }
   return out;
+}
+
+/** The ledger for a status: a ledger that cannot be read is reported, not fatal. */
+function ledgerOf(runDir: string): { ledger: LedgerEntry[]; ledgerProblem?: string } {
+  try {
+    return { ledger: readFaultLedger(runDir) };
+  } catch (err) {
+    return { ledger: [], ledgerProblem: err instanceof Error ? err.message : String(err) };
+  }
 }

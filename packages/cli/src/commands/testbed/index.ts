@@ -120,6 +120,7 @@ function describe(s: TestbedStatus, tookMs?: number): string {
     lines.push(
       `  ledger      ${s.faults.ledger.length} fault step(s) not undone: swarm chaos rollback --testbed ${s.name}`,
     );
+  if (s.faults.ledgerProblem !== undefined) lines.push(`  ledger      ${s.faults.ledgerProblem}`);
   lines.push(`  run dir     ${s.runDir}`);
   lines.push(
     `  use it:     eval "$(swarm testbed env --name ${s.name})"   stop it: swarm testbed down --name ${s.name}`,
