@@ -82,6 +82,11 @@ const TABLE = new RegExp(`^${FAULT_TABLE_PREFIX}[A-Za-z0-9_]{1,56}$`);
 const DEVICE = /^[A-Za-z0-9_.@-]{1,15}$/;
 const TAG = /^[A-Za-z0-9_]{1,48}$/;
 
+/** A value read from a ledger, for a message: short, and `absent` for a missing key. */
+function shown(v: unknown): string {
+  return v === undefined ? "absent" : JSON.stringify(v).slice(0, 60);
+}
+
 /** Pure: the entries of a ledger's text, each checked as the drills write it; throws naming the first wrong one. */
 export function parseFaultLedger(text: string): LedgerEntry[] {
   let data: unknown;
@@ -99,9 +104,7 @@ export function parseFaultLedger(text: string): LedgerEntry[] {
     const text = (key: string, pattern: RegExp): string => {
       const v = e[key];
       if (typeof v !== "string" || !pattern.test(v))
-        throw new Error(
-          `${at}: ${key} ${JSON.stringify(v)?.slice(0, 80) ?? "absent"} does not match ${String(pattern)}`,
-        );
+        throw new Error(`${at}: ${key} ${shown(v)} does not match ${String(pattern)}`);
       return v;
     };
     // a drill's fault id (schema's FAULT_ID)
@@ -109,7 +112,7 @@ export function parseFaultLedger(text: string): LedgerEntry[] {
     const index = (): number => {
       const v = e.index;
       if (typeof v !== "number" || !Number.isInteger(v) || v < 0 || v > 15)
-        throw new Error(`${at}: index ${JSON.stringify(v) ?? "absent"}: expected a node index, 0 to 15`);
+        throw new Error(`${at}: index ${shown(v)}: expected a node index, 0 to 15`);
       return v;
     };
     switch (e.kind) {
@@ -131,9 +134,7 @@ export function parseFaultLedger(text: string): LedgerEntry[] {
       case "user-delay":
         return { fault, kind: e.kind, namespace: text("namespace", NAME), tag: text("tag", TAG) };
       default:
-        throw new Error(
-          `${at}: kind ${JSON.stringify(e.kind)?.slice(0, 40) ?? "absent"} is not one a drill writes`,
-        );
+        throw new Error(`${at}: kind ${shown(e.kind)} is not one a drill writes`);
     }
   });
 }
