@@ -258,3 +258,73 @@ describe("run records and comparison", () => {
     );
   });
 });
+
+describe("a hostile summary.json read back", () => {
+  const doc = (over: Record<string, unknown>, figure: Record<string, unknown> = {}): string =>
+    JSON.stringify({
+      run: { id: "20261128-155758-8072" },
+      figures: [
+        { metric: "lkswarm_join_duration_seconds", population: "participants", n: 4, p95: 0.2, ...figure },
+      ],
+      ...over,
+    });
+
+  it.each([
+    ["a string figure", doc({}, { p95: "0.2" }), /figures\[0\]\.p95: expected a finite number, got "0\.2"/],
+    [
+      "1e999",
+      doc({}, { p95: 0.5 }).replace("0.5", "1e999"),
+      /figures\[0\]\.p95: expected a finite number/,
+    ],
+    ["a negative count", doc({}, { n: -3 }), /figures\[0\]\.n: expected a count, got -3/],
+    [
+      "a metric that is no name",
+      doc({}, { metric: "x{y}" }),
+      /figures\[0\]\.metric: "x\{y\}" is not a metric name/,
+    ],
+    [
+      "an ANSI escape in run.id",
+      doc({ run: { id: "\u001b[31mred" } }),
+      /run\.id "\\u001b\[31mred": expected 1 to 64 letters/,
+    ],
+    [
+      "an ANSI escape in a label",
+      doc({}, { label: "\u001b[2J" }),
+      /figures\[0\]\.label: "\\u001b\[2J" is not text/,
+    ],
+    [
+      "a sample that is text",
+      doc({
+        samples: [
+          {
+            metric: "lkswarm_join_duration_seconds",
+            population: "participants",
+            where: {},
+            values: [0.1, "x"],
+          },
+        ],
+      }),
+      /samples\[0\]\.values\[1\]: expected a finite number, got "x"/,
+    ],
+  ])("refuses %s in one line naming the field", (_what, text, message) => {
+    expect(() => parseRunRecord(text, "s.json")).toThrow(message);
+  });
+
+  it("reads what a run writes", () => {
+    expect(parseRunRecord(doc({}), "s.json")).toMatchObject({
+      runId: "20261128-155758-8072",
+      figures: [{ p95: 0.2 }],
+    });
+  });
+});
+
+describe("a summary.json's null statistics", () => {
+  it("reads a statistic JSON wrote as null (a NaN) as absent", () => {
+    const text = JSON.stringify({
+      run: { id: "r1" },
+      figures: [{ metric: "lkswarm_join_duration_seconds", population: "participants", n: 0, p95: null }],
+    });
+    const [figure] = parseRunRecord(text, "s.json").figures;
+    expect(figure).toEqual({ metric: "lkswarm_join_duration_seconds", population: "participants", n: 0 });
+  });
+});

@@ -104,6 +104,50 @@ export function findSamples(
     ?.values;
 }
 
+/** A run id as runs write it (and `--run-id` takes it). */
+const RUN_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+const METRIC = /^[a-z][a-z0-9_]{0,99}$/;
+const STATISTICS = ["n", "p50", "p95", "p99", "min", "max", "avg"] as const;
+
+/** A value read from a file, for a message: JSON, short, control characters escaped by JSON. */
+function shownValue(v: unknown): string {
+  return v === undefined ? "absent" : JSON.stringify(v).slice(0, 60);
+}
+
+function checkName(name: string, at: string): void {
+  if (!METRIC.test(name))
+    throw new BaselineError(
+      `${at}: ${shownValue(name)} is not a metric name; pass the summary.json a run wrote`,
+    );
+}
+
+/**
+ * A figure as runs write it: a metric's name, and each statistic a finite number (n a count). A
+ * string figure traced (`v.toFixed is not a function`), 1e999 printed "+Infinity% within noise".
+ */
+function checkFigure(f: RecordedFigure, at: string): RecordedFigure {
+  checkName(f.metric, `${at}.metric`);
+  // JSON writes a NaN as null: a statistic a run could not compute, read as absent
+  const out: Record<string, unknown> = Object.fromEntries(Object.entries(f).filter(([, v]) => v !== null));
+  for (const key of STATISTICS) {
+    const v: unknown = out[key];
+    if (v === undefined) continue;
+    if (typeof v !== "number" || !Number.isFinite(v) || (key === "n" && (!Number.isInteger(v) || v < 0)))
+      throw new BaselineError(
+        `${at}.${key}: expected ${key === "n" ? "a count" : "a finite number"}, got ${shownValue(v)}; pass the summary.json a run wrote`,
+      );
+  }
+  for (const key of ["label", "kind", "unit"] as const) {
+    const v: unknown = out[key];
+    // these reach the terminal: printable text only
+    if (v !== undefined && (typeof v !== "string" || !/^[^\p{Cc}]{0,80}$/u.test(v)))
+      throw new BaselineError(
+        `${at}.${key}: ${shownValue(v)} is not text of up to 80 characters without control characters`,
+      );
+  }
+  return out as unknown as RecordedFigure;
+}
+
 /** Parses a summary.json's text; `file` is only for messages. */
 export function parseRunRecord(text: string, file: string): RunRecord {
   let doc: unknown;
@@ -130,10 +174,12 @@ export function runRecordOf(doc: unknown, file: string): RunRecord {
       `${file}: not a run summary (no run and figures fields); pass the summary.json a run wrote`,
     );
   }
-  const figures = (d.figures as unknown[]).filter(
-    (f): f is RecordedFigure =>
-      typeof f === "object" && f !== null && typeof (f as RecordedFigure).metric === "string",
-  );
+  const figures = (d.figures as unknown[])
+    .filter(
+      (f): f is RecordedFigure =>
+        typeof f === "object" && f !== null && typeof (f as RecordedFigure).metric === "string",
+    )
+    .map((f, i) => checkFigure(f, `${file}: figures[${String(i)}]`));
   const samples = Array.isArray(d.samples)
     ? (d.samples as unknown[]).filter(
         (s): s is SampleSet =>
@@ -143,9 +189,22 @@ export function runRecordOf(doc: unknown, file: string): RunRecord {
           Array.isArray((s as SampleSet).values),
       )
     : undefined;
+  samples?.forEach((s, i) => {
+    checkName(s.metric, `${file}: samples[${String(i)}].metric`);
+    const bad = s.values.findIndex((v) => typeof v !== "number" || !Number.isFinite(v));
+    if (bad >= 0)
+      throw new BaselineError(
+        `${file}: samples[${String(i)}].values[${String(bad)}]: expected a finite number, got ${shownValue(s.values[bad])}; pass the summary.json a run wrote`,
+      );
+  });
+  const runId = d.run.id;
+  if (runId !== undefined && (typeof runId !== "string" || !RUN_ID.test(runId)))
+    throw new BaselineError(
+      `${file}: run.id ${shownValue(runId)}: expected 1 to 64 letters, digits, dots, underscores or dashes, as a run writes it`,
+    );
   return {
     file,
-    runId: typeof d.run.id === "string" ? d.run.id : undefined,
+    runId,
     scenario:
       typeof d.scenario === "object" && d.scenario !== null
         ? (d.scenario as Record<string, unknown>)
