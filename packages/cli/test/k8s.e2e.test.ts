@@ -200,6 +200,33 @@ describe("swarm k8s render: the manifests pass a strict schema check against pin
     expect(badNs.code).toBe(1);
     expect(badNs.stderr).toMatch(/--namespace "Load_Test" is not a Kubernetes name/);
   });
+
+  it("refuses an -o that is a file or cannot be made, in one line (a file traced, /proc/x spun at 90% CPU)", async () => {
+    const file = join(dir, "a-file");
+    writeFileSync(file, "x");
+    const args = [
+      "k8s",
+      "render",
+      "--scenario",
+      scenario,
+      "--shards",
+      "2",
+      "--image",
+      "x",
+      "--url",
+      "wss://lk.example.com",
+    ];
+    const onFile = await swarm([...args, "-o", file], {}, 30_000);
+    expect(onFile.code).toBe(1);
+    expect(onFile.stderr).toMatch(
+      /^swarm: the output folder .*a-file is a file: pass another folder with --output\n$/,
+    );
+    const inProc = await swarm([...args, "-o", "/proc/lkswarm-x"], {}, 30_000);
+    expect(inProc.code).toBe(1);
+    expect(inProc.stderr).toMatch(
+      /^swarm: the output folder \/proc\/lkswarm-x cannot be created \(E[A-Z]+ at \/proc\/lkswarm-x\)/,
+    );
+  });
 });
 
 describe("swarm k8s merge: the merge Job's reads of the API", () => {

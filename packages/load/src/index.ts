@@ -58,6 +58,7 @@ export { newRunId } from "./session/clock.js";
 export { Interruption, type InterruptionMessages, type StopSignal } from "./session/interruption.js";
 export {
   RunSessionError,
+  checkOutputDir,
   LIVEKIT_CLOUD_MAX_PARTICIPANTS,
   MAX_RUN_PARTICIPANTS,
   isLivekitCloud,

@@ -12,7 +12,7 @@ import {
   runManifests,
   serveResults,
 } from "@livekit-swarm/k8s";
-import { newRunId } from "@livekit-swarm/load";
+import { checkOutputDir, newRunId } from "@livekit-swarm/load";
 import { ExitCode, KnownError, formatDuration, loadScenario, quoted } from "@livekit-swarm/schema";
 import { UsageError } from "../../errors.js";
 import { fromEnv } from "../../flags.js";
@@ -72,9 +72,17 @@ async function render(flags: K8sFlags): Promise<number> {
     process.stdout.write(yaml);
     process.stderr.write(`${facts}\n`);
   } else {
-    await mkdir(output, { recursive: true });
+    // checked before anything is made: a file there, /proc, a folder that cannot be created
+    checkOutputDir(output);
     const path = join(output, `${run.name}.yaml`);
-    await writeFile(path, yaml);
+    try {
+      await mkdir(output, { recursive: true });
+      await writeFile(path, yaml);
+    } catch (err) {
+      throw new UsageError(
+        `k8s render: cannot write ${path} (${err instanceof Error && "code" in err ? String(err.code) : String(err)}): pass another folder with -o`,
+      );
+    }
     process.stderr.write(`${facts}\nwrote ${path}: kubectl apply -f ${path}\n`);
   }
   const namespace = flags.namespace === "default" ? "" : ` --namespace ${flags.namespace}`;
