@@ -16,7 +16,9 @@ import { RunAggregator } from "../run/aggregate.js";
 import { planRun, shapeOf } from "../run/plan.js";
 import { writeRunOutputs, type RunOutputs, type ShardCoverage } from "../session/outputs.js";
 import { runThresholds } from "../session/session.js";
+import { checkOutputDir } from "../session/target.js";
 import { MANIFEST_FILE, type ShardManifest } from "./manifest.js";
+import { checkEventLine, checkManifest, checkSampleLine } from "./read.js";
 import { mergeGeneratorLoads } from "../run/generator-load.js";
 import { judgedExitCode, runHealth } from "../run/health.js";
 
@@ -65,6 +67,8 @@ interface ShardInput {
  * with which it exits by the verdict over the shards that finished.
  */
 export async function mergeShards(options: MergeOptions): Promise<MergeResult> {
+  // before anything is read: -o naming a file or /proc/x traced after the whole merge
+  if (options.outputDir !== undefined) checkOutputDir(options.outputDir);
   const inputs = findShards(options.inputs);
   const first = inputs[0];
   if (first === undefined)
@@ -169,14 +173,28 @@ export function findShards(inputs: readonly string[]): ShardInput[] {
   const dirs: string[] = [];
   for (const input of inputs) {
     const path = resolve(input);
-    const stat = statSync(path, { throwIfNoEntry: false });
+    // a symlink loop (ELOOP), a folder it may not read (EACCES): one line, not a trace
+    const looked = <T>(what: () => T, at: string): T => {
+      try {
+        return what();
+      } catch (err) {
+        const code = err instanceof Error && "code" in err ? String(err.code) : String(err);
+        throw new MergeError(
+          "unreadable",
+          `${at}: cannot be read (${code}): pass the shard folders a run wrote`,
+        );
+      }
+    };
+    const stat = looked(() => statSync(path, { throwIfNoEntry: false }), input);
     if (stat === undefined) throw new MergeError("unreadable", `${input}: no such file or folder`);
     const dir = stat.isDirectory() ? path : dirname(path);
-    if (statSync(join(dir, MANIFEST_FILE), { throwIfNoEntry: false }) !== undefined) dirs.push(dir);
+    const manifestAt = (d: string): boolean =>
+      looked(() => statSync(join(d, MANIFEST_FILE), { throwIfNoEntry: false }), join(d, MANIFEST_FILE)) !==
+      undefined;
+    if (manifestAt(dir)) dirs.push(dir);
     else if (stat.isDirectory())
-      for (const name of readdirSync(dir).sort()) {
-        if (/^shard-\d+$/.test(name) && statSync(join(dir, name, MANIFEST_FILE), { throwIfNoEntry: false }))
-          dirs.push(join(dir, name));
+      for (const name of looked(() => readdirSync(dir), dir).sort()) {
+        if (/^shard-\d+$/.test(name) && manifestAt(join(dir, name))) dirs.push(join(dir, name));
       }
   }
   const unique = [...new Set(dirs)];
@@ -186,26 +204,23 @@ export function findShards(inputs: readonly string[]): ShardInput[] {
 
 function readManifest(dir: string): ShardManifest {
   const file = join(dir, MANIFEST_FILE);
+  let parsed: unknown;
   try {
-    const parsed: unknown = JSON.parse(readFileSync(file, "utf8"));
-    if (!isManifest(parsed)) throw new Error("not a shard manifest (shard, shards, runId, scenarioHash)");
-    return parsed;
+    parsed = JSON.parse(readFileSync(file, "utf8"));
   } catch (err) {
-    throw new MergeError("unreadable", `${file}: ${err instanceof Error ? err.message : String(err)}`);
+    throw new MergeError(
+      "unreadable",
+      `${file}: ${err instanceof SyntaxError ? "not JSON" : err instanceof Error ? err.message : String(err)}: a shard writes it; pass the shard folders a run wrote`,
+    );
   }
-}
-
-function isManifest(value: unknown): value is ShardManifest {
-  if (value === null || typeof value !== "object") return false;
-  const m: Partial<Record<keyof ShardManifest, unknown>> = value;
-  return (
-    typeof m.shard === "number" &&
-    typeof m.shards === "number" &&
-    typeof m.runId === "string" &&
-    typeof m.scenarioHash === "string" &&
-    typeof m.scenario === "object" &&
-    Array.isArray(m.rooms)
-  );
+  try {
+    return checkManifest(parsed);
+  } catch (err) {
+    throw new MergeError(
+      "unreadable",
+      `${file}: not a shard manifest as a shard writes it: ${err instanceof Error ? err.message : String(err)}`,
+    );
+  }
 }
 
 function checkOneRun(inputs: readonly ShardInput[], first: ShardInput): void {
@@ -283,15 +298,15 @@ type Observation =
 function observationsOf(shards: readonly ShardInput[]): Observation[] {
   const all: Observation[] = [];
   for (const { dir } of shards) {
-    for (const event of jsonLines<Extract<WorkerMessage, { type: "event" }>>(join(dir, "events.jsonl")))
+    for (const event of jsonLines(join(dir, "events.jsonl"), checkEventLine))
       all.push({ kind: "event", t: event.t, event });
-    for (const sample of jsonLines<WindowSample>(join(dir, "samples.jsonl")))
+    for (const sample of jsonLines(join(dir, "samples.jsonl"), checkSampleLine))
       all.push({ kind: "sample", t: sample.t, sample });
   }
   return all.sort((a, b) => a.t - b.t || (a.kind === b.kind ? 0 : a.kind === "event" ? -1 : 1));
 }
 
-function jsonLines<T>(file: string): T[] {
+function jsonLines<T>(file: string, check: (value: unknown) => T): T[] {
   let text: string;
   try {
     text = readFileSync(file, "utf8");
@@ -307,11 +322,20 @@ function jsonLines<T>(file: string): T[] {
   const values: T[] = [];
   text.split("\n").forEach((line, i) => {
     if (line.trim() === "") return;
+    let parsed: unknown;
     try {
-      // the files are ours, written by the orchestrator from these very types
-      values.push(JSON.parse(line) as T);
+      parsed = JSON.parse(line);
     } catch {
       throw new MergeError("unreadable", `${file}:${i + 1}: not a JSON line`);
+    }
+    // ours when a shard wrote them; anything when a user hands merge a file
+    try {
+      values.push(check(parsed));
+    } catch (err) {
+      throw new MergeError(
+        "unreadable",
+        `${file}:${i + 1}: ${err instanceof Error ? err.message : String(err)}; pass the shard folders a run wrote`,
+      );
     }
   });
   return values;

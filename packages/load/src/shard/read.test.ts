@@ -1,0 +1,174 @@
+import { describe, expect, it } from "vitest";
+import { checkEventLine, checkManifest, checkSampleLine } from "./read.js";
+
+// as a shard wrote them (2026-11-28, a 2-shard run of 2 rooms), the scenario cut to what is checked
+const SCENARIO = {
+  name: "default",
+  engine: "native",
+  rooms: 2,
+  videoPublishers: 1,
+  audioPublishers: 1,
+  subscribers: 1,
+  duration: 8000,
+  numPerSecond: 5,
+  latencyProbes: 1,
+  browserProbes: 0,
+  roomPrefix: "lkswarm-20261128-165853-60d049",
+  identityPrefix: "lkswarm",
+  thresholds: [],
+};
+const MANIFEST = {
+  shard: 0,
+  shards: 2,
+  runId: "20261128-165853-60d049",
+  scenarioHash: "60d04925d575",
+  scenario: SCENARIO,
+  statsIntervalMs: 5000,
+  thresholds: [],
+  url: "ws://127.0.0.1:24364",
+  startAt: "2026-11-28T16:58:53.000Z",
+  rooms: ["lkswarm-20261128-165853-60d049-1"],
+  participants: 2,
+  workers: 1,
+  status: "done",
+  exitCode: 0,
+  startedAt: "2026-11-28T16:58:53.000Z",
+  endedAt: "2026-11-28T16:59:01.658Z",
+};
+const TRACK = {
+  key: "TR_1",
+  kind: "audio",
+  expected: 250,
+  lost: 2,
+  received: 248,
+  bytes: 60_000,
+  nack: 0,
+  pli: 0,
+  fir: 0,
+  framesDecoded: 0,
+  framesDropped: 0,
+  freezes: 0,
+  concealedSamples: 0,
+  totalSamples: 240_000,
+};
+const SAMPLE = {
+  t: 1795885138357,
+  durationMs: 5001,
+  room: "lkswarm-20261128-165853-60d049-1",
+  participant: "lkswarm-sub-1",
+  role: "subscriber",
+  worker: 0,
+  inbound: [TRACK],
+  outbound: [],
+  rttS: 0.001,
+  dataSent: 0,
+  dataReceived: 0,
+};
+const EVENT = {
+  type: "event",
+  t: 1795885133481,
+  worker: 0,
+  room: "lkswarm-20261128-165853-60d049-1",
+  participant: "lkswarm-sub-1",
+  role: "subscriber",
+  event: { type: "joined", joinS: 0.118, roomSid: "RM_M2iEevVjSnx4" },
+};
+
+describe("what merge reads back: as a shard wrote it", () => {
+  it("takes a shard's manifest, sample and event lines as written", () => {
+    expect(checkManifest(MANIFEST)).toBe(MANIFEST);
+    expect(checkSampleLine(SAMPLE)).toBe(SAMPLE);
+    expect(checkEventLine(EVENT)).toBe(EVENT);
+    // a late packet takes back what was counted lost: a negative delta, never more than arrived
+    expect(() =>
+      checkSampleLine({ ...SAMPLE, inbound: [{ ...TRACK, lost: -3, expected: 245 }] }),
+    ).not.toThrow();
+  });
+});
+
+describe("what merge reads back: hostile", () => {
+  it.each([
+    [
+      "rooms 1e9",
+      { ...MANIFEST, scenario: { ...SCENARIO, rooms: 1e9 } },
+      /scenario\.rooms 1000000000: expected a whole number from 1 to 100000/,
+    ],
+    [
+      "subscribers 1e7 over 2 rooms",
+      { ...MANIFEST, scenario: { ...SCENARIO, subscribers: 1e7 } },
+      /scenario\.subscribers 10000000: expected a whole number/,
+    ],
+    [
+      "200,000 participants",
+      { ...MANIFEST, scenario: { ...SCENARIO, rooms: 2000, subscribers: 99 } },
+      /scenario: 200000 participants \(2000 rooms x 100\): a run plans at most 100000/,
+    ],
+    [
+      "shards 1000000",
+      { ...MANIFEST, shards: 1_000_000 },
+      /shards 1000000: expected a whole number from 1 to 1024/,
+    ],
+    ["a shard beyond the shards", { ...MANIFEST, shard: 2 }, /shard 2: expected a whole number from 0 to 1/],
+    [
+      "a run id that is a query",
+      { ...MANIFEST, runId: '../../x"} or vector(1) #' },
+      /runId "..\/..\/x\\"} or vector\(1\) #": expected text without control characters/,
+    ],
+    ["a room name with an escape", { ...MANIFEST, rooms: ["a\u001b[2Jb"] }, /rooms\[0\] "a\\u001b\[2Jb"/],
+    ["no scenario", { ...MANIFEST, scenario: null }, /scenario null: expected an object/],
+    [
+      "a status of its own",
+      { ...MANIFEST, status: "fine" },
+      /status "fine": expected running, done or error/,
+    ],
+  ])("refuses a manifest with %s, naming the field", (_what, manifest, message) => {
+    expect(() => checkManifest(manifest)).toThrow(message);
+  });
+
+  it.each([
+    ["no inbound", { ...SAMPLE, inbound: undefined }, /inbound absent: expected a list of tracks/],
+    [
+      "a negative lost past what arrived",
+      { ...SAMPLE, inbound: [{ ...TRACK, lost: -8298 }] },
+      /inbound\[0\]\.lost -8298: expected from -received \(248\) to expected \(250\)/,
+    ],
+    ["more lost than expected", { ...SAMPLE, inbound: [{ ...TRACK, lost: 251 }] }, /inbound\[0\]\.lost 251/],
+    [
+      "bytes as text",
+      { ...SAMPLE, inbound: [{ ...TRACK, bytes: "60000" }] },
+      /inbound\[0\]\.bytes "60000": expected a finite number/,
+    ],
+    [
+      "a negative count",
+      { ...SAMPLE, inbound: [{ ...TRACK, nack: -1 }] },
+      /inbound\[0\]\.nack -1: expected a count/,
+    ],
+    [
+      "a kind of its own",
+      { ...SAMPLE, outbound: [{ kind: "smell", packets: 1, bytes: 1 }] },
+      /outbound\[0\]\.kind "smell": expected audio or video/,
+    ],
+    ["no time", { ...SAMPLE, t: "now" }, /^t "now": expected a finite number$/],
+    ["null", null, /the line null: expected an object/],
+  ])("refuses a samples line with %s", (_what, line, message) => {
+    expect(() => checkSampleLine(line)).toThrow(message);
+  });
+
+  it.each([
+    ["null", null, /the line null: expected an object/],
+    [
+      "a type of its own",
+      { ...EVENT, event: { type: "teleported" } },
+      /event\.type "teleported": expected an event type/,
+    ],
+    ["an infinite join time", { ...EVENT, event: { type: "joined", joinS: Infinity } }, /event\.joinS null/],
+    [
+      "a reason with an escape",
+      { ...EVENT, event: { type: "disconnected", reason: "\u001b]0;pwned\u0007" } },
+      /event\.reason .*expected text without control characters/,
+    ],
+    ["no participant", { ...EVENT, participant: 7 }, /participant 7: expected text/],
+  ])("refuses an events line with %s", (_what, line, message) => {
+    expect(() => checkEventLine(line)).toThrow(message);
+  });
+});

@@ -1,0 +1,198 @@
+/**
+ * What `swarm merge` reads back from a shard folder, checked as the shard wrote it: a shard.json
+ * and each line of events.jsonl and samples.jsonl. The files are ours, but a user can hand merge any
+ * file: unchecked, a scenario of 1e9 rooms ran the heap out, a samples line without `inbound` traced,
+ * a negative `lost` read as loss -8298, and a run id reached file names and queries. Each check
+ * throws an Error whose message names the field; merge adds the file and line.
+ */
+import { MAX_DURATION } from "@livekit-swarm/schema";
+import type { WindowSample, WorkerMessage } from "../run/messages.js";
+import { MAX_RUN_PARTICIPANTS } from "../session/target.js";
+import type { ShardManifest } from "./manifest.js";
+import { MAX_SHARDS } from "./split.js";
+
+/** A run id as `--run-id` takes it. */
+const RUN_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+/** A name that reaches a terminal or a report: no control characters, bounded. */
+const TEXT = /^[^\p{Cc}]{0,200}$/u;
+/** Far beyond any window's count of packets, bytes or frames: a typo or a forgery. */
+const MAX_COUNT = 1e13;
+
+const shown = (v: unknown): string => (v === undefined ? "absent" : JSON.stringify(v).slice(0, 60));
+
+function fail(field: string, value: unknown, expected: string): never {
+  throw new Error(`${field} ${shown(value)}: expected ${expected}`);
+}
+
+function int(o: Record<string, unknown>, key: string, min: number, max: number, at = key): number {
+  const v = o[key];
+  if (typeof v !== "number" || !Number.isInteger(v) || v < min || v > max)
+    fail(at, v, `a whole number from ${String(min)} to ${String(max)}`);
+  return v;
+}
+
+function finite(o: Record<string, unknown>, key: string, at = key): number {
+  const v = o[key];
+  if (typeof v !== "number" || !Number.isFinite(v)) fail(at, v, "a finite number");
+  return v;
+}
+
+function text(o: Record<string, unknown>, key: string, pattern = TEXT, at = key): string {
+  const v = o[key];
+  if (typeof v !== "string" || !pattern.test(v)) fail(at, v, "text without control characters");
+  return v;
+}
+
+function object(v: unknown, at: string): Record<string, unknown> {
+  if (typeof v !== "object" || v === null || Array.isArray(v)) fail(at, v, "an object");
+  return v as Record<string, unknown>;
+}
+
+/**
+ * A shard.json: its shard within the run, a run id as `--run-id` takes it, and a scenario whose
+ * size a run would accept (at most MAX_RUN_PARTICIPANTS, a ramp and hold within MAX_DURATION).
+ */
+export function checkManifest(value: unknown): ShardManifest {
+  const m = object(value, "shard.json");
+  const shards = int(m, "shards", 1, MAX_SHARDS);
+  int(m, "shard", 0, shards - 1);
+  text(m, "runId", RUN_ID);
+  text(m, "scenarioHash", /^[0-9a-f]{6,64}$/);
+  int(m, "statsIntervalMs", 100, 3_600_000);
+  int(m, "participants", 0, MAX_RUN_PARTICIPANTS);
+  int(m, "workers", 0, 4096);
+  if (!["running", "done", "error"].includes(m.status as string))
+    fail("status", m.status, "running, done or error");
+  if (!Array.isArray(m.rooms) || m.rooms.length > MAX_RUN_PARTICIPANTS)
+    fail("rooms", m.rooms, "a list of room names");
+  m.rooms.forEach((_: unknown, i: number) => {
+    text(m.rooms as Record<string, unknown>, String(i), TEXT, `rooms[${String(i)}]`);
+  });
+  if (!Array.isArray(m.thresholds) || !(m.thresholds as unknown[]).every((t) => typeof t === "string"))
+    fail("thresholds", m.thresholds, "a list of threshold texts");
+  for (const key of ["startAt", "startedAt", "endedAt"]) {
+    if (key !== "startAt" && m[key] === undefined) continue;
+    if (typeof m[key] !== "string" || Number.isNaN(Date.parse(m[key]))) fail(key, m[key], "an ISO time");
+  }
+  checkScenario(object(m.scenario, "scenario"));
+  return m as unknown as ShardManifest;
+}
+
+/** The scenario's sizes a merge plans from: whole, non-negative, and no larger than a run takes. */
+function checkScenario(s: Record<string, unknown>): void {
+  const rooms = int(s, "rooms", 1, MAX_RUN_PARTICIPANTS, "scenario.rooms");
+  const perRoom =
+    Math.max(
+      int(s, "videoPublishers", 0, MAX_RUN_PARTICIPANTS, "scenario.videoPublishers"),
+      int(s, "audioPublishers", 0, MAX_RUN_PARTICIPANTS, "scenario.audioPublishers"),
+    ) + int(s, "subscribers", 0, MAX_RUN_PARTICIPANTS, "scenario.subscribers");
+  if (rooms * perRoom > MAX_RUN_PARTICIPANTS)
+    throw new Error(
+      `scenario: ${String(rooms * perRoom)} participants (${String(rooms)} rooms x ${String(perRoom)}): a run plans at most ${String(MAX_RUN_PARTICIPANTS)}`,
+    );
+  int(s, "duration", 0, MAX_DURATION, "scenario.duration");
+  const rate = finite(s, "numPerSecond", "scenario.numPerSecond");
+  if (rate <= 0 || rate > 10_000)
+    fail("scenario.numPerSecond", rate, "joins per second, above 0 and up to 10000");
+  for (const key of ["latencyProbes", "browserProbes"])
+    int(s, key, 0, MAX_RUN_PARTICIPANTS, `scenario.${key}`);
+  text(s, "roomPrefix", TEXT, "scenario.roomPrefix");
+  text(s, "identityPrefix", TEXT, "scenario.identityPrefix");
+  if (!Array.isArray(s.thresholds)) fail("scenario.thresholds", s.thresholds, "a list of threshold texts");
+}
+
+const KINDS = new Set(["audio", "video"]);
+const EVENT_TYPES = new Set([
+  "joined",
+  "join-failed",
+  "first-packet",
+  "first-frame",
+  "track-subscribed",
+  "reconnecting",
+  "reconnected",
+  "disconnected",
+  "quality",
+  "session",
+  "peers",
+  "media",
+  "e2ee",
+  "simulated",
+  "transport",
+]);
+
+/** A line of events.jsonl: an event of a participant, at a time, with its figures finite. */
+export function checkEventLine(value: unknown): Extract<WorkerMessage, { type: "event" }> {
+  const line = object(value, "the line");
+  if (line.type !== "event") fail("type", line.type, '"event"');
+  finite(line, "t");
+  text(line, "room");
+  text(line, "participant");
+  const event = object(line.event, "event");
+  if (typeof event.type !== "string" || !EVENT_TYPES.has(event.type))
+    fail("event.type", event.type, "an event type");
+  for (const [key, v] of Object.entries(event)) {
+    if (typeof v === "number" && !Number.isFinite(v)) fail(`event.${key}`, v, "a finite number");
+    if (typeof v === "string" && !TEXT.test(v)) fail(`event.${key}`, v, "text without control characters");
+  }
+  if ("kind" in event && !KINDS.has(event.kind as string)) fail("event.kind", event.kind, "audio or video");
+  return line as unknown as Extract<WorkerMessage, { type: "event" }>;
+}
+
+/** Counts of a window every track has: never negative, never absurd. */
+const INBOUND_REQUIRED = ["expected", "received", "bytes"] as const;
+/** Counts some engines leave out: checked where present. */
+const INBOUND_COUNTS = [
+  "retransmitted",
+  "headerBytes",
+  "nack",
+  "pli",
+  "fir",
+  "framesDecoded",
+  "framesDropped",
+  "freezes",
+  "concealedSamples",
+  "totalSamples",
+] as const;
+const OUTBOUND_COUNTS = ["packets", "bytes", "nack", "pli", "fir"] as const;
+
+function count(o: Record<string, unknown>, key: string, at: string): number {
+  const v = finite(o, key, at);
+  if (v < 0 || v > MAX_COUNT) fail(at, v, `a count from 0 to ${String(MAX_COUNT)}`);
+  return v;
+}
+
+/** A line of samples.jsonl: a participant's window, each track's counts within their ranges. */
+export function checkSampleLine(value: unknown): WindowSample {
+  const s = object(value, "the line");
+  finite(s, "t");
+  count(s, "durationMs", "durationMs");
+  text(s, "room");
+  text(s, "participant");
+  if (!Array.isArray(s.inbound)) fail("inbound", s.inbound, "a list of tracks");
+  if (!Array.isArray(s.outbound)) fail("outbound", s.outbound, "a list of tracks");
+  (s.inbound as unknown[]).forEach((raw, i) => {
+    const at = `inbound[${String(i)}]`;
+    const t = object(raw, at);
+    if (!KINDS.has(t.kind as string)) fail(`${at}.kind`, t.kind, "audio or video");
+    text(t, "key", TEXT, `${at}.key`);
+    for (const key of INBOUND_REQUIRED) count(t, key, `${at}.${key}`);
+    for (const key of INBOUND_COUNTS)
+      if (t[key] !== undefined && t[key] !== null) count(t, key, `${at}.${key}`);
+    // lost is a delta: late packets take back what was counted lost, never more than arrived
+    const lost = finite(t, "lost", `${at}.lost`);
+    if (lost > (t.expected as number) || lost < -(t.received as number))
+      fail(`${at}.lost`, lost, `from -received (${String(t.received)}) to expected (${String(t.expected)})`);
+    for (const [key, v] of Object.entries(t))
+      if (typeof v === "number" && !Number.isFinite(v)) fail(`${at}.${key}`, v, "a finite number");
+  });
+  (s.outbound as unknown[]).forEach((raw, i) => {
+    const at = `outbound[${String(i)}]`;
+    const t = object(raw, at);
+    if (!KINDS.has(t.kind as string)) fail(`${at}.kind`, t.kind, "audio or video");
+    for (const key of OUTBOUND_COUNTS)
+      if (t[key] !== undefined || key === "bytes") count(t, key, `${at}.${key}`);
+  });
+  for (const key of ["rttS", "dataSent", "dataReceived"])
+    if (s[key] !== undefined && s[key] !== null) finite(s, key);
+  return s as unknown as WindowSample;
+}
