@@ -1,27 +1,6 @@
-import type { InboundTrackSample, Kind, OutboundTrackSample } from "@livekit-swarm/schema";
+import type { Kind } from "@livekit-swarm/schema";
 
-export const inboundCounts = [
-  "expected",
-  "lost",
-  "received",
-  "bytes",
-  "nack",
-  "pli",
-  "fir",
-  "framesDecoded",
-  "framesDropped",
-  "freezes",
-  "concealedSamples",
-  "totalSamples",
-] as const satisfies readonly (keyof InboundTrackSample)[];
-
-export const outboundCounts = [
-  "packets",
-  "bytes",
-  "nack",
-  "pli",
-  "fir",
-] as const satisfies readonly (keyof OutboundTrackSample)[];
+export { inboundCounts, outboundCounts } from "@livekit-swarm/schema";
 
 /** A window's counts over a participant's tracks of one kind; `tracks` is how many there were. */
 export type Totals<F extends string> = Record<F, number> & { tracks: number };

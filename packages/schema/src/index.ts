@@ -94,6 +94,8 @@ export {
   cannotDecrypt,
   decryptsAgain,
   inboundTrackSample,
+  inboundCounts,
+  outboundCounts,
 } from "./samples.js";
 export { TransportWatch, transportClass, transportClasses } from "./transport.js";
 export type {

@@ -78,6 +78,31 @@ export function inboundTrackSample(
 }
 
 /** One participant's stats over one sampling window: a line of samples.jsonl. */
+/** The counters of an inbound track's window: what a window adds to the run's totals. */
+export const inboundCounts = [
+  "expected",
+  "lost",
+  "received",
+  "bytes",
+  "nack",
+  "pli",
+  "fir",
+  "framesDecoded",
+  "framesDropped",
+  "freezes",
+  "concealedSamples",
+  "totalSamples",
+] as const satisfies readonly (keyof InboundTrackSample)[];
+
+/** The counters of an outbound track's window. */
+export const outboundCounts = [
+  "packets",
+  "bytes",
+  "nack",
+  "pli",
+  "fir",
+] as const satisfies readonly (keyof OutboundTrackSample)[];
+
 export interface WindowSample {
   readonly t: number;
   readonly durationMs: number;

@@ -5,7 +5,7 @@
  * a negative `lost` read as loss -8298, and a run id reached file names and queries. Each check
  * throws an Error whose message names the field; merge adds the file and line.
  */
-import { MAX_DURATION } from "@livekit-swarm/schema";
+import { MAX_DURATION, inboundCounts, outboundCounts } from "@livekit-swarm/schema";
 import type { WindowSample, WorkerMessage } from "../run/messages.js";
 import { MAX_RUN_PARTICIPANTS } from "../session/target.js";
 import type { ShardManifest } from "./manifest.js";
@@ -140,20 +140,13 @@ export function checkEventLine(value: unknown): Extract<WorkerMessage, { type: "
 
 /** Counts of a window every track has: never negative, never absurd. */
 const INBOUND_REQUIRED = ["expected", "received", "bytes"] as const;
-/** Counts some engines leave out: checked where present. */
+/** Counts some engines leave out (lost is a delta, checked on its own): checked where present. */
 const INBOUND_COUNTS = [
+  ...inboundCounts.filter((k) => k !== "lost" && !(INBOUND_REQUIRED as readonly string[]).includes(k)),
   "retransmitted",
   "headerBytes",
-  "nack",
-  "pli",
-  "fir",
-  "framesDecoded",
-  "framesDropped",
-  "freezes",
-  "concealedSamples",
-  "totalSamples",
 ] as const;
-const OUTBOUND_COUNTS = ["packets", "bytes", "nack", "pli", "fir"] as const;
+const OUTBOUND_COUNTS = outboundCounts;
 
 function count(o: Record<string, unknown>, key: string, at: string): number {
   const v = finite(o, key, at);
