@@ -6,7 +6,7 @@
  * until the merge has it (docs/sharding.md, "Results without shared storage"). Every name is
  * checked (names.ts) before it is used; render.ts serializes, never a template.
  */
-import type { Scenario } from "@livekit-swarm/schema";
+import { serverUrlProblem, type Scenario } from "@livekit-swarm/schema";
 import { K8sError } from "./errors.js";
 import { requireDnsLabel, requireDnsSubdomain, requireLabelValue } from "./names.js";
 import type {
@@ -113,6 +113,8 @@ function requireImage(image: string): string {
 
 /** ws(s):// or http(s)://, with no user or password in it: the manifest is not a place for credentials. */
 function requireUrl(url: string): string {
+  const problem = serverUrlProblem(url);
+  if (problem !== undefined) throw new K8sError("bad-input", `--url ${JSON.stringify(url)}: ${problem}`);
   if (!URL.canParse(url))
     throw new K8sError(
       "bad-input",

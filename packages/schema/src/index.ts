@@ -38,6 +38,7 @@ export {
 } from "./catalog.js";
 export type { Milliseconds } from "./duration.js";
 export { redactSecrets } from "./redact.js";
+export { serverUrlProblem } from "./server-url.js";
 export {
   DurationError,
   MAX_DURATION,

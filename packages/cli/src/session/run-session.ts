@@ -7,7 +7,7 @@ import {
   type RunSessionOptions,
   type RunTarget,
 } from "@livekit-swarm/load";
-import { quoted } from "@livekit-swarm/schema";
+import { quoted, serverUrlProblem } from "@livekit-swarm/schema";
 import { UsageError } from "../errors.js";
 import { fromEnv } from "../flags.js";
 import { SECRET_ON_COMMAND_LINE, apiSecret, type SecretFlags } from "../secret.js";
@@ -34,11 +34,8 @@ export function targetFrom(command: string, flags: TargetFlags): RunTarget | und
     return undefined;
   }
   const from = flags.url !== undefined ? "--url" : "LIVEKIT_URL";
-  if (!/^wss?:\/\//.test(url) && !/^https?:\/\//.test(url)) {
-    throw new UsageError(
-      `${command}: ${from}: expected ws://, wss://, http:// or https://, got ${quoted(url)}`,
-    );
-  }
+  const problem = serverUrlProblem(url);
+  if (problem !== undefined) throw new UsageError(`${command}: ${from} ${quoted(url)}: ${problem}`);
   // user:password@ would be echoed by every later error; LiveKit takes keys, not URL credentials
   if (/^[a-z]+:\/\/[^/]*@/i.test(url)) {
     throw new UsageError(
