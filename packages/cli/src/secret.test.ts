@@ -2,7 +2,7 @@ import { mkdtempSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { apiSecret, readSecretFile } from "./secret.js";
+import { apiSecret, e2eeKey, readSecretFile } from "./secret.js";
 
 const dir = mkdtempSync(join(tmpdir(), "swarm-secret-"));
 const file = (name: string, content: string | Buffer): string => {
@@ -78,5 +78,27 @@ describe("apiSecret", () => {
     expect(() => apiSecret("canary", { apiSecret: "x", apiSecretFile: "y" })).toThrow(
       "canary: --api-secret and --api-secret-file were both given; pass one",
     );
+  });
+});
+
+describe("e2eeKey", () => {
+  const saved = process.env.LKSWARM_E2EE_KEY;
+  afterEach(() => {
+    if (saved === undefined) delete process.env.LKSWARM_E2EE_KEY;
+    else process.env.LKSWARM_E2EE_KEY = saved;
+  });
+
+  it("refuses in LKSWARM_E2EE_KEY the bytes a key file refuses, and takes what a file takes", () => {
+    for (const bytes of ["two\nlines", "a\u0007bell"]) {
+      process.env.LKSWARM_E2EE_KEY = bytes;
+      expect(() => e2eeKey("run", undefined)).toThrow(
+        /^run: LKSWARM_E2EE_KEY (holds more than one line|is binary, not a line of text); write the key/,
+      );
+      expect(() => e2eeKey("run", file("k", bytes))).toThrow(/holds more than one line|is binary/);
+    }
+    process.env.LKSWARM_E2EE_KEY = "one line\n";
+    expect(new TextDecoder().decode(e2eeKey("run", undefined))).toBe("one line");
+    delete process.env.LKSWARM_E2EE_KEY;
+    expect(e2eeKey("run", undefined)).toBeUndefined();
   });
 });

@@ -54,11 +54,20 @@ export function readSecretLine(command: string, flag: string, path: string, fix:
   } catch {
     return refuse("is binary, not a line of text");
   }
+  const line = secretLine(text);
+  return typeof line === "string" ? line : refuse(line.problem);
+}
+
+/**
+ * Pure: a secret's one line (a last line break dropped), or what is wrong with it: empty, more than
+ * one line, or a control character. One rule for a file's bytes and an environment variable's.
+ */
+export function secretLine(text: string): string | { readonly problem: string } {
   const secret = text.replace(/\r?\n$/, "");
-  if (secret === "") return refuse("is empty");
-  if (/[\r\n]/.test(secret)) return refuse("holds more than one line");
+  if (secret === "") return { problem: "is empty" };
+  if (/[\r\n]/.test(secret)) return { problem: "holds more than one line" };
   if (Array.from(secret).some((c) => c < " " || c === "\u007f"))
-    return refuse("is binary, not a line of text");
+    return { problem: "is binary, not a line of text" };
   return secret;
 }
 
@@ -98,5 +107,10 @@ export function e2eeKey(command: string, file: string | undefined): Uint8Array |
   if (file !== undefined)
     return new TextEncoder().encode(readSecretLine(command, "e2ee-key-file", file, E2EE_FIX));
   const fromEnvironment = fromEnv("LKSWARM_E2EE_KEY");
-  return fromEnvironment === undefined ? undefined : new TextEncoder().encode(fromEnvironment);
+  if (fromEnvironment === undefined) return undefined;
+  // the same bytes a key file refuses are refused here too
+  const line = secretLine(fromEnvironment);
+  if (typeof line !== "string")
+    throw new UsageError(`${command}: LKSWARM_E2EE_KEY ${line.problem}; ${E2EE_FIX}`);
+  return new TextEncoder().encode(line);
 }
