@@ -1,4 +1,6 @@
 import { Command, Option } from "@commander-js/extra-typings";
+import { quoted } from "@livekit-swarm/schema";
+import { UsageError } from "../../errors.js";
 import { collect, integer, positive } from "../../flags.js";
 
 /** The most livekit-server nodes one testbed starts. */
@@ -15,6 +17,20 @@ export const EXAMPLES = [
   "swarm testbed status --json",
   "swarm testbed down --all",
 ];
+
+/**
+ * `--scrape host:port`, as Prometheus takes a target: a host name, an IPv4 address or a bracketed
+ * IPv6 one, and a port from 1 to 65535 (it went into prometheus.yml as given: 'a b', ':99999').
+ */
+export function scrapeTarget(value: string, previous: string[] | undefined): string[] {
+  const m = /^([A-Za-z0-9.-]{1,253}|\[[0-9A-Fa-f:.]{2,45}\]):(\d{1,5})$/.exec(value);
+  const port = Number(m?.[2]);
+  if (m === null || port < 1 || port > 65535)
+    throw new UsageError(
+      `testbed: --scrape ${quoted(value)}: expected host:port (a host name or address, a port from 1 to 65535), e.g. 127.0.0.1:9464`,
+    );
+  return collect(value, previous);
+}
 
 export function define() {
   return new Command("testbed")
@@ -51,7 +67,9 @@ export function define() {
     )
     .option("--prometheus", "also start a Prometheus that scrapes the nodes")
     .addOption(
-      new Option("--scrape <host:port>", "extra Prometheus scrape target (repeatable)").argParser(collect),
+      new Option("--scrape <host:port>", "extra Prometheus scrape target (repeatable)").argParser(
+        scrapeTarget,
+      ),
     )
     .addOption(
       new Option(
