@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 import { CommanderError } from "@commander-js/extra-typings";
 import { ExitCode } from "@livekit-swarm/schema";
-import { program, withDefaultCommand } from "./program.js";
+import { UsageError } from "./errors.js";
+import { contradictoryFlags, program, withDefaultCommand } from "./program.js";
 
 /** A failure we anticipated: it carries a reason word and a message the user can act on. */
 interface KnownError {
@@ -20,6 +21,8 @@ function isKnownError(err: unknown): err is KnownError {
 }
 
 async function main(argv: readonly string[]): Promise<number> {
+  const contradiction = contradictoryFlags(argv);
+  if (contradiction !== undefined) throw new UsageError(contradiction);
   let code: number = ExitCode.ok;
   try {
     await program((c) => {

@@ -4,7 +4,7 @@ import { TOOL, scenarioKeyPaths } from "@livekit-swarm/schema";
 import { SCENARIO_OPTIONS } from "./commands/run/scenario-flags.js";
 import { UsageError } from "./errors.js";
 import { integer, oneLine } from "./flags.js";
-import { program, withDefaultCommand } from "./program.js";
+import { contradictoryFlags, program, withDefaultCommand } from "./program.js";
 
 /** Parses argv as `swarm` would, without running a command; returns what commander wrote. */
 async function parse(argv: readonly string[]): Promise<{ error: unknown; out: string; err: string }> {
@@ -138,5 +138,21 @@ describe("swarm's command line", () => {
     const { error } = await parse(argv);
     expect(error).toBeInstanceOf(UsageError);
     expect((error as UsageError).message).toContain(message);
+  });
+});
+
+describe("contradictoryFlags", () => {
+  it("names a flag given beside its negation, before a --", () => {
+    expect(contradictoryFlags(["--simulcast", "--rooms", "2", "--no-simulcast"])).toBe(
+      "--simulcast and --no-simulcast were both given; pass one",
+    );
+    expect(contradictoryFlags(["run", "--no-simulcast", "--simulcast=true"])).toBe(
+      "--simulcast and --no-simulcast were both given; pass one",
+    );
+  });
+
+  it("lets one of them alone pass, and what follows a -- alone", () => {
+    expect(contradictoryFlags(["--no-simulcast", "--rooms", "2"])).toBeUndefined();
+    expect(contradictoryFlags(["--simulcast", "--", "--no-simulcast"])).toBeUndefined();
   });
 });

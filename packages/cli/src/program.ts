@@ -45,6 +45,21 @@ export function program(exit: (code: number) => void): Command {
 const ROOT_OPTIONS = new Set(["-h", "--help", "-V", "--version"]);
 
 /** `swarm --rooms 500` and a bare `swarm` run a swarm; `swarm --help` and `swarm --version` do not. */
+/**
+ * `--x` beside `--no-x` (before a `--`): commander lets the last win, so `--simulcast --no-simulcast`
+ * ran without a word. The pair, or undefined.
+ */
+export function contradictoryFlags(argv: readonly string[]): string | undefined {
+  const end = argv.indexOf("--");
+  const flags = new Set((end < 0 ? argv : argv.slice(0, end)).map((a) => a.split("=")[0] ?? a));
+  for (const flag of flags) {
+    if (!flag.startsWith("--no-")) continue;
+    const positive = `--${flag.slice("--no-".length)}`;
+    if (flags.has(positive)) return `${positive} and ${flag} were both given; pass one`;
+  }
+  return undefined;
+}
+
 export function withDefaultCommand(argv: readonly string[]): string[] {
   const [first] = argv;
   if (first === undefined) return ["run"];
