@@ -1,3 +1,4 @@
+import { spawn, execFileSync } from "node:child_process";
 import { mkdtempSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -100,5 +101,15 @@ describe("e2eeKey", () => {
     expect(new TextDecoder().decode(e2eeKey("run", undefined))).toBe("one line");
     delete process.env.LKSWARM_E2EE_KEY;
     expect(e2eeKey("run", undefined)).toBeUndefined();
+  });
+});
+
+describe("readSecretFile: a named pipe", () => {
+  it("reads a pipe a writer fills, as --api-secret-file <(vault read ...) gives one", () => {
+    const path = join(mkdtempSync(join(tmpdir(), "swarm-fifo-")), "p");
+    execFileSync("mkfifo", [path]);
+    const writer = spawn("sh", ["-c", `sleep 0.2; printf '%s\\n' '${SECRET}' > '${path}'`]);
+    expect(readSecretFile("run", path)).toBe(SECRET);
+    writer.kill();
   });
 });

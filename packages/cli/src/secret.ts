@@ -1,5 +1,5 @@
-import { closeSync, openSync, readSync } from "node:fs";
-import { quotedPath, readFailure } from "@livekit-swarm/schema";
+import { closeSync, constants, openSync, readSync, statSync } from "node:fs";
+import { FIFO_WAIT_MS, quotedPath, readFailure } from "@livekit-swarm/schema";
 import { UsageError } from "./errors.js";
 import { fromEnv } from "./flags.js";
 
@@ -13,13 +13,30 @@ const FIX = "write the secret alone on one line, in a file only you can read, or
  * (`/dev/zero` included); a pipe (`--api-secret-file <(vault read ...)`) is read like a file.
  */
 function head(path: string): Buffer {
-  const fd = openSync(path, "r");
+  // a FIFO nobody writes to would block the open for ever: opened non-blocking, it may stay silent
+  // FIFO_WAIT_MS (schema's readConfigText does the same for scenario and drill files)
+  const fifo = statSync(path).isFIFO();
+  const fd = openSync(path, fifo ? constants.O_RDONLY | constants.O_NONBLOCK : "r");
   try {
     const buffer = Buffer.alloc(MOST_BYTES + 1);
     let filled = 0;
+    let quietSince = Date.now();
     while (filled < buffer.length) {
-      const n = readSync(fd, buffer, filled, buffer.length - filled, null);
+      let n: number;
+      try {
+        n = readSync(fd, buffer, filled, buffer.length - filled, null);
+      } catch (err) {
+        if (!fifo || !(err instanceof Error && "code" in err && err.code === "EAGAIN")) throw err;
+        n = -1;
+      }
+      if (fifo && (n < 0 || (n === 0 && filled === 0))) {
+        if (Date.now() - quietSince > FIFO_WAIT_MS)
+          throw Object.assign(new Error(`${path} gave nothing`), { code: "ETIMEDOUT" });
+        Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 20);
+        continue;
+      }
       if (n === 0) break;
+      quietSince = Date.now();
       filled += n;
     }
     return buffer.subarray(0, filled);

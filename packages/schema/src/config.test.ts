@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, openSync, writeFileSync, writeSync, closeSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ConfigError, formatPath, problemAt, readConfigText, readFailure, readYaml } from "./config.js";
@@ -98,5 +99,32 @@ describe("readConfigText", () => {
       (e: unknown) => e,
     );
     expect(readFailure(error)).toBe(why);
+  });
+});
+
+describe("readConfigText: a named pipe", () => {
+  const fifo = (): string => {
+    const path = join(mkdtempSync(join(tmpdir(), "fifo-")), "p");
+    execFileSync("mkfifo", [path]);
+    return path;
+  };
+
+  it("gives up on a pipe nobody writes to, in one line, instead of hanging", async () => {
+    const path = fifo();
+    const error: unknown = await readConfigText(path, 200).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(readFailure(error)).toBe("is a pipe that gave nothing for 10 s: is anything writing to it?");
+  });
+
+  it("reads a pipe whose writer comes late, to its end", async () => {
+    const path = fifo();
+    const reading = readConfigText(path, 5000);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const fd = openSync(path, "w");
+    writeSync(fd, "rooms: 2\n");
+    closeSync(fd);
+    expect(await reading).toBe("rooms: 2\n");
   });
 });

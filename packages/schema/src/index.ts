@@ -139,7 +139,7 @@ export type { ParseDrillOptions } from "./drill/index.js";
 export { loadDrill, parseDrill } from "./drill/index.js";
 export { EXPECT_DEFAULT } from "./drill/expectations.js";
 export type { ConfigErrorReason, ConfigProblem } from "./config.js";
-export { ConfigError, readConfigText, readFailure, readYaml } from "./config.js";
+export { ConfigError, FIFO_WAIT_MS, readConfigText, readFailure, readYaml } from "./config.js";
 export { labelMatcher, promqlString } from "./promql-string.js";
 export { ExitCode, exitCodeForSignal } from "./exit-codes.js";
 export { KnownError } from "./known-error.js";
