@@ -1,6 +1,6 @@
 import { readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
-import { catalog, quoted, KnownError } from "@livekit-swarm/schema";
+import { catalog, quoted, readConfigText, readFailure, KnownError } from "@livekit-swarm/schema";
 import { percentile, summarize, type Population } from "@livekit-swarm/stats";
 import type { Measurements } from "./measurements.js";
 import type { NoiseTest } from "./noise.js";
@@ -218,8 +218,11 @@ export function runRecordOf(doc: unknown, file: string): RunRecord {
 /** Reads a summary.json, or the summary.json inside a run folder. */
 export async function loadRunRecord(path: string): Promise<RunRecord> {
   let file = path;
+  let fifo = false;
   try {
-    if ((await stat(path)).isDirectory()) file = join(path, "summary.json");
+    const info = await stat(path);
+    if (info.isDirectory()) file = join(path, "summary.json");
+    fifo = info.isFIFO();
   } catch {
     throw new BaselineError(
       `${path}: no such file or folder; pass a run's summary.json or its output folder (swarm -o DIR)`,
@@ -227,11 +230,12 @@ export async function loadRunRecord(path: string): Promise<RunRecord> {
   }
   let text: string;
   try {
-    text = await readFile(file, "utf8");
-  } catch {
+    // a pipe (`<(...)`) read with a bound on its silence, never waited on for ever
+    text = fifo ? await readConfigText(file) : await readFile(file, "utf8");
+  } catch (err) {
     throw new BaselineError(
       file === path
-        ? `${file}: cannot be read; pass a run's summary.json or its output folder`
+        ? `${file}: cannot be read (${readFailure(err)}); pass a run's summary.json or its output folder`
         : `${path}: a folder without summary.json; pass a run's output folder (swarm -o DIR) or its summary.json`,
     );
   }
