@@ -1,8 +1,18 @@
-import { mkdirSync, rmdirSync, statSync, type Stats } from "node:fs";
-import { dirname, resolve } from "node:path";
+import {
+  mkdirSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  rmdirSync,
+  statSync,
+  writeFileSync,
+  type Stats,
+} from "node:fs";
+import { dirname, join, resolve } from "node:path";
 import { MAX_DURATION, formatDuration, type Scenario, KnownError } from "@livekit-swarm/schema";
 import {
   Testbed,
+  defaultRunRoot,
   down,
   listTestbeds,
   startClientTestbed,
@@ -127,7 +137,10 @@ export async function openTarget(
           : {}),
       },
       networks: new Map(bed.networks.map((n) => [n.profile, placeOf(n, bed.url)])),
-      stop: () => bed.stop(),
+      stop: async () => {
+        await bed.stop();
+        forgetSecret(testbed.runDir, testbed.apiSecret);
+      },
     };
   }
   const testbed = await Testbed.start({ name: `swarm-${process.pid}`, ...(turn ? { turn: true } : {}) });
@@ -137,6 +150,7 @@ export async function openTarget(
     networks: new Map(),
     stop: async () => {
       await testbed.stop();
+      forgetSecret(testbed.runDir, testbed.apiSecret);
     },
   };
 }
@@ -161,16 +175,75 @@ function testbedMediaHosts(target: RunTarget): { mediaHosts?: readonly string[] 
  * cannot stop its own; the next embedded run takes down those whose run is gone.
  */
 async function sweepOrphanedTestbeds(): Promise<void> {
-  for (const tb of listTestbeds()) {
-    const owner = /^swarm-(\d+)$/.exec(tb.name);
-    if (owner === null) continue;
-    let alive = true;
+  const gone = (name: string): boolean => {
+    const owner = /^swarm-(\d+)$/.exec(name);
+    if (owner === null) return false;
     try {
       process.kill(Number(owner[1]), 0);
+      return false;
     } catch {
-      alive = false;
+      return true;
     }
-    if (!alive) await down(tb.runDir);
+  };
+  for (const tb of listTestbeds()) if (gone(tb.name)) await down(tb.runDir);
+  // and the folders those and older runs left (their keys in the nodes' configs): down already
+  let names: string[] = [];
+  try {
+    names = readdirSync(defaultRunRoot());
+  } catch {
+    // no run root yet
+  }
+  // an hour after it went down: a reader (a test, someone after a failed run) has had its logs
+  const stale = (dir: string): boolean => {
+    try {
+      return Date.now() - statSync(dir).mtimeMs > RUN_DIR_KEPT_MS;
+    } catch {
+      return false;
+    }
+  };
+  for (const name of names) {
+    const dir = join(defaultRunRoot(), name);
+    if (gone(name) && stale(dir)) removeRunDir(dir);
+  }
+}
+
+/** How long the folder of a finished embedded run stays for its logs: then the next run removes it. */
+const RUN_DIR_KEPT_MS = 3_600_000;
+
+/**
+ * The folder of an embedded testbed whose run is gone: one was left per run, for ever, each with
+ * the key and secret in its nodes' configs. The next embedded run removes those of runs gone.
+ */
+function removeRunDir(runDir: string): void {
+  try {
+    rmSync(runDir, { recursive: true, force: true });
+  } catch {
+    // a folder we cannot remove stays; the next embedded run tries again
+  }
+}
+
+/**
+ * An embedded testbed, down: its folder keeps the nodes' logs and its stopped state (what a reader
+ * checks the run against: processes, namespaces) until the next embedded run removes it, but no
+ * longer any file that holds the secret the run made (the nodes' configs, the state's copy).
+ */
+export function forgetSecret(runDir: string, secret: string): void {
+  let names: string[] = [];
+  try {
+    names = readdirSync(runDir);
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    const file = join(runDir, name);
+    try {
+      if (!statSync(file).isFile() || !readFileSync(file, "utf8").includes(secret)) continue;
+      if (name.startsWith("state"))
+        writeFileSync(file, readFileSync(file, "utf8").split(secret).join("REDACTED"));
+      else rmSync(file, { force: true });
+    } catch {
+      // gone meanwhile, or unreadable: left as it is
+    }
   }
 }
 
