@@ -1331,3 +1331,75 @@ describe("the ready drills in chaos/", () => {
     }
   });
 });
+
+describe("parseDrill: one process fault per node while a freeze holds", () => {
+  it.each<[string, string[], string]>([
+    [
+      "a kill of the node a freeze holds",
+      withFaults(
+        "{ id: ice, type: node.freeze, target: { node: 1 }, at: 10s, duration: 20s }",
+        "{ type: node.kill, target: { node: 1 }, at: 15s }",
+      ),
+      `${SOURCE}: faults[1].at: node.kill would hit the node faults[0] (node.freeze) holds, while faults[0]'s freeze lasts until 30s: one process fault per node at a time; start it after the thaw, or target another node`,
+    ],
+    [
+      "a freeze of a node a kill holds, by ref",
+      withFaults(
+        "{ id: k, type: node.kill, target: busiest-room-node, at: 5s, duration: 30s }",
+        "{ type: node.freeze, target: { ref: k }, at: 10s }",
+      ),
+      `${SOURCE}: faults[1].at: node.freeze would hit the node faults[0] (node.kill) holds, while faults[1]'s freeze lasts until the drill's rollback (no duration, no node.thaw): one process fault per node at a time; start it after the thaw, or target another node`,
+    ],
+    [
+      "a restart of every node during a freeze",
+      withFaults(
+        "{ type: node.freeze, target: { node: 2 }, at: 10s, duration: 20s }",
+        "{ type: node.restart, target: all-nodes, at: 20s }",
+      ),
+      `${SOURCE}: faults[1].at: node.restart would hit the node faults[0] (node.freeze) holds, while faults[0]'s freeze lasts until 30s: one process fault per node at a time; start it after the thaw, or target another node`,
+    ],
+  ])("refuses %s", (_what, lines, problem) => {
+    expect(problemsOf(lines)).toContain(problem);
+  });
+
+  it.each<[string, string[]]>([
+    [
+      "a kill after the thaw",
+      withFaults(
+        "{ type: node.freeze, target: { node: 1 }, at: 10s, duration: 20s }",
+        "{ type: node.kill, target: { node: 1 }, at: 30s }",
+      ),
+    ],
+    [
+      "a kill of another node",
+      withFaults(
+        "{ type: node.freeze, target: { node: 1 }, at: 10s, duration: 20s }",
+        "{ type: node.kill, target: { node: 2 }, at: 15s }",
+      ),
+    ],
+    [
+      "a kill of a random node",
+      withFaults(
+        "{ type: node.freeze, target: { node: 1 }, at: 10s, duration: 20s }",
+        "{ type: node.kill, target: random-node, at: 15s }",
+      ),
+    ],
+    [
+      "a kill after a node.thaw",
+      withFaults(
+        "{ id: ice, type: node.freeze, target: { node: 1 }, at: 10s }",
+        "{ type: node.thaw, target: { ref: ice }, at: 20s }",
+        "{ type: node.kill, target: { node: 1 }, at: 25s }",
+      ),
+    ],
+    [
+      "two kills of one node",
+      withFaults(
+        "{ type: node.kill, target: { node: 1 }, at: 10s }",
+        "{ type: node.kill, target: { node: 1 }, at: 15s }",
+      ),
+    ],
+  ])("takes %s", (_what, lines) => {
+    expect(() => parse(lines)).not.toThrow();
+  });
+});

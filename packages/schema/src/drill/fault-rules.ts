@@ -189,3 +189,69 @@ export function checkMaxNodes(
     }
   });
 }
+
+/** Faults on a node's process, beside which a freeze cannot hold: a frozen node killed, a killed one frozen. */
+const PROCESS_FAULTS = new Set(["node.kill", "node.freeze", "node.restart", "node.drain"]);
+
+/**
+ * Whether the targets of two faults can hit the same node, as far as the drill says before it runs:
+ * a named node, the busiest room's node (the same while the swarm is), all or a share of the nodes,
+ * or a ref to the other. Two random nodes may differ, and are let through.
+ */
+function mayShareNode(drafts: readonly FaultDraft[], i: number, j: number): boolean {
+  const root = (k: number): number => {
+    const t = drafts[k]?.target;
+    if (t?.kind !== "ref") return k;
+    const referenced = drafts.findIndex((d) => d.id === t.fault);
+    return referenced >= 0 && referenced < k ? root(referenced) : k;
+  };
+  const [a, b] = [root(i), root(j)];
+  if (a === b) return true;
+  const [ta, tb] = [drafts[a]?.target, drafts[b]?.target];
+  if (ta === undefined || tb === undefined) return false;
+  const many = (t: typeof ta): boolean => t.kind === "all-nodes" || t.kind === "share-of-nodes";
+  if (many(ta) || many(tb)) return true;
+  if (ta.kind === "node" && tb.kind === "node") return ta.index === tb.index;
+  return ta.kind === "busiest-room-node" && tb.kind === "busiest-room-node";
+}
+
+/**
+ * A node.freeze holds its node from its start to its duration's end, its node.thaw, or the drill's
+ * rollback; another fault on that node's process in that time (a kill, a restart, a drain, a second
+ * freeze) is refused, naming both and when the freeze ends. Kills, restarts and drains apart from a
+ * freeze are left to the drill's author.
+ */
+export function checkOverlaps(p: Problems, drafts: readonly FaultDraft[]): void {
+  const thawAt = (i: number): number | undefined =>
+    drafts.find((d) => d.type === "node.thaw" && d.target?.kind === "ref" && d.target.fault === drafts[i]?.id)
+      ?.at;
+  const window = (i: number): [number, number] => {
+    const d = drafts[i];
+    const at = d?.at ?? 0;
+    if (d?.type !== "node.freeze") return [at, at + (d?.duration ?? 0)];
+    return [at, d.duration !== null && d.duration !== undefined ? at + d.duration : (thawAt(i) ?? Infinity)];
+  };
+  drafts.forEach((later, j) => {
+    if (later.type === undefined || !PROCESS_FAULTS.has(later.type) || later.at === undefined) return;
+    for (let i = 0; i < j; i++) {
+      const earlier = drafts[i];
+      if (earlier?.type === undefined || !PROCESS_FAULTS.has(earlier.type) || earlier.at === undefined)
+        continue;
+      if (earlier.type !== "node.freeze" && later.type !== "node.freeze") continue;
+      const [a0, a1] = window(i);
+      const [b0, b1] = window(j);
+      if (b0 > a1 || a0 > b1 || (b0 === a1 && earlier.type === "node.freeze") || !mayShareNode(drafts, i, j))
+        continue;
+      const freeze = earlier.type === "node.freeze" ? i : j;
+      const [, thawed] = window(freeze);
+      const until = Number.isFinite(thawed)
+        ? `until ${formatDuration(thawed)}`
+        : "until the drill's rollback (no duration, no node.thaw)";
+      p.at(
+        ["faults", j, "at"],
+        `${later.type} would hit the node faults[${i}] (${earlier.type}) holds, while faults[${freeze}]'s freeze lasts ${until}: one process fault per node at a time; start it after the thaw, or target another node`,
+      );
+      return;
+    }
+  });
+}

@@ -17,7 +17,7 @@ import {
   expectSchema,
   steadyStateSchema,
 } from "./expectations.js";
-import { checkBackend, checkMaxNodes, checkRefs } from "./fault-rules.js";
+import { checkBackend, checkMaxNodes, checkOverlaps, checkRefs } from "./fault-rules.js";
 import { parseFaults } from "./faults.js";
 import { nodeCountOf, parseTarget } from "./target.js";
 import type { Env } from "./values.js";
@@ -89,6 +89,7 @@ function resolveDrill(value: unknown, source: string, file: string | null, baseD
 
   if (drafts !== undefined) {
     const validRefs = checkRefs(p, drafts);
+    checkOverlaps(p, drafts);
     if (targetDraft !== undefined) {
       checkBackend(p, drafts, targetDraft.target);
       if (abortDraft !== undefined && abortDraft.maxNodes !== null) {
