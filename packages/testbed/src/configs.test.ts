@@ -22,13 +22,14 @@ describe("livekitNodeConfig with TURN", () => {
     expect(config(addressing).turn).toBeUndefined();
   });
 
-  it("runs TURN on UDP only, relaying to the node's own address and nothing else", () => {
+  it("runs TURN on UDP only, relaying to the node's own address and nothing else, listening there alone", () => {
     expect(config({ ...addressing, turnUdpPort: 3478 }).turn).toEqual({
       enabled: true,
       domain: "turn.lkswarm.test",
       udp_port: 3478,
       tls_port: 0,
       allow_restricted_peer_cidrs: ["127.0.0.1/32"],
+      bind_addresses: ["127.0.0.1"],
     });
   });
 

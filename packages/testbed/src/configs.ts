@@ -80,7 +80,9 @@ export function livekitNodeConfig(options: {
  * no private or loopback peer unless `allow_restricted_peer_cidrs` covers it, and a testbed node's
  * media address is private: only that one address (/32) is allowed, so the relay cannot be turned
  * on anything else of this host. The domain names the `turns:` URL the join response carries
- * (always on port 443, whatever tls_port says: livekit pkg/service/roommanager.go).
+ * (always on port 443, whatever tls_port says: livekit pkg/service/roommanager.go). Its listeners
+ * bind the node's media address only: LiveKit's default is 0.0.0.0 (turn.bind_addresses), which
+ * put the relay's UDP and TLS ports on every interface of the host.
  */
 export function turnConfig(udpPort: number, nodeMediaIp: string, tls?: TurnTlsListener): ConfigTree {
   return {
@@ -90,6 +92,7 @@ export function turnConfig(udpPort: number, nodeMediaIp: string, tls?: TurnTlsLi
     tls_port: tls?.port ?? 0,
     ...(tls !== undefined ? { cert_file: tls.certFile, key_file: tls.keyFile } : {}),
     allow_restricted_peer_cidrs: [`${nodeMediaIp}/32`],
+    bind_addresses: [nodeMediaIp],
   };
 }
 
