@@ -1,5 +1,5 @@
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync } from "node:fs";
+import { cpSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -206,6 +206,42 @@ describe("sharded runs merged into one report (3-node testbed, Prometheus scrapi
     const byMerge = (merged.thresholds ?? []).map((r) => [r.threshold, r.status]);
     expect(gate.statuses).toEqual(byMerge);
     expect(byMerge.map(([, status]) => status)).toEqual(["pass", "fail", "pass", "pass"]);
+
+    // the same folders corrupted by hand: each merge ends in one line naming the file, and exit 1
+    const corrupted = (name: string, edit: (dir: string) => void): string => {
+      const dir = join(mkdtempSync(join(tmpdir(), `swarm-corrupt-${name}-`)), "run");
+      cpSync(out, dir, { recursive: true });
+      edit(dir);
+      return dir;
+    };
+    const cases: [string, string, RegExp][] = [
+      [
+        "samples",
+        corrupted("samples", (dir) => {
+          const file = join(dir, "shard-1", "samples.jsonl");
+          const [first = "", ...rest] = readFileSync(file, "utf8").split("\n");
+          const line = JSON.parse(first) as Record<string, unknown>;
+          delete line.inbound;
+          writeFileSync(file, [JSON.stringify(line), ...rest].join("\n"));
+        }),
+        /^swarm: \S+shard-1\/samples\.jsonl:1: inbound absent: expected a list of tracks; pass the shard folders a run wrote\n$/,
+      ],
+      [
+        "manifest",
+        corrupted("manifest", (dir) => {
+          const file = join(dir, "shard-0", "shard.json");
+          const m = JSON.parse(readFileSync(file, "utf8")) as { scenario: { rooms: number } };
+          m.scenario.rooms = 1e9;
+          writeFileSync(file, JSON.stringify(m));
+        }),
+        /^swarm: \S+shard-0\/shard\.json: not a shard manifest as a shard writes it: scenario\.rooms 1000000000: expected a whole number from 1 to 100000\n$/,
+      ],
+    ];
+    for (const [name, dir, message] of cases) {
+      const bad = await swarm(["merge", dir]);
+      expect(bad.code, `${name}: ${bad.stderr}`).toBe(1);
+      expect(bad.stderr, name).toMatch(message);
+    }
   }, 150_000);
 
   it("4 shards, one SIGKILLed mid-run: the merge names it, exits 1, and with --allow-partial judges the other three", async () => {
