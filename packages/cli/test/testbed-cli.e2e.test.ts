@@ -1,5 +1,5 @@
 import { spawn } from "node:child_process";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:net";
 import { join } from "node:path";
 import { setTimeout as delay } from "node:timers/promises";
@@ -89,6 +89,34 @@ describe("swarm testbed: a name used again", () => {
     const status = await swarm(["testbed", "status", "--name", name, "--json"]);
     expect(status.code, status.stderr).toBe(0);
   });
+});
+
+describe("swarm chaos rollback: a fault ledger corrupted by hand", () => {
+  it.each([
+    ["not JSON", "nope", /is not one a drill wrote: it is not JSON;/],
+    [
+      "entries that are not",
+      '[{"kind":"bogus"},null,7]',
+      /is not one a drill wrote: entry 1: fault absent does not match/,
+    ],
+  ])(
+    "%s: one line naming the file and the fix, exit 1, and status still reads the testbed",
+    async (_what, text, message) => {
+      const name = unique("ledger");
+      started.push(name);
+      const up = await swarm(["testbed", "up", "--name", name]);
+      expect(up.code, up.stderr).toBe(0);
+      writeFileSync(join(runDirFor(name), "faults.json"), text);
+      const rollback = await swarm(["chaos", "rollback", "--testbed", name]);
+      expect(rollback.code).toBe(1);
+      expect(rollback.stderr.trim().split("\n")).toHaveLength(1);
+      expect(rollback.stderr).toMatch(message);
+      expect(rollback.stderr).toContain("undo what it lists by hand");
+      const status = await swarm(["testbed", "status", "--name", name]);
+      expect(status.code, status.stderr).toBe(0);
+      expect(status.stdout).toMatch(/ledger +the fault ledger .* is not one a drill wrote/);
+    },
+  );
 });
 
 describe("swarm testbed: bad input", () => {
