@@ -112,7 +112,7 @@ describe("what merge reads back: hostile", () => {
     [
       "a run id that is a query",
       { ...MANIFEST, runId: '../../x"} or vector(1) #' },
-      /runId "..\/..\/x\\"} or vector\(1\) #": expected text without control characters/,
+      /runId "..\/..\/x\\"} or vector\(1\) #": expected 1 to 64 letters, digits, dots, underscores or dashes, as --run-id takes it/,
     ],
     ["a room name with an escape", { ...MANIFEST, rooms: ["a\u001b[2Jb"] }, /rooms\[0\] "a\\u001b\[2Jb"/],
     ["no scenario", { ...MANIFEST, scenario: null }, /scenario null: expected an object/],

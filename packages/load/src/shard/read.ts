@@ -37,9 +37,15 @@ function finite(o: Record<string, unknown>, key: string, at = key): number {
   return v;
 }
 
-function text(o: Record<string, unknown>, key: string, pattern = TEXT, at = key): string {
+function text(
+  o: Record<string, unknown>,
+  key: string,
+  pattern = TEXT,
+  at = key,
+  expected = "text of up to 200 characters without control characters",
+): string {
   const v = o[key];
-  if (typeof v !== "string" || !pattern.test(v)) fail(at, v, "text without control characters");
+  if (typeof v !== "string" || !pattern.test(v)) fail(at, v, expected);
   return v;
 }
 
@@ -56,8 +62,14 @@ export function checkManifest(value: unknown): ShardManifest {
   const m = object(value, "shard.json");
   const shards = int(m, "shards", 1, MAX_SHARDS);
   int(m, "shard", 0, shards - 1);
-  text(m, "runId", RUN_ID);
-  text(m, "scenarioHash", /^[0-9a-f]{6,64}$/);
+  text(
+    m,
+    "runId",
+    RUN_ID,
+    "runId",
+    "1 to 64 letters, digits, dots, underscores or dashes, as --run-id takes it",
+  );
+  text(m, "scenarioHash", /^[0-9a-f]{6,64}$/, "scenarioHash", "a hexadecimal hash");
   int(m, "statsIntervalMs", 100, 3_600_000);
   int(m, "participants", 0, MAX_RUN_PARTICIPANTS);
   int(m, "workers", 0, 4096);
