@@ -165,7 +165,7 @@ describe("what merge reads back: hostile", () => {
     [
       "a reason with an escape",
       { ...EVENT, event: { type: "disconnected", reason: "\u001b]0;pwned\u0007" } },
-      /event\.reason .*expected text without control characters/,
+      /event\.reason .*expected text of up to 200 characters without control characters/,
     ],
     ["no participant", { ...EVENT, participant: 7 }, /participant 7: expected text/],
   ])("refuses an events line with %s", (_what, line, message) => {

@@ -71,6 +71,8 @@ export function checkManifest(value: unknown): ShardManifest {
   );
   text(m, "scenarioHash", /^[0-9a-f]{6,64}$/, "scenarioHash", "a hexadecimal hash");
   int(m, "statsIntervalMs", 100, 3_600_000);
+  // printed in the merged report
+  text(m, "url");
   int(m, "participants", 0, MAX_RUN_PARTICIPANTS);
   int(m, "workers", 0, 4096);
   if (!["running", "done", "error"].includes(m.status as string))
@@ -142,10 +144,13 @@ export function checkEventLine(value: unknown): Extract<WorkerMessage, { type: "
   const event = object(line.event, "event");
   if (typeof event.type !== "string" || !EVENT_TYPES.has(event.type))
     fail("event.type", event.type, "an event type");
-  for (const [key, v] of Object.entries(event)) {
+  for (const [key, v] of Object.entries(event))
     if (typeof v === "number" && !Number.isFinite(v)) fail(`event.${key}`, v, "a finite number");
-    if (typeof v === "string" && !TEXT.test(v)) fail(`event.${key}`, v, "text without control characters");
-  }
+  // what the summary and reports print by name (a join failure's message, which may run long over
+  // lines from the SDK, stays in events.jsonl and is never printed)
+  for (const key of ["reason", "quality", "state"])
+    if (typeof event[key] === "string" && !TEXT.test(event[key]))
+      fail(`event.${key}`, event[key], "text of up to 200 characters without control characters");
   if ("kind" in event && !KINDS.has(event.kind as string)) fail("event.kind", event.kind, "audio or video");
   return line as unknown as Extract<WorkerMessage, { type: "event" }>;
 }
