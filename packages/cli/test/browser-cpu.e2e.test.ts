@@ -10,8 +10,8 @@ import { Testbed } from "@livekit-swarm/testbed";
 const CHROMIUM = "/usr/lib/chromium/chromium";
 const hasChromium = existsSync(CHROMIUM);
 
-/** CPU seconds (utime + stime) of every descendant of `root` alive now: its workers and their Chromiums. */
-function treeCpuS(root: number): number {
+/** CPU seconds (utime + stime) of each descendant of `root` alive now: its workers and their Chromiums. */
+function treeCpuS(root: number): Map<number, number> {
   const children = new Map<number, number[]>();
   const ticks = new Map<number, number>();
   for (const entry of readdirSync("/proc")) {
@@ -25,13 +25,27 @@ function treeCpuS(root: number): number {
       // it ended while we looked
     }
   }
-  let total = 0;
+  const out = new Map<number, number>();
   const queue = [...(children.get(root) ?? [])];
   for (let pid = queue.shift(); pid !== undefined; pid = queue.shift()) {
     queue.push(...(children.get(pid) ?? []));
-    total += ticks.get(pid) ?? 0;
+    out.set(pid, (ticks.get(pid) ?? 0) / 100);
   }
-  return total / 100;
+  return out;
+}
+
+/**
+ * The CPU the tree used between two readings, process by process: one born since counts whole, one
+ * that exited counts up to its last reading (a Chromium helper that came and went made the sum of
+ * the tree's totals go down).
+ */
+function usedBetween(readings: readonly Map<number, number>[]): number {
+  const first = readings[0] ?? new Map<number, number>();
+  const last = new Map<number, number>();
+  for (const r of readings) for (const [pid, s] of r) last.set(pid, s);
+  let used = 0;
+  for (const [pid, s] of last) used += s - (first.get(pid) ?? 0);
+  return used;
 }
 
 /**
@@ -55,7 +69,7 @@ describe.skipIf(!hasChromium)(
         ["--engine", "browser", "--rooms", "1", "--subscribers", "1", "--duration", "30s", "-o", out],
         testbedEnv(tb),
       );
-      const readings: { t: number; cpuS: number; phase: string }[] = [];
+      const readings: { t: number; cpuS: Map<number, number>; phase: string }[] = [];
       const state = { ended: false };
       void run.exited.then(() => {
         state.ended = true;
@@ -76,8 +90,8 @@ describe.skipIf(!hasChromium)(
       const hold = readings.filter((r) => r.phase === "hold");
       const [first, last] = [hold[0], hold.at(-1)];
       if (first === undefined || last === undefined || last.t - first.t < 10_000)
-        throw new Error(`fewer than 10 s of hold seen: ${JSON.stringify(readings)}`);
-      const procCores = (last.cpuS - first.cpuS) / ((last.t - first.t) / 1000);
+        throw new Error(`fewer than 10 s of hold seen: ${readings.map((r) => r.phase).join(" ")}`);
+      const procCores = usedBetween(hold.map((r) => r.cpuS)) / ((last.t - first.t) / 1000);
       const summary = JSON.parse(readFileSync(join(out, "summary.json"), "utf8")) as RunSummary;
       const workers = summary.generator?.workers ?? [];
       const generatorCores = workers.reduce((a, w) => a + w.meanCpuCores, 0);

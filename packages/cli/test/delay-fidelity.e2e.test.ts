@@ -112,7 +112,7 @@ describe("numbers you can trust: injected delay and jitter read as the network m
           ],
           testbedEnv(tb),
         );
-        expect(result.code, result.stderr).toBe(0);
+        expect(result.code, result.stdout + result.stderr).toBe(0);
       } finally {
         done = await delay.remove();
       }

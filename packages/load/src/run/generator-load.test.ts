@@ -209,13 +209,13 @@ describe("slowEvents: rtc-node's own watchdog", () => {
     expect(slowEvents("")).toBe(0);
   });
 
-  it("fails the generator on one slow event, its workers otherwise fine, and says so in its message", () => {
+  it("counts slow events and shows them, without failing the generator: a delayed network caused one", () => {
     const load = generatorLoad(windows(0, [0.3, 0.3]), HOLD, 2);
-    expect(load).toMatchObject({ slowEvents: 2, saturated: true });
-    expect(saturationMessage(load)).toMatch(
-      /^the swarm's own worker did not keep up: rtc-node took over 10 s to handle 2 of its own events \("taking too much time" in workers\.log\): its threads did not get a CPU\. .*keep other work off the generator's machine/,
+    expect(load).toMatchObject({ slowEvents: 2, saturated: false });
+    expect(saturationMessage(load)).toBeUndefined();
+    expect(generatorLine(load)).toContain(
+      "; rtc-node took over 10 s to handle 2 of its events (workers.log)",
     );
-    expect(generatorLoad(windows(0, [0.3, 0.3]), HOLD, 0)).toMatchObject({ slowEvents: 0, saturated: false });
     expect(generatorLoad(windows(0, [0.3, 0.3]), HOLD).slowEvents).toBeUndefined();
   });
 
@@ -226,7 +226,7 @@ describe("slowEvents: rtc-node's own watchdog", () => {
       { shard: 1, load: shard(undefined) },
       { shard: 2, load: shard(2) },
     ]);
-    expect(merged).toMatchObject({ slowEvents: 3, saturated: true });
+    expect(merged).toMatchObject({ slowEvents: 3, saturated: false });
     expect(mergeGeneratorLoads([{ shard: 0, load: shard(undefined) }])?.slowEvents).toBeUndefined();
   });
 });

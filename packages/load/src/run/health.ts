@@ -2,8 +2,8 @@
  * The swarm's own health, judged on every run whether it has thresholds or not: every planned
  * participant joined and stayed, every track LiveKit owed arrived, no worker was lost, and the
  * generator kept up. Each failed check names its side. The generator's side (a worker died, a
- * browser exited, a worker's event loop full or its CPU quota run out, an event rtc-node took over
- * 10 s to handle; starvation by other processes once it can be told apart, see generator-load.ts)
+ * browser exited, a worker's event loop full or its CPU quota run out; starvation by other
+ * processes once it can be told apart, see generator-load.ts)
  * makes every figure suspect, so the run is inconclusive (exit 2) whatever LiveKit did;
  * participants (never joined, dropped, still reconnecting) or tracks unserved while those checks
  * held fail the run (exit 99).
