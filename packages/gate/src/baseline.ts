@@ -1,6 +1,13 @@
 import { readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
-import { catalog, quoted, readConfigText, readFailure, KnownError } from "@livekit-swarm/schema";
+import {
+  RUN_ID_PATTERN,
+  catalog,
+  quoted,
+  readConfigText,
+  readFailure,
+  KnownError,
+} from "@livekit-swarm/schema";
 import { percentile, summarize, type Population } from "@livekit-swarm/stats";
 import type { Measurements } from "./measurements.js";
 import type { NoiseTest } from "./noise.js";
@@ -104,8 +111,6 @@ export function findSamples(
     ?.values;
 }
 
-/** A run id as runs write it (and `--run-id` takes it). */
-const RUN_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 const METRIC = /^[a-z][a-z0-9_]{0,99}$/;
 const STATISTICS = ["n", "p50", "p95", "p99", "min", "max", "avg"] as const;
 
@@ -198,7 +203,7 @@ export function runRecordOf(doc: unknown, file: string): RunRecord {
       );
   });
   const runId = d.run.id;
-  if (runId !== undefined && (typeof runId !== "string" || !RUN_ID.test(runId)))
+  if (runId !== undefined && (typeof runId !== "string" || !RUN_ID_PATTERN.test(runId)))
     throw new BaselineError(
       `${file}: run.id ${shownValue(runId)}: expected 1 to 64 letters, digits, dots, underscores or dashes, as a run writes it`,
     );

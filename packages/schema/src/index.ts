@@ -39,6 +39,7 @@ export {
 export type { Milliseconds } from "./duration.js";
 export { redactSecrets } from "./redact.js";
 export { serverUrlProblem } from "./server-url.js";
+export { RUN_ID_PATTERN } from "./run-id.js";
 export {
   DurationError,
   MAX_DURATION,

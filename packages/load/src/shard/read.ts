@@ -5,14 +5,12 @@
  * a negative `lost` read as loss -8298, and a run id reached file names and queries. Each check
  * throws an Error whose message names the field; merge adds the file and line.
  */
-import { MAX_DURATION, inboundCounts, outboundCounts } from "@livekit-swarm/schema";
+import { MAX_DURATION, RUN_ID_PATTERN, inboundCounts, outboundCounts } from "@livekit-swarm/schema";
 import type { WindowSample, WorkerMessage } from "../run/messages.js";
 import { MAX_RUN_PARTICIPANTS } from "../session/target.js";
 import type { ShardManifest } from "./manifest.js";
 import { MAX_SHARDS } from "./split.js";
 
-/** A run id as `--run-id` takes it. */
-const RUN_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 /** A name that reaches a terminal or a report: no control characters, bounded. */
 const TEXT = /^[^\p{Cc}]{0,200}$/u;
 /** Far beyond any window's count of packets, bytes or frames: a typo or a forgery. */
@@ -65,7 +63,7 @@ export function checkManifest(value: unknown): ShardManifest {
   text(
     m,
     "runId",
-    RUN_ID,
+    RUN_ID_PATTERN,
     "runId",
     "1 to 64 letters, digits, dots, underscores or dashes, as --run-id takes it",
   );

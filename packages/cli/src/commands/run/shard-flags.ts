@@ -1,6 +1,6 @@
 import { Option } from "@commander-js/extra-typings";
 import { MAX_SHARDS, checkShard, parseShard, type Shard } from "@livekit-swarm/load";
-import { MAX_DURATION, quoted } from "@livekit-swarm/schema";
+import { MAX_DURATION, RUN_ID_PATTERN, quoted } from "@livekit-swarm/schema";
 import { UsageError } from "../../errors.js";
 import { integer } from "../../flags.js";
 
@@ -43,7 +43,7 @@ export function startAt(text: string, nowMs = Date.now()): number {
 }
 
 function runId(text: string): string {
-  if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/.test(text))
+  if (!RUN_ID_PATTERN.test(text))
     throw new UsageError(
       `run: --run-id: expected 1 to 64 letters, digits, dots, underscores or dashes, got ${quoted(text)}`,
     );
