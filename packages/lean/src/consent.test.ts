@@ -3,6 +3,7 @@ import { Message, classes, methods, parseMessage } from "werift";
 import { afterAll, describe, expect, it } from "vitest";
 import { bindingSuccess } from "./binding.js";
 import {
+  BUSY_RETRY_MS,
   CONSENT_INTERVAL_MS,
   CONSENT_TICK_MS,
   CONSENT_TIMEOUT_MS,
@@ -67,10 +68,15 @@ function rig(): {
   count: ConsentCount;
   sent: Buffer[];
   advance(ms: number): void;
+  /** The event loop runs JavaScript for `ms` (the clock moves too, no tick). */
+  busy(ms: number): void;
+  /** The event loop waits idle for `ms` (no tick). */
+  idle(ms: number): void;
   deliver(data: Buffer, from?: Partial<RemoteInfo>): void;
   toWerift: Buffer[];
 } {
   let now = 1000;
+  let busyMs = 0;
   let tick: (() => void) | undefined;
   const sent: Buffer[] = [];
   const deps: ConsentDeps = {
@@ -89,6 +95,8 @@ function rig(): {
       expect([address, port]).toEqual(["127.0.0.1", 7882]);
       sent.push(data);
     },
+    loopMark: () => busyMs,
+    loopBusyMs: (since) => busyMs - (since as number),
   };
   const socket = createSocket("udp4");
   sockets.push(socket);
@@ -140,6 +148,13 @@ function rig(): {
         tick?.();
       }
     },
+    busy(ms) {
+      now += ms;
+      busyMs += ms;
+    },
+    idle(ms) {
+      now += ms;
+    },
     deliver(data, from = {}) {
       socket.emit("message", data, {
         address: "127.0.0.1",
@@ -161,20 +176,24 @@ const answerTo = (request: Buffer | undefined, password = "remote-password"): Bu
   );
 
 describe("consent on one clock", () => {
-  it("starts as werift's queryConsent does (ends what ran, fresh) and sends a request every 4-6 s", () => {
+  it("starts as werift's queryConsent does (ends what ran, fresh), checks at the next tick, then every 4-6 s", () => {
     const r = rig();
     expect(r.clock.start(r.connection, r.count)).toBe(true);
     expect(r.connection.stops).toBe(1);
     expect(r.connection.consentFresh).toBe(true);
-    r.advance(CONSENT_INTERVAL_MS * 0.8 - CONSENT_TICK_MS);
     expect(r.sent.length).toBe(0);
-    r.advance(CONSENT_INTERVAL_MS * 0.4);
+    r.advance(CONSENT_TICK_MS);
     expect(r.sent.length).toBe(1);
+    r.deliver(answerTo(r.sent.at(-1)));
+    r.advance(CONSENT_INTERVAL_MS * 0.8 - CONSENT_TICK_MS);
+    expect(r.sent.length).toBe(1);
+    r.advance(CONSENT_INTERVAL_MS * 0.4);
+    expect(r.sent.length).toBe(2);
     const request = parseMessage(r.sent[0] ?? Buffer.alloc(0), Buffer.from("remote-password"));
     expect(request?.getAttributeValue("USERNAME")).toBe("rUfr:lUfr");
     expect(request?.getAttributeValue("ICE-CONTROLLED")).toBe(TIE);
-    expect(r.count.requests).toBe(1);
-    expect(r.connection.nominated?.consentRequestsSent).toBe(1);
+    expect(r.count.requests).toBe(2);
+    expect(r.connection.nominated?.consentRequestsSent).toBe(2);
   });
 
   it("an answer keeps consent fresh past 30 s; the answer never reaches werift", () => {
@@ -211,26 +230,70 @@ describe("consent on one clock", () => {
     expect(pair?.rtt).toBe(2.5);
   });
 
-  it("drops a connectivity check's round trip that spans a retransmission (Karn), keeps one that does not, and measures again from consent", () => {
-    const kept = rig();
-    const clean = kept.connection.nominated;
-    if (clean === undefined) throw new Error("no pair");
-    Object.assign(clean, { rtt: 0.0008, retransmissionsSent: 0 });
-    kept.clock.start(kept.connection, kept.count);
-    expect(clean.rtt).toBe(0.0008);
+  it("drops werift's join-time round trip (timed in JavaScript, the loop at its busiest) and measures again from consent at once", () => {
+    for (const werift of [
+      { rtt: 0.072, retransmissionsSent: 0 },
+      // a check whose first request went unanswered, timed from its first send: 50 ms (Karn)
+      { rtt: 0.051, retransmissionsSent: 1 },
+    ]) {
+      const r = rig();
+      const pair = r.connection.nominated;
+      if (pair === undefined) throw new Error("no pair");
+      Object.assign(pair, werift);
+      r.clock.start(r.connection, r.count);
+      expect(pair.rtt).toBeUndefined();
+      r.advance(CONSENT_TICK_MS);
+      r.idle(1);
+      r.deliver(answerTo(r.sent.at(-1)));
+      expect(pair.rtt).toBe(0.001);
+      expect(dropRetransmittedCheckRtt({ ...pair, rtt: undefined })).toBe(false);
+      expect(dropRetransmittedCheckRtt({ ...pair, rtt: 0.2, retransmissionsSent: 3 })).toBe(true);
+    }
+  });
 
+  it("an answer that waited on a busy loop measures nothing (counted), one within the bound reads its span", () => {
     const r = rig();
+    r.clock.start(r.connection, r.count);
     const pair = r.connection.nominated;
     if (pair === undefined) throw new Error("no pair");
-    // werift timed a check whose first request went unanswered from its first send: 50 ms
-    Object.assign(pair, { rtt: 0.051, retransmissionsSent: 1 });
-    r.clock.start(r.connection, r.count);
-    expect(pair.rtt).toBeUndefined();
-    while (r.sent.length === 0) r.advance(CONSENT_TICK_MS);
+    // the joins' JavaScript runs 70 ms after the send; the wire took 2 ms of it (idle 2, busy 70)
+    r.advance(CONSENT_TICK_MS);
+    r.idle(2);
+    r.busy(70);
     r.deliver(answerTo(r.sent.at(-1)));
-    expect(pair.rtt).toBe(0);
-    expect(dropRetransmittedCheckRtt({ ...pair, rtt: undefined })).toBe(false);
-    expect(dropRetransmittedCheckRtt({ ...pair, rtt: 0.2, retransmissionsSent: 3 })).toBe(true);
+    expect(pair.rtt).toBeUndefined();
+    expect(r.count.busy).toBe(1);
+    expect(r.count.answers).toBe(1);
+    expect(r.connection.consentFresh).toBe(true);
+    // no round trip yet: checked again within a second, not 4-6 s
+    const before = r.sent.length;
+    r.advance(BUSY_RETRY_MS);
+    expect(r.sent.length).toBe(before + 1);
+    // 0.4 ms busy is within the bound: 3 ms idle + 0.4 busy reads 3.4 ms
+    r.idle(3);
+    r.busy(0.4);
+    r.deliver(answerTo(r.sent.at(-1)));
+    expect(pair.rtt).toBeCloseTo(0.0034, 9);
+    // 0.7 ms busy over 3 ms idle is not (kept: 3.4)
+    while (r.sent.length === before + 1) r.advance(CONSENT_TICK_MS);
+    r.idle(3);
+    r.busy(0.7);
+    r.deliver(answerTo(r.sent.at(-1)));
+    expect(pair.rtt).toBeCloseTo(0.0034, 9);
+    // 5% of a long round trip is within it (100 idle, 5 busy: 105), 10% is not (kept: 105)
+    for (const [idle, busy] of [
+      [100, 5],
+      [100, 11],
+    ] as const) {
+      const n = r.sent.length;
+      while (r.sent.length === n) r.advance(CONSENT_TICK_MS);
+      r.idle(idle);
+      r.busy(busy);
+      r.deliver(answerTo(r.sent.at(-1)));
+      expect(pair.rtt).toBeCloseTo(0.105, 9);
+    }
+    expect(r.count.busy).toBe(3);
+    expect(pair.roundTripTimeMeasurements).toBe(2);
   });
 
   it("30 s without an answer expires consent as werift does: not fresh, the connection failed, no more requests", () => {
