@@ -250,6 +250,12 @@ export interface WorkerLoadWindow {
    * has a quota.
    */
   readonly throttled?: number;
+  /**
+   * Share of the machine's CPU time over the window that was busy, every core and process (steal
+   * included), 0-1: other processes (LiveKit beside the swarm, a neighbour) leave the generator no
+   * core when it is full; absent off Linux.
+   */
+  readonly machineBusy?: number;
 }
 
 /** Watches a run as it happens: the exporter, a live abort. Called on the orchestrator's thread. */

@@ -158,3 +158,49 @@ function readOr(path: string): string {
     return "";
   }
 }
+
+/** /proc/stat's first line: every CPU's time so far, in clock ticks, busy (steal included) and idle. */
+export interface MachineTimes {
+  readonly busy: number;
+  readonly idle: number;
+}
+
+/**
+ * Pure: the machine's times from /proc/stat's text; undefined when its `cpu` line is not there.
+ * Idle is idle + iowait; busy is user, nice, system, irq, softirq and steal (a hypervisor that took
+ * the vCPU is a core this machine did not have); guest time is already in user.
+ */
+export function parseMachineTimes(text: string): MachineTimes | undefined {
+  const line = text.split("\n").find((l) => l.startsWith("cpu "));
+  if (line === undefined) return undefined;
+  const f = line.trim().split(/\s+/).slice(1).map(Number);
+  if (f.length < 5 || f.some((x) => !Number.isFinite(x))) return undefined;
+  const [user = 0, nice = 0, system = 0, idle = 0, iowait = 0, irq = 0, softirq = 0, steal = 0] = f;
+  return { busy: user + nice + system + irq + softirq + steal, idle: idle + iowait };
+}
+
+/**
+ * How busy the whole machine's cores were between calls (0-1): what a generator starved by other
+ * processes (or by LiveKit beside it) meets, which its own figures cannot show. On a 2-core VM the
+ * main thread's wait share could not tell a healthy run from one beside two busy loops (72% each);
+ * the machine's busy share does: a voice-ai run beside two busy loops read its machine 100% busy
+ * and exited 99, blaming LiveKit for 53 of 100 audio tracks that never came.
+ */
+export class MachineBusy {
+  private last: MachineTimes | undefined;
+
+  constructor(private readonly read: () => string = () => readOr("/proc/stat")) {
+    this.last = parseMachineTimes(this.read());
+  }
+
+  /** The busy share since the previous call; undefined off Linux or when no time passed. */
+  sample(): number | undefined {
+    const now = parseMachineTimes(this.read());
+    const then = this.last;
+    this.last = now;
+    if (now === undefined || then === undefined) return undefined;
+    const busy = now.busy - then.busy;
+    const all = busy + now.idle - then.idle;
+    return all > 0 ? Math.min(1, Math.max(0, busy / all)) : undefined;
+  }
+}

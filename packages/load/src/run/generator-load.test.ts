@@ -8,6 +8,7 @@ import {
   slowEvents,
   type GeneratorWindow,
 } from "./generator-load.js";
+import { MachineBusy, parseMachineTimes } from "./cpu-wait.js";
 
 const HOLD = 10_000;
 
@@ -228,5 +229,70 @@ describe("slowEvents: rtc-node's own watchdog", () => {
     ]);
     expect(merged).toMatchObject({ slowEvents: 3, saturated: false });
     expect(mergeGeneratorLoads([{ shard: 0, load: shard(undefined) }])?.slowEvents).toBeUndefined();
+  });
+});
+
+describe("generatorLoad: the machine used up", () => {
+  it("did not keep up when the run's workers together used 85% of the machine's cores or more, mean over the hold", () => {
+    // two workers on 2 cores: 0.9 + 0.85 = 1.75 of 2 (88%), event loops idle
+    const load = generatorLoad([...windows(0, [0.1, 0.1, 0.1], 0.9), ...windows(1, [0.1, 0.1, 0.1], 0.85)], HOLD, 0, 2);
+    expect(load.saturated).toBe(true);
+    expect(load.workers[0]?.machine).toEqual({ cores: 2, usedCores: 1.75, full: true });
+    const message = saturationMessage(load) ?? "";
+    expect(message).toContain("the run's processes used 1.75 of the machine's 2 cores (>= 85%)");
+    expect(message).toContain("fewer --rooms");
+    expect(message).not.toContain("--workers");
+  });
+
+  it("keeps up below 85%, where the cores are not known, and on fewer than two hold windows", () => {
+    expect(generatorLoad(windows(0, [0.1, 0.1, 0.1], 1.68), HOLD, 0, 2).saturated).toBe(false);
+    expect(generatorLoad(windows(0, [0.1, 0.1, 0.1], 1.7), HOLD, 0, 2).saturated).toBe(true);
+    expect(generatorLoad(windows(0, [0.1, 0.1, 0.1], 1.9), HOLD, 0).saturated).toBe(false);
+    expect(generatorLoad(windows(0, [0.1], 1.9), HOLD, 0, 2).saturated).toBe(false);
+  });
+
+  it("judges each shard's machine on its own in a merge", () => {
+    const full = generatorLoad(windows(0, [0.1, 0.1], 3.6), HOLD, 0, 4);
+    const light = generatorLoad(windows(0, [0.1, 0.1], 1), HOLD, 0, 4);
+    const merged = mergeGeneratorLoads([
+      { shard: 0, load: light },
+      { shard: 1, load: full },
+    ]);
+    expect(merged?.saturated).toBe(true);
+    expect(saturationMessage(merged ?? { workers: [], saturated: false })).toContain("shard 1 worker 0 (the run's processes used 3.60 of the machine's 4 cores");
+  });
+});
+
+describe("generatorLoad: the machine crowded by other processes", () => {
+  const crowding = (busy: readonly number[], cpuCores = 0.5): GeneratorWindow[] =>
+    busy.map((machineBusy, k) => ({ worker: 0, t: HOLD + 2000 * (k + 1), windowMs: 2000, eventLoop: 0.2, cpuCores, machineBusy }));
+
+  it("did not keep up when the machine's cores were 95% busy or more in half the hold's windows, and says who held them", () => {
+    const load = generatorLoad(crowding([1, 0.99, 0.96, 0.5]), HOLD, 0, 2);
+    expect(load.saturated).toBe(true);
+    expect(load.workers[0]).toMatchObject({ crowdedWindows: 3, crowded: true });
+    const message = saturationMessage(load) ?? "";
+    expect(message).toContain("the machine's cores were >= 95% busy in 3 of 4 windows, mean 86%, the run's processes using 0.50 of its 2 cores: other processes");
+    expect(message).toContain("keep other work off the generator's machine, or put LiveKit on another one");
+    expect(generatorLine(load)).toContain("the machine's cores 86% busy (mean)");
+  });
+
+  it("keeps up when crowded in under half the windows, in one window only, or below 95%", () => {
+    expect(generatorLoad(crowding([1, 0.9, 0.9, 0.9, 1]), HOLD, 0, 2).saturated).toBe(false);
+    expect(generatorLoad(crowding([1]), HOLD, 0, 2).saturated).toBe(false);
+    expect(generatorLoad(crowding([0.94, 0.94, 0.94]), HOLD, 0, 2).saturated).toBe(false);
+  });
+});
+
+describe("MachineBusy and parseMachineTimes", () => {
+  it("reads /proc/stat's cpu line (steal busy, iowait idle) and the busy share between calls", () => {
+    expect(parseMachineTimes("cpu  100 5 50 800 20 3 2 10 0 0\ncpu0 1 2 3 4\n")).toEqual({ busy: 170, idle: 820 });
+    expect(parseMachineTimes("intr 1 2\n")).toBeUndefined();
+    expect(parseMachineTimes("cpu  a b c d e\n")).toBeUndefined();
+    const texts = ["cpu  100 0 0 100 0 0 0 0\n", "cpu  250 0 0 150 0 0 0 0\n", "cpu  250 0 0 150 0 0 0 0\n", "gone"];
+    const busy = new MachineBusy(() => texts.shift() ?? "");
+    expect(busy.sample()).toBeCloseTo(0.75, 9);
+    expect(busy.sample()).toBeUndefined();
+    expect(busy.sample()).toBeUndefined();
   });
 });

@@ -36,6 +36,24 @@ export const STARVED_SHARE = 0.5;
 export const THROTTLED_PERIODS = 0.2;
 
 /**
+ * The swarm's processes together (workers, and the browser engine's Chromiums in their worker's
+ * figure) using this share of the machine's cores or more, mean over the hold, used the machine up:
+ * nothing was left for their own bursts, and every packet, timer and page waited its turn. Seen: 5
+ * browser rooms of 1+1 on 2 cores used 1.83 of them; a participant still waiting for its Chromium when
+ * the run ended read as LiveKit's "never joined" (exit 99), round trips 20 ms p50 on a wire of 0.1.
+ */
+export const MACHINE_FULL_SHARE = 0.85;
+
+/**
+ * A window in which the machine's cores were this busy or more (every process: LiveKit beside the
+ * swarm, a neighbour, steal; cpu-wait.ts MachineBusy) is a crowded window: the generator's threads
+ * queued for a core. A worker is crowded in STARVED_SHARE of its hold windows (and at least two).
+ * Measured on 2 cores: voice-ai beside two busy loops, 100% in every window (53 of 100 audio tracks
+ * never came, and the run blamed LiveKit); the same run alone, see docs/observability.md 7.
+ */
+export const MACHINE_CROWDED_BUSY = 0.95;
+
+/**
  * rtc-node's own watchdog (livekit's rtc_session): a signal, WebRTC, engine or session event its Rust
  * side took over 10 s to handle, logged to the worker's stderr (workers.log). Counted and shown,
  * not judged: 8 of them in a run of 60 native participants on one core, but also one in a healthy
@@ -87,6 +105,17 @@ export interface WorkerLoad {
   readonly throttledWindows?: number;
   /** Held back by its CPU quota in STARVED_SHARE of the hold's windows (and at least two). */
   readonly throttled?: boolean;
+  /**
+   * The cores of the machine it ran on (the run's, its shard's) and whether the run's workers
+   * together used MACHINE_FULL_SHARE of them or more, mean over the hold; absent where not known.
+   */
+  readonly machine?: { readonly cores: number; readonly usedCores: number; readonly full: boolean };
+  /** Mean over the hold's windows of the machine's busy share; absent where not measured. */
+  readonly meanMachineBusy?: number;
+  /** Windows in which the machine was MACHINE_CROWDED_BUSY busy or more. */
+  readonly crowdedWindows?: number;
+  /** The machine crowded in STARVED_SHARE of the hold's windows (and at least two). */
+  readonly crowded?: boolean;
 }
 
 export interface GeneratorLoad {
@@ -106,20 +135,28 @@ export function generatorLoad(
   windows: readonly GeneratorWindow[],
   holdStartMs: number,
   slow?: number,
+  machineCores?: number,
 ): GeneratorLoad {
   const byWorker = new Map<number, GeneratorWindow[]>();
   for (const w of windows) {
     if (w.t - w.windowMs < holdStartMs) continue;
     byWorker.set(w.worker, [...(byWorker.get(w.worker) ?? []), w]);
   }
-  const workers = [...byWorker.entries()]
-    .sort(([a], [b]) => a - b)
+  const sorted = [...byWorker.entries()].sort(([a], [b]) => a - b);
+  const usedCores = sorted.reduce((a, [, ws]) => a + mean(ws.map((w) => w.cpuCores)), 0);
+  const machine =
+    machineCores !== undefined && machineCores > 0
+      ? { cores: machineCores, usedCores, full: usedCores >= MACHINE_FULL_SHARE * machineCores }
+      : undefined;
+  const workers = sorted
     .map(([worker, ws]): WorkerLoad => {
       const full = ws.filter((w) => w.eventLoop >= EVENT_LOOP_SATURATED).length;
       const waits = ws.flatMap((w) => (w.cpuWait === undefined ? [] : [w.cpuWait]));
       const starvedWindows = waits.filter((x) => x >= CPU_STARVED_WAIT_SHARE).length;
       const quota = ws.flatMap((w) => (w.throttled === undefined ? [] : [w.throttled]));
       const throttledWindows = quota.filter((x) => x >= THROTTLED_PERIODS).length;
+      const busy = ws.flatMap((w) => (w.machineBusy === undefined ? [] : [w.machineBusy]));
+      const crowdedWindows = busy.filter((x) => x >= MACHINE_CROWDED_BUSY).length;
       return {
         worker,
         windows: ws.length,
@@ -142,6 +179,14 @@ export function generatorLoad(
               throttled: throttledWindows >= 2 && throttledWindows >= STARVED_SHARE * ws.length,
             }
           : {}),
+        ...(machine !== undefined && ws.length >= 2 ? { machine } : {}),
+        ...(busy.length > 0
+          ? {
+              meanMachineBusy: mean(busy),
+              crowdedWindows,
+              crowded: crowdedWindows >= 2 && crowdedWindows >= STARVED_SHARE * ws.length,
+            }
+          : {}),
       };
     });
   return {
@@ -153,7 +198,11 @@ export function generatorLoad(
 
 /** A worker that did not keep up: its event loop full, its CPU quota run out, or its threads starved of a CPU. */
 const keptUpNot = (w: WorkerLoad): boolean =>
-  w.saturated || w.throttled === true || (JUDGE_CPU_STARVATION && w.starved === true);
+  w.saturated ||
+  w.throttled === true ||
+  w.machine?.full === true ||
+  w.crowded === true ||
+  (JUDGE_CPU_STARVATION && w.starved === true);
 
 function mean(values: readonly number[]): number {
   return values.length === 0 ? 0 : values.reduce((a, b) => a + b, 0) / values.length;
@@ -196,6 +245,12 @@ export function saturationMessage(load: GeneratorLoad): string | undefined {
       w.throttled === true
         ? `its CPU quota ran out in >= ${percent(THROTTLED_PERIODS)} of the CFS periods in ${w.throttledWindows ?? 0} of ${w.windows} windows, mean ${percent(w.meanThrottled ?? 0)}: a CPU limit (cgroup) held it back`
         : undefined,
+      w.machine?.full === true
+        ? `the run's processes used ${w.machine.usedCores.toFixed(2)} of the machine's ${w.machine.cores} cores (>= ${percent(MACHINE_FULL_SHARE)}), mean over the hold: the machine was used up`
+        : undefined,
+      w.crowded === true && w.machine?.full !== true
+        ? `the machine's cores were >= ${percent(MACHINE_CROWDED_BUSY)} busy in ${w.crowdedWindows ?? 0} of ${w.windows} windows, mean ${percent(w.meanMachineBusy ?? 0)}${w.machine !== undefined ? `, the run's processes using ${w.machine.usedCores.toFixed(2)} of its ${w.machine.cores} cores` : ""}: other processes (LiveKit beside the swarm, other work) held the rest`
+        : undefined,
       JUDGE_CPU_STARVATION && w.starved === true
         ? `waited for a CPU >= ${percent(CPU_STARVED_WAIT_SHARE)} of its runnable time in ${w.starvedWindows ?? 0} of ${w.windows} windows, mean ${percent(w.meanCpuWait ?? 0)}: other processes held the cores`
         : undefined,
@@ -212,14 +267,18 @@ export function saturationMessage(load: GeneratorLoad): string | undefined {
   ].join(", ");
   const starved = JUDGE_CPU_STARVATION && behind.some((w) => w.starved === true);
   const throttled = behind.some((w) => w.throttled === true);
+  const full = behind.some((w) => w.machine?.full === true);
+  const crowded = behind.some((w) => w.crowded === true && w.machine?.full !== true);
   return (
     `the swarm's own ${behind.length > 1 ? "workers" : "worker"} did not keep up: ${which}. ` +
     "Figures may be the generator's, not the server's: " +
     (throttled
       ? "raise or lift the generator's CPU limit (a pod's resources.limits.cpu, a container's --cpus), "
       : "") +
-    "run fewer participants per worker (--workers)" +
-    (starved ? ", keep other work off the generator's machine, or put LiveKit on another one" : "") +
+    (full
+      ? "run fewer participants on this machine (fewer --rooms, or the lean engine), keep LiveKit off it"
+      : "run fewer participants per worker (--workers)") +
+    (starved || crowded ? ", keep other work off the generator's machine, or put LiveKit on another one" : "") +
     ", or spread the swarm over more machines (swarm k8s)"
   );
 }
@@ -231,6 +290,9 @@ export function generatorLine(load: GeneratorLoad): string | undefined {
   const waits = load.workers.flatMap((w) => (w.meanCpuWait === undefined ? [] : [w.meanCpuWait]));
   const wait =
     waits.length === 0 ? "" : `; waiting for a CPU at most ${percent(Math.max(...waits))} of runnable time`;
+  const machineBusy = load.workers.flatMap((w) => (w.meanMachineBusy === undefined ? [] : [w.meanMachineBusy]));
+  const machine =
+    machineBusy.length === 0 ? "" : `; the machine's cores ${percent(Math.max(...machineBusy))} busy (mean)`;
   const quotas = load.workers.flatMap((w) => (w.meanThrottled === undefined ? [] : [w.meanThrottled]));
   const quota =
     quotas.length === 0
@@ -240,7 +302,7 @@ export function generatorLine(load: GeneratorLoad): string | undefined {
     (load.slowEvents ?? 0) > 0
       ? `; rtc-node took over 10 s to handle ${String(load.slowEvents)} of its events (workers.log)`
       : "";
-  const head = `generator     ${load.workers.length} worker(s), busiest event loop ${percent(busiest.meanEventLoop)} (${workerName(busiest)}, mean over the hold; max ${percent(busiest.maxEventLoop)}), ${busiest.meanCpuCores.toFixed(2)} cores${wait}${quota}${slowNote}`;
+  const head = `generator     ${load.workers.length} worker(s), busiest event loop ${percent(busiest.meanEventLoop)} (${workerName(busiest)}, mean over the hold; max ${percent(busiest.maxEventLoop)}), ${busiest.meanCpuCores.toFixed(2)} cores${machine}${wait}${quota}${slowNote}`;
   const warning = saturationMessage(load);
   return warning === undefined ? head : `${head}\nWARNING       ${warning}`;
 }

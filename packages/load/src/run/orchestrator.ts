@@ -1,3 +1,4 @@
+import { availableParallelism } from "node:os";
 import { fork, type ChildProcess } from "node:child_process";
 import { closeSync, createWriteStream, fstatSync, openSync, readSync } from "node:fs";
 import { makeFolder } from "./folder.js";
@@ -381,7 +382,12 @@ export async function orchestrate(options: OrchestratorOptions): Promise<RunOutc
   return {
     summary: {
       ...aggregator.summary(endedAtMs),
-      generator: generatorLoad(loadWindows, startedAtMs + plan.rampMs, slowEventsSince(logPath, logFrom)),
+      generator: generatorLoad(
+        loadWindows,
+        startedAtMs + plan.rampMs,
+        slowEventsSince(logPath, logFrom),
+        availableParallelism(),
+      ),
     },
     endReason,
     endedOnTime,

@@ -15,7 +15,7 @@ import {
 import { BrowserEngine } from "../engine/browser.js";
 import { LeanEngine } from "../engine/lean.js";
 import { NativeEngine } from "../engine/native.js";
-import { CpuThrottling, DescendantsCpu, mainThreadTimes, waitShare } from "./cpu-wait.js";
+import { CpuThrottling, DescendantsCpu, MachineBusy, mainThreadTimes, waitShare } from "./cpu-wait.js";
 import { saveScreenshots } from "./screenshots.js";
 import type {
   EngineName,
@@ -96,6 +96,8 @@ class Worker {
     children.sample();
     // a CPU limit (a pod's, a container's) starves every thread at once, whatever the event loop says
     const quota = new CpuThrottling();
+    // and so do other processes (LiveKit beside it, a busy neighbour) when the machine is full
+    const machine = new MachineBusy();
     let load = {
       at: Date.now(),
       eventLoop: performance.eventLoopUtilization(),
@@ -116,6 +118,7 @@ class Worker {
           now.cpu.user - load.cpu.user + now.cpu.system - load.cpu.system + (children.sample() ?? 0) * 1e6;
         const cpuWait = waitShare(load.thread, now.thread);
         const throttled = quota.sample();
+        const machineBusy = machine.sample();
         send({
           type: "load",
           window: {
@@ -126,6 +129,7 @@ class Worker {
             cpuCores: windowMs > 0 ? cpuUs / 1000 / windowMs : 0,
             ...(cpuWait !== undefined ? { cpuWait } : {}),
             ...(throttled !== undefined ? { throttled } : {}),
+            ...(machineBusy !== undefined ? { machineBusy } : {}),
           },
         });
         load = now;
