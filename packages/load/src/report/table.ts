@@ -45,8 +45,12 @@ export function summaryTable(outcome: RunOutcome): string {
   for (const kind of ["audio", "video"] as const) {
     const l = s.loss[kind];
     if (l.expected > 0) {
+      const stalled = l.stalled;
       lines.push(
-        `loss ${kind.padEnd(8)} ${formatValue(l.ratio, "ratio")} of all packets (${l.lost} of ${l.expected}, ratio of sums)`,
+        `loss ${kind.padEnd(8)} ${formatValue(l.ratio, "ratio")} of all packets (${l.lost} of ${l.expected}, ratio of sums)` +
+          (stalled !== undefined
+            ? `; unknown (stalled ${stalled.seconds.toFixed(1)} s): ${stalled.participants} participant(s)' video had no packet at all for that long in all, a gap libwebrtc counts no loss over`
+            : ""),
       );
     }
   }

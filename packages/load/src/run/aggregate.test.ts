@@ -342,6 +342,38 @@ describe("RunAggregator: wire bitrate, frame rate, received height and freeze ti
     expect(s.counters.in_retransmitted_video).toBe(0);
   });
 
+  it("a subscriber's video with no packet at all after it had come is a stall: loss there unknown, not 0; audio silences are not", () => {
+    const { agg, onEvent, onSample } = aggregator([plan("a"), plan("b")]);
+    onEvent("r1", "a", { type: "joined", joinS: 0.1 });
+    onEvent("r1", "b", { type: "joined", joinS: 0.1 });
+    const w = (participant: string, t: number, inbound: InboundTrackSample[]): WindowSample => ({
+      ...sample(participant, t, inbound),
+      durationMs: 5000,
+    });
+    const none = video({ expected: 0, received: 0, lost: 0, bytes: 0 });
+    // a: video, then two windows with the track still there and nothing on it, then video again
+    onSample(w("a", 5000, [video({})]));
+    onSample(w("a", 10_000, [none, audio(50, 0)]));
+    onSample(w("a", 15_000, [none]));
+    onSample(w("a", 20_000, [video({})]));
+    // b: nothing before its first packets is no stall; its audio going silent is none either;
+    // its video track gone (unsubscribed) is none
+    onSample(w("b", 5000, [none]));
+    onSample(w("b", 10_000, [video({}), audio(50, 0)]));
+    onSample(w("b", 15_000, [video({}), audio(0, 0)]));
+    onSample(w("b", 20_000, [audio(50, 0)]));
+    const s = agg.summary(20_000);
+    expect(s.loss.video).toMatchObject({ lost: 0, ratio: 0, stalled: { participants: 1, seconds: 10 } });
+    expect(s.loss.audio.stalled).toBeUndefined();
+  });
+
+  it("has no stall when every video window had packets", () => {
+    const { agg, onEvent, onSample } = aggregator([plan("a")]);
+    onEvent("r1", "a", { type: "joined", joinS: 0.1 });
+    for (const t of [5000, 10_000]) onSample({ ...sample("a", t, [video({})]), durationMs: 5000 });
+    expect(agg.summary(10_000).loss.video.stalled).toBeUndefined();
+  });
+
   it("reads a bucket's rate over each participant's own windows: slipped rounds and a drain window change no rate", () => {
     const { agg, onSample } = aggregator([plan("a"), plan("b")]);
     // both receive 1 000 bytes/s (8 kbit/s) throughout, on the wire too (no header bytes counted)

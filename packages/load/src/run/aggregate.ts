@@ -67,7 +67,18 @@ export interface RunSummary {
   };
   readonly loss: Record<
     Kind,
-    { readonly lost: number; readonly expected: number; readonly ratio: number | undefined }
+    {
+      readonly lost: number;
+      readonly expected: number;
+      readonly ratio: number | undefined;
+      /**
+       * Video only: windows in which a subscriber's video, having come before, had no packet at all
+       * (a stall: a bandwidth cap's trickle, a paused layer, a path gone before its reconnect).
+       * libwebrtc counts no loss over such a gap, so the ratio above says nothing of it: loss there
+       * is unknown. Audio is not judged so: a talk/silence scenario's silences send nothing.
+       */
+      readonly stalled?: { readonly participants: number; readonly seconds: number };
+    }
   >;
   readonly counters: Record<string, number>;
   readonly figures: readonly Figure[];
@@ -237,6 +248,10 @@ export class RunAggregator {
       decodingVideo: new Set<string>(),
       durationMs: s.durationMs,
     };
+    const videoBefore = p.everReceived.video.size > 0;
+    const videoTracks = s.inbound.filter((t) => t.kind === "video");
+    if (videoBefore && videoTracks.length > 0 && videoTracks.every((t) => t.received === 0 && t.lost === 0))
+      p.videoStalledMs = (p.videoStalledMs ?? 0) + s.durationMs;
     for (const track of s.inbound) {
       if (track.received > 0) {
         p.everReceived[track.kind].add(track.key);
@@ -365,7 +380,18 @@ export class RunAggregator {
         const r = lossRatioOfSums(
           all.map((p) => ({ packetsLost: p.lossByKind[k].lost, packetsExpected: p.lossByKind[k].expected })),
         );
-        return [k, { lost: r.packetsLost, expected: r.packetsExpected, ratio: r.value }];
+        const stalledMs = k === "video" ? all.map((p) => p.videoStalledMs ?? 0).filter((ms) => ms > 0) : [];
+        return [
+          k,
+          {
+            lost: r.packetsLost,
+            expected: r.packetsExpected,
+            ratio: r.value,
+            ...(stalledMs.length > 0
+              ? { stalled: { participants: stalledMs.length, seconds: stalledMs.reduce((a, b) => a + b, 0) / 1000 } }
+              : {}),
+          },
+        ];
       }),
     ) as RunSummary["loss"];
     censorUnfinished(this.measurements, this.participants.values(), endMs);

@@ -37,6 +37,11 @@ export interface ParticipantState {
   /** Inbound streams with packets in any window, per kind (keys). */
   everReceived: Record<Kind, Set<string>>;
   /**
+   * Milliseconds of windows in which its video had come before, a video track was still there, and
+   * none of it had a packet: a stall, over which libwebrtc counts no loss (summary `loss.video.stalled`).
+   */
+  videoStalledMs?: number;
+  /**
    * The participant's last window: tracks (keys) with packets, video tracks with decoded frames, and
    * how long it lasted. A window shorter than half the stats interval (the drain's last sample
    * taken just after a periodic one) is folded into the one before (`endWindow`).
