@@ -22,11 +22,19 @@ const CAP_MS = 10_000;
 
 const eventsIn = (out: string, type: string): number =>
   existsSync(join(out, "events.jsonl"))
-    ? runLines<{ event?: { type: string } }>(join(out, "events.jsonl")).filter((e) => e.event?.type === type).length
+    ? runLines<{ event?: { type: string } }>(join(out, "events.jsonl")).filter((e) => e.event?.type === type)
+        .length
     : 0;
 
 interface Summary {
-  loss: { video: { lost: number; expected: number; ratio?: number; stalled?: { participants: number; seconds: number } } };
+  loss: {
+    video: {
+      lost: number;
+      expected: number;
+      ratio?: number;
+      stalled?: { participants: number; seconds: number };
+    };
+  };
 }
 
 describe("loss over a stalled stream reads unknown, not 0", () => {
@@ -62,7 +70,10 @@ describe("loss over a stalled stream reads unknown, not 0", () => {
       let capAt = 0;
       let cap: Qdisc | undefined;
       try {
-        await waitFor(() => eventsIn(out, "joined") === PARTICIPANTS, { timeoutMs: 60_000, debugName: "everyone joined" });
+        await waitFor(() => eventsIn(out, "joined") === PARTICIPANTS, {
+          timeoutMs: 60_000,
+          debugName: "everyone joined",
+        });
         await waitFor(() => eventsIn(out, "first-packet") >= 2 * SUBSCRIBERS, {
           timeoutMs: 30_000,
           debugName: "every subscriber's first packets",
@@ -89,11 +100,15 @@ describe("loss over a stalled stream reads unknown, not 0", () => {
       console.log(
         `exit ${code}; video loss ${JSON.stringify(summary.loss.video)}; ${empty.length} subscriber windows wholly inside the cap had video tracks and no video packet`,
       );
-      expect(empty.length, "subscriber windows inside the cap with no video packet").toBeGreaterThanOrEqual(SUBSCRIBERS * 3);
+      expect(empty.length, "subscriber windows inside the cap with no video packet").toBeGreaterThanOrEqual(
+        SUBSCRIBERS * 3,
+      );
       expect(stalled?.participants).toBeGreaterThanOrEqual(1);
       // at least every empty window wholly inside the cap was counted, and no more than the cap and
       // a window on each side for each subscriber
-      expect(stalled?.seconds ?? 0).toBeGreaterThanOrEqual((empty.reduce((a, w) => a + w.durationMs, 0) / 1000) * 0.99);
+      expect(stalled?.seconds ?? 0).toBeGreaterThanOrEqual(
+        (empty.reduce((a, w) => a + w.durationMs, 0) / 1000) * 0.99,
+      );
       expect(stalled?.seconds ?? Infinity).toBeLessThanOrEqual(SUBSCRIBERS * (CAP_MS / 1000 + 2 * 1.1 + 5));
       expect(run.stdout).toMatch(/loss video +\S+ of all packets \([^)]*\); unknown \(stalled \d+\.\d s\)/);
     },

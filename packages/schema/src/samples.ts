@@ -256,6 +256,13 @@ export interface WorkerLoadWindow {
    * core when it is full; absent off Linux.
    */
   readonly machineBusy?: number;
+  /**
+   * Share of the runnable time of all the process's threads (rtc-node's too) spent waiting for a
+   * CPU over the window (their schedstat summed), 0-1; absent off Linux.
+   */
+  readonly threadsWait?: number;
+  /** p99 of how late the event loop ran what was due over the window (perf_hooks), ms. */
+  readonly loopDelayMs?: number;
 }
 
 /** Watches a run as it happens: the exporter, a live abort. Called on the orchestrator's thread. */

@@ -388,7 +388,12 @@ export class RunAggregator {
             expected: r.packetsExpected,
             ratio: r.value,
             ...(stalledMs.length > 0
-              ? { stalled: { participants: stalledMs.length, seconds: stalledMs.reduce((a, b) => a + b, 0) / 1000 } }
+              ? {
+                  stalled: {
+                    participants: stalledMs.length,
+                    seconds: stalledMs.reduce((a, b) => a + b, 0) / 1000,
+                  },
+                }
               : {}),
           },
         ];

@@ -204,3 +204,31 @@ export class MachineBusy {
     return all > 0 ? Math.min(1, Math.max(0, busy / all)) : undefined;
   }
 }
+
+/**
+ * Every thread of this process together (rtc-node's media and network threads, the event loop):
+ * CPU and runnable wait so far, summed from /proc/self/task/<tid>/schedstat; a thread that ended
+ * since the last reading takes its share with it. Undefined off Linux.
+ */
+export function allThreadsTimes(): ThreadTimes | undefined {
+  let tids: string[];
+  try {
+    tids = readdirSync("/proc/self/task");
+  } catch {
+    return undefined;
+  }
+  let cpuNs = 0;
+  let waitNs = 0;
+  for (const tid of tids) {
+    try {
+      const [cpu, wait] = readFileSync(`/proc/self/task/${tid}/schedstat`, "utf8").split(" ").map(Number);
+      if (cpu !== undefined && wait !== undefined && Number.isFinite(cpu) && Number.isFinite(wait)) {
+        cpuNs += cpu;
+        waitNs += wait;
+      }
+    } catch {
+      // it ended while we looked
+    }
+  }
+  return { cpuNs, waitNs };
+}

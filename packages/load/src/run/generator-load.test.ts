@@ -235,7 +235,12 @@ describe("slowEvents: rtc-node's own watchdog", () => {
 describe("generatorLoad: the machine used up", () => {
   it("did not keep up when the run's workers together used 85% of the machine's cores or more, mean over the hold", () => {
     // two workers on 2 cores: 0.9 + 0.85 = 1.75 of 2 (88%), event loops idle
-    const load = generatorLoad([...windows(0, [0.1, 0.1, 0.1], 0.9), ...windows(1, [0.1, 0.1, 0.1], 0.85)], HOLD, 0, 2);
+    const load = generatorLoad(
+      [...windows(0, [0.1, 0.1, 0.1], 0.9), ...windows(1, [0.1, 0.1, 0.1], 0.85)],
+      HOLD,
+      0,
+      2,
+    );
     expect(load.saturated).toBe(true);
     expect(load.workers[0]?.machine).toEqual({ cores: 2, usedCores: 1.75, full: true });
     const message = saturationMessage(load) ?? "";
@@ -259,37 +264,69 @@ describe("generatorLoad: the machine used up", () => {
       { shard: 1, load: full },
     ]);
     expect(merged?.saturated).toBe(true);
-    expect(saturationMessage(merged ?? { workers: [], saturated: false })).toContain("shard 1 worker 0 (the run's processes used 3.60 of the machine's 4 cores");
+    expect(saturationMessage(merged ?? { workers: [], saturated: false })).toContain(
+      "shard 1 worker 0 (the run's processes used 3.60 of the machine's 4 cores",
+    );
   });
 });
 
 describe("generatorLoad: the machine crowded by other processes", () => {
-  const crowding = (busy: readonly number[], cpuCores = 0.5): GeneratorWindow[] =>
-    busy.map((machineBusy, k) => ({ worker: 0, t: HOLD + 2000 * (k + 1), windowMs: 2000, eventLoop: 0.2, cpuCores, machineBusy }));
+  const crowding = (busy: readonly number[], delayMs: readonly number[], cpuCores = 0.5): GeneratorWindow[] =>
+    busy.map((machineBusy, k) => ({
+      worker: 0,
+      t: HOLD + 2000 * (k + 1),
+      windowMs: 2000,
+      eventLoop: 0.2,
+      cpuCores,
+      machineBusy,
+      loopDelayMs: delayMs[k] ?? 15,
+    }));
 
-  it("did not keep up when the machine's cores were 95% busy or more in half the hold's windows, and says who held them", () => {
-    const load = generatorLoad(crowding([1, 0.99, 0.96, 0.5]), HOLD, 0, 2);
+  it("did not keep up when crowded (95% busy) and late (event loop p99 50 ms) in half the hold's windows, and says who held the cores", () => {
+    const load = generatorLoad(crowding([1, 0.99, 0.96, 0.5], [80, 137, 60, 20]), HOLD, 0, 2);
     expect(load.saturated).toBe(true);
-    expect(load.workers[0]).toMatchObject({ crowdedWindows: 3, crowded: true });
+    expect(load.workers[0]).toMatchObject({
+      crowdedWindows: 3,
+      crowded: true,
+      lateCrowdedWindows: 3,
+      crowdedLate: true,
+    });
     const message = saturationMessage(load) ?? "";
-    expect(message).toContain("the machine's cores were >= 95% busy in 3 of 4 windows, mean 86%, the run's processes using 0.50 of its 2 cores: other processes");
+    expect(message).toContain(
+      "the machine's cores were >= 95% busy and its event loop 50 ms late or more (p99) in 3 of 4 windows, machine 86% busy (mean), the run's processes using 0.50 of its 2 cores, loop delay up to 137 ms: other processes",
+    );
     expect(message).toContain("keep other work off the generator's machine, or put LiveKit on another one");
-    expect(generatorLine(load)).toContain("the machine's cores 86% busy (mean)");
+    expect(generatorLine(load)).toContain(
+      "the machine's cores 86% busy (mean); event loop late up to 137 ms (p99 of a window)",
+    );
   });
 
-  it("keeps up when crowded in under half the windows, in one window only, or below 95%", () => {
-    expect(generatorLoad(crowding([1, 0.9, 0.9, 0.9, 1]), HOLD, 0, 2).saturated).toBe(false);
-    expect(generatorLoad(crowding([1]), HOLD, 0, 2).saturated).toBe(false);
-    expect(generatorLoad(crowding([0.94, 0.94, 0.94]), HOLD, 0, 2).saturated).toBe(false);
+  it("keeps up when crowded but on time (a small run beside busy loops got what it needed), crowded in under half the windows, or below 95%", () => {
+    const onTime = generatorLoad(crowding([1, 1, 1, 1], [16, 20, 18, 15]), HOLD, 0, 2);
+    expect(onTime.saturated).toBe(false);
+    expect(onTime.workers[0]).toMatchObject({ crowded: true, crowdedLate: false });
+    expect(generatorLoad(crowding([1, 0.9, 0.9, 0.9, 1], [90, 90, 90, 90, 90]), HOLD, 0, 2).saturated).toBe(
+      false,
+    );
+    expect(generatorLoad(crowding([1], [200]), HOLD, 0, 2).saturated).toBe(false);
+    expect(generatorLoad(crowding([0.94, 0.94, 0.94], [200, 200, 200]), HOLD, 0, 2).saturated).toBe(false);
   });
 });
 
 describe("MachineBusy and parseMachineTimes", () => {
   it("reads /proc/stat's cpu line (steal busy, iowait idle) and the busy share between calls", () => {
-    expect(parseMachineTimes("cpu  100 5 50 800 20 3 2 10 0 0\ncpu0 1 2 3 4\n")).toEqual({ busy: 170, idle: 820 });
+    expect(parseMachineTimes("cpu  100 5 50 800 20 3 2 10 0 0\ncpu0 1 2 3 4\n")).toEqual({
+      busy: 170,
+      idle: 820,
+    });
     expect(parseMachineTimes("intr 1 2\n")).toBeUndefined();
     expect(parseMachineTimes("cpu  a b c d e\n")).toBeUndefined();
-    const texts = ["cpu  100 0 0 100 0 0 0 0\n", "cpu  250 0 0 150 0 0 0 0\n", "cpu  250 0 0 150 0 0 0 0\n", "gone"];
+    const texts = [
+      "cpu  100 0 0 100 0 0 0 0\n",
+      "cpu  250 0 0 150 0 0 0 0\n",
+      "cpu  250 0 0 150 0 0 0 0\n",
+      "gone",
+    ];
     const busy = new MachineBusy(() => texts.shift() ?? "");
     expect(busy.sample()).toBeCloseTo(0.75, 9);
     expect(busy.sample()).toBeUndefined();

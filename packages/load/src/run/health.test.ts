@@ -91,6 +91,22 @@ describe("runHealth", () => {
     expect(lines).toContain("1 never joined");
   });
 
+  it("on a machine crowded by others, the generator on time: healthy when LiveKit served all, inconclusive when it did not (exit 2, not 99)", () => {
+    const crowded: GeneratorLoad = {
+      workers: [{ ...worker, saturated: false, crowded: true, crowdedWindows: 4, crowdedLate: false, lateCrowdedWindows: 0 }],
+      saturated: false,
+    };
+    expect(runHealth(summary({ generator: crowded }), 0).status).toBe("healthy");
+    const h = runHealth(summary({ never: 2, undelivered: ["r/sub-1: 2 audio"], generator: crowded }), 0);
+    expect(h.status).toBe("generator");
+    expect(judgedExitCode(h, undefined)).toBe(ExitCode.inconclusive);
+    expect(h.checks.find((c) => c.name === "generator")?.text).toBe(
+      "the machine's cores were >= 95% busy in 4 of 4 windows (other processes: LiveKit beside the swarm, other work), so what went unserved cannot be told LiveKit's: run the swarm on a machine of its own",
+    );
+    // the tracks check still names what went unserved
+    expect(h.checks.find((c) => c.name === "tracks")?.ok).toBe(false);
+  });
+
   it("puts participants lost with their worker or browser on the generator's side, others on LiveKit's", () => {
     const browser = runHealth(summary({ connectedAtEnd: 3, disconnects: { browser_exited: 1 } }), 0);
     expect(browser.status).toBe("generator");

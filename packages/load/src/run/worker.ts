@@ -4,7 +4,7 @@
  * are packed many to a process (cheaper per participant) and spread over a few processes (a core
  * each), never one per room.
  */
-import { performance } from "node:perf_hooks";
+import { monitorEventLoopDelay, performance } from "node:perf_hooks";
 import { AccessToken } from "livekit-server-sdk";
 import {
   ENGINE_ATTRIBUTE,
@@ -15,7 +15,14 @@ import {
 import { BrowserEngine } from "../engine/browser.js";
 import { LeanEngine } from "../engine/lean.js";
 import { NativeEngine } from "../engine/native.js";
-import { CpuThrottling, DescendantsCpu, MachineBusy, mainThreadTimes, waitShare } from "./cpu-wait.js";
+import {
+  CpuThrottling,
+  DescendantsCpu,
+  MachineBusy,
+  allThreadsTimes,
+  mainThreadTimes,
+  waitShare,
+} from "./cpu-wait.js";
 import { saveScreenshots } from "./screenshots.js";
 import type {
   EngineName,
@@ -98,11 +105,15 @@ class Worker {
     const quota = new CpuThrottling();
     // and so do other processes (LiveKit beside it, a busy neighbour) when the machine is full
     const machine = new MachineBusy();
+    // how late the event loop runs what is due: a starved process's timers fire late
+    const delay = monitorEventLoopDelay({ resolution: 10 });
+    delay.enable();
     let load = {
       at: Date.now(),
       eventLoop: performance.eventLoopUtilization(),
       cpu: process.cpuUsage(),
       thread: mainThreadTimes(),
+      threads: allThreadsTimes(),
     };
     this.timers.push(
       setInterval(() => {
@@ -112,7 +123,11 @@ class Worker {
           eventLoop: performance.eventLoopUtilization(),
           cpu: process.cpuUsage(),
           thread: mainThreadTimes(),
+          threads: allThreadsTimes(),
         };
+        const threadsWait = waitShare(load.threads, now.threads);
+        const loopDelayMs = delay.count > 0 ? delay.percentile(99) / 1e6 : undefined;
+        delay.reset();
         const windowMs = now.at - load.at;
         const cpuUs =
           now.cpu.user - load.cpu.user + now.cpu.system - load.cpu.system + (children.sample() ?? 0) * 1e6;
@@ -130,6 +145,8 @@ class Worker {
             ...(cpuWait !== undefined ? { cpuWait } : {}),
             ...(throttled !== undefined ? { throttled } : {}),
             ...(machineBusy !== undefined ? { machineBusy } : {}),
+            ...(threadsWait !== undefined ? { threadsWait } : {}),
+            ...(loopDelayMs !== undefined ? { loopDelayMs } : {}),
           },
         });
         load = now;
