@@ -7,6 +7,10 @@ export default tseslint.config(
     ignores: [
       "**/dist/**",
       "packages/livekit-swarm/lib/**",
+      // what the package carries, copied at pack time (bundle.ts SHIPPED)
+      "packages/livekit-swarm/scenarios/**",
+      "packages/livekit-swarm/chaos/**",
+      "packages/livekit-swarm/tools/**",
       "**/node_modules/**",
       ".tools/**",
       "eslint.config.js",

@@ -7,6 +7,7 @@ import { gateCommand } from "./commands/gate/command.js";
 import { k8sCommand } from "./commands/k8s/command.js";
 import { mergeCommand } from "./commands/merge/command.js";
 import { runCommand } from "./commands/run/command.js";
+import { scenariosCommand } from "./commands/scenarios/command.js";
 import { stormCommand } from "./commands/storm/command.js";
 import { testbedCommand } from "./commands/testbed/command.js";
 import { TOOL } from "@livekit-swarm/schema";
@@ -38,7 +39,8 @@ export function program(exit: (code: number) => void): Command {
     .addCommand(stormCommand(exit))
     .addCommand(testbedCommand(exit))
     .addCommand(chaosCommand(exit))
-    .addCommand(k8sCommand(exit));
+    .addCommand(k8sCommand(exit))
+    .addCommand(scenariosCommand(exit));
   return configure(root, EXAMPLES);
 }
 

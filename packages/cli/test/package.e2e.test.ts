@@ -26,6 +26,8 @@ const work = mkdtempSync(join(tmpdir(), "lkswarm-package-"));
 const project = join(work, "project");
 const runRoot = join(work, "testbeds");
 let installed = "";
+/** What `npm install` of the tarball printed. */
+let installLog = "";
 let packed: PackEntry | undefined;
 
 interface PackEntry {
@@ -45,10 +47,11 @@ beforeAll(async () => {
   mkdirSync(project);
   writeFileSync(join(project, "package.json"), JSON.stringify({ name: "probe", private: true }));
   // from the registry, as a user's install would; several minutes at worst on a cold npm cache
-  await run("npm", ["install", "--no-audit", "--no-fund", join(work, pack.filename)], {
+  const install = await run("npm", ["install", "--no-audit", "--no-fund", join(work, pack.filename)], {
     cwd: project,
     timeout: 150_000,
   });
+  installLog = install.stdout + install.stderr;
   installed = join(project, "node_modules", "livekit-swarm", "dist", "cli.js");
 }, 180_000);
 
@@ -57,7 +60,7 @@ afterAll(() => {
 });
 
 describe("the published package, installed from its tarball into an empty project", () => {
-  it("holds the bundle, README and LICENSE only", () => {
+  it("holds the bundle, the ready-made scenarios and drills, the ICE scope's C source, README and LICENSE only", () => {
     const paths = (packed?.files ?? []).map((f) => f.path).sort();
     expect(paths).toEqual(
       expect.arrayContaining([
@@ -69,9 +72,21 @@ describe("the published package, installed from its tarball into an empty projec
         // the browser engine's page, prebuilt: the package has neither its sources nor livekit-client
         "dist/participant-e2ee-worker.js",
         "dist/participant-page.js",
+        "scenarios/smoke.yaml",
+        "scenarios/voice-ai.yaml",
+        "scenarios/capacity/audio-2party.yaml",
+        "chaos/kill-room-node.yaml",
+        "tools/ice-scope/ice-scope.c",
       ]),
     );
-    expect(paths.filter((p) => !/^(dist\/[^/]+\.js|LICENSE|README\.md|package\.json)$/.test(p))).toEqual([]);
+    expect(
+      paths.filter(
+        (p) =>
+          !/^(dist\/[^/]+\.js|scenarios\/([a-z0-9-]+\/){0,2}[a-z0-9_-]+\.(yaml|js)|chaos\/[a-z0-9-]+\.yaml|tools\/ice-scope\/ice-scope\.c|LICENSE|README\.md|package\.json)$/.test(
+            p,
+          ),
+      ),
+    ).toEqual([]);
     // no workspace package is a dependency: they are in the bundle
     const manifest = JSON.parse(
       readFileSync(join(project, "node_modules", "livekit-swarm", "package.json"), "utf8"),
@@ -81,6 +96,37 @@ describe("the published package, installed from its tarball into an empty projec
     expect(Object.keys(manifest.dependencies).filter((d) => d.startsWith("@livekit-swarm/"))).toEqual([]);
     expect(Object.values(manifest.dependencies).filter((v) => !/^\d+\.\d+\.\d+$/.test(v))).toEqual([]);
     expect(existsSync(join(project, "node_modules", "@livekit-swarm"))).toBe(false);
+  });
+
+  it(`installs with this Node (${process.version}) without an engine warning: every dependency supports the Node the package declares`, () => {
+    expect(installLog).not.toMatch(/EBADENGINE|Unsupported engine/);
+    const manifest = JSON.parse(readFileSync(join(PACKAGE_DIR, "package.json"), "utf8")) as {
+      engines: { node: string };
+    };
+    expect(manifest.engines.node).toBe(">=20.19");
+  });
+
+  it("`npm publish --dry-run` of the packed tarball passes, as the release workflow runs it without a token", async () => {
+    const { stdout, stderr } = await run(
+      "npm",
+      ["publish", "--dry-run", join(work, packed?.filename ?? "")],
+      {
+        cwd: work,
+        timeout: 60_000,
+      },
+    );
+    const out = stdout + stderr;
+    expect(out).toContain(`livekit-swarm@${TOOL.version}`);
+    expect(out).toMatch(/\(dry-run\)/);
+  });
+
+  it("`swarm scenarios` lists the ready-made scenarios and drills the package carries", async () => {
+    const result = await swarm(["scenarios"], {}, 30_000, installed);
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stdout).toMatch(/^ {2}voice-ai +Voice AI/m);
+    expect(result.stdout).toMatch(/^ {2}capacity\/audio-2party +/m);
+    expect(result.stdout).toMatch(/^ {2}kill-room-node +/m);
+    expect(result.stdout).toContain(`from ${join(project, "node_modules", "livekit-swarm")}`);
   });
 
   it("`swarm --version` prints the published version, through the installed bin", async () => {
@@ -141,6 +187,32 @@ describe("the published package, installed from its tarball into an empty projec
     expect(summary.participants.planned).toBeGreaterThan(0);
     expect(readdirSync(output)).toEqual(
       expect.arrayContaining(["summary.json", "report.html", "samples.jsonl"]),
+    );
+    expect(processesMentioning(runRoot)).toEqual([]);
+  }, 180_000);
+
+  it("runs a ready-made scenario by name (--scenario voice-ai), and a drill by name in a dry run", async () => {
+    const output = join(work, "voice-ai-results");
+    const result = await swarm(
+      ["--scenario", "voice-ai", "--rooms", "2", "--duration", "10s", "--output", output],
+      { LIVEKIT_SWARM_RUN_ROOT: runRoot, LIVEKIT_SWARM_TOOLS: TOOLS_BIN },
+      150_000,
+      installed,
+    );
+    expect(result.code, result.stdout + result.stderr).toBe(0);
+    const summary = JSON.parse(readFileSync(join(output, "summary.json"), "utf8")) as {
+      scenario: { name: string };
+      participants: { planned: number; joined: number };
+    };
+    expect(summary.scenario.name).toBe("voice-ai");
+    expect(summary.participants).toMatchObject({ planned: 4, joined: 4 });
+    const drill = await swarm(["chaos", "run", "kill-room-node", "--dry-run"], {}, 30_000, installed);
+    expect(drill.code, drill.stderr).toBe(0);
+    expect(drill.stdout).toContain("kill-room-node");
+    const unknown = await swarm(["--scenario", "voice-aii"], {}, 30_000, installed);
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toContain(
+      'run: --scenario "voice-aii": no such file, and no ready-made one of that name (ready-made: ',
     );
     expect(processesMentioning(runRoot)).toEqual([]);
   }, 180_000);

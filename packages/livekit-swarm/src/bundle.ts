@@ -5,7 +5,7 @@
  * version the workspace was tested with (rtc-node carries a native binary per platform, which no
  * bundle could hold). Run by `npm pack` (prepack); `--write-dependencies` rewrites the pins.
  */
-import { copyFileSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { build, type Plugin } from "esbuild";
@@ -88,6 +88,23 @@ async function bundle(writeDependencies: boolean): Promise<void> {
   }
   await writePage(dist);
   copyFileSync(join(ROOT, "LICENSE"), join(PACKAGE_DIR, "LICENSE"));
+  shipReadyMade();
+}
+
+/**
+ * What the package carries beside its bundle, as a clone has it: the ready-made scenarios (with
+ * the k6 storm scripts) and chaos drills, usable by name (cli/src/ready-made.ts), and the ICE
+ * scope's C source, built with cc on first use (load/src/run/ice-scope.ts).
+ */
+export const SHIPPED = ["scenarios", "chaos", "tools/ice-scope/ice-scope.c"] as const;
+
+function shipReadyMade(): void {
+  for (const path of SHIPPED) {
+    const target = join(PACKAGE_DIR, path);
+    rmSync(target, { recursive: true, force: true });
+    mkdirSync(join(target, ".."), { recursive: true });
+    cpSync(join(ROOT, path), target, { recursive: true });
+  }
 }
 
 /**

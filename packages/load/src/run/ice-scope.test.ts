@@ -1,7 +1,12 @@
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import {
+  ensureIceScopeLibrary,
   iceScopeEnv,
   iceScopeFor,
+  iceScopeSource,
   iceScopeLine,
   mediaHosts,
   namespaceAddresses,
@@ -137,12 +142,36 @@ describe("iceScopeEnv", () => {
 });
 
 describe("iceScopeFor", () => {
-  it("a missing or unloadable library leaves the workers unrestricted and says how to fix it", async () => {
-    const missing = await iceScopeFor({ url: "ws://127.0.0.1:1" }, "/nonexistent/libice-scope.so");
+  it("a missing library is built from the C source with cc on first use, and used", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "ice-scope-"));
+    try {
+      const library = join(dir, "bin", "libice-scope.so");
+      const source = iceScopeSource();
+      expect(source, "tools/ice-scope/ice-scope.c above this module").toMatch(
+        /tools\/ice-scope\/ice-scope\.c$/,
+      );
+      const hasCc = (await ensureIceScopeLibrary(join(dir, "probe.so"), "/nonexistent.c")) !== undefined;
+      expect(hasCc).toBe(true); // a missing source is said
+      const scope = await iceScopeFor({ url: "ws://127.0.0.1:1" }, library, source);
+      if (existsSync(library)) expect(scope.addresses).toEqual(["127.0.0.1"]);
+      else expect(scope.why).toMatch(/no C compiler|cc could not build/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("a library that cannot be built leaves the workers unrestricted and says why in one line", async () => {
+    const missing = await iceScopeFor(
+      { url: "ws://127.0.0.1:1" },
+      "/nonexistent/libice-scope.so",
+      "/nowhere/ice-scope.c",
+    );
     expect(missing.addresses).toEqual([]);
     expect(missing.why).toMatch(
-      /\/nonexistent\/libice-scope\.so is missing: in a checkout `npm run setup` builds it/,
+      /\/nonexistent\/libice-scope\.so is missing and cc could not build it from \/nowhere\/ice-scope\.c \(/,
     );
+    const nothing = await iceScopeFor({ url: "ws://127.0.0.1:1" }, "/nonexistent/libice-scope.so", "");
+    expect(nothing.why).toMatch(/is missing and no tools\/ice-scope\/ice-scope\.c is beside this install/);
     const spaced = await iceScopeFor({ url: "ws://127.0.0.1:1" }, "/my tools/libice-scope.so");
     expect(spaced.why).toMatch(/space or colon/);
   });

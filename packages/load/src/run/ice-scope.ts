@@ -1,9 +1,10 @@
 import type { TurnTlsTrust } from "./messages.js";
 import { execFile } from "node:child_process";
-import { existsSync } from "node:fs";
+import { existsSync, mkdirSync, renameSync } from "node:fs";
 import { lookup } from "node:dns/promises";
 import { isIP } from "node:net";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { TOOLS_BIN } from "@livekit-swarm/testbed";
 
@@ -14,6 +15,46 @@ const run = promisify(execFile);
  * worker's sockets on the scope's addresses: rtc-node's libwebrtc has no option for it (docs/network.md).
  */
 export const ICE_SCOPE_LIBRARY = join(TOOLS_BIN, "libice-scope.so");
+
+/** tools/ice-scope/ice-scope.c beside this module: a clone's, or the copy the published package carries. */
+export function iceScopeSource(from = dirname(fileURLToPath(import.meta.url))): string | undefined {
+  let dir = from;
+  for (let i = 0; i < 6; i++) {
+    const source = join(dir, "tools", "ice-scope", "ice-scope.c");
+    if (existsSync(source)) return source;
+    const up = dirname(dir);
+    if (up === dir) break;
+    dir = up;
+  }
+  return undefined;
+}
+
+/**
+ * Builds `library` from the C source with cc on first use, as livekit-server is built on first use:
+ * undefined once it is there, else why it is not (no source, no cc, cc failed), in one line.
+ * `source` "" is none.
+ */
+export async function ensureIceScopeLibrary(
+  library = ICE_SCOPE_LIBRARY,
+  source = iceScopeSource(),
+): Promise<string | undefined> {
+  if (existsSync(library)) return undefined;
+  if (source === undefined || source === "")
+    return `${library} is missing and no tools/ice-scope/ice-scope.c is beside this install to build it from`;
+  const tmp = `${library}.${process.pid}.tmp`;
+  try {
+    mkdirSync(dirname(library), { recursive: true });
+    await run("cc", ["-shared", "-fPIC", "-O2", "-o", tmp, source, "-ldl", "-lpthread"]);
+    renameSync(tmp, library);
+    return undefined;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT")
+      return `${library} is missing and there is no C compiler to build it from ${source} (apt-get install gcc, then run again)`;
+    const message =
+      err instanceof Error ? (err.message.split("\n")[1] ?? err.message.split("\n")[0] ?? "") : String(err);
+    return `${library} is missing and cc could not build it from ${source} (${message.trim()})`;
+  }
+}
 
 /** What the scope needs of a run's target (orchestrator's RunTarget has it). */
 export interface MediaTarget {
@@ -129,7 +170,11 @@ async function routeTo(address: string): Promise<HostRoute> {
  * The scope of a run against `target`, from the kernel's routes to its media hosts. A route that
  * cannot be read, or a library that was not built, leaves the workers unrestricted and says why.
  */
-export async function iceScopeFor(target: MediaTarget, library = ICE_SCOPE_LIBRARY): Promise<IceScope> {
+export async function iceScopeFor(
+  target: MediaTarget,
+  library = ICE_SCOPE_LIBRARY,
+  source = iceScopeSource(),
+): Promise<IceScope> {
   let scope: IceScope;
   try {
     const addresses: string[] = [];
@@ -165,11 +210,8 @@ export async function iceScopeFor(target: MediaTarget, library = ICE_SCOPE_LIBRA
       addresses: [],
       why: `${scope.why}, but ${library} has a space or colon in its path: set LIVEKIT_SWARM_TOOLS to a plain one`,
     };
-  if (scope.addresses.length > 0 && !existsSync(library))
-    return {
-      addresses: [],
-      why: `${scope.why}, but ${library} is missing: in a checkout \`npm run setup\` builds it with cc; elsewhere build tools/ice-scope/ice-scope.c of the livekit-swarm repository there (docs/network.md)`,
-    };
+  const unbuilt = scope.addresses.length > 0 ? await ensureIceScopeLibrary(library, source) : undefined;
+  if (unbuilt !== undefined) return { addresses: [], why: `${scope.why}, but ${unbuilt}` };
   return scope;
 }
 

@@ -1,3 +1,4 @@
+import { readyMadeFile } from "../../ready-made.js";
 import { join, resolve } from "node:path";
 import {
   DEFAULT_QUALITY,
@@ -17,7 +18,7 @@ import { targetFrom } from "../../session/run-session.js";
 import type { CapacityFlags } from "./options.js";
 
 export async function capacity(flags: CapacityFlags): Promise<number> {
-  const loaded = await loadScenario(flags.scenario);
+  const loaded = await loadScenario(readyMadeFile("scenarios", flags.scenario, "capacity: --scenario"));
   const scenario = flags.engine !== undefined ? { ...loaded, engine: flags.engine } : loaded;
   const quality =
     flags.quality ?? (scenario.thresholds.length > 0 ? [...scenario.thresholds] : [DEFAULT_QUALITY]);

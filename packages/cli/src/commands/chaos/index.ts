@@ -8,6 +8,7 @@ import {
 } from "@livekit-swarm/chaos";
 import { ExitCode, loadDrill } from "@livekit-swarm/schema";
 import { UsageError } from "../../errors.js";
+import { readyMadeFile } from "../../ready-made.js";
 import type { ChaosFlags } from "./options.js";
 import { Interruption, newRunId } from "@livekit-swarm/load";
 
@@ -18,11 +19,11 @@ export async function chaos(
 ): Promise<number> {
   if (action !== "run" || file === undefined) {
     throw new UsageError(
-      `chaos: expected \`swarm chaos run <drill.yaml>\`${action !== undefined && action !== "run" ? `, got "${action}"` : ""}; see \`swarm chaos --help\``,
+      `chaos: expected \`swarm chaos run <drill.yaml or name>\`${action !== undefined && action !== "run" ? `, got "${action}"` : ""}; see \`swarm chaos --help\``,
     );
   }
   // a ConfigError names the file and key path; the error boundary prints it and exits 1
-  const drill = await loadDrill(file);
+  const drill = await loadDrill(readyMadeFile("chaos", file, "chaos run: drill"));
   checkDrillWorkload(drill);
   if (flags.dryRun === true) {
     process.stdout.write(drillPlanText(drill));

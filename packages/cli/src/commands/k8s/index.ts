@@ -1,3 +1,4 @@
+import { readyMadeFile } from "../../ready-made.js";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import {
@@ -30,7 +31,11 @@ async function render(flags: K8sFlags): Promise<number> {
     throw new UsageError(
       "k8s render: --storage-class is gone: results no longer need a volume (the merge collects them from the shard pods); drop the flag",
     );
-  const file = required(flags.scenario, "render", "--scenario FILE");
+  const file = readyMadeFile(
+    "scenarios",
+    required(flags.scenario, "render", "--scenario FILE"),
+    "k8s render: --scenario",
+  );
   const shards = required(flags.shards, "render", "--shards N");
   const image = required(flags.image, "render", "--image IMAGE");
   const url = flags.url ?? fromEnv("LIVEKIT_URL");

@@ -4,6 +4,7 @@ import { e2eeKey } from "../../secret.js";
 import { resolveScenario } from "../../session/scenario.js";
 import { exporterMetrics, runAndRender, targetFrom } from "../../session/run-session.js";
 import { UsageError } from "../../errors.js";
+import { readyMadeFile } from "../../ready-made.js";
 import type { RunCommand, RunFlags } from "./options.js";
 import { SCENARIO_OPTIONS } from "./scenario-flags.js";
 import { shardFrom } from "./shard-flags.js";
@@ -19,7 +20,9 @@ function scenarioKeys(command: RunCommand): Map<string, unknown> {
 }
 
 export async function run(flags: RunFlags, command: RunCommand): Promise<number> {
-  const { scenario, roomPrefixPerRun } = await resolveScenario(flags.scenario, scenarioKeys(command));
+  const file =
+    flags.scenario === undefined ? undefined : readyMadeFile("scenarios", flags.scenario, "run: --scenario");
+  const { scenario, roomPrefixPerRun } = await resolveScenario(file, scenarioKeys(command));
   const thresholds: Threshold[] = [
     ...(flags.threshold ?? []).map((t) => parseThreshold(t)),
     ...(flags.gate === "default" ? defaultThresholds() : []),
