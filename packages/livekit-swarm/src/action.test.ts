@@ -144,6 +144,22 @@ describe("action.yml, its composite steps run here with stand-ins", () => {
     expect(readFileSync(join(bin, "path"), "utf8")).toBe(`${work}/livekit-swarm/node_modules/.bin\n`);
   });
 
+  it("Install: a version not on npm that is not this ref's fails in one line naming the fix, building nothing", () => {
+    const bin = fake("npm", 1);
+    const { code, stdout } = runStep("Install livekit-swarm", bin, {
+      VERSION: "9.9.9",
+      ACTION_PATH: ROOT,
+      GITHUB_PATH: join(bin, "path"),
+    });
+    expect(code).toBe(1);
+    expect(stdout).toContain(
+      `::error title=livekit-swarm::livekit-swarm@9.9.9 is not on npm, and this action's ref builds ${TOOL.version}: leave version empty, or use the action at a ref of 9.9.9`,
+    );
+    expect(readFileSync(join(bin, "argv"), "utf8")).toBe(
+      `install\n--no-audit\n--no-fund\n--prefix\n${work}/livekit-swarm\nlivekit-swarm@9.9.9\n`,
+    );
+  });
+
   it("Fail on a breach or an error: fails for 99 and 1, passes for 0", () => {
     const bin = fake("unused", 0);
     expect(runStep("Fail on a breach or an error", bin, { CODE: "99" }).code).toBe(1);
@@ -171,6 +187,30 @@ function findActionlint(): string | undefined {
 }
 
 const actionlint = findActionlint();
+
+describe("the release workflow", () => {
+  const RELEASE = join(ROOT, ".github/workflows/release.yml");
+
+  it("publishes with provenance only with an NPM_TOKEN, and otherwise runs npm's dry run", () => {
+    const text = readFileSync(RELEASE, "utf8");
+    expect(text).toContain("npm publish -w livekit-swarm --provenance --access public");
+    expect(text).toContain("npm publish -w livekit-swarm --dry-run");
+    expect(text).toMatch(/id-token: write/);
+    expect(text).toMatch(/tags: \["livekit-swarm@\*"\]/);
+  });
+
+  it.skipIf(actionlint === undefined)(
+    actionlint === undefined ? "skipped: actionlint is not installed (scripts/setup)" : "passes actionlint",
+    () => {
+      const project = join(work, "lint-release");
+      mkdirSync(join(project, ".github", "workflows"), { recursive: true });
+      writeFileSync(join(project, ".github", "workflows", "release.yml"), readFileSync(RELEASE));
+      execFileSync("git", ["init", "-q"], { cwd: project });
+      const r = spawnSync(actionlint ?? "actionlint", ["-no-color"], { cwd: project, encoding: "utf8" });
+      expect({ code: r.status, out: r.stdout + r.stderr }).toEqual({ code: 0, out: "" });
+    },
+  );
+});
 
 describe("actionlint v1.7.7", () => {
   it.skipIf(actionlint === undefined)(
