@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { sweepOrphans } from "./vitest-tmpdir.js";
+import { PINNED_ENV, pinEnvironment, sweepOrphans } from "./vitest-tmpdir.js";
 
 const parent = mkdtempSync(join(tmpdir(), "sweep-"));
 afterAll(() => {
@@ -38,5 +38,25 @@ describe("the test run's temporary folder", () => {
 
   it("a parent it cannot read sweeps nothing", () => {
     expect(sweepOrphans(join(parent, "no-such-folder"))).toEqual([]);
+  });
+});
+
+describe("the suite's environment", () => {
+  it("unsets what would send a run elsewhere (run root, LiveKit's URL and keys), keeps where binaries are, and says what it held", () => {
+    const env: NodeJS.ProcessEnv = {
+      LIVEKIT_SWARM_RUN_ROOT: "/ci/testbeds",
+      LIVEKIT_URL: "wss://prod.example",
+      LIVEKIT_API_SECRET: "s",
+      LIVEKIT_SERVER_BIN: "/opt/livekit-server",
+      PATH: "/usr/bin",
+    };
+    const held = pinEnvironment(env);
+    expect(env).toEqual({ LIVEKIT_SERVER_BIN: "/opt/livekit-server", PATH: "/usr/bin" });
+    expect(Object.fromEntries(held)).toEqual({
+      LIVEKIT_SWARM_RUN_ROOT: "/ci/testbeds",
+      LIVEKIT_URL: "wss://prod.example",
+      LIVEKIT_API_SECRET: "s",
+    });
+    expect(PINNED_ENV).toContain("LIVEKIT_API_KEY");
   });
 });

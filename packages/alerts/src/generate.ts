@@ -8,7 +8,11 @@ import { withAlertsTable } from "./table.js";
 /** dist/generate.js sits two levels under packages/alerts, so the repo root is three up from dist. */
 const repoRoot = fileURLToPath(new URL("../../../", import.meta.url));
 
-for (const [path, content] of renderRules()) {
+// where ops host the runbooks (docs/runbooks/): the rules' runbook_url; the committed files keep the default
+const runbookBaseUrl = process.env.LKSWARM_RUNBOOK_BASE_URL;
+for (const [path, content] of renderRules(
+  runbookBaseUrl !== undefined && runbookBaseUrl !== "" ? { runbookBaseUrl } : {},
+)) {
   const target = join(repoRoot, path);
   mkdirSync(dirname(target), { recursive: true });
   writeFileSync(target, content);

@@ -44,7 +44,12 @@ export interface RuleFile {
 
 /** Options of the generator; every one has a default that suits the testbed and a small deployment. */
 export interface AlertOptions {
-  /** Where runbooks live; the alert name and `.md` are appended. */
+  /**
+   * Where runbooks live; the alert name and `.md` are appended. By default the path in this
+   * repository and its package (no host: the project is not published anywhere a link could name);
+   * `npm run generate` takes LKSWARM_RUNBOOK_BASE_URL, e.g. your fork's
+   * `https://github.com/<you>/livekit-swarm/blob/main/docs/runbooks/`.
+   */
   readonly runbookBaseUrl?: string;
   /** Prometheus job that scrapes livekit-server nodes. */
   readonly livekitJob?: string;
@@ -67,7 +72,7 @@ export interface AlertOptions {
 }
 
 export const defaultOptions: Required<AlertOptions> = {
-  runbookBaseUrl: "https://github.com/livekit-swarm/livekit-swarm/blob/main/docs/runbooks/",
+  runbookBaseUrl: "docs/runbooks/",
   livekitJob: "livekit",
   rateWindow: "1m",
   // No published per-node figure exists; 1000 participants in ~100 rooms is a conservative 8-vCPU node.

@@ -63,7 +63,7 @@ const TABLE: readonly ScenarioFlag[] = [
   { key: "pages-per-browser", value: "n", int: [1, MAX_SHARING] },
   {
     key: "e2ee",
-    help: "End-to-end encrypt media with a shared key (native engine): from --e2ee-key-file, env LKSWARM_E2EE_KEY, or made for the run; never printed (default false)",
+    help: "End-to-end encrypt media with a shared key (native or browser engine; lean refuses it): from --e2ee-key-file, env LKSWARM_E2EE_KEY, or made for the run; never printed (default false)",
   },
 ];
 

@@ -10,6 +10,7 @@ import {
 import { ExitCode } from "@livekit-swarm/schema";
 import { UsageError } from "../../errors.js";
 import type { TestbedFlags } from "./options.js";
+import { swarmCommand } from "../../self.js";
 
 /** `nameGiven`: --name was on the command line, so status shows that testbed only. */
 export async function testbed(
@@ -100,7 +101,8 @@ function describe(s: TestbedStatus, tookMs?: number): string {
     `  api key     ${s.apiKey}`,
   ];
   // never printed, throwaway or not: terminal output ends up in CI logs; `env` exports it
-  lines.push(`  api secret  not shown: eval "$(swarm testbed env --name ${s.name})" exports it`);
+  const self = swarmCommand();
+  lines.push(`  api secret  not shown: eval "$(${self} testbed env --name ${s.name})" exports it`);
   for (const n of s.nodes) {
     lines.push(
       `  ${n.name.padEnd(6)} ${(n.nodeId ?? "?").padEnd(16)} ${n.state === "stopped" ? "stopped (frozen)" : n.alive ? "running" : "DOWN   "} pid ${n.pid}  ${n.ip}:${n.httpPort}  rtc tcp ${n.rtcTcpPort} udp ${n.rtcUdpPort}${n.turnUdpPort !== undefined ? `  turn udp ${n.turnUdpPort}` : ""}  ${n.metricsUrl}${n.namespace !== undefined ? `  netns ${n.namespace}` : ""}`,
@@ -118,12 +120,12 @@ function describe(s: TestbedStatus, tookMs?: number): string {
   for (const f of s.faults.active) lines.push(`  fault       ${f}`);
   if (s.faults.ledger.length > 0)
     lines.push(
-      `  ledger      ${s.faults.ledger.length} fault step(s) not undone: swarm chaos rollback --testbed ${s.name}`,
+      `  ledger      ${s.faults.ledger.length} fault step(s) not undone: ${self} chaos rollback --testbed ${s.name}`,
     );
   if (s.faults.ledgerProblem !== undefined) lines.push(`  ledger      ${s.faults.ledgerProblem}`);
   lines.push(`  run dir     ${s.runDir}`);
   lines.push(
-    `  use it:     eval "$(swarm testbed env --name ${s.name})"   stop it: swarm testbed down --name ${s.name}`,
+    `  use it:     eval "$(${self} testbed env --name ${s.name})"   stop it: ${self} testbed down --name ${s.name}`,
     "",
   );
   return lines.join("\n");
