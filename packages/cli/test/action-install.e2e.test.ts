@@ -4,7 +4,8 @@
  * installs that; then the Swarm and Fail steps run against an embedded LiveKit. The steps'
  * scripts are action.yml's own, run as the runner runs them (`bash --noprofile --norc -eo pipefail`).
  */
-import { execFileSync, spawnSync } from "node:child_process";
+import { execFile, spawn } from "node:child_process";
+import { promisify } from "node:util";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { delimiter, join } from "node:path";
@@ -14,6 +15,7 @@ import { parse } from "yaml";
 import { TOOL } from "@livekit-swarm/schema";
 import { TOOLS_BIN, processesMentioning } from "@livekit-swarm/testbed";
 
+const run = promisify(execFile);
 const ROOT = fileURLToPath(new URL("../../../", import.meta.url));
 const work = mkdtempSync(join(tmpdir(), "lkswarm-action-install-"));
 afterAll(() => {
@@ -32,28 +34,37 @@ function script(name: string): string {
   return run;
 }
 
+/** One step's script as the runner runs it, asynchronously (a synchronous spawn would stall vitest's worker for minutes). */
 function step(
   name: string,
   env: Record<string, string>,
   timeoutMs: number,
-): { code: number | null; out: string } {
-  const r = spawnSync("bash", ["--noprofile", "--norc", "-eo", "pipefail", "-c", script(name)], {
-    env: { ...process.env, RUNNER_TEMP: work, ...env },
-    encoding: "utf8",
-    timeout: timeoutMs,
-    maxBuffer: 64 * 1024 * 1024,
+): Promise<{ code: number | null; out: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn("bash", ["--noprofile", "--norc", "-eo", "pipefail", "-c", script(name)], {
+      env: { ...process.env, RUNNER_TEMP: work, ...env },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let out = "";
+    child.stdout.on("data", (d: Buffer) => (out += d.toString()));
+    child.stderr.on("data", (d: Buffer) => (out += d.toString()));
+    const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
+    child.once("error", reject);
+    child.once("exit", (code) => {
+      clearTimeout(timer);
+      resolve({ code, out });
+    });
   });
-  return { code: r.status, out: r.stdout + r.stderr };
 }
 
 describe("the action from a checkout, with nothing on npm", () => {
-  it("Install builds livekit-swarm from the action's checkout after npm's 404, and Swarm and Fail run with it", () => {
+  it("Install builds livekit-swarm from the action's checkout after npm's 404, and Swarm and Fail run with it", async () => {
     // the action's checkout: this repository at its commit, as `uses: <owner>/livekit-swarm@<ref>` fetches it
     const checkout = join(work, "action");
-    execFileSync("git", ["clone", "--quiet", "--no-hardlinks", ROOT, checkout]);
+    await run("git", ["clone", "--quiet", "--no-hardlinks", ROOT, checkout]);
     const githubPath = join(work, "github-path");
     writeFileSync(githubPath, "");
-    const install = step(
+    const install = await step(
       "Install livekit-swarm",
       { VERSION: "", ACTION_PATH: checkout, GITHUB_PATH: githubPath },
       600_000,
@@ -66,13 +77,13 @@ describe("the action from a checkout, with nothing on npm", () => {
     const bin = readFileSync(githubPath, "utf8").trim();
     expect(bin).toBe(join(work, "livekit-swarm", "node_modules", ".bin"));
     expect(existsSync(join(bin, "swarm"))).toBe(true);
-    expect(execFileSync(join(bin, "swarm"), ["--version"], { encoding: "utf8" })).toBe(`${TOOL.version}\n`);
+    expect((await run(join(bin, "swarm"), ["--version"])).stdout).toBe(`${TOOL.version}\n`);
 
     const output = join(work, "results");
     const githubOutput = join(work, "github-output");
     writeFileSync(githubOutput, "");
     const runRoot = join(work, "testbeds");
-    const swarm = step(
+    const swarm = await step(
       "Swarm",
       {
         PATH: `${bin}${delimiter}${process.env.PATH ?? ""}`,
@@ -95,6 +106,6 @@ describe("the action from a checkout, with nothing on npm", () => {
     expect(readFileSync(githubOutput, "utf8")).toBe("exit-code=0\n");
     expect(existsSync(join(output, "junit.xml"))).toBe(true);
     expect(processesMentioning(runRoot)).toEqual([]);
-    expect(step("Fail on a breach or an error", { CODE: "0" }, 10_000).code).toBe(0);
+    expect((await step("Fail on a breach or an error", { CODE: "0" }, 10_000)).code).toBe(0);
   }, 900_000);
 });
