@@ -1,5 +1,5 @@
 import { existsSync, readdirSync, readFileSync } from "node:fs";
-import { join, relative } from "node:path";
+import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { CommandUnknownOpts } from "@commander-js/extra-typings";
 import { describe, expect, it } from "vitest";
@@ -303,6 +303,18 @@ describe("the documentation is true to the tool", () => {
       expect(unknownFlagsIn(readFileSync(file, "utf8"), known)).toEqual([]);
     },
   );
+
+  it("every relative link of the READMEs and docs/ reaches a file", () => {
+    const broken: string[] = [];
+    for (const file of documents()) {
+      for (const [, target = ""] of readFileSync(file, "utf8").matchAll(/\]\(([^)\s]+)\)/g)) {
+        if (/^(https?:|mailto:|#)/.test(target)) continue;
+        const path = target.split("#")[0] ?? "";
+        if (!existsSync(join(dirname(file), path))) broken.push(`${relative(ROOT, file)}: ${target}`);
+      }
+    }
+    expect(broken).toEqual([]);
+  });
 
   it("every scenario or drill file the documentation names exists", () => {
     const missing: string[] = [];
