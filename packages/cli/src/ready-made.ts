@@ -5,7 +5,7 @@
  * bundle (packages/livekit-swarm, bundle.ts), so both are found by walking up from this module to
  * the first folder that holds `scenarios/smoke.yaml`.
  */
-import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { existsSync, lstatSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import { UsageError } from "./errors.js";
@@ -59,14 +59,26 @@ export function readyMade(kind: "scenarios" | "chaos", root = readyMadeRoot()): 
   }));
 }
 
+/** Whether anything is at `path`, a dangling or looping link included. */
+function present(path: string): boolean {
+  try {
+    lstatSync(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 function firstComment(text: string): string {
   const line = text.split("\n").find((l) => l.startsWith("#"));
   return line === undefined ? "" : line.replace(/^#\s*/, "");
 }
 
 /**
- * The file to read for `arg`: `arg` itself when it is a file; else the ready-made one of that name
- * (with or without `.yaml`). A name that is neither is one line naming the ones there are.
+ * The file to read for `arg`: `arg` itself when something is there (a file, a link, a loop: the
+ * reader says what is wrong with it) or when it cannot be a name (a path the reader will report);
+ * else the ready-made one of that name (with or without `.yaml`). A name that is neither is one
+ * line naming the ones there are.
  */
 export function readyMadeFile(
   kind: "scenarios" | "chaos",
@@ -74,13 +86,11 @@ export function readyMadeFile(
   what: string,
   root = readyMadeRoot(),
 ): string {
-  if (existsSync(arg)) return arg;
   const name = arg.replace(/\.yaml$/, "");
+  if (!NAME.test(name) || present(arg)) return arg;
   const known = readyMade(kind, root);
-  if (NAME.test(name)) {
-    const found = known.find((r) => r.name === name);
-    if (found !== undefined) return found.file;
-  }
+  const found = known.find((r) => r.name === name);
+  if (found !== undefined) return found.file;
   const names = known.map((r) => r.name).join(", ");
   throw new UsageError(
     `${what} ${JSON.stringify(arg)}: no such file, and no ready-made one of that name` +
