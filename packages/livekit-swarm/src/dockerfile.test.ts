@@ -89,6 +89,23 @@ describe("deploy/swarm/Dockerfile", () => {
     expect(users.at(-1)).toMatchObject({ args: "node", stage: last });
   });
 
+  it("both images' package stages copy what the package carries beside its bundle (bundle.ts SHIPPED)", () => {
+    const bundle = readFileSync(join(ROOT, "packages/livekit-swarm/src/bundle.ts"), "utf8");
+    const shipped =
+      /SHIPPED = \[([^\]]*)\]/
+        .exec(bundle)?.[1]
+        ?.match(/"[^"]+"/g)
+        ?.map((q) => q.slice(1, -1)) ?? [];
+    expect(shipped).toEqual(["scenarios", "chaos", "tools/ice-scope/ice-scope.c"]);
+    for (const file of ["deploy/swarm/Dockerfile", "deploy/swarm/Dockerfile.local"]) {
+      const text = readFileSync(join(ROOT, file), "utf8");
+      for (const path of shipped) {
+        const top = path.startsWith("tools/") ? "tools/ice-scope" : path;
+        expect(text, `${file} copies ${top}`).toContain(`COPY ${top} ./${top}`);
+      }
+    }
+  });
+
   it("copies only files that exist in the build context and are not ignored", () => {
     const sources = all
       .filter((i) => (i.op === "COPY" || i.op === "ADD") && !i.args.includes("--from="))
