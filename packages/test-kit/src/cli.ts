@@ -1,5 +1,6 @@
 import { execFile, spawn, type ChildProcess } from "node:child_process";
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
 import { pickFreePort } from "@livekit-swarm/testbed";
 import { fileURLToPath } from "node:url";
 
@@ -159,4 +160,47 @@ export function runCommand(
       },
     );
   });
+}
+
+/**
+ * The run's exit code is `expected`, or 2 because the machine was crowded by other processes while
+ * the swarm's event loop ran late (the suite runs two e2e files at once on two cores, and a
+ * neighbour building images or a cluster can take both): the run rightly calls itself inconclusive
+ * then, every other health check held, and what the test checks beyond the exit code is still
+ * checked. Any other code, or a 2 for another reason, fails with the run's output.
+ */
+export function expectCodeOrCrowded(
+  result: { readonly code: number | null; readonly stdout: string; readonly stderr: string },
+  expected: number,
+  outputDir: string,
+): void {
+  if (result.code === expected) return;
+  const crowdedOnly =
+    result.code === 2 &&
+    (() => {
+      try {
+        const health = (
+          JSON.parse(readFileSync(join(outputDir, "summary.json"), "utf8")) as {
+            health?: { checks: { name: string; ok: boolean; text: string }[] };
+          }
+        ).health;
+        const failed = health?.checks.filter((c) => !c.ok) ?? [];
+        return (
+          failed.length === 1 &&
+          failed[0]?.name === "generator" &&
+          failed[0].text.includes(
+            "other processes (LiveKit beside the swarm, other work) held the cores it needed",
+          )
+        );
+      } catch {
+        return false;
+      }
+    })();
+  if (crowdedOnly) {
+    process.stdout.write(
+      `inconclusive run (exit 2): the machine was crowded by other processes; the test's other checks still run\n`,
+    );
+    return;
+  }
+  throw new Error(`exit ${String(result.code)}, expected ${expected}\n${result.stdout}\n${result.stderr}`);
 }
