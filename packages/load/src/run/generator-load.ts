@@ -52,7 +52,9 @@ export const MACHINE_FULL_SHARE = 0.85;
  * machine when it is crowded in STARVED_SHARE of its hold windows (and at least two) and its event
  * loop ran what was due LATE_LOOP_MS late or more (p99) in as many: voice-ai beside two busy loops,
  * 100% busy, p99 delay 81 ms mean and 137 max, 36 of 100 audio tracks never came (alone: 92% busy,
- * 35 and 49 ms, every track). A crowded run whose LiveKit side failed is inconclusive too (health.ts).
+ * 35 and 49 ms, every track). Crowded and on time, LiveKit's failures stay LiveKit's: a node
+ * killed in a run beside a neighbour's image build (machine 100% busy, the loop late in one window
+ * of three) is LiveKit's 99, not the generator's 2.
  */
 export const MACHINE_CROWDED_BUSY = 0.95;
 
