@@ -274,23 +274,24 @@ describe("consent on one clock", () => {
     r.busy(0.4);
     r.deliver(answerTo(r.sent.at(-1)));
     expect(pair.rtt).toBeCloseTo(0.0034, 9);
-    // 0.7 ms busy over 3 ms idle is not (kept: 3.4)
+    // 3.5 ms busy over 3 ms idle is not (kept: 3.4)
     while (r.sent.length === before + 1) r.advance(CONSENT_TICK_MS);
     r.idle(3);
-    r.busy(0.7);
+    r.busy(3.5);
     r.deliver(answerTo(r.sent.at(-1)));
     expect(pair.rtt).toBeCloseTo(0.0034, 9);
-    // 5% of a long round trip is within it (100 idle, 5 busy: 105), 10% is not (kept: 105)
+    // a long round trip the loop was busy for under half of is reported (100 idle, 60 busy: 160),
+    // one it was busy for most of is not (40 idle, 60 busy: kept 160)
     for (const [idle, busy] of [
-      [100, 5],
-      [100, 11],
+      [100, 60],
+      [40, 60],
     ] as const) {
       const n = r.sent.length;
       while (r.sent.length === n) r.advance(CONSENT_TICK_MS);
       r.idle(idle);
       r.busy(busy);
       r.deliver(answerTo(r.sent.at(-1)));
-      expect(pair.rtt).toBeCloseTo(0.105, 9);
+      expect(pair.rtt).toBeCloseTo(0.16, 9);
     }
     expect(r.count.busy).toBe(3);
     expect(pair.roundTripTimeMeasurements).toBe(2);

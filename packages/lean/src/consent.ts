@@ -45,18 +45,19 @@ export const CONSENT_TIMEOUT_MS = 30_000;
 export const CONSENT_TICK_MS = 250;
 /**
  * The event loop's busy time between a check's send and its answer's handling that a round trip
- * may hold and still be reported: this, or 5% of the round trip, whichever is more. The answer
- * waits in the socket while the loop is busy (the kernel has it, the loop is running JavaScript);
- * once it is there the loop cannot go idle without handling it, so the loop's idle time in between
- * (libuv's, in epoll) is a floor of the true round trip and the span itself its ceiling. Within the
- * bound the span is reported (over by the busy time at most, usually far less: the busy time is
- * spread over the span, and only what came after the answer counts); past it the check keeps
- * consent fresh and measures nothing (`ConsentCount.busy`). A 5-room lean run on loopback read
- * 72 ms in its first windows where the wire took under 1 ms, the joins' JavaScript between.
- * (Reporting the midpoint of floor and ceiling read 22 ms low at 150 ms +- 40 ms of delay: the
- * busy time of a long span is mostly before the answer arrived.)
+ * may hold and still be reported: this, or LOOP_BUSY_SHARE of the round trip, whichever is more.
+ * The answer waits in the socket while the loop is busy (the kernel has it, the loop is running
+ * JavaScript); once it is there the loop cannot go idle without handling it, so the loop's idle
+ * time in between (libuv's, in epoll) is a floor of the true round trip and the span its ceiling.
+ * A span the loop was busy for most of is a stall's, not the network's: the check keeps consent
+ * fresh and measures nothing (`ConsentCount.busy`); any other span is reported. A 5-room lean run on
+ * loopback read 72 ms in its first windows where the wire took under 1 ms, the joins' JavaScript
+ * between. The share is half, not less: at 150 ms +- 40 ms of delay a loaded worker is busy 5-20%
+ * of any 300 ms span, mostly before the answer came (a 5% rule left a clean-clone run's lean
+ * windows with no round trip at all; the midpoint of floor and ceiling read 22 ms low).
  */
 export const LOOP_BUSY_BOUND_MS = 0.5;
+export const LOOP_BUSY_SHARE = 0.5;
 /** A pair with no round trip yet whose answer came to a busy loop checks again this soon. */
 export const BUSY_RETRY_MS = 1000;
 
@@ -295,7 +296,7 @@ class Consent {
     this.freshAt = now;
     const spanMs = now - this.sentAt;
     const busyMs = Math.min(spanMs, Math.max(0, this.deps.loopBusyMs(this.sentMark)));
-    if (busyMs <= Math.max(LOOP_BUSY_BOUND_MS, 0.05 * spanMs)) {
+    if (busyMs <= Math.max(LOOP_BUSY_BOUND_MS, LOOP_BUSY_SHARE * spanMs)) {
       const rtt = spanMs / 1000;
       this.pair.rtt = rtt;
       this.pair.totalRoundTripTime += rtt;
