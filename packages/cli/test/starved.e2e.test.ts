@@ -81,8 +81,10 @@ describe.skipIf(!isRoot)("a generator starved of CPU (cgroup quota; root)", () =
  */
 describe("a generator starved by other processes: voice-ai beside two busy loops", () => {
   it("exits 2, naming the crowded machine and the late event loop", async () => {
+    // each in a process group of its own, killed whole: SIGKILL to `timeout` alone leaves its `sh`
+    // spinning (one did, for over an hour, under a whole suite run)
     const loops = [0, 1].map(() =>
-      spawn("timeout", ["90", "sh", "-c", "while :; do :; done"], { stdio: "ignore" }),
+      spawn("timeout", ["90", "sh", "-c", "while :; do :; done"], { stdio: "ignore", detached: true }),
     );
     const out = mkdtempSync(join(tmpdir(), "swarm-crowded-"));
     try {
@@ -103,7 +105,7 @@ describe("a generator starved by other processes: voice-ai beside two busy loops
         "keep other work off the generator's machine, or put LiveKit on another one",
       );
     } finally {
-      for (const l of loops) l.kill("SIGKILL");
+      for (const l of loops) if (l.pid !== undefined) process.kill(-l.pid, "SIGKILL");
     }
   }, 200_000);
 });

@@ -280,10 +280,10 @@ describe("consent on one clock", () => {
     r.busy(3.5);
     r.deliver(answerTo(r.sent.at(-1)));
     expect(pair.rtt).toBeCloseTo(0.0034, 9);
-    // a long round trip the loop was busy for under half of is reported (100 idle, 60 busy: 160),
-    // one it was busy for most of is not (40 idle, 60 busy: kept 160)
+    // a long round trip the loop was busy for under a quarter of is reported (100 idle, 30 busy:
+    // 130), one it was busy for more of is not (40 idle, 60 busy: kept 130)
     for (const [idle, busy] of [
-      [100, 60],
+      [100, 30],
       [40, 60],
     ] as const) {
       const n = r.sent.length;
@@ -291,7 +291,7 @@ describe("consent on one clock", () => {
       r.idle(idle);
       r.busy(busy);
       r.deliver(answerTo(r.sent.at(-1)));
-      expect(pair.rtt).toBeCloseTo(0.16, 9);
+      expect(pair.rtt).toBeCloseTo(0.13, 9);
     }
     expect(r.count.busy).toBe(3);
     expect(pair.roundTripTimeMeasurements).toBe(2);

@@ -52,12 +52,13 @@ export const CONSENT_TICK_MS = 250;
  * A span the loop was busy for most of is a stall's, not the network's: the check keeps consent
  * fresh and measures nothing (`ConsentCount.busy`); any other span is reported. A 5-room lean run on
  * loopback read 72 ms in its first windows where the wire took under 1 ms, the joins' JavaScript
- * between. The share is half, not less: at 150 ms +- 40 ms of delay a loaded worker is busy 5-20%
- * of any 300 ms span, mostly before the answer came (a 5% rule left a clean-clone run's lean
- * windows with no round trip at all; the midpoint of floor and ceiling read 22 ms low).
+ * between. The share is a quarter: at 150 ms +- 40 ms of delay a loaded worker is busy 5-20% of any
+ * 300 ms span, mostly before the answer came (a 5% rule left a loaded run's lean windows with no
+ * round trip at all; the midpoint of floor and ceiling read 22 ms low), and on loopback a half let
+ * through ~1 ms stalls (5 rooms, p95 1.37 ms over a 0.3 ms wire).
  */
 export const LOOP_BUSY_BOUND_MS = 0.5;
-export const LOOP_BUSY_SHARE = 0.5;
+export const LOOP_BUSY_SHARE = 0.25;
 /** A pair with no round trip yet whose answer came to a busy loop checks again this soon. */
 export const BUSY_RETRY_MS = 1000;
 
