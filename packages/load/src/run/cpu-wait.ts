@@ -16,16 +16,21 @@ export interface ThreadTimes {
   readonly waitNs: number;
 }
 
-/** The main thread's CPU and wait so far; undefined off Linux or where the kernel does not say. */
-export function mainThreadTimes(): ThreadTimes | undefined {
+/** A schedstat file's first two fields (CPU and runnable wait, ns); undefined if unreadable or odd. */
+function schedstat(path: string): ThreadTimes | undefined {
   try {
-    const [cpu, wait] = readFileSync("/proc/self/schedstat", "utf8").split(" ").map(Number);
+    const [cpu, wait] = readFileSync(path, "utf8").split(" ").map(Number);
     return cpu !== undefined && wait !== undefined && Number.isFinite(cpu) && Number.isFinite(wait)
       ? { cpuNs: cpu, waitNs: wait }
       : undefined;
   } catch {
     return undefined;
   }
+}
+
+/** The main thread's CPU and wait so far; undefined off Linux or where the kernel does not say. */
+export function mainThreadTimes(): ThreadTimes | undefined {
+  return schedstat("/proc/self/schedstat");
 }
 
 /** The share of its runnable time between two readings the thread waited for a CPU; undefined when idle. */
@@ -220,15 +225,11 @@ export function allThreadsTimes(): ThreadTimes | undefined {
   let cpuNs = 0;
   let waitNs = 0;
   for (const tid of tids) {
-    try {
-      const [cpu, wait] = readFileSync(`/proc/self/task/${tid}/schedstat`, "utf8").split(" ").map(Number);
-      if (cpu !== undefined && wait !== undefined && Number.isFinite(cpu) && Number.isFinite(wait)) {
-        cpuNs += cpu;
-        waitNs += wait;
-      }
-    } catch {
-      // it ended while we looked
-    }
+    // undefined: it ended while we looked
+    const times = schedstat(`/proc/self/task/${tid}/schedstat`);
+    if (times === undefined) continue;
+    cpuNs += times.cpuNs;
+    waitNs += times.waitNs;
   }
   return { cpuNs, waitNs };
 }
