@@ -58,17 +58,18 @@ const TOLERANCE = {
 /**
  * The ramp-included round trip runs (the issue's rule: 5+ rooms, every engine, no delay) and what
  * each is held to. Lean's round trip is its own (consent.ts: the event loop's busy time bounds it):
- * the rule itself, 1 ms + 5%. The browser's and native's are libwebrtc's, in whole milliseconds,
- * timed on its network thread: each held at p50 only (the browser to the rule plus that millisecond;
- * 5 Chromiums starting one after another read p95 1.74 ms in one run, 5.17 ms and a first window of
- * 24 ms in another). rtc-node's one network thread carries every participant of its worker, and what waits there
- * reads as round trip: 20 native participants on this 2-core machine read p50 1.35 ms, p95 4.75 ms
- * over a wire of ~0.35 ms (lean's), and p50 1.97 ms in another run. Only native's p50 is held, to
- * 3 ms + 5% as in the levels above; its p95 is printed (issue 46 says why it stays open).
+ * the rule itself, 1 ms + 5%. The browser's and native's are libwebrtc's connectivity checks, timed
+ * in whole milliseconds on its network thread (the window's mean of them: window.ts): each held at
+ * p50 to the rule plus that millisecond. Their p95 is printed, not held: what waits on the network
+ * thread reads as round trip, and rtc-node's one network thread carries every participant of its
+ * worker (20 native participants on this 2-core machine: p95 4.00 ms over a wire of ~0.5 ms, lean's;
+ * 5 Chromiums starting one after another: 1.74 ms in one run, 45.5 ms in another). Before the
+ * window's mean, native read p50 1.35-2.21 ms: a window took RTCP's round trips too, which libwebrtc
+ * floors at 1 ms each, and dropped the checks that read 0 ms.
  */
 const RAMP = [
   { engine: "lean", rooms: 5, subscribers: 3, slackS: 0, p95: true },
-  { engine: "native", rooms: 5, subscribers: 3, slackS: 0.002, p95: false },
+  { engine: "native", rooms: 5, subscribers: 3, slackS: 0.001, p95: false },
   { engine: "browser", rooms: 5, subscribers: 0, slackS: 0.001, p95: false },
 ] as const;
 
@@ -82,14 +83,17 @@ const median = (xs: readonly number[]): number => {
   const sorted = [...xs].sort((a, b) => a - b);
   if (sorted.length === 0) return NaN;
   const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? (sorted[mid] ?? NaN) : ((sorted[mid - 1] ?? NaN) + (sorted[mid] ?? NaN)) / 2;
+  return sorted.length % 2 === 1
+    ? (sorted[mid] ?? NaN)
+    : ((sorted[mid - 1] ?? NaN) + (sorted[mid] ?? NaN)) / 2;
 };
 const ms = (s: number): string => `${(s * 1000).toFixed(2)} ms`;
 
 /** The hold of each video frame's last packet: when the frame is whole at the receiver. */
 function frameCompletionHolds(rtp: readonly ReleasedPacket[]): number[] {
   const last = new Map<string, number>();
-  for (const p of rtp) if (KIND_OF[p.payloadType] === "video") last.set(`${p.ssrc}/${p.rtpTimestamp}`, p.holdUs / 1e6);
+  for (const p of rtp)
+    if (KIND_OF[p.payloadType] === "video") last.set(`${p.ssrc}/${p.rtpTimestamp}`, p.holdUs / 1e6);
   return [...last.values()];
 }
 
@@ -152,7 +156,10 @@ async function measured(
   const summary = JSON.parse(readFileSync(join(out, "summary.json"), "utf8")) as Summary;
   expect(summary.participants.joined).toBe(rooms * (1 + subscribers));
   // the delayer held everything it was handed, and let nothing go early
-  expect(done, `the delayer's closing line (its stderr: ${JSON.stringify(delay.stderr)}; exited on its own at ${delay.diedAtMs ?? "no time"})`).toMatchObject({ releasedEarly: 0, lostMessages: 0, verdictErrors: 0 });
+  expect(
+    done,
+    `the delayer's closing line (its stderr: ${JSON.stringify(delay.stderr)}; exited on its own at ${delay.diedAtMs ?? "no time"})`,
+  ).toMatchObject({ releasedEarly: 0, lostMessages: 0, verdictErrors: 0 });
   const released = parseReleased(readFileSync(truthFile, "utf8"));
   const samples = runLines<WindowSample>(join(out, "samples.jsonl"));
   return { out, done, summary, released, samples };
@@ -164,7 +171,14 @@ describe("numbers you can trust: injected delay and jitter read as the network m
   it.skipIf(!isRoot).each(LEVELS)(
     `$engine: $delayMs ms of delay, jitter $jitterMs ms: jitter, round trip and latency read what the delayer did${skipped}`,
     async ({ engine, delayMs, jitterMs }) => {
-      const { done, summary, released, samples } = await measured(testbed(), engine, delayMs, jitterMs, ROOMS, SUBSCRIBERS);
+      const { done, summary, released, samples } = await measured(
+        testbed(),
+        engine,
+        delayMs,
+        jitterMs,
+        ROOMS,
+        SUBSCRIBERS,
+      );
       const series = jitterSeries(released.rtp, CLOCK_RATES);
       // a participant's first window holds its join and first packets: left out on both sides
       const first = new Map<string, number>();
@@ -198,8 +212,12 @@ describe("numbers you can trust: injected delay and jitter read as the network m
         lines.push(
           `${kind} jitter p50 ${ms(median(reported))} over ${reported.length} track-windows where the released packets make ${ms(median(truth))} (${truth.length} stream-windows)`,
         );
-        expect(reported.length, `${kind} track-windows with a jitter`).toBeGreaterThanOrEqual(ROOMS * SUBSCRIBERS * 2);
-        expect(truth.length, `${kind} streams the delayer released`).toBeGreaterThanOrEqual(ROOMS * SUBSCRIBERS);
+        expect(reported.length, `${kind} track-windows with a jitter`).toBeGreaterThanOrEqual(
+          ROOMS * SUBSCRIBERS * 2,
+        );
+        expect(truth.length, `${kind} streams the delayer released`).toBeGreaterThanOrEqual(
+          ROOMS * SUBSCRIBERS,
+        );
         expect(
           Math.abs(median(reported) - median(truth)),
           `${kind} jitter p50 ${ms(median(reported))} where the network made ${ms(median(truth))}`,
@@ -207,7 +225,9 @@ describe("numbers you can trust: injected delay and jitter read as the network m
       }
       // publishers' windows too: theirs carry the RTCP round trips of what they send beside the pair's
       const rtts = settledAll.map((s) => s.rttS).filter((r): r is number => r !== undefined);
-      lines.push(`round trip p50 ${ms(median(rtts))} over ${rtts.length} windows; STUN answers held ${ms(median(answers))} (p50 of ${answers.length})`);
+      lines.push(
+        `round trip p50 ${ms(median(rtts))} over ${rtts.length} windows; STUN answers held ${ms(median(answers))} (p50 of ${answers.length})`,
+      );
       expect(rtts.length, "windows with a round trip").toBeGreaterThan(0);
       expect(answers.length, "STUN answers the delayer released").toBeGreaterThan(0);
       expect(
@@ -221,10 +241,19 @@ describe("numbers you can trust: injected delay and jitter read as the network m
       const p50 = latency?.p50 ?? NaN;
       if (engine === "lean") {
         // the loopback and the sender add ~1 ms to what the delay held
-        expect(p50 - completion, `latency p50 ${ms(p50)} over frames complete after ${ms(completion)}`).toBeGreaterThanOrEqual(-0.001);
-        expect(p50 - completion, `latency p50 ${ms(p50)} over frames complete after ${ms(completion)}`).toBeLessThanOrEqual(0.005);
+        expect(
+          p50 - completion,
+          `latency p50 ${ms(p50)} over frames complete after ${ms(completion)}`,
+        ).toBeGreaterThanOrEqual(-0.001);
+        expect(
+          p50 - completion,
+          `latency p50 ${ms(p50)} over frames complete after ${ms(completion)}`,
+        ).toBeLessThanOrEqual(0.005);
       } else {
-        expect(p50, `a probe's latency p50 ${ms(p50)} under frames held ${ms(completion)}`).toBeGreaterThanOrEqual(completion);
+        expect(
+          p50,
+          `a probe's latency p50 ${ms(p50)} under frames held ${ms(completion)}`,
+        ).toBeGreaterThanOrEqual(completion);
       }
     },
     150_000,

@@ -499,9 +499,59 @@ describe("computeWindowDelta: outbound, remote-inbound and candidate pairs", () 
     });
   });
 
-  it("carries the end-of-window candidate pairs", () => {
-    const pairs = [{ id: "CP1", currentRoundTripTime: 0.004 }];
-    expect(computeWindowDelta(snap(0), snap(5_000, { candidatePairs: pairs })).candidatePairs).toEqual(pairs);
+  it("carries the end-of-window candidate pairs, each with the mean of the checks answered in the window", () => {
+    const pair = (total: number, responses: number, current: number) => ({
+      id: "CP1",
+      currentRoundTripTime: current,
+      totalRoundTripTime: total,
+      responsesReceived: responses,
+    });
+    const at = (ms: number, p: ReturnType<typeof pair>) => snap(ms, { candidatePairs: [p] });
+    // two checks in the window, 0 and 1 ms (whole milliseconds): their mean, not the last one
+    expect(
+      computeWindowDelta(at(0, pair(0.004, 2, 0.002)), at(5_000, pair(0.005, 4, 0.001))).candidatePairs,
+    ).toEqual([{ ...pair(0.005, 4, 0.001), roundTripTime: 0.0005 }]);
+    // no check answered in the window: no round trip, not the last window's again
+    expect(
+      computeWindowDelta(at(0, pair(0.005, 4, 0.001)), at(5_000, pair(0.005, 4, 0.001))).candidatePairs[0]
+        ?.roundTripTime,
+    ).toBeUndefined();
+    // a pair new in the window (or restarted: its count went down) counts from zero
+    expect(
+      computeWindowDelta(snap(0), at(5_000, pair(0.006, 3, 0.002))).candidatePairs[0]?.roundTripTime,
+    ).toBeCloseTo(0.002, 12);
+    expect(
+      computeWindowDelta(at(0, pair(0.05, 9, 0.01)), at(5_000, pair(0.003, 1, 0.003))).candidatePairs[0]
+        ?.roundTripTime,
+    ).toBe(0.003);
+    // a recording without totals: the latest reading
+    expect(
+      computeWindowDelta(
+        snap(0),
+        snap(5_000, { candidatePairs: [{ id: "CP1", currentRoundTripTime: 0.004 }] }),
+      ).candidatePairs[0]?.roundTripTime,
+    ).toBe(0.004);
+  });
+
+  it("takes a remote-inbound window's round trip from the RTCP measurements in it", () => {
+    const ri = (total: number, measurements: number, latest: number) => ({
+      key: "ri:a",
+      ssrc: 4,
+      kind: "audio" as const,
+      packetsLost: 0,
+      roundTripTime: latest,
+      totalRoundTripTime: total,
+      roundTripTimeMeasurements: measurements,
+    });
+    const at = (ms: number, r: ReturnType<typeof ri>) => snap(ms, { remoteInbound: [r] });
+    expect(
+      computeWindowDelta(at(0, ri(0.01, 5, 0.002)), at(5_000, ri(0.016, 7, 0.004))).remoteInbound[0]
+        ?.roundTripTime,
+    ).toBeCloseTo(0.003, 12);
+    expect(
+      computeWindowDelta(at(0, ri(0.016, 7, 0.004)), at(5_000, ri(0.016, 7, 0.004))).remoteInbound[0]
+        ?.roundTripTime,
+    ).toBeUndefined();
   });
 
   it("keeps the first of two samples with the same key", () => {

@@ -96,8 +96,14 @@ export interface RemoteInboundWindow {
   readonly firstSeen: boolean;
   readonly packetsLost: number;
   readonly packetsLostRaw: number;
+  /** The mean of the RTCP round trips measured in the window (libwebrtc floors each at 1 ms). */
   readonly roundTripTime: Seconds | undefined;
   readonly fractionLost: Ratio | undefined;
+}
+
+/** The selected pair of one transport at the end of a window, with the mean of its connectivity checks' round trips in the window. */
+export interface CandidatePairWindow extends CandidatePairSample {
+  readonly roundTripTime: Seconds | undefined;
 }
 
 /** One participant's stats between two of its snapshots. */
@@ -109,7 +115,7 @@ export interface WindowDelta {
   readonly outbound: readonly OutboundWindow[];
   readonly remoteInbound: readonly RemoteInboundWindow[];
   /** As of the end of the window. */
-  readonly candidatePairs: readonly CandidatePairSample[];
+  readonly candidatePairs: readonly CandidatePairWindow[];
   /**
    * Keys present in the previous snapshot and gone now. What they did between the previous snapshot
    * and their end is unobservable, so they contribute nothing to this window.
@@ -190,6 +196,7 @@ export function computeWindowDelta(prev: Snapshot, cur: Snapshot): WindowDelta {
   const curInbound = byKey(cur.inbound);
   const curOutbound = byKey(cur.outbound);
   const curRemote = byKey(cur.remoteInbound);
+  const prevPairs = new Map(prev.candidatePairs.map((c) => [c.id, c]));
 
   return {
     startMs: prev.timestampMs,
@@ -198,7 +205,16 @@ export function computeWindowDelta(prev: Snapshot, cur: Snapshot): WindowDelta {
     inbound: [...curInbound.values()].map((c) => inboundWindow(prevInbound.get(c.key), c, durationMs)),
     outbound: [...curOutbound.values()].map((c) => outboundWindow(prevOutbound.get(c.key), c, durationMs)),
     remoteInbound: [...curRemote.values()].map((c) => remoteInboundWindow(prevRemote.get(c.key), c)),
-    candidatePairs: cur.candidatePairs,
+    candidatePairs: cur.candidatePairs.map((c) => {
+      const p = prevPairs.get(c.id);
+      const rtt = windowMeanRoundTrip(
+        p?.totalRoundTripTime,
+        p?.responsesReceived,
+        c.totalRoundTripTime,
+        c.responsesReceived,
+      );
+      return { ...c, roundTripTime: rtt === NO_TOTALS ? c.currentRoundTripTime : rtt };
+    }),
     ended: {
       inbound: missingFrom(prevInbound, curInbound),
       outbound: missingFrom(prevOutbound, curOutbound),
@@ -315,6 +331,12 @@ function remoteInboundWindow(
   // RR loss is signed and has no monotonic companion counter, so a restart cannot be told apart from
   // duplicates; clamping keeps either case from producing negative loss.
   const packetsLostRaw = cur.packetsLost - (prev?.packetsLost ?? 0);
+  const rtt = windowMeanRoundTrip(
+    prev?.totalRoundTripTime,
+    prev?.roundTripTimeMeasurements,
+    cur.totalRoundTripTime,
+    cur.roundTripTimeMeasurements,
+  );
   return {
     key: cur.key,
     ssrc: cur.ssrc,
@@ -322,9 +344,33 @@ function remoteInboundWindow(
     firstSeen: prev === undefined,
     packetsLost: Math.max(0, packetsLostRaw),
     packetsLostRaw,
-    roundTripTime: cur.roundTripTime,
+    roundTripTime: rtt === NO_TOTALS ? cur.roundTripTime : rtt,
     fractionLost: cur.fractionLost,
   };
+}
+
+const NO_TOTALS = Symbol("no totals");
+
+/**
+ * The mean of the round trips measured inside a window, from a cumulative total and its count: a
+ * stats object's "current" round trip is its last, and it stays there through windows that measured
+ * none (a stale figure counted again) and is one reading where the window may hold several. Undefined
+ * when the window measured none; a count or total that went down is a restarted object, counted from
+ * zero as a new one is. NO_TOTALS when the stats carry no totals (a recording from before they were
+ * kept): the caller falls back to the latest reading.
+ */
+function windowMeanRoundTrip(
+  prevTotal: Seconds | undefined,
+  prevCount: number | undefined,
+  curTotal: Seconds | undefined,
+  curCount: number | undefined,
+): Seconds | undefined | typeof NO_TOTALS {
+  if (curTotal === undefined || curCount === undefined) return NO_TOTALS;
+  const fresh =
+    prevTotal === undefined || prevCount === undefined || curCount < prevCount || curTotal < prevTotal;
+  const count = fresh ? curCount : curCount - prevCount;
+  const total = fresh ? curTotal : curTotal - prevTotal;
+  return count > 0 && total >= 0 ? total / count : undefined;
 }
 
 /**

@@ -30,6 +30,7 @@ const publisherStats: RtcNodeStats[] = [
           state: 4,
           nominated: true,
           currentRoundTripTime: 0.004,
+          totalRoundTripTime: 0.06,
           availableOutgoingBitrate: 1_500_000,
           responsesReceived: 12n,
           bytesSent: 123_456n,
@@ -319,7 +320,13 @@ describe("fromRtcNodeStats", () => {
 
   it("keeps only the selected candidate pair", () => {
     expect(snapshot.candidatePairs).toEqual([
-      { id: "CPabc_def", currentRoundTripTime: 0.004, availableOutgoingBitrate: 1_500_000 },
+      {
+        id: "CPabc_def",
+        currentRoundTripTime: 0.004,
+        totalRoundTripTime: 0.06,
+        responsesReceived: 12,
+        availableOutgoingBitrate: 1_500_000,
+      },
     ]);
   });
 

@@ -97,8 +97,11 @@ export interface RemoteInboundSample {
   readonly timestampMs?: Milliseconds;
   /** Signed, cumulative, as reported in RTCP RR. */
   readonly packetsLost: number;
-  /** Absent until an RR with a usable DLSR has arrived. */
+  /** Absent until an RR with a usable DLSR has arrived. libwebrtc floors each at 1 ms (too good to be true, it says). */
   readonly roundTripTime?: Seconds;
+  /** Cumulative, with the count below: a window's own mean is their two differences' ratio. */
+  readonly totalRoundTripTime?: Seconds;
+  readonly roundTripTimeMeasurements?: number;
   /** Over the last RR interval: already a rate, never diff it. */
   readonly fractionLost?: Ratio;
 }
@@ -106,7 +109,11 @@ export interface RemoteInboundSample {
 /** The selected ICE candidate pair of one transport. */
 export interface CandidatePairSample {
   readonly id: string;
+  /** The last connectivity check's, in whole milliseconds (0 is a real reading on a loopback). */
   readonly currentRoundTripTime?: Seconds;
+  /** Cumulative over the checks answered, with their count: a window's own mean is the two differences' ratio. */
+  readonly totalRoundTripTime?: Seconds;
+  readonly responsesReceived?: number;
   readonly availableOutgoingBitrate?: BitsPerSecond;
 }
 
@@ -209,6 +216,7 @@ interface RemoteInboundRtpShape {
   readonly received?: ReceivedShape;
   readonly remoteInbound?: {
     readonly roundTripTime?: number;
+    readonly totalRoundTripTime?: number;
     readonly fractionLost?: number;
     readonly roundTripTimeMeasurements?: WireInt;
   };
@@ -221,6 +229,7 @@ interface CandidatePairShape {
     readonly state?: number;
     readonly nominated?: boolean;
     readonly currentRoundTripTime?: number;
+    readonly totalRoundTripTime?: number;
     readonly availableOutgoingBitrate?: number;
     readonly responsesReceived?: WireInt;
     readonly localCandidateId?: string;
@@ -465,6 +474,8 @@ function remoteInboundSample(v: RemoteInboundRtpShape): RemoteInboundSample | un
     // rust fills an unmeasured RTT with 0, which on a loopback testbed is also a real value: only the
     // measurement count tells them apart.
     roundTripTime: measurements === 0 ? undefined : toNumber(v.remoteInbound?.roundTripTime),
+    totalRoundTripTime: toNumber(v.remoteInbound?.totalRoundTripTime),
+    roundTripTimeMeasurements: measurements,
     fractionLost: toNumber(v.remoteInbound?.fractionLost),
   };
 }
@@ -481,6 +492,8 @@ function candidatePairSample(
     sample: {
       id,
       currentRoundTripTime: responses === 0 ? undefined : toNumber(cp?.currentRoundTripTime),
+      totalRoundTripTime: toNumber(cp?.totalRoundTripTime),
+      responsesReceived: responses,
       // Absent when send-side BWE does not run; rust turns absent into 0, and 0 bits/s is no estimate.
       availableOutgoingBitrate: outgoing === 0 ? undefined : outgoing,
     },

@@ -108,6 +108,7 @@ const SUBSCRIBER: WebrtcStatsEntry[] = [
     state: "succeeded",
     nominated: true,
     currentRoundTripTime: 0.001,
+    totalRoundTripTime: 0.005,
     availableOutgoingBitrate: 300000,
     responsesReceived: 7,
     localCandidateId: "IuIcTX7Kz",
@@ -228,7 +229,13 @@ describe("fromWebrtcStats (a browser's getStats entries)", () => {
   it("takes the transport's selected pair only, with its round-trip time", () => {
     const s = fromWebrtcStats(SUBSCRIBER, 0);
     expect(s.candidatePairs).toEqual([
-      { id: "CPuIcTX7Kz_51D01Gea", currentRoundTripTime: 0.001, availableOutgoingBitrate: 300000 },
+      {
+        id: "CPuIcTX7Kz_51D01Gea",
+        currentRoundTripTime: 0.001,
+        totalRoundTripTime: 0.005,
+        responsesReceived: 7,
+        availableOutgoingBitrate: 300000,
+      },
     ]);
     const pair = SUBSCRIBER.find((e) => e.type === "candidate-pair");
     const stale = { ...pair, id: "stale", currentRoundTripTime: 0.5 };

@@ -70,29 +70,46 @@ describe("windowStreams", () => {
     expect(w.inbound[0]).toMatchObject({ freezes: 0, freezeS: 0 });
   });
 
-  it("takes the median of the window's round trips (pair and RTCP), undefined when none was reported", () => {
-    const withRtt = computeWindowDelta(
-      emptySnapshot(0),
-      oneSecond({
-        remoteInbound: [
-          { key: "ri:a", ssrc: 4, kind: "audio", packetsLost: 0, roundTripTime: 0.02 },
-          { key: "ri:v", ssrc: 5, kind: "video", packetsLost: 0, roundTripTime: 0.09 },
-        ],
-        candidatePairs: [{ id: "cp", currentRoundTripTime: 0.05 }],
-      }),
-    );
-    // three draws of one path: the middle one, not the luckiest
-    expect(windowStreams(withRtt, new Map()).rttS).toBe(0.05);
-    const pairOnly = computeWindowDelta(
-      emptySnapshot(0),
-      oneSecond({
-        remoteInbound: [{ key: "ri:a", ssrc: 4, kind: "audio", packetsLost: 0, roundTripTime: 0.02 }],
-        candidatePairs: [{ id: "cp", currentRoundTripTime: 0.05 }],
-      }),
-    );
-    expect(windowStreams(pairOnly, new Map()).rttS).toBeCloseTo(0.035, 9);
+  it("takes the median of the checks' round trips in the window, RTCP's only when no check was answered", () => {
+    const ri = (ssrc: number, rtt: number) => ({
+      key: `ri:${ssrc}`,
+      ssrc,
+      kind: "audio" as const,
+      packetsLost: 0,
+      roundTripTime: rtt,
+      totalRoundTripTime: rtt,
+      roundTripTimeMeasurements: 1,
+    });
+    const pair = (id: string, total: number, responses: number) => ({
+      id,
+      currentRoundTripTime: 0.001,
+      totalRoundTripTime: total,
+      responsesReceived: responses,
+    });
+    const rtt = (prev: Parameters<typeof oneSecond>[0], cur: Parameters<typeof oneSecond>[0]) =>
+      windowStreams(
+        computeWindowDelta({ ...oneSecond(prev), timestampMs: 0 }, { ...oneSecond(cur), timestampMs: 1_000 }),
+        new Map(),
+      ).rttS;
+    // two transports' checks (publisher and subscriber): their median; RTCP's 1 ms floor is left out
     expect(
-      windowStreams(computeWindowDelta(emptySnapshot(0), oneSecond({})), new Map()).rttS,
-    ).toBeUndefined();
+      rtt(
+        {},
+        {
+          remoteInbound: [ri(4, 0.001), ri(5, 0.001)],
+          candidatePairs: [pair("a", 0.0004, 1), pair("b", 0.0012, 2)],
+        },
+      ),
+    ).toBeCloseTo(0.0005, 12);
+    // a loopback check that read 0 ms is a measurement, not a missing one
+    expect(rtt({}, { candidatePairs: [pair("a", 0, 2)] })).toBe(0);
+    // no check answered in the window: RTCP's round trips measured in it
+    expect(
+      rtt(
+        { candidatePairs: [pair("a", 0.002, 2)] },
+        { remoteInbound: [ri(4, 0.02), ri(5, 0.09), ri(6, 0.05)], candidatePairs: [pair("a", 0.002, 2)] },
+      ),
+    ).toBe(0.05);
+    expect(rtt({}, {})).toBeUndefined();
   });
 });

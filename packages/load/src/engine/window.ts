@@ -54,7 +54,7 @@ export function freezesOf(
 
 /**
  * One window's streams in the engines' shape, from a stats delta (rtc-node's or a browser's): inbound and outbound per
- * known kind, and the median of the round trips the window reported (remote-inbound and candidate pair).
+ * known kind, and the median of the round trips measured in the window (the selected pairs' checks, else RTCP's).
  */
 export function windowStreams(
   delta: WindowDelta,
@@ -62,10 +62,14 @@ export function windowStreams(
   reportsFreezeDuration = false,
 ): Pick<WindowSample, "inbound" | "outbound" | "rttS"> {
   const videoStreams = delta.inbound.filter((v) => v.kind === "video").length;
-  const rtts = [
-    ...delta.remoteInbound.map((r) => r.roundTripTime),
-    ...delta.candidatePairs.map((c) => c.currentRoundTripTime),
-  ].filter((v): v is number => v !== undefined && v > 0);
+  const measured = (vs: readonly (number | undefined)[]): number[] =>
+    vs.filter((v): v is number => v !== undefined && v >= 0);
+  // The connectivity checks' round trips first: timed at the ICE layer, whole milliseconds whose
+  // 0s are real on a loopback (a mean over several is finer). RTCP's only for a window with no check
+  // answered: libwebrtc floors each at 1 ms ("too good to be true"), which read every sub-millisecond
+  // network as over 1 ms.
+  const checks = measured(delta.candidatePairs.map((c) => c.roundTripTime));
+  const rtts = checks.length > 0 ? checks : measured(delta.remoteInbound.map((r) => r.roundTripTime));
   return {
     inbound: knownKinds(delta.inbound).map((w) => ({
       key: w.key,
