@@ -26,8 +26,28 @@ describe("parseReleased", () => {
       "r 1700000000020000 51000 40000 7 2 1960 96 1\nr 1 2 3\nx 1 2 3 4\n\n";
     expect(parseReleased(text)).toEqual({
       rtp: [
-        { kind: "rtp", releaseUs: 1700000000000000, holdUs: 50000, dport: 40000, ssrc: 7, seq: 1, rtpTimestamp: 1000, payloadType: 111, marker: false },
-        { kind: "rtp", releaseUs: 1700000000020000, holdUs: 51000, dport: 40000, ssrc: 7, seq: 2, rtpTimestamp: 1960, payloadType: 96, marker: true },
+        {
+          kind: "rtp",
+          releaseUs: 1700000000000000,
+          holdUs: 50000,
+          dport: 40000,
+          ssrc: 7,
+          seq: 1,
+          rtpTimestamp: 1000,
+          payloadType: 111,
+          marker: false,
+        },
+        {
+          kind: "rtp",
+          releaseUs: 1700000000020000,
+          holdUs: 51000,
+          dport: 40000,
+          ssrc: 7,
+          seq: 2,
+          rtpTimestamp: 1960,
+          payloadType: 96,
+          marker: true,
+        },
       ],
       stun: [{ kind: "stun", releaseUs: 1700000000010000, holdUs: 49000, dport: 40000, type: 257 }],
     });
@@ -36,7 +56,10 @@ describe("parseReleased", () => {
 
 describe("jitterSeries: RFC 3550 A.8 over the release times", () => {
   it("a constant hold adds no jitter", () => {
-    const [s] = jitterSeries([0, 1, 2, 3].map((i) => opus(i, 0)), RATES);
+    const [s] = jitterSeries(
+      [0, 1, 2, 3].map((i) => opus(i, 0)),
+      RATES,
+    );
     expect(s?.points.map((p) => p.jitterS)).toEqual([0, 0, 0]);
   });
 
@@ -86,7 +109,11 @@ describe("jitterSeries: RFC 3550 A.8 over the release times", () => {
 
 describe("jitterAt", () => {
   it("takes the estimate in force at a time: the last point at or before it", () => {
-    const s = { ssrc: 1, payloadType: OPUS, points: [10, 20, 30].map((t) => ({ releaseUs: t, jitterS: t / 1000 })) };
+    const s = {
+      ssrc: 1,
+      payloadType: OPUS,
+      points: [10, 20, 30].map((t) => ({ releaseUs: t, jitterS: t / 1000 })),
+    };
     expect(jitterAt(s, 5)).toBeUndefined();
     expect(jitterAt(s, 10)).toBe(0.01);
     expect(jitterAt(s, 29)).toBe(0.02);

@@ -43,9 +43,26 @@ export function parseReleased(text: string): { rtp: ReleasedPacket[]; stun: Rele
     if (f.some((n) => !Number.isFinite(n))) continue;
     if (tag === "r" && f.length === 8) {
       const [releaseUs, holdUs, dport, ssrc, seq, rtpTimestamp, payloadType, marker] = f as [
-        number, number, number, number, number, number, number, number,
+        number,
+        number,
+        number,
+        number,
+        number,
+        number,
+        number,
+        number,
       ];
-      rtp.push({ kind: "rtp", releaseUs, holdUs, dport, ssrc, seq, rtpTimestamp, payloadType, marker: marker === 1 });
+      rtp.push({
+        kind: "rtp",
+        releaseUs,
+        holdUs,
+        dport,
+        ssrc,
+        seq,
+        rtpTimestamp,
+        payloadType,
+        marker: marker === 1,
+      });
     } else if (tag === "s" && f.length === 4) {
       const [releaseUs, holdUs, dport, type] = f as [number, number, number, number];
       stun.push({ kind: "stun", releaseUs, holdUs, dport, type });
@@ -89,7 +106,14 @@ export function jitterSeries(
     if (rate === undefined) continue;
     let s = streams.get(p.ssrc);
     if (s === undefined) {
-      s = { payloadType: p.payloadType, rate, lastTransit: undefined, lastTimestamp: 0, jitter: 0, points: [] };
+      s = {
+        payloadType: p.payloadType,
+        rate,
+        lastTransit: undefined,
+        lastTimestamp: 0,
+        jitter: 0,
+        points: [],
+      };
       streams.set(p.ssrc, s);
     }
     const arrival = (p.releaseUs / 1e6) * s.rate;

@@ -4,7 +4,9 @@ import { removeCpuGroup } from "./cpu-limit.js";
 import { deleteNodeNetwork, namespaceExists } from "./netns.js";
 import { isOurProcess, processesMentioning, processStartTime, terminate } from "./processes.js";
 import { delayProcesses } from "./user-delay.js";
-import { readState, stateFile, stoppedStateFile, type ProcessRecord, type RunState } from "./state.js";
+import { TestbedError } from "./errors.js";
+import { stateFile, stoppedStateFile, type ProcessRecord, type RunState } from "./state.js";
+import { readState } from "./state-reader.js";
 
 export interface DownReport {
   readonly runDir: string;
@@ -23,7 +25,20 @@ export function liveProcesses(state: RunState): ProcessRecord[] {
  * directory alone, so it also cleans up after a controller that was SIGKILLed. Idempotent.
  */
 export async function down(runDir: string): Promise<DownReport> {
-  const state = readState(runDir);
+  let state: RunState | undefined;
+  try {
+    state = readState(runDir);
+  } catch (err) {
+    // a state that is not up's steers nothing; what names the folder in its command line is ours
+    if (!(err instanceof TestbedError) || err.reason !== "bad-state") throw err;
+    const stopped = await stopUnrecorded(runDir);
+    throw new TestbedError(
+      "bad-state",
+      stopped.length > 0
+        ? `${err.message} (stopped what names the folder: ${stopped.join(", ")})`
+        : err.message,
+    );
+  }
   if (state === undefined) return { runDir, stopped: [], namespacesRemoved: [] };
   const stopped: string[] = [];
   // the cluster first: its pods run LiveKit and Redis, and only the API server tears them down cleanly
@@ -42,12 +57,7 @@ export async function down(runDir: string): Promise<DownReport> {
     );
   }
   // processes started but never recorded (the controller died between spawn and state write)
-  await Promise.all(
-    processesMentioning(state.runDir).map(async (p) => {
-      await terminate(p.pid, p.startTime, 2000);
-      stopped.push(`unrecorded process (pid ${p.pid})`);
-    }),
-  );
+  stopped.push(...(await stopUnrecorded(state.runDir)));
   // a delayer (net.delay in user space) lives inside a node's namespace and would keep it alive:
   // its drill normally stops it, and one whose drill died is stopped here
   for (const ns of state.namespaces)
@@ -75,4 +85,16 @@ export async function down(runDir: string): Promise<DownReport> {
     namespacesRemoved,
     ...(cluster !== undefined ? { cluster: { removed: cluster.removed, left: cluster.left } } : {}),
   };
+}
+
+/** Stops the processes whose command line names a file in `runDir` (every testbed process is given one). */
+async function stopUnrecorded(runDir: string): Promise<string[]> {
+  const stopped: string[] = [];
+  await Promise.all(
+    processesMentioning(runDir).map(async (p) => {
+      await terminate(p.pid, p.startTime, 2000);
+      stopped.push(`unrecorded process (pid ${p.pid})`);
+    }),
+  );
+  return stopped;
 }

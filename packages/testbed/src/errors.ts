@@ -15,7 +15,8 @@ export class TestbedError extends Error {
       | "needs-root"
       | "bad-option"
       | "bad-name"
-      | "bad-ledger",
+      | "bad-ledger"
+      | "bad-state",
     message: string,
     readonly details: readonly string[] = [],
   ) {

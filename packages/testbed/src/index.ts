@@ -4,7 +4,7 @@ export type { TestbedOptions } from "./testbed.js";
 export type { TurnOption } from "./configs.js";
 export { down } from "./down.js";
 export type { DownReport } from "./down.js";
-export { listTestbeds } from "./status.js";
+export { listTestbeds, type TestbedProblem } from "./status.js";
 export type { TestbedStatus } from "./status.js";
 export { startNodeProcess } from "./nodes.js";
 export type { NodeView } from "./nodes.js";

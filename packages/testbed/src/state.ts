@@ -1,4 +1,4 @@
-import { chmodSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync, renameSync, writeFileSync } from "node:fs";
 import { join, relative, resolve, sep } from "node:path";
 import { TestbedError } from "./errors.js";
 import { tmpdir } from "node:os";
@@ -141,12 +141,4 @@ export function writeState(state: RunState): void {
   const file = stateFile(state.runDir);
   writeFileSync(`${file}.tmp`, JSON.stringify(state, null, 2), { mode: 0o600 });
   renameSync(`${file}.tmp`, file);
-}
-
-export function readState(runDir: string): RunState | undefined {
-  try {
-    return JSON.parse(readFileSync(stateFile(runDir), "utf8")) as RunState;
-  } catch {
-    return undefined;
-  }
 }

@@ -4,10 +4,12 @@ import { kubernetesBin } from "./cluster/cluster.js";
 import { refreshPodNode } from "./cluster/pod-nodes.js";
 import { faultQdiscs, faultTables } from "./faults.js";
 import { delayRules } from "./user-delay.js";
+import { TestbedError } from "./errors.js";
 import { readFaultLedger, type LedgerEntry } from "./ledger.js";
 import { nodeView, type NodeView } from "./nodes.js";
 import { isOurProcess } from "./processes.js";
-import { defaultRunRoot, readState, type ProcessRecord, type RunState } from "./state.js";
+import { defaultRunRoot, type ProcessRecord, type RunState } from "./state.js";
+import { readState } from "./state-reader.js";
 
 export interface TestbedStatus {
   readonly name: string;
@@ -67,8 +69,18 @@ export function statusOf(state: RunState): TestbedStatus {
   };
 }
 
-/** Testbeds with a state file under `root` (running or crashed, not yet taken down). */
-export function listTestbeds(root = defaultRunRoot()): TestbedStatus[] {
+/** A testbed folder whose state cannot be read as `up` wrote it (state-reader.ts), and why. */
+export interface TestbedProblem {
+  readonly runDir: string;
+  readonly message: string;
+}
+
+/**
+ * Testbeds with a state file under `root` (running or crashed, not yet taken down). A folder whose
+ * state is refused is left out, and added to `problems` when given: a run looking for its own
+ * testbed is not stopped by another's broken file, and `status` and `down --all` say which it is.
+ */
+export function listTestbeds(root = defaultRunRoot(), problems?: TestbedProblem[]): TestbedStatus[] {
   let names: string[];
   try {
     names = readdirSync(root);
@@ -77,7 +89,15 @@ export function listTestbeds(root = defaultRunRoot()): TestbedStatus[] {
   }
   const out: TestbedStatus[] = [];
   for (const name of names) {
-    const state = readState(join(root, name));
+    const runDir = join(root, name);
+    let state: RunState | undefined;
+    try {
+      state = readState(runDir);
+    } catch (err) {
+      if (!(err instanceof TestbedError)) throw err;
+      problems?.push({ runDir, message: err.message });
+      continue;
+    }
     if (state !== undefined) out.push(statusOf(state));
   }
   return out;

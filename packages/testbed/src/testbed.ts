@@ -22,7 +22,6 @@ import { statusOf, type TestbedStatus } from "./status.js";
 import {
   checkTestbedName,
   makePrivateDir,
-  readState,
   runDirFor,
   stoppedStateFile,
   writeState,
@@ -30,6 +29,7 @@ import {
   type ProcessRecord,
   type RunState,
 } from "./state.js";
+import { readState } from "./state-reader.js";
 import { waitFor } from "./wait.js";
 import { checkClusterPrerequisites, startCluster } from "./cluster/cluster.js";
 import { HOST_IP } from "./cluster/config.js";

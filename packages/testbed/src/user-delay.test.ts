@@ -14,7 +14,19 @@ describe("parseDelayRules", () => {
       {
         comment: "lkswarm_delay_d1_node1",
         queue: 2,
-        words: ["-o", "lksabh0", "-m", "comment", "--comment", "lkswarm_delay_d1_node1", "-j", "NFQUEUE", "--queue-num", "2", "--queue-bypass"],
+        words: [
+          "-o",
+          "lksabh0",
+          "-m",
+          "comment",
+          "--comment",
+          "lkswarm_delay_d1_node1",
+          "-j",
+          "NFQUEUE",
+          "--queue-num",
+          "2",
+          "--queue-bypass",
+        ],
       },
     ]);
     expect(parseDelayRules("-P POSTROUTING ACCEPT\n")).toEqual([]);
@@ -23,7 +35,8 @@ describe("parseDelayRules", () => {
 
 describe("parseDelaySummary", () => {
   it("reads the delayer's closing line, and nothing from output without one", () => {
-    const out = 'ready\n{"packets":10,"rtp":8,"holdMeanMs":50.1,"holdMinMs":49.9,"holdMaxMs":52,"releasedEarly":0,"lostMessages":0,"verdictErrors":0}\n';
+    const out =
+      'ready\n{"packets":10,"rtp":8,"holdMeanMs":50.1,"holdMinMs":49.9,"holdMaxMs":52,"releasedEarly":0,"lostMessages":0,"verdictErrors":0}\n';
     expect(parseDelaySummary(out)).toEqual({
       packets: 10,
       rtp: 8,

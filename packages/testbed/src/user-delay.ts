@@ -140,7 +140,9 @@ function namespaceInode(namespace: string): number | undefined {
  * Delayer processes of ours running now (named `lkswarm_delay_...`): all, those of one tag, or
  * those inside one network namespace. Pids.
  */
-export function delayProcesses(filter: { readonly tag?: string; readonly namespace?: string } = {}): number[] {
+export function delayProcesses(
+  filter: { readonly tag?: string; readonly namespace?: string } = {},
+): number[] {
   const inode = filter.namespace !== undefined ? namespaceInode(filter.namespace) : undefined;
   if (filter.namespace !== undefined && inode === undefined) return [];
   const pids: number[] = [];
@@ -242,7 +244,10 @@ export class UserDelay {
     options: UserDelayOptions,
   ): Promise<UserDelay> {
     if (!TAG.test(options.tag))
-      throw new TestbedError("bad-option", `delay tag ${JSON.stringify(options.tag)}: expected 1-48 letters, digits or _`);
+      throw new TestbedError(
+        "bad-option",
+        `delay tag ${JSON.stringify(options.tag)}: expected 1-48 letters, digits or _`,
+      );
     if (!(delayMs >= 0 && delayMs <= 60_000))
       throw new TestbedError("bad-option", `delay: expected 0 to 60000 ms, got ${delayMs}`);
     const jitterMs = options.jitterMs ?? 0;
@@ -310,7 +315,14 @@ export class UserDelay {
       throw new TestbedError("bad-option", `the delayer did not start in ${namespace}: ${why}`);
     }
     try {
-      inNamespace(namespace, "iptables", ["-w", "-t", "mangle", "-A", "POSTROUTING", ...ruleSpec(device, comment, queue)]);
+      inNamespace(namespace, "iptables", [
+        "-w",
+        "-t",
+        "mangle",
+        "-A",
+        "POSTROUTING",
+        ...ruleSpec(device, comment, queue),
+      ]);
     } catch (err) {
       await delay.stop();
       const message = err instanceof Error ? err.message : String(err);
@@ -350,7 +362,8 @@ export class UserDelay {
       this.stopping = true;
       if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill("SIGTERM");
       if (!(await settlesWithin(this.ended, 5000))) {
-        this.stderrText += "\n(it did not stop within 5 s of SIGTERM, and was killed before its closing line)";
+        this.stderrText +=
+          "\n(it did not stop within 5 s of SIGTERM, and was killed before its closing line)";
         this.child.kill("SIGKILL");
         await this.ended;
       }
@@ -393,7 +406,10 @@ export async function delayNode(
   tag: string,
 ): Promise<NodeDelay> {
   if (namespace === undefined)
-    throw new TestbedError("bad-option", "delay needs the node in its own network namespace: start the testbed with --netns");
+    throw new TestbedError(
+      "bad-option",
+      "delay needs the node in its own network namespace: start the testbed with --netns",
+    );
   let userSpace: TestbedError;
   try {
     const delay = await UserDelay.inject(namespace, device, delayMs, { tag, jitterMs });

@@ -5,8 +5,11 @@ import {
   down,
   listTestbeds,
   runDirFor,
+  TestbedError,
+  type TestbedProblem,
   type TestbedStatus,
 } from "@livekit-swarm/testbed";
+import { basename } from "node:path";
 import { ExitCode } from "@livekit-swarm/schema";
 import { UsageError } from "../../errors.js";
 import type { TestbedFlags } from "./options.js";
@@ -43,13 +46,16 @@ export async function testbed(
       return ExitCode.ok;
     }
     case "status": {
-      const all = listTestbeds();
+      const problems: TestbedProblem[] = [];
+      const all = listTestbeds(undefined, problems);
       const shown = nameGiven ? all.filter((s) => s.name === name) : all;
+      const broken = nameGiven ? problems.filter((p) => basename(p.runDir) === name) : problems;
       if (flags.json === true) process.stdout.write(`${JSON.stringify(shown, null, 2)}\n`);
-      else if (shown.length === 0)
+      else if (shown.length === 0 && broken.length === 0)
         process.stdout.write("no testbed is running (start one with `swarm testbed up`)\n");
       else for (const s of shown) process.stdout.write(describe(s));
-      return ExitCode.ok;
+      for (const p of broken) process.stderr.write(`swarm: ${p.message}\n`);
+      return broken.length > 0 ? ExitCode.error : ExitCode.ok;
     }
     case "env": {
       const tb = Testbed.attach(name);
@@ -60,9 +66,22 @@ export async function testbed(
     }
     case "down": {
       let leftSomething = false;
-      const dirs = flags.all === true ? listTestbeds().map((s) => s.runDir) : [runDirFor(name)];
+      const problems: TestbedProblem[] = [];
+      const dirs =
+        flags.all === true
+          ? [...listTestbeds(undefined, problems).map((s) => s.runDir), ...problems.map((p) => p.runDir)]
+          : [runDirFor(name)];
       for (const dir of dirs) {
-        const report = await down(dir);
+        let report: Awaited<ReturnType<typeof down>>;
+        try {
+          report = await down(dir);
+        } catch (err) {
+          // one broken state does not keep --all from taking the others down
+          if (!(err instanceof TestbedError) || err.reason !== "bad-state" || dirs.length === 1) throw err;
+          process.stderr.write(`swarm: ${err.message}\n`);
+          leftSomething = true;
+          continue;
+        }
         if (flags.json === true) process.stdout.write(`${JSON.stringify(report)}\n`);
         else if (
           report.stopped.length === 0 &&
