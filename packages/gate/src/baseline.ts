@@ -220,19 +220,31 @@ export function runRecordOf(doc: unknown, file: string): RunRecord {
   };
 }
 
+/**
+ * A summary.json is a few hundred KB (11 MB at 1,500 participant-hours of per-participant tables):
+ * a file far past that is not one, and reading it whole would cost its size in memory first.
+ */
+const MOST_SUMMARY_BYTES = 256 * 2 ** 20;
+
 /** Reads a summary.json, or the summary.json inside a run folder. */
 export async function loadRunRecord(path: string): Promise<RunRecord> {
   let file = path;
   let fifo = false;
+  let size = 0;
   try {
     const info = await stat(path);
     if (info.isDirectory()) file = join(path, "summary.json");
     fifo = info.isFIFO();
+    size = (file === path ? info : await stat(file)).size;
   } catch {
     throw new BaselineError(
       `${path}: no such file or folder; pass a run's summary.json or its output folder (swarm -o DIR)`,
     );
   }
+  if (size > MOST_SUMMARY_BYTES)
+    throw new BaselineError(
+      `${file}: is ${(size / 2 ** 20).toFixed(0)} MiB, larger than a summary.json the swarm writes (at most ${MOST_SUMMARY_BYTES / 2 ** 20} MiB); pass a run's summary.json or its output folder`,
+    );
   let text: string;
   try {
     // a pipe (`<(...)`) read with a bound on its silence, never waited on for ever

@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -180,10 +180,9 @@ describe("mergeShards", () => {
       },
       verdict: undefined,
     });
-    const { shards, verdict, thresholds, health, ...rest } = JSON.parse(JSON.stringify(merged.report)) as Record<
-      string,
-      unknown
-    >;
+    const { shards, verdict, thresholds, health, ...rest } = JSON.parse(
+      JSON.stringify(merged.report),
+    ) as Record<string, unknown>;
     expect(shards).toBeDefined();
     expect([verdict, thresholds, health].every((x) => x !== undefined)).toBe(true);
     expect(shapeOf_(rest)).toEqual(shapeOf_(JSON.parse(JSON.stringify(unsharded))));
@@ -227,7 +226,9 @@ describe("mergeShards", () => {
     expect(partial.exitCode).toBe(ExitCode.inconclusive);
     expect(partial.report.health?.status).toBe("generator");
     const people = partial.report.health?.checks.find((c) => c.name === "participants");
-    expect(people?.text).toMatch(/^\d+ of 15 planned joined, \d+ in 2 shards that did not finish \(1, 2\), in no figure$/);
+    expect(people?.text).toMatch(
+      /^\d+ of 15 planned joined, \d+ in 2 shards that did not finish \(1, 2\), in no figure$/,
+    );
     expect(partial.table).toMatch(/^health: INCONCLUSIVE \(exit 2\)/);
     expect(partial.report.run.participants).toBe(partial.report.participants.planned);
     expect(partial.report.shards?.plannedParticipants).toBe(15);
@@ -314,6 +315,24 @@ describe("mergeShards", () => {
     await expect(mergeShards({ inputs: [dir] })).rejects.toThrow(
       /cannot merge scenario [0-9a-f]{12} \(2 shards\) with scenario 0123456789ab/,
     );
+  });
+
+  it("refuses a shard.json far larger than a shard writes before reading it", async () => {
+    writeShard(dir, scenario, 0, 1);
+    truncateSync(join(dir, "shard-0", "shard.json"), 3 * 2 ** 20);
+    await expect(mergeShards({ inputs: [dir] })).rejects.toThrow(
+      /shard-0\/shard\.json: is 3145728 bytes, larger than a shard\.json a shard writes \(at most 2097152\)/,
+    );
+  });
+
+  it("refuses a summary.json far larger than a run writes before reading it", async () => {
+    const file = join(dir, "summary.json");
+    writeFileSync(file, "");
+    truncateSync(file, 300 * 2 ** 20);
+    await expect(loadRunRecord(file)).rejects.toThrow(
+      /summary\.json: is 300 MiB, larger than a summary\.json the swarm writes/,
+    );
+    await expect(loadRunRecord(dir)).rejects.toThrow(/summary\.json: is 300 MiB/);
   });
 
   it("names a shard's missing raw observations and what to copy", async () => {

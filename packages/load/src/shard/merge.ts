@@ -202,12 +202,22 @@ export function findShards(inputs: readonly string[]): ShardInput[] {
   return shards.sort((a, b) => a.manifest.shard - b.manifest.shard);
 }
 
+/** A shard.json is its scenario (at most 1 MiB, as any scenario file) and a few fields. */
+const MOST_MANIFEST_BYTES = 2 * 2 ** 20;
+
 function readManifest(dir: string): ShardManifest {
   const file = join(dir, MANIFEST_FILE);
   let parsed: unknown;
   try {
+    const size = statSync(file).size;
+    if (size > MOST_MANIFEST_BYTES)
+      throw new MergeError(
+        "unreadable",
+        `${file}: is ${size} bytes, larger than a shard.json a shard writes (at most ${MOST_MANIFEST_BYTES}); pass the shard folders a run wrote`,
+      );
     parsed = JSON.parse(readFileSync(file, "utf8"));
   } catch (err) {
+    if (err instanceof MergeError) throw err;
     throw new MergeError(
       "unreadable",
       `${file}: ${err instanceof SyntaxError ? "not JSON" : err instanceof Error ? err.message : String(err)}: a shard writes it; pass the shard folders a run wrote`,

@@ -72,6 +72,13 @@ describe("parseK6Summary", () => {
     ]);
   });
 
+  it("leaves out a figure that is no finite number (JSON's 1e999 parses to Infinity)", () => {
+    const s = parseK6Summary(
+      JSON.parse('{"metrics":{"storm_join_duration":{"p(95)":1e999,"count":"7","max":12}}}'),
+    );
+    expect(s.metrics.storm_join_duration).toEqual({ max: 12 });
+  });
+
   it("reads a document without metrics as empty", () => {
     expect(parseK6Summary(null)).toEqual({ metrics: {}, thresholds: [] });
   });

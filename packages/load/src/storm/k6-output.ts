@@ -120,7 +120,8 @@ export function parseK6Summary(doc: unknown): K6Summary {
     if (!isRecord(body)) continue;
     const figures: Record<string, number> = {};
     for (const [key, value] of Object.entries(body)) {
-      if (typeof value === "number") figures[key] = value;
+      // JSON's 1e999 parses to Infinity: a figure that is no number is left out
+      if (typeof value === "number" && Number.isFinite(value)) figures[key] = value;
       else if (key === "thresholds" && isRecord(value))
         for (const [expression, crossed] of Object.entries(value))
           thresholds.push({ metric: name, expression, passed: crossed !== true });

@@ -1,6 +1,6 @@
 import { spawn } from "node:child_process";
 import { createWriteStream, existsSync } from "node:fs";
-import { mkdir, readFile, rm } from "node:fs/promises";
+import { mkdir, readFile, rm, stat } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
@@ -219,9 +219,7 @@ export async function k6Storm(options: K6StormOptions): Promise<K6StormResult> {
   const endedAt = new Date();
   // the points hold every join's figures; the summary keeps what a reader needs
   if (existsSync(pointsFile)) await rm(pointsFile);
-  const k6 = existsSync(summaryFile)
-    ? parseK6Summary(JSON.parse(await readFile(summaryFile, "utf8")))
-    : undefined;
+  const k6 = existsSync(summaryFile) ? await readK6Summary(summaryFile) : undefined;
   const k6ExitCode = exit.code ?? -1;
   if (!options.stop.aborted && k6ExitCode !== 0 && k6ExitCode !== K6_THRESHOLDS_CROSSED)
     throw new StormError(
@@ -314,5 +312,18 @@ async function runK6(
     await new Promise<void>((done) => {
       logFile.end(done);
     });
+  }
+}
+
+/** k6's end-of-test summary, as the run's k6 wrote it: a file cut short (k6 killed mid-write) is one line. */
+async function readK6Summary(file: string): Promise<ReturnType<typeof parseK6Summary>> {
+  try {
+    if ((await stat(file)).size > 64 * 2 ** 20) throw new Error("larger than 64 MiB");
+    return parseK6Summary(JSON.parse(await readFile(file, "utf8")));
+  } catch (err) {
+    throw new StormError(
+      "k6",
+      `storm: ${file}: not k6's end-of-test summary (${err instanceof Error ? err.message.slice(0, 80) : String(err)}): see k6.log beside it`,
+    );
   }
 }
