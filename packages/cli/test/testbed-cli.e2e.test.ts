@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { setTimeout as delay } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
 import { afterEach, describe, expect, it } from "vitest";
-import { Testbed, TestbedError, down, runDirFor, type RunState } from "@livekit-swarm/testbed";
+import { Testbed, TestbedError, down, isOurProcess, runDirFor, type RunState } from "@livekit-swarm/testbed";
 import { swarm, leftovers } from "@livekit-swarm/test-kit";
 
 const unique = (tag: string): string => `e2e-${tag}-${process.pid}-${Date.now().toString(36)}`;
@@ -117,6 +117,40 @@ describe("swarm chaos rollback: a fault ledger corrupted by hand", () => {
       expect(status.stdout).toMatch(/ledger +the fault ledger .* is not one a drill wrote/);
     },
   );
+});
+
+describe("swarm testbed down: a state.json edited by hand", () => {
+  it("is refused in one line naming the field (down runs as root on what it names), and what names the folder still stops", async () => {
+    const name = unique("state");
+    started.push(name);
+    const up = await swarm(["testbed", "up", "--name", name]);
+    expect(up.code, up.stderr).toBe(0);
+    const file = join(runDirFor(name), "state.json");
+    const original = readFileSync(file, "utf8");
+    const state = JSON.parse(original) as RunState;
+    const livekit = state.processes.find((p) => p.role === "livekit");
+    // another program's namespace: down would have deleted it
+    writeFileSync(file, JSON.stringify({ ...state, namespaces: ["someone-elses"] }));
+    const status = await swarm(["testbed", "status", "--name", name]);
+    expect(status.code).toBe(1);
+    expect(status.stderr.trim().split("\n")).toHaveLength(1);
+    expect(status.stderr).toMatch(
+      /state\.json: namespaces\[0\]: "someone-elses" is not a namespace the testbed makes/,
+    );
+    const gone = await swarm(["testbed", "down", "--name", name]);
+    expect(gone.code).toBe(1);
+    expect(gone.stderr.trim().split("\n")).toHaveLength(1);
+    expect(gone.stderr).toMatch(
+      /nothing it names was stopped or removed.*\(stopped what names the folder: unrecorded process \(pid \d+\)/,
+    );
+    // (a zombie until something reaps it: not running is what counts)
+    expect(
+      isOurProcess(livekit?.pid ?? -1, livekit?.startTime),
+      `livekit-server ${JSON.stringify(livekit)} still runs`,
+    ).toBe(false);
+    // put back, so that the cleanup's down reads it (nothing of it runs any more)
+    writeFileSync(file, original);
+  });
 });
 
 describe("swarm testbed: bad input", () => {

@@ -317,7 +317,12 @@ function runState(v: unknown, runDir: string): RunState {
     createdAt: text(o.createdAt, "createdAt", 64),
     apiKey: text(o.apiKey, "apiKey", 256),
     apiSecret: text(o.apiSecret, "apiSecret", 256),
-    url: matching(o.url, "url", /^wss?:\/\/[^\s]{1,250}$/, "a ws:// or wss:// URL"),
+    url: matching(
+      o.url,
+      "url",
+      /^(?:wss?:\/\/\S{1,250})?$/,
+      "a ws:// or wss:// URL (or none, before the nodes are up)",
+    ),
     nodes,
     processes,
     namespaces,
