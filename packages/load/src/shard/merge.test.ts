@@ -335,6 +335,20 @@ describe("mergeShards", () => {
     await expect(loadRunRecord(dir)).rejects.toThrow(/summary\.json: is 300 MiB/);
   });
 
+  it("reads a shard's lines one by one, refusing a bad one by its number", async () => {
+    writeShard(dir, scenario, 0, 1);
+    const samples = join(dir, "shard-0", "samples.jsonl");
+    const lines = readFileSync(samples, "utf8").split("\n").filter(Boolean);
+    writeFileSync(samples, `${lines[0]}\r\n\n${lines[1]}\n{nope\n`);
+    await expect(mergeShards({ inputs: [dir] })).rejects.toThrow(
+      /shard-0\/samples\.jsonl:4: not a JSON line$/,
+    );
+    writeFileSync(samples, `${lines[0]}\n${"x".repeat(2 ** 20 + 1)}\n`);
+    await expect(mergeShards({ inputs: [dir] })).rejects.toThrow(
+      /samples\.jsonl:2: a line of 1048577 characters is not one a shard writes$/,
+    );
+  });
+
   it("names a shard's missing raw observations and what to copy", async () => {
     [0, 1].forEach((i) => writeShard(dir, scenario, i, 2));
     rmSync(join(dir, "shard-1", "samples.jsonl"));

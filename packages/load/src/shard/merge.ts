@@ -1,4 +1,5 @@
-import { readFileSync, readdirSync, statSync } from "node:fs";
+import { createReadStream, readFileSync, readdirSync, statSync } from "node:fs";
+import { createInterface } from "node:readline";
 import { basename, dirname, join, resolve } from "node:path";
 import {
   Measurements,
@@ -105,7 +106,7 @@ export async function mergeShards(options: MergeOptions): Promise<MergeResult> {
   const startMs = Math.min(...finished.map((s) => Date.parse(s.manifest.startedAt ?? s.manifest.startAt)));
   const endMs = Math.max(...finished.map((s) => Date.parse(s.manifest.endedAt ?? s.manifest.startAt)));
   measurements.setRunWindow(startMs);
-  for (const o of observationsOf(finished)) {
+  for (const o of await observationsOf(finished)) {
     if (o.kind === "event") {
       aggregator.onEvent(o.event.room, o.event.participant, o.event.event, o.event.t);
       measurements.onEvent(o.event, o.event.event);
@@ -305,22 +306,57 @@ type Observation =
   | { readonly kind: "sample"; readonly t: number; readonly sample: WindowSample };
 
 /** Every shard's events and samples, in time order (events first at equal times, as stable as read). */
-function observationsOf(shards: readonly ShardInput[]): Observation[] {
+async function observationsOf(shards: readonly ShardInput[]): Promise<Observation[]> {
   const all: Observation[] = [];
   for (const { dir } of shards) {
-    for (const event of jsonLines(join(dir, "events.jsonl"), checkEventLine))
+    for (const event of await jsonLines(join(dir, "events.jsonl"), checkEventLine))
       all.push({ kind: "event", t: event.t, event });
-    for (const sample of jsonLines(join(dir, "samples.jsonl"), checkSampleLine))
+    for (const sample of await jsonLines(join(dir, "samples.jsonl"), checkSampleLine))
       all.push({ kind: "sample", t: sample.t, sample });
   }
   return all.sort((a, b) => a.t - b.t || (a.kind === b.kind ? 0 : a.kind === "event" ? -1 : 1));
 }
 
-function jsonLines<T>(file: string, check: (value: unknown) => T): T[] {
-  let text: string;
+/** A line far longer than any a shard writes (a sample is a few KB) is not one of its lines. */
+const MOST_LINE_CHARS = 1 << 20;
+
+/**
+ * A shard's JSON-lines file, read line by line: never whole into one string (V8 caps a string at
+ * 512 MB, and an hour of 2,500 participants writes ~800 MB of samples), each line checked as it
+ * comes, refused with its line number.
+ */
+async function jsonLines<T>(file: string, check: (value: unknown) => T): Promise<T[]> {
+  const values: T[] = [];
+  const input = createReadStream(file, { encoding: "utf8" });
+  const lines = createInterface({ input, crlfDelay: Infinity });
+  let n = 0;
   try {
-    text = readFileSync(file, "utf8");
+    for await (const line of lines) {
+      n++;
+      if (line.trim() === "") continue;
+      if (line.length > MOST_LINE_CHARS)
+        throw new MergeError(
+          "unreadable",
+          `${file}:${n}: a line of ${line.length} characters is not one a shard writes`,
+        );
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(line);
+      } catch {
+        throw new MergeError("unreadable", `${file}:${n}: not a JSON line`);
+      }
+      // ours when a shard wrote them; anything when a user hands merge a file
+      try {
+        values.push(check(parsed));
+      } catch (err) {
+        throw new MergeError(
+          "unreadable",
+          `${file}:${n}: ${err instanceof Error ? err.message : String(err)}; pass the shard folders a run wrote`,
+        );
+      }
+    }
   } catch (err) {
+    if (err instanceof MergeError) throw err;
     const missing = err instanceof Error && "code" in err && err.code === "ENOENT";
     throw new MergeError(
       "unreadable",
@@ -328,25 +364,9 @@ function jsonLines<T>(file: string, check: (value: unknown) => T): T[] {
         ? `${file}: missing: a shard folder holds the raw observations merge reads (samples.jsonl, events.jsonl); copy the whole shard-<i> folder`
         : `${file}: ${err instanceof Error ? err.message : String(err)}`,
     );
+  } finally {
+    lines.close();
+    input.destroy();
   }
-  const values: T[] = [];
-  text.split("\n").forEach((line, i) => {
-    if (line.trim() === "") return;
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(line);
-    } catch {
-      throw new MergeError("unreadable", `${file}:${i + 1}: not a JSON line`);
-    }
-    // ours when a shard wrote them; anything when a user hands merge a file
-    try {
-      values.push(check(parsed));
-    } catch (err) {
-      throw new MergeError(
-        "unreadable",
-        `${file}:${i + 1}: ${err instanceof Error ? err.message : String(err)}; pass the shard folders a run wrote`,
-      );
-    }
-  });
   return values;
 }
