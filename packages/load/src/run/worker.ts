@@ -56,23 +56,26 @@ async function token(plan: WorkerPlan, p: ParticipantPlan): Promise<string> {
 }
 
 /** Loads the engines this shard's participants run on, each once per process. */
+/**
+ * How each engine opens, one entry per name: a name added to EngineName without an entry here is a
+ * type error, not a participant silently opened as lean (the ternary this replaces fell through).
+ */
+const ENGINE_OPENERS: { readonly [E in EngineName]: (plan: WorkerPlan) => Promise<Engine> } = {
+  native: (plan) => NativeEngine.open(plan.media, plan.e2eeKey),
+  browser: (plan) => BrowserEngine.open(plan.media, plan.e2eeKey),
+  lean: (plan) =>
+    LeanEngine.open(
+      plan.url,
+      leanPublishesVideo(plan.participants) ? plan.media.video : undefined,
+      plan.media.watchMs,
+      plan.media.data !== undefined,
+    ),
+};
+
 async function openEngines(plan: WorkerPlan): Promise<ReadonlyMap<EngineName, Engine>> {
-  const names = new Set(plan.participants.map((p) => p.engine));
   const engines = new Map<EngineName, Engine>();
-  for (const name of names)
-    engines.set(
-      name,
-      name === "native"
-        ? await NativeEngine.open(plan.media, plan.e2eeKey)
-        : name === "browser"
-          ? await BrowserEngine.open(plan.media, plan.e2eeKey)
-          : await LeanEngine.open(
-              plan.url,
-              leanPublishesVideo(plan.participants) ? plan.media.video : undefined,
-              plan.media.watchMs,
-              plan.media.data !== undefined,
-            ),
-    );
+  for (const name of new Set(plan.participants.map((p) => p.engine)))
+    engines.set(name, await ENGINE_OPENERS[name](plan));
   return engines;
 }
 
