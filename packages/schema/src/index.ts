@@ -69,6 +69,8 @@ export {
   parseScenarioObject,
   JOINS_PER_SECOND,
   MAX_SHARING,
+  MAX_ROOMS,
+  MAX_PER_ROOM,
   scenarioDefaults,
   scenarioFields,
   scenarioKeyPaths,

@@ -54,6 +54,19 @@ describe("parseScenario rejects malformed scenarios with one actionable line eac
     ["a word for a count", "rooms: ten", [`${SOURCE}: rooms: expected a positive integer, got "ten"`]],
     ["a fraction for a count", "rooms: 1.5", [`${SOURCE}: rooms: expected a positive integer, got 1.5`]],
     ["zero rooms", "rooms: 0", [`${SOURCE}: rooms: expected a positive integer, got 0`]],
+    // the limits --rooms and the role flags hold to: a file passed 50,000 rooms where the flag refused it
+    [
+      "more rooms than a run plans",
+      "rooms: 50000",
+      [
+        `${SOURCE}: rooms: expected at most 10000 rooms (more load: shard it over several machines), got 50000`,
+      ],
+    ],
+    [
+      "more subscribers than a room takes",
+      "subscribers: 1001",
+      [`${SOURCE}: subscribers: expected at most 1000 per room, got 1001`],
+    ],
     [
       "a negative publisher count",
       "video-publishers: -1",

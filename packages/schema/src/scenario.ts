@@ -305,6 +305,15 @@ const JOIN_RATE = `expected joins per second from ${JOINS_PER_SECOND.least} to $
 
 const POSITIVE_INT = "expected a positive integer";
 const COUNT = "expected a whole number, 0 or more";
+/**
+ * The most rooms one run plans, and the most participants of one role per room: the one place both
+ * `--rooms` and a scenario's `rooms:` are held to (a scenario of 50,000 rooms passed the schema
+ * where the flag refused it). Past them a run is a typo; shards split a bigger load.
+ */
+export const MAX_ROOMS = 10_000;
+export const MAX_PER_ROOM = 1_000;
+const ROOMS_MAX = `expected at most ${MAX_ROOMS} rooms (more load: shard it over several machines)`;
+const PER_ROOM_MAX = `expected at most ${MAX_PER_ROOM} per room`;
 const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 const NAME = 'expected up to 64 letters, digits, ".", "_" or "-", starting with a letter or digit';
 const PREFIX_PATTERN = /^[A-Za-z0-9._-]{1,64}$/;
@@ -467,10 +476,10 @@ const scenarioSchema = z.strictObject(
   {
     name: z.string({ error: NAME }).regex(NAME_PATTERN, { error: NAME }).optional(),
     engine: z.enum(engineChoices, { error: `expected one of ${engineChoices.join(", ")}` }).optional(),
-    rooms: positiveInt.optional(),
-    "video-publishers": count.optional(),
-    "audio-publishers": count.optional(),
-    subscribers: count.optional(),
+    rooms: positiveInt.max(MAX_ROOMS, { error: ROOMS_MAX }).optional(),
+    "video-publishers": count.max(MAX_PER_ROOM, { error: PER_ROOM_MAX }).optional(),
+    "audio-publishers": count.max(MAX_PER_ROOM, { error: PER_ROOM_MAX }).optional(),
+    subscribers: count.max(MAX_PER_ROOM, { error: PER_ROOM_MAX }).optional(),
     "publishers-subscribe": z.boolean({ error: "expected true or false" }).optional(),
     duration: duration({ positive: true }).optional(),
     "num-per-second": z
@@ -480,11 +489,11 @@ const scenarioSchema = z.strictObject(
       .optional(),
     video: videoSchema.optional(),
     audio: audioSchema.optional(),
-    "subscribe-limit": positiveInt.optional(),
+    "subscribe-limit": positiveInt.max(MAX_PER_ROOM, { error: PER_ROOM_MAX }).optional(),
     "room-prefix": z.string({ error: PREFIX }).regex(PREFIX_PATTERN, { error: PREFIX }).optional(),
     "identity-prefix": z.string({ error: PREFIX }).regex(PREFIX_PATTERN, { error: PREFIX }).optional(),
     data: dataSchema.optional(),
-    "latency-probes": count.optional(),
+    "latency-probes": count.max(MAX_PER_ROOM, { error: PER_ROOM_MAX }).optional(),
     "browser-probes": count.optional(),
     "participants-per-page": sharing.optional(),
     "pages-per-browser": sharing.optional(),

@@ -2,16 +2,14 @@ import { Option } from "@commander-js/extra-typings";
 import {
   JOINS_PER_SECOND,
   MAX_DURATION,
+  MAX_PER_ROOM,
+  MAX_ROOMS,
   MAX_SHARING,
   engineChoices,
   scenarioFields,
 } from "@livekit-swarm/schema";
 import { duration, integer, positive } from "../../flags.js";
 
-/** The most rooms one run plans: `--rooms 1e9` is refused in one line, not by running out of memory. */
-export const MAX_ROOMS = 10_000;
-/** The most participants of one role per room a flag accepts. */
-export const MAX_PER_ROOM = 1_000;
 
 /**
  * A flag that sets a scenario key: the key is named once, the flag is the key with "." as "-"
