@@ -65,6 +65,29 @@ describe("readYaml", () => {
   it("reads JSON, which is YAML", () => {
     expect(readYaml('{"rooms": 2}', "s.json")).toEqual({ value: { rooms: 2 } });
   });
+
+  const messages = (r: ReturnType<typeof readYaml>): string[] =>
+    "problems" in r ? r.problems.map((p) => p.message) : [];
+
+  it("calls a binary file binary in one problem (200 KB of random bytes printed 397 KB of the parser's complaints)", () => {
+    const bytes = Buffer.from(Array.from({ length: 4096 }, (_, i) => (i * 7919 + 13) % 256));
+    expect(messages(readYaml(bytes.toString("utf8"), "bin.yaml"))).toEqual([
+      expect.stringMatching(/^is binary data \(\d+ characters\), not YAML: pass the text file$/),
+    ]);
+  });
+
+  it("lists the first 5 syntax problems and counts the rest, each cut and escaped", () => {
+    const text = Array.from({ length: 40 }, (_, i) => `k${i}: [a, b\n  x: "\u001b${"y".repeat(300)}`).join(
+      "\n",
+    );
+    const listed = messages(readYaml(text, "many.yaml"));
+    expect(listed).toHaveLength(6);
+    expect(listed[5]).toMatch(/^and \d+ more syntax problems$/);
+    for (const m of listed) {
+      expect(m.length).toBeLessThan(260);
+      expect(m).not.toMatch(/[\u0000-\u001f]/);
+    }
+  });
 });
 
 describe("readConfigText", () => {

@@ -6,6 +6,7 @@ import { constants } from "node:fs";
 import { open, stat } from "node:fs/promises";
 import { setTimeout as sleep } from "node:timers/promises";
 import { parseDocument } from "yaml";
+import { binary } from "./duration.js";
 
 export type ConfigErrorReason = "unreadable" | "syntax" | "invalid";
 
@@ -152,16 +153,34 @@ function syntaxProblem(
   file: string,
   error: { message: string; linePos?: readonly { line: number; col: number }[] },
 ): ConfigProblem {
-  const headline = (error.message.split("\n")[0] ?? "").replace(/ at line \d+, column \d+:?$/, "");
+  // the parser's message can quote the text it stopped at (a whole line of it): cut and escaped
+  const headline = visibleHead(
+    (error.message.split("\n")[0] ?? "").replace(/ at line \d+, column \d+:?$/, ""),
+  );
   const start = error.linePos?.[0];
   const at = start === undefined ? file : `${file}:${start.line}:${start.col}`;
   return { file, at, path: "", keys: [], message: headline };
 }
 
+/** How many of a file's syntax problems are listed: the first few say what is wrong, a hundred do not. */
+const MOST_SYNTAX_PROBLEMS = 5;
+
 /** YAML (or JSON, which is YAML) as a plain value; syntax problems as `file:line:col: what`. */
 export function readYaml(text: string, file: string): { value: unknown } | { problems: ConfigProblem[] } {
+  // a wrong file (an image, an archive) is one line, not the parser's complaint about each of its lines
+  const bin = binary(text);
+  if (bin !== undefined)
+    return {
+      problems: [{ file, at: file, path: "", keys: [], message: `is ${bin}, not YAML: pass the text file` }],
+    };
   const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
-  if (doc.errors.length > 0) return { problems: doc.errors.map((error) => syntaxProblem(file, error)) };
+  if (doc.errors.length > 0) {
+    const problems = doc.errors.slice(0, MOST_SYNTAX_PROBLEMS).map((error) => syntaxProblem(file, error));
+    const more = doc.errors.length - problems.length;
+    if (more > 0)
+      problems.push({ file, at: file, path: "", keys: [], message: `and ${more} more syntax problems` });
+    return { problems };
+  }
   try {
     const value: unknown = doc.toJS();
     return { value };
@@ -169,4 +188,14 @@ export function readYaml(text: string, file: string): { value: unknown } | { pro
     const message = error instanceof Error ? error.message : String(error);
     return { problems: [syntaxProblem(file, { message })] };
   }
+}
+
+/** At most 200 characters of a message, control characters and anything outside ASCII escaped. */
+function visibleHead(message: string): string {
+  const chars = Array.from(message);
+  const cut =
+    chars.length > 200
+      ? `${chars.slice(0, 200).join("")}... (${chars.length - 200} more characters)`
+      : message;
+  return cut.replace(/[^\x20-\x7e]/gu, (c) => `\\u{${(c.codePointAt(0) ?? 0).toString(16)}}`);
 }

@@ -37,7 +37,7 @@ function characters(n: number): string {
 }
 
 /** "binary data (N characters)" when the text is not text at all (over 10% of its start unreadable). */
-function binary(text: string): string | undefined {
+export function binary(text: string): string | undefined {
   const sample = text.slice(0, 512);
   let unreadable = 0;
   for (const ch of sample) {

@@ -1,4 +1,5 @@
 /** What a drill observed, as the analysis reads it: the swarm's events, the server's answers, the faults. */
+import type { SignalConnection } from "@livekit-swarm/testbed";
 import type { ParticipantEvent, Role, WindowSample } from "@livekit-swarm/schema";
 
 export interface ObservedEvent {
@@ -37,13 +38,8 @@ export interface FaultTiming {
   readonly roomNodes?: Readonly<Record<string, string | null>>;
 }
 
-/** A signalling connection the balancer logged: which node served whom, from when (epoch ms). */
-export interface SignalConnection {
-  readonly at: number;
-  readonly node: string;
-  readonly room: string;
-  readonly identity: string;
-}
+/** A signalling connection the balancer logged: which node served whom, from when (epoch ms). Declared once, where the log is read. */
+export type { SignalConnection } from "@livekit-swarm/testbed";
 
 export interface DrillObservations {
   readonly participants: readonly {
