@@ -71,6 +71,14 @@ describe("runHealth", () => {
     expect(healthLines(h)[0]).toBe("health: ok");
   });
 
+  it("says no track was owed yet when the run was too short to owe one, not '0 of 0 received'", () => {
+    const h = runHealth(summary({ owed: 0, generator: keptUp }), 0);
+    expect(h.checks.find((c) => c.name === "tracks")).toMatchObject({
+      ok: true,
+      text: "no track owed yet: a subscriber is owed its publishers' tracks once they shared the room for 10 s, and none did (hold the run longer to judge delivery)",
+    });
+  });
+
   it("blames LiveKit for tracks never received while the generator kept up, naming whose: exit 99", () => {
     const h = runHealth(summary({ never: 2, undelivered: ["r/sub-1: 2 audio"], generator: keptUp }), 0);
     expect(h.status).toBe("livekit");

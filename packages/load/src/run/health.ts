@@ -12,6 +12,7 @@
 import type { Verdict } from "@livekit-swarm/gate";
 import { ExitCode } from "@livekit-swarm/schema";
 import type { RunSummary } from "./aggregate.js";
+import { OWED_AFTER_MS } from "./delivery.js";
 import { saturationMessage } from "./generator-load.js";
 
 export type HealthSide = "generator" | "livekit";
@@ -95,9 +96,11 @@ export function runHealth(
       ok: lacking === 0,
       side: "livekit",
       text:
-        lacking === 0
-          ? `${owed} of ${owed} owed tracks received`
-          : `${lacking} of ${owed} owed tracks never received a packet (${tracks.neverReceived.audio} audio, ${tracks.neverReceived.video} video): ${names}`,
+        owed === 0 && tracks.expected.audio + tracks.expected.video > 0
+          ? `no track owed yet: a subscriber is owed its publishers' tracks once they shared the room for ${OWED_AFTER_MS / 1000} s, and none did (hold the run longer to judge delivery)`
+          : lacking === 0
+            ? `${owed} of ${owed} owed tracks received`
+            : `${lacking} of ${owed} owed tracks never received a packet (${tracks.neverReceived.audio} audio, ${tracks.neverReceived.video} video): ${names}`,
     });
   }
 
