@@ -93,7 +93,7 @@ describe("e2eeKey", () => {
     for (const bytes of ["two\nlines", "a\u0007bell"]) {
       process.env.LKSWARM_E2EE_KEY = bytes;
       expect(() => e2eeKey("run", undefined)).toThrow(
-        /^run: LKSWARM_E2EE_KEY (holds more than one line|is binary, not a line of text); write the key/,
+        /^run: LKSWARM_E2EE_KEY (holds more than one line|is binary, not a line of text); set it to the key alone \(one line\), or write the key in a file .* and pass --e2ee-key-file$/,
       );
       expect(() => e2eeKey("run", file("k", bytes))).toThrow(/holds more than one line|is binary/);
     }

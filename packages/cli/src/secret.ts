@@ -128,6 +128,8 @@ export function e2eeKey(command: string, file: string | undefined): Uint8Array |
   // the same bytes a key file refuses are refused here too
   const line = secretLine(fromEnvironment);
   if (typeof line !== "string")
-    throw new UsageError(`${command}: LKSWARM_E2EE_KEY ${line.problem}; ${E2EE_FIX}`);
+    throw new UsageError(
+      `${command}: LKSWARM_E2EE_KEY ${line.problem}; set it to the key alone (one line), or write the key in a file only you can read and pass --e2ee-key-file`,
+    );
   return new TextEncoder().encode(line);
 }

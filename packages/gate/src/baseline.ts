@@ -116,6 +116,8 @@ const STATISTICS = ["n", "p50", "p95", "p99", "min", "max", "avg"] as const;
 
 /** A value read from a file, for a message: JSON, short, control characters escaped by JSON. */
 function shownValue(v: unknown): string {
+  // JSON's 1e999 parses to Infinity, which JSON.stringify would show as null
+  if (typeof v === "number" && !Number.isFinite(v)) return `${String(v)} (a number too large to be a figure)`;
   return v === undefined ? "absent" : JSON.stringify(v).slice(0, 60);
 }
 

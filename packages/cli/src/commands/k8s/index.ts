@@ -14,7 +14,14 @@ import {
   serveResults,
 } from "@livekit-swarm/k8s";
 import { checkOutputDir, newRunId } from "@livekit-swarm/load";
-import { ExitCode, KnownError, formatDuration, loadScenario, quoted } from "@livekit-swarm/schema";
+import {
+  ExitCode,
+  KnownError,
+  formatDuration,
+  loadScenario,
+  quoted,
+  serverUrlProblem,
+} from "@livekit-swarm/schema";
 import { UsageError } from "../../errors.js";
 import { fromEnv } from "../../flags.js";
 import { mergeAndShow, type Merged } from "../merge/index.js";
@@ -42,6 +49,12 @@ async function render(flags: K8sFlags): Promise<number> {
   if (url === undefined)
     throw new UsageError(
       "k8s render: the shards need a LiveKit server: pass --url wss://... or set LIVEKIT_URL",
+    );
+  // named as the user gave it: a newline in LIVEKIT_URL was reported as --url's
+  const urlProblem = serverUrlProblem(url);
+  if (urlProblem !== undefined)
+    throw new UsageError(
+      `k8s render: ${flags.url !== undefined ? "--url" : "LIVEKIT_URL"} ${quoted(url)}: ${urlProblem}: pass the server's URL alone, e.g. wss://livekit.example.com`,
     );
   const scenario = await loadScenario(file);
   const engine = flags.engine ?? scenario.engine;
