@@ -76,7 +76,7 @@ describe("swarm testbed: cleanup after the controller dies", () => {
 });
 
 describe("swarm testbed: a name used again", () => {
-  it("up, down, then up with the same name starts afresh (down keeps its logs; the folder stays the testbed's)", async () => {
+  it("up, down, then up with the same name starts afresh (down keeps its logs and forgets the secret; the folder stays the testbed's)", async () => {
     const name = unique("again");
     started.push(name);
     const first = await swarm(["testbed", "up", "--name", name]);
@@ -84,6 +84,10 @@ describe("swarm testbed: a name used again", () => {
     const stopped = await swarm(["testbed", "down", "--name", name]);
     expect(stopped.code, stopped.stderr).toBe(0);
     expect(existsSync(join(runDirFor(name), "node1.log")), "down keeps the logs").toBe(true);
+    // and forgets the secret: the node's config is gone, the stopped state's copy redacted
+    expect(existsSync(join(runDirFor(name), "node1.yaml")), "the node's config, with the keys").toBe(false);
+    const kept = JSON.parse(readFileSync(join(runDirFor(name), "state.stopped.json"), "utf8")) as RunState;
+    expect(kept.apiSecret).toBe("REDACTED");
     const again = await swarm(["testbed", "up", "--name", name]);
     expect(again.code, again.stderr).toBe(0);
     const status = await swarm(["testbed", "status", "--name", name, "--json"]);

@@ -1,4 +1,5 @@
-import { existsSync, renameSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { clusterDown } from "./cluster/cluster.js";
 import { removeCpuGroup } from "./cpu-limit.js";
 import { deleteNodeNetwork, namespaceExists } from "./netns.js";
@@ -79,6 +80,9 @@ export async function down(runDir: string): Promise<DownReport> {
   }
   for (const group of state.cpuGroups ?? []) await removeCpuGroup(group);
   if (existsSync(stateFile(runDir))) renameSync(stateFile(runDir), stoppedStateFile(runDir));
+  // what made the keys is stopped: nothing left in the folder needs them
+  forgetSecret(runDir, state.apiSecret);
+  if (state.cluster !== undefined) forgetSecret(join(state.cluster.dir, "conf"), state.apiSecret);
   return {
     runDir,
     stopped,
@@ -97,4 +101,31 @@ async function stopUnrecorded(runDir: string): Promise<string[]> {
     }),
   );
   return stopped;
+}
+
+/**
+ * A testbed, down: its folder keeps the nodes' logs and its stopped state (what `up` checks the
+ * folder against, what a reader checks a run against: processes, namespaces), but no longer any
+ * file that holds the secret it made: the nodes' configs are removed and the stopped state's copy
+ * reads REDACTED. Files directly in `dir` only; a folder gone meanwhile is no error.
+ */
+export function forgetSecret(dir: string, secret: string): void {
+  if (secret === "" || secret === "REDACTED") return;
+  let names: string[] = [];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    const file = join(dir, name);
+    try {
+      if (!statSync(file).isFile() || !readFileSync(file, "utf8").includes(secret)) continue;
+      if (name.startsWith("state"))
+        writeFileSync(file, readFileSync(file, "utf8").split(secret).join("REDACTED"));
+      else rmSync(file, { force: true });
+    } catch {
+      // gone meanwhile, or unreadable: left as it is
+    }
+  }
 }

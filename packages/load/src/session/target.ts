@@ -1,11 +1,9 @@
 import {
   mkdirSync,
-  readFileSync,
   readdirSync,
   rmSync,
   rmdirSync,
   statSync,
-  writeFileSync,
   type Stats,
 } from "node:fs";
 import { dirname, join, resolve } from "node:path";
@@ -139,7 +137,6 @@ export async function openTarget(
       networks: new Map(bed.networks.map((n) => [n.profile, placeOf(n, bed.url)])),
       stop: async () => {
         await bed.stop();
-        forgetSecret(testbed.runDir, testbed.apiSecret);
       },
     };
   }
@@ -150,7 +147,6 @@ export async function openTarget(
     networks: new Map(),
     stop: async () => {
       await testbed.stop();
-      forgetSecret(testbed.runDir, testbed.apiSecret);
     },
   };
 }
@@ -219,31 +215,6 @@ function removeRunDir(runDir: string): void {
     rmSync(runDir, { recursive: true, force: true });
   } catch {
     // a folder we cannot remove stays; the next embedded run tries again
-  }
-}
-
-/**
- * An embedded testbed, down: its folder keeps the nodes' logs and its stopped state (what a reader
- * checks the run against: processes, namespaces) until the next embedded run removes it, but no
- * longer any file that holds the secret the run made (the nodes' configs, the state's copy).
- */
-export function forgetSecret(runDir: string, secret: string): void {
-  let names: string[] = [];
-  try {
-    names = readdirSync(runDir);
-  } catch {
-    return;
-  }
-  for (const name of names) {
-    const file = join(runDir, name);
-    try {
-      if (!statSync(file).isFile() || !readFileSync(file, "utf8").includes(secret)) continue;
-      if (name.startsWith("state"))
-        writeFileSync(file, readFileSync(file, "utf8").split(secret).join("REDACTED"));
-      else rmSync(file, { force: true });
-    } catch {
-      // gone meanwhile, or unreadable: left as it is
-    }
   }
 }
 

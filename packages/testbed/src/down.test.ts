@@ -2,9 +2,9 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { forgetSecret } from "./target.js";
+import { forgetSecret } from "./down.js";
 
-describe("forgetSecret: an embedded testbed, down", () => {
+describe("forgetSecret: a testbed, down", () => {
   it("removes the files holding the run's secret, redacts it in the stopped state, and keeps the logs", () => {
     const dir = mkdtempSync(join(tmpdir(), "embedded-"));
     const secret = "s3cr3t-0123456789abcdef0123456789abcdef";
@@ -24,7 +24,9 @@ describe("forgetSecret: an embedded testbed, down", () => {
     });
     expect(readFileSync(join(dir, "node1.log"), "utf8")).toBe("INFO starting\n");
     expect(existsSync(join(dir, "turn-tls"))).toBe(true);
-    // a folder gone meanwhile is no error
+    // a folder gone meanwhile is no error, and an already redacted state is left as it is
     forgetSecret(join(dir, "absent"), secret);
+    forgetSecret(dir, "REDACTED");
+    expect(existsSync(join(dir, "state.stopped.json"))).toBe(true);
   });
 });
