@@ -14,7 +14,13 @@ import {
 } from "@livekit-swarm/browser";
 import { TransportWatch } from "@livekit-swarm/schema";
 import { computeWindowDelta, emptySnapshot, fromWebrtcStats, type Snapshot } from "@livekit-swarm/stats";
-import type { MediaPlan, ParticipantEvent, ParticipantPlan, WindowSample } from "../run/messages.js";
+import {
+  NOT_STARTED,
+  type MediaPlan,
+  type ParticipantEvent,
+  type ParticipantPlan,
+  type WindowSample,
+} from "../run/messages.js";
 import {
   ENGINE_ATTRIBUTE,
   LEFT_BEFORE_JOINING,
@@ -169,7 +175,7 @@ export class BrowserParticipant implements EngineParticipant {
     }
     if (this.left) {
       await this.page.leave();
-      return this.leftBeforeJoining();
+      return this.notStarted();
     }
     this.previous = emptySnapshot(this.joinStartMs);
     const joined = await this.page
@@ -347,7 +353,21 @@ export class BrowserParticipant implements EngineParticipant {
 
   async leave(): Promise<void> {
     this.left = true;
+    // still waiting for its browser: said now, as the place it waits for may outlast the worker
+    if (this.page === undefined) this.notStarted();
     await this.page?.leave();
+  }
+
+  /** Left before it had a page to join from: it never reached LiveKit (the generator's failure). */
+  private notStarted(): false {
+    if (!this.joinSaid)
+      this.onEvent({
+        type: "join-failed",
+        reason: NOT_STARTED,
+        message:
+          "the run ended while it waited for its browser (Chromium starts one after another): it never reached LiveKit",
+      });
+    return false;
   }
 
   /** Where the layout placed it (tests check who shares a page or a browser). */

@@ -6,7 +6,9 @@
  */
 import { LeanParticipant } from "@livekit-swarm/lean";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import type { ParticipantEvent, ParticipantPlan } from "../run/messages.js";
+import type { PageLayout, ParticipantPage } from "@livekit-swarm/browser";
+import type { MediaPlan, ParticipantEvent, ParticipantPlan } from "../run/messages.js";
+import { BrowserParticipant } from "./browser.js";
 import { LeanEngineParticipant, type Media } from "./lean.js";
 import { NativeParticipant } from "./participant.js";
 
@@ -215,5 +217,34 @@ describe("native: a leave while rtc-node's connect is under way", () => {
     await p.leave();
     expect(events.map((e) => e.type)).toEqual(["join-failed"]);
     expect(events[0]).toMatchObject({ reason: "unreachable" });
+  });
+});
+
+describe("browser: a leave while it waits for its browser", () => {
+  const NOT_STARTED = {
+    type: "join-failed",
+    reason: "not_started",
+    message:
+      "the run ended while it waited for its browser (Chromium starts one after another): it never reached LiveKit",
+  };
+
+  it("says it never started, once, before its page comes, and leaves the page that comes after", async () => {
+    const placing = pending<ParticipantPage>();
+    const layout = { place: () => placing.promise } as unknown as PageLayout;
+    const events: ParticipantEvent[] = [];
+    const participant = new BrowserParticipant(
+      { ...plan, engine: "browser" },
+      (e) => events.push(e),
+      layout,
+      {} as MediaPlan,
+    );
+    const joining = participant.join("ws://127.0.0.1:7880", "t");
+    await participant.leave();
+    expect(events).toEqual([NOT_STARTED]);
+    const leave = vi.fn(() => Promise.resolve());
+    placing.resolve({ leave } as unknown as ParticipantPage);
+    expect(await joining).toBe(false);
+    expect(leave).toHaveBeenCalledTimes(1);
+    expect(events).toEqual([NOT_STARTED]);
   });
 });

@@ -1,6 +1,6 @@
 import type { CensorableStat, DecryptionFailure, Figure } from "../run/aggregate.js";
 import type { RunOutcome } from "../run/orchestrator.js";
-import { RUN_ENDED } from "../run/messages.js";
+import { NOT_STARTED, RUN_ENDED } from "../run/messages.js";
 import { formatValue, reconnectingAtEnd } from "./format.js";
 import { generatorLine } from "../run/generator-load.js";
 import { engineText, transportText } from "./transports.js";
@@ -138,6 +138,11 @@ export function joinFailureLines(joinFailures: Readonly<Record<string, number>>)
   if (overtaken > 0)
     lines.push(
       `              ${RUN_ENDED}: ${overtaken} still joining when the run ended (a join over a lossy or overloaded path can take seconds; a browser participant first waits for its Chromium, started one after another: about 0.5 s each on an idle 2-core machine, seconds on a busy one); a longer --duration gives them time`,
+    );
+  const notStarted = joinFailures[NOT_STARTED] ?? 0;
+  if (notStarted > 0)
+    lines.push(
+      `              ${NOT_STARTED}: ${notStarted} never began to join: the run ended while ${notStarted === 1 ? "it" : "they"} waited for ${notStarted === 1 ? "its browser" : "their browsers"}; fewer browser participants per machine, or a longer --duration`,
     );
   return lines;
 }

@@ -14,6 +14,7 @@ function summary(over: {
   never?: number;
   undelivered?: string[];
   generator?: GeneratorLoad;
+  joinFailures?: Record<string, number>;
 }): RunSummary {
   const joined = over.joined ?? 4;
   return {
@@ -22,7 +23,7 @@ function summary(over: {
       joined,
       connectedAtEnd: over.connectedAtEnd ?? joined,
       ...(over.reconnectingAtEndS !== undefined ? { reconnectingAtEndS: over.reconnectingAtEndS } : {}),
-      joinFailures: {},
+      joinFailures: over.joinFailures ?? {},
       disconnects: over.disconnects ?? {},
       reconnects: 0,
     },
@@ -69,6 +70,26 @@ describe("runHealth", () => {
     expect(judgedExitCode(h, undefined)).toBe(ExitCode.ok);
     expect(judgedExitCode(h, { passed: false, results: [] })).toBe(ExitCode.thresholdsFailed);
     expect(healthLines(h)[0]).toBe("health: ok");
+  });
+
+  it("counts a participant the run ended before it began to join (waiting for its browser) as the generator's, not LiveKit's: exit 2", () => {
+    const h = runHealth(summary({ joined: 3, joinFailures: { not_started: 1 }, generator: keptUp }), 0);
+    expect(h.status).toBe("generator");
+    expect(h.checks.find((c) => c.name === "participants")).toMatchObject({
+      ok: true,
+      text: "3 of 4 planned joined, 1 never started (the generator's: see workers)",
+    });
+    expect(h.checks.find((c) => c.name === "workers")).toMatchObject({
+      ok: false,
+      text: "1 participant never started: the run ended while it waited for its browser (run fewer browser participants per machine, or hold longer)",
+    });
+    expect(judgedExitCode(h, undefined)).toBe(ExitCode.inconclusive);
+    // one that began and did not join is still LiveKit's
+    const both = runHealth(
+      summary({ joined: 2, joinFailures: { not_started: 1, run_ended: 1 }, generator: keptUp }),
+      0,
+    );
+    expect(both.checks.find((c) => c.name === "participants")?.ok).toBe(false);
   });
 
   it("says no track was owed yet when the run was too short to owe one, not '0 of 0 received'", () => {

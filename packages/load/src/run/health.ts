@@ -13,6 +13,7 @@ import type { Verdict } from "@livekit-swarm/gate";
 import { ExitCode } from "@livekit-swarm/schema";
 import type { RunSummary } from "./aggregate.js";
 import { OWED_AFTER_MS } from "./delivery.js";
+import { NOT_STARTED } from "./messages.js";
 import { saturationMessage } from "./generator-load.js";
 
 export type HealthSide = "generator" | "livekit";
@@ -56,7 +57,9 @@ export function runHealth(
   const people = { ...summary.participants, planned: summary.participants.planned + unfinished };
   const checks: HealthCheck[] = [];
 
-  const neverJoined = people.planned - unfinished - people.joined;
+  // never began to join (a browser still waiting for its Chromium): the generator's, not LiveKit's
+  const notStarted = people.joinFailures[NOT_STARTED] ?? 0;
+  const neverJoined = people.planned - unfinished - people.joined - notStarted;
   const lostBy = Object.entries(people.disconnects);
   const lostToGenerator = lostBy
     .filter(([r]) => GENERATOR_DISCONNECTS.test(r))
@@ -81,6 +84,7 @@ export function runHealth(
         ? `, ${reconnecting.length - stuck.length} reconnecting for under ${RECONNECT_GRACE_S} s at the end (too soon to judge)`
         : "") +
       (neverJoined > 0 ? `, ${neverJoined} never joined` : "") +
+      (notStarted > 0 ? `, ${notStarted} never started (the generator's: see workers)` : "") +
       (unfinished > 0
         ? `, ${unfinished} in ${plural(missing?.shards.length ?? 0, "shard")} that did not finish (${(missing?.shards ?? []).join(", ")}), in no figure`
         : ""),
@@ -104,7 +108,7 @@ export function runHealth(
     });
   }
 
-  const workersOk = workersLost === 0 && lostToGenerator === 0 && unfinished === 0;
+  const workersOk = workersLost === 0 && lostToGenerator === 0 && unfinished === 0 && notStarted === 0;
   checks.push({
     name: "workers",
     ok: workersOk,
@@ -116,6 +120,9 @@ export function runHealth(
           workersLost > 0 ? `${plural(workersLost, "worker process", "worker processes")} died` : undefined,
           lostToGenerator > 0
             ? `${plural(lostToGenerator, "participant")} lost with the process that carried ${lostToGenerator === 1 ? "it" : "them"}`
+            : undefined,
+          notStarted > 0
+            ? `${plural(notStarted, "participant")} never started: the run ended while ${notStarted === 1 ? "it" : "they"} waited for ${notStarted === 1 ? "its browser" : "their browsers"} (run fewer browser participants per machine, or hold longer)`
             : undefined,
         ]
           .filter((x) => x !== undefined)

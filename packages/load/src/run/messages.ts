@@ -93,6 +93,13 @@ export const RATCHET_SETTLE_MS = 5000;
 export const RUN_ENDED = "run_ended";
 
 /**
+ * The reason of a participant the run ended before it began to join: a browser participant still
+ * waiting for its Chromium (started one after another; 35 s for 4 of them in a loaded suite run).
+ * It never reached LiveKit, so it is the generator's failure, not a join LiveKit left unserved.
+ */
+export const NOT_STARTED = "not_started";
+
+/**
  * An event as the worker reports it once it has begun to stop: it then makes every participant
  * leave, and a join still under way fails in its engine's words (a browser's closed page is
  * `browser`, "Target closed"; rtc-node's cancelled connect), though it failed because the run
@@ -101,7 +108,8 @@ export const RUN_ENDED = "run_ended";
  * hold: 10 joined and 4 were said to fail as `browser`). Other events are unchanged.
  */
 export function reportedAfterStop(event: ParticipantEvent): ParticipantEvent {
-  if (event.type !== "join-failed" || event.reason === RUN_ENDED) return event;
+  if (event.type !== "join-failed" || event.reason === RUN_ENDED || event.reason === NOT_STARTED)
+    return event;
   return {
     type: "join-failed",
     reason: RUN_ENDED,
