@@ -60,7 +60,8 @@ const TOLERANCE = {
  * each is held to. Lean's round trip is its own (consent.ts: the event loop's busy time bounds it):
  * the rule itself, 1 ms + 5%. The browser's and native's are libwebrtc's connectivity checks, timed
  * in whole milliseconds on its network thread (the window's mean of them: window.ts): each held at
- * p50 to the rule plus that millisecond. Their p95 is printed, not held: what waits on the network
+ * p50 to the rule plus that millisecond, the browser's plus a second (Chromium's checks read 1-2 ms
+ * on a 0.4 ms wire: p50 1.00-2.00 ms over 5 runs, 2026-11-28). Their p95 is printed, not held: what waits on the network
  * thread reads as round trip, and rtc-node's one network thread carries every participant of its
  * worker (20 native participants on this 2-core machine: p95 4.00 ms over a wire of ~0.5 ms, lean's;
  * 5 Chromiums starting one after another: 1.74 ms in one run, 45.5 ms in another). Before the
@@ -70,7 +71,7 @@ const TOLERANCE = {
 const RAMP = [
   { engine: "lean", rooms: 5, subscribers: 3, slackS: 0, p95: true },
   { engine: "native", rooms: 5, subscribers: 3, slackS: 0.001, p95: false },
-  { engine: "browser", rooms: 5, subscribers: 0, slackS: 0.001, p95: false },
+  { engine: "browser", rooms: 5, subscribers: 0, slackS: 0.002, p95: false },
 ] as const;
 
 /** Nearest-rank quantile. */
