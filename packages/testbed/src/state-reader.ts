@@ -3,7 +3,7 @@ import { isAbsolute, join, relative, resolve } from "node:path";
 import { HOST_PATHS, HOST_SYSCTLS } from "./cluster/config.js";
 import { CPU_GROUP_PREFIX } from "./cpu-limit.js";
 import { TestbedError } from "./errors.js";
-import { stateFile, type RunState } from "./state.js";
+import { shown, stateFile, type RunState } from "./state.js";
 
 /**
  * A testbed's state.json read back. `down` acts on what it names as root: it stops processes, deletes
@@ -41,49 +41,39 @@ function compact<T extends object>(o: { [K in keyof T]: T[K] | undefined }): T {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
 }
 
-/** A value in a message: JSON, at most 60 characters, nothing a terminal would act on. */
-function shown(v: unknown): string {
-  let text: string;
-  try {
-    // what JSON.parse gives has a JSON text; undefined (a field left out) has none
-    text = v === undefined ? "nothing" : JSON.stringify(v);
-  } catch {
-    text = String(v);
-  }
-  const escaped = text.replace(/[^\x20-\x7e]/gu, (c) => `\\u{${(c.codePointAt(0) ?? 0).toString(16)}}`);
-  return escaped.length > 60 ? `${escaped.slice(0, 57)}...` : escaped;
-}
+/** A value read from the file, in a message: at most 60 characters, nothing a terminal would act on. */
+const shownValue = (v: unknown): string => shown(v, 60);
 
 function object(v: unknown, field: string): Obj {
   if (typeof v !== "object" || v === null || Array.isArray(v))
-    throw new Bad(field, `expected an object, got ${shown(v)}`);
+    throw new Bad(field, `expected an object, got ${shownValue(v)}`);
   return v as Obj;
 }
 
 function array(v: unknown, field: string, max: number): unknown[] {
-  if (!Array.isArray(v)) throw new Bad(field, `expected a list, got ${shown(v)}`);
+  if (!Array.isArray(v)) throw new Bad(field, `expected a list, got ${shownValue(v)}`);
   if (v.length > max) throw new Bad(field, `holds ${v.length} entries, more than a testbed makes (${max})`);
   return v;
 }
 
 function text(v: unknown, field: string, max = 4096): string {
-  if (typeof v !== "string") throw new Bad(field, `expected a string, got ${shown(v)}`);
+  if (typeof v !== "string") throw new Bad(field, `expected a string, got ${shownValue(v)}`);
   if (v.length > max) throw new Bad(field, `is ${v.length} characters long (at most ${max})`);
   // eslint-disable-next-line no-control-regex
   if (/[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/u.test(v))
-    throw new Bad(field, `holds a control character: ${shown(v)}`);
+    throw new Bad(field, `holds a control character: ${shownValue(v)}`);
   return v;
 }
 
 function matching(v: unknown, field: string, pattern: RegExp, what: string): string {
   const s = text(v, field, 256);
-  if (!pattern.test(s)) throw new Bad(field, `${shown(s)} is not ${what}`);
+  if (!pattern.test(s)) throw new Bad(field, `${shownValue(s)} is not ${what}`);
   return s;
 }
 
 function integer(v: unknown, field: string, min: number, max: number): number {
   if (typeof v !== "number" || !Number.isInteger(v) || v < min || v > max)
-    throw new Bad(field, `expected a whole number from ${min} to ${max}, got ${shown(v)}`);
+    throw new Bad(field, `expected a whole number from ${min} to ${max}, got ${shownValue(v)}`);
   return v;
 }
 
@@ -106,7 +96,7 @@ function inside(dir: string): (v: unknown, field: string) => string {
     const p = text(v, field);
     const rel = relative(dir, resolve(p));
     if (!isAbsolute(p) || rel.startsWith("..") || isAbsolute(rel))
-      throw new Bad(field, `${shown(p)} is not inside the testbed's folder ${shown(dir)}`);
+      throw new Bad(field, `${shownValue(p)} is not inside the testbed's folder ${shownValue(dir)}`);
     return p;
   };
 }
@@ -153,7 +143,7 @@ function node(v: unknown, field: string, runDir: string): RunState["nodes"][numb
   const name = matching(o.name, `${field}.name`, SAFE_NAME, "a node name");
   const podMarker = optional(o, "podMarker", field, (m, f) => {
     if (m !== `${runDir}#${name}`)
-      throw new Bad(f, `expected ${shown(`${runDir}#${name}`)}, got ${shown(m)}`);
+      throw new Bad(f, `expected ${shownValue(`${runDir}#${name}`)}, got ${shownValue(m)}`);
     return m;
   });
   const nodeId = optional(o, "nodeId", field, (m, f) => matching(m, f, SAFE_NAME, "a LiveKit node id"));
@@ -181,7 +171,7 @@ function processRecord(v: unknown, field: string): RunState["processes"][number]
   const o = object(v, field);
   const role = o.role;
   if (!ROLES.includes(role as (typeof ROLES)[number]))
-    throw new Bad(`${field}.role`, `expected one of ${ROLES.join(", ")}, got ${shown(role)}`);
+    throw new Bad(`${field}.role`, `expected one of ${ROLES.join(", ")}, got ${shownValue(role)}`);
   return {
     role: role as (typeof ROLES)[number],
     name: matching(o.name, `${field}.name`, SAFE_NAME, "a process name"),
@@ -195,7 +185,10 @@ function cluster(v: unknown, field: string, runDir: string): NonNullable<RunStat
   const o = object(v, field);
   const dir = join(runDir, "cluster");
   if (o.dir !== dir)
-    throw new Bad(`${field}.dir`, `expected ${shown(dir)} (the run folder's cluster), got ${shown(o.dir)}`);
+    throw new Bad(
+      `${field}.dir`,
+      `expected ${shownValue(dir)} (the run folder's cluster), got ${shownValue(o.dir)}`,
+    );
   const p = object(o.ports, `${field}.ports`);
   const ports = {
     api: port(p.api, `${field}.ports.api`),
@@ -217,12 +210,12 @@ function cluster(v: unknown, field: string, runDir: string): NonNullable<RunStat
   const createdPaths = array(o.createdPaths, `${field}.createdPaths`, HOST_PATHS.length).map((c, i) => {
     const f = `${field}.createdPaths[${i}]`;
     if (!(HOST_PATHS as readonly unknown[]).includes(c))
-      throw new Bad(f, `${shown(c)} is not a path up makes (${HOST_PATHS.join(", ")})`);
+      throw new Bad(f, `${shownValue(c)} is not a path up makes (${HOST_PATHS.join(", ")})`);
     return c as string;
   });
   const flag = (key: string): true | undefined =>
     optional(o, key, field, (b, f) => {
-      if (b !== true) throw new Bad(f, `expected true or nothing, got ${shown(b)}`);
+      if (b !== true) throw new Bad(f, `expected true or nothing, got ${shownValue(b)}`);
       return true as const;
     });
   const netnsBefore = optional(o, "netnsBefore", field, (n, f) =>
@@ -261,9 +254,12 @@ function cluster(v: unknown, field: string, runDir: string): NonNullable<RunStat
 /** The state `up` wrote in `runDir`, checked field by field; throws Bad naming the first field at fault. */
 function runState(v: unknown, runDir: string): RunState {
   const o = object(v, "the file");
-  if (o.version !== 1) throw new Bad("version", `expected 1, got ${shown(o.version)}`);
+  if (o.version !== 1) throw new Bad("version", `expected 1, got ${shownValue(o.version)}`);
   if (typeof o.runDir !== "string" || resolve(o.runDir) !== resolve(runDir))
-    throw new Bad("runDir", `expected the folder it is in (${shown(runDir)}), got ${shown(o.runDir)}`);
+    throw new Bad(
+      "runDir",
+      `expected the folder it is in (${shownValue(runDir)}), got ${shownValue(o.runDir)}`,
+    );
   const nodes = array(o.nodes, "nodes", MAX_NODES).map((n, i) => node(n, `nodes[${i}]`, runDir));
   const processes = array(o.processes, "processes", MAX_PROCESSES).map((p, i) =>
     processRecord(p, `processes[${i}]`),
@@ -284,7 +280,7 @@ function runState(v: unknown, runDir: string): RunState {
   if (cpuGroups?.some((g) => g.includes(".."))) throw new Bad("cpuGroups", 'a group name holds ".."');
   const nodeCpu = optional(o, "nodeCpu", "", (c, f) => {
     if (typeof c !== "number" || !Number.isFinite(c) || c < 0.01 || c > 256)
-      throw new Bad(f, `expected cores from 0.01 to 256, got ${shown(c)}`);
+      throw new Bad(f, `expected cores from 0.01 to 256, got ${shownValue(c)}`);
     return c;
   });
   const redis = optional(o, "redis", "", (r) => {

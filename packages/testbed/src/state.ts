@@ -75,12 +75,19 @@ const NAME_CHARS = /^[A-Za-z0-9._-]$/;
 const MAX_NAME = 64;
 const RULE = `1 to ${MAX_NAME} letters, digits, ".", "_" or "-", starting with a letter or digit, no ".."`;
 
-/** A name in a message: quoted, control characters and anything outside ASCII (bidi overrides) escaped. */
-function shown(text: string): string {
-  return JSON.stringify(text).replace(
-    /[^\x20-\x7e]/gu,
-    (c) => `\\u{${(c.codePointAt(0) ?? 0).toString(16)}}`,
-  );
+/**
+ * A value in a message: as JSON (a name quoted), control characters and anything outside ASCII
+ * (bidi overrides) escaped, cut at `max` characters; a field left out reads "nothing".
+ */
+export function shown(v: unknown, max = Infinity): string {
+  let text: string;
+  try {
+    text = v === undefined ? "nothing" : JSON.stringify(v);
+  } catch {
+    text = String(v);
+  }
+  const escaped = text.replace(/[^\x20-\x7e]/gu, (c) => `\\u{${(c.codePointAt(0) ?? 0).toString(16)}}`);
+  return escaped.length > max ? `${escaped.slice(0, max - 3)}...` : escaped;
 }
 
 /** What is wrong with a testbed name, or undefined when it is fine. */
