@@ -6,6 +6,7 @@ import { TestbedError } from "@livekit-swarm/testbed";
 import { dryRunPlan, runBench } from "./bench.js";
 import { BenchError } from "./errors.js";
 import { benchCommand, resolveOptions } from "./options.js";
+import { traceOf } from "@livekit-swarm/schema";
 
 /** The repository's root, from this file's place in packages/bench/dist. */
 const ROOT = fileURLToPath(new URL("../../../", import.meta.url));
@@ -40,9 +41,7 @@ main(process.argv.slice(2)).then(
       process.exitCode = 1;
       return;
     }
-    process.stderr.write(
-      `${err instanceof Error ? (err.stack ?? err.message) : String(err)}\nbench: this is a bug in packages/bench\n`,
-    );
+    process.stderr.write(`${traceOf(err)}\nbench: this is a bug in packages/bench\n`);
     process.exitCode = 70;
   },
 );

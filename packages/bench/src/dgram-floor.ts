@@ -13,6 +13,7 @@ import { fork } from "node:child_process";
 import dgram from "node:dgram";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
+import { messageOf } from "@livekit-swarm/schema";
 
 /** lean's pacer period. */
 const TICK_MS = 20;
@@ -153,7 +154,7 @@ async function measure(o: FloorOptions): Promise<void> {
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const argv = process.argv.slice(2);
   (argv[0] === "--serve" ? server() : measure(floorOptions(argv))).catch((err: unknown) => {
-    process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n`);
+    process.stderr.write(`${messageOf(err)}\n`);
     process.exitCode = 1;
   });
 }

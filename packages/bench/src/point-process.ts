@@ -10,7 +10,7 @@ import { availableParallelism } from "node:os";
 import { join } from "node:path";
 import { randomBytes } from "node:crypto";
 import { E2EE_KEY_BYTES, defaultWorkers, mediaPlanFor, orchestrate, planPlaced } from "@livekit-swarm/load";
-import { parseScenarioObject } from "@livekit-swarm/schema";
+import { parseScenarioObject, traceOf } from "@livekit-swarm/schema";
 import { emitPointEvent as emit, progressEvent, targetFromEnv, type PointSpec } from "./progress.js";
 
 async function main(): Promise<void> {
@@ -59,7 +59,7 @@ main().then(
     process.exitCode = 0;
   },
   (err: unknown) => {
-    process.stderr.write(`${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.stderr.write(`${traceOf(err)}\n`);
     process.exitCode = 1;
   },
 );

@@ -2,6 +2,7 @@ import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
+import { KnownError } from "@livekit-swarm/schema";
 
 /**
  * Modules that only lean's Node-side files import. The page takes lean's test pattern and stamp
@@ -12,10 +13,10 @@ import { build } from "esbuild";
  */
 const NODE_ONLY = ["werift", "ws", "@livekit/protocol", "node:*"];
 
-export class BundleError extends Error {
+export class BundleError extends KnownError<"bundle"> {
   override readonly name = "BundleError";
-  toJSON(): { name: string; message: string } {
-    return { name: this.name, message: this.message };
+  constructor(message: string) {
+    super("bundle", message);
   }
 }
 

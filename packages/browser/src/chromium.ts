@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { isIPv4 } from "node:net";
 import { join } from "node:path";
 import { launch, type Browser } from "puppeteer-core";
+import { KnownError, messageOf } from "@livekit-swarm/schema";
 
 /**
  * Debian's Chromium binary itself: the /usr/bin/chromium wrapper script fails a shell test on some
@@ -15,17 +16,8 @@ export function chromiumPath(env: NodeJS.ProcessEnv = process.env): string {
   return env.LIVEKIT_SWARM_CHROMIUM ?? DEFAULT_CHROMIUM;
 }
 
-export class ChromiumError extends Error {
+export class ChromiumError extends KnownError<"missing" | "launch"> {
   override readonly name = "ChromiumError";
-  constructor(
-    readonly reason: "missing" | "launch",
-    message: string,
-  ) {
-    super(message);
-  }
-  toJSON(): { name: string; reason: string; message: string } {
-    return { name: this.name, reason: this.reason, message: this.message };
-  }
 }
 
 export interface ChromiumOptions {
@@ -115,10 +107,7 @@ export async function launchChromium(
     });
   } catch (err) {
     await rm(profile, { recursive: true, force: true });
-    throw new ChromiumError(
-      "launch",
-      `Chromium did not start: ${err instanceof Error ? err.message : String(err)}`,
-    );
+    throw new ChromiumError("launch", `Chromium did not start: ${messageOf(err)}`);
   }
   let closing: Promise<void> | undefined;
   return {

@@ -3,7 +3,7 @@
  * (process_cpu_seconds_total delta over wall time), resident memory, RTP packets and bytes by
  * direction (livekit_packet_total, livekit_packet_bytes).
  */
-import { metric, KnownError } from "@livekit-swarm/schema";
+import { metric, KnownError, messageOf } from "@livekit-swarm/schema";
 
 const PACKETS = metric("livekit_packet_total").name;
 const BYTES = metric("livekit_packet_bytes").name;
@@ -116,7 +116,7 @@ export async function scrape(url: string, signal?: AbortSignal): Promise<ServerS
         signal === undefined ? `no answer within ${String(SCRAPE_TIMEOUT_MS / 1000)} s` : "no answer in time",
         "the server, or this machine, was too busy to answer: if other work holds this machine's cores (or a CPU limit holds the generator's), free them and run again",
       );
-    throw new ServerMetricsError(url, err instanceof Error ? err.message : String(err));
+    throw new ServerMetricsError(url, messageOf(err));
   }
   return parseScrape(text, Date.now());
 }

@@ -9,6 +9,7 @@ import { emitPointEvent as emit, progressEvent, targetFromEnv } from "@livekit-s
 import { planRun, runSession, shapeOf } from "@livekit-swarm/load";
 import type { Scenario } from "@livekit-swarm/schema";
 import { qualityThresholds } from "./quality.js";
+import { traceOf } from "@livekit-swarm/schema";
 
 export interface StepSpec {
   readonly scenario: Scenario;
@@ -57,7 +58,7 @@ main().then(
     process.exitCode = code;
   },
   (err: unknown) => {
-    process.stderr.write(`${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.stderr.write(`${traceOf(err)}\n`);
     process.exitCode = 1;
   },
 );

@@ -3,7 +3,7 @@
  * LiveKit nodes, tell which node hosts a room, inject a fault, confirm it took effect, revert it.
  * client.simulate is not here: the runner asks the swarm's own participants to simulate.
  */
-import type { DrillBackend, DrillFault } from "@livekit-swarm/schema";
+import { KnownError, type DrillBackend, type DrillFault } from "@livekit-swarm/schema";
 import type { SignalConnection } from "./analyze.js";
 import type { FaultSubject } from "./journal.js";
 
@@ -58,13 +58,13 @@ export interface FaultInjector {
 }
 
 /** A fault that cannot be injected here: the message names the fault and the fix. */
-export class FaultError extends Error {
+export class FaultError extends KnownError<"fault"> {
+  override readonly name = "FaultError";
   constructor(
     message: string,
     readonly fault: string,
   ) {
-    super(message);
-    this.name = "FaultError";
+    super("fault", message);
   }
 }
 

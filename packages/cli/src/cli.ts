@@ -1,24 +1,8 @@
 #!/usr/bin/env node
 import { CommanderError } from "@commander-js/extra-typings";
-import { ExitCode } from "@livekit-swarm/schema";
+import { ExitCode, KnownError, traceOf } from "@livekit-swarm/schema";
 import { UsageError } from "./errors.js";
 import { contradictoryFlags, program, withDefaultCommand } from "./program.js";
-
-/** A failure we anticipated: it carries a reason word and a message the user can act on. */
-interface KnownError {
-  readonly reason: string;
-  readonly message: string;
-  readonly details?: readonly string[];
-  toJSON(): unknown;
-}
-
-function isKnownError(err: unknown): err is KnownError {
-  return (
-    err instanceof Error &&
-    typeof (err as Partial<KnownError>).reason === "string" &&
-    typeof (err as Partial<KnownError>).toJSON === "function"
-  );
-}
 
 async function main(argv: readonly string[]): Promise<number> {
   const contradiction = contradictoryFlags(argv);
@@ -50,12 +34,12 @@ main(process.argv.slice(2)).then(
     process.exitCode = code;
   },
   (err: unknown) => {
-    if (isKnownError(err)) {
+    if (err instanceof KnownError) {
       process.stderr.write(`swarm: ${err.message}\n`);
-      for (const line of err.details ?? []) process.stderr.write(`  | ${line}\n`);
+      for (const line of err.details) process.stderr.write(`  | ${line}\n`);
     } else {
       process.stderr.write(
-        `swarm: unexpected error - this is a bug in livekit-swarm, please report it with the trace below\n${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
+        `swarm: unexpected error - this is a bug in livekit-swarm, please report it with the trace below\n${traceOf(err)}\n`,
       );
     }
     process.exitCode = ExitCode.error;

@@ -4,7 +4,7 @@ import {
   type CommandUnknownOpts,
   type OptionValues,
 } from "@commander-js/extra-typings";
-import { MAX_DURATION, formatDuration, parseDuration, quoted } from "@livekit-swarm/schema";
+import { MAX_DURATION, formatDuration, parseDuration, quoted, messageOf } from "@livekit-swarm/schema";
 import { UsageError } from "./errors.js";
 
 /** An environment variable; an empty one is unset, as in every LiveKit tool. */
@@ -64,7 +64,7 @@ export function duration(command: string, flag: string, least = 0, most = MAX_DU
     try {
       ms = parseDuration(text);
     } catch (err) {
-      throw new UsageError(`${command}: --${flag}: ${err instanceof Error ? err.message : String(err)}`);
+      throw new UsageError(`${command}: --${flag}: ${messageOf(err)}`);
     }
     if (ms < least || ms > most) {
       throw new UsageError(

@@ -8,6 +8,7 @@ import {
   readFailure,
   readYaml,
   KnownError,
+  messageOf,
 } from "@livekit-swarm/schema";
 import { applyBaseline, loadBaseline } from "./baseline.js";
 import { junitXml, markdownSummary } from "./outputs.js";
@@ -109,7 +110,7 @@ export function timeOf(flag: "from" | "to", text: string, now: number): number {
     try {
       return now - parseDuration(text);
     } catch (err) {
-      throw new GateRequestError(`gate: --${flag}: ${err instanceof Error ? err.message : String(err)}`);
+      throw new GateRequestError(`gate: --${flag}: ${messageOf(err)}`);
     }
   }
   const t = Date.parse(text);

@@ -7,6 +7,7 @@ import {
   type MetricDefinition,
   type MetricThreshold,
   KnownError,
+  messageOf,
 } from "@livekit-swarm/schema";
 import type { Population } from "@livekit-swarm/stats";
 
@@ -358,7 +359,7 @@ function duration(text: string, key: string, fail: (problem: string) => never): 
   try {
     return parseDuration(text);
   } catch (err) {
-    return fail(`${key}: ${err instanceof Error ? err.message : String(err)}`);
+    return fail(`${key}: ${messageOf(err)}`);
   }
 }
 

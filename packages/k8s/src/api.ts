@@ -8,6 +8,7 @@
 import { readFile } from "node:fs/promises";
 import { isIP } from "node:net";
 import { K8sError } from "./errors.js";
+import { messageOf } from "@livekit-swarm/schema";
 
 export type JobEnd = "Complete" | "Failed";
 
@@ -170,7 +171,7 @@ export async function apiGet(
       signal: AbortSignal.timeout(API_TIMEOUT_MS),
     });
   } catch (err) {
-    return { retrying: err instanceof Error ? err.message : String(err) };
+    return { retrying: messageOf(err) };
   }
   if (response.status === 401 || response.status === 403)
     throw new K8sError(
@@ -189,6 +190,6 @@ export async function apiGet(
   try {
     return { json: await response.json() };
   } catch (err) {
-    return { retrying: `unreadable answer: ${err instanceof Error ? err.message : String(err)}` };
+    return { retrying: `unreadable answer: ${messageOf(err)}` };
   }
 }

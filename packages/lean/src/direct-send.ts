@@ -8,6 +8,7 @@ import {
   type SrtpContext,
 } from "./srtp-gcm.js";
 import { SendHistory } from "./send-history.js";
+import { messageOf } from "@livekit-swarm/schema";
 
 /**
  * A published stream is written past werift's RTCRtpSender once werift has sent its first packet
@@ -215,7 +216,7 @@ export class DirectRtpWriter {
       try {
         return new DirectRtpWriter(sender, count);
       } catch (error) {
-        count.onWerift = error instanceof Error ? error.message : String(error);
+        count.onWerift = messageOf(error);
         return null;
       }
     count.onWerift = why;

@@ -5,7 +5,7 @@ import { mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import { opusAudioPackets, opusPacketSamples } from "./ogg.js";
-import { KnownError } from "@livekit-swarm/schema";
+import { KnownError, messageOf } from "@livekit-swarm/schema";
 
 /** 20 ms at Opus's 48 kHz RTP clock. */
 export const SAMPLES_PER_PACKET = 960;
@@ -192,10 +192,7 @@ export async function runFfmpeg(
         "ffmpeg-missing",
         `cannot generate ${what}: ${ffmpeg} not found - install it (apt-get install ffmpeg, or npm run setup)`,
       );
-    throw new MediaError(
-      "ffmpeg-failed",
-      `ffmpeg could not encode ${what}: ${err instanceof Error ? err.message : String(err)}`,
-    );
+    throw new MediaError("ffmpeg-failed", `ffmpeg could not encode ${what}: ${messageOf(err)}`);
   }
 }
 

@@ -1,6 +1,6 @@
 import { SignalTarget, UpdateTrackSettings, type VideoQuality } from "@livekit/protocol";
 import type { Kind, ParticipantEvent, Role, RoomPlacement, WindowSample } from "@livekit-swarm/schema";
-import { TransportWatch } from "@livekit-swarm/schema";
+import { TransportWatch, messageOf } from "@livekit-swarm/schema";
 import { windowLatency, windowRoundTrip } from "@livekit-swarm/stats";
 import type { RTCDataChannel, RTCPeerConnection } from "werift";
 import type { DirectSendCount } from "./direct-send.js";
@@ -241,10 +241,7 @@ export class LeanParticipant implements Reconnectable {
       const primary = p.primary();
       p.transport.note(selectedPair(primary.pc), primary.ice.seconds);
     } catch (err) {
-      const error =
-        err instanceof LeanError
-          ? err
-          : new LeanError("negotiation", err instanceof Error ? err.message : String(err));
+      const error = err instanceof LeanError ? err : new LeanError("negotiation", messageOf(err));
       p.emit({ type: "join-failed", reason: error.reason, message: error.message });
       await p.leave();
       throw error;
@@ -624,7 +621,7 @@ export class LeanParticipant implements Reconnectable {
     // a reconnect in progress fails its own wait for this step and tries again
     if (this.reconnection.busy) return;
     if (!this.joined) {
-      this.ended(`${step} failed: ${err instanceof Error ? err.message : String(err)}`);
+      this.ended(`${step} failed: ${messageOf(err)}`);
       void this.signal?.leave();
       return;
     }

@@ -1,6 +1,7 @@
 import { DisconnectReason, LeaveRequest_Action, ReconnectReason, type LeaveRequest } from "@livekit/protocol";
 import type { ParticipantEvent, RoomPlacement } from "@livekit-swarm/schema";
 import { LeanError } from "./errors.js";
+import { messageOf } from "@livekit-swarm/schema";
 
 /** What made a participant reconnect: the `cause` of its `reconnecting` event. */
 export type ReconnectCause =
@@ -147,7 +148,7 @@ export async function reconnectEpisode(
       else await session.rejoin(policy.rejoinTimeoutMs);
     } catch (err) {
       last = err;
-      failures.push(`${path}: ${err instanceof Error ? err.message : String(err)}`);
+      failures.push(`${path}: ${messageOf(err)}`);
       if (session.over()) return { path: undefined, attempts: attempt + 1, failures };
       if (err instanceof LeanError && err.reason === "rejected") break;
       full = true;

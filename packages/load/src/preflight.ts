@@ -1,5 +1,5 @@
 import { RoomServiceClient } from "livekit-server-sdk";
-import { KnownError, redactSecrets } from "@livekit-swarm/schema";
+import { KnownError, redactSecrets, messageOf } from "@livekit-swarm/schema";
 
 /** The LiveKit server named by --url cannot be used: unreachable, or it rejects the keys. */
 export class TargetError extends KnownError<"unreachable" | "unauthorized"> {
@@ -21,7 +21,7 @@ export async function preflight(
     await new RoomServiceClient(http, apiKey, apiSecret).listRooms();
   } catch (err) {
     // LiveKit's rejection quotes the token it refused: never echoed
-    const message = redactSecrets(err instanceof Error ? err.message : String(err), apiSecret);
+    const message = redactSecrets(messageOf(err), apiSecret);
     const cause = redactSecrets(
       err instanceof Error && err.cause instanceof Error ? err.cause.message : "",
       apiSecret,

@@ -7,6 +7,7 @@ import { open, stat } from "node:fs/promises";
 import { setTimeout as sleep } from "node:timers/promises";
 import { parseDocument } from "yaml";
 import { binary } from "./duration.js";
+import { KnownError, messageOf } from "./known-error.js";
 
 export type ConfigErrorReason = "unreadable" | "syntax" | "invalid";
 
@@ -48,22 +49,28 @@ export function problemLine(problem: ConfigProblem): string {
 }
 
 /** A scenario or drill file that cannot be used; `problems` holds one line per thing to fix. */
-export class ConfigError extends Error {
+export class ConfigError extends KnownError<ConfigErrorReason> {
+  override readonly name = "ConfigError";
   readonly problems: string[];
 
   constructor(
-    readonly reason: ConfigErrorReason,
+    reason: ConfigErrorReason,
     /** The file (or `<flags>`) the configuration came from. */
     readonly source: string,
     readonly issues: readonly ConfigProblem[],
   ) {
     const problems = issues.map(problemLine);
-    super(problems.join("\n"));
-    this.name = "ConfigError";
+    super(reason, problems.join("\n"));
     this.problems = problems;
   }
 
-  toJSON(): { name: string; reason: ConfigErrorReason; source: string; message: string; problems: string[] } {
+  override toJSON(): {
+    name: string;
+    reason: ConfigErrorReason;
+    source: string;
+    message: string;
+    problems: string[];
+  } {
     return {
       name: this.name,
       reason: this.reason,
@@ -146,7 +153,7 @@ export async function readConfigText(path: string, waitMs = FIFO_WAIT_MS): Promi
 /** Why a file could not be read, in a few words. */
 export function readFailure(error: unknown): string {
   const code = error instanceof Error && "code" in error ? String(error.code) : "";
-  return READ_FAILURES[code] ?? (error instanceof Error ? error.message : String(error));
+  return READ_FAILURES[code] ?? messageOf(error);
 }
 
 function syntaxProblem(
@@ -185,7 +192,7 @@ export function readYaml(text: string, file: string): { value: unknown } | { pro
     const value: unknown = doc.toJS();
     return { value };
   } catch (error) {
-    const message = error instanceof Error ? error.message : String(error);
+    const message = messageOf(error);
     return { problems: [syntaxProblem(file, { message })] };
   }
 }

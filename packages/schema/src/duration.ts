@@ -1,3 +1,5 @@
+import { KnownError } from "./known-error.js";
+
 /** A span of time in milliseconds. */
 export type Milliseconds = number;
 
@@ -84,18 +86,17 @@ export function describeValue(value: unknown): string {
   return typeof value;
 }
 
-export class DurationError extends Error {
-  readonly reason = "invalid-duration";
+export class DurationError extends KnownError<"invalid-duration"> {
+  override readonly name = "DurationError";
 
   constructor(
     readonly expected: string,
     readonly input: unknown,
   ) {
-    super(`${expected}, got ${describeValue(input)}`);
-    this.name = "DurationError";
+    super("invalid-duration", `${expected}, got ${describeValue(input)}`);
   }
 
-  toJSON(): { name: string; reason: string; message: string; expected: string } {
+  override toJSON(): { name: string; reason: "invalid-duration"; message: string; expected: string } {
     return { name: this.name, reason: this.reason, message: this.message, expected: this.expected };
   }
 }

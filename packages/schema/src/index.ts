@@ -145,5 +145,5 @@ export type { ConfigErrorReason, ConfigProblem } from "./config.js";
 export { ConfigError, FIFO_WAIT_MS, readConfigText, readFailure, readYaml } from "./config.js";
 export { labelMatcher, promqlString } from "./promql-string.js";
 export { ExitCode, exitCodeForSignal } from "./exit-codes.js";
-export { KnownError } from "./known-error.js";
+export { KnownError, messageOf, traceOf } from "./known-error.js";
 export { TOOL } from "./tool.js";

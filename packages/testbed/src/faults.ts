@@ -1,5 +1,6 @@
 import { execFileSync } from "node:child_process";
 import { TestbedError } from "./errors.js";
+import { messageOf } from "@livekit-swarm/schema";
 
 /** Every table our faults create starts with this, so a leftover check can find them. */
 export const FAULT_TABLE_PREFIX = "lkswarm_";
@@ -330,7 +331,7 @@ export class Qdisc {
         ...(jitterMs > 0 ? [`${jitterMs}ms`, "distribution", "normal"] : []),
       ]);
     } catch (err) {
-      const message = err instanceof Error ? err.message : String(err);
+      const message = messageOf(err);
       if (/unknown|not found|No such file|Specified qdisc kind/i.test(message)) {
         throw new TestbedError(
           "bad-option",

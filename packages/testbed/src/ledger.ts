@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { TestbedError } from "./errors.js";
 import { FAULT_TABLE_PREFIX, faultQdiscs, faultTables, removeFaultTable, removeRootQdisc } from "./faults.js";
 import { delayProcesses, DELAY_RULE_PREFIX, removeDelayRules } from "./user-delay.js";
+import { messageOf } from "@livekit-swarm/schema";
 
 /** What rolling the ledger back needs of a testbed (a `Testbed`; an interface to keep imports one-way). */
 export interface LedgerTestbed {
@@ -63,7 +64,7 @@ export function readFaultLedger(runDir: string): LedgerEntry[] {
   } catch (err) {
     throw new TestbedError(
       "bad-ledger",
-      `the fault ledger ${file} cannot be read (${err instanceof Error ? err.message : String(err)}): ${fix}`,
+      `the fault ledger ${file} cannot be read (${messageOf(err)}): ${fix}`,
     );
   }
   try {
@@ -71,7 +72,7 @@ export function readFaultLedger(runDir: string): LedgerEntry[] {
   } catch (err) {
     throw new TestbedError(
       "bad-ledger",
-      `the fault ledger ${file} is not one a drill wrote: ${err instanceof Error ? err.message : String(err)}; ${fix}`,
+      `the fault ledger ${file} is not one a drill wrote: ${messageOf(err)}; ${fix}`,
     );
   }
 }
@@ -194,7 +195,7 @@ export async function rollBackFaultLedger(tb: LedgerTestbed): Promise<{ done: st
       const did = await undo(tb, e);
       if (did !== undefined) done.push(did);
     } catch (err) {
-      failed.push(`${describeLedgerEntry(e)}: ${err instanceof Error ? err.message : String(err)}`);
+      failed.push(`${describeLedgerEntry(e)}: ${messageOf(err)}`);
       left.unshift(e);
     }
   }

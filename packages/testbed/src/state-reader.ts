@@ -4,6 +4,7 @@ import { HOST_PATHS, HOST_SYSCTLS } from "./cluster/config.js";
 import { CPU_GROUP_PREFIX } from "./cpu-limit.js";
 import { TestbedError } from "./errors.js";
 import { shown, stateFile, type RunState } from "./state.js";
+import { messageOf } from "@livekit-swarm/schema";
 
 /**
  * A testbed's state.json read back. `down` acts on what it names as root: it stops processes, deletes
@@ -360,10 +361,7 @@ export function readStateText(file: string): string | undefined {
     fd = openSync(file, "r");
   } catch (err) {
     if (err instanceof Error && "code" in err && err.code === "ENOENT") return undefined;
-    throw new TestbedError(
-      "bad-state",
-      `${file}: cannot be read (${err instanceof Error ? err.message : String(err)})`,
-    );
+    throw new TestbedError("bad-state", `${file}: cannot be read (${messageOf(err)})`);
   }
   try {
     const stat = fstatSync(fd);

@@ -10,6 +10,7 @@ import { nodeView, type NodeView } from "./nodes.js";
 import { isOurProcess } from "./processes.js";
 import { defaultRunRoot, type ProcessRecord, type RunState } from "./state.js";
 import { readState } from "./state-reader.js";
+import { messageOf } from "@livekit-swarm/schema";
 
 export interface TestbedStatus {
   readonly name: string;
@@ -108,6 +109,6 @@ function ledgerOf(runDir: string): { ledger: LedgerEntry[]; ledgerProblem?: stri
   try {
     return { ledger: readFaultLedger(runDir) };
   } catch (err) {
-    return { ledger: [], ledgerProblem: err instanceof Error ? err.message : String(err) };
+    return { ledger: [], ledgerProblem: messageOf(err) };
   }
 }

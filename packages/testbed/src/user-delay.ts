@@ -14,6 +14,7 @@ import { TOOLS_BIN } from "./binaries.js";
 import { TestbedError } from "./errors.js";
 import { inNamespace, Qdisc } from "./faults.js";
 import { namespaceExists } from "./netns.js";
+import { messageOf } from "@livekit-swarm/schema";
 
 /** Our rules carry this comment prefix (then the fault's tag), so a leftover check can find them. */
 export const DELAY_RULE_PREFIX = "lkswarm_delay_";
@@ -325,7 +326,7 @@ export class UserDelay {
       ]);
     } catch (err) {
       await delay.stop();
-      const message = err instanceof Error ? err.message : String(err);
+      const message = messageOf(err);
       // `ip netns exec` says 'exec of "iptables" failed: No such file or directory' where it is missing
       const missing = /ENOENT|not found|exec of "iptables" failed/i.test(message);
       throw new TestbedError(
@@ -457,7 +458,7 @@ export async function delayNode(
       lapse: () => undefined,
     };
   } catch (err) {
-    const netem = err instanceof Error ? err.message : String(err);
+    const netem = messageOf(err);
     throw new TestbedError("missing-binary", `${userSpace.message}; and ${netem}`);
   }
 }

@@ -1,5 +1,6 @@
 import { TestbedError } from "./errors.js";
 import { sleep, tailLines } from "./processes.js";
+import { messageOf } from "@livekit-swarm/schema";
 
 export interface WaitOptions {
   readonly timeoutMs: number;
@@ -37,7 +38,7 @@ export async function waitFor(
     try {
       if (await condition()) return;
     } catch (err) {
-      lastError = err instanceof Error ? err.message : String(err);
+      lastError = messageOf(err);
     }
     if (Date.now() > deadline) {
       const tail = options.logFile !== undefined ? tailLines(options.logFile, 15) : [];

@@ -7,7 +7,7 @@
  * stamps of what it receives and hands its getStats() entries to the Node side, which maps them.
  */
 import { readStamp, unwrapCaptureTime } from "@livekit-swarm/lean";
-import { CryptorReport, cannotDecrypt } from "@livekit-swarm/schema";
+import { CryptorReport, cannotDecrypt, messageOf } from "@livekit-swarm/schema";
 import {
   BaseKeyProvider,
   ConnectionQuality,
@@ -55,10 +55,6 @@ function emitFor(slot: number): (event: PageEvent) => void {
     const binding = (window as unknown as Record<string, Binding | undefined>)[EVENT_BINDING];
     void binding?.(slot, event);
   };
-}
-
-function errorText(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
 }
 
 /** Why a join failed, as a short word for counting, in the native engine's words. */
@@ -157,7 +153,7 @@ class PageParticipant {
       if (encryption !== undefined) await room.setE2EEEnabled(true);
       await room.connect(options.url, options.token, { autoSubscribe: options.subscribe });
     } catch (err) {
-      const message = errorText(err);
+      const message = messageOf(err);
       this.emit({ type: "join-failed", reason: joinFailure(message), message });
       await room.disconnect().catch(() => undefined);
       return false;
@@ -173,7 +169,7 @@ class PageParticipant {
     try {
       await this.publish(room, options);
     } catch (err) {
-      this.emit({ type: "join-failed", reason: "publish_failed", message: errorText(err) });
+      this.emit({ type: "join-failed", reason: "publish_failed", message: messageOf(err) });
     }
     return true;
   }

@@ -17,6 +17,7 @@ import {
   type StepRunner,
 } from "../backend.js";
 import type { FaultSubject } from "../journal.js";
+import { messageOf } from "@livekit-swarm/schema";
 
 /** A ShellStep with the two things the backends need beyond what the runner interface carries. */
 export interface CommandStep extends ShellStep {
@@ -254,7 +255,7 @@ export abstract class CommandInjector implements FaultInjector {
     try {
       result = await this.run(step);
     } catch (err) {
-      return { ok: false, output: err instanceof Error ? err.message : String(err) };
+      return { ok: false, output: messageOf(err) };
     }
     if (result.code !== 0) {
       const output = `${result.stderr}\n${result.stdout}`.trim();

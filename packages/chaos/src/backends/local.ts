@@ -25,6 +25,7 @@ import {
 import { FaultError, type FaultInjector, type InjectedFault, type NodeRef } from "../backend.js";
 import type { FaultSubject } from "../journal.js";
 import { describeLocalFault, ledgerEntries } from "./local-plan.js";
+import { messageOf } from "@livekit-swarm/schema";
 
 export { describeLocalFault } from "./local-plan.js";
 
@@ -291,12 +292,14 @@ export class LocalInjector implements FaultInjector {
         return this.ruleFault(
           fault,
           nodes,
-          (n): Qdisc => Qdisc.bandwidth(tb.nodes[n.index]?.namespace, this.veth(n), fault.params.rateKbit ?? 0),
+          (n): Qdisc =>
+            Qdisc.bandwidth(tb.nodes[n.index]?.namespace, this.veth(n), fault.params.rateKbit ?? 0),
           {
             subjects,
             actions,
             listed: (q) => `qdisc ${q.kind} on ${q.device} in ${q.namespace}`,
-            gone: (q) => `qdisc ${q.kind} on ${q.device} in ${q.namespace} was gone or replaced before the revert`,
+            gone: (q) =>
+              `qdisc ${q.kind} on ${q.device} in ${q.namespace} was gone or replaced before the revert`,
             notListed: "a qdisc was not listed after it was installed",
             removed: (qdiscs) => `removed qdisc from ${qdiscs.map((q) => q.device).join(", ")}`,
           },
@@ -416,7 +419,10 @@ export class LocalInjector implements FaultInjector {
   private veth(n: NodeRef): string {
     const device = this.testbed.nodeInterface(n.index);
     if (device === undefined) {
-      throw new TestbedError("bad-option", `${n.name} has no network namespace: start the testbed with --netns`);
+      throw new TestbedError(
+        "bad-option",
+        `${n.name} has no network namespace: start the testbed with --netns`,
+      );
     }
     return device;
   }
@@ -455,7 +461,7 @@ export class LocalInjector implements FaultInjector {
   }
 
   private asFaultError(fault: DrillFault, err: unknown): FaultError {
-    const message = err instanceof Error ? err.message : String(err);
+    const message = messageOf(err);
     return new FaultError(`${fault.id} (${fault.type}): ${message}`, fault.id);
   }
 }

@@ -14,6 +14,7 @@ import { lateJoin, lateJoiners } from "./late.js";
 import { selectTargets, type Selection } from "./select.js";
 import type { DrillStop } from "./stop.js";
 import { simulate } from "./watch.js";
+import { messageOf } from "@livekit-swarm/schema";
 
 interface ActiveFault {
   readonly fault: DrillFault;
@@ -165,7 +166,7 @@ export class FaultSchedule {
       }
       return run.confirmedAtMs;
     } catch (err) {
-      run.error = err instanceof Error ? err.message : String(err);
+      run.error = messageOf(err);
       this.problem = `${fault.id} could not be injected and confirmed: ${run.error}`;
       log(`${fault.id}: ${run.error}`);
       return undefined;
@@ -211,7 +212,7 @@ export class FaultSchedule {
           this.log(`${a.fault.id}: did not hold until its revert: ${lapsed}`);
         }
       } catch (err) {
-        const message = err instanceof Error ? err.message : String(err);
+        const message = messageOf(err);
         this.rollbacks.push({ fault: a.fault.id, action: why, at: iso(at), ok: false, error: message });
         this.log(`${a.fault.id}: ROLLBACK FAILED: ${message}`);
       }

@@ -7,6 +7,7 @@ import type { Drill, PrometheusProbe } from "@livekit-swarm/schema";
 import type { ProbeResult } from "../journal.js";
 import { probeSteadyState, type SteadyStateReading } from "../verdict.js";
 import type { DrillRecorder } from "./recorder.js";
+import { messageOf } from "@livekit-swarm/schema";
 
 /** What the probes read from the swarm's recorder. */
 export type SwarmReadings = Pick<DrillRecorder, "planned" | "connected" | "tracks" | "lossSince">;
@@ -51,6 +52,6 @@ async function probePrometheus(
     const value = await queryInstant(url, probe.query, { timeoutMs: 5000 });
     return value === undefined ? { error: "the query returned no series" } : { value };
   } catch (err) {
-    return { error: err instanceof Error ? err.message : String(err) };
+    return { error: messageOf(err) };
   }
 }

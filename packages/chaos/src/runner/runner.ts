@@ -47,6 +47,7 @@ import { DrillRecorder } from "./recorder.js";
 import { DrillStop } from "./stop.js";
 import { commandInjector } from "./targets.js";
 import { SERVER_VIEW_MS, startPlacements, startServerViews } from "./watch.js";
+import { messageOf } from "@livekit-swarm/schema";
 
 export interface DrillRunOptions {
   readonly drill: Drill;
@@ -189,7 +190,7 @@ export async function runDrill(options: DrillRunOptions): Promise<DrillJournal> 
       await runPhases(run);
     } catch (err) {
       if (err instanceof TargetError) throw err;
-      const message = err instanceof Error ? err.message : String(err);
+      const message = messageOf(err);
       run.stop.fail(message);
       run.problem ??= message;
       logged.log(`drill failed: ${message}`);

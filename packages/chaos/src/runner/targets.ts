@@ -4,6 +4,7 @@ import { ComposeInjector, composeFaultCommands } from "../backends/compose.js";
 import { KubernetesInjector, kubernetesFaultCommands } from "../backends/kubernetes.js";
 import { describeLocalFault } from "../backends/local.js";
 import type { ComposeTarget, Drill, DrillFault, FaultTarget, KubernetesTarget } from "@livekit-swarm/schema";
+import { messageOf } from "@livekit-swarm/schema";
 
 /** The injector of a compose or Kubernetes drill: it runs docker or kubectl on this machine. */
 export function commandInjector(target: ComposeTarget | KubernetesTarget): FaultInjector {
@@ -57,6 +58,6 @@ export function describeFault(drill: Drill, fault: DrillFault): string[] {
       ...commands.revert.map((s) => `revert: $ ${formatStep(s)}`),
     ];
   } catch (err) {
-    return [`not available: ${err instanceof Error ? err.message : String(err)}`];
+    return [`not available: ${messageOf(err)}`];
   }
 }

@@ -6,6 +6,7 @@ import type { RunControl, RunTarget } from "@livekit-swarm/load";
 import { RoomServiceClient } from "livekit-server-sdk";
 import type { DrillRecorder } from "./recorder.js";
 import type { ChosenParticipant } from "./select.js";
+import { messageOf } from "@livekit-swarm/schema";
 
 /** How often the drill asks the server who is in each room. */
 export const SERVER_VIEW_MS = 1000;
@@ -99,7 +100,7 @@ export function startServerViews(
             error: null,
           });
         } catch (err) {
-          const message = err instanceof Error ? err.message : String(err);
+          const message = messageOf(err);
           // a room the server does not know lists nobody: that is an answer, not a failure
           const empty = /not.?found|does not exist|could not find/i.test(message);
           out.push({ t: Date.now(), room, participants: empty ? [] : null, error: empty ? null : message });

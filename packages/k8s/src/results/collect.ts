@@ -22,7 +22,8 @@ import {
   textAtMost,
   type Listing,
 } from "./listing.js";
-import { TransferError, describe, receiveFile } from "./receive.js";
+import { TransferError, receiveFile } from "./receive.js";
+import { messageOf } from "@livekit-swarm/schema";
 
 /** A running shard pod, where its results are served. */
 export interface ShardPod {
@@ -385,9 +386,9 @@ class Collection {
         this.settle(shard, {
           index,
           collected: false,
-          reason: `${describe(err)}; gave up after ${ATTEMPTS} tries`,
+          reason: `${messageOf(err)}; gave up after ${ATTEMPTS} tries`,
         });
-      else this.log(`shard ${index}: ${describe(err)}; trying again`);
+      else this.log(`shard ${index}: ${messageOf(err)}; trying again`);
       return;
     }
     this.settle(shard, { index, collected: true, files: listing.files.length, bytes });
@@ -405,7 +406,7 @@ class Collection {
       if (!response.ok) throw new Error(`HTTP ${response.status}`);
     } catch (err) {
       this.log(
-        `${from}: could not say it was collected (${describe(err)}): it ends at its --serve-results hold`,
+        `${from}: could not say it was collected (${messageOf(err)}): it ends at its --serve-results hold`,
       );
     }
   }

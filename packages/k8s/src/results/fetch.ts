@@ -8,7 +8,7 @@
 import { execFile, spawn } from "node:child_process";
 import { mkdir, readdir, statfs } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
-import { formatDuration } from "@livekit-swarm/schema";
+import { formatDuration, messageOf } from "@livekit-swarm/schema";
 import { ResultsError } from "../errors.js";
 import { podsOf, type Pod } from "../api.js";
 import { METRICS_PORT } from "../manifests.js";
@@ -23,7 +23,7 @@ import {
   resultPath,
   type Listing,
 } from "./listing.js";
-import { TransferError, describe, receiveFile } from "./receive.js";
+import { TransferError, receiveFile } from "./receive.js";
 
 /** kubectl exited other than 0: its standard error's first line says why. */
 export class KubectlFailed extends Error {
@@ -155,7 +155,7 @@ async function emptyFolder(dir: string): Promise<string> {
       throw new ResultsError("output", `${path} is not empty: fetch into a new folder (-o)`);
   } catch (err) {
     if (err instanceof ResultsError) throw err;
-    throw new ResultsError("output", `cannot make ${path}: ${describe(err)}: pass another folder (-o)`);
+    throw new ResultsError("output", `cannot make ${path}: ${messageOf(err)}: pass another folder (-o)`);
   }
   return path;
 }
@@ -216,7 +216,7 @@ class Fetch {
         );
       } catch (err) {
         if (!(err instanceof KubectlFailed) && !(err instanceof SyntaxError)) throw err;
-        this.say(`kubectl get pods: ${describe(err)}; retrying`);
+        this.say(`kubectl get pods: ${messageOf(err)}; retrying`);
         stuck("kubectl has failed", `check kubectl's context and access to namespace ${this.namespace}`);
       }
       const pod = pods?.sort((a, b) => b.createdMs - a.createdMs)[0];

@@ -8,7 +8,7 @@ import { createWriteStream } from "node:fs";
 import { rm } from "node:fs/promises";
 import { Transform, type TransformCallback } from "node:stream";
 import { pipeline } from "node:stream/promises";
-import { quoted } from "@livekit-swarm/schema";
+import { quoted, messageOf } from "@livekit-swarm/schema";
 import { ResultsError } from "../errors.js";
 import type { ResultFile } from "./listing.js";
 
@@ -19,10 +19,6 @@ export class TransferError extends Error {
 
 /** How long a transfer may go without a byte before it counts as broken off. */
 export const STALL_MS = 60_000;
-
-export function describe(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
-}
 
 class Checked extends Transform {
   private readonly hash = createHash("sha256");
@@ -115,9 +111,9 @@ export async function receiveFile(
     if (syscall === "open" || syscall === "write")
       throw new ResultsError(
         "output",
-        `cannot write ${quoted(path)}: ${describe(err)}: free some space, or receive into a new folder`,
+        `cannot write ${quoted(path)}: ${messageOf(err)}: free some space, or receive into a new folder`,
       );
-    throw new TransferError(`${from}: ${file.name}: ${describe(err)}`);
+    throw new TransferError(`${from}: ${file.name}: ${messageOf(err)}`);
   } finally {
     clearTimeout(timer);
     options.signal?.removeEventListener("abort", onAbort);

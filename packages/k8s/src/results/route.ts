@@ -20,7 +20,7 @@ import {
   type Listing,
   type ResultFile,
 } from "./listing.js";
-import { describe } from "./receive.js";
+import { messageOf } from "@livekit-swarm/schema";
 
 /** How the run whose folder is served ended, for the listing. */
 export interface RunEnd {
@@ -152,7 +152,7 @@ export class ResultsRoute {
     try {
       files = await resultFiles(folder, end.nested === true);
     } catch (err) {
-      throw new ResultsError("output", `cannot list ${folder} to serve it: ${describe(err)}`);
+      throw new ResultsError("output", `cannot list ${folder} to serve it: ${messageOf(err)}`);
     }
     const served = new Map<string, { readonly path: string; readonly file: ResultFile }>();
     for (const [name, path] of files) {
@@ -225,7 +225,7 @@ export async function serveResults(
       reject(
         new ResultsError(
           "output",
-          `cannot serve results on ${where}:${options.port}: ${describe(err)}: is another process on that port?`,
+          `cannot serve results on ${where}:${options.port}: ${messageOf(err)}: is another process on that port?`,
         ),
       );
     };

@@ -12,7 +12,7 @@ import {
   type PageLatency,
   type ParticipantPage,
 } from "@livekit-swarm/browser";
-import { TransportWatch } from "@livekit-swarm/schema";
+import { TransportWatch, messageOf } from "@livekit-swarm/schema";
 import { computeWindowDelta, emptySnapshot, fromWebrtcStats, type Snapshot } from "@livekit-swarm/stats";
 import {
   NOT_STARTED,
@@ -169,7 +169,7 @@ export class BrowserParticipant implements EngineParticipant {
         },
       });
     } catch (err) {
-      const message = err instanceof Error ? err.message : String(err);
+      const message = messageOf(err);
       this.onEvent({ type: "join-failed", reason: "browser", message });
       return false;
     }
@@ -200,7 +200,7 @@ export class BrowserParticipant implements EngineParticipant {
         this.onEvent({
           type: "join-failed",
           reason: "browser",
-          message: err instanceof Error ? err.message : String(err),
+          message: messageOf(err),
         });
         return false;
       });

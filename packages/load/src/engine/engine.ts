@@ -3,7 +3,7 @@
  * media stacks (rtc-node, werift) load only in worker processes, through `openEngine`.
  */
 import type { EngineName, Kind, ParticipantEvent, ParticipantPlan, WindowSample } from "../run/messages.js";
-import { KnownError, simulateScenarios, type SimulateScenario } from "@livekit-swarm/schema";
+import { KnownError, simulateScenarios, type SimulateScenario, messageOf } from "@livekit-swarm/schema";
 import type { NetworkProfile } from "@livekit-swarm/testbed";
 
 export type EventSink = (event: ParticipantEvent) => void;
@@ -216,7 +216,7 @@ export async function simulated(
       type: "simulated",
       scenario,
       ok: false,
-      message: err instanceof Error ? err.message : String(err),
+      message: messageOf(err),
     });
   }
 }

@@ -5,7 +5,7 @@ import type {
   SimulateScenarioKind,
   TrackPublication,
 } from "@livekit/rtc-node";
-import { CryptorReport, TransportWatch, type SimulateScenario } from "@livekit-swarm/schema";
+import { CryptorReport, TransportWatch, type SimulateScenario, messageOf } from "@livekit-swarm/schema";
 import {
   FreezeDetector,
   computeWindowDelta,
@@ -131,7 +131,7 @@ export class NativeParticipant implements EngineParticipant {
       // a leave cancelled it (and took the room), and said so
       if (this.connecting !== room) return false;
       this.connecting = undefined;
-      const message = err instanceof Error ? err.message : String(err);
+      const message = messageOf(err);
       this.emit({ type: "join-failed", reason: joinFailureReason(message), message });
       await room.disconnect().catch(() => undefined);
       return false;
@@ -165,7 +165,7 @@ export class NativeParticipant implements EngineParticipant {
       try {
         await this.publish(room);
       } catch (err) {
-        const message = err instanceof Error ? err.message : String(err);
+        const message = messageOf(err);
         this.emit({ type: "join-failed", reason: "publish_failed", message });
       }
     }

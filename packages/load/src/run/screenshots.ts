@@ -2,6 +2,7 @@ import { mkdir, readdir } from "node:fs/promises";
 import { join } from "node:path";
 import type { EngineParticipant } from "../engine/engine.js";
 import type { ParticipantPlan } from "./messages.js";
+import { messageOf } from "@livekit-swarm/schema";
 
 /** The folder under a run's output folder that `--screenshots` fills. */
 export const SCREENSHOTS_DIR = "screenshots";
@@ -50,9 +51,7 @@ export async function saveScreenshots(
         }),
       ]);
     } catch (err) {
-      console.error(
-        `screenshot of ${p.plan.identity} failed: ${err instanceof Error ? err.message : String(err)}`,
-      );
+      console.error(`screenshot of ${p.plan.identity} failed: ${messageOf(err)}`);
     } finally {
       clearTimeout(timer);
     }

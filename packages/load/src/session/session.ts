@@ -22,6 +22,7 @@ import {
   type RunObserver,
   type Scenario,
   type StormObservation,
+  messageOf,
 } from "@livekit-swarm/schema";
 import { orchestrate, type ProgressView, type RunOutcome, type RunTarget } from "../run/orchestrator.js";
 import { E2EE_KEY_BYTES } from "../engine/e2ee.js";
@@ -459,7 +460,7 @@ export async function runSession(options: RunSessionOptions): Promise<RunSession
           ...manifest,
           status: "error",
           exitCode: ExitCode.error,
-          error: err instanceof Error ? err.message : String(err),
+          error: messageOf(err),
         });
       } catch {
         // the folder is what failed (the error thrown below says so when it is this run's)
@@ -503,7 +504,7 @@ export async function serveFolder(
     else if (ended === "expired")
       log(`nothing collected the results in ${hold}; ending without (a merge counts this shard missing)`);
   } catch (err) {
-    log(`cannot serve the results: ${err instanceof Error ? err.message : String(err)}`);
+    log(`cannot serve the results: ${messageOf(err)}`);
   }
 }
 

@@ -9,7 +9,7 @@ import {
   type Threshold,
   type Verdict,
 } from "@livekit-swarm/gate";
-import { ExitCode, KnownError } from "@livekit-swarm/schema";
+import { ExitCode, KnownError, messageOf } from "@livekit-swarm/schema";
 import { makeFolder } from "../run/folder.js";
 import type { WindowSample, WorkerMessage } from "../run/messages.js";
 import type { EndReason, RunOutcome } from "../run/orchestrator.js";
@@ -221,7 +221,7 @@ function readManifest(dir: string): ShardManifest {
     if (err instanceof MergeError) throw err;
     throw new MergeError(
       "unreadable",
-      `${file}: ${err instanceof SyntaxError ? "not JSON" : err instanceof Error ? err.message : String(err)}: a shard writes it; pass the shard folders a run wrote`,
+      `${file}: ${err instanceof SyntaxError ? "not JSON" : messageOf(err)}: a shard writes it; pass the shard folders a run wrote`,
     );
   }
   try {
@@ -229,7 +229,7 @@ function readManifest(dir: string): ShardManifest {
   } catch (err) {
     throw new MergeError(
       "unreadable",
-      `${file}: not a shard manifest as a shard writes it: ${err instanceof Error ? err.message : String(err)}`,
+      `${file}: not a shard manifest as a shard writes it: ${messageOf(err)}`,
     );
   }
 }
@@ -351,7 +351,7 @@ async function jsonLines<T>(file: string, check: (value: unknown) => T): Promise
       } catch (err) {
         throw new MergeError(
           "unreadable",
-          `${file}:${n}: ${err instanceof Error ? err.message : String(err)}; pass the shard folders a run wrote`,
+          `${file}:${n}: ${messageOf(err)}; pass the shard folders a run wrote`,
         );
       }
     }
@@ -362,7 +362,7 @@ async function jsonLines<T>(file: string, check: (value: unknown) => T): Promise
       "unreadable",
       missing
         ? `${file}: missing: a shard folder holds the raw observations merge reads (samples.jsonl, events.jsonl); copy the whole shard-<i> folder`
-        : `${file}: ${err instanceof Error ? err.message : String(err)}`,
+        : `${file}: ${messageOf(err)}`,
     );
   } finally {
     lines.close();

@@ -50,6 +50,7 @@ import {
 } from "./config.js";
 import { PAUSE_IMAGE, imageSpecs, importImages } from "./images.js";
 import { CLIENTS, makeClusterPki, type ClientName } from "./pki.js";
+import { messageOf } from "@livekit-swarm/schema";
 
 const KUBERNETES_BINARIES = [
   "kube-apiserver",
@@ -656,7 +657,7 @@ export async function clusterDown(state: RunState): Promise<ClusterDownReport> {
       rmSync(path, { recursive: true, force: true });
       report.removed.push(path);
     } catch (err) {
-      report.left.push(`${path}: ${err instanceof Error ? err.message : String(err)}`);
+      report.left.push(`${path}: ${messageOf(err)}`);
     }
   }
   // containerd's snapshots are hundreds of MB and useless once the cluster is gone; logs stay

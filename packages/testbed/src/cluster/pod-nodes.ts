@@ -15,6 +15,7 @@ import { apiCreate, type ApiCredentials } from "./api.js";
 import { BRIDGE, HOST_IP, TESTBED_NAMESPACE, type ClusterRecord } from "./config.js";
 import { podList } from "./cluster.js";
 import { NODE_MARKER_ENV, livekitObjects, redisDeployment } from "./pods.js";
+import { messageOf } from "@livekit-swarm/schema";
 
 /** The host process whose environment carries `marker` (a node's livekit-server inside its pod). */
 export function markedProcess(marker: string): { pid: number; startTime: string | undefined } | undefined {
@@ -170,7 +171,7 @@ export async function startPodNodes(
     // the pods' own last words say why (a config LiveKit refuses, a Redis it cannot reach): down removes the logs' pods
     throw new TestbedError(
       "not-ready",
-      `${err instanceof Error ? err.message : String(err)}; the pods' logs are in ${join(cluster.dir, "pod-logs")}`,
+      `${messageOf(err)}; the pods' logs are in ${join(cluster.dir, "pod-logs")}`,
       notReady.flatMap((pod) => podLogTail(cluster, pod)),
     );
   }

@@ -12,7 +12,7 @@ import {
   CAPACITY_HEADER,
 } from "@livekit-swarm/capacity";
 import { newRunId } from "@livekit-swarm/load";
-import { ExitCode, loadScenario } from "@livekit-swarm/schema";
+import { ExitCode, loadScenario, messageOf } from "@livekit-swarm/schema";
 import { UsageError } from "../../errors.js";
 import { targetFrom } from "../../session/run-session.js";
 import type { CapacityFlags } from "./options.js";
@@ -25,7 +25,7 @@ export async function capacity(flags: CapacityFlags): Promise<number> {
   try {
     qualityThresholds(quality, 0);
   } catch (err) {
-    throw new UsageError(`capacity: --quality: ${err instanceof Error ? err.message : String(err)}`);
+    throw new UsageError(`capacity: --quality: ${messageOf(err)}`);
   }
   if (flags.start > flags.max)
     throw new UsageError(`capacity: --start (${String(flags.start)}) is above --max (${String(flags.max)})`);
