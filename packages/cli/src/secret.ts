@@ -1,5 +1,4 @@
-import { closeSync, constants, openSync, readSync, statSync } from "node:fs";
-import { FIFO_WAIT_MS, quotedPath, readFailure } from "@livekit-swarm/schema";
+import { quotedPath, readFailure, readHeadSync } from "@livekit-swarm/schema";
 import { UsageError } from "./errors.js";
 import { fromEnv } from "./flags.js";
 
@@ -7,43 +6,6 @@ import { fromEnv } from "./flags.js";
 const MOST_BYTES = 4096;
 
 const FIX = "write the secret alone on one line, in a file only you can read, or set LIVEKIT_API_SECRET";
-
-/**
- * The first MOST_BYTES + 1 bytes: enough to tell a secret from a wrong file, whatever the file is
- * (`/dev/zero` included); a pipe (`--api-secret-file <(vault read ...)`) is read like a file.
- */
-function head(path: string): Buffer {
-  // a FIFO nobody writes to would block the open for ever: opened non-blocking, it may stay silent
-  // FIFO_WAIT_MS (schema's readConfigText does the same for scenario and drill files)
-  const fifo = statSync(path).isFIFO();
-  const fd = openSync(path, fifo ? constants.O_RDONLY | constants.O_NONBLOCK : "r");
-  try {
-    const buffer = Buffer.alloc(MOST_BYTES + 1);
-    let filled = 0;
-    let quietSince = Date.now();
-    while (filled < buffer.length) {
-      let n: number;
-      try {
-        n = readSync(fd, buffer, filled, buffer.length - filled, null);
-      } catch (err) {
-        if (!fifo || !(err instanceof Error && "code" in err && err.code === "EAGAIN")) throw err;
-        n = -1;
-      }
-      if (fifo && (n < 0 || (n === 0 && filled === 0))) {
-        if (Date.now() - quietSince > FIFO_WAIT_MS)
-          throw Object.assign(new Error(`${path} gave nothing`), { code: "ETIMEDOUT" });
-        Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 20);
-        continue;
-      }
-      if (n === 0) break;
-      quietSince = Date.now();
-      filled += n;
-    }
-    return buffer.subarray(0, filled);
-  } finally {
-    closeSync(fd);
-  }
-}
 
 /**
  * The API secret held by `path`: its one line, a trailing newline dropped. Every problem is one line
@@ -60,7 +22,8 @@ export function readSecretLine(command: string, flag: string, path: string, fix:
   };
   let bytes: Buffer;
   try {
-    bytes = head(path);
+    // a pipe (`--api-secret-file <(vault read ...)`) is read like a file
+    bytes = readHeadSync(path, MOST_BYTES);
   } catch (err) {
     return refuse(readFailure(err));
   }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { execFileSync } from "node:child_process";
-import { mkdtempSync, openSync, writeFileSync, writeSync, closeSync } from "node:fs";
+import { execFileSync, spawn } from "node:child_process";
+import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ConfigError, formatPath, problemAt, readConfigText, readFailure, readYaml } from "./config.js";
@@ -143,11 +143,12 @@ describe("readConfigText: a named pipe", () => {
 
   it("reads a pipe whose writer comes late, to its end", async () => {
     const path = fifo();
-    const reading = readConfigText(path, 5000);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-    const fd = openSync(path, "w");
-    writeSync(fd, "rooms: 2\n");
-    closeSync(fd);
-    expect(await reading).toBe("rooms: 2\n");
+    // another process, as `<(...)` is: the reader holds this one while it waits (readHeadSync)
+    const writer = spawn("sh", ["-c", 'sleep 0.3; printf "rooms: 2\\n" > "$0"', path], { stdio: "ignore" });
+    try {
+      expect(await readConfigText(path, 5000)).toBe("rooms: 2\n");
+    } finally {
+      writer.kill();
+    }
   });
 });

@@ -2,10 +2,8 @@
  * What scenario and drill files share: reading YAML, and the one error a configuration file raises.
  * Every problem is one line naming the file, the key path and what to change.
  */
-import { constants } from "node:fs";
-import { open, stat } from "node:fs/promises";
-import { setTimeout as sleep } from "node:timers/promises";
 import { parseDocument } from "yaml";
+import { FIFO_WAIT_MS, readHeadSync } from "./bounded-read.js";
 import { binary } from "./duration.js";
 import { KnownError, messageOf } from "./known-error.js";
 
@@ -91,16 +89,6 @@ const READ_FAILURES: Readonly<Record<string, string>> = {
   ETIMEDOUT: "is a pipe that gave nothing for 10 s: is anything writing to it?",
 };
 
-/** How long a FIFO (a named pipe, `<(...)`) may keep a reader waiting for its first bytes or its end. */
-export const FIFO_WAIT_MS = 10_000;
-
-class PipeSilent extends Error {
-  readonly code = "ETIMEDOUT";
-  constructor(path: string) {
-    super(`${path} gave nothing for ${FIFO_WAIT_MS} ms`);
-  }
-}
-
 class FileTooLarge extends Error {
   readonly code = "EFBIG";
   constructor(path: string) {
@@ -112,41 +100,17 @@ class FileTooLarge extends Error {
 const MOST_CONFIG_BYTES = 1024 * 1024;
 
 /**
- * A configuration file's text, read up to MOST_CONFIG_BYTES: `--scenario /dev/zero` fails with
- * EFBIG in a moment instead of filling half a gigabyte first.
+ * A configuration file's text, read up to MOST_CONFIG_BYTES (readHeadSync): `--scenario /dev/zero`
+ * fails with EFBIG in a moment instead of filling half a gigabyte first, a silent pipe with
+ * ETIMEDOUT after `waitMs`.
  */
-export async function readConfigText(path: string, waitMs = FIFO_WAIT_MS): Promise<string> {
-  // a FIFO opened plainly blocks until a writer comes, and a writer may never come: opened
-  // non-blocking, it is read while it gives, for at most `waitMs` of silence
-  const fifo = (await stat(path)).isFIFO();
-  const file = await open(path, fifo ? constants.O_RDONLY | constants.O_NONBLOCK : "r");
+export function readConfigText(path: string, waitMs = FIFO_WAIT_MS): Promise<string> {
   try {
-    const buffer = Buffer.alloc(MOST_CONFIG_BYTES + 1);
-    let filled = 0;
-    let quietSince = Date.now();
-    while (filled < buffer.length) {
-      let bytesRead: number;
-      try {
-        ({ bytesRead } = await file.read(buffer, filled, buffer.length - filled, null));
-      } catch (error) {
-        // a writer is there, and has not written yet
-        if (!fifo || !(error instanceof Error && "code" in error && error.code === "EAGAIN")) throw error;
-        bytesRead = -1;
-      }
-      // nothing yet from a pipe: no writer so far (an end before any byte), or a silent one
-      if (fifo && (bytesRead < 0 || (bytesRead === 0 && filled === 0))) {
-        if (Date.now() - quietSince > waitMs) throw new PipeSilent(path);
-        await sleep(20);
-        continue;
-      }
-      if (bytesRead === 0) break;
-      quietSince = Date.now();
-      filled += bytesRead;
-    }
-    if (filled > MOST_CONFIG_BYTES) throw new FileTooLarge(path);
-    return buffer.subarray(0, filled).toString("utf8");
-  } finally {
-    await file.close();
+    const bytes = readHeadSync(path, MOST_CONFIG_BYTES, waitMs);
+    if (bytes.length > MOST_CONFIG_BYTES) throw new FileTooLarge(path);
+    return Promise.resolve(bytes.toString("utf8"));
+  } catch (err) {
+    return Promise.reject(err instanceof Error ? err : new Error(String(err)));
   }
 }
 

@@ -1,10 +1,10 @@
-import { closeSync, fstatSync, openSync, readSync } from "node:fs";
+import { statSync } from "node:fs";
 import { isAbsolute, join, relative, resolve } from "node:path";
 import { HOST_PATHS, HOST_SYSCTLS } from "./cluster/config.js";
 import { CPU_GROUP_PREFIX } from "./cpu-limit.js";
 import { TestbedError } from "./errors.js";
 import { shown, stateFile, type RunState } from "./state.js";
-import { messageOf } from "@livekit-swarm/schema";
+import { messageOf, readHeadSync } from "@livekit-swarm/schema";
 
 /**
  * A testbed's state.json read back. `down` acts on what it names as root: it stops processes, deletes
@@ -356,32 +356,24 @@ export function parseRunState(content: string, runDir: string, file = join(runDi
 
 /** The text of a state file, refused past STATE_MAX_BYTES; undefined when there is none. */
 export function readStateText(file: string): string | undefined {
-  let fd: number;
+  let bytes: Buffer;
+  let size: number;
   try {
-    fd = openSync(file, "r");
+    const stat = statSync(file);
+    if (!stat.isFile()) throw new TestbedError("bad-state", `${file}: is not a regular file`);
+    size = stat.size;
+    bytes = readHeadSync(file, STATE_MAX_BYTES);
   } catch (err) {
+    if (err instanceof TestbedError) throw err;
     if (err instanceof Error && "code" in err && err.code === "ENOENT") return undefined;
     throw new TestbedError("bad-state", `${file}: cannot be read (${messageOf(err)})`);
   }
-  try {
-    const stat = fstatSync(fd);
-    if (!stat.isFile()) throw new TestbedError("bad-state", `${file}: is not a regular file`);
-    if (stat.size > STATE_MAX_BYTES)
-      throw new TestbedError(
-        "bad-state",
-        `${file}: is ${stat.size} bytes, larger than a testbed's state can be (${STATE_MAX_BYTES / (1 << 20)} MiB)`,
-      );
-    const buf = Buffer.alloc(stat.size);
-    let at = 0;
-    while (at < buf.length) {
-      const n = readSync(fd, buf, at, buf.length - at, at);
-      if (n === 0) break;
-      at += n;
-    }
-    return buf.subarray(0, at).toString("utf8");
-  } finally {
-    closeSync(fd);
-  }
+  if (bytes.length > STATE_MAX_BYTES)
+    throw new TestbedError(
+      "bad-state",
+      `${file}: is ${Math.max(size, bytes.length)} bytes, larger than a testbed's state can be (${STATE_MAX_BYTES / (1 << 20)} MiB)`,
+    );
+  return bytes.toString("utf8");
 }
 
 /**
