@@ -10,6 +10,7 @@ export {
   participantCost,
   participantsPerRoom,
   podSize,
+  shardEngine,
   type ParticipantCost,
   type PodSize,
   type ShardEngine,

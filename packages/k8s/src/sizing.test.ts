@@ -8,6 +8,7 @@ import {
   largestShard,
   participantCost,
   podSize,
+  shardEngine,
 } from "./sizing.js";
 
 const audio = parseScenario(
@@ -80,5 +81,18 @@ describe("podSize", () => {
     // 1000 audio participants at 0.58 CPU-s/p-min are 9.7 cores
     expect(podSize(audio, "native", 1000, 200).workers).toBe(10);
     expect(podSize(video720, "native", 100, 2).workers).toBe(2);
+  });
+});
+
+describe("shardEngine: the engines a pod is sized for", () => {
+  it("takes native and lean as they are", () => {
+    expect(shardEngine("native", "x")).toBe("native");
+    expect(shardEngine("lean", "x")).toBe("lean");
+  });
+
+  it.each(["browser", "mixed", ""])("refuses %j naming where it came from and the fix", (engine) => {
+    expect(() => shardEngine(engine, "k8s render: s.yaml")).toThrow(
+      `k8s render: s.yaml asks for engine ${engine}; the pods are sized for native or lean: pass --engine native or --engine lean`,
+    );
   });
 });

@@ -9,6 +9,18 @@ import { K8sError } from "./errors.js";
 
 export type ShardEngine = "native" | "lean";
 
+/**
+ * `engine` as a shard pod's, or a K8sError naming where it came from and the fix: the pods are
+ * sized from native's and lean's measured costs, and a browser's Chromiums are not (nor is `mixed`).
+ */
+export function shardEngine(engine: string, from: string): ShardEngine {
+  if (engine === "native" || engine === "lean") return engine;
+  throw new K8sError(
+    "bad-input",
+    `${from} asks for engine ${engine}; the pods are sized for native or lean: pass --engine native or --engine lean`,
+  );
+}
+
 /** The measured cost of one participant on the generator. */
 export interface ParticipantCost {
   /** CPU-seconds per participant-minute. */

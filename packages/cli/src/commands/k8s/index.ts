@@ -12,6 +12,7 @@ import {
   renderYaml,
   runManifests,
   serveResults,
+  shardEngine,
 } from "@livekit-swarm/k8s";
 import { checkOutputDir, newRunId } from "@livekit-swarm/load";
 import {
@@ -57,11 +58,7 @@ async function render(flags: K8sFlags): Promise<number> {
       `k8s render: ${flags.url !== undefined ? "--url" : "LIVEKIT_URL"} ${quoted(url)}: ${urlProblem}: pass the server's URL alone, e.g. wss://livekit.example.com`,
     );
   const scenario = await loadScenario(file);
-  const engine = flags.engine ?? scenario.engine;
-  if (engine === "mixed" || engine === "browser")
-    throw new UsageError(
-      `k8s render: ${file} asks for engine ${engine}; the pods are sized for native or lean: pass --engine native or --engine lean`,
-    );
+  const engine = shardEngine(flags.engine ?? scenario.engine, `k8s render: ${file}`);
   const now = new Date();
   const runId = flags.runId ?? newRunId(now);
   const run = runManifests({
