@@ -3,10 +3,10 @@
 import { fileURLToPath } from "node:url";
 import { CommanderError } from "@commander-js/extra-typings";
 import { TestbedError } from "@livekit-swarm/testbed";
+import { traceOf } from "@livekit-swarm/schema";
 import { dryRunPlan, runBench } from "./bench.js";
 import { BenchError } from "./errors.js";
 import { benchCommand, resolveOptions } from "./options.js";
-import { traceOf } from "@livekit-swarm/schema";
 
 /** The repository's root, from this file's place in packages/bench/dist. */
 const ROOT = fileURLToPath(new URL("../../../", import.meta.url));

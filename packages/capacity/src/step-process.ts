@@ -7,9 +7,8 @@
  */
 import { emitPointEvent as emit, progressEvent, targetFromEnv } from "@livekit-swarm/bench";
 import { planRun, runSession, shapeOf } from "@livekit-swarm/load";
-import type { Scenario } from "@livekit-swarm/schema";
+import { traceOf, type Scenario } from "@livekit-swarm/schema";
 import { qualityThresholds } from "./quality.js";
-import { traceOf } from "@livekit-swarm/schema";
 
 export interface StepSpec {
   readonly scenario: Scenario;

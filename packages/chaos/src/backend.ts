@@ -3,7 +3,7 @@
  * LiveKit nodes, tell which node hosts a room, inject a fault, confirm it took effect, revert it.
  * client.simulate is not here: the runner asks the swarm's own participants to simulate.
  */
-import { KnownError, type DrillBackend, type DrillFault } from "@livekit-swarm/schema";
+import { KnownError, type DrillBackend, type DeploymentFault } from "@livekit-swarm/schema";
 import type { SignalConnection } from "./analyze.js";
 import type { FaultSubject } from "./journal.js";
 
@@ -47,14 +47,14 @@ export interface FaultInjector {
    */
   signalConnections?(): readonly SignalConnection[] | undefined;
   /** Issues the fault on `nodes` (empty for redis.* faults). Throws a FaultError when it cannot. */
-  inject(fault: DrillFault, nodes: readonly NodeRef[]): Promise<InjectedFault>;
+  inject(fault: DeploymentFault, nodes: readonly NodeRef[]): Promise<InjectedFault>;
   /** The commands or signals `inject` would issue, without issuing them (dry run). */
-  describe(fault: DrillFault, nodes: readonly NodeRef[]): readonly string[];
+  describe(fault: DeploymentFault, nodes: readonly NodeRef[]): readonly string[];
   /**
    * Before the swarm starts: throws a FaultError naming what the deployment lacks for `faults`
    * (Chaos Mesh on Kubernetes), so a drill that cannot inject fails in one line, not after its baseline.
    */
-  preflight?(faults: readonly DrillFault[]): Promise<void>;
+  preflight?(faults: readonly DeploymentFault[]): Promise<void>;
 }
 
 /** A fault that cannot be injected here: the message names the fault and the fix. */

@@ -1,14 +1,16 @@
-import type {
-  EventContext,
-  Kind,
-  ParticipantEvent,
-  Role,
-  RunObserver,
-  StormObservation,
-  WindowSample,
-  WorkerLoadWindow,
+import {
+  STORM_METRIC_PREFIX,
+  cannotDecrypt,
+  transportClasses,
+  type EventContext,
+  type Kind,
+  type ParticipantEvent,
+  type Role,
+  type RunObserver,
+  type StormObservation,
+  type WindowSample,
+  type WorkerLoadWindow,
 } from "@livekit-swarm/schema";
-import { STORM_METRIC_PREFIX, cannotDecrypt, transportClasses } from "@livekit-swarm/schema";
 import { connectionStates, wireBytes, type ConnectionState } from "@livekit-swarm/stats";
 import { Pushgateway, Registry } from "prom-client";
 import {

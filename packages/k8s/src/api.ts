@@ -7,8 +7,8 @@
  */
 import { readFile } from "node:fs/promises";
 import { isIP } from "node:net";
-import { K8sError } from "./errors.js";
 import { messageOf } from "@livekit-swarm/schema";
+import { K8sError } from "./errors.js";
 
 export type JobEnd = "Complete" | "Failed";
 

@@ -1,5 +1,6 @@
 import { Socket } from "node:dgram";
 import { RtpPacket, type RTCDtlsTransport, type RTCRtpSender } from "werift";
+import { messageOf } from "@livekit-swarm/schema";
 import {
   GcmRtpSealer,
   PROFILE_AEAD_AES_128_GCM,
@@ -8,7 +9,6 @@ import {
   type SrtpContext,
 } from "./srtp-gcm.js";
 import { SendHistory } from "./send-history.js";
-import { messageOf } from "@livekit-swarm/schema";
 
 /**
  * A published stream is written past werift's RTCRtpSender once werift has sent its first packet

@@ -4,8 +4,8 @@ import { once } from "node:events";
 import { mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { homedir } from "node:os";
 import { join } from "node:path";
-import { opusAudioPackets, opusPacketSamples } from "./ogg.js";
 import { KnownError, messageOf } from "@livekit-swarm/schema";
+import { opusAudioPackets, opusPacketSamples } from "./ogg.js";
 
 /** 20 ms at Opus's 48 kHz RTP clock. */
 export const SAMPLES_PER_PACKET = 960;

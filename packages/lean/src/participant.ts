@@ -1,6 +1,13 @@
 import { SignalTarget, UpdateTrackSettings, type VideoQuality } from "@livekit/protocol";
-import type { Kind, ParticipantEvent, Role, RoomPlacement, WindowSample } from "@livekit-swarm/schema";
-import { TransportWatch, messageOf } from "@livekit-swarm/schema";
+import {
+  TransportWatch,
+  messageOf,
+  type Kind,
+  type ParticipantEvent,
+  type Role,
+  type RoomPlacement,
+  type WindowSample,
+} from "@livekit-swarm/schema";
 import { windowLatency, windowRoundTrip } from "@livekit-swarm/stats";
 import type { RTCDataChannel, RTCPeerConnection } from "werift";
 import type { DirectSendCount } from "./direct-send.js";

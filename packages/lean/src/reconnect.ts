@@ -1,7 +1,6 @@
 import { DisconnectReason, LeaveRequest_Action, ReconnectReason, type LeaveRequest } from "@livekit/protocol";
-import type { ParticipantEvent, RoomPlacement } from "@livekit-swarm/schema";
+import { messageOf, type ParticipantEvent, type RoomPlacement } from "@livekit-swarm/schema";
 import { LeanError } from "./errors.js";
-import { messageOf } from "@livekit-swarm/schema";
 
 /** What made a participant reconnect: the `cause` of its `reconnecting` event. */
 export type ReconnectCause =

@@ -23,6 +23,12 @@ export const faultTypes = [
 ] as const;
 export type FaultType = (typeof faultTypes)[number];
 
+/** Faults the swarm's own participants carry out (the drill runner), never a backend. */
+export const clientFaultTypes = ["client.simulate", "client.join"] as const satisfies readonly FaultType[];
+export type ClientFaultType = (typeof clientFaultTypes)[number];
+/** Faults a backend injects into the deployment: its nodes, Redis, the network between them. */
+export type DeploymentFaultType = Exclude<FaultType, ClientFaultType>;
+
 // --- drill verdict: findings (issue 12) -----------------------------------------------------------
 /**
  * What a drill can find LiveKit (or the SDK) doing wrong, by id. A high-severity finding fails the
@@ -111,6 +117,14 @@ export interface DrillFault {
   /** The injector must confirm the fault took effect within this, or the drill is inconclusive. */
   readonly confirmWithin: Milliseconds;
   readonly params: FaultParams;
+}
+
+/** A fault a backend injects: the only kind a FaultInjector is handed. */
+export type DeploymentFault = DrillFault & { readonly type: DeploymentFaultType };
+
+/** Whether a backend injects `fault` (else the runner's participants carry it out). */
+export function isDeploymentFault(fault: DrillFault): fault is DeploymentFault {
+  return !(clientFaultTypes as readonly FaultType[]).includes(fault.type);
 }
 
 export interface LocalTarget {

@@ -112,7 +112,10 @@ export type {
 } from "./transport.js";
 export type {
   AbortConditions,
+  ClientFaultType,
   ComposeTarget,
+  DeploymentFault,
+  DeploymentFaultType,
   Drill,
   DrillBackend,
   DrillFault,
@@ -132,8 +135,10 @@ export type {
   SteadyState,
 } from "./drill-types.js";
 export {
+  clientFaultTypes,
   faultTypes,
   findingIds,
+  isDeploymentFault,
   recoveryPopulations,
   simulateScenarios,
   drillBackends,

@@ -1,6 +1,6 @@
 import { execFileSync } from "node:child_process";
-import { TestbedError } from "./errors.js";
 import { messageOf } from "@livekit-swarm/schema";
+import { TestbedError } from "./errors.js";
 
 /** Every table our faults create starts with this, so a leftover check can find them. */
 export const FAULT_TABLE_PREFIX = "lkswarm_";

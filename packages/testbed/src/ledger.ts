@@ -6,10 +6,10 @@
  */
 import { existsSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { messageOf } from "@livekit-swarm/schema";
 import { TestbedError } from "./errors.js";
 import { FAULT_TABLE_PREFIX, faultQdiscs, faultTables, removeFaultTable, removeRootQdisc } from "./faults.js";
 import { delayProcesses, DELAY_RULE_PREFIX, removeDelayRules } from "./user-delay.js";
-import { messageOf } from "@livekit-swarm/schema";
 
 /** What rolling the ledger back needs of a testbed (a `Testbed`; an interface to keep imports one-way). */
 export interface LedgerTestbed {

@@ -1,10 +1,10 @@
 import { statSync } from "node:fs";
 import { isAbsolute, join, relative, resolve } from "node:path";
+import { messageOf, readHeadSync } from "@livekit-swarm/schema";
 import { HOST_PATHS, HOST_SYSCTLS } from "./cluster/config.js";
 import { CPU_GROUP_PREFIX } from "./cpu-limit.js";
 import { TestbedError } from "./errors.js";
 import { shown, stateFile, type RunState } from "./state.js";
-import { messageOf, readHeadSync } from "@livekit-swarm/schema";
 
 /**
  * A testbed's state.json read back. `down` acts on what it names as root: it stops processes, deletes

@@ -1,5 +1,6 @@
 import { readdirSync } from "node:fs";
 import { join } from "node:path";
+import { messageOf } from "@livekit-swarm/schema";
 import { kubernetesBin } from "./cluster/cluster.js";
 import { refreshPodNode } from "./cluster/pod-nodes.js";
 import { faultQdiscs, faultTables } from "./faults.js";
@@ -10,7 +11,6 @@ import { nodeView, type NodeView } from "./nodes.js";
 import { isOurProcess } from "./processes.js";
 import { defaultRunRoot, type ProcessRecord, type RunState } from "./state.js";
 import { readState } from "./state-reader.js";
-import { messageOf } from "@livekit-swarm/schema";
 
 export interface TestbedStatus {
   readonly name: string;

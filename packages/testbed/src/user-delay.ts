@@ -10,11 +10,11 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { accessSync, constants, readdirSync, readFileSync, readlinkSync, statSync } from "node:fs";
 import { join } from "node:path";
+import { messageOf } from "@livekit-swarm/schema";
 import { TOOLS_BIN } from "./binaries.js";
 import { TestbedError } from "./errors.js";
 import { inNamespace, Qdisc } from "./faults.js";
 import { namespaceExists } from "./netns.js";
-import { messageOf } from "@livekit-swarm/schema";
 
 /** Our rules carry this comment prefix (then the fault's tag), so a leftover check can find them. */
 export const DELAY_RULE_PREFIX = "lkswarm_delay_";

@@ -1,6 +1,6 @@
+import { messageOf } from "@livekit-swarm/schema";
 import { TestbedError } from "./errors.js";
 import { sleep, tailLines } from "./processes.js";
-import { messageOf } from "@livekit-swarm/schema";
 
 export interface WaitOptions {
   readonly timeoutMs: number;

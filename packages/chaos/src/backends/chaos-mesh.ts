@@ -2,7 +2,7 @@
  * Chaos Mesh for the Kubernetes backend: a net.* fault as a NetworkChaos object, and kubectl
  * label selectors as Chaos Mesh selector terms.
  */
-import type { DrillFault, KubernetesTarget } from "@livekit-swarm/schema";
+import type { DeploymentFault, KubernetesTarget } from "@livekit-swarm/schema";
 import { stringify } from "yaml";
 import { FaultError } from "../backend.js";
 import { faultResourceName, goDuration, plainNumber } from "./commands.js";
@@ -117,7 +117,7 @@ function tokenBucket(rateKbit: number): { limit: number; buffer: number } {
  */
 export function networkChaosManifest(
   target: KubernetesTarget,
-  fault: DrillFault,
+  fault: DeploymentFault,
   pods: readonly string[],
 ): NetworkChaosManifest {
   const p = fault.params;

@@ -6,7 +6,7 @@
 import { execFile } from "node:child_process";
 import { createHash } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
-import type { DrillBackend, DrillFault } from "@livekit-swarm/schema";
+import { messageOf, type DrillBackend, type DeploymentFault } from "@livekit-swarm/schema";
 import {
   FaultError,
   type FaultCommands,
@@ -17,7 +17,6 @@ import {
   type StepRunner,
 } from "../backend.js";
 import type { FaultSubject } from "../journal.js";
-import { messageOf } from "@livekit-swarm/schema";
 
 /** A ShellStep with the two things the backends need beyond what the runner interface carries. */
 export interface CommandStep extends ShellStep {
@@ -160,14 +159,6 @@ export interface PlannedFault {
   readonly subjects: readonly FaultSubject[];
 }
 
-/** client.simulate is carried out by the swarm's own participants, on every backend. */
-export function notABackendFault(fault: DrillFault, backend: string): FaultError {
-  return new FaultError(
-    `${fault.id}: ${fault.type} is run by the swarm's participants, not by the ${backend} backend`,
-    fault.id,
-  );
-}
-
 /**
  * A FaultInjector that works by commands: `inject` runs the inject steps, `confirm` polls the
  * confirm steps until every one succeeds at once, `revert` runs the revert steps. A backend says
@@ -190,20 +181,20 @@ export abstract class CommandInjector implements FaultInjector {
   abstract roomNode(room: string): Promise<NodeRef | undefined>;
 
   /** The commands for `fault` on `nodes`, run nowhere; throws a FaultError when the backend cannot. */
-  protected abstract commands(fault: DrillFault, nodes: readonly NodeRef[]): StepCommands;
+  protected abstract commands(fault: DeploymentFault, nodes: readonly NodeRef[]): StepCommands;
 
-  protected abstract subjects(fault: DrillFault, nodes: readonly NodeRef[]): readonly FaultSubject[];
+  protected abstract subjects(fault: DeploymentFault, nodes: readonly NodeRef[]): readonly FaultSubject[];
 
   /** The commands `inject` runs. Kubernetes overrides it to read pod uids first. */
-  protected plan(fault: DrillFault, nodes: readonly NodeRef[]): Promise<PlannedFault> {
+  protected plan(fault: DeploymentFault, nodes: readonly NodeRef[]): Promise<PlannedFault> {
     return Promise.resolve({ commands: this.commands(fault, nodes), subjects: this.subjects(fault, nodes) });
   }
 
-  describe(fault: DrillFault, nodes: readonly NodeRef[]): readonly string[] {
+  describe(fault: DeploymentFault, nodes: readonly NodeRef[]): readonly string[] {
     return this.commands(fault, nodes).inject.map(formatStep);
   }
 
-  async inject(fault: DrillFault, nodes: readonly NodeRef[]): Promise<InjectedFault> {
+  async inject(fault: DeploymentFault, nodes: readonly NodeRef[]): Promise<InjectedFault> {
     const { commands, subjects } = await this.plan(fault, nodes);
     const label = `${fault.id} (${fault.type})`;
     for (const [i, step] of commands.inject.entries()) {

@@ -280,14 +280,6 @@ describe("composeFaultCommands", () => {
     );
     expectFaultError(() => composeFaultCommands(target, fault("node.kill"), []), "no node selected");
   });
-
-  it("client.simulate is not a backend fault", () => {
-    expectFaultError(
-      () => composeFaultCommands(target, fault("client.simulate", { scenario: "migration" }), []),
-      "client.simulate",
-      "swarm",
-    );
-  });
 });
 
 describe("helpers", () => {
@@ -480,6 +472,5 @@ describe("ComposeInjector", () => {
     expect(
       injector.describe(fault("node.freeze"), [{ name: "livekit-1", index: 0, nodeId: undefined }]),
     ).toEqual([`${base.join(" ")} pause livekit-1`]);
-    expect(() => injector.describe(fault("client.simulate"), [])).toThrow(FaultError);
   });
 });

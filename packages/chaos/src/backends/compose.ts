@@ -4,12 +4,11 @@
  * Pumba's netem in a container of its own. Each fault is confirmed by what Docker reports
  * (container state, network attachment, the qdisc listed in the node's namespace).
  */
-import type { ComposeTarget, DrillFault } from "@livekit-swarm/schema";
+import type { ComposeTarget, DeploymentFault } from "@livekit-swarm/schema";
 import { FaultError, type NodeRef, type StepRunner } from "../backend.js";
 import type { FaultSubject } from "../journal.js";
 import {
   CommandInjector,
-  notABackendFault,
   execStep,
   faultResourceName,
   goDuration,
@@ -82,16 +81,16 @@ function qdiscShow(container: string): string[] {
   ];
 }
 
-function graceSeconds(fault: DrillFault): number {
+function graceSeconds(fault: DeploymentFault): number {
   return Math.ceil((fault.params.graceMs ?? DEFAULT_GRACE_MS) / 1000);
 }
 
-function requireServices(fault: DrillFault, services: readonly string[]): readonly string[] {
+function requireServices(fault: DeploymentFault, services: readonly string[]): readonly string[] {
   if (services.length === 0) throw new FaultError(`${fault.id} (${fault.type}): no node selected`, fault.id);
   return services;
 }
 
-function requireProject(target: ComposeTarget, fault: DrillFault): string {
+function requireProject(target: ComposeTarget, fault: DeploymentFault): string {
   if (target.project === null) {
     throw new FaultError(
       `${fault.id} (${fault.type}) addresses containers by name (<project>-<service>-1), so it needs target.project: set it to the compose project name (docker compose ls)`,
@@ -104,7 +103,7 @@ function requireProject(target: ComposeTarget, fault: DrillFault): string {
 /** Kill, pause, restart: the same on a node service and on Redis. */
 function containerCommands(
   base: readonly string[],
-  fault: DrillFault,
+  fault: DeploymentFault,
   type: "kill" | "freeze" | "thaw" | "drain" | "restart",
   services: readonly string[],
 ): StepCommands {
@@ -183,7 +182,7 @@ function containerCommands(
 
 function partitionCommands(
   target: ComposeTarget,
-  fault: DrillFault,
+  fault: DeploymentFault,
   services: readonly string[],
 ): StepCommands {
   const project = requireProject(target, fault);
@@ -237,7 +236,7 @@ function partitionCommands(
   };
 }
 
-function netemAction(fault: DrillFault): { args: string[]; qdiscWord: string } {
+function netemAction(fault: DeploymentFault): { args: string[]; qdiscWord: string } {
   const p = fault.params;
   const need = (what: string): never => {
     throw new FaultError(`${fault.id} (${fault.type}) needs params.${what}`, fault.id);
@@ -270,7 +269,11 @@ function netemAction(fault: DrillFault): { args: string[]; qdiscWord: string } {
   }
 }
 
-function pumbaCommands(target: ComposeTarget, fault: DrillFault, services: readonly string[]): StepCommands {
+function pumbaCommands(
+  target: ComposeTarget,
+  fault: DeploymentFault,
+  services: readonly string[],
+): StepCommands {
   const project = requireProject(target, fault);
   const direction = fault.params.direction ?? "egress";
   if (direction !== "egress") {
@@ -350,7 +353,7 @@ function pumbaCommands(target: ComposeTarget, fault: DrillFault, services: reado
  */
 export function composeFaultCommands(
   target: ComposeTarget,
-  fault: DrillFault,
+  fault: DeploymentFault,
   services: readonly string[],
 ): StepCommands {
   const base = composeBase(target);
@@ -381,9 +384,6 @@ export function composeFaultCommands(
     case "net.bandwidth":
     case "net.delay":
       return pumbaCommands(target, fault, requireServices(fault, services));
-    case "client.simulate":
-    case "client.join":
-      throw notABackendFault(fault, "compose");
   }
 }
 
@@ -414,7 +414,7 @@ export class ComposeInjector extends CommandInjector {
     return this.nodeFromRoomMap(room, [...this.base, "exec", "-T", this.target.redis, "redis-cli"]);
   }
 
-  protected commands(fault: DrillFault, nodes: readonly NodeRef[]): StepCommands {
+  protected commands(fault: DeploymentFault, nodes: readonly NodeRef[]): StepCommands {
     return composeFaultCommands(
       this.target,
       fault,
@@ -422,7 +422,7 @@ export class ComposeInjector extends CommandInjector {
     );
   }
 
-  protected subjects(fault: DrillFault, nodes: readonly NodeRef[]): readonly FaultSubject[] {
+  protected subjects(fault: DeploymentFault, nodes: readonly NodeRef[]): readonly FaultSubject[] {
     if (fault.type.startsWith("redis.")) return [{ kind: "redis", name: this.target.redis ?? "redis" }];
     return this.nodeSubjects(nodes);
   }

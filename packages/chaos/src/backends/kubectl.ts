@@ -2,7 +2,7 @@
  * kubectl for the Kubernetes backend: the base command, pod listings, and the deletes that carry
  * node and Redis faults out (their controller recreates the pods), confirmed by the pod's uid.
  */
-import type { DrillFault, KubernetesTarget } from "@livekit-swarm/schema";
+import type { DeploymentFault, KubernetesTarget } from "@livekit-swarm/schema";
 import { FaultError } from "../backend.js";
 import { regexLiteral, type CommandStep, type StepCommands } from "./commands.js";
 
@@ -20,12 +20,12 @@ export function kubectlBase(target: KubernetesTarget): string[] {
   ];
 }
 
-export function requirePods(fault: DrillFault, pods: readonly string[]): readonly string[] {
+export function requirePods(fault: DeploymentFault, pods: readonly string[]): readonly string[] {
   if (pods.length === 0) throw new FaultError(`${fault.id} (${fault.type}): no node selected`, fault.id);
   return pods;
 }
 
-export function requireRedisSelector(target: KubernetesTarget, fault: DrillFault): string {
+export function requireRedisSelector(target: KubernetesTarget, fault: DeploymentFault): string {
   if (target.redisSelector === null) {
     throw new FaultError(
       `${fault.id} (${fault.type}) needs target.redisSelector: the label selector of the Redis pods (e.g. app.kubernetes.io/name=redis)`,
@@ -72,7 +72,7 @@ function readyWait(base: readonly string[], selector: string): CommandStep {
 
 export function deleteCommands(
   target: KubernetesTarget,
-  fault: DrillFault,
+  fault: DeploymentFault,
   how: "kill" | "graceful",
   pods: readonly string[],
   selector: string,

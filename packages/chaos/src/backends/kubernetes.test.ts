@@ -1,4 +1,4 @@
-import type { DrillFault, KubernetesTarget } from "@livekit-swarm/schema";
+import type { DeploymentFault, KubernetesTarget } from "@livekit-swarm/schema";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { FaultError } from "../backend.js";
@@ -28,7 +28,7 @@ const base = ["kubectl", "--context", "staging", "-n", "livekit"];
 const UID = "0b6c1f1e-9d4a-4a55-8c1e-2f4b7c9d0e11";
 
 /** The manifest as kubectl would receive it: the inject step's stdin, parsed back. */
-function applied(f: DrillFault, pods: readonly string[], t = target): NetworkChaosManifest {
+function applied(f: DeploymentFault, pods: readonly string[], t = target): NetworkChaosManifest {
   const c = kubernetesFaultCommands(t, f, pods);
   expect(argv(c.inject)).toEqual([
     [...(t === target ? base : ["kubectl", "-n", t.namespace]), "apply", "-f", "-"],
@@ -137,10 +137,6 @@ describe("kubernetesFaultCommands: pods", () => {
       () => kubernetesFaultCommands({ ...target, redisSelector: null }, fault("redis.restart"), []),
       "target.redisSelector",
     );
-  });
-
-  it("client.simulate is not a backend fault", () => {
-    expectFaultError(() => kubernetesFaultCommands(target, fault("client.simulate"), []), "swarm");
   });
 });
 

@@ -3,13 +3,12 @@
  * them), network faults as Chaos Mesh NetworkChaos objects. Each fault is confirmed by what the
  * API server reports: the pod's uid gone, replaced or terminating; Chaos Mesh's AllInjected.
  */
-import type { DrillFault, KubernetesTarget } from "@livekit-swarm/schema";
+import type { DeploymentFault, KubernetesTarget } from "@livekit-swarm/schema";
 import { FaultError, type NodeRef, type StepRunner } from "../backend.js";
 import type { FaultSubject } from "../journal.js";
 import { networkChaosManifest, renderManifest } from "./chaos-mesh.js";
 import {
   CommandInjector,
-  notABackendFault,
   execStep,
   formatStep,
   nodeIdFromLog,
@@ -48,7 +47,7 @@ export { podsFromJson } from "./kubectl.js";
  */
 export function kubernetesFaultCommands(
   target: KubernetesTarget,
-  fault: DrillFault,
+  fault: DeploymentFault,
   pods: readonly string[],
   uids: ReadonlyMap<string, string> = new Map(),
 ): StepCommands {
@@ -118,9 +117,6 @@ export function kubernetesFaultCommands(
         ],
       };
     }
-    case "client.simulate":
-    case "client.join":
-      throw notABackendFault(fault, "Kubernetes");
   }
 }
 
@@ -141,7 +137,7 @@ export class KubernetesInjector extends CommandInjector {
    * fails, and on the first real cluster (the testbed's, which runs no Chaos Mesh) that came after a
    * whole baseline, as a long kubectl error. Asked once, before anything runs.
    */
-  async preflight(faults: readonly DrillFault[]): Promise<void> {
+  async preflight(faults: readonly DeploymentFault[]): Promise<void> {
     const network = faults.filter((f) => f.type.startsWith("net."));
     const first = network[0];
     if (first === undefined) return;
@@ -183,7 +179,7 @@ export class KubernetesInjector extends CommandInjector {
     ]);
   }
 
-  protected commands(fault: DrillFault, nodes: readonly NodeRef[]): StepCommands {
+  protected commands(fault: DeploymentFault, nodes: readonly NodeRef[]): StepCommands {
     return kubernetesFaultCommands(
       this.target,
       fault,
@@ -191,14 +187,14 @@ export class KubernetesInjector extends CommandInjector {
     );
   }
 
-  protected subjects(fault: DrillFault, nodes: readonly NodeRef[]): readonly FaultSubject[] {
+  protected subjects(fault: DeploymentFault, nodes: readonly NodeRef[]): readonly FaultSubject[] {
     if (fault.type.startsWith("redis."))
       return [{ kind: "redis", name: `pods ${this.target.redisSelector ?? "?"}` }];
     return this.nodeSubjects(nodes);
   }
 
   /** Deletions are confirmed against the uids the pods had before, so those are read first. */
-  protected override async plan(fault: DrillFault, nodes: readonly NodeRef[]): Promise<PlannedFault> {
+  protected override async plan(fault: DeploymentFault, nodes: readonly NodeRef[]): Promise<PlannedFault> {
     switch (fault.type) {
       case "node.kill":
       case "node.drain":

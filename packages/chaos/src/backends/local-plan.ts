@@ -2,14 +2,14 @@
  * What the local backend will do for a fault, in words (the dry run, the journal), and what it
  * writes to the testbed's fault ledger before doing it.
  */
-import type { DrillFault } from "@livekit-swarm/schema";
+import type { DeploymentFault } from "@livekit-swarm/schema";
 import { delayTag, faultTableName, type LedgerEntry, type Testbed } from "@livekit-swarm/testbed";
 import type { NodeRef } from "../backend.js";
 
 /** The ledger entries that undo `fault` on `nodes`: written before it is injected. */
 export function ledgerEntries(
   tb: Pick<Testbed, "nodes" | "nodeInterface">,
-  fault: DrillFault,
+  fault: DeploymentFault,
   nodes: readonly NodeRef[],
 ): LedgerEntry[] {
   const id = fault.id;
@@ -53,14 +53,12 @@ export function ledgerEntries(
             ];
       });
     case "node.thaw":
-    case "client.simulate":
-    case "client.join":
       return [];
   }
 }
 
 /** What the local backend does for `fault` on the named nodes, in words (dry run, journal). */
-export function describeLocalFault(fault: DrillFault, nodes: readonly string[]): string[] {
+export function describeLocalFault(fault: DeploymentFault, nodes: readonly string[]): string[] {
   const names = nodes.join(", ");
   const p = fault.params;
   switch (fault.type) {
@@ -104,9 +102,5 @@ export function describeLocalFault(fault: DrillFault, nodes: readonly string[]):
         (n) =>
           `delay what ${n} sends through its veth by ${p.delayMs ?? 0} ms, jitter ${p.jitterMs ?? 0} ms (lkswarm-delay on a netfilter queue, or tc netem)`,
       );
-    case "client.simulate":
-      return [`simulateScenario(${p.scenario ?? "?"}) on the chosen participants`];
-    case "client.join":
-      return [`${p.perRoom ?? 1} late joiner(s) per room`];
   }
 }

@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { parseDrill, type DrillFault } from "@livekit-swarm/schema";
+import { isDeploymentFault, parseDrill, type DeploymentFault } from "@livekit-swarm/schema";
 import { readFaultLedger, type LedgerEntry, type NodeView } from "@livekit-swarm/testbed";
 import { afterEach, describe, expect, it } from "vitest";
 import { FaultError, type NodeRef } from "../backend.js";
@@ -14,14 +14,14 @@ afterEach(() => {
   for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
 });
 
-function fault(spec: string): DrillFault {
+function fault(spec: string): DeploymentFault {
   const drill = parseDrill(
     ["name: d", "workload: { rooms: 1 }", "faults:", `  - { id: f, ${spec} }`].join("\n"),
     "d.yaml",
     { env: ENV },
   );
   const [f] = drill.faults;
-  if (f === undefined) throw new Error(`no fault parsed from ${spec}`);
+  if (f === undefined || !isDeploymentFault(f)) throw new Error(`no backend fault parsed from ${spec}`);
   return f;
 }
 

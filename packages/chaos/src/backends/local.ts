@@ -5,7 +5,7 @@
  * assumed from the command's success.
  */
 import { readFileSync, statSync } from "node:fs";
-import type { DrillFault } from "@livekit-swarm/schema";
+import { messageOf, type DeploymentFault } from "@livekit-swarm/schema";
 import {
   PacketLoss,
   Partition,
@@ -25,7 +25,6 @@ import {
 import { FaultError, type FaultInjector, type InjectedFault, type NodeRef } from "../backend.js";
 import type { FaultSubject } from "../journal.js";
 import { describeLocalFault, ledgerEntries } from "./local-plan.js";
-import { messageOf } from "@livekit-swarm/schema";
 
 export { describeLocalFault } from "./local-plan.js";
 
@@ -105,7 +104,7 @@ export class LocalInjector implements FaultInjector {
     return readSignalLog(this.testbed.runDir);
   }
 
-  describe(fault: DrillFault, nodes: readonly NodeRef[]): readonly string[] {
+  describe(fault: DeploymentFault, nodes: readonly NodeRef[]): readonly string[] {
     return describeLocalFault(
       fault,
       nodes.map((n) => n.name),
@@ -116,7 +115,7 @@ export class LocalInjector implements FaultInjector {
    * Writes what the fault will do to the testbed's fault ledger before doing it, and clears it when
    * its revert succeeds, so that `swarm chaos rollback` can undo it if this process dies first.
    */
-  async inject(fault: DrillFault, nodes: readonly NodeRef[]): Promise<InjectedFault> {
+  async inject(fault: DeploymentFault, nodes: readonly NodeRef[]): Promise<InjectedFault> {
     const runDir = this.testbed.runDir;
     recordFaults(runDir, ledgerEntries(this.testbed, fault, nodes));
     let injected: InjectedFault;
@@ -136,7 +135,7 @@ export class LocalInjector implements FaultInjector {
     };
   }
 
-  private injectNow(fault: DrillFault, nodes: readonly NodeRef[]): Promise<InjectedFault> {
+  private injectNow(fault: DeploymentFault, nodes: readonly NodeRef[]): Promise<InjectedFault> {
     const tb = this.testbed;
     const subjects = (): FaultSubject[] =>
       nodes.map((n) => ({ kind: "node", name: n.name, nodeId: n.nodeId, pid: tb.nodePid(n.index) }));
@@ -329,11 +328,6 @@ export class LocalInjector implements FaultInjector {
             gone: (d) => d.lapse() ?? `${d.device}: its delay rule was gone before the revert`,
           },
         );
-      case "client.simulate":
-      case "client.join":
-        return Promise.reject(
-          new FaultError(`${fault.id}: ${fault.type} is run by the swarm, not the backend`, fault.id),
-        );
     }
   }
 
@@ -371,7 +365,7 @@ export class LocalInjector implements FaultInjector {
    * the fault is refused. Confirmed when every rule is listed, reverted by removing them all.
    */
   private async ruleFault<R extends { present(): boolean; remove(): unknown }>(
-    fault: DrillFault,
+    fault: DeploymentFault,
     nodes: readonly NodeRef[],
     install: (node: NodeRef) => R | Promise<R>,
     how: {
@@ -460,7 +454,7 @@ export class LocalInjector implements FaultInjector {
     return nodes.map((n) => `${n.name}=${this.testbed.nodeProcessState(n.index)}`).join(", ");
   }
 
-  private asFaultError(fault: DrillFault, err: unknown): FaultError {
+  private asFaultError(fault: DeploymentFault, err: unknown): FaultError {
     const message = messageOf(err);
     return new FaultError(`${fault.id} (${fault.type}): ${message}`, fault.id);
   }

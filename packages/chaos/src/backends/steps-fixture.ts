@@ -2,10 +2,14 @@
  * What the compose and Kubernetes backends' unit tests share: a drill fault, the argv and confirm
  * patterns of built steps, a recording StepRunner, and an assertion on a FaultError's message.
  */
-import type { DrillFault, FaultParams, FaultType } from "@livekit-swarm/schema";
+import type { DeploymentFault, FaultParams, DeploymentFaultType } from "@livekit-swarm/schema";
 import { FaultError, type ShellStep, type StepRunner } from "../backend.js";
 
-export function fault(type: FaultType, params: FaultParams = {}, more: Partial<DrillFault> = {}): DrillFault {
+export function fault(
+  type: DeploymentFaultType,
+  params: FaultParams = {},
+  more: Partial<DeploymentFault> = {},
+): DeploymentFault {
   return {
     id: `${type}-1`,
     type,

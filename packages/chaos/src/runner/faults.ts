@@ -4,9 +4,9 @@
  * path that reverts what is left, whichever way the drill ends.
  */
 import { randomInt as cryptoRandomInt } from "node:crypto";
+import { isDeploymentFault, messageOf, type Drill, type DrillFault } from "@livekit-swarm/schema";
 import type { FaultInjector, InjectedFault, NodeRef } from "../backend.js";
 import type { RollbackRun } from "../journal.js";
-import type { Drill, DrillFault } from "@livekit-swarm/schema";
 import type { RunControl } from "@livekit-swarm/load";
 import type { FaultRecord } from "./assemble.js";
 import type { DrillRecorder } from "./recorder.js";
@@ -14,7 +14,6 @@ import { lateJoin, lateJoiners } from "./late.js";
 import { selectTargets, type Selection } from "./select.js";
 import type { DrillStop } from "./stop.js";
 import { simulate } from "./watch.js";
-import { messageOf } from "@livekit-swarm/schema";
 
 interface ActiveFault {
   readonly fault: DrillFault;
@@ -137,12 +136,11 @@ export class FaultSchedule {
     this.runs.push(run);
     log(`${fault.id}: ${fault.type} on ${chosen.selection}`);
     try {
-      const injected =
-        fault.type === "client.simulate"
+      const injected = isDeploymentFault(fault)
+        ? await this.injector.inject(fault, chosen.nodes)
+        : fault.type === "client.simulate"
           ? simulate(fault, chosen.participants, control, this.recorder)
-          : fault.type === "client.join"
-            ? this.lateJoin(fault, control)
-            : await this.injector.inject(fault, chosen.nodes);
+          : this.lateJoin(fault, control);
       run.injectedAt = iso(run.injectedAtMs);
       run.subjects = injected.subjects;
       run.actions = injected.actions;

@@ -3,11 +3,10 @@
  * swarm's recorder saw since a moment, plus each Prometheus query, judged against the drill's tolerances.
  */
 import { queryInstant } from "@livekit-swarm/gate";
-import type { Drill, PrometheusProbe } from "@livekit-swarm/schema";
+import { messageOf, type Drill, type PrometheusProbe } from "@livekit-swarm/schema";
 import type { ProbeResult } from "../journal.js";
 import { probeSteadyState, type SteadyStateReading } from "../verdict.js";
 import type { DrillRecorder } from "./recorder.js";
-import { messageOf } from "@livekit-swarm/schema";
 
 /** What the probes read from the swarm's recorder. */
 export type SwarmReadings = Pick<DrillRecorder, "planned" | "connected" | "tracks" | "lossSince">;

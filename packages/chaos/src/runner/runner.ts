@@ -10,6 +10,7 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { availableParallelism, hostname } from "node:os";
 import { join } from "node:path";
+import { isDeploymentFault, messageOf, type Drill, type Scenario } from "@livekit-swarm/schema";
 import type { PlacementSample, ServerView } from "../analyze.js";
 import type { FaultInjector } from "../backend.js";
 import { LocalInjector } from "../backends/local.js";
@@ -17,7 +18,6 @@ import type { DrillJournal, ProbeResult } from "../journal.js";
 import { renderDrillJUnit } from "../junit.js";
 import { renderDrillMarkdown } from "../report.js";
 import { renderDrillHtml } from "../report-html.js";
-import type { Drill, Scenario } from "@livekit-swarm/schema";
 import { Testbed, TURN_DOMAIN, startClientTestbed, type NetworkProfile } from "@livekit-swarm/testbed";
 import { RoomServiceClient } from "livekit-server-sdk";
 import {
@@ -47,7 +47,6 @@ import { DrillRecorder } from "./recorder.js";
 import { DrillStop } from "./stop.js";
 import { commandInjector } from "./targets.js";
 import { SERVER_VIEW_MS, startPlacements, startServerViews } from "./watch.js";
-import { messageOf } from "@livekit-swarm/schema";
 
 export interface DrillRunOptions {
   readonly drill: Drill;
@@ -251,7 +250,7 @@ async function prepare(
   const t = drill.target;
   if (t.backend !== "local") {
     const injector = commandInjector(t);
-    await injector.preflight?.(drill.faults);
+    await injector.preflight?.(drill.faults.filter(isDeploymentFault));
     return {
       target: { url: t.url, apiKey: t.apiKey, apiSecret: t.apiSecret },
       injector,

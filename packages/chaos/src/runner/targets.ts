@@ -1,10 +1,17 @@
+import {
+  isDeploymentFault,
+  messageOf,
+  type ComposeTarget,
+  type Drill,
+  type DrillFault,
+  type FaultTarget,
+  type KubernetesTarget,
+} from "@livekit-swarm/schema";
 import type { FaultInjector } from "../backend.js";
 import { formatStep } from "../backends/commands.js";
 import { ComposeInjector, composeFaultCommands } from "../backends/compose.js";
 import { KubernetesInjector, kubernetesFaultCommands } from "../backends/kubernetes.js";
 import { describeLocalFault } from "../backends/local.js";
-import type { ComposeTarget, Drill, DrillFault, FaultTarget, KubernetesTarget } from "@livekit-swarm/schema";
-import { messageOf } from "@livekit-swarm/schema";
 
 /** The injector of a compose or Kubernetes drill: it runs docker or kubectl on this machine. */
 export function commandInjector(target: ComposeTarget | KubernetesTarget): FaultInjector {
@@ -43,10 +50,10 @@ function symbolicNodes(drill: Drill, target: FaultTarget): string[] {
 export function describeFault(drill: Drill, fault: DrillFault): string[] {
   const nodes = symbolicNodes(drill, fault.target);
   const t = drill.target;
-  if (fault.type === "client.simulate")
-    return [`simulateScenario(${fault.params.scenario ?? "?"}) on the chosen participants`];
-  if (fault.type === "client.join")
-    return [`${fault.params.perRoom ?? 1} late joiner(s) per room, who must see and hear the room`];
+  if (!isDeploymentFault(fault))
+    return fault.type === "client.simulate"
+      ? [`simulateScenario(${fault.params.scenario ?? "?"}) on the chosen participants`]
+      : [`${fault.params.perRoom ?? 1} late joiner(s) per room, who must see and hear the room`];
   try {
     if (t.backend === "local") return describeLocalFault(fault, nodes);
     const commands =

@@ -1,12 +1,11 @@
 /** What the drill watches besides the swarm's own reports: simulated client faults and the server's view. */
+import { messageOf, type DrillFault } from "@livekit-swarm/schema";
 import type { PlacementSample, ServerView } from "../analyze.js";
 import type { FaultInjector, InjectedFault } from "../backend.js";
-import type { DrillFault } from "@livekit-swarm/schema";
 import type { RunControl, RunTarget } from "@livekit-swarm/load";
 import { RoomServiceClient } from "livekit-server-sdk";
 import type { DrillRecorder } from "./recorder.js";
 import type { ChosenParticipant } from "./select.js";
-import { messageOf } from "@livekit-swarm/schema";
 
 /** How often the drill asks the server who is in each room. */
 export const SERVER_VIEW_MS = 1000;

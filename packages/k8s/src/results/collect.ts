@@ -9,6 +9,7 @@
  */
 import { mkdir, rename, rm, statfs } from "node:fs/promises";
 import { join } from "node:path";
+import { messageOf } from "@livekit-swarm/schema";
 import { K8sError, ResultsError } from "../errors.js";
 import { apiGet, podsOf, shardJob, type InClusterApi, type Pod, type ShardJob } from "../api.js";
 import { METRICS_PORT } from "../manifests.js";
@@ -23,7 +24,6 @@ import {
   type Listing,
 } from "./listing.js";
 import { TransferError, receiveFile } from "./receive.js";
-import { messageOf } from "@livekit-swarm/schema";
 
 /** A running shard pod, where its results are served. */
 export interface ShardPod {

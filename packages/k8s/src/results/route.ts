@@ -10,6 +10,7 @@ import { readdir, stat } from "node:fs/promises";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import { join } from "node:path";
 import { pipeline } from "node:stream/promises";
+import { messageOf } from "@livekit-swarm/schema";
 import { ResultsError } from "../errors.js";
 import {
   COLLECTED_PATH,
@@ -20,7 +21,6 @@ import {
   type Listing,
   type ResultFile,
 } from "./listing.js";
-import { messageOf } from "@livekit-swarm/schema";
 
 /** How the run whose folder is served ended, for the listing. */
 export interface RunEnd {

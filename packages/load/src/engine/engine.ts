@@ -2,8 +2,8 @@
  * What a worker needs of an engine, and the rules each engine lives by. Pure data and types: the
  * media stacks (rtc-node, werift) load only in worker processes, through `openEngine`.
  */
-import type { EngineName, Kind, ParticipantEvent, ParticipantPlan, WindowSample } from "../run/messages.js";
 import { KnownError, simulateScenarios, type SimulateScenario, messageOf } from "@livekit-swarm/schema";
+import type { EngineName, Kind, ParticipantEvent, ParticipantPlan, WindowSample } from "../run/messages.js";
 import type { NetworkProfile } from "@livekit-swarm/testbed";
 
 export type EventSink = (event: ParticipantEvent) => void;

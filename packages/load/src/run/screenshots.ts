@@ -1,8 +1,8 @@
 import { mkdir, readdir } from "node:fs/promises";
 import { join } from "node:path";
+import { messageOf } from "@livekit-swarm/schema";
 import type { EngineParticipant } from "../engine/engine.js";
 import type { ParticipantPlan } from "./messages.js";
-import { messageOf } from "@livekit-swarm/schema";
 
 /** The folder under a run's output folder that `--screenshots` fills. */
 export const SCREENSHOTS_DIR = "screenshots";

@@ -1,7 +1,6 @@
 import { createHash } from "node:crypto";
-import type { Scenario } from "@livekit-swarm/schema";
+import { KnownError, type Scenario } from "@livekit-swarm/schema";
 import type { RunPlan } from "../run/plan.js";
-import { KnownError } from "@livekit-swarm/schema";
 
 /** The most shards one run splits into: an Indexed Job of more pods than this is a typo. */
 export const MAX_SHARDS = 1024;

@@ -10,6 +10,7 @@
 import { execFileSync } from "node:child_process";
 import { existsSync, readFileSync, readdirSync, rmSync, rmdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { messageOf } from "@livekit-swarm/schema";
 import { findBinary, TOOLS_BIN, LIVEKIT_SERVER_VERSION } from "../binaries.js";
 import { TestbedError } from "../errors.js";
 import { launch } from "../launch.js";
@@ -50,7 +51,6 @@ import {
 } from "./config.js";
 import { PAUSE_IMAGE, imageSpecs, importImages } from "./images.js";
 import { CLIENTS, makeClusterPki, type ClientName } from "./pki.js";
-import { messageOf } from "@livekit-swarm/schema";
 
 const KUBERNETES_BINARIES = [
   "kube-apiserver",

@@ -5,6 +5,7 @@
  */
 import { readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { messageOf } from "@livekit-swarm/schema";
 import { livekitNodeConfig, type ConfigTree } from "../configs.js";
 import { pickFreePort } from "../ports.js";
 import { processStartTime, tailLines } from "../processes.js";
@@ -15,7 +16,6 @@ import { apiCreate, type ApiCredentials } from "./api.js";
 import { BRIDGE, HOST_IP, TESTBED_NAMESPACE, type ClusterRecord } from "./config.js";
 import { podList } from "./cluster.js";
 import { NODE_MARKER_ENV, livekitObjects, redisDeployment } from "./pods.js";
-import { messageOf } from "@livekit-swarm/schema";
 
 /** The host process whose environment carries `marker` (a node's livekit-server inside its pod). */
 export function markedProcess(marker: string): { pid: number; startTime: string | undefined } | undefined {

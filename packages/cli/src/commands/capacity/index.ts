@@ -1,3 +1,4 @@
+import { ExitCode, loadScenario, messageOf } from "@livekit-swarm/schema";
 import { readyMadeFile } from "../../ready-made.js";
 import { join, resolve } from "node:path";
 import {
@@ -12,7 +13,6 @@ import {
   CAPACITY_HEADER,
 } from "@livekit-swarm/capacity";
 import { newRunId } from "@livekit-swarm/load";
-import { ExitCode, loadScenario, messageOf } from "@livekit-swarm/schema";
 import { UsageError } from "../../errors.js";
 import { targetFrom } from "../../session/run-session.js";
 import type { CapacityFlags } from "./options.js";
