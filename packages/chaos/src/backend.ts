@@ -4,7 +4,7 @@
  * client.simulate is not here: the runner asks the swarm's own participants to simulate.
  */
 import { KnownError, type DrillBackend, type DeploymentFault } from "@livekit-swarm/schema";
-import type { SignalConnection } from "./analyze.js";
+import type { SignalConnection } from "@livekit-swarm/testbed";
 import type { FaultSubject } from "./journal.js";
 
 /** One livekit-server node as a backend knows it. */
