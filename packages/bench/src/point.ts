@@ -1,16 +1,15 @@
 /** One configuration measured: a point process run against the testbed, its tree sampled over the window. */
-import { spawn } from "node:child_process";
-import { createWriteStream, mkdirSync } from "node:fs";
+import { mkdirSync } from "node:fs";
 import { join } from "node:path";
-import { createInterface } from "node:readline";
 import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
-import type { ClientNetworkPlace, RunSummary, TurnTlsTrust } from "@livekit-swarm/load";
+import type { ClientNetworkPlace, TurnTlsTrust } from "@livekit-swarm/load";
 import { BenchError } from "./errors.js";
 import { describePoint, type Baseline, type Point } from "./figures.js";
 import type { BenchNetwork, EngineOverrides } from "./options.js";
 import { Sampler } from "./proc.js";
-import { parsePointEvent, type PointSpec } from "./progress.js";
+import type { PointSpec } from "./progress.js";
+import { RunProcess } from "./run-process.js";
 import {
   DEFAULT_STATS_INTERVAL_MS,
   DRAIN_GRACE_MS,
@@ -75,37 +74,6 @@ export function pointSpec(
   };
 }
 
-/** Follows a point process's events: when its clock started, when everyone was in, what it reported. */
-class PointWatch {
-  startedAtMs: number | undefined;
-  rampMs: number | undefined;
-  workers: number | undefined;
-  allInAtMs: number | undefined;
-  joined = 0;
-  summary: RunSummary | undefined;
-
-  onLine(line: string): void {
-    const event = parsePointEvent(line);
-    if (event === undefined) return;
-    switch (event.type) {
-      case "started":
-        this.rampMs = event.rampMs;
-        this.workers = event.workers;
-        break;
-      case "progress":
-        this.startedAtMs ??= event.startedAtMs;
-        this.joined = event.joined;
-        if (this.allInAtMs === undefined && event.joined + event.failed >= event.planned)
-          this.allInAtMs = Date.now();
-        break;
-      case "ended":
-        this.workers = event.workers;
-        this.summary = event.summary;
-        break;
-    }
-  }
-}
-
 export async function runPoint(
   ctx: PointContext,
   workload: Workload,
@@ -120,43 +88,16 @@ export async function runPoint(
   const spec = pointSpec(workload, rooms, ctx.holdS, ctx.engine, outDir, ctx.target.network);
   const durationS = runDurationS(ctx.holdS, participants, ctx.engine.name);
   const graceMs = joinGraceMs(participants, ctx.engine.name);
-  const child = spawn(process.execPath, [POINT_PROCESS, JSON.stringify(spec)], {
-    stdio: ["ignore", "pipe", "pipe"],
-    env: {
-      ...process.env,
-      LIVEKIT_URL: ctx.target.url,
-      LIVEKIT_API_KEY: ctx.target.apiKey,
-      LIVEKIT_API_SECRET: ctx.target.apiSecret,
-    },
+  const run = RunProcess.start(POINT_PROCESS, spec, ctx.target, {
+    stderr: join(outDir, "stderr.log"),
+    progress: join(outDir, "progress.jsonl"),
   });
-  const childPid = child.pid;
-  if (childPid === undefined) throw new BenchError("no-start", `${label}: the point process did not start`);
-  const stderrLog = createWriteStream(join(outDir, "stderr.log"));
-  child.stderr.pipe(stderrLog);
-  const progressLog = createWriteStream(join(outDir, "progress.jsonl"));
-  const watch = new PointWatch();
-  createInterface({ input: child.stdout }).on("line", (line) => {
-    progressLog.write(`${line}\n`);
-    watch.onLine(line);
-  });
-  let exit: { code: number | null; signal: string | null } | undefined;
-  const exited = new Promise<{ code: number | null; signal: string | null }>((resolve) => {
-    child.once("exit", (code, signal) => {
-      exit = { code, signal };
-      resolve(exit);
-    });
-  });
-  const until = async (cond: () => boolean, deadlineMs: number): Promise<void> => {
-    while (!cond() && exit === undefined && !ctx.signal.aborted && Date.now() < deadlineMs) await sleep(200);
-  };
-  const endRun = async (graceMs: number): Promise<void> => {
-    if (exit === undefined) child.kill("SIGINT");
-    const killer = setTimeout(() => child.kill("SIGKILL"), graceMs);
-    await exited;
-    clearTimeout(killer);
-  };
+  if (run === undefined) throw new BenchError("no-start", `${label}: the point process did not start`);
+  const { watch } = run;
+  const until = (cond: () => boolean, deadlineMs: number): Promise<void> =>
+    run.until(cond, deadlineMs, ctx.signal);
 
-  const sampler = new Sampler(childPid, ctx.target.serverPid);
+  const sampler = new Sampler(run.pid, ctx.target.serverPid);
   let rssMiB: number | undefined;
   let pssMiB: number | undefined;
   let joinLagMs = 0;
@@ -180,7 +121,7 @@ export async function runPoint(
     const windowEnd = Math.min(Date.now() + ctx.holdS * 1000, endAt - TAIL_MS);
     const mid = Date.now() + (windowEnd - Date.now()) / 2;
     sampler.poll();
-    while (Date.now() < windowEnd && exit === undefined && !ctx.signal.aborted) {
+    while (Date.now() < windowEnd && run.exit === undefined && !ctx.signal.aborted) {
       await sleep(Math.min(1000, Math.max(0, windowEnd - Date.now())));
       if (rssMiB === undefined && Date.now() >= mid) {
         rssMiB = sampler.rssMiB();
@@ -188,17 +129,16 @@ export async function runPoint(
       }
       sampler.poll();
     }
-    if (exit !== undefined)
-      problems.push(`the swarm exited during the window (${exit.code ?? exit.signal ?? "?"})`);
+    if (run.exit !== undefined)
+      problems.push(`the swarm exited during the window (${run.exit.code ?? run.exit.signal ?? "?"})`);
     // the window is over: SIGINT makes the point process drain and report now instead of holding on
-    await endRun(DRAIN_GRACE_MS);
+    await run.end(DRAIN_GRACE_MS);
   } finally {
-    if (exit === undefined) await endRun(20_000);
-    stderrLog.end();
-    progressLog.end();
+    if (run.exit === undefined) await run.end(20_000);
+    run.closeLogs();
   }
   if (ctx.signal.aborted) throw new BenchError("interrupted", "interrupted");
-  const ended = await exited;
+  const ended = await run.exited;
   if (watch.summary === undefined)
     problems.push(
       `no summary from the run (exit ${ended.code ?? ended.signal ?? "?"}; see ${outDir}/stderr.log)`,

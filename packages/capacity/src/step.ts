@@ -1,19 +1,10 @@
 /** One step of the search: the workload at a room count, run in a step process, measured over its window. */
-import { spawn } from "node:child_process";
-import { createWriteStream, mkdirSync, readFileSync } from "node:fs";
+import { mkdirSync, readFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { join } from "node:path";
-import { createInterface } from "node:readline";
 import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
-import {
-  Sampler,
-  joinGraceMs,
-  keptUp,
-  keptUpFigures,
-  parsePointEvent,
-  type KeptUp,
-} from "@livekit-swarm/bench";
+import { RunProcess, Sampler, joinGraceMs, keptUp, keptUpFigures, type KeptUp } from "@livekit-swarm/bench";
 import type { ThresholdResult } from "@livekit-swarm/gate";
 import type { RunReport, RunSummary, RunTarget } from "@livekit-swarm/load";
 import type { Scenario } from "@livekit-swarm/schema";
@@ -120,45 +111,16 @@ export async function runStep(
     outputDir,
     workers: ctx.workers,
   };
-  const child = spawn(process.execPath, [STEP_PROCESS, JSON.stringify(spec)], {
-    stdio: ["ignore", "pipe", "pipe"],
-    env: {
-      ...process.env,
-      LIVEKIT_URL: ctx.server.target.url,
-      LIVEKIT_API_KEY: ctx.server.target.apiKey,
-      LIVEKIT_API_SECRET: ctx.server.target.apiSecret,
-    },
+  const run = RunProcess.start(STEP_PROCESS, spec, ctx.server.target, {
+    stderr: join(outputDir, "step-stderr.log"),
   });
-  const pid = child.pid;
-  if (pid === undefined)
+  if (run === undefined)
     throw new CapacityError("step-failed", `${String(rooms)} rooms: the step process did not start`);
-  const stderrLog = createWriteStream(join(outputDir, "step-stderr.log"));
-  child.stderr.pipe(stderrLog);
-  let startedAtMs: number | undefined;
-  let rampMs: number | undefined;
-  let allInAtMs: number | undefined;
-  let participants = 0;
-  let workers: number | undefined;
-  createInterface({ input: child.stdout }).on("line", (line) => {
-    const event = parsePointEvent(line);
-    if (event?.type === "started") {
-      rampMs = event.rampMs;
-      participants = event.participants;
-    } else if (event?.type === "progress") {
-      startedAtMs ??= event.startedAtMs;
-      if (allInAtMs === undefined && event.joined + event.failed >= event.planned) allInAtMs = Date.now();
-    } else if (event?.type === "ended") workers = event.workers;
-  });
-  let exit: number | string | undefined;
-  const exited = new Promise<void>((done) =>
-    child.once("exit", (code, signal) => {
-      exit = code ?? signal ?? "?";
-      done();
-    }),
-  );
-  const until = async (cond: () => boolean, deadlineMs: number): Promise<void> => {
-    while (!cond() && exit === undefined && !ctx.signal.aborted && Date.now() < deadlineMs) await sleep(200);
-  };
+  const { watch, pid } = run;
+  const exitWord = (): string | undefined =>
+    run.exit === undefined ? undefined : String(run.exit.code ?? run.exit.signal ?? "?");
+  const until = (cond: () => boolean, deadlineMs: number): Promise<void> =>
+    run.until(cond, deadlineMs, ctx.signal);
   const caps = {
     generator: cpuCapOf(pid),
     server: ctx.server.pid !== undefined ? cpuCapOf(ctx.server.pid) : undefined,
@@ -173,11 +135,12 @@ export async function runStep(
         starting.poll();
         polledAt = Date.now();
       }
-      return startedAtMs !== undefined && rampMs !== undefined;
+      return watch.startedAtMs !== undefined && watch.rampMs !== undefined;
     }, Date.now() + START_TIMEOUT_MS);
+    const { startedAtMs, rampMs } = watch;
     if (startedAtMs === undefined || rampMs === undefined) {
       if (ctx.signal.aborted) throw new CapacityError("interrupted", "interrupted");
-      const reading = exit === undefined ? await starting.close() : undefined;
+      const reading = run.exit === undefined ? await starting.close() : undefined;
       const starved =
         reading === undefined
           ? undefined
@@ -198,14 +161,14 @@ export async function runStep(
         );
       throw new CapacityError(
         "step-failed",
-        `${String(rooms)} rooms: the run did not start (exit ${String(exit ?? "none yet")}; see ${outputDir}/step-stderr.log)`,
+        `${String(rooms)} rooms: the run did not start (exit ${exitWord() ?? "none yet"}; see ${outputDir}/step-stderr.log)`,
       );
     }
     const windowStart = startedAtMs + rampMs + ctx.timing.warmupMs;
     const windowEnd = windowStart + ctx.timing.holdMs;
     const measure = async (endMs: number): Promise<PhaseReading | undefined> => {
       const meter = await PhaseMeter.open(pid, caps, ctx.server);
-      while (Date.now() < endMs && exit === undefined && !ctx.signal.aborted) {
+      while (Date.now() < endMs && run.exit === undefined && !ctx.signal.aborted) {
         await sleep(Math.min(1000, Math.max(0, endMs - Date.now())));
         meter.poll();
       }
@@ -215,16 +178,17 @@ export async function runStep(
     // everyone joins explains late joins, though the window after may look calm
     const joining = await measure(windowStart);
     const window = await measure(windowEnd);
-    await until(() => exit !== undefined, windowEnd + 3_000 + END_GRACE_MS);
+    await until(() => run.exit !== undefined, windowEnd + 3_000 + END_GRACE_MS);
     if (ctx.signal.aborted) throw new CapacityError("interrupted", "interrupted");
     const summary = readSummary(outputDir);
     if (summary === undefined || window === undefined) {
       throw new CapacityError(
         "step-failed",
-        `${String(rooms)} rooms: no report from the run (exit ${String(exit ?? "none")}; see ${outputDir}/step-stderr.log)`,
+        `${String(rooms)} rooms: no report from the run (exit ${exitWord() ?? "none"}; see ${outputDir}/step-stderr.log)`,
       );
     }
-    const joinLagMs = (allInAtMs ?? Date.now()) - (startedAtMs + rampMs);
+    const joinLagMs = (watch.allInAtMs ?? Date.now()) - (startedAtMs + rampMs);
+    const { participants, workers } = watch;
     const kept = keptUp(keptUpFigures(summary.summary, joinLagMs), joinGraceMs(participants));
     const busier = (a: Cpu, b: Cpu | undefined): Cpu => ({
       cores: Math.max(a.cores ?? 0, b?.cores ?? 0),
@@ -279,13 +243,8 @@ export async function runStep(
       outputDir,
     };
   } finally {
-    if (exit === undefined) {
-      child.kill("SIGINT");
-      const killer = setTimeout(() => child.kill("SIGKILL"), END_GRACE_MS);
-      await exited;
-      clearTimeout(killer);
-    }
-    stderrLog.end();
+    if (run.exit === undefined) await run.end(END_GRACE_MS);
+    run.closeLogs();
   }
 }
 
