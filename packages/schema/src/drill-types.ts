@@ -4,7 +4,7 @@
  * in milliseconds and every share as a ratio in [0, 1].
  */
 import type { Milliseconds } from "./duration.js";
-import type { Scenario } from "./scenario.js";
+import type { Scenario } from "./scenario-types.js";
 
 export const faultTypes = [
   "node.kill",

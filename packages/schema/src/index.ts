@@ -55,15 +55,14 @@ export type {
   E2eeSpec,
   EngineChoice,
   Scenario,
-  ScenarioInput,
   StormSpec,
   VideoCodec,
   VideoResolutionPreset,
   VideoSpec,
   PublishedVideo,
-} from "./scenario.js";
+} from "./scenario-types.js";
+export type { ScenarioInput } from "./scenario.js";
 export {
-  engineChoices,
   loadScenario,
   parseScenario,
   parseScenarioObject,
@@ -71,12 +70,10 @@ export {
   MAX_SHARING,
   MAX_ROOMS,
   MAX_PER_ROOM,
-  scenarioDefaults,
-  scenarioFields,
   scenarioKeyPaths,
-  videoCodecs,
-  videoResolutions,
 } from "./scenario.js";
+export { engineChoices, videoCodecs, videoResolutions } from "./scenario-types.js";
+export { scenarioDefaults, scenarioFields } from "./scenario-fields.js";
 export { closestMatches, editDistance } from "./suggest.js";
 export type {
   Role,

@@ -3,14 +3,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ConfigError } from "./config.js";
-import type { Scenario } from "./scenario.js";
-import {
-  loadScenario,
-  parseScenario,
-  parseScenarioObject,
-  scenarioFields,
-  scenarioKeyPaths,
-} from "./scenario.js";
+import { loadScenario, parseScenario, parseScenarioObject, scenarioKeyPaths } from "./scenario.js";
+import { scenarioFields } from "./scenario-fields.js";
+import type { Scenario } from "./scenario-types.js";
 
 const SOURCE = "scenarios/x.yaml";
 
