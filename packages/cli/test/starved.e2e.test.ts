@@ -76,11 +76,12 @@ describe.skipIf(!isRoot)("a generator starved of CPU (cgroup quota; root)", () =
  * core of this 2-core machine, each ended by `timeout` after 90 s whatever happens). Measured
  * 2026-11-28: the machine 100% busy, the event loop's p99 delay up to 137-171 ms, 36-52 of 100 audio
  * tracks never received, and the run had exited 99 blaming LiveKit. Now: inconclusive (exit 2),
- * the crowded machine and the late event loop named. Alone it exits 0 (the first case's uncapped
+ * the crowded machine named with the late event loop or rtc-node's stalls (2026-11-29, in CI and a
+ * clean-clone run: the loop's p99 at most 43 ms, 7 stalls over 10 s, 29 tracks never received, 99). Alone it exits 0 (the first case's uncapped
  * run holds that for a lighter load; voice-ai alone read 92% busy, p99 delay up to 49 ms).
  */
 describe("a generator starved by other processes: voice-ai beside two busy loops", () => {
-  it("exits 2, naming the crowded machine and the late event loop", async () => {
+  it("exits 2, naming the crowded machine and the late event loop or rtc-node's stalls", async () => {
     // each in a process group of its own, killed whole: SIGKILL to `timeout` alone leaves its `sh`
     // spinning (one did, for over an hour, under a whole suite run)
     const loops = [0, 1].map(() =>
@@ -98,8 +99,10 @@ describe("a generator starved by other processes: voice-ai beside two busy loops
       console.log(swarm.stdout);
       expect(code, swarm.stdout + swarm.stderr).toBe(2);
       expect(swarm.stdout).toMatch(/^health: INCONCLUSIVE \(exit 2\)/m);
+      // either sign of the crowding: the event loop late, or rtc-node's own handlers stalled (its
+      // loop on time: 2026-11-29, 43 ms at most, 7 stalls, 29 of 100 tracks never received)
       expect(swarm.stdout).toMatch(
-        /FAILED +generator: the swarm's own worker did not keep up: worker 0 \(the machine's cores were >= 95% busy and its event loop 50 ms late or more \(p99\) in \d+ of \d+ windows/,
+        /FAILED +generator: the swarm's own worker did not keep up: (worker 0 \(the machine's cores were >= 95% busy and its event loop 50 ms late or more \(p99\) in \d+ of \d+ windows|rtc-node took over 10 s to handle \d+ of its own events \("taking too much time" in workers\.log\) while the machine's cores were >= 95% busy in \d+ of \d+ windows)/,
       );
       expect(swarm.stdout).toContain(
         "keep other work off the generator's machine, or put LiveKit on another one",

@@ -6,6 +6,7 @@ import {
   mergeGeneratorLoads,
   saturationMessage,
   slowEvents,
+  STALLED_EVENTS,
   type GeneratorWindow,
 } from "./generator-load.js";
 import { MachineBusy, parseMachineTimes } from "./cpu-wait.js";
@@ -310,6 +311,51 @@ describe("generatorLoad: the machine crowded by other processes", () => {
     );
     expect(generatorLoad(crowding([1], [200]), HOLD, 0, 2).saturated).toBe(false);
     expect(generatorLoad(crowding([0.94, 0.94, 0.94], [200, 200, 200]), HOLD, 0, 2).saturated).toBe(false);
+  });
+});
+
+describe("generatorLoad: rtc-node stalled on a crowded machine", () => {
+  // voice-ai beside two busy loops (2026-11-29): machine 100% busy, the loop's p99 under 50 ms, 7 stalls
+  const crowded = (busy: number): GeneratorWindow[] =>
+    [1, 2, 3, 4].map((k) => ({
+      worker: 0,
+      t: HOLD + 5000 * k,
+      windowMs: 5000,
+      eventLoop: 0.13,
+      cpuCores: 1.19,
+      machineBusy: busy,
+      loopDelayMs: 43,
+    }));
+
+  it("did not keep up: rtc-node took over 10 s on 2 or more of its events while the machine was crowded", () => {
+    const load = generatorLoad(crowded(1), HOLD, 7, 2);
+    expect(load).toMatchObject({ stalled: true, saturated: true, slowEvents: 7 });
+    expect(load.workers[0]).toMatchObject({ crowded: true, crowdedLate: false });
+    const message = saturationMessage(load) ?? "";
+    expect(message).toContain(
+      `the swarm's own worker did not keep up: rtc-node took over 10 s to handle 7 of its own events ("taking too much time" in workers.log) while the machine's cores were >= 95% busy in 4 of 4 windows (worker 0, machine 100% busy, mean): other processes`,
+    );
+    expect(message).toContain("keep other work off the generator's machine, or put LiveKit on another one");
+  });
+
+  it(`keeps up with one stall, or stalls on a machine that was not crowded (a delayed network's handler waits on it)`, () => {
+    expect(generatorLoad(crowded(1), HOLD, STALLED_EVENTS - 1, 2)).toMatchObject({ saturated: false });
+    expect(generatorLoad(crowded(0.9), HOLD, 7, 2)).toMatchObject({ saturated: false });
+    expect(generatorLoad(crowded(0.9), HOLD, 7, 2).stalled).toBeUndefined();
+  });
+
+  it("a merge keeps a shard's stall, judged on that shard's machine", () => {
+    const merged = mergeGeneratorLoads([
+      { shard: 0, load: generatorLoad(crowded(0.5), HOLD, 0, 2) },
+      { shard: 1, load: generatorLoad(crowded(1), HOLD, 3, 2) },
+    ]);
+    expect(merged).toMatchObject({ stalled: true, saturated: true, slowEvents: 3 });
+    // stalls on one machine and crowding on another are not a stall
+    const apart = mergeGeneratorLoads([
+      { shard: 0, load: generatorLoad(crowded(0.5), HOLD, 3, 2) },
+      { shard: 1, load: generatorLoad(crowded(1), HOLD, 0, 2) },
+    ]);
+    expect(apart).toMatchObject({ saturated: false });
   });
 });
 

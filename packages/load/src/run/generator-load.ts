@@ -63,12 +63,24 @@ export const LATE_LOOP_MS = 50;
 
 /**
  * rtc-node's own watchdog (livekit's rtc_session): a signal, WebRTC, engine or session event its Rust
- * side took over 10 s to handle, logged to the worker's stderr (workers.log). Counted and shown,
- * not judged: 8 of them in a run of 60 native participants on one core, but also one in a healthy
- * run of 8 behind 50 ms +- 12 ms of delay (delay-fidelity.e2e, 2026-11-28), so some handler waits on
- * the network and a stall is not always the generator's.
+ * side took over 10 s to handle, logged to the worker's stderr (workers.log). Alone not judged: 8
+ * of them in a run of 60 native participants on one core, but also one in a healthy run of 8 behind
+ * 50 ms +- 12 ms of delay (delay-fidelity.e2e, 2026-11-28), so some handler waits on the network
+ * and a stall is not always the generator's. See STALLED_EVENTS for when they are.
  */
 const SLOW_EVENT = /\b(signal_event|rtc_event is|engine_event is|session_event is) taking too much time\b/;
+
+/**
+ * This many rtc-node stalls (SLOW_EVENT) in a run whose machine was crowded (MACHINE_CROWDED_BUSY in
+ * STARVED_SHARE of a worker's hold windows): the generator's own runtime stood still for over 10 s,
+ * again and again, while other processes held the cores. Its event loop need not be late: voice-ai
+ * beside two busy loops (2026-11-29, a clean-clone suite run and CI alike) read the machine 100% busy,
+ * the loop's p99 delay at most 43 ms (under LATE_LOOP_MS; the same run alone read 49 ms), round trips
+ * 253 ms p95 on loopback, 7 stalls, and 29 of 100 audio tracks never received: the run blamed
+ * LiveKit (exit 99). A 0.15-core quota read 16 stalls; a healthy run behind 50 ms of delay, 1; no
+ * other run of that suite logged one.
+ */
+export const STALLED_EVENTS = 2;
 
 /** Pure: how many events rtc-node said it took over 10 s to handle, in a stretch of workers.log. */
 export function slowEvents(log: string): number {
@@ -143,8 +155,18 @@ export interface GeneratorLoad {
    * counted (a run of an older version).
    */
   readonly slowEvents?: number;
-  /** Any worker saturated (its event loop full), throttled, or starved (when judged): it did not keep up. */
+  /**
+   * rtc-node stalled STALLED_EVENTS times or more while the machine was crowded (a worker's
+   * `crowded`): absent when it did not.
+   */
+  readonly stalled?: true;
+  /** Any worker saturated (its event loop full), throttled, or starved (when judged), or stalled: it did not keep up. */
   readonly saturated: boolean;
+}
+
+/** Whether rtc-node's stalls on a crowded machine count against the generator (STALLED_EVENTS). */
+function stalledOn(workers: readonly WorkerLoad[], slow: number | undefined): boolean {
+  return (slow ?? 0) >= STALLED_EVENTS && workers.some((w) => w.crowded === true);
 }
 
 /** The hold's windows (those that end a whole window after `holdStartMs`), per worker. */
@@ -214,10 +236,12 @@ export function generatorLoad(
       ...(delays.length > 0 ? { meanLoopDelayMs: mean(delays), maxLoopDelayMs: Math.max(...delays) } : {}),
     };
   });
+  const stalled = stalledOn(workers, slow);
   return {
     workers,
     ...(slow !== undefined ? { slowEvents: slow } : {}),
-    saturated: workers.some(keptUpNot),
+    ...(stalled ? { stalled } : {}),
+    saturated: stalled || workers.some(keptUpNot),
   };
 }
 
@@ -250,10 +274,13 @@ export function mergeGeneratorLoads(
   const workers = measured.flatMap((s) => (s.load?.workers ?? []).map((w) => ({ ...w, shard: s.shard })));
   const counted = measured.flatMap((s) => (s.load?.slowEvents === undefined ? [] : [s.load.slowEvents]));
   const slow = counted.length === 0 ? undefined : counted.reduce((a, b) => a + b, 0);
+  // each shard's stalls on its own crowded machine: a shard's count does not meet another's crowding
+  const stalled = measured.some((s) => s.load?.stalled === true);
   return {
     workers,
     ...(slow !== undefined ? { slowEvents: slow } : {}),
-    saturated: workers.some(keptUpNot),
+    ...(stalled ? { stalled } : {}),
+    saturated: stalled || workers.some(keptUpNot),
   };
 }
 
@@ -261,7 +288,8 @@ export function mergeGeneratorLoads(
 export function saturationMessage(load: GeneratorLoad): string | undefined {
   const behind = load.workers.filter(keptUpNot);
   const slow = load.slowEvents ?? 0;
-  if (behind.length === 0) return undefined;
+  const stalled = load.stalled === true;
+  if (behind.length === 0 && !stalled) return undefined;
   const why = (w: WorkerLoad): string =>
     [
       w.saturated
@@ -282,18 +310,23 @@ export function saturationMessage(load: GeneratorLoad): string | undefined {
     ]
       .filter((x) => x !== undefined)
       .join("; ");
+  const crowdedOne = load.workers.find((w) => w.crowded === true);
   const which = [
     ...behind.map((w) => `${workerName(w)} (${why(w)})`),
-    ...(slow > 0
+    ...(stalled && crowdedOne !== undefined
       ? [
-          `rtc-node took over 10 s to handle ${slow} of its own events ("taking too much time" in workers.log)`,
+          `rtc-node took over 10 s to handle ${slow} of its own events ("taking too much time" in workers.log) while the machine's cores were >= ${percent(MACHINE_CROWDED_BUSY)} busy in ${crowdedOne.crowdedWindows ?? 0} of ${crowdedOne.windows} windows (${workerName(crowdedOne)}, machine ${percent(crowdedOne.meanMachineBusy ?? 0)} busy, mean): other processes (LiveKit beside the swarm, other work) held the cores it needed`,
         ]
-      : []),
+      : slow > 0
+        ? [
+            `rtc-node took over 10 s to handle ${slow} of its own events ("taking too much time" in workers.log)`,
+          ]
+        : []),
   ].join(", ");
   const starved = JUDGE_CPU_STARVATION && behind.some((w) => w.starved === true);
   const throttled = behind.some((w) => w.throttled === true);
   const full = behind.some((w) => w.machine?.full === true);
-  const crowded = behind.some((w) => w.crowdedLate === true && w.machine?.full !== true);
+  const crowded = stalled || behind.some((w) => w.crowdedLate === true && w.machine?.full !== true);
   return (
     `the swarm's own ${behind.length > 1 ? "workers" : "worker"} did not keep up: ${which}. ` +
     "Figures may be the generator's, not the server's: " +

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { generatorLoad } from "../run/generator-load.js";
 import { checkEventLine, checkManifest, checkSampleLine } from "./read.js";
 
 // as a shard wrote them (2026-11-28, a 2-shard run of 2 rooms), the scenario cut to what is checked
@@ -84,6 +85,25 @@ describe("what merge reads back: as a shard wrote it", () => {
       checkSampleLine({ ...SAMPLE, inbound: [{ ...TRACK, lost: -3, expected: 245 }] }),
     ).not.toThrow();
   });
+
+  it("takes a shard's generator figures as generatorLoad makes them, every optional figure present", () => {
+    const window = (t: number) => ({
+      worker: 0,
+      t,
+      windowMs: 1000,
+      eventLoop: 0.3,
+      cpuCores: 0.8,
+      cpuWait: 0.6,
+      threadsWait: 1.2,
+      throttled: 0.3,
+      machineBusy: 1,
+      loopDelayMs: 60,
+    });
+    const generator = generatorLoad([window(2000), window(3000), window(4000)], 0, 3, 2);
+    expect(generator).toMatchObject({ stalled: true, saturated: true });
+    const manifest = JSON.parse(JSON.stringify({ ...MANIFEST, generator })) as unknown;
+    expect(checkManifest(manifest)).toBe(manifest);
+  });
 });
 
 describe("what merge reads back: hostile", () => {
@@ -120,6 +140,58 @@ describe("what merge reads back: hostile", () => {
       "a status of its own",
       { ...MANIFEST, status: "fine" },
       /status "fine": expected running, done or error/,
+    ],
+    [
+      "generator workers that are a number",
+      { ...MANIFEST, generator: { workers: 7, saturated: false } },
+      /generator\.workers 7: expected a list of at most 4096 workers/,
+    ],
+    [
+      "a generator figure that is text",
+      {
+        ...MANIFEST,
+        generator: {
+          workers: [
+            {
+              worker: 0,
+              windows: 2,
+              meanEventLoop: "0.5",
+              maxEventLoop: 0.5,
+              meanCpuCores: 0.2,
+              saturatedWindows: 0,
+              saturated: false,
+            },
+          ],
+          saturated: false,
+        },
+      },
+      /generator\.workers\[0\]\.meanEventLoop "0\.5": expected a finite number/,
+    ],
+    [
+      "more saturated windows than windows",
+      {
+        ...MANIFEST,
+        generator: {
+          workers: [
+            {
+              worker: 0,
+              windows: 2,
+              meanEventLoop: 0.5,
+              maxEventLoop: 0.5,
+              meanCpuCores: 0.2,
+              saturatedWindows: 9,
+              saturated: true,
+            },
+          ],
+          saturated: true,
+        },
+      },
+      /generator\.workers\[0\]\.saturatedWindows 9: expected a whole number from 0 to 2/,
+    ],
+    [
+      "a stall flag of its own",
+      { ...MANIFEST, generator: { workers: [], stalled: "yes", saturated: false } },
+      /generator\.stalled "yes": expected true, or absent/,
     ],
   ])("refuses a manifest with %s, naming the field", (_what, manifest, message) => {
     expect(() => checkManifest(manifest)).toThrow(message);

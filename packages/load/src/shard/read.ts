@@ -87,7 +87,58 @@ export function checkManifest(value: unknown): ShardManifest {
     if (typeof m[key] !== "string" || Number.isNaN(Date.parse(m[key]))) fail(key, m[key], "an ISO time");
   }
   checkScenario(object(m.scenario, "scenario"));
+  if (m.generator !== undefined) checkGenerator(object(m.generator, "generator"));
   return m as unknown as ShardManifest;
+}
+
+/** Figures of a share (event loop, CPU wait, throttling, machine busy): 0 to 1, a little over for rounding. */
+const SHARES = ["meanEventLoop", "maxEventLoop", "meanThrottled", "meanMachineBusy"];
+/** Figures in cores, milliseconds or waits: non-negative, finite. */
+const AMOUNTS = ["meanCpuCores", "meanLoopDelayMs", "maxLoopDelayMs", "meanCpuWait", "meanThreadsWait"];
+const WINDOW_COUNTS = [
+  "saturatedWindows",
+  "starvedWindows",
+  "throttledWindows",
+  "crowdedWindows",
+  "lateCrowdedWindows",
+];
+const FLAGS = ["saturated", "starved", "throttled", "crowded", "crowdedLate"];
+
+/**
+ * A shard's generator figures (generator-load.ts's GeneratorLoad), which the merge judges again:
+ * unchecked, `"workers": 7` traced in the merge and a string figure printed as NaN.
+ */
+function checkGenerator(g: Record<string, unknown>): void {
+  if (!Array.isArray(g.workers) || g.workers.length > 4096)
+    fail("generator.workers", g.workers, "a list of at most 4096 workers");
+  (g.workers as unknown[]).forEach((value, i) => {
+    const at = `generator.workers[${String(i)}]`;
+    const w = object(value, at);
+    int(w, "worker", 0, 4096, `${at}.worker`);
+    const windows = int(w, "windows", 0, 1e9, `${at}.windows`);
+    for (const key of WINDOW_COUNTS)
+      if (w[key] !== undefined || key === "saturatedWindows") int(w, key, 0, windows, `${at}.${key}`);
+    for (const key of [...SHARES, ...AMOUNTS]) {
+      if (w[key] === undefined && key !== "meanEventLoop" && key !== "maxEventLoop" && key !== "meanCpuCores")
+        continue;
+      const v = finite(w, key, `${at}.${key}`);
+      if (v < 0 || (SHARES.includes(key) && v > 1.5) || v > 1e7)
+        fail(`${at}.${key}`, v, SHARES.includes(key) ? "a share from 0 to 1" : "a non-negative figure");
+    }
+    for (const key of FLAGS)
+      if ((w[key] !== undefined || key === "saturated") && typeof w[key] !== "boolean")
+        fail(`${at}.${key}`, w[key], "true or false");
+    if (w.machine !== undefined) {
+      const machine = object(w.machine, `${at}.machine`);
+      int(machine, "cores", 1, 100_000, `${at}.machine.cores`);
+      const used = finite(machine, "usedCores", `${at}.machine.usedCores`);
+      if (used < 0 || used > 100_000) fail(`${at}.machine.usedCores`, used, "a non-negative figure");
+      if (typeof machine.full !== "boolean") fail(`${at}.machine.full`, machine.full, "true or false");
+    }
+  });
+  if (g.slowEvents !== undefined) int(g, "slowEvents", 0, 1e9, "generator.slowEvents");
+  if (g.stalled !== undefined && g.stalled !== true) fail("generator.stalled", g.stalled, "true, or absent");
+  if (typeof g.saturated !== "boolean") fail("generator.saturated", g.saturated, "true or false");
 }
 
 /** The scenario's sizes a merge plans from: whole, non-negative, and no larger than a run takes. */
