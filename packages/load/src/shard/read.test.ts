@@ -94,7 +94,7 @@ describe("what merge reads back: as a shard wrote it", () => {
       eventLoop: 0.3,
       cpuCores: 0.8,
       cpuWait: 0.6,
-      threadsWait: 1.2,
+      threadsWait: 0.7,
       throttled: 0.3,
       machineBusy: 1,
       loopDelayMs: 60,

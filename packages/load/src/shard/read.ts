@@ -91,10 +91,17 @@ export function checkManifest(value: unknown): ShardManifest {
   return m as unknown as ShardManifest;
 }
 
-/** Figures of a share (event loop, CPU wait, throttling, machine busy): 0 to 1, a little over for rounding. */
-const SHARES = ["meanEventLoop", "maxEventLoop", "meanThrottled", "meanMachineBusy"];
-/** Figures in cores, milliseconds or waits: non-negative, finite. */
-const AMOUNTS = ["meanCpuCores", "meanLoopDelayMs", "maxLoopDelayMs", "meanCpuWait", "meanThreadsWait"];
+/** Figures of a share (event loop, throttled periods, machine busy, CPU waits): 0 to 1, up to 1.5 for rounding. */
+const SHARES = [
+  "meanEventLoop",
+  "maxEventLoop",
+  "meanThrottled",
+  "meanMachineBusy",
+  "meanCpuWait",
+  "meanThreadsWait",
+];
+/** Figures in cores or milliseconds: non-negative, finite. */
+const AMOUNTS = ["meanCpuCores", "meanLoopDelayMs", "maxLoopDelayMs"];
 const WINDOW_COUNTS = [
   "saturatedWindows",
   "starvedWindows",
