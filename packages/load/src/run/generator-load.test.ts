@@ -344,6 +344,13 @@ describe("generatorLoad: rtc-node stalled on a crowded machine", () => {
     expect(generatorLoad(crowded(0.9), HOLD, 7, 2).stalled).toBeUndefined();
   });
 
+  it("does not judge stalls in a run where a link broke: a node killed beside a busy neighbour stays LiveKit's", () => {
+    const load = generatorLoad(crowded(1), HOLD, 7, 2, 2);
+    expect(load).toMatchObject({ saturated: false, slowEvents: 7 });
+    expect(load.stalled).toBeUndefined();
+    expect(saturationMessage(load)).toBeUndefined();
+  });
+
   it("a merge keeps a shard's stall, judged on that shard's machine", () => {
     const merged = mergeGeneratorLoads([
       { shard: 0, load: generatorLoad(crowded(0.5), HOLD, 0, 2) },

@@ -379,14 +379,16 @@ export async function orchestrate(options: OrchestratorOptions): Promise<RunOutc
   ]);
   const endedAtMs = Date.now();
   measurements.setRunWindow(startedAtMs, endedAtMs);
+  const summary = aggregator.summary(endedAtMs);
   return {
     summary: {
-      ...aggregator.summary(endedAtMs),
+      ...summary,
       generator: generatorLoad(
         loadWindows,
         startedAtMs + plan.rampMs,
         slowEventsSince(logPath, logFrom),
         availableParallelism(),
+        linksLost(summary.participants),
       ),
     },
     endReason,
@@ -447,6 +449,12 @@ async function reachable(url: string): Promise<boolean> {
  * The events rtc-node took over 10 s to handle in workers.log from byte `from` on (this run's
  * lines), read a MiB at a time; undefined when the log cannot be read.
  */
+/** Participants' links that broke during the run: reconnects begun, still reconnecting, dropped. */
+function linksLost(p: RunSummary["participants"]): number {
+  const dropped = Object.values(p.disconnects).reduce((a, b) => a + b, 0);
+  return p.reconnects + (p.reconnectingAtEndS?.length ?? 0) + dropped;
+}
+
 function slowEventsSince(path: string, from: number): number | undefined {
   let fd: number;
   try {
