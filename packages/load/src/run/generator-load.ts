@@ -77,8 +77,9 @@ const SLOW_EVENT = /\b(signal_event|rtc_event is|engine_event is|session_event i
  * beside two busy loops (2026-11-29, a clean-clone suite run and CI alike) read the machine 100% busy,
  * the loop's p99 delay at most 43 ms (under LATE_LOOP_MS; the same run alone read 49 ms), round trips
  * 253 ms p95 on loopback, 7 stalls, and 29 of 100 audio tracks never received: the run blamed
- * LiveKit (exit 99). A 0.15-core quota read 16 stalls; a healthy run behind 50 ms of delay, 1; no
- * other run of that suite logged one. Not judged in a run where a participant's link broke (a
+ * LiveKit (exit 99). A 0.15-core quota read 16 stalls; a healthy run behind 50 ms of delay, 1; of
+ * the 8 other runs whose generator line that suite's log shows, none. Not judged in a run where a
+ * participant's link broke (a
  * reconnect, a drop): rtc-node's handlers wait on the reconnect, and a node killed beside a busy
  * neighbour is LiveKit's failure, not the generator's.
  */
