@@ -79,9 +79,8 @@ const SLOW_EVENT = /\b(signal_event|rtc_event is|engine_event is|session_event i
  * 253 ms p95 on loopback, 7 stalls, and 29 of 100 audio tracks never received: the run blamed
  * LiveKit (exit 99). A 0.15-core quota read 16 stalls; a healthy run behind 50 ms of delay, 1; of
  * the 8 other runs whose generator line that suite's log shows, none. Not judged in a run where a
- * participant's link broke (a
- * reconnect, a drop): rtc-node's handlers wait on the reconnect, and a node killed beside a busy
- * neighbour is LiveKit's failure, not the generator's.
+ * participant's link broke (a reconnect, a drop): rtc-node's handlers wait on the reconnect, and a
+ * node killed beside a busy neighbour is LiveKit's failure, not the generator's.
  */
 export const STALLED_EVENTS = 2;
 
