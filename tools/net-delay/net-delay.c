@@ -13,8 +13,10 @@
  * It writes what it did, for checking the figures a swarm reports against what the network did:
  *   --truth FILE   one line per RTP packet released (UDP whose payload has RTP version 2 and a
  *                  payload type outside RTCP's 64-95): "r release_us hold_us dport ssrc seq ts pt m",
- *                  and per STUN message (RFC 5389's magic cookie): "s release_us hold_us dport type"
- *                  (release on CLOCK_REALTIME, microseconds); written when it stops.
+ *                  and per STUN message (RFC 5389's magic cookie): "s release_us hold_us dport type
+ *                  txid way" (the transaction ID in hex, which pairs a request with its answer
+ *                  when the queue holds both directions; way "in" from the prerouting hook, else
+ *                  "out"); release on CLOCK_REALTIME, microseconds; written when it stops.
  *   on exit        one JSON line on stdout: packets held, RTP packets, mean/min/max hold (ms).
  *
  * Usage: lkswarm-delay --queue N --delay-ms D [--jitter-ms J] [--distribution normal|uniform]
@@ -53,8 +55,9 @@
 struct held {
   uint32_t id;
   int64_t arrival_ns, release_ns; /* CLOCK_MONOTONIC */
-  int rtp, stun;
+  int rtp, stun, incoming;
   uint16_t dport, stun_type;
+  uint8_t stun_tx[12];
   uint32_t ssrc, ts;
   uint16_t seq;
   uint8_t pt, marker;
@@ -181,9 +184,12 @@ static void log_released(const struct held *p, int64_t hold_ns, int64_t release_
   if (p->rtp && truth != NULL)
     fprintf(truth, "r %lld %lld %u %u %u %u %u %u\n", (long long)(release_real_ns / 1000),
             (long long)(hold_ns / 1000), p->dport, p->ssrc, p->seq, p->ts, p->pt, p->marker);
-  else if (p->stun && truth != NULL)
-    fprintf(truth, "s %lld %lld %u %u\n", (long long)(release_real_ns / 1000), (long long)(hold_ns / 1000),
-            p->dport, p->stun_type);
+  else if (p->stun && truth != NULL) {
+    char tx[2 * sizeof p->stun_tx + 1];
+    for (size_t i = 0; i < sizeof p->stun_tx; i++) snprintf(tx + 2 * i, 3, "%02x", p->stun_tx[i]);
+    fprintf(truth, "s %lld %lld %u %u %s %s\n", (long long)(release_real_ns / 1000),
+            (long long)(hold_ns / 1000), p->dport, p->stun_type, tx, p->incoming ? "in" : "out");
+  }
 }
 
 /* Releases what is due (everything when `all`); returns ns until the next release, or -1. */
@@ -227,7 +233,10 @@ static void parse_payload(struct held *p, const uint8_t *ip, size_t len) {
   const uint8_t *udp = ip + l4;
   const uint8_t *rtp = udp + 8;
   if ((rtp[0] >> 6) == 0 && ntohl(*(const uint32_t *)(rtp + 4)) == 0x2112A442) {
+    /* a STUN header is 20 bytes: type, length, cookie, then the 12-byte transaction ID */
+    if (len < l4 + 8 + 20) return;
     p->stun = 1;
+    memcpy(p->stun_tx, rtp + 8, sizeof p->stun_tx);
     p->dport = ntohs(*(const uint16_t *)(udp + 2));
     p->stun_type = ntohs(*(const uint16_t *)rtp);
     return;
@@ -256,6 +265,7 @@ static void on_packet(struct nlmsghdr *h, int64_t delay_ns, int64_t jitter_ns) {
     void *data = (char *)a + NLA_HDRLEN;
     if (type == NFQA_PACKET_HDR && a->nla_len >= NLA_HDRLEN + sizeof(struct nfqnl_msg_packet_hdr)) {
       p.id = ntohl(((struct nfqnl_msg_packet_hdr *)data)->packet_id);
+      p.incoming = ((struct nfqnl_msg_packet_hdr *)data)->hook == NF_INET_PRE_ROUTING;
       have_id = 1;
     } else if (type == NFQA_PAYLOAD) {
       payload = data;

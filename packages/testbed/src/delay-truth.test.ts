@@ -1,5 +1,12 @@
 import { describe, expect, it } from "vitest";
-import { jitterAt, jitterSeries, parseReleased, type ReleasedPacket } from "./delay-truth.js";
+import {
+  answeredChecks,
+  jitterAt,
+  jitterSeries,
+  parseReleased,
+  type ReleasedPacket,
+  type ReleasedStun,
+} from "./delay-truth.js";
 
 const OPUS = 111;
 const RATES = { [OPUS]: 48_000, 96: 90_000 };
@@ -22,8 +29,9 @@ function opus(i: number, extraUs: number, ssrc = 7, ts0 = 1000): ReleasedPacket 
 describe("parseReleased", () => {
   it("reads the delayer's RTP and STUN lines and skips what is not one", () => {
     const text =
-      "r 1700000000000000 50000 40000 7 1 1000 111 0\nready\ns 1700000000010000 49000 40000 257\n" +
-      "r 1700000000020000 51000 40000 7 2 1960 96 1\nr 1 2 3\nx 1 2 3 4\n\n";
+      "r 1700000000000000 50000 40000 7 1 1000 111 0\nready\ns 1700000000010000 49000 40000 257 00112233445566778899aabb out\n" +
+      // a STUN line without its way, or with a short transaction, is not the delayer's
+      "s 1 2 3 257 00112233445566778899aabb\ns 1 2 3 257 0011 in\nr 1700000000020000 51000 40000 7 2 1960 96 1\nr 1 2 3\nx 1 2 3 4\n\n";
     expect(parseReleased(text)).toEqual({
       rtp: [
         {
@@ -49,8 +57,50 @@ describe("parseReleased", () => {
           marker: true,
         },
       ],
-      stun: [{ kind: "stun", releaseUs: 1700000000010000, holdUs: 49000, dport: 40000, type: 257 }],
+      stun: [
+        {
+          kind: "stun",
+          releaseUs: 1700000000010000,
+          holdUs: 49000,
+          dport: 40000,
+          type: 257,
+          transaction: "00112233445566778899aabb",
+          incoming: false,
+        },
+      ],
     });
+  });
+});
+
+describe("answeredChecks", () => {
+  const m = (
+    releaseUs: number,
+    holdUs: number,
+    type: number,
+    transaction: string,
+    incoming: boolean,
+  ): ReleasedStun => ({
+    kind: "stun",
+    releaseUs,
+    holdUs,
+    dport: 7882,
+    type,
+    transaction,
+    incoming,
+  });
+  it("times each request that came in to its answer going out, holds included; nothing else", () => {
+    const tx = (n: number) => n.toString(16).padStart(24, "0");
+    expect(
+      answeredChecks([
+        m(1_000_100, 100, 0x0001, tx(1), true), // reached the queue at 1_000_000
+        m(1_000_350, 20, 0x0101, tx(1), false), // its answer: 350 us
+        m(2_000_000, 0, 0x0001, tx(2), true), // never answered
+        m(3_000_000, 0, 0x0001, tx(3), false), // the node's own check, going out
+        m(3_000_400, 0, 0x0101, tx(3), true), // and its answer coming in: not the node's time
+        m(4_000_000, 0, 0x0101, tx(4), false), // an answer to a request the queue never saw
+      ]),
+    ).toEqual([0.00035]);
+    expect(answeredChecks([])).toEqual([]);
   });
 });
 

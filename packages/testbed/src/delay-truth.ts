@@ -26,19 +26,44 @@ export interface ReleasedStun {
   readonly holdUs: number;
   readonly dport: number;
   readonly type: number;
+  /** The transaction ID in hex: a request and its answer share it. */
+  readonly transaction: string;
+  /** Whether it came in through the device (a queue holding both ways), else it left. */
+  readonly incoming: boolean;
 }
 
+export const STUN_BINDING_REQUEST = 0x0001;
 export const STUN_BINDING_SUCCESS = 0x0101;
 
 /**
+ * What each check sent to the node took there, in seconds: from its binding request reaching the
+ * delayer (coming in) to the success answer with its transaction leaving it, both holds included.
+ * Needs a queue holding both ways (UserDelay's `incoming`); a request without an answer is left out.
+ */
+export function answeredChecks(stun: readonly ReleasedStun[]): number[] {
+  const asked = new Map<string, number>();
+  for (const m of stun)
+    if (m.incoming && m.type === STUN_BINDING_REQUEST) asked.set(m.transaction, m.releaseUs - m.holdUs);
+  const took: number[] = [];
+  for (const m of stun) {
+    const from = m.incoming || m.type !== STUN_BINDING_SUCCESS ? undefined : asked.get(m.transaction);
+    if (from !== undefined && m.releaseUs >= from) took.push((m.releaseUs - from) / 1e6);
+  }
+  return took;
+}
+
+/**
  * The delayer's truth file: "r release_us hold_us dport ssrc seq ts pt m" per RTP packet and
- * "s release_us hold_us dport type" per STUN message; other lines are skipped.
+ * "s release_us hold_us dport type txid in|out" per STUN message; other lines are skipped.
  */
 export function parseReleased(text: string): { rtp: ReleasedPacket[]; stun: ReleasedStun[] } {
   const rtp: ReleasedPacket[] = [];
   const stun: ReleasedStun[] = [];
   for (const line of text.split("\n")) {
     const [tag, ...rest] = line.trim().split(" ");
+    const way = tag === "s" ? rest.pop() : undefined;
+    const transaction = tag === "s" ? (rest.pop() ?? "") : "";
+    if (tag === "s" && (!/^[0-9a-f]{24}$/.test(transaction) || (way !== "in" && way !== "out"))) continue;
     const f = rest.map(Number);
     if (f.some((n) => !Number.isFinite(n))) continue;
     if (tag === "r" && f.length === 8) {
@@ -65,7 +90,7 @@ export function parseReleased(text: string): { rtp: ReleasedPacket[]; stun: Rele
       });
     } else if (tag === "s" && f.length === 4) {
       const [releaseUs, holdUs, dport, type] = f as [number, number, number, number];
-      stun.push({ kind: "stun", releaseUs, holdUs, dport, type });
+      stun.push({ kind: "stun", releaseUs, holdUs, dport, type, transaction, incoming: way === "in" });
     }
   }
   return { rtp, stun };

@@ -47,7 +47,13 @@ export {
   removeDelayRules,
 } from "./user-delay.js";
 export type { DelaySummary, NodeDelay, UserDelayOptions } from "./user-delay.js";
-export { jitterAt, jitterSeries, parseReleased, STUN_BINDING_SUCCESS } from "./delay-truth.js";
+export {
+  answeredChecks,
+  jitterAt,
+  jitterSeries,
+  parseReleased,
+  STUN_BINDING_SUCCESS,
+} from "./delay-truth.js";
 export type { JitterSeries, ReleasedPacket, ReleasedStun } from "./delay-truth.js";
 export {
   clearFaults,

@@ -6,16 +6,37 @@ const LISTING = `-P POSTROUTING ACCEPT
 -A POSTROUTING -o eth9 -j MARK --set-xmark 0x1/0xffffffff
 -A POSTROUTING -o lksabh0 -m comment --comment "lkswarm_delay_d1_node1" -j NFQUEUE --queue-num 2 --queue-bypass
 -A POSTROUTING -o lksabh0 -m comment --comment "someone_else" -j NFQUEUE --queue-num 3 --queue-bypass
+-A PREROUTING -i lksabh0 -m comment --comment "lkswarm_delay_d1_node1" -j NFQUEUE --queue-num 2 --queue-bypass
+-A OUTPUT -o lksabh0 -m comment --comment "lkswarm_delay_d1_node1" -j NFQUEUE --queue-num 2 --queue-bypass
 `;
 
 describe("parseDelayRules", () => {
-  it("finds our NFQUEUE rules by their comment, with the words that delete them", () => {
+  it("finds our NFQUEUE rules by their comment in POSTROUTING and PREROUTING, with the words that delete them", () => {
     expect(parseDelayRules(LISTING)).toEqual([
       {
         comment: "lkswarm_delay_d1_node1",
         queue: 2,
+        chain: "POSTROUTING",
         words: [
           "-o",
+          "lksabh0",
+          "-m",
+          "comment",
+          "--comment",
+          "lkswarm_delay_d1_node1",
+          "-j",
+          "NFQUEUE",
+          "--queue-num",
+          "2",
+          "--queue-bypass",
+        ],
+      },
+      {
+        comment: "lkswarm_delay_d1_node1",
+        queue: 2,
+        chain: "PREROUTING",
+        words: [
+          "-i",
           "lksabh0",
           "-m",
           "comment",

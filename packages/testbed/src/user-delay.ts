@@ -2,7 +2,8 @@
  * Delay and jitter in user space, for kernels without netem: a netfilter queue on the node's side of
  * its veth, and `lkswarm-delay` (tools/net-delay, built by scripts/setup) holding each packet of it.
  *
- * The rule is iptables' NFQUEUE target in the namespace's mangle/POSTROUTING chain: nftables' own
+ * The rule is iptables' NFQUEUE target in the namespace's mangle/POSTROUTING chain (and, when what
+ * comes in is held too, a second one in mangle/PREROUTING on the same queue): nftables' own
  * `queue` statement needs the kernel's nft_queue, which kernels without netem tend to lack too,
  * while the xtables target goes through nft_compat. `--queue-bypass` lets packets through untouched
  * whenever no delayer listens, so a killed delayer leaves the node reachable.
@@ -44,6 +45,11 @@ export interface UserDelayOptions {
   readonly distribution?: "normal" | "uniform";
   /** Every RTP packet released, for checking reported figures against what the network did. */
   readonly truthFile?: string;
+  /**
+   * What comes in through the device is queued too and held the same, so both directions wait: at
+   * 0 ms a request's release and its answer's, in one truth file, time the node's answer.
+   */
+  readonly incoming?: boolean;
   readonly seed?: number;
   /** The delayer's path (default: LKSWARM_DELAY_BIN, else the tools directory). */
   readonly binary?: string;
@@ -68,10 +74,12 @@ export function delayBinary(env: NodeJS.ProcessEnv = process.env): string {
   return env.LKSWARM_DELAY_BIN || join(TOOLS_BIN, DELAY_BINARY);
 }
 
+type DelayChain = "POSTROUTING" | "PREROUTING";
+
 /** The rule's words after the chain: what `-A` adds and `-D` deletes. */
-function ruleSpec(device: string, comment: string, queue: number): string[] {
+function ruleSpec(chain: DelayChain, device: string, comment: string, queue: number): string[] {
   return [
-    "-o",
+    chain === "POSTROUTING" ? "-o" : "-i",
     device,
     "-m",
     "comment",
@@ -88,32 +96,35 @@ function ruleSpec(device: string, comment: string, queue: number): string[] {
 export interface DelayRule {
   readonly comment: string;
   readonly queue: number;
-  /** The rule's words after `-A POSTROUTING`, as `-D POSTROUTING` takes them. */
+  /** POSTROUTING holds what leaves through the device, PREROUTING what comes in. */
+  readonly chain: DelayChain;
+  /** The rule's words after `-A <chain>`, as `-D <chain>` takes them. */
   readonly words: readonly string[];
 }
 
 /** Our delay rules in a namespace, as `iptables -S` lists them (empty when iptables is missing). */
 export function delayRules(namespace: string): DelayRule[] {
   try {
-    return parseDelayRules(inNamespace(namespace, "iptables", ["-w", "-t", "mangle", "-S", "POSTROUTING"]));
+    return parseDelayRules(inNamespace(namespace, "iptables", ["-w", "-t", "mangle", "-S"]));
   } catch {
     return [];
   }
 }
 
-/** Our rules in `iptables -t mangle -S POSTROUTING`'s listing: an NFQUEUE rule with our comment. */
+/** Our rules in `iptables -t mangle -S`'s listing: an NFQUEUE rule with our comment, in either chain. */
 export function parseDelayRules(listing: string): DelayRule[] {
   return listing.split("\n").flatMap((line) => {
     const comment = OUR_COMMENT.exec(line)?.[1];
     const queue = /--queue-num (\d+)/.exec(line)?.[1];
-    if (comment === undefined || queue === undefined || !line.startsWith("-A POSTROUTING ")) return [];
+    const chain = /^-A (POSTROUTING|PREROUTING) /.exec(line)?.[1] as DelayChain | undefined;
+    if (comment === undefined || queue === undefined || chain === undefined) return [];
     // iptables quotes a comment it lists; ours have no spaces, so the words split plainly
     const words = line
-      .slice("-A POSTROUTING ".length)
+      .slice(`-A ${chain} `.length)
       .trim()
       .split(/\s+/)
       .map((w) => w.replace(/^"(.*)"$/, "$1"));
-    return [{ comment, queue: Number(queue), words }];
+    return [{ comment, queue: Number(queue), chain, words }];
   });
 }
 
@@ -122,7 +133,7 @@ export function removeDelayRules(namespace: string, tag?: string): number {
   let removed = 0;
   for (const rule of delayRules(namespace)) {
     if (tag !== undefined && rule.comment !== `${DELAY_RULE_PREFIX}${tag}`) continue;
-    inNamespace(namespace, "iptables", ["-w", "-t", "mangle", "-D", "POSTROUTING", ...rule.words]);
+    inNamespace(namespace, "iptables", ["-w", "-t", "mangle", "-D", rule.chain, ...rule.words]);
     removed++;
   }
   return removed;
@@ -272,7 +283,9 @@ export class UserDelay {
     }
     const rules = delayRules(namespace);
     // an accepted packet leaves the chain, so a second queue on the same device would see nothing
-    const already = rules.find((r) => r.words[r.words.indexOf("-o") + 1] === device);
+    const already = rules.find(
+      (r) => r.words[r.words.indexOf(r.chain === "POSTROUTING" ? "-o" : "-i") + 1] === device,
+    );
     if (already !== undefined)
       throw new TestbedError(
         "bad-option",
@@ -316,15 +329,23 @@ export class UserDelay {
       throw new TestbedError("bad-option", `the delayer did not start in ${namespace}: ${why}`);
     }
     try {
-      inNamespace(namespace, "iptables", [
-        "-w",
-        "-t",
-        "mangle",
-        "-A",
-        "POSTROUTING",
-        ...ruleSpec(device, comment, queue),
-      ]);
+      const chains: DelayChain[] =
+        options.incoming === true ? ["POSTROUTING", "PREROUTING"] : ["POSTROUTING"];
+      for (const chain of chains)
+        inNamespace(namespace, "iptables", [
+          "-w",
+          "-t",
+          "mangle",
+          "-A",
+          chain,
+          ...ruleSpec(chain, device, comment, queue),
+        ]);
     } catch (err) {
+      try {
+        removeDelayRules(namespace, options.tag); // the first chain's rule, when the second failed
+      } catch {
+        // the error below says what iptables refused
+      }
       await delay.stop();
       const message = messageOf(err);
       // `ip netns exec` says 'exec of "iptables" failed: No such file or directory' where it is missing
