@@ -1,5 +1,6 @@
 /** A measured point's figures and verdict, from the run summary and the CPU window: pure. */
 import type { RunSummary } from "@livekit-swarm/load";
+import type { SwarmMetricName } from "@livekit-swarm/schema";
 import { keptUp } from "./kept-up.js";
 import type { ThreadGroup, WindowMeasure } from "./proc.js";
 import { CORES_LIMIT, LOSS_LIMIT, MEDIA_FLOOR } from "./workloads.js";
@@ -91,10 +92,12 @@ export function inboundKbpsPerTrack(
   return bps / expectedTracks / 1000;
 }
 
+const LOSS: SwarmMetricName = "lkswarm_inbound_loss_ratio";
+
 /** The worst inbound loss p95 over the kinds. */
 export function lossP95(summary: RunSummary | undefined): number | undefined {
   const values = (summary?.figures ?? [])
-    .filter((f) => f.metric === "lkswarm_inbound_loss_ratio" && f.n > 0 && f.p95 !== undefined)
+    .filter((f) => f.metric === LOSS && f.n > 0 && f.p95 !== undefined)
     .map((f) => f.p95 ?? 0);
   return values.length > 0 ? Math.max(...values) : undefined;
 }

@@ -1,5 +1,6 @@
 /** The quality a step must meet: gate thresholds, with short names for the usual four. */
 import { ThresholdError, parseThreshold, type Threshold } from "@livekit-swarm/gate";
+import type { SwarmMetricName } from "@livekit-swarm/schema";
 
 /** `loss p95 < 1%` reads as `lkswarm_inbound_loss_ratio p95 < 1%`; any catalog name works as in the gate. */
 export const QUALITY_ALIASES: Readonly<Record<string, string>> = {
@@ -7,7 +8,7 @@ export const QUALITY_ALIASES: Readonly<Record<string, string>> = {
   jitter: "lkswarm_inbound_jitter_seconds",
   join: "lkswarm_join_duration_seconds",
   reconnects: "lkswarm_reconnects_total",
-};
+} satisfies Record<string, SwarmMetricName>;
 
 /** The guide's "good call" quality when --quality is not given. */
 export const DEFAULT_QUALITY = "loss p95 < 1%; join p99 < 2s; jitter p95 < 30ms; reconnects count <= 0";

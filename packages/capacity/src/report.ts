@@ -1,6 +1,6 @@
 /** The capacity table (in the shape of the self-hosting guides' sizing table), the plot and the reports. Pure. */
 import { formatValue } from "@livekit-swarm/load";
-import { metricByName, type Scenario } from "@livekit-swarm/schema";
+import { metricByName, type Scenario, type SwarmMetricName } from "@livekit-swarm/schema";
 import type { Knee, SearchPlan } from "./search.js";
 import { perRoom, type Step, type StepTiming } from "./step.js";
 
@@ -90,7 +90,7 @@ const ALIASES: Readonly<Record<string, string>> = {
   lkswarm_inbound_jitter_seconds: "jitter",
   lkswarm_join_duration_seconds: "join",
   lkswarm_reconnects_total: "reconnects",
-};
+} satisfies Partial<Record<SwarmMetricName, string>>;
 
 function metricShort(metric: string): string {
   return ALIASES[metric] ?? metric;

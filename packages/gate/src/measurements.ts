@@ -3,6 +3,7 @@ import type {
   ParticipantEvent,
   RunObserver,
   StormObservation,
+  SwarmMetricName,
   WindowSample,
 } from "@livekit-swarm/schema";
 import { censoredPercentiles, type CensoredPercentile, type Population } from "@livekit-swarm/stats";
@@ -51,7 +52,7 @@ const REDUCERS: Readonly<Record<string, Reducer>> = {
   lkswarm_inbound_jitter_seconds: "mean",
   lkswarm_round_trip_time_seconds: "mean",
   lkswarm_end_to_end_latency_seconds: "mean",
-};
+} satisfies Partial<Record<SwarmMetricName, Reducer>>;
 
 export interface Distribution {
   readonly population: Population;

@@ -1,4 +1,10 @@
-import { labelMatcher, metricByName, type MetricDefinition } from "@livekit-swarm/schema";
+import {
+  labelMatcher,
+  metricByName,
+  type MetricDefinition,
+  type Population,
+  type SwarmMetricName,
+} from "@livekit-swarm/schema";
 import { queryInstant } from "./prometheus.js";
 import { ThresholdError, type Threshold } from "./threshold.js";
 import { judge, type Verdict } from "./verdict.js";
@@ -16,7 +22,7 @@ const HISTOGRAM_POPULATION: Readonly<Record<string, string>> = {
   lkswarm_inbound_jitter_seconds: "windows",
   lkswarm_round_trip_time_seconds: "windows",
   lkswarm_end_to_end_latency_seconds: "windows",
-};
+} satisfies Partial<Record<SwarmMetricName, Population>>;
 
 export interface PromQuery {
   /** The value the threshold compares. */

@@ -3,6 +3,7 @@
  * reconnected, and the loss of all packets as a ratio of sums. A comparison with a baseline shows
  * them beside the percentiles, so "3 more reconnects" is as visible as "join p95 +40%".
  */
+import type { SwarmMetricName } from "@livekit-swarm/schema";
 import type { Population } from "@livekit-swarm/stats";
 
 /** Which way a change is a regression. */
@@ -19,7 +20,7 @@ export interface TotalDefinition {
    * total has no per-participant values in summary.json (counts of the whole run).
    */
   readonly noise?: {
-    readonly metric: string;
+    readonly metric: SwarmMetricName;
     readonly population: Population;
     readonly where: Readonly<Record<string, string>>;
   };

@@ -1,4 +1,5 @@
 import type { Measurements } from "@livekit-swarm/gate";
+import type { SwarmMetricName } from "@livekit-swarm/schema";
 import { percentiles, type Population } from "@livekit-swarm/stats";
 import type { Kind } from "./messages.js";
 
@@ -29,7 +30,7 @@ export type CensorableStat = "p50" | "p95" | "p99" | "max";
 /** A catalog metric's figure from the measurements the gate evaluates, censored values marked. */
 /** What a figure is of, in summary.json's key order: the fields every figure starts with. */
 function figureHead(
-  metric: string,
+  metric: SwarmMetricName,
   label: string,
   unit: Figure["unit"],
   population: Population,
@@ -40,7 +41,7 @@ function figureHead(
 
 export function measuredFigure(
   measurements: Measurements,
-  metric: string,
+  metric: SwarmMetricName,
   label: string,
   unit: Figure["unit"],
   population: Population,
@@ -69,7 +70,7 @@ export function measuredFigure(
 }
 
 export function bitrateFigure(
-  metric: string,
+  metric: SwarmMetricName,
   label: string,
   values: readonly (number | undefined)[],
 ): Figure {
@@ -77,7 +78,7 @@ export function bitrateFigure(
 }
 
 export function valueFigure(
-  metric: string,
+  metric: SwarmMetricName,
   label: string,
   unit: Figure["unit"],
   population: Population,

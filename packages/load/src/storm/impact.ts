@@ -1,4 +1,5 @@
 import type { Measurements } from "@livekit-swarm/gate";
+import type { SwarmMetricName } from "@livekit-swarm/schema";
 
 /**
  * What a storm did to the media swarm it ran beside: the media's figures over the hold before the
@@ -22,7 +23,7 @@ export interface ImpactRow {
 }
 
 /** p95 over sampling windows: one observation per track (or participant) and window, as the gate's "windows". */
-const WINDOWED: readonly (readonly [string, string, "ratio" | "seconds"])[] = [
+const WINDOWED: readonly (readonly [string, SwarmMetricName, "ratio" | "seconds"])[] = [
   ["loss p95", "lkswarm_inbound_loss_ratio", "ratio"],
   ["jitter p95", "lkswarm_inbound_jitter_seconds", "seconds"],
   ["round-trip time p95", "lkswarm_round_trip_time_seconds", "seconds"],
