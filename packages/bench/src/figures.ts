@@ -3,6 +3,7 @@ import type { RunSummary } from "@livekit-swarm/load";
 import type { SwarmMetricName } from "@livekit-swarm/schema";
 import { keptUp } from "./kept-up.js";
 import type { ThreadGroup, WindowMeasure } from "./proc.js";
+import { exitWord } from "./run-process.js";
 import { CORES_LIMIT, LOSS_LIMIT, MEDIA_FLOOR } from "./workloads.js";
 
 /** A point as results.json records it. */
@@ -140,8 +141,7 @@ export function describePoint(run: PointRun): Point {
       );
     }
     // 130 is the point process's answer to the SIGINT that ends a run after its window
-    if (run.exit.code !== 0 && run.exit.code !== 130)
-      reasons.push(`exit ${run.exit.code ?? run.exit.signal ?? "?"}`);
+    if (run.exit.code !== 0 && run.exit.code !== 130) reasons.push(`exit ${exitWord(run.exit)}`);
   }
   const cores = m !== undefined && m.windowS > 0 ? m.treeCpuS / m.windowS : undefined;
   const keptUpNow = reasons.length === 0;

@@ -8,5 +8,5 @@ export {
   type PointEvent,
 } from "./progress.js";
 export { Sampler, type WindowMeasure } from "./proc.js";
-export { RunProcess, RunWatch, type RunExit, type RunProcessTarget } from "./run-process.js";
+export { exitWord, RunProcess, RunWatch, type RunExit, type RunProcessTarget } from "./run-process.js";
 export { joinGraceMs, PAUSE_MS } from "./workloads.js";

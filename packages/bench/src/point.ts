@@ -9,7 +9,7 @@ import { describePoint, type Baseline, type Point } from "./figures.js";
 import type { BenchNetwork, EngineOverrides } from "./options.js";
 import { Sampler } from "./proc.js";
 import type { PointSpec } from "./progress.js";
-import { RunProcess } from "./run-process.js";
+import { exitWord, RunProcess } from "./run-process.js";
 import {
   DEFAULT_STATS_INTERVAL_MS,
   DRAIN_GRACE_MS,
@@ -129,8 +129,7 @@ export async function runPoint(
       }
       sampler.poll();
     }
-    if (run.exit !== undefined)
-      problems.push(`the swarm exited during the window (${run.exit.code ?? run.exit.signal ?? "?"})`);
+    if (run.exit !== undefined) problems.push(`the swarm exited during the window (${exitWord(run.exit)})`);
     // the window is over: SIGINT makes the point process drain and report now instead of holding on
     await run.end(DRAIN_GRACE_MS);
   } finally {
@@ -140,9 +139,7 @@ export async function runPoint(
   if (ctx.signal.aborted) throw new BenchError("interrupted", "interrupted");
   const ended = await run.exited;
   if (watch.summary === undefined)
-    problems.push(
-      `no summary from the run (exit ${ended.code ?? ended.signal ?? "?"}; see ${outDir}/stderr.log)`,
-    );
+    problems.push(`no summary from the run (exit ${exitWord(ended)}; see ${outDir}/stderr.log)`);
   return describePoint({
     workload: workload.name,
     rooms,

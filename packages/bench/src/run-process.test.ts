@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { RunProcess, RunWatch } from "./run-process.js";
+import { exitWord, RunProcess, RunWatch } from "./run-process.js";
 
 const TARGET = { url: "ws://127.0.0.1:7880", apiKey: "key", apiSecret: "a-secret-of-32-characters-or-so" };
 
@@ -50,7 +50,10 @@ describe("RunProcess: a bench point's or a capacity step's run, in a process of 
     const run = RunProcess.start(script, {}, TARGET, { stderr: join(dir, "stderr.log") });
     if (run === undefined) throw new Error("no process");
     await new Promise((resolve) => setTimeout(resolve, 300));
-    expect(await run.end(500)).toEqual({ code: null, signal: "SIGKILL" });
+    const ended = await run.end(500);
+    expect(ended).toEqual({ code: null, signal: "SIGKILL" });
+    expect(exitWord(ended)).toBe("SIGKILL");
+    expect(exitWord({ code: 0, signal: null })).toBe("0");
     run.closeLogs();
   });
 });

@@ -23,6 +23,11 @@ export interface RunExit {
   readonly signal: string | null;
 }
 
+/** How a run ended, in one word for a message: its exit code, else the signal that ended it. */
+export function exitWord(exit: RunExit): string {
+  return String(exit.code ?? exit.signal ?? "?");
+}
+
 /** What the run has said so far, from its point events. */
 export class RunWatch {
   /** Epoch ms at which its clock started (the first progress event's). */

@@ -4,7 +4,15 @@ import { availableParallelism } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
-import { RunProcess, Sampler, joinGraceMs, keptUp, keptUpFigures, type KeptUp } from "@livekit-swarm/bench";
+import {
+  exitWord,
+  RunProcess,
+  Sampler,
+  joinGraceMs,
+  keptUp,
+  keptUpFigures,
+  type KeptUp,
+} from "@livekit-swarm/bench";
 import type { ThresholdResult } from "@livekit-swarm/gate";
 import type { RunReport, RunSummary, RunTarget } from "@livekit-swarm/load";
 import type { Scenario } from "@livekit-swarm/schema";
@@ -117,8 +125,7 @@ export async function runStep(
   if (run === undefined)
     throw new CapacityError("step-failed", `${String(rooms)} rooms: the step process did not start`);
   const { watch, pid } = run;
-  const exitWord = (): string | undefined =>
-    run.exit === undefined ? undefined : String(run.exit.code ?? run.exit.signal ?? "?");
+  const exitNow = (): string | undefined => (run.exit === undefined ? undefined : exitWord(run.exit));
   const until = (cond: () => boolean, deadlineMs: number): Promise<void> =>
     run.until(cond, deadlineMs, ctx.signal);
   const caps = {
@@ -161,7 +168,7 @@ export async function runStep(
         );
       throw new CapacityError(
         "step-failed",
-        `${String(rooms)} rooms: the run did not start (exit ${exitWord() ?? "none yet"}; see ${outputDir}/step-stderr.log)`,
+        `${String(rooms)} rooms: the run did not start (exit ${exitNow() ?? "none yet"}; see ${outputDir}/step-stderr.log)`,
       );
     }
     const windowStart = startedAtMs + rampMs + ctx.timing.warmupMs;
@@ -184,7 +191,7 @@ export async function runStep(
     if (summary === undefined || window === undefined) {
       throw new CapacityError(
         "step-failed",
-        `${String(rooms)} rooms: no report from the run (exit ${exitWord() ?? "none"}; see ${outputDir}/step-stderr.log)`,
+        `${String(rooms)} rooms: no report from the run (exit ${exitNow() ?? "none"}; see ${outputDir}/step-stderr.log)`,
       );
     }
     const joinLagMs = (watch.allInAtMs ?? Date.now()) - (startedAtMs + rampMs);
