@@ -16,3 +16,12 @@ export { FreezeDetector } from "./freeze.js";
 
 export type { WireCounts } from "./wire.js";
 export { TRANSPORT_OVERHEAD_BYTES, wireBytes } from "./wire.js";
+export {
+  MAX_MAGNITUDE,
+  MIN_MAGNITUDE,
+  QuantileSketch,
+  SKETCH_EXACT_LIMIT,
+  SKETCH_RELATIVE_ERROR,
+  SketchError,
+  type SketchJson,
+} from "./sketch.js";
