@@ -6,6 +6,7 @@
  * throws an Error whose message names the field; merge adds the file and line.
  */
 import { MAX_DURATION, RUN_ID_PATTERN, inboundCounts, outboundCounts } from "@livekit-swarm/schema";
+import type { WorkerLoad } from "../run/generator-load.js";
 import type { WindowSample, WorkerMessage } from "../run/messages.js";
 import { MAX_RUN_PARTICIPANTS } from "../session/target.js";
 import type { ShardManifest } from "./manifest.js";
@@ -91,25 +92,39 @@ export function checkManifest(value: unknown): ShardManifest {
   return m as unknown as ShardManifest;
 }
 
-/** Figures of a share (event loop, throttled periods, machine busy, CPU waits): 0 to 1, up to 1.5 for rounding. */
-const SHARES = [
-  "meanEventLoop",
-  "maxEventLoop",
-  "meanThrottled",
-  "meanMachineBusy",
-  "meanCpuWait",
-  "meanThreadsWait",
-];
-/** Figures in cores or milliseconds: non-negative, finite. */
-const AMOUNTS = ["meanCpuCores", "meanLoopDelayMs", "maxLoopDelayMs"];
-const WINDOW_COUNTS = [
-  "saturatedWindows",
-  "starvedWindows",
-  "throttledWindows",
-  "crowdedWindows",
-  "lateCrowdedWindows",
-];
-const FLAGS = ["saturated", "starved", "throttled", "crowded", "crowdedLate"];
+/**
+ * A worker's figures in shard.json, by what each is: a count of its windows, a share (event loop,
+ * throttled periods, machine busy, CPU waits: 0 to 1, up to 1.5 for rounding), an amount (cores,
+ * milliseconds: non-negative) or a flag. Marked "always": written by every version that wrote a
+ * generator; the others came later, and an older shard's lack of them is no fault. Every field of
+ * WorkerLoad has its line (the compiler says which is missing); `machine` is checked on its own.
+ */
+const WORKER_FIELDS: Readonly<
+  Record<
+    Exclude<keyof WorkerLoad, "shard" | "worker" | "windows" | "machine">,
+    readonly ["windows" | "share" | "amount" | "flag", "always"?]
+  >
+> = {
+  saturatedWindows: ["windows", "always"],
+  starvedWindows: ["windows"],
+  throttledWindows: ["windows"],
+  crowdedWindows: ["windows"],
+  lateCrowdedWindows: ["windows"],
+  meanEventLoop: ["share", "always"],
+  maxEventLoop: ["share", "always"],
+  meanThrottled: ["share"],
+  meanMachineBusy: ["share"],
+  meanCpuWait: ["share"],
+  meanThreadsWait: ["share"],
+  meanCpuCores: ["amount", "always"],
+  meanLoopDelayMs: ["amount"],
+  maxLoopDelayMs: ["amount"],
+  saturated: ["flag", "always"],
+  starved: ["flag"],
+  throttled: ["flag"],
+  crowded: ["flag"],
+  crowdedLate: ["flag"],
+};
 
 /**
  * A shard's generator figures (generator-load.ts's GeneratorLoad), which the merge judges again:
@@ -123,18 +138,18 @@ function checkGenerator(g: Record<string, unknown>): void {
     const w = object(value, at);
     int(w, "worker", 0, 4096, `${at}.worker`);
     const windows = int(w, "windows", 0, 1e9, `${at}.windows`);
-    for (const key of WINDOW_COUNTS)
-      if (w[key] !== undefined || key === "saturatedWindows") int(w, key, 0, windows, `${at}.${key}`);
-    for (const key of [...SHARES, ...AMOUNTS]) {
-      if (w[key] === undefined && key !== "meanEventLoop" && key !== "maxEventLoop" && key !== "meanCpuCores")
-        continue;
-      const v = finite(w, key, `${at}.${key}`);
-      if (v < 0 || (SHARES.includes(key) && v > 1.5) || v > 1e7)
-        fail(`${at}.${key}`, v, SHARES.includes(key) ? "a share from 0 to 1" : "a non-negative figure");
+    for (const [key, [kind, always]] of Object.entries(WORKER_FIELDS)) {
+      if (w[key] === undefined && always === undefined) continue;
+      const name = `${at}.${key}`;
+      if (kind === "windows") int(w, key, 0, windows, name);
+      else if (kind === "flag") {
+        if (typeof w[key] !== "boolean") fail(name, w[key], "true or false");
+      } else {
+        const v = finite(w, key, name);
+        if (v < 0 || v > (kind === "share" ? 1.5 : 1e7))
+          fail(name, v, kind === "share" ? "a share from 0 to 1" : "a non-negative figure");
+      }
     }
-    for (const key of FLAGS)
-      if ((w[key] !== undefined || key === "saturated") && typeof w[key] !== "boolean")
-        fail(`${at}.${key}`, w[key], "true or false");
     if (w.machine !== undefined) {
       const machine = object(w.machine, `${at}.machine`);
       int(machine, "cores", 1, 100_000, `${at}.machine.cores`);
