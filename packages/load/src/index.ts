@@ -59,6 +59,7 @@ export { Interruption, type InterruptionMessages, type StopSignal } from "./sess
 export {
   RunSessionError,
   checkOutputDir,
+  clientTestbedTarget,
   LIVEKIT_CLOUD_MAX_PARTICIPANTS,
   MAX_RUN_PARTICIPANTS,
   isLivekitCloud,

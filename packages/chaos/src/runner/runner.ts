@@ -18,10 +18,11 @@ import type { DrillJournal, ProbeResult } from "../journal.js";
 import { renderDrillJUnit } from "../junit.js";
 import { renderDrillMarkdown } from "../report.js";
 import { renderDrillHtml } from "../report-html.js";
-import { Testbed, TURN_DOMAIN, startClientTestbed, type NetworkProfile } from "@livekit-swarm/testbed";
+import { Testbed, startClientTestbed, type NetworkProfile } from "@livekit-swarm/testbed";
 import { RoomServiceClient } from "livekit-server-sdk";
 import {
   checkDrillable,
+  clientTestbedTarget,
   defaultWorkers,
   ENGINE_RULES,
   mediaPlanFor,
@@ -264,7 +265,7 @@ async function prepare(
   let stopOwn: (() => Promise<void>) | undefined;
   let url: string;
   let mediaHosts: readonly string[];
-  const networks = new Map<NetworkProfile, ClientNetworkPlace>();
+  let networks = new Map<NetworkProfile, ClientNetworkPlace>();
   let turnTls: RunTarget["turnTls"];
   if (t.testbed !== null) {
     testbed = Testbed.attach(t.testbed);
@@ -285,16 +286,11 @@ async function prepare(
       // schema: no netns with network profiles (the nodes share the client veths' host address)
       const bed = await startClientTestbed(profiles, common);
       testbed = bed.testbed;
-      ({ url } = bed);
-      mediaHosts = [bed.mediaHost];
-      for (const n of bed.networks)
-        networks.set(n.profile, { namespace: n.namespace, address: n.nodeIp, url: bed.url });
       stopOwn = () => bed.stop();
-      if (bed.turnTls !== undefined)
-        turnTls = { name: TURN_DOMAIN, host: bed.mediaHost, spki: bed.turnTls.spki };
-      log(
-        `client network profiles: ${bed.networks.map((n) => `${n.profile} in ${n.namespace}`).join(", ")}${bed.turnUdpPorts.length > 0 ? `; TURN on UDP ${bed.turnUdpPorts.join(", ")}` : ""}`,
-      );
+      const placed = clientTestbedTarget(bed, log);
+      ({ url, turnTls } = placed.target);
+      mediaHosts = [bed.mediaHost];
+      ({ networks } = placed);
     } else {
       const started = await Testbed.start({ ...common, netns: t.netns });
       testbed = started;

@@ -1,11 +1,4 @@
-import {
-  mkdirSync,
-  readdirSync,
-  rmSync,
-  rmdirSync,
-  statSync,
-  type Stats,
-} from "node:fs";
+import { mkdirSync, readdirSync, rmSync, rmdirSync, statSync, type Stats } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { MAX_DURATION, formatDuration, type Scenario, KnownError } from "@livekit-swarm/schema";
 import {
@@ -16,6 +9,7 @@ import {
   startClientTestbed,
   TURN_DOMAIN,
   type ClientNetwork,
+  type ClientTestbed,
   type NetworkProfile,
 } from "@livekit-swarm/testbed";
 import { preflight } from "../preflight.js";
@@ -118,23 +112,10 @@ export async function openTarget(
   await sweepOrphanedTestbeds();
   if (profiles.length > 0) {
     const bed = await startClientTestbed(profiles, { name: `swarm-${process.pid}`, turn });
-    log(`client network profiles: ${bed.networks.map((n) => `${n.profile} in ${n.namespace}`).join(", ")}`);
-    if (bed.turnUdpPorts.length > 0)
-      log(
-        `LiveKit's built-in TURN on UDP ${bed.turnUdpPorts.join(", ")}${bed.turnTls !== undefined ? ` and TLS ${bed.turnTls.port} (443 in the udp-blocked and tcp-only namespaces)` : ""}`,
-      );
-    const { testbed } = bed;
+    const { target, networks } = clientTestbedTarget(bed, log);
     return {
-      target: {
-        url: bed.url,
-        apiKey: testbed.apiKey,
-        apiSecret: testbed.apiSecret,
-        mediaHosts: [bed.mediaHost],
-        ...(bed.turnTls !== undefined
-          ? { turnTls: { name: TURN_DOMAIN, host: bed.mediaHost, spki: bed.turnTls.spki } }
-          : {}),
-      },
-      networks: new Map(bed.networks.map((n) => [n.profile, placeOf(n, bed.url)])),
+      target,
+      networks,
       stop: async () => {
         await bed.stop();
       },
@@ -153,6 +134,34 @@ export async function openTarget(
 
 function placeOf(net: ClientNetwork, url: string): ClientNetworkPlace {
   return { namespace: net.namespace, address: net.nodeIp, url };
+}
+
+/**
+ * A run's target on a testbed with client network namespaces (a run's own or a drill's): its URL,
+ * keys and media host, TURN's TLS trust when it has one, and each profile's place; `log` is told
+ * where the profiles and TURN are.
+ */
+export function clientTestbedTarget(
+  bed: ClientTestbed,
+  log: (line: string) => void,
+): { target: RunTarget; networks: Map<NetworkProfile, ClientNetworkPlace> } {
+  log(`client network profiles: ${bed.networks.map((n) => `${n.profile} in ${n.namespace}`).join(", ")}`);
+  if (bed.turnUdpPorts.length > 0)
+    log(
+      `LiveKit's built-in TURN on UDP ${bed.turnUdpPorts.join(", ")}${bed.turnTls !== undefined ? ` and TLS ${bed.turnTls.port} (443 in the udp-blocked and tcp-only namespaces)` : ""}`,
+    );
+  return {
+    target: {
+      url: bed.url,
+      apiKey: bed.testbed.apiKey,
+      apiSecret: bed.testbed.apiSecret,
+      mediaHosts: [bed.mediaHost],
+      ...(bed.turnTls !== undefined
+        ? { turnTls: { name: TURN_DOMAIN, host: bed.mediaHost, spki: bed.turnTls.spki } }
+        : {}),
+    },
+    networks: new Map(bed.networks.map((n) => [n.profile, placeOf(n, bed.url)])),
+  };
 }
 
 /**
