@@ -91,6 +91,15 @@ describe("QuantileSketch", () => {
     expect(a.percentiles([50, 100], "participants").map((p) => p.value)).toEqual([1, 2]);
   });
 
+  it("bucketed, a rank is the exact path's: p7 of 100 is the 7th value, not the 8th (p*n/100 lands a hair over 7)", () => {
+    const s = new QuantileSketch(0.01, 10);
+    for (let v = 1; v <= 100; v++) s.add(v);
+    expect(s.exact).toBe(false);
+    const [p7] = s.percentiles([7], "windows");
+    expect(Math.abs((p7?.value ?? NaN) - 7)).toBeLessThanOrEqual(0.07);
+    expect(() => s.percentiles([101], "windows")).toThrow(RangeError);
+  });
+
   it("at zero and the extremes: nothing, one value, zeros, negatives, non-finite values", () => {
     const empty = new QuantileSketch();
     expect(empty.percentiles([50], "tracks")).toEqual([

@@ -16,7 +16,7 @@
  * magnitude under MIN_MAGNITUDE count as 0). No clock, no I/O.
  */
 import { KnownError } from "@livekit-swarm/schema";
-import { percentiles, type Percentile, type Population } from "./statistics.js";
+import { checkP, percentiles, rankOf, type Percentile, type Population } from "./statistics.js";
 
 /** The relative error of a bucketed sketch unless told otherwise: 1%. */
 export const SKETCH_RELATIVE_ERROR = 0.01;
@@ -138,13 +138,16 @@ export class QuantileSketch {
   percentiles(ps: readonly number[], population: Population): Percentile[] {
     if (this.values !== undefined) return percentiles(this.values, ps, population);
     const order = this.order();
-    return ps.map((p) => ({
-      method: "nearest-rank" as const,
-      p,
-      population,
-      n: this.n,
-      value: this.n === 0 ? undefined : this.atRank(order, Math.max(1, Math.ceil((p / 100) * this.n))),
-    }));
+    return ps.map((p) => {
+      checkP(p);
+      return {
+        method: "nearest-rank" as const,
+        p,
+        population,
+        n: this.n,
+        value: this.n === 0 ? undefined : this.atRank(order, rankOf(p, this.n)),
+      };
+    });
   }
 
   toJSON(): SketchJson {

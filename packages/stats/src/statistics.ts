@@ -198,12 +198,13 @@ export function censoredPercentiles(
   });
 }
 
-function checkP(p: number): void {
+/** Within the package: a percentile's p, refused outside [0, 100]. */
+export function checkP(p: number): void {
   if (!(p >= 0 && p <= 100)) throw new RangeError(`percentile must be within [0, 100], got ${p}`);
 }
 
-/** Nearest rank, 1-based: ceil(p/100 · n), at least 1. */
-function rankOf(p: number, n: number): number {
+/** Nearest rank, 1-based: ceil(p/100 · n), at least 1 (within the package: the sketch's ranks too). */
+export function rankOf(p: number, n: number): number {
   // p*n/100 is often meant to be an integer but lands a hair above it in binary floating point
   // (p = 0.07 * 100 gives 7.000000000000001); without the tolerance ceil would skip a rank.
   const exact = (p * n) / 100;
