@@ -5,10 +5,11 @@
  * An iptables rule (`-j NFQUEUE --queue-num N --queue-bypass`) hands each matching packet to this
  * program over nfnetlink_queue; it holds the packet `delay` ms plus a draw of `jitter` (normal with
  * that standard deviation, as netem's `distribution normal`; or uniform in +-jitter), never less
- * than 0, and then accepts it. Packets leave in the order they came (a queue, not netem's
- * independent draws, which reorder packets closer than the jitter): a packet's release is its own
- * draw or the previous release, whichever is later. With --queue-bypass the rule lets packets through untouched while
- * no program listens, so a killed delayer leaves the network working.
+ * than 0, counted from when the packet reached the hook, and then accepts it. Packets leave in the
+ * order they came (a queue, not netem's independent draws, which reorder packets closer than the
+ * jitter): a packet's release is its own draw or the previous release, whichever is later. With
+ * --queue-bypass the rule lets packets through untouched while no program listens, so a killed
+ * delayer leaves the network working.
  *
  * It writes what it did, for checking the figures a swarm reports against what the network did:
  *   --truth FILE   one line per RTP packet released (UDP whose payload has RTP version 2 and a
@@ -16,7 +17,10 @@
  *                  and per STUN message (RFC 5389's magic cookie): "s release_us hold_us dport type
  *                  txid way" (the transaction ID in hex, which pairs a request with its answer
  *                  when the queue holds both directions; way "in" from the prerouting hook, else
- *                  "out"); release on CLOCK_REALTIME, microseconds; written when it stops.
+ *                  "out"); release on CLOCK_REALTIME, microseconds; hold from the packet's
+ *                  arrival at the hook (the kernel's receive stamp, NFQA_TIMESTAMP, for a packet
+ *                  coming in; when this program read it for one this host sends) to its release,
+ *                  so a delayer waiting for a CPU is in the truth; written when it stops.
  *   on exit        one JSON line on stdout: packets held, RTP packets, mean/min/max hold (ms).
  *
  * Usage: lkswarm-delay --queue N --delay-ms D [--jitter-ms J] [--distribution normal|uniform]
@@ -27,6 +31,7 @@
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
+#include <endian.h>
 #include <errno.h>
 #include <linux/netfilter.h>
 #include <linux/netfilter/nfnetlink.h>
@@ -51,6 +56,9 @@
 #define BUF_SIZE (1 << 20)
 /* the kernel's own bound on queued packets; past it the queue fails open (accepts) */
 #define QUEUE_MAXLEN 16384
+/* a kernel receive stamp older than this (or in the future: the wall clock stepped) is not the
+   packet's arrival, and the packet is timed from when it was read */
+#define STAMP_TRUSTED_NS 1000000000LL
 
 struct held {
   uint32_t id;
@@ -73,9 +81,9 @@ static uint32_t seq_no;
 static uint64_t rng;
 
 static struct {
-  uint64_t packets, rtp, released_early, verdict_errors, lost_messages;
+  uint64_t packets, rtp, released_early, verdict_errors, lost_messages, kernel_stamped;
   double hold_sum_ms, hold_min_ms, hold_max_ms;
-} stats = {0, 0, 0, 0, 0, 0, 1e18, 0};
+} stats = {0, 0, 0, 0, 0, 0, 0, 1e18, 0};
 
 static FILE *truth;
 static char *truth_path;
@@ -258,6 +266,7 @@ static void on_packet(struct nlmsghdr *h, int64_t delay_ns, int64_t jitter_ns) {
   int remaining = (int)h->nlmsg_len - (int)((char *)a - (char *)h);
   struct held p = {0};
   int have_id = 0;
+  int64_t stamped_real_ns = 0;
   const uint8_t *payload = NULL;
   size_t payload_len = 0;
   while (remaining >= NLA_HDRLEN && a->nla_len >= NLA_HDRLEN && a->nla_len <= remaining) {
@@ -267,6 +276,10 @@ static void on_packet(struct nlmsghdr *h, int64_t delay_ns, int64_t jitter_ns) {
       p.id = ntohl(((struct nfqnl_msg_packet_hdr *)data)->packet_id);
       p.incoming = ((struct nfqnl_msg_packet_hdr *)data)->hook == NF_INET_PRE_ROUTING;
       have_id = 1;
+    } else if (type == NFQA_TIMESTAMP &&
+               a->nla_len >= NLA_HDRLEN + sizeof(struct nfqnl_msg_packet_timestamp)) {
+      const struct nfqnl_msg_packet_timestamp *ts = data;
+      stamped_real_ns = (int64_t)be64toh(ts->sec) * 1000000000 + (int64_t)be64toh(ts->usec) * 1000;
     } else if (type == NFQA_PAYLOAD) {
       payload = data;
       payload_len = a->nla_len - NLA_HDRLEN;
@@ -279,10 +292,20 @@ static void on_packet(struct nlmsghdr *h, int64_t delay_ns, int64_t jitter_ns) {
   stats.packets++;
   if (p.rtp) stats.rtp++;
   int64_t now = now_ns(CLOCK_MONOTONIC);
+  /* held from when the packet reached the hook, not from when this process got to read it: a
+     delayer waiting for a CPU holds packets that long too, and the truth says so */
+  int64_t arrival = now;
+  if (stamped_real_ns > 0) {
+    int64_t waited = now_ns(CLOCK_REALTIME) - stamped_real_ns;
+    if (waited >= 0 && waited < STAMP_TRUSTED_NS) {
+      arrival = now - waited;
+      stats.kernel_stamped++;
+    }
+  }
   double spread = uniform_jitter ? 2 * uniform01() - 1 : normal01();
   int64_t draw = delay_ns + (int64_t)(spread * (double)jitter_ns);
   if (draw < 0) draw = 0;
-  int64_t release = now + draw;
+  int64_t release = arrival + draw;
   if (release < last_release_ns) release = last_release_ns;
   if (count == HELD_MAX) {
     /* never drop what we were handed: past the bound, what is held passes at once, counted */
@@ -290,7 +313,7 @@ static void on_packet(struct nlmsghdr *h, int64_t delay_ns, int64_t jitter_ns) {
     release_due(1);
   }
   last_release_ns = release;
-  p.arrival_ns = now;
+  p.arrival_ns = arrival;
   p.release_ns = release;
   held[(head + count) % HELD_MAX] = p;
   count++;
@@ -378,6 +401,16 @@ int main(int argc, char **argv) {
   configure("setting fail-open", NFQA_CFG_MASK, &flags, sizeof flags, NFQA_CFG_FLAGS, &flags,
             sizeof flags);
 
+  /* an open socket asking for receive stamps turns on the kernel's stamping of every packet it
+     receives (net_enable_timestamp), so a packet at the prerouting hook carries when it arrived
+     and the queue hands that on (NFQA_TIMESTAMP); a packet this host sends carries none and is
+     timed from when it was read */
+  int stamping = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  int on = 1;
+  if (stamping < 0 || setsockopt(stamping, SOL_SOCKET, SO_TIMESTAMPNS, &on, sizeof on) < 0)
+    fprintf(stderr, "lkswarm-delay: no kernel receive stamps (%s): packets are timed when read\n",
+            strerror(errno));
+
   printf("ready\n");
   fflush(stdout);
 
@@ -417,10 +450,10 @@ int main(int argc, char **argv) {
   if (truth != NULL && fclose(truth) != 0) die(truth_path);
   double mean = stats.packets > 0 ? stats.hold_sum_ms / (double)stats.packets : 0;
   printf("{\"packets\":%llu,\"rtp\":%llu,\"holdMeanMs\":%.3f,\"holdMinMs\":%.3f,\"holdMaxMs\":%.3f,"
-         "\"releasedEarly\":%llu,\"lostMessages\":%llu,\"verdictErrors\":%llu}\n",
+         "\"releasedEarly\":%llu,\"lostMessages\":%llu,\"verdictErrors\":%llu,\"kernelStamped\":%llu}\n",
          (unsigned long long)stats.packets, (unsigned long long)stats.rtp, mean,
          stats.packets > 0 ? stats.hold_min_ms : 0, stats.hold_max_ms,
          (unsigned long long)stats.released_early, (unsigned long long)stats.lost_messages,
-         (unsigned long long)stats.verdict_errors);
+         (unsigned long long)stats.verdict_errors, (unsigned long long)stats.kernel_stamped);
   return 0;
 }

@@ -61,26 +61,40 @@ const TOLERANCE = {
  * each is held to. Lean's round trip is its own (consent.ts: the event loop's busy time bounds it):
  * the rule itself, 1 ms + 5%. The browser's and native's are libwebrtc's connectivity checks, timed
  * in whole milliseconds on its network thread (the window's mean of them: window.ts): each held at
- * p50 to the rule plus that millisecond, the browser's plus a second (Chromium's checks read 1-2 ms
- * on a 0.4 ms wire: p50 1.00-2.00 ms over 5 runs, 2026-11-28). Their p95 is printed, not held: what waits on the network
- * thread reads as round trip, and rtc-node's one network thread carries every participant of its
- * worker (20 native participants on this 2-core machine: p95 4.00 ms over a wire of ~0.5 ms, lean's;
- * 5 Chromiums starting one after another: 1.74 ms in one run, 45.5 ms in another). Before the
- * window's mean, native read p50 1.35-2.21 ms: a window took RTCP's round trips too, which libwebrtc
- * floors at 1 ms each, and dropped the checks that read 0 ms.
+ * p50 to the rule plus that millisecond, the browser's plus 3 (Chromium's checks read 1-2 ms on a
+ * 0.4-0.9 ms wire). Native and browser publish audio only here, and the browser's 5 participants
+ * share one Chromium: with video, the generator's encoders use up this 2-core machine during the
+ * joins (2026-11-29, a slower day: native's p50 read 2.4-5.0 ms where the checks took 0.6-1.4 ms at
+ * a starved node (p95 12-33 ms); 5 Chromiums with video left one participant unstarted after 20 s and
+ * the run's own health check failed it, "the machine was used up"), which is the generator's
+ * health, judged elsewhere, not a round-trip figure. p95 is printed, not held: what waits on
+ * libwebrtc's network thread reads as round trip, and LiveKit's own answers spread as the joins
+ * land (the checks at the node: p95 1.0-42 ms over the runs of that day).
  */
 const RAMP = [
-  // lean's p95 is printed, not held: over 10 ramp runs of 2026-11-29 it read 0.64-1.04 ms, and 4.82
-  // and 5.43 ms in two (one a clean-clone suite run) where the node's checks took p95 0.86 and
-  // 1.56 ms as the delayer saw them; the delayer's own wait for a CPU is outside that truth (it
-  // stamps a packet when it reads it), and so may be lean's worker's: not told apart yet
-  { engine: "lean", rooms: 5, subscribers: 3, slackS: 0, firstWindows: true, held: true },
-  { engine: "native", rooms: 5, subscribers: 3, slackS: 0.001, firstWindows: false, held: true },
-  // Chromium's checks, timed in whole ms on its network thread while the other Chromiums start:
-  // p50 1.00-3.00 ms over 12 runs on a 0.4 ms wire, and 9.00 ms in one (2026-11-29, alone on the
-  // machine, 11 windows where runs have 20-24: the Chromiums started late). Printed, not held, until
-  // a browser's round trip can be told from its starting neighbours' (issue 46, open)
-  { engine: "browser", rooms: 5, subscribers: 0, slackS: 0.003, firstWindows: false, held: false },
+  // lean's p95 is printed, not held: since the delayer times a packet from the kernel's receive
+  // stamp (its own wait for a CPU now in the truth), 9 runs alone read p95 1.16-12.5 ms where the
+  // node's checks took 1.02-2.98 ms: within the rule in 8, 12.5 ms in one (node p95 1.80, max
+  // 8.74). Not one population: a window repeats its pair's last reading until the next consent
+  // answer (as libwebrtc's currentRoundTripTime), the node's checks include the joins' own, and a
+  // worker waiting for a CPU is idle to the event loop's count (docs/observability.md 5.3)
+  { engine: "lean", rooms: 5, subscribers: 3, args: [], slackS: 0, firstWindows: true },
+  {
+    engine: "native",
+    rooms: 5,
+    subscribers: 3,
+    args: ["--video-publishers", "0"],
+    slackS: 0.001,
+    firstWindows: false,
+  },
+  {
+    engine: "browser",
+    rooms: 5,
+    subscribers: 0,
+    args: ["--video-publishers", "0", "--pages-per-browser", "5"],
+    slackS: 0.003,
+    firstWindows: false,
+  },
 ] as const;
 
 /** Nearest-rank quantile. */
@@ -129,6 +143,7 @@ async function measured(
   rooms: number,
   subscribers: number,
   incoming = false,
+  extra: readonly string[] = [],
 ): Promise<Measured> {
   const ns = tb.nodes[0]?.namespace;
   const device = tb.nodeInterface(0);
@@ -158,6 +173,7 @@ async function measured(
         "10",
         "-o",
         out,
+        ...extra,
       ],
       testbedEnv(tb),
     );
@@ -283,9 +299,20 @@ describe("numbers you can trust: injected delay and jitter read as the network m
    * and the veth and the engine's own delay are not.
    */
   it.skipIf(!isRoot).each(RAMP)(
-    `$engine, no delay, $rooms rooms of a publisher and $subscribers subscribers, the ramp included: round trip p50 within 1 ms + 5% (+ $slackS s) of what the checks took at the node (held: $held)${skipped}`,
-    async ({ engine, rooms, subscribers, slackS, firstWindows, held }) => {
-      const { released, samples } = await measured(testbed(), engine, 0, 0, rooms, subscribers, true);
+    `$engine, no delay, $rooms rooms of a publisher and $subscribers subscribers, the ramp included: round trip p50 within 1 ms + 5% (+ $slackS s) of what the checks took at the node${skipped}`,
+    async ({ engine, rooms, subscribers, args, slackS, firstWindows }) => {
+      const { done, released, samples } = await measured(
+        testbed(),
+        engine,
+        0,
+        0,
+        rooms,
+        subscribers,
+        true,
+        args,
+      );
+      // the checks coming in are timed where they reached the node, the delayer's own wait included
+      expect(done?.kernelStamped, "packets timed by the kernel's receive stamp").toBeGreaterThan(0);
       const rtts = samples.map((s) => s.rttS).filter((r): r is number => r !== undefined);
       const answers = answeredChecks(released.stun);
       const firsts = new Set<string>();
@@ -302,7 +329,6 @@ describe("numbers you can trust: injected delay and jitter read as the network m
       expect(rtts.length, "windows with a round trip").toBeGreaterThanOrEqual(rooms * (1 + subscribers));
       expect(answers.length, "checks the delayer saw come in and answered").toBeGreaterThan(0);
       const truth = quantile(answers, 0.5);
-      if (!held) return;
       expect(
         Math.abs(quantile(rtts, 0.5) - truth),
         `round trip p50 ${ms(quantile(rtts, 0.5))} where the checks took ${ms(truth)} at the node`,

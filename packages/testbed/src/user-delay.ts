@@ -35,6 +35,11 @@ export interface DelaySummary {
   /** Queue messages the kernel could not hand over (their packets were dropped). */
   readonly lostMessages: number;
   readonly verdictErrors: number;
+  /**
+   * Packets timed from the kernel's receive stamp, where they reached the hook (packets coming in);
+   * the rest from when the delayer read them. Absent from a delayer built before it wrote it.
+   */
+  readonly kernelStamped?: number;
 }
 
 export interface UserDelayOptions {
