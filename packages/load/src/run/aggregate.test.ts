@@ -409,6 +409,35 @@ describe("RunAggregator: wire bitrate, frame rate, received height and freeze ti
     }
   });
 
+  it("seals the timeline's buckets a minute behind the newest window: a point each, the same figures, a late window counted in the totals only", () => {
+    const { agg, onSample } = aggregator([plan("a"), plan("b")]);
+    const buckets = 120; // ten minutes of 5 s windows
+    for (let i = 1; i <= buckets; i++) {
+      onSample(sample("a", i * 5000, [audio(50, i % 5, 0.001 * (i % 7))]));
+      onSample(sample("b", i * 5000 + 1, [audio(50, 0, 0.002)]));
+    }
+    const open = (agg as unknown as { timeline: Map<number, unknown> }).timeline;
+    // a minute and the bucket being filled: the rest are points, their windows' values dropped
+    expect(open.size).toBeLessThanOrEqual(14);
+    const before = agg.summary(buckets * 5000 + 5000);
+    expect(before.timeline).toHaveLength(buckets);
+    before.timeline.forEach((point, index) => {
+      const i = index + 1;
+      expect(point.t).toBe(i * 5000);
+      expect(point.participants).toBe(2);
+      expect(point.lossAudio).toBeCloseTo((i % 5) / 100, 12);
+      // nearest-rank p95 of two windows: the larger
+      expect(point.jitterP95S).toBeCloseTo(Math.max(0.001 * (i % 7), 0.002), 12);
+    });
+    // a window that arrives 10 minutes late: in the run's loss, not in its sealed bucket
+    onSample(sample("b", 7_000, [audio(50, 25, 0.5)]));
+    const after = agg.summary(buckets * 5000 + 5000);
+    expect(after.timeline).toEqual(before.timeline);
+    expect(after.counters.timeline_late_windows).toBe(1);
+    expect(after.loss.audio.lost).toBe(before.loss.audio.lost + 25);
+    expect(after.loss.audio.expected).toBe(before.loss.audio.expected + 50);
+  });
+
   it("leaves freeze time unknown (absent) when no window measured it, and sums it when some did", () => {
     const none = aggregator([plan("a")]);
     none.onSample(sample("a", 5000, [video({ freezes: 3, freezeS: undefined })]));

@@ -133,7 +133,12 @@ const zeroKinds = (): Record<Kind, number> => ({ audio: 0, video: 0 });
 export class RunAggregator {
   private readonly participants = new Map<string, ParticipantState>();
   private readonly roster = new Roster();
+  /** Buckets still open to windows, by start time; older ones are sealed into points. */
   private readonly timeline = new Map<number, TimelineBucket>();
+  /** Sealed buckets' points, in time order (reconnects are counted in at the summary). */
+  private readonly sealedPoints: TimelinePoint[] = [];
+  /** Buckets starting before this are sealed: a window landing in one is left out of the timeline. */
+  private sealedBefore = -Infinity;
   /** Per participant, the bucket its last window went to (a short window joins it). */
   private readonly shareBucket = new Map<string, TimelineBucket>();
   private readonly counters: Record<string, number> = {};
@@ -323,6 +328,7 @@ export class RunAggregator {
     if (s.latencyS !== undefined) bucket.latency.push(s.latencyS.p50);
     addShare(bucket, key, share);
     this.shareBucket.set(key, bucket);
+    this.seal(s.t);
   }
 
   /** Live figures for the progress display. */
@@ -523,7 +529,7 @@ export class RunAggregator {
         ...Object.fromEntries(Object.entries(this.quality).map(([q, n]) => [`quality_${q}`, n])),
       },
       figures,
-      timeline: timelinePoints(this.timeline.values()).map((point) => ({
+      timeline: [...this.sealedPoints, ...timelinePoints(this.timeline.values())].map((point) => ({
         ...point,
         reconnecting: this.reconnectStarts.filter((t) => t >= point.t && t < point.t + this.bucketMs).length,
       })),
@@ -579,12 +585,30 @@ export class RunAggregator {
     if (last?.t === t) return;
     this.markers.push({ t, kind: "worker-died", detail: "a worker process died; its participants are lost" });
   }
+  /** Seals the buckets that ended a seal lag before `t` (a window's end) into their points. */
+  private seal(t: number): void {
+    const before = Math.floor((t - sealLagMs(this.bucketMs)) / this.bucketMs) * this.bucketMs;
+    if (before <= this.sealedBefore) return;
+    this.sealedBefore = before;
+    const due = [...this.timeline.values()].filter((b) => b.t < before);
+    if (due.length === 0) return;
+    for (const b of due) this.timeline.delete(b.t);
+    for (const [key, b] of this.shareBucket) if (b.t < before) this.shareBucket.delete(key);
+    this.sealedPoints.push(...timelinePoints(due));
+  }
+
   private add(name: string, value: number): void {
     this.counters[name] = (this.counters[name] ?? 0) + value;
   }
 
   private bucket(t: number): TimelineBucket {
     const start = Math.floor(t / this.bucketMs) * this.bucketMs;
+    if (start < this.sealedBefore) {
+      // a window far later than its bucket (a worker that stalled past the seal): its counts are in
+      // the run's totals, not in the sealed point; a bucket of its own that nothing keeps
+      this.add("timeline_late_windows", 1);
+      return emptyBucket(start);
+    }
     let b = this.timeline.get(start);
     if (b === undefined) {
       b = emptyBucket(start);
@@ -592,6 +616,16 @@ export class RunAggregator {
     }
     return b;
   }
+}
+
+/**
+ * How far behind the newest window a bucket is sealed: its raw values (each participant's share,
+ * jitter and latency) become its point and are dropped, so the timeline holds a point per bucket,
+ * not every window of the run. Ten buckets, and at least a minute: workers' windows arrive within
+ * one interval of each other, and a stalled worker's later than that are counted as late.
+ */
+export function sealLagMs(bucketMs: number): number {
+  return Math.max(10 * bucketMs, 60_000);
 }
 
 function ratioOf(c: { lost: number; expected: number }): number | undefined {
