@@ -26,6 +26,136 @@ interface Observation {
 }
 
 /**
+ * One metric's observations, kept by column: times and values as doubles, participant, track and
+ * label set as indexes into the run's interned names: 28 bytes an observation (and 16 for loss's
+ * lost and expected) where an object took ~120, exactly as exact (a run keeps ~15 observations a
+ * participant-window: docs/observability.md 6). Grows by half when full.
+ */
+class Columns {
+  n = 0;
+  private t = new Float64Array(16);
+  private value = new Float64Array(16);
+  private who = new Uint32Array(16);
+  private track = new Uint32Array(16);
+  private labels = new Uint32Array(16);
+  /** Loss only: what each window lost and expected. */
+  private lost: Float64Array | undefined;
+  private expected: Float64Array | undefined;
+
+  push(
+    t: number,
+    who: number,
+    track: number,
+    labels: number,
+    value: number,
+    loss: { lost: number; expected: number } | undefined,
+  ): void {
+    if (this.n === this.t.length) this.grow(Math.ceil(this.n * 1.5));
+    const i = this.n++;
+    this.t[i] = t;
+    this.value[i] = value;
+    this.who[i] = who;
+    this.track[i] = track;
+    this.labels[i] = labels;
+    if (loss !== undefined) {
+      this.lost ??= new Float64Array(this.t.length);
+      this.expected ??= new Float64Array(this.t.length);
+      this.lost[i] = loss.lost;
+      this.expected[i] = loss.expected;
+    }
+  }
+
+  /** The i-th observation, rebuilt from the run's names. */
+  at(i: number, names: Names): Observation {
+    const track = this.track[i] ?? 0;
+    const lost = this.lost?.[i];
+    const expected = this.expected?.[i];
+    return {
+      t: this.t[i] ?? NaN,
+      participant: names.participant(this.who[i] ?? 0),
+      track: track === 0 ? undefined : names.track(track),
+      labels: names.labels(this.labels[i] ?? 0),
+      value: this.value[i] ?? NaN,
+      ...(lost !== undefined && expected !== undefined ? { lost, expected } : {}),
+    };
+  }
+
+  /** The label sets the observations carry, each once. */
+  labelSets(): Set<number> {
+    return new Set(this.labels.subarray(0, this.n));
+  }
+
+  private grow(size: number): void {
+    const widen = <A extends Float64Array | Uint32Array>(from: A, make: (n: number) => A): A => {
+      const to = make(size);
+      to.set(from);
+      return to;
+    };
+    this.t = widen(this.t, (n) => new Float64Array(n));
+    this.value = widen(this.value, (n) => new Float64Array(n));
+    this.who = widen(this.who, (n) => new Uint32Array(n));
+    this.track = widen(this.track, (n) => new Uint32Array(n));
+    this.labels = widen(this.labels, (n) => new Uint32Array(n));
+    if (this.lost !== undefined) this.lost = widen(this.lost, (n) => new Float64Array(n));
+    if (this.expected !== undefined) this.expected = widen(this.expected, (n) => new Float64Array(n));
+  }
+}
+
+/** A run's participant names, track keys and label sets, each stored once and named by index. */
+class Names {
+  private readonly participants = new Interned<string>();
+  /** Index 0 is "no track" (an event's observation). */
+  private readonly tracks = new Interned<string>([""]);
+  private readonly labelSets = new Interned<Readonly<Record<string, string>>>();
+
+  indexes(
+    participant: string,
+    track: string | undefined,
+    labels: Readonly<Record<string, string>>,
+  ): [number, number, number] {
+    return [
+      this.participants.index(participant, participant),
+      track === undefined ? 0 : this.tracks.index(track, track),
+      this.labelSets.index(JSON.stringify(labels), labels),
+    ];
+  }
+
+  participant(i: number): string {
+    return this.participants.value(i) ?? "";
+  }
+
+  track(i: number): string | undefined {
+    return this.tracks.value(i);
+  }
+
+  labels(i: number): Readonly<Record<string, string>> {
+    return this.labelSets.value(i) ?? {};
+  }
+}
+
+class Interned<T> {
+  private readonly byKey = new Map<string, number>();
+  private readonly values: T[];
+
+  constructor(initial: T[] = []) {
+    this.values = initial;
+  }
+
+  index(key: string, value: T): number {
+    let i = this.byKey.get(key);
+    if (i === undefined) {
+      i = this.values.push(value) - 1;
+      this.byKey.set(key, i);
+    }
+    return i;
+  }
+
+  value(i: number): T | undefined {
+    return this.values[i];
+  }
+}
+
+/**
  * Something that should have happened and had not when the run ended: a participant that never
  * joined, an expected track that never received. Its time is known only to exceed `atLeastS`.
  */
@@ -85,7 +215,7 @@ export interface Selection {
 }
 
 /**
- * Every observation of a run, kept raw so that thresholds and the summary compute exact quantiles
+ * Every observation of a run, kept raw (by column: Columns) so that thresholds and the summary compute exact quantiles
  * over an explicit population, with label filters and warm-up, from the same data.
  *
  * Reduction to a population: windows are the raw per-track-window values; tracks and participants
@@ -93,7 +223,8 @@ export interface Selection {
  * join/reconnect times as the worst (max); jitter, RTT and latency as the mean over windows.
  */
 export class Measurements implements RunObserver {
-  private readonly observations = new Map<string, Observation[]>();
+  private readonly observations = new Map<string, Columns>();
+  private readonly names = new Names();
   private readonly censoredObservations = new Map<string, Observation[]>();
   private readonly reconnecting = new Set<string>();
   private stormFigures = 0;
@@ -275,12 +406,13 @@ export class Measurements implements RunObserver {
     value: number,
     loss?: { lost: number; expected: number },
   ): void {
-    let list = this.observations.get(metric);
-    if (list === undefined) {
-      list = [];
-      this.observations.set(metric, list);
+    let columns = this.observations.get(metric);
+    if (columns === undefined) {
+      columns = new Columns();
+      this.observations.set(metric, columns);
     }
-    list.push({ t, participant, track, labels, value, ...(loss ?? {}) });
+    const [who, trackIndex, labelSet] = this.names.indexes(participant, track, labels);
+    columns.push(t, who, trackIndex, labelSet, value, loss);
   }
 
   /**
@@ -305,10 +437,16 @@ export class Measurements implements RunObserver {
     const where = Object.entries(selection.where ?? {});
     const from = selection.fromMs ?? -Infinity;
     const to = selection.toMs ?? Infinity;
-    return [
-      ...(this.observations.get(metric) ?? []),
-      ...(this.censoredObservations.get(metric) ?? []),
-    ].filter((o) => o.t >= from && o.t < to && where.every(([k, v]) => o.labels[k] === v));
+    const keep = (o: Observation): boolean =>
+      o.t >= from && o.t < to && where.every(([k, v]) => o.labels[k] === v);
+    const out: Observation[] = [];
+    const columns = this.observations.get(metric);
+    for (let i = 0; i < (columns?.n ?? 0); i++) {
+      const o = columns?.at(i, this.names);
+      if (o !== undefined && keep(o)) out.push(o);
+    }
+    for (const o of this.censoredObservations.get(metric) ?? []) if (keep(o)) out.push(o);
+    return out;
   }
 
   /**
@@ -348,8 +486,8 @@ export class Measurements implements RunObserver {
   /** The values a label took on a metric's observations, in order of first sight. */
   labelValues(metric: string, label: string): string[] {
     const seen = new Set<string>();
-    for (const o of this.observations.get(metric) ?? []) {
-      const v = o.labels[label];
+    for (const set of this.observations.get(metric)?.labelSets() ?? []) {
+      const v = this.names.labels(set)[label];
       if (v !== undefined) seen.add(v);
     }
     return [...seen];
