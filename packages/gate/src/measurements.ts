@@ -65,8 +65,29 @@ class Columns {
     }
   }
 
+  /**
+   * The observations from `from` (inclusive) to `to` (exclusive) whose label set `keep` takes,
+   * rebuilt from the run's names; only those are made into objects, each label set judged once.
+   */
+  select(from: number, to: number, keep: (labelSet: number) => boolean, names: Names): Observation[] {
+    const judged = new Map<number, boolean>();
+    const out: Observation[] = [];
+    for (let i = 0; i < this.n; i++) {
+      const t = this.t[i] ?? NaN;
+      if (!(t >= from && t < to)) continue;
+      const set = this.labels[i] ?? 0;
+      let kept = judged.get(set);
+      if (kept === undefined) {
+        kept = keep(set);
+        judged.set(set, kept);
+      }
+      if (kept) out.push(this.at(i, names));
+    }
+    return out;
+  }
+
   /** The i-th observation, rebuilt from the run's names. */
-  at(i: number, names: Names): Observation {
+  private at(i: number, names: Names): Observation {
     const track = this.track[i] ?? 0;
     const lost = this.lost?.[i];
     const expected = this.expected?.[i];
@@ -437,15 +458,13 @@ export class Measurements implements RunObserver {
     const where = Object.entries(selection.where ?? {});
     const from = selection.fromMs ?? -Infinity;
     const to = selection.toMs ?? Infinity;
-    const keep = (o: Observation): boolean =>
-      o.t >= from && o.t < to && where.every(([k, v]) => o.labels[k] === v);
-    const out: Observation[] = [];
-    const columns = this.observations.get(metric);
-    for (let i = 0; i < (columns?.n ?? 0); i++) {
-      const o = columns?.at(i, this.names);
-      if (o !== undefined && keep(o)) out.push(o);
-    }
-    for (const o of this.censoredObservations.get(metric) ?? []) if (keep(o)) out.push(o);
+    const matches = (labels: Readonly<Record<string, string>>): boolean =>
+      where.every(([k, v]) => labels[k] === v);
+    const out =
+      this.observations.get(metric)?.select(from, to, (set) => matches(this.names.labels(set)), this.names) ??
+      [];
+    for (const o of this.censoredObservations.get(metric) ?? [])
+      if (o.t >= from && o.t < to && matches(o.labels)) out.push(o);
     return out;
   }
 
