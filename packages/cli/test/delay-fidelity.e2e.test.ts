@@ -73,8 +73,8 @@ const TOLERANCE = {
  */
 const RAMP = [
   // lean's p95 is printed, not held: since the delayer times a packet from the kernel's receive
-  // stamp (its own wait for a CPU now in the truth), 9 runs alone read p95 1.16-12.5 ms where the
-  // node's checks took 1.02-2.98 ms: within the rule in 8, 12.5 ms in one (node p95 1.80, max
+  // stamp (its own wait for a CPU now in the truth), 10 runs alone read p95 1.10-12.5 ms where the
+  // node's checks took 1.02-2.98 ms: within the rule in 9, 12.5 ms in one (node p95 1.80, max
   // 8.74). Not one population: a window repeats its pair's last reading until the next consent
   // answer (as libwebrtc's currentRoundTripTime), the node's checks include the joins' own, and a
   // worker waiting for a CPU is idle to the event loop's count (docs/observability.md 5.3)
