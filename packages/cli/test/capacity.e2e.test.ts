@@ -155,5 +155,7 @@ describe.skipIf(!isRoot)("swarm capacity (cgroup CPU caps need root)", () => {
     expect(step?.reason).toContain("add cores or shards");
     expect(stdout).toContain("GENERATOR-BOUND at 10 rooms");
     expect(stdout).not.toContain("| audio-2party |");
-  }, 150_000);
+    // 130 s alone on this machine (2026-11-29), over 150 s beside the suite's other tests: the cap
+    // is 8% of a core, and a busy machine may not even give it that
+  }, 300_000);
 });
