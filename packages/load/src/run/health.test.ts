@@ -135,10 +135,62 @@ describe("runHealth", () => {
       saturated: false,
     };
     expect(runHealth(summary({ generator: crowded }), 0).status).toBe("healthy");
-    const h = runHealth(summary({ never: 2, undelivered: ["r/sub-1: 2 audio"], generator: crowded }), 0);
+    // the node killed: its participants' links broke (dropped here), and tracks went missing
+    const h = runHealth(
+      summary({
+        never: 2,
+        undelivered: ["r/sub-1: 2 audio"],
+        connectedAtEnd: 2,
+        disconnects: { server_leave: 2 },
+        generator: crowded,
+      }),
+      0,
+    );
     expect(h.status).toBe("livekit");
     expect(judgedExitCode(h, undefined)).toBe(ExitCode.thresholdsFailed);
     expect(h.checks.find((c) => c.name === "generator")).toMatchObject({ ok: true, text: "kept up" });
+    // a join LiveKit answered (refused, no transport) is LiveKit's, crowded or not
+    const refused = runHealth(
+      summary({ planned: 5, joinFailures: { no_transport: 1 }, generator: crowded }),
+      0,
+    );
+    expect(refused.status).toBe("livekit");
+  });
+
+  it("on a crowded machine with no link broken, tracks that never came and joins never answered are inconclusive (exit 2), the generator on time or not", () => {
+    const crowded: GeneratorLoad = {
+      workers: [
+        {
+          ...worker,
+          saturated: false,
+          crowded: true,
+          crowdedWindows: 3,
+          meanMachineBusy: 0.99,
+          crowdedLate: false,
+          lateCrowdedWindows: 0,
+        },
+      ],
+      saturated: false,
+    };
+    const h = runHealth(summary({ never: 2, undelivered: ["r/sub-1: 2 audio"], generator: crowded }), 0);
+    expect(h.status).toBe("generator");
+    expect(judgedExitCode(h, undefined)).toBe(ExitCode.inconclusive);
+    const text = h.checks.find((c) => c.name === "generator")?.text ?? "";
+    expect(text).toMatch(
+      /^the machine's cores were >= 95% busy in 3 of 4 windows \(worker 0, machine 99% busy, mean\)/,
+    );
+    expect(text).toContain("put LiveKit on another one");
+    const slow = runHealth(
+      summary({ planned: 6, joinFailures: { timeout: 1, run_ended: 1 }, generator: crowded }),
+      0,
+    );
+    expect(slow.status).toBe("generator");
+    // not crowded: the same failures are LiveKit's
+    const calm: GeneratorLoad = {
+      workers: [{ ...worker, saturated: false, crowded: false }],
+      saturated: false,
+    };
+    expect(runHealth(summary({ never: 2, generator: calm }), 0).status).toBe("livekit");
   });
 
   it("puts participants lost with their worker or browser on the generator's side, others on LiveKit's", () => {

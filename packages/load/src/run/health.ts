@@ -13,8 +13,8 @@ import type { Verdict } from "@livekit-swarm/gate";
 import { ExitCode } from "@livekit-swarm/schema";
 import type { RunSummary } from "./aggregate.js";
 import { OWED_AFTER_MS } from "./delivery.js";
-import { NOT_STARTED } from "./messages.js";
-import { saturationMessage } from "./generator-load.js";
+import { NOT_STARTED, RUN_ENDED } from "./messages.js";
+import { MACHINE_CROWDED_BUSY, saturationMessage, type GeneratorLoad } from "./generator-load.js";
 
 export type HealthSide = "generator" | "livekit";
 
@@ -40,6 +40,48 @@ const GENERATOR_DISCONNECTS = /^(worker_died|.*_exited)$/;
  * killed, its signalling gone); one that began less than this before the end is too soon to judge.
  */
 export const RECONNECT_GRACE_S = 5;
+
+/**
+ * Join failures a starved swarm can cause by itself: no answer in time, or the run ended first. Any
+ * other reason (unauthorized, no_transport, server_limit, ...) is an answer LiveKit or the network
+ * gave, whatever the machine's load.
+ */
+const SLOW_JOIN = new Set(["timeout", RUN_ENDED]);
+
+/** Participants whose link broke during the run: reconnects, drops, still reconnecting at the end. */
+export function linksLost(p: RunSummary["participants"]): number {
+  const dropped = Object.values(p.disconnects).reduce((a, b) => a + b, 0);
+  return p.reconnects + (p.reconnectingAtEndS?.length ?? 0) + dropped;
+}
+
+/**
+ * The generator's check when the machine was crowded (MACHINE_CROWDED_BUSY in half the hold's
+ * windows) and what went unserved is only what a starved swarm produces by itself: joins that never
+ * finished or timed out, tracks that never came, and no link broken on the way. Its event loop may
+ * have been on time: rtc-node's threads, the worker's sockets and LiveKit beside it (the embedded
+ * node, a testbed) all waited for the same cores. Seen in CI, 2026-11-29: voice-ai beside two busy
+ * loops joined 0 of 100 for 15 s on loopback, then all, its loop's p99 under 50 ms and fewer than
+ * two rtc-node stalls, and the run blamed LiveKit (exit 99). A failure with an answer (a refused
+ * join, a dropped or reconnecting link: a node killed beside a busy neighbour) stays LiveKit's.
+ * Undefined when this does not apply.
+ */
+function crowdedUnserved(summary: RunSummary, load: GeneratorLoad, unserved: boolean): string | undefined {
+  if (!unserved || linksLost(summary.participants) > 0) return undefined;
+  const answered = Object.entries(summary.participants.joinFailures).some(
+    ([reason, n]) => n > 0 && !SLOW_JOIN.has(reason) && reason !== NOT_STARTED,
+  );
+  if (answered) return undefined;
+  const w = load.workers.find((x) => x.crowded === true);
+  if (w === undefined) return undefined;
+  const name = w.shard === undefined ? `worker ${w.worker}` : `shard ${w.shard} worker ${w.worker}`;
+  return (
+    `the machine's cores were >= ${Math.round(MACHINE_CROWDED_BUSY * 100)}% busy in ${w.crowdedWindows ?? 0} of ${w.windows} windows ` +
+    `(${name}, machine ${Math.round((w.meanMachineBusy ?? 0) * 100)}% busy, mean) while joins went unanswered or tracks never came, ` +
+    "with no link broken: other processes (LiveKit beside the swarm, other work) held the cores it needed, and its threads and " +
+    "sockets waited for them as LiveKit's did, so the swarm cannot tell LiveKit's failure from its own. " +
+    "Keep other work off the generator's machine, or put LiveKit on another one, and run again"
+  );
+}
 
 const plural = (n: number, one: string, many = `${one}s`): string => `${n} ${n === 1 ? one : many}`;
 
@@ -131,7 +173,8 @@ export function runHealth(
 
   const load = summary.generator;
   if (load !== undefined && load.workers.length > 0) {
-    const behind = saturationMessage(load);
+    const unserved = checks.some((c) => !c.ok && c.side === "livekit");
+    const behind = saturationMessage(load) ?? crowdedUnserved(summary, load, unserved);
     checks.push({
       name: "generator",
       ok: behind === undefined,

@@ -8,6 +8,7 @@ import { Measurements } from "@livekit-swarm/gate";
 import type { RunObserver } from "@livekit-swarm/schema";
 import { leanLoopOptions, leanPublishesVideo } from "../engine/engine.js";
 import { RunAggregator, type RunSummary } from "./aggregate.js";
+import { linksLost } from "./health.js";
 import type { MediaPlan, OrchestratorMessage, ParticipantPlan, WorkerMessage } from "./messages.js";
 import type { RunPlan } from "./plan.js";
 import { iceScopeEnv, iceScopeFor, type IceScope, type MediaTarget } from "./ice-scope.js";
@@ -450,11 +451,6 @@ async function reachable(url: string): Promise<boolean> {
  * lines), read a MiB at a time; undefined when the log cannot be read.
  */
 /** Participants' links that broke during the run: reconnects begun, still reconnecting, dropped. */
-function linksLost(p: RunSummary["participants"]): number {
-  const dropped = Object.values(p.disconnects).reduce((a, b) => a + b, 0);
-  return p.reconnects + (p.reconnectingAtEndS?.length ?? 0) + dropped;
-}
-
 function slowEventsSince(path: string, from: number): number | undefined {
   let fd: number;
   try {
