@@ -11,7 +11,7 @@ import type { ParticipantPlan, WindowSample, WorkerMessage } from "../run/messag
 import { planRun, shapeOf } from "../run/plan.js";
 import { runReport } from "../session/outputs.js";
 import { writeManifest, type ShardManifest } from "./manifest.js";
-import { mergeShards } from "./merge.js";
+import { inTimeOrder, mergeShards, type Observation } from "./merge.js";
 import { scenarioHash, shardPlan } from "./split.js";
 
 const START = Date.parse("2026-11-23T06:00:00Z");
@@ -122,7 +122,94 @@ afterEach(() => {
   rmSync(dir, { recursive: true, force: true });
 });
 
+/** Observations at these times (samples unless `kind`), counting how many were read. */
+function stream(times: readonly number[], kind: Observation["kind"] = "sample") {
+  const read = { n: 0 };
+  async function* lines(): AsyncGenerator<Observation> {
+    for (const t of times) {
+      await Promise.resolve();
+      read.n++;
+      yield kind === "sample"
+        ? ({ kind, t, sample: { t } } as unknown as Observation)
+        : ({ kind, t, event: { t } } as unknown as Observation);
+    }
+  }
+  return { lines: lines(), read };
+}
+
+describe("inTimeOrder", () => {
+  it("gives the lines of several files in the order a sort of all of them would, ties by file then line", async () => {
+    const files = [
+      stream([1000, 3000, 2000, 2000, 5000], "event"),
+      stream([500, 2000, 1500, 4000]),
+      stream([2000, 900, 6000]),
+    ];
+    const out: Observation[] = [];
+    for await (const o of inTimeOrder(
+      files.map((f) => f.lines),
+      10_000,
+    ))
+      out.push(o);
+    expect(out.map((o) => `${o.kind[0]}${o.t}`)).toEqual([
+      "s500",
+      "s900",
+      "e1000",
+      "s1500",
+      "e2000",
+      "e2000",
+      "s2000",
+      "s2000",
+      "e3000",
+      "s4000",
+      "e5000",
+      "s6000",
+    ]);
+  });
+
+  it("holds only the reorder window: the first line comes out before a long file is read past it", async () => {
+    const long = stream(Array.from({ length: 10_000 }, (_, i) => i * 1000));
+    const short = stream([0, 1000]);
+    const lines = inTimeOrder([long.lines, short.lines], 10_000);
+    const first = await lines.next();
+    expect((first.value as Observation | undefined)?.t).toBe(0);
+    // read until 10 s past the line given out, and one more
+    expect(long.read.n).toBeLessThanOrEqual(12);
+    let n = 1;
+    while (!(await lines.next()).done) n++;
+    expect(n).toBe(10_002);
+  });
+
+  it("refuses a line older than one already given out (merge then sorts every line in memory)", async () => {
+    const files = [stream([0, 1000, 50_000, 100_000, 5000]), stream([0])];
+    const out: number[] = [];
+    await expect(
+      (async () => {
+        for await (const o of inTimeOrder(
+          files.map((f) => f.lines),
+          10_000,
+        ))
+          out.push(o.t);
+      })(),
+    ).rejects.toThrow();
+    expect(out.at(-1)).toBeGreaterThan(5000);
+  });
+});
+
 describe("mergeShards", () => {
+  it("folds a shard whose lines were shuffled far out of time order as it folds the ordered one", async () => {
+    writeShard(dir, scenario, 0, 2);
+    writeShard(dir, scenario, 1, 2);
+    const ordered = await mergeShards({ inputs: [dir], outputDir: join(dir, "a") });
+    // the samples file reversed: lines minutes out of order, as a hand edit or a concatenation leaves them
+    const samples = join(dir, "shard-1", "samples.jsonl");
+    const lines = readFileSync(samples, "utf8").split("\n").filter(Boolean).reverse();
+    writeFileSync(samples, lines.map((l) => `${l}\n`).join(""));
+    const shuffled = await mergeShards({ inputs: [dir], outputDir: join(dir, "b") });
+    const strip = (r: typeof ordered.report) => JSON.stringify({ ...r, run: undefined, files: undefined });
+    expect(strip(shuffled.report)).toBe(strip(ordered.report));
+    expect(shuffled.report.participants.joined).toBe(15);
+  });
+
   it("sums counts over shards and takes percentiles over the concatenated raw windows", async () => {
     const shards = [0, 1, 2].map((i) => writeShard(dir, scenario, i, 3));
     const merged = await mergeShards({ inputs: [dir] });

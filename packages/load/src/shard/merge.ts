@@ -101,21 +101,34 @@ export async function mergeShards(options: MergeOptions): Promise<MergeResult> {
   const whole = planRun(shapeOf(scenario));
   const participants = whole.participants.filter((p) => rooms.has(p.room));
   const shards: ShardCoverage = { ...coverage, plannedParticipants: whole.participants.length };
-  const measurements = new Measurements();
-  const aggregator = new RunAggregator(participants, manifest.statsIntervalMs, measurements);
   const startMs = Math.min(...finished.map((s) => Date.parse(s.manifest.startedAt ?? s.manifest.startAt)));
   const endMs = Math.max(...finished.map((s) => Date.parse(s.manifest.endedAt ?? s.manifest.startAt)));
-  measurements.setRunWindow(startMs);
-  for (const o of await observationsOf(finished)) {
-    if (o.kind === "event") {
-      aggregator.onEvent(o.event.room, o.event.participant, o.event.event, o.event.t);
-      measurements.onEvent(o.event, o.event.event);
-    } else {
-      aggregator.onSample(o.sample);
-      measurements.onSample(o.sample);
+  const fold = async (observations: AsyncIterable<Observation> | Iterable<Observation>) => {
+    const measurements = new Measurements();
+    const aggregator = new RunAggregator(participants, manifest.statsIntervalMs, measurements);
+    measurements.setRunWindow(startMs);
+    for await (const o of observations) {
+      if (o.kind === "event") {
+        aggregator.onEvent(o.event.room, o.event.participant, o.event.event, o.event.t);
+        measurements.onEvent(o.event, o.event.event);
+      } else {
+        aggregator.onSample(o.sample);
+        measurements.onSample(o.sample);
+      }
     }
+    measurements.setRunWindow(startMs, endMs);
+    return { measurements, aggregator };
+  };
+  // streamed in time order; a file whose lines stray further out of order than a run writes them
+  // (edited by hand, concatenated) is folded again from every line, sorted in memory
+  let folded: Awaited<ReturnType<typeof fold>>;
+  try {
+    folded = await fold(inTimeOrder(streamsOf(finished)));
+  } catch (err) {
+    if (!(err instanceof OutOfOrder)) throw err;
+    folded = await fold(await observationsOf(finished));
   }
-  measurements.setRunWindow(startMs, endMs);
+  const { measurements, aggregator } = folded;
   const generator = mergeGeneratorLoads(
     finished.map((s) => ({ shard: s.manifest.shard, load: s.manifest.generator })),
   );
@@ -301,20 +314,152 @@ function endReasonOf(finished: readonly ShardInput[]): EndReason {
   );
 }
 
-type Observation =
+/** One line of a shard's events.jsonl or samples.jsonl, with its time. */
+export type Observation =
   | { readonly kind: "event"; readonly t: number; readonly event: Extract<WorkerMessage, { type: "event" }> }
   | { readonly kind: "sample"; readonly t: number; readonly sample: WindowSample };
 
 /** Every shard's events and samples, in time order (events first at equal times, as stable as read). */
 async function observationsOf(shards: readonly ShardInput[]): Promise<Observation[]> {
   const all: Observation[] = [];
-  for (const { dir } of shards) {
-    for (const event of await jsonLines(join(dir, "events.jsonl"), checkEventLine))
-      all.push({ kind: "event", t: event.t, event });
-    for (const sample of await jsonLines(join(dir, "samples.jsonl"), checkSampleLine))
-      all.push({ kind: "sample", t: sample.t, sample });
+  for (const stream of streamsOf(shards)) for await (const o of stream) all.push(o);
+  return all.sort(byTime);
+}
+
+/** Time, then events before samples: the order a run folds them in. */
+const byTime = (a: Observation, b: Observation): number =>
+  a.t - b.t || (a.kind === b.kind ? 0 : a.kind === "event" ? -1 : 1);
+
+/** Each shard's events file, then its samples file, as observations in the order their lines come. */
+function streamsOf(shards: readonly ShardInput[]): AsyncIterable<Observation>[] {
+  return shards.flatMap(({ dir }) => [
+    mapLines(jsonLines(join(dir, "events.jsonl"), checkEventLine), (event) => ({
+      kind: "event" as const,
+      t: event.t,
+      event,
+    })),
+    mapLines(jsonLines(join(dir, "samples.jsonl"), checkSampleLine), (sample) => ({
+      kind: "sample" as const,
+      t: sample.t,
+      sample,
+    })),
+  ]);
+}
+
+async function* mapLines<T>(
+  lines: AsyncIterable<T>,
+  f: (value: T) => Observation,
+): AsyncGenerator<Observation> {
+  for await (const value of lines) yield f(value);
+}
+
+/**
+ * How far out of time order a shard writes its lines: each as it arrives from a worker, whose
+ * windows and events reach the orchestrator milliseconds to a few seconds after their time (a
+ * starved worker's, later). A line is held until every file has been read this far past it.
+ */
+export const REORDER_MS = 60_000;
+
+/** A line further out of order than REORDER_MS: the files are folded again, sorted in memory. */
+class OutOfOrder extends Error {}
+
+/**
+ * Every shard's events and samples (`files`: each shard's events, then its samples, from
+ * `streamsOf`) in the order `observationsOf` sorts them into, streamed: the files are read side by side and each line held at most until every file is read REORDER_MS past
+ * it, so memory holds that stretch of the run, not the run. Ties keep `observationsOf`'s order (the
+ * shard, then events before samples, then the line). Throws OutOfOrder on a line older than one
+ * already given out.
+ */
+export async function* inTimeOrder(
+  files: readonly AsyncIterable<Observation>[],
+  reorderMs = REORDER_MS,
+): AsyncGenerator<Observation> {
+  const streams = files.map((s, i) => ({
+    i,
+    lines: s[Symbol.asyncIterator](),
+    /** The latest time read from it. */
+    frontier: -Infinity,
+    done: false,
+    seq: 0,
+  }));
+  type Held = { readonly o: Observation; readonly stream: number; readonly seq: number };
+  const order = (a: Held, b: Held): number => byTime(a.o, b.o) || a.stream - b.stream || a.seq - b.seq;
+  const held = new Heap<Held>(order);
+  let last: Held | undefined;
+  try {
+    for (;;) {
+      const top = held.peek();
+      // the file read least far, while it has not passed the held line by reorderMs
+      let behind: (typeof streams)[number] | undefined;
+      for (const s of streams) {
+        if (s.done || (top !== undefined && s.frontier >= top.o.t + reorderMs)) continue;
+        if (behind === undefined || s.frontier < behind.frontier) behind = s;
+      }
+      if (behind === undefined) {
+        if (top === undefined) return;
+        held.pop();
+        last = top;
+        yield top.o;
+        continue;
+      }
+      const next = await behind.lines.next();
+      if (next.done === true) {
+        behind.done = true;
+        continue;
+      }
+      const line: Held = { o: next.value, stream: behind.i, seq: behind.seq++ };
+      // it belongs before a line already given out: the sort would have placed it otherwise
+      if (last !== undefined && order(line, last) < 0) throw new OutOfOrder();
+      behind.frontier = Math.max(behind.frontier, line.o.t);
+      held.push(line);
+    }
+  } finally {
+    await Promise.all(streams.map((s) => s.lines.return?.() ?? Promise.resolve()));
   }
-  return all.sort((a, b) => a.t - b.t || (a.kind === b.kind ? 0 : a.kind === "event" ? -1 : 1));
+}
+
+/** A binary min-heap under `compare` (negative: a comes first). */
+class Heap<T> {
+  private readonly items: T[] = [];
+
+  constructor(private readonly compare: (a: T, b: T) => number) {}
+
+  peek(): T | undefined {
+    return this.items[0];
+  }
+
+  push(item: T): void {
+    const a = this.items;
+    a.push(item);
+    let i = a.length - 1;
+    while (i > 0) {
+      const parent = (i - 1) >> 1;
+      if (this.compare(a[i] as T, a[parent] as T) >= 0) break;
+      [a[i], a[parent]] = [a[parent] as T, a[i] as T];
+      i = parent;
+    }
+  }
+
+  pop(): T | undefined {
+    const a = this.items;
+    const top = a[0];
+    const last = a.pop();
+    if (a.length > 0 && last !== undefined) {
+      a[0] = last;
+      let i = 0;
+      for (;;) {
+        const l = 2 * i + 1;
+        const r = l + 1;
+        let m = i;
+        if (l < a.length && this.compare(a[l] as T, a[m] as T) < 0) m = l;
+        if (r < a.length && this.compare(a[r] as T, a[m] as T) < 0) m = r;
+        if (m === i) break;
+        [a[i], a[m]] = [a[m] as T, a[i] as T];
+        i = m;
+      }
+    }
+    return top;
+  }
 }
 
 /** A line far longer than any a shard writes (a sample is a few KB) is not one of its lines. */
@@ -325,8 +470,7 @@ const MOST_LINE_CHARS = 1 << 20;
  * 512 MB, and an hour of 2,500 participants writes ~800 MB of samples), each line checked as it
  * comes, refused with its line number.
  */
-async function jsonLines<T>(file: string, check: (value: unknown) => T): Promise<T[]> {
-  const values: T[] = [];
+async function* jsonLines<T>(file: string, check: (value: unknown) => T): AsyncGenerator<T> {
   const input = createReadStream(file, { encoding: "utf8" });
   const lines = createInterface({ input, crlfDelay: Infinity });
   let n = 0;
@@ -346,14 +490,16 @@ async function jsonLines<T>(file: string, check: (value: unknown) => T): Promise
         throw new MergeError("unreadable", `${file}:${n}: not a JSON line`);
       }
       // ours when a shard wrote them; anything when a user hands merge a file
+      let value: T;
       try {
-        values.push(check(parsed));
+        value = check(parsed);
       } catch (err) {
         throw new MergeError(
           "unreadable",
           `${file}:${n}: ${messageOf(err)}; pass the shard folders a run wrote`,
         );
       }
+      yield value;
     }
   } catch (err) {
     if (err instanceof MergeError) throw err;
@@ -368,5 +514,4 @@ async function jsonLines<T>(file: string, check: (value: unknown) => T): Promise
     lines.close();
     input.destroy();
   }
-  return values;
 }
