@@ -450,7 +450,6 @@ async function reachable(url: string): Promise<boolean> {
  * The events rtc-node took over 10 s to handle in workers.log from byte `from` on (this run's
  * lines), read a MiB at a time; undefined when the log cannot be read.
  */
-/** Participants' links that broke during the run: reconnects begun, still reconnecting, dropped. */
 function slowEventsSince(path: string, from: number): number | undefined {
   let fd: number;
   try {
