@@ -2,11 +2,12 @@
  * The swarm's own health, judged on every run whether it has thresholds or not: every planned
  * participant joined and stayed, every track LiveKit owed arrived, no worker was lost, and the
  * generator kept up. Each failed check names its side. The generator's side (a worker died, a
- * browser exited, a worker's event loop full or its CPU quota run out; starvation by other
- * processes once it can be told apart, see generator-load.ts)
- * makes every figure suspect, so the run is inconclusive (exit 2) whatever LiveKit did;
- * participants (never joined, dropped, still reconnecting) or tracks unserved while those checks
- * held fail the run (exit 99).
+ * browser exited, a worker's event loop full or its CPU quota run out, the machine used up or
+ * crowded with its loop late or rtc-node stalled, see generator-load.ts) makes every figure
+ * suspect, so the run is inconclusive (exit 2) whatever LiveKit did; so does a crowded machine
+ * on which only what a starved swarm produces went unserved (crowdedUnserved). Participants
+ * (never joined, dropped, still reconnecting) or tracks unserved while those checks held fail the
+ * run (exit 99).
  * Pure: the session applies it.
  */
 import type { Verdict } from "@livekit-swarm/gate";
