@@ -2,8 +2,8 @@ import { spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, readdirSync, rmSync, utimesSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterEach, describe, expect, it } from "vitest";
-import { PortReservations } from "./ports.js";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { BAD_PORTS, PortReservations, pickFreePort, pickableRange } from "./ports.js";
 
 describe("PortReservations: which process picked a port not yet bound", () => {
   const children: ReturnType<typeof spawn>[] = [];
@@ -82,5 +82,29 @@ describe("PortReservations: which process picked a port not yet bound", () => {
     const file = join(d, "not-a-folder");
     writeFileSync(file, "");
     expect(new PortReservations(file).reserve(20030)).toBe(true);
+  });
+});
+
+describe("pickFreePort: never a port fetch refuses", () => {
+  it("each of BAD_PORTS is one Node's fetch refuses as a bad port", async () => {
+    for (const port of BAD_PORTS) {
+      const err = await fetch(`http://127.0.0.1:${port}/`).then(
+        () => undefined,
+        (e: unknown) => e as Error & { cause?: Error },
+      );
+      expect(err?.cause?.message, String(port)).toBe("bad port");
+    }
+  });
+
+  it("a random draw of 10080 is drawn again", async () => {
+    const [from, to] = pickableRange();
+    if (10080 < from || 10080 > to) return;
+    const draws = [10080, 10081, 10082, 10083].map((p) => (p - from + 0.5) / (to - from + 1));
+    const random = vi.spyOn(Math, "random").mockImplementation(() => draws.shift() ?? 0.5);
+    try {
+      expect(await pickFreePort()).not.toBe(10080);
+    } finally {
+      random.mockRestore();
+    }
   });
 });

@@ -29,6 +29,14 @@ export function pickableRange(): [number, number] {
   return below[1] - below[0] >= above[1] - above[0] ? below : above;
 }
 
+/**
+ * Ports fetch refuses to connect to (the Fetch standard's "bad ports", which Chromium and Node's
+ * fetch both enforce), of those in the pickable range: a node given 10080 started and served, but
+ * every health check failed with "bad port" until the testbed gave up after 30 s (canary.e2e in a
+ * suite run, 2026-11-29), and a browser participant could not have reached it either.
+ */
+export const BAD_PORTS: ReadonlySet<number> = new Set([10080]);
+
 /** Ports this process picked: free now, but maybe not yet bound by the server they were picked for. */
 const handedOut = new Set<number>();
 
@@ -135,15 +143,16 @@ function processReservations(): PortReservations {
 
 /**
  * A port free for both TCP and UDP on every interface (livekit-server's rtc.tcp_port binds all of
- * them whatever bind_addresses says), chosen at random outside the ephemeral range, and reserved
- * against the other processes picking ports (PortReservations).
+ * them whatever bind_addresses says), chosen at random outside the ephemeral range and never one
+ * fetch refuses (BAD_PORTS), and reserved against the other processes picking ports
+ * (PortReservations).
  */
 export async function pickFreePort(): Promise<number> {
   const [from, to] = pickableRange();
   const reserved = processReservations();
   for (let attempt = 0; attempt < 200; attempt++) {
     const port = from + Math.floor(Math.random() * (to - from + 1));
-    if (handedOut.has(port) || !reserved.reserve(port)) continue;
+    if (BAD_PORTS.has(port) || handedOut.has(port) || !reserved.reserve(port)) continue;
     if ((await isTcpPortFree(port, "0.0.0.0")) && (await isUdpPortFree(port, "0.0.0.0"))) {
       handedOut.add(port);
       return port;
