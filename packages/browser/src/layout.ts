@@ -144,10 +144,10 @@ class SharedPage implements PageHost {
   ) {}
 
   static async open(browser: SharedBrowser, url: string, capacity: number): Promise<SharedPage> {
-    // a window each, not a tab: only a browser's front tab is shown, and Chromium runs no video
-    // frame callbacks in a hidden one, so a probe in a background tab read no stamp at all (3 pages
-    // in one browser, 2 probes: the last page opened read latency, the other none; as windows, both)
-    const page = await browser.chromium.browser.newPage({ type: "window" });
+    // a tab: only the browser's front tab is shown, and Chromium runs no video frame callbacks in a
+    // hidden one, so a latency probe in a background tab reads no stamp (docs/browser-engine.md).
+    // Windows read them all, but each renders: 3 pages of 180p15 E2EE used 1.75 of 2 cores
+    const page = await browser.chromium.browser.newPage();
     const host = new SharedPage(browser, page, capacity);
     try {
       await page.exposeFunction(EVENT_BINDING, (slot: number, event: PageEvent) => {

@@ -54,8 +54,22 @@ function videoIn(
   return sum;
 }
 
-/** A room on `engine` for `duration`: one publisher of audio and video, `subscribers`, the first the latency probe. */
-function oneRoom(engine: string, subscribers: number, prefix: string, duration = "20s"): string[] {
+/**
+ * A room on `engine` for `duration`: one publisher of audio and video, `subscribers`, the first the
+ * latency probe. The browser's video is 180p15, and with `shared` its pages share one Chromium:
+ * a Chromium each used 1.71-1.82 of this 2-core machine's cores beside LiveKit with nothing else
+ * running (clean-clone suite runs, 2026-11-29; 180p changed little), the run rightly judged the
+ * machine used up (exit 2), and its slow start left the ratchet case one window after the first
+ * ratchet. Shared pages are tabs, and a background tab reads no stamp (docs/browser-engine.md), so
+ * the case that holds the probe's latency keeps a Chromium each.
+ */
+function oneRoom(
+  engine: string,
+  subscribers: number,
+  prefix: string,
+  duration = "20s",
+  shared = false,
+): string[] {
   return [
     "rooms: 1",
     `engine: ${engine}`,
@@ -65,13 +79,8 @@ function oneRoom(engine: string, subscribers: number, prefix: string, duration =
     "latency-probes: 1",
     `duration: ${duration}`,
     `identity-prefix: ${prefix}`,
-    // the browser's pages in one Chromium, at 180p15: four Chromiums at the default video beside
-    // LiveKit used 1.71-1.81 of this 2-core machine's cores with nothing else running (clean-clone
-    // suite runs, 2026-11-29), one Chromium 1.71-1.80, and the run rightly judged itself
-    // inconclusive (the machine used up); the E2EE checks are per page and per frame, not per pixel
-    ...(engine === "browser"
-      ? [`pages-per-browser: ${subscribers + 1}`, "video: { resolution: 180p, fps: 15, simulcast: false }"]
-      : []),
+    ...(engine === "browser" ? ["video: { resolution: 180p, fps: 15, simulcast: false }"] : []),
+    ...(engine === "browser" && shared ? [`pages-per-browser: ${subscribers + 1}`] : []),
   ];
 }
 
@@ -122,7 +131,7 @@ describe("E2EE rooms on the native and browser engines, against an embedded Live
         embeddedEnv(root),
         180_000,
       );
-      expectCodeOrCrowded(res, 0, out);
+      expectCodeOrCrowded(res, 0, out, engine === "browser");
       const { summary, samples } = readRun(out);
 
       expect(summary.participants, joinStory(out, summary)).toMatchObject({ planned: 4, joined: 4 });
@@ -198,7 +207,7 @@ describe("E2EE rooms on the native and browser engines, against an embedded Live
       ].join("\n"),
     );
     const res = await swarm(["--scenario", scenario, "-o", out], embeddedEnv(root), 180_000);
-    expectCodeOrCrowded(res, 0, out);
+    expectCodeOrCrowded(res, 0, out, true);
     const { summary, samples } = readRun(out);
     expect(summary.participants, joinStory(out, summary)).toMatchObject({ planned: 3, joined: 3 });
     expect(summary.decryptionFailures ?? []).toEqual([]);
@@ -231,13 +240,13 @@ describe("E2EE rooms on the native and browser engines, against an embedded Live
       writeFileSync(
         scenario,
         [
-          ...oneRoom(engine, 2, "ratchet-"),
+          ...oneRoom(engine, 2, "ratchet-", "20s", true),
           `e2ee: { ratchet-every: 5s, ratchet-window-size: ${window} }`,
           "",
         ].join("\n"),
       );
       const res = await swarm(["--scenario", scenario, "-o", out], embeddedEnv(root), 180_000);
-      expectCodeOrCrowded(res, 0, out);
+      expectCodeOrCrowded(res, 0, out, engine === "browser");
       const { summary, samples } = readRun(out);
       expect(summary.participants, joinStory(out, summary)).toMatchObject({ planned: 3, joined: 3 });
       // the hold is 20 s after the joins: the publisher ratchets at 5, 10 and 15 s at least

@@ -173,6 +173,12 @@ export function expectCodeOrCrowded(
   result: { readonly code: number | null; readonly stdout: string; readonly stderr: string },
   expected: number,
   outputDir: string,
+  /**
+   * Also take a 2 whose one failed check is the machine used up by the run's own processes: for a
+   * test of what the run reads, not of its load, whose scenario the machine cannot carry (the
+   * browser's E2EE rooms: Chromium alone took 1.7-1.8 of this machine's 2 cores)
+   */
+  orUsedUp = false,
 ): void {
   if (result.code === expected) return;
   const crowdedOnly =
@@ -188,9 +194,10 @@ export function expectCodeOrCrowded(
         return (
           failed.length === 1 &&
           failed[0]?.name === "generator" &&
-          failed[0].text.includes(
+          (failed[0].text.includes(
             "other processes (LiveKit beside the swarm, other work) held the cores it needed",
-          )
+          ) ||
+            (orUsedUp && failed[0].text.includes("mean over the hold: the machine was used up")))
         );
       } catch {
         return false;
@@ -198,7 +205,7 @@ export function expectCodeOrCrowded(
     })();
   if (crowdedOnly) {
     process.stdout.write(
-      `inconclusive run (exit 2): the machine was crowded by other processes; the test's other checks still run\n`,
+      `inconclusive run (exit 2): the machine was crowded${orUsedUp ? " or used up" : " by other processes"}; the test's other checks still run\n`,
     );
     return;
   }
