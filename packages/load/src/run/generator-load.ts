@@ -264,9 +264,9 @@ function mean(values: readonly number[]): number {
   return values.length === 0 ? 0 : values.reduce((a, b) => a + b, 0) / values.length;
 }
 
-const percent = (x: number): string => `${Math.round(x * 100)}%`;
+export const percent = (x: number): string => `${Math.round(x * 100)}%`;
 
-const workerName = (w: WorkerLoad): string =>
+export const workerName = (w: WorkerLoad): string =>
   w.shard === undefined ? `worker ${w.worker}` : `shard ${w.shard} worker ${w.worker}`;
 
 /**

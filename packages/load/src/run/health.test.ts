@@ -57,6 +57,14 @@ const behind: GeneratorLoad = {
   saturated: true,
 };
 
+/** One worker on a machine crowded by others (>= 95% busy) with its event loop on time. */
+const crowdedOnTime = (over: Partial<GeneratorLoad["workers"][number]>): GeneratorLoad => ({
+  workers: [
+    { ...worker, saturated: false, crowded: true, crowdedLate: false, lateCrowdedWindows: 0, ...over },
+  ],
+  saturated: false,
+});
+
 describe("runHealth", () => {
   it("is healthy when everyone joined and stayed, every owed track arrived and the generator kept up: exit 0", () => {
     const h = runHealth(summary({ generator: keptUp }), 0);
@@ -121,19 +129,7 @@ describe("runHealth", () => {
   });
 
   it("on a machine crowded by others with the generator on time, LiveKit's failures stay LiveKit's (exit 99): a server killed beside a busy neighbour", () => {
-    const crowded: GeneratorLoad = {
-      workers: [
-        {
-          ...worker,
-          saturated: false,
-          crowded: true,
-          crowdedWindows: 4,
-          crowdedLate: false,
-          lateCrowdedWindows: 0,
-        },
-      ],
-      saturated: false,
-    };
+    const crowded = crowdedOnTime({ crowdedWindows: 4 });
     expect(runHealth(summary({ generator: crowded }), 0).status).toBe("healthy");
     // the node killed: its participants' links broke (dropped here), and tracks went missing
     const h = runHealth(
@@ -158,20 +154,7 @@ describe("runHealth", () => {
   });
 
   it("on a crowded machine with no link broken, tracks that never came and joins never answered are inconclusive (exit 2), the generator on time or not", () => {
-    const crowded: GeneratorLoad = {
-      workers: [
-        {
-          ...worker,
-          saturated: false,
-          crowded: true,
-          crowdedWindows: 3,
-          meanMachineBusy: 0.99,
-          crowdedLate: false,
-          lateCrowdedWindows: 0,
-        },
-      ],
-      saturated: false,
-    };
+    const crowded = crowdedOnTime({ crowdedWindows: 3, meanMachineBusy: 0.99 });
     const h = runHealth(summary({ never: 2, undelivered: ["r/sub-1: 2 audio"], generator: crowded }), 0);
     expect(h.status).toBe("generator");
     expect(judgedExitCode(h, undefined)).toBe(ExitCode.inconclusive);

@@ -15,7 +15,13 @@ import { ExitCode } from "@livekit-swarm/schema";
 import type { RunSummary } from "./aggregate.js";
 import { OWED_AFTER_MS } from "./delivery.js";
 import { NOT_STARTED, RUN_ENDED } from "./messages.js";
-import { MACHINE_CROWDED_BUSY, saturationMessage, type GeneratorLoad } from "./generator-load.js";
+import {
+  MACHINE_CROWDED_BUSY,
+  percent,
+  saturationMessage,
+  workerName,
+  type GeneratorLoad,
+} from "./generator-load.js";
 
 export type HealthSide = "generator" | "livekit";
 
@@ -74,10 +80,9 @@ function crowdedUnserved(summary: RunSummary, load: GeneratorLoad, unserved: boo
   if (answered) return undefined;
   const w = load.workers.find((x) => x.crowded === true);
   if (w === undefined) return undefined;
-  const name = w.shard === undefined ? `worker ${w.worker}` : `shard ${w.shard} worker ${w.worker}`;
   return (
-    `the machine's cores were >= ${Math.round(MACHINE_CROWDED_BUSY * 100)}% busy in ${w.crowdedWindows ?? 0} of ${w.windows} windows ` +
-    `(${name}, machine ${Math.round((w.meanMachineBusy ?? 0) * 100)}% busy, mean) while joins went unanswered or tracks never came, ` +
+    `the machine's cores were >= ${percent(MACHINE_CROWDED_BUSY)} busy in ${w.crowdedWindows ?? 0} of ${w.windows} windows ` +
+    `(${workerName(w)}, machine ${percent(w.meanMachineBusy ?? 0)} busy, mean) while joins went unanswered or tracks never came, ` +
     "with no link broken: other processes (LiveKit beside the swarm, other work) held the cores it needed, and its threads and " +
     "sockets waited for them as LiveKit's did, so the swarm cannot tell LiveKit's failure from its own. " +
     "Keep other work off the generator's machine, or put LiveKit on another one, and run again"
