@@ -138,6 +138,8 @@ export class BrowserParticipant implements EngineParticipant {
   private left = false;
   /** Whether its join has been said to succeed or fail: one `joined` or `join-failed` each. */
   private joinSaid = false;
+  /** Its page said it joined, and it has not been disconnected since. */
+  private inRoom = false;
   private readonly firstMedia: FirstMedia;
   /** The candidate pair Chromium selected, from the candidate entries of the page's stats. */
   private readonly transport: TransportWatch;
@@ -213,9 +215,13 @@ export class BrowserParticipant implements EngineParticipant {
     return true;
   }
 
-  /** Ratchets the shared key it encrypts with (scenario `e2ee.ratchet-every`); the page tells it as an `e2ee` event. */
+  /**
+   * Ratchets the shared key it encrypts with (scenario `e2ee.ratchet-every`); the page tells it as
+   * an `e2ee` event. Not yet in the room (its Chromium still starting, its join under way), it skips
+   * the ratchet as a native participant does: it joins with the room's original key.
+   */
   ratchetKey(): void {
-    if (this.e2ee === undefined || this.page === undefined || this.hasLeft()) return;
+    if (this.e2ee === undefined || this.page === undefined || !this.inRoom || this.hasLeft()) return;
     void this.page.ratchetKey().then(
       (done) => {
         if (!done) this.emit({ type: "e2ee", from: this.plan.identity, state: "unobservable" });
@@ -273,6 +279,8 @@ export class BrowserParticipant implements EngineParticipant {
   private onEvent(event: ParticipantEvent): void {
     if (event.type === "joined" || event.type === "join-failed") this.joinSaid = true;
     if (event.type === "disconnected") this.left = true;
+    if (event.type === "joined") this.inRoom = true;
+    if (event.type === "disconnected") this.inRoom = false;
     if (event.type === "joined") this.joinStartMs = Date.now() - event.joinS * 1000;
     // a reconnect selects a pair anew: the next sample tells it
     if (event.type === "reconnected") this.transport.reselect();
