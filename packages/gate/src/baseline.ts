@@ -78,7 +78,7 @@ export function sampleSets(measurements: Measurements): SampleSet[] {
     for (const population of ["participants", "tracks"] as const) {
       for (const where of wheres) {
         const d = measurements.distribution(m.name, population, { where });
-        if (d.values.length === 0) continue;
+        if (d.values === undefined || d.values.length === 0) continue;
         out.push({
           metric: m.name,
           population,

@@ -6,119 +6,154 @@ import type {
   SwarmMetricName,
   WindowSample,
 } from "@livekit-swarm/schema";
-import { censoredPercentiles, type CensoredPercentile, type Population } from "@livekit-swarm/stats";
+import {
+  QuantileSketch,
+  censoredPercentiles,
+  checkP,
+  rankOf,
+  type CensoredPercentile,
+  type Population,
+} from "@livekit-swarm/stats";
 
 /**
- * One raw observation of a catalog metric: a join, a track's first frame, one track's window, a
- * counter increment. `lost`/`expected` ride along for loss, so every population can be a ratio of
- * sums instead of a mean of ratios.
+ * A censored observation as kept: something that had not happened by the end (docs/observability.md
+ * 2.1), its `value` only a lower bound. Few (one per participant or track at most) and kept raw.
  */
-interface Observation {
+interface CensoredKept {
   readonly t: number;
   readonly participant: string;
-  readonly track: string | undefined;
+  readonly track: string;
   readonly labels: Readonly<Record<string, string>>;
   readonly value: number;
-  readonly lost?: number;
-  readonly expected?: number;
-  /** Right-censored: nothing was observed by the end, `value` is only a lower bound. */
-  readonly censored?: boolean;
+}
+
+/** What one participant's (or track's) observations reduce to, whatever the reducer: a few numbers. */
+interface Member {
+  n: number;
+  sum: number;
+  max: number;
+  lost: number;
+  expected: number;
+  censored: boolean;
+}
+
+function member(): Member {
+  return { n: 0, sum: 0, max: -Infinity, lost: 0, expected: 0, censored: false };
+}
+
+function addTo(m: Member, value: number, loss: { lost: number; expected: number } | undefined): void {
+  m.n += 1;
+  m.sum += value;
+  // NaN stays NaN, as Math.max over the values gave it: such a member has no value
+  m.max = Number.isNaN(value) || Number.isNaN(m.max) ? NaN : Math.max(m.max, value);
+  m.lost += loss?.lost ?? 0;
+  m.expected += loss?.expected ?? 0;
+}
+
+/** A participant's track as one number: room for 2^24 track keys and 2^29 participants. */
+function trackKey(who: number, track: number): number {
+  return who * 2 ** 24 + track;
+}
+
+function mergeInto(into: Map<number, Member>, key: number, m: Member): void {
+  const to = into.get(key);
+  if (to === undefined) {
+    into.set(key, { ...m });
+    return;
+  }
+  to.n += m.n;
+  to.sum += m.sum;
+  to.max = Number.isNaN(m.max) || Number.isNaN(to.max) ? NaN : Math.max(to.max, m.max);
+  to.lost += m.lost;
+  to.expected += m.expected;
+  to.censored ||= m.censored;
 }
 
 /**
- * One metric's observations, kept by column: times and values as doubles, participant, track and
- * label set as indexes into the run's interned names: 28 bytes an observation (and 16 for loss's
- * lost and expected) where an object took ~120, exactly as exact (a run keeps ~15 observations a
- * participant-window: docs/observability.md 6). Grows by half when full.
+ * One metric's observations of one label set in one stretch of the run between two cuts, kept in
+ * a size that does not grow with the run's length: the count and sum of values (counters, rates),
+ * a quantile sketch of the values (the windows population: exact up to SKETCH_EXACT_LIMIT values,
+ * then within its relative error), and per participant and per track what the metric's reducer
+ * needs (count, sum, max, loss's lost and expected), so those populations stay exact. An event
+ * (no track) is its own track-level member: its value is kept, one per event.
  */
-class Columns {
+class Cell {
   n = 0;
-  private t = new Float64Array(16);
-  private value = new Float64Array(16);
-  private who = new Uint32Array(16);
-  private track = new Uint32Array(16);
-  private labels = new Uint32Array(16);
-  /** Loss only: what each window lost and expected. */
-  private lost: Float64Array | undefined;
-  private expected: Float64Array | undefined;
+  total = 0;
+  readonly windows = new QuantileSketch();
+  readonly participants = new Map<number, Member>();
+  /** By participant and track: who * TRACKS + track. */
+  readonly tracks = new Map<number, Member>();
+  readonly events: number[] = [];
 
-  push(
-    t: number,
-    who: number,
-    track: number,
-    labels: number,
-    value: number,
-    loss: { lost: number; expected: number } | undefined,
-  ): void {
-    if (this.n === this.t.length) this.grow(Math.ceil(this.n * 1.5));
-    const i = this.n++;
-    this.t[i] = t;
-    this.value[i] = value;
-    this.who[i] = who;
-    this.track[i] = track;
-    this.labels[i] = labels;
-    if (loss !== undefined) {
-      this.lost ??= new Float64Array(this.t.length);
-      this.expected ??= new Float64Array(this.t.length);
-      this.lost[i] = loss.lost;
-      this.expected[i] = loss.expected;
+  add(who: number, track: number, value: number, loss: { lost: number; expected: number } | undefined): void {
+    this.n += 1;
+    this.total += value;
+    this.windows.add(value);
+    let p = this.participants.get(who);
+    if (p === undefined) {
+      p = member();
+      this.participants.set(who, p);
     }
+    addTo(p, value, loss);
+    if (track === 0) {
+      this.events.push(value);
+      return;
+    }
+    const key = trackKey(who, track);
+    let tr = this.tracks.get(key);
+    if (tr === undefined) {
+      tr = member();
+      this.tracks.set(key, tr);
+    }
+    addTo(tr, value, loss);
+  }
+}
+
+/**
+ * Times the run is cut at: a selection's `fromMs` and `toMs` must be one of them (a threshold's
+ * warm-up end, a storm's start and end, the run's end). Each metric keeps one Cell per label set
+ * and stretch between cuts; a cut comes before any observation past it, so a cell never spans one.
+ */
+class Cuts {
+  readonly at: number[] = [];
+  /** The latest observation's time: a cut must come after it. */
+  latestMs = -Infinity;
+
+  /** The stretch `t` falls in: how many cuts are at or before it. */
+  segment(t: number): number {
+    let i = this.at.length;
+    while (i > 0 && (this.at[i - 1] ?? Infinity) > t) i--;
+    return i;
   }
 
   /**
-   * The observations from `from` (inclusive) to `to` (exclusive) whose label set `keep` takes,
-   * rebuilt from the run's names; only those are made into objects, each label set judged once.
+   * Adds a cut and returns where it went: at `atMs`, or just after the latest observation when
+   * observations past `atMs` were already kept (a cut never splits what was kept whole). No cell
+   * moves: a cut lands past every observation, so every cell after it is still empty.
    */
-  select(from: number, to: number, keep: (labelSet: number) => boolean, names: Names): Observation[] {
-    const judged = new Map<number, boolean>();
-    const out: Observation[] = [];
-    for (let i = 0; i < this.n; i++) {
-      const t = this.t[i] ?? NaN;
-      if (!(t >= from && t < to)) continue;
-      const set = this.labels[i] ?? 0;
-      let kept = judged.get(set);
-      if (kept === undefined) {
-        kept = keep(set);
-        judged.set(set, kept);
-      }
-      if (kept) out.push(this.at(i, names));
+  add(atMs: number): number {
+    const at = atMs > this.latestMs ? atMs : this.latestMs + 1;
+    if (!this.at.includes(at)) {
+      this.at.push(at);
+      this.at.sort((a, b) => a - b);
     }
-    return out;
+    return at;
   }
 
-  /** The i-th observation, rebuilt from the run's names. */
-  private at(i: number, names: Names): Observation {
-    const track = this.track[i] ?? 0;
-    const lost = this.lost?.[i];
-    const expected = this.expected?.[i];
-    return {
-      t: this.t[i] ?? NaN,
-      participant: names.participant(this.who[i] ?? 0),
-      track: track === 0 ? undefined : names.track(track),
-      labels: names.labels(this.labels[i] ?? 0),
-      value: this.value[i] ?? NaN,
-      ...(lost !== undefined && expected !== undefined ? { lost, expected } : {}),
+  /** The stretches a selection spans, first to last; a bound that is not a cut is refused. */
+  span(fromMs: number, toMs: number): [number, number] {
+    const index = (ms: number, what: string): number => {
+      const i = this.at.indexOf(ms);
+      if (i < 0)
+        throw new Error(
+          `a selection ${what} ${ms} that is not one of the run's cuts (${this.at.join(", ")}): cut the run there before its observations (Measurements.cut): this is a bug`,
+        );
+      return i;
     };
-  }
-
-  /** The label sets the observations carry, each once. */
-  labelSets(): Set<number> {
-    return new Set(this.labels.subarray(0, this.n));
-  }
-
-  private grow(size: number): void {
-    const widen = <A extends Float64Array | Uint32Array>(from: A, make: (n: number) => A): A => {
-      const to = make(size);
-      to.set(from);
-      return to;
-    };
-    this.t = widen(this.t, (n) => new Float64Array(n));
-    this.value = widen(this.value, (n) => new Float64Array(n));
-    this.who = widen(this.who, (n) => new Uint32Array(n));
-    this.track = widen(this.track, (n) => new Uint32Array(n));
-    this.labels = widen(this.labels, (n) => new Uint32Array(n));
-    if (this.lost !== undefined) this.lost = widen(this.lost, (n) => new Float64Array(n));
-    if (this.expected !== undefined) this.expected = widen(this.expected, (n) => new Float64Array(n));
+    const first = fromMs === -Infinity ? 0 : index(fromMs, "from") + 1;
+    const last = toMs === Infinity ? this.at.length : index(toMs, "to");
+    return [first, last];
   }
 }
 
@@ -209,8 +244,13 @@ export interface Distribution {
   readonly population: Population;
   /** Observed and censored together: the whole population. */
   readonly n: number;
-  /** Observed values. */
-  readonly values: readonly number[];
+  /**
+   * Observed values of a participants or tracks population, one a member (exact, bounded by the
+   * run's members); undefined for windows, which only `sketch` holds.
+   */
+  readonly values: readonly number[] | undefined;
+  /** Observed values in a sketch: exact while small (`sketch.exact`), then within its relative error. */
+  readonly sketch: QuantileSketch;
   /** Lower bounds of the censored members (docs/observability.md 2.1). */
   readonly censored: readonly number[];
 }
@@ -225,6 +265,9 @@ export interface Statistic {
 export type Figure = Readonly<Record<"p50" | "p95" | "p99" | "max" | "min" | "avg", Statistic>> & {
   readonly n: number;
   readonly censored: number;
+  /** The percentiles are exact nearest-rank values; false: each within `relativeError` of it. */
+  readonly exact: boolean;
+  readonly relativeError: number;
 };
 
 export interface Selection {
@@ -235,31 +278,72 @@ export interface Selection {
   readonly toMs?: number;
 }
 
+export interface MeasurementsOptions {
+  /**
+   * Where selections will start after the run's start (ms): each threshold's warm-up. The run is
+   * cut there as soon as its start is known (setRunWindow), before any observation past it.
+   */
+  readonly cutsAfterStartMs?: readonly number[];
+}
+
 /**
- * Every observation of a run, kept raw (by column: Columns) so that thresholds and the summary compute exact quantiles
- * over an explicit population, with label filters and warm-up, from the same data.
+ * Every observation of a run, folded as it comes into state that does not grow with the run's
+ * length (Cell), so that thresholds and the summary compute their figures over an explicit
+ * population, with label filters and warm-up, from the same data: counts, sums, min, max and the
+ * participants and tracks populations exact; percentiles over windows exact up to
+ * SKETCH_EXACT_LIMIT windows a label set and stretch, then within the sketch's relative error.
+ * A selection's time bounds must be cuts made before the observations past them (`cut`).
  *
- * Reduction to a population: windows are the raw per-track-window values; tracks and participants
+ * Reduction to a population: windows are the per-track-window values; tracks and participants
  * reduce their observations with the metric's reducer: loss as a ratio of sums; times-to-first and
  * join/reconnect times as the worst (max); jitter, RTT and latency as the mean over windows.
  */
 export class Measurements implements RunObserver {
-  private readonly observations = new Map<string, Columns>();
+  /** metric -> label set -> one Cell per stretch between cuts (sparse). */
+  private readonly observations = new Map<string, Map<number, Cell[]>>();
   private readonly names = new Names();
-  private readonly censoredObservations = new Map<string, Observation[]>();
+  private readonly cuts = new Cuts();
+  private readonly censoredObservations = new Map<string, CensoredKept[]>();
   private readonly reconnecting = new Set<string>();
+  private readonly cutsAfterStartMs: readonly number[];
   private stormFigures = 0;
   private startMs: number | undefined;
   private endMs: number | undefined;
 
-  /** The run's clock: warm-up counts from the start, rates divide by start-to-end. */
+  constructor(options: MeasurementsOptions = {}) {
+    this.cutsAfterStartMs = options.cutsAfterStartMs ?? [];
+  }
+
+  /**
+   * The run's clock: warm-up counts from the start, rates divide by start-to-end. The start is
+   * a cut, and so is every `cutsAfterStartMs` after it; a run's start is set once, before its
+   * observations (a second call may only add the end).
+   */
   setRunWindow(startMs: number, endMs?: number): void {
+    if (this.startMs !== undefined && this.startMs !== startMs)
+      throw new Error(`the run's start was set at ${this.startMs}, not ${startMs}: this is a bug`);
+    if (this.startMs === undefined)
+      for (const after of [0, ...this.cutsAfterStartMs]) this.cut(startMs + after);
     this.startMs = startMs;
-    this.endMs = endMs;
+    this.endMs = endMs === undefined ? undefined : this.cut(endMs);
   }
 
   get runStartMs(): number | undefined {
     return this.startMs;
+  }
+
+  /** The run's end as cut (setRunWindow's end, or just past the last observation after it). */
+  get runEndMs(): number | undefined {
+    return this.endMs;
+  }
+
+  /**
+   * Cuts the run at `atMs`, so that a selection may start or end there (a storm's start and end);
+   * returns where the cut went: `atMs`, or just after the latest observation if one already came
+   * past it (a cut never splits what was folded together).
+   */
+  cut(atMs: number): number {
+    return this.cuts.add(atMs);
   }
 
   onEvent(ctx: EventContext, event: ParticipantEvent): void {
@@ -427,13 +511,25 @@ export class Measurements implements RunObserver {
     value: number,
     loss?: { lost: number; expected: number },
   ): void {
-    let columns = this.observations.get(metric);
-    if (columns === undefined) {
-      columns = new Columns();
-      this.observations.set(metric, columns);
+    let byLabels = this.observations.get(metric);
+    if (byLabels === undefined) {
+      byLabels = new Map();
+      this.observations.set(metric, byLabels);
     }
     const [who, trackIndex, labelSet] = this.names.indexes(participant, track, labels);
-    columns.push(t, who, trackIndex, labelSet, value, loss);
+    let cells = byLabels.get(labelSet);
+    if (cells === undefined) {
+      cells = [];
+      byLabels.set(labelSet, cells);
+    }
+    const segment = this.cuts.segment(t);
+    let cell = cells[segment];
+    if (cell === undefined) {
+      cell = new Cell();
+      cells[segment] = cell;
+    }
+    cell.add(who, trackIndex, value, loss);
+    if (t > this.cuts.latestMs) this.cuts.latestMs = t;
   }
 
   /**
@@ -449,23 +545,30 @@ export class Measurements implements RunObserver {
         track: c.track,
         labels: c.labels,
         value: c.atLeastS,
-        censored: true,
       })),
     );
   }
 
-  private select(metric: string, selection: Selection): Observation[] {
+  /** The cells a selection takes and its censored observations. */
+  private select(metric: string, selection: Selection): { cells: Cell[]; censored: CensoredKept[] } {
     const where = Object.entries(selection.where ?? {});
     const from = selection.fromMs ?? -Infinity;
     const to = selection.toMs ?? Infinity;
     const matches = (labels: Readonly<Record<string, string>>): boolean =>
       where.every(([k, v]) => labels[k] === v);
-    const out =
-      this.observations.get(metric)?.select(from, to, (set) => matches(this.names.labels(set)), this.names) ??
-      [];
-    for (const o of this.censoredObservations.get(metric) ?? [])
-      if (o.t >= from && o.t < to && matches(o.labels)) out.push(o);
-    return out;
+    const [first, last] = this.cuts.span(from, to);
+    const cells: Cell[] = [];
+    for (const [set, byStretch] of this.observations.get(metric) ?? []) {
+      if (!matches(this.names.labels(set))) continue;
+      for (let i = first; i <= last; i++) {
+        const cell = byStretch[i];
+        if (cell !== undefined) cells.push(cell);
+      }
+    }
+    const censored = (this.censoredObservations.get(metric) ?? []).filter(
+      (o) => o.t >= from && o.t < to && matches(o.labels),
+    );
+    return { cells, censored };
   }
 
   /**
@@ -474,38 +577,42 @@ export class Measurements implements RunObserver {
    * lower bound (the max, or the mean, of lower bounds).
    */
   distribution(metric: string, population: Population, selection: Selection = {}): Distribution {
-    const obs = this.select(metric, selection);
+    const { cells, censored: kept } = this.select(metric, selection);
     const reducer = REDUCERS[metric] ?? "mean";
-    const values: number[] = [];
+    const sketch = new QuantileSketch();
     const censored: number[] = [];
-    const push = (v: number | undefined, isCensored: boolean): void => {
-      if (v !== undefined && Number.isFinite(v)) (isCensored ? censored : values).push(v);
-    };
     if (population === "windows") {
-      for (const o of obs) push(o.value, o.censored === true);
-      return { population, n: values.length + censored.length, values, censored };
+      for (const cell of cells) sketch.merge(cell.windows);
+      for (const o of kept) if (Number.isFinite(o.value)) censored.push(o.value);
+      return { population, n: sketch.count + censored.length, values: undefined, sketch, censored };
     }
-    const groups = new Map<string, Observation[]>();
-    for (const [i, o] of obs.entries()) {
-      // events (joins, first frames) carry no track key: each is its own track-level observation
-      const key =
-        population === "participants" ? o.participant : `${o.participant}#${o.track ?? `event-${i}`}`;
-      const group = groups.get(key);
-      if (group === undefined) groups.set(key, [o]);
-      else group.push(o);
+    const members = new Map<number, Member>();
+    const values: number[] = [];
+    for (const cell of cells) {
+      const of = population === "participants" ? cell.participants : cell.tracks;
+      for (const [key, m] of of) mergeInto(members, key, m);
+      // events carry no track: each is its own track-level member
+      if (population === "tracks") for (const v of cell.events) if (Number.isFinite(v)) values.push(v);
     }
-    for (const group of groups.values())
-      push(
-        reduce(group, reducer),
-        group.some((o) => o.censored === true),
-      );
-    return { population, n: values.length + censored.length, values, censored };
+    for (const o of kept) {
+      const [who, track] = this.names.indexes(o.participant, o.track, o.labels);
+      const bound = member();
+      addTo(bound, o.value, undefined);
+      bound.censored = true;
+      mergeInto(members, population === "participants" ? who : trackKey(who, track), bound);
+    }
+    for (const m of members.values()) {
+      const v = reduce(m, reducer);
+      if (v !== undefined && Number.isFinite(v)) (m.censored ? censored : values).push(v);
+    }
+    for (const v of values) sketch.add(v);
+    return { population, n: values.length + censored.length, values, sketch, censored };
   }
 
   /** The values a label took on a metric's observations, in order of first sight. */
   labelValues(metric: string, label: string): string[] {
     const seen = new Set<string>();
-    for (const set of this.observations.get(metric)?.labelSets() ?? []) {
+    for (const set of this.observations.get(metric)?.keys() ?? []) {
       const v = this.names.labels(set)[label];
       if (v !== undefined) seen.add(v);
     }
@@ -514,8 +621,14 @@ export class Measurements implements RunObserver {
 
   /** A counter's total over the selection (events after warm-up, matching labels). */
   count(metric: string, selection: Selection = {}): { n: number; total: number } {
-    const obs = this.select(metric, selection);
-    return { n: obs.length, total: obs.reduce((a, o) => a + o.value, 0) };
+    const { cells, censored } = this.select(metric, selection);
+    let n = censored.length;
+    let total = censored.reduce((a, o) => a + o.value, 0);
+    for (const cell of cells) {
+      n += cell.n;
+      total += cell.total;
+    }
+    return { n, total };
   }
 
   /** A counter's total per second, over the evaluated part of the run. */
@@ -530,16 +643,51 @@ export class Measurements implements RunObserver {
   /** p50/p95/p99/min/max/avg of a distribution, for the summary table; the gate reads the same. */
   figure(metric: string, population: Population, selection: Selection = {}): Figure {
     const d = this.distribution(metric, population, selection);
-    const [p50, p95, p99] = censoredPercentiles(d.values, d.censored, [50, 95, 99], population);
+    const [p50, p95, p99] = distributionPercentiles(d, [50, 95, 99]);
     return {
       n: d.n,
       censored: d.censored.length,
+      exact: isExact(d),
+      relativeError: d.sketch.relativeError,
       p50: statistic(p50),
       p95: statistic(p95),
       p99: statistic(p99),
       ...extremes(d),
     };
   }
+}
+
+/** Whether a distribution's percentiles are the exact nearest-rank values. */
+export function isExact(d: Distribution): boolean {
+  return d.values !== undefined || d.sketch.exact;
+}
+
+/**
+ * Nearest-rank percentiles of a distribution with its censored members (`censoredPercentiles`):
+ * exact over a participants or tracks population, and over windows while the sketch is exact;
+ * past that, a rank among the observed values is the sketch's (within its relative error), and a
+ * rank that lands on the censored ones the rank-th smallest of observed values and bounds together.
+ */
+export function distributionPercentiles(d: Distribution, ps: readonly number[]): CensoredPercentile[] {
+  if (d.values !== undefined) return censoredPercentiles(d.values, d.censored, ps, d.population);
+  if (d.sketch.exact) return censoredPercentiles(d.sketch.exactValues(), d.censored, ps, d.population);
+  const observed = d.sketch.count;
+  const n = observed + d.censored.length;
+  let lower: QuantileSketch | undefined;
+  return ps.map((p) => {
+    checkP(p);
+    if (n === 0)
+      return { method: "nearest-rank", p, population: d.population, n, value: undefined, censored: false };
+    const rank = rankOf(p, n);
+    const censored = rank > observed;
+    if (censored && lower === undefined) {
+      lower = new QuantileSketch(d.sketch.relativeError);
+      lower.merge(d.sketch);
+      for (const b of d.censored) lower.add(b);
+    }
+    const value = censored ? lower?.atRank(rank) : d.sketch.atRank(rank);
+    return { method: "nearest-rank", p, population: d.population, n, value, censored };
+  });
 }
 
 function statistic(p: CensoredPercentile | undefined): Statistic {
@@ -557,15 +705,11 @@ export function extremes(d: Distribution): Pick<Figure, "max" | "min" | "avg"> {
     const none = { value: undefined, n, censored: false };
     return { max: none, min: none, avg: none };
   }
-  // loops, not Math.max(...values): a run's windows can outnumber the arguments a call may take
-  let max = -Infinity;
-  let minObserved = Infinity;
-  let sum = 0;
-  for (const v of d.values) {
-    max = Math.max(max, v);
-    minObserved = Math.min(minObserved, v);
-    sum += v;
-  }
+  // the sketch's count, sum, min and max are exact; loops, not Math.max(...values): a run's
+  // members can outnumber the arguments a call may take
+  let max = d.sketch.max ?? -Infinity;
+  const minObserved = d.sketch.min ?? Infinity;
+  let sum = d.sketch.sum;
   let min = minObserved;
   for (const v of d.censored) {
     max = Math.max(max, v);
@@ -580,16 +724,13 @@ export function extremes(d: Distribution): Pick<Figure, "max" | "min" | "avg"> {
   };
 }
 
-function reduce(group: readonly Observation[], reducer: Reducer): number | undefined {
+function reduce(m: Member, reducer: Reducer): number | undefined {
   switch (reducer) {
-    case "ratio-of-sums": {
-      const lost = group.reduce((a, o) => a + (o.lost ?? 0), 0);
-      const expected = group.reduce((a, o) => a + (o.expected ?? 0), 0);
-      return expected > 0 ? lost / expected : undefined;
-    }
+    case "ratio-of-sums":
+      return m.expected > 0 ? m.lost / m.expected : undefined;
     case "max":
-      return Math.max(...group.map((o) => o.value));
+      return m.max;
     case "mean":
-      return group.reduce((a, o) => a + o.value, 0) / group.length;
+      return m.sum / m.n;
   }
 }

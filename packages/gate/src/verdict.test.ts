@@ -18,7 +18,8 @@ const sample = (participant: string, t: number, inbound: InboundTrackSample[]): 
   windowSample({ t, room: "r", participant, inbound, rttS: 0.01 });
 
 function run(): Measurements {
-  const m = new Measurements();
+  // a 6 s warm-up is read below: it is a cut made before the observations
+  const m = new Measurements({ cutsAfterStartMs: [6000] });
   m.setRunWindow(0, 20_000);
   const ctx = (participant: string, t: number) => ({
     t,
@@ -157,7 +158,7 @@ describe("outputs", () => {
 describe("censored observations (docs/observability.md 2.1)", () => {
   /** 20 audio tracks: `observed` first packets at 1 s each, then the censored ones with their bounds. */
   function firstPackets(observed: number, bounds: readonly number[]): Measurements {
-    const m = new Measurements();
+    const m = new Measurements({ cutsAfterStartMs: [10_000] });
     m.setRunWindow(0, 60_000);
     for (let i = 0; i < observed; i++) {
       m.onEvent(

@@ -1,6 +1,5 @@
-import { censoredPercentiles } from "@livekit-swarm/stats";
 import { BaselineError, noisePopulation } from "./baseline.js";
-import { extremes, type Measurements, type Statistic } from "./measurements.js";
+import { distributionPercentiles, extremes, type Measurements, type Statistic } from "./measurements.js";
 import { mannWhitney, type NoiseTest } from "./noise.js";
 import { formatIn } from "./units.js";
 import { compare, type Threshold } from "./threshold.js";
@@ -69,7 +68,7 @@ export function observe(threshold: Threshold, measurements: Measurements): Stati
   const d = measurements.distribution(threshold.metric, threshold.population ?? "windows", selection);
   const pm = /^p(.+)$/.exec(threshold.aggregation);
   if (pm !== null) {
-    const [p] = censoredPercentiles(d.values, d.censored, [Number(pm[1])], d.population);
+    const [p] = distributionPercentiles(d, [Number(pm[1])]);
     return { value: p?.value, n: p?.n ?? 0, censored: p?.censored ?? false };
   }
   const { max, min, avg } = extremes(d);

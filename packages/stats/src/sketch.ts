@@ -145,9 +145,25 @@ export class QuantileSketch {
         p,
         population,
         n: this.n,
-        value: this.n === 0 ? undefined : this.atRank(order, rankOf(p, this.n)),
+        value: this.n === 0 ? undefined : this.bucketAtRank(order, rankOf(p, this.n)),
       };
     });
+  }
+
+  /**
+   * The value at a nearest rank (1-based, clamped to 1..count): exact while the sketch is, within
+   * its relative error once bucketed; undefined when empty.
+   */
+  atRank(rank: number): number | undefined {
+    if (this.n === 0) return undefined;
+    const r = Math.min(this.n, Math.max(1, Math.ceil(rank)));
+    if (this.values !== undefined) return [...this.values].sort((a, b) => a - b)[r - 1];
+    return this.bucketAtRank(this.order(), r);
+  }
+
+  /** The values held while the sketch is exact (none once bucketed). */
+  exactValues(): readonly number[] {
+    return this.values ?? [];
   }
 
   toJSON(): SketchJson {
@@ -270,7 +286,7 @@ export class QuantileSketch {
     ];
   }
 
-  private atRank(order: readonly [number, number][], rank: number): number {
+  private bucketAtRank(order: readonly [number, number][], rank: number): number {
     // the first and last ranks are the min and max, which are kept exact
     if (rank <= 1) return this.low;
     if (rank >= this.n) return this.high;

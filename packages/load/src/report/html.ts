@@ -310,7 +310,11 @@ function markerTable(markers: readonly RunMarker[], start: number): string {
 
 function stat(f: Figure, s: "p50" | "p95" | "p99" | "max"): string {
   const bound = f.censored?.above.includes(s) === true ? "> " : "";
-  return `${bound}${formatValue(f[s], f.unit)}`;
+  const within =
+    bound === "" && f.sketched !== undefined && s !== "max" && f[s] !== undefined
+      ? ` (±${(f.sketched.relativeError * 100).toFixed(0)}%)`
+      : "";
+  return `${bound}${formatValue(f[s], f.unit)}${within}`;
 }
 
 function figureTable(figures: readonly Figure[]): string {

@@ -71,6 +71,8 @@ export function summaryTable(outcome: RunOutcome): string {
   const fmt = (r: readonly string[]): string =>
     r.map((c, i) => (i >= 3 ? c.padStart(widths[i] ?? 0) : c.padEnd(widths[i] ?? 0))).join("  ");
   lines.push(fmt(header), ...rows.map(fmt));
+  const sketched = s.figures.find((f) => f.n > 0 && f.sketched !== undefined)?.sketched;
+  if (sketched !== undefined) lines.push(sketchedNote(sketched.relativeError));
   if ((s.counters.lean_video_windows ?? 0) > 0) lines.push(LEAN_FRAMES_NOTE);
   for (const rows of [transportText(s.groups?.transports ?? []), engineText(s.groups?.engines ?? [])])
     if (rows !== "") lines.push("", rows);
@@ -88,6 +90,11 @@ export function summaryTable(outcome: RunOutcome): string {
   ].filter((x) => x !== "");
   if (extra.length > 0) lines.push("", extra.join(", "));
   return `${lines.join("\n")}\n`;
+}
+
+/** Under the figures when a percentile came from a bucketed sketch (docs/observability.md 6). */
+export function sketchedNote(relativeError: number): string {
+  return `~ a percentile over more windows than are kept raw: within ${(relativeError * 100).toFixed(0)}% of the exact nearest-rank value (n, max and the counts stay exact)`;
 }
 
 /**
@@ -124,7 +131,9 @@ export function freezeText(c: Readonly<Record<string, number>>): string {
 /** A statistic that landed on a censored observation is a lower bound: "> 20.00 s". */
 function cell(f: Figure, stat: CensorableStat): string {
   const v = formatValue(f[stat], f.unit);
-  return f.censored?.above.includes(stat) === true ? `> ${v}` : v;
+  if (f.censored?.above.includes(stat) === true) return `> ${v}`;
+  // a sketched percentile: within its relative error (the table's footnote says how close)
+  return f.sketched !== undefined && stat !== "max" && f[stat] !== undefined ? `~${v}` : v;
 }
 
 /**

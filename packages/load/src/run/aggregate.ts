@@ -535,9 +535,10 @@ export class RunAggregator {
       })),
       joinSeconds: joined.map((p) => p.joinS ?? 0),
       firstFrameSeconds: [
-        ...this.measurements.distribution("lkswarm_time_to_first_frame_seconds", "windows", {
+        // each first frame is its own track-level member: the tracks population is every one of them
+        ...(this.measurements.distribution("lkswarm_time_to_first_frame_seconds", "tracks", {
           where: { kind: "video" },
-        }).values,
+        }).values ?? []),
       ],
       samples: sampleSets(this.measurements),
       groups: runGroups(all, this.groupJitter, this.groupFrameRates),

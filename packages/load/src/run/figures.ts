@@ -23,6 +23,12 @@ export interface Figure {
    * `above` landed on one, so they are lower bounds ("> value"). `avg` is then undefined.
    */
   readonly censored?: { readonly n: number; readonly above: readonly CensorableStat[] };
+  /**
+   * Present when p50, p95 and p99 came from a bucketed quantile sketch (more windows than it holds
+   * raw: docs/observability.md 6): each is within `relativeError` of the exact nearest-rank value.
+   * n, min, max and avg stay exact.
+   */
+  readonly sketched?: { readonly relativeError: number };
 }
 
 export type CensorableStat = "p50" | "p95" | "p99" | "max";
@@ -66,6 +72,7 @@ export function measuredFigure(
           },
         }
       : {}),
+    ...(f.exact ? {} : { sketched: { relativeError: f.relativeError } }),
   };
 }
 

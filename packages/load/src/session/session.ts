@@ -236,7 +236,8 @@ export async function runSession(options: RunSessionOptions): Promise<RunSession
   );
 
   const interruption = new Interruption(log).listen();
-  const measurements = new Measurements();
+  // every threshold's warm-up is a cut, so the measurements fold what comes before and after apart
+  const measurements = new Measurements({ cutsAfterStartMs: thresholds.map((t) => t.warmupMs ?? 0) });
   const metrics = options.metrics?.create({
     runId,
     scenario: scenario.name,
@@ -311,7 +312,7 @@ export async function runSession(options: RunSessionOptions): Promise<RunSession
       : undefined;
     if (iceScope !== undefined) log(iceScopeLine(iceScope));
     // joins start a second after orchestrate is called (workers load first), the hold after the ramp
-    const holdStartMs = (startAtMs ?? Date.now() + 1000) + plan.rampMs;
+    const holdStartMs = measurements.cut((startAtMs ?? Date.now() + 1000) + plan.rampMs);
     const stormStop = new AbortController();
     const stopStorm = (): void => {
       stormStop.abort();
@@ -331,6 +332,7 @@ export async function runSession(options: RunSessionOptions): Promise<RunSession
             },
             stop: stormStop.signal,
             log,
+            cut: (atMs) => measurements.cut(atMs),
           })
         : Promise.resolve(undefined);
     // awaited after the media; until then a k6 failure must not count as an unhandled rejection

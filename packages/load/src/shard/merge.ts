@@ -104,7 +104,7 @@ export async function mergeShards(options: MergeOptions): Promise<MergeResult> {
   const startMs = Math.min(...finished.map((s) => Date.parse(s.manifest.startedAt ?? s.manifest.startAt)));
   const endMs = Math.max(...finished.map((s) => Date.parse(s.manifest.endedAt ?? s.manifest.startAt)));
   const fold = async (observations: AsyncIterable<Observation> | Iterable<Observation>) => {
-    const measurements = new Measurements();
+    const measurements = new Measurements({ cutsAfterStartMs: thresholds.map((t) => t.warmupMs ?? 0) });
     const aggregator = new RunAggregator(participants, manifest.statsIntervalMs, measurements);
     measurements.setRunWindow(startMs);
     for await (const o of observations) {

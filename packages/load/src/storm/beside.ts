@@ -26,6 +26,11 @@ export interface StormBesideOptions {
   readonly feed: (o: StormObservation) => void;
   readonly stop: AbortSignal;
   readonly log: (line: string) => void;
+  /**
+   * Cuts the media's measurements at a moment (Measurements.cut), so that the storm's before,
+   * during and after windows are selections; returns where the cut went.
+   */
+  readonly cut: (atMs: number) => number;
 }
 
 /**
@@ -42,7 +47,9 @@ export async function stormBeside(o: StormBesideOptions): Promise<K6StormResult 
   o.log(
     `storm ${o.spec.script} beside the media swarm, ${(o.spec.duration / 1000).toFixed(0)} s of arrivals`,
   );
-  return k6Storm({
+  // the media is cut where the storm starts and ends, before the samples past either come in
+  const startedMs = o.cut(Date.now());
+  const storm = await k6Storm({
     script: o.spec.script,
     target: o.target,
     runId: o.runId,
@@ -52,6 +59,8 @@ export async function stormBeside(o: StormBesideOptions): Promise<K6StormResult 
     stop: o.stop,
     log: o.log,
   });
+  const endedMs = o.cut(Date.now());
+  return { ...storm, startedAt: new Date(startedMs), endedAt: new Date(endedMs) };
 }
 
 /** Our thresholds' verdict with k6's own thresholds of the storm added: one verdict for the run. */
@@ -84,7 +93,7 @@ export async function writeStormBeside(
   const windows: StormWindows = {
     before: [Math.min(f.holdStartMs, started), started],
     during: [started, ended],
-    after: [ended, Math.max(ended, f.holdEndMs)],
+    after: [ended, Math.max(ended, f.measurements.runEndMs ?? f.holdEndMs)],
   };
   const impact = stormImpact(f.measurements, windows);
   const report = await writeStormOutputs(join(outputDir, STORM_FOLDER), {

@@ -25,6 +25,8 @@ function window(m: Measurements, t: number, lost: number, jitterS: number): void
 describe("stormImpact", () => {
   it("puts each window's media figures in its part of the hold, the storm's bounds included", () => {
     const m = new Measurements();
+    // the storm's windows are cuts, made as the run reaches them (session, stormBeside)
+    for (const at of [T0, T0 + 10_000, T0 + 20_000, T0 + 30_000]) m.cut(at);
     window(m, T0 + 5_000, 0, 0.002);
     window(m, T0 + 10_000, 10, 0.03); // at the storm's start: during
     window(m, T0 + 15_000, 20, 0.04);

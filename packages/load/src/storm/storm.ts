@@ -122,7 +122,7 @@ export async function runStorm(options: StormOptions): Promise<StormResult> {
         })
       : undefined;
   if (server !== undefined) options.log(`metrics: ${server.url}`);
-  const measurements = new Measurements();
+  const measurements = new Measurements({ cutsAfterStartMs: options.thresholds.map((t) => t.warmupMs ?? 0) });
   let stoppedBy: "SIGINT" | "SIGTERM" | undefined;
   const stopped = new AbortController();
   const forward = (signal: "SIGINT" | "SIGTERM") => (): void => {
@@ -136,6 +136,9 @@ export async function runStorm(options: StormOptions): Promise<StormResult> {
   try {
     const opened = await openTarget(options.target, options.log);
     let storm: K6StormResult;
+    // the storm's clock starts as k6 does (its warm-ups are cuts made before its figures come)
+    const startedMs = Date.now();
+    measurements.setRunWindow(startedMs);
     try {
       storm = await k6Storm({
         script: options.script,
@@ -153,7 +156,7 @@ export async function runStorm(options: StormOptions): Promise<StormResult> {
     } finally {
       await opened.stop();
     }
-    measurements.setRunWindow(storm.startedAt.getTime(), storm.endedAt.getTime());
+    measurements.setRunWindow(startedMs, storm.endedAt.getTime());
     const verdict = evaluate(options.thresholds, measurements);
     const report = await writeStormOutputs(outputDir, { ...storm, runId, measurements, verdict });
     const lingerMs = options.metrics?.lingerMs ?? 0;
