@@ -511,6 +511,8 @@ export class Measurements implements RunObserver {
     value: number,
     loss?: { lost: number; expected: number },
   ): void {
+    // an observation at no time belongs to no stretch, and no selection ever took one
+    if (!Number.isFinite(t)) return;
     let byLabels = this.observations.get(metric);
     if (byLabels === undefined) {
       byLabels = new Map();
