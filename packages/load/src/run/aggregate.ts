@@ -1,6 +1,6 @@
 import { sampleSets, type Measurements, type SampleSet } from "@livekit-swarm/gate";
 import { cannotDecrypt, decryptsAgain } from "@livekit-swarm/schema";
-import { Roster, lossRatioOfSums, percentiles, wireBytes } from "@livekit-swarm/stats";
+import { QuantileSketch, Roster, lossRatioOfSums, percentiles, wireBytes } from "@livekit-swarm/stats";
 import { delivery } from "./delivery.js";
 import { bitrateFigure, measuredFigure, valueFigure, type Figure } from "./figures.js";
 import {
@@ -144,8 +144,9 @@ export class RunAggregator {
   private readonly counters: Record<string, number> = {};
   private readonly quality: Record<string, number> = {};
   /** Per video track-window: decoded frame rate and the height of the last decoded frame. */
-  private readonly videoFps: number[] = [];
-  private readonly videoHeight: number[] = [];
+  /** Per video track-window, in sketches: exact up to SKETCH_EXACT_LIMIT windows, then within 1%. */
+  private readonly videoFps = new QuantileSketch();
+  private readonly videoHeight = new QuantileSketch();
   private readonly groupJitter = new GroupWindowValues();
   private readonly groupFrameRates = new GroupWindowValues();
   private readonly markers: RunMarker[] = [];
@@ -297,9 +298,9 @@ export class RunAggregator {
         // a rate over a window much shorter than the interval is noise (1 frame in 17 ms reads 59/s)
         if (track.received > 0 && !isShortWindow(s.durationMs, this.bucketMs)) {
           const fps = track.framesDecoded / (s.durationMs / 1000);
-          this.videoFps.push(fps);
+          this.videoFps.add(fps);
           this.groupFrameRates.add(p, fps);
-          if (track.height !== undefined) this.videoHeight.push(track.height);
+          if (track.height !== undefined) this.videoHeight.add(track.height);
         }
         this.add("frames_dropped", track.framesDropped);
         this.add("freezes", track.freezes);

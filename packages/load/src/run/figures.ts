@@ -1,6 +1,6 @@
 import type { Measurements } from "@livekit-swarm/gate";
 import type { SwarmMetricName } from "@livekit-swarm/schema";
-import { percentiles, type Population } from "@livekit-swarm/stats";
+import { QuantileSketch, SKETCH_EXACT_LIMIT, type Population } from "@livekit-swarm/stats";
 import type { Kind } from "./messages.js";
 
 /** One figure of the summary: a catalog metric's distribution over a stated population. */
@@ -89,19 +89,28 @@ export function valueFigure(
   label: string,
   unit: Figure["unit"],
   population: Population,
-  values: readonly (number | undefined)[],
+  values: readonly (number | undefined)[] | QuantileSketch,
   kind?: Kind,
 ): Figure {
-  const [p50, p95, p99] = percentiles(values, [50, 95, 99], population);
-  const finite = values.filter((v): v is number => v !== undefined);
+  const sketch = values instanceof QuantileSketch ? values : sketchOf(values);
+  const [p50, p95, p99] = sketch.percentiles([50, 95, 99], population);
+  const n = sketch.count;
   return {
     ...figureHead(metric, label, unit, population, kind),
-    n: finite.length,
+    n,
     p50: p50?.value,
     p95: p95?.value,
     p99: p99?.value,
-    max: finite.length > 0 ? Math.max(...finite) : undefined,
-    min: finite.length > 0 ? Math.min(...finite) : undefined,
-    avg: finite.length > 0 ? finite.reduce((a, b) => a + b, 0) / finite.length : undefined,
+    max: sketch.max,
+    min: sketch.min,
+    avg: n > 0 ? sketch.sum / n : undefined,
+    ...(sketch.exact ? {} : { sketched: { relativeError: sketch.relativeError } }),
   };
+}
+
+/** Values in a sketch that holds them all raw: exact percentiles, however many. */
+function sketchOf(values: readonly (number | undefined)[]): QuantileSketch {
+  const sketch = new QuantileSketch(undefined, Math.max(SKETCH_EXACT_LIMIT, values.length));
+  for (const v of values) sketch.add(v);
+  return sketch;
 }

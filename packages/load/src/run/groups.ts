@@ -1,4 +1,4 @@
-import { lossRatioOfSums, percentiles } from "@livekit-swarm/stats";
+import { QuantileSketch, lossRatioOfSums, percentiles } from "@livekit-swarm/stats";
 import type { ParticipantState } from "./participant-state.js";
 
 /**
@@ -74,23 +74,27 @@ export function groupOf(p: ParticipantState, by: GroupBy): string | undefined {
   }
 }
 
-/** One figure's per-track-window values (jitter, frame rate), kept per group as the samples come. */
+/**
+ * One figure's per-track-window values (jitter, frame rate), kept per group as the samples come,
+ * in a quantile sketch each: exact up to SKETCH_EXACT_LIMIT windows a group, then within its
+ * relative error, and never growing with the run (docs/observability.md 6).
+ */
 export class GroupWindowValues {
-  private readonly values = new Map<string, number[]>();
+  private readonly values = new Map<string, QuantileSketch>();
 
   add(p: ParticipantState, value: number): void {
     for (const by of GROUP_BYS) {
       const name = groupOf(p, by);
       if (name === undefined) continue;
       const key = `${by}\u0000${name}`;
-      let list = this.values.get(key);
-      if (list === undefined) this.values.set(key, (list = []));
-      list.push(value);
+      let sketch = this.values.get(key);
+      if (sketch === undefined) this.values.set(key, (sketch = new QuantileSketch()));
+      sketch.add(value);
     }
   }
 
-  of(by: GroupBy, name: string): readonly number[] {
-    return this.values.get(`${by}\u0000${name}`) ?? [];
+  of(by: GroupBy, name: string): QuantileSketch {
+    return this.values.get(`${by}\u0000${name}`) ?? new QuantileSketch();
   }
 }
 
@@ -126,10 +130,10 @@ export function runGroups(
 function figuresOf(
   name: string,
   ps: readonly ParticipantState[],
-  jitter: readonly number[],
-  frameRates: readonly number[],
+  jitter: QuantileSketch,
+  frameRates: QuantileSketch,
 ): GroupFigures {
-  const frameRateP50 = percentiles(frameRates, [50], "windows")[0]?.value;
+  const frameRateP50 = frameRates.percentiles([50], "windows")[0]?.value;
   const joined = ps.filter((p) => p.joinS !== undefined);
   const iceP95S = percentiles(
     ps.map((p) => p.iceS),
@@ -151,7 +155,7 @@ function figuresOf(
     )[0]?.value,
     lossRatio: loss.value,
     lossByKind,
-    jitterP95S: percentiles(jitter, [95], "windows")[0]?.value,
+    jitterP95S: jitter.percentiles([95], "windows")[0]?.value,
     reconnects: ps.reduce((a, p) => a + p.reconnects, 0),
     ...(iceP95S !== undefined ? { iceP95S } : {}),
     disconnected: ps.filter((p) => p.disconnected !== undefined).length,
