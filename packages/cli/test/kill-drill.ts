@@ -148,10 +148,16 @@ export function expectKillDrillRecovered(
   for (const p of hit)
     expect(row(report, p.identity).length, `${p.identity} in report.md`).toBeGreaterThan(0);
   expect(report).not.toContain("| unknown |");
-  // loss, jitter, bitrate in and on the wire: native's figures, each filled
-  for (const window of ["before", "during", "after"])
-    for (const cell of row(report, window).slice(1, 5))
-      expect(cell, `quality ${window}:\n${report}`).toMatch(/^\d/);
+  // loss, jitter, round trip and bitrate in: native's figures, each filled. The round trip of the
+  // 6 s before the fault may be empty for lean: its first reading is its first consent check's
+  // answer, 5 s after it connected (CONSENT_INTERVAL_MS), and CI saw "–" there once when the joins
+  // ran late on a loaded machine, with readings during and after
+  for (const window of ["before", "during", "after"]) {
+    const [loss, jitter, rtt, bitrate] = row(report, window).slice(1, 5);
+    for (const cell of [loss, jitter, bitrate]) expect(cell, `quality ${window}:\n${report}`).toMatch(/^\d/);
+    if (window !== "before") expect(rtt, `quality ${window}:\n${report}`).toMatch(/^\d/);
+    else expect(rtt, `quality ${window}:\n${report}`).toMatch(/^(\d|–$)/);
+  }
   const html = readFileSync(join(out, "report.html"), "utf8");
   for (const room of j.rooms) expect(html).toContain(room.room);
   expect(leftovers(String(j.deployment.runDir))).toEqual([]);
