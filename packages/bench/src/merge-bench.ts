@@ -9,12 +9,12 @@
  *   npm run bench:merge -- --participants 10000 --minutes 60
  */
 import { spawn } from "node:child_process";
-import { createWriteStream, existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { createWriteStream, existsSync, mkdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Command } from "@commander-js/extra-typings";
-import { mergeShards, planRun, scenarioHash, shapeOf, shardPlan } from "@livekit-swarm/load";
+import { mergeShards, planRun, scenarioHash, shapeOf, shardPlan, writeManifest } from "@livekit-swarm/load";
 import { inboundTrackSample, parseScenario } from "@livekit-swarm/schema";
 
 const WINDOW_MS = 5000;
@@ -79,34 +79,36 @@ async function writeShard(dir: string, shape: Shape): Promise<{ participants: nu
         dataReceived: 0,
       });
       if (!samples.write(`${line}\n`))
-        await new Promise<void>((resolve) => samples.once("drain", () => { resolve(); }));
+        await new Promise<void>((resolve) =>
+          samples.once("drain", () => {
+            resolve();
+          }),
+        );
       n++;
     }
   }
   await new Promise((resolve) => samples.end(resolve));
   const end = START + 2000 + (windows + 1) * WINDOW_MS;
-  writeFileSync(
-    join(shard, "shard.json"),
-    JSON.stringify({
-      shard: 0,
-      shards: 1,
-      runId: "merge-bench",
-      scenarioHash: scenarioHash(scenario),
-      scenario,
-      statsIntervalMs: WINDOW_MS,
-      thresholds: [],
-      url: "ws://127.0.0.1:7880",
-      startAt: new Date(START).toISOString(),
-      rooms: plan.rooms,
-      participants: plan.participants.length,
-      workers: 1,
-      status: "done",
-      exitCode: 0,
-      endReason: "completed",
-      startedAt: new Date(START).toISOString(),
-      endedAt: new Date(end).toISOString(),
-    }),
-  );
+  // the manifest as a shard writes it (load's writeManifest), so the merge reads what a run leaves
+  writeManifest(shard, {
+    shard: 0,
+    shards: 1,
+    runId: "merge-bench",
+    scenarioHash: scenarioHash(scenario),
+    scenario,
+    statsIntervalMs: WINDOW_MS,
+    thresholds: [],
+    url: "ws://127.0.0.1:7880",
+    startAt: new Date(START).toISOString(),
+    rooms: plan.rooms,
+    participants: plan.participants.length,
+    workers: 1,
+    status: "done",
+    exitCode: 0,
+    endReason: "completed",
+    startedAt: new Date(START).toISOString(),
+    endedAt: new Date(end).toISOString(),
+  });
   return { participants: plan.participants.length, samples: n };
 }
 

@@ -55,6 +55,16 @@ function trackKey(who: number, track: number): number {
   return who * 2 ** 24 + track;
 }
 
+/** The member under `key`, made empty on first sight. */
+function memberIn(members: Map<number, Member>, key: number): Member {
+  let m = members.get(key);
+  if (m === undefined) {
+    m = member();
+    members.set(key, m);
+  }
+  return m;
+}
+
 function mergeInto(into: Map<number, Member>, key: number, m: Member): void {
   const to = into.get(key);
   if (to === undefined) {
@@ -82,7 +92,7 @@ class Cell {
   total = 0;
   readonly windows = new QuantileSketch();
   readonly participants = new Map<number, Member>();
-  /** By participant and track: who * TRACKS + track. */
+  /** By participant and track (trackKey). */
   readonly tracks = new Map<number, Member>();
   readonly events: number[] = [];
 
@@ -90,23 +100,12 @@ class Cell {
     this.n += 1;
     this.total += value;
     this.windows.add(value);
-    let p = this.participants.get(who);
-    if (p === undefined) {
-      p = member();
-      this.participants.set(who, p);
-    }
-    addTo(p, value, loss);
+    addTo(memberIn(this.participants, who), value, loss);
     if (track === 0) {
       this.events.push(value);
       return;
     }
-    const key = trackKey(who, track);
-    let tr = this.tracks.get(key);
-    if (tr === undefined) {
-      tr = member();
-      this.tracks.set(key, tr);
-    }
-    addTo(tr, value, loss);
+    addTo(memberIn(this.tracks, trackKey(who, track)), value, loss);
   }
 }
 

@@ -73,7 +73,7 @@ export {
   type ShardCoverage,
 } from "./session/outputs.js";
 export * from "./shard/split.js";
-export { MANIFEST_FILE, type ShardManifest } from "./shard/manifest.js";
+export { MANIFEST_FILE, writeManifest, type ShardManifest } from "./shard/manifest.js";
 export { MergeError, mergeShards, type MergeOptions, type MergeResult } from "./shard/merge.js";
 export {
   STORM_SCENARIOS,
