@@ -140,6 +140,29 @@ describe("Measurements in bounded state", () => {
     expect(loss.p50.value).toBeCloseTo(0.01, 12);
   });
 
+  it("windows with no track (round trip): the tracks population is the windows, sketched past its exact size, not kept one by one", () => {
+    // sample()'s rttS is t / 1e9: 24,000 distinct round trips
+    const m = build();
+    const tracks = m.distribution("lkswarm_round_trip_time_seconds", "tracks");
+    expect(tracks.n).toBe(24_000);
+    expect(tracks.values).toBeUndefined();
+    const windows = m.figure("lkswarm_round_trip_time_seconds", "windows");
+    const f = m.figure("lkswarm_round_trip_time_seconds", "tracks");
+    expect(f.exact).toBe(false);
+    expect([f.p50.value, f.p95.value, f.max.value]).toEqual([
+      windows.p50.value,
+      windows.p95.value,
+      windows.max.value,
+    ]);
+    // participants stay exact members: 40 means
+    expect(m.distribution("lkswarm_round_trip_time_seconds", "participants").values).toHaveLength(40);
+    // a few windows are still exact values, one a window
+    const few = new Measurements();
+    few.setRunWindow(0);
+    for (let k = 1; k <= 3; k++) few.onSample(sample("p0", k * 1000, 0, 0.001, "audio"));
+    expect(few.distribution("lkswarm_round_trip_time_seconds", "tracks").values).toEqual([1e-6, 2e-6, 3e-6]);
+  });
+
   it("a warm-up cut leaves what came before it out, exactly, as the raw observations did", () => {
     const m = build([300_000]);
     const counted = m.count("lkswarm_inbound_packets_expected_total", { fromMs: 300_000 });

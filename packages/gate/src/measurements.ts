@@ -85,7 +85,10 @@ function mergeInto(into: Map<number, Member>, key: number, m: Member): void {
  * a quantile sketch of the values (the windows population: exact up to SKETCH_EXACT_LIMIT values,
  * then within its relative error), and per participant and per track what the metric's reducer
  * needs (count, sum, max, loss's lost and expected), so those populations stay exact. An event
- * (no track) is its own track-level member: its value is kept, one per event.
+ * (no track) is its own track-level member: its value is kept, one per event, so the events
+ * stay bounded by the participants (a join, a first frame a track). A window with no track (round
+ * trip, outbound, data messages) is its own track-level member too, but there is one a window: those
+ * go to a second sketch, so the tracks population of such a metric is the windows population.
  */
 class Cell {
   n = 0;
@@ -95,14 +98,23 @@ class Cell {
   /** By participant and track (trackKey). */
   readonly tracks = new Map<number, Member>();
   readonly events: number[] = [];
+  /** Windows with no track: each its own track-level member, one a window, so in a sketch. */
+  readonly untracked = new QuantileSketch();
 
-  add(who: number, track: number, value: number, loss: { lost: number; expected: number } | undefined): void {
+  add(
+    who: number,
+    track: number,
+    value: number,
+    loss: { lost: number; expected: number } | undefined,
+    from: "event" | "window",
+  ): void {
     this.n += 1;
     this.total += value;
     this.windows.add(value);
     addTo(memberIn(this.participants, who), value, loss);
     if (track === 0) {
-      this.events.push(value);
+      if (from === "event") this.events.push(value);
+      else this.untracked.add(value);
       return;
     }
     addTo(memberIn(this.tracks, trackKey(who, track)), value, loss);
@@ -350,7 +362,7 @@ export class Measurements implements RunObserver {
     const role = { role: ctx.role };
     // an event is one observation of its participant, on no track
     const observe = (metric: string, labels: Record<string, string>, value: number): void => {
-      this.add(metric, ctx.t, who, undefined, labels, value);
+      this.add(metric, ctx.t, who, undefined, labels, value, undefined, "event");
     };
     switch (event.type) {
       case "joined":
@@ -509,6 +521,7 @@ export class Measurements implements RunObserver {
     labels: Record<string, string>,
     value: number,
     loss?: { lost: number; expected: number },
+    from: "event" | "window" = "window",
   ): void {
     // an observation at no time belongs to no stretch, and no selection ever took one
     if (!Number.isFinite(t)) return;
@@ -529,7 +542,7 @@ export class Measurements implements RunObserver {
       cell = new Cell();
       cells[segment] = cell;
     }
-    cell.add(who, trackIndex, value, loss);
+    cell.add(who, trackIndex, value, loss, from);
     if (t > this.cuts.latestMs) this.cuts.latestMs = t;
   }
 
@@ -589,11 +602,16 @@ export class Measurements implements RunObserver {
     }
     const members = new Map<number, Member>();
     const values: number[] = [];
+    // windows with no track, each its own track-level member: exact while few, then sketched
+    const untracked = new QuantileSketch();
     for (const cell of cells) {
       const of = population === "participants" ? cell.participants : cell.tracks;
       for (const [key, m] of of) mergeInto(members, key, m);
-      // events carry no track: each is its own track-level member
-      if (population === "tracks") for (const v of cell.events) if (Number.isFinite(v)) values.push(v);
+      if (population === "tracks") {
+        // events carry no track: each is its own track-level member
+        for (const v of cell.events) if (Number.isFinite(v)) values.push(v);
+        untracked.merge(cell.untracked);
+      }
     }
     for (const o of kept) {
       const [who, track] = this.names.indexes(o.participant, o.track, o.labels);
@@ -607,7 +625,11 @@ export class Measurements implements RunObserver {
       if (v !== undefined && Number.isFinite(v)) (m.censored ? censored : values).push(v);
     }
     for (const v of values) sketch.add(v);
-    return { population, n: values.length + censored.length, values, sketch, censored };
+    sketch.merge(untracked);
+    const n = sketch.count + censored.length;
+    // past the sketch's exact size the untracked windows are only in the sketch, as windows are
+    if (!untracked.exact) return { population, n, values: undefined, sketch, censored };
+    return { population, n, values: [...values, ...untracked.exactValues()], sketch, censored };
   }
 
   /** The values a label took on a metric's observations, in order of first sight. */
