@@ -87,7 +87,9 @@ export function inboundKbpsPerTrack(
   bucketMs: number,
 ): number | undefined {
   if (summary === undefined || window === undefined || expectedTracks === 0) return undefined;
-  const inside = summary.timeline.filter((b) => b.t >= window.startMs && b.t + bucketMs <= window.endMs);
+  // a long run's points are longer than its stats interval (the timeline is kept to a fixed size)
+  const step = summary.timelineStepMs ?? bucketMs;
+  const inside = summary.timeline.filter((b) => b.t >= window.startMs && b.t + step <= window.endMs);
   if (inside.length === 0) return undefined;
   const bps = inside.reduce((a, b) => a + b.bitrateInBps, 0) / inside.length;
   return bps / expectedTracks / 1000;

@@ -205,13 +205,27 @@ function limitLines(report: ReportInput, name: SwarmMetricName, unit: Figure["un
 function timeCharts(report: ReportInput, start: number, markers: ChartSpec["markers"]): ChartSpec[] {
   const t = report.timeline;
   const x = t.map((p) => (p.t - start) / 1000);
+  // a long run's points each merge several stats windows' buckets (MOST_TIMELINE_POINTS)
+  const step = report.timelineStepMs;
+  const each =
+    step === undefined ? "" : `, a point per ${step % 1000 === 0 ? `${step / 1000} s` : `${step} ms`}`;
   const line = (
     id: string,
     title: string,
     yUnit: ChartSpec["yUnit"],
     series: ChartSpec["series"],
     lines: ChartSpec["lines"] = [],
-  ): ChartSpec => ({ id, title, kind: "lines", xUnit: "time", yUnit, x, series, lines, markers });
+  ): ChartSpec => ({
+    id,
+    title: `${title}${each}`,
+    kind: "lines",
+    xUnit: "time",
+    yUnit,
+    x,
+    series,
+    lines,
+    markers,
+  });
   const v = (n: number | undefined): number | null => n ?? null;
   return [
     line("participants", "Participants sampled, and reconnects begun", "count", [

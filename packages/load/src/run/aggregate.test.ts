@@ -3,6 +3,7 @@ import { Measurements, evaluate, parseThreshold } from "@livekit-swarm/gate";
 import type { ParticipantEvent } from "@livekit-swarm/schema";
 import { inboundTrack, windowSample } from "@livekit-swarm/test-kit";
 import { RunAggregator } from "./aggregate.js";
+import { coarsen, MOST_TIMELINE_POINTS } from "./timeline.js";
 import { transportText } from "../report/transports.js";
 import type { InboundTrackSample, ParticipantPlan, WindowSample } from "./messages.js";
 
@@ -407,6 +408,61 @@ describe("RunAggregator: wire bitrate, frame rate, received height and freeze ti
       expect(p.bitrateInBps).toBeCloseTo(16_000, 6);
       expect(p.wireBitrateInBps).toBeCloseTo(16_000, 6);
     }
+  });
+
+  it("keeps a long run's timeline to MOST_TIMELINE_POINTS: points of doubled steps, loss from summed packets, a one-bucket jitter spike kept as the worst", () => {
+    const { agg, onSample } = aggregator([plan("a"), plan("b")]);
+    const buckets = 12_000; // 16 h 40 min of 5 s windows: 5 s, 10 s and 20 s steps would hold too many
+    const spike = 7777;
+    for (let i = 1; i <= buckets; i++) {
+      onSample(sample("a", i * 5000, [audio(50, i % 5, i === spike ? 0.9 : 0.001 * (i % 7))]));
+      onSample(sample("b", i * 5000 + 1, [audio(50, 0, 0.002)]));
+    }
+    const s = agg.summary(buckets * 5000 + 5000);
+    expect(s.timelineStepMs).toBe(40_000);
+    expect(s.timeline.length).toBeLessThanOrEqual(MOST_TIMELINE_POINTS);
+    expect(s.timeline).toHaveLength(1501); // steps 0 .. 1500: bucket i is in step floor(i / 8)
+    for (const point of s.timeline) {
+      expect(point.t % 40_000).toBe(0);
+      const inStep = [...Array(8).keys()]
+        .map((k) => point.t / 5000 + k)
+        .filter((i) => i >= 1 && i <= buckets);
+      const lost = inStep.reduce((a, i) => a + (i % 5), 0);
+      expect(point.lossAudio).toBeCloseTo(lost / (100 * inStep.length), 12);
+      expect(point.participants).toBe(2);
+      const worstJitter = Math.max(0.002, ...inStep.map((i) => (i === spike ? 0.9 : 0.001 * (i % 7))));
+      expect(point.jitterP95S).toBeCloseTo(worstJitter, 12);
+    }
+    expect(s.timeline.filter((p) => (p.jitterP95S ?? 0) > 0.5).map((p) => p.t)).toEqual([
+      Math.floor(spike / 8) * 40_000,
+    ]);
+  });
+
+  it("merges timeline points weighting each rate by the buckets it spans", () => {
+    const point = (t: number, bitrateInBps: number) => ({
+      t,
+      participants: 1,
+      lossAudio: undefined,
+      lossVideo: undefined,
+      jitterP95S: undefined,
+      bitrateInBps,
+      wireBitrateInBps: undefined,
+      bitrateOutBps: 0,
+      latencyP50S: undefined,
+    });
+    const none = { audio: 0, video: 0 };
+    const merged = coarsen(
+      [
+        { point: point(0, 100), lost: none, expected: none, buckets: 3 },
+        { point: point(15_000, 200), lost: none, expected: none, buckets: 1 },
+        { point: point(20_000, 50), lost: none, expected: none, buckets: 1 },
+      ],
+      20_000,
+    );
+    expect(merged.map((m) => [m.point.t, m.point.bitrateInBps, m.buckets])).toEqual([
+      [0, 125, 4],
+      [20_000, 50, 1],
+    ]);
   });
 
   it("seals the timeline's buckets a minute behind the newest window: a point each, the same figures, a late window counted in the totals only", () => {

@@ -19,7 +19,9 @@ import {
   addShare,
   bucketRate,
   emptyBucket,
-  timelinePoints,
+  fitTimeline,
+  spanPoints,
+  type SpanPoint,
   type TimelineBucket,
   type TimelinePoint,
 } from "./timeline.js";
@@ -83,6 +85,11 @@ export interface RunSummary {
   readonly counters: Record<string, number>;
   readonly figures: readonly Figure[];
   readonly timeline: readonly TimelinePoint[];
+  /**
+   * How long each timeline point is: the stats interval, doubled as often as it took to keep the
+   * timeline to MOST_TIMELINE_POINTS (absent from older summaries: the stats interval).
+   */
+  readonly timelineStepMs?: number;
   readonly joinSeconds: readonly number[];
   readonly firstFrameSeconds: readonly number[];
   /** Per-participant and per-track values, for comparing a later run with this one (--baseline). */
@@ -135,8 +142,12 @@ export class RunAggregator {
   private readonly roster = new Roster();
   /** Buckets still open to windows, by start time; older ones are sealed into points. */
   private readonly timeline = new Map<number, TimelineBucket>();
-  /** Sealed buckets' points, in time order (reconnects are counted in at the summary). */
-  private readonly sealedPoints: TimelinePoint[] = [];
+  /**
+   * Sealed buckets' points, in time order, each `timelineStepMs` long (reconnects are counted in at
+   * the summary): past MOST_TIMELINE_POINTS, neighbours merge into points twice as long.
+   */
+  private sealedPoints: SpanPoint[] = [];
+  private timelineStepMs: number;
   /** Buckets starting before this are sealed: a window landing in one is left out of the timeline. */
   private sealedBefore = -Infinity;
   /** Per participant, the bucket its last window went to (a short window joins it). */
@@ -158,6 +169,7 @@ export class RunAggregator {
     /** The same raw observations the gate evaluates: figures here and verdicts there agree. */
     private readonly measurements: Measurements,
   ) {
+    this.timelineStepMs = bucketMs;
     for (const plan of plans) {
       this.participants.set(participantKey(plan.room, plan.identity), {
         plan,
@@ -503,6 +515,10 @@ export class RunAggregator {
       if (p.plan.engine === "lean") assembledVideo += framing;
       else decodingVideo += framing;
     }
+    const timeline = fitTimeline(
+      [...this.sealedPoints, ...spanPoints(this.timeline.values())],
+      this.timelineStepMs,
+    );
     return {
       participants: {
         planned: all.length,
@@ -530,10 +546,12 @@ export class RunAggregator {
         ...Object.fromEntries(Object.entries(this.quality).map(([q, n]) => [`quality_${q}`, n])),
       },
       figures,
-      timeline: [...this.sealedPoints, ...timelinePoints(this.timeline.values())].map((point) => ({
+      timeline: timeline.points.map(({ point }) => ({
         ...point,
-        reconnecting: this.reconnectStarts.filter((t) => t >= point.t && t < point.t + this.bucketMs).length,
+        reconnecting: this.reconnectStarts.filter((t) => t >= point.t && t < point.t + timeline.stepMs)
+          .length,
       })),
+      timelineStepMs: timeline.stepMs,
       joinSeconds: joined.map((p) => p.joinS ?? 0),
       firstFrameSeconds: [
         // each first frame is its own track-level member: the tracks population is every one of them
@@ -596,7 +614,9 @@ export class RunAggregator {
     if (due.length === 0) return;
     for (const b of due) this.timeline.delete(b.t);
     for (const [key, b] of this.shareBucket) if (b.t < before) this.shareBucket.delete(key);
-    this.sealedPoints.push(...timelinePoints(due));
+    const fitted = fitTimeline([...this.sealedPoints, ...spanPoints(due)], this.timelineStepMs);
+    this.sealedPoints = fitted.points;
+    this.timelineStepMs = fitted.stepMs;
   }
 
   private add(name: string, value: number): void {

@@ -75,7 +75,10 @@ export function addShare(
  * cover the bucket (one bucket of a run under an 800 kbit/s cap read 524 kbit/s, its neighbours
  * 737-746).
  */
-export function bucketRate(bucket: TimelineBucket, field: "bytesIn" | "wireBytesIn" | "bytesOut"): number | undefined {
+export function bucketRate(
+  bucket: TimelineBucket,
+  field: "bytesIn" | "wireBytesIn" | "bytesOut",
+): number | undefined {
   let rate: number | undefined;
   for (const share of bucket.shares.values()) {
     const bytes = share[field];
@@ -101,4 +104,122 @@ export function timelinePoints(buckets: Iterable<TimelineBucket>): TimelinePoint
       latencyP50S: percentiles(b.latency, [50], "windows")[0]?.value,
       latencyP95S: percentiles(b.latency, [95], "windows")[0]?.value,
     }));
+}
+
+/**
+ * The most points a run's timeline holds. Past it, neighbouring points merge into one twice as
+ * long (`coarsen`), so summary.json and report.html stay the same size however long the run: a
+ * week at 1 s stats windows is 2,000 points of about 5 minutes, not 604,800.
+ */
+export const MOST_TIMELINE_POINTS = 2000;
+
+/** A point with what merging it with its neighbours needs: loss's sums, and how many buckets it spans. */
+export interface SpanPoint {
+  readonly point: TimelinePoint;
+  readonly lost: Readonly<Record<Kind, number>>;
+  readonly expected: Readonly<Record<Kind, number>>;
+  /** Stats buckets with windows that it merges (1 for a bucket's own point). */
+  readonly buckets: number;
+}
+
+/** The buckets in time order, as points that can merge. */
+export function spanPoints(buckets: Iterable<TimelineBucket>): SpanPoint[] {
+  const sorted = [...buckets].sort((a, b) => a.t - b.t);
+  const points = timelinePoints(sorted);
+  return sorted.map((b, i) => ({
+    point: points[i] as TimelinePoint,
+    lost: { ...b.lost },
+    expected: { ...b.expected },
+    buckets: 1,
+  }));
+}
+
+/**
+ * The points (in time order) merged onto a grid of `stepMs`: one point per step that had windows,
+ * at the step's start. Loss is the ratio of the summed lost and expected packets, exact; the
+ * bitrates are the mean of the merged buckets' rates (each weighted by the buckets it spans); the
+ * participants, jitter p95 and latency percentiles are the worst of the merged buckets', so a spike
+ * one bucket long stays visible, as a worst, not averaged away.
+ */
+export function coarsen(points: readonly SpanPoint[], stepMs: number): SpanPoint[] {
+  const out: SpanPoint[] = [];
+  let group: SpanPoint[] = [];
+  const flush = (): void => {
+    if (group.length > 0) out.push(mergeSpan(group, stepMs));
+    group = [];
+  };
+  for (const p of points) {
+    const first = group[0];
+    if (first !== undefined && Math.floor(first.point.t / stepMs) !== Math.floor(p.point.t / stepMs)) flush();
+    group.push(p);
+  }
+  flush();
+  return out;
+}
+
+function mergeSpan(group: readonly SpanPoint[], stepMs: number): SpanPoint {
+  const only = group[0] as SpanPoint;
+  const t = Math.floor(only.point.t / stepMs) * stepMs;
+  if (group.length === 1) return only.point.t === t ? only : { ...only, point: { ...only.point, t } };
+  const lost = { audio: 0, video: 0 };
+  const expected = { audio: 0, video: 0 };
+  let buckets = 0;
+  for (const g of group) {
+    for (const k of ["audio", "video"] as const) {
+      lost[k] += g.lost[k];
+      expected[k] += g.expected[k];
+    }
+    buckets += g.buckets;
+  }
+  const worst = (f: (p: TimelinePoint) => number | undefined): number | undefined => {
+    let w: number | undefined;
+    for (const g of group) {
+      const v = f(g.point);
+      if (v !== undefined && (w === undefined || v > w)) w = v;
+    }
+    return w;
+  };
+  const mean = (f: (p: TimelinePoint) => number | undefined): number | undefined => {
+    let sum = 0;
+    let weight = 0;
+    for (const g of group) {
+      const v = f(g.point);
+      if (v === undefined) continue;
+      sum += v * g.buckets;
+      weight += g.buckets;
+    }
+    return weight > 0 ? sum / weight : undefined;
+  };
+  return {
+    point: {
+      t,
+      participants: worst((p) => p.participants) ?? 0,
+      lossAudio: expected.audio > 0 ? lost.audio / expected.audio : undefined,
+      lossVideo: expected.video > 0 ? lost.video / expected.video : undefined,
+      jitterP95S: worst((p) => p.jitterP95S),
+      bitrateInBps: mean((p) => p.bitrateInBps) ?? 0,
+      wireBitrateInBps: mean((p) => p.wireBitrateInBps),
+      bitrateOutBps: mean((p) => p.bitrateOutBps) ?? 0,
+      latencyP50S: worst((p) => p.latencyP50S),
+      latencyP95S: worst((p) => p.latencyP95S),
+    },
+    lost,
+    expected,
+    buckets,
+  };
+}
+
+/** The points merged onto `stepMs`, then onto doubled steps until at most MOST_TIMELINE_POINTS remain. */
+export function fitTimeline(
+  points: readonly SpanPoint[],
+  stepMs: number,
+  most = MOST_TIMELINE_POINTS,
+): { points: SpanPoint[]; stepMs: number } {
+  let step = stepMs;
+  let fitted = coarsen(points, step);
+  while (fitted.length > most) {
+    step *= 2;
+    fitted = coarsen(fitted, step);
+  }
+  return { points: fitted, stepMs: step };
 }
