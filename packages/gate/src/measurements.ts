@@ -50,17 +50,17 @@ function addTo(m: Member, value: number, loss: { lost: number; expected: number 
   m.expected += loss?.expected ?? 0;
 }
 
-/** A participant's track as one number: room for 2^24 track keys and 2^29 participants. */
+/** A participant and one of its tracks as one number (a Map key) before it is interned: room for 2^24 track keys and 2^29 participants. */
 function trackKey(who: number, track: number): number {
   return who * 2 ** 24 + track;
 }
 
-/** The member under `key`, made empty on first sight. */
-function memberIn(members: Map<number, Member>, key: number): Member {
-  let m = members.get(key);
+/** The member at `index` (an interned participant or pair), made empty on first sight. */
+function memberIn(members: Member[], index: number): Member {
+  let m = members[index];
   if (m === undefined) {
     m = member();
-    members.set(key, m);
+    members[index] = m;
   }
   return m;
 }
@@ -94,16 +94,18 @@ class Cell {
   n = 0;
   total = 0;
   readonly windows = new QuantileSketch();
-  readonly participants = new Map<number, Member>();
-  /** By participant and track (trackKey). */
-  readonly tracks = new Map<number, Member>();
+  /** By participant index (`Names.participantIndex`): an array, the quickest lookup a window makes. */
+  readonly participants: Member[] = [];
+  /** By participant and track (`Names.pair`). */
+  readonly tracks: Member[] = [];
   readonly events: number[] = [];
   /** Windows with no track: each its own track-level member, one a window, so in a sketch. */
   readonly untracked = new QuantileSketch();
 
+  /** `pair` is `Names.pair(who, track)`: 0 for an observation on no track. */
   add(
     who: number,
-    track: number,
+    pair: number,
     value: number,
     loss: { lost: number; expected: number } | undefined,
     from: "event" | "window",
@@ -112,12 +114,12 @@ class Cell {
     this.total += value;
     this.windows.add(value);
     addTo(memberIn(this.participants, who), value, loss);
-    if (track === 0) {
+    if (pair === 0) {
       if (from === "event") this.events.push(value);
       else this.untracked.add(value);
       return;
     }
-    addTo(memberIn(this.tracks, trackKey(who, track)), value, loss);
+    addTo(memberIn(this.tracks, pair), value, loss);
   }
 }
 
@@ -174,17 +176,32 @@ class Names {
   /** Index 0 is "no track" (an event's observation). */
   private readonly tracks = new Interned<string>([""]);
   private readonly labelSets = new Interned<Readonly<Record<string, string>>>();
+  /** A participant's track (trackKey) to a small integer from 1; 0 is no track. */
+  private readonly pairs = new Map<number, number>();
 
-  indexes(
-    participant: string,
-    track: string | undefined,
-    labels: Readonly<Record<string, string>>,
-  ): [number, number, number] {
-    return [
-      this.participants.index(participant, participant),
-      track === undefined ? 0 : this.tracks.index(track, track),
-      this.labelSets.index(JSON.stringify(labels), labels),
-    ];
+  /** The participant's index: each observation of a window names the same one. */
+  participantIndex(participant: string): number {
+    return this.participants.index(participant, participant);
+  }
+
+  trackIndex(track: string | undefined): number {
+    return track === undefined ? 0 : this.tracks.index(track, track);
+  }
+
+  labelSet(labels: Readonly<Record<string, string>>): number {
+    return this.labelSets.index(JSON.stringify(labels), labels);
+  }
+
+  /** A participant and one of its tracks as a small integer (0 for no track). */
+  pair(who: number, track: number): number {
+    if (track === 0) return 0;
+    const key = trackKey(who, track);
+    let i = this.pairs.get(key);
+    if (i === undefined) {
+      i = this.pairs.size + 1;
+      this.pairs.set(key, i);
+    }
+    return i;
   }
 
   participant(i: number): string {
@@ -460,57 +477,53 @@ export class Measurements implements RunObserver {
   }
 
   onSample(s: WindowSample): void {
-    const who = `${s.room}/${s.participant}`;
+    // the names are interned once a window (and once a track), not once a metric
+    const who = this.names.participantIndex(`${s.room}/${s.participant}`);
     const role = s.role;
+    const t = s.t;
     for (const tr of s.inbound) {
-      const l = { kind: tr.kind, role };
-      if (tr.expected > 0) {
-        this.add("lkswarm_inbound_loss_ratio", s.t, who, tr.key, l, tr.lost / tr.expected, {
-          lost: tr.lost,
-          expected: tr.expected,
-        });
-      }
-      this.add("lkswarm_inbound_packets_expected_total", s.t, who, tr.key, l, tr.expected);
-      this.add("lkswarm_inbound_packets_lost_total", s.t, who, tr.key, l, tr.lost);
-      if (tr.jitterS !== undefined && tr.received > 0)
-        this.add("lkswarm_inbound_jitter_seconds", s.t, who, tr.key, l, tr.jitterS);
-      this.add("lkswarm_inbound_nack_total", s.t, who, tr.key, l, tr.nack);
-      this.add("lkswarm_inbound_pli_total", s.t, who, tr.key, l, tr.pli);
-      this.add("lkswarm_inbound_fir_total", s.t, who, tr.key, l, tr.fir);
-      this.add("lkswarm_inbound_bytes_total", s.t, who, tr.key, l, tr.bytes);
+      const pair = this.names.pair(who, this.names.trackIndex(tr.key));
+      const l = this.names.labelSet({ kind: tr.kind, role });
+      const add = (metric: string, value: number, loss?: { lost: number; expected: number }): void => {
+        this.fold(metric, t, who, pair, l, value, loss, "window");
+      };
+      if (tr.expected > 0)
+        add("lkswarm_inbound_loss_ratio", tr.lost / tr.expected, { lost: tr.lost, expected: tr.expected });
+      add("lkswarm_inbound_packets_expected_total", tr.expected);
+      add("lkswarm_inbound_packets_lost_total", tr.lost);
+      if (tr.jitterS !== undefined && tr.received > 0) add("lkswarm_inbound_jitter_seconds", tr.jitterS);
+      add("lkswarm_inbound_nack_total", tr.nack);
+      add("lkswarm_inbound_pli_total", tr.pli);
+      add("lkswarm_inbound_fir_total", tr.fir);
+      add("lkswarm_inbound_bytes_total", tr.bytes);
       if (tr.kind === "video") {
-        this.add("lkswarm_inbound_frames_decoded_total", s.t, who, tr.key, l, tr.framesDecoded);
-        this.add("lkswarm_inbound_frames_dropped_total", s.t, who, tr.key, l, tr.framesDropped);
-        this.add("lkswarm_inbound_freezes_total", s.t, who, tr.key, l, tr.freezes);
+        add("lkswarm_inbound_frames_decoded_total", tr.framesDecoded);
+        add("lkswarm_inbound_frames_dropped_total", tr.framesDropped);
+        add("lkswarm_inbound_freezes_total", tr.freezes);
         // unmeasured freeze time is unknown, not 0 s: it stays out of the population
-        if (tr.freezeS !== undefined)
-          this.add("lkswarm_inbound_freeze_seconds_total", s.t, who, tr.key, l, tr.freezeS);
+        if (tr.freezeS !== undefined) add("lkswarm_inbound_freeze_seconds_total", tr.freezeS);
       } else {
-        this.add("lkswarm_inbound_audio_concealed_samples_total", s.t, who, tr.key, l, tr.concealedSamples);
-        this.add("lkswarm_inbound_audio_samples_total", s.t, who, tr.key, l, tr.totalSamples);
+        add("lkswarm_inbound_audio_concealed_samples_total", tr.concealedSamples);
+        add("lkswarm_inbound_audio_samples_total", tr.totalSamples);
       }
     }
+    // the rest is on no track (pair 0)
+    const untracked = (metric: string, labels: Record<string, string>, value: number): void => {
+      this.fold(metric, t, who, 0, this.names.labelSet(labels), value, undefined, "window");
+    };
     for (const tr of s.outbound) {
       const l = { kind: tr.kind, role };
-      this.add("lkswarm_outbound_bytes_total", s.t, who, undefined, l, tr.bytes);
-      this.add("lkswarm_outbound_nack_total", s.t, who, undefined, l, tr.nack);
-      this.add("lkswarm_outbound_pli_total", s.t, who, undefined, l, tr.pli);
-      this.add("lkswarm_outbound_fir_total", s.t, who, undefined, l, tr.fir);
+      untracked("lkswarm_outbound_bytes_total", l, tr.bytes);
+      untracked("lkswarm_outbound_nack_total", l, tr.nack);
+      untracked("lkswarm_outbound_pli_total", l, tr.pli);
+      untracked("lkswarm_outbound_fir_total", l, tr.fir);
     }
-    if (s.rttS !== undefined)
-      this.add("lkswarm_round_trip_time_seconds", s.t, who, undefined, { role }, s.rttS);
-    if (s.latencyS !== undefined) {
-      this.add(
-        "lkswarm_end_to_end_latency_seconds",
-        s.t,
-        who,
-        undefined,
-        { kind: "video", role },
-        s.latencyS.p50,
-      );
-    }
-    this.add("lkswarm_data_messages_sent_total", s.t, who, undefined, { role }, s.dataSent);
-    this.add("lkswarm_data_messages_received_total", s.t, who, undefined, { role }, s.dataReceived);
+    const r = { role };
+    if (s.rttS !== undefined) untracked("lkswarm_round_trip_time_seconds", r, s.rttS);
+    if (s.latencyS !== undefined)
+      untracked("lkswarm_end_to_end_latency_seconds", { kind: "video", role }, s.latencyS.p50);
+    untracked("lkswarm_data_messages_sent_total", r, s.dataSent);
+    untracked("lkswarm_data_messages_received_total", r, s.dataReceived);
   }
 
   private add(
@@ -523,6 +536,22 @@ export class Measurements implements RunObserver {
     loss?: { lost: number; expected: number },
     from: "event" | "window" = "window",
   ): void {
+    const who = this.names.participantIndex(participant);
+    const pair = this.names.pair(who, this.names.trackIndex(track));
+    this.fold(metric, t, who, pair, this.names.labelSet(labels), value, loss, from);
+  }
+
+  /** `add` with its names already interned (a window's several metrics share them). */
+  private fold(
+    metric: string,
+    t: number,
+    who: number,
+    pair: number,
+    labelSet: number,
+    value: number,
+    loss: { lost: number; expected: number } | undefined,
+    from: "event" | "window",
+  ): void {
     // an observation at no time belongs to no stretch, and no selection ever took one
     if (!Number.isFinite(t)) return;
     let byLabels = this.observations.get(metric);
@@ -530,7 +559,6 @@ export class Measurements implements RunObserver {
       byLabels = new Map();
       this.observations.set(metric, byLabels);
     }
-    const [who, trackIndex, labelSet] = this.names.indexes(participant, track, labels);
     let cells = byLabels.get(labelSet);
     if (cells === undefined) {
       cells = [];
@@ -542,7 +570,7 @@ export class Measurements implements RunObserver {
       cell = new Cell();
       cells[segment] = cell;
     }
-    cell.add(who, trackIndex, value, loss, from);
+    cell.add(who, pair, value, loss, from);
     if (t > this.cuts.latestMs) this.cuts.latestMs = t;
   }
 
@@ -606,7 +634,10 @@ export class Measurements implements RunObserver {
     const untracked = new QuantileSketch();
     for (const cell of cells) {
       const of = population === "participants" ? cell.participants : cell.tracks;
-      for (const [key, m] of of) mergeInto(members, key, m);
+      // forEach skips the holes: members this cell never saw
+      of.forEach((m, key) => {
+        mergeInto(members, key, m);
+      });
       if (population === "tracks") {
         // events carry no track: each is its own track-level member
         for (const v of cell.events) if (Number.isFinite(v)) values.push(v);
@@ -614,11 +645,12 @@ export class Measurements implements RunObserver {
       }
     }
     for (const o of kept) {
-      const [who, track] = this.names.indexes(o.participant, o.track, o.labels);
+      const who = this.names.participantIndex(o.participant);
+      const pair = this.names.pair(who, this.names.trackIndex(o.track));
       const bound = member();
       addTo(bound, o.value, undefined);
       bound.censored = true;
-      mergeInto(members, population === "participants" ? who : trackKey(who, track), bound);
+      mergeInto(members, population === "participants" ? who : pair, bound);
     }
     for (const m of members.values()) {
       const v = reduce(m, reducer);

@@ -134,6 +134,38 @@ export interface RunMarker {
   readonly detail: string;
 }
 
+/** The per-kind counters' names, made once: a window adds to nine of them a track. */
+const COUNTER_NAMES = Object.fromEntries(
+  (["audio", "video"] as const).map((kind) => [
+    kind,
+    {
+      inNack: `in_nack_${kind}`,
+      inPli: `in_pli_${kind}`,
+      inFir: `in_fir_${kind}`,
+      inBytes: `in_bytes_${kind}`,
+      inHeaderBytes: `in_header_bytes_${kind}`,
+      inRetransmitted: `in_retransmitted_${kind}`,
+      outNack: `out_nack_${kind}`,
+      outPli: `out_pli_${kind}`,
+      outBytes: `out_bytes_${kind}`,
+    },
+  ]),
+) as Record<
+  Kind,
+  Record<
+    | "inNack"
+    | "inPli"
+    | "inFir"
+    | "inBytes"
+    | "inHeaderBytes"
+    | "inRetransmitted"
+    | "outNack"
+    | "outPli"
+    | "outBytes",
+    string
+  >
+>;
+
 const zeroKinds = (): Record<Kind, number> => ({ audio: 0, video: 0 });
 
 /** Folds worker events and samples into what the run reports; raw samples go to samples.jsonl. */
@@ -243,12 +275,12 @@ export class RunAggregator {
   }
 
   onSample(s: WindowSample): void {
-    const p = this.participants.get(participantKey(s.room, s.participant));
+    const key = participantKey(s.room, s.participant);
+    const p = this.participants.get(key);
     if (p === undefined) return;
     p.firstSeenMs ??= s.t - s.durationMs;
     if (s.transport !== undefined) p.transport = s.transport;
     p.lastSeenMs = s.t;
-    const key = participantKey(s.room, s.participant);
     // a window of a few milliseconds (the drain's, just after a periodic one) is no rate of its own:
     // it joins the bucket of the participant's window before, as the end window does (endWindow)
     const previous = this.shareBucket.get(key);
@@ -291,12 +323,13 @@ export class RunAggregator {
         bucket.jitter.push(track.jitterS);
         this.groupJitter.add(p, track.jitterS);
       }
-      this.add(`in_nack_${track.kind}`, track.nack);
-      this.add(`in_pli_${track.kind}`, track.pli);
-      this.add(`in_fir_${track.kind}`, track.fir);
-      this.add(`in_bytes_${track.kind}`, track.bytes);
-      this.add(`in_header_bytes_${track.kind}`, track.headerBytes ?? 0);
-      this.add(`in_retransmitted_${track.kind}`, track.retransmitted ?? 0);
+      const names = COUNTER_NAMES[track.kind];
+      this.add(names.inNack, track.nack);
+      this.add(names.inPli, track.pli);
+      this.add(names.inFir, track.fir);
+      this.add(names.inBytes, track.bytes);
+      this.add(names.inHeaderBytes, track.headerBytes ?? 0);
+      this.add(names.inRetransmitted, track.retransmitted ?? 0);
       if (track.kind === "video") {
         this.add("frames_decoded", track.framesDecoded);
         // lean's frames are assembled from RTP, never decoded: the summary says which figures they are in
@@ -332,9 +365,10 @@ export class RunAggregator {
     for (const track of s.outbound) {
       p.bytesOut += track.bytes;
       share.bytesOut += track.bytes;
-      this.add(`out_nack_${track.kind}`, track.nack);
-      this.add(`out_pli_${track.kind}`, track.pli);
-      this.add(`out_bytes_${track.kind}`, track.bytes);
+      const names = COUNTER_NAMES[track.kind];
+      this.add(names.outNack, track.nack);
+      this.add(names.outPli, track.pli);
+      this.add(names.outBytes, track.bytes);
     }
     this.add("data_sent", s.dataSent);
     this.add("data_received", s.dataReceived);
