@@ -1,7 +1,8 @@
 import { execFileSync } from "node:child_process";
-import { cpSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { gunzipSync } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { percentiles } from "@livekit-swarm/stats";
 import type { ParticipantEvent, WindowSample } from "@livekit-swarm/schema";
@@ -68,8 +69,12 @@ const AUDIO_ROOMS = (rooms: number, subscribers: number) => [
 ];
 
 const readJson = (file: string): unknown => JSON.parse(readFileSync(file, "utf8"));
+/** A line file's lines, from `file` or, as --gzip-lines writes it, `file.gz`. */
 const lines = <T>(file: string): T[] =>
-  readFileSync(file, "utf8")
+  (existsSync(`${file}.gz`)
+    ? gunzipSync(readFileSync(`${file}.gz`)).toString("utf8")
+    : readFileSync(file, "utf8")
+  )
     .split("\n")
     .filter((l) => l !== "")
     .map((l) => JSON.parse(l) as T);
@@ -135,6 +140,8 @@ describe("sharded runs merged into one report (3-node testbed, Prometheus scrapi
           "7s",
           "-o",
           out,
+          // the last shard writes its lines gzip-compressed: the merge reads both forms
+          ...(i === 2 ? ["--gzip-lines"] : []),
           ...THRESHOLDS.flatMap((t) => ["--threshold", t]),
         ],
         testbedEnv(bed),
@@ -149,6 +156,11 @@ describe("sharded runs merged into one report (3-node testbed, Prometheus scrapi
     // no --run-id: every shard derived the same one from --start-at and the scenario
     expect(new Set(manifests.map((m) => m.runId)).size).toBe(1);
     expect(manifests.map((m) => m.status)).toEqual(["done", "done", "done"]);
+    expect(
+      ["samples.jsonl", "samples.jsonl.gz", "events.jsonl.gz"].map((f) =>
+        existsSync(join(out, "shard-2", f)),
+      ),
+    ).toEqual([false, true, true]);
 
     const merge = await swarm(["merge", out, "--json"]);
     expect(merge.code, merge.stderr).toBe(99);

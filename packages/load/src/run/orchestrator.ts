@@ -1,7 +1,8 @@
 import { availableParallelism } from "node:os";
 import { fork, type ChildProcess } from "node:child_process";
-import { closeSync, createWriteStream, fstatSync, openSync, readSync } from "node:fs";
+import { closeSync, fstatSync, openSync, readSync } from "node:fs";
 import { makeFolder } from "./folder.js";
+import { lineFile } from "./line-file.js";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Measurements } from "@livekit-swarm/gate";
@@ -33,6 +34,8 @@ export interface OrchestratorOptions {
   /** Keep going while the server is unreachable or nobody has joined (the canary): no early end. */
   readonly persistent?: boolean;
   readonly statsIntervalMs: number;
+  /** Write samples.jsonl.gz and events.jsonl.gz (gzip, streamed) instead of the plain files. */
+  readonly gzipLines?: boolean;
   readonly workers: number;
   readonly outputDir: string;
   /** Epoch ms the plan's join times count from (a sharded run's common start); default in a second. */
@@ -143,8 +146,9 @@ export async function orchestrate(options: OrchestratorOptions): Promise<RunOutc
   const measurements = options.measurements ?? new Measurements();
   const observers = [measurements, ...(options.observers ?? [])];
   makeFolder(options.outputDir);
-  const samplesOut = createWriteStream(join(options.outputDir, "samples.jsonl"));
-  const eventsOut = createWriteStream(join(options.outputDir, "events.jsonl"));
+  const gzip = options.gzipLines === true;
+  const samplesOut = lineFile(join(options.outputDir, "samples.jsonl"), gzip);
+  const eventsOut = lineFile(join(options.outputDir, "events.jsonl"), gzip);
   const aggregator = new RunAggregator(plan.participants, options.statsIntervalMs, measurements);
   const shards = shardByProfile(plan, options.workers);
   // every worker of a run with native participants: a late joiner may be native in any of them
@@ -374,10 +378,7 @@ export async function orchestrate(options: OrchestratorOptions): Promise<RunOutc
   }
   await Promise.all(children.map((c) => c.done));
   clearTimeout(timer);
-  await Promise.all([
-    new Promise((resolve) => samplesOut.end(resolve)),
-    new Promise((resolve) => eventsOut.end(resolve)),
-  ]);
+  await Promise.all([samplesOut.end(), eventsOut.end()]);
   const endedAtMs = Date.now();
   measurements.setRunWindow(startedAtMs, endedAtMs);
   const summary = aggregator.summary(endedAtMs);

@@ -21,6 +21,7 @@ import { engineMarkdown, transportMarkdown } from "../report/transports.js";
 import type { RunSummary } from "../run/aggregate.js";
 import type { RunOutcome } from "../run/orchestrator.js";
 import { healthLines, type RunHealth } from "../run/health.js";
+import { GZIP_SUFFIX } from "../run/line-file.js";
 
 /** summary.json: the tool that wrote it, the run's identity and outcome, the scenario, the verdict, then every figure. */
 export type RunReport = {
@@ -85,6 +86,8 @@ export interface RunFacts {
   readonly screenshots?: readonly string[];
   /** The swarm's own health; every run has one (a caller that judged none leaves it out). */
   readonly health?: RunHealth;
+  /** The run wrote samples.jsonl.gz and events.jsonl.gz (`--gzip-lines`). */
+  readonly gzipLines?: boolean;
 }
 
 export function runReport(f: RunFacts, summaryFile = "this run"): RunReport {
@@ -172,7 +175,10 @@ export function runOutputs(f: RunFacts, outputDir: string): RunOutputs {
     (verdict !== undefined ? `\n${verdictLines(verdict)}` : "");
   const files = ["summary.json", "report.html", ...(report.screenshots ?? [])];
   // a merge writes no raw observations of its own: they stay in the shards' folders
-  if (f.shards === undefined) files.push("samples.jsonl", "events.jsonl");
+  if (f.shards === undefined) {
+    const gz = f.gzipLines === true ? GZIP_SUFFIX : "";
+    files.push(`samples.jsonl${gz}`, `events.jsonl${gz}`);
+  }
   if (junitProblems(f) !== undefined) files.push("junit.xml");
   if (writesMarkdown(f, report)) files.push("report.md");
   return { outputDir, report, table, files, ...(verdict !== undefined ? { verdict } : {}) };

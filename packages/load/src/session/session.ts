@@ -166,6 +166,8 @@ export interface RunSessionOptions {
   readonly onProgress?: (progress: ProgressView) => void;
   /** Save each browser participant's page as a PNG at the end, in `<outputDir>/screenshots/`. */
   readonly screenshots?: boolean;
+  /** Write samples.jsonl.gz and events.jsonl.gz (gzip, streamed) instead of the plain files. */
+  readonly gzipLines?: boolean;
   /** As soon as the reports are written, before the final push and scrape. */
   readonly onReport?: (outputs: RunOutputs) => void;
 }
@@ -352,6 +354,7 @@ export async function runSession(options: RunSessionOptions): Promise<RunSession
       holdMs: options.forever === true ? Number.MAX_SAFE_INTEGER : scenario.duration,
       persistent: options.forever === true,
       statsIntervalMs: options.statsIntervalMs ?? DEFAULT_STATS_INTERVAL_MS,
+      ...(options.gzipLines === true ? { gzipLines: true } : {}),
       workers,
       outputDir,
       ...(startAtMs !== undefined ? { startAtMs } : {}),
@@ -389,6 +392,7 @@ export async function runSession(options: RunSessionOptions): Promise<RunSession
       health,
       ...(options.baseline !== undefined ? { baseline: options.baseline } : {}),
       ...(options.screenshots === true ? { screenshots: await listScreenshots(outputDir) } : {}),
+      ...(options.gzipLines === true ? { gzipLines: true } : {}),
     };
     const outputs = runOutputs(facts, outputDir);
     const unwritten = await intoOutput(outputDir, async () => {

@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -7,6 +7,7 @@ import { ExitCode, parseScenario, type Scenario } from "@livekit-swarm/schema";
 import { percentiles } from "@livekit-swarm/stats";
 import { inboundTrack, windowSample } from "@livekit-swarm/test-kit";
 import { RunAggregator } from "../run/aggregate.js";
+import { lineFile } from "../run/line-file.js";
 import type { ParticipantPlan, WindowSample, WorkerMessage } from "../run/messages.js";
 import { planRun, shapeOf } from "../run/plan.js";
 import { runReport } from "../session/outputs.js";
@@ -434,6 +435,35 @@ describe("mergeShards", () => {
     await expect(mergeShards({ inputs: [dir] })).rejects.toThrow(
       /samples\.jsonl:2: a line of 1048577 characters is not one a shard writes$/,
     );
+  });
+
+  it("reads a shard's gzip line files (--gzip-lines) as the plain ones; refuses both forms at once and a cut-short .gz", async () => {
+    [0, 1].forEach((i) => writeShard(dir, scenario, i, 2));
+    const plain = await mergeShards({ inputs: [dir], outputDir: join(dir, "a") });
+    // shard 1's files rewritten as a run with --gzip-lines writes them
+    for (const name of ["events.jsonl", "samples.jsonl"]) {
+      const path = join(dir, "shard-1", name);
+      const out = lineFile(path, true);
+      for (const line of readFileSync(path, "utf8").split("\n").filter(Boolean)) out.write(`${line}\n`);
+      await out.end();
+      expect(out.path).toBe(`${path}.gz`);
+      expect(statSync(out.path).size).toBeLessThan(statSync(path).size / 3);
+      rmSync(path);
+    }
+    const gz = await mergeShards({ inputs: [dir], outputDir: join(dir, "b") });
+    const strip = (r: typeof plain.report) => JSON.stringify({ ...r, run: undefined, files: undefined });
+    expect(strip(gz.report)).toBe(strip(plain.report));
+    expect(gz.report.participants.joined).toBe(15);
+
+    const samplesGz = join(dir, "shard-1", "samples.jsonl.gz");
+    writeFileSync(join(dir, "shard-1", "samples.jsonl"), "");
+    await expect(mergeShards({ inputs: [dir] })).rejects.toThrow(
+      /shard-1\/samples\.jsonl and .*samples\.jsonl\.gz are both there: .*remove the other/,
+    );
+    rmSync(join(dir, "shard-1", "samples.jsonl"));
+    const whole = readFileSync(samplesGz);
+    writeFileSync(samplesGz, whole.subarray(0, Math.floor(whole.length / 2)));
+    await expect(mergeShards({ inputs: [dir] })).rejects.toThrow(/samples\.jsonl\.gz: not a whole gzip file/);
   });
 
   it("names a shard's missing raw observations and what to copy", async () => {

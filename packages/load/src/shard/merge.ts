@@ -1,5 +1,7 @@
 import { createReadStream, readFileSync, readdirSync, statSync } from "node:fs";
 import { createInterface } from "node:readline";
+import type { Readable } from "node:stream";
+import { createGunzip } from "node:zlib";
 import { basename, dirname, join, resolve } from "node:path";
 import {
   Measurements,
@@ -11,6 +13,7 @@ import {
 } from "@livekit-swarm/gate";
 import { ExitCode, KnownError, messageOf } from "@livekit-swarm/schema";
 import { makeFolder } from "../run/folder.js";
+import { GZIP_SUFFIX, lineFileToRead } from "../run/line-file.js";
 import type { WindowSample, WorkerMessage } from "../run/messages.js";
 import type { EndReason, RunOutcome } from "../run/orchestrator.js";
 import { RunAggregator } from "../run/aggregate.js";
@@ -333,17 +336,26 @@ const byTime = (a: Observation, b: Observation): number =>
 /** Each shard's events file, then its samples file, as observations in the order their lines come. */
 function streamsOf(shards: readonly ShardInput[]): AsyncIterable<Observation>[] {
   return shards.flatMap(({ dir }) => [
-    mapLines(jsonLines(join(dir, "events.jsonl"), checkEventLine), (event) => ({
+    mapLines(jsonLines(shardFile(dir, "events.jsonl"), checkEventLine), (event) => ({
       kind: "event" as const,
       t: event.t,
       event,
     })),
-    mapLines(jsonLines(join(dir, "samples.jsonl"), checkSampleLine), (sample) => ({
+    mapLines(jsonLines(shardFile(dir, "samples.jsonl"), checkSampleLine), (sample) => ({
       kind: "sample" as const,
       t: sample.t,
       sample,
     })),
   ]);
+}
+
+/** A shard's line file as it wrote it: plain, or gzip-compressed (`swarm run --gzip-lines`). */
+function shardFile(dir: string, name: string): string {
+  try {
+    return lineFileToRead(join(dir, name));
+  } catch (err) {
+    throw new MergeError("unreadable", messageOf(err));
+  }
 }
 
 async function* mapLines<T>(
@@ -471,7 +483,14 @@ const MOST_LINE_CHARS = 1 << 20;
  * comes, refused with its line number.
  */
 async function* jsonLines<T>(file: string, check: (value: unknown) => T): AsyncGenerator<T> {
-  const input = createReadStream(file, { encoding: "utf8" });
+  const raw = createReadStream(file);
+  let input: Readable = raw;
+  if (file.endsWith(GZIP_SUFFIX)) {
+    // a read error (ENOENT) reaches the lines through the gunzip, as a corrupt stream's does
+    const gunzip = createGunzip();
+    raw.on("error", (err) => gunzip.destroy(err));
+    input = raw.pipe(gunzip);
+  }
   const lines = createInterface({ input, crlfDelay: Infinity });
   let n = 0;
   try {
@@ -503,15 +522,18 @@ async function* jsonLines<T>(file: string, check: (value: unknown) => T): AsyncG
     }
   } catch (err) {
     if (err instanceof MergeError) throw err;
-    const missing = err instanceof Error && "code" in err && err.code === "ENOENT";
+    const code = err instanceof Error && "code" in err ? String(err.code) : "";
     throw new MergeError(
       "unreadable",
-      missing
+      code === "ENOENT"
         ? `${file}: missing: a shard folder holds the raw observations merge reads (samples.jsonl, events.jsonl); copy the whole shard-<i> folder`
-        : `${file}: ${messageOf(err)}`,
+        : code.startsWith("Z_")
+          ? `${file}: not a whole gzip file (${messageOf(err)}): a shard writes it whole when it finishes; pass the shard folders a run wrote`
+          : `${file}: ${messageOf(err)}`,
     );
   } finally {
     lines.close();
     input.destroy();
+    raw.destroy();
   }
 }

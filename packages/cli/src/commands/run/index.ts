@@ -55,6 +55,7 @@ export async function run(flags: RunFlags, command: RunCommand): Promise<number>
       ...(baseline !== undefined ? { baseline } : {}),
       statsIntervalMs: flags.statsInterval,
       ...(flags.screenshots === true ? { screenshots: true } : {}),
+      ...(flags.gzipLines === true ? { gzipLines: true } : {}),
       ...(flags.output !== undefined ? { outputDir: flags.output } : {}),
       ...(flags.workers !== undefined ? { workers: flags.workers } : {}),
       ...(flags.turn === true ? { turn: true } : {}),

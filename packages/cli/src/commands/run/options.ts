@@ -109,6 +109,10 @@ export function define() {
         .argParser(duration("run", "stats-interval", 200, 60_000)),
     )
     .option(
+      "--gzip-lines",
+      "write samples.jsonl.gz and events.jsonl.gz, gzip-compressed as they come (about a tenth of the disk for a long run); swarm merge and zcat read them",
+    )
+    .option(
       "--screenshots",
       "save each browser participant's page as a PNG at the end, in <output>/screenshots/, listed in report.md and report.html",
     );

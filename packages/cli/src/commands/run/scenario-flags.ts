@@ -10,7 +10,6 @@ import {
 } from "@livekit-swarm/schema";
 import { duration, integer, positive } from "../../flags.js";
 
-
 /**
  * A flag that sets a scenario key: the key is named once, the flag is the key with "." as "-"
  * (video.codec: --video-codec), and its help line is the schema's own (scenarioFields). A number is
