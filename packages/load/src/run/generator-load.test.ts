@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import {
   generatorLine,
   generatorLoad,
+  GeneratorLoadFold,
   JUDGE_CPU_STARVATION,
   mergeGeneratorLoads,
   saturationMessage,
@@ -68,6 +69,27 @@ describe("generatorLoad", () => {
     expect(saturationMessage(load)).toMatch(
       /^the swarm's own worker did not keep up: worker 1 \(event loop >= 90% busy in 3 of 3 windows, mean 97%\)\. .*--workers/,
     );
+  });
+
+  it("folds a week of 1 s windows a worker as it goes: no list of them, no spread of one into Math.max", () => {
+    const fold = new GeneratorLoadFold(HOLD);
+    const week = 7 * 24 * 3600;
+    for (let k = 1; k <= week; k++)
+      fold.add({
+        worker: 0,
+        t: HOLD + 1000 * k,
+        windowMs: 1000,
+        eventLoop: k === 4242 ? 0.99 : 0.25,
+        cpuCores: 0.5,
+        loopDelayMs: k % 1000 === 0 ? 80 : 2,
+      });
+    const [w] = fold.load().workers;
+    expect(w?.windows).toBe(week);
+    expect(w?.maxEventLoop).toBe(0.99);
+    expect(w?.saturatedWindows).toBe(1);
+    expect(w?.saturated).toBe(false);
+    expect(w?.maxLoopDelayMs).toBe(80);
+    expect(w?.meanLoopDelayMs).toBeCloseTo(2 + (78 * Math.floor(week / 1000)) / week, 9);
   });
 
   it("has no workers, no line and no check without a window after the ramp", () => {

@@ -183,73 +183,144 @@ export function generatorLoad(
   machineCores?: number,
   linksLost = 0,
 ): GeneratorLoad {
-  const byWorker = new Map<number, GeneratorWindow[]>();
-  for (const w of windows) {
-    if (w.t - w.windowMs < holdStartMs) continue;
-    byWorker.set(w.worker, [...(byWorker.get(w.worker) ?? []), w]);
+  const fold = new GeneratorLoadFold(holdStartMs);
+  for (const w of windows) fold.add(w);
+  return fold.load(slow, machineCores, linksLost);
+}
+
+/** A sum and a count: a mean over the windows that measured it. */
+class Mean {
+  n = 0;
+  sum = 0;
+  add(v: number | undefined): void {
+    if (v === undefined) return;
+    this.n += 1;
+    this.sum += v;
   }
-  const sorted = [...byWorker.entries()].sort(([a], [b]) => a - b);
-  const usedCores = sorted.reduce((a, [, ws]) => a + mean(ws.map((w) => w.cpuCores)), 0);
-  const machine =
-    machineCores !== undefined && machineCores > 0
-      ? { cores: machineCores, usedCores, full: usedCores >= MACHINE_FULL_SHARE * machineCores }
-      : undefined;
-  const workers = sorted.map(([worker, ws]): WorkerLoad => {
-    const full = ws.filter((w) => w.eventLoop >= EVENT_LOOP_SATURATED).length;
-    const waits = ws.flatMap((w) => (w.cpuWait === undefined ? [] : [w.cpuWait]));
-    const starvedWindows = waits.filter((x) => x >= CPU_STARVED_WAIT_SHARE).length;
-    const quota = ws.flatMap((w) => (w.throttled === undefined ? [] : [w.throttled]));
-    const throttledWindows = quota.filter((x) => x >= THROTTLED_PERIODS).length;
-    const busy = ws.flatMap((w) => (w.machineBusy === undefined ? [] : [w.machineBusy]));
-    const crowdedWindows = busy.filter((x) => x >= MACHINE_CROWDED_BUSY).length;
-    const lateCrowdedWindows = ws.filter(
-      (w) => (w.machineBusy ?? 0) >= MACHINE_CROWDED_BUSY && (w.loopDelayMs ?? 0) >= LATE_LOOP_MS,
-    ).length;
-    const threadsWait = ws.flatMap((w) => (w.threadsWait === undefined ? [] : [w.threadsWait]));
-    const delays = ws.flatMap((w) => (w.loopDelayMs === undefined ? [] : [w.loopDelayMs]));
+  get value(): number {
+    return this.n === 0 ? 0 : this.sum / this.n;
+  }
+}
+
+/** One worker's hold windows, folded: what its WorkerLoad is made of, in a few numbers. */
+class WorkerFold {
+  windows = 0;
+  readonly eventLoop = new Mean();
+  maxEventLoop = -Infinity;
+  saturatedWindows = 0;
+  readonly cpuCores = new Mean();
+  readonly cpuWait = new Mean();
+  starvedWindows = 0;
+  readonly throttled = new Mean();
+  throttledWindows = 0;
+  readonly machineBusy = new Mean();
+  crowdedWindows = 0;
+  lateCrowdedWindows = 0;
+  readonly threadsWait = new Mean();
+  readonly loopDelayMs = new Mean();
+  maxLoopDelayMs = -Infinity;
+
+  add(w: GeneratorWindow): void {
+    this.windows += 1;
+    this.eventLoop.add(w.eventLoop);
+    this.maxEventLoop = Math.max(this.maxEventLoop, w.eventLoop);
+    if (w.eventLoop >= EVENT_LOOP_SATURATED) this.saturatedWindows += 1;
+    this.cpuCores.add(w.cpuCores);
+    this.cpuWait.add(w.cpuWait);
+    if (w.cpuWait !== undefined && w.cpuWait >= CPU_STARVED_WAIT_SHARE) this.starvedWindows += 1;
+    this.throttled.add(w.throttled);
+    if (w.throttled !== undefined && w.throttled >= THROTTLED_PERIODS) this.throttledWindows += 1;
+    this.machineBusy.add(w.machineBusy);
+    if (w.machineBusy !== undefined && w.machineBusy >= MACHINE_CROWDED_BUSY) {
+      this.crowdedWindows += 1;
+      if ((w.loopDelayMs ?? 0) >= LATE_LOOP_MS) this.lateCrowdedWindows += 1;
+    }
+    this.threadsWait.add(w.threadsWait);
+    this.loopDelayMs.add(w.loopDelayMs);
+    if (w.loopDelayMs !== undefined) this.maxLoopDelayMs = Math.max(this.maxLoopDelayMs, w.loopDelayMs);
+  }
+
+  load(worker: number, machine: WorkerLoad["machine"]): WorkerLoad {
+    const n = this.windows;
+    // at least two windows, and the share of the hold's: one bad window is no verdict
+    const often = (k: number, share: number): boolean => k >= 2 && k >= share * n;
     return {
       worker,
-      windows: ws.length,
-      meanEventLoop: mean(ws.map((w) => w.eventLoop)),
-      maxEventLoop: Math.max(...ws.map((w) => w.eventLoop)),
-      saturatedWindows: full,
-      meanCpuCores: mean(ws.map((w) => w.cpuCores)),
-      saturated: full >= 2 && full >= SATURATED_SHARE * ws.length,
-      ...(waits.length > 0
+      windows: n,
+      meanEventLoop: this.eventLoop.value,
+      maxEventLoop: this.maxEventLoop,
+      saturatedWindows: this.saturatedWindows,
+      meanCpuCores: this.cpuCores.value,
+      saturated: often(this.saturatedWindows, SATURATED_SHARE),
+      ...(this.cpuWait.n > 0
         ? {
-            meanCpuWait: mean(waits),
-            starvedWindows,
-            starved: starvedWindows >= 2 && starvedWindows >= STARVED_SHARE * ws.length,
+            meanCpuWait: this.cpuWait.value,
+            starvedWindows: this.starvedWindows,
+            starved: often(this.starvedWindows, STARVED_SHARE),
           }
         : {}),
-      ...(quota.length > 0
+      ...(this.throttled.n > 0
         ? {
-            meanThrottled: mean(quota),
-            throttledWindows,
-            throttled: throttledWindows >= 2 && throttledWindows >= STARVED_SHARE * ws.length,
+            meanThrottled: this.throttled.value,
+            throttledWindows: this.throttledWindows,
+            throttled: often(this.throttledWindows, STARVED_SHARE),
           }
         : {}),
-      ...(machine !== undefined && ws.length >= 2 ? { machine } : {}),
-      ...(busy.length > 0
+      ...(machine !== undefined && n >= 2 ? { machine } : {}),
+      ...(this.machineBusy.n > 0
         ? {
-            meanMachineBusy: mean(busy),
-            crowdedWindows,
-            crowded: crowdedWindows >= 2 && crowdedWindows >= STARVED_SHARE * ws.length,
-            lateCrowdedWindows,
-            crowdedLate: lateCrowdedWindows >= 2 && lateCrowdedWindows >= STARVED_SHARE * ws.length,
+            meanMachineBusy: this.machineBusy.value,
+            crowdedWindows: this.crowdedWindows,
+            crowded: often(this.crowdedWindows, STARVED_SHARE),
+            lateCrowdedWindows: this.lateCrowdedWindows,
+            crowdedLate: often(this.lateCrowdedWindows, STARVED_SHARE),
           }
         : {}),
-      ...(threadsWait.length > 0 ? { meanThreadsWait: mean(threadsWait) } : {}),
-      ...(delays.length > 0 ? { meanLoopDelayMs: mean(delays), maxLoopDelayMs: Math.max(...delays) } : {}),
+      ...(this.threadsWait.n > 0 ? { meanThreadsWait: this.threadsWait.value } : {}),
+      ...(this.loopDelayMs.n > 0
+        ? { meanLoopDelayMs: this.loopDelayMs.value, maxLoopDelayMs: this.maxLoopDelayMs }
+        : {}),
     };
-  });
-  const stalled = stalledOn(workers, slow, linksLost);
-  return {
-    workers,
-    ...(slow !== undefined ? { slowEvents: slow } : {}),
-    ...(stalled ? { stalled } : {}),
-    saturated: stalled || workers.some(keptUpNot),
-  };
+  }
+}
+
+/**
+ * The workers' load windows folded as they come (the orchestrator's, a window per worker per stats
+ * interval): the state is a few numbers a worker, so a week-long run keeps no list of windows.
+ * Windows that began before `holdStartMs` (the ramp's) are left out.
+ */
+export class GeneratorLoadFold {
+  private readonly byWorker = new Map<number, WorkerFold>();
+
+  constructor(private readonly holdStartMs: number) {}
+
+  add(w: GeneratorWindow): void {
+    if (w.t - w.windowMs < this.holdStartMs) return;
+    let fold = this.byWorker.get(w.worker);
+    if (fold === undefined) {
+      fold = new WorkerFold();
+      this.byWorker.set(w.worker, fold);
+    }
+    fold.add(w);
+  }
+
+  /** The generator's load over the hold so far; see `generatorLoad` for the arguments. */
+  load(slow?: number, machineCores?: number, linksLost = 0): GeneratorLoad {
+    const sorted = [...this.byWorker.entries()].sort(([a], [b]) => a - b);
+    const usedCores = sorted.reduce((a, [, f]) => a + f.cpuCores.value, 0);
+    const machine =
+      machineCores !== undefined && machineCores > 0
+        ? { cores: machineCores, usedCores, full: usedCores >= MACHINE_FULL_SHARE * machineCores }
+        : undefined;
+    const workers = sorted.map(([worker, f]) => f.load(worker, machine));
+    const stalled = stalledOn(workers, slow, linksLost);
+    return {
+      workers,
+      ...(slow !== undefined ? { slowEvents: slow } : {}),
+      ...(stalled ? { stalled } : {}),
+      saturated: stalled || workers.some(keptUpNot),
+    };
+  }
 }
 
 /** A worker that did not keep up: its event loop full, its CPU quota run out, or its threads starved of a CPU. */
@@ -259,10 +330,6 @@ const keptUpNot = (w: WorkerLoad): boolean =>
   w.machine?.full === true ||
   w.crowdedLate === true ||
   (JUDGE_CPU_STARVATION && w.starved === true);
-
-function mean(values: readonly number[]): number {
-  return values.length === 0 ? 0 : values.reduce((a, b) => a + b, 0) / values.length;
-}
 
 export const percent = (x: number): string => `${Math.round(x * 100)}%`;
 

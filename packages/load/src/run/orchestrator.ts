@@ -15,7 +15,7 @@ import type { RunPlan } from "./plan.js";
 import { iceScopeEnv, iceScopeFor, type IceScope, type MediaTarget } from "./ice-scope.js";
 import type { NetworkProfile } from "@livekit-swarm/testbed";
 import { forkInNamespace, shardByProfile } from "./network-placement.js";
-import { generatorLoad, slowEvents, type GeneratorWindow } from "./generator-load.js";
+import { GeneratorLoadFold, slowEvents } from "./generator-load.js";
 
 /** The orchestrator's progress tick: progress lines, the end check, the server's reachability. */
 const PROGRESS_TICK_MS = 1000;
@@ -175,7 +175,8 @@ export async function orchestrate(options: OrchestratorOptions): Promise<RunOutc
     participants: ParticipantPlan[];
   }[] = [];
 
-  const loadWindows: GeneratorWindow[] = [];
+  // folded as they come: a week-long run keeps a few numbers a worker, not every window
+  const loadFold = new GeneratorLoadFold(startedAtMs + plan.rampMs);
   let stopping = false;
   let endReason: EndReason = "completed";
   let endedOnTime = false;
@@ -231,7 +232,7 @@ export async function orchestrate(options: OrchestratorOptions): Promise<RunOutc
         } else if (message.type === "sampled") {
           markSampled();
         } else if (message.type === "load") {
-          loadWindows.push(message.window);
+          loadFold.add(message.window);
           for (const o of options.observers ?? []) o.onWorkerLoad?.(message.window);
         } else if (message.type === "samples") {
           for (const s of message.samples) {
@@ -385,9 +386,7 @@ export async function orchestrate(options: OrchestratorOptions): Promise<RunOutc
   return {
     summary: {
       ...summary,
-      generator: generatorLoad(
-        loadWindows,
-        startedAtMs + plan.rampMs,
+      generator: loadFold.load(
         slowEventsSince(logPath, logFrom),
         availableParallelism(),
         linksLost(summary.participants),
