@@ -595,7 +595,7 @@ export class RunAggregator {
       ],
       samples: sampleSets(this.measurements),
       groups: runGroups(all, this.groupJitter, this.groupFrameRates),
-      markers: [...this.markers, ...reconnectBursts(this.reconnectStarts, this.bucketMs, all.length)].sort(
+      markers: [...this.markers, ...reconnectBursts(this.reconnectStarts, timeline.stepMs, all.length)].sort(
         (a, b) => a.t - b.t,
       ),
       ...(decryptionFailures.length > 0 ? { decryptionFailures } : {}),
