@@ -648,7 +648,8 @@ describe("an output folder removed during the run", () => {
     const out = join(parent, "run");
     const child = spawn(
       process.execPath,
-      [CLI, "--engine", "lean", "--rooms", "1", "--duration", "3s", "-o", out],
+      // 10 s: on a busy CI machine 2 lean joins took over 3.3 s, and a 3 s run ended with nobody in
+      [CLI, "--engine", "lean", "--rooms", "1", "--duration", "10s", "-o", out],
       { env: { ...process.env, ...embeddedEnv(root) }, stdio: ["ignore", "pipe", "pipe"] },
     );
     let stdout = "";
