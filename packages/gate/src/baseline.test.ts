@@ -176,6 +176,70 @@ describe("relative thresholds: evaluation", () => {
     expect(r?.status).toBe("pass");
   });
 
+  it("a metric on no track (round trip) over tracks: the baseline's windows figure, the noise test over participants", () => {
+    const rtt = (shift: number): Measurements => {
+      const m = new Measurements();
+      m.setRunWindow(0, 10_000_000);
+      // 40 participants x 60 windows: 2,400 round trips, past the sketch's exact size
+      for (let k = 1; k <= 60; k++)
+        for (let i = 0; i < 40; i++)
+          m.onSample({
+            t: k * 5000 + i,
+            durationMs: 5000,
+            room: "r",
+            participant: `p${i}`,
+            role: "subscriber",
+            worker: 0,
+            inbound: [],
+            outbound: [],
+            rttS: 0.01 + ((i * 7 + k) % 13) / 1000 + shift,
+            dataSent: 0,
+            dataReceived: 0,
+          });
+      return m;
+    };
+    const m = rtt(0);
+    const sets = sampleSets(m);
+    // its tracks are its windows: left out of the samples as windows are, its participants kept
+    expect(
+      sets.filter((x) => x.metric === "lkswarm_round_trip_time_seconds").map((x) => x.population),
+    ).toEqual(["participants"]);
+    const w = m.figure("lkswarm_round_trip_time_seconds", "windows");
+    const record = parseRunRecord(
+      JSON.stringify({
+        run: { id: "base-run" },
+        scenario: SCENARIO,
+        figures: [
+          {
+            metric: "lkswarm_round_trip_time_seconds",
+            label: "round-trip time",
+            unit: "s",
+            population: "windows",
+            n: w.n,
+            p50: w.p50.value,
+            p95: w.p95.value,
+            p99: w.p99.value,
+            min: w.min.value,
+            max: w.max.value,
+            avg: w.avg.value,
+          },
+        ],
+        samples: sets,
+      }),
+      "base/summary.json",
+    );
+    const t = parseThreshold("lkswarm_round_trip_time_seconds p95 over tracks <= baseline + 20%");
+    const [applied] = applyBaseline([t], record);
+    expect(applied?.baseline?.value).toBe(w.p95.value);
+    // the per-participant means: 40 of them, the noise test's population
+    expect(applied?.baseline?.samples).toHaveLength(40);
+    const same = evaluate([applied ?? t], rtt(0)).results[0];
+    expect(same?.status, same?.message).toBe("pass");
+    const worse = evaluate([applied ?? t], rtt(0.02)).results[0];
+    expect(worse?.status, worse?.message).toBe("fail");
+    expect(worse?.baseline?.noise?.withinNoise).toBe(false);
+  });
+
   it("renders baseline, observed and delta in JUnit and markdown", () => {
     const verdict = evaluate(
       applyBaseline([parseThreshold(JOIN), parseThreshold("lkswarm_join_duration_seconds max < 10s")], base),
@@ -271,11 +335,7 @@ describe("a hostile summary.json read back", () => {
 
   it.each([
     ["a string figure", doc({}, { p95: "0.2" }), /figures\[0\]\.p95: expected a finite number, got "0\.2"/],
-    [
-      "1e999",
-      doc({}, { p95: 0.5 }).replace("0.5", "1e999"),
-      /figures\[0\]\.p95: expected a finite number/,
-    ],
+    ["1e999", doc({}, { p95: 0.5 }).replace("0.5", "1e999"), /figures\[0\]\.p95: expected a finite number/],
     ["a negative count", doc({}, { n: -3 }), /figures\[0\]\.n: expected a count, got -3/],
     [
       "a metric that is no name",

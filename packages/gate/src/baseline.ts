@@ -9,7 +9,7 @@ import {
   KnownError,
 } from "@livekit-swarm/schema";
 import { percentile, summarize, type Population } from "@livekit-swarm/stats";
-import type { Measurements } from "./measurements.js";
+import { WINDOW_METRICS_WITHOUT_TRACK, type Measurements } from "./measurements.js";
 import type { NoiseTest } from "./noise.js";
 import { runTotals, type RunTotals } from "./totals.js";
 import { relativeLimit, type ResolvedBaseline, type Threshold } from "./threshold.js";
@@ -75,7 +75,11 @@ export function sampleSets(measurements: Measurements): SampleSet[] {
     if (m.source !== "swarm" || m.type !== "histogram") continue;
     const wheres: Record<string, string>[] = [{}];
     if ((m.labels as readonly string[]).includes("kind")) wheres.push({ kind: "audio" }, { kind: "video" });
-    for (const population of ["participants", "tracks"] as const) {
+    // a metric on no track: its tracks are its windows, left out as windows are
+    const populations = WINDOW_METRICS_WITHOUT_TRACK.has(m.name)
+      ? ["participants"]
+      : ["participants", "tracks"];
+    for (const population of populations as ("participants" | "tracks")[]) {
       for (const where of wheres) {
         const d = measurements.distribution(m.name, population, { where });
         if (d.values === undefined || d.values.length === 0) continue;
@@ -91,8 +95,13 @@ export function sampleSets(measurements: Measurements): SampleSet[] {
   return out;
 }
 
-/** The population the noise test of a threshold compares: windows become participants (see sampleSets). */
-export function noisePopulation(population: Population | undefined): Population | undefined {
+/**
+ * The population the noise test of a threshold compares: windows become participants (see
+ * sampleSets), and so do the tracks of a metric a window reports on no track (round trip,
+ * latency, outbound): one member a window, its tracks are its windows.
+ */
+export function noisePopulation(population: Population | undefined, metric: string): Population | undefined {
+  if (population === "tracks" && WINDOW_METRICS_WITHOUT_TRACK.has(metric)) return "participants";
   return population === "windows" ? "participants" : population;
 }
 
@@ -263,15 +272,18 @@ export async function loadRunRecord(path: string): Promise<RunRecord> {
 
 /** The threshold's aggregation over the baseline run: exact from samples, else from a matching figure. */
 export function baselineValue(t: Threshold, record: RunRecord): { value: number | undefined; n: number } {
+  // a metric on no track: its tracks population is its windows, read from the windows' figure
+  const population =
+    t.population === "tracks" && WINDOW_METRICS_WITHOUT_TRACK.has(t.metric) ? "windows" : t.population;
   const samples =
-    t.population === "windows" ? undefined : findSamples(record.samples, t.metric, t.population, t.where);
+    population === "windows" ? undefined : findSamples(record.samples, t.metric, population, t.where);
   const pm = /^p(.+)$/.exec(t.aggregation);
-  if (samples !== undefined && t.population !== undefined) {
+  if (samples !== undefined && population !== undefined) {
     if (pm !== null) {
-      const p = percentile(samples, Number(pm[1]), t.population);
+      const p = percentile(samples, Number(pm[1]), population);
       return { value: p.value, n: p.n };
     }
-    const s = summarize(samples, t.population);
+    const s = summarize(samples, population);
     const v = t.aggregation === "max" ? s.max : t.aggregation === "min" ? s.min : s.avg;
     if (t.aggregation === "max" || t.aggregation === "min" || t.aggregation === "avg")
       return { value: v, n: s.n };
@@ -280,7 +292,7 @@ export function baselineValue(t: Threshold, record: RunRecord): { value: number 
   const kind = t.where.kind;
   if (keys.some((k) => k !== "kind")) return { value: undefined, n: 0 };
   const figure = record.figures.find(
-    (f) => f.metric === t.metric && f.population === t.population && f.kind === kind,
+    (f) => f.metric === t.metric && f.population === population && f.kind === kind,
   );
   const field = t.aggregation as "p50" | "p95" | "p99" | "min" | "max" | "avg";
   if (figure === undefined || !["p50", "p95", "p99", "min", "max", "avg"].includes(field))
@@ -306,7 +318,7 @@ export function applyBaseline(thresholds: readonly Threshold[], record: RunRecor
       source: record.file,
       value,
       n,
-      samples: findSamples(record.samples, t.metric, noisePopulation(t.population), t.where),
+      samples: findSamples(record.samples, t.metric, noisePopulation(t.population, t.metric), t.where),
     };
     return { ...t, value: value === undefined ? Number.NaN : relativeLimit(t.relative, value), baseline };
   });

@@ -91,7 +91,7 @@ function noiseOf(
   population: Population | undefined,
   where: Readonly<Record<string, string>>,
 ): NoiseTest | undefined {
-  const pop = noisePopulation(population);
+  const pop = noisePopulation(population, metric);
   const a = findSamples(baseline.samples, metric, pop, where);
   const b = findSamples(current.samples, metric, pop, where);
   return a !== undefined && b !== undefined ? mannWhitney(a, b) : undefined;

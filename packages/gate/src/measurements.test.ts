@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { inboundTrackSample } from "@livekit-swarm/schema";
-import { Measurements } from "./measurements.js";
+import { Measurements, WINDOW_METRICS_WITHOUT_TRACK } from "./measurements.js";
 
 const sample = (participant: string, t: number, lost: number, jitterS: number, kind: "audio" | "video") => ({
   t,
@@ -161,6 +161,21 @@ describe("Measurements in bounded state", () => {
     few.setRunWindow(0);
     for (let k = 1; k <= 3; k++) few.onSample(sample("p0", k * 1000, 0, 0.001, "audio"));
     expect(few.distribution("lkswarm_round_trip_time_seconds", "tracks").values).toEqual([1e-6, 2e-6, 3e-6]);
+  });
+
+  it("folds on no track exactly the metrics WINDOW_METRICS_WITHOUT_TRACK names (the noise test's and baseline's list)", () => {
+    const m = new Measurements();
+    m.setRunWindow(0);
+    m.onSample({
+      ...sample("p0", 1000, 0, 0.001, "video"),
+      outbound: [
+        { kind: "video", packets: 10, bytes: 1000, nack: 1, pli: 1, fir: 0, qualityLimitation: undefined },
+      ],
+      latencyS: { p50: 0.05, max: 0.07, n: 3 },
+      dataSent: 2,
+      dataReceived: 1,
+    });
+    expect(m.metricsWithWindowsWithoutTrack()).toEqual([...WINDOW_METRICS_WITHOUT_TRACK].sort());
   });
 
   it("a warm-up cut leaves what came before it out, exactly, as the raw observations did", () => {

@@ -315,6 +315,22 @@ export interface MeasurementsOptions {
 }
 
 /**
+ * The metrics a window reports on no track (a participant's, not a track's): their tracks
+ * population is one member a window, which is the windows population. `onSample` folds exactly
+ * these with no track (a unit test holds the two together).
+ */
+export const WINDOW_METRICS_WITHOUT_TRACK: ReadonlySet<string> = new Set([
+  "lkswarm_outbound_bytes_total",
+  "lkswarm_outbound_nack_total",
+  "lkswarm_outbound_pli_total",
+  "lkswarm_outbound_fir_total",
+  "lkswarm_round_trip_time_seconds",
+  "lkswarm_end_to_end_latency_seconds",
+  "lkswarm_data_messages_sent_total",
+  "lkswarm_data_messages_received_total",
+]);
+
+/**
  * Every observation of a run, folded as it comes into state that does not grow with the run's
  * length (Cell), so that thresholds and the summary compute their figures over an explicit
  * population, with label filters and warm-up, from the same data: counts, sums, min, max and the
@@ -426,6 +442,8 @@ export class Measurements implements RunObserver {
   /**
    * A signalling storm's figure. Each join (or call) is its own member of every population: a
    * storm's participant joins once per visit, and a percentile over joins is what the storm gates.
+   * On no track, each is folded as a window is (`Cell.untracked`, the `add` default): a storm's
+   * joins grow with its length, not with the participants, as events do.
    */
   onStorm(o: StormObservation): void {
     const who = `storm/${this.stormFigures++}`;
@@ -672,6 +690,14 @@ export class Measurements implements RunObserver {
       if (v !== undefined) seen.add(v);
     }
     return [...seen];
+  }
+
+  /** The metrics with windows on no track among what was folded (WINDOW_METRICS_WITHOUT_TRACK's test). */
+  metricsWithWindowsWithoutTrack(): string[] {
+    const out: string[] = [];
+    for (const [metric, byLabels] of this.observations)
+      if ([...byLabels.values()].some((cells) => cells.some((c) => c.untracked.count > 0))) out.push(metric);
+    return out.sort();
   }
 
   /** A counter's total over the selection (events after warm-up, matching labels). */

@@ -88,7 +88,7 @@ export function evaluate(thresholds: readonly Threshold[], measurements: Measure
 
 /** The run's per-participant or per-track values a relative threshold's noise test compares. */
 function currentSamples(t: Threshold, measurements: Measurements): readonly number[] | undefined {
-  const population = noisePopulation(t.population);
+  const population = noisePopulation(t.population, t.metric);
   if (t.baseline?.samples === undefined || population === undefined) return undefined;
   const start = measurements.runStartMs;
   return measurements.distribution(t.metric, population, {

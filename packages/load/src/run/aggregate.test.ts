@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { Measurements, evaluate, parseThreshold } from "@livekit-swarm/gate";
 import type { ParticipantEvent } from "@livekit-swarm/schema";
 import { inboundTrack, windowSample } from "@livekit-swarm/test-kit";
-import { RunAggregator } from "./aggregate.js";
+import { reconnectBursts, RunAggregator } from "./aggregate.js";
 import { coarsen, MOST_TIMELINE_POINTS } from "./timeline.js";
 import { transportText } from "../report/transports.js";
 import type { InboundTrackSample, ParticipantPlan, WindowSample } from "./messages.js";
@@ -676,5 +676,22 @@ describe("RunAggregator groups and markers", () => {
       ["worker-died", 7000],
     ]);
     expect(s.markers?.[0]?.detail).toBe("2 participants began reconnecting");
+  });
+
+  it("finds reconnect bursts per stats bucket, then places them on the timeline's longer points, summed", () => {
+    // 300 planned: a burst is 3 starts in one 5 s bucket. Two bursts and a trickle of 2 a bucket
+    const starts = [
+      1000, 1100, 1200, 6000, 6100, 6200, 6300, 11_000, 11_100, 16_000, 16_100, 41_000, 41_100, 41_200,
+    ];
+    expect(reconnectBursts(starts, 5000, 300).map((m) => [m.t, m.detail])).toEqual([
+      [0, "3 participants began reconnecting"],
+      [5000, "4 participants began reconnecting"],
+      [40_000, "3 participants began reconnecting"],
+    ]);
+    // points of 40 s: the trickle is still no burst however long the point; the two bursts of the first point summed
+    expect(reconnectBursts(starts, 5000, 300, 40_000).map((m) => [m.t, m.detail])).toEqual([
+      [0, "7 participants began reconnecting"],
+      [40_000, "3 participants began reconnecting"],
+    ]);
   });
 });

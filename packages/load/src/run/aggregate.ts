@@ -595,9 +595,10 @@ export class RunAggregator {
       ],
       samples: sampleSets(this.measurements),
       groups: runGroups(all, this.groupJitter, this.groupFrameRates),
-      markers: [...this.markers, ...reconnectBursts(this.reconnectStarts, timeline.stepMs, all.length)].sort(
-        (a, b) => a.t - b.t,
-      ),
+      markers: [
+        ...this.markers,
+        ...reconnectBursts(this.reconnectStarts, this.bucketMs, all.length, timeline.stepMs),
+      ].sort((a, b) => a.t - b.t),
       ...(decryptionFailures.length > 0 ? { decryptionFailures } : {}),
       ...(decryptionRecovered.length > 0 ? { decryptionRecovered } : {}),
     };
@@ -705,15 +706,32 @@ function bitrate(bytes: number, p: ParticipantState): number | undefined {
 
 export type { Role };
 
-/** Buckets where at least 2 participants, and at least 1% of the run, began a reconnect. */
-export function reconnectBursts(starts: readonly number[], bucketMs: number, planned: number): RunMarker[] {
+/**
+ * Buckets where at least 2 participants, and at least 1% of the run, began a reconnect; with
+ * `stepMs` (the timeline's, when its points merge buckets) the bursts are found per bucket as
+ * always and each is placed on its point, those of one point summed: no more markers than points.
+ */
+export function reconnectBursts(
+  starts: readonly number[],
+  bucketMs: number,
+  planned: number,
+  stepMs = bucketMs,
+): RunMarker[] {
   const perBucket = new Map<number, number>();
   for (const t of starts) {
     const b = Math.floor(t / bucketMs) * bucketMs;
     perBucket.set(b, (perBucket.get(b) ?? 0) + 1);
   }
   const least = Math.max(2, Math.ceil(planned / 100));
-  return [...perBucket]
-    .filter(([, n]) => n >= least)
-    .map(([t, n]) => ({ t, kind: "reconnect-burst", detail: `${n} participants began reconnecting` }));
+  const perPoint = new Map<number, number>();
+  for (const [t, n] of perBucket) {
+    if (n < least) continue;
+    const point = Math.floor(t / stepMs) * stepMs;
+    perPoint.set(point, (perPoint.get(point) ?? 0) + n);
+  }
+  return [...perPoint].map(([t, n]) => ({
+    t,
+    kind: "reconnect-burst",
+    detail: `${n} participants began reconnecting`,
+  }));
 }

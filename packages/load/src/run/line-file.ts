@@ -1,4 +1,5 @@
 import { createWriteStream, existsSync } from "node:fs";
+import { finished } from "node:stream/promises";
 import { createGzip, constants } from "node:zlib";
 
 /** What gzip adds to a line file's name. */
@@ -12,40 +13,58 @@ export interface LineFile {
   /** The file written: `path`, or `path.gz`. */
   readonly path: string;
   write(line: string): void;
-  /** Everything written is on disk. */
-  end(): Promise<void>;
+  /**
+   * Everything written is on disk; resolves with the first error a write met (ENOSPC, EACCES),
+   * which the caller reports: the run goes on without the rest of the file, not crashed by it.
+   */
+  end(): Promise<Error | undefined>;
 }
 
 /**
- * A line file at `path`, or compressed with gzip at `path.gz` (streamed: a week-long run's samples
- * take about a tenth of the disk; `swarm merge` reads either, and `zcat` reads the .gz).
+ * A line file at `path`, or compressed with gzip at `path.gz` (streamed: a long run's samples take
+ * about a fourteenth of the disk; `swarm merge` reads either, and `zcat` reads the .gz).
  */
 export function lineFile(path: string, gzip: boolean): LineFile {
-  if (!gzip) {
-    const out = createWriteStream(path);
-    return {
-      path,
-      write: (line) => out.write(line),
-      end: () => new Promise((resolve) => out.end(resolve)),
-    };
-  }
-  const at = `${path}${GZIP_SUFFIX}`;
+  const at = gzip ? `${path}${GZIP_SUFFIX}` : path;
   const out = createWriteStream(at);
+  let failure: Error | undefined;
+  const fail = (err: Error): void => {
+    failure ??= err;
+  };
+  out.on("error", fail);
+  const done = async (): Promise<Error | undefined> => {
+    // resolves once the file is closed, or at once if it already was; an error is `failure`
+    await finished(out).catch(() => undefined);
+    return failure;
+  };
+  if (!gzip)
+    return {
+      path: at,
+      write: (line) => {
+        if (failure === undefined) out.write(line);
+      },
+      end: () => {
+        out.end();
+        return done();
+      },
+    };
   const zip = createGzip();
+  zip.on("error", fail);
   zip.pipe(out);
   const flush = setInterval(() => {
-    zip.flush(constants.Z_SYNC_FLUSH);
+    if (failure === undefined) zip.flush(constants.Z_SYNC_FLUSH);
   }, GZIP_FLUSH_MS);
   flush.unref();
   return {
     path: at,
-    write: (line) => zip.write(line),
-    end: () =>
-      new Promise((resolve) => {
-        clearInterval(flush);
-        out.once("close", resolve);
-        zip.end();
-      }),
+    write: (line) => {
+      if (failure === undefined) zip.write(line);
+    },
+    end: () => {
+      clearInterval(flush);
+      zip.end();
+      return done();
+    },
   };
 }
 

@@ -112,6 +112,8 @@ export interface RunOutcome {
   readonly workersLost: readonly { worker: number; code: number | null; signal: string | null }[];
   /** Process ids of the workers, all ended by the time the outcome is returned. */
   readonly workerPids: readonly number[];
+  /** The first error writing samples.jsonl or events.jsonl met: the files stop there. */
+  readonly linesUnwritten?: Error;
 }
 
 const WORKER = fileURLToPath(new URL("./worker.js", import.meta.url));
@@ -379,7 +381,9 @@ export async function orchestrate(options: OrchestratorOptions): Promise<RunOutc
   }
   await Promise.all(children.map((c) => c.done));
   clearTimeout(timer);
-  await Promise.all([samplesOut.end(), eventsOut.end()]);
+  // a write that failed (the disk full, the folder's rights taken) is reported, the run is not lost
+  const [samplesFailed, eventsFailed] = await Promise.all([samplesOut.end(), eventsOut.end()]);
+  const linesUnwritten = samplesFailed ?? eventsFailed;
   const endedAtMs = Date.now();
   measurements.setRunWindow(startedAtMs, endedAtMs);
   const summary = aggregator.summary(endedAtMs);
@@ -393,6 +397,7 @@ export async function orchestrate(options: OrchestratorOptions): Promise<RunOutc
       ),
     },
     endReason,
+    ...(linesUnwritten !== undefined ? { linesUnwritten } : {}),
     endedOnTime,
     startedAt: new Date(startedAtMs).toISOString(),
     endedAt: new Date(endedAtMs).toISOString(),

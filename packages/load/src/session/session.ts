@@ -395,7 +395,7 @@ export async function runSession(options: RunSessionOptions): Promise<RunSession
       ...(options.gzipLines === true ? { gzipLines: true } : {}),
     };
     const outputs = runOutputs(facts, outputDir);
-    const unwritten = await intoOutput(outputDir, async () => {
+    const reportsLost = await intoOutput(outputDir, async () => {
       await writeRunFiles(facts, outputs, options.stepSummaryFile);
       if (storm !== undefined && ours !== undefined) {
         const { markdown } = await writeStormBeside(outputDir, {
@@ -410,7 +410,10 @@ export async function runSession(options: RunSessionOptions): Promise<RunSession
       }
     });
     // the folder went away or filled up during the run: what was measured is still shown
-    // (and pushed to a Pushgateway: that does not need the folder)
+    // (and pushed to a Pushgateway: that does not need the folder). The raw lines failing is the same trouble
+    const linesLost =
+      outcome.linesUnwritten !== undefined ? outputNotWritten(outcome.linesUnwritten, outputDir) : undefined;
+    const unwritten = reportsLost ?? linesLost;
     options.onReport?.(unwritten === undefined ? outputs : { ...outputs, files: [] });
     if (metrics !== undefined) {
       const gateway = options.metrics?.pushgateway;
