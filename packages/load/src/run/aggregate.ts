@@ -19,7 +19,7 @@ import {
   addShare,
   bucketRate,
   emptyBucket,
-  fitTimeline,
+  extendTimeline,
   spanPoints,
   type SpanPoint,
   type TimelineBucket,
@@ -178,7 +178,7 @@ export class RunAggregator {
    * Sealed buckets' points, in time order, each `timelineStepMs` long (reconnects are counted in at
    * the summary): past MOST_TIMELINE_POINTS, neighbours merge into points twice as long.
    */
-  private sealedPoints: SpanPoint[] = [];
+  private readonly sealedPoints: SpanPoint[] = [];
   private timelineStepMs: number;
   /** Buckets starting before this are sealed: a window landing in one is left out of the timeline. */
   private sealedBefore = -Infinity;
@@ -186,7 +186,6 @@ export class RunAggregator {
   private readonly shareBucket = new Map<string, TimelineBucket>();
   private readonly counters: Record<string, number> = {};
   private readonly quality: Record<string, number> = {};
-  /** Per video track-window: decoded frame rate and the height of the last decoded frame. */
   /** Per video track-window, in sketches: exact up to SKETCH_EXACT_LIMIT windows, then within 1%. */
   private readonly videoFps = new QuantileSketch();
   private readonly videoHeight = new QuantileSketch();
@@ -549,10 +548,12 @@ export class RunAggregator {
       if (p.plan.engine === "lean") assembledVideo += framing;
       else decodingVideo += framing;
     }
-    const timeline = fitTimeline(
-      [...this.sealedPoints, ...spanPoints(this.timeline.values())],
-      this.timelineStepMs,
-    );
+    // the open buckets after the sealed points, on a copy: sealing goes on after a live summary
+    const points = [...this.sealedPoints];
+    const timeline = {
+      points,
+      stepMs: extendTimeline(points, spanPoints(this.timeline.values()), this.timelineStepMs),
+    };
     return {
       participants: {
         planned: all.length,
@@ -649,9 +650,7 @@ export class RunAggregator {
     if (due.length === 0) return;
     for (const b of due) this.timeline.delete(b.t);
     for (const [key, b] of this.shareBucket) if (b.t < before) this.shareBucket.delete(key);
-    const fitted = fitTimeline([...this.sealedPoints, ...spanPoints(due)], this.timelineStepMs);
-    this.sealedPoints = fitted.points;
-    this.timelineStepMs = fitted.stepMs;
+    this.timelineStepMs = extendTimeline(this.sealedPoints, spanPoints(due), this.timelineStepMs);
   }
 
   private add(name: string, value: number): void {

@@ -210,17 +210,26 @@ function mergeSpan(group: readonly SpanPoint[], stepMs: number): SpanPoint {
   };
 }
 
-/** The points merged onto `stepMs`, then onto doubled steps until at most MOST_TIMELINE_POINTS remain. */
-export function fitTimeline(
-  points: readonly SpanPoint[],
+/**
+ * Appends `fresh` (in time order, after every point of `points`) to `points`, in place, merged onto
+ * `stepMs`, then merges the whole onto doubled steps until at most `most` points remain; returns
+ * the step the points now have. Only the last point can share a step with the fresh ones, so a
+ * run's sealing merges its tail, not the whole timeline each bucket.
+ */
+export function extendTimeline(
+  points: SpanPoint[],
+  fresh: readonly SpanPoint[],
   stepMs: number,
   most = MOST_TIMELINE_POINTS,
-): { points: SpanPoint[]; stepMs: number } {
+): number {
+  const last = points.pop();
+  points.push(...coarsen(last === undefined ? fresh : [last, ...fresh], stepMs));
   let step = stepMs;
-  let fitted = coarsen(points, step);
-  while (fitted.length > most) {
+  while (points.length > most) {
     step *= 2;
-    fitted = coarsen(fitted, step);
+    const merged = coarsen(points, step);
+    points.length = 0;
+    points.push(...merged);
   }
-  return { points: fitted, stepMs: step };
+  return step;
 }
