@@ -36,6 +36,13 @@ module.exports = {
     arrows("livekit-swarm", ["dashboards"], "livekit-swarm is the published package and its release tooling: the bundle takes the built CLI by path at pack time (no import), and the release assets read the dashboards; nothing else of ours"),
     arrows("cli", ["schema", "stats", "testbed", "gate", "exporter", "load", "chaos", "alerts", "dashboards", "bench", "k8s", "capacity"], "cli is the top: it parses, calls a library, renders and exits; it may use every package except test-kit, which is for tests"),
     {
+      name: "run-api-only",
+      severity: "error",
+      comment: "inside load, only the run API (run/run.ts: prepareRun, startRun) starts the orchestrator; every other file imports its types only, so a run is started one way whoever starts it (the session, a drill, a bench point), and the orchestrator is not exported",
+      from: { path: "^packages/load/src/", pathNot: ["^packages/load/src/run/run\\.ts$", ...TESTS] },
+      to: { path: "^packages/load/src/run/orchestrator\\.ts$", dependencyTypesNot: ["type-only"] },
+    },
+    {
       name: "test-kit-only-in-tests",
       severity: "error",
       comment: "test-kit is private end-to-end tooling: only test files (packages/*/test/**, *.test.ts) may import it, so no shipped code depends on it",

@@ -11,7 +11,8 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import { Testbed, TURN_DOMAIN, startClientTestbed } from "@livekit-swarm/testbed";
+import { clientTestbedTarget } from "@livekit-swarm/load";
+import { Testbed, startClientTestbed } from "@livekit-swarm/testbed";
 import { BenchError } from "./errors.js";
 import type { Baseline, Point } from "./figures.js";
 import { overrideFlags, type BenchNetwork, type BenchOptions } from "./options.js";
@@ -74,17 +75,21 @@ async function openTestbed(network: BenchNetwork | undefined): Promise<{
     await bed.stop();
     throw new BenchError("testbed", `testbed ${name} started without the ${network} client network`);
   }
+  // the profile's place and TURN's TLS trust as a run's own testbed has them (load's one rule);
+  // the bench says where they are in its own words (detail)
+  const { target, networks } = clientTestbedTarget(bed, () => {});
+  const place = networks.get(network);
+  if (place === undefined) {
+    await bed.stop();
+    throw new BenchError("testbed", `testbed ${name} has no place for the ${network} client network`);
+  }
   return {
     testbed: bed.testbed,
     url: bed.url,
     network: {
       profile: network,
-      namespace: net.namespace,
-      address: net.nodeIp,
-      url: bed.url,
-      ...(bed.turnTls !== undefined
-        ? { turnTls: { name: TURN_DOMAIN, host: bed.mediaHost, spki: bed.turnTls.spki } }
-        : {}),
+      ...place,
+      ...(target.turnTls !== undefined ? { turnTls: target.turnTls } : {}),
     },
     detail: `; participants in ${net.namespace} (${network})${bed.turnUdpPorts.length > 0 ? `, TURN on UDP ${bed.turnUdpPorts.join(", ")}` : ""}${bed.turnTls !== undefined ? ` and TLS ${bed.turnTls.port} (443 in the namespace)` : ""}`,
     stop: () => bed.stop(),

@@ -15,7 +15,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Command } from "@commander-js/extra-typings";
 import { mergeShards, planRun, scenarioHash, shapeOf, shardPlan, writeManifest } from "@livekit-swarm/load";
-import { inboundTrackSample, parseScenario } from "@livekit-swarm/schema";
+import { inboundTrackSample, messageOf, parseScenario } from "@livekit-swarm/schema";
 
 const WINDOW_MS = 5000;
 const START = Date.parse("2026-11-29T06:00:00Z");
@@ -164,6 +164,6 @@ async function main(): Promise<void> {
 }
 
 main().catch((err: unknown) => {
-  process.stderr.write(`bench:merge: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.stderr.write(`bench:merge: ${messageOf(err)}\n`);
   process.exitCode = 1;
 });

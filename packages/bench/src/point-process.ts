@@ -6,10 +6,8 @@
  * stdout. SIGINT ends the run early (drain, then the summary), as the bench does after its window.
  */
 import { writeFileSync } from "node:fs";
-import { availableParallelism } from "node:os";
 import { join } from "node:path";
-import { randomBytes } from "node:crypto";
-import { E2EE_KEY_BYTES, defaultWorkers, mediaPlanFor, orchestrate, planPlaced } from "@livekit-swarm/load";
+import { prepareRun, startRun } from "@livekit-swarm/load";
 import { parseScenarioObject, traceOf } from "@livekit-swarm/schema";
 import { emitPointEvent as emit, progressEvent, targetFromEnv, type PointSpec } from "./progress.js";
 
@@ -17,9 +15,8 @@ async function main(): Promise<void> {
   const spec = JSON.parse(process.argv[2] ?? "") as PointSpec;
   const scenario = parseScenarioObject(spec.scenario, "bench point");
   // a --network point's scenario puts everyone on one profile; its namespace is in the spec
-  const plan = planPlaced(scenario);
-  const media = mediaPlanFor(scenario);
-  const workers = spec.workers ?? defaultWorkers(plan.participants, availableParallelism(), media.video);
+  const run = prepareRun(scenario, spec.workers !== undefined ? { workers: spec.workers } : {});
+  const { plan, workers } = run;
   const stop = new AbortController();
   const force = new AbortController();
   const onSignal = (): void => {
@@ -29,19 +26,14 @@ async function main(): Promise<void> {
   process.on("SIGINT", onSignal);
   process.on("SIGTERM", onSignal);
   emit({ type: "started", participants: plan.participants.length, workers, rampMs: plan.rampMs });
-  const outcome = await orchestrate({
+  const outcome = await startRun(run, {
     target: {
       ...targetFromEnv(),
       ...(spec.network?.turnTls !== undefined ? { turnTls: spec.network.turnTls } : {}),
     },
     ...(spec.network !== undefined ? { networks: new Map([[spec.network.profile, spec.network]]) } : {}),
-    plan,
-    media,
-    // a key per point, made here and kept in memory: the workers get it over IPC, as in a run
-    ...(scenario.e2ee !== null ? { e2eeKey: randomBytes(E2EE_KEY_BYTES) } : {}),
     holdMs: scenario.duration,
     statsIntervalMs: spec.statsIntervalMs,
-    workers,
     outputDir: spec.outputDir,
     signal: stop.signal,
     forceSignal: force.signal,

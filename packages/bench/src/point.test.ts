@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { planPlaced } from "@livekit-swarm/load";
+import { prepareRun } from "@livekit-swarm/load";
 import { parseScenarioObject } from "@livekit-swarm/schema";
 import { pointSpec } from "./point.js";
 import { WORKLOADS } from "./workloads.js";
@@ -19,7 +19,7 @@ describe("pointSpec", () => {
     expect(spec.network).toEqual(place);
     const scenario = parseScenarioObject(spec.scenario, "bench point");
     expect(scenario.networkProfiles).toEqual({ "turn-only": 1 });
-    const plan = planPlaced(scenario);
+    const { plan } = prepareRun(scenario);
     expect(plan.participants).toHaveLength(10);
     expect(new Set(plan.participants.map((p) => p.profile))).toEqual(new Set(["turn-only"]));
   });
@@ -34,6 +34,6 @@ describe("pointSpec", () => {
     expect(plain.network).toBeUndefined();
     const scenario = parseScenarioObject(plain.scenario, "bench point");
     expect([scenario.e2ee, scenario.networkProfiles]).toEqual([null, undefined]);
-    expect(planPlaced(scenario).participants.every((p) => p.profile === undefined)).toBe(true);
+    expect(prepareRun(scenario).plan.participants.every((p) => p.profile === undefined)).toBe(true);
   });
 });

@@ -2,10 +2,12 @@ import { describe, expect, it } from "vitest";
 import type { Point } from "./figures.js";
 import {
   fmt,
+  generatorServerRatio,
   markdownSection,
   pct,
   pointLine,
   pointsTable,
+  ratioCell,
   statsIntervalOf,
   threadTable,
   type BenchRecord,
@@ -89,12 +91,24 @@ describe("results rendering", () => {
       }),
     ]).split("\n");
     expect(table[0]).toMatch(/^\| rooms \| participants \| workers \| generator CPU-s\/p-min \|/);
-    expect(table[0]?.split("|").length).toBe(18);
-    expect(table[1]?.split("|").length).toBe(18);
+    expect(table[0]).toContain("| server CPU-s/p-min | generator/server CPU | RSS MiB/participant |");
+    expect(table[0]?.split("|").length).toBe(19);
+    expect(table[1]?.split("|").length).toBe(19);
+    // generator 20 CPU-s against the server's 7.5 in the same window: 2.67x
     expect(table[2]).toBe(
-      "| 10 | 50 | 1 | **0.400** | 0.004 | 0.33 | 0.150 | 5.0 | 3.0 | 50/50 | - | 40/40 | 99 | 0.00% | 0.01 | yes |",
+      "| 10 | 50 | 1 | **0.400** | 0.004 | 0.33 | 0.150 | 2.67x | 5.0 | 3.0 | 50/50 | - | 40/40 | 99 | 0.00% | 0.01 | yes |",
     );
     expect(table[3]).toMatch(/\| 0\.30 \(retry 1\) \| no: 80\/80 joined; loss p95 3\.0% \|$/);
+  });
+
+  it("gives the generator's CPU over the server's only where the server's is known and not zero", () => {
+    expect(generatorServerRatio(point())).toBeCloseTo(20 / 7.5, 10);
+    expect(generatorServerRatio(point({ server: { cpuS: 80, cores: 80 / 60, cpuPerPMin: 1.6 } }))).toBe(0.25);
+    expect(generatorServerRatio(point({ server: undefined }))).toBeUndefined();
+    expect(generatorServerRatio(point({ generator: undefined }))).toBeUndefined();
+    expect(generatorServerRatio(point({ server: { cpuS: 0, cores: 0, cpuPerPMin: 0 } }))).toBeUndefined();
+    expect(ratioCell(undefined)).toBe("-");
+    expect(ratioCell(0.2449)).toBe("0.24x");
   });
 
   it("names each point's media paths with their joined participants", () => {
@@ -161,7 +175,7 @@ describe("results rendering", () => {
 
   it("prints a point on one console line with why it did not keep up", () => {
     expect(pointLine(point())).toBe(
-      "audio 10 room(s), 50 participants: 0.400 CPU-s/p-min (0.33 cores), server 0.150, RSS 5.0 MiB/p, PSS 3.0 MiB/p, loss p95 0.00%, other load 0.01 cores",
+      "audio 10 room(s), 50 participants: 0.400 CPU-s/p-min (0.33 cores), server 0.150 (generator/server 2.67x), RSS 5.0 MiB/p, PSS 3.0 MiB/p, loss p95 0.00%, other load 0.01 cores",
     );
     expect(pointLine(point({ keptUp: false, reasons: ["1 reconnect(s)"] }))).toMatch(
       / - did not keep up: 1 reconnect\(s\)$/,

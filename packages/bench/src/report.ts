@@ -42,6 +42,21 @@ export function pct(v: number | undefined | null): string {
   return v === undefined || v === null || Number.isNaN(v) ? "-" : `${(v * 100).toFixed(2)}%`;
 }
 
+/**
+ * The generator's CPU over the server's, for the same participants over the same window; undefined
+ * when the server's is unknown or zero (a server elsewhere, or one that did not run).
+ */
+export function generatorServerRatio(p: Point): number | undefined {
+  const generator = p.generator?.cpuS;
+  const server = p.server?.cpuS;
+  return generator === undefined || server === undefined || server <= 0 ? undefined : generator / server;
+}
+
+/** "3.41x", or "-". */
+export function ratioCell(ratio: number | undefined): string {
+  return ratio === undefined ? "-" : `${ratio.toFixed(2)}x`;
+}
+
 /** "udp-blocked tcp 10, udp 0": each path and its joined participants; "-" when not recorded. */
 export function pathsCell(paths: Point["paths"]): string {
   if (paths === undefined) return "-";
@@ -51,8 +66,8 @@ export function pathsCell(paths: Point["paths"]): string {
 
 export function pointsTable(points: readonly Point[]): string {
   const rows = [
-    "| rooms | participants | workers | generator CPU-s/p-min | of which orchestrator | generator cores | server CPU-s/p-min | RSS MiB/participant | PSS MiB/participant | joined | media paths (joined) | tracks receiving/expected | media in, kb/s per track | loss p95 | other load (cores) | kept up |",
-    "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+    "| rooms | participants | workers | generator CPU-s/p-min | of which orchestrator | generator cores | server CPU-s/p-min | generator/server CPU | RSS MiB/participant | PSS MiB/participant | joined | media paths (joined) | tracks receiving/expected | media in, kb/s per track | loss p95 | other load (cores) | kept up |",
+    "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
   ];
   for (const p of points) {
     const cells = [
@@ -63,6 +78,7 @@ export function pointsTable(points: readonly Point[]): string {
       fmt(p.generator?.byRole.orchestrator?.cpuPerPMin, 3),
       fmt(p.generator?.cores),
       fmt(p.server?.cpuPerPMin, 3),
+      ratioCell(generatorServerRatio(p)),
       fmt(p.rss?.perParticipantMiB, 1),
       fmt(p.pss?.perParticipantMiB, 1),
       `${p.joined}/${p.participants}`,
@@ -147,7 +163,8 @@ export function markdownSection(record: BenchRecord): string {
     "How to read it:",
     "- CPU is user+sys of all threads of the swarm's process tree (orchestrator + workers), read from /proc, over the hold",
     `  window only: it opens ${SETTLE_MS / 1000} s after the last scheduled join, once everyone is seen joined (joins may run up to`,
-    "  the ramp's own length late), so join cost is not in it; per participant-minute. The server's CPU over the same window is apart.",
+    "  the ramp's own length late), so join cost is not in it; per participant-minute. The server's CPU over the same window is apart,",
+    "  and generator/server is the swarm's CPU over the server's there: what loading a server costs in generator cores.",
     "- These are CPU-seconds of our own processes, which other load on the machine disturbs much less than wall time.",
     '  "other load" is what the rest of the machine used meanwhile (another engineer\'s tests on the same 2 cores);',
     `  a point with more than ${DISTURBED_CORES} cores of it was re-run and the quieter attempt kept.`,
@@ -198,7 +215,7 @@ function serverPlace(swarmArgs: readonly string[]): string {
 export function pointLine(p: Point): string {
   return (
     `${p.workload} ${p.rooms} room(s), ${p.participants} participants: ` +
-    `${fmt(p.generator?.cpuPerPMin, 3)} CPU-s/p-min (${fmt(p.generator?.cores)} cores), server ${fmt(p.server?.cpuPerPMin, 3)}, ` +
+    `${fmt(p.generator?.cpuPerPMin, 3)} CPU-s/p-min (${fmt(p.generator?.cores)} cores), server ${fmt(p.server?.cpuPerPMin, 3)} (generator/server ${ratioCell(generatorServerRatio(p))}), ` +
     `RSS ${fmt(p.rss?.perParticipantMiB, 1)} MiB/p, PSS ${fmt(p.pss?.perParticipantMiB, 1)} MiB/p${p.paths !== undefined ? `, paths ${pathsCell(p.paths)}` : ""}, loss p95 ${pct(p.lossP95)}, other load ${fmt(p.otherCores)} cores` +
     (p.keptUp ? "" : ` - did not keep up: ${p.reasons.join("; ")}`)
   );

@@ -8,7 +8,7 @@ import { Interruption, type RunTarget } from "@livekit-swarm/load";
 import type { ExitCode, Scenario } from "@livekit-swarm/schema";
 import { Testbed } from "@livekit-swarm/testbed";
 import { CapacityError } from "./errors.js";
-import { capacityReport, type CapacityResult } from "./report.js";
+import { capacityReport, generatorServerCell, type CapacityResult } from "./report.js";
 import { nextStep, type SearchPlan } from "./search.js";
 import { runStep, type ServerUnderTest, type Step, type StepTiming } from "./step.js";
 
@@ -124,7 +124,7 @@ export async function runCapacity(options: CapacityOptions): Promise<CapacityRun
       }
       steps.push(step);
       log(
-        `  ${step.outcome}: ${step.reason}; server ${step.server.cores?.toFixed(2) ?? "?"} cores, generator ${step.generator.cores.toFixed(2)} of ${step.generator.available.toFixed(2)} cores${step.generator.busiestThread !== undefined ? ` (its busiest worker thread ${step.generator.busiestThread.toFixed(2)})` : ""}`,
+        `  ${step.outcome}: ${step.reason}; server ${step.server.cores?.toFixed(2) ?? "?"} cores, generator ${step.generator.cores.toFixed(2)} of ${step.generator.available.toFixed(2)} cores${step.generator.busiestThread !== undefined ? ` (its busiest worker thread ${step.generator.busiestThread.toFixed(2)})` : ""}, generator/server ${generatorServerCell(step)}`,
       );
     }
   } finally {

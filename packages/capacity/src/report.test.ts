@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { parseScenarioObject } from "@livekit-swarm/schema";
-import { capacityReport, capacityRow, kneeLine, type CapacityResult } from "./report.js";
+import { capacityReport, capacityRow, generatorServerCell, kneeLine, type CapacityResult } from "./report.js";
 import type { Step } from "./step.js";
 
 const scenario = parseScenarioObject(
@@ -108,6 +108,25 @@ describe("the capacity report", () => {
     expect(kneeLine(bound)).toContain("GENERATOR-BOUND at 30 rooms: the generator used 1.9 of its 2 cores");
     expect(kneeLine(bound)).toContain("not the server's");
     expect(capacityReport(bound).markdown).toContain("No server capacity to report");
+  });
+
+  it("puts the generator's CPU beside the server's, per step and at the last good step", () => {
+    // generator 0.2 cores against the server's 0.4 at 20 rooms: 0.50x
+    expect(generatorServerCell(step(20, "good", 0.02, 0.4))).toBe("0.50x");
+    expect(
+      generatorServerCell({
+        ...step(20, "good", 0.02, 0.4),
+        server: { ...step(20, "good", 0.02, 0.4).server, cores: undefined },
+      }),
+    ).toBe("?");
+    const md = capacityReport(found).markdown;
+    expect(md).toContain(
+      "Generator at the last good step (20 rooms): 0.20 cores for the server's 0.40, generator/server 0.50x.",
+    );
+    expect(md).toContain("| generator cores (busiest worker thread) | generator/server CPU | other cores |");
+    expect(md).toContain("| 0.20 of 2.00 | 0.50x | 0.10 |");
+    const none = result({ kind: "none-good", bad: 10 }, [step(10, "bad", 0.045, 0.5)]);
+    expect(capacityReport(none).markdown).not.toContain("Generator at the last good step");
   });
 
   it("marks the knee on the plot and puts the same table in markdown and html", () => {

@@ -30,6 +30,12 @@ function cores(v: number | undefined): string {
   return v === undefined ? "?" : v.toFixed(2);
 }
 
+/** The generator's cores over the server's for one step's participants: "2.67x", or "?" when unknown. */
+export function generatorServerCell(step: Step): string {
+  const server = step.server.cores;
+  return server === undefined || server <= 0 ? "?" : `${(step.generator.cores / server).toFixed(2)}x`;
+}
+
 function mbps(bps: number): string {
   return (bps / 1e6).toFixed(2);
 }
@@ -123,6 +129,7 @@ function stepRows(result: CapacityResult): string[][] {
       (s.server.packetsPerS.incoming + s.server.packetsPerS.outgoing).toFixed(0),
       `${mbps(s.server.bitsPerS.incoming)} / ${mbps(s.server.bitsPerS.outgoing)}`,
       `${s.generator.cores.toFixed(2)} of ${s.generator.available.toFixed(2)}${s.generator.busiestThread !== undefined ? ` (thread ${s.generator.busiestThread.toFixed(2)})` : ""}`,
+      generatorServerCell(s),
       s.otherCores.toFixed(2),
       s.reason.replace(/\|/g, "/"),
     ]);
@@ -137,9 +144,24 @@ const STEP_HEADER = [
   "packets/s",
   "Mb/s in / out",
   "generator cores (busiest worker thread)",
+  "generator/server CPU",
   "other cores",
   "why",
 ];
+
+/**
+ * What loading the server cost the swarm at the last good step: its cores beside the server's for
+ * the same participants (a paragraph and its blank line), or nothing without a good step.
+ */
+function generatorAtKnee(result: CapacityResult): string[] {
+  const k = result.knee;
+  const good = "good" in k ? result.steps.find((s) => s.rooms === k.good) : undefined;
+  if (good === undefined) return [];
+  return [
+    `Generator at the last good step (${String(good.rooms)} rooms): ${good.generator.cores.toFixed(2)} cores for the server's ${cores(good.server.cores)}, generator/server ${generatorServerCell(good)}.`,
+    "",
+  ];
+}
 
 export function capacityMarkdown(result: CapacityResult): string {
   const row = capacityRow(result);
@@ -153,6 +175,7 @@ export function capacityMarkdown(result: CapacityResult): string {
       ? markdownTable(CAPACITY_HEADER, [row])
       : "No server capacity to report (see the knee line above).",
     "",
+    ...generatorAtKnee(result),
     `Workload: ${String(perRoom(s))} participants per room (${String(s.videoPublishers)} video, ${String(s.audioPublishers)} audio publishers, ${String(s.subscribers)} subscribers), ${s.engine} engine. ` +
       `Quality: ${result.quality.join("; ")}. Server: ${result.server.kind === "testbed" ? `one-node testbed${result.server.cores !== undefined ? ` capped at ${String(result.server.cores)} core` : ", uncapped"}` : `${result.server.url}${result.server.cores !== undefined ? ` (${String(result.server.cores)} cores)` : ""}`}. ` +
       `Each step: the ramp, ${String(result.timing.warmupMs / 1000)} s warm-up (excluded from thresholds and resources), ${String(result.timing.holdMs / 1000)} s measured. ` +

@@ -10,7 +10,7 @@ import {
   type ObservedEvent,
   type ServerView,
 } from "./analyze.js";
-import { NO_EXPECTATIONS, untouchedOutcome } from "./journal-fixture.js";
+import { NO_EXPECTATIONS, untouchedOutcome } from "../test/journal-fixture.js";
 import type { ParticipantOutcome, RoomOutcome } from "./journal.js";
 import { judgeExpectations } from "./verdict.js";
 

@@ -3,9 +3,20 @@
  * LiveKit nodes, tell which node hosts a room, inject a fault, confirm it took effect, revert it.
  * client.simulate is not here: the runner asks the swarm's own participants to simulate.
  */
-import { KnownError, type DrillBackend, type DeploymentFault } from "@livekit-swarm/schema";
+import {
+  KnownError,
+  type DrillBackend,
+  type DeploymentFault,
+  type DeploymentFaultType,
+} from "@livekit-swarm/schema";
 import type { SignalConnection } from "@livekit-swarm/testbed";
 import type { FaultSubject } from "./journal.js";
+
+/**
+ * A backend's handling of each fault kind it injects, one entry per kind: a kind added to schema's
+ * `faultTypes` is a type error in every table until each backend says what it does with it.
+ */
+export type FaultTable<T> = { readonly [K in DeploymentFaultType]: T };
 
 /** One livekit-server node as a backend knows it. */
 export interface NodeRef {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { TOOL } from "@livekit-swarm/schema";
-import { sampleJournal } from "./journal-fixture.js";
+import { sampleJournal } from "../test/journal-fixture.js";
 import { renderDrillJUnit } from "./junit.js";
 
 interface XmlElement {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { sampleJournal } from "./journal-fixture.js";
+import { sampleJournal } from "../test/journal-fixture.js";
 import { journalSummary } from "./summary.js";
 
 describe("journalSummary", () => {

@@ -11,7 +11,7 @@ import type {
   RoomOutcome,
   TrackOutcome,
 } from "./journal.js";
-import { NO_EXPECTATIONS, sampleJournal, untouchedOutcome } from "./journal-fixture.js";
+import { NO_EXPECTATIONS, sampleJournal, untouchedOutcome } from "../test/journal-fixture.js";
 import {
   decideVerdict,
   judgeExpectations,

@@ -46,7 +46,6 @@ export function program(exit: (code: number) => void): Command {
 
 const ROOT_OPTIONS = new Set(["-h", "--help", "-V", "--version"]);
 
-/** `swarm --rooms 500` and a bare `swarm` run a swarm; `swarm --help` and `swarm --version` do not. */
 /**
  * `--x` beside `--no-x` (before a `--`): commander lets the last win, so `--simulcast --no-simulcast`
  * ran without a word. The pair, or undefined.
@@ -62,6 +61,7 @@ export function contradictoryFlags(argv: readonly string[]): string | undefined 
   return undefined;
 }
 
+/** `swarm --rooms 500` and a bare `swarm` run a swarm; `swarm --help` and `swarm --version` do not. */
 export function withDefaultCommand(argv: readonly string[]): string[] {
   const [first] = argv;
   if (first === undefined) return ["run"];

@@ -25,7 +25,7 @@ afterEach(async () => {
 
 describe.skipIf(!isRoot)("swarm capacity (cgroup CPU caps need root)", () => {
   it("against a one-node testbed capped at 0.25 core, finds a knee: the step after it broke a named threshold", async () => {
-    const dir = out("knee");
+    let dir = out("knee");
     // Steady-state quality only: join times against a CPU-capped server are dominated by how
     // the quota's 100 ms periods fall on a busy shared machine (measured: 4 rooms joined in
     // 3.4-4.0 s once, 10 rooms in under 1.8 s another time), not by the rooms it holds.
@@ -34,32 +34,46 @@ describe.skipIf(!isRoot)("swarm capacity (cgroup CPU caps need root)", () => {
     // The jitter limit sits between the two ends with a wide margin each way: 4 rooms read 0.7 ms,
     // and 60 rooms on the saturated server read 27 ms in one run, which a 30 ms limit let through
     // (jitter at saturation moves with what else the machine runs: 28-42 ms at 32 rooms elsewhere).
-    const run = await swarm(
-      [
-        "capacity",
-        "--scenario",
-        SCENARIO,
-        "--server-cpu",
-        "0.25",
-        "--quality",
-        "loss p95 < 1%; jitter p95 < 10ms",
-        "--start",
-        "4",
-        "--step",
-        "56",
-        "--max",
-        "60",
-        "--resolution",
-        "28",
-        ...TIMING,
-        "-o",
-        dir,
-      ],
-      {},
-      // three steps of about 45 s each (ramp, warm-up, hold, drain, pause) on a busy 2-core machine
-      230_000,
-    );
-    expect(run.code, run.stderr).toBe(0);
+    const search = (into: string) =>
+      swarm(
+        [
+          "capacity",
+          "--scenario",
+          SCENARIO,
+          "--server-cpu",
+          "0.25",
+          "--quality",
+          "loss p95 < 1%; jitter p95 < 10ms",
+          "--start",
+          "4",
+          "--step",
+          "56",
+          "--max",
+          "60",
+          "--resolution",
+          "28",
+          ...TIMING,
+          "-o",
+          into,
+        ],
+        {},
+        // three steps of about 45 s each (ramp, warm-up, hold, drain, pause) on a busy 2-core machine
+        230_000,
+      );
+    let run = await search(dir);
+    // the capacity tool's own guard: quality broke while the server had headroom and the machine
+    // was full, other work holding most of it (a CI run, 4 rooms: the machine 1.93 of 2 cores, the
+    // generator 0.31, beside other e2e files). That is no knee of the server's; search once more
+    const machineFull =
+      /generator-bound: quality broke while the server had headroom and the generator's machine was full \(([\d.]+) of 2 cores, the generator ([\d.]+)\)/.exec(
+        `${run.stdout}\n${run.stderr}`,
+      );
+    if (run.code === 2 && machineFull !== null && Number(machineFull[1]) - Number(machineFull[2]) > 1) {
+      console.log(`capacity e2e: the machine was full of other work, searching again:\n${run.stderr}`);
+      dir = out("knee-again");
+      run = await search(dir);
+    }
+    expect(run.code, `${run.stdout}\n${run.stderr}`).toBe(0);
     const result = readResult(dir);
     expect(result.knee.kind, run.stdout).toBe("found");
     if (result.knee.kind !== "found") return;
@@ -97,7 +111,7 @@ describe.skipIf(!isRoot)("swarm capacity (cgroup CPU caps need root)", () => {
     const runDir = result.server.kind === "testbed" ? result.server.runDir : undefined;
     expect(runDir).toBeDefined();
     expect(leftovers(runDir ?? "")).toEqual([]);
-  }, 240_000);
+  }, 480_000);
 
   it("with the generator in a cgroup of 0.08 core and an uncapped server, reports generator-bound, not server capacity", async () => {
     const tb = await Testbed.start({ name: `e2e-capacity-gen-${String(process.pid)}` });

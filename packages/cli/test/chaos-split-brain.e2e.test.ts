@@ -9,7 +9,8 @@ import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import type { DrillJournal, ParticipantOutcome } from "@livekit-swarm/chaos";
+import type { DrillJournal, Finding, ParticipantOutcome } from "@livekit-swarm/chaos";
+import type { FindingId } from "@livekit-swarm/schema";
 import { drillWorkload, leftovers, swarm, writeDrill } from "@livekit-swarm/test-kit";
 
 const dir = mkdtempSync(join(tmpdir(), "chaos-split-e2e-"));
@@ -43,6 +44,11 @@ function sidsByRoom(j: DrillJournal): Map<string, { late: ParticipantOutcome; ot
   return out;
 }
 
+/** The drill's finding `id` about `room` (its detail starts with the room's name). */
+function findingIn(j: DrillJournal, id: FindingId, room: string): Finding | undefined {
+  return j.findings.find((f) => f.id === id && f.detail.startsWith(`${room}:`));
+}
+
 /**
  * Every room whose late joiner ended in another instance than the others is named as a split brain
  * with both SIDs; every room where it joined the others' instance is not. Returns the split rooms.
@@ -55,12 +61,24 @@ function expectSplitsNamed(j: DrillJournal): string[] {
       `${room}: the late joiner is not connected (${String(late.lostReason)})`,
     ).toBe(true);
     expect(late.roomSidAfter, `${room}: the late joiner reported no room SID`).toMatch(/^RM_/);
-    const finding = j.findings.find((f) => f.id === "split-brain" && f.detail.startsWith(`${room}:`));
+    const finding = findingIn(j, "split-brain", room);
     if (others.has(late.roomSidAfter) && others.size === 1) {
       expect(finding, `${room}: one instance, yet ${finding?.detail ?? ""}`).toBeUndefined();
+      // one who was never told of another in its own instance is named as such (seen once in CI
+      // after an empty Redis restart), with that instance's SID, never as two rooms
+      const unseen = findingIn(j, "peers-unseen", room);
+      if (unseen !== undefined) {
+        console.log(`${room}: ${unseen.detail}`);
+        // the Rooms table, from the clients' SIDs, agrees: one instance, the late joiner's
+        expect(
+          j.rooms.find((r) => r.room === room)?.instances.map((i) => i.sid),
+          unseen.detail,
+        ).toEqual([late.roomSidAfter]);
+      }
       continue;
     }
     split.push(room);
+    expect(findingIn(j, "peers-unseen", room), `${room}: two instances, named as one`).toBeUndefined();
     expect(
       finding?.severity,
       `${room}: late joiner in ${String(late.roomSidAfter)}, others in ${[...others].join(", ")}, no finding`,
@@ -110,7 +128,7 @@ faults:
     expect(typeof runDir === "string" ? leftovers(runDir) : ["no run dir"]).toEqual([]);
   }, 360_000);
 
-  it("Redis lost for 20 s and restarted empty: a late joiner lands in a second instance, named with both SIDs", async () => {
+  it("Redis lost for 20 s and restarted empty: every late joiner that lands in a second instance is named with both SIDs", async () => {
     const { journal: j } = await runDrill(
       "redis-late",
       `observe: 20s
@@ -128,7 +146,19 @@ expect:
     );
     expect(j.status, j.reason).toBe("completed");
     const split = expectSplitsNamed(j);
-    expect(split.length, JSON.stringify(j.findings, null, 1)).toBeGreaterThan(0);
+    // LiveKit splits some rooms here, not always: 2 or 3 of 4 in three runs
+    // (docs/livekit-behaviour.md 4.1), none in a CI run of 2026-11-30, where every late joiner
+    // joined its room's one instance. Then no split brain is named (checked above), and the lost
+    // room state still is, failing the drill
+    if (split.length === 0) {
+      console.log(
+        `no room split: ${JSON.stringify(j.rooms.map((r) => [r.room, r.roomSidsBefore, r.instances.map((i) => i.sid)]))}`,
+      );
+      expect(
+        j.findings.map((f) => f.id),
+        JSON.stringify(j.findings, null, 1),
+      ).toContain("missing-from-server-view");
+    }
     // a room re-created under a new SID is told apart from one that kept its SID
     for (const room of j.rooms) {
       const main = room.instances[0]?.sid;

@@ -60,7 +60,8 @@ function faultState(started: Testbed): string[] {
       });
       if (/qdisc (tbf|netem) /.test(qdiscs)) problems.push(`${n.name}: qdisc left: ${qdiscs.trim()}`);
       for (const rule of delayRules(n.namespace)) problems.push(`${n.name}: delay rule ${rule.comment} left`);
-      for (const pid of delayProcesses({ namespace: n.namespace })) problems.push(`${n.name}: delayer pid ${pid} left`);
+      for (const pid of delayProcesses({ namespace: n.namespace }))
+        problems.push(`${n.name}: delayer pid ${pid} left`);
     }
   });
   if (tb.redisProcessState() !== "running") problems.push(`redis is ${tb.redisProcessState()}`);
@@ -148,9 +149,24 @@ expect:
     // the rooms that were on the killed node: their participants were disrupted, came back, and moved
     const hit = j.participants.filter((p) => p.roomNodeBefore === killed);
     expect(hit.length, JSON.stringify(j.participants, null, 1)).toBeGreaterThanOrEqual(3);
-    for (const p of hit) {
+    // rtc-node can be knocked into one reconnect cycle after another by a resume LiveKit completes
+    // late (docs/livekit-behaviour.md 4.3): a CI run had one subscriber still reconnecting at the
+    // end after three cycles. The drill must name such a participant, stuck after more than one
+    // cycle, and fail on it; it stays out of the recovery checks below, and most must recover
+    const named = (id: string, p: (typeof hit)[number]) =>
+      j.findings.some((f) => f.id === id && f.detail.includes(`${p.room}/${p.identity}`));
+    const stuck = hit.filter((p) => !p.connectedAtEnd);
+    for (const p of stuck) {
+      const why = `${p.room}/${p.identity}: ${JSON.stringify(j.findings)}`;
+      expect(p.affected, why).toBe(true);
+      expect(p.lostReason, why).toBe("stuck_reconnecting");
+      expect(named("stuck-reconnecting", p), why).toBe(true);
+      expect(named("reconnect-cycles", p), why).toBe(true);
+    }
+    expect(stuck.length * 2, JSON.stringify(stuck)).toBeLessThan(hit.length);
+    if (stuck.length > 0) expect(j.verdict).toBe("fail");
+    for (const p of hit.filter((x) => x.connectedAtEnd)) {
       expect(p.affected, p.identity).toBe(true);
-      expect(p.connectedAtEnd, `${p.identity} lost: ${String(p.lostReason)}`).toBe(true);
       expect(p.roomNodeAfter, p.identity).not.toBe(killed);
     }
     const hitRooms = j.rooms.filter((room) => room.nodeBefore === killed);
@@ -163,7 +179,7 @@ expect:
       expect(p.connectedAtEnd, `${p.room}/${p.identity}`).toBe(true);
     // every subscribed track in those rooms stalled at the kill (ground truth: the SFU is gone) and resumed
     const hitSubscribers = new Set(
-      hit.filter((p) => p.role === "subscriber").map((p) => `${p.room}/${p.identity}`),
+      hit.filter((p) => p.role === "subscriber" && p.connectedAtEnd).map((p) => `${p.room}/${p.identity}`),
     );
     const stalls = j.tracks.filter((t) => hitSubscribers.has(t.subscriber));
     expect(stalls.length).toBe(hitSubscribers.size);
@@ -175,7 +191,7 @@ expect:
     }
     // a full reconnect for participants of a dead node's room (docs/livekit-behaviour.md 2.2)
     const recovered = hit.filter((p) => p.reconnectMs !== null);
-    expect(recovered.length).toBe(hit.length);
+    expect(recovered.length).toBe(hit.length - stuck.length);
     for (const p of recovered) expect(["full", "rejoin"]).toContain(p.path);
     // the journal's numbers are its participants' numbers
     expect(j.aggregates.reconnect.max).toBe(Math.max(...j.participants.map((p) => p.reconnectMs ?? 0)));
@@ -349,7 +365,9 @@ faults:
       expect(d.code, d.stderr).toBe(expectedExit(dj));
       // this kernel has no netem: lkswarm-delay holds every node's outgoing packets (tools/net-delay)
       expect(dj.faults[0]?.error, d.stderr).toBeNull();
-      expect(dj.faults[0]?.evidence ?? "").toMatch(/lkswarm-delay holding queue \d+ \(100 ms, jitter 20 ms\)/);
+      expect(dj.faults[0]?.evidence ?? "").toMatch(
+        /lkswarm-delay holding queue \d+ \(100 ms, jitter 20 ms\)/,
+      );
       // what a participant's round trip read before, while every node's answers waited ~100 ms, and after
       const rtt = (w: { rttP50S?: number | null } | null): number => w?.rttP50S ?? NaN;
       const quality = `before ${rtt(dj.quality.before)}, during ${rtt(dj.quality.during)}, after ${rtt(dj.quality.after)} s`;

@@ -13,6 +13,7 @@ import {
   testbedEnv,
   type SwarmProcess,
 } from "@livekit-swarm/test-kit";
+import { expectServedOrStarved } from "./starved.js";
 
 const skipped = isRoot ? "" : " [SKIPPED: needs root to create network namespaces]";
 
@@ -88,6 +89,16 @@ interface Summary {
   loss: Record<"audio" | "video", { lost: number; expected: number }>;
 }
 
+/**
+ * Exit 0, or 2 with the generator's check the only one failed: these tests are about ICE's sockets,
+ * and a run the shared CI machine starved (9 native participants in one worker beside other e2e
+ * files, seen once) says so with exit 2. What it printed is in the failure message.
+ */
+async function expectRunServedOrStarved(run: SwarmProcess): Promise<void> {
+  const code = await run.exited;
+  expectServedOrStarved(code, run.stdout, `stdout:\n${run.stdout}\nstderr:\n${run.stderr}`);
+}
+
 function expectMediaFlowed(out: string, stderr: string): void {
   const summary = JSON.parse(readFileSync(join(out, "summary.json"), "utf8")) as Summary;
   expect(summary.participants.connectedAtEnd, stderr).toBe(summary.participants.planned);
@@ -124,7 +135,7 @@ describe("the native engine's sockets stay on the interfaces that reach a local 
       embeddedEnv(root),
     );
     const { samples, sockets } = await sampleUntilExit(run);
-    expect(await run.exited, run.stderr).toBe(0);
+    await expectRunServedOrStarved(run);
     // the sampler saw the workers' media sockets, so an empty list below means none were outside
     expect(samples, `samples with UDP sockets; stderr:\n${run.stderr}`).toBeGreaterThanOrEqual(3);
     expect(outside(sockets, new Set(["127.0.0.1"]))).toEqual([]);
@@ -141,7 +152,7 @@ describe("the native engine's sockets stay on the interfaces that reach a local 
       { ...testbedEnv(tb), LIVEKIT_SWARM_RUN_ROOT: runRoot },
     );
     const { samples, sockets } = await sampleUntilExit(run);
-    expect(await run.exited, run.stderr).toBe(0);
+    await expectRunServedOrStarved(run);
     expect(samples, `samples with UDP sockets; stderr:\n${run.stderr}`).toBeGreaterThanOrEqual(3);
     expectMediaFlowed(out, run.stderr);
     return { run, sockets };

@@ -5,10 +5,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   FIRST_MEDIA_WINDOW_MS,
   isShortWindow,
-  orchestrate,
-  planRun,
-  shapeOf,
-  mediaPlanFor,
+  prepareRun,
+  startRun,
   type RunOutcome,
   type WindowSample,
 } from "@livekit-swarm/load";
@@ -83,20 +81,21 @@ describe("publishers joining after the first-media window", () => {
     tb = await Testbed.start({ name: `e2e-late-pub-${process.pid}` });
     out = mkdtempSync(join(tmpdir(), "swarm-late-pub-"));
     const scenario = twoAudioRooms("r", "late-publisher test");
-    const planned = planRun(shapeOf(scenario));
-    const participants = planned.participants.map((p) =>
+    const run = prepareRun(scenario, { workers: 1 });
+    const participants = run.plan.participants.map((p) =>
       p.role === "publisher" ? { ...p, joinAtMs: p.joinAtMs + publisherDelayMs } : p,
     );
-    outcome = await orchestrate({
-      target: { url: tb.url, apiKey: tb.apiKey, apiSecret: tb.apiSecret },
-      plan: { ...planned, participants, rampMs: Math.max(...participants.map((p) => p.joinAtMs)) },
-      media: mediaPlanFor(scenario),
-      // three 5 s windows after the publishers are in: the first with packets times them
-      holdMs: 15_000,
-      statsIntervalMs: STATS_INTERVAL_MS,
-      workers: 1,
-      outputDir: out,
-    });
+    const rampMs = Math.max(...participants.map((p) => p.joinAtMs));
+    outcome = await startRun(
+      { ...run, plan: { ...run.plan, participants, rampMs } },
+      {
+        target: { url: tb.url, apiKey: tb.apiKey, apiSecret: tb.apiSecret },
+        // three 5 s windows after the publishers are in: the first with packets times them
+        holdMs: 15_000,
+        statsIntervalMs: STATS_INTERVAL_MS,
+        outputDir: out,
+      },
+    );
     samples = readFileSync(join(out, "samples.jsonl"), "utf8")
       .split("\n")
       .filter((l) => l !== "")
@@ -151,19 +150,19 @@ describe("a gate on first-packet p95 when tracks never received", () => {
   beforeAll(async () => {
     tb = await Testbed.start({ name: `e2e-censored-gate-${process.pid}` });
     const scenario = twoAudioRooms("c", "censored gate test");
-    const planned = planRun(shapeOf(scenario));
-    const participants = planned.participants.filter((p) => !(p.room === "c2" && p.role === "publisher"));
-    outcome = await orchestrate({
-      target: { url: tb.url, apiKey: tb.apiKey, apiSecret: tb.apiSecret },
-      plan: { ...planned, participants },
-      media: mediaPlanFor(scenario),
-      // long enough that c2's subscribers were in the run longer than the 5 s limit below
-      holdMs: 15_000,
-      statsIntervalMs: 5000,
-      workers: 1,
-      outputDir: mkdtempSync(join(tmpdir(), "swarm-censored-gate-")),
-      measurements,
-    });
+    const run = prepareRun(scenario, { workers: 1 });
+    const participants = run.plan.participants.filter((p) => !(p.room === "c2" && p.role === "publisher"));
+    outcome = await startRun(
+      { ...run, plan: { ...run.plan, participants } },
+      {
+        target: { url: tb.url, apiKey: tb.apiKey, apiSecret: tb.apiSecret },
+        // long enough that c2's subscribers were in the run longer than the 5 s limit below
+        holdMs: 15_000,
+        statsIntervalMs: 5000,
+        outputDir: mkdtempSync(join(tmpdir(), "swarm-censored-gate-")),
+        measurements,
+      },
+    );
   }, 120_000);
 
   afterAll(async () => {

@@ -77,12 +77,13 @@ describe("the published package, installed from its tarball into an empty projec
         "scenarios/capacity/audio-2party.yaml",
         "chaos/kill-room-node.yaml",
         "tools/ice-scope/ice-scope.c",
+        "tools/lean-media/lean-media.c",
       ]),
     );
     expect(
       paths.filter(
         (p) =>
-          !/^(dist\/[^/]+\.js|scenarios\/([a-z0-9-]+\/){0,2}[a-z0-9_-]+\.(yaml|js)|chaos\/[a-z0-9-]+\.yaml|tools\/ice-scope\/ice-scope\.c|LICENSE|README\.md|package\.json)$/.test(
+          !/^(dist\/[^/]+\.js|scenarios\/([a-z0-9-]+\/){0,2}[a-z0-9_-]+\.(yaml|js)|chaos\/[a-z0-9-]+\.yaml|tools\/ice-scope\/ice-scope\.c|tools\/lean-media\/lean-media\.c|LICENSE|README\.md|package\.json)$/.test(
             p,
           ),
       ),

@@ -120,7 +120,15 @@ describe("swarm against a real one-node LiveKit", () => {
 
   it("passes the same loss gate that injected loss fails (fidelity.e2e.test.ts)", () => {
     const junit = readFileSync(join(out, "junit.xml"), "utf8");
-    expect(junit).toMatch(/tests="\d+" failures="0"/);
+    // a crowded run (exit 2, the first test) fails its generator check and nothing else: the loss
+    // gate and the other health checks still pass (a clean-clone CI run, 2026-11-30, read failures="1")
+    expectCodeOrCrowded(result, 0, out);
+    const failing = junit
+      .split("<testcase ")
+      .filter((c) => c.includes("<failure"))
+      .map((c) => /name="([^"]*)"/.exec(c)?.[1]);
+    expect(failing).toEqual(result.code === 2 ? ["swarm health: generator"] : []);
+    expect(junit).toMatch(new RegExp(`tests="\\d+" failures="${String(failing.length)}"`));
     expect(junit).toContain('name="swarm health: tracks"');
     expect(junit).toContain(
       "PASS: lkswarm_inbound_loss_ratio p95 over participants &lt; 2%: observed 0.00% over 6 participants",

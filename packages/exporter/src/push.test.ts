@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type Server } from "node:http";
 import { afterEach, describe, expect, it } from "vitest";
 import { ExporterError } from "./errors.js";
-import { exporterWithAJoin } from "./exporter-fixture.js";
+import { exporterWithAJoin } from "../test/exporter-fixture.js";
 import { SwarmExporter } from "./exporter.js";
 
 interface Received {

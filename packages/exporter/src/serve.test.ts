@@ -1,7 +1,7 @@
 import { createServer, type Server } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
 import { ExporterError } from "./errors.js";
-import { exporterWithAJoin } from "./exporter-fixture.js";
+import { exporterWithAJoin } from "../test/exporter-fixture.js";
 import type { SwarmExporter } from "./exporter.js";
 import type { MetricsServer } from "./serve.js";
 

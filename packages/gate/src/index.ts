@@ -1,7 +1,8 @@
 export { parseThreshold, defaultThresholds, compare, ThresholdError } from "./threshold.js";
 export type { Threshold, Op, Severity } from "./threshold.js";
 export { Measurements } from "./measurements.js";
-export type { CensoredObservation, Distribution, Selection, Statistic } from "./measurements.js";
+export type { CensoredObservation, Selection } from "./measurements.js";
+export type { Distribution, Statistic } from "./distribution.js";
 export { evaluate, observe } from "./verdict.js";
 export type { Verdict, ThresholdResult, ThresholdStatus } from "./verdict.js";
 export { junitXml, markdownSummary, githubAnnotations } from "./outputs.js";

@@ -1,5 +1,6 @@
 import { BaselineError, noisePopulation } from "./baseline.js";
-import { distributionPercentiles, extremes, type Measurements, type Statistic } from "./measurements.js";
+import { distributionPercentiles, extremes, type Statistic } from "./distribution.js";
+import type { Measurements } from "./measurements.js";
 import { mannWhitney, type NoiseTest } from "./noise.js";
 import { formatIn } from "./units.js";
 import { compare, type Threshold } from "./threshold.js";

@@ -8,6 +8,8 @@ import {
 } from "werift";
 import { DirectRtpWriter, type DirectSendCount } from "./direct-send.js";
 import { SAMPLES_PER_PACKET, type OpusLoop } from "./media.js";
+import { NativeAudioStream } from "./native-audio.js";
+import { leanMedia, nativeMediaWanted, type LeanMediaAddon } from "./native-media.js";
 import type { Pacer } from "./pacer.js";
 import type { OpusSink } from "./header-only.js";
 import type { InboundStream } from "./inbound.js";
@@ -31,54 +33,127 @@ export function audioCodecs(): RTCRtpCodecParameters[] {
 /**
  * The Opus loop a participant publishes, with counters that live as long as the participant: a full
  * rejoin starts a new loop on a new sender and the counters carry on. Packets go through werift's
- * sender until it has sent one, then past it (direct-send.ts) when the stream allows.
+ * sender until it has sent one, then past it (direct-send.ts) when the stream allows, and with
+ * LKSWARM_LEAN_NATIVE=1 on to the native media path (native-audio.ts), which then sends them
+ * without this process's JavaScript waking for them.
  */
 export class AudioSending {
   private sent = { packets: 0, bytes: 0 };
   private sentAtLastWindow = { packets: 0, bytes: 0 };
   /** Of the packets sent, the ones written past werift's sender. */
   readonly direct: DirectSendCount = { packets: 0, atSocket: 0 };
+  /** The stream the native media path carries now, if any. */
+  private native: NativeAudioStream | undefined;
+  /** Why the stream stays off the native media path, once that is settled (tests, logs). */
+  nativeRefused: string | undefined;
+
+  constructor(private readonly nativeWanted = nativeMediaWanted()) {}
 
   /** Sends the loop on `sender` at the pacer's ticks until the returned stop is called. */
   start(sender: RTCRtpSender, loop: OpusLoop, pacer: Pacer): () => void {
-    // anchored on the first tick this handler sees: the pacer restarts its count when it idles
+    // anchored on the first tick this handler sees (the pacer restarts its count when it idles),
+    // so that the next packet is `resumeAt`'s: 0 at the start, the native thread's next one when
+    // the stream comes back from it
     let first: number | undefined;
+    let resumeAt = 0;
     // random bases, as RFC 3550 asks; werift adds its own offsets on top
     let sequenceNumber = Math.floor(Math.random() * 0x1_0000);
     const timestampBase = Math.floor(Math.random() * 0x1_0000_0000);
     const { packets } = loop;
     // undefined: not tried yet; null: this stream stays on werift
     let writer: DirectRtpWriter | null | undefined;
-    return pacer.add((tick) => {
-      first ??= tick;
+    // the addon once loaded (it builds on first use, off this tick); a string: why not
+    let addon: LeanMediaAddon | string | undefined = this.nativeWanted ? undefined : "not asked for";
+    let stopped = false;
+    let stopTicks: () => void = () => undefined;
+    const onTick = (tick: number): void => {
+      first ??= tick - resumeAt;
       const n = tick - first;
       const payload = packets[n % packets.length];
       if (payload === undefined) return;
       const timestamp = (timestampBase + n * SAMPLES_PER_PACKET) >>> 0;
       const marker = n === 0;
-      this.sent.packets++;
-      this.sent.bytes += payload.length;
       // undefined until werift has sent a packet of the stream (its sender reports start then)
       if (writer === undefined) writer = DirectRtpWriter.for(sender, this.direct);
+      if (writer && addon === undefined) {
+        addon = "loading";
+        void leanMedia().then((loaded) => {
+          addon = loaded;
+          if (typeof loaded === "string") this.nativeRefused = loaded;
+        });
+      }
+      if (writer && typeof addon === "object") {
+        const native = NativeAudioStream.start(addon, writer, sender, packets, {
+          sequenceNumber,
+          timestampBase,
+          timestampStep: SAMPLES_PER_PACKET,
+          tick: n,
+        });
+        if (typeof native === "string") {
+          this.nativeRefused = native;
+          addon = native;
+        } else {
+          // this tick's packet and every later one are the native thread's
+          this.native = native;
+          stopTicks();
+          native.onGiveUp = (next, why) => {
+            // back on the TypeScript path from the native thread's next packet
+            this.nativeRefused = why;
+            this.foldNative();
+            addon = why;
+            sequenceNumber = next.sequenceNumber;
+            resumeAt = next.tick;
+            first = undefined;
+            if (!stopped) stopTicks = pacer.add(onTick);
+          };
+          return;
+        }
+      }
+      this.sent.packets++;
+      this.sent.bytes += payload.length;
       if (writer) writer.write(payload, sequenceNumber, timestamp, marker);
       else {
         const header = new RtpHeader({ payloadType: OPUS_PT, sequenceNumber, timestamp, marker });
         sender.sendRtp(new RtpPacket(header, payload)).catch(() => undefined);
       }
       sequenceNumber = (sequenceNumber + 1) & 0xffff;
-    });
+    };
+    stopTicks = pacer.add(onTick);
+    return () => {
+      if (stopped) return;
+      stopped = true;
+      stopTicks();
+      this.native?.stop();
+      this.foldNative();
+    };
+  }
+
+  /** What the native thread sent goes into the TypeScript path's counts, and the stream leaves it. */
+  private foldNative(): void {
+    const native = this.native;
+    if (native === undefined) return;
+    const { packets, bytes } = native.totals();
+    this.sent = { packets: this.sent.packets + packets, bytes: this.sent.bytes + bytes };
+    this.native = undefined;
+  }
+
+  /** Whether the native media path carries the stream now. */
+  get onNativePath(): boolean {
+    return this.native !== undefined;
   }
 
   /** Packets and payload bytes sent since joining. */
   get totals(): { readonly packets: number; readonly bytes: number } {
-    return { ...this.sent };
+    const native = this.native?.totals() ?? { packets: 0, bytes: 0 };
+    return { packets: this.sent.packets + native.packets, bytes: this.sent.bytes + native.bytes };
   }
 
   /** What was sent since the previous window, in the engines' shape (no RTCP feedback is read). */
   window(): OutboundTrackSample {
-    const packets = this.sent.packets - this.sentAtLastWindow.packets;
-    const bytes = this.sent.bytes - this.sentAtLastWindow.bytes;
-    this.sentAtLastWindow = { ...this.sent };
+    const sent = this.totals;
+    const packets = sent.packets - this.sentAtLastWindow.packets;
+    const bytes = sent.bytes - this.sentAtLastWindow.bytes;
+    this.sentAtLastWindow = sent;
     return { kind: "audio", packets, bytes, nack: 0, pli: 0, fir: 0, qualityLimitation: undefined };
   }
 }

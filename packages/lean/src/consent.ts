@@ -17,6 +17,7 @@ import {
   stunIntegrityHolds,
 } from "./binding.js";
 import { realClock, type ClockDeps } from "./report-clock.js";
+import { nativeArrivalMs } from "./native-receive.js";
 import { tapSocket } from "./socket-tap.js";
 
 /**
@@ -292,11 +293,14 @@ class Consent {
     const [address, port] = this.pair.remoteAddr;
     if (from.port !== port || from.address !== address) return false;
     if (!consentAnswered(data, this.outstanding, this.connection.remotePassword)) return false;
+    // the native media path read the answer and knows when it arrived: no loop's wait is in it
+    const arrived = nativeArrivalMs();
     const now = this.deps.now();
     this.outstanding = undefined;
     this.freshAt = now;
-    const spanMs = now - this.sentAt;
-    const busyMs = Math.min(spanMs, Math.max(0, this.deps.loopBusyMs(this.sentMark)));
+    const spanMs = (arrived ?? now) - this.sentAt;
+    const busyMs =
+      arrived !== undefined ? 0 : Math.min(spanMs, Math.max(0, this.deps.loopBusyMs(this.sentMark)));
     if (busyMs <= Math.max(LOOP_BUSY_BOUND_MS, LOOP_BUSY_SHARE * spanMs)) {
       const rtt = spanMs / 1000;
       this.pair.rtt = rtt;

@@ -7,6 +7,7 @@ import {
   rolloverCounter,
   srtpContextOf,
   type SrtpContext,
+  type SrtpState,
 } from "./srtp-gcm.js";
 import { SendHistory } from "./send-history.js";
 
@@ -121,7 +122,7 @@ export function ntpTimestamp(unixMs: number): bigint {
 }
 
 /** What werift's sender keeps for its reports and statistics (private in its types). */
-interface SenderState {
+export interface SenderState {
   readonly ssrc: number;
   readonly stopped: boolean;
   readonly codec?: { readonly payloadType: number };
@@ -173,6 +174,26 @@ export function staysOnWerift(sender: RTCRtpSender): string | undefined {
 
 function srtpContext(transport: RTCDtlsTransport): SrtpContext | undefined {
   return transport.srtpStarted ? srtpContextOf(transport.srtp, "local") : undefined;
+}
+
+/** What nativeHandoff says while werift would drop a packet (DTLS, ICE consent, a stopped sender): a pause, not an end. */
+export const NOT_SENDING_NOW = "not sending now (DTLS, ICE consent or a stopped sender)";
+
+/** Where the native media path takes a stream on from DirectRtpWriter (native-audio.ts). */
+export interface NativeHandoff {
+  readonly pair: object;
+  readonly socket: Socket;
+  readonly remote: readonly [string, number];
+  readonly header: Buffer;
+  readonly key: Buffer;
+  readonly salt: Buffer;
+  /** The SRTP context the keys are from: another one later is a new handshake. */
+  readonly context: SrtpContext;
+  readonly roc: number;
+  readonly lastSeq: number;
+  readonly rocProcessed: boolean;
+  readonly seqOffset: number;
+  readonly timestampOffset: number;
 }
 
 /** Packets a publisher wrote past werift's sender, so a test can see the path is taken. */
@@ -339,6 +360,41 @@ export class DirectRtpWriter {
       this.sealer = new GcmRtpSealer(context.srtpSessionKey, context.srtpSessionSalt);
     }
     return pair;
+  }
+
+  /**
+   * What the native media path needs to carry this stream on from here (native-audio.ts): the
+   * selected pair's UDP socket and remote, the header template, the SRTP keys and the SSRC's
+   * rollover state in werift's context, and werift's offsets; or why it cannot now (werift would
+   * drop the packet, or the pair is not a plain UDP socket to an IPv4 address).
+   */
+  nativeHandoff(): NativeHandoff | string {
+    const pair = this.pair();
+    if (pair === undefined) return NOT_SENDING_NOW;
+    if (this.withholdEvery !== undefined) return "a test withholds packets";
+    const { protocol, remoteAddr } = pair;
+    const socket = protocol.type === "stun" ? protocol.transport.socket : undefined;
+    if (!(socket instanceof Socket) || protocol.transport.closed === true)
+      return "the pair is not a UDP socket";
+    const s = this.sender;
+    const state = this.context.getSrtpSsrcState(s.ssrc) as SrtpState & {
+      lastSequenceNumber?: number;
+      rolloverHasProcessed?: boolean;
+    };
+    return {
+      pair,
+      socket,
+      remote: remoteAddr,
+      header: this.template,
+      key: this.context.srtpSessionKey,
+      salt: this.context.srtpSessionSalt,
+      context: this.context,
+      roc: state.rolloverCounter,
+      lastSeq: state.lastSequenceNumber ?? 0,
+      rocProcessed: state.rolloverHasProcessed === true,
+      seqOffset: s.seqOffset,
+      timestampOffset: s.timestampOffset,
+    };
   }
 
   private send(pair: Pair, header: Buffer, payload: Buffer, seq: number, ts: number): void {

@@ -1,4 +1,7 @@
+import { Socket } from "node:dgram";
 import type { RTCDtlsTransport, RTCPeerConnection, RTCRtpReceiver, RtpPacket, SrtpSession } from "werift";
+import { everyCheck, leanMedia, nativeMediaWanted, type LeanMediaAddon } from "./native-media.js";
+import { nativeArrivalMs, nativeReceiving } from "./native-receive.js";
 import { tapSocket, udpSockets } from "./socket-tap.js";
 import { rolloverCounter, rolloverMatters, srtpContextOf } from "./srtp-gcm.js";
 
@@ -109,6 +112,13 @@ export interface HeaderOnlyCount {
   /** Of those, the ones taken as the UDP socket delivered them (the rest at the ICE data event). */
   atSocket: number;
   /**
+   * Of those, the ones the native media path's thread read (LKSWARM_LEAN_NATIVE=1,
+   * native-receive.ts): no per-datagram wake of this thread, no Buffer.
+   */
+  native?: number;
+  /** Why the native media path does not read the subscriber's socket, once that is settled. */
+  nativeRefused?: string;
+  /**
    * Video packets (originals and RTX) counted before werift saw them: header in clear, only the
    * payload's first bytes decrypted (video-bypass.ts), not authenticated.
    */
@@ -145,6 +155,18 @@ export interface BypassedStream {
    * session it came on) and returns true; false hands it to werift as it came.
    */
   take(data: Buffer, tagBytes: number, srtp: SrtpSession): boolean;
+  /**
+   * Counts a packet from its header's fields (audio only): `kernelArrivalMs` is when the kernel
+   * took it, when the native thread read it (else now is the arrival).
+   */
+  counted?(
+    sequenceNumber: number,
+    timestamp: number,
+    headerBytes: number,
+    payloadBytes: number,
+    kernelArrivalMs: number | undefined,
+    srtp: SrtpSession,
+  ): void;
 }
 
 /** A subscriber PeerConnection's header-only path: streams register to bypass werift after their first packet. */
@@ -200,7 +222,11 @@ export class StatisticsPacket {
 }
 
 /** Makes `pc` (a subscriber) read received Opus packets header-only, from its first connection on. */
-export function readOpusHeadersOnly(pc: RTCPeerConnection, count: HeaderOnlyCount): ReceiveFastPath {
+export function readOpusHeadersOnly(
+  pc: RTCPeerConnection,
+  count: HeaderOnlyCount,
+  native = nativeMediaWanted(),
+): ReceiveFastPath {
   let payloadTypes = new Set<number>();
   const registered = new Map<number, BypassedStream>();
   const scratch = new StatisticsPacket();
@@ -213,6 +239,7 @@ export function readOpusHeadersOnly(pc: RTCPeerConnection, count: HeaderOnlyCoun
     receiver: RTCRtpReceiver,
     statistics: ReceiverStreamStatistics,
     sink: OpusSink,
+    ssrc: number,
   ): BypassedStream => ({
     kind: "audio",
     receiver,
@@ -220,19 +247,32 @@ export function readOpusHeadersOnly(pc: RTCPeerConnection, count: HeaderOnlyCoun
       const header = headerOnlySize(data, payloadTypes);
       const length = data.length - tagBytes;
       if (header < 0 || length < header) return false;
-      const sequenceNumber = data.readUInt16BE(2);
+      this.counted?.(
+        data.readUInt16BE(2),
+        data.readUInt32BE(4),
+        header,
+        length - header,
+        nativeArrivalMs(),
+        srtp,
+      );
+      return true;
+    },
+    counted(sequenceNumber, timestamp, headerBytes, payloadBytes, kernelArrivalMs, srtp) {
       // werift's rollover state for the SSRC goes on as werift's decryption would take it: a packet
       // werift decrypts later (padding, after a sequence wrap) meets the right counter
       if (rolloverMatters(sequenceNumber)) {
         const context = srtpContextOf(srtp, "remote");
-        if (context !== undefined) rolloverCounter(context, data.readUInt32BE(8), sequenceNumber);
+        if (context !== undefined) rolloverCounter(context, ssrc, sequenceNumber);
       }
-      const timestamp = data.readUInt32BE(4);
-      statistics.add(scratch.fill(sequenceNumber, timestamp, header, length - header));
+      // werift's jitter (its receiver reports) from the kernel's arrival in its clock's seconds
+      // when the native thread read the packet; else werift's own clock, as werift takes it
+      statistics.add(
+        scratch.fill(sequenceNumber, timestamp, headerBytes, payloadBytes),
+        kernelArrivalMs === undefined ? undefined : (performance.timeOrigin + kernelArrivalMs) / 1000,
+      );
       count.packets++;
       count.bypassed++;
-      sink(sequenceNumber, timestamp, length - header, header, performance.now());
-      return true;
+      sink(sequenceNumber, timestamp, payloadBytes, headerBytes, kernelArrivalMs ?? performance.now());
     },
   });
 
@@ -306,9 +346,17 @@ export function readOpusHeadersOnly(pc: RTCPeerConnection, count: HeaderOnlyCoun
     };
   };
   // every offer the server sends may add or move tracks; each answer settles the codecs
+  const nativeRead = nativeReader(
+    native,
+    count,
+    registered,
+    () => payloadTypes,
+    () => pc.connectionState === "closed",
+  );
   pc.signalingStateChange.subscribe((state) => {
     if (state !== "stable") return;
     payloadTypes = opusPayloadTypes(pc.getTransceivers());
+    nativeRead.payloadTypesChanged();
     for (const transport of pc.dtlsTransports) {
       if (watched.has(transport)) continue;
       watched.add(transport);
@@ -320,7 +368,8 @@ export function readOpusHeadersOnly(pc: RTCPeerConnection, count: HeaderOnlyCoun
   });
   const fastPath: ReceiveFastPath = {
     register(ssrc, receiver, sink) {
-      this.registerStream(ssrc, receiver, (statistics) => opusStream(receiver, statistics, sink));
+      this.registerStream(ssrc, receiver, (statistics) => opusStream(receiver, statistics, sink, ssrc));
+      if (registered.get(ssrc)?.kind === "audio") nativeRead.stream(ssrc, receiver);
     },
     registerStream(ssrc, receiver, stream) {
       if (registered.has(ssrc) || receiver.twccEnabled !== undefined || receiver.receiverTWCC !== undefined)
@@ -332,4 +381,143 @@ export function readOpusHeadersOnly(pc: RTCPeerConnection, count: HeaderOnlyCoun
   };
   fastPaths.set(pc, fastPath);
   return fastPath;
+}
+
+/** What of werift's ICE connection the native reader follows (private in its types). */
+interface NominatedConnection {
+  readonly nominated?: {
+    readonly protocol: {
+      readonly type: string;
+      readonly transport: { readonly socket?: unknown; closed?: boolean };
+    };
+    readonly remoteCandidate: { readonly host: string; readonly port: number };
+  };
+}
+
+/** A subscriber PeerConnection's socket handed to the native thread (native-receive.ts), or nothing. */
+interface NativeReader {
+  /** An audio stream registered to bypass werift: counted natively once the socket is taken. */
+  stream(ssrc: number, receiver: RTCRtpReceiver): void;
+  payloadTypesChanged(): void;
+}
+
+/**
+ * With the native media path asked for, hands the subscriber socket of the PeerConnection's audio
+ * streams to the native thread once one is registered and the addon is loaded, and keeps it in
+ * step with werift on the process's one check timer: the selected pair's remote, the payload
+ * types, and the socket itself (a pair on another socket, or none during an ICE restart, gives
+ * this one back to libuv, and the next check takes the new one). The checks end when the
+ * PeerConnection closes.
+ */
+function nativeReader(
+  wanted: boolean,
+  count: HeaderOnlyCount,
+  registered: ReadonlyMap<number, BypassedStream>,
+  payloadTypes: () => ReadonlySet<number>,
+  closed: () => boolean,
+): NativeReader {
+  if (!wanted) return { stream: () => undefined, payloadTypesChanged: () => undefined };
+  let addon: LeanMediaAddon | string | undefined;
+  const audio = new Map<number, RTCRtpReceiver>();
+  let taken: { id: number; socket: Socket; transport: RTCDtlsTransport; remote: string } | undefined;
+  let unchecked: (() => void) | undefined;
+
+  const release = (): void => {
+    if (taken === undefined || typeof addon !== "object") return;
+    nativeReceiving(addon).release(taken.id);
+    taken = undefined;
+  };
+
+  const takeOver = (): void => {
+    if (taken !== undefined || typeof addon !== "object") return;
+    const first = audio.values().next().value;
+    if (first === undefined) return;
+    const transport = first.dtlsTransport;
+    const tagBytes = transport.srtpStarted ? authTagBytes(transport.srtp.config.profile) : undefined;
+    const pair = (transport.iceTransport.connection as unknown as NominatedConnection).nominated;
+    const socket = pair?.protocol.type === "stun" ? pair.protocol.transport.socket : undefined;
+    if (tagBytes === undefined || pair === undefined || !(socket instanceof Socket)) return;
+    if (pair.protocol.transport.closed === true) return;
+    const receiving = nativeReceiving(addon);
+    const remote: [string, number] = [pair.remoteCandidate.host, pair.remoteCandidate.port];
+    const id = receiving.take(socket, remote, {
+      rtp(ssrc, sequenceNumber, timestamp, headerBytes, payloadBytes, wireBytes, arrivalMs) {
+        const stream = registered.get(ssrc);
+        if (stream?.counted === undefined || stream.receiver.stopped) return;
+        stream.counted(sequenceNumber, timestamp, headerBytes, payloadBytes, arrivalMs, transport.srtp);
+        transport.bytesReceived += wireBytes;
+        transport.packetsReceived++;
+        count.atSocket++;
+        count.native = (count.native ?? 0) + 1;
+      },
+    });
+    if (typeof id === "string") {
+      count.nativeRefused = id;
+      return;
+    }
+    receiving.payloadTypes(id, payloadTypes());
+    for (const ssrc of audio.keys()) {
+      const why = receiving.stream(id, ssrc, tagBytes);
+      if (why !== undefined) count.nativeRefused = why;
+    }
+    taken = { id, socket, transport, remote: remote.join(":") };
+  };
+
+  const check = (): void => {
+    if (closed() || (typeof addon === "string" && addon !== "loading")) {
+      release();
+      unchecked?.();
+      unchecked = undefined;
+      return;
+    }
+    if (taken === undefined) {
+      takeOver();
+      return;
+    }
+    const mine = taken;
+    const now = (mine.transport.iceTransport.connection as unknown as NominatedConnection).nominated;
+    const nowSocket = now?.protocol.type === "stun" ? now.protocol.transport.socket : undefined;
+    if (now === undefined || nowSocket !== mine.socket || now.protocol.transport.closed === true) {
+      // closed, restarting or on another socket: libuv reads this one again
+      release();
+      takeOver();
+      return;
+    }
+    const at = `${now.remoteCandidate.host}:${now.remoteCandidate.port}`;
+    if (
+      at !== mine.remote &&
+      typeof addon === "object" &&
+      nativeReceiving(addon).remote(mine.id, [now.remoteCandidate.host, now.remoteCandidate.port])
+    )
+      mine.remote = at;
+  };
+
+  return {
+    stream(ssrc, receiver) {
+      audio.set(ssrc, receiver);
+      unchecked ??= everyCheck(check);
+      if (addon === undefined) {
+        addon = "loading";
+        void leanMedia().then((loaded) => {
+          addon = loaded;
+          if (typeof loaded === "string") count.nativeRefused = loaded;
+          else takeOver();
+        });
+        return;
+      }
+      if (taken === undefined) takeOver();
+      else if (typeof addon === "object") {
+        const tagBytes = authTagBytes(taken.transport.srtp.config.profile);
+        const why =
+          tagBytes === undefined
+            ? "no SRTP tag size"
+            : nativeReceiving(addon).stream(taken.id, ssrc, tagBytes);
+        if (why !== undefined) count.nativeRefused = why;
+      }
+    },
+    payloadTypesChanged() {
+      if (taken !== undefined && typeof addon === "object")
+        nativeReceiving(addon).payloadTypes(taken.id, payloadTypes());
+    },
+  };
 }

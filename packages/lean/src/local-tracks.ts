@@ -209,6 +209,11 @@ export class LocalTracks {
     return this.audioSending.totals;
   }
 
+  /** Whether the native media path carries the audio now, and why not once that is settled (native-audio.ts). */
+  get audioNative(): { readonly on: boolean; readonly refused: string | undefined } {
+    return { on: this.audioSending.onNativePath, refused: this.audioSending.nativeRefused };
+  }
+
   /** Of the packets sent, the ones written past werift's sender (direct-send.ts); video: the current loop's. */
   get direct(): { readonly audio: DirectSendCount; readonly video: DirectSendCount | undefined } {
     return {

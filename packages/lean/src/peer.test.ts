@@ -1,11 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { MediaStreamTrack, type RTCPeerConnection } from "werift";
-import {
-  acceptChecksAfterRestart,
-  leanPeerConnection,
-  pairOf,
-  pairRoundTrip,
-} from "./peer.js";
+import { acceptChecksAfterRestart, leanPeerConnection, pairOf, pairRoundTrip } from "./peer.js";
 import { simulcastRids } from "./simulcast.js";
 
 describe("pairOf: werift's nominated pair in the schema's words", () => {

@@ -6,6 +6,7 @@ import {
   type ReceiverStreamStatistics,
 } from "./header-only.js";
 import { gcmReceiving, OPEN_PREFIX_BYTES, rolloverCounter, rolloverMatters } from "./srtp-gcm.js";
+import { datagramArrivalMs, nativeArrivalMs } from "./native-receive.js";
 
 /**
  * Received video after a stream's first packet, without werift. A lean subscriber reads from a
@@ -241,8 +242,14 @@ export class VideoBypass implements BypassedStream {
         ? headerExtension(data, this.absCaptureTimeId)
         : undefined;
     // a packet simulated loss drops is one werift never saw: no statistics, no NACK bookkeeping
-    if (!this.sink.count(clear, performance.now())) return true;
-    this.statistics.add(this.forStatistics.fill(sequenceNumber, timestamp, header, payloadBytes));
+    const arrivalMs = datagramArrivalMs();
+    if (!this.sink.count(clear, arrivalMs)) return true;
+    // werift's jitter from the kernel's arrival when the native thread read the packet (else its own clock)
+    const arrived = nativeArrivalMs();
+    this.statistics.add(
+      this.forStatistics.fill(sequenceNumber, timestamp, header, payloadBytes),
+      arrived === undefined ? undefined : (performance.timeOrigin + arrived) / 1000,
+    );
     if (this.nack === undefined) return true;
     const n = this.forNack.header;
     if (this.repairs === undefined) {

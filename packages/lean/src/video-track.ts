@@ -43,16 +43,16 @@ const PAYLOAD_TYPES: Readonly<Record<LeanVideoCodec, { readonly media: number; r
   h264: { media: 102, rtx: 103 },
 };
 
-/**
- * H.264 as LiveKit's SDKs and the loop both have it: constrained baseline (42e0), level 3.1 (1f,
- * enough for 720p at 30 fps), packetization-mode 1 (STAP-A and FU-A).
- */
 /** The payload types a publisher of `codec` offers: the media one and its RTX. */
 export function videoPayloadTypes(codec: LeanVideoCodec): { payloadType: number; rtxPayloadType: number } {
   const pt = PAYLOAD_TYPES[codec];
   return { payloadType: pt.media, rtxPayloadType: pt.rtx };
 }
 
+/**
+ * H.264 as LiveKit's SDKs and the loop both have it: constrained baseline (42e0), level 3.1 (1f,
+ * enough for 720p at 30 fps), packetization-mode 1 (STAP-A and FU-A).
+ */
 export const H264_FMTP = "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f";
 
 /**

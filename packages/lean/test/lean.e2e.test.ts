@@ -49,6 +49,8 @@ describe("lean participants on a real livekit-server", () => {
     });
     const jitterBefore = await reportedJitterObservations(bed, "AUDIO");
     const reportsBefore = sharedReportClock.reports;
+    const busyBefore = new Map([publisher, ...subscribers].map((p) => [p, busyAnswers(p)]));
+    const busyInWindow = (p: LeanParticipant): number => busyAnswers(p) - (busyBefore.get(p) ?? 0);
     const { baseline, windows, sent, elapsedS } = await measureWindow(publisher, subscribers, 10_000);
     // RTCP reports on the process's one clock (report-clock.ts): the four subscribers' receiver
     // reports and the publisher's sender reports, about one a second each; and LiveKit read the
@@ -93,10 +95,10 @@ describe("lean participants on a real livekit-server", () => {
       expect(windows[i]).toMatchObject({ room, role: "subscriber", participant: `sub${i}`, outbound: [] });
       // the round trip of the subscriber pair's last STUN exchange with LiveKit (consent.ts): on
       // loopback well under a millisecond of network, plus this process's delay in taking the answer
-      expectLoopbackRoundTrip(windows[i]?.rttS, `sub${i}`);
+      expectLoopbackRoundTrip(windows[i]?.rttS, `sub${i}`, busyInWindow(s));
     }
     expect(sent.outbound[0]?.packets, JSON.stringify(sent)).toBeGreaterThan(0);
-    expectLoopbackRoundTrip(sent.rttS, "pub");
+    expectLoopbackRoundTrip(sent.rttS, "pub", busyInWindow(publisher));
     // the publisher's packets after werift's first went past its sender, on the UDP socket
     // (direct-send.ts): the subscribers' zero loss above says LiveKit authenticated every one
     const sentTotals = publisher.outboundTotals;
@@ -324,13 +326,26 @@ describe("lean participants on a real livekit-server", () => {
   );
 });
 
+/** Consent answers that came to a busy event loop (no round trip from them), both PeerConnections. */
+function busyAnswers(p: LeanParticipant): number {
+  return (p.consentChecks.publisher.busy ?? 0) + (p.consentChecks.subscriber.busy ?? 0);
+}
+
 /**
  * A round trip to LiveKit on loopback, as a window reports it: measured (a STUN exchange answered),
  * and under 250 ms (the network's part is microseconds; the rest is this shared machine taking the
- * answer off the socket).
+ * answer off the socket). None only where the window's consent answers say why: `busyInWindow` of
+ * them came to an event loop busy for most of their span (consent.ts: a stall's, not the network's;
+ * seen once in a crowded CI run, for one subscriber over its 10 s window).
  */
-function expectLoopbackRoundTrip(rttS: number | undefined, who: string): void {
-  expect(rttS, `${who}'s round-trip time`).toBeDefined();
+function expectLoopbackRoundTrip(rttS: number | undefined, who: string, busyInWindow: number): void {
+  if (rttS === undefined) {
+    expect(
+      busyInWindow,
+      `${who}: no round trip, and no consent answer to a busy loop in the window`,
+    ).toBeGreaterThan(0);
+    return;
+  }
   expect(rttS, `${who}'s round-trip time`).toBeGreaterThan(0);
   expect(rttS, `${who}'s round-trip time`).toBeLessThan(0.25);
 }

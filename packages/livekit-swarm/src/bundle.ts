@@ -93,10 +93,16 @@ async function bundle(writeDependencies: boolean): Promise<void> {
 
 /**
  * What the package carries beside its bundle, as a clone has it: the ready-made scenarios (with
- * the k6 storm scripts) and chaos drills, usable by name (cli/src/ready-made.ts), and the ICE
- * scope's C source, built with cc on first use (load/src/run/ice-scope.ts).
+ * the k6 storm scripts) and chaos drills, usable by name (cli/src/ready-made.ts), and the C
+ * sources built with cc on first use: the ICE scope's (load/src/run/ice-scope.ts) and the lean
+ * engine's native media path (lean/src/native-media.ts).
  */
-export const SHIPPED = ["scenarios", "chaos", "tools/ice-scope/ice-scope.c"] as const;
+export const SHIPPED = [
+  "scenarios",
+  "chaos",
+  "tools/ice-scope/ice-scope.c",
+  "tools/lean-media/lean-media.c",
+] as const;
 
 function shipReadyMade(): void {
   for (const path of SHIPPED) {

@@ -96,11 +96,16 @@ describe("deploy/swarm/Dockerfile", () => {
         .exec(bundle)?.[1]
         ?.match(/"[^"]+"/g)
         ?.map((q) => q.slice(1, -1)) ?? [];
-    expect(shipped).toEqual(["scenarios", "chaos", "tools/ice-scope/ice-scope.c"]);
+    expect(shipped).toEqual([
+      "scenarios",
+      "chaos",
+      "tools/ice-scope/ice-scope.c",
+      "tools/lean-media/lean-media.c",
+    ]);
     for (const file of ["deploy/swarm/Dockerfile", "deploy/swarm/Dockerfile.local"]) {
       const text = readFileSync(join(ROOT, file), "utf8");
       for (const path of shipped) {
-        const top = path.startsWith("tools/") ? "tools/ice-scope" : path;
+        const top = path.startsWith("tools/") ? path.split("/").slice(0, 2).join("/") : path;
         expect(text, `${file} copies ${top}`).toContain(`COPY ${top} ./${top}`);
       }
     }

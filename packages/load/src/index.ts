@@ -1,8 +1,17 @@
 // The run engine: plans, worker processes and their participants, the aggregate and the run's
 // reports. Importing this module never loads the media stack (workers load it in their own process).
 export * from "./run/messages.js";
-export * from "./run/plan.js";
-export * from "./run/orchestrator.js";
+// The run API (prepare, then start); the orchestrator and its planning steps stay inside
+export { prepareRun, startRun, type PreparedRun, type PrepareRunOptions, type RunStart } from "./run/run.js";
+export { planRun, shapeOf, type RunPlan, type RunShape } from "./run/plan.js";
+export type {
+  ClientNetworkPlace,
+  EndReason,
+  ProgressView,
+  RunControl,
+  RunOutcome,
+  RunTarget,
+} from "./run/orchestrator.js";
 export * from "./run/aggregate.js";
 export {
   ICE_SCOPE_LIBRARY,
@@ -16,7 +25,7 @@ export {
 export { FIRST_MEDIA_WINDOW_MS } from "./engine/participant.js";
 export { isShortWindow } from "./run/participant-state.js";
 export { E2EE_KEY_BYTES } from "./engine/e2ee.js";
-export { planPlaced, restrictiveProfiles } from "./run/network-placement.js";
+export { restrictiveProfiles } from "./run/network-placement.js";
 export {
   ENGINE_RULES,
   EngineError,
@@ -45,7 +54,6 @@ export {
 export { formatValue } from "./report/format.js";
 export {
   DEFAULT_STATS_INTERVAL_MS,
-  runSession,
   type HttpRoute,
   type ResultsRoute,
   type RunResultsOptions,
@@ -53,7 +61,8 @@ export {
   type RunMetricsOptions,
   type RunSessionOptions,
   type RunSessionResult,
-} from "./session/session.js";
+} from "./session/options.js";
+export { runSession } from "./session/session.js";
 export { newRunId } from "./session/clock.js";
 export { Interruption, type InterruptionMessages, type StopSignal } from "./session/interruption.js";
 export {

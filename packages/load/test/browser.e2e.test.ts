@@ -36,6 +36,33 @@ function chromiumPids(): number[] {
   }
 }
 
+/** The parent of `pid`, from /proc; 0 once it is gone. */
+function parentOf(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${String(pid)}/stat`, "utf8");
+    // pid (comm) state ppid ...: comm may hold spaces and parentheses, so read after the last ")"
+    return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1] ?? 0);
+  } catch {
+    return 0;
+  }
+}
+
+/**
+ * The Chromium processes this test file's process started (its participants' browsers and their
+ * children): other files running beside this one start Chromium too (browser-sigint.e2e, seen in a
+ * CI run), and theirs are not ours to wait for.
+ */
+function ourChromiumPids(): number[] {
+  return chromiumPids().filter((pid) => {
+    let p = pid;
+    for (let hops = 0; hops < 64 && p > 1; hops++) {
+      if (p === process.pid) return true;
+      p = parentOf(p);
+    }
+    return false;
+  });
+}
+
 describe("browser participants beside native ones in one room", () => {
   let tb: Testbed | undefined;
   const engines = new Map<EngineName, Engine>();
@@ -154,14 +181,16 @@ describe("browser participants beside native ones in one room", () => {
   it.skipIf(!isRoot || !hasChromium)(
     `leaving ends every Chromium process the participants started${skipped}`,
     async () => {
+      // the participants' browsers, while they run: ours, not another file's beside this one
+      const ours = ourChromiumPids().filter((p) => !chromiumBefore.includes(p));
+      expect(ours.length, "no Chromium process under this test's process").toBeGreaterThan(0);
       for (const m of members) await m.participant.leave();
-      // Chromium's children exit as their browser goes; 10 s on a loaded machine
-      await waitFor(() => chromiumPids().filter((p) => !chromiumBefore.includes(p)).length === 0, {
+      // Chromium's children exit as their browser goes (reparented if they outlive it, so
+      // followed by pid); 10 s on a loaded machine
+      const left = () => chromiumPids().filter((p) => ours.includes(p));
+      await waitFor(() => left().length === 0, {
         timeoutMs: 10_000,
-        debugName: () =>
-          `chromium processes left: ${chromiumPids()
-            .filter((p) => !chromiumBefore.includes(p))
-            .join(" ")}`,
+        debugName: () => `chromium processes left: ${left().join(" ")}`,
       });
     },
   );

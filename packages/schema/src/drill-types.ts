@@ -42,6 +42,7 @@ export const findingIds = [
   "reconnect-cycles",
   "split-brain",
   "late-joiner-unheard",
+  "peers-unseen",
 ] as const;
 export type FindingId = (typeof findingIds)[number];
 // --- end drill verdict: findings ------------------------------------------------------------------

@@ -77,7 +77,6 @@ export function inboundTrackSample(
   };
 }
 
-/** One participant's stats over one sampling window: a line of samples.jsonl. */
 /** The counters of an inbound track's window: what a window adds to the run's totals. */
 export const inboundCounts = [
   "expected",
@@ -103,6 +102,7 @@ export const outboundCounts = [
   "fir",
 ] as const satisfies readonly (keyof OutboundTrackSample)[];
 
+/** One participant's stats over one sampling window: a line of samples.jsonl. */
 export interface WindowSample {
   readonly t: number;
   readonly durationMs: number;
@@ -286,7 +286,6 @@ export type StormObservation =
   | { readonly type: "api"; readonly t: number; readonly method: string; readonly durationS: number }
   | { readonly type: "api-failed"; readonly t: number; readonly method: string; readonly reason: string };
 
-/** Storm metrics are named after it; a media run never creates their series. */
 /**
  * Whether an `e2ee` event's state means `self` cannot read `from`'s frames: a wrong key
  * (`decryption_failed`), none (`missing_key`), or a reader's cryptor dropping them for a reason of
@@ -354,4 +353,5 @@ export class CryptorReport {
   }
 }
 
+/** Storm metrics are named after it; a media run never creates their series. */
 export const STORM_METRIC_PREFIX = "lkswarm_storm_";

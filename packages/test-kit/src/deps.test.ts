@@ -47,6 +47,22 @@ describe("package arrows (.dependency-cruiser.cjs)", () => {
       join(tree, "packages/schema/src/forbidden-import.probe.ts"),
       'import { engine } from "@livekit-swarm/load";\nexport const probe = engine;\n',
     );
+    // inside load, a file that starts the orchestrator itself (not through run/run.ts), and one
+    // that only reads its types, which the run-api-only rule allows
+    await mkdir(join(tree, "packages/load/src/run"), { recursive: true });
+    await mkdir(join(tree, "packages/load/src/session"), { recursive: true });
+    await writeFile(
+      join(tree, "packages/load/src/run/orchestrator.ts"),
+      "export interface RunOutcome { readonly ok: boolean }\nexport function orchestrate(): RunOutcome {\n  return { ok: true };\n}\n",
+    );
+    await writeFile(
+      join(tree, "packages/load/src/session/starts-a-run.probe.ts"),
+      'import { orchestrate } from "../run/orchestrator.js";\nexport const probe = orchestrate;\n',
+    );
+    await writeFile(
+      join(tree, "packages/load/src/session/reads-types.probe.ts"),
+      'import type { RunOutcome } from "../run/orchestrator.js";\nexport type Probe = RunOutcome;\n',
+    );
     await copyFile(join(root, "tsconfig.base.json"), join(tree, "tsconfig.base.json"));
   });
 
@@ -61,6 +77,17 @@ describe("package arrows (.dependency-cruiser.cjs)", () => {
     expect(output).toContain("packages/schema/src/forbidden-import.probe.ts");
     // err-long wraps the comment, so match on words rather than the whole sentence.
     expect(output.replace(/\s+/g, " ")).toContain("schema is the bottom of the stack");
+  }, 60_000);
+
+  it("fails a file in load that starts the orchestrator other than through the run API, not one reading its types", async () => {
+    const { code, output } = await cruise(tree);
+    expect(code, output).not.toBe(0);
+    const flagged = output.split("\n").filter((l) => l.includes("run-api-only"));
+    expect(flagged.join("\n"), output).toContain("packages/load/src/session/starts-a-run.probe.ts");
+    expect(output).not.toContain("reads-types.probe.ts");
+    expect(output.replace(/\s+/g, " ")).toContain(
+      "only the run API (run/run.ts: prepareRun, startRun) starts the orchestrator",
+    );
   }, 60_000);
 
   it("passes on the real tree", async () => {

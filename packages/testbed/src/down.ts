@@ -1,6 +1,6 @@
 import { existsSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { clusterDown } from "./cluster/cluster.js";
+import { clusterDown } from "./cluster/down.js";
 import { removeCpuGroup } from "./cpu-limit.js";
 import { deleteNodeNetwork, namespaceExists } from "./netns.js";
 import { isOurProcess, processesMentioning, processStartTime, terminate } from "./processes.js";

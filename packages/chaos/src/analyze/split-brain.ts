@@ -2,7 +2,9 @@
  * Split brain: one room name served by two instances at once (docs/livekit-behaviour.md 4.1). Every
  * participant reports its room's SID and, in watch mode, the peers it sees; two SIDs among the
  * connected participants of one room at once, or a participant that cannot see others connected to
- * the same room name, is a split brain. Late joiners must also hear the room's publishers.
+ * the same room name, is a split brain. A participant that cannot see others all in one instance
+ * with it is not two rooms: it is its own finding (`peers-unseen`). Late joiners must also hear the
+ * room's publishers.
  *
  * The same SIDs say where each room ended up as its clients saw it: the node of an instance is the
  * one its clients name (lean) or, failing that, the one Redis mapped the room to while it had that
@@ -163,13 +165,23 @@ export function detectSplitBrain(input: SplitBrainInput): SplitBrainAnalysis {
     const unseenBy = new Map<string, string[]>();
     const unheardBlind: string[] = [];
     const deaf: string[] = [];
+    /** The identities each settled participant saw last; undefined for one that never said. */
+    const lastPeers = new Map(
+      settledAtEnd.map((m) => {
+        const peers = m.events.filter((e) => e.event.type === "peers").at(-1)?.event;
+        return [m.identity, peers?.type === "peers" ? peers.identities : undefined] as const;
+      }),
+    );
+    /** Every unseen participant sees the one that misses it: one side was not told, not two rooms. */
+    let oneSided = true;
     if (input.settled) {
       for (const m of settledAtEnd) {
-        const peers = m.events.filter((e) => e.event.type === "peers").at(-1)?.event;
-        if (peers?.type !== "peers") continue;
+        const seen = lastPeers.get(m.identity);
+        if (seen === undefined) continue;
         const unseen = settledAtEnd
-          .filter((o) => o !== m && !peers.identities.includes(o.identity))
+          .filter((o) => o !== m && !seen.includes(o.identity))
           .map((o) => o.identity);
+        if (unseen.some((o) => lastPeers.get(o)?.includes(m.identity) !== true)) oneSided = false;
         if (unseen.length > 0) {
           const list = unseen.join(", ");
           unseenBy.set(list, [...(unseenBy.get(list) ?? []), m.identity]);
@@ -188,7 +200,8 @@ export function detectSplitBrain(input: SplitBrainInput): SplitBrainAnalysis {
           .map((o) => o.identity);
         if (unheard.length > 0) {
           const line = `${m.identity} (joined at ${(rel(joinedAt) / 1000).toFixed(1)} s) hears nothing from ${unheard.join(", ")}`;
-          if (unseen.length > 0) unheardBlind.push(line);
+          // blind to a publisher it cannot hear: part of not seeing it; else deaf where it sees
+          if (unheard.some((o) => unseen.includes(o))) unheardBlind.push(line);
           else deaf.push(line);
         }
       }
@@ -216,7 +229,33 @@ export function detectSplitBrain(input: SplitBrainInput): SplitBrainAnalysis {
       nodeAfter: instances[0]?.node ?? null,
     });
 
-    if (episodes.length > 0 || blind.length > 0) {
+    // Some cannot see others, yet the settled all report one SID (and one node, where the engine
+    // names it), never two at once, and every one unseen sees who misses it: not two rooms, but
+    // signalling that did not tell one side. One SID alone proves nothing: after a freeze a room's
+    // clients move under its old SID while the thawed node still holds it (docs/livekit-behaviour.md
+    // 4.1), and there neither side sees the other.
+    const finalOf = settledAtEnd.map((m) => lastAt(m.sids, input.end));
+    const sidsAtEnd = new Set(finalOf.map((f) => f?.roomSid));
+    const nodesAtEnd = new Set(finalOf.flatMap((f) => (f?.nodeId === undefined ? [] : [f.nodeId])));
+    const [sid] = sidsAtEnd;
+    if (
+      blind.length > 0 &&
+      episodes.length === 0 &&
+      oneSided &&
+      sid !== undefined &&
+      sidsAtEnd.size === 1 &&
+      nodesAtEnd.size <= 1
+    ) {
+      const node = instances.find((i) => i.sid === sid)?.node ?? [...nodesAtEnd][0] ?? "an unknown node";
+      findings.push({
+        id: "peers-unseen",
+        severity: "high",
+        accepted: false,
+        title: "participants unseen in one room instance",
+        detail: `${room}: ${blind.join("; ")}, although all are in one instance, ${sid} on ${node}, and each one unseen sees who misses it: the signalling did not tell them of each other`,
+        atMs: null,
+      });
+    } else if (episodes.length > 0 || blind.length > 0) {
       const where =
         instances.length > 1
           ? `; at the end ${instances.map((i) => `${i.sid} on ${i.node ?? "an unknown node"}`).join(", ")}`

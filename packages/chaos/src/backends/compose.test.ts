@@ -10,7 +10,7 @@ import {
   type CommandStep,
 } from "./commands.js";
 import { ComposeInjector, PUMBA_IMAGE, TC_IMAGE, composeFaultCommands } from "./compose.js";
-import { accepts, argv, expectFaultError, fault, recorder, type Respond } from "./steps-fixture.js";
+import { accepts, argv, expectFaultError, fault, recorder, type Respond } from "../../test/steps-fixture.js";
 
 const target: ComposeTarget = {
   backend: "compose",

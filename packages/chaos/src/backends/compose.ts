@@ -5,7 +5,7 @@
  * (container state, network attachment, the qdisc listed in the node's namespace).
  */
 import type { ComposeTarget, DeploymentFault } from "@livekit-swarm/schema";
-import { FaultError, type NodeRef, type StepRunner } from "../backend.js";
+import { FaultError, type FaultTable, type NodeRef, type StepRunner } from "../backend.js";
 import type { FaultSubject } from "../journal.js";
 import {
   CommandInjector,
@@ -100,11 +100,13 @@ function requireProject(target: ComposeTarget, fault: DeploymentFault): string {
   return target.project;
 }
 
+type ContainerAction = "kill" | "freeze" | "thaw" | "drain" | "restart";
+
 /** Kill, pause, restart: the same on a node service and on Redis. */
 function containerCommands(
   base: readonly string[],
   fault: DeploymentFault,
-  type: "kill" | "freeze" | "thaw" | "drain" | "restart",
+  type: ContainerAction,
   services: readonly string[],
 ): StepCommands {
   const list = services.join(", ");
@@ -236,43 +238,48 @@ function partitionCommands(
   };
 }
 
-function netemAction(fault: DeploymentFault): { args: string[]; qdiscWord: string } {
-  const p = fault.params;
-  const need = (what: string): never => {
-    throw new FaultError(`${fault.id} (${fault.type}) needs params.${what}`, fault.id);
+/** What Pumba's netem is asked for: its arguments, and the word `tc qdisc show` lists the qdisc by. */
+interface Netem {
+  readonly args: string[];
+  readonly qdiscWord: string;
+}
+
+function needParam(fault: DeploymentFault, what: string): never {
+  throw new FaultError(`${fault.id} (${fault.type}) needs params.${what}`, fault.id);
+}
+
+function lossNetem(fault: DeploymentFault): Netem {
+  const ratio = fault.params.ratio ?? needParam(fault, "ratio (the share of packets dropped, e.g. 5%)");
+  return { args: ["loss", "--percent", plainNumber(ratio * 100)], qdiscWord: "loss" };
+}
+
+function rateNetem(fault: DeploymentFault): Netem {
+  const rate = fault.params.rateKbit ?? needParam(fault, "rate (e.g. 500kbit)");
+  return { args: ["rate", "--rate", `${plainNumber(rate)}kbit`], qdiscWord: "rate" };
+}
+
+function delayNetem(fault: DeploymentFault): Netem {
+  const delay = fault.params.delayMs ?? needParam(fault, "delay (e.g. 100ms)");
+  // Pumba's defaults are 10 ms of jitter and 20% correlation: say what the drill asked for
+  return {
+    args: [
+      "delay",
+      "--time",
+      String(Math.round(delay)),
+      "--jitter",
+      String(Math.round(fault.params.jitterMs ?? 0)),
+      "--correlation",
+      "0",
+    ],
+    qdiscWord: "delay",
   };
-  switch (fault.type) {
-    case "net.loss": {
-      const ratio = p.ratio ?? need("ratio (the share of packets dropped, e.g. 5%)");
-      return { args: ["loss", "--percent", plainNumber(ratio * 100)], qdiscWord: "loss" };
-    }
-    case "net.bandwidth": {
-      const rate = p.rateKbit ?? need("rate (e.g. 500kbit)");
-      return { args: ["rate", "--rate", `${plainNumber(rate)}kbit`], qdiscWord: "rate" };
-    }
-    default: {
-      const delay = p.delayMs ?? need("delay (e.g. 100ms)");
-      // Pumba's defaults are 10 ms of jitter and 20% correlation: say what the drill asked for
-      return {
-        args: [
-          "delay",
-          "--time",
-          String(Math.round(delay)),
-          "--jitter",
-          String(Math.round(p.jitterMs ?? 0)),
-          "--correlation",
-          "0",
-        ],
-        qdiscWord: "delay",
-      };
-    }
-  }
 }
 
 function pumbaCommands(
   target: ComposeTarget,
   fault: DeploymentFault,
   services: readonly string[],
+  netem: (fault: DeploymentFault) => Netem,
 ): StepCommands {
   const project = requireProject(target, fault);
   const direction = fault.params.direction ?? "egress";
@@ -282,7 +289,7 @@ function pumbaCommands(
       fault.id,
     );
   }
-  const { args, qdiscWord } = netemAction(fault);
+  const { args, qdiscWord } = netem(fault);
   const name = faultResourceName(fault.id);
   const containers = services.map((s) => composeContainer(project, s));
   const duration = goDuration(fault.duration ?? OPEN_ENDED_MS);
@@ -346,6 +353,49 @@ function pumbaCommands(
   };
 }
 
+type ComposeCommands = (
+  target: ComposeTarget,
+  fault: DeploymentFault,
+  services: readonly string[],
+) => StepCommands;
+
+function onNodes(action: ContainerAction): ComposeCommands {
+  return (target, fault, services) =>
+    containerCommands(composeBase(target), fault, action, requireServices(fault, services));
+}
+
+function onRedis(action: ContainerAction): ComposeCommands {
+  return (target, fault) => {
+    if (target.redis === null) {
+      throw new FaultError(
+        `${fault.id} (${fault.type}) needs target.redis: the compose service name of Redis`,
+        fault.id,
+      );
+    }
+    return containerCommands(composeBase(target), fault, action, [target.redis]);
+  };
+}
+
+function throughPumba(netem: (fault: DeploymentFault) => Netem): ComposeCommands {
+  return (target, fault, services) => pumbaCommands(target, fault, requireServices(fault, services), netem);
+}
+
+/** How compose carries out a fault of each kind. */
+const COMPOSE_COMMANDS: FaultTable<ComposeCommands> = {
+  "node.kill": onNodes("kill"),
+  "node.freeze": onNodes("freeze"),
+  "node.thaw": onNodes("thaw"),
+  "node.drain": onNodes("drain"),
+  "node.restart": onNodes("restart"),
+  "redis.kill": onRedis("kill"),
+  "redis.restart": onRedis("restart"),
+  "net.partition": (target, fault, services) =>
+    partitionCommands(target, fault, requireServices(fault, services)),
+  "net.loss": throughPumba(lossNetem),
+  "net.bandwidth": throughPumba(rateNetem),
+  "net.delay": throughPumba(delayNetem),
+};
+
 /**
  * The commands a fault takes on a compose deployment: argv arrays, no shell. `services` are the
  * node services hit (ignored by redis.* faults, which hit `target.redis`). Throws a FaultError
@@ -356,35 +406,7 @@ export function composeFaultCommands(
   fault: DeploymentFault,
   services: readonly string[],
 ): StepCommands {
-  const base = composeBase(target);
-  switch (fault.type) {
-    case "node.kill":
-      return containerCommands(base, fault, "kill", requireServices(fault, services));
-    case "node.freeze":
-      return containerCommands(base, fault, "freeze", requireServices(fault, services));
-    case "node.thaw":
-      return containerCommands(base, fault, "thaw", requireServices(fault, services));
-    case "node.drain":
-      return containerCommands(base, fault, "drain", requireServices(fault, services));
-    case "node.restart":
-      return containerCommands(base, fault, "restart", requireServices(fault, services));
-    case "redis.kill":
-    case "redis.restart": {
-      if (target.redis === null) {
-        throw new FaultError(
-          `${fault.id} (${fault.type}) needs target.redis: the compose service name of Redis`,
-          fault.id,
-        );
-      }
-      return containerCommands(base, fault, fault.type === "redis.kill" ? "kill" : "restart", [target.redis]);
-    }
-    case "net.partition":
-      return partitionCommands(target, fault, requireServices(fault, services));
-    case "net.loss":
-    case "net.bandwidth":
-    case "net.delay":
-      return pumbaCommands(target, fault, requireServices(fault, services));
-  }
+  return COMPOSE_COMMANDS[fault.type](target, fault, services);
 }
 
 /** Faults on a docker compose deployment, through the docker CLI. */

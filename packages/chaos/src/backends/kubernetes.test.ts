@@ -11,7 +11,7 @@ import {
   podsFromJson,
   type NetworkChaosManifest,
 } from "./kubernetes.js";
-import { accepts, argv, expectFaultError, fault, recorder, type Respond } from "./steps-fixture.js";
+import { accepts, argv, expectFaultError, fault, recorder, type Respond } from "../../test/steps-fixture.js";
 
 const target: KubernetesTarget = {
   backend: "kubernetes",

@@ -4,7 +4,7 @@
  * API server reports: the pod's uid gone, replaced or terminating; Chaos Mesh's AllInjected.
  */
 import type { DeploymentFault, KubernetesTarget } from "@livekit-swarm/schema";
-import { FaultError, type NodeRef, type StepRunner } from "../backend.js";
+import { FaultError, type FaultTable, type NodeRef, type StepRunner } from "../backend.js";
 import type { FaultSubject } from "../journal.js";
 import { networkChaosManifest, renderManifest } from "./chaos-mesh.js";
 import {
@@ -38,6 +38,87 @@ export {
 } from "./chaos-mesh.js";
 export { podsFromJson } from "./kubectl.js";
 
+type KubernetesCommands = (
+  target: KubernetesTarget,
+  fault: DeploymentFault,
+  pods: readonly string[],
+  uids: ReadonlyMap<string, string>,
+) => StepCommands;
+
+function deleteNodes(how: "kill" | "graceful"): KubernetesCommands {
+  return (target, fault, pods, uids) =>
+    deleteCommands(target, fault, how, requirePods(fault, pods), target.nodeSelector, uids);
+}
+
+function deleteRedis(how: "kill" | "graceful"): KubernetesCommands {
+  return (target, fault, pods, uids) => {
+    const selector = requireRedisSelector(target, fault);
+    return deleteCommands(target, fault, how, pods, selector, uids);
+  };
+}
+
+const cannotPause: KubernetesCommands = (_target, fault) => {
+  throw new FaultError(
+    `${fault.id}: ${fault.type} is not available on Kubernetes: Kubernetes has no API to pause a pod's containers, and a SIGSTOP sent from inside the pod (kubectl exec) does not stop its PID 1: the kernel drops signals to a namespace's init that it has no handler for. Use node.kill or node.drain, or the compose or local backend`,
+    fault.id,
+  );
+};
+
+const networkChaos: KubernetesCommands = (target, fault, pods) => {
+  const base = kubectlBase(target);
+  const manifest = networkChaosManifest(target, fault, pods);
+  const name = manifest.metadata.name;
+  return {
+    inject: [
+      {
+        argv: [...base, "apply", "-f", "-"],
+        stdin: renderManifest(manifest),
+        why: `apply NetworkChaos ${name} (${manifest.spec.action})`,
+        hint: "kubectl says `no matches for kind NetworkChaos` when Chaos Mesh is not installed: https://chaos-mesh.org/docs/quick-start/",
+      },
+    ],
+    confirm: [
+      {
+        // the condition alone is vacuously True when the selector matched no pod: the records show one per pod
+        argv: [
+          ...base,
+          "get",
+          "networkchaos",
+          name,
+          "-o",
+          'jsonpath={.status.conditions[?(@.type=="AllInjected")].status}{" "}{.status.experiment.containerRecords[*].phase}',
+        ],
+        expect: "^True( Injected)+\\s*$",
+        why: `Chaos Mesh reports ${name} AllInjected, on every selected pod`,
+        hint: `\`kubectl -n ${target.namespace} describe networkchaos ${name}\` shows Chaos Mesh's events`,
+      },
+    ],
+    revert: [
+      {
+        // the delete waits for Chaos Mesh's finalizer, which it removes once every rule is recovered
+        argv: [...base, "delete", "networkchaos", name, "--ignore-not-found", "--timeout=60s"],
+        why: `delete NetworkChaos ${name} (Chaos Mesh recovers the pods first)`,
+        timeoutMs: 70_000,
+      },
+    ],
+  };
+};
+
+/** How Kubernetes carries out a fault of each kind. */
+const KUBERNETES_COMMANDS: FaultTable<KubernetesCommands> = {
+  "node.kill": deleteNodes("kill"),
+  "node.freeze": cannotPause,
+  "node.thaw": cannotPause,
+  "node.drain": deleteNodes("graceful"),
+  "node.restart": deleteNodes("graceful"),
+  "redis.kill": deleteRedis("kill"),
+  "redis.restart": deleteRedis("graceful"),
+  "net.partition": networkChaos,
+  "net.loss": networkChaos,
+  "net.bandwidth": networkChaos,
+  "net.delay": networkChaos,
+};
+
 /**
  * The commands a fault takes on Kubernetes: argv arrays, no shell. `pods` are the pods the fault
  * hits: livekit pods for node.* and net.*, Redis pods for redis.* (empty: every pod the Redis
@@ -51,73 +132,7 @@ export function kubernetesFaultCommands(
   pods: readonly string[],
   uids: ReadonlyMap<string, string> = new Map(),
 ): StepCommands {
-  const base = kubectlBase(target);
-  switch (fault.type) {
-    case "node.kill":
-      return deleteCommands(target, fault, "kill", requirePods(fault, pods), target.nodeSelector, uids);
-    case "node.drain":
-    case "node.restart":
-      return deleteCommands(target, fault, "graceful", requirePods(fault, pods), target.nodeSelector, uids);
-    case "node.freeze":
-    case "node.thaw":
-      throw new FaultError(
-        `${fault.id}: ${fault.type} is not available on Kubernetes: Kubernetes has no API to pause a pod's containers, and a SIGSTOP sent from inside the pod (kubectl exec) does not stop its PID 1: the kernel drops signals to a namespace's init that it has no handler for. Use node.kill or node.drain, or the compose or local backend`,
-        fault.id,
-      );
-    case "redis.kill":
-    case "redis.restart": {
-      const selector = requireRedisSelector(target, fault);
-      return deleteCommands(
-        target,
-        fault,
-        fault.type === "redis.kill" ? "kill" : "graceful",
-        pods,
-        selector,
-        uids,
-      );
-    }
-    case "net.partition":
-    case "net.loss":
-    case "net.bandwidth":
-    case "net.delay": {
-      const manifest = networkChaosManifest(target, fault, pods);
-      const name = manifest.metadata.name;
-      return {
-        inject: [
-          {
-            argv: [...base, "apply", "-f", "-"],
-            stdin: renderManifest(manifest),
-            why: `apply NetworkChaos ${name} (${manifest.spec.action})`,
-            hint: "kubectl says `no matches for kind NetworkChaos` when Chaos Mesh is not installed: https://chaos-mesh.org/docs/quick-start/",
-          },
-        ],
-        confirm: [
-          {
-            // the condition alone is vacuously True when the selector matched no pod: the records show one per pod
-            argv: [
-              ...base,
-              "get",
-              "networkchaos",
-              name,
-              "-o",
-              'jsonpath={.status.conditions[?(@.type=="AllInjected")].status}{" "}{.status.experiment.containerRecords[*].phase}',
-            ],
-            expect: "^True( Injected)+\\s*$",
-            why: `Chaos Mesh reports ${name} AllInjected, on every selected pod`,
-            hint: `\`kubectl -n ${target.namespace} describe networkchaos ${name}\` shows Chaos Mesh's events`,
-          },
-        ],
-        revert: [
-          {
-            // the delete waits for Chaos Mesh's finalizer, which it removes once every rule is recovered
-            argv: [...base, "delete", "networkchaos", name, "--ignore-not-found", "--timeout=60s"],
-            why: `delete NetworkChaos ${name} (Chaos Mesh recovers the pods first)`,
-            timeoutMs: 70_000,
-          },
-        ],
-      };
-    }
-  }
+  return KUBERNETES_COMMANDS[fault.type](target, fault, pods, uids);
 }
 
 /** Faults on a Kubernetes deployment, through kubectl and Chaos Mesh. */

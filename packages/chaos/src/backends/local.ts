@@ -22,7 +22,13 @@ import {
   type SignalConnection,
   type NftFault,
 } from "@livekit-swarm/testbed";
-import { FaultError, type FaultInjector, type InjectedFault, type NodeRef } from "../backend.js";
+import {
+  FaultError,
+  type FaultInjector,
+  type FaultTable,
+  type InjectedFault,
+  type NodeRef,
+} from "../backend.js";
 import type { FaultSubject } from "../journal.js";
 import { describeLocalFault, ledgerEntries } from "./local-plan.js";
 
@@ -63,6 +69,14 @@ function logSince(file: string, offset: number): string {
     return "";
   }
 }
+
+/** What issuing any fault starts from: who it hits (read as it is issued) and what it does, in words. */
+interface Issue {
+  readonly subjects: () => FaultSubject[];
+  readonly actions: readonly string[];
+}
+
+type Injection = (fault: DeploymentFault, nodes: readonly NodeRef[], issue: Issue) => Promise<InjectedFault>;
 
 /** What the local backend uses of a testbed: a Testbed, or a fake one in unit tests. */
 export type LocalTestbed = Pick<
@@ -140,195 +154,203 @@ export class LocalInjector implements FaultInjector {
     const subjects = (): FaultSubject[] =>
       nodes.map((n) => ({ kind: "node", name: n.name, nodeId: n.nodeId, pid: tb.nodePid(n.index) }));
     const actions = [...this.describe(fault, nodes)];
-    const grace = fault.params.graceMs ?? 10_000;
+    return this.injections[fault.type](fault, nodes, { subjects, actions });
+  }
 
-    switch (fault.type) {
-      case "node.kill": {
-        const pids = subjects();
-        return this.signalFault(nodes, "SIGKILL", "gone", {
-          subjects: pids,
-          actions,
-          seen: () => pids.map((p) => `${p.name} pid ${p.pid ?? "?"} gone`).join("; "),
-          notSeen: "a node was still running after SIGKILL",
-          revert: () => this.restartGone(nodes),
-        });
-      }
-      case "node.freeze":
-        return this.signalFault(nodes, "SIGSTOP", "stopped", {
-          subjects: subjects(),
-          actions,
-          seen: () => `${nodes.map((n) => n.name).join(", ")} in process state T (stopped)`,
-          notSeen: "a node did not stop after SIGSTOP",
-          revert: () => Promise.resolve(this.thaw(nodes)),
-        });
-      case "node.thaw": {
-        const pids = subjects();
-        const done = this.thaw(nodes);
-        return Promise.resolve({
-          subjects: pids,
-          actions,
-          confirm: (deadline) =>
-            confirmBy(
-              deadline,
-              () => (nodes.every((n) => tb.nodeProcessState(n.index) !== "stopped") ? done : undefined),
-              () => `a node was still stopped after SIGCONT: ${this.stateOf(nodes)}`,
-            ),
-          revert: () => Promise.resolve("nothing to undo"),
-        });
-      }
-      case "node.drain":
-      case "node.restart": {
-        const pids = subjects();
-        const offsets = nodes.map((n) => logSize(tb.nodes[n.index]?.logFile ?? ""));
-        for (const n of nodes) tb.signalNode(n.index, "SIGTERM");
-        const sentAt = Date.now();
-        const drain = fault.type === "node.drain";
-        return Promise.resolve({
-          subjects: pids,
-          actions,
-          confirm: (deadline) =>
-            confirmBy(
-              // a restart may wait out the grace period before its SIGKILL
-              drain ? deadline : deadline + grace,
-              () => {
-                if (drain) {
-                  const ok = nodes.every((n, i) =>
-                    logSince(tb.nodes[n.index]?.logFile ?? "", offsets[i] ?? 0).includes(
-                      "exit requested, shutting down",
-                    ),
-                  );
-                  return ok
-                    ? `${nodes.map((n) => n.name).join(", ")} logged "exit requested, shutting down"`
-                    : undefined;
-                }
-                if (Date.now() - sentAt > grace) for (const n of nodes) tb.signalNode(n.index, "SIGKILL");
-                return nodes.every((n) => tb.nodeProcessState(n.index) === "gone")
-                  ? `${nodes.map((n) => n.name).join(", ")} exited ${Date.now() - sentAt > grace ? `(SIGKILL after the ${grace} ms grace)` : "after SIGTERM"}`
-                  : undefined;
-              },
-              () =>
-                drain
-                  ? `a node did not log its shutdown after SIGTERM: ${this.stateOf(nodes)}`
-                  : `a node did not exit after SIGTERM and SIGKILL: ${this.stateOf(nodes)}`,
-            ),
-          revert: async () => {
-            for (const n of nodes)
-              if (tb.nodeProcessState(n.index) !== "gone") tb.signalNode(n.index, "SIGKILL");
-            await confirmBy(
-              Date.now() + 5000,
-              () => (nodes.every((n) => tb.nodeProcessState(n.index) === "gone") ? "" : undefined),
-              () => `a node would not exit: ${this.stateOf(nodes)}`,
-            );
-            return this.restartGone(nodes);
-          },
-        });
-      }
-      case "redis.kill":
-      case "redis.restart": {
-        const sig = fault.type === "redis.kill" ? "SIGKILL" : "SIGTERM";
-        if (!tb.signalRedis(sig)) {
-          return Promise.reject(
-            new FaultError(`${fault.id}: redis is not running in this testbed`, fault.id),
-          );
-        }
-        return Promise.resolve({
-          subjects: [{ kind: "redis", name: "redis" }],
-          actions,
-          confirm: (deadline) =>
-            confirmBy(
-              deadline,
-              () => (tb.redisProcessState() === "gone" ? `redis process gone after ${sig}` : undefined),
-              () => `redis still running after ${sig}`,
-            ),
-          revert: async () => {
-            if (tb.redisProcessState() === "stopped") tb.signalRedis("SIGCONT");
-            if (tb.redisProcessState() !== "gone") return "redis running";
-            await tb.restartRedis();
-            return "redis started again (empty) and answers PING";
-          },
-        });
-      }
-      case "net.partition":
-      case "net.loss":
-        return this.ruleFault(
-          fault,
-          nodes,
-          (n): NftFault => {
-            const ns = tb.nodes[n.index]?.namespace;
-            const table = faultTableName(`${fault.id}_${n.name}`);
-            if (fault.type === "net.loss") {
-              return PacketLoss.inject(
-                ns,
-                fault.params.ratio ?? 0,
-                fault.params.direction ?? "egress",
-                table,
+  /** How a fault of each kind is issued; kinds that differ by a word share one method. */
+  private readonly injections: FaultTable<Injection> = {
+    "node.kill": (_fault, nodes, { subjects, actions }) => {
+      const pids = subjects();
+      return this.signalFault(nodes, "SIGKILL", "gone", {
+        subjects: pids,
+        actions,
+        seen: () => pids.map((p) => `${p.name} pid ${p.pid ?? "?"} gone`).join("; "),
+        notSeen: "a node was still running after SIGKILL",
+        revert: () => this.restartGone(nodes),
+      });
+    },
+    "node.freeze": (_fault, nodes, { subjects, actions }) =>
+      this.signalFault(nodes, "SIGSTOP", "stopped", {
+        subjects: subjects(),
+        actions,
+        seen: () => `${nodes.map((n) => n.name).join(", ")} in process state T (stopped)`,
+        notSeen: "a node did not stop after SIGSTOP",
+        revert: () => Promise.resolve(this.thaw(nodes)),
+      }),
+    "node.thaw": (_fault, nodes, { subjects, actions }) => {
+      const pids = subjects();
+      const done = this.thaw(nodes);
+      return Promise.resolve({
+        subjects: pids,
+        actions,
+        confirm: (deadline) =>
+          confirmBy(
+            deadline,
+            () =>
+              nodes.every((n) => this.testbed.nodeProcessState(n.index) !== "stopped") ? done : undefined,
+            () => `a node was still stopped after SIGCONT: ${this.stateOf(nodes)}`,
+          ),
+        revert: () => Promise.resolve("nothing to undo"),
+      });
+    },
+    "node.drain": (fault, nodes, issue) => this.stopNodes(fault, nodes, issue),
+    "node.restart": (fault, nodes, issue) => this.stopNodes(fault, nodes, issue),
+    "redis.kill": (fault, _nodes, issue) => this.stopRedis(fault, issue),
+    "redis.restart": (fault, _nodes, issue) => this.stopRedis(fault, issue),
+    "net.partition": (fault, nodes, issue) => this.nftFault(fault, nodes, issue),
+    "net.loss": (fault, nodes, issue) => this.nftFault(fault, nodes, issue),
+    "net.bandwidth": (fault, nodes, issue) =>
+      this.ruleFault(
+        fault,
+        nodes,
+        (n): Qdisc =>
+          Qdisc.bandwidth(this.testbed.nodes[n.index]?.namespace, this.veth(n), fault.params.rateKbit ?? 0),
+        {
+          ...issue,
+          listed: (q) => `qdisc ${q.kind} on ${q.device} in ${q.namespace}`,
+          gone: (q) =>
+            `qdisc ${q.kind} on ${q.device} in ${q.namespace} was gone or replaced before the revert`,
+          notListed: "a qdisc was not listed after it was installed",
+          removed: (qdiscs) => `removed qdisc from ${qdiscs.map((q) => q.device).join(", ")}`,
+        },
+      ),
+    "net.delay": (fault, nodes, issue) =>
+      this.ruleFault(
+        fault,
+        nodes,
+        (n): Promise<NodeDelay> =>
+          delayNode(
+            this.testbed.nodes[n.index]?.namespace,
+            this.veth(n),
+            fault.params.delayMs ?? 0,
+            fault.params.jitterMs ?? 0,
+            delayTag(fault.id, n.name),
+          ),
+        {
+          ...issue,
+          listed: (d) => d.describe(),
+          notListed: "a delay was not listed after it was installed",
+          removed: (delays) =>
+            [
+              `removed the delay from ${delays.map((d) => d.device).join(", ")}`,
+              ...delays.flatMap((d) => d.lapse() ?? d.held() ?? []),
+            ].join("; "),
+          gone: (d) => d.lapse() ?? `${d.device}: its delay rule was gone before the revert`,
+        },
+      ),
+  };
+
+  /** node.drain and node.restart: SIGTERM; a drain is seen in the node's log, a restart in its exit. */
+  private stopNodes(
+    fault: DeploymentFault,
+    nodes: readonly NodeRef[],
+    { subjects, actions }: Issue,
+  ): Promise<InjectedFault> {
+    const tb = this.testbed;
+    const grace = fault.params.graceMs ?? 10_000;
+    const pids = subjects();
+    const offsets = nodes.map((n) => logSize(tb.nodes[n.index]?.logFile ?? ""));
+    for (const n of nodes) tb.signalNode(n.index, "SIGTERM");
+    const sentAt = Date.now();
+    const drain = fault.type === "node.drain";
+    return Promise.resolve({
+      subjects: pids,
+      actions,
+      confirm: (deadline) =>
+        confirmBy(
+          // a restart may wait out the grace period before its SIGKILL
+          drain ? deadline : deadline + grace,
+          () => {
+            if (drain) {
+              const ok = nodes.every((n, i) =>
+                logSince(tb.nodes[n.index]?.logFile ?? "", offsets[i] ?? 0).includes(
+                  "exit requested, shutting down",
+                ),
               );
+              return ok
+                ? `${nodes.map((n) => n.name).join(", ")} logged "exit requested, shutting down"`
+                : undefined;
             }
-            const host = fault.params.from === "redis" ? this.redisFromNode(n.index) : undefined;
-            if (fault.params.from === "redis" && host === undefined) {
-              // never fall back to a full partition: that would be another fault
-              throw new TestbedError("bad-option", `cannot tell how ${n.name} reaches Redis from its config`);
-            }
-            return Partition.cut(ns, {
-              direction: fault.params.direction ?? "both",
-              table,
-              ...(fault.params.from === "redis" && host !== undefined ? { redis: host } : {}),
-            });
+            if (Date.now() - sentAt > grace) for (const n of nodes) tb.signalNode(n.index, "SIGKILL");
+            return nodes.every((n) => tb.nodeProcessState(n.index) === "gone")
+              ? `${nodes.map((n) => n.name).join(", ")} exited ${Date.now() - sentAt > grace ? `(SIGKILL after the ${grace} ms grace)` : "after SIGTERM"}`
+              : undefined;
           },
-          {
-            subjects,
-            actions,
-            listed: (t) => `nftables table ${t.table} present in ${t.namespace}`,
-            gone: (t) => `nftables table ${t.table} in ${t.namespace} was gone before the revert`,
-            notListed: "an nftables table was not listed after it was created",
-            removed: (tables) =>
-              tables.some((t) => t.present())
-                ? "a table could not be removed"
-                : `removed ${tables.map((t) => t.table).join(", ")}`,
-          },
+          () =>
+            drain
+              ? `a node did not log its shutdown after SIGTERM: ${this.stateOf(nodes)}`
+              : `a node did not exit after SIGTERM and SIGKILL: ${this.stateOf(nodes)}`,
+        ),
+      revert: async () => {
+        for (const n of nodes) if (tb.nodeProcessState(n.index) !== "gone") tb.signalNode(n.index, "SIGKILL");
+        await confirmBy(
+          Date.now() + 5000,
+          () => (nodes.every((n) => tb.nodeProcessState(n.index) === "gone") ? "" : undefined),
+          () => `a node would not exit: ${this.stateOf(nodes)}`,
         );
-      case "net.bandwidth":
-        return this.ruleFault(
-          fault,
-          nodes,
-          (n): Qdisc =>
-            Qdisc.bandwidth(tb.nodes[n.index]?.namespace, this.veth(n), fault.params.rateKbit ?? 0),
-          {
-            subjects,
-            actions,
-            listed: (q) => `qdisc ${q.kind} on ${q.device} in ${q.namespace}`,
-            gone: (q) =>
-              `qdisc ${q.kind} on ${q.device} in ${q.namespace} was gone or replaced before the revert`,
-            notListed: "a qdisc was not listed after it was installed",
-            removed: (qdiscs) => `removed qdisc from ${qdiscs.map((q) => q.device).join(", ")}`,
-          },
-        );
-      case "net.delay":
-        return this.ruleFault(
-          fault,
-          nodes,
-          (n): Promise<NodeDelay> =>
-            delayNode(
-              tb.nodes[n.index]?.namespace,
-              this.veth(n),
-              fault.params.delayMs ?? 0,
-              fault.params.jitterMs ?? 0,
-              delayTag(fault.id, n.name),
-            ),
-          {
-            subjects,
-            actions,
-            listed: (d) => d.describe(),
-            notListed: "a delay was not listed after it was installed",
-            removed: (delays) =>
-              [
-                `removed the delay from ${delays.map((d) => d.device).join(", ")}`,
-                ...delays.flatMap((d) => d.lapse() ?? d.held() ?? []),
-              ].join("; "),
-            gone: (d) => d.lapse() ?? `${d.device}: its delay rule was gone before the revert`,
-          },
-        );
+        return this.restartGone(nodes);
+      },
+    });
+  }
+
+  /** redis.kill and redis.restart: SIGKILL or SIGTERM, seen once the process is gone. */
+  private stopRedis(fault: DeploymentFault, { actions }: Issue): Promise<InjectedFault> {
+    const tb = this.testbed;
+    const sig = fault.type === "redis.kill" ? "SIGKILL" : "SIGTERM";
+    if (!tb.signalRedis(sig)) {
+      return Promise.reject(new FaultError(`${fault.id}: redis is not running in this testbed`, fault.id));
     }
+    return Promise.resolve({
+      subjects: [{ kind: "redis", name: "redis" }],
+      actions,
+      confirm: (deadline) =>
+        confirmBy(
+          deadline,
+          () => (tb.redisProcessState() === "gone" ? `redis process gone after ${sig}` : undefined),
+          () => `redis still running after ${sig}`,
+        ),
+      revert: async () => {
+        if (tb.redisProcessState() === "stopped") tb.signalRedis("SIGCONT");
+        if (tb.redisProcessState() !== "gone") return "redis running";
+        await tb.restartRedis();
+        return "redis started again (empty) and answers PING";
+      },
+    });
+  }
+
+  /** net.partition and net.loss: an nftables table in each node's namespace. */
+  private nftFault(fault: DeploymentFault, nodes: readonly NodeRef[], issue: Issue): Promise<InjectedFault> {
+    return this.ruleFault(
+      fault,
+      nodes,
+      (n): NftFault => {
+        const ns = this.testbed.nodes[n.index]?.namespace;
+        const table = faultTableName(`${fault.id}_${n.name}`);
+        if (fault.type === "net.loss") {
+          return PacketLoss.inject(ns, fault.params.ratio ?? 0, fault.params.direction ?? "egress", table);
+        }
+        const host = fault.params.from === "redis" ? this.redisFromNode(n.index) : undefined;
+        if (fault.params.from === "redis" && host === undefined) {
+          // never fall back to a full partition: that would be another fault
+          throw new TestbedError("bad-option", `cannot tell how ${n.name} reaches Redis from its config`);
+        }
+        return Partition.cut(ns, {
+          direction: fault.params.direction ?? "both",
+          table,
+          ...(fault.params.from === "redis" && host !== undefined ? { redis: host } : {}),
+        });
+      },
+      {
+        ...issue,
+        listed: (t) => `nftables table ${t.table} present in ${t.namespace}`,
+        gone: (t) => `nftables table ${t.table} in ${t.namespace} was gone before the revert`,
+        notListed: "an nftables table was not listed after it was created",
+        removed: (tables) =>
+          tables.some((t) => t.present())
+            ? "a table could not be removed"
+            : `removed ${tables.map((t) => t.table).join(", ")}`,
+      },
+    );
   }
 
   /** Sends `sig` to every node; confirmed once every one is in process state `state`. */

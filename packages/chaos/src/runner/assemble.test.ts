@@ -1,9 +1,9 @@
 import { parseDrill } from "@livekit-swarm/schema";
 import { describe, expect, it } from "vitest";
-import { sampleJournal } from "../journal-fixture.js";
+import { sampleJournal } from "../../test/journal-fixture.js";
 import { renderDrillJUnit } from "../junit.js";
 import { assembleJournal } from "./assemble.js";
-import { DRILL_ENV as ENV, sampleJournalInput as input } from "./journal-input-fixture.js";
+import { DRILL_ENV as ENV, sampleJournalInput as input } from "../../test/journal-input-fixture.js";
 import type { Stop } from "./stop.js";
 
 const FIXTURE = sampleJournal();

@@ -4,7 +4,7 @@ import type { FaultInjector, InjectedFault, NodeRef } from "../backend.js";
 import type { FaultRecord } from "./assemble.js";
 import { assembleJournal } from "./assemble.js";
 import { FaultSchedule } from "./faults.js";
-import { DRILL_ENV, sampleJournalInput } from "./journal-input-fixture.js";
+import { DRILL_ENV, sampleJournalInput } from "../../test/journal-input-fixture.js";
 import { DrillRecorder } from "./recorder.js";
 import { DrillStop } from "./stop.js";
 

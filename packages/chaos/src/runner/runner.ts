@@ -4,40 +4,34 @@
  * and the journal says what the system did. Ctrl-C, an abort condition or an error at any moment
  * lands in the same place: `end()` rolls back and drains, then the journal is written.
  *
- * Phases, in order, each returning early once a stop is requested: prepare (target + injector),
- * preflight, placeRooms, startSwarm (joined), baseline, faults (FaultSchedule), after window.
+ * Phases, in order, each returning early once a stop is requested: prepare (target + injector,
+ * system.ts), preflight, placeRooms, startSwarm (load's run API; joined), baseline, faults
+ * (FaultSchedule), after window.
  */
 import { mkdirSync, writeFileSync } from "node:fs";
-import { availableParallelism, hostname } from "node:os";
+import { hostname } from "node:os";
 import { join } from "node:path";
-import { isDeploymentFault, messageOf, type Drill, type Scenario } from "@livekit-swarm/schema";
+import { messageOf, type Drill, type Scenario } from "@livekit-swarm/schema";
 import type { PlacementSample, ServerView } from "../analyze.js";
-import type { FaultInjector } from "../backend.js";
-import { LocalInjector } from "../backends/local.js";
 import type { DrillJournal, ProbeResult } from "../journal.js";
 import { renderDrillJUnit } from "../junit.js";
 import { renderDrillMarkdown } from "../report.js";
 import { renderDrillHtml } from "../report-html.js";
-import { Testbed, startClientTestbed, type NetworkProfile } from "@livekit-swarm/testbed";
 import { RoomServiceClient } from "livekit-server-sdk";
 import {
   checkDrillable,
-  clientTestbedTarget,
-  defaultWorkers,
   ENGINE_RULES,
-  mediaPlanFor,
-  orchestrate,
-  planPlaced,
   planRun,
   preflight,
+  prepareRun,
   restrictiveProfiles,
   shapeOf,
+  startRun,
   TargetError,
-  type ClientNetworkPlace,
+  type PreparedRun,
   type RunControl,
   type RunOutcome,
   type RunPlan,
-  type RunTarget,
   uplotAssets,
 } from "@livekit-swarm/load";
 import { assembleJournal, WATCH_MS } from "./assemble.js";
@@ -46,8 +40,8 @@ import { PartialJournalWriter } from "./partial.js";
 import { describeProbe, probeSwarm } from "./probes.js";
 import { DrillRecorder } from "./recorder.js";
 import { DrillStop } from "./stop.js";
-import { commandInjector } from "./targets.js";
 import { SERVER_VIEW_MS, startPlacements, startServerViews } from "./watch.js";
+import { prepare, type System } from "./system.js";
 
 export interface DrillRunOptions {
   readonly drill: Drill;
@@ -60,18 +54,6 @@ export interface DrillRunOptions {
   readonly force: AbortSignal;
 }
 
-/** The deployment under test and how to break it. */
-interface System {
-  readonly target: RunTarget;
-  readonly injector: FaultInjector;
-  readonly prometheusUrl: string | undefined;
-  /** Stops what this drill started: its testbed, then its client namespaces. */
-  readonly stopOwn: (() => Promise<void>) | undefined;
-  /** Where each restrictive profile's participants run (the workload's network-profiles). */
-  readonly networks: ReadonlyMap<NetworkProfile, ClientNetworkPlace>;
-  readonly deployment: Readonly<Record<string, unknown>>;
-}
-
 interface Swarm {
   readonly outcome: Promise<RunOutcome>;
   readonly stop: AbortController;
@@ -82,6 +64,8 @@ interface Swarm {
 interface DrillRun {
   readonly options: DrillRunOptions;
   readonly scenario: Scenario;
+  /** The workload planned by load's run API; `plan` is its participants and rooms. */
+  readonly prepared: PreparedRun;
   readonly plan: RunPlan;
   readonly recorder: DrillRecorder;
   readonly stop: DrillStop;
@@ -133,7 +117,8 @@ export async function runDrill(options: DrillRunOptions): Promise<DrillJournal> 
         : drill.workload.scenario.roomPrefix,
   };
   // participants placed on the workload's network profiles, if it has any
-  const plan = planPlaced(scenario);
+  const prepared = prepareRun(scenario);
+  const { plan } = prepared;
   checkDrillWorkload(drill, plan.participants);
   mkdirSync(options.outputDir, { recursive: true });
   const journalFile = join(options.outputDir, "journal.json");
@@ -153,6 +138,7 @@ export async function runDrill(options: DrillRunOptions): Promise<DrillJournal> 
   const run: DrillRun = {
     options: logged,
     scenario,
+    prepared,
     plan,
     recorder: new DrillRecorder(plan.participants),
     stop: new DrillStop(logged.log),
@@ -206,7 +192,11 @@ export async function runDrill(options: DrillRunOptions): Promise<DrillJournal> 
 
 async function runPhases(run: DrillRun): Promise<void> {
   const { stop } = run;
-  const system = await prepare(run.options, restrictiveProfiles(run.plan.participants));
+  const system = await prepare(
+    run.options.drill,
+    run.options.log,
+    restrictiveProfiles(run.plan.participants),
+  );
   run.system = system;
   // an unreachable server or rejected keys is bad input, not a drill result
   await preflight(system.target.url, system.target.apiKey, system.target.apiSecret, {
@@ -242,111 +232,6 @@ async function runPhases(run: DrillRun): Promise<void> {
   await afterWindow(run, system);
 }
 
-/** The system under test: a local testbed (attached or started) or a command-driven deployment. */
-async function prepare(
-  options: DrillRunOptions,
-  profiles: readonly Exclude<NetworkProfile, "open">[],
-): Promise<System> {
-  const { drill, log } = options;
-  const t = drill.target;
-  if (t.backend !== "local") {
-    const injector = commandInjector(t);
-    await injector.preflight?.(drill.faults.filter(isDeploymentFault));
-    return {
-      target: { url: t.url, apiKey: t.apiKey, apiSecret: t.apiSecret },
-      injector,
-      prometheusUrl: undefined,
-      stopOwn: undefined,
-      networks: new Map(),
-      deployment: { backend: t.backend, url: t.url, nodes: (await injector.nodes()).map((n) => n.name) },
-    };
-  }
-  let testbed: Testbed;
-  let stopOwn: (() => Promise<void>) | undefined;
-  let url: string;
-  let mediaHosts: readonly string[];
-  let networks = new Map<NetworkProfile, ClientNetworkPlace>();
-  let turnTls: RunTarget["turnTls"];
-  if (t.testbed !== null) {
-    testbed = Testbed.attach(t.testbed);
-    ({ url } = testbed);
-    mediaHosts = testbed.nodes.map((n) => n.ip);
-    log(`attached to testbed ${testbed.name} (${testbed.nodes.length} node(s)) at ${testbed.url}`);
-  } else {
-    log(
-      `starting a local testbed: ${t.nodes} node(s)${t.nodes > 1 ? ", redis, haproxy" : ""}${t.netns ? ", a network namespace per node" : ""}${t.prometheus ? ", prometheus" : ""}${t.turn ? ", LiveKit's built-in TURN on each node" : ""}${profiles.length > 0 ? `, client namespaces for ${profiles.join(", ")}` : ""}`,
-    );
-    const common = {
-      name: `chaos-${process.pid}`,
-      nodes: t.nodes,
-      prometheus: t.prometheus,
-      ...(t.turn ? { turn: true as const } : {}),
-    };
-    if (profiles.length > 0) {
-      // schema: no netns with network profiles (the nodes share the client veths' host address)
-      const bed = await startClientTestbed(profiles, common);
-      testbed = bed.testbed;
-      stopOwn = () => bed.stop();
-      const placed = clientTestbedTarget(bed, log);
-      ({ url, turnTls } = placed.target);
-      mediaHosts = [bed.mediaHost];
-      ({ networks } = placed);
-    } else {
-      const started = await Testbed.start({ ...common, netns: t.netns });
-      testbed = started;
-      ({ url } = started);
-      mediaHosts = started.nodes.map((n) => n.ip);
-      stopOwn = async () => {
-        await started.stop();
-      };
-    }
-  }
-  log(
-    `testbed ${testbed.name} (run dir ${testbed.runDir}); if this drill is killed, undo its faults with: swarm chaos rollback --testbed ${testbed.name}`,
-  );
-  return {
-    target: {
-      url,
-      apiKey: testbed.apiKey,
-      apiSecret: testbed.apiSecret,
-      // the native engine's sockets stay on the interfaces reaching these (load's ice-scope)
-      mediaHosts,
-      ...(turnTls !== undefined ? { turnTls } : {}),
-    },
-    injector: new LocalInjector(testbed),
-    prometheusUrl: testbed.prometheusUrl,
-    stopOwn,
-    networks,
-    deployment: {
-      backend: t.backend,
-      url,
-      testbed: testbed.name,
-      runDir: testbed.runDir,
-      nodes: testbed.nodes.map((n) => ({
-        name: n.name,
-        nodeId: n.nodeId,
-        pid: n.pid,
-        ip: n.ip,
-        namespace: n.namespace,
-        ...(n.turnUdpPort !== undefined ? { turnUdpPort: n.turnUdpPort } : {}),
-      })),
-      ...(networks.size > 0
-        ? {
-            clientNetworks: [...networks].map(([profile, place]) => ({
-              profile,
-              namespace: place.namespace,
-            })),
-          }
-        : {}),
-      redis: testbed.redis === undefined ? null : `${testbed.redis.host}:${testbed.redis.port}`,
-      balancer:
-        testbed.nodes.length > 1
-          ? "haproxy 2.6: roundrobin, health GET / every 1 s (fall 2, rise 2), retries 2, option redispatch 1"
-          : null,
-    },
-  };
-}
-
 /**
  * LiveKit places a room on the node with the fewest rooms by stats it refreshes every 2 s: rooms
  * created faster all land on one node. Spaced, they spread, and a fault on one node leaves the
@@ -371,28 +256,24 @@ async function placeRooms(run: DrillRun, system: System): Promise<void> {
 
 /** The steady state's load: a persistent swarm that holds until end() stops it. */
 function startSwarm(run: DrillRun, system: System): Swarm {
-  const { options, plan } = run;
-  const media = mediaPlanFor(run.scenario);
-  const workers = defaultWorkers(plan.participants, availableParallelism(), media.video);
+  const { options, plan, prepared } = run;
+  const { workers } = prepared;
   options.log(
     `swarm: ${plan.rooms.length} room(s), ${plan.participants.length} participants, ${workers} worker(s)`,
   );
   const stop = new AbortController();
   // the control arrives once the workers are up; faults that need it read it then
   const swarm: { control: RunControl | undefined } = { control: undefined };
-  const outcome = orchestrate({
+  const outcome = startRun(prepared, {
     target: system.target,
-    plan,
     networks: system.networks,
     media: {
-      ...media,
       watchMs: WATCH_MS,
       ...(options.drill.workload.rejoin ? { rejoin: true } : {}),
     },
     holdMs: Number.MAX_SAFE_INTEGER,
     persistent: true,
     statsIntervalMs: 2000,
-    workers,
     outputDir: join(options.outputDir, "swarm"),
     signal: stop.signal,
     forceSignal: options.force,

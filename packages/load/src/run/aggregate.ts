@@ -1,20 +1,17 @@
-import { sampleSets, type Measurements, type SampleSet } from "@livekit-swarm/gate";
+import { sampleSets, type Measurements } from "@livekit-swarm/gate";
 import { cannotDecrypt, decryptsAgain } from "@livekit-swarm/schema";
-import { QuantileSketch, Roster, lossRatioOfSums, percentiles, wireBytes } from "@livekit-swarm/stats";
+import { QuantileSketch, Roster, percentiles, wireBytes } from "@livekit-swarm/stats";
 import { delivery } from "./delivery.js";
-import { bitrateFigure, measuredFigure, valueFigure, type Figure } from "./figures.js";
 import {
   censorUnfinished,
   emptyEndWindow,
   endWindow,
   isShortWindow,
-  KINDS,
   participantKey,
   type ParticipantState,
 } from "./participant-state.js";
 import type { Kind, ParticipantEvent, ParticipantPlan, Role, WindowSample } from "./messages.js";
-import { GroupWindowValues, runGroups, type RunGroups } from "./groups.js";
-import type { GeneratorLoad } from "./generator-load.js";
+import { GroupWindowValues, runGroups } from "./groups.js";
 import {
   addShare,
   bucketRate,
@@ -23,116 +20,22 @@ import {
   spanPoints,
   type SpanPoint,
   type TimelineBucket,
-  type TimelinePoint,
 } from "./timeline.js";
+import type { RunMarker, RunSummary } from "./summary.js";
+import {
+  decryptionPairs,
+  lossOf,
+  reconnectBursts,
+  runFigures,
+  trackCounts,
+  zeroKinds,
+} from "./summary-sections.js";
 
 export type { CensorableStat, Figure } from "./figures.js";
 export type { GroupFigures, RunGroups } from "./groups.js";
 export type { TimelinePoint } from "./timeline.js";
-
-export interface RunSummary {
-  readonly participants: {
-    readonly planned: number;
-    readonly joined: number;
-    /** Connected at the end; those still reconnecting are not, and are in `reconnectingAtEndS`. */
-    readonly connectedAtEnd: number;
-    /**
-     * For each participant still reconnecting at the end, how long it had been at it (s), longest
-     * first; absent from summaries written before it was kept (their `connectedAtEnd` counted them).
-     */
-    readonly reconnectingAtEndS?: readonly number[];
-    readonly joinFailures: Record<string, number>;
-    readonly disconnects: Record<string, number>;
-    readonly reconnects: number;
-  };
-  /**
-   * From the window samples, per joined participant capped at its expected tracks: `receiving`
-   * had packets in the participant's last window (receiving at the end), `everReceived` in any
-   * window; `decodingVideo` decoded frames in the last window; `assembledVideo` the same for lean
-   * subscribers, whose frames are counted from RTP without a decoder (a frame when its last packet
-   * arrives, whole or not), so they are never said to decode. First-packet events only time them.
-   */
-  readonly tracks: {
-    readonly expected: Record<Kind, number>;
-    readonly receiving: Record<Kind, number>;
-    readonly everReceived: Record<Kind, number>;
-    readonly decodingVideo: number;
-    readonly assembledVideo?: number;
-    /**
-     * Tracks LiveKit owed a subscriber (its publisher and it in the room together for 10 s,
-     * delivery.ts) and how many of those never had a packet, with whose; absent from summaries
-     * written before it was judged.
-     */
-    readonly owed?: Record<Kind, number>;
-    readonly neverReceived?: Record<Kind, number>;
-    readonly undelivered?: readonly string[];
-  };
-  readonly loss: Record<
-    Kind,
-    {
-      readonly lost: number;
-      readonly expected: number;
-      readonly ratio: number | undefined;
-      /**
-       * Video only: windows in which a subscriber's video, having come before, had no packet at all
-       * (a stall: a bandwidth cap's trickle, a paused layer, a path gone before its reconnect).
-       * libwebrtc counts no loss over such a gap, so the ratio above says nothing of it: loss there
-       * is unknown. Audio is not judged so: a talk/silence scenario's silences send nothing.
-       */
-      readonly stalled?: { readonly participants: number; readonly seconds: number };
-    }
-  >;
-  readonly counters: Record<string, number>;
-  readonly figures: readonly Figure[];
-  readonly timeline: readonly TimelinePoint[];
-  /**
-   * How long each timeline point is: the stats interval, doubled as often as it took to keep the
-   * timeline to MOST_TIMELINE_POINTS (absent from older summaries: the stats interval).
-   */
-  readonly timelineStepMs?: number;
-  readonly joinSeconds: readonly number[];
-  readonly firstFrameSeconds: readonly number[];
-  /** Per-participant and per-track values, for comparing a later run with this one (--baseline). */
-  readonly samples: readonly SampleSet[];
-  /** Per room, role and node (absent from summaries written before the report showed them). */
-  readonly groups?: RunGroups;
-  /** What happened to the run itself, for the report's time axis (epoch ms). */
-  readonly markers?: readonly RunMarker[];
-  /**
-   * E2EE: participants whose frame cryptors said last (by the run's end) that they cannot decrypt a
-   * publisher (a wrong or missing key, a ratchet not followed). Their packets still arrive and count
-   * in `loss` as received: this is not loss.
-   */
-  readonly decryptionFailures?: readonly DecryptionFailure[];
-  /**
-   * E2EE: participants whose cryptors could not decrypt a publisher for a while and decrypted it
-   * again before the run ended (e.g. frames sealed with a key the receiver had ratcheted past).
-   */
-  readonly decryptionRecovered?: readonly DecryptionFailure[];
-  /**
-   * How busy the swarm's own workers were over the hold (generator-load.ts); absent from merged
-   * sharded runs and summaries written before it was measured.
-   */
-  readonly generator?: GeneratorLoad;
-}
-
-/** One participant and the publishers whose frames it could not decrypt (E2EE). */
-export interface DecryptionFailure {
-  readonly room: string;
-  readonly participant: string;
-  /** The publishers, sorted. */
-  readonly from: readonly string[];
-}
-
-/**
- * A moment the report marks on its charts: a worker process died with its participants, or many
- * participants began reconnecting within one timeline bucket (a burst, not one flaky client).
- */
-export interface RunMarker {
-  readonly t: number;
-  readonly kind: "worker-died" | "reconnect-burst";
-  readonly detail: string;
-}
+export type { DecryptionFailure, RunMarker, RunSummary } from "./summary.js";
+export { reconnectBursts } from "./summary-sections.js";
 
 /** The per-kind counters' names, made once: a window adds to nine of them a track. */
 const COUNTER_NAMES = Object.fromEntries(
@@ -165,8 +68,6 @@ const COUNTER_NAMES = Object.fromEntries(
     string
   >
 >;
-
-const zeroKinds = (): Record<Kind, number> => ({ audio: 0, video: 0 });
 
 /** Folds worker events and samples into what the run reports; raw samples go to samples.jsonl. */
 export class RunAggregator {
@@ -416,138 +317,11 @@ export class RunAggregator {
       if (p.disconnected !== undefined) disconnects[p.disconnected] = (disconnects[p.disconnected] ?? 0) + 1;
     }
     const joined = all.filter((p) => p.joinS !== undefined);
-    const pairs = (p: ParticipantState, from: Iterable<string>): DecryptionFailure[] => {
-      const sorted = [...from].sort();
-      return sorted.length === 0 ? [] : [{ room: p.plan.room, participant: p.plan.identity, from: sorted }];
-    };
-    const decryptionFailures = all.flatMap((p) => pairs(p, p.cannotDecrypt ?? []));
-    const decryptionRecovered = all.flatMap((p) =>
-      pairs(
-        p,
-        [...(p.failedToDecrypt ?? [])].filter((from) => p.cannotDecrypt?.has(from) !== true),
-      ),
-    );
-    const loss = Object.fromEntries(
-      KINDS.map((k) => {
-        const r = lossRatioOfSums(
-          all.map((p) => ({ packetsLost: p.lossByKind[k].lost, packetsExpected: p.lossByKind[k].expected })),
-        );
-        const stalledMs = k === "video" ? all.map((p) => p.videoStalledMs ?? 0).filter((ms) => ms > 0) : [];
-        return [
-          k,
-          {
-            lost: r.packetsLost,
-            expected: r.packetsExpected,
-            ratio: r.value,
-            ...(stalledMs.length > 0
-              ? {
-                  stalled: {
-                    participants: stalledMs.length,
-                    seconds: stalledMs.reduce((a, b) => a + b, 0) / 1000,
-                  },
-                }
-              : {}),
-          },
-        ];
-      }),
-    ) as RunSummary["loss"];
+    const { decryptionFailures, decryptionRecovered } = decryptionPairs(all);
+    const loss = lossOf(all);
     censorUnfinished(this.measurements, this.participants.values(), endMs);
-    const figures: Figure[] = [
-      measuredFigure(this.measurements, "lkswarm_join_duration_seconds", "join time", "s", "participants"),
-      ...KINDS.map((k) =>
-        measuredFigure(
-          this.measurements,
-          "lkswarm_time_to_first_packet_seconds",
-          "first packet",
-          "s",
-          "tracks",
-          k,
-        ),
-      ),
-      measuredFigure(
-        this.measurements,
-        "lkswarm_time_to_first_frame_seconds",
-        "first frame",
-        "s",
-        "tracks",
-        "video",
-      ),
-      ...KINDS.map((k) =>
-        measuredFigure(this.measurements, "lkswarm_inbound_loss_ratio", "loss", "ratio", "participants", k),
-      ),
-      ...KINDS.map((k) =>
-        measuredFigure(this.measurements, "lkswarm_inbound_jitter_seconds", "jitter", "s", "windows", k),
-      ),
-      measuredFigure(this.measurements, "lkswarm_round_trip_time_seconds", "round-trip time", "s", "windows"),
-      measuredFigure(
-        this.measurements,
-        "lkswarm_end_to_end_latency_seconds",
-        "end-to-end latency",
-        "s",
-        "windows",
-        "video",
-      ),
-      measuredFigure(
-        this.measurements,
-        "lkswarm_reconnect_duration_seconds",
-        "reconnect time",
-        "s",
-        "participants",
-      ),
-      bitrateFigure(
-        "lkswarm_inbound_bytes_total",
-        "bitrate in",
-        all.filter((p) => p.plan.subscribe && p.lastSeenMs !== undefined).map((p) => bitrate(p.bytesIn, p)),
-      ),
-      bitrateFigure(
-        "lkswarm_inbound_wire_bytes_total",
-        "wire bitrate in",
-        all
-          .filter((p) => p.plan.subscribe && p.lastSeenMs !== undefined && p.wireBytesIn !== undefined)
-          .map((p) => bitrate(p.wireBytesIn ?? 0, p)),
-      ),
-      valueFigure(
-        "lkswarm_inbound_frames_decoded_total",
-        "frame rate",
-        "count",
-        "windows",
-        this.videoFps,
-        "video",
-      ),
-      valueFigure(
-        "lkswarm_inbound_frame_height_pixels",
-        "received height",
-        "count",
-        "windows",
-        this.videoHeight,
-        "video",
-      ),
-      bitrateFigure(
-        "lkswarm_outbound_bytes_total",
-        "bitrate out",
-        all
-          .filter((p) => p.plan.role === "publisher" && p.lastSeenMs !== undefined)
-          .map((p) => bitrate(p.bytesOut, p)),
-      ),
-    ];
-    const expected = zeroKinds();
-    const receiving = zeroKinds();
-    const everReceived = zeroKinds();
-    let decodingVideo = 0;
-    let assembledVideo = 0;
-    for (const p of joined) {
-      // a participant gone before the end (its browser or worker died, LiveKit dropped it) receives
-      // nothing at the end, whatever its last window said before it went
-      const present = p.leftMs === undefined;
-      for (const k of KINDS) {
-        expected[k] += p.plan.expectedTracks[k];
-        if (present) receiving[k] += Math.min(p.lastWindow.receiving[k].size, p.plan.expectedTracks[k]);
-        everReceived[k] += Math.min(p.everReceived[k].size, p.plan.expectedTracks[k]);
-      }
-      const framing = present ? Math.min(p.lastWindow.decodingVideo.size, p.plan.expectedTracks.video) : 0;
-      if (p.plan.engine === "lean") assembledVideo += framing;
-      else decodingVideo += framing;
-    }
+    const figures = runFigures(this.measurements, all, this.videoFps, this.videoHeight);
+    const { expected, receiving, everReceived, decodingVideo, assembledVideo } = trackCounts(joined);
     // the open buckets after the sealed points, on a copy: sealing goes on after a live summary
     const points = [...this.sealedPoints];
     const timeline = {
@@ -698,39 +472,4 @@ function sumKinds(byKind: Record<Kind, { lost: number; expected: number }>): {
   };
 }
 
-function bitrate(bytes: number, p: ParticipantState): number | undefined {
-  const span = (p.lastSeenMs ?? 0) - (p.firstSeenMs ?? 0);
-  return span > 0 ? (bytes * 8 * 1000) / span : undefined;
-}
-
 export type { Role };
-
-/**
- * Buckets where at least 2 participants, and at least 1% of the run, began a reconnect; with
- * `stepMs` (the timeline's, when its points merge buckets) the bursts are found per bucket as
- * always and each is placed on its point, those of one point summed: no more markers than points.
- */
-export function reconnectBursts(
-  starts: readonly number[],
-  bucketMs: number,
-  planned: number,
-  stepMs = bucketMs,
-): RunMarker[] {
-  const perBucket = new Map<number, number>();
-  for (const t of starts) {
-    const b = Math.floor(t / bucketMs) * bucketMs;
-    perBucket.set(b, (perBucket.get(b) ?? 0) + 1);
-  }
-  const least = Math.max(2, Math.ceil(planned / 100));
-  const perPoint = new Map<number, number>();
-  for (const [t, n] of perBucket) {
-    if (n < least) continue;
-    const point = Math.floor(t / stepMs) * stepMs;
-    perPoint.set(point, (perPoint.get(point) ?? 0) + n);
-  }
-  return [...perPoint].map(([t, n]) => ({
-    t,
-    kind: "reconnect-burst",
-    detail: `${n} participants began reconnecting`,
-  }));
-}

@@ -33,7 +33,6 @@ export interface Figure {
 
 export type CensorableStat = "p50" | "p95" | "p99" | "max";
 
-/** A catalog metric's figure from the measurements the gate evaluates, censored values marked. */
 /** What a figure is of, in summary.json's key order: the fields every figure starts with. */
 function figureHead(
   metric: SwarmMetricName,
@@ -45,6 +44,7 @@ function figureHead(
   return { metric, label, ...(kind !== undefined ? { kind } : {}), unit, population };
 }
 
+/** A catalog metric's figure from the measurements the gate evaluates, censored values marked. */
 export function measuredFigure(
   measurements: Measurements,
   metric: SwarmMetricName,

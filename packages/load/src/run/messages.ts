@@ -1,6 +1,12 @@
 /** What the orchestrator and its worker processes say to each other over IPC. */
 
-import type { ParticipantEvent, PublishedVideo, Role, WindowSample } from "@livekit-swarm/schema";
+import type {
+  EngineChoice,
+  ParticipantEvent,
+  PublishedVideo,
+  Role,
+  WindowSample,
+} from "@livekit-swarm/schema";
 import type { BrowserLayout } from "@livekit-swarm/browser";
 import type { NetworkProfile } from "@livekit-swarm/testbed";
 import type { GeneratorWindow } from "./generator-load.js";
@@ -14,8 +20,12 @@ export type {
   WindowSample,
 } from "@livekit-swarm/schema";
 
-/** The engine one participant runs on (a run's `mixed` puts its probes on native, the rest on lean). */
-export type EngineName = "native" | "lean" | "browser";
+/**
+ * The engine one participant runs on: schema's engine choices but `mixed` (which puts a run's probes
+ * on native, the rest on lean). An engine added to schema's `engineChoices` is a type error until
+ * ENGINE_RULES and the worker's ENGINE_OPENERS have its entry.
+ */
+export type EngineName = Exclude<EngineChoice, "mixed">;
 
 export interface ParticipantPlan {
   readonly engine: EngineName;

@@ -55,12 +55,12 @@ async function token(plan: WorkerPlan, p: ParticipantPlan): Promise<string> {
   return at.toJwt();
 }
 
-/** Loads the engines this shard's participants run on, each once per process. */
 /**
  * How each engine opens, one entry per name: a name added to EngineName without an entry here is a
  * type error, not a participant silently opened as lean (the ternary this replaces fell through).
  */
-const ENGINE_OPENERS: { readonly [E in EngineName]: (plan: WorkerPlan) => Promise<Engine> } = {
+export type EngineOpeners = { readonly [E in EngineName]: (plan: WorkerPlan) => Promise<Engine> };
+const ENGINE_OPENERS: EngineOpeners = {
   native: (plan) => NativeEngine.open(plan.media, plan.e2eeKey),
   browser: (plan) => BrowserEngine.open(plan.media, plan.e2eeKey),
   lean: (plan) =>
@@ -72,6 +72,7 @@ const ENGINE_OPENERS: { readonly [E in EngineName]: (plan: WorkerPlan) => Promis
     ),
 };
 
+/** Loads the engines this shard's participants run on, each once per process. */
 async function openEngines(plan: WorkerPlan): Promise<ReadonlyMap<EngineName, Engine>> {
   const engines = new Map<EngineName, Engine>();
   for (const name of new Set(plan.participants.map((p) => p.engine)))

@@ -5,7 +5,9 @@ import { describe, expect, it } from "vitest";
 import { parseScenarioObject } from "@livekit-swarm/schema";
 import { Interruption } from "./interruption.js";
 import { newRunId } from "./clock.js";
-import { nobodyJoinedLine, runSession, serveFolder, type ResultsRoute } from "./session.js";
+import { nobodyJoinedLine, serveFolder } from "./ending.js";
+import type { ResultsRoute } from "./options.js";
+import { runSession } from "./session.js";
 import { RunSessionError, checkCloudLimit, isLivekitCloud, outputNotWritten } from "./target.js";
 
 const target = (url: string) => ({ url, apiKey: "k", apiSecret: "s" });

@@ -1,41 +1,26 @@
-import { randomBytes } from "node:crypto";
+/**
+ * `swarm run` from start to end, in stages a reader can follow: admit (every check that needs
+ * nothing started), open the target, the shard's manifest, start the run (load's run API) beside
+ * a storm, judge it, write and serve its folder.
+ */
 import { appendFile, writeFile } from "node:fs/promises";
-import type { IncomingMessage, ServerResponse } from "node:http";
-import { availableParallelism } from "node:os";
 import { join, resolve } from "node:path";
 import { makeFolder } from "../run/folder.js";
-import { RUN_ENDED } from "../run/messages.js";
-import {
-  AbortWatch,
-  Measurements,
-  applyBaseline,
-  evaluate,
-  parseThreshold,
-  type RunRecord,
-  type Threshold,
-  type Verdict,
-} from "@livekit-swarm/gate";
-import {
-  ExitCode,
-  formatDuration,
-  type Role,
-  type RunObserver,
-  type Scenario,
-  type StormObservation,
-  messageOf,
-} from "@livekit-swarm/schema";
-import { orchestrate, type ProgressView, type RunOutcome, type RunTarget } from "../run/orchestrator.js";
-import { E2EE_KEY_BYTES } from "../engine/e2ee.js";
+import { AbortWatch, Measurements, evaluate, type Threshold } from "@livekit-swarm/gate";
+import { ExitCode, messageOf, type Scenario } from "@livekit-swarm/schema";
 import { leanSimulcastEnabled } from "../engine/engine.js";
-import { defaultWorkers, mediaPlanFor, shardByRoom, type RunPlan } from "../run/plan.js";
+import { shardByRoom, type RunPlan } from "../run/plan.js";
+import { prepareRun, startRun, type PreparedRun } from "../run/run.js";
 import { shardFolder, writeManifest, type ShardManifest } from "../shard/manifest.js";
-import { ShardError, scenarioHash, shardPlan, shardedRunId, type Shard } from "../shard/split.js";
+import { ShardError, scenarioHash, shardedRunId } from "../shard/split.js";
 import { Interruption } from "./interruption.js";
+import { exitCodeFor, intoOutput, runThresholds, serveFolder } from "./ending.js";
+import { DEFAULT_STATS_INTERVAL_MS, type RunSessionOptions, type RunSessionResult } from "./options.js";
 import { linger, newRunId } from "./clock.js";
 import { stormBeside, withK6Thresholds, writeStormBeside } from "../storm/beside.js";
 import type { K6StormResult } from "../storm/report.js";
 import { checkStorm } from "../storm/storm.js";
-import { runOutputs, writeRunFiles, type RunFacts, type RunOutputs } from "./outputs.js";
+import { runOutputs, writeRunFiles, type RunFacts } from "./outputs.js";
 import { iceScopeFor, iceScopeLine } from "../run/ice-scope.js";
 import { SCREENSHOTS_DIR, listScreenshots } from "../run/screenshots.js";
 import {
@@ -46,157 +31,26 @@ import {
   openTarget,
   outputNotWritten,
 } from "./target.js";
-import { planPlaced, restrictiveProfiles } from "../run/network-placement.js";
-import { judgedExitCode, runHealth, type RunHealth } from "../run/health.js";
+import { restrictiveProfiles } from "../run/network-placement.js";
+import { runHealth } from "../run/health.js";
 
-/**
- * A run's live Prometheus metrics. load does not depend on the exporter: the CLI passes
- * `@livekit-swarm/exporter`'s SwarmExporter, which has this shape.
- */
-export interface RunMetrics extends RunObserver {
-  /** Creates every participant's series at zero before the first join. */
-  prepare(
-    subjects: Iterable<{
-      readonly room: string;
-      readonly participant: string;
-      readonly role: Role;
-      readonly worker: number;
-    }>,
-  ): void;
-  serve(options: {
-    readonly port: number;
-    readonly host?: string;
-    readonly routes?: readonly HttpRoute[];
-  }): Promise<{
-    readonly url: string;
-    close(): Promise<void>;
-  }>;
-  push(gatewayUrl: string): Promise<void>;
-  /** The exposition text, kept as metrics.prom. */
-  metrics(): Promise<string>;
-  /** A scenario's storm: its join series at zero before k6 starts, then its figures. */
-  prepareStorm?(): void;
-  onStorm?(o: StormObservation): void;
-}
-
-/** Another path on the metrics server (the exporter's HttpRoute has this shape). */
-export interface HttpRoute {
-  readonly path: string;
-  handle(req: IncomingMessage, res: ServerResponse): void;
-}
-
-/**
- * A finished run's folder, served from the metrics server until a collector has it. k8s's
- * ResultsRoute has this shape; the CLI passes it, since load does not import k8s.
- */
-export interface ResultsRoute extends HttpRoute {
-  serve(
-    folder: string,
-    end: { readonly exitCode: number; readonly status?: string },
-    holdMs: number,
-    stops: readonly AbortSignal[],
-  ): Promise<"collected" | "expired" | "stopped">;
-}
-
-export interface RunResultsOptions {
-  readonly route: ResultsRoute;
-  /** Serve at most this long after the run: with nothing collected by then, the run ends anyway. */
-  readonly holdMs: number;
-}
-
-export interface RunMetricsOptions {
-  /** Builds the run's metrics once its id is known. */
-  readonly create: (run: {
-    readonly runId: string;
-    readonly scenario: string;
-    /** The shard's index in a sharded run (a `shard` label). */
-    readonly shard?: number;
-  }) => RunMetrics;
-  /** Serve /metrics on this port during the run (0: pick one). */
-  readonly port?: number;
-  readonly host?: string;
-  /** Push the final values to this Pushgateway. */
-  readonly pushgateway?: string;
-  /** Keep /metrics up this long after a run that was not interrupted, for a final scrape. */
-  readonly lingerMs?: number;
-}
-
-export interface RunSessionOptions {
-  /** Resolved: file, flags and defaults already merged and validated. */
+/** A run that passed every check that needs nothing started: what the later stages read. */
+interface Admitted {
+  readonly runId: string;
+  /** The options' scenario, its rooms renamed for this run when asked (roomPrefixPerRun). */
   readonly scenario: Scenario;
-  /** Name the rooms lkswarm-<run id>- instead of `scenario.roomPrefix` (when nobody chose a prefix). */
-  readonly roomPrefixPerRun?: boolean;
-  /** The server; absent, a one-node local LiveKit (a testbed) is started for the run and stopped after. */
-  readonly target?: RunTarget;
-  /** Thresholds in addition to the scenario's own; the scenario's warm-up applies to any without one. */
-  readonly thresholds?: readonly Threshold[];
-  /** An earlier run (gate's loadBaseline) that relative thresholds (`<= baseline + 20%`) read. */
-  readonly baseline?: RunRecord;
-  /** Where reports go; default swarm-results/<run id>. A shard writes to `<outputDir>/shard-<index>/`. */
-  readonly outputDir?: string;
-  /** The run id; default a new one, or for a shard one derived from the scenario and `startAtMs`. */
-  readonly runId?: string;
-  /** Run only this shard's rooms (shardPlan), with the whole run's join times; needs `target`. */
-  readonly shard?: Shard;
-  /** The common start, epoch ms: joins are timed from it (the shards of one run share it). */
-  readonly startAtMs?: number;
-  /** LiveKit's built-in TURN over UDP on the testbed the run starts; refused with `target`. */
-  readonly turn?: boolean;
-  /** Worker processes; default one per ~100 native or 10 browser participants, or 10,000 lean packets/s, at most one per core. */
-  readonly workers?: number;
-  readonly statsIntervalMs?: number;
-  /** A canary: hold until stopped, bring back participants that drop, never end early. */
-  readonly forever?: boolean;
-  /**
-   * The shared key of an E2EE scenario; absent, one is made for the run (a room lives in one shard,
-   * so shards need not share it). Handed to the workers only: never logged or written.
-   */
-  readonly e2eeKey?: Uint8Array;
-  readonly metrics?: RunMetricsOptions;
-  /**
-   * Once the folder is written, serve it from the metrics server (`metrics.port`) until a collector
-   * takes it (`swarm run --serve-results`, what a Kubernetes shard pod runs); the exit code stays the run's.
-   */
-  readonly results?: RunResultsOptions;
-  /** Appends the markdown verdict here (GitHub's $GITHUB_STEP_SUMMARY). */
-  readonly stepSummaryFile?: string;
-  /** One line of news for the user: start, signals, the end; never a secret. */
-  readonly log?: (line: string) => void;
-  /** About once a second, live figures. */
-  readonly onProgress?: (progress: ProgressView) => void;
-  /** Save each browser participant's page as a PNG at the end, in `<outputDir>/screenshots/`. */
-  readonly screenshots?: boolean;
-  /** Write samples.jsonl.gz and events.jsonl.gz (gzip, streamed) instead of the plain files. */
-  readonly gzipLines?: boolean;
-  /** As soon as the reports are written, before the final push and scrape. */
-  readonly onReport?: (outputs: RunOutputs) => void;
+  readonly thresholds: Threshold[];
+  readonly prepared: PreparedRun;
+  /** This run's folder, or this shard's folder in it. */
+  readonly outputDir: string;
 }
 
-export type RunSessionResult =
-  | {
-      /** A signal came while the server was being checked or started: nobody joined, nothing written. */
-      readonly ran: false;
-      readonly runId: string;
-      readonly exitCode: ExitCode;
-    }
-  | (RunOutputs & {
-      readonly ran: true;
-      readonly runId: string;
-      readonly exitCode: ExitCode;
-      readonly outcome: RunOutcome;
-    });
-
-export const DEFAULT_STATS_INTERVAL_MS = 5000;
-
 /**
- * One swarm run from start to end: the run id, SIGINT/SIGTERM (drain, then 130/143; a second
- * forces), the embedded testbed when there is no target, live metrics, thresholds that abort,
- * the workers, and the reports in the output folder. Refuses, before starting anything, a
- * scenario without participants or over MAX_RUN_PARTICIPANTS, and a load test over LiveKit
- * Cloud's limit.
+ * Every check that needs nothing started, in the order a user fixes them: a shard without a target,
+ * the thresholds, the run's size, the plan (names and shares, checkShares), no participants, LiveKit
+ * Cloud's limit, a storm (not sharded; k6 and its script there), the output folder.
  */
-export async function runSession(options: RunSessionOptions): Promise<RunSessionResult> {
-  const log = options.log ?? ((): void => {});
+function admit(options: RunSessionOptions): Admitted {
   const { shard } = options;
   if (shard !== undefined && options.target === undefined)
     throw new ShardError(
@@ -210,16 +64,19 @@ export async function runSession(options: RunSessionOptions): Promise<RunSession
     : options.scenario;
   const thresholds = runThresholds(scenario, scenario.thresholds, options.thresholds, options.baseline);
   checkRunSize(scenario);
-  // names and sums are checked here (checkShares), before anything starts
-  const whole = planPlaced(scenario);
-  const plan = shard !== undefined ? shardPlan(whole, shard) : whole;
-  if (plan.participants.length === 0) {
+  const planned = prepareRun(scenario, {
+    ...(options.workers !== undefined ? { workers: options.workers } : {}),
+    ...(shard !== undefined ? { shard } : {}),
+  });
+  // rooms are never split over workers: `--workers 100` for one room starts (and says) one
+  const prepared = { ...planned, workers: Math.min(planned.plan.rooms.length, planned.workers) };
+  if (prepared.plan.participants.length === 0) {
     throw new RunSessionError(
       "no-participants",
       "the scenario has no participants: set --video-publishers, --audio-publishers or --subscribers above 0",
     );
   }
-  checkCloudLimit(options.target, whole.participants.length);
+  checkCloudLimit(options.target, prepared.whole.participants.length);
   if (scenario.storm !== undefined && shard !== undefined)
     throw new ShardError(
       "storm",
@@ -230,12 +87,21 @@ export async function runSession(options: RunSessionOptions): Promise<RunSession
   const runDir = resolve(options.outputDir ?? join("swarm-results", runId));
   const outputDir = shard !== undefined ? shardFolder(runDir, shard) : runDir;
   checkOutputDir(outputDir);
-  const media = mediaPlanFor(scenario);
-  // rooms are never split over workers: `--workers 100` for one room starts (and says) one
-  const workers = Math.min(
-    plan.rooms.length,
-    options.workers ?? defaultWorkers(plan.participants, availableParallelism(), media.video),
-  );
+  return { runId, scenario, thresholds, prepared, outputDir };
+}
+
+/**
+ * One swarm run from start to end: the run id, SIGINT/SIGTERM (drain, then 130/143; a second
+ * forces), the embedded testbed when there is no target, live metrics, thresholds that abort,
+ * the workers, and the reports in the output folder. Refuses, before starting anything, a
+ * scenario without participants or over MAX_RUN_PARTICIPANTS, and a load test over LiveKit
+ * Cloud's limit.
+ */
+export async function runSession(options: RunSessionOptions): Promise<RunSessionResult> {
+  const log = options.log ?? ((): void => {});
+  const { shard } = options;
+  const { runId, scenario, thresholds, prepared, outputDir } = admit(options);
+  const { plan, whole, workers } = prepared;
 
   const interruption = new Interruption(log).listen();
   // every threshold's warm-up is a cut, so the measurements fold what comes before and after apart
@@ -309,6 +175,16 @@ export async function runSession(options: RunSessionOptions): Promise<RunSession
       plan.participants.some((p) => p.publishVideo && p.engine === "lean")
     )
       log("lean publishers send one video layer: LKSWARM_LEAN_SIMULCAST=0 turns lean simulcast off");
+    if (process.env.LKSWARM_LEAN_NATIVE === "1" && plan.participants.some((p) => p.engine === "lean")) {
+      // built here once, so the workers find it and a reason it cannot be is said once
+      const { buildLeanMedia } = await import("@livekit-swarm/lean");
+      const built = await buildLeanMedia();
+      log(
+        typeof built === "string"
+          ? `LKSWARM_LEAN_NATIVE=1, but lean audio stays on its TypeScript media path: ${built}`
+          : `lean audio on the native media path (LKSWARM_LEAN_NATIVE=1): ${built.path}`,
+      );
+    }
     const iceScope = plan.participants.some((p) => p.engine === "native")
       ? await iceScopeFor(opened.target)
       : undefined;
@@ -339,23 +215,20 @@ export async function runSession(options: RunSessionOptions): Promise<RunSession
         : Promise.resolve(undefined);
     // awaited after the media; until then a k6 failure must not count as an unhandled rejection
     storming.catch(() => undefined);
-    const outcome = await orchestrate({
+    const outcome = await startRun(prepared, {
       ...(iceScope !== undefined ? { iceScope } : {}),
       target: opened.target,
       networks: opened.networks,
-      plan,
       media: {
-        ...media,
         ...(options.forever === true ? { rejoin: true } : {}),
         ...(options.screenshots === true ? { screenshotsDir: join(outputDir, SCREENSHOTS_DIR) } : {}),
       },
-      ...(scenario.e2ee !== null ? { e2eeKey: options.e2eeKey ?? randomBytes(E2EE_KEY_BYTES) } : {}),
+      ...(options.e2eeKey !== undefined ? { e2eeKey: options.e2eeKey } : {}),
       // forever: about 285 000 years, and setTimeout-safe because nothing waits on it directly
       holdMs: options.forever === true ? Number.MAX_SAFE_INTEGER : scenario.duration,
       persistent: options.forever === true,
       statsIntervalMs: options.statsIntervalMs ?? DEFAULT_STATS_INTERVAL_MS,
       ...(options.gzipLines === true ? { gzipLines: true } : {}),
-      workers,
       outputDir,
       ...(startAtMs !== undefined ? { startAtMs } : {}),
       signal: interruption.interrupt,
@@ -482,128 +355,8 @@ export async function runSession(options: RunSessionOptions): Promise<RunSession
   }
 }
 
-/**
- * The written folder, served until it is collected, the hold passes or a signal comes. A failure to
- * serve it is said and leaves the run's outcome as it was: the run is over.
- */
-export async function serveFolder(
-  results: RunResultsOptions,
-  metricsUrl: string,
-  outputDir: string,
-  end: { readonly exitCode: number; readonly status: string | undefined },
-  interruption: Interruption,
-  log: (line: string) => void,
-): Promise<void> {
-  const hold = formatDuration(results.holdMs);
-  log(
-    `serving ${outputDir} at ${new URL(results.route.path, metricsUrl).href} until it is collected, at most ${hold}`,
-  );
-  // a run a threshold ended has its interrupt aborted already: only a signal stops the serving
-  const stops = interruption.interrupt.aborted
-    ? [interruption.force]
-    : [interruption.interrupt, interruption.force];
-  try {
-    const ended = await results.route.serve(
-      outputDir,
-      { exitCode: end.exitCode, ...(end.status !== undefined ? { status: end.status } : {}) },
-      results.holdMs,
-      stops,
-    );
-    if (ended === "collected") log("results collected; ending");
-    else if (ended === "expired")
-      log(`nothing collected the results in ${hold}; ending without (a merge counts this shard missing)`);
-  } catch (err) {
-    log(`cannot serve the results: ${messageOf(err)}`);
-  }
-}
-
-/** What a run is judged by: the texts parsed, then the given thresholds, the baseline applied, the scenario's warmup. */
-export function runThresholds(
-  scenario: Scenario,
-  texts: readonly string[],
-  parsed: readonly Threshold[] | undefined,
-  baseline: RunRecord | undefined,
-): Threshold[] {
-  return withWarmup(
-    scenario,
-    applyBaseline([...texts.map((t) => parseThreshold(t)), ...(parsed ?? [])], baseline),
-  );
-}
-
-/** The scenario's warm-up on every threshold that has none of its own. */
-export function withWarmup(scenario: Scenario, thresholds: readonly Threshold[]): Threshold[] {
-  return thresholds.map((t) =>
-    t.warmupMs === undefined && scenario.warmup > 0 ? { ...t, warmupMs: scenario.warmup } : t,
-  );
-}
-
 function subjectsOf(plan: RunPlan, workers: number) {
   return shardByRoom(plan, workers).flatMap((shard, worker) =>
     shard.map((p) => ({ worker, role: p.role, room: p.room, participant: p.identity })),
   );
-}
-
-/**
- * Why nobody joined, in one line: failed joins (their reasons are in the summary above), or a run
- * that reached its planned end while every join was still under way (each one `run_ended`, or not
- * yet said), which only a longer run fixes: a 5 s browser run on a busy machine ended with 0 of 2
- * joined. A run that gave up early on joins still hanging (nobody in 45 s) says that instead.
- */
-export function nobodyJoinedLine(
-  participants: {
-    readonly planned: number;
-    readonly joinFailures: Readonly<Record<string, number>>;
-  },
-  endedOnTime: boolean,
-): string {
-  const failed = Object.entries(participants.joinFailures)
-    .filter(([reason]) => reason !== RUN_ENDED)
-    .reduce((sum, [, n]) => sum + n, 0);
-  if (failed > 0 || participants.planned === 0)
-    return "no participant could join: see join failures above and events.jsonl";
-  return endedOnTime
-    ? `no participant joined before the run ended: all ${participants.planned} joins were still under way (the hold starts after the ramp, not after the joins): give the run a longer --duration`
-    : `no participant joined and none had failed when the run gave up on them: all ${participants.planned} joins were still hanging (counted as run_ended); see events.jsonl`;
-}
-
-function exitCodeFor(
-  outcome: RunOutcome,
-  interruption: Interruption,
-  verdict: Verdict | undefined,
-  health: RunHealth,
-  log: (line: string) => void,
-): ExitCode {
-  if (outcome.workersLost.length > 0) {
-    log(
-      `${outcome.workersLost.length} worker process(es) died during the run; their participants are counted as disconnected (worker_died)`,
-    );
-  }
-  switch (outcome.endReason) {
-    case "interrupted":
-      return interruption.exitCode;
-    case "server-unreachable":
-      log("the server became unreachable during the run: the report holds what was measured until then");
-      return ExitCode.error;
-    case "no-participant-joined":
-      log(nobodyJoinedLine(outcome.summary.participants, outcome.endedOnTime === true));
-      // a swarm that could not keep up explains joins it never finished: the run is inconclusive,
-      // as its health banner says (CI: capped at 0.15 cores, 0 of 16 joined in 30 s, and the
-      // banner read "exit 2" over an exit 1)
-      return health.status === "generator" ? ExitCode.inconclusive : ExitCode.error;
-    case "aborted":
-    case "completed":
-      return judgedExitCode(health, verdict);
-  }
-}
-
-/** Runs a write into the output folder; a filesystem error comes back as the run's output error. */
-async function intoOutput(outputDir: string, write: () => unknown): Promise<RunSessionError | undefined> {
-  try {
-    await write();
-    return undefined;
-  } catch (err) {
-    const lost = outputNotWritten(err, outputDir);
-    if (lost === undefined) throw err;
-    return lost;
-  }
 }

@@ -12,7 +12,8 @@ import type { ParticipantPlan, WindowSample, WorkerMessage } from "../run/messag
 import { planRun, shapeOf } from "../run/plan.js";
 import { runReport } from "../session/outputs.js";
 import { writeManifest, type ShardManifest } from "./manifest.js";
-import { inTimeOrder, mergeShards, type Observation } from "./merge.js";
+import { mergeShards } from "./merge.js";
+import { inTimeOrder, type Observation } from "./observations.js";
 import { scenarioHash, shardPlan } from "./split.js";
 
 const START = Date.parse("2026-11-23T06:00:00Z");

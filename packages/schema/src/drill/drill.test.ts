@@ -468,7 +468,7 @@ describe("parseDrill rejects mistakes with one line naming the path", () => {
       "an unknown finding id in expect.accept-findings",
       [...HEAD, ...KILL, "expect: { accept-findings: [missing-from-server-veiw] }"],
       [
-        `${S}: expect.accept-findings[0]: unknown finding id "missing-from-server-veiw" (did you mean "missing-from-server-view"?); one of stuck-reconnecting, media-never-resumed, ghost-participants, missing-from-server-view, reconnect-cycles, split-brain, late-joiner-unheard`,
+        `${S}: expect.accept-findings[0]: unknown finding id "missing-from-server-veiw" (did you mean "missing-from-server-view"?); one of stuck-reconnecting, media-never-resumed, ghost-participants, missing-from-server-view, reconnect-cycles, split-brain, late-joiner-unheard, peers-unseen`,
       ],
     ],
     [

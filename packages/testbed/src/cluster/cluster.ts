@@ -7,27 +7,16 @@
  * recorded in the run state before it is changed, so `down` (clusterDown) undoes it even after the
  * controlling process died. docs/cluster.md says what runs where and what down removes.
  */
-import { execFileSync } from "node:child_process";
-import { existsSync, readFileSync, readdirSync, rmSync, rmdirSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { messageOf } from "@livekit-swarm/schema";
 import { findBinary, TOOLS_BIN, LIVEKIT_SERVER_VERSION } from "../binaries.js";
 import { TestbedError } from "../errors.js";
 import { launch } from "../launch.js";
 import { pickFreePort } from "../ports.js";
-import { isOurProcess, processStartTime, sleep, tailLines, terminate } from "../processes.js";
+import { tailLines } from "../processes.js";
 import { makePrivateDir, writeState, type RunState } from "../state.js";
 import { waitFor } from "../wait.js";
-import {
-  adminCredentials,
-  apiCall,
-  apiCreate,
-  apiDelete,
-  apiGet,
-  items,
-  record,
-  type ApiCredentials,
-} from "./api.js";
+import { adminCredentials, apiCall, apiCreate, apiGet, items, record, type ApiCredentials } from "./api.js";
 import {
   API_SERVICE_IP,
   BRIDGE,
@@ -35,7 +24,6 @@ import {
   HOST_PATHS,
   HOST_SYSCTLS,
   CONTAINERD_SOCKET,
-  NFT_TABLE,
   NODE_NAME,
   RUNTIME_DIR,
   SERVICE_SUBNET,
@@ -49,6 +37,7 @@ import {
   type ClusterPorts,
   type ClusterRecord,
 } from "./config.js";
+import { podNamespaces, readSysctl, run, tryRun } from "./host.js";
 import { PAUSE_IMAGE, imageSpecs, importImages } from "./images.js";
 import { CLIENTS, makeClusterPki, type ClientName } from "./pki.js";
 
@@ -66,23 +55,6 @@ type KubernetesBinary = (typeof KUBERNETES_BINARIES)[number];
 /** Where scripts/setup --kubernetes puts Kubernetes, etcd and pause. */
 export function kubernetesBin(name: KubernetesBinary): string {
   return join(TOOLS_BIN, "kubernetes", name);
-}
-
-function run(command: string, args: readonly string[], input?: string): string {
-  return execFileSync(command, args, {
-    encoding: "utf8",
-    input,
-    stdio: [input === undefined ? "ignore" : "pipe", "pipe", "pipe"],
-  });
-}
-
-function tryRun(command: string, args: readonly string[]): boolean {
-  try {
-    run(command, args);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /** Refuses, before anything is touched, what would make the cluster fail half-way. */
@@ -133,31 +105,6 @@ export function checkClusterPrerequisites(): void {
       "already-running",
       "a kubelet's kubepods cgroup exists on this host: another Kubernetes node runs here, or a cluster testbed was not taken down (`swarm testbed down --all`)",
     );
-}
-
-/** containerd's pod network namespaces on this host (`/run/netns/cni-*`), ours or not. */
-function podNamespaces(): string[] {
-  try {
-    return readdirSync("/run/netns").filter((f) => f.startsWith("cni-"));
-  } catch {
-    return [];
-  }
-}
-
-function readSysctl(name: string): string | undefined {
-  try {
-    return readFileSync(`/proc/sys/${name.replaceAll(".", "/")}`, "utf8").trim();
-  } catch {
-    return undefined;
-  }
-}
-
-function writeSysctl(name: string, value: string): void {
-  try {
-    writeFileSync(`/proc/sys/${name.replaceAll(".", "/")}`, value);
-  } catch {
-    // a read-only one here was never changed either
-  }
 }
 
 export interface ClusterOptions {
@@ -462,229 +409,6 @@ export async function podList(
       ready: conditions.some((c) => c.type === "Ready" && c.status === "True"),
     };
   });
-}
-
-/** Host processes of the pods' containers: every task in the kubelet's cgroups. */
-function podProcesses(): number[] {
-  const pids = new Set<number>();
-  const walk = (dir: string): void => {
-    let entries: string[];
-    try {
-      entries = readdirSync(dir, { withFileTypes: true })
-        .filter((e) => e.isDirectory())
-        .map((e) => e.name);
-      for (const pid of readFileSync(join(dir, "cgroup.procs"), "utf8").split("\n"))
-        if (/^\d+$/.test(pid)) pids.add(Number(pid));
-    } catch {
-      return;
-    }
-    for (const e of entries) walk(join(dir, e));
-  };
-  for (const root of kubepodsGroups()) walk(root);
-  return [...pids];
-}
-
-/** The kubelet's kubepods cgroup in every hierarchy (cgroup v1) or the unified one. */
-function kubepodsGroups(): string[] {
-  let hierarchies: string[];
-  try {
-    hierarchies = readdirSync("/sys/fs/cgroup").map((h) => join("/sys/fs/cgroup", h));
-  } catch {
-    return [];
-  }
-  return [...hierarchies, "/sys/fs/cgroup"].map((h) => join(h, "kubepods")).filter((g) => existsSync(g));
-}
-
-/** rmdir a cgroup tree, children first (a cgroup folder holds only control files, so rmdir works). */
-function removeGroupTree(dir: string): void {
-  let children: string[] = [];
-  try {
-    children = readdirSync(dir, { withFileTypes: true })
-      .filter((e) => e.isDirectory())
-      .map((e) => e.name);
-  } catch {
-    return;
-  }
-  for (const c of children) removeGroupTree(join(dir, c));
-  try {
-    rmdirSync(dir);
-  } catch {
-    // still holds a process (reported by the caller's check) or already gone
-  }
-}
-
-function mountsUnder(prefixes: readonly string[]): string[] {
-  let text: string;
-  try {
-    text = readFileSync("/proc/self/mountinfo", "utf8");
-  } catch {
-    return [];
-  }
-  const points = text
-    .split("\n")
-    .map((l) => l.split(" ")[4])
-    .filter((p): p is string => p !== undefined)
-    // mountinfo escapes spaces and the like as \040
-    .map((p) => p.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8))));
-  return [
-    ...new Set(
-      points.filter((p) =>
-        prefixes.some((prefix) => p === prefix.replace(/\/$/, "") || p.startsWith(prefix)),
-      ),
-    ),
-  ].sort((a, b) => b.length - a.length);
-}
-
-export interface ClusterDownReport {
-  readonly stopped: string[];
-  readonly removed: string[];
-  /** What could not be removed, with why: `down` says it, the e2e test fails on it. */
-  readonly left: string[];
-}
-
-/**
- * Takes the cluster down and puts the host back: pods deleted through the API while it answers (the
- * kubelet tears their networks down), then every pod process killed by cgroup, the components
- * stopped, the kubelet's and containerd's mounts unmounted, the pod namespaces, bridge, nftables
- * table and kubepods cgroups removed, the sysctls restored and the folders it created removed.
- * Idempotent, and works from the state alone.
- */
-export async function clusterDown(state: RunState): Promise<ClusterDownReport> {
-  const cluster = state.cluster;
-  const report: ClusterDownReport = { stopped: [], removed: [], left: [] };
-  if (cluster === undefined) return report;
-  const components = (names: readonly string[]) =>
-    state.processes.filter((p) => p.role === "kubernetes" && names.includes(p.name));
-  const stop = async (names: readonly string[], graceMs: number) => {
-    await Promise.all(
-      components(names).map(async (p) => {
-        if (!isOurProcess(p.pid, p.startTime)) return;
-        await terminate(p.pid, p.startTime, graceMs);
-        report.stopped.push(`${p.name} (pid ${p.pid})`);
-      }),
-    );
-  };
-
-  const apiUp = components(["kube-apiserver"]).some((p) => isOurProcess(p.pid, p.startTime));
-  const kubeletUp = components(["kubelet"]).some((p) => isOurProcess(p.pid, p.startTime));
-  if (apiUp && kubeletUp && existsSync(join(cluster.dir, "pki", "admin.key"))) {
-    const creds = adminCredentials(cluster.dir, cluster.server);
-    try {
-      // controllers first, so nothing makes a pod again; then the pods, which the kubelet tears down
-      const namespaces = items(await apiGet(creds, "/api/v1/namespaces")).map((n) =>
-        String(record(n.metadata).name),
-      );
-      for (const ns of namespaces) {
-        for (const kind of [
-          "apps/v1/namespaces/NS/deployments",
-          "apps/v1/namespaces/NS/statefulsets",
-          "apps/v1/namespaces/NS/daemonsets",
-          "apps/v1/namespaces/NS/replicasets",
-          "batch/v1/namespaces/NS/jobs",
-        ])
-          await apiDelete(creds, `/apis/${kind.replace("NS", ns)}?propagationPolicy=Background`);
-        await apiDelete(creds, `/api/v1/namespaces/${ns}/pods?gracePeriodSeconds=2`);
-      }
-      const deadline = Date.now() + 45_000;
-      while (Date.now() < deadline && (await podList(creds)).length > 0) await sleep(500);
-    } catch {
-      // an API that stopped answering: the pods' processes are killed by cgroup below
-    }
-  }
-  await stop(["kubelet"], 5000);
-  // whatever a pod still runs (the API was down, or a pod outlived the wait): kill it by its cgroup
-  for (const pid of podProcesses()) {
-    try {
-      process.kill(pid, "SIGKILL");
-      report.stopped.push(`pod process (pid ${pid})`);
-    } catch {
-      // gone already
-    }
-  }
-  await stop(["containerd"], 5000);
-  // containerd's shims outlive it; they are told apart by the socket in their command line
-  for (const pid of shimProcesses()) {
-    await terminate(pid, processStartTime(pid), 2000);
-    report.stopped.push(`containerd shim (pid ${pid})`);
-  }
-  await stop(["kube-scheduler", "kube-controller-manager", "kube-apiserver"], 5000);
-  await stop(["etcd"], 5000);
-
-  // the pods' network namespaces are containerd's cni-*: only those made since up, so that another
-  // CNI user's (podman, a second runtime) are left alone; /run/containerd may be another
-  // containerd's (Docker's), and our tasks' mounts live under RUNTIME_DIR
-  const ours = podNamespaces().filter((ns) => !(cluster.netnsBefore ?? []).includes(ns));
-  for (const m of mountsUnder([
-    `${cluster.dir}/`,
-    `${RUNTIME_DIR}/`,
-    ...ours.map((ns) => `/run/netns/${ns}`),
-  ])) {
-    if (tryRun("umount", [m]) || tryRun("umount", ["-l", m])) report.removed.push(`mount ${m}`);
-    else report.left.push(`mount ${m} (umount failed)`);
-  }
-  try {
-    for (const f of readdirSync("/run/netns"))
-      if (ours.includes(f)) {
-        rmSync(join("/run/netns", f), { force: true });
-        report.removed.push(`netns ${f}`);
-      }
-  } catch {
-    // no /run/netns: nothing of ours there
-  }
-  if (cluster.bridge === true && tryRun("ip", ["link", "show", BRIDGE])) {
-    if (tryRun("ip", ["link", "del", BRIDGE])) report.removed.push(`bridge ${BRIDGE}`);
-    else report.left.push(`bridge ${BRIDGE}`);
-  }
-  if (cluster.nftTable === true && tryRun("nft", ["list", "table", "ip", NFT_TABLE])) {
-    if (tryRun("nft", ["delete", "table", "ip", NFT_TABLE]))
-      report.removed.push(`nftables table ${NFT_TABLE}`);
-    else report.left.push(`nftables table ${NFT_TABLE}`);
-  }
-  for (const group of kubepodsGroups()) {
-    removeGroupTree(group);
-    if (existsSync(group)) report.left.push(`cgroup ${group} (still holds a process)`);
-    else report.removed.push(`cgroup ${group}`);
-  }
-  for (const [name, value] of Object.entries(cluster.sysctlsBefore)) {
-    if (readSysctl(name) !== value) {
-      writeSysctl(name, value);
-      report.removed.push(`sysctl ${name} back to ${value}`);
-    }
-  }
-  for (const path of cluster.createdPaths) {
-    if (!existsSync(path)) continue;
-    try {
-      rmSync(path, { recursive: true, force: true });
-      report.removed.push(path);
-    } catch (err) {
-      report.left.push(`${path}: ${messageOf(err)}`);
-    }
-  }
-  // containerd's snapshots are hundreds of MB and useless once the cluster is gone; logs stay
-  if (cluster.runtimeDir === true && existsSync(RUNTIME_DIR)) {
-    if (mountsUnder([`${RUNTIME_DIR}/`]).length === 0) {
-      rmSync(RUNTIME_DIR, { recursive: true, force: true });
-      report.removed.push(RUNTIME_DIR);
-    } else report.left.push(`${RUNTIME_DIR} (still has mounts)`);
-  }
-  for (const sub of ["etcd", "images"]) rmSync(join(cluster.dir, sub), { recursive: true, force: true });
-  return report;
-}
-
-function shimProcesses(): number[] {
-  const socket = CONTAINERD_SOCKET;
-  const found: number[] = [];
-  for (const entry of readdirSync("/proc")) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const cmdline = readFileSync(`/proc/${entry}/cmdline`, "utf8");
-      if (cmdline.startsWith("/usr/bin/containerd-shim") && cmdline.includes(socket))
-        found.push(Number(entry));
-    } catch {
-      // ended while we looked
-    }
-  }
-  return found;
 }
 
 /** The tail of a component's log, for a failure message. */

@@ -1,4 +1,4 @@
-import { SwarmExporter } from "./exporter.js";
+import { SwarmExporter } from "../src/exporter.js";
 
 /** An exporter that has seen one join, so its registry has series to serve or push (tests only). */
 export function exporterWithAJoin(): SwarmExporter {

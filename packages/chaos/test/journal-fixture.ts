@@ -5,8 +5,8 @@
  * reconnect; one subscriber stays stuck reconnecting. Nobody's signalling ran through node2.
  */
 import { EXPECT_DEFAULT, TOOL, type Expectations } from "@livekit-swarm/schema";
-import { JOURNAL_SCHEMA } from "./journal.js";
-import type { DrillJournal, ParticipantOutcome, TimelineEvent } from "./journal.js";
+import { JOURNAL_SCHEMA } from "../src/journal.js";
+import type { DrillJournal, ParticipantOutcome, TimelineEvent } from "../src/journal.js";
 
 const START = "2026-11-22T10:00:00.000Z";
 const T0 = "2026-11-22T10:00:40.000Z";

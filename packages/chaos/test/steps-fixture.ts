@@ -3,7 +3,7 @@
  * patterns of built steps, a recording StepRunner, and an assertion on a FaultError's message.
  */
 import type { DeploymentFault, FaultParams, DeploymentFaultType } from "@livekit-swarm/schema";
-import { FaultError, type ShellStep, type StepRunner } from "../backend.js";
+import { FaultError, type ShellStep, type StepRunner } from "../src/backend.js";
 
 export function fault(
   type: DeploymentFaultType,

@@ -3,9 +3,9 @@
  * killed on a 3-node testbed, for tests of the journal and of the phases that feed it.
  */
 import { parseDrill } from "@livekit-swarm/schema";
-import { sampleJournal } from "../journal-fixture.js";
-import type { FaultRun } from "../journal.js";
-import type { FaultRecord, JournalInput } from "./assemble.js";
+import { sampleJournal } from "./journal-fixture.js";
+import type { FaultRun } from "../src/journal.js";
+import type { FaultRecord, JournalInput } from "../src/runner/assemble.js";
 
 export const DRILL_ENV = {
   LIVEKIT_URL: "ws://127.0.0.1:7880",

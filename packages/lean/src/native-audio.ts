@@ -1,0 +1,326 @@
+import type { RTCRtpSender } from "werift";
+import {
+  NOT_SENDING_NOW,
+  ntpTimestamp,
+  type DirectRtpWriter,
+  type NativeHandoff,
+  type SenderState,
+} from "./direct-send.js";
+import {
+  everyCheck,
+  ipv4Number,
+  newSlot,
+  readSlot,
+  socketFd,
+  type LeanMediaAddon,
+  type SlotReading,
+} from "./native-media.js";
+
+/**
+ * An audio publisher's stream carried by the native media path (native-media.ts) after werift and
+ * DirectRtpWriter started it: the native thread writes its packets, and werift's sender reads its
+ * counts, last sequence number, RTP timestamp and send time from the stream's slot (its sender
+ * reports stay right). What werift keeps deciding is checked for every native stream of the process
+ * on one timer (native-media.ts CHECK_MS), not per stream: a sender that may not send now (DTLS down, no ICE
+ * consent, stopped) is paused, a new DTLS handshake re-keys it, a new selected pair moves it.
+ */
+
+/** werift's per-sender fields the stream takes over (private in its types). */
+type SenderFields = SenderState & { ntpTimestamp: bigint };
+
+/** Where the stream stands when it is handed over: its next packet. */
+export interface NativeStart {
+  /** The caller's sequence number of the next packet (werift's offset not added). */
+  readonly sequenceNumber: number;
+  /** The caller's timestamp of packet 0 (werift's offset not added). */
+  readonly timestampBase: number;
+  readonly timestampStep: number;
+  /** The next packet's n: its index in the loop and its count of timestamp steps. */
+  readonly tick: number;
+}
+
+const loopIds = new WeakMap<readonly Buffer[], number>();
+
+/** Packets and payload bytes sent, as AudioSending counts them. */
+export interface SentTotals {
+  readonly packets: number;
+  readonly bytes: number;
+}
+
+export class NativeAudioStream {
+  private id: number | undefined;
+  private slot = newSlot();
+  /** What earlier registrations of the stream sent (a new pair re-registers it with a fresh slot). */
+  private carried = { packets: 0, octets: 0, headerBytes: 0 };
+  /** werift's counts when the stream was handed over, moved by werift's own writes since. */
+  private base: { packets: number; octets: number; headerBytes: number; seq: number; timestamp: number };
+  private paused = false;
+  private stopped = false;
+  /** Ends the stream's place among the process's checks. */
+  private unchecked: () => void = () => undefined;
+  /** Where the stream was handed over (its timestamps run on from packet 0's). */
+  private start: NativeStart | undefined;
+  /** The last packet an earlier registration sent (a new pair's slot has none yet). */
+  private last: { seq: number; timestamp: number; sentMs: number } | undefined;
+  /** The rollover state an earlier registration left (a new pair's slot may never have been registered). */
+  private lastRoc: { roc: number; lastSeq: number } | undefined;
+  /** Whether werift's rollover state had seen a packet of the SSRC at the handoff. */
+  private rocProcessed = false;
+  /** Called when the stream cannot go on natively: where the TypeScript path takes it on. */
+  onGiveUp: ((next: { sequenceNumber: number; tick: number }, why: string) => void) | undefined;
+  private readonly ntpBefore: PropertyDescriptor | undefined;
+  /** performance.now() minus the addon's clock (CLOCK_MONOTONIC ms). */
+  private readonly clockOffset: number;
+
+  /** The stream on the native path from `start`, or why it stays on the TypeScript one. */
+  static start(
+    addon: LeanMediaAddon,
+    writer: DirectRtpWriter,
+    sender: RTCRtpSender,
+    loop: readonly Buffer[],
+    start: NativeStart,
+  ): NativeAudioStream | string {
+    const handoff = writer.nativeHandoff();
+    if (typeof handoff === "string") return handoff;
+    const stream = new NativeAudioStream(addon, writer, sender, loop, handoff);
+    stream.rocProcessed = handoff.rocProcessed;
+    const why = stream.register(handoff, start);
+    if (why !== undefined) {
+      stream.restore();
+      return why;
+    }
+    stream.unchecked = everyCheck(() => {
+      stream.check();
+    });
+    return stream;
+  }
+
+  private constructor(
+    private readonly addon: LeanMediaAddon,
+    private readonly writer: DirectRtpWriter,
+    private readonly sender: RTCRtpSender,
+    private readonly loop: readonly Buffer[],
+    private handoff: NativeHandoff,
+  ) {
+    const s = sender as unknown as SenderFields;
+    this.base = {
+      packets: s.packetCount,
+      octets: s.octetCount,
+      headerBytes: s.headerBytesSent,
+      seq: s.sequenceNumber ?? 0,
+      timestamp: s.rtpTimestamp,
+    };
+    this.clockOffset = performance.now() - addon.nowMs();
+    this.ntpBefore = Object.getOwnPropertyDescriptor(sender, "ntpTimestamp");
+    this.takeOverSender();
+  }
+
+  /**
+   * Registers the stream with the addon at `start`, its SSRC's rollover state `roc` (werift's at
+   * the handoff, the slot's after a move); undefined when it took it, else why not.
+   */
+  private register(
+    handoff: NativeHandoff,
+    start: NativeStart,
+    roc: { roc: number; lastSeq: number; processed: boolean } = {
+      roc: handoff.roc,
+      lastSeq: handoff.lastSeq,
+      processed: handoff.rocProcessed,
+    },
+  ): string | undefined {
+    const [host, port] = handoff.remote;
+    const address = ipv4Number(host);
+    if (address === undefined) return `the remote ${host} is not an IPv4 address`;
+    const fd = socketFd(handoff.socket);
+    if (fd === undefined) return "the pair's socket has no fd";
+    let loop = loopIds.get(this.loop);
+    try {
+      if (loop === undefined) {
+        loop = this.addon.addLoop(this.loop);
+        loopIds.set(this.loop, loop);
+      }
+      this.id = this.addon.addSender(
+        {
+          fd,
+          address,
+          port,
+          header: handoff.header,
+          seq: (start.sequenceNumber + handoff.seqOffset) & 0xffff,
+          timestamp: (start.timestampBase + handoff.timestampOffset) >>> 0,
+          timestampStep: start.timestampStep,
+          tick: start.tick,
+          roc: roc.roc,
+          lastSeq: roc.lastSeq,
+          rocProcessed: roc.processed ? 1 : 0,
+          key: handoff.key,
+          salt: handoff.salt,
+          loop,
+        },
+        this.slot,
+      );
+      this.addon.start();
+    } catch (err) {
+      return err instanceof Error ? err.message : String(err);
+    }
+    this.handoff = handoff;
+    this.start = start;
+    this.paused = false;
+    return undefined;
+  }
+
+  /** Holds the stream to werift's state (see the top of this file). */
+  check(): void {
+    if (this.id === undefined) return;
+    const now = this.writer.nativeHandoff();
+    if (now === NOT_SENDING_NOW) {
+      // werift would drop the packets now (DTLS, consent, a stopped sender): so does the thread
+      if (!this.paused) this.addon.pauseSender(this.id, (this.paused = true));
+      return;
+    }
+    if (typeof now === "string") {
+      this.giveUp(now);
+      return;
+    }
+    if ((now.pair !== this.handoff.pair || now.socket !== this.handoff.socket) && this.start !== undefined) {
+      // a new selected pair: the stream goes on from where it stands, on the new socket and remote,
+      // its rollover state the slot's (werift's context saw none of the native packets)
+      const at = readSlot(this.slot);
+      this.addon.removeSender(this.id);
+      this.id = undefined;
+      this.carry(at);
+      this.slot = newSlot();
+      const why = this.register(
+        now,
+        { ...this.start, sequenceNumber: (at.seq + 1 - now.seqOffset) & 0xffff, tick: at.tick },
+        { roc: at.roc, lastSeq: at.lastSeq, processed: this.rocProcessed || this.carried.packets > 0 },
+      );
+      if (why !== undefined) this.giveUp(why, at);
+      return;
+    }
+    if (now.context !== this.handoff.context) {
+      this.addon.rekey(this.id, now.key, now.salt, now.roc, now.lastSeq, now.rocProcessed ? 1 : 0);
+      this.handoff = now;
+    }
+    if (this.paused) this.addon.pauseSender(this.id, (this.paused = false));
+  }
+
+  /** What the native thread sent of this stream so far. */
+  totals(): SentTotals {
+    const at = readSlot(this.slot);
+    return { packets: this.carried.packets + at.packets, bytes: this.carried.octets + at.octets };
+  }
+
+  /** Takes the stream off the native thread and gives werift its fields back, with what was sent. */
+  stop(): void {
+    if (this.stopped) return;
+    this.stopped = true;
+    this.unchecked();
+    if (this.id !== undefined) {
+      this.addon.removeSender(this.id);
+      this.id = undefined;
+    }
+    this.restore();
+  }
+
+  /**
+   * The stream cannot go on natively (the pair is no longer a plain UDP one to an IPv4 address, or
+   * the addon refused it): werift gets its fields back and the owner carries on the TypeScript path
+   * from the next packet (`onGiveUp`).
+   */
+  private giveUp(why: string, at = readSlot(this.slot)): void {
+    const seqOffset = this.handoff.seqOffset;
+    const next = { sequenceNumber: (at.seq + 1 - seqOffset) & 0xffff, tick: at.tick };
+    this.stop();
+    this.onGiveUp?.(next, why);
+  }
+
+  private carry(at: SlotReading): void {
+    if (at.packets > 0) this.last = { seq: at.seq, timestamp: at.timestamp, sentMs: at.sentMs };
+    this.lastRoc = { roc: at.roc, lastSeq: at.lastSeq };
+    this.carried = {
+      packets: this.carried.packets + at.packets,
+      octets: this.carried.octets + at.octets,
+      headerBytes: this.carried.headerBytes + at.headerBytes,
+    };
+  }
+
+  /** werift's sender reads its counts and last packet from the slot while the stream is native. */
+  private takeOverSender(): void {
+    const counted = (field: "packets" | "octets" | "headerBytes") => ({
+      configurable: true,
+      enumerable: true,
+      get: () => this.base[field] + this.carried[field] + readSlot(this.slot)[field],
+      set: (value: number) => {
+        this.base[field] = value - this.carried[field] - readSlot(this.slot)[field];
+      },
+    });
+    const last = (field: "seq" | "timestamp") => ({
+      configurable: true,
+      enumerable: true,
+      get: () => {
+        const at = readSlot(this.slot);
+        if (at.packets > 0) return at[field];
+        return this.last?.[field] ?? this.base[field];
+      },
+      set: (value: number) => {
+        this.base[field] = value;
+      },
+    });
+    Object.defineProperties(this.sender, {
+      packetCount: counted("packets"),
+      octetCount: counted("octets"),
+      headerBytesSent: counted("headerBytes"),
+      sequenceNumber: last("seq"),
+      timestamp: last("timestamp"),
+      rtpTimestamp: last("timestamp"),
+      ntpTimestamp: {
+        configurable: true,
+        enumerable: true,
+        get: () => {
+          const at = readSlot(this.slot);
+          const sentMs = at.packets > 0 ? at.sentMs : this.last?.sentMs;
+          if (sentMs === undefined)
+            return (this.ntpBefore?.get?.call(this.sender) ?? this.ntpBefore?.value ?? 0n) as bigint;
+          return ntpTimestamp(performance.timeOrigin + sentMs + this.clockOffset);
+        },
+        set: (value: bigint) => {
+          this.ntpBefore?.set?.call(this.sender, value);
+        },
+      },
+    });
+  }
+
+  /** werift's sender fields as plain values again, as the native stream left them, and its rollover state. */
+  private restore(): void {
+    const s = this.sender as unknown as SenderFields;
+    const values = {
+      packetCount: s.packetCount >>> 0,
+      octetCount: s.octetCount,
+      headerBytesSent: s.headerBytesSent,
+      sequenceNumber: s.sequenceNumber,
+      timestamp: s.timestamp,
+      rtpTimestamp: s.rtpTimestamp,
+    };
+    const at = readSlot(this.slot);
+    for (const [name, value] of Object.entries(values))
+      Object.defineProperty(this.sender, name, {
+        configurable: true,
+        enumerable: true,
+        writable: true,
+        value,
+      });
+    if (this.ntpBefore !== undefined) Object.defineProperty(this.sender, "ntpTimestamp", this.ntpBefore);
+    if (at.packets + this.carried.packets > 0) {
+      // the slot's, or what the last registration left when a move's new one was refused
+      const roc = at.packets > 0 || this.lastRoc === undefined ? at : this.lastRoc;
+      const state = this.handoff.context.getSrtpSsrcState(s.ssrc) as {
+        rolloverCounter: number;
+        lastSequenceNumber?: number;
+        rolloverHasProcessed?: boolean;
+      };
+      state.rolloverCounter = roc.roc;
+      state.lastSequenceNumber = roc.lastSeq;
+      state.rolloverHasProcessed = true;
+    }
+  }
+}

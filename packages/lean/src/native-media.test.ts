@@ -1,0 +1,382 @@
+import { randomBytes, randomInt } from "node:crypto";
+import { createSocket } from "node:dgram";
+import { once } from "node:events";
+import { beforeAll, describe, expect, it } from "vitest";
+import { srtpPair } from "../test/srtp.js";
+import type { RTCRtpSender } from "werift";
+import { rtpHeader, rtpHeaderTemplate, type DirectRtpWriter, type NativeHandoff } from "./direct-send.js";
+import { NativeAudioStream } from "./native-audio.js";
+import {
+  buildLeanMedia,
+  ipv4Number,
+  leanMedia,
+  newSlot,
+  readSlot,
+  socketFd,
+  type LeanMediaAddon,
+} from "./native-media.js";
+import { GcmRtpSealer, rolloverCounter, srtpContextOf } from "./srtp-gcm.js";
+import { rtpHeaderSize } from "./header-only.js";
+import { datagramArrivalMs, nativeArrivalMs, nativeReceiving } from "./native-receive.js";
+
+const GCM = 0x0007;
+const SSRC = 0x1234abcd;
+
+let addon: LeanMediaAddon | string;
+beforeAll(async () => {
+  addon = await leanMedia();
+  // this machine has cc and node's headers (scripts/setup): a reason here is a failure, not a skip
+  if (typeof addon === "string") throw new Error(`the native media path did not build: ${addon}`);
+}, 60_000);
+const native = (): LeanMediaAddon => addon as LeanMediaAddon;
+
+describe("the native media path's build", () => {
+  it("says why when there is no source to build from", async () => {
+    expect(await buildLeanMedia("")).toMatch(/no tools\/lean-media\/lean-media.c/);
+  });
+  it("reads dotted IPv4 addresses and nothing else", () => {
+    expect(ipv4Number("127.0.0.1")).toBe(0x7f000001);
+    expect(ipv4Number("255.255.255.255")).toBe(0xffffffff);
+    for (const bad of ["::1", "1.2.3", "1.2.3.256", "a.b.c.d", "1.2.3.4.5", ""])
+      expect(ipv4Number(bad), bad).toBeUndefined();
+  });
+});
+
+describe("native sealing against the TypeScript path (the oracle)", () => {
+  it("seals every packet to GcmRtpSealer's bytes: random keys, headers with extensions, rollover counters and payloads", () => {
+    for (let i = 0; i < 300; i++) {
+      const key = randomBytes(16);
+      const salt = randomBytes(14);
+      const extensions =
+        i % 3 === 0
+          ? []
+          : [
+              { id: 1 + (i % 13), payload: randomBytes(1 + (i % 16)) },
+              { id: 14, payload: randomBytes(2) },
+            ].filter((e, at, all) => all.findIndex((x) => x.id === e.id) === at);
+      const template = rtpHeaderTemplate(111, randomInt(0x1_0000_0000), extensions);
+      const header = rtpHeader(template, randomInt(0x1_0000), randomInt(0x1_0000_0000), i % 2 === 0);
+      const payload = randomBytes(i % 7 === 0 ? 0 : randomInt(1, 1400));
+      const roc = [0, 1, 0xffff, 0xffffffff][i % 4] ?? 0;
+      const [sealed, tag] = new GcmRtpSealer(key, salt).seal(header, payload, roc);
+      expect(native().seal(key, salt, header, payload, roc).toString("hex"), `case ${i}`).toBe(
+        Buffer.concat([sealed, tag]).toString("hex"),
+      );
+    }
+  });
+
+  it("refuses a key, salt or header of the wrong size", () => {
+    const h = Buffer.alloc(12);
+    expect(() => native().seal(Buffer.alloc(15), Buffer.alloc(12), h, Buffer.alloc(1), 0)).toThrow(
+      /seal\(key/,
+    );
+    expect(() => native().seal(Buffer.alloc(16), Buffer.alloc(11), h, Buffer.alloc(1), 0)).toThrow(
+      /seal\(key/,
+    );
+    expect(() =>
+      native().seal(Buffer.alloc(16), Buffer.alloc(12), Buffer.alloc(11), Buffer.alloc(1), 0),
+    ).toThrow(/seal\(key/);
+  });
+});
+
+describe("a native audio sender on loopback", () => {
+  it("sends one packet per tick, each the TypeScript path's bytes for its sequence number, timestamp and rollover counter, across a sequence wrap; werift decrypts every one; the slot counts what went", async () => {
+    const { sender, receiver } = srtpPair(GCM);
+    const context = srtpContextOf(sender, "local");
+    if (context === undefined) throw new Error("no local context");
+    const into = createSocket("udp4");
+    const from = createSocket("udp4");
+    into.bind(0, "127.0.0.1");
+    from.bind(0, "127.0.0.1");
+    await Promise.all([once(into, "listening"), once(from, "listening")]);
+    const got: Buffer[] = [];
+    into.on("message", (data: Buffer) => got.push(data));
+
+    const loop = [0, 1, 2, 3, 4].map((i) => randomBytes(60 + 20 * i));
+    const template = rtpHeaderTemplate(111, SSRC, [{ id: 4, payload: Buffer.from("0") }]);
+    const firstSeq = 65530;
+    const timestampBase = 0xfffff000;
+    const m = native();
+    const slot = newSlot();
+    const id = m.addSender(
+      {
+        fd: socketFd(from) ?? -1,
+        address: ipv4Number("127.0.0.1") ?? 0,
+        port: into.address().port,
+        header: template,
+        seq: firstSeq,
+        timestamp: timestampBase,
+        timestampStep: 960,
+        tick: 0,
+        roc: 0,
+        lastSeq: 0,
+        rocProcessed: 0,
+        key: context.srtpSessionKey,
+        salt: context.srtpSessionSalt,
+        loop: m.addLoop(loop),
+      },
+      slot,
+    );
+    m.start();
+    const deadline = Date.now() + 10_000;
+    while (got.length < 15 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    m.removeSender(id);
+    const reading = readSlot(slot);
+    await new Promise((r) => setTimeout(r, 50));
+    into.close();
+    from.close();
+
+    expect(got.length).toBeGreaterThanOrEqual(15);
+    expect(reading.packets).toBe(got.length);
+    expect(reading.dropped).toBe(0);
+    const oracle = new GcmRtpSealer(context.srtpSessionKey, context.srtpSessionSalt);
+    let octets = 0;
+    got.forEach((packet, i) => {
+      const seq = (firstSeq + i) & 0xffff;
+      // a tick the thread skipped after a stall moves the timestamp on, not the sequence number
+      const n = ((packet.readUInt32BE(4) - timestampBase) >>> 0) / 960;
+      expect(Number.isInteger(n), `packet ${i}`).toBe(true);
+      const payload = loop[n % loop.length] ?? Buffer.alloc(0);
+      const header = rtpHeader(template, seq, (timestampBase + n * 960) >>> 0, n === 0);
+      const [sealed, tag] = oracle.seal(header, payload, rolloverCounter(context, SSRC, seq));
+      expect(packet.toString("hex"), `packet ${i} (seq ${seq})`).toBe(
+        Buffer.concat([header, sealed, tag]).toString("hex"),
+      );
+      const clear = receiver.decrypt(packet);
+      expect(clear.subarray(clear.length - payload.length).equals(payload), `packet ${i} decrypts`).toBe(
+        true,
+      );
+      octets += payload.length;
+    });
+    expect(reading.octets).toBe(octets);
+    expect(reading.seq).toBe((firstSeq + got.length - 1) & 0xffff);
+    // past the wrap: the counter went to 1, as werift's own state for the SSRC did
+    expect(reading.roc).toBe(context.getSrtpSsrcState(SSRC).rolloverCounter);
+    expect(reading.roc).toBe(1);
+    expect(m.stats().wakes).toBeGreaterThan(0);
+  }, 20_000);
+
+  it("refuses an fd that is not a UDP socket", () => {
+    const m = native();
+    expect(() =>
+      m.addSender(
+        {
+          fd: 1,
+          address: 0x7f000001,
+          port: 9,
+          header: Buffer.alloc(12),
+          seq: 0,
+          timestamp: 0,
+          timestampStep: 960,
+          tick: 0,
+          roc: 0,
+          lastSeq: 0,
+          rocProcessed: 0,
+          key: Buffer.alloc(16),
+          salt: Buffer.alloc(12),
+          loop: m.addLoop([Buffer.alloc(10)]),
+        },
+        newSlot(),
+      ),
+    ).toThrow(/not a UDP socket/);
+  });
+});
+
+describe("a subscriber socket read by the native thread", () => {
+  it("hands each registered stream's packet over as the TypeScript path reads its header, and gives every other datagram (a registered stream's from elsewhere too) to the socket's listeners with its arrival time; the socket goes back to libuv on release", async () => {
+    const m = native();
+    const receiving = nativeReceiving(m);
+    const into = createSocket("udp4");
+    const server = createSocket("udp4");
+    const stranger = createSocket("udp4");
+    for (const s of [into, server, stranger]) s.bind(0, "127.0.0.1");
+    await Promise.all([into, server, stranger].map((s) => once(s, "listening")));
+    const raw: { data: Buffer; port: number; arrivalMs: number; kernel: boolean }[] = [];
+    into.on("message", (data: Buffer, from: { port: number }) =>
+      raw.push({
+        data,
+        port: from.port,
+        arrivalMs: datagramArrivalMs(),
+        kernel: nativeArrivalMs() !== undefined,
+      }),
+    );
+    const rtp: {
+      ssrc: number;
+      seq: number;
+      ts: number;
+      header: number;
+      payload: number;
+      wire: number;
+      arrivalMs: number;
+    }[] = [];
+    const id = receiving.take(into, ["127.0.0.1", server.address().port], {
+      rtp(ssrc, seq, ts, header, payload, wire, arrivalMs) {
+        rtp.push({ ssrc, seq, ts, header, payload, wire, arrivalMs });
+      },
+    });
+    if (typeof id === "string") throw new Error(id);
+    receiving.payloadTypes(id, [111]);
+    expect(receiving.stream(id, SSRC, 16)).toBeUndefined();
+    // the kernel turns receive timestamps on for the whole stack a moment after the first socket
+    // asks (a static key, flipped from a work queue); until then a datagram is stamped when read
+    await new Promise((r) => setTimeout(r, 100));
+
+    // the oracle: what the TypeScript path reads of each packet (header-only.ts)
+    const packets: Buffer[] = [];
+    for (let i = 0; i < 40; i++) {
+      const extensions = i % 3 === 0 ? [] : [{ id: 1 + (i % 14), payload: randomBytes(1 + (i % 16)) }];
+      const header = rtpHeader(rtpHeaderTemplate(111, SSRC, extensions), 65500 + i, 1000 + 960 * i, i === 0);
+      packets.push(Buffer.concat([header, randomBytes(20 + i), randomBytes(16)]));
+    }
+    const padded = Buffer.from(packets[1] ?? Buffer.alloc(0));
+    padded[0] = (padded[0] ?? 0) | 0x20;
+    const otherType = rtpHeader(rtpHeaderTemplate(96, SSRC, []), 7, 7, false);
+    const otherSsrc = rtpHeader(rtpHeaderTemplate(111, 0x0bad0bad, []), 8, 8, false);
+    const rtcp = Buffer.from([0x81, 0xc9, 0x00, 0x01, 0, 0, 0, 1]);
+    const stun = Buffer.concat([
+      Buffer.from([0x01, 0x01, 0x00, 0x00, 0x21, 0x12, 0xa4, 0x42]),
+      randomBytes(12),
+    ]);
+    const serverPort = server.address().port;
+    const strangerPort = stranger.address().port;
+    const before = performance.now();
+    const send = (s: typeof server, data: Buffer) =>
+      new Promise<void>((resolve, reject) => {
+        s.send(data, into.address().port, "127.0.0.1", (err) => {
+          if (err) reject(err);
+          else resolve();
+        });
+      });
+    for (const p of packets) await send(server, p);
+    for (const p of [padded, otherType, otherSsrc, rtcp, stun]) await send(server, p);
+    await send(stranger, packets[2] ?? Buffer.alloc(0));
+    const deadline = Date.now() + 5000;
+    while ((rtp.length < 40 || raw.length < 6) && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 20));
+    const after = performance.now();
+    receiving.release(id);
+    // back on libuv: a datagram now reaches the listener at once, with no native arrival
+    await send(server, stun);
+    await new Promise((r) => setTimeout(r, 50));
+    for (const s of [into, server, stranger]) s.close();
+
+    expect(rtp.map((r) => [r.ssrc, r.seq, r.ts, r.header, r.payload, r.wire])).toEqual(
+      packets.map((p) => {
+        const header = rtpHeaderSize(p);
+        return [SSRC, p.readUInt16BE(2), p.readUInt32BE(4), header, p.length - 16 - header, p.length];
+      }),
+    );
+    // the stranger's copy of a registered stream's packet is the socket listeners' to judge
+    expect(raw.slice(0, 6).map((r) => r.data.toString("hex"))).toEqual(
+      [padded, otherType, otherSsrc, rtcp, stun, packets[2] ?? Buffer.alloc(0)].map((p) => p.toString("hex")),
+    );
+    expect(raw.map((r) => r.port)).toEqual([
+      ...raw.slice(0, 5).map(() => serverPort),
+      strangerPort,
+      serverPort,
+    ]);
+    expect(raw.map((r) => r.kernel)).toEqual([true, true, true, true, true, true, false]);
+    expect(raw).toHaveLength(7);
+    // arrival: the kernel's, between the first send and the read, in order; after the release
+    // the listener's own time
+    expect(raw[6]?.arrivalMs ?? 0).toBeGreaterThan(after);
+    for (const r of [...rtp, ...raw.slice(0, 6)]) {
+      expect(r.arrivalMs).toBeGreaterThanOrEqual(before - 1);
+      expect(r.arrivalMs).toBeLessThanOrEqual(after);
+    }
+    const arrivals = rtp.map((r) => r.arrivalMs);
+    expect(arrivals).toEqual([...arrivals].sort((a, b) => a - b));
+  }, 20_000);
+});
+
+describe("a native audio stream held to werift's state", () => {
+  /** A DirectRtpWriter as NativeAudioStream reads it: `handoff` is what it says now. */
+  const fakeWriter = (handoff: () => NativeHandoff | string) =>
+    ({ nativeHandoff: handoff }) as unknown as DirectRtpWriter;
+
+  it("moves to a new pair past a sequence wrap with the rollover counter it reached (werift decrypts every packet on both sockets), keeps werift's sender counts, and goes back to the TypeScript path when the pair is no longer UDP", async () => {
+    const m = native();
+    const { sender: session, receiver } = srtpPair(GCM);
+    const context = srtpContextOf(session, "local");
+    if (context === undefined) throw new Error("no local context");
+    const sockets = [0, 1, 2, 3].map(() => createSocket("udp4"));
+    for (const s of sockets) s.bind(0, "127.0.0.1");
+    await Promise.all(sockets.map((s) => once(s, "listening")));
+    const [intoA, intoB, fromA, fromB] = sockets;
+    if (intoA === undefined || intoB === undefined || fromA === undefined || fromB === undefined) return;
+    const got: { on: "A" | "B"; data: Buffer }[] = [];
+    intoA.on("message", (data: Buffer) => got.push({ on: "A", data }));
+    intoB.on("message", (data: Buffer) => got.push({ on: "B", data }));
+    const template = rtpHeaderTemplate(111, SSRC, []);
+    const handoff = (from: typeof fromA, to: typeof intoA, pair: object): NativeHandoff => ({
+      pair,
+      socket: from,
+      remote: ["127.0.0.1", to.address().port],
+      header: template,
+      key: context.srtpSessionKey,
+      salt: context.srtpSessionSalt,
+      context,
+      roc: 0,
+      lastSeq: 0,
+      rocProcessed: false,
+      seqOffset: 0,
+      timestampOffset: 0,
+    });
+    let now: NativeHandoff | string = handoff(fromA, intoA, {});
+    const werift = { ssrc: SSRC, packetCount: 0, octetCount: 0, headerBytesSent: 0, rtpTimestamp: 0 };
+    const loop = [randomBytes(50), randomBytes(70)];
+    const stream = NativeAudioStream.start(
+      m,
+      fakeWriter(() => now),
+      werift as unknown as RTCRtpSender,
+      loop,
+      {
+        sequenceNumber: 65530,
+        timestampBase: 5000,
+        timestampStep: 960,
+        tick: 0,
+      },
+    );
+    if (typeof stream === "string") throw new Error(stream);
+    const wait = async (n: number) => {
+      const deadline = Date.now() + 5000;
+      while (got.length < n && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    };
+    await wait(12); // past the wrap on A
+    now = handoff(fromB, intoB, {});
+    stream.check();
+    const movedAt = got.length;
+    await wait(movedAt + 8);
+    let resumed: { sequenceNumber: number; tick: number } | undefined;
+    stream.onGiveUp = (next) => {
+      resumed = next;
+    };
+    now = "the pair is not a UDP socket";
+    stream.check();
+    await new Promise((r) => setTimeout(r, 60));
+    for (const s of sockets) s.close();
+
+    // every packet, on either socket, in sequence, decrypts with werift's own session (its
+    // rollover counter followed from the packets): after the move too
+    const onB = got.filter((g) => g.on === "B");
+    expect(onB.length).toBeGreaterThanOrEqual(8);
+    got.forEach((g, i) => {
+      expect(g.data.readUInt16BE(2), `packet ${i}`).toBe((65530 + i) & 0xffff);
+      let clear: Buffer | undefined;
+      expect(() => (clear = receiver.decrypt(g.data)), `packet ${i} on ${g.on}`).not.toThrow();
+      // packet n carries the loop's payload n, after the 12-byte header
+      const n = ((g.data.readUInt32BE(4) - 5000) >>> 0) / 960;
+      expect(clear?.subarray(12).toString("hex"), `packet ${i}`).toBe(loop[n % 2]?.toString("hex"));
+    });
+    expect(got.findIndex((g) => g.on === "B")).toBe(movedAt);
+    expect(got.slice(movedAt).some((g) => g.data.readUInt16BE(2) > 100)).toBe(false);
+    // werift's sender counted every packet, and has plain fields and the SSRC's counter back
+    expect(werift.packetCount).toBe(got.length);
+    expect(Object.getOwnPropertyDescriptor(werift, "packetCount")?.writable).toBe(true);
+    expect(context.getSrtpSsrcState(SSRC).rolloverCounter).toBe(1);
+    // the TypeScript path takes the stream on from the next packet
+    const last = got[got.length - 1]?.data;
+    expect(resumed?.sequenceNumber).toBe(((last?.readUInt16BE(2) ?? 0) + 1) & 0xffff);
+    expect(resumed?.tick).toBe((((last?.readUInt32BE(4) ?? 0) - 5000) >>> 0) / 960 + 1);
+  }, 20_000);
+});

@@ -1,0 +1,266 @@
+import { execFile } from "node:child_process";
+import type { Socket } from "node:dgram";
+import { createHash } from "node:crypto";
+import { existsSync, mkdirSync, readFileSync, renameSync } from "node:fs";
+import { constants, homedir } from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
+import { messageOf } from "@livekit-swarm/schema";
+
+/**
+ * The lean engine's native media path (tools/lean-media/lean-media.c, issue 51), built with cc on
+ * first use and loaded into the process: one thread wakes once per 20 ms tick for every audio
+ * publisher of the process, seals its packet (SRTP AES-128-GCM) and sends it with sendmmsg, so the
+ * JavaScript thread neither wakes for it nor touches the packet. The TypeScript path
+ * (direct-send.ts) stays the fallback and the oracle the native bytes are tested against.
+ *
+ * Opt-in while it covers audio publishing only: LKSWARM_LEAN_NATIVE=1. Any reason it cannot load
+ * (not Linux, no C compiler, no Node headers, cc failing, dlopen refusing) leaves the TypeScript
+ * path in place and is said once.
+ */
+
+const run = promisify(execFile);
+
+/** The addon's surface (lean-media.c's Node-API functions). */
+export interface LeanMediaAddon {
+  /** The sealed payload and its 16-byte tag, as GcmRtpSealer.seal gives them. */
+  seal(key: Buffer, salt: Buffer, header: Buffer, payload: Buffer, rolloverCounter: number): Buffer;
+  addLoop(payloads: readonly Buffer[]): number;
+  addSender(sender: NativeSenderSpec, slot: Float64Array): number;
+  pauseSender(id: number, paused: boolean): void;
+  rekey(id: number, key: Buffer, salt: Buffer, roc: number, lastSeq: number, rocProcessed: number): void;
+  removeSender(id: number): void;
+  start(): void;
+  stop(): void;
+  stats(): { wakes: number; ticks: number; skipped: number };
+  /** CLOCK_MONOTONIC in ms, the clock of a slot's SENT_MS and of a received record's arrival. */
+  nowMs(): number;
+  /** `deliver` gets each tick's received records (native-receive.ts reads them). */
+  onReceived(deliver: (batch: Buffer) => void): void;
+  addReceiver(fd: number, address: number, port: number): number;
+  setReceiverRemote(id: number, address: number, port: number): void;
+  setReceiverPayloadTypes(id: number, types: readonly number[]): void;
+  addReceiverSsrc(id: number, ssrc: number, tagBytes: number): void;
+  removeReceiver(id: number): void;
+  readonly SLOT_FIELDS: number;
+}
+
+/** One stream handed to the native thread (see lean-media.c addSender). */
+export interface NativeSenderSpec {
+  readonly fd: number;
+  /** The remote IPv4 address as a 32-bit number. */
+  readonly address: number;
+  readonly port: number;
+  /** The RTP header template: marker, sequence number and timestamp are written per packet. */
+  readonly header: Buffer;
+  /** The next packet's sequence number. */
+  readonly seq: number;
+  /** The timestamp of packet 0: packet n carries timestamp + n x timestampStep. */
+  readonly timestamp: number;
+  readonly timestampStep: number;
+  /** The next packet's n: its loop index and timestamp step count. */
+  readonly tick: number;
+  readonly roc: number;
+  readonly lastSeq: number;
+  readonly rocProcessed: number;
+  readonly key: Buffer;
+  readonly salt: Buffer;
+  readonly loop: number;
+}
+
+/** The fields of a stream's slot (lean-media.c's SLOT_* order). */
+export const SLOT = {
+  gen: 0,
+  packets: 1,
+  octets: 2,
+  headerBytes: 3,
+  wireBytes: 4,
+  seq: 5,
+  timestamp: 6,
+  sentMs: 7,
+  dropped: 8,
+  roc: 9,
+  lastSeq: 10,
+  skipped: 11,
+  tick: 12,
+} as const;
+const SLOT_FIELDS = 13;
+
+/** A consistent copy of a stream's slot (the thread writes it under a sequence lock). */
+export type SlotReading = { readonly [K in keyof typeof SLOT]: number };
+
+/** Reads `slot` as of one moment: retried while the thread is writing it. */
+export function readSlot(slot: Float64Array): SlotReading {
+  for (;;) {
+    const before = slot[SLOT.gen] ?? 0;
+    if (before % 2 === 1) continue;
+    const reading = Object.fromEntries(
+      Object.entries(SLOT).map(([name, at]) => [name, slot[at] ?? 0]),
+    ) as unknown as SlotReading;
+    if ((slot[SLOT.gen] ?? 0) === before) return reading;
+  }
+}
+
+/** A new slot for one stream. */
+export function newSlot(): Float64Array {
+  return new Float64Array(SLOT_FIELDS);
+}
+
+/** A dgram socket's libuv handle (Node keeps it behind a symbol); undefined once closed. */
+interface UdpHandle {
+  readonly fd?: unknown;
+  recvStart?(): number;
+  recvStop?(): number;
+}
+
+export function udpHandle(socket: Socket): UdpHandle | undefined {
+  const state = Object.getOwnPropertySymbols(socket).find((s) => s.description === "state symbol");
+  const held = state === undefined ? undefined : (socket as unknown as Record<symbol, unknown>)[state];
+  return (held as { handle?: UdpHandle | null } | undefined)?.handle ?? undefined;
+}
+
+/** The fd of a bound dgram socket; undefined when it has none. */
+export function socketFd(socket: Socket): number | undefined {
+  const fd = udpHandle(socket)?.fd;
+  return typeof fd === "number" && Number.isInteger(fd) && fd > 2 ? fd : undefined;
+}
+
+/** Callbacks every CHECK_MS for the process's native streams (one timer, however many). */
+const checks = new Set<() => void>();
+let checkTimer: NodeJS.Timeout | undefined;
+/** How often native streams are held to werift's state: a pair change costs at most this. */
+export const CHECK_MS = 250;
+
+/** Runs `check` every CHECK_MS until the returned removal. */
+export function everyCheck(check: () => void): () => void {
+  checks.add(check);
+  checkTimer ??= setInterval(() => {
+    for (const c of checks) c();
+  }, CHECK_MS).unref();
+  return () => {
+    checks.delete(check);
+    if (checks.size === 0 && checkTimer !== undefined) {
+      clearInterval(checkTimer);
+      checkTimer = undefined;
+    }
+  };
+}
+
+/** tools/lean-media/lean-media.c beside this module: a clone's, or the copy the published package carries. */
+export function leanMediaSource(from = dirname(fileURLToPath(import.meta.url))): string | undefined {
+  let dir = from;
+  for (let i = 0; i < 6; i++) {
+    const source = join(dir, "tools", "lean-media", "lean-media.c");
+    if (existsSync(source)) return source;
+    const up = dirname(dir);
+    if (up === dir) break;
+    dir = up;
+  }
+  return undefined;
+}
+
+/** Where the addon is built: LIVEKIT_SWARM_TOOLS, else the per-user cache the published package uses. */
+function libraryDir(): string {
+  return (
+    process.env.LIVEKIT_SWARM_TOOLS ||
+    join(process.env.XDG_CACHE_HOME || join(homedir(), ".cache"), "livekit-swarm", "bin")
+  );
+}
+
+/** The Node headers to build against: beside the running node's prefix, then the distribution's. */
+function nodeHeaders(): string | undefined {
+  const candidates = [join(dirname(process.execPath), "..", "include", "node"), "/usr/include/node"];
+  return candidates.find(
+    (dir) => existsSync(join(dir, "node_api.h")) && existsSync(join(dir, "openssl", "evp.h")),
+  );
+}
+
+const CC_FLAGS = ["-shared", "-fPIC", "-O2", "-std=c11", "-Wall", "-Wextra"];
+
+/**
+ * The addon's path, built from `source` with cc when no build of this very source and node is
+ * there yet (the name carries a hash of both, so an edited source is rebuilt); a string is why it
+ * cannot be had, in one line. `source` "" is none.
+ */
+export async function buildLeanMedia(
+  source = leanMediaSource(),
+  dir = libraryDir(),
+): Promise<{ path: string } | string> {
+  if (process.platform !== "linux") return `the native media path is for Linux (this is ${process.platform})`;
+  if (source === undefined || source === "") return "no tools/lean-media/lean-media.c is beside this install";
+  const headers = nodeHeaders();
+  if (headers === undefined)
+    return "no Node headers with OpenSSL's (node_api.h, openssl/evp.h) to build the native media path against";
+  const hash = createHash("sha256")
+    .update(readFileSync(source))
+    .update(`${process.version} ${process.arch} ${CC_FLAGS.join(" ")}`)
+    .digest("hex")
+    .slice(0, 12);
+  const path = join(dir, `lean-media-${hash}-${process.platform}-${process.arch}.node`);
+  if (existsSync(path)) return { path };
+  const tmp = `${path}.${process.pid}.tmp`;
+  try {
+    mkdirSync(dir, { recursive: true });
+    await run("cc", [...CC_FLAGS, "-I", headers, "-o", tmp, source, "-lpthread"]);
+    renameSync(tmp, path);
+    return { path };
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT")
+      return `no C compiler to build the native media path from ${source} (apt-get install gcc)`;
+    const stderr = (err as { stderr?: string }).stderr ?? messageOf(err);
+    return `cc could not build ${source}: ${stderr.trim().split("\n")[0] ?? ""}`;
+  }
+}
+
+/** Loads the addon at `path` with every symbol bound now (a missing one is a throw here, not a crash later). */
+export function loadLeanMediaAddon(path: string): LeanMediaAddon {
+  const module = { exports: {} as LeanMediaAddon };
+  process.dlopen(module, path, constants.dlopen.RTLD_NOW);
+  if (module.exports.SLOT_FIELDS !== SLOT_FIELDS)
+    throw new Error(
+      `${path} has ${module.exports.SLOT_FIELDS} slot fields, this module reads ${SLOT_FIELDS}`,
+    );
+  return module.exports;
+}
+
+let loading: Promise<LeanMediaAddon | string> | undefined;
+
+/** The process's addon, built and loaded once; a string is why the TypeScript path stays. */
+export function leanMedia(): Promise<LeanMediaAddon | string> {
+  loading ??= (async () => {
+    const built = await buildLeanMedia();
+    if (typeof built === "string") return built;
+    try {
+      const addon = loadLeanMediaAddon(built.path);
+      // the thread stops before OpenSSL's own exit handlers run (process.exit skips the addon's
+      // environment cleanup)
+      process.once("exit", () => {
+        addon.stop();
+      });
+      return addon;
+    } catch (err) {
+      return `${built.path} would not load: ${messageOf(err)}`;
+    }
+  })();
+  return loading;
+}
+
+/** Whether this process was asked for the native media path (LKSWARM_LEAN_NATIVE=1). */
+export function nativeMediaWanted(env: NodeJS.ProcessEnv = process.env): boolean {
+  return env.LKSWARM_LEAN_NATIVE === "1";
+}
+
+/** An IPv4 address in dotted form as the 32-bit number addSender takes; undefined for anything else. */
+export function ipv4Number(address: string): number | undefined {
+  const parts = address.split(".");
+  if (parts.length !== 4) return undefined;
+  let n = 0;
+  for (const part of parts) {
+    if (!/^\d{1,3}$/.test(part)) return undefined;
+    const byte = Number(part);
+    if (byte > 255) return undefined;
+    n = n * 256 + byte;
+  }
+  return n;
+}

@@ -1,0 +1,171 @@
+import type { RemoteInfo, Socket } from "node:dgram";
+import { ipv4Number, socketFd, udpHandle, type LeanMediaAddon } from "./native-media.js";
+
+/**
+ * A subscriber socket read by the native media path's thread (lean-media.c receive()) instead of
+ * libuv: once per 20 ms tick, every datagram waiting on every taken socket of the process is read
+ * with recvmmsg, and the tick's records come to JavaScript in one call. An Opus packet of a
+ * registered stream from the selected pair's remote arrives as its header's fields (`rtp`), with
+ * no Buffer and no per-datagram wake; everything else (STUN, DTLS, RTCP, other streams, and a
+ * registered SSRC from another address, which header-only.ts's tap drops or takes by the pair it
+ * follows live) is handed to the socket's listeners as libuv would have (through socket-tap.ts's
+ * tap and then werift). Each record carries the kernel's arrival
+ * time, so the tick's wait is in no jitter or round trip: `datagramArrivalMs` gives a listener the
+ * arrival of the datagram it is handed.
+ */
+
+/** What a taken socket's owner does with its records. */
+export interface ReceiverHandler {
+  /** An RTP packet of a registered SSRC from the selected pair's remote, reduced to its header. */
+  rtp(
+    ssrc: number,
+    sequenceNumber: number,
+    timestamp: number,
+    headerBytes: number,
+    payloadBytes: number,
+    wireBytes: number,
+    arrivalMs: number,
+  ): void;
+}
+
+const RECORD_RTP = 1;
+const RECORD_RAW = 2;
+const RTP_RECORD_BYTES = 32;
+const RAW_RECORD_BYTES = 24;
+
+/** The arrival of the datagram being handed to a socket's listeners now, if the native thread read it. */
+let arrival: number | undefined;
+
+/** The kernel's arrival time of the datagram a socket listener is handling, when the native thread read it. */
+export function nativeArrivalMs(): number | undefined {
+  return arrival;
+}
+
+/** When the datagram a socket listener is handling arrived (performance.now()'s clock): the kernel's time when the native thread read it, else now. */
+export function datagramArrivalMs(): number {
+  return arrival ?? performance.now();
+}
+
+/** One socket the native thread reads. */
+interface Taken {
+  readonly socket: Socket;
+  readonly handler: ReceiverHandler;
+}
+
+/** The process's native receiving: one per addon. */
+export class NativeReceiving {
+  private readonly taken = new Map<number, Taken>();
+  /** performance.now() minus the addon's clock. */
+  private readonly clockOffset: number;
+
+  constructor(private readonly addon: LeanMediaAddon) {
+    this.clockOffset = performance.now() - addon.nowMs();
+    addon.onReceived((batch) => {
+      this.deliver(batch);
+    });
+  }
+
+  /**
+   * Has the native thread read `socket` from the next tick, counting what comes from `remote`;
+   * a string says why not (the socket is not a bound UDP one, the remote not IPv4).
+   */
+  take(socket: Socket, remote: readonly [string, number], handler: ReceiverHandler): number | string {
+    const address = ipv4Number(remote[0]);
+    if (address === undefined) return `the remote ${remote[0]} is not an IPv4 address`;
+    const fd = socketFd(socket);
+    const handle = udpHandle(socket);
+    if (fd === undefined || handle?.recvStop === undefined) return "the socket has no fd";
+    let id: number;
+    try {
+      id = this.addon.addReceiver(fd, address, remote[1]);
+    } catch (err) {
+      return err instanceof Error ? err.message : String(err);
+    }
+    // libuv stops reading; what waits in the socket is the native thread's from its next tick
+    handle.recvStop();
+    this.taken.set(id, { socket, handler });
+    this.addon.start();
+    return id;
+  }
+
+  /** The selected pair's remote moved: only it is counted. */
+  remote(id: number, remote: readonly [string, number]): boolean {
+    const address = ipv4Number(remote[0]);
+    if (address === undefined) return false;
+    this.addon.setReceiverRemote(id, address, remote[1]);
+    return true;
+  }
+
+  payloadTypes(id: number, types: Iterable<number>): void {
+    this.addon.setReceiverPayloadTypes(id, [...types]);
+  }
+
+  stream(id: number, ssrc: number, tagBytes: number): string | undefined {
+    try {
+      this.addon.addReceiverSsrc(id, ssrc, tagBytes);
+      return undefined;
+    } catch (err) {
+      return err instanceof Error ? err.message : String(err);
+    }
+  }
+
+  /** Gives the socket back to libuv (unless it closed): what is queued in it is libuv's to read. */
+  release(id: number): void {
+    const taken = this.taken.get(id);
+    this.addon.removeReceiver(id);
+    this.taken.delete(id);
+    if (taken !== undefined) udpHandle(taken.socket)?.recvStart?.();
+  }
+
+  private deliver(batch: Buffer): void {
+    let at = 0;
+    while (at + 8 <= batch.length) {
+      const type = batch[at];
+      const taken = this.taken.get(batch.readUInt16LE(at + 2));
+      if (type === RECORD_RTP) {
+        taken?.handler.rtp(
+          batch.readUInt32LE(at + 4),
+          batch.readUInt16LE(at + 12),
+          batch.readUInt32LE(at + 8),
+          batch.readUInt16LE(at + 14),
+          batch.readUInt32LE(at + 16),
+          batch.readUInt32LE(at + 20),
+          batch.readDoubleLE(at + 24) + this.clockOffset,
+        );
+        at += RTP_RECORD_BYTES;
+      } else if (type === RECORD_RAW) {
+        const bytes = batch.readUInt16LE(at + 10);
+        if (taken !== undefined) {
+          const address = batch.readUInt32LE(at + 4);
+          const from: RemoteInfo = {
+            address: `${address >>> 24}.${(address >>> 16) & 0xff}.${(address >>> 8) & 0xff}.${address & 0xff}`,
+            family: "IPv4",
+            port: batch.readUInt16LE(at + 8),
+            size: bytes,
+          };
+          const data = Buffer.from(batch.subarray(at + RAW_RECORD_BYTES, at + RAW_RECORD_BYTES + bytes));
+          arrival = batch.readDoubleLE(at + 16) + this.clockOffset;
+          try {
+            taken.socket.emit("message", data, from);
+          } catch (err) {
+            // thrown where libuv's delivery would have thrown it, after the rest of the batch
+            process.nextTick(() => {
+              throw err;
+            });
+          } finally {
+            arrival = undefined;
+          }
+        }
+        at += RAW_RECORD_BYTES + ((bytes + 7) & ~7);
+      } else return;
+    }
+  }
+}
+
+let receiving: NativeReceiving | undefined;
+
+/** The process's native receiving over `addon`. */
+export function nativeReceiving(addon: LeanMediaAddon): NativeReceiving {
+  receiving ??= new NativeReceiving(addon);
+  return receiving;
+}

@@ -1,0 +1,1027 @@
+/*
+ * lean-media: the lean engine's native media path (issue 51), a Node-API addon built with cc on
+ * first use (packages/lean/src/native-media.ts). One thread per process wakes once per 20 ms tick
+ * on a timerfd and writes every registered audio publisher's packet of that tick: the RTP header
+ * from the stream's template, the Opus payload from a loop shared by every publisher of the same
+ * file, sealed with SRTP AEAD_AES_128_GCM (RFC 7714) under the keys werift's DTLS exported, and
+ * sent with one sendmmsg per socket. JavaScript keeps signalling, ICE, DTLS, RTCP and consent, and
+ * reads what was sent from a per-stream slot (a Float64Array it owns) under a sequence lock.
+ *
+ * The TypeScript path (direct-send.ts, srtp-gcm.ts) stays the fallback and the oracle: `seal` is
+ * the test hook that must give GcmRtpSealer's bytes, and a packet written here must equal the one
+ * the TypeScript path writes for the same stream, sequence number, timestamp and rollover counter.
+ *
+ * Linked against nothing but libc and pthreads: the OpenSSL (EVP) and Node-API symbols resolve from
+ * the node executable when it loads the addon (node's own OpenSSL; linking libcrypto too would mix
+ * two). Load it with RTLD_NOW so a node without them fails at load, not at a first call.
+ */
+#define _GNU_SOURCE
+#define NAPI_VERSION 8
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <node_api.h>
+#include <openssl/evp.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/timerfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#define PERIOD_NS 20000000LL
+#define MAX_BURST 5
+#define MAX_HEADER 64
+#define MAX_PAYLOAD 1400
+#define TAG_BYTES 16
+#define MAX_SENDERS 4096
+#define MAX_LOOPS 64
+#define BATCH 64
+/* werift's rule for the rollover counter (lib/rtp/src/srtp/context/context.js) */
+#define MAX_ROC_DISORDER 100
+#define MAX_SEQUENCE 65535
+
+/* The slot a stream's counts are read from: doubles, exact to 2^53. */
+enum {
+  SLOT_GEN,          /* odd while the thread writes the slot */
+  SLOT_PACKETS,      /* packets sealed (sent or dropped) */
+  SLOT_OCTETS,       /* their payload bytes, as RTCP sender reports count octets */
+  SLOT_HEADER_BYTES, /* their RTP header bytes */
+  SLOT_WIRE_BYTES,   /* header + sealed payload + tag */
+  SLOT_SEQ,          /* the last sequence number written */
+  SLOT_TS,           /* the last RTP timestamp written */
+  SLOT_SENT_MS,      /* when the last packet went, CLOCK_MONOTONIC in ms (nowMs()) */
+  SLOT_DROPPED,      /* packets the socket did not take (full buffer, or an error) */
+  SLOT_ROC,          /* the SSRC's rollover counter after the last packet */
+  SLOT_LAST_SEQ,     /* the last sequence number the counter saw (werift's lastSequenceNumber) */
+  SLOT_SKIPPED,      /* ticks skipped after a stall longer than MAX_BURST periods */
+  SLOT_TICK,         /* the next tick's n (to hand the stream on where it stands) */
+  SLOT_FIELDS
+};
+
+typedef struct {
+  uint8_t **payload;
+  uint16_t *bytes;
+  uint32_t count;
+} loop_t;
+
+typedef struct {
+  int used, paused;
+  int fd; /* our dup of the socket's fd: a closed original cannot be reused under us */
+  struct sockaddr_in to;
+  uint8_t header[MAX_HEADER];
+  uint32_t header_bytes;
+  uint16_t seq;
+  uint32_t ts, ts_step;
+  uint64_t n; /* ticks since the stream started: the loop's index and the timestamp's */
+  uint32_t ssrc, roc;
+  uint16_t last_seq;
+  int roc_processed;
+  EVP_CIPHER_CTX *ctx;
+  uint8_t salt[12];
+  int loop;
+  double *slot;
+  napi_ref slot_ref;
+} sender_t;
+
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_t thread;
+static int running, timer_fd = -1, stop_fd = -1;
+static sender_t senders[MAX_SENDERS];
+static int sender_high; /* one past the highest slot in use */
+static loop_t loops[MAX_LOOPS];
+static int loop_count;
+static uint64_t wakes, ticks_run, ticks_skipped;
+
+/*
+ * Receiving: a subscriber's socket is read here once per tick (recvmmsg) instead of by libuv per
+ * datagram. RTP of a registered SSRC from the selected pair's remote is reduced to the header
+ * fields the counters read (record RTP); everything else (STUN, DTLS, RTCP, another SSRC, and a
+ * registered SSRC from another address, which the TypeScript tap drops or takes by the pair it
+ * follows live, where the remote here is the last check's) goes back whole (record RAW) for
+ * JavaScript to hand to the socket's listeners. Every
+ * record carries the kernel's arrival time (SO_TIMESTAMPNS), on nowMs()'s clock, so a batch's
+ * delay is in no jitter or round trip. One batch per tick goes to JavaScript in one call.
+ */
+#define MAX_RECEIVERS 4096
+#define MAX_RECEIVER_SSRCS 16
+#define RECV_BATCH 32
+#define RECV_BYTES 2048
+enum { RECORD_RTP = 1, RECORD_RAW = 2 };
+#define RTP_RECORD_BYTES 32
+#define RAW_RECORD_BYTES 24
+
+typedef struct {
+  int used;
+  int fd; /* our dup of the socket's fd */
+  uint32_t remote_address; /* host order */
+  uint16_t remote_port;
+  uint32_t ssrc[MAX_RECEIVER_SSRCS];
+  uint8_t tag_bytes[MAX_RECEIVER_SSRCS];
+  int ssrc_count;
+  uint8_t payload_types[16]; /* a bit per RTP payload type read header-only */
+} receiver_t;
+
+static receiver_t receivers[MAX_RECEIVERS];
+static int receiver_high;
+/* where the next receiver id is looked for: ids go round, so a batch still queued for a released
+ * id is not read as a new receiver's */
+static int receiver_next;
+static napi_threadsafe_function delivered;
+static int delivering;
+static uint8_t *batch;
+static size_t batch_bytes, batch_capacity;
+
+static double now_ms(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return (double)t.tv_sec * 1e3 + (double)t.tv_nsec / 1e6;
+}
+
+static void roc_update(sender_t *s, uint16_t seq) {
+  if (!s->roc_processed)
+    s->roc_processed = 1;
+  else if (seq == 0) {
+    if (s->last_seq > MAX_ROC_DISORDER) s->roc++;
+  } else if (s->last_seq < MAX_ROC_DISORDER && seq > MAX_SEQUENCE - MAX_ROC_DISORDER) {
+    if (s->roc > 0) s->roc--;
+  } else if (seq < MAX_ROC_DISORDER && s->last_seq > MAX_SEQUENCE - MAX_ROC_DISORDER)
+    s->roc++;
+  s->last_seq = seq;
+}
+
+/* RFC 7714 section 8.1: salt XOR 00 00 | SSRC | ROC | SEQ, SSRC and SEQ from the header. */
+static void rtp_iv(uint8_t iv[12], const uint8_t salt[12], const uint8_t *header, uint32_t roc) {
+  iv[0] = 0;
+  iv[1] = 0;
+  memcpy(iv + 2, header + 8, 4);
+  iv[6] = roc >> 24;
+  iv[7] = roc >> 16;
+  iv[8] = roc >> 8;
+  iv[9] = roc;
+  memcpy(iv + 10, header + 2, 2);
+  for (int i = 0; i < 12; i++) iv[i] ^= salt[i];
+}
+
+/* Seals `payload` after `header` into `out` (payload bytes then the tag); 0 on success. */
+static int seal(EVP_CIPHER_CTX *ctx, const uint8_t salt[12], const uint8_t *header, int header_bytes,
+                const uint8_t *payload, int payload_bytes, uint32_t roc, uint8_t *out) {
+  uint8_t iv[12];
+  int n = 0;
+  rtp_iv(iv, salt, header, roc);
+  if (EVP_EncryptInit_ex(ctx, NULL, NULL, NULL, iv) != 1) return -1;
+  if (EVP_EncryptUpdate(ctx, NULL, &n, header, header_bytes) != 1) return -1;
+  if (EVP_EncryptUpdate(ctx, out, &n, payload, payload_bytes) != 1 || n != payload_bytes) return -1;
+  if (EVP_EncryptFinal_ex(ctx, out + n, &n) != 1) return -1;
+  return EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, TAG_BYTES, out + payload_bytes) == 1 ? 0 : -1;
+}
+
+static EVP_CIPHER_CTX *gcm_context(const uint8_t key[16]) {
+  EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
+  if (ctx == NULL) return NULL;
+  if (EVP_EncryptInit_ex(ctx, EVP_aes_128_gcm(), NULL, NULL, NULL) != 1 ||
+      EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_IVLEN, 12, NULL) != 1 ||
+      EVP_EncryptInit_ex(ctx, NULL, NULL, key, NULL) != 1) {
+    EVP_CIPHER_CTX_free(ctx);
+    return NULL;
+  }
+  return ctx;
+}
+
+/* Sequence lock: the generation is odd while the fields change (JS retries on odd or changed). */
+static void slot_open(double *slot) {
+  slot[SLOT_GEN] += 1;
+  __atomic_thread_fence(__ATOMIC_RELEASE);
+}
+static void slot_close(double *slot) {
+  __atomic_thread_fence(__ATOMIC_RELEASE);
+  slot[SLOT_GEN] += 1;
+}
+
+/* One packet per sending stream per tick; packets on one socket go in one sendmmsg. */
+static uint8_t wire[BATCH][MAX_HEADER + MAX_PAYLOAD + TAG_BYTES];
+
+static void flush(int fd, struct mmsghdr *msgs, sender_t **who, int count, double sent_ms) {
+  int sent = 0;
+  while (sent < count) {
+    int r = sendmmsg(fd, msgs + sent, count - sent, MSG_DONTWAIT);
+    if (r <= 0) break; /* a full buffer: the rest are dropped, not retried (a late packet is worse) */
+    sent += r;
+  }
+  for (int i = 0; i < count; i++) {
+    double *slot = who[i]->slot;
+    slot_open(slot);
+    if (i >= sent) slot[SLOT_DROPPED] += 1;
+    slot[SLOT_SENT_MS] = sent_ms;
+    slot_close(slot);
+  }
+}
+
+/* Ticks a stall made too late to send: every stream's clock moves on by `count` in one pass. */
+static void skip(uint64_t count) {
+  for (int i = 0; i < sender_high; i++) {
+    sender_t *s = &senders[i];
+    if (!s->used) continue;
+    s->n += count;
+    slot_open(s->slot);
+    s->slot[SLOT_SKIPPED] += (double)count;
+    s->slot[SLOT_TICK] = (double)s->n;
+    slot_close(s->slot);
+  }
+}
+
+static void tick(void) {
+  struct mmsghdr msgs[BATCH];
+  struct iovec iov[BATCH];
+  sender_t *who[BATCH];
+  int count = 0, fd = -1;
+  double at = now_ms();
+  for (int i = 0; i < sender_high; i++) {
+    sender_t *s = &senders[i];
+    if (!s->used) continue;
+    const loop_t *loop = &loops[s->loop];
+    uint32_t index = (uint32_t)(s->n % loop->count);
+    uint32_t ts = s->ts + (uint32_t)(s->n * s->ts_step);
+    int marker = s->n == 0;
+    s->n++;
+    if (s->paused) {
+      slot_open(s->slot);
+      s->slot[SLOT_TICK] = (double)s->n;
+      slot_close(s->slot);
+      continue;
+    }
+    if (count == BATCH || (count > 0 && s->fd != fd)) {
+      flush(fd, msgs, who, count, at);
+      count = 0;
+    }
+    fd = s->fd;
+    uint8_t *out = wire[count];
+    uint16_t seq = s->seq;
+    memcpy(out, s->header, s->header_bytes);
+    if (marker) out[1] |= 0x80;
+    out[2] = seq >> 8;
+    out[3] = seq;
+    out[4] = ts >> 24;
+    out[5] = ts >> 16;
+    out[6] = ts >> 8;
+    out[7] = ts;
+    roc_update(s, seq);
+    int bytes = loop->bytes[index];
+    if (seal(s->ctx, s->salt, out, s->header_bytes, loop->payload[index], bytes, s->roc,
+             out + s->header_bytes) != 0)
+      continue;
+    s->seq = (uint16_t)(seq + 1);
+    int wire_bytes = s->header_bytes + bytes + TAG_BYTES;
+    slot_open(s->slot);
+    s->slot[SLOT_PACKETS] += 1;
+    s->slot[SLOT_OCTETS] += bytes;
+    s->slot[SLOT_HEADER_BYTES] += s->header_bytes;
+    s->slot[SLOT_WIRE_BYTES] += wire_bytes;
+    s->slot[SLOT_SEQ] = seq;
+    s->slot[SLOT_TS] = ts;
+    s->slot[SLOT_ROC] = s->roc;
+    s->slot[SLOT_LAST_SEQ] = s->last_seq;
+    s->slot[SLOT_TICK] = (double)s->n;
+    slot_close(s->slot);
+    iov[count] = (struct iovec){.iov_base = out, .iov_len = (size_t)wire_bytes};
+    msgs[count] = (struct mmsghdr){0};
+    msgs[count].msg_hdr.msg_name = &s->to;
+    msgs[count].msg_hdr.msg_namelen = sizeof s->to;
+    msgs[count].msg_hdr.msg_iov = &iov[count];
+    msgs[count].msg_hdr.msg_iovlen = 1;
+    who[count++] = s;
+  }
+  if (count > 0) flush(fd, msgs, who, count, at);
+}
+
+
+static uint8_t *batch_room(size_t bytes) {
+  if (batch_bytes + bytes > batch_capacity) {
+    size_t capacity = batch_capacity == 0 ? 65536 : batch_capacity;
+    while (capacity < batch_bytes + bytes) capacity *= 2;
+    uint8_t *grown = realloc(batch, capacity);
+    if (grown == NULL) return NULL;
+    batch = grown;
+    batch_capacity = capacity;
+  }
+  uint8_t *at = batch + batch_bytes;
+  batch_bytes += bytes;
+  return at;
+}
+
+/* An RTP header's size (fixed part, CSRCs, extension); -1 when padded, not version 2 or too short. */
+static int rtp_header_size(const uint8_t *p, size_t length) {
+  if (length < 12 || p[0] >> 6 != 2 || (p[0] & 0x20) != 0) return -1;
+  size_t header = 12 + 4 * (size_t)(p[0] & 0x0f);
+  if (p[0] & 0x10) {
+    if (length < header + 4) return -1;
+    header += 4 + 4 * (size_t)((p[header + 2] << 8) | p[header + 3]);
+  }
+  return length < header ? -1 : (int)header;
+}
+
+static uint32_t be32(const uint8_t *p) { return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3]; }
+
+static void take_datagram(int id, receiver_t *r, const uint8_t *p, size_t length, const struct sockaddr_in *from,
+                          double arrival_ms) {
+  uint32_t address = ntohl(from->sin_addr.s_addr);
+  uint16_t port = ntohs(from->sin_port);
+  /* RTP: version 2, and not RTCP's packet types 192-223 where RTP's marker and type sit (RFC 5761) */
+  int stream = -1;
+  if (length >= 12 && p[0] >> 6 == 2 && !(p[1] >= 192 && p[1] <= 223)) {
+    uint32_t ssrc = be32(p + 8);
+    for (int i = 0; i < r->ssrc_count; i++)
+      if (r->ssrc[i] == ssrc) stream = i;
+  }
+  if (stream >= 0 && address == r->remote_address && port == r->remote_port) {
+    int header = rtp_header_size(p, length);
+    int type = p[1] & 0x7f;
+    long body = (long)length - r->tag_bytes[stream] - header;
+    if (header >= 0 && (r->payload_types[type >> 3] >> (type & 7) & 1) && body >= 0) {
+      uint8_t *rec = batch_room(RTP_RECORD_BYTES);
+      if (rec == NULL) return;
+      uint32_t ssrc = r->ssrc[stream], ts = be32(p + 4), payload = (uint32_t)body, wire = (uint32_t)length;
+      uint16_t seq = (uint16_t)(p[2] << 8 | p[3]), rid = (uint16_t)id, hb = (uint16_t)header;
+      memset(rec, 0, RTP_RECORD_BYTES);
+      rec[0] = RECORD_RTP;
+      memcpy(rec + 2, &rid, 2);
+      memcpy(rec + 4, &ssrc, 4);
+      memcpy(rec + 8, &ts, 4);
+      memcpy(rec + 12, &seq, 2);
+      memcpy(rec + 14, &hb, 2);
+      memcpy(rec + 16, &payload, 4);
+      memcpy(rec + 20, &wire, 4);
+      memcpy(rec + 24, &arrival_ms, 8);
+      return;
+    }
+  }
+  size_t padded = (length + 7) & ~(size_t)7;
+  uint8_t *rec = batch_room(RAW_RECORD_BYTES + padded);
+  if (rec == NULL) return;
+  uint16_t rid = (uint16_t)id, bytes = (uint16_t)length;
+  memset(rec, 0, RAW_RECORD_BYTES);
+  rec[0] = RECORD_RAW;
+  memcpy(rec + 2, &rid, 2);
+  memcpy(rec + 4, &address, 4);
+  memcpy(rec + 8, &port, 2);
+  memcpy(rec + 10, &bytes, 2);
+  memcpy(rec + 16, &arrival_ms, 8);
+  memcpy(rec + RAW_RECORD_BYTES, p, length);
+}
+
+static uint8_t recv_bytes[RECV_BATCH][RECV_BYTES];
+static char recv_control[RECV_BATCH][CMSG_SPACE(sizeof(struct timespec))];
+
+/* Reads every registered socket dry; hands the tick's records to JavaScript in one call. */
+static void receive(void) {
+  struct mmsghdr msgs[RECV_BATCH];
+  struct iovec iov[RECV_BATCH];
+  struct sockaddr_in from[RECV_BATCH];
+  struct timespec real_now;
+  clock_gettime(CLOCK_REALTIME, &real_now);
+  double mono = now_ms();
+  /* the kernel stamps arrivals on CLOCK_REALTIME: moved onto nowMs()'s clock */
+  double real_to_mono = mono - ((double)real_now.tv_sec * 1e3 + (double)real_now.tv_nsec / 1e6);
+  for (int id = 0; id < receiver_high; id++) {
+    receiver_t *r = &receivers[id];
+    if (!r->used) continue;
+    for (int rounds = 0; rounds < 64; rounds++) {
+      for (int i = 0; i < RECV_BATCH; i++) {
+        iov[i] = (struct iovec){.iov_base = recv_bytes[i], .iov_len = RECV_BYTES};
+        msgs[i] = (struct mmsghdr){0};
+        msgs[i].msg_hdr.msg_name = &from[i];
+        msgs[i].msg_hdr.msg_namelen = sizeof from[i];
+        msgs[i].msg_hdr.msg_iov = &iov[i];
+        msgs[i].msg_hdr.msg_iovlen = 1;
+        msgs[i].msg_hdr.msg_control = recv_control[i];
+        msgs[i].msg_hdr.msg_controllen = sizeof recv_control[i];
+      }
+      int n = recvmmsg(r->fd, msgs, RECV_BATCH, MSG_DONTWAIT, NULL);
+      if (n <= 0) break;
+      for (int i = 0; i < n; i++) {
+        double arrival = mono;
+        for (struct cmsghdr *c = CMSG_FIRSTHDR(&msgs[i].msg_hdr); c != NULL; c = CMSG_NXTHDR(&msgs[i].msg_hdr, c))
+          if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_TIMESTAMPNS) {
+            struct timespec t;
+            memcpy(&t, CMSG_DATA(c), sizeof t);
+            arrival = (double)t.tv_sec * 1e3 + (double)t.tv_nsec / 1e6 + real_to_mono;
+          }
+        if (from[i].sin_family != AF_INET || (msgs[i].msg_hdr.msg_flags & MSG_TRUNC)) continue;
+        take_datagram(id, r, recv_bytes[i], msgs[i].msg_len, &from[i], arrival);
+      }
+      if (n < RECV_BATCH) break;
+    }
+  }
+  if (batch_bytes == 0 || !delivering) {
+    batch_bytes = 0;
+    return;
+  }
+  /* the batch goes to JavaScript, which frees it; the next tick starts a new one */
+  uint8_t *handed = malloc(sizeof(size_t) + batch_bytes);
+  if (handed == NULL) {
+    batch_bytes = 0;
+    return;
+  }
+  memcpy(handed, &batch_bytes, sizeof(size_t));
+  memcpy(handed + sizeof(size_t), batch, batch_bytes);
+  batch_bytes = 0;
+  if (napi_call_threadsafe_function(delivered, handed, napi_tsfn_nonblocking) != napi_ok) free(handed);
+}
+
+static void *run(void *unused) {
+  (void)unused;
+  int ep = epoll_create1(EPOLL_CLOEXEC);
+  struct epoll_event ev = {.events = EPOLLIN, .data.fd = timer_fd};
+  epoll_ctl(ep, EPOLL_CTL_ADD, timer_fd, &ev);
+  ev.data.fd = stop_fd;
+  epoll_ctl(ep, EPOLL_CTL_ADD, stop_fd, &ev);
+  for (;;) {
+    struct epoll_event got[2];
+    int n = epoll_wait(ep, got, 2, -1);
+    if (n < 0 && errno == EINTR) continue;
+    int stop = 0;
+    uint64_t expired = 0;
+    for (int i = 0; i < n; i++) {
+      if (got[i].data.fd == stop_fd) stop = 1;
+      if (got[i].data.fd == timer_fd && read(timer_fd, &expired, sizeof expired) != sizeof expired) expired = 0;
+    }
+    if (stop) break;
+    if (expired == 0) continue;
+    pthread_mutex_lock(&lock);
+    wakes++;
+    uint64_t run_now = expired > MAX_BURST ? MAX_BURST : expired;
+    if (expired > run_now) skip(expired - run_now);
+    for (uint64_t i = 0; i < run_now; i++) tick();
+    receive();
+    ticks_run += run_now;
+    ticks_skipped += expired - run_now;
+    pthread_mutex_unlock(&lock);
+  }
+  close(ep);
+  return NULL;
+}
+
+/* ---- Node-API ---- */
+
+#define CHECK(call)                                                                                \
+  do {                                                                                             \
+    if ((call) != napi_ok) return fail(env, "lean-media: " #call " failed");                       \
+  } while (0)
+
+static napi_value fail(napi_env env, const char *message) {
+  napi_throw_error(env, NULL, message);
+  return NULL;
+}
+
+static napi_value number(napi_env env, double value) {
+  napi_value v;
+  napi_create_double(env, value, &v);
+  return v;
+}
+
+static int buffer_arg(napi_env env, napi_value v, uint8_t **data, size_t *bytes) {
+  bool is;
+  return napi_is_buffer(env, v, &is) == napi_ok && is &&
+         napi_get_buffer_info(env, v, (void **)data, bytes) == napi_ok;
+}
+
+static int prop(napi_env env, napi_value o, const char *name, napi_value *v) {
+  return napi_get_named_property(env, o, name, v) == napi_ok;
+}
+
+static int prop_u32(napi_env env, napi_value o, const char *name, uint32_t *out) {
+  napi_value v;
+  return prop(env, o, name, &v) && napi_get_value_uint32(env, v, out) == napi_ok;
+}
+
+static int prop_i64(napi_env env, napi_value o, const char *name, int64_t *out) {
+  napi_value v;
+  return prop(env, o, name, &v) && napi_get_value_int64(env, v, out) == napi_ok;
+}
+
+/*
+ * A dup of `fd` once it is a UDP socket (the dup keeps it open whatever JavaScript closes); -1 when
+ * it is not one, -2 when it could not be duplicated.
+ */
+static int dup_udp_socket(int64_t fd) {
+  struct stat st;
+  int socket_type = 0;
+  socklen_t len = sizeof socket_type;
+  if (fd < 3 || fd > INT32_MAX || fstat((int)fd, &st) != 0 || !S_ISSOCK(st.st_mode) ||
+      getsockopt((int)fd, SOL_SOCKET, SO_TYPE, &socket_type, &len) != 0 || socket_type != SOCK_DGRAM)
+    return -1;
+  int dup_fd = fcntl((int)fd, F_DUPFD_CLOEXEC, 3);
+  return dup_fd < 0 ? -2 : dup_fd;
+}
+
+/* seal(key, salt, header, payload, roc): the sealed payload and its tag, as GcmRtpSealer.seal. */
+static napi_value js_seal(napi_env env, napi_callback_info info) {
+  size_t argc = 5;
+  napi_value argv[5];
+  uint8_t *key, *salt, *header, *payload, *out;
+  size_t key_bytes, salt_bytes, header_bytes, payload_bytes;
+  uint32_t roc;
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 5 || !buffer_arg(env, argv[0], &key, &key_bytes) || key_bytes != 16 ||
+      !buffer_arg(env, argv[1], &salt, &salt_bytes) || salt_bytes < 12 ||
+      !buffer_arg(env, argv[2], &header, &header_bytes) || header_bytes < 12 ||
+      !buffer_arg(env, argv[3], &payload, &payload_bytes) ||
+      napi_get_value_uint32(env, argv[4], &roc) != napi_ok)
+    return fail(env, "seal(key: 16 bytes, salt: 12+ bytes, header: 12+ bytes, payload, roc)");
+  EVP_CIPHER_CTX *ctx = gcm_context(key);
+  if (ctx == NULL) return fail(env, "lean-media: AES-128-GCM is not available from this node's OpenSSL");
+  napi_value result;
+  if (napi_create_buffer(env, payload_bytes + TAG_BYTES, (void **)&out, &result) != napi_ok) {
+    EVP_CIPHER_CTX_free(ctx);
+    return fail(env, "lean-media: out of memory");
+  }
+  int r = seal(ctx, salt, header, (int)header_bytes, payload, (int)payload_bytes, roc, out);
+  EVP_CIPHER_CTX_free(ctx);
+  return r == 0 ? result : fail(env, "lean-media: AES-128-GCM sealing failed");
+}
+
+/* addLoop(payloads: Buffer[]): an index; the payloads are copied once, shared by every sender. */
+static napi_value js_add_loop(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  uint32_t count;
+  bool is_array;
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 1 || napi_is_array(env, argv[0], &is_array) != napi_ok || !is_array ||
+      napi_get_array_length(env, argv[0], &count) != napi_ok || count == 0)
+    return fail(env, "addLoop(payloads: Buffer[]) wants at least one payload");
+  pthread_mutex_lock(&lock);
+  int full = loop_count == MAX_LOOPS;
+  pthread_mutex_unlock(&lock);
+  if (full) return fail(env, "lean-media: too many loops");
+  loop_t loop = {calloc(count, sizeof(uint8_t *)), calloc(count, sizeof(uint16_t)), count};
+  for (uint32_t i = 0; i < count; i++) {
+    napi_value item;
+    uint8_t *data;
+    size_t bytes;
+    if (napi_get_element(env, argv[0], i, &item) != napi_ok || !buffer_arg(env, item, &data, &bytes) ||
+        bytes > MAX_PAYLOAD) {
+      for (uint32_t j = 0; j < i; j++) free(loop.payload[j]);
+      free(loop.payload);
+      free(loop.bytes);
+      return fail(env, "addLoop: every payload is a Buffer of at most 1400 bytes");
+    }
+    loop.payload[i] = malloc(bytes > 0 ? bytes : 1);
+    memcpy(loop.payload[i], data, bytes);
+    loop.bytes[i] = (uint16_t)bytes;
+  }
+  pthread_mutex_lock(&lock);
+  int id = loop_count++;
+  loops[id] = loop;
+  pthread_mutex_unlock(&lock);
+  return number(env, id);
+}
+
+/*
+ * addSender({ fd, address (IPv4 as a 32-bit number), port, header (the SSRC in it), seq, timestamp,
+ * timestampStep, tick, roc, lastSeq, rocProcessed, key, salt, loop }, slot: Float64Array): an id.
+ * Packet n of the stream (n from `tick` on) carries the loop's payload n and timestamp + n x step,
+ * and the marker bit when n is 0; the first goes at the next tick.
+ */
+static napi_value js_add_sender(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2], v;
+  uint32_t address, port, seq, ts, step, roc, last_seq, processed, loop, start;
+  int64_t fd;
+  uint8_t *header, *key, *salt;
+  size_t header_bytes, key_bytes, salt_bytes, slot_length;
+  napi_typedarray_type type;
+  void *slot_data;
+  napi_value slot_buffer;
+  size_t slot_offset;
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 2 || !prop_i64(env, argv[0], "fd", &fd) || !prop_u32(env, argv[0], "address", &address) ||
+      !prop_u32(env, argv[0], "port", &port) || !prop_u32(env, argv[0], "seq", &seq) ||
+      !prop_u32(env, argv[0], "timestamp", &ts) || !prop_u32(env, argv[0], "timestampStep", &step) ||
+      !prop_u32(env, argv[0], "roc", &roc) || !prop_u32(env, argv[0], "lastSeq", &last_seq) ||
+      !prop_u32(env, argv[0], "rocProcessed", &processed) || !prop_u32(env, argv[0], "loop", &loop) || !prop_u32(env, argv[0], "tick", &start) ||
+      !prop(env, argv[0], "header", &v) || !buffer_arg(env, v, &header, &header_bytes) ||
+      !prop(env, argv[0], "key", &v) || !buffer_arg(env, v, &key, &key_bytes) ||
+      !prop(env, argv[0], "salt", &v) || !buffer_arg(env, v, &salt, &salt_bytes))
+    return fail(env, "addSender: a field is missing or of the wrong type");
+  if (header_bytes < 12 || header_bytes > MAX_HEADER || key_bytes != 16 || salt_bytes < 12 || port == 0 ||
+      port > 65535 || loop >= (uint32_t)loop_count)
+    return fail(env, "addSender: header 12-64 bytes, key 16, salt 12+, a port and a known loop");
+  if (napi_get_typedarray_info(env, argv[1], &type, &slot_length, &slot_data, &slot_buffer, &slot_offset) !=
+          napi_ok ||
+      type != napi_float64_array || slot_length < SLOT_FIELDS)
+    return fail(env, "addSender: the slot is a Float64Array of at least SLOT_FIELDS");
+  int dup_fd = dup_udp_socket(fd);
+  if (dup_fd == -1) return fail(env, "addSender: the fd is not a UDP socket");
+  if (dup_fd < 0) return fail(env, "addSender: could not duplicate the socket");
+  EVP_CIPHER_CTX *ctx = gcm_context(key);
+  if (ctx == NULL) {
+    close(dup_fd);
+    return fail(env, "lean-media: AES-128-GCM is not available from this node's OpenSSL");
+  }
+  napi_ref ref;
+  if (napi_create_reference(env, argv[1], 1, &ref) != napi_ok) {
+    close(dup_fd);
+    EVP_CIPHER_CTX_free(ctx);
+    return fail(env, "lean-media: could not hold the slot");
+  }
+  pthread_mutex_lock(&lock);
+  int id = -1;
+  for (int i = 0; i < MAX_SENDERS; i++)
+    if (!senders[i].used) {
+      id = i;
+      break;
+    }
+  if (id < 0) {
+    pthread_mutex_unlock(&lock);
+    close(dup_fd);
+    EVP_CIPHER_CTX_free(ctx);
+    napi_delete_reference(env, ref);
+    return fail(env, "lean-media: too many senders in one process");
+  }
+  sender_t *s = &senders[id];
+  memset(s, 0, sizeof *s);
+  s->fd = dup_fd;
+  s->to.sin_family = AF_INET;
+  s->to.sin_port = htons((uint16_t)port);
+  s->to.sin_addr.s_addr = htonl(address);
+  memcpy(s->header, header, header_bytes);
+  s->header_bytes = (uint32_t)header_bytes;
+  s->seq = (uint16_t)seq;
+  s->ts = ts;
+  s->ts_step = step;
+  s->n = start;
+  s->roc = roc;
+  s->last_seq = (uint16_t)last_seq;
+  s->roc_processed = processed != 0;
+  s->ctx = ctx;
+  memcpy(s->salt, salt, 12);
+  s->loop = (int)loop;
+  s->slot = slot_data;
+  s->slot_ref = ref;
+  for (int f = 0; f < SLOT_FIELDS; f++) s->slot[f] = 0;
+  s->slot[SLOT_ROC] = roc;
+  s->slot[SLOT_LAST_SEQ] = last_seq;
+  s->slot[SLOT_SEQ] = (uint16_t)(seq - 1);
+  s->slot[SLOT_TICK] = start;
+  s->used = 1;
+  if (id >= sender_high) sender_high = id + 1;
+  pthread_mutex_unlock(&lock);
+  return number(env, id);
+}
+
+static sender_t *sender_arg(napi_env env, napi_value v, uint32_t *id) {
+  if (napi_get_value_uint32(env, v, id) != napi_ok || *id >= MAX_SENDERS || !senders[*id].used) return NULL;
+  return &senders[*id];
+}
+
+/* pauseSender(id, paused): a paused stream keeps its clock (its timestamps follow wall time). */
+static napi_value js_pause_sender(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  uint32_t id;
+  bool paused;
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  pthread_mutex_lock(&lock);
+  sender_t *s = argc < 2 ? NULL : sender_arg(env, argv[0], &id);
+  if (s == NULL || napi_get_value_bool(env, argv[1], &paused) != napi_ok) {
+    pthread_mutex_unlock(&lock);
+    return fail(env, "pauseSender(id, paused): no such sender");
+  }
+  s->paused = paused;
+  pthread_mutex_unlock(&lock);
+  return NULL;
+}
+
+/* rekey(id, key, salt, roc, lastSeq, rocProcessed): a new DTLS handshake's keys, and the SSRC's counter state in its new context. */
+static napi_value js_rekey(napi_env env, napi_callback_info info) {
+  size_t argc = 6;
+  napi_value argv[6];
+  uint32_t id, roc, last_seq, processed;
+  uint8_t *key, *salt;
+  size_t key_bytes, salt_bytes;
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 6 || !buffer_arg(env, argv[1], &key, &key_bytes) || key_bytes != 16 ||
+      !buffer_arg(env, argv[2], &salt, &salt_bytes) || salt_bytes < 12 ||
+      napi_get_value_uint32(env, argv[3], &roc) != napi_ok ||
+      napi_get_value_uint32(env, argv[4], &last_seq) != napi_ok ||
+      napi_get_value_uint32(env, argv[5], &processed) != napi_ok)
+    return fail(env, "rekey(id, key: 16 bytes, salt: 12+ bytes, roc, lastSeq, rocProcessed)");
+  EVP_CIPHER_CTX *ctx = gcm_context(key);
+  if (ctx == NULL) return fail(env, "lean-media: AES-128-GCM is not available from this node's OpenSSL");
+  pthread_mutex_lock(&lock);
+  sender_t *s = sender_arg(env, argv[0], &id);
+  if (s == NULL) {
+    pthread_mutex_unlock(&lock);
+    EVP_CIPHER_CTX_free(ctx);
+    return fail(env, "rekey: no such sender");
+  }
+  EVP_CIPHER_CTX_free(s->ctx);
+  s->ctx = ctx;
+  memcpy(s->salt, salt, 12);
+  s->roc = roc;
+  s->last_seq = (uint16_t)last_seq;
+  s->roc_processed = processed != 0;
+  pthread_mutex_unlock(&lock);
+  return NULL;
+}
+
+/* removeSender(id): the stream's last state is in its slot (sequence number, timestamp, counter). */
+static napi_value js_remove_sender(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  uint32_t id;
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  pthread_mutex_lock(&lock);
+  sender_t *s = argc < 1 ? NULL : sender_arg(env, argv[0], &id);
+  if (s == NULL) {
+    pthread_mutex_unlock(&lock);
+    return NULL; /* removing twice is harmless */
+  }
+  s->used = 0;
+  close(s->fd);
+  EVP_CIPHER_CTX_free(s->ctx);
+  napi_ref ref = s->slot_ref;
+  while (sender_high > 0 && !senders[sender_high - 1].used) sender_high--;
+  pthread_mutex_unlock(&lock);
+  napi_delete_reference(env, ref);
+  return NULL;
+}
+
+
+/* ---- receiving ---- */
+
+static void call_js(napi_env env, napi_value fn, void *context, void *data) {
+  (void)context;
+  if (env == NULL || fn == NULL) {
+    free(data);
+    return;
+  }
+  size_t bytes;
+  memcpy(&bytes, data, sizeof bytes);
+  napi_value buffer, undefined;
+  void *copy;
+  napi_status status = napi_create_buffer_copy(env, bytes, (uint8_t *)data + sizeof(size_t), &copy, &buffer);
+  free(data);
+  if (status != napi_ok) return;
+  napi_get_undefined(env, &undefined);
+  napi_call_function(env, undefined, fn, 1, &buffer, NULL);
+}
+
+/* onReceived(fn): fn(batch: Buffer) once per tick that read anything (see receive()). */
+static napi_value js_on_received(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1], name;
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 1) return fail(env, "onReceived(fn)");
+  pthread_mutex_lock(&lock);
+  int had = delivering;
+  pthread_mutex_unlock(&lock);
+  if (had) return fail(env, "onReceived: already set");
+  CHECK(napi_create_string_utf8(env, "lean-media receive", NAPI_AUTO_LENGTH, &name));
+  napi_threadsafe_function fn;
+  CHECK(napi_create_threadsafe_function(env, argv[0], NULL, name, 0, 1, NULL, NULL, NULL, call_js, &fn));
+  /* the process may exit with it set: participants hold the event loop open, not the receiver */
+  CHECK(napi_unref_threadsafe_function(env, fn));
+  pthread_mutex_lock(&lock);
+  delivered = fn;
+  delivering = 1;
+  pthread_mutex_unlock(&lock);
+  return NULL;
+}
+
+static receiver_t *receiver_arg(napi_env env, napi_value v, uint32_t *id) {
+  if (napi_get_value_uint32(env, v, id) != napi_ok || *id >= MAX_RECEIVERS || !receivers[*id].used) return NULL;
+  return &receivers[*id];
+}
+
+/* addReceiver(fd, address, port): the socket is read here from the next tick; stop libuv's reads first. */
+static napi_value js_add_receiver(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  int64_t fd;
+  uint32_t address, port;
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 3 || napi_get_value_int64(env, argv[0], &fd) != napi_ok ||
+      napi_get_value_uint32(env, argv[1], &address) != napi_ok ||
+      napi_get_value_uint32(env, argv[2], &port) != napi_ok || port == 0 || port > 65535)
+    return fail(env, "addReceiver(fd, address, port)");
+  int on = 1;
+  int dup_fd = dup_udp_socket(fd);
+  if (dup_fd == -1) return fail(env, "addReceiver: the fd is not a UDP socket");
+  if (dup_fd < 0) return fail(env, "addReceiver: could not duplicate the socket");
+  if (setsockopt(dup_fd, SOL_SOCKET, SO_TIMESTAMPNS, &on, sizeof on) != 0) {
+    close(dup_fd);
+    return fail(env, "addReceiver: no SO_TIMESTAMPNS on the socket");
+  }
+  /* read every 20 ms, not at each datagram: room for a tick's burst (the kernel caps it at rmem_max) */
+  int room = 1 << 20;
+  setsockopt(dup_fd, SOL_SOCKET, SO_RCVBUF, &room, sizeof room);
+  pthread_mutex_lock(&lock);
+  int id = -1;
+  for (int k = 0; k < MAX_RECEIVERS; k++) {
+    int i = (receiver_next + k) % MAX_RECEIVERS;
+    if (!receivers[i].used) {
+      id = i;
+      break;
+    }
+  }
+  if (id < 0) {
+    pthread_mutex_unlock(&lock);
+    close(dup_fd);
+    return fail(env, "lean-media: too many receivers in one process");
+  }
+  receiver_next = (id + 1) % MAX_RECEIVERS;
+  receiver_t *r = &receivers[id];
+  memset(r, 0, sizeof *r);
+  r->fd = dup_fd;
+  r->remote_address = address;
+  r->remote_port = (uint16_t)port;
+  r->used = 1;
+  if (id >= receiver_high) receiver_high = id + 1;
+  pthread_mutex_unlock(&lock);
+  return number(env, id);
+}
+
+/* setReceiverRemote(id, address, port): the selected pair's remote, the one source counted. */
+static napi_value js_set_receiver_remote(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  uint32_t id, address, port;
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 3 || napi_get_value_uint32(env, argv[1], &address) != napi_ok ||
+      napi_get_value_uint32(env, argv[2], &port) != napi_ok)
+    return fail(env, "setReceiverRemote(id, address, port)");
+  pthread_mutex_lock(&lock);
+  receiver_t *r = receiver_arg(env, argv[0], &id);
+  if (r != NULL) {
+    r->remote_address = address;
+    r->remote_port = (uint16_t)port;
+  }
+  pthread_mutex_unlock(&lock);
+  return r == NULL ? fail(env, "setReceiverRemote: no such receiver") : NULL;
+}
+
+/* setReceiverPayloadTypes(id, types: number[]): the payload types read header-only (Opus). */
+static napi_value js_set_receiver_payload_types(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  uint32_t id, count;
+  uint8_t mask[16] = {0};
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 2 || napi_get_array_length(env, argv[1], &count) != napi_ok)
+    return fail(env, "setReceiverPayloadTypes(id, types: number[])");
+  for (uint32_t i = 0; i < count; i++) {
+    napi_value item;
+    uint32_t type;
+    if (napi_get_element(env, argv[1], i, &item) != napi_ok || napi_get_value_uint32(env, item, &type) != napi_ok ||
+        type > 127)
+      return fail(env, "setReceiverPayloadTypes: types are 0-127");
+    mask[type >> 3] |= (uint8_t)(1 << (type & 7));
+  }
+  pthread_mutex_lock(&lock);
+  receiver_t *r = receiver_arg(env, argv[0], &id);
+  if (r != NULL) memcpy(r->payload_types, mask, sizeof mask);
+  pthread_mutex_unlock(&lock);
+  return r == NULL ? fail(env, "setReceiverPayloadTypes: no such receiver") : NULL;
+}
+
+/* addReceiverSsrc(id, ssrc, tagBytes): the SSRC's packets are counted here from now on. */
+static napi_value js_add_receiver_ssrc(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  uint32_t id, ssrc, tag;
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 3 || napi_get_value_uint32(env, argv[1], &ssrc) != napi_ok ||
+      napi_get_value_uint32(env, argv[2], &tag) != napi_ok || tag > 16)
+    return fail(env, "addReceiverSsrc(id, ssrc, tagBytes)");
+  const char *error = NULL;
+  pthread_mutex_lock(&lock);
+  receiver_t *r = receiver_arg(env, argv[0], &id);
+  if (r == NULL)
+    error = "addReceiverSsrc: no such receiver";
+  else {
+    int known = 0;
+    for (int i = 0; i < r->ssrc_count; i++)
+      if (r->ssrc[i] == ssrc) known = 1;
+    if (!known && r->ssrc_count == MAX_RECEIVER_SSRCS)
+      error = "addReceiverSsrc: too many streams on one socket";
+    else if (!known) {
+      r->ssrc[r->ssrc_count] = ssrc;
+      r->tag_bytes[r->ssrc_count++] = (uint8_t)tag;
+    }
+  }
+  pthread_mutex_unlock(&lock);
+  return error != NULL ? fail(env, error) : NULL;
+}
+
+/* removeReceiver(id): what is still queued stays in the socket for libuv (recvStart after this). */
+static napi_value js_remove_receiver(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  uint32_t id;
+  int off = 0;
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  pthread_mutex_lock(&lock);
+  receiver_t *r = argc < 1 ? NULL : receiver_arg(env, argv[0], &id);
+  if (r != NULL) {
+    r->used = 0;
+    setsockopt(r->fd, SOL_SOCKET, SO_TIMESTAMPNS, &off, sizeof off);
+    close(r->fd);
+    while (receiver_high > 0 && !receivers[receiver_high - 1].used) receiver_high--;
+  }
+  pthread_mutex_unlock(&lock);
+  return NULL;
+}
+
+static void stop_thread(void) {
+  if (!running) return;
+  uint64_t one = 1;
+  if (write(stop_fd, &one, sizeof one) != sizeof one) return;
+  pthread_join(thread, NULL);
+  running = 0;
+  close(timer_fd);
+  close(stop_fd);
+  timer_fd = stop_fd = -1;
+}
+
+/* start(): the tick thread, if not running; its ticks fall on nowMs() multiples of 20 ms from now. */
+static napi_value js_start(napi_env env, napi_callback_info info) {
+  (void)info;
+  if (running) return NULL;
+  timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+  stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  if (timer_fd < 0 || stop_fd < 0) return fail(env, "lean-media: no timerfd or eventfd");
+  struct itimerspec spec = {.it_interval = {0, PERIOD_NS}, .it_value = {0, PERIOD_NS}};
+  if (timerfd_settime(timer_fd, 0, &spec, NULL) != 0) return fail(env, "lean-media: timerfd_settime failed");
+  if (pthread_create(&thread, NULL, run, NULL) != 0) return fail(env, "lean-media: no thread");
+  running = 1;
+  return NULL;
+}
+
+static napi_value js_stop(napi_env env, napi_callback_info info) {
+  (void)env;
+  (void)info;
+  stop_thread();
+  return NULL;
+}
+
+/* stats(): the thread's wakes, ticks run and ticks skipped since the process loaded the addon. */
+static napi_value js_stats(napi_env env, napi_callback_info info) {
+  (void)info;
+  napi_value o;
+  pthread_mutex_lock(&lock);
+  double w = (double)wakes, r = (double)ticks_run, k = (double)ticks_skipped;
+  pthread_mutex_unlock(&lock);
+  napi_create_object(env, &o);
+  napi_set_named_property(env, o, "wakes", number(env, w));
+  napi_set_named_property(env, o, "ticks", number(env, r));
+  napi_set_named_property(env, o, "skipped", number(env, k));
+  return o;
+}
+
+static napi_value js_now_ms(napi_env env, napi_callback_info info) {
+  (void)info;
+  return number(env, now_ms());
+}
+
+static void cleanup(void *unused) {
+  (void)unused;
+  stop_thread();
+  if (delivering) {
+    napi_release_threadsafe_function(delivered, napi_tsfn_abort);
+    delivering = 0;
+  }
+}
+
+NAPI_MODULE_INIT() {
+  napi_property_descriptor fns[] = {
+      {"seal", NULL, js_seal, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"addLoop", NULL, js_add_loop, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"addSender", NULL, js_add_sender, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"pauseSender", NULL, js_pause_sender, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"rekey", NULL, js_rekey, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"removeSender", NULL, js_remove_sender, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"start", NULL, js_start, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"stop", NULL, js_stop, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"stats", NULL, js_stats, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"nowMs", NULL, js_now_ms, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"onReceived", NULL, js_on_received, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"addReceiver", NULL, js_add_receiver, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"setReceiverRemote", NULL, js_set_receiver_remote, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"setReceiverPayloadTypes", NULL, js_set_receiver_payload_types, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"addReceiverSsrc", NULL, js_add_receiver_ssrc, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"removeReceiver", NULL, js_remove_receiver, NULL, NULL, NULL, napi_enumerable, NULL},
+  };
+  napi_value fields;
+  napi_create_uint32(env, SLOT_FIELDS, &fields);
+  napi_define_properties(env, exports, sizeof fns / sizeof fns[0], fns);
+  napi_set_named_property(env, exports, "SLOT_FIELDS", fields);
+  napi_add_env_cleanup_hook(env, cleanup, NULL);
+  return exports;
+}
