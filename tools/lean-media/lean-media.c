@@ -4,8 +4,9 @@
  * on a timerfd and writes every registered audio publisher's packet of that tick: the RTP header
  * from the stream's template, the Opus payload from a loop shared by every publisher of the same
  * file, sealed with SRTP AEAD_AES_128_GCM (RFC 7714) under the keys werift's DTLS exported, and
- * sent with one sendmmsg per socket. JavaScript keeps signalling, ICE, DTLS, RTCP and consent, and
- * reads what was sent from a per-stream slot (a Float64Array it owns) under a sequence lock.
+ * sent with one sendmmsg per socket. JavaScript keeps signalling, ICE, DTLS, RTCP and consent (whose
+ * datagrams it sends on such a socket through sendTo, one syscall without libuv), and reads what
+ * was sent from a per-stream slot (a Float64Array it owns) under a sequence lock.
  *
  * The TypeScript path (direct-send.ts, srtp-gcm.ts) stays the fallback and the oracle: `seal` is
  * the test hook that must give GcmRtpSealer's bytes, and a packet written here must equal the one
@@ -985,6 +986,30 @@ static napi_value js_stats(napi_env env, napi_callback_info info) {
   return o;
 }
 
+/*
+ * sendTo(fd, data, address, port): one sendto on the caller's thread, without libuv's send request,
+ * its callback or dgram's argument handling; the bytes sent, or -errno (EAGAIN when the socket's
+ * buffer is full: the caller hands the datagram to dgram, which queues it). For the datagrams
+ * JavaScript still writes on a socket of the native path: RTCP, consent and keepalives.
+ */
+static napi_value js_send_to(napi_env env, napi_callback_info info) {
+  size_t argc = 4;
+  napi_value argv[4];
+  int64_t fd;
+  uint8_t *data;
+  size_t bytes;
+  uint32_t address, port;
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 4 || napi_get_value_int64(env, argv[0], &fd) != napi_ok || fd < 3 || fd > INT32_MAX ||
+      !buffer_arg(env, argv[1], &data, &bytes) || napi_get_value_uint32(env, argv[2], &address) != napi_ok ||
+      napi_get_value_uint32(env, argv[3], &port) != napi_ok || port == 0 || port > 65535)
+    return fail(env, "sendTo(fd, data: Buffer, address: IPv4 as a number, port: 1-65535)");
+  struct sockaddr_in to = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+  to.sin_addr.s_addr = htonl(address);
+  ssize_t sent = sendto((int)fd, data, bytes, MSG_DONTWAIT | MSG_NOSIGNAL, (struct sockaddr *)&to, sizeof to);
+  return number(env, sent < 0 ? -(double)errno : (double)sent);
+}
+
 static napi_value js_now_ms(napi_env env, napi_callback_info info) {
   (void)info;
   return number(env, now_ms());
@@ -1011,6 +1036,7 @@ NAPI_MODULE_INIT() {
       {"stop", NULL, js_stop, NULL, NULL, NULL, napi_enumerable, NULL},
       {"stats", NULL, js_stats, NULL, NULL, NULL, napi_enumerable, NULL},
       {"nowMs", NULL, js_now_ms, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"sendTo", NULL, js_send_to, NULL, NULL, NULL, napi_enumerable, NULL},
       {"onReceived", NULL, js_on_received, NULL, NULL, NULL, napi_enumerable, NULL},
       {"addReceiver", NULL, js_add_receiver, NULL, NULL, NULL, napi_enumerable, NULL},
       {"setReceiverRemote", NULL, js_set_receiver_remote, NULL, NULL, NULL, napi_enumerable, NULL},

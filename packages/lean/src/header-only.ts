@@ -1,9 +1,16 @@
 import { Socket } from "node:dgram";
-import type { RTCDtlsTransport, RTCPeerConnection, RTCRtpReceiver, RtpPacket, SrtpSession } from "werift";
-import { everyCheck, leanMedia, nativeMediaWanted, type LeanMediaAddon } from "./native-media.js";
+import type { RTCDtlsTransport, RTCPeerConnection, RTCRtpReceiver, SrtpSession } from "werift";
+import {
+  everyCheck,
+  leanMedia,
+  nativeMediaWanted,
+  sendsDirect,
+  type LeanMediaAddon,
+} from "./native-media.js";
 import { nativeArrivalMs, nativeReceiving } from "./native-receive.js";
 import { tapSocket, udpSockets } from "./socket-tap.js";
 import { rolloverCounter, rolloverMatters, srtpContextOf } from "./srtp-gcm.js";
+import { addToStatistics, type ReceiverStreamStatistics } from "./stream-statistics.js";
 
 /**
  * Received Opus packets are counted from their RTP header alone (sequence number, timestamp, SSRC,
@@ -141,11 +148,6 @@ export type OpusSink = (
   arrivalMs: number,
 ) => void;
 
-/** The part of werift's receiver statistics (RTCP receiver reports) a bypassed packet updates. */
-export interface ReceiverStreamStatistics {
-  add(packet: RtpPacket, now?: number): void;
-}
-
 /** A stream whose packets no longer enter werift. */
 export interface BypassedStream {
   readonly kind: "audio" | "video";
@@ -203,24 +205,6 @@ function receiverStatistics(receiver: RTCRtpReceiver, ssrc: number): ReceiverStr
   return streams?.[ssrc];
 }
 
-/**
- * What StreamStatistics.add reads of a packet, filled in place for each bypassed one: the header
- * fields and the payload's length (werift keeps no reference to it).
- */
-export class StatisticsPacket {
-  readonly header = { sequenceNumber: 0, timestamp: 0, serializeSize: 0 };
-  readonly payload = { length: 0 };
-
-  /** This object refilled for one packet, as the RtpPacket `StreamStatistics.add` takes. */
-  fill(sequenceNumber: number, timestamp: number, headerBytes: number, payloadBytes: number): RtpPacket {
-    this.header.sequenceNumber = sequenceNumber;
-    this.header.timestamp = timestamp;
-    this.header.serializeSize = headerBytes;
-    this.payload.length = payloadBytes;
-    return this as unknown as RtpPacket;
-  }
-}
-
 /** Makes `pc` (a subscriber) read received Opus packets header-only, from its first connection on. */
 export function readOpusHeadersOnly(
   pc: RTCPeerConnection,
@@ -229,7 +213,6 @@ export function readOpusHeadersOnly(
 ): ReceiveFastPath {
   let payloadTypes = new Set<number>();
   const registered = new Map<number, BypassedStream>();
-  const scratch = new StatisticsPacket();
   const watched = new WeakSet<RTCDtlsTransport>();
   const wrapped = new WeakSet<SrtpSession>();
   const hooked = new WeakSet<object>();
@@ -266,8 +249,12 @@ export function readOpusHeadersOnly(
       }
       // werift's jitter (its receiver reports) from the kernel's arrival in its clock's seconds
       // when the native thread read the packet; else werift's own clock, as werift takes it
-      statistics.add(
-        scratch.fill(sequenceNumber, timestamp, headerBytes, payloadBytes),
+      addToStatistics(
+        statistics,
+        sequenceNumber,
+        timestamp,
+        headerBytes,
+        payloadBytes,
         kernelArrivalMs === undefined ? undefined : (performance.timeOrigin + kernelArrivalMs) / 1000,
       );
       count.packets++;
@@ -455,6 +442,8 @@ function nativeReader(
       count.nativeRefused = id;
       return;
     }
+    // werift's receiver reports and consent on this socket go out through the addon too
+    sendsDirect(socket, addon);
     receiving.payloadTypes(id, payloadTypes());
     for (const ssrc of audio.keys()) {
       const why = receiving.stream(id, ssrc, tagBytes);

@@ -11,6 +11,7 @@ import {
   ipv4Number,
   newSlot,
   readSlot,
+  sendsDirect,
   socketFd,
   type LeanMediaAddon,
   type SlotReading,
@@ -162,6 +163,8 @@ export class NativeAudioStream {
     } catch (err) {
       return err instanceof Error ? err.message : String(err);
     }
+    // werift's RTCP and consent on this socket go out through the addon too
+    sendsDirect(handoff.socket, this.addon);
     this.handoff = handoff;
     this.start = start;
     this.paused = false;

@@ -12,6 +12,8 @@ import {
   leanMedia,
   newSlot,
   readSlot,
+  directSends,
+  sendsDirect,
   socketFd,
   type LeanMediaAddon,
 } from "./native-media.js";
@@ -179,6 +181,69 @@ describe("a native audio sender on loopback", () => {
         newSlot(),
       ),
     ).toThrow(/not a UDP socket/);
+  });
+});
+
+describe("what JavaScript sends on a socket of the native path", () => {
+  it("goes out through sendTo in werift's form, byte for byte; every other form, a refused send and a closed socket behave as dgram's", async () => {
+    const a = createSocket("udp4");
+    const b = createSocket("udp4");
+    a.bind(0, "127.0.0.1");
+    b.bind(0, "127.0.0.1");
+    await Promise.all([once(a, "listening"), once(b, "listening")]);
+    sendsDirect(a, native());
+    sendsDirect(a, native()); // a second call changes nothing
+    const to = b.address().port;
+    const got: { data: Buffer; port: number }[] = [];
+    b.on("message", (data, from) => got.push({ data, port: from.port }));
+    const sent = [randomBytes(1), randomBytes(1200), Buffer.alloc(0), randomBytes(48)];
+    const before = { ...directSends };
+
+    for (const data of sent) a.send(data, to, "127.0.0.1");
+    expect(directSends.sent - before.sent).toBe(sent.length);
+    // dgram's forms with a callback, an offset or a name to resolve are dgram's
+    const viaDgram = randomBytes(20);
+    await new Promise<void>((resolve, reject) => {
+      a.send(viaDgram, to, "127.0.0.1", (err) => {
+        if (err) reject(err);
+        else resolve();
+      });
+    });
+    a.send(viaDgram, 0, 10, to, "127.0.0.1");
+    a.send(viaDgram, to, "localhost");
+    expect(directSends.sent - before.sent).toBe(sent.length);
+    await expect.poll(() => got.length, { timeout: 5_000 }).toBe(sent.length + 3);
+    expect(got.slice(0, sent.length).map((g) => g.data)).toEqual(sent);
+    expect(got.every((g) => g.port === a.address().port)).toBe(true);
+    expect(
+      got
+        .slice(sent.length)
+        .map((g) => g.data.length)
+        .sort(),
+    ).toEqual([10, 20, 20]);
+
+    // the kernel refuses a broadcast without SO_BROADCAST (EACCES): dgram sends it again and does
+    // what it does on a socket without sendTo (with no callback, nothing)
+    const plain = createSocket("udp4");
+    plain.bind(0, "127.0.0.1");
+    await once(plain, "listening");
+    const errors = { direct: 0, plain: 0 };
+    a.on("error", () => errors.direct++);
+    plain.on("error", () => errors.plain++);
+    a.send(randomBytes(8), to, "255.255.255.255");
+    plain.send(randomBytes(8), to, "255.255.255.255");
+    expect(directSends.handedToDgram - before.handedToDgram).toBe(1);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(errors.direct).toBe(errors.plain);
+    plain.close();
+
+    a.close();
+    b.close();
+    expect(() => {
+      a.send(randomBytes(8), to, "127.0.0.1");
+    }).toThrow(expect.objectContaining({ code: "ERR_SOCKET_DGRAM_NOT_RUNNING" }) as Error);
+    expect(directSends.sent - before.sent).toBe(sent.length);
+    expect(() => native().sendTo(1, Buffer.alloc(1), 0x7f000001, 0)).toThrow(/port: 1-65535/);
   });
 });
 

@@ -36,6 +36,8 @@ export interface LeanMediaAddon {
   stats(): { wakes: number; ticks: number; skipped: number };
   /** CLOCK_MONOTONIC in ms, the clock of a slot's SENT_MS and of a received record's arrival. */
   nowMs(): number;
+  /** One sendto of `data` on `fd` to `address` (IPv4 as a number): the bytes sent, or -errno. */
+  sendTo(fd: number, data: Buffer, address: number, port: number): number;
   /** `deliver` gets each tick's received records (native-receive.ts reads them). */
   onReceived(deliver: (batch: Buffer) => void): void;
   addReceiver(fd: number, address: number, port: number): number;
@@ -114,9 +116,13 @@ interface UdpHandle {
   recvStop?(): number;
 }
 
+/** dgram's symbol for a socket's state (one for every socket of the process), once found. */
+let stateSymbol: symbol | undefined;
+
 export function udpHandle(socket: Socket): UdpHandle | undefined {
-  const state = Object.getOwnPropertySymbols(socket).find((s) => s.description === "state symbol");
-  const held = state === undefined ? undefined : (socket as unknown as Record<symbol, unknown>)[state];
+  stateSymbol ??= Object.getOwnPropertySymbols(socket).find((s) => s.description === "state symbol");
+  const held =
+    stateSymbol === undefined ? undefined : (socket as unknown as Record<symbol, unknown>)[stateSymbol];
   return (held as { handle?: UdpHandle | null } | undefined)?.handle ?? undefined;
 }
 
@@ -124,6 +130,52 @@ export function udpHandle(socket: Socket): UdpHandle | undefined {
 export function socketFd(socket: Socket): number | undefined {
   const fd = udpHandle(socket)?.fd;
   return typeof fd === "number" && Number.isInteger(fd) && fd > 2 ? fd : undefined;
+}
+
+/** Datagrams sendsDirect's sockets sent with the addon's sendTo, and those it handed to dgram after a refusal. */
+export const directSends = { sent: 0, handedToDgram: 0 };
+
+const sendingDirect = new WeakSet<Socket>();
+
+/**
+ * Has `socket.send(buffer, port, ipv4)`, werift's form for its RTCP, ICE consent and keepalives on
+ * a socket of the native path, go out through the addon's sendTo: one syscall on this thread
+ * instead of dgram's argument handling, libuv's send request and its completion. Any other form,
+ * a closed or unbound socket, or a datagram the kernel did not take (EAGAIN on a full buffer, an
+ * error) goes to dgram's own send, which queues, throws or emits it as it always did.
+ */
+export function sendsDirect(socket: Socket, addon: LeanMediaAddon): void {
+  if (sendingDirect.has(socket)) return;
+  sendingDirect.add(socket);
+  const dgramSend = socket.send.bind(socket) as (...args: unknown[]) => void;
+  let lastHost = "";
+  let lastAddress: number | undefined;
+  socket.send = ((...args: unknown[]): void => {
+    const [data, port, host] = args;
+    if (
+      args.length === 3 &&
+      typeof port === "number" &&
+      Number.isInteger(port) &&
+      port > 0 &&
+      port < 0x1_0000 &&
+      typeof host === "string" &&
+      Buffer.isBuffer(data)
+    ) {
+      if (host !== lastHost) {
+        lastHost = host;
+        lastAddress = ipv4Number(host);
+      }
+      const fd = lastAddress === undefined ? undefined : socketFd(socket);
+      if (fd !== undefined && lastAddress !== undefined) {
+        if (addon.sendTo(fd, data, lastAddress, port) >= 0) {
+          directSends.sent++;
+          return;
+        }
+        directSends.handedToDgram++;
+      }
+    }
+    dgramSend(...args);
+  }) as Socket["send"];
 }
 
 /** Callbacks every CHECK_MS for the process's native streams (one timer, however many). */

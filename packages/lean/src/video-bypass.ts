@@ -1,10 +1,6 @@
 import type { RTCPeerConnection, RTCRtpReceiver, SrtpSession } from "werift";
-import {
-  rtpHeaderSize,
-  StatisticsPacket,
-  type BypassedStream,
-  type ReceiverStreamStatistics,
-} from "./header-only.js";
+import { rtpHeaderSize, type BypassedStream } from "./header-only.js";
+import { addToStatistics, type ReceiverStreamStatistics } from "./stream-statistics.js";
 import { gcmReceiving, OPEN_PREFIX_BYTES, rolloverCounter, rolloverMatters } from "./srtp-gcm.js";
 import { datagramArrivalMs, nativeArrivalMs } from "./native-receive.js";
 
@@ -166,7 +162,6 @@ export class VideoBypass implements BypassedStream {
   /** For an RTX SSRC: the media SSRC it repairs. */
   private readonly repairs: number | undefined;
   private readonly clear = clearVideoPacket();
-  private readonly forStatistics = new StatisticsPacket();
   /** The timestamp of the frame packets last arrived for, and the earliest sequence number seen of it. */
   private frameTimestamp: number | undefined;
   private frameFirstSeq = 0;
@@ -246,8 +241,12 @@ export class VideoBypass implements BypassedStream {
     if (!this.sink.count(clear, arrivalMs)) return true;
     // werift's jitter from the kernel's arrival when the native thread read the packet (else its own clock)
     const arrived = nativeArrivalMs();
-    this.statistics.add(
-      this.forStatistics.fill(sequenceNumber, timestamp, header, payloadBytes),
+    addToStatistics(
+      this.statistics,
+      sequenceNumber,
+      timestamp,
+      header,
+      payloadBytes,
       arrived === undefined ? undefined : (performance.timeOrigin + arrived) / 1000,
     );
     if (this.nack === undefined) return true;

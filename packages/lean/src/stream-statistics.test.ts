@@ -1,0 +1,86 @@
+import { randomInt } from "node:crypto";
+import { createRequire } from "node:module";
+import { dirname, join } from "node:path";
+import type { RtpPacket } from "werift";
+import { describe, expect, it, vi } from "vitest";
+import { addToStatistics, type ReceiverStreamStatistics } from "./stream-statistics.js";
+
+// werift's own StreamStatistics, the oracle (not among its package's exports: loaded by its path)
+const require = createRequire(import.meta.url);
+const { StreamStatistics } = require(
+  join(dirname(require.resolve("werift")), "media/receiver/statistics.js"),
+) as {
+  StreamStatistics: new (clockRate: number) => ReceiverStreamStatistics & {
+    add(p: RtpPacket, now?: number): void;
+    readonly packets_lost: number;
+    readonly jitter: number;
+  };
+};
+
+const packet = (seq: number, ts: number, headerBytes: number, payloadBytes: number): RtpPacket =>
+  ({
+    header: { sequenceNumber: seq, timestamp: ts, serializeSize: headerBytes },
+    payload: { length: payloadBytes },
+  }) as unknown as RtpPacket;
+
+/** The fields of a statistics object that do not read a clock of their own. */
+const state = (s: ReceiverStreamStatistics & { packets_lost: number; jitter: number }) => ({
+  base: s.base_seq,
+  max: s.max_seq,
+  cycles: s.cycles,
+  received: s.packets_received,
+  bytes: s.bytesReceived,
+  headerBytes: s.headerBytesReceived,
+  jitterQ4: s.jitter_q4,
+  lastArrival: s.last_arrival,
+  lastTimestamp: s.last_timestamp,
+  lost: s.packets_lost,
+  jitter: s.jitter,
+});
+
+describe("werift's receiver statistics, added to from a packet's fields", () => {
+  it("match werift's own add packet by packet: gaps, reordering, duplicates, sequence and timestamp wraps, jittered arrivals", () => {
+    for (let run = 0; run < 100; run++) {
+      const clockRate = run % 2 === 0 ? 48_000 : 90_000;
+      const theirs = new StreamStatistics(clockRate);
+      const ours = new StreamStatistics(clockRate);
+      let seq = run % 5 === 0 ? 65_500 + randomInt(36) : randomInt(0x1_0000);
+      let ts = run % 7 === 0 ? 0xffff_f000 : randomInt(0x1_0000_0000);
+      let now = 1_764_000_000 + randomInt(1_000_000) + Math.random();
+      for (let i = 0; i < 400; i++) {
+        const roll = randomInt(100);
+        // mostly the next packet; some lost, some from the past (late or duplicated), some repeat a timestamp
+        const at = roll < 5 ? (seq - randomInt(1, 200) + 0x1_0000) & 0xffff : seq;
+        if (roll >= 5) seq = (seq + (roll < 12 ? randomInt(2, 30) : 1)) & 0xffff;
+        if (roll % 9 !== 0) ts = (ts + 960 * (roll < 12 ? randomInt(1, 30) : 1)) >>> 0;
+        now += 0.02 + (Math.random() - 0.5) * 0.03;
+        const header = 12 + 4 * randomInt(6);
+        const payload = randomInt(1_300);
+        theirs.add(packet(at, ts, header, payload), now);
+        addToStatistics(ours, at, ts, header, payload, now);
+        const [a, b] = [JSON.stringify(state(ours)), JSON.stringify(state(theirs))];
+        if (a !== b) expect(a, `run ${String(run)}, packet ${String(i)}`).toBe(b);
+      }
+      expect(ours.lastPacketReceivedTimestamp).toBeGreaterThanOrEqual(
+        (theirs.lastPacketReceivedTimestamp ?? Infinity) - 1,
+      );
+    }
+  });
+
+  it("takes the arrival from Date.now() when it is given none, as werift does", () => {
+    const now = vi.spyOn(Date, "now");
+    try {
+      const theirs = new StreamStatistics(48_000);
+      const ours = new StreamStatistics(48_000);
+      for (const [i, ms] of [1_764_000_000_000, 1_764_000_000_023, 1_764_000_000_031].entries()) {
+        now.mockReturnValue(ms);
+        theirs.add(packet(10 + i, 960 * i, 12, 100));
+        addToStatistics(ours, 10 + i, 960 * i, 12, 100);
+      }
+      expect(state(ours)).toEqual(state(theirs));
+      expect(ours.jitter_q4).toBeGreaterThan(0);
+    } finally {
+      now.mockRestore();
+    }
+  });
+});
