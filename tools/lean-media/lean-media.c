@@ -4,9 +4,9 @@
  * on a timerfd and writes every registered audio publisher's packet of that tick: the RTP header
  * from the stream's template, the Opus payload from a loop shared by every publisher of the same
  * file, sealed with SRTP AEAD_AES_128_GCM (RFC 7714) under the keys werift's DTLS exported, and
- * sent with one sendmmsg per socket. JavaScript keeps signalling, ICE, DTLS, RTCP and consent (whose
- * datagrams it sends on such a socket through sendTo, one syscall without libuv), and reads what
- * was sent from a per-stream slot (a Float64Array it owns) under a sequence lock.
+ * sent with one sendmmsg per socket. JavaScript keeps signalling, ICE, DTLS, RTCP and consent (the
+ * datagrams werift writes on such a socket go out through sendTo, one syscall without libuv), and
+ * reads what was sent from a per-stream slot (a Float64Array it owns) under a sequence lock.
  *
  * The TypeScript path (direct-send.ts, srtp-gcm.ts) stays the fallback and the oracle: `seal` is
  * the test hook that must give GcmRtpSealer's bytes, and a packet written here must equal the one
@@ -989,8 +989,8 @@ static napi_value js_stats(napi_env env, napi_callback_info info) {
 /*
  * sendTo(fd, data, address, port): one sendto on the caller's thread, without libuv's send request,
  * its callback or dgram's argument handling; the bytes sent, or -errno (EAGAIN when the socket's
- * buffer is full: the caller hands the datagram to dgram, which queues it). For the datagrams
- * JavaScript still writes on a socket of the native path: RTCP, consent and keepalives.
+ * buffer is full: the caller hands the datagram to dgram, which queues it). For every datagram
+ * werift still writes on a socket of the native path (RTCP, ICE, DTLS, data, video RTP).
  */
 static napi_value js_send_to(napi_env env, napi_callback_info info) {
   size_t argc = 4;

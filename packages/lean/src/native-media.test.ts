@@ -39,7 +39,8 @@ describe("the native media path's build", () => {
   it("reads dotted IPv4 addresses and nothing else", () => {
     expect(ipv4Number("127.0.0.1")).toBe(0x7f000001);
     expect(ipv4Number("255.255.255.255")).toBe(0xffffffff);
-    for (const bad of ["::1", "1.2.3", "1.2.3.256", "a.b.c.d", "1.2.3.4.5", ""])
+    expect(ipv4Number("10.0.0.1")).toBe(0x0a000001);
+    for (const bad of ["::1", "1.2.3", "1.2.3.256", "a.b.c.d", "1.2.3.4.5", "", "010.0.0.1", "1.2.3.04"])
       expect(ipv4Number(bad), bad).toBeUndefined();
   });
 });
@@ -185,17 +186,31 @@ describe("a native audio sender on loopback", () => {
 });
 
 describe("what JavaScript sends on a socket of the native path", () => {
-  it("goes out through sendTo in werift's form, byte for byte; every other form, a refused send and a closed socket behave as dgram's", async () => {
+  /** Two bound loopback sockets; `b` records what it receives. */
+  const pair = async () => {
     const a = createSocket("udp4");
     const b = createSocket("udp4");
     a.bind(0, "127.0.0.1");
     b.bind(0, "127.0.0.1");
     await Promise.all([once(a, "listening"), once(b, "listening")]);
-    sendsDirect(a, native());
-    sendsDirect(a, native()); // a second call changes nothing
-    const to = b.address().port;
     const got: { data: Buffer; port: number }[] = [];
     b.on("message", (data, from) => got.push({ data, port: from.port }));
+    const close = (): void => {
+      for (const s of [a, b]) {
+        try {
+          s.close();
+        } catch {
+          // closed already
+        }
+      }
+    };
+    return { a, b, to: b.address().port, got, close };
+  };
+
+  it("goes out through sendTo in werift's form, byte for byte; dgram's other forms are dgram's; a closed socket throws as dgram does", async () => {
+    const { a, to, got, close } = await pair();
+    sendsDirect(a, native());
+    sendsDirect(a, native()); // a second call changes nothing
     const sent = [randomBytes(1), randomBytes(1200), Buffer.alloc(0), randomBytes(48)];
     const before = { ...directSends };
 
@@ -215,36 +230,65 @@ describe("what JavaScript sends on a socket of the native path", () => {
     await expect.poll(() => got.length, { timeout: 5_000 }).toBe(sent.length + 3);
     expect(got.slice(0, sent.length).map((g) => g.data)).toEqual(sent);
     expect(got.every((g) => g.port === a.address().port)).toBe(true);
-    expect(
-      got
-        .slice(sent.length)
-        .map((g) => g.data.length)
-        .sort(),
-    ).toEqual([10, 20, 20]);
+    expect(got.slice(sent.length).map((g) => g.data.length)).toEqual([20, 10, 20]);
+    // once dgram's sends have completed, werift's form goes direct again
+    a.send(randomBytes(5), to, "127.0.0.1");
+    expect(directSends.sent - before.sent).toBe(sent.length + 1);
 
-    // the kernel refuses a broadcast without SO_BROADCAST (EACCES): dgram sends it again and does
-    // what it does on a socket without sendTo (with no callback, nothing)
-    const plain = createSocket("udp4");
-    plain.bind(0, "127.0.0.1");
-    await once(plain, "listening");
-    const errors = { direct: 0, plain: 0 };
-    a.on("error", () => errors.direct++);
-    plain.on("error", () => errors.plain++);
-    a.send(randomBytes(8), to, "255.255.255.255");
-    plain.send(randomBytes(8), to, "255.255.255.255");
-    expect(directSends.handedToDgram - before.handedToDgram).toBe(1);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-    expect(errors.direct).toBe(errors.plain);
-    plain.close();
-
-    a.close();
-    b.close();
+    close();
     expect(() => {
       a.send(randomBytes(8), to, "127.0.0.1");
     }).toThrow(expect.objectContaining({ code: "ERR_SOCKET_DGRAM_NOT_RUNNING" }) as Error);
-    expect(directSends.sent - before.sent).toBe(sent.length);
+    expect(directSends.sent - before.sent).toBe(sent.length + 1);
     expect(() => native().sendTo(1, Buffer.alloc(1), 0x7f000001, 0)).toThrow(/port: 1-65535/);
   });
+
+  it("sends nothing ahead of a datagram the kernel refused: it goes to dgram, and so does every send until dgram has sent it", async () => {
+    const { a, to, got, close } = await pair();
+    let refuse = 1;
+    sendsDirect(a, {
+      sendTo: (fd, data, address, port) => (refuse-- > 0 ? -11 : native().sendTo(fd, data, address, port)),
+    });
+    const before = { ...directSends };
+    const order = ["refused", "next", "after"].map((word) => Buffer.from(word));
+    for (const data of order) a.send(data, to, "127.0.0.1");
+    expect(directSends.handedToDgram - before.handedToDgram).toBe(1);
+    // dgram holds the refused one for its address lookup: sent direct, the others would arrive first
+    expect(directSends.sent - before.sent).toBe(0);
+    await expect.poll(() => got.length, { timeout: 5_000 }).toBe(3);
+    expect(got.map((g) => g.data.toString())).toEqual(["refused", "next", "after"]);
+    a.send(Buffer.from("direct"), to, "127.0.0.1");
+    expect(directSends.sent - before.sent).toBe(1);
+    await expect.poll(() => got.length, { timeout: 5_000 }).toBe(4);
+    close();
+  });
+
+  it("reports errors as dgram does: a refused send with no callback is silent, a failed lookup is the socket's error", async () => {
+    const direct = await pair();
+    const plain = await pair();
+    sendsDirect(direct.a, native());
+    const errors: Record<"direct" | "plain", string[]> = { direct: [], plain: [] };
+    direct.a.on("error", (err: NodeJS.ErrnoException) =>
+      errors.direct.push(`${err.syscall ?? ""} ${err.code ?? ""}`),
+    );
+    plain.a.on("error", (err: NodeJS.ErrnoException) =>
+      errors.plain.push(`${err.syscall ?? ""} ${err.code ?? ""}`),
+    );
+    const before = { ...directSends };
+    // the kernel refuses a broadcast without SO_BROADCAST (EACCES)
+    direct.a.send(randomBytes(8), direct.to, "255.255.255.255");
+    plain.a.send(randomBytes(8), plain.to, "255.255.255.255");
+    expect(directSends.handedToDgram - before.handedToDgram).toBe(1);
+    // a name that cannot resolve (RFC 6761's .invalid)
+    direct.a.send(randomBytes(8), direct.to, "no-such-host.invalid");
+    plain.a.send(randomBytes(8), plain.to, "no-such-host.invalid");
+    await expect.poll(() => errors.plain.length, { timeout: 10_000 }).toBe(1);
+    await expect.poll(() => errors.direct.length, { timeout: 10_000 }).toBe(1);
+    expect(errors.direct).toEqual(errors.plain);
+    expect(errors.direct[0]).toMatch(/^getaddrinfo /);
+    direct.close();
+    plain.close();
+  }, 20_000);
 });
 
 describe("a subscriber socket read by the native thread", () => {

@@ -138,21 +138,27 @@ export const directSends = { sent: 0, handedToDgram: 0 };
 const sendingDirect = new WeakSet<Socket>();
 
 /**
- * Has `socket.send(buffer, port, ipv4)`, werift's form for its RTCP, ICE consent and keepalives on
- * a socket of the native path, go out through the addon's sendTo: one syscall on this thread
- * instead of dgram's argument handling, libuv's send request and its completion. Any other form,
- * a closed or unbound socket, or a datagram the kernel did not take (EAGAIN on a full buffer, an
- * error) goes to dgram's own send, which queues, throws or emits it as it always did.
+ * Has `socket.send(buffer, port, ipv4)`, the form of every datagram werift writes on a socket of
+ * the native path (RTCP, ICE checks and consent, DTLS, data channels, video RTP on a bundled
+ * socket) and of lean's own consent, go out through the addon's sendTo: one syscall on this thread
+ * instead of dgram's argument handling, libuv's send request and its completion. Any other form, a
+ * closed or unbound socket, or a datagram the kernel did not take (EAGAIN on a full buffer, an
+ * error) goes to dgram's own send, which queues, throws or reports it as it always did; until
+ * every send handed to dgram has completed, later ones go to dgram too, so none overtakes another
+ * (dgram holds a datagram for its address lookup, a tick, before libuv sends or queues it).
  */
-export function sendsDirect(socket: Socket, addon: LeanMediaAddon): void {
+export function sendsDirect(socket: Socket, addon: Pick<LeanMediaAddon, "sendTo">): void {
   if (sendingDirect.has(socket)) return;
   sendingDirect.add(socket);
   const dgramSend = socket.send.bind(socket) as (...args: unknown[]) => void;
   let lastHost = "";
   let lastAddress: number | undefined;
+  /** Sends handed to dgram and not yet completed. */
+  let inDgram = 0;
   socket.send = ((...args: unknown[]): void => {
     const [data, port, host] = args;
     if (
+      inDgram === 0 &&
       args.length === 3 &&
       typeof port === "number" &&
       Number.isInteger(port) &&
@@ -174,7 +180,26 @@ export function sendsDirect(socket: Socket, addon: LeanMediaAddon): void {
         directSends.handedToDgram++;
       }
     }
-    dgramSend(...args);
+    // through dgram, followed to its completion: a callback of the caller's is called as it was;
+    // without one, dgram drops a send's error and emits a failed lookup's, and so does this one
+    inDgram++;
+    const last = args.at(-1);
+    if (typeof last === "function")
+      args[args.length - 1] = (err: Error | null, bytes?: number): void => {
+        inDgram--;
+        (last as (err: Error | null, bytes?: number) => void)(err, bytes);
+      };
+    else
+      args.push((err: (Error & { syscall?: string }) | null): void => {
+        inDgram--;
+        if (err?.syscall === "getaddrinfo") socket.emit("error", err);
+      });
+    try {
+      dgramSend(...args);
+    } catch (err) {
+      inDgram--;
+      throw err;
+    }
   }) as Socket["send"];
 }
 
@@ -309,7 +334,8 @@ export function ipv4Number(address: string): number | undefined {
   if (parts.length !== 4) return undefined;
   let n = 0;
   for (const part of parts) {
-    if (!/^\d{1,3}$/.test(part)) return undefined;
+    // no leading zero: getaddrinfo would read "010" as octal
+    if (!/^(?:0|[1-9]\d{0,2})$/.test(part)) return undefined;
     const byte = Number(part);
     if (byte > 255) return undefined;
     n = n * 256 + byte;

@@ -36,7 +36,8 @@ export function addToStatistics(
   payloadBytes: number,
   nowS: number = Date.now() / 1000,
 ): void {
-  const maxSeq = s.max_seq;
+  // werift tests `== undefined`, which a null would pass too
+  const maxSeq = s.max_seq ?? undefined;
   const inOrder = maxSeq === undefined || uint16After(sequenceNumber, maxSeq);
   s.packets_received++;
   s.bytesReceived += payloadBytes;
