@@ -303,10 +303,22 @@ expect:
         ).toBe(true);
         expect(faultState(tb), `${d.name} left a fault behind`).toEqual([]);
         if (d.name === "bandwidth") {
-          // 48 kbit/s out of the node cannot carry its rooms' audio to two subscribers each
+          // 48 kbit/s out of the node cannot carry its rooms' audio to two subscribers each: a room
+          // behind the cap loses packets, or its media stops outright (RTP loss cannot count what
+          // never arrived: in a CI run of 2026-11-30 one room of three read 0% lost, its two
+          // subscribers stalled and back on another node at 11.1 s), and some room shows the loss
           const node = j.faults[0]?.subjects[0]?.name ?? "?";
-          for (const room of j.rooms.filter((r) => r.nodeBefore === node))
-            expect(room.loss.during ?? 0, `${room.room} behind the cap`).toBeGreaterThan(0.05);
+          const behind = j.rooms.filter((r) => r.nodeBefore === node);
+          expect(behind.length, "rooms behind the cap").toBeGreaterThan(0);
+          for (const room of behind) {
+            const stalled = room.recoveries.find((x) => x.fault === j.faults[0]?.id)?.subscribers ?? 0;
+            if ((room.loss.during ?? 0) <= 0.05)
+              expect(stalled, `${room.room} behind the cap: ${JSON.stringify(room.loss)}, no stall`).toBe(2);
+          }
+          expect(
+            Math.max(...behind.map((r) => r.loss.during ?? 0)),
+            `loss behind the cap: ${JSON.stringify(behind.map((r) => [r.room, r.loss, r.recoveries]))}`,
+          ).toBeGreaterThan(0.05);
         }
         if (d.name === "loss") {
           // ground truth: 10% of what the node sends is dropped, so its rooms' subscribers lose 10%
