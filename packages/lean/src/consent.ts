@@ -272,6 +272,11 @@ class Consent {
 
   private request(): void {
     const { id, message } = requestOn(this.connection);
+    // timed from the send itself (a tick sending many checks reaches this one later than `now`),
+    // read before it: the native path's sendto is on the wire at once, and its answer's kernel
+    // arrival can come before a clock read after the call
+    const sentAt = this.deps.now();
+    const sentMark = this.deps.loopMark();
     try {
       this.deps.send(this.socket, message, this.pair.remoteAddr[1], this.pair.remoteAddr[0]);
     } catch {
@@ -279,9 +284,8 @@ class Consent {
       return;
     }
     this.outstanding = id;
-    // timed from the send itself: a tick sending many checks reaches this one later than `now`
-    this.sentAt = this.deps.now();
-    this.sentMark = this.deps.loopMark();
+    this.sentAt = sentAt;
+    this.sentMark = sentMark;
     this.pair.consentRequestsSent++;
     this.pair.requestsSent++;
     this.count.requests++;
