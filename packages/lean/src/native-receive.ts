@@ -118,33 +118,43 @@ export class NativeReceiving {
   }
 
   private deliver(batch: Buffer): void {
+    // the records' fields in the machine's byte order at their natural alignment (lean-media.c
+    // writes them so, each record 8-aligned): read through typed views, one load a field, not
+    // Buffer's byte-by-byte reads; a batch not 8-aligned in its memory is copied to one that is
+    const bytes = batch.byteOffset % 8 === 0 ? batch : new Uint8Array(batch);
+    const { buffer, byteOffset, byteLength } = bytes;
+    const u16 = new Uint16Array(buffer, byteOffset, byteLength >>> 1);
+    const u32 = new Uint32Array(buffer, byteOffset, byteLength >>> 2);
+    const f64 = new Float64Array(buffer, byteOffset, byteLength >>> 3);
     let at = 0;
-    while (at + 8 <= batch.length) {
-      const type = batch[at];
-      const taken = this.taken.get(batch.readUInt16LE(at + 2));
+    while (at + 8 <= byteLength) {
+      const type = bytes[at];
+      const taken = this.taken.get(u16[(at + 2) >>> 1] ?? 0);
       if (type === RECORD_RTP) {
+        if (at + RTP_RECORD_BYTES > byteLength) return;
         taken?.handler.rtp(
-          batch.readUInt32LE(at + 4),
-          batch.readUInt16LE(at + 12),
-          batch.readUInt32LE(at + 8),
-          batch.readUInt16LE(at + 14),
-          batch.readUInt32LE(at + 16),
-          batch.readUInt32LE(at + 20),
-          batch.readDoubleLE(at + 24) + this.clockOffset,
+          u32[(at + 4) >>> 2] ?? 0,
+          u16[(at + 12) >>> 1] ?? 0,
+          u32[(at + 8) >>> 2] ?? 0,
+          u16[(at + 14) >>> 1] ?? 0,
+          u32[(at + 16) >>> 2] ?? 0,
+          u32[(at + 20) >>> 2] ?? 0,
+          (f64[(at + 24) >>> 3] ?? 0) + this.clockOffset,
         );
         at += RTP_RECORD_BYTES;
       } else if (type === RECORD_RAW) {
-        const bytes = batch.readUInt16LE(at + 10);
+        const length = u16[(at + 10) >>> 1] ?? 0;
+        if (at + RAW_RECORD_BYTES + length > byteLength) return;
         if (taken !== undefined) {
-          const address = batch.readUInt32LE(at + 4);
+          const address = u32[(at + 4) >>> 2] ?? 0;
           const from: RemoteInfo = {
             address: `${address >>> 24}.${(address >>> 16) & 0xff}.${(address >>> 8) & 0xff}.${address & 0xff}`,
             family: "IPv4",
-            port: batch.readUInt16LE(at + 8),
-            size: bytes,
+            port: u16[(at + 8) >>> 1] ?? 0,
+            size: length,
           };
-          const data = Buffer.from(batch.subarray(at + RAW_RECORD_BYTES, at + RAW_RECORD_BYTES + bytes));
-          arrival = batch.readDoubleLE(at + 16) + this.clockOffset;
+          const data = Buffer.from(bytes.subarray(at + RAW_RECORD_BYTES, at + RAW_RECORD_BYTES + length));
+          arrival = (f64[(at + 16) >>> 3] ?? 0) + this.clockOffset;
           try {
             taken.socket.emit("message", data, from);
           } catch (err) {
@@ -156,7 +166,7 @@ export class NativeReceiving {
             arrival = undefined;
           }
         }
-        at += RAW_RECORD_BYTES + ((bytes + 7) & ~7);
+        at += RAW_RECORD_BYTES + ((length + 7) & ~7);
       } else return;
     }
   }
