@@ -62,7 +62,7 @@ afterAll(() => {
 });
 
 /** A werift-like connection on a UDP socket with werift's one message listener, and a clock whose time the test moves. */
-function rig(): {
+function rig(options: { sendTakesMs?: number } = {}): {
   clock: ConsentClock;
   connection: ConsentConnection & { states: string[]; stops: number };
   count: ConsentCount;
@@ -94,6 +94,8 @@ function rig(): {
     send: (_socket, data, port, address) => {
       expect([address, port]).toEqual(["127.0.0.1", 7882]);
       sent.push(data);
+      // a send that returns after its datagram is on the wire (the native path's sendto)
+      now += options.sendTakesMs ?? 0;
     },
     loopMark: () => busyMs,
     loopBusyMs: (since) => busyMs - (since as number),
@@ -228,6 +230,15 @@ describe("consent on one clock", () => {
     r.advance(1000);
     r.deliver(answerTo(r.sent.at(-1)));
     expect(pair?.rtt).toBe(2.5);
+  });
+
+  it("times a check from before its send: a send that returns 3 ms after its datagram left is in the round trip", () => {
+    const r = rig({ sendTakesMs: 3 });
+    r.clock.start(r.connection, r.count);
+    while (r.sent.length === 0) r.advance(CONSENT_TICK_MS);
+    r.idle(7);
+    r.deliver(answerTo(r.sent.at(-1)));
+    expect(r.connection.nominated?.rtt).toBe(0.01);
   });
 
   it("drops werift's join-time round trip (timed in JavaScript, the loop at its busiest) and measures again from consent at once", () => {

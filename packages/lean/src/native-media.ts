@@ -183,6 +183,8 @@ export function sendsDirect(socket: Socket, addon: Pick<LeanMediaAddon, "sendTo"
     // through dgram, followed to its completion: a callback of the caller's is called as it was;
     // without one, dgram drops a send's error and emits a failed lookup's, and so does this one
     inDgram++;
+    // a trailing undefined is dgram's "no callback" (or no address): the callback takes its place
+    while (args.length > 1 && args.at(-1) === undefined) args.pop();
     const last = args.at(-1);
     if (typeof last === "function")
       args[args.length - 1] = (err: Error | null, bytes?: number): void => {
