@@ -46,12 +46,15 @@ describe("a server that dies mid-run", () => {
     expect(summary.run.workerPids.filter(alive), "worker processes still alive").toEqual([]);
   }, 120_000);
 
-  it("a node killed too near the end for the run to call it unreachable still fails the run: exit 99, the participants named as reconnecting", async () => {
+  it("a node killed too near the end for the run to call it unreachable still fails the run: exit 99, the participants named as reconnecting or lost", async () => {
     await tb?.stop();
     tb = await Testbed.start({ name: `e2e-killed-late-${process.pid}` });
     const out = mkdtempSync(join(tmpdir(), "swarm-killed-late-"));
     // 20 s of hold: the node dies ~5 s in (the first progress line), the run ends ~14 s later, before its 20 s of grace
-    const run = startSwarm(["--rooms", "1", "--subscribers", "1", "--duration", "20s", "-o", out], testbedEnv(tb));
+    const run = startSwarm(
+      ["--rooms", "1", "--subscribers", "1", "--duration", "20s", "-o", out],
+      testbedEnv(tb),
+    );
     const deadline = Date.now() + 60_000;
     while (!/2\/2 joined, 2 connected/.test(run.stderr)) {
       if (Date.now() > deadline) throw new Error(`the swarm never got both participants in:\n${run.stderr}`);
@@ -61,12 +64,24 @@ describe("a server that dies mid-run", () => {
     const code = await run.exited;
     // before 2026-11-28 this exited 0, health ok, "2 connected at the end"
     expect(code, run.stdout + run.stderr).toBe(99);
-    expect(run.stdout).toMatch(/FAILED +participants: 2 of 2 planned joined, 2 still reconnecting at the end after 5 s and more/);
     const summary = JSON.parse(readFileSync(join(out, "summary.json"), "utf8")) as Summary & {
       participants: { reconnectingAtEndS: number[] };
     };
     expect(summary.participants.connectedAtEnd).toBe(0);
-    expect(summary.participants.reconnectingAtEndS).toHaveLength(2);
+    // each is still reconnecting at the end, or its SDK gave up first and it is lost (in a CI run
+    // of 2026-11-30 one rtc-node participant of the two ended Disconnected, unknown reason, inside
+    // the 15 s after the kill): the participants check names every one of them either way
+    const reconnecting = summary.participants.reconnectingAtEndS.length;
+    const lost = Object.values(summary.participants.disconnects).reduce((sum, n) => sum + n, 0);
+    expect(reconnecting + lost, JSON.stringify(summary.participants)).toBe(2);
+    const named = [
+      "FAILED +participants: 2 of 2 planned joined",
+      lost > 0 ? `${String(lost)} lost before the end \\([^)]*\\)` : undefined,
+      reconnecting > 0
+        ? `${String(reconnecting)} still reconnecting at the end after 5 s and more`
+        : undefined,
+    ].filter((part) => part !== undefined);
+    expect(run.stdout).toMatch(new RegExp(named.join(", ")));
     // reconnecting since the kill: at least the 5 s the health check waits, at most the run's 20 s
     for (const s of summary.participants.reconnectingAtEndS) {
       expect(s).toBeGreaterThanOrEqual(5);
