@@ -54,14 +54,26 @@ describe.skipIf(!isRoot)("a generator starved of CPU (cgroup quota; root)", () =
     console.log(starved.stdout);
     expect(starved.code, starved.stdout + starved.stderr).toBe(2);
     expect(starved.stdout).toMatch(/^health: INCONCLUSIVE \(exit 2\)/m);
-    expect(starved.stdout).toMatch(
-      /FAILED +generator: the swarm's own worker did not keep up: worker 0 \(.*its CPU quota ran out in >= 20% of the CFS periods in \d+ of \d+ windows/,
-    );
+    const generator = starved.summary.generator;
+    const w = generator?.workers[0];
+    if (w?.unstarted === true && w.throttled !== true) {
+      // so starved its engines never loaded in the run (CI, 2026-11-30: nobody joined, and the
+      // run had blamed LiveKit): its participants never began, and the group's quota over the run
+      // says why where the worker had too few windows of its own to
+      expect(starved.stdout).toMatch(
+        /FAILED +generator: the swarm's own worker did not keep up: worker 0 \(its engines had not finished loading when the run ended.*the CPU quota of the swarm's cgroup ran out in \d+% of the CFS periods over the run/,
+      );
+      expect(generator?.quotaRanOut ?? 0, JSON.stringify(generator)).toBeGreaterThanOrEqual(0.2);
+      expect(starved.summary.participants.joinFailures).toEqual({ not_started: 16 });
+    } else {
+      expect(starved.stdout).toMatch(
+        /FAILED +generator: the swarm's own worker did not keep up: worker 0 \(.*its CPU quota ran out in >= 20% of the CFS periods in \d+ of \d+ windows/,
+      );
+      expect(w?.throttled, JSON.stringify(w)).toBe(true);
+      // the group's CPU: what the quota allows, not what the worker wanted
+      expect(w?.meanCpuCores ?? NaN).toBeLessThan(0.2);
+    }
     expect(starved.stdout).toContain("raise or lift the generator's CPU limit");
-    const w = starved.summary.generator?.workers[0];
-    expect(w?.throttled, JSON.stringify(w)).toBe(true);
-    // the group's CPU: what the quota allows, not what the worker wanted
-    expect(w?.meanCpuCores ?? NaN).toBeLessThan(0.2);
 
     const fed = await run(tb, false);
     console.log(fed.stdout);

@@ -263,6 +263,11 @@ export interface WorkerLoadWindow {
   readonly threadsWait?: number;
   /** p99 of how late the event loop ran what was due over the window (perf_hooks), ms. */
   readonly loopDelayMs?: number;
+  /**
+   * Its engines were still loading when the window began (rtc-node, Chromium's pages): its event
+   * loop blocked by the loading, not by participants; absent once the worker was ready.
+   */
+  readonly starting?: true;
 }
 
 /** Watches a run as it happens: the exporter, a live abort. Called on the orchestrator's thread. */

@@ -151,7 +151,7 @@ export function joinFailureLines(joinFailures: Readonly<Record<string, number>>)
   const notStarted = joinFailures[NOT_STARTED] ?? 0;
   if (notStarted > 0)
     lines.push(
-      `              ${NOT_STARTED}: ${notStarted} never began to join: the run ended while ${notStarted === 1 ? "it" : "they"} waited for ${notStarted === 1 ? "its browser" : "their browsers"}; fewer browser participants per machine, or a longer --duration`,
+      `              ${NOT_STARTED}: ${notStarted} never began to join: the run ended while ${notStarted === 1 ? "it" : "they"} waited for the generator (a browser for its Chromium, a worker loading its engines: see generator); fewer participants per machine, more CPU for the generator, or a longer --duration`,
     );
   return lines;
 }

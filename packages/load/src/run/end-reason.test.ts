@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { endOnTime, holdEnd } from "./orchestrator.js";
+import type { ParticipantPlan } from "./messages.js";
+import { endOnTime, holdEnd, notStarted } from "./orchestrator.js";
 
 describe("endOnTime: a run that reached its planned end", () => {
   it("completed when anybody joined, even one participant who later left", () => {
@@ -33,5 +34,31 @@ describe("holdEnd: what a progress tick does about the run's planned end", () =>
   it("waits for a later tick when the end is a tick or more away", () => {
     expect(holdEnd(3200, 2200, 1000)).toBeUndefined();
     expect(holdEnd(60_000, 1000, 1000)).toBeUndefined();
+  });
+});
+
+describe("notStarted: workers whose engines never loaded", () => {
+  const people = (worker: number, n: number): ParticipantPlan[] =>
+    Array.from(
+      { length: n },
+      (_, i) => ({ room: `r${worker}`, identity: `p${worker}-${i}` }) as ParticipantPlan,
+    );
+  const children = [0, 1, 2, 3].map((worker) => ({ worker, participants: people(worker, 2) }));
+
+  it("are those never ready and not already lost, each participant a join that never began (the generator's)", () => {
+    // worker 0 ready; worker 1 died first (its people are worker_died already); 2 and 3 never ready
+    const out = notStarted(children, new Set([0]), [{ worker: 1 }], 1_000, 34_500);
+    expect(out.map((u) => u.worker)).toEqual([2, 3]);
+    expect(out[0]?.participants.map((p) => p.identity)).toEqual(["p2-0", "p2-1"]);
+    expect(out[0]?.event).toEqual({
+      type: "join-failed",
+      reason: "not_started",
+      message:
+        "the run ended (33.5 s after it began) while worker 2 was still loading its engines: it never reached LiveKit",
+    });
+  });
+
+  it("is empty when every worker said ready", () => {
+    expect(notStarted(children, new Set([0, 1, 2, 3]), [], 0, 10)).toEqual([]);
   });
 });

@@ -137,6 +137,92 @@ describe.skipIf(!JUDGE_CPU_STARVATION)(
   },
 );
 
+describe("generatorLoad: a worker still loading its engines", () => {
+  const starting = (ws: GeneratorWindow[]): GeneratorWindow[] => ws.map((w) => ({ ...w, starting: true }));
+
+  it("judges a starting window's CPU but not its event loop (loading blocks it by design)", () => {
+    const load = generatorLoad([...starting(windows(0, [1, 1, 0.98])), ...windows(0, [0.2, 0.3], 0.4)], HOLD);
+    const w = load.workers[0];
+    expect(w).toMatchObject({ windows: 5, startingWindows: 3, saturatedWindows: 0, saturated: false });
+    expect(w?.meanEventLoop).toBeCloseTo(0.25, 6);
+    expect(w?.maxEventLoop).toBe(0.3);
+    // CPU over every window, the loading ones too: (3 x 0.5 + 2 x 0.4) / 5
+    expect(w?.meanCpuCores).toBeCloseTo(0.46, 6);
+    expect(load.saturated).toBe(false);
+    // the same windows not flagged: a full event loop in 3 of 5
+    expect(generatorLoad([...windows(0, [1, 1, 0.98]), ...windows(0, [0.2, 0.3], 0.4)], HOLD).saturated).toBe(
+      true,
+    );
+  });
+
+  it("counts its CPU quota running out while loading, and the event loop's windows in the message", () => {
+    const quota = (ws: GeneratorWindow[]): GeneratorWindow[] => ws.map((w) => ({ ...w, throttled: 1 }));
+    const load = generatorLoad(
+      [...quota(starting(windows(0, [1, 1]))), ...quota(windows(0, [0.95, 0.96, 0.2, 0.3]))],
+      HOLD,
+    );
+    expect(load.workers[0]).toMatchObject({ throttled: true, throttledWindows: 6, saturatedWindows: 2 });
+    expect(saturationMessage(load)).toContain("event loop >= 90% busy in 2 of 4 windows");
+    expect(saturationMessage(load)).toContain(
+      "its CPU quota ran out in >= 20% of the CFS periods in 6 of 6 windows",
+    );
+  });
+
+  it("gives finite figures for a worker with only starting windows (a summary.json holds no -Infinity)", () => {
+    const w = generatorLoad(starting(windows(0, [1, 1])), HOLD).workers[0];
+    expect(w).toMatchObject({ windows: 2, startingWindows: 2, meanEventLoop: 0, maxEventLoop: 0 });
+    expect(JSON.parse(JSON.stringify(w))).toEqual(w);
+  });
+
+  it("did not keep up when its engines had not loaded by the run's end, listed with no window at all", () => {
+    const load = generatorLoad(windows(0, [0.2, 0.3]), HOLD, undefined, undefined, 0, [1]);
+    expect(load.workers.map((w) => [w.worker, w.unstarted, w.windows])).toEqual([
+      [0, undefined, 2],
+      [1, true, 0],
+    ]);
+    expect(load.workers[1]?.maxEventLoop).toBe(0);
+    expect(load.saturated).toBe(true);
+    expect(saturationMessage(load)).toMatch(
+      /^the swarm's own worker did not keep up: worker 1 \(its engines had not finished loading when the run ended, so none of its participants began to join\)\. .*give the generator more CPU or the run a longer --duration/,
+    );
+    // with no window of its own, the swarm's cgroup quota over the run says what held it back
+    const quotaHeld = generatorLoad([], HOLD, undefined, undefined, 0, [0], 1);
+    expect(quotaHeld.quotaRanOut).toBe(1);
+    expect(saturationMessage(quotaHeld)).toMatch(
+      /worker 0 \(its engines had not finished loading .*; the CPU quota of the swarm's cgroup ran out in 100% of the CFS periods over the run: a CPU limit \(cgroup\) held it back\)\. .*raise or lift the generator's CPU limit/,
+    );
+    // under THROTTLED_PERIODS, or absent: not named
+    expect(saturationMessage(generatorLoad([], HOLD, undefined, undefined, 0, [0], 0.19))).not.toContain(
+      "quota",
+    );
+    // a worker that started is judged on its own windows, not the run's quota
+    expect(
+      saturationMessage(generatorLoad(windows(0, [0.2, 0.3]), HOLD, undefined, undefined, 0, [], 1)),
+    ).toBeUndefined();
+    // the terminal line reads no figure from a worker that reported none
+    const none = generatorLoad([], HOLD, undefined, undefined, 0, [0]);
+    expect(generatorLine(none)?.split("\n")[0]).toBe(
+      "generator     1 worker(s), none reported its load over the hold",
+    );
+    expect(generatorLine(none)?.split("\n")[1]).toMatch(
+      /^WARNING {7}the swarm's own worker did not keep up: worker 0 \(its engines/,
+    );
+    expect(generatorLine(load)?.split("\n")[0]).toMatch(/busiest event loop 25% \(worker 0,/);
+    // and with its starting windows: what held it back is named beside it
+    const capped = generatorLoad(
+      starting(windows(1, [1, 1, 1])).map((w) => ({ ...w, throttled: 1 })),
+      HOLD,
+      undefined,
+      undefined,
+      0,
+      [1],
+    );
+    expect(saturationMessage(capped)).toMatch(
+      /worker 1 \(its engines had not finished loading .*; its CPU quota ran out in >= 20% of the CFS periods in 3 of 3 windows/,
+    );
+  });
+});
+
 describe("generatorLine", () => {
   it("prints the busiest worker, and a warning only when saturated", () => {
     const calm = generatorLoad([...windows(0, [0.2, 0.3]), ...windows(1, [0.5, 0.6], 1.25)], HOLD);

@@ -106,11 +106,22 @@ export interface WorkerLoad {
   readonly worker: number;
   /** Windows after the ramp. */
   readonly windows: number;
+  /**
+   * Of them, windows that began while its engines were still loading (the window's `starting`):
+   * their CPU is judged (a quota, a crowded machine), their event loop is not (loading blocks it by
+   * design); absent when none.
+   */
+  readonly startingWindows?: number;
+  /**
+   * Its engines had not finished loading when the run ended, so none of its participants began to
+   * join: it did not keep up, whatever its windows say (a worker capped at 0.15 cores, CI).
+   */
+  readonly unstarted?: true;
   readonly meanEventLoop: number;
   readonly maxEventLoop: number;
   readonly saturatedWindows: number;
   readonly meanCpuCores: number;
-  /** Its event loop full in SATURATED_SHARE of the hold's windows. */
+  /** Its event loop full in SATURATED_SHARE of the hold's windows (`loopWindows`). */
   readonly saturated: boolean;
   /**
    * Share of its main thread's runnable time spent waiting for a CPU, mean over the hold's windows
@@ -140,7 +151,7 @@ export interface WorkerLoad {
   readonly crowded?: boolean;
   /** Crowded windows in which its event loop's p99 delay reached LATE_LOOP_MS. */
   readonly lateCrowdedWindows?: number;
-  /** Crowded and late in STARVED_SHARE of the hold's windows (and at least two): starved by the machine. */
+  /** Crowded and late in STARVED_SHARE of the hold's `loopWindows` (and at least two): starved by the machine. */
   readonly crowdedLate?: boolean;
   /** Mean over the hold's windows of all its threads' CPU wait share; absent where not measured. */
   readonly meanThreadsWait?: number;
@@ -150,7 +161,7 @@ export interface WorkerLoad {
 }
 
 export interface GeneratorLoad {
-  /** Per worker, in worker order; a worker with no window after the ramp is absent. */
+  /** Per worker, in worker order; a worker with no window after the ramp is absent unless `unstarted`. */
   readonly workers: readonly WorkerLoad[];
   /**
    * Events rtc-node took over 10 s to handle (`slowEvents`), over every worker; absent where not
@@ -162,7 +173,13 @@ export interface GeneratorLoad {
    * `crowded`): absent when it did not.
    */
   readonly stalled?: true;
-  /** Any worker saturated (its event loop full), throttled, or starved (when judged), or stalled: it did not keep up. */
+  /**
+   * Share of the CFS periods over the whole run in which the CPU quota of the swarm's own cgroup
+   * (the orchestrator's, which its workers share: a pod's, a container's) ran out, 0-1; absent
+   * without a quota, and from merged runs. What held back a worker that never reported a window.
+   */
+  readonly quotaRanOut?: number;
+  /** Any worker unstarted, saturated (its event loop full), throttled, or starved (when judged), or stalled: it did not keep up. */
   readonly saturated: boolean;
 }
 
@@ -174,7 +191,8 @@ function stalledOn(workers: readonly WorkerLoad[], slow: number | undefined, lin
 /**
  * The hold's windows (those that end a whole window after `holdStartMs`), per worker. `linksLost`:
  * the participants' reconnects and drops over the run, which keep rtc-node's stalls from being
- * judged (STALLED_EVENTS).
+ * judged (STALLED_EVENTS). `unstarted`: workers whose engines had not loaded when the run ended;
+ * `quotaRanOut`: the swarm's cgroup quota over the run (GeneratorLoad's).
  */
 export function generatorLoad(
   windows: readonly GeneratorWindow[],
@@ -182,10 +200,12 @@ export function generatorLoad(
   slow?: number,
   machineCores?: number,
   linksLost = 0,
+  unstarted: readonly number[] = [],
+  quotaRanOut?: number,
 ): GeneratorLoad {
   const fold = new GeneratorLoadFold(holdStartMs);
   for (const w of windows) fold.add(w);
-  return fold.load(slow, machineCores, linksLost);
+  return fold.load(slow, machineCores, linksLost, unstarted, quotaRanOut);
 }
 
 /** A sum and a count: a mean over the windows that measured it. */
@@ -205,6 +225,7 @@ class Mean {
 /** One worker's hold windows, folded: what its WorkerLoad is made of, in a few numbers. */
 class WorkerFold {
   windows = 0;
+  startingWindows = 0;
   readonly eventLoop = new Mean();
   maxEventLoop = -Infinity;
   saturatedWindows = 0;
@@ -222,9 +243,14 @@ class WorkerFold {
 
   add(w: GeneratorWindow): void {
     this.windows += 1;
-    this.eventLoop.add(w.eventLoop);
-    this.maxEventLoop = Math.max(this.maxEventLoop, w.eventLoop);
-    if (w.eventLoop >= EVENT_LOOP_SATURATED) this.saturatedWindows += 1;
+    // its CPU is the worker's whatever it was doing; its event loop, while engines load, is not judged
+    const loop = w.starting !== true;
+    if (!loop) this.startingWindows += 1;
+    if (loop) {
+      this.eventLoop.add(w.eventLoop);
+      this.maxEventLoop = Math.max(this.maxEventLoop, w.eventLoop);
+      if (w.eventLoop >= EVENT_LOOP_SATURATED) this.saturatedWindows += 1;
+    }
     this.cpuCores.add(w.cpuCores);
     this.cpuWait.add(w.cpuWait);
     if (w.cpuWait !== undefined && w.cpuWait >= CPU_STARVED_WAIT_SHARE) this.starvedWindows += 1;
@@ -233,25 +259,31 @@ class WorkerFold {
     this.machineBusy.add(w.machineBusy);
     if (w.machineBusy !== undefined && w.machineBusy >= MACHINE_CROWDED_BUSY) {
       this.crowdedWindows += 1;
-      if ((w.loopDelayMs ?? 0) >= LATE_LOOP_MS) this.lateCrowdedWindows += 1;
+      if (loop && (w.loopDelayMs ?? 0) >= LATE_LOOP_MS) this.lateCrowdedWindows += 1;
     }
     this.threadsWait.add(w.threadsWait);
-    this.loopDelayMs.add(w.loopDelayMs);
-    if (w.loopDelayMs !== undefined) this.maxLoopDelayMs = Math.max(this.maxLoopDelayMs, w.loopDelayMs);
+    if (loop) {
+      this.loopDelayMs.add(w.loopDelayMs);
+      if (w.loopDelayMs !== undefined) this.maxLoopDelayMs = Math.max(this.maxLoopDelayMs, w.loopDelayMs);
+    }
   }
 
-  load(worker: number, machine: WorkerLoad["machine"]): WorkerLoad {
+  load(worker: number, machine: WorkerLoad["machine"], unstarted: boolean): WorkerLoad {
     const n = this.windows;
+    // windows whose event loop is judged: not those of a worker still loading its engines
+    const nLoop = n - this.startingWindows;
     // at least two windows, and the share of the hold's: one bad window is no verdict
-    const often = (k: number, share: number): boolean => k >= 2 && k >= share * n;
+    const often = (k: number, share: number, of = n): boolean => k >= 2 && k >= share * of;
     return {
       worker,
       windows: n,
+      ...(this.startingWindows > 0 ? { startingWindows: this.startingWindows } : {}),
+      ...(unstarted ? { unstarted: true as const } : {}),
       meanEventLoop: this.eventLoop.value,
-      maxEventLoop: this.maxEventLoop,
+      maxEventLoop: this.eventLoop.n > 0 ? this.maxEventLoop : 0,
       saturatedWindows: this.saturatedWindows,
       meanCpuCores: this.cpuCores.value,
-      saturated: often(this.saturatedWindows, SATURATED_SHARE),
+      saturated: often(this.saturatedWindows, SATURATED_SHARE, nLoop),
       ...(this.cpuWait.n > 0
         ? {
             meanCpuWait: this.cpuWait.value,
@@ -273,7 +305,7 @@ class WorkerFold {
             crowdedWindows: this.crowdedWindows,
             crowded: often(this.crowdedWindows, STARVED_SHARE),
             lateCrowdedWindows: this.lateCrowdedWindows,
-            crowdedLate: often(this.lateCrowdedWindows, STARVED_SHARE),
+            crowdedLate: often(this.lateCrowdedWindows, STARVED_SHARE, nLoop),
           }
         : {}),
       ...(this.threadsWait.n > 0 ? { meanThreadsWait: this.threadsWait.value } : {}),
@@ -304,20 +336,32 @@ export class GeneratorLoadFold {
     fold.add(w);
   }
 
-  /** The generator's load over the hold so far; see `generatorLoad` for the arguments. */
-  load(slow?: number, machineCores?: number, linksLost = 0): GeneratorLoad {
+  /**
+   * The generator's load over the hold so far; see `generatorLoad` for the arguments. `unstarted`:
+   * workers whose engines had not loaded when the run ended (listed even with no window).
+   */
+  load(
+    slow?: number,
+    machineCores?: number,
+    linksLost = 0,
+    unstarted: readonly number[] = [],
+    quotaRanOut?: number,
+  ): GeneratorLoad {
+    for (const worker of unstarted)
+      if (!this.byWorker.has(worker)) this.byWorker.set(worker, new WorkerFold());
     const sorted = [...this.byWorker.entries()].sort(([a], [b]) => a - b);
     const usedCores = sorted.reduce((a, [, f]) => a + f.cpuCores.value, 0);
     const machine =
       machineCores !== undefined && machineCores > 0
         ? { cores: machineCores, usedCores, full: usedCores >= MACHINE_FULL_SHARE * machineCores }
         : undefined;
-    const workers = sorted.map(([worker, f]) => f.load(worker, machine));
+    const workers = sorted.map(([worker, f]) => f.load(worker, machine, unstarted.includes(worker)));
     const stalled = stalledOn(workers, slow, linksLost);
     return {
       workers,
       ...(slow !== undefined ? { slowEvents: slow } : {}),
       ...(stalled ? { stalled } : {}),
+      ...(quotaRanOut !== undefined ? { quotaRanOut } : {}),
       saturated: stalled || workers.some(keptUpNot),
     };
   }
@@ -325,11 +369,22 @@ export class GeneratorLoadFold {
 
 /** A worker that did not keep up: its event loop full, its CPU quota run out, or its threads starved of a CPU. */
 const keptUpNot = (w: WorkerLoad): boolean =>
+  w.unstarted === true ||
   w.saturated ||
   w.throttled === true ||
   w.machine?.full === true ||
   w.crowdedLate === true ||
   (JUDGE_CPU_STARVATION && w.starved === true);
+
+/**
+ * A worker that never started and whose own windows cannot say why (too few to judge), in a run
+ * whose cgroup quota ran out in THROTTLED_PERIODS of the periods or more: that quota held it back.
+ */
+const heldByRunQuota = (load: GeneratorLoad, w: WorkerLoad): boolean =>
+  w.unstarted === true && w.throttled !== true && (load.quotaRanOut ?? 0) >= THROTTLED_PERIODS;
+
+/** The windows whose event loop was judged: those after its engines loaded. */
+const loopWindows = (w: WorkerLoad): number => w.windows - (w.startingWindows ?? 0);
 
 export const percent = (x: number): string => `${Math.round(x * 100)}%`;
 
@@ -366,8 +421,14 @@ export function saturationMessage(load: GeneratorLoad): string | undefined {
   if (behind.length === 0 && !stalled) return undefined;
   const why = (w: WorkerLoad): string =>
     [
+      w.unstarted === true
+        ? "its engines had not finished loading when the run ended, so none of its participants began to join"
+        : undefined,
+      heldByRunQuota(load, w)
+        ? `the CPU quota of the swarm's cgroup ran out in ${percent(load.quotaRanOut ?? 0)} of the CFS periods over the run: a CPU limit (cgroup) held it back`
+        : undefined,
       w.saturated
-        ? `event loop >= ${percent(EVENT_LOOP_SATURATED)} busy in ${w.saturatedWindows} of ${w.windows} windows, mean ${percent(w.meanEventLoop)}`
+        ? `event loop >= ${percent(EVENT_LOOP_SATURATED)} busy in ${w.saturatedWindows} of ${loopWindows(w)} windows, mean ${percent(w.meanEventLoop)}`
         : undefined,
       w.throttled === true
         ? `its CPU quota ran out in >= ${percent(THROTTLED_PERIODS)} of the CFS periods in ${w.throttledWindows ?? 0} of ${w.windows} windows, mean ${percent(w.meanThrottled ?? 0)}: a CPU limit (cgroup) held it back`
@@ -376,7 +437,7 @@ export function saturationMessage(load: GeneratorLoad): string | undefined {
         ? `the run's processes used ${w.machine.usedCores.toFixed(2)} of the machine's ${w.machine.cores} cores (>= ${percent(MACHINE_FULL_SHARE)}), mean over the hold: the machine was used up`
         : undefined,
       w.crowdedLate === true && w.machine?.full !== true
-        ? `the machine's cores were >= ${percent(MACHINE_CROWDED_BUSY)} busy and its event loop ${LATE_LOOP_MS} ms late or more (p99) in ${w.lateCrowdedWindows ?? 0} of ${w.windows} windows, machine ${percent(w.meanMachineBusy ?? 0)} busy (mean)${w.machine !== undefined ? `, the run's processes using ${w.machine.usedCores.toFixed(2)} of its ${w.machine.cores} cores` : ""}, loop delay up to ${Math.round(w.maxLoopDelayMs ?? 0)} ms: other processes (LiveKit beside the swarm, other work) held the cores it needed`
+        ? `the machine's cores were >= ${percent(MACHINE_CROWDED_BUSY)} busy and its event loop ${LATE_LOOP_MS} ms late or more (p99) in ${w.lateCrowdedWindows ?? 0} of ${loopWindows(w)} windows, machine ${percent(w.meanMachineBusy ?? 0)} busy (mean)${w.machine !== undefined ? `, the run's processes using ${w.machine.usedCores.toFixed(2)} of its ${w.machine.cores} cores` : ""}, loop delay up to ${Math.round(w.maxLoopDelayMs ?? 0)} ms: other processes (LiveKit beside the swarm, other work) held the cores it needed`
         : undefined,
       JUDGE_CPU_STARVATION && w.starved === true
         ? `waited for a CPU >= ${percent(CPU_STARVED_WAIT_SHARE)} of its runnable time in ${w.starvedWindows ?? 0} of ${w.windows} windows, mean ${percent(w.meanCpuWait ?? 0)}: other processes held the cores`
@@ -398,8 +459,9 @@ export function saturationMessage(load: GeneratorLoad): string | undefined {
         : []),
   ].join(", ");
   const starved = JUDGE_CPU_STARVATION && behind.some((w) => w.starved === true);
-  const throttled = behind.some((w) => w.throttled === true);
+  const throttled = behind.some((w) => w.throttled === true || heldByRunQuota(load, w));
   const full = behind.some((w) => w.machine?.full === true);
+  const unstarted = behind.some((w) => w.unstarted === true);
   const crowded = stalled || behind.some((w) => w.crowdedLate === true && w.machine?.full !== true);
   return (
     `the swarm's own ${behind.length > 1 ? "workers" : "worker"} did not keep up: ${which}. ` +
@@ -407,6 +469,7 @@ export function saturationMessage(load: GeneratorLoad): string | undefined {
     (throttled
       ? "raise or lift the generator's CPU limit (a pod's resources.limits.cpu, a container's --cpus), "
       : "") +
+    (unstarted ? "give the generator more CPU or the run a longer --duration, " : "") +
     (full
       ? "run fewer participants on this machine (fewer --rooms, or the lean engine), keep LiveKit off it"
       : "run fewer participants per worker (--workers)") +
@@ -420,7 +483,14 @@ export function saturationMessage(load: GeneratorLoad): string | undefined {
 /** The terminal summary's line: every worker's mean event loop, and the warning when saturated. */
 export function generatorLine(load: GeneratorLoad): string | undefined {
   if (load.workers.length === 0) return undefined;
-  const busiest = load.workers.reduce((a, b) => (b.meanEventLoop > a.meanEventLoop ? b : a));
+  const warning = saturationMessage(load);
+  // a worker still loading its engines at the end may have no window: its zeros are no figure
+  const reported = load.workers.filter((w) => w.windows > 0);
+  if (reported.length === 0) {
+    const head = `generator     ${load.workers.length} worker(s), none reported its load over the hold`;
+    return warning === undefined ? head : `${head}\nWARNING       ${warning}`;
+  }
+  const busiest = reported.reduce((a, b) => (b.meanEventLoop > a.meanEventLoop ? b : a));
   const waits = load.workers.flatMap((w) => (w.meanCpuWait === undefined ? [] : [w.meanCpuWait]));
   const wait =
     waits.length === 0 ? "" : `; waiting for a CPU at most ${percent(Math.max(...waits))} of runnable time`;
@@ -445,6 +515,5 @@ export function generatorLine(load: GeneratorLoad): string | undefined {
       ? `; rtc-node took over 10 s to handle ${String(load.slowEvents)} of its events (workers.log)`
       : "";
   const head = `generator     ${load.workers.length} worker(s), busiest event loop ${percent(busiest.meanEventLoop)} (${workerName(busiest)}, mean over the hold; max ${percent(busiest.maxEventLoop)}), ${busiest.meanCpuCores.toFixed(2)} cores${machine}${wait}${quota}${slowNote}`;
-  const warning = saturationMessage(load);
   return warning === undefined ? head : `${head}\nWARNING       ${warning}`;
 }

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { ExitCode } from "@livekit-swarm/schema";
 import type { RunSummary } from "./aggregate.js";
 import { generatorLoad, mergeGeneratorLoads, type GeneratorLoad } from "./generator-load.js";
-import { healthLines, judgedExitCode, runHealth } from "./health.js";
+import { healthLines, judgedExitCode, runHealth, withExitCode, type RunHealth } from "./health.js";
 
 function summary(over: {
   planned?: number;
@@ -89,7 +89,7 @@ describe("runHealth", () => {
     });
     expect(h.checks.find((c) => c.name === "workers")).toMatchObject({
       ok: false,
-      text: "1 participant never started: the run ended while it waited for its browser (run fewer browser participants per machine, or hold longer)",
+      text: "1 participant never started: the run ended while it waited for the generator (its browser still starting): run fewer participants per machine, give the generator more CPU, or hold longer",
     });
     expect(judgedExitCode(h, undefined)).toBe(ExitCode.inconclusive);
     // one that began and did not join is still LiveKit's
@@ -98,6 +98,52 @@ describe("runHealth", () => {
       0,
     );
     expect(both.checks.find((c) => c.name === "participants")?.ok).toBe(false);
+  });
+
+  it("puts participants whose worker never finished loading its engines on the generator's side: exit 2, the worker named (CI: 0.15 cores, 0 of 16 joined, exit 99 blaming LiveKit)", () => {
+    const unstarted = generatorLoad([], 10_000, undefined, undefined, 0, [0]);
+    const h = runHealth(
+      summary({ planned: 16, joined: 0, joinFailures: { not_started: 16 }, generator: unstarted }),
+      0,
+    );
+    expect(h.status).toBe("generator");
+    expect(h.checks.find((c) => c.name === "participants")).toMatchObject({
+      ok: true,
+      text: "0 of 16 planned joined, 16 never started (the generator's: see workers)",
+    });
+    expect(h.checks.find((c) => c.name === "workers")?.text).toBe(
+      "16 participants never started: the run ended while they waited for the generator (worker 0 still loading its engines when the run ended): run fewer participants per machine, give the generator more CPU, or hold longer",
+    );
+    expect(h.checks.find((c) => c.name === "generator")).toMatchObject({ ok: false });
+    expect(h.checks.find((c) => c.name === "generator")?.text).toContain(
+      "worker 0 (its engines had not finished loading when the run ended",
+    );
+    expect(healthLines(h)[0]).toMatch(/^health: INCONCLUSIVE \(exit 2\)/);
+  });
+
+  it("names in its banner the code the run exits with, where its status alone would say another", () => {
+    const unserved = runHealth(summary({ joined: 0, joinFailures: { timeout: 4 }, generator: keptUp }), 0);
+    expect(unserved.status).toBe("livekit");
+    expect(healthLines(unserved)[0]).toMatch(/^health: FAILED \(exit 99\)/);
+    // nobody joined: the run exits 1, and the banner says so
+    const nobody = withExitCode(unserved, ExitCode.error);
+    expect(nobody.exitCode).toBe(ExitCode.error);
+    expect(healthLines(nobody)[0]).toMatch(
+      /^health: FAILED \(exit 1\): participants or tracks went unserved/,
+    );
+    expect(healthLines(withExitCode(unserved, ExitCode.interrupted))[0]).toMatch(
+      /^health: FAILED \(exit 130\)/,
+    );
+    // the status's own code is not repeated, and a healthy run names none
+    expect(withExitCode(unserved, ExitCode.thresholdsFailed)).toEqual(unserved);
+    expect(withExitCode(nobody, ExitCode.thresholdsFailed)).toEqual(unserved);
+    const fine = runHealth(summary({ generator: keptUp }), 0);
+    expect(withExitCode(fine, ExitCode.thresholdsFailed)).toEqual(fine);
+    // read back from a hand-edited summary.json: a code that is no exit code is not printed
+    for (const exitCode of ["1; rm -rf", -1, 256, 1.5, null]) {
+      const edited = { ...unserved, exitCode } as unknown as RunHealth;
+      expect(healthLines(edited)[0]).toMatch(/^health: FAILED \(exit 99\)/);
+    }
   });
 
   it("says no track was owed yet when the run was too short to owe one, not '0 of 0 received'", () => {

@@ -37,6 +37,12 @@ export interface RunHealth {
   /** healthy; `generator`: the swarm could not measure (inconclusive); `livekit`: LiveKit did not serve. */
   readonly status: "healthy" | HealthSide;
   readonly checks: readonly HealthCheck[];
+  /**
+   * The code the run exits with, where it is not the one its status gives (2 for `generator`, 99
+   * for `livekit`): nobody joined (1), interrupted (130, 143), a merge missing shards (1). Absent
+   * otherwise; the banner names the code the process exits with, never another (`withExitCode`).
+   */
+  readonly exitCode?: ExitCode;
 }
 
 /** Disconnect reasons that are the generator's own doing: its process or browser went away. */
@@ -87,6 +93,14 @@ function crowdedUnserved(summary: RunSummary, load: GeneratorLoad, unserved: boo
     "sockets waited for them as LiveKit's did, so the swarm cannot tell LiveKit's failure from its own. " +
     "Keep other work off the generator's machine, or put LiveKit on another one, and run again"
   );
+}
+
+/** What a run's never-started participants waited for: their worker's engines, or their browsers. */
+function waitedFor(summary: RunSummary, n: number): string {
+  const workers = (summary.generator?.workers ?? []).filter((w) => w.unstarted === true).map(workerName);
+  return workers.length > 0
+    ? `${workers.join(", ")} still loading ${workers.length === 1 ? "its" : "their"} engines when the run ended`
+    : `${n === 1 ? "its browser" : "their browsers"} still starting`;
 }
 
 const plural = (n: number, one: string, many = `${one}s`): string => `${n} ${n === 1 ? one : many}`;
@@ -170,7 +184,7 @@ export function runHealth(
             ? `${plural(lostToGenerator, "participant")} lost with the process that carried ${lostToGenerator === 1 ? "it" : "them"}`
             : undefined,
           notStarted > 0
-            ? `${plural(notStarted, "participant")} never started: the run ended while ${notStarted === 1 ? "it" : "they"} waited for ${notStarted === 1 ? "its browser" : "their browsers"} (run fewer browser participants per machine, or hold longer)`
+            ? `${plural(notStarted, "participant")} never started: the run ended while ${notStarted === 1 ? "it" : "they"} waited for the generator (${waitedFor(summary, notStarted)}): run fewer participants per machine, give the generator more CPU, or hold longer`
             : undefined,
         ]
           .filter((x) => x !== undefined)
@@ -198,14 +212,33 @@ export function runHealth(
   return { status, checks };
 }
 
+/** The code a status gives a finished run, before what else ended it (`judgedExitCode`). */
+const STATUS_CODE = {
+  healthy: ExitCode.ok,
+  generator: ExitCode.inconclusive,
+  livekit: ExitCode.thresholdsFailed,
+} as const;
+
+/** `health` naming `code`, the run's own exit code, where its status alone would say another. */
+export function withExitCode(health: RunHealth, code: ExitCode): RunHealth {
+  const rest: RunHealth = { status: health.status, checks: health.checks };
+  return health.status === "healthy" || code === STATUS_CODE[health.status]
+    ? rest
+    : { ...rest, exitCode: code };
+}
+
 /** The banner that heads the summary, the reports and the step summary: the status, then each check. */
 export function healthLines(health: RunHealth): string[] {
+  // read back from a summary.json, where a hand-edited code may be anything
+  const said = health.exitCode;
+  const code =
+    typeof said === "number" && Number.isInteger(said) && said >= 0 && said <= 255
+      ? said
+      : STATUS_CODE[health.status];
   const head = {
     healthy: "health: ok",
-    generator:
-      "health: INCONCLUSIVE (exit 2): the swarm itself did not keep up, so its figures are not LiveKit's",
-    livekit:
-      "health: FAILED (exit 99): participants or tracks went unserved while the swarm's own checks held (its workers, their event loops and CPU)",
+    generator: `health: INCONCLUSIVE (exit ${code}): the swarm itself did not keep up, so its figures are not LiveKit's`,
+    livekit: `health: FAILED (exit ${code}): participants or tracks went unserved while the swarm's own checks held (its workers, their event loops and CPU)`,
   }[health.status];
   return [head, ...health.checks.map((c) => `  ${c.ok ? "ok     " : "FAILED "} ${c.name}: ${c.text}`)];
 }

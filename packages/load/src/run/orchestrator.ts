@@ -10,12 +10,20 @@ import type { RunObserver } from "@livekit-swarm/schema";
 import { leanLoopOptions, leanPublishesVideo } from "../engine/engine.js";
 import { RunAggregator, type RunSummary } from "./aggregate.js";
 import { linksLost } from "./health.js";
-import type { MediaPlan, OrchestratorMessage, ParticipantPlan, WorkerMessage } from "./messages.js";
+import type {
+  MediaPlan,
+  OrchestratorMessage,
+  ParticipantEvent,
+  ParticipantPlan,
+  WorkerMessage,
+} from "./messages.js";
+import { NOT_STARTED } from "./messages.js";
 import type { RunPlan } from "./plan.js";
 import { iceScopeEnv, iceScopeFor, type IceScope, type MediaTarget } from "./ice-scope.js";
 import type { NetworkProfile } from "@livekit-swarm/testbed";
 import { forkInNamespace, shardByProfile } from "./network-placement.js";
 import { GeneratorLoadFold, slowEvents } from "./generator-load.js";
+import { CpuThrottling } from "./cpu-wait.js";
 
 /** The orchestrator's progress tick: progress lines, the end check, the server's reachability. */
 const PROGRESS_TICK_MS = 1000;
@@ -179,6 +187,11 @@ export async function orchestrate(options: OrchestratorOptions): Promise<RunOutc
 
   // folded as they come: a week-long run keeps a few numbers a worker, not every window
   const loadFold = new GeneratorLoadFold(startedAtMs + plan.rampMs);
+  // workers whose engines loaded (their `ready`): the others' participants never began to join
+  const ready = new Set<number>();
+  // the swarm's own cgroup quota over the whole run (its workers share it): what held back a
+  // worker too starved to report a window of its own
+  const quota = new CpuThrottling();
   let stopping = false;
   let endReason: EndReason = "completed";
   let endedOnTime = false;
@@ -201,6 +214,8 @@ export async function orchestrate(options: OrchestratorOptions): Promise<RunOutc
         env: { ...env, NODE_ENV: "production" },
         ...(place !== undefined ? forkInNamespace(place.namespace) : {}),
       });
+      // its participants, late joiners added: whatever becomes of the worker becomes of them
+      const carried = [...participants];
       let markSampled = (): void => undefined;
       const sampled = new Promise<void>((resolve) => {
         markSampled = resolve;
@@ -212,7 +227,7 @@ export async function orchestrate(options: OrchestratorOptions): Promise<RunOutc
             workersLost.push({ worker, code, signal });
             // its participants are gone with it: count them as lost, the run goes on
             const t = Date.now();
-            for (const p of participants) {
+            for (const p of carried) {
               const event = { type: "disconnected", reason: "worker_died" } as const;
               aggregator.onEvent(p.room, p.identity, event, t);
               const context = { t, room: p.room, participant: p.identity, role: p.role, worker };
@@ -233,6 +248,8 @@ export async function orchestrate(options: OrchestratorOptions): Promise<RunOutc
           for (const o of observers) o.onEvent?.(message, message.event);
         } else if (message.type === "sampled") {
           markSampled();
+        } else if (message.type === "ready") {
+          ready.add(worker);
         } else if (message.type === "load") {
           loadFold.add(message.window);
           for (const o of options.observers ?? []) o.onWorkerLoad?.(message.window);
@@ -265,7 +282,7 @@ export async function orchestrate(options: OrchestratorOptions): Promise<RunOutc
         },
       };
       child.send(start);
-      children.push({ child, worker, done: exited, sampled, participants: [...participants] });
+      children.push({ child, worker, done: exited, sampled, participants: carried });
     });
   } finally {
     closeSync(logFd);
@@ -381,6 +398,16 @@ export async function orchestrate(options: OrchestratorOptions): Promise<RunOutc
   }
   await Promise.all(children.map((c) => c.done));
   clearTimeout(timer);
+  const unstarted = notStarted(children, ready, workersLost, startedAtMs);
+  for (const { worker, participants, event } of unstarted) {
+    const t = Date.now();
+    for (const p of participants) {
+      aggregator.onEvent(p.room, p.identity, event, t);
+      const context = { t, room: p.room, participant: p.identity, role: p.role, worker };
+      eventsOut.write(`${JSON.stringify({ type: "event", ...context, event } satisfies WorkerMessage)}\n`);
+      for (const o of observers) o.onEvent?.(context, event);
+    }
+  }
   // a write that failed (the disk full, the folder's rights taken) is reported, the run is not lost
   const [samplesFailed, eventsFailed] = await Promise.all([samplesOut.end(), eventsOut.end()]);
   const linesUnwritten = samplesFailed ?? eventsFailed;
@@ -394,6 +421,8 @@ export async function orchestrate(options: OrchestratorOptions): Promise<RunOutc
         slowEventsSince(logPath, logFrom),
         availableParallelism(),
         linksLost(summary.participants),
+        unstarted.map((u) => u.worker),
+        quota.sample(),
       ),
     },
     endReason,
@@ -405,6 +434,34 @@ export async function orchestrate(options: OrchestratorOptions): Promise<RunOutc
     workersLost,
     workerPids: children.map((c) => c.child.pid ?? -1),
   };
+}
+
+/**
+ * The workers that never said `ready` (their engines still loading when the run ended: a worker
+ * capped at 0.15 cores had not loaded rtc-node 33 s in, CI 2026-11-30) and did not die first (their
+ * participants are already lost as `worker_died`), with the event each of their participants gets:
+ * a join that never began, the generator's failure (NOT_STARTED), not a join LiveKit left unserved.
+ */
+export function notStarted(
+  children: readonly { readonly worker: number; readonly participants: readonly ParticipantPlan[] }[],
+  ready: ReadonlySet<number>,
+  lost: readonly { readonly worker: number }[],
+  startedAtMs: number,
+  nowMs = Date.now(),
+): { worker: number; participants: readonly ParticipantPlan[]; event: ParticipantEvent }[] {
+  const dead = new Set(lost.map((w) => w.worker));
+  const s = Math.max(0, (nowMs - startedAtMs) / 1000).toFixed(1);
+  return children
+    .filter((c) => !ready.has(c.worker) && !dead.has(c.worker))
+    .map((c) => ({
+      worker: c.worker,
+      participants: c.participants,
+      event: {
+        type: "join-failed",
+        reason: NOT_STARTED,
+        message: `the run ended (${s} s after it began) while worker ${c.worker} was still loading its engines: it never reached LiveKit`,
+      },
+    }));
 }
 
 /**

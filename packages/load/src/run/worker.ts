@@ -4,7 +4,6 @@
  * are packed many to a process (cheaper per participant) and spread over a few processes (a core
  * each), never one per room.
  */
-import { monitorEventLoopDelay, performance } from "node:perf_hooks";
 import { AccessToken } from "livekit-server-sdk";
 import {
   ENGINE_ATTRIBUTE,
@@ -12,17 +11,7 @@ import {
   type Engine,
   type EngineParticipant,
 } from "../engine/engine.js";
-import { BrowserEngine } from "../engine/browser.js";
-import { LeanEngine } from "../engine/lean.js";
-import { NativeEngine } from "../engine/native.js";
-import {
-  CpuThrottling,
-  DescendantsCpu,
-  MachineBusy,
-  allThreadsTimes,
-  mainThreadTimes,
-  waitShare,
-} from "./cpu-wait.js";
+import { LoadReport } from "./load-report.js";
 import { saveScreenshots } from "./screenshots.js";
 import type {
   EngineName,
@@ -60,11 +49,15 @@ async function token(plan: WorkerPlan, p: ParticipantPlan): Promise<string> {
  * type error, not a participant silently opened as lean (the ternary this replaces fell through).
  */
 export type EngineOpeners = { readonly [E in EngineName]: (plan: WorkerPlan) => Promise<Engine> };
+// each engine's modules load when a shard needs them, after the `start` message, with the worker's
+// own load watched (LoadReport): a native worker no longer loads werift and puppeteer, and a worker
+// starved while its engines load reports it (about 0.6 of a CPU-second of 0.9 to load them all)
 const ENGINE_OPENERS: EngineOpeners = {
-  native: (plan) => NativeEngine.open(plan.media, plan.e2eeKey),
-  browser: (plan) => BrowserEngine.open(plan.media, plan.e2eeKey),
-  lean: (plan) =>
-    LeanEngine.open(
+  native: async (plan) => (await import("../engine/native.js")).NativeEngine.open(plan.media, plan.e2eeKey),
+  browser: async (plan) =>
+    (await import("../engine/browser.js")).BrowserEngine.open(plan.media, plan.e2eeKey),
+  lean: async (plan) =>
+    (await import("../engine/lean.js")).LeanEngine.open(
       plan.url,
       leanPublishesVideo(plan.participants) ? plan.media.video : undefined,
       plan.media.watchMs,
@@ -102,58 +95,9 @@ class Worker {
         }, delay),
       );
     }
-    // Chromium (browser engine) and any other child process: their CPU is the generator's too
-    const children = new DescendantsCpu();
-    children.sample();
-    // a CPU limit (a pod's, a container's) starves every thread at once, whatever the event loop says
-    const quota = new CpuThrottling();
-    // and so do other processes (LiveKit beside it, a busy neighbour) when the machine is full
-    const machine = new MachineBusy();
-    // how late the event loop runs what is due: a starved process's timers fire late
-    const delay = monitorEventLoopDelay({ resolution: 10 });
-    delay.enable();
-    let load = {
-      at: Date.now(),
-      eventLoop: performance.eventLoopUtilization(),
-      cpu: process.cpuUsage(),
-      thread: mainThreadTimes(),
-      threads: allThreadsTimes(),
-    };
     this.timers.push(
       setInterval(() => {
         void this.sampleAll();
-        const now = {
-          at: Date.now(),
-          eventLoop: performance.eventLoopUtilization(),
-          cpu: process.cpuUsage(),
-          thread: mainThreadTimes(),
-          threads: allThreadsTimes(),
-        };
-        const threadsWait = waitShare(load.threads, now.threads);
-        const loopDelayMs = delay.count > 0 ? delay.percentile(99) / 1e6 : undefined;
-        delay.reset();
-        const windowMs = now.at - load.at;
-        const cpuUs =
-          now.cpu.user - load.cpu.user + now.cpu.system - load.cpu.system + (children.sample() ?? 0) * 1e6;
-        const cpuWait = waitShare(load.thread, now.thread);
-        const throttled = quota.sample();
-        const machineBusy = machine.sample();
-        send({
-          type: "load",
-          window: {
-            worker: this.plan.worker,
-            t: now.at,
-            windowMs,
-            eventLoop: performance.eventLoopUtilization(now.eventLoop, load.eventLoop).utilization,
-            cpuCores: windowMs > 0 ? cpuUs / 1000 / windowMs : 0,
-            ...(cpuWait !== undefined ? { cpuWait } : {}),
-            ...(throttled !== undefined ? { throttled } : {}),
-            ...(machineBusy !== undefined ? { machineBusy } : {}),
-            ...(threadsWait !== undefined ? { threadsWait } : {}),
-            ...(loopDelayMs !== undefined ? { loopDelayMs } : {}),
-          },
-        });
-        load = now;
       }, this.plan.statsIntervalMs),
     );
     const ratchetEveryMs = this.plan.media.e2ee?.ratchetEveryMs;
@@ -299,11 +243,15 @@ class Worker {
 }
 
 let worker: Worker | undefined;
+let loadReport: LoadReport | undefined;
 
 process.on("message", (message: OrchestratorMessage) => {
   void (async () => {
     if (message.type === "start") {
+      // its own load from now, while its engines load too: a worker starved before it starts says so
+      loadReport = new LoadReport(message.plan.worker, message.plan.statsIntervalMs, send);
       worker = new Worker(await openEngines(message.plan), message.plan);
+      loadReport.ready();
       send({ type: "ready", worker: message.plan.worker });
       worker.start();
     } else if (message.type === "simulate") {
@@ -311,9 +259,11 @@ process.on("message", (message: OrchestratorMessage) => {
     } else if (message.type === "join") {
       worker?.joinNow(message.participants);
     } else if (message.type === "sample") {
+      loadReport?.stop();
       await worker?.finalSample();
       send({ type: "sampled", worker: worker === undefined ? -1 : 0 });
     } else {
+      loadReport?.stop();
       await worker?.stop();
       send({ type: "done", worker: worker === undefined ? -1 : 0 });
       if (process.connected) process.disconnect();

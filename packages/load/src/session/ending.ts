@@ -8,7 +8,7 @@ import {
 } from "@livekit-swarm/gate";
 import { ExitCode, formatDuration, messageOf, type Scenario } from "@livekit-swarm/schema";
 import { judgedExitCode, type RunHealth } from "../run/health.js";
-import { RUN_ENDED } from "../run/messages.js";
+import { NOT_STARTED, RUN_ENDED } from "../run/messages.js";
 import type { RunOutcome } from "../run/orchestrator.js";
 import type { Interruption } from "./interruption.js";
 import type { RunResultsOptions } from "./options.js";
@@ -83,8 +83,11 @@ export function nobodyJoinedLine(
   endedOnTime: boolean,
 ): string {
   const failed = Object.entries(participants.joinFailures)
-    .filter(([reason]) => reason !== RUN_ENDED)
+    .filter(([reason]) => reason !== RUN_ENDED && reason !== NOT_STARTED)
     .reduce((sum, [, n]) => sum + n, 0);
+  const notStarted = participants.joinFailures[NOT_STARTED] ?? 0;
+  if (failed === 0 && notStarted > 0)
+    return `no participant joined: ${notStarted} of ${participants.planned} never began to join, waiting for the generator (see the workers and generator checks above)`;
   if (failed > 0 || participants.planned === 0)
     return "no participant could join: see join failures above and events.jsonl";
   return endedOnTime
@@ -92,26 +95,23 @@ export function nobodyJoinedLine(
     : `no participant joined and none had failed when the run gave up on them: all ${participants.planned} joins were still hanging (counted as run_ended); see events.jsonl`;
 }
 
+/**
+ * A finished run's exit code. Pure, and decided before the reports are written, so that the health
+ * banner names the code the process exits with (`withExitCode`): a run nobody joined exits 1 under a
+ * banner that said "exit 99" (CI, 2026-11-30).
+ */
 export function exitCodeFor(
   outcome: RunOutcome,
   interruption: Interruption,
   verdict: Verdict | undefined,
   health: RunHealth,
-  log: (line: string) => void,
 ): ExitCode {
-  if (outcome.workersLost.length > 0) {
-    log(
-      `${outcome.workersLost.length} worker process(es) died during the run; their participants are counted as disconnected (worker_died)`,
-    );
-  }
   switch (outcome.endReason) {
     case "interrupted":
       return interruption.exitCode;
     case "server-unreachable":
-      log("the server became unreachable during the run: the report holds what was measured until then");
       return ExitCode.error;
     case "no-participant-joined":
-      log(nobodyJoinedLine(outcome.summary.participants, outcome.endedOnTime === true));
       // a swarm that could not keep up explains joins it never finished: the run is inconclusive,
       // as its health banner says (CI: capped at 0.15 cores, 0 of 16 joined in 30 s, and the
       // banner read "exit 2" over an exit 1)
@@ -120,6 +120,21 @@ export function exitCodeFor(
     case "completed":
       return judgedExitCode(health, verdict);
   }
+}
+
+/** What the run's end says beside its code: workers lost, why it ended before its time. */
+export function endingNotes(outcome: RunOutcome): string[] {
+  const notes: string[] = [];
+  if (outcome.workersLost.length > 0) {
+    notes.push(
+      `${outcome.workersLost.length} worker process(es) died during the run; their participants are counted as disconnected (worker_died)`,
+    );
+  }
+  if (outcome.endReason === "server-unreachable")
+    notes.push("the server became unreachable during the run: the report holds what was measured until then");
+  if (outcome.endReason === "no-participant-joined")
+    notes.push(nobodyJoinedLine(outcome.summary.participants, outcome.endedOnTime === true));
+  return notes;
 }
 
 /** Runs a write into the output folder; a filesystem error comes back as the run's output error. */

@@ -214,6 +214,19 @@ describe("nobodyJoinedLine: why a run ended with nobody in", () => {
     expect(nobodyJoinedLine({ planned: 2, joinFailures: {} }, true)).toBe(line);
   });
 
+  it("says the generator never started them when no join began (a worker still loading its engines)", () => {
+    expect(nobodyJoinedLine({ planned: 16, joinFailures: { not_started: 16 } }, true)).toBe(
+      "no participant joined: 16 of 16 never began to join, waiting for the generator (see the workers and generator checks above)",
+    );
+    expect(nobodyJoinedLine({ planned: 4, joinFailures: { not_started: 2, run_ended: 2 } }, true)).toMatch(
+      /^no participant joined: 2 of 4 never began/,
+    );
+    // a join LiveKit answered is still the first thing to read
+    expect(nobodyJoinedLine({ planned: 4, joinFailures: { not_started: 2, unauthorized: 2 } }, true)).toBe(
+      "no participant could join: see join failures above and events.jsonl",
+    );
+  });
+
   it("says the joins were hanging when the run gave up on them before its end", () => {
     // nobody in 45 s after the ramp: a longer run would not have helped
     expect(nobodyJoinedLine({ planned: 2, joinFailures: { run_ended: 2 } }, false)).toBe(

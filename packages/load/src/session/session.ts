@@ -14,7 +14,7 @@ import { prepareRun, startRun, type PreparedRun } from "../run/run.js";
 import { shardFolder, writeManifest, type ShardManifest } from "../shard/manifest.js";
 import { ShardError, scenarioHash, shardedRunId } from "../shard/split.js";
 import { Interruption } from "./interruption.js";
-import { exitCodeFor, intoOutput, runThresholds, serveFolder } from "./ending.js";
+import { endingNotes, exitCodeFor, intoOutput, runThresholds, serveFolder } from "./ending.js";
 import { DEFAULT_STATS_INTERVAL_MS, type RunSessionOptions, type RunSessionResult } from "./options.js";
 import { linger, newRunId } from "./clock.js";
 import { stormBeside, withK6Thresholds, writeStormBeside } from "../storm/beside.js";
@@ -32,7 +32,7 @@ import {
   outputNotWritten,
 } from "./target.js";
 import { restrictiveProfiles } from "../run/network-placement.js";
-import { runHealth } from "../run/health.js";
+import { runHealth, withExitCode } from "../run/health.js";
 
 /** A run that passed every check that needs nothing started: what the later stages read. */
 interface Admitted {
@@ -253,7 +253,10 @@ export async function runSession(options: RunSessionOptions): Promise<RunSession
     const withStorm = storm !== undefined && ours !== undefined ? withK6Thresholds(ours, storm) : ours;
     // the generator's own keeping up is judged with the run's health, beside the thresholds
     const verdict = withStorm;
-    const health = runHealth(outcome.summary, outcome.workersLost.length);
+    const judged = runHealth(outcome.summary, outcome.workersLost.length);
+    // decided before the reports: their health banner names the code the process exits with
+    const exitCode = exitCodeFor(outcome, interruption, verdict, judged);
+    const health = withExitCode(judged, exitCode);
     const facts: RunFacts = {
       runId,
       scenario,
@@ -307,7 +310,7 @@ export async function runSession(options: RunSessionOptions): Promise<RunSession
       log(`keeping ${server.url} up for ${lingerMs / 1000} s for a final scrape`);
       await linger(lingerMs, [interruption.interrupt, interruption.force]);
     }
-    const exitCode = exitCodeFor(outcome, interruption, verdict, health, log);
+    for (const note of endingNotes(outcome)) log(note);
     if (manifest !== undefined) {
       const done: ShardManifest = {
         ...manifest,

@@ -16,7 +16,7 @@ import { writeRunOutputs, type RunOutputs, type ShardCoverage } from "../session
 import { runThresholds } from "../session/ending.js";
 import { checkOutputDir } from "../session/target.js";
 import { mergeGeneratorLoads } from "../run/generator-load.js";
-import { judgedExitCode, runHealth } from "../run/health.js";
+import { judgedExitCode, runHealth, withExitCode } from "../run/health.js";
 import { OutOfOrder, inTimeOrder, observationsOf, streamsOf, type Observation } from "./observations.js";
 import { MergeError, checkOneRun, coverageOf, endReasonOf, findShards } from "./shard-folders.js";
 
@@ -125,7 +125,7 @@ export async function mergeShards(options: MergeOptions): Promise<MergeResult> {
   const verdict: Verdict | undefined = thresholds.length > 0 ? evaluate(thresholds, measurements) : undefined;
   const unfinished = [...coverage.missing, ...coverage.failed.map((f) => f.shard)];
   const workersLost = finished.flatMap((s) => s.manifest.workersLost ?? []);
-  const health = runHealth(
+  const judged = runHealth(
     summary,
     workersLost.length,
     unfinished.length > 0
@@ -135,6 +135,12 @@ export async function mergeShards(options: MergeOptions): Promise<MergeResult> {
         }
       : undefined,
   );
+  const complete = coverage.missing.length === 0 && coverage.failed.length === 0;
+  // with --allow-partial a merge missing shards is judged, and its lost shards make it inconclusive;
+  // decided before the reports, whose health banner names the code the merge exits with
+  const exitCode =
+    !complete && options.allowPartial !== true ? ExitCode.error : judgedExitCode(judged, verdict);
+  const health = withExitCode(judged, exitCode);
   const outcome: RunOutcome = {
     summary,
     endReason: endReasonOf(finished),
@@ -162,9 +168,5 @@ export async function mergeShards(options: MergeOptions): Promise<MergeResult> {
     outputDir,
     undefined,
   );
-  const complete = coverage.missing.length === 0 && coverage.failed.length === 0;
-  // with --allow-partial a merge missing shards is judged, and its lost shards make it inconclusive
-  const exitCode =
-    !complete && options.allowPartial !== true ? ExitCode.error : judgedExitCode(health, verdict);
   return { ...outputs, runId: manifest.runId, shards, exitCode };
 }

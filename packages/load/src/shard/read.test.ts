@@ -189,6 +189,55 @@ describe("what merge reads back: hostile", () => {
       /generator\.workers\[0\]\.saturatedWindows 9: expected a whole number from 0 to 2/,
     ],
     [
+      "a run's quota share over 1",
+      { ...MANIFEST, generator: { workers: [], quotaRanOut: 7, saturated: false } },
+      /generator\.quotaRanOut 7: expected a share from 0 to 1/,
+    ],
+    [
+      "an unstarted flag that is text",
+      {
+        ...MANIFEST,
+        generator: {
+          workers: [
+            {
+              worker: 0,
+              windows: 0,
+              unstarted: "yes",
+              meanEventLoop: 0,
+              maxEventLoop: 0,
+              meanCpuCores: 0,
+              saturatedWindows: 0,
+              saturated: false,
+            },
+          ],
+          saturated: true,
+        },
+      },
+      /generator\.workers\[0\]\.unstarted "yes": expected true or false/,
+    ],
+    [
+      "more starting windows than windows",
+      {
+        ...MANIFEST,
+        generator: {
+          workers: [
+            {
+              worker: 0,
+              windows: 2,
+              startingWindows: 3,
+              meanEventLoop: 0,
+              maxEventLoop: 0,
+              meanCpuCores: 0,
+              saturatedWindows: 0,
+              saturated: false,
+            },
+          ],
+          saturated: false,
+        },
+      },
+      /generator\.workers\[0\]\.startingWindows 3: expected a whole number from 0 to 2/,
+    ],
+    [
       "a stall flag of its own",
       { ...MANIFEST, generator: { workers: [], stalled: "yes", saturated: false } },
       /generator\.stalled "yes": expected true, or absent/,

@@ -106,6 +106,7 @@ const WORKER_FIELDS: Readonly<
   >
 > = {
   saturatedWindows: ["windows", "always"],
+  startingWindows: ["windows"],
   starvedWindows: ["windows"],
   throttledWindows: ["windows"],
   crowdedWindows: ["windows"],
@@ -124,6 +125,7 @@ const WORKER_FIELDS: Readonly<
   throttled: ["flag"],
   crowded: ["flag"],
   crowdedLate: ["flag"],
+  unstarted: ["flag"],
 };
 
 /**
@@ -160,6 +162,10 @@ function checkGenerator(g: Record<string, unknown>): void {
   });
   if (g.slowEvents !== undefined) int(g, "slowEvents", 0, 1e9, "generator.slowEvents");
   if (g.stalled !== undefined && g.stalled !== true) fail("generator.stalled", g.stalled, "true, or absent");
+  if (g.quotaRanOut !== undefined) {
+    const q = finite(g, "quotaRanOut", "generator.quotaRanOut");
+    if (q < 0 || q > 1) fail("generator.quotaRanOut", q, "a share from 0 to 1");
+  }
   if (typeof g.saturated !== "boolean") fail("generator.saturated", g.saturated, "true or false");
 }
 
