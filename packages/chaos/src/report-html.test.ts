@@ -45,6 +45,11 @@ describe("renderDrillHtml", () => {
           .map((r) => rooms.indexOf(`>${r.room}</td>`)),
       ),
     );
+    // a stalled room's loss says its media stalled (RTP loss cannot count what never came); others' do not
+    const body = rooms.slice(0, rooms.indexOf("</table>"));
+    expect(body.match(/media stalled/g)?.length).toBe(
+      journal.rooms.filter((r) => r.recoveries.length > 0).length,
+    );
   });
 });
 

@@ -21,7 +21,7 @@ import type {
   RoomOutcome,
   TransportAggregate,
 } from "./journal.js";
-import { backOverText, mediaBack, seconds } from "./report.js";
+import { backOverText, lossDuring, mediaBack, seconds } from "./report.js";
 import { stateCounts } from "./report-timeline.js";
 
 /** Fine enough to show a sub-second reconnect on a drill of a few minutes. */
@@ -262,7 +262,7 @@ function roomsTable(rooms: readonly RoomOutcome[]): string {
       { header: "media back", text: mediaBack, sort: mediaBackMs, descending: true },
       {
         header: "loss during",
-        text: (r) => percent(r.loss.during),
+        text: lossDuring,
         sort: (r) => r.loss.during ?? undefined,
         descending: true,
       },

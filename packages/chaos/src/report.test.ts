@@ -93,7 +93,7 @@ describe("renderDrillMarkdown", () => {
 
   it("tables rooms and participants", () => {
     expect(md).toContain(
-      "| room-0 | node2 → node1 | yes | RM_room0 → RM_room0 | kill-busiest: never | 0.00% / 12.00% / 0.05% | 12.5 s | none | none | none |",
+      "| room-0 | node2 → node1 | yes | RM_room0 → RM_room0 | kill-busiest: never | 0.00% / 12.00%, media stalled / 0.05% | 12.5 s | none | none | none |",
     );
     expect(md).toContain(
       "| room-1 | node1 → node1 | no | RM_room1 → RM_room1 | never stalled | 0.00% / 0.10% / 0.05% | -20.0 s | none | none | none |",
