@@ -577,6 +577,18 @@ describe("catalog conformance", () => {
     expect(m.value("lkswarm_worker_event_loop_busy_ratio", labels)).toBe(0.35);
   });
 
+  it("leaves the event loop gauge alone for a window that began while the worker's engines loaded", async () => {
+    const loading = { worker: 2, windowMs: 2000, eventLoop: 1, cpuCores: 0.9, starting: true } as const;
+    const labels = { scenario: "smoke", run_id: "run-42", shard: "0", worker: "2" };
+    const still = new SwarmExporter({ scenario: "smoke", runId: "run-42" });
+    still.onWorkerLoad({ ...loading, t: 2000 });
+    expect((await Exposition.of(still)).has("lkswarm_worker_event_loop_busy_ratio", labels)).toBe(false);
+    const ready = new SwarmExporter({ scenario: "smoke", runId: "run-42" });
+    ready.onWorkerLoad({ worker: 2, t: 4000, windowMs: 2000, eventLoop: 0.2, cpuCores: 0.3 });
+    ready.onWorkerLoad({ ...loading, t: 6000 });
+    expect((await Exposition.of(ready)).value("lkswarm_worker_event_loop_busy_ratio", labels)).toBe(0.2);
+  });
+
   it("puts room on lkswarm_participants per participant, but never participant", async () => {
     const exporter = new SwarmExporter({ scenario: "smoke", runId: "run-42", perParticipant: true });
     feedRun(exporter);

@@ -272,8 +272,13 @@ export class SwarmExporter implements RunObserver {
     };
   }
 
-  /** A worker's own load over its last stats interval. */
+  /**
+   * A worker's own load over its last stats interval. Not a window that began while its engines
+   * loaded (`starting`): loading blocks the event loop by design, and minutes of it would fire the
+   * saturation alert with the wrong advice (the health's generator check judges those windows' CPU).
+   */
   onWorkerLoad(window: WorkerLoadWindow): void {
+    if (window.starting === true) return;
     this.m.workerEventLoop.set(
       {
         scenario: this.options.scenario,

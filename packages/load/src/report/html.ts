@@ -6,7 +6,7 @@ import type { Comparison, ThresholdResult } from "@livekit-swarm/gate";
 import { TOOL, metric, type SwarmMetricName } from "@livekit-swarm/schema";
 import { percentiles } from "@livekit-swarm/stats";
 import type { Figure, GroupFigures, RunMarker, RunSummary } from "../run/aggregate.js";
-import { healthLines, type RunHealth } from "../run/health.js";
+import { exitCodeOf, failedCode, healthLines, type RunHealth } from "../run/health.js";
 import { shardProblems, type ShardCoverage } from "../shard/coverage.js";
 import { comparisonSection } from "./comparison.js";
 import { formatValue, reconnectingAtEnd } from "./format.js";
@@ -135,7 +135,7 @@ function verdictBanner(report: ReportInput): string {
   const headline =
     report.verdict === "pass"
       ? `PASS: ${results.length} threshold${results.length === 1 ? "" : "s"} met${warned > 0 ? `, ${warned} warning${warned === 1 ? "" : "s"}` : ""}`
-      : `FAIL: ${failed} of ${results.length} threshold${results.length === 1 ? "" : "s"} failed (exit 99)`;
+      : `FAIL: ${failed} of ${results.length} threshold${results.length === 1 ? "" : "s"} failed ${failedCode(exitCodeOf(report.health))}`;
   return banner(
     report.verdict === "fail" ? "fail" : warned > 0 ? "warn" : "pass",
     headline,

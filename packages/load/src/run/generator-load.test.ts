@@ -202,7 +202,12 @@ describe("generatorLoad: a worker still loading its engines", () => {
     // the terminal line reads no figure from a worker that reported none
     const none = generatorLoad([], HOLD, undefined, undefined, 0, [0]);
     expect(generatorLine(none)?.split("\n")[0]).toBe(
-      "generator     1 worker(s), none reported its load over the hold",
+      "generator     1 worker(s), none ran a window of the hold with its engines loaded",
+    );
+    // nor from one whose only windows were its engines loading
+    const loading = generatorLoad(starting(windows(0, [1, 1])), HOLD);
+    expect(generatorLine(loading)?.split("\n")[0]).toBe(
+      "generator     1 worker(s), none ran a window of the hold with its engines loaded",
     );
     expect(generatorLine(none)?.split("\n")[1]).toMatch(
       /^WARNING {7}the swarm's own worker did not keep up: worker 0 \(its engines/,

@@ -383,6 +383,14 @@ const keptUpNot = (w: WorkerLoad): boolean =>
 const heldByRunQuota = (load: GeneratorLoad, w: WorkerLoad): boolean =>
   w.unstarted === true && w.throttled !== true && (load.quotaRanOut ?? 0) >= THROTTLED_PERIODS;
 
+/**
+ * Still loading its engines in STARVED_SHARE of the hold's windows (and at least two): its
+ * participants began late. Not a failure alone (a run whose every join and track was served is
+ * fine); with joins unanswered or tracks never come, the generator's (health's starvedUnserved).
+ */
+export const startedLate = (w: WorkerLoad): boolean =>
+  (w.startingWindows ?? 0) >= 2 && (w.startingWindows ?? 0) >= STARVED_SHARE * w.windows;
+
 /** The windows whose event loop was judged: those after its engines loaded. */
 const loopWindows = (w: WorkerLoad): number => w.windows - (w.startingWindows ?? 0);
 
@@ -484,10 +492,10 @@ export function saturationMessage(load: GeneratorLoad): string | undefined {
 export function generatorLine(load: GeneratorLoad): string | undefined {
   if (load.workers.length === 0) return undefined;
   const warning = saturationMessage(load);
-  // a worker still loading its engines at the end may have no window: its zeros are no figure
-  const reported = load.workers.filter((w) => w.windows > 0);
+  // a worker still loading its engines at the end has no event loop figure: its zeros are none
+  const reported = load.workers.filter((w) => loopWindows(w) > 0);
   if (reported.length === 0) {
-    const head = `generator     ${load.workers.length} worker(s), none reported its load over the hold`;
+    const head = `generator     ${load.workers.length} worker(s), none ran a window of the hold with its engines loaded`;
     return warning === undefined ? head : `${head}\nWARNING       ${warning}`;
   }
   const busiest = reported.reduce((a, b) => (b.meanEventLoop > a.meanEventLoop ? b : a));

@@ -2,7 +2,15 @@ import { describe, expect, it } from "vitest";
 import { ExitCode } from "@livekit-swarm/schema";
 import type { RunSummary } from "./aggregate.js";
 import { generatorLoad, mergeGeneratorLoads, type GeneratorLoad } from "./generator-load.js";
-import { healthLines, judgedExitCode, runHealth, withExitCode, type RunHealth } from "./health.js";
+import {
+  exitCodeOf,
+  failedCode,
+  healthLines,
+  judgedExitCode,
+  runHealth,
+  withExitCode,
+  type RunHealth,
+} from "./health.js";
 
 function summary(over: {
   planned?: number;
@@ -121,6 +129,43 @@ describe("runHealth", () => {
     expect(healthLines(h)[0]).toMatch(/^health: INCONCLUSIVE \(exit 2\)/);
   });
 
+  it("puts joins cut off in a run whose worker loaded its engines through half the hold on the generator's side; served, the late start is no failure", () => {
+    const loadingThenRunning = (starting: number, running: number) =>
+      generatorLoad(
+        Array.from({ length: starting + running }, (_, k) => ({
+          worker: 0,
+          t: 12_000 + 2000 * k,
+          windowMs: 2000,
+          eventLoop: 0.3,
+          cpuCores: 0.3,
+          ...(k < starting ? { starting: true as const } : {}),
+        })),
+        10_000,
+      );
+    const late = loadingThenRunning(3, 2);
+    const cut = runHealth(summary({ joined: 1, joinFailures: { run_ended: 3 }, generator: late }), 0);
+    expect(cut.status).toBe("generator");
+    expect(cut.checks.find((c) => c.name === "generator")?.text).toMatch(
+      /^worker 0 was still loading its engines in 3 of 5 windows of the hold while joins went unanswered/,
+    );
+    // every join and track served: fine, however late it started
+    expect(runHealth(summary({ generator: late }), 0).status).toBe("healthy");
+    // loading in under half the hold, or a join LiveKit answered, or a link broken: LiveKit's
+    const early = loadingThenRunning(2, 3);
+    expect(
+      runHealth(summary({ joined: 1, joinFailures: { run_ended: 3 }, generator: early }), 0).status,
+    ).toBe("livekit");
+    expect(
+      runHealth(summary({ joined: 1, joinFailures: { unauthorized: 3 }, generator: late }), 0).status,
+    ).toBe("livekit");
+    expect(
+      runHealth(
+        summary({ joined: 4, connectedAtEnd: 3, disconnects: { server_shutdown: 1 }, generator: late }),
+        0,
+      ).status,
+    ).toBe("livekit");
+  });
+
   it("names in its banner the code the run exits with, where its status alone would say another", () => {
     const unserved = runHealth(summary({ joined: 0, joinFailures: { timeout: 4 }, generator: keptUp }), 0);
     expect(unserved.status).toBe("livekit");
@@ -134,15 +179,21 @@ describe("runHealth", () => {
     expect(healthLines(withExitCode(unserved, ExitCode.interrupted))[0]).toMatch(
       /^health: FAILED \(exit 130\)/,
     );
-    // the status's own code is not repeated, and a healthy run names none
-    expect(withExitCode(unserved, ExitCode.thresholdsFailed)).toEqual(unserved);
-    expect(withExitCode(nobody, ExitCode.thresholdsFailed)).toEqual(unserved);
+    expect(healthLines(withExitCode(unserved, ExitCode.thresholdsFailed))[0]).toMatch(
+      /^health: FAILED \(exit 99\)/,
+    );
+    // a healthy run names none in its banner, whatever its code
     const fine = runHealth(summary({ generator: keptUp }), 0);
-    expect(withExitCode(fine, ExitCode.thresholdsFailed)).toEqual(fine);
+    expect(healthLines(withExitCode(fine, ExitCode.thresholdsFailed))[0]).toBe("health: ok");
+    // failed thresholds name the run's code, and where health decided another, say so
+    expect(failedCode(exitCodeOf(withExitCode(fine, ExitCode.thresholdsFailed)))).toBe("(exit 99)");
+    expect(failedCode(ExitCode.inconclusive)).toBe("(the run exits 2: see health)");
+    expect(failedCode(undefined)).toBe("(exit 99)");
     // read back from a hand-edited summary.json: a code that is no exit code is not printed
     for (const exitCode of ["1; rm -rf", -1, 256, 1.5, null]) {
       const edited = { ...unserved, exitCode } as unknown as RunHealth;
       expect(healthLines(edited)[0]).toMatch(/^health: FAILED \(exit 99\)/);
+      expect(exitCodeOf(edited)).toBeUndefined();
     }
   });
 

@@ -5,7 +5,8 @@
  * browser exited, a worker's event loop full or its CPU quota run out, the machine used up or
  * crowded with its loop late or rtc-node stalled, see generator-load.ts) makes every figure
  * suspect, so the run is inconclusive (exit 2) whatever LiveKit did; so does a crowded machine
- * on which only what a starved swarm produces went unserved (crowdedUnserved). Participants
+ * or a worker whose engines loaded late, on which only what a starved swarm produces went unserved
+ * (starvedUnserved). Participants
  * (never joined, dropped, still reconnecting) or tracks unserved while those checks held fail the
  * run (exit 99).
  * Pure: the session applies it.
@@ -19,6 +20,7 @@ import {
   MACHINE_CROWDED_BUSY,
   percent,
   saturationMessage,
+  startedLate,
   workerName,
   type GeneratorLoad,
 } from "./generator-load.js";
@@ -38,9 +40,10 @@ export interface RunHealth {
   readonly status: "healthy" | HealthSide;
   readonly checks: readonly HealthCheck[];
   /**
-   * The code the run exits with, where it is not the one its status gives (2 for `generator`, 99
-   * for `livekit`): nobody joined (1), interrupted (130, 143), a merge missing shards (1). Absent
-   * otherwise; the banner names the code the process exits with, never another (`withExitCode`).
+   * The code the run exits with (`withExitCode`), which is not always the one its status gives (2
+   * for `generator`, 99 for `livekit`): nobody joined (1), interrupted (130, 143), a merge missing
+   * shards (1), its output folder lost (1). The banners name it, never another; absent where the
+   * health was judged without it (a summary.json of an older version).
    */
   readonly exitCode?: ExitCode;
 }
@@ -69,23 +72,32 @@ export function linksLost(p: RunSummary["participants"]): number {
 
 /**
  * The generator's check when the machine was crowded (MACHINE_CROWDED_BUSY in half the hold's
- * windows) and what went unserved is only what a starved swarm produces by itself: joins that never
+ * windows), or a worker still loading its engines through half the hold (`startedLate`), and what
+ * went unserved is only what a starved swarm produces by itself: joins that never
  * finished or timed out, tracks that never came, and no link broken on the way. Its event loop may
  * have been on time: rtc-node's threads, the worker's sockets and LiveKit beside it (the embedded
  * node, a testbed) all waited for the same cores. Seen in CI, 2026-11-29: voice-ai beside two busy
  * loops joined 0 of 100 for 15 s on loopback, then all, its loop's p99 under 50 ms and fewer than
  * two rtc-node stalls, and the run blamed LiveKit (exit 99). A failure with an answer (a refused
- * join, a dropped or reconnecting link: a node killed beside a busy neighbour) stays LiveKit's.
+ * join, a dropped or reconnecting link: a node killed beside a busy neighbour) stays LiveKit's. A
+ * worker that loaded late began its joins late, and the run's end cut them off as `run_ended`.
  * Undefined when this does not apply.
  */
-function crowdedUnserved(summary: RunSummary, load: GeneratorLoad, unserved: boolean): string | undefined {
+function starvedUnserved(summary: RunSummary, load: GeneratorLoad, unserved: boolean): string | undefined {
   if (!unserved || linksLost(summary.participants) > 0) return undefined;
   const answered = Object.entries(summary.participants.joinFailures).some(
     ([reason, n]) => n > 0 && !SLOW_JOIN.has(reason) && reason !== NOT_STARTED,
   );
   if (answered) return undefined;
   const w = load.workers.find((x) => x.crowded === true);
-  if (w === undefined) return undefined;
+  if (w === undefined) {
+    const late = load.workers.find(startedLate);
+    return late === undefined
+      ? undefined
+      : `${workerName(late)} was still loading its engines in ${late.startingWindows ?? 0} of ${late.windows} windows of the hold ` +
+          "while joins went unanswered or tracks never came, with no link broken: its participants began late or not at all " +
+          "for the generator's own reasons, not LiveKit's. Give the generator more CPU, or the run a longer --duration";
+  }
   return (
     `the machine's cores were >= ${percent(MACHINE_CROWDED_BUSY)} busy in ${w.crowdedWindows ?? 0} of ${w.windows} windows ` +
     `(${workerName(w)}, machine ${percent(w.meanMachineBusy ?? 0)} busy, mean) while joins went unanswered or tracks never came, ` +
@@ -194,7 +206,7 @@ export function runHealth(
   const load = summary.generator;
   if (load !== undefined && load.workers.length > 0) {
     const unserved = checks.some((c) => !c.ok && c.side === "livekit");
-    const behind = saturationMessage(load) ?? crowdedUnserved(summary, load, unserved);
+    const behind = saturationMessage(load) ?? starvedUnserved(summary, load, unserved);
     checks.push({
       name: "generator",
       ok: behind === undefined,
@@ -219,22 +231,35 @@ const STATUS_CODE = {
   livekit: ExitCode.thresholdsFailed,
 } as const;
 
-/** `health` naming `code`, the run's own exit code, where its status alone would say another. */
+/** `health` naming `code`, the code the run exits with. */
 export function withExitCode(health: RunHealth, code: ExitCode): RunHealth {
-  const rest: RunHealth = { status: health.status, checks: health.checks };
-  return health.status === "healthy" || code === STATUS_CODE[health.status]
-    ? rest
-    : { ...rest, exitCode: code };
+  return { status: health.status, checks: health.checks, exitCode: code };
+}
+
+/**
+ * The code a health names, if it holds one that is an exit code: read back from a summary.json, a
+ * hand-edited code may be anything.
+ */
+export function exitCodeOf(health: RunHealth | undefined): ExitCode | undefined {
+  const said: unknown = health?.exitCode;
+  return typeof said === "number" && Number.isInteger(said) && said >= 0 && said <= 255
+    ? (said as ExitCode)
+    : undefined;
+}
+
+/**
+ * What failed thresholds say of the exit: 99, or the run's other code, which its health decided
+ * (inconclusive, nobody joined, interrupted): two banners never name two codes.
+ */
+export function failedCode(exitCode: ExitCode | undefined): string {
+  return exitCode === undefined || exitCode === ExitCode.thresholdsFailed
+    ? "(exit 99)"
+    : `(the run exits ${exitCode}: see health)`;
 }
 
 /** The banner that heads the summary, the reports and the step summary: the status, then each check. */
 export function healthLines(health: RunHealth): string[] {
-  // read back from a summary.json, where a hand-edited code may be anything
-  const said = health.exitCode;
-  const code =
-    typeof said === "number" && Number.isInteger(said) && said >= 0 && said <= 255
-      ? said
-      : STATUS_CODE[health.status];
+  const code = exitCodeOf(health) ?? STATUS_CODE[health.status];
   const head = {
     healthy: "health: ok",
     generator: `health: INCONCLUSIVE (exit ${code}): the swarm itself did not keep up, so its figures are not LiveKit's`,

@@ -249,7 +249,8 @@ export async function orchestrate(options: OrchestratorOptions): Promise<RunOutc
         } else if (message.type === "sampled") {
           markSampled();
         } else if (message.type === "ready") {
-          ready.add(worker);
+          // ready after the run ended is too late: its participants never began within the run
+          if (!stopping) ready.add(worker);
         } else if (message.type === "load") {
           loadFold.add(message.window);
           for (const o of options.observers ?? []) o.onWorkerLoad?.(message.window);
@@ -371,6 +372,7 @@ export async function orchestrate(options: OrchestratorOptions): Promise<RunOutc
     }, PROGRESS_TICK_MS);
   });
   stopping = true;
+  const stoppedAtMs = Date.now();
 
   // drain: workers take a last sample and disconnect; a second Ctrl-C or the timeout kills them
   const kill = (): void => {
@@ -398,7 +400,7 @@ export async function orchestrate(options: OrchestratorOptions): Promise<RunOutc
   }
   await Promise.all(children.map((c) => c.done));
   clearTimeout(timer);
-  const unstarted = notStarted(children, ready, workersLost, startedAtMs);
+  const unstarted = notStarted(children, ready, workersLost, startedAtMs, stoppedAtMs);
   for (const { worker, participants, event } of unstarted) {
     const t = Date.now();
     for (const p of participants) {
@@ -439,7 +441,8 @@ export async function orchestrate(options: OrchestratorOptions): Promise<RunOutc
 /**
  * The workers that never said `ready` (their engines still loading when the run ended: a worker
  * capped at 0.15 cores had not loaded rtc-node 33 s in, CI 2026-11-30) and did not die first (their
- * participants are already lost as `worker_died`), with the event each of their participants gets:
+ * participants are already lost as `worker_died`), with the event each of their participants gets
+ * (`endedAtMs`: when the run stopped, before its drain):
  * a join that never began, the generator's failure (NOT_STARTED), not a join LiveKit left unserved.
  */
 export function notStarted(
@@ -447,10 +450,10 @@ export function notStarted(
   ready: ReadonlySet<number>,
   lost: readonly { readonly worker: number }[],
   startedAtMs: number,
-  nowMs = Date.now(),
+  endedAtMs: number,
 ): { worker: number; participants: readonly ParticipantPlan[]; event: ParticipantEvent }[] {
   const dead = new Set(lost.map((w) => w.worker));
-  const s = Math.max(0, (nowMs - startedAtMs) / 1000).toFixed(1);
+  const s = Math.max(0, (endedAtMs - startedAtMs) / 1000).toFixed(1);
   return children
     .filter((c) => !ready.has(c.worker) && !dead.has(c.worker))
     .map((c) => ({

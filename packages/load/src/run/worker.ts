@@ -244,25 +244,37 @@ class Worker {
 
 let worker: Worker | undefined;
 let loadReport: LoadReport | undefined;
+/** The drain began (`sample` or `stop`): engines that finish loading after it start nobody. */
+let ending = false;
+/** Late joiners sent while the engines still loaded: they join once the worker starts. */
+const joinsWaiting: ParticipantPlan[] = [];
 
 process.on("message", (message: OrchestratorMessage) => {
   void (async () => {
     if (message.type === "start") {
       // its own load from now, while its engines load too: a worker starved before it starts says so
       loadReport = new LoadReport(message.plan.worker, message.plan.statsIntervalMs, send);
-      worker = new Worker(await openEngines(message.plan), message.plan);
+      const engines = await openEngines(message.plan);
+      // loaded after the run ended: its participants stay never started (the orchestrator's
+      // not_started), not joins begun during the drain and cut off as LiveKit's `run_ended`
+      if (ending) return;
+      worker = new Worker(engines, message.plan);
       loadReport.ready();
       send({ type: "ready", worker: message.plan.worker });
       worker.start();
+      if (joinsWaiting.length > 0) worker.joinNow(joinsWaiting.splice(0));
     } else if (message.type === "simulate") {
       await worker?.simulate(message.participants, message.scenario);
     } else if (message.type === "join") {
-      worker?.joinNow(message.participants);
+      if (worker === undefined) joinsWaiting.push(...message.participants);
+      else worker.joinNow(message.participants);
     } else if (message.type === "sample") {
+      ending = true;
       loadReport?.stop();
       await worker?.finalSample();
       send({ type: "sampled", worker: worker === undefined ? -1 : 0 });
     } else {
+      ending = true;
       loadReport?.stop();
       await worker?.stop();
       send({ type: "done", worker: worker === undefined ? -1 : 0 });

@@ -1,11 +1,12 @@
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { Measurements, evaluate, parseThreshold } from "@livekit-swarm/gate";
-import { TOOL, parseScenarioObject } from "@livekit-swarm/schema";
+import { ExitCode, TOOL, parseScenarioObject } from "@livekit-swarm/schema";
 import { RunAggregator } from "../run/aggregate.js";
 import type { RunOutcome } from "../run/orchestrator.js";
+import { withExitCode } from "../run/health.js";
 import { runOutputs, runReport, writeRunOutputs, type RunFacts } from "./outputs.js";
 
 const dir = mkdtempSync(join(tmpdir(), "lkswarm-outputs-"));
@@ -61,6 +62,35 @@ describe("writeRunOutputs", () => {
     const gone = join(dir, "removed");
     await expect(writeRunOutputs(facts(), gone, undefined)).rejects.toMatchObject({ code: "ENOENT" });
     expect(runOutputs(facts(), gone).table).toBe(planned.table);
+  });
+
+  it("names one exit code in the table, report.md and report.html: the run's, in the health banner and the failed thresholds alike", async () => {
+    const f = facts();
+    const fail = evaluate([parseThreshold("lkswarm_join_duration_seconds count > 5")], new Measurements());
+    expect(fail.passed).toBe(false);
+    const health = withExitCode(
+      { status: "generator", checks: [{ name: "generator", ok: false, side: "generator", text: "behind" }] },
+      ExitCode.inconclusive,
+    );
+    const inconclusive = { ...f, verdict: fail, health };
+    const out = join(dir, "inconclusive");
+    mkdirSync(out);
+    const written = await writeRunOutputs(inconclusive, out, undefined);
+    expect(written.table).toMatch(/^health: INCONCLUSIVE \(exit 2\)/m);
+    expect(written.table).toMatch(/^thresholds: FAILED \(the run exits 2: see health\)$/m);
+    expect(written.table).not.toContain("exit 99");
+    expect(readFileSync(join(out, "report.html"), "utf8")).toContain("failed (the run exits 2: see health)");
+    expect(readFileSync(join(out, "report.html"), "utf8")).not.toContain("exit 99");
+    // thresholds alone failed the run: 99 in both
+    const failed = runOutputs(
+      {
+        ...f,
+        verdict: fail,
+        health: withExitCode({ ...health, status: "healthy", checks: [] }, ExitCode.thresholdsFailed),
+      },
+      out,
+    );
+    expect(failed.table).toMatch(/^thresholds: FAILED \(exit 99\)$/m);
   });
 
   it.each(["native", "lean", "mixed", "browser"] as const)(

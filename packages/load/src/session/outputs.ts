@@ -12,7 +12,7 @@ import {
   type ThresholdResult,
   type Verdict,
 } from "@livekit-swarm/gate";
-import { TOOL, type EngineChoice, type Scenario } from "@livekit-swarm/schema";
+import { TOOL, type EngineChoice, type ExitCode, type Scenario } from "@livekit-swarm/schema";
 import { uplotAssets } from "../report/assets.js";
 import { reportHtml } from "../report/html.js";
 import { shardProblems, type ShardCoverage } from "../shard/coverage.js";
@@ -20,7 +20,7 @@ import { summaryTable } from "../report/table.js";
 import { engineMarkdown, transportMarkdown } from "../report/transports.js";
 import type { RunSummary } from "../run/aggregate.js";
 import type { RunOutcome } from "../run/orchestrator.js";
-import { healthLines, type RunHealth } from "../run/health.js";
+import { exitCodeOf, failedCode, healthLines, type RunHealth } from "../run/health.js";
 import { GZIP_SUFFIX } from "../run/line-file.js";
 
 /** summary.json: the tool that wrote it, the run's identity and outcome, the scenario, the verdict, then every figure. */
@@ -154,10 +154,11 @@ function judged(f: RunFacts): Verdict | undefined {
   return { passed: f.health.status === "healthy" && (f.verdict?.passed ?? true), results };
 }
 
-export function verdictLines(verdict: Verdict): string {
+/** `exitCode`: the run's, when it is not the 99 failed thresholds give (its health decided it). */
+export function verdictLines(verdict: Verdict, exitCode?: ExitCode): string {
   const mark = { pass: "pass   ", fail: "FAIL   ", warn: "warn   ", "no-data": "NO DATA" } as const;
   const lines = verdict.results.map((r) => `  ${mark[r.status]} ${r.message}`);
-  return `thresholds: ${verdict.passed ? "passed" : "FAILED (exit 99)"}\n${lines.join("\n")}\n`;
+  return `thresholds: ${verdict.passed ? "passed" : `FAILED ${failedCode(exitCode)}`}\n${lines.join("\n")}\n`;
 }
 
 /**
@@ -172,7 +173,7 @@ export function runOutputs(f: RunFacts, outputDir: string): RunOutputs {
     (f.shards !== undefined ? `${coverageLines(f.shards)}\n` : "") +
     summaryTable(outcome) +
     (report.comparison !== undefined ? `\n${comparisonTable(report.comparison)}` : "") +
-    (verdict !== undefined ? `\n${verdictLines(verdict)}` : "");
+    (verdict !== undefined ? `\n${verdictLines(verdict, exitCodeOf(f.health))}` : "");
   const files = ["summary.json", "report.html", ...(report.screenshots ?? [])];
   // a merge writes no raw observations of its own: they stay in the shards' folders
   if (f.shards === undefined) {

@@ -290,7 +290,12 @@ export async function runSession(options: RunSessionOptions): Promise<RunSession
     const linesLost =
       outcome.linesUnwritten !== undefined ? outputNotWritten(outcome.linesUnwritten, outputDir) : undefined;
     const unwritten = reportsLost ?? linesLost;
-    options.onReport?.(unwritten === undefined ? outputs : { ...outputs, files: [] });
+    // the run then exits 1 (its output folder's error): the table shown says so in its banner
+    options.onReport?.(
+      unwritten === undefined
+        ? outputs
+        : { ...runOutputs({ ...facts, health: withExitCode(judged, ExitCode.error) }, outputDir), files: [] },
+    );
     if (metrics !== undefined) {
       const gateway = options.metrics?.pushgateway;
       if (gateway !== undefined) {
