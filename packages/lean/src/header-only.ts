@@ -10,7 +10,7 @@ import {
 import { nativeArrivalMs, nativeReceiving } from "./native-receive.js";
 import { tapSocket, udpSockets } from "./socket-tap.js";
 import { rolloverCounter, rolloverMatters, srtpContextOf } from "./srtp-gcm.js";
-import { addToStatistics, type ReceiverStreamStatistics } from "./stream-statistics.js";
+import { addToStatistics, arrivalSeconds, type ReceiverStreamStatistics } from "./stream-statistics.js";
 
 /**
  * Received Opus packets are counted from their RTP header alone (sequence number, timestamp, SSRC,
@@ -255,7 +255,7 @@ export function readOpusHeadersOnly(
         timestamp,
         headerBytes,
         payloadBytes,
-        kernelArrivalMs === undefined ? undefined : (performance.timeOrigin + kernelArrivalMs) / 1000,
+        arrivalSeconds(kernelArrivalMs),
       );
       count.packets++;
       count.bypassed++;

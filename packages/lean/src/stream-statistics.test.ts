@@ -3,7 +3,7 @@ import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import type { RtpPacket } from "werift";
 import { describe, expect, it, vi } from "vitest";
-import { addToStatistics, type ReceiverStreamStatistics } from "./stream-statistics.js";
+import { addToStatistics, arrivalSeconds, type ReceiverStreamStatistics } from "./stream-statistics.js";
 
 // werift's own StreamStatistics, the oracle (not among its package's exports: loaded by its path)
 const require = createRequire(import.meta.url);
@@ -84,5 +84,13 @@ describe("werift's receiver statistics, added to from a packet's fields", () => 
     } finally {
       now.mockRestore();
     }
+  });
+
+  it("reads a kernel arrival on the performance clock as werift's epoch seconds, and none as none", () => {
+    const ms = performance.now();
+    expect(arrivalSeconds(ms)).toBeCloseTo((performance.timeOrigin + ms) / 1000, 9);
+    // the same instant as Date.now(), within the clocks' drift since the process began
+    expect(Math.abs((arrivalSeconds(performance.now()) ?? 0) - Date.now() / 1000)).toBeLessThan(0.1);
+    expect(arrivalSeconds(undefined)).toBeUndefined();
   });
 });

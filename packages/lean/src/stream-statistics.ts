@@ -23,6 +23,15 @@ function uint16After(a: number, b: number): boolean {
 }
 
 /**
+ * A packet's kernel arrival (the performance clock's ms, as the native thread read it) in the
+ * clock werift's statistics keep: epoch seconds. Undefined (no kernel arrival: the TypeScript
+ * path) leaves werift's own clock, as werift takes it.
+ */
+export function arrivalSeconds(kernelArrivalMs: number | undefined): number | undefined {
+  return kernelArrivalMs === undefined ? undefined : (performance.timeOrigin + kernelArrivalMs) / 1000;
+}
+
+/**
  * StreamStatistics.add for a packet given by its fields, with the same arithmetic, without an
  * RtpPacket to fill: `nowS` is the arrival in seconds (werift's default is Date.now() / 1000).
  * werift's `int` is Number.parseInt of the number's decimal string; Math.trunc is the same for

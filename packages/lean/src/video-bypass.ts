@@ -1,6 +1,6 @@
 import type { RTCPeerConnection, RTCRtpReceiver, SrtpSession } from "werift";
 import { rtpHeaderSize, type BypassedStream } from "./header-only.js";
-import { addToStatistics, type ReceiverStreamStatistics } from "./stream-statistics.js";
+import { addToStatistics, arrivalSeconds, type ReceiverStreamStatistics } from "./stream-statistics.js";
 import { gcmReceiving, OPEN_PREFIX_BYTES, rolloverCounter, rolloverMatters } from "./srtp-gcm.js";
 import { datagramArrivalMs, nativeArrivalMs } from "./native-receive.js";
 
@@ -240,14 +240,13 @@ export class VideoBypass implements BypassedStream {
     const arrivalMs = datagramArrivalMs();
     if (!this.sink.count(clear, arrivalMs)) return true;
     // werift's jitter from the kernel's arrival when the native thread read the packet (else its own clock)
-    const arrived = nativeArrivalMs();
     addToStatistics(
       this.statistics,
       sequenceNumber,
       timestamp,
       header,
       payloadBytes,
-      arrived === undefined ? undefined : (performance.timeOrigin + arrived) / 1000,
+      arrivalSeconds(nativeArrivalMs()),
     );
     if (this.nack === undefined) return true;
     const n = this.forNack.header;
