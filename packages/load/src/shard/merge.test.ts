@@ -301,6 +301,9 @@ describe("mergeShards", () => {
       missing: [2],
       failed: [{ shard: 1, status: "running" }],
     });
+    // its banner names the code the merge exits with (1: shards missing, no --allow-partial)
+    expect(strict.table).toMatch(/^health: INCONCLUSIVE \(exit 1\)/m);
+    expect(strict.report.health?.exitCode).toBe(ExitCode.error);
     expect(strict.table).toMatch(/figures cover 2 of 4 shard\(s\)/);
     expect(strict.table).toMatch(/shard 2\/4 is missing/);
     expect(strict.table).toMatch(/shard 1\/4 failed: never finished/);
