@@ -441,9 +441,9 @@ export async function orchestrate(options: OrchestratorOptions): Promise<RunOutc
 /**
  * The workers that never said `ready` (their engines still loading when the run ended: a worker
  * capped at 0.15 cores had not loaded rtc-node 33 s in, CI 2026-11-30) and did not die first (their
- * participants are already lost as `worker_died`), with the event each of their participants gets
- * (`endedAtMs`: when the run stopped, before its drain):
+ * participants are already lost as `worker_died`), with the event each of their participants gets:
  * a join that never began, the generator's failure (NOT_STARTED), not a join LiveKit left unserved.
+ * `endedAtMs`: when the run stopped, before its drain.
  */
 export function notStarted(
   children: readonly { readonly worker: number; readonly participants: readonly ParticipantPlan[] }[],
