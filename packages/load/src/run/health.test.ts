@@ -176,9 +176,17 @@ describe("runHealth", () => {
     expect(healthLines(nobody)[0]).toMatch(
       /^health: FAILED \(exit 1\): participants or tracks went unserved/,
     );
+    // stopped by Ctrl-C or SIGTERM: neither side's verdict, whatever failed
     expect(healthLines(withExitCode(unserved, ExitCode.interrupted))[0]).toMatch(
-      /^health: FAILED \(exit 130\)/,
+      /^health: INTERRUPTED \(exit 130\): the run was stopped before its end/,
     );
+    const starved = runHealth(summary({ joined: 0, joinFailures: { not_started: 4 }, generator: keptUp }), 0);
+    expect(healthLines(withExitCode(starved, ExitCode.terminated))[0]).toMatch(
+      /^health: INTERRUPTED \(exit 143\)/,
+    );
+    expect(
+      healthLines(withExitCode(runHealth(summary({ generator: keptUp }), 0), ExitCode.interrupted))[0],
+    ).toBe("health: ok");
     expect(healthLines(withExitCode(unserved, ExitCode.thresholdsFailed))[0]).toMatch(
       /^health: FAILED \(exit 99\)/,
     );

@@ -260,12 +260,19 @@ export function failedCode(exitCode: ExitCode | undefined): string {
 /** The banner that heads the summary, the reports and the step summary: the status, then each check. */
 export function healthLines(health: RunHealth): string[] {
   const code = exitCodeOf(health) ?? STATUS_CODE[health.status];
+  // stopped by Ctrl-C or SIGTERM: a failed check may be the stop's doing (engines still loading, a
+  // join cut short), and neither side's verdict is earned
+  const stopped = code === ExitCode.interrupted || code === ExitCode.terminated;
   const head = {
     healthy: "health: ok",
     generator: `health: INCONCLUSIVE (exit ${code}): the swarm itself did not keep up, so its figures are not LiveKit's`,
     livekit: `health: FAILED (exit ${code}): participants or tracks went unserved while the swarm's own checks held (its workers, their event loops and CPU)`,
   }[health.status];
-  return [head, ...health.checks.map((c) => `  ${c.ok ? "ok     " : "FAILED "} ${c.name}: ${c.text}`)];
+  const shown =
+    stopped && health.status !== "healthy"
+      ? `health: INTERRUPTED (exit ${code}): the run was stopped before its end, so a check failed below may be the stop's doing (a worker still loading, a join cut short)`
+      : head;
+  return [shown, ...health.checks.map((c) => `  ${c.ok ? "ok     " : "FAILED "} ${c.name}: ${c.text}`)];
 }
 
 /**
