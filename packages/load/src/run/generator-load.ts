@@ -272,8 +272,6 @@ class WorkerFold {
     const n = this.windows;
     // windows whose event loop is judged: not those of a worker still loading its engines
     const nLoop = n - this.startingWindows;
-    // at least two windows, and the share of the hold's: one bad window is no verdict
-    const often = (k: number, share: number, of = n): boolean => k >= 2 && k >= share * of;
     return {
       worker,
       windows: n,
@@ -283,19 +281,19 @@ class WorkerFold {
       maxEventLoop: this.eventLoop.n > 0 ? this.maxEventLoop : 0,
       saturatedWindows: this.saturatedWindows,
       meanCpuCores: this.cpuCores.value,
-      saturated: often(this.saturatedWindows, SATURATED_SHARE, nLoop),
+      saturated: oftenIn(this.saturatedWindows, SATURATED_SHARE, nLoop),
       ...(this.cpuWait.n > 0
         ? {
             meanCpuWait: this.cpuWait.value,
             starvedWindows: this.starvedWindows,
-            starved: often(this.starvedWindows, STARVED_SHARE),
+            starved: oftenIn(this.starvedWindows, STARVED_SHARE, n),
           }
         : {}),
       ...(this.throttled.n > 0
         ? {
             meanThrottled: this.throttled.value,
             throttledWindows: this.throttledWindows,
-            throttled: often(this.throttledWindows, STARVED_SHARE),
+            throttled: oftenIn(this.throttledWindows, STARVED_SHARE, n),
           }
         : {}),
       ...(machine !== undefined && n >= 2 ? { machine } : {}),
@@ -303,9 +301,9 @@ class WorkerFold {
         ? {
             meanMachineBusy: this.machineBusy.value,
             crowdedWindows: this.crowdedWindows,
-            crowded: often(this.crowdedWindows, STARVED_SHARE),
+            crowded: oftenIn(this.crowdedWindows, STARVED_SHARE, n),
             lateCrowdedWindows: this.lateCrowdedWindows,
-            crowdedLate: often(this.lateCrowdedWindows, STARVED_SHARE, nLoop),
+            crowdedLate: oftenIn(this.lateCrowdedWindows, STARVED_SHARE, nLoop),
           }
         : {}),
       ...(this.threadsWait.n > 0 ? { meanThreadsWait: this.threadsWait.value } : {}),
@@ -389,7 +387,12 @@ const heldByRunQuota = (load: GeneratorLoad, w: WorkerLoad): boolean =>
  * fine); with joins unanswered or tracks never come, the generator's (health's starvedUnserved).
  */
 export const startedLate = (w: WorkerLoad): boolean =>
-  (w.startingWindows ?? 0) >= 2 && (w.startingWindows ?? 0) >= STARVED_SHARE * w.windows;
+  oftenIn(w.startingWindows ?? 0, STARVED_SHARE, w.windows);
+
+/** `k` of `n` windows are at least two and `share` of them: one bad window is no verdict. */
+function oftenIn(k: number, share: number, n: number): boolean {
+  return k >= 2 && k >= share * n;
+}
 
 /** The windows whose event loop was judged: those after its engines loaded. */
 const loopWindows = (w: WorkerLoad): number => w.windows - (w.startingWindows ?? 0);

@@ -281,7 +281,6 @@ export function healthLines(health: RunHealth): string[] {
  * and track, or a `fail` threshold broke; 0 otherwise.
  */
 export function judgedExitCode(health: RunHealth, verdict: Verdict | undefined): ExitCode {
-  if (health.status === "generator") return ExitCode.inconclusive;
-  if (health.status === "livekit") return ExitCode.thresholdsFailed;
+  if (health.status !== "healthy") return STATUS_CODE[health.status];
   return verdict !== undefined && !verdict.passed ? ExitCode.thresholdsFailed : ExitCode.ok;
 }

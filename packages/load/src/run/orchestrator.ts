@@ -160,6 +160,22 @@ export async function orchestrate(options: OrchestratorOptions): Promise<RunOutc
   const samplesOut = lineFile(join(options.outputDir, "samples.jsonl"), gzip);
   const eventsOut = lineFile(join(options.outputDir, "events.jsonl"), gzip);
   const aggregator = new RunAggregator(plan.participants, options.statsIntervalMs, measurements);
+  /** A participant's event: in events.jsonl (`swarm merge` rebuilds the summary from it), the figures, the observers. */
+  const record = (message: Extract<WorkerMessage, { type: "event" }>): void => {
+    eventsOut.write(`${JSON.stringify(message)}\n`);
+    aggregator.onEvent(message.room, message.participant, message.event, message.t);
+    for (const o of observers) o.onEvent?.(message, message.event);
+  };
+  /** The same event for each of a worker's participants, said on their behalf (the worker cannot). */
+  const recordFor = (
+    worker: number,
+    participants: readonly ParticipantPlan[],
+    event: ParticipantEvent,
+  ): void => {
+    const t = Date.now();
+    for (const p of participants)
+      record({ type: "event", t, room: p.room, participant: p.identity, role: p.role, worker, event });
+  };
   const shards = shardByProfile(plan, options.workers);
   // every worker of a run with native participants: a late joiner may be native in any of them
   const native = plan.participants.some((p) => p.engine === "native");
@@ -226,26 +242,14 @@ export async function orchestrate(options: OrchestratorOptions): Promise<RunOutc
           if (!stopping) {
             workersLost.push({ worker, code, signal });
             // its participants are gone with it: count them as lost, the run goes on
-            const t = Date.now();
-            for (const p of carried) {
-              const event = { type: "disconnected", reason: "worker_died" } as const;
-              aggregator.onEvent(p.room, p.identity, event, t);
-              const context = { t, room: p.room, participant: p.identity, role: p.role, worker };
-              // in events.jsonl too: `swarm merge` rebuilds the summary from it
-              eventsOut.write(
-                `${JSON.stringify({ type: "event", ...context, event } satisfies WorkerMessage)}\n`,
-              );
-              for (const o of observers) o.onEvent?.(context, event);
-            }
+            recordFor(worker, carried, { type: "disconnected", reason: "worker_died" });
           }
           resolve();
         });
       });
       child.on("message", (message: WorkerMessage) => {
         if (message.type === "event") {
-          eventsOut.write(`${JSON.stringify(message)}\n`);
-          aggregator.onEvent(message.room, message.participant, message.event, message.t);
-          for (const o of observers) o.onEvent?.(message, message.event);
+          record(message);
         } else if (message.type === "sampled") {
           markSampled();
         } else if (message.type === "ready") {
@@ -401,15 +405,7 @@ export async function orchestrate(options: OrchestratorOptions): Promise<RunOutc
   await Promise.all(children.map((c) => c.done));
   clearTimeout(timer);
   const unstarted = notStarted(children, ready, workersLost, startedAtMs, stoppedAtMs);
-  for (const { worker, participants, event } of unstarted) {
-    const t = Date.now();
-    for (const p of participants) {
-      aggregator.onEvent(p.room, p.identity, event, t);
-      const context = { t, room: p.room, participant: p.identity, role: p.role, worker };
-      eventsOut.write(`${JSON.stringify({ type: "event", ...context, event } satisfies WorkerMessage)}\n`);
-      for (const o of observers) o.onEvent?.(context, event);
-    }
-  }
+  for (const { worker, participants, event } of unstarted) recordFor(worker, participants, event);
   // a write that failed (the disk full, the folder's rights taken) is reported, the run is not lost
   const [samplesFailed, eventsFailed] = await Promise.all([samplesOut.end(), eventsOut.end()]);
   const linesUnwritten = samplesFailed ?? eventsFailed;
