@@ -24,7 +24,7 @@ export function shardProblems(shards: ShardCoverage): string[] {
     ...shards.missing.map((i) => `shard ${i}/${shards.count} is missing (no shard.json among the inputs)`),
     ...shards.failed.map(
       (f) =>
-        `shard ${f.shard}/${shards.count} failed: ${f.status === "running" ? "never finished (killed, or still running)" : f.status}` +
+        `shard ${f.shard}/${shards.count} failed: ${f.status === "running" ? "never finished (killed, or still running)" : f.status === "done" ? "ended in an error" : f.status}` +
         (f.exitCode !== undefined ? `, exit ${f.exitCode}` : "") +
         (f.endReason !== undefined ? ` (${f.endReason})` : ""),
     ),

@@ -284,6 +284,15 @@ describe("mergeShards", () => {
     expect(exact(rest.figures)).toEqual(exact(JSON.parse(JSON.stringify(unsharded.figures))));
   });
 
+  it("says why when no shard finished: each shard's status, exit code and end reason", async () => {
+    const only = mkdtempSync(join(tmpdir(), "merge-none-"));
+    writeShard(only, scenario, 0, 2, { exitCode: ExitCode.error, endReason: "no-participant-joined" });
+    writeShard(only, scenario, 1, 2, { status: "running", exitCode: undefined, endReason: undefined });
+    await expect(mergeShards({ inputs: [only] })).rejects.toThrow(
+      /nothing to merge: shard 0\/2 failed: ended in an error, exit 1 \(no-participant-joined\); shard 1\/2 failed: never finished \(killed, or still running\)$/,
+    );
+  });
+
   it("names a missing and a killed shard, leaves them out, and exits 1 unless --allow-partial", async () => {
     writeShard(dir, scenario, 0, 4);
     writeShard(dir, scenario, 1, 4, {

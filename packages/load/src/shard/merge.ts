@@ -13,6 +13,7 @@ import type { RunOutcome } from "../run/orchestrator.js";
 import { RunAggregator } from "../run/aggregate.js";
 import { planRun, shapeOf } from "../run/plan.js";
 import { writeRunOutputs, type RunOutputs, type ShardCoverage } from "../session/outputs.js";
+import { shardProblems } from "./coverage.js";
 import { runThresholds } from "../session/ending.js";
 import { checkOutputDir } from "../session/target.js";
 import { mergeGeneratorLoads } from "../run/generator-load.js";
@@ -71,7 +72,7 @@ export async function mergeShards(options: MergeOptions): Promise<MergeResult> {
   if (finished.length === 0)
     throw new MergeError(
       "none-finished",
-      `no shard of run ${manifest.runId} finished, nothing to merge: ${coverage.failed.map((f) => `shard ${f.shard} ${f.status}`).join(", ")}`,
+      `no shard of run ${manifest.runId} finished, nothing to merge: ${shardProblems({ ...coverage, plannedParticipants: 0 }).join("; ")}`,
     );
 
   const scenario = manifest.scenario;
