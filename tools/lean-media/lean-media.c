@@ -20,6 +20,7 @@
 #define NAPI_VERSION 8
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
 #include <netinet/in.h>
 #include <node_api.h>
 #include <openssl/evp.h>
@@ -124,9 +125,60 @@ typedef struct {
   uint16_t remote_port;
   uint32_t ssrc[MAX_RECEIVER_SSRCS];
   uint8_t tag_bytes[MAX_RECEIVER_SSRCS];
+  /* a stream counted here (its counters' slot, JavaScript's Float64Array), or NULL: a record a packet */
+  double *counts[MAX_RECEIVER_SSRCS];
+  napi_ref counts_ref[MAX_RECEIVER_SSRCS];
   int ssrc_count;
   uint8_t payload_types[16]; /* a bit per RTP payload type read header-only */
 } receiver_t;
+
+/*
+ * A received stream's counters, kept here while its socket is (native-counts.ts hands them over
+ * and takes them back): InboundStream's (packages/lean/src/inbound.ts) and werift's receiver
+ * statistics' (StreamStatistics.add, as stream-statistics.ts ports it), with the same arithmetic
+ * in doubles so that the figures are the TypeScript path's to the bit. JavaScript reads the slot
+ * under the sequence lock when it needs a figure (a stats window, a receiver report); a packet
+ * writes no record, except the one in about 50 that werift's SRTP rollover state must see.
+ * Undefined values are NaN.
+ */
+enum {
+  RS_GEN,
+  RS_IN_STARTED,
+  RS_IN_BASE,
+  RS_IN_MAX,
+  RS_IN_CYCLES,
+  RS_IN_EXPECTED_BEFORE,
+  RS_IN_RESTART_AT,
+  RS_IN_RECEIVED,
+  RS_IN_BYTES,
+  RS_IN_HEADER_BYTES,
+  RS_IN_JITTER,
+  RS_IN_LAST_TRANSIT,
+  RS_IN_LAST_TS,
+  RS_IN_FIRST_MS,
+  RS_IN_RATE,
+  RS_W_BASE,
+  RS_W_MAX,
+  RS_W_CYCLES,
+  RS_W_PACKETS,
+  RS_W_BYTES,
+  RS_W_HEADER_BYTES,
+  RS_W_LAST_RECEIVED,
+  RS_W_RATE,
+  RS_W_JITTER_Q4,
+  RS_W_LAST_ARRIVAL,
+  RS_W_LAST_TS,
+  RS_OFFSET,       /* performance.now() minus nowMs(): arrivals in the performance clock */
+  RS_ORIGIN,       /* performance.timeOrigin: werift's clock is epoch seconds */
+  RS_THREAD_PACKETS, /* datagrams this thread counted (the rest came through JavaScript) */
+  RS_THREAD_WIRE_BYTES,
+  RS_FIELDS
+};
+/* which counters a packet given by JavaScript goes into (countReceived) */
+enum { COUNT_INBOUND = 1, COUNT_WERIFT = 2 };
+/* InboundStream's RFC 3550 A.1 bounds */
+#define MAX_DROPOUT 3000
+#define MAX_MISORDER 100
 
 static receiver_t receivers[MAX_RECEIVERS];
 static int receiver_high;
@@ -328,6 +380,89 @@ static int rtp_header_size(const uint8_t *p, size_t length) {
 
 static uint32_t be32(const uint8_t *p) { return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3]; }
 
+static int is_nan(double x) { return x != x; }
+static double absolute(double x) { return x < 0 ? -x : x; }
+/* JavaScript's ToInt32 of an integer-valued double (|x| < 2^63) */
+static int32_t to_int32(double x) { return (int32_t)(uint32_t)(uint64_t)(int64_t)x; }
+
+/* InboundStream.onPacket */
+static void inbound_count_bytes(double *s, double payload, double header) {
+  s[RS_IN_RECEIVED] += 1;
+  s[RS_IN_BYTES] += payload;
+  s[RS_IN_HEADER_BYTES] += header; /* NaN (undefined) stays so */
+}
+static void inbound_packet(double *s, uint16_t seq, uint32_t ts, double payload, double header, double arrival_ms) {
+  if (s[RS_IN_STARTED] == 0) {
+    s[RS_IN_STARTED] = 1;
+    s[RS_IN_BASE] = seq;
+    s[RS_IN_MAX] = seq;
+    s[RS_IN_FIRST_MS] = arrival_ms;
+  } else {
+    double forward = (double)((seq - (int64_t)s[RS_IN_MAX] + 65536) % 65536);
+    if (forward != 0 && forward < MAX_DROPOUT) {
+      if (seq < s[RS_IN_MAX]) s[RS_IN_CYCLES] += 65536;
+      s[RS_IN_MAX] = seq;
+      s[RS_IN_RESTART_AT] = NAN;
+    } else if (forward >= MAX_DROPOUT && forward <= 65536 - MAX_MISORDER) {
+      if (seq == s[RS_IN_RESTART_AT]) {
+        s[RS_IN_EXPECTED_BEFORE] += s[RS_IN_CYCLES] + s[RS_IN_MAX] - s[RS_IN_BASE] + 1;
+        s[RS_IN_BASE] = seq - 1.0;
+        s[RS_IN_MAX] = seq;
+        s[RS_IN_CYCLES] = 0;
+        s[RS_IN_RESTART_AT] = NAN;
+        s[RS_IN_LAST_TRANSIT] = NAN;
+      } else {
+        s[RS_IN_RESTART_AT] = (seq + 1) % 65536;
+        inbound_count_bytes(s, payload, header);
+        return;
+      }
+    } else {
+      inbound_count_bytes(s, payload, header);
+      return;
+    }
+  }
+  inbound_count_bytes(s, payload, header);
+  double arrival = (arrival_ms * s[RS_IN_RATE]) / 1000;
+  double transit = arrival - ts;
+  if (!is_nan(s[RS_IN_LAST_TRANSIT]) && ts != s[RS_IN_LAST_TS]) {
+    double d = absolute(transit - s[RS_IN_LAST_TRANSIT]);
+    if (d > 2147483648.0) d = 4294967296.0 - d;
+    s[RS_IN_JITTER] += (d - s[RS_IN_JITTER]) / 16;
+  }
+  s[RS_IN_LAST_TRANSIT] = transit;
+  s[RS_IN_LAST_TS] = ts;
+}
+
+/* werift's uint16Gt */
+static int u16_after(double a, double b) { return (a < b && b - a > 0x8000) || (a > b && a - b < 0x8000); }
+
+/* werift's StreamStatistics.add; `received_ms` is its lastPacketReceivedTimestamp (epoch ms, now) */
+static void werift_packet(double *s, uint16_t seq, uint32_t ts, double header, double payload, double now_s,
+                          double received_ms) {
+  double max = s[RS_W_MAX];
+  int in_order = is_nan(max) || u16_after(seq, max);
+  s[RS_W_PACKETS] += 1;
+  s[RS_W_BYTES] += payload;
+  s[RS_W_HEADER_BYTES] += header;
+  s[RS_W_LAST_RECEIVED] = received_ms;
+  if (is_nan(s[RS_W_BASE])) s[RS_W_BASE] = seq;
+  if (!in_order) return;
+  double arrival = (double)(int64_t)(now_s * s[RS_W_RATE]);
+  if (!is_nan(max) && seq < max) s[RS_W_CYCLES] += 65536;
+  s[RS_W_MAX] = seq;
+  if (ts != s[RS_W_LAST_TS] && s[RS_W_PACKETS] > 1) {
+    double last_arrival = is_nan(s[RS_W_LAST_ARRIVAL]) ? 0 : s[RS_W_LAST_ARRIVAL];
+    double last_ts = is_nan(s[RS_W_LAST_TS]) ? 0 : s[RS_W_LAST_TS];
+    double diff = absolute(arrival - last_arrival - (ts - last_ts));
+    s[RS_W_JITTER_Q4] += diff - (double)(to_int32(s[RS_W_JITTER_Q4] + 8) >> 4);
+  }
+  s[RS_W_LAST_ARRIVAL] = arrival;
+  s[RS_W_LAST_TS] = ts;
+}
+
+/* werift moves the rollover counter only near the wrap (srtp-gcm.ts rolloverMatters) */
+static int rollover_matters(uint16_t seq) { return seq < 128 || seq > 0xffff - 128 || (seq & 0xff) == 0; }
+
 static void take_datagram(int id, receiver_t *r, const uint8_t *p, size_t length, const struct sockaddr_in *from,
                           double arrival_ms) {
   uint32_t address = ntohl(from->sin_addr.s_addr);
@@ -344,12 +479,25 @@ static void take_datagram(int id, receiver_t *r, const uint8_t *p, size_t length
     int type = p[1] & 0x7f;
     long body = (long)length - r->tag_bytes[stream] - header;
     if (header >= 0 && (r->payload_types[type >> 3] >> (type & 7) & 1) && body >= 0) {
-      uint8_t *rec = batch_room(RTP_RECORD_BYTES);
-      if (rec == NULL) return;
       uint32_t ssrc = r->ssrc[stream], ts = be32(p + 4), payload = (uint32_t)body, wire = (uint32_t)length;
       uint16_t seq = (uint16_t)(p[2] << 8 | p[3]), rid = (uint16_t)id, hb = (uint16_t)header;
+      double *counts = r->counts[stream];
+      if (counts != NULL) {
+        double perf_ms = arrival_ms + counts[RS_OFFSET];
+        slot_open(counts);
+        inbound_packet(counts, seq, ts, payload, hb, perf_ms);
+        werift_packet(counts, seq, ts, hb, payload, (counts[RS_ORIGIN] + perf_ms) / 1000,
+                      counts[RS_ORIGIN] + (now_ms() + counts[RS_OFFSET]));
+        counts[RS_THREAD_PACKETS] += 1;
+        counts[RS_THREAD_WIRE_BYTES] += wire;
+        slot_close(counts);
+        if (!rollover_matters(seq)) return;
+      }
+      uint8_t *rec = batch_room(RTP_RECORD_BYTES);
+      if (rec == NULL) return;
       memset(rec, 0, RTP_RECORD_BYTES);
       rec[0] = RECORD_RTP;
+      rec[1] = counts != NULL; /* counted here: the record is for werift's rollover state only */
       memcpy(rec + 2, &rid, 2);
       memcpy(rec + 4, &ssrc, 4);
       memcpy(rec + 8, &ts, 4);
@@ -892,33 +1040,106 @@ static napi_value js_set_receiver_payload_types(napi_env env, napi_callback_info
   return r == NULL ? fail(env, "setReceiverPayloadTypes: no such receiver") : NULL;
 }
 
-/* addReceiverSsrc(id, ssrc, tagBytes): the SSRC's packets are counted here from now on. */
+/* The Float64Array `v` when it has at least `fields` doubles, else NULL. */
+static double *float64_arg(napi_env env, napi_value v, size_t fields) {
+  napi_typedarray_type type;
+  size_t length, offset;
+  void *data;
+  napi_value buffer;
+  bool is;
+  if (napi_is_typedarray(env, v, &is) != napi_ok || !is ||
+      napi_get_typedarray_info(env, v, &type, &length, &data, &buffer, &offset) != napi_ok ||
+      type != napi_float64_array || length < fields)
+    return NULL;
+  return data;
+}
+
+/*
+ * addReceiverSsrc(id, ssrc, tagBytes, counts?): the SSRC's packets are read here from now on. With
+ * `counts` (a Float64Array of RS_FIELDS holding the stream's counters so far) they are counted
+ * here too, into it; without, each goes to JavaScript as a record.
+ */
 static napi_value js_add_receiver_ssrc(napi_env env, napi_callback_info info) {
-  size_t argc = 3;
-  napi_value argv[3];
+  size_t argc = 4;
+  napi_value argv[4];
   uint32_t id, ssrc, tag;
+  napi_valuetype counts_type = napi_undefined;
+  double *counts = NULL;
+  napi_ref ref = NULL;
   CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   if (argc < 3 || napi_get_value_uint32(env, argv[1], &ssrc) != napi_ok ||
       napi_get_value_uint32(env, argv[2], &tag) != napi_ok || tag > 16)
-    return fail(env, "addReceiverSsrc(id, ssrc, tagBytes)");
+    return fail(env, "addReceiverSsrc(id, ssrc, tagBytes, counts?)");
+  if (argc >= 4) CHECK(napi_typeof(env, argv[3], &counts_type));
+  if (counts_type != napi_undefined) {
+    counts = float64_arg(env, argv[3], RS_FIELDS);
+    if (counts == NULL) return fail(env, "addReceiverSsrc: counts is a Float64Array of at least RS_FIELDS");
+    if (napi_create_reference(env, argv[3], 1, &ref) != napi_ok) return fail(env, "lean-media: could not hold the counts");
+  }
   const char *error = NULL;
+  napi_ref dropped = NULL;
   pthread_mutex_lock(&lock);
   receiver_t *r = receiver_arg(env, argv[0], &id);
   if (r == NULL)
     error = "addReceiverSsrc: no such receiver";
   else {
-    int known = 0;
+    int at = -1;
     for (int i = 0; i < r->ssrc_count; i++)
-      if (r->ssrc[i] == ssrc) known = 1;
-    if (!known && r->ssrc_count == MAX_RECEIVER_SSRCS)
+      if (r->ssrc[i] == ssrc) at = i;
+    if (at < 0 && r->ssrc_count == MAX_RECEIVER_SSRCS)
       error = "addReceiverSsrc: too many streams on one socket";
-    else if (!known) {
-      r->ssrc[r->ssrc_count] = ssrc;
-      r->tag_bytes[r->ssrc_count++] = (uint8_t)tag;
+    else {
+      if (at < 0) at = r->ssrc_count++;
+      dropped = r->counts_ref[at];
+      r->ssrc[at] = ssrc;
+      r->tag_bytes[at] = (uint8_t)tag;
+      r->counts[at] = counts;
+      r->counts_ref[at] = ref;
+      ref = NULL;
     }
   }
   pthread_mutex_unlock(&lock);
+  if (dropped != NULL) napi_delete_reference(env, dropped);
+  if (ref != NULL) napi_delete_reference(env, ref);
   return error != NULL ? fail(env, error) : NULL;
+}
+
+/*
+ * countReceived(id, ssrc, parts, seq, timestamp, headerBytes, payloadBytes, arrivalMs, nowS): a
+ * packet of a stream counted here that JavaScript took instead (padding werift decrypted, a packet
+ * from another socket), into InboundStream's counters (parts & 1: arrivalMs on the performance
+ * clock) and werift's (parts & 2: nowS, werift's arrival in epoch seconds). False when the stream
+ * is not counted here (any more): the caller counts it.
+ */
+static napi_value js_count_received(napi_env env, napi_callback_info info) {
+  size_t argc = 9;
+  napi_value argv[9], result;
+  uint32_t id, ssrc, parts, seq, ts;
+  double header, payload, arrival, now_s;
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 9 || napi_get_value_uint32(env, argv[1], &ssrc) != napi_ok ||
+      napi_get_value_uint32(env, argv[2], &parts) != napi_ok || napi_get_value_uint32(env, argv[3], &seq) != napi_ok ||
+      napi_get_value_uint32(env, argv[4], &ts) != napi_ok || napi_get_value_double(env, argv[5], &header) != napi_ok ||
+      napi_get_value_double(env, argv[6], &payload) != napi_ok ||
+      napi_get_value_double(env, argv[7], &arrival) != napi_ok || napi_get_value_double(env, argv[8], &now_s) != napi_ok ||
+      seq > 0xffff)
+    return fail(env, "countReceived(id, ssrc, parts, seq, timestamp, headerBytes, payloadBytes, arrivalMs, nowS)");
+  int counted = 0;
+  pthread_mutex_lock(&lock);
+  receiver_t *r = receiver_arg(env, argv[0], &id);
+  for (int i = 0; r != NULL && i < r->ssrc_count; i++) {
+    double *counts = r->counts[i];
+    if (r->ssrc[i] != ssrc || counts == NULL) continue;
+    slot_open(counts);
+    if (parts & COUNT_INBOUND) inbound_packet(counts, (uint16_t)seq, ts, payload, header, arrival);
+    if (parts & COUNT_WERIFT)
+      werift_packet(counts, (uint16_t)seq, ts, header, payload, now_s, counts[RS_ORIGIN] + (now_ms() + counts[RS_OFFSET]));
+    slot_close(counts);
+    counted = 1;
+  }
+  pthread_mutex_unlock(&lock);
+  napi_get_boolean(env, counted, &result);
+  return result;
 }
 
 /* removeReceiver(id): what is still queued stays in the socket for libuv (recvStart after this). */
@@ -930,13 +1151,22 @@ static napi_value js_remove_receiver(napi_env env, napi_callback_info info) {
   CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   pthread_mutex_lock(&lock);
   receiver_t *r = argc < 1 ? NULL : receiver_arg(env, argv[0], &id);
+  napi_ref held[MAX_RECEIVER_SSRCS];
+  int held_count = 0;
   if (r != NULL) {
     r->used = 0;
+    for (int i = 0; i < r->ssrc_count; i++) {
+      if (r->counts_ref[i] != NULL) held[held_count++] = r->counts_ref[i];
+      r->counts[i] = NULL;
+      r->counts_ref[i] = NULL;
+    }
     setsockopt(r->fd, SOL_SOCKET, SO_TIMESTAMPNS, &off, sizeof off);
     close(r->fd);
     while (receiver_high > 0 && !receivers[receiver_high - 1].used) receiver_high--;
   }
   pthread_mutex_unlock(&lock);
+  /* the counts are JavaScript's again: the thread no longer writes them */
+  for (int i = 0; i < held_count; i++) napi_delete_reference(env, held[i]);
   return NULL;
 }
 
@@ -1043,11 +1273,14 @@ NAPI_MODULE_INIT() {
       {"setReceiverPayloadTypes", NULL, js_set_receiver_payload_types, NULL, NULL, NULL, napi_enumerable, NULL},
       {"addReceiverSsrc", NULL, js_add_receiver_ssrc, NULL, NULL, NULL, napi_enumerable, NULL},
       {"removeReceiver", NULL, js_remove_receiver, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"countReceived", NULL, js_count_received, NULL, NULL, NULL, napi_enumerable, NULL},
   };
-  napi_value fields;
+  napi_value fields, counts_fields;
   napi_create_uint32(env, SLOT_FIELDS, &fields);
+  napi_create_uint32(env, RS_FIELDS, &counts_fields);
   napi_define_properties(env, exports, sizeof fns / sizeof fns[0], fns);
   napi_set_named_property(env, exports, "SLOT_FIELDS", fields);
+  napi_set_named_property(env, exports, "COUNTS_FIELDS", counts_fields);
   napi_add_env_cleanup_hook(env, cleanup, NULL);
   return exports;
 }

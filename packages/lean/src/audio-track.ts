@@ -11,7 +11,6 @@ import { SAMPLES_PER_PACKET, type OpusLoop } from "./media.js";
 import { NativeAudioStream } from "./native-audio.js";
 import { leanMedia, nativeMediaWanted, type LeanMediaAddon } from "./native-media.js";
 import type { Pacer } from "./pacer.js";
-import type { OpusSink } from "./header-only.js";
 import type { InboundStream } from "./inbound.js";
 import type { ReceivedStreams } from "./received.js";
 
@@ -172,7 +171,7 @@ export function tapAudio(
     firstPacket(): void;
     other(): void;
     counted(stream: InboundStream): void;
-    bypass?(ssrc: number, sink: OpusSink): void;
+    bypass?(ssrc: number, stream: InboundStream): void;
   },
 ): () => void {
   let last: InboundStream | undefined;
@@ -189,10 +188,7 @@ export function tapAudio(
     if (first) events.counted(stream);
     last = stream;
     stream.onPacket(header.sequenceNumber, header.timestamp, rtp.payload.length, now, rtpHeaderBytes(header));
-    if (first)
-      events.bypass?.(header.ssrc, (sequenceNumber, rtpTimestamp, payloadBytes, headerBytes, arrivalMs) => {
-        stream.onPacket(sequenceNumber, rtpTimestamp, payloadBytes, arrivalMs, headerBytes);
-      });
+    if (first) events.bypass?.(header.ssrc, stream);
   });
   return unSubscribe;
 }

@@ -7,7 +7,9 @@ import {
   sendsDirect,
   type LeanMediaAddon,
 } from "./native-media.js";
-import { nativeArrivalMs, nativeReceiving } from "./native-receive.js";
+import type { InboundStream } from "./inbound.js";
+import { NativeStreamCounts } from "./native-counts.js";
+import { nativeArrivalMs, nativeReceiving, type NativeReceiving } from "./native-receive.js";
 import { tapSocket, udpSockets } from "./socket-tap.js";
 import { rolloverCounter, rolloverMatters, srtpContextOf } from "./srtp-gcm.js";
 import { addToStatistics, arrivalSeconds, type ReceiverStreamStatistics } from "./stream-statistics.js";
@@ -139,15 +141,6 @@ export interface HeaderOnlyCount {
   foreign: number;
 }
 
-/** Where a stream's packets go once they bypass werift: the stream's own counters. */
-export type OpusSink = (
-  sequenceNumber: number,
-  rtpTimestamp: number,
-  payloadBytes: number,
-  headerBytes: number,
-  arrivalMs: number,
-) => void;
-
 /** A stream whose packets no longer enter werift. */
 export interface BypassedStream {
   readonly kind: "audio" | "video";
@@ -169,16 +162,20 @@ export interface BypassedStream {
     kernelArrivalMs: number | undefined,
     srtp: SrtpSession,
   ): void;
+  /** An audio stream's counters: its own and werift's receiver statistics (the native thread may count into them). */
+  readonly counters?: { readonly inbound: InboundStream; readonly statistics: ReceiverStreamStatistics };
+  /** While the native thread counts the stream (native-counts.ts): a packet taken here goes to it. */
+  native?: NativeStreamCounts;
 }
 
 /** A subscriber PeerConnection's header-only path: streams register to bypass werift after their first packet. */
 export interface ReceiveFastPath {
   /**
-   * Sends the SSRC's later packets to `sink` before werift sees them, keeping `receiver`'s RTCP
-   * statistics. Does nothing when the receiver has no statistics for it yet or needs every packet
-   * (transport-wide congestion control).
+   * Counts the SSRC's later packets into `stream` before werift sees them, keeping `receiver`'s
+   * RTCP statistics. Does nothing when the receiver has no statistics for it yet or needs every
+   * packet (transport-wide congestion control).
    */
-  register(ssrc: number, receiver: RTCRtpReceiver, sink: OpusSink): void;
+  register(ssrc: number, receiver: RTCRtpReceiver, stream: InboundStream): void;
   /**
    * Hands the SSRC's later packets to `stream` before werift sees them, once werift has counted
    * one (its receiver statistics exist); not for a receiver that needs every packet (TWCC).
@@ -221,11 +218,12 @@ export function readOpusHeadersOnly(
   const opusStream = (
     receiver: RTCRtpReceiver,
     statistics: ReceiverStreamStatistics,
-    sink: OpusSink,
+    inbound: InboundStream,
     ssrc: number,
   ): BypassedStream => ({
     kind: "audio",
     receiver,
+    counters: { inbound, statistics },
     take(data, tagBytes, srtp) {
       const header = headerOnlySize(data, payloadTypes);
       const length = data.length - tagBytes;
@@ -247,19 +245,15 @@ export function readOpusHeadersOnly(
         const context = srtpContextOf(srtp, "remote");
         if (context !== undefined) rolloverCounter(context, ssrc, sequenceNumber);
       }
-      // werift's jitter (its receiver reports) from the kernel's arrival in its clock's seconds
-      // when the native thread read the packet; else werift's own clock, as werift takes it
-      addToStatistics(
-        statistics,
-        sequenceNumber,
-        timestamp,
-        headerBytes,
-        payloadBytes,
-        arrivalSeconds(kernelArrivalMs),
-      );
       count.packets++;
       count.bypassed++;
-      sink(sequenceNumber, timestamp, payloadBytes, headerBytes, kernelArrivalMs ?? performance.now());
+      // werift's jitter (its receiver reports) from the kernel's arrival in its clock's seconds
+      // when the native thread read the packet; else werift's own clock, as werift takes it
+      const nowS = arrivalSeconds(kernelArrivalMs) ?? Date.now() / 1000;
+      const arrivalMs = kernelArrivalMs ?? performance.now();
+      if (this.native?.packet(sequenceNumber, timestamp, headerBytes, payloadBytes, arrivalMs, nowS)) return;
+      addToStatistics(statistics, sequenceNumber, timestamp, headerBytes, payloadBytes, nowS);
+      inbound.onPacket(sequenceNumber, timestamp, payloadBytes, arrivalMs, headerBytes);
     },
   });
 
@@ -354,8 +348,8 @@ export function readOpusHeadersOnly(
     }
   });
   const fastPath: ReceiveFastPath = {
-    register(ssrc, receiver, sink) {
-      this.registerStream(ssrc, receiver, (statistics) => opusStream(receiver, statistics, sink, ssrc));
+    register(ssrc, receiver, stream) {
+      this.registerStream(ssrc, receiver, (statistics) => opusStream(receiver, statistics, stream, ssrc));
       if (registered.get(ssrc)?.kind === "audio") nativeRead.stream(ssrc, receiver);
     },
     registerStream(ssrc, receiver, stream) {
@@ -406,13 +400,69 @@ function nativeReader(
   if (!wanted) return { stream: () => undefined, payloadTypesChanged: () => undefined };
   let addon: LeanMediaAddon | string | undefined;
   const audio = new Map<number, RTCRtpReceiver>();
-  let taken: { id: number; socket: Socket; transport: RTCDtlsTransport; remote: string } | undefined;
+  interface Taken {
+    readonly id: number;
+    readonly socket: Socket;
+    readonly transport: RTCDtlsTransport;
+    remote: string;
+    /** The streams the thread counts (native-counts.ts), by SSRC. */
+    readonly counts: Map<number, NativeStreamCounts>;
+  }
+  let taken: Taken | undefined;
   let unchecked: (() => void) | undefined;
+
+  /** What the thread counted since the last fold goes into the transport's and the test's counts. */
+  const fold = (mine: Taken): void => {
+    for (const counts of mine.counts.values()) {
+      const { packets, wireBytes } = counts.threadCounted();
+      mine.transport.bytesReceived += wireBytes;
+      mine.transport.packetsReceived += packets;
+      count.packets += packets;
+      count.bypassed += packets;
+      count.atSocket += packets;
+      count.native = (count.native ?? 0) + packets;
+    }
+  };
+
+  /** A stream's counts are JavaScript's again (the thread no longer writes them). */
+  const handBack = (mine: Taken, ssrc: number, counts: NativeStreamCounts): void => {
+    counts.handBack();
+    mine.counts.delete(ssrc);
+    const stream = registered.get(ssrc);
+    if (stream?.native === counts) stream.native = undefined;
+  };
 
   const release = (): void => {
     if (taken === undefined || typeof addon !== "object") return;
-    nativeReceiving(addon).release(taken.id);
+    const mine = taken;
     taken = undefined;
+    nativeReceiving(addon).release(mine.id);
+    fold(mine);
+    for (const [ssrc, counts] of mine.counts) handBack(mine, ssrc, counts);
+  };
+
+  /**
+   * The thread reads the SSRC's packets on socket `id`, and counts them when the stream has
+   * counters to hand over (an audio stream's InboundStream and werift's statistics); why not, if not.
+   */
+  const readStream = (
+    receiving: NativeReceiving,
+    mine: Pick<Taken, "id" | "counts">,
+    ssrc: number,
+    tagBytes: number,
+  ): string | undefined => {
+    const stream = registered.get(ssrc);
+    const counters = stream?.counters;
+    if (stream === undefined || counters === undefined || stream.receiver.stopped)
+      return receiving.stream(mine.id, ssrc, tagBytes);
+    if (mine.counts.has(ssrc)) return undefined;
+    const counts = new NativeStreamCounts(counters.inbound, counters.statistics, receiving.clockOffset);
+    const why = receiving.stream(mine.id, ssrc, tagBytes, counts.slot);
+    if (why !== undefined) return why;
+    counts.handOver(receiving.counter(mine.id, ssrc));
+    mine.counts.set(ssrc, counts);
+    stream.native = counts;
+    return undefined;
   };
 
   const takeOver = (): void => {
@@ -428,7 +478,13 @@ function nativeReader(
     const receiving = nativeReceiving(addon);
     const remote: [string, number] = [pair.remoteCandidate.host, pair.remoteCandidate.port];
     const id = receiving.take(socket, remote, {
-      rtp(ssrc, sequenceNumber, timestamp, headerBytes, payloadBytes, wireBytes, arrivalMs) {
+      rtp(ssrc, sequenceNumber, timestamp, headerBytes, payloadBytes, wireBytes, arrivalMs, counted) {
+        if (counted) {
+          // counted by the thread: werift's rollover state for the SSRC moves on here
+          const context = srtpContextOf(transport.srtp, "remote");
+          if (context !== undefined) rolloverCounter(context, ssrc, sequenceNumber);
+          return;
+        }
         const stream = registered.get(ssrc);
         if (stream?.counted === undefined || stream.receiver.stopped) return;
         stream.counted(sequenceNumber, timestamp, headerBytes, payloadBytes, arrivalMs, transport.srtp);
@@ -445,11 +501,12 @@ function nativeReader(
     // werift's receiver reports and consent on this socket go out through the addon too
     sendsDirect(socket, addon);
     receiving.payloadTypes(id, payloadTypes());
+    const mine: Taken = { id, socket, transport, remote: remote.join(":"), counts: new Map() };
     for (const ssrc of audio.keys()) {
-      const why = receiving.stream(id, ssrc, tagBytes);
+      const why = readStream(receiving, mine, ssrc, tagBytes);
       if (why !== undefined) count.nativeRefused = why;
     }
-    taken = { id, socket, transport, remote: remote.join(":") };
+    taken = mine;
   };
 
   const check = (): void => {
@@ -464,6 +521,15 @@ function nativeReader(
       return;
     }
     const mine = taken;
+    fold(mine);
+    // a stopped receiver's packets are not counted (the TypeScript path skips them): its stream
+    // is read on without counts, and its handler drops them
+    for (const [ssrc, counts] of mine.counts)
+      if (registered.get(ssrc)?.receiver.stopped === true && typeof addon === "object") {
+        const tagBytes = authTagBytes(mine.transport.srtp.config.profile) ?? 0;
+        const why = nativeReceiving(addon).stream(mine.id, ssrc, tagBytes);
+        if (why === undefined) handBack(mine, ssrc, counts);
+      }
     const now = (mine.transport.iceTransport.connection as unknown as NominatedConnection).nominated;
     const nowSocket = now?.protocol.type === "stun" ? now.protocol.transport.socket : undefined;
     if (now === undefined || nowSocket !== mine.socket || now.protocol.transport.closed === true) {
@@ -500,7 +566,7 @@ function nativeReader(
         const why =
           tagBytes === undefined
             ? "no SRTP tag size"
-            : nativeReceiving(addon).stream(taken.id, ssrc, tagBytes);
+            : readStream(nativeReceiving(addon), taken, ssrc, tagBytes);
         if (why !== undefined) count.nativeRefused = why;
       }
     },

@@ -15,6 +15,38 @@ export interface InboundTotals {
   readonly firstPacketMs: number | undefined;
 }
 
+/**
+ * Everything an InboundStream counts, to hand to another counter and take back (native-counts.ts:
+ * the native media thread counts a stream's packets while it reads its socket).
+ */
+export interface InboundState {
+  readonly started: boolean;
+  readonly baseSeq: number;
+  readonly maxSeq: number;
+  readonly cycles: number;
+  readonly expectedBefore: number;
+  readonly restartAt: number | undefined;
+  readonly received: number;
+  readonly bytes: number;
+  readonly headerBytes: number | undefined;
+  readonly jitter: number;
+  readonly lastTransit: number | undefined;
+  readonly lastTimestamp: number;
+  readonly firstPacketMs: number | undefined;
+}
+
+/** Who counts a stream's packets while it is handed over: its state, and a packet to count into it. */
+export interface InboundCounter {
+  state(): InboundState;
+  onPacket(
+    sequenceNumber: number,
+    rtpTimestamp: number,
+    payloadBytes: number,
+    arrivalMs: number,
+    headerBytes?: number,
+  ): void;
+}
+
 const SEQ_MOD = 0x1_0000;
 /**
  * RFC 3550 A.1: a sequence number up to this far ahead of the highest is in order, the gap lost;
@@ -60,6 +92,8 @@ export class InboundStream {
   private lastTimestamp = 0;
   private firstPacketMs: number | undefined;
   private previous: InboundTotals | undefined;
+  /** Who counts the stream's packets while it is handed over (see `handOver`). */
+  private counter: InboundCounter | undefined;
 
   constructor(
     readonly key: string,
@@ -78,6 +112,10 @@ export class InboundStream {
     arrivalMs: number,
     headerBytes?: number,
   ): void {
+    if (this.counter !== undefined) {
+      this.counter.onPacket(sequenceNumber, rtpTimestamp, payloadBytes, arrivalMs, headerBytes);
+      return;
+    }
     if (!this.started) {
       this.started = true;
       this.baseSeq = sequenceNumber;
@@ -138,7 +176,48 @@ export class InboundStream {
     return this.cycles + this.maxSeq - this.baseSeq + 1;
   }
 
+  /** Everything the stream has counted, to hand over. */
+  state(): InboundState {
+    if (this.counter !== undefined) return this.counter.state();
+    return {
+      started: this.started,
+      baseSeq: this.baseSeq,
+      maxSeq: this.maxSeq,
+      cycles: this.cycles,
+      expectedBefore: this.expectedBefore,
+      restartAt: this.restartAt,
+      received: this.received,
+      bytes: this.bytes,
+      headerBytes: this.headerBytes,
+      jitter: this.jitter,
+      lastTransit: this.lastTransit,
+      lastTimestamp: this.lastTimestamp,
+      firstPacketMs: this.firstPacketMs,
+    };
+  }
+
+  /**
+   * `counter` counts the stream's packets from its state (every packet given here goes to it, and
+   * every figure read here is its) until it is handed back with undefined: its state is the
+   * stream's again.
+   */
+  handOver(counter: InboundCounter | undefined): void {
+    const from = this.counter;
+    if (from === counter) return;
+    if (from !== undefined) {
+      this.counter = undefined;
+      this.take(from.state());
+    }
+    this.counter = counter;
+  }
+
+  /** InboundState's names are this class's fields: a counter's state becomes the stream's. */
+  private take(state: InboundState): void {
+    Object.assign(this, state);
+  }
+
   totals(): InboundTotals {
+    if (this.counter !== undefined) this.take(this.counter.state());
     const expected = this.started ? this.expectedBefore + this.spaceExpected() : 0;
     return {
       received: this.received,

@@ -1,7 +1,8 @@
 import { randomBytes, randomInt } from "node:crypto";
 import { createSocket } from "node:dgram";
 import { once } from "node:events";
-import { beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
+import { nativeAddon } from "../test/native-addon.js";
 import { srtpPair } from "../test/srtp.js";
 import type { RTCRtpSender } from "werift";
 import { rtpHeader, rtpHeaderTemplate, type DirectRtpWriter, type NativeHandoff } from "./direct-send.js";
@@ -9,13 +10,11 @@ import { NativeAudioStream } from "./native-audio.js";
 import {
   buildLeanMedia,
   ipv4Number,
-  leanMedia,
   newSlot,
   readSlot,
   directSends,
   sendsDirect,
   socketFd,
-  type LeanMediaAddon,
 } from "./native-media.js";
 import { GcmRtpSealer, rolloverCounter, srtpContextOf } from "./srtp-gcm.js";
 import { rtpHeaderSize } from "./header-only.js";
@@ -24,13 +23,7 @@ import { datagramArrivalMs, nativeArrivalMs, nativeReceiving } from "./native-re
 const GCM = 0x0007;
 const SSRC = 0x1234abcd;
 
-let addon: LeanMediaAddon | string;
-beforeAll(async () => {
-  addon = await leanMedia();
-  // this machine has cc and node's headers (scripts/setup): a reason here is a failure, not a skip
-  if (typeof addon === "string") throw new Error(`the native media path did not build: ${addon}`);
-}, 60_000);
-const native = (): LeanMediaAddon => addon as LeanMediaAddon;
+const native = nativeAddon();
 
 describe("the native media path's build", () => {
   it("says why when there is no source to build from", async () => {

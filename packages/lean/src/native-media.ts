@@ -1,4 +1,5 @@
 import { execFile } from "node:child_process";
+import type { CountReceived } from "./native-counts.js";
 import type { Socket } from "node:dgram";
 import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, renameSync } from "node:fs";
@@ -43,9 +44,16 @@ export interface LeanMediaAddon {
   addReceiver(fd: number, address: number, port: number): number;
   setReceiverRemote(id: number, address: number, port: number): void;
   setReceiverPayloadTypes(id: number, types: readonly number[]): void;
-  addReceiverSsrc(id: number, ssrc: number, tagBytes: number): void;
+  /** With `counts` (native-counts.ts), the stream's packets are counted by the thread into it. */
+  addReceiverSsrc(id: number, ssrc: number, tagBytes: number, counts?: Float64Array): void;
   removeReceiver(id: number): void;
+  /**
+   * A packet of a stream the thread counts, taken by JavaScript instead, into its counters (parts:
+   * 1 InboundStream's, 2 werift's); false when the thread no longer counts the stream.
+   */
+  countReceived(id: number, ssrc: number, ...packet: Parameters<CountReceived>): boolean;
   readonly SLOT_FIELDS: number;
+  readonly COUNTS_FIELDS: number;
 }
 
 /** One stream handed to the native thread (see lean-media.c addSender). */
@@ -255,7 +263,8 @@ function nodeHeaders(): string | undefined {
   );
 }
 
-const CC_FLAGS = ["-shared", "-fPIC", "-O2", "-std=c11", "-Wall", "-Wextra"];
+/** -ffp-contract=off: no fused multiply-add, so the received streams' counters (lean-media.c) are the TypeScript path's to the bit. */
+const CC_FLAGS = ["-shared", "-fPIC", "-O2", "-std=c11", "-Wall", "-Wextra", "-ffp-contract=off"];
 
 /**
  * The addon's path, built from `source` with cc when no build of this very source and node is

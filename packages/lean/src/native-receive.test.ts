@@ -27,6 +27,7 @@ function batchOf(
           payload: number;
           wire: number;
           at: number;
+          counted?: boolean;
         };
       }
     | { raw: { id: number; address: number; port: number; data: Buffer; at: number } }
@@ -35,6 +36,7 @@ function batchOf(
   const parts = records.map((r) => {
     if ("rtp" in r) {
       const { b, v } = record(32, 1);
+      b[1] = r.rtp.counted === true ? 1 : 0;
       v.setUint16(2, r.rtp.id, LE);
       v.setUint32(4, r.rtp.ssrc, LE);
       v.setUint32(8, r.rtp.ts, LE);
@@ -73,7 +75,7 @@ describe("a native receive batch read in JavaScript", () => {
     const socket = createSocket("udp4");
     socket.bind(0, "127.0.0.1");
     await once(socket, "listening");
-    const rtp: number[][] = [];
+    const rtp: (number | boolean)[][] = [];
     expect(receiving.take(socket, ["127.0.0.1", 9], { rtp: (...fields) => rtp.push(fields) })).toBe(7);
     const raw: { data: Buffer; from: RemoteInfo; arrival: number }[] = [];
     socket.on("message", (data: Buffer, from: RemoteInfo) =>
@@ -95,7 +97,10 @@ describe("a native receive batch read in JavaScript", () => {
         },
       },
       { raw: { id: 7, address: 0x7f000001, port: 7882, data: stun, at: 1240.25 } },
-      { rtp: { id: 7, ssrc: 1, ts: 2, seq: 3, header: 12, payload: 1, wire: 29, at: 1250.75 } },
+      // counted by the thread: handed on for werift's rollover state only, and said so
+      {
+        rtp: { id: 7, ssrc: 1, ts: 2, seq: 3, header: 12, payload: 1, wire: 29, at: 1250.75, counted: true },
+      },
       // another receiver's record: nobody's here, skipped
       { rtp: { id: 8, ssrc: 5, ts: 5, seq: 5, header: 12, payload: 5, wire: 33, at: 1260 } },
       { raw: { id: 7, address: 0x0a000102, port: 443, data: Buffer.alloc(0), at: 1270 } },
@@ -120,6 +125,10 @@ describe("a native receive batch read in JavaScript", () => {
       ]);
       expect(rtp[0]?.[6], label).toBeCloseTo(1234.5 + offset, 0);
       expect(rtp[1]?.[6], label).toBeCloseTo(1250.75 + offset, 0);
+      expect(
+        rtp.map((f) => f[7]),
+        label,
+      ).toEqual([false, true]);
       expect(
         raw.map((r) => [r.data, r.from.address, r.from.port, r.from.size]),
         label,

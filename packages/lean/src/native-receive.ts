@@ -1,4 +1,5 @@
 import type { RemoteInfo, Socket } from "node:dgram";
+import type { CountReceived } from "./native-counts.js";
 import { ipv4Number, socketFd, udpHandle, type LeanMediaAddon } from "./native-media.js";
 
 /**
@@ -16,7 +17,11 @@ import { ipv4Number, socketFd, udpHandle, type LeanMediaAddon } from "./native-m
 
 /** What a taken socket's owner does with its records. */
 export interface ReceiverHandler {
-  /** An RTP packet of a registered SSRC from the selected pair's remote, reduced to its header. */
+  /**
+   * An RTP packet of a registered SSRC from the selected pair's remote, reduced to its header.
+   * `counted`: the thread counted it into the stream's counts (native-counts.ts), and it comes
+   * only for werift's rollover state (one packet in about 50, srtp-gcm.ts rolloverMatters).
+   */
   rtp(
     ssrc: number,
     sequenceNumber: number,
@@ -25,6 +30,7 @@ export interface ReceiverHandler {
     payloadBytes: number,
     wireBytes: number,
     arrivalMs: number,
+    counted: boolean,
   ): void;
 }
 
@@ -56,7 +62,7 @@ interface Taken {
 export class NativeReceiving {
   private readonly taken = new Map<number, Taken>();
   /** performance.now() minus the addon's clock. */
-  private readonly clockOffset: number;
+  readonly clockOffset: number;
 
   constructor(private readonly addon: LeanMediaAddon) {
     this.clockOffset = performance.now() - addon.nowMs();
@@ -100,13 +106,22 @@ export class NativeReceiving {
     this.addon.setReceiverPayloadTypes(id, [...types]);
   }
 
-  stream(id: number, ssrc: number, tagBytes: number): string | undefined {
+  /**
+   * The thread reads the SSRC's packets on the socket `id`, counting them into `counts` when given
+   * (native-counts.ts), else handing each on; a string says why not.
+   */
+  stream(id: number, ssrc: number, tagBytes: number, counts?: Float64Array): string | undefined {
     try {
-      this.addon.addReceiverSsrc(id, ssrc, tagBytes);
+      this.addon.addReceiverSsrc(id, ssrc, tagBytes, counts);
       return undefined;
     } catch (err) {
       return err instanceof Error ? err.message : String(err);
     }
+  }
+
+  /** Counts a packet of `ssrc`'s stream, which the thread counts on socket `id`, taken in JavaScript instead. */
+  counter(id: number, ssrc: number): CountReceived {
+    return (parts, ...packet) => this.addon.countReceived(id, ssrc, parts, ...packet);
   }
 
   /** Gives the socket back to libuv (unless it closed): what is queued in it is libuv's to read. */
@@ -140,6 +155,7 @@ export class NativeReceiving {
           u32[(at + 16) >>> 2] ?? 0,
           u32[(at + 20) >>> 2] ?? 0,
           (f64[(at + 24) >>> 3] ?? 0) + this.clockOffset,
+          bytes[at + 1] === 1,
         );
         at += RTP_RECORD_BYTES;
       } else if (type === RECORD_RAW) {

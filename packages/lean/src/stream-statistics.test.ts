@@ -1,42 +1,7 @@
 import { randomInt } from "node:crypto";
-import { createRequire } from "node:module";
-import { dirname, join } from "node:path";
-import type { RtpPacket } from "werift";
 import { describe, expect, it, vi } from "vitest";
-import { addToStatistics, arrivalSeconds, type ReceiverStreamStatistics } from "./stream-statistics.js";
-
-// werift's own StreamStatistics, the oracle (not among its package's exports: loaded by its path)
-const require = createRequire(import.meta.url);
-const { StreamStatistics } = require(
-  join(dirname(require.resolve("werift")), "media/receiver/statistics.js"),
-) as {
-  StreamStatistics: new (clockRate: number) => ReceiverStreamStatistics & {
-    add(p: RtpPacket, now?: number): void;
-    readonly packets_lost: number;
-    readonly jitter: number;
-  };
-};
-
-const packet = (seq: number, ts: number, headerBytes: number, payloadBytes: number): RtpPacket =>
-  ({
-    header: { sequenceNumber: seq, timestamp: ts, serializeSize: headerBytes },
-    payload: { length: payloadBytes },
-  }) as unknown as RtpPacket;
-
-/** The fields of a statistics object that do not read a clock of their own. */
-const state = (s: ReceiverStreamStatistics & { packets_lost: number; jitter: number }) => ({
-  base: s.base_seq,
-  max: s.max_seq,
-  cycles: s.cycles,
-  received: s.packets_received,
-  bytes: s.bytesReceived,
-  headerBytes: s.headerBytesReceived,
-  jitterQ4: s.jitter_q4,
-  lastArrival: s.last_arrival,
-  lastTimestamp: s.last_timestamp,
-  lost: s.packets_lost,
-  jitter: s.jitter,
-});
+import { StreamStatistics, weriftPacket as packet, weriftState as state } from "../test/werift-statistics.js";
+import { addToStatistics, arrivalSeconds } from "./stream-statistics.js";
 
 describe("werift's receiver statistics, added to from a packet's fields", () => {
   it("match werift's own add packet by packet: gaps, reordering, duplicates, sequence and timestamp wraps, jittered arrivals", () => {

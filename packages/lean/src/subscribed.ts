@@ -111,8 +111,8 @@ export class SubscribedTracks {
       counted: (stream) => {
         if (receiver !== undefined) this.receivers.set(stream.key, receiver);
       },
-      bypass: (ssrc, sink) => {
-        if (receiver !== undefined) fastPath?.register(ssrc, receiver, sink);
+      bypass: (ssrc, stream) => {
+        if (receiver !== undefined) fastPath?.register(ssrc, receiver, stream);
       },
     });
     if (receiver !== undefined) this.audioTaps.set(receiver, { stop, ssrc: track.ssrc });
