@@ -381,6 +381,7 @@ static int rtp_header_size(const uint8_t *p, size_t length) {
 static uint32_t be32(const uint8_t *p) { return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3]; }
 
 static int is_nan(double x) { return x != x; }
+static int is_finite(double x) { return x - x == 0; }
 static double absolute(double x) { return x < 0 ? -x : x; }
 /* JavaScript's ToInt32 of an integer-valued double (|x| < 2^63) */
 static int32_t to_int32(double x) { return (int32_t)(uint32_t)(uint64_t)(int64_t)x; }
@@ -1122,7 +1123,8 @@ static napi_value js_count_received(napi_env env, napi_callback_info info) {
       napi_get_value_uint32(env, argv[4], &ts) != napi_ok || napi_get_value_double(env, argv[5], &header) != napi_ok ||
       napi_get_value_double(env, argv[6], &payload) != napi_ok ||
       napi_get_value_double(env, argv[7], &arrival) != napi_ok || napi_get_value_double(env, argv[8], &now_s) != napi_ok ||
-      seq > 0xffff)
+      seq > 0xffff || !is_finite(payload) || !is_finite(arrival) || !is_finite(now_s) ||
+      !(is_nan(header) || is_finite(header))) /* a header's size may be undefined (NaN), nothing else */
     return fail(env, "countReceived(id, ssrc, parts, seq, timestamp, headerBytes, payloadBytes, arrivalMs, nowS)");
   int counted = 0;
   pthread_mutex_lock(&lock);

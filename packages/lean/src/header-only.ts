@@ -411,21 +411,20 @@ function nativeReader(
   let taken: Taken | undefined;
   let unchecked: (() => void) | undefined;
 
-  /** What the thread counted since the last fold goes into the transport's and the test's counts. */
-  const fold = (mine: Taken): void => {
-    for (const counts of mine.counts.values()) {
-      const { packets, wireBytes } = counts.threadCounted();
-      mine.transport.bytesReceived += wireBytes;
-      mine.transport.packetsReceived += packets;
-      count.packets += packets;
-      count.bypassed += packets;
-      count.atSocket += packets;
-      count.native = (count.native ?? 0) + packets;
-    }
+  /** What the thread counted of a stream since the last fold goes into the transport's and the test's counts. */
+  const fold = (mine: Taken, counts: NativeStreamCounts): void => {
+    const { packets, wireBytes } = counts.threadCounted();
+    mine.transport.bytesReceived += wireBytes;
+    mine.transport.packetsReceived += packets;
+    count.packets += packets;
+    count.bypassed += packets;
+    count.atSocket += packets;
+    count.native = (count.native ?? 0) + packets;
   };
 
-  /** A stream's counts are JavaScript's again (the thread no longer writes them). */
+  /** A stream's counts are JavaScript's again (call once the thread no longer writes them). */
   const handBack = (mine: Taken, ssrc: number, counts: NativeStreamCounts): void => {
+    fold(mine, counts);
     counts.handBack();
     mine.counts.delete(ssrc);
     const stream = registered.get(ssrc);
@@ -437,7 +436,6 @@ function nativeReader(
     const mine = taken;
     taken = undefined;
     nativeReceiving(addon).release(mine.id);
-    fold(mine);
     for (const [ssrc, counts] of mine.counts) handBack(mine, ssrc, counts);
   };
 
@@ -453,9 +451,9 @@ function nativeReader(
   ): string | undefined => {
     const stream = registered.get(ssrc);
     const counters = stream?.counters;
+    if (mine.counts.has(ssrc)) return undefined;
     if (stream === undefined || counters === undefined || stream.receiver.stopped)
       return receiving.stream(mine.id, ssrc, tagBytes);
-    if (mine.counts.has(ssrc)) return undefined;
     const counts = new NativeStreamCounts(counters.inbound, counters.statistics, receiving.clockOffset);
     const why = receiving.stream(mine.id, ssrc, tagBytes, counts.slot);
     if (why !== undefined) return why;
@@ -521,9 +519,10 @@ function nativeReader(
       return;
     }
     const mine = taken;
-    fold(mine);
-    // a stopped receiver's packets are not counted (the TypeScript path skips them): its stream
-    // is read on without counts, and its handler drops them
+    for (const counts of mine.counts.values()) fold(mine, counts);
+    // a stopped receiver's packets are not counted (the TypeScript path drops them at once; here
+    // the thread counts what arrives until this check, at most CHECK_MS): its stream is read on
+    // without counts, and its handler drops them
     for (const [ssrc, counts] of mine.counts)
       if (registered.get(ssrc)?.receiver.stopped === true && typeof addon === "object") {
         const tagBytes = authTagBytes(mine.transport.srtp.config.profile) ?? 0;

@@ -25,6 +25,17 @@ async function bound(): Promise<Socket> {
   return socket;
 }
 
+/** An SRTP datagram of Opus as header-only reads it: a 12-byte header, 80 payload bytes, a 16-byte tag. */
+function opusDatagram(seq: number, ts: number, ssrc: number): Buffer {
+  const packet = Buffer.alloc(12 + 80 + 16);
+  packet[0] = 0x80;
+  packet[1] = 111;
+  packet.writeUInt16BE(seq, 2);
+  packet.writeUInt32BE(ts, 4);
+  packet.writeUInt32BE(ssrc, 8);
+  return packet;
+}
+
 interface Packet {
   readonly seq: number;
   readonly ts: number;
@@ -152,13 +163,7 @@ describe("a received stream counted by the native thread, against the TypeScript
       ts = (ts + 960) >>> 0;
       // every tenth lost on the way
       if (i % 10 === 9) continue;
-      const packet = Buffer.alloc(12 + 80 + 16);
-      packet[0] = 0x80;
-      packet[1] = 111;
-      packet.writeUInt16BE(seq, 2);
-      packet.writeUInt32BE(ts, 4);
-      packet.writeUInt32BE(ssrc, 8);
-      from.send(packet, socket.address().port, "127.0.0.1");
+      from.send(opusDatagram(seq, ts, ssrc), socket.address().port, "127.0.0.1");
       sent.push(seq);
       if (i % 20 === 0) await new Promise((r) => setTimeout(r, 25));
     }
@@ -166,13 +171,13 @@ describe("a received stream counted by the native thread, against the TypeScript
     const deadline = Date.now() + 5000;
     while (inbound.totals().received < expectedSeen && Date.now() < deadline)
       await new Promise((r) => setTimeout(r, 20));
-    const totals = inbound.totals();
-    expect(totals.received).toBe(expectedSeen);
+    const counted = inbound.totals();
+    expect(counted.received).toBe(expectedSeen);
     // after the first, 119 up to the last that arrived, every tenth of them lost: 11
-    expect(totals.expected).toBe(120);
-    expect(totals.lost).toBe(11);
-    expect(totals.bytes).toBe(80 * expectedSeen);
-    expect(totals.headerBytes).toBe(12 * expectedSeen);
+    expect(counted.expected).toBe(120);
+    expect(counted.lost).toBe(11);
+    expect(counted.bytes).toBe(80 * expectedSeen);
+    expect(counted.headerBytes).toBe(12 * expectedSeen);
     expect(werift.packets_received).toBe(expectedSeen);
     expect(werift.cycles).toBe(65_536);
     expect(werift.max_seq).toBe(sent.at(-1));
@@ -181,13 +186,28 @@ describe("a received stream counted by the native thread, against the TypeScript
     expect(rollovers).toEqual(sent.filter(rolloverMatters));
     expect(counts.threadCounted()).toEqual({ packets: sent.length, wireBytes: 108 * sent.length });
     expect(counts.threadCounted()).toEqual({ packets: 0, wireBytes: 0 });
+    // five more, read by the thread after this turn's reading of the slot (a stats window's): the
+    // fold reads afresh, as a release that waited for the thread's tick must
+    for (let i = 0; i < 5; i++) {
+      seq = (seq + 1) & 0xffff;
+      ts = (ts + 960) >>> 0;
+      await new Promise((r) => {
+        from.send(opusDatagram(seq, ts, ssrc), socket.address().port, "127.0.0.1", r);
+      });
+    }
+    inbound.totals();
+    const until = performance.now() + 100;
+    while (performance.now() < until); // the thread's ticks, not this turn's
+    expect(counts.threadCounted()).toEqual({ packets: 5, wireBytes: 108 * 5 });
+    const totals = inbound.totals();
+    expect(totals.received).toBe(expectedSeen + 5);
     receiving.release(id);
     counts.handBack();
     expect(inbound.totals()).toEqual(totals);
-    expect(werift.packets_received).toBe(expectedSeen);
+    expect(werift.packets_received).toBe(expectedSeen + 5);
     // JavaScript counts again
     inbound.onPacket((seq + 1) & 0xffff, ts + 960, 80, performance.now(), 12);
-    expect(inbound.totals().received).toBe(expectedSeen + 1);
+    expect(inbound.totals().received).toBe(expectedSeen + 6);
   });
 
   it("gives a packet back to JavaScript's counting when the thread no longer counts the stream", async () => {
@@ -201,6 +221,8 @@ describe("a received stream counted by the native thread, against the TypeScript
     expect(receiving.stream(id, 7, 16, counts.slot)).toBeUndefined();
     counts.handOver(receiving.counter(id, 7));
     expect(COUNT_INBOUND | COUNT_WERIFT).toBe(3);
+    // a figure no counter could take is refused, not counted
+    expect(() => native().countReceived(id, 7, 3, 11, 960, 12, 80, Number.NaN, 0)).toThrow(/countReceived/);
     inbound.onPacket(11, 960, 80, 20, 12);
     expect(inbound.totals().received).toBe(2);
     native().removeReceiver(id);

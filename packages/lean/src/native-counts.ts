@@ -197,8 +197,13 @@ export class NativeStreamCounts implements InboundCounter {
     this.inbound.handOver(undefined);
   }
 
-  /** The thread's packets and wire bytes since the last call (the caller's transport and test counts). */
+  /**
+   * The thread's packets and wire bytes since the last call (the caller's transport and test
+   * counts), read afresh: the thread may have counted since this turn's reading (a release waits
+   * for its tick).
+   */
   threadCounted(): { packets: number; wireBytes: number } {
+    this.readFresh = false;
     const at = this.read();
     const packets = at[COUNTS.threadPackets] ?? 0;
     const wireBytes = at[COUNTS.threadWireBytes] ?? 0;

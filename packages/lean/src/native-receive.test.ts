@@ -142,6 +142,15 @@ describe("a native receive batch read in JavaScript", () => {
     // a record cut short ends the batch's reading, not the process
     expect(() => deliver?.(batch.subarray(0, 40))).not.toThrow();
     receiving.release(7);
+    // a batch the thread read before the release still reaches the handler (werift's rollover
+    // state must see its packets)
+    rtp.length = 0;
+    deliver?.(
+      batchOf([
+        { rtp: { id: 7, ssrc: 1, ts: 2, seq: 0, header: 12, payload: 1, wire: 29, at: 1300, counted: true } },
+      ]),
+    );
+    expect(rtp.map((f) => f.slice(0, 2))).toEqual([[1, 0]]);
     socket.close();
   });
 });

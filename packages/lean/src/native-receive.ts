@@ -37,6 +37,8 @@ export interface ReceiverHandler {
 const RECORD_RTP = 1;
 const RECORD_RAW = 2;
 const RTP_RECORD_BYTES = 32;
+/** How long a released socket's handler still takes the records read before its release. */
+const RELEASED_MS = 1000;
 const RAW_RECORD_BYTES = 24;
 
 /** The arrival of the datagram being handed to a socket's listeners now, if the native thread read it. */
@@ -124,12 +126,20 @@ export class NativeReceiving {
     return (parts, ...packet) => this.addon.countReceived(id, ssrc, parts, ...packet);
   }
 
-  /** Gives the socket back to libuv (unless it closed): what is queued in it is libuv's to read. */
+  /**
+   * Gives the socket back to libuv (unless it closed): what is queued in it is libuv's to read.
+   * Batches the thread read before this and JavaScript has not had yet still reach the handler
+   * for a second (werift's rollover state must see their packets); ids go round, so none is reused
+   * meanwhile.
+   */
   release(id: number): void {
     const taken = this.taken.get(id);
     this.addon.removeReceiver(id);
-    this.taken.delete(id);
-    if (taken !== undefined) udpHandle(taken.socket)?.recvStart?.();
+    if (taken === undefined) return;
+    setTimeout(() => {
+      if (this.taken.get(id) === taken) this.taken.delete(id);
+    }, RELEASED_MS).unref();
+    udpHandle(taken.socket)?.recvStart?.();
   }
 
   private deliver(batch: Buffer): void {
