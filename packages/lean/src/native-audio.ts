@@ -11,6 +11,7 @@ import {
   ipv4Number,
   newSlot,
   readSlot,
+  turnSlot,
   sendsDirect,
   socketFd,
   type LeanMediaAddon,
@@ -252,16 +253,16 @@ export class NativeAudioStream {
     const counted = (field: "packets" | "octets" | "headerBytes") => ({
       configurable: true,
       enumerable: true,
-      get: () => this.base[field] + this.carried[field] + readSlot(this.slot)[field],
+      get: () => this.base[field] + this.carried[field] + turnSlot(this.slot)[field],
       set: (value: number) => {
-        this.base[field] = value - this.carried[field] - readSlot(this.slot)[field];
+        this.base[field] = value - this.carried[field] - turnSlot(this.slot)[field];
       },
     });
     const last = (field: "seq" | "timestamp") => ({
       configurable: true,
       enumerable: true,
       get: () => {
-        const at = readSlot(this.slot);
+        const at = turnSlot(this.slot);
         if (at.packets > 0) return at[field];
         return this.last?.[field] ?? this.base[field];
       },
@@ -280,7 +281,7 @@ export class NativeAudioStream {
         configurable: true,
         enumerable: true,
         get: () => {
-          const at = readSlot(this.slot);
+          const at = turnSlot(this.slot);
           const sentMs = at.packets > 0 ? at.sentMs : this.last?.sentMs;
           if (sentMs === undefined)
             return (this.ntpBefore?.get?.call(this.sender) ?? this.ntpBefore?.value ?? 0n) as bigint;

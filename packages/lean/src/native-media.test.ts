@@ -12,6 +12,8 @@ import {
   ipv4Number,
   newSlot,
   readSlot,
+  SLOT,
+  turnSlot,
   directSends,
   sendsDirect,
   socketFd,
@@ -35,6 +37,23 @@ describe("the native media path's build", () => {
     expect(ipv4Number("10.0.0.1")).toBe(0x0a000001);
     for (const bad of ["::1", "1.2.3", "1.2.3.256", "a.b.c.d", "1.2.3.4.5", "", "010.0.0.1", "1.2.3.04"])
       expect(ipv4Number(bad), bad).toBeUndefined();
+  });
+});
+
+describe("a native stream's slot read in JavaScript", () => {
+  it("reads as of one moment for a whole turn with turnSlot (one sender report's fields), afresh with readSlot", async () => {
+    const slot = newSlot();
+    slot[SLOT.packets] = 5;
+    slot[SLOT.timestamp] = 4800;
+    expect(turnSlot(slot)).toMatchObject({ packets: 5, timestamp: 4800 });
+    // the thread writes a packet under its sequence lock
+    slot[SLOT.gen] = 2;
+    slot[SLOT.packets] = 6;
+    slot[SLOT.timestamp] = 5760;
+    expect(turnSlot(slot)).toMatchObject({ packets: 5, timestamp: 4800 });
+    expect(readSlot(slot)).toMatchObject({ gen: 2, packets: 6, timestamp: 5760 });
+    await Promise.resolve();
+    expect(turnSlot(slot)).toMatchObject({ packets: 6, timestamp: 5760 });
   });
 });
 

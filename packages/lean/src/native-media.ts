@@ -1,5 +1,5 @@
 import { execFile } from "node:child_process";
-import type { CountReceived } from "./native-counts.js";
+import { COUNTS_FIELDS, type CountReceived } from "./native-counts.js";
 import type { Socket } from "node:dgram";
 import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, renameSync } from "node:fs";
@@ -100,16 +100,49 @@ const SLOT_FIELDS = 13;
 /** A consistent copy of a stream's slot (the thread writes it under a sequence lock). */
 export type SlotReading = { readonly [K in keyof typeof SLOT]: number };
 
-/** Reads `slot` as of one moment: retried while the thread is writing it. */
+/** Reads `slot` as of now: retried while the thread is writing it. */
 export function readSlot(slot: Float64Array): SlotReading {
   for (;;) {
     const before = slot[SLOT.gen] ?? 0;
     if (before % 2 === 1) continue;
-    const reading = Object.fromEntries(
-      Object.entries(SLOT).map(([name, at]) => [name, slot[at] ?? 0]),
-    ) as unknown as SlotReading;
+    const f = (at: number): number => slot[at] ?? 0;
+    const reading: SlotReading = {
+      gen: before,
+      packets: f(SLOT.packets),
+      octets: f(SLOT.octets),
+      headerBytes: f(SLOT.headerBytes),
+      wireBytes: f(SLOT.wireBytes),
+      seq: f(SLOT.seq),
+      timestamp: f(SLOT.timestamp),
+      sentMs: f(SLOT.sentMs),
+      dropped: f(SLOT.dropped),
+      roc: f(SLOT.roc),
+      lastSeq: f(SLOT.lastSeq),
+      skipped: f(SLOT.skipped),
+      tick: f(SLOT.tick),
+    };
     if ((slot[SLOT.gen] ?? 0) === before) return reading;
   }
+}
+
+/** This JavaScript turn's readings of slots, cleared when the turn ends. */
+const turnReadings = new Map<Float64Array, SlotReading>();
+
+/**
+ * Reads `slot` as of one moment for the rest of this JavaScript turn: every field werift's sender
+ * reads for one sender report (packet and octet counts, the RTP timestamp, the NTP time it was
+ * sent at) is of the same packet. Not for a reading after the thread was told to stop (readSlot).
+ */
+export function turnSlot(slot: Float64Array): SlotReading {
+  const kept = turnReadings.get(slot);
+  if (kept !== undefined) return kept;
+  const reading = readSlot(slot);
+  if (turnReadings.size === 0)
+    queueMicrotask(() => {
+      turnReadings.clear();
+    });
+  turnReadings.set(slot, reading);
+  return reading;
 }
 
 /** A new slot for one stream. */
@@ -305,9 +338,9 @@ export async function buildLeanMedia(
 export function loadLeanMediaAddon(path: string): LeanMediaAddon {
   const module = { exports: {} as LeanMediaAddon };
   process.dlopen(module, path, constants.dlopen.RTLD_NOW);
-  if (module.exports.SLOT_FIELDS !== SLOT_FIELDS)
+  if (module.exports.SLOT_FIELDS !== SLOT_FIELDS || module.exports.COUNTS_FIELDS !== COUNTS_FIELDS)
     throw new Error(
-      `${path} has ${module.exports.SLOT_FIELDS} slot fields, this module reads ${SLOT_FIELDS}`,
+      `${path} has ${module.exports.SLOT_FIELDS} slot and ${module.exports.COUNTS_FIELDS} counts fields, this module reads ${SLOT_FIELDS} and ${COUNTS_FIELDS}`,
     );
   return module.exports;
 }
