@@ -41,12 +41,15 @@ const MAX_RTT_S = 0.04;
  * subscriber.
  */
 const LEVELS = [
-  { engine: "native", ratio: 0.02, subscribers: 3, duration: "20s" },
-  { engine: "native", ratio: 0.1, subscribers: 4, duration: "20s" },
-  { engine: "native", ratio: 0.25, subscribers: 6, duration: "45s" },
+  { engine: "native", native: false, ratio: 0.02, subscribers: 3, duration: "20s" },
+  { engine: "native", native: false, ratio: 0.1, subscribers: 4, duration: "20s" },
+  { engine: "native", native: false, ratio: 0.25, subscribers: 6, duration: "45s" },
   // lean counts originals from sequence gaps without a decoder, RTX apart: the same claim, the same
   // tolerance (by hand at 2, 10, 25 and 50%: within 0.25 point per kind)
-  { engine: "lean", ratio: 0.1, subscribers: 6, duration: "20s" },
+  { engine: "lean", native: false, ratio: 0.1, subscribers: 6, duration: "20s" },
+  // lean's audio on the native media path (LKSWARM_LEAN_NATIVE=1): sent and counted by its thread
+  // (tools/lean-media), video on the TypeScript path beside it: the same claim, per kind
+  { engine: "lean", native: true, ratio: 0.1, subscribers: 6, duration: "20s" },
 ] as const;
 const ROOMS = 3;
 /** LiveKit's payload types toward subscribers (protocol/codecs): Opus and RED, VP8, VP8's RTX */
@@ -69,8 +72,8 @@ describe("numbers you can trust: injected loss is reported as the drop nftables 
   // too) and nothing the publishers send. Every kind must read the drop of original packets, video
   // included: a packet that NACK repaired still crossed a lossy path (docs/observability.md 1.1).
   it.skipIf(!isRoot).each(LEVELS)(
-    `$engine: a $ratio random drop of the node's outgoing UDP reads as the drop it made within half a point, per kind${skipped}`,
-    async ({ engine, ratio, subscribers, duration }) => {
+    `$engine (native media path: $native): a $ratio random drop of the node's outgoing UDP reads as the drop it made within half a point, per kind${skipped}`,
+    async ({ engine, native, ratio, subscribers, duration }) => {
       const tb = testbed();
       const loss = PacketLoss.inject(tb.nodes[0]?.namespace, ratio, "egress", undefined, {
         tally: RTP_KINDS,
@@ -94,8 +97,10 @@ describe("numbers you can trust: injected loss is reported as the drop nftables 
             "--threshold",
             LOSS_GATE,
           ],
-          testbedEnv(tb),
+          { ...testbedEnv(tb), LKSWARM_LEAN_NATIVE: native ? "1" : "0" },
         );
+        // the native path was built and taken, not refused for the TypeScript path
+        if (native) expect(result.stdout + result.stderr).toContain("lean audio on the native media path");
         const summary = JSON.parse(readFileSync(join(out, "summary.json"), "utf8")) as Summary;
         const dropped = loss.droppedPackets();
         const tally = loss.tally();
