@@ -38,10 +38,13 @@ const KIND_OF: Readonly<Record<number, "audio" | "video">> = { 111: "audio", 63:
  * From 0 to 150 ms and jitter 0 to 40 ms, both engines (measured: docs/observability.md 4.4).
  */
 const LEVELS = [
-  { engine: "native", delayMs: 0, jitterMs: 0 },
-  { engine: "native", delayMs: 50, jitterMs: 12 },
-  { engine: "lean", delayMs: 0, jitterMs: 0 },
-  { engine: "lean", delayMs: 150, jitterMs: 40 },
+  { engine: "native", native: false, delayMs: 0, jitterMs: 0 },
+  { engine: "native", native: false, delayMs: 50, jitterMs: 12 },
+  { engine: "lean", native: false, delayMs: 0, jitterMs: 0 },
+  { engine: "lean", native: false, delayMs: 150, jitterMs: 40 },
+  // lean's audio on the native media path (LKSWARM_LEAN_NATIVE=1): its jitter from the kernel's
+  // arrival times, counted on its thread
+  { engine: "lean", native: true, delayMs: 150, jitterMs: 40 },
 ] as const;
 const ROOMS = 2;
 const SUBSCRIBERS = 3;
@@ -147,6 +150,7 @@ async function measured(
   subscribers: number,
   incoming = false,
   extra: readonly string[] = [],
+  native = false,
 ): Promise<Measured> {
   const ns = tb.nodes[0]?.namespace;
   const device = tb.nodeInterface(0);
@@ -178,9 +182,11 @@ async function measured(
         out,
         ...extra,
       ],
-      testbedEnv(tb),
+      { ...testbedEnv(tb), LKSWARM_LEAN_NATIVE: native ? "1" : "0" },
     );
     expect(result.code, result.stdout + result.stderr).toBe(0);
+    // the native path was built and taken, not refused for the TypeScript path
+    if (native) expect(result.stdout + result.stderr).toContain("lean audio on the native media path");
   } finally {
     done = await delay.remove();
   }
@@ -200,8 +206,8 @@ describe("numbers you can trust: injected delay and jitter read as the network m
   const testbed = netnsTestbed("delay-fidelity");
 
   it.skipIf(!isRoot).each(LEVELS)(
-    `$engine: $delayMs ms of delay, jitter $jitterMs ms: jitter, round trip and latency read what the delayer did${skipped}`,
-    async ({ engine, delayMs, jitterMs }) => {
+    `$engine (native media path: $native): $delayMs ms of delay, jitter $jitterMs ms: jitter, round trip and latency read what the delayer did${skipped}`,
+    async ({ engine, native, delayMs, jitterMs }) => {
       const { done, summary, released, samples } = await measured(
         testbed(),
         engine,
@@ -209,6 +215,9 @@ describe("numbers you can trust: injected delay and jitter read as the network m
         jitterMs,
         ROOMS,
         SUBSCRIBERS,
+        false,
+        [],
+        native,
       );
       const series = jitterSeries(released.rtp, CLOCK_RATES);
       // a participant's first window holds its join and first packets: left out on both sides
@@ -228,7 +237,7 @@ describe("numbers you can trust: injected delay and jitter read as the network m
         .map((m) => m.holdUs / 1e6);
       const completion = median(frameCompletionHolds(released.rtp));
       const lines = [
-        `${engine} ${delayMs} ms, jitter ${jitterMs} ms: delayer ${JSON.stringify(done)}; frames complete after ${ms(completion)} held (p50)`,
+        `${engine}${native ? " (native media path)" : ""} ${delayMs} ms, jitter ${jitterMs} ms: delayer ${JSON.stringify(done)}; frames complete after ${ms(completion)} held (p50)`,
       ];
       const tolerance = TOLERANCE[engine];
       for (const kind of ["audio", "video"] as const) {

@@ -344,9 +344,12 @@ export class VideoReceiving implements VideoPacketSink {
       }
       let latencyS: number | undefined;
       if (packet.marker && packet.absCaptureTime !== undefined) {
-        const now = Date.now();
-        const capturedMs = absCaptureTimeMs(packet.absCaptureTime, now);
-        if (capturedMs !== undefined) latencyS = (now - capturedMs) / 1000;
+        // the wall clock when the packet arrived, not now: a socket the native thread reads hands
+        // its datagrams over up to a tick (20 ms) after the kernel took them (read 20 ms high:
+        // delay-fidelity.e2e, lean on the native path)
+        const arrived = Date.now() - (performance.now() - arrivalMs);
+        const capturedMs = absCaptureTimeMs(packet.absCaptureTime, arrived);
+        if (capturedMs !== undefined) latencyS = (arrived - capturedMs) / 1000;
       }
       const first = this.inbound.onOriginal(
         packet.sequenceNumber,
