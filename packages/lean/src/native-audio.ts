@@ -10,6 +10,7 @@ import {
   everyCheck,
   ipv4Number,
   newSlot,
+  forgetTurn,
   readSlot,
   turnSlot,
   sendsDirect,
@@ -188,9 +189,11 @@ export class NativeAudioStream {
     if ((now.pair !== this.handoff.pair || now.socket !== this.handoff.socket) && this.start !== undefined) {
       // a new selected pair: the stream goes on from where it stands, on the new socket and remote,
       // its rollover state the slot's (werift's context saw none of the native packets)
-      const at = readSlot(this.slot);
+      // read once the thread has let go of it: a tick between the reading and the removal would
+      // send a sequence number the stream then sends again
       this.addon.removeSender(this.id);
       this.id = undefined;
+      const at = readSlot(this.slot);
       this.carry(at);
       this.slot = newSlot();
       const why = this.register(
@@ -231,10 +234,11 @@ export class NativeAudioStream {
    * the addon refused it): werift gets its fields back and the owner carries on the TypeScript path
    * from the next packet (`onGiveUp`).
    */
-  private giveUp(why: string, at = readSlot(this.slot)): void {
-    const seqOffset = this.handoff.seqOffset;
-    const next = { sequenceNumber: (at.seq + 1 - seqOffset) & 0xffff, tick: at.tick };
+  private giveUp(why: string, carried?: SlotReading): void {
     this.stop();
+    // the slot as the thread left it (or what a refused move carried from the last one)
+    const at = carried ?? readSlot(this.slot);
+    const next = { sequenceNumber: (at.seq + 1 - this.handoff.seqOffset) & 0xffff, tick: at.tick };
     this.onGiveUp?.(next, why);
   }
 
@@ -296,6 +300,8 @@ export class NativeAudioStream {
 
   /** werift's sender fields as plain values again, as the native stream left them, and its rollover state. */
   private restore(): void {
+    // werift's getters read this turn's reading of the slot: the thread's last packets count
+    forgetTurn(this.slot);
     const s = this.sender as unknown as SenderFields;
     const values = {
       packetCount: s.packetCount >>> 0,

@@ -128,6 +128,11 @@ export function readSlot(slot: Float64Array): SlotReading {
 /** This JavaScript turn's readings of slots, cleared when the turn ends. */
 const turnReadings = new Map<Float64Array, SlotReading>();
 
+/** Drops this turn's reading of `slot`: the thread was told to stop, and its last writes count. */
+export function forgetTurn(slot: Float64Array): void {
+  turnReadings.delete(slot);
+}
+
 /**
  * Reads `slot` as of one moment for the rest of this JavaScript turn: every field werift's sender
  * reads for one sender report (packet and octet counts, the RTP timestamp, the NTP time it was

@@ -20,6 +20,7 @@ import { DirectRtpWriter, type DirectSendCount } from "./direct-send.js";
 import { clearVideoPacket, type ClearVideoPacket, type VideoPacketSink } from "./video-bypass.js";
 import type { Pacer } from "./pacer.js";
 import { installNackGenerator } from "./nack-generator.js";
+import { datagramArrivalMs } from "./native-receive.js";
 import {
   formatOfMimeType,
   LEAN_VIDEO_CODECS,
@@ -266,7 +267,9 @@ export class VideoReceiving implements VideoPacketSink {
     const handle = receiver.handleRtpBySsrc;
     const seen = new Set<number>();
     receiver.handleRtpBySsrc = (packet, extensions) => {
-      if (!this.count(this.fromWerift(packet, extensions), performance.now())) return;
+      // the kernel's arrival when the native thread read the datagram (werift handles it in the
+      // socket's message event), else now
+      if (!this.count(this.fromWerift(packet, extensions), datagramArrivalMs())) return;
       handle(packet, extensions);
       const { ssrc } = packet.header;
       if (bypass === undefined || seen.has(ssrc)) return;
