@@ -14,6 +14,7 @@ import {
   type ReleasedPacket,
 } from "@livekit-swarm/testbed";
 import { isRoot, netnsTestbed, runLines, swarm, testbedEnv } from "@livekit-swarm/test-kit";
+import { expectNativePathCarriedAll } from "./native-path.js";
 
 const skipped = isRoot ? "" : " [SKIPPED: needs root for network namespaces and a netfilter queue]";
 
@@ -185,8 +186,11 @@ async function measured(
       { ...testbedEnv(tb), LKSWARM_LEAN_NATIVE: native ? "1" : "0" },
     );
     expect(result.code, result.stdout + result.stderr).toBe(0);
-    // the native path was built and taken, not refused for the TypeScript path
-    if (native) expect(result.stdout + result.stderr).toContain("lean audio on the native media path");
+    // the native path was built, and carried every audio publisher and receiver
+    if (native) {
+      expect(result.stdout + result.stderr).toContain("lean audio on the native media path");
+      expectNativePathCarriedAll(out);
+    }
   } finally {
     done = await delay.remove();
   }

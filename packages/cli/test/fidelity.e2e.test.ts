@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { PacketLoss, type RtpTally } from "@livekit-swarm/testbed";
 import { swarm, testbedEnv, isRoot, netnsTestbed } from "@livekit-swarm/test-kit";
+import { expectNativePathCarriedAll } from "./native-path.js";
 
 /** The same gate the loopback run in swarm.e2e.test.ts passes. */
 const LOSS_GATE = "lkswarm_inbound_loss_ratio p95 over participants < 2%";
@@ -99,8 +100,11 @@ describe("numbers you can trust: injected loss is reported as the drop nftables 
           ],
           { ...testbedEnv(tb), LKSWARM_LEAN_NATIVE: native ? "1" : "0" },
         );
-        // the native path was built and taken, not refused for the TypeScript path
-        if (native) expect(result.stdout + result.stderr).toContain("lean audio on the native media path");
+        // the native path was built, and carried every audio publisher and receiver
+        if (native) {
+          expect(result.stdout + result.stderr).toContain("lean audio on the native media path");
+          expectNativePathCarriedAll(out);
+        }
         const summary = JSON.parse(readFileSync(join(out, "summary.json"), "utf8")) as Summary;
         const dropped = loss.droppedPackets();
         const tally = loss.tally();

@@ -38,6 +38,8 @@ export function audioCodecs(): RTCRtpCodecParameters[] {
  */
 export class AudioSending {
   private sent = { packets: 0, bytes: 0 };
+  /** Of `sent`, the packets earlier native streams sent (the current one's are its own). */
+  private nativeSentBefore = 0;
   private sentAtLastWindow = { packets: 0, bytes: 0 };
   /** Of the packets sent, the ones written past werift's sender. */
   readonly direct: DirectSendCount = { packets: 0, atSocket: 0 };
@@ -133,7 +135,13 @@ export class AudioSending {
     if (native === undefined) return;
     const { packets, bytes } = native.totals();
     this.sent = { packets: this.sent.packets + packets, bytes: this.sent.bytes + bytes };
+    this.nativeSentBefore += packets;
     this.native = undefined;
+  }
+
+  /** Packets the native media path's thread sent, over the stream's life. */
+  get nativePackets(): number {
+    return this.nativeSentBefore + (this.native?.totals().packets ?? 0);
   }
 
   /** Whether the native media path carries the stream now. */

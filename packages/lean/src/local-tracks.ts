@@ -209,9 +209,13 @@ export class LocalTracks {
     return this.audioSending.totals;
   }
 
-  /** Whether the native media path carries the audio now, and why not once that is settled (native-audio.ts). */
-  get audioNative(): { readonly on: boolean; readonly refused: string | undefined } {
-    return { on: this.audioSending.onNativePath, refused: this.audioSending.nativeRefused };
+  /**
+   * Whether the native media path carries the audio now, the packets it sent, and why not once that
+   * is settled (native-audio.ts).
+   */
+  get audioNative(): { readonly on: boolean; readonly packets: number; readonly refused: string | undefined } {
+    const sending = this.audioSending;
+    return { on: sending.onNativePath, packets: sending.nativePackets, refused: sending.nativeRefused };
   }
 
   /** Of the packets sent, the ones written past werift's sender (direct-send.ts); video: the current loop's. */

@@ -182,7 +182,7 @@ export class LeanParticipant extends LeanConnection {
   }
 
   /** Whether the native media path (LKSWARM_LEAN_NATIVE=1) carries the audio now, and why not (native-audio.ts). */
-  get nativeAudio(): { readonly on: boolean; readonly refused: string | undefined } {
+  get nativeAudio(): { readonly on: boolean; readonly packets: number; readonly refused: string | undefined } {
     return this.local.audioNative;
   }
 

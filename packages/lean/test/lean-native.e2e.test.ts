@@ -38,7 +38,7 @@ describe("lean audio on the native media path, against a real livekit-server", (
         debugName: () => `the native path taking the stream (${JSON.stringify(publisher.nativeAudio)})`,
       },
     );
-    expect(publisher.nativeAudio).toEqual({ on: true, refused: undefined });
+    expect(publisher.nativeAudio).toMatchObject({ on: true, refused: undefined });
     const subscribers: LeanParticipant[] = [];
     for (let i = 0; i < 4; i++) subscribers.push(await join(`sub${i}`, false));
     await waitFor(async () => Promise.resolve(subscribers.every((s) => s.inboundTotals().size === 1)), {

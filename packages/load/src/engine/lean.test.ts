@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { namedStreams } from "./lean.js";
+import { namedStreams, nativePathLine, type NativePathUse } from "./lean.js";
 
 describe("lean's received streams as a drill's watch sees them", () => {
   it("names each stream `<publisher>/<kind>` and leaves out one whose publisher the signalling has not named", () => {
@@ -14,5 +14,41 @@ describe("lean's received streams as a drill's watch sees them", () => {
       { key: "ssrc:1", kind: "audio", packetsReceived: 50, track: "pub-0/audio" },
       { key: "ssrc:2", kind: "video", packetsReceived: 900, track: "pub-0/video" },
     ]);
+  });
+});
+
+describe("the native media path's closing line", () => {
+  const use = (over: Partial<NativePathUse>): NativePathUse => ({
+    publishedAudio: false,
+    sent: 0,
+    sendRefused: undefined,
+    receivedAudio: false,
+    received: 0,
+    receiveRefused: undefined,
+    ...over,
+  });
+
+  it("counts the publishers and receivers it carried, and says why for those it did not", () => {
+    expect(
+      nativePathLine([
+        use({ publishedAudio: true, sent: 1500 }),
+        use({ publishedAudio: true, sendRefused: "the pair is not a UDP socket" }),
+        use({ receivedAudio: true, received: 1200 }),
+        use({ receivedAudio: true, received: 1300 }),
+        use({ receivedAudio: true, receiveRefused: "the remote ::1 is not an IPv4 address" }),
+        use({ receivedAudio: true, receiveRefused: "the remote ::1 is not an IPv4 address" }),
+      ]),
+    ).toBe(
+      "lean native media path: 1 of 2 audio publishers sent 1,500 packets on it; 2 of 4 audio receivers read 2,500 on it; " +
+        "not carried: sending: the pair is not a UDP socket; receiving: the remote ::1 is not an IPv4 address",
+    );
+  });
+
+  it("says nothing of a worker with no audio, and 0 of N when nothing was carried", () => {
+    expect(nativePathLine([])).toBeUndefined();
+    expect(nativePathLine([use({})])).toBeUndefined();
+    expect(nativePathLine([use({ publishedAudio: true }), use({ receivedAudio: true })])).toBe(
+      "lean native media path: 0 of 1 audio publishers sent 0 packets on it; 0 of 1 audio receivers read 0 on it",
+    );
   });
 });

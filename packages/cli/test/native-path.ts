@@ -1,0 +1,27 @@
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { expect } from "vitest";
+
+/**
+ * A run of lean with LKSWARM_LEAN_NATIVE=1 carried every audio publisher and every audio receiver
+ * on the native media path: each worker's closing line in workers.log (packages/load's
+ * nativePathLine) says N of N, with packets. The build line the CLI prints says only that the addon
+ * compiled; a participant that fell back to the TypeScript path reads the same figures.
+ */
+export function expectNativePathCarriedAll(out: string): void {
+  const log = readFileSync(join(out, "workers.log"), "utf8");
+  const lines = log.split("\n").filter((l) => l.startsWith("lean native media path:"));
+  expect(lines.length, `workers.log has no native media path line:\n${log.slice(-2000)}`).toBeGreaterThan(0);
+  for (const line of lines) {
+    const m =
+      /(\d+) of (\d+) audio publishers sent ([\d,]+) packets on it; (\d+) of (\d+) audio receivers read ([\d,]+) on it/.exec(
+        line,
+      );
+    expect(m, line).not.toBeNull();
+    const [, sending, publishers, , reading, receivers] = m ?? [];
+    expect(sending, line).toBe(publishers);
+    expect(reading, line).toBe(receivers);
+    expect(Number(publishers) + Number(receivers), line).toBeGreaterThan(0);
+    expect(line, line).not.toContain("not carried");
+  }
+}
