@@ -35,16 +35,19 @@ export interface InboundState {
   readonly firstPacketMs: number | undefined;
 }
 
+/** A packet as InboundStream.onPacket takes it. */
+export type InboundPacket = [
+  sequenceNumber: number,
+  rtpTimestamp: number,
+  payloadBytes: number,
+  arrivalMs: number,
+  headerBytes?: number,
+];
+
 /** Who counts a stream's packets while it is handed over: its state, and a packet to count into it. */
 export interface InboundCounter {
   state(): InboundState;
-  onPacket(
-    sequenceNumber: number,
-    rtpTimestamp: number,
-    payloadBytes: number,
-    arrivalMs: number,
-    headerBytes?: number,
-  ): void;
+  onPacket(...packet: InboundPacket): void;
 }
 
 const SEQ_MOD = 0x1_0000;

@@ -10,7 +10,6 @@ import {
   everyCheck,
   ipv4Number,
   newSlot,
-  forgetTurn,
   readSlot,
   turnSlot,
   sendsDirect,
@@ -18,6 +17,7 @@ import {
   type LeanMediaAddon,
   type SlotReading,
 } from "./native-media.js";
+import { forgetTurn } from "./slot-reading.js";
 
 /**
  * An audio publisher's stream carried by the native media path (native-media.ts) after werift and

@@ -1,4 +1,5 @@
-import type { InboundCounter, InboundState, InboundStream } from "./inbound.js";
+import type { InboundCounter, InboundPacket, InboundState, InboundStream } from "./inbound.js";
+import { copySlot, forgetTurn, turnCopy } from "./slot-reading.js";
 import type { ReceiverStreamStatistics } from "./stream-statistics.js";
 
 /**
@@ -99,9 +100,6 @@ const orUndefined = (v: number): number | undefined => (Number.isNaN(v) ? undefi
 /** One stream's counters while the native thread counts it. */
 export class NativeStreamCounts implements InboundCounter {
   readonly slot = new Float64Array(COUNTS_FIELDS);
-  /** The slot as of one moment, kept for the rest of the JavaScript turn that read it. */
-  private readonly reading = new Float64Array(COUNTS_FIELDS);
-  private readFresh = false;
   private handed = false;
   /** The thread's own packets and wire bytes already folded into the caller's counts. */
   private folded = { packets: 0, wireBytes: 0 };
@@ -161,7 +159,7 @@ export class NativeStreamCounts implements InboundCounter {
         },
       });
     const add: Add = (packet, now = Date.now() / 1000) => {
-      this.readFresh = false;
+      forgetTurn(this.slot);
       const { header } = packet;
       const counted = this.count(
         COUNT_WERIFT,
@@ -186,7 +184,6 @@ export class NativeStreamCounts implements InboundCounter {
   handBack(): void {
     if (!this.handed) return;
     this.handed = false;
-    this.readFresh = false;
     const at = this.read();
     const statistics = this.statistics as unknown as Record<string, unknown>;
     for (const [name, field] of Object.entries(WERIFT_FIELDS)) {
@@ -203,7 +200,7 @@ export class NativeStreamCounts implements InboundCounter {
    * for its tick).
    */
   threadCounted(): { packets: number; wireBytes: number } {
-    this.readFresh = false;
+    forgetTurn(this.slot);
     const at = this.read();
     const packets = at[COUNTS.threadPackets] ?? 0;
     const wireBytes = at[COUNTS.threadWireBytes] ?? 0;
@@ -220,21 +217,16 @@ export class NativeStreamCounts implements InboundCounter {
    */
   packet(...packet: ReceivedPacket): boolean {
     if (!this.handed) return false;
-    this.readFresh = false;
+    forgetTurn(this.slot);
     const counted = this.count(COUNT_INBOUND | COUNT_WERIFT, ...packet);
     if (!counted) this.handBack();
     return counted;
   }
 
   /** InboundCounter: a packet the InboundStream was given. */
-  onPacket(
-    sequenceNumber: number,
-    rtpTimestamp: number,
-    payloadBytes: number,
-    arrivalMs: number,
-    headerBytes?: number,
-  ): void {
-    this.readFresh = false;
+  onPacket(...packet: InboundPacket): void {
+    const [sequenceNumber, rtpTimestamp, payloadBytes, arrivalMs, headerBytes] = packet;
+    forgetTurn(this.slot);
     const counted = this.count(
       COUNT_INBOUND,
       sequenceNumber,
@@ -246,7 +238,7 @@ export class NativeStreamCounts implements InboundCounter {
     );
     if (counted) return;
     this.handBack();
-    this.inbound.onPacket(sequenceNumber, rtpTimestamp, payloadBytes, arrivalMs, headerBytes);
+    this.inbound.onPacket(...packet);
   }
 
   /** InboundCounter: the InboundStream's state as the slot holds it. */
@@ -272,23 +264,10 @@ export class NativeStreamCounts implements InboundCounter {
 
   /**
    * The slot as of one moment (the thread writes it under a sequence lock), read once per
-   * JavaScript turn: every figure werift reads for one receiver report is of the same moment.
+   * JavaScript turn while the thread counts: every figure werift reads for one receiver report is
+   * of the same moment.
    */
   private read(): Float64Array {
-    if (this.readFresh) return this.reading;
-    const { slot, reading } = this;
-    for (;;) {
-      const before = slot[COUNTS.gen] ?? 0;
-      if (before % 2 === 1) continue;
-      reading.set(slot);
-      if ((slot[COUNTS.gen] ?? 0) === before) break;
-    }
-    if (this.handed) {
-      this.readFresh = true;
-      queueMicrotask(() => {
-        this.readFresh = false;
-      });
-    }
-    return reading;
+    return this.handed ? turnCopy(this.slot) : copySlot(this.slot);
   }
 }

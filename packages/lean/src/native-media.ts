@@ -1,5 +1,6 @@
 import { execFile } from "node:child_process";
 import { COUNTS_FIELDS, type CountReceived } from "./native-counts.js";
+import { copySlot, turnCopy } from "./slot-reading.js";
 import type { Socket } from "node:dgram";
 import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, renameSync } from "node:fs";
@@ -100,54 +101,38 @@ const SLOT_FIELDS = 13;
 /** A consistent copy of a stream's slot (the thread writes it under a sequence lock). */
 export type SlotReading = { readonly [K in keyof typeof SLOT]: number };
 
-/** Reads `slot` as of now: retried while the thread is writing it. */
-export function readSlot(slot: Float64Array): SlotReading {
-  for (;;) {
-    const before = slot[SLOT.gen] ?? 0;
-    if (before % 2 === 1) continue;
-    const f = (at: number): number => slot[at] ?? 0;
-    const reading: SlotReading = {
-      gen: before,
-      packets: f(SLOT.packets),
-      octets: f(SLOT.octets),
-      headerBytes: f(SLOT.headerBytes),
-      wireBytes: f(SLOT.wireBytes),
-      seq: f(SLOT.seq),
-      timestamp: f(SLOT.timestamp),
-      sentMs: f(SLOT.sentMs),
-      dropped: f(SLOT.dropped),
-      roc: f(SLOT.roc),
-      lastSeq: f(SLOT.lastSeq),
-      skipped: f(SLOT.skipped),
-      tick: f(SLOT.tick),
-    };
-    if ((slot[SLOT.gen] ?? 0) === before) return reading;
-  }
+/** A sender slot's copy by its fields' names. */
+function named(at: Float64Array): SlotReading {
+  const f = (i: number): number => at[i] ?? 0;
+  return {
+    gen: f(SLOT.gen),
+    packets: f(SLOT.packets),
+    octets: f(SLOT.octets),
+    headerBytes: f(SLOT.headerBytes),
+    wireBytes: f(SLOT.wireBytes),
+    seq: f(SLOT.seq),
+    timestamp: f(SLOT.timestamp),
+    sentMs: f(SLOT.sentMs),
+    dropped: f(SLOT.dropped),
+    roc: f(SLOT.roc),
+    lastSeq: f(SLOT.lastSeq),
+    skipped: f(SLOT.skipped),
+    tick: f(SLOT.tick),
+  };
 }
 
-/** This JavaScript turn's readings of slots, cleared when the turn ends. */
-const turnReadings = new Map<Float64Array, SlotReading>();
-
-/** Drops this turn's reading of `slot`: the thread was told to stop, and its last writes count. */
-export function forgetTurn(slot: Float64Array): void {
-  turnReadings.delete(slot);
+/** Reads `slot` as of now: retried while the thread is writing it. */
+export function readSlot(slot: Float64Array): SlotReading {
+  return named(copySlot(slot));
 }
 
 /**
- * Reads `slot` as of one moment for the rest of this JavaScript turn: every field werift's sender
- * reads for one sender report (packet and octet counts, the RTP timestamp, the NTP time it was
- * sent at) is of the same packet. Not for a reading after the thread was told to stop (readSlot).
+ * Reads `slot` as of one moment for the rest of this JavaScript turn (slot-reading.ts turnCopy):
+ * every field werift's sender reads for one sender report (packet and octet counts, the RTP
+ * timestamp, the NTP time it was sent at) is of the same packet.
  */
 export function turnSlot(slot: Float64Array): SlotReading {
-  const kept = turnReadings.get(slot);
-  if (kept !== undefined) return kept;
-  const reading = readSlot(slot);
-  if (turnReadings.size === 0)
-    queueMicrotask(() => {
-      turnReadings.clear();
-    });
-  turnReadings.set(slot, reading);
-  return reading;
+  return named(turnCopy(slot));
 }
 
 /** A new slot for one stream. */
