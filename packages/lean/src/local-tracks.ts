@@ -45,6 +45,13 @@ export function addVideoTotals(a: VideoSentTotals, b: VideoSentTotals): VideoSen
 const AUDIO_CID = "lean-mic";
 const VIDEO_CID = "lean-camera";
 
+/** Whether the native media path carries a publisher's audio now, the packets it sent, and why not. */
+export interface NativeAudioUse {
+  readonly on: boolean;
+  readonly packets: number;
+  readonly refused: string | undefined;
+}
+
 /**
  * What a participant publishes, across its sessions: the audio and video loops, announced, offered
  * on the publisher PeerConnection and sent on the pacer. A full rejoin ends a session's tracks
@@ -213,7 +220,7 @@ export class LocalTracks {
    * Whether the native media path carries the audio now, the packets it sent, and why not once that
    * is settled (native-audio.ts).
    */
-  get audioNative(): { readonly on: boolean; readonly packets: number; readonly refused: string | undefined } {
+  get audioNative(): NativeAudioUse {
     const sending = this.audioSending;
     return { on: sending.onNativePath, packets: sending.nativePackets, refused: sending.nativeRefused };
   }

@@ -6,7 +6,7 @@ import { LeanConnection } from "./connection.js";
 import type { DirectSendCount } from "./direct-send.js";
 import { LeanError } from "./errors.js";
 import type { ConsentCount } from "./consent.js";
-import type { VideoSentTotals } from "./local-tracks.js";
+import type { NativeAudioUse, VideoSentTotals } from "./local-tracks.js";
 import type { InboundTotals } from "./inbound.js";
 import { noFallbackStun, restrictHostCandidates } from "./network.js";
 import type { LeanParticipantOptions } from "./participant-options.js";
@@ -182,7 +182,7 @@ export class LeanParticipant extends LeanConnection {
   }
 
   /** Whether the native media path (LKSWARM_LEAN_NATIVE=1) carries the audio now, and why not (native-audio.ts). */
-  get nativeAudio(): { readonly on: boolean; readonly packets: number; readonly refused: string | undefined } {
+  get nativeAudio(): NativeAudioUse {
     return this.local.audioNative;
   }
 
