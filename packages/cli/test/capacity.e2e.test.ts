@@ -18,6 +18,47 @@ function readResult(dir: string): CapacityResult {
   return JSON.parse(readFileSync(join(dir, "steps.json"), "utf8")) as CapacityResult;
 }
 
+/**
+ * When a search ended at its first step, judged bad while the server used under half its cap and
+ * was throttled in under a tenth of its CPU periods: that step's figures (its thresholds, the
+ * server's and the generator's CPU, the machine's other load, its run's generator line) for the log.
+ */
+function firstStepBrokenWithHeadroom(code: number | null, dir: string): string | undefined {
+  if (code !== 99) return undefined;
+  let result: CapacityResult;
+  try {
+    result = readResult(dir);
+  } catch {
+    return undefined;
+  }
+  const first = result.steps[0];
+  if (result.steps.length !== 1 || first?.outcome !== "bad") return undefined;
+  const { server } = first;
+  const cores = server.cores;
+  if (
+    cores === undefined ||
+    server.available === undefined ||
+    cores >= server.available / 2 ||
+    (server.throttled ?? 0) >= 0.1
+  )
+    return undefined;
+  let load = "";
+  try {
+    load = JSON.stringify(
+      (JSON.parse(readFileSync(join(first.outputDir, "summary.json"), "utf8")) as { generator?: unknown })
+        .generator,
+    );
+  } catch {
+    load = "(no summary.json)";
+  }
+  return [
+    `${String(first.rooms)} rooms: ${first.reason}`,
+    `server ${cores.toFixed(3)} of ${String(server.available)} cores, throttled in ${String(server.throttled)} of its periods; ` +
+      `generator ${first.generator.cores.toFixed(3)} cores; other processes ${first.otherCores.toFixed(2)} cores`,
+    `its run's generator load: ${load}`,
+  ].join("\n");
+}
+
 const cleanups: (() => Promise<void>)[] = [];
 afterEach(async () => {
   for (const clean of cleanups.splice(0).reverse()) await clean();
@@ -68,8 +109,20 @@ describe.skipIf(!isRoot)("swarm capacity (cgroup CPU caps need root)", () => {
       /generator-bound: quality broke while the server had headroom and the generator's machine was full \(([\d.]+) of 2 cores, the generator ([\d.]+)\)/.exec(
         `${run.stdout}\n${run.stderr}`,
       );
+    // 4 rooms broke quality while the server used well under half its cap and was never held
+    // back by it: whatever broke, it was not this server's capacity, which is this test's subject
+    // (a CI run, 2026-11-30: jitter p95 12.3 ms at 4 rooms, the server at 0.08 of its 0.25 cores;
+    // 0.5-2 ms here alone, beside turn.e2e and beside two busy loops). Its figures are printed and
+    // the search runs once more; a second such step fails the test
+    const unsaturatedFirst = firstStepBrokenWithHeadroom(run.code, dir);
     if (run.code === 2 && machineFull !== null && Number(machineFull[1]) - Number(machineFull[2]) > 1) {
       console.log(`capacity e2e: the machine was full of other work, searching again:\n${run.stderr}`);
+      dir = out("knee-again");
+      run = await search(dir);
+    } else if (unsaturatedFirst !== undefined) {
+      console.log(
+        `capacity e2e: the first step broke quality with the server far from its cap, searching again:\n${unsaturatedFirst}`,
+      );
       dir = out("knee-again");
       run = await search(dir);
     }
