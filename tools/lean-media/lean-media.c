@@ -172,6 +172,12 @@ enum {
   RS_ORIGIN,       /* performance.timeOrigin: werift's clock is epoch seconds */
   RS_THREAD_PACKETS, /* datagrams this thread counted (the rest came through JavaScript) */
   RS_THREAD_WIRE_BYTES,
+  /* the stream's receiver report block (receiver_report): werift's fraction-lost priors, which a
+     report moves on, and the last sender report's LSR (0: none) and arrival (nowMs()) */
+  RS_W_EXPECTED_PRIOR,
+  RS_W_RECEIVED_PRIOR,
+  RS_W_LSR,
+  RS_W_SR_ARRIVAL_MS,
   RS_FIELDS
 };
 /* which counters a packet given by JavaScript goes into (countReceived) */
@@ -232,6 +238,41 @@ static int seal(EVP_CIPHER_CTX *ctx, const uint8_t salt[12], const uint8_t *head
   if (EVP_EncryptUpdate(ctx, out, &n, payload, payload_bytes) != 1 || n != payload_bytes) return -1;
   if (EVP_EncryptFinal_ex(ctx, out + n, &n) != 1) return -1;
   return EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, TAG_BYTES, out + payload_bytes) == 1 ? 0 : -1;
+}
+
+/* RFC 7714 section 9.1: salt XOR 00 00 | SSRC | 00 00 | SRTCP index (31 bits), as werift's rtcpInitializationVector. */
+static void rtcp_iv(uint8_t iv[12], const uint8_t salt[12], uint32_t ssrc, uint32_t index) {
+  uint8_t raw[12] = {0, 0, ssrc >> 24, ssrc >> 16, ssrc >> 8, ssrc, 0, 0, index >> 24, index >> 16, index >> 8, index};
+  for (int i = 0; i < 12; i++) iv[i] = raw[i] ^ salt[i];
+}
+
+/*
+ * Seals an RTCP compound packet (`bytes` >= 8) as SRTCP with AEAD_AES_128_GCM (RFC 7714 section
+ * 9, werift's GcmCipher.encryptRTCP): its first 8 bytes in the clear, the rest encrypted, the tag,
+ * then the E flag and the 31-bit index, which with the first 8 bytes is the associated data. The
+ * SSRC of the IV is the first packet's sender. Writes bytes + TAG_BYTES + 4 into `out`; 0 on success.
+ */
+static int seal_rtcp(EVP_CIPHER_CTX *ctx, const uint8_t salt[12], const uint8_t *packet, int bytes, uint32_t index,
+                     uint8_t *out) {
+  uint8_t iv[12], aad[12];
+  int n = 0;
+  if (bytes < 8) return -1;
+  uint32_t ssrc = (uint32_t)packet[4] << 24 | (uint32_t)packet[5] << 16 | (uint32_t)packet[6] << 8 | packet[7];
+  uint32_t e_index = 0x80000000u | (index & 0x7fffffffu);
+  rtcp_iv(iv, salt, ssrc, index & 0x7fffffffu);
+  memcpy(aad, packet, 8);
+  aad[8] = e_index >> 24;
+  aad[9] = e_index >> 16;
+  aad[10] = e_index >> 8;
+  aad[11] = e_index;
+  memcpy(out, packet, 8);
+  if (EVP_EncryptInit_ex(ctx, NULL, NULL, NULL, iv) != 1) return -1;
+  if (EVP_EncryptUpdate(ctx, NULL, &n, aad, 12) != 1) return -1;
+  if (EVP_EncryptUpdate(ctx, out + 8, &n, packet + 8, bytes - 8) != 1 || n != bytes - 8) return -1;
+  if (EVP_EncryptFinal_ex(ctx, out + 8 + n, &n) != 1) return -1;
+  if (EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, TAG_BYTES, out + bytes) != 1) return -1;
+  memcpy(out + bytes + TAG_BYTES, aad + 8, 4);
+  return 0;
 }
 
 static EVP_CIPHER_CTX *gcm_context(const uint8_t key[16]) {
@@ -459,6 +500,67 @@ static void werift_packet(double *s, uint16_t seq, uint32_t ts, double header, d
   }
   s[RS_W_LAST_ARRIVAL] = arrival;
   s[RS_W_LAST_TS] = ts;
+}
+
+static void put32(uint8_t *p, uint32_t v) {
+  p[0] = v >> 24;
+  p[1] = v >> 16;
+  p[2] = v >> 8;
+  p[3] = v;
+}
+
+/*
+ * One report block (RFC 3550 6.4.1) of werift's receiver report for a counted stream, as
+ * report-clock.ts receiverReport builds it from werift's StreamStatistics at `now_ms` (nowMs()):
+ * fraction lost over the interval since the last report (which moves the priors on, as werift's
+ * getter does), cumulative lost (never below 0), highest sequence number (werift's max_seq, without
+ * the cycles), interarrival jitter (jitter_q4 >> 4), and LSR and DLSR from the last sender report.
+ * The same double arithmetic as werift's, in JavaScript's int32 where it shifts. Where werift's
+ * writer would throw (cumulative lost over 2^24 - 1), the figure is clamped as RFC 3550 says.
+ */
+static void report_block(uint8_t out[24], uint32_t ssrc, double *s, double now_ms) {
+  double max = is_nan(s[RS_W_MAX]) ? 0 : s[RS_W_MAX];
+  double base = is_nan(s[RS_W_BASE]) ? 0 : s[RS_W_BASE];
+  double expected = s[RS_W_CYCLES] + max - base + 1;
+  double expected_interval = expected - s[RS_W_EXPECTED_PRIOR];
+  s[RS_W_EXPECTED_PRIOR] = expected;
+  double received_interval = s[RS_W_PACKETS] - s[RS_W_RECEIVED_PRIOR];
+  s[RS_W_RECEIVED_PRIOR] = s[RS_W_PACKETS];
+  double lost_interval = expected_interval - received_interval;
+  double fraction = 0;
+  if (!(expected_interval == 0 || lost_interval <= 0))
+    fraction = floor((double)(int32_t)((uint32_t)to_int32(lost_interval) << 8) / expected_interval);
+  double lost = expected - s[RS_W_PACKETS];
+  if (lost < 0) lost = 0;
+  if (lost > 0xffffff) lost = 0xffffff;
+  double lsr = s[RS_W_LSR], dlsr = 0;
+  if (is_nan(lsr) || lsr == 0)
+    lsr = 0;
+  else {
+    double delay_s = now_ms / 1000 - (is_nan(s[RS_W_SR_ARRIVAL_MS]) ? 0 : s[RS_W_SR_ARRIVAL_MS] / 1000);
+    if (delay_s > 0 && delay_s < 65536) dlsr = trunc(delay_s * 65536);
+  }
+  put32(out, ssrc);
+  put32(out + 4, (uint32_t)lost);
+  out[4] = (uint8_t)fraction;
+  put32(out + 8, (uint32_t)(uint64_t)max);
+  put32(out + 12, (uint32_t)(to_int32(s[RS_W_JITTER_Q4]) >> 4));
+  put32(out + 16, (uint32_t)(uint64_t)lsr);
+  put32(out + 20, (uint32_t)(uint64_t)dlsr);
+}
+
+/* werift's receiver report for `rtcp_ssrc` with a block per stream (at most 31): its length in bytes. */
+static int receiver_report(uint8_t *out, uint32_t rtcp_ssrc, int n, const uint32_t *ssrcs, double *const *slots,
+                           double now_ms) {
+  if (n > 31) n = 31;
+  int bytes = 8 + 24 * n;
+  out[0] = 0x80 | (uint8_t)n;
+  out[1] = 201;
+  out[2] = (uint8_t)((bytes / 4 - 1) >> 8);
+  out[3] = (uint8_t)(bytes / 4 - 1);
+  put32(out + 4, rtcp_ssrc);
+  for (int i = 0; i < n; i++) report_block(out + 8 + 24 * i, ssrcs[i], slots[i], now_ms);
+  return bytes;
 }
 
 /* werift moves the rollover counter only near the wrap (srtp-gcm.ts rolloverMatters) */
@@ -691,6 +793,31 @@ static napi_value js_seal(napi_env env, napi_callback_info info) {
     return fail(env, "lean-media: out of memory");
   }
   int r = seal(ctx, salt, header, (int)header_bytes, payload, (int)payload_bytes, roc, out);
+  EVP_CIPHER_CTX_free(ctx);
+  return r == 0 ? result : fail(env, "lean-media: AES-128-GCM sealing failed");
+}
+
+/* sealRtcp(key, salt, packet, index): the SRTCP packet, as werift's GcmCipher.encryptRTCP(packet, index). */
+static napi_value js_seal_rtcp(napi_env env, napi_callback_info info) {
+  size_t argc = 4;
+  napi_value argv[4];
+  uint8_t *key, *salt, *packet, *out;
+  size_t key_bytes, salt_bytes, packet_bytes;
+  uint32_t index;
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 4 || !buffer_arg(env, argv[0], &key, &key_bytes) || key_bytes != 16 ||
+      !buffer_arg(env, argv[1], &salt, &salt_bytes) || salt_bytes < 12 ||
+      !buffer_arg(env, argv[2], &packet, &packet_bytes) || packet_bytes < 8 || packet_bytes > MAX_PAYLOAD ||
+      napi_get_value_uint32(env, argv[3], &index) != napi_ok || index > 0x7fffffffu)
+    return fail(env, "sealRtcp(key: 16 bytes, salt: 12+ bytes, packet: 8-1400 bytes, index: 0 to 2^31-1)");
+  EVP_CIPHER_CTX *ctx = gcm_context(key);
+  if (ctx == NULL) return fail(env, "lean-media: AES-128-GCM is not available from this node's OpenSSL");
+  napi_value result;
+  if (napi_create_buffer(env, packet_bytes + TAG_BYTES + 4, (void **)&out, &result) != napi_ok) {
+    EVP_CIPHER_CTX_free(ctx);
+    return fail(env, "lean-media: out of memory");
+  }
+  int r = seal_rtcp(ctx, salt, packet, (int)packet_bytes, index, out);
   EVP_CIPHER_CTX_free(ctx);
   return r == 0 ? result : fail(env, "lean-media: AES-128-GCM sealing failed");
 }
@@ -1242,6 +1369,36 @@ static napi_value js_send_to(napi_env env, napi_callback_info info) {
   return number(env, sent < 0 ? -(double)errno : (double)sent);
 }
 
+/*
+ * receiverReport(rtcpSsrc, ssrcs, slots, nowMs): the receiver report the thread would build from
+ * the streams' slots (Float64Arrays of RS_FIELDS), moving their priors on; for tests.
+ */
+static napi_value js_receiver_report(napi_env env, napi_callback_info info) {
+  size_t argc = 4;
+  napi_value argv[4];
+  uint32_t rtcp_ssrc, n = 0, m = 0;
+  double now;
+  uint32_t ssrcs[31];
+  double *slots[31];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  const char *usage = "receiverReport(rtcpSsrc, ssrcs: number[], slots: Float64Array[] of COUNTS_FIELDS, nowMs)";
+  if (argc < 4 || napi_get_value_uint32(env, argv[0], &rtcp_ssrc) != napi_ok ||
+      napi_get_array_length(env, argv[1], &n) != napi_ok || napi_get_array_length(env, argv[2], &m) != napi_ok ||
+      n != m || n > 31 || napi_get_value_double(env, argv[3], &now) != napi_ok)
+    return fail(env, usage);
+  for (uint32_t i = 0; i < n; i++) {
+    napi_value v;
+    if (napi_get_element(env, argv[1], i, &v) != napi_ok || napi_get_value_uint32(env, v, &ssrcs[i]) != napi_ok ||
+        napi_get_element(env, argv[2], i, &v) != napi_ok || (slots[i] = float64_arg(env, v, RS_FIELDS)) == NULL)
+      return fail(env, usage);
+  }
+  uint8_t *out;
+  napi_value result;
+  if (napi_create_buffer(env, 8 + 24 * n, (void **)&out, &result) != napi_ok) return fail(env, "lean-media: out of memory");
+  receiver_report(out, rtcp_ssrc, (int)n, ssrcs, slots, now);
+  return result;
+}
+
 static napi_value js_now_ms(napi_env env, napi_callback_info info) {
   (void)info;
   return number(env, now_ms());
@@ -1259,6 +1416,8 @@ static void cleanup(void *unused) {
 NAPI_MODULE_INIT() {
   napi_property_descriptor fns[] = {
       {"seal", NULL, js_seal, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"sealRtcp", NULL, js_seal_rtcp, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"receiverReport", NULL, js_receiver_report, NULL, NULL, NULL, napi_enumerable, NULL},
       {"addLoop", NULL, js_add_loop, NULL, NULL, NULL, napi_enumerable, NULL},
       {"addSender", NULL, js_add_sender, NULL, NULL, NULL, napi_enumerable, NULL},
       {"pauseSender", NULL, js_pause_sender, NULL, NULL, NULL, napi_enumerable, NULL},

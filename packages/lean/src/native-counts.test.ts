@@ -5,9 +5,10 @@ import { afterEach, describe, expect, it } from "vitest";
 import { nativeAddon } from "../test/native-addon.js";
 import { StreamStatistics, weriftPacket, weriftState } from "../test/werift-statistics.js";
 import { InboundStream } from "./inbound.js";
-import { COUNT_INBOUND, COUNT_WERIFT, NativeStreamCounts } from "./native-counts.js";
+import { COUNT_INBOUND, COUNT_WERIFT, COUNTS, COUNTS_FIELDS, NativeStreamCounts } from "./native-counts.js";
 import { socketFd } from "./native-media.js";
 import { nativeReceiving } from "./native-receive.js";
+import { receiverReport, type ReceiverReporting } from "./report-clock.js";
 import { rolloverMatters } from "./srtp-gcm.js";
 import { addToStatistics } from "./stream-statistics.js";
 
@@ -230,5 +231,68 @@ describe("a received stream counted by the native thread, against the TypeScript
     inbound.onPacket(12, 1920, 80, 40, 12);
     expect(inbound.totals()).toMatchObject({ received: 3, expected: 3, lost: 0 });
     expect(Object.getOwnPropertyDescriptor(werift, "packets_received")?.writable).toBe(true);
+  });
+});
+
+describe("the thread's receiver report against werift's (report-clock.ts receiverReport, the oracle)", () => {
+  it("builds werift's bytes from the streams' slots: fraction and cumulative lost, highest sequence, jitter, LSR and DLSR, report after report", () => {
+    for (let run = 0; run < 40; run++) {
+      // one to three streams a receiver reports on, in werift's order (its remoteStreams' keys, ascending)
+      const ssrcs = [
+        ...new Set(Array.from({ length: 1 + (run % 3) }, () => randomInt(0x1_0000_0000 - 1))),
+      ].sort((a, b) => a - b);
+      const streams = ssrcs.map((ssrc, i) => ({
+        ssrc,
+        packets: randomStream(run + i, 600),
+        werift: new StreamStatistics(48_000),
+        slot: new Float64Array(COUNTS_FIELDS),
+      }));
+      const reporting = {
+        rtcpSsrc: randomInt(0x1_0000_0000),
+        remoteStreams: {} as Record<string, InstanceType<typeof StreamStatistics>>,
+        lastSRtimestamp: {} as Record<string, number>,
+        receiveLastSRTimestamp: {} as Record<string, number>,
+      };
+      for (let i = 0; i < 600; i++) {
+        for (const s of streams) {
+          const p = s.packets[i];
+          if (p === undefined) continue;
+          s.werift.add(weriftPacket(p.seq, p.ts, p.header, p.payload), p.nowS);
+          reporting.remoteStreams[String(s.ssrc)] = s.werift;
+        }
+        if (i % 53 !== 52 && i !== 599) continue;
+        const nowMs = (streams[0]?.packets[i]?.arrivalMs ?? 0) + randomInt(0, 3000);
+        for (const s of streams) {
+          // the werift fields the thread counts, as they stand (the priors stay the slot's)
+          s.slot[COUNTS.wBase] = s.werift.base_seq ?? Number.NaN;
+          s.slot[COUNTS.wMax] = s.werift.max_seq ?? Number.NaN;
+          s.slot[COUNTS.wCycles] = s.werift.cycles;
+          s.slot[COUNTS.wPackets] = s.werift.packets_received;
+          s.slot[COUNTS.wJitterQ4] = s.werift.jitter_q4;
+          // now and then a sender report: none yet, an LSR of 0 (none to werift), one just in, one long ago, one ahead
+          const sr = randomInt(6);
+          if (sr > 0) {
+            const lsr = sr === 1 ? 0 : randomInt(0x1_0000_0000);
+            const arrivalMs = nowMs - ([0, 0, 1, 850, 70_000_000, -5][sr] ?? 0);
+            reporting.lastSRtimestamp[String(s.ssrc)] = lsr;
+            reporting.receiveLastSRTimestamp[String(s.ssrc)] = arrivalMs / 1000;
+            s.slot[COUNTS.wLsr] = lsr;
+            s.slot[COUNTS.wSrArrivalMs] = arrivalMs;
+          }
+        }
+        const ours = native().receiverReport(
+          reporting.rtcpSsrc,
+          streams.map((s) => s.ssrc),
+          streams.map((s) => s.slot),
+          nowMs,
+        );
+        const werift = receiverReport(reporting as unknown as ReceiverReporting, nowMs / 1000).serialize();
+        expect(ours.toString("hex"), `run ${String(run)}, packet ${String(i)}`).toBe(werift.toString("hex"));
+        for (const s of streams) {
+          expect(s.slot[COUNTS.wExpectedPrior]).toBe(s.werift.expected_prior);
+          expect(s.slot[COUNTS.wReceivedPrior]).toBe(s.werift.received_prior);
+        }
+      }
+    }
   });
 });

@@ -45,8 +45,17 @@ export const COUNTS = {
   origin: 27,
   threadPackets: 28,
   threadWireBytes: 29,
+  /**
+   * The stream's block of a receiver report the thread builds (lean-media.c receiver_report, not
+   * yet sent by the thread): werift's fraction-lost priors, and the last sender report's LSR and
+   * its arrival on nowMs()'s clock.
+   */
+  wExpectedPrior: 30,
+  wReceivedPrior: 31,
+  wLsr: 32,
+  wSrArrivalMs: 33,
 } as const;
-export const COUNTS_FIELDS = 30;
+export const COUNTS_FIELDS = 34;
 
 /** Which counters a packet JavaScript took goes into (lean-media.c's COUNT_*). */
 export const COUNT_INBOUND = 1;

@@ -3,7 +3,7 @@ import { createSocket } from "node:dgram";
 import { once } from "node:events";
 import { describe, expect, it } from "vitest";
 import { nativeAddon } from "../test/native-addon.js";
-import { srtpPair } from "../test/srtp.js";
+import { srtcpPair, srtpPair } from "../test/srtp.js";
 import type { RTCRtpSender } from "werift";
 import { rtpHeader, rtpHeaderTemplate, type DirectRtpWriter, type NativeHandoff } from "./direct-send.js";
 import { NativeAudioStream } from "./native-audio.js";
@@ -93,6 +93,60 @@ describe("native sealing against the TypeScript path (the oracle)", () => {
     ).toThrow(/seal\(key/);
   });
 });
+
+describe("native SRTCP sealing against werift's (the oracle)", () => {
+  it("seals receiver reports and compounds to werift's bytes for the same index, across the index's wrap; werift opens each", () => {
+    for (let i = 0; i < 200; i++) {
+      const { sender, receiver } = srtcpPair(GCM);
+      const local = (sender as unknown as { localContext: SrtcpContextFields }).localContext;
+      const ssrc = randomInt(0x1_0000_0000);
+      // a receiver report with 0-3 blocks, now and then with an SDES after it (a compound)
+      const blocks = i % 4;
+      const rr = Buffer.alloc(8 + 24 * blocks);
+      rr.writeUInt8(0x80 | blocks, 0);
+      rr.writeUInt8(201, 1);
+      rr.writeUInt16BE(rr.length / 4 - 1, 2);
+      rr.writeUInt32BE(ssrc, 4);
+      randomBytes(24 * blocks).copy(rr, 8);
+      const packet =
+        i % 5 === 0 ? Buffer.concat([rr, Buffer.from("81ca000300000001010100", "hex"), Buffer.alloc(1)]) : rr;
+      // werift moves the SSRC's index on before sealing: index - 1 before it gives index
+      const index = [1, 2, 0x7fff_fffe, 0x7fff_ffff, randomInt(1, 0x7fff_ffff)][i % 5] ?? 1;
+      local.setIndex(ssrc, index - 1);
+      const werift = sender.encrypt(packet);
+      const sealed = native().sealRtcp(local.srtcpSessionKey, local.srtcpSessionSalt, packet, index);
+      expect(sealed.toString("hex"), `case ${String(i)}`).toBe(werift.toString("hex"));
+      expect(receiver.decrypt(sealed).toString("hex")).toBe(packet.toString("hex"));
+    }
+    // after 2^31 - 1 werift's next index is 0 (setIndex takes the index modulo 2^31 - 1, so the
+    // state is set directly), which seals too
+    const { sender } = srtcpPair(GCM);
+    const local = (sender as unknown as { localContext: SrtcpContextFields }).localContext;
+    const rr = Buffer.from("80c9000100000007", "hex");
+    local.getSrtcpSsrcState(7).srtcpIndex = 0x7fff_ffff;
+    expect(native().sealRtcp(local.srtcpSessionKey, local.srtcpSessionSalt, rr, 0).toString("hex")).toBe(
+      sender.encrypt(rr).toString("hex"),
+    );
+  });
+
+  it("refuses a key, salt, packet or index out of range", () => {
+    const rr = Buffer.from("80c9000100000007", "hex");
+    const key = Buffer.alloc(16);
+    const salt = Buffer.alloc(12);
+    expect(() => native().sealRtcp(Buffer.alloc(15), salt, rr, 1)).toThrow(/sealRtcp\(key/);
+    expect(() => native().sealRtcp(key, Buffer.alloc(11), rr, 1)).toThrow(/sealRtcp\(key/);
+    expect(() => native().sealRtcp(key, salt, rr.subarray(0, 7), 1)).toThrow(/sealRtcp\(key/);
+    expect(() => native().sealRtcp(key, salt, rr, 0x8000_0000)).toThrow(/sealRtcp\(key/);
+  });
+});
+
+/** What of werift's SRTCP context the tests read and set. */
+interface SrtcpContextFields {
+  readonly srtcpSessionKey: Buffer;
+  readonly srtcpSessionSalt: Buffer;
+  setIndex(ssrc: number, index: number): void;
+  getSrtcpSsrcState(ssrc: number): { srtcpIndex: number };
+}
 
 describe("a native audio sender on loopback", () => {
   it("sends one packet per tick, each the TypeScript path's bytes for its sequence number, timestamp and rollover counter, across a sequence wrap; werift decrypts every one; the slot counts what went", async () => {

@@ -28,6 +28,15 @@ const run = promisify(execFile);
 export interface LeanMediaAddon {
   /** The sealed payload and its 16-byte tag, as GcmRtpSealer.seal gives them. */
   seal(key: Buffer, salt: Buffer, header: Buffer, payload: Buffer, rolloverCounter: number): Buffer;
+  /** An RTCP compound packet sealed as SRTCP (AES-128-GCM) with `index`, as werift's GcmCipher.encryptRTCP gives it. */
+  sealRtcp(key: Buffer, salt: Buffer, packet: Buffer, index: number): Buffer;
+  /** The receiver report the thread builds from the streams' slots at `nowMs` (moving their priors on), for tests. */
+  receiverReport(
+    rtcpSsrc: number,
+    ssrcs: readonly number[],
+    slots: readonly Float64Array[],
+    nowMs: number,
+  ): Buffer;
   addLoop(payloads: readonly Buffer[]): number;
   addSender(sender: NativeSenderSpec, slot: Float64Array): number;
   pauseSender(id: number, paused: boolean): void;

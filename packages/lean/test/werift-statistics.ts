@@ -8,6 +8,9 @@ export type WeriftStatistics = ReceiverStreamStatistics & {
   add(p: RtpPacket, now?: number): void;
   readonly packets_lost: number;
   readonly jitter: number;
+  /** What its fraction_lost getter moves on at each receiver report. */
+  readonly expected_prior: number;
+  readonly received_prior: number;
 };
 
 // werift's own StreamStatistics, the oracle (not among its package's exports: loaded by its path)
