@@ -112,6 +112,7 @@ static uint64_t wakes, ticks_run, ticks_skipped;
  */
 #define MAX_RECEIVERS 4096
 #define MAX_RECEIVER_SSRCS 16
+#define MAX_REPORT_STREAMS 4
 #define RECV_BATCH 32
 #define RECV_BYTES 2048
 enum { RECORD_RTP = 1, RECORD_RAW = 2 };
@@ -130,6 +131,17 @@ typedef struct {
   napi_ref counts_ref[MAX_RECEIVER_SSRCS];
   int ssrc_count;
   uint8_t payload_types[16]; /* a bit per RTP payload type read header-only */
+  /* werift receivers whose reports this thread sends (report_due), each for its streams here */
+  struct reporter {
+    int used;
+    uint32_t rtcp_ssrc;          /* the werift receiver's: the report's sender, the SRTCP index's SSRC */
+    int stream[MAX_REPORT_STREAMS]; /* indices into ssrc[] and counts[], in werift's order */
+    int stream_count;
+    EVP_CIPHER_CTX *ctx;         /* the local SRTCP key, AES-128-GCM */
+    uint8_t salt[12];
+    uint32_t index;              /* the last SRTCP index sealed (werift's srtcpIndex for rtcp_ssrc) */
+    double next_ms;              /* nowMs() of the next report */
+  } reporters[MAX_RECEIVER_SSRCS];
 } receiver_t;
 
 /*
@@ -626,6 +638,56 @@ static void take_datagram(int id, receiver_t *r, const uint8_t *p, size_t length
   memcpy(rec + RAW_RECORD_BYTES, p, length);
 }
 
+/*
+ * Receiver reports (issue 51): werift's receiver sends one every 0.5-1.5 s (report-clock.ts); for a
+ * receiver whose streams this thread counts, the thread sends it instead, built from the slots
+ * (receiver_report), sealed with the local SRTCP key under the receiver's next index and sent to
+ * the selected pair's remote, as werift's transport sends it. JavaScript hands the index back to
+ * werift when the thread stops (removeReporter).
+ */
+static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
+static uint64_t reports_sent;
+
+static double uniform(void) {
+  rng_state ^= rng_state << 13;
+  rng_state ^= rng_state >> 7;
+  rng_state ^= rng_state << 17;
+  return (double)(rng_state >> 11) / 9007199254740992.0;
+}
+
+static double next_report_ms(double now) { return now + 500 + uniform() * 1000; }
+
+static void report_due(receiver_t *r, double now) {
+  uint8_t plain[8 + 24 * MAX_REPORT_STREAMS], sealed[sizeof plain + TAG_BYTES + 4];
+  for (int k = 0; k < MAX_RECEIVER_SSRCS; k++) {
+    struct reporter *rep = &r->reporters[k];
+    if (!rep->used || rep->next_ms > now) continue;
+    rep->next_ms = next_report_ms(now);
+    uint32_t ssrcs[MAX_REPORT_STREAMS];
+    double *slots[MAX_REPORT_STREAMS];
+    int n = 0;
+    for (int i = 0; i < rep->stream_count; i++) {
+      double *counts = r->counts[rep->stream[i]];
+      if (counts == NULL) continue;
+      ssrcs[n] = r->ssrc[rep->stream[i]];
+      slots[n++] = counts;
+    }
+    if (n == 0) continue;
+    for (int i = 0; i < n; i++) slot_open(slots[i]);
+    int bytes = receiver_report(plain, rep->rtcp_ssrc, n, ssrcs, slots, now);
+    for (int i = 0; i < n; i++) slot_close(slots[i]);
+    /* werift's SrtcpContext: the index moves on, and after 2^31 - 1 starts again at 0 */
+    uint32_t index = rep->index + 1 > 0x7fffffffu ? 0 : rep->index + 1;
+    if (seal_rtcp(rep->ctx, rep->salt, plain, bytes, index, sealed) != 0) continue;
+    rep->index = index;
+    struct sockaddr_in to = {.sin_family = AF_INET, .sin_port = htons(r->remote_port),
+                             .sin_addr.s_addr = htonl(r->remote_address)};
+    if (sendto(r->fd, sealed, (size_t)bytes + TAG_BYTES + 4, MSG_DONTWAIT | MSG_NOSIGNAL, (struct sockaddr *)&to,
+               sizeof to) >= 0)
+      reports_sent++;
+  }
+}
+
 static uint8_t recv_bytes[RECV_BATCH][RECV_BYTES];
 static char recv_control[RECV_BATCH][CMSG_SPACE(sizeof(struct timespec))];
 
@@ -668,6 +730,7 @@ static void receive(void) {
       }
       if (n < RECV_BATCH) break;
     }
+    report_due(r, mono);
   }
   if (batch_bytes == 0 || !delivering) {
     batch_bytes = 0;
@@ -1232,6 +1295,13 @@ static napi_value js_add_receiver_ssrc(napi_env env, napi_callback_info info) {
   return error != NULL ? fail(env, error) : NULL;
 }
 
+/* The slot of `ssrc`'s stream when this thread counts it on `r`, else NULL; under the lock. */
+static double *counted_slot(const receiver_t *r, uint32_t ssrc) {
+  for (int i = 0; r != NULL && i < r->ssrc_count; i++)
+    if (r->ssrc[i] == ssrc && r->counts[i] != NULL) return r->counts[i];
+  return NULL;
+}
+
 /*
  * countReceived(id, ssrc, parts, seq, timestamp, headerBytes, payloadBytes, arrivalMs, nowS): a
  * packet of a stream counted here that JavaScript took instead (padding werift decrypted, a packet
@@ -1253,21 +1323,161 @@ static napi_value js_count_received(napi_env env, napi_callback_info info) {
       seq > 0xffff || !is_finite(payload) || !is_finite(arrival) || !is_finite(now_s) ||
       !(is_nan(header) || is_finite(header))) /* a header's size may be undefined (NaN), nothing else */
     return fail(env, "countReceived(id, ssrc, parts, seq, timestamp, headerBytes, payloadBytes, arrivalMs, nowS)");
-  int counted = 0;
   pthread_mutex_lock(&lock);
-  receiver_t *r = receiver_arg(env, argv[0], &id);
-  for (int i = 0; r != NULL && i < r->ssrc_count; i++) {
-    double *counts = r->counts[i];
-    if (r->ssrc[i] != ssrc || counts == NULL) continue;
+  double *counts = counted_slot(receiver_arg(env, argv[0], &id), ssrc);
+  if (counts != NULL) {
     slot_open(counts);
     if (parts & COUNT_INBOUND) inbound_packet(counts, (uint16_t)seq, ts, payload, header, arrival);
     if (parts & COUNT_WERIFT)
       werift_packet(counts, (uint16_t)seq, ts, header, payload, now_s, counts[RS_ORIGIN] + (now_ms() + counts[RS_OFFSET]));
     slot_close(counts);
-    counted = 1;
   }
+  int counted = counts != NULL;
   pthread_mutex_unlock(&lock);
   napi_get_boolean(env, counted, &result);
+  return result;
+}
+
+/*
+ * addReporter(id, rtcpSsrc, ssrcs, key, salt, index, initial): the thread sends the receiver
+ * reports of werift's receiver `rtcpSsrc` from now on, one block per stream of `ssrcs` (each counted
+ * here already, in werift's order), sealed with the local SRTCP session key and salt (AES-128-GCM)
+ * after SRTCP index `index` (werift's for rtcpSsrc). `initial` holds four numbers per stream, put
+ * in its slot: werift's fraction-lost priors (expected, received), the last sender report's LSR (0:
+ * none) and its arrival (nowMs()). The first report goes 0.5-1.5 s from now.
+ */
+static napi_value js_add_reporter(napi_env env, napi_callback_info info) {
+  size_t argc = 7;
+  napi_value argv[7];
+  uint32_t id, rtcp_ssrc, index, n = 0, m = 0;
+  uint8_t *key, *salt;
+  size_t key_bytes, salt_bytes;
+  uint32_t ssrcs[MAX_REPORT_STREAMS];
+  double initial[4 * MAX_REPORT_STREAMS];
+  const char *usage = "addReporter(id, rtcpSsrc, ssrcs: number[] (1-4), key: 16 bytes, salt: 12+ bytes, index, "
+                      "initial: number[] (4 a stream))";
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 7 || napi_get_value_uint32(env, argv[1], &rtcp_ssrc) != napi_ok ||
+      napi_get_array_length(env, argv[2], &n) != napi_ok || n < 1 || n > MAX_REPORT_STREAMS ||
+      !buffer_arg(env, argv[3], &key, &key_bytes) || key_bytes != 16 || !buffer_arg(env, argv[4], &salt, &salt_bytes) ||
+      salt_bytes < 12 || napi_get_value_uint32(env, argv[5], &index) != napi_ok || index > 0x7fffffffu ||
+      napi_get_array_length(env, argv[6], &m) != napi_ok || m != 4 * n)
+    return fail(env, usage);
+  for (uint32_t i = 0; i < n; i++) {
+    napi_value v;
+    if (napi_get_element(env, argv[2], i, &v) != napi_ok || napi_get_value_uint32(env, v, &ssrcs[i]) != napi_ok)
+      return fail(env, usage);
+  }
+  for (uint32_t i = 0; i < m; i++) {
+    napi_value v;
+    if (napi_get_element(env, argv[6], i, &v) != napi_ok || napi_get_value_double(env, v, &initial[i]) != napi_ok ||
+        !(is_finite(initial[i]) || is_nan(initial[i])))
+      return fail(env, usage);
+  }
+  EVP_CIPHER_CTX *ctx = gcm_context(key);
+  if (ctx == NULL) return fail(env, "lean-media: AES-128-GCM is not available from this node's OpenSSL");
+  const char *error = NULL;
+  pthread_mutex_lock(&lock);
+  receiver_t *r = receiver_arg(env, argv[0], &id);
+  struct reporter *rep = NULL;
+  int stream[MAX_REPORT_STREAMS];
+  if (r == NULL) error = "addReporter: no such receiver";
+  for (uint32_t i = 0; error == NULL && i < n; i++) {
+    stream[i] = -1;
+    for (int k = 0; k < r->ssrc_count; k++)
+      if (r->ssrc[k] == ssrcs[i] && r->counts[k] != NULL) stream[i] = k;
+    if (stream[i] < 0) error = "addReporter: a stream it reports is not counted on this socket";
+  }
+  for (int k = 0; error == NULL && k < MAX_RECEIVER_SSRCS; k++)
+    if (r->reporters[k].used && r->reporters[k].rtcp_ssrc == rtcp_ssrc) error = "addReporter: reported already";
+  for (int k = 0; error == NULL && rep == NULL && k < MAX_RECEIVER_SSRCS; k++)
+    if (!r->reporters[k].used) rep = &r->reporters[k];
+  if (error == NULL && rep == NULL) error = "addReporter: too many reporters on one socket";
+  if (error == NULL) {
+    memset(rep, 0, sizeof *rep);
+    rep->used = 1;
+    rep->rtcp_ssrc = rtcp_ssrc;
+    rep->stream_count = (int)n;
+    for (uint32_t i = 0; i < n; i++) {
+      rep->stream[i] = stream[i];
+      double *counts = r->counts[stream[i]];
+      slot_open(counts);
+      counts[RS_W_EXPECTED_PRIOR] = initial[4 * i];
+      counts[RS_W_RECEIVED_PRIOR] = initial[4 * i + 1];
+      counts[RS_W_LSR] = initial[4 * i + 2];
+      counts[RS_W_SR_ARRIVAL_MS] = initial[4 * i + 3];
+      slot_close(counts);
+    }
+    rep->ctx = ctx;
+    ctx = NULL;
+    memcpy(rep->salt, salt, 12);
+    rep->index = index;
+    static int seeded;
+    if (!seeded) {
+      seeded = 1;
+      rng_state ^= (uint64_t)(now_ms() * 1e3) * 0x2545f4914f6cdd1dull;
+      if (rng_state == 0) rng_state = 1;
+    }
+    rep->next_ms = next_report_ms(now_ms());
+  }
+  pthread_mutex_unlock(&lock);
+  if (ctx != NULL) EVP_CIPHER_CTX_free(ctx);
+  return error != NULL ? fail(env, error) : NULL;
+}
+
+/*
+ * removeReporter(id, rtcpSsrc): the thread sends no more of its reports; the SRTCP index it
+ * reached (werift's to go on from), or -1 when it sent none for it. The priors stay in the slots.
+ */
+static napi_value js_remove_reporter(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  uint32_t id, rtcp_ssrc;
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 2 || napi_get_value_uint32(env, argv[1], &rtcp_ssrc) != napi_ok)
+    return fail(env, "removeReporter(id, rtcpSsrc)");
+  double index = -1;
+  EVP_CIPHER_CTX *ctx = NULL;
+  pthread_mutex_lock(&lock);
+  receiver_t *r = receiver_arg(env, argv[0], &id);
+  for (int k = 0; r != NULL && k < MAX_RECEIVER_SSRCS; k++) {
+    struct reporter *rep = &r->reporters[k];
+    if (!rep->used || rep->rtcp_ssrc != rtcp_ssrc) continue;
+    index = rep->index;
+    ctx = rep->ctx;
+    memset(rep, 0, sizeof *rep);
+  }
+  pthread_mutex_unlock(&lock);
+  if (ctx != NULL) EVP_CIPHER_CTX_free(ctx);
+  return number(env, index);
+}
+
+/*
+ * setLastSr(id, ssrc, lsr, arrivalMs): a sender report werift took for a stream counted here (its
+ * LSR, and its arrival on nowMs()'s clock), for the stream's next report block; false when the
+ * stream is not counted here.
+ */
+static napi_value js_set_last_sr(napi_env env, napi_callback_info info) {
+  size_t argc = 4;
+  napi_value argv[4], result;
+  uint32_t id, ssrc;
+  double lsr, arrival;
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 4 || napi_get_value_uint32(env, argv[1], &ssrc) != napi_ok ||
+      napi_get_value_double(env, argv[2], &lsr) != napi_ok || napi_get_value_double(env, argv[3], &arrival) != napi_ok ||
+      !is_finite(lsr) || !is_finite(arrival))
+    return fail(env, "setLastSr(id, ssrc, lsr, arrivalMs)");
+  pthread_mutex_lock(&lock);
+  double *counts = counted_slot(receiver_arg(env, argv[0], &id), ssrc);
+  if (counts != NULL) {
+    slot_open(counts);
+    counts[RS_W_LSR] = lsr;
+    counts[RS_W_SR_ARRIVAL_MS] = arrival;
+    slot_close(counts);
+  }
+  int set = counts != NULL;
+  pthread_mutex_unlock(&lock);
+  napi_get_boolean(env, set, &result);
   return result;
 }
 
@@ -1282,8 +1492,15 @@ static napi_value js_remove_receiver(napi_env env, napi_callback_info info) {
   receiver_t *r = argc < 1 ? NULL : receiver_arg(env, argv[0], &id);
   napi_ref held[MAX_RECEIVER_SSRCS];
   int held_count = 0;
+  EVP_CIPHER_CTX *contexts[MAX_RECEIVER_SSRCS];
+  int context_count = 0;
   if (r != NULL) {
     r->used = 0;
+    for (int k = 0; k < MAX_RECEIVER_SSRCS; k++)
+      if (r->reporters[k].used) {
+        contexts[context_count++] = r->reporters[k].ctx;
+        r->reporters[k].used = 0;
+      }
     for (int i = 0; i < r->ssrc_count; i++) {
       if (r->counts_ref[i] != NULL) held[held_count++] = r->counts_ref[i];
       r->counts[i] = NULL;
@@ -1296,6 +1513,7 @@ static napi_value js_remove_receiver(napi_env env, napi_callback_info info) {
   pthread_mutex_unlock(&lock);
   /* the counts are JavaScript's again: the thread no longer writes them */
   for (int i = 0; i < held_count; i++) napi_delete_reference(env, held[i]);
+  for (int i = 0; i < context_count; i++) EVP_CIPHER_CTX_free(contexts[i]);
   return NULL;
 }
 
@@ -1336,9 +1554,10 @@ static napi_value js_stats(napi_env env, napi_callback_info info) {
   (void)info;
   napi_value o;
   pthread_mutex_lock(&lock);
-  double w = (double)wakes, r = (double)ticks_run, k = (double)ticks_skipped;
+  double w = (double)wakes, r = (double)ticks_run, k = (double)ticks_skipped, rr = (double)reports_sent;
   pthread_mutex_unlock(&lock);
   napi_create_object(env, &o);
+  napi_set_named_property(env, o, "reports", number(env, rr));
   napi_set_named_property(env, o, "wakes", number(env, w));
   napi_set_named_property(env, o, "ticks", number(env, r));
   napi_set_named_property(env, o, "skipped", number(env, k));
@@ -1435,6 +1654,9 @@ NAPI_MODULE_INIT() {
       {"addReceiverSsrc", NULL, js_add_receiver_ssrc, NULL, NULL, NULL, napi_enumerable, NULL},
       {"removeReceiver", NULL, js_remove_receiver, NULL, NULL, NULL, napi_enumerable, NULL},
       {"countReceived", NULL, js_count_received, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"addReporter", NULL, js_add_reporter, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"removeReporter", NULL, js_remove_reporter, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"setLastSr", NULL, js_set_last_sr, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   napi_value fields, counts_fields;
   napi_create_uint32(env, SLOT_FIELDS, &fields);

@@ -10,6 +10,7 @@ import {
 import type { InboundStream } from "./inbound.js";
 import { NativeStreamCounts } from "./native-counts.js";
 import { nativeArrivalMs, nativeReceiving, type NativeReceiving } from "./native-receive.js";
+import { NativeReports } from "./native-reports.js";
 import { tapSocket, udpSockets } from "./socket-tap.js";
 import { rolloverCounter, rolloverMatters, srtpContextOf } from "./srtp-gcm.js";
 import { addToStatistics, arrivalSeconds, type ReceiverStreamStatistics } from "./stream-statistics.js";
@@ -127,6 +128,8 @@ export interface HeaderOnlyCount {
   native?: number;
   /** Why the native media path does not read the subscriber's socket, once that is settled. */
   nativeRefused?: string;
+  /** Why the native thread does not send a receiver's reports (native-reports.ts), when it does not. */
+  nativeReportsRefused?: string;
   /**
    * Video packets (originals and RTX) counted before werift saw them: header in clear, only the
    * payload's first bytes decrypted (video-bypass.ts), not authenticated.
@@ -407,6 +410,8 @@ function nativeReader(
     remote: string;
     /** The streams the thread counts (native-counts.ts), by SSRC. */
     readonly counts: Map<number, NativeStreamCounts>;
+    /** The receivers whose reports the thread sends (native-reports.ts). */
+    readonly reports: NativeReports;
   }
   let taken: Taken | undefined;
   let unchecked: (() => void) | undefined;
@@ -424,6 +429,7 @@ function nativeReader(
 
   /** A stream's counts are JavaScript's again (call once the thread no longer writes them). */
   const handBack = (mine: Taken, ssrc: number, counts: NativeStreamCounts): void => {
+    mine.reports.give(ssrc);
     fold(mine, counts);
     counts.handBack();
     mine.counts.delete(ssrc);
@@ -435,6 +441,7 @@ function nativeReader(
     if (taken === undefined || typeof addon !== "object") return;
     const mine = taken;
     taken = undefined;
+    mine.reports.give();
     nativeReceiving(addon).release(mine.id);
     for (const [ssrc, counts] of mine.counts) handBack(mine, ssrc, counts);
   };
@@ -445,7 +452,7 @@ function nativeReader(
    */
   const readStream = (
     receiving: NativeReceiving,
-    mine: Pick<Taken, "id" | "counts">,
+    mine: Pick<Taken, "id" | "counts" | "reports">,
     ssrc: number,
     tagBytes: number,
   ): string | undefined => {
@@ -460,6 +467,9 @@ function nativeReader(
     counts.handOver(receiving.counter(mine.id, ssrc));
     mine.counts.set(ssrc, counts);
     stream.native = counts;
+    // its receiver's reports go from the thread too once every stream of it is counted here
+    const notReported = mine.reports.take(stream.receiver, mine.counts);
+    if (notReported !== undefined) count.nativeReportsRefused = notReported;
     return undefined;
   };
 
@@ -499,7 +509,14 @@ function nativeReader(
     // werift's receiver reports and consent on this socket go out through the addon too
     sendsDirect(socket, addon);
     receiving.payloadTypes(id, payloadTypes());
-    const mine: Taken = { id, socket, transport, remote: remote.join(":"), counts: new Map() };
+    const mine: Taken = {
+      id,
+      socket,
+      transport,
+      remote: remote.join(":"),
+      counts: new Map(),
+      reports: new NativeReports(addon, id, transport, receiving.clockOffset),
+    };
     for (const ssrc of audio.keys()) {
       const why = readStream(receiving, mine, ssrc, tagBytes);
       if (why !== undefined) count.nativeRefused = why;

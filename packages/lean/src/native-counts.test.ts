@@ -1,8 +1,8 @@
 import { randomInt } from "node:crypto";
-import { createSocket, type Socket } from "node:dgram";
-import { once } from "node:events";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { nativeAddon } from "../test/native-addon.js";
+import { countedStream } from "../test/counted.js";
+import { loopbackSockets, opusDatagram } from "../test/udp.js";
 import { StreamStatistics, weriftPacket, weriftState } from "../test/werift-statistics.js";
 import { InboundStream } from "./inbound.js";
 import { COUNT_INBOUND, COUNT_WERIFT, COUNTS, COUNTS_FIELDS, NativeStreamCounts } from "./native-counts.js";
@@ -14,28 +14,7 @@ import { addToStatistics } from "./stream-statistics.js";
 
 const native = nativeAddon();
 
-const sockets: Socket[] = [];
-afterEach(() => {
-  for (const s of sockets.splice(0)) s.close();
-});
-async function bound(): Promise<Socket> {
-  const socket = createSocket("udp4");
-  sockets.push(socket);
-  socket.bind(0, "127.0.0.1");
-  await once(socket, "listening");
-  return socket;
-}
-
-/** An SRTP datagram of Opus as header-only reads it: a 12-byte header, 80 payload bytes, a 16-byte tag. */
-function opusDatagram(seq: number, ts: number, ssrc: number): Buffer {
-  const packet = Buffer.alloc(12 + 80 + 16);
-  packet[0] = 0x80;
-  packet[1] = 111;
-  packet.writeUInt16BE(seq, 2);
-  packet.writeUInt32BE(ts, 4);
-  packet.writeUInt32BE(ssrc, 8);
-  return packet;
-}
+const bound = loopbackSockets();
 
 interface Packet {
   readonly seq: number;
@@ -148,16 +127,10 @@ describe("a received stream counted by the native thread, against the TypeScript
     if (typeof id !== "number") return;
     receiving.payloadTypes(id, [111]);
     const ssrc = 0x0badcafe;
-    const inbound = new InboundStream("s", "audio", 48_000);
-    const werift = new StreamStatistics(48_000);
     // the stream's first packet, as werift and the tap counted it before the bypass
     let seq = 65_500;
     let ts = 1_000_000;
-    inbound.onPacket(seq, ts, 80, performance.now(), 12);
-    addToStatistics(werift, seq, ts, 12, 80);
-    const counts = new NativeStreamCounts(inbound, werift, receiving.clockOffset);
-    expect(receiving.stream(id, ssrc, 16, counts.slot)).toBeUndefined();
-    counts.handOver(receiving.counter(id, ssrc));
+    const { inbound, werift, counts } = countedStream(receiving, id, ssrc, seq, ts);
     const sent: number[] = [];
     for (let i = 0; i < 120; i++) {
       seq = (seq + 1) & 0xffff;

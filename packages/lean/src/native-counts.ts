@@ -218,6 +218,13 @@ export class NativeStreamCounts implements InboundCounter {
     return delta;
   }
 
+  /** werift's fraction-lost priors as the thread's receiver reports moved them (native-reports.ts), read afresh. */
+  priors(): { expected: number; received: number } {
+    forgetTurn(this.slot);
+    const at = this.read();
+    return { expected: at[COUNTS.wExpectedPrior] ?? 0, received: at[COUNTS.wReceivedPrior] ?? 0 };
+  }
+
   private count: CountReceived = () => false;
 
   /**

@@ -44,7 +44,7 @@ export interface LeanMediaAddon {
   removeSender(id: number): void;
   start(): void;
   stop(): void;
-  stats(): { wakes: number; ticks: number; skipped: number };
+  stats(): { wakes: number; ticks: number; skipped: number; reports: number };
   /** CLOCK_MONOTONIC in ms, the clock of a slot's SENT_MS and of a received record's arrival. */
   nowMs(): number;
   /** One sendto of `data` on `fd` to `address` (IPv4 as a number): the bytes sent, or -errno. */
@@ -62,6 +62,24 @@ export interface LeanMediaAddon {
    * 1 InboundStream's, 2 werift's); false when the thread no longer counts the stream.
    */
   countReceived(id: number, ssrc: number, ...packet: Parameters<CountReceived>): boolean;
+  /**
+   * The thread sends the receiver reports of werift's receiver `rtcpSsrc` (native-reports.ts) for
+   * `ssrcs`, counted on socket `id`, sealed with the local SRTCP key and salt after `index`;
+   * `initial`: per stream, the fraction-lost priors (expected, received), the LSR and its arrival.
+   */
+  addReporter(
+    id: number,
+    rtcpSsrc: number,
+    ssrcs: readonly number[],
+    key: Buffer,
+    salt: Buffer,
+    index: number,
+    initial: readonly number[],
+  ): void;
+  /** The thread no longer reports for `rtcpSsrc`: the SRTCP index it reached, or -1 for none. */
+  removeReporter(id: number, rtcpSsrc: number): number;
+  /** A sender report werift took for `ssrc` counted on socket `id` (LSR, arrival on nowMs()'s clock); false when not counted there. */
+  setLastSr(id: number, ssrc: number, lsr: number, arrivalMs: number): boolean;
   readonly SLOT_FIELDS: number;
   readonly COUNTS_FIELDS: number;
 }

@@ -142,8 +142,16 @@ export class LeanParticipant extends LeanConnection {
   }
 
   /** Of those, the packets the native media path's thread read (LKSWARM_LEAN_NATIVE=1), and why none when it refused. */
-  get nativeReceived(): { readonly packets: number; readonly refused: string | undefined } {
-    return { packets: this.headerOnly.native ?? 0, refused: this.headerOnly.nativeRefused };
+  get nativeReceived(): {
+    readonly packets: number;
+    readonly refused: string | undefined;
+    readonly reportsRefused: string | undefined;
+  } {
+    return {
+      packets: this.headerOnly.native ?? 0,
+      refused: this.headerOnly.nativeRefused,
+      reportsRefused: this.headerOnly.nativeReportsRefused,
+    };
   }
 
   /** Datagrams with one of its streams' SSRCs from another address than the server's, dropped (header-only.ts). */

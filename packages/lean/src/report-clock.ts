@@ -229,6 +229,9 @@ function onClock<T extends { rtcpRunning: boolean; readonly stopped: boolean }>(
   };
 }
 
+/** Receivers whose reports the native media thread sends now (native-reports.ts): the clock skips them. */
+export const nativelyReported = new WeakSet<object>();
+
 /** The clock every lean participant of the process reports on. */
 export const sharedReportClock = new ReportClock();
 
@@ -248,6 +251,8 @@ export function reportOnOneClock(clock: ReportClock = sharedReportClock): void {
     );
   installed = true;
   receiver.runRtcp = onClock<ReceiverReporting>(clock, (r) => {
+    // the native media thread sends this receiver's reports now (native-reports.ts)
+    if (nativelyReported.has(r)) return;
     send(r.dtlsTransport, [receiverReport(r, Date.now() / 1000)]);
   });
   sender.runRtcp = onClock<SenderReporting>(clock, (s) => {

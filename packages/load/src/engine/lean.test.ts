@@ -44,6 +44,25 @@ describe("the native media path's closing line", () => {
     );
   });
 
+  it("says how many receiver reports the thread sent, and why it sent none for a receiver", () => {
+    expect(
+      nativePathLine(
+        [
+          use({ receivedAudio: true, received: 1200 }),
+          use({
+            receivedAudio: true,
+            received: 1300,
+            reportsRefused: "receiver reports: the transport's SRTCP is not AES-128-GCM",
+          }),
+        ],
+        36,
+      ),
+    ).toBe(
+      "lean native media path: 0 of 0 audio publishers sent 0 packets on it; 2 of 2 audio receivers read 2,500 on it; " +
+        "its thread sent 36 receiver reports; not carried: receiver reports: the transport's SRTCP is not AES-128-GCM",
+    );
+  });
+
   it("says nothing of a worker with no audio, and 0 of N when nothing was carried", () => {
     expect(nativePathLine([])).toBeUndefined();
     expect(nativePathLine([use({})])).toBeUndefined();

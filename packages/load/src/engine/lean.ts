@@ -1,6 +1,7 @@
 import {
   LeanParticipant,
   isLeanSimulation,
+  leanMedia,
   nativeMediaWanted,
   opusLoop,
   simulcastLoops,
@@ -85,15 +86,19 @@ export class LeanEngine implements Engine {
     return participant;
   }
 
-  close(): Promise<void> {
+  async close(): Promise<void> {
     // participants stop the process pacer as they leave; nothing else is shared. With the native
     // media path asked for, one line (workers.log) says who it carried: a run that fell back to the
     // TypeScript path reads the same figures, and only this says which path made them
     if (nativeMediaWanted()) {
-      const line = nativePathLine(this.participants.flatMap((p) => p.nativePath() ?? []));
+      const addon = await leanMedia();
+      const reports = typeof addon === "string" ? 0 : addon.stats().reports;
+      const line = nativePathLine(
+        this.participants.flatMap((p) => p.nativePath() ?? []),
+        reports,
+      );
       if (line !== undefined) console.log(line);
     }
-    return Promise.resolve();
   }
 }
 
@@ -136,6 +141,7 @@ export class LeanEngineParticipant implements EngineParticipant {
       receivedAudio: p.headerOnlyPackets > 0,
       received: p.nativeReceived.packets,
       receiveRefused: p.nativeReceived.refused,
+      reportsRefused: p.nativeReceived.reportsRefused,
     };
   }
 
@@ -280,14 +286,17 @@ export interface NativePathUse {
   /** Of it, the packets the thread read and counted. */
   readonly received: number;
   readonly receiveRefused: string | undefined;
+  /** Why its thread does not send its receiver reports, where it does not (native-reports.ts). */
+  readonly reportsRefused?: string | undefined;
 }
 
 /**
  * One line on what the native media path carried of a worker's lean participants: "lean native
  * media path: 3 of 3 audio publishers sent 2,950 packets on it; 18 of 18 audio receivers read 17,700
- * on it", and why not for those it did not carry; undefined with nobody to say it of.
+ * on it; its thread sent 540 receiver reports", and why not for those it did not carry; undefined
+ * with nobody to say it of. `reports`: the receiver reports the process's thread sent.
  */
-export function nativePathLine(uses: readonly NativePathUse[]): string | undefined {
+export function nativePathLine(uses: readonly NativePathUse[], reports = 0): string | undefined {
   const publishers = uses.filter((u) => u.publishedAudio);
   const receivers = uses.filter((u) => u.receivedAudio);
   if (publishers.length === 0 && receivers.length === 0) return undefined;
@@ -303,11 +312,13 @@ export function nativePathLine(uses: readonly NativePathUse[]): string | undefin
       ...receivers.flatMap((u) =>
         u.received > 0 || u.receiveRefused === undefined ? [] : [`receiving: ${u.receiveRefused}`],
       ),
+      ...receivers.flatMap((u) => (u.reportsRefused === undefined ? [] : [u.reportsRefused])),
     ]),
   ];
   return (
     `lean native media path: ${String(sending.length)} of ${String(publishers.length)} audio publishers sent ${sum(sending, (u) => u.sent)} packets on it; ` +
     `${String(reading.length)} of ${String(receivers.length)} audio receivers read ${sum(reading, (u) => u.received)} on it` +
+    (reports > 0 ? `; its thread sent ${reports.toLocaleString("en-US")} receiver reports` : "") +
     (why.length > 0 ? `; not carried: ${why.join("; ")}` : "")
   );
 }

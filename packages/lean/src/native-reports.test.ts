@@ -1,0 +1,163 @@
+import { describe, expect, it } from "vitest";
+import { RtcpPacketConverter, RtcpRrPacket, type RTCDtlsTransport } from "werift";
+import { nativeAddon } from "../test/native-addon.js";
+import { countedStream } from "../test/counted.js";
+import { loopbackSockets, opusDatagram } from "../test/udp.js";
+import { srtcpPair } from "../test/srtp.js";
+import { StreamStatistics } from "../test/werift-statistics.js";
+import { InboundStream } from "./inbound.js";
+import { NativeStreamCounts } from "./native-counts.js";
+import { nativeReceiving } from "./native-receive.js";
+import { NativeReports } from "./native-reports.js";
+import { compactNtp, nativelyReported } from "./report-clock.js";
+import { addToStatistics } from "./stream-statistics.js";
+
+const native = nativeAddon();
+
+const bound = loopbackSockets();
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** werift's RTCRtpReceiver as far as its reports go: a sender report sets LSR and its arrival as werift's handleRtcpPacket does. */
+class Receiver {
+  readonly lastSRtimestamp: Record<string, number> = {};
+  readonly receiveLastSRTimestamp: Record<string, number> = {};
+  readonly remoteStreams: Record<string, InstanceType<typeof StreamStatistics>> = {};
+  handled = 0;
+  constructor(readonly rtcpSsrc: number) {}
+  handleRtcpPacket(packet: { type: number; ssrc: number; senderInfo?: { ntpTimestamp: bigint } }): void {
+    this.handled++;
+    if (packet.type !== 200 || packet.senderInfo === undefined) return;
+    this.lastSRtimestamp[packet.ssrc] = compactNtp(packet.senderInfo.ntpTimestamp);
+    this.receiveLastSRTimestamp[packet.ssrc] = Date.now() / 1000;
+  }
+}
+
+const GCM = 0x0007;
+
+describe("receiver reports sent by the native thread (native-reports.ts)", () => {
+  it("sends werift's report for a counted stream, sealed under werift's next SRTCP index, and gives werift the index and priors back", async () => {
+    const socket = await bound();
+    const server = await bound();
+    const receiving = nativeReceiving(native());
+    const id = receiving.take(socket, ["127.0.0.1", server.address().port], { rtp: () => undefined });
+    expect(typeof id).toBe("number");
+    if (typeof id !== "number") return;
+    receiving.payloadTypes(id, [111]);
+    const ssrc = 0x0badcafe;
+    let seq = 1000;
+    let ts = 5000;
+    const { werift, counts } = countedStream(receiving, id, ssrc, seq, ts);
+    const receiver = new Receiver(0x5eed);
+    receiver.remoteStreams[ssrc] = werift;
+    const { sender, receiver: server_ } = srtcpPair(GCM);
+    const local = (
+      sender as unknown as { localContext: { getSrtcpSsrcState(s: number): { srtcpIndex: number } } }
+    ).localContext;
+    local.getSrtcpSsrcState(receiver.rtcpSsrc).srtcpIndex = 41;
+    const transport = {
+      srtpStarted: true,
+      srtp: { config: { profile: GCM } },
+      srtcp: sender,
+    } as unknown as RTCDtlsTransport;
+    const reports = new NativeReports(native(), id, transport, receiving.clockOffset);
+    // 40 packets, every tenth lost
+    for (let i = 0; i < 40; i++) {
+      seq++;
+      ts += 960;
+      if (i % 10 === 9) continue;
+      server.send(opusDatagram(seq, ts, ssrc), socket.address().port, "127.0.0.1");
+      if (i % 10 === 0) await sleep(20);
+    }
+    await sleep(100);
+    expect(werift.packets_received).toBe(37);
+    const received: Buffer[] = [];
+    server.on("message", (m: Buffer) => received.push(m));
+    expect(reports.take(receiver, new Map([[ssrc, counts]]))).toBeUndefined();
+    expect(nativelyReported.has(receiver)).toBe(true);
+    expect(reports.take(receiver, new Map([[ssrc, counts]]))).toBeUndefined();
+    // the server's sender report, taken by werift (its LSR and arrival go to the slot)
+    const ntp = 0x1234_5678_9abc_def0n;
+    receiver.handleRtcpPacket({ type: 200, ssrc, senderInfo: { ntpTimestamp: ntp } });
+    expect(receiver.handled).toBe(1);
+    const srAt = Date.now();
+    // the first report 0.5-1.5 s from the take
+    const deadline = Date.now() + 3000;
+    while (received.length === 0 && Date.now() < deadline) await sleep(20);
+    const reportAt = Date.now();
+    expect(received.length).toBe(1);
+    const sealed = received[0] ?? Buffer.alloc(0);
+    expect(sealed.readUInt32BE(sealed.length - 4)).toBe(0x8000_0000 + 42);
+    const [rr] = RtcpPacketConverter.deSerialize(server_.decrypt(sealed));
+    expect(rr).toBeInstanceOf(RtcpRrPacket);
+    if (!(rr instanceof RtcpRrPacket)) return;
+    expect(rr.ssrc).toBe(receiver.rtcpSsrc);
+    expect(rr.reports).toHaveLength(1);
+    const block = rr.reports[0];
+    // the first packet and 39 after it up to the last that came, 3 of them lost: werift's figures, its first fraction
+    expect(block?.ssrc).toBe(ssrc);
+    expect(block?.highestSequence).toBe(werift.max_seq);
+    expect(block?.packetsLost).toBe(3);
+    expect(block?.fractionLost).toBe(Math.floor((3 << 8) / 40));
+    expect(block?.jitter).toBe(werift.jitter);
+    expect(block?.lsr).toBe(compactNtp(ntp));
+    const dlsrMs = ((block?.dlsr ?? 0) / 65536) * 1000;
+    expect(dlsrMs).toBeGreaterThan(400);
+    expect(dlsrMs).toBeLessThanOrEqual(reportAt - srAt + 30);
+    expect(native().stats().reports).toBeGreaterThanOrEqual(1);
+
+    // werift reports again: the index the thread reached, the priors its report moved
+    reports.give(ssrc);
+    expect(nativelyReported.has(receiver)).toBe(false);
+    expect(local.getSrtcpSsrcState(receiver.rtcpSsrc).srtcpIndex).toBe(41 + received.length);
+    expect(werift.expected_prior).toBe(40);
+    expect(werift.received_prior).toBe(37);
+    expect(Object.hasOwn(receiver, "handleRtcpPacket")).toBe(false);
+    const after = received.length;
+    await sleep(1600);
+    expect(received.length).toBe(after);
+    // werift's next report seals under the next index, which the server opens
+    const next = sender.encrypt(new RtcpRrPacket({ ssrc: receiver.rtcpSsrc, reports: [] }).serialize());
+    expect(next.readUInt32BE(next.length - 4)).toBe(0x8000_0000 + 42 + after);
+    expect(server_.decrypt(next).length).toBe(8);
+    receiving.release(id);
+    counts.handBack();
+  });
+
+  it("refuses a transport that is not AES-128-GCM, and leaves a receiver with a stream not counted here to werift", async () => {
+    const socket = await bound();
+    const receiving = nativeReceiving(native());
+    const id = receiving.take(socket, ["127.0.0.1", 9], { rtp: () => undefined });
+    if (typeof id !== "number") throw new Error(id);
+    const inbound = new InboundStream("s", "audio", 48_000);
+    const werift = new StreamStatistics(48_000);
+    addToStatistics(werift, 1, 0, 12, 80);
+    const counts = new NativeStreamCounts(inbound, werift, receiving.clockOffset);
+    expect(receiving.stream(id, 7, 16, counts.slot)).toBeUndefined();
+    counts.handOver(receiving.counter(id, 7));
+    const receiver = new Receiver(1);
+    receiver.remoteStreams[7] = werift;
+    receiver.remoteStreams[8] = new StreamStatistics(48_000);
+    const { sender } = srtcpPair(GCM);
+    const gcm = {
+      srtpStarted: true,
+      srtp: { config: { profile: GCM } },
+      srtcp: sender,
+    } as unknown as RTCDtlsTransport;
+    const cm = {
+      srtpStarted: true,
+      srtp: { config: { profile: 0x0001 } },
+      srtcp: sender,
+    } as unknown as RTCDtlsTransport;
+    expect(
+      new NativeReports(native(), id, cm, receiving.clockOffset).take(receiver, new Map([[7, counts]])),
+    ).toMatch(/not AES-128-GCM/);
+    // a stream of it not counted here: werift's still, until the next stream's handover asks again
+    expect(
+      new NativeReports(native(), id, gcm, receiving.clockOffset).take(receiver, new Map([[7, counts]])),
+    ).toBeUndefined();
+    expect(nativelyReported.has(receiver)).toBe(false);
+    receiving.release(id);
+    counts.handBack();
+  });
+});

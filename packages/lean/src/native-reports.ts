@@ -1,0 +1,169 @@
+import type { RTCDtlsTransport } from "werift";
+import type { NativeStreamCounts } from "./native-counts.js";
+import type { LeanMediaAddon } from "./native-media.js";
+import { nativeArrivalMs } from "./native-receive.js";
+import { nativelyReported, type ReceiverReporting } from "./report-clock.js";
+import type { ReceiverStreamStatistics } from "./stream-statistics.js";
+
+/**
+ * Receiver reports of werift's receivers sent by the native media thread (issue 51): for a
+ * receiver whose every stream the thread counts on its socket, the thread builds the report from
+ * the streams' slots (werift's arithmetic, lean-media.c receiver_report), seals it with the
+ * transport's local SRTCP key under the receiver's next SRTCP index, and sends it from the tick it
+ * is due in, 0.5-1.5 s apart as werift spaces them. The report clock (report-clock.ts) skips the
+ * receiver meanwhile. JavaScript keeps the server's sender reports: werift still takes them, and
+ * each one's LSR and arrival go to the stream's slot. When the thread lets go (the stream handed
+ * back, the socket released), werift gets the index the thread reached and the fraction-lost priors
+ * its reports moved, and reports again on the clock.
+ */
+
+/** What of werift's receiver the thread's reports need (private in its types). */
+type Receiver = Pick<ReceiverReporting, "rtcpSsrc" | "lastSRtimestamp" | "receiveLastSRTimestamp"> & {
+  readonly remoteStreams: Record<string, PriorStatistics>;
+  handleRtcpPacket: (this: Receiver, packet: { readonly type: number; readonly ssrc?: number }) => void;
+};
+
+/** werift's receiver statistics with the priors its fraction_lost getter moves on. */
+type PriorStatistics = ReceiverStreamStatistics & { expected_prior: number; received_prior: number };
+
+/** werift's SRTCP context for the local side: its session key and salt, and each SSRC's index. */
+interface SrtcpLocal {
+  readonly srtcpSessionKey: Buffer;
+  readonly srtcpSessionSalt: Buffer;
+  getSrtcpSsrcState(ssrc: number): { srtcpIndex: number };
+}
+
+const SR = 200;
+const AEAD_AES_128_GCM = 0x0007;
+
+/** The transport's local SRTCP context when its profile is AES-128-GCM (the only one the thread seals). */
+function srtcpLocal(transport: RTCDtlsTransport): SrtcpLocal | undefined {
+  if (!transport.srtpStarted || transport.srtp.config.profile !== AEAD_AES_128_GCM) return undefined;
+  const context = (transport.srtcp as unknown as { localContext?: SrtcpLocal } | undefined)?.localContext;
+  return context?.srtcpSessionKey.length === 16 && context.srtcpSessionSalt.length >= 12
+    ? context
+    : undefined;
+}
+
+/** One receiver the thread reports for. */
+interface Reported {
+  readonly receiver: Receiver;
+  readonly ssrcs: readonly number[];
+  readonly counts: readonly NativeStreamCounts[];
+  readonly local: SrtcpLocal;
+}
+
+/** The receivers whose reports the thread sends, of one socket it reads (`id`). */
+export class NativeReports {
+  private readonly reported = new Map<object, Reported>();
+
+  /** `clockOffset`: performance.now() minus the addon's nowMs() (NativeReceiving's). */
+  constructor(
+    private readonly addon: LeanMediaAddon,
+    private readonly id: number,
+    private readonly transport: RTCDtlsTransport,
+    private readonly clockOffset: number,
+  ) {}
+
+  /**
+   * The thread sends `receiver`'s reports from now on when every stream of it is counted here
+   * (`counted`, by SSRC) and the transport seals with AES-128-GCM; a string says why not. A
+   * receiver with a stream not counted yet stays werift's for now (undefined): the next stream's
+   * handover asks again.
+   */
+  take(receiver: object, counted: ReadonlyMap<number, NativeStreamCounts>): string | undefined {
+    if (this.reported.has(receiver)) return undefined;
+    const r = receiver as Receiver;
+    const local = srtcpLocal(this.transport);
+    if (local === undefined) return "receiver reports: the transport's SRTCP is not AES-128-GCM";
+    // werift's order: its remoteStreams' keys, integer-like, ascending
+    const ssrcs = Object.keys(r.remoteStreams).map(Number);
+    const counts = ssrcs.map((ssrc) => counted.get(ssrc));
+    if (ssrcs.length > 4) return "receiver reports: a receiver of more than 4 streams";
+    if (ssrcs.length === 0 || counts.some((c) => c === undefined)) return undefined;
+    const nowMs = this.addon.nowMs();
+    const initial = ssrcs.flatMap((ssrc) => {
+      const s = r.remoteStreams[String(ssrc)];
+      return [
+        s?.expected_prior ?? 0,
+        s?.received_prior ?? 0,
+        r.lastSRtimestamp[String(ssrc)] ?? 0,
+        arrivalMs(r.receiveLastSRTimestamp[String(ssrc)], nowMs),
+      ];
+    });
+    try {
+      this.addon.addReporter(
+        this.id,
+        r.rtcpSsrc,
+        ssrcs,
+        local.srtcpSessionKey,
+        local.srtcpSessionSalt,
+        local.getSrtcpSsrcState(r.rtcpSsrc).srtcpIndex,
+        initial,
+      );
+    } catch (err) {
+      return err instanceof Error ? err.message : String(err);
+    }
+    const own = Object.getOwnPropertyDescriptor(r, "handleRtcpPacket");
+    const handle = r.handleRtcpPacket;
+    const { addon, id, clockOffset } = this;
+    // werift takes the server's sender reports as before; each one's LSR and arrival go to the
+    // slot. The arrival is the kernel's when the thread read the datagram (werift stamps it when it
+    // handles it, up to a tick later, which would make LiveKit's round trip for the subscriber
+    // read high by as much)
+    r.handleRtcpPacket = function (this: Receiver, packet) {
+      handle.call(this, packet);
+      const ssrc = packet.ssrc;
+      if (packet.type !== SR || ssrc === undefined || !ssrcs.includes(ssrc)) return;
+      const lsr = r.lastSRtimestamp[String(ssrc)] ?? 0;
+      const kernel = nativeArrivalMs();
+      const at =
+        kernel !== undefined
+          ? kernel - clockOffset
+          : arrivalMs(r.receiveLastSRTimestamp[String(ssrc)], addon.nowMs());
+      addon.setLastSr(id, ssrc, lsr, at);
+    };
+    if (own === undefined) this.restoreHandler.set(r, () => Reflect.deleteProperty(r, "handleRtcpPacket"));
+    else this.restoreHandler.set(r, () => Object.defineProperty(r, "handleRtcpPacket", own));
+    this.reported.set(receiver, { receiver: r, ssrcs, counts: counts as NativeStreamCounts[], local });
+    nativelyReported.add(receiver);
+    return undefined;
+  }
+
+  /** Whether the thread sends any report of a receiver with `ssrc` among its streams. */
+  reports(ssrc: number): boolean {
+    for (const r of this.reported.values()) if (r.ssrcs.includes(ssrc)) return true;
+    return false;
+  }
+
+  /**
+   * werift reports again for every receiver with `ssrc` among its streams (every receiver when
+   * undefined): the thread stops, and werift gets the SRTCP index it reached and the priors its
+   * reports moved. Call before the streams' counts are handed back and the socket released.
+   */
+  give(ssrc?: number): void {
+    for (const [receiver, r] of this.reported) {
+      if (ssrc !== undefined && !r.ssrcs.includes(ssrc)) continue;
+      this.reported.delete(receiver);
+      const index = this.addon.removeReporter(this.id, r.receiver.rtcpSsrc);
+      if (index >= 0) r.local.getSrtcpSsrcState(r.receiver.rtcpSsrc).srtcpIndex = index;
+      r.ssrcs.forEach((s, i) => {
+        const statistics = r.receiver.remoteStreams[String(s)];
+        const priors = r.counts[i]?.priors();
+        if (statistics === undefined || priors === undefined) return;
+        statistics.expected_prior = priors.expected;
+        statistics.received_prior = priors.received;
+      });
+      this.restoreHandler.get(r.receiver)?.();
+      this.restoreHandler.delete(r.receiver);
+      nativelyReported.delete(receiver);
+    }
+  }
+
+  private readonly restoreHandler = new Map<object, () => void>();
+}
+
+/** werift's arrival of a sender report (epoch seconds, Date.now()'s) on nowMs()'s clock, `nowMs` being now; 0 when none. */
+function arrivalMs(receivedS: number | undefined, nowMs: number): number {
+  return receivedS === undefined ? 0 : nowMs - (Date.now() - receivedS * 1000);
+}
