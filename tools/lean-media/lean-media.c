@@ -554,7 +554,8 @@ static void report_block(uint8_t out[24], uint32_t ssrc, double *s, double now_m
   }
   put32(out, ssrc);
   put32(out + 4, (uint32_t)lost);
-  out[4] = (uint8_t)fraction;
+  /* 0-255 from any counts werift takes; outside, where werift's writer would throw, clamped */
+  out[4] = fraction < 0 ? 0 : fraction > 255 ? 255 : (uint8_t)fraction;
   put32(out + 8, (uint32_t)(uint64_t)max);
   put32(out + 12, (uint32_t)(to_int32(s[RS_W_JITTER_Q4]) >> 4));
   put32(out + 16, (uint32_t)(uint64_t)lsr);

@@ -20,6 +20,20 @@ interface Summary {
 }
 
 /**
+ * How many times LiveKit took an audio subscriber's jitter from a receiver report it opened: its
+ * `livekit_jitter_us` histogram, outgoing, AUDIO (it reads a downtrack's jitter from the
+ * subscriber's reports only).
+ */
+async function audioReportsTaken(metricsUrl: string): Promise<number> {
+  const text = await (await fetch(metricsUrl)).text();
+  let n = 0;
+  for (const m of text.matchAll(/^livekit_jitter_us_count\{([^}]*)\} (\d+)$/gm))
+    if ((m[1] ?? "").includes('direction="outgoing"') && (m[1] ?? "").includes('type="AUDIO"'))
+      n += Number(m[2]);
+  return n;
+}
+
+/**
  * The path is the node's veth and nothing else: the drop adds no delay, so every round trip a
  * participant reports is a millisecond or two plus scheduling. A round trip timed across a STUN
  * retransmission (werift resends an unanswered connectivity check after 50 ms) reads 50 ms and
@@ -80,6 +94,8 @@ describe("numbers you can trust: injected loss is reported as the drop nftables 
         tally: RTP_KINDS,
       });
       try {
+        const metricsUrl = tb.nodes[0]?.metricsUrl ?? "";
+        const reportsBefore = native ? await audioReportsTaken(metricsUrl) : 0;
         const out = mkdtempSync(join(tmpdir(), "swarm-fidelity-"));
         const result = await swarm(
           [
@@ -104,6 +120,12 @@ describe("numbers you can trust: injected loss is reported as the drop nftables 
         if (native) {
           expect(result.stdout + result.stderr).toContain("lean audio on the native media path");
           expectNativePathCarriedAll(out);
+          // and LiveKit opened the receiver reports the native thread sealed and sent (the only
+          // audio receiver reports of this run): a wrong key or index and it drops every one
+          expect(
+            await audioReportsTaken(metricsUrl),
+            "LiveKit's audio jitter readings from receiver reports",
+          ).toBeGreaterThan(reportsBefore);
         }
         const summary = JSON.parse(readFileSync(join(out, "summary.json"), "utf8")) as Summary;
         const dropped = loss.droppedPackets();

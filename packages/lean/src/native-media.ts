@@ -365,6 +365,12 @@ export function loadLeanMediaAddon(path: string): LeanMediaAddon {
 let loading: Promise<LeanMediaAddon | string> | undefined;
 
 /** The process's addon, built and loaded once; a string is why the TypeScript path stays. */
+/** The addon when an earlier leanMedia() has loaded it; undefined otherwise (this never builds it). */
+export function loadedLeanMedia(): LeanMediaAddon | undefined {
+  return loaded;
+}
+let loaded: LeanMediaAddon | undefined;
+
 export function leanMedia(): Promise<LeanMediaAddon | string> {
   loading ??= (async () => {
     const built = await buildLeanMedia();
@@ -376,6 +382,7 @@ export function leanMedia(): Promise<LeanMediaAddon | string> {
       process.once("exit", () => {
         addon.stop();
       });
+      loaded = addon;
       return addon;
     } catch (err) {
       return `${built.path} would not load: ${messageOf(err)}`;

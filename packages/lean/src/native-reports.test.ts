@@ -59,6 +59,8 @@ describe("receiver reports sent by the native thread (native-reports.ts)", () =>
       srtpStarted: true,
       srtp: { config: { profile: GCM } },
       srtcp: sender,
+      packetsSent: 0,
+      bytesSent: 0,
     } as unknown as RTCDtlsTransport;
     const reports = new NativeReports(native(), id, transport, receiving.clockOffset);
     // 40 packets, every tenth lost
@@ -112,6 +114,9 @@ describe("receiver reports sent by the native thread (native-reports.ts)", () =>
     expect(local.getSrtcpSsrcState(receiver.rtcpSsrc).srtcpIndex).toBe(41 + received.length);
     expect(werift.expected_prior).toBe(40);
     expect(werift.received_prior).toBe(37);
+    // the thread's reports in werift's transport counts, as werift's own sends are
+    expect(transport.packetsSent).toBe(received.length);
+    expect(transport.bytesSent).toBe(received.length * (8 + 24 + 16 + 4));
     expect(Object.hasOwn(receiver, "handleRtcpPacket")).toBe(false);
     const after = received.length;
     await sleep(1600);
@@ -159,5 +164,54 @@ describe("receiver reports sent by the native thread (native-reports.ts)", () =>
     expect(nativelyReported.has(receiver)).toBe(false);
     receiving.release(id);
     counts.handBack();
+  });
+});
+
+describe("a receiver whose streams change while the thread reports it", () => {
+  it("is taken again with a block for each stream, the SRTCP index going on", async () => {
+    const socket = await bound();
+    const server = await bound();
+    const receiving = nativeReceiving(native());
+    const id = receiving.take(socket, ["127.0.0.1", server.address().port], { rtp: () => undefined });
+    if (typeof id !== "number") throw new Error(id);
+    receiving.payloadTypes(id, [111]);
+    const first = countedStream(receiving, id, 7, 100, 0);
+    const receiver = new Receiver(0x77);
+    receiver.remoteStreams[7] = first.werift;
+    const { sender, receiver: opener } = srtcpPair(GCM);
+    const transport = {
+      srtpStarted: true,
+      srtp: { config: { profile: GCM } },
+      srtcp: sender,
+      packetsSent: 0,
+      bytesSent: 0,
+    } as unknown as RTCDtlsTransport;
+    const reports = new NativeReports(native(), id, transport, receiving.clockOffset);
+    expect(reports.take(receiver, new Map([[7, first.counts]]))).toBeUndefined();
+    expect(reports.reports(7)).toBe(true);
+    // a second stream comes to the same receiver, and is counted here too
+    const second = countedStream(receiving, id, 9, 500, 0);
+    receiver.remoteStreams[9] = second.werift;
+    const counted = new Map([
+      [7, first.counts],
+      [9, second.counts],
+    ]);
+    expect(reports.take(receiver, counted)).toBeUndefined();
+    expect(reports.reports(9)).toBe(true);
+    expect(nativelyReported.has(receiver)).toBe(true);
+    const received: Buffer[] = [];
+    server.on("message", (m: Buffer) => received.push(m));
+    const deadline = Date.now() + 3000;
+    while (received.length === 0 && Date.now() < deadline) await sleep(20);
+    const sealed = received[0] ?? Buffer.alloc(4);
+    const [rr] = RtcpPacketConverter.deSerialize(opener.decrypt(sealed));
+    expect(rr instanceof RtcpRrPacket ? rr.reports.map((b) => b.ssrc) : []).toEqual([7, 9]);
+    // werift's index was 0: the first report of either take is sealed under 1
+    expect(sealed.readUInt32BE(sealed.length - 4)).toBe(0x8000_0000 + 1);
+    reports.give();
+    expect(nativelyReported.has(receiver)).toBe(false);
+    receiving.release(id);
+    first.counts.handBack();
+    second.counts.handBack();
   });
 });

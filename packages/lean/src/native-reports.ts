@@ -34,6 +34,8 @@ interface SrtcpLocal {
 }
 
 const SR = 200;
+/** The GCM tag and the E flag with the SRTCP index after a sealed report. */
+const SRTCP_TRAILER_BYTES = 16 + 4;
 const AEAD_AES_128_GCM = 0x0007;
 
 /** The transport's local SRTCP context when its profile is AES-128-GCM (the only one the thread seals). */
@@ -51,6 +53,8 @@ interface Reported {
   readonly ssrcs: readonly number[];
   readonly counts: readonly NativeStreamCounts[];
   readonly local: SrtcpLocal;
+  /** werift's SRTCP index for the receiver when the thread took it. */
+  readonly startIndex: number;
 }
 
 /** The receivers whose reports the thread sends, of one socket it reads (`id`). */
@@ -72,12 +76,17 @@ export class NativeReports {
    * handover asks again.
    */
   take(receiver: object, counted: ReadonlyMap<number, NativeStreamCounts>): string | undefined {
-    if (this.reported.has(receiver)) return undefined;
     const r = receiver as Receiver;
-    const local = srtcpLocal(this.transport);
-    if (local === undefined) return "receiver reports: the transport's SRTCP is not AES-128-GCM";
     // werift's order: its remoteStreams' keys, integer-like, ascending
     const ssrcs = Object.keys(r.remoteStreams).map(Number);
+    const reported = this.reported.get(receiver);
+    if (reported !== undefined) {
+      if (reported.ssrcs.join() === ssrcs.join()) return undefined;
+      // a stream came to the receiver since: its reports carry a block for each, as werift's do
+      this.giveBack(receiver, reported);
+    }
+    const local = srtcpLocal(this.transport);
+    if (local === undefined) return "receiver reports: the transport's SRTCP is not AES-128-GCM";
     const counts = ssrcs.map((ssrc) => counted.get(ssrc));
     if (ssrcs.length > 4) return "receiver reports: a receiver of more than 4 streams";
     if (ssrcs.length === 0 || counts.some((c) => c === undefined)) return undefined;
@@ -125,7 +134,14 @@ export class NativeReports {
     };
     if (own === undefined) this.restoreHandler.set(r, () => Reflect.deleteProperty(r, "handleRtcpPacket"));
     else this.restoreHandler.set(r, () => Object.defineProperty(r, "handleRtcpPacket", own));
-    this.reported.set(receiver, { receiver: r, ssrcs, counts: counts as NativeStreamCounts[], local });
+    const startIndex = local.getSrtcpSsrcState(r.rtcpSsrc).srtcpIndex;
+    this.reported.set(receiver, {
+      receiver: r,
+      ssrcs,
+      counts: counts as NativeStreamCounts[],
+      local,
+      startIndex,
+    });
     nativelyReported.add(receiver);
     return undefined;
   }
@@ -142,22 +158,31 @@ export class NativeReports {
    * reports moved. Call before the streams' counts are handed back and the socket released.
    */
   give(ssrc?: number): void {
-    for (const [receiver, r] of this.reported) {
-      if (ssrc !== undefined && !r.ssrcs.includes(ssrc)) continue;
-      this.reported.delete(receiver);
-      const index = this.addon.removeReporter(this.id, r.receiver.rtcpSsrc);
-      if (index >= 0) r.local.getSrtcpSsrcState(r.receiver.rtcpSsrc).srtcpIndex = index;
-      r.ssrcs.forEach((s, i) => {
-        const statistics = r.receiver.remoteStreams[String(s)];
-        const priors = r.counts[i]?.priors();
-        if (statistics === undefined || priors === undefined) return;
-        statistics.expected_prior = priors.expected;
-        statistics.received_prior = priors.received;
-      });
-      this.restoreHandler.get(r.receiver)?.();
-      this.restoreHandler.delete(r.receiver);
-      nativelyReported.delete(receiver);
+    for (const [receiver, r] of this.reported)
+      if (ssrc === undefined || r.ssrcs.includes(ssrc)) this.giveBack(receiver, r);
+  }
+
+  private giveBack(receiver: object, r: Reported): void {
+    this.reported.delete(receiver);
+    const index = this.addon.removeReporter(this.id, r.receiver.rtcpSsrc);
+    if (index >= 0) {
+      r.local.getSrtcpSsrcState(r.receiver.rtcpSsrc).srtcpIndex = index;
+      // the reports the thread sent, in werift's transport counts as its own sends are
+      const reports = (index - r.startIndex + 0x8000_0000) % 0x8000_0000;
+      const bytes = 8 + 24 * r.ssrcs.length + SRTCP_TRAILER_BYTES;
+      this.transport.packetsSent += reports;
+      this.transport.bytesSent += reports * bytes;
     }
+    r.ssrcs.forEach((s, i) => {
+      const statistics = r.receiver.remoteStreams[String(s)];
+      const priors = r.counts[i]?.priors();
+      if (statistics === undefined || priors === undefined) return;
+      statistics.expected_prior = priors.expected;
+      statistics.received_prior = priors.received;
+    });
+    this.restoreHandler.get(r.receiver)?.();
+    this.restoreHandler.delete(r.receiver);
+    nativelyReported.delete(receiver);
   }
 
   private readonly restoreHandler = new Map<object, () => void>();

@@ -1,7 +1,7 @@
 import {
   LeanParticipant,
   isLeanSimulation,
-  leanMedia,
+  loadedLeanMedia,
   nativeMediaWanted,
   opusLoop,
   simulcastLoops,
@@ -86,19 +86,18 @@ export class LeanEngine implements Engine {
     return participant;
   }
 
-  async close(): Promise<void> {
+  close(): Promise<void> {
     // participants stop the process pacer as they leave; nothing else is shared. With the native
     // media path asked for, one line (workers.log) says who it carried: a run that fell back to the
     // TypeScript path reads the same figures, and only this says which path made them
     if (nativeMediaWanted()) {
-      const addon = await leanMedia();
-      const reports = typeof addon === "string" ? 0 : addon.stats().reports;
       const line = nativePathLine(
         this.participants.flatMap((p) => p.nativePath() ?? []),
-        reports,
+        loadedLeanMedia()?.stats().reports ?? 0,
       );
       if (line !== undefined) console.log(line);
     }
+    return Promise.resolve();
   }
 }
 
