@@ -35,6 +35,17 @@ class Receiver {
 
 const GCM = 0x0007;
 
+/** werift's DTLS transport as the reports see it: started, AES-128-GCM, `srtcp` its SRTCP session, its send counts. */
+function gcmTransport(srtcp: unknown): RTCDtlsTransport {
+  return {
+    srtpStarted: true,
+    srtp: { config: { profile: GCM } },
+    srtcp,
+    packetsSent: 0,
+    bytesSent: 0,
+  } as unknown as RTCDtlsTransport;
+}
+
 describe("receiver reports sent by the native thread (native-reports.ts)", () => {
   it("sends werift's report for a counted stream, sealed under werift's next SRTCP index, and gives werift the index and priors back", async () => {
     const socket = await bound();
@@ -55,13 +66,7 @@ describe("receiver reports sent by the native thread (native-reports.ts)", () =>
       sender as unknown as { localContext: { getSrtcpSsrcState(s: number): { srtcpIndex: number } } }
     ).localContext;
     local.getSrtcpSsrcState(receiver.rtcpSsrc).srtcpIndex = 41;
-    const transport = {
-      srtpStarted: true,
-      srtp: { config: { profile: GCM } },
-      srtcp: sender,
-      packetsSent: 0,
-      bytesSent: 0,
-    } as unknown as RTCDtlsTransport;
+    const transport = gcmTransport(sender);
     const reports = new NativeReports(native(), id, transport, receiving.clockOffset);
     // 40 packets, every tenth lost
     for (let i = 0; i < 40; i++) {
@@ -179,13 +184,7 @@ describe("a receiver whose streams change while the thread reports it", () => {
     const receiver = new Receiver(0x77);
     receiver.remoteStreams[7] = first.werift;
     const { sender, receiver: opener } = srtcpPair(GCM);
-    const transport = {
-      srtpStarted: true,
-      srtp: { config: { profile: GCM } },
-      srtcp: sender,
-      packetsSent: 0,
-      bytesSent: 0,
-    } as unknown as RTCDtlsTransport;
+    const transport = gcmTransport(sender);
     const reports = new NativeReports(native(), id, transport, receiving.clockOffset);
     expect(reports.take(receiver, new Map([[7, first.counts]]))).toBeUndefined();
     expect(reports.reports(7)).toBe(true);
