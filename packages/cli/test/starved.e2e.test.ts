@@ -110,19 +110,23 @@ describe.skipIf(!isRoot)("a generator starved of CPU (cgroup quota; root)", () =
 });
 
 /**
- * Starved by other processes, no quota: the issue's voice-ai case beside two busy loops (one per
- * core of this 2-core machine, each ended by `timeout` after 90 s whatever happens). Measured
+ * Starved by other processes, no quota: the issue's voice-ai case beside four busy loops (two per
+ * core of this 2-core machine, each ended by `timeout` after 90 s whatever happens). Two loops, one
+ * a core, no longer starved it past doubt: a clean-clone suite run (2026-12-01) read every track
+ * received, the loop's p99 at most 42 ms, no stall, and exited 0 (with round trips of 479 ms p95 on
+ * loopback, a figure of the crowding; noted on issue 51); with four, twice: loop p99 167-187 ms,
+ * 19-25 tracks never received, stalls, exit 2. Measured
  * 2026-11-28: the machine 100% busy, the event loop's p99 delay up to 137-171 ms, 36-52 of 100 audio
  * tracks never received, and the run had exited 99 blaming LiveKit. Now: inconclusive (exit 2),
  * the crowded machine named with the late event loop or rtc-node's stalls (2026-11-29, in CI and a
  * clean-clone run: the loop's p99 at most 43 ms, 7 stalls over 10 s, 29 tracks never received, 99). Alone it exits 0 (the first case's uncapped
  * run holds that for a lighter load; voice-ai alone read 92% busy, p99 delay up to 49 ms).
  */
-describe("a generator starved by other processes: voice-ai beside two busy loops", () => {
+describe("a generator starved by other processes: voice-ai beside four busy loops", () => {
   it("exits 2, naming the crowded machine and the late event loop or rtc-node's stalls", async () => {
     // each in a process group of its own, killed whole: SIGKILL to `timeout` alone leaves its `sh`
     // spinning (one did, for over an hour, under a whole suite run)
-    const loops = [0, 1].map(() =>
+    const loops = [0, 1, 2, 3].map(() =>
       spawn("timeout", ["90", "sh", "-c", "while :; do :; done"], { stdio: "ignore", detached: true }),
     );
     const out = mkdtempSync(join(tmpdir(), "swarm-crowded-"));
