@@ -1296,11 +1296,17 @@ static napi_value js_add_receiver_ssrc(napi_env env, napi_callback_info info) {
   return error != NULL ? fail(env, error) : NULL;
 }
 
+/* Where `ssrc`'s stream is on `r` when this thread counts it there, else -1; under the lock. */
+static int counted_stream(const receiver_t *r, uint32_t ssrc) {
+  for (int i = 0; r != NULL && i < r->ssrc_count; i++)
+    if (r->ssrc[i] == ssrc && r->counts[i] != NULL) return i;
+  return -1;
+}
+
 /* The slot of `ssrc`'s stream when this thread counts it on `r`, else NULL; under the lock. */
 static double *counted_slot(const receiver_t *r, uint32_t ssrc) {
-  for (int i = 0; r != NULL && i < r->ssrc_count; i++)
-    if (r->ssrc[i] == ssrc && r->counts[i] != NULL) return r->counts[i];
-  return NULL;
+  int i = counted_stream(r, ssrc);
+  return i < 0 ? NULL : r->counts[i];
 }
 
 /*
@@ -1384,9 +1390,7 @@ static napi_value js_add_reporter(napi_env env, napi_callback_info info) {
   int stream[MAX_REPORT_STREAMS];
   if (r == NULL) error = "addReporter: no such receiver";
   for (uint32_t i = 0; error == NULL && i < n; i++) {
-    stream[i] = -1;
-    for (int k = 0; k < r->ssrc_count; k++)
-      if (r->ssrc[k] == ssrcs[i] && r->counts[k] != NULL) stream[i] = k;
+    stream[i] = counted_stream(r, ssrcs[i]);
     if (stream[i] < 0) error = "addReporter: a stream it reports is not counted on this socket";
   }
   for (int k = 0; error == NULL && k < MAX_RECEIVER_SSRCS; k++)

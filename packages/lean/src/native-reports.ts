@@ -1,8 +1,9 @@
-import type { RTCDtlsTransport } from "werift";
+import { RtcpSrPacket, type RTCDtlsTransport } from "werift";
 import type { NativeStreamCounts } from "./native-counts.js";
 import type { LeanMediaAddon } from "./native-media.js";
 import { nativeArrivalMs } from "./native-receive.js";
 import { nativelyReported, type ReceiverReporting } from "./report-clock.js";
+import { PROFILE_AEAD_AES_128_GCM } from "./srtp-gcm.js";
 import type { ReceiverStreamStatistics } from "./stream-statistics.js";
 
 /**
@@ -33,14 +34,12 @@ interface SrtcpLocal {
   getSrtcpSsrcState(ssrc: number): { srtcpIndex: number };
 }
 
-const SR = 200;
 /** The GCM tag and the E flag with the SRTCP index after a sealed report. */
 const SRTCP_TRAILER_BYTES = 16 + 4;
-const AEAD_AES_128_GCM = 0x0007;
 
 /** The transport's local SRTCP context when its profile is AES-128-GCM (the only one the thread seals). */
 function srtcpLocal(transport: RTCDtlsTransport): SrtcpLocal | undefined {
-  if (!transport.srtpStarted || transport.srtp.config.profile !== AEAD_AES_128_GCM) return undefined;
+  if (!transport.srtpStarted || transport.srtp.config.profile !== PROFILE_AEAD_AES_128_GCM) return undefined;
   const context = (transport.srtcp as unknown as { localContext?: SrtcpLocal } | undefined)?.localContext;
   return context?.srtcpSessionKey.length === 16 && context.srtcpSessionSalt.length >= 12
     ? context
@@ -55,6 +54,8 @@ interface Reported {
   readonly local: SrtcpLocal;
   /** werift's SRTCP index for the receiver when the thread took it. */
   readonly startIndex: number;
+  /** Puts werift's own handleRtcpPacket back on the receiver. */
+  readonly restoreHandler: () => void;
 }
 
 /** The receivers whose reports the thread sends, of one socket it reads (`id`). */
@@ -100,6 +101,7 @@ export class NativeReports {
         arrivalMs(r.receiveLastSRTimestamp[String(ssrc)], nowMs),
       ];
     });
+    const startIndex = local.getSrtcpSsrcState(r.rtcpSsrc).srtcpIndex;
     try {
       this.addon.addReporter(
         this.id,
@@ -107,7 +109,7 @@ export class NativeReports {
         ssrcs,
         local.srtcpSessionKey,
         local.srtcpSessionSalt,
-        local.getSrtcpSsrcState(r.rtcpSsrc).srtcpIndex,
+        startIndex,
         initial,
       );
     } catch (err) {
@@ -123,7 +125,7 @@ export class NativeReports {
     r.handleRtcpPacket = function (this: Receiver, packet) {
       handle.call(this, packet);
       const ssrc = packet.ssrc;
-      if (packet.type !== SR || ssrc === undefined || !ssrcs.includes(ssrc)) return;
+      if (packet.type !== RtcpSrPacket.type || ssrc === undefined || !ssrcs.includes(ssrc)) return;
       const lsr = r.lastSRtimestamp[String(ssrc)] ?? 0;
       const kernel = nativeArrivalMs();
       const at =
@@ -132,15 +134,17 @@ export class NativeReports {
           : arrivalMs(r.receiveLastSRTimestamp[String(ssrc)], addon.nowMs());
       addon.setLastSr(id, ssrc, lsr, at);
     };
-    if (own === undefined) this.restoreHandler.set(r, () => Reflect.deleteProperty(r, "handleRtcpPacket"));
-    else this.restoreHandler.set(r, () => Object.defineProperty(r, "handleRtcpPacket", own));
-    const startIndex = local.getSrtcpSsrcState(r.rtcpSsrc).srtcpIndex;
+    const restoreHandler =
+      own === undefined
+        ? () => Reflect.deleteProperty(r, "handleRtcpPacket")
+        : () => Object.defineProperty(r, "handleRtcpPacket", own);
     this.reported.set(receiver, {
       receiver: r,
       ssrcs,
       counts: counts as NativeStreamCounts[],
       local,
       startIndex,
+      restoreHandler,
     });
     nativelyReported.add(receiver);
     return undefined;
@@ -180,12 +184,9 @@ export class NativeReports {
       statistics.expected_prior = priors.expected;
       statistics.received_prior = priors.received;
     });
-    this.restoreHandler.get(r.receiver)?.();
-    this.restoreHandler.delete(r.receiver);
+    r.restoreHandler();
     nativelyReported.delete(receiver);
   }
-
-  private readonly restoreHandler = new Map<object, () => void>();
 }
 
 /** werift's arrival of a sender report (epoch seconds, Date.now()'s) on nowMs()'s clock, `nowMs` being now; 0 when none. */
