@@ -3,7 +3,14 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { Testbed, signal } from "@livekit-swarm/testbed";
-import { alive, startSwarm, testbedEnv } from "@livekit-swarm/test-kit";
+import { alive, descendants, startSwarm, testbedEnv } from "@livekit-swarm/test-kit";
+
+/** The testbed's one node. */
+function node(tb: Testbed): { alive: boolean } {
+  const first = tb.nodes[0];
+  if (first === undefined) throw new Error("the testbed has no node");
+  return first;
+}
 
 interface Summary {
   run: { endReason: string; workerPids: number[] };
@@ -87,5 +94,39 @@ describe("a server that dies mid-run", () => {
       expect(s).toBeGreaterThanOrEqual(5);
       expect(s).toBeLessThan(20);
     }
+  }, 120_000);
+
+  it("every worker killed while the server is up: exit 2, the workers named, not 'the server became unreachable' (before: exit 1 and that false line)", async () => {
+    await tb?.stop();
+    tb = await Testbed.start({ name: `e2e-workers-killed-${process.pid}` });
+    const out = mkdtempSync(join(tmpdir(), "swarm-workers-killed-"));
+    const run = startSwarm(
+      ["--rooms", "2", "--subscribers", "1", "--workers", "2", "--duration", "120s", "-o", out],
+      testbedEnv(tb),
+    );
+    const deadline = Date.now() + 60_000;
+    while (!/4\/4 joined, 4 connected/.test(run.stderr)) {
+      if (Date.now() > deadline) throw new Error(`the swarm never got all 4 participants in:\n${run.stderr}`);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    const workers = descendants(run.child.pid ?? -1).filter((p) => /worker\.js/.test(p.cmdline));
+    expect(workers.map((w) => w.cmdline).length, JSON.stringify(workers)).toBe(2);
+    for (const w of workers) signal(w.pid, "SIGKILL");
+
+    const code = await run.exited;
+    expect(code, run.stdout + run.stderr).toBe(2);
+    expect(run.stdout + run.stderr).not.toContain("unreachable");
+    expect(run.stderr).toMatch(
+      /every worker process died \(worker \d: killed by SIGKILL; worker \d: killed by SIGKILL\)/,
+    );
+    expect(run.stdout).toMatch(/health: INCONCLUSIVE \(exit 2\)/);
+    expect(run.stdout).toMatch(/FAILED +workers: 2 worker processes died/);
+    const summary = JSON.parse(readFileSync(join(out, "summary.json"), "utf8")) as Summary;
+    expect(summary.run.endReason).toBe("workers-lost");
+    // every participant is accounted for: joined, then lost with its worker
+    expect(summary.participants.joined).toBe(4);
+    expect(summary.participants.disconnects).toEqual({ worker_died: 4 });
+    expect(node(tb).alive, "the server was never touched").toBe(true);
+    expect(workers.map((w) => w.pid).filter(alive)).toEqual([]);
   }, 120_000);
 });

@@ -106,8 +106,12 @@ export interface ProgressView {
   readonly phase: "ramp" | "hold" | "drain";
 }
 
+/**
+ * Why a run ended. `workers-lost`: every worker process died (killed, out of memory, crashed), so
+ * nothing was left to measure; the server may be up, and the run says so rather than blame it.
+ */
 export type EndReason =
-  "completed" | "interrupted" | "aborted" | "server-unreachable" | "no-participant-joined";
+  "completed" | "interrupted" | "aborted" | "server-unreachable" | "no-participant-joined" | "workers-lost";
 
 export interface RunOutcome {
   readonly summary: RunSummary;
@@ -353,7 +357,7 @@ export async function orchestrate(options: OrchestratorOptions): Promise<RunOutc
         onTime = setTimeout(() => {
           finish(endOnTime(aggregator.progress().joined, options.persistent), true);
         }, end);
-      if (workersLost.length === children.length) finish("server-unreachable");
+      if (workersLost.length === children.length) finish("workers-lost");
       void reachable(options.target.url).then((ok) => {
         if (ok) unreachableSinceMs = undefined;
         else unreachableSinceMs ??= now;

@@ -111,6 +111,9 @@ export function exitCodeFor(
       return interruption.exitCode;
     case "server-unreachable":
       return ExitCode.error;
+    case "workers-lost":
+      // the generator failed, not LiveKit: its workers line says so, and the run is inconclusive
+      return ExitCode.inconclusive;
     case "no-participant-joined":
       // a swarm that could not keep up explains joins it never finished: the run is inconclusive,
       // as its health banner says (CI: capped at 0.15 cores, 0 of 16 joined in 30 s, and the
@@ -122,6 +125,11 @@ export function exitCodeFor(
   }
 }
 
+/** "worker 0: killed by SIGKILL", "worker 1: exited with code 134". */
+function lostWorker(w: RunOutcome["workersLost"][number]): string {
+  return `worker ${w.worker}: ${w.signal !== null ? `killed by ${w.signal}` : `exited with code ${w.code ?? "unknown"}`}`;
+}
+
 /** What the run's end says beside its code: workers lost, why it ended before its time. */
 export function endingNotes(outcome: RunOutcome): string[] {
   const notes: string[] = [];
@@ -130,6 +138,10 @@ export function endingNotes(outcome: RunOutcome): string[] {
       `${outcome.workersLost.length} worker process(es) died during the run; their participants are counted as disconnected (worker_died)`,
     );
   }
+  if (outcome.endReason === "workers-lost")
+    notes.push(
+      `every worker process died (${outcome.workersLost.map(lostWorker).join("; ")}), so the run ended there: the report holds what was measured until then, and the workers' end is the generator's failure, not LiveKit's (see workers.log)`,
+    );
   if (outcome.endReason === "server-unreachable")
     notes.push("the server became unreachable during the run: the report holds what was measured until then");
   if (outcome.endReason === "no-participant-joined")
