@@ -23,7 +23,9 @@
 #include <math.h>
 #include <netinet/in.h>
 #include <node_api.h>
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -119,6 +121,16 @@ enum { RECORD_RTP = 1, RECORD_RAW = 2 };
 #define RTP_RECORD_BYTES 32
 #define RAW_RECORD_BYTES 24
 
+/* The local ICE credentials a keepalive is checked and answered with (binding.ts's, werift's). */
+#define MAX_ICE_CREDENTIAL 256
+typedef struct {
+  int on;
+  int controlling; /* werift's iceControlling: the publisher PeerConnection's ICE agent controls */
+  size_t ufrag_bytes, password_bytes;
+  uint8_t ufrag[MAX_ICE_CREDENTIAL];
+  uint8_t password[MAX_ICE_CREDENTIAL];
+} stun_credentials_t;
+
 typedef struct {
   int used;
   int fd; /* our dup of the socket's fd */
@@ -142,6 +154,8 @@ typedef struct {
     uint32_t index;              /* the last SRTCP index sealed (werift's srtcpIndex for rtcp_ssrc) */
     double next_ms;              /* nowMs() of the next report */
   } reporters[MAX_RECEIVER_SSRCS];
+  stun_credentials_t stun; /* the server's keepalives on the selected pair, answered here when set */
+  double stun_answered;    /* since the socket was taken */
 } receiver_t;
 
 /*
@@ -577,6 +591,141 @@ static int receiver_report(uint8_t *out, uint32_t rtcp_ssrc, int n, const uint32
 }
 
 /* werift moves the rollover counter only near the wrap (srtp-gcm.ts rolloverMatters) */
+/*
+ * The server's STUN keepalives (issue 51). LiveKit's ICE agent sends a binding request on each
+ * selected pair every 2 s; packages/lean/src/binding.ts answers one in JavaScript once it is sure of
+ * it, and on a socket this thread reads the thread answers it here instead, with the same checks
+ * and the same 64 bytes: binding.ts's keepaliveRequest and bindingSuccess, which the tests hold
+ * this to. Answered: a binding request (magic cookie, its length the datagram's) from the selected
+ * pair's remote whose USERNAME is `<local ufrag>:...`, whose MESSAGE-INTEGRITY (only FINGERPRINT
+ * after it) is the HMAC-SHA1 of the message with the local password, with no USE-CANDIDATE and no
+ * claim to our ICE role. Everything else goes on to JavaScript as before.
+ */
+#define STUN_HEADER 20
+#define STUN_COOKIE 0x2112a442u
+#define STUN_USERNAME 0x0006
+#define STUN_MESSAGE_INTEGRITY 0x0008
+#define STUN_XOR_MAPPED_ADDRESS 0x0020
+#define STUN_USE_CANDIDATE 0x0025
+#define STUN_FINGERPRINT 0x8028
+#define STUN_ICE_CONTROLLED 0x8029
+#define STUN_ICE_CONTROLLING 0x802a
+#define STUN_FINGERPRINT_XOR 0x5354554eu
+#define STUN_HMAC_BYTES 20
+#define STUN_ANSWER_BYTES 64
+static uint64_t stun_answers;
+
+static uint16_t be16(const uint8_t *p) { return (uint16_t)(p[0] << 8 | p[1]); }
+
+static void put16(uint8_t *p, uint16_t v) {
+  p[0] = v >> 8;
+  p[1] = v;
+}
+
+/* CRC-32 (ISO-HDLC, zlib's crc32), for FINGERPRINT */
+static uint32_t crc32_of(const uint8_t *p, size_t n) {
+  static uint32_t table[256];
+  static int built;
+  if (!built) {
+    for (uint32_t i = 0; i < 256; i++) {
+      uint32_t c = i;
+      for (int k = 0; k < 8; k++) c = c & 1 ? 0xedb88320u ^ (c >> 1) : c >> 1;
+      table[i] = c;
+    }
+    built = 1;
+  }
+  uint32_t c = 0xffffffffu;
+  for (size_t i = 0; i < n; i++) c = table[(c ^ p[i]) & 0xff] ^ (c >> 8);
+  return c ^ 0xffffffffu;
+}
+
+/*
+ * The HMAC-SHA1 of `message`'s first `integrity_at` bytes with the header's length counting to the
+ * end of MESSAGE-INTEGRITY (RFC 5389 15.4), keyed with `c`'s password; 0 when done.
+ */
+static int stun_hmac(const stun_credentials_t *c, const uint8_t *message, size_t integrity_at,
+                     uint8_t out[STUN_HMAC_BYTES]) {
+  uint8_t signed_part[RECV_BYTES];
+  if (integrity_at > sizeof signed_part) return -1;
+  memcpy(signed_part, message, integrity_at);
+  put16(signed_part + 2, (uint16_t)(integrity_at + 4 + STUN_HMAC_BYTES - STUN_HEADER));
+  unsigned int bytes = 0;
+  return HMAC(EVP_sha1(), c->password, (int)c->password_bytes, signed_part, integrity_at, out, &bytes) != NULL &&
+                 bytes == STUN_HMAC_BYTES
+             ? 0
+             : -1;
+}
+
+/* Whether `p` is a keepalive this thread answers for `c` (binding.ts keepaliveRequest). */
+static int keepalive_request(const uint8_t *p, size_t length, const stun_credentials_t *c) {
+  if (length < STUN_HEADER || be16(p) != 0x0001 || be32(p + 4) != STUN_COOKIE ||
+      STUN_HEADER + (size_t)be16(p + 2) != length)
+    return 0;
+  int username_ok = 0;
+  long integrity = -1;
+  for (size_t at = STUN_HEADER; at < length;) {
+    if (at + 4 > length) return 0;
+    uint16_t type = be16(p + at), bytes = be16(p + at + 2);
+    size_t value = at + 4;
+    if (value + bytes > length) return 0;
+    if (integrity >= 0 && type != STUN_FINGERPRINT) return 0; /* only FINGERPRINT may follow it */
+    if (type == STUN_USE_CANDIDATE || type == (c->controlling ? STUN_ICE_CONTROLLING : STUN_ICE_CONTROLLED)) return 0;
+    if (type == STUN_USERNAME)
+      username_ok = bytes > c->ufrag_bytes && memcmp(p + value, c->ufrag, c->ufrag_bytes) == 0 &&
+                    p[value + c->ufrag_bytes] == ':';
+    else if (type == STUN_MESSAGE_INTEGRITY) {
+      if (bytes != STUN_HMAC_BYTES) return 0;
+      integrity = (long)at;
+    }
+    at = value + bytes + (4 - bytes % 4) % 4;
+  }
+  uint8_t mac[STUN_HMAC_BYTES];
+  return username_ok && integrity >= 0 && stun_hmac(c, p, (size_t)integrity, mac) == 0 &&
+         CRYPTO_memcmp(mac, p + integrity + 4, STUN_HMAC_BYTES) == 0;
+}
+
+/*
+ * The success response to the request `p` from `address`:`port` (host order): XOR-MAPPED-ADDRESS,
+ * MESSAGE-INTEGRITY, FINGERPRINT (binding.ts bindingSuccess); 0 when done.
+ */
+static int binding_success(const uint8_t *p, uint32_t address, uint16_t port, const stun_credentials_t *c,
+                           uint8_t out[STUN_ANSWER_BYTES]) {
+  memset(out, 0, STUN_ANSWER_BYTES);
+  put16(out, 0x0101);
+  put32(out + 4, STUN_COOKIE);
+  memcpy(out + 8, p + 8, 12);
+  put16(out + 20, STUN_XOR_MAPPED_ADDRESS);
+  put16(out + 22, 8);
+  out[25] = 0x01; /* IPv4 */
+  put16(out + 26, port ^ (uint16_t)(STUN_COOKIE >> 16));
+  put32(out + 28, address ^ STUN_COOKIE);
+  put16(out + 32, STUN_MESSAGE_INTEGRITY);
+  put16(out + 34, STUN_HMAC_BYTES);
+  if (stun_hmac(c, out, 32, out + 36) != 0) return -1;
+  put16(out + 2, STUN_ANSWER_BYTES - STUN_HEADER);
+  put16(out + 56, STUN_FINGERPRINT);
+  put16(out + 58, 4);
+  put32(out + 60, crc32_of(out, 56) ^ STUN_FINGERPRINT_XOR);
+  return 0;
+}
+
+/* Answers `p` on `r`'s socket when it is a keepalive from the selected pair's remote; 1 when answered. */
+static int answer_keepalive(receiver_t *r, const uint8_t *p, size_t length, uint32_t address, uint16_t port) {
+  uint8_t answer[STUN_ANSWER_BYTES];
+  if (!r->stun.on || length < 2 || p[0] != 0x00 || p[1] != 0x01 || address != r->remote_address ||
+      port != r->remote_port || !keepalive_request(p, length, &r->stun) ||
+      binding_success(p, address, port, &r->stun, answer) != 0)
+    return 0;
+  struct sockaddr_in to = {.sin_family = AF_INET, .sin_port = htons(port), .sin_addr.s_addr = htonl(address)};
+  /* a full socket buffer: JavaScript answers it, as it would have */
+  if (sendto(r->fd, answer, sizeof answer, MSG_DONTWAIT | MSG_NOSIGNAL, (struct sockaddr *)&to, sizeof to) !=
+      (ssize_t)sizeof answer)
+    return 0;
+  r->stun_answered += 1;
+  stun_answers++;
+  return 1;
+}
+
 static int rollover_matters(uint16_t seq) { return seq < 128 || seq > 0xffff - 128 || (seq & 0xff) == 0; }
 
 static void take_datagram(int id, receiver_t *r, const uint8_t *p, size_t length, const struct sockaddr_in *from,
@@ -625,6 +774,7 @@ static void take_datagram(int id, receiver_t *r, const uint8_t *p, size_t length
       return;
     }
   }
+  if (answer_keepalive(r, p, length, address, port)) return;
   size_t padded = (length + 7) & ~(size_t)7;
   uint8_t *rec = batch_room(RAW_RECORD_BYTES + padded);
   if (rec == NULL) return;
@@ -1522,6 +1672,92 @@ static napi_value js_remove_receiver(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/* A credential argument: a Buffer of 0-256 bytes copied to `out`; 0 when it is one. */
+static int credential_arg(napi_env env, napi_value v, uint8_t out[MAX_ICE_CREDENTIAL], size_t *bytes) {
+  uint8_t *data;
+  if (!buffer_arg(env, v, &data, bytes) || *bytes > MAX_ICE_CREDENTIAL) return -1;
+  memcpy(out, data, *bytes);
+  return 0;
+}
+
+/*
+ * answerKeepalives(id, ufrag, password, controlling): the thread answers the server's keepalives on
+ * socket `id` with these local ICE credentials (werift's localUsername and localPassword as UTF-8,
+ * its iceControlling) from now on; answerKeepalives(id) stops it.
+ */
+static napi_value js_answer_keepalives(napi_env env, napi_callback_info info) {
+  size_t argc = 4;
+  napi_value argv[4];
+  uint32_t id;
+  bool controlling = false;
+  stun_credentials_t c = {0};
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc >= 4 && (credential_arg(env, argv[1], c.ufrag, &c.ufrag_bytes) != 0 ||
+                    credential_arg(env, argv[2], c.password, &c.password_bytes) != 0 ||
+                    napi_get_value_bool(env, argv[3], &controlling) != napi_ok))
+    return fail(env, "answerKeepalives(id, ufrag: Buffer (up to 256 bytes), password: Buffer (up to 256 bytes), "
+                     "controlling: boolean), or answerKeepalives(id) to stop");
+  c.on = argc >= 4;
+  c.controlling = controlling;
+  pthread_mutex_lock(&lock);
+  receiver_t *r = argc < 1 ? NULL : receiver_arg(env, argv[0], &id);
+  if (r != NULL) r->stun = c;
+  pthread_mutex_unlock(&lock);
+  return r == NULL ? fail(env, "answerKeepalives: no such receiver") : NULL;
+}
+
+/* keepalivesAnswered(id): the keepalives the thread answered on socket `id` since the last call. */
+static napi_value js_keepalives_answered(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  uint32_t id;
+  double answered = 0;
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  pthread_mutex_lock(&lock);
+  receiver_t *r = argc < 1 ? NULL : receiver_arg(env, argv[0], &id);
+  if (r != NULL) {
+    answered = r->stun_answered;
+    r->stun_answered = 0;
+  }
+  pthread_mutex_unlock(&lock);
+  return r == NULL ? fail(env, "keepalivesAnswered: no such receiver") : number(env, answered);
+}
+
+/*
+ * answerKeepalive(request, ufrag, password, controlling, address, port): the thread's answer to
+ * `request` from IPv4 `address` (a uint32) and `port`, or undefined when it leaves the request to
+ * JavaScript; pure, for tests (binding.ts is the oracle).
+ */
+static napi_value js_answer_keepalive(napi_env env, napi_callback_info info) {
+  size_t argc = 6;
+  napi_value argv[6];
+  uint8_t *request;
+  size_t request_bytes;
+  uint32_t address, port;
+  bool controlling;
+  stun_credentials_t c = {.on = 1};
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 6 || !buffer_arg(env, argv[0], &request, &request_bytes) || request_bytes > RECV_BYTES ||
+      credential_arg(env, argv[1], c.ufrag, &c.ufrag_bytes) != 0 ||
+      credential_arg(env, argv[2], c.password, &c.password_bytes) != 0 ||
+      napi_get_value_bool(env, argv[3], &controlling) != napi_ok ||
+      napi_get_value_uint32(env, argv[4], &address) != napi_ok || napi_get_value_uint32(env, argv[5], &port) != napi_ok ||
+      port > 65535)
+    return fail(env, "answerKeepalive(request: Buffer (up to 2048 bytes), ufrag: Buffer, password: Buffer, "
+                     "controlling, address: uint32, port)");
+  c.controlling = controlling;
+  uint8_t answer[STUN_ANSWER_BYTES];
+  if (!keepalive_request(request, request_bytes, &c) ||
+      binding_success(request, address, (uint16_t)port, &c, answer) != 0) {
+    napi_value undefined;
+    napi_get_undefined(env, &undefined);
+    return undefined;
+  }
+  napi_value out;
+  CHECK(napi_create_buffer_copy(env, sizeof answer, answer, NULL, &out));
+  return out;
+}
+
 static void stop_thread(void) {
   if (!running) return;
   uint64_t one = 1;
@@ -1559,10 +1795,12 @@ static napi_value js_stats(napi_env env, napi_callback_info info) {
   (void)info;
   napi_value o;
   pthread_mutex_lock(&lock);
-  double w = (double)wakes, r = (double)ticks_run, k = (double)ticks_skipped, rr = (double)reports_sent;
+  double w = (double)wakes, r = (double)ticks_run, k = (double)ticks_skipped, rr = (double)reports_sent,
+         ka = (double)stun_answers;
   pthread_mutex_unlock(&lock);
   napi_create_object(env, &o);
   napi_set_named_property(env, o, "reports", number(env, rr));
+  napi_set_named_property(env, o, "keepalives", number(env, ka));
   napi_set_named_property(env, o, "wakes", number(env, w));
   napi_set_named_property(env, o, "ticks", number(env, r));
   napi_set_named_property(env, o, "skipped", number(env, k));
@@ -1662,6 +1900,9 @@ NAPI_MODULE_INIT() {
       {"addReporter", NULL, js_add_reporter, NULL, NULL, NULL, napi_enumerable, NULL},
       {"removeReporter", NULL, js_remove_reporter, NULL, NULL, NULL, napi_enumerable, NULL},
       {"setLastSr", NULL, js_set_last_sr, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"answerKeepalives", NULL, js_answer_keepalives, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"keepalivesAnswered", NULL, js_keepalives_answered, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"answerKeepalive", NULL, js_answer_keepalive, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   napi_value fields, counts_fields;
   napi_create_uint32(env, SLOT_FIELDS, &fields);

@@ -5,7 +5,8 @@ import { expect } from "vitest";
 /**
  * A run of lean with LKSWARM_LEAN_NATIVE=1 carried every audio publisher and every audio receiver
  * on the native media path: each worker's closing line in workers.log (packages/load's
- * nativePathLine) says N of N, with packets, and that its thread sent the receivers' reports. The build line the CLI prints says only that the addon
+ * nativePathLine) says N of N, with packets, and that its thread sent the receivers' reports and
+ * answered the server's keepalives. The build line the CLI prints says only that the addon
  * compiled; a participant that fell back to the TypeScript path reads the same figures.
  */
 export function expectNativePathCarriedAll(out: string): void {
@@ -22,8 +23,10 @@ export function expectNativePathCarriedAll(out: string): void {
     expect(sending, line).toBe(publishers);
     expect(reading, line).toBe(receivers);
     expect(Number(publishers) + Number(receivers), line).toBeGreaterThan(0);
-    // the receivers' reports went from the thread too (native-reports.ts)
-    if (Number(receivers) > 0) expect(line, line).toMatch(/; its thread sent [\d,]+ receiver reports/);
+    // the receivers' reports went from the thread too (native-reports.ts), and it answered the
+    // server's keepalives on their sockets (native-keepalives.ts)
+    if (Number(receivers) > 0)
+      expect(line, line).toMatch(/; its thread sent [\d,]+ receiver reports and answered [\d,]+ keepalives/);
     expect(line, line).not.toContain("not carried");
   }
 }

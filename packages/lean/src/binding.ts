@@ -150,7 +150,7 @@ export function signStun(message: Buffer, integrityAt: number, password: string)
 }
 
 /** werift's ICE connection and selected pair, as far as answering on it goes (private in its types). */
-interface IceConnection {
+export interface IceConnection {
   readonly localUsername: string;
   readonly localPassword: string;
   /** The publisher PeerConnection offers, so it controls; the subscriber one is controlled. */

@@ -9,6 +9,8 @@ import {
 } from "./native-media.js";
 import type { InboundStream } from "./inbound.js";
 import { NativeStreamCounts } from "./native-counts.js";
+import type { IceConnection } from "./binding.js";
+import { NativeKeepalives } from "./native-keepalives.js";
 import { nativeArrivalMs, nativeReceiving, type NativeReceiving } from "./native-receive.js";
 import { NativeReports } from "./native-reports.js";
 import { tapSocket, udpSockets } from "./socket-tap.js";
@@ -130,6 +132,8 @@ export interface HeaderOnlyCount {
   nativeRefused?: string;
   /** Why the native thread does not send a receiver's reports (native-reports.ts), when it does not. */
   nativeReportsRefused?: string;
+  /** The server's keepalives the native thread answered (native-keepalives.ts), not binding.ts. */
+  keepalives?: number;
   /**
    * Video packets (originals and RTX) counted before werift saw them: header in clear, only the
    * payload's first bytes decrypted (video-bypass.ts), not authenticated.
@@ -412,6 +416,8 @@ function nativeReader(
     readonly counts: Map<number, NativeStreamCounts>;
     /** The receivers whose reports the thread sends (native-reports.ts). */
     readonly reports: NativeReports;
+    /** The server's keepalives, which the thread answers (native-keepalives.ts). */
+    readonly keepalives: NativeKeepalives;
   }
   let taken: Taken | undefined;
   let unchecked: (() => void) | undefined;
@@ -442,6 +448,7 @@ function nativeReader(
     const mine = taken;
     taken = undefined;
     mine.reports.give();
+    mine.keepalives.stop();
     nativeReceiving(addon).release(mine.id);
     for (const [ssrc, counts] of mine.counts) handBack(mine, ssrc, counts);
   };
@@ -479,7 +486,8 @@ function nativeReader(
     if (first === undefined) return;
     const transport = first.dtlsTransport;
     const tagBytes = transport.srtpStarted ? authTagBytes(transport.srtp.config.profile) : undefined;
-    const pair = (transport.iceTransport.connection as unknown as NominatedConnection).nominated;
+    const connection = transport.iceTransport.connection as unknown as NominatedConnection & IceConnection;
+    const pair = connection.nominated;
     const socket = pair?.protocol.type === "stun" ? pair.protocol.transport.socket : undefined;
     if (tagBytes === undefined || pair === undefined || !(socket instanceof Socket)) return;
     if (pair.protocol.transport.closed === true) return;
@@ -516,7 +524,9 @@ function nativeReader(
       remote: remote.join(":"),
       counts: new Map(),
       reports: new NativeReports(addon, id, transport, receiving.clockOffset),
+      keepalives: new NativeKeepalives(addon, id, connection, count),
     };
+    mine.keepalives.sync(pair);
     for (const ssrc of audio.keys()) {
       const why = readStream(receiving, mine, ssrc, tagBytes);
       if (why !== undefined) count.nativeRefused = why;
@@ -546,7 +556,9 @@ function nativeReader(
         const why = nativeReceiving(addon).stream(mine.id, ssrc, tagBytes);
         if (why === undefined) handBack(mine, ssrc, counts);
       }
-    const now = (mine.transport.iceTransport.connection as unknown as NominatedConnection).nominated;
+    const connection = mine.transport.iceTransport.connection as unknown as NominatedConnection &
+      IceConnection;
+    const now = connection.nominated;
     const nowSocket = now?.protocol.type === "stun" ? now.protocol.transport.socket : undefined;
     if (now === undefined || nowSocket !== mine.socket || now.protocol.transport.closed === true) {
       // closed, restarting or on another socket: libuv reads this one again
@@ -561,6 +573,7 @@ function nativeReader(
       nativeReceiving(addon).remote(mine.id, [now.remoteCandidate.host, now.remoteCandidate.port])
     )
       mine.remote = at;
+    mine.keepalives.sync(now);
   };
 
   return {

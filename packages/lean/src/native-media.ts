@@ -44,7 +44,7 @@ export interface LeanMediaAddon {
   removeSender(id: number): void;
   start(): void;
   stop(): void;
-  stats(): { wakes: number; ticks: number; skipped: number; reports: number };
+  stats(): { wakes: number; ticks: number; skipped: number; reports: number; keepalives: number };
   /** CLOCK_MONOTONIC in ms, the clock of a slot's SENT_MS and of a received record's arrival. */
   nowMs(): number;
   /** One sendto of `data` on `fd` to `address` (IPv4 as a number): the bytes sent, or -errno. */
@@ -80,6 +80,23 @@ export interface LeanMediaAddon {
   removeReporter(id: number, rtcpSsrc: number): number;
   /** A sender report werift took for `ssrc` counted on socket `id` (LSR, arrival on nowMs()'s clock); false when not counted there. */
   setLastSr(id: number, ssrc: number, lsr: number, arrivalMs: number): boolean;
+  /**
+   * The thread answers the server's keepalives on socket `id`'s selected pair with these local ICE
+   * credentials (UTF-8) and role, as binding.ts would (lean-media.c answer_keepalive); without
+   * them, it stops.
+   */
+  answerKeepalives(id: number, ufrag?: Buffer, password?: Buffer, controlling?: boolean): void;
+  /** The keepalives the thread answered on socket `id` since the last call. */
+  keepalivesAnswered(id: number): number;
+  /** The thread's answer to a request from `address`:`port`, or undefined when it would leave it to JavaScript; for tests. */
+  answerKeepalive(
+    request: Buffer,
+    ufrag: Buffer,
+    password: Buffer,
+    controlling: boolean,
+    address: number,
+    port: number,
+  ): Buffer | undefined;
   readonly SLOT_FIELDS: number;
   readonly COUNTS_FIELDS: number;
 }

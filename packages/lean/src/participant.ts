@@ -116,9 +116,15 @@ export class LeanParticipant extends LeanConnection {
     return this.remotes.identities();
   }
 
-  /** The server's ICE keepalive requests answered past werift's STUN stack (binding.ts), per PeerConnection, across sessions. */
+  /**
+   * The server's ICE keepalive requests answered past werift's STUN stack, per PeerConnection,
+   * across sessions: in JavaScript (binding.ts) or by the native media thread (native-keepalives.ts).
+   */
   get keepalivesAnswered(): { publisher: number; subscriber: number } {
-    return { publisher: this.keepalives.publisher.answered, subscriber: this.keepalives.subscriber.answered };
+    return {
+      publisher: this.keepalives.publisher.answered,
+      subscriber: this.keepalives.subscriber.answered + (this.headerOnly.keepalives ?? 0),
+    };
   }
 
   /** ICE consent checks on the process's one clock (consent.ts), per PeerConnection, across sessions. */
@@ -146,11 +152,14 @@ export class LeanParticipant extends LeanConnection {
     readonly packets: number;
     readonly refused: string | undefined;
     readonly reportsRefused: string | undefined;
+    /** The server's keepalives the thread answered on the subscriber's socket. */
+    readonly keepalives: number;
   } {
     return {
       packets: this.headerOnly.native ?? 0,
       refused: this.headerOnly.nativeRefused,
       reportsRefused: this.headerOnly.nativeReportsRefused,
+      keepalives: this.headerOnly.keepalives ?? 0,
     };
   }
 

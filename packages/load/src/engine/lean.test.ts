@@ -44,7 +44,7 @@ describe("the native media path's closing line", () => {
     );
   });
 
-  it("says how many receiver reports the thread sent, and why it sent none for a receiver", () => {
+  it("says how many receiver reports the thread sent and keepalives it answered, and why it sent no reports for a receiver", () => {
     expect(
       nativePathLine(
         [
@@ -55,16 +55,19 @@ describe("the native media path's closing line", () => {
             reportsRefused: "receiver reports: the transport's SRTCP is not AES-128-GCM",
           }),
         ],
-        36,
+        { reports: 36, keepalives: 1200 },
       ),
     ).toBe(
       "lean native media path: 0 of 0 audio publishers sent 0 packets on it; 2 of 2 audio receivers read 2,500 on it; " +
-        "its thread sent 36 receiver reports; not carried: receiver reports: the transport's SRTCP is not AES-128-GCM",
+        "its thread sent 36 receiver reports and answered 1,200 keepalives; not carried: receiver reports: the transport's SRTCP is not AES-128-GCM",
     );
   });
 
   it("says nothing of a worker with no audio, and 0 of N when nothing was carried", () => {
     expect(nativePathLine([])).toBeUndefined();
+    expect(nativePathLine([use({ receivedAudio: true, received: 5 })], { reports: 0, keepalives: 3 })).toBe(
+      "lean native media path: 0 of 0 audio publishers sent 0 packets on it; 1 of 1 audio receivers read 5 on it; its thread answered 3 keepalives",
+    );
     expect(nativePathLine([use({})])).toBeUndefined();
     expect(nativePathLine([use({ publishedAudio: true }), use({ receivedAudio: true })])).toBe(
       "lean native media path: 0 of 1 audio publishers sent 0 packets on it; 0 of 1 audio receivers read 0 on it",

@@ -93,7 +93,7 @@ export class LeanEngine implements Engine {
     if (nativeMediaWanted()) {
       const line = nativePathLine(
         this.participants.flatMap((p) => p.nativePath() ?? []),
-        loadedLeanMedia()?.stats().reports ?? 0,
+        loadedLeanMedia()?.stats(),
       );
       if (line !== undefined) console.log(line);
     }
@@ -292,10 +292,14 @@ export interface NativePathUse {
 /**
  * One line on what the native media path carried of a worker's lean participants: "lean native
  * media path: 3 of 3 audio publishers sent 2,950 packets on it; 18 of 18 audio receivers read 17,700
- * on it; its thread sent 540 receiver reports", and why not for those it did not carry; undefined
- * with nobody to say it of. `reports`: the receiver reports the process's thread sent.
+ * on it; its thread sent 540 receiver reports and answered 90 keepalives", and why not for those it
+ * did not carry; undefined with nobody to say it of. `thread`: the receiver reports the process's
+ * thread sent and the server's ICE keepalives it answered.
  */
-export function nativePathLine(uses: readonly NativePathUse[], reports = 0): string | undefined {
+export function nativePathLine(
+  uses: readonly NativePathUse[],
+  thread: { readonly reports: number; readonly keepalives: number } = { reports: 0, keepalives: 0 },
+): string | undefined {
   const publishers = uses.filter((u) => u.publishedAudio);
   const receivers = uses.filter((u) => u.receivedAudio);
   if (publishers.length === 0 && receivers.length === 0) return undefined;
@@ -317,7 +321,12 @@ export function nativePathLine(uses: readonly NativePathUse[], reports = 0): str
   return (
     `lean native media path: ${String(sending.length)} of ${String(publishers.length)} audio publishers sent ${sum(sending, (u) => u.sent)} packets on it; ` +
     `${String(reading.length)} of ${String(receivers.length)} audio receivers read ${sum(reading, (u) => u.received)} on it` +
-    (reports > 0 ? `; its thread sent ${reports.toLocaleString("en-US")} receiver reports` : "") +
+    (thread.reports > 0
+      ? `; its thread sent ${thread.reports.toLocaleString("en-US")} receiver reports`
+      : "") +
+    (thread.keepalives > 0
+      ? `${thread.reports > 0 ? " and" : "; its thread"} answered ${thread.keepalives.toLocaleString("en-US")} keepalives`
+      : "") +
     (why.length > 0 ? `; not carried: ${why.join("; ")}` : "")
   );
 }
