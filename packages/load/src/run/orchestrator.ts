@@ -357,7 +357,10 @@ export async function orchestrate(options: OrchestratorOptions): Promise<RunOutc
         onTime = setTimeout(() => {
           finish(endOnTime(aggregator.progress().joined, options.persistent), true);
         }, end);
-      if (workersLost.length === children.length) finish("workers-lost");
+      // every worker gone: the generator's failure, unless the server was already unreachable,
+      // which may be why they went
+      if (workersLost.length === children.length)
+        finish(unreachableSinceMs !== undefined ? "server-unreachable" : "workers-lost");
       void reachable(options.target.url).then((ok) => {
         if (ok) unreachableSinceMs = undefined;
         else unreachableSinceMs ??= now;

@@ -335,6 +335,26 @@ describe("mergeShards", () => {
     expect(partial.report.shards?.plannedParticipants).toBe(15);
   });
 
+  it("merges a shard whose every worker died (exit 2, workers-lost): its people count, the merge is inconclusive, and it says why the shard ended", async () => {
+    writeShard(dir, scenario, 0, 2);
+    writeShard(dir, scenario, 1, 2, {
+      exitCode: ExitCode.inconclusive,
+      endReason: "workers-lost",
+      workersLost: [{ worker: 0, code: null, signal: "SIGKILL" }],
+    });
+    const merged = await mergeShards({ inputs: [dir] });
+    // a finished shard: merged, not missing, and judged with the run (its lost workers are the swarm's side)
+    expect(merged.shards).toMatchObject({ count: 2, covered: [0, 1], missing: [], failed: [] });
+    expect(merged.exitCode).toBe(ExitCode.inconclusive);
+    expect(merged.report.health?.status).toBe("generator");
+    expect(merged.report.health?.checks.find((c) => c.name === "workers")?.text).toBe(
+      "1 worker process died",
+    );
+    expect(merged.table).toMatch(/^health: INCONCLUSIVE \(exit 2\)/m);
+    // the merged run's end reason is the first shard's that did not complete, as for any other reason
+    expect(merged.report.run.endReason).toBe("workers-lost");
+  });
+
   it("judges the merged windows against the scenario's and the shards' own thresholds: a breach exits 99", async () => {
     const own = "lkswarm_inbound_jitter_seconds{kind=audio} p95 over windows < 5ms";
     for (const i of [0, 1]) writeShard(dir, scenario, i, 2, { thresholds: [own] });
