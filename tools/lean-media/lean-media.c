@@ -155,7 +155,10 @@ typedef struct {
     double next_ms;              /* nowMs() of the next report */
   } reporters[MAX_RECEIVER_SSRCS];
   stun_credentials_t stun; /* the server's keepalives on the selected pair, answered here when set */
-  double stun_answered;    /* since the socket was taken */
+  /* JavaScript's Float64Array(1): the keepalives answered, which JavaScript reads without the lock
+     (an aligned double is written whole); NULL when not answering */
+  double *stun_answered;
+  napi_ref stun_answered_ref;
 } receiver_t;
 
 /*
@@ -590,7 +593,6 @@ static int receiver_report(uint8_t *out, uint32_t rtcp_ssrc, int n, const uint32
   return bytes;
 }
 
-/* werift moves the rollover counter only near the wrap (srtp-gcm.ts rolloverMatters) */
 /*
  * The server's STUN keepalives (issue 51). LiveKit's ICE agent sends a binding request on each
  * selected pair every 2 s; packages/lean/src/binding.ts answers one in JavaScript once it is sure of
@@ -622,20 +624,22 @@ static void put16(uint8_t *p, uint16_t v) {
   p[1] = v;
 }
 
-/* CRC-32 (ISO-HDLC, zlib's crc32), for FINGERPRINT */
-static uint32_t crc32_of(const uint8_t *p, size_t n) {
-  static uint32_t table[256];
-  static int built;
-  if (!built) {
-    for (uint32_t i = 0; i < 256; i++) {
-      uint32_t c = i;
-      for (int k = 0; k < 8; k++) c = c & 1 ? 0xedb88320u ^ (c >> 1) : c >> 1;
-      table[i] = c;
-    }
-    built = 1;
+/* CRC-32 (ISO-HDLC, zlib's crc32), for FINGERPRINT; its table built once, whichever thread asks first */
+static uint32_t crc_table[256];
+static pthread_once_t crc_table_once = PTHREAD_ONCE_INIT;
+
+static void build_crc_table(void) {
+  for (uint32_t i = 0; i < 256; i++) {
+    uint32_t c = i;
+    for (int k = 0; k < 8; k++) c = c & 1 ? 0xedb88320u ^ (c >> 1) : c >> 1;
+    crc_table[i] = c;
   }
+}
+
+static uint32_t crc32_of(const uint8_t *p, size_t n) {
+  pthread_once(&crc_table_once, build_crc_table);
   uint32_t c = 0xffffffffu;
-  for (size_t i = 0; i < n; i++) c = table[(c ^ p[i]) & 0xff] ^ (c >> 8);
+  for (size_t i = 0; i < n; i++) c = crc_table[(c ^ p[i]) & 0xff] ^ (c >> 8);
   return c ^ 0xffffffffu;
 }
 
@@ -712,7 +716,7 @@ static int binding_success(const uint8_t *p, uint32_t address, uint16_t port, co
 /* Answers `p` on `r`'s socket when it is a keepalive from the selected pair's remote; 1 when answered. */
 static int answer_keepalive(receiver_t *r, const uint8_t *p, size_t length, uint32_t address, uint16_t port) {
   uint8_t answer[STUN_ANSWER_BYTES];
-  if (!r->stun.on || length < 2 || p[0] != 0x00 || p[1] != 0x01 || address != r->remote_address ||
+  if (!r->stun.on || r->stun_answered == NULL || length < 2 || p[0] != 0x00 || p[1] != 0x01 || address != r->remote_address ||
       port != r->remote_port || !keepalive_request(p, length, &r->stun) ||
       binding_success(p, address, port, &r->stun, answer) != 0)
     return 0;
@@ -721,11 +725,12 @@ static int answer_keepalive(receiver_t *r, const uint8_t *p, size_t length, uint
   if (sendto(r->fd, answer, sizeof answer, MSG_DONTWAIT | MSG_NOSIGNAL, (struct sockaddr *)&to, sizeof to) !=
       (ssize_t)sizeof answer)
     return 0;
-  r->stun_answered += 1;
+  r->stun_answered[0] += 1;
   stun_answers++;
   return 1;
 }
 
+/* werift moves the rollover counter only near the wrap (srtp-gcm.ts rolloverMatters) */
 static int rollover_matters(uint16_t seq) { return seq < 128 || seq > 0xffff - 128 || (seq & 0xff) == 0; }
 
 static void take_datagram(int id, receiver_t *r, const uint8_t *p, size_t length, const struct sockaddr_in *from,
@@ -1645,7 +1650,7 @@ static napi_value js_remove_receiver(napi_env env, napi_callback_info info) {
   CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   pthread_mutex_lock(&lock);
   receiver_t *r = argc < 1 ? NULL : receiver_arg(env, argv[0], &id);
-  napi_ref held[MAX_RECEIVER_SSRCS];
+  napi_ref held[MAX_RECEIVER_SSRCS + 1];
   int held_count = 0;
   EVP_CIPHER_CTX *contexts[MAX_RECEIVER_SSRCS];
   int context_count = 0;
@@ -1661,6 +1666,10 @@ static napi_value js_remove_receiver(napi_env env, napi_callback_info info) {
       r->counts[i] = NULL;
       r->counts_ref[i] = NULL;
     }
+    if (r->stun_answered_ref != NULL) held[held_count++] = r->stun_answered_ref;
+    r->stun_answered = NULL;
+    r->stun_answered_ref = NULL;
+    r->stun.on = 0;
     setsockopt(r->fd, SOL_SOCKET, SO_TIMESTAMPNS, &off, sizeof off);
     close(r->fd);
     while (receiver_high > 0 && !receivers[receiver_high - 1].used) receiver_high--;
@@ -1681,46 +1690,45 @@ static int credential_arg(napi_env env, napi_value v, uint8_t out[MAX_ICE_CREDEN
 }
 
 /*
- * answerKeepalives(id, ufrag, password, controlling): the thread answers the server's keepalives on
- * socket `id` with these local ICE credentials (werift's localUsername and localPassword as UTF-8,
- * its iceControlling) from now on; answerKeepalives(id) stops it.
+ * answerKeepalives(id, ufrag, password, controlling, answered): the thread answers the server's
+ * keepalives on socket `id` with these local ICE credentials (werift's localUsername and
+ * localPassword as UTF-8, its iceControlling) from now on, adding each to answered[0] (a
+ * Float64Array of 1); answerKeepalives(id) stops it. The array is JavaScript's again once stopped.
  */
 static napi_value js_answer_keepalives(napi_env env, napi_callback_info info) {
-  size_t argc = 4;
-  napi_value argv[4];
+  size_t argc = 5;
+  napi_value argv[5];
   uint32_t id;
   bool controlling = false;
+  double *answered = NULL;
+  napi_ref answered_ref = NULL, released = NULL;
   stun_credentials_t c = {0};
   CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc >= 4 && (credential_arg(env, argv[1], c.ufrag, &c.ufrag_bytes) != 0 ||
-                    credential_arg(env, argv[2], c.password, &c.password_bytes) != 0 ||
-                    napi_get_value_bool(env, argv[3], &controlling) != napi_ok))
+  if ((argc != 1 && argc < 5) ||
+      (argc >= 5 && (credential_arg(env, argv[1], c.ufrag, &c.ufrag_bytes) != 0 ||
+                     credential_arg(env, argv[2], c.password, &c.password_bytes) != 0 ||
+                     napi_get_value_bool(env, argv[3], &controlling) != napi_ok ||
+                     (answered = float64_arg(env, argv[4], 1)) == NULL)))
     return fail(env, "answerKeepalives(id, ufrag: Buffer (up to 256 bytes), password: Buffer (up to 256 bytes), "
-                     "controlling: boolean), or answerKeepalives(id) to stop");
-  c.on = argc >= 4;
+                     "controlling: boolean, answered: Float64Array(1)), or answerKeepalives(id) to stop");
+  if (answered != NULL) CHECK(napi_create_reference(env, argv[4], 1, &answered_ref));
+  c.on = answered != NULL;
   c.controlling = controlling;
   pthread_mutex_lock(&lock);
-  receiver_t *r = argc < 1 ? NULL : receiver_arg(env, argv[0], &id);
-  if (r != NULL) r->stun = c;
-  pthread_mutex_unlock(&lock);
-  return r == NULL ? fail(env, "answerKeepalives: no such receiver") : NULL;
-}
-
-/* keepalivesAnswered(id): the keepalives the thread answered on socket `id` since the last call. */
-static napi_value js_keepalives_answered(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1];
-  uint32_t id;
-  double answered = 0;
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  pthread_mutex_lock(&lock);
-  receiver_t *r = argc < 1 ? NULL : receiver_arg(env, argv[0], &id);
+  receiver_t *r = receiver_arg(env, argv[0], &id);
   if (r != NULL) {
-    answered = r->stun_answered;
-    r->stun_answered = 0;
+    released = r->stun_answered_ref;
+    r->stun = c;
+    r->stun_answered = answered;
+    r->stun_answered_ref = answered_ref;
   }
   pthread_mutex_unlock(&lock);
-  return r == NULL ? fail(env, "keepalivesAnswered: no such receiver") : number(env, answered);
+  if (released != NULL) napi_delete_reference(env, released);
+  if (r == NULL) {
+    if (answered_ref != NULL) napi_delete_reference(env, answered_ref);
+    return fail(env, "answerKeepalives: no such receiver");
+  }
+  return NULL;
 }
 
 /*
@@ -1901,7 +1909,6 @@ NAPI_MODULE_INIT() {
       {"removeReporter", NULL, js_remove_reporter, NULL, NULL, NULL, napi_enumerable, NULL},
       {"setLastSr", NULL, js_set_last_sr, NULL, NULL, NULL, napi_enumerable, NULL},
       {"answerKeepalives", NULL, js_answer_keepalives, NULL, NULL, NULL, napi_enumerable, NULL},
-      {"keepalivesAnswered", NULL, js_keepalives_answered, NULL, NULL, NULL, napi_enumerable, NULL},
       {"answerKeepalive", NULL, js_answer_keepalive, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   napi_value fields, counts_fields;

@@ -1,4 +1,4 @@
-import { randomBytes, randomInt } from "node:crypto";
+import { createHmac, randomBytes, randomInt } from "node:crypto";
 import type { Socket } from "node:dgram";
 import { once } from "node:events";
 import { describe, expect, it } from "vitest";
@@ -104,6 +104,87 @@ describe("the native thread's keepalive answers against binding.ts's (the oracle
     expect(left).toBeGreaterThan(400);
   });
 
+  it("decides as binding.ts on the edges of the attribute walk, each case written out", () => {
+    const ufrag = "uF1x";
+    const password = "edge-password-0123456789";
+    const attribute = (type: number, value: Buffer): Buffer => {
+      const header = Buffer.alloc(4);
+      header.writeUInt16BE(type, 0);
+      header.writeUInt16BE(value.length, 2);
+      return Buffer.concat([header, value, Buffer.alloc((4 - (value.length % 4)) % 4)]);
+    };
+    /** A request of `before` attributes, MESSAGE-INTEGRITY `integrityBytes` long (signed when 20), then `after`, its header's length the whole. */
+    const craft = (before: Buffer[], integrityBytes = 20, after: Buffer[] = []): Buffer => {
+      const head = Buffer.alloc(20);
+      head.writeUInt16BE(0x0001, 0);
+      head.writeUInt32BE(0x2112a442, 4);
+      randomBytes(12).copy(head, 8);
+      const body = Buffer.concat(before);
+      const signed = Buffer.concat([head, body]);
+      signed.writeUInt16BE(body.length + 4 + 20, 2);
+      const mac =
+        integrityBytes === 20
+          ? createHmac("sha1", password).update(signed).digest()
+          : randomBytes(integrityBytes);
+      const message = Buffer.concat([signed, attribute(0x0008, mac), ...after]);
+      message.writeUInt16BE(message.length - 20, 2);
+      return message;
+    };
+    const user = (name: string) => attribute(0x0006, Buffer.from(name, "utf8"));
+    const controlling = attribute(0x802a, Buffer.alloc(8, 7));
+    const fingerprint = attribute(0x8028, Buffer.alloc(4));
+    const cases: [string, Buffer, boolean][] = [
+      ["a keepalive", craft([user(`${ufrag}:srv`), controlling]), true],
+      [
+        "a fingerprint after the integrity (not checked, as binding.ts)",
+        craft([user(`${ufrag}:srv`)], 20, [fingerprint]),
+        true,
+      ],
+      ["a USERNAME after the integrity", craft([controlling], 20, [user(`${ufrag}:srv`)]), false],
+      [
+        "a role claim after the integrity",
+        craft([user(`${ufrag}:srv`)], 20, [attribute(0x8029, Buffer.alloc(8))]),
+        false,
+      ],
+      ["an integrity of 19 bytes", craft([user(`${ufrag}:srv`)], 19), false],
+      ["an integrity of 21 bytes", craft([user(`${ufrag}:srv`)], 21), false],
+      ["the ufrag and a colon, nothing after", craft([user(`${ufrag}:`)]), true],
+      ["the ufrag alone", craft([user(ufrag)]), false],
+      // the byte after a 4-byte USERNAME is the next attribute's: a ":" there is not the name's
+      [
+        "the ufrag alone, then an attribute whose type starts with ':'",
+        craft([user(ufrag), attribute(0x3a00, Buffer.alloc(4))]),
+        false,
+      ],
+      ["two USERNAMEs, ours last", craft([user("zzzz:srv"), user(`${ufrag}:srv`)]), true],
+      ["two USERNAMEs, ours first", craft([user(`${ufrag}:srv`), user("zzzz:srv")]), false],
+      ["no USERNAME", craft([controlling]), false],
+      [
+        "an unknown attribute of 1 byte, padded",
+        craft([user(`${ufrag}:srv`), attribute(0x7777, Buffer.from([1]))]),
+        true,
+      ],
+    ];
+    for (const trailing of [1, 2, 3]) {
+      const data = Buffer.concat([craft([user(`${ufrag}:srv`)]), Buffer.alloc(trailing)]);
+      data.writeUInt16BE(data.length - 20, 2);
+      cases.push([`${String(trailing)} bytes after the last attribute, counted in the length`, data, false]);
+    }
+    for (const [what, data, answers] of cases) {
+      const expected = oracle(data, ufrag, password, false, 0x7f000001, 4242);
+      expect(expected !== undefined, `binding.ts on ${what}`).toBe(answers);
+      const got = native().answerKeepalive(
+        data,
+        Buffer.from(ufrag),
+        Buffer.from(password),
+        false,
+        0x7f000001,
+        4242,
+      );
+      expect(got?.toString("hex"), what).toBe(expected?.toString("hex"));
+    }
+  });
+
   it("refuses credentials over 256 bytes and a port out of range, naming its arguments", () => {
     const data = request([["USERNAME", "abcd:efgh"]], "p");
     const answer = (ufrag: Buffer, password: Buffer, port: number) =>
@@ -149,7 +230,8 @@ describe("keepalives on a socket the native thread reads", () => {
       expect(await next(server), "no answer from the thread yet").toBeUndefined();
       expect(heard).toEqual([first]);
 
-      m.answerKeepalives(id, Buffer.from(ufrag), Buffer.from(password), false);
+      const answered = new Float64Array(1);
+      m.answerKeepalives(id, Buffer.from(ufrag), Buffer.from(password), false, answered);
       const asked = keepalive();
       server.send(asked, into.address().port, "127.0.0.1");
       const answer = await next(server);
@@ -157,8 +239,7 @@ describe("keepalives on a socket the native thread reads", () => {
         oracle(asked, ufrag, password, false, 0x7f000001, server.address().port)?.toString("hex"),
       );
       expect(heard, "the answered keepalive never reached JavaScript").toHaveLength(1);
-      expect(m.keepalivesAnswered(id)).toBe(1);
-      expect(m.keepalivesAnswered(id), "counted once").toBe(0);
+      expect(answered[0]).toBe(1);
 
       // from another address than the pair's remote, or a nomination: JavaScript's, unanswered here
       const fromStranger = keepalive();
@@ -182,7 +263,15 @@ describe("keepalives on a socket the native thread reads", () => {
       server.send(after, into.address().port, "127.0.0.1");
       expect(await next(server)).toBeUndefined();
       expect(heard.at(-1)).toEqual(after);
-      expect(m.keepalivesAnswered(id)).toBe(0);
+      expect(answered[0], "none answered after the stop").toBe(1);
+      expect(() => {
+        m.answerKeepalives(id, Buffer.from(ufrag), Buffer.from(password), false, new Float64Array(0));
+      }).toThrow(/answered: Float64Array\(1\)/);
+      expect(() => {
+        (m.answerKeepalives as (...a: unknown[]) => void)(id, Buffer.from(ufrag), Buffer.from(password));
+      }, "credentials without a role and a count are refused, not taken as a stop").toThrow(
+        /answerKeepalives\(id/,
+      );
     } finally {
       receiving.release(id);
     }

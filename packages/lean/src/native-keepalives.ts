@@ -11,9 +11,13 @@ type Pair = NonNullable<IceConnection["nominated"]>;
  * JavaScript or the answer leaving through it. Most of the JavaScript thread's STUN traffic on a
  * subscriber socket is these (LiveKit's agent sends one every 2 s on each selected pair): at 30
  * audio rooms, 60 answers a second went through JavaScript (bench/results.md). What the thread
- * answered goes into the pair's counts (requestsReceived, responsesSent) and `count` at each sync.
+ * answered goes into the pair's counts (requestsReceived, responsesSent) and `count` at each sync,
+ * read from a count the thread writes, without its lock.
  */
 export class NativeKeepalives {
+  /** What the thread answered, written by it (lean-media.c), and how much of it is folded. */
+  private readonly answered = new Float64Array(1);
+  private folded = 0;
   /** The credentials and role the thread answers with, as last given to it (none yet). */
   private given: readonly [string, string, boolean] | undefined;
   private pair: Pair | undefined;
@@ -37,12 +41,19 @@ export class NativeKeepalives {
     const given = this.given;
     if (given?.[0] === localUsername && given[1] === localPassword && given[2] === iceControlling) return;
     this.given = [localUsername, localPassword, iceControlling];
-    this.addon.answerKeepalives(
-      this.id,
-      Buffer.from(localUsername, "utf8"),
-      Buffer.from(localPassword, "utf8"),
-      iceControlling,
-    );
+    try {
+      this.addon.answerKeepalives(
+        this.id,
+        Buffer.from(localUsername, "utf8"),
+        Buffer.from(localPassword, "utf8"),
+        iceControlling,
+        this.answered,
+      );
+    } catch {
+      // credentials longer than the thread holds (256 bytes; werift's are 4 and 22 characters):
+      // binding.ts answers in JavaScript, as it did before
+      this.addon.answerKeepalives(this.id);
+    }
   }
 
   /** The thread stops answering; what it answered is folded. Call before the socket is released. */
@@ -53,8 +64,10 @@ export class NativeKeepalives {
   }
 
   private fold(): void {
-    const answered = this.addon.keepalivesAnswered(this.id);
+    const total = this.answered[0] ?? 0;
+    const answered = total - this.folded;
     if (answered === 0) return;
+    this.folded = total;
     this.count.keepalives = (this.count.keepalives ?? 0) + answered;
     if (this.pair === undefined) return;
     this.pair.requestsReceived += answered;

@@ -82,12 +82,18 @@ export interface LeanMediaAddon {
   setLastSr(id: number, ssrc: number, lsr: number, arrivalMs: number): boolean;
   /**
    * The thread answers the server's keepalives on socket `id`'s selected pair with these local ICE
-   * credentials (UTF-8) and role, as binding.ts would (lean-media.c answer_keepalive); without
-   * them, it stops.
+   * credentials (UTF-8) and role, as binding.ts would (lean-media.c answer_keepalive), adding each
+   * to `answered[0]`, which JavaScript reads without a lock.
    */
-  answerKeepalives(id: number, ufrag?: Buffer, password?: Buffer, controlling?: boolean): void;
-  /** The keepalives the thread answered on socket `id` since the last call. */
-  keepalivesAnswered(id: number): number;
+  answerKeepalives(
+    id: number,
+    ufrag: Buffer,
+    password: Buffer,
+    controlling: boolean,
+    answered: Float64Array,
+  ): void;
+  /** The thread no longer answers keepalives on socket `id`. */
+  answerKeepalives(id: number): void;
   /** The thread's answer to a request from `address`:`port`, or undefined when it would leave it to JavaScript; for tests. */
   answerKeepalive(
     request: Buffer,

@@ -76,7 +76,6 @@ describe("lean audio on the native media path, against a real livekit-server", (
       // the server's keepalives on the subscriber's selected pair (every 2 s) answered by the thread,
       // with binding.ts's bytes (native-keepalives.test.ts)
       expect(native.keepalives, `${JSON.stringify(native)} ${context}`).toBeGreaterThan(0);
-      expect(s.keepalivesAnswered.subscriber).toBeGreaterThanOrEqual(native.keepalives);
       // on loopback the packets arrive 20 ms apart to within a millisecond or two: a jitter from
       // the tick's read time would be several ms; werift's receiver reports count them all
       expect(w?.jitterS ?? 1, context).toBeLessThan(0.004);
