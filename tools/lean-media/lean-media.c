@@ -716,8 +716,8 @@ static int binding_success(const uint8_t *p, uint32_t address, uint16_t port, co
 /* Answers `p` on `r`'s socket when it is a keepalive from the selected pair's remote; 1 when answered. */
 static int answer_keepalive(receiver_t *r, const uint8_t *p, size_t length, uint32_t address, uint16_t port) {
   uint8_t answer[STUN_ANSWER_BYTES];
-  if (!r->stun.on || r->stun_answered == NULL || length < 2 || p[0] != 0x00 || p[1] != 0x01 || address != r->remote_address ||
-      port != r->remote_port || !keepalive_request(p, length, &r->stun) ||
+  if (!r->stun.on || r->stun_answered == NULL || length < 2 || p[0] != 0x00 || p[1] != 0x01 ||
+      address != r->remote_address || port != r->remote_port || !keepalive_request(p, length, &r->stun) ||
       binding_success(p, address, port, &r->stun, answer) != 0)
     return 0;
   struct sockaddr_in to = {.sin_family = AF_INET, .sin_port = htons(port), .sin_addr.s_addr = htonl(address)};

@@ -15,8 +15,12 @@ type Pair = NonNullable<IceConnection["nominated"]>;
  * read from a count the thread writes, without its lock.
  */
 export class NativeKeepalives {
-  /** What the thread answered, written by it (lean-media.c), and how much of it is folded. */
-  private readonly answered = new Float64Array(1);
+  /**
+   * What the thread answered, written by it (lean-media.c), and how much of it is folded. On an
+   * ArrayBuffer of its own: a typed array this small is otherwise kept in V8's heap, where it may
+   * move, until the addon first asks for its memory.
+   */
+  private readonly answered = new Float64Array(new ArrayBuffer(8));
   private folded = 0;
   /** The credentials and role the thread answers with, as last given to it (none yet). */
   private given: readonly [string, string, boolean] | undefined;
