@@ -14,7 +14,13 @@ function node(tb: Testbed): { alive: boolean } {
 
 interface Summary {
   run: { endReason: string; workerPids: number[] };
-  participants: { joined: number; connectedAtEnd: number; disconnects: Record<string, number> };
+  participants: {
+    planned: number;
+    joined: number;
+    connectedAtEnd: number;
+    disconnects: Record<string, number>;
+    joinFailures: Record<string, number>;
+  };
 }
 
 describe("a server that dies mid-run", () => {
@@ -128,5 +134,51 @@ describe("a server that dies mid-run", () => {
     expect(summary.participants.disconnects).toEqual({ worker_died: 4 });
     expect(node(tb).alive, "the server was never touched").toBe(true);
     expect(workers.map((w) => w.pid).filter(alive)).toEqual([]);
+  }, 120_000);
+
+  it("a worker killed during the ramp: each of its participants counted once, those not yet in as joins it cut off, none on LiveKit's side", async () => {
+    await tb?.stop();
+    tb = await Testbed.start({ name: `e2e-ramp-killed-${process.pid}` });
+    const out = mkdtempSync(join(tmpdir(), "swarm-ramp-killed-"));
+    // 12 participants joining 1 a second over two workers, rooms taken in turn: the kill lands mid-ramp
+    const run = startSwarm(
+      ["--rooms", "4", "--subscribers", "2", "--workers", "2", "--num-per-second", "1"].concat([
+        "--duration",
+        "5s",
+        "-o",
+        out,
+      ]),
+      testbedEnv(tb),
+    );
+    const deadline = Date.now() + 60_000;
+    while (!/[1-9]\d*\/12 joined/.test(run.stderr)) {
+      if (Date.now() > deadline) throw new Error(`nobody joined:\n${run.stderr}`);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    const [first] = descendants(run.child.pid ?? -1).filter((p) => /worker\.js/.test(p.cmdline));
+    if (first === undefined) throw new Error("no worker process found");
+    signal(first.pid, "SIGKILL");
+
+    const code = await run.exited;
+    expect(code, run.stdout + run.stderr).toBe(2);
+    const summary = JSON.parse(readFileSync(join(out, "summary.json"), "utf8")) as Summary;
+    const p = summary.participants;
+    const cutOff = p.joinFailures.worker_died ?? 0;
+    const dropped = p.disconnects.worker_died ?? 0;
+    // the kill came while joins were under way: the test saw 1 or more in, and 12 were planned
+    expect(p.joined, run.stdout).toBeLessThan(12);
+    expect(cutOff, run.stdout).toBeGreaterThan(0);
+    // everyone once: in and still there, in and lost with the worker, or cut off before joining
+    expect(p.planned).toBe(12);
+    expect(p.connectedAtEnd + dropped + cutOff, run.stdout).toBe(12);
+    expect(p.joined).toBe(p.connectedAtEnd + dropped);
+    // the participants check holds: nobody is said to have "never joined" on LiveKit's side
+    expect(run.stdout).toMatch(
+      /ok +participants: .*lost with their process before joining \(the generator's/,
+    );
+    expect(run.stdout).not.toMatch(/never joined/);
+    expect(run.stdout).toMatch(
+      new RegExp(`FAILED +workers: 1 worker process died, ${dropped + cutOff} participants lost`),
+    );
   }, 120_000);
 });

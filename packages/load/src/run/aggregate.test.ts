@@ -666,6 +666,32 @@ describe("RunAggregator groups and markers", () => {
     expect(agg.summary(10_000).groups?.rooms.map((r) => r.name)).toEqual(["empty", "lossy"]);
   });
 
+  it("counts a participant its worker took while it joined as a failed join, not a lost link", () => {
+    // d's turn to join came after its worker died: it never began
+    const { agg, onEvent } = aggregator([plan("a"), plan("b"), plan("c"), { ...plan("d"), joinAtMs: 3500 }]);
+    onEvent("r1", "a", { type: "joined", joinS: 0.4 }, 1000);
+    onEvent("r1", "c", { type: "join-failed", reason: "timeout", message: "no answer" }, 1500);
+    onEvent("r1", "a", { type: "disconnected", reason: "worker_died" }, 3000);
+    // what the orchestrator says of those not in (Standings), and what an older events.jsonl said
+    const cutOff = { type: "join-failed", reason: "worker_died", message: "its worker died" } as const;
+    onEvent("r1", "b", cutOff, 3000);
+    onEvent("r1", "c", { type: "disconnected", reason: "worker_died" }, 3000);
+    onEvent("r1", "d", cutOff, 3000);
+    const s = agg.summary(10_000);
+    expect(s.participants).toMatchObject({
+      planned: 4,
+      joined: 1,
+      connectedAtEnd: 0,
+      disconnects: { worker_died: 1 },
+      // c had failed already: its own reason stays, and it is counted once
+      joinFailures: { worker_died: 2, timeout: 1 },
+    });
+    expect(s.markers?.map((m) => m.kind)).toEqual(["worker-died"]);
+    // b's join was cut off at 3 s, not at the run's end: > 3 s; c's failed join, > 10 s; d is in none
+    const join = s.figures.find((f) => f.metric === "lkswarm_join_duration_seconds");
+    expect(join).toMatchObject({ n: 3, p50: 3, max: 10, censored: { n: 2 } });
+  });
+
   it("marks a dead worker once and a reconnect burst where several participants began reconnecting", () => {
     const { agg, onEvent } = aggregator([plan("a"), plan("b"), plan("c")]);
     for (const id of ["a", "b"]) onEvent("r1", id, { type: "disconnected", reason: "worker_died" }, 7000);

@@ -12,6 +12,7 @@ import {
 } from "./participant-state.js";
 import type { Kind, ParticipantEvent, ParticipantPlan, Role, WindowSample } from "./messages.js";
 import { GroupWindowValues, runGroups } from "./groups.js";
+import { WORKER_DIED, generatorLoss } from "./standings.js";
 import {
   addShare,
   bucketRate,
@@ -130,8 +131,7 @@ export class RunAggregator {
         this.roster.move(room, identity, "connected");
         break;
       case "join-failed":
-        p.joinFailure ??= event.reason;
-        this.roster.move(room, identity, "failed");
+        this.failJoin(room, identity, p, event.reason, t);
         break;
       case "first-packet":
         p.tracksWithPackets[event.kind]++;
@@ -153,11 +153,16 @@ export class RunAggregator {
         this.roster.move(room, identity, "connected");
         break;
       case "disconnected":
+        // before it joined: what an events.jsonl of an older version said of a join its worker cut off
+        if (p.joinS === undefined) {
+          this.failJoin(room, identity, p, event.reason, t);
+          break;
+        }
         p.disconnected = event.reason;
         p.reconnectingSinceMs = undefined;
         p.leftMs = t;
         this.roster.move(room, identity, "disconnected");
-        if (event.reason === "worker_died") this.markWorkerDeath(t);
+        if (event.reason === WORKER_DIED) this.markWorkerDeath(t);
         break;
       case "quality":
         this.quality[event.quality] = (this.quality[event.quality] ?? 0) + 1;
@@ -410,6 +415,18 @@ export class RunAggregator {
   }
 
   /** One marker per death: a dying worker's participants all arrive with the same time. */
+  /**
+   * A join that failed: the first reason stands. One the generator cut off (its worker died mid-join)
+   * was not refused, so all its join time says is "longer than until now": it is censored then
+   * (`leftMs`), not at the run's end.
+   */
+  private failJoin(room: string, identity: string, p: ParticipantState, reason: string, t: number): void {
+    if (p.joinFailure === undefined && generatorLoss(reason)) p.leftMs = t;
+    p.joinFailure ??= reason;
+    this.roster.move(room, identity, "failed");
+    if (reason === WORKER_DIED) this.markWorkerDeath(t);
+  }
+
   private markWorkerDeath(t: number): void {
     const last = this.markers.at(-1);
     if (last?.t === t) return;

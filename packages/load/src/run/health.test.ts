@@ -297,6 +297,35 @@ describe("runHealth", () => {
     expect(runHealth(summary({}), 1).status).toBe("generator");
   });
 
+  it("counts a participant its worker took while it joined once, as the generator's, not as never joined", () => {
+    // 12 planned, one worker died during the ramp: 11 had joined, 1 was still joining
+    const died = runHealth(
+      summary({
+        planned: 12,
+        joined: 11,
+        connectedAtEnd: 0,
+        disconnects: { worker_died: 11 },
+        joinFailures: { worker_died: 1 },
+      }),
+      1,
+    );
+    expect(died.status).toBe("generator");
+    expect(died.checks.find((c) => c.name === "participants")).toMatchObject({
+      ok: true,
+      text: "11 of 12 planned joined, 11 lost before the end (worker_died 11), 1 lost with their process before joining (the generator's: see workers)",
+    });
+    expect(died.checks.find((c) => c.name === "workers")?.text).toBe(
+      "1 worker process died, 12 participants lost with the process that carried them (1 of them before they joined)",
+    );
+    // a join LiveKit refused beside it is still LiveKit's
+    const refused = runHealth(
+      summary({ planned: 5, joined: 3, joinFailures: { worker_died: 1, unauthorized: 1 } }),
+      1,
+    );
+    expect(refused.checks.find((c) => c.name === "participants")).toMatchObject({ ok: false });
+    expect(refused.checks[0]?.text).toContain("1 never joined");
+  });
+
   it("fails LiveKit for participants still reconnecting at the end past the grace, not for one that just began", () => {
     // the embedded node SIGKILLed 12 s into a 20 s run: both participants reconnecting ~6.4 s at the end
     const killed = runHealth(summary({ connectedAtEnd: 2, reconnectingAtEndS: [6.4, 6.37] }), 0);

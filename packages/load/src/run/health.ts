@@ -16,6 +16,7 @@ import { ExitCode } from "@livekit-swarm/schema";
 import type { RunSummary } from "./aggregate.js";
 import { OWED_AFTER_MS } from "./delivery.js";
 import { NOT_STARTED, RUN_ENDED } from "./messages.js";
+import { generatorLoss } from "./standings.js";
 import {
   MACHINE_CROWDED_BUSY,
   percent,
@@ -48,8 +49,12 @@ export interface RunHealth {
   readonly exitCode?: ExitCode;
 }
 
-/** Disconnect reasons that are the generator's own doing: its process or browser went away. */
-const GENERATOR_DISCONNECTS = /^(worker_died|.*_exited)$/;
+/** How many of `counts` (reason to participants) are the generator's: a process or browser that went away. */
+function generatorCount(counts: Readonly<Record<string, number>>): number {
+  return Object.entries(counts)
+    .filter(([r]) => generatorLoss(r))
+    .reduce((a, [, n]) => a + n, 0);
+}
 
 /**
  * A participant still reconnecting at the end this long was not taken back by LiveKit (its node
@@ -86,7 +91,7 @@ export function linksLost(p: RunSummary["participants"]): number {
 function starvedUnserved(summary: RunSummary, load: GeneratorLoad, unserved: boolean): string | undefined {
   if (!unserved || linksLost(summary.participants) > 0) return undefined;
   const answered = Object.entries(summary.participants.joinFailures).some(
-    ([reason, n]) => n > 0 && !SLOW_JOIN.has(reason) && reason !== NOT_STARTED,
+    ([reason, n]) => n > 0 && !SLOW_JOIN.has(reason) && reason !== NOT_STARTED && !generatorLoss(reason),
   );
   if (answered) return undefined;
   const w = load.workers.find((x) => x.crowded === true);
@@ -133,11 +138,11 @@ export function runHealth(
 
   // never began to join (a browser still waiting for its Chromium): the generator's, not LiveKit's
   const notStarted = people.joinFailures[NOT_STARTED] ?? 0;
-  const neverJoined = people.planned - unfinished - people.joined - notStarted;
+  // gone with their process before they joined (a worker that died during the ramp): the generator's
+  const lostJoining = generatorCount(people.joinFailures);
+  const neverJoined = people.planned - unfinished - people.joined - notStarted - lostJoining;
   const lostBy = Object.entries(people.disconnects);
-  const lostToGenerator = lostBy
-    .filter(([r]) => GENERATOR_DISCONNECTS.test(r))
-    .reduce((a, [, n]) => a + n, 0);
+  const lostToGenerator = generatorCount(people.disconnects);
   const reconnecting = people.reconnectingAtEndS ?? [];
   const stuck = reconnecting.filter((s) => s >= RECONNECT_GRACE_S);
   const lost = Math.max(0, people.joined - people.connectedAtEnd - reconnecting.length);
@@ -159,6 +164,9 @@ export function runHealth(
         : "") +
       (neverJoined > 0 ? `, ${neverJoined} never joined` : "") +
       (notStarted > 0 ? `, ${notStarted} never started (the generator's: see workers)` : "") +
+      (lostJoining > 0
+        ? `, ${lostJoining} lost with their process before joining (the generator's: see workers)`
+        : "") +
       (unfinished > 0
         ? `, ${unfinished} in ${plural(missing?.shards.length ?? 0, "shard")} that did not finish (${(missing?.shards ?? []).join(", ")}), in no figure`
         : ""),
@@ -182,7 +190,8 @@ export function runHealth(
     });
   }
 
-  const workersOk = workersLost === 0 && lostToGenerator === 0 && unfinished === 0 && notStarted === 0;
+  const carriedOff = lostToGenerator + lostJoining;
+  const workersOk = workersLost === 0 && carriedOff === 0 && unfinished === 0 && notStarted === 0;
   checks.push({
     name: "workers",
     ok: workersOk,
@@ -192,8 +201,9 @@ export function runHealth(
       : [
           unfinished > 0 ? `${plural(missing?.shards.length ?? 0, "shard")} lost` : undefined,
           workersLost > 0 ? `${plural(workersLost, "worker process", "worker processes")} died` : undefined,
-          lostToGenerator > 0
-            ? `${plural(lostToGenerator, "participant")} lost with the process that carried ${lostToGenerator === 1 ? "it" : "them"}`
+          carriedOff > 0
+            ? `${plural(carriedOff, "participant")} lost with the process that carried ${carriedOff === 1 ? "it" : "them"}` +
+              (lostJoining > 0 ? ` (${lostJoining} of them before they joined)` : "")
             : undefined,
           notStarted > 0
             ? `${plural(notStarted, "participant")} never started: the run ended while ${notStarted === 1 ? "it" : "they"} waited for the generator (${waitedFor(summary, notStarted)}): run fewer participants per machine, give the generator more CPU, or hold longer`

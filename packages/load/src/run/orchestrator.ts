@@ -18,6 +18,7 @@ import type {
   WorkerMessage,
 } from "./messages.js";
 import { NOT_STARTED } from "./messages.js";
+import { Standings } from "./standings.js";
 import type { RunPlan } from "./plan.js";
 import { iceScopeEnv, iceScopeFor, type IceScope, type MediaTarget } from "./ice-scope.js";
 import type { NetworkProfile } from "@livekit-swarm/testbed";
@@ -164,9 +165,11 @@ export async function orchestrate(options: OrchestratorOptions): Promise<RunOutc
   const samplesOut = lineFile(join(options.outputDir, "samples.jsonl"), gzip);
   const eventsOut = lineFile(join(options.outputDir, "events.jsonl"), gzip);
   const aggregator = new RunAggregator(plan.participants, options.statsIntervalMs, measurements);
+  const standings = new Standings();
   /** A participant's event: in events.jsonl (`swarm merge` rebuilds the summary from it), the figures, the observers. */
   const record = (message: Extract<WorkerMessage, { type: "event" }>): void => {
     eventsOut.write(`${JSON.stringify(message)}\n`);
+    standings.onEvent(message.room, message.participant, message.event);
     aggregator.onEvent(message.room, message.participant, message.event, message.t);
     for (const o of observers) o.onEvent?.(message, message.event);
   };
@@ -245,8 +248,18 @@ export async function orchestrate(options: OrchestratorOptions): Promise<RunOutc
           markSampled();
           if (!stopping) {
             workersLost.push({ worker, code, signal });
-            // its participants are gone with it: count them as lost, the run goes on
-            recordFor(worker, carried, { type: "disconnected", reason: "worker_died" });
+            // its participants are gone with it: links lost, joins cut off; the run goes on
+            const t = Date.now();
+            for (const { participant: p, event } of standings.lostWithWorker(carried))
+              record({
+                type: "event",
+                t,
+                room: p.room,
+                participant: p.identity,
+                role: p.role,
+                worker,
+                event,
+              });
           }
           resolve();
         });

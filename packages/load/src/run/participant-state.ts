@@ -71,19 +71,22 @@ export function censorUnfinished(
   const startMs = measurements.runStartMs;
   const all = [...participants];
   const joined = all.filter((p) => p.joinS !== undefined);
-  // a participant scheduled to join before the end and not joined: join time > end − schedule
+  // a participant scheduled to join before the end and not joined: join time > end − schedule; a
+  // join cut off before the end (its worker died mid-join) says only > its leaving − schedule, and
+  // one whose worker died before its turn never began
+  const cutOff = (p: ParticipantState): number => Math.min(p.leftMs ?? endMs, endMs);
   measurements.censor(
     "lkswarm_join_duration_seconds",
     startMs === undefined
       ? []
       : all
-          .filter((p) => p.joinS === undefined && startMs + p.plan.joinAtMs < endMs)
+          .filter((p) => p.joinS === undefined && startMs + p.plan.joinAtMs < cutOff(p))
           .map((p) => ({
-            t: endMs,
+            t: cutOff(p),
             participant: participantKey(p.plan.room, p.plan.identity),
             track: "join",
             labels: { role: p.plan.role },
-            atLeastS: (endMs - startMs - p.plan.joinAtMs) / 1000,
+            atLeastS: (cutOff(p) - startMs - p.plan.joinAtMs) / 1000,
           })),
   );
   // an expected track with no first packet (frame): > the time its subscriber was in the run

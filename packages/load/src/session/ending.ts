@@ -135,7 +135,7 @@ export function endingNotes(outcome: RunOutcome): string[] {
   const notes: string[] = [];
   if (outcome.workersLost.length > 0) {
     notes.push(
-      `${outcome.workersLost.length} worker process(es) died during the run; their participants are counted as disconnected (worker_died)`,
+      `${outcome.workersLost.length} worker process(es) died during the run; their participants are counted as lost (worker_died: a disconnect, or a failed join for those not yet in)`,
     );
   }
   if (outcome.endReason === "workers-lost")
