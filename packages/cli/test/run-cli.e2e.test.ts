@@ -32,6 +32,42 @@ describe("swarm run: Ctrl-C against the embedded LiveKit", () => {
   }, 120_000);
 });
 
+describe("swarm run: Ctrl-C during the ramp", () => {
+  it("accounts for everyone: joined, cut off joining, or not yet due (before: all but the joined 'never joined')", async () => {
+    const out = mkdtempSync(join(tmpdir(), "swarm-sigint-ramp-"));
+    // 12 participants at one a second: stopped at the first progress line (5 s), most are not due
+    const run = startSwarm(
+      ["--rooms", "4", "--subscribers", "2", "--num-per-second", "1", "--duration", "60s", "-o", out],
+      { LIVEKIT_URL: "" },
+    );
+    const deadline = Date.now() + 60_000;
+    while (!/[1-9]\d*\/12 joined/.test(run.stderr)) {
+      if (Date.now() > deadline) throw new Error(`nobody joined:\n${run.stderr}`);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    run.child.kill("SIGINT");
+    expect(await run.exited, run.stderr).toBe(130);
+    const { participants: p } = JSON.parse(readFileSync(join(out, "summary.json"), "utf8")) as {
+      participants: {
+        planned: number;
+        joined: number;
+        notDue?: number;
+        joinFailures: Record<string, number>;
+      };
+    };
+    const notDue = p.notDue ?? 0;
+    expect(p.joined, run.stdout).toBeLessThan(12);
+    expect(notDue, run.stdout).toBeGreaterThan(0);
+    // at most one join a second was under way when the stop came: the rest were not due
+    const joining = p.planned - p.joined - notDue;
+    expect(joining, run.stdout).toBeLessThanOrEqual(2);
+    const line = run.stdout.match(/participants: (.*)/)?.[1] ?? "";
+    expect(line).toContain(`${p.joined} of 12 planned joined`);
+    expect(line).toContain(`${notDue} not yet due to join when the run ended`);
+    expect(line).toMatch(joining > 0 ? new RegExp(`, ${joining} never joined`) : /^(?!.*never joined)/);
+  }, 120_000);
+});
+
 describe("swarm run: a breached threshold with abort= ends the run early", () => {
   it("exits 99 long before the hold ends, with the verdict in the GitHub step summary and annotations", async () => {
     const tb = await Testbed.start({ name: `e2e-abort-${process.pid}` });

@@ -692,6 +692,19 @@ describe("RunAggregator groups and markers", () => {
     expect(join).toMatchObject({ n: 3, p50: 3, max: 10, censored: { n: 2 } });
   });
 
+  it("counts participants whose turn to join had not come when the run ended as not due, in no join figure", () => {
+    // stopped 5 s in: a joined, b joining since 2 s, c and d due at 5 and 9 s
+    const late = (id: string, joinAtMs: number): ParticipantPlan => ({ ...plan(id), joinAtMs });
+    const { agg, onEvent } = aggregator([plan("a"), late("b", 2000), late("c", 5000), late("d", 9000)]);
+    onEvent("r1", "a", { type: "joined", joinS: 0.4 }, 1000);
+    const s = agg.summary(5000);
+    expect(s.participants).toMatchObject({ planned: 4, joined: 1, notDue: 2, joinFailures: {} });
+    const join = s.figures.find((f) => f.metric === "lkswarm_join_duration_seconds");
+    expect(join).toMatchObject({ n: 2, max: 3, censored: { n: 1 } });
+    // a run that reached its end has none
+    expect(aggregator([plan("a")]).agg.summary(5000).participants.notDue).toBeUndefined();
+  });
+
   it("marks a dead worker once and a reconnect burst where several participants began reconnecting", () => {
     const { agg, onEvent } = aggregator([plan("a"), plan("b"), plan("c")]);
     for (const id of ["a", "b"]) onEvent("r1", id, { type: "disconnected", reason: "worker_died" }, 7000);

@@ -322,6 +322,7 @@ export class RunAggregator {
       if (p.disconnected !== undefined) disconnects[p.disconnected] = (disconnects[p.disconnected] ?? 0) + 1;
     }
     const joined = all.filter((p) => p.joinS !== undefined);
+    const notDue = notDueBy(all, this.measurements.runStartMs, endMs);
     const { decryptionFailures, decryptionRecovered } = decryptionPairs(all);
     const loss = lossOf(all);
     censorUnfinished(this.measurements, this.participants.values(), endMs);
@@ -345,6 +346,7 @@ export class RunAggregator {
         joinFailures,
         disconnects,
         reconnects: [...this.roster.entries()].reduce((a, p) => a + p.reconnects, 0),
+        ...(notDue > 0 ? { notDue } : {}),
       },
       tracks: {
         expected,
@@ -490,3 +492,14 @@ function sumKinds(byKind: Record<Kind, { lost: number; expected: number }>): {
 }
 
 export type { Role };
+
+/**
+ * Participants the run ended before their turn to join came (scheduled at or after `endMs`), that
+ * neither joined nor failed: a run stopped during its ramp; 0 before the run's start is known.
+ */
+function notDueBy(all: readonly ParticipantState[], startMs: number | undefined, endMs: number): number {
+  if (startMs === undefined) return 0;
+  return all.filter(
+    (p) => p.joinS === undefined && p.joinFailure === undefined && startMs + p.plan.joinAtMs >= endMs,
+  ).length;
+}

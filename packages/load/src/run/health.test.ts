@@ -326,6 +326,17 @@ describe("runHealth", () => {
     expect(refused.checks[0]?.text).toContain("1 never joined");
   });
 
+  it("does not count participants whose turn to join had not come as never joined (a run stopped in its ramp)", () => {
+    const stopped = summary({ planned: 24, joined: 13 });
+    const h = runHealth({ ...stopped, participants: { ...stopped.participants, notDue: 10 } }, 0);
+    expect(h.checks[0]).toMatchObject({
+      ok: false,
+      text: "13 of 24 planned joined, 1 never joined, 10 not yet due to join when the run ended",
+    });
+    const all = runHealth({ ...stopped, participants: { ...stopped.participants, notDue: 11 } }, 0);
+    expect(all.checks[0]).toMatchObject({ ok: true });
+  });
+
   it("fails LiveKit for participants still reconnecting at the end past the grace, not for one that just began", () => {
     // the embedded node SIGKILLed 12 s into a 20 s run: both participants reconnecting ~6.4 s at the end
     const killed = runHealth(summary({ connectedAtEnd: 2, reconnectingAtEndS: [6.4, 6.37] }), 0);

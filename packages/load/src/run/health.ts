@@ -140,7 +140,9 @@ export function runHealth(
   const notStarted = people.joinFailures[NOT_STARTED] ?? 0;
   // gone with their process before they joined (a worker that died during the ramp): the generator's
   const lostJoining = generatorCount(people.joinFailures);
-  const neverJoined = people.planned - unfinished - people.joined - notStarted - lostJoining;
+  // the run ended before their turn to join came (stopped during its ramp): neither side's failure
+  const notDue = people.notDue ?? 0;
+  const neverJoined = people.planned - unfinished - people.joined - notStarted - lostJoining - notDue;
   const lostBy = Object.entries(people.disconnects);
   const lostToGenerator = generatorCount(people.disconnects);
   const reconnecting = people.reconnectingAtEndS ?? [];
@@ -163,6 +165,7 @@ export function runHealth(
         ? `, ${reconnecting.length - stuck.length} reconnecting for under ${RECONNECT_GRACE_S} s at the end (too soon to judge)`
         : "") +
       (neverJoined > 0 ? `, ${neverJoined} never joined` : "") +
+      (notDue > 0 ? `, ${notDue} not yet due to join when the run ended` : "") +
       (notStarted > 0 ? `, ${notStarted} never started (the generator's: see workers)` : "") +
       (lostJoining > 0
         ? `, ${lostJoining} lost with their process before joining (the generator's: see workers)`

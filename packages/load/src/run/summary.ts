@@ -23,6 +23,11 @@ export interface RunSummary {
     readonly joinFailures: Record<string, number>;
     readonly disconnects: Record<string, number>;
     readonly reconnects: number;
+    /**
+     * Participants whose turn to join (the ramp's schedule) had not come when the run ended: a run
+     * stopped or cut short during its ramp. Neither joined nor failed; absent when none.
+     */
+    readonly notDue?: number;
   };
   /**
    * From the window samples, per joined participant capped at its expected tracks: `receiving`
