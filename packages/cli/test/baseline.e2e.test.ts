@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -35,6 +35,31 @@ describe("swarm --baseline and swarm compare against a real LiveKit", () => {
     expect(r.code).toBe(1);
     expect(r.stderr.trim()).toMatch(
       /compares with a baseline: pass --baseline <summary.json or run folder>$/,
+    );
+  }, 60_000);
+
+  it("a baseline that was stopped before its end is refused before the run, naming --force-compare; swarm compare marks it", async () => {
+    // the first run's summary as if it had been Ctrl-C'd: what a CI job's stored baseline can be
+    const stopped = join(dir, "stopped");
+    mkdirSync(stopped);
+    const s = JSON.parse(readFileSync(join(a, "summary.json"), "utf8")) as {
+      run: Record<string, unknown>;
+      health: Record<string, unknown>;
+    };
+    s.run.endReason = "interrupted";
+    s.health.exitCode = 130;
+    writeFileSync(join(stopped, "summary.json"), JSON.stringify(s));
+    const gate = ["--threshold", "lkswarm_join_duration_seconds p95 <= baseline * 20", "--baseline", stopped];
+    const refused = await swarm([...workload, ...gate, "-o", join(dir, "refused")], env());
+    expect(refused.code, refused.stdout).toBe(1);
+    expect(refused.stderr.trim()).toMatch(
+      /stopped\/summary.json: the baseline run was interrupted \(exit 130\), so its figures are not a whole measurement of LiveKit; .*or --force-compare to use it anyway$/,
+    );
+    expect(existsSync(join(dir, "refused")), "refused before the run").toBe(false);
+    const compared = await swarm(["compare", stopped, a]);
+    expect(compared.code).toBe(0);
+    expect(compared.stdout).toMatch(
+      /^baseline: .*stopped\/summary.json \(run [^)]+\): NOT A WHOLE RUN, it was interrupted \(exit 130\)$/m,
     );
   }, 60_000);
 

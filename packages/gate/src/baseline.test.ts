@@ -1,7 +1,12 @@
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import {
   applyBaseline,
   assertComparable,
+  assertWholeBaseline,
+  loadBaseline,
   parseRunRecord,
   sampleSets,
   workloadDifferences,
@@ -319,6 +324,69 @@ describe("run records and comparison", () => {
     expect(table).toMatch(/^baseline: a.json \(run base-run\)\nthis run: c.json/);
     expect(table).toMatch(
       /join time\s+participants\s+p95\s+[\d.]+ s\s+[\d.]+ s\s+\+\d+\.\d ms\s+\+\d+\.\d%\s+WORSE\s+DIFFERENT \(p=0\.000, n=30\/30\)/,
+    );
+  });
+});
+
+describe("a baseline that is not a whole run", () => {
+  const read = (run: Record<string, unknown>, health?: unknown): RunRecord =>
+    parseRunRecord(
+      JSON.stringify({ run: { id: "r", ...run }, figures: [], ...(health !== undefined ? { health } : {}) }),
+      "b/summary.json",
+    );
+
+  it("says how a run that did not complete, or was inconclusive, ended; a whole one says nothing", () => {
+    const cases: [Record<string, unknown>, unknown, string | undefined][] = [
+      [{ endReason: "completed" }, { status: "healthy", exitCode: 0 }, undefined],
+      // a run LiveKit failed is a whole measurement of LiveKit
+      [{ endReason: "completed" }, { status: "livekit", exitCode: 99 }, undefined],
+      [{}, undefined, undefined],
+      [{ endReason: "interrupted" }, { status: "livekit", exitCode: 130 }, "was interrupted (exit 130)"],
+      [{ endReason: "aborted" }, { exitCode: 99 }, "was aborted by a threshold before its end (exit 99)"],
+      [{ endReason: "server-unreachable" }, undefined, "lost its server before its end"],
+      [{ endReason: "no-participant-joined" }, { exitCode: 1 }, "had no participant join (exit 1)"],
+      [{ endReason: "workers-lost" }, { exitCode: 2 }, "lost every worker process before its end (exit 2)"],
+      [
+        { endReason: "completed" },
+        { status: "generator", exitCode: 2 },
+        "was inconclusive: the swarm itself did not keep up (exit 2)",
+      ],
+      // hostile: a reason this version does not know is shown as it is, a code that is no integer not at all
+      [{ endReason: "eaten\u0007" }, { exitCode: 1.5 }, 'ended as "eaten\\u0007"'],
+      [{ endReason: "toString" }, undefined, 'ended as "toString"'],
+      [{ endReason: 42 }, "healthy", undefined],
+    ];
+    for (const [run, health, partial] of cases)
+      expect(read(run, health).partial, JSON.stringify(run)).toBe(partial);
+  });
+
+  it("is refused as a baseline, naming the fix, unless forced; swarm gate (no scenario) never forces", async () => {
+    const stopped = read({ endReason: "interrupted" }, { status: "livekit", exitCode: 130 });
+    expect(() => {
+      assertWholeBaseline(stopped, false, ", or --force-compare to use it anyway");
+    }).toThrow(
+      /^b\/summary.json: the baseline run was interrupted \(exit 130\), so its figures are not a whole measurement of LiveKit; pass a run that completed with a conclusive health \(exit 0 or 99\), or --force-compare to use it anyway$/,
+    );
+    expect(() => {
+      assertWholeBaseline(stopped, true, "");
+    }).not.toThrow();
+    const dir = mkdtempSync(join(tmpdir(), "baseline-partial-"));
+    writeFileSync(
+      join(dir, "summary.json"),
+      JSON.stringify({ run: { id: "r", endReason: "workers-lost" }, scenario: SCENARIO, figures: [] }),
+    );
+    await expect(loadBaseline(dir, SCENARIO, false)).rejects.toThrow(/--force-compare to use it anyway$/);
+    expect((await loadBaseline(dir, SCENARIO, true))?.partial).toBe(
+      "lost every worker process before its end",
+    );
+    await expect(loadBaseline(dir, undefined, true)).rejects.toThrow(/\(exit 0 or 99\)$/);
+  });
+
+  it("is marked in a comparison, on either side", () => {
+    const whole = read({ endReason: "completed" }, { status: "healthy", exitCode: 0 });
+    const table = comparisonTable(compareRuns(whole, read({ endReason: "interrupted" }, { exitCode: 130 })));
+    expect(table).toMatch(
+      /^baseline: b\/summary.json \(run r\)\nthis run: b\/summary.json \(run r\): NOT A WHOLE RUN, it was interrupted \(exit 130\)\n/,
     );
   });
 });

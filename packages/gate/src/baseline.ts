@@ -36,6 +36,12 @@ export interface RunRecord {
   readonly samples: readonly SampleSet[] | undefined;
   /** The run's counts and ratios of sums (runTotals): joined, reconnects, loss of all packets... */
   readonly totals: RunTotals;
+  /**
+   * Why its figures are not a whole measurement of LiveKit, in words ("was interrupted (exit
+   * 130)"), from its `run.endReason` and `health`; absent for a run that completed with a conclusive
+   * health, and for a summary that does not say (an older version's).
+   */
+  readonly partial?: string;
 }
 
 export interface RecordedFigure {
@@ -180,7 +186,8 @@ export function parseRunRecord(text: string, file: string): RunRecord {
 /** The record of a parsed summary.json, or of a run's report before it is written (`file`: for messages). */
 export function runRecordOf(doc: unknown, file: string): RunRecord {
   const d = doc as {
-    run?: { id?: unknown };
+    run?: { id?: unknown; endReason?: unknown };
+    health?: { status?: unknown; exitCode?: unknown };
     scenario?: unknown;
     figures?: unknown;
     samples?: unknown;
@@ -228,7 +235,49 @@ export function runRecordOf(doc: unknown, file: string): RunRecord {
     figures,
     samples,
     totals: runTotals(doc),
+    ...partialRun(d.run.endReason, d.health),
   };
+}
+
+/** How a run that did not complete, or that the swarm could not judge, ended: its end reasons' words. */
+const UNFINISHED: Readonly<Record<string, string>> = {
+  interrupted: "was interrupted",
+  aborted: "was aborted by a threshold before its end",
+  "server-unreachable": "lost its server before its end",
+  "no-participant-joined": "had no participant join",
+  "workers-lost": "lost every worker process before its end",
+};
+
+/**
+ * `partial` of a summary's `run.endReason` and `health` (read from a file: anything). A reason this
+ * version does not know is said as it is; a health of the generator's side is inconclusive.
+ */
+function partialRun(endReason: unknown, health: unknown): { partial?: string } {
+  const h = (typeof health === "object" && health !== null ? health : {}) as {
+    status?: unknown;
+    exitCode?: unknown;
+  };
+  const code =
+    typeof h.exitCode === "number" && Number.isInteger(h.exitCode) ? ` (exit ${String(h.exitCode)})` : "";
+  if (typeof endReason === "string" && endReason !== "completed")
+    return {
+      partial: `${Object.hasOwn(UNFINISHED, endReason) ? UNFINISHED[endReason] : `ended as ${shownValue(endReason)}`}${code}`,
+    };
+  if (h.status === "generator")
+    return { partial: `was inconclusive: the swarm itself did not keep up${code}` };
+  return {};
+}
+
+/**
+ * Refuses a baseline whose figures are not a whole measurement of LiveKit (`partial`) unless forced:
+ * a release gated "<= baseline + 20%" against a run stopped in its ramp, or starved, passes against
+ * figures no one measured whole (Ctrl-C 5 s in: join time p95 "> 177 ms", 13 of 24 joined).
+ */
+export function assertWholeBaseline(record: RunRecord, force: boolean, fix: string): void {
+  if (record.partial === undefined || force) return;
+  throw new BaselineError(
+    `${record.file}: the baseline run ${record.partial}, so its figures are not a whole measurement of LiveKit; pass a run that completed with a conclusive health (exit 0 or 99)${fix}`,
+  );
 }
 
 /**
@@ -424,7 +473,9 @@ export function assertComparableScenario(record: RunRecord, scenario: object, fo
 
 /**
  * `--baseline` of a run about to start: the baseline's record, refused when its workload differs
- * from `scenario` (unless forced). Undefined without a path.
+ * from `scenario` or it is not a whole measurement (`assertWholeBaseline`), unless forced. Without a
+ * scenario (`swarm gate`: no run whose workload it could differ from) only its wholeness is checked,
+ * never forced. Undefined without a path.
  */
 export async function loadBaseline(
   path: string | undefined,
@@ -433,6 +484,11 @@ export async function loadBaseline(
 ): Promise<RunRecord | undefined> {
   if (path === undefined) return undefined;
   const record = await loadRunRecord(path);
-  if (scenario !== undefined) assertComparableScenario(record, scenario, force);
+  if (scenario === undefined) {
+    assertWholeBaseline(record, false, "");
+  } else {
+    assertComparableScenario(record, scenario, force);
+    assertWholeBaseline(record, force, ", or --force-compare to use it anyway");
+  }
   return record;
 }

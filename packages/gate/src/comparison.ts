@@ -40,9 +40,16 @@ export interface ComparedFigure {
   readonly change: Change;
 }
 
+/** A run compared: its file, its id, and why its figures are not a whole measurement (RunRecord's `partial`). */
+export interface ComparedRun {
+  readonly file: string;
+  readonly runId: string | undefined;
+  readonly partial?: string;
+}
+
 export interface Comparison {
-  readonly baseline: { readonly file: string; readonly runId: string | undefined };
-  readonly current: { readonly file: string; readonly runId: string | undefined };
+  readonly baseline: ComparedRun;
+  readonly current: ComparedRun;
   readonly rows: readonly ComparedFigure[];
   /** How many rows of each change. */
   readonly counts: Readonly<Record<Change, number>>;
@@ -171,8 +178,8 @@ export function compareRuns(baseline: RunRecord, current: RunRecord): Comparison
   const counts: Record<Change, number> = { worse: 0, better: 0, noise: 0, same: 0, missing: 0 };
   for (const r of rows) counts[r.change]++;
   return {
-    baseline: { file: baseline.file, runId: baseline.runId },
-    current: { file: current.file, runId: current.runId },
+    baseline: comparedRun(baseline),
+    current: comparedRun(current),
     rows,
     counts,
   };
@@ -225,8 +232,16 @@ export function comparisonHeadline(c: Comparison): string {
   return parts.length === 0 ? "nothing to compare" : parts.join(", ");
 }
 
-function runName(side: Comparison["baseline"]): string {
-  return `${side.file}${side.runId !== undefined ? ` (run ${side.runId})` : ""}`;
+function comparedRun(r: RunRecord): ComparedRun {
+  return { file: r.file, runId: r.runId, ...(r.partial !== undefined ? { partial: r.partial } : {}) };
+}
+
+/** The run's file and id, and, for a run that was not whole, what it was: a reader weighs its figures by it. */
+function runName(side: ComparedRun): string {
+  return (
+    `${side.file}${side.runId !== undefined ? ` (run ${side.runId})` : ""}` +
+    (side.partial !== undefined ? `: NOT A WHOLE RUN, it ${side.partial}` : "")
+  );
 }
 
 /** The columns every renderer shows, in order: header and cell text. */

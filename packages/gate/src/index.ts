@@ -16,6 +16,7 @@ export {
   applyBaseline,
   assertComparable,
   assertComparableScenario,
+  assertWholeBaseline,
   baselineValue,
   BaselineError,
   formatFigure,

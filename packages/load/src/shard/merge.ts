@@ -2,6 +2,7 @@ import { dirname, resolve } from "node:path";
 import {
   Measurements,
   assertComparableScenario,
+  assertWholeBaseline,
   evaluate,
   type RunRecord,
   type Threshold,
@@ -76,8 +77,14 @@ export async function mergeShards(options: MergeOptions): Promise<MergeResult> {
     );
 
   const scenario = manifest.scenario;
-  if (options.baseline !== undefined)
+  if (options.baseline !== undefined) {
     assertComparableScenario(options.baseline, scenario, options.forceCompare === true);
+    assertWholeBaseline(
+      options.baseline,
+      options.forceCompare === true,
+      ", or --force-compare to use it anyway",
+    );
+  }
   // resolved before any shard's observations are read: a relative threshold without a baseline is bad input
   const thresholds = runThresholds(
     scenario,

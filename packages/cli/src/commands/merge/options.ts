@@ -19,7 +19,7 @@ export function define() {
         "left out of the figures; the merge then exits 1, or with --allow-partial judges the shards that finished " +
         "and exits 2 (inconclusive): the lost shards' participants count as planned and lost. Refuses shards of different run ids or scenarios. With --baseline, relative " +
         "thresholds (the shards' own and these) read the baseline run, and the reports compare every figure " +
-        "with it, as `swarm --baseline` does; a baseline of a different workload is refused unless --force-compare.",
+        "with it, as `swarm --baseline` does; a baseline of a different workload, or one that did not complete or was inconclusive, is refused unless --force-compare.",
     )
     .argument(
       "<inputs...>",
@@ -37,7 +37,7 @@ export function define() {
     )
     .option(
       "--force-compare",
-      "compare with a --baseline of a different workload (engine, rooms, roles, media, profiles, E2EE)",
+      "use a --baseline of a different workload (engine, rooms, roles, media, profiles, E2EE), or one that did not complete or was inconclusive",
     )
     .option(
       "--allow-partial",

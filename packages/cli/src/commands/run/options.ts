@@ -68,7 +68,7 @@ export function define() {
     )
     .option(
       "--force-compare",
-      "compare with a --baseline of a different workload (engine, rooms, roles, media, profiles, E2EE)",
+      "use a --baseline of a different workload (engine, rooms, roles, media, profiles, E2EE), or one that did not complete or was inconclusive",
     )
     .addOption(metricsPort)
     .addOption(metricsHost)
