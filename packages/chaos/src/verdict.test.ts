@@ -511,6 +511,21 @@ describe("decideVerdict", () => {
     });
   });
 
+  it("is inconclusive when the swarm lost a worker, ahead of a broken steady state or a missed expectation", () => {
+    const lost = "the swarm's own worker process died during the drill (worker 0: killed by SIGKILL)";
+    const before = [probe("participants connected", false)];
+    for (const over of [{ expectations: [MISSED] }, { before }, {}])
+      expect(decideVerdict(input({ ...over, generatorLost: lost }))).toEqual({
+        verdict: "inconclusive",
+        reason: lost,
+        exitCode: 2,
+      });
+    // Ctrl-C stays Ctrl-C
+    expect(
+      decideVerdict(input({ status: "interrupted", problem: "interrupted: stop", generatorLost: lost })),
+    ).toMatchObject({ reason: "interrupted: stop", exitCode: 130 });
+  });
+
   it("is inconclusive without a steady state before, even if expectations failed", () => {
     expect(
       decideVerdict(input({ before: [probe("participants connected", false)], expectations: [MISSED] })),

@@ -341,6 +341,8 @@ export interface VerdictInput {
   readonly expectations: readonly ExpectationResult[];
   /** Set when the drill stopped before its faults (bad steady state, abort, Ctrl-C, an error). */
   readonly problem: string | null;
+  /** Set when the swarm lost a worker process, and participants with it (`workersLostProblem`). */
+  readonly generatorLost?: string | null;
 }
 
 export interface Verdict {
@@ -359,13 +361,17 @@ function failedProbes(probes: readonly ProbeResult[]): string {
 /**
  * pass: steady before, every expectation met, steady after. fail: an expectation missed.
  * deviated: expectations met but the steady state did not come back. inconclusive: no steady state
- * to start from, a fault that could not be confirmed, or not enough data to judge.
+ * to start from, a fault that could not be confirmed, a worker of the swarm lost, or not enough data
+ * to judge.
  */
 export function decideVerdict(input: VerdictInput): Verdict {
   const judged = ((): { verdict: DrillVerdict; reason: string } => {
     // stopped early: nothing measured can be trusted to be complete, not even the steady state
     if (input.status !== "completed" && input.problem !== null)
       return { verdict: "inconclusive", reason: input.problem };
+    // before the steady state: a worker that died in the baseline broke it, not LiveKit
+    if (input.generatorLost !== undefined && input.generatorLost !== null)
+      return { verdict: "inconclusive", reason: input.generatorLost };
     if (input.before.some((p) => !p.met))
       return {
         verdict: "inconclusive",

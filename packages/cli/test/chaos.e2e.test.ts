@@ -13,9 +13,17 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
 import type { DrillJournal } from "@livekit-swarm/chaos";
-import { Testbed, delayProcesses, delayRules, faultTables, listTestbeds } from "@livekit-swarm/testbed";
+import {
+  Testbed,
+  delayProcesses,
+  delayRules,
+  faultTables,
+  listTestbeds,
+  signal,
+} from "@livekit-swarm/testbed";
 import {
   alive,
+  descendants,
   drillWorkload,
   freePort,
   leftovers,
@@ -428,6 +436,43 @@ faults:
       const workers = j.workload.workerPids as number[];
       expect(workers.length).toBeGreaterThan(0);
       expect(workers.filter(alive), "swarm workers still alive").toEqual([]);
+    }, 150_000);
+
+    it("the swarm's worker killed mid-drill: inconclusive (exit 2), the generator's failure, not 'never came back' (before: FAIL, exit 1)", async () => {
+      if (tb === undefined) throw new Error("the testbed did not start");
+      const out = join(dir, "worker-lost-out");
+      const file = writeDrill(
+        dir,
+        "worker-lost",
+        `target: { testbed: ${tb.name} }
+${WORKLOAD}observe: 15s
+faults:
+  - id: freeze
+    type: node.freeze
+    target: busiest-room-node
+    duration: 5s
+`,
+      );
+      const run = startSwarm(["chaos", "run", file, "-o", out]);
+      const deadline = Date.now() + 90_000;
+      while (!/freeze: confirmed/.test(run.stderr)) {
+        if (Date.now() > deadline) throw new Error(`the fault was never confirmed:\n${run.stderr}`);
+        await new Promise((resolve) => setTimeout(resolve, 200));
+      }
+      const workers = descendants(run.child.pid ?? -1).filter((p) => /worker\.js/.test(p.cmdline));
+      expect(workers.length, "the drill's swarm workers").toBeGreaterThan(0);
+      for (const w of workers) signal(w.pid, "SIGKILL");
+      const code = await run.exited;
+      const j = readJournal(out);
+      expect(code, run.stderr).toBe(2);
+      expect(j.verdict).toBe("inconclusive");
+      expect(j.reason).toMatch(
+        /^the swarm's own worker process died during the drill \(worker 0: killed by SIGKILL.*\), taking \d+ participants? with it: their recovery is not LiveKit's to judge/,
+      );
+      expect(j.workload.workersLost).toEqual(workers.map((_, i) => `worker ${i}: killed by SIGKILL`));
+      for (const e of j.expectations) expect(e.met, e.name).toBeNull();
+      expect(j.rollbacks.map((rb) => [rb.fault, rb.ok])).toEqual([["freeze", true]]);
+      expect(faultState(tb)).toEqual([]);
     }, 150_000);
 
     it("an abort condition ends the drill as aborted (exit 3) and rolls the fault back", async () => {

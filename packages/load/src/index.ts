@@ -4,6 +4,7 @@ export * from "./run/messages.js";
 // The run API (prepare, then start); the orchestrator and its planning steps stay inside
 export { prepareRun, startRun, type PreparedRun, type PrepareRunOptions, type RunStart } from "./run/run.js";
 export { planRun, shapeOf, type RunPlan, type RunShape } from "./run/plan.js";
+export { WORKER_DIED, lostWorkerText, type LostWorker } from "./run/standings.js";
 export type {
   ClientNetworkPlace,
   EndReason,

@@ -142,6 +142,42 @@ describe("assembleJournal", () => {
     );
   });
 
+  it("a worker of the swarm lost mid-drill: inconclusive (exit 2), its participants counted, no expectation judged", () => {
+    const base = input();
+    const t = at(FIXTURE.start) + 20_000;
+    const died = [
+      {
+        t,
+        room: "r1",
+        participant: "a",
+        role: "subscriber",
+        event: { type: "disconnected", reason: "worker_died" },
+      },
+      {
+        t,
+        room: "r1",
+        participant: "b",
+        role: "subscriber",
+        event: { type: "join-failed", reason: "worker_died", message: "x" },
+      },
+    ] as const;
+    const j = assembleJournal({
+      ...base,
+      workersLost: ["worker 0: killed by SIGKILL"],
+      observations: { ...base.observations, events: [...base.observations.events, ...died] },
+    });
+    expect(j.verdict).toBe("inconclusive");
+    expect(j.exitCode).toBe(2);
+    expect(j.reason).toMatch(
+      /^the swarm's own worker process died during the drill \(worker 0: killed by SIGKILL\), taking 2 participants with it: their recovery is not LiveKit's to judge/,
+    );
+    expect(j.expectations.length).toBeGreaterThan(0);
+    for (const e of j.expectations) expect(e).toMatchObject({ met: null, notEvaluated: j.reason });
+    expect(j.workload).toMatchObject({ workersLost: ["worker 0: killed by SIGKILL"] });
+    // none lost: as before
+    expect(assembleJournal(input()).workload).not.toHaveProperty("workersLost");
+  });
+
   it("a completed run judges its findings against expect.accept-findings", () => {
     const accepting = parseDrill(
       [

@@ -13,6 +13,7 @@ import {
   type RollbackRun,
 } from "../journal.js";
 import { decideVerdict, judgeExpectations, judgeFindings, notEvaluated } from "../verdict.js";
+import { WORKER_DIED } from "@livekit-swarm/load";
 import { TOOL, type Drill } from "@livekit-swarm/schema";
 import type { Stop } from "./stop.js";
 
@@ -42,6 +43,8 @@ export interface JournalInput {
   readonly deployment: Readonly<Record<string, unknown>>;
   readonly rooms: readonly string[];
   readonly workerPids: readonly number[];
+  /** The swarm's worker processes that died during the drill, said as "worker 0: killed by SIGKILL". */
+  readonly workersLost?: readonly string[];
   readonly serverViewIntervalMs: number;
   readonly observations: Omit<DrillObservations, "faults" | "settled">;
   readonly faultRuns: readonly FaultRecord[];
@@ -99,10 +102,13 @@ export function assembleJournal(input: JournalInput): DrillJournal {
   const judgedFindings = judgeFindings(analysis.findings, drill.expect.acceptFindings);
   const judged = [...judgeExpectations(drill.expect, analysis), judgedFindings.expectation];
   const stoppedEarly = stopped === undefined ? null : `${stopped.condition}: ${stopped.reason}`;
+  const generatorLost = workersLostProblem(input.workersLost ?? [], input.observations.events);
   const expectations =
-    stoppedEarly === null
-      ? judged
-      : notEvaluated(judged, `the drill stopped early (${stoppedEarly}): its data is incomplete`);
+    stoppedEarly !== null
+      ? notEvaluated(judged, `the drill stopped early (${stoppedEarly}): its data is incomplete`)
+      : generatorLost !== null
+        ? notEvaluated(judged, generatorLost)
+        : judged;
   const verdict = decideVerdict({
     status,
     before: input.before,
@@ -110,6 +116,7 @@ export function assembleJournal(input: JournalInput): DrillJournal {
     faults,
     expectations,
     problem: rollbackProblem ?? input.problem ?? stoppedEarly,
+    generatorLost,
   });
   const timeline = [...analysis.timeline];
   if (stopped !== undefined) {
@@ -152,6 +159,9 @@ export function assembleJournal(input: JournalInput): DrillJournal {
         : "sdk only (rtc-node 1.1)",
       watchIntervalMs: WATCH_MS,
       workerPids: input.workerPids,
+      ...(input.workersLost !== undefined && input.workersLost.length > 0
+        ? { workersLost: input.workersLost }
+        : {}),
       serverViewIntervalMs: input.serverViewIntervalMs,
     },
     steadyState: { before: input.before, after: input.after },
@@ -171,4 +181,23 @@ export function assembleJournal(input: JournalInput): DrillJournal {
         : { condition: stopped.condition, atMs: rel(stopped.at), detail: stopped.reason },
     artifacts: input.artifacts,
   };
+}
+
+/**
+ * A drill whose swarm lost a worker process: the participants it carried went with it, so whether
+ * and how fast they recovered is not LiveKit's to be judged on (a worker SIGKILLed 9 s after a node
+ * kill read "12 of 12 never came back" and "participants lost: 12 (worker_died: 12)", FAIL, exit 1).
+ * Null when no worker died.
+ */
+export function workersLostProblem(
+  workersLost: readonly string[],
+  events: readonly { readonly event: { readonly type: string; readonly reason?: string } }[],
+): string | null {
+  if (workersLost.length === 0) return null;
+  const carried = events.filter((e) => e.event.reason === WORKER_DIED).length;
+  return (
+    `the swarm's own worker process died during the drill (${workersLost.join("; ")}), ` +
+    `taking ${carried} participant${carried === 1 ? "" : "s"} with it: their recovery is not LiveKit's to judge, ` +
+    "and the drill cannot be (the generator's failure: see swarm/workers.log). Run it again"
+  );
 }

@@ -251,19 +251,29 @@ describe("FaultSchedule", () => {
         "  - { id: a, type: net.delay, target: { node: 1 }, at: 0s, duration: 10s, delay: 100ms }",
         "  - { id: b, type: net.loss, target: { node: 2 }, at: 0s, duration: 10s, ratio: 5% }",
       ],
-      { a: { lapsed: "veth1: the delayer exited 6.9 s before the revert, and packets passed undelayed from then" } },
+      {
+        a: {
+          lapsed: "veth1: the delayer exited 6.9 s before the revert, and packets passed undelayed from then",
+        },
+      },
     );
     await runPhase(s);
     expect(s.problem).toBeNull();
     expect(s.runs.map((r) => [r.id, r.error])).toEqual([
-      ["a", "did not hold until its revert: veth1: the delayer exited 6.9 s before the revert, and packets passed undelayed from then"],
+      [
+        "a",
+        "did not hold until its revert: veth1: the delayer exited 6.9 s before the revert, and packets passed undelayed from then",
+      ],
       ["b", null],
     ]);
     expect(log).toContain(
       "a: did not hold until its revert: veth1: the delayer exited 6.9 s before the revert, and packets passed undelayed from then",
     );
     const base = sampleJournalInput();
-    const journal = assembleJournal({ ...base, faultRuns: [{ ...(base.faultRuns[0] as FaultRecord), error: s.runs[0]?.error ?? null }] });
+    const journal = assembleJournal({
+      ...base,
+      faultRuns: [{ ...(base.faultRuns[0] as FaultRecord), error: s.runs[0]?.error ?? null }],
+    });
     expect(journal.verdict).toBe("inconclusive");
     expect(journal.reason).toContain("did not hold until its revert: veth1: the delayer exited 6.9 s");
     // the same drill with the fault held is judged on its figures

@@ -21,6 +21,7 @@ import { RoomServiceClient } from "livekit-server-sdk";
 import {
   checkDrillable,
   ENGINE_RULES,
+  lostWorkerText,
   planRun,
   preflight,
   prepareRun,
@@ -88,7 +89,7 @@ interface DrillRun {
   after: ProbeResult[];
   problem: string | null;
   /** Set by end(): rollback and drain run once, whoever calls first. */
-  ended: Promise<readonly number[]> | undefined;
+  ended: Promise<SwarmEnd> | undefined;
 }
 
 /**
@@ -377,18 +378,25 @@ async function afterWindow(run: DrillRun, system: System): Promise<void> {
   await recordRoomNodes(run, system, run.roomNodes.after);
 }
 
+/** What the drained swarm left: its worker pids, and the workers that died before the drain. */
+interface SwarmEnd {
+  readonly workerPids: readonly number[];
+  readonly workersLost: RunOutcome["workersLost"];
+}
+
 /**
  * The one way out: stops the watchers, rolls every fault back and drains the swarm, once, however
- * the drill ended. Resolves to the swarm's worker pids.
+ * the drill ended.
  */
-function end(run: DrillRun): Promise<readonly number[]> {
+function end(run: DrillRun): Promise<SwarmEnd> {
   run.ended ??= (async () => {
     // the server's view keeps being recorded while the faults are rolled back
     await run.schedule?.rollBack();
     for (const t of run.timers) clearTimeout(t);
-    if (run.swarm === undefined) return [];
+    if (run.swarm === undefined) return { workerPids: [], workersLost: [] };
     run.swarm.stop.abort("completed");
-    return (await run.swarm.outcome.catch(() => undefined))?.workerPids ?? [];
+    const outcome = await run.swarm.outcome.catch(() => undefined);
+    return { workerPids: outcome?.workerPids ?? [], workersLost: outcome?.workersLost ?? [] };
   })();
   return run.ended;
 }
@@ -398,7 +406,7 @@ async function finish(run: DrillRun): Promise<DrillJournal> {
   const { options, windows } = run;
   const stopped = run.stop.current();
   windows.observeEnd = Math.max(windows.observeEnd, windows.faultPhaseStart);
-  const workerPids = await end(run);
+  const { workerPids, workersLost } = await end(run);
   windows.end = Date.now();
   if (windows.afterStart < windows.observeEnd) windows.afterStart = windows.observeEnd;
   const artifacts = {
@@ -421,6 +429,7 @@ async function finish(run: DrillRun): Promise<DrillJournal> {
     deployment: run.system?.deployment ?? { backend: options.drill.target.backend },
     rooms: run.plan.rooms,
     workerPids,
+    workersLost: workersLost.map(lostWorkerText),
     serverViewIntervalMs: SERVER_VIEW_MS,
     observations: {
       participants: run.recorder.participants,

@@ -18,7 +18,7 @@ import type {
   WorkerMessage,
 } from "./messages.js";
 import { NOT_STARTED } from "./messages.js";
-import { Standings } from "./standings.js";
+import { Standings, type LostWorker } from "./standings.js";
 import type { RunPlan } from "./plan.js";
 import { iceScopeEnv, iceScopeFor, type IceScope, type MediaTarget } from "./ice-scope.js";
 import type { NetworkProfile } from "@livekit-swarm/testbed";
@@ -122,7 +122,7 @@ export interface RunOutcome {
   readonly startedAt: string;
   readonly endedAt: string;
   readonly durationMs: number;
-  readonly workersLost: readonly { worker: number; code: number | null; signal: string | null }[];
+  readonly workersLost: readonly LostWorker[];
   /** Process ids of the workers, all ended by the time the outcome is returned. */
   readonly workerPids: readonly number[];
   /** The first error writing samples.jsonl or events.jsonl met: the files stop there. */

@@ -70,3 +70,15 @@ export class Standings {
     return lost;
   }
 }
+
+/** A worker process that died during the run: its index, and its exit code or the signal that killed it. */
+export interface LostWorker {
+  readonly worker: number;
+  readonly code: number | null;
+  readonly signal: string | null;
+}
+
+/** "worker 0: killed by SIGKILL", "worker 1: exited with code 134". */
+export function lostWorkerText(w: LostWorker): string {
+  return `worker ${w.worker}: ${w.signal !== null ? `killed by ${w.signal}` : `exited with code ${w.code ?? "unknown"}`}`;
+}

@@ -10,6 +10,7 @@ import { ExitCode, formatDuration, messageOf, type Scenario } from "@livekit-swa
 import { judgedExitCode, type RunHealth } from "../run/health.js";
 import { NOT_STARTED, RUN_ENDED } from "../run/messages.js";
 import type { RunOutcome } from "../run/orchestrator.js";
+import { lostWorkerText } from "../run/standings.js";
 import type { Interruption } from "./interruption.js";
 import type { RunResultsOptions } from "./options.js";
 import { RunSessionError, outputNotWritten } from "./target.js";
@@ -125,11 +126,6 @@ export function exitCodeFor(
   }
 }
 
-/** "worker 0: killed by SIGKILL", "worker 1: exited with code 134". */
-function lostWorker(w: RunOutcome["workersLost"][number]): string {
-  return `worker ${w.worker}: ${w.signal !== null ? `killed by ${w.signal}` : `exited with code ${w.code ?? "unknown"}`}`;
-}
-
 /** What the run's end says beside its code: workers lost, why it ended before its time. */
 export function endingNotes(outcome: RunOutcome): string[] {
   const notes: string[] = [];
@@ -140,7 +136,7 @@ export function endingNotes(outcome: RunOutcome): string[] {
   }
   if (outcome.endReason === "workers-lost")
     notes.push(
-      `every worker process died (${outcome.workersLost.map(lostWorker).join("; ")}), so the run ended there: the report holds what was measured until then, and the workers' end is the generator's failure, not LiveKit's (see workers.log)`,
+      `every worker process died (${outcome.workersLost.map(lostWorkerText).join("; ")}), so the run ended there: the report holds what was measured until then, and the workers' end is the generator's failure, not LiveKit's (see workers.log)`,
     );
   if (outcome.endReason === "server-unreachable")
     notes.push("the server became unreachable during the run: the report holds what was measured until then");
