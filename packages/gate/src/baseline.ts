@@ -264,7 +264,7 @@ function partialRun(endReason: unknown, health: unknown): { partial?: string } {
       partial: `${Object.hasOwn(UNFINISHED, endReason) ? UNFINISHED[endReason] : `ended as ${shownValue(endReason)}`}${code}`,
     };
   if (h.status === "generator")
-    return { partial: `was inconclusive: the swarm itself did not keep up${code}` };
+    return { partial: `was inconclusive: a check failed on the generator's side (see its health)${code}` };
   return {};
 }
 
@@ -276,7 +276,7 @@ function partialRun(endReason: unknown, health: unknown): { partial?: string } {
 export function assertWholeBaseline(record: RunRecord, force: boolean, fix: string): void {
   if (record.partial === undefined || force) return;
   throw new BaselineError(
-    `${record.file}: the baseline run ${record.partial}, so its figures are not a whole measurement of LiveKit; pass a run that completed with a conclusive health (exit 0 or 99)${fix}`,
+    `${record.file}: the baseline run ${record.partial}, so its figures are not a whole measurement of LiveKit; pass a run that ran to its end with a conclusive health (one that exited 0, or 99 for a threshold it failed)${fix}`,
   );
 }
 

@@ -237,7 +237,7 @@ function comparedRun(r: RunRecord): ComparedRun {
 }
 
 /** The run's file and id, and, for a run that was not whole, what it was: a reader weighs its figures by it. */
-function runName(side: ComparedRun): string {
+export function comparedRunName(side: ComparedRun): string {
   return (
     `${side.file}${side.runId !== undefined ? ` (run ${side.runId})` : ""}` +
     (side.partial !== undefined ? `: NOT A WHOLE RUN, it ${side.partial}` : "")
@@ -278,8 +278,8 @@ export function comparisonTable(c: Comparison): string {
       .join("  ")
       .trimEnd();
   return [
-    `baseline: ${runName(c.baseline)}`,
-    `this run: ${runName(c.current)}`,
+    `baseline: ${comparedRunName(c.baseline)}`,
+    `this run: ${comparedRunName(c.current)}`,
     `against the baseline: ${comparisonHeadline(c)}`,
     "",
     line(COMPARISON_COLUMNS.map((col) => col.header)),
@@ -303,7 +303,7 @@ export function comparisonMarkdown(c: Comparison): string {
   return [
     `### Against the baseline: ${comparisonHeadline(c)}`,
     "",
-    `Baseline ${cell(runName(c.baseline))}.`,
+    `Baseline ${cell(comparedRunName(c.baseline))}.`,
     "",
     `| ${header.join(" | ")} |`,
     `| ${COMPARISON_COLUMNS.map((col) => (col.numeric === true ? "---:" : "---")).join(" | ")} |`,

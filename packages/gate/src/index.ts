@@ -35,6 +35,7 @@ export {
   changeText,
   compareRuns,
   comparedValue,
+  comparedRunName,
   comparisonHeadline,
   comparisonMarkdown,
   comparisonTable,

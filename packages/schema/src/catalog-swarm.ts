@@ -49,7 +49,7 @@ export const swarmEntries = [
   swarm({
     name: "lkswarm_join_failures_total",
     type: "counter",
-    help: "Join attempts that failed, by reason (unauthorized, unreachable, no_transport, timeout, server_limit, publish_failed, error; the browser engine's browser; the lean engine's closed, left and negotiation; run_ended for a join still under way when the run ended); every failed attempt counts.",
+    help: "Join attempts that failed, by reason (unauthorized, unreachable, no_transport, timeout, server_limit, publish_failed, error; the browser engine's browser; the lean engine's closed, left and negotiation; run_ended for a join still under way when the run ended; the generator's own: not_started for a participant whose worker never loaded its engines, worker_died, browser_exited or page_crashed for a join its process cut off); every failed attempt counts.",
     unit: "joins",
     labels: [...run, "role", "reason"],
     grafanaUnit: "short",

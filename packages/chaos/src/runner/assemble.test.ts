@@ -176,6 +176,10 @@ describe("assembleJournal", () => {
     expect(j.workload).toMatchObject({ workersLost: ["worker 0: killed by SIGKILL"] });
     // none lost: as before
     expect(assembleJournal(input()).workload).not.toHaveProperty("workersLost");
+    // a worker lost carrying nobody (its participants gone already): judged as before, the worker named
+    const empty = assembleJournal({ ...base, workersLost: ["worker 1: exited with code 1"] });
+    expect(empty.verdict).toBe(assembleJournal(base).verdict);
+    expect(empty.workload).toMatchObject({ workersLost: ["worker 1: exited with code 1"] });
   });
 
   it("a completed run judges its findings against expect.accept-findings", () => {

@@ -187,7 +187,8 @@ export function assembleJournal(input: JournalInput): DrillJournal {
  * A drill whose swarm lost a worker process: the participants it carried went with it, so whether
  * and how fast they recovered is not LiveKit's to be judged on (a worker SIGKILLed 9 s after a node
  * kill read "12 of 12 never came back" and "participants lost: 12 (worker_died: 12)", FAIL, exit 1).
- * Null when no worker died.
+ * Null when no worker died, or one died carrying nobody (its participants already gone or refused:
+ * what became of them is judged as it was).
  */
 export function workersLostProblem(
   workersLost: readonly string[],
@@ -195,6 +196,7 @@ export function workersLostProblem(
 ): string | null {
   if (workersLost.length === 0) return null;
   const carried = events.filter((e) => e.event.reason === WORKER_DIED).length;
+  if (carried === 0) return null;
   return (
     `the swarm's own worker process died during the drill (${workersLost.join("; ")}), ` +
     `taking ${carried} participant${carried === 1 ? "" : "s"} with it: their recovery is not LiveKit's to judge, ` +

@@ -1,5 +1,6 @@
 import {
   COMPARISON_COLUMNS,
+  comparedRunName,
   comparisonHeadline,
   type ComparedFigure,
   type Comparison,
@@ -20,8 +21,7 @@ export function comparisonSection(c: Comparison): string {
     text: col.text,
     ...(COLOURED.has(col.header) ? { className: (r: ComparedFigure) => r.change } : {}),
   }));
-  const name = (side: Comparison["baseline"]): string =>
-    `${side.file}${side.runId !== undefined ? ` (run ${side.runId})` : ""}`;
+  const name = comparedRunName;
   return [
     `<h2 id="baseline">Against the baseline: ${escapeHtml(comparisonHeadline(c))}</h2>`,
     `<p class="meta">${escapeHtml(`baseline ${name(c.baseline)}; this run ${name(c.current)}`)}</p>`,

@@ -685,6 +685,7 @@ describe("RunAggregator groups and markers", () => {
       disconnects: { worker_died: 1 },
       // c had failed already: its own reason stays, and it is counted once
       joinFailures: { worker_died: 2, timeout: 1 },
+      lostJoining: 2,
     });
     expect(s.markers?.map((m) => m.kind)).toEqual(["worker-died"]);
     // b's join was cut off at 3 s, not at the run's end: > 3 s; c's failed join, > 10 s; d is in none
@@ -703,6 +704,10 @@ describe("RunAggregator groups and markers", () => {
     expect(join).toMatchObject({ n: 2, max: 3, censored: { n: 1 } });
     // a run that reached its end has none
     expect(aggregator([plan("a")]).agg.summary(5000).participants.notDue).toBeUndefined();
+    // stopped at 5 s and drained until 8 s: d (due at 9 s) and c (5 s) were still not due at the stop
+    const drained = aggregator([plan("a"), late("c", 5000), late("d", 9000), late("e", 6000)]);
+    drained.onEvent("r1", "a", { type: "joined", joinS: 0.4 }, 1000);
+    expect(drained.agg.summary(8000, 5000).participants).toMatchObject({ joined: 1, notDue: 3 });
   });
 
   it("marks a dead worker once and a reconnect burst where several participants began reconnecting", () => {

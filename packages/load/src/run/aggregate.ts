@@ -153,8 +153,9 @@ export class RunAggregator {
         this.roster.move(room, identity, "connected");
         break;
       case "disconnected":
-        // before it joined: what an events.jsonl of an older version said of a join its worker cut off
-        if (p.joinS === undefined) {
+        // before it joined, for the generator's reasons: what an events.jsonl of an older version
+        // said of a join its worker cut off (Standings now records it as a join failure)
+        if (p.joinS === undefined && generatorLoss(event.reason)) {
           this.failJoin(room, identity, p, event.reason, t);
           break;
         }
@@ -312,8 +313,12 @@ export class RunAggregator {
     };
   }
 
-  /** `endMs`: when the run ended (epoch ms); what never happened by then is censored there. */
-  summary(endMs: number): RunSummary {
+  /**
+   * `endMs`: when the run ended (epoch ms); what never happened by then is censored there.
+   * `stoppedAtMs`: when it stopped joining (its hold's end, a Ctrl-C), before its drain: a
+   * participant scheduled after it was not due (`notDue`), and is in no join figure.
+   */
+  summary(endMs: number, stoppedAtMs = endMs): RunSummary {
     const all = [...this.participants.values()];
     const joinFailures: Record<string, number> = {};
     const disconnects: Record<string, number> = {};
@@ -322,10 +327,13 @@ export class RunAggregator {
       if (p.disconnected !== undefined) disconnects[p.disconnected] = (disconnects[p.disconnected] ?? 0) + 1;
     }
     const joined = all.filter((p) => p.joinS !== undefined);
-    const notDue = notDueBy(all, this.measurements.runStartMs, endMs);
+    const notDue = notDueBy(all, this.measurements.runStartMs, stoppedAtMs);
+    const lostJoining = all.filter(
+      (p) => p.joinS === undefined && p.joinFailure !== undefined && generatorLoss(p.joinFailure),
+    ).length;
     const { decryptionFailures, decryptionRecovered } = decryptionPairs(all);
     const loss = lossOf(all);
-    censorUnfinished(this.measurements, this.participants.values(), endMs);
+    censorUnfinished(this.measurements, this.participants.values(), endMs, stoppedAtMs);
     const figures = runFigures(this.measurements, all, this.videoFps, this.videoHeight);
     const { expected, receiving, everReceived, decodingVideo, assembledVideo } = trackCounts(joined);
     // the open buckets after the sealed points, on a copy: sealing goes on after a live summary
@@ -347,6 +355,7 @@ export class RunAggregator {
         disconnects,
         reconnects: [...this.roster.entries()].reduce((a, p) => a + p.reconnects, 0),
         ...(notDue > 0 ? { notDue } : {}),
+        ...(lostJoining > 0 ? { lostJoining } : {}),
       },
       tracks: {
         expected,
@@ -494,12 +503,16 @@ function sumKinds(byKind: Record<Kind, { lost: number; expected: number }>): {
 export type { Role };
 
 /**
- * Participants the run ended before their turn to join came (scheduled at or after `endMs`), that
- * neither joined nor failed: a run stopped during its ramp; 0 before the run's start is known.
+ * Participants the run stopped before their turn to join came (scheduled at or after `stoppedAtMs`),
+ * that neither joined nor failed: a run stopped during its ramp; 0 before the run's start is known.
  */
-function notDueBy(all: readonly ParticipantState[], startMs: number | undefined, endMs: number): number {
+function notDueBy(
+  all: readonly ParticipantState[],
+  startMs: number | undefined,
+  stoppedAtMs: number,
+): number {
   if (startMs === undefined) return 0;
   return all.filter(
-    (p) => p.joinS === undefined && p.joinFailure === undefined && startMs + p.plan.joinAtMs >= endMs,
+    (p) => p.joinS === undefined && p.joinFailure === undefined && startMs + p.plan.joinAtMs >= stoppedAtMs,
   ).length;
 }

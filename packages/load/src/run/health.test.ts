@@ -299,16 +299,14 @@ describe("runHealth", () => {
 
   it("counts a participant its worker took while it joined once, as the generator's, not as never joined", () => {
     // 12 planned, one worker died during the ramp: 11 had joined, 1 was still joining
-    const died = runHealth(
-      summary({
-        planned: 12,
-        joined: 11,
-        connectedAtEnd: 0,
-        disconnects: { worker_died: 11 },
-        joinFailures: { worker_died: 1 },
-      }),
-      1,
-    );
+    const s = summary({
+      planned: 12,
+      joined: 11,
+      connectedAtEnd: 0,
+      disconnects: { worker_died: 11 },
+      joinFailures: { worker_died: 1 },
+    });
+    const died = runHealth({ ...s, participants: { ...s.participants, lostJoining: 1 } }, 1);
     expect(died.status).toBe("generator");
     expect(died.checks.find((c) => c.name === "participants")).toMatchObject({
       ok: true,
@@ -318,12 +316,13 @@ describe("runHealth", () => {
       "1 worker process died, 12 participants lost with the process that carried them (1 of them before they joined)",
     );
     // a join LiveKit refused beside it is still LiveKit's
-    const refused = runHealth(
-      summary({ planned: 5, joined: 3, joinFailures: { worker_died: 1, unauthorized: 1 } }),
-      1,
-    );
+    const r = summary({ planned: 5, joined: 3, joinFailures: { worker_died: 1, unauthorized: 1 } });
+    const refused = runHealth({ ...r, participants: { ...r.participants, lostJoining: 1 } }, 1);
     expect(refused.checks.find((c) => c.name === "participants")).toMatchObject({ ok: false });
     expect(refused.checks[0]?.text).toContain("1 never joined");
+    // a browser lost before its participant joined, which then joined again (a rejoin): in, not lost
+    const back = summary({ planned: 4, joined: 4, joinFailures: { browser_exited: 1 } });
+    expect(runHealth(back, 0).checks[0]).toMatchObject({ ok: true, text: "4 of 4 planned joined" });
   });
 
   it("does not count participants whose turn to join had not come as never joined (a run stopped in its ramp)", () => {

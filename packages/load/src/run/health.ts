@@ -139,7 +139,7 @@ export function runHealth(
   // never began to join (a browser still waiting for its Chromium): the generator's, not LiveKit's
   const notStarted = people.joinFailures[NOT_STARTED] ?? 0;
   // gone with their process before they joined (a worker that died during the ramp): the generator's
-  const lostJoining = generatorCount(people.joinFailures);
+  const lostJoining = people.lostJoining ?? 0;
   // the run ended before their turn to join came (stopped during its ramp): neither side's failure
   const notDue = people.notDue ?? 0;
   const neverJoined = people.planned - unfinished - people.joined - notStarted - lostJoining - notDue;

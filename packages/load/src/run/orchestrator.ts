@@ -167,7 +167,8 @@ export async function orchestrate(options: OrchestratorOptions): Promise<RunOutc
   const aggregator = new RunAggregator(plan.participants, options.statsIntervalMs, measurements);
   const standings = new Standings();
   /** A participant's event: in events.jsonl (`swarm merge` rebuilds the summary from it), the figures, the observers. */
-  const record = (message: Extract<WorkerMessage, { type: "event" }>): void => {
+  const record = (said: Extract<WorkerMessage, { type: "event" }>): void => {
+    const message = { ...said, event: standings.recorded(said.room, said.participant, said.event) };
     eventsOut.write(`${JSON.stringify(message)}\n`);
     standings.onEvent(message.room, message.participant, message.event);
     aggregator.onEvent(message.room, message.participant, message.event, message.t);
@@ -431,7 +432,7 @@ export async function orchestrate(options: OrchestratorOptions): Promise<RunOutc
   const linesUnwritten = samplesFailed ?? eventsFailed;
   const endedAtMs = Date.now();
   measurements.setRunWindow(startedAtMs, endedAtMs);
-  const summary = aggregator.summary(endedAtMs);
+  const summary = aggregator.summary(endedAtMs, stoppedAtMs);
   return {
     summary: {
       ...summary,

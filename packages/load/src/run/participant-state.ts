@@ -67,6 +67,8 @@ export function censorUnfinished(
   measurements: Measurements,
   participants: Iterable<ParticipantState>,
   endMs: number,
+  /** When the run stopped joining (before its drain): a participant scheduled after it never began. */
+  stoppedAtMs = endMs,
 ): void {
   const startMs = measurements.runStartMs;
   const all = [...participants];
@@ -80,7 +82,9 @@ export function censorUnfinished(
     startMs === undefined
       ? []
       : all
-          .filter((p) => p.joinS === undefined && startMs + p.plan.joinAtMs < cutOff(p))
+          .filter(
+            (p) => p.joinS === undefined && startMs + p.plan.joinAtMs < Math.min(cutOff(p), stoppedAtMs),
+          )
           .map((p) => ({
             t: cutOff(p),
             participant: participantKey(p.plan.room, p.plan.identity),

@@ -46,8 +46,19 @@ describe("Standings: what a dead worker's participants get", () => {
     expect(s.lostWithWorker([plan("a")]).map((l) => l.event.type)).toEqual(["disconnected"]);
   });
 
+  it("records a browser lost before its participant joined as a cut-off join; after, as a disconnect", () => {
+    const s = new Standings();
+    const crashed = { type: "disconnected", reason: "page_crashed" } as const;
+    expect(s.recorded("r1", "a", crashed)).toMatchObject({ type: "join-failed", reason: "page_crashed" });
+    s.onEvent("r1", "b", { type: "joined", joinS: 0.2 });
+    expect(s.recorded("r1", "b", crashed)).toBe(crashed);
+    // LiveKit's reasons before a join stay as they came (a join's own failure follows them)
+    const left = { type: "disconnected", reason: "join_failure" } as const;
+    expect(s.recorded("r1", "c", left)).toBe(left);
+  });
+
   it("names the generator's reasons", () => {
-    expect(["worker_died", "browser_exited", "page_exited"].every(generatorLoss)).toBe(true);
+    expect(["worker_died", "browser_exited", "page_crashed"].every(generatorLoss)).toBe(true);
     expect(["server_leave", "timeout", "worker_died_later", "exited"].some(generatorLoss)).toBe(false);
   });
 });

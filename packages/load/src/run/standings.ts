@@ -13,8 +13,11 @@ import { participantKey } from "./participant-state.js";
 /** The reason a worker process's death gives its participants' lost links and cut-off joins. */
 export const WORKER_DIED = "worker_died";
 
-/** Reasons that are the generator's own doing: its worker process or a browser went away. */
-const GENERATOR_LOSS = /^(worker_died|.*_exited)$/;
+/**
+ * Reasons that are the generator's own doing: its worker process died, or a browser of the browser
+ * engine exited or its page crashed (packages/browser: `browser_exited`, `page_crashed`).
+ */
+const GENERATOR_LOSS = /^(worker_died|page_crashed|.*_exited)$/;
 
 /** A disconnect or join-failure reason that is the generator's, not LiveKit's. */
 export function generatorLoss(reason: string): boolean {
@@ -31,6 +34,22 @@ export interface LostWithWorker {
 export class Standings {
   /** By room and identity; absent: not joined yet (joining, or its turn not come). */
   private readonly byKey = new Map<string, Standing>();
+
+  /**
+   * The event as the run records it: a disconnect for the generator's reasons (its browser page
+   * crashed) before the participant was ever in is a join that process cut off, said as a join
+   * failure, so the summary, the gate's counters and the exporter all count it once, as such.
+   * Other events unchanged.
+   */
+  recorded(room: string, identity: string, event: ParticipantEvent): ParticipantEvent {
+    if (event.type !== "disconnected" || !generatorLoss(event.reason)) return event;
+    if (this.byKey.has(participantKey(room, identity))) return event;
+    return {
+      type: "join-failed",
+      reason: event.reason,
+      message: `its ${event.reason === WORKER_DIED ? "worker process" : "browser"} went away before it joined (${event.reason}): the generator's failure, not LiveKit's`,
+    };
+  }
 
   onEvent(room: string, identity: string, event: ParticipantEvent): void {
     const key = participantKey(room, identity);

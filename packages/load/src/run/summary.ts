@@ -28,6 +28,12 @@ export interface RunSummary {
      * stopped or cut short during its ramp. Neither joined nor failed; absent when none.
      */
     readonly notDue?: number;
+    /**
+     * Participants that never joined because their worker process or browser went away first (a
+     * join failure for the generator's reason, and no join after it); absent when none. Counted
+     * apart from `joinFailures`, which keeps a failure that a later join (a rejoin) followed.
+     */
+    readonly lostJoining?: number;
   };
   /**
    * From the window samples, per joined participant capped at its expected tracks: `receiving`

@@ -98,7 +98,15 @@ export function runReport(f: RunFacts, summaryFile = "this run"): RunReport {
       ? undefined
       : compareRuns(
           f.baseline,
-          runRecordOf({ run: { id: f.runId }, scenario: f.scenario, ...outcome.summary }, summaryFile),
+          runRecordOf(
+            {
+              run: { id: f.runId, endReason: outcome.endReason },
+              scenario: f.scenario,
+              ...outcome.summary,
+              ...(f.health !== undefined ? { health: f.health } : {}),
+            },
+            summaryFile,
+          ),
         );
   return {
     tool: TOOL,

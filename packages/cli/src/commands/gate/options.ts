@@ -27,7 +27,7 @@ export function define() {
     .addOption(outputOption("gate", "write junit.xml and report.md here"))
     .option(
       "--baseline <file|dir>",
-      'an earlier run\'s summary.json or output folder, for thresholds like "<= baseline + 20%"',
+      'an earlier run\'s summary.json or output folder, for thresholds like "<= baseline + 20%"; one of a run that did not complete or was inconclusive is refused',
     )
     .option("--json", "print the verdict as JSON");
 }
