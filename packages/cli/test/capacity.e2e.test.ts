@@ -72,9 +72,13 @@ describe.skipIf(!isRoot)("swarm capacity (cgroup CPU caps need root)", () => {
     // 3.4-4.0 s once, 10 rooms in under 1.8 s another time), not by the rooms it holds.
     // 4 rooms of 2-party audio use about 0.05 core; 60 rooms need well over the 0.25 core cap
     // (30 rooms already used 0.19 and broke jitter p95); one bisection at 32 then ends the search.
-    // The jitter limit sits between the two ends with a wide margin each way: 4 rooms read 0.7 ms,
-    // and 60 rooms on the saturated server read 27 ms in one run, which a 30 ms limit let through
-    // (jitter at saturation moves with what else the machine runs: 28-42 ms at 32 rooms elsewhere).
+    // The jitter limit sits between the two ends with a margin each way: 4 rooms read 0.5-2 ms
+    // (alone, beside turn.e2e, beside two busy loops), and 60 rooms on the saturated server read 27
+    // ms in one run, which a 30 ms limit let through, and 9.4 ms in a clean-clone suite run
+    // (2026-12-01: the server at 0.25 of 0.25 cores, loss 0), which a 10 ms limit let through: no
+    // knee up to --max. Jitter at saturation moves with what else the machine runs (28-42 ms at 32
+    // rooms elsewhere), so the limit is 5 ms, about twice the light end and half the lowest
+    // saturated reading.
     const search = (into: string) =>
       swarm(
         [
@@ -84,7 +88,7 @@ describe.skipIf(!isRoot)("swarm capacity (cgroup CPU caps need root)", () => {
           "--server-cpu",
           "0.25",
           "--quality",
-          "loss p95 < 1%; jitter p95 < 10ms",
+          "loss p95 < 1%; jitter p95 < 5ms",
           "--start",
           "4",
           "--step",

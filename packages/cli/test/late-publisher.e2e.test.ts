@@ -205,7 +205,10 @@ describe("a gate on first-packet p95 when tracks never received", () => {
     expect(verdict.passed).toBe(false);
     expect(under, under?.message).toMatchObject({ status: "fail", censored: true, observed: bound, n: 4 });
     expect(under?.message).toContain("the run ended before it was observed");
-    expect(junitXml(verdict, "swarm", 1)).toContain(`censored: at least ${bound.toPrecision(4)} s`);
+    // as the gate prints seconds: 4 significant digits, trailing zeros dropped (15.2 s, not 15.20 s)
+    expect(junitXml(verdict, "swarm", 1)).toContain(
+      `censored: at least ${String(Number(bound.toPrecision(4)))} s`,
+    );
     expect(below, below?.message).toMatchObject({ status: "fail", censored: true, observed: bound });
     // p50 (rank 2) lands on an observed track of c1: exact, and it passes
     expect(p50, p50?.message).toMatchObject({ status: "pass", n: 4 });
