@@ -62,6 +62,18 @@ export const MACHINE_CROWDED_BUSY = 0.95;
 export const LATE_LOOP_MS = 50;
 
 /**
+ * A worker on a crowded machine (MACHINE_CROWDED_BUSY in STARVED_SHARE of its windows) whose event
+ * loop's p99 delay, averaged over the hold, reached this is starved too, though no two windows
+ * reached LATE_LOOP_MS. Seen in clean-clone suite runs: voice-ai beside four busy loops (2026-12-01:
+ * the machine 100% busy in 3 of 3 windows, the loop's p99 40 ms mean and 67 max, one window late)
+ * and beside two (2026-11-30: at most 42 ms) exited 0 with round trips of 126 ms p50 and 660 ms p95,
+ * and 479 ms p95, on loopback, 0.79% loss and 7.65% concealed where none was injected. Healthy
+ * crowded runs read 16-20 ms (a small run beside two busy loops, 15 ms alone); voice-ai alone is
+ * not crowded (69-92% busy) whatever its loop reads.
+ */
+export const CROWDED_SLOW_LOOP_MS = 30;
+
+/**
  * rtc-node's own watchdog (livekit's rtc_session): a signal, WebRTC, engine or session event its Rust
  * side took over 10 s to handle, logged to the worker's stderr (workers.log). Alone not judged: 8
  * of them in a run of 60 native participants on one core, but also one in a healthy run of 8 behind
@@ -365,6 +377,10 @@ export class GeneratorLoadFold {
   }
 }
 
+/** Crowded, its event loop late by CROWDED_SLOW_LOOP_MS on the hold's mean, over two windows or more. */
+const crowdedSlow = (w: WorkerLoad): boolean =>
+  w.crowded === true && loopWindows(w) >= 2 && (w.meanLoopDelayMs ?? 0) >= CROWDED_SLOW_LOOP_MS;
+
 /** A worker that did not keep up: its event loop full, its CPU quota run out, or its threads starved of a CPU. */
 const keptUpNot = (w: WorkerLoad): boolean =>
   w.unstarted === true ||
@@ -372,6 +388,7 @@ const keptUpNot = (w: WorkerLoad): boolean =>
   w.throttled === true ||
   w.machine?.full === true ||
   w.crowdedLate === true ||
+  crowdedSlow(w) ||
   (JUDGE_CPU_STARVATION && w.starved === true);
 
 /**
@@ -450,6 +467,9 @@ export function saturationMessage(load: GeneratorLoad): string | undefined {
       w.crowdedLate === true && w.machine?.full !== true
         ? `the machine's cores were >= ${percent(MACHINE_CROWDED_BUSY)} busy and its event loop ${LATE_LOOP_MS} ms late or more (p99) in ${w.lateCrowdedWindows ?? 0} of ${loopWindows(w)} windows, machine ${percent(w.meanMachineBusy ?? 0)} busy (mean)${w.machine !== undefined ? `, the run's processes using ${w.machine.usedCores.toFixed(2)} of its ${w.machine.cores} cores` : ""}, loop delay up to ${Math.round(w.maxLoopDelayMs ?? 0)} ms: other processes (LiveKit beside the swarm, other work) held the cores it needed`
         : undefined,
+      crowdedSlow(w) && w.crowdedLate !== true && w.machine?.full !== true
+        ? `the machine's cores were >= ${percent(MACHINE_CROWDED_BUSY)} busy in ${w.crowdedWindows ?? 0} of ${w.windows} windows, machine ${percent(w.meanMachineBusy ?? 0)} busy (mean), and its event loop ran ${Math.round(w.meanLoopDelayMs ?? 0)} ms late (p99, mean over the hold; >= ${CROWDED_SLOW_LOOP_MS} ms), up to ${Math.round(w.maxLoopDelayMs ?? 0)} ms: other processes (LiveKit beside the swarm, other work) held the cores it needed`
+        : undefined,
       JUDGE_CPU_STARVATION && w.starved === true
         ? `waited for a CPU >= ${percent(CPU_STARVED_WAIT_SHARE)} of its runnable time in ${w.starvedWindows ?? 0} of ${w.windows} windows, mean ${percent(w.meanCpuWait ?? 0)}: other processes held the cores`
         : undefined,
@@ -473,7 +493,8 @@ export function saturationMessage(load: GeneratorLoad): string | undefined {
   const throttled = behind.some((w) => w.throttled === true || heldByRunQuota(load, w));
   const full = behind.some((w) => w.machine?.full === true);
   const unstarted = behind.some((w) => w.unstarted === true);
-  const crowded = stalled || behind.some((w) => w.crowdedLate === true && w.machine?.full !== true);
+  const crowded =
+    stalled || behind.some((w) => (w.crowdedLate === true || crowdedSlow(w)) && w.machine?.full !== true);
   return (
     `the swarm's own ${behind.length > 1 ? "workers" : "worker"} did not keep up: ${which}. ` +
     "Figures may be the generator's, not the server's: " +
