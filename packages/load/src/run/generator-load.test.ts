@@ -422,13 +422,21 @@ describe("generatorLoad: the machine crowded by other processes", () => {
     expect(load.workers[0]).toMatchObject({ crowded: true, crowdedLate: false, lateCrowdedWindows: 1 });
     const message = saturationMessage(load) ?? "";
     expect(message).toContain(
-      "worker 0 (the machine's cores were >= 95% busy in 3 of 3 windows, machine 100% busy (mean), and its event loop ran 40 ms late (p99, mean over the hold; >= 25 ms), up to 67 ms: other processes",
+      "worker 0 (the machine's cores were >= 95% busy in 3 of 3 windows, machine 100% busy (mean), and its event loop ran 40 ms late (p99, mean over those windows; >= 25 ms), up to 67 ms, with no link broken: other processes",
     );
     expect(message).toContain("keep other work off the generator's machine, or put LiveKit on another one");
     // the same loop on a machine not crowded (voice-ai alone reads 49-72 ms at 87-92% busy): kept up
     expect(generatorLoad(crowding([0.9, 0.9, 0.9], [67, 30, 23], 1.4), HOLD, 0, 2).saturated).toBe(false);
     // the 2026-11-29 stalls' loop, 43 ms: starved by the loop alone, stalls or none
     expect(generatorLoad(crowding([1, 1, 1, 1], [43, 43, 43, 43]), HOLD, 0, 2).saturated).toBe(true);
+    // a link broke (a node killed beside a busy neighbour): LiveKit's failure stays LiveKit's
+    const killed = generatorLoad(crowding([1, 1, 1, 1], [43, 43, 43, 43]), HOLD, 0, 2, 3);
+    expect(killed.saturated).toBe(false);
+    expect(killed.workers[0]).toMatchObject({ crowdedSlow: false, meanCrowdedLoopDelayMs: 43 });
+    // the mean is over the crowded windows: a late window on a machine not crowded does not count,
+    // and one crowded window of four is no crowding
+    expect(generatorLoad(crowding([0.5, 1, 1, 1], [90, 20, 20, 20]), HOLD, 0, 2).saturated).toBe(false);
+    expect(generatorLoad(crowding([1, 0.5, 0.5, 0.5], [40, 40, 40, 40]), HOLD, 0, 2).saturated).toBe(false);
   });
 
   it("keeps up when crowded but on time (a small run beside busy loops got what it needed), crowded in under half the windows, or below 95%", () => {

@@ -62,9 +62,11 @@ export const MACHINE_CROWDED_BUSY = 0.95;
 export const LATE_LOOP_MS = 50;
 
 /**
- * A worker on a crowded machine (MACHINE_CROWDED_BUSY in STARVED_SHARE of its windows) whose event
- * loop's p99 delay, averaged over the hold, reached this is starved too, though no two windows
- * reached LATE_LOOP_MS. Seen in clean-clone suite runs: voice-ai beside four busy loops (2026-12-01:
+ * A worker on a crowded machine (MACHINE_CROWDED_BUSY in STARVED_SHARE of its windows after its
+ * engines loaded) whose event loop's p99 delay, averaged over those crowded windows, reached this
+ * is starved too, though no two windows reached LATE_LOOP_MS. Not judged in a run where a
+ * participant's link broke (a reconnect, a drop): a node killed beside a busy neighbour stays
+ * LiveKit's failure, as for rtc-node's stalls. Seen in clean-clone suite runs: voice-ai beside four busy loops (2026-12-01:
  * the machine 100% busy in 3 of 3 windows, the loop's p99 40 ms mean and 67 max, one window late)
  * and beside two (2026-11-30: at most 42 ms) exited 0 with round trips of 126 ms p50 and 660 ms p95,
  * and 479 ms p95, on loopback, 0.79% loss and 7.65% concealed where none was injected; the same
@@ -164,6 +166,17 @@ export interface WorkerLoad {
   readonly crowded?: boolean;
   /** Crowded windows in which its event loop's p99 delay reached LATE_LOOP_MS. */
   readonly lateCrowdedWindows?: number;
+  /**
+   * Mean of the event loop's p99 delay over the crowded windows after its engines loaded (ms), and
+   * how many there were; absent when none.
+   */
+  readonly meanCrowdedLoopDelayMs?: number;
+  readonly crowdedLoopWindows?: number;
+  /**
+   * Crowded in STARVED_SHARE of the hold's `loopWindows` (and at least two), its loop's p99
+   * CROWDED_SLOW_LOOP_MS late on their mean, and no participant's link broken: starved by the machine.
+   */
+  readonly crowdedSlow?: boolean;
   /** Crowded and late in STARVED_SHARE of the hold's `loopWindows` (and at least two): starved by the machine. */
   readonly crowdedLate?: boolean;
   /** Mean over the hold's windows of all its threads' CPU wait share; absent where not measured. */
@@ -192,7 +205,11 @@ export interface GeneratorLoad {
    * without a quota, and from merged runs. What held back a worker that never reported a window.
    */
   readonly quotaRanOut?: number;
-  /** Any worker unstarted, saturated (its event loop full), throttled, or starved (when judged), or stalled: it did not keep up. */
+  /**
+   * Any worker unstarted, saturated (its event loop full), throttled, its machine used up or
+   * crowded while its loop ran late (`crowdedLate`, `crowdedSlow`), or starved (when judged), or
+   * rtc-node stalled: it did not keep up.
+   */
   readonly saturated: boolean;
 }
 
@@ -250,6 +267,7 @@ class WorkerFold {
   readonly machineBusy = new Mean();
   crowdedWindows = 0;
   lateCrowdedWindows = 0;
+  readonly crowdedLoopDelayMs = new Mean();
   readonly threadsWait = new Mean();
   readonly loopDelayMs = new Mean();
   maxLoopDelayMs = -Infinity;
@@ -273,6 +291,7 @@ class WorkerFold {
     if (w.machineBusy !== undefined && w.machineBusy >= MACHINE_CROWDED_BUSY) {
       this.crowdedWindows += 1;
       if (loop && (w.loopDelayMs ?? 0) >= LATE_LOOP_MS) this.lateCrowdedWindows += 1;
+      if (loop) this.crowdedLoopDelayMs.add(w.loopDelayMs);
     }
     this.threadsWait.add(w.threadsWait);
     if (loop) {
@@ -281,7 +300,8 @@ class WorkerFold {
     }
   }
 
-  load(worker: number, machine: WorkerLoad["machine"], unstarted: boolean): WorkerLoad {
+  /** `linksLost`: the run's reconnects and drops, which keep `crowdedSlow` from being judged. */
+  load(worker: number, machine: WorkerLoad["machine"], unstarted: boolean, linksLost: number): WorkerLoad {
     const n = this.windows;
     // windows whose event loop is judged: not those of a worker still loading its engines
     const nLoop = n - this.startingWindows;
@@ -317,6 +337,16 @@ class WorkerFold {
             crowded: oftenIn(this.crowdedWindows, STARVED_SHARE, n),
             lateCrowdedWindows: this.lateCrowdedWindows,
             crowdedLate: oftenIn(this.lateCrowdedWindows, STARVED_SHARE, nLoop),
+            ...(this.crowdedLoopDelayMs.n > 0
+              ? {
+                  meanCrowdedLoopDelayMs: this.crowdedLoopDelayMs.value,
+                  crowdedLoopWindows: this.crowdedLoopDelayMs.n,
+                  crowdedSlow:
+                    linksLost === 0 &&
+                    oftenIn(this.crowdedLoopDelayMs.n, STARVED_SHARE, nLoop) &&
+                    this.crowdedLoopDelayMs.value >= CROWDED_SLOW_LOOP_MS,
+                }
+              : {}),
           }
         : {}),
       ...(this.threadsWait.n > 0 ? { meanThreadsWait: this.threadsWait.value } : {}),
@@ -366,7 +396,9 @@ export class GeneratorLoadFold {
       machineCores !== undefined && machineCores > 0
         ? { cores: machineCores, usedCores, full: usedCores >= MACHINE_FULL_SHARE * machineCores }
         : undefined;
-    const workers = sorted.map(([worker, f]) => f.load(worker, machine, unstarted.includes(worker)));
+    const workers = sorted.map(([worker, f]) =>
+      f.load(worker, machine, unstarted.includes(worker), linksLost),
+    );
     const stalled = stalledOn(workers, slow, linksLost);
     return {
       workers,
@@ -378,9 +410,7 @@ export class GeneratorLoadFold {
   }
 }
 
-/** Crowded, its event loop late by CROWDED_SLOW_LOOP_MS on the hold's mean, over two windows or more. */
-const crowdedSlow = (w: WorkerLoad): boolean =>
-  w.crowded === true && loopWindows(w) >= 2 && (w.meanLoopDelayMs ?? 0) >= CROWDED_SLOW_LOOP_MS;
+const crowdedSlow = (w: WorkerLoad): boolean => w.crowdedSlow === true;
 
 /** A worker that did not keep up: its event loop full, its CPU quota run out, or its threads starved of a CPU. */
 const keptUpNot = (w: WorkerLoad): boolean =>
@@ -469,7 +499,7 @@ export function saturationMessage(load: GeneratorLoad): string | undefined {
         ? `the machine's cores were >= ${percent(MACHINE_CROWDED_BUSY)} busy and its event loop ${LATE_LOOP_MS} ms late or more (p99) in ${w.lateCrowdedWindows ?? 0} of ${loopWindows(w)} windows, machine ${percent(w.meanMachineBusy ?? 0)} busy (mean)${w.machine !== undefined ? `, the run's processes using ${w.machine.usedCores.toFixed(2)} of its ${w.machine.cores} cores` : ""}, loop delay up to ${Math.round(w.maxLoopDelayMs ?? 0)} ms: other processes (LiveKit beside the swarm, other work) held the cores it needed`
         : undefined,
       crowdedSlow(w) && w.crowdedLate !== true && w.machine?.full !== true
-        ? `the machine's cores were >= ${percent(MACHINE_CROWDED_BUSY)} busy in ${w.crowdedWindows ?? 0} of ${w.windows} windows, machine ${percent(w.meanMachineBusy ?? 0)} busy (mean), and its event loop ran ${Math.round(w.meanLoopDelayMs ?? 0)} ms late (p99, mean over the hold; >= ${CROWDED_SLOW_LOOP_MS} ms), up to ${Math.round(w.maxLoopDelayMs ?? 0)} ms: other processes (LiveKit beside the swarm, other work) held the cores it needed`
+        ? `the machine's cores were >= ${percent(MACHINE_CROWDED_BUSY)} busy in ${w.crowdedLoopWindows ?? 0} of ${loopWindows(w)} windows, machine ${percent(w.meanMachineBusy ?? 0)} busy (mean), and its event loop ran ${Math.round(w.meanCrowdedLoopDelayMs ?? 0)} ms late (p99, mean over those windows; >= ${CROWDED_SLOW_LOOP_MS} ms), up to ${Math.round(w.maxLoopDelayMs ?? 0)} ms, with no link broken: other processes (LiveKit beside the swarm, other work) held the cores it needed`
         : undefined,
       JUDGE_CPU_STARVATION && w.starved === true
         ? `waited for a CPU >= ${percent(CPU_STARVED_WAIT_SHARE)} of its runnable time in ${w.starvedWindows ?? 0} of ${w.windows} windows, mean ${percent(w.meanCpuWait ?? 0)}: other processes held the cores`

@@ -111,6 +111,7 @@ const WORKER_FIELDS: Readonly<
   throttledWindows: ["windows"],
   crowdedWindows: ["windows"],
   lateCrowdedWindows: ["windows"],
+  crowdedLoopWindows: ["windows"],
   meanEventLoop: ["share", "always"],
   maxEventLoop: ["share", "always"],
   meanThrottled: ["share"],
@@ -120,11 +121,13 @@ const WORKER_FIELDS: Readonly<
   meanCpuCores: ["amount", "always"],
   meanLoopDelayMs: ["amount"],
   maxLoopDelayMs: ["amount"],
+  meanCrowdedLoopDelayMs: ["amount"],
   saturated: ["flag", "always"],
   starved: ["flag"],
   throttled: ["flag"],
   crowded: ["flag"],
   crowdedLate: ["flag"],
+  crowdedSlow: ["flag"],
   unstarted: ["flag"],
 };
 
