@@ -66,8 +66,9 @@ export const LATE_LOOP_MS = 50;
  * engines loaded) whose event loop's p99 delay, averaged over those crowded windows, reached this
  * is starved too, though no two windows reached LATE_LOOP_MS. Not judged in a run where a
  * participant's link broke (a reconnect, a drop): a node killed beside a busy neighbour stays
- * LiveKit's failure, as for rtc-node's stalls. Seen in clean-clone suite runs: voice-ai beside four busy loops (2026-12-01:
- * the machine 100% busy in 3 of 3 windows, the loop's p99 40 ms mean and 67 max, one window late)
+ * LiveKit's failure, as for rtc-node's stalls. Seen in clean-clone suite runs: voice-ai beside
+ * four busy loops (2026-12-01: the machine 100% busy in 3 of 3 windows, the loop's p99 40 ms mean
+ * and 67 max, one window late)
  * and beside two (2026-11-30: at most 42 ms) exited 0 with round trips of 126 ms p50 and 660 ms p95,
  * and 479 ms p95, on loopback, 0.79% loss and 7.65% concealed where none was injected; the same
  * four loops here read 33 ms mean, 38 max. Healthy crowded runs read 16-20 ms (a small run beside
