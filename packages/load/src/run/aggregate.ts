@@ -425,7 +425,6 @@ export class RunAggregator {
     p.ratchetsFollowed.add(from);
   }
 
-  /** One marker per death: a dying worker's participants all arrive with the same time. */
   /**
    * A join that failed: the first reason stands. One the generator cut off (its worker died mid-join)
    * was not refused, so all its join time says is "longer than until now": it is censored then
@@ -438,6 +437,7 @@ export class RunAggregator {
     if (reason === WORKER_DIED) this.markWorkerDeath(t);
   }
 
+  /** One marker per death: a dying worker's participants all arrive with the same time. */
   private markWorkerDeath(t: number): void {
     const last = this.markers.at(-1);
     if (last?.t === t) return;
