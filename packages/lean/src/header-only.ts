@@ -411,7 +411,8 @@ function nativeReader(
     readonly id: number;
     readonly socket: Socket;
     readonly transport: RTCDtlsTransport;
-    remote: string;
+    /** The selected pair's remote the thread counts from (compared at every check, not formatted). */
+    remote: readonly [string, number];
     /** The streams the thread counts (native-counts.ts), by SSRC. */
     readonly counts: Map<number, NativeStreamCounts>;
     /** The receivers whose reports the thread sends (native-reports.ts). */
@@ -521,7 +522,7 @@ function nativeReader(
       id,
       socket,
       transport,
-      remote: remote.join(":"),
+      remote,
       counts: new Map(),
       reports: new NativeReports(addon, id, transport, receiving.clockOffset),
       keepalives: new NativeKeepalives(addon, id, connection, count),
@@ -566,13 +567,13 @@ function nativeReader(
       takeOver();
       return;
     }
-    const at = `${now.remoteCandidate.host}:${now.remoteCandidate.port}`;
+    const { host, port } = now.remoteCandidate;
     if (
-      at !== mine.remote &&
+      (host !== mine.remote[0] || port !== mine.remote[1]) &&
       typeof addon === "object" &&
-      nativeReceiving(addon).remote(mine.id, [now.remoteCandidate.host, now.remoteCandidate.port])
+      nativeReceiving(addon).remote(mine.id, [host, port])
     )
-      mine.remote = at;
+      mine.remote = [host, port];
     mine.keepalives.sync(now);
   };
 

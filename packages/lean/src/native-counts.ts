@@ -1,5 +1,5 @@
 import type { InboundCounter, InboundPacket, InboundState, InboundStream } from "./inbound.js";
-import { copySlot, forgetTurn, turnCopy } from "./slot-reading.js";
+import { copySlot, forgetTurn, turnCopy, twoFields } from "./slot-reading.js";
 import type { ReceiverStreamStatistics } from "./stream-statistics.js";
 
 /**
@@ -112,6 +112,8 @@ export class NativeStreamCounts implements InboundCounter {
   private handed = false;
   /** The thread's own packets and wire bytes already folded into the caller's counts. */
   private folded = { packets: 0, wireBytes: 0 };
+  /** threadCounted's reading of the two counts. */
+  private readonly pair = new Float64Array(2);
 
   /**
    * `clockOffset` is performance.now() minus the addon's nowMs(): the slot's arrivals are on the
@@ -210,9 +212,9 @@ export class NativeStreamCounts implements InboundCounter {
    */
   threadCounted(): { packets: number; wireBytes: number } {
     forgetTurn(this.slot);
-    const at = this.read();
-    const packets = at[COUNTS.threadPackets] ?? 0;
-    const wireBytes = at[COUNTS.threadWireBytes] ?? 0;
+    const now = twoFields(this.slot, COUNTS.threadPackets, COUNTS.threadWireBytes, this.pair);
+    const packets = now[0] ?? 0;
+    const wireBytes = now[1] ?? 0;
     const delta = { packets: packets - this.folded.packets, wireBytes: wireBytes - this.folded.wireBytes };
     this.folded = { packets, wireBytes };
     return delta;

@@ -91,15 +91,19 @@ export class ReportClock {
     return this.due.size;
   }
 
-  /** Sends what is due, drops the stopped; stops ticking when nobody is left. */
+  /**
+   * Sends what is due, drops the stopped when they come due (a stopped reporter waits out its
+   * interval, at most REPORT_MIN_MS + REPORT_SPREAD_MS, rather than every reporter being asked at
+   * every tick); stops ticking when nobody is left.
+   */
   tick(): void {
     const now = this.deps.now();
     for (const [owner, entry] of this.due) {
+      if (entry.at > now) continue;
       if (!entry.reporter.live()) {
         this.due.delete(owner);
         continue;
       }
-      if (entry.at > now) continue;
       entry.at = this.nextAt();
       this.reports++;
       entry.reporter.report();
