@@ -304,17 +304,45 @@ static int seal_rtcp(EVP_CIPHER_CTX *ctx, const uint8_t salt[12], const uint8_t 
   return 0;
 }
 
-static EVP_CIPHER_CTX *gcm_context(const uint8_t key[16]) {
+/*
+ * Opens an SRTCP packet sealed with AEAD_AES_128_GCM (RFC 7714 section 9, werift's
+ * GcmCipher.decryptRTCP): `bytes` >= 8 + TAG_BYTES + 4 with the E flag set; writes the plain
+ * compound packet (bytes - TAG_BYTES - 4: the first 8 bytes as they came, the rest opened) into
+ * `out`. 0 on success; -1 when it is not one (no E flag, too short) or does not authenticate.
+ */
+static int open_rtcp(EVP_CIPHER_CTX *ctx, const uint8_t salt[12], const uint8_t *packet, int bytes, uint8_t *out) {
+  uint8_t iv[12], aad[12];
+  int n = 0, body = bytes - TAG_BYTES - 4;
+  if (body < 8) return -1;
+  const uint8_t *trailer = packet + bytes - 4;
+  uint32_t e_index = (uint32_t)trailer[0] << 24 | (uint32_t)trailer[1] << 16 | (uint32_t)trailer[2] << 8 | trailer[3];
+  if (!(e_index & 0x80000000u)) return -1;
+  uint32_t ssrc = (uint32_t)packet[4] << 24 | (uint32_t)packet[5] << 16 | (uint32_t)packet[6] << 8 | packet[7];
+  rtcp_iv(iv, salt, ssrc, e_index & 0x7fffffffu);
+  memcpy(aad, packet, 8);
+  memcpy(aad + 8, trailer, 4);
+  memcpy(out, packet, 8);
+  if (EVP_DecryptInit_ex(ctx, NULL, NULL, NULL, iv) != 1) return -1;
+  if (EVP_DecryptUpdate(ctx, NULL, &n, aad, 12) != 1) return -1;
+  if (EVP_DecryptUpdate(ctx, out + 8, &n, packet + 8, body - 8) != 1 || n != body - 8) return -1;
+  if (EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, TAG_BYTES, (void *)(packet + body)) != 1) return -1;
+  return EVP_DecryptFinal_ex(ctx, out + 8 + n, &n) == 1 ? 0 : -1;
+}
+
+/* An AES-128-GCM context with `key` and 12-byte IVs, for sealing (`sealing` 1) or opening (0); NULL when OpenSSL has none. */
+static EVP_CIPHER_CTX *gcm_context_for(const uint8_t key[16], int sealing) {
   EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
   if (ctx == NULL) return NULL;
-  if (EVP_EncryptInit_ex(ctx, EVP_aes_128_gcm(), NULL, NULL, NULL) != 1 ||
+  if (EVP_CipherInit_ex(ctx, EVP_aes_128_gcm(), NULL, NULL, NULL, sealing) != 1 ||
       EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_IVLEN, 12, NULL) != 1 ||
-      EVP_EncryptInit_ex(ctx, NULL, NULL, key, NULL) != 1) {
+      EVP_CipherInit_ex(ctx, NULL, NULL, key, NULL, sealing) != 1) {
     EVP_CIPHER_CTX_free(ctx);
     return NULL;
   }
   return ctx;
 }
+
+static EVP_CIPHER_CTX *gcm_context(const uint8_t key[16]) { return gcm_context_for(key, 1); }
 
 /* Sequence lock: the generation is odd while the fields change (JS retries on odd or changed). */
 static void slot_open(double *slot) {
@@ -1056,6 +1084,35 @@ static napi_value js_seal_rtcp(napi_env env, napi_callback_info info) {
   int r = seal_rtcp(ctx, salt, packet, (int)packet_bytes, index, out);
   EVP_CIPHER_CTX_free(ctx);
   return r == 0 ? result : fail(env, "lean-media: AES-128-GCM sealing failed");
+}
+
+/*
+ * openRtcp(key, salt, packet): the plain compound packet of an SRTCP packet sealed with
+ * AEAD_AES_128_GCM (open_rtcp), or undefined when it is not one or does not authenticate (werift's
+ * decryptRTCP then says why). One call, no cipher object: werift's makes a decipher per packet.
+ */
+static napi_value js_open_rtcp(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  uint8_t *key, *salt, *packet, *out;
+  size_t key_bytes, salt_bytes, packet_bytes;
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 3 || !buffer_arg(env, argv[0], &key, &key_bytes) || key_bytes != 16 ||
+      !buffer_arg(env, argv[1], &salt, &salt_bytes) || salt_bytes < 12 || !buffer_arg(env, argv[2], &packet, &packet_bytes))
+    return fail(env, "openRtcp(key: 16 bytes, salt: 12+ bytes, packet: Buffer)");
+  napi_value undefined;
+  CHECK(napi_get_undefined(env, &undefined));
+  if (packet_bytes < 8 + TAG_BYTES + 4 || packet_bytes > 65535) return undefined;
+  EVP_CIPHER_CTX *ctx = gcm_context_for(key, 0);
+  if (ctx == NULL) return fail(env, "lean-media: AES-128-GCM is not available from this node's OpenSSL");
+  napi_value result;
+  if (napi_create_buffer(env, packet_bytes - TAG_BYTES - 4, (void **)&out, &result) != napi_ok) {
+    EVP_CIPHER_CTX_free(ctx);
+    return fail(env, "lean-media: out of memory");
+  }
+  int r = open_rtcp(ctx, salt, packet, (int)packet_bytes, out);
+  EVP_CIPHER_CTX_free(ctx);
+  return r == 0 ? result : undefined;
 }
 
 /* addLoop(payloads: Buffer[]): an index; the payloads are copied once, shared by every sender. */
@@ -1904,6 +1961,7 @@ NAPI_MODULE_INIT() {
   napi_property_descriptor fns[] = {
       {"seal", NULL, js_seal, NULL, NULL, NULL, napi_enumerable, NULL},
       {"sealRtcp", NULL, js_seal_rtcp, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"openRtcp", NULL, js_open_rtcp, NULL, NULL, NULL, napi_enumerable, NULL},
       {"receiverReport", NULL, js_receiver_report, NULL, NULL, NULL, napi_enumerable, NULL},
       {"addLoop", NULL, js_add_loop, NULL, NULL, NULL, napi_enumerable, NULL},
       {"addSender", NULL, js_add_sender, NULL, NULL, NULL, napi_enumerable, NULL},

@@ -5,8 +5,8 @@ import { expect } from "vitest";
 /**
  * A run of lean with LKSWARM_LEAN_NATIVE=1 carried every audio publisher and every audio receiver
  * on the native media path: each worker's closing line in workers.log (packages/load's
- * nativePathLine) says N of N, with packets, and that its thread sent the receivers' reports and
- * answered the server's keepalives. The build line the CLI prints says only that the addon
+ * nativePathLine) says N of N, with packets, that its thread sent the receivers' reports and
+ * answered the server's keepalives, and that the addon opened and sealed werift's SRTCP. The build line the CLI prints says only that the addon
  * compiled; a participant that fell back to the TypeScript path reads the same figures.
  */
 export function expectNativePathCarriedAll(out: string): void {
@@ -27,6 +27,8 @@ export function expectNativePathCarriedAll(out: string): void {
     // server's keepalives on their sockets (native-keepalives.ts)
     if (Number(receivers) > 0)
       expect(line, line).toMatch(/; its thread sent [\d,]+ receiver reports and answered [\d,]+ keepalives/);
+    // and the RTCP werift still handles was opened and sealed by the addon (native-srtcp.ts)
+    expect(line, line).toMatch(/; the addon opened [1-9][\d,]* SRTCP packets and sealed [1-9][\d,]*/);
     expect(line, line).not.toContain("not carried");
   }
 }

@@ -12,6 +12,7 @@ import { NativeStreamCounts } from "./native-counts.js";
 import type { IceConnection } from "./binding.js";
 import { NativeKeepalives } from "./native-keepalives.js";
 import { nativeArrivalMs, nativeReceiving, type NativeReceiving } from "./native-receive.js";
+import { srtcpByAddon } from "./native-srtcp.js";
 import { NativeReports } from "./native-reports.js";
 import { tapSocket, udpSockets } from "./socket-tap.js";
 import { rolloverCounter, rolloverMatters, srtpContextOf } from "./srtp-gcm.js";
@@ -517,6 +518,8 @@ function nativeReader(
     }
     // werift's receiver reports and consent on this socket go out through the addon too
     sendsDirect(socket, addon);
+    // and the RTCP werift still opens and seals, the addon's (native-srtcp.ts)
+    srtcpByAddon(addon, transport);
     receiving.payloadTypes(id, payloadTypes());
     const mine: Taken = {
       id,

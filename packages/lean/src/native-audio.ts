@@ -17,6 +17,7 @@ import {
   type LeanMediaAddon,
   type SlotReading,
 } from "./native-media.js";
+import { srtcpByAddon } from "./native-srtcp.js";
 import { forgetTurn } from "./slot-reading.js";
 
 /**
@@ -85,6 +86,8 @@ export class NativeAudioStream {
   ): NativeAudioStream | string {
     const handoff = writer.nativeHandoff();
     if (typeof handoff === "string") return handoff;
+    // the publisher's RTCP (werift's sender reports, the server's reports to it): the addon's (native-srtcp.ts)
+    srtcpByAddon(addon, sender.dtlsTransport);
     const stream = new NativeAudioStream(addon, writer, sender, loop, handoff);
     stream.rocProcessed = handoff.rocProcessed;
     const why = stream.register(handoff, start);

@@ -30,6 +30,8 @@ export interface LeanMediaAddon {
   seal(key: Buffer, salt: Buffer, header: Buffer, payload: Buffer, rolloverCounter: number): Buffer;
   /** An RTCP compound packet sealed as SRTCP (AES-128-GCM) with `index`, as werift's GcmCipher.encryptRTCP gives it. */
   sealRtcp(key: Buffer, salt: Buffer, packet: Buffer, index: number): Buffer;
+  /** An SRTCP packet (AES-128-GCM, E flag set) opened as werift's GcmCipher.decryptRTCP opens it; undefined when it is not one or does not authenticate. */
+  openRtcp(key: Buffer, salt: Buffer, packet: Buffer): Buffer | undefined;
   /** The receiver report the thread builds from the streams' slots at `nowMs` (moving their priors on), for tests. */
   receiverReport(
     rtcpSsrc: number,

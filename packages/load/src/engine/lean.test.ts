@@ -63,6 +63,17 @@ describe("the native media path's closing line", () => {
     );
   });
 
+  it("says how many SRTCP packets the addon opened and sealed for werift, and nothing when none", () => {
+    const carried = [use({ publishedAudio: true, sent: 1500 })];
+    expect(nativePathLine(carried, { reports: 0, keepalives: 0, srtcp: { opened: 4321, sealed: 12 } })).toBe(
+      "lean native media path: 1 of 1 audio publishers sent 1,500 packets on it; 0 of 0 audio receivers read 0 on it; " +
+        "the addon opened 4,321 SRTCP packets and sealed 12",
+    );
+    expect(nativePathLine(carried, { reports: 0, keepalives: 0, srtcp: { opened: 0, sealed: 0 } })).toBe(
+      "lean native media path: 1 of 1 audio publishers sent 1,500 packets on it; 0 of 0 audio receivers read 0 on it",
+    );
+  });
+
   it("says nothing of a worker with no audio, and 0 of N when nothing was carried", () => {
     expect(nativePathLine([])).toBeUndefined();
     expect(nativePathLine([use({ receivedAudio: true, received: 5 })], { reports: 0, keepalives: 3 })).toBe(

@@ -5,6 +5,7 @@ import {
   nativeMediaWanted,
   opusLoop,
   simulcastLoops,
+  srtcpByAddonCounts,
   sourceAddressFor,
   videoLoop,
   type LeanErrorReason,
@@ -93,7 +94,7 @@ export class LeanEngine implements Engine {
     if (nativeMediaWanted()) {
       const line = nativePathLine(
         this.participants.flatMap((p) => p.nativePath() ?? []),
-        loadedLeanMedia()?.stats(),
+        { ...(loadedLeanMedia()?.stats() ?? { reports: 0, keepalives: 0 }), srtcp: srtcpByAddonCounts },
       );
       if (line !== undefined) console.log(line);
     }
@@ -292,13 +293,19 @@ export interface NativePathUse {
 /**
  * One line on what the native media path carried of a worker's lean participants: "lean native
  * media path: 3 of 3 audio publishers sent 2,950 packets on it; 18 of 18 audio receivers read 17,700
- * on it; its thread sent 540 receiver reports and answered 90 keepalives", and why not for those it
- * did not carry; undefined with nobody to say it of. `thread`: the receiver reports the process's
- * thread sent and the server's ICE keepalives it answered.
+ * on it; its thread sent 540 receiver reports and answered 90 keepalives; the addon opened 300
+ * SRTCP packets and sealed 60", and why not for those it did not carry; undefined with nobody to
+ * say it of. `thread`: the receiver reports the process's thread sent, the server's ICE keepalives
+ * it answered, and the SRTCP the addon opened and sealed for werift.
  */
 export function nativePathLine(
   uses: readonly NativePathUse[],
-  thread: { readonly reports: number; readonly keepalives: number } = { reports: 0, keepalives: 0 },
+  thread: {
+    readonly reports: number;
+    readonly keepalives: number;
+    /** The SRTCP packets the addon opened and sealed for werift (native-srtcp.ts). */
+    readonly srtcp?: { readonly opened: number; readonly sealed: number };
+  } = { reports: 0, keepalives: 0 },
 ): string | undefined {
   const publishers = uses.filter((u) => u.publishedAudio);
   const receivers = uses.filter((u) => u.receivedAudio);
@@ -326,6 +333,9 @@ export function nativePathLine(
       : "") +
     (thread.keepalives > 0
       ? `${thread.reports > 0 ? " and" : "; its thread"} answered ${thread.keepalives.toLocaleString("en-US")} keepalives`
+      : "") +
+    (thread.srtcp !== undefined && thread.srtcp.opened + thread.srtcp.sealed > 0
+      ? `; the addon opened ${thread.srtcp.opened.toLocaleString("en-US")} SRTCP packets and sealed ${thread.srtcp.sealed.toLocaleString("en-US")}`
       : "") +
     (why.length > 0 ? `; not carried: ${why.join("; ")}` : "")
   );
