@@ -1089,7 +1089,8 @@ static napi_value js_seal_rtcp(napi_env env, napi_callback_info info) {
 /*
  * openRtcp(key, salt, packet): the plain compound packet of an SRTCP packet sealed with
  * AEAD_AES_128_GCM (open_rtcp), or undefined when it is not one or does not authenticate (werift's
- * decryptRTCP then says why). One call, no cipher object: werift's makes a decipher per packet.
+ * decryptRTCP then says why). One Node-API call and one OpenSSL context a packet, and no
+ * JavaScript object: werift's makes a decipher, its IV and associated data and four Buffers.
  */
 static napi_value js_open_rtcp(napi_env env, napi_callback_info info) {
   size_t argc = 3;

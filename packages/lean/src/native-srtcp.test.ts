@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import type { RTCDtlsTransport, SrtcpSession } from "werift";
 import { nativeAddon } from "../test/native-addon.js";
 import { srtcpPair } from "../test/srtp.js";
-import { srtcpByAddon } from "./native-srtcp.js";
+import { srtcpByAddon, srtcpByAddonCounts } from "./native-srtcp.js";
 
 const native = nativeAddon();
 
@@ -62,9 +62,12 @@ describe("werift's SRTCP opened and sealed by the addon (native-srtcp.ts), werif
     for (const bytes of [8, 12, 32, 52, 96, 400, 1400])
       for (const index of [0, 1, 77, 0x7ffffffe, 0x7fffffff]) {
         const packet = rtcp(bytes, 200 + (bytes % 8));
+        const { opened: openedBefore, sealed: sealedBefore } = srtcpByAddonCounts;
         const sealed = sealer.encryptRTCP(packet, index);
         expect(sealed.equals(encrypt.call(sealer, packet, index))).toBe(true);
         const [plain, header] = opener.decryptRTCP(sealed);
+        // werift's own methods reached the addon, once each (a fallback would not count)
+        expect(srtcpByAddonCounts).toEqual({ opened: openedBefore + 1, sealed: sealedBefore + 1 });
         const [werift, weriftHeader] = decrypt.call(opener, sealed);
         expect(plain.equals(werift)).toBe(true);
         expect(plain.equals(packet)).toBe(true);
@@ -90,6 +93,7 @@ describe("werift's SRTCP opened and sealed by the addon (native-srtcp.ts), werif
         return `${(err as Error).name}: ${(err as Error).message}`;
       }
     };
+    const counted = { ...srtcpByAddonCounts };
     // a bit flipped in the sealed body, in the tag, in the clear header (the associated data)
     for (const at of [12, sealed.length - 6, 5]) {
       const bad = Buffer.from(sealed);
@@ -109,6 +113,9 @@ describe("werift's SRTCP opened and sealed by the addon (native-srtcp.ts), werif
     const long = rtcp(1600);
     const sealedLong = sealer.encryptRTCP(long, 3);
     expect(sealedLong.equals(encrypt.call(sealer, long, 3))).toBe(true);
+    // none of these went through the addon
+    expect(srtcpByAddonCounts).toEqual(counted);
     expect(opener.decryptRTCP(sealedLong)[0].equals(long)).toBe(true);
+    expect(srtcpByAddonCounts).toEqual({ opened: counted.opened + 1, sealed: counted.sealed });
   });
 });

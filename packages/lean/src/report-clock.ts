@@ -25,7 +25,7 @@ import {
  *
  * Installed on werift's prototypes (`reportOnOneClock`), as its loops start from inside werift (a
  * receiver's first packet, a sender's first send); werift's `stop()` still ends a reporter, which
- * the clock drops at its next tick.
+ * the clock drops when its next report comes due (at most REPORT_MIN_MS + REPORT_SPREAD_MS on).
  */
 
 /** How often the clock looks for due reports. */
