@@ -8,7 +8,7 @@ import {
 } from "werift";
 import { DirectRtpWriter, type DirectSendCount } from "./direct-send.js";
 import { SAMPLES_PER_PACKET, type OpusLoop } from "./media.js";
-import { NativeAudioStream } from "./native-audio.js";
+import { NativeAudioStream, type PublisherSocketCount } from "./native-audio.js";
 import { leanMedia, nativeMediaWanted, type LeanMediaAddon } from "./native-media.js";
 import type { Pacer } from "./pacer.js";
 import type { InboundStream } from "./inbound.js";
@@ -47,11 +47,16 @@ export class AudioSending {
   private native: NativeAudioStream | undefined;
   /** Why the stream stays off the native media path, once that is settled (tests, logs). */
   nativeRefused: string | undefined;
+  /** What the native thread did on the publisher's socket over the streams that asked it to read it. */
+  readonly socket: PublisherSocketCount = {};
 
   constructor(private readonly nativeWanted = nativeMediaWanted()) {}
 
-  /** Sends the loop on `sender` at the pacer's ticks until the returned stop is called. */
-  start(sender: RTCRtpSender, loop: OpusLoop, pacer: Pacer): () => void {
+  /**
+   * Sends the loop on `sender` at the pacer's ticks until the returned stop is called. `readSocket`:
+   * on the native path, its thread reads the sender's socket too (native-audio.ts says when not to).
+   */
+  start(sender: RTCRtpSender, loop: OpusLoop, pacer: Pacer, readSocket = false): () => void {
     // anchored on the first tick this handler sees (the pacer restarts its count when it idles),
     // so that the next packet is `resumeAt`'s: 0 at the start, the native thread's next one when
     // the stream comes back from it
@@ -84,12 +89,19 @@ export class AudioSending {
         });
       }
       if (writer && typeof addon === "object") {
-        const native = NativeAudioStream.start(addon, writer, sender, packets, {
-          sequenceNumber,
-          timestampBase,
-          timestampStep: SAMPLES_PER_PACKET,
-          tick: n,
-        });
+        const native = NativeAudioStream.start(
+          addon,
+          writer,
+          sender,
+          packets,
+          {
+            sequenceNumber,
+            timestampBase,
+            timestampStep: SAMPLES_PER_PACKET,
+            tick: n,
+          },
+          readSocket ? this.socket : undefined,
+        );
         if (typeof native === "string") {
           this.nativeRefused = native;
           addon = native;
@@ -147,6 +159,11 @@ export class AudioSending {
   /** Whether the native media path carries the stream now. */
   get onNativePath(): boolean {
     return this.native !== undefined;
+  }
+
+  /** Whether the native media path's thread reads the stream's socket now. */
+  get nativeReadsSocket(): boolean {
+    return this.native?.readsSocket ?? false;
   }
 
   /** Packets and payload bytes sent since joining. */

@@ -50,6 +50,14 @@ export interface NativeAudioUse {
   readonly on: boolean;
   readonly packets: number;
   readonly refused: string | undefined;
+  /** Whether its thread reads the publisher's socket now (an audio-only publisher's: native-audio.ts). */
+  readonly socketRead: boolean;
+  /** Whether its thread read the publisher's socket at any time. */
+  readonly socketEverRead: boolean;
+  /** The server's keepalives its thread answered there. */
+  readonly keepalives: number;
+  /** Why its thread does not read the publisher's socket, when it tried. */
+  readonly socketRefused: string | undefined;
 }
 
 /**
@@ -157,7 +165,8 @@ export class LocalTracks {
     signal.sendOffer(withMsid(local.sdp, this.identity, { audio: AUDIO_CID, video: VIDEO_CID }));
     await connected(pc, timeoutMs, "publisher");
     if (audioSender !== undefined && audio !== undefined)
-      this.stopAudio = this.audioSending.start(audioSender, audio, this.pacer);
+      // the thread reads the socket only where no video shares it (native-audio.ts)
+      this.stopAudio = this.audioSending.start(audioSender, audio, this.pacer, video === undefined);
     if (videoTransceiver !== undefined && video !== undefined) {
       const answer = pc.remoteDescription?.sdp ?? "";
       // written only when the server's answer takes the extension, under the id it answered with
@@ -222,7 +231,15 @@ export class LocalTracks {
    */
   get audioNative(): NativeAudioUse {
     const sending = this.audioSending;
-    return { on: sending.onNativePath, packets: sending.nativePackets, refused: sending.nativeRefused };
+    return {
+      on: sending.onNativePath,
+      packets: sending.nativePackets,
+      refused: sending.nativeRefused,
+      socketRead: sending.nativeReadsSocket,
+      socketEverRead: (sending.socket.taken ?? 0) > 0,
+      keepalives: sending.socket.keepalives ?? 0,
+      socketRefused: sending.socket.refused,
+    };
   }
 
   /** Of the packets sent, the ones written past werift's sender (direct-send.ts); video: the current loop's. */

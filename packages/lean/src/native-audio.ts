@@ -1,4 +1,6 @@
+import type { Socket } from "node:dgram";
 import type { RTCRtpSender } from "werift";
+import type { IceConnection } from "./binding.js";
 import {
   NOT_SENDING_NOW,
   ntpTimestamp,
@@ -17,6 +19,8 @@ import {
   type LeanMediaAddon,
   type SlotReading,
 } from "./native-media.js";
+import { NativeKeepalives } from "./native-keepalives.js";
+import { nativeReceiving, type ReceiverHandler } from "./native-receive.js";
 import { srtcpByAddon } from "./native-srtcp.js";
 import { forgetTurn } from "./slot-reading.js";
 
@@ -27,7 +31,29 @@ import { forgetTurn } from "./slot-reading.js";
  * reports stay right). What werift keeps deciding is checked for every native stream of the process
  * on one timer (native-media.ts CHECK_MS), not per stream: a sender that may not send now (DTLS down, no ICE
  * consent, stopped) is paused, a new DTLS handshake re-keys it, a new selected pair moves it.
+ *
+ * When asked (`socketCount` given), the thread also reads the publisher's socket (native-receive.ts) while
+ * it sends: what comes there for an audio-only publisher is the server's receiver reports and XR,
+ * its ICE keepalives and the answers to our consent checks, 80 datagrams a second at 30 rooms, each
+ * a libuv wake on this thread. The thread answers the keepalives itself (native-keepalives.ts) and
+ * hands the rest to the socket's listeners, werift's, once a tick with the kernel's arrival times,
+ * so consent's round trips are the wire's. While werift may not send (the stream paused) libuv
+ * reads the socket again: DTLS and ICE's recovery stay as they were. Not for a publisher that also
+ * sends video on the connection: werift answers NACK and PLI as they come, not at the next tick.
  */
+
+/** The publisher's socket carries no stream the thread counts: nothing comes as a header. */
+const NO_STREAMS: ReceiverHandler = { rtp: () => undefined };
+
+/** What the thread's reading of publishers' sockets did, over a publisher's streams. */
+export interface PublisherSocketCount {
+  /** The times the thread took the publisher's socket (a stream's start, a new pair, a resume after a pause). */
+  taken?: number;
+  /** The server's keepalives the thread answered on the publisher's socket. */
+  keepalives?: number;
+  /** Why the thread does not read the socket, when it was asked to and could not. */
+  refused?: string | undefined;
+}
 
 /** werift's per-sender fields the stream takes over (private in its types). */
 type SenderFields = SenderState & { ntpTimestamp: bigint };
@@ -75,20 +101,31 @@ export class NativeAudioStream {
   private readonly ntpBefore: PropertyDescriptor | undefined;
   /** performance.now() minus the addon's clock (CLOCK_MONOTONIC ms). */
   private readonly clockOffset: number;
+  /** The publisher's socket while the thread reads it (see the top of this file). */
+  private reading:
+    { readonly id: number; readonly socket: Socket; readonly keepalives: NativeKeepalives } | undefined;
+  /** Whether the thread is to read the publisher's socket; what it did there. */
+  private socketCount: PublisherSocketCount | undefined;
+  private socketRefused = false;
 
-  /** The stream on the native path from `start`, or why it stays on the TypeScript one. */
+  /**
+   * The stream on the native path from `start`, or why it stays on the TypeScript one. With
+   * `socketCount`, the thread reads the publisher's socket too and counts into it.
+   */
   static start(
     addon: LeanMediaAddon,
     writer: DirectRtpWriter,
     sender: RTCRtpSender,
     loop: readonly Buffer[],
     start: NativeStart,
+    socketCount?: PublisherSocketCount,
   ): NativeAudioStream | string {
     const handoff = writer.nativeHandoff();
     if (typeof handoff === "string") return handoff;
     // the publisher's RTCP (werift's sender reports, the server's reports to it): the addon's (native-srtcp.ts)
     srtcpByAddon(addon, sender.dtlsTransport);
     const stream = new NativeAudioStream(addon, writer, sender, loop, handoff);
+    stream.socketCount = socketCount;
     stream.rocProcessed = handoff.rocProcessed;
     const why = stream.register(handoff, start);
     if (why !== undefined) {
@@ -173,7 +210,41 @@ export class NativeAudioStream {
     this.handoff = handoff;
     this.start = start;
     this.paused = false;
+    this.readSocket();
     return undefined;
+  }
+
+  /** The thread reads the handoff's socket from its next tick, when asked to (see the top of this file). */
+  private readSocket(): void {
+    const count = this.socketCount;
+    // refused once, refused for the stream: the check does not ask the addon again every 250 ms
+    if (count === undefined || this.reading !== undefined || this.socketRefused) return;
+    const { socket, remote, pair } = this.handoff;
+    const id = nativeReceiving(this.addon).take(socket, remote, NO_STREAMS);
+    if (typeof id === "string") {
+      count.refused = id;
+      this.socketRefused = true;
+      return;
+    }
+    const connection = this.sender.dtlsTransport.iceTransport.connection as unknown as IceConnection;
+    const keepalives = new NativeKeepalives(this.addon, id, connection, count);
+    keepalives.sync(pair as IceConnection["nominated"]);
+    this.reading = { id, socket, keepalives };
+    count.taken = (count.taken ?? 0) + 1;
+  }
+
+  /** libuv reads the publisher's socket again; what the thread answered is counted. */
+  private releaseSocket(): void {
+    const reading = this.reading;
+    if (reading === undefined) return;
+    this.reading = undefined;
+    reading.keepalives.stop();
+    nativeReceiving(this.addon).release(reading.id);
+  }
+
+  /** Whether the thread reads the publisher's socket now. */
+  get readsSocket(): boolean {
+    return this.reading !== undefined;
   }
 
   /** Holds the stream to werift's state (see the top of this file). */
@@ -181,8 +252,10 @@ export class NativeAudioStream {
     if (this.id === undefined) return;
     const now = this.writer.nativeHandoff();
     if (now === NOT_SENDING_NOW) {
-      // werift would drop the packets now (DTLS, consent, a stopped sender): so does the thread
+      // werift would drop the packets now (DTLS, consent, a stopped sender): so does the thread,
+      // and libuv reads the socket, for werift's recovery as it always ran
       if (!this.paused) this.addon.pauseSender(this.id, (this.paused = true));
+      this.releaseSocket();
       return;
     }
     if (typeof now === "string") {
@@ -194,6 +267,7 @@ export class NativeAudioStream {
       // its rollover state the slot's (werift's context saw none of the native packets)
       // read once the thread has let go of it: a tick between the reading and the removal would
       // send a sequence number the stream then sends again
+      this.releaseSocket();
       this.addon.removeSender(this.id);
       this.id = undefined;
       const at = readSlot(this.slot);
@@ -212,6 +286,9 @@ export class NativeAudioStream {
       this.handoff = now;
     }
     if (this.paused) this.addon.pauseSender(this.id, (this.paused = false));
+    this.readSocket();
+    // the pair's credentials or role may have moved (an ICE restart keeps the pair's socket)
+    this.reading?.keepalives.sync(now.pair as IceConnection["nominated"]);
   }
 
   /** What the native thread sent of this stream so far. */
@@ -225,6 +302,7 @@ export class NativeAudioStream {
     if (this.stopped) return;
     this.stopped = true;
     this.unchecked();
+    this.releaseSocket();
     if (this.id !== undefined) {
       this.addon.removeSender(this.id);
       this.id = undefined;

@@ -1,12 +1,19 @@
 import { randomBytes, randomInt } from "node:crypto";
-import { createSocket } from "node:dgram";
+import { createSocket, type Socket } from "node:dgram";
 import { once } from "node:events";
 import { describe, expect, it } from "vitest";
 import { nativeAddon } from "../test/native-addon.js";
 import { srtcpPair, srtpPair } from "../test/srtp.js";
 import type { RTCRtpSender } from "werift";
-import { rtpHeader, rtpHeaderTemplate, type DirectRtpWriter, type NativeHandoff } from "./direct-send.js";
-import { NativeAudioStream } from "./native-audio.js";
+import { Message, classes, methods } from "werift";
+import {
+  NOT_SENDING_NOW,
+  rtpHeader,
+  rtpHeaderTemplate,
+  type DirectRtpWriter,
+  type NativeHandoff,
+} from "./direct-send.js";
+import { NativeAudioStream, type PublisherSocketCount } from "./native-audio.js";
 import {
   buildLeanMedia,
   ipv4Number,
@@ -18,7 +25,7 @@ import {
   sendsDirect,
   socketFd,
 } from "./native-media.js";
-import { GcmRtpSealer, rolloverCounter, srtpContextOf } from "./srtp-gcm.js";
+import { GcmRtpSealer, rolloverCounter, srtpContextOf, type SrtpContext } from "./srtp-gcm.js";
 import { rtpHeaderSize } from "./header-only.js";
 import { datagramArrivalMs, nativeArrivalMs, nativeReceiving } from "./native-receive.js";
 
@@ -475,6 +482,21 @@ describe("a native audio stream held to werift's state", () => {
   /** A DirectRtpWriter as NativeAudioStream reads it: `handoff` is what it says now. */
   const fakeWriter = (handoff: () => NativeHandoff | string) =>
     ({ nativeHandoff: handoff }) as unknown as DirectRtpWriter;
+  /** A handoff of an SSRC's first packet on `pair`: sent on `from` to `to`, sealed under `context`'s keys. */
+  const handoffOf = (context: SrtpContext, from: Socket, to: Socket, pair: object): NativeHandoff => ({
+    pair,
+    socket: from,
+    remote: ["127.0.0.1", to.address().port],
+    header: rtpHeaderTemplate(111, SSRC, []),
+    key: context.srtpSessionKey,
+    salt: context.srtpSessionSalt,
+    context,
+    roc: 0,
+    lastSeq: 0,
+    rocProcessed: false,
+    seqOffset: 0,
+    timestampOffset: 0,
+  });
 
   it("moves to a new pair past a sequence wrap with the rollover counter it reached (werift decrypts every packet on both sockets), keeps werift's sender counts, and goes back to the TypeScript path when the pair is no longer UDP", async () => {
     const m = native();
@@ -489,21 +511,7 @@ describe("a native audio stream held to werift's state", () => {
     const got: { on: "A" | "B"; data: Buffer }[] = [];
     intoA.on("message", (data: Buffer) => got.push({ on: "A", data }));
     intoB.on("message", (data: Buffer) => got.push({ on: "B", data }));
-    const template = rtpHeaderTemplate(111, SSRC, []);
-    const handoff = (from: typeof fromA, to: typeof intoA, pair: object): NativeHandoff => ({
-      pair,
-      socket: from,
-      remote: ["127.0.0.1", to.address().port],
-      header: template,
-      key: context.srtpSessionKey,
-      salt: context.srtpSessionSalt,
-      context,
-      roc: 0,
-      lastSeq: 0,
-      rocProcessed: false,
-      seqOffset: 0,
-      timestampOffset: 0,
-    });
+    const handoff = (from: Socket, to: Socket, pair: object) => handoffOf(context, from, to, pair);
     let now: NativeHandoff | string = handoff(fromA, intoA, {});
     const werift = { ssrc: SSRC, packetCount: 0, octetCount: 0, headerBytesSent: 0, rtpTimestamp: 0 };
     const loop = [randomBytes(50), randomBytes(70)];
@@ -566,5 +574,106 @@ describe("a native audio stream held to werift's state", () => {
     const last = got[got.length - 1]?.data;
     expect(resumed?.sequenceNumber).toBe(((last?.readUInt16BE(2) ?? 0) + 1) & 0xffff);
     expect(resumed?.tick).toBe((((last?.readUInt32BE(4) ?? 0) - 5000) >>> 0) / 960 + 1);
+  }, 20_000);
+
+  it("reads the publisher's socket when asked: the server's datagrams reach werift's listeners with the kernel's arrival, its keepalives are answered by the thread into the pair's counts, and libuv reads the socket again on a move, a pause and the stop", async () => {
+    const m = native();
+    const { sender: session } = srtpPair(GCM);
+    const context = srtpContextOf(session, "local");
+    if (context === undefined) throw new Error("no local context");
+    const sockets = [0, 1, 2, 3].map(() => createSocket("udp4"));
+    for (const s of sockets) s.bind(0, "127.0.0.1");
+    await Promise.all(sockets.map((s) => once(s, "listening")));
+    const [pubA, serverA, pubB, serverB] = sockets;
+    if (pubA === undefined || serverA === undefined || pubB === undefined || serverB === undefined) return;
+    // what the publisher's listeners (werift's) get, and whether the thread read it (its arrival)
+    const heard: { on: "A" | "B"; text: string; native: boolean }[] = [];
+    pubA.on("message", (data: Buffer) =>
+      heard.push({ on: "A", text: data.toString(), native: nativeArrivalMs() !== undefined }),
+    );
+    pubB.on("message", (data: Buffer) =>
+      heard.push({ on: "B", text: data.toString(), native: nativeArrivalMs() !== undefined }),
+    );
+    const answers: Buffer[] = [];
+    serverA.on("message", (data: Buffer) => {
+      if (data[0] === 0x01 && data[1] === 0x01) answers.push(data);
+    });
+    const connection = {
+      localUsername: "pUbA",
+      localPassword: "publisher-password-0123",
+      iceControlling: true,
+    };
+    const pairA = { requestsReceived: 0, responsesSent: 0 };
+    const pairB = { requestsReceived: 0, responsesSent: 0 };
+    const handoff = (from: Socket, to: Socket, pair: object) => handoffOf(context, from, to, pair);
+    let now: NativeHandoff | string = handoff(pubA, serverA, pairA);
+    const werift = {
+      ssrc: SSRC,
+      packetCount: 0,
+      octetCount: 0,
+      headerBytesSent: 0,
+      rtpTimestamp: 0,
+      dtlsTransport: { iceTransport: { connection } },
+    };
+    const count: PublisherSocketCount = {};
+    const stream = NativeAudioStream.start(
+      m,
+      fakeWriter(() => now),
+      werift as unknown as RTCRtpSender,
+      [randomBytes(40)],
+      { sequenceNumber: 1, timestampBase: 0, timestampStep: 960, tick: 0 },
+      count,
+    );
+    if (typeof stream === "string") throw new Error(stream);
+    const until = async (what: () => boolean) => {
+      const deadline = Date.now() + 3000;
+      while (!what() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    };
+    const say = async (from: typeof pubA, to: typeof pubA, text: string) => {
+      from.send(text, to.address().port, "127.0.0.1");
+      await until(() => heard.some((h) => h.text === text));
+      return heard.find((h) => h.text === text);
+    };
+    // the server's keepalive on the selected pair, as LiveKit's controlled agent signs it
+    const keepalive = new Message(methods.BINDING, classes.REQUEST, randomBytes(12));
+    keepalive.setAttribute("USERNAME", `${connection.localUsername}:srv1`);
+    keepalive.setAttribute("ICE-CONTROLLED", 5n);
+    const signed = keepalive
+      .addMessageIntegrity(Buffer.from(connection.localPassword, "utf8"))
+      .addFingerprint().bytes;
+
+    expect(stream.readsSocket).toBe(true);
+    expect(await say(serverA, pubA, "rr-1")).toEqual({ on: "A", text: "rr-1", native: true });
+    serverA.send(signed, pubA.address().port, "127.0.0.1");
+    await until(() => answers.length > 0);
+    stream.check();
+    // answered by the thread with binding.ts's 64 bytes (native-keepalives.test.ts), never heard by werift
+    expect(answers.map((a) => a.length)).toEqual([64]);
+    expect(heard.map((h) => h.text)).toEqual(["rr-1"]);
+    expect(count.keepalives).toBe(1);
+    expect(pairA).toEqual({ requestsReceived: 1, responsesSent: 1 });
+    // one reader a socket: a second taker is refused
+    expect(
+      nativeReceiving(m).take(pubA, ["127.0.0.1", serverA.address().port], { rtp: () => undefined }),
+    ).toBe("the thread reads the socket already");
+
+    // a new pair: the thread reads its socket; libuv the old one again
+    now = handoff(pubB, serverB, pairB);
+    stream.check();
+    expect(await say(serverB, pubB, "rr-2")).toEqual({ on: "B", text: "rr-2", native: true });
+    expect(await say(serverA, pubA, "old-1")).toEqual({ on: "A", text: "old-1", native: false });
+    // werift may not send now: libuv reads, and the thread again once it may
+    now = NOT_SENDING_NOW;
+    stream.check();
+    expect(stream.readsSocket).toBe(false);
+    expect(await say(serverB, pubB, "paused-1")).toEqual({ on: "B", text: "paused-1", native: false });
+    now = handoff(pubB, serverB, pairB);
+    stream.check();
+    expect(await say(serverB, pubB, "resumed-1")).toEqual({ on: "B", text: "resumed-1", native: true });
+    stream.stop();
+    expect(stream.readsSocket).toBe(false);
+    expect(await say(serverB, pubB, "stopped-1")).toEqual({ on: "B", text: "stopped-1", native: false });
+    expect(count).toEqual({ taken: 3, keepalives: 1 });
+    for (const s of sockets) s.close();
   }, 20_000);
 });

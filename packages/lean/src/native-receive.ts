@@ -63,6 +63,8 @@ interface Taken {
 /** The process's native receiving: one per addon. */
 export class NativeReceiving {
   private readonly taken = new Map<number, Taken>();
+  /** The sockets the thread reads now (`taken` keeps a released one a while longer). */
+  private readonly reading = new Map<Socket, number>();
   /** performance.now() minus the addon's clock. */
   readonly clockOffset: number;
 
@@ -80,6 +82,8 @@ export class NativeReceiving {
   take(socket: Socket, remote: readonly [string, number], handler: ReceiverHandler): number | string {
     const address = ipv4Number(remote[0]);
     if (address === undefined) return `the remote ${remote[0]} is not an IPv4 address`;
+    // two readers of one socket would split its datagrams between them
+    if (this.reading.has(socket)) return "the thread reads the socket already";
     const fd = socketFd(socket);
     const handle = udpHandle(socket);
     if (fd === undefined || handle?.recvStop === undefined) return "the socket has no fd";
@@ -92,6 +96,7 @@ export class NativeReceiving {
     // libuv stops reading; what waits in the socket is the native thread's from its next tick
     handle.recvStop();
     this.taken.set(id, { socket, handler });
+    this.reading.set(socket, id);
     this.addon.start();
     return id;
   }
@@ -136,6 +141,7 @@ export class NativeReceiving {
     const taken = this.taken.get(id);
     this.addon.removeReceiver(id);
     if (taken === undefined) return;
+    if (this.reading.get(taken.socket) === id) this.reading.delete(taken.socket);
     setTimeout(() => {
       if (this.taken.get(id) === taken) this.taken.delete(id);
     }, RELEASED_MS).unref();

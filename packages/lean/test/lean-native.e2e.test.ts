@@ -1,10 +1,10 @@
 /**
  * The native media path (LKSWARM_LEAN_NATIVE=1, tools/lean-media/lean-media.c) carrying lean audio
  * both ways on a real livekit-server: what lean.e2e holds the TypeScript path to, on the native
- * one. The publisher's packets are written by the native thread, and the four subscribers'
- * sockets are read by it; each subscriber must count every packet the native thread says it sent,
- * with no loss and 50 a second, its jitter and round trip from the kernel's arrival times (not the
- * tick's wait), and werift's sender and receivers, whose reports LiveKit reads, must count them
+ * one. The publisher's packets are written by the native thread, and its socket and the four
+ * subscribers' are read by it; each subscriber must count every packet the native thread says it
+ * sent, with no loss and 50 a second, its jitter and round trip from the kernel's arrival times (not
+ * the tick's wait), and werift's sender and receivers, whose reports LiveKit reads, must count them
  * too. That the native bytes are the TypeScript path's, packet for packet, is native-media.test.ts's.
  */
 import { waitFor } from "@livekit-swarm/test-kit";
@@ -98,5 +98,14 @@ describe("lean audio on the native media path, against a real livekit-server", (
     // the stream left the TypeScript writer at the handoff: it wrote only what went before
     expect(publisher.directSent.audio.packets).toBeLessThan(sentTotals.packets / 2);
     expect(publisher.nativeAudio.on).toBe(true);
+    // an audio-only publisher's socket is read by the thread too: the server's keepalives on it
+    // answered there (its receiver reports and our consent answers went to werift, and the round
+    // trips above include the publisher's pair, timed by the kernel's arrival)
+    expect(publisher.nativeAudio, JSON.stringify(publisher.nativeAudio)).toMatchObject({
+      socketRead: true,
+      socketEverRead: true,
+      socketRefused: undefined,
+    });
+    expect(publisher.nativeAudio.keepalives, JSON.stringify(publisher.nativeAudio)).toBeGreaterThan(0);
   }, 90_000);
 });

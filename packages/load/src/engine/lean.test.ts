@@ -44,6 +44,20 @@ describe("the native media path's closing line", () => {
     );
   });
 
+  it("says how many publishers had their sockets read by the thread, and why not where it was refused", () => {
+    expect(
+      nativePathLine([
+        use({ publishedAudio: true, sent: 1500, socketRead: true }),
+        use({ publishedAudio: true, sent: 1400, socketRead: true }),
+        use({ publishedAudio: true, sent: 1300, socketRefused: "the thread reads the socket already" }),
+        use({ publishedAudio: true, sent: 1200 }),
+      ]),
+    ).toBe(
+      "lean native media path: 4 of 4 audio publishers sent 5,400 packets on it, 2 of them with their sockets read by it; " +
+        "0 of 0 audio receivers read 0 on it; not carried: a publisher's socket: the thread reads the socket already",
+    );
+  });
+
   it("says how many receiver reports the thread sent and keepalives it answered, and why it sent no reports for a receiver", () => {
     expect(
       nativePathLine(

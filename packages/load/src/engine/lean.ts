@@ -138,6 +138,8 @@ export class LeanEngineParticipant implements EngineParticipant {
       publishedAudio: this.plan.publishAudio,
       sent: p.nativeAudio.packets,
       sendRefused: p.nativeAudio.refused,
+      socketRead: p.nativeAudio.socketEverRead,
+      socketRefused: p.nativeAudio.socketRefused,
       receivedAudio: p.headerOnlyPackets > 0,
       received: p.nativeReceived.packets,
       receiveRefused: p.nativeReceived.refused,
@@ -281,6 +283,9 @@ export interface NativePathUse {
   /** Audio packets its thread sent for the participant. */
   readonly sent: number;
   readonly sendRefused: string | undefined;
+  /** Whether its thread read the publisher's socket (an audio-only publisher's), and why not where it tried. */
+  readonly socketRead?: boolean;
+  readonly socketRefused?: string | undefined;
   /** Whether the participant received any audio (read header-only). */
   readonly receivedAudio: boolean;
   /** Of it, the packets the thread read and counted. */
@@ -292,10 +297,10 @@ export interface NativePathUse {
 
 /**
  * One line on what the native media path carried of a worker's lean participants: "lean native
- * media path: 3 of 3 audio publishers sent 2,950 packets on it; 18 of 18 audio receivers read 17,700
- * on it; its thread sent 540 receiver reports and answered 90 keepalives; the addon opened 300
- * SRTCP packets and sealed 60", and why not for those it did not carry; undefined with nobody to
- * say it of. `thread`: the receiver reports the process's thread sent, the server's ICE keepalives
+ * media path: 3 of 3 audio publishers sent 2,950 packets on it, 3 of them with their sockets read
+ * by it; 18 of 18 audio receivers read 17,700 on it; its thread sent 540 receiver reports and
+ * answered 90 keepalives; the addon opened 300 SRTCP packets and sealed 60", and why not for those
+ * it did not carry; undefined with nobody to say it of. `thread`: the receiver reports the process's thread sent, the server's ICE keepalives
  * it answered, and the SRTCP the addon opened and sealed for werift.
  */
 export function nativePathLine(
@@ -311,6 +316,7 @@ export function nativePathLine(
   const receivers = uses.filter((u) => u.receivedAudio);
   if (publishers.length === 0 && receivers.length === 0) return undefined;
   const sending = publishers.filter((u) => u.sent > 0);
+  const socketsRead = sending.filter((u) => u.socketRead === true).length;
   const reading = receivers.filter((u) => u.received > 0);
   const sum = (list: readonly NativePathUse[], of: (u: NativePathUse) => number): string =>
     list.reduce((n, u) => n + of(u), 0).toLocaleString("en-US");
@@ -319,6 +325,11 @@ export function nativePathLine(
       ...publishers.flatMap((u) =>
         u.sent > 0 || u.sendRefused === undefined ? [] : [`sending: ${u.sendRefused}`],
       ),
+      ...publishers.flatMap((u) =>
+        u.socketRead === true || u.socketRefused === undefined
+          ? []
+          : [`a publisher's socket: ${u.socketRefused}`],
+      ),
       ...receivers.flatMap((u) =>
         u.received > 0 || u.receiveRefused === undefined ? [] : [`receiving: ${u.receiveRefused}`],
       ),
@@ -326,7 +337,9 @@ export function nativePathLine(
     ]),
   ];
   return (
-    `lean native media path: ${String(sending.length)} of ${String(publishers.length)} audio publishers sent ${sum(sending, (u) => u.sent)} packets on it; ` +
+    `lean native media path: ${String(sending.length)} of ${String(publishers.length)} audio publishers sent ${sum(sending, (u) => u.sent)} packets on it` +
+    (socketsRead > 0 ? `, ${String(socketsRead)} of them with their sockets read by it` : "") +
+    "; " +
     `${String(reading.length)} of ${String(receivers.length)} audio receivers read ${sum(reading, (u) => u.received)} on it` +
     (thread.reports > 0
       ? `; its thread sent ${thread.reports.toLocaleString("en-US")} receiver reports`
