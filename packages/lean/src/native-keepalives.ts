@@ -9,7 +9,7 @@ type Pair = NonNullable<IceConnection["nominated"]>;
  * the thread (lean-media.c answer_keepalive, issue 51): the same checks and the same 64 bytes as
  * binding.ts's, which answers them in JavaScript otherwise, without the datagram coming to
  * JavaScript or the answer leaving through it. Most of the JavaScript thread's STUN traffic on a
- * subscriber socket is these (LiveKit's agent sends one every 2 s on each selected pair): at 30
+ * subscriber socket, or an audio-only publisher's, is these (LiveKit's agent sends one every 2 s on each selected pair): at 30
  * audio rooms, 60 answers a second went through JavaScript (bench/results.md). What the thread
  * answered goes into the pair's counts (requestsReceived, responsesSent) and `count` at each sync,
  * read from a count the thread writes, without its lock.

@@ -1,7 +1,7 @@
 import { randomBytes, randomInt } from "node:crypto";
 import { createSocket, type Socket } from "node:dgram";
 import { once } from "node:events";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, onTestFinished } from "vitest";
 import { nativeAddon } from "../test/native-addon.js";
 import { srtcpPair, srtpPair } from "../test/srtp.js";
 import type { RTCRtpSender } from "werift";
@@ -528,6 +528,8 @@ describe("a native audio stream held to werift's state", () => {
       },
     );
     if (typeof stream === "string") throw new Error(stream);
+    // not asked to read the publisher's socket (no count given): libuv reads it
+    expect(stream.readsSocket).toBe(false);
     const wait = async (n: number) => {
       const deadline = Date.now() + 5000;
       while (got.length < n && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
@@ -585,7 +587,14 @@ describe("a native audio stream held to werift's state", () => {
     for (const s of sockets) s.bind(0, "127.0.0.1");
     await Promise.all(sockets.map((s) => once(s, "listening")));
     const [pubA, serverA, pubB, serverB] = sockets;
-    if (pubA === undefined || serverA === undefined || pubB === undefined || serverB === undefined) return;
+    const started: { stream?: NativeAudioStream } = {};
+    onTestFinished(() => {
+      // on a failed expectation too: nothing left taken, no socket left open
+      started.stream?.stop();
+      for (const s of sockets) s.close();
+    });
+    if (pubA === undefined || serverA === undefined || pubB === undefined || serverB === undefined)
+      throw new Error("four sockets were asked for");
     // what the publisher's listeners (werift's) get, and whether the thread read it (its arrival)
     const heard: { on: "A" | "B"; text: string; native: boolean }[] = [];
     pubA.on("message", (data: Buffer) =>
@@ -595,9 +604,10 @@ describe("a native audio stream held to werift's state", () => {
       heard.push({ on: "B", text: data.toString(), native: nativeArrivalMs() !== undefined }),
     );
     const answers: Buffer[] = [];
-    serverA.on("message", (data: Buffer) => {
-      if (data[0] === 0x01 && data[1] === 0x01) answers.push(data);
-    });
+    for (const server of [serverA, serverB])
+      server.on("message", (data: Buffer) => {
+        if (data[0] === 0x01 && data[1] === 0x01) answers.push(data);
+      });
     const connection = {
       localUsername: "pUbA",
       localPassword: "publisher-password-0123",
@@ -625,6 +635,7 @@ describe("a native audio stream held to werift's state", () => {
       count,
     );
     if (typeof stream === "string") throw new Error(stream);
+    started.stream = stream;
     const until = async (what: () => boolean) => {
       const deadline = Date.now() + 3000;
       while (!what() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
@@ -635,16 +646,17 @@ describe("a native audio stream held to werift's state", () => {
       return heard.find((h) => h.text === text);
     };
     // the server's keepalive on the selected pair, as LiveKit's controlled agent signs it
-    const keepalive = new Message(methods.BINDING, classes.REQUEST, randomBytes(12));
-    keepalive.setAttribute("USERNAME", `${connection.localUsername}:srv1`);
-    keepalive.setAttribute("ICE-CONTROLLED", 5n);
-    const signed = keepalive
-      .addMessageIntegrity(Buffer.from(connection.localPassword, "utf8"))
-      .addFingerprint().bytes;
+    const keepalive = (): Buffer => {
+      const request = new Message(methods.BINDING, classes.REQUEST, randomBytes(12));
+      request.setAttribute("USERNAME", `${connection.localUsername}:srv1`);
+      request.setAttribute("ICE-CONTROLLED", 5n);
+      return request.addMessageIntegrity(Buffer.from(connection.localPassword, "utf8")).addFingerprint()
+        .bytes;
+    };
 
     expect(stream.readsSocket).toBe(true);
     expect(await say(serverA, pubA, "rr-1")).toEqual({ on: "A", text: "rr-1", native: true });
-    serverA.send(signed, pubA.address().port, "127.0.0.1");
+    serverA.send(keepalive(), pubA.address().port, "127.0.0.1");
     await until(() => answers.length > 0);
     stream.check();
     // answered by the thread with binding.ts's 64 bytes (native-keepalives.test.ts), never heard by werift
@@ -662,6 +674,15 @@ describe("a native audio stream held to werift's state", () => {
     stream.check();
     expect(await say(serverB, pubB, "rr-2")).toEqual({ on: "B", text: "rr-2", native: true });
     expect(await say(serverA, pubA, "old-1")).toEqual({ on: "A", text: "old-1", native: false });
+    // new credentials (werift's, after an ICE restart): the thread answers with them from the next check
+    connection.localUsername = "pUbB";
+    connection.localPassword = "restarted-password-4567";
+    stream.check();
+    serverB.send(keepalive(), pubB.address().port, "127.0.0.1");
+    await until(() => answers.length > 1);
+    stream.check();
+    expect(answers.map((a) => a.length)).toEqual([64, 64]);
+    expect(pairB).toEqual({ requestsReceived: 1, responsesSent: 1 });
     // werift may not send now: libuv reads, and the thread again once it may
     now = NOT_SENDING_NOW;
     stream.check();
@@ -670,10 +691,12 @@ describe("a native audio stream held to werift's state", () => {
     now = handoff(pubB, serverB, pairB);
     stream.check();
     expect(await say(serverB, pubB, "resumed-1")).toEqual({ on: "B", text: "resumed-1", native: true });
-    stream.stop();
+    // the pair no longer a UDP one: the stream gives up (and stops), and libuv reads the socket
+    now = "the pair is not a UDP socket";
+    stream.check();
     expect(stream.readsSocket).toBe(false);
-    expect(await say(serverB, pubB, "stopped-1")).toEqual({ on: "B", text: "stopped-1", native: false });
-    expect(count).toEqual({ taken: 3, keepalives: 1 });
-    for (const s of sockets) s.close();
+    expect(await say(serverB, pubB, "gave-up-1")).toEqual({ on: "B", text: "gave-up-1", native: false });
+    expect(count).toEqual({ taken: 3, keepalives: 2 });
+    expect(heard.filter((h) => h.text.startsWith("\u0000"))).toEqual([]);
   }, 20_000);
 });

@@ -3,8 +3,8 @@ import type { CountReceived } from "./native-counts.js";
 import { ipv4Number, socketFd, udpHandle, type LeanMediaAddon } from "./native-media.js";
 
 /**
- * A subscriber socket read by the native media path's thread (lean-media.c receive()) instead of
- * libuv: once per 20 ms tick, every datagram waiting on every taken socket of the process is read
+ * A subscriber socket (or an audio-only publisher's, native-audio.ts) read by the native media
+ * path's thread (lean-media.c receive()) instead of libuv: once per 20 ms tick, every datagram waiting on every taken socket of the process is read
  * with recvmmsg, and the tick's records come to JavaScript in one call. An Opus packet of a
  * registered stream from the selected pair's remote arrives as its header's fields (`rtp`), with
  * no Buffer and no per-datagram wake; everything else (STUN, DTLS, RTCP, other streams, and a
@@ -77,7 +77,8 @@ export class NativeReceiving {
 
   /**
    * Has the native thread read `socket` from the next tick, counting what comes from `remote`;
-   * a string says why not (the socket is not a bound UDP one, the remote not IPv4).
+   * a string says why not (the socket is not a bound UDP one, the remote not IPv4, the thread
+   * reads it already: two readers would split its datagrams).
    */
   take(socket: Socket, remote: readonly [string, number], handler: ReceiverHandler): number | string {
     const address = ipv4Number(remote[0]);

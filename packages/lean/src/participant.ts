@@ -122,7 +122,7 @@ export class LeanParticipant extends LeanConnection {
    */
   get keepalivesAnswered(): { publisher: number; subscriber: number } {
     return {
-      publisher: this.keepalives.publisher.answered,
+      publisher: this.keepalives.publisher.answered + this.local.audioNative.keepalives,
       subscriber: this.keepalives.subscriber.answered + (this.headerOnly.keepalives ?? 0),
     };
   }

@@ -47,6 +47,7 @@ describe("lean audio on the native media path, against a real livekit-server", (
         `every subscriber receiving (${subscribers.map((s) => s.inboundTotals().size).join(",")})`,
     });
 
+    const consentBefore = publisher.consentChecks.publisher;
     const { windows, sent, elapsedS } = await measureWindow(publisher, subscribers, 10_000);
     const sentPackets = sent.outbound[0]?.packets ?? 0;
     expect(sentPackets / elapsedS, `packets/s sent, ${JSON.stringify(sent)}`).toBeGreaterThan(40);
@@ -99,13 +100,24 @@ describe("lean audio on the native media path, against a real livekit-server", (
     expect(publisher.directSent.audio.packets).toBeLessThan(sentTotals.packets / 2);
     expect(publisher.nativeAudio.on).toBe(true);
     // an audio-only publisher's socket is read by the thread too: the server's keepalives on it
-    // answered there (its receiver reports and our consent answers went to werift, and the round
-    // trips above include the publisher's pair, timed by the kernel's arrival)
+    // answered there, into the publisher's count
     expect(publisher.nativeAudio, JSON.stringify(publisher.nativeAudio)).toMatchObject({
       socketRead: true,
       socketEverRead: true,
       socketRefused: undefined,
     });
     expect(publisher.nativeAudio.keepalives, JSON.stringify(publisher.nativeAudio)).toBeGreaterThan(0);
+    expect(publisher.keepalivesAnswered.publisher).toBeGreaterThanOrEqual(publisher.nativeAudio.keepalives);
+    // and our consent answers reached werift's listeners from the thread's batches: answered in
+    // the window (a check every 4-6 s), each timed by the kernel's arrival (never "busy"), and the
+    // publisher's window round trip, the mean of its two pairs', loopback's: a tick's wait (up to
+    // 20 ms) on the publisher's pair would read several ms
+    const consent = publisher.consentChecks.publisher;
+    const context = JSON.stringify({ consentBefore, consent, rttS: sent.rttS });
+    expect(consent.answers, context).toBeGreaterThan(consentBefore.answers);
+    expect(consent.busy ?? 0, context).toBe(consentBefore.busy ?? 0);
+    expect(consent.expired, context).toBe(0);
+    expect(sent.rttS, context).toBeDefined();
+    expect(sent.rttS ?? 1, context).toBeLessThan(0.005);
   }, 90_000);
 });
