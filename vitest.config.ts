@@ -39,6 +39,12 @@ const SOLO = [
   "packages/cli/test/cluster.e2e.test.ts",
   "packages/cli/test/compose.e2e.test.ts",
   "packages/lean/test/*.e2e.test.ts",
+  // three rtc-node shards against a 3-node testbed, each judging its own part (exit 99 on a
+  // threshold): beside the main pool's unit tests, a clean-clone run on a slower machine
+  // (2026-12-01: 1.5-1.7x the CPU of the day before for the same work, bench/results.md 13:56)
+  // had one shard in each of two tests rightly judge itself crowded (machine 100% busy, its loop
+  // 27 ms late at p99) and exit 2, which is not what this file holds
+  "packages/cli/test/shards.e2e.test.ts",
 ];
 
 /** Files with no network namespace or nftables rule, that mostly wait: a pool of their own. */
@@ -47,7 +53,6 @@ const BESIDE = [
   "packages/cli/test/chaos-populations.e2e.test.ts",
   // its cpu cgroups are its own (lkswarm-<run>), checked by name
   "packages/cli/test/capacity.e2e.test.ts",
-  "packages/cli/test/shards.e2e.test.ts",
   "packages/cli/test/media-storm.e2e.test.ts",
   "packages/dashboards/test/panels.e2e.test.ts",
   "packages/cli/test/late-publisher.e2e.test.ts",
