@@ -1,14 +1,17 @@
 import { defineConfig } from "vitest/config";
 
 // Unit tests sit next to the code; end-to-end tests start real livekit-server, redis and haproxy
-// processes. A suite run takes its e2e files at most two at a time, on any machine, in three sets:
+// processes. A suite run takes the unit tests first, alone (their transform and collect fill the
+// cores: on a slower machine, 2026-12-01, the e2e file beside them at the start was twice a
+// native-engine run that rightly judged itself crowded, exit 2, where the file holds 0 or 99), then
+// its e2e files at most two at a time, on any machine, in three sets:
 // - SOLO: the files that hold a figure to ground truth (loss against the drop nftables made,
 //   bitrate under a cap, freeze length, NACK repairs, an alert's threshold), run after everything
 //   else, one at a time with nothing beside them;
 // - BESIDE: files that start no network namespace or nftables rule and mostly wait on
-//   LiveKit (drills of freezes and kills, shards, storms), run one at a time in a pool of their own
+//   LiveKit (drills of freezes and kills, storms), run one at a time in a pool of their own
 //   beside the rest;
-// - the rest, one at a time in the main pool with the unit tests: everything that creates
+// - the rest, one at a time in the main pool: everything that creates
 //   network namespaces and nftables rules is here or in SOLO, so no two files touch them at once
 //   (hostile-input checks that the host's namespaces and tables are as it found them).
 // The closing summary lists the slowest e2e files with how busy the machine was while each ran.
@@ -77,16 +80,31 @@ export default defineConfig({
   test: {
     reporters: ["default", "./scripts/vitest-summary-reporter.ts"],
     globalSetup: ["./scripts/vitest-tmpdir.ts"],
-    // one worker per pool, whatever the machine: the main pool (unit, then e2e) and the threads
-    // pool (BESIDE) run side by side, and SOLO after both
+    // one worker per pool, whatever the machine: the unit tests alone, then the main pool's e2e
+    // and the threads pool (BESIDE) side by side, and SOLO after both
     maxWorkers: 1,
     minWorkers: 1,
     projects: [
-      { test: { name: "unit", include: ["packages/*/src/**/*.test.ts", "scripts/**/*.test.ts"] } },
-      { test: { name: "e2e", include: [E2E], exclude: [...SOLO, ...BESIDE], ...e2e } },
+      // groups run in order (0, 1, 2); a group's pools side by side
+      {
+        test: {
+          name: "unit",
+          include: ["packages/*/src/**/*.test.ts", "scripts/**/*.test.ts"],
+          sequence: { groupOrder: 0 },
+        },
+      },
+      {
+        test: {
+          name: "e2e",
+          include: [E2E],
+          exclude: [...SOLO, ...BESIDE],
+          sequence: { groupOrder: 1 },
+          ...e2e,
+        },
+      },
       // a pool of threads is a second queue; these files spawn the CLI and hold no native module
-      { test: { name: "e2e-beside", include: BESIDE, pool: "threads", ...e2e } },
-      { test: { name: "e2e-solo", include: SOLO, sequence: { groupOrder: 1 }, ...e2e } },
+      { test: { name: "e2e-beside", include: BESIDE, pool: "threads", sequence: { groupOrder: 1 }, ...e2e } },
+      { test: { name: "e2e-solo", include: SOLO, sequence: { groupOrder: 2 }, ...e2e } },
     ],
   },
 });
