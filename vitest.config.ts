@@ -1,17 +1,14 @@
 import { defineConfig } from "vitest/config";
 
 // Unit tests sit next to the code; end-to-end tests start real livekit-server, redis and haproxy
-// processes. A suite run takes the unit tests first, alone (their transform and collect fill the
-// cores: on a slower machine, 2026-12-01, the e2e file beside them at the start was twice a
-// native-engine run that rightly judged itself crowded, exit 2, where the file holds 0 or 99), then
-// its e2e files at most two at a time, on any machine, in three sets:
+// processes. A suite run takes its e2e files at most two at a time, on any machine, in three sets:
 // - SOLO: the files that hold a figure to ground truth (loss against the drop nftables made,
 //   bitrate under a cap, freeze length, NACK repairs, an alert's threshold), run after everything
 //   else, one at a time with nothing beside them;
 // - BESIDE: files that start no network namespace or nftables rule and mostly wait on
 //   LiveKit (drills of freezes and kills, storms), run one at a time in a pool of their own
 //   beside the rest;
-// - the rest, one at a time in the main pool: everything that creates
+// - the rest, one at a time in the main pool with the unit tests: everything that creates
 //   network namespaces and nftables rules is here or in SOLO, so no two files touch them at once
 //   (hostile-input checks that the host's namespaces and tables are as it found them).
 // The closing summary lists the slowest e2e files with how busy the machine was while each ran.
@@ -48,6 +45,10 @@ const SOLO = [
   // had one shard in each of two tests rightly judge itself crowded (machine 100% busy, its loop
   // 27 ms late at p99) and exit 2, which is not what this file holds
   "packages/cli/test/shards.e2e.test.ts",
+  // a native-engine run with video whose own health must pass (exit 0) before every panel's query
+  // is run: at the start of the e2e files, beside the unit tests or hostile-input (1.8 cores), it
+  // rightly judged itself crowded (exit 2) in two clean-clone runs on the same slower machine
+  "packages/dashboards/test/panels.e2e.test.ts",
 ];
 
 /** Files with no network namespace or nftables rule, that mostly wait: a pool of their own. */
@@ -57,7 +58,6 @@ const BESIDE = [
   // its cpu cgroups are its own (lkswarm-<run>), checked by name
   "packages/cli/test/capacity.e2e.test.ts",
   "packages/cli/test/media-storm.e2e.test.ts",
-  "packages/dashboards/test/panels.e2e.test.ts",
   "packages/cli/test/late-publisher.e2e.test.ts",
   "packages/cli/test/storm.e2e.test.ts",
   "packages/cli/test/server-killed.e2e.test.ts",
@@ -80,31 +80,16 @@ export default defineConfig({
   test: {
     reporters: ["default", "./scripts/vitest-summary-reporter.ts"],
     globalSetup: ["./scripts/vitest-tmpdir.ts"],
-    // one worker per pool, whatever the machine: the unit tests alone, then the main pool's e2e
-    // and the threads pool (BESIDE) side by side, and SOLO after both
+    // one worker per pool, whatever the machine: the main pool (unit, then e2e) and the threads
+    // pool (BESIDE) run side by side, and SOLO after both
     maxWorkers: 1,
     minWorkers: 1,
     projects: [
-      // groups run in order (0, 1, 2); a group's pools side by side
-      {
-        test: {
-          name: "unit",
-          include: ["packages/*/src/**/*.test.ts", "scripts/**/*.test.ts"],
-          sequence: { groupOrder: 0 },
-        },
-      },
-      {
-        test: {
-          name: "e2e",
-          include: [E2E],
-          exclude: [...SOLO, ...BESIDE],
-          sequence: { groupOrder: 1 },
-          ...e2e,
-        },
-      },
+      { test: { name: "unit", include: ["packages/*/src/**/*.test.ts", "scripts/**/*.test.ts"] } },
+      { test: { name: "e2e", include: [E2E], exclude: [...SOLO, ...BESIDE], ...e2e } },
       // a pool of threads is a second queue; these files spawn the CLI and hold no native module
-      { test: { name: "e2e-beside", include: BESIDE, pool: "threads", sequence: { groupOrder: 1 }, ...e2e } },
-      { test: { name: "e2e-solo", include: SOLO, sequence: { groupOrder: 2 }, ...e2e } },
+      { test: { name: "e2e-beside", include: BESIDE, pool: "threads", ...e2e } },
+      { test: { name: "e2e-solo", include: SOLO, sequence: { groupOrder: 1 }, ...e2e } },
     ],
   },
 });
