@@ -3,6 +3,7 @@ import { createSocket, type Socket } from "node:dgram";
 import { once } from "node:events";
 import { describe, expect, it, onTestFinished } from "vitest";
 import { nativeAddon } from "../test/native-addon.js";
+import { loopbackSockets } from "../test/udp.js";
 import { srtcpPair, srtpPair } from "../test/srtp.js";
 import type { RTCRtpSender } from "werift";
 import { Message, classes, methods } from "werift";
@@ -33,6 +34,7 @@ const GCM = 0x0007;
 const SSRC = 0x1234abcd;
 
 const native = nativeAddon();
+const bound = loopbackSockets();
 
 describe("the native media path's build", () => {
   it("says why when there is no source to build from", async () => {
@@ -583,18 +585,10 @@ describe("a native audio stream held to werift's state", () => {
     const { sender: session } = srtpPair(GCM);
     const context = srtpContextOf(session, "local");
     if (context === undefined) throw new Error("no local context");
-    const sockets = [0, 1, 2, 3].map(() => createSocket("udp4"));
-    for (const s of sockets) s.bind(0, "127.0.0.1");
-    await Promise.all(sockets.map((s) => once(s, "listening")));
-    const [pubA, serverA, pubB, serverB] = sockets;
+    const [pubA, serverA, pubB, serverB] = await Promise.all([bound(), bound(), bound(), bound()]);
     const started: { stream?: NativeAudioStream } = {};
-    onTestFinished(() => {
-      // on a failed expectation too: nothing left taken, no socket left open
-      started.stream?.stop();
-      for (const s of sockets) s.close();
-    });
-    if (pubA === undefined || serverA === undefined || pubB === undefined || serverB === undefined)
-      throw new Error("four sockets were asked for");
+    // on a failed expectation too: nothing left taken (the sockets close after each test)
+    onTestFinished(() => started.stream?.stop());
     // what the publisher's listeners (werift's) get, and whether the thread read it (its arrival)
     const heard: { on: "A" | "B"; text: string; native: boolean }[] = [];
     pubA.on("message", (data: Buffer) =>

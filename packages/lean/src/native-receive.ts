@@ -4,8 +4,9 @@ import { ipv4Number, socketFd, udpHandle, type LeanMediaAddon } from "./native-m
 
 /**
  * A subscriber socket (or an audio-only publisher's, native-audio.ts) read by the native media
- * path's thread (lean-media.c receive()) instead of libuv: once per 20 ms tick, every datagram waiting on every taken socket of the process is read
- * with recvmmsg, and the tick's records come to JavaScript in one call. An Opus packet of a
+ * path's thread (lean-media.c receive()) instead of libuv: once per 20 ms tick, every datagram
+ * waiting on every taken socket of the process is read with recvmmsg, and the tick's records come
+ * to JavaScript in one call. An Opus packet of a
  * registered stream from the selected pair's remote arrives as its header's fields (`rtp`), with
  * no Buffer and no per-datagram wake; everything else (STUN, DTLS, RTCP, other streams, and a
  * registered SSRC from another address, which header-only.ts's tap drops or takes by the pair it

@@ -300,8 +300,9 @@ export interface NativePathUse {
  * media path: 3 of 3 audio publishers sent 2,950 packets on it, 3 of them with their sockets read
  * by it; 18 of 18 audio receivers read 17,700 on it; its thread sent 540 receiver reports and
  * answered 90 keepalives; the addon opened 300 SRTCP packets and sealed 60", and why not for those
- * it did not carry; undefined with nobody to say it of. `thread`: the receiver reports the process's thread sent, the server's ICE keepalives
- * it answered, and the SRTCP the addon opened and sealed for werift.
+ * it did not carry; undefined with nobody to say it of. `thread`: the receiver reports the
+ * process's thread sent, the server's ICE keepalives it answered, and the SRTCP the addon opened
+ * and sealed for werift.
  */
 export function nativePathLine(
   uses: readonly NativePathUse[],
