@@ -101,6 +101,20 @@ static int sender_high; /* one past the highest slot in use */
 static loop_t loops[MAX_LOOPS];
 static int loop_count;
 static uint64_t wakes, ticks_run, ticks_skipped;
+/*
+ * How late each tick ran: from when its timer expired (the epoch plus its number of periods) to
+ * when this thread woke for it, in whole milliseconds, the last bucket LATE_BUCKETS - 1 ms or more
+ * (where a stall's skipped ticks go too: never sent, not late). A tick run late sends its packets
+ * that late, and its subscribers read that as the network's jitter: JavaScript folds each stats
+ * window's ticks into the generator's own health (lateness()). Only ticks with a stream to send
+ * count (a thread that only reads sockets times arrivals by the kernel's stamps, so its wait is in
+ * no figure). The buckets add up from the addon's load; the epoch and the expirations restart with
+ * each start().
+ */
+#define LATE_BUCKETS 101
+static uint64_t late_ticks[LATE_BUCKETS];
+static double timer_epoch_ms;
+static uint64_t timer_expirations;
 
 /*
  * Receiving: a subscriber's socket is read here once per tick (recvmmsg) instead of by libuv per
@@ -968,8 +982,17 @@ static void *run(void *unused) {
     }
     if (stop) break;
     if (expired == 0) continue;
+    double woke = now_ms();
     pthread_mutex_lock(&lock);
     wakes++;
+    int sending = 0;
+    for (int i = 0; i < sender_high && !sending; i++) sending = senders[i].used && !senders[i].paused;
+    for (uint64_t i = 1; sending && i <= expired; i++) {
+      double late = woke - (timer_epoch_ms + (double)(timer_expirations + i) * (PERIOD_NS / 1e6));
+      int bucket = late <= 0 ? 0 : late >= LATE_BUCKETS - 1 ? LATE_BUCKETS - 1 : (int)late;
+      late_ticks[bucket]++;
+    }
+    timer_expirations += expired;
     uint64_t run_now = expired > MAX_BURST ? MAX_BURST : expired;
     if (expired > run_now) skip(expired - run_now);
     for (uint64_t i = 0; i < run_now; i++) tick();
@@ -1859,8 +1882,21 @@ static napi_value js_start(napi_env env, napi_callback_info info) {
   timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
   stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
   if (timer_fd < 0 || stop_fd < 0) return fail(env, "lean-media: no timerfd or eventfd");
-  struct itimerspec spec = {.it_interval = {0, PERIOD_NS}, .it_value = {0, PERIOD_NS}};
-  if (timerfd_settime(timer_fd, 0, &spec, NULL) != 0) return fail(env, "lean-media: timerfd_settime failed");
+  /* an absolute first expiry one period after the epoch: a wait before the timer is armed is no
+     lateness of every tick after it. The thread is not running: no lock for its epoch */
+  struct timespec epoch;
+  clock_gettime(CLOCK_MONOTONIC, &epoch);
+  timer_epoch_ms = (double)epoch.tv_sec * 1e3 + (double)epoch.tv_nsec / 1e6;
+  timer_expirations = 0;
+  struct timespec first = epoch;
+  first.tv_nsec += PERIOD_NS;
+  if (first.tv_nsec >= 1000000000L) {
+    first.tv_sec += 1;
+    first.tv_nsec -= 1000000000L;
+  }
+  struct itimerspec spec = {.it_interval = {0, PERIOD_NS}, .it_value = first};
+  if (timerfd_settime(timer_fd, TFD_TIMER_ABSTIME, &spec, NULL) != 0)
+    return fail(env, "lean-media: timerfd_settime failed");
   if (pthread_create(&thread, NULL, run, NULL) != 0) return fail(env, "lean-media: no thread");
   running = 1;
   return NULL;
@@ -1888,6 +1924,22 @@ static napi_value js_stats(napi_env env, napi_callback_info info) {
   napi_set_named_property(env, o, "ticks", number(env, r));
   napi_set_named_property(env, o, "skipped", number(env, k));
   return o;
+}
+
+/*
+ * lateness(): how many ticks ran 0, 1, ... LATE_BUCKETS - 2 ms late (whole ms), and LATE_BUCKETS - 1
+ * or more (the last), since the addon loaded; a stats window's share is the difference of two.
+ */
+static napi_value js_lateness(napi_env env, napi_callback_info info) {
+  (void)info;
+  uint64_t copy[LATE_BUCKETS];
+  pthread_mutex_lock(&lock);
+  memcpy(copy, late_ticks, sizeof copy);
+  pthread_mutex_unlock(&lock);
+  napi_value out;
+  CHECK(napi_create_array_with_length(env, LATE_BUCKETS, &out));
+  for (uint32_t i = 0; i < LATE_BUCKETS; i++) CHECK(napi_set_element(env, out, i, number(env, (double)copy[i])));
+  return out;
 }
 
 /*
@@ -1972,6 +2024,7 @@ NAPI_MODULE_INIT() {
       {"start", NULL, js_start, NULL, NULL, NULL, napi_enumerable, NULL},
       {"stop", NULL, js_stop, NULL, NULL, NULL, napi_enumerable, NULL},
       {"stats", NULL, js_stats, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"lateness", NULL, js_lateness, NULL, NULL, NULL, napi_enumerable, NULL},
       {"nowMs", NULL, js_now_ms, NULL, NULL, NULL, napi_enumerable, NULL},
       {"sendTo", NULL, js_send_to, NULL, NULL, NULL, napi_enumerable, NULL},
       {"onReceived", NULL, js_on_received, NULL, NULL, NULL, napi_enumerable, NULL},

@@ -26,6 +26,7 @@ export {
 export { restrictHostCandidates, sourceAddressFor } from "./network.js";
 export { OggError, oggPackets, opusAudioPackets, opusPacketSamples } from "./ogg.js";
 export { buildLeanMedia, loadedLeanMedia, nativeMediaWanted } from "./native-media.js";
+export { NativeTickLateness, latenessBetween, type TickLateness } from "./native-lateness.js";
 export { srtcpByAddonCounts } from "./native-srtcp.js";
 export { PACKET_MS, Pacer, processPacer, ticksDue, type TickHandler } from "./pacer.js";
 export { LeanParticipant, type ReceivedTrack } from "./participant.js";

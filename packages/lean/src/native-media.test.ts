@@ -232,6 +232,14 @@ describe("a native audio sender on loopback", () => {
     expect(reading.roc).toBe(context.getSrtpSsrcState(SSRC).rolloverCounter);
     expect(reading.roc).toBe(1);
     expect(m.stats().wakes).toBeGreaterThan(0);
+    // the ticks that sent this stream's packets are in the lateness buckets, on time or not; only
+    // ticks with a stream to send are (the buckets first: the thread goes on ticking, and both
+    // counts move under one lock)
+    const late = m.lateness().reduce((a, b) => a + b, 0);
+    const after = m.stats();
+    expect(m.lateness()).toHaveLength(101);
+    expect(late).toBeGreaterThan(0);
+    expect(late).toBeLessThanOrEqual(after.ticks + after.skipped);
   }, 20_000);
 
   it("refuses an fd that is not a UDP socket", () => {

@@ -47,6 +47,8 @@ export interface LeanMediaAddon {
   start(): void;
   stop(): void;
   stats(): { wakes: number; ticks: number; skipped: number; reports: number; keepalives: number };
+  /** Ticks run 0, 1, ... 99 ms late (whole ms) and 100 or more (the last), since the addon loaded (native-lateness.ts). */
+  lateness(): number[];
   /** CLOCK_MONOTONIC in ms, the clock of a slot's SENT_MS and of a received record's arrival. */
   nowMs(): number;
   /** One sendto of `data` on `fd` to `address` (IPv4 as a number): the bytes sent, or -errno. */

@@ -82,6 +82,7 @@ export type {
   OutboundTrackSample,
   WindowSample,
   WorkerLoadWindow,
+  MediaTicksWindow,
   ParticipantEvent,
   RoomPlacement,
   EventContext,

@@ -225,6 +225,18 @@ export interface EventContext {
  */
 export const WORKER_SATURATED_EVENT_LOOP = 0.9;
 
+/**
+ * A media thread's ticks over one stats window (the lean engine's native media path, whose thread
+ * sends every native audio publisher's packets once a 20 ms tick): how many were due and how late
+ * they ran, from each tick's timer expiry to the thread's wake, in whole milliseconds (each figure
+ * its bucket's floor; 100 means that or more).
+ */
+export interface MediaTicksWindow {
+  readonly ticks: number;
+  readonly lateP99Ms: number;
+  readonly lateMaxMs: number;
+}
+
 /** One worker process over one stats interval: how busy it was itself (load's generator-load.ts). */
 export interface WorkerLoadWindow {
   readonly worker: number;
@@ -263,6 +275,12 @@ export interface WorkerLoadWindow {
   readonly threadsWait?: number;
   /** p99 of how late the event loop ran what was due over the window (perf_hooks), ms. */
   readonly loopDelayMs?: number;
+  /**
+   * Its native media thread's ticks (lean's native path): a tick run late sends its packets late,
+   * which the subscribers read as jitter, while the event loop may have run on time; absent where
+   * no such thread ran a tick in the window.
+   */
+  readonly mediaTicks?: MediaTicksWindow;
   /**
    * Its engines were still loading when the window began (rtc-node, Chromium's pages): its event
    * loop blocked by the loading, not by participants; absent once the worker was ready.

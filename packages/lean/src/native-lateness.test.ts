@@ -1,0 +1,37 @@
+import { describe, expect, it } from "vitest";
+import { latenessBetween } from "./native-lateness.js";
+
+/** lean-media.c's 101 buckets, with `counts` at their indices. */
+const buckets = (counts: Readonly<Record<number, number>>): number[] =>
+  Array.from({ length: 101 }, (_, i) => counts[i] ?? 0);
+
+describe("latenessBetween: one window of the native thread's ticks", () => {
+  it("counts the window's ticks and reads their p99 and latest, whole milliseconds", () => {
+    const before = buckets({ 0: 500, 3: 20 });
+    // 100 ticks in the window: 97 on time, 2 at 3 ms, 1 at 40 ms
+    const after = buckets({ 0: 597, 3: 22, 40: 1 });
+    expect(latenessBetween(before, after)).toEqual({ ticks: 100, lateP99Ms: 3, lateMaxMs: 40 });
+  });
+
+  it("puts the p99 at the nearest rank: 2 late ticks of 100 make it late, 1 does not", () => {
+    expect(latenessBetween(buckets({}), buckets({ 0: 98, 12: 2 }))?.lateP99Ms).toBe(12);
+    expect(latenessBetween(buckets({}), buckets({ 0: 99, 12: 1 }))).toEqual({
+      ticks: 100,
+      lateP99Ms: 0,
+      lateMaxMs: 12,
+    });
+  });
+
+  it("reads the last bucket as 100 ms or more, a stall's skipped ticks with it", () => {
+    expect(latenessBetween(buckets({}), buckets({ 100: 5, 0: 5 }))).toEqual({
+      ticks: 10,
+      lateP99Ms: 100,
+      lateMaxMs: 100,
+    });
+  });
+
+  it("has no figure for a window without ticks, or counts that went back", () => {
+    expect(latenessBetween(buckets({ 0: 7 }), buckets({ 0: 7 }))).toBeUndefined();
+    expect(latenessBetween(buckets({ 0: 7 }), buckets({ 0: 6, 1: 3 }))).toBeUndefined();
+  });
+});
