@@ -2,7 +2,13 @@
  * What a worker needs of an engine, and the rules each engine lives by. Pure data and types: the
  * media stacks (rtc-node, werift) load only in worker processes, through `openEngine`.
  */
-import { KnownError, simulateScenarios, type SimulateScenario, messageOf } from "@livekit-swarm/schema";
+import {
+  KnownError,
+  simulateScenarios,
+  type MediaTicksWindow,
+  type SimulateScenario,
+  messageOf,
+} from "@livekit-swarm/schema";
 import type { EngineName, Kind, ParticipantEvent, ParticipantPlan, WindowSample } from "../run/messages.js";
 import type { NetworkProfile } from "@livekit-swarm/testbed";
 
@@ -40,6 +46,11 @@ export interface Engine {
   participant(plan: ParticipantPlan, emit: EventSink): EngineParticipant;
   /** Called after every participant left: stops shared media, frees the process-wide stack. */
   close(): Promise<void>;
+  /**
+   * Its own media thread's ticks since the previous call (lean's native path), for the worker's load
+   * window; absent for an engine without one, undefined for a window in which none ran.
+   */
+  mediaTicks?(): MediaTicksWindow | undefined;
 }
 
 export interface EngineRules {

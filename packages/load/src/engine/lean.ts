@@ -1,5 +1,6 @@
 import {
   LeanParticipant,
+  NativeTickLateness,
   isLeanSimulation,
   loadedLeanMedia,
   nativeMediaWanted,
@@ -12,6 +13,7 @@ import {
   type OpusLoop,
   type VideoLoop,
 } from "@livekit-swarm/lean";
+import type { MediaTicksWindow } from "@livekit-swarm/schema";
 import type { Kind, MediaPlan, ParticipantEvent, ParticipantPlan, WindowSample } from "../run/messages.js";
 import {
   LEFT_BEFORE_JOINING,
@@ -48,6 +50,8 @@ export class LeanEngine implements Engine {
   readonly name = "lean";
   /** Its participants, for the native media path's closing line. */
   private readonly participants: LeanEngineParticipant[] = [];
+  /** The native media thread's ticks, window by window (the load report's). */
+  private readonly ticks = new NativeTickLateness();
 
   private constructor(
     private readonly media: Media,
@@ -85,6 +89,11 @@ export class LeanEngine implements Engine {
     const participant = new LeanEngineParticipant(plan, emit, this.media, this.watchMs);
     this.participants.push(participant);
     return participant;
+  }
+
+  /** How late the native media thread ran its ticks since the last call; undefined on the TypeScript path. */
+  mediaTicks(): MediaTicksWindow | undefined {
+    return this.ticks.window();
   }
 
   close(): Promise<void> {

@@ -4,6 +4,7 @@ import {
   generatorLoad,
   GeneratorLoadFold,
   JUDGE_CPU_STARVATION,
+  LATE_TICK_MS,
   mergeGeneratorLoads,
   saturationMessage,
   slowEvents,
@@ -448,6 +449,61 @@ describe("generatorLoad: the machine crowded by other processes", () => {
     );
     expect(generatorLoad(crowding([1], [200]), HOLD, 0, 2).saturated).toBe(false);
     expect(generatorLoad(crowding([0.94, 0.94, 0.94], [200, 200, 200]), HOLD, 0, 2).saturated).toBe(false);
+  });
+});
+
+describe("generatorLoad: the native media thread's ticks", () => {
+  /** Hold windows whose media thread ran its ticks these p99s late (ms), on a machine that is not crowded. */
+  const ticking = (p99s: readonly (number | undefined)[], maxMs = 0): GeneratorWindow[] =>
+    p99s.map((lateP99Ms, k) => ({
+      worker: 0,
+      t: HOLD + 2000 * (k + 1),
+      windowMs: 2000,
+      eventLoop: 0.1,
+      cpuCores: 0.1,
+      machineBusy: 0.5,
+      loopDelayMs: 12,
+      ...(lateP99Ms === undefined
+        ? {}
+        : { mediaTicks: { ticks: 100, lateP99Ms, lateMaxMs: Math.max(maxMs, lateP99Ms) } }),
+    }));
+
+  it(`did not keep up when its ticks ran ${LATE_TICK_MS} ms late (p99) in half the windows, its event loop on time and the machine not crowded`, () => {
+    const load = generatorLoad(ticking([LATE_TICK_MS, 30, 2, 1], 60), HOLD, 0, 2);
+    expect(load.saturated).toBe(true);
+    expect(load.workers[0]).toMatchObject({
+      mediaTickWindows: 4,
+      lateTickWindows: 2,
+      maxTickLateMs: 60,
+      ticksLate: true,
+      crowded: false,
+    });
+    expect(load.workers[0]?.meanTickLateP99Ms).toBeCloseTo((LATE_TICK_MS + 33) / 4, 9);
+    const message = saturationMessage(load) ?? "";
+    expect(message).toContain(
+      `worker 0 (its native media thread ran its 20 ms ticks ${LATE_TICK_MS} ms late or more (p99) in 2 of 4 windows, mean ${Math.round((LATE_TICK_MS + 33) / 4)} ms, up to 60 ms: its audio left that late, which the subscribers read as the network's jitter)`,
+    );
+    expect(message).toContain("keep other work off the generator's machine");
+    expect(generatorLine(load)).toContain("native media thread's ticks at most 60 ms late");
+  });
+
+  it("keeps up with late ticks in under half its windows, under the line, or one window alone; counts only windows with ticks", () => {
+    expect(generatorLoad(ticking([30, 2, 2, 2]), HOLD, 0, 2).saturated).toBe(false);
+    expect(generatorLoad(ticking([LATE_TICK_MS - 1, LATE_TICK_MS - 1]), HOLD, 0, 2).saturated).toBe(false);
+    expect(generatorLoad(ticking([100]), HOLD, 0, 2).saturated).toBe(false);
+    // the thread ran in two windows of four (the TypeScript path in the others): both late is half
+    const some = generatorLoad(ticking([undefined, 40, undefined, 40]), HOLD, 0, 2);
+    expect(some.workers[0]).toMatchObject({ mediaTickWindows: 2, lateTickWindows: 2, ticksLate: true });
+    // no thread at all: no figure, none of its fields
+    const none = generatorLoad(ticking([undefined, undefined]), HOLD, 0, 2);
+    expect(none.workers[0]?.mediaTickWindows).toBeUndefined();
+    expect(generatorLine(none)).not.toContain("native media thread");
+  });
+
+  it("prints 100 ms, the last bucket, as 100+ and '100 ms or more'", () => {
+    const load = generatorLoad(ticking([100, 100]), HOLD, 0, 2);
+    expect(generatorLine(load)).toContain("ticks at most 100+ ms late");
+    expect(saturationMessage(load)).toContain("up to 100 ms or more: its audio");
   });
 });
 

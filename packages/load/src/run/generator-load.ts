@@ -78,6 +78,20 @@ export const LATE_LOOP_MS = 50;
 export const CROWDED_SLOW_LOOP_MS = 25;
 
 /**
+ * A window in which the native media thread (lean's native path) ran its ticks this late or more
+ * (p99) is a late-ticks window: one tick in a hundred sent every native audio publisher's packets
+ * at least half a 20 ms frame late, and the subscribers read the generator's lateness as the
+ * network's jitter. The thread is woken by its own timer, so neither the event loop's delay nor the
+ * machine's busy share shows it. Measured (bench/results.md, "the native media thread's late
+ * ticks", 30 audio rooms of 1+4 on one worker): alone, p99 0 ms in 11 of 11 windows, the latest
+ * 2 ms; beside three busy loops (100% busy), 10 ms or more in 4 of 11, mean 8.6 ms, the latest 33
+ * (kept up, audio jitter p95 6.4 ms against 1.7 alone); a real-time neighbour holding its core 40 ms
+ * of every 80 (starved.e2e), 36 ms mean, every window, the machine 28% busy. An idle thread during a
+ * whole suite run read 1-7 ms in most 2 s windows and 10 or more in 7 of 50.
+ */
+export const LATE_TICK_MS = 10;
+
+/**
  * rtc-node's own watchdog (livekit's rtc_session): a signal, WebRTC, engine or session event its Rust
  * side took over 10 s to handle, logged to the worker's stderr (workers.log). Alone not judged: 8
  * of them in a run of 60 native participants on one core, but also one in a healthy run of 8 behind
@@ -185,6 +199,20 @@ export interface WorkerLoad {
   /** Mean and max over the hold's windows of the event loop's p99 delay, ms; absent where not measured. */
   readonly meanLoopDelayMs?: number;
   readonly maxLoopDelayMs?: number;
+  /**
+   * Hold windows in which its native media thread ran ticks (`mediaTicks`), and of them those whose
+   * p99 lateness reached LATE_TICK_MS; the mean of the windows' p99 and the latest tick, whole ms;
+   * absent where no such thread ran.
+   */
+  readonly mediaTickWindows?: number;
+  readonly lateTickWindows?: number;
+  readonly meanTickLateP99Ms?: number;
+  readonly maxTickLateMs?: number;
+  /**
+   * Its native media thread's ticks late in STARVED_SHARE of `mediaTickWindows` (and at least two):
+   * of the windows in which it ran ticks with a stream to send, not of the hold's.
+   */
+  readonly ticksLate?: boolean;
 }
 
 export interface GeneratorLoad {
@@ -272,6 +300,9 @@ class WorkerFold {
   readonly threadsWait = new Mean();
   readonly loopDelayMs = new Mean();
   maxLoopDelayMs = -Infinity;
+  readonly tickLateP99Ms = new Mean();
+  lateTickWindows = 0;
+  maxTickLateMs = 0;
 
   add(w: GeneratorWindow): void {
     this.windows += 1;
@@ -298,6 +329,11 @@ class WorkerFold {
     if (loop) {
       this.loopDelayMs.add(w.loopDelayMs);
       if (w.loopDelayMs !== undefined) this.maxLoopDelayMs = Math.max(this.maxLoopDelayMs, w.loopDelayMs);
+    }
+    if (w.mediaTicks !== undefined) {
+      this.tickLateP99Ms.add(w.mediaTicks.lateP99Ms);
+      if (w.mediaTicks.lateP99Ms >= LATE_TICK_MS) this.lateTickWindows += 1;
+      this.maxTickLateMs = Math.max(this.maxTickLateMs, w.mediaTicks.lateMaxMs);
     }
   }
 
@@ -353,6 +389,15 @@ class WorkerFold {
       ...(this.threadsWait.n > 0 ? { meanThreadsWait: this.threadsWait.value } : {}),
       ...(this.loopDelayMs.n > 0
         ? { meanLoopDelayMs: this.loopDelayMs.value, maxLoopDelayMs: this.maxLoopDelayMs }
+        : {}),
+      ...(this.tickLateP99Ms.n > 0
+        ? {
+            mediaTickWindows: this.tickLateP99Ms.n,
+            lateTickWindows: this.lateTickWindows,
+            meanTickLateP99Ms: this.tickLateP99Ms.value,
+            maxTickLateMs: this.maxTickLateMs,
+            ticksLate: oftenIn(this.lateTickWindows, STARVED_SHARE, this.tickLateP99Ms.n),
+          }
         : {}),
     };
   }
@@ -421,6 +466,7 @@ const keptUpNot = (w: WorkerLoad): boolean =>
   w.machine?.full === true ||
   w.crowdedLate === true ||
   crowdedSlow(w) ||
+  w.ticksLate === true ||
   (JUDGE_CPU_STARVATION && w.starved === true);
 
 /**
@@ -502,6 +548,9 @@ export function saturationMessage(load: GeneratorLoad): string | undefined {
       crowdedSlow(w) && w.crowdedLate !== true && w.machine?.full !== true
         ? `the machine's cores were >= ${percent(MACHINE_CROWDED_BUSY)} busy in ${w.crowdedLoopWindows ?? 0} of ${loopWindows(w)} windows, machine ${percent(w.meanMachineBusy ?? 0)} busy (mean), and its event loop ran ${Math.round(w.meanCrowdedLoopDelayMs ?? 0)} ms late (p99, mean over those windows; >= ${CROWDED_SLOW_LOOP_MS} ms), up to ${Math.round(w.maxLoopDelayMs ?? 0)} ms, with no link broken: other processes (LiveKit beside the swarm, other work) held the cores it needed`
         : undefined,
+      w.ticksLate === true
+        ? `its native media thread ran its 20 ms ticks ${LATE_TICK_MS} ms late or more (p99) in ${w.lateTickWindows ?? 0} of ${w.mediaTickWindows ?? 0} windows, mean ${Math.round(w.meanTickLateP99Ms ?? 0)} ms, up to ${w.maxTickLateMs ?? 0} ms${(w.maxTickLateMs ?? 0) >= 100 ? " or more" : ""}: its audio left that late, which the subscribers read as the network's jitter`
+        : undefined,
       JUDGE_CPU_STARVATION && w.starved === true
         ? `waited for a CPU >= ${percent(CPU_STARVED_WAIT_SHARE)} of its runnable time in ${w.starvedWindows ?? 0} of ${w.windows} windows, mean ${percent(w.meanCpuWait ?? 0)}: other processes held the cores`
         : undefined,
@@ -526,7 +575,10 @@ export function saturationMessage(load: GeneratorLoad): string | undefined {
   const full = behind.some((w) => w.machine?.full === true);
   const unstarted = behind.some((w) => w.unstarted === true);
   const crowded =
-    stalled || behind.some((w) => (w.crowdedLate === true || crowdedSlow(w)) && w.machine?.full !== true);
+    stalled ||
+    behind.some(
+      (w) => (w.crowdedLate === true || crowdedSlow(w) || w.ticksLate === true) && w.machine?.full !== true,
+    );
   return (
     `the swarm's own ${behind.length > 1 ? "workers" : "worker"} did not keep up: ${which}. ` +
     "Figures may be the generator's, not the server's: " +
@@ -569,6 +621,11 @@ export function generatorLine(load: GeneratorLoad): string | undefined {
     (delays.length === 0
       ? ""
       : `; event loop late up to ${Math.round(Math.max(...delays))} ms (p99 of a window)`);
+  const ticks = load.workers.flatMap((w) => (w.maxTickLateMs === undefined ? [] : [w.maxTickLateMs]));
+  const tickNote =
+    ticks.length === 0
+      ? ""
+      : `; native media thread's ticks at most ${Math.max(...ticks)}${Math.max(...ticks) >= 100 ? "+" : ""} ms late`;
   const quotas = load.workers.flatMap((w) => (w.meanThrottled === undefined ? [] : [w.meanThrottled]));
   const quota =
     quotas.length === 0
@@ -578,6 +635,6 @@ export function generatorLine(load: GeneratorLoad): string | undefined {
     (load.slowEvents ?? 0) > 0
       ? `; rtc-node took over 10 s to handle ${String(load.slowEvents)} of its events (workers.log)`
       : "";
-  const head = `generator     ${load.workers.length} worker(s), busiest event loop ${percent(busiest.meanEventLoop)} (${workerName(busiest)}, mean over the hold; max ${percent(busiest.maxEventLoop)}), ${busiest.meanCpuCores.toFixed(2)} cores${machine}${wait}${quota}${slowNote}`;
+  const head = `generator     ${load.workers.length} worker(s), busiest event loop ${percent(busiest.meanEventLoop)} (${workerName(busiest)}, mean over the hold; max ${percent(busiest.maxEventLoop)}), ${busiest.meanCpuCores.toFixed(2)} cores${machine}${tickNote}${wait}${quota}${slowNote}`;
   return warning === undefined ? head : `${head}\nWARNING       ${warning}`;
 }

@@ -3,7 +3,8 @@
  * participant joined and stayed, every track LiveKit owed arrived, no worker was lost, and the
  * generator kept up. Each failed check names its side. The generator's side (a worker died, a
  * browser exited, a worker's event loop full or its CPU quota run out, the machine used up or
- * crowded with its loop late or rtc-node stalled, see generator-load.ts) makes every figure
+ * crowded with its loop late or rtc-node stalled, lean's native media thread running its ticks
+ * late, see generator-load.ts) makes every figure
  * suspect, so the run is inconclusive (exit 2) whatever LiveKit did; so does a crowded machine
  * or a worker whose engines loaded late, on which only what a starved swarm produces went unserved
  * (starvedUnserved). Participants

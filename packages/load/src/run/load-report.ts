@@ -15,11 +15,14 @@ import {
   mainThreadTimes,
   waitShare,
 } from "./cpu-wait.js";
+import type { MediaTicksWindow } from "@livekit-swarm/schema";
 import type { WorkerMessage } from "./messages.js";
 
 export class LoadReport {
   private readonly timer: NodeJS.Timeout;
   private starting = true;
+  /** Its engines' own media threads (lean's native path), once they are loaded. */
+  private mediaTicks: () => MediaTicksWindow | undefined = () => undefined;
 
   constructor(worker: number, intervalMs: number, send: (message: WorkerMessage) => void) {
     // Chromium (browser engine) and any other child process: their CPU is the generator's too
@@ -53,6 +56,7 @@ export class LoadReport {
       const cpuWait = waitShare(load.thread, now.thread);
       const throttled = quota.sample();
       const machineBusy = machine.sample();
+      const mediaTicks = this.mediaTicks();
       send({
         type: "load",
         window: {
@@ -66,6 +70,7 @@ export class LoadReport {
           ...(machineBusy !== undefined ? { machineBusy } : {}),
           ...(threadsWait !== undefined ? { threadsWait } : {}),
           ...(loopDelayMs !== undefined ? { loopDelayMs } : {}),
+          ...(mediaTicks !== undefined ? { mediaTicks } : {}),
           ...(load.starting ? { starting: true as const } : {}),
         },
       });
@@ -73,9 +78,13 @@ export class LoadReport {
     }, intervalMs);
   }
 
-  /** Its engines are loaded: windows that begin from now on are the running worker's. */
-  ready(): void {
+  /**
+   * Its engines are loaded: windows that begin from now on are the running worker's, and carry
+   * `mediaTicks`' figures (one engine's media thread: lean's; the process has one at most).
+   */
+  ready(mediaTicks?: () => MediaTicksWindow | undefined): void {
     this.starting = false;
+    if (mediaTicks !== undefined) this.mediaTicks = mediaTicks;
   }
 
   /** The drain has begun: no more windows. */

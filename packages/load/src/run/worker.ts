@@ -259,7 +259,9 @@ process.on("message", (message: OrchestratorMessage) => {
       // not_started), not joins begun during the drain and cut off as LiveKit's `run_ended`
       if (ending) return;
       worker = new Worker(engines, message.plan);
-      loadReport.ready();
+      // an engine with its own media thread (lean's native path) says how late it ran
+      const threaded = [...engines.values()].find((e) => e.mediaTicks !== undefined);
+      loadReport.ready(threaded?.mediaTicks?.bind(threaded));
       send({ type: "ready", worker: message.plan.worker });
       worker.start();
       if (joinsWaiting.length > 0) worker.joinNow(joinsWaiting.splice(0));

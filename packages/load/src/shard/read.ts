@@ -112,6 +112,8 @@ const WORKER_FIELDS: Readonly<
   crowdedWindows: ["windows"],
   lateCrowdedWindows: ["windows"],
   crowdedLoopWindows: ["windows"],
+  mediaTickWindows: ["windows"],
+  lateTickWindows: ["windows"],
   meanEventLoop: ["share", "always"],
   maxEventLoop: ["share", "always"],
   meanThrottled: ["share"],
@@ -122,6 +124,8 @@ const WORKER_FIELDS: Readonly<
   meanLoopDelayMs: ["amount"],
   maxLoopDelayMs: ["amount"],
   meanCrowdedLoopDelayMs: ["amount"],
+  meanTickLateP99Ms: ["amount"],
+  maxTickLateMs: ["amount"],
   saturated: ["flag", "always"],
   starved: ["flag"],
   throttled: ["flag"],
@@ -129,6 +133,7 @@ const WORKER_FIELDS: Readonly<
   crowdedLate: ["flag"],
   crowdedSlow: ["flag"],
   unstarted: ["flag"],
+  ticksLate: ["flag"],
 };
 
 /**
