@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { latenessBetween } from "./native-lateness.js";
+import { MIN_WINDOW_TICKS, NativeTickLateness, latenessBetween } from "./native-lateness.js";
 
 /** lean-media.c's 101 buckets, with `counts` at their indices. */
 const buckets = (counts: Readonly<Record<number, number>>): number[] =>
@@ -33,5 +33,30 @@ describe("latenessBetween: one window of the native thread's ticks", () => {
   it("has no figure for a window without ticks, or counts that went back", () => {
     expect(latenessBetween(buckets({ 0: 7 }), buckets({ 0: 7 }))).toBeUndefined();
     expect(latenessBetween(buckets({ 0: 7 }), buckets({ 0: 6, 1: 3 }))).toBeUndefined();
+  });
+});
+
+describe("NativeTickLateness: the thread's windows", () => {
+  it("has no figures without a thread, and gives each window the ticks since the last one it gave", () => {
+    let counts: number[] | undefined;
+    const windows = new NativeTickLateness(() => counts);
+    expect(windows.window()).toBeUndefined();
+    counts = buckets({ 0: 240, 4: 10 });
+    expect(windows.window()).toEqual({ ticks: 250, lateP99Ms: 4, lateMaxMs: 4 });
+    counts = buckets({ 0: 480, 4: 10, 30: 10 });
+    expect(windows.window()).toEqual({ ticks: 250, lateP99Ms: 30, lateMaxMs: 30 });
+  });
+
+  it(`waits for ${MIN_WINDOW_TICKS} ticks (a short --stats-interval): one late tick of 50 is no late window`, () => {
+    let counts = buckets({});
+    const windows = new NativeTickLateness(() => counts);
+    // 1 s windows: 50 ticks each
+    counts = buckets({ 0: 49, 40: 1 });
+    expect(windows.window()).toBeUndefined();
+    counts = buckets({ 0: 99, 40: 1 });
+    // the two windows' 100 ticks together: the late one is the max, not the p99
+    expect(windows.window()).toEqual({ ticks: 100, lateP99Ms: 0, lateMaxMs: 40 });
+    counts = buckets({ 0: 149, 40: 1 });
+    expect(windows.window()).toBeUndefined();
   });
 });

@@ -60,10 +60,14 @@ export const MIN_WINDOW_TICKS = 100;
 export class NativeTickLateness {
   private previous: readonly number[] | undefined;
 
+  /** `read`: the cumulative counts, undefined while there is no thread (the loaded addon's, by default). */
+  constructor(
+    private readonly read: () => readonly number[] | undefined = () => loadedLeanMedia()?.lateness(),
+  ) {}
+
   window(): TickLateness | undefined {
-    const addon = loadedLeanMedia();
-    if (addon === undefined) return undefined;
-    const now = addon.lateness();
+    const now = this.read();
+    if (now === undefined) return undefined;
     const since = latenessBetween(this.previous ?? now.map(() => 0), now);
     if (since === undefined || since.ticks < MIN_WINDOW_TICKS) return undefined;
     this.previous = now;
