@@ -272,19 +272,17 @@ describe("numbers you can trust: injected delay and jitter read as the network m
         // the delayer's series of that SSRC (the same medians over every stream at every window's
         // end let one slow stretch of one stream weigh unlike on the two sides: a clean-clone run,
         // 2026-12-01, read native video 6.00 ms where that made 9.25 ms)
-        const pairs = settled.flatMap((s) =>
-          s.inbound.flatMap((i) => {
-            const ssrc = ssrcOfKey(i.key);
-            const stream = ssrc === undefined ? undefined : bySsrc.get(ssrc);
-            const truth = stream === undefined ? undefined : jitterAt(stream, s.t * 1000, 1e6);
-            return i.kind === kind && i.jitterS !== undefined && truth !== undefined
-              ? [{ reported: i.jitterS, truth }]
-              : [];
-          }),
-        );
         const readings = settled.flatMap((s) =>
-          s.inbound.filter((i) => i.kind === kind && i.jitterS !== undefined),
+          s.inbound.flatMap((i) =>
+            i.kind === kind && i.jitterS !== undefined ? [{ t: s.t, key: i.key, reported: i.jitterS }] : [],
+          ),
         );
+        const pairs = readings.flatMap(({ t, key, reported }) => {
+          const ssrc = ssrcOfKey(key);
+          const stream = ssrc === undefined ? undefined : bySsrc.get(ssrc);
+          const truth = stream === undefined ? undefined : jitterAt(stream, t * 1000, 1e6);
+          return truth === undefined ? [] : [{ reported, truth }];
+        });
         const reported = pairs.map((x) => x.reported);
         const truth = pairs.map((x) => x.truth);
         lines.push(

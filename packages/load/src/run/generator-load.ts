@@ -622,10 +622,11 @@ export function generatorLine(load: GeneratorLoad): string | undefined {
       ? ""
       : `; event loop late up to ${Math.round(Math.max(...delays))} ms (p99 of a window)`);
   const ticks = load.workers.flatMap((w) => (w.maxTickLateMs === undefined ? [] : [w.maxTickLateMs]));
+  const latestTick = Math.max(...ticks);
   const tickNote =
     ticks.length === 0
       ? ""
-      : `; native media thread's ticks at most ${Math.max(...ticks)}${Math.max(...ticks) >= 100 ? "+" : ""} ms late`;
+      : `; native media thread's ticks at most ${latestTick}${latestTick >= 100 ? "+" : ""} ms late`;
   const quotas = load.workers.flatMap((w) => (w.meanThrottled === undefined ? [] : [w.meanThrottled]));
   const quota =
     quotas.length === 0
