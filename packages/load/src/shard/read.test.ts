@@ -98,13 +98,26 @@ describe("what merge reads back: as a shard wrote it", () => {
       throttled: 0.3,
       machineBusy: 1,
       loopDelayMs: 60,
+      mediaTicks: { ticks: 50, lateP99Ms: 30, lateMaxMs: 100 },
     });
     const generator = generatorLoad([window(2000), window(3000), window(4000)], 0, 3, 2);
     expect(generator).toMatchObject({ stalled: true, saturated: true });
+    expect(generator.workers[0]).toMatchObject({ mediaTickWindows: 3, ticksLate: true, maxTickLateMs: 100 });
     const manifest = JSON.parse(JSON.stringify({ ...MANIFEST, generator })) as unknown;
     expect(checkManifest(manifest)).toBe(manifest);
   });
 });
+
+/** A worker's figures as every version wrote them. */
+const WORKER = {
+  worker: 0,
+  windows: 4,
+  saturatedWindows: 0,
+  meanEventLoop: 0.2,
+  maxEventLoop: 0.3,
+  meanCpuCores: 0.4,
+  saturated: false,
+};
 
 describe("what merge reads back: hostile", () => {
   it.each([
@@ -140,6 +153,21 @@ describe("what merge reads back: hostile", () => {
       "a status of its own",
       { ...MANIFEST, status: "fine" },
       /status "fine": expected running, done or error/,
+    ],
+    [
+      "a worker's late ticks that are a word",
+      { ...MANIFEST, generator: { workers: [{ ...WORKER, ticksLate: "yes" }], saturated: false } },
+      /generator\.workers\[0\]\.ticksLate "yes": expected true or false/,
+    ],
+    [
+      "more late-tick windows than windows",
+      { ...MANIFEST, generator: { workers: [{ ...WORKER, lateTickWindows: 99 }], saturated: false } },
+      /generator\.workers\[0\]\.lateTickWindows 99/,
+    ],
+    [
+      "a negative latest tick",
+      { ...MANIFEST, generator: { workers: [{ ...WORKER, maxTickLateMs: -3 }], saturated: false } },
+      /generator\.workers\[0\]\.maxTickLateMs -3: expected a non-negative figure/,
     ],
     [
       "generator workers that are a number",
