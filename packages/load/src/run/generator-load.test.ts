@@ -27,7 +27,7 @@ function windows(worker: number, loops: readonly number[], cpuCores = 0.5): Gene
 }
 
 describe("generatorLoad", () => {
-  it("judges each worker over the hold's windows only: a busy ramp is not saturation", () => {
+  it("judges each worker over the hold's windows only (a busy ramp is not saturation), and says the span they cover", () => {
     const ramp: GeneratorWindow[] = [
       { worker: 0, t: HOLD, windowMs: 2000, eventLoop: 1, cpuCores: 1 },
       { worker: 0, t: HOLD + 1000, windowMs: 2000, eventLoop: 1, cpuCores: 1 },
@@ -37,6 +37,9 @@ describe("generatorLoad", () => {
       {
         worker: 0,
         windows: 2,
+        // the window that ended 1 s into the hold began in the ramp: out, and out of the span
+        fromMs: HOLD,
+        toMs: HOLD + 4000,
         meanEventLoop: expect.closeTo(0.3, 9) as number,
         maxEventLoop: 0.4,
         saturatedWindows: 0,

@@ -137,6 +137,14 @@ export interface WorkerLoad {
   /** Windows after the ramp. */
   readonly windows: number;
   /**
+   * The span its means cover, epoch ms: the start of its first window after the ramp and the end of
+   * its last. The hold's first seconds can fall in a window that began in the ramp, which is left
+   * out (a browser run's Chromiums still joining, at three times the cores of the rest); a figure
+   * held against another source is read over this span. Absent with no window.
+   */
+  readonly fromMs?: number;
+  readonly toMs?: number;
+  /**
    * Of them, windows that began while its engines were still loading (the window's `starting`):
    * their CPU is judged (a quota, a crowded machine), their event loop is not (loading blocks it by
    * design); absent when none.
@@ -284,6 +292,8 @@ class Mean {
 /** One worker's hold windows, folded: what its WorkerLoad is made of, in a few numbers. */
 class WorkerFold {
   windows = 0;
+  fromMs = Infinity;
+  toMs = -Infinity;
   startingWindows = 0;
   readonly eventLoop = new Mean();
   maxEventLoop = -Infinity;
@@ -306,6 +316,8 @@ class WorkerFold {
 
   add(w: GeneratorWindow): void {
     this.windows += 1;
+    this.fromMs = Math.min(this.fromMs, w.t - w.windowMs);
+    this.toMs = Math.max(this.toMs, w.t);
     // its CPU is the worker's whatever it was doing; its event loop, while engines load, is not judged
     const loop = w.starting !== true;
     if (!loop) this.startingWindows += 1;
@@ -345,6 +357,7 @@ class WorkerFold {
     return {
       worker,
       windows: n,
+      ...(n > 0 ? { fromMs: this.fromMs, toMs: this.toMs } : {}),
       ...(this.startingWindows > 0 ? { startingWindows: this.startingWindows } : {}),
       ...(unstarted ? { unstarted: true as const } : {}),
       meanEventLoop: this.eventLoop.value,

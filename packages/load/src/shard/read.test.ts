@@ -102,7 +102,13 @@ describe("what merge reads back: as a shard wrote it", () => {
     });
     const generator = generatorLoad([window(2000), window(3000), window(4000)], 0, 3, 2);
     expect(generator).toMatchObject({ stalled: true, saturated: true });
-    expect(generator.workers[0]).toMatchObject({ mediaTickWindows: 3, ticksLate: true, maxTickLateMs: 100 });
+    expect(generator.workers[0]).toMatchObject({
+      mediaTickWindows: 3,
+      ticksLate: true,
+      maxTickLateMs: 100,
+      fromMs: 1000,
+      toMs: 4000,
+    });
     const manifest = JSON.parse(JSON.stringify({ ...MANIFEST, generator })) as unknown;
     expect(checkManifest(manifest)).toBe(manifest);
   });
@@ -168,6 +174,24 @@ describe("what merge reads back: hostile", () => {
       "a negative latest tick",
       { ...MANIFEST, generator: { workers: [{ ...WORKER, maxTickLateMs: -3 }], saturated: false } },
       /generator\.workers\[0\]\.maxTickLateMs -3: expected a non-negative figure/,
+    ],
+    [
+      "a span that ends before it begins",
+      {
+        ...MANIFEST,
+        generator: { workers: [{ ...WORKER, fromMs: 1_800_000_000_000, toMs: 1000 }], saturated: false },
+      },
+      /generator\.workers\[0\]\.toMs 1000: expected a time no earlier than its fromMs \(1800000000000\)/,
+    ],
+    [
+      "a span's start as a date text",
+      { ...MANIFEST, generator: { workers: [{ ...WORKER, fromMs: "2026-12-01" }], saturated: false } },
+      /generator\.workers\[0\]\.fromMs "2026-12-01"/,
+    ],
+    [
+      "a span's end beyond any date",
+      { ...MANIFEST, generator: { workers: [{ ...WORKER, toMs: 1e300 }], saturated: false } },
+      /generator\.workers\[0\]\.toMs 1e\+300: expected a time in epoch milliseconds/,
     ],
     [
       "generator workers that are a number",

@@ -16,6 +16,8 @@ import { MAX_SHARDS } from "./split.js";
 const TEXT = /^[^\p{Cc}]{0,200}$/u;
 /** Far beyond any window's count of packets, bytes or frames: a typo or a forgery. */
 const MAX_COUNT = 1e13;
+/** The latest time a Date holds, epoch ms. */
+const MAX_EPOCH_MS = 8.64e15;
 
 const shown = (v: unknown): string => (v === undefined ? "absent" : JSON.stringify(v).slice(0, 60));
 
@@ -95,16 +97,18 @@ export function checkManifest(value: unknown): ShardManifest {
 /**
  * A worker's figures in shard.json, by what each is: a count of its windows, a share (event loop,
  * throttled periods, machine busy, CPU waits: 0 to 1, up to 1.5 for rounding), an amount (cores,
- * milliseconds: non-negative) or a flag. Marked "always": written by every version that wrote a
+ * milliseconds: non-negative), a time (epoch ms, within what a Date holds) or a flag. Marked "always": written by every version that wrote a
  * generator; the others came later, and an older shard's lack of them is no fault. Every field of
  * WorkerLoad has its line (the compiler says which is missing); `machine` is checked on its own.
  */
 const WORKER_FIELDS: Readonly<
   Record<
     Exclude<keyof WorkerLoad, "shard" | "worker" | "windows" | "machine">,
-    readonly ["windows" | "share" | "amount" | "flag", "always"?]
+    readonly ["windows" | "share" | "amount" | "time" | "flag", "always"?]
   >
 > = {
+  fromMs: ["time"],
+  toMs: ["time"],
   saturatedWindows: ["windows", "always"],
   startingWindows: ["windows"],
   starvedWindows: ["windows"],
@@ -154,12 +158,17 @@ function checkGenerator(g: Record<string, unknown>): void {
       if (kind === "windows") int(w, key, 0, windows, name);
       else if (kind === "flag") {
         if (typeof w[key] !== "boolean") fail(name, w[key], "true or false");
+      } else if (kind === "time") {
+        const v = finite(w, key, name);
+        if (v < 0 || v > MAX_EPOCH_MS) fail(name, v, "a time in epoch milliseconds");
       } else {
         const v = finite(w, key, name);
         if (v < 0 || v > (kind === "share" ? 1.5 : 1e7))
           fail(name, v, kind === "share" ? "a share from 0 to 1" : "a non-negative figure");
       }
     }
+    if (typeof w.fromMs === "number" && typeof w.toMs === "number" && w.fromMs > w.toMs)
+      fail(`${at}.toMs`, w.toMs, `a time no earlier than its fromMs (${String(w.fromMs)})`);
     if (w.machine !== undefined) {
       const machine = object(w.machine, `${at}.machine`);
       int(machine, "cores", 1, 100_000, `${at}.machine.cores`);
