@@ -1,4 +1,7 @@
-import { WORKER_SATURATED_EVENT_LOOP as EVENT_LOOP_SATURATED } from "@livekit-swarm/schema";
+import {
+  WORKER_LATE_TICK_MS as LATE_TICK_MS,
+  WORKER_SATURATED_EVENT_LOOP as EVENT_LOOP_SATURATED,
+} from "@livekit-swarm/schema";
 import { breachOp, catalogLimit, quantileOf, type AlertOptions, type RuleGroup } from "./rules.js";
 
 /** Labels summed away: one swarm run spreads over workers and scrape targets. */
@@ -134,11 +137,28 @@ export function swarmGroups(options: Required<AlertOptions>): RuleGroup[] {
         severity: "warning",
         summary: "A swarm worker's event loop is full: the swarm's figures are partly its own.",
         description:
-          'Worker {{ $labels.worker }} (shard {{ $labels.shard }}) of run {{ $labels.run_id }} (scenario {{ $labels.scenario }}) has had its event loop at least {{ $value | humanizePercentage }} busy for 3 minutes: its timers run late, so loss, jitter and join times it reports may be its own. Give it fewer participants (--workers, more shards).',
+          "Worker {{ $labels.worker }} (shard {{ $labels.shard }}) of run {{ $labels.run_id }} (scenario {{ $labels.scenario }}) has had its event loop at least {{ $value | humanizePercentage }} busy for 3 minutes: its timers run late, so loss, jitter and join times it reports may be its own. Give it fewer participants (--workers, more shards).",
         meaning: `every stats window of the last 2m at ${EVENT_LOOP_SATURATED * 100}% busy or more, per worker`,
         forReason:
           "A join ramp fills a worker for a few windows by itself; 2m of windows all full, held 1m more, is a worker that cannot keep up.",
         thresholdNote: `${EVENT_LOOP_SATURATED}: the line swarm run's own verdict uses (docs/engine-costs.md)`,
+      },
+      {
+        alert: "LiveKitSwarmMediaThreadLate",
+        // the share of the last 2m each worker's gauge (its last window's p99) stood at the line:
+        // windows are of one length, so that is the share of its windows late, as the verdict counts
+        expr: `avg_over_time((lkswarm_worker_media_tick_late_seconds >= bool ${LATE_TICK_MS / 1000})[2m:]) >= 0.5`,
+        for: "1m",
+        severity: "warning",
+        summary:
+          "A swarm worker's native media thread sends late: the jitter its subscribers read is partly its own.",
+        description:
+          "Worker {{ $labels.worker }} (shard {{ $labels.shard }}) of run {{ $labels.run_id }} (scenario {{ $labels.scenario }}) has run its 20 ms media ticks " +
+          `${LATE_TICK_MS} ms late or more (p99 of a window) in {{ $value | humanizePercentage }} of the last 2 minutes, and in half or more for 3 minutes: its native audio publishers send that late, so jitter, loss and latency it reports may be its own. Give its core back (a real-time or pinned neighbour, a CPU limit) or give it fewer participants.`,
+        meaning: `each worker's windows with a p99 tick lateness of ${LATE_TICK_MS} ms or more, half or more of the last 2m`,
+        forReason:
+          "One burst of a neighbour can make a window late; half of 2m of windows late, held 1m more, is a thread that cannot get its core.",
+        thresholdNote: `${LATE_TICK_MS / 1000} s in 0.5 of the windows: the line and the share swarm run's own verdict uses (docs/engine-costs.md)`,
       },
       {
         alert: "LiveKitCanaryDown",

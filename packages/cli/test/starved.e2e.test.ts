@@ -4,7 +4,8 @@ import { availableParallelism, tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import type { RunSummary } from "@livekit-swarm/load";
-import { embeddedEnv, isRoot, startSwarm, testbedEnv } from "@livekit-swarm/test-kit";
+import { WORKER_LATE_TICK_MS } from "@livekit-swarm/schema";
+import { embeddedEnv, freePort, isRoot, startSwarm, testbedEnv } from "@livekit-swarm/test-kit";
 import { Testbed } from "@livekit-swarm/testbed";
 
 /** A cpu cgroup of its own (cgroup v1, this machine's), the prefix the leftover checks know. */
@@ -168,6 +169,22 @@ while (performance.now() < end) {
   Atomics.wait(sleep, 0, 0, off);
 }`;
 
+/** One series' value in the exporter's /metrics on `port`; undefined before it is set or while the port is closed. */
+async function scrapeGauge(port: number, name: string): Promise<number | undefined> {
+  try {
+    const text = await (await fetch(`http://127.0.0.1:${String(port)}/metrics`)).text();
+    const line = text.split("\n").find((l) => l.startsWith(`${name}{`));
+    return line === undefined ? undefined : Number(line.slice(line.lastIndexOf(" ") + 1));
+  } catch {
+    return undefined;
+  }
+}
+
+/** The middle value (the lower of the two middle ones); NaN for none. */
+function median(values: readonly number[]): number {
+  return [...values].sort((x, y) => x - y)[Math.floor((values.length - 1) / 2)] ?? Number.NaN;
+}
+
 /** Two audio rooms of 1+2, lean. */
 const AUDIO_ROOMS =
   "--engine lean --rooms 2 --video-publishers 0 --audio-publishers 1 --subscribers 2 --duration 20s".split(
@@ -205,9 +222,14 @@ describe.skipIf(pinning !== undefined)(
       await tb?.stop();
     });
 
-    /** A 20 s native-path audio run pinned to core 1, beside the neighbour when `held`. */
+    /**
+     * A 20 s native-path audio run pinned to core 1, beside the neighbour when `held`; its exporter's
+     * media thread gauge (lkswarm_worker_media_tick_late_seconds) read every second while it runs.
+     */
     async function pinned(testbed: Testbed, held: boolean) {
       const out = mkdtempSync(join(tmpdir(), "swarm-ticks-"));
+      const port = await freePort();
+      const gauge: number[] = [];
       // bounded: it stops by itself after 150 s (the run's own watchdog) whatever happens, and is
       // killed whole below
       const neighbour = held
@@ -219,7 +241,7 @@ describe.skipIf(pinning !== undefined)(
         : undefined;
       neighbour?.on("error", () => undefined);
       try {
-        const swarm = startSwarm([...AUDIO_ROOMS, "-o", out], {
+        const swarm = startSwarm([...AUDIO_ROOMS, "--metrics-port", String(port), "-o", out], {
           ...testbedEnv(testbed),
           LKSWARM_LEAN_NATIVE: "1",
         });
@@ -232,11 +254,20 @@ describe.skipIf(pinning !== undefined)(
           swarm.child.kill("SIGKILL");
           throw err;
         }
+        const state = { ended: false };
+        void swarm.exited.then(() => (state.ended = true));
+        while (!state.ended) {
+          const v = await scrapeGauge(port, "lkswarm_worker_media_tick_late_seconds");
+          if (v !== undefined) gauge.push(v);
+          await new Promise((resolve) => setTimeout(resolve, 1000));
+        }
         const code = await swarm.exited;
         clearTimeout(timer);
-        console.log(swarm.stdout);
+        console.log(
+          `${swarm.stdout}lkswarm_worker_media_tick_late_seconds, scraped each second: ${gauge.join(" ")}`,
+        );
         const summary = JSON.parse(readFileSync(join(out, "summary.json"), "utf8")) as RunSummary;
-        return { code, stdout: swarm.stdout, stderr: swarm.stderr, summary };
+        return { code, stdout: swarm.stdout, stderr: swarm.stderr, summary, gauge };
       } finally {
         try {
           if (neighbour?.pid !== undefined) process.kill(-neighbour.pid, "SIGKILL");
@@ -260,6 +291,12 @@ describe.skipIf(pinning !== undefined)(
       expect(w?.ticksLate, JSON.stringify(w)).toBe(true);
       // the neighbour's 40 ms bursts: a tick falling at a burst's start waits most of it
       expect(w?.maxTickLateMs ?? 0, JSON.stringify(w)).toBeGreaterThanOrEqual(20);
+      // the exporter said so while it ran: at the verdict's line in more than half the scrapes (the
+      // alert's share), and in seconds (the thread's last bucket is 100 ms: a gauge in ms would read 30)
+      expect(median(held.gauge), `gauge ${held.gauge.join(" ")}`).toBeGreaterThanOrEqual(
+        WORKER_LATE_TICK_MS / 1000,
+      );
+      expect(Math.max(...held.gauge), `gauge ${held.gauge.join(" ")}`).toBeLessThanOrEqual(0.1);
 
       const alone = await pinned(tb, false);
       expect(alone.code, alone.stdout + alone.stderr).toBe(0);
@@ -267,6 +304,9 @@ describe.skipIf(pinning !== undefined)(
       // the thread ran and was measured, on time
       expect(a?.mediaTickWindows ?? 0, JSON.stringify(a)).toBeGreaterThanOrEqual(2);
       expect(a?.ticksLate, JSON.stringify(a)).toBe(false);
+      // its gauge was there, under the line in half the scrapes or more
+      expect(alone.gauge.length, "scrapes of the media thread gauge").toBeGreaterThan(0);
+      expect(median(alone.gauge), `gauge ${alone.gauge.join(" ")}`).toBeLessThan(WORKER_LATE_TICK_MS / 1000);
     }, 400_000);
   },
 );

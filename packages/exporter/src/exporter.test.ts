@@ -170,7 +170,14 @@ function feedRun(exporter: SwarmExporter, until = Infinity): void {
     else exporter.onSample(sample(step.who, step.atMs, step.sample));
   }
   // each worker tells its own load every stats interval
-  exporter.onWorkerLoad({ worker: 0, t: 5000, windowMs: 1000, eventLoop: 0.42, cpuCores: 0.4 });
+  exporter.onWorkerLoad({
+    worker: 0,
+    t: 5000,
+    windowMs: 1000,
+    eventLoop: 0.42,
+    cpuCores: 0.4,
+    mediaTicks: { ticks: 250, lateP99Ms: 3, lateMaxMs: 7 },
+  });
 }
 
 /** One of each storm figure, so every storm metric has a series. */
@@ -587,6 +594,39 @@ describe("catalog conformance", () => {
     ready.onWorkerLoad({ worker: 2, t: 4000, windowMs: 2000, eventLoop: 0.2, cpuCores: 0.3 });
     ready.onWorkerLoad({ ...loading, t: 6000 });
     expect((await Exposition.of(ready)).value("lkswarm_worker_event_loop_busy_ratio", labels)).toBe(0.2);
+  });
+
+  it("sets each worker's media thread gauge to its last window's p99 late tick, in seconds, and only where the thread measured", async () => {
+    const exporter = new SwarmExporter({ scenario: "smoke", runId: "run-42" });
+    const native = { worker: 1, windowMs: 5000, eventLoop: 0.2, cpuCores: 0.3 } as const;
+    exporter.onWorkerLoad({ ...native, t: 5000, mediaTicks: { ticks: 250, lateP99Ms: 14, lateMaxMs: 40 } });
+    const labels = { scenario: "smoke", run_id: "run-42", shard: "0", worker: "1" };
+    expect((await Exposition.of(exporter)).value("lkswarm_worker_media_tick_late_seconds", labels)).toBe(
+      0.014,
+    );
+    // a window of fewer than 100 ticks carries no figure: the last one stands
+    exporter.onWorkerLoad({ ...native, t: 10_000 });
+    expect((await Exposition.of(exporter)).value("lkswarm_worker_media_tick_late_seconds", labels)).toBe(
+      0.014,
+    );
+    exporter.onWorkerLoad({ ...native, t: 15_000, mediaTicks: { ticks: 250, lateP99Ms: 0, lateMaxMs: 1 } });
+    expect((await Exposition.of(exporter)).value("lkswarm_worker_media_tick_late_seconds", labels)).toBe(0);
+    // a window that began while the engines loaded: the thread's figure counts, as in the verdict
+    exporter.onWorkerLoad({
+      ...native,
+      t: 20_000,
+      starting: true,
+      mediaTicks: { ticks: 250, lateP99Ms: 22, lateMaxMs: 30 },
+    });
+    expect((await Exposition.of(exporter)).value("lkswarm_worker_media_tick_late_seconds", labels)).toBe(
+      0.022,
+    );
+    // rtc-node's and the browser's workers have no such thread: no series, not a 0
+    exporter.onWorkerLoad({ worker: 2, t: 5000, windowMs: 5000, eventLoop: 0.2, cpuCores: 0.3 });
+    const other = { ...labels, worker: "2" };
+    const m = await Exposition.of(exporter);
+    expect(m.has("lkswarm_worker_event_loop_busy_ratio", other)).toBe(true);
+    expect(m.has("lkswarm_worker_media_tick_late_seconds", other)).toBe(false);
   });
 
   it("puts room on lkswarm_participants per participant, but never participant", async () => {

@@ -104,6 +104,7 @@ function instruments(catalog: CatalogMetrics) {
     dataReceived: catalog.counter("lkswarm_data_messages_received_total"),
     decryptionFailures: catalog.counter("lkswarm_e2ee_decryption_failures_total"),
     workerEventLoop: catalog.gauge("lkswarm_worker_event_loop_busy_ratio"),
+    workerMediaTickLate: catalog.gauge("lkswarm_worker_media_tick_late_seconds"),
     stormJoinDuration: catalog.histogram("lkswarm_storm_join_duration_seconds"),
     stormJoins: catalog.counter("lkswarm_storm_joins_total"),
     stormSessionsOpen: catalog.gauge("lkswarm_storm_sessions_open"),
@@ -273,21 +274,24 @@ export class SwarmExporter implements RunObserver {
   }
 
   /**
-   * A worker's own load over its last stats interval. Not a window that began while its engines
-   * loaded (`starting`): loading blocks the event loop by design, and minutes of it would fire the
-   * saturation alert with the wrong advice (the health's generator check judges those windows' CPU).
+   * A worker's own load over its last stats interval: its event loop's share and, on lean's native
+   * path, its media thread's late ticks. Not the event loop of a window that began while its engines
+   * loaded (`starting`): loading blocks it by design, and minutes of it would fire the saturation
+   * alert with the wrong advice (the health's generator check judges those windows' CPU).
    */
   onWorkerLoad(window: WorkerLoadWindow): void {
+    const labels = {
+      scenario: this.options.scenario,
+      run_id: this.options.runId,
+      shard: String(this.options.shard ?? 0),
+      worker: String(window.worker),
+    };
+    // the media thread is woken by its own timer, loading or not (the verdict counts its windows
+    // too); a window of fewer than 100 ticks carries none (native-lateness.ts): the last one stands
+    if (window.mediaTicks !== undefined)
+      this.m.workerMediaTickLate.set(labels, window.mediaTicks.lateP99Ms / 1000);
     if (window.starting === true) return;
-    this.m.workerEventLoop.set(
-      {
-        scenario: this.options.scenario,
-        run_id: this.options.runId,
-        shard: String(this.options.shard ?? 0),
-        worker: String(window.worker),
-      },
-      window.eventLoop,
-    );
+    this.m.workerEventLoop.set(labels, window.eventLoop);
   }
 
   onSample(sample: WindowSample): void {

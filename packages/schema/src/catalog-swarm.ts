@@ -353,6 +353,15 @@ export const swarmEntries = [
     optInLabels: [],
   }),
   swarm({
+    name: "lkswarm_worker_media_tick_late_seconds",
+    type: "gauge",
+    help: "The swarm's own worker processes on lean's native media path (LKSWARM_LEAN_NATIVE=1): how late the thread that sends every native audio publisher's packets ran its 20 ms ticks over the last stats window with 100 ticks or more, p99, from its timer's expiry to its wake (seconds). Absent for workers without that thread. From 0.010 in half a run's windows its audio left late enough that subscribers read the generator's lateness as the network's jitter, and the run is inconclusive (docs/engine-costs.md).",
+    unit: "seconds",
+    labels: [...run],
+    grafanaUnit: "s",
+    optInLabels: [],
+  }),
+  swarm({
     name: "lkswarm_e2ee_decryption_failures_total",
     type: "counter",
     help: "E2EE: subscriber-publisher pairs whose frames the subscriber could not decrypt (its frame cryptor reported decryption_failed or missing_key, or an internal error on that publisher's frames); +1 once per pair, not per frame, whether or not it decrypts again later (summary.json tells those apart), and never counted as loss.",

@@ -91,6 +91,7 @@ export type {
 } from "./samples.js";
 export {
   STORM_METRIC_PREFIX,
+  WORKER_LATE_TICK_MS,
   WORKER_SATURATED_EVENT_LOOP,
   CryptorReport,
   cannotDecrypt,

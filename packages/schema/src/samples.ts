@@ -226,6 +226,14 @@ export interface EventContext {
 export const WORKER_SATURATED_EVENT_LOOP = 0.9;
 
 /**
+ * A native media thread (lean's native path) that ran its 20 ms ticks this late or more, p99 over a
+ * window, sent late enough (half a frame) that subscribers read the generator's lateness as the
+ * network's jitter. One value for the run's verdict (load's generator-load.ts LATE_TICK_MS, where
+ * it is measured) and the alert.
+ */
+export const WORKER_LATE_TICK_MS = 10;
+
+/**
  * A media thread's ticks over one stats window (the lean engine's native media path, whose thread
  * sends every native audio publisher's packets once a 20 ms tick): how many were due and how late
  * they ran, from each tick's timer expiry to the thread's wake, in whole milliseconds (each figure

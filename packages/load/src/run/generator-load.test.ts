@@ -185,6 +185,9 @@ describe("generatorLoad: a worker still loading its engines", () => {
       [1, true, 0],
     ]);
     expect(load.workers[1]?.maxEventLoop).toBe(0);
+    // no window, no span (a shard.json with one is refused)
+    expect(load.workers[1]).not.toHaveProperty("fromMs");
+    expect(load.workers[1]).not.toHaveProperty("toMs");
     expect(load.saturated).toBe(true);
     expect(saturationMessage(load)).toMatch(
       /^the swarm's own worker did not keep up: worker 1 \(its engines had not finished loading when the run ended, so none of its participants began to join\)\. .*give the generator more CPU or the run a longer --duration/,

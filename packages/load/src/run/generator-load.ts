@@ -6,7 +6,11 @@
  * reasons that are the generator's, not the server's, and a verdict on them would blame the wrong
  * side. Pure: the worker measures, the orchestrator collects, this judges.
  */
-import { WORKER_SATURATED_EVENT_LOOP, type WorkerLoadWindow } from "@livekit-swarm/schema";
+import {
+  WORKER_LATE_TICK_MS,
+  WORKER_SATURATED_EVENT_LOOP,
+  type WorkerLoadWindow,
+} from "@livekit-swarm/schema";
 
 /** One worker over one stats interval (the exporter's gauge reads the same windows). */
 export type GeneratorWindow = WorkerLoadWindow;
@@ -87,9 +91,10 @@ export const CROWDED_SLOW_LOOP_MS = 25;
  * 2 ms; beside three busy loops (100% busy), 10 ms or more in 4 of 11, mean 8.6 ms, the latest 33
  * (kept up, audio jitter p95 6.4 ms against 1.7 alone); a real-time neighbour holding its core 40 ms
  * of every 80 (starved.e2e), 36 ms mean, every window, the machine 28% busy. An idle thread during a
- * whole suite run read 1-7 ms in most 2 s windows and 10 or more in 7 of 50.
+ * whole suite run read 1-7 ms in most 2 s windows and 10 or more in 7 of 50. The alert uses the same
+ * line (schema's WORKER_LATE_TICK_MS).
  */
-export const LATE_TICK_MS = 10;
+export const LATE_TICK_MS = WORKER_LATE_TICK_MS;
 
 /**
  * rtc-node's own watchdog (livekit's rtc_session): a signal, WebRTC, engine or session event its Rust
@@ -137,10 +142,12 @@ export interface WorkerLoad {
   /** Windows after the ramp. */
   readonly windows: number;
   /**
-   * The span its means cover, epoch ms: the start of its first window after the ramp and the end of
-   * its last. The hold's first seconds can fall in a window that began in the ramp, which is left
-   * out (a browser run's Chromiums still joining, at three times the cores of the rest); a figure
-   * held against another source is read over this span. Absent with no window.
+   * The span of its windows after the ramp, epoch ms: the start of the first and the end of the
+   * last, back to back, which `meanCpuCores` averages (the event loop's means leave out windows that
+   * began while its engines loaded, the ticks' those without ticks). The hold's first seconds can
+   * fall in a window that began in the ramp, which is left out (a browser run's Chromiums still
+   * joining, at three times the cores of the rest); a figure held against another source is read
+   * over this span. Absent with no window.
    */
   readonly fromMs?: number;
   readonly toMs?: number;

@@ -185,13 +185,29 @@ describe("what merge reads back: hostile", () => {
     ],
     [
       "a span's start as a date text",
-      { ...MANIFEST, generator: { workers: [{ ...WORKER, fromMs: "2026-12-01" }], saturated: false } },
+      {
+        ...MANIFEST,
+        generator: { workers: [{ ...WORKER, fromMs: "2026-12-01", toMs: 1000 }], saturated: false },
+      },
       /generator\.workers\[0\]\.fromMs "2026-12-01"/,
     ],
     [
       "a span's end beyond any date",
-      { ...MANIFEST, generator: { workers: [{ ...WORKER, toMs: 1e300 }], saturated: false } },
+      { ...MANIFEST, generator: { workers: [{ ...WORKER, fromMs: 0, toMs: 1e300 }], saturated: false } },
       /generator\.workers\[0\]\.toMs 1e\+300: expected a time in epoch milliseconds/,
+    ],
+    [
+      "half a span",
+      { ...MANIFEST, generator: { workers: [{ ...WORKER, toMs: 1000 }], saturated: false } },
+      /generator\.workers\[0\]\.fromMs absent: expected a span's start with its toMs, both absent when it has no windows/,
+    ],
+    [
+      "a span of no windows",
+      {
+        ...MANIFEST,
+        generator: { workers: [{ ...WORKER, windows: 0, fromMs: 0, toMs: 1000 }], saturated: false },
+      },
+      /generator\.workers\[0\]\.fromMs 0: expected a span's start with its toMs/,
     ],
     [
       "generator workers that are a number",

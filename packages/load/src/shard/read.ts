@@ -167,6 +167,9 @@ function checkGenerator(g: Record<string, unknown>): void {
           fail(name, v, kind === "share" ? "a share from 0 to 1" : "a non-negative figure");
       }
     }
+    // both or neither, and only with windows to span (generator-load's WorkerLoad writes them so)
+    if ((w.fromMs === undefined) !== (w.toMs === undefined) || (windows === 0 && w.fromMs !== undefined))
+      fail(`${at}.fromMs`, w.fromMs, "a span's start with its toMs, both absent when it has no windows");
     if (typeof w.fromMs === "number" && typeof w.toMs === "number" && w.fromMs > w.toMs)
       fail(`${at}.toMs`, w.toMs, `a time no earlier than its fromMs (${String(w.fromMs)})`);
     if (w.machine !== undefined) {
