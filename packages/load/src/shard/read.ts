@@ -97,9 +97,10 @@ export function checkManifest(value: unknown): ShardManifest {
 /**
  * A worker's figures in shard.json, by what each is: a count of its windows, a share (event loop,
  * throttled periods, machine busy, CPU waits: 0 to 1, up to 1.5 for rounding), an amount (cores,
- * milliseconds: non-negative), a time (epoch ms, within what a Date holds) or a flag. Marked "always": written by every version that wrote a
- * generator; the others came later, and an older shard's lack of them is no fault. Every field of
- * WorkerLoad has its line (the compiler says which is missing); `machine` is checked on its own.
+ * milliseconds: non-negative), a time (epoch ms, within what a Date holds) or a flag. Marked
+ * "always": written by every version that wrote a generator; the others came later, and an older
+ * shard's lack of them is no fault. Every field of WorkerLoad has its line (the compiler says which
+ * is missing); `machine` is checked on its own.
  */
 const WORKER_FIELDS: Readonly<
   Record<
