@@ -7,7 +7,7 @@
  * teardown cleaned up.
  */
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, readdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -112,16 +112,20 @@ ${WORKLOAD}faults:
     expect(u.stderr).toContain(`cannot reach ws://127.0.0.1:${port}`);
     expect(u.stderr).toContain("target.url");
 
-    const before = listTestbeds().map((t) => t.name);
     const out = join(dir, "dry-out");
     const ready = fileURLToPath(new URL("../../../chaos/kill-room-node.yaml", import.meta.url));
-    const dry = await swarm(["chaos", "run", ready, "--dry-run", "-o", out]);
-    expect(dry.code, dry.stderr).toBe(0);
+    // a run root of its own: the files beside start and stop testbeds in the shared one (a clean-clone
+    // run listed chaos-26384 before the dry run and not after, another file's drill ending)
+    const root = mkdtempSync(join(tmpdir(), "chaos-dry-root-"));
+    const dry = startSwarm(["chaos", "run", ready, "--dry-run", "-o", out], { LIVEKIT_SWARM_RUN_ROOT: root });
+    expect(await dry.exited, dry.stderr).toBe(0);
     expect(dry.stdout).toContain("node.kill on the node hosting the busiest room");
     expect(dry.stdout).toContain("SIGKILL");
     expect(dry.stdout).toContain("nothing was started");
     expect(existsSync(out), "a dry run wrote an output directory").toBe(false);
-    expect(listTestbeds().map((t) => t.name)).toEqual(before);
+    // no testbed of its own (chaos-<its pid>), in the root it was given or the shared one
+    expect(readdirSync(root), "a dry run wrote under its run root").toEqual([]);
+    expect(listTestbeds().map((t) => t.name)).not.toContain(`chaos-${String(dry.child.pid)}`);
   });
 
   it("kill the node hosting the rooms: everyone reconnects through the balancer and media resumes", async () => {
