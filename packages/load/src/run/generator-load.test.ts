@@ -5,6 +5,7 @@ import {
   GeneratorLoadFold,
   JUDGE_CPU_STARVATION,
   LATE_TICK_MS,
+  LATE_TICK_WINDOWS,
   mergeGeneratorLoads,
   saturationMessage,
   slowEvents,
@@ -475,31 +476,38 @@ describe("generatorLoad: the native media thread's ticks", () => {
     }));
 
   it(`did not keep up when its ticks ran ${LATE_TICK_MS} ms late (p99) in half the windows, its event loop on time and the machine not crowded`, () => {
-    const load = generatorLoad(ticking([LATE_TICK_MS, 30, 2, 1], 60), HOLD, 0, 2);
+    const load = generatorLoad(ticking([LATE_TICK_MS, 30, 12, 2, 1, 1], 60), HOLD, 0, 2);
     expect(load.saturated).toBe(true);
     expect(load.workers[0]).toMatchObject({
-      mediaTickWindows: 4,
-      lateTickWindows: 2,
+      mediaTickWindows: 6,
+      lateTickWindows: 3,
       maxTickLateMs: 60,
       ticksLate: true,
       crowded: false,
     });
-    expect(load.workers[0]?.meanTickLateP99Ms).toBeCloseTo((LATE_TICK_MS + 33) / 4, 9);
+    expect(load.workers[0]?.meanTickLateP99Ms).toBeCloseTo((LATE_TICK_MS + 46) / 6, 9);
     const message = saturationMessage(load) ?? "";
     expect(message).toContain(
-      `worker 0 (its native media thread ran its 20 ms ticks ${LATE_TICK_MS} ms late or more (p99) in 2 of 4 windows, mean ${Math.round((LATE_TICK_MS + 33) / 4)} ms, up to 60 ms: its audio left that late, which the subscribers read as the network's jitter)`,
+      `worker 0 (its native media thread ran its 20 ms ticks ${LATE_TICK_MS} ms late or more (p99) in 3 of 6 windows, mean ${Math.round((LATE_TICK_MS + 46) / 6)} ms, up to 60 ms: its audio left that late, which the subscribers read as the network's jitter)`,
     );
     expect(message).toContain("keep other work off the generator's machine");
     expect(generatorLine(load)).toContain("native media thread's ticks at most 60 ms late");
   });
 
-  it("keeps up with late ticks in under half its windows, under the line, or one window alone; counts only windows with ticks", () => {
-    expect(generatorLoad(ticking([30, 2, 2, 2]), HOLD, 0, 2).saturated).toBe(false);
-    expect(generatorLoad(ticking([LATE_TICK_MS - 1, LATE_TICK_MS - 1]), HOLD, 0, 2).saturated).toBe(false);
+  it(`keeps up with late ticks in under half its windows, under the line, or in fewer than ${LATE_TICK_WINDOWS} windows; counts only windows with ticks`, () => {
+    expect(generatorLoad(ticking([30, 30, 2, 2, 2, 2, 2]), HOLD, 0, 2).saturated).toBe(false);
+    expect(
+      generatorLoad(ticking([LATE_TICK_MS - 1, LATE_TICK_MS - 1, LATE_TICK_MS - 1]), HOLD, 0, 2).saturated,
+    ).toBe(false);
     expect(generatorLoad(ticking([100]), HOLD, 0, 2).saturated).toBe(false);
-    // the thread ran in two windows of four (the TypeScript path in the others): both late is half
-    const some = generatorLoad(ticking([undefined, 40, undefined, 40]), HOLD, 0, 2);
-    expect(some.workers[0]).toMatchObject({ mediaTickWindows: 2, lateTickWindows: 2, ticksLate: true });
+    // a short run on a quiet machine (a clean-clone run: 2 of 3, mean 11 ms, jitter p95 3.9 ms):
+    // chance, not a thread held off its core
+    const short = generatorLoad(ticking([13, 20, 1], 40), HOLD, 0, 2);
+    expect(short.workers[0]).toMatchObject({ mediaTickWindows: 3, lateTickWindows: 2, ticksLate: false });
+    expect(short.saturated).toBe(false);
+    // the thread ran in three windows of six (the TypeScript path in the others): all late is half
+    const some = generatorLoad(ticking([undefined, 40, undefined, 40, undefined, 40]), HOLD, 0, 2);
+    expect(some.workers[0]).toMatchObject({ mediaTickWindows: 3, lateTickWindows: 3, ticksLate: true });
     // no thread at all: no figure, none of its fields
     const none = generatorLoad(ticking([undefined, undefined]), HOLD, 0, 2);
     expect(none.workers[0]?.mediaTickWindows).toBeUndefined();
@@ -507,7 +515,7 @@ describe("generatorLoad: the native media thread's ticks", () => {
   });
 
   it("prints 100 ms, the last bucket, as 100+ and '100 ms or more'", () => {
-    const load = generatorLoad(ticking([100, 100]), HOLD, 0, 2);
+    const load = generatorLoad(ticking([100, 100, 100]), HOLD, 0, 2);
     expect(generatorLine(load)).toContain("ticks at most 100+ ms late");
     expect(saturationMessage(load)).toContain("up to 100 ms or more: its audio");
   });
