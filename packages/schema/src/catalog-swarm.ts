@@ -355,7 +355,7 @@ export const swarmEntries = [
   swarm({
     name: "lkswarm_worker_media_tick_late_seconds",
     type: "gauge",
-    help: "The swarm's own worker processes on lean's native media path (LKSWARM_LEAN_NATIVE=1): how late the thread that sends every native audio publisher's packets ran its 20 ms ticks over the last stats window with 100 ticks or more, p99, from its timer's expiry to its wake (seconds). Absent for workers without that thread. From 0.010 in half a run's windows its audio left late enough that subscribers read the generator's lateness as the network's jitter, and the run is inconclusive (docs/engine-costs.md).",
+    help: "The swarm's own worker processes on lean's native media path (LKSWARM_LEAN_NATIVE=1): how late the thread that sends every native audio publisher's packets ran its 20 ms ticks over the last stats window with 100 ticks or more, p99, from its timer's expiry to its wake (seconds). Absent for workers without that thread. From 0.010 in half a run's windows (and at least three) its audio left late enough that subscribers read the generator's lateness as the network's jitter, and the run is inconclusive (docs/engine-costs.md).",
     unit: "seconds",
     labels: [...run],
     grafanaUnit: "s",
