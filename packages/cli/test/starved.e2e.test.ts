@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import type { RunSummary } from "@livekit-swarm/load";
 import { WORKER_LATE_TICK_MS } from "@livekit-swarm/schema";
+import { percentile } from "@livekit-swarm/stats";
 import { embeddedEnv, freePort, isRoot, startSwarm, testbedEnv } from "@livekit-swarm/test-kit";
 import { Testbed } from "@livekit-swarm/testbed";
 
@@ -180,10 +181,8 @@ async function scrapeGauge(port: number, name: string): Promise<number | undefin
   }
 }
 
-/** The middle value (the lower of the two middle ones); NaN for none. */
-function median(values: readonly number[]): number {
-  return [...values].sort((x, y) => x - y)[Math.floor((values.length - 1) / 2)] ?? Number.NaN;
-}
+/** The scrapes' p50 of nearest rank (the lower of the two middle ones); NaN for none. */
+const median = (values: readonly number[]): number => percentile(values, 50, "windows").value ?? Number.NaN;
 
 /** Two audio rooms of 1+2, lean; 30 s, so the verdict has the three late windows it asks for and more (LATE_TICK_WINDOWS). */
 const AUDIO_ROOMS =
