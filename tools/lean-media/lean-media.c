@@ -115,6 +115,17 @@ static uint64_t wakes, ticks_run, ticks_skipped;
 static uint64_t late_ticks[LATE_BUCKETS];
 static double timer_epoch_ms;
 static uint64_t timer_expirations;
+/*
+ * The thread's own send jitter: RFC 3550's interarrival jitter (6.4.1) of its sends against their
+ * 20 ms schedule, J += (|D| - J) / 16 with D = L(i) - L(i-1), the lateness of two ticks sent one
+ * after the other, in ms. A subscriber's jitter is the same estimator over the same packets after
+ * the server and the network: with both perfect, it reads this. Skipped ticks send nothing and do
+ * not count (their streams' clocks jump with their arrival); an idle spell (no stream to send)
+ * starts the next D afresh. Negative until a second tick was sent since the addon loaded.
+ */
+static double send_jitter_ms = -1;
+static double last_sent_late_ms;
+static int last_sent_valid;
 
 /*
  * Receiving: a subscriber's socket is read here once per tick (recvmmsg) instead of by libuv per
@@ -987,13 +998,21 @@ static void *run(void *unused) {
     wakes++;
     int sending = 0;
     for (int i = 0; i < sender_high && !sending; i++) sending = senders[i].used && !senders[i].paused;
+    uint64_t run_now = expired > MAX_BURST ? MAX_BURST : expired;
     for (uint64_t i = 1; sending && i <= expired; i++) {
       double late = woke - (timer_epoch_ms + (double)(timer_expirations + i) * (PERIOD_NS / 1e6));
       int bucket = late <= 0 ? 0 : late >= LATE_BUCKETS - 1 ? LATE_BUCKETS - 1 : (int)late;
       late_ticks[bucket]++;
+      if (i <= expired - run_now) continue; /* skipped below: never sent */
+      if (last_sent_valid) {
+        double d = fabs(late - last_sent_late_ms);
+        send_jitter_ms = send_jitter_ms < 0 ? d : send_jitter_ms + (d - send_jitter_ms) / 16;
+      }
+      last_sent_late_ms = late;
+      last_sent_valid = 1;
     }
+    if (!sending) last_sent_valid = 0;
     timer_expirations += expired;
-    uint64_t run_now = expired > MAX_BURST ? MAX_BURST : expired;
     if (expired > run_now) skip(expired - run_now);
     for (uint64_t i = 0; i < run_now; i++) tick();
     receive();
@@ -1942,6 +1961,18 @@ static napi_value js_lateness(napi_env env, napi_callback_info info) {
   return out;
 }
 
+/* sendJitter(): the thread's own send jitter now (send_jitter_ms), ms; undefined before it has one. */
+static napi_value js_send_jitter(napi_env env, napi_callback_info info) {
+  (void)info;
+  pthread_mutex_lock(&lock);
+  double j = send_jitter_ms;
+  pthread_mutex_unlock(&lock);
+  if (j >= 0) return number(env, j);
+  napi_value out;
+  napi_get_undefined(env, &out);
+  return out;
+}
+
 /*
  * sendTo(fd, data, address, port): one sendto on the caller's thread, without libuv's send request,
  * its callback or dgram's argument handling; the bytes sent, or -errno (EAGAIN when the socket's
@@ -2025,6 +2056,7 @@ NAPI_MODULE_INIT() {
       {"stop", NULL, js_stop, NULL, NULL, NULL, napi_enumerable, NULL},
       {"stats", NULL, js_stats, NULL, NULL, NULL, napi_enumerable, NULL},
       {"lateness", NULL, js_lateness, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"sendJitter", NULL, js_send_jitter, NULL, NULL, NULL, napi_enumerable, NULL},
       {"nowMs", NULL, js_now_ms, NULL, NULL, NULL, napi_enumerable, NULL},
       {"sendTo", NULL, js_send_to, NULL, NULL, NULL, napi_enumerable, NULL},
       {"onReceived", NULL, js_on_received, NULL, NULL, NULL, napi_enumerable, NULL},

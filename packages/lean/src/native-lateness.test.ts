@@ -36,10 +36,13 @@ describe("latenessBetween: one window of the native thread's ticks", () => {
   });
 });
 
+/** No send jitter yet (the addon a unit file shares its process with must not answer for the tests). */
+const noJitter = (): undefined => undefined;
+
 describe("NativeTickLateness: the thread's windows", () => {
   it("has no figures without a thread, and gives each window the ticks since the last one it gave", () => {
     let counts: number[] | undefined;
-    const windows = new NativeTickLateness(() => counts);
+    const windows = new NativeTickLateness(() => counts, noJitter);
     expect(windows.window()).toBeUndefined();
     counts = buckets({ 0: 240, 4: 10 });
     expect(windows.window()).toEqual({ ticks: 250, lateP99Ms: 4, lateMaxMs: 4 });
@@ -49,7 +52,7 @@ describe("NativeTickLateness: the thread's windows", () => {
 
   it(`waits for ${MIN_WINDOW_TICKS} ticks (a short --stats-interval): one late tick of 50 is no late window`, () => {
     let counts = buckets({});
-    const windows = new NativeTickLateness(() => counts);
+    const windows = new NativeTickLateness(() => counts, noJitter);
     // 1 s windows: 50 ticks each
     counts = buckets({ 0: 49, 40: 1 });
     expect(windows.window()).toBeUndefined();
@@ -58,5 +61,24 @@ describe("NativeTickLateness: the thread's windows", () => {
     expect(windows.window()).toEqual({ ticks: 100, lateP99Ms: 0, lateMaxMs: 40 });
     counts = buckets({ 0: 149, 40: 1 });
     expect(windows.window()).toBeUndefined();
+  });
+
+  it("carries the thread's send jitter at the window's end, and none before it has one or a value no jitter can be", () => {
+    let counts = buckets({});
+    let jitter: number | undefined;
+    const windows = new NativeTickLateness(
+      () => counts,
+      () => jitter,
+    );
+    counts = buckets({ 0: 250 });
+    expect(windows.window()).toEqual({ ticks: 250, lateP99Ms: 0, lateMaxMs: 0 });
+    jitter = 0.25;
+    counts = buckets({ 0: 500 });
+    expect(windows.window()).toEqual({ ticks: 250, lateP99Ms: 0, lateMaxMs: 0, sendJitterMs: 0.25 });
+    for (const bad of [-1, Number.NaN, Infinity]) {
+      jitter = bad;
+      counts = buckets({ 0: (counts[0] ?? 0) + 250 });
+      expect(windows.window(), String(bad)).toEqual({ ticks: 250, lateP99Ms: 0, lateMaxMs: 0 });
+    }
   });
 });

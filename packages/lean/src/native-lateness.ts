@@ -60,9 +60,13 @@ export const MIN_WINDOW_TICKS = 100;
 export class NativeTickLateness {
   private previous: readonly number[] | undefined;
 
-  /** `read`: the cumulative counts, undefined while there is no thread (the loaded addon's, by default). */
+  /**
+   * `read`: the cumulative counts, undefined while there is no thread; `jitter`: the thread's send
+   * jitter now, ms (the loaded addon's, by default, both).
+   */
   constructor(
     private readonly read: () => readonly number[] | undefined = () => loadedLeanMedia()?.lateness(),
+    private readonly jitter: () => number | undefined = () => loadedLeanMedia()?.sendJitter(),
   ) {}
 
   window(): TickLateness | undefined {
@@ -71,6 +75,9 @@ export class NativeTickLateness {
     const since = latenessBetween(this.previous ?? now.map(() => 0), now);
     if (since === undefined || since.ticks < MIN_WINDOW_TICKS) return undefined;
     this.previous = now;
-    return since;
+    const sendJitterMs = this.jitter();
+    return sendJitterMs !== undefined && Number.isFinite(sendJitterMs) && sendJitterMs >= 0
+      ? { ...since, sendJitterMs }
+      : since;
   }
 }

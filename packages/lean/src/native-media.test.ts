@@ -240,6 +240,14 @@ describe("a native audio sender on loopback", () => {
     expect(m.lateness()).toHaveLength(101);
     expect(late).toBeGreaterThan(0);
     expect(late).toBeLessThanOrEqual(after.ticks + after.skipped);
+    // and its own send jitter: an average of differences between two ticks' lateness, so no more
+    // than the latest tick counted (the highest bucket with ticks, whole ms, is that tick's floor)
+    const buckets = m.lateness();
+    const latest = buckets.reduce((top, n, ms) => (n > 0 ? ms : top), 0);
+    const jitter = m.sendJitter();
+    expect(jitter).toBeTypeOf("number");
+    expect(jitter ?? -1).toBeGreaterThanOrEqual(0);
+    expect(jitter ?? Infinity).toBeLessThan(latest + 1);
   }, 20_000);
 
   it("refuses an fd that is not a UDP socket", () => {

@@ -49,6 +49,8 @@ export interface LeanMediaAddon {
   stats(): { wakes: number; ticks: number; skipped: number; reports: number; keepalives: number };
   /** Ticks run 0, 1, ... 99 ms late (whole ms) and 100 or more (the last), since the addon loaded (native-lateness.ts). */
   lateness(): number[];
+  /** The thread's own send jitter now (RFC 3550's estimator over its ticks' lateness), ms; undefined before it has one. */
+  sendJitter(): number | undefined;
   /** CLOCK_MONOTONIC in ms, the clock of a slot's SENT_MS and of a received record's arrival. */
   nowMs(): number;
   /** One sendto of `data` on `fd` to `address` (IPv4 as a number): the bytes sent, or -errno. */

@@ -243,6 +243,13 @@ export interface MediaTicksWindow {
   readonly ticks: number;
   readonly lateP99Ms: number;
   readonly lateMaxMs: number;
+  /**
+   * The thread's own send jitter at the window's end, ms: RFC 3550's interarrival jitter of its
+   * sends against their 20 ms schedule (J += (|D| - J) / 16 over the lateness of two ticks sent one
+   * after the other), what a subscriber's jitter would read with a perfect server and network.
+   * Absent before the thread has sent two ticks.
+   */
+  readonly sendJitterMs?: number;
 }
 
 /** One worker process over one stats interval: how busy it was itself (load's generator-load.ts). */

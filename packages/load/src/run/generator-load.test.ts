@@ -519,6 +519,26 @@ describe("generatorLoad: the native media thread's ticks", () => {
     expect(generatorLine(load)).toContain("ticks at most 100+ ms late");
     expect(saturationMessage(load)).toContain("up to 100 ms or more: its audio");
   });
+
+  it("keeps the thread's own send jitter, mean and max over the windows that carry it, and prints the max; judges nothing by it", () => {
+    const windows = ticking([1, 2, 1, 1]).map((w, k) =>
+      w.mediaTicks === undefined || k === 1
+        ? w
+        : { ...w, mediaTicks: { ...w.mediaTicks, sendJitterMs: [0.5, 0, 18.25, 0.75][k] } },
+    );
+    const load = generatorLoad(windows, HOLD, 0, 2);
+    expect(load.workers[0]).toMatchObject({ mediaTickWindows: 4, maxSendJitterMs: 18.25, ticksLate: false });
+    expect(load.workers[0]?.meanSendJitterMs).toBeCloseTo((0.5 + 18.25 + 0.75) / 3, 9);
+    expect(load.saturated).toBe(false);
+    expect(generatorLine(load)).toContain(
+      "native media thread's ticks at most 2 ms late, its own send jitter up to 18.3 ms (the subscribers' jitter holds it)",
+    );
+    // windows without it (an addon of an older version): neither field, and the line as before
+    const none = generatorLoad(ticking([1, 2]), HOLD, 0, 2);
+    expect(none.workers[0]?.meanSendJitterMs).toBeUndefined();
+    expect(none.workers[0]?.maxSendJitterMs).toBeUndefined();
+    expect(generatorLine(none)).not.toContain("send jitter");
+  });
 });
 
 describe("generatorLoad: rtc-node stalled on a crowded machine", () => {

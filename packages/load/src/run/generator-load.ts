@@ -233,6 +233,13 @@ export interface WorkerLoad {
   readonly meanTickLateP99Ms?: number;
   readonly maxTickLateMs?: number;
   /**
+   * The thread's own send jitter (RFC 3550's estimator over its ticks' lateness, each window's at
+   * its end), mean and max over the hold's windows that carry it, ms: what the subscribers' jitter
+   * holds of the generator's own timing. Absent where no such thread ran.
+   */
+  readonly meanSendJitterMs?: number;
+  readonly maxSendJitterMs?: number;
+  /**
    * Its native media thread's ticks late in STARVED_SHARE of `mediaTickWindows` (and at least
    * LATE_TICK_WINDOWS): of the windows in which it ran ticks with a stream to send, not of the hold's.
    */
@@ -329,6 +336,8 @@ class WorkerFold {
   readonly tickLateP99Ms = new Mean();
   lateTickWindows = 0;
   maxTickLateMs = 0;
+  readonly sendJitterMs = new Mean();
+  maxSendJitterMs = 0;
 
   add(w: GeneratorWindow): void {
     this.windows += 1;
@@ -362,6 +371,9 @@ class WorkerFold {
       this.tickLateP99Ms.add(w.mediaTicks.lateP99Ms);
       if (w.mediaTicks.lateP99Ms >= LATE_TICK_MS) this.lateTickWindows += 1;
       this.maxTickLateMs = Math.max(this.maxTickLateMs, w.mediaTicks.lateMaxMs);
+      this.sendJitterMs.add(w.mediaTicks.sendJitterMs);
+      if (w.mediaTicks.sendJitterMs !== undefined)
+        this.maxSendJitterMs = Math.max(this.maxSendJitterMs, w.mediaTicks.sendJitterMs);
     }
   }
 
@@ -425,6 +437,9 @@ class WorkerFold {
             lateTickWindows: this.lateTickWindows,
             meanTickLateP99Ms: this.tickLateP99Ms.value,
             maxTickLateMs: this.maxTickLateMs,
+            ...(this.sendJitterMs.n > 0
+              ? { meanSendJitterMs: this.sendJitterMs.value, maxSendJitterMs: this.maxSendJitterMs }
+              : {}),
             ticksLate:
               this.lateTickWindows >= LATE_TICK_WINDOWS &&
               oftenIn(this.lateTickWindows, STARVED_SHARE, this.tickLateP99Ms.n),
@@ -654,10 +669,14 @@ export function generatorLine(load: GeneratorLoad): string | undefined {
       : `; event loop late up to ${Math.round(Math.max(...delays))} ms (p99 of a window)`);
   const ticks = load.workers.flatMap((w) => (w.maxTickLateMs === undefined ? [] : [w.maxTickLateMs]));
   const latestTick = Math.max(...ticks);
+  const jitters = load.workers.flatMap((w) => (w.maxSendJitterMs === undefined ? [] : [w.maxSendJitterMs]));
   const tickNote =
     ticks.length === 0
       ? ""
-      : `; native media thread's ticks at most ${latestTick}${latestTick >= 100 ? "+" : ""} ms late`;
+      : `; native media thread's ticks at most ${latestTick}${latestTick >= 100 ? "+" : ""} ms late` +
+        (jitters.length === 0
+          ? ""
+          : `, its own send jitter up to ${Math.max(...jitters).toFixed(1)} ms (the subscribers' jitter holds it)`);
   const quotas = load.workers.flatMap((w) => (w.meanThrottled === undefined ? [] : [w.meanThrottled]));
   const quota =
     quotas.length === 0

@@ -98,7 +98,7 @@ describe("what merge reads back: as a shard wrote it", () => {
       throttled: 0.3,
       machineBusy: 1,
       loopDelayMs: 60,
-      mediaTicks: { ticks: 50, lateP99Ms: 30, lateMaxMs: 100 },
+      mediaTicks: { ticks: 50, lateP99Ms: 30, lateMaxMs: 100, sendJitterMs: 12.5 },
     });
     const generator = generatorLoad([window(2000), window(3000), window(4000)], 0, 3, 2);
     expect(generator).toMatchObject({ stalled: true, saturated: true });
@@ -106,6 +106,7 @@ describe("what merge reads back: as a shard wrote it", () => {
       mediaTickWindows: 3,
       ticksLate: true,
       maxTickLateMs: 100,
+      maxSendJitterMs: 12.5,
       fromMs: 1000,
       toMs: 4000,
     });
@@ -174,6 +175,11 @@ describe("what merge reads back: hostile", () => {
       "a negative latest tick",
       { ...MANIFEST, generator: { workers: [{ ...WORKER, maxTickLateMs: -3 }], saturated: false } },
       /generator\.workers\[0\]\.maxTickLateMs -3: expected a non-negative figure/,
+    ],
+    [
+      "a send jitter as a word",
+      { ...MANIFEST, generator: { workers: [{ ...WORKER, meanSendJitterMs: "low" }], saturated: false } },
+      /generator\.workers\[0\]\.meanSendJitterMs "low"/,
     ],
     [
       "a span that ends before it begins",

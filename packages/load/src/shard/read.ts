@@ -131,6 +131,8 @@ const WORKER_FIELDS: Readonly<
   meanCrowdedLoopDelayMs: ["amount"],
   meanTickLateP99Ms: ["amount"],
   maxTickLateMs: ["amount"],
+  meanSendJitterMs: ["amount"],
+  maxSendJitterMs: ["amount"],
   saturated: ["flag", "always"],
   starved: ["flag"],
   throttled: ["flag"],
