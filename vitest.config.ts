@@ -1,4 +1,4 @@
-import { defineConfig } from "vitest/config";
+import { configDefaults, defineConfig } from "vitest/config";
 
 // Unit tests sit next to the code; end-to-end tests start real livekit-server, redis and haproxy
 // processes. A suite run takes its e2e files at most two at a time, on any machine, in three sets:
@@ -75,6 +75,15 @@ const BESIDE = [
   "packages/cli/test/canary.e2e.test.ts",
 ];
 
+const UNIT = ["packages/*/src/**/*.test.ts", "scripts/**/*.test.ts"];
+
+/**
+ * Unit files whose code patches its process for the rest of its life, as a worker needs it: lean's
+ * restrictHostCandidates narrows os.networkInterfaces and noFallbackStun werift's ICE prototype,
+ * which in a shared process would reach every file after them (and their checks read a first call).
+ */
+const OWN_PROCESS = ["packages/lean/src/network.test.ts"];
+
 const E2E = "packages/*/test/**/*.e2e.test.ts";
 const e2e = { testTimeout: 120_000, hookTimeout: 120_000 };
 
@@ -89,14 +98,17 @@ export default defineConfig({
     projects: [
       // unit files share one process (no fresh module graph per file): 218 files ran in 52 s
       // instead of 165 s, most of it importing the same modules again (collect 11 s against 60 s);
-      // they pass in any order (--sequence.shuffle.files)
+      // they pass in any order (--sequence.shuffle.files). A file that changes its process for
+      // good (OWN_PROCESS) keeps a process of its own
       {
         test: {
           name: "unit",
-          include: ["packages/*/src/**/*.test.ts", "scripts/**/*.test.ts"],
+          include: UNIT,
+          exclude: [...configDefaults.exclude, ...OWN_PROCESS],
           isolate: false,
         },
       },
+      { test: { name: "unit-own-process", include: OWN_PROCESS } },
       { test: { name: "e2e", include: [E2E], exclude: [...SOLO, ...BESIDE], ...e2e } },
       // a pool of threads is a second queue; these files spawn the CLI and hold no native module
       { test: { name: "e2e-beside", include: BESIDE, pool: "threads", ...e2e } },

@@ -119,9 +119,11 @@ static uint64_t timer_expirations;
  * The thread's own send jitter: RFC 3550's interarrival jitter (6.4.1) of its sends against their
  * 20 ms schedule, J += (|D| - J) / 16 with D = L(i) - L(i-1), the lateness of two ticks sent one
  * after the other, in ms. A subscriber's jitter is the same estimator over the same packets after
- * the server and the network: with both perfect, it reads this. Skipped ticks send nothing and do
- * not count (their streams' clocks jump with their arrival); an idle spell (no stream to send)
- * starts the next D afresh. Negative until a second tick was sent since the addon loaded.
+ * the server and the network: with both perfect, it reads this. A tick's lateness here is from its
+ * expiry to when tick() began sending it (after the ticks before it in a burst), not to the wake.
+ * Skipped ticks send nothing and do not count (their streams' clocks jump with their arrival); an
+ * idle spell (no stream to send) starts the next D afresh. Negative until a second tick was sent
+ * since the addon loaded.
  */
 static double send_jitter_ms = -1;
 static double last_sent_late_ms;
@@ -411,7 +413,8 @@ static void skip(uint64_t count) {
   }
 }
 
-static void tick(void) {
+/* One tick: every stream's next packet, sealed and sent; returns when it began (now_ms()). */
+static double tick(void) {
   struct mmsghdr msgs[BATCH];
   struct iovec iov[BATCH];
   sender_t *who[BATCH];
@@ -473,6 +476,7 @@ static void tick(void) {
     who[count++] = s;
   }
   if (count > 0) flush(fd, msgs, who, count, at);
+  return at;
 }
 
 
@@ -974,6 +978,22 @@ static void receive(void) {
   if (napi_call_threadsafe_function(delivered, handed, napi_tsfn_nonblocking) != napi_ok) free(handed);
 }
 
+/* When the timer's `n`th expiry since start() fell due, ms on nowMs()'s clock. */
+static double expiry_ms(uint64_t n) { return timer_epoch_ms + (double)n * (PERIOD_NS / 1e6); }
+
+/*
+ * A tick sent `late` ms after its expiry: the send jitter's next step (RFC 3550 A.8: J starts at 0
+ * and moves a sixteenth of the way to each |D|). Called with the lock held.
+ */
+static void sent_at(double late) {
+  if (last_sent_valid) {
+    if (send_jitter_ms < 0) send_jitter_ms = 0;
+    send_jitter_ms += (fabs(late - last_sent_late_ms) - send_jitter_ms) / 16;
+  }
+  last_sent_late_ms = late;
+  last_sent_valid = 1;
+}
+
 static void *run(void *unused) {
   (void)unused;
   int ep = epoll_create1(EPOLL_CLOEXEC);
@@ -1000,21 +1020,18 @@ static void *run(void *unused) {
     for (int i = 0; i < sender_high && !sending; i++) sending = senders[i].used && !senders[i].paused;
     uint64_t run_now = expired > MAX_BURST ? MAX_BURST : expired;
     for (uint64_t i = 1; sending && i <= expired; i++) {
-      double late = woke - (timer_epoch_ms + (double)(timer_expirations + i) * (PERIOD_NS / 1e6));
+      double late = woke - expiry_ms(timer_expirations + i);
       int bucket = late <= 0 ? 0 : late >= LATE_BUCKETS - 1 ? LATE_BUCKETS - 1 : (int)late;
       late_ticks[bucket]++;
-      if (i <= expired - run_now) continue; /* skipped below: never sent */
-      if (last_sent_valid) {
-        double d = fabs(late - last_sent_late_ms);
-        send_jitter_ms = send_jitter_ms < 0 ? d : send_jitter_ms + (d - send_jitter_ms) / 16;
-      }
-      last_sent_late_ms = late;
-      last_sent_valid = 1;
     }
     if (!sending) last_sent_valid = 0;
-    timer_expirations += expired;
     if (expired > run_now) skip(expired - run_now);
-    for (uint64_t i = 0; i < run_now; i++) tick();
+    /* the ticks sent are the last run_now of those expired (skip() moved past the others) */
+    for (uint64_t i = 0; i < run_now; i++) {
+      double began = tick();
+      if (sending) sent_at(began - expiry_ms(timer_expirations + expired - run_now + 1 + i));
+    }
+    timer_expirations += expired;
     receive();
     ticks_run += run_now;
     ticks_skipped += expired - run_now;
@@ -1907,6 +1924,7 @@ static napi_value js_start(napi_env env, napi_callback_info info) {
   clock_gettime(CLOCK_MONOTONIC, &epoch);
   timer_epoch_ms = (double)epoch.tv_sec * 1e3 + (double)epoch.tv_nsec / 1e6;
   timer_expirations = 0;
+  last_sent_valid = 0;
   struct timespec first = epoch;
   first.tv_nsec += PERIOD_NS;
   if (first.tv_nsec >= 1000000000L) {

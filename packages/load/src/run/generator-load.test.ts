@@ -531,7 +531,7 @@ describe("generatorLoad: the native media thread's ticks", () => {
     expect(load.workers[0]?.meanSendJitterMs).toBeCloseTo((0.5 + 18.25 + 0.75) / 3, 9);
     expect(load.saturated).toBe(false);
     expect(generatorLine(load)).toContain(
-      "native media thread's ticks at most 2 ms late, its own send jitter up to 18.3 ms (the subscribers' jitter holds it)",
+      "native media thread's ticks at most 2 ms late, its own send jitter up to 18.3 ms (before the server and the network)",
     );
     // windows without it (an addon of an older version): neither field, and the line as before
     const none = generatorLoad(ticking([1, 2]), HOLD, 0, 2);

@@ -676,7 +676,7 @@ export function generatorLine(load: GeneratorLoad): string | undefined {
       : `; native media thread's ticks at most ${latestTick}${latestTick >= 100 ? "+" : ""} ms late` +
         (jitters.length === 0
           ? ""
-          : `, its own send jitter up to ${Math.max(...jitters).toFixed(1)} ms (the subscribers' jitter holds it)`);
+          : `, its own send jitter up to ${Math.max(...jitters).toFixed(1)} ms (before the server and the network)`);
   const quotas = load.workers.flatMap((w) => (w.meanThrottled === undefined ? [] : [w.meanThrottled]));
   const quota =
     quotas.length === 0
