@@ -15,7 +15,15 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Testbed, listTestbeds, signal } from "@livekit-swarm/testbed";
-import { descendants, drillWorkload, freePort, startSwarm, swarm, writeDrill } from "@livekit-swarm/test-kit";
+import {
+  descendants,
+  drillWorkload,
+  freePort,
+  startSwarm,
+  swarm,
+  waitFor,
+  writeDrill,
+} from "@livekit-swarm/test-kit";
 import { drillLeftovers, expectedExit, faultState, readJournal, runAttachedDrill } from "./chaos-drills.js";
 
 const WORKLOAD = drillWorkload();
@@ -223,11 +231,11 @@ faults:
 `,
       );
       const run = startSwarm(["chaos", "run", file, "-o", out]);
-      const deadline = Date.now() + 90_000;
-      while (!/freeze: confirmed/.test(run.stderr)) {
-        if (Date.now() > deadline) throw new Error(`the fault was never confirmed:\n${run.stderr}`);
-        await new Promise((resolve) => setTimeout(resolve, 200));
-      }
+      await waitFor(() => /freeze: confirmed/.test(run.stderr), {
+        timeoutMs: 90_000,
+        intervalMs: 200,
+        debugName: () => `the fault was never confirmed:\n${run.stderr}`,
+      });
       const workers = descendants(run.child.pid ?? -1).filter((p) => /worker\.js/.test(p.cmdline));
       expect(workers.length, "the drill's swarm workers").toBeGreaterThan(0);
       for (const w of workers) signal(w.pid, "SIGKILL");

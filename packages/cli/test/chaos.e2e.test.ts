@@ -14,7 +14,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Testbed } from "@livekit-swarm/testbed";
-import { alive, drillWorkload, startSwarm, swarm, writeDrill } from "@livekit-swarm/test-kit";
+import { alive, drillWorkload, startSwarm, swarm, waitFor, writeDrill } from "@livekit-swarm/test-kit";
 import { expectedExit, faultState, readJournal, runAttachedDrill } from "./chaos-drills.js";
 import { expectLossOnFaultedNode } from "./loss-drill.js";
 
@@ -184,11 +184,11 @@ faults:
 `,
       );
       const run = startSwarm(["chaos", "run", file, "-o", out]);
-      const deadline = Date.now() + 90_000;
-      while (!/cut: confirmed/.test(run.stderr)) {
-        if (Date.now() > deadline) throw new Error(`the faults were never confirmed:\n${run.stderr}`);
-        await new Promise((resolve) => setTimeout(resolve, 200));
-      }
+      await waitFor(() => /cut: confirmed/.test(run.stderr), {
+        timeoutMs: 90_000,
+        intervalMs: 200,
+        debugName: () => `the faults were never confirmed:\n${run.stderr}`,
+      });
       expect(faultState(tb).length, "the faults are in place").toBeGreaterThan(0);
       run.child.kill("SIGINT");
       const code = await run.exited;
