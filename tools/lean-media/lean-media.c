@@ -186,7 +186,15 @@ typedef struct {
      (an aligned double is written whole); NULL when not answering */
   double *stun_answered;
   napi_ref stun_answered_ref;
+  /* the server's RTCP this thread takes instead of handing it on (take_rtcp): TAKE_* bits, and the
+     remote SRTCP key it is opened with; 0 and NULL when it takes none */
+  int rtcp_takes;
+  EVP_CIPHER_CTX *rtcp_open;
+  uint8_t rtcp_salt[12];
 } receiver_t;
+/* what take_rtcp takes: sender reports of streams whose receiver reports this thread sends, and the
+   server's receiver reports and XR to a publisher whose round trip is not read from them */
+enum { TAKE_SENDER_REPORTS = 1, TAKE_PUBLISHER_FEEDBACK = 2 };
 
 /*
  * A received stream's counters, kept here while its socket is (native-counts.ts hands them over
@@ -788,6 +796,10 @@ static int answer_keepalive(receiver_t *r, const uint8_t *p, size_t length, uint
 }
 
 /* werift moves the rollover counter only near the wrap (srtp-gcm.ts rolloverMatters) */
+static int take_rtcp(receiver_t *r, const uint8_t *p, size_t length, uint32_t address, uint16_t port,
+                     double arrival_ms);
+static int counted_stream(const receiver_t *r, uint32_t ssrc);
+
 static int rollover_matters(uint16_t seq) { return seq < 128 || seq > 0xffff - 128 || (seq & 0xff) == 0; }
 
 static void take_datagram(int id, receiver_t *r, const uint8_t *p, size_t length, const struct sockaddr_in *from,
@@ -837,6 +849,7 @@ static void take_datagram(int id, receiver_t *r, const uint8_t *p, size_t length
     }
   }
   if (answer_keepalive(r, p, length, address, port)) return;
+  if (take_rtcp(r, p, length, address, port, arrival_ms)) return;
   size_t padded = (length + 7) & ~(size_t)7;
   uint8_t *rec = batch_room(RAW_RECORD_BYTES + padded);
   if (rec == NULL) return;
@@ -899,6 +912,70 @@ static void report_due(receiver_t *r, double now) {
                sizeof to) >= 0)
       reports_sent++;
   }
+}
+
+/*
+ * The server's RTCP taken here (issue 51): about 100 of the 134 datagrams a second the thread still
+ * handed to JavaScript at 30 audio rooms of 1+4 (its sender reports to each subscriber, its receiver
+ * reports and XR to each publisher), each a Buffer, an emit and werift's parsing and routing there.
+ * A compound is taken only when it opens with the socket's remote SRTCP key and every packet in it
+ * is one the socket takes (rtcp_takes):
+ * - a sender report (no report blocks) of a stream counted here whose receiver reports this thread
+ *   sends: its LSR and arrival go to the stream's slot, as setLastSr puts what werift took, for the
+ *   next report block; werift's receiver, which the report clock skips meanwhile, learns it at
+ *   hand-back (native-reports.ts);
+ * - the server's receiver reports and XR to an audio-only publisher: werift's sender reads only its
+ *   round trip and the server's loss figures from them, and lean reads neither (the pair's round
+ *   trip is consent's);
+ * - SDES, which werift reads nowhere.
+ * Anything else, or a compound that does not open (a new DTLS handshake's key, which werift has),
+ * goes to JavaScript as before: werift stays the judge of what the thread does not understand. So
+ * a subscriber that also receives video takes nothing here: LiveKit sends one compound of sender
+ * reports for all of a subscriber's streams, and the video stream's is werift's.
+ */
+static uint64_t rtcp_taken;
+
+static int take_rtcp(receiver_t *r, const uint8_t *p, size_t length, uint32_t address, uint16_t port,
+                     double arrival_ms) {
+  uint8_t plain[RECV_BYTES];
+  if (r->rtcp_takes == 0 || r->rtcp_open == NULL || address != r->remote_address || port != r->remote_port) return 0;
+  if (length < 8 + TAG_BYTES + 4 || length > RECV_BYTES || p[0] >> 6 != 2 || p[1] < 192 || p[1] > 223) return 0;
+  if (open_rtcp(r->rtcp_open, r->rtcp_salt, p, (int)length, plain) != 0) return 0;
+  size_t bytes = length - TAG_BYTES - 4;
+  double *slots[MAX_RECEIVER_SSRCS];
+  uint32_t lsrs[MAX_RECEIVER_SSRCS];
+  int srs = 0;
+  for (size_t at = 0; at < bytes;) {
+    if (bytes - at < 4 || plain[at] >> 6 != 2) return 0;
+    size_t size = ((size_t)be16(plain + at + 2) + 1) * 4;
+    if (size > bytes - at) return 0;
+    int type = plain[at + 1], count = plain[at] & 0x1f;
+    if (type == 200) {
+      /* a sender report with no blocks: SSRC, NTP (8 bytes), RTP time, packets, octets */
+      if (!(r->rtcp_takes & TAKE_SENDER_REPORTS) || count != 0 || size < 28 || srs == MAX_RECEIVER_SSRCS) return 0;
+      uint32_t ssrc = be32(plain + at + 4);
+      int stream = counted_stream(r, ssrc), reported = 0;
+      for (int k = 0; stream >= 0 && k < MAX_RECEIVER_SSRCS && !reported; k++)
+        for (int i = 0; r->reporters[k].used && i < r->reporters[k].stream_count; i++)
+          if (r->reporters[k].stream[i] == stream) reported = 1;
+      if (!reported) return 0;
+      slots[srs] = r->counts[stream];
+      /* the middle 32 bits of the NTP time (RFC 3550's LSR, werift's compactNtp) */
+      lsrs[srs++] = (be32(plain + at + 8) & 0xffffu) << 16 | be32(plain + at + 12) >> 16;
+    } else if (type == 201 || type == 207) {
+      if (!(r->rtcp_takes & TAKE_PUBLISHER_FEEDBACK)) return 0;
+    } else if (type != 202)
+      return 0;
+    at += size;
+  }
+  for (int i = 0; i < srs; i++) {
+    slot_open(slots[i]);
+    slots[i][RS_W_LSR] = lsrs[i];
+    slots[i][RS_W_SR_ARRIVAL_MS] = arrival_ms;
+    slot_close(slots[i]);
+  }
+  rtcp_taken++;
+  return 1;
 }
 
 static uint8_t recv_bytes[RECV_BATCH][RECV_BYTES];
@@ -1775,6 +1852,43 @@ static napi_value js_set_last_sr(napi_env env, napi_callback_info info) {
   return result;
 }
 
+/*
+ * takeRtcp(id, takes, key?, salt?): the thread takes the server's RTCP on socket `id` that `takes`
+ * (TAKE_* bits) names (take_rtcp), opened with this remote SRTCP key (AES-128-GCM, werift's
+ * remote context's); takeRtcp(id, 0) hands it all to JavaScript again.
+ */
+static napi_value js_take_rtcp(napi_env env, napi_callback_info info) {
+  size_t argc = 4;
+  napi_value argv[4];
+  uint32_t id, takes;
+  uint8_t *key = NULL, *salt = NULL;
+  size_t key_bytes = 0, salt_bytes = 0;
+  const char *usage = "takeRtcp(id, takes: 0-3, key: 16 bytes, salt: 12+ bytes)";
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 2 || napi_get_value_uint32(env, argv[1], &takes) != napi_ok || takes > 3) return fail(env, usage);
+  if (takes != 0 && (argc < 4 || !buffer_arg(env, argv[2], &key, &key_bytes) || key_bytes != 16 ||
+                     !buffer_arg(env, argv[3], &salt, &salt_bytes) || salt_bytes < 12))
+    return fail(env, usage);
+  EVP_CIPHER_CTX *ctx = NULL;
+  if (takes != 0 && (ctx = gcm_context_for(key, 0)) == NULL)
+    return fail(env, "lean-media: AES-128-GCM is not available from this node's OpenSSL");
+  const char *error = NULL;
+  pthread_mutex_lock(&lock);
+  receiver_t *r = receiver_arg(env, argv[0], &id);
+  if (r == NULL)
+    error = "takeRtcp: no such receiver";
+  else {
+    EVP_CIPHER_CTX *old = r->rtcp_open;
+    r->rtcp_open = ctx;
+    r->rtcp_takes = (int)takes;
+    if (salt != NULL) memcpy(r->rtcp_salt, salt, 12);
+    ctx = old;
+  }
+  pthread_mutex_unlock(&lock);
+  if (ctx != NULL) EVP_CIPHER_CTX_free(ctx);
+  return error != NULL ? fail(env, error) : NULL;
+}
+
 /* removeReceiver(id): what is still queued stays in the socket for libuv (recvStart after this). */
 static napi_value js_remove_receiver(napi_env env, napi_callback_info info) {
   size_t argc = 1;
@@ -1786,7 +1900,7 @@ static napi_value js_remove_receiver(napi_env env, napi_callback_info info) {
   receiver_t *r = argc < 1 ? NULL : receiver_arg(env, argv[0], &id);
   napi_ref held[MAX_RECEIVER_SSRCS + 1];
   int held_count = 0;
-  EVP_CIPHER_CTX *contexts[MAX_RECEIVER_SSRCS];
+  EVP_CIPHER_CTX *contexts[MAX_RECEIVER_SSRCS + 1];
   int context_count = 0;
   if (r != NULL) {
     r->used = 0;
@@ -1804,6 +1918,9 @@ static napi_value js_remove_receiver(napi_env env, napi_callback_info info) {
     r->stun_answered = NULL;
     r->stun_answered_ref = NULL;
     r->stun.on = 0;
+    r->rtcp_takes = 0;
+    if (r->rtcp_open != NULL) contexts[context_count++] = r->rtcp_open;
+    r->rtcp_open = NULL;
     setsockopt(r->fd, SOL_SOCKET, SO_TIMESTAMPNS, &off, sizeof off);
     close(r->fd);
     while (receiver_high > 0 && !receivers[receiver_high - 1].used) receiver_high--;
@@ -1952,11 +2069,12 @@ static napi_value js_stats(napi_env env, napi_callback_info info) {
   napi_value o;
   pthread_mutex_lock(&lock);
   double w = (double)wakes, r = (double)ticks_run, k = (double)ticks_skipped, rr = (double)reports_sent,
-         ka = (double)stun_answers;
+         ka = (double)stun_answers, rt = (double)rtcp_taken;
   pthread_mutex_unlock(&lock);
   napi_create_object(env, &o);
   napi_set_named_property(env, o, "reports", number(env, rr));
   napi_set_named_property(env, o, "keepalives", number(env, ka));
+  napi_set_named_property(env, o, "rtcpTaken", number(env, rt));
   napi_set_named_property(env, o, "wakes", number(env, w));
   napi_set_named_property(env, o, "ticks", number(env, r));
   napi_set_named_property(env, o, "skipped", number(env, k));
@@ -2087,6 +2205,7 @@ NAPI_MODULE_INIT() {
       {"addReporter", NULL, js_add_reporter, NULL, NULL, NULL, napi_enumerable, NULL},
       {"removeReporter", NULL, js_remove_reporter, NULL, NULL, NULL, napi_enumerable, NULL},
       {"setLastSr", NULL, js_set_last_sr, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"takeRtcp", NULL, js_take_rtcp, NULL, NULL, NULL, napi_enumerable, NULL},
       {"answerKeepalives", NULL, js_answer_keepalives, NULL, NULL, NULL, napi_enumerable, NULL},
       {"answerKeepalive", NULL, js_answer_keepalive, NULL, NULL, NULL, napi_enumerable, NULL},
   };

@@ -21,7 +21,7 @@ import {
 } from "./native-media.js";
 import { NativeKeepalives } from "./native-keepalives.js";
 import { nativeReceiving, type ReceiverHandler } from "./native-receive.js";
-import { srtcpByAddon } from "./native-srtcp.js";
+import { srtcpByAddon, TAKE_PUBLISHER_FEEDBACK, takeRtcp } from "./native-srtcp.js";
 import { forgetTurn } from "./slot-reading.js";
 
 /**
@@ -36,8 +36,10 @@ import { forgetTurn } from "./slot-reading.js";
  * while it sends: what comes there for an audio-only publisher is the server's receiver reports and
  * XR, its ICE keepalives and the answers to our consent checks (80 datagrams a second at 30 rooms,
  * each a libuv wake on this thread), and a data channel's SCTP when one is open. The thread
- * answers the keepalives itself (native-keepalives.ts) and hands the rest to the socket's
- * listeners, werift's, once a tick with the kernel's arrival times, so consent's round trips are
+ * answers the keepalives itself (native-keepalives.ts), drops the server's receiver reports and XR
+ * once they open with the transport's remote SRTCP key (lean-media.c take_rtcp: werift's sender
+ * reads only its round trip and the server's loss figures from them, and lean reads neither), and
+ * hands the rest to the socket's listeners, werift's, once a tick with the kernel's arrival times, so consent's round trips are
  * the wire's (werift's own sender round trip, from the receiver reports, is stamped when it
  * handles them, up to a tick later; lean reports the pairs'). From the check that finds werift may
  * not send (the stream paused; up to CHECK_MS after the fact) libuv reads the socket again: DTLS
@@ -232,6 +234,7 @@ export class NativeAudioStream {
     const connection = this.sender.dtlsTransport.iceTransport.connection as unknown as IceConnection;
     const keepalives = new NativeKeepalives(this.addon, id, connection, count);
     keepalives.sync(pair as IceConnection["nominated"]);
+    takeRtcp(this.addon, id, this.sender.dtlsTransport, TAKE_PUBLISHER_FEEDBACK);
     this.reading = { id, socket, keepalives };
     count.taken = (count.taken ?? 0) + 1;
   }
@@ -287,6 +290,9 @@ export class NativeAudioStream {
     if (now.context !== this.handoff.context) {
       this.addon.rekey(this.id, now.key, now.salt, now.roc, now.lastSeq, now.rocProcessed ? 1 : 0);
       this.handoff = now;
+      // the server's RTCP opens with the new handshake's key from now on
+      if (this.reading !== undefined)
+        takeRtcp(this.addon, this.reading.id, this.sender.dtlsTransport, TAKE_PUBLISHER_FEEDBACK);
     }
     if (this.paused) this.addon.pauseSender(this.id, (this.paused = false));
     this.readSocket();

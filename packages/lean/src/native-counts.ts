@@ -46,9 +46,9 @@ export const COUNTS = {
   threadPackets: 28,
   threadWireBytes: 29,
   /**
-   * The stream's block of a receiver report the thread builds (lean-media.c receiver_report, not
-   * yet sent by the thread): werift's fraction-lost priors, and the last sender report's LSR and
-   * its arrival on nowMs()'s clock.
+   * The stream's block of a receiver report the thread builds (lean-media.c receiver_report):
+   * werift's fraction-lost priors, and the last sender report's LSR and its arrival on nowMs()'s
+   * clock (werift's, or one the thread took itself, take_rtcp).
    */
   wExpectedPrior: 30,
   wReceivedPrior: 31,
@@ -225,6 +225,16 @@ export class NativeStreamCounts implements InboundCounter {
     forgetTurn(this.slot);
     const at = this.read();
     return { expected: at[COUNTS.wExpectedPrior] ?? 0, received: at[COUNTS.wReceivedPrior] ?? 0 };
+  }
+
+  /**
+   * The last sender report of the stream the slot knows (the thread took it, or werift and
+   * setLastSr): its LSR (0: none) and arrival on nowMs()'s clock, read afresh.
+   */
+  lastSr(): { lsr: number; arrivalMs: number } {
+    forgetTurn(this.slot);
+    const at = this.read();
+    return { lsr: at[COUNTS.wLsr] ?? 0, arrivalMs: at[COUNTS.wSrArrivalMs] ?? 0 };
   }
 
   private count: CountReceived = () => false;

@@ -46,7 +46,15 @@ export interface LeanMediaAddon {
   removeSender(id: number): void;
   start(): void;
   stop(): void;
-  stats(): { wakes: number; ticks: number; skipped: number; reports: number; keepalives: number };
+  stats(): {
+    wakes: number;
+    ticks: number;
+    skipped: number;
+    reports: number;
+    keepalives: number;
+    /** The server's RTCP compounds the thread took instead of handing them on (takeRtcp). */
+    rtcpTaken: number;
+  };
   /** Ticks run 0, 1, ... 99 ms late (whole ms) and 100 or more (the last), since the addon loaded (native-lateness.ts). */
   lateness(): number[];
   /** The thread's own send jitter now (RFC 3550's estimator over its ticks' lateness), ms; undefined before it has one. */
@@ -86,6 +94,13 @@ export interface LeanMediaAddon {
   removeReporter(id: number, rtcpSsrc: number): number;
   /** A sender report werift took for `ssrc` counted on socket `id` (LSR, arrival on nowMs()'s clock); false when not counted there. */
   setLastSr(id: number, ssrc: number, lsr: number, arrivalMs: number): boolean;
+  /**
+   * The thread takes the server's RTCP on socket `id` that `takes` names (TAKE_SENDER_REPORTS,
+   * TAKE_PUBLISHER_FEEDBACK) instead of handing it on, opened with this remote SRTCP key
+   * (AES-128-GCM): a compound it cannot open, or with any other packet in it, still comes to the
+   * socket's listeners (lean-media.c take_rtcp). `takes` 0: none.
+   */
+  takeRtcp(id: number, takes: number, key?: Buffer, salt?: Buffer): void;
   /**
    * The thread answers the server's keepalives on socket `id`'s selected pair with these local ICE
    * credentials (UTF-8) and role, as binding.ts would (lean-media.c answer_keepalive), adding each

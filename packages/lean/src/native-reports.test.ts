@@ -1,5 +1,15 @@
 import { describe, expect, it } from "vitest";
-import { RtcpPacketConverter, RtcpRrPacket, type RTCDtlsTransport } from "werift";
+import {
+  RtcpPacketConverter,
+  RtcpReceiverInfo,
+  RtcpRrPacket,
+  RtcpSenderInfo,
+  RtcpSourceDescriptionPacket,
+  RtcpSrPacket,
+  SourceDescriptionChunk,
+  SourceDescriptionItem,
+  type RTCDtlsTransport,
+} from "werift";
 import { nativeAddon } from "../test/native-addon.js";
 import { countedStream } from "../test/counted.js";
 import { loopbackSockets, opusDatagram } from "../test/udp.js";
@@ -9,6 +19,7 @@ import { InboundStream } from "./inbound.js";
 import { NativeStreamCounts } from "./native-counts.js";
 import { nativeReceiving } from "./native-receive.js";
 import { NativeReports } from "./native-reports.js";
+import { TAKE_PUBLISHER_FEEDBACK, takeRtcp } from "./native-srtcp.js";
 import { compactNtp, nativelyReported } from "./report-clock.js";
 import { addToStatistics } from "./stream-statistics.js";
 
@@ -35,6 +46,17 @@ class Receiver {
 
 const GCM = 0x0007;
 
+/** A loopback socket the native thread reads (Opus header-only), and the server's socket it counts from. */
+async function takenSocket() {
+  const socket = await bound();
+  const server = await bound();
+  const receiving = nativeReceiving(native());
+  const id = receiving.take(socket, ["127.0.0.1", server.address().port], { rtp: () => undefined });
+  if (typeof id !== "number") throw new Error(id);
+  receiving.payloadTypes(id, [111]);
+  return { socket, server, receiving, id };
+}
+
 /** werift's DTLS transport as the reports see it: started, AES-128-GCM, `srtcp` its SRTCP session, its send counts. */
 function gcmTransport(srtcp: unknown): RTCDtlsTransport {
   return {
@@ -48,13 +70,7 @@ function gcmTransport(srtcp: unknown): RTCDtlsTransport {
 
 describe("receiver reports sent by the native thread (native-reports.ts)", () => {
   it("sends werift's report for a counted stream, sealed under werift's next SRTCP index, and gives werift the index and priors back", async () => {
-    const socket = await bound();
-    const server = await bound();
-    const receiving = nativeReceiving(native());
-    const id = receiving.take(socket, ["127.0.0.1", server.address().port], { rtp: () => undefined });
-    expect(typeof id).toBe("number");
-    if (typeof id !== "number") return;
-    receiving.payloadTypes(id, [111]);
+    const { socket, server, receiving, id } = await takenSocket();
     const ssrc = 0x0badcafe;
     let seq = 1000;
     let ts = 5000;
@@ -174,12 +190,7 @@ describe("receiver reports sent by the native thread (native-reports.ts)", () =>
 
 describe("a receiver whose streams change while the thread reports it", () => {
   it("is taken again with a block for each stream, the SRTCP index going on", async () => {
-    const socket = await bound();
-    const server = await bound();
-    const receiving = nativeReceiving(native());
-    const id = receiving.take(socket, ["127.0.0.1", server.address().port], { rtp: () => undefined });
-    if (typeof id !== "number") throw new Error(id);
-    receiving.payloadTypes(id, [111]);
+    const { server, receiving, id } = await takenSocket();
     const first = countedStream(receiving, id, 7, 100, 0);
     const receiver = new Receiver(0x77);
     receiver.remoteStreams[7] = first.werift;
@@ -212,5 +223,136 @@ describe("a receiver whose streams change while the thread reports it", () => {
     receiving.release(id);
     first.counts.handBack();
     second.counts.handBack();
+  });
+});
+
+/** A compound RTCP packet of `packets`, as the server sends one. */
+function compound(...packets: { serialize(): Buffer }[]): Buffer {
+  return Buffer.concat(packets.map((p) => p.serialize()));
+}
+
+describe("the server's RTCP taken by the native thread (lean-media.c take_rtcp)", () => {
+  it("takes a sender report of a reported stream into its slot, hands on what it may not take, and werift learns the last at hand-back", async () => {
+    const { socket, server, receiving, id } = await takenSocket();
+    const ssrc = 0x5151;
+    const { werift, counts } = countedStream(receiving, id, ssrc, 10, 0);
+    const receiver = new Receiver(0x99);
+    receiver.remoteStreams[ssrc] = werift;
+    const { sender, receiver: server_ } = srtcpPair(GCM);
+    const reports = new NativeReports(native(), id, gcmTransport(sender), receiving.clockOffset);
+    expect(reports.take(receiver, new Map([[ssrc, counts]]))).toBeUndefined();
+    const handed: Buffer[] = [];
+    socket.on("message", (m: Buffer) => handed.push(m));
+    const send = async (plain: Buffer, tamper = false): Promise<void> => {
+      const sealed = server_.encrypt(plain);
+      if (tamper) sealed[10] = (sealed[10] ?? 0) ^ 1;
+      server.send(sealed, socket.address().port, "127.0.0.1");
+      await sleep(80);
+    };
+    const sr = (of: number, ntp: bigint) =>
+      new RtcpSrPacket({
+        ssrc: of,
+        senderInfo: new RtcpSenderInfo({ ntpTimestamp: ntp, rtpTimestamp: 1, packetCount: 2, octetCount: 3 }),
+      });
+    const sdes = (of: number) =>
+      new RtcpSourceDescriptionPacket({
+        chunks: [
+          new SourceDescriptionChunk({
+            source: of,
+            items: [new SourceDescriptionItem({ type: 1, text: "cname" })],
+          }),
+        ],
+      });
+    const takenBefore = native().stats().rtcpTaken;
+    const ntp = 0x0102_0304_0506_0708n;
+    const before = native().nowMs();
+    await send(compound(sr(ssrc, ntp), sdes(ssrc)));
+    const after = native().nowMs();
+    // taken: nothing handed on, werift never saw it, the slot has its LSR and arrival
+    expect(handed).toHaveLength(0);
+    expect(receiver.handled).toBe(0);
+    expect(native().stats().rtcpTaken).toBe(takenBefore + 1);
+    const last = counts.lastSr();
+    expect(last.lsr).toBe(compactNtp(ntp));
+    expect(last.arrivalMs).toBeGreaterThanOrEqual(before);
+    expect(last.arrivalMs).toBeLessThanOrEqual(after);
+    // handed on: a stream the thread does not report, a receiver report (not a publisher's
+    // socket), a compound with anything else in it, a packet that does not open with the key
+    await send(compound(sr(0x7777, ntp)));
+    await send(compound(new RtcpRrPacket({ ssrc: 0x1, reports: [] })));
+    await send(compound(sr(ssrc, ntp), new RtcpRrPacket({ ssrc: 0x1, reports: [] })));
+    await send(compound(sr(ssrc, ntp + 1n)), true);
+    expect(handed).toHaveLength(4);
+    expect(native().stats().rtcpTaken).toBe(takenBefore + 1);
+    expect(counts.lastSr().lsr).toBe(compactNtp(ntp));
+    // werift reports again: it gets the last sender report the thread took
+    const later = 0x0a0b_0c0d_0e0f_1011n;
+    await send(compound(sr(ssrc, later)));
+    expect(handed).toHaveLength(4);
+    reports.give(ssrc);
+    expect(receiver.lastSRtimestamp[ssrc]).toBe(compactNtp(later));
+    expect(Math.abs((receiver.receiveLastSRTimestamp[ssrc] ?? 0) * 1000 - Date.now())).toBeLessThan(500);
+    // and takes the next one itself: the thread no longer reports the stream
+    await send(compound(sr(ssrc, later + 1n)));
+    expect(handed).toHaveLength(5);
+    receiving.release(id);
+    counts.handBack();
+  });
+
+  it("takes the server's receiver reports and XR on a publisher's socket, and nothing once told to stop", async () => {
+    const { socket, server, receiving, id } = await takenSocket();
+    const { sender, receiver: server_ } = srtcpPair(GCM);
+    expect(takeRtcp(native(), id, gcmTransport(sender), TAKE_PUBLISHER_FEEDBACK)).toBe(true);
+    const handed: Buffer[] = [];
+    socket.on("message", (m: Buffer) => handed.push(m));
+    const send = async (plain: Buffer): Promise<void> => {
+      server.send(server_.encrypt(plain), socket.address().port, "127.0.0.1");
+      await sleep(80);
+    };
+    const rr = new RtcpRrPacket({
+      ssrc: 0x1,
+      reports: [
+        new RtcpReceiverInfo({
+          ssrc: 0x2,
+          fractionLost: 0,
+          packetsLost: 0,
+          highestSequence: 9,
+          jitter: 1,
+          lsr: 0,
+          dlsr: 0,
+        }),
+      ],
+    });
+    // an XR (RFC 3611): a receiver reference time block, as LiveKit sends its publishers
+    const xr = Buffer.from([0x80, 207, 0, 4, 0, 0, 0, 1, 4, 0, 0, 2, 0, 0, 0, 3, 0, 0, 0, 4]);
+    const takenBefore = native().stats().rtcpTaken;
+    await send(Buffer.concat([rr.serialize(), xr]));
+    expect(handed).toHaveLength(0);
+    expect(native().stats().rtcpTaken).toBe(takenBefore + 1);
+    // a PLI beside it (payload-specific feedback): werift's
+    const pli = Buffer.from([0x81, 206, 0, 2, 0, 0, 0, 1, 0, 0, 0, 2]);
+    await send(Buffer.concat([rr.serialize(), pli]));
+    // a sender report: not taken on this socket
+    await send(
+      new RtcpSrPacket({
+        ssrc: 3,
+        senderInfo: new RtcpSenderInfo({ ntpTimestamp: 1n, rtpTimestamp: 1, packetCount: 1, octetCount: 1 }),
+      }).serialize(),
+    );
+    expect(handed).toHaveLength(2);
+    native().takeRtcp(id, 0);
+    await send(rr.serialize());
+    expect(handed).toHaveLength(3);
+    expect(native().stats().rtcpTaken).toBe(takenBefore + 1);
+    // a transport whose SRTCP is not AES-128-GCM: nothing taken
+    const cm = {
+      srtpStarted: true,
+      srtp: { config: { profile: 0x0001 } },
+      srtcp: sender,
+    } as unknown as RTCDtlsTransport;
+    expect(takeRtcp(native(), id, cm, TAKE_PUBLISHER_FEEDBACK)).toBe(false);
+    await send(rr.serialize());
+    expect(handed).toHaveLength(4);
+    receiving.release(id);
   });
 });

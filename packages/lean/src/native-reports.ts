@@ -3,6 +3,7 @@ import type { NativeStreamCounts } from "./native-counts.js";
 import type { LeanMediaAddon } from "./native-media.js";
 import { nativeArrivalMs } from "./native-receive.js";
 import { nativelyReported, type ReceiverReporting } from "./report-clock.js";
+import { TAKE_SENDER_REPORTS, takeRtcp } from "./native-srtcp.js";
 import { PROFILE_AEAD_AES_128_GCM } from "./srtp-gcm.js";
 import type { ReceiverStreamStatistics } from "./stream-statistics.js";
 
@@ -12,10 +13,13 @@ import type { ReceiverStreamStatistics } from "./stream-statistics.js";
  * the streams' slots (werift's arithmetic, lean-media.c receiver_report), seals it with the
  * transport's local SRTCP key under the receiver's next SRTCP index, and sends it from the tick it
  * is due in, 0.5-1.5 s apart as werift spaces them. The report clock (report-clock.ts) skips the
- * receiver meanwhile. JavaScript keeps the server's sender reports: werift still takes them, and
- * each one's LSR and arrival go to the stream's slot. When the thread lets go (the stream handed
- * back, the socket released), werift gets the index the thread reached and the fraction-lost priors
- * its reports moved, and reports again on the clock.
+ * receiver meanwhile. The server's sender reports of the receiver's streams are the thread's too
+ * (lean-media.c take_rtcp): it opens them with the transport's remote SRTCP key and puts each one's
+ * LSR and arrival in the stream's slot. A compound it cannot open or does not take whole (one that
+ * carries a video stream's sender report beside the audio's, as LiveKit's does for a subscriber of
+ * both) comes to werift, whose LSR and arrival go to the slot as well. When the thread lets go (the stream handed
+ * back, the socket released), werift gets the index the thread reached, the fraction-lost priors
+ * its reports moved and the last sender report the slot knows, and reports again on the clock.
  */
 
 /** What of werift's receiver the thread's reports need (private in its types). */
@@ -115,6 +119,9 @@ export class NativeReports {
     } catch (err) {
       return err instanceof Error ? err.message : String(err);
     }
+    // the server's sender reports for it: opened with the remote key as it stands now (a new DTLS
+    // handshake's reports do not open with it and come to werift)
+    takeRtcp(this.addon, this.id, this.transport, TAKE_SENDER_REPORTS);
     const own = Object.getOwnPropertyDescriptor(r, "handleRtcpPacket");
     const handle = r.handleRtcpPacket;
     const { addon, id, clockOffset } = this;
@@ -178,6 +185,17 @@ export class NativeReports {
       this.transport.bytesSent += reports * bytes;
     }
     r.ssrcs.forEach((s, i) => {
+      // the last sender report the slot knows, when the thread took one after werift's last
+      const last = r.counts[i]?.lastSr();
+      const nowMs = this.addon.nowMs();
+      if (
+        last !== undefined &&
+        last.lsr !== 0 &&
+        last.arrivalMs > arrivalMs(r.receiver.receiveLastSRTimestamp[String(s)], nowMs)
+      ) {
+        r.receiver.lastSRtimestamp[String(s)] = last.lsr;
+        r.receiver.receiveLastSRTimestamp[String(s)] = (Date.now() - (nowMs - last.arrivalMs)) / 1000;
+      }
       const statistics = r.receiver.remoteStreams[String(s)];
       const priors = r.counts[i]?.priors();
       if (statistics === undefined || priors === undefined) return;

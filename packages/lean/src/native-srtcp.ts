@@ -83,3 +83,28 @@ export function srtcpByAddon(addon: LeanMediaAddon, transport: RTCDtlsTransport 
   taken.add(proto);
   return true;
 }
+
+/** takeRtcp's bits (lean-media.c take_rtcp): the server's sender reports of streams whose receiver reports the thread sends. */
+export const TAKE_SENDER_REPORTS = 1;
+/** takeRtcp's bits: the server's receiver reports and XR to an audio-only publisher (lean reads neither figure werift takes from them). */
+export const TAKE_PUBLISHER_FEEDBACK = 2;
+
+/**
+ * Has the thread take the server's RTCP on socket `id` that `takes` names, opened with the
+ * transport's remote SRTCP key (werift's, as it stands now); false, and nothing taken, when the
+ * transport's SRTCP is not AES-128-GCM.
+ */
+export function takeRtcp(
+  addon: LeanMediaAddon,
+  id: number,
+  transport: RTCDtlsTransport,
+  takes: number,
+): boolean {
+  const cipher = gcmCipherOf(transport);
+  if (cipher === undefined || cipher.srtcpSessionKey.length !== 16 || cipher.srtcpSessionSalt.length < 12) {
+    addon.takeRtcp(id, 0);
+    return false;
+  }
+  addon.takeRtcp(id, takes, cipher.srtcpSessionKey, cipher.srtcpSessionSalt);
+  return true;
+}

@@ -88,6 +88,26 @@ describe("the native media path's closing line", () => {
     );
   });
 
+  it("says how many of the server's RTCP packets the thread took, and nothing when none", () => {
+    const carried = [use({ receivedAudio: true, received: 1200 })];
+    expect(
+      nativePathLine(carried, {
+        reports: 36,
+        keepalives: 12,
+        rtcpTaken: 4321,
+        srtcp: { opened: 0, sealed: 40 },
+      }),
+    ).toBe(
+      "lean native media path: 0 of 0 audio publishers sent 0 packets on it; 1 of 1 audio receivers read 1,200 on it; " +
+        "its thread sent 36 receiver reports and answered 12 keepalives; it took 4,321 of the server's RTCP packets; " +
+        "the addon opened 0 SRTCP packets and sealed 40",
+    );
+    expect(nativePathLine(carried, { reports: 36, keepalives: 12, rtcpTaken: 0 })).toBe(
+      "lean native media path: 0 of 0 audio publishers sent 0 packets on it; 1 of 1 audio receivers read 1,200 on it; " +
+        "its thread sent 36 receiver reports and answered 12 keepalives",
+    );
+  });
+
   it("says nothing of a worker with no audio, and 0 of N when nothing was carried", () => {
     expect(nativePathLine([])).toBeUndefined();
     expect(nativePathLine([use({ receivedAudio: true, received: 5 })], { reports: 0, keepalives: 3 })).toBe(
