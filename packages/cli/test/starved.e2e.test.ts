@@ -229,12 +229,14 @@ describe.skipIf(pinning !== undefined)(
 
     /**
      * A 30 s native-path audio run pinned to core 1, beside the neighbour when `held`; its exporter's
-     * media thread gauge (lkswarm_worker_media_tick_late_seconds) read every second while it runs.
+     * media thread gauges (lkswarm_worker_media_tick_late_seconds, and
+     * lkswarm_worker_media_send_jitter_seconds as `sendJitter`) read every second while it runs.
      */
     async function pinned(testbed: Testbed, held: boolean) {
       const out = mkdtempSync(join(tmpdir(), "swarm-ticks-"));
       const port = await freePort();
       const gauge: number[] = [];
+      const sendJitter: number[] = [];
       // bounded: it stops by itself after 150 s (the run's own watchdog) whatever happens, and is
       // killed whole below
       const neighbour = held
@@ -264,19 +266,21 @@ describe.skipIf(pinning !== undefined)(
         while (!state.ended) {
           const v = await scrapeGauge(port, "lkswarm_worker_media_tick_late_seconds");
           if (v !== undefined) gauge.push(v);
+          const j = await scrapeGauge(port, "lkswarm_worker_media_send_jitter_seconds");
+          if (j !== undefined) sendJitter.push(j);
           await new Promise((resolve) => setTimeout(resolve, 1000));
         }
         const code = await swarm.exited;
         clearTimeout(timer);
         console.log(
-          `${swarm.stdout}lkswarm_worker_media_tick_late_seconds, scraped each second: ${gauge.join(" ")}`,
+          `${swarm.stdout}lkswarm_worker_media_tick_late_seconds, scraped each second: ${gauge.join(" ")}; lkswarm_worker_media_send_jitter_seconds: ${sendJitter.join(" ")}`,
         );
         const summary = JSON.parse(readFileSync(join(out, "summary.json"), "utf8")) as RunSummary;
         const w = summary.generator?.workers[0];
         console.log(
           `send jitter mean ${String(w?.meanSendJitterMs)} ms, max ${String(w?.maxSendJitterMs)} ms; subscribers' audio jitter p50 ${String(audioJitterP50Ms(summary))} ms`,
         );
-        return { code, stdout: swarm.stdout, stderr: swarm.stderr, summary, gauge };
+        return { code, stdout: swarm.stdout, stderr: swarm.stderr, summary, gauge, sendJitter };
       } finally {
         try {
           if (neighbour?.pid !== undefined) process.kill(-neighbour.pid, "SIGKILL");
@@ -321,6 +325,16 @@ describe.skipIf(pinning !== undefined)(
       expect(heard, `subscribers' audio jitter p50 against send jitter ${sendJitterMs}`).toBeLessThan(
         1.5 * sendJitterMs,
       );
+      // the exporter's send jitter gauge said the same while it ran, in seconds: each scrape one
+      // window's end, so never above the run's largest
+      expect(
+        median(held.sendJitter),
+        `send jitter gauge ${held.sendJitter.join(" ")}`,
+      ).toBeGreaterThanOrEqual(0.008);
+      expect(
+        Math.max(...held.sendJitter),
+        `send jitter gauge ${held.sendJitter.join(" ")}`,
+      ).toBeLessThanOrEqual((w?.maxSendJitterMs ?? 0) / 1000 + 1e-9);
 
       const alone = await pinned(tb, false);
       expect(alone.code, alone.stdout + alone.stderr).toBe(0);
@@ -333,6 +347,8 @@ describe.skipIf(pinning !== undefined)(
       expect(median(alone.gauge), `gauge ${alone.gauge.join(" ")}`).toBeLessThan(WORKER_LATE_TICK_MS / 1000);
       // on time, it sends on time: its send jitter a small part of the neighbour's (0.4 ms at most, measured)
       expect(a?.meanSendJitterMs ?? Infinity, JSON.stringify(a)).toBeLessThan(2);
+      expect(alone.sendJitter.length, "scrapes of the send jitter gauge").toBeGreaterThan(0);
+      expect(median(alone.sendJitter), `send jitter gauge ${alone.sendJitter.join(" ")}`).toBeLessThan(0.002);
     }, 400_000);
   },
 );

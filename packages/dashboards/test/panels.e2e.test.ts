@@ -30,6 +30,8 @@ const NEEDS_FAULTS: Readonly<Record<string, string>> = {
   "LiveKit swarm: server / NACK and PLI rate / A": "livekit_nack_total moves only when a stats window has NACKs (loss)",
   "LiveKit swarm: quality / Swarm workers' native media thread / A":
     "needs lean's native media path (this run is rtc-node's); starved.e2e scrapes the gauge from such runs",
+  "LiveKit swarm: quality / Swarm workers' native media thread / B":
+    "needs lean's native media path (this run is rtc-node's); starved.e2e scrapes the gauge from such runs",
 };
 
 interface Target {

@@ -176,7 +176,7 @@ function feedRun(exporter: SwarmExporter, until = Infinity): void {
     windowMs: 1000,
     eventLoop: 0.42,
     cpuCores: 0.4,
-    mediaTicks: { ticks: 250, lateP99Ms: 3, lateMaxMs: 7 },
+    mediaTicks: { ticks: 250, lateP99Ms: 3, lateMaxMs: 7, sendJitterMs: 0.2 },
   });
 }
 
@@ -627,6 +627,32 @@ describe("catalog conformance", () => {
     const m = await Exposition.of(exporter);
     expect(m.has("lkswarm_worker_event_loop_busy_ratio", other)).toBe(true);
     expect(m.has("lkswarm_worker_media_tick_late_seconds", other)).toBe(false);
+    expect(m.has("lkswarm_worker_media_send_jitter_seconds", other)).toBe(false);
+  });
+
+  it("sets each worker's send jitter gauge to its media thread's own send jitter, in seconds, once it has one", async () => {
+    const exporter = new SwarmExporter({ scenario: "smoke", runId: "run-42" });
+    const native = { worker: 1, windowMs: 5000, eventLoop: 0.2, cpuCores: 0.3 } as const;
+    const labels = { scenario: "smoke", run_id: "run-42", shard: "0", worker: "1" };
+    // no tick sent yet: no series, not a 0
+    exporter.onWorkerLoad({ ...native, t: 5000, mediaTicks: { ticks: 250, lateP99Ms: 1, lateMaxMs: 2 } });
+    expect((await Exposition.of(exporter)).has("lkswarm_worker_media_send_jitter_seconds", labels)).toBe(
+      false,
+    );
+    exporter.onWorkerLoad({
+      ...native,
+      t: 10_000,
+      mediaTicks: { ticks: 250, lateP99Ms: 1, lateMaxMs: 2, sendJitterMs: 14.5 },
+    });
+    expect((await Exposition.of(exporter)).value("lkswarm_worker_media_send_jitter_seconds", labels)).toBe(
+      0.0145,
+    );
+    exporter.onWorkerLoad({
+      ...native,
+      t: 15_000,
+      mediaTicks: { ticks: 250, lateP99Ms: 0, lateMaxMs: 1, sendJitterMs: 0 },
+    });
+    expect((await Exposition.of(exporter)).value("lkswarm_worker_media_send_jitter_seconds", labels)).toBe(0);
   });
 
   it("puts room on lkswarm_participants per participant, but never participant", async () => {

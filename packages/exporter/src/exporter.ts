@@ -105,6 +105,7 @@ function instruments(catalog: CatalogMetrics) {
     decryptionFailures: catalog.counter("lkswarm_e2ee_decryption_failures_total"),
     workerEventLoop: catalog.gauge("lkswarm_worker_event_loop_busy_ratio"),
     workerMediaTickLate: catalog.gauge("lkswarm_worker_media_tick_late_seconds"),
+    workerMediaSendJitter: catalog.gauge("lkswarm_worker_media_send_jitter_seconds"),
     stormJoinDuration: catalog.histogram("lkswarm_storm_join_duration_seconds"),
     stormJoins: catalog.counter("lkswarm_storm_joins_total"),
     stormSessionsOpen: catalog.gauge("lkswarm_storm_sessions_open"),
@@ -275,7 +276,7 @@ export class SwarmExporter implements RunObserver {
 
   /**
    * A worker's own load over its last stats interval: its event loop's share and, on lean's native
-   * path, its media thread's late ticks. Not the event loop of a window that began while its engines
+   * path, its media thread's late ticks and own send jitter. Not the event loop of a window that began while its engines
    * loaded (`starting`): loading blocks it by design, and minutes of it would fire the saturation
    * alert with the wrong advice (the health's generator check judges those windows' CPU).
    */
@@ -290,6 +291,9 @@ export class SwarmExporter implements RunObserver {
     // too); a window of fewer than 100 ticks carries none (native-lateness.ts): the last one stands
     if (window.mediaTicks !== undefined)
       this.m.workerMediaTickLate.set(labels, window.mediaTicks.lateP99Ms / 1000);
+    // its own send jitter, once it has sent a tick (native-lateness.ts)
+    if (window.mediaTicks?.sendJitterMs !== undefined)
+      this.m.workerMediaSendJitter.set(labels, window.mediaTicks.sendJitterMs / 1000);
     if (window.starting === true) return;
     this.m.workerEventLoop.set(labels, window.eventLoop);
   }

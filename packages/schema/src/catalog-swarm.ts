@@ -362,6 +362,15 @@ export const swarmEntries = [
     optInLabels: [],
   }),
   swarm({
+    name: "lkswarm_worker_media_send_jitter_seconds",
+    type: "gauge",
+    help: "The swarm's own worker processes on lean's native media path (LKSWARM_LEAN_NATIVE=1): the native media thread's own send jitter at the end of the last stats window with 100 ticks or more, RFC 3550's interarrival jitter estimator over the lateness of the ticks it sent against their 20 ms schedule (seconds). The estimator a subscriber's jitter uses, over the same packets before the server and the network: a figure to set beside lkswarm_inbound_jitter_seconds, not a share of it. Judges nothing (the late ticks do). Absent for workers without that thread and before its first ticks sent.",
+    unit: "seconds",
+    labels: [...run],
+    grafanaUnit: "s",
+    optInLabels: [],
+  }),
+  swarm({
     name: "lkswarm_e2ee_decryption_failures_total",
     type: "counter",
     help: "E2EE: subscriber-publisher pairs whose frames the subscriber could not decrypt (its frame cryptor reported decryption_failed or missing_key, or an internal error on that publisher's frames); +1 once per pair, not per frame, whether or not it decrypts again later (summary.json tells those apart), and never counted as loss.",

@@ -32,12 +32,16 @@ export function participantsRow(): Row {
       panel({
         title: "Swarm workers' native media thread",
         description:
-          "How late each worker's native media thread (lean's native path, LKSWARM_LEAN_NATIVE=1) ran its 20 ms ticks, p99 of its last window: from 10 ms in half a run's windows its audio leaves late enough that subscribers read the generator's lateness as the network's jitter (docs/engine-costs.md). Empty for workers without that thread.",
+          "How late each worker's native media thread (lean's native path, LKSWARM_LEAN_NATIVE=1) ran its 20 ms ticks, p99 of its last window: from 10 ms in half a run's windows its audio leaves late enough that subscribers read the generator's lateness as the network's jitter (docs/engine-costs.md). Beside it, the thread's own send jitter (RFC 3550's estimator over its sends, before the server and the network), to set beside the subscribers' jitter. Empty for workers without that thread.",
         unitOf: "lkswarm_worker_media_tick_late_seconds",
         queries: [
           {
             expr: `max by (shard, worker) (lkswarm_worker_media_tick_late_seconds{${RUN}})`,
-            legend: "shard {{shard}} worker {{worker}}",
+            legend: "late p99, shard {{shard}} worker {{worker}}",
+          },
+          {
+            expr: `max by (shard, worker) (lkswarm_worker_media_send_jitter_seconds{${RUN}})`,
+            legend: "send jitter, shard {{shard}} worker {{worker}}",
           },
         ],
       }),
