@@ -795,10 +795,11 @@ static int answer_keepalive(receiver_t *r, const uint8_t *p, size_t length, uint
   return 1;
 }
 
-/* werift moves the rollover counter only near the wrap (srtp-gcm.ts rolloverMatters) */
 static int take_rtcp(receiver_t *r, const uint8_t *p, size_t length, uint32_t address, uint16_t port,
                      double arrival_ms);
 static int counted_stream(const receiver_t *r, uint32_t ssrc);
+
+/* werift moves the rollover counter only near the wrap (srtp-gcm.ts rolloverMatters) */
 
 static int rollover_matters(uint16_t seq) { return seq < 128 || seq > 0xffff - 128 || (seq & 0xff) == 0; }
 
@@ -933,13 +934,32 @@ static void report_due(receiver_t *r, double now) {
  * a subscriber that also receives video takes nothing here: LiveKit sends one compound of sender
  * reports for all of a subscriber's streams, and the video stream's is werift's.
  */
-static uint64_t rtcp_taken;
+static uint64_t rtcp_taken, rtcp_taken_srs;
+
+/* Whether a sender report of `ssrc` may be taken here: a stream counted here whose receiver reports this thread sends. */
+static int reported_stream(const receiver_t *r, uint32_t ssrc) {
+  int stream = counted_stream(r, ssrc);
+  for (int k = 0; stream >= 0 && k < MAX_RECEIVER_SSRCS; k++)
+    for (int i = 0; r->reporters[k].used && i < r->reporters[k].stream_count; i++)
+      if (r->reporters[k].stream[i] == stream) return stream;
+  return -1;
+}
+
+/* Whether the socket takes an RTCP packet of `type` (a sender report's of `ssrc`), by what it takes. */
+static int takes_packet(const receiver_t *r, int type, uint32_t ssrc) {
+  if (type == 200) return (r->rtcp_takes & TAKE_SENDER_REPORTS) && reported_stream(r, ssrc) >= 0;
+  if (type == 201 || type == 207) return (r->rtcp_takes & TAKE_PUBLISHER_FEEDBACK) != 0;
+  return type == 202;
+}
 
 static int take_rtcp(receiver_t *r, const uint8_t *p, size_t length, uint32_t address, uint16_t port,
                      double arrival_ms) {
   uint8_t plain[RECV_BYTES];
   if (r->rtcp_takes == 0 || r->rtcp_open == NULL || address != r->remote_address || port != r->remote_port) return 0;
   if (length < 8 + TAG_BYTES + 4 || length > RECV_BYTES || p[0] >> 6 != 2 || p[1] < 192 || p[1] > 223) return 0;
+  /* SRTCP leaves the first packet's header and sender in the clear: one the socket does not take
+     goes on unopened (a video subscriber's compound of sender reports, once a reporter is gone) */
+  if (!takes_packet(r, p[1], be32(p + 4))) return 0;
   if (open_rtcp(r->rtcp_open, r->rtcp_salt, p, (int)length, plain) != 0) return 0;
   size_t bytes = length - TAG_BYTES - 4;
   double *slots[MAX_RECEIVER_SSRCS];
@@ -950,22 +970,14 @@ static int take_rtcp(receiver_t *r, const uint8_t *p, size_t length, uint32_t ad
     size_t size = ((size_t)be16(plain + at + 2) + 1) * 4;
     if (size > bytes - at) return 0;
     int type = plain[at + 1], count = plain[at] & 0x1f;
+    /* a sender report with no blocks: SSRC, NTP (8 bytes), RTP time, packets, octets */
+    if (type == 200 && (count != 0 || size < 28 || srs == MAX_RECEIVER_SSRCS)) return 0;
+    if (!takes_packet(r, type, size >= 8 ? be32(plain + at + 4) : 0)) return 0;
     if (type == 200) {
-      /* a sender report with no blocks: SSRC, NTP (8 bytes), RTP time, packets, octets */
-      if (!(r->rtcp_takes & TAKE_SENDER_REPORTS) || count != 0 || size < 28 || srs == MAX_RECEIVER_SSRCS) return 0;
-      uint32_t ssrc = be32(plain + at + 4);
-      int stream = counted_stream(r, ssrc), reported = 0;
-      for (int k = 0; stream >= 0 && k < MAX_RECEIVER_SSRCS && !reported; k++)
-        for (int i = 0; r->reporters[k].used && i < r->reporters[k].stream_count; i++)
-          if (r->reporters[k].stream[i] == stream) reported = 1;
-      if (!reported) return 0;
-      slots[srs] = r->counts[stream];
+      slots[srs] = r->counts[reported_stream(r, be32(plain + at + 4))];
       /* the middle 32 bits of the NTP time (RFC 3550's LSR, werift's compactNtp) */
       lsrs[srs++] = (be32(plain + at + 8) & 0xffffu) << 16 | be32(plain + at + 12) >> 16;
-    } else if (type == 201 || type == 207) {
-      if (!(r->rtcp_takes & TAKE_PUBLISHER_FEEDBACK)) return 0;
-    } else if (type != 202)
-      return 0;
+    }
     at += size;
   }
   for (int i = 0; i < srs; i++) {
@@ -975,6 +987,7 @@ static int take_rtcp(receiver_t *r, const uint8_t *p, size_t length, uint32_t ad
     slot_close(slots[i]);
   }
   rtcp_taken++;
+  if (srs > 0) rtcp_taken_srs++;
   return 1;
 }
 
@@ -2069,12 +2082,13 @@ static napi_value js_stats(napi_env env, napi_callback_info info) {
   napi_value o;
   pthread_mutex_lock(&lock);
   double w = (double)wakes, r = (double)ticks_run, k = (double)ticks_skipped, rr = (double)reports_sent,
-         ka = (double)stun_answers, rt = (double)rtcp_taken;
+         ka = (double)stun_answers, rt = (double)rtcp_taken, rts = (double)rtcp_taken_srs;
   pthread_mutex_unlock(&lock);
   napi_create_object(env, &o);
   napi_set_named_property(env, o, "reports", number(env, rr));
   napi_set_named_property(env, o, "keepalives", number(env, ka));
   napi_set_named_property(env, o, "rtcpTaken", number(env, rt));
+  napi_set_named_property(env, o, "rtcpTakenSenderReports", number(env, rts));
   napi_set_named_property(env, o, "wakes", number(env, w));
   napi_set_named_property(env, o, "ticks", number(env, r));
   napi_set_named_property(env, o, "skipped", number(env, k));

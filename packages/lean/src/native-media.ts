@@ -54,6 +54,8 @@ export interface LeanMediaAddon {
     keepalives: number;
     /** The server's RTCP compounds the thread took instead of handing them on (takeRtcp). */
     rtcpTaken: number;
+    /** Of them, those with sender reports (to subscribers; the rest are publishers' receiver reports and XR). */
+    rtcpTakenSenderReports: number;
   };
   /** Ticks run 0, 1, ... 99 ms late (whole ms) and 100 or more (the last), since the addon loaded (native-lateness.ts). */
   lateness(): number[];

@@ -264,14 +264,15 @@ describe("the server's RTCP taken by the native thread (lean-media.c take_rtcp)"
         ],
       });
     const takenBefore = native().stats().rtcpTaken;
+    const srsBefore = native().stats().rtcpTakenSenderReports;
     const ntp = 0x0102_0304_0506_0708n;
     const before = native().nowMs();
     await send(compound(sr(ssrc, ntp), sdes(ssrc)));
     const after = native().nowMs();
     // taken: nothing handed on, werift never saw it, the slot has its LSR and arrival
     expect(handed).toHaveLength(0);
-    expect(receiver.handled).toBe(0);
     expect(native().stats().rtcpTaken).toBe(takenBefore + 1);
+    expect(native().stats().rtcpTakenSenderReports).toBe(srsBefore + 1);
     const last = counts.lastSr();
     expect(last.lsr).toBe(compactNtp(ntp));
     expect(last.arrivalMs).toBeGreaterThanOrEqual(before);
@@ -289,12 +290,43 @@ describe("the server's RTCP taken by the native thread (lean-media.c take_rtcp)"
     const later = 0x0a0b_0c0d_0e0f_1011n;
     await send(compound(sr(ssrc, later)));
     expect(handed).toHaveLength(4);
+    expect(native().stats().rtcpTakenSenderReports).toBe(srsBefore + 2);
     reports.give(ssrc);
     expect(receiver.lastSRtimestamp[ssrc]).toBe(compactNtp(later));
     expect(Math.abs((receiver.receiveLastSRTimestamp[ssrc] ?? 0) * 1000 - Date.now())).toBeLessThan(500);
     // and takes the next one itself: the thread no longer reports the stream
     await send(compound(sr(ssrc, later + 1n)));
     expect(handed).toHaveLength(5);
+    receiving.release(id);
+    counts.handBack();
+  });
+
+  it("leaves werift's sender report at hand-back when werift's came after the thread's", async () => {
+    const { socket, server, receiving, id } = await takenSocket();
+    const ssrc = 0x6161;
+    const { werift, counts } = countedStream(receiving, id, ssrc, 10, 0);
+    const receiver = new Receiver(0x98);
+    receiver.remoteStreams[ssrc] = werift;
+    const { sender, receiver: server_ } = srtcpPair(GCM);
+    const reports = new NativeReports(native(), id, gcmTransport(sender), receiving.clockOffset);
+    expect(reports.take(receiver, new Map([[ssrc, counts]]))).toBeUndefined();
+    const sr = new RtcpSrPacket({
+      ssrc,
+      senderInfo: new RtcpSenderInfo({
+        ntpTimestamp: 0x1111_2222_3333_4444n,
+        rtpTimestamp: 1,
+        packetCount: 2,
+        octetCount: 3,
+      }),
+    });
+    server.send(server_.encrypt(sr.serialize()), socket.address().port, "127.0.0.1");
+    await sleep(80);
+    expect(counts.lastSr().lsr).toBe(compactNtp(0x1111_2222_3333_4444n));
+    // werift's own, later than the thread's (as if it came through werift after)
+    receiver.lastSRtimestamp[ssrc] = 0x5555_6666;
+    receiver.receiveLastSRTimestamp[ssrc] = Date.now() / 1000 + 5;
+    reports.give(ssrc);
+    expect(receiver.lastSRtimestamp[ssrc]).toBe(0x5555_6666);
     receiving.release(id);
     counts.handBack();
   });

@@ -17,9 +17,10 @@ import type { ReceiverStreamStatistics } from "./stream-statistics.js";
  * (lean-media.c take_rtcp): it opens them with the transport's remote SRTCP key and puts each one's
  * LSR and arrival in the stream's slot. A compound it cannot open or does not take whole (one that
  * carries a video stream's sender report beside the audio's, as LiveKit's does for a subscriber of
- * both) comes to werift, whose LSR and arrival go to the slot as well. When the thread lets go (the stream handed
- * back, the socket released), werift gets the index the thread reached, the fraction-lost priors
- * its reports moved and the last sender report the slot knows, and reports again on the clock.
+ * both) comes to werift, whose LSR and arrival go to the slot as well. When the thread lets go
+ * (the stream handed back, the socket released), werift gets the index the thread reached, the
+ * fraction-lost priors its reports moved and the last sender report the slot knows, and reports
+ * again on the clock.
  */
 
 /** What of werift's receiver the thread's reports need (private in its types). */
@@ -125,10 +126,10 @@ export class NativeReports {
     const own = Object.getOwnPropertyDescriptor(r, "handleRtcpPacket");
     const handle = r.handleRtcpPacket;
     const { addon, id, clockOffset } = this;
-    // werift takes the server's sender reports as before; each one's LSR and arrival go to the
-    // slot. The arrival is the kernel's when the thread read the datagram (werift stamps it when it
-    // handles it, up to a tick later, which would make LiveKit's round trip for the subscriber
-    // read high by as much)
+    // a sender report the thread leaves to werift (one it did not take whole, lean-media.c
+    // take_rtcp): its LSR and arrival go to the slot. The arrival is the kernel's when the thread
+    // read the datagram (werift stamps it when it handles it, up to a tick later, which would make
+    // LiveKit's round trip for the subscriber read high by as much)
     r.handleRtcpPacket = function (this: Receiver, packet) {
       handle.call(this, packet);
       const ssrc = packet.ssrc;
@@ -165,8 +166,8 @@ export class NativeReports {
 
   /**
    * werift reports again for every receiver with `ssrc` among its streams (every receiver when
-   * undefined): the thread stops, and werift gets the SRTCP index it reached and the priors its
-   * reports moved. Call before the streams' counts are handed back and the socket released.
+   * undefined): the thread stops, and werift gets the SRTCP index it reached, the priors its
+   * reports moved and the last sender report the thread took, when newer than werift's. Call before the streams' counts are handed back and the socket released.
    */
   give(ssrc?: number): void {
     for (const [receiver, r] of this.reported)

@@ -5,8 +5,9 @@ import { PROFILE_AEAD_AES_128_GCM } from "./srtp-gcm.js";
 /**
  * werift's SRTCP with AEAD_AES_128_GCM opened and sealed by the native addon (lean-media.c
  * open_rtcp and seal_rtcp, issue 51) once the process is on the native media path: every RTCP
- * packet JavaScript still handles (the server's receiver reports and XR to each publisher, its
- * sender reports to each subscriber, werift's sender reports) is one Node-API call, where werift
+ * packet JavaScript still handles (werift's sender reports; the server's RTCP the thread does not
+ * take itself, lean-media.c take_rtcp: to a publisher that sends video, and a subscriber's sender
+ * reports when it receives video too) is one Node-API call, where werift
  * makes a cipher object, its IV and associated data and four Buffers per packet: about a tenth of
  * a 30-room audio worker's JavaScript thread, by perf (bench/results.md). werift's own methods stay
  * the oracle (native-srtcp.test.ts compares the bytes) and the fallback: a packet the addon does
@@ -84,9 +85,15 @@ export function srtcpByAddon(addon: LeanMediaAddon, transport: RTCDtlsTransport 
   return true;
 }
 
-/** takeRtcp's bits (lean-media.c take_rtcp): the server's sender reports of streams whose receiver reports the thread sends. */
+/**
+ * takeRtcp's bits (lean-media.c take_rtcp): the server's sender reports of streams whose receiver
+ * reports the thread sends.
+ */
 export const TAKE_SENDER_REPORTS = 1;
-/** takeRtcp's bits: the server's receiver reports and XR to an audio-only publisher (lean reads neither figure werift takes from them). */
+/**
+ * takeRtcp's bits: the server's receiver reports and XR to an audio-only publisher (lean reads
+ * neither figure werift takes from them).
+ */
 export const TAKE_PUBLISHER_FEEDBACK = 2;
 
 /**

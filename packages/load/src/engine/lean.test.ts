@@ -95,16 +95,24 @@ describe("the native media path's closing line", () => {
         reports: 36,
         keepalives: 12,
         rtcpTaken: 4321,
+        rtcpTakenSenderReports: 2100,
         srtcp: { opened: 0, sealed: 40 },
       }),
     ).toBe(
       "lean native media path: 0 of 0 audio publishers sent 0 packets on it; 1 of 1 audio receivers read 1,200 on it; " +
-        "its thread sent 36 receiver reports and answered 12 keepalives; it took 4,321 of the server's RTCP packets; " +
+        "its thread sent 36 receiver reports and answered 12 keepalives; it took 4,321 of the server's RTCP packets, 2,100 with sender reports; " +
         "the addon opened 0 SRTCP packets and sealed 40",
     );
     expect(nativePathLine(carried, { reports: 36, keepalives: 12, rtcpTaken: 0 })).toBe(
       "lean native media path: 0 of 0 audio publishers sent 0 packets on it; 1 of 1 audio receivers read 1,200 on it; " +
         "its thread sent 36 receiver reports and answered 12 keepalives",
+    );
+    // nothing said of the thread before: it is named
+    expect(
+      nativePathLine(carried, { reports: 0, keepalives: 0, rtcpTaken: 5, rtcpTakenSenderReports: 0 }),
+    ).toBe(
+      "lean native media path: 0 of 0 audio publishers sent 0 packets on it; 1 of 1 audio receivers read 1,200 on it; " +
+        "its thread took 5 of the server's RTCP packets, 0 with sender reports",
     );
   });
 

@@ -104,7 +104,7 @@ export class LeanEngine implements Engine {
       const line = nativePathLine(
         this.participants.flatMap((p) => p.nativePath() ?? []),
         {
-          ...(loadedLeanMedia()?.stats() ?? { reports: 0, keepalives: 0, rtcpTaken: 0 }),
+          ...(loadedLeanMedia()?.stats() ?? { reports: 0, keepalives: 0 }),
           srtcp: srtcpByAddonCounts,
         },
       );
@@ -311,8 +311,8 @@ export interface NativePathUse {
  * One line on what the native media path carried of a worker's lean participants: "lean native
  * media path: 3 of 3 audio publishers sent 2,950 packets on it, 3 of them with their sockets read
  * by it; 18 of 18 audio receivers read 17,700 on it; its thread sent 540 receiver reports and
- * answered 90 keepalives; it took 900 of the server's RTCP packets; the addon opened 300 SRTCP
- * packets and sealed 60", and why not for those it did not carry; undefined with nobody to say it
+ * answered 90 keepalives; it took 900 of the server's RTCP packets, 400 with sender reports; the
+ * addon opened 300 SRTCP packets and sealed 60", and why not for those it did not carry; undefined with nobody to say it
  * of. `thread`: the receiver reports the process's thread sent, the server's ICE keepalives it
  * answered, the server's RTCP compounds it took itself (lean-media.c take_rtcp), and the SRTCP the
  * addon opened and sealed for werift.
@@ -324,6 +324,8 @@ export function nativePathLine(
     readonly keepalives: number;
     /** The server's RTCP compounds the thread took instead of handing them to werift. */
     readonly rtcpTaken?: number;
+    /** Of them, those with sender reports of the receivers' streams. */
+    readonly rtcpTakenSenderReports?: number;
     /** The SRTCP packets the addon opened and sealed for werift (native-srtcp.ts). */
     readonly srtcp?: { readonly opened: number; readonly sealed: number };
   } = { reports: 0, keepalives: 0 },
@@ -364,7 +366,7 @@ export function nativePathLine(
       ? `${thread.reports > 0 ? " and" : "; its thread"} answered ${thread.keepalives.toLocaleString("en-US")} keepalives`
       : "") +
     ((thread.rtcpTaken ?? 0) > 0
-      ? `; it took ${(thread.rtcpTaken ?? 0).toLocaleString("en-US")} of the server's RTCP packets`
+      ? `; ${thread.reports + thread.keepalives > 0 ? "it" : "its thread"} took ${(thread.rtcpTaken ?? 0).toLocaleString("en-US")} of the server's RTCP packets, ${(thread.rtcpTakenSenderReports ?? 0).toLocaleString("en-US")} with sender reports`
       : "") +
     (thread.srtcp !== undefined && thread.srtcp.opened + thread.srtcp.sealed > 0
       ? `; the addon opened ${thread.srtcp.opened.toLocaleString("en-US")} SRTCP packets and sealed ${thread.srtcp.sealed.toLocaleString("en-US")}`
