@@ -325,8 +325,11 @@ describe.skipIf(pinning !== undefined)(
       expect(heard, `subscribers' audio jitter p50 against send jitter ${sendJitterMs}`).toBeLessThan(
         1.5 * sendJitterMs,
       );
-      // the exporter's send jitter gauge said the same while it ran, in seconds: each scrape one
-      // window's end, so never above the run's largest
+      // the exporter's send jitter gauge said the same while it ran, in seconds: RFC 3550's
+      // estimate never exceeds the largest |D| it saw, at most the neighbour's 40 ms burst (a gauge
+      // in ms would read 15). Not held to the summary's max: the gauge is set from every window,
+      // the ramp's included, which summary.json leaves out (a clean-clone run's first window read
+      // 18.2 ms against the summary's max of 16.6)
       expect(
         median(held.sendJitter),
         `send jitter gauge ${held.sendJitter.join(" ")}`,
@@ -334,7 +337,7 @@ describe.skipIf(pinning !== undefined)(
       expect(
         Math.max(...held.sendJitter),
         `send jitter gauge ${held.sendJitter.join(" ")}`,
-      ).toBeLessThanOrEqual((w?.maxSendJitterMs ?? 0) / 1000 + 1e-9);
+      ).toBeLessThanOrEqual(0.04);
 
       const alone = await pinned(tb, false);
       expect(alone.code, alone.stdout + alone.stderr).toBe(0);
