@@ -800,7 +800,6 @@ static int take_rtcp(receiver_t *r, const uint8_t *p, size_t length, uint32_t ad
 static int counted_stream(const receiver_t *r, uint32_t ssrc);
 
 /* werift moves the rollover counter only near the wrap (srtp-gcm.ts rolloverMatters) */
-
 static int rollover_matters(uint16_t seq) { return seq < 128 || seq > 0xffff - 128 || (seq & 0xff) == 0; }
 
 static void take_datagram(int id, receiver_t *r, const uint8_t *p, size_t length, const struct sockaddr_in *from,

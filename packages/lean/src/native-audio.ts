@@ -40,8 +40,8 @@ import { forgetTurn } from "./slot-reading.js";
  * once they open with the transport's remote SRTCP key (lean-media.c take_rtcp: werift's sender
  * reads only its round trip and the server's loss figures from them, and lean reads neither), and
  * hands the rest to the socket's listeners, werift's, once a tick with the kernel's arrival
- * times, so consent's round trips are the wire's (werift's own sender round trip, from the receiver reports, is stamped when it
- * handles them, up to a tick later; lean reports the pairs'). From the check that finds werift may
+ * times, so consent's round trips are the wire's (werift's own sender round trip, from the
+ * receiver reports, is no longer kept: the thread takes those; lean reports the pairs'). From the check that finds werift may
  * not send (the stream paused; up to CHECK_MS after the fact) libuv reads the socket again: DTLS
  * and ICE's recovery run as they did. Not for a publisher that also sends video on the connection:
  * werift answers NACK and PLI as they come, not at the next tick.

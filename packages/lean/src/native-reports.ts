@@ -167,7 +167,8 @@ export class NativeReports {
   /**
    * werift reports again for every receiver with `ssrc` among its streams (every receiver when
    * undefined): the thread stops, and werift gets the SRTCP index it reached, the priors its
-   * reports moved and the last sender report the thread took, when newer than werift's. Call before the streams' counts are handed back and the socket released.
+   * reports moved and the last sender report the thread took, when newer than werift's. Call
+   * before the streams' counts are handed back and the socket released.
    */
   give(ssrc?: number): void {
     for (const [receiver, r] of this.reported)
