@@ -944,9 +944,14 @@ static int reported_stream(const receiver_t *r, uint32_t ssrc) {
   return -1;
 }
 
+/* The stream whose sender report of `ssrc` the socket takes (an index into counts[]), else -1. */
+static int taken_sender_report(const receiver_t *r, uint32_t ssrc) {
+  return (r->rtcp_takes & TAKE_SENDER_REPORTS) ? reported_stream(r, ssrc) : -1;
+}
+
 /* Whether the socket takes an RTCP packet of `type` (a sender report's of `ssrc`), by what it takes. */
 static int takes_packet(const receiver_t *r, int type, uint32_t ssrc) {
-  if (type == 200) return (r->rtcp_takes & TAKE_SENDER_REPORTS) && reported_stream(r, ssrc) >= 0;
+  if (type == 200) return taken_sender_report(r, ssrc) >= 0;
   if (type == 201 || type == 207) return (r->rtcp_takes & TAKE_PUBLISHER_FEEDBACK) != 0;
   return type == 202;
 }
@@ -969,14 +974,16 @@ static int take_rtcp(receiver_t *r, const uint8_t *p, size_t length, uint32_t ad
     size_t size = ((size_t)be16(plain + at + 2) + 1) * 4;
     if (size > bytes - at) return 0;
     int type = plain[at + 1], count = plain[at] & 0x1f;
-    /* a sender report with no blocks: SSRC, NTP (8 bytes), RTP time, packets, octets */
-    if (type == 200 && (count != 0 || size < 28 || srs == MAX_RECEIVER_SSRCS)) return 0;
-    if (!takes_packet(r, type, size >= 8 ? be32(plain + at + 4) : 0)) return 0;
     if (type == 200) {
-      slots[srs] = r->counts[reported_stream(r, be32(plain + at + 4))];
+      /* a sender report with no blocks: SSRC, NTP (8 bytes), RTP time, packets, octets */
+      if (count != 0 || size < 28 || srs == MAX_RECEIVER_SSRCS) return 0;
+      int stream = taken_sender_report(r, be32(plain + at + 4));
+      if (stream < 0) return 0;
+      slots[srs] = r->counts[stream];
       /* the middle 32 bits of the NTP time (RFC 3550's LSR, werift's compactNtp) */
       lsrs[srs++] = (be32(plain + at + 8) & 0xffffu) << 16 | be32(plain + at + 12) >> 16;
-    }
+    } else if (!takes_packet(r, type, 0))
+      return 0;
     at += size;
   }
   for (int i = 0; i < srs; i++) {

@@ -170,15 +170,21 @@ while (performance.now() < end) {
   Atomics.wait(sleep, 0, 0, off);
 }`;
 
-/** One series' value in the exporter's /metrics on `port`; undefined before it is set or while the port is closed. */
-async function scrapeGauge(port: number, name: string): Promise<number | undefined> {
+/**
+ * Each named series' value in one scrape of the exporter's /metrics on `port`; undefined for one
+ * not set yet, and for all while the port is closed.
+ */
+async function scrapeGauges(port: number, names: readonly string[]): Promise<(number | undefined)[]> {
+  let lines: string[];
   try {
-    const text = await (await fetch(`http://127.0.0.1:${String(port)}/metrics`)).text();
-    const line = text.split("\n").find((l) => l.startsWith(`${name}{`));
-    return line === undefined ? undefined : Number(line.slice(line.lastIndexOf(" ") + 1));
+    lines = (await (await fetch(`http://127.0.0.1:${String(port)}/metrics`)).text()).split("\n");
   } catch {
-    return undefined;
+    return names.map(() => undefined);
   }
+  return names.map((name) => {
+    const line = lines.find((l) => l.startsWith(`${name}{`));
+    return line === undefined ? undefined : Number(line.slice(line.lastIndexOf(" ") + 1));
+  });
 }
 
 /** The scrapes' p50 of nearest rank (the lower of the two middle ones); NaN for none. */
@@ -264,9 +270,11 @@ describe.skipIf(pinning !== undefined)(
         const state = { ended: false };
         void swarm.exited.then(() => (state.ended = true));
         while (!state.ended) {
-          const v = await scrapeGauge(port, "lkswarm_worker_media_tick_late_seconds");
+          const [v, j] = await scrapeGauges(port, [
+            "lkswarm_worker_media_tick_late_seconds",
+            "lkswarm_worker_media_send_jitter_seconds",
+          ]);
           if (v !== undefined) gauge.push(v);
-          const j = await scrapeGauge(port, "lkswarm_worker_media_send_jitter_seconds");
           if (j !== undefined) sendJitter.push(j);
           await new Promise((resolve) => setTimeout(resolve, 1000));
         }

@@ -276,9 +276,10 @@ export class SwarmExporter implements RunObserver {
 
   /**
    * A worker's own load over its last stats interval: its event loop's share and, on lean's native
-   * path, its media thread's late ticks and own send jitter. Not the event loop of a window that began while its engines
-   * loaded (`starting`): loading blocks it by design, and minutes of it would fire the saturation
-   * alert with the wrong advice (the health's generator check judges those windows' CPU).
+   * path, its media thread's late ticks and own send jitter. Not the event loop of a window that
+   * began while its engines loaded (`starting`): loading blocks it by design, and minutes of it
+   * would fire the saturation alert with the wrong advice (the health's generator check judges
+   * those windows' CPU).
    */
   onWorkerLoad(window: WorkerLoadWindow): void {
     const labels = {

@@ -1,3 +1,4 @@
+import type { Socket } from "node:dgram";
 import { describe, expect, it } from "vitest";
 import {
   RtcpPacketConverter,
@@ -231,29 +232,53 @@ function compound(...packets: { serialize(): Buffer }[]): Buffer {
   return Buffer.concat(packets.map((p) => p.serialize()));
 }
 
+/** The server's sender report of `ssrc` at `ntp`, with no report blocks. */
+function senderReport(ssrc: number, ntp: bigint): RtcpSrPacket {
+  return new RtcpSrPacket({
+    ssrc,
+    senderInfo: new RtcpSenderInfo({ ntpTimestamp: ntp, rtpTimestamp: 1, packetCount: 2, octetCount: 3 }),
+  });
+}
+
+/**
+ * The server's side of a socket the thread reads: `send` seals a plain compound with the server's
+ * SRTCP key (`tamper`: one byte of it flipped) and waits for the thread's tick; `handed` is what
+ * came on to the socket's listeners. `sender`: the transport's side of the SRTCP session.
+ */
+function serverRtcp(socket: Socket, server: Socket) {
+  const { sender, receiver: opener } = srtcpPair(GCM);
+  const handed: Buffer[] = [];
+  socket.on("message", (m: Buffer) => handed.push(m));
+  const send = async (plain: Buffer, tamper = false): Promise<void> => {
+    const sealed = opener.encrypt(plain);
+    if (tamper) sealed[10] = (sealed[10] ?? 0) ^ 1;
+    server.send(sealed, socket.address().port, "127.0.0.1");
+    await sleep(80);
+  };
+  return { sender, handed, send };
+}
+
+/** A socket the thread reads with one counted stream `ssrc`, whose werift receiver the thread reports. */
+async function reportedStream(ssrc: number, rtcpSsrc: number) {
+  const taken = await takenSocket();
+  const { werift, counts } = countedStream(taken.receiving, taken.id, ssrc, 10, 0);
+  const receiver = new Receiver(rtcpSsrc);
+  receiver.remoteStreams[ssrc] = werift;
+  const server = serverRtcp(taken.socket, taken.server);
+  const reports = new NativeReports(
+    native(),
+    taken.id,
+    gcmTransport(server.sender),
+    taken.receiving.clockOffset,
+  );
+  expect(reports.take(receiver, new Map([[ssrc, counts]]))).toBeUndefined();
+  return { ...taken, ...server, counts, receiver, reports };
+}
+
 describe("the server's RTCP taken by the native thread (lean-media.c take_rtcp)", () => {
   it("takes a sender report of a reported stream into its slot, hands on what it may not take, and werift learns the last at hand-back", async () => {
-    const { socket, server, receiving, id } = await takenSocket();
     const ssrc = 0x5151;
-    const { werift, counts } = countedStream(receiving, id, ssrc, 10, 0);
-    const receiver = new Receiver(0x99);
-    receiver.remoteStreams[ssrc] = werift;
-    const { sender, receiver: server_ } = srtcpPair(GCM);
-    const reports = new NativeReports(native(), id, gcmTransport(sender), receiving.clockOffset);
-    expect(reports.take(receiver, new Map([[ssrc, counts]]))).toBeUndefined();
-    const handed: Buffer[] = [];
-    socket.on("message", (m: Buffer) => handed.push(m));
-    const send = async (plain: Buffer, tamper = false): Promise<void> => {
-      const sealed = server_.encrypt(plain);
-      if (tamper) sealed[10] = (sealed[10] ?? 0) ^ 1;
-      server.send(sealed, socket.address().port, "127.0.0.1");
-      await sleep(80);
-    };
-    const sr = (of: number, ntp: bigint) =>
-      new RtcpSrPacket({
-        ssrc: of,
-        senderInfo: new RtcpSenderInfo({ ntpTimestamp: ntp, rtpTimestamp: 1, packetCount: 2, octetCount: 3 }),
-      });
+    const { receiving, id, counts, receiver, reports, handed, send } = await reportedStream(ssrc, 0x99);
     const sdes = (of: number) =>
       new RtcpSourceDescriptionPacket({
         chunks: [
@@ -267,7 +292,7 @@ describe("the server's RTCP taken by the native thread (lean-media.c take_rtcp)"
     const srsBefore = native().stats().rtcpTakenSenderReports;
     const ntp = 0x0102_0304_0506_0708n;
     const before = native().nowMs();
-    await send(compound(sr(ssrc, ntp), sdes(ssrc)));
+    await send(compound(senderReport(ssrc, ntp), sdes(ssrc)));
     const after = native().nowMs();
     // taken: nothing handed on, werift never saw it, the slot has its LSR and arrival
     expect(handed).toHaveLength(0);
@@ -279,48 +304,32 @@ describe("the server's RTCP taken by the native thread (lean-media.c take_rtcp)"
     expect(last.arrivalMs).toBeLessThanOrEqual(after);
     // handed on: a stream the thread does not report, a receiver report (not a publisher's
     // socket), a compound with anything else in it, a packet that does not open with the key
-    await send(compound(sr(0x7777, ntp)));
+    await send(compound(senderReport(0x7777, ntp)));
     await send(compound(new RtcpRrPacket({ ssrc: 0x1, reports: [] })));
-    await send(compound(sr(ssrc, ntp), new RtcpRrPacket({ ssrc: 0x1, reports: [] })));
-    await send(compound(sr(ssrc, ntp + 1n)), true);
+    await send(compound(senderReport(ssrc, ntp), new RtcpRrPacket({ ssrc: 0x1, reports: [] })));
+    await send(compound(senderReport(ssrc, ntp + 1n)), true);
     expect(handed).toHaveLength(4);
     expect(native().stats().rtcpTaken).toBe(takenBefore + 1);
     expect(counts.lastSr().lsr).toBe(compactNtp(ntp));
     // werift reports again: it gets the last sender report the thread took
     const later = 0x0a0b_0c0d_0e0f_1011n;
-    await send(compound(sr(ssrc, later)));
+    await send(compound(senderReport(ssrc, later)));
     expect(handed).toHaveLength(4);
     expect(native().stats().rtcpTakenSenderReports).toBe(srsBefore + 2);
     reports.give(ssrc);
     expect(receiver.lastSRtimestamp[ssrc]).toBe(compactNtp(later));
     expect(Math.abs((receiver.receiveLastSRTimestamp[ssrc] ?? 0) * 1000 - Date.now())).toBeLessThan(500);
     // and takes the next one itself: the thread no longer reports the stream
-    await send(compound(sr(ssrc, later + 1n)));
+    await send(compound(senderReport(ssrc, later + 1n)));
     expect(handed).toHaveLength(5);
     receiving.release(id);
     counts.handBack();
   });
 
   it("leaves werift's sender report at hand-back when werift's came after the thread's", async () => {
-    const { socket, server, receiving, id } = await takenSocket();
     const ssrc = 0x6161;
-    const { werift, counts } = countedStream(receiving, id, ssrc, 10, 0);
-    const receiver = new Receiver(0x98);
-    receiver.remoteStreams[ssrc] = werift;
-    const { sender, receiver: server_ } = srtcpPair(GCM);
-    const reports = new NativeReports(native(), id, gcmTransport(sender), receiving.clockOffset);
-    expect(reports.take(receiver, new Map([[ssrc, counts]]))).toBeUndefined();
-    const sr = new RtcpSrPacket({
-      ssrc,
-      senderInfo: new RtcpSenderInfo({
-        ntpTimestamp: 0x1111_2222_3333_4444n,
-        rtpTimestamp: 1,
-        packetCount: 2,
-        octetCount: 3,
-      }),
-    });
-    server.send(server_.encrypt(sr.serialize()), socket.address().port, "127.0.0.1");
-    await sleep(80);
+    const { receiving, id, counts, receiver, reports, send } = await reportedStream(ssrc, 0x98);
+    await send(senderReport(ssrc, 0x1111_2222_3333_4444n).serialize());
     expect(counts.lastSr().lsr).toBe(compactNtp(0x1111_2222_3333_4444n));
     // werift's own, later than the thread's (as if it came through werift after)
     receiver.lastSRtimestamp[ssrc] = 0x5555_6666;
@@ -333,14 +342,8 @@ describe("the server's RTCP taken by the native thread (lean-media.c take_rtcp)"
 
   it("takes the server's receiver reports and XR on a publisher's socket, and nothing once told to stop", async () => {
     const { socket, server, receiving, id } = await takenSocket();
-    const { sender, receiver: server_ } = srtcpPair(GCM);
+    const { sender, handed, send } = serverRtcp(socket, server);
     expect(takeRtcp(native(), id, gcmTransport(sender), TAKE_PUBLISHER_FEEDBACK)).toBe(true);
-    const handed: Buffer[] = [];
-    socket.on("message", (m: Buffer) => handed.push(m));
-    const send = async (plain: Buffer): Promise<void> => {
-      server.send(server_.encrypt(plain), socket.address().port, "127.0.0.1");
-      await sleep(80);
-    };
     const rr = new RtcpRrPacket({
       ssrc: 0x1,
       reports: [
@@ -365,12 +368,7 @@ describe("the server's RTCP taken by the native thread (lean-media.c take_rtcp)"
     const pli = Buffer.from([0x81, 206, 0, 2, 0, 0, 0, 1, 0, 0, 0, 2]);
     await send(Buffer.concat([rr.serialize(), pli]));
     // a sender report: not taken on this socket
-    await send(
-      new RtcpSrPacket({
-        ssrc: 3,
-        senderInfo: new RtcpSenderInfo({ ntpTimestamp: 1n, rtpTimestamp: 1, packetCount: 1, octetCount: 1 }),
-      }).serialize(),
-    );
+    await send(senderReport(3, 1n).serialize());
     expect(handed).toHaveLength(2);
     native().takeRtcp(id, 0);
     await send(rr.serialize());

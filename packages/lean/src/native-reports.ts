@@ -186,17 +186,17 @@ export class NativeReports {
       this.transport.packetsSent += reports;
       this.transport.bytesSent += reports * bytes;
     }
+    const nowMs = this.addon.nowMs();
     r.ssrcs.forEach((s, i) => {
       // the last sender report the slot knows, when the thread took one after werift's last
       const last = r.counts[i]?.lastSr();
-      const nowMs = this.addon.nowMs();
       if (
         last !== undefined &&
         last.lsr !== 0 &&
         last.arrivalMs > arrivalMs(r.receiver.receiveLastSRTimestamp[String(s)], nowMs)
       ) {
         r.receiver.lastSRtimestamp[String(s)] = last.lsr;
-        r.receiver.receiveLastSRTimestamp[String(s)] = (Date.now() - (nowMs - last.arrivalMs)) / 1000;
+        r.receiver.receiveLastSRTimestamp[String(s)] = receivedS(last.arrivalMs, nowMs);
       }
       const statistics = r.receiver.remoteStreams[String(s)];
       const priors = r.counts[i]?.priors();
@@ -212,4 +212,9 @@ export class NativeReports {
 /** werift's arrival of a sender report (epoch seconds, Date.now()'s) on nowMs()'s clock, `nowMs` being now; 0 when none. */
 function arrivalMs(receivedS: number | undefined, nowMs: number): number {
   return receivedS === undefined ? 0 : nowMs - (Date.now() - receivedS * 1000);
+}
+
+/** The other way: an arrival on nowMs()'s clock as werift keeps it (epoch seconds), `nowMs` being now. */
+function receivedS(arrivalMs: number, nowMs: number): number {
+  return (Date.now() - (nowMs - arrivalMs)) / 1000;
 }
