@@ -49,6 +49,7 @@
 /* werift's rule for the rollover counter (lib/rtp/src/srtp/context/context.js) */
 #define MAX_ROC_DISORDER 100
 #define MAX_SEQUENCE 65535
+#define MAX_SDES 272 /* an SDES packet of one chunk with a CNAME of up to 255 bytes */
 
 /* The slot a stream's counts are read from: doubles, exact to 2^53. */
 enum {
@@ -91,6 +92,20 @@ typedef struct {
   int loop;
   double *slot;
   napi_ref slot_ref;
+  /* werift's sender reports of the stream, sent from here while `on` (sender_reports_due) */
+  struct sender_report {
+    int on;
+    EVP_CIPHER_CTX *ctx; /* the transport's local SRTCP key, AES-128-GCM */
+    uint8_t salt[12];
+    uint32_t index;      /* the last SRTCP index sealed (werift's srtcpIndex for the SSRC) */
+    double next_ms;      /* nowMs() of the next report */
+    double epoch_ms;     /* Unix ms minus nowMs(): the clock werift's NTP times read */
+    double packets, octets; /* werift's counts before this registration; the report adds the slot's */
+    uint8_t sdes[MAX_SDES]; /* werift's SDES packet with the CNAME, sent after the report as werift does */
+    int sdes_bytes;
+    double lsr, sent_ms; /* the last report's compact NTP and when it went (nowMs()); 0, 0 before one */
+    double sent;         /* reports sealed (and sent, or dropped by the kernel) since `on` */
+  } report;
 } sender_t;
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
@@ -883,6 +898,15 @@ static double uniform(void) {
 
 static double next_report_ms(double now) { return now + 500 + uniform() * 1000; }
 
+/* The reports' spacing differs from process to process, as werift's Math.random does. Called with the lock held. */
+static void seed_reports(void) {
+  static int seeded;
+  if (seeded) return;
+  seeded = 1;
+  rng_state ^= (uint64_t)(now_ms() * 1e3) * 0x2545f4914f6cdd1dull;
+  if (rng_state == 0) rng_state = 1;
+}
+
 static void report_due(receiver_t *r, double now) {
   uint8_t plain[8 + 24 * MAX_REPORT_STREAMS], sealed[sizeof plain + TAG_BYTES + 4];
   for (int k = 0; k < MAX_RECEIVER_SSRCS; k++) {
@@ -911,6 +935,77 @@ static void report_due(receiver_t *r, double now) {
     if (sendto(r->fd, sealed, (size_t)bytes + TAG_BYTES + 4, MSG_DONTWAIT | MSG_NOSIGNAL, (struct sockaddr *)&to,
                sizeof to) >= 0)
       reports_sent++;
+  }
+}
+
+/*
+ * werift's sender reports of the streams sent here (issue 51): werift's report clock built each
+ * one in JavaScript from the slot (report-clock.ts senderReport: the NTP time and RTP timestamp of
+ * the last packet sent, the packet and octet counts), serialised it beside its SDES, and sealed
+ * and sent it there, 0.5-1.5 s apart for each of the process's publishers. Here the same compound
+ * is built from the same fields, sealed with the transport's local SRTCP key under the SSRC's next
+ * index and sent on the stream's socket from the tick it is due in; native-audio.ts hands werift
+ * the index, the last report's compact NTP and its time back when the thread lets go.
+ */
+static uint64_t sender_reports_sent;
+
+/* NTP time (RFC 5905, 32.32) at `unix_ms`, with direct-send.ts ntpTimestamp's arithmetic. */
+static void ntp_at(double unix_ms, uint32_t *seconds_out, uint32_t *fraction_out) {
+  double ms = unix_ms + 2208988800000.0;
+  double seconds = floor(ms / 1000);
+  double fraction = floor(((ms - seconds * 1000) / 1000) * 4294967296.0);
+  *seconds_out = (uint32_t)(int64_t)seconds;
+  *fraction_out = (uint32_t)(int64_t)fraction;
+}
+
+/*
+ * werift's sender report (RFC 3550 6.4.1, no report blocks) and then its SDES, as report-clock.ts
+ * senderReport builds them: `sent_ms` (nowMs()) plus `epoch_ms` is the last packet's Unix time.
+ * Its length in bytes; *lsr the report's compact NTP (the middle 32 bits).
+ */
+static int sender_report(uint8_t *out, uint32_t ssrc, double sent_ms, double epoch_ms, uint32_t ts,
+                         double packets, double octets, const uint8_t *sdes, int sdes_bytes, double *lsr) {
+  uint32_t seconds, fraction;
+  ntp_at(sent_ms + epoch_ms, &seconds, &fraction);
+  out[0] = 0x80;
+  out[1] = 200;
+  out[2] = 0;
+  out[3] = 6;
+  put32(out + 4, ssrc);
+  put32(out + 8, seconds);
+  put32(out + 12, fraction);
+  put32(out + 16, ts);
+  put32(out + 20, (uint32_t)(uint64_t)packets);
+  put32(out + 24, (uint32_t)(uint64_t)octets);
+  memcpy(out + 28, sdes, (size_t)sdes_bytes);
+  *lsr = (double)((seconds & 0xffffu) << 16 | fraction >> 16);
+  return 28 + sdes_bytes;
+}
+
+/* Every reported stream's report that is due at `now`, while it sends and once it has sent a packet. */
+static void sender_reports_due(double now) {
+  uint8_t plain[28 + MAX_SDES], sealed[sizeof plain + TAG_BYTES + 4];
+  for (int i = 0; i < sender_high; i++) {
+    sender_t *s = &senders[i];
+    struct sender_report *rep = &s->report;
+    if (!s->used || !rep->on || s->paused || rep->next_ms > now) continue;
+    rep->next_ms = next_report_ms(now);
+    /* no packet of this registration yet (werift would read the last one's): the next time */
+    if (s->slot[SLOT_PACKETS] == 0) continue;
+    double lsr;
+    int bytes = sender_report(plain, be32(s->header + 8), s->slot[SLOT_SENT_MS], rep->epoch_ms,
+                              (uint32_t)s->slot[SLOT_TS], rep->packets + s->slot[SLOT_PACKETS],
+                              rep->octets + s->slot[SLOT_OCTETS], rep->sdes, rep->sdes_bytes, &lsr);
+    uint32_t index = rep->index + 1 > 0x7fffffffu ? 0 : rep->index + 1;
+    if (seal_rtcp(rep->ctx, rep->salt, plain, bytes, index, sealed) != 0) continue;
+    rep->index = index;
+    rep->lsr = lsr;
+    rep->sent_ms = now;
+    /* counted as werift's transport counts its sends: sealed, whether or not the kernel took it */
+    rep->sent += 1;
+    if (sendto(s->fd, sealed, (size_t)bytes + TAG_BYTES + 4, MSG_DONTWAIT | MSG_NOSIGNAL,
+               (struct sockaddr *)&s->to, sizeof s->to) >= 0)
+      sender_reports_sent++;
   }
 }
 
@@ -1128,6 +1223,7 @@ static void *run(void *unused) {
       if (sending) sent_at(began - expiry_ms(timer_expirations + expired - run_now + 1 + i));
     }
     timer_expirations += expired;
+    sender_reports_due(now_ms());
     receive();
     ticks_run += run_now;
     ticks_skipped += expired - run_now;
@@ -1406,6 +1502,21 @@ static sender_t *sender_arg(napi_env env, napi_value v, uint32_t *id) {
   return &senders[*id];
 }
 
+/*
+ * The sender `v` names, with the lock held, for a call that brings it a new SRTCP or SRTP context
+ * `ctx`; NULL (the lock released, `ctx` freed) when there is no such sender.
+ */
+static sender_t *locked_sender(napi_env env, napi_value v, EVP_CIPHER_CTX *ctx) {
+  uint32_t id;
+  pthread_mutex_lock(&lock);
+  sender_t *s = sender_arg(env, v, &id);
+  if (s == NULL) {
+    pthread_mutex_unlock(&lock);
+    EVP_CIPHER_CTX_free(ctx);
+  }
+  return s;
+}
+
 /* pauseSender(id, paused): a paused stream keeps its clock (its timestamps follow wall time). */
 static napi_value js_pause_sender(napi_env env, napi_callback_info info) {
   size_t argc = 2;
@@ -1428,7 +1539,7 @@ static napi_value js_pause_sender(napi_env env, napi_callback_info info) {
 static napi_value js_rekey(napi_env env, napi_callback_info info) {
   size_t argc = 6;
   napi_value argv[6];
-  uint32_t id, roc, last_seq, processed;
+  uint32_t roc, last_seq, processed;
   uint8_t *key, *salt;
   size_t key_bytes, salt_bytes;
   CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
@@ -1440,13 +1551,8 @@ static napi_value js_rekey(napi_env env, napi_callback_info info) {
     return fail(env, "rekey(id, key: 16 bytes, salt: 12+ bytes, roc, lastSeq, rocProcessed)");
   EVP_CIPHER_CTX *ctx = gcm_context(key);
   if (ctx == NULL) return fail(env, "lean-media: AES-128-GCM is not available from this node's OpenSSL");
-  pthread_mutex_lock(&lock);
-  sender_t *s = sender_arg(env, argv[0], &id);
-  if (s == NULL) {
-    pthread_mutex_unlock(&lock);
-    EVP_CIPHER_CTX_free(ctx);
-    return fail(env, "rekey: no such sender");
-  }
+  sender_t *s = locked_sender(env, argv[0], ctx);
+  if (s == NULL) return fail(env, "rekey: no such sender");
   EVP_CIPHER_CTX_free(s->ctx);
   s->ctx = ctx;
   memcpy(s->salt, salt, 12);
@@ -1472,6 +1578,8 @@ static napi_value js_remove_sender(napi_env env, napi_callback_info info) {
   s->used = 0;
   close(s->fd);
   EVP_CIPHER_CTX_free(s->ctx);
+  if (s->report.ctx != NULL) EVP_CIPHER_CTX_free(s->report.ctx);
+  s->report.ctx = NULL;
   napi_ref ref = s->slot_ref;
   while (sender_high > 0 && !senders[sender_high - 1].used) sender_high--;
   pthread_mutex_unlock(&lock);
@@ -1479,6 +1587,83 @@ static napi_value js_remove_sender(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+
+/*
+ * reportSender(id, key, salt, index, sdes, epochMs, packets, octets): the thread sends the stream's
+ * sender reports from now on (sender_reports_due), sealed with this local SRTCP key after `index`,
+ * each followed by `sdes` (werift's serialised SDES packet); `epochMs` is Unix ms minus nowMs(),
+ * `packets` and `octets` werift's counts before this registration. Called again, it takes the new
+ * key, index and counts and keeps the reports' spacing.
+ */
+static napi_value js_report_sender(napi_env env, napi_callback_info info) {
+  size_t argc = 8;
+  napi_value argv[8];
+  uint32_t index;
+  uint8_t *key, *salt, *sdes;
+  size_t key_bytes, salt_bytes, sdes_bytes;
+  double epoch, packets, octets;
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 8 || !buffer_arg(env, argv[1], &key, &key_bytes) || key_bytes != 16 ||
+      !buffer_arg(env, argv[2], &salt, &salt_bytes) || salt_bytes < 12 ||
+      napi_get_value_uint32(env, argv[3], &index) != napi_ok || index > 0x7fffffffu ||
+      !buffer_arg(env, argv[4], &sdes, &sdes_bytes) || sdes_bytes > MAX_SDES || sdes_bytes % 4 != 0 ||
+      napi_get_value_double(env, argv[5], &epoch) != napi_ok || !is_finite(epoch) ||
+      napi_get_value_double(env, argv[6], &packets) != napi_ok || !(packets >= 0 && packets < 1e15) ||
+      napi_get_value_double(env, argv[7], &octets) != napi_ok || !(octets >= 0 && octets < 1e15))
+    return fail(env, "reportSender(id, key: 16 bytes, salt: 12+ bytes, index, sdes: whole words up to 272 bytes, "
+                     "epochMs, packets, octets)");
+  EVP_CIPHER_CTX *ctx = gcm_context(key);
+  if (ctx == NULL) return fail(env, "lean-media: AES-128-GCM is not available from this node's OpenSSL");
+  sender_t *s = locked_sender(env, argv[0], ctx);
+  if (s == NULL) return fail(env, "reportSender: no such sender");
+  struct sender_report *rep = &s->report;
+  EVP_CIPHER_CTX *old = rep->ctx;
+  if (!rep->on) {
+    memset(rep, 0, sizeof *rep);
+    seed_reports();
+    rep->next_ms = next_report_ms(now_ms());
+    rep->on = 1;
+  }
+  rep->ctx = ctx;
+  memcpy(rep->salt, salt, 12);
+  rep->index = index;
+  memcpy(rep->sdes, sdes, sdes_bytes);
+  rep->sdes_bytes = (int)sdes_bytes;
+  rep->epoch_ms = epoch;
+  rep->packets = packets;
+  rep->octets = octets;
+  pthread_mutex_unlock(&lock);
+  if (old != NULL) EVP_CIPHER_CTX_free(old);
+  return NULL;
+}
+
+/*
+ * unreportSender(id): the thread sends no more of the stream's reports; what werift goes on from
+ * ({ index, lsr, sentMs, reports }: the last SRTCP index sealed, the last report's compact NTP and
+ * when it went, nowMs(), and how many it sent), or undefined when it sent none since reportSender.
+ */
+static napi_value js_unreport_sender(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1], o = NULL;
+  uint32_t id;
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  pthread_mutex_lock(&lock);
+  sender_t *s = argc < 1 ? NULL : sender_arg(env, argv[0], &id);
+  struct sender_report rep = {0};
+  if (s != NULL && s->report.on) {
+    rep = s->report;
+    memset(&s->report, 0, sizeof s->report);
+  }
+  pthread_mutex_unlock(&lock);
+  if (rep.ctx != NULL) EVP_CIPHER_CTX_free(rep.ctx);
+  if (rep.sent == 0) return NULL;
+  napi_create_object(env, &o);
+  napi_set_named_property(env, o, "index", number(env, rep.index));
+  napi_set_named_property(env, o, "lsr", number(env, rep.lsr));
+  napi_set_named_property(env, o, "sentMs", number(env, rep.sent_ms));
+  napi_set_named_property(env, o, "reports", number(env, rep.sent));
+  return o;
+}
 
 /* ---- receiving ---- */
 
@@ -1802,12 +1987,7 @@ static napi_value js_add_reporter(napi_env env, napi_callback_info info) {
     ctx = NULL;
     memcpy(rep->salt, salt, 12);
     rep->index = index;
-    static int seeded;
-    if (!seeded) {
-      seeded = 1;
-      rng_state ^= (uint64_t)(now_ms() * 1e3) * 0x2545f4914f6cdd1dull;
-      if (rng_state == 0) rng_state = 1;
-    }
+    seed_reports();
     rep->next_ms = next_report_ms(now_ms());
   }
   pthread_mutex_unlock(&lock);
@@ -2088,10 +2268,12 @@ static napi_value js_stats(napi_env env, napi_callback_info info) {
   napi_value o;
   pthread_mutex_lock(&lock);
   double w = (double)wakes, r = (double)ticks_run, k = (double)ticks_skipped, rr = (double)reports_sent,
-         ka = (double)stun_answers, rt = (double)rtcp_taken, rts = (double)rtcp_taken_srs;
+         ka = (double)stun_answers, rt = (double)rtcp_taken, rts = (double)rtcp_taken_srs,
+         sr = (double)sender_reports_sent;
   pthread_mutex_unlock(&lock);
   napi_create_object(env, &o);
   napi_set_named_property(env, o, "reports", number(env, rr));
+  napi_set_named_property(env, o, "senderReports", number(env, sr));
   napi_set_named_property(env, o, "keepalives", number(env, ka));
   napi_set_named_property(env, o, "rtcpTaken", number(env, rt));
   napi_set_named_property(env, o, "rtcpTakenSenderReports", number(env, rts));
@@ -2183,6 +2365,30 @@ static napi_value js_receiver_report(napi_env env, napi_callback_info info) {
   return result;
 }
 
+/*
+ * senderReport(ssrc, sentMs, epochMs, timestamp, packets, octets, sdes): the compound the thread
+ * sends for a stream in this state (plain, not sealed), for tests.
+ */
+static napi_value js_sender_report(napi_env env, napi_callback_info info) {
+  size_t argc = 7;
+  napi_value argv[7], result;
+  uint32_t ssrc, ts;
+  double sent, epoch, packets, octets, lsr;
+  uint8_t *sdes, *out;
+  size_t sdes_bytes;
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 7 || napi_get_value_uint32(env, argv[0], &ssrc) != napi_ok ||
+      napi_get_value_double(env, argv[1], &sent) != napi_ok || napi_get_value_double(env, argv[2], &epoch) != napi_ok ||
+      napi_get_value_uint32(env, argv[3], &ts) != napi_ok || napi_get_value_double(env, argv[4], &packets) != napi_ok ||
+      napi_get_value_double(env, argv[5], &octets) != napi_ok || !buffer_arg(env, argv[6], &sdes, &sdes_bytes) ||
+      sdes_bytes > MAX_SDES)
+    return fail(env, "senderReport(ssrc, sentMs, epochMs, timestamp, packets, octets, sdes)");
+  if (napi_create_buffer(env, 28 + sdes_bytes, (void **)&out, &result) != napi_ok)
+    return fail(env, "lean-media: out of memory");
+  sender_report(out, ssrc, sent, epoch, ts, packets, octets, sdes, (int)sdes_bytes, &lsr);
+  return result;
+}
+
 static napi_value js_now_ms(napi_env env, napi_callback_info info) {
   (void)info;
   return number(env, now_ms());
@@ -2203,6 +2409,9 @@ NAPI_MODULE_INIT() {
       {"sealRtcp", NULL, js_seal_rtcp, NULL, NULL, NULL, napi_enumerable, NULL},
       {"openRtcp", NULL, js_open_rtcp, NULL, NULL, NULL, napi_enumerable, NULL},
       {"receiverReport", NULL, js_receiver_report, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"senderReport", NULL, js_sender_report, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"reportSender", NULL, js_report_sender, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"unreportSender", NULL, js_unreport_sender, NULL, NULL, NULL, napi_enumerable, NULL},
       {"addLoop", NULL, js_add_loop, NULL, NULL, NULL, napi_enumerable, NULL},
       {"addSender", NULL, js_add_sender, NULL, NULL, NULL, napi_enumerable, NULL},
       {"pauseSender", NULL, js_pause_sender, NULL, NULL, NULL, napi_enumerable, NULL},

@@ -21,15 +21,19 @@ import {
 } from "./native-media.js";
 import { NativeKeepalives } from "./native-keepalives.js";
 import { nativeReceiving, type ReceiverHandler } from "./native-receive.js";
+import { SRTCP_TRAILER_BYTES, srtcpLocal, type SrtcpLocal } from "./native-reports.js";
 import { srtcpByAddon, TAKE_PUBLISHER_FEEDBACK, takeRtcp } from "./native-srtcp.js";
+import { nativelyReported, sdesPacket, type SenderReporting } from "./report-clock.js";
 import { forgetTurn } from "./slot-reading.js";
 
 /**
  * An audio publisher's stream carried by the native media path (native-media.ts) after werift and
  * DirectRtpWriter started it: the native thread writes its packets, and werift's sender reads its
- * counts, last sequence number, RTP timestamp and send time from the stream's slot (its sender
- * reports stay right). What werift keeps deciding is checked for every native stream of the process
- * on one timer (native-media.ts CHECK_MS), not per stream: a sender that may not send now (DTLS down, no ICE
+ * counts, last sequence number, RTP timestamp and send time from the stream's slot (its statistics
+ * stay right). The thread sends the stream's sender reports too, werift's compound from the same
+ * fields (`reportOnThread`); werift's report clock sends them again once the thread lets go. What
+ * werift keeps deciding is checked for every native stream of the process on one timer
+ * (native-media.ts CHECK_MS), not per stream: a sender that may not send now (DTLS down, no ICE
  * consent, stopped) is paused, a new DTLS handshake re-keys it, a new selected pair moves it.
  *
  * When asked (`socketCount` given), the thread also reads the publisher's socket
@@ -107,6 +111,12 @@ export class NativeAudioStream {
   private readonly ntpBefore: PropertyDescriptor | undefined;
   /** performance.now() minus the addon's clock (CLOCK_MONOTONIC ms). */
   private readonly clockOffset: number;
+  /** Unix ms minus the addon's clock: a slot's send time as werift's NTP times read it. */
+  private readonly epochMs: number;
+  /** While the thread sends werift's sender reports: the local SRTCP context they are sealed with, and their SDES's bytes. */
+  private reporting: { readonly local: SrtcpLocal; readonly sdesBytes: number } | undefined;
+  /** Why the thread does not send the stream's sender reports (werift's report clock does). */
+  reportsRefused: string | undefined;
   /** The publisher's socket while the thread reads it (see the top of this file). */
   private reading:
     { readonly id: number; readonly socket: Socket; readonly keepalives: NativeKeepalives } | undefined;
@@ -160,6 +170,7 @@ export class NativeAudioStream {
       timestamp: s.rtpTimestamp,
     };
     this.clockOffset = performance.now() - addon.nowMs();
+    this.epochMs = performance.timeOrigin + this.clockOffset;
     this.ntpBefore = Object.getOwnPropertyDescriptor(sender, "ntpTimestamp");
     this.takeOverSender();
   }
@@ -217,7 +228,66 @@ export class NativeAudioStream {
     this.start = start;
     this.paused = false;
     this.readSocket();
+    this.reportOnThread();
     return undefined;
+  }
+
+  /**
+   * The thread sends werift's sender reports of the stream from now on (lean-media.c
+   * sender_report: the same compound werift's report clock built from the slot, SR and SDES, 0.5-1.5
+   * s apart), sealed with the transport's local SRTCP key after werift's index for the SSRC; the
+   * clock skips the sender meanwhile. Only once werift's reports run (its first packet starts them)
+   * and with AES-128-GCM; otherwise they stay werift's.
+   */
+  private reportOnThread(): void {
+    const s = this.sender as unknown as SenderReporting;
+    if (this.id === undefined || this.reporting !== undefined || !s.rtcpRunning || s.stopped) return;
+    const local = srtcpLocal(this.sender.dtlsTransport);
+    if (local === undefined) {
+      this.reportsRefused = "sender reports: the transport's SRTCP is not AES-128-GCM";
+      return;
+    }
+    const sdes = s.cname ? sdesPacket(s.ssrc, s.cname).serialize() : Buffer.alloc(0);
+    try {
+      this.addon.reportSender(
+        this.id,
+        local.srtcpSessionKey,
+        local.srtcpSessionSalt,
+        local.getSrtcpSsrcState(s.ssrc).srtcpIndex,
+        sdes,
+        this.epochMs,
+        this.base.packets + this.carried.packets,
+        this.base.octets + this.carried.octets,
+      );
+    } catch (err) {
+      this.reportsRefused = `sender reports: ${err instanceof Error ? err.message : String(err)}`;
+      return;
+    }
+    this.reportsRefused = undefined;
+    this.reporting = { local, sdesBytes: sdes.length };
+    nativelyReported.add(this.sender);
+  }
+
+  /**
+   * werift's report clock sends the stream's sender reports again: it gets the SRTCP index the
+   * thread reached (so none is sealed twice), the last report's compact NTP and time (its round
+   * trip from the server's receiver reports reads them), and the reports in its transport's counts,
+   * as its own sends are. Call before the sender leaves the addon.
+   */
+  private unreport(): void {
+    const reporting = this.reporting;
+    if (reporting === undefined || this.id === undefined) return;
+    this.reporting = undefined;
+    nativelyReported.delete(this.sender);
+    const back = this.addon.unreportSender(this.id);
+    if (back === undefined) return;
+    const s = this.sender as unknown as SenderReporting;
+    reporting.local.getSrtcpSsrcState(s.ssrc).srtcpIndex = back.index;
+    s.lastSRtimestamp = back.lsr;
+    s.lastSentSRTimestamp = (Date.now() - (this.addon.nowMs() - back.sentMs)) / 1000;
+    const transport = this.sender.dtlsTransport;
+    transport.packetsSent += back.reports;
+    transport.bytesSent += back.reports * (28 + reporting.sdesBytes + SRTCP_TRAILER_BYTES);
   }
 
   /** The thread reads the handoff's socket from its next tick, when asked to (see the top of this file). */
@@ -275,6 +345,7 @@ export class NativeAudioStream {
       // read once the thread has let go of it: a tick between the reading and the removal would
       // send a sequence number the stream then sends again
       this.releaseSocket();
+      this.unreport();
       this.addon.removeSender(this.id);
       this.id = undefined;
       const at = readSlot(this.slot);
@@ -291,12 +362,16 @@ export class NativeAudioStream {
     if (now.context !== this.handoff.context) {
       this.addon.rekey(this.id, now.key, now.salt, now.roc, now.lastSeq, now.rocProcessed ? 1 : 0);
       this.handoff = now;
+      // the sender reports are sealed with the new handshake's key, after its context's index
+      this.unreport();
+      this.reportOnThread();
       // the server's RTCP opens with the new handshake's key from now on
       if (this.reading !== undefined)
         takeRtcp(this.addon, this.reading.id, this.sender.dtlsTransport, TAKE_PUBLISHER_FEEDBACK);
     }
     if (this.paused) this.addon.pauseSender(this.id, (this.paused = false));
     this.readSocket();
+    this.reportOnThread();
     // the pair's credentials or role may have moved (an ICE restart keeps the pair's socket)
     this.reading?.keepalives.sync(now.pair as IceConnection["nominated"]);
   }
@@ -314,6 +389,7 @@ export class NativeAudioStream {
     this.unchecked();
     this.releaseSocket();
     if (this.id !== undefined) {
+      this.unreport();
       this.addon.removeSender(this.id);
       this.id = undefined;
     }
@@ -351,6 +427,11 @@ export class NativeAudioStream {
       get: () => this.base[field] + this.carried[field] + turnSlot(this.slot)[field],
       set: (value: number) => {
         this.base[field] = value - this.carried[field] - turnSlot(this.slot)[field];
+        // the thread's sender reports count from the new base
+        if (this.reporting !== undefined) {
+          this.unreport();
+          this.reportOnThread();
+        }
       },
     });
     const last = (field: "seq" | "timestamp") => ({
@@ -380,7 +461,8 @@ export class NativeAudioStream {
           const sentMs = at.packets > 0 ? at.sentMs : this.last?.sentMs;
           if (sentMs === undefined)
             return (this.ntpBefore?.get?.call(this.sender) ?? this.ntpBefore?.value ?? 0n) as bigint;
-          return ntpTimestamp(performance.timeOrigin + sentMs + this.clockOffset);
+          // the thread's sender reports add the two in this order too (lean-media.c sender_report)
+          return ntpTimestamp(sentMs + this.epochMs);
         },
         set: (value: bigint) => {
           this.ntpBefore?.set?.call(this.sender, value);

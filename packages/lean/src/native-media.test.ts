@@ -6,9 +6,17 @@ import { nativeAddon } from "../test/native-addon.js";
 import { loopbackSockets } from "../test/udp.js";
 import { srtcpPair, srtpPair } from "../test/srtp.js";
 import type { RTCRtpSender } from "werift";
-import { Message, classes, methods } from "werift";
+import {
+  Message,
+  RtcpPacketConverter,
+  RtcpSourceDescriptionPacket,
+  RtcpSrPacket,
+  classes,
+  methods,
+} from "werift";
 import {
   NOT_SENDING_NOW,
+  ntpTimestamp,
   rtpHeader,
   rtpHeaderTemplate,
   type DirectRtpWriter,
@@ -28,6 +36,13 @@ import {
 } from "./native-media.js";
 import { GcmRtpSealer, rolloverCounter, srtpContextOf, type SrtpContext } from "./srtp-gcm.js";
 import { rtpHeaderSize } from "./header-only.js";
+import {
+  compactNtp,
+  nativelyReported,
+  sdesPacket,
+  senderReport,
+  type SenderReporting,
+} from "./report-clock.js";
 import { datagramArrivalMs, nativeArrivalMs, nativeReceiving } from "./native-receive.js";
 
 const GCM = 0x0007;
@@ -497,6 +512,22 @@ describe("a subscriber socket read by the native thread", () => {
 });
 
 describe("a native audio stream held to werift's state", () => {
+  /** werift's sender as the stream reads it, nothing sent yet, with `more`. */
+  const weriftSender = <T extends object>(more: T) => ({
+    ssrc: SSRC,
+    packetCount: 0,
+    octetCount: 0,
+    headerBytesSent: 0,
+    rtpTimestamp: 0,
+    ...more,
+  });
+  /** A werift AES-GCM SRTP session: the sender's local context (its keys, its SSRCs' counters) and the receiving end. */
+  const gcmSession = () => {
+    const { sender, receiver } = srtpPair(GCM);
+    const context = srtpContextOf(sender, "local");
+    if (context === undefined) throw new Error("no local context");
+    return { context, receiver };
+  };
   /** A DirectRtpWriter as NativeAudioStream reads it: `handoff` is what it says now. */
   const fakeWriter = (handoff: () => NativeHandoff | string) =>
     ({ nativeHandoff: handoff }) as unknown as DirectRtpWriter;
@@ -518,9 +549,7 @@ describe("a native audio stream held to werift's state", () => {
 
   it("moves to a new pair past a sequence wrap with the rollover counter it reached (werift decrypts every packet on both sockets), keeps werift's sender counts, and goes back to the TypeScript path when the pair is no longer UDP", async () => {
     const m = native();
-    const { sender: session, receiver } = srtpPair(GCM);
-    const context = srtpContextOf(session, "local");
-    if (context === undefined) throw new Error("no local context");
+    const { context, receiver } = gcmSession();
     const sockets = [0, 1, 2, 3].map(() => createSocket("udp4"));
     for (const s of sockets) s.bind(0, "127.0.0.1");
     await Promise.all(sockets.map((s) => once(s, "listening")));
@@ -531,7 +560,7 @@ describe("a native audio stream held to werift's state", () => {
     intoB.on("message", (data: Buffer) => got.push({ on: "B", data }));
     const handoff = (from: Socket, to: Socket, pair: object) => handoffOf(context, from, to, pair);
     let now: NativeHandoff | string = handoff(fromA, intoA, {});
-    const werift = { ssrc: SSRC, packetCount: 0, octetCount: 0, headerBytesSent: 0, rtpTimestamp: 0 };
+    const werift = weriftSender({});
     const loop = [randomBytes(50), randomBytes(70)];
     const stream = NativeAudioStream.start(
       m,
@@ -606,9 +635,7 @@ describe("a native audio stream held to werift's state", () => {
 
   it("reads the publisher's socket when asked: the server's datagrams reach werift's listeners with the kernel's arrival, its keepalives are answered by the thread into the pair's counts, and libuv reads the socket again on a move, a pause and the stop", async () => {
     const m = native();
-    const { sender: session } = srtpPair(GCM);
-    const context = srtpContextOf(session, "local");
-    if (context === undefined) throw new Error("no local context");
+    const { context } = gcmSession();
     const [pubA, serverA, pubB, serverB] = await Promise.all([bound(), bound(), bound(), bound()]);
     const started: { stream?: NativeAudioStream } = {};
     // on a failed expectation too: nothing left taken (the sockets close after each test)
@@ -635,14 +662,7 @@ describe("a native audio stream held to werift's state", () => {
     const pairB = { requestsReceived: 0, responsesSent: 0 };
     const handoff = (from: Socket, to: Socket, pair: object) => handoffOf(context, from, to, pair);
     let now: NativeHandoff | string = handoff(pubA, serverA, pairA);
-    const werift = {
-      ssrc: SSRC,
-      packetCount: 0,
-      octetCount: 0,
-      headerBytesSent: 0,
-      rtpTimestamp: 0,
-      dtlsTransport: { iceTransport: { connection } },
-    };
+    const werift = weriftSender({ dtlsTransport: { iceTransport: { connection } } });
     const count: PublisherSocketCount = {};
     const stream = NativeAudioStream.start(
       m,
@@ -717,4 +737,158 @@ describe("a native audio stream held to werift's state", () => {
     expect(count).toEqual({ taken: 3, keepalives: 2 });
     expect(heard.filter((h) => h.text.startsWith("\u0000"))).toEqual([]);
   }, 20_000);
+
+  it("sends werift's sender reports from the thread: the counts and timestamp of the packets before each, its NTP time, the CNAME; werift gets the SRTCP index, the last report and its send counts back", async () => {
+    const m = native();
+    const { context, receiver: opener } = gcmSession();
+    const { sender: srtcp, receiver: srtcpOpener } = srtcpPair(GCM);
+    const [from, into] = await Promise.all([bound(), bound()]);
+    const got: Buffer[] = [];
+    into.on("message", (data: Buffer) => got.push(data));
+    const transport = {
+      srtpStarted: true,
+      srtp: { config: { profile: GCM } },
+      srtcp,
+      packetsSent: 3,
+      bytesSent: 300,
+    };
+    // werift's counts when the stream was handed over: the reports count on from them
+    const werift = {
+      ssrc: SSRC,
+      packetCount: 7,
+      octetCount: 700,
+      headerBytesSent: 84,
+      rtpTimestamp: 0,
+      cname: "lean-cname-é",
+      rtcpRunning: true,
+      stopped: false,
+      lastSRtimestamp: 0,
+      lastSentSRTimestamp: 0,
+      dtlsTransport: transport,
+    };
+    // werift's SRTCP index for the SSRC when the thread takes the reports over
+    srtcp.localContext.getSrtcpSsrcState(SSRC).srtcpIndex = 41;
+    const loop = [randomBytes(30), randomBytes(45), randomBytes(60)];
+    const startedMs = Date.now();
+    // one pair throughout: the 250 ms check would move the stream to a new one
+    const handoff = handoffOf(context, from, into, {});
+    const stream = NativeAudioStream.start(
+      m,
+      fakeWriter(() => handoff),
+      werift as unknown as RTCRtpSender,
+      loop,
+      { sequenceNumber: 100, timestampBase: 9000, timestampStep: 960, tick: 0 },
+    );
+    if (typeof stream === "string") throw new Error(stream);
+    onTestFinished(() => {
+      stream.stop();
+    });
+    expect(stream.reportsRefused).toBeUndefined();
+    expect(nativelyReported.has(werift)).toBe(true);
+    const isReport = (d: Buffer) => d[1] === 200;
+    const deadline = Date.now() + 6000;
+    while (got.filter(isReport).length < 2 && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 20));
+    stream.stop();
+    expect(nativelyReported.has(werift)).toBe(false);
+    const reports = got.filter(isReport);
+    expect(reports.length).toBeGreaterThanOrEqual(2);
+    let lastNtp = 0n;
+    reports.forEach((datagram, k) => {
+      // sealed under the SSRC's next index after werift's, E flag set
+      expect(datagram.readUInt32BE(datagram.length - 4), `report ${k}`).toBe((0x8000_0000 | (42 + k)) >>> 0);
+      const plain = srtcpOpener.decrypt(datagram);
+      const [sr, sdes, ...rest] = RtcpPacketConverter.deSerialize(plain);
+      expect(rest).toEqual([]);
+      if (!(sr instanceof RtcpSrPacket) || !(sdes instanceof RtcpSourceDescriptionPacket))
+        throw new Error(`report ${k} is not an SR and an SDES`);
+      expect(sr.ssrc).toBe(SSRC);
+      expect(sr.reports).toEqual([]);
+      expect(sdes.chunks[0]?.source).toBe(SSRC);
+      expect(sdes.chunks[0]?.items[0]?.text).toBe("lean-cname-é");
+      // the packets the thread sent before it on the same socket, in order
+      const before = got.slice(0, got.indexOf(datagram)).filter((d) => !isReport(d));
+      const payloads = before.map((d) => opener.decrypt(d).subarray(12).length);
+      expect(sr.senderInfo.packetCount, `report ${k}`).toBe(7 + before.length);
+      expect(sr.senderInfo.octetCount, `report ${k}`).toBe(700 + payloads.reduce((a, b) => a + b, 0));
+      expect(sr.senderInfo.rtpTimestamp, `report ${k}`).toBe(before[before.length - 1]?.readUInt32BE(4));
+      // the last packet's send time, as werift's NTP clock reads it: within the test's time
+      const ntp = sr.senderInfo.ntpTimestamp;
+      const unixMs = (Number(ntp >> 32n) + Number(ntp & 0xffff_ffffn) / 2 ** 32) * 1000 - 2_208_988_800_000;
+      expect(unixMs).toBeGreaterThanOrEqual(startedMs - 5);
+      expect(unixMs).toBeLessThanOrEqual(Date.now() + 5);
+      lastNtp = ntp;
+    });
+    // werift goes on from the thread's last report: index, LSR, its time; its transport counts them
+    expect(srtcp.localContext.getSrtcpSsrcState(SSRC).srtcpIndex).toBe(41 + reports.length);
+    expect(werift.lastSRtimestamp).toBe(compactNtp(lastNtp));
+    expect(Math.abs(werift.lastSentSRTimestamp * 1000 - Date.now())).toBeLessThan(3000);
+    expect(transport.packetsSent).toBe(3 + reports.length);
+    expect(transport.bytesSent).toBe(300 + reports.reduce((n, d) => n + d.length, 0));
+    // the thread's counts in the addon's stats
+    expect(m.stats().senderReports).toBeGreaterThanOrEqual(reports.length);
+  }, 20_000);
+
+  it("leaves the sender reports to werift where its reports have not started or the SRTCP is not AES-128-GCM", async () => {
+    const m = native();
+    const { context } = gcmSession();
+    const [from, into] = await Promise.all([bound(), bound()]);
+    const start = (rtcpRunning: boolean, profile: number) => {
+      const werift = weriftSender({
+        rtcpRunning,
+        stopped: false,
+        dtlsTransport: { srtpStarted: true, srtp: { config: { profile } }, srtcp: srtcpPair(GCM).sender },
+      });
+      const handoff = handoffOf(context, from, into, {});
+      const stream = NativeAudioStream.start(
+        m,
+        fakeWriter(() => handoff),
+        werift as unknown as RTCRtpSender,
+        [randomBytes(30)],
+        { sequenceNumber: 1, timestampBase: 0, timestampStep: 960, tick: 0 },
+      );
+      if (typeof stream === "string") throw new Error(stream);
+      const reported = nativelyReported.has(werift);
+      stream.stop();
+      return { refused: stream.reportsRefused, reported };
+    };
+    expect(start(false, GCM)).toEqual({ refused: undefined, reported: false });
+    expect(start(true, 0x0001)).toEqual({
+      refused: "sender reports: the transport's SRTCP is not AES-128-GCM",
+      reported: false,
+    });
+    expect(start(true, GCM)).toEqual({ refused: undefined, reported: true });
+  });
+});
+
+describe("werift's sender report built by the native thread against report-clock.ts's (the oracle)", () => {
+  it("is werift's bytes for random counts, timestamps, send times and CNAMEs", () => {
+    const m = native();
+    for (let i = 0; i < 300; i++) {
+      const ssrc = randomInt(0, 2 ** 32);
+      const sentMs = Math.random() * 1e9;
+      const epochMs = 1.7e12 + Math.random() * 1e11;
+      const timestamp = randomInt(0, 2 ** 32);
+      const packets = i % 10 === 0 ? 2 ** 32 - 1 : randomInt(0, 2 ** 32);
+      const octets = randomInt(0, 2 ** 32);
+      const cname =
+        i % 7 === 0 ? undefined : randomBytes(randomInt(1, 40)).toString("base64").slice(0, randomInt(1, 50));
+      const werift = {
+        ssrc,
+        ntpTimestamp: ntpTimestamp(sentMs + epochMs),
+        rtpTimestamp: timestamp,
+        packetCount: packets,
+        octetCount: octets,
+        cname,
+        lastSRtimestamp: 0,
+        lastSentSRTimestamp: 0,
+      };
+      const expected = Buffer.concat(
+        senderReport(werift as unknown as SenderReporting, 0).map((p) => p.serialize()),
+      );
+      const sdes = cname === undefined ? Buffer.alloc(0) : sdesPacket(ssrc, cname).serialize();
+      const built = m.senderReport(ssrc, sentMs, epochMs, timestamp, packets, octets, sdes);
+      expect(built.toString("hex"), `case ${i}`).toBe(expected.toString("hex"));
+    }
+  });
 });

@@ -39,6 +39,40 @@ export interface LeanMediaAddon {
     slots: readonly Float64Array[],
     nowMs: number,
   ): Buffer;
+  /**
+   * The compound (werift's sender report, then `sdes`) the thread sends for a stream whose last
+   * packet went at `sentMs` (nowMs()) with `timestamp`, `epochMs` being Unix ms minus nowMs(); for tests.
+   */
+  senderReport(
+    ssrc: number,
+    sentMs: number,
+    epochMs: number,
+    timestamp: number,
+    packets: number,
+    octets: number,
+    sdes: Buffer,
+  ): Buffer;
+  /**
+   * The thread sends sender `id`'s reports from now on (lean-media.c sender_report), sealed with the
+   * local SRTCP key and salt after `index`, each followed by `sdes` (whole 32-bit words, at most 272
+   * bytes); `packets` and `octets`: werift's counts before this registration. Again: new key, index
+   * and counts, the same spacing.
+   */
+  reportSender(
+    id: number,
+    key: Buffer,
+    salt: Buffer,
+    index: number,
+    sdes: Buffer,
+    epochMs: number,
+    packets: number,
+    octets: number,
+  ): void;
+  /**
+   * The thread no longer sends sender `id`'s reports: the last SRTCP index it sealed, the last
+   * report's compact NTP and time (nowMs()) and how many it sealed; undefined when it sealed none.
+   */
+  unreportSender(id: number): { index: number; lsr: number; sentMs: number; reports: number } | undefined;
   addLoop(payloads: readonly Buffer[]): number;
   addSender(sender: NativeSenderSpec, slot: Float64Array): number;
   pauseSender(id: number, paused: boolean): void;
@@ -50,7 +84,10 @@ export interface LeanMediaAddon {
     wakes: number;
     ticks: number;
     skipped: number;
+    /** Receiver reports the thread sent (native-reports.ts). */
     reports: number;
+    /** werift's sender reports the thread sent (native-audio.ts). */
+    senderReports: number;
     keepalives: number;
     /** The server's RTCP compounds the thread took instead of handing them on (takeRtcp). */
     rtcpTaken: number;

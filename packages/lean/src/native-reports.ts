@@ -33,17 +33,17 @@ type Receiver = Pick<ReceiverReporting, "rtcpSsrc" | "lastSRtimestamp" | "receiv
 type PriorStatistics = ReceiverStreamStatistics & { expected_prior: number; received_prior: number };
 
 /** werift's SRTCP context for the local side: its session key and salt, and each SSRC's index. */
-interface SrtcpLocal {
+export interface SrtcpLocal {
   readonly srtcpSessionKey: Buffer;
   readonly srtcpSessionSalt: Buffer;
   getSrtcpSsrcState(ssrc: number): { srtcpIndex: number };
 }
 
 /** The GCM tag and the E flag with the SRTCP index after a sealed report. */
-const SRTCP_TRAILER_BYTES = 16 + 4;
+export const SRTCP_TRAILER_BYTES = 16 + 4;
 
 /** The transport's local SRTCP context when its profile is AES-128-GCM (the only one the thread seals). */
-function srtcpLocal(transport: RTCDtlsTransport): SrtcpLocal | undefined {
+export function srtcpLocal(transport: RTCDtlsTransport): SrtcpLocal | undefined {
   if (!transport.srtpStarted || transport.srtp.config.profile !== PROFILE_AEAD_AES_128_GCM) return undefined;
   const context = (transport.srtcp as unknown as { localContext?: SrtcpLocal } | undefined)?.localContext;
   return context?.srtcpSessionKey.length === 16 && context.srtcpSessionSalt.length >= 12

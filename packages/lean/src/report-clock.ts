@@ -195,18 +195,20 @@ export function senderReport(s: SenderReporting, nowS: number): RtcpPacket[] {
   ];
   s.lastSRtimestamp = compactNtp(s.ntpTimestamp);
   s.lastSentSRTimestamp = nowS;
-  if (s.cname)
-    packets.push(
-      new RtcpSourceDescriptionPacket({
-        chunks: [
-          new SourceDescriptionChunk({
-            source: s.ssrc,
-            items: [new SourceDescriptionItem({ type: 1, text: s.cname })],
-          }),
-        ],
-      }),
-    );
+  if (s.cname) packets.push(sdesPacket(s.ssrc, s.cname));
   return packets;
+}
+
+/** werift's SDES after its sender report: one chunk, the CNAME. */
+export function sdesPacket(ssrc: number, cname: string): RtcpSourceDescriptionPacket {
+  return new RtcpSourceDescriptionPacket({
+    chunks: [
+      new SourceDescriptionChunk({
+        source: ssrc,
+        items: [new SourceDescriptionItem({ type: 1, text: cname })],
+      }),
+    ],
+  });
 }
 
 function send(transport: RTCDtlsTransport, packets: RtcpPacket[]): void {
@@ -233,7 +235,10 @@ function onClock<T extends { rtcpRunning: boolean; readonly stopped: boolean }>(
   };
 }
 
-/** Receivers whose reports the native media thread sends now (native-reports.ts): the clock skips them. */
+/**
+ * Receivers and senders whose reports the native media thread sends now (native-reports.ts,
+ * native-audio.ts): the clock skips them.
+ */
 export const nativelyReported = new WeakSet<object>();
 
 /** The clock every lean participant of the process reports on. */
@@ -260,6 +265,8 @@ export function reportOnOneClock(clock: ReportClock = sharedReportClock): void {
     send(r.dtlsTransport, [receiverReport(r, Date.now() / 1000)]);
   });
   sender.runRtcp = onClock<SenderReporting>(clock, (s) => {
+    // the native media thread sends this sender's reports now (native-audio.ts)
+    if (nativelyReported.has(s)) return;
     send(s.dtlsTransport, senderReport(s, Date.now() / 1000));
   });
 }

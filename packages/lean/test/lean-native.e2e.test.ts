@@ -9,7 +9,7 @@
  */
 import { waitFor } from "@livekit-swarm/test-kit";
 import { describe, expect, it } from "vitest";
-import { LeanParticipant, opusLoop } from "../src/index.js";
+import { LeanParticipant, loadedLeanMedia, opusLoop } from "../src/index.js";
 import { joinRoom, leanBed, measureWindow } from "./join.js";
 
 // read when a participant's audio starts (audio-track.ts): this file is its own process
@@ -48,7 +48,9 @@ describe("lean audio on the native media path, against a real livekit-server", (
     });
 
     const consentBefore = publisher.consentChecks.publisher;
+    const senderReportsBefore = loadedLeanMedia()?.stats().senderReports ?? 0;
     const { windows, sent, elapsedS } = await measureWindow(publisher, subscribers, 10_000);
+    const senderReports = (loadedLeanMedia()?.stats().senderReports ?? 0) - senderReportsBefore;
     const sentPackets = sent.outbound[0]?.packets ?? 0;
     expect(sentPackets / elapsedS, `packets/s sent, ${JSON.stringify(sent)}`).toBeGreaterThan(40);
     expect(sentPackets / elapsedS, `packets/s sent, ${JSON.stringify(sent)}`).toBeLessThan(60);
@@ -96,6 +98,14 @@ describe("lean audio on the native media path, against a real livekit-server", (
     const reported = await publisher.senderReportPackets();
     expect(reported, JSON.stringify(sentTotals)).toBeGreaterThanOrEqual(sentTotals.packets);
     expect(reported, JSON.stringify(sentTotals)).toBeLessThan(sentTotals.packets + 10);
+    // and the thread sent those reports, werift's compound, 0.5-1.5 s apart (the publisher is the
+    // process's only native sender; native-media.test.ts holds the bytes to werift's)
+    expect(senderReports, `sender reports in ${String(elapsedS)} s`).toBeGreaterThanOrEqual(
+      Math.floor(elapsedS / 1.5) - 1,
+    );
+    expect(senderReports, `sender reports in ${String(elapsedS)} s`).toBeLessThanOrEqual(
+      Math.ceil(elapsedS / 0.5) + 1,
+    );
     // the stream left the TypeScript writer at the handoff: it wrote only what went before
     expect(publisher.directSent.audio.packets).toBeLessThan(sentTotals.packets / 2);
     expect(publisher.nativeAudio.on).toBe(true);

@@ -116,6 +116,18 @@ describe("the native media path's closing line", () => {
     );
   });
 
+  it("says how many sender reports the thread sent, beside the receiver reports or alone", () => {
+    const carried = [use({ publishedAudio: true, sent: 1500 })];
+    expect(nativePathLine(carried, { reports: 36, senderReports: 30, keepalives: 12 })).toBe(
+      "lean native media path: 1 of 1 audio publishers sent 1,500 packets on it; 0 of 0 audio receivers read 0 on it; " +
+        "its thread sent 36 receiver reports and 30 sender reports, and answered 12 keepalives",
+    );
+    expect(nativePathLine(carried, { reports: 0, senderReports: 1234, keepalives: 0, rtcpTaken: 7 })).toBe(
+      "lean native media path: 1 of 1 audio publishers sent 1,500 packets on it; 0 of 0 audio receivers read 0 on it; " +
+        "its thread sent 1,234 sender reports; it took 7 of the server's RTCP packets, 0 with sender reports",
+    );
+  });
+
   it("says nothing of a worker with no audio, and 0 of N when nothing was carried", () => {
     expect(nativePathLine([])).toBeUndefined();
     expect(nativePathLine([use({ receivedAudio: true, received: 5 })], { reports: 0, keepalives: 3 })).toBe(

@@ -310,17 +310,19 @@ export interface NativePathUse {
 /**
  * One line on what the native media path carried of a worker's lean participants: "lean native
  * media path: 3 of 3 audio publishers sent 2,950 packets on it, 3 of them with their sockets read
- * by it; 18 of 18 audio receivers read 17,700 on it; its thread sent 540 receiver reports and
- * answered 90 keepalives; it took 900 of the server's RTCP packets, 400 with sender reports; the
- * addon opened 300 SRTCP packets and sealed 60", and why not for those it did not carry; undefined with nobody to say it
- * of. `thread`: the receiver reports the process's thread sent, the server's ICE keepalives it
- * answered, the server's RTCP compounds it took itself (lean-media.c take_rtcp), and the SRTCP the
- * addon opened and sealed for werift.
+ * by it; 18 of 18 audio receivers read 17,700 on it; its thread sent 540 receiver reports and 90
+ * sender reports, and answered 90 keepalives; it took 900 of the server's RTCP packets, 400 with
+ * sender reports; the addon opened 300 SRTCP packets and sealed 60", and why not for those it did
+ * not carry; undefined with nobody to say it of. `thread`: the receiver and sender reports the
+ * process's thread sent, the server's ICE keepalives it answered, the server's RTCP compounds it
+ * took itself (lean-media.c take_rtcp), and the SRTCP the addon opened and sealed for werift.
  */
 export function nativePathLine(
   uses: readonly NativePathUse[],
   thread: {
     readonly reports: number;
+    /** werift's sender reports the thread sent for the publishers (native-audio.ts). */
+    readonly senderReports?: number;
     readonly keepalives: number;
     /** The server's RTCP compounds the thread took instead of handing them to werift. */
     readonly rtcpTaken?: number;
@@ -338,6 +340,12 @@ export function nativePathLine(
   const reading = receivers.filter((u) => u.received > 0);
   const sum = (list: readonly NativePathUse[], of: (u: NativePathUse) => number): string =>
     list.reduce((n, u) => n + of(u), 0).toLocaleString("en-US");
+  const sent = [
+    ...(thread.reports > 0 ? [`${thread.reports.toLocaleString("en-US")} receiver reports`] : []),
+    ...((thread.senderReports ?? 0) > 0
+      ? [`${(thread.senderReports ?? 0).toLocaleString("en-US")} sender reports`]
+      : []),
+  ];
   const why = [
     ...new Set([
       ...publishers.flatMap((u) =>
@@ -359,14 +367,12 @@ export function nativePathLine(
     (socketsRead > 0 ? `, ${String(socketsRead)} of them with their sockets read by it` : "") +
     "; " +
     `${String(reading.length)} of ${String(receivers.length)} audio receivers read ${sum(reading, (u) => u.received)} on it` +
-    (thread.reports > 0
-      ? `; its thread sent ${thread.reports.toLocaleString("en-US")} receiver reports`
-      : "") +
+    (sent.length > 0 ? `; its thread sent ${sent.join(" and ")}` : "") +
     (thread.keepalives > 0
-      ? `${thread.reports > 0 ? " and" : "; its thread"} answered ${thread.keepalives.toLocaleString("en-US")} keepalives`
+      ? `${sent.length === 0 ? "; its thread" : sent.length === 1 ? " and" : ", and"} answered ${thread.keepalives.toLocaleString("en-US")} keepalives`
       : "") +
     ((thread.rtcpTaken ?? 0) > 0
-      ? `; ${thread.reports + thread.keepalives > 0 ? "it" : "its thread"} took ${(thread.rtcpTaken ?? 0).toLocaleString("en-US")} of the server's RTCP packets, ${(thread.rtcpTakenSenderReports ?? 0).toLocaleString("en-US")} with sender reports`
+      ? `; ${sent.length > 0 || thread.keepalives > 0 ? "it" : "its thread"} took ${(thread.rtcpTaken ?? 0).toLocaleString("en-US")} of the server's RTCP packets, ${(thread.rtcpTakenSenderReports ?? 0).toLocaleString("en-US")} with sender reports`
       : "") +
     (thread.srtcp !== undefined && thread.srtcp.opened + thread.srtcp.sealed > 0
       ? `; the addon opened ${thread.srtcp.opened.toLocaleString("en-US")} SRTCP packets and sealed ${thread.srtcp.sealed.toLocaleString("en-US")}`
