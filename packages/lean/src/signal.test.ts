@@ -1,6 +1,16 @@
-import { ConnectionQuality, ConnectionQualityInfo, ReconnectReason } from "@livekit/protocol";
+import {
+  ConnectionQuality,
+  ConnectionQualityInfo,
+  Ping,
+  Pong,
+  ReconnectReason,
+  SignalRequest,
+  SignalResponse,
+  SpeakersChanged,
+  SpeakerInfo,
+} from "@livekit/protocol";
 import { describe, expect, it } from "vitest";
-import { joinUrl, ownQuality } from "./signal.js";
+import { isPongResponse, joinUrl, ownQuality, pingRequest } from "./signal.js";
 
 describe("joinUrl", () => {
   it("joins on /rtc with protocol 16, the token as access_token and auto_subscribe as asked", () => {
@@ -62,5 +72,58 @@ describe("ownQuality: this participant's quality in a ConnectionQualityUpdate", 
     );
     expect(unnamed.quality).toBe(9);
     expect(ownQuality([unnamed], "PA_me")).toBeUndefined();
+  });
+});
+
+describe("the ping and its answer without @bufbuild's reflection", () => {
+  const times = [0, 1, 127, 128, 16_383, 16_384, 2 ** 31, 2 ** 32, Date.now(), 2 ** 53 - 1];
+  for (let i = 0; i < 200; i++) times.push(Math.floor(Math.random() * 2 ** (1 + (i % 53))));
+
+  it("writes pingReq as @bufbuild writes the SignalRequest, for any timestamp", () => {
+    for (const t of times) {
+      const expected = new SignalRequest({
+        message: { case: "pingReq", value: new Ping({ timestamp: BigInt(t) }) },
+      }).toBinary();
+      expect(pingRequest(t).toString("hex"), String(t)).toBe(Buffer.from(expected).toString("hex"));
+      // and LiveKit reads it back as that ping
+      const read = SignalRequest.fromBinary(pingRequest(t)).message;
+      expect(read.case === "pingReq" ? read.value.timestamp : undefined).toBe(BigInt(t));
+    }
+  });
+
+  it("knows pongResp, whatever its timestamps, and nothing else, for the other messages' fields", () => {
+    for (const t of times) {
+      const pong = new SignalResponse({
+        message: {
+          case: "pongResp",
+          value: new Pong({ lastPingTimestamp: BigInt(t), timestamp: BigInt(t + 1) }),
+        },
+      }).toBinary();
+      expect(isPongResponse(Buffer.from(pong)), String(t)).toBe(true);
+      // the deprecated int64 pong (field 18) is not it
+      const old = new SignalResponse({ message: { case: "pong", value: BigInt(t) } }).toBinary();
+      expect(isPongResponse(Buffer.from(old)), String(t)).toBe(false);
+    }
+    const speakers = new SignalResponse({
+      message: {
+        case: "speakersChanged",
+        value: new SpeakersChanged({
+          speakers: [new SpeakerInfo({ sid: "PA_x", level: 0.5, active: true })],
+        }),
+      },
+    }).toBinary();
+    expect(isPongResponse(Buffer.from(speakers))).toBe(false);
+    expect(isPongResponse(Buffer.from(new SignalResponse({}).toBinary()))).toBe(false);
+    // an empty Pong is still a pong; a truncated one is not taken for it
+    const empty = Buffer.from(
+      new SignalResponse({ message: { case: "pongResp", value: new Pong({}) } }).toBinary(),
+    );
+    expect(isPongResponse(empty)).toBe(true);
+    const pong = Buffer.from(
+      new SignalResponse({
+        message: { case: "pongResp", value: new Pong({ lastPingTimestamp: 5n, timestamp: 6n }) },
+      }).toBinary(),
+    );
+    expect(isPongResponse(pong.subarray(0, pong.length - 1))).toBe(false);
   });
 });
