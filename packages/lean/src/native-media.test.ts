@@ -829,6 +829,81 @@ describe("a native audio stream held to werift's state", () => {
     expect(m.stats().senderReports).toBeGreaterThanOrEqual(reports.length);
   }, 20_000);
 
+  it("sends the sender reports on across a move to a new pair (the SRTCP index going on) and a new DTLS handshake (the new key, its context's index)", async () => {
+    const m = native();
+    const first = gcmSession();
+    const second = gcmSession();
+    const keys = [srtcpPair(GCM), srtcpPair(GCM)];
+    const [fromA, intoA, fromB, intoB] = await Promise.all([bound(), bound(), bound(), bound()]);
+    const got: { on: "A" | "B"; data: Buffer }[] = [];
+    intoA.on("message", (data: Buffer) => got.push({ on: "A", data }));
+    intoB.on("message", (data: Buffer) => got.push({ on: "B", data }));
+    const transport = { srtpStarted: true, srtp: { config: { profile: GCM } }, srtcp: keys[0]?.sender };
+    const werift = weriftSender({
+      rtcpRunning: true,
+      stopped: false,
+      lastSRtimestamp: 0,
+      lastSentSRTimestamp: 0,
+      dtlsTransport: transport,
+    });
+    let now = handoffOf(first.context, fromA, intoA, {});
+    const stream = NativeAudioStream.start(
+      m,
+      fakeWriter(() => now),
+      werift as unknown as RTCRtpSender,
+      [randomBytes(30)],
+      { sequenceNumber: 1, timestampBase: 0, timestampStep: 960, tick: 0 },
+    );
+    if (typeof stream === "string") throw new Error(stream);
+    onTestFinished(() => {
+      stream.stop();
+    });
+    const reports = (on: "A" | "B") => got.filter((g) => g.on === on && g.data[1] === 200).map((g) => g.data);
+    const until = async (what: () => boolean) => {
+      const deadline = Date.now() + 6000;
+      while (!what() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    };
+    await until(() => reports("A").length >= 1);
+    // a new selected pair: the stream and its reports move to socket B, the index going on
+    now = handoffOf(first.context, fromB, intoB, {});
+    stream.check();
+    const onA = reports("A").length;
+    await until(() => reports("B").length >= 1);
+    // a new DTLS handshake: new SRTP and SRTCP keys, the new SRTCP context's index from 0
+    transport.srtcp = keys[1]?.sender;
+    now = {
+      ...now,
+      context: second.context,
+      key: second.context.srtpSessionKey,
+      salt: second.context.srtpSessionSalt,
+    };
+    stream.check();
+    const beforeRekey = reports("B").length;
+    await until(() => reports("B").length >= beforeRekey + 1);
+    stream.stop();
+    const a = reports("A");
+    const b = reports("B");
+    expect(a.length, "reports on A").toBeGreaterThanOrEqual(1);
+    expect(b.length, "reports on B").toBeGreaterThanOrEqual(beforeRekey + 1);
+    // none on A after the move (one in flight at the move may still land)
+    expect(a.length).toBeLessThanOrEqual(onA + 1);
+    const index = (d: Buffer) => d.readUInt32BE(d.length - 4) & 0x7fff_ffff;
+    // on A and on B before the re-key: the first handshake's key, indices 1, 2, ... without a gap or a repeat
+    const firstKey = [...a, ...b.slice(0, beforeRekey)];
+    expect(firstKey.map(index)).toEqual(firstKey.map((_, i) => i + 1));
+    for (const d of firstKey) expect(() => keys[0]?.receiver.decrypt(d)).not.toThrow();
+    // after it: the new key, its context's indices from 1
+    const secondKey = b.slice(beforeRekey);
+    expect(secondKey.map(index)).toEqual(secondKey.map((_, i) => i + 1));
+    for (const d of secondKey) {
+      expect(() => keys[1]?.receiver.decrypt(d)).not.toThrow();
+      expect(() => keys[0]?.receiver.decrypt(d)).toThrow();
+    }
+    // werift's new context goes on from the thread's last index; the old one kept what it reached
+    expect(keys[1]?.sender.localContext.getSrtcpSsrcState(SSRC).srtcpIndex).toBe(secondKey.length);
+    expect(keys[0]?.sender.localContext.getSrtcpSsrcState(SSRC).srtcpIndex).toBe(firstKey.length);
+  }, 30_000);
+
   it("leaves the sender reports to werift where its reports have not started or the SRTCP is not AES-128-GCM", async () => {
     const m = native();
     const { context } = gcmSession();
