@@ -66,6 +66,8 @@ enum {
   SLOT_LAST_SEQ,     /* the last sequence number the counter saw (werift's lastSequenceNumber) */
   SLOT_SKIPPED,      /* ticks skipped after a stall longer than MAX_BURST periods */
   SLOT_TICK,         /* the next tick's n (to hand the stream on where it stands) */
+  SLOT_SR_LSR,       /* the last sender report the thread sent: its compact NTP (werift's lastSRtimestamp), 0 before one */
+  SLOT_SR_SENT_MS,   /* and when it went, nowMs() */
   SLOT_FIELDS
 };
 
@@ -1001,6 +1003,11 @@ static void sender_reports_due(double now) {
     rep->index = index;
     rep->lsr = lsr;
     rep->sent_ms = now;
+    /* werift's round trip from the server's receiver reports, where werift still gets them, reads these */
+    slot_open(s->slot);
+    s->slot[SLOT_SR_LSR] = lsr;
+    s->slot[SLOT_SR_SENT_MS] = now;
+    slot_close(s->slot);
     /* counted as werift's transport counts its sends: sealed, whether or not the kernel took it */
     rep->sent += 1;
     if (sendto(s->fd, sealed, (size_t)bytes + TAG_BYTES + 4, MSG_DONTWAIT | MSG_NOSIGNAL,
@@ -1592,8 +1599,9 @@ static napi_value js_remove_sender(napi_env env, napi_callback_info info) {
  * reportSender(id, key, salt, index, sdes, epochMs, packets, octets): the thread sends the stream's
  * sender reports from now on (sender_reports_due), sealed with this local SRTCP key after `index`,
  * each followed by `sdes` (werift's serialised SDES packet); `epochMs` is Unix ms minus nowMs(),
- * `packets` and `octets` werift's counts before this registration. Called again, it takes the new
- * key, index and counts and keeps the reports' spacing.
+ * `packets` and `octets` werift's counts before this registration. Refused while the thread reports
+ * the stream already: a second start with werift's older index would seal an index twice under one
+ * key (GCM's nonce); unreportSender first, which hands the index back.
  */
 static napi_value js_report_sender(napi_env env, napi_callback_info info) {
   size_t argc = 8;
@@ -1617,13 +1625,15 @@ static napi_value js_report_sender(napi_env env, napi_callback_info info) {
   sender_t *s = locked_sender(env, argv[0], ctx);
   if (s == NULL) return fail(env, "reportSender: no such sender");
   struct sender_report *rep = &s->report;
-  EVP_CIPHER_CTX *old = rep->ctx;
-  if (!rep->on) {
-    memset(rep, 0, sizeof *rep);
-    seed_reports();
-    rep->next_ms = next_report_ms(now_ms());
-    rep->on = 1;
+  if (rep->on) {
+    pthread_mutex_unlock(&lock);
+    EVP_CIPHER_CTX_free(ctx);
+    return fail(env, "reportSender: the thread reports this sender already");
   }
+  memset(rep, 0, sizeof *rep);
+  seed_reports();
+  rep->next_ms = next_report_ms(now_ms());
+  rep->on = 1;
   rep->ctx = ctx;
   memcpy(rep->salt, salt, 12);
   rep->index = index;
@@ -1633,7 +1643,6 @@ static napi_value js_report_sender(napi_env env, napi_callback_info info) {
   rep->packets = packets;
   rep->octets = octets;
   pthread_mutex_unlock(&lock);
-  if (old != NULL) EVP_CIPHER_CTX_free(old);
   return NULL;
 }
 

@@ -161,6 +161,11 @@ export class AudioSending {
     return this.native !== undefined;
   }
 
+  /** Why the native media path's thread does not send the stream's sender reports, where it does not (werift's clock does). */
+  get nativeReportsRefused(): string | undefined {
+    return this.native?.reportsRefused;
+  }
+
   /** Whether the native media path's thread reads the stream's socket now. */
   get nativeReadsSocket(): boolean {
     return this.native?.readsSocket ?? false;

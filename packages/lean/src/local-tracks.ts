@@ -58,6 +58,8 @@ export interface NativeAudioUse {
   readonly keepalives: number;
   /** Why its thread does not read the publisher's socket, when it tried. */
   readonly socketRefused: string | undefined;
+  /** Why its thread does not send the stream's sender reports, when it tried (native-audio.ts). */
+  readonly reportsRefused: string | undefined;
 }
 
 /**
@@ -239,6 +241,7 @@ export class LocalTracks {
       socketEverRead: (sending.socket.taken ?? 0) > 0,
       keepalives: sending.socket.keepalives ?? 0,
       socketRefused: sending.socket.refused,
+      reportsRefused: sending.nativeReportsRefused,
     };
   }
 

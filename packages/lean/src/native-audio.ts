@@ -1,5 +1,5 @@
 import type { Socket } from "node:dgram";
-import type { RTCRtpSender } from "werift";
+import type { RTCDtlsTransport, RTCRtpSender } from "werift";
 import type { IceConnection } from "./binding.js";
 import {
   NOT_SENDING_NOW,
@@ -23,7 +23,7 @@ import { NativeKeepalives } from "./native-keepalives.js";
 import { nativeReceiving, type ReceiverHandler } from "./native-receive.js";
 import { SRTCP_TRAILER_BYTES, srtcpLocal, type SrtcpLocal } from "./native-reports.js";
 import { srtcpByAddon, TAKE_PUBLISHER_FEEDBACK, takeRtcp } from "./native-srtcp.js";
-import { nativelyReported, sdesPacket, type SenderReporting } from "./report-clock.js";
+import { nativelyReported, reportsOnOneClock, sdesPacket, type SenderReporting } from "./report-clock.js";
 import { forgetTurn } from "./slot-reading.js";
 
 /**
@@ -81,6 +81,12 @@ export interface NativeStart {
 
 const loopIds = new WeakMap<readonly Buffer[], number>();
 
+/** `values` as plain, writable fields of werift's `sender` again, in place of the native stream's accessors. */
+function plainFields(sender: object, values: Record<string, unknown>): void {
+  for (const [name, value] of Object.entries(values))
+    Object.defineProperty(sender, name, { configurable: true, enumerable: true, writable: true, value });
+}
+
 /** Packets and payload bytes sent, as AudioSending counts them. */
 export interface SentTotals {
   readonly packets: number;
@@ -114,7 +120,9 @@ export class NativeAudioStream {
   /** Unix ms minus the addon's clock: a slot's send time as werift's NTP times read it. */
   private readonly epochMs: number;
   /** While the thread sends werift's sender reports: the local SRTCP context they are sealed with, and their SDES's bytes. */
-  private reporting: { readonly local: SrtcpLocal; readonly sdesBytes: number } | undefined;
+  private reporting:
+    | { readonly local: SrtcpLocal; readonly transport: RTCDtlsTransport; readonly sdesBytes: number }
+    | undefined;
   /** Why the thread does not send the stream's sender reports (werift's report clock does). */
   reportsRefused: string | undefined;
   /** The publisher's socket while the thread reads it (see the top of this file). */
@@ -138,7 +146,8 @@ export class NativeAudioStream {
   ): NativeAudioStream | string {
     const handoff = writer.nativeHandoff();
     if (typeof handoff === "string") return handoff;
-    // the publisher's RTCP (werift's sender reports, the server's reports to it): the addon's (native-srtcp.ts)
+    // the publisher's RTCP werift still seals and opens (its sender reports before the thread takes
+    // them over, the server's reports to it): the addon's (native-srtcp.ts)
     srtcpByAddon(addon, sender.dtlsTransport);
     const stream = new NativeAudioStream(addon, writer, sender, loop, handoff);
     stream.socketCount = socketCount;
@@ -236,19 +245,28 @@ export class NativeAudioStream {
    * The thread sends werift's sender reports of the stream from now on (lean-media.c
    * sender_report: the same compound werift's report clock built from the slot, SR and SDES, 0.5-1.5
    * s apart), sealed with the transport's local SRTCP key after werift's index for the SSRC; the
-   * clock skips the sender meanwhile. Only once werift's reports run (its first packet starts them)
-   * and with AES-128-GCM; otherwise they stay werift's.
+   * clock skips the sender meanwhile, and werift's `lastSRtimestamp` and `lastSentSRTimestamp` read
+   * the thread's last report from the slot (werift's round trip, from a server receiver report
+   * whose LSR is its last report's, reads them where werift still gets those reports: a publisher
+   * that sends video too, whose socket the thread does not read). Only once werift's reports run
+   * (its first packet starts them) on the process's report clock, and with AES-128-GCM; otherwise
+   * they stay werift's.
    */
   private reportOnThread(): void {
     const s = this.sender as unknown as SenderReporting;
     if (this.id === undefined || this.reporting !== undefined || !s.rtcpRunning || s.stopped) return;
-    const local = srtcpLocal(this.sender.dtlsTransport);
+    // werift's own loop would report beside the thread, under the same SRTCP indices
+    if (!reportsOnOneClock()) return;
+    const transport = this.sender.dtlsTransport;
+    const local = srtcpLocal(transport);
     if (local === undefined) {
       this.reportsRefused = "sender reports: the transport's SRTCP is not AES-128-GCM";
       return;
     }
-    const sdes = s.cname ? sdesPacket(s.ssrc, s.cname).serialize() : Buffer.alloc(0);
+    let sdesBytes: number;
     try {
+      const sdes = s.cname ? sdesPacket(s.ssrc, s.cname).serialize() : Buffer.alloc(0);
+      sdesBytes = sdes.length;
       this.addon.reportSender(
         this.id,
         local.srtcpSessionKey,
@@ -264,15 +282,33 @@ export class NativeAudioStream {
       return;
     }
     this.reportsRefused = undefined;
-    this.reporting = { local, sdesBytes: sdes.length };
+    this.reporting = { local, transport, sdesBytes };
     nativelyReported.add(this.sender);
+    // werift's fields as they stand, until the thread's first report in this registration
+    const own = { lsr: s.lastSRtimestamp, sentS: s.lastSentSRTimestamp };
+    const last = () => {
+      const at = turnSlot(this.slot);
+      return at.srLsr !== 0 ? { lsr: at.srLsr, sentS: (at.srSentMs + this.epochMs) / 1000 } : own;
+    };
+    const field = (key: keyof typeof own) => ({
+      configurable: true,
+      enumerable: true,
+      get: () => last()[key],
+      set: (value: number) => {
+        own[key] = value;
+      },
+    });
+    Object.defineProperties(this.sender, {
+      lastSRtimestamp: field("lsr"),
+      lastSentSRTimestamp: field("sentS"),
+    });
   }
 
   /**
    * werift's report clock sends the stream's sender reports again: it gets the SRTCP index the
-   * thread reached (so none is sealed twice), the last report's compact NTP and time (its round
-   * trip from the server's receiver reports reads them), and the reports in its transport's counts,
-   * as its own sends are. Call before the sender leaves the addon.
+   * thread reached (so none is sealed twice), the last report's compact NTP and time as plain
+   * fields again, and the reports in its transport's counts, as its own sends are. Call before the
+   * sender leaves the addon.
    */
   private unreport(): void {
     const reporting = this.reporting;
@@ -280,14 +316,17 @@ export class NativeAudioStream {
     this.reporting = undefined;
     nativelyReported.delete(this.sender);
     const back = this.addon.unreportSender(this.id);
-    if (back === undefined) return;
     const s = this.sender as unknown as SenderReporting;
+    // the getters' values, the thread's last report's when it sent one, become werift's plain fields
+    forgetTurn(this.slot);
+    plainFields(this.sender, {
+      lastSRtimestamp: s.lastSRtimestamp,
+      lastSentSRTimestamp: s.lastSentSRTimestamp,
+    });
+    if (back === undefined) return;
     reporting.local.getSrtcpSsrcState(s.ssrc).srtcpIndex = back.index;
-    s.lastSRtimestamp = back.lsr;
-    s.lastSentSRTimestamp = (Date.now() - (this.addon.nowMs() - back.sentMs)) / 1000;
-    const transport = this.sender.dtlsTransport;
-    transport.packetsSent += back.reports;
-    transport.bytesSent += back.reports * (28 + reporting.sdesBytes + SRTCP_TRAILER_BYTES);
+    reporting.transport.packetsSent += back.reports;
+    reporting.transport.bytesSent += back.reports * (28 + reporting.sdesBytes + SRTCP_TRAILER_BYTES);
   }
 
   /** The thread reads the handoff's socket from its next tick, when asked to (see the top of this file). */
@@ -485,13 +524,7 @@ export class NativeAudioStream {
       rtpTimestamp: s.rtpTimestamp,
     };
     const at = readSlot(this.slot);
-    for (const [name, value] of Object.entries(values))
-      Object.defineProperty(this.sender, name, {
-        configurable: true,
-        enumerable: true,
-        writable: true,
-        value,
-      });
+    plainFields(this.sender, values);
     if (this.ntpBefore !== undefined) Object.defineProperty(this.sender, "ntpTimestamp", this.ntpBefore);
     if (at.packets + this.carried.packets > 0) {
       // the slot's, or what the last registration left when a move's new one was refused

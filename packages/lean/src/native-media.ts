@@ -55,8 +55,9 @@ export interface LeanMediaAddon {
   /**
    * The thread sends sender `id`'s reports from now on (lean-media.c sender_report), sealed with the
    * local SRTCP key and salt after `index`, each followed by `sdes` (whole 32-bit words, at most 272
-   * bytes); `packets` and `octets`: werift's counts before this registration. Again: new key, index
-   * and counts, the same spacing.
+   * bytes); `packets` and `octets`: werift's counts before this registration. Throws while the
+   * thread reports the sender already (unreportSender first). The slot's srLsr and srSentMs say the
+   * last report it sent.
    */
   reportSender(
     id: number,
@@ -205,8 +206,12 @@ export const SLOT = {
   lastSeq: 10,
   skipped: 11,
   tick: 12,
+  /** The last sender report the thread sent (native-audio.ts): its compact NTP, 0 before one. */
+  srLsr: 13,
+  /** And when it went, nowMs(). */
+  srSentMs: 14,
 } as const;
-const SLOT_FIELDS = 13;
+const SLOT_FIELDS = 15;
 
 /** A consistent copy of a stream's slot (the thread writes it under a sequence lock). */
 export type SlotReading = { readonly [K in keyof typeof SLOT]: number };
@@ -228,6 +233,8 @@ function named(at: Float64Array): SlotReading {
     lastSeq: f(SLOT.lastSeq),
     skipped: f(SLOT.skipped),
     tick: f(SLOT.tick),
+    srLsr: f(SLOT.srLsr),
+    srSentMs: f(SLOT.srSentMs),
   };
 }
 

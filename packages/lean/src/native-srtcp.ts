@@ -5,9 +5,10 @@ import { PROFILE_AEAD_AES_128_GCM } from "./srtp-gcm.js";
 /**
  * werift's SRTCP with AEAD_AES_128_GCM opened and sealed by the native addon (lean-media.c
  * open_rtcp and seal_rtcp, issue 51) once the process is on the native media path: every RTCP
- * packet JavaScript still handles (werift's sender reports; the server's RTCP the thread does not
- * take itself, lean-media.c take_rtcp: to a publisher that sends video, and a subscriber's sender
- * reports when it receives video too) is one Node-API call, where werift
+ * packet JavaScript still handles (werift's sender reports before the thread takes them over,
+ * native-audio.ts, and its video senders'; the server's RTCP the thread does not take itself,
+ * lean-media.c take_rtcp: to a publisher that sends video, and a subscriber's sender reports when it
+ * receives video too) is one Node-API call, where werift
  * makes a cipher object, its IV and associated data and four Buffers per packet: about a tenth of
  * a 30-room audio worker's JavaScript thread, by perf (bench/results.md). werift's own methods stay
  * the oracle (native-srtcp.test.ts compares the bytes) and the fallback: a packet the addon does

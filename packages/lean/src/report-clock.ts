@@ -246,6 +246,11 @@ export const sharedReportClock = new ReportClock();
 
 let installed = false;
 
+/** Whether werift's receivers and senders of this process report on the clock (reportOnOneClock). */
+export function reportsOnOneClock(): boolean {
+  return installed;
+}
+
 /**
  * Puts werift's receivers and senders of this process on `clock` in place of their own report
  * loops (see the top of this file); once per process.

@@ -126,6 +126,18 @@ describe("the native media path's closing line", () => {
       "lean native media path: 1 of 1 audio publishers sent 1,500 packets on it; 0 of 0 audio receivers read 0 on it; " +
         "its thread sent 1,234 sender reports; it took 7 of the server's RTCP packets, 0 with sender reports",
     );
+    // a publisher whose reports stayed werift's is named
+    const refused = [
+      use({
+        publishedAudio: true,
+        sent: 10,
+        senderReportsRefused: "sender reports: the transport's SRTCP is not AES-128-GCM",
+      }),
+    ];
+    expect(nativePathLine(refused, { reports: 0, keepalives: 0 })).toBe(
+      "lean native media path: 1 of 1 audio publishers sent 10 packets on it; 0 of 0 audio receivers read 0 on it; " +
+        "not carried: sender reports: the transport's SRTCP is not AES-128-GCM",
+    );
   });
 
   it("says nothing of a worker with no audio, and 0 of N when nothing was carried", () => {

@@ -152,6 +152,7 @@ export class LeanEngineParticipant implements EngineParticipant {
       sendRefused: p.nativeAudio.refused,
       socketRead: p.nativeAudio.socketEverRead,
       socketRefused: p.nativeAudio.socketRefused,
+      senderReportsRefused: p.nativeAudio.reportsRefused,
       receivedAudio: p.headerOnlyPackets > 0,
       received: p.nativeReceived.packets,
       receiveRefused: p.nativeReceived.refused,
@@ -298,6 +299,8 @@ export interface NativePathUse {
   /** Whether its thread read the publisher's socket (an audio-only publisher's), and why not where it tried. */
   readonly socketRead?: boolean;
   readonly socketRefused?: string | undefined;
+  /** Why its thread does not send the publisher's sender reports, where it does not (native-audio.ts). */
+  readonly senderReportsRefused?: string | undefined;
   /** Whether the participant received any audio (read header-only). */
   readonly receivedAudio: boolean;
   /** Of it, the packets the thread read and counted. */
@@ -359,6 +362,7 @@ export function nativePathLine(
       ...receivers.flatMap((u) =>
         u.received > 0 || u.receiveRefused === undefined ? [] : [`receiving: ${u.receiveRefused}`],
       ),
+      ...publishers.flatMap((u) => (u.senderReportsRefused === undefined ? [] : [u.senderReportsRefused])),
       ...receivers.flatMap((u) => (u.reportsRefused === undefined ? [] : [u.reportsRefused])),
     ]),
   ];
