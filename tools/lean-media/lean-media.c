@@ -946,8 +946,9 @@ static void report_due(receiver_t *r, double now) {
  * the last packet sent, the packet and octet counts), serialised it beside its SDES, and sealed
  * and sent it there, 0.5-1.5 s apart for each of the process's publishers. Here the same compound
  * is built from the same fields, sealed with the transport's local SRTCP key under the SSRC's next
- * index and sent on the stream's socket from the tick it is due in; native-audio.ts hands werift
- * the index, the last report's compact NTP and its time back when the thread lets go.
+ * index and sent on the stream's socket from the tick it is due in. The slot says the last one
+ * (SLOT_SR_LSR, SLOT_SR_SENT_MS), which werift's fields read meanwhile (native-audio.ts), and werift
+ * gets the index back when the thread lets go.
  */
 static uint64_t sender_reports_sent;
 
@@ -1649,7 +1650,7 @@ static napi_value js_report_sender(napi_env env, napi_callback_info info) {
 /*
  * unreportSender(id): the thread sends no more of the stream's reports; what werift goes on from
  * ({ index, lsr, sentMs, reports }: the last SRTCP index sealed, the last report's compact NTP and
- * when it went, nowMs(), and how many it sent), or undefined when it sent none since reportSender.
+ * when it went, nowMs(), and how many it sealed), or undefined when it sealed none since reportSender.
  */
 static napi_value js_unreport_sender(napi_env env, napi_callback_info info) {
   size_t argc = 1;
