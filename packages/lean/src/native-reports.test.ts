@@ -9,12 +9,11 @@ import {
   RtcpSrPacket,
   SourceDescriptionChunk,
   SourceDescriptionItem,
-  type RTCDtlsTransport,
 } from "werift";
 import { nativeAddon } from "../test/native-addon.js";
 import { countedStream } from "../test/counted.js";
 import { loopbackSockets, opusDatagram } from "../test/udp.js";
-import { srtcpPair } from "../test/srtp.js";
+import { srtcpPair, srtcpTransport } from "../test/srtp.js";
 import { StreamStatistics } from "../test/werift-statistics.js";
 import { InboundStream } from "./inbound.js";
 import { NativeStreamCounts } from "./native-counts.js";
@@ -58,17 +57,6 @@ async function takenSocket() {
   return { socket, server, receiving, id };
 }
 
-/** werift's DTLS transport as the reports see it: started, AES-128-GCM, `srtcp` its SRTCP session, its send counts. */
-function gcmTransport(srtcp: unknown): RTCDtlsTransport {
-  return {
-    srtpStarted: true,
-    srtp: { config: { profile: GCM } },
-    srtcp,
-    packetsSent: 0,
-    bytesSent: 0,
-  } as unknown as RTCDtlsTransport;
-}
-
 describe("receiver reports sent by the native thread (native-reports.ts)", () => {
   it("sends werift's report for a counted stream, sealed under werift's next SRTCP index, and gives werift the index and priors back", async () => {
     const { socket, server, receiving, id } = await takenSocket();
@@ -83,7 +71,7 @@ describe("receiver reports sent by the native thread (native-reports.ts)", () =>
       sender as unknown as { localContext: { getSrtcpSsrcState(s: number): { srtcpIndex: number } } }
     ).localContext;
     local.getSrtcpSsrcState(receiver.rtcpSsrc).srtcpIndex = 41;
-    const transport = gcmTransport(sender);
+    const transport = srtcpTransport(sender);
     const reports = new NativeReports(native(), id, transport, receiving.clockOffset);
     // 40 packets, every tenth lost
     for (let i = 0; i < 40; i++) {
@@ -166,16 +154,8 @@ describe("receiver reports sent by the native thread (native-reports.ts)", () =>
     receiver.remoteStreams[7] = werift;
     receiver.remoteStreams[8] = new StreamStatistics(48_000);
     const { sender } = srtcpPair(GCM);
-    const gcm = {
-      srtpStarted: true,
-      srtp: { config: { profile: GCM } },
-      srtcp: sender,
-    } as unknown as RTCDtlsTransport;
-    const cm = {
-      srtpStarted: true,
-      srtp: { config: { profile: 0x0001 } },
-      srtcp: sender,
-    } as unknown as RTCDtlsTransport;
+    const gcm = srtcpTransport(sender);
+    const cm = srtcpTransport(sender, 0x0001);
     expect(
       new NativeReports(native(), id, cm, receiving.clockOffset).take(receiver, new Map([[7, counts]])),
     ).toMatch(/not AES-128-GCM/);
@@ -196,7 +176,7 @@ describe("a receiver whose streams change while the thread reports it", () => {
     const receiver = new Receiver(0x77);
     receiver.remoteStreams[7] = first.werift;
     const { sender, receiver: opener } = srtcpPair(GCM);
-    const transport = gcmTransport(sender);
+    const transport = srtcpTransport(sender);
     const reports = new NativeReports(native(), id, transport, receiving.clockOffset);
     expect(reports.take(receiver, new Map([[7, first.counts]]))).toBeUndefined();
     expect(reports.reports(7)).toBe(true);
@@ -268,7 +248,7 @@ async function reportedStream(ssrc: number, rtcpSsrc: number) {
   const reports = new NativeReports(
     native(),
     taken.id,
-    gcmTransport(server.sender),
+    srtcpTransport(server.sender),
     taken.receiving.clockOffset,
   );
   expect(reports.take(receiver, new Map([[ssrc, counts]]))).toBeUndefined();
@@ -343,7 +323,7 @@ describe("the server's RTCP taken by the native thread (lean-media.c take_rtcp)"
   it("takes the server's receiver reports and XR on a publisher's socket, and nothing once told to stop", async () => {
     const { socket, server, receiving, id } = await takenSocket();
     const { sender, handed, send } = serverRtcp(socket, server);
-    expect(takeRtcp(native(), id, gcmTransport(sender), TAKE_PUBLISHER_FEEDBACK)).toBe(true);
+    expect(takeRtcp(native(), id, srtcpTransport(sender), TAKE_PUBLISHER_FEEDBACK)).toBe(true);
     const rr = new RtcpRrPacket({
       ssrc: 0x1,
       reports: [
@@ -375,11 +355,7 @@ describe("the server's RTCP taken by the native thread (lean-media.c take_rtcp)"
     expect(handed).toHaveLength(3);
     expect(native().stats().rtcpTaken).toBe(takenBefore + 1);
     // a transport whose SRTCP is not AES-128-GCM: nothing taken
-    const cm = {
-      srtpStarted: true,
-      srtp: { config: { profile: 0x0001 } },
-      srtcp: sender,
-    } as unknown as RTCDtlsTransport;
+    const cm = srtcpTransport(sender, 0x0001);
     expect(takeRtcp(native(), id, cm, TAKE_PUBLISHER_FEEDBACK)).toBe(false);
     await send(rr.serialize());
     expect(handed).toHaveLength(4);

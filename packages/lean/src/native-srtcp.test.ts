@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import type { RTCDtlsTransport, SrtcpSession } from "werift";
 import { nativeAddon } from "../test/native-addon.js";
-import { srtcpPair } from "../test/srtp.js";
+import { srtcpPair, srtcpTransport } from "../test/srtp.js";
 import { srtcpByAddon, srtcpByAddonCounts } from "./native-srtcp.js";
 
 const native = nativeAddon();
@@ -23,10 +23,6 @@ interface Cipher {
 const cipherOf = (session: SrtcpSession, side: "localContext" | "remoteContext"): Cipher =>
   (session as unknown as Record<string, { cipher: Cipher }>)[side]?.cipher as Cipher;
 
-function transportOf(srtcp: SrtcpSession, profile: number): RTCDtlsTransport {
-  return { srtpStarted: true, srtp: { config: { profile } }, srtcp } as unknown as RTCDtlsTransport;
-}
-
 /** A compound RTCP packet of `bytes` (a multiple of 4, >= 8): a header, a sender SSRC, random words. */
 function rtcp(bytes: number, type = 201): Buffer {
   const p = randomBytes(bytes);
@@ -46,19 +42,19 @@ describe("werift's SRTCP opened and sealed by the addon (native-srtcp.ts), werif
   const decrypt = proto.decryptRTCP;
 
   it("takes werift's GCM cipher class once, and no other profile", () => {
-    expect(srtcpByAddon(native(), transportOf(srtcpPair(AES_CM).receiver, AES_CM))).toBe(false);
+    expect(srtcpByAddon(native(), srtcpTransport(srtcpPair(AES_CM).receiver, AES_CM))).toBe(false);
     expect(srtcpByAddon(native(), { srtpStarted: false } as unknown as RTCDtlsTransport)).toBe(false);
     expect(srtcpByAddon(native(), undefined)).toBe(false);
-    expect(srtcpByAddon(native(), transportOf(pair.receiver, GCM))).toBe(true);
+    expect(srtcpByAddon(native(), srtcpTransport(pair.receiver, GCM))).toBe(true);
     expect(proto.decryptRTCP).not.toBe(decrypt);
     expect(proto.encryptRTCP).not.toBe(encrypt);
     const taken = proto.decryptRTCP;
-    expect(srtcpByAddon(native(), transportOf(pair.sender, GCM))).toBe(true);
+    expect(srtcpByAddon(native(), srtcpTransport(pair.sender, GCM))).toBe(true);
     expect(proto.decryptRTCP).toBe(taken);
   });
 
   it("seals and opens werift's bytes: sizes from the bare header to the addon's largest, indices to 2^31 - 1", () => {
-    srtcpByAddon(native(), transportOf(pair.receiver, GCM));
+    srtcpByAddon(native(), srtcpTransport(pair.receiver, GCM));
     for (const bytes of [8, 12, 32, 52, 96, 400, 1400])
       for (const index of [0, 1, 77, 0x7ffffffe, 0x7fffffff]) {
         const packet = rtcp(bytes, 200 + (bytes % 8));
@@ -82,7 +78,7 @@ describe("werift's SRTCP opened and sealed by the addon (native-srtcp.ts), werif
   });
 
   it("leaves to werift what the addon does not take, which then fails or succeeds as it did", () => {
-    srtcpByAddon(native(), transportOf(pair.receiver, GCM));
+    srtcpByAddon(native(), srtcpTransport(pair.receiver, GCM));
     const packet = rtcp(52);
     const sealed = sealer.encryptRTCP(packet, 9);
     const failure = (f: () => unknown): string => {

@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { SrtcpSession, SrtpSession } from "werift";
+import { SrtcpSession, SrtpSession, type RTCDtlsTransport } from "werift";
 
 /**
  * Both ends of one werift SRTP session with random master keys, for `profile` (0x0001 AES-CM with
@@ -30,4 +30,18 @@ function sessionPair<T>(profile: number, make: (config: SessionConfig) => T): { 
     sender: make({ keys: keys(a, b), profile }),
     receiver: make({ keys: keys(b, a), profile }),
   };
+}
+
+/**
+ * werift's DTLS transport as the SRTCP paths read it: started, SRTP profile `profile` (AES-GCM
+ * unless said), `srtcp` its SRTCP session, nothing sent yet.
+ */
+export function srtcpTransport(srtcp: unknown, profile = 0x0007): RTCDtlsTransport {
+  return {
+    srtpStarted: true,
+    srtp: { config: { profile } },
+    srtcp,
+    packetsSent: 0,
+    bytesSent: 0,
+  } as unknown as RTCDtlsTransport;
 }
