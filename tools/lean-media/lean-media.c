@@ -105,8 +105,7 @@ typedef struct {
     double packets, octets; /* werift's counts before this registration; the report adds the slot's */
     uint8_t sdes[MAX_SDES]; /* werift's SDES packet with the CNAME, sent after the report as werift does */
     int sdes_bytes;
-    double lsr, sent_ms; /* the last report's compact NTP and when it went (nowMs()); 0, 0 before one */
-    double sent;         /* reports sealed (and sent, or dropped by the kernel) since `on` */
+    double sent;         /* reports sealed (and sent, or dropped by the kernel) since `on`; the last is in the slot */
   } report;
 } sender_t;
 
@@ -1002,8 +1001,6 @@ static void sender_reports_due(double now) {
     uint32_t index = rep->index + 1 > 0x7fffffffu ? 0 : rep->index + 1;
     if (seal_rtcp(rep->ctx, rep->salt, plain, bytes, index, sealed) != 0) continue;
     rep->index = index;
-    rep->lsr = lsr;
-    rep->sent_ms = now;
     /* werift's round trip from the server's receiver reports, where werift still gets them, reads these */
     slot_open(s->slot);
     s->slot[SLOT_SR_LSR] = lsr;
@@ -1649,8 +1646,8 @@ static napi_value js_report_sender(napi_env env, napi_callback_info info) {
 
 /*
  * unreportSender(id): the thread sends no more of the stream's reports; what werift goes on from
- * ({ index, lsr, sentMs, reports }: the last SRTCP index sealed, the last report's compact NTP and
- * when it went, nowMs(), and how many it sealed), or undefined when it sealed none since reportSender.
+ * ({ index, reports }: the last SRTCP index sealed and how many it sealed; the last report is in
+ * the slot), or undefined when it sealed none since reportSender.
  */
 static napi_value js_unreport_sender(napi_env env, napi_callback_info info) {
   size_t argc = 1;
@@ -1669,8 +1666,6 @@ static napi_value js_unreport_sender(napi_env env, napi_callback_info info) {
   if (rep.sent == 0) return NULL;
   napi_create_object(env, &o);
   napi_set_named_property(env, o, "index", number(env, rep.index));
-  napi_set_named_property(env, o, "lsr", number(env, rep.lsr));
-  napi_set_named_property(env, o, "sentMs", number(env, rep.sent_ms));
   napi_set_named_property(env, o, "reports", number(env, rep.sent));
   return o;
 }

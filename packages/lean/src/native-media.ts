@@ -70,10 +70,10 @@ export interface LeanMediaAddon {
     octets: number,
   ): void;
   /**
-   * The thread no longer sends sender `id`'s reports: the last SRTCP index it sealed, the last
-   * report's compact NTP and time (nowMs()) and how many it sealed; undefined when it sealed none.
+   * The thread no longer sends sender `id`'s reports: the last SRTCP index it sealed and how many
+   * it sealed (the last one is in the slot); undefined when it sealed none.
    */
-  unreportSender(id: number): { index: number; lsr: number; sentMs: number; reports: number } | undefined;
+  unreportSender(id: number): { index: number; reports: number } | undefined;
   addLoop(payloads: readonly Buffer[]): number;
   addSender(sender: NativeSenderSpec, slot: Float64Array): number;
   pauseSender(id: number, paused: boolean): void;
