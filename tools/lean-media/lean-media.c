@@ -4,9 +4,12 @@
  * on a timerfd and writes every registered audio publisher's packet of that tick: the RTP header
  * from the stream's template, the Opus payload from a loop shared by every publisher of the same
  * file, sealed with SRTP AEAD_AES_128_GCM (RFC 7714) under the keys werift's DTLS exported, and
- * sent with one sendmmsg per socket. JavaScript keeps signalling, ICE, DTLS, RTCP and consent (the
- * datagrams werift writes on such a socket go out through sendTo, one syscall without libuv), and
- * reads what was sent from a per-stream slot (a Float64Array it owns) under a sequence lock.
+ * sent with one sendmmsg per socket. It reads the subscribers' sockets, counts their audio, sends
+ * their receiver reports, the publishers' sender reports and our consent checks, and answers the
+ * server's keepalives (below). JavaScript keeps signalling, ICE, DTLS, the rest of RTCP, consent's
+ * expiry and what the thread does not carry (the datagrams werift writes on such a socket go out
+ * through sendTo, one syscall without libuv), and reads what was sent from a per-stream slot (a
+ * Float64Array it owns) under a sequence lock.
  *
  * The TypeScript path (direct-send.ts, srtp-gcm.ts) stays the fallback and the oracle: `seal` is
  * the test hook that must give GcmRtpSealer's bytes, and a packet written here must equal the one
@@ -17,6 +20,8 @@
  * two). Load it with RTLD_NOW so a node without them fails at load, not at a first call.
  */
 #define _GNU_SOURCE
+/* SHA1_Init and its kin: the HMAC keys below keep SHA-1 states, which EVP has no cheaper form of */
+#define OPENSSL_SUPPRESS_DEPRECATED
 #define NAPI_VERSION 8
 #include <errno.h>
 #include <fcntl.h>
@@ -25,7 +30,8 @@
 #include <node_api.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
+#include <openssl/rand.h>
+#include <openssl/sha.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -164,6 +170,18 @@ enum { RECORD_RTP = 1, RECORD_RAW = 2 };
 #define RTP_RECORD_BYTES 32
 #define RAW_RECORD_BYTES 24
 
+/*
+ * An HMAC-SHA1 key (RFC 2104) as the SHA-1 states after its inner and outer pads: a MAC is then
+ * two SHA-1 updates from copies of them. OpenSSL's one-shot HMAC() fetched the digest and set the
+ * key up again for each message: 6-13 us a MAC by perf at 30 audio rooms, where the thread makes
+ * about 200 a second (keepalives checked and answered, consent requests and answers); about 1 us
+ * this way.
+ */
+typedef struct {
+  int ready;
+  SHA_CTX inner, outer;
+} hmac_key_t;
+
 /* The local ICE credentials a keepalive is checked and answered with (binding.ts's, werift's). */
 #define MAX_ICE_CREDENTIAL 256
 typedef struct {
@@ -172,7 +190,35 @@ typedef struct {
   size_t ufrag_bytes, password_bytes;
   uint8_t ufrag[MAX_ICE_CREDENTIAL];
   uint8_t password[MAX_ICE_CREDENTIAL];
+  hmac_key_t key; /* the password's, set by credentials_keyed */
 } stun_credentials_t;
+
+/*
+ * ICE consent freshness (RFC 7675) on the selected pair of a socket this thread reads: JavaScript's
+ * consent.ts hands the checks over (checkConsent) with a request it wrote; the thread sends it
+ * under a fresh transaction id when due and takes its answer. See consent_due.
+ */
+#define MAX_CONSENT_REQUEST 640
+typedef struct {
+  int on;
+  /* consent.ts's request: USERNAME, PRIORITY, the ICE role, MESSAGE-INTEGRITY, FINGERPRINT; the
+     last two are written again for each transaction id */
+  uint8_t request[MAX_CONSENT_REQUEST];
+  size_t request_bytes;
+  stun_credentials_t remote; /* the remote password: the request's and its answer's HMAC key */
+  uint32_t address;          /* the pair's remote, host order */
+  uint16_t port;
+  double next_ms;            /* nowMs() of the next request */
+  int outstanding;           /* a request not answered yet: only the last one is */
+  uint8_t transaction[12];
+  double sent_ms;
+  /* JavaScript's Float64Array(CS_FIELDS), written under the sequence lock; NULL when off */
+  double *state;
+  napi_ref state_ref;
+} consent_t;
+/* consent_t.state's fields: requests sent, answers taken, the last answer's arrival (nowMs()), its
+   round trip and the sum of them all (ms) */
+enum { CS_GEN, CS_REQUESTS, CS_ANSWERS, CS_ANSWERED_MS, CS_RTT_MS, CS_RTT_SUM_MS, CS_FIELDS };
 
 typedef struct {
   int used;
@@ -207,6 +253,7 @@ typedef struct {
   int rtcp_takes;
   EVP_CIPHER_CTX *rtcp_open;
   uint8_t rtcp_salt[12];
+  consent_t consent;
 } receiver_t;
 /* what take_rtcp takes: sender reports of streams whose receiver reports this thread sends, and the
    server's receiver reports and XR to a publisher whose round trip is not read from them */
@@ -724,21 +771,52 @@ static uint32_t crc32_of(const uint8_t *p, size_t n) {
   return c ^ 0xffffffffu;
 }
 
+/* `k` for `key` (RFC 2104: a key over SHA-1's 64-byte block is hashed first). */
+static void hmac_key(hmac_key_t *k, const uint8_t *key, size_t bytes) {
+  uint8_t block[64] = {0}, pad[64];
+  if (bytes > sizeof block) {
+    SHA_CTX c;
+    SHA1_Init(&c);
+    SHA1_Update(&c, key, bytes);
+    SHA1_Final(block, &c);
+  } else if (bytes > 0)
+    memcpy(block, key, bytes);
+  for (size_t i = 0; i < sizeof pad; i++) pad[i] = block[i] ^ 0x36;
+  SHA1_Init(&k->inner);
+  SHA1_Update(&k->inner, pad, sizeof pad);
+  for (size_t i = 0; i < sizeof pad; i++) pad[i] = block[i] ^ 0x5c;
+  SHA1_Init(&k->outer);
+  SHA1_Update(&k->outer, pad, sizeof pad);
+  k->ready = 1;
+}
+
+/* `c`'s HMAC key from its password: call once the password is set. */
+static void credentials_keyed(stun_credentials_t *c) { hmac_key(&c->key, c->password, c->password_bytes); }
+
 /*
  * The HMAC-SHA1 of `message`'s first `integrity_at` bytes with the header's length counting to the
  * end of MESSAGE-INTEGRITY (RFC 5389 15.4), keyed with `c`'s password; 0 when done.
  */
 static int stun_hmac(const stun_credentials_t *c, const uint8_t *message, size_t integrity_at,
                      uint8_t out[STUN_HMAC_BYTES]) {
-  uint8_t signed_part[RECV_BYTES];
-  if (integrity_at > sizeof signed_part) return -1;
-  memcpy(signed_part, message, integrity_at);
-  put16(signed_part + 2, (uint16_t)(integrity_at + 4 + STUN_HMAC_BYTES - STUN_HEADER));
-  unsigned int bytes = 0;
-  return HMAC(EVP_sha1(), c->password, (int)c->password_bytes, signed_part, integrity_at, out, &bytes) != NULL &&
-                 bytes == STUN_HMAC_BYTES
-             ? 0
-             : -1;
+  if (integrity_at < STUN_HEADER || integrity_at > RECV_BYTES) return -1;
+  hmac_key_t unset;
+  const hmac_key_t *k = &c->key;
+  if (!k->ready) {
+    hmac_key(&unset, c->password, c->password_bytes);
+    k = &unset;
+  }
+  uint8_t header[STUN_HEADER], inner[STUN_HMAC_BYTES];
+  memcpy(header, message, STUN_HEADER);
+  put16(header + 2, (uint16_t)(integrity_at + 4 + STUN_HMAC_BYTES - STUN_HEADER));
+  SHA_CTX h = k->inner;
+  SHA1_Update(&h, header, STUN_HEADER);
+  SHA1_Update(&h, message + STUN_HEADER, integrity_at - STUN_HEADER);
+  SHA1_Final(inner, &h);
+  h = k->outer;
+  SHA1_Update(&h, inner, sizeof inner);
+  SHA1_Final(out, &h);
+  return 0;
 }
 
 /* Whether `p` is a keepalive this thread answers for `c` (binding.ts keepaliveRequest). */
@@ -813,6 +891,8 @@ static int answer_keepalive(receiver_t *r, const uint8_t *p, size_t length, uint
 
 static int take_rtcp(receiver_t *r, const uint8_t *p, size_t length, uint32_t address, uint16_t port,
                      double arrival_ms);
+static int take_consent_answer(receiver_t *r, const uint8_t *p, size_t length, uint32_t address, uint16_t port,
+                               double arrival_ms);
 static int counted_stream(const receiver_t *r, uint32_t ssrc);
 
 /* werift moves the rollover counter only near the wrap (srtp-gcm.ts rolloverMatters) */
@@ -864,6 +944,7 @@ static void take_datagram(int id, receiver_t *r, const uint8_t *p, size_t length
       return;
     }
   }
+  if (take_consent_answer(r, p, length, address, port, arrival_ms)) return;
   if (answer_keepalive(r, p, length, address, port)) return;
   if (take_rtcp(r, p, length, address, port, arrival_ms)) return;
   size_t padded = (length + 7) & ~(size_t)7;
@@ -1033,6 +1114,131 @@ static void sender_reports_due(double now) {
  * a subscriber that also receives video takes nothing here: LiveKit sends one compound of sender
  * reports for all of a subscriber's streams, and the video stream's is werift's.
  */
+/*
+ * Consent checks (issue 51). consent.ts sends a binding request on each connection's selected pair
+ * every 5 s x (0.8-1.2) and takes its answer (a success response with the request's transaction id
+ * and a MESSAGE-INTEGRITY that holds for the remote password); on a socket this thread reads it
+ * hands them here instead (checkConsent): the thread sends consent.ts's request under a fresh
+ * transaction id when it is due, on the rules above, and an answer to the last request is taken
+ * here and not handed on. Its round trip is from the send to the kernel's arrival time. consent.ts
+ * reads the state at its 250 ms tick: freshness, expiry and the pair's counts stay its own.
+ */
+static uint64_t consent_requests_sent, consent_answers_taken;
+
+/* `c`'s request under `transaction`: the id written, MESSAGE-INTEGRITY and FINGERPRINT again. */
+static int consent_request(consent_t *c, const uint8_t transaction[12]) {
+  size_t bytes = c->request_bytes, integrity_at = bytes - 4 - STUN_HMAC_BYTES - 8;
+  memcpy(c->request + 8, transaction, 12);
+  if (stun_hmac(&c->remote, c->request, integrity_at, c->request + integrity_at + 4) != 0) return -1;
+  put32(c->request + bytes - 4, crc32_of(c->request, bytes - 8) ^ STUN_FINGERPRINT_XOR);
+  return 0;
+}
+
+/* Whether `p` is the success response to `transaction`, its MESSAGE-INTEGRITY valid for `remote` (consent.ts consentAnswered). */
+static int consent_answered(const uint8_t *p, size_t length, const uint8_t transaction[12],
+                            const stun_credentials_t *remote) {
+  if (length < STUN_HEADER || be16(p) != 0x0101 || be32(p + 4) != STUN_COOKIE ||
+      STUN_HEADER + (size_t)be16(p + 2) != length || memcmp(p + 8, transaction, 12) != 0)
+    return 0;
+  for (size_t at = STUN_HEADER; at + 4 <= length;) {
+    uint16_t type = be16(p + at), bytes = be16(p + at + 2);
+    if (at + 4 + bytes > length) return 0;
+    if (type == STUN_MESSAGE_INTEGRITY) {
+      uint8_t mac[STUN_HMAC_BYTES];
+      return bytes == STUN_HMAC_BYTES && stun_hmac(remote, p, at, mac) == 0 &&
+             CRYPTO_memcmp(mac, p + at + 4, STUN_HMAC_BYTES) == 0;
+    }
+    at += 4 + bytes + (4 - bytes % 4) % 4;
+  }
+  return 0;
+}
+
+static double next_consent_ms(double now) { return now + 5000 * (0.8 + 0.4 * uniform()); }
+
+/*
+ * A transaction id (RFC 5389: cryptographically random), from a pool RAND_bytes fills 32 ids at a
+ * time: a call took about 26 us by perf, most of it OpenSSL's locking and DRBG set-up, not the
+ * bytes. 0 when done. Called with the lock held.
+ */
+static int transaction_id(uint8_t out[12]) {
+  static uint8_t pool[32 * 12];
+  static size_t left;
+  if (left == 0) {
+    if (RAND_bytes(pool, sizeof pool) != 1) return -1;
+    left = sizeof pool;
+  }
+  left -= 12;
+  memcpy(out, pool + left, 12);
+  memset(pool + left, 0, 12);
+  return 0;
+}
+
+/* `r`'s consent request when it is due at `now`: sent to the pair's remote, the last outstanding. */
+static void consent_due(receiver_t *r, double now) {
+  consent_t *c = &r->consent;
+  if (!c->on || now < c->next_ms) return;
+  c->next_ms = next_consent_ms(now);
+  uint8_t transaction[12];
+  if (transaction_id(transaction) != 0 || consent_request(c, transaction) != 0) return;
+  struct sockaddr_in to = {.sin_family = AF_INET, .sin_port = htons(c->port), .sin_addr.s_addr = htonl(c->address)};
+  /* timed from just before the send, as consent.ts times its own: the answer's arrival can come
+     before a clock read after the call */
+  double sent = now_ms();
+  /* a full socket buffer or a closed path: no answer comes, and consent expires as consent.ts's would */
+  if (sendto(r->fd, c->request, c->request_bytes, MSG_DONTWAIT | MSG_NOSIGNAL, (struct sockaddr *)&to, sizeof to) !=
+      (ssize_t)c->request_bytes)
+    return;
+  c->outstanding = 1;
+  memcpy(c->transaction, transaction, sizeof transaction);
+  c->sent_ms = sent;
+  slot_open(c->state);
+  c->state[CS_REQUESTS] += 1;
+  slot_close(c->state);
+  consent_requests_sent++;
+}
+
+/*
+ * Every due consent check, in a pass of its own half a period after the tick. The tick's packets
+ * are a burst: every publisher of the process sends on it, where real clients' packets are spread
+ * over the period. A check sent in the tick's wake, before or after its packets, waited behind
+ * the burst at the server: at 30 audio rooms its round trip read 1.2 ms after the packets and 0.5
+ * ms before them, where consent.ts's checks, sent at any moment of the period, read 0.1-0.2 ms
+ * (bench/results.md, 2026-12-02 12:10). Called with the lock held.
+ */
+static void consents_due(double now) {
+  for (int id = 0; id < receiver_high; id++)
+    if (receivers[id].used) consent_due(&receivers[id], now);
+}
+
+/* When the next consent check of any socket is due (nowMs()), or -1 for none. Called with the lock held. */
+static double next_consent_due(void) {
+  double next = -1;
+  for (int id = 0; id < receiver_high; id++) {
+    const consent_t *c = &receivers[id].consent;
+    if (receivers[id].used && c->on && (next < 0 || c->next_ms < next)) next = c->next_ms;
+  }
+  return next;
+}
+
+/* Takes `p` when it answers `r`'s outstanding consent request from the pair's remote; 1 when taken. */
+static int take_consent_answer(receiver_t *r, const uint8_t *p, size_t length, uint32_t address, uint16_t port,
+                               double arrival_ms) {
+  consent_t *c = &r->consent;
+  if (!c->on || !c->outstanding || length < 2 || p[0] != 0x01 || p[1] != 0x01 || address != c->address ||
+      port != c->port || !consent_answered(p, length, c->transaction, &c->remote))
+    return 0;
+  c->outstanding = 0;
+  double rtt = arrival_ms - c->sent_ms;
+  slot_open(c->state);
+  c->state[CS_ANSWERS] += 1;
+  c->state[CS_ANSWERED_MS] = arrival_ms;
+  c->state[CS_RTT_MS] = rtt;
+  c->state[CS_RTT_SUM_MS] += rtt;
+  slot_close(c->state);
+  consent_answers_taken++;
+  return 1;
+}
+
 static uint64_t rtcp_taken, rtcp_taken_srs;
 
 /* Whether a sender report of `ssrc` may be taken here: a stream counted here whose receiver reports this thread sends. */
@@ -1197,10 +1403,24 @@ static void *run(void *unused) {
   epoll_ctl(ep, EPOLL_CTL_ADD, timer_fd, &ev);
   ev.data.fd = stop_fd;
   epoll_ctl(ep, EPOLL_CTL_ADD, stop_fd, &ev);
+  double consent_pass_ms = -1; /* the mid-period pass of consent checks (consents_due), or -1 for none */
   for (;;) {
     struct epoll_event got[2];
-    int n = epoll_wait(ep, got, 2, -1);
+    int timeout = -1;
+    if (consent_pass_ms >= 0) {
+      double wait = consent_pass_ms - now_ms();
+      timeout = wait <= 0 ? 0 : (int)ceil(wait);
+    }
+    int n = epoll_wait(ep, got, 2, timeout);
     if (n < 0 && errno == EINTR) continue;
+    if (n == 0) {
+      consent_pass_ms = -1;
+      pthread_mutex_lock(&lock);
+      wakes++;
+      consents_due(now_ms());
+      pthread_mutex_unlock(&lock);
+      continue;
+    }
     int stop = 0;
     uint64_t expired = 0;
     for (int i = 0; i < n; i++) {
@@ -1232,6 +1452,9 @@ static void *run(void *unused) {
     receive();
     ticks_run += run_now;
     ticks_skipped += expired - run_now;
+    /* the pass halfway to the next tick, when a check falls due by then */
+    double due = next_consent_due(), pass = expiry_ms(timer_expirations) + PERIOD_NS / 2e6;
+    consent_pass_ms = due >= 0 && due <= pass ? pass : -1;
     pthread_mutex_unlock(&lock);
   }
   close(ep);
@@ -2102,7 +2325,7 @@ static napi_value js_remove_receiver(napi_env env, napi_callback_info info) {
   CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   pthread_mutex_lock(&lock);
   receiver_t *r = argc < 1 ? NULL : receiver_arg(env, argv[0], &id);
-  napi_ref held[MAX_RECEIVER_SSRCS + 1];
+  napi_ref held[MAX_RECEIVER_SSRCS + 2];
   int held_count = 0;
   EVP_CIPHER_CTX *contexts[MAX_RECEIVER_SSRCS + 1];
   int context_count = 0;
@@ -2122,6 +2345,8 @@ static napi_value js_remove_receiver(napi_env env, napi_callback_info info) {
     r->stun_answered = NULL;
     r->stun_answered_ref = NULL;
     r->stun.on = 0;
+    if (r->consent.state_ref != NULL) held[held_count++] = r->consent.state_ref;
+    r->consent = (consent_t){0};
     r->rtcp_takes = 0;
     if (r->rtcp_open != NULL) contexts[context_count++] = r->rtcp_open;
     r->rtcp_open = NULL;
@@ -2167,6 +2392,7 @@ static napi_value js_answer_keepalives(napi_env env, napi_callback_info info) {
     return fail(env, "answerKeepalives(id, ufrag: Buffer (up to 256 bytes), password: Buffer (up to 256 bytes), "
                      "controlling: boolean, answered: Float64Array(1)), or answerKeepalives(id) to stop");
   if (answered != NULL) CHECK(napi_create_reference(env, argv[4], 1, &answered_ref));
+  credentials_keyed(&c);
   c.on = answered != NULL;
   c.controlling = controlling;
   pthread_mutex_lock(&lock);
@@ -2209,6 +2435,7 @@ static napi_value js_answer_keepalive(napi_env env, napi_callback_info info) {
     return fail(env, "answerKeepalive(request: Buffer (up to 2048 bytes), ufrag: Buffer, password: Buffer, "
                      "controlling, address: uint32, port)");
   c.controlling = controlling;
+  credentials_keyed(&c);
   uint8_t answer[STUN_ANSWER_BYTES];
   if (!keepalive_request(request, request_bytes, &c) ||
       binding_success(request, address, (uint16_t)port, &c, answer) != 0) {
@@ -2218,6 +2445,118 @@ static napi_value js_answer_keepalive(napi_env env, napi_callback_info info) {
   }
   napi_value out;
   CHECK(napi_create_buffer_copy(env, sizeof answer, answer, NULL, &out));
+  return out;
+}
+
+/*
+ * The request and password arguments of checkConsent and its pure twin: a STUN message ending in
+ * MESSAGE-INTEGRITY and FINGERPRINT (consent.ts consentRequest), and the remote password.
+ */
+static int consent_args(napi_env env, napi_value request, napi_value password, consent_t *c) {
+  uint8_t *data;
+  size_t bytes;
+  if (!buffer_arg(env, request, &data, &bytes) || bytes > MAX_CONSENT_REQUEST || bytes < STUN_HEADER + 32 ||
+      STUN_HEADER + (size_t)be16(data + 2) != bytes || be16(data + bytes - 32) != STUN_MESSAGE_INTEGRITY ||
+      be16(data + bytes - 8) != STUN_FINGERPRINT ||
+      credential_arg(env, password, c->remote.password, &c->remote.password_bytes) != 0)
+    return -1;
+  memcpy(c->request, data, bytes);
+  c->request_bytes = bytes;
+  credentials_keyed(&c->remote);
+  return 0;
+}
+
+/*
+ * checkConsent(id, request, password, address, port, firstMs, state): the thread checks consent on
+ * socket `id` from now on (consent_due): `request` (consent.ts's, up to 640 bytes) under a fresh
+ * transaction id to IPv4 `address`:`port`, first at `firstMs` (nowMs()'s clock), keyed with the
+ * remote `password` (up to 256 bytes), its counts in `state` (a Float64Array of 6, zeros).
+ * checkConsent(id, state) stops it if `state` is still the one it writes; the array is
+ * JavaScript's again then, as it is once the receiver is removed.
+ */
+static napi_value js_check_consent(napi_env env, napi_callback_info info) {
+  size_t argc = 7;
+  napi_value argv[7];
+  uint32_t id, address, port;
+  double first_ms;
+  consent_t c = {0};
+  napi_ref released = NULL;
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc == 2) {
+    double *state = float64_arg(env, argv[1], CS_FIELDS);
+    if (state == NULL) return fail(env, "checkConsent(id, state: Float64Array(6)) stops the checks");
+    pthread_mutex_lock(&lock);
+    receiver_t *r = receiver_arg(env, argv[0], &id);
+    if (r != NULL && r->consent.state == state) {
+      released = r->consent.state_ref;
+      r->consent = (consent_t){0};
+    }
+    pthread_mutex_unlock(&lock);
+    if (released != NULL) napi_delete_reference(env, released);
+    return NULL;
+  }
+  if (argc < 7 || consent_args(env, argv[1], argv[2], &c) != 0 ||
+      napi_get_value_uint32(env, argv[3], &address) != napi_ok ||
+      napi_get_value_uint32(env, argv[4], &port) != napi_ok || port == 0 || port > 65535 ||
+      napi_get_value_double(env, argv[5], &first_ms) != napi_ok || !is_finite(first_ms) ||
+      (c.state = float64_arg(env, argv[6], CS_FIELDS)) == NULL)
+    return fail(env, "checkConsent(id, request: Buffer (a STUN message ending in MESSAGE-INTEGRITY and "
+                     "FINGERPRINT, up to 640 bytes), password: Buffer (up to 256 bytes), address: uint32, port, "
+                     "firstMs, state: Float64Array(6))");
+  c.on = 1;
+  c.remote.on = 1;
+  c.address = address;
+  c.port = (uint16_t)port;
+  c.next_ms = first_ms;
+  CHECK(napi_create_reference(env, argv[6], 1, &c.state_ref));
+  pthread_mutex_lock(&lock);
+  receiver_t *r = receiver_arg(env, argv[0], &id);
+  if (r != NULL) {
+    released = r->consent.state_ref;
+    r->consent = c;
+  }
+  pthread_mutex_unlock(&lock);
+  if (released != NULL) napi_delete_reference(env, released);
+  if (r == NULL) {
+    napi_delete_reference(env, c.state_ref);
+    return fail(env, "checkConsent: no such receiver");
+  }
+  return NULL;
+}
+
+/* consentRequest(request, password, transactionId): the request the thread sends under that id; pure, for tests. */
+static napi_value js_consent_request(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  uint8_t *transaction;
+  size_t transaction_bytes;
+  consent_t c = {0};
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 3 || consent_args(env, argv[0], argv[1], &c) != 0 ||
+      !buffer_arg(env, argv[2], &transaction, &transaction_bytes) || transaction_bytes != 12)
+    return fail(env, "consentRequest(request: Buffer (a STUN message ending in MESSAGE-INTEGRITY and FINGERPRINT, "
+                     "up to 640 bytes), password: Buffer (up to 256 bytes), transactionId: Buffer(12))");
+  if (consent_request(&c, transaction) != 0) return fail(env, "consentRequest: no HMAC");
+  napi_value out;
+  CHECK(napi_create_buffer_copy(env, c.request_bytes, c.request, NULL, &out));
+  return out;
+}
+
+/* consentAnswered(data, transactionId, password): whether the thread takes `data` as the answer; pure, for tests. */
+static napi_value js_consent_answered(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  uint8_t *data, *transaction;
+  size_t bytes, transaction_bytes;
+  stun_credentials_t remote = {.on = 1};
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 3 || !buffer_arg(env, argv[0], &data, &bytes) || bytes > RECV_BYTES ||
+      !buffer_arg(env, argv[1], &transaction, &transaction_bytes) || transaction_bytes != 12 ||
+      credential_arg(env, argv[2], remote.password, &remote.password_bytes) != 0)
+    return fail(env, "consentAnswered(data: Buffer (up to 2048 bytes), transactionId: Buffer(12), password: Buffer)");
+  credentials_keyed(&remote);
+  napi_value out;
+  CHECK(napi_get_boolean(env, consent_answered(data, bytes, transaction, &remote), &out));
   return out;
 }
 
@@ -2274,12 +2613,14 @@ static napi_value js_stats(napi_env env, napi_callback_info info) {
   pthread_mutex_lock(&lock);
   double w = (double)wakes, r = (double)ticks_run, k = (double)ticks_skipped, rr = (double)reports_sent,
          ka = (double)stun_answers, rt = (double)rtcp_taken, rts = (double)rtcp_taken_srs,
-         sr = (double)sender_reports_sent;
+         sr = (double)sender_reports_sent, cq = (double)consent_requests_sent, ca = (double)consent_answers_taken;
   pthread_mutex_unlock(&lock);
   napi_create_object(env, &o);
   napi_set_named_property(env, o, "reports", number(env, rr));
   napi_set_named_property(env, o, "senderReports", number(env, sr));
   napi_set_named_property(env, o, "keepalives", number(env, ka));
+  napi_set_named_property(env, o, "consentRequests", number(env, cq));
+  napi_set_named_property(env, o, "consentAnswers", number(env, ca));
   napi_set_named_property(env, o, "rtcpTaken", number(env, rt));
   napi_set_named_property(env, o, "rtcpTakenSenderReports", number(env, rts));
   napi_set_named_property(env, o, "wakes", number(env, w));
@@ -2442,13 +2783,18 @@ NAPI_MODULE_INIT() {
       {"takeRtcp", NULL, js_take_rtcp, NULL, NULL, NULL, napi_enumerable, NULL},
       {"answerKeepalives", NULL, js_answer_keepalives, NULL, NULL, NULL, napi_enumerable, NULL},
       {"answerKeepalive", NULL, js_answer_keepalive, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"checkConsent", NULL, js_check_consent, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"consentRequest", NULL, js_consent_request, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"consentAnswered", NULL, js_consent_answered, NULL, NULL, NULL, napi_enumerable, NULL},
   };
-  napi_value fields, counts_fields;
+  napi_value fields, counts_fields, consent_fields;
   napi_create_uint32(env, SLOT_FIELDS, &fields);
   napi_create_uint32(env, RS_FIELDS, &counts_fields);
+  napi_create_uint32(env, CS_FIELDS, &consent_fields);
   napi_define_properties(env, exports, sizeof fns / sizeof fns[0], fns);
   napi_set_named_property(env, exports, "SLOT_FIELDS", fields);
   napi_set_named_property(env, exports, "COUNTS_FIELDS", counts_fields);
+  napi_set_named_property(env, exports, "CONSENT_FIELDS", consent_fields);
   napi_add_env_cleanup_hook(env, cleanup, NULL);
   return exports;
 }

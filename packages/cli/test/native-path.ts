@@ -5,8 +5,8 @@ import { expect } from "vitest";
 /**
  * A run of lean with LKSWARM_LEAN_NATIVE=1 carried every audio publisher and every audio receiver
  * on the native media path: each worker's closing line in workers.log (packages/load's
- * nativePathLine) says N of N, with packets, that its thread sent the receivers' reports and
- * the publishers' sender reports, answered the server's keepalives and took the server's RTCP; with
+ * nativePathLine) says N of N, with packets, that its thread sent the receivers' reports, the
+ * publishers' sender reports and the consent checks, answered the server's keepalives and took the server's RTCP; with
  * `publishersSocketsRead` (audio-only publishers), that it read every publisher's socket, else
  * none. The build line the CLI prints says only that the addon compiled; a participant that fell
  * back to the TypeScript path reads the same figures.
@@ -32,16 +32,26 @@ export function expectNativePathCarriedAll(
       expect(socketsRead, line).toBe(publishersSocketsRead ? publishers : undefined);
     expect(reading, line).toBe(receivers);
     expect(Number(publishers) + Number(receivers), line).toBeGreaterThan(0);
-    // the receivers' reports went from the thread too (native-reports.ts), and it answered the
-    // server's keepalives on their sockets (native-keepalives.ts)
-    if (Number(receivers) > 0)
+    // the receivers' reports went from the thread too (native-reports.ts), it checked consent on
+    // their sockets (native-consent.ts) and answered the server's keepalives there
+    // (native-keepalives.ts)
+    if (Number(receivers) > 0) {
       expect(line, line).toMatch(
-        /; its thread sent [\d,]+ receiver reports(?: and [\d,]+ sender reports,)? and answered [\d,]+ keepalives/,
+        /; its thread sent [\d,]+ receiver reports(?:, [\d,]+ sender reports)? and [\d,]+ consent checks \([\d,]+ answered\), and answered [\d,]+ keepalives/,
       );
+      const [, checks, answered] = (/ ([\d,]+) consent checks \(([\d,]+) answered\)/.exec(line) ?? []).map(
+        (n) => Number(n.replaceAll(",", "")),
+      );
+      // each pair's check answered but the last few, which the run's end may have cut short
+      expect(answered ?? 0, line).toBeGreaterThan(0);
+      expect(answered ?? 0, line).toBeLessThanOrEqual(checks ?? 0);
+    }
     // and the publishers' sender reports (native-audio.ts), which werift's report clock sent before
     // ("not carried" names a publisher whose reports the thread refused, below)
     if (Number(publishers) > 0) {
-      const sent = /; its thread sent (?:[\d,]+ receiver reports and )?([\d,]+) sender reports/.exec(line);
+      const sent = /; its thread sent (?:[\d,]+ receiver reports(?:,| and) )?([\d,]+) sender reports/.exec(
+        line,
+      );
       expect(sent, line).not.toBeNull();
       expect(Number((sent?.[1] ?? "0").replaceAll(",", "")), line).toBeGreaterThan(0);
     }

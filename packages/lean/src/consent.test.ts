@@ -16,6 +16,7 @@ import {
   type ConsentCount,
   type ConsentDeps,
 } from "./consent.js";
+import type { ConsentTally, ConsentThread } from "./native-consent.js";
 
 const ID = Buffer.from("0123456789ab");
 const TIE = 0x1234_5678_9abc_def0n;
@@ -62,7 +63,9 @@ afterAll(() => {
 });
 
 /** A werift-like connection on a UDP socket with werift's one message listener, and a clock whose time the test moves. */
-function rig(options: { sendTakesMs?: number } = {}): {
+function rig(
+  options: { sendTakesMs?: number; thread?: (socket: Socket) => ConsentThread | undefined } = {},
+): {
   clock: ConsentClock;
   connection: ConsentConnection & { states: string[]; stops: number };
   count: ConsentCount;
@@ -99,6 +102,7 @@ function rig(options: { sendTakesMs?: number } = {}): {
     },
     loopMark: () => busyMs,
     loopBusyMs: (since) => busyMs - (since as number),
+    ...(options.thread === undefined ? {} : { thread: options.thread }),
   };
   const socket = createSocket("udp4");
   sockets.push(socket);
@@ -377,5 +381,207 @@ describe("consent on one clock", () => {
     ];
     for (const c of cases) expect(r.clock.start(c, r.count)).toBe(false);
     expect(r.clock.size).toBe(0);
+  });
+});
+
+/** A native thread's consent checks as a test drives them: it sends and takes what the test says. */
+class FakeThread implements ConsentThread {
+  live = true;
+  started: { request: Buffer; password: string; remote: readonly [string, number]; firstAt: number }[] = [];
+  stops = 0;
+  refuse: string | undefined;
+  tally: ConsentTally = { requests: 0, answers: 0, answeredAt: 0, rttMs: 0, rttSumMs: 0 };
+
+  start(
+    request: Buffer,
+    password: string,
+    remote: readonly [string, number],
+    firstAt: number,
+  ): string | undefined {
+    if (this.refuse !== undefined) return this.refuse;
+    this.started.push({ request, password, remote, firstAt });
+    this.tally = { requests: 0, answers: 0, answeredAt: 0, rttMs: 0, rttSumMs: 0 };
+    return undefined;
+  }
+
+  read(): ConsentTally {
+    return this.tally;
+  }
+
+  stop(): void {
+    this.stops++;
+  }
+
+  sent(): void {
+    this.tally = { ...this.tally, requests: this.tally.requests + 1 };
+  }
+
+  answered(at: number, rttMs: number): void {
+    const t = this.tally;
+    this.tally = { ...t, answers: t.answers + 1, answeredAt: at, rttMs, rttSumMs: t.rttSumMs + rttMs };
+  }
+}
+
+describe("consent handed to the native thread", () => {
+  it("hands the checks over once the thread reads the socket: consent.ts's request, the pair's remote and password, its next check; then sends none itself", () => {
+    let reading = false;
+    const thread = new FakeThread();
+    const r = rig({ thread: () => (reading ? thread : undefined) });
+    r.clock.start(r.connection, r.count);
+    r.advance(CONSENT_TICK_MS);
+    expect(r.sent.length, "checked here while the thread does not read the socket").toBe(1);
+    r.deliver(answerTo(r.sent.at(-1)));
+    reading = true;
+    r.advance(CONSENT_TICK_MS);
+    expect(thread.started).toHaveLength(1);
+    const given = thread.started[0];
+    expect(given?.password).toBe("remote-password");
+    expect(given?.remote).toEqual(["127.0.0.1", 7882]);
+    // this clock's next check, 5 s (random 0.5) after its first
+    expect(given?.firstAt).toBe(1000 + CONSENT_TICK_MS + CONSENT_INTERVAL_MS);
+    const request = parseMessage(given?.request ?? Buffer.alloc(0), Buffer.from("remote-password"));
+    expect(request?.getAttributeValue("USERNAME")).toBe("rUfr:lUfr");
+    expect(request?.getAttributeValue("ICE-CONTROLLED")).toBe(TIE);
+    expect(request?.getAttributeValue("PRIORITY")).toBe(PRFLX_UDP_PRIORITY);
+    r.advance(CONSENT_TIMEOUT_MS / 2);
+    expect(r.sent.length, "none sent here once handed over").toBe(1);
+    expect(thread.started, "handed over once").toHaveLength(1);
+  });
+
+  it("folds what the thread sent and took into the pair's counts, its round trips and consent's freshness; 30 s after its last answer consent expires and the thread is stopped", () => {
+    const thread = new FakeThread();
+    const r = rig({ thread: () => thread });
+    r.clock.start(r.connection, r.count);
+    r.advance(CONSENT_TICK_MS);
+    expect(r.sent.length).toBe(0);
+    const pair = r.connection.nominated;
+    let now = 1000 + CONSENT_TICK_MS;
+    // 12 checks, 5 s apart, each answered after 0.25-3 ms: consent stays fresh for a minute
+    let sum = 0;
+    for (let i = 0; i < 12; i++) {
+      thread.sent();
+      const rtt = 0.25 * (i + 1);
+      sum += rtt;
+      thread.answered(now + rtt, rtt);
+      r.advance(CONSENT_INTERVAL_MS);
+      now += CONSENT_INTERVAL_MS;
+      expect(pair?.rtt).toBe(rtt / 1000);
+    }
+    expect(r.count).toMatchObject({ requests: 12, answers: 12, expired: 0 });
+    expect(pair).toMatchObject({ consentRequestsSent: 12, requestsSent: 12, responsesReceived: 12 });
+    expect(pair?.roundTripTimeMeasurements).toBe(12);
+    expect(pair?.totalRoundTripTime).toBeCloseTo(sum / 1000, 12);
+    expect(r.connection.consentFresh).toBe(true);
+    expect(r.connection.states).toEqual([]);
+    // the thread's requests go unanswered: expired 30 s after the last answer's arrival, not before
+    const lastAnswer = thread.tally.answeredAt;
+    for (let i = 0; i < 6; i++) thread.sent();
+    while (now + CONSENT_TICK_MS - lastAnswer <= CONSENT_TIMEOUT_MS) {
+      r.advance(CONSENT_TICK_MS);
+      now += CONSENT_TICK_MS;
+    }
+    expect(r.count.expired).toBe(0);
+    r.advance(CONSENT_TICK_MS);
+    expect(r.count.expired).toBe(1);
+    expect(r.connection.states).toEqual(["failed"]);
+    expect(r.connection.consentFresh).toBe(false);
+    expect(thread.stops).toBe(1);
+    expect(r.count.requests, "the unanswered ones folded before the stop").toBe(18);
+    expect(r.sent.length).toBe(0);
+  });
+
+  it("an answer makes a disconnected connection connected again, as one taken here does", () => {
+    const thread = new FakeThread();
+    const r = rig({ thread: () => thread });
+    r.clock.start(r.connection, r.count);
+    r.advance(CONSENT_TICK_MS);
+    r.connection.setState("disconnected");
+    thread.sent();
+    thread.answered(1300, 0.4);
+    r.advance(CONSENT_TICK_MS);
+    expect(r.connection.states).toEqual(["disconnected", "connected"]);
+  });
+
+  it("takes the checks back when the thread lets go of the socket (what it did folded first, the next check a full interval on) and hands them over again when it reads it again", () => {
+    let reading = true;
+    let thread = new FakeThread();
+    const r = rig({ thread: () => (reading ? thread : undefined) });
+    r.clock.start(r.connection, r.count);
+    r.advance(CONSENT_TICK_MS);
+    const first = thread;
+    first.sent();
+    first.answered(1260, 0.5);
+    first.sent();
+    first.live = false;
+    reading = false;
+    r.advance(CONSENT_TICK_MS);
+    expect(r.count).toMatchObject({ requests: 2, answers: 1 });
+    expect(first.stops, "nothing to stop: the thread's checks ended with its read").toBe(0);
+    r.advance(CONSENT_INTERVAL_MS - CONSENT_TICK_MS);
+    expect(r.sent.length).toBe(0);
+    r.advance(CONSENT_TICK_MS);
+    expect(r.sent.length).toBe(1);
+    // read again (a new receiver id): a new hand-over, its tally from zero
+    thread = new FakeThread();
+    reading = true;
+    r.advance(CONSENT_TICK_MS);
+    expect(thread.started).toHaveLength(1);
+    thread.sent();
+    r.advance(CONSENT_TICK_MS);
+    expect(r.count.requests).toBe(4);
+    // an answer to this clock's own request, sent before the hand-over, is still taken here
+    r.deliver(answerTo(r.sent.at(-1)));
+    expect(r.count.answers).toBe(2);
+    expect(r.toWerift).toEqual([]);
+  });
+
+  it("hands over again when the request's fields change (the ICE role), stopping the thread's first", () => {
+    const thread = new FakeThread();
+    const r = rig({ thread: () => thread });
+    r.clock.start(r.connection, r.count);
+    r.advance(CONSENT_TICK_MS);
+    (r.connection as { iceControlling: boolean }).iceControlling = true;
+    r.advance(CONSENT_TICK_MS);
+    expect(thread.stops).toBe(1);
+    expect(thread.started).toHaveLength(2);
+    const request = parseMessage(
+      thread.started[1]?.request ?? Buffer.alloc(0),
+      Buffer.from("remote-password"),
+    );
+    expect(request?.getAttributeValue("ICE-CONTROLLING")).toBe(TIE);
+  });
+
+  it("stops the thread's checks when werift ends consent (stopConsentLifecycle) or the connection closes", () => {
+    for (const end of ["stop", "close"] as const) {
+      const thread = new FakeThread();
+      const r = rig({ thread: () => thread });
+      r.clock.start(r.connection, r.count);
+      r.advance(CONSENT_TICK_MS);
+      thread.sent();
+      if (end === "stop") r.connection.stopConsentLifecycle();
+      else r.connection.setState("closed");
+      r.advance(CONSENT_TICK_MS);
+      expect(thread.stops, end).toBe(1);
+      expect(r.count.requests, end).toBe(1);
+      expect(r.count.expired, end).toBe(0);
+      expect(r.clock.size, end).toBe(0);
+    }
+  });
+
+  it("keeps the checks here when the thread refuses them (credentials longer than it holds), asking once", () => {
+    const thread = new FakeThread();
+    thread.refuse = "checkConsent(id, request: Buffer ... up to 640 bytes)";
+    let asked = 0;
+    const r = rig({
+      thread: () => {
+        asked++;
+        return thread;
+      },
+    });
+    r.clock.start(r.connection, r.count);
+    r.advance(CONSENT_INTERVAL_MS * 2);
+    expect(asked).toBe(1);
+    expect(r.sent.length).toBe(2);
+    expect(thread.started).toHaveLength(0);
   });
 });

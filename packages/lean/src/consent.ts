@@ -17,7 +17,8 @@ import {
   stunIntegrityHolds,
 } from "./binding.js";
 import { realClock, type ClockDeps } from "./report-clock.js";
-import { nativeArrivalMs } from "./native-receive.js";
+import type { ConsentTally, ConsentThread } from "./native-consent.js";
+import { nativeArrivalMs, threadConsentOn } from "./native-receive.js";
 import { tapSocket } from "./socket-tap.js";
 
 /**
@@ -39,6 +40,13 @@ import { tapSocket } from "./socket-tap.js";
  * too, and the restart's `queryConsent` starts it again on the new pair. Left to werift: a pair
  * over TCP or TURN, IPv6, a remote ICE-lite agent (werift nominates in its consent requests then),
  * a socket the tap cannot take.
+ *
+ * On a socket the native media thread reads (native-receive.ts), the checks are handed to it
+ * (native-consent.ts, lean-media.c consent_due) once it reads the socket: it sends this clock's
+ * request under a fresh transaction id on the same rules and takes the answer, timed from the
+ * send to the kernel's arrival. This clock reads what it did at each tick into the pair's counts
+ * and consent's freshness; expiry stays here, and the checks come back here when the thread lets
+ * go of the socket.
  */
 
 export const CONSENT_INTERVAL_MS = 5000;
@@ -194,7 +202,11 @@ export interface ConsentDeps extends ClockDeps {
   loopMark(): LoopMark;
   /** The event loop's busy (not idle) milliseconds since `mark`. */
   loopBusyMs(since: LoopMark): number;
+  /** The native thread's checks on `socket`, when the thread reads it. */
+  thread?(socket: Socket): ConsentThread | undefined;
 }
+
+const NOTHING_TALLIED: ConsentTally = { requests: 0, answers: 0, answeredAt: 0, rttMs: 0, rttSumMs: 0 };
 
 /** The PRIORITY werift's checks on a UDP pair carry: a peer-reflexive candidate's (RFC 8445 7.1.1). */
 export const PRFLX_UDP_PRIORITY = candidatePriority("prflx", { transport: "udp" });
@@ -230,6 +242,12 @@ class Consent {
   private outstanding: Buffer | undefined;
   private sentAt = 0;
   private sentMark: LoopMark;
+  /** The native thread's checks, once handed over; what of them is in the pair's counts. */
+  private thread: ConsentThread | undefined;
+  private threadRefused = false;
+  private folded = NOTHING_TALLIED;
+  /** The request's fields as handed to the thread. */
+  private given: readonly [string, string, boolean, bigint] | undefined;
   active = true;
 
   constructor(
@@ -252,22 +270,93 @@ class Consent {
     const c = this.connection;
     if (!this.active) return false;
     if (c.consentSessionId !== this.sessionId || c.state === "closed" || c.state === "failed") {
-      this.active = false;
+      this.end();
       return false;
     }
+    this.onThread(now);
     if (now - this.freshAt > CONSENT_TIMEOUT_MS) {
-      this.active = false;
+      this.end();
       c.consentFresh = false;
       c.consentSessionId++;
       this.count.expired++;
       c.setState("failed");
       return false;
     }
-    if (now >= this.nextAt) {
+    if (this.thread === undefined && now >= this.nextAt) {
       this.nextAt = now + this.interval();
       this.request();
     }
     return true;
+  }
+
+  private end(): void {
+    this.active = false;
+    if (this.thread === undefined) return;
+    this.fold();
+    this.thread.stop();
+    this.thread = undefined;
+  }
+
+  /**
+   * Hands the checks to the native thread once it reads the pair's socket, folds what it did into
+   * the pair's counts, and takes them back when it no longer reads it (or hands them over again
+   * when the request's fields changed).
+   */
+  private onThread(now: number): void {
+    const c = this.connection;
+    if (this.thread !== undefined) {
+      const live = this.thread.live;
+      this.fold();
+      const given = this.given;
+      const same =
+        given?.[0] === c.remoteUsername &&
+        given[1] === c.remotePassword &&
+        given[2] === c.iceControlling &&
+        given[3] === c.tieBreaker;
+      if (live && same) return;
+      if (live) this.thread.stop();
+      this.thread = undefined;
+      // the thread's last request may be outstanding: the next of this clock's is a full interval on
+      this.nextAt = now + this.interval();
+    }
+    if (this.threadRefused) return;
+    const thread = this.deps.thread?.(this.socket);
+    if (thread === undefined) return;
+    const { message } = requestOn(c);
+    if (thread.start(message, c.remotePassword, this.pair.remoteAddr, this.nextAt) !== undefined) {
+      // a request or password longer than the thread holds: checked here, as before
+      this.threadRefused = true;
+      return;
+    }
+    this.thread = thread;
+    this.folded = NOTHING_TALLIED;
+    this.given = [c.remoteUsername, c.remotePassword, c.iceControlling, c.tieBreaker];
+  }
+
+  /** What the thread sent and took since the last fold, into the pair's counts and consent. */
+  private fold(): void {
+    if (this.thread === undefined) return;
+    const t = this.thread.read();
+    const f = this.folded;
+    this.folded = t;
+    const pair = this.pair;
+    const requests = t.requests - f.requests;
+    if (requests > 0) {
+      pair.consentRequestsSent += requests;
+      pair.requestsSent += requests;
+      this.count.requests += requests;
+    }
+    const answers = t.answers - f.answers;
+    if (answers <= 0) return;
+    this.freshAt = Math.max(this.freshAt, t.answeredAt);
+    pair.rtt = t.rttMs / 1000;
+    pair.totalRoundTripTime += (t.rttSumMs - f.rttSumMs) / 1000;
+    pair.roundTripTimeMeasurements += answers;
+    pair.responsesReceived += answers;
+    this.count.answers += answers;
+    const c = this.connection;
+    c.consentFresh = true;
+    if (c.state === "disconnected") c.setState("connected");
   }
 
   private request(): void {
@@ -334,6 +423,7 @@ const realDeps: ConsentDeps = {
   },
   loopMark: () => performance.eventLoopUtilization(),
   loopBusyMs: (since) => performance.eventLoopUtilization(since as EventLoopUtilization).active,
+  thread: threadConsentOn,
 };
 
 /** Every consent of the process on one interval, running while there is one. */

@@ -90,6 +90,9 @@ export interface LeanMediaAddon {
     /** werift's sender reports the thread sent (native-audio.ts). */
     senderReports: number;
     keepalives: number;
+    /** Consent checks the thread sent, and answers to them it took (consent.ts). */
+    consentRequests: number;
+    consentAnswers: number;
     /** The server's RTCP compounds the thread took instead of handing them on (takeRtcp). */
     rtcpTaken: number;
     /** Of them, those with sender reports (to subscribers; the rest are publishers' receiver reports and XR). */
@@ -164,7 +167,29 @@ export interface LeanMediaAddon {
     address: number,
     port: number,
   ): Buffer | undefined;
+  /**
+   * The thread checks consent on socket `id` (lean-media.c consent_due): `request` (consent.ts's)
+   * under a fresh transaction id to `address`:`port` when due, first at `firstMs` (nowMs()'s
+   * clock), keyed with the remote `password` (UTF-8); what it sent and took goes into `state`
+   * (CONSENT_FIELDS doubles, zeros, under the sequence lock).
+   */
+  checkConsent(
+    id: number,
+    request: Buffer,
+    password: Buffer,
+    address: number,
+    port: number,
+    firstMs: number,
+    state: Float64Array,
+  ): void;
+  /** The thread stops checking consent on socket `id` if `state` is still what it writes. */
+  checkConsent(id: number, state: Float64Array): void;
+  /** The request the thread sends under `transactionId`; for tests. */
+  consentRequest(request: Buffer, password: Buffer, transactionId: Buffer): Buffer;
+  /** Whether the thread takes `data` as the answer to `transactionId`; for tests. */
+  consentAnswered(data: Buffer, transactionId: Buffer, password: Buffer): boolean;
   readonly SLOT_FIELDS: number;
+  readonly CONSENT_FIELDS: number;
   readonly COUNTS_FIELDS: number;
 }
 
@@ -212,6 +237,8 @@ export const SLOT = {
   srSentMs: 14,
 } as const;
 const SLOT_FIELDS = 15;
+/** The doubles of a socket's consent state (lean-media.c's CS_* order; native-consent.ts reads them). */
+export const CONSENT_FIELDS = 6;
 
 /** A consistent copy of a stream's slot (the thread writes it under a sequence lock). */
 export type SlotReading = { readonly [K in keyof typeof SLOT]: number };
@@ -445,9 +472,10 @@ export async function buildLeanMedia(
 export function loadLeanMediaAddon(path: string): LeanMediaAddon {
   const module = { exports: {} as LeanMediaAddon };
   process.dlopen(module, path, constants.dlopen.RTLD_NOW);
-  if (module.exports.SLOT_FIELDS !== SLOT_FIELDS || module.exports.COUNTS_FIELDS !== COUNTS_FIELDS)
+  const { SLOT_FIELDS: slot, COUNTS_FIELDS: counts, CONSENT_FIELDS: consent } = module.exports;
+  if (slot !== SLOT_FIELDS || counts !== COUNTS_FIELDS || consent !== CONSENT_FIELDS)
     throw new Error(
-      `${path} has ${module.exports.SLOT_FIELDS} slot and ${module.exports.COUNTS_FIELDS} counts fields, this module reads ${SLOT_FIELDS} and ${COUNTS_FIELDS}`,
+      `${path} has ${slot} slot, ${counts} counts and ${consent} consent fields, this module reads ${SLOT_FIELDS}, ${COUNTS_FIELDS} and ${CONSENT_FIELDS}`,
     );
   return module.exports;
 }

@@ -1,4 +1,5 @@
 import type { RemoteInfo, Socket } from "node:dgram";
+import { NativeConsent } from "./native-consent.js";
 import type { CountReceived } from "./native-counts.js";
 import { ipv4Number, socketFd, udpHandle, type LeanMediaAddon } from "./native-media.js";
 
@@ -101,6 +102,13 @@ export class NativeReceiving {
     this.reading.set(socket, id);
     this.addon.start();
     return id;
+  }
+
+  /** The thread's consent checks on `socket` (native-consent.ts), while the thread reads it. */
+  consentOn(socket: Socket): NativeConsent | undefined {
+    const id = this.reading.get(socket);
+    if (id === undefined) return undefined;
+    return new NativeConsent(this.addon, id, this.clockOffset, () => this.reading.get(socket) === id);
   }
 
   /** The selected pair's remote moved: only it is counted. */
@@ -207,6 +215,11 @@ export class NativeReceiving {
 }
 
 let receiving: NativeReceiving | undefined;
+
+/** The native thread's consent checks on `socket` when the thread reads it (consent.ts hands them over). */
+export function threadConsentOn(socket: Socket): NativeConsent | undefined {
+  return receiving?.consentOn(socket);
+}
 
 /** The process's native receiving over `addon`. */
 export function nativeReceiving(addon: LeanMediaAddon): NativeReceiving {

@@ -48,9 +48,14 @@ describe("lean audio on the native media path, against a real livekit-server", (
     });
 
     const consentBefore = publisher.consentChecks.publisher;
-    const senderReportsBefore = loadedLeanMedia()?.stats().senderReports ?? 0;
+    const before = loadedLeanMedia()?.stats();
     const { windows, sent, elapsedS } = await measureWindow(publisher, subscribers, 10_000);
-    const senderReports = (loadedLeanMedia()?.stats().senderReports ?? 0) - senderReportsBefore;
+    const after = loadedLeanMedia()?.stats();
+    const senderReports = (after?.senderReports ?? 0) - (before?.senderReports ?? 0);
+    const threadChecks = {
+      requests: (after?.consentRequests ?? 0) - (before?.consentRequests ?? 0),
+      answers: (after?.consentAnswers ?? 0) - (before?.consentAnswers ?? 0),
+    };
     const sentPackets = sent.outbound[0]?.packets ?? 0;
     expect(sentPackets / elapsedS, `packets/s sent, ${JSON.stringify(sent)}`).toBeGreaterThan(40);
     expect(sentPackets / elapsedS, `packets/s sent, ${JSON.stringify(sent)}`).toBeLessThan(60);
@@ -118,12 +123,18 @@ describe("lean audio on the native media path, against a real livekit-server", (
     });
     expect(publisher.nativeAudio.keepalives, JSON.stringify(publisher.nativeAudio)).toBeGreaterThan(0);
     expect(publisher.keepalivesAnswered.publisher).toBeGreaterThanOrEqual(publisher.nativeAudio.keepalives);
-    // and our consent answers reached werift's listeners from the thread's batches: answered in
-    // the window (a check every 4-6 s), each timed by the kernel's arrival (never "busy"), and the
-    // publisher's window round trip, the mean of its two pairs', loopback's: a tick's wait (up to
-    // 20 ms) on the publisher's pair would read several ms
+    // and our consent checks went from the thread (native-consent.ts) on the sockets it reads, the
+    // publisher's and the four subscribers', each at least once in 10 s (4-6 s apart), each
+    // answered but those still in flight at the window's end; on the publisher's pair answered in
+    // the window, timed by the kernel's arrival (never "busy"), and the publisher's window round
+    // trip, the mean of its two pairs', loopback's: a tick's wait (up to 20 ms) would read several ms
     const consent = publisher.consentChecks.publisher;
-    const context = JSON.stringify({ consentBefore, consent, rttS: sent.rttS });
+    const context = JSON.stringify({ consentBefore, consent, threadChecks, rttS: sent.rttS });
+    expect(threadChecks.requests, context).toBeGreaterThanOrEqual(1 + subscribers.length);
+    expect(threadChecks.answers, context).toBeGreaterThanOrEqual(
+      threadChecks.requests - 1 - subscribers.length,
+    );
+    expect(threadChecks.answers, context).toBeLessThanOrEqual(threadChecks.requests + 1 + subscribers.length);
     expect(consent.answers, context).toBeGreaterThan(consentBefore.answers);
     expect(consent.busy ?? 0, context).toBe(consentBefore.busy ?? 0);
     expect(consent.expired, context).toBe(0);

@@ -116,7 +116,7 @@ describe("the native media path's closing line", () => {
     );
   });
 
-  it("says how many sender reports the thread sent, beside the receiver reports or alone", () => {
+  it("says how many sender reports and consent checks the thread sent, beside the receiver reports or alone", () => {
     const carried = [use({ publishedAudio: true, sent: 1500 })];
     expect(nativePathLine(carried, { reports: 36, senderReports: 30, keepalives: 12 })).toBe(
       "lean native media path: 1 of 1 audio publishers sent 1,500 packets on it; 0 of 0 audio receivers read 0 on it; " +
@@ -125,6 +125,25 @@ describe("the native media path's closing line", () => {
     expect(nativePathLine(carried, { reports: 0, senderReports: 1234, keepalives: 0, rtcpTaken: 7 })).toBe(
       "lean native media path: 1 of 1 audio publishers sent 1,500 packets on it; 0 of 0 audio receivers read 0 on it; " +
         "its thread sent 1,234 sender reports; it took 7 of the server's RTCP packets, 0 with sender reports",
+    );
+    // and the consent checks it sent, with those answered: a list of three
+    expect(
+      nativePathLine(carried, {
+        reports: 36,
+        senderReports: 30,
+        consentRequests: 1200,
+        consentAnswers: 1194,
+        keepalives: 12,
+      }),
+    ).toBe(
+      "lean native media path: 1 of 1 audio publishers sent 1,500 packets on it; 0 of 0 audio receivers read 0 on it; " +
+        "its thread sent 36 receiver reports, 30 sender reports and 1,200 consent checks (1,194 answered), and answered 12 keepalives",
+    );
+    expect(
+      nativePathLine(carried, { reports: 0, consentRequests: 7, consentAnswers: 0, keepalives: 0 }),
+    ).toBe(
+      "lean native media path: 1 of 1 audio publishers sent 1,500 packets on it; 0 of 0 audio receivers read 0 on it; " +
+        "its thread sent 7 consent checks (0 answered)",
     );
     // a publisher whose reports stayed werift's is named
     const refused = [

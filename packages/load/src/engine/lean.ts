@@ -313,12 +313,13 @@ export interface NativePathUse {
 /**
  * One line on what the native media path carried of a worker's lean participants: "lean native
  * media path: 3 of 3 audio publishers sent 2,950 packets on it, 3 of them with their sockets read
- * by it; 18 of 18 audio receivers read 17,700 on it; its thread sent 540 receiver reports and 90
- * sender reports, and answered 90 keepalives; it took 900 of the server's RTCP packets, 400 with
- * sender reports; the addon opened 300 SRTCP packets and sealed 60", and why not for those it did
- * not carry; undefined with nobody to say it of. `thread`: the receiver and sender reports the
- * process's thread sent, the server's ICE keepalives it answered, the server's RTCP compounds it
- * took itself (lean-media.c take_rtcp), and the SRTCP the addon opened and sealed for werift.
+ * by it; 18 of 18 audio receivers read 17,700 on it; its thread sent 540 receiver reports, 90
+ * sender reports and 126 consent checks (126 answered), and answered 90 keepalives; it took 900 of
+ * the server's RTCP packets, 400 with sender reports; the addon opened 300 SRTCP packets and sealed
+ * 60", and why not for those it did not carry; undefined with nobody to say it of. `thread`: the
+ * receiver and sender reports and the consent checks the process's thread sent, the server's ICE
+ * keepalives it answered, the server's RTCP compounds it took itself (lean-media.c take_rtcp), and
+ * the SRTCP the addon opened and sealed for werift.
  */
 export function nativePathLine(
   uses: readonly NativePathUse[],
@@ -327,6 +328,9 @@ export function nativePathLine(
     /** werift's sender reports the thread sent for the publishers (native-audio.ts). */
     readonly senderReports?: number;
     readonly keepalives: number;
+    /** Consent checks the thread sent for consent.ts, and the answers to them it took. */
+    readonly consentRequests?: number;
+    readonly consentAnswers?: number;
     /** The server's RTCP compounds the thread took instead of handing them to werift. */
     readonly rtcpTaken?: number;
     /** Of them, those with sender reports of the receivers' streams. */
@@ -348,7 +352,14 @@ export function nativePathLine(
     ...((thread.senderReports ?? 0) > 0
       ? [`${(thread.senderReports ?? 0).toLocaleString("en-US")} sender reports`]
       : []),
+    ...((thread.consentRequests ?? 0) > 0
+      ? [
+          `${(thread.consentRequests ?? 0).toLocaleString("en-US")} consent checks (${(thread.consentAnswers ?? 0).toLocaleString("en-US")} answered)`,
+        ]
+      : []),
   ];
+  const sentList =
+    sent.length > 1 ? `${sent.slice(0, -1).join(", ")} and ${sent.at(-1) ?? ""}` : sent.join("");
   const why = [
     ...new Set([
       ...publishers.flatMap((u) =>
@@ -371,7 +382,7 @@ export function nativePathLine(
     (socketsRead > 0 ? `, ${String(socketsRead)} of them with their sockets read by it` : "") +
     "; " +
     `${String(reading.length)} of ${String(receivers.length)} audio receivers read ${sum(reading, (u) => u.received)} on it` +
-    (sent.length > 0 ? `; its thread sent ${sent.join(" and ")}` : "") +
+    (sent.length > 0 ? `; its thread sent ${sentList}` : "") +
     (thread.keepalives > 0
       ? `${sent.length === 0 ? "; its thread" : sent.length === 1 ? " and" : ", and"} answered ${thread.keepalives.toLocaleString("en-US")} keepalives`
       : "") +
