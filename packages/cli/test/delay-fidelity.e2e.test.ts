@@ -88,8 +88,8 @@ const RAMP = [
   // worker waiting for a CPU is idle to the event loop's count (docs/observability.md 5.3)
   { engine: "lean", native: false, rooms: 5, subscribers: 3, args: [], slackS: 0, firstWindows: true },
   // lean's audio on the native media path, audio only: the thread reads the publishers' sockets
-  // too (native-audio.ts), so every pair's consent answers reach JavaScript once a tick, timed by
-  // the kernel's arrival
+  // too (native-audio.ts), so it sends every pair's consent checks and takes their answers
+  // (native-consent.ts), timed from its send to the kernel's arrival
   {
     engine: "lean",
     native: true,
