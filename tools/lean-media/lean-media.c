@@ -217,8 +217,21 @@ typedef struct {
   napi_ref state_ref;
 } consent_t;
 /* consent_t.state's fields: requests sent, answers taken, the last answer's arrival (nowMs()), its
-   round trip and the sum of them all (ms) */
-enum { CS_GEN, CS_REQUESTS, CS_ANSWERS, CS_ANSWERED_MS, CS_RTT_MS, CS_RTT_SUM_MS, CS_FIELDS };
+   round trip and the sum of them all (ms); whether the last request is unanswered, when it went
+   (nowMs()) and its transaction id as three big-endian uint32s, for JavaScript to take its answer
+   once the thread lets go */
+enum {
+  CS_GEN,
+  CS_REQUESTS,
+  CS_ANSWERS,
+  CS_ANSWERED_MS,
+  CS_RTT_MS,
+  CS_RTT_SUM_MS,
+  CS_OUTSTANDING,
+  CS_SENT_MS,
+  CS_TRANSACTION,
+  CS_FIELDS = CS_TRANSACTION + 3
+};
 
 typedef struct {
   int used;
@@ -1096,25 +1109,6 @@ static void sender_reports_due(double now) {
 }
 
 /*
- * The server's RTCP taken here (issue 51): about 100 of the 134 datagrams a second the thread still
- * handed to JavaScript at 30 audio rooms of 1+4 (its sender reports to each subscriber, its receiver
- * reports and XR to each publisher), each a Buffer, an emit and werift's parsing and routing there.
- * A compound is taken only when it opens with the socket's remote SRTCP key and every packet in it
- * is one the socket takes (rtcp_takes):
- * - a sender report (no report blocks) of a stream counted here whose receiver reports this thread
- *   sends: its LSR and arrival go to the stream's slot, as setLastSr puts what werift took, for the
- *   next report block; werift's receiver, which the report clock skips meanwhile, learns it at
- *   hand-back (native-reports.ts);
- * - the server's receiver reports and XR to an audio-only publisher: werift's sender reads only its
- *   round trip and the server's loss figures from them, and lean reads neither (the pair's round
- *   trip is consent's);
- * - SDES, which werift reads nowhere.
- * Anything else, or a compound that does not open (a new DTLS handshake's key, which werift has),
- * goes to JavaScript as before: werift stays the judge of what the thread does not understand. So
- * a subscriber that also receives video takes nothing here: LiveKit sends one compound of sender
- * reports for all of a subscriber's streams, and the video stream's is werift's.
- */
-/*
  * Consent checks (issue 51). consent.ts sends a binding request on each connection's selected pair
  * every 5 s x (0.8-1.2) and takes its answer (a success response with the request's transaction id
  * and a MESSAGE-INTEGRITY that holds for the remote password); on a socket this thread reads it
@@ -1193,6 +1187,9 @@ static void consent_due(receiver_t *r, double now) {
   c->sent_ms = sent;
   slot_open(c->state);
   c->state[CS_REQUESTS] += 1;
+  c->state[CS_OUTSTANDING] = 1;
+  c->state[CS_SENT_MS] = sent;
+  for (int i = 0; i < 3; i++) c->state[CS_TRANSACTION + i] = be32(transaction + 4 * i);
   slot_close(c->state);
   consent_requests_sent++;
 }
@@ -1234,11 +1231,31 @@ static int take_consent_answer(receiver_t *r, const uint8_t *p, size_t length, u
   c->state[CS_ANSWERED_MS] = arrival_ms;
   c->state[CS_RTT_MS] = rtt;
   c->state[CS_RTT_SUM_MS] += rtt;
+  c->state[CS_OUTSTANDING] = 0;
   slot_close(c->state);
   consent_answers_taken++;
   return 1;
 }
 
+/*
+ * The server's RTCP taken here (issue 51): about 100 of the 134 datagrams a second the thread still
+ * handed to JavaScript at 30 audio rooms of 1+4 (its sender reports to each subscriber, its receiver
+ * reports and XR to each publisher), each a Buffer, an emit and werift's parsing and routing there.
+ * A compound is taken only when it opens with the socket's remote SRTCP key and every packet in it
+ * is one the socket takes (rtcp_takes):
+ * - a sender report (no report blocks) of a stream counted here whose receiver reports this thread
+ *   sends: its LSR and arrival go to the stream's slot, as setLastSr puts what werift took, for the
+ *   next report block; werift's receiver, which the report clock skips meanwhile, learns it at
+ *   hand-back (native-reports.ts);
+ * - the server's receiver reports and XR to an audio-only publisher: werift's sender reads only its
+ *   round trip and the server's loss figures from them, and lean reads neither (the pair's round
+ *   trip is consent's);
+ * - SDES, which werift reads nowhere.
+ * Anything else, or a compound that does not open (a new DTLS handshake's key, which werift has),
+ * goes to JavaScript as before: werift stays the judge of what the thread does not understand. So
+ * a subscriber that also receives video takes nothing here: LiveKit sends one compound of sender
+ * reports for all of a subscriber's streams, and the video stream's is werift's.
+ */
 static uint64_t rtcp_taken, rtcp_taken_srs;
 
 /* Whether a sender report of `ssrc` may be taken here: a stream counted here whose receiver reports this thread sends. */
@@ -1441,6 +1458,9 @@ static void *run(void *unused) {
       late_ticks[bucket]++;
     }
     if (!sending) last_sent_valid = 0;
+    /* a pass the thread woke too late for (the tick's timer came first): its checks go now, before
+       the tick's packets, or a thread late every period would send none and consent would expire */
+    if (consent_pass_ms >= 0 && woke >= consent_pass_ms) consents_due(woke);
     if (expired > run_now) skip(expired - run_now);
     /* the ticks sent are the last run_now of those expired (skip() moved past the others) */
     for (uint64_t i = 0; i < run_now; i++) {
@@ -2449,15 +2469,16 @@ static napi_value js_answer_keepalive(napi_env env, napi_callback_info info) {
 }
 
 /*
- * The request and password arguments of checkConsent and its pure twin: a STUN message ending in
- * MESSAGE-INTEGRITY and FINGERPRINT (consent.ts consentRequest), and the remote password.
+ * The request and password arguments of checkConsent and its pure twin: a binding request ending
+ * in MESSAGE-INTEGRITY and FINGERPRINT (consent.ts consentRequest), and the remote password.
  */
 static int consent_args(napi_env env, napi_value request, napi_value password, consent_t *c) {
   uint8_t *data;
   size_t bytes;
   if (!buffer_arg(env, request, &data, &bytes) || bytes > MAX_CONSENT_REQUEST || bytes < STUN_HEADER + 32 ||
-      STUN_HEADER + (size_t)be16(data + 2) != bytes || be16(data + bytes - 32) != STUN_MESSAGE_INTEGRITY ||
-      be16(data + bytes - 8) != STUN_FINGERPRINT ||
+      be16(data) != 0x0001 || be32(data + 4) != STUN_COOKIE || STUN_HEADER + (size_t)be16(data + 2) != bytes ||
+      be16(data + bytes - 32) != STUN_MESSAGE_INTEGRITY || be16(data + bytes - 30) != STUN_HMAC_BYTES ||
+      be16(data + bytes - 8) != STUN_FINGERPRINT || be16(data + bytes - 6) != 4 ||
       credential_arg(env, password, c->remote.password, &c->remote.password_bytes) != 0)
     return -1;
   memcpy(c->request, data, bytes);
@@ -2470,7 +2491,7 @@ static int consent_args(napi_env env, napi_value request, napi_value password, c
  * checkConsent(id, request, password, address, port, firstMs, state): the thread checks consent on
  * socket `id` from now on (consent_due): `request` (consent.ts's, up to 640 bytes) under a fresh
  * transaction id to IPv4 `address`:`port`, first at `firstMs` (nowMs()'s clock), keyed with the
- * remote `password` (up to 256 bytes), its counts in `state` (a Float64Array of 6, zeros).
+ * remote `password` (up to 256 bytes), its counts in `state` (a Float64Array of CONSENT_FIELDS, 11, zeros).
  * checkConsent(id, state) stops it if `state` is still the one it writes; the array is
  * JavaScript's again then, as it is once the receiver is removed.
  */
@@ -2484,7 +2505,7 @@ static napi_value js_check_consent(napi_env env, napi_callback_info info) {
   CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   if (argc == 2) {
     double *state = float64_arg(env, argv[1], CS_FIELDS);
-    if (state == NULL) return fail(env, "checkConsent(id, state: Float64Array(6)) stops the checks");
+    if (state == NULL) return fail(env, "checkConsent(id, state: Float64Array(11)) stops the checks");
     pthread_mutex_lock(&lock);
     receiver_t *r = receiver_arg(env, argv[0], &id);
     if (r != NULL && r->consent.state == state) {
@@ -2502,7 +2523,7 @@ static napi_value js_check_consent(napi_env env, napi_callback_info info) {
       (c.state = float64_arg(env, argv[6], CS_FIELDS)) == NULL)
     return fail(env, "checkConsent(id, request: Buffer (a STUN message ending in MESSAGE-INTEGRITY and "
                      "FINGERPRINT, up to 640 bytes), password: Buffer (up to 256 bytes), address: uint32, port, "
-                     "firstMs, state: Float64Array(6))");
+                     "firstMs, state: Float64Array(11))");
   c.on = 1;
   c.remote.on = 1;
   c.address = address;
@@ -2510,6 +2531,7 @@ static napi_value js_check_consent(napi_env env, napi_callback_info info) {
   c.next_ms = first_ms;
   CHECK(napi_create_reference(env, argv[6], 1, &c.state_ref));
   pthread_mutex_lock(&lock);
+  seed_reports(); /* the checks' spacing differs from process to process, as the reports' does */
   receiver_t *r = receiver_arg(env, argv[0], &id);
   if (r != NULL) {
     released = r->consent.state_ref;
@@ -2606,7 +2628,10 @@ static napi_value js_stop(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
-/* stats(): the thread's wakes, ticks run and ticks skipped since the process loaded the addon. */
+/*
+ * stats(): the thread's wakes (its ticks' and its consent passes'), ticks run and ticks skipped
+ * since the process loaded the addon, and what it sent and took.
+ */
 static napi_value js_stats(napi_env env, napi_callback_info info) {
   (void)info;
   napi_value o;

@@ -404,12 +404,17 @@ class FakeThread implements ConsentThread {
     return undefined;
   }
 
+  /** The thread's calls in their order: "read" and "stop". */
+  calls: string[] = [];
+
   read(): ConsentTally {
+    this.calls.push("read");
     return this.tally;
   }
 
   stop(): void {
     this.stops++;
+    this.calls.push("stop");
   }
 
   sent(): void {
@@ -533,6 +538,41 @@ describe("consent handed to the native thread", () => {
     r.deliver(answerTo(r.sent.at(-1)));
     expect(r.count.answers).toBe(2);
     expect(r.toWerift).toEqual([]);
+  });
+
+  it("takes the answer to the thread's last request after taking the checks back, timed from the thread's send", () => {
+    let reading = true;
+    const thread = new FakeThread();
+    const r = rig({ thread: () => (reading ? thread : undefined) });
+    r.clock.start(r.connection, r.count);
+    r.advance(CONSENT_TICK_MS);
+    const id = Buffer.from("thread-req-1");
+    thread.sent();
+    thread.tally = { ...thread.tally, outstanding: { id, sentAt: 1400 } };
+    thread.live = false;
+    reading = false;
+    r.advance(CONSENT_TICK_MS); // now 1500
+    expect(r.count).toMatchObject({ requests: 1, answers: 0 });
+    r.idle(3);
+    r.deliver(answerTo(Buffer.concat([Buffer.alloc(8), id])));
+    expect(r.count.answers).toBe(1);
+    expect(r.connection.nominated?.rtt).toBe(0.103);
+    expect(r.connection.nominated?.responsesReceived).toBe(1);
+    expect(r.toWerift).toEqual([]);
+  });
+
+  it("stops the thread before its last fold, so what it did up to the stop is counted", () => {
+    for (const end of ["role", "close"] as const) {
+      const thread = new FakeThread();
+      const r = rig({ thread: () => thread });
+      r.clock.start(r.connection, r.count);
+      r.advance(CONSENT_TICK_MS);
+      thread.calls = [];
+      if (end === "role") (r.connection as { iceControlling: boolean }).iceControlling = true;
+      else r.connection.setState("closed");
+      r.advance(CONSENT_TICK_MS);
+      expect(thread.calls.slice(0, 2), end).toEqual(["stop", "read"]);
+    }
   });
 
   it("hands over again when the request's fields change (the ICE role), stopping the thread's first", () => {

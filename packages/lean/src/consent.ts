@@ -292,8 +292,9 @@ class Consent {
   private end(): void {
     this.active = false;
     if (this.thread === undefined) return;
-    this.fold();
+    // stopped first: what the thread did up to the stop is all in the fold
     this.thread.stop();
+    this.fold();
     this.thread = undefined;
   }
 
@@ -306,17 +307,28 @@ class Consent {
     const c = this.connection;
     if (this.thread !== undefined) {
       const live = this.thread.live;
-      this.fold();
       const given = this.given;
       const same =
         given?.[0] === c.remoteUsername &&
         given[1] === c.remotePassword &&
         given[2] === c.iceControlling &&
         given[3] === c.tieBreaker;
-      if (live && same) return;
+      if (live && same) {
+        this.fold();
+        return;
+      }
+      // stopped first: what the thread did up to the stop is all in the fold (a socket it let go
+      // of has its state final already)
       if (live) this.thread.stop();
+      const last = this.fold();
       this.thread = undefined;
-      // the thread's last request may be outstanding: the next of this clock's is a full interval on
+      // the thread's last request, if unanswered, is this clock's to take the answer of, as if it
+      // had sent it; its next is a full interval on
+      if (last?.outstanding !== undefined) {
+        this.outstanding = last.outstanding.id;
+        this.sentAt = last.outstanding.sentAt;
+        this.sentMark = this.deps.loopMark();
+      }
       this.nextAt = now + this.interval();
     }
     if (this.threadRefused) return;
@@ -333,9 +345,9 @@ class Consent {
     this.given = [c.remoteUsername, c.remotePassword, c.iceControlling, c.tieBreaker];
   }
 
-  /** What the thread sent and took since the last fold, into the pair's counts and consent. */
-  private fold(): void {
-    if (this.thread === undefined) return;
+  /** What the thread sent and took since the last fold, into the pair's counts and consent; its state read. */
+  private fold(): ConsentTally | undefined {
+    if (this.thread === undefined) return undefined;
     const t = this.thread.read();
     const f = this.folded;
     this.folded = t;
@@ -347,7 +359,7 @@ class Consent {
       this.count.requests += requests;
     }
     const answers = t.answers - f.answers;
-    if (answers <= 0) return;
+    if (answers <= 0) return t;
     this.freshAt = Math.max(this.freshAt, t.answeredAt);
     pair.rtt = t.rttMs / 1000;
     pair.totalRoundTripTime += (t.rttSumMs - f.rttSumMs) / 1000;
@@ -357,6 +369,7 @@ class Consent {
     const c = this.connection;
     c.consentFresh = true;
     if (c.state === "disconnected") c.setState("connected");
+    return t;
   }
 
   private request(): void {

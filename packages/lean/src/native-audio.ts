@@ -40,12 +40,13 @@ import { forgetTurn } from "./slot-reading.js";
  * (native-receive.ts) while it sends: what comes there for an audio-only publisher is the server's
  * receiver reports and XR, its ICE keepalives and the answers to our consent checks (80 datagrams a
  * second at 30 rooms, each a libuv wake on this thread), and a data channel's SCTP when one is
- * open. The thread answers the keepalives itself (native-keepalives.ts), drops the server's
- * receiver reports and XR once they open with the transport's remote SRTCP key (lean-media.c
- * take_rtcp: werift's sender reads only its round trip and the server's loss figures from them, and
- * lean reads neither), and hands the rest to the socket's listeners, werift's, once a tick with the
- * kernel's arrival times, so consent's round trips are the wire's (werift's own sender round trip,
- * from the receiver reports, is no longer kept: the thread takes those; lean reports the pairs').
+ * open. The thread answers the keepalives itself (native-keepalives.ts), sends our consent checks
+ * and takes their answers (native-consent.ts), drops the server's receiver reports and XR once they
+ * open with the transport's remote SRTCP key (lean-media.c take_rtcp: werift's sender reads only
+ * its round trip and the server's loss figures from them, and lean reads neither), and hands the
+ * rest to the socket's listeners, werift's, once a tick with the kernel's arrival times (werift's
+ * own sender round trip, from the receiver reports, is no longer kept: the thread takes those;
+ * lean reports the pairs').
  * From the check that finds werift may not send (the stream paused; up to CHECK_MS after the fact)
  * libuv reads the socket again: DTLS and ICE's recovery run as they did. Not for a publisher that
  * also sends video on the connection: werift answers NACK and PLI as they come, not at the next

@@ -87,6 +87,12 @@ describe("the native thread's consent requests and answers against consent.ts's 
   });
 });
 
+/** Waits until `done` holds, 2 s at most. */
+async function until(done: () => boolean): Promise<void> {
+  const deadline = performance.now() + 2000;
+  while (!done() && performance.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 5));
+}
+
 describe("consent checks on a socket the native thread reads", () => {
   /** The next datagram `socket` receives, or undefined after `ms`. */
   async function next(socket: Socket, ms = 500): Promise<Buffer | undefined> {
@@ -120,7 +126,14 @@ describe("consent checks on a socket the native thread reads", () => {
         consentRequest(transactionId, "rUfr:lUfr", PRFLX_UDP_PRIORITY, true, TIE, password).toString("hex"),
       );
       expect(parseMessage(first, Buffer.from(password))?.getAttributeValue("USERNAME")).toBe("rUfr:lUfr");
-      expect(consent.read()).toMatchObject({ requests: 1, answers: 0 });
+      // counted just after its sendto, which may wake this thread first
+      await until(() => consent.read().requests === 1);
+      const asked = consent.read();
+      expect(asked).toMatchObject({ requests: 1, answers: 0 });
+      // the request outstanding, under its id, sent between the start and its arrival here
+      expect(asked.outstanding?.id.equals(transactionId)).toBe(true);
+      expect(asked.outstanding?.sentAt ?? 0).toBeGreaterThanOrEqual(startedAt);
+      expect(asked.outstanding?.sentAt ?? Infinity).toBeLessThanOrEqual(arrived);
 
       // another request's answer, and this one's signed with another password: handed on
       const wrongId = bindingSuccess({ transactionId: randomBytes(12) }, "127.0.0.1", 1, password);
@@ -133,23 +146,27 @@ describe("consent checks on a socket the native thread reads", () => {
       expect(consent.read().answers).toBe(0);
 
       const answerSentAt = performance.now();
-      server.send(
-        bindingSuccess({ transactionId }, "127.0.0.1", 1, password),
-        into.address().port,
-        "127.0.0.1",
-      );
-      const deadline = performance.now() + 1000;
-      while (consent.read().answers === 0 && performance.now() < deadline)
-        await new Promise((resolve) => setTimeout(resolve, 10));
+      const answerSentBy = await new Promise<number>((resolve) => {
+        server.send(
+          bindingSuccess({ transactionId }, "127.0.0.1", 1, password),
+          into.address().port,
+          "127.0.0.1",
+          () => {
+            resolve(performance.now());
+          },
+        );
+      });
+      await until(() => consent.read().answers === 1);
       const t = consent.read();
-      expect(t).toMatchObject({ requests: 1, answers: 1 });
+      expect(t).toMatchObject({ requests: 1, answers: 1, outstanding: undefined });
       expect(heard, "the answer never reached JavaScript").toHaveLength(2);
-      // timed from the send to the kernel's arrival: within the test's own span, never the tick's wait
-      expect(t.rttMs).toBeGreaterThan(0);
-      expect(t.rttMs).toBeLessThanOrEqual(performance.now() - startedAt);
+      // timed from the thread's send to the kernel's arrival: the answer's arrival between its send
+      // and the send's callback here (the next tick's read, up to 20 ms on, would be after it), and
+      // the round trip from the request's send
+      expect(t.answeredAt).toBeGreaterThanOrEqual(answerSentAt - 0.5);
+      expect(t.answeredAt).toBeLessThanOrEqual(answerSentBy + 0.5);
+      expect(t.rttMs).toBeCloseTo(t.answeredAt - (asked.outstanding?.sentAt ?? 0), 6);
       expect(t.rttSumMs).toBe(t.rttMs);
-      expect(t.answeredAt).toBeGreaterThanOrEqual(answerSentAt - 1);
-      expect(t.answeredAt).toBeLessThanOrEqual(performance.now());
       // a second answer to the same request is not taken
       server.send(
         bindingSuccess({ transactionId }, "127.0.0.1", 1, password),
@@ -166,6 +183,7 @@ describe("consent checks on a socket the native thread reads", () => {
       expect(gap).toBeGreaterThan(4000 - 40);
       expect(gap).toBeLessThan(6000 + 100);
       expect(second.subarray(8, 20).equals(transactionId)).toBe(false);
+      await until(() => consent.read().requests === 2);
       expect(consent.read().requests).toBe(2);
 
       // a stale state does not stop a later start; its own does
@@ -178,6 +196,12 @@ describe("consent checks on a socket the native thread reads", () => {
       later.stop();
       expect(await next(server), "stopped before its first request").toBeUndefined();
       expect(later.read().requests).toBe(1);
+      // a request that is not a binding request ending in MESSAGE-INTEGRITY and FINGERPRINT
+      const notBinding = Buffer.from(template);
+      notBinding.writeUInt16BE(0x0101, 0);
+      expect(later.start(notBinding, password, remote, performance.now())).toMatch(
+        /checkConsent\(id, request/,
+      );
 
       // the thread lets go of the socket: its checks end with the read
       const last = receiving.consentOn(into);

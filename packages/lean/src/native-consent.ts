@@ -10,6 +10,8 @@ export interface ConsentTally {
   /** The last answer's round trip, and the sum of them all, ms. */
   readonly rttMs: number;
   readonly rttSumMs: number;
+  /** The last request when it is unanswered: its transaction id and when it went (the clock's time). */
+  readonly outstanding?: { readonly id: Buffer; readonly sentAt: number } | undefined;
 }
 
 /**
@@ -32,7 +34,16 @@ export interface ConsentThread {
 }
 
 /** The consent state's fields (lean-media.c's CS_* order; 0 is the sequence lock's generation). */
-const CS = { requests: 1, answers: 2, answeredMs: 3, rttMs: 4, rttSumMs: 5 } as const;
+const CS = {
+  requests: 1,
+  answers: 2,
+  answeredMs: 3,
+  rttMs: 4,
+  rttSumMs: 5,
+  outstanding: 6,
+  sentMs: 7,
+  transaction: 8,
+} as const;
 
 /**
  * Consent checks on a socket the native thread reads, sent and answered there (lean-media.c
@@ -94,12 +105,19 @@ export class NativeConsent implements ConsentThread {
   read(): ConsentTally {
     const s = copySlot(this.state, this.reading);
     const f = (i: number): number => s[i] ?? 0;
+    let outstanding: ConsentTally["outstanding"];
+    if (f(CS.outstanding) === 1) {
+      const id = Buffer.alloc(12);
+      for (let i = 0; i < 3; i++) id.writeUInt32BE(f(CS.transaction + i), 4 * i);
+      outstanding = { id, sentAt: f(CS.sentMs) + this.clockOffset };
+    }
     return {
       requests: f(CS.requests),
       answers: f(CS.answers),
       answeredAt: f(CS.answeredMs) + this.clockOffset,
       rttMs: f(CS.rttMs),
       rttSumMs: f(CS.rttSumMs),
+      outstanding,
     };
   }
 

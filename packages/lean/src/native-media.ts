@@ -82,6 +82,7 @@ export interface LeanMediaAddon {
   start(): void;
   stop(): void;
   stats(): {
+    /** The thread's wakes: its ticks' and its consent passes' (lean-media.c consents_due). */
     wakes: number;
     ticks: number;
     skipped: number;
@@ -238,7 +239,7 @@ export const SLOT = {
 } as const;
 const SLOT_FIELDS = 15;
 /** The doubles of a socket's consent state (lean-media.c's CS_* order; native-consent.ts reads them). */
-export const CONSENT_FIELDS = 6;
+export const CONSENT_FIELDS = 11;
 
 /** A consistent copy of a stream's slot (the thread writes it under a sequence lock). */
 export type SlotReading = { readonly [K in keyof typeof SLOT]: number };
