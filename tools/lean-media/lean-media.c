@@ -1113,9 +1113,10 @@ static void sender_reports_due(double now) {
  * every 5 s x (0.8-1.2) and takes its answer (a success response with the request's transaction id
  * and a MESSAGE-INTEGRITY that holds for the remote password); on a socket this thread reads it
  * hands them here instead (checkConsent): the thread sends consent.ts's request under a fresh
- * transaction id when it is due, on the rules above, and an answer to the last request is taken
+ * transaction id when it is due, on consent.ts's rules, and an answer to the last request is taken
  * here and not handed on. Its round trip is from the send to the kernel's arrival time. consent.ts
- * reads the state at its 250 ms tick: freshness, expiry and the pair's counts stay its own.
+ * reads the state at its 250 ms tick: freshness, expiry and the pair's counts stay its own, and the
+ * last request's answer is its to take once the thread lets go (CS_OUTSTANDING).
  */
 static uint64_t consent_requests_sent, consent_answers_taken;
 
