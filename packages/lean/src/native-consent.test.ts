@@ -1,10 +1,9 @@
 import { randomBytes, randomInt } from "node:crypto";
-import type { Socket } from "node:dgram";
 import { once } from "node:events";
 import { describe, expect, it } from "vitest";
 import { parseMessage } from "werift";
 import { nativeAddon } from "../test/native-addon.js";
-import { loopbackSockets } from "../test/udp.js";
+import { loopbackSockets, nextDatagram as next, waitUntil } from "../test/udp.js";
 import { bindingSuccess } from "./binding.js";
 import { PRFLX_UDP_PRIORITY, consentAnswered, consentRequest } from "./consent.js";
 import { nativeReceiving } from "./native-receive.js";
@@ -88,19 +87,9 @@ describe("the native thread's consent requests and answers against consent.ts's 
 });
 
 /** Waits until `done` holds, 2 s at most. */
-async function until(done: () => boolean): Promise<void> {
-  const deadline = performance.now() + 2000;
-  while (!done() && performance.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 5));
-}
+const until = (done: () => boolean): Promise<void> => waitUntil(done, 2000);
 
 describe("consent checks on a socket the native thread reads", () => {
-  /** The next datagram `socket` receives, or undefined after `ms`. */
-  async function next(socket: Socket, ms = 500): Promise<Buffer | undefined> {
-    const timeout = new Promise<undefined>((resolve) => setTimeout(resolve, ms));
-    const got = once(socket, "message").then(([data]) => data as Buffer);
-    return Promise.race([got, timeout]);
-  }
-
   it("sends the request when due and every 4-6 s, takes its answer with the kernel's round trip, hands the rest on, and stops when told or when it lets go of the socket", async () => {
     const receiving = nativeReceiving(native());
     const [into, server] = await Promise.all([bound(), bound()]);

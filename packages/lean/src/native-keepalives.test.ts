@@ -1,10 +1,8 @@
 import { createHmac, randomBytes, randomInt } from "node:crypto";
-import type { Socket } from "node:dgram";
-import { once } from "node:events";
 import { describe, expect, it } from "vitest";
 import { Message, classes, methods } from "werift";
 import { nativeAddon } from "../test/native-addon.js";
-import { loopbackSockets } from "../test/udp.js";
+import { loopbackSockets, nextDatagram as next } from "../test/udp.js";
 import { bindingSuccess, keepaliveRequest } from "./binding.js";
 import { nativeReceiving } from "./native-receive.js";
 
@@ -197,13 +195,6 @@ describe("the native thread's keepalive answers against binding.ts's (the oracle
 });
 
 describe("keepalives on a socket the native thread reads", () => {
-  /** The next datagram `socket` receives, or undefined after `ms`. */
-  async function next(socket: Socket, ms = 500): Promise<Buffer | undefined> {
-    const timeout = new Promise<undefined>((resolve) => setTimeout(resolve, ms));
-    const got = once(socket, "message").then(([data]) => data as Buffer);
-    return Promise.race([got, timeout]);
-  }
-
   it("answers the selected pair's remote from the thread once given the credentials, and hands the rest to the socket's listeners as before", async () => {
     const m = native();
     const receiving = nativeReceiving(m);

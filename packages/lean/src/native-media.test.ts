@@ -3,7 +3,7 @@ import { createSocket, type Socket } from "node:dgram";
 import { once } from "node:events";
 import { describe, expect, it, onTestFinished } from "vitest";
 import { nativeAddon } from "../test/native-addon.js";
-import { loopbackSockets } from "../test/udp.js";
+import { loopbackSockets, waitUntil } from "../test/udp.js";
 import { srtcpPair, srtcpTransport, srtpPair } from "../test/srtp.js";
 import type { RTCRtpSender } from "werift";
 import {
@@ -540,12 +540,6 @@ describe("a native audio stream held to werift's state", () => {
     );
     if (typeof stream === "string") throw new Error(stream);
     return stream;
-  };
-
-  /** Waits until `what()` holds or `ms` passed, whichever is first; what follows asserts. */
-  const waitUntil = async (what: () => boolean, ms: number) => {
-    const deadline = Date.now() + ms;
-    while (!what() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
   };
 
   /** werift's sender as the stream reads it, nothing sent yet, with `more`. */

@@ -30,3 +30,16 @@ export function opusDatagram(seq: number, ts: number, ssrc: number): Buffer {
   packet.writeUInt32BE(ssrc, 8);
   return packet;
 }
+
+/** The next datagram `socket` receives, or undefined after `ms`. */
+export async function nextDatagram(socket: Socket, ms = 500): Promise<Buffer | undefined> {
+  const timeout = new Promise<undefined>((resolve) => setTimeout(resolve, ms));
+  const got = once(socket, "message").then(([data]) => data as Buffer);
+  return Promise.race([got, timeout]);
+}
+
+/** Waits until `done()` holds or `ms` passed, whichever is first; what follows asserts. */
+export async function waitUntil(done: () => boolean, ms: number): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!done() && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
+}
