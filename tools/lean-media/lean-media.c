@@ -1129,7 +1129,10 @@ static int consent_request(consent_t *c, const uint8_t transaction[12]) {
   return 0;
 }
 
-/* Whether `p` is the success response to `transaction`, its MESSAGE-INTEGRITY valid for `remote` (consent.ts consentAnswered). */
+/*
+ * Whether `p` is the success response to `transaction`, its MESSAGE-INTEGRITY valid for `remote`
+ * (consent.ts consentAnswered).
+ */
 static int consent_answered(const uint8_t *p, size_t length, const uint8_t transaction[12],
                             const stun_credentials_t *remote) {
   if (length < STUN_HEADER || be16(p) != 0x0101 || be32(p + 4) != STUN_COOKIE ||
@@ -1206,16 +1209,6 @@ static void consent_due(receiver_t *r, double now) {
 static void consents_due(double now) {
   for (int id = 0; id < receiver_high; id++)
     if (receivers[id].used) consent_due(&receivers[id], now);
-}
-
-/* When the next consent check of any socket is due (nowMs()), or -1 for none. Called with the lock held. */
-static double next_consent_due(void) {
-  double next = -1;
-  for (int id = 0; id < receiver_high; id++) {
-    const consent_t *c = &receivers[id].consent;
-    if (receivers[id].used && c->on && (next < 0 || c->next_ms < next)) next = c->next_ms;
-  }
-  return next;
 }
 
 /* Takes `p` when it answers `r`'s outstanding consent request from the pair's remote; 1 when taken. */
@@ -1346,8 +1339,12 @@ static void recv_headers_reset(int count) {
   }
 }
 
-/* Reads every registered socket dry; hands the tick's records to JavaScript in one call. */
-static void receive(void) {
+/*
+ * Reads every registered socket dry; hands the tick's records to JavaScript in one call. Returns
+ * when the next consent check of any socket is due (nowMs()), or -1 for none.
+ */
+static double receive(void) {
+  double consent_next = -1;
   static int headers_ready;
   struct mmsghdr *msgs = recv_msgs;
   struct sockaddr_in *from = recv_from;
@@ -1381,21 +1378,24 @@ static void receive(void) {
       if (n < RECV_BATCH) break;
     }
     report_due(r, mono);
+    const consent_t *c = &r->consent;
+    if (c->on && (consent_next < 0 || c->next_ms < consent_next)) consent_next = c->next_ms;
   }
   if (batch_bytes == 0 || !delivering) {
     batch_bytes = 0;
-    return;
+    return consent_next;
   }
   /* the batch goes to JavaScript, which frees it; the next tick starts a new one */
   uint8_t *handed = malloc(sizeof(size_t) + batch_bytes);
   if (handed == NULL) {
     batch_bytes = 0;
-    return;
+    return consent_next;
   }
   memcpy(handed, &batch_bytes, sizeof(size_t));
   memcpy(handed + sizeof(size_t), batch, batch_bytes);
   batch_bytes = 0;
   if (napi_call_threadsafe_function(delivered, handed, napi_tsfn_nonblocking) != napi_ok) free(handed);
+  return consent_next;
 }
 
 /* When the timer's `n`th expiry since start() fell due, ms on nowMs()'s clock. */
@@ -1470,12 +1470,12 @@ static void *run(void *unused) {
     }
     timer_expirations += expired;
     sender_reports_due(now_ms());
-    receive();
+    double consent_next = receive();
     ticks_run += run_now;
     ticks_skipped += expired - run_now;
     /* the pass halfway to the next tick, when a check falls due by then */
-    double due = next_consent_due(), pass = expiry_ms(timer_expirations) + PERIOD_NS / 2e6;
-    consent_pass_ms = due >= 0 && due <= pass ? pass : -1;
+    double pass = expiry_ms(timer_expirations) + PERIOD_NS / 2e6;
+    consent_pass_ms = consent_next >= 0 && consent_next <= pass ? pass : -1;
     pthread_mutex_unlock(&lock);
   }
   close(ep);
