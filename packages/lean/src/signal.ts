@@ -22,6 +22,7 @@ import {
 } from "@livekit/protocol";
 import WebSocket from "ws";
 import { LeanError } from "./errors.js";
+import { sharedPingClock } from "./ping-clock.js";
 
 /**
  * The classic two-PeerConnection signalling path (`/rtc`, protocol 16): `/rtc/v1` with a
@@ -172,7 +173,8 @@ function shown(url: string): string {
 
 /** One participant's signalling WebSocket: binary SignalRequest out, SignalResponse in. */
 export class SignalConnection {
-  private pingTimer: NodeJS.Timeout | undefined;
+  /** Ends this connection's pings on the process's ping clock. */
+  private stopPings: (() => void) | undefined;
   /** Our leave, a server leave or `drop`: the close that follows is not a loss to report. */
   private quiet = false;
   /** Messages that arrived between the upgrade and the opening response, held until `start`. */
@@ -205,7 +207,7 @@ export class SignalConnection {
       // a close event follows
     });
     if (ping.intervalS > 0) {
-      this.pingTimer = setInterval(() => {
+      this.stopPings = sharedPingClock.every(ping.intervalS * 1000, () => {
         // a server that answered nothing, not even pongResp, for pingTimeout is gone: end the
         // socket as a client SDK would and say why
         if (ping.timeoutS > 0 && Date.now() - this.lastMessageMs > ping.timeoutS * 1000) {
@@ -214,7 +216,7 @@ export class SignalConnection {
         }
         // pingReq, not the deprecated int64 ping; the server answers pongResp
         if (this.ws.readyState === WebSocket.OPEN) this.ws.send(pingRequest(Date.now()));
-      }, ping.intervalS * 1000);
+      });
     }
   }
 
@@ -471,7 +473,7 @@ export class SignalConnection {
   }
 
   private stopPing(): void {
-    if (this.pingTimer !== undefined) clearInterval(this.pingTimer);
-    this.pingTimer = undefined;
+    this.stopPings?.();
+    this.stopPings = undefined;
   }
 }
