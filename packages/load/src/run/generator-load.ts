@@ -62,10 +62,7 @@ export const MACHINE_FULL_SHARE = 0.85;
  */
 export const MACHINE_CROWDED_BUSY = 0.95;
 
-/**
- * An event loop whose p99 delay over a window (loop-delay.ts: a 10 ms timer's firings, in bursts)
- * reached this ran late (see MACHINE_CROWDED_BUSY).
- */
+/** An event loop whose p99 delay over a window reached this ran late (see MACHINE_CROWDED_BUSY). */
 export const LATE_LOOP_MS = 50;
 
 /**

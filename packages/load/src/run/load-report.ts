@@ -6,8 +6,7 @@
  * cores had not loaded rtc-node when its 33 s run ended, reported no window, and the run blamed
  * LiveKit for 16 participants that never reached it.
  */
-import { performance } from "node:perf_hooks";
-import { LoopDelaySampler } from "./loop-delay.js";
+import { monitorEventLoopDelay, performance } from "node:perf_hooks";
 import {
   CpuThrottling,
   DescendantsCpu,
@@ -21,8 +20,6 @@ import type { WorkerMessage } from "./messages.js";
 
 export class LoadReport {
   private readonly timer: NodeJS.Timeout;
-  /** How late the event loop runs what is due: a starved process's timers fire late. */
-  private readonly loopDelay = new LoopDelaySampler();
   private starting = true;
   /** Its engines' own media threads (lean's native path), once they are loaded. */
   private mediaTicks: () => MediaTicksWindow | undefined = () => undefined;
@@ -35,6 +32,9 @@ export class LoadReport {
     const quota = new CpuThrottling();
     // and so do other processes (LiveKit beside it, a busy neighbour) when the machine is full
     const machine = new MachineBusy();
+    // how late the event loop runs what is due: a starved process's timers fire late
+    const delay = monitorEventLoopDelay({ resolution: 10 });
+    delay.enable();
     // a window is a starting one if the engines were still loading when it began
     const snapshot = () => ({
       at: Date.now(),
@@ -48,7 +48,8 @@ export class LoadReport {
     this.timer = setInterval(() => {
       const now = snapshot();
       const threadsWait = waitShare(load.threads, now.threads);
-      const loopDelayMs = this.loopDelay.take();
+      const loopDelayMs = delay.count > 0 ? delay.percentile(99) / 1e6 : undefined;
+      delay.reset();
       const windowMs = now.at - load.at;
       const cpuUs =
         now.cpu.user - load.cpu.user + now.cpu.system - load.cpu.system + (children.sample() ?? 0) * 1e6;
@@ -89,6 +90,5 @@ export class LoadReport {
   /** The drain has begun: no more windows. */
   stop(): void {
     clearInterval(this.timer);
-    this.loopDelay.stop();
   }
 }
