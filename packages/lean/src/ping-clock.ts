@@ -48,7 +48,8 @@ export class PingClock {
     const now = this.deps.now();
     for (const entry of this.entries) {
       if (now < entry.due) continue;
-      // its own phase kept; a clock that stood still past a whole period sends one ping, not many
+      // its own phase kept; after a clock that stood still past a whole period, one ping, not many,
+      // and the schedule starts again from now (as a setInterval's did)
       entry.due += entry.periodMs;
       if (entry.due <= now) entry.due = now + entry.periodMs;
       entry.run();

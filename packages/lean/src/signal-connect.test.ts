@@ -20,6 +20,7 @@ import type { AddressInfo } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
 import { WebSocketServer, type WebSocket } from "ws";
 import { LeanError } from "./errors.js";
+import { sharedPingClock } from "./ping-clock.js";
 import { SignalConnection, type SignalHandlers } from "./signal.js";
 
 /** A loopback stand-in for livekit-server's /rtc: `onUpgrade` decides how upgrades are answered. */
@@ -298,6 +299,8 @@ describe("SignalConnection.connect", () => {
     connection.start();
     await waitUntil(() => seen.length > 0);
     expect(seen).toEqual(["lost:ping-timeout"]);
+    // the connection's pings ended with it: nothing of it is left on the process's clock
+    expect(sharedPingClock.size).toBe(0);
   });
 
   it("sends a simulate request the server reads even when the socket is closed right after; refuses one on a closed socket", async () => {
